@@ -1,0 +1,1 @@
+"""medspa: an open-source practice system for medical spas."""

@@ -1,0 +1,40 @@
+"""Shared column helpers for domain models."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey
+from sqlmodel import Field
+
+
+def utcnow() -> datetime:
+    """Default for created_at columns (the DB row time, not a business rule)."""
+    return datetime.now(timezone.utc)
+
+
+def org_fk() -> int:
+    """The `org_id` column every tenant table carries (indexed, FK to organization)."""
+    return Field(
+        sa_column=Column(BigInteger, ForeignKey("organization.id"), nullable=False, index=True)
+    )
+
+
+def fk(target: str, *, nullable: bool = False, index: bool = True, ondelete: str | None = None):
+    """A bigint foreign key column to `target` ("table.id")."""
+    return Field(
+        default=None if nullable else ...,
+        sa_column=Column(BigInteger, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index),
+    )
+
+
+def tstamp(*, nullable: bool = True, default_now: bool = False):
+    """A timestamptz column (UTC instants)."""
+    if default_now:
+        return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable))
+
+
+def pk() -> int | None:
+    """Bigint identity primary key."""
+    return Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))

@@ -1,0 +1,57 @@
+"""The service menu: durations, buffers, prices and deposits (integer cents)."""
+
+from __future__ import annotations
+
+from sqlmodel import Field, SQLModel
+
+from medspa.domain.base import fk, org_fk, pk
+
+SERVICE_CATEGORIES = (
+    "Neuromodulators",
+    "Dermal fillers",
+    "Laser hair removal",
+    "IPL photofacial",
+    "Microneedling",
+    "Chemical peels",
+    "HydraFacial",
+    "Body contouring",
+    "Consultations",
+)
+
+
+class Service(SQLModel, table=True):
+    """A bookable treatment.
+
+    duration_minutes is the client's time; buffer_before/after_minutes (setup, cleanup) also
+    occupy the provider, room and device. price_cents and deposit_cents are integer minor
+    units of `currency`. slot_grid_minutes spaces offered start times; min_notice_minutes is
+    how long before start an online booking is still allowed.
+    """
+
+    __tablename__ = "service"
+    id: int | None = pk()
+    org_id: int = org_fk()
+    category: str
+    name: str
+    description: str = ""
+    duration_minutes: int
+    buffer_before_minutes: int = 0
+    buffer_after_minutes: int = 0
+    price_cents: int
+    deposit_cents: int = 0
+    currency: str = Field(default="USD", max_length=3)
+    room_type: str | None = None
+    device_type: str | None = None
+    slot_grid_minutes: int = 15
+    min_notice_minutes: int = 120
+    online_bookable: bool = True
+    active: bool = True
+
+
+class ServiceProvider(SQLModel, table=True):
+    """Which staff members perform which service."""
+
+    __tablename__ = "service_provider"
+    org_id: int = org_fk()
+    service_id: int = Field(foreign_key="service.id", primary_key=True)
+    staff_id: int = Field(foreign_key="staff_member.id", primary_key=True)

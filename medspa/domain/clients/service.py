@@ -1,0 +1,125 @@
+"""Client records: validated input (email-validator, phonenumbers) and find-or-create."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, or_
+from sqlmodel import Session, select
+
+from medspa.domain.audit.service import record
+from medspa.domain.clients.models import Client
+from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.identity.actor import Actor
+
+
+@dataclass
+class ClientInput:
+    """Client details as typed: names, email, phone (any format; region for local numbers)."""
+
+    first_name: str
+    last_name: str
+    email: str = ""
+    phone: str = ""
+    date_of_birth: date | None = None
+    email_marketing_consent: bool = False
+    sms_marketing_consent: bool = False
+
+
+def normalize_phone(raw: str, region: str = "US") -> str:
+    """"(212) 555-0123" -> "+12125550123" (E.164). Raises ValueError with a user message."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("Enter a phone number like (212) 555-0123 or +44 20 7946 0958") from exc
+    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
+        raise ValueError("This phone number is not valid")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def validate_client_input(data: ClientInput, *, region: str = "US", require_contact: bool = True) -> ClientInput:
+    """Trimmed, normalised copy of `data`; raises ValidationFailed with a message per field.
+
+    Online bookings need both email and phone (confirmation by email and SMS).
+    """
+    errors: dict[str, str] = {}
+    first, last = data.first_name.strip(), data.last_name.strip()
+    if not first:
+        errors["first_name"] = "Enter a first name"
+    elif len(first) > 80:
+        errors["first_name"] = "Use at most 80 characters"
+    if not last:
+        errors["last_name"] = "Enter a last name"
+    elif len(last) > 80:
+        errors["last_name"] = "Use at most 80 characters"
+    email = data.email.strip()
+    if email or require_contact:
+        try:
+            email = validate_email(email, check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            errors["email"] = "Enter an email address like name@example.com"
+    phone = data.phone.strip()
+    if phone or require_contact:
+        try:
+            phone = normalize_phone(phone, region) if phone else ""
+            if not phone:
+                raise ValueError("Enter a mobile number for text reminders")
+        except ValueError as exc:
+            errors["phone"] = str(exc)
+    if data.date_of_birth and data.date_of_birth > date.today():
+        errors["date_of_birth"] = "Date of birth cannot be in the future"
+    if errors:
+        raise ValidationFailed(errors)
+    return ClientInput(first, last, email, phone, data.date_of_birth,
+                       data.email_marketing_consent, data.sms_marketing_consent)
+
+
+def find_or_create_client(session: Session, actor: Actor, data: ClientInput, *, region: str = "US",
+                          require_contact: bool = True) -> Client:
+    """The client with this email (case-insensitive) in the clinic, or a new one.
+
+    An existing record is never overwritten by what an anonymous visitor typed.
+    Raises ValidationFailed.
+    """
+    clean = validate_client_input(data, region=region, require_contact=require_contact)
+    if clean.email:
+        existing = session.exec(select(Client).where(func.lower(Client.email) == clean.email)).first()
+        if existing is not None:
+            return existing
+    client = Client(org_id=actor.org_id, first_name=clean.first_name, last_name=clean.last_name,
+                    email=clean.email or None, phone_e164=clean.phone or None,
+                    date_of_birth=clean.date_of_birth,
+                    email_marketing_consent=clean.email_marketing_consent,
+                    sms_marketing_consent=clean.sms_marketing_consent)
+    session.add(client)
+    session.flush()
+    record(session, actor, "client.create", "client", client.id, client_id=client.id)
+    return client
+
+
+def search_clients(session: Session, actor: Actor, query: str, limit: int = 10) -> list[Client]:
+    """Clients whose name, email or phone contains `query` (staff search box)."""
+    actor.require("client.read")
+    q = query.strip().lower()
+    if len(q) < 2:
+        return []
+    like = f"%{q}%"
+    digits = "".join(ch for ch in q if ch.isdigit())
+    conds = [func.lower(Client.first_name + " " + Client.last_name).like(like), func.lower(Client.email).like(like)]
+    if len(digits) >= 3:
+        conds.append(Client.phone_e164.like(f"%{digits}%"))
+    rows = list(session.exec(select(Client).where(or_(*conds)).order_by(Client.last_name, Client.first_name).limit(limit)))
+    record(session, actor, "client.search", "client", "", results=len(rows))
+    return rows
+
+
+def get_client(session: Session, actor: Actor, client_id: int) -> Client:
+    """A client of the current clinic; raises NotFound (also for other clinics' ids)."""
+    actor.require("client.read")
+    client = session.get(Client, client_id)
+    if client is None:
+        raise NotFound("client")
+    return client

@@ -1,0 +1,25 @@
+"""The one permission table: role -> actions. Every service checks it on the server."""
+
+from __future__ import annotations
+
+STAFF_READ = {"calendar.read", "availability.read", "catalog.read", "practice.read"}
+BOOKING = {"appointment.book", "appointment.check_in", "appointment.cancel", "appointment.update_status",
+           "client.read", "client.write", "client.contact.read", "payment.take", "block.write",
+           "outbox.read"}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "owner": frozenset(STAFF_READ | BOOKING | {"refund.issue", "report.read", "settings.write", "audit.read",
+                                               "chart.read", "chart.write", "photo.read"}),
+    "manager": frozenset(STAFF_READ | BOOKING | {"refund.issue", "report.read", "settings.write"}),
+    "provider": frozenset(STAFF_READ | BOOKING | {"chart.read", "chart.write", "photo.read"}),
+    "front_desk": frozenset(STAFF_READ | BOOKING),
+    "lab": frozenset({"calendar.read", "order.result.write"}),
+    "client": frozenset({"availability.read", "catalog.read", "appointment.book_online"}),
+    "public": frozenset({"availability.read", "catalog.read", "practice.read", "appointment.book_online"}),
+    "system": frozenset(STAFF_READ | BOOKING | {"appointment.book_online", "refund.issue", "settings.write"}),
+}
+
+
+def has_permission(role: str, action: str) -> bool:
+    """True if `role` is granted `action`; unknown roles have no permissions."""
+    return action in ROLE_PERMISSIONS.get(role, frozenset())

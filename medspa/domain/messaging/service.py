@@ -1,0 +1,66 @@
+"""Messages written to the outbox in the transaction that causes them.
+
+Times are in clinic time with the zone named (acceptance case TZ-3): a booking at 10:00 in
+Berlin reads "10:00 AM CEST (Europe/Berlin)" in the email and the SMS alike.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from medspa.domain.catalog.models import Service
+from medspa.domain.clients.models import Client
+from medspa.domain.messaging.models import OutboxMessage
+from medspa.domain.money import format_money
+from medspa.domain.payments.models import Payment
+from medspa.domain.practice.models import Location, Organization, StaffMember
+from medspa.domain.scheduling.models import Appointment
+from medspa.domain.timezones import format_clinic_time
+
+
+def queue_booking_confirmation(session: Session, *, org: Organization, appointment: Appointment,
+                               client: Client, location: Location, service: Service,
+                               provider: StaffMember) -> list[OutboxMessage]:
+    """An email and (with a phone) an SMS confirming the booking. Deduplicated per appointment."""
+    when = format_clinic_time(appointment.start_at, location.time_zone)
+    deposit = (f"Deposit paid: {format_money(appointment.deposit_cents, appointment.currency)}.\n"
+               if appointment.deposit_cents else "")
+    body = (
+        f"Hi {client.first_name},\n\n"
+        f"Your {service.name} with {provider.display_name} is confirmed for {when} "
+        f"at {location.name}{', ' + location.address if location.address else ''}.\n"
+        f"{deposit}"
+        f"Booking reference: {appointment.reference}\n"
+        f"Cancellations more than {location.cancellation_window_hours} hours ahead are refunded in full.\n\n"
+        f"{org.name}"
+    )
+    messages = []
+    if client.email:
+        messages.append(OutboxMessage(
+            org_id=appointment.org_id, channel="email", kind="booking_confirmation", to_address=client.email,
+            subject=f"Confirmed: {service.name} on {when}", body=body, client_id=client.id,
+            appointment_id=appointment.id, dedupe_key=f"confirm-email-{appointment.id}"))
+    if client.phone_e164:
+        messages.append(OutboxMessage(
+            org_id=appointment.org_id, channel="sms", kind="booking_confirmation", to_address=client.phone_e164,
+            body=f"{org.name}: {service.name} confirmed {when}. Ref {appointment.reference[:8]}",
+            client_id=client.id, appointment_id=appointment.id, dedupe_key=f"confirm-sms-{appointment.id}"))
+    session.add_all(messages)
+    return messages
+
+
+def queue_deposit_receipt(session: Session, *, org: Organization, payment: Payment, client: Client,
+                          appointment: Appointment, location: Location, service: Service) -> OutboxMessage | None:
+    """One receipt email per payment (dedupe key receipt-<payment id>); None without an email."""
+    if not client.email:
+        return None
+    when = format_clinic_time(appointment.start_at, location.time_zone)
+    msg = OutboxMessage(
+        org_id=payment.org_id, channel="email", kind="deposit_receipt", to_address=client.email,
+        subject=f"Receipt: deposit {format_money(payment.amount_cents, payment.currency)}",
+        body=(f"Hi {client.first_name},\n\nWe received your deposit of "
+              f"{format_money(payment.amount_cents, payment.currency)} for {service.name} on {when}.\n"
+              f"Card ending {payment.card_last4 or '----'}. Payment id {payment.gateway_payment_id}.\n\n{org.name}"),
+        client_id=client.id, appointment_id=appointment.id, dedupe_key=f"receipt-{payment.id}")
+    session.add(msg)
+    return msg

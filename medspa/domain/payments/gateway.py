@@ -1,0 +1,176 @@
+"""One payment-gateway interface; the offline test gateway lives here, Stripe in stripe_gateway.py.
+
+Every charge carries an idempotency key ("deposit-<appointment id>-attempt-<n>"): a gateway
+replays the stored answer, a decline included, for a reused key.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from medspa.db import tenant_session
+from medspa.domain.errors import ValidationFailed
+from medspa.domain.payments.models import TestGatewayCharge
+
+
+@dataclass
+class CardDetails:
+    """Raw card input for the offline test gateway (never stored; only last4 is kept)."""
+
+    number: str
+    exp_month: int
+    exp_year: int
+    cvc: str
+
+    @property
+    def digits(self) -> str:
+        return "".join(ch for ch in self.number if ch.isdigit())
+
+    @property
+    def last4(self) -> str:
+        return self.digits[-4:]
+
+
+@dataclass
+class ChargeRequest:
+    """What to charge: amount_cents in minor units of currency; metadata goes to the gateway."""
+
+    org_id: int
+    amount_cents: int
+    currency: str
+    idempotency_key: str
+    description: str = ""
+    card: CardDetails | None = None
+    payment_method_id: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ChargeResult:
+    """status: succeeded | declined | requires_action. gateway_payment_id: PaymentIntent id."""
+
+    status: str
+    gateway_payment_id: str = ""
+    message: str = ""
+    decline_code: str = ""
+    client_secret: str = ""
+    card_last4: str = ""
+
+
+@dataclass
+class RefundResult:
+    """A refund at the gateway: status succeeded | failed."""
+
+    status: str
+    gateway_refund_id: str = ""
+    message: str = ""
+
+
+class PaymentGateway(Protocol):
+    """What the booking flow needs from a payment provider."""
+
+    name: str
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        """Charge now; same idempotency key -> same answer. Raises ValidationFailed for bad card input."""
+
+    def refund(self, *, org_id: int, gateway_payment_id: str, amount_cents: int, idempotency_key: str) -> RefundResult:
+        """Refund (part of) a succeeded charge."""
+
+
+def luhn_ok(digits: str) -> bool:
+    """Luhn checksum of a card number's digits."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def validate_card(card: CardDetails, now: datetime) -> None:
+    """Field messages for a mistyped card (Stripe's wording); raises ValidationFailed."""
+    errors: dict[str, str] = {}
+    digits = card.digits
+    if not (12 <= len(digits) <= 19) or not luhn_ok(digits):
+        errors["card_number"] = "Your card number is invalid."
+    if not 1 <= int(card.exp_month or 0) <= 12:
+        errors["exp_month"] = "Your card's expiration month is invalid."
+    year = int(card.exp_year or 0)
+    year = year + 2000 if year < 100 else year
+    if year < now.year or (year == now.year and 1 <= int(card.exp_month or 0) < now.month):
+        errors["exp_year"] = "Your card's expiration date is in the past."
+    if not (card.cvc.isdigit() and len(card.cvc) in (3, 4)):
+        errors["cvc"] = "Your card's security code is invalid."
+    if errors:
+        raise ValidationFailed(errors)
+
+
+# Stripe's documented test cards and their outcomes (stripe.com/docs/testing)
+TEST_CARD_OUTCOMES: dict[str, tuple[str, str, str]] = {
+    "4242424242424242": ("succeeded", "", ""),
+    "5555555555554444": ("succeeded", "", ""),
+    "4000000000000002": ("declined", "generic_decline", "Your card was declined."),
+    "4000000000009995": ("declined", "insufficient_funds", "Your card has insufficient funds."),
+    "4000000000000069": ("declined", "expired_card", "Your card has expired."),
+    "4000000000000127": ("declined", "incorrect_cvc", "Your card's security code is incorrect."),
+    "4000002500003155": ("requires_action", "", ""),
+}
+
+
+class TestPaymentGateway:
+    """Offline gateway, clearly labelled "test payments": Stripe's test card numbers only.
+
+    Answers are stored per idempotency key in test_gateway_charge (its own transaction, like
+    a remote service), so a retried key replays the first answer.
+    """
+
+    name = "test"
+    __test__ = False
+
+    def __init__(self, engine: Engine, clock_now=None):
+        self._engine = engine
+        self._now = clock_now
+
+    def _replay_or_store(self, org_id: int, key: str, compute) -> dict:
+        with tenant_session(org_id, self._engine) as session:
+            row = session.exec(select(TestGatewayCharge).where(TestGatewayCharge.idempotency_key == key)).first()
+            if row is not None:
+                return row.result
+            result = compute()
+            session.add(TestGatewayCharge(org_id=org_id, idempotency_key=key, result=result))
+            session.commit()
+            return result
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        if request.card is None:
+            raise ValidationFailed({"card_number": "Enter your card details."})
+        from datetime import datetime, timezone
+
+        validate_card(request.card, self._now() if self._now else datetime.now(timezone.utc))
+        card = request.card
+
+        def compute() -> dict:
+            status, code, message = TEST_CARD_OUTCOMES.get(
+                card.digits,
+                ("declined", "test_mode_live_card",
+                 "Test payments accept test cards only, such as 4242 4242 4242 4242."))
+            pid = "pi_test_" + secrets.token_hex(12)
+            return asdict(ChargeResult(status=status, gateway_payment_id=pid, message=message, decline_code=code,
+                                       client_secret=(pid + "_secret_" + secrets.token_hex(8)) if status == "requires_action" else "",
+                                       card_last4=card.last4))
+
+        return ChargeResult(**self._replay_or_store(request.org_id, request.idempotency_key, compute))
+
+    def refund(self, *, org_id: int, gateway_payment_id: str, amount_cents: int, idempotency_key: str) -> RefundResult:
+        result = self._replay_or_store(
+            org_id, idempotency_key,
+            lambda: asdict(RefundResult(status="succeeded", gateway_refund_id="re_test_" + secrets.token_hex(12))))
+        return RefundResult(**result)

@@ -1,0 +1,96 @@
+"""Payments, refunds and the client ledger, all in integer cents with a currency."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from medspa.domain.base import fk, org_fk, pk, tstamp
+
+
+class Payment(SQLModel, table=True):
+    """One charge attempt at a gateway.
+
+    status: succeeded, declined, requires_action (3-D Secure pending), refunded,
+    partially_refunded. idempotency_key is "<purpose>-<appointment id>-attempt-<n>": the
+    gateway replays its stored answer for a reused key (Stripe's idempotency keys).
+    """
+
+    __tablename__ = "payment"
+    __table_args__ = (UniqueConstraint("org_id", "idempotency_key", name="uq_payment_idempotency"),)
+    id: int | None = pk()
+    org_id: int = org_fk()
+    appointment_id: int | None = fk("appointment.id", nullable=True)
+    client_id: int | None = fk("client.id", nullable=True)
+    purpose: str = "deposit"
+    amount_cents: int
+    currency: str = Field(default="USD", max_length=3)
+    status: str
+    gateway: str
+    gateway_payment_id: str | None = Field(default=None, index=True)
+    idempotency_key: str
+    failure_message: str = ""
+    card_last4: str = ""
+    created_at: datetime = tstamp(default_now=True)
+
+
+class Refund(SQLModel, table=True):
+    """Money returned on a payment (amount_cents > 0)."""
+
+    __tablename__ = "refund"
+    id: int | None = pk()
+    org_id: int = org_fk()
+    payment_id: int = fk("payment.id")
+    amount_cents: int
+    currency: str = Field(default="USD", max_length=3)
+    reason: str = ""
+    gateway_refund_id: str | None = None
+    created_at: datetime = tstamp(default_now=True)
+
+
+class LedgerEntry(SQLModel, table=True):
+    """A line on the client's account. amount_cents > 0: money the clinic received or kept.
+
+    entry_type: deposit_paid, deposit_refunded (negative), deposit_forfeited (0, records
+    that a late cancellation kept the deposit), charge_voided (negative).
+    """
+
+    __tablename__ = "ledger_entry"
+    id: int | None = pk()
+    org_id: int = org_fk()
+    client_id: int | None = fk("client.id", nullable=True)
+    appointment_id: int | None = fk("appointment.id", nullable=True)
+    payment_id: int | None = fk("payment.id", nullable=True)
+    refund_id: int | None = fk("refund.id", nullable=True)
+    entry_type: str
+    amount_cents: int
+    currency: str = Field(default="USD", max_length=3)
+    created_at: datetime = tstamp(default_now=True)
+
+
+class WebhookEvent(SQLModel, table=True):
+    """A gateway event received once (unique per gateway and event id): duplicates do nothing."""
+
+    __tablename__ = "webhook_event"
+    __table_args__ = (UniqueConstraint("gateway", "event_id", name="uq_webhook_event"),)
+    id: int | None = pk()
+    org_id: int = org_fk()
+    gateway: str = "stripe"
+    event_id: str
+    event_type: str
+    received_at: datetime = tstamp(default_now=True)
+
+
+class TestGatewayCharge(SQLModel, table=True):
+    """The offline test gateway's own memory of answers per idempotency key."""
+
+    __tablename__ = "test_gateway_charge"
+    __test__ = False
+    id: int | None = pk()
+    org_id: int = org_fk()
+    idempotency_key: str = Field(sa_column=Column(String(200), unique=True, nullable=False))
+    result: dict = Field(sa_column=Column(JSONB, nullable=False))
+    created_at: datetime = tstamp(default_now=True)

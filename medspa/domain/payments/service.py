@@ -1,0 +1,109 @@
+"""Recording charges and refunds, and the client ledger (integer cents throughout)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from medspa.domain.audit.service import record
+from medspa.domain.identity.actor import Actor
+from medspa.domain.payments.gateway import ChargeRequest, ChargeResult, PaymentGateway
+from medspa.domain.payments.models import LedgerEntry, Payment, Refund
+from medspa.domain.scheduling.models import Appointment
+
+
+def next_idempotency_key(session: Session, appointment_id: int, purpose: str = "deposit") -> str:
+    """"<purpose>-<appointment id>-attempt-<n>", n = earlier attempts + 1."""
+    attempts = session.exec(select(func.count()).select_from(Payment).where(
+        Payment.appointment_id == appointment_id, Payment.purpose == purpose)).one()
+    return f"{purpose}-{appointment_id}-attempt-{attempts + 1}"
+
+
+def record_charge(session: Session, actor: Actor, *, appointment: Appointment, request: ChargeRequest,
+                  result: ChargeResult, gateway: str, now: datetime, purpose: str = "deposit") -> Payment:
+    """Store the gateway's answer as a Payment row (any status) with its audit row."""
+    payment = Payment(org_id=actor.org_id, appointment_id=appointment.id, client_id=appointment.client_id,
+                      purpose=purpose, amount_cents=request.amount_cents, currency=request.currency,
+                      status=result.status, gateway=gateway, gateway_payment_id=result.gateway_payment_id or None,
+                      idempotency_key=request.idempotency_key, failure_message=result.message,
+                      card_last4=result.card_last4, created_at=now)
+    session.add(payment)
+    session.flush()
+    record(session, actor, f"payment.{result.status}", "payment", payment.id, client_id=appointment.client_id,
+           at=now, amount_cents=request.amount_cents, purpose=purpose)
+    return payment
+
+
+def ledger_deposit_paid(session: Session, payment: Payment, now: datetime) -> LedgerEntry | None:
+    """The deposit_paid line for a succeeded payment, once (None if it already exists)."""
+    exists = session.exec(select(LedgerEntry.id).where(LedgerEntry.payment_id == payment.id,
+                                                       LedgerEntry.entry_type == "deposit_paid")).first()
+    if exists:
+        return None
+    entry = LedgerEntry(org_id=payment.org_id, client_id=payment.client_id, appointment_id=payment.appointment_id,
+                        payment_id=payment.id, entry_type="deposit_paid", amount_cents=payment.amount_cents,
+                        currency=payment.currency, created_at=now)
+    session.add(entry)
+    return entry
+
+
+def refund_payment(session: Session, actor: Actor, payment: Payment, gateway: PaymentGateway, *, now: datetime,
+                   reason: str, entry_type: str = "deposit_refunded", amount_cents: int | None = None) -> Refund | None:
+    """Refund a succeeded payment in full (or amount_cents) at the gateway and on the ledger.
+
+    Idempotent per payment: the gateway key is "refund-<payment id>". Returns None if the
+    payment is not refundable (already refunded, not succeeded).
+    """
+    if payment.status != "succeeded":
+        return None
+    amount = payment.amount_cents if amount_cents is None else amount_cents
+    result = gateway.refund(org_id=payment.org_id, gateway_payment_id=payment.gateway_payment_id or "",
+                            amount_cents=amount, idempotency_key=f"refund-{payment.id}")
+    if result.status != "succeeded":
+        record(session, actor, "refund.failed", "payment", payment.id, client_id=payment.client_id, at=now,
+               message=result.message)
+        return None
+    refund = Refund(org_id=payment.org_id, payment_id=payment.id, amount_cents=amount, currency=payment.currency,
+                    reason=reason, gateway_refund_id=result.gateway_refund_id, created_at=now)
+    session.add(refund)
+    payment.status = "refunded" if amount == payment.amount_cents else "partially_refunded"
+    session.add(payment)
+    session.flush()
+    session.add(LedgerEntry(org_id=payment.org_id, client_id=payment.client_id, appointment_id=payment.appointment_id,
+                            payment_id=payment.id, refund_id=refund.id, entry_type=entry_type,
+                            amount_cents=-amount, currency=payment.currency, created_at=now))
+    record(session, actor, "refund.issue", "payment", payment.id, client_id=payment.client_id, at=now,
+           amount_cents=amount, reason=reason)
+    return refund
+
+
+def succeeded_deposit(session: Session, appointment_id: int) -> Payment | None:
+    """The appointment's succeeded deposit payment, if any."""
+    return session.exec(select(Payment).where(Payment.appointment_id == appointment_id, Payment.purpose == "deposit",
+                                              Payment.status == "succeeded")).first()
+
+
+def settle_cancellation(session: Session, actor: Actor, appointment: Appointment, *, late: bool,
+                        gateway: PaymentGateway, now: datetime) -> int:
+    """After a cancellation: refund the deposit (outside the window) or record it as kept.
+
+    Returns the refunded cents (0 when kept or none was paid).
+    """
+    payment = succeeded_deposit(session, appointment.id)
+    if payment is None:
+        return 0
+    if late:
+        session.add(LedgerEntry(org_id=payment.org_id, client_id=payment.client_id, appointment_id=appointment.id,
+                                payment_id=payment.id, entry_type="deposit_forfeited", amount_cents=0,
+                                currency=payment.currency, created_at=now))
+        return 0
+    refund = refund_payment(session, actor, payment, gateway, now=now, reason="cancelled outside the window")
+    return refund.amount_cents if refund else 0
+
+
+def client_ledger(session: Session, client_id: int) -> list[LedgerEntry]:
+    """A client's ledger lines, oldest first."""
+    return list(session.exec(select(LedgerEntry).where(LedgerEntry.client_id == client_id)
+                             .order_by(LedgerEntry.created_at, LedgerEntry.id)))

@@ -1,0 +1,83 @@
+"""Clinic (organisation), locations, staff, working hours and bookable resources."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from sqlalchemy import Column, SmallInteger, String, Time, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from medspa.domain.base import fk, org_fk, pk, tstamp
+
+STAFF_ROLES = ("owner", "manager", "provider", "front_desk", "lab")
+RESOURCE_KINDS = ("provider", "room", "device")
+
+
+class Organization(SQLModel, table=True):
+    """A clinic (tenant). Its `slug` names it in public URLs: /book/{slug}, /api/v1/{slug}."""
+
+    __tablename__ = "organization"
+    id: int | None = pk()
+    slug: str = Field(sa_column=Column(String(63), unique=True, nullable=False))
+    name: str
+    currency: str = Field(default="USD", max_length=3)
+    created_at: datetime = tstamp(default_now=True)
+
+
+class Location(SQLModel, table=True):
+    """A clinic site with its IANA time zone and cancellation window (hours before start)."""
+
+    __tablename__ = "location"
+    id: int | None = pk()
+    org_id: int = org_fk()
+    name: str
+    time_zone: str
+    cancellation_window_hours: int = 24
+    address: str = ""
+    phone: str = ""
+
+
+class StaffMember(SQLModel, table=True):
+    """A person on the staff; `role` is one of STAFF_ROLES. Bookable ones have a provider resource."""
+
+    __tablename__ = "staff_member"
+    id: int | None = pk()
+    org_id: int = org_fk()
+    display_name: str
+    title: str = ""
+    role: str = "provider"
+    color: str = "#7c5cbf"
+    is_bookable: bool = True
+    active: bool = True
+
+
+class WorkingHours(SQLModel, table=True):
+    """Weekly wall-clock hours of a staff member at a location (weekday 0 = Monday)."""
+
+    __tablename__ = "working_hours"
+    id: int | None = pk()
+    org_id: int = org_fk()
+    staff_id: int = fk("staff_member.id")
+    location_id: int = fk("location.id")
+    weekday: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    start_time: time = Field(sa_column=Column(Time, nullable=False))
+    end_time: time = Field(sa_column=Column(Time, nullable=False))
+
+
+class Resource(SQLModel, table=True):
+    """Something an appointment occupies: a provider (linked to staff), a room or a device.
+
+    `resource_type` matches a service's required room or device type (e.g. "treatment_room",
+    "laser_alexandrite"). Providers have no location (they work where their hours say).
+    """
+
+    __tablename__ = "resource"
+    __table_args__ = (UniqueConstraint("org_id", "staff_id", name="uq_resource_staff"),)
+    id: int | None = pk()
+    org_id: int = org_fk()
+    kind: str
+    name: str
+    resource_type: str = ""
+    location_id: int | None = fk("location.id", nullable=True)
+    staff_id: int | None = fk("staff_member.id", nullable=True)
+    active: bool = True

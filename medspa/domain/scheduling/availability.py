@@ -1,0 +1,226 @@
+"""Bookable slots: working hours minus what the provider, room and device already hold.
+
+A slot for service S starting at s occupies [s - S.buffer_before, s + S.duration +
+S.buffer_after) on the provider and on one room / device of the types S needs. That whole
+span must lie inside one of the provider's working-hour spans at the location (local wall
+times, DST-correct via timezones.wall_to_utc) and overlap no live occupancy (booked, or held
+and not yet expired at `now`). Start times sit on the service's slot grid, counted in local
+wall minutes from midnight, then stepped in real elapsed minutes (so a fall-back day offers
+the repeated hour twice and a spring-forward gap offers nothing, cases TZ-1 and TZ-2).
+Online bookings also respect min_notice_minutes.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_
+from sqlalchemy.dialects.postgresql import Range
+from sqlmodel import Session, select
+
+from medspa.domain.catalog.models import Service
+from medspa.domain.catalog.service import get_service, providers_for
+from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.identity.actor import Actor
+from medspa.domain.practice.models import Location, Resource, WorkingHours
+from medspa.domain.practice.service import get_location
+from medspa.domain.scheduling.models import Occupancy
+from medspa.domain.timezones import local_midnight, wall_to_utc
+
+MAX_RANGE_DAYS = 62
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A bookable start: start/end are UTC instants of the service time (buffers excluded)."""
+
+    start: datetime
+    end: datetime
+    provider_id: int
+
+
+class BusyIndex:
+    """Sorted busy intervals per resource with O(log n) overlap checks."""
+
+    def __init__(self, intervals: dict[int, list[tuple[datetime, datetime]]]):
+        self._starts: dict[int, list[datetime]] = {}
+        self._spans: dict[int, list[tuple[datetime, datetime]]] = {}
+        for rid, spans in intervals.items():
+            spans = sorted(spans)
+            self._spans[rid] = spans
+            self._starts[rid] = [lo for lo, _ in spans]
+
+    def is_free(self, resource_id: int, lo: datetime, hi: datetime) -> bool:
+        """True if nothing live on resource_id overlaps [lo, hi)."""
+        spans = self._spans.get(resource_id)
+        if not spans:
+            return True
+        i = bisect_left(self._starts[resource_id], hi)  # spans starting before hi
+        # intervals are disjoint per resource (exclusion constraint), so only i-1 can overlap
+        return i == 0 or spans[i - 1][1] <= lo
+
+
+def occupancy_span(service: Service, start_at: datetime) -> tuple[datetime, datetime]:
+    """[start - setup buffer, start + duration + cleanup buffer) for a booking of `service`."""
+    return (
+        start_at - timedelta(minutes=service.buffer_before_minutes),
+        start_at + timedelta(minutes=service.duration_minutes + service.buffer_after_minutes),
+    )
+
+
+def live_occupancy_filter(now: datetime):
+    """SQL condition for occupancies that block others at `now`."""
+    return or_(
+        Occupancy.status == "booked",
+        and_(Occupancy.status == "held", or_(Occupancy.hold_expires_at.is_(None), Occupancy.hold_expires_at > now)),
+    )
+
+
+def load_busy(session: Session, resource_ids: list[int], lo: datetime, hi: datetime, now: datetime,
+              exclude_appointment_id: int | None = None) -> BusyIndex:
+    """Live occupancies of the resources that overlap [lo, hi), as a BusyIndex."""
+    if not resource_ids:
+        return BusyIndex({})
+    stmt = select(Occupancy.resource_id, Occupancy.during).where(
+        Occupancy.resource_id.in_(resource_ids),
+        Occupancy.during.op("&&")(Range(lo, hi, bounds="[)")),
+        live_occupancy_filter(now),
+    )
+    if exclude_appointment_id is not None:
+        stmt = stmt.where(or_(Occupancy.appointment_id.is_(None), Occupancy.appointment_id != exclude_appointment_id))
+    spans: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for rid, during in session.exec(stmt):
+        spans[rid].append((during.lower, during.upper))
+    return BusyIndex(spans)
+
+
+@dataclass
+class _Context:
+    location: Location
+    service: Service
+    tz: ZoneInfo
+    provider_resource: dict[int, int]  # staff_id -> resource_id
+    rooms: list[int]
+    devices: list[int]
+    hours: dict[int, dict[int, list[tuple]]]  # staff_id -> weekday -> [(start, end)]
+
+
+def _context(session: Session, location_id: int, service_id: int, provider_id: int | None) -> _Context:
+    location = get_location(session, location_id)
+    service = get_service(session, service_id)
+    providers = providers_for(session, service_id, location_id)
+    if provider_id is not None:
+        providers = [p for p in providers if p.id == provider_id]
+        if not providers:
+            raise NotFound("provider")
+    staff_ids = [p.id for p in providers]
+    provider_resource = {
+        r.staff_id: r.id
+        for r in session.exec(select(Resource).where(Resource.kind == "provider", Resource.active,
+                                                     Resource.staff_id.in_(staff_ids or [-1])))
+    }
+
+    def typed(kind: str, rtype: str | None) -> list[int]:
+        if not rtype:
+            return []
+        return list(session.exec(select(Resource.id).where(
+            Resource.kind == kind, Resource.resource_type == rtype, Resource.active,
+            Resource.location_id == location_id).order_by(Resource.id)))
+
+    hours: dict[int, dict[int, list[tuple]]] = defaultdict(lambda: defaultdict(list))
+    for wh in session.exec(select(WorkingHours).where(WorkingHours.location_id == location_id,
+                                                      WorkingHours.staff_id.in_(staff_ids or [-1]))):
+        hours[wh.staff_id][wh.weekday].append((wh.start_time, wh.end_time))
+    return _Context(location, service, ZoneInfo(location.time_zone), provider_resource,
+                    typed("room", service.room_type), typed("device", service.device_type), hours)
+
+
+def _first_grid_start(span_lo: datetime, earliest: datetime, grid: int, tz: ZoneInfo) -> datetime:
+    """The first start >= earliest on the grid: aligned to local wall minutes at span_lo,
+    then stepped in elapsed minutes."""
+    local = span_lo.astimezone(tz)
+    aligned = span_lo.replace(second=0, microsecond=0) + timedelta(minutes=(-(local.hour * 60 + local.minute)) % grid)
+    if aligned < earliest:
+        step = timedelta(minutes=grid)
+        aligned += -(-(earliest - aligned) // step) * step
+    return aligned
+
+
+def _slots(ctx: _Context, busy: BusyIndex, start_date: date, end_date: date, earliest: datetime) -> list[Slot]:
+    svc = ctx.service
+    before = timedelta(minutes=svc.buffer_before_minutes)
+    length = timedelta(minutes=svc.duration_minutes)
+    after = timedelta(minutes=svc.buffer_after_minutes)
+    grid = svc.slot_grid_minutes
+    step = timedelta(minutes=grid)
+    out: list[Slot] = []
+    day = start_date
+    while day <= end_date:
+        for staff_id, weekly in ctx.hours.items():
+            resource_id = ctx.provider_resource.get(staff_id)
+            if resource_id is None:
+                continue
+            for wall_start, wall_end in weekly.get(day.weekday(), []):
+                span_lo = wall_to_utc(day, wall_start, ctx.tz, fold=0)
+                span_hi = wall_to_utc(day, wall_end, ctx.tz, fold=1)
+                s = _first_grid_start(span_lo, max(span_lo + before, earliest), grid, ctx.tz)
+                while s + length + after <= span_hi:
+                    lo, hi = s - before, s + length + after
+                    if (busy.is_free(resource_id, lo, hi)
+                            and (not ctx.rooms or any(busy.is_free(r, lo, hi) for r in ctx.rooms))
+                            and (not ctx.devices or any(busy.is_free(d, lo, hi) for d in ctx.devices))):
+                        out.append(Slot(s, s + length, staff_id))
+                    s += step
+        day += timedelta(days=1)
+    # a needed room/device type that the location lacks means nothing is bookable
+    if (svc.room_type and not ctx.rooms) or (svc.device_type and not ctx.devices):
+        return []
+    out.sort(key=lambda sl: (sl.start, sl.provider_id))
+    return out
+
+
+def find_slots(session: Session, actor: Actor, *, location_id: int, service_id: int, start_date: date,
+               end_date: date, now: datetime, provider_id: int | None = None,
+               apply_notice: bool = True, exclude_appointment_id: int | None = None) -> list[Slot]:
+    """Bookable slots from start_date to end_date (inclusive, local dates at the location).
+
+    now: the current UTC instant (injected clock). apply_notice: enforce the service's
+    minimum notice (online bookings); staff bookings pass False but never book the past.
+    Raises NotFound (location, service, provider) and ValidationFailed (date range).
+    """
+    actor.require("availability.read")
+    if end_date < start_date:
+        raise ValidationFailed({"end_date": "End date must not be before the start date"})
+    if (end_date - start_date).days >= MAX_RANGE_DAYS:
+        raise ValidationFailed({"end_date": f"Ask for at most {MAX_RANGE_DAYS} days at a time"})
+    ctx = _context(session, location_id, service_id, provider_id)
+    notice = timedelta(minutes=ctx.service.min_notice_minutes if apply_notice else 0)
+    window_lo = local_midnight(start_date, ctx.tz) - timedelta(days=1)
+    window_hi = local_midnight(end_date + timedelta(days=1), ctx.tz) + timedelta(days=1)
+    ids = list(ctx.provider_resource.values()) + ctx.rooms + ctx.devices
+    busy = load_busy(session, ids, window_lo, window_hi, now, exclude_appointment_id)
+    return _slots(ctx, busy, start_date, end_date, now + notice)
+
+
+def nearest_alternatives(session: Session, actor: Actor, *, location_id: int, service_id: int,
+                         wanted: datetime, now: datetime, provider_id: int | None = None,
+                         apply_notice: bool = True, count: int = 5) -> list[Slot]:
+    """Up to `count` free slots closest in time to `wanted` (within 3 local days either side),
+    one per start time."""
+    tz = ZoneInfo(get_location(session, location_id).time_zone)
+    day = wanted.astimezone(tz).date()
+    try:
+        slots = find_slots(session, actor, location_id=location_id, service_id=service_id,
+                           start_date=day - timedelta(days=3), end_date=day + timedelta(days=3), now=now,
+                           provider_id=provider_id, apply_notice=apply_notice)
+    except NotFound:
+        return []
+    by_start: dict[datetime, Slot] = {}
+    for slot in slots:
+        by_start.setdefault(slot.start, slot)
+    ranked = sorted(by_start.values(), key=lambda sl: (abs(sl.start - wanted), sl.start))
+    return sorted(ranked[:count], key=lambda sl: sl.start)

@@ -1,0 +1,205 @@
+"""The online booking flow: hold -> charge the deposit -> confirm (DESIGN.md, money flow).
+
+Each step is its own transaction so no database transaction waits on the gateway:
+1. validate the client and card input, find or create the client, hold the slot (commit);
+2. charge with idempotency key deposit-<appointment>-attempt-<n>, record the Payment
+   (commit); a decline releases the hold in that same transaction;
+3. confirm the hold with the ledger line, the confirmation and the receipt in the outbox
+   (commit). If the hold was lost meanwhile, the charge is refunded and SlotTaken raised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from medspa.clock import Clock
+from medspa.db import tenant_session
+from medspa.domain.catalog.models import Service
+from medspa.domain.clients.models import Client
+from medspa.domain.clients.service import ClientInput, find_or_create_client, validate_client_input
+from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.identity.actor import Actor
+from medspa.domain.messaging.service import queue_booking_confirmation, queue_deposit_receipt
+from medspa.domain.payments.gateway import CardDetails, ChargeRequest, PaymentGateway, validate_card
+from medspa.domain.payments.models import Payment
+from medspa.domain.payments.service import (
+    ledger_deposit_paid,
+    next_idempotency_key,
+    record_charge,
+    refund_payment,
+)
+from medspa.domain.practice.models import Location, Organization, StaffMember
+from medspa.domain.scheduling.availability import nearest_alternatives
+from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.service import (
+    HoldLost,
+    SlotTaken,
+    confirm_hold,
+    get_appointment,
+    hold_slot,
+    release_hold,
+)
+
+
+class CardDeclined(Exception):
+    """The gateway declined the card; `message` is shown next to the card field."""
+
+    def __init__(self, message: str, decline_code: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.decline_code = decline_code
+
+
+class ActionRequired(Exception):
+    """The card needs 3-D Secure: the page completes it with `client_secret`; the hold stays."""
+
+    def __init__(self, client_secret: str, appointment_id: int):
+        super().__init__("requires_action")
+        self.client_secret = client_secret
+        self.appointment_id = appointment_id
+
+
+@dataclass
+class OnlineBooking:
+    """A booking request from the public page or API. start_at is an aware instant.
+
+    hold_id: the appointment held when the client picked the slot (booking page), if any.
+    """
+
+    location_id: int
+    service_id: int
+    start_at: datetime
+    client: ClientInput
+    provider_id: int | None = None
+    card: CardDetails | None = None
+    payment_method_id: str | None = None
+    hold_id: int | None = None
+
+
+def _validate(req: OnlineBooking, gateway: PaymentGateway, now: datetime) -> ClientInput:
+    errors: dict[str, str] = {}
+    try:
+        clean = validate_client_input(req.client)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+        clean = req.client
+    if gateway.name == "test":
+        if req.card is None:
+            errors["card_number"] = "Enter your card details."
+        else:
+            try:
+                validate_card(req.card, now)
+            except ValidationFailed as exc:
+                errors.update(exc.fields)
+    elif not req.payment_method_id:
+        errors["card_number"] = "Enter your card details."
+    if req.start_at.tzinfo is None:
+        errors["start"] = "Give the time with its UTC offset"
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+def _reuse_hold(session: Session, req: OnlineBooking, client_id: int) -> Appointment | None:
+    if req.hold_id is None:
+        return None
+    try:
+        appt = get_appointment(session, req.hold_id, lock=True)
+    except NotFound:
+        return None
+    same = (appt.status == "held" and appt.service_id == req.service_id and appt.location_id == req.location_id
+            and appt.start_at == req.start_at and (req.provider_id in (None, appt.provider_id))
+            and appt.client_id in (None, client_id))
+    if not same:
+        return None
+    appt.client_id = client_id
+    session.add(appt)
+    return appt
+
+
+def finalize_paid_booking(session: Session, actor: Actor, appointment_id: int, payment: Payment | None,
+                          now: datetime) -> Appointment:
+    """Confirm a held appointment whose deposit succeeded (or needs none), with its ledger
+    line, confirmation (email + SMS) and receipt in the outbox. Idempotent. Raises HoldLost."""
+    appt = confirm_hold(session, actor, appointment_id, now=now)
+    org = session.get(Organization, actor.org_id)
+    client = session.get(Client, appt.client_id) if appt.client_id else None
+    location = session.get(Location, appt.location_id)
+    service = session.get(Service, appt.service_id)
+    provider = session.get(StaffMember, appt.provider_id)
+    if payment is not None:
+        ledger_deposit_paid(session, payment, now)
+    if client is not None:
+        queue_booking_confirmation(session, org=org, appointment=appt, client=client, location=location,
+                                   service=service, provider=provider)
+        if payment is not None:
+            queue_deposit_receipt(session, org=org, payment=payment, client=client, appointment=appt,
+                                  location=location, service=service)
+    session.flush()
+    return appt
+
+
+def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: PaymentGateway, clock: Clock) -> Appointment:
+    """Book a slot and take its deposit. Returns the confirmed Appointment.
+
+    Raises ValidationFailed (fields), SlotTaken (alternatives; nothing kept charged),
+    CardDeclined (hold released), ActionRequired (3-D Secure pending), NotFound.
+    """
+    now = clock.now()
+    clean = _validate(req, gateway, now)
+    with tenant_session(actor.org_id, engine) as session:
+        client = find_or_create_client(session, actor, clean)
+        appt = _reuse_hold(session, req, client.id) or hold_slot(
+            session, actor, location_id=req.location_id, service_id=req.service_id, start_at=req.start_at,
+            now=now, provider_id=req.provider_id, client_id=client.id)
+        session.commit()
+        appointment_id, deposit, currency = appt.id, appt.deposit_cents, appt.currency
+
+    payment = None
+    if deposit > 0:
+        with tenant_session(actor.org_id, engine) as session:
+            key = next_idempotency_key(session, appointment_id)
+        request = ChargeRequest(org_id=actor.org_id, amount_cents=deposit, currency=currency, idempotency_key=key,
+                                description=f"Deposit for appointment {appointment_id}", card=req.card,
+                                payment_method_id=req.payment_method_id,
+                                metadata={"org_id": str(actor.org_id), "appointment_id": str(appointment_id)})
+        try:
+            result = gateway.charge(request)
+        except ValidationFailed:
+            with tenant_session(actor.org_id, engine) as session:
+                release_hold(session, actor, appointment_id, now=clock.now(), reason="card rejected")
+                session.commit()
+            raise
+        with tenant_session(actor.org_id, engine) as session:
+            appt = get_appointment(session, appointment_id)
+            payment = record_charge(session, actor, appointment=appt, request=request, result=result,
+                                    gateway=gateway.name, now=clock.now())
+            if result.status == "declined":
+                release_hold(session, actor, appointment_id, now=clock.now(), reason="card declined")
+                session.commit()
+                raise CardDeclined(result.message or "Your card was declined.", result.decline_code)
+            session.commit()
+            if result.status == "requires_action":
+                raise ActionRequired(result.client_secret, appointment_id)
+
+    with tenant_session(actor.org_id, engine) as session:
+        try:
+            appt = finalize_paid_booking(session, actor, appointment_id, payment, clock.now())
+            session.commit()
+            return appt
+        except HoldLost:
+            session.rollback()
+            if payment is not None:
+                payment = session.get(Payment, payment.id)
+                ledger_deposit_paid(session, payment, clock.now())
+                refund_payment(session, actor, payment, gateway, now=clock.now(), reason="slot lost before confirmation",
+                               entry_type="charge_voided")
+            appt = get_appointment(session, appointment_id)
+            alternatives = nearest_alternatives(session, actor, location_id=appt.location_id,
+                                                service_id=appt.service_id, wanted=appt.start_at, now=clock.now())
+            session.commit()
+            raise SlotTaken(alternatives)

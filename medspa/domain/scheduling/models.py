@@ -1,0 +1,79 @@
+"""Appointments and the occupancy rows that make double booking impossible.
+
+An appointment occupies its provider and, where the service needs them, a room and a device:
+one `occupancy` row per resource with a `tstzrange` covering setup buffer + service +
+cleanup buffer. The exclusion constraint (in the first migration)
+
+    EXCLUDE USING gist (org_id WITH =, resource_id WITH =, during WITH &&)
+        WHERE (status IN ('held', 'booked'))
+
+forbids two live occupancies of one resource that overlap, whatever the application does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, String
+from sqlalchemy.dialects.postgresql import TSTZRANGE, Range
+from sqlmodel import Field, SQLModel
+
+from medspa.domain.base import fk, org_fk, pk, tstamp
+
+APPOINTMENT_STATUSES = ("held", "confirmed", "checked_in", "completed", "cancelled", "no_show", "expired")
+LIVE_APPOINTMENT_STATUSES = ("held", "confirmed", "checked_in", "completed", "no_show")
+OCCUPANCY_STATUSES = ("held", "booked", "released")
+
+
+class Appointment(SQLModel, table=True):
+    """A visit: client, service, provider and instants (UTC, service time without buffers).
+
+    status: held (slot reserved while the client pays, until hold_expires_at), confirmed,
+    checked_in, completed, cancelled, no_show; expired = a hold that lapsed or was released.
+    reference is the client's unguessable booking reference (>= 128 random bits).
+    """
+
+    __tablename__ = "appointment"
+    id: int | None = pk()
+    org_id: int = org_fk()
+    reference: str = Field(sa_column=Column(String(40), unique=True, nullable=False))
+    location_id: int = fk("location.id")
+    service_id: int = fk("service.id")
+    provider_id: int = fk("staff_member.id")
+    client_id: int | None = fk("client.id", nullable=True)
+    start_at: datetime = tstamp(nullable=False)
+    end_at: datetime = tstamp(nullable=False)
+    status: str = "held"
+    hold_expires_at: datetime | None = tstamp()
+    price_cents: int = 0
+    deposit_cents: int = 0
+    currency: str = Field(default="USD", max_length=3)
+    source: str = "online"
+    notes: str = ""
+    rebooked_from_id: int | None = fk("appointment.id", nullable=True)
+    created_at: datetime = tstamp(default_now=True)
+    created_by_user_id: int | None = None
+    confirmed_at: datetime | None = tstamp()
+    checked_in_at: datetime | None = tstamp()
+    completed_at: datetime | None = tstamp()
+    cancelled_at: datetime | None = tstamp()
+    cancellation_late: bool | None = None
+
+
+class Occupancy(SQLModel, table=True):
+    """One resource busy over `during` (a tstzrange, [start, end)).
+
+    kind: appointment (appointment_id set) or block (time off, meetings). status: held,
+    booked or released; only held and booked take part in the exclusion constraint.
+    """
+
+    __tablename__ = "occupancy"
+    id: int | None = pk()
+    org_id: int = org_fk()
+    resource_id: int = fk("resource.id")
+    appointment_id: int | None = fk("appointment.id", nullable=True)
+    during: Range = Field(sa_column=Column(TSTZRANGE, nullable=False))
+    status: str = "held"
+    kind: str = "appointment"
+    hold_expires_at: datetime | None = tstamp()
+    note: str = ""

@@ -1,0 +1,321 @@
+"""Holding, confirming, cancelling and checking in appointments.
+
+The exclusion constraint on `occupancy` makes double booking impossible; these functions
+add the friendly path: they check first (SlotTaken with the nearest alternatives), release
+lapsed holds on the wanted resources in the same transaction (the constraint cannot use
+now()), and turn a lost race (SQLSTATE 23P01) into the same SlotTaken.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from psycopg.errors import ExclusionViolation
+from sqlalchemy import and_, update
+from sqlalchemy.dialects.postgresql import Range
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from medspa.domain.audit.service import record
+from medspa.domain.catalog.models import Service
+from medspa.domain.catalog.service import get_service
+from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.identity.actor import Actor
+from medspa.domain.practice.models import Resource
+from medspa.domain.practice.service import get_location
+from medspa.domain.scheduling.availability import (
+    Slot,
+    find_slots,
+    load_busy,
+    nearest_alternatives,
+    occupancy_span,
+)
+from medspa.domain.scheduling.models import Appointment, Occupancy
+
+DEFAULT_HOLD_MINUTES = 10
+
+
+class SlotTaken(Exception):
+    """The wanted start is not (or no longer) free. `alternatives`: nearest free slots."""
+
+    def __init__(self, alternatives: list[Slot]):
+        super().__init__("slot_taken")
+        self.alternatives = alternatives
+
+
+class InvalidTransition(Exception):
+    """The appointment's status does not allow this step (message is user-facing)."""
+
+
+def new_reference() -> str:
+    """A booking reference with 160 random bits (32 base32 characters)."""
+    import base64
+
+    return base64.b32encode(secrets.token_bytes(20)).decode().rstrip("=").lower()
+
+
+def _aware(instant: datetime, field: str = "start") -> datetime:
+    if instant.tzinfo is None:
+        raise ValidationFailed({field: "Give the time with its UTC offset"})
+    return instant
+
+
+def _release_lapsed_holds(session: Session, resource_ids: list[int], lo: datetime, hi: datetime, now: datetime) -> None:
+    lapsed = session.exec(
+        select(Occupancy.id, Occupancy.appointment_id).where(
+            Occupancy.status == "held", Occupancy.hold_expires_at <= now,
+            Occupancy.resource_id.in_(resource_ids), Occupancy.during.op("&&")(Range(lo, hi, bounds="[)")))
+    ).all()
+    if not lapsed:
+        return
+    appointment_ids = {a for _, a in lapsed if a is not None}
+    session.execute(update(Occupancy).where(Occupancy.appointment_id.in_(appointment_ids), Occupancy.status == "held")
+                    .values(status="released"))
+    session.execute(update(Appointment).where(Appointment.id.in_(appointment_ids), Appointment.status == "held")
+                    .values(status="expired"))
+
+
+def _free_resource(busy, candidates: list[int], lo: datetime, hi: datetime) -> int | None:
+    return next((rid for rid in candidates if busy.is_free(rid, lo, hi)), None)
+
+
+def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: int, start_at: datetime,
+              now: datetime, provider_id: int | None = None, client_id: int | None = None,
+              source: str = "online", hold_minutes: int = DEFAULT_HOLD_MINUTES,
+              confirm: bool = False) -> Appointment:
+    """Reserve a slot: an appointment (held, or confirmed when confirm=True) and its occupancies.
+
+    provider_id None means "anyone": the first free provider offering that start.
+    Online actors get the service's minimum notice; staff may book any future start on the
+    grid. Raises SlotTaken (with alternatives), NotFound, ValidationFailed, PermissionDenied.
+    The caller commits.
+    """
+    online = actor.role in ("public", "client")
+    actor.require("appointment.book_online" if online else "appointment.book")
+    start_at = _aware(start_at)
+    service = get_service(session, service_id)
+    location = get_location(session, location_id)
+    if online and not service.online_bookable:
+        raise NotFound("service")
+    tz = ZoneInfo(location.time_zone)
+    local_day = start_at.astimezone(tz).date()
+    slots = find_slots(session, actor, location_id=location_id, service_id=service_id, start_date=local_day,
+                       end_date=local_day, now=now, provider_id=provider_id, apply_notice=online)
+    candidates = [s.provider_id for s in slots if s.start == start_at]
+
+    def taken() -> SlotTaken:
+        return SlotTaken(nearest_alternatives(session, actor, location_id=location_id, service_id=service_id,
+                                              wanted=start_at, now=now, provider_id=provider_id,
+                                              apply_notice=online))
+
+    if not candidates:
+        raise taken()
+    lo, hi = occupancy_span(service, start_at)
+    rooms = _typed_resources(session, location_id, "room", service.room_type)
+    devices = _typed_resources(session, location_id, "device", service.device_type)
+    provider_res = {r.staff_id: r.id for r in session.exec(
+        select(Resource).where(Resource.kind == "provider", Resource.staff_id.in_(candidates)))}
+    _release_lapsed_holds(session, list(provider_res.values()) + rooms + devices, lo, hi, now)
+    busy = load_busy(session, list(provider_res.values()) + rooms + devices, lo, hi, now)
+    expires = now + timedelta(minutes=hold_minutes)
+    for staff_id in candidates:
+        wanted = [provider_res[staff_id]]
+        for pool in (rooms, devices):
+            if pool:
+                rid = _free_resource(busy, pool, lo, hi)
+                if rid is None:
+                    break
+                wanted.append(rid)
+        else:
+            appt = Appointment(
+                org_id=actor.org_id, reference=new_reference(), location_id=location_id, service_id=service_id,
+                provider_id=staff_id, client_id=client_id, start_at=start_at,
+                end_at=start_at + timedelta(minutes=service.duration_minutes),
+                status="confirmed" if confirm else "held", hold_expires_at=None if confirm else expires,
+                price_cents=service.price_cents, deposit_cents=0 if confirm else service.deposit_cents,
+                currency=service.currency, source=source, created_by_user_id=actor.user_id,
+                confirmed_at=now if confirm else None)
+            try:
+                with session.begin_nested():
+                    session.add(appt)
+                    session.flush()
+                    session.add_all([
+                        Occupancy(org_id=actor.org_id, resource_id=rid, appointment_id=appt.id,
+                                  during=Range(lo, hi, bounds="[)"), status="booked" if confirm else "held",
+                                  hold_expires_at=None if confirm else expires)
+                        for rid in wanted])
+                    session.flush()
+            except IntegrityError as exc:
+                if isinstance(exc.orig, ExclusionViolation):
+                    continue  # lost a race for this provider/room: try the next candidate
+                raise
+            record(session, actor, "appointment.confirm" if confirm else "appointment.hold", "appointment",
+                   appt.id, client_id=client_id, at=now, start=start_at.isoformat(), provider_id=staff_id,
+                   service_id=service_id)
+            return appt
+    raise taken()
+
+
+def _typed_resources(session: Session, location_id: int, kind: str, rtype: str | None) -> list[int]:
+    if not rtype:
+        return []
+    return list(session.exec(select(Resource.id).where(Resource.kind == kind, Resource.resource_type == rtype,
+                                                       Resource.location_id == location_id, Resource.active)
+                             .order_by(Resource.id)))
+
+
+def get_appointment(session: Session, appointment_id: int, *, lock: bool = False) -> Appointment:
+    """An appointment of the current clinic; raises NotFound."""
+    stmt = select(Appointment).where(Appointment.id == appointment_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    appt = session.exec(stmt).first()
+    if appt is None:
+        raise NotFound("appointment")
+    return appt
+
+
+def appointment_by_reference(session: Session, reference: str) -> Appointment:
+    """The appointment with this booking reference in the current clinic; raises NotFound."""
+    appt = session.exec(select(Appointment).where(Appointment.reference == reference.strip().lower())).first()
+    if appt is None or appt.status in ("held", "expired"):
+        raise NotFound("booking")
+    return appt
+
+
+class HoldLost(Exception):
+    """The hold was released (lapsed and taken by someone else) before it could be confirmed."""
+
+
+def confirm_hold(session: Session, actor: Actor, appointment_id: int, *, now: datetime,
+                 client_id: int | None = None) -> Appointment:
+    """Turn a held appointment into a confirmed one (occupancies held -> booked).
+
+    A lapsed hold that nobody took is still confirmed. Raises HoldLost if its occupancies
+    were released, NotFound. The caller commits.
+    """
+    appt = get_appointment(session, appointment_id, lock=True)
+    if appt.status == "confirmed":
+        return appt
+    if appt.status != "held":
+        raise HoldLost()
+    rows = list(session.exec(select(Occupancy).where(Occupancy.appointment_id == appt.id).with_for_update()))
+    if not rows or any(r.status != "held" for r in rows):
+        raise HoldLost()
+    for r in rows:
+        r.status, r.hold_expires_at = "booked", None
+    appt.status, appt.hold_expires_at, appt.confirmed_at = "confirmed", None, now
+    if client_id is not None:
+        appt.client_id = client_id
+    session.add_all([appt, *rows])
+    record(session, actor, "appointment.confirm", "appointment", appt.id, client_id=appt.client_id, at=now)
+    session.flush()
+    return appt
+
+
+def release_hold(session: Session, actor: Actor, appointment_id: int, *, now: datetime, reason: str = "") -> None:
+    """Give a held slot back (declined card, client left). No-op for non-held appointments."""
+    appt = get_appointment(session, appointment_id, lock=True)
+    if appt.status != "held":
+        return
+    session.execute(update(Occupancy).where(Occupancy.appointment_id == appt.id, Occupancy.status == "held")
+                    .values(status="released"))
+    appt.status = "expired"
+    session.add(appt)
+    record(session, actor, "appointment.release", "appointment", appt.id, client_id=appt.client_id, at=now,
+           reason=reason)
+    session.flush()
+
+
+def _release_occupancy(session: Session, appointment_id: int) -> None:
+    session.execute(update(Occupancy).where(Occupancy.appointment_id == appointment_id,
+                                            Occupancy.status.in_(("held", "booked"))).values(status="released"))
+
+
+@dataclass
+class CancelOutcome:
+    """late: inside the location's window (deposit kept). refund_due_cents: deposit to return."""
+
+    appointment: Appointment
+    late: bool
+    refund_due_cents: int
+
+
+def cancel_appointment(session: Session, actor: Actor, appointment_id: int, *, now: datetime,
+                       reason: str = "") -> CancelOutcome:
+    """Cancel a confirmed appointment and free its resources.
+
+    Late = less than the location's cancellation_window_hours before start: the deposit is
+    kept; otherwise the deposit is due back (payments.service.settle_cancellation refunds it).
+    Raises InvalidTransition, NotFound. The caller commits.
+    """
+    actor.require("appointment.cancel")
+    appt = get_appointment(session, appointment_id, lock=True)
+    if appt.status not in ("confirmed", "held"):
+        raise InvalidTransition(f"A {appt.status.replace('_', ' ')} appointment cannot be cancelled")
+    location = get_location(session, appt.location_id)
+    late = appt.start_at - now < timedelta(hours=location.cancellation_window_hours)
+    _release_occupancy(session, appt.id)
+    appt.status, appt.cancelled_at, appt.cancellation_late = "cancelled", now, late
+    session.add(appt)
+    record(session, actor, "appointment.cancel", "appointment", appt.id, client_id=appt.client_id, at=now,
+           late=late, reason=reason[:200])
+    session.flush()
+    return CancelOutcome(appt, late, 0 if late else appt.deposit_cents)
+
+
+_TRANSITIONS = {
+    "check_in": ({"confirmed"}, "checked_in", "checked_in_at"),
+    "complete": ({"checked_in", "confirmed"}, "completed", "completed_at"),
+    "no_show": ({"confirmed"}, "no_show", None),
+}
+
+
+def change_status(session: Session, actor: Actor, appointment_id: int, step: str, *, now: datetime) -> Appointment:
+    """check_in, complete or no_show. Check-in and no-show only on or after the local day of
+    the visit. Raises InvalidTransition, NotFound. The caller commits."""
+    actor.require("appointment.check_in" if step == "check_in" else "appointment.update_status")
+    if step not in _TRANSITIONS:
+        raise InvalidTransition(f"Unknown step {step!r}")
+    allowed, new_status, stamp = _TRANSITIONS[step]
+    appt = get_appointment(session, appointment_id, lock=True)
+    if appt.status not in allowed:
+        raise InvalidTransition(f"A {appt.status.replace('_', ' ')} appointment cannot be {new_status.replace('_', ' ')}")
+    tz = ZoneInfo(get_location(session, appt.location_id).time_zone)
+    if now.astimezone(tz).date() < appt.start_at.astimezone(tz).date():
+        raise InvalidTransition("This visit is on a later day")
+    appt.status = new_status
+    if stamp:
+        setattr(appt, stamp, now)
+    session.add(appt)
+    record(session, actor, f"appointment.{step}", "appointment", appt.id, client_id=appt.client_id, at=now)
+    session.flush()
+    return appt
+
+
+def add_block(session: Session, actor: Actor, *, staff_id: int, start_at: datetime, end_at: datetime,
+              note: str = "", now: datetime) -> Occupancy:
+    """Block a provider's time (meeting, lunch). Raises SlotTaken([]) if it overlaps a booking."""
+    actor.require("block.write")
+    start_at, end_at = _aware(start_at), _aware(end_at, "end")
+    if end_at <= start_at:
+        raise ValidationFailed({"end": "End must be after start"})
+    res = session.exec(select(Resource).where(Resource.staff_id == staff_id, Resource.kind == "provider")).first()
+    if res is None:
+        raise NotFound("provider")
+    _release_lapsed_holds(session, [res.id], start_at, end_at, now)
+    block = Occupancy(org_id=actor.org_id, resource_id=res.id, during=Range(start_at, end_at, bounds="[)"),
+                      status="booked", kind="block", note=note[:200])
+    try:
+        with session.begin_nested():
+            session.add(block)
+            session.flush()
+    except IntegrityError as exc:
+        if isinstance(exc.orig, ExclusionViolation):
+            raise SlotTaken([]) from exc
+        raise
+    record(session, actor, "block.create", "occupancy", block.id, at=now, staff_id=staff_id)
+    return block

@@ -1,0 +1,81 @@
+"""The one place that reads the environment.
+
+Every setting has a default that runs the whole app on one laptop (embedded PostgreSQL,
+local media folder, offline test payments). Production swaps each default for a service by
+setting the variable named in the field's alias (see the README's settings table).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Runtime configuration, read once from the environment (no prefix)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    # database: empty means "use the embedded server in var_dir/pg"
+    database_url: str = Field("", description="App role URL (NOSUPERUSER NOBYPASSRLS).")
+    database_owner_url: str = Field("", description="Schema owner URL, migrations only.")
+    var_dir: Path = Field(PROJECT_ROOT / "var", description="Embedded database, media, caches.")
+
+    # web
+    port: int = 3000
+    public_base_url: str = Field("", description="Base URL printed in links; default http://localhost:PORT.")
+    redis_url: str = Field("", description="Redis for Reflex state; required for several workers.")
+    web_workers: int = Field(1, description="Backend worker processes (needs REDIS_URL when > 1).")
+
+    # payments
+    stripe_secret_key: str = ""
+    stripe_publishable_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = Field("", description="Override Stripe's API host (tests use a local fake).")
+
+    # media
+    s3_bucket: str = ""
+    media_dir: Path | None = None
+
+    # behaviour
+    hold_minutes: int = Field(10, description="How long a slot hold lasts while a client pays.")
+    session_hours: int = Field(12, description="Absolute lifetime of a staff session.")
+    demo_seed: bool = Field(True, description="Load the demo clinic when the database is empty.")
+    log_sql: bool = False
+
+    @property
+    def uses_embedded_db(self) -> bool:
+        """True when no DATABASE_URL is set and the embedded server is used."""
+        return not self.database_url
+
+    @property
+    def base_url(self) -> str:
+        """Public base URL without trailing slash."""
+        return (self.public_base_url or f"http://localhost:{self.port}").rstrip("/")
+
+    @property
+    def media_root(self) -> Path:
+        """Folder for private media when no S3 bucket is set."""
+        return self.media_dir or (self.var_dir / "media")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build their own Settings objects)."""
+    return Settings()
+
+
+def export_env(**values: str) -> None:
+    """Set environment variables for this process and its children.
+
+    The one sanctioned write: the embedded PostgreSQL library and Reflex read their own
+    variables (XDG_RUNTIME_DIR, REFLEX_*), so the launcher hands values on through here.
+    """
+    import os
+
+    os.environ.update({k: str(v) for k, v in values.items()})

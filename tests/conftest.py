@@ -1,0 +1,63 @@
+"""Test database: a real PostgreSQL, migrated once per session.
+
+Default: the embedded server in var/test (database medspa_test, recreated each run).
+With DATABASE_URL (+ DATABASE_OWNER_URL) set, the same tests run against that server.
+Tests never share data: each builds its own clinic (organisation) with a unique slug, and
+row-level security keeps clinics apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import create_engine
+
+from medspa.db import to_sqlalchemy_url
+from medspa.settings import PROJECT_ROOT, Settings
+
+
+@pytest.fixture(scope="session")
+def db_urls() -> tuple[str, str]:
+    """(app_url, owner_url) of a freshly migrated test database."""
+    settings = Settings()
+    if settings.database_url:
+        app_url = settings.database_url
+        owner_url = settings.database_owner_url or settings.database_url
+    else:
+        from medspa.embedded_db import ensure_embedded
+
+        app_url, owner_url = ensure_embedded(PROJECT_ROOT / "var" / "test", "medspa_test", recreate=True)
+    from medspa import migrate
+
+    migrate.upgrade(app_url, owner_url)
+    return app_url, owner_url
+
+
+@pytest.fixture(scope="session")
+def engine(db_urls):
+    """App-role engine (NOSUPERUSER NOBYPASSRLS: row-level security applies)."""
+    eng = create_engine(to_sqlalchemy_url(db_urls[0]), pool_size=12, max_overflow=12)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def owner_engine(db_urls):
+    """Schema-owner engine, for setting up clinics and inspecting across them."""
+    eng = create_engine(to_sqlalchemy_url(db_urls[1]))
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def clinic(engine, owner_engine):
+    """A fresh clinic (see tests/factories.py) with one location, provider, room and services."""
+    from tests.factories import build_clinic
+
+    return build_clinic(engine, owner_engine)
+
+
+def utc(*args: int) -> datetime:
+    """utc(2026, 7, 15, 8, 0) -> aware UTC datetime."""
+    return datetime(*args, tzinfo=timezone.utc)
