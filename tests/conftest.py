@@ -18,20 +18,35 @@ from medspa.settings import PROJECT_ROOT, Settings
 
 
 @pytest.fixture(scope="session")
-def db_urls() -> tuple[str, str]:
+def db_urls():
     """(app_url, owner_url) of a freshly migrated test database."""
     settings = Settings()
+    dropper = None
     if settings.database_url:
         app_url = settings.database_url
         owner_url = settings.database_owner_url or settings.database_url
     else:
-        from medspa.embedded_db import ensure_embedded
+        import os
 
-        app_url, owner_url = ensure_embedded(PROJECT_ROOT / "var" / "test", "medspa_test", recreate=True)
+        from medspa.embedded_db import ensure_embedded, start_server
+
+        # one database per pytest process: parallel runs on one machine never share data
+        name = f"medspa_test_{os.getpid()}"
+        var = PROJECT_ROOT / "var" / "test"
+        app_url, owner_url = ensure_embedded(var, name, recreate=True)
+
+        def dropper() -> None:
+            import psycopg
+
+            with psycopg.connect(start_server(var), autocommit=True) as conn:
+                conn.execute(f'drop database if exists "{name}" with (force)')
+
     from medspa import migrate
 
     migrate.upgrade(app_url, owner_url)
-    return app_url, owner_url
+    yield app_url, owner_url
+    if dropper:
+        dropper()
 
 
 @pytest.fixture(scope="session")

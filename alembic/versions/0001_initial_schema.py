@@ -117,7 +117,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['org_id'], ['organization.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('idempotency_key')
+    sa.UniqueConstraint('org_id', 'idempotency_key', name='uq_test_gateway_key')
     )
     op.create_index(op.f('ix_test_gateway_charge_org_id'), 'test_gateway_charge', ['org_id'], unique=False)
     op.create_table('webhook_event',
@@ -270,7 +270,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['client_id'], ['client.id'], ),
     sa.ForeignKeyConstraint(['org_id'], ['organization.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('dedupe_key')
+    sa.UniqueConstraint('org_id', 'dedupe_key', name='uq_outbox_dedupe')
     )
     op.create_index(op.f('ix_outbox_message_appointment_id'), 'outbox_message', ['appointment_id'], unique=False)
     op.create_index(op.f('ix_outbox_message_client_id'), 'outbox_message', ['client_id'], unique=False)

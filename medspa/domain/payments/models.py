@@ -88,9 +88,10 @@ class TestGatewayCharge(SQLModel, table=True):
     """The offline test gateway's own memory of answers per idempotency key."""
 
     __tablename__ = "test_gateway_charge"
+    __table_args__ = (UniqueConstraint("org_id", "idempotency_key", name="uq_test_gateway_key"),)
     __test__ = False
     id: int | None = pk()
     org_id: int = org_fk()
-    idempotency_key: str = Field(sa_column=Column(String(200), unique=True, nullable=False))
+    idempotency_key: str = Field(sa_column=Column(String(200), nullable=False))
     result: dict = Field(sa_column=Column(JSONB, nullable=False))
     created_at: datetime = tstamp(default_now=True)

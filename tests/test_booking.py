@@ -1,0 +1,210 @@
+"""Online booking with a deposit: CF-1, TZ-3, declines, refunds, the ledger and the outbox."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, text
+from sqlmodel import select
+
+from medspa.clock import FixedClock
+from medspa.domain.clients.service import ClientInput
+from medspa.domain.errors import ValidationFailed
+from medspa.domain.messaging.models import OutboxMessage
+from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
+from medspa.domain.payments.models import LedgerEntry, Payment, TestGatewayCharge
+from medspa.domain.payments.service import settle_cancellation
+from medspa.domain.scheduling.availability import find_slots
+from medspa.domain.scheduling.booking import CardDeclined, OnlineBooking, book_online
+from medspa.domain.scheduling.models import Appointment, Occupancy
+from medspa.domain.scheduling.service import SlotTaken, cancel_appointment, hold_slot
+from tests.conftest import utc
+from tests.factories import build_clinic
+
+NY = ZoneInfo("America/New_York")
+GOOD = CardDetails("4242 4242 4242 4242", 12, 2030, "123")
+DECLINE = CardDetails("4000 0000 0000 0002", 12, 2030, "123")
+
+
+def at(zone: ZoneInfo, h: int, m: int = 0, day: date = date(2026, 7, 15)) -> datetime:
+    return datetime.combine(day, time(h, m), tzinfo=zone).astimezone(timezone.utc)
+
+
+def person(n: int = 1) -> ClientInput:
+    return ClientInput(f"Ana{n}", "Silva", f"ana{n}@example.com", "(212) 555-0147")
+
+
+def request(clinic, start, n=1, card=GOOD, service="botox", provider_id=None) -> OnlineBooking:
+    return OnlineBooking(location_id=clinic.location_id, service_id=clinic.services[service], start_at=start,
+                         client=person(n), card=card, provider_id=provider_id)
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(utc(2026, 7, 1, 12))
+
+
+def test_book_with_deposit_confirms_and_writes_ledger_and_outbox(engine, owner_engine, clock):
+    clinic = build_clinic(engine, owner_engine)
+    gateway = TestPaymentGateway(engine, clock.now)
+    appt = book_online(engine, clinic.public, request(clinic, at(NY, 10)), gateway, clock)
+    assert appt.status == "confirmed" and appt.deposit_cents == 5000 and len(appt.reference) >= 26
+    with clinic.session() as s:
+        pay = s.exec(select(Payment).where(Payment.appointment_id == appt.id)).one()
+        assert (pay.status, pay.amount_cents, pay.idempotency_key, pay.card_last4) == (
+            "succeeded", 5000, f"deposit-{appt.id}-attempt-1", "4242")
+        ledger = s.exec(select(LedgerEntry).where(LedgerEntry.appointment_id == appt.id)).all()
+        assert [(e.entry_type, e.amount_cents) for e in ledger] == [("deposit_paid", 5000)]
+        kinds = sorted((m.channel, m.kind) for m in s.exec(select(OutboxMessage).where(
+            OutboxMessage.appointment_id == appt.id)))
+        assert kinds == [("email", "booking_confirmation"), ("email", "deposit_receipt"), ("sms", "booking_confirmation")]
+        occ = s.exec(select(Occupancy).where(Occupancy.appointment_id == appt.id)).all()
+        assert [o.status for o in occ] == ["booked"]
+
+
+def test_declined_card_releases_hold_and_keeps_nothing(engine, owner_engine, clock):
+    clinic = build_clinic(engine, owner_engine)
+    gateway = TestPaymentGateway(engine, clock.now)
+    with pytest.raises(CardDeclined) as declined:
+        book_online(engine, clinic.public, request(clinic, at(NY, 10), card=DECLINE), gateway, clock)
+    assert declined.value.message == "Your card was declined."
+    with clinic.session() as s:
+        assert s.exec(select(Appointment.status)).all() == ["expired"]
+        assert s.exec(select(Payment.status)).all() == ["declined"]
+        assert s.exec(select(func.count()).select_from(LedgerEntry)).one() == 0
+        slots = find_slots(s, clinic.public, location_id=clinic.location_id, service_id=clinic.services["botox"],
+                           start_date=date(2026, 7, 15), end_date=date(2026, 7, 15), now=clock.now())
+        assert at(NY, 10) in [sl.start for sl in slots]
+    # the same slot can then be booked with a good card
+    assert book_online(engine, clinic.public, request(clinic, at(NY, 10)), gateway, clock).status == "confirmed"
+
+
+def test_bad_input_writes_nothing(engine, owner_engine, clock):
+    clinic = build_clinic(engine, owner_engine)
+    gateway = TestPaymentGateway(engine, clock.now)
+    bad = request(clinic, at(NY, 10), card=CardDetails("4242 4242 4242 4241", 13, 2020, "12"))
+    bad.client = ClientInput("", "Silva", "not-an-email", "12")
+    with pytest.raises(ValidationFailed) as err:
+        book_online(engine, clinic.public, bad, gateway, clock)
+    assert set(err.value.fields) == {"first_name", "email", "phone", "card_number", "exp_month", "exp_year", "cvc"}
+    with clinic.session() as s:
+        assert s.exec(select(func.count()).select_from(Appointment)).one() == 0
+        assert s.exec(text("select count(*) from client")).scalar() == 0
+
+
+def test_gateway_replays_answer_for_a_reused_idempotency_key(engine, owner_engine, clock):
+    from medspa.domain.payments.gateway import ChargeRequest
+
+    clinic = build_clinic(engine, owner_engine)
+    gateway = TestPaymentGateway(engine, clock.now)
+    first = gateway.charge(ChargeRequest(clinic.org_id, 5000, "USD", "deposit-1-attempt-1", card=DECLINE))
+    again = gateway.charge(ChargeRequest(clinic.org_id, 5000, "USD", "deposit-1-attempt-1", card=GOOD))
+    assert first == again and again.status == "declined"
+    with clinic.session() as s:
+        assert s.exec(select(func.count()).select_from(TestGatewayCharge)).one() == 1
+
+
+def test_cf1_ten_simultaneous_bookings_one_wins(engine, owner_engine, clock):
+    clinic = build_clinic(engine, owner_engine, weekly={2: [(time(10), time(10, 30))]})  # one free slot
+    gateway = TestPaymentGateway(engine, clock.now)
+    start = at(NY, 10)
+    results: list[object] = []
+    barrier = threading.Barrier(10)
+
+    def attempt(n: int) -> None:
+        barrier.wait()
+        try:
+            results.append(book_online(engine, clinic.public, request(clinic, start, n), gateway, clock))
+        except SlotTaken as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    wins = [r for r in results if isinstance(r, Appointment)]
+    assert len(wins) == 1 and sum(isinstance(r, SlotTaken) for r in results) == 9
+    with clinic.session() as s:
+        assert s.exec(select(func.count()).select_from(Appointment).where(Appointment.status == "confirmed")).one() == 1
+        kept = s.exec(select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0))).one()
+        assert kept == 5000  # at most one deposit kept
+        assert s.exec(select(func.count()).select_from(Payment).where(Payment.status == "succeeded")).one() == 1
+
+
+def test_cf1_one_room_wanted_by_two_providers(engine, owner_engine, clock):
+    clinic = build_clinic(engine, owner_engine, providers=2)
+    start = at(NY, 10)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def attempt(provider_id: int) -> None:
+        barrier.wait()
+        with clinic.session() as s:
+            try:
+                hold_slot(s, clinic.public, location_id=clinic.location_id, service_id=clinic.services["facial"],
+                          start_at=start, now=clock.now(), provider_id=provider_id)
+                s.commit()
+                outcomes.append("held")
+            except SlotTaken:
+                outcomes.append("taken")
+
+    threads = [threading.Thread(target=attempt, args=(p,)) for p in clinic.provider_ids]
+    [t.start() for t in threads]
+    [t.join(60) for t in threads]
+    assert sorted(outcomes) == ["held", "taken"]
+
+
+def test_cancellation_outside_window_refunds_inside_keeps(engine, owner_engine, clock):
+    clinic = build_clinic(engine, owner_engine)
+    gateway = TestPaymentGateway(engine, clock.now)
+    early = book_online(engine, clinic.public, request(clinic, at(NY, 10), 1), gateway, clock)
+    late = book_online(engine, clinic.public, request(clinic, at(NY, 11), 2), gateway, clock)
+    desk = clinic.staff_actor("front_desk")
+    with clinic.session() as s:
+        out = cancel_appointment(s, desk, early.id, now=clock.now())  # two weeks ahead: refund
+        assert not out.late and settle_cancellation(s, desk, out.appointment, late=out.late, gateway=gateway,
+                                                    now=clock.now()) == 5000
+        when = at(NY, 11) - timedelta(hours=23)  # inside the 24 h window: keep
+        out2 = cancel_appointment(s, desk, late.id, now=when)
+        assert out2.late and settle_cancellation(s, desk, out2.appointment, late=True, gateway=gateway, now=when) == 0
+        s.commit()
+        lines = s.exec(select(LedgerEntry.appointment_id, LedgerEntry.entry_type, LedgerEntry.amount_cents)
+                       .order_by(LedgerEntry.id)).all()
+    assert [(a == early.id, t, c) for a, t, c in lines] == [
+        (True, "deposit_paid", 5000), (False, "deposit_paid", 5000),
+        (True, "deposit_refunded", -5000), (False, "deposit_forfeited", 0)]
+
+
+def test_tz3_messages_show_clinic_time_with_zone(engine, owner_engine, clock):
+    from medspa.domain.scheduling.service import get_appointment
+    from medspa.domain.scheduling.booking import finalize_paid_booking
+
+    clinic = build_clinic(engine, owner_engine, time_zone="Europe/Berlin")
+    berlin = ZoneInfo("Europe/Berlin")
+    desk = clinic.staff_actor()
+    with clinic.session() as s:
+        from medspa.domain.clients.service import find_or_create_client
+
+        client = find_or_create_client(s, desk, person(3))
+        appt = hold_slot(s, desk, location_id=clinic.location_id, service_id=clinic.services["laser"],
+                         start_at=at(berlin, 10), now=clock.now(), client_id=client.id)
+        finalize_paid_booking(s, desk, appt.id, None, clock.now())
+        s.commit()
+        msgs = s.exec(select(OutboxMessage).where(OutboxMessage.appointment_id == appt.id)).all()
+    assert at(berlin, 10) == utc(2026, 7, 15, 8)
+    assert len(msgs) == 2
+    for m in msgs:
+        assert "10:00 AM CEST (Europe/Berlin)" in m.body and "8:00" not in m.body
+
+
+def test_mn1_money_parsing_and_rounding():
+    from medspa.domain.money import apply_percentage, parse_to_cents
+
+    assert [parse_to_cents(v) for v in ("19.99", "8.20", "1.10")] == [1999, 820, 110]
+    assert int(19.99 * 100) == 1998  # why floats are banned
+    assert apply_percentage(110, "7") == 118
+    assert apply_percentage(150, "7") == 161  # round half up; half-even would give 160
