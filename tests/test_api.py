@@ -1,0 +1,118 @@
+"""The JSON API v1: paths and shapes outside clients rely on, and its error answers."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fastapi.testclient import TestClient
+
+from medspa.api import v1
+from medspa.api.app import api
+from medspa.clock import FixedClock
+from medspa.domain.payments.gateway import TestPaymentGateway
+from tests.conftest import utc
+from tests.factories import build_clinic
+
+CARD = {"card_number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+START = "2026-07-15T10:00:00-04:00"
+
+
+@pytest.fixture
+def client(engine):
+    clock = FixedClock(utc(2026, 7, 1, 12))
+    api.dependency_overrides[v1.get_db_engine] = lambda: engine
+    api.dependency_overrides[v1.get_clock] = lambda: clock
+    api.dependency_overrides[v1.get_gateway] = lambda: TestPaymentGateway(engine, clock.now)
+    yield TestClient(api)
+    api.dependency_overrides.clear()
+
+
+def booking(clinic, **over):
+    body = {"location_id": clinic.location_id, "service_id": clinic.services["botox"], "provider_id": None,
+            "start": START, "client": {"first_name": "Mia", "last_name": "Wong", "email": "mia@example.com",
+                                       "phone": "+1 212 555 0199"}, "payment": dict(CARD)}
+    body.update(over)
+    return body
+
+
+def test_locations_services_availability_shapes(client, engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine)
+    locs = client.get(f"/api/v1/{clinic.slug}/locations").json()
+    assert [(l["id"], l["name"], l["time_zone"]) for l in locs] == [(clinic.location_id, "Main", "America/New_York")]
+    svcs = client.get(f"/api/v1/{clinic.slug}/services", params={"location_id": clinic.location_id}).json()
+    botox = next(s for s in svcs if s["id"] == clinic.services["botox"])
+    assert {k: botox[k] for k in ("name", "category", "duration_minutes", "price_cents", "deposit_cents", "currency")} == {
+        "name": "Botox", "category": "Neuromodulators", "duration_minutes": 30, "price_cents": 35000,
+        "deposit_cents": 5000, "currency": "USD"}
+    av = client.get(f"/api/v1/{clinic.slug}/availability", params={
+        "location_id": clinic.location_id, "service_id": clinic.services["botox"],
+        "start_date": "2026-07-15", "end_date": "2026-07-15"}).json()
+    assert av["location_id"] == clinic.location_id and av["time_zone"] == "America/New_York"
+    assert av["slots"][0] == {"start": "2026-07-15T09:00:00-04:00", "end": "2026-07-15T09:30:00-04:00",
+                              "provider_id": clinic.provider_ids[0]}
+    assert len(av["slots"]) == 31  # 09:00 .. 16:30 on the 15-minute grid
+
+
+def test_booking_then_status_by_reference(client, engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine)
+    r = client.post(f"/api/v1/{clinic.slug}/bookings", json=booking(clinic))
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["status"] == "confirmed" and body["start"] == START and body["deposit_cents"] == 5000
+    assert len(body["reference"]) >= 26
+    status = client.get(f"/api/v1/{clinic.slug}/bookings/{body['reference']}").json()
+    assert status["service"] == "Botox" and status["provider"] == "Provider 1" and status["status"] == "confirmed"
+    assert "mia" not in str(status).lower() and "555" not in str(status)
+    # another clinic cannot read it
+    other = build_clinic(engine, owner_engine)
+    assert client.get(f"/api/v1/{other.slug}/bookings/{body['reference']}").status_code == 404
+
+
+def test_booking_errors(client, engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine)
+    url = f"/api/v1/{clinic.slug}/bookings"
+    declined = client.post(url, json=booking(clinic, payment={**CARD, "card_number": "4000000000000002"}))
+    assert declined.status_code == 402 and declined.json() == {
+        "error": "card_declined", "message": "Your card was declined.", "decline_code": "generic_decline"}
+    bad = client.post(url, json=booking(clinic, client={"first_name": "", "last_name": "W", "email": "x", "phone": "1"}))
+    assert bad.status_code == 422 and set(bad.json()["fields"]) == {"first_name", "email", "phone"}
+    naive = client.post(url, json=booking(clinic, start="2026-07-15T10:00:00"))
+    assert naive.status_code == 422 and "start" in naive.json()["fields"]
+    typed = client.post(url, json=booking(clinic, location_id="abc"))
+    assert typed.status_code == 422 and typed.json()["error"] == "validation"
+    assert client.post(url, json=booking(clinic)).status_code == 201
+    taken = client.post(url, json=booking(clinic))
+    assert taken.status_code == 409 and taken.json()["error"] == "slot_taken"
+    alts = [a["start"] for a in taken.json()["alternatives"]]
+    # botox is 30 min on a 15-min grid: 09:45 and 10:15 would overlap the 10:00 booking
+    assert {"2026-07-15T09:30:00-04:00", "2026-07-15T10:30:00-04:00"} <= set(alts)
+    assert not {"2026-07-15T09:45:00-04:00", "2026-07-15T10:00:00-04:00", "2026-07-15T10:15:00-04:00"} & set(alts)
+    assert client.get("/api/v1/no-such-clinic/locations").status_code == 404
+    other = build_clinic(engine, owner_engine)
+    cross = client.post(url, json=booking(clinic, location_id=other.location_id))
+    assert cross.status_code == 404
+
+
+def test_cf1_ten_simultaneous_api_requests(client, engine, owner_engine):
+    from datetime import time
+
+    clinic = build_clinic(engine, owner_engine, weekly={2: [(time(10), time(10, 30))]})
+    url = f"/api/v1/{clinic.slug}/bookings"
+
+    def post(n):
+        body = booking(clinic, client={"first_name": f"C{n}", "last_name": "X", "email": f"c{n}@example.com",
+                                       "phone": "+12125550100"})
+        return client.post(url, json=body).status_code
+
+    with ThreadPoolExecutor(10) as pool:
+        codes = sorted(pool.map(post, range(10)))
+    assert codes == [201] + [409] * 9
+
+
+def test_openapi_lists_the_v1_paths(client):
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    for p in ("/api/v1/health", "/api/v1/{clinic}/locations", "/api/v1/{clinic}/services",
+              "/api/v1/{clinic}/availability", "/api/v1/{clinic}/bookings", "/api/v1/{clinic}/bookings/{reference}"):
+        assert p in paths
