@@ -34,3 +34,13 @@ class FixedClock(Clock):
 
 
 SYSTEM_CLOCK = Clock()
+
+
+def app_clock() -> Clock:
+    """The clock of the running app: FROZEN_NOW when set (browser tests), else the system clock."""
+    from medspa.settings import get_settings
+
+    frozen = get_settings().frozen_now
+    if not frozen:
+        return SYSTEM_CLOCK
+    return FixedClock(datetime.fromisoformat(frozen))

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     session_hours: int = Field(12, description="Absolute lifetime of a staff session.")
     demo_seed: bool = Field(True, description="Load the demo clinic when the database is empty.")
     log_sql: bool = False
+    frozen_now: str = Field("", description="ISO-8601 instant the app treats as now (browser tests, demos).")
 
     @property
     def uses_embedded_db(self) -> bool:

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from medspa.clock import SYSTEM_CLOCK, Clock
+from medspa.clock import Clock, app_clock
 from medspa.db import get_engine, tenant_session
 from medspa.domain.catalog.models import Service
 from medspa.domain.catalog.service import list_services
@@ -40,8 +40,8 @@ router = APIRouter(tags=["v1"])
 # ---- dependencies (overridable in tests) ----
 
 def get_clock() -> Clock:
-    """The clock the API uses (tests override it)."""
-    return SYSTEM_CLOCK
+    """The clock the API uses (FROZEN_NOW in browser tests; unit tests override it)."""
+    return app_clock()
 
 
 def get_gateway(clock: Clock = Depends(get_clock)) -> PaymentGateway:
