@@ -84,7 +84,7 @@ def _free_resource(busy, candidates: list[int], lo: datetime, hi: datetime) -> i
 
 def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: int, start_at: datetime,
               now: datetime, provider_id: int | None = None, client_id: int | None = None,
-              source: str = "online", hold_minutes: int = DEFAULT_HOLD_MINUTES,
+              source: str | None = None, hold_minutes: int = DEFAULT_HOLD_MINUTES,
               confirm: bool = False) -> Appointment:
     """Reserve a slot: an appointment (held, or confirmed when confirm=True) and its occupancies.
 
@@ -94,6 +94,7 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
     The caller commits.
     """
     online = actor.role in ("public", "client")
+    source = source or ("online" if online else "staff")
     actor.require("appointment.book_online" if online else "appointment.book")
     start_at = _aware(start_at)
     service = get_service(session, service_id)
