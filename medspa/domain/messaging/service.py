@@ -6,7 +6,7 @@ Berlin reads "10:00 AM CEST (Europe/Berlin)" in the email and the SMS alike.
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
@@ -18,10 +18,25 @@ from medspa.domain.scheduling.models import Appointment
 from medspa.domain.timezones import format_clinic_time
 
 
+def _add_new(session: Session, messages: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Add the messages whose dedupe_key this clinic has not queued yet; returns those added.
+
+    Makes re-running a step (a webhook after the booking request confirmed the visit) a no-op
+    instead of a unique violation on uq_outbox_dedupe. Callers serialise on the appointment
+    row (confirm_hold locks it), so check-then-insert does not race."""
+    keys = [m.dedupe_key for m in messages if m.dedupe_key]
+    if keys:
+        existing = set(session.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))))
+        messages = [m for m in messages if m.dedupe_key not in existing]
+    session.add_all(messages)
+    return messages
+
+
 def queue_booking_confirmation(session: Session, *, org: Organization, appointment: Appointment,
                                client: Client, location: Location, service: Service,
                                provider: StaffMember) -> list[OutboxMessage]:
-    """An email and (with a phone) an SMS confirming the booking. Deduplicated per appointment."""
+    """An email and (with a phone) an SMS confirming the booking. Deduplicated per appointment
+    (already queued ones are skipped; returns the messages added)."""
     when = format_clinic_time(appointment.start_at, location.time_zone)
     deposit = (f"Deposit paid: {format_money(appointment.deposit_cents, appointment.currency)}.\n"
                if appointment.deposit_cents else "")
@@ -45,13 +60,13 @@ def queue_booking_confirmation(session: Session, *, org: Organization, appointme
             org_id=appointment.org_id, channel="sms", kind="booking_confirmation", to_address=client.phone_e164,
             body=f"{org.name}: {service.name} confirmed {when}. Ref {appointment.reference[:8]}",
             client_id=client.id, appointment_id=appointment.id, dedupe_key=f"confirm-sms-{appointment.id}"))
-    session.add_all(messages)
-    return messages
+    return _add_new(session, messages)
 
 
 def queue_deposit_receipt(session: Session, *, org: Organization, payment: Payment, client: Client,
                           appointment: Appointment, location: Location, service: Service) -> OutboxMessage | None:
-    """One receipt email per payment (dedupe key receipt-<payment id>); None without an email."""
+    """One receipt email per payment (dedupe key receipt-<payment id>); None without an email
+    or when it is already queued."""
     if not client.email:
         return None
     when = format_clinic_time(appointment.start_at, location.time_zone)
@@ -62,5 +77,5 @@ def queue_deposit_receipt(session: Session, *, org: Organization, payment: Payme
               f"{format_money(payment.amount_cents, payment.currency)} for {service.name} on {when}.\n"
               f"Card ending {payment.card_last4 or '----'}. Payment id {payment.gateway_payment_id}.\n\n{org.name}"),
         client_id=client.id, appointment_id=appointment.id, dedupe_key=f"receipt-{payment.id}")
-    session.add(msg)
-    return msg
+    added = _add_new(session, [msg])
+    return added[0] if added else None

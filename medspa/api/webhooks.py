@@ -1,0 +1,76 @@
+"""POST /api/stripe/webhook: Stripe's deliveries of payment events.
+
+Include with `api.include_router(webhooks.router)` (no prefix: the path is absolute). The
+handler is a plain `def`, so FastAPI runs it in its thread pool (the database calls block).
+Dependencies (engine, settings, clock, gateway) are functions below so tests can override
+them with `app.dependency_overrides`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
+
+from medspa.clock import Clock, app_clock
+from medspa.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["webhooks"])
+
+WEBHOOK_PATH = "/api/stripe/webhook"
+
+
+def webhook_settings() -> Settings:
+    """The process settings (stripe_webhook_secret, stripe_secret_key, stripe_api_base)."""
+    return get_settings()
+
+
+def webhook_engine() -> Engine:
+    """The app-role engine (medspa.db.get_engine)."""
+    from medspa.db import get_engine
+
+    return get_engine()
+
+
+def webhook_clock() -> Clock:
+    """The app's clock (FROZEN_NOW when set): the signature's age check and recorded instants."""
+    return app_clock()
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+@router.post(WEBHOOK_PATH, include_in_schema=False)
+def stripe_webhook(request: Request, body: bytes = Depends(_raw_body),
+                   settings: Settings = Depends(webhook_settings), engine: Engine = Depends(webhook_engine),
+                   clock: Clock = Depends(webhook_clock)) -> JSONResponse:
+    """Verify and apply one Stripe event.
+
+    200 {"received": true, "result": "confirmed" | "voided" | "declined" | "ignored" | "duplicate" | ...};
+    400 {"received": false, "error": reason} for a bad signature or payload (nothing written);
+    409 when the event names a payment not recorded yet (Stripe retries later);
+    503 when Stripe is not configured or the gateway is unreachable (Stripe retries).
+    """
+    from medspa.domain.payments.factory import gateway_for
+    from medspa.domain.payments.stripe_gateway import GatewayUnavailable
+    from medspa.domain.payments.webhooks import InvalidWebhook, WebhookNotReady, handle_stripe_event
+
+    if not settings.stripe_webhook_secret or not settings.stripe_secret_key:
+        return JSONResponse({"received": False, "error": "Stripe is not configured"}, status_code=503)
+    try:
+        result = handle_stripe_event(engine, body, request.headers.get("stripe-signature"),
+                                     settings.stripe_webhook_secret, gateway_for(settings, engine, clock), clock)
+    except InvalidWebhook as exc:
+        log.warning("stripe webhook rejected: %s", exc.reason)
+        return JSONResponse({"received": False, "error": exc.reason}, status_code=400)
+    except WebhookNotReady as exc:
+        return JSONResponse({"received": False, "error": str(exc)}, status_code=409)
+    except GatewayUnavailable as exc:
+        log.warning("stripe webhook: refund could not reach Stripe: %s", exc.cause)
+        return JSONResponse({"received": False, "error": exc.message}, status_code=503)
+    return JSONResponse({"received": True, "result": result})

@@ -1,0 +1,146 @@
+"""The Stripe gateway: PaymentIntents created and confirmed server-side, and Refunds.
+
+One `stripe.StripeClient` per gateway instance (never the library's global `stripe.api_key`),
+so two clinics or a test and the app can use different keys and API hosts in one process.
+Every POST carries the caller's idempotency key as Stripe's `Idempotency-Key`: Stripe replays
+the stored answer for a reused key, a decline included (DESIGN.md, money flow step 2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import stripe
+
+from medspa.domain.errors import ValidationFailed
+from medspa.domain.payments.gateway import ChargeRequest, ChargeResult, RefundResult
+
+
+class GatewayUnavailable(Exception):
+    """Stripe could not be reached or refused the request for a reason other than the card
+    (bad API key, rate limit, outage). `message` is safe to show ("try again"); the hold stays
+    and a retry reuses the same idempotency key, so a charge that did happen is replayed."""
+
+    def __init__(self, message: str, *, cause: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.cause = cause
+
+
+def _as_dict(obj: Any) -> dict:
+    """A StripeObject (not a dict since stripe 13) or a dict, as a plain dict."""
+    if obj is None:
+        return {}
+    if isinstance(obj, dict):
+        return obj
+    return obj.to_dict()
+
+
+def _card_last4(intent: dict) -> str:
+    pm = intent.get("payment_method")
+    if isinstance(pm, dict):
+        return str((pm.get("card") or {}).get("last4") or "")
+    return ""
+
+
+class StripeGateway:
+    """PaymentGateway backed by Stripe's PaymentIntents and Refunds APIs.
+
+    secret_key: the clinic's (or platform's) secret key, sk_test_... or sk_live_...
+    api_base: another API host (tests point it at tests/fake_stripe.py); None = Stripe.
+    """
+
+    name = "stripe"
+
+    def __init__(self, secret_key: str, api_base: str | None = None, *, max_network_retries: int = 2):
+        if not secret_key:
+            raise ValueError("StripeGateway needs a secret key (STRIPE_SECRET_KEY)")
+        base = {"api": api_base.rstrip("/")} if api_base else None
+        self._client = stripe.StripeClient(secret_key, base_addresses=base, max_network_retries=max_network_retries)
+
+    @property
+    def client(self) -> stripe.StripeClient:
+        """The instance's own Stripe client (for reconciliation jobs)."""
+        return self._client
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        """Create and confirm a PaymentIntent for request.amount_cents (minor units of
+        request.currency) with request.payment_method_id.
+
+        Returns ChargeResult: succeeded (card_last4 filled), requires_action (client_secret for
+        the page's stripe.handleNextAction), or declined (Stripe's user-facing message and
+        decline code). The same request.idempotency_key always gets the same answer.
+        Raises ValidationFailed({"card_number": ...}) without or with an unknown payment method,
+        GatewayUnavailable when Stripe cannot answer.
+        """
+        if not request.payment_method_id:
+            raise ValidationFailed({"card_number": "Enter your card details."})
+        metadata = {"org_id": str(request.org_id), **{k: str(v) for k, v in request.metadata.items()}}
+        params: dict[str, Any] = {
+            "amount": int(request.amount_cents),
+            "currency": request.currency.lower(),
+            "payment_method": request.payment_method_id,
+            "confirm": True,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+            "metadata": metadata,
+            "expand": ["payment_method"],
+        }
+        if request.description:
+            params["description"] = request.description[:1000]
+        try:
+            intent = self._client.v1.payment_intents.create(
+                params=params, options={"idempotency_key": request.idempotency_key})
+        except stripe.CardError as exc:
+            err = _as_dict((exc.json_body or {}).get("error") if isinstance(exc.json_body, dict) else None)
+            pi = _as_dict(err.get("payment_intent"))
+            return ChargeResult(status="declined", gateway_payment_id=str(pi.get("id") or ""),
+                                message=exc.user_message or "Your card was declined.",
+                                decline_code=str(err.get("decline_code") or exc.code or ""))
+        except stripe.InvalidRequestError as exc:
+            if exc.param == "payment_method" or exc.code == "resource_missing":
+                raise ValidationFailed({"card_number": exc.user_message or "Your card details were not accepted."}) from exc
+            raise GatewayUnavailable("The payment could not be started. Please try again.",
+                                     cause=f"{type(exc).__name__}: {exc.user_message}") from exc
+        except stripe.StripeError as exc:
+            raise GatewayUnavailable("The payment service is not answering. Please try again.",
+                                     cause=f"{type(exc).__name__}: {exc.user_message}") from exc
+        return self._result(_as_dict(intent))
+
+    @staticmethod
+    def _result(intent: dict) -> ChargeResult:
+        status = intent.get("status")
+        pid = str(intent.get("id") or "")
+        last4 = _card_last4(intent)
+        if status == "succeeded":
+            return ChargeResult(status="succeeded", gateway_payment_id=pid, card_last4=last4)
+        if status in ("requires_action", "processing"):
+            # processing: the outcome arrives by webhook; the hold stays like for 3-D Secure
+            return ChargeResult(status="requires_action", gateway_payment_id=pid,
+                                client_secret=str(intent.get("client_secret") or ""), card_last4=last4)
+        error = _as_dict(intent.get("last_payment_error"))
+        return ChargeResult(status="declined", gateway_payment_id=pid,
+                            message=str(error.get("message") or "Your card was declined."),
+                            decline_code=str(error.get("decline_code") or error.get("code") or status or ""),
+                            card_last4=last4)
+
+    def refund(self, *, org_id: int, gateway_payment_id: str, amount_cents: int, idempotency_key: str) -> RefundResult:
+        """Refund amount_cents (minor units) of PaymentIntent gateway_payment_id.
+
+        Returns RefundResult succeeded (Stripe's status succeeded or pending: the money is on
+        its way back) or failed with Stripe's message. Same idempotency_key -> same refund.
+        Raises GatewayUnavailable when Stripe cannot answer.
+        """
+        try:
+            refund = self._client.v1.refunds.create(
+                params={"payment_intent": gateway_payment_id, "amount": int(amount_cents),
+                        "metadata": {"org_id": str(org_id)}},
+                options={"idempotency_key": idempotency_key})
+        except (stripe.InvalidRequestError, stripe.CardError) as exc:
+            return RefundResult(status="failed", message=exc.user_message or "The refund was refused.")
+        except stripe.StripeError as exc:
+            raise GatewayUnavailable("The payment service is not answering. Please try again.",
+                                     cause=f"{type(exc).__name__}: {exc.user_message}") from exc
+        data = _as_dict(refund)
+        ok = data.get("status") in ("succeeded", "pending")
+        return RefundResult(status="succeeded" if ok else "failed", gateway_refund_id=str(data.get("id") or ""),
+                            message="" if ok else str(data.get("failure_reason") or data.get("status") or ""))

@@ -1,0 +1,223 @@
+"""Stripe webhooks: the source of truth for asynchronous payment outcomes (DESIGN.md, money flow 4).
+
+Each event is verified with `stripe.Webhook.construct_event` (HMAC-SHA256 of "<t>.<body>" with
+the endpoint's signing secret) and its age checked against the injected clock. The clinic comes
+from the verified PaymentIntent's metadata.org_id, set by StripeGateway.charge: nothing in the
+request besides the signed body decides which clinic is touched.
+
+Exactly once: the WebhookEvent row (unique per gateway and event id) is inserted first, in the
+same transaction as the effect. A redelivery, also one arriving concurrently (it waits on the
+unique index, then hits the violation), changes nothing and answers "duplicate". Out-of-order
+events cannot undo a success: the payment row is locked and a failure after a success is ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import stripe
+from psycopg.errors import UniqueViolation
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from medspa.clock import Clock
+from medspa.db import tenant_session
+from medspa.domain.audit.service import record
+from medspa.domain.identity.actor import Actor
+from medspa.domain.payments.gateway import PaymentGateway
+from medspa.domain.payments.models import Payment, WebhookEvent
+from medspa.domain.payments.service import ledger_deposit_paid, refund_payment
+from medspa.domain.practice.models import Organization
+from medspa.domain.scheduling.booking import finalize_paid_booking
+from medspa.domain.scheduling.service import HoldLost, get_appointment, release_hold
+
+DEFAULT_TOLERANCE_SECONDS = 300
+"""Oldest accepted signature timestamp, like Stripe's libraries (5 minutes)."""
+
+SUCCEEDED = "payment_intent.succeeded"
+FAILED = "payment_intent.payment_failed"
+CANCELED = "payment_intent.canceled"
+HANDLED_EVENTS = (SUCCEEDED, FAILED, CANCELED)
+SETTLED = ("succeeded", "refunded", "partially_refunded")
+
+
+class InvalidWebhook(Exception):
+    """The request is not a genuine, fresh Stripe event (bad or missing signature, stale
+    timestamp, unreadable body). `reason` is safe to return in the 400 answer."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class WebhookNotReady(Exception):
+    """The event is genuine but names a PaymentIntent this app has not recorded yet (the
+    booking request that created it has not committed). Nothing was written; answer non-2xx
+    so Stripe delivers it again later."""
+
+
+def _signature_timestamp(sig_header: str) -> int:
+    for item in sig_header.split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "t":
+            return int(value)
+    raise ValueError("no t= in header")
+
+
+def verify_event(payload: bytes, sig_header: str | None, secret: str, now: datetime,
+                 tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS) -> stripe.Event:
+    """The verified Stripe Event of a webhook request.
+
+    payload: the raw request body, byte for byte; sig_header: the Stripe-Signature header;
+    secret: the endpoint's signing secret (whsec_...); now: aware UTC instant from the clock.
+    Raises InvalidWebhook for a missing/wrong signature, a signature older than
+    tolerance_seconds, or a body that is not a Stripe event.
+    """
+    if not secret:
+        raise InvalidWebhook("webhook signing secret is not configured")
+    try:
+        # the library's own age check reads the wall clock; ours uses the injected clock below
+        event = stripe.Webhook.construct_event(payload, sig_header, secret, tolerance=None)
+    except stripe.SignatureVerificationError as exc:
+        raise InvalidWebhook(f"bad signature: {exc.user_message}") from exc
+    except (ValueError, UnicodeDecodeError) as exc:  # json.JSONDecodeError is a ValueError
+        raise InvalidWebhook(f"unreadable payload: {exc}") from exc
+    signed_at = _signature_timestamp(sig_header or "")
+    if signed_at < now.timestamp() - tolerance_seconds:
+        raise InvalidWebhook(f"signature timestamp {signed_at} is older than {tolerance_seconds} s")
+    if getattr(event, "object", None) != "event" or not getattr(event, "id", None):
+        raise InvalidWebhook("payload is not a Stripe event")
+    return event
+
+
+def _org_id(intent: dict) -> int | None:
+    raw = (intent.get("metadata") or {}).get("org_id")
+    try:
+        return int(raw) if raw is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_duplicate_event(exc: IntegrityError) -> bool:
+    orig = exc.orig
+    return isinstance(orig, UniqueViolation) and getattr(orig.diag, "constraint_name", None) == "uq_webhook_event"
+
+
+def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, secret: str,
+                        gateway: PaymentGateway, clock: Clock, *,
+                        tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS) -> str:
+    """Verify one Stripe webhook delivery and apply it once. Returns what happened:
+
+    - "confirmed": payment_intent.succeeded settled the payment and confirmed its booking
+      (ledger deposit_paid, confirmation and receipt in the outbox);
+    - "voided": the payment succeeded but its hold was lost meanwhile (lapsed and taken, released,
+      or cancelled while the card was pending): refunded at the gateway (key
+      refund-<payment id>) with deposit_paid and charge_voided ledger lines;
+    - "refund_failed": as "voided" but the gateway refused the refund (audit refund.failed);
+    - "succeeded": a non-deposit payment (no booking to confirm) was marked succeeded, or a
+      pending deposit succeeded after its visit already took place (ledger line only);
+    - "declined": payment_intent.payment_failed / .canceled marked a pending payment declined
+      and released its hold;
+    - "ignored": not an event we act on or no (existing) clinic in its metadata (nothing
+      written), or stale: a failure after a success, a success after a refund, a late success
+      for a booking the booking request settled and that was cancelled since (the event id is
+      recorded, nothing else changes);
+    - "duplicate": this event id was already processed (also when delivered concurrently).
+
+    payload/sig_header/secret: see verify_event. gateway: used only for the refund of a lost
+    slot. Raises InvalidWebhook (answer 400), WebhookNotReady (answer non-2xx, Stripe retries),
+    GatewayUnavailable from the refund (nothing committed; Stripe retries).
+    """
+    now = clock.now()
+    event = verify_event(payload, sig_header, secret, now, tolerance_seconds)
+    event_type = str(event.type)
+    if event_type not in HANDLED_EVENTS:
+        return "ignored"
+    intent = event.data.object.to_dict()
+    org_id = _org_id(intent)
+    if org_id is None or intent.get("object") != "payment_intent" or not intent.get("id"):
+        return "ignored"
+    with tenant_session(None, engine) as session:
+        if session.get(Organization, org_id) is None:
+            return "ignored"
+    actor = Actor.system(org_id, "stripe webhook")
+    with tenant_session(org_id, engine) as session:
+        session.add(WebhookEvent(org_id=org_id, gateway="stripe", event_id=str(event.id), event_type=event_type,
+                                 received_at=now))
+        try:
+            session.flush()  # a concurrent delivery of the same id waits here until we commit
+        except IntegrityError as exc:
+            session.rollback()
+            if _is_duplicate_event(exc):
+                return "duplicate"
+            raise
+        payment = session.exec(select(Payment).where(Payment.gateway == "stripe",
+                                                     Payment.gateway_payment_id == str(intent["id"]))
+                               .with_for_update()).first()
+        if payment is None:
+            session.rollback()
+            raise WebhookNotReady(f"payment {intent['id']} is not recorded yet")
+        if event_type == SUCCEEDED:
+            result = _on_succeeded(session, actor, payment, gateway, now, str(event.id))
+        else:
+            result = _on_failed(session, actor, payment, intent, now, str(event.id), event_type)
+        session.commit()
+        return result
+
+
+def _on_succeeded(session: Session, actor: Actor, payment: Payment, gateway: PaymentGateway, now: datetime,
+                  event_id: str) -> str:
+    if payment.status in ("refunded", "partially_refunded"):
+        return "ignored"
+    newly = payment.status != "succeeded"  # else the booking request (or an earlier event) recorded it
+    if newly:
+        previous = payment.status
+        payment.status, payment.failure_message = "succeeded", ""
+        session.add(payment)
+        record(session, actor, "payment.succeeded", "payment", payment.id, client_id=payment.client_id, at=now,
+               amount_cents=payment.amount_cents, previous=previous, stripe_event=event_id)
+        session.flush()
+    if payment.appointment_id is None or payment.purpose != "deposit":
+        return "succeeded"
+    appt = get_appointment(session, payment.appointment_id, lock=True)
+    if appt.status in ("held", "confirmed"):
+        try:
+            with session.begin_nested():
+                finalize_paid_booking(session, actor, appt.id, payment, now)  # idempotent for "confirmed"
+            return "confirmed"
+        except HoldLost:
+            return _void(session, actor, payment, gateway, now)
+    if appt.status == "expired" or (newly and appt.status == "cancelled"):
+        # the hold lapsed and was taken, or was released/cancelled while the card was pending:
+        # money for a booking that does not exist goes back
+        return _void(session, actor, payment, gateway, now)
+    if newly:  # checked in / completed / no-show meanwhile: keep the money on the client's account
+        ledger_deposit_paid(session, payment, now)
+        return "succeeded"
+    return "ignored"  # settled by the booking flow and a later cancellation or visit
+
+
+def _void(session: Session, actor: Actor, payment: Payment, gateway: PaymentGateway, now: datetime) -> str:
+    ledger_deposit_paid(session, payment, now)
+    refund = refund_payment(session, actor, payment, gateway, now=now, reason="slot lost before confirmation",
+                            entry_type="charge_voided")
+    return "voided" if refund is not None else "refund_failed"
+
+
+def _on_failed(session: Session, actor: Actor, payment: Payment, intent: dict, now: datetime, event_id: str,
+               event_type: str) -> str:
+    if payment.status in SETTLED:
+        return "ignored"  # out of order: a failure never undoes a success
+    if payment.status != "declined":
+        error = intent.get("last_payment_error") or {}
+        message = error.get("message") or ("The payment was canceled." if event_type == CANCELED
+                                           else "Your card was declined.")
+        payment.status, payment.failure_message = "declined", str(message)[:500]
+        session.add(payment)
+        record(session, actor, "payment.declined", "payment", payment.id, client_id=payment.client_id, at=now,
+               amount_cents=payment.amount_cents, decline_code=str(error.get("decline_code") or error.get("code") or ""),
+               stripe_event=event_id)
+    if payment.appointment_id is not None and payment.purpose == "deposit":
+        release_hold(session, actor, payment.appointment_id, now=now, reason="card declined")
+    return "declined"
