@@ -1,0 +1,84 @@
+"""The FastAPI application handed to Reflex as `api_transformer`.
+
+Reflex mounts its own routes (/_event, /ping, /_upload, the frontend) below this app, so the
+routes here are matched first, on the same port. Reflex applies its CORS settings (rxconfig)
+to this app too.
+
+Nothing here connects at import time: prod imports the app in a supervisor and forks the
+workers, so engines are created lazily in the worker and disposed by `database_lifespan`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from medspa.api import v1, webhooks
+from medspa.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+api = FastAPI(
+    title="medspa API",
+    version="1",
+    openapi_url=f"{API_PREFIX}/openapi.json",
+    docs_url=f"{API_PREFIX}/docs",
+    redoc_url=None,
+    swagger_ui_oauth2_redirect_url=None,
+)
+
+
+def _check_database() -> str | None:
+    """None when `select 1` answers, else a short reason."""
+    settings = get_settings()
+    if settings.uses_embedded_db:
+        # workers never start a database: `medspa serve` hands them DATABASE_URL
+        return "DATABASE_URL is not set (start the app with `medspa serve`)"
+    try:
+        from medspa.db import get_engine
+
+        with get_engine(settings).connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
+        log.warning("health check: database unreachable: %s", exc)
+        return type(exc).__name__
+    return None
+
+
+@api.get(f"{API_PREFIX}/health", tags=["ops"])
+def health() -> JSONResponse:
+    """Liveness and database reachability: 200 {"status":"ok","database":"ok"} or 503."""
+    problem = _check_database()
+    if problem is None:
+        return JSONResponse({"status": "ok", "database": "ok"})
+    return JSONResponse({"status": "error", "database": "error"}, status_code=503)
+
+
+# the v1 clinic routes (medspa/api/v1.py) and their error shapes
+api.include_router(v1.router, prefix=API_PREFIX)
+v1.install_error_handlers(api)
+api.include_router(webhooks.router)  # POST /api/stripe/webhook
+
+
+@contextlib.asynccontextmanager
+async def database_lifespan() -> AsyncIterator[None]:
+    """Per worker: dispose the cached engines' pools when the worker stops.
+
+    Registered with `app.register_lifespan_task` in medspa/medspa.py. Engines themselves are
+    created on first use inside the worker (medspa.db.get_engine caches them per URL).
+    """
+    try:
+        yield
+    finally:
+        if not get_settings().uses_embedded_db:
+            from medspa.db import get_engine
+
+            await asyncio.to_thread(lambda: get_engine().dispose())

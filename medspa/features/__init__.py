@@ -1,0 +1,1 @@
+"""Reflex UI, one package per area; each `page.py` defines `register(app)` (see medspa/medspa.py)."""

@@ -1,0 +1,34 @@
+"""The Reflex app module (rxconfig: app_name="medspa" -> medspa/medspa.py).
+
+Page registry: every UI area lives in `medspa/features/<area>/page.py` and exposes
+`register(app)`. To add an area, add ONE import and ONE entry to `_PAGE_MODULES` below.
+
+Nothing here may connect to a database or start a task at import time: prod imports this
+module in a supervisor process and then forks the web workers. Per-worker resources
+(engines, LISTEN connections, job loops) go into lifespan tasks:
+`app.register_lifespan_task(...)`, typically from a feature's `register(app)`.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from medspa.api.app import api, database_lifespan
+from medspa.features.home import page as home_page
+
+from medspa.features.booking import page as booking_page
+# from medspa.features.calendar import page as calendar_page
+# from medspa.features.auth import page as auth_page
+
+_PAGE_MODULES = (
+    home_page,
+    booking_page,
+    # calendar_page,
+    # auth_page,
+)
+
+app = rx.App(api_transformer=api)
+app.register_lifespan_task(database_lifespan)
+
+for _module in _PAGE_MODULES:
+    _module.register(app)

@@ -1,0 +1,38 @@
+"""The landing page renders, its websocket connects, and the health route answers."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+
+def test_landing_page(page, screenshot):
+    frames: list[str] = []
+
+    def watch(ws) -> None:  # noqa: ANN001
+        if "/_event" in ws.url:
+            ws.on("framereceived", lambda payload: frames.append(str(payload)[:80]))
+
+    page.on("websocket", watch)
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Welcome to Demo clinic")).to_be_visible()
+    expect(page.locator("#book-link")).to_have_attribute("href", "/book/demo")
+    expect(page.get_by_role("link", name="Staff sign in").first).to_have_attribute("href", "/login")
+    # the state websocket on the same origin is accepted (CORS) and talks
+    for _ in range(150):
+        if frames:
+            break
+        page.wait_for_timeout(100)
+    assert frames, "no frame from the /_event websocket"
+    assert page.title().startswith("Demo clinic")
+    path = screenshot("home")
+    assert path.stat().st_size > 10_000
+
+
+def test_health_and_openapi(page):
+    health = page.request.get("/api/v1/health")
+    assert health.status == 200
+    assert health.json() == {"status": "ok", "database": "ok"}
+    spec = page.request.get("/api/v1/openapi.json")
+    assert spec.ok
+    assert "/api/v1/health" in spec.json()["paths"]
+    assert page.request.get("/api/v1/docs").ok

@@ -1,0 +1,101 @@
+"""The launcher and its configuration: RX-1 (several workers need Redis), the Reflex
+environment handed to the web server, rxconfig, and the health route."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from medspa import cli
+from medspa.settings import Settings, get_settings
+
+
+@pytest.fixture
+def fresh_settings():
+    """Let get_settings() see the test's environment, and forget it afterwards."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_rx1_several_workers_without_redis_are_refused(fresh_settings, monkeypatch):
+    monkeypatch.setenv("WEB_WORKERS", "3")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    result = CliRunner().invoke(cli.app, ["serve", "--port", "3999"])
+    assert result.exit_code == 2
+    assert "WEB_WORKERS=3 needs REDIS_URL" in result.output
+
+
+def test_zero_workers_are_refused(fresh_settings, monkeypatch):
+    monkeypatch.setenv("WEB_WORKERS", "0")
+    result = CliRunner().invoke(cli.app, ["serve", "--port", "3999"])
+    assert result.exit_code == 2
+
+
+def test_reflex_env_hands_redis_and_workers_to_reflex(tmp_path: Path):
+    settings = Settings(redis_url="redis://127.0.0.1:6379/3", web_workers=3, port=4100, var_dir=tmp_path)
+    env = cli.reflex_env(settings, cli.Database("postgresql://app@h/db", "postgresql://own@h/db", tmp_path))
+    assert env["REFLEX_REDIS_URL"] == env["REDIS_URL"] == "redis://127.0.0.1:6379/3"
+    assert env["GRANIAN_WORKERS"] == "3"
+    assert env["REFLEX_USE_GRANIAN"] == "1"
+    assert env["DATABASE_URL"] == "postgresql://app@h/db"
+    assert env["DATABASE_OWNER_URL"] == "postgresql://own@h/db"
+    assert env["PORT"] == "4100"
+    assert env["REFLEX_USE_SYSTEM_BUN"] == "1"
+    assert env["REFLEX_TELEMETRY_ENABLED"] == env["REFLEX_CHECK_LATEST_VERSION"] == "0"
+    assert env["PATH"].split(":")[0].endswith("tools/node_modules/.bin")
+    for key in ("BUN_INSTALL_CACHE_DIR", "REFLEX_DIR"):
+        assert env[key].startswith(str(tmp_path))
+
+
+def test_reflex_env_without_redis_has_no_redis(tmp_path: Path):
+    env = cli.reflex_env(Settings(redis_url="", var_dir=tmp_path), cli.Database("a", "b", tmp_path))
+    assert "REFLEX_REDIS_URL" not in env and "REDIS_URL" not in env
+    assert env["GRANIAN_WORKERS"] == "1"
+
+
+def test_rxconfig_reads_settings_and_keeps_the_database_out(fresh_settings, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/5")
+    monkeypatch.setenv("PORT", "4200")
+    import rxconfig
+
+    config = importlib.reload(rxconfig).config
+    assert config.app_name == "medspa"
+    assert config.telemetry_enabled is False
+    assert config.redis_url == "redis://127.0.0.1:6379/5"
+    assert config.db_url is None
+    assert set(config.cors_allowed_origins) == {"http://localhost:4200", "http://127.0.0.1:4200"}
+    assert config.frontend_port == config.backend_port == 4200
+
+
+@pytest.fixture
+def health_client(monkeypatch):
+    from medspa.api import app as api_app
+
+    def use(database_url: str) -> TestClient:
+        monkeypatch.setattr(api_app, "get_settings", lambda: Settings(database_url=database_url))
+        return TestClient(api_app.api)
+
+    return use
+
+
+def test_health_ok(health_client, db_urls):
+    response = health_client(db_urls[0]).get("/api/v1/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_health_database_down(health_client):
+    response = health_client("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2").get("/api/v1/health")
+    assert response.status_code == 503
+    assert response.json() == {"status": "error", "database": "error"}
+
+
+def test_openapi_and_docs_live_under_api_v1(health_client):
+    client = health_client("")
+    assert "/api/v1/health" in client.get("/api/v1/openapi.json").json()["paths"]
+    assert client.get("/api/v1/docs").status_code == 200
