@@ -28,6 +28,7 @@ from medspa.domain.clients.service import ClientInput
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.domain.payments.gateway import CardDetails, PaymentGateway
+from medspa.domain.payments.stripe_gateway import GatewayUnavailable
 from medspa.domain.practice.models import Location, StaffMember
 from medspa.domain.practice.service import get_location, list_locations, organization_by_slug
 from medspa.domain.scheduling.availability import Slot, find_slots
@@ -278,6 +279,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PermissionDenied)
     async def _forbidden(request: Request, exc: PermissionDenied):  # noqa: ARG001
         return error(404, error="not_found", message="not found")  # missing and forbidden look alike
+
+    @app.exception_handler(GatewayUnavailable)
+    async def _gateway_down(request: Request, exc: GatewayUnavailable):  # noqa: ARG001
+        # the hold stays; a retry reuses the same idempotency key, so nothing is charged twice
+        return error(503, error="gateway_unavailable", message=str(exc) or "Payments are unavailable; try again.")
 
     @app.exception_handler(ValidationFailed)
     async def _invalid(request: Request, exc: ValidationFailed):  # noqa: ARG001

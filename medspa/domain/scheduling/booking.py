@@ -194,7 +194,8 @@ def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: Payme
         except HoldLost:
             session.rollback()
             if payment is not None:
-                payment = session.get(Payment, payment.id)
+                # lock: a webhook may be voiding the same payment right now
+                payment = session.get(Payment, payment.id, with_for_update=True)
                 ledger_deposit_paid(session, payment, clock.now())
                 refund_payment(session, actor, payment, gateway, now=clock.now(), reason="slot lost before confirmation",
                                entry_type="charge_voided")
