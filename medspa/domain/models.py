@@ -8,9 +8,10 @@ from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.payments.models import LedgerEntry, Payment, Refund, TestGatewayCharge, WebhookEvent
 from medspa.domain.practice.models import Location, Organization, Resource, StaffMember, WorkingHours
 from medspa.domain.scheduling.models import Appointment, Occupancy
+from medspa.domain.scheduling.watch import CalendarWatch
 
 __all__ = [
-    "Appointment", "AuditEvent", "Client", "LedgerEntry", "Location", "Occupancy", "Organization",
+    "Appointment", "AuditEvent", "CalendarWatch", "Client", "LedgerEntry", "Location", "Occupancy", "Organization",
     "OutboxMessage", "Payment", "Refund", "Resource", "Service", "ServiceProvider", "StaffMember",
     "TestGatewayCharge", "UserAccount", "UserSession", "WebhookEvent", "WorkingHours",
 ]
@@ -19,4 +20,5 @@ TENANT_TABLES = [
     "location", "staff_member", "working_hours", "resource", "service", "service_provider",
     "client", "appointment", "occupancy", "payment", "refund", "ledger_entry", "webhook_event",
     "test_gateway_charge", "outbox_message", "audit_event", "user_account", "user_session",
+    "calendar_watch",
 ]

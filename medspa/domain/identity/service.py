@@ -94,8 +94,11 @@ def login(engine: Engine, email: str, password: str, *, now: datetime, session_h
 
 
 def actor_for_token(engine: Engine, token: str | None, *, now: datetime, ip: str = "",
-                    user_agent: str = "") -> Actor | None:
-    """The signed-in actor for a session token, or None (unknown, revoked, expired, idle)."""
+                    user_agent: str = "", touch: bool = True) -> Actor | None:
+    """The signed-in actor for a session token, or None (unknown, revoked, expired, idle).
+
+    touch=False checks without counting as activity (server-initiated pushes must not keep
+    an idle session alive)."""
     if not token:
         return None
     digest = _token_hash(token)
@@ -112,7 +115,7 @@ def actor_for_token(engine: Engine, token: str | None, *, now: datetime, ip: str
         if (sess.revoked_at or not user.active or now >= sess.expires_at
                 or now - sess.last_seen_at >= IDLE_TIMEOUT):
             return None
-        if now - sess.last_seen_at > timedelta(minutes=1):  # don't write on every event
+        if touch and now - sess.last_seen_at > timedelta(minutes=1):  # don't write on every event
             sess.last_seen_at = now
             s.add(sess)
             s.commit()

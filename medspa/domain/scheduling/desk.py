@@ -1,0 +1,83 @@
+"""Front-desk actions from the staff calendar, each one service call in one transaction.
+
+book_for_client: a confirmed staff booking (no deposit charged) for an existing or new
+client, with the usual confirmation in the outbox. cancel_visit: cancel and settle the
+deposit by the location's window (refund outside it, keep inside it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from medspa.domain.catalog.service import get_service
+from medspa.domain.clients.models import Client
+from medspa.domain.clients.service import ClientInput, find_or_create_client, get_client
+from medspa.domain.errors import ValidationFailed
+from medspa.domain.identity.actor import Actor
+from medspa.domain.messaging.service import queue_booking_confirmation
+from medspa.domain.payments.gateway import PaymentGateway
+from medspa.domain.payments.service import settle_cancellation, succeeded_deposit
+from medspa.domain.practice.models import Organization, StaffMember
+from medspa.domain.practice.service import get_location
+from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.service import cancel_appointment, hold_slot
+
+
+def book_for_client(session: Session, actor: Actor, *, location_id: int, service_id: int, start_at: datetime,
+                    now: datetime, provider_id: int | None = None, client_id: int | None = None,
+                    new_client: ClientInput | None = None) -> Appointment:
+    """Book a confirmed appointment at the desk (no deposit charged).
+
+    Exactly one of client_id (an existing client) or new_client (found by email or created;
+    email and phone optional for desk bookings). Raises ValidationFailed (client fields,
+    "client" when neither is given), SlotTaken, NotFound, PermissionDenied. The caller commits.
+    """
+    actor.require("appointment.book")
+    if (client_id is None) == (new_client is None):
+        raise ValidationFailed({"client": "Choose a client or enter a new one"})
+    if client_id is not None:
+        client = get_client(session, actor, client_id)
+    else:
+        actor.require("client.write")
+        client = find_or_create_client(session, actor, new_client, require_contact=False)
+    appt = hold_slot(session, actor, location_id=location_id, service_id=service_id, start_at=start_at, now=now,
+                     provider_id=provider_id, client_id=client.id, source="staff", confirm=True)
+    _confirm_message(session, actor, appt, client)
+    return appt
+
+
+def _confirm_message(session: Session, actor: Actor, appt: Appointment, client: Client) -> None:
+    if not (client.email or client.phone_e164):
+        return
+    org = session.get(Organization, actor.org_id)
+    queue_booking_confirmation(session, org=org, appointment=appt, client=client,
+                               location=get_location(session, appt.location_id),
+                               service=get_service(session, appt.service_id),
+                               provider=session.get(StaffMember, appt.provider_id))
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    """late: inside the window; refunded_cents / kept_cents of the paid deposit."""
+
+    appointment_id: int
+    late: bool
+    refunded_cents: int
+    kept_cents: int
+    currency: str
+
+
+def cancel_visit(session: Session, actor: Actor, appointment_id: int, *, gateway: PaymentGateway, now: datetime,
+                 reason: str = "") -> CancelResult:
+    """Cancel an appointment and settle its deposit (refund outside the window, keep inside).
+
+    Raises InvalidTransition, NotFound, PermissionDenied. The caller commits.
+    """
+    outcome = cancel_appointment(session, actor, appointment_id, now=now, reason=reason)
+    paid = succeeded_deposit(session, appointment_id)
+    refunded = settle_cancellation(session, actor, outcome.appointment, late=outcome.late, gateway=gateway, now=now)
+    kept = paid.amount_cents if (paid is not None and outcome.late) else 0
+    return CancelResult(appointment_id, outcome.late, refunded, kept, outcome.appointment.currency)

@@ -1,0 +1,395 @@
+"""The staff calendar's read model, desk actions and the watch registry, on real PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+from sqlmodel import select
+
+from medspa.clock import FixedClock
+from medspa.domain.audit.models import AuditEvent
+from medspa.domain.catalog.service import add_service
+from medspa.domain.clients.service import ClientInput, find_or_create_client
+from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.identity.actor import Actor, PermissionDenied
+from medspa.domain.messaging.models import OutboxMessage
+from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
+from medspa.domain.payments.models import LedgerEntry, Payment
+from medspa.domain.practice.service import add_staff, set_working_hours
+from medspa.domain.scheduling.booking import OnlineBooking, book_online
+from medspa.domain.scheduling.calendar import appointment_detail, calendar_day, calendar_week
+from medspa.domain.scheduling.desk import book_for_client, cancel_visit
+from medspa.domain.scheduling.models import Appointment, Occupancy
+from medspa.domain.scheduling.service import (
+    InvalidTransition,
+    SlotTaken,
+    add_block,
+    cancel_appointment,
+    change_status,
+    hold_slot,
+)
+from medspa.domain.scheduling.watch import (
+    count_watches,
+    forget_stale,
+    forget_tokens,
+    register_watch,
+    unregister_watch,
+    watches,
+)
+from tests.conftest import utc
+from tests.factories import build_clinic, new_org
+
+NY = ZoneInfo("America/New_York")
+DAY = date(2026, 7, 15)  # a Wednesday
+NOW = utc(2026, 7, 1, 12)
+CARD = CardDetails("4242 4242 4242 4242", 12, 2030, "123")
+
+
+def at(h: int, m: int = 0, day: date = DAY, zone: ZoneInfo = NY, fold: int = 0) -> datetime:
+    return datetime.combine(day, time(h, m), tzinfo=zone).replace(fold=fold).astimezone(timezone.utc)
+
+
+def client(s, clinic, first: str, last: str, email: str | None = None, phone: str = "") -> int:
+    data = ClientInput(first, last, email or f"{first.lower()}@example.com", phone)
+    c = find_or_create_client(s, clinic.system, data, require_contact=False)
+    return c.id
+
+
+def staff_book(s, clinic, start: datetime, service: str = "botox", provider: int | None = None,
+               client_id: int | None = None):
+    return hold_slot(s, clinic.staff_actor(), location_id=clinic.location_id, service_id=clinic.services[service],
+                     start_at=start, now=NOW, provider_id=provider, client_id=client_id, source="staff",
+                     confirm=True)
+
+
+@pytest.fixture
+def two_providers(engine, owner_engine):
+    """Provider 1 works 09-17 daily; Provider 2 only on Wednesdays 12-18; a Thursday-only provider."""
+    clinic = build_clinic(engine, owner_engine, providers=2)
+    with clinic.session() as s:
+        set_working_hours(s, clinic.system, clinic.provider_ids[1], clinic.location_id, {2: [(time(12), time(18))]})
+        thursday = add_staff(s, clinic.system, "Zoe Thursday", "provider", title="NP", color="#2a9d8f")
+        set_working_hours(s, clinic.system, thursday.id, clinic.location_id, {3: [(time(10), time(14))]})
+        s.commit()
+    return clinic
+
+
+def test_day_view_columns_blocks_labels_and_colours(two_providers):
+    clinic = two_providers
+    p1, p2 = clinic.provider_ids
+    with clinic.session() as s:
+        mia = client(s, clinic, "Mia", "Wong")
+        leo = client(s, clinic, "Leo", "Park")
+        a1 = staff_book(s, clinic, at(10), provider=p1, client_id=mia)
+        a2 = staff_book(s, clinic, at(13, 30), service="facial", provider=p2, client_id=leo)
+        a3 = staff_book(s, clinic, at(11), provider=p1, client_id=leo)
+        change_status(s, clinic.staff_actor(), a1.id, "check_in", now=at(9, 55))
+        cancel_appointment(s, clinic.staff_actor(), a3.id, now=NOW)
+        add_block(s, clinic.staff_actor(), staff_id=p1, start_at=at(12), end_at=at(13), note="Lunch", now=NOW)
+        s.commit()
+        cal = calendar_day(s, clinic.staff_actor(), location_id=clinic.location_id, day=DAY, now=at(10, 20))
+
+    assert (cal.time_zone, cal.zone_label, cal.day_label, cal.day_minutes) == (
+        "America/New_York", "EDT", "Wednesday, July 15, 2026", 1440)
+    # Wednesday: both providers; the Thursday-only provider is not a column
+    assert [(c.id, c.name, c.work_spans, c.hours_label) for c in cal.columns] == [
+        (p1, "Provider 1", ((540, 1020),), "9:00 AM – 5:00 PM"),
+        (p2, "Provider 2", ((720, 1080),), "12:00 PM – 6:00 PM"),
+    ]
+    rows = [(b.kind, b.column_id, b.start_minute, b.end_minute, b.start_label, b.end_label, b.client_name,
+             b.service_name, b.status, b.status_label, b.colour) for b in cal.blocks]
+    assert rows == [
+        ("appointment", p1, 600, 630, "10:00 AM", "10:30 AM", "Mia Wong", "Botox", "checked_in", "Checked in", "violet"),
+        ("appointment", p1, 660, 690, "11:00 AM", "11:30 AM", "Leo Park", "Botox", "cancelled", "Cancelled", "violet"),
+        ("block", p1, 720, 780, "12:00 PM", "1:00 PM", "", "", "blocked", "Blocked", "gray"),
+        ("appointment", p2, 810, 870, "1:30 PM", "2:30 PM", "Leo Park", "HydraFacial", "confirmed", "Confirmed", "cyan"),
+    ]
+    assert [b.appointment_id for b in cal.blocks if b.kind == "appointment"] == [a1.id, a3.id, a2.id]
+    assert cal.blocks[2].note == "Lunch"
+    # 08:00-18:00 at least; the whole working day is visible
+    assert (cal.first_minute, cal.last_minute) == (480, 1080)
+    assert cal.hours[9].label == "9 AM" and cal.hours[13].label == "1 PM" and len(cal.hours) == 24
+    assert (cal.now_minute, cal.is_today) == (620, True)
+
+
+def test_day_view_of_another_day_and_empty_day(two_providers):
+    clinic = two_providers
+    with clinic.session() as s:
+        thu = calendar_day(s, clinic.staff_actor(), location_id=clinic.location_id, day=DAY + timedelta(days=1),
+                           now=at(10))
+    assert [c.name for c in thu.columns] == ["Provider 1", "Zoe Thursday"]
+    assert thu.blocks == [] and thu.now_minute is None and not thu.is_today
+    assert thu.columns[1].subtitle == "NP" and thu.columns[1].colour == "#2a9d8f"
+
+
+def test_rooms_view_places_visits_on_rooms_and_devices(engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine)
+    with clinic.session() as s:
+        ana = client(s, clinic, "Ana", "Silva")
+        facial = staff_book(s, clinic, at(9), service="facial", client_id=ana)
+        laser = staff_book(s, clinic, at(11), service="laser", client_id=ana)
+        staff_book(s, clinic, at(14), service="botox", client_id=ana)  # needs no room: not in rooms view
+        cancel_appointment(s, clinic.staff_actor(), laser.id, now=NOW)
+        s.commit()
+        cal = calendar_day(s, clinic.staff_actor(), location_id=clinic.location_id, day=DAY, view="rooms")
+    assert [(c.id, c.kind, c.name, c.subtitle) for c in cal.columns] == [
+        (clinic.room_ids[0], "room", "Room 1", "Treatment room"),
+        (clinic.device_ids[0], "device", "GentleMax", "Laser gentlemax"),
+    ]
+    assert [(b.column_id, b.appointment_id, b.start_label, b.status) for b in cal.blocks] == [
+        (clinic.room_ids[0], facial.id, "9:00 AM", "confirmed"),
+        (clinic.device_ids[0], laser.id, "11:00 AM", "cancelled"),
+    ]
+    with pytest.raises(ValidationFailed):
+        calendar_day(s, clinic.staff_actor(), location_id=clinic.location_id, day=DAY, view="chairs")
+
+
+def test_spring_forward_day_has_23_hours(engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine, weekly={6: [(time(0), time(6))]})
+    sunday = date(2026, 3, 8)
+    with clinic.session() as s:
+        consult = add_service(s, clinic.system, category="Consultations", name="Consult", duration_minutes=30,
+                              price_cents=0, min_notice_minutes=0, provider_ids=clinic.provider_ids)
+        s.commit()
+        appt = hold_slot(s, clinic.staff_actor(), location_id=clinic.location_id, service_id=consult.id,
+                         start_at=at(3, 0, sunday), now=utc(2026, 3, 1), confirm=True)
+        s.commit()
+        cal = calendar_day(s, clinic.staff_actor(), location_id=clinic.location_id, day=sunday)
+    assert cal.day_minutes == 23 * 60
+    assert [h.label for h in cal.hours[:4]] == ["12 AM EST", "1 AM EST", "3 AM EDT", "4 AM EDT"]
+    # 03:00 EDT is two real hours after midnight EST
+    (block,) = cal.blocks
+    assert (block.appointment_id, block.start_minute, block.end_minute, block.start_label) == (
+        appt.id, 120, 150, "3:00 AM EDT")
+    # working 00:00-06:00 wall time is 5 real hours
+    assert cal.columns[0].work_spans == ((0, 300),)
+
+
+def test_fall_back_day_has_25_hours_and_both_one_thirties(engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine, weekly={6: [(time(0), time(6))]})
+    sunday = date(2026, 11, 1)
+    with clinic.session() as s:
+        consult = add_service(s, clinic.system, category="Consultations", name="Consult", duration_minutes=30,
+                              price_cents=0, min_notice_minutes=0, provider_ids=clinic.provider_ids)
+        s.commit()
+        first = hold_slot(s, clinic.staff_actor(), location_id=clinic.location_id, service_id=consult.id,
+                          start_at=at(1, 30, sunday, fold=0), now=utc(2026, 10, 1), confirm=True)
+        second = hold_slot(s, clinic.staff_actor(), location_id=clinic.location_id, service_id=consult.id,
+                           start_at=at(1, 30, sunday, fold=1), now=utc(2026, 10, 1), confirm=True)
+        s.commit()
+        cal = calendar_day(s, clinic.staff_actor(), location_id=clinic.location_id, day=sunday)
+        week = calendar_week(s, clinic.staff_actor(), location_id=clinic.location_id, day=sunday)
+    assert cal.day_minutes == 25 * 60 and len(cal.hours) == 25
+    assert [h.label for h in cal.hours[:4]] == ["12 AM EDT", "1 AM EDT", "1 AM EST", "2 AM EST"]
+    assert [(b.appointment_id, b.start_minute, b.start_label) for b in cal.blocks] == [
+        (first.id, 90, "1:30 AM EDT"), (second.id, 150, "1:30 AM EST")]
+    assert cal.columns[0].work_spans == ((0, 420),)  # 00:00 EDT .. 06:00 EST is 7 real hours
+    # the week view (Mon Oct 26 .. Sun Nov 1) puts both on Sunday
+    assert [(e.day_index, e.start_label) for e in week.entries] == [(6, "1:30 AM"), (6, "1:30 AM")]
+
+
+def test_week_view_counts_and_entries(two_providers):
+    clinic = two_providers
+    p1, p2 = clinic.provider_ids
+    with clinic.session() as s:
+        mia = client(s, clinic, "Mia", "Wong")
+        staff_book(s, clinic, at(10), provider=p1, client_id=mia)
+        staff_book(s, clinic, at(10, day=DAY + timedelta(days=2)), provider=p1, client_id=mia)
+        gone = staff_book(s, clinic, at(15), provider=p2, client_id=mia)
+        cancel_appointment(s, clinic.staff_actor(), gone.id, now=NOW)
+        s.commit()
+        week = calendar_week(s, clinic.staff_actor(), location_id=clinic.location_id, day=DAY, now=at(8))
+    assert week.start == date(2026, 7, 13) and week.label == "Jul 13 – Jul 19, 2026"
+    assert [d.short_label for d in week.days] == ["Mon 13", "Tue 14", "Wed 15", "Thu 16", "Fri 17", "Sat 18", "Sun 19"]
+    assert [d.is_today for d in week.days] == [False, False, True, False, False, False, False]
+    assert [c.name for c in week.columns] == ["Provider 1", "Provider 2", "Zoe Thursday"]
+    assert sorted((e.column_id, e.day_index, e.start_label, e.client_name, e.status) for e in week.entries) == sorted([
+        (p1, 2, "10:00 AM", "Mia Wong", "confirmed"), (p1, 4, "10:00 AM", "Mia Wong", "confirmed"),
+        (p2, 2, "3:00 PM", "Mia Wong", "cancelled")])
+    assert week.counts == {(p1, 2): 1, (p1, 4): 1}
+    assert (p2, 2) in week.working and (p2, 3) not in week.working and (p1, 6) in week.working
+
+
+def test_calendar_needs_calendar_read_and_stays_in_its_clinic(engine, owner_engine, two_providers):
+    clinic = two_providers
+    other = build_clinic(engine, owner_engine)
+    with clinic.session() as s:
+        with pytest.raises(PermissionDenied):
+            calendar_day(s, clinic.public, location_id=clinic.location_id, day=DAY)
+        with pytest.raises(PermissionDenied):
+            calendar_week(s, Actor(org_id=clinic.org_id, role="client"), location_id=clinic.location_id, day=DAY)
+        # another clinic's location id looks missing (row-level security)
+        with pytest.raises(NotFound):
+            calendar_day(s, clinic.staff_actor(), location_id=other.location_id, day=DAY)
+        lab = calendar_day(s, Actor(org_id=clinic.org_id, role="lab"), location_id=clinic.location_id, day=DAY)
+        assert [c.name for c in lab.columns] == ["Provider 1", "Provider 2"]
+
+
+def test_calendar_read_by_a_user_is_audited(two_providers):
+    from medspa.domain.identity.service import create_user
+
+    clinic = two_providers
+    with clinic.session() as s:
+        user = create_user(s, clinic.system, email=f"desk-{clinic.slug}@example.com", password="x" * 12,
+                           role="front_desk")
+        s.commit()
+        desk = Actor(org_id=clinic.org_id, role="front_desk", user_id=user.id, label="desk")
+        calendar_day(s, desk, location_id=clinic.location_id, day=DAY, view="rooms", now=NOW)
+        calendar_day(s, clinic.system, location_id=clinic.location_id, day=DAY, now=NOW)  # live push: no row
+        s.commit()
+        rows = s.exec(select(AuditEvent).where(AuditEvent.action == "calendar.read")).all()
+    assert [(r.actor_user_id, r.object_id, r.detail["day"], r.detail["view"]) for r in rows] == [
+        (user.id, str(clinic.location_id), "2026-07-15", "rooms")]
+
+
+def _paid_booking(engine, clinic, start: datetime, clock: FixedClock) -> Appointment:
+    req = OnlineBooking(location_id=clinic.location_id, service_id=clinic.services["botox"], start_at=start,
+                        client=ClientInput("Ana", "Silva", "ana@example.com", "(212) 555-0147"), card=CARD)
+    return book_online(engine, clinic.public, req, TestPaymentGateway(engine, clock.now), clock)
+
+
+def test_detail_shows_contact_only_with_permission_and_the_actions(engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine)
+    clock = FixedClock(NOW)
+    appt = _paid_booking(engine, clinic, at(10), clock)
+    with clinic.session() as s:
+        desk = appointment_detail(s, clinic.staff_actor(), appt.id, now=NOW)
+        lab = appointment_detail(s, Actor(org_id=clinic.org_id, role="lab"), appt.id, now=NOW)
+        on_the_day = appointment_detail(s, clinic.staff_actor(), appt.id, now=at(9))
+        s.commit()
+    assert (desk.client_name, desk.client_phone, desk.client_email, desk.contact_visible) == (
+        "Ana Silva", "+1 212-555-0147", "ana@example.com", True)
+    assert (lab.client_name, lab.client_phone, lab.client_email, lab.contact_visible) == ("Ana Silva", "", "", False)
+    assert (desk.service_name, desk.provider_name, desk.status_label, desk.price, desk.deposit_paid) == (
+        "Botox", "Provider 1", "Confirmed", "$350.00", "$50.00")
+    assert desk.time_label == "10:00 AM – 10:30 AM EDT (America/New_York)"
+    assert desk.date_label == "Wednesday, July 15, 2026"
+    # two weeks ahead: only cancel (with a refund); on the day: check in, complete, no-show, cancel (kept)
+    assert desk.actions == ["cancel"] and not desk.cancel_late
+    assert desk.cancel_policy == "More than 24 hours ahead: the $50.00 deposit will be refunded."
+    assert on_the_day.actions == ["check_in", "complete", "no_show", "cancel"] and on_the_day.cancel_late
+    assert on_the_day.cancel_policy == "Inside the 24-hour window: the $50.00 deposit will be kept."
+    assert lab.actions == []
+
+
+def test_detail_lists_room_and_is_missing_for_other_clinics(engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine)
+    other = build_clinic(engine, owner_engine)
+    with clinic.session() as s:
+        appt = staff_book(s, clinic, at(9), service="facial", client_id=client(s, clinic, "Ivy", "Chen"))
+        s.commit()
+        d = appointment_detail(s, clinic.staff_actor(), appt.id, now=NOW)
+        assert d.resources == ["Room 1"] and d.deposit_paid == "None"
+        assert d.cancel_policy == "No deposit was paid, so nothing is refunded or kept."
+        s.commit()
+    with other.session() as s:
+        with pytest.raises(NotFound):
+            appointment_detail(s, other.staff_actor(), appt.id, now=NOW)
+
+
+def test_book_for_client_existing_and_new(engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine)
+    with clinic.session() as s:
+        mia = client(s, clinic, "Mia", "Wong")
+        a = book_for_client(s, clinic.staff_actor(), location_id=clinic.location_id,
+                            service_id=clinic.services["botox"], start_at=at(10), now=NOW, client_id=mia)
+        b = book_for_client(s, clinic.staff_actor(), location_id=clinic.location_id,
+                            service_id=clinic.services["botox"], start_at=at(11), now=NOW,
+                            new_client=ClientInput("Noor", "Haddad", "", "(646) 555-0100"))
+        s.commit()
+        assert (a.status, a.source, a.deposit_cents, a.client_id) == ("confirmed", "staff", 0, mia)
+        assert b.status == "confirmed" and b.client_id != mia
+        occ = s.exec(select(Occupancy.status).where(Occupancy.appointment_id == b.id)).all()
+        assert occ == ["booked"]
+        msgs = s.exec(select(OutboxMessage.channel).where(OutboxMessage.appointment_id == b.id)).all()
+        assert msgs == ["sms"]  # the new client gave only a phone
+        with pytest.raises(SlotTaken):
+            book_for_client(s, clinic.staff_actor(), location_id=clinic.location_id,
+                            service_id=clinic.services["botox"], start_at=at(10), now=NOW, client_id=mia)
+        with pytest.raises(ValidationFailed) as err:
+            book_for_client(s, clinic.staff_actor(), location_id=clinic.location_id,
+                            service_id=clinic.services["botox"], start_at=at(12), now=NOW,
+                            new_client=ClientInput("", "Haddad"))
+        assert err.value.fields == {"first_name": "Enter a first name"}
+        with pytest.raises(ValidationFailed):
+            book_for_client(s, clinic.staff_actor(), location_id=clinic.location_id,
+                            service_id=clinic.services["botox"], start_at=at(12), now=NOW)
+        with pytest.raises(PermissionDenied):
+            book_for_client(s, Actor(org_id=clinic.org_id, role="lab"), location_id=clinic.location_id,
+                            service_id=clinic.services["botox"], start_at=at(12), now=NOW, client_id=mia)
+
+
+def test_cancel_visit_refunds_outside_and_keeps_inside_the_window(engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine)
+    clock = FixedClock(NOW)
+    early = _paid_booking(engine, clinic, at(10), clock)
+    late = _paid_booking(engine, clinic, at(11), clock)
+    gateway = TestPaymentGateway(engine, clock.now)
+    with clinic.session() as s:
+        r1 = cancel_visit(s, clinic.staff_actor(), early.id, gateway=gateway, now=NOW)
+        r2 = cancel_visit(s, clinic.staff_actor(), late.id, gateway=gateway, now=at(9))
+        s.commit()
+        assert (r1.late, r1.refunded_cents, r1.kept_cents) == (False, 5000, 0)
+        assert (r2.late, r2.refunded_cents, r2.kept_cents) == (True, 0, 5000)
+        assert s.exec(select(Payment.status).where(Payment.appointment_id == early.id)).one() == "refunded"
+        kinds = s.exec(select(LedgerEntry.entry_type).where(LedgerEntry.appointment_id == late.id)
+                       .order_by(LedgerEntry.id)).all()
+        assert kinds == ["deposit_paid", "deposit_forfeited"]
+        with pytest.raises(InvalidTransition):
+            cancel_visit(s, clinic.staff_actor(), early.id, gateway=gateway, now=NOW)
+
+
+def test_watch_registry_upserts_isolates_and_prunes(engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine)
+    other = build_clinic(engine, owner_engine)
+    with clinic.session() as s:
+        register_watch(s, clinic.staff_actor(), client_token="tab-1", instance_id="w1",
+                       location_id=clinic.location_id, day_from=DAY, day_to=DAY, view="providers", now=NOW)
+        register_watch(s, clinic.staff_actor(), client_token="tab-2", instance_id="w2",
+                       location_id=clinic.location_id, day_from=DAY, day_to=DAY, view="rooms", now=NOW)
+        # the same tab moves to the week view: one row, updated
+        register_watch(s, clinic.staff_actor(), client_token="tab-1", instance_id="w2",
+                       location_id=clinic.location_id, day_from=date(2026, 7, 13), day_to=date(2026, 7, 19),
+                       view="providers", now=NOW + timedelta(minutes=1))
+        s.commit()
+        rows = sorted(watches(s, clinic.location_id), key=lambda w: w.client_token)
+        assert [(w.client_token, w.instance_id, w.day_from, w.day_to, w.view) for w in rows] == [
+            ("tab-1", "w2", date(2026, 7, 13), date(2026, 7, 19), "providers"),
+            ("tab-2", "w2", DAY, DAY, "rooms")]
+        assert len(watches(s, 0)) == 2 and watches(s, clinic.location_id + 999) == []
+        with pytest.raises(PermissionDenied):
+            register_watch(s, clinic.public, client_token="tab-3", instance_id="w1",
+                           location_id=clinic.location_id, day_from=DAY, day_to=DAY, view="providers", now=NOW)
+    with other.session() as s:
+        assert count_watches(s) == 0 and watches(s, 0) == []  # row-level security
+        assert forget_tokens(s, ["tab-1"]) == 0
+        s.commit()
+    with clinic.session() as s:
+        assert forget_tokens(s, ["tab-1"]) == 1
+        unregister_watch(s, "tab-2")
+        register_watch(s, clinic.staff_actor(), client_token="tab-4", instance_id="w1",
+                       location_id=clinic.location_id, day_from=DAY, day_to=DAY, view="providers", now=NOW)
+        s.commit()
+        assert forget_stale(s, NOW + timedelta(hours=1)) == 0
+        assert forget_stale(s, NOW + timedelta(hours=14)) == 1
+        s.commit()
+        assert count_watches(s) == 0
+
+
+def test_commits_notify_calendar_changed_with_clinic_and_location(engine, owner_engine, db_urls):
+    clinic = build_clinic(engine, owner_engine)
+    with psycopg.connect(db_urls[0], autocommit=True) as listener:
+        listener.execute("LISTEN calendar_changed")
+        with clinic.session() as s:
+            appt = staff_book(s, clinic, at(10), client_id=client(s, clinic, "Mia", "Wong"))
+            s.commit()
+            add_block(s, clinic.staff_actor(), staff_id=clinic.provider_ids[0], start_at=at(12), end_at=at(13),
+                      now=NOW)
+            s.commit()
+        got = [n.payload for n in listener.notifies(timeout=5, stop_after=2)]
+    # one merged notification per transaction and payload
+    assert got == [f"{clinic.org_id}:{clinic.location_id}", f"{clinic.org_id}:0"]
+    assert appt.id
