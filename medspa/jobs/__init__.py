@@ -1,0 +1,1 @@
+"""Background jobs run by the app process (lifespan tasks): hold expiry, later reminders."""
