@@ -1,0 +1,307 @@
+"""The demo seed builds a believable, consistent clinic (and a second one, isolated).
+
+Seeds once per module into a unique slug with a fixed clock; the future four weeks cross the
+end of daylight saving time (1 Nov 2026 in the US), the history crosses both changes.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timedelta, timezone
+from uuid import uuid4
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import text
+
+from medspa.db import tenant_session
+from medspa.demo import DemoSeedError, demo_credentials, seed_demo, seed_other
+from medspa.domain.catalog.models import SERVICE_CATEGORIES
+
+TODAY = date(2026, 10, 20)
+NOW = datetime(2026, 10, 20, 18, 45, tzinfo=timezone.utc)  # 14:45 in New York, 11:45 in Santa Monica
+
+
+@pytest.fixture(scope="module")
+def demo(engine, owner_engine):
+    slug = f"demo-{uuid4().hex[:8]}"
+    steps: list[tuple[str, float]] = []
+    started = time.perf_counter()
+    org_id = seed_demo(engine, owner_engine, slug=slug, today=TODAY, now=NOW, with_other=False,
+                       progress=lambda msg, frac: steps.append((msg, frac)))
+    seconds = time.perf_counter() - started
+    print(f"\ndemo seed: {seconds:.1f} s")
+    return {"org_id": org_id, "slug": slug, "seconds": seconds, "steps": steps}
+
+
+def q(engine, org_id: int, sql: str, **params):
+    """Rows of `sql` run as the app role inside clinic `org_id` (row-level security on)."""
+    with tenant_session(org_id, engine) as s:
+        return s.execute(text(sql), params).all()
+
+
+def one(engine, org_id: int, sql: str, **params):
+    return q(engine, org_id, sql, **params)[0][0]
+
+
+def test_seed_is_fast_and_reports_progress(demo):
+    assert demo["seconds"] < 30
+    fractions = [f for _, f in demo["steps"]]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any(msg.startswith("clients") for msg, _ in demo["steps"])
+
+
+def test_practice_shape(engine, demo):
+    org = demo["org_id"]
+    zones = q(engine, org, "select time_zone, cancellation_window_hours from location order by id")
+    assert [z for z, _ in zones] == ["America/New_York", "America/Los_Angeles"]
+    assert sorted(w for _, w in zones) == [24, 48]
+    providers = one(engine, org, "select count(*) from staff_member where role = 'provider' and is_bookable")
+    assert 10 <= providers <= 14
+    roles = {r for (r,) in q(engine, org, "select distinct role from staff_member")}
+    assert {"owner", "manager", "front_desk", "provider"} <= roles
+    # somebody works at both locations (on different weekdays)
+    assert one(engine, org, """select count(*) from (select staff_id from working_hours
+               group by staff_id having count(distinct location_id) = 2) x""") >= 1
+    assert one(engine, org, """select count(*) from (select staff_id, weekday from working_hours
+               group by 1, 2 having count(distinct location_id) > 1) x""") == 0
+    # every service's room and device type exists at some location
+    missing = q(engine, org, """select s.name from service s where
+        (s.room_type is not null and not exists (select 1 from resource r where r.resource_type = s.room_type))
+        or (s.device_type is not null and not exists (select 1 from resource r where r.resource_type = s.device_type))""")
+    assert missing == []
+
+
+def test_service_menu(engine, demo):
+    org = demo["org_id"]
+    rows = q(engine, org, "select category, name, duration_minutes, price_cents, deposit_cents from service")
+    assert len(rows) >= 20
+    assert {r[0] for r in rows} == set(SERVICE_CATEGORIES)
+    lip = next(r for r in rows if r[1] == "Lip filler — 1 syringe")
+    assert lip[2:] == (60, 75000, 10000)
+    consult = next(r for r in rows if r[1] == "Aesthetic consultation")
+    assert consult[2:] == (30, 0, 0)
+    assert all(0 <= r[4] <= r[3] for r in rows)
+    # assignment by title: aestheticians do HydraFacials, never fillers
+    assert one(engine, org, """select count(*) from service_provider sp join service s on s.id = sp.service_id
+               join staff_member m on m.id = sp.staff_id
+               where s.category = 'Dermal fillers' and m.title = 'Licensed Aesthetician'""") == 0
+    assert one(engine, org, """select count(*) from service_provider sp join service s on s.id = sp.service_id
+               join staff_member m on m.id = sp.staff_id
+               where s.category = 'HydraFacial' and m.title = 'Licensed Aesthetician'""") > 0
+
+
+def test_clients(engine, demo):
+    org = demo["org_id"]
+    n, bad_email, bad_phone, dup_email, dup_phone = q(engine, org, r"""
+        select count(*),
+               count(*) filter (where email !~ '^[a-z0-9.\-]+@example\.(com|org)$'),
+               count(*) filter (where phone_e164 is not null and phone_e164 !~ '^\+1[2-9][0-9]{2}55501[0-9]{2}$'),
+               count(email) - count(distinct email), count(phone_e164) - count(distinct phone_e164)
+        from client""")[0]
+    assert 450 <= n <= 550
+    assert (bad_email, bad_phone, dup_email, dup_phone) == (0, 0, 0, 0)
+    ages = q(engine, org, "select min(date_part('year', age(:d, date_of_birth))), "
+                          "max(date_part('year', age(:d, date_of_birth))) from client", d=TODAY)[0]
+    assert 18 <= ages[0] and ages[1] <= 80
+    consent = one(engine, org, "select avg(email_marketing_consent::int) from client")
+    assert 0.3 < consent < 0.9
+
+
+def test_history_statuses(engine, demo):
+    org = demo["org_id"]
+    stats = dict(q(engine, org, "select status, count(*) from appointment where end_at <= :now group by 1", now=NOW))
+    due = stats["completed"] + stats["no_show"]
+    assert 0.05 <= stats["no_show"] / due <= 0.11
+    past = sum(stats.values())
+    assert 0.74 <= stats["completed"] / past <= 0.86
+    assert set(stats) <= {"completed", "no_show", "cancelled"}
+    # a year of history
+    first = one(engine, org, "select min(start_at) from appointment")
+    assert NOW - first > timedelta(days=350)
+    # cancellations carry cancelled_at, and "late" follows the location's window
+    wrong = one(engine, org, """select count(*) from appointment a join location l on l.id = a.location_id
+        where a.status = 'cancelled' and (a.cancelled_at is null or a.cancelled_at < a.created_at
+          or a.cancellation_late is distinct from
+             (a.start_at - a.cancelled_at < make_interval(hours => l.cancellation_window_hours)))""")
+    assert wrong == 0
+    late = dict(q(engine, org, "select cancellation_late, count(*) from appointment where status = 'cancelled' group by 1"))
+    assert late[True] > 0 and late[False] > 0
+    # nothing is booked after it happened, nor after "now"
+    assert one(engine, org, "select count(*) from appointment where created_at >= start_at or created_at > :now",
+               now=NOW) == 0
+    assert one(engine, org, """select count(*) from appointment a join client c on c.id = a.client_id
+               where a.created_at < c.created_at""") == 0
+    assert one(engine, org, """select count(*) from appointment where status = 'completed'
+               and (completed_at is null or checked_in_at is null or completed_at > :now)""", now=NOW) == 0
+
+
+def test_rebooking_and_neuromodulator_returns(engine, demo):
+    org = demo["org_id"]
+    rebooked, completed = q(engine, org, """select count(*) filter (where rebooked_from_id is not null),
+        count(*) filter (where status = 'completed') from appointment""")[0]
+    assert rebooked / completed > 0.2
+    # booked at the checkout of the visit it came from, never before it
+    assert one(engine, org, """select count(*) from appointment a join appointment p on p.id = a.rebooked_from_id
+               where p.status <> 'completed' or a.created_at <> p.completed_at or a.start_at <= p.end_at
+                  or a.client_id <> p.client_id""") == 0
+    # neuromodulator regulars come back every 3-4 months
+    returning, median_gap = q(engine, org, """
+        with v as (select a.client_id, a.start_at - lag(a.start_at) over (partition by a.client_id order by a.start_at) gap
+                   from appointment a join service s on s.id = a.service_id
+                   where s.category = 'Neuromodulators' and a.status = 'completed')
+        select count(distinct client_id) filter (where gap between interval '80 days' and interval '125 days'),
+               percentile_cont(0.5) within group (order by extract(epoch from gap) / 86400)
+        from v where gap is not null""")[0]
+    assert returning >= 100
+    assert 70 <= median_gap <= 125
+
+
+def test_no_overlapping_live_occupancy(engine, demo):
+    org = demo["org_id"]
+    overlaps = one(engine, org, """select count(*) from (
+        select lower(during) lo, lag(upper(during)) over (partition by resource_id order by lower(during)) prev_hi
+        from occupancy where status in ('held', 'booked')) x where prev_hi > lo""")
+    assert overlaps == 0
+    # every live appointment holds its provider plus a room/device of each required type there,
+    # all over [start - setup buffer, end + cleanup buffer)
+    bad = one(engine, org, """
+        with need as (
+          select a.id, a.provider_id, a.location_id, s.room_type, s.device_type,
+                 1 + (s.room_type is not null)::int + (s.device_type is not null)::int n,
+                 tstzrange(a.start_at - make_interval(mins => s.buffer_before_minutes),
+                           a.end_at + make_interval(mins => s.buffer_after_minutes), '[)') span
+          from appointment a join service s on s.id = a.service_id
+          where a.status not in ('cancelled', 'expired')),
+        held as (
+          select o.appointment_id id, count(*) n,
+                 bool_and(o.during = need.span) same_span,
+                 count(*) filter (where r.kind = 'provider' and r.staff_id = need.provider_id) provider,
+                 count(*) filter (where r.kind <> 'provider' and r.location_id = need.location_id
+                                  and r.resource_type in (coalesce(need.room_type, ''), coalesce(need.device_type, ''))) rooms
+          from occupancy o join resource r on r.id = o.resource_id join need on need.id = o.appointment_id
+          where o.status = 'booked' group by o.appointment_id)
+        select count(*) from need left join held using (id)
+        where held.id is null or held.n <> need.n or not held.same_span or held.provider <> 1
+           or held.rooms <> need.n - 1""")
+    assert bad == 0
+    assert one(engine, org, """select count(*) from occupancy o join appointment a on a.id = o.appointment_id
+               where (a.status in ('cancelled', 'expired')) <> (o.status = 'released')""") == 0
+
+
+def test_appointments_inside_working_hours_local_time(engine, demo):
+    org = demo["org_id"]
+    outside = one(engine, org, """select count(*) from appointment a join location l on l.id = a.location_id
+        join service s on s.id = a.service_id
+        where a.status not in ('cancelled', 'expired') and not exists (
+          select 1 from working_hours w where w.staff_id = a.provider_id and w.location_id = a.location_id
+            and w.weekday = extract(isodow from a.start_at at time zone l.time_zone)::int - 1
+            and ((a.start_at - make_interval(mins => s.buffer_before_minutes)) at time zone l.time_zone)::time >= w.start_time
+            and ((a.end_at + make_interval(mins => s.buffer_after_minutes)) at time zone l.time_zone)::time <= w.end_time
+            and (a.start_at at time zone l.time_zone)::date = (a.end_at at time zone l.time_zone)::date)""")
+    assert outside == 0
+    # DST: New York visits on both sides of 1 Nov 2026 start on the quarter hour, local time
+    off_grid = one(engine, org, """select count(*) from appointment a join location l on l.id = a.location_id
+        where extract(minute from a.start_at at time zone l.time_zone)::int % 15 <> 0""")
+    assert off_grid == 0
+    after_dst = one(engine, org, """select count(*) from appointment a join location l on l.id = a.location_id
+        where l.time_zone = 'America/New_York' and a.start_at > '2026-11-02' and a.status = 'confirmed'""")
+    assert after_dst > 0
+
+
+def test_future_four_weeks_partly_booked(engine, demo):
+    org = demo["org_id"]
+    weeks = q(engine, org, """select ((a.start_at at time zone l.time_zone)::date - :d - 1) / 7 wk, count(*)
+        from appointment a join location l on l.id = a.location_id
+        where a.start_at >= :now and a.status = 'confirmed' group by 1 order by 1""", now=NOW, d=TODAY)
+    weeks = [(w, n) for w, n in weeks if w >= 0]  # week -1 is the rest of today
+    assert [w for w, _ in weeks] == [0, 1, 2, 3]
+    assert all(n > 50 for _, n in weeks)
+    # utilization: provider minutes booked / provider minutes worked over the next 28 days
+    worked = one(engine, org, """select sum(extract(epoch from w.end_time - w.start_time) / 60)
+        from generate_series(:d + 1, :d + 28, interval '1 day') d
+        join working_hours w on w.weekday = extract(isodow from d)::int - 1""", d=TODAY)
+    booked = one(engine, org, """select sum(extract(epoch from upper(o.during) - lower(o.during)) / 60)
+        from occupancy o join resource r on r.id = o.resource_id and r.kind = 'provider'
+        join appointment a on a.id = o.appointment_id join location l on l.id = a.location_id
+        where o.status = 'booked' and (a.start_at at time zone l.time_zone)::date between :d + 1 and :d + 28""",
+                 d=TODAY)
+    assert 0.5 <= float(booked) / float(worked) <= 0.75
+    # today: the morning is done, the afternoon is ahead
+    today = dict(q(engine, org, """select a.status, count(*) from appointment a join location l on l.id = a.location_id
+        where (a.start_at at time zone l.time_zone)::date = :d group by 1""", d=TODAY))
+    assert today.get("completed", 0) > 0 and today.get("confirmed", 0) > 0
+    assert one(engine, org, "select count(*) from appointment where status = 'checked_in' and not "
+                            "(start_at - interval '15 minutes' <= :now and :now < end_at + interval '15 minutes')",
+               now=NOW) == 0
+
+
+def test_deposits_refunds_and_ledger(engine, demo):
+    org = demo["org_id"]
+    missing = one(engine, org, """select count(*) from appointment a where a.deposit_cents > 0 and not exists
+        (select 1 from payment p where p.appointment_id = a.id and p.purpose = 'deposit' and p.gateway = 'test'
+         and p.amount_cents = a.deposit_cents and p.idempotency_key = 'deposit-' || a.id || '-attempt-1')""")
+    assert missing == 0
+    assert one(engine, org, "select count(*) from payment p join appointment a on a.id = p.appointment_id "
+                            "where a.deposit_cents = 0") == 0
+    # early cancellations are refunded in full, late ones keep the deposit
+    wrong = one(engine, org, """select count(*) from appointment a where a.deposit_cents > 0 and
+        (a.status = 'cancelled' and not a.cancellation_late) <>
+        exists (select 1 from refund r join payment p on p.id = r.payment_id
+                where p.appointment_id = a.id and r.amount_cents = a.deposit_cents)""")
+    assert wrong == 0
+    unbalanced = one(engine, org, """select count(*) from appointment a where a.deposit_cents > 0 and
+        (select coalesce(sum(amount_cents), 0) from ledger_entry e where e.appointment_id = a.id) <>
+        case when a.status = 'cancelled' and not a.cancellation_late then 0 else a.deposit_cents end""")
+    assert unbalanced == 0
+    assert one(engine, org, "select count(*) from ledger_entry where entry_type = 'deposit_refunded' "
+                            "and amount_cents >= 0") == 0
+
+
+def test_staff_logins_verify_with_argon2(engine, demo):
+    org, slug = demo["org_id"], demo["slug"]
+    hasher = PasswordHasher()
+    creds = demo_credentials(slug)
+    assert [c[0] for c in creds] == [f"owner@{slug}.clinic", f"manager@{slug}.clinic",
+                                     f"frontdesk@{slug}.clinic", f"nurse@{slug}.clinic"]
+    for email, password, role in creds:
+        hashed, db_role, staff_role = q(engine, org, """select u.password_hash, u.role, m.role from user_account u
+            left join staff_member m on m.id = u.staff_id where u.email = :e""", e=email)[0]
+        assert hashed.startswith("$argon2id$")
+        assert hasher.verify(hashed, password)
+        assert db_role == role and staff_role == role
+    assert ("owner@" + slug + ".clinic", "demo-owner-2026", "owner") in creds
+
+
+def test_demo_slug_cannot_be_seeded_twice(engine, owner_engine, demo):
+    with pytest.raises(DemoSeedError):
+        seed_demo(engine, owner_engine, slug=demo["slug"], today=TODAY, now=NOW, with_other=False)
+
+
+def test_other_clinic_is_small_and_isolated(engine, owner_engine, demo):
+    slug = f"other-{uuid4().hex[:8]}"
+    other = seed_other(engine, owner_engine, slug=slug, today=TODAY, now=NOW)
+    assert other != demo["org_id"]
+    assert q(engine, other, "select time_zone from location") == [("Europe/London",)]
+    assert one(engine, other, "select count(*) from staff_member where role = 'provider'") == 2
+    assert one(engine, other, "select count(*) from service") == 3
+    assert one(engine, other, "select count(*) from client") == 20
+    assert 3 <= one(engine, other, "select count(*) from appointment") <= 80
+    assert one(engine, other, "select count(distinct currency) from appointment") == 1
+    hashed = one(engine, other, "select password_hash from user_account where email = :e", e=f"owner@{slug}.clinic")
+    assert PasswordHasher().verify(hashed, "other-owner-2026")
+    # row-level security: each clinic sees only its own rows
+    demo_clients = {r[0] for r in q(engine, demo["org_id"], "select id from client")}
+    other_clients = {r[0] for r in q(engine, other, "select id from client")}
+    assert demo_clients and other_clients and not (demo_clients & other_clients)
+    assert one(engine, other, "select count(*) from appointment where org_id = :o", o=demo["org_id"]) == 0
+
+
+def test_deterministic(engine, owner_engine, demo):
+    slug = f"demo-{uuid4().hex[:8]}"
+    again = seed_demo(engine, owner_engine, slug=slug, today=TODAY, now=NOW, with_other=False)
+    fingerprint = """select (select count(*) from client), (select count(*) from appointment),
+        (select count(*) from occupancy), (select sum(amount_cents) from ledger_entry),
+        (select first_name || ' ' || last_name from client order by id limit 1),
+        (select string_agg(status, ',' order by id) from (select id, status from appointment order by id limit 200) x)"""
+    assert q(engine, again, fingerprint) == q(engine, demo["org_id"], fingerprint)
