@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column
+from sqlalchemy import BigInteger, Column
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -18,10 +18,10 @@ class AuditEvent(SQLModel, table=True):
     id: int | None = pk()
     org_id: int = org_fk()
     occurred_at: datetime = tstamp(nullable=False)
-    actor_user_id: int | None = None
+    actor_user_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     actor_role: str
     actor_label: str = ""
-    client_id: int | None = Field(default=None, index=True)
+    client_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
     action: str
     object_type: str
     object_id: str = ""

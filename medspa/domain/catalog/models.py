@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import BigInteger, Column, ForeignKey
 from sqlmodel import Field, SQLModel
 
 from medspa.domain.base import fk, org_fk, pk
@@ -53,5 +54,5 @@ class ServiceProvider(SQLModel, table=True):
 
     __tablename__ = "service_provider"
     org_id: int = org_fk()
-    service_id: int = Field(foreign_key="service.id", primary_key=True)
-    staff_id: int = Field(foreign_key="staff_member.id", primary_key=True)
+    service_id: int = Field(sa_column=Column(BigInteger, ForeignKey("service.id"), primary_key=True))
+    staff_id: int = Field(sa_column=Column(BigInteger, ForeignKey("staff_member.id"), primary_key=True))

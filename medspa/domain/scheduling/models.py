@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, String
+from sqlalchemy import BigInteger, Column, String
 from sqlalchemy.dialects.postgresql import TSTZRANGE, Range
 from sqlmodel import Field, SQLModel
 
@@ -52,7 +52,7 @@ class Appointment(SQLModel, table=True):
     notes: str = ""
     rebooked_from_id: int | None = fk("appointment.id", nullable=True)
     created_at: datetime = tstamp(default_now=True)
-    created_by_user_id: int | None = None
+    created_by_user_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     confirmed_at: datetime | None = tstamp()
     checked_in_at: datetime | None = tstamp()
     completed_at: datetime | None = tstamp()
