@@ -1,0 +1,1 @@
+"""The public booking page `/book/[clinic]`: pick a treatment, provider and time, pay the deposit."""

@@ -1,0 +1,393 @@
+"""What the public booking page asks of the domain, as small UI-sized results.
+
+Plain synchronous Python (no Reflex): BookingState calls ONE function here per event, in a
+worker thread (asyncio.to_thread), and keeps only what these functions return. Each function
+opens its own tenant session through medspa.db and calls the domain services; nothing here
+writes SQL, and nothing returned carries contact or health data.
+
+Every function takes ids the state already validated against what it showed the browser;
+the domain re-checks them inside the clinic (row-level security, NotFound).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, get_timezone_name
+
+from medspa.clock import app_clock
+from medspa.db import get_engine, tenant_session
+from medspa.domain.catalog.service import list_services, providers_for
+from medspa.domain.clients.service import ClientInput, validate_client_input
+from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.identity.actor import Actor, PermissionDenied
+from medspa.domain.money import format_money
+from medspa.domain.payments.gateway import CardDetails
+from medspa.domain.payments.stripe_gateway import GatewayUnavailable
+from medspa.domain.practice.service import SLUG_RE, get_location, list_locations, organization_by_slug
+from medspa.domain.scheduling.availability import Slot, find_slots
+from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, OnlineBooking, book_online
+from medspa.domain.scheduling.service import SlotTaken, get_appointment, hold_slot, release_hold
+from medspa.domain.timezones import format_clinic_clock, format_clinic_time, zone_abbreviation
+from medspa.settings import get_settings
+
+DAYS_SHOWN = 14
+
+
+# ---------------------------------------------------------------- shapes the page shows
+
+
+@dataclass
+class LocationCard:
+    id: int = 0
+    name: str = ""
+    address: str = ""
+    time_zone: str = ""
+
+
+@dataclass
+class ServiceCard:
+    id: int = 0
+    name: str = ""
+    description: str = ""
+    duration: str = ""
+    price: str = ""
+    deposit: str = ""
+
+
+@dataclass
+class CategoryCard:
+    name: str = ""
+    services: list[ServiceCard] = field(default_factory=list)
+
+
+@dataclass
+class ProviderCard:
+    id: int = 0
+    name: str = ""
+    title: str = ""
+    initials: str = ""
+
+
+@dataclass
+class DayCard:
+    iso: str = ""
+    weekday: str = ""
+    day: str = ""
+    month: str = ""
+    label: str = ""
+    open: bool = False
+
+
+@dataclass
+class SlotCard:
+    start: str = ""  # UTC ISO instant: the value the browser sends back
+    label: str = ""  # "10:00 AM EDT"
+    day: str = ""  # "Fri, Jul 3"
+    long_label: str = ""  # "Fri, Jul 3, 2026, 10:00 AM EDT (America/New_York)"
+
+
+@dataclass
+class SlotGroup:
+    name: str = ""  # Morning | Afternoon | Evening (clinic time)
+    slots: list[SlotCard] = field(default_factory=list)
+
+
+@dataclass
+class Confirmation:
+    reference: str = ""
+    service: str = ""
+    provider: str = ""
+    when: str = ""
+    location: str = ""
+    address: str = ""
+    deposit: str = ""
+    status: str = ""
+
+
+@dataclass
+class Clinic:
+    org_id: int
+    name: str
+    locations: list[LocationCard]
+    currency: str
+
+
+@dataclass
+class Held:
+    hold_id: int
+    provider_id: int
+    until: str  # "12:10 PM EDT"
+
+
+class Taken(Exception):
+    """The wanted time is gone; `alternatives` are the nearest free ones."""
+
+    def __init__(self, alternatives: list[SlotCard]):
+        super().__init__("taken")
+        self.alternatives = alternatives
+
+
+@dataclass
+class Outcome:
+    """What a submit produced: exactly one of the fields is meaningful.
+
+    confirmation: booked. errors: field -> message. taken: alternatives (nothing charged).
+    card_error: decline / gateway message. client_secret: 3-D Secure to complete in the page.
+    """
+
+    confirmation: Confirmation | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    taken: list[SlotCard] | None = None
+    card_error: str = ""
+    client_secret: str = ""
+    released: bool = False  # the hold was given back (decline): a retry must hold again
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _actor(org_id: int, ip: str, user_agent: str) -> Actor:
+    return Actor.public(org_id, ip=ip[:64], user_agent=user_agent[:300])
+
+
+def _duration(minutes: int) -> str:
+    hours, mins = divmod(minutes, 60)
+    if not hours:
+        return f"{mins} min"
+    return f"{hours} h {mins} min" if mins else f"{hours} h"
+
+
+def slot_card(slot_start: datetime, time_zone: str) -> SlotCard:
+    tz = ZoneInfo(time_zone)
+    return SlotCard(
+        start=slot_start.astimezone(ZoneInfo("UTC")).isoformat(),
+        label=f"{format_clinic_clock(slot_start, time_zone)} {zone_abbreviation(slot_start, tz)}",
+        day=format_date(slot_start.astimezone(tz).date(), "EEE, MMM d", locale="en_US"),
+        long_label=format_clinic_time(slot_start, time_zone),
+    )
+
+
+def _unique_starts(slots: list[Slot]) -> list[datetime]:
+    return sorted({s.start for s in slots})
+
+
+def stripe_publishable_key() -> str:
+    """The Stripe publishable key when Stripe is this deployment's gateway, else ""."""
+    settings = get_settings()
+    if settings.stripe_secret_key and settings.stripe_publishable_key:
+        return settings.stripe_publishable_key
+    return ""
+
+
+def hold_minutes() -> int:
+    return get_settings().hold_minutes
+
+
+def zone_note(time_zone: str, location: str) -> str:
+    """"Times are Eastern Time (EDT) at Main." for the location's zone at the app's now."""
+    tz = ZoneInfo(time_zone)
+    now = app_clock().now()
+    return f"Times are {get_timezone_name(tz, locale='en_US')} ({zone_abbreviation(now, tz)}) at {location}."
+
+
+# ---------------------------------------------------------------- reads
+
+
+def load_clinic(slug: str, ip: str = "", user_agent: str = "") -> Clinic | None:
+    """The clinic named by the URL slug and its locations; None when there is no such clinic."""
+    if not isinstance(slug, str) or not SLUG_RE.match(slug):
+        return None
+    engine = get_engine()
+    try:
+        with tenant_session(None, engine) as s:
+            org = organization_by_slug(s, slug)
+        actor = _actor(org.id, ip, user_agent)
+        with tenant_session(org.id, engine) as s:
+            locations = [LocationCard(l.id, l.name, l.address or "", l.time_zone)
+                         for l in list_locations(s, actor)]
+    except (NotFound, PermissionDenied):
+        return None
+    return Clinic(org.id, org.name, locations, org.currency)
+
+
+def load_services(org_id: int, location_id: int) -> tuple[list[CategoryCard], list[int]]:
+    """Online-bookable services at the location, grouped by category, and their ids."""
+    actor = _actor(org_id, "", "")
+    with tenant_session(org_id, get_engine()) as s:
+        rows = list_services(s, actor, location_id, online_only=True)
+    groups: dict[str, CategoryCard] = {}
+    for r in rows:
+        deposit = f"{format_money(r.deposit_cents, r.currency)} deposit" if r.deposit_cents else "No deposit"
+        groups.setdefault(r.category, CategoryCard(r.category)).services.append(
+            ServiceCard(r.id, r.name, r.description or "", _duration(r.duration_minutes),
+                        format_money(r.price_cents, r.currency), deposit))
+    return list(groups.values()), [r.id for r in rows]
+
+
+def load_providers(org_id: int, location_id: int, service_id: int) -> list[ProviderCard]:
+    """Who performs the service at the location (public fields only)."""
+    with tenant_session(org_id, get_engine()) as s:
+        staff = providers_for(s, service_id, location_id)
+    return [ProviderCard(p.id, p.display_name, p.title or "",
+                         "".join(w[0] for w in p.display_name.split()[:2]).upper())
+            for p in staff]
+
+
+def load_days(org_id: int, location_id: int, service_id: int, provider_id: int | None,
+              time_zone: str) -> list[DayCard]:
+    """The next DAYS_SHOWN local dates at the location, each marked open when it has a free time."""
+    now = app_clock().now()
+    tz = ZoneInfo(time_zone)
+    today = now.astimezone(tz).date()
+    last = today + timedelta(days=DAYS_SHOWN - 1)
+    with tenant_session(org_id, get_engine()) as s:
+        slots = find_slots(s, _actor(org_id, "", ""), location_id=location_id, service_id=service_id,
+                           start_date=today, end_date=last, now=now, provider_id=provider_id)
+    open_days = {sl.start.astimezone(tz).date() for sl in slots}
+    days = []
+    for i in range(DAYS_SHOWN):
+        d = today + timedelta(days=i)
+        days.append(DayCard(d.isoformat(), format_date(d, "EEE", locale="en_US"), str(d.day),
+                            format_date(d, "MMM", locale="en_US"),
+                            format_date(d, "EEEE, MMMM d", locale="en_US"), d in open_days))
+    return days
+
+
+def load_slots(org_id: int, location_id: int, service_id: int, provider_id: int | None, day: date,
+               time_zone: str) -> list[SlotGroup]:
+    """Free start times on one local date (one per start time, also for "anyone"), grouped
+    into morning, afternoon and evening by the clinic's wall clock."""
+    with tenant_session(org_id, get_engine()) as s:
+        slots = find_slots(s, _actor(org_id, "", ""), location_id=location_id, service_id=service_id,
+                           start_date=day, end_date=day, now=app_clock().now(), provider_id=provider_id)
+    tz = ZoneInfo(time_zone)
+    groups: dict[str, SlotGroup] = {}
+    for start in _unique_starts(slots):
+        hour = start.astimezone(tz).hour
+        name = "Morning" if hour < 12 else "Afternoon" if hour < 17 else "Evening"
+        groups.setdefault(name, SlotGroup(name)).slots.append(slot_card(start, time_zone))
+    return list(groups.values())
+
+
+# ---------------------------------------------------------------- writes
+
+
+def release(org_id: int, hold_id: int | None, reason: str = "client left the slot") -> None:
+    """Give a held slot back (no-op when it is already confirmed or gone)."""
+    if not hold_id:
+        return
+    try:
+        with tenant_session(org_id, get_engine()) as s:
+            release_hold(s, _actor(org_id, "", ""), hold_id, now=app_clock().now(), reason=reason)
+            s.commit()
+    except NotFound:
+        pass
+
+
+def place_hold(org_id: int, location_id: int, service_id: int, provider_id: int | None, start: datetime,
+               time_zone: str, previous_hold_id: int | None, ip: str, user_agent: str) -> Held:
+    """Release the visitor's previous hold, then hold `start` (committed). Raises Taken."""
+    release(org_id, previous_hold_id, "client picked another time")
+    actor = _actor(org_id, ip, user_agent)
+    now = app_clock().now()
+    try:
+        with tenant_session(org_id, get_engine()) as s:
+            appt = hold_slot(s, actor, location_id=location_id, service_id=service_id, start_at=start, now=now,
+                             provider_id=provider_id, hold_minutes=hold_minutes())
+            s.commit()
+            held = Held(appt.id, appt.provider_id, "")
+            expires = appt.hold_expires_at
+    except SlotTaken as exc:
+        raise Taken([slot_card(a.start, time_zone) for a in exc.alternatives]) from exc
+    except NotFound as exc:  # provider or service withdrawn meanwhile
+        raise Taken([]) from exc
+    tz = ZoneInfo(time_zone)
+    held.until = f"{format_clinic_clock(expires, time_zone)} {zone_abbreviation(expires, tz)}" if expires else ""
+    return held
+
+
+def check_client(first_name: str, last_name: str, email: str, phone: str) -> dict[str, str]:
+    """Field messages for the client details ({} when they are fine)."""
+    try:
+        validate_client_input(ClientInput(first_name, last_name, email, phone))
+    except ValidationFailed as exc:
+        return dict(exc.fields)
+    return {}
+
+
+def _confirmation(org_id: int, appointment_id: int, service: str, provider: str, location: LocationCard) -> Confirmation:
+    with tenant_session(org_id, get_engine()) as s:
+        appt = get_appointment(s, appointment_id)
+    return Confirmation(appt.reference, service, provider, format_clinic_time(appt.start_at, location.time_zone),
+                        location.name, location.address,
+                        format_money(appt.deposit_cents, appt.currency) if appt.deposit_cents else "No deposit",
+                        appt.status)
+
+
+@dataclass
+class Submission:
+    """Everything a submit needs; built by the state from values it validated."""
+
+    org_id: int
+    location: LocationCard
+    service_id: int
+    service_name: str
+    provider_id: int | None
+    provider_names: dict[int, str]
+    start: datetime
+    hold_id: int | None
+    client: ClientInput
+    card: CardDetails | None = None
+    payment_method_id: str | None = None
+    ip: str = ""
+    user_agent: str = ""
+
+
+def submit(sub: Submission) -> Outcome:
+    """Book the held slot and take the deposit (medspa.domain.scheduling.booking.book_online)."""
+    from medspa.domain.payments.factory import gateway_for
+
+    clock = app_clock()
+    engine = get_engine()
+    actor = _actor(sub.org_id, sub.ip, sub.user_agent)
+    gateway = gateway_for(get_settings(), engine, clock)
+    req = OnlineBooking(location_id=sub.location.id, service_id=sub.service_id, start_at=sub.start,
+                        client=sub.client, provider_id=sub.provider_id, card=sub.card,
+                        payment_method_id=sub.payment_method_id, hold_id=sub.hold_id)
+    try:
+        appt = book_online(engine, actor, req, gateway, clock)
+    except ValidationFailed as exc:
+        return Outcome(errors=dict(exc.fields))
+    except SlotTaken as exc:
+        return Outcome(taken=[slot_card(a.start, sub.location.time_zone) for a in exc.alternatives])
+    except CardDeclined as exc:
+        return Outcome(card_error=exc.message or "Your card was declined.", released=True)
+    except ActionRequired as exc:
+        if gateway.name != "stripe":
+            # the offline gateway cannot run 3-D Secure: give the slot back, ask for another card
+            release(sub.org_id, exc.appointment_id, "3-D Secure not available with test payments")
+            return Outcome(card_error="This card needs extra verification, which test payments cannot do. "
+                                      "Use 4242 4242 4242 4242.", released=True)
+        return Outcome(client_secret=exc.client_secret)
+    except NotFound:
+        return Outcome(card_error="This booking is no longer available. Please start again.", released=True)
+    except GatewayUnavailable as exc:  # Stripe did not answer: the hold stays, a retry is safe
+        return Outcome(card_error=exc.message)
+    return Outcome(confirmation=Confirmation(
+        appt.reference, sub.service_name, sub.provider_names.get(appt.provider_id, ""),
+        format_clinic_time(appt.start_at, sub.location.time_zone), sub.location.name, sub.location.address,
+        format_money(appt.deposit_cents, appt.currency) if appt.deposit_cents else "No deposit", appt.status))
+
+
+def booking_outcome(org_id: int, hold_id: int, service: str, provider_names: dict[int, str],
+                    location: LocationCard) -> tuple[str, Confirmation | None]:
+    """After 3-D Secure: ("confirmed", confirmation), ("pending", None) or ("failed", None)."""
+    with tenant_session(org_id, get_engine()) as s:
+        appt = get_appointment(s, hold_id)
+        status, provider_id = appt.status, appt.provider_id
+    if status == "confirmed":
+        return "confirmed", _confirmation(org_id, hold_id, service, provider_names.get(provider_id, ""), location)
+    return ("pending", None) if status == "held" else ("failed", None)

@@ -1,0 +1,337 @@
+"""State of the public booking page `/book/[clinic]` (no login).
+
+Thin: each event parses its input, checks it against what this state showed the browser,
+awaits ONE function of `flow` (which calls the domain services in a worker thread) and keeps
+its small result. Ids of the clinic, the hold and what may be picked live in backend-only
+vars (leading underscore); card numbers are never stored in the state.
+
+Every public handler is an entry point any browser can call with any arguments: ids must be
+among those offered, steps only move along the flow, strings are cut to a sane length.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date, datetime
+from typing import Any
+
+import reflex as rx
+
+from medspa.domain.clients.service import ClientInput
+from medspa.domain.payments.gateway import CardDetails
+from medspa.features.booking import flow
+from medspa.features.booking.flow import (
+    CategoryCard, Confirmation, DayCard, LocationCard, ProviderCard, ServiceCard, SlotCard, SlotGroup, Taken,
+)
+
+ANYONE = "any"
+STEPS = ("location", "service", "provider", "time", "details", "payment", "done")
+CLIENT_FIELDS = ("first_name", "last_name", "email", "phone")
+CARD_FIELDS = ("card_number", "exp_month", "exp_year", "cvc")
+
+# Stripe Elements (only with STRIPE_SECRET_KEY + STRIPE_PUBLISHABLE_KEY): mount the card field,
+# create a PaymentMethod, complete 3-D Secure. Sent with rx.call_script; not exercised offline.
+_STRIPE_JS = """window.medspaStripe = window.medspaStripe || {
+ mount(key) { const go = () => { const el = document.getElementById('stripe-card');
+   if (!window.Stripe || !el) return setTimeout(go, 100); if (el.dataset.mounted) return;
+   this.stripe = Stripe(key); this.card = this.stripe.elements().create('card', {hidePostalCode: true});
+   this.card.mount(el); el.dataset.mounted = '1'; }; go(); },
+ async createPaymentMethod(name, email) { if (!this.card) return {error: 'The card form is still loading.'};
+   const r = await this.stripe.createPaymentMethod({type: 'card', card: this.card, billing_details: {name, email}});
+   return r.error ? {error: r.error.message} : {payment_method_id: r.paymentMethod.id}; },
+ async handleAction(secret) { const r = await this.stripe.handleNextAction({clientSecret: secret});
+   return r.error ? {error: r.error.message} : {status: r.paymentIntent.status}; } };"""
+
+
+def _int(value: Any) -> int | None:
+    """A positive id from whatever the browser sent, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 < value < 2**62 else None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value) or None
+    return None
+
+
+def _text(form: Any, name: str, limit: int = 120) -> str:
+    value = form.get(name, "") if isinstance(form, dict) else ""
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+class BookingState(rx.State):
+    """One visitor's way through the booking flow."""
+
+    status: str = "loading"  # loading | not_found | ready
+    clinic_name: str = ""
+    step: str = "service"
+    stripe_key: str = ""
+    hold_minutes: int = 10
+    locations: list[LocationCard] = []
+    location: LocationCard = rx.field(default_factory=LocationCard)
+    categories: list[CategoryCard] = []
+    service: ServiceCard = rx.field(default_factory=ServiceCard)
+    providers: list[ProviderCard] = []
+    provider_choice: str = ""
+    provider_name: str = ""
+    days: list[DayCard] = []
+    day: str = ""
+    zone_note: str = ""
+    slot_groups: list[SlotGroup] = []
+    slot: SlotCard = rx.field(default_factory=SlotCard)
+    held_until: str = ""
+    taken: str = ""
+    alternatives: list[SlotCard] = []
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    phone: str = ""
+    errors: dict[str, str] = {}
+    card_error: str = ""
+    busy: bool = False
+    confirmation: Confirmation = rx.field(default_factory=Confirmation)
+
+    _slug: str = ""
+    _org_id: int = 0
+    _service_ids: list[int] = []
+    _provider_id: int | None = None
+    _hold_id: int | None = None
+    _offered: list[str] = []
+
+    # ---------------------------------------------------------------- helpers
+
+    def _who(self) -> tuple[str, str]:
+        return self.router.session.client_ip or "", self.router.headers.user_agent or ""
+
+    async def _release(self) -> None:
+        hold_id, self._hold_id = self._hold_id, None
+        self.slot, self.held_until = SlotCard(), ""
+        if hold_id and self._org_id:
+            await asyncio.to_thread(flow.release, self._org_id, hold_id)
+
+    def _provider_names(self) -> dict[int, str]:
+        return {p.id: p.name for p in self.providers}
+
+    async def _open_location(self, loc: LocationCard) -> None:
+        self.location = loc
+        self.categories, self._service_ids = await asyncio.to_thread(flow.load_services, self._org_id, loc.id)
+        self.zone_note = await asyncio.to_thread(flow.zone_note, loc.time_zone, loc.name)
+        self.step = "service"
+
+    def _offer_taken(self, alternatives: list[SlotCard]) -> None:
+        self.taken = ("Sorry, that time was just taken; nothing was charged. "
+                      "Here are the nearest free times, or pick another day above.")
+        self.alternatives, self.slot, self.held_until = alternatives, SlotCard(), ""
+        self._offered = [a.start for a in alternatives]
+        self.step = "time"
+
+    # ---------------------------------------------------------------- page load
+
+    @rx.event
+    async def load(self):
+        """on_load, also sent on every websocket reconnect and reload: a visitor already on
+        this clinic's flow keeps their place and their hold; another clinic starts afresh."""
+        parts = [p for p in self.router.url.path.split("/") if p]
+        slug = parts[-1] if len(parts) >= 2 and parts[-2] == "book" else ""
+        if self.status == "ready" and slug == self._slug:
+            return
+        await self._begin(slug)
+
+    @rx.event
+    async def start_over(self):
+        await self._begin(self._slug)
+
+    async def _begin(self, slug: str) -> None:
+        await self._release()
+        self.reset()
+        self._slug = slug
+        ip, ua = self._who()
+        clinic = await asyncio.to_thread(flow.load_clinic, slug, ip, ua)
+        if clinic is None or not clinic.locations:
+            self.status = "not_found"
+            return
+        self._org_id, self.clinic_name, self.locations = clinic.org_id, clinic.name, clinic.locations
+        self.stripe_key = flow.stripe_publishable_key()
+        self.hold_minutes = flow.hold_minutes()
+        if len(clinic.locations) == 1:
+            await self._open_location(clinic.locations[0])
+        else:
+            self.step = "location"
+        self.status = "ready"
+
+    # ---------------------------------------------------------------- choosing
+
+    @rx.event
+    async def choose_location(self, location_id: Any):
+        loc = next((l for l in self.locations if l.id == _int(location_id)), None)
+        if self.status != "ready" or loc is None:
+            return
+        await self._release()
+        await self._open_location(loc)
+
+    @rx.event
+    async def choose_service(self, service_id: Any):
+        sid = _int(service_id)
+        if self.status != "ready" or sid not in self._service_ids:
+            return
+        await self._release()
+        self.service = next(s for c in self.categories for s in c.services if s.id == sid)
+        self.providers = await asyncio.to_thread(flow.load_providers, self._org_id, self.location.id, sid)
+        self.provider_choice, self.step = "", "provider"
+
+    @rx.event
+    async def choose_provider(self, choice: Any):
+        pid = _int(choice)
+        provider = next((p for p in self.providers if p.id == pid), None)
+        if self.step not in ("provider", "time") or (choice != ANYONE and provider is None):
+            return
+        await self._release()
+        self._provider_id = provider.id if provider else None
+        self.provider_choice = str(provider.id) if provider else ANYONE
+        self.provider_name = provider.name if provider else "Anyone available"
+        self.days = await asyncio.to_thread(flow.load_days, self._org_id, self.location.id, self.service.id,
+                                            self._provider_id, self.location.time_zone)
+        first_open = next((d.iso for d in self.days if d.open), self.days[0].iso)
+        self.step = "time"
+        await self._load_day(first_open)
+
+    @rx.event
+    async def choose_day(self, iso: Any):
+        if self.step == "time" and any(d.iso == iso for d in self.days):
+            await self._load_day(iso)
+
+    async def _load_day(self, iso: str) -> None:
+        self.day, self.taken, self.alternatives = iso, "", []
+        self.slot_groups = await asyncio.to_thread(flow.load_slots, self._org_id, self.location.id,
+                                                   self.service.id, self._provider_id, date.fromisoformat(iso),
+                                                   self.location.time_zone)
+        self._offered = [s.start for g in self.slot_groups for s in g.slots]
+
+    @rx.event
+    async def choose_slot(self, start: Any):
+        """Hold the picked time (committed) so it stays free while the client types."""
+        if self.step != "time" or start not in self._offered:
+            return
+        ip, ua = self._who()
+        try:
+            held = await asyncio.to_thread(
+                flow.place_hold, self._org_id, self.location.id, self.service.id, self._provider_id,
+                datetime.fromisoformat(start), self.location.time_zone, self._hold_id, ip, ua)
+        except Taken as exc:
+            self._hold_id = None
+            self._offer_taken(exc.alternatives)
+            return
+        shown = [s for g in self.slot_groups for s in g.slots] + self.alternatives
+        picked = next((s for s in shown if s.start == start), SlotCard())
+        self._hold_id, self.slot, self.held_until = held.hold_id, picked, held.until
+        self.provider_name = self._provider_names().get(held.provider_id, self.provider_name)
+        self.taken, self.alternatives, self.card_error, self.step = "", [], "", "details"
+
+    @rx.event
+    async def go_back(self):
+        """One step back; leaving the time behind gives the held slot back."""
+        if self.step not in STEPS[1:-1] or (self.step == "service" and len(self.locations) < 2):
+            return
+        self.step = STEPS[STEPS.index(self.step) - 1]
+        if self.step in ("location", "service", "provider"):
+            await self._release()
+        if self.step == "provider" and self._provider_id is None:
+            self.provider_name = ""
+
+    # ---------------------------------------------------------------- details and payment
+
+    @rx.event
+    async def save_details(self, form: Any):
+        if self.step != "details" or not self.slot.start:
+            return
+        values = [_text(form, f, 254 if f == "email" else 80) for f in CLIENT_FIELDS]
+        self.first_name, self.last_name, self.email, self.phone = values
+        self.errors = await asyncio.to_thread(flow.check_client, *values)
+        if not self.errors:
+            self.card_error, self.step = "", "payment"
+
+    @rx.event
+    def mount_stripe(self):
+        """on_mount of the Stripe card box: load the helper and mount Stripe Elements into it."""
+        if self.stripe_key:
+            return rx.call_script(f"{_STRIPE_JS} window.medspaStripe.mount({json.dumps(self.stripe_key)})")
+
+    async def _submit(self, card: CardDetails | None, payment_method_id: str | None):
+        ip, ua = self._who()
+        sub = flow.Submission(self._org_id, self.location, self.service.id, self.service.name, self._provider_id,
+                              self._provider_names(), datetime.fromisoformat(self.slot.start), self._hold_id,
+                              ClientInput(self.first_name, self.last_name, self.email, self.phone), card,
+                              payment_method_id, ip, ua)
+        try:
+            out = await asyncio.to_thread(flow.submit, sub)
+        finally:
+            self.busy = False
+        if out.confirmation:
+            self.confirmation, self._hold_id, self.step = out.confirmation, None, "done"
+        elif out.taken is not None:
+            self._hold_id, self.slot = None, SlotCard()
+            self._offer_taken(out.taken)
+        elif out.errors:
+            self.errors = out.errors
+            if set(out.errors) & set(CLIENT_FIELDS):
+                self.step = "details"
+        elif out.client_secret:
+            return rx.call_script(f"{_STRIPE_JS} window.medspaStripe.handleAction({json.dumps(out.client_secret)})",
+                                  callback=BookingState.stripe_action_done)
+        else:
+            self.card_error = out.card_error
+            if out.released:  # the domain gave the slot back; a retry holds it again if still free
+                self._hold_id, self.held_until = None, ""
+
+    @rx.event
+    async def pay(self, form: Any):
+        """Test payments: the card as typed (validated by the domain, never kept in the state)."""
+        if self.step != "payment" or self.stripe_key or self.busy or not self.slot.start:
+            return
+        self.errors, self.card_error, self.busy = {}, "", True
+        yield
+        month, year = _text(form, "exp_month", 4), _text(form, "exp_year", 4)
+        card = CardDetails(_text(form, "card_number", 30), _int(month) or 0, _int(year) or 0, _text(form, "cvc", 4))
+        yield await self._submit(card, None)
+
+    @rx.event
+    def pay_stripe(self, form: Any = None):
+        """Stripe: let Stripe.js turn the card into a PaymentMethod, then pay_with_method."""
+        if self.step != "payment" or not self.stripe_key or self.busy:
+            return
+        name = json.dumps(f"{self.first_name} {self.last_name}")
+        return rx.call_script(f"window.medspaStripe.createPaymentMethod({name}, {json.dumps(self.email)})",
+                              callback=BookingState.pay_with_method)
+
+    @rx.event
+    async def pay_with_method(self, result: Any):
+        if self.step != "payment" or not self.stripe_key or self.busy or not isinstance(result, dict):
+            return
+        pm = result.get("payment_method_id")
+        if not (isinstance(pm, str) and pm.startswith("pm_") and len(pm) < 100):
+            self.card_error = str(result.get("error") or "Your card details were not accepted.")[:200]
+            return
+        self.errors, self.card_error, self.busy = {}, "", True
+        yield
+        yield await self._submit(None, pm)
+
+    @rx.event
+    async def stripe_action_done(self, result: Any):
+        """After 3-D Secure: the webhook confirms the booking; wait for it (up to ~20 s)."""
+        if self.step != "payment" or not self._hold_id:
+            return
+        if isinstance(result, dict) and result.get("error"):
+            self.card_error = str(result["error"])[:200]
+            return
+        for _ in range(20):
+            status, conf = await asyncio.to_thread(flow.booking_outcome, self._org_id, self._hold_id,
+                                                   self.service.name, self._provider_names(), self.location)
+            if status != "pending":
+                break
+            await asyncio.sleep(1)
+        if status == "confirmed" and conf is not None:
+            self.confirmation, self._hold_id, self.step = conf, None, "done"
+        else:
+            self.card_error = ("Your bank did not approve the payment." if status == "failed"
+                               else "We are still waiting for your bank. Please check your email shortly.")
