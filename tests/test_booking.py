@@ -208,3 +208,13 @@ def test_mn1_money_parsing_and_rounding():
     assert int(19.99 * 100) == 1998  # why floats are banned
     assert apply_percentage(110, "7") == 118
     assert apply_percentage(150, "7") == 161  # round half up; half-even would give 160
+
+
+def test_no_card_needed_when_there_is_no_deposit(engine, owner_engine, clock):
+    clinic = build_clinic(engine, owner_engine)
+    gateway = TestPaymentGateway(engine, clock.now)
+    appt = book_online(engine, clinic.public, request(clinic, at(NY, 10), card=None, service="laser"), gateway, clock)
+    assert appt.status == "confirmed" and appt.deposit_cents == 0
+    with clinic.session() as s:
+        assert s.exec(select(func.count()).select_from(Payment)).one() == 0
+        assert s.exec(select(func.count()).select_from(LedgerEntry)).one() == 0

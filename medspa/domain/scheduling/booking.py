@@ -80,14 +80,16 @@ class OnlineBooking:
     hold_id: int | None = None
 
 
-def _validate(req: OnlineBooking, gateway: PaymentGateway, now: datetime) -> ClientInput:
+def _validate(req: OnlineBooking, gateway: PaymentGateway, now: datetime, needs_card: bool) -> ClientInput:
     errors: dict[str, str] = {}
     try:
         clean = validate_client_input(req.client)
     except ValidationFailed as exc:
         errors.update(exc.fields)
         clean = req.client
-    if gateway.name == "test":
+    if not needs_card:
+        pass  # nothing to charge (e.g. a free consultation): no card asked for
+    elif gateway.name == "test":
         if req.card is None:
             errors["card_number"] = "Enter your card details."
         else:
@@ -150,7 +152,12 @@ def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: Payme
     CardDeclined (hold released), ActionRequired (3-D Secure pending), NotFound.
     """
     now = clock.now()
-    clean = _validate(req, gateway, now)
+    with tenant_session(actor.org_id, engine) as session:
+        service = session.get(Service, req.service_id)
+        if service is None or not service.active:
+            raise NotFound("service")
+        needs_card = service.deposit_cents > 0
+    clean = _validate(req, gateway, now, needs_card)
     with tenant_session(actor.org_id, engine) as session:
         client = find_or_create_client(session, actor, clean)
         appt = _reuse_hold(session, req, client.id) or hold_slot(
