@@ -17,14 +17,14 @@ from medspa.api.app import api, database_lifespan
 from medspa.features.home import page as home_page
 
 from medspa.features.booking import page as booking_page
-# from medspa.features.calendar import page as calendar_page
-# from medspa.features.auth import page as auth_page
+from medspa.features.calendar import page as calendar_page
+from medspa.features.auth import page as auth_page
 
 _PAGE_MODULES = (
     home_page,
     booking_page,
-    # calendar_page,
-    # auth_page,
+    calendar_page,
+    auth_page,
 )
 
 app = rx.App(api_transformer=api)

@@ -393,3 +393,146 @@ def test_commits_notify_calendar_changed_with_clinic_and_location(engine, owner_
     # one merged notification per transaction and payload
     assert got == [f"{clinic.org_id}:{clinic.location_id}", f"{clinic.org_id}:0"]
     assert appt.id
+
+
+# --------------------------------------------------------------------------- the live listener (no browser)
+
+
+class FakeTabs:
+    """Stands in for Reflex's token manager: which tokens are connected, and where."""
+
+    instance_id = "worker-a"
+
+    def __init__(self, local: set[str], elsewhere: set[str] = frozenset()):
+        self.local, self.elsewhere = set(local), set(elsewhere)
+
+    def is_local(self, token: str) -> bool:
+        return token in self.local
+
+    def any_local(self) -> bool:
+        return bool(self.local)
+
+    async def is_connected(self, token: str) -> bool:
+        return token in self.local or token in self.elsewhere
+
+
+def _watch(clinic, token: str, instance: str = "worker-a", day: date = DAY, view: str = "providers",
+           now: datetime = NOW) -> None:
+    with clinic.session() as s:
+        register_watch(s, clinic.staff_actor(), client_token=token, instance_id=instance,
+                       location_id=clinic.location_id, day_from=day, day_to=day, view=view, now=now)
+        s.commit()
+
+
+def _live(engine, db_urls, tabs, pushes, clock=None):
+    from medspa.features.calendar.live import LiveCalendars
+
+    async def push(org_id, token, key, loaded):
+        pushes.append((org_id, token, key, loaded))
+        return True
+
+    return LiveCalendars(db_url=db_urls[0], engine=engine, tabs=tabs, push=push,
+                         clock=lambda: clock or FixedClock(NOW), safety_seconds=3600)
+
+
+async def _until(predicate, timeout: float = 10.0) -> None:
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)
+
+
+def test_listener_pushes_a_committed_booking_to_local_tabs_only(engine, owner_engine, db_urls):
+    import asyncio
+
+    from medspa.features.calendar.data import ViewKey
+
+    clinic = build_clinic(engine, owner_engine)
+    _watch(clinic, "tab-here")
+    _watch(clinic, "tab-there", instance="worker-b")
+    _watch(clinic, "tab-rooms", view="rooms")
+    pushes: list = []
+    hub = _live(engine, db_urls, FakeTabs({"tab-here", "tab-rooms"}, {"tab-there"}), pushes)
+
+    async def scenario():
+        task = asyncio.create_task(hub.run())
+        await asyncio.wait_for(hub.connected.wait(), 10)
+        with clinic.session() as s:  # a write from "outside": the domain services, no Reflex
+            appt = staff_book(s, clinic, at(10), client_id=client(s, clinic, "Mia", "Wong"))
+            s.commit()
+        await _until(lambda: len(pushes) >= 2)
+        task.cancel()
+        return appt
+
+    appt = asyncio.run(scenario())
+    got = {token: (org, key, loaded) for org, token, key, loaded in pushes}
+    assert set(got) == {"tab-here", "tab-rooms"}  # never a tab of another worker
+    org, key, day = got["tab-here"]
+    assert org == clinic.org_id and key == ViewKey(clinic.location_id, DAY, "providers", "day")
+    assert [(b.appointment_id, b.client_name, b.status) for b in day.blocks] == [(appt.id, "Mia Wong", "confirmed")]
+    assert got["tab-rooms"][1].view == "rooms" and got["tab-rooms"][2].blocks == []  # botox needs no room
+
+
+def test_listener_loads_each_view_once_per_burst(engine, owner_engine, db_urls, monkeypatch):
+    import asyncio
+
+    from medspa.features.calendar import data
+
+    clinic = build_clinic(engine, owner_engine)
+    for n in range(4):
+        _watch(clinic, f"tab-{n}")
+    _watch(clinic, "tab-week", view="week", day=date(2026, 7, 13))
+    loads: list[set] = []
+    real = data.load_many
+    monkeypatch.setattr(data, "load_many", lambda eng, org, keys, now: loads.append(set(keys)) or real(eng, org, keys, now))
+    pushes: list = []
+    hub = _live(engine, db_urls, FakeTabs({f"tab-{n}" for n in range(4)} | {"tab-week"}), pushes)
+    payloads = {f"{clinic.org_id}:{clinic.location_id}", f"{clinic.org_id}:0", "junk", "1:x"}
+    asyncio.run(hub.process(payloads))
+    assert len(loads) == 1 and len(loads[0]) == 2  # the day once, the week once, for five tabs
+    assert sorted(token for _, token, _, _ in pushes) == ["tab-0", "tab-1", "tab-2", "tab-3", "tab-week"]
+
+
+def test_listener_reconnects_and_refreshes_and_prunes(engine, owner_engine, db_urls):
+    import asyncio
+
+    from medspa.features.calendar.live import APPLICATION_NAME
+
+    clinic = build_clinic(engine, owner_engine)
+    _watch(clinic, "tab-here")
+    _watch(clinic, "tab-gone")                                   # this worker's, disconnected
+    _watch(clinic, "tab-other-fresh", instance="worker-b")       # another worker's, just registered
+    _watch(clinic, "tab-other-dead", instance="worker-z", now=NOW - timedelta(minutes=10))
+    pushes: list = []
+    tabs = FakeTabs({"tab-here"}, {"tab-other-fresh"})
+    hub = _live(engine, db_urls, tabs, pushes)
+    hub.known_orgs.add(clinic.org_id)
+
+    async def scenario():
+        task = asyncio.create_task(hub.run())
+        await asyncio.wait_for(hub.connected.wait(), 10)
+        await _until(lambda: hub.stats.full_refreshes >= 1 and len(pushes) >= 1)
+        # kill the LISTEN connection, then write at once: the row must still arrive
+        import psycopg as pg
+
+        with pg.connect(db_urls[0], autocommit=True) as admin:  # same role may end its own backend
+            killed = admin.execute("select pg_terminate_backend(pid) from pg_stat_activity "
+                                   "where application_name = %s and datname = current_database()",
+                                   (APPLICATION_NAME,)).fetchall()
+        assert killed == [(True,)]
+        with clinic.session() as s:
+            appt = staff_book(s, clinic, at(11), client_id=client(s, clinic, "Leo", "Park"))
+            s.commit()
+        await _until(lambda: any(b.appointment_id == appt.id for *_, loaded in pushes for b in loaded.blocks))
+        task.cancel()
+        return appt
+
+    asyncio.run(scenario())
+    assert hub.stats.reconnects >= 1 and hub.stats.full_refreshes >= 2
+    assert {token for _, token, _, _ in pushes} == {"tab-here"}
+    with clinic.session() as s:
+        left = sorted(w.client_token for w in watches(s, 0))
+    assert left == ["tab-here", "tab-other-fresh"]  # the gone and the dead ones were pruned

@@ -351,8 +351,8 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
         resources = session.exec(select(Resource).where(Resource.location_id == location_id,
                                                         Resource.kind.in_(("room", "device")), Resource.active)
                                  .order_by(Resource.kind.desc(), Resource.name, Resource.id)).all()
-        columns = [CalendarColumn(r.id, r.kind, r.name, r.resource_type.replace("_", " ").capitalize(),
-                                  "", (), "Room" if r.kind == "room" else "Device") for r in resources]
+        columns = [CalendarColumn(r.id, r.kind, r.name, r.resource_type.replace("_", " ").capitalize(), "")
+                   for r in resources]
         by_id = {appt.id: (appt, svc, client) for appt, svc, client in rows}
         if by_id and columns:
             occ = session.exec(select(Occupancy.appointment_id, Occupancy.resource_id).where(

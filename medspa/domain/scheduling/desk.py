@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from medspa.domain.catalog.service import get_service
+from medspa.domain.catalog.models import Service
+from medspa.domain.catalog.service import get_service, list_services
 from medspa.domain.clients.models import Client
 from medspa.domain.clients.service import ClientInput, find_or_create_client, get_client
 from medspa.domain.errors import ValidationFailed
@@ -20,7 +21,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.service import queue_booking_confirmation
 from medspa.domain.payments.gateway import PaymentGateway
 from medspa.domain.payments.service import settle_cancellation, succeeded_deposit
-from medspa.domain.practice.models import Organization, StaffMember
+from medspa.domain.practice.models import Organization, StaffMember, WorkingHours
 from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.service import cancel_appointment, hold_slot
@@ -81,3 +82,17 @@ def cancel_visit(session: Session, actor: Actor, appointment_id: int, *, gateway
     refunded = settle_cancellation(session, actor, outcome.appointment, late=outcome.late, gateway=gateway, now=now)
     kept = paid.amount_cents if (paid is not None and outcome.late) else 0
     return CancelResult(appointment_id, outcome.late, refunded, kept, outcome.appointment.currency)
+
+
+def desk_options(session: Session, actor: Actor, location_id: int) -> tuple[list[Service], list[StaffMember]]:
+    """What the desk may book at a location: every active service someone performs there
+    (online-bookable or not) and the active bookable providers with hours there."""
+    actor.require("appointment.book")
+    get_location(session, location_id)
+    services = list_services(session, actor, location_id)
+    providers = list(session.exec(
+        select(StaffMember).where(StaffMember.active, StaffMember.is_bookable,
+                                  StaffMember.id.in_(select(WorkingHours.staff_id)
+                                                     .where(WorkingHours.location_id == location_id)))
+        .order_by(StaffMember.display_name)))
+    return services, providers

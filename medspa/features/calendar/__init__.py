@@ -1,0 +1,1 @@
+"""The staff calendar (`/calendar`): providers, rooms and week views, updated live."""

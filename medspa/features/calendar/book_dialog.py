@@ -1,0 +1,212 @@
+"""The "Book a client" dialog opened from an empty cell of the day grid.
+
+Staff bookings are confirmed at once (no deposit charged). The location, day, offered
+services, providers and times come from what this tab's server state showed; the browser
+only names ids and minutes, each checked against those lists here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import reflex as rx
+
+from medspa.clock import app_clock
+from medspa.db import get_engine
+from medspa.domain.clients.service import ClientInput
+from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.identity.actor import PermissionDenied
+from medspa.domain.scheduling.service import SlotTaken
+from medspa.domain.timezones import format_clinic_clock, local_midnight, zone_abbreviation
+from medspa.features.auth.state import StaffState
+from medspa.features.calendar import data
+from medspa.features.calendar.layout import SLOT_MINUTES, parse_day
+from medspa.features.calendar.state import CalendarState
+
+ANY = "any"
+FIELDS = ("first_name", "last_name", "email", "phone")
+
+
+@dataclasses.dataclass
+class Option:
+    value: str = ""
+    label: str = ""
+
+
+@dataclasses.dataclass
+class Hit:
+    id: int = 0
+    name: str = ""
+    hint: str = ""
+
+
+def _text(form: dict, name: str, limit: int = 120) -> str:
+    value = form.get(name, "") if isinstance(form, dict) else ""
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+class BookDialogState(StaffState):
+    dialog_open: bool = False
+    title: str = ""
+    mode: str = "search"  # search | new | picked
+    query: str = ""
+    hits: list[Hit] = []
+    client_id: int = 0
+    client_label: str = ""
+    services: list[Option] = []
+    providers: list[Option] = []
+    times: list[Option] = []
+    service: str = ""
+    provider: str = ANY
+    minute: str = ""
+    errors: dict[str, str] = {}
+    alternatives: list[str] = []
+    busy: bool = False
+    # what this dialog may book (backend only)
+    _location_id: int = 0
+    _day: str = ""
+    _time_zone: str = ""
+    _hit_ids: list[int] = []
+
+    @rx.event
+    async def open_slot(self, column_id: int, minute: int):
+        """Open for the clicked cell: provider from the column (providers view), time from the row."""
+        actor = await self._staff_actor()
+        if actor is None:
+            return self._to_login()
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (column_id, minute)):
+            return
+        cal = await self.get_state(CalendarState)
+        column = next((c for c in cal.day_data.columns if c.id == column_id), None)
+        if cal.span != "day" or column is None or not (0 <= minute < cal.day_minutes):
+            return
+        try:
+            services, providers = await asyncio.to_thread(data.booking_options, get_engine(), actor,
+                                                          cal.location_id)
+        except (NotFound, PermissionDenied):
+            return rx.toast.error("You cannot book at this location.")
+        self._location_id, self._day, self._time_zone = cal.location_id, cal.day, cal.time_zone
+        self.services = [Option(str(s.id), s.label) for s in services]
+        self.providers = [Option(ANY, "Any available provider")] + [Option(str(p.id), p.name) for p in providers]
+        self.provider = str(column_id) if cal.view == "providers" and any(
+            p.id == column_id for p in providers) else ANY
+        start = min(cal.first_minute, minute - minute % SLOT_MINUTES)
+        self.times = [Option(str(m), self._label(m)) for m in range(start, max(cal.last_minute, minute + 1),
+                                                                     SLOT_MINUTES)]
+        self.minute = str(minute)
+        self.service = self.services[0].value if len(self.services) == 1 else ""
+        where = column.name if cal.view == "providers" else f"{column.name} ({column.subtitle})"
+        self.title = f"{cal.day_data.title} · {self._label(minute)} · {where}"
+        self.mode, self.query, self.hits, self._hit_ids = "search", "", [], []
+        self.client_id, self.client_label = 0, ""
+        self.errors, self.alternatives, self.busy = {}, [], False
+        self.dialog_open = True
+
+    def _start(self, minute: int):
+        tz = ZoneInfo(self._time_zone)
+        return local_midnight(parse_day(self._day, None), tz) + timedelta(minutes=minute)
+
+    def _label(self, minute: int) -> str:
+        start = self._start(minute) if self._day else None
+        if start is None:
+            return ""
+        return f"{format_clinic_clock(start, self._time_zone)} {zone_abbreviation(start, ZoneInfo(self._time_zone))}"
+
+    @rx.event
+    def close(self):
+        self.dialog_open = False
+
+    @rx.event
+    def set_open(self, value: bool):
+        self.dialog_open = bool(value) and self.dialog_open
+
+    @rx.event
+    async def search(self, query: str):
+        """Find existing clients by name, email or phone (two characters or more)."""
+        actor = await self._staff_actor()
+        if actor is None or not self.dialog_open:
+            return
+        self.query = query[:80] if isinstance(query, str) else ""
+        if len(self.query.strip()) < 2:
+            self.hits, self._hit_ids = [], []
+            return
+        hits = await asyncio.to_thread(data.clients_matching, get_engine(), actor, self.query)
+        self.hits = [Hit(h.id, h.name, h.hint) for h in hits]
+        self._hit_ids = [h.id for h in hits]
+
+    @rx.event
+    def pick_client(self, client_id: int):
+        if client_id in self._hit_ids:
+            hit = next(h for h in self.hits if h.id == client_id)
+            self.client_id, self.client_label, self.mode = client_id, hit.name, "picked"
+            self.errors = {k: v for k, v in self.errors.items() if k != "client"}
+
+    @rx.event
+    def set_mode(self, mode: str):
+        if mode in ("search", "new"):
+            self.mode, self.client_id, self.client_label = mode, 0, ""
+
+    @rx.event
+    def set_service(self, value: str):
+        if any(o.value == value for o in self.services):
+            self.service = value
+
+    @rx.event
+    def set_provider(self, value: str):
+        if any(o.value == value for o in self.providers):
+            self.provider = value
+
+    @rx.event
+    def set_minute(self, value: str):
+        if any(o.value == value for o in self.times):
+            self.minute = value
+
+    @rx.event
+    async def submit(self, form_data: dict):
+        """Book: existing client (picked) or a new one from the form fields."""
+        actor = await self._staff_actor()
+        if actor is None:
+            yield self._to_login()
+            return
+        if not self.dialog_open:
+            return
+        errors: dict[str, str] = {}
+        if not any(o.value == self.service for o in self.services):
+            errors["service"] = "Choose a service"
+        if not any(o.value == self.minute for o in self.times):
+            errors["time"] = "Choose a time"
+        new_client = None
+        if self.mode == "new":
+            new_client = ClientInput(*(_text(form_data, f) for f in FIELDS))
+        elif not self.client_id:
+            errors["client"] = "Search for a client and pick one, or add a new client"
+        if errors:
+            self.errors, self.alternatives = errors, []
+            return
+        self.busy, self.errors, self.alternatives = True, {}, []
+        yield
+        start = self._start(int(self.minute))
+        try:
+            await asyncio.to_thread(
+                data.book, get_engine(), actor, location_id=self._location_id, service_id=int(self.service),
+                provider_id=None if self.provider == ANY else int(self.provider), start_at=start,
+                client_id=self.client_id or None, new_client=new_client, now=app_clock().now())
+        except ValidationFailed as exc:
+            self.busy, self.errors = False, dict(exc.fields)
+            return
+        except SlotTaken as exc:
+            self.busy = False
+            self.errors = {"time": "That time is not free for this service and provider."}
+            self.alternatives = [f"{format_clinic_clock(a.start, self._time_zone)}" for a in exc.alternatives]
+            return
+        except (NotFound, PermissionDenied):
+            self.busy, self.errors = False, {"provider": "That provider does not offer this service here."}
+            return
+        self.busy, self.dialog_open = False, False
+        who = self.client_label or (f"{new_client.first_name} {new_client.last_name}" if new_client else "")
+        cal = await self.get_state(CalendarState)
+        await cal._reload(actor)
+        yield rx.toast.success(f"Booked {who} at {self._label(int(self.minute))}")

@@ -1,0 +1,380 @@
+"""Turn the calendar read model into UI-sized rows with their on-screen geometry.
+
+Pure functions (no Reflex, no database): the state and the live listener both call them, so
+a page load and a push produce exactly the same rows. Positions are CSS strings: tops and
+heights in px from the first visible minute, lefts and widths as fractions of the column
+area, with overlapping visits of one column side by side in lanes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from medspa.domain.scheduling.calendar import (
+    STATUS_LABELS,
+    AppointmentDetail,
+    CalendarBlock,
+    CalendarDay,
+    CalendarWeek,
+)
+from medspa.domain.timezones import format_clinic_clock, local_midnight
+
+PX_PER_MINUTE = 1.6
+SLOT_MINUTES = 15
+STATUS_ACCENT = {
+    "held": "amber",
+    "confirmed": "blue",
+    "checked_in": "grass",
+    "completed": "gray",
+    "cancelled": "gray",
+    "no_show": "tomato",
+    "blocked": "gray",
+}
+LEGEND = [("held", "Held"), ("confirmed", "Confirmed"), ("checked_in", "Checked in"), ("completed", "Completed"),
+          ("no_show", "No-show"), ("cancelled", "Cancelled")]
+
+
+@dataclasses.dataclass
+class ColumnView:
+    id: int = 0
+    kind: str = ""
+    name: str = ""
+    subtitle: str = ""
+    initials: str = ""
+    colour: str = ""
+    hours_label: str = ""
+    left: str = "0%"
+    width: str = "0%"
+
+
+@dataclasses.dataclass
+class BlockView:
+    key: str = ""
+    appointment_id: int = 0
+    kind: str = "appointment"
+    status: str = ""
+    status_label: str = ""
+    time: str = ""
+    client: str = ""
+    service: str = ""
+    top: str = "0px"
+    height: str = "0px"
+    left: str = "0%"
+    width: str = "0%"
+    bg: str = ""
+    stripe: str = ""
+    fg: str = ""
+    pill: str = ""
+    pill_bg: str = ""
+    size: str = "full"  # full (>= 45 min), medium (>= 25 min), compact
+    cancelled: bool = False
+
+
+@dataclasses.dataclass
+class LineView:
+    top: str = "0px"
+    label: str = ""
+    major: bool = True
+
+
+@dataclasses.dataclass
+class SlotView:
+    column_id: int = 0
+    minute: int = 0
+    label: str = ""
+    top: str = "0px"
+    height: str = "0px"
+    left: str = "0%"
+    width: str = "0%"
+
+
+@dataclasses.dataclass
+class ShadeView:
+    top: str = "0px"
+    height: str = "0px"
+    left: str = "0%"
+    width: str = "0%"
+
+
+@dataclasses.dataclass
+class DayView:
+    """Everything the day grid renders."""
+
+    title: str = ""
+    zone: str = ""
+    columns: list[ColumnView] = dataclasses.field(default_factory=list)
+    blocks: list[BlockView] = dataclasses.field(default_factory=list)
+    lines: list[LineView] = dataclasses.field(default_factory=list)
+    slots: list[SlotView] = dataclasses.field(default_factory=list)
+    shades: list[ShadeView] = dataclasses.field(default_factory=list)
+    grid_height: str = "0px"
+    min_width: str = "0px"
+    now_top: str = ""
+    now_label: str = ""
+    counts: str = ""
+
+
+@dataclasses.dataclass
+class ChipView:
+    appointment_id: int = 0
+    time: str = ""
+    client: str = ""
+    service: str = ""
+    status: str = ""
+    bg: str = ""
+    stripe: str = ""
+    cancelled: bool = False
+
+
+@dataclasses.dataclass
+class CellView:
+    day: str = ""
+    count: int = 0
+    working: bool = False
+    today: bool = False
+    chips: list[ChipView] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class WeekRowView:
+    column: ColumnView = dataclasses.field(default_factory=ColumnView)
+    cells: list[CellView] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class WeekDayView:
+    day: str = ""
+    label: str = ""
+    today: bool = False
+    count: int = 0
+
+
+@dataclasses.dataclass
+class WeekView:
+    title: str = ""
+    zone: str = ""
+    days: list[WeekDayView] = dataclasses.field(default_factory=list)
+    rows: list[WeekRowView] = dataclasses.field(default_factory=list)
+    counts: str = ""
+
+
+@dataclasses.dataclass
+class DetailView:
+    id: int = 0
+    status: str = ""
+    status_label: str = ""
+    accent: str = "gray"
+    colour: str = "gray"
+    client_name: str = ""
+    contact_visible: bool = False
+    client_phone: str = ""
+    client_email: str = ""
+    service_name: str = ""
+    category: str = ""
+    provider_name: str = ""
+    resources: str = ""
+    location_name: str = ""
+    date_label: str = ""
+    time_label: str = ""
+    source: str = ""
+    price: str = ""
+    deposit_paid: str = ""
+    can_check_in: bool = False
+    can_complete: bool = False
+    can_no_show: bool = False
+    can_cancel: bool = False
+    cancel_late: bool = False
+    cancel_policy: str = ""
+    reference: str = ""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _px(minutes: float) -> str:
+    return f"{minutes * PX_PER_MINUTE:.1f}px"
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.4f}%"
+
+
+def initials(name: str) -> str:
+    """"Dr. Maya Chen" -> "MC" (titles like Dr. skipped)."""
+    parts = [p for p in name.replace(".", " ").split() if p.lower() not in ("dr", "np", "rn", "md", "pa")]
+    return "".join(p[0] for p in parts[:2]).upper() or "?"
+
+
+def _paint(status: str, colour: str) -> tuple[str, str, str, str]:
+    """(background, stripe, text colour, pill text) of a block by status and category colour."""
+    if status == "held":
+        return "var(--amber-2)", "var(--amber-9)", "var(--amber-12)", "Held"
+    if status == "checked_in":
+        return "var(--grass-3)", "var(--grass-9)", "var(--grass-12)", "Checked in"
+    if status == "completed":
+        return "var(--gray-3)", f"var(--{colour}-7)", "var(--gray-11)", "Done"
+    if status == "cancelled":
+        return "var(--gray-2)", "var(--gray-7)", "var(--gray-10)", "Cancelled"
+    if status == "no_show":
+        return "var(--tomato-3)", "var(--tomato-9)", "var(--tomato-12)", "No-show"
+    if status == "blocked":
+        return "var(--gray-4)", "var(--gray-8)", "var(--gray-11)", ""
+    return f"var(--{colour}-3)", f"var(--{colour}-9)", f"var(--{colour}-12)", ""
+
+
+def _lanes(blocks: list[CalendarBlock]) -> dict[int, tuple[int, int]]:
+    """index in `blocks` -> (lane, lanes) for overlapping blocks of one column (sorted by start).
+
+    Blocks that overlap (directly or through a chain) form a cluster; each takes the first
+    lane free at its start, and every block of the cluster is as wide as 1 / lanes used."""
+    out: dict[int, tuple[int, int]] = {}
+    cluster: list[int] = []
+    lane_end: list[int] = []
+    cluster_end = -1
+    for i, b in enumerate(blocks):
+        if cluster and b.start_minute >= cluster_end:
+            for j in cluster:
+                out[j] = (out[j][0], len(lane_end))
+            cluster, lane_end, cluster_end = [], [], -1
+        for lane, end in enumerate(lane_end):
+            if end <= b.start_minute:
+                lane_end[lane] = b.end_minute
+                break
+        else:
+            lane = len(lane_end)
+            lane_end.append(b.end_minute)
+        out[i] = (lane, 0)
+        cluster.append(i)
+        cluster_end = max(cluster_end, b.end_minute)
+    for j in cluster:
+        out[j] = (out[j][0], len(lane_end))
+    return out
+
+
+# --------------------------------------------------------------------------- day
+
+
+def day_view(cal: CalendarDay, *, show_cancelled: bool) -> DayView:
+    """The day grid: columns, positioned blocks, hour lines, clickable free slots, now line."""
+    first, last = cal.first_minute, cal.last_minute
+    n = max(len(cal.columns), 1)
+    col_index = {c.id: i for i, c in enumerate(cal.columns)}
+    tz = ZoneInfo(cal.time_zone)
+    day_start = local_midnight(cal.day, tz)
+
+    def label(minute: int) -> str:
+        return format_clinic_clock(day_start + timedelta(minutes=minute), cal.time_zone)
+
+    lines = []
+    for mark in cal.hours:
+        if first <= mark.minute <= last:
+            lines.append(LineView(_px(mark.minute - first), mark.label, True))
+        if first <= mark.minute + 30 < last:
+            lines.append(LineView(_px(mark.minute + 30 - first), "", False))
+
+    shown = [b for b in cal.blocks if b.column_id in col_index and (show_cancelled or b.status != "cancelled")
+             and b.end_minute > first and b.start_minute < last]
+    blocks: list[BlockView] = []
+    for column in cal.columns:
+        mine = [b for b in shown if b.column_id == column.id]
+        lanes = _lanes(mine)
+        for i, b in enumerate(mine):
+            lane, count = lanes[i]
+            top, bottom = max(b.start_minute, first), min(b.end_minute, last)
+            bg, stripe, fg, pill = _paint(b.status, b.colour)
+            col_left = col_index[column.id] / n
+            blocks.append(BlockView(
+                key=f"a{b.appointment_id}" if b.appointment_id else f"b{b.block_id}",
+                appointment_id=b.appointment_id or 0, kind=b.kind, status=b.status, status_label=b.status_label,
+                time=f"{b.start_label} – {b.end_label}", client=b.client_name if b.kind == "appointment" else b.note,
+                service=b.service_name, top=_px(top - first), height=_px(max(bottom - top, 12)),
+                pill_bg=f"var(--{STATUS_ACCENT.get(b.status, 'gray')}-9)",
+                left=f"calc({_pct(col_left + lane / count / n)} + 3px)",
+                width=f"calc({_pct(1 / count / n)} - 6px)", bg=bg, stripe=stripe, fg=fg, pill=pill,
+                size="full" if bottom - top >= 45 else "medium" if bottom - top >= 25 else "compact",
+                cancelled=b.status == "cancelled"))
+
+    slots, shades = [], []
+    for column in cal.columns:
+        i = col_index[column.id]
+        left, width = _pct(i / n), _pct(1 / n)
+        spans = list(column.work_spans) if column.kind == "provider" else [(first, last)]
+        cursor = first
+        for lo, hi in sorted(spans):
+            if lo > cursor:
+                shades.append(ShadeView(_px(cursor - first), _px(min(lo, last) - cursor), left, width))
+            cursor = max(cursor, hi)
+            for m in range(max(lo, first), min(hi, last), SLOT_MINUTES):
+                if m + SLOT_MINUTES <= min(hi, last):
+                    slots.append(SlotView(column.id, m, label(m), _px(m - first), _px(SLOT_MINUTES), left, width))
+        if cursor < last:
+            shades.append(ShadeView(_px(cursor - first), _px(last - cursor), left, width))
+
+    now_top = now_label = ""
+    if cal.now_minute is not None and first <= cal.now_minute <= last:
+        now_top, now_label = _px(cal.now_minute - first), label(cal.now_minute)
+    visits = sum(1 for b in cal.blocks if b.kind == "appointment" and b.status != "cancelled")
+    return DayView(
+        title=cal.day_label, zone=f"{cal.zone_label} · {cal.time_zone}",
+        columns=[ColumnView(c.id, c.kind, c.name, c.subtitle, initials(c.name), c.colour or "var(--gray-8)",
+                            c.hours_label, _pct(i / n), _pct(1 / n)) for i, c in enumerate(cal.columns)],
+        blocks=blocks, lines=lines, slots=slots, shades=shades, grid_height=_px(last - first),
+        min_width=f"{64 + 168 * n}px", now_top=now_top, now_label=now_label,
+        counts=f"{visits} appointment{'s' if visits != 1 else ''}")
+
+
+# --------------------------------------------------------------------------- week
+
+
+def week_view(week: CalendarWeek, *, show_cancelled: bool) -> WeekView:
+    """Providers x 7 days with compact chips (time, client, service) and counts."""
+    days = [WeekDayView(d.day.isoformat(), d.short_label, d.is_today,
+                        sum(v for (col, i), v in week.counts.items() if i == idx))
+            for idx, d in enumerate(week.days)]
+    rows = []
+    for column in week.columns:
+        cells = []
+        for idx, d in enumerate(week.days):
+            chips = []
+            for e in week.entries:
+                if e.column_id != column.id or e.day_index != idx:
+                    continue
+                if e.status == "cancelled" and not show_cancelled:
+                    continue
+                bg, stripe, _, _ = _paint(e.status, e.colour)
+                chips.append(ChipView(e.appointment_id, e.start_label, e.client_name, e.service_name, e.status, bg,
+                                      stripe, e.status == "cancelled"))
+            cells.append(CellView(d.day.isoformat(), week.counts.get((column.id, idx), 0),
+                                  (column.id, idx) in week.working, d.is_today, chips))
+        rows.append(WeekRowView(ColumnView(column.id, column.kind, column.name, column.subtitle,
+                                           initials(column.name), column.colour), cells))
+    total = sum(week.counts.values())
+    return WeekView(title=week.label, zone=f"{week.zone_label} · {week.time_zone}", days=days, rows=rows,
+                    counts=f"{total} appointment{'s' if total != 1 else ''}")
+
+
+# --------------------------------------------------------------------------- detail
+
+
+def detail_view(d: AppointmentDetail) -> DetailView:
+    """The side panel's fields."""
+    return DetailView(
+        id=d.id, status=d.status, status_label=STATUS_LABELS.get(d.status, d.status),
+        accent=STATUS_ACCENT.get(d.status, "gray"), colour=d.colour, client_name=d.client_name,
+        contact_visible=d.contact_visible, client_phone=d.client_phone, client_email=d.client_email,
+        service_name=d.service_name, category=d.category, provider_name=d.provider_name,
+        resources=", ".join(d.resources), location_name=d.location_name, date_label=d.date_label,
+        time_label=d.time_label, source={"staff": "Booked at the desk", "online": "Booked online"}.get(d.source, d.source),
+        price=d.price, deposit_paid=d.deposit_paid, can_check_in="check_in" in d.actions,
+        can_complete="complete" in d.actions, can_no_show="no_show" in d.actions, can_cancel="cancel" in d.actions,
+        cancel_late=d.cancel_late, cancel_policy=d.cancel_policy, reference=d.reference[:8].upper())
+
+
+def parse_day(text: str | None, default: date) -> date:
+    """An ISO date from a URL or a date picker, else `default`."""
+    try:
+        return date.fromisoformat((text or "").strip()[:10])
+    except ValueError:
+        return default

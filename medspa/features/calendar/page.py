@@ -1,0 +1,52 @@
+"""The staff calendar page at `/calendar` and the per-worker live listener."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from medspa.features.calendar import live
+from medspa.features.calendar.components import (
+    book_dialog,
+    day_grid,
+    detail_panel,
+    legend,
+    toolbar,
+    top_bar,
+    week_grid,
+)
+from medspa.features.calendar.state import CalendarState
+
+ROUTE = "/calendar"
+
+
+def calendar_page() -> rx.Component:
+    return rx.box(
+        top_bar(),
+        toolbar(),
+        legend(),
+        rx.cond(
+            CalendarState.error != "",
+            rx.callout(CalendarState.error, icon="circle-alert", color_scheme="red", margin_x="20px",
+                       margin_bottom="10px", id="cal-error"),
+        ),
+        rx.cond(CalendarState.span == "week", week_grid(), day_grid()),
+        detail_panel(),
+        book_dialog(),
+        min_height="100vh",
+        background=rx.color("gray", 2),
+        id="calendar",
+        custom_attrs={
+            "data-day": CalendarState.day,
+            "data-today": CalendarState.today,
+            "data-view": CalendarState.view,
+            "data-span": CalendarState.span,
+            "data-location": CalendarState.location_id,
+            "data-version": CalendarState.version,
+        },
+    )
+
+
+def register(app: rx.App) -> None:
+    """Add /calendar and start one live-calendar listener per web worker."""
+    app.add_page(calendar_page, route=ROUTE, title="Calendar · medspa", on_load=CalendarState.load)
+    app.register_lifespan_task(live.calendar_listener)

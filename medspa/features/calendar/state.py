@@ -1,0 +1,274 @@
+"""State of the staff calendar `/calendar`: what this tab shows, and its detail panel.
+
+Private per tab (never shared state): the live listener (live.py) pushes a fresh view into
+exactly this state with app.modify_state. Every public handler re-checks the staff session
+and validates its arguments; the layout comes from layout.py, the data from data.py (one
+domain call per handler, in a worker thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import date, timedelta
+
+import reflex as rx
+
+from medspa.clock import app_clock
+from medspa.db import get_engine
+from medspa.domain.errors import NotFound
+from medspa.domain.identity.actor import Actor, PermissionDenied
+from medspa.domain.scheduling.calendar import CalendarDay, CalendarWeek
+from medspa.domain.scheduling.service import InvalidTransition
+from medspa.domain.money import format_money
+from medspa.features.auth.state import StaffState
+from medspa.features.calendar import data, live
+from medspa.features.calendar.data import SPANS, VIEWS, ViewKey
+from medspa.features.calendar.layout import DayView, DetailView, WeekView, day_view, detail_view, parse_day, week_view
+
+
+@dataclasses.dataclass
+class LocationView:
+    id: int = 0
+    name: str = ""
+    time_zone: str = ""
+
+
+class CalendarState(StaffState):
+    """Location, day, view (providers/rooms), span (day/week) and the laid-out data."""
+
+    location_id: int = 0
+    locations: list[LocationView] = []
+    time_zone: str = ""
+    day: str = ""
+    today: str = ""
+    view: str = "providers"
+    span: str = "day"
+    show_cancelled: bool = False
+    day_data: DayView = DayView()
+    week_data: WeekView = WeekView()
+    first_minute: int = 0
+    last_minute: int = 0
+    day_minutes: int = 1440
+    version: int = 0
+    error: str = ""
+    # appointment id -> status of what is on screen (backend only: tells pushes what changed)
+    _statuses: dict[int, str] = {}
+
+    # ---- helpers (not callable from the browser)
+
+    def _view_key(self) -> ViewKey | None:
+        if not self.location_id or not self.day:
+            return None
+        return ViewKey(self.location_id, parse_day(self.day, date.min), self.view, self.span).normal()
+
+    def _apply_loaded(self, key: ViewKey, loaded: CalendarDay | CalendarWeek) -> set[int]:
+        """Lay out a loaded view; returns the appointment ids whose status changed."""
+        if isinstance(loaded, CalendarWeek):
+            self.week_data = week_view(loaded, show_cancelled=self.show_cancelled)
+            statuses = {e.appointment_id: e.status for e in loaded.entries}
+        else:
+            self.day_data = day_view(loaded, show_cancelled=self.show_cancelled)
+            self.first_minute, self.last_minute = loaded.first_minute, loaded.last_minute
+            self.day_minutes = loaded.day_minutes
+            statuses = {b.appointment_id: b.status for b in loaded.blocks if b.appointment_id}
+        changed = {i for i, st in statuses.items() if self._statuses.get(i) != st}
+        changed |= set(self._statuses) - set(statuses)
+        self._statuses = statuses
+        self.version += 1
+        return changed
+
+    def _signed_out(self) -> None:
+        """The session ended: show nothing more of the clinic."""
+        self.day_data, self.week_data, self._statuses = DayView(), WeekView(), {}
+        self.error = "Your session has ended. Sign in again to see the calendar."
+
+    async def _reload(self, actor: Actor) -> None:
+        """Load the current view (registering this tab for live pushes)."""
+        try:
+            opened = await asyncio.to_thread(
+                data.open_view, get_engine(), actor, location_id=self.location_id,
+                day=parse_day(self.day, None) if self.day else None, view=self.view, span=self.span,
+                client_token=self.router.session.client_token, instance_id=live.instance_id(),
+                now=app_clock().now())
+        except (LookupError, NotFound, PermissionDenied) as exc:
+            self.error = str(exc) if isinstance(exc, LookupError) else "This calendar is not available to you."
+            return
+        live.note_org(actor.org_id)
+        self.error = ""
+        self.locations = [LocationView(o.id, o.name, o.time_zone) for o in opened.locations]
+        self.location_id = opened.key.location_id
+        self.time_zone = next(o.time_zone for o in opened.locations if o.id == self.location_id)
+        self.day, self.today = opened.key.day.isoformat(), opened.today.isoformat()
+        self.view, self.span = opened.key.view, opened.key.span
+        self._apply_loaded(opened.key.normal(), opened.data)
+
+    async def _go(self, **changes):
+        actor = await self._staff_actor()
+        if actor is None:
+            return self._to_login()
+        for name, value in changes.items():
+            setattr(self, name, value)
+        await self._reload(actor)
+
+    # ---- events
+
+    @rx.event
+    async def load(self):
+        """on_load: ?location=&day=&view=&span= override what this tab showed last."""
+        actor = await self._staff_actor()
+        if actor is None:
+            return self._to_login()
+        query = self.router.url.query_parameters
+        if (loc := query.get("location", "")).isdigit() and len(loc) < 19:
+            self.location_id = int(loc)
+        if "day" in query:
+            picked = parse_day(query.get("day"), None)
+            self.day = picked.isoformat() if picked else ""
+        if query.get("view") in VIEWS:
+            self.view = query["view"]
+        if query.get("span") in SPANS:
+            self.span = query["span"]
+        await self._reload(actor)
+
+    @rx.event
+    async def shift(self, direction: int):
+        """Previous (-1) or next (+1) day, or week in the week view."""
+        if direction not in (-1, 1):
+            return
+        step = timedelta(days=7 if self.span == "week" else 1)
+        current = parse_day(self.day, None) or parse_day(self.today, None)
+        if current is None:
+            return
+        return await self._go(day=(current + direction * step).isoformat())
+
+    @rx.event
+    async def go_today(self):
+        return await self._go(day="")
+
+    @rx.event
+    async def pick_date(self, value: str):
+        picked = parse_day(value if isinstance(value, str) else "", None)
+        if picked is None or not (date(2000, 1, 1) <= picked <= date(2100, 1, 1)):
+            return
+        return await self._go(day=picked.isoformat())
+
+    @rx.event
+    async def pick_location(self, value: str):
+        if not isinstance(value, str) or not value.isdigit() or len(value) > 18:
+            return
+        return await self._go(location_id=int(value))  # an id of another clinic falls back (RLS)
+
+    @rx.event
+    async def pick_view(self, value: str | list[str]):
+        if value in VIEWS:
+            return await self._go(view=value, span="day")
+
+    @rx.event
+    async def pick_span(self, value: str | list[str]):
+        if value in SPANS:
+            return await self._go(span=value)
+
+    @rx.event
+    async def show_day(self, value: str):
+        """From the week view: open one day."""
+        picked = parse_day(value if isinstance(value, str) else "", None)
+        if picked is not None:
+            return await self._go(day=picked.isoformat(), span="day")
+
+    @rx.event
+    async def toggle_cancelled(self, value: bool):
+        return await self._go(show_cancelled=bool(value))
+
+
+class DetailState(StaffState):
+    """The side panel of one appointment: details and the desk actions."""
+
+    panel_open: bool = False
+    detail: DetailView = DetailView()
+    confirm_cancel: bool = False
+    busy: bool = False
+    error: str = ""
+    notice: str = ""
+
+    async def _reload(self, actor: Actor) -> None:
+        try:
+            d = await asyncio.to_thread(data.detail, get_engine(), actor, self.detail.id, app_clock().now())
+        except (NotFound, PermissionDenied):
+            self.panel_open, self.detail = False, DetailView()
+            return
+        self.detail = detail_view(d)
+
+    async def _after(self, actor: Actor, notice: str) -> None:
+        self.notice, self.error, self.confirm_cancel = notice, "", False
+        cal = await self.get_state(CalendarState)
+        await cal._reload(actor)  # this tab at once; the others through the listener
+
+    @rx.event
+    async def open(self, appointment_id: int):
+        actor = await self._staff_actor()
+        if actor is None:
+            return self._to_login()
+        if isinstance(appointment_id, bool) or not isinstance(appointment_id, int) or appointment_id <= 0:
+            return
+        self.busy, self.error, self.notice, self.confirm_cancel = False, "", "", False
+        try:
+            d = await asyncio.to_thread(data.detail, get_engine(), actor, appointment_id, app_clock().now())
+        except (NotFound, PermissionDenied):
+            self.panel_open, self.error = False, ""
+            return rx.toast.error("That appointment is not available.")
+        self.detail, self.panel_open = detail_view(d), True
+
+    @rx.event
+    def close(self):
+        self.panel_open, self.confirm_cancel, self.error, self.notice = False, False, "", ""
+
+    @rx.event
+    async def step(self, action: str):
+        """check_in, complete or no_show on the appointment shown."""
+        if action not in ("check_in", "complete", "no_show") or not self.panel_open:
+            return
+        actor = await self._staff_actor()
+        if actor is None:
+            yield self._to_login()
+            return
+        self.busy = True
+        yield
+        try:
+            d = await asyncio.to_thread(data.step, get_engine(), actor, self.detail.id, action, app_clock().now())
+        except (InvalidTransition, NotFound, PermissionDenied) as exc:
+            self.busy, self.error = False, str(exc) if isinstance(exc, InvalidTransition) else "Not allowed."
+            return
+        self.detail, self.busy = detail_view(d), False
+        await self._after(actor, {"check_in": "Checked in", "complete": "Marked completed",
+                                  "no_show": "Marked as no-show"}[action])
+
+    @rx.event
+    def ask_cancel(self, value: bool):
+        self.confirm_cancel, self.error = bool(value) and self.detail.can_cancel, ""
+
+    @rx.event
+    async def cancel(self):
+        """Cancel the appointment shown and settle its deposit by the cancellation window."""
+        if not self.panel_open or not self.confirm_cancel:
+            return
+        actor = await self._staff_actor()
+        if actor is None:
+            yield self._to_login()
+            return
+        self.busy = True
+        yield
+        try:
+            result, d = await asyncio.to_thread(data.cancel, get_engine(), actor, self.detail.id, app_clock(),
+                                                "cancelled at the desk")
+        except (InvalidTransition, NotFound, PermissionDenied) as exc:
+            self.busy, self.error = False, str(exc) if isinstance(exc, InvalidTransition) else "Not allowed."
+            return
+        self.detail, self.busy = detail_view(d), False
+        if result.refunded_cents:
+            notice = f"Cancelled · {format_money(result.refunded_cents, result.currency)} deposit refunded"
+        elif result.kept_cents:
+            notice = f"Cancelled · {format_money(result.kept_cents, result.currency)} deposit kept"
+        else:
+            notice = "Cancelled"
+        await self._after(actor, notice)
