@@ -83,7 +83,8 @@ def test_booking_errors(client, engine, owner_engine):
     typed = client.post(url, json=booking(clinic, location_id="abc"))
     assert typed.status_code == 422 and typed.json()["error"] == "validation"
     assert client.post(url, json=booking(clinic)).status_code == 201
-    taken = client.post(url, json=booking(clinic))
+    rival = {"first_name": "Ola", "last_name": "Berg", "email": "ola@example.com", "phone": "+12125550111"}
+    taken = client.post(url, json=booking(clinic, client=rival))
     assert taken.status_code == 409 and taken.json()["error"] == "slot_taken"
     alts = [a["start"] for a in taken.json()["alternatives"]]
     # botox is 30 min on a 15-min grid: 09:45 and 10:15 would overlap the 10:00 booking
@@ -116,3 +117,65 @@ def test_openapi_lists_the_v1_paths(client):
     for p in ("/api/v1/health", "/api/v1/{clinic}/locations", "/api/v1/{clinic}/services",
               "/api/v1/{clinic}/availability", "/api/v1/{clinic}/bookings", "/api/v1/{clinic}/bookings/{reference}"):
         assert p in paths
+
+
+def test_hostile_input_is_a_4xx_never_a_500(client, engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine)
+    slug, loc, svc = clinic.slug, clinic.location_id, clinic.services["botox"]
+    huge = 2**63
+    gets = [
+        f"/api/v1/{slug}/services?location_id={huge}",
+        f"/api/v1/{slug}/providers?location_id={loc}&service_id={huge}",
+        f"/api/v1/{slug}/availability?location_id={loc}&service_id={svc}&start_date=9999-12-30&end_date=9999-12-31",
+        f"/api/v1/{slug}/availability?location_id={loc}&service_id={svc}&start_date=0001-01-01&end_date=0001-01-02",
+        f"/api/v1/{slug}%00/locations",
+        f"/api/v1/{slug}/bookings/AB%00CD",
+    ]
+    for url in gets:
+        r = client.get(url)
+        assert 400 <= r.status_code < 500, (url, r.status_code, r.text)
+    url = f"/api/v1/{slug}/bookings"
+    bodies = [
+        booking(clinic, service_id=huge),
+        booking(clinic, location_id=True),
+        booking(clinic, start="9999-12-31T23:00:00-05:00"),
+        booking(clinic, start="0001-01-01T00:00:00+05:00"),
+        booking(clinic, start="2025-07-15T10:00:00-04:00"),
+        booking(clinic, client={"first_name": "An\u0000n", "last_name": "W", "email": "a@example.com",
+                                "phone": "+12125550100"}),
+        booking(clinic, payment={**CARD, "exp_year": 10**30}),
+    ]
+    for body in bodies:
+        r = client.post(url, json=body)
+        assert r.status_code == 422, (body, r.status_code, r.text)
+    with clinic.session() as s:
+        from sqlalchemy import text as sql
+
+        assert s.execute(sql("select count(*) from appointment")).scalar() == 0
+        assert s.execute(sql("select count(*) from client")).scalar() == 0
+
+
+def test_same_client_same_time_twice_is_refused(client, engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine, providers=2)
+    url = f"/api/v1/{clinic.slug}/bookings"
+    assert client.post(url, json=booking(clinic)).status_code == 201
+    again = client.post(url, json=booking(clinic))  # "anyone": the second provider is free
+    assert again.status_code == 422 and again.json()["fields"]["start"] == "You already have a booking at this time"
+
+
+def test_concurrent_first_bookings_share_one_client_record(client, engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine)
+    url = f"/api/v1/{clinic.slug}/bookings"
+
+    def post(n):
+        body = booking(clinic, start=f"2026-07-15T{9 + n:02d}:00:00-04:00",
+                       client={"first_name": "Twin", "last_name": "Race", "email": "Twin.Race@Example.com",
+                               "phone": "+12125550100"})
+        return client.post(url, json=body).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        assert sorted(pool.map(post, range(6))) == [201] * 6
+    with clinic.session() as s:
+        from sqlalchemy import text as sql
+
+        assert s.execute(sql("select count(*) from client")).scalar() == 1

@@ -306,7 +306,10 @@ def test_book_for_client_existing_and_new(engine, owner_engine):
         assert occ == ["booked"]
         msgs = s.exec(select(OutboxMessage.channel).where(OutboxMessage.appointment_id == b.id)).all()
         assert msgs == ["sms"]  # the new client gave only a phone
-        with pytest.raises(SlotTaken):
+        with pytest.raises(SlotTaken):  # another client wants Mia's 10:00
+            book_for_client(s, clinic.staff_actor(), location_id=clinic.location_id,
+                            service_id=clinic.services["botox"], start_at=at(10), now=NOW, client_id=b.client_id)
+        with pytest.raises(ValidationFailed):  # Mia herself twice at once
             book_for_client(s, clinic.staff_actor(), location_id=clinic.location_id,
                             service_id=clinic.services["botox"], start_at=at(10), now=NOW, client_id=mia)
         with pytest.raises(ValidationFailed) as err:

@@ -11,13 +11,14 @@ domain services as the pages. Errors have a stable shape:
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 from sqlmodel import Session
 
 from medspa.clock import Clock, app_clock
@@ -36,6 +37,10 @@ from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, Onlin
 from medspa.domain.scheduling.service import SlotTaken, appointment_by_reference
 
 router = APIRouter(tags=["v1"])
+
+BIGINT_MAX = 2**63 - 1
+BodyId = Annotated[int, Field(ge=1, le=BIGINT_MAX, strict=True)]  # strict: true is not 1
+QueryId = Annotated[int, Query(ge=1, le=BIGINT_MAX)]
 
 
 # ---- dependencies (overridable in tests) ----
@@ -125,9 +130,9 @@ class PaymentIn(BaseModel):
 
 
 class BookingIn(BaseModel):
-    location_id: int
-    service_id: int
-    provider_id: int | None = None
+    location_id: BodyId
+    service_id: BodyId
+    provider_id: BodyId | None = None
     start: str = Field(description="ISO-8601 instant with offset, e.g. 2026-07-15T10:00:00-04:00")
     client: ClientIn
     payment: PaymentIn = PaymentIn()
@@ -188,7 +193,7 @@ def locations(tenant: Tenant = Depends(get_tenant)):
 
 
 @router.get("/{clinic}/services", response_model=list[ServiceOut])
-def services(location_id: int | None = None, tenant: Tenant = Depends(get_tenant)):
+def services(location_id: QueryId | None = None, tenant: Tenant = Depends(get_tenant)):
     """Services bookable online (at location_id when given). Money in integer cents."""
     with tenant.session() as s:
         if location_id is not None:
@@ -198,7 +203,7 @@ def services(location_id: int | None = None, tenant: Tenant = Depends(get_tenant
 
 
 @router.get("/{clinic}/providers")
-def providers(location_id: int, service_id: int, tenant: Tenant = Depends(get_tenant)):
+def providers(location_id: QueryId, service_id: QueryId, tenant: Tenant = Depends(get_tenant)):
     """Providers who perform service_id at location_id: [{"id", "display_name", "title"}]."""
     from medspa.domain.catalog.service import get_service, providers_for
 
@@ -210,8 +215,8 @@ def providers(location_id: int, service_id: int, tenant: Tenant = Depends(get_te
 
 
 @router.get("/{clinic}/availability", response_model=AvailabilityOut)
-def availability(location_id: int, service_id: int, start_date: date, end_date: date,
-                 provider_id: int | None = None, tenant: Tenant = Depends(get_tenant),
+def availability(location_id: QueryId, service_id: QueryId, start_date: date, end_date: date,
+                 provider_id: QueryId | None = None, tenant: Tenant = Depends(get_tenant),
                  clock: Clock = Depends(get_clock)):
     """Bookable slots between two local dates (inclusive), instants with the location's offset."""
     with tenant.session() as s:
@@ -288,6 +293,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ValidationFailed)
     async def _invalid(request: Request, exc: ValidationFailed):  # noqa: ARG001
         return error(422, error="validation", fields=exc.fields)
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError):  # noqa: ARG001
+        # a value PostgreSQL cannot store (NUL byte, out-of-range number or date): the caller's input
+        return error(422, error="validation", fields={"request": "A value is out of range or has invalid characters"})
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError):  # noqa: ARG001
+        return error(422, error="validation", fields={"request": "A date or number is out of range"})
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError):  # noqa: ARG001

@@ -8,6 +8,7 @@ from datetime import date
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
@@ -46,6 +47,11 @@ def validate_client_input(data: ClientInput, *, region: str = "US", require_cont
     Online bookings need both email and phone (confirmation by email and SMS).
     """
     errors: dict[str, str] = {}
+    for name in ("first_name", "last_name", "email", "phone"):
+        if any(ord(ch) < 32 for ch in getattr(data, name) or ""):
+            errors[name] = "Remove the invisible control characters"
+    if errors:
+        raise ValidationFailed(errors)
     first, last = data.first_name.strip(), data.last_name.strip()
     if not first:
         errors["first_name"] = "Enter a first name"
@@ -85,17 +91,29 @@ def find_or_create_client(session: Session, actor: Actor, data: ClientInput, *, 
     Raises ValidationFailed.
     """
     clean = validate_client_input(data, region=region, require_contact=require_contact)
-    if clean.email:
-        existing = session.exec(select(Client).where(func.lower(Client.email) == clean.email)).first()
-        if existing is not None:
-            return existing
+
+    def existing() -> Client | None:
+        if not clean.email:
+            return None
+        return session.exec(select(Client).where(func.lower(Client.email) == clean.email)).first()
+
+    found = existing()
+    if found is not None:
+        return found
     client = Client(org_id=actor.org_id, first_name=clean.first_name, last_name=clean.last_name,
                     email=clean.email or None, phone_e164=clean.phone or None,
                     date_of_birth=clean.date_of_birth,
                     email_marketing_consent=clean.email_marketing_consent,
                     sms_marketing_consent=clean.sms_marketing_consent)
-    session.add(client)
-    session.flush()
+    try:
+        with session.begin_nested():  # uq_client_email: a concurrent first booking may win the insert
+            session.add(client)
+            session.flush()
+    except IntegrityError:
+        found = existing()
+        if found is None:
+            raise
+        return found
     record(session, actor, "client.create", "client", client.id, client_id=client.id)
     return client
 

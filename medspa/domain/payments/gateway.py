@@ -107,6 +107,8 @@ def validate_card(card: CardDetails, now: datetime) -> None:
     year = year + 2000 if year < 100 else year
     if year < now.year or (year == now.year and 1 <= int(card.exp_month or 0) < now.month):
         errors["exp_year"] = "Your card's expiration date is in the past."
+    elif year > now.year + 25:
+        errors["exp_year"] = "Your card's expiration year is invalid."
     if not (card.cvc.isdigit() and len(card.cvc) in (3, 4)):
         errors["cvc"] = "Your card's security code is invalid."
     if errors:

@@ -38,6 +38,8 @@ def create_organization(owner_session: Session, slug: str, name: str, currency: 
 
 def organization_by_slug(session: Session, slug: str) -> Organization:
     """The clinic named by a public URL slug; raises NotFound."""
+    if not SLUG_RE.match(slug or ""):
+        raise NotFound("clinic")
     org = session.exec(select(Organization).where(Organization.slug == slug)).first()
     if org is None:
         raise NotFound("clinic")

@@ -32,6 +32,8 @@ from medspa.domain.scheduling.models import Occupancy
 from medspa.domain.timezones import local_midnight, wall_to_utc
 
 MAX_RANGE_DAYS = 62
+MAX_PAST_DAYS = 31  # staff may look back a month; online bookings never see the past anyway
+MAX_AHEAD_DAYS = 730
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,9 @@ def find_slots(session: Session, actor: Actor, *, location_id: int, service_id: 
         raise ValidationFailed({"end_date": "End date must not be before the start date"})
     if (end_date - start_date).days >= MAX_RANGE_DAYS:
         raise ValidationFailed({"end_date": f"Ask for at most {MAX_RANGE_DAYS} days at a time"})
+    today = now.date()
+    if start_date < today - timedelta(days=MAX_PAST_DAYS) or end_date > today + timedelta(days=MAX_AHEAD_DAYS):
+        raise ValidationFailed({"start_date": "Ask for dates within the next two years"})
     ctx = _context(session, location_id, service_id, provider_id)
     notice = timedelta(minutes=ctx.service.min_notice_minutes if apply_notice else 0)
     window_lo = local_midnight(start_date, ctx.tz) - timedelta(days=1)

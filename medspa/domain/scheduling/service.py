@@ -36,6 +36,8 @@ from medspa.domain.scheduling.availability import (
 from medspa.domain.scheduling.models import Appointment, Occupancy
 
 DEFAULT_HOLD_MINUTES = 10
+ONLINE_HORIZON_DAYS = 365  # how far ahead clients may book online (staff: 2 years)
+STAFF_HORIZON_DAYS = 730
 
 
 class SlotTaken(Exception):
@@ -97,10 +99,16 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
     source = source or ("online" if online else "staff")
     actor.require("appointment.book_online" if online else "appointment.book")
     start_at = _aware(start_at)
+    if start_at < now:
+        raise ValidationFailed({"start": "This time has already passed"})
+    if start_at > now + timedelta(days=ONLINE_HORIZON_DAYS if online else STAFF_HORIZON_DAYS):
+        raise ValidationFailed({"start": "This time is too far ahead to book"})
     service = get_service(session, service_id)
     location = get_location(session, location_id)
     if online and not service.online_bookable:
         raise NotFound("service")
+    if client_id is not None:
+        _refuse_double_booking(session, client_id, start_at, start_at + timedelta(minutes=service.duration_minutes))
     tz = ZoneInfo(location.time_zone)
     local_day = start_at.astimezone(tz).date()
     slots = find_slots(session, actor, location_id=location_id, service_id=service_id, start_date=local_day,
@@ -160,6 +168,15 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
     raise taken()
 
 
+def _refuse_double_booking(session: Session, client_id: int, start_at: datetime, end_at: datetime) -> None:
+    """A client cannot hold two live appointments that overlap (a retried or doubled request)."""
+    clash = session.exec(select(Appointment.id).where(
+        Appointment.client_id == client_id, Appointment.status.in_(("held", "confirmed", "checked_in")),
+        Appointment.start_at < end_at, Appointment.end_at > start_at)).first()
+    if clash is not None:
+        raise ValidationFailed({"start": "You already have a booking at this time"})
+
+
 def _typed_resources(session: Session, location_id: int, kind: str, rtype: str | None) -> list[int]:
     if not rtype:
         return []
@@ -181,7 +198,10 @@ def get_appointment(session: Session, appointment_id: int, *, lock: bool = False
 
 def appointment_by_reference(session: Session, reference: str) -> Appointment:
     """The appointment with this booking reference in the current clinic; raises NotFound."""
-    appt = session.exec(select(Appointment).where(Appointment.reference == reference.strip().lower())).first()
+    reference = reference.strip().lower()
+    if not (reference.isascii() and reference.isalnum() and len(reference) <= 40):
+        raise NotFound("booking")
+    appt = session.exec(select(Appointment).where(Appointment.reference == reference)).first()
     if appt is None or appt.status in ("held", "expired"):
         raise NotFound("booking")
     return appt
