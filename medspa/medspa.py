@@ -14,6 +14,7 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.api.app import api, database_lifespan
+from medspa.jobs.holds import hold_expiry_loop
 from medspa.features.home import page as home_page
 
 from medspa.features.booking import page as booking_page
@@ -29,6 +30,7 @@ _PAGE_MODULES = (
 
 app = rx.App(api_transformer=api)
 app.register_lifespan_task(database_lifespan)
+app.register_lifespan_task(hold_expiry_loop)
 
 for _module in _PAGE_MODULES:
     _module.register(app)
