@@ -20,6 +20,7 @@ Guarding another staff page:
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import quote
 
 import reflex as rx
 
@@ -77,8 +78,11 @@ class StaffState(rx.State):
     def _to_login(self):
         """The redirect to the sign-in page that comes back here afterwards."""
         self.staff_name = self.staff_role = ""
-        path = self.router.url.path or HOME_PATH
-        return rx.redirect(f"{LOGIN_PATH}?next={safe_next(path)}")
+        url = self.router.url
+        path = (url.path or HOME_PATH).rstrip("/") or HOME_PATH
+        if url.query:
+            path = f"{path}?{url.query}"
+        return rx.redirect(f"{LOGIN_PATH}?next={quote(safe_next(path), safe='/')}")
 
     @rx.event
     async def require_staff(self):

@@ -48,6 +48,18 @@ def _text(form: dict, name: str, limit: int = 120) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
+SHOWN = ("client", "service", "provider", "time", *FIELDS)
+
+
+def _shown_errors(fields: dict[str, str]) -> dict[str, str]:
+    """Service errors keyed by the dialog's fields ("start" is the time; the rest go on top)."""
+    out: dict[str, str] = {}
+    for name, message in fields.items():
+        key = "time" if name == "start" else name if name in SHOWN else "general"
+        out.setdefault(key, message)
+    return out
+
+
 class BookDialogState(StaffState):
     dialog_open: bool = False
     title: str = ""
@@ -195,7 +207,7 @@ class BookDialogState(StaffState):
                 provider_id=None if self.provider == ANY else int(self.provider), start_at=start,
                 client_id=self.client_id or None, new_client=new_client, now=app_clock().now())
         except ValidationFailed as exc:
-            self.busy, self.errors = False, dict(exc.fields)
+            self.busy, self.errors = False, _shown_errors(exc.fields)
             return
         except SlotTaken as exc:
             self.busy = False

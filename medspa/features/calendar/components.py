@@ -331,9 +331,10 @@ def day_grid() -> rx.Component:
         rx.box(
             rx.foreach(d.lines, _hour_label),
             rx.cond(d.now_top != "", rx.text(d.now_label, position="absolute", top=f"calc({d.now_top} - 8px)",
-                                              right="4px", font_size="10px", weight="bold", color="white",
-                                              background=rx.color("red", 9), padding_x="4px",
-                                              border_radius="4px", z_index="4")),
+                                              right="2px", font_size="9.5px", weight="bold", color="white",
+                                              background=rx.color("red", 9), padding_x="3px",
+                                              border_radius="4px", z_index="4", white_space="nowrap",
+                                              line_height="16px")),
             position="relative", width=GUTTER, min_width=GUTTER, height=d.grid_height,
         ),
         rx.box(
@@ -675,6 +676,9 @@ def book_dialog() -> rx.Component:
             rx.form(
                 rx.vstack(
                     rx.dialog.title("Book a client", margin_bottom="0"),
+                    rx.cond(s.errors.contains("general"),
+                            rx.callout(s.errors["general"], icon="circle-alert", color_scheme="red", size="1",
+                                       width="100%")),
                     rx.hstack(rx.icon("calendar-clock", size=15), rx.text(s.title, size="2"),
                               color=rx.color("gray", 11), align="center", spacing="2", id="book-when"),
                     _client_section(),

@@ -307,6 +307,8 @@ def day_view(cal: CalendarDay, *, show_cancelled: bool) -> DayView:
                 shades.append(ShadeView(_px(cursor - first), _px(min(lo, last) - cursor), left, width))
             cursor = max(cursor, hi)
             for m in range(max(lo, first), min(hi, last), SLOT_MINUTES):
+                if cal.now_minute is not None and m < cal.now_minute:
+                    continue  # the past of today is not bookable
                 if m + SLOT_MINUTES <= min(hi, last):
                     slots.append(SlotView(column.id, m, label(m), _px(m - first), _px(SLOT_MINUTES), left, width))
         if cursor < last:

@@ -42,6 +42,7 @@ def calendar_page() -> rx.Component:
             "data-span": CalendarState.span,
             "data-location": CalendarState.location_id,
             "data-version": CalendarState.version,
+            "data-worker": CalendarState.worker,
         },
     )
 

@@ -27,6 +27,12 @@ from medspa.features.calendar.data import SPANS, VIEWS, ViewKey
 from medspa.features.calendar.layout import DayView, DetailView, WeekView, day_view, detail_view, parse_day, week_view
 
 
+# on opening today, scroll the grid so the current-time line sits near the top
+SCROLL_TO_NOW = """setTimeout(() => { const g = document.getElementById('cal-grid');
+  const n = document.getElementById('cal-now'); if (g && n) { g.scrollTop +=
+  n.getBoundingClientRect().top - g.getBoundingClientRect().top - 180; } }, 60)"""
+
+
 @dataclasses.dataclass
 class LocationView:
     id: int = 0
@@ -51,6 +57,7 @@ class CalendarState(StaffState):
     last_minute: int = 0
     day_minutes: int = 1440
     version: int = 0
+    worker: str = ""  # the web worker this tab's events ran on last (diagnostics, multi-worker tests)
     error: str = ""
     # appointment id -> status of what is on screen (backend only: tells pushes what changed)
     _statuses: dict[int, str] = {}
@@ -95,6 +102,7 @@ class CalendarState(StaffState):
             self.error = str(exc) if isinstance(exc, LookupError) else "This calendar is not available to you."
             return
         live.note_org(actor.org_id)
+        self.worker = live.instance_id()[:8]
         self.error = ""
         self.locations = [LocationView(o.id, o.name, o.time_zone) for o in opened.locations]
         self.location_id = opened.key.location_id
@@ -129,7 +137,11 @@ class CalendarState(StaffState):
             self.view = query["view"]
         if query.get("span") in SPANS:
             self.span = query["span"]
+        detail = await self.get_state(DetailState)  # a fresh page starts without a stale panel
+        detail.panel_open = False
         await self._reload(actor)
+        if self.span == "day" and self.day == self.today:
+            return rx.call_script(SCROLL_TO_NOW)
 
     @rx.event
     async def shift(self, direction: int):
