@@ -76,3 +76,25 @@ def clinic(engine, owner_engine):
 def utc(*args: int) -> datetime:
     """utc(2026, 7, 15, 8, 0) -> aware UTC datetime."""
     return datetime(*args, tzinfo=timezone.utc)
+
+
+def run_in_fresh_loop(coro):
+    """asyncio.run(coro) in its own thread: Playwright's sync API (browser tests earlier in the
+    same session) keeps an event loop running in the main thread, where asyncio.run refuses."""
+    import asyncio
+    import threading
+
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")

@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import select
 
 from medspa.clock import FixedClock
+from tests.conftest import run_in_fresh_loop
 from medspa.domain.audit.models import AuditEvent
 from medspa.domain.catalog.service import add_service
 from medspa.domain.clients.service import ClientInput, find_or_create_client
@@ -470,7 +471,7 @@ def test_listener_pushes_a_committed_booking_to_local_tabs_only(engine, owner_en
         task.cancel()
         return appt
 
-    appt = asyncio.run(scenario())
+    appt = run_in_fresh_loop(scenario())
     got = {token: (org, key, loaded) for org, token, key, loaded in pushes}
     assert set(got) == {"tab-here", "tab-rooms"}  # never a tab of another worker
     org, key, day = got["tab-here"]
@@ -494,7 +495,7 @@ def test_listener_loads_each_view_once_per_burst(engine, owner_engine, db_urls, 
     pushes: list = []
     hub = _live(engine, db_urls, FakeTabs({f"tab-{n}" for n in range(4)} | {"tab-week"}), pushes)
     payloads = {f"{clinic.org_id}:{clinic.location_id}", f"{clinic.org_id}:0", "junk", "1:x"}
-    asyncio.run(hub.process(payloads))
+    run_in_fresh_loop(hub.process(payloads))
     assert len(loads) == 1 and len(loads[0]) == 2  # the day once, the week once, for five tabs
     assert sorted(token for _, token, _, _ in pushes) == ["tab-0", "tab-1", "tab-2", "tab-3", "tab-week"]
 
@@ -533,7 +534,7 @@ def test_listener_reconnects_and_refreshes_and_prunes(engine, owner_engine, db_u
         task.cancel()
         return appt
 
-    asyncio.run(scenario())
+    run_in_fresh_loop(scenario())
     assert hub.stats.reconnects >= 1 and hub.stats.full_refreshes >= 2
     assert {token for _, token, _, _ in pushes} == {"tab-here"}
     with clinic.session() as s:
