@@ -145,7 +145,11 @@ class BookDialogState(StaffState):
         if len(self.query.strip()) < 2:
             self.hits, self._hit_ids = [], []
             return
-        hits = await asyncio.to_thread(data.clients_matching, get_engine(), actor, self.query)
+        try:
+            hits = await asyncio.to_thread(data.clients_matching, get_engine(), actor, self.query)
+        except PermissionDenied:
+            self.hits, self._hit_ids = [], []
+            return
         self.hits = [Hit(h.id, h.name, h.hint) for h in hits]
         self._hit_ids = [h.id for h in hits]
 

@@ -306,7 +306,7 @@ def _now_line() -> rx.Component:
             rx.box(position="absolute", left="-5px", top="-4px", width="10px", height="10px", border_radius="50%",
                    background=rx.color("red", 9)),
             position="absolute", top=CalendarState.day_data.now_top, left="0", right="0", height="2px",
-            background=rx.color("red", 9), z_index="3", pointer_events="none", id="cal-now",
+            background=rx.color("red", 9), z_index="1", pointer_events="none", id="cal-now",
         ),
     )
 

@@ -43,6 +43,7 @@ def calendar_page() -> rx.Component:
             "data-location": CalendarState.location_id,
             "data-version": CalendarState.version,
             "data-worker": CalendarState.worker,
+            "data-loads": CalendarState.loads,
         },
     )
 

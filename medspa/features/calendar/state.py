@@ -57,7 +57,8 @@ class CalendarState(StaffState):
     last_minute: int = 0
     day_minutes: int = 1440
     version: int = 0
-    worker: str = ""  # the web worker this tab's events ran on last (diagnostics, multi-worker tests)
+    worker: str = ""  # the web worker of this tab's last load (diagnostics, multi-worker tests)
+    loads: int = 0  # completed loads of this tab (tests wait for a reload's on_load with it)
     error: str = ""
     # appointment id -> status of what is on screen (backend only: tells pushes what changed)
     _statuses: dict[int, str] = {}
@@ -72,17 +73,24 @@ class CalendarState(StaffState):
     def _apply_loaded(self, key: ViewKey, loaded: CalendarDay | CalendarWeek) -> set[int]:
         """Lay out a loaded view; returns the appointment ids whose status changed."""
         if isinstance(loaded, CalendarWeek):
-            self.week_data = week_view(loaded, show_cancelled=self.show_cancelled)
+            week = week_view(loaded, show_cancelled=self.show_cancelled)
+            fresh = week != self.week_data
+            if fresh:  # an unchanged view (most safety refreshes) sends nothing to the browser
+                self.week_data = week
             statuses = {e.appointment_id: e.status for e in loaded.entries}
         else:
-            self.day_data = day_view(loaded, show_cancelled=self.show_cancelled)
+            day = day_view(loaded, show_cancelled=self.show_cancelled)
+            fresh = day != self.day_data
+            if fresh:
+                self.day_data = day
             self.first_minute, self.last_minute = loaded.first_minute, loaded.last_minute
             self.day_minutes = loaded.day_minutes
             statuses = {b.appointment_id: b.status for b in loaded.blocks if b.appointment_id}
         changed = {i for i, st in statuses.items() if self._statuses.get(i) != st}
         changed |= set(self._statuses) - set(statuses)
         self._statuses = statuses
-        self.version += 1
+        if fresh or not self.version:
+            self.version += 1
         return changed
 
     def _signed_out(self) -> None:
@@ -103,6 +111,7 @@ class CalendarState(StaffState):
             return
         live.note_org(actor.org_id)
         self.worker = live.instance_id()[:8]
+        self.loads += 1
         self.error = ""
         self.locations = [LocationView(o.id, o.name, o.time_zone) for o in opened.locations]
         self.location_id = opened.key.location_id
