@@ -229,7 +229,8 @@ def reflex_env(settings: Settings, db: Database) -> dict[str, str]:
     var_dir = settings.var_dir.resolve()
     env = {
         "DATABASE_URL": db.app_url,
-        "DATABASE_OWNER_URL": db.owner_url,
+        # least privilege: web workers never get the schema owner's URL (migrations ran above)
+        "DATABASE_OWNER_URL": "",
         "PORT": str(settings.port),
         "VAR_DIR": str(var_dir),
         "PATH": os.pathsep.join([str(TOOLS_BIN), *os.get_exec_path()]),

@@ -179,3 +179,13 @@ def test_concurrent_first_bookings_share_one_client_record(client, engine, owner
         from sqlalchemy import text as sql
 
         assert s.execute(sql("select count(*) from client")).scalar() == 1
+
+
+def test_malformed_requests_keep_the_error_shape(client, engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine)
+    url = f"/api/v1/{clinic.slug}/bookings"
+    broken = client.post(url, content=b'{"location_id": 1,', headers={"content-type": "application/json"})
+    assert broken.status_code == 422 and broken.json() == {
+        "error": "validation", "fields": {"request": "The body is not valid JSON"}}
+    wrong_method = client.delete(url)
+    assert wrong_method.status_code == 405 and wrong_method.json()["error"] == "method_not_allowed"

@@ -43,7 +43,7 @@ def test_reflex_env_hands_redis_and_workers_to_reflex(tmp_path: Path):
     assert env["GRANIAN_WORKERS"] == "3"
     assert env["REFLEX_USE_GRANIAN"] == "1"
     assert env["DATABASE_URL"] == "postgresql://app@h/db"
-    assert env["DATABASE_OWNER_URL"] == "postgresql://own@h/db"
+    assert env["DATABASE_OWNER_URL"] == ""  # workers run as the app role only
     assert env["PORT"] == "4100"
     assert env["REFLEX_USE_SYSTEM_BUN"] == "1"
     assert env["REFLEX_TELEMETRY_ENABLED"] == env["REFLEX_CHECK_LATEST_VERSION"] == "0"

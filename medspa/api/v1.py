@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlmodel import Session
 
 from medspa.clock import Clock, app_clock
@@ -303,10 +304,19 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _overflow(request: Request, exc: OverflowError):  # noqa: ARG001
         return error(422, error="validation", fields={"request": "A date or number is out of range"})
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):  # noqa: ARG001
+        # 404 unknown path, 405 wrong method, 400 unparsable body: the same JSON shape as ours
+        names = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+        return error(exc.status_code, error=names.get(exc.status_code, "http_error"), message=str(exc.detail))
+
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError):  # noqa: ARG001
         fields = {}
         for err in exc.errors():
+            if err.get("type") == "json_invalid":
+                fields["request"] = "The body is not valid JSON"
+                continue
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
             fields[".".join(loc) or "request"] = err.get("msg", "invalid")
         return error(422, error="validation", fields=fields)
