@@ -135,6 +135,24 @@ def test_book_with_test_card(page: Page, engines, frozen_now):
     assert TEN_AM_UTC not in free_starts(clinic, frozen_now)
 
 
+def test_service_without_deposit_books_without_a_card(page: Page, engines, frozen_now):
+    clinic = build_clinic(*engines)
+    page.set_default_timeout(TIMEOUT)
+    page.goto(f"/book/{clinic.slug}")
+    page.get_by_role("button", name="Laser underarms").click()
+    page.get_by_role("button", name="Provider 1", exact=True).click()
+    page.get_by_role("button", name=DAY_BUTTON).click()
+    page.get_by_role("button", name=TEN_AM).click()
+    fill_details(page, first="Lea", email="lea@example.com")
+    page.get_by_role("button", name="Book now").click()
+    expect(page.get_by_role("heading", name="You're booked!")).to_be_visible()
+    expect(page.get_by_label("Card number")).to_have_count(0)
+    reference = page.locator("#booking-reference").inner_text().strip()
+    with clinic.session() as s:
+        appt = appointment_by_reference(s, reference)
+        assert (appt.status, appt.deposit_cents, appt.service_id) == ("confirmed", 0, clinic.services["laser"])
+
+
 def test_declined_card_releases_the_slot_then_books_at_phone_width(phone_page: Page, engines, frozen_now):
     page = phone_page
     clinic = build_clinic(*engines)

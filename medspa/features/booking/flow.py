@@ -39,6 +39,8 @@ DAYS_SHOWN = 14
 # ---------------------------------------------------------------- shapes the page shows
 
 
+NO_DEPOSIT = "No deposit"  # the service card's deposit label when nothing is charged online
+
 @dataclass
 class LocationCard:
     id: int = 0
@@ -220,7 +222,7 @@ def load_services(org_id: int, location_id: int) -> tuple[list[CategoryCard], li
         rows = list_services(s, actor, location_id, online_only=True)
     groups: dict[str, CategoryCard] = {}
     for r in rows:
-        deposit = f"{format_money(r.deposit_cents, r.currency)} deposit" if r.deposit_cents else "No deposit"
+        deposit = f"{format_money(r.deposit_cents, r.currency)} deposit" if r.deposit_cents else NO_DEPOSIT
         groups.setdefault(r.category, CategoryCard(r.category)).services.append(
             ServiceCard(r.id, r.name, r.description or "", _duration(r.duration_minutes),
                         format_money(r.price_cents, r.currency), deposit))
@@ -323,7 +325,7 @@ def _confirmation(org_id: int, appointment_id: int, service: str, provider: str,
         appt = get_appointment(s, appointment_id)
     return Confirmation(appt.reference, service, provider, format_clinic_time(appt.start_at, location.time_zone),
                         location.name, location.address,
-                        format_money(appt.deposit_cents, appt.currency) if appt.deposit_cents else "No deposit",
+                        format_money(appt.deposit_cents, appt.currency) if appt.deposit_cents else NO_DEPOSIT,
                         appt.status)
 
 
@@ -379,7 +381,7 @@ def submit(sub: Submission) -> Outcome:
     return Outcome(confirmation=Confirmation(
         appt.reference, sub.service_name, sub.provider_names.get(appt.provider_id, ""),
         format_clinic_time(appt.start_at, sub.location.time_zone), sub.location.name, sub.location.address,
-        format_money(appt.deposit_cents, appt.currency) if appt.deposit_cents else "No deposit", appt.status))
+        format_money(appt.deposit_cents, appt.currency) if appt.deposit_cents else NO_DEPOSIT, appt.status))
 
 
 def booking_outcome(org_id: int, hold_id: int, service: str, provider_names: dict[int, str],

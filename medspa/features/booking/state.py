@@ -248,8 +248,14 @@ class BookingState(rx.State):
         values = [_text(form, f, 254 if f == "email" else 80) for f in CLIENT_FIELDS]
         self.first_name, self.last_name, self.email, self.phone = values
         self.errors = await asyncio.to_thread(flow.check_client, *values)
-        if not self.errors:
-            self.card_error, self.step = "", "payment"
+        if self.errors:
+            return
+        if self.service.deposit == flow.NO_DEPOSIT:  # nothing to charge: book straight away, no card
+            self.busy = True
+            yield
+            yield await self._submit(None, None)
+            return
+        self.card_error, self.step = "", "payment"
 
     @rx.event
     def mount_stripe(self):
