@@ -5,7 +5,14 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 
-def test_landing_page(page, screenshot):
+def test_landing_page(page, screenshot, app_urls):
+    from sqlalchemy import create_engine
+
+    from medspa.db import to_sqlalchemy_url
+    from tests.factories import build_clinic
+
+    engines = [create_engine(to_sqlalchemy_url(u)) for u in app_urls]
+    clinic = build_clinic(*engines)
     frames: list[str] = []
 
     def watch(ws) -> None:  # noqa: ANN001
@@ -14,8 +21,8 @@ def test_landing_page(page, screenshot):
 
     page.on("websocket", watch)
     page.goto("/")
-    expect(page.get_by_role("heading", name="Welcome to Demo clinic")).to_be_visible()
-    expect(page.locator("#book-link")).to_have_attribute("href", "/book/demo")
+    expect(page.get_by_role("heading", name="The med spa, running live")).to_be_visible()
+    expect(page.locator(f".clinic-link[href='/book/{clinic.slug}']").first).to_be_visible()
     expect(page.get_by_role("link", name="Staff sign in").first).to_have_attribute("href", "/login")
     # the state websocket on the same origin is accepted (CORS) and talks
     for _ in range(150):
@@ -23,7 +30,7 @@ def test_landing_page(page, screenshot):
             break
         page.wait_for_timeout(100)
     assert frames, "no frame from the /_event websocket"
-    assert page.title().startswith("Demo clinic")
+    assert page.title().startswith("medspa")
     path = screenshot("home")
     assert path.stat().st_size > 10_000
 

@@ -46,6 +46,12 @@ def organization_by_slug(session: Session, slug: str) -> Organization:
     return org
 
 
+def list_clinics(session: Session, limit: int = 12) -> list[tuple[str, str]]:
+    """(slug, name) of the clinics on this server, oldest first: public facts for the landing page."""
+    rows = session.exec(select(Organization.slug, Organization.name).order_by(Organization.id).limit(limit))
+    return [(slug, name) for slug, name in rows]
+
+
 def validate_time_zone(name: str) -> ZoneInfo:
     """ZoneInfo for an IANA name; raises ValidationFailed for unknown names."""
     if name not in available_timezones():

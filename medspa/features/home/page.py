@@ -1,22 +1,46 @@
-"""Landing page at `/`: who the clinic is, book online, staff sign-in.
-
-Static (no state): it is the page a first-time visitor and the browser smoke test see.
-The clinic name is a placeholder until the clinic settings feature provides one.
-"""
+"""Landing page at `/`: the product, the clinics on this server (book online), staff sign-in."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
+
 import reflex as rx
 
-CLINIC_NAME = "Demo clinic"
-BOOKING_PATH = "/book/demo"
+from medspa.db import get_engine, tenant_session
+from medspa.domain.practice.service import list_clinics
+
+PRODUCT = "medspa"
 LOGIN_PATH = "/login"
 
 _FEATURES = (
-    ("calendar-check", "Book online", "Pick a treatment, a provider and a time that suits you."),
-    ("shield-check", "Secure deposit", "Hold your slot with a small deposit; the rest at your visit."),
-    ("sparkles", "Expert care", "Injectables, laser, skin and body treatments by licensed providers."),
+    ("calendar-check", "Book online", "Clients pick a treatment, a provider and a time, and pay the deposit in under a minute."),
+    ("activity", "A live day", "The front desk, providers and owners see every booking, check-in and cancellation as it happens."),
+    ("shield-check", "Private by design", "Every clinic's data is walled off in the database; every change is on the audit trail."),
 )
+
+
+@dataclass
+class ClinicLink:
+    """One clinic's public booking link."""
+
+    slug: str
+    name: str
+
+
+def _load() -> list[ClinicLink]:
+    with tenant_session(None, get_engine()) as s:
+        return [ClinicLink(slug=slug, name=name) for slug, name in list_clinics(s)]
+
+
+class HomeState(rx.State):
+    """The clinics listed on the landing page (public slugs and names only)."""
+
+    clinics: list[ClinicLink] = []
+
+    @rx.event
+    async def load(self):
+        self.clinics = await asyncio.to_thread(_load)
 
 
 def _feature(icon: str, title: str, text: str) -> rx.Component:
@@ -33,21 +57,40 @@ def _feature(icon: str, title: str, text: str) -> rx.Component:
     )
 
 
+def _clinic(c: ClinicLink) -> rx.Component:
+    return rx.link(
+        rx.card(
+            rx.hstack(
+                rx.icon("flower-2", size=20, color=rx.color("teal", 10)),
+                rx.text(c.name, size="3", weight="medium"),
+                rx.spacer(),
+                rx.text("Book online", size="2", color=rx.color("teal", 11)),
+                rx.icon("arrow-right", size=16, color=rx.color("teal", 11)),
+                align="center",
+                spacing="2",
+                width="100%",
+            ),
+            size="2",
+            width="100%",
+        ),
+        href="/book/" + c.slug,
+        class_name="clinic-link",
+        width="100%",
+        underline="none",
+    )
+
+
 def landing() -> rx.Component:
     """The landing page component."""
     return rx.box(
         rx.flex(
             rx.hstack(
                 rx.icon("flower-2", size=24, color=rx.color("teal", 10)),
-                rx.text(CLINIC_NAME, size="4", weight="bold"),
+                rx.text(PRODUCT, size="4", weight="bold"),
                 align="center",
                 spacing="2",
             ),
-            rx.link(
-                rx.button("Staff sign in", variant="soft", size="2"),
-                href=LOGIN_PATH,
-                id="staff-login-link",
-            ),
+            rx.link(rx.button("Staff sign in", variant="soft", size="2"), href=LOGIN_PATH, id="staff-login-link"),
             justify="between",
             align="center",
             padding_x="2em",
@@ -57,39 +100,29 @@ def landing() -> rx.Component:
         ),
         rx.center(
             rx.vstack(
-                rx.badge("Medical aesthetics", size="2", variant="soft", radius="full"),
-                rx.heading(
-                    f"Welcome to {CLINIC_NAME}",
-                    size="9",
-                    weight="bold",
-                    text_align="center",
-                    id="clinic-title",
-                ),
+                rx.badge("Open-source practice system", size="2", variant="soft", radius="full"),
+                rx.heading("The med spa, running live", size="9", weight="bold", text_align="center",
+                           id="clinic-title"),
                 rx.text(
-                    "Neuromodulators, fillers, laser and skin treatments, "
-                    "with online booking in under a minute.",
-                    size="5",
-                    color_scheme="gray",
-                    text_align="center",
-                    max_width="34em",
+                    "Online booking with deposits, a live staff calendar, charting and owner reports "
+                    "for clinics offering neuromodulators, fillers, laser and skin treatments.",
+                    size="5", color_scheme="gray", text_align="center", max_width="36em",
                 ),
-                rx.hstack(
-                    rx.link(
-                        rx.button(rx.icon("calendar-plus", size=18), "Book an appointment", size="4"),
-                        href=BOOKING_PATH,
-                        id="book-link",
+                rx.vstack(
+                    rx.text("Book at a clinic", size="2", weight="medium", color_scheme="gray"),
+                    rx.cond(
+                        HomeState.clinics.length() > 0,
+                        rx.vstack(rx.foreach(HomeState.clinics, _clinic), spacing="2", width="100%",
+                                  id="clinic-list"),
+                        rx.text("No clinic has been set up yet.", size="2", color_scheme="gray"),
                     ),
-                    rx.link(
-                        rx.button("Staff sign in", size="4", variant="outline"),
-                        href=LOGIN_PATH,
-                    ),
-                    spacing="3",
-                    wrap="wrap",
-                    justify="center",
+                    spacing="2",
+                    width="100%",
+                    max_width="28em",
                 ),
                 spacing="5",
                 align="center",
-                padding_y="5em",
+                padding_y="4em",
                 padding_x="1.5em",
             ),
         ),
@@ -101,14 +134,8 @@ def landing() -> rx.Component:
             margin_x="auto",
             padding_x="2em",
         ),
-        rx.center(
-            rx.text(
-                f"{CLINIC_NAME} · practice system powered by medspa",
-                size="1",
-                color_scheme="gray",
-            ),
-            padding_y="3em",
-        ),
+        rx.center(rx.text(f"{PRODUCT} · open-source practice system for medical spas", size="1",
+                          color_scheme="gray"), padding_y="3em"),
         min_height="100vh",
         background=f"linear-gradient(180deg, {rx.color('teal', 2)} 0%, {rx.color('gray', 1)} 55%)",
     )
@@ -116,4 +143,4 @@ def landing() -> rx.Component:
 
 def register(app: rx.App) -> None:
     """Add the landing page to `app`."""
-    app.add_page(landing, route="/", title=f"{CLINIC_NAME} · Book online")
+    app.add_page(landing, route="/", title=f"{PRODUCT} · medical spa practice system", on_load=HomeState.load)
