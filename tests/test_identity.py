@@ -79,3 +79,24 @@ def test_audit_is_append_only(engine, owner_engine, statement):
         s.execute(text("select set_config('app.org_id', :o, true)"), {"o": str(clinic.org_id)})
         assert s.execute(text("select count(*) from audit_event")).scalar() > 0
         s.execute(text(statement))
+
+
+def test_reading_a_client_record_is_audited_and_other_clinics_look_missing(engine, owner_engine):
+    from medspa.domain.clients.service import ClientInput, find_or_create_client, get_client
+    from medspa.domain.errors import NotFound
+    from medspa.domain.identity.actor import Actor
+
+    a = build_clinic(engine, owner_engine)
+    b = build_clinic(engine, owner_engine)
+    with a.session() as s:
+        client = find_or_create_client(s, a.system, ClientInput("Zoe", "Park", "zoe@example.com", "+12125550123"))
+        s.commit()
+        desk = a.staff_actor("front_desk")
+        assert get_client(s, desk, client.id).first_name == "Zoe"
+        s.commit()
+        reads = s.execute(text("select actor_role, client_id from audit_event where action = 'client.read'")).all()
+        assert reads == [("front_desk", client.id)]
+        with pytest.raises(NotFound):
+            get_client(s, Actor(org_id=a.org_id, role="lab"), client.id)
+    with b.session() as s, pytest.raises(NotFound):
+        get_client(s, b.staff_actor("owner"), client.id)

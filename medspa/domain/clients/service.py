@@ -135,9 +135,12 @@ def search_clients(session: Session, actor: Actor, query: str, limit: int = 10) 
 
 
 def get_client(session: Session, actor: Actor, client_id: int) -> Client:
-    """A client of the current clinic; raises NotFound (also for other clinics' ids)."""
-    actor.require("client.read")
+    """A client of the current clinic, audited as a read of the record; raises NotFound
+    (also for other clinics' ids and for actors without client.read: missing and forbidden look alike)."""
+    if not actor.can("client.read"):
+        raise NotFound("client")
     client = session.get(Client, client_id)
     if client is None:
         raise NotFound("client")
+    record(session, actor, "client.read", "client", client.id, client_id=client.id)
     return client
