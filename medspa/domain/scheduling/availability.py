@@ -213,19 +213,29 @@ def find_slots(session: Session, actor: Actor, *, location_id: int, service_id: 
 
 def nearest_alternatives(session: Session, actor: Actor, *, location_id: int, service_id: int,
                          wanted: datetime, now: datetime, provider_id: int | None = None,
-                         apply_notice: bool = True, count: int = 5) -> list[Slot]:
+                         apply_notice: bool = True, count: int = 5,
+                         day_slots: list[Slot] | None = None) -> list[Slot]:
     """Up to `count` free slots closest in time to `wanted` (within 3 local days either side),
-    one per start time."""
+    one per start time. day_slots: the wanted day's slots if the caller already has them."""
     tz = ZoneInfo(get_location(session, location_id).time_zone)
     day = wanted.astimezone(tz).date()
-    try:
-        slots = find_slots(session, actor, location_id=location_id, service_id=service_id,
-                           start_date=day - timedelta(days=3), end_date=day + timedelta(days=3), now=now,
-                           provider_id=provider_id, apply_notice=apply_notice)
-    except NotFound:
-        return []
     by_start: dict[datetime, Slot] = {}
-    for slot in slots:
-        by_start.setdefault(slot.start, slot)
+    for slot in day_slots or []:
+        if slot.start != wanted:
+            by_start.setdefault(slot.start, slot)
+    # the same day first (cheap, and what a client wants); widen to 3 days either side if it is full
+    for lo, hi in ((day, day), (day - timedelta(days=3), day + timedelta(days=3))):
+        if len(by_start) >= count:
+            break
+        if day_slots is not None and lo == hi:
+            continue  # the caller's day_slots are this day
+        try:
+            slots = find_slots(session, actor, location_id=location_id, service_id=service_id, start_date=lo,
+                               end_date=hi, now=now, provider_id=provider_id, apply_notice=apply_notice)
+        except (NotFound, ValidationFailed):
+            return []
+        for slot in slots:
+            if slot.start != wanted:
+                by_start.setdefault(slot.start, slot)
     ranked = sorted(by_start.values(), key=lambda sl: (abs(sl.start - wanted), sl.start))
     return sorted(ranked[:count], key=lambda sl: sl.start)

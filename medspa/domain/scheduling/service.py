@@ -115,13 +115,13 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
                        end_date=local_day, now=now, provider_id=provider_id, apply_notice=online)
     candidates = [s.provider_id for s in slots if s.start == start_at]
 
-    def taken() -> SlotTaken:
+    def taken(day_slots: list[Slot] | None) -> SlotTaken:
         return SlotTaken(nearest_alternatives(session, actor, location_id=location_id, service_id=service_id,
                                               wanted=start_at, now=now, provider_id=provider_id,
-                                              apply_notice=online))
+                                              apply_notice=online, day_slots=day_slots))
 
     if not candidates:
-        raise taken()
+        raise taken(slots)  # this day's slots are fresh: reuse them
     lo, hi = occupancy_span(service, start_at)
     rooms = _typed_resources(session, location_id, "room", service.room_type)
     devices = _typed_resources(session, location_id, "device", service.device_type)
@@ -165,7 +165,7 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
                    appt.id, client_id=client_id, at=now, start=start_at.isoformat(), provider_id=staff_id,
                    service_id=service_id)
             return appt
-    raise taken()
+    raise taken(None)  # lost a race: what we read before is stale, look again
 
 
 def _refuse_double_booking(session: Session, client_id: int, start_at: datetime, end_at: datetime) -> None:
