@@ -218,3 +218,40 @@ def test_no_card_needed_when_there_is_no_deposit(engine, owner_engine, clock):
     with clinic.session() as s:
         assert s.exec(select(func.count()).select_from(Payment)).one() == 0
         assert s.exec(select(func.count()).select_from(LedgerEntry)).one() == 0
+
+
+def test_discretionary_refund_needs_refund_issue_and_is_once(engine, owner_engine, clock):
+    from medspa.domain.identity.actor import PermissionDenied
+    from medspa.domain.payments.service import issue_refund
+
+    clinic = build_clinic(engine, owner_engine)
+    gateway = TestPaymentGateway(engine, clock.now)
+    appt = book_online(engine, clinic.public, request(clinic, at(NY, 10)), gateway, clock)
+    with clinic.session() as s:
+        pay = s.exec(select(Payment).where(Payment.appointment_id == appt.id)).one()
+        with pytest.raises(PermissionDenied):
+            issue_refund(s, clinic.staff_actor("front_desk"), pay.id, gateway, now=clock.now(), reason="goodwill")
+        with pytest.raises(ValidationFailed):
+            issue_refund(s, clinic.staff_actor("manager"), pay.id, gateway, now=clock.now(), reason=" ")
+        refund = issue_refund(s, clinic.staff_actor("manager"), pay.id, gateway, now=clock.now(),
+                              reason="goodwill", amount_cents=2000)
+        s.commit()
+        assert refund.amount_cents == 2000
+        lines = s.exec(select(LedgerEntry.entry_type, LedgerEntry.amount_cents).order_by(LedgerEntry.id)).all()
+        assert lines == [("deposit_paid", 5000), ("deposit_refunded", -2000)]
+        with pytest.raises(ValidationFailed):  # one refund per payment for now
+            issue_refund(s, clinic.staff_actor("owner"), pay.id, gateway, now=clock.now(), reason="again")
+
+
+def test_staff_read_the_outbox_newest_first(engine, owner_engine, clock):
+    from medspa.domain.identity.actor import PermissionDenied
+    from medspa.domain.messaging.service import list_outbox
+
+    clinic = build_clinic(engine, owner_engine)
+    gateway = TestPaymentGateway(engine, clock.now)
+    book_online(engine, clinic.public, request(clinic, at(NY, 10)), gateway, clock)
+    with clinic.session() as s:
+        kinds = [m.kind for m in list_outbox(s, clinic.staff_actor("front_desk"))]
+        assert sorted(kinds) == ["booking_confirmation", "booking_confirmation", "deposit_receipt"]
+        with pytest.raises(PermissionDenied):
+            list_outbox(s, clinic.staff_actor("lab"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from medspa.domain.catalog.models import Service
+from medspa.domain.identity.actor import Actor
 from medspa.domain.clients.models import Client
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.money import format_money
@@ -79,3 +80,12 @@ def queue_deposit_receipt(session: Session, *, org: Organization, payment: Payme
         client_id=client.id, appointment_id=appointment.id, dedupe_key=f"receipt-{payment.id}")
     added = _add_new(session, [msg])
     return added[0] if added else None
+
+
+def list_outbox(session: Session, actor: Actor, *, limit: int = 50) -> list[OutboxMessage]:
+    """The newest messages of the clinic's outbox (outbox.read), newest first; limit 1-200."""
+    from sqlmodel import select
+
+    actor.require("outbox.read")
+    return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+                             .limit(max(1, min(limit, 200)))))

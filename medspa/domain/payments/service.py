@@ -107,3 +107,28 @@ def client_ledger(session: Session, client_id: int) -> list[LedgerEntry]:
     """A client's ledger lines, oldest first."""
     return list(session.exec(select(LedgerEntry).where(LedgerEntry.client_id == client_id)
                              .order_by(LedgerEntry.created_at, LedgerEntry.id)))
+
+
+def issue_refund(session: Session, actor: Actor, payment_id: int, gateway: PaymentGateway, *, now: datetime,
+                 reason: str, amount_cents: int | None = None) -> Refund:
+    """A discretionary refund by a manager or owner (refund.issue), in full or amount_cents.
+
+    Raises NotFound (unknown payment, other clinic), ValidationFailed (not refundable, bad amount).
+    """
+    from medspa.domain.errors import NotFound, ValidationFailed
+
+    actor.require("refund.issue")
+    payment = session.get(Payment, payment_id, with_for_update=True)
+    if payment is None:
+        raise NotFound("payment")
+    if payment.status != "succeeded":
+        raise ValidationFailed({"payment": f"A {payment.status.replace('_', ' ')} payment cannot be refunded"})
+    if amount_cents is not None and not 0 < amount_cents <= payment.amount_cents:
+        raise ValidationFailed({"amount_cents": "Refund between 1 cent and the amount paid"})
+    if not reason.strip():
+        raise ValidationFailed({"reason": "Say why the money goes back"})
+    refund = refund_payment(session, actor, payment, gateway, now=now, reason=reason.strip()[:200],
+                            amount_cents=amount_cents)
+    if refund is None:
+        raise ValidationFailed({"payment": "The payment provider refused the refund; try again"})
+    return refund

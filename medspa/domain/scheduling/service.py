@@ -87,15 +87,18 @@ def _free_resource(busy, candidates: list[int], lo: datetime, hi: datetime) -> i
 def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: int, start_at: datetime,
               now: datetime, provider_id: int | None = None, client_id: int | None = None,
               source: str | None = None, hold_minutes: int = DEFAULT_HOLD_MINUTES,
-              confirm: bool = False) -> Appointment:
+              confirm: bool = False, online: bool | None = None) -> Appointment:
     """Reserve a slot: an appointment (held, or confirmed when confirm=True) and its occupancies.
 
     provider_id None means "anyone": the first free provider offering that start.
+    online (default: the actor is public or client) needs appointment.book_online, else
+    appointment.book.
     Online actors get the service's minimum notice; staff may book any future start on the
     grid. Raises SlotTaken (with alternatives), NotFound, ValidationFailed, PermissionDenied.
     The caller commits.
     """
-    online = actor.role in ("public", "client")
+    if online is None:  # the booking page and public API act as public/client; staff book at the desk
+        online = actor.role in ("public", "client")
     source = source or ("online" if online else "staff")
     actor.require("appointment.book_online" if online else "appointment.book")
     start_at = _aware(start_at)
@@ -271,10 +274,15 @@ def cancel_appointment(session: Session, actor: Actor, appointment_id: int, *, n
 
     Late = less than the location's cancellation_window_hours before start: the deposit is
     kept; otherwise the deposit is due back (payments.service.settle_cancellation refunds it).
-    Raises InvalidTransition, NotFound. The caller commits.
+    A portal client (appointment.cancel_own) may cancel only their own appointments; any
+    other looks missing. Raises InvalidTransition, NotFound, PermissionDenied. The caller commits.
     """
-    actor.require("appointment.cancel")
+    staff = actor.can("appointment.cancel")
+    if not staff:
+        actor.require("appointment.cancel_own")
     appt = get_appointment(session, appointment_id, lock=True)
+    if not staff and (actor.client_id is None or appt.client_id != actor.client_id):
+        raise NotFound("appointment")
     if appt.status not in ("confirmed", "held"):
         raise InvalidTransition(f"A {appt.status.replace('_', ' ')} appointment cannot be cancelled")
     location = get_location(session, appt.location_id)
