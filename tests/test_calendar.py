@@ -21,7 +21,13 @@ from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.payments.models import LedgerEntry, Payment
 from medspa.domain.practice.service import add_staff, set_working_hours
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
-from medspa.domain.scheduling.calendar import appointment_detail, calendar_day, calendar_week
+from medspa.domain.scheduling.calendar import (
+    appointment_detail,
+    calendar_day,
+    calendar_week,
+    resource_subtitle,
+    resource_type_label,
+)
 from medspa.domain.scheduling.desk import book_for_client, cancel_visit
 from medspa.domain.scheduling.models import Appointment, Occupancy
 from medspa.domain.scheduling.service import (
@@ -126,6 +132,31 @@ def test_day_view_of_another_day_and_empty_day(two_providers):
     assert thu.columns[1].subtitle == "NP" and thu.columns[1].colour == "#2a9d8f"
 
 
+@pytest.mark.parametrize(("resource_type", "label"), [
+    ("ipl_bbl", "IPL / BBL"),
+    ("laser_gentlemax", "Laser"),
+    ("laser_co2", "Laser"),
+    ("treatment_room", "Treatment room"),
+    ("facial_room", "Facial Room"),
+    ("coolsculpting", "Coolsculpting"),
+    ("rf_microneedling", "RF Microneedling"),
+    ("ipl", "IPL"),
+    ("body_contouring_bbl", "Body Contouring BBL"),
+    ("", ""),
+])
+def test_resource_type_label(resource_type, label):
+    assert resource_type_label(resource_type) == label
+
+
+def test_resource_subtitle_names_the_kind_and_never_repeats_the_name():
+    assert resource_subtitle("room", "Treatment Room 1", "treatment_room") == "Room · Treatment room"
+    assert resource_subtitle("room", "Facial Room", "facial_room") == "Room"  # not "Facial Room / Facial room"
+    assert resource_subtitle("device", "BBL Hero", "ipl_bbl") == "Device · IPL / BBL"  # not "Ipl bbl"
+    assert resource_subtitle("device", "CoolSculpting Elite", "coolsculpting") == "Device · Coolsculpting"
+    assert resource_subtitle("room", "Room 2", "room") == "Room"
+    assert resource_subtitle("device", "Morpheus8", "") == "Device"
+
+
 def test_rooms_view_places_visits_on_rooms_and_devices(engine, owner_engine):
     clinic = build_clinic(engine, owner_engine)
     with clinic.session() as s:
@@ -137,8 +168,8 @@ def test_rooms_view_places_visits_on_rooms_and_devices(engine, owner_engine):
         s.commit()
         cal = calendar_day(s, clinic.staff_actor(), location_id=clinic.location_id, day=DAY, view="rooms")
     assert [(c.id, c.kind, c.name, c.subtitle) for c in cal.columns] == [
-        (clinic.room_ids[0], "room", "Room 1", "Treatment room"),
-        (clinic.device_ids[0], "device", "GentleMax", "Laser gentlemax"),
+        (clinic.room_ids[0], "room", "Room 1", "Room · Treatment room"),
+        (clinic.device_ids[0], "device", "GentleMax", "Device · Laser"),
     ]
     assert [(b.column_id, b.appointment_id, b.start_label, b.status) for b in cal.blocks] == [
         (clinic.room_ids[0], facial.id, "9:00 AM", "confirmed"),
@@ -540,3 +571,12 @@ def test_listener_reconnects_and_refreshes_and_prunes(engine, owner_engine, db_u
     with clinic.session() as s:
         left = sorted(w.client_token for w in watches(s, 0))
     assert left == ["tab-here", "tab-other-fresh"]  # the gone and the dead ones were pruned
+
+
+def test_organization_name_is_the_clinic_of_the_staff_header(engine, owner_engine):
+    from medspa.domain.practice.service import organization_name
+
+    org_id, _ = new_org(owner_engine, name="Lumière Aesthetics")
+    other_id, _ = new_org(owner_engine, name="Another Clinic")
+    assert organization_name(engine, org_id) == "Lumière Aesthetics"
+    assert organization_name(engine, other_id) == "Another Clinic"

@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import create_engine
-from sqlmodel import select
+from sqlalchemy import create_engine, update
+from sqlmodel import Session, select
 
 from medspa.clock import FixedClock
 from medspa.db import to_sqlalchemy_url
@@ -34,6 +34,8 @@ from medspa.domain.clients.service import ClientInput, find_or_create_client
 from medspa.domain.identity.service import create_user
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.payments.models import LedgerEntry, Payment
+from medspa.domain.practice.models import Organization
+from medspa.domain.practice.service import add_resource
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.service import hold_slot
@@ -296,6 +298,123 @@ def test_week_and_rooms_views_show_the_booking(page: Page, app_urls, screenshot)
     expect(page.locator("#calendar")).to_have_attribute("data-span", "week")
     late = script_booking(desk, at(TODAY + timedelta(days=3), 16), "Hana", "Jung")
     appears(page, f"[data-week-appointment='{late.id}']")
+
+
+def panel_is_beside_the_grid(page: Page) -> None:
+    """The open panel covers neither the grid nor the toolbar (the page narrows beside it)."""
+    panel = page.locator("#detail-panel").bounding_box()
+    for selector in ("#cal-grid", "#cal-span", "#cal-next"):
+        box = page.locator(selector).bounding_box()
+        assert box["x"] + box["width"] <= panel["x"] + 1, f"{selector} is under the detail panel"
+
+
+def test_detail_panel_closes_on_navigation_and_follows_the_clicked_block(page: Page, app_urls, screenshot):
+    desk = make_desk(app_urls)
+    thursday = TODAY + timedelta(days=1)
+    p1, p2 = desk.clinic.provider_ids
+    a = script_booking(desk, at(thursday, 10), "Amira", "Sayed", provider=p1)
+    b = script_booking(desk, at(thursday, 11), "Bram", "Vos", provider=p2)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, desk.email)
+    open_day(page, desk, thursday)
+    panel = page.locator("#detail-panel")
+    calendar = page.locator("#calendar")
+
+    # block A, then block B: the panel switches to B
+    block(page, a.id).click()
+    expect(panel.locator("#detail-client")).to_have_text("Amira Sayed")
+    panel_is_beside_the_grid(page)
+    page.wait_for_timeout(300)  # let the segmented control's slide settle (screenshot only)
+    screenshot("calendar-day-panel")
+    block(page, b.id).click()
+    expect(panel.locator("#detail-client")).to_have_text("Bram Vos")
+    expect(panel).to_have_attribute("data-appointment-id", str(b.id))
+
+    # next day: the panel closes
+    page.locator("#cal-next").click()
+    expect(calendar).to_have_attribute("data-day", (thursday + timedelta(days=1)).isoformat())
+    expect(panel).to_have_count(0)
+
+    # previous day, open A, switch to Week: the panel closes and the week is visible
+    page.locator("#cal-prev").click()
+    expect(calendar).to_have_attribute("data-day", thursday.isoformat())
+    block(page, a.id).click()
+    expect(panel.locator("#detail-client")).to_have_text("Amira Sayed")
+    page.get_by_role("radio", name="Week").click()
+    expect(calendar).to_have_attribute("data-span", "week")
+    expect(panel).to_have_count(0)
+    expect(page.locator("#cal-week")).to_be_visible()
+    expect(page.locator(f"[data-week-appointment='{a.id}']")).to_be_visible()
+
+    # a chip of the week opens the panel; Day closes it
+    page.locator(f"[data-week-appointment='{b.id}']").click()
+    expect(panel.locator("#detail-client")).to_have_text("Bram Vos")
+    page.get_by_role("radio", name="Day").click()
+    expect(calendar).to_have_attribute("data-span", "day")
+    expect(panel).to_have_count(0)
+
+    # Providers -> Rooms & devices closes it
+    block(page, a.id).click()
+    expect(panel.locator("#detail-client")).to_have_text("Amira Sayed")
+    page.get_by_role("radio", name="Rooms & devices").click()
+    expect(calendar).to_have_attribute("data-view", "rooms")
+    expect(panel).to_have_count(0)
+
+    # the date picker and Today close it
+    page.get_by_role("radio", name="Providers").click()
+    expect(calendar).to_have_attribute("data-view", "providers")
+    block(page, a.id).click()
+    expect(panel).to_be_visible()
+    page.locator("#cal-date").fill((thursday + timedelta(days=4)).isoformat())
+    expect(calendar).to_have_attribute("data-day", (thursday + timedelta(days=4)).isoformat())
+    expect(panel).to_have_count(0)
+    open_day(page, desk, thursday)
+    block(page, b.id).click()
+    expect(panel).to_be_visible()
+    page.locator("#cal-today").click()
+    expect(calendar).to_have_attribute("data-day", TODAY.isoformat())
+    expect(panel).to_have_count(0)
+
+
+def test_header_names_the_clinic_and_rooms_show_full_names(page: Page, app_urls, screenshot):
+    desk = make_desk(app_urls)
+    with Session(_engine(app_urls[1])) as s:  # the app role may not rename a clinic
+        s.execute(update(Organization).where(Organization.id == desk.clinic.org_id).values(name="Lumière Aesthetics"))
+        s.commit()
+    with desk.clinic.session() as s:
+        loc = desk.clinic.location_id
+        add_resource(s, desk.clinic.system, loc, "room", "Treatment Room 2 – Laser Suite North", "treatment_room")
+        add_resource(s, desk.clinic.system, loc, "room", "Treatment Room 2 – Laser Suite South", "treatment_room")
+        add_resource(s, desk.clinic.system, loc, "room", "Facial Room", "facial_room")
+        add_resource(s, desk.clinic.system, loc, "device", "CoolSculpting Elite (Body)", "coolsculpting")
+        add_resource(s, desk.clinic.system, loc, "device", "BBL HERO", "ipl_bbl")
+        s.commit()
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, desk.email)
+    expect(page.locator("#clinic-name")).to_have_text("Lumière Aesthetics")
+    open_day(page, desk, TODAY + timedelta(days=1), view="rooms")
+    expect(page.locator("[data-column]")).to_have_count(7)
+
+    def header(name: str):
+        return page.locator("[data-column]", has=page.locator(".cal-col-name", has_text=name))
+
+    for name, subtitle in [("Treatment Room 2 – Laser Suite North", "Room · Treatment room"),
+                           ("Treatment Room 2 – Laser Suite South", "Room · Treatment room"),
+                           ("Facial Room", "Room"), ("CoolSculpting Elite (Body)", "Device · Coolsculpting"),
+                           ("BBL HERO", "Device · IPL / BBL"), ("GentleMax", "Device · Laser")]:
+        col = header(name)
+        expect(col.locator(".cal-col-name")).to_have_text(name)
+        expect(col.locator(".cal-col-sub")).to_have_text(subtitle)
+        # the whole name is on screen: not cut off by an ellipsis or the line clamp
+        clipped = col.locator(".cal-col-name").evaluate(
+            "el => el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1")
+        assert not clipped, f"{name!r} is truncated"
+    page.wait_for_timeout(300)  # let the segmented control's slide settle (screenshot only)
+    screenshot("calendar-rooms-1440")
+    page.get_by_role("radio", name="Week").click()
+    expect(page.locator("#calendar")).to_have_attribute("data-span", "week")
+    page.wait_for_timeout(300)
+    screenshot("calendar-week-1440")
 
 
 def test_book_a_client_from_an_empty_cell(page: Page, app_urls, screenshot):

@@ -56,6 +56,39 @@ _FALLBACK_COLOURS = ("teal", "iris", "grass", "brown", "sky", "pink")
 DEFAULT_FIRST_HOUR, DEFAULT_LAST_HOUR = 8, 18
 
 
+# resource types with a fixed label; other types are title-cased (see resource_type_label)
+RESOURCE_TYPE_LABELS = {
+    "ipl_bbl": "IPL / BBL",
+    "treatment_room": "Treatment room",
+}
+RESOURCE_KIND_LABELS = {"room": "Room", "device": "Device"}
+_ACRONYMS = frozenset({"ipl", "bbl", "rf", "led", "hifu", "co2"})
+
+
+def resource_type_label(resource_type: str) -> str:
+    """A human label of a resource type: ipl_bbl -> "IPL / BBL", laser_gentlemax -> "Laser",
+    treatment_room -> "Treatment room", rf_microneedling -> "RF Microneedling"."""
+    key = (resource_type or "").strip().lower()
+    if not key:
+        return ""
+    if key in RESOURCE_TYPE_LABELS:
+        return RESOURCE_TYPE_LABELS[key]
+    if key == "laser" or key.startswith("laser_"):
+        return "Laser"
+    words = [w for w in key.replace("-", "_").split("_") if w]
+    return " ".join(w.upper() if w in _ACRONYMS else w.capitalize() for w in words)
+
+
+def resource_subtitle(kind: str, name: str, resource_type: str) -> str:
+    """The column subtitle of a room or device: "Room · Treatment room", "Device · Laser"; just
+    the kind when the type label would only repeat the name ("Facial Room" of type facial_room)."""
+    kind_label = RESOURCE_KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
+    type_label = resource_type_label(resource_type)
+    if type_label.lower() in ("", (name or "").strip().lower(), kind_label.lower()):
+        return kind_label
+    return f"{kind_label} · {type_label}"
+
+
 def category_colour(category: str) -> str:
     """The palette colour of a service category (stable for unknown categories too)."""
     if category in CATEGORY_COLOURS:
@@ -351,7 +384,7 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
         resources = session.exec(select(Resource).where(Resource.location_id == location_id,
                                                         Resource.kind.in_(("room", "device")), Resource.active)
                                  .order_by(Resource.kind.desc(), Resource.name, Resource.id)).all()
-        columns = [CalendarColumn(r.id, r.kind, r.name, r.resource_type.replace("_", " ").capitalize(), "")
+        columns = [CalendarColumn(r.id, r.kind, r.name, resource_subtitle(r.kind, r.name, r.resource_type), "")
                    for r in resources]
         by_id = {appt.id: (appt, svc, client) for appt, svc, client in rows}
         if by_id and columns:
@@ -535,4 +568,5 @@ def _pretty_phone(e164: str) -> str:
 
 __all__ = ["calendar_day", "calendar_week", "appointment_detail", "CalendarDay", "CalendarWeek", "CalendarBlock",
            "CalendarColumn", "HourMark", "WeekDay", "WeekEntry", "AppointmentDetail", "category_colour", "week_start",
+           "resource_type_label", "resource_subtitle",
            "STATUS_LABELS", "VIEWS"]

@@ -28,6 +28,7 @@ from medspa.clock import app_clock
 from medspa.db import get_engine
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.service import LoginFailed, actor_for_token, login, logout
+from medspa.domain.practice.service import organization_name
 from medspa.settings import get_settings
 
 SESSION_COOKIE = "medspa_session"
@@ -59,6 +60,8 @@ class StaffState(rx.State):
     )
     staff_name: str = ""
     staff_role: str = ""
+    org_name: str = ""  # the clinic's name, shown in the staff header
+    _org_id: int = 0  # the clinic org_name belongs to (backend only)
 
     async def _staff_actor(self) -> Actor | None:
         """The signed-in staff actor for this tab, checked on the server (None: signed out)."""
@@ -73,11 +76,15 @@ class StaffState(rx.State):
             return None
         if self.staff_name != actor.label or self.staff_role != actor.role:
             self.staff_name, self.staff_role = actor.label, actor.role
+        if self._org_id != actor.org_id:
+            self.org_name = await asyncio.to_thread(organization_name, get_engine(), actor.org_id)
+            self._org_id = actor.org_id
         return actor
 
     def _to_login(self):
         """The redirect to the sign-in page that comes back here afterwards."""
-        self.staff_name = self.staff_role = ""
+        self.staff_name = self.staff_role = self.org_name = ""
+        self._org_id = 0
         url = self.router.url
         path = (url.path or HOME_PATH).rstrip("/") or HOME_PATH
         if url.query:
@@ -102,7 +109,8 @@ class StaffState(rx.State):
         if token:
             await asyncio.to_thread(logout, get_engine(), token, now=app_clock().now())
         self.session_token = ""
-        self.staff_name = self.staff_role = ""
+        self.staff_name = self.staff_role = self.org_name = ""
+        self._org_id = 0
         return rx.redirect(LOGIN_PATH)
 
 

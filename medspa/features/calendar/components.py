@@ -23,6 +23,7 @@ from medspa.features.calendar.layout import (
 from medspa.features.calendar.state import CalendarState, DetailState, LocationView
 
 GUTTER = "64px"
+PANEL_WIDTH = "380px"  # the detail panel docks at the right; the page makes room for it
 HEADER_HEIGHT = "64px"
 HATCH = (f"repeating-linear-gradient(135deg, {rx.color('gray', 2)} 0 6px, {rx.color('gray', 3)} 6px 7px)")
 
@@ -35,7 +36,12 @@ def top_bar() -> rx.Component:
         rx.hstack(
             rx.center(rx.icon("flower-2", size=18, color="white"), width="30px", height="30px",
                       border_radius="8px", background=rx.color("teal", 9)),
-            rx.text("medspa", size="4", weight="bold"),
+            rx.vstack(
+                rx.text(StaffState.org_name, size="3", weight="bold", id="clinic-name", white_space="nowrap",
+                        line_height="1.2"),
+                rx.text("medspa", size="1", color_scheme="gray", line_height="1.1"),
+                spacing="0",
+            ),
             rx.separator(orientation="vertical", size="1", height="20px"),
             rx.hstack(
                 rx.icon("calendar-days", size=16),
@@ -187,22 +193,22 @@ def _column_header(col: ColumnView) -> rx.Component:
     return rx.hstack(
         badge,
         rx.vstack(
-            rx.text(col.name, size="2", weight="bold", white_space="nowrap", overflow="hidden",
-                    text_overflow="ellipsis", max_width="100%", title=col.name),
+            # the full name, wrapped (the header grows), never cut after a word like "Treatment …"
+            rx.text(col.name, size="2", weight="bold", line_height="1.2", overflow_wrap="anywhere",
+                    max_width="100%", title=col.name, class_name="cal-col-name"),
             rx.text(rx.cond(col.hours_label != "", rx.cond(col.subtitle != "", col.subtitle + " · " + col.hours_label,
                                                           col.hours_label), col.subtitle),
-                    size="1", color_scheme="gray", white_space="nowrap", overflow="hidden",
-                    text_overflow="ellipsis", max_width="100%"),
+                    size="1", color_scheme="gray", max_width="100%", line_height="1.3", class_name="cal-col-sub"),
             spacing="1",
             min_width="0",
         ),
         flex="1 1 0",
         min_width="0",
         padding_x="10px",
+        padding_y="8px",
         align="center",
         spacing="2",
         border_left=f"1px solid {rx.color('gray', 4)}",
-        height="100%",
         custom_attrs={"data-column": col.id},
     )
 
@@ -315,10 +321,11 @@ def day_grid() -> rx.Component:
     d = CalendarState.day_data
     header = rx.hstack(
         rx.center(rx.text(CalendarState.day_data.zone.to(str).split(" · ")[0], size="1", color_scheme="gray"),
-                  width=GUTTER, min_width=GUTTER, height="100%"),
+                  width=GUTTER, min_width=GUTTER),
         rx.foreach(d.columns, _column_header),
         spacing="0",
-        height=HEADER_HEIGHT,
+        align="stretch",
+        min_height=HEADER_HEIGHT,
         position="sticky",
         top="0",
         z_index="5",
@@ -577,7 +584,7 @@ def detail_panel() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
-            position="fixed", top="0", right="0", height="100vh", width="380px", max_width="100vw",
+            position="fixed", top="0", right="0", height="100vh", width=PANEL_WIDTH, max_width="100vw",
             padding="20px", overflow_y="auto", z_index="20", background=rx.color("gray", 1),
             border_left=f"1px solid {rx.color('gray', 5)}", box_shadow="-12px 0 32px rgba(16, 24, 40, 0.12)",
             id="detail-panel", custom_attrs={"data-appointment-id": d.id},

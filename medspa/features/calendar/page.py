@@ -6,6 +6,7 @@ import reflex as rx
 
 from medspa.features.calendar import live
 from medspa.features.calendar.components import (
+    PANEL_WIDTH,
     book_dialog,
     day_grid,
     detail_panel,
@@ -14,7 +15,7 @@ from medspa.features.calendar.components import (
     top_bar,
     week_grid,
 )
-from medspa.features.calendar.state import CalendarState
+from medspa.features.calendar.state import CalendarState, DetailState
 
 ROUTE = "/calendar"
 
@@ -33,6 +34,8 @@ def calendar_page() -> rx.Component:
         detail_panel(),
         book_dialog(),
         min_height="100vh",
+        # the open detail panel never covers the toolbar or a block: the page narrows beside it
+        padding_right=rx.cond(DetailState.panel_open, PANEL_WIDTH, "0px"),
         background=rx.color("gray", 2),
         id="calendar",
         custom_attrs={

@@ -120,10 +120,13 @@ class CalendarState(StaffState):
         self.view, self.span = opened.key.view, opened.key.span
         self._apply_loaded(opened.key.normal(), opened.data)
 
-    async def _go(self, **changes):
+    async def _go(self, *, keep_panel: bool = False, **changes):
+        """Navigate (day, span, view, location): the detail panel of the old view closes."""
         actor = await self._staff_actor()
         if actor is None:
             return self._to_login()
+        if not keep_panel:
+            (await self.get_state(DetailState))._reset()
         for name, value in changes.items():
             setattr(self, name, value)
         await self._reload(actor)
@@ -146,8 +149,7 @@ class CalendarState(StaffState):
             self.view = query["view"]
         if query.get("span") in SPANS:
             self.span = query["span"]
-        detail = await self.get_state(DetailState)  # a fresh page starts without a stale panel
-        detail.panel_open = False
+        (await self.get_state(DetailState))._reset()  # a fresh page starts without a stale panel
         await self._reload(actor)
         if self.span == "day" and self.day == self.today:
             return rx.call_script(SCROLL_TO_NOW)
@@ -199,7 +201,7 @@ class CalendarState(StaffState):
 
     @rx.event
     async def toggle_cancelled(self, value: bool):
-        return await self._go(show_cancelled=bool(value))
+        return await self._go(show_cancelled=bool(value), keep_panel=True)  # a filter, not navigation
 
 
 class DetailState(StaffState):
@@ -211,6 +213,10 @@ class DetailState(StaffState):
     busy: bool = False
     error: str = ""
     notice: str = ""
+
+    def _reset(self) -> None:
+        """Close the panel (the close button, or navigation to another day or view)."""
+        self.panel_open, self.confirm_cancel, self.busy, self.error, self.notice = False, False, False, "", ""
 
     async def _reload(self, actor: Actor) -> None:
         try:
@@ -242,7 +248,7 @@ class DetailState(StaffState):
 
     @rx.event
     def close(self):
-        self.panel_open, self.confirm_cancel, self.error, self.notice = False, False, "", ""
+        self._reset()
 
     @rx.event
     async def step(self, action: str):
