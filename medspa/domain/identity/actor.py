@@ -17,6 +17,7 @@ class Actor:
 
     role: owner, manager, provider, front_desk, lab, client, public (anonymous booking page
     or public API) or system (jobs, webhooks, seed). ip and user_agent go to the audit trail.
+    client_id: the client record a "client" actor (signed in to the portal) is bound to.
     """
 
     org_id: int
@@ -26,6 +27,13 @@ class Actor:
     label: str = ""
     ip: str = ""
     user_agent: str = ""
+    client_id: int | None = None
+
+    @classmethod
+    def client(cls, org_id: int, client_id: int, ip: str = "", user_agent: str = "") -> "Actor":
+        """A client signed in to the portal: sees and changes only their own record."""
+        return cls(org_id=org_id, role="client", label="client portal", ip=ip, user_agent=user_agent,
+                   client_id=client_id)
 
     @classmethod
     def public(cls, org_id: int, ip: str = "", user_agent: str = "") -> "Actor":

@@ -14,7 +14,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "provider": frozenset(STAFF_READ | BOOKING | {"chart.read", "chart.write", "photo.read"}),
     "front_desk": frozenset(STAFF_READ | BOOKING),
     "lab": frozenset({"calendar.read", "order.result.write"}),
-    "client": frozenset({"availability.read", "catalog.read", "appointment.book_online"}),
+    # a portal client: only their own record and visits (services also check actor.client_id)
+    "client": frozenset({"availability.read", "catalog.read", "appointment.book_online", "portal.self.read",
+                         "portal.self.write", "appointment.cancel_own"}),
     "public": frozenset({"availability.read", "catalog.read", "practice.read", "appointment.book_online"}),
     "system": frozenset(STAFF_READ | BOOKING | {"appointment.book_online", "refund.issue", "settings.write"}),
 }

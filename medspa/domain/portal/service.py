@@ -1,0 +1,468 @@
+"""The client portal: sign-in with a one-time emailed code, and a client's own view.
+
+Sign-in (anonymous, the clinic named by the portal URL):
+  request_code -> a 6-digit code in the outbox (kind "portal_code"); only a salted SHA-256 is
+  stored; it expires after CODE_MINUTES, dies after MAX_ATTEMPTS wrong tries and when used.
+  An unknown email gets the very same answer (nothing is sent): no account enumeration.
+  verify_code -> a client session (token hash only, absolute and idle expiry) bound to the
+  client record whose email the code proved; the first success creates the ClientAccount.
+
+Signed in, the actor is Actor.client(org, client_id): every function below works only on
+that client's own rows. Another client's or another clinic's ids look missing (NotFound).
+Reading the overview and the access log is audited like any read of the record.
+
+Services take a session and an actor, write the audit row in the same transaction and leave
+the commit to the caller (also on a refused code, so the attempt counter sticks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from medspa.domain.audit.models import AuditEvent
+from medspa.domain.audit.service import record
+from medspa.domain.catalog.models import Service
+from medspa.domain.clients.models import Client
+from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.identity.actor import Actor
+from medspa.domain.identity.models import UserAccount
+from medspa.domain.messaging.models import OutboxMessage
+from medspa.domain.money import format_money
+from medspa.domain.payments.gateway import PaymentGateway
+from medspa.domain.payments.models import Payment
+from medspa.domain.payments.service import settle_cancellation, succeeded_deposit
+from medspa.domain.portal.models import ClientAccount, PortalCode, PortalSession
+from medspa.domain.practice.models import Location, Organization, StaffMember
+from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.service import cancel_appointment, get_appointment
+from medspa.domain.timezones import format_clinic_time
+
+CODE_MINUTES = 10
+MAX_ATTEMPTS = 5
+CODES_PER_HOUR = 5  # per email: more requests get the same answer and send nothing
+SESSION_HOURS = 12
+IDLE_TIMEOUT = timedelta(hours=1)
+CODE_SENT = "If this email belongs to a client of the clinic, a 6-digit code is on its way. It is valid for 10 minutes."
+CODE_REJECTED = "That code is not right or has expired. Check the email or request a new code."
+
+SHOWN_STATUSES = ("confirmed", "checked_in", "completed", "cancelled", "no_show")
+STATUS_LABELS = {"confirmed": "Confirmed", "checked_in": "Checked in", "completed": "Completed",
+                 "cancelled": "Cancelled", "no_show": "Missed"}
+ROLE_LABELS = {"owner": "Owner", "manager": "Manager", "provider": "Provider", "front_desk": "Front desk",
+               "lab": "Lab", "system": "Clinic system", "public": "Online booking", "client": "You, in the portal"}
+ACTION_WORDS = {
+    "client.create": "Created your client record",
+    "client.read": "Viewed your client record",
+    "client.update": "Changed your details",
+    "client.consent_update": "Changed your marketing preferences",
+    "appointment.book": "Booked an appointment for you",
+    "appointment.hold": "Held a time for your booking",
+    "appointment.confirm": "Confirmed your appointment",
+    "appointment.release": "Released a held time",
+    "appointment.cancel": "Cancelled an appointment",
+    "appointment.check_in": "Checked you in",
+    "appointment.complete": "Marked a visit as completed",
+    "appointment.no_show": "Marked a visit as missed",
+    "appointment.reschedule": "Moved an appointment",
+    "payment.succeeded": "Took a payment",
+    "payment.declined": "Recorded a declined card",
+    "payment.requires_action": "Asked for card verification",
+    "refund.issue": "Refunded a payment",
+    "refund.failed": "Tried to refund a payment",
+    "chart.read": "Viewed your treatment chart",
+    "chart.write": "Wrote in your treatment chart",
+    "photo.read": "Viewed your photos",
+    "portal.code_request": "A portal sign-in code was requested",
+    "portal.sign_in": "Signed in to the portal",
+    "portal.sign_out": "Signed out of the portal",
+    "portal.code_rejected": "A wrong portal sign-in code was entered",
+    "portal.code_throttled": "Too many portal sign-in codes were requested",
+}
+# the client's own look at the portal is recorded, but not listed back to them as "access"
+OWN_READS = ("portal.view", "portal.access_log.read")
+
+
+class PortalUnavailable(Exception):
+    """A sign-in step that cannot go on (message is user-facing)."""
+
+
+# ---------------------------------------------------------------- shapes returned
+
+
+@dataclass
+class PortalSignIn:
+    """A new client session: the raw token (kept server-side by the caller) and the actor."""
+
+    token: str
+    actor: Actor
+    first_name: str
+
+
+@dataclass
+class VisitCard:
+    id: int = 0
+    service: str = ""
+    provider: str = ""
+    location: str = ""
+    when: str = ""
+    status: str = ""
+    status_label: str = ""
+    deposit: str = ""
+    policy: str = ""
+    can_cancel: bool = False
+
+
+@dataclass
+class MyDetails:
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    phone: str = ""
+    email_marketing: bool = False
+    sms_marketing: bool = False
+
+
+@dataclass
+class PortalOverview:
+    clinic_name: str = ""
+    details: MyDetails = field(default_factory=MyDetails)
+    upcoming: list[VisitCard] = field(default_factory=list)
+    past: list[VisitCard] = field(default_factory=list)
+
+
+@dataclass
+class AccessEntry:
+    when: str = ""
+    who: str = ""
+    role: str = ""
+    what: str = ""
+
+
+@dataclass
+class CancelPreview:
+    appointment_id: int = 0
+    summary: str = ""
+    message: str = ""
+    late: bool = False
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _code_hash(salt: str, code: str) -> str:
+    return _hash(f"{salt}:{code}")
+
+
+def normalize_email(raw: str) -> str:
+    """Lower-cased, validated email; raises ValidationFailed({"email": ...})."""
+    raw = (raw or "").strip()
+    if not raw or len(raw) > 254 or any(ord(ch) < 32 for ch in raw):
+        raise ValidationFailed({"email": "Enter the email address you booked with"})
+    try:
+        return validate_email(raw, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationFailed({"email": "Enter an email address like name@example.com"}) from exc
+
+
+def _client_by_email(session: Session, email: str) -> Client | None:
+    return session.exec(select(Client).where(func.lower(Client.email) == email)).first()
+
+
+def _own(actor: Actor, action: str = "portal.self.read") -> int:
+    """The client id a portal actor is bound to; anything else looks like missing."""
+    if not actor.can(action) or actor.client_id is None:
+        raise NotFound("client")
+    return actor.client_id
+
+
+def _clinic_zone(session: Session) -> str:
+    zone = session.exec(select(Location.time_zone).order_by(Location.id)).first()
+    return zone or "UTC"
+
+
+# ---------------------------------------------------------------- sign-in
+
+
+def request_code(session: Session, actor: Actor, email: str, *, now: datetime) -> str:
+    """Queue a 6-digit sign-in code for `email` if a client of this clinic has it.
+
+    Returns CODE_SENT whatever the email (known, unknown, rate-limited): the answer never
+    tells whether an account exists. Raises ValidationFailed only for a malformed email.
+    """
+    email = normalize_email(email)
+    recent = session.exec(select(func.count()).select_from(PortalCode).where(
+        PortalCode.email == email, PortalCode.created_at > now - timedelta(hours=1))).one()
+    client = _client_by_email(session, email)
+    if recent >= CODES_PER_HOUR:
+        record(session, actor, "portal.code_throttled", "client", client.id if client else "",
+               client_id=client.id if client else None, at=now)
+        return CODE_SENT
+    code = f"{secrets.randbelow(10**6):06d}"
+    salt = secrets.token_hex(16)
+    # unknown emails get a row too (never usable): the same work and the same answer
+    session.add(PortalCode(org_id=actor.org_id, email=email, client_id=client.id if client else None, salt=salt,
+                           code_hash=_code_hash(salt, code), created_at=now,
+                           expires_at=now + timedelta(minutes=CODE_MINUTES)))
+    if client is not None:
+        org = session.get(Organization, actor.org_id)
+        clinic = org.name if org else "your clinic"
+        session.add(OutboxMessage(
+            org_id=actor.org_id, channel="email", kind="portal_code", to_address=email,
+            subject=f"Your {clinic} sign-in code: {code}",
+            body=(f"Hi {client.first_name},\n\nYour code to sign in to {clinic}'s client portal is {code}.\n"
+                  f"It works once, for {CODE_MINUTES} minutes. If you did not ask for it, ignore this email: "
+                  f"nobody can sign in without the code.\n\n{clinic}"),
+            client_id=client.id))
+        record(session, actor, "portal.code_request", "client", client.id, client_id=client.id, at=now)
+    session.flush()
+    return CODE_SENT
+
+
+def verify_code(session: Session, actor: Actor, email: str, code: str, *, now: datetime,
+                session_hours: int = SESSION_HOURS) -> PortalSignIn | None:
+    """Check the newest code sent to `email`; on success open a client session.
+
+    Returns None for any failure (wrong, expired, used, too many tries, unknown email): one
+    answer for all. A wrong code counts an attempt. The caller commits in both cases.
+    """
+    try:
+        email = normalize_email(email)
+    except ValidationFailed:
+        return None
+    code = (code or "").strip().replace(" ", "")
+    row = session.exec(select(PortalCode).where(PortalCode.email == email, PortalCode.used_at.is_(None))
+                       .order_by(PortalCode.created_at.desc(), PortalCode.id.desc()).limit(1)
+                       .with_for_update()).first()
+    if row is None or now >= row.expires_at or row.attempts >= MAX_ATTEMPTS:
+        return None
+    good = (len(code) == 6 and code.isascii() and code.isdigit()
+            and hmac.compare_digest(row.code_hash, _code_hash(row.salt, code)))
+    if not good or row.client_id is None:
+        row.attempts += 1
+        session.add(row)
+        record(session, actor, "portal.code_rejected", "client", row.client_id or "", client_id=row.client_id,
+               at=now, attempts=row.attempts)
+        session.flush()
+        return None
+    row.used_at = now
+    session.add(row)
+    client = session.get(Client, row.client_id)
+    if client is None or (client.email or "").lower() != email:  # the record's email changed meanwhile
+        session.flush()
+        return None
+    account = session.exec(select(ClientAccount).where(ClientAccount.client_id == client.id)).first()
+    if account is None:
+        account = ClientAccount(org_id=actor.org_id, client_id=client.id, email=email, verified_at=now)
+    account.email, account.last_login_at = email, now
+    session.add(account)
+    token = secrets.token_urlsafe(32)
+    session.add(PortalSession(org_id=actor.org_id, client_id=client.id, token_hash=_hash(token), created_at=now,
+                              last_seen_at=now, expires_at=now + timedelta(hours=session_hours)))
+    signed = Actor.client(actor.org_id, client.id, actor.ip, actor.user_agent)
+    record(session, signed, "portal.sign_in", "client", client.id, client_id=client.id, at=now)
+    session.flush()
+    return PortalSignIn(token, signed, client.first_name)
+
+
+def actor_for_portal_token(session: Session, token: str | None, *, now: datetime, ip: str = "",
+                           user_agent: str = "") -> Actor | None:
+    """The client actor of a live portal session of this clinic, or None (unknown, revoked,
+    expired, idle). Refreshes last_seen_at at most once a minute (the caller commits)."""
+    if not token or len(token) > 200:
+        return None
+    sess = session.exec(select(PortalSession).where(PortalSession.token_hash == _hash(token))).first()
+    if sess is None or sess.revoked_at or now >= sess.expires_at or now - sess.last_seen_at >= IDLE_TIMEOUT:
+        return None
+    if now - sess.last_seen_at > timedelta(minutes=1):
+        sess.last_seen_at = now
+        session.add(sess)
+    return Actor.client(sess.org_id, sess.client_id, ip, user_agent)
+
+
+def sign_out(session: Session, token: str | None, *, now: datetime) -> None:
+    """Revoke the portal session of `token` (no-op for unknown ones)."""
+    if not token or len(token) > 200:
+        return
+    sess = session.exec(select(PortalSession).where(PortalSession.token_hash == _hash(token))).first()
+    if sess is None or sess.revoked_at:
+        return
+    sess.revoked_at = now
+    session.add(sess)
+    record(session, Actor.client(sess.org_id, sess.client_id), "portal.sign_out", "client", sess.client_id,
+           client_id=sess.client_id, at=now)
+
+
+# ---------------------------------------------------------------- the client's own view
+
+
+def _deposit_text(appt: Appointment, payments: list[Payment]) -> str:
+    if not appt.deposit_cents:
+        return "No deposit"
+    paid = [p for p in payments if p.status in ("succeeded", "refunded", "partially_refunded")]
+    if not paid:
+        return f"Deposit {format_money(appt.deposit_cents, appt.currency)} not paid"
+    amount = format_money(paid[0].amount_cents, paid[0].currency)
+    if any(p.status == "refunded" for p in paid):
+        return f"Deposit {amount} refunded"
+    if appt.status == "cancelled" and appt.cancellation_late:
+        return f"Deposit {amount} kept (late cancellation)"
+    return f"Deposit {amount} paid"
+
+
+def _policy(appt: Appointment, location: Location, now: datetime) -> tuple[bool, str]:
+    """(late, sentence) for cancelling `appt` at `now` under the location's window."""
+    window = timedelta(hours=location.cancellation_window_hours)
+    late = appt.start_at - now < window
+    if late:
+        return True, (f"Less than {location.cancellation_window_hours} hours before the visit: "
+                      "cancelling now keeps the deposit.")
+    until = format_clinic_time(appt.start_at - window, location.time_zone)
+    return False, f"Free cancellation until {until}."
+
+
+def portal_overview(session: Session, actor: Actor, *, now: datetime) -> PortalOverview:
+    """The client's own record and visits (upcoming first-soonest, past newest-first). Audited."""
+    client_id = _own(actor)
+    client = session.get(Client, client_id)
+    if client is None:
+        raise NotFound("client")
+    org = session.get(Organization, actor.org_id)
+    rows = session.exec(
+        select(Appointment, Service.name, StaffMember.display_name, Location)
+        .join(Service, Service.id == Appointment.service_id)
+        .join(StaffMember, StaffMember.id == Appointment.provider_id)
+        .join(Location, Location.id == Appointment.location_id)
+        .where(Appointment.client_id == client_id, Appointment.status.in_(SHOWN_STATUSES))
+        .order_by(Appointment.start_at)).all()
+    ids = [a.id for a, *_ in rows]
+    payments: dict[int, list[Payment]] = {}
+    if ids:
+        for p in session.exec(select(Payment).where(Payment.appointment_id.in_(ids), Payment.purpose == "deposit")):
+            payments.setdefault(p.appointment_id, []).append(p)
+    view = PortalOverview(
+        clinic_name=org.name if org else "",
+        details=MyDetails(client.first_name, client.last_name, client.email or "", client.phone_e164 or "",
+                          client.email_marketing_consent, client.sms_marketing_consent))
+    for appt, service, provider, location in rows:
+        upcoming = appt.status in ("confirmed", "checked_in") and appt.end_at > now
+        can_cancel = appt.status == "confirmed" and appt.start_at > now
+        policy = _policy(appt, location, now)[1] if can_cancel else ""
+        card = VisitCard(appt.id, service, provider, location.name, format_clinic_time(appt.start_at, location.time_zone),
+                         appt.status, STATUS_LABELS.get(appt.status, appt.status),
+                         _deposit_text(appt, payments.get(appt.id, [])), policy, can_cancel)
+        (view.upcoming if upcoming else view.past).append(card)
+    view.past.reverse()
+    record(session, actor, "portal.view", "client", client_id, client_id=client_id, at=now,
+           visits=len(rows))
+    return view
+
+
+def access_log(session: Session, actor: Actor, *, now: datetime, limit: int = 100) -> list[AccessEntry]:
+    """Who viewed or changed this client's record and when (newest first), from the audit
+    trail. Reading it is itself audited."""
+    client_id = _own(actor)
+    zone = _clinic_zone(session)
+    events = session.exec(select(AuditEvent).where(AuditEvent.client_id == client_id,
+                                                   AuditEvent.action.not_in(OWN_READS))
+                          .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit)).all()
+    user_ids = {e.actor_user_id for e in events if e.actor_user_id}
+    names: dict[int, str] = {}
+    if user_ids:
+        for uid, name in session.exec(select(UserAccount.id, UserAccount.display_name).where(UserAccount.id.in_(user_ids))):
+            names[uid] = name
+    out = []
+    for e in events:
+        if e.actor_role == "client":
+            who = "You"
+        elif e.actor_user_id and names.get(e.actor_user_id):
+            who = names[e.actor_user_id]
+        elif e.actor_role == "public":
+            who = "Portal sign-in page" if e.action.startswith("portal.") else "Online booking"
+        elif e.actor_role == "system":
+            who = "Clinic system"
+        else:
+            who = e.actor_label or "Clinic staff"
+        what = ACTION_WORDS.get(e.action) or e.action.replace("_", " ").replace(".", ": ").capitalize()
+        out.append(AccessEntry(format_clinic_time(e.occurred_at, zone), who, ROLE_LABELS.get(e.actor_role, e.actor_role),
+                               what))
+    record(session, actor, "portal.access_log.read", "client", client_id, client_id=client_id, at=now,
+           rows=len(out))
+    return out
+
+
+def set_marketing_consent(session: Session, actor: Actor, *, email: bool, sms: bool, now: datetime) -> MyDetails:
+    """The client changes their own marketing consent (audited with before and after)."""
+    client_id = _own(actor, "portal.self.write")
+    client = session.get(Client, client_id)
+    if client is None:
+        raise NotFound("client")
+    before = {"email": client.email_marketing_consent, "sms": client.sms_marketing_consent}
+    client.email_marketing_consent, client.sms_marketing_consent = bool(email), bool(sms)
+    session.add(client)
+    record(session, actor, "client.consent_update", "client", client_id, client_id=client_id, at=now,
+           before=before, after={"email": bool(email), "sms": bool(sms)})
+    session.flush()
+    return MyDetails(client.first_name, client.last_name, client.email or "", client.phone_e164 or "",
+                     client.email_marketing_consent, client.sms_marketing_consent)
+
+
+def _own_appointment(session: Session, actor: Actor, appointment_id: int) -> Appointment:
+    client_id = _own(actor)
+    appt = get_appointment(session, appointment_id)
+    if appt.client_id != client_id or appt.status not in SHOWN_STATUSES:
+        raise NotFound("appointment")
+    return appt
+
+
+def cancel_preview(session: Session, actor: Actor, appointment_id: int, *, now: datetime) -> CancelPreview:
+    """What cancelling this own upcoming visit would do to the deposit, in plain words."""
+    appt = _own_appointment(session, actor, appointment_id)
+    if appt.status != "confirmed" or appt.start_at <= now:
+        raise PortalUnavailable("This visit can no longer be cancelled online. Please call the clinic.")
+    location = session.get(Location, appt.location_id)
+    service = session.get(Service, appt.service_id)
+    late, _ = _policy(appt, location, now)
+    paid = succeeded_deposit(session, appt.id)
+    summary = f"{service.name if service else 'Visit'} on {format_clinic_time(appt.start_at, location.time_zone)}"
+    if paid is None:
+        message = "No deposit was paid for this visit, so there is nothing to refund or keep."
+    else:
+        amount = format_money(paid.amount_cents, paid.currency)
+        hours = location.cancellation_window_hours
+        message = (f"You are cancelling less than {hours} hours before your visit: your deposit of {amount} "
+                   "will be kept, as the cancellation policy says." if late else
+                   f"Your deposit of {amount} will be refunded to the card you paid with.")
+    return CancelPreview(appt.id, summary, message, late)
+
+
+def cancel_own_appointment(session: Session, actor: Actor, appointment_id: int, *, gateway: PaymentGateway,
+                           now: datetime) -> str:
+    """Cancel an own upcoming visit by the location's policy and settle its deposit.
+
+    Returns the outcome in plain words. Raises NotFound, PortalUnavailable. The caller commits.
+    """
+    appt = _own_appointment(session, actor, appointment_id)
+    if appt.status != "confirmed" or appt.start_at <= now:
+        raise PortalUnavailable("This visit can no longer be cancelled online. Please call the clinic.")
+    paid = succeeded_deposit(session, appt.id)
+    outcome = cancel_appointment(session, actor, appt.id, now=now, reason="cancelled by the client in the portal")
+    refunded = settle_cancellation(session, actor, outcome.appointment, late=outcome.late, gateway=gateway, now=now)
+    if paid is None:
+        return "Your visit is cancelled."
+    if refunded:
+        return f"Your visit is cancelled and your deposit of {format_money(refunded, paid.currency)} is being refunded."
+    if outcome.late:
+        return f"Your visit is cancelled. Your deposit of {format_money(paid.amount_cents, paid.currency)} was kept."
+    return "Your visit is cancelled. The refund could not be completed online; the clinic will contact you."
