@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # behaviour
     hold_minutes: int = Field(10, description="How long a slot hold lasts while a client pays.")
     session_hours: int = Field(12, description="Absolute lifetime of a staff session.")
+    secret_key: str = Field("", description="Key encrypting stored TOTP secrets (any long random string); "
+                                            "empty: VAR_DIR/secret_key, created on first use.")
     demo_seed: bool = Field(True, description="Load the demo clinic when the database is empty.")
     log_sql: bool = False
     frozen_now: str = Field("", description="ISO-8601 instant the app treats as now (browser tests, demos).")

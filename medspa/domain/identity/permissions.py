@@ -1,4 +1,7 @@
-"""The one permission table: role -> actions. Every service checks it on the server."""
+"""The one permission table: role -> actions. Every service checks it on the server.
+
+staff.manage (owner): revoke a staff member's sessions, deactivate accounts, require
+two-factor, unlock, reset a lost second factor."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ BOOKING = {"appointment.book", "appointment.check_in", "appointment.cancel", "ap
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | {"refund.issue", "report.read", "settings.write", "audit.read",
-                                               "chart.read", "chart.write", "photo.read"}),
+                                               "chart.read", "chart.write", "photo.read", "staff.manage"}),
     "manager": frozenset(STAFF_READ | BOOKING | {"refund.issue", "report.read", "settings.write"}),
     "provider": frozenset(STAFF_READ | BOOKING | {"chart.read", "chart.write", "photo.read"}),
     "front_desk": frozenset(STAFF_READ | BOOKING),

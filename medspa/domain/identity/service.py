@@ -29,7 +29,15 @@ IDLE_TIMEOUT = timedelta(hours=2)
 
 
 class LoginFailed(Exception):
-    """Wrong email or password (one message for both, so accounts cannot be probed)."""
+    """Wrong email or password (one message for both, so accounts cannot be probed).
+
+    retry_after: seconds the UI should ask the user to wait before trying again (0: none;
+    set after 3 consecutive failures of one account). Subclasses: accounts.AccountLocked,
+    accounts.SecondFactorRequired, accounts.InvalidCode."""
+
+    def __init__(self, message: str = "", *, retry_after: int = 0):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def hash_password(password: str) -> str:
@@ -67,30 +75,19 @@ def login(engine: Engine, email: str, password: str, *, now: datetime, session_h
           ip: str = "", user_agent: str = "") -> SignedIn:
     """Check the password and open a session (absolute expiry session_hours, idle 2 h).
 
-    Raises LoginFailed. Successful and failed attempts are audited.
+    One-step sign-in for accounts without a second factor; the full flow (lockout, TOTP,
+    forced enrolment) is accounts.begin_login / complete_login, which this wraps.
+    Raises LoginFailed (wrong email or password; retry_after hint after 3 failures),
+    accounts.AccountLocked (15 min after 5 failures) or accounts.SecondFactorRequired (the
+    account needs a TOTP code or two-factor enrolment: use begin_login). Audited.
     """
-    email = email.strip().lower()
-    with tenant_session(None, engine) as s:
-        org_id = s.execute(text("select medspa_org_for_login(:e)"), {"e": email}).scalar()
-    if org_id is None:
-        verify_password(_DUMMY_HASH, password)  # same work whether or not the account exists
-        raise LoginFailed()
-    with tenant_session(org_id, engine) as s:
-        user = s.exec(select(UserAccount).where(UserAccount.email == email, UserAccount.active)).first()
-        if user is None or not verify_password(user.password_hash, password):
-            record(s, Actor(org_id=org_id, role="public", label=email, ip=ip, user_agent=user_agent),
-                   "auth.login_failed", "user_account", user.id if user else "", at=now)
-            s.commit()
-            raise LoginFailed()
-        token = secrets.token_urlsafe(32)
-        s.add(UserSession(org_id=org_id, user_id=user.id, token_hash=_token_hash(token), created_at=now,
-                          last_seen_at=now, expires_at=now + timedelta(hours=session_hours)))
-        user.last_login_at = now
-        s.add(user)
-        actor = _actor(user, ip, user_agent)
-        record(s, actor, "auth.login", "user_account", user.id, at=now)
-        s.commit()
-        return SignedIn(token, actor, user.display_name or user.email)
+    from medspa.domain.identity.accounts import SecondFactorRequired, begin_login
+
+    result = begin_login(engine, email, password, now=now, session_hours=session_hours, ip=ip,
+                         user_agent=user_agent)
+    if result.signed_in is None:
+        raise SecondFactorRequired(result.status, result.challenge)
+    return result.signed_in
 
 
 def actor_for_token(engine: Engine, token: str | None, *, now: datetime, ip: str = "",
@@ -143,8 +140,14 @@ def logout(engine: Engine, token: str | None, *, now: datetime) -> None:
 
 def create_user(session, actor: Actor, *, email: str, password: str, role: str, staff_id: int | None = None,
                 display_name: str = "") -> UserAccount:
-    """Add a staff login (settings.write). Password stored as argon2id."""
+    """Add a staff login (settings.write). Password stored as argon2id.
+
+    Raises PermissionDenied, or WeakPassword (passwords.check_password_strength: 12+
+    characters, not common, not containing the email's local part)."""
+    from medspa.domain.identity.passwords import check_password_strength
+
     actor.require("settings.write")
+    check_password_strength(password, email)
     user = UserAccount(org_id=actor.org_id, email=email.strip().lower(), password_hash=hash_password(password),
                        role=role, staff_id=staff_id, display_name=display_name)
     session.add(user)

@@ -1,0 +1,54 @@
+"""Encryption at rest for small secrets (the TOTP secrets of staff accounts).
+
+Fernet (AES-128-CBC + HMAC-SHA256, from `cryptography`) keyed by SHA-256 of the
+SECRET_KEY setting. Without SECRET_KEY a random key is created once in VAR_DIR/secret_key
+(mode 0600): fine on one machine; several machines must share one SECRET_KEY.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from medspa.settings import get_settings
+
+
+def _key_file_secret(var_dir: Path) -> str:
+    path = var_dir / "secret_key"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        try:  # O_EXCL: two workers starting together agree on the first writer's key
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+@lru_cache(maxsize=4)
+def _fernet(secret: str) -> Fernet:
+    digest = hashlib.sha256(b"medspa-secretbox:" + secret.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def _box() -> Fernet:
+    settings = get_settings()
+    return _fernet(settings.secret_key or _key_file_secret(settings.var_dir))
+
+
+def seal(plaintext: str) -> str:
+    """Encrypt `plaintext`; returns an ASCII token safe to store in a text column."""
+    return _box().encrypt(plaintext.encode()).decode()
+
+
+def unseal(token: str) -> str:
+    """Decrypt a token from `seal`. Raises cryptography.fernet.InvalidToken if the key changed."""
+    return _box().decrypt(token.encode()).decode()
