@@ -20,12 +20,14 @@ from medspa.features.home import page as home_page
 from medspa.features.booking import page as booking_page
 from medspa.features.calendar import page as calendar_page
 from medspa.features.auth import page as auth_page
+from medspa.features.audit import page as audit_page
 
 _PAGE_MODULES = (
     home_page,
     booking_page,
     calendar_page,
     auth_page,
+    audit_page,
 )
 
 app = rx.App(api_transformer=api)

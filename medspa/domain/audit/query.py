@@ -198,11 +198,15 @@ def export_audit_csv(session: Session, actor: Actor, *, client_id: int | None = 
     def lines() -> Iterator[str]:
         yield _csv_line(CSV_HEADER)
         result = session.execute(stmt.execution_options(yield_per=EXPORT_BATCH))
-        for r in result:
-            row = _row(r, tz)
-            yield _csv_line((row.id, row.time, time_zone, row.actor_label, row.actor_role, row.action,
-                             row.object_type, row.object_id, row.client_id if row.client_id is not None else "",
-                             row.client_name, row.ip, row.user_agent))
+        try:
+            for r in result:
+                row = _row(r, tz)
+                yield _csv_line((row.id, row.time, time_zone, row.actor_label, row.actor_role, row.action,
+                                 row.object_type, row.object_id,
+                                 row.client_id if row.client_id is not None else "",
+                                 row.client_name, row.ip, row.user_agent))
+        finally:  # also when the caller stops early (generator closed)
+            result.close()
 
     return lines()
 

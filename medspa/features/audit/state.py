@@ -1,0 +1,266 @@
+"""State of `/audit`: the filter, one page of the trail, the CSV download.
+
+Owner only (audit.read): every public handler re-checks the staff session and the
+permission on the server; anyone else gets the page's "not found" view and no data. The
+domain calls live in data.py (one transaction each, in a worker thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import reflex as rx
+
+from medspa.clock import app_clock
+from medspa.db import get_engine
+from medspa.domain.audit.query import AuditRow
+from medspa.domain.errors import ValidationFailed
+from medspa.domain.identity.actor import Actor, PermissionDenied
+from medspa.features.audit import data
+from medspa.features.auth.state import StaffState
+
+PAGE_SIZE = 50
+EXPORT_MAX_ROWS = 100_000  # one download is built in memory and sent over the websocket
+DEFAULT_DAYS = 30
+ALL = "all"
+
+
+@dataclasses.dataclass
+class Option:
+    value: str = ""
+    label: str = ""
+
+
+@dataclasses.dataclass
+class Hit:
+    id: int = 0
+    name: str = ""
+    hint: str = ""
+
+
+@dataclasses.dataclass
+class RowView:
+    id: int = 0
+    time: str = ""
+    actor: str = ""
+    role: str = ""
+    action: str = ""
+    object: str = ""
+    client: str = ""
+    ip: str = ""
+    agent: str = ""
+
+
+def _row_view(r: AuditRow) -> RowView:
+    return RowView(r.id, r.time_label, r.actor_label, r.actor_role.replace("_", " "), r.action, r.object,
+                   r.client_name, r.ip, r.user_agent)
+
+
+def _parse_day(value: str) -> date | None:
+    try:
+        day = date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+    except ValueError:
+        return None
+    return day if day and 1900 <= day.year <= 9000 else None
+
+
+
+class AuditState(StaffState):
+    """What /audit shows. Ids the browser may send back are checked against backend lists."""
+
+    allowed: bool = False  # an owner is signed in and the first load finished
+    not_found: bool = False  # signed in, but not allowed: the page does not exist for them
+    staff: list[Option] = []
+    locations: list[Option] = []
+    location: str = ""
+    staff_user: str = ALL
+    start: str = ""
+    end: str = ""
+    query: str = ""
+    hits: list[Hit] = []
+    client_id: int = 0
+    client_label: str = ""
+    rows: list[RowView] = []
+    page: int = 0
+    has_more: bool = False
+    error: str = ""
+    busy: bool = False
+    _before_id: int = 0
+    _zones: dict[str, str] = {}
+    _hit_ids: list[int] = []
+
+    # ---- helpers (not callable from the browser)
+
+    async def _owner(self) -> tuple[Actor | None, object | None]:
+        """(actor, None) for an owner; (None, event) otherwise (sign-in redirect or not-found)."""
+        actor = await self._staff_actor()
+        if actor is None:
+            self._forget()
+            return None, self._to_login()
+        if not actor.can("audit.read"):
+            self._forget()
+            self.not_found = True
+            return None, None
+        return actor, None
+
+    def _forget(self) -> None:
+        self.allowed = False
+        self.staff, self.locations, self.rows, self.hits = [], [], [], []
+        self.client_id, self.client_label, self.query, self._hit_ids = 0, "", "", []
+        self.has_more, self.page, self._before_id, self._zones = False, 0, 0, {}
+
+    def _filters(self) -> dict:
+        staff = int(self.staff_user) if self.staff_user.isdigit() else None
+        return {"client_id": self.client_id or None, "actor_user_id": staff, "start": _parse_day(self.start),
+                "end": _parse_day(self.end), "time_zone": self._zones.get(self.location, "UTC")}
+
+    async def _run(self, actor: Actor, page: int) -> None:
+        """Load `page` (0: a new search, pinned to the rows existing now)."""
+        self.busy = True
+        try:
+            result = await asyncio.to_thread(
+                data.search, get_engine(), actor, now=app_clock().now(), limit=PAGE_SIZE, offset=page * PAGE_SIZE,
+                before_id=self._before_id if page else None, **self._filters())
+        except ValidationFailed as exc:
+            self.error = next(iter(exc.fields.values()), "Check the filter")
+            return
+        except PermissionDenied:
+            self._forget()
+            self.not_found = True
+            return
+        finally:
+            self.busy = False
+        self.error = ""
+        self.page, self.has_more, self._before_id = page, result.has_more, result.before_id
+        self.rows = [_row_view(r) for r in result.rows]
+
+    # ---- events
+
+    @rx.event
+    async def load(self):
+        """on_load: the filter options, the last 30 days of the first location's zone."""
+        self.not_found = False
+        actor, redirect = await self._owner()
+        if actor is None:
+            return redirect
+        opts = await asyncio.to_thread(data.options, get_engine(), actor)
+        self.staff = [Option(str(uid), f"{label} · {role.replace('_', ' ')}") for uid, label, role in opts.staff]
+        self._zones = {str(lid): zone for lid, _, zone in opts.locations} or {"0": "UTC"}
+        self.locations = [Option(str(lid), f"{name} · {zone}") for lid, name, zone in opts.locations] or [
+            Option("0", "UTC")]
+        if self.location not in self._zones:
+            self.location = next(iter(self._zones))
+        if self.staff_user != ALL and self.staff_user not in {o.value for o in self.staff}:
+            self.staff_user = ALL
+        if not self.start and not self.end:
+            today = app_clock().now().astimezone(ZoneInfo(self._zones[self.location])).date()
+            self.start, self.end = (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat(), today.isoformat()
+        self.allowed = True
+        await self._run(actor, 0)
+
+    @rx.event
+    async def search_client(self, query: str):
+        """The client box: clients by name, email or phone (two characters or more)."""
+        actor, redirect = await self._owner()
+        if actor is None:
+            return redirect
+        self.query = query[:80] if isinstance(query, str) else ""
+        if len(self.query.strip()) < 2:
+            self.hits, self._hit_ids = [], []
+            return
+        hits = await asyncio.to_thread(data.clients_matching, get_engine(), actor, self.query)
+        self.hits = [Hit(h.id, h.name, h.hint) for h in hits]
+        self._hit_ids = [h.id for h in hits]
+
+    @rx.event
+    async def pick_client(self, client_id: int):
+        actor, redirect = await self._owner()
+        if actor is None:
+            return redirect
+        if not isinstance(client_id, int) or client_id not in self._hit_ids:
+            return
+        hit = next(h for h in self.hits if h.id == client_id)
+        self.client_id, self.client_label = client_id, hit.name
+        self.query, self.hits, self._hit_ids = "", [], []
+        await self._run(actor, 0)
+
+    @rx.event
+    async def clear_client(self):
+        actor, redirect = await self._owner()
+        if actor is None:
+            return redirect
+        self.client_id, self.client_label = 0, ""
+        await self._run(actor, 0)
+
+    @rx.event
+    async def set_staff(self, value: str):
+        actor, redirect = await self._owner()
+        if actor is None:
+            return redirect
+        if value == ALL or value in {o.value for o in self.staff}:
+            self.staff_user = value
+            await self._run(actor, 0)
+
+    @rx.event
+    async def set_location(self, value: str):
+        actor, redirect = await self._owner()
+        if actor is None:
+            return redirect
+        if value in self._zones:
+            self.location = value
+            await self._run(actor, 0)
+
+    @rx.event
+    async def set_start(self, value: str):
+        actor, redirect = await self._owner()
+        if actor is None:
+            return redirect
+        if value == "" or _parse_day(value):
+            self.start = value
+            await self._run(actor, 0)
+
+    @rx.event
+    async def set_end(self, value: str):
+        actor, redirect = await self._owner()
+        if actor is None:
+            return redirect
+        if value == "" or _parse_day(value):
+            self.end = value
+            await self._run(actor, 0)
+
+    @rx.event
+    async def turn_page(self, step: int):
+        actor, redirect = await self._owner()
+        if actor is None:
+            return redirect
+        if step == 1 and self.has_more:
+            await self._run(actor, self.page + 1)
+        elif step == -1 and self.page > 0:
+            await self._run(actor, self.page - 1)
+
+    @rx.event
+    async def export(self):
+        """Download the whole filtered trail as CSV (audited as audit.export)."""
+        actor, redirect = await self._owner()
+        if actor is None:
+            return redirect
+        filters = self._filters()
+        try:
+            body, count = await asyncio.to_thread(data.export, get_engine(), actor, now=app_clock().now(),
+                                                  max_rows=EXPORT_MAX_ROWS, **filters)
+        except ValidationFailed as exc:
+            self.error = next(iter(exc.fields.values()), "Check the filter")
+            return
+        except data.ExportTooLarge:
+            self.error = f"More than {EXPORT_MAX_ROWS:,} events match: narrow the dates to export."
+            return
+        except PermissionDenied:
+            self._forget()
+            self.not_found = True
+            return
+        self.error = ""
+        span = "-".join(d.isoformat() for d in (filters["start"], filters["end"]) if d) or "all"
+        return rx.download(data=body, filename=f"audit-{span}.csv", mime_type="text/csv")
