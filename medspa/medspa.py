@@ -20,6 +20,7 @@ from medspa.features.home import page as home_page
 from medspa.features.booking import page as booking_page
 from medspa.features.calendar import page as calendar_page
 from medspa.features.auth import page as auth_page
+from medspa.features.portal import page as portal_page
 from medspa.features.audit import page as audit_page
 
 _PAGE_MODULES = (

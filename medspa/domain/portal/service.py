@@ -57,7 +57,7 @@ SHOWN_STATUSES = ("confirmed", "checked_in", "completed", "cancelled", "no_show"
 STATUS_LABELS = {"confirmed": "Confirmed", "checked_in": "Checked in", "completed": "Completed",
                  "cancelled": "Cancelled", "no_show": "Missed"}
 ROLE_LABELS = {"owner": "Owner", "manager": "Manager", "provider": "Provider", "front_desk": "Front desk",
-               "lab": "Lab", "system": "Clinic system", "public": "Online booking", "client": "You, in the portal"}
+               "lab": "Lab", "system": "Clinic system", "public": "Website", "client": "You, in the portal"}
 ACTION_WORDS = {
     "client.create": "Created your client record",
     "client.read": "Viewed your client record",

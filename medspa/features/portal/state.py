@@ -1,0 +1,215 @@
+"""State of the client portal `/portal/[clinic]` (sign-in by emailed code, then the portal).
+
+Thin: each event checks its input, awaits ONE function of `flow` in a worker thread and keeps
+its small result. The portal session token lives only in a backend var (`_token`, never sent
+to the browser); every flow call re-checks it on the server, and a lapsed or revoked session
+sends the tab back to sign-in. Appointment ids must be among those this state showed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import reflex as rx
+
+from medspa.domain.errors import ValidationFailed
+from medspa.domain.portal.service import AccessEntry, CancelPreview, MyDetails, VisitCard
+from medspa.features.portal import flow
+
+SIGNED_OUT = "You were signed out. Enter your email to get a new code."
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 < value < 2**62 else None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value) or None
+    return None
+
+
+def _field(form: Any, name: str, limit: int) -> str:
+    value = form.get(name, "") if isinstance(form, dict) else ""
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+class PortalState(rx.State):
+    """One client's portal tab."""
+
+    status: str = "loading"  # loading | not_found | ready
+    step: str = "email"  # email | code | portal
+    clinic_name: str = ""
+    email: str = ""
+    info: str = ""
+    error: str = ""
+    busy: bool = False
+    tab: str = "visits"
+    details: MyDetails = rx.field(default_factory=MyDetails)
+    upcoming: list[VisitCard] = []
+    past: list[VisitCard] = []
+    access: list[AccessEntry] = []
+    access_loaded: bool = False
+    notice: str = ""
+    cancel_open: bool = False
+    preview: CancelPreview = rx.field(default_factory=CancelPreview)
+
+    _slug: str = ""
+    _org_id: int = 0
+    _token: str = ""
+    _cancellable: list[int] = []
+
+    def _who(self) -> tuple[str, str]:
+        return self.router.session.client_ip or "", (self.router.headers.user_agent or "")[:200]
+
+    def _signed_out(self, message: str = SIGNED_OUT) -> None:
+        self._token, self.step, self.info, self.error = "", "email", "", message
+        self.upcoming, self.past, self.access, self.access_loaded = [], [], [], False
+        self.details, self.cancel_open, self.notice = MyDetails(), False, ""
+
+    async def _refresh(self) -> bool:
+        view = await asyncio.to_thread(flow.overview, self._org_id, self._token, *self._who())
+        if view is None:
+            self._signed_out()
+            return False
+        self.clinic_name, self.details, self.upcoming, self.past = view.clinic_name, view.details, view.upcoming, view.past
+        self._cancellable = [v.id for v in view.upcoming if v.can_cancel]
+        self.step = "portal"
+        return True
+
+    # ---------------------------------------------------------------- page load
+
+    @rx.event
+    async def load(self):
+        """on_load (also on reconnect): a signed-in tab of this clinic refreshes its data."""
+        parts = [p for p in self.router.url.path.split("/") if p]
+        slug = parts[-1] if len(parts) >= 2 and parts[-2] == "portal" else ""
+        if self.status == "ready" and slug == self._slug:
+            if self._token:
+                await self._refresh()
+            return
+        self.reset()
+        self._slug = slug
+        clinic = await asyncio.to_thread(flow.load_clinic, slug)
+        if clinic is None:
+            self.status = "not_found"
+            return
+        self._org_id, self.clinic_name, self.status = clinic.org_id, clinic.name, "ready"
+
+    # ---------------------------------------------------------------- sign-in
+
+    @rx.event
+    async def send_code(self, form: dict):
+        """Email -> one-time code in the outbox. The same answer for every email."""
+        if self.status != "ready" or self.busy:
+            return
+        email = _field(form, "email", 254) or self.email
+        self.busy, self.error = True, ""
+        yield
+        try:
+            self.info = await asyncio.to_thread(flow.request_code, self._org_id, email, *self._who())
+        except ValidationFailed as exc:
+            self.busy, self.error = False, exc.fields.get("email", "Enter a valid email address")
+            return
+        self.busy, self.email, self.step = False, email, "code"
+
+    @rx.event
+    async def verify(self, form: dict):
+        """Code -> a portal session for this tab, then the portal."""
+        if self.status != "ready" or self.step != "code" or self.busy:
+            return
+        code = _field(form, "code", 20).replace(" ", "")
+        if not (len(code) == 6 and code.isdigit()):
+            self.error = "Enter the 6-digit code from the email"
+            return
+        self.busy, self.error = True, ""
+        yield
+        token = await asyncio.to_thread(flow.verify_code, self._org_id, self.email, code, *self._who())
+        self.busy = False
+        if token is None:
+            self.error = "That code is not right or has expired. Check the email or send a new code."
+            return
+        self._token, self.info, self.tab = token, "", "visits"
+        await self._refresh()
+
+    @rx.event
+    def change_email(self):
+        if self.step == "code":
+            self.step, self.error, self.info = "email", "", ""
+
+    @rx.event
+    async def sign_out(self):
+        token = self._token
+        if token:
+            await asyncio.to_thread(flow.sign_out, self._org_id, token)
+        self._signed_out("")
+        self.error, self.email = "", ""
+
+    # ---------------------------------------------------------------- the portal
+
+    @rx.event
+    async def open_tab(self, tab: Any):
+        if tab not in ("visits", "details", "access") or self.step != "portal":
+            return
+        self.tab = tab
+        if tab == "access":
+            entries = await asyncio.to_thread(flow.access_log, self._org_id, self._token, *self._who())
+            if entries is None:
+                self._signed_out()
+                return
+            self.access, self.access_loaded = entries, True
+        elif not await self._refresh():
+            return
+
+    @rx.event
+    async def set_email_consent(self, value: Any):
+        await self._save_consent(bool(value), self.details.sms_marketing)
+
+    @rx.event
+    async def set_sms_consent(self, value: Any):
+        await self._save_consent(self.details.email_marketing, bool(value))
+
+    async def _save_consent(self, email: bool, sms: bool) -> None:
+        if self.step != "portal":
+            return
+        details = await asyncio.to_thread(flow.set_consent, self._org_id, self._token, *self._who(), email, sms)
+        if details is None:
+            self._signed_out()
+            return
+        self.details, self.notice = details, "Your marketing preferences are saved."
+
+    @rx.event
+    async def ask_cancel(self, appointment_id: Any):
+        """Show what cancelling would do to the deposit before anything happens."""
+        aid = _int(appointment_id)
+        if self.step != "portal" or aid not in self._cancellable:
+            return
+        preview = await asyncio.to_thread(flow.preview_cancel, self._org_id, self._token, *self._who(), aid)
+        if preview is None:
+            self._signed_out()
+            return
+        if isinstance(preview, str):
+            self.notice = preview
+            await self._refresh()
+            return
+        self.preview, self.cancel_open, self.notice = preview, True, ""
+
+    @rx.event
+    def keep_visit(self):
+        self.cancel_open, self.preview = False, CancelPreview()
+
+    @rx.event
+    async def confirm_cancel(self):
+        aid = self.preview.appointment_id
+        if self.step != "portal" or not self.cancel_open or aid not in self._cancellable or self.busy:
+            return
+        self.busy = True
+        yield
+        outcome = await asyncio.to_thread(flow.cancel, self._org_id, self._token, *self._who(), aid)
+        self.busy, self.cancel_open, self.preview = False, False, CancelPreview()
+        if outcome is None:
+            self._signed_out()
+            return
+        self.notice = outcome
+        await self._refresh()
