@@ -87,9 +87,12 @@ def find_or_create_client(session: Session, actor: Actor, data: ClientInput, *, 
                           require_contact: bool = True) -> Client:
     """The client with this email (case-insensitive) in the clinic, or a new one.
 
-    An existing record is never overwritten by what an anonymous visitor typed.
-    Raises ValidationFailed.
+    Staff need client.write; the online booking flow (appointment.book_online) creates the
+    client it books for. An existing record is never overwritten by what an anonymous
+    visitor typed. Raises ValidationFailed, PermissionDenied.
     """
+    if not (actor.can("client.write") or actor.can("appointment.book_online")):
+        actor.require("client.write")
     clean = validate_client_input(data, region=region, require_contact=require_contact)
 
     def existing() -> Client | None:
@@ -116,6 +119,13 @@ def find_or_create_client(session: Session, actor: Actor, data: ClientInput, *, 
         return found
     record(session, actor, "client.create", "client", client.id, client_id=client.id)
     return client
+
+
+def create_client(session: Session, actor: Actor, data: ClientInput, *, region: str = "US") -> Client:
+    """Staff add a client (client.write): name required, email and phone optional but validated.
+    An email already on file returns that client. Raises ValidationFailed, PermissionDenied."""
+    actor.require("client.write")
+    return find_or_create_client(session, actor, data, region=region, require_contact=False)
 
 
 def search_clients(session: Session, actor: Actor, query: str, limit: int = 10) -> list[Client]:

@@ -1,0 +1,148 @@
+"""The role x action matrix, generated from the one permission table.
+
+Every action in medspa/domain/identity/permissions.ROLE_PERMISSIONS has an entry point here:
+a real service call that checks it. For every (role, action) pair the call must succeed when
+the table grants it and be refused (PermissionDenied, or NotFound: missing and forbidden
+look alike) when it does not. Each call runs in its own transaction, rolled back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from itertools import product
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from medspa.clock import FixedClock
+from medspa.domain.audit.query import search_audit
+from medspa.domain.catalog.service import list_services
+from medspa.domain.clients.service import ClientInput, create_client, find_or_create_client, get_client
+from medspa.domain.errors import NotFound
+from medspa.domain.identity.accounts import revoke_user_sessions
+from medspa.domain.identity.actor import Actor, PermissionDenied
+from medspa.domain.identity.permissions import ROLE_PERMISSIONS, has_permission
+from medspa.domain.identity.service import create_user
+from medspa.domain.messaging.service import list_outbox
+from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
+from medspa.domain.payments.service import issue_refund, succeeded_deposit
+from medspa.domain.portal.service import cancel_preview, portal_overview, set_marketing_consent
+from medspa.domain.practice.service import add_location, list_locations
+from medspa.domain.scheduling.availability import find_slots
+from medspa.domain.scheduling.booking import OnlineBooking, book_online
+from medspa.domain.scheduling.calendar import appointment_detail, calendar_day
+from medspa.domain.scheduling.desk import book_for_client
+from medspa.domain.scheduling.service import add_block, cancel_appointment, change_status, hold_slot
+from tests.conftest import utc
+from tests.factories import build_clinic
+
+NY = ZoneInfo("America/New_York")
+NOW = utc(2026, 7, 1, 16)
+DAY = date(2026, 7, 15)
+ROLES = sorted(ROLE_PERMISSIONS)
+ACTIONS = sorted(set().union(*ROLE_PERMISSIONS.values()))
+
+
+def ny(h: int, m: int = 0) -> datetime:
+    return datetime.combine(DAY, time(h, m), tzinfo=NY).astimezone(timezone.utc)
+
+
+@dataclass
+class World:
+    clinic: object
+    client_id: int
+    other_client_id: int
+    appointment_id: int
+    payment_id: int
+    user_id: int
+
+
+@pytest.fixture(scope="module")
+def world(engine, owner_engine) -> World:
+    clinic = build_clinic(engine, owner_engine, providers=2)
+    clock = FixedClock(NOW)
+    appt = book_online(engine, clinic.public, OnlineBooking(
+        location_id=clinic.location_id, service_id=clinic.services["botox"], start_at=ny(10),
+        client=ClientInput("Mira", "Lopez", "mira@example.com", "+12125550150"),
+        card=CardDetails("4242424242424242", 12, 2030, "123")), TestPaymentGateway(engine, clock.now), clock)
+    with clinic.session() as s:
+        other = find_or_create_client(s, clinic.system, ClientInput("Otto", "Berg", "otto@example.com",
+                                                                     "+12125550151"))
+        user = create_user(s, clinic.system, email=f"matrix-{clinic.slug}@example.com",
+                           password="a long enough passphrase", role="front_desk")
+        s.commit()
+        pay = succeeded_deposit(s, appt.id)
+        return World(clinic, appt.client_id, other.id, appt.id, pay.id, user.id)
+
+
+def actor_for(role: str, w: World, *, own: bool = True) -> Actor:
+    if role == "client":
+        return Actor.client(w.clinic.org_id, w.client_id if own else w.other_client_id)
+    return Actor(org_id=w.clinic.org_id, role=role, label=f"matrix {role}")
+
+
+def gateway(w: World):
+    return TestPaymentGateway(w.clinic.engine, lambda: NOW)
+
+
+ENTRY_POINTS = {
+    "calendar.read": lambda s, a, w: calendar_day(s, a, location_id=w.clinic.location_id, day=DAY, now=NOW),
+    "availability.read": lambda s, a, w: find_slots(s, a, location_id=w.clinic.location_id,
+                                                    service_id=w.clinic.services["botox"], start_date=DAY,
+                                                    end_date=DAY, now=NOW),
+    "catalog.read": lambda s, a, w: list_services(s, a),
+    "practice.read": lambda s, a, w: list_locations(s, a),
+    "settings.write": lambda s, a, w: add_location(s, a, "Annex", "America/New_York"),
+    "appointment.book": lambda s, a, w: book_for_client(s, a, location_id=w.clinic.location_id,
+                                                        service_id=w.clinic.services["botox"], start_at=ny(14),
+                                                        now=NOW, client_id=w.other_client_id),
+    "appointment.book_online": lambda s, a, w: hold_slot(s, a, location_id=w.clinic.location_id,
+                                                         service_id=w.clinic.services["botox"], start_at=ny(15),
+                                                         now=NOW, online=True),
+    "appointment.check_in": lambda s, a, w: change_status(s, a, w.appointment_id, "check_in", now=ny(9, 55)),
+    "appointment.update_status": lambda s, a, w: change_status(s, a, w.appointment_id, "no_show", now=ny(10, 40)),
+    "appointment.cancel": lambda s, a, w: cancel_appointment(s, a, w.appointment_id, now=NOW),
+    "appointment.cancel_own": lambda s, a, w: cancel_preview(s, a, w.appointment_id, now=NOW),
+    "block.write": lambda s, a, w: add_block(s, a, staff_id=w.clinic.provider_ids[1], start_at=ny(16),
+                                             end_at=ny(16, 30), now=NOW),
+    "client.read": lambda s, a, w: get_client(s, a, w.client_id),
+    "client.write": lambda s, a, w: create_client(s, a, ClientInput("New", "Person", "", "")),
+    "outbox.read": lambda s, a, w: list_outbox(s, a),
+    "refund.issue": lambda s, a, w: issue_refund(s, a, w.payment_id, gateway(w), now=NOW, reason="matrix"),
+    "audit.read": lambda s, a, w: search_audit(s, a, time_zone="America/New_York", now=NOW),
+    "staff.manage": lambda s, a, w: revoke_user_sessions(s, a, w.user_id, now=NOW),
+    "portal.self.read": lambda s, a, w: portal_overview(s, a, now=NOW),
+    "portal.self.write": lambda s, a, w: set_marketing_consent(s, a, email=True, sms=False, now=NOW),
+}
+
+
+def _contact_visible(s, a, w) -> None:
+    detail = appointment_detail(s, a, w.appointment_id, now=NOW)
+    if not (detail.client_phone or detail.client_email):
+        raise PermissionDenied("client.contact.read")  # shown only with the permission
+
+
+ENTRY_POINTS["client.contact.read"] = _contact_visible
+# the client's own-record rights are exercised by the client who owns the record; for
+# "appointment.cancel" the client is someone else's (their own visit goes through cancel_own)
+NOT_OWN = {"appointment.cancel"}
+
+
+def test_every_action_in_the_table_has_an_entry_point():
+    assert set(ACTIONS) == set(ENTRY_POINTS), set(ACTIONS) ^ set(ENTRY_POINTS)
+
+
+@pytest.mark.parametrize(("role", "action"), list(product(ROLES, ACTIONS)))
+def test_role_action_matrix(world: World, role: str, action: str):
+    actor = actor_for(role, world, own=action not in NOT_OWN)
+    allowed = has_permission(role, action)
+    with world.clinic.session() as s:
+        try:
+            ENTRY_POINTS[action](s, actor, world)
+            outcome = "allowed"
+        except (PermissionDenied, NotFound):
+            outcome = "denied"
+        finally:
+            s.rollback()
+    assert outcome == ("allowed" if allowed else "denied"), (role, action)
