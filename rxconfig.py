@@ -15,13 +15,8 @@ _settings = get_settings()
 
 # Same origin only: the page, the /_event websocket and /api all live on one port.
 # localhost and 127.0.0.1 are the same machine but different origins for a browser.
-_origins = sorted(
-    {
-        _settings.base_url,
-        f"http://localhost:{_settings.port}",
-        f"http://127.0.0.1:{_settings.port}",
-    }
-)
+# The socket.io server refuses a /_event handshake from any other Origin (400).
+_origins = list(_settings.allowed_origins)
 
 _extra: dict = {}
 if _settings.public_base_url:

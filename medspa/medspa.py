@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from medspa.api.app import api, database_lifespan
+from medspa.api.app import api, database_lifespan, with_security_headers
 from medspa.jobs.holds import hold_expiry_loop
 from medspa.features.home import page as home_page
 
@@ -31,7 +31,8 @@ _PAGE_MODULES = (
     audit_page,
 )
 
-app = rx.App(api_transformer=api)
+# api first (Reflex mounts its own app, frontend included, inside it), then the headers around all
+app = rx.App(api_transformer=[api, with_security_headers])
 app.register_lifespan_task(database_lifespan)
 app.register_lifespan_task(hold_expiry_loop)
 

@@ -62,6 +62,25 @@ class Settings(BaseSettings):
         return (self.public_base_url or f"http://localhost:{self.port}").rstrip("/")
 
     @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        """Origins allowed to talk to this server (websocket, login/logout POSTs, CORS).
+
+        Same origin only: the public URL, and localhost / 127.0.0.1 on the port (the same
+        machine, but different origins for a browser).
+        """
+        return tuple(sorted({self.base_url, f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}"}))
+
+    @property
+    def https(self) -> bool:
+        """True when the public URL is https (Secure cookies, HSTS)."""
+        return self.base_url.startswith("https://")
+
+    @property
+    def stripe_enabled(self) -> bool:
+        """Stripe Elements on the booking page (both keys set); else the offline test gateway."""
+        return bool(self.stripe_secret_key and self.stripe_publishable_key)
+
+    @property
     def media_root(self) -> Path:
         """Folder for private media when no S3 bucket is set."""
         return self.media_dir or (self.var_dir / "media")

@@ -19,7 +19,9 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from medspa.api import v1, webhooks
+from medspa.api import auth, v1, webhooks
+from medspa.api.pages import PageIndex
+from medspa.api.security import SecurityHeaders
 from medspa.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,14 @@ def health() -> JSONResponse:
 api.include_router(v1.router, prefix=API_PREFIX)
 v1.install_error_handlers(api)
 api.include_router(webhooks.router)  # POST /api/stripe/webhook
+api.include_router(auth.router)  # POST /auth/login, /auth/logout: the HttpOnly session cookie
+
+
+def with_security_headers(app):
+    """The second `api_transformer` (medspa/medspa.py): wraps everything Reflex serves (this
+    API, the compiled pages and their assets, /_event, /ping) in the security headers, and
+    serves /calendar as /calendar/ without a redirect (medspa/api/pages.py)."""
+    return SecurityHeaders(PageIndex(app))
 
 
 @contextlib.asynccontextmanager

@@ -156,7 +156,7 @@ def test_sign_in_wrong_password_then_calendar_and_sign_out(page: Page, app_urls,
     page.fill("#login-password", "not-the-password")
     page.click("#login-submit")
     expect(page.locator("#login-error")).to_have_text("Email or password is incorrect")
-    assert page.url.endswith("/login?next=/calendar")
+    assert page.url.endswith("/login?next=/calendar&error=1")  # the form POST came back with the error
     screenshot("login-error")
     page.fill("#login-password", PASSWORD)
     page.click("#login-submit")

@@ -4,7 +4,27 @@ from __future__ import annotations
 
 import reflex as rx
 
-from medspa.features.auth.state import LOGIN_PATH, LoginState, StaffState
+from reflex_components_core.el.elements.forms import Form
+
+from medspa.features.auth.state import LOGIN_PATH, LoginState
+
+LOGIN_ACTION = "/auth/login"  # medspa/api/auth.py: sets the HttpOnly session cookie
+LOGOUT_ACTION = "/auth/logout"
+
+
+class NativeForm(Form):
+    """A <form> the BROWSER submits (action + method), no Reflex submit handler.
+
+    `rx.form` always adds an onSubmit that prevents the browser's own submission; sign-in and
+    sign-out must reach the HTTP routes, which alone can set or clear an HttpOnly cookie.
+    """
+
+    @classmethod
+    def create(cls, *children, **props):
+        return super(Form, cls).create(*children, **props)
+
+
+native_form = NativeForm.create
 
 
 def _field(label: str, **props) -> rx.Component:
@@ -17,31 +37,34 @@ def _field(label: str, **props) -> rx.Component:
 
 
 def login_form() -> rx.Component:
-    return rx.form(
+    """A plain HTML form POST to /auth/login; a failure comes back as /login?...&error=1."""
+    return native_form(
         rx.vstack(
             _field("Email", id="login-email", name="email", type="email", placeholder="you@clinic.com",
-                   auto_complete="username", required=True, auto_focus=True),
+                   auto_complete="username", required=True, auto_focus=True,
+                   default_value=LoginState.email, key=LoginState.email),
             _field("Password", id="login-password", name="password", type="password",
                    auto_complete="current-password", required=True),
+            rx.el.input(type="hidden", name="next", value=LoginState.next_path, id="login-next"),
             rx.cond(
                 LoginState.error != "",
                 rx.callout(LoginState.error, icon="circle-alert", color_scheme="red", size="1", width="100%",
                            id="login-error", role="alert"),
             ),
             rx.button(
-                rx.cond(LoginState.busy, rx.spinner(size="2"), rx.icon("log-in", size=16)),
+                rx.icon("log-in", size=16),
                 "Sign in",
                 type="submit",
                 size="3",
                 width="100%",
                 id="login-submit",
-                disabled=LoginState.busy,
             ),
             spacing="4",
             width="100%",
         ),
-        on_submit=LoginState.submit,
-        reset_on_submit=False,
+        action=LOGIN_ACTION,
+        method="post",
+        id="login-form",
         width="100%",
     )
 
@@ -88,9 +111,16 @@ def login_page() -> rx.Component:
 
 
 def sign_out_button(**props) -> rx.Component:
-    """A "Sign out" button for staff page headers."""
-    return rx.button(rx.icon("log-out", size=15), "Sign out", variant="ghost", color_scheme="gray", size="2",
-                     on_click=StaffState.sign_out, id="sign-out", **props)
+    """A "Sign out" button for staff page headers: a form POST to /auth/logout, which revokes
+    the session and clears the HttpOnly cookie, then answers with a redirect to /login."""
+    return native_form(
+        rx.button(rx.icon("log-out", size=15), "Sign out", variant="ghost", color_scheme="gray", size="2",
+                  type="submit", id="sign-out", **props),
+        action=LOGOUT_ACTION,
+        method="post",
+        id="sign-out-form",
+        display="contents",
+    )
 
 
 def register(app: rx.App) -> None:

@@ -1,11 +1,14 @@
-"""Staff session state: the session cookie, the guard for staff pages, sign-in and sign-out.
+"""Staff session state: who is signed in, the guard for staff pages, sign-out.
 
-The session token lives in an `rx.Cookie` (SameSite=Strict; Secure when the app is served
-over https). Reflex sets that cookie from browser JavaScript, so it cannot be HttpOnly.
-TODO(hardening, later issue): set an HttpOnly cookie from a login POST route and read it
-from the websocket handshake headers instead.
+The session token lives in an HttpOnly cookie (`medspa_session`; SameSite=Strict; Secure over
+https) that only the HTTP routes POST /auth/login and POST /auth/logout write
+(medspa/api/auth.py): page JavaScript can never read it. The browser sends it with the
+/_event websocket handshake; Reflex 0.10.1 keeps that handshake's headers per connection and
+hands them to every event as `self.router.headers` (`.cookie` is the raw Cookie header, kept
+on the server: Reflex's serializer leaves it out of what the frontend receives).
 
-Guarding another staff page:
+`StaffState._staff_actor()` is THE "current staff actor" helper: every staff state inherits
+it. Guarding another staff page:
 
     on_load=StaffState.require_staff                  # redirects to /login?next=<path>
     ...
@@ -20,53 +23,42 @@ Guarding another staff page:
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import reflex as rx
 
 from medspa.clock import app_clock
 from medspa.db import get_engine
 from medspa.domain.identity.actor import Actor
-from medspa.domain.identity.service import LoginFailed, actor_for_token, login, logout
+from medspa.api.security import LOGIN_EMAIL_COOKIE, SESSION_COOKIE, cookie_value, session_token_from_cookies
+from medspa.domain.identity.service import actor_for_token, logout
 from medspa.domain.practice.service import organization_name
-from medspa.settings import get_settings
+from medspa.features.auth.common import HOME_PATH, LOGIN_PATH, MISSING, STAFF_ROLES, WRONG, safe_next
 
-SESSION_COOKIE = "medspa_session"
-HOME_PATH = "/calendar"
-LOGIN_PATH = "/login"
-STAFF_ROLES = frozenset({"owner", "manager", "provider", "front_desk", "lab"})
-WRONG = "Email or password is incorrect"
-
-_settings = get_settings()
-_SECURE = _settings.base_url.startswith("https://")
-
-
-def safe_next(path: str | None) -> str:
-    """A local path to return to after sign-in (never another site), else /calendar."""
-    path = (path or "").strip()
-    if not path.startswith("/") or path.startswith("//") or "\\" in path or len(path) > 300:
-        return HOME_PATH
-    if path.startswith(LOGIN_PATH):
-        return HOME_PATH
-    return path
+__all__ = ["HOME_PATH", "LOGIN_PATH", "SESSION_COOKIE", "STAFF_ROLES", "WRONG", "LoginState", "StaffState",
+           "safe_next"]
 
 
 class StaffState(rx.State):
     """Base of every staff page state: who is signed in."""
 
-    session_token: str = rx.Cookie(
-        "", name=SESSION_COOKIE, path="/", max_age=_settings.session_hours * 3600, secure=_SECURE,
-        same_site="strict",
-    )
     staff_name: str = ""
     staff_role: str = ""
     org_name: str = ""  # the clinic's name, shown in the staff header
     _org_id: int = 0  # the clinic org_name belongs to (backend only)
 
+    @property
+    def session_token(self) -> str:
+        """The session token from this tab's websocket handshake cookie ("" when none).
+
+        A plain property, not a state var: it is never stored in the state nor sent to the page.
+        """
+        return session_token_from_cookies(self.router.headers.cookie) or ""
+
     async def _staff_actor(self) -> Actor | None:
         """The signed-in staff actor for this tab, checked on the server (None: signed out)."""
         token = self.session_token
-        if not token or len(token) > 200:
+        if not token:
             return None
         ip = self.router.session.client_ip or ""
         agent = (self.router.headers.user_agent or "")[:200]
@@ -99,7 +91,12 @@ class StaffState(rx.State):
 
     @rx.event
     async def sign_out(self):
-        """Revoke the session on the server, forget the cookie, go to /login."""
+        """Revoke the session on the server and go to /login.
+
+        The header's "Sign out" button posts to /auth/logout instead (which also clears the
+        HttpOnly cookie, out of JavaScript's reach); this event is for code that signs out
+        from a handler: the cookie left behind names a revoked session and is refused.
+        """
         token = self.session_token
         actor = await self._staff_actor()
         if actor is not None:
@@ -108,47 +105,27 @@ class StaffState(rx.State):
             await asyncio.to_thread(data.forget_tab, get_engine(), actor.org_id, self.router.session.client_token)
         if token:
             await asyncio.to_thread(logout, get_engine(), token, now=app_clock().now())
-        self.session_token = ""
         self.staff_name = self.staff_role = self.org_name = ""
         self._org_id = 0
         return rx.redirect(LOGIN_PATH)
 
 
 class LoginState(StaffState):
-    """The /login form. The password is read from the submitted form, never kept in state."""
+    """The /login page. The form posts to POST /auth/login (an HTTP route, which sets the
+    HttpOnly cookie); a failed attempt comes back as /login?next=...&error=1."""
 
     error: str = ""
-    busy: bool = False
+    next_path: str = HOME_PATH  # the form's hidden `next` field
+    email: str = ""  # after a failed attempt: the email to fill in again
 
     @rx.event
     async def check_signed_in(self):
-        """on_load of /login: a signed-in tab goes straight on."""
-        self.error = ""
-        self.busy = False
+        """on_load of /login: a signed-in tab goes straight on; else show the last attempt's error."""
+        query = self.router.url.query_parameters
+        self.next_path = safe_next(query.get("next"))
         if await self._staff_actor() is not None:
-            return rx.redirect(safe_next(self.router.url.query_parameters.get("next")))
-
-    @rx.event
-    async def submit(self, form_data: dict):
-        """Sign in with email and password; on success keep the token and go on."""
-        email = form_data.get("email", "") if isinstance(form_data, dict) else ""
-        password = form_data.get("password", "") if isinstance(form_data, dict) else ""
-        email = email.strip()[:254] if isinstance(email, str) else ""
-        password = password[:1024] if isinstance(password, str) else ""
-        if not email or not password:
-            self.error = "Enter your email and password"
-            return
-        self.busy, self.error = True, ""
-        yield
-        try:
-            signed = await asyncio.to_thread(
-                login, get_engine(), email, password, now=app_clock().now(),
-                session_hours=_settings.session_hours, ip=self.router.session.client_ip or "",
-                user_agent=(self.router.headers.user_agent or "")[:200])
-        except LoginFailed:
-            self.busy, self.error = False, WRONG
-            return
-        self.busy = False
-        self.session_token = signed.token
-        self.staff_name, self.staff_role = signed.display_name, signed.actor.role
-        yield rx.redirect(safe_next(self.router.url.query_parameters.get("next")))
+            self.error = ""
+            return rx.redirect(self.next_path)
+        self.error = {"1": WRONG, "missing": MISSING}.get(query.get("error", ""), "")
+        email = unquote(cookie_value(self.router.headers.cookie, LOGIN_EMAIL_COOKIE))[:254] if self.error else ""
+        self.email = email if "@" in email else ""

@@ -1,0 +1,232 @@
+"""Web hardening shared by the HTTP routes and the Reflex states (no Reflex import here).
+
+- `SecurityHeaders`: an ASGI middleware that adds the security headers (CSP, nosniff,
+  Referrer-Policy, X-Frame-Options, HSTS over https) to EVERY http response of the app. It
+  wraps the FastAPI app handed to Reflex as `api_transformer`; in prod Reflex mounts its own
+  app (the compiled frontend, /_event, /ping, /_upload) inside that one, so the pages and
+  their static files get the headers too.
+- `content_security_policy`: the policy. The prerendered pages carry a few inline scripts
+  (theme, React Router context and stream, React's streaming helpers): they are allowed by
+  their SHA-256 hashes, read from the built HTML files, never by 'unsafe-inline'.
+- `origin_allowed`: the CSRF check of the login/logout POSTs (same origin only).
+- `session_token_from_cookies`: the staff session token from a Cookie header (the websocket
+  handshake's, for the Reflex states; the request's, for the HTTP routes).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import time
+from pathlib import Path
+from typing import Iterable, Mapping
+from urllib.parse import urlsplit
+
+from medspa.settings import Settings, get_settings
+
+SESSION_COOKIE = "medspa_session"
+LOGIN_EMAIL_COOKIE = "medspa_login_email"  # after a failed sign-in: the email to fill in again
+MAX_TOKEN_LENGTH = 200
+
+_INLINE_SCRIPT = re.compile(rb"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
+_SRC_ATTR = re.compile(rb"\bsrc\s*=", re.I)
+
+STRIPE_SCRIPT = "https://js.stripe.com"
+STRIPE_FRAMES = ("https://js.stripe.com", "https://hooks.stripe.com")
+STRIPE_API = "https://api.stripe.com"
+
+
+# --------------------------------------------------------------------------- session cookie
+
+
+def session_token_from_cookies(cookie_header: str | None) -> str | None:
+    """The `medspa_session` value of a Cookie header; None when absent, too long or ambiguous.
+
+    Two different values (e.g. a second cookie of that name tossed in for another path) are
+    refused rather than guessed between.
+    """
+    if not cookie_header:
+        return None
+    values = set()
+    for part in cookie_header.split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name.strip() == SESSION_COOKIE:
+            values.add(value.strip().strip('"'))
+    if len(values) != 1:
+        return None
+    token = values.pop()
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    return token
+
+
+def cookie_value(cookie_header: str | None, name: str) -> str:
+    """The first value of cookie `name` in a Cookie header ("" when absent)."""
+    for part in (cookie_header or "").split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key.strip() == name:
+            return value.strip().strip('"')
+    return ""
+
+
+# --------------------------------------------------------------------------- origin (CSRF)
+
+
+def request_origin(headers: Mapping[str, str]) -> str | None:
+    """The Origin of a request (or, when a browser sent none, the origin of its Referer)."""
+    origin = (headers.get("origin") or "").strip()
+    if not origin:
+        referer = (headers.get("referer") or "").strip()
+        if not referer:
+            return None
+        parts = urlsplit(referer)
+        if not parts.scheme or not parts.netloc:
+            return None
+        origin = f"{parts.scheme}://{parts.netloc}"
+    return origin.rstrip("/").lower()
+
+
+def origin_allowed(headers: Mapping[str, str], settings: Settings | None = None) -> bool:
+    """True when the request comes from one of our own origins (a missing or "null" Origin is not)."""
+    settings = settings or get_settings()
+    origin = request_origin(headers)
+    return origin is not None and origin in {o.lower() for o in settings.allowed_origins}
+
+
+# --------------------------------------------------------------------------- CSP
+
+
+def inline_script_hashes(html_files: Iterable[Path]) -> set[str]:
+    """`sha256-...` sources of the inline <script> elements in these HTML files."""
+    hashes: set[str] = set()
+    for path in html_files:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        for attrs, body in _INLINE_SCRIPT.findall(data):
+            if _SRC_ATTR.search(attrs) or not body:
+                continue
+            hashes.add("sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode())
+    return hashes
+
+
+def _ws(origin: str) -> str:
+    if origin.startswith("https://"):
+        return "wss://" + origin.removeprefix("https://")
+    return "ws://" + origin.removeprefix("http://")
+
+
+def content_security_policy(settings: Settings, script_hashes: Iterable[str] = ()) -> str:
+    """The Content-Security-Policy of every response.
+
+    'unsafe-eval': Reflex's runtime (state.js) runs the scripts an event handler returns with
+    `rx.call_script` through eval() (the calendar's scroll-to-now, Stripe Elements' set-up);
+    they come only from our server over the same-origin websocket. Inline <script> elements
+    are NOT allowed except the build's own, by hash.
+    'unsafe-inline' in style-src: Emotion (Reflex's styling) inserts <style> elements and
+    Radix sets style attributes at runtime.
+    """
+    origins = list(settings.allowed_origins)
+    script = ["'self'", *(f"'{h}'" for h in sorted(script_hashes)), "'unsafe-eval'"]
+    connect = ["'self'", *origins, *(_ws(o) for o in origins)]
+    frame = ["'self'"]
+    if settings.stripe_enabled:
+        script.append(STRIPE_SCRIPT)
+        connect.append(STRIPE_API)
+        frame.extend(STRIPE_FRAMES)
+    directives = [
+        ("default-src", ["'self'"]),
+        ("script-src", script),
+        ("style-src", ["'self'", "'unsafe-inline'"]),
+        ("img-src", ["'self'", "data:"]),
+        ("font-src", ["'self'", "data:"]),
+        ("connect-src", connect),
+        ("frame-src", frame),
+        ("object-src", ["'none'"]),
+        ("base-uri", ["'self'"]),
+        ("form-action", ["'self'"]),
+        ("frame-ancestors", ["'none'"]),
+    ]
+    return "; ".join(f"{name} {' '.join(values)}" for name, values in directives)
+
+
+def _default_static_dir() -> Path | None:
+    """Where Reflex's prod build puts the pages (.web/build/client), if Reflex is importable."""
+    try:
+        from reflex.utils.prerequisites import get_web_dir
+        from reflex_base import constants
+    except Exception:  # noqa: BLE001 - no Reflex, no built pages: no hashes
+        return None
+    return get_web_dir() / constants.Dirs.STATIC
+
+
+class SecurityHeaders:
+    """ASGI middleware: the security headers on every http response.
+
+    Headers a route set itself are kept. Websocket scopes pass through untouched (their
+    Origin is checked by the socket.io server: rxconfig's cors_allowed_origins).
+    """
+
+    RESCAN_SECONDS = 5.0  # the build may finish after the worker started: look again now and then
+
+    def __init__(self, app, settings: Settings | None = None, static_dir: Path | None = None):
+        self.app = app
+        self._settings = settings
+        self._static_dir = static_dir
+        self._cache: tuple[float, object, str] | None = None  # (checked_at, build stamp, csp)
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings or get_settings()
+
+    def _build_stamp(self, static_dir: Path | None) -> object:
+        if static_dir is None:
+            return None
+        try:
+            return (static_dir / "index.html").stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def csp(self) -> str:
+        """The policy, with the hashes of the current build (re-read when the build changes)."""
+        now = time.monotonic()
+        if self._cache is not None and now - self._cache[0] < self.RESCAN_SECONDS:
+            return self._cache[2]
+        static_dir = self._static_dir or _default_static_dir()
+        stamp = self._build_stamp(static_dir)
+        if self._cache is not None and self._cache[1] == stamp:
+            self._cache = (now, stamp, self._cache[2])
+            return self._cache[2]
+        hashes = inline_script_hashes(static_dir.rglob("*.html")) if stamp is not None else set()
+        policy = content_security_policy(self.settings, hashes)
+        self._cache = (now, stamp, policy)
+        return policy
+
+    def headers(self, https: bool) -> list[tuple[str, str]]:
+        out = [
+            ("content-security-policy", self.csp()),
+            ("x-content-type-options", "nosniff"),
+            ("referrer-policy", "strict-origin-when-cross-origin"),
+            ("x-frame-options", "DENY"),
+        ]
+        if https:
+            out.append(("strict-transport-security", "max-age=31536000; includeSubDomains"))
+        return out
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        https = self.settings.https or scope.get("scheme") == "https"
+        extra = self.headers(https)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                raw = list(message.get("headers", []))
+                present = {name.lower() for name, _ in raw}
+                raw.extend((k.encode(), v.encode()) for k, v in extra if k.encode() not in present)
+                message = {**message, "headers": raw}
+            await send(message)
+
+        return await self.app(scope, receive, send_with_headers)
