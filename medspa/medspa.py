@@ -29,6 +29,7 @@ _PAGE_MODULES = (
     calendar_page,
     auth_page,
     audit_page,
+    portal_page,
 )
 
 # api first (Reflex mounts its own app, frontend included, inside it), then the headers around all

@@ -11,8 +11,12 @@ def test_landing_page(page, screenshot, app_urls):
     from medspa.db import to_sqlalchemy_url
     from tests.factories import build_clinic
 
+    from sqlalchemy import text
+
     engines = [create_engine(to_sqlalchemy_url(u)) for u in app_urls]
-    clinic = build_clinic(*engines)
+    build_clinic(*engines)  # at least one clinic, whichever tests ran before
+    with engines[0].connect() as conn:  # the landing page lists the oldest 12
+        first_slug = conn.execute(text("select slug from organization order by id limit 1")).scalar()
     frames: list[str] = []
 
     def watch(ws) -> None:  # noqa: ANN001
@@ -22,7 +26,8 @@ def test_landing_page(page, screenshot, app_urls):
     page.on("websocket", watch)
     page.goto("/")
     expect(page.get_by_role("heading", name="The med spa, running live")).to_be_visible()
-    expect(page.locator(f".clinic-link[href='/book/{clinic.slug}']").first).to_be_visible()
+    expect(page.locator(f".clinic-link[href='/book/{first_slug}']").first).to_be_visible()
+    assert 1 <= page.locator(".clinic-link").count() <= 12
     expect(page.get_by_role("link", name="Staff sign in").first).to_have_attribute("href", "/login")
     # the state websocket on the same origin is accepted (CORS) and talks
     for _ in range(150):
