@@ -146,3 +146,26 @@ def test_role_action_matrix(world: World, role: str, action: str):
         finally:
             s.rollback()
     assert outcome == ("allowed" if allowed else "denied"), (role, action)
+
+
+# every read of protected health information leaves exactly one audit row (action written)
+PHI_READS = {"client.read": "client.read", "client.contact.read": "appointment.read",
+             "calendar.read": "calendar.read", "portal.self.read": "portal.view", "audit.read": "audit.search"}
+
+
+@pytest.mark.parametrize(("role", "action"), [(r, a) for r in ROLES for a in PHI_READS if has_permission(r, a)])
+def test_each_phi_read_leaves_exactly_one_audit_row(world: World, role: str, action: str):
+    from dataclasses import replace
+
+    from sqlalchemy import text
+
+    actor = actor_for(role, world)
+    if role != "client":
+        actor = replace(actor, user_id=10_000 + ROLES.index(role))  # a signed-in person, not a live push
+    with world.clinic.session() as s:
+        before = s.execute(text("select coalesce(max(id), 0) from audit_event")).scalar()
+        ENTRY_POINTS[action](s, actor, world)
+        s.flush()
+        rows = s.execute(text("select action, actor_role from audit_event where id > :b"), {"b": before}).all()
+        s.rollback()
+    assert [r for r in rows if r.action == PHI_READS[action]] == [(PHI_READS[action], role)]
