@@ -27,6 +27,7 @@ from medspa.settings import Settings, get_settings
 
 SESSION_COOKIE = "medspa_session"
 LOGIN_EMAIL_COOKIE = "medspa_login_email"  # after a failed sign-in: the email to fill in again
+CHALLENGE_COOKIE = "medspa_challenge"  # between the password and the second factor (10 min)
 MAX_TOKEN_LENGTH = 200
 
 _INLINE_SCRIPT = re.compile(rb"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)

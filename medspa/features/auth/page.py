@@ -51,6 +51,11 @@ def login_form() -> rx.Component:
                 rx.callout(LoginState.error, icon="circle-alert", color_scheme="red", size="1", width="100%",
                            id="login-error", role="alert"),
             ),
+            rx.cond(
+                LoginState.notice != "",
+                rx.callout(LoginState.notice, icon="circle-check", color_scheme="green", size="1", width="100%",
+                           id="login-notice", role="status"),
+            ),
             rx.button(
                 rx.icon("log-in", size=16),
                 "Sign in",
@@ -59,6 +64,7 @@ def login_form() -> rx.Component:
                 width="100%",
                 id="login-submit",
             ),
+            rx.link("Forgot your password?", href="/login/forgot", size="2", id="login-forgot"),
             spacing="4",
             width="100%",
         ),
@@ -70,6 +76,11 @@ def login_form() -> rx.Component:
 
 
 def login_page() -> rx.Component:
+    return auth_frame("Sign in to your clinic", "Staff only: calendar, clients and checkout.", login_form())
+
+
+def auth_frame(title: str, subtitle, *children: rx.Component) -> rx.Component:
+    """The centred card of the sign-in pages (sign in, code, set-up, forgot, reset)."""
     return rx.center(
         rx.vstack(
             rx.hstack(
@@ -81,9 +92,9 @@ def login_page() -> rx.Component:
             ),
             rx.card(
                 rx.vstack(
-                    rx.heading("Sign in to your clinic", size="6", weight="bold"),
-                    rx.text("Staff only: calendar, clients and checkout.", size="2", color_scheme="gray"),
-                    login_form(),
+                    rx.heading(title, size="6", weight="bold"),
+                    rx.text(subtitle, size="2", color_scheme="gray"),
+                    *children,
                     spacing="4",
                     width="100%",
                 ),
@@ -124,5 +135,8 @@ def sign_out_button(**props) -> rx.Component:
 
 
 def register(app: rx.App) -> None:
-    """Add /login to the app."""
+    """Add /login and the other sign-in pages (flows.py) to the app."""
+    from medspa.features.auth import flows
+
     app.add_page(login_page, route=LOGIN_PATH, title="Sign in · medspa", on_load=LoginState.check_signed_in)
+    flows.register(app)

@@ -33,7 +33,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.api.security import LOGIN_EMAIL_COOKIE, SESSION_COOKIE, cookie_value, session_token_from_cookies
 from medspa.domain.identity.service import actor_for_token, logout
 from medspa.domain.practice.service import organization_name
-from medspa.features.auth.common import HOME_PATH, LOGIN_PATH, MISSING, STAFF_ROLES, WRONG, safe_next
+from medspa.features.auth.common import HOME_PATH, LOGIN_PATH, STAFF_ROLES, WRONG, login_error, safe_next
 
 __all__ = ["HOME_PATH", "LOGIN_PATH", "SESSION_COOKIE", "STAFF_ROLES", "WRONG", "LoginState", "StaffState",
            "safe_next"]
@@ -117,6 +117,7 @@ class LoginState(StaffState):
     error: str = ""
     next_path: str = HOME_PATH  # the form's hidden `next` field
     email: str = ""  # after a failed attempt: the email to fill in again
+    notice: str = ""  # a good-news line (password changed)
 
     @rx.event
     async def check_signed_in(self):
@@ -126,6 +127,9 @@ class LoginState(StaffState):
         if await self._staff_actor() is not None:
             self.error = ""
             return rx.redirect(self.next_path)
-        self.error = {"1": WRONG, "missing": MISSING}.get(query.get("error", ""), "")
+        self.error = login_error(query)
+        self.notice = self.error if query.get("error") == "reset" else ""
+        if self.notice:
+            self.error = ""
         email = unquote(cookie_value(self.router.headers.cookie, LOGIN_EMAIL_COOKIE))[:254] if self.error else ""
         self.email = email if "@" in email else ""
