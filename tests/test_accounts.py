@@ -338,6 +338,11 @@ def test_slow_down_then_lock_then_unlock_after_15_minutes(engine, clinic):
         with pytest.raises(LoginFailed) as err:
             begin_login(engine, email, "wrong password!", now=clock.now())
         hints.append(err.value.retry_after)
+        if err.value.retry_after:  # the slow-down is enforced: even the right password waits
+            clock.advance(seconds=err.value.retry_after - 1)
+            with pytest.raises(LoginFailed) as early:
+                begin_login(engine, email, PW, now=clock.now())
+            assert early.value.retry_after == 1 and not isinstance(early.value, AccountLocked)
         clock.advance(seconds=5)
     assert hints == [0, 0, 30, 60]
     with pytest.raises(AccountLocked) as err:
@@ -353,7 +358,8 @@ def test_slow_down_then_lock_then_unlock_after_15_minutes(engine, clinic):
     assert begin_login(engine, email, PW, now=clock.now()).status == "signed_in"
     account = _account(clinic, uid)
     assert (account.failed_login_count, account.locked_until) == (0, None)
-    assert _actions(clinic, uid) == ["user.create"] + ["auth.login_failed"] * 5 + [
+    assert _actions(clinic, uid) == ["user.create"] + ["auth.login_failed"] * 3 + ["auth.login_throttled"] + [
+        "auth.login_failed", "auth.login_throttled", "auth.login_failed",
         "auth.locked", "auth.login_refused_locked", "auth.unlocked", "auth.login"]
     with clinic.session() as s:
         detail = s.execute(text("select detail from audit_event where action = 'auth.locked'")).scalar()
@@ -362,24 +368,31 @@ def test_slow_down_then_lock_then_unlock_after_15_minutes(engine, clinic):
 
 def test_success_resets_the_failure_count(engine, clinic):
     email, uid = _user(clinic, "front_desk")
+    clock = FixedClock(T0)
     for _ in range(4):
         with pytest.raises(LoginFailed):
-            begin_login(engine, email, "wrong password!", now=T0)
-    begin_login(engine, email, PW, now=T0)
+            begin_login(engine, email, "wrong password!", now=clock.now())
+        clock.advance(seconds=61)  # past each enforced slow-down
+    begin_login(engine, email, PW, now=clock.now())
+    assert _account(clinic, uid).throttled_until is None
     with pytest.raises(LoginFailed) as err:
-        begin_login(engine, email, "wrong password!", now=T0)
+        begin_login(engine, email, "wrong password!", now=clock.now())
     assert err.value.retry_after == 0 and not isinstance(err.value, AccountLocked)
     assert _account(clinic, uid).failed_login_count == 1
 
 
 def test_wrong_totp_codes_count_toward_the_lock_and_owner_unlocks(engine, clinic):
     email, uid, secret, _ = _enrol_owner(engine, clinic)
-    now = T0 + timedelta(minutes=10)
-    challenge = begin_login(engine, email, PW, now=now).challenge
-    bad = "000000" if pyotp.TOTP(secret).at(now) != "000000" else "111111"
+    clock = FixedClock(T0 + timedelta(minutes=10))
+    challenge = begin_login(engine, email, PW, now=clock.now()).challenge
+    totp = pyotp.TOTP(secret)
     for _ in range(4):
+        bad = "000000" if totp.at(clock.now()) != "000000" else "111111"
         with pytest.raises(InvalidCode):
-            complete_login(engine, challenge, bad, now=now)
+            complete_login(engine, challenge, bad, now=clock.now())
+        clock.advance(seconds=61)  # past the enforced slow-down
+    now = clock.now()
+    bad = "000000" if totp.at(now) != "000000" else "111111"
     with pytest.raises(AccountLocked):
         complete_login(engine, challenge, bad, now=now)
     with pytest.raises(AccountLocked):  # the right code is refused while locked

@@ -25,6 +25,7 @@ secret encrypted (secretbox) and never returned after enrolment.
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -159,7 +160,7 @@ def _check_lock(session: Session, user: UserAccount, now: datetime, actor: Actor
         session.commit()
         raise AccountLocked(user.locked_until, now)
     user.locked_until = None
-    user.failed_login_count = 0
+    user.failed_login_count, user.throttled_until = 0, None
     session.add(user)
     record(session, actor, "auth.unlocked", "user_account", user.id, at=now, reason="expired")
 
@@ -177,9 +178,22 @@ def _fail(session: Session, user: UserAccount, now: datetime, actor: Actor, acti
         session.add(user)
         session.commit()
         return AccountLocked(user.locked_until, now)
+    hint = _retry_hint(user.failed_login_count)
+    if hint:  # the slow-down is enforced: no attempt is even checked before this instant
+        user.throttled_until = now + timedelta(seconds=hint)
     session.add(user)
     session.commit()
-    return exc(retry_after=_retry_hint(user.failed_login_count))
+    return exc(retry_after=hint)
+
+
+def _check_throttle(session: Session, user: UserAccount, now: datetime, actor: Actor) -> None:
+    """Refuse an attempt during the slow-down after repeated failures (not counted, audited)."""
+    if user.throttled_until is not None and now < user.throttled_until:
+        verify_password(_DUMMY_HASH, "timing")
+        wait = math.ceil((user.throttled_until - now).total_seconds())
+        record(session, actor, "auth.login_throttled", "user_account", user.id, at=now, retry_after=wait)
+        session.commit()
+        raise LoginFailed(retry_after=wait)
 
 
 def _open_session(session: Session, user: UserAccount, now: datetime, session_hours: int, ip: str,
@@ -188,7 +202,7 @@ def _open_session(session: Session, user: UserAccount, now: datetime, session_ho
     session.add(UserSession(org_id=user.org_id, user_id=user.id, token_hash=_token_hash(token), created_at=now,
                             last_seen_at=now, expires_at=now + timedelta(hours=session_hours)))
     user.last_login_at = now
-    user.failed_login_count = 0
+    user.failed_login_count, user.throttled_until = 0, None
     session.add(user)
     actor = _actor(user, ip, user_agent)
     if method == "password":
@@ -346,6 +360,7 @@ def begin_login(engine: Engine, email: str, password: str, *, now: datetime, ses
         if user.locked_until is not None and now < user.locked_until:
             verify_password(_DUMMY_HASH, password)
         _check_lock(s, user, now, public)
+        _check_throttle(s, user, now, public)
         if not verify_password(user.password_hash, password):
             raise _fail(s, user, now, public, "auth.login_failed")
         if user.totp_confirmed_at is not None or _needs_2fa(user):
@@ -379,6 +394,7 @@ def complete_login(engine: Engine, challenge: str, code: str, *, now: datetime, 
             raise InvalidCode()
         public = Actor(org_id=org_id, role="public", label=user.email, ip=ip, user_agent=user_agent)
         _check_lock(s, user, now, public)
+        _check_throttle(s, user, now, public)
         step = _verify_totp(user, code, now)
         method = "totp"
         if step is not None:
@@ -566,7 +582,7 @@ def reactivate_user(session: Session, actor: Actor, user_id: int, *, now: dateti
         return
     user.active = True
     user.deactivated_at = None
-    user.failed_login_count = 0
+    user.failed_login_count, user.throttled_until = 0, None
     user.locked_until = None
     session.add(user)
     record(session, actor, "user.reactivate", "user_account", user.id, at=now)
@@ -579,7 +595,7 @@ def unlock_user(session: Session, actor: Actor, user_id: int, *, now: datetime) 
     user = _staff_user(session, actor, user_id)
     was_locked = user.locked_until is not None and now < user.locked_until
     user.locked_until = None
-    user.failed_login_count = 0
+    user.failed_login_count, user.throttled_until = 0, None
     session.add(user)
     if was_locked:
         record(session, actor, "auth.unlocked", "user_account", user.id, at=now, reason="owner")
@@ -667,7 +683,7 @@ def reset_password(engine: Engine, token: str, new_password: str, *, now: dateti
         check_password_strength(new_password, user.email)
         user.password_hash = hash_password(new_password)
         user.password_changed_at = now
-        user.failed_login_count = 0
+        user.failed_login_count, user.throttled_until = 0, None
         user.locked_until = None
         s.add(user)
         row.used_at = now

@@ -37,6 +37,7 @@ class UserAccount(SQLModel, table=True):
     totp_last_step: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     failed_login_count: int = 0
     locked_until: datetime | None = tstamp()
+    throttled_until: datetime | None = tstamp()  # after 3 failures: no attempt before this
     password_changed_at: datetime | None = tstamp()
     deactivated_at: datetime | None = tstamp()
 
