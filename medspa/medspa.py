@@ -22,6 +22,8 @@ from medspa.features.calendar import page as calendar_page
 from medspa.features.auth import page as auth_page
 from medspa.features.portal import page as portal_page
 from medspa.features.audit import page as audit_page
+from medspa.features.account import page as account_page
+from medspa.features.staff import page as staff_page
 
 _PAGE_MODULES = (
     home_page,
@@ -30,6 +32,8 @@ _PAGE_MODULES = (
     auth_page,
     audit_page,
     portal_page,
+    account_page,
+    staff_page,
 )
 
 # api first (Reflex mounts its own app, frontend included, inside it), then the headers around all

@@ -50,7 +50,9 @@ START_TIMEOUT = 300  # seconds: a cold frontend build (bun install + vite) on 2 
 # The app under test runs on a frozen clock (medspa.clock.app_clock): build test data
 # relative to the `frozen_now` fixture. The demo seed is off: tests make their own clinics.
 FROZEN_NOW = datetime(2026, 7, 1, 16, 0, tzinfo=timezone.utc)
-SERVER_ENV = {"DEMO_SEED": "0", "FROZEN_NOW": FROZEN_NOW.isoformat()}
+# a known SECRET_KEY: tests can store TOTP secrets the way the server reads them (secretbox)
+TEST_SECRET_KEY = "browser-tests-secret-key-not-for-production"
+SERVER_ENV = {"DEMO_SEED": "0", "FROZEN_NOW": FROZEN_NOW.isoformat(), "SECRET_KEY": TEST_SECRET_KEY}
 
 
 @pytest.hookimpl(tryfirst=True)

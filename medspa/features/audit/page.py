@@ -9,49 +9,9 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.features.audit.state import ALL, PAGE_SIZE, AuditState, Hit, Option, RowView
-from medspa.features.auth.page import sign_out_button
-from medspa.features.auth.state import StaffState
+from medspa.features.auth.shell import not_found_view, staff_header
 
 ROUTE = "/audit"
-
-
-def _header() -> rx.Component:
-    return rx.hstack(
-        rx.hstack(
-            rx.center(rx.icon("flower-2", size=18, color="white"), width="30px", height="30px",
-                      border_radius="8px", background=rx.color("teal", 9)),
-            rx.vstack(
-                rx.text(StaffState.org_name, size="3", weight="bold", white_space="nowrap", line_height="1.2"),
-                rx.text("medspa", size="1", color_scheme="gray", line_height="1.1"),
-                spacing="0",
-            ),
-            rx.separator(orientation="vertical", size="1", height="20px"),
-            rx.link(rx.hstack(rx.icon("calendar-days", size=16), rx.text("Calendar", size="2"), align="center",
-                              spacing="2"),
-                    href="/calendar", color=rx.color("gray", 11), underline="none", padding_x="10px"),
-            rx.hstack(
-                rx.icon("shield-check", size=16),
-                rx.text("Audit trail", size="2", weight="medium"),
-                padding_x="10px", padding_y="5px", border_radius="8px", background=rx.color("teal", 3),
-                color=rx.color("teal", 11), align="center", spacing="2",
-            ),
-            spacing="3",
-            align="center",
-        ),
-        rx.hstack(
-            rx.text(StaffState.staff_name, size="2", weight="medium", id="staff-name"),
-            sign_out_button(),
-            spacing="3",
-            align="center",
-        ),
-        justify="between",
-        align="center",
-        padding_x="20px",
-        height="56px",
-        border_bottom=f"1px solid {rx.color('gray', 5)}",
-        background=rx.color("gray", 1),
-        width="100%",
-    )
 
 
 def _option(opt: Option) -> rx.Component:
@@ -197,24 +157,11 @@ def _audit_view() -> rx.Component:
     )
 
 
-def _not_found() -> rx.Component:
-    return rx.center(
-        rx.vstack(
-            rx.heading("Page not found", size="6"),
-            rx.text("There is nothing at this address.", size="2", color_scheme="gray"),
-            rx.link("Back to the calendar", href="/calendar", size="2"),
-            align="center", spacing="3",
-        ),
-        padding_top="18vh",
-        id="audit-not-found",
-    )
-
-
 def audit_page() -> rx.Component:
     s = AuditState
     return rx.box(
-        rx.cond(s.not_found, _not_found(),
-                rx.cond(s.allowed, rx.fragment(_header(), _audit_view()),
+        rx.cond(s.not_found, not_found_view("audit-not-found"),
+                rx.cond(s.allowed, rx.fragment(staff_header("audit"), _audit_view()),
                         rx.center(rx.spinner(size="3"), padding_top="18vh"))),
         min_height="100vh",
         background=rx.color("gray", 2),

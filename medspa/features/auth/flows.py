@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import re
 
 import reflex as rx
 
@@ -41,7 +42,20 @@ EXPIRED_URL = f"{LOGIN_PATH}?error=expired"
 
 
 def _qr_data_uri(svg: str) -> str:
-    """Our own segno SVG as an <img> source (CSP img-src allows data:; an <img> runs no script)."""
+    """Our own segno SVG as an <img> source (CSP img-src allows data:; an <img> runs no script).
+
+    segno's inline SVG has no xmlns (a standalone image needs it) nor viewBox (to scale): both
+    are added to the root element."""
+    root = re.match(r"<svg\b([^>]*)>", svg)
+    if root is not None:
+        attrs = root.group(1)
+        extra = ""
+        if "xmlns=" not in attrs:
+            extra += ' xmlns="http://www.w3.org/2000/svg"'
+        size = re.search(r'width="(\d+)"\s+height="(\d+)"', attrs)
+        if "viewBox" not in attrs and size:
+            extra += f' viewBox="0 0 {size.group(1)} {size.group(2)}"'
+        svg = f"<svg{extra}{attrs}>" + svg[root.end():]
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from medspa.features.auth.page import sign_out_button
-from medspa.features.auth.state import StaffState
+from medspa.features.auth.shell import staff_header
 from medspa.features.calendar.book_dialog import BookDialogState, Hit, Option
 from medspa.features.calendar.layout import (
     LEGEND,
@@ -32,52 +31,13 @@ HATCH = (f"repeating-linear-gradient(135deg, {rx.color('gray', 2)} 0 6px, {rx.co
 
 
 def top_bar() -> rx.Component:
-    return rx.hstack(
-        rx.hstack(
-            rx.center(rx.icon("flower-2", size=18, color="white"), width="30px", height="30px",
-                      border_radius="8px", background=rx.color("teal", 9)),
-            rx.vstack(
-                rx.text(StaffState.org_name, size="3", weight="bold", id="clinic-name", white_space="nowrap",
-                        line_height="1.2"),
-                rx.text("medspa", size="1", color_scheme="gray", line_height="1.1"),
-                spacing="0",
-            ),
-            rx.separator(orientation="vertical", size="1", height="20px"),
-            rx.hstack(
-                rx.icon("calendar-days", size=16),
-                rx.text("Calendar", size="2", weight="medium"),
-                padding_x="10px", padding_y="5px", border_radius="8px", background=rx.color("teal", 3),
-                color=rx.color("teal", 11), align="center", spacing="2",
-            ),
-            spacing="3",
-            align="center",
-        ),
-        rx.hstack(
-            rx.hstack(
-                rx.box(width="8px", height="8px", border_radius="50%", background=rx.color("grass", 9),
-                       box_shadow=f"0 0 0 3px {rx.color('grass', 4)}"),
-                rx.text("Live", size="1", weight="medium", color=rx.color("grass", 11)),
-                align="center", spacing="2", title="Changes made anywhere appear here within a second",
-            ),
-            rx.avatar(fallback=StaffState.staff_name.to(str)[:1], size="2", radius="full", color_scheme="teal"),
-            rx.vstack(
-                rx.text(StaffState.staff_name, size="2", weight="medium", id="staff-name"),
-                rx.text(StaffState.staff_role.to(str).replace("_", " "), size="1", color_scheme="gray",
-                        text_transform="capitalize"),
-                spacing="0",
-            ),
-            sign_out_button(),
-            spacing="3",
-            align="center",
-        ),
-        justify="between",
-        align="center",
-        padding_x="20px",
-        height="56px",
-        border_bottom=f"1px solid {rx.color('gray', 5)}",
-        background=rx.color("gray", 1),
-        width="100%",
+    live = rx.hstack(
+        rx.box(width="8px", height="8px", border_radius="50%", background=rx.color("grass", 9),
+               box_shadow=f"0 0 0 3px {rx.color('grass', 4)}"),
+        rx.text("Live", size="1", weight="medium", color=rx.color("grass", 11)),
+        align="center", spacing="2", title="Changes made anywhere appear here within a second",
     )
+    return staff_header("calendar", live)
 
 
 def _location_item(loc: LocationView) -> rx.Component:

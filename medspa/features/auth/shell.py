@@ -1,0 +1,90 @@
+"""THE staff header: clinic name, the pages this role may open, who is signed in, sign out.
+
+Used by every staff page (calendar, audit, account, staff). The links only help find the
+way: every page checks the session and the permission on the server again.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from medspa.features.auth.page import sign_out_button
+from medspa.features.auth.state import StaffState
+
+# (key, label, icon, href, owner only)
+NAV = (
+    ("calendar", "Calendar", "calendar-days", "/calendar", False),
+    ("audit", "Audit trail", "shield-check", "/audit", True),
+    ("staff", "Staff", "users", "/staff", True),
+    ("account", "Account", "user-cog", "/account", False),
+)
+
+
+def _nav_item(key: str, label: str, icon: str, href: str, active: str) -> rx.Component:
+    inner = rx.hstack(rx.icon(icon, size=16), rx.text(label, size="2", weight="medium" if key == active else None),
+                      align="center", spacing="2")
+    if key == active:
+        return rx.box(inner, padding_x="10px", padding_y="5px", border_radius="8px", background=rx.color("teal", 3),
+                      color=rx.color("teal", 11), id=f"nav-{key}", aria_current="page")
+    return rx.link(inner, href=href, color=rx.color("gray", 11), underline="none", padding_x="10px",
+                   padding_y="5px", border_radius="8px", id=f"nav-{key}", _hover={"background": rx.color("gray", 3)})
+
+
+def staff_header(active: str, *extra: rx.Component) -> rx.Component:
+    """The top bar of a staff page; `active` is the NAV key of this page, `extra` goes before
+    the signed-in user (e.g. the calendar's "Live" dot)."""
+    items = []
+    for key, label, icon, href, owner_only in NAV:
+        item = _nav_item(key, label, icon, href, active)
+        items.append(rx.cond(StaffState.staff_role == "owner", item) if owner_only else item)
+    return rx.hstack(
+        rx.hstack(
+            rx.center(rx.icon("flower-2", size=18, color="white"), width="30px", height="30px",
+                      border_radius="8px", background=rx.color("teal", 9)),
+            rx.vstack(
+                rx.text(StaffState.org_name, size="3", weight="bold", id="clinic-name", white_space="nowrap",
+                        line_height="1.2"),
+                rx.text("medspa", size="1", color_scheme="gray", line_height="1.1"),
+                spacing="0",
+            ),
+            rx.separator(orientation="vertical", size="1", height="20px"),
+            rx.hstack(*items, spacing="1", align="center", id="staff-nav", as_="nav"),
+            spacing="3",
+            align="center",
+        ),
+        rx.hstack(
+            *extra,
+            rx.avatar(fallback=StaffState.staff_name.to(str)[:1], size="2", radius="full", color_scheme="teal"),
+            rx.vstack(
+                rx.text(StaffState.staff_name, size="2", weight="medium", id="staff-name"),
+                rx.text(StaffState.staff_role.to(str).replace("_", " "), size="1", color_scheme="gray",
+                        text_transform="capitalize", id="staff-role"),
+                spacing="0",
+            ),
+            sign_out_button(),
+            spacing="3",
+            align="center",
+        ),
+        justify="between",
+        align="center",
+        padding_x="20px",
+        height="56px",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        background=rx.color("gray", 1),
+        width="100%",
+        id="staff-header",
+    )
+
+
+def not_found_view(id_: str) -> rx.Component:
+    """What a staff page shows a role that may not use it: plain "not found"."""
+    return rx.center(
+        rx.vstack(
+            rx.heading("Page not found", size="6"),
+            rx.text("There is nothing at this address.", size="2", color_scheme="gray"),
+            rx.link("Back to the calendar", href="/calendar", size="2"),
+            align="center", spacing="3",
+        ),
+        padding_top="18vh",
+        id=id_,
+    )

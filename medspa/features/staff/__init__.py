@@ -1,0 +1,1 @@
+"""/staff: the owner's staff accounts page."""
