@@ -48,6 +48,8 @@ DEMO_LOGINS = (
     ("nurse injector", "nurse@demo.clinic", "demo-nurse-2026"),
 )
 DEMO_SLUG = "demo"
+DEMO_CODE_HINT = ("owner, manager and nurse sign in with a 6-digit code too: "
+                  "run `.venv/bin/medspa demo-code EMAIL` to get it")
 TOOLS_BIN = PROJECT_ROOT / "tools" / "node_modules" / ".bin"
 DEFAULT_NPM_REGISTRY = "https://registry.npmjs.org/"
 
@@ -180,7 +182,7 @@ def _run_seed(settings: Settings, db: Database) -> bool:
     _say("Loading the demo clinic (first run only) ...")
     t0 = time.monotonic()
     try:
-        seed_demo(engine, owner_engine, progress=_Progress())
+        seed_demo(engine, owner_engine, progress=_Progress(), settings=settings)
     finally:
         engine.dispose()
         owner_engine.dispose()
@@ -289,6 +291,7 @@ def _banner(settings: Settings, db: Database, seeded_demo: bool, elapsed: float)
     if seeded_demo:
         lines.append("  demo logins:")
         lines += [f"    {role:<15} {email:<24} {password}" for role, email, password in demo_logins()]
+        lines.append(f"  {DEMO_CODE_HINT}")
     stops = " and the embedded database" if db.started_here else ""
     lines += [f"  Ctrl-C stops the server{stops}", "=" * 64, ""]
     _say("\n".join(lines))
@@ -448,6 +451,69 @@ def seed() -> None:
         _dispose_engines(settings, db)
     finally:
         db.close()
+
+
+def current_demo_code(engine, email: str, *, now, settings: Settings, slug: str = DEMO_SLUG) -> tuple[str, int]:
+    """(the current TOTP code, seconds it stays current) of a demo clinic account.
+
+    Only accounts of the clinic with slug `demo`, with two-factor set up; raises ValueError
+    with the reason otherwise (another clinic's account is refused like an unknown one)."""
+    import pyotp
+    from sqlalchemy import text
+    from sqlmodel import select
+
+    from medspa.db import tenant_session
+    from medspa.domain.identity.accounts import TOTP_STEP_SECONDS
+    from medspa.domain.identity.models import UserAccount
+    from medspa.domain.identity.secretbox import unseal
+
+    email = email.strip().lower()
+    from medspa.domain.errors import NotFound
+    from medspa.domain.practice.service import organization_by_slug
+
+    with tenant_session(None, engine) as s:
+        org_id = s.execute(text("select medspa_org_for_login(:v)"), {"v": email}).scalar()
+        try:
+            demo_id = organization_by_slug(s, slug).id
+        except NotFound:
+            demo_id = None
+    if org_id is None or org_id != demo_id:
+        raise ValueError(f"{email} is not an account of the demo clinic ('{slug}'); "
+                         "demo-code only works for the demo logins")
+    with tenant_session(org_id, engine) as s:
+        user = s.exec(select(UserAccount).where(UserAccount.email == email)).first()
+        if user is None or not user.active or not user.totp_secret_enc or user.totp_confirmed_at is None:
+            raise ValueError(f"{email} has no two-factor sign-in set up (it signs in with the password only)")
+        secret = unseal(user.totp_secret_enc, settings)
+    totp = pyotp.TOTP(secret, interval=TOTP_STEP_SECONDS)
+    left = TOTP_STEP_SECONDS - int(now.timestamp()) % TOTP_STEP_SECONDS
+    return totp.at(now), left
+
+
+@app.command("demo-code")
+def demo_code(
+    email: str = typer.Argument(..., help="A demo login, e.g. owner@demo.clinic."),
+    var_dir: Optional[Path] = typer.Option(None, "--var-dir", help="As given to `medspa serve` (default: VAR_DIR or ./var)."),
+) -> None:
+    """Print the current 6-digit sign-in code of a demo account (demo clinic only)."""
+    updates = {"var_dir": var_dir.resolve()} if var_dir is not None else {}
+    settings = get_settings().model_copy(update=updates)
+    from medspa.clock import app_clock
+    from medspa.db import get_engine
+
+    db = open_database(settings)
+    try:
+        engine = get_engine(_with_urls(settings, db))
+        try:
+            code, left = current_demo_code(engine, email, now=app_clock().now(), settings=settings)
+        except ValueError as exc:
+            _fail(str(exc))
+        finally:
+            engine.dispose()
+    finally:
+        db.close()
+    _say(code)
+    _say(f"(valid for about {left} more seconds; each code signs in once)", err=True)
 
 
 if __name__ == "__main__":

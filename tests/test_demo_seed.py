@@ -6,6 +6,7 @@ end of daylight saving time (1 Nov 2026 in the US), the history crosses both cha
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import date, datetime, timedelta, timezone
 from uuid import uuid4
@@ -305,3 +306,29 @@ def test_deterministic(engine, owner_engine, demo):
         (select first_name || ' ' || last_name from client order by id limit 1),
         (select string_agg(status, ',' order by id) from (select id, status from appointment order by id limit 200) x)"""
     assert q(engine, again, fingerprint) == q(engine, demo["org_id"], fingerprint)
+
+
+def test_demo_owner_manager_nurse_have_two_factor_and_demo_code_prints_it(demo, engine):
+    """The seed pre-enrols TOTP for owner, manager and nurse (encrypted like the domain does);
+    `medspa demo-code` computes the current code of the demo clinic's accounts only."""
+    from medspa.cli import current_demo_code
+    from medspa.domain.identity.accounts import begin_login, complete_login
+    from medspa.settings import get_settings
+
+    slug, settings = demo["slug"], get_settings()
+    rows = dict(q(engine, demo["org_id"], "select role, totp_confirmed_at is not null from user_account"))
+    assert rows == {"owner": True, "manager": True, "provider": True, "front_desk": False}
+    when = NOW + timedelta(minutes=5)
+    code, left = current_demo_code(engine, f"owner@{slug}.clinic", now=when, settings=settings, slug=slug)
+    assert re.fullmatch(r"\d{6}", code) and 0 < left <= 30
+    started = begin_login(engine, f"owner@{slug}.clinic", "demo-owner-2026", now=when)
+    assert started.status == "totp_required"
+    signed = complete_login(engine, started.challenge, code, now=when)
+    assert signed.actor.role == "owner"
+    with pytest.raises(ValueError, match="no two-factor"):
+        current_demo_code(engine, f"frontdesk@{slug}.clinic", now=when, settings=settings, slug=slug)
+    # the clinic with slug "demo" is not this one: refused like any other clinic's account
+    with pytest.raises(ValueError, match="not an account of the demo clinic"):
+        current_demo_code(engine, f"owner@{slug}.clinic", now=when, settings=settings)
+    with pytest.raises(ValueError, match="not an account of the demo clinic"):
+        current_demo_code(engine, "nobody@example.com", now=when, settings=settings, slug=slug)

@@ -45,6 +45,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
+import pyotp
 from argon2 import PasswordHasher
 from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import TSTZRANGE, Range
@@ -52,12 +53,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from medspa.db import tenant_session
+from medspa.settings import Settings
 from medspa.demo import data as D
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.service import add_service
 from medspa.domain.clients.models import Client
 from medspa.domain.identity.actor import Actor
+from medspa.domain.identity.accounts import REQUIRED_2FA_ROLES
 from medspa.domain.identity.models import UserAccount
+from medspa.domain.identity.secretbox import seal
 from medspa.domain.payments.models import LedgerEntry, Payment, Refund
 from medspa.domain.practice.models import Organization, Resource
 from medspa.domain.practice.service import (
@@ -118,18 +122,23 @@ def demo_credentials(slug: str = "demo", prefix: str = "demo") -> list[tuple[str
 
 def seed_demo(engine: Engine, owner_engine: Engine, *, slug: str = "demo", name: str = "Lumière Aesthetics",
               today: date | None = None, now: datetime | None = None,
-              progress: Progress | None = None, scale: str = "demo", with_other: bool = True) -> int:
+              progress: Progress | None = None, scale: str = "demo", with_other: bool = True,
+              settings: Settings | None = None) -> int:
     """Create the demo clinic (and, unless with_other=False, the small clinic `other`).
 
     Returns the demo organisation's id. Raises DemoSeedError if `slug` already exists.
     `today`/`now` default to the real date and instant; pass both for a stable result.
+    The demo's owner, manager and nurse have two-factor sign-in set up already (a random
+    TOTP secret each, encrypted with `settings`' key like the domain does): `medspa
+    demo-code EMAIL` prints their current code.
     """
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {', '.join(SCALES)}")
     today, now = _resolve_clock(today, now, D.DEMO_LOCATIONS[0].time_zone)
     report = _Reporter(progress, 0.0, 0.93 if with_other else 1.0)
     spec = _ClinicSpec(D.DEMO_LOCATIONS, D.DEMO_STAFF, D.DEMO_USERS, D.DEMO_RESOURCES, D.DEMO_SERVICES,
-                       D.DEMO_PROGRAMS, "demo", "USD", _us_holidays, SCALES[scale])
+                       D.DEMO_PROGRAMS, "demo", "USD", _us_holidays, SCALES[scale], totp_settings=settings,
+                       pre_enrol_totp=True)
     org_id = _seed_clinic(engine, owner_engine, spec, slug, name, today, now, report)
     if with_other:
         if _org_exists(owner_engine, "other"):
@@ -170,6 +179,8 @@ class _ClinicSpec:
     holidays: Callable[[date], bool]
     scale: Scale
     seed: int = SEED
+    pre_enrol_totp: bool = False  # owner, manager and providers get a TOTP secret (demo only)
+    totp_settings: Settings | None = None  # whose SECRET_KEY/VAR_DIR encrypts it
 
 
 class _Reporter:
@@ -881,6 +892,10 @@ def _fill_clinic(session: Session, org_id: int, spec: _ClinicSpec, slug: str, to
                            password_hash=hasher.hash(f"{spec.password_prefix}-{u.password_role}-2026"),
                            role=u.role, staff_id=staff_ids[u.staff_name], display_name=u.staff_name,
                            created_at=now - timedelta(days=spec.scale.history_days + 30))
+        if spec.pre_enrol_totp and u.role in REQUIRED_2FA_ROLES:
+            # like accounts.confirm_totp_enrolment: a random base32 secret, encrypted at rest
+            acct.totp_secret_enc = seal(pyotp.random_base32(), spec.totp_settings)
+            acct.totp_confirmed_at = now - timedelta(days=30)
         session.add(acct)
         session.flush()
         user_ids[u.role] = int(acct.id)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from medspa.settings import get_settings
+from medspa.settings import Settings, get_settings
 
 
 def _key_file_secret(var_dir: Path) -> str:
@@ -39,16 +39,17 @@ def _fernet(secret: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
-def _box() -> Fernet:
-    settings = get_settings()
+def _box(settings: Settings | None = None) -> Fernet:
+    settings = settings or get_settings()
     return _fernet(settings.secret_key or _key_file_secret(settings.var_dir))
 
 
-def seal(plaintext: str) -> str:
-    """Encrypt `plaintext`; returns an ASCII token safe to store in a text column."""
-    return _box().encrypt(plaintext.encode()).decode()
+def seal(plaintext: str, settings: Settings | None = None) -> str:
+    """Encrypt `plaintext`; returns an ASCII token safe to store in a text column.
+    `settings`: whose key (the launcher's, when --var-dir differs from the environment)."""
+    return _box(settings).encrypt(plaintext.encode()).decode()
 
 
-def unseal(token: str) -> str:
+def unseal(token: str, settings: Settings | None = None) -> str:
     """Decrypt a token from `seal`. Raises cryptography.fernet.InvalidToken if the key changed."""
-    return _box().decrypt(token.encode()).decode()
+    return _box(settings).decrypt(token.encode()).decode()
