@@ -19,7 +19,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "manager": frozenset(STAFF_READ | BOOKING | {"refund.issue", "settings.write"}),
     "provider": frozenset(STAFF_READ | BOOKING),
     "front_desk": frozenset(STAFF_READ | BOOKING),
-    "lab": frozenset({"calendar.read"}),
+    "lab": frozenset({"calendar.read", "practice.read"}),  # the calendar lists the locations
     # a portal client: only their own record and visits (services also check actor.client_id)
     "client": frozenset({"availability.read", "catalog.read", "appointment.book_online", "portal.self.read",
                          "portal.self.write", "appointment.cancel_own"}),

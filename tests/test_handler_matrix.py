@@ -1,0 +1,250 @@
+"""The role x action matrix again, through the Reflex event handlers called directly.
+
+Every handler is an entry point a browser can call with any arguments. Staff handlers take
+the staff session from the handshake cookie; portal handlers take the client's portal
+session. For each action a UI handler performs, every role is tried: it must take effect
+exactly when the permission table grants the action AND the role can hold that kind of
+session (staff roles for staff pages, the client for the portal; the public page and system
+jobs have no session to present). Actions without a UI handler yet (settings.write,
+block.write, refund.issue, outbox.read, staff.manage, and the public booking page's reads,
+which always act as role "public") are covered by tests/test_permissions.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from medspa.domain.clients.service import ClientInput, find_or_create_client
+from medspa.domain.identity.actor import Actor
+from medspa.domain.identity.models import UserAccount, UserSession
+from medspa.domain.identity.permissions import has_permission
+from medspa.domain.identity.service import _token_hash, hash_password
+from medspa.domain.messaging.models import OutboxMessage
+from medspa.domain.portal.service import request_code, verify_code
+from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.service import hold_slot
+from medspa.features.audit.state import AuditState
+from medspa.features.calendar.book_dialog import BookDialogState, Option
+from medspa.features.calendar.state import CalendarState, DetailState
+from medspa.features.portal.state import PortalState
+from tests.factories import build_clinic
+from tests.test_handlers import NOW, app_settings, call, run, state_for  # noqa: F401  (fixture)
+
+NY = ZoneInfo("America/New_York")
+TODAY = date(2026, 7, 1)  # NOW is 12:00 in New York
+STAFF_ROLES = ("owner", "manager", "provider", "front_desk", "lab")
+ROLES = (*STAFF_ROLES, "client", "public", "system")
+_visit_slots = itertools.count()  # 8 half-hours x 6 providers this afternoon
+_dialog_slots = itertools.count()
+
+
+@dataclass
+class World:
+    clinic: object
+    tokens: dict
+    client_id: int
+    portal_token: str
+
+
+def ny(day: date, h: int, m: int = 0) -> datetime:
+    return datetime.combine(day, time(h, m), tzinfo=NY).astimezone(timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def world(engine, owner_engine) -> World:
+    clinic = build_clinic(engine, owner_engine, providers=6)
+    tokens = {}
+    with clinic.session() as s:
+        for role in STAFF_ROLES:  # sessions made directly: the 2FA sign-in flow has its own tests
+            user = UserAccount(org_id=clinic.org_id, email=f"{role}-{clinic.slug}@example.com",
+                               password_hash=hash_password("x" * 16), role=role, display_name=role)
+            s.add(user)
+            s.flush()
+            tokens[role] = f"tok-{role}-{clinic.slug}"
+            s.add(UserSession(org_id=clinic.org_id, user_id=user.id, token_hash=_token_hash(tokens[role]),
+                              created_at=NOW, last_seen_at=NOW, expires_at=NOW + timedelta(hours=12)))
+        client = find_or_create_client(s, clinic.system, ClientInput("Cleo", "Vance", f"cleo-{clinic.slug}@example.com",
+                                                                      "+12125550170"))
+        request_code(s, Actor.public(clinic.org_id), client.email, now=NOW)
+        s.commit()
+        body = s.exec(select(OutboxMessage.body).where(OutboxMessage.kind == "portal_code")).one()
+        code = re.search(r"\b(\d{6})\b", body).group(1)
+        portal_token = verify_code(s, Actor.public(clinic.org_id), client.email, code, now=NOW).token
+        s.commit()
+    return World(clinic, tokens, client.id, portal_token)
+
+
+_own_slots = itertools.count()  # the portal client's own visits, one after another
+
+
+def new_visit(w: World, *, own: bool = False) -> int:
+    """A confirmed visit: later today for a new client of its own (each case its own
+    provider/time), or (own=True) for the portal's client on a day the desk dialog never uses."""
+    with w.clinic.session() as s:
+        if own:
+            k, provider, client_id, day = next(_own_slots), 0, w.client_id, TODAY + timedelta(days=6)
+        else:
+            n = next(_visit_slots)
+            k, provider, day = n // 6, n % 6, TODAY
+            client_id = find_or_create_client(s, w.clinic.system, ClientInput(
+                "Walk", f"In{n}", f"walkin{n}-{w.clinic.slug}@example.com", "+12125550171")).id
+        appt = hold_slot(s, w.clinic.system, location_id=w.clinic.location_id, service_id=w.clinic.services["botox"],
+                         start_at=ny(day, 13 + k // 2, 30 * (k % 2)), provider_id=w.clinic.provider_ids[provider],
+                         now=NOW, client_id=client_id, confirm=True)
+        s.commit()
+        return appt.id
+
+
+def status(w: World, appointment_id: int) -> str:
+    with w.clinic.session() as s:
+        return s.exec(select(Appointment.status).where(Appointment.id == appointment_id)).one()
+
+
+def staff_state(cls, w: World, role: str):
+    return state_for(cls, w.tokens.get(role))
+
+
+# ---- what each handler does when allowed (True = it took effect) ----
+
+def calendar_read(w, role):
+    state = staff_state(CalendarState, w, role)
+    state.location_id, state.day = w.clinic.location_id, TODAY.isoformat()
+    run(call(CalendarState.load, state))
+    return state.loads > 0 and not state.error
+
+
+def contact_read(w, role):
+    state = staff_state(DetailState, w, role)
+    run(call(DetailState.open, state, new_visit(w)))
+    return state.panel_open and bool(state.detail.client_phone or state.detail.client_email)
+
+
+def step(action: str, after: str):
+    def run_step(w, role):
+        appt = new_visit(w)
+        state = staff_state(DetailState, w, role)
+        state.panel_open = True
+        state.detail.id = appt
+        run(call(DetailState.step, state, action))
+        return status(w, appt) == after
+    return run_step
+
+
+def cancel(w, role):
+    appt = new_visit(w)
+    state = staff_state(DetailState, w, role)
+    state.panel_open, state.confirm_cancel = True, True
+    state.detail.id = appt
+    run(call(DetailState.cancel, state))
+    return status(w, appt) == "cancelled"
+
+
+def _dialog(w, role, **fields):
+    state = staff_state(BookDialogState, w, role)
+    n = next(_dialog_slots)
+    state.dialog_open, state._location_id, state._day, state._time_zone = True, w.clinic.location_id, \
+        (TODAY + timedelta(days=1 + n // 14)).isoformat(), "America/New_York"
+    state.services = [Option(str(w.clinic.services["botox"]), "Botox")]
+    state.service = str(w.clinic.services["botox"])
+    minute = 9 * 60 + 30 * (n % 14)
+    state.times, state.minute = [Option(str(minute), "t")], str(minute)
+    for k, v in fields.items():
+        setattr(state, k, v)
+    return state
+
+
+def _count(w) -> int:
+    with w.clinic.session() as s:
+        return s.execute(text("select count(*) from appointment")).scalar()
+
+
+def book_existing(w, role):
+    before = _count(w)
+    state = _dialog(w, role, mode="picked", client_id=w.client_id)
+    run(call(BookDialogState.submit, state, {}))
+    return _count(w) == before + 1
+
+
+def book_new_client(w, role):
+    with w.clinic.session() as s:
+        before = s.execute(text("select count(*) from client")).scalar()
+    n = next(_dialog_slots)
+    state = _dialog(w, role, mode="new")
+    run(call(BookDialogState.submit, state, {"first_name": "New", "last_name": f"Client{n}", "email": "", "phone": ""}))
+    with w.clinic.session() as s:
+        return s.execute(text("select count(*) from client")).scalar() == before + 1
+
+
+def client_search(w, role):
+    state = staff_state(BookDialogState, w, role)
+    state.dialog_open = True
+    run(call(BookDialogState.search, state, "Cleo"))
+    return any(h.id == w.client_id for h in state.hits)
+
+
+def audit_read(w, role):
+    state = staff_state(AuditState, w, role)
+    run(call(AuditState.load, state))
+    return state.allowed and not state.not_found
+
+
+def portal_state(w, role):
+    state = state_for(PortalState, None)
+    state.status, state.step, state._org_id = "ready", "portal", w.clinic.org_id
+    state._token = w.portal_token if role == "client" else ""
+    return state
+
+
+def portal_read(w, role):
+    state = portal_state(w, role)
+    run(call(PortalState.open_tab, state, "visits"))
+    return state.step == "portal" and state.details.first_name == "Cleo"
+
+
+def portal_write(w, role):
+    state = portal_state(w, role)
+    run(call(PortalState.set_sms_consent, state, True))
+    return state.notice == "Your marketing preferences are saved."
+
+
+def cancel_own(w, role):
+    appt = new_visit(w, own=True)
+    state = portal_state(w, role)
+    state._cancellable = [appt]
+    run(call(PortalState.ask_cancel, state, appt))
+    if not state.cancel_open:
+        return False
+    run(call(PortalState.confirm_cancel, state))
+    return status(w, appt) == "cancelled"
+
+
+HANDLERS = {
+    "calendar.read": ("staff", calendar_read),
+    "client.contact.read": ("staff", contact_read),
+    "appointment.check_in": ("staff", step("check_in", "checked_in")),
+    "appointment.update_status": ("staff", step("no_show", "no_show")),
+    "appointment.cancel": ("staff", cancel),
+    "appointment.book": ("staff", book_existing),
+    "client.write": ("staff", book_new_client),
+    "client.read": ("staff", client_search),
+    "audit.read": ("staff", audit_read),
+    "portal.self.read": ("portal", portal_read),
+    "portal.self.write": ("portal", portal_write),
+    "appointment.cancel_own": ("portal", cancel_own),
+}
+SESSION_ROLES = {"staff": STAFF_ROLES, "portal": ("client",)}
+
+
+@pytest.mark.parametrize(("role", "action"), list(itertools.product(ROLES, sorted(HANDLERS))))
+def test_handler_matrix(world: World, app_settings, role: str, action: str):  # noqa: F811
+    family, handler = HANDLERS[action]
+    expected = has_permission(role, action) and role in SESSION_ROLES[family]
+    assert handler(world, role) is expected, (role, action)
