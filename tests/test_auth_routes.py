@@ -23,7 +23,7 @@ from medspa.domain.identity.accounts import begin_totp_enrolment, confirm_totp_e
 from medspa.domain.identity.service import _actor, actor_for_token, create_user, verify_password
 from medspa.domain.identity.models import UserAccount
 from medspa.domain.messaging.models import OutboxMessage
-from medspa.features.auth.common import locked_message, login_error, wait_message
+from medspa.features.auth.common import code_error, locked_message, login_error, wait_message
 from medspa.settings import Settings
 from tests.conftest import utc
 from tests.factories import build_clinic
@@ -150,24 +150,26 @@ def test_recovery_code_works_once_over_http(client, clinic, engine):
     assert "medspa_session" not in cookies_of(r)
 
 
-def test_five_wrong_passwords_lock_with_retry_hints(client, clinic):
+def test_five_wrong_passwords_lock_with_retry_hints(client, clinic, clock):
     email, _ = make_user(clinic, "front_desk")
-    seen = []
-    for _ in range(5):
-        r = client.post("/auth/login", data={"email": email, "password": "wrong password!"})
-        seen.append(location(r)[1])
-    assert seen == [
-        {"next": "/calendar", "error": "1"},
-        {"next": "/calendar", "error": "1"},
-        {"next": "/calendar", "error": "1", "wait": "30"},
-        {"next": "/calendar", "error": "1", "wait": "60"},
-        {"next": "/calendar", "error": "locked", "wait": "900"},
-    ]
+
+    def attempt(password: str = "wrong password!") -> dict:
+        return location(client.post("/auth/login", data={"email": email, "password": password}))[1]
+
+    assert attempt() == attempt() == {"next": "/calendar", "error": "1"}
+    assert attempt() == {"next": "/calendar", "error": "1", "wait": "30"}
+    clock.advance(seconds=10)  # the slow-down is enforced: even the right password waits
+    assert attempt(PASSWORD) == {"next": "/calendar", "error": "1", "wait": "20"}
+    clock.advance(seconds=20)
+    assert attempt() == {"next": "/calendar", "error": "1", "wait": "60"}
+    clock.advance(seconds=60)
+    assert attempt() == {"next": "/calendar", "error": "locked", "wait": "900"}
     # even the right password is refused now, with the minutes left
+    clock.advance(seconds=60)
     r = client.post("/auth/login", json={"email": email, "password": PASSWORD})
     assert r.status_code == 423
-    assert r.json() == {"error": "This account is locked after too many failed attempts: try again in 15 minutes",
-                        "retry_after": 900}
+    assert r.json() == {"error": "This account is locked after too many failed attempts: try again in 14 minutes",
+                        "retry_after": 840}
     assert login_error({"error": "locked", "wait": "900"}) == locked_message(900)
     assert login_error({"error": "1", "wait": "30"}) == (
         "Email or password is incorrect. Too many attempts: try again in 30 seconds")
@@ -178,13 +180,20 @@ def test_wrong_codes_count_and_lock(client, clinic, clock):
     email, secret = make_user(clinic, "manager", totp=True)
     r = client.post("/auth/login", data={"email": email, "password": PASSWORD})
     challenge = value(cookies_of(r)["medspa_challenge"])
-    got = []
-    for _ in range(4):
-        r = client.post("/auth/verify", data={"code": "123123"}, cookies={"medspa_challenge": challenge})
-        got.append(location(r))
-    assert got[1] == ("/login/verify", {"next": "/calendar", "error": "code"})
-    assert got[3] == ("/login/verify", {"next": "/calendar", "error": "code", "wait": "60"})
-    r = client.post("/auth/verify", data={"code": "123123"}, cookies={"medspa_challenge": challenge})
+
+    def verify(code: str = "123123"):
+        return client.post("/auth/verify", data={"code": code}, cookies={"medspa_challenge": challenge})
+
+    assert location(verify()) == location(verify()) == ("/login/verify", {"next": "/calendar", "error": "code"})
+    assert location(verify()) == ("/login/verify", {"next": "/calendar", "error": "code", "wait": "30"})
+    # during the slow-down even the right code is not checked
+    assert location(verify(pyotp.TOTP(secret).at(NOW))) == (
+        "/login/verify", {"next": "/calendar", "error": "wait", "wait": "30"})
+    assert code_error({"error": "wait", "wait": "30"}) == "Too many attempts: try again in 30 seconds"
+    clock.advance(seconds=30)
+    assert location(verify()) == ("/login/verify", {"next": "/calendar", "error": "code", "wait": "60"})
+    clock.advance(seconds=60)
+    r = verify()
     assert location(r) == ("/login", {"next": "/calendar", "error": "locked", "wait": "900"})
     assert cookies_of(r)["medspa_challenge"].startswith("medspa_challenge=; Max-Age=0")
 

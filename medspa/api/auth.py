@@ -266,6 +266,11 @@ async def _second_step(request: Request, step_path: str, call, engine, clock: Cl
         return _redirect(step_path, next=next_path, **query)
     except ValidationFailed:  # e.g. enrolment confirmed without a started set-up
         return restart({"error": "expired"}, EXPIRED, 401)
+    except LoginFailed as exc:  # the enforced slow-down: this attempt was not even checked
+        if as_json:
+            return JSONResponse({"error": wait_message(exc.retry_after), "retry_after": exc.retry_after},
+                                status_code=429, headers=NO_STORE)
+        return _redirect(step_path, next=next_path, error="wait", wait=max(1, exc.retry_after))
     return value, next_path, as_json
 
 

@@ -192,7 +192,14 @@ def test_five_wrong_passwords_lock_the_account(page: Page, app_urls, screenshot)
                 "Email or password is incorrect. Too many attempts: try again in 60 seconds",
                 "This account is locked after too many failed attempts: try again in 15 minutes"]
     page.goto("/login")
-    for message in expected:
+    for i, message in enumerate(expected):
+        if i >= 3:  # the app's clock is frozen: let the enforced slow-down pass (as waiting would)
+            with clinic.session() as s:
+                user = s.exec(select(UserAccount).where(UserAccount.email == emails["front_desk"])).one()
+                assert user.throttled_until is not None
+                user.throttled_until = None
+                s.add(user)
+                s.commit()
         page.fill("#login-email", emails["front_desk"])
         page.fill("#login-password", "not the password")
         page.click("#login-submit")

@@ -49,9 +49,11 @@ def login_error(query: dict) -> str:
 
 def code_error(query: dict) -> str:
     """The /login/verify and /login/enrol message for ?error=code[&wait=N]."""
-    if str(query.get("error", "") or "") != "code":
+    error, wait = str(query.get("error", "") or ""), _wait_of(query)
+    if error == "wait":
+        return wait_message(wait or 1)
+    if error != "code":
         return ""
-    wait = _wait_of(query)
     return f"{WRONG_CODE}. {wait_message(wait)}" if wait else WRONG_CODE
 
 
