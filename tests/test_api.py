@@ -189,3 +189,18 @@ def test_malformed_requests_keep_the_error_shape(client, engine, owner_engine):
         "error": "validation", "fields": {"request": "The body is not valid JSON"}}
     wrong_method = client.delete(url)
     assert wrong_method.status_code == 405 and wrong_method.json()["error"] == "method_not_allowed"
+
+
+def test_every_http_route_is_known_and_anonymous_routes_are_clinic_scoped(client):
+    """A new route must be added here on purpose: the JSON API acts as role "public" (the
+    slug names the clinic); staff routes are only the sign-in/out forms, which set or clear
+    the HttpOnly cookie, and the Stripe webhook, which trusts only its verified payload."""
+    paths = {(m, p) for p, ops in client.get("/api/v1/openapi.json").json()["paths"].items() for m in ops}
+    public_v1 = {("get", "/api/v1/health"), ("get", "/api/v1/{clinic}/locations"),
+                 ("get", "/api/v1/{clinic}/services"), ("get", "/api/v1/{clinic}/providers"),
+                 ("get", "/api/v1/{clinic}/availability"), ("post", "/api/v1/{clinic}/bookings"),
+                 ("get", "/api/v1/{clinic}/bookings/{reference}")}
+    v1 = {(m, p) for m, p in paths if p.startswith("/api/v1/")}
+    assert v1 == public_v1
+    others = {p for _, p in paths - v1}
+    assert all(p.startswith(("/auth/", "/api/stripe/")) for p in others), others
