@@ -220,7 +220,7 @@ def enrol_page() -> rx.Component:
         action="/auth/enrol", method="post", id="enrol-form", width="100%",
     )
     return auth_frame(
-        "Set up two-factor sign-in",
+        "Set up two-factor sign\u2011in",  # non-breaking hyphen: no "sign-" / "in" wrap
         "Your account needs a second step at sign-in. Scan this code with an authenticator app "
         "(Google Authenticator, 1Password, Authy ...), then enter the 6-digit code it shows.",
         form,
