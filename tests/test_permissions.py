@@ -19,6 +19,7 @@ from medspa.clock import FixedClock
 from medspa.domain.audit.query import search_audit
 from medspa.domain.catalog.service import list_services
 from medspa.domain.clients.service import ClientInput, create_client, find_or_create_client, get_client
+from medspa.domain.clinical.service import LineInput, get_chart, save_chart
 from medspa.domain.errors import NotFound
 from medspa.domain.identity.accounts import revoke_user_sessions
 from medspa.domain.identity.actor import Actor, PermissionDenied
@@ -114,6 +115,9 @@ ENTRY_POINTS = {
     "staff.manage": lambda s, a, w: revoke_user_sessions(s, a, w.user_id, now=NOW),
     "portal.self.read": lambda s, a, w: portal_overview(s, a, now=NOW),
     "portal.self.write": lambda s, a, w: set_marketing_consent(s, a, email=True, sms=False, now=NOW),
+    "chart.read": lambda s, a, w: get_chart(s, a, w.appointment_id, now=NOW),
+    "chart.write": lambda s, a, w: save_chart(s, a, w.appointment_id, [LineInput("Botox", "C3709C3", "20", "glabella")],
+                                              "matrix", now=NOW),
 }
 
 
@@ -150,7 +154,8 @@ def test_role_action_matrix(world: World, role: str, action: str):
 
 # every read of protected health information leaves exactly one audit row (action written)
 PHI_READS = {"client.read": "client.read", "client.contact.read": "appointment.read",
-             "calendar.read": "calendar.read", "portal.self.read": "portal.view", "audit.read": "audit.search"}
+             "calendar.read": "calendar.read", "portal.self.read": "portal.view", "audit.read": "audit.search",
+             "chart.read": "chart.read"}
 
 
 @pytest.mark.parametrize(("role", "action"), [(r, a) for r in ROLES for a in PHI_READS if has_permission(r, a)])

@@ -3,6 +3,7 @@
 from medspa.domain.audit.models import AuditEvent
 from medspa.domain.catalog.models import Service, ServiceProvider
 from medspa.domain.clients.models import Client
+from medspa.domain.clinical.models import TreatmentLine, TreatmentNote
 from medspa.domain.identity.models import LoginChallenge, PasswordResetToken, RecoveryCode, UserAccount, UserSession
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.payments.models import LedgerEntry, Payment, Refund, TestGatewayCharge, WebhookEvent
@@ -14,7 +15,7 @@ __all__ = [
     "Appointment", "AuditEvent", "CalendarWatch", "Client", "LedgerEntry", "Location", "LoginChallenge", "Occupancy",
     "Organization", "OutboxMessage", "PasswordResetToken", "Payment", "RecoveryCode", "Refund", "Resource", "Service",
     "ServiceProvider", "StaffMember",
-    "TestGatewayCharge", "UserAccount", "UserSession", "WebhookEvent", "WorkingHours",
+    "TestGatewayCharge", "TreatmentLine", "TreatmentNote", "UserAccount", "UserSession", "WebhookEvent", "WorkingHours",
 ]
 
 TENANT_TABLES = [
@@ -22,4 +23,5 @@ TENANT_TABLES = [
     "client", "appointment", "occupancy", "payment", "refund", "ledger_entry", "webhook_event",
     "test_gateway_charge", "outbox_message", "audit_event", "user_account", "user_session",
     "calendar_watch", "user_recovery_code", "login_challenge", "password_reset_token",
+    "treatment_note", "treatment_line",
 ]

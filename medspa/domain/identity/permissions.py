@@ -3,21 +3,26 @@
 staff.manage (owner): revoke a staff member's sessions, deactivate accounts, require
 two-factor, unlock, reset a lost second factor.
 
+chart.read / chart.write (provider and owner only: never front desk, lab nor manager, who
+runs the business, not clinical care): read a visit's treatment chart (each read audited),
+save the draft, sign it, amend a signed one (domain/clinical/service.py).
+
 Only actions some service enforces are listed (tests/test_permissions.py calls each one for
 every role). Actions arrive with the feature that checks them: report.read with analytics;
-chart.read/chart.write/photo.read (provider and owner only, never front desk) with charting;
+photo.read (provider and owner only, never front desk) with photos;
 payment.take with checkout; order.result.write (lab) with orders."""
 
 from __future__ import annotations
 
 STAFF_READ = {"calendar.read", "availability.read", "catalog.read", "practice.read"}
+CHART = {"chart.read", "chart.write"}
 BOOKING = {"appointment.book", "appointment.check_in", "appointment.cancel", "appointment.update_status",
            "client.read", "client.write", "client.contact.read", "block.write", "outbox.read"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "owner": frozenset(STAFF_READ | BOOKING | {"refund.issue", "settings.write", "audit.read", "staff.manage"}),
+    "owner": frozenset(STAFF_READ | BOOKING | {"refund.issue", "settings.write", "audit.read", "staff.manage"} | CHART),
     "manager": frozenset(STAFF_READ | BOOKING | {"refund.issue", "settings.write"}),
-    "provider": frozenset(STAFF_READ | BOOKING),
+    "provider": frozenset(STAFF_READ | BOOKING | CHART),
     "front_desk": frozenset(STAFF_READ | BOOKING),
     "lab": frozenset({"calendar.read", "practice.read"}),  # the calendar lists the locations
     # a portal client: only their own record and visits (services also check actor.client_id)

@@ -1,0 +1,1 @@
+"""Clinical charting: treatment notes per visit (products, lots, units, areas), signed and amended."""

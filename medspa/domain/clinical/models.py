@@ -1,0 +1,58 @@
+"""Treatment charts: one note per visit and version, with its treatment lines.
+
+A visit's chart starts as a draft (version 1) that the provider edits; signing it makes it
+read-only for good (a database trigger refuses changes to a signed note and to its lines).
+An amendment is a new row, version + 1, that starts as a copy of the signed one and points
+back to it (amends_id): the signed original is never changed.
+
+Units are stored as integer tenths (20 units -> 200, 2.5 units -> 25): never floats.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Integer, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from medspa.domain.base import fk, org_fk, pk, tstamp
+
+NOTE_STATUSES = ("draft", "signed")
+
+
+class TreatmentNote(SQLModel, table=True):
+    """One version of a visit's chart. Unique per (org, appointment, version); at most one
+    draft per visit (partial unique index in migration 0008)."""
+
+    __tablename__ = "treatment_note"
+    __table_args__ = (UniqueConstraint("org_id", "appointment_id", "version", name="uq_treatment_note_version"),)
+    id: int | None = pk()
+    org_id: int = org_fk()
+    appointment_id: int = fk("appointment.id")
+    client_id: int = fk("client.id")
+    provider_id: int = fk("staff_member.id")  # the visit's provider
+    author_user_id: int | None = fk("user_account.id", nullable=True, index=False)  # who started this version
+    author_label: str = ""
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    status: str = "draft"
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    amends_id: int | None = fk("treatment_note.id", nullable=True, index=False)
+    created_at: datetime = tstamp(nullable=False)
+    updated_at: datetime = tstamp(nullable=False)
+    signed_at: datetime | None = tstamp()
+    signed_by_user_id: int | None = fk("user_account.id", nullable=True, index=False)
+    signed_by_label: str = ""
+
+
+class TreatmentLine(SQLModel, table=True):
+    """One product given: "Botox / lot C3709C3 / 20 units / glabella". position orders the rows."""
+
+    __tablename__ = "treatment_line"
+    id: int | None = pk()
+    org_id: int = org_fk()
+    note_id: int = fk("treatment_note.id", ondelete="CASCADE")
+    position: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    product: str = Field(sa_column=Column(String(80), nullable=False))
+    lot_number: str = Field(default="", sa_column=Column(String(40), nullable=False))
+    units_tenths: int = Field(sa_column=Column(Integer, nullable=False))
+    treatment_area: str = Field(sa_column=Column(String(40), nullable=False))
