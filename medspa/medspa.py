@@ -24,6 +24,7 @@ from medspa.features.portal import page as portal_page
 from medspa.features.audit import page as audit_page
 from medspa.features.account import page as account_page
 from medspa.features.staff import page as staff_page
+from medspa.features.charting import page as charting_page
 
 _PAGE_MODULES = (
     home_page,
@@ -34,6 +35,7 @@ _PAGE_MODULES = (
     portal_page,
     account_page,
     staff_page,
+    charting_page,
 )
 
 # api first (Reflex mounts its own app, frontend included, inside it), then the headers around all

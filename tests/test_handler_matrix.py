@@ -34,6 +34,7 @@ from medspa.domain.scheduling.service import hold_slot
 from medspa.features.audit.state import AuditState
 from medspa.features.calendar.book_dialog import BookDialogState, Option
 from medspa.features.calendar.state import CalendarState, DetailState
+from medspa.features.charting.state import ChartState, RowView
 from medspa.features.portal.state import PortalState
 from tests.factories import build_clinic
 from tests.test_handlers import NOW, app_settings, call, run, state_for  # noqa: F401  (fixture)
@@ -226,6 +227,51 @@ def cancel_own(w, role):
     return status(w, appt) == "cancelled"
 
 
+def chart_state(w, role, appointment_id: int):
+    """The chart page's state of a tab at /chart/<appointment_id>."""
+    from reflex.istate.data import RouterData
+
+    state = staff_state(ChartState, w, role)
+    root = state
+    while root.parent_state is not None:
+        root = root.parent_state
+    root.router = RouterData.from_router_data({"headers": dict(root.router.headers.raw_headers), "pathname":
+                                               "/chart/[appointment_id]", "asPath": f"/chart/{appointment_id}"})
+    return state
+
+
+_chart_visits: dict[int, int] = {}
+
+
+def chart_visit(w) -> int:
+    """One visit for every chart case (reads change nothing; writes are counted in the trail)."""
+    if w.clinic.org_id not in _chart_visits:
+        _chart_visits[w.clinic.org_id] = new_visit(w)
+    return _chart_visits[w.clinic.org_id]
+
+
+def chart_read(w, role):
+    state = chart_state(w, role, appt := chart_visit(w))
+    run(call(ChartState.load, state))
+    return state.status == "ready" and state.client_name.startswith("Walk") and state._appointment_id == appt
+
+
+def chart_write(w, role):
+    appt = chart_visit(w)
+
+    def writes() -> int:
+        with w.clinic.session() as s:
+            return s.execute(text("select count(*) from audit_event where action = 'chart.write' "
+                                  "and detail->>'appointment_id' = :a"), {"a": str(appt)}).scalar()
+
+    before = writes()
+    state = chart_state(w, role, appt)  # as if loaded: the handler itself must check again
+    state.status, state.editable, state._appointment_id = "ready", True, appt
+    state.rows, state.note = [RowView("Botox", "C3709C3", "20", "glabella")], f"by {role}"
+    run(call(ChartState.save, state))
+    return writes() == before + 1
+
+
 HANDLERS = {
     "calendar.read": ("staff", calendar_read),
     "client.contact.read": ("staff", contact_read),
@@ -236,6 +282,8 @@ HANDLERS = {
     "client.write": ("staff", book_new_client),
     "client.read": ("staff", client_search),
     "audit.read": ("staff", audit_read),
+    "chart.read": ("staff", chart_read),
+    "chart.write": ("staff", chart_write),
     "portal.self.read": ("portal", portal_read),
     "portal.self.write": ("portal", portal_write),
     "appointment.cancel_own": ("portal", cancel_own),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from medspa.domain.identity.permissions import has_permission
+from medspa.features.auth.common import STAFF_ROLES
 from medspa.features.auth.shell import staff_header
 from medspa.features.calendar.book_dialog import BookDialogState, Hit, Option
 from medspa.features.calendar.layout import (
@@ -439,6 +441,19 @@ def _fact(icon: str, label: str, value, **props) -> rx.Component:
     )
 
 
+# roles that see "Open chart" (the chart page checks chart.read on the server again)
+CHART_ROLES = [r for r in sorted(STAFF_ROLES) if has_permission(r, "chart.read")]
+
+
+def _open_chart() -> rx.Component:
+    d = DetailState.detail
+    return rx.cond(
+        rx.Var.create(CHART_ROLES).contains(DetailState.staff_role) & (d.status != "held") & (d.status != "expired"),
+        rx.link(rx.button(rx.icon("clipboard-pen-line", size=15), "Open chart", size="2", variant="soft",
+                          width="100%"), href="/chart/" + d.id.to(str), id="detail-open-chart", width="100%"),
+    )
+
+
 def detail_panel() -> rx.Component:
     d = DetailState.detail
     actions = rx.vstack(
@@ -539,6 +554,7 @@ def detail_panel() -> rx.Component:
                     justify="between", width="100%",
                 ),
                 rx.text(d.source, size="1", color_scheme="gray"),
+                _open_chart(),
                 rx.separator(size="4"),
                 actions,
                 spacing="4",

@@ -1,0 +1,1 @@
+"""The treatment chart page /chart/[appointment_id] (provider and owner)."""

@@ -1,0 +1,244 @@
+"""State of `/chart/[appointment_id]`: one visit's treatment chart.
+
+Provider and owner only (chart.read / chart.write). Every public handler re-checks the staff
+session and the permission on the server; anyone else gets the page's "not found" view and
+no data. The visit comes from the URL, never from an event argument; the rows the browser
+edits are a form buffer that only a save or a sign sends to the domain (which validates it
+all again). The domain calls live in data.py (one transaction each, in a worker thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import reflex as rx
+
+from medspa.clock import app_clock
+from medspa.db import get_engine
+from medspa.domain.clinical.service import MAX_LINES, TREATMENT_AREAS, Chart, ChartLocked, LineInput
+from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.identity.actor import Actor, PermissionDenied
+from medspa.features.auth.state import StaffState
+from medspa.features.charting import data
+
+FIELDS = ("product", "lot_number", "units", "treatment_area")
+FIELD_LIMIT = 80
+
+
+@dataclasses.dataclass
+class RowView:
+    product: str = ""
+    lot_number: str = ""
+    units: str = ""
+    treatment_area: str = ""
+    product_error: str = ""
+    lot_number_error: str = ""
+    units_error: str = ""
+    treatment_area_error: str = ""
+
+
+@dataclasses.dataclass
+class VersionView:
+    version: int = 0
+    label: str = ""
+
+
+def appointment_id_from_path(path: str) -> int:
+    """/chart/123 -> 123; anything else -> 0."""
+    parts = [p for p in (path or "").split("/") if p]
+    if len(parts) == 2 and parts[0] == "chart" and parts[1].isdigit() and len(parts[1]) <= 18:
+        return int(parts[1])
+    return 0
+
+
+class ChartState(StaffState):
+    """What /chart/<id> shows. status: loading, ready or not_found."""
+
+    status: str = "loading"
+    client_name: str = ""
+    service_name: str = ""
+    provider_name: str = ""
+    location_name: str = ""
+    date_label: str = ""
+    time_label: str = ""
+    version: int = 1
+    chart_status: str = "draft"
+    editable: bool = False
+    signed_label: str = ""
+    history: list[VersionView] = []
+    rows: list[RowView] = []
+    note: str = ""
+    note_error: str = ""
+    error: str = ""
+    notice: str = ""
+    busy: bool = False
+    confirm_sign: bool = False
+    _appointment_id: int = 0
+
+    # ---- helpers (not callable from the browser)
+
+    async def _charting(self, action: str) -> tuple[Actor | None, object | None]:
+        """(actor, None) when signed in with `action`; else (None, sign-in redirect or None: not found)."""
+        actor = await self._staff_actor()
+        if actor is None:
+            self._forget("loading")
+            return None, self._to_login()
+        if not actor.can(action) or not self._appointment_id:
+            self._forget("not_found")
+            return None, None
+        return actor, None
+
+    def _forget(self, status: str) -> None:
+        self.status = status
+        self.client_name = self.service_name = self.provider_name = self.location_name = ""
+        self.date_label = self.time_label = self.signed_label = self.note = self.note_error = ""
+        self.error = self.notice = ""
+        self.rows, self.history, self.editable, self.busy, self.confirm_sign = [], [], False, False, False
+
+    def _show(self, chart: Chart) -> None:
+        self.status = "ready"
+        self.client_name, self.service_name = chart.client_name, chart.service_name
+        self.provider_name, self.location_name = chart.provider_name, chart.location_name
+        self.date_label, self.time_label = chart.date_label, chart.time_label
+        self.version, self.chart_status, self.editable = chart.version, chart.status, chart.editable
+        self.signed_label = chart.signed_label
+        self.history = [VersionView(v.version, v.signed_label) for v in chart.history]
+        self.rows = [RowView(ln.product, ln.lot_number, ln.units, ln.treatment_area) for ln in chart.lines]
+        if not self.rows and chart.editable:
+            self.rows = [RowView()]
+        self.note, self.note_error, self.error, self.confirm_sign = chart.note, "", "", False
+
+    def _lines(self) -> list[LineInput]:
+        return [LineInput(r.product, r.lot_number, r.units, r.treatment_area) for r in self.rows
+                if any((r.product.strip(), r.lot_number.strip(), r.units.strip(), r.treatment_area))]
+
+    def _show_errors(self, fields: dict[str, str]) -> None:
+        """Messages next to their fields ("lines.<i>.<field>" counts only the rows sent)."""
+        sent = [i for i, r in enumerate(self.rows)
+                if any((r.product.strip(), r.lot_number.strip(), r.units.strip(), r.treatment_area))]
+        rows = [dataclasses.replace(r, product_error="", lot_number_error="", units_error="", treatment_area_error="")
+                for r in self.rows]
+        for n, i in enumerate(sent):
+            for name in FIELDS:
+                message = fields.get(f"lines.{n}.{name}", "")
+                if message:
+                    setattr(rows[i], f"{name}_error", message)
+        self.rows = rows
+        self.note_error = fields.get("note", "")
+        self.error = fields.get("lines", "") or "Check the highlighted fields."
+
+    async def _write(self, call, notice: str):
+        actor, redirect = await self._charting("chart.write")
+        if actor is None:
+            yield redirect
+            return
+        self.busy, self.notice, self.error = True, "", ""
+        yield
+        try:
+            chart = await asyncio.to_thread(call, actor)
+        except ValidationFailed as exc:
+            self.busy, self.confirm_sign = False, False
+            self._show_errors(exc.fields)
+            return
+        except ChartLocked as exc:
+            self.busy, self.confirm_sign, self.error = False, False, str(exc)
+            return
+        except (NotFound, PermissionDenied):
+            self._forget("not_found")
+            return
+        self._show(chart)
+        self.busy, self.notice = False, notice
+
+    # ---- events
+
+    @rx.event
+    async def load(self):
+        """on_load: the visit and its chart (each load is one audited chart.read)."""
+        self._appointment_id = appointment_id_from_path(self.router.url.path)
+        self.status = "loading"
+        actor, redirect = await self._charting("chart.read")
+        if actor is None:
+            return redirect
+        try:
+            chart = await asyncio.to_thread(data.load, get_engine(), actor, self._appointment_id, app_clock().now())
+        except (NotFound, PermissionDenied):
+            self._forget("not_found")
+            return
+        self._show(chart)
+        self.notice = ""
+
+    @rx.event
+    async def set_cell(self, index: int, name: str, value: str):
+        """One field of one row, as typed (validated for real when saved)."""
+        actor, redirect = await self._charting("chart.write")
+        if actor is None:
+            return redirect
+        if (not self.editable or name not in FIELDS or isinstance(index, bool) or not isinstance(index, int)
+                or not 0 <= index < len(self.rows) or not isinstance(value, str)):
+            return
+        if name == "treatment_area" and value not in TREATMENT_AREAS:
+            return
+        rows = list(self.rows)
+        rows[index] = dataclasses.replace(rows[index], **{name: value[:FIELD_LIMIT], f"{name}_error": ""})
+        self.rows, self.notice = rows, ""
+
+    @rx.event
+    async def set_note(self, value: str):
+        actor, redirect = await self._charting("chart.write")
+        if actor is None:
+            return redirect
+        if self.editable and isinstance(value, str):
+            self.note, self.note_error, self.notice = value[:10_000], "", ""
+
+    @rx.event
+    async def add_row(self):
+        actor, redirect = await self._charting("chart.write")
+        if actor is None:
+            return redirect
+        if self.editable and len(self.rows) < MAX_LINES:
+            self.rows = [*self.rows, RowView()]
+            self.notice = ""
+
+    @rx.event
+    async def remove_row(self, index: int):
+        actor, redirect = await self._charting("chart.write")
+        if actor is None:
+            return redirect
+        if self.editable and isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(self.rows):
+            self.rows = [r for i, r in enumerate(self.rows) if i != index]
+            self.notice = ""
+
+    @rx.event
+    async def save(self):
+        """Save the draft as shown."""
+        lines, note, appt = self._lines(), self.note, self._appointment_id
+        async for update in self._write(
+                lambda actor: data.save(get_engine(), actor, appt, lines, note, app_clock().now()), "Draft saved."):
+            yield update
+
+    @rx.event
+    async def ask_sign(self, show: bool):
+        actor, redirect = await self._charting("chart.write")
+        if actor is None:
+            return redirect
+        self.confirm_sign = bool(show) and self.editable
+
+    @rx.event
+    async def sign(self):
+        """Save what is shown and sign it (one transaction): the chart becomes read-only."""
+        if not self.confirm_sign:
+            return
+        lines, note, appt = self._lines(), self.note, self._appointment_id
+        async for update in self._write(
+                lambda actor: data.save_and_sign(get_engine(), actor, appt, lines, note, app_clock().now()),
+                "Chart signed."):
+            yield update
+
+    @rx.event
+    async def amend(self):
+        """Start an amendment: a new draft version copied from the signed chart."""
+        appt = self._appointment_id
+        async for update in self._write(lambda actor: data.amend(get_engine(), actor, appt, app_clock().now()),
+                                        "Amendment started: edit, then sign the new version."):
+            yield update
