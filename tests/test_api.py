@@ -203,4 +203,4 @@ def test_every_http_route_is_known_and_anonymous_routes_are_clinic_scoped(client
     v1 = {(m, p) for m, p in paths if p.startswith("/api/v1/")}
     assert v1 == public_v1
     others = {p for _, p in paths - v1}
-    assert all(p.startswith(("/auth/", "/api/stripe/")) for p in others), others
+    assert all(p.startswith(("/auth/", "/api/stripe/", "/media/")) for p in others), others

@@ -19,6 +19,7 @@ from medspa.clock import FixedClock
 from medspa.domain.audit.query import search_audit
 from medspa.domain.catalog.service import list_services
 from medspa.domain.clients.service import ClientInput, create_client, find_or_create_client, get_client
+from medspa.domain.clinical.photos import LocalMediaStore, add_photo, open_photo
 from medspa.domain.clinical.service import LineInput, get_chart, save_chart
 from medspa.domain.errors import NotFound
 from medspa.domain.identity.accounts import revoke_user_sessions
@@ -57,10 +58,12 @@ class World:
     appointment_id: int
     payment_id: int
     user_id: int
+    photo_id: int
+    media: LocalMediaStore
 
 
 @pytest.fixture(scope="module")
-def world(engine, owner_engine) -> World:
+def world(engine, owner_engine, tmp_path_factory) -> World:
     clinic = build_clinic(engine, owner_engine, providers=2)
     clock = FixedClock(NOW)
     appt = book_online(engine, clinic.public, OnlineBooking(
@@ -74,7 +77,24 @@ def world(engine, owner_engine) -> World:
                            password="a long enough passphrase", role="front_desk")
         s.commit()
         pay = succeeded_deposit(s, appt.id)
-        return World(clinic, appt.client_id, other.id, appt.id, pay.id, user.id)
+        media = LocalMediaStore(tmp_path_factory.mktemp("media"))
+        photo = add_photo(s, Actor(org_id=clinic.org_id, role="provider", label="matrix setup"), appt.id,
+                          _JPEG, "before", NOW, media)
+        s.commit()
+        return World(clinic, appt.client_id, other.id, appt.id, pay.id, user.id, photo.id, media)
+
+
+def _jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 180, 170)).save(out, "JPEG")
+    return out.getvalue()
+
+
+_JPEG = _jpeg()
 
 
 def actor_for(role: str, w: World, *, own: bool = True) -> Actor:
@@ -118,6 +138,8 @@ ENTRY_POINTS = {
     "chart.read": lambda s, a, w: get_chart(s, a, w.appointment_id, now=NOW),
     "chart.write": lambda s, a, w: save_chart(s, a, w.appointment_id, [LineInput("Botox", "C3709C3", "20", "glabella")],
                                               "matrix", now=NOW),
+    "photo.read": lambda s, a, w: open_photo(s, a, w.photo_id, NOW, w.media),
+    "photo.write": lambda s, a, w: add_photo(s, a, w.appointment_id, _JPEG, "after", NOW, w.media),
 }
 
 
@@ -155,7 +177,7 @@ def test_role_action_matrix(world: World, role: str, action: str):
 # every read of protected health information leaves exactly one audit row (action written)
 PHI_READS = {"client.read": "client.read", "client.contact.read": "appointment.read",
              "calendar.read": "calendar.read", "portal.self.read": "portal.view", "audit.read": "audit.search",
-             "chart.read": "chart.read"}
+             "chart.read": "chart.read", "photo.read": "photo.read"}
 
 
 @pytest.mark.parametrize(("role", "action"), [(r, a) for r in ROLES for a in PHI_READS if has_permission(r, a)])

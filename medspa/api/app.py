@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from medspa.api import auth, v1, webhooks
+from medspa.api import auth, media, v1, webhooks
 from medspa.api.pages import PageIndex
 from medspa.api.security import SecurityHeaders
 from medspa.settings import get_settings
@@ -69,6 +69,7 @@ api.include_router(v1.router, prefix=API_PREFIX)
 v1.install_error_handlers(api)
 api.include_router(webhooks.router)  # POST /api/stripe/webhook
 api.include_router(auth.router)  # POST /auth/login, /auth/logout: the HttpOnly session cookie
+api.include_router(media.router)  # GET /media/photos/{id}: clinical photos, session + photo.read, audited
 
 
 def with_security_headers(app):

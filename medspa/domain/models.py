@@ -4,6 +4,7 @@ from medspa.domain.audit.models import AuditEvent
 from medspa.domain.catalog.models import Service, ServiceProvider
 from medspa.domain.clients.models import Client
 from medspa.domain.clinical.models import TreatmentLine, TreatmentNote
+from medspa.domain.clinical.photos import ClinicalPhoto
 from medspa.domain.identity.models import LoginChallenge, PasswordResetToken, RecoveryCode, UserAccount, UserSession
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.payments.models import LedgerEntry, Payment, Refund, TestGatewayCharge, WebhookEvent
@@ -12,7 +13,7 @@ from medspa.domain.scheduling.models import Appointment, Occupancy
 from medspa.domain.scheduling.watch import CalendarWatch
 
 __all__ = [
-    "Appointment", "AuditEvent", "CalendarWatch", "Client", "LedgerEntry", "Location", "LoginChallenge", "Occupancy",
+    "Appointment", "AuditEvent", "CalendarWatch", "Client", "ClinicalPhoto", "LedgerEntry", "Location", "LoginChallenge", "Occupancy",
     "Organization", "OutboxMessage", "PasswordResetToken", "Payment", "RecoveryCode", "Refund", "Resource", "Service",
     "ServiceProvider", "StaffMember",
     "TestGatewayCharge", "TreatmentLine", "TreatmentNote", "UserAccount", "UserSession", "WebhookEvent", "WorkingHours",
@@ -23,5 +24,5 @@ TENANT_TABLES = [
     "client", "appointment", "occupancy", "payment", "refund", "ledger_entry", "webhook_event",
     "test_gateway_charge", "outbox_message", "audit_event", "user_account", "user_session",
     "calendar_watch", "user_recovery_code", "login_challenge", "password_reset_token",
-    "treatment_note", "treatment_line",
+    "treatment_note", "treatment_line", "clinical_photo",
 ]

@@ -7,22 +7,26 @@ chart.read / chart.write (provider and owner only: never front desk, lab nor man
 runs the business, not clinical care): read a visit's treatment chart (each read audited),
 save the draft, sign it, amend a signed one (domain/clinical/service.py).
 
+photo.read / photo.write (provider and owner only: never front desk, lab nor manager): see a
+visit's before/after photos (every list, view and download audited) and add one
+(domain/clinical/photos.py, route /media/photos/<id>).
+
 Only actions some service enforces are listed (tests/test_permissions.py calls each one for
 every role). Actions arrive with the feature that checks them: report.read with analytics;
-photo.read (provider and owner only, never front desk) with photos;
 payment.take with checkout; order.result.write (lab) with orders."""
 
 from __future__ import annotations
 
 STAFF_READ = {"calendar.read", "availability.read", "catalog.read", "practice.read"}
 CHART = {"chart.read", "chart.write"}
+PHOTOS = {"photo.read", "photo.write"}
 BOOKING = {"appointment.book", "appointment.check_in", "appointment.cancel", "appointment.update_status",
            "client.read", "client.write", "client.contact.read", "block.write", "outbox.read"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "owner": frozenset(STAFF_READ | BOOKING | {"refund.issue", "settings.write", "audit.read", "staff.manage"} | CHART),
+    "owner": frozenset(STAFF_READ | BOOKING | {"refund.issue", "settings.write", "audit.read", "staff.manage"} | CHART | PHOTOS),
     "manager": frozenset(STAFF_READ | BOOKING | {"refund.issue", "settings.write"}),
-    "provider": frozenset(STAFF_READ | BOOKING | CHART),
+    "provider": frozenset(STAFF_READ | BOOKING | CHART | PHOTOS),
     "front_desk": frozenset(STAFF_READ | BOOKING),
     "lab": frozenset({"calendar.read", "practice.read"}),  # the calendar lists the locations
     # a portal client: only their own record and visits (services also check actor.client_id)

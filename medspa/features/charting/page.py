@@ -12,6 +12,7 @@ import reflex as rx
 
 from medspa.domain.clinical.service import TREATMENT_AREAS
 from medspa.features.auth.shell import not_found_view, staff_header
+from medspa.features.charting.photos import photos_panel
 from medspa.features.charting.state import ChartState, RowView, VersionView
 
 ROUTE = "/chart/[appointment_id]"
@@ -177,6 +178,7 @@ def _chart_view() -> rx.Component:
         _visit(),
         _lines(),
         _actions(),
+        photos_panel(),
         rx.cond(s.history.length() > 0,
                 rx.vstack(rx.text("Earlier versions", size="2", weight="medium"), rx.foreach(s.history, _version),
                           spacing="1", id="chart-history")),

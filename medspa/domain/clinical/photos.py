@@ -1,0 +1,390 @@
+"""Clinical photos: before/after pictures of a visit (photo.write to add, photo.read to see).
+
+Provider and owner only (permissions.py); front desk, manager, lab, clients and anonymous
+visitors never see them. Anyone else, another clinic's photo and a missing one get NotFound:
+missing and forbidden look alike.
+
+What happens to an upload (`add_photo`), all on the server:
+- at most MAX_BYTES (15 MB), checked before anything is decoded;
+- the type is decided by the content, never by the file name or the browser's claim: only
+  what Pillow opens as JPEG or PNG is accepted (a text file renamed .jpg is refused), and the
+  image is fully decoded (a truncated file is refused); at most MAX_PIXELS pixels;
+- the EXIF orientation is applied to the pixels (ImageOps.exif_transpose), then the pixels are
+  copied into a fresh image and re-encoded: no EXIF at all (so no GPS, no camera serial, no
+  Orientation tag), no XMP, no text chunks; only an ICC colour profile is kept;
+- a thumbnail of at most THUMB_MAX px on its longer side, same orientation;
+- both go to a MediaStore under random keys (no name, no client id in the key): the private
+  media folder (LocalMediaStore, settings.media_root) or a private S3 bucket (S3MediaStore,
+  server-side encryption) when settings.s3_bucket is set. Never Reflex's public upload folder.
+
+Every view is audited: `list_photos` and `open_photo` each write exactly one "photo.read" row
+with the client, in the caller's transaction; `add_photo` writes one "photo.add" row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import secrets
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy import Column, Integer, String, UniqueConstraint
+from sqlmodel import Field, Session, SQLModel, select
+
+from medspa.domain.audit.service import record
+from medspa.domain.base import fk, org_fk, pk, tstamp
+from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.identity.actor import Actor
+from medspa.domain.scheduling.models import Appointment
+
+if TYPE_CHECKING:  # pragma: no cover
+    from medspa.settings import Settings
+
+MAX_BYTES = 15 * 1024 * 1024  # an upload larger than this is refused before decoding
+MAX_PIXELS = 50_000_000  # 50 MP: far above any phone camera; refuses decompression bombs
+THUMB_MAX = 400  # px, the longer side of a thumbnail
+MAX_PHOTOS_PER_VISIT = 40
+KINDS = ("before", "after")
+NOT_PHOTOGRAPHABLE = ("held", "expired")  # holds are not visits
+FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
+TOO_LARGE = f"The photo is larger than {MAX_BYTES // (1024 * 1024)} MB. Choose a smaller one."
+NOT_AN_IMAGE = "This file is not a JPEG or PNG photo."
+_KEY = re.compile(r"^[a-z0-9][a-z0-9/_.-]{0,190}$")
+
+
+class ClinicalPhoto(SQLModel, table=True):
+    """One stored photo of a visit (before or after). The bytes are in the media store under
+    storage_key (full size) and thumb_key (thumbnail); width/height/bytes/sha256 describe the
+    stored full-size image (after orientation and re-encoding), not the upload."""
+
+    __tablename__ = "clinical_photo"
+    __table_args__ = (UniqueConstraint("storage_key", name="uq_clinical_photo_storage_key"),
+                      UniqueConstraint("thumb_key", name="uq_clinical_photo_thumb_key"))
+    id: int | None = pk()
+    org_id: int = org_fk()
+    appointment_id: int = fk("appointment.id")
+    client_id: int = fk("client.id")
+    kind: str = Field(sa_column=Column(String(10), nullable=False))
+    storage_key: str = Field(sa_column=Column(String(200), nullable=False))
+    thumb_key: str = Field(sa_column=Column(String(200), nullable=False))
+    width: int = Field(sa_column=Column(Integer, nullable=False))
+    height: int = Field(sa_column=Column(Integer, nullable=False))
+    bytes: int = Field(sa_column=Column(Integer, nullable=False))
+    content_type: str = Field(sa_column=Column(String(40), nullable=False))
+    sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    uploaded_by: int | None = fk("user_account.id", nullable=True, index=False)
+    created_at: datetime = tstamp(nullable=False)
+
+
+# ---------------------------------------------------------------------------- storage
+
+
+class MediaStore(Protocol):
+    """Where photo bytes live. Keys are opaque, random, and never carry names or ids."""
+
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def get(self, key: str) -> bytes:
+        """The bytes, or KeyError when missing."""
+        ...
+
+    def delete(self, key: str) -> None: ...
+
+
+def _check_key(key: str) -> str:
+    if not isinstance(key, str) or not _KEY.match(key) or ".." in key or "//" in key:
+        raise ValueError("bad media key")
+    return key
+
+
+class LocalMediaStore:
+    """Files under a private folder (settings.media_root): folders 0700, files 0600, written
+    atomically. The app serves them only through the checked route /media/photos/<id>."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root).resolve()
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / _check_key(key)).resolve()
+        if not path.is_relative_to(self.root):  # pragma: no cover - _check_key already refuses
+            raise ValueError("bad media key")
+        return path
+
+    def _private_dirs(self, folder: Path) -> None:
+        """Create `folder` and every missing folder above it up to the root, each 0700."""
+        missing = [d for d in (folder, *folder.parents) if d == self.root or d.is_relative_to(self.root)]
+        for d in reversed(missing):
+            if not d.is_dir():
+                d.mkdir(parents=True, exist_ok=True)
+                d.chmod(0o700)
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        path = self._path(key)
+        self._private_dirs(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")  # 0600
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError as exc:
+            raise KeyError(key) from exc
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+
+class S3MediaStore:
+    """Private objects in an S3 bucket: never a public ACL, server-side encryption (AES256, or
+    aws:kms with `kms_key_id`), and presigned GET URLs that live at most 5 minutes. boto3 finds
+    its credentials and region the usual AWS way (instance role, AWS_* variables)."""
+
+    MAX_URL_SECONDS = 300
+
+    def __init__(self, bucket: str, client=None, kms_key_id: str = ""):
+        if not bucket:
+            raise ValueError("S3MediaStore needs a bucket")
+        self.bucket, self.kms_key_id = bucket, kms_key_id
+        if client is None:
+            import boto3
+            from botocore.config import Config
+
+            client = boto3.client("s3", config=Config(signature_version="s3v4"))
+        self.client = client
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        extra = ({"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.kms_key_id} if self.kms_key_id
+                 else {"ServerSideEncryption": "AES256"})
+        self.client.put_object(Bucket=self.bucket, Key=_check_key(key), Body=data, ContentType=content_type,
+                               CacheControl="private, no-store", **extra)
+
+    def get(self, key: str) -> bytes:
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=_check_key(key))
+        except self.client.exceptions.NoSuchKey as exc:
+            raise KeyError(key) from exc
+        return answer["Body"].read()
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=_check_key(key))
+
+    def presigned_url(self, key: str, expires_in: int = 60) -> str:
+        """A short-lived GET URL (at most MAX_URL_SECONDS) that the browser must not cache.
+
+        Only for callers that already checked photo.read and wrote the audit row."""
+        seconds = max(1, min(int(expires_in), self.MAX_URL_SECONDS))
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": _check_key(key),
+                                  "ResponseCacheControl": "private, no-store"}, ExpiresIn=seconds)
+
+
+def media_store_for(settings: "Settings") -> MediaStore:
+    """S3 when settings.s3_bucket is set, else the private folder settings.media_root."""
+    if settings.s3_bucket:
+        return S3MediaStore(settings.s3_bucket)
+    return LocalMediaStore(settings.media_root)
+
+
+# ---------------------------------------------------------------------------- images
+
+
+@dataclass(frozen=True)
+class ProcessedImage:
+    data: bytes
+    thumb: bytes
+    width: int
+    height: int
+    content_type: str
+    extension: str
+
+
+def _clean_copy(image):
+    """The pixels only, in a fresh image: no EXIF, XMP, text chunks nor anything else from info."""
+    from PIL import Image
+
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        has_alpha = image.mode in ("PA", "RGBa", "La") or "transparency" in image.info
+        image = image.convert("RGBA" if has_alpha else "RGB")
+    return Image.frombytes(image.mode, image.size, image.tobytes())
+
+
+def _encode(image, fmt: str, icc: bytes | None) -> bytes:
+    out = io.BytesIO()
+    extra = {"icc_profile": icc} if icc else {}
+    if fmt == "JPEG":
+        if image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        image.save(out, "JPEG", quality=90, optimize=True, **extra)
+    else:
+        image.save(out, "PNG", optimize=False, **extra)
+    return out.getvalue()
+
+
+def process_image(data: bytes) -> ProcessedImage:
+    """Check, orient, strip and re-encode an upload; make its thumbnail.
+
+    Raises ValidationFailed({"photo": message}) for an empty, too large, non-JPEG/PNG,
+    truncated or oversized (pixels) file."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if not isinstance(data, (bytes, bytearray)) or not data:
+        raise ValidationFailed({"photo": "Choose a photo to upload."})
+    if len(data) > MAX_BYTES:
+        raise ValidationFailed({"photo": TOO_LARGE})
+    try:
+        with Image.open(io.BytesIO(bytes(data)), formats=list(FORMATS)) as opened:
+            fmt = opened.format
+            if fmt not in FORMATS:  # pragma: no cover - formats= already limits this
+                raise ValidationFailed({"photo": NOT_AN_IMAGE})
+            if opened.width * opened.height > MAX_PIXELS:
+                raise ValidationFailed({"photo": "The photo has too many pixels (at most 50 megapixels)."})
+            opened.load()  # decode everything now: truncated or corrupt files fail here
+            icc = opened.info.get("icc_profile")
+            oriented = ImageOps.exif_transpose(opened)
+            clean = _clean_copy(oriented)
+    except ValidationFailed:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError,
+            EOFError) as exc:
+        raise ValidationFailed({"photo": NOT_AN_IMAGE}) from exc
+    thumb = clean.copy()
+    thumb.thumbnail((THUMB_MAX, THUMB_MAX), Image.Resampling.LANCZOS)
+    content_type, extension = FORMATS[fmt]
+    return ProcessedImage(_encode(clean, fmt, icc), _encode(thumb, fmt, icc), clean.width, clean.height,
+                          content_type, extension)
+
+
+# ---------------------------------------------------------------------------- services
+
+
+@dataclass(frozen=True)
+class PhotoInfo:
+    """What the chart shows of a photo (no bytes, no storage keys)."""
+
+    id: int
+    appointment_id: int
+    kind: str
+    width: int
+    height: int
+    bytes: int
+    content_type: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OpenedPhoto:
+    id: int
+    data: bytes
+    content_type: str
+    filename: str  # "photo-12.jpg" / "photo-12-thumb.jpg": never the client's name
+
+
+def _info(photo: ClinicalPhoto) -> PhotoInfo:
+    return PhotoInfo(photo.id, photo.appointment_id, photo.kind, photo.width, photo.height, photo.bytes,
+                     photo.content_type, photo.created_at)
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
+def _visit(session: Session, actor: Actor, appointment_id: int, action: str, *, lock: bool = False) -> Appointment:
+    if not actor.can(action) or not _is_id(appointment_id):
+        raise NotFound("photo")
+    query = select(Appointment).where(Appointment.id == appointment_id)
+    if lock:
+        query = query.with_for_update()
+    appt = session.exec(query).first()
+    if appt is None or appt.status in NOT_PHOTOGRAPHABLE or appt.client_id is None:
+        raise NotFound("photo")
+    return appt
+
+
+def add_photo(session: Session, actor: Actor, appointment_id: int, data: bytes, kind: str, now: datetime,
+              store: MediaStore) -> PhotoInfo:
+    """Store a before/after photo of the visit (checked, oriented, stripped, with a thumbnail).
+
+    photo.write. Raises NotFound (also when forbidden), ValidationFailed ({"kind"} or {"photo"}).
+    The bytes are written to `store` before the row; if the row cannot be written they are
+    removed again. One "photo.add" audit row in the caller's transaction."""
+    appt = _visit(session, actor, appointment_id, "photo.write", lock=True)
+    if kind not in KINDS:
+        raise ValidationFailed({"kind": "Choose before or after."})
+    count = len(session.exec(select(ClinicalPhoto.id).where(ClinicalPhoto.appointment_id == appt.id)).all())
+    if count >= MAX_PHOTOS_PER_VISIT:
+        raise ValidationFailed({"photo": f"At most {MAX_PHOTOS_PER_VISIT} photos per visit."})
+    image = process_image(data)
+    token = secrets.token_hex(16)
+    storage_key = f"org-{actor.org_id}/photos/{token}.{image.extension}"
+    thumb_key = f"org-{actor.org_id}/photos/{token}-thumb.{image.extension}"
+    store.put(storage_key, image.data, image.content_type)
+    try:
+        store.put(thumb_key, image.thumb, image.content_type)
+        photo = ClinicalPhoto(org_id=actor.org_id, appointment_id=appt.id, client_id=appt.client_id, kind=kind,
+                              storage_key=storage_key, thumb_key=thumb_key, width=image.width,
+                              height=image.height, bytes=len(image.data), content_type=image.content_type,
+                              sha256=hashlib.sha256(image.data).hexdigest(), uploaded_by=actor.user_id,
+                              created_at=now)
+        session.add(photo)
+        session.flush()
+    except BaseException:
+        for key in (storage_key, thumb_key):
+            try:
+                store.delete(key)
+            except Exception:  # noqa: BLE001 - best effort; the original error matters
+                pass
+        raise
+    record(session, actor, "photo.add", "clinical_photo", photo.id, client_id=appt.client_id, at=now,
+           appointment_id=appt.id, kind=kind, width=image.width, height=image.height, bytes=len(image.data))
+    return _info(photo)
+
+
+def list_photos(session: Session, actor: Actor, appointment_id: int, now: datetime) -> list[PhotoInfo]:
+    """The visit's photos, before first, then oldest first. photo.read; one "photo.read" audit
+    row (object: the appointment, detail: how many). Raises NotFound (also when forbidden)."""
+    appt = _visit(session, actor, appointment_id, "photo.read")
+    photos = list(session.exec(select(ClinicalPhoto).where(ClinicalPhoto.appointment_id == appt.id)
+                               .order_by(ClinicalPhoto.created_at, ClinicalPhoto.id)))
+    photos.sort(key=lambda p: KINDS.index(p.kind))
+    record(session, actor, "photo.read", "appointment", appt.id, client_id=appt.client_id, at=now,
+           photos=len(photos), list=True)
+    return [_info(p) for p in photos]
+
+
+def open_photo(session: Session, actor: Actor, photo_id: int, now: datetime, store: MediaStore, *,
+               thumb: bool = False) -> OpenedPhoto:
+    """The stored bytes of one photo (or its thumbnail). photo.read; one "photo.read" audit row
+    with the client. Raises NotFound: forbidden, another clinic's, missing, bytes gone."""
+    if not actor.can("photo.read") or not _is_id(photo_id):
+        raise NotFound("photo")
+    photo = session.exec(select(ClinicalPhoto).where(ClinicalPhoto.id == photo_id)).first()
+    if photo is None:
+        raise NotFound("photo")
+    try:
+        data = store.get(photo.thumb_key if thumb else photo.storage_key)
+    except (KeyError, ValueError) as exc:
+        raise NotFound("photo") from exc
+    record(session, actor, "photo.read", "clinical_photo", photo.id, client_id=photo.client_id, at=now,
+           appointment_id=photo.appointment_id, variant="thumb" if thumb else "full")
+    extension = FORMATS["PNG" if photo.content_type == "image/png" else "JPEG"][1]
+    return OpenedPhoto(photo.id, data, photo.content_type,
+                       f"photo-{photo.id}{'-thumb' if thumb else ''}.{extension}")
+
+
+__all__ = ["KINDS", "MAX_BYTES", "THUMB_MAX", "ClinicalPhoto", "LocalMediaStore", "MediaStore", "OpenedPhoto",
+           "PhotoInfo", "ProcessedImage", "S3MediaStore", "add_photo", "list_photos", "media_store_for",
+           "open_photo", "process_image"]

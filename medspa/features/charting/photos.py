@@ -1,0 +1,265 @@
+"""Before / After photos on the treatment chart: a self-contained component and its state.
+
+Put `photos_panel()` anywhere on the chart page (/chart/<appointment_id>): it loads itself
+when it appears (on_mount) and takes the visit from the URL, never from an event argument.
+
+- Provider and owner only (photo.read / photo.write). Every public handler re-checks the
+  staff session and the permission on the server; anyone else gets an empty, hidden panel.
+- Upload with rx.upload: the browser posts the file to Reflex's /_upload endpoint, which hands
+  it to `PhotosState.upload` as a spooled temporary file. The handler reads at most
+  MAX_BYTES + 1 bytes (the size limit is enforced here on the server, the browser's max_size
+  is only a convenience) and passes them to domain add_photo, which checks the content,
+  applies the orientation, strips EXIF/GPS and writes to the private media store. Nothing is
+  ever written to rx.get_upload_dir(), which Reflex serves publicly at /_upload.
+- Thumbnails and the large view are <img> elements pointing at the protected route
+  /media/photos/<id>[?thumb=1] (medspa/api/media.py): the browser sends the HttpOnly session
+  cookie, the route re-checks it and photo.read and audits every view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import datetime
+from pathlib import Path
+
+import reflex as rx
+
+from medspa.clock import app_clock
+from medspa.db import get_engine, tenant_session
+from medspa.domain.clinical.photos import (
+    KINDS,
+    MAX_BYTES,
+    TOO_LARGE,
+    LocalMediaStore,
+    MediaStore,
+    PhotoInfo,
+    add_photo,
+    list_photos,
+    media_store_for,
+)
+from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.identity.actor import Actor, PermissionDenied
+from medspa.features.auth.state import StaffState
+from medspa.features.charting.state import appointment_id_from_path
+from medspa.settings import get_settings
+
+UPLOAD_ID = "chart-photos-upload"
+ACCEPT = {"image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"]}
+
+
+def photo_url(photo_id: int, *, thumb: bool = False) -> str:
+    return f"/media/photos/{photo_id}" + ("?thumb=1" if thumb else "")
+
+
+def private_store() -> MediaStore:
+    """The media store, refusing a local folder inside Reflex's public upload folder."""
+    store = media_store_for(get_settings())
+    if isinstance(store, LocalMediaStore):
+        public = Path(rx.get_upload_dir()).resolve()
+        if store.root == public or store.root.is_relative_to(public):
+            raise RuntimeError(f"MEDIA_DIR {store.root} is inside Reflex's public upload folder {public}")
+    return store
+
+
+@dataclasses.dataclass
+class PhotoView:
+    id: int = 0
+    kind: str = ""
+    label: str = ""  # "Before · 3024 × 4032"
+    thumb_url: str = ""
+    full_url: str = ""
+
+
+def _view(p: PhotoInfo) -> PhotoView:
+    return PhotoView(p.id, p.kind, f"{p.kind.capitalize()} · {p.width} × {p.height}", photo_url(p.id, thumb=True),
+                     photo_url(p.id))
+
+
+# ---- domain calls, one transaction each (run in a worker thread)
+
+def _list(actor: Actor, appointment_id: int, now: datetime) -> list[PhotoInfo]:
+    with tenant_session(actor.org_id, get_engine()) as s:
+        photos = list_photos(s, actor, appointment_id, now)
+        s.commit()  # the photo.read audit row
+        return photos
+
+
+def _add(actor: Actor, appointment_id: int, data: bytes, kind: str, now: datetime) -> PhotoInfo:
+    with tenant_session(actor.org_id, get_engine()) as s:
+        photo = add_photo(s, actor, appointment_id, data, kind, now, private_store())
+        s.commit()
+        return photo
+
+
+class PhotosState(StaffState):
+    """The chart's photo panel. allowed: the signed-in role has photo.read for this visit."""
+
+    allowed: bool = False
+    can_upload: bool = False
+    photos: list[PhotoView] = []
+    kind: str = "before"
+    error: str = ""
+    notice: str = ""
+    busy: bool = False
+    viewing: PhotoView = PhotoView()
+    _appointment_id: int = 0
+
+    async def _photos_actor(self, action: str) -> Actor | None:
+        actor = await self._staff_actor()
+        if actor is None or not actor.can(action) or not self._appointment_id:
+            self._hide()
+            return None
+        return actor
+
+    def _hide(self) -> None:
+        self.allowed = self.can_upload = self.busy = False
+        self.photos, self.viewing, self.error, self.notice = [], PhotoView(), "", ""
+
+    @rx.event
+    async def load(self):
+        """on_mount: the visit's photos (one audited photo.read)."""
+        self._appointment_id = appointment_id_from_path(self.router.url.path)
+        actor = await self._photos_actor("photo.read")
+        if actor is None:
+            return
+        try:
+            photos = await asyncio.to_thread(_list, actor, self._appointment_id, app_clock().now())
+        except (NotFound, PermissionDenied):
+            self._hide()
+            return
+        self.allowed, self.can_upload = True, actor.can("photo.write")
+        self.photos, self.viewing, self.error, self.notice = [_view(p) for p in photos], PhotoView(), "", ""
+
+    @rx.event
+    async def set_kind(self, value: str):
+        if await self._photos_actor("photo.write") is not None and value in KINDS:
+            self.kind = value
+
+    @rx.event
+    async def upload(self, files: list[rx.UploadFile]):
+        """The selected photo: size checked here, everything else in the domain (add_photo)."""
+        actor = await self._photos_actor("photo.write")
+        if actor is None:
+            return
+        self.notice = ""
+        if not isinstance(files, list) or len(files) != 1:
+            self.error = "Choose one photo." if not files else "Upload one photo at a time."
+            return
+        upload = files[0]
+        if upload.size is not None and upload.size > MAX_BYTES:
+            self.error = TOO_LARGE
+            return
+        data = await upload.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            self.error = TOO_LARGE
+            return
+        self.busy, self.error = True, ""
+        yield
+        try:
+            photo = await asyncio.to_thread(_add, actor, self._appointment_id, data, self.kind, app_clock().now())
+        except ValidationFailed as exc:
+            self.busy, self.error = False, next(iter(exc.fields.values()), "This photo cannot be used.")
+            return
+        except (NotFound, PermissionDenied):
+            self.busy = False
+            self._hide()
+            return
+        self.photos = [*self.photos, _view(photo)]
+        self.photos = sorted(self.photos, key=lambda p: (KINDS.index(p.kind), p.id))
+        self.busy, self.notice = False, f"{photo.kind.capitalize()} photo added."
+        yield rx.clear_selected_files(UPLOAD_ID)
+
+    @rx.event
+    async def open(self, photo_id: int):
+        """Show one of the listed photos large (the image itself comes from the checked route)."""
+        if await self._photos_actor("photo.read") is None:
+            return
+        self.viewing = next((p for p in self.photos if p.id == photo_id), PhotoView())
+
+    @rx.event
+    def close(self):
+        self.viewing = PhotoView()
+
+
+# ---- component
+
+def _thumb(p: PhotoView) -> rx.Component:
+    return rx.box(
+        rx.image(src=p.thumb_url, alt=p.label, width="140px", height="140px", object_fit="cover",
+                 border_radius="8px", loading="lazy"),
+        rx.text(p.label, size="1", color_scheme="gray", margin_top="4px"),
+        on_click=PhotosState.open(p.id), cursor="pointer", class_name="chart-photo",
+        custom_attrs={"data-photo-id": p.id, "data-kind": p.kind},
+    )
+
+
+def _uploader() -> rx.Component:
+    s = PhotosState
+    return rx.vstack(
+        rx.hstack(
+            rx.select.root(
+                rx.select.trigger(width="120px", id="chart-photo-kind"),
+                rx.select.content(rx.select.item("Before", value="before"), rx.select.item("After", value="after")),
+                value=s.kind, on_change=s.set_kind, size="2"),
+            rx.upload.root(
+                rx.button(rx.icon("image-plus", size=15), "Choose photo", size="2", variant="outline",
+                          type="button"),
+                id=UPLOAD_ID, accept=ACCEPT, max_files=1, max_size=MAX_BYTES, multiple=False,
+                border="none", padding="0"),
+            rx.text(rx.foreach(rx.selected_files(UPLOAD_ID), lambda name: rx.text(name, as_="span")),
+                    size="2", color_scheme="gray", id="chart-photo-selected"),
+            rx.button(rx.icon("upload", size=15), "Upload", size="2", loading=s.busy, id="chart-photo-upload",
+                      on_click=s.upload(rx.upload_files(upload_id=UPLOAD_ID))),
+            spacing="3", align="center", wrap="wrap",
+        ),
+        rx.text("JPEG or PNG, at most 15 MB. Location data is removed; rotation is kept.", size="1",
+                color_scheme="gray"),
+        spacing="2", width="100%",
+    )
+
+
+def _viewer() -> rx.Component:
+    s = PhotosState
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(s.viewing.label),
+            rx.cond(s.viewing.id > 0, rx.image(src=s.viewing.full_url, alt=s.viewing.label, width="100%",
+                                               max_height="75vh", object_fit="contain", id="chart-photo-large")),
+            rx.hstack(rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray", on_click=s.close)),
+                      justify="end", margin_top="12px"),
+            max_width="900px",
+        ),
+        open=s.viewing.id > 0,
+        on_open_change=lambda _open: PhotosState.close(),
+    )
+
+
+def photos_panel() -> rx.Component:
+    """"Before / After photos": thumbnails, click to open large, upload (photo.write)."""
+    s = PhotosState
+    return rx.box(
+        rx.cond(
+            s.allowed,
+            rx.card(
+                rx.vstack(
+                    rx.heading("Before / After photos", size="4"),
+                    rx.cond(s.error != "", rx.callout(s.error, icon="circle-alert", color_scheme="red", size="1",
+                                                      width="100%", id="chart-photo-error")),
+                    rx.cond(s.notice != "", rx.callout(s.notice, icon="circle-check", color_scheme="grass",
+                                                       size="1", width="100%", id="chart-photo-notice")),
+                    rx.cond(s.photos.length() > 0,
+                            rx.flex(rx.foreach(s.photos, _thumb), wrap="wrap", gap="12px", id="chart-photo-list"),
+                            rx.text("No photos yet.", size="2", color_scheme="gray")),
+                    rx.cond(s.can_upload, _uploader()),
+                    _viewer(),
+                    spacing="3", width="100%",
+                ),
+                width="100%",
+            ),
+        ),
+        on_mount=PhotosState.load,
+        id="chart-photos",
+        width="100%",
+        custom_attrs={"data-count": s.photos.length(), "data-busy": s.busy},
+    )
