@@ -321,3 +321,30 @@ def test_stripe_sources_only_when_stripe_is_configured():
 def test_https_public_url_gives_wss_in_connect_src():
     csp = _policy(content_security_policy(HTTPS_SETTINGS))
     assert "wss://clinic.example" in csp["connect-src"] and "https://clinic.example" in csp["connect-src"]
+
+
+def test_request_bodies_are_capped_before_anything_reads_them():
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from medspa.api.security import BODY_LIMIT, UPLOAD_BODY_LIMIT, BodyLimit
+
+    async def echo(request):
+        return JSONResponse({"bytes": len(await request.body())})
+
+    inner = Starlette(routes=[Route("/_upload", echo, methods=["POST"]), Route("/api/v1/x", echo, methods=["POST"])])
+    client = TestClient(BodyLimit(inner))
+    assert client.post("/api/v1/x", content=b"x" * 1000).json() == {"bytes": 1000}
+    big = client.post("/api/v1/x", content=b"x" * (BODY_LIMIT + 1))
+    assert big.status_code == 413 and big.json()["error"] == "too_large"
+    assert client.post("/_upload", content=b"x" * (BODY_LIMIT + 1)).json() == {"bytes": BODY_LIMIT + 1}
+    assert client.post("/_upload", content=b"x" * (UPLOAD_BODY_LIMIT + 1)).status_code == 413
+
+    def stream(n):  # no Content-Length: counted as it arrives
+        for _ in range(n):
+            yield b"y" * 65536
+
+    assert client.post("/api/v1/x", content=stream(20)).status_code == 413
+    assert client.post("/api/v1/x", content=stream(2)).json() == {"bytes": 131072}

@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from medspa.api import auth, media, v1, webhooks
 from medspa.api.pages import PageIndex
-from medspa.api.security import SecurityHeaders
+from medspa.api.security import BodyLimit, SecurityHeaders
 from medspa.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -75,8 +75,9 @@ api.include_router(media.router)  # GET /media/photos/{id}: clinical photos, ses
 def with_security_headers(app):
     """The second `api_transformer` (medspa/medspa.py): wraps everything Reflex serves (this
     API, the compiled pages and their assets, /_event, /ping) in the security headers, and
-    serves /calendar as /calendar/ without a redirect (medspa/api/pages.py)."""
-    return SecurityHeaders(PageIndex(app))
+    serves /calendar as /calendar/ without a redirect (medspa/api/pages.py), and caps request
+    bodies (BodyLimit: uploads 16 MB, everything else 1 MB)."""
+    return SecurityHeaders(BodyLimit(PageIndex(app)))
 
 
 @contextlib.asynccontextmanager

@@ -231,3 +231,68 @@ class SecurityHeaders:
             await send(message)
 
         return await self.app(scope, receive, send_with_headers)
+
+
+UPLOAD_BODY_LIMIT = 16 * 1024 * 1024  # photos are capped at 15 MB by the domain; multipart adds a little
+BODY_LIMIT = 1024 * 1024  # JSON and form posts
+
+
+class BodyLimit:
+    """Refuse request bodies over the limit before anything reads them (413).
+
+    Reflex's upload endpoint spools a whole upload to temp files before a handler runs, and
+    FastAPI reads a JSON body whole: the cap has to sit in front of both. A body without a
+    Content-Length is counted as it streams and cut off at the limit.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    @staticmethod
+    def limit_for(path: str) -> int:
+        return UPLOAD_BODY_LIMIT if path.startswith("/_upload") else BODY_LIMIT
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            return await self.app(scope, receive, send)
+        limit = self.limit_for(scope.get("path", ""))
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return await _too_large(send, limit)
+        seen, exceeded, answered = 0, False, False
+
+        async def counted_receive():
+            nonlocal seen, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:  # stop reading: the app sees a client that went away
+                    exceeded = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message):
+            nonlocal answered
+            if exceeded:  # whatever the app answers to the cut-off body, the client gets 413
+                if not answered:
+                    answered = True
+                    await _too_large(send, limit)
+                return
+            if message["type"] == "http.response.start":
+                answered = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not answered:
+            await _too_large(send, limit)
+
+
+async def _too_large(send, limit: int) -> None:
+    body = ('{"error": "too_large", "message": "The request is larger than %d MB."}' % (limit // (1024 * 1024))).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
