@@ -516,5 +516,42 @@ def demo_code(
     _say(f"(valid for about {left} more seconds; each code signs in once)", err=True)
 
 
+@app.command("outbox")
+def outbox(
+    limit: int = typer.Option(10, "--limit", help="Messages per clinic, newest first."),
+    clinic: str = typer.Option("", "--clinic", help="Only this clinic's slug (default: every clinic)."),
+    var_dir: Optional[Path] = typer.Option(None, "--var-dir", help="As given to `medspa serve` (default: VAR_DIR or ./var)."),
+) -> None:
+    """Print the newest outbox messages (nothing is mailed from a laptop): portal codes,
+    password-reset links, confirmations and receipts."""
+    updates = {"var_dir": var_dir.resolve()} if var_dir is not None else {}
+    settings = get_settings().model_copy(update=updates)
+    from medspa.db import get_engine, tenant_session
+    from medspa.domain.identity.actor import Actor
+    from medspa.domain.messaging.service import list_outbox
+    from medspa.domain.practice.service import list_clinics
+
+    db = open_database(settings)
+    try:
+        engine = get_engine(_with_urls(settings, db))
+        with tenant_session(None, engine) as s:
+            clinics = [(slug, name) for slug, name in list_clinics(s, limit=1000) if not clinic or slug == clinic]
+        from medspa.domain.practice.service import organization_by_slug
+
+        for slug, name in clinics:
+            with tenant_session(None, engine) as s:
+                org_id = organization_by_slug(s, slug).id
+            with tenant_session(org_id, engine) as s:
+                messages = list_outbox(s, Actor.system(org_id, "medspa outbox"), limit=limit)
+            _say(f"== {name} ({slug}): {len(messages)} newest")
+            for m in messages:
+                _say(f"-- {m.created_at:%Y-%m-%d %H:%M}Z {m.channel} {m.kind} to {m.to_address}"
+                     + (f" | {m.subject}" if m.subject else ""))
+                _say("   " + m.body.replace("\n", "\n   "))
+        engine.dispose()
+    finally:
+        db.close()
+
+
 if __name__ == "__main__":
     app()

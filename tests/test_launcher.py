@@ -99,3 +99,29 @@ def test_openapi_and_docs_live_under_api_v1(health_client):
     client = health_client("")
     assert "/api/v1/health" in client.get("/api/v1/openapi.json").json()["paths"]
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_outbox_command_prints_a_clinics_newest_messages(engine, owner_engine, db_urls, monkeypatch):
+    from typer.testing import CliRunner
+
+    from medspa.clock import FixedClock
+    from medspa.domain.clients.service import ClientInput
+    from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
+    from medspa.domain.scheduling.booking import OnlineBooking, book_online
+    from tests.conftest import utc
+    from tests.factories import build_clinic
+    from tests.test_booking import NY, at
+
+    clinic = build_clinic(engine, owner_engine)
+    clock = FixedClock(utc(2026, 7, 1, 12))
+    book_online(engine, clinic.public, OnlineBooking(
+        location_id=clinic.location_id, service_id=clinic.services["botox"], start_at=at(NY, 10),
+        client=ClientInput("Una", "Park", "una@example.com", "+12125550188"),
+        card=CardDetails("4242424242424242", 12, 2030, "123")), TestPaymentGateway(engine, clock.now), clock)
+    settings = Settings(database_url=db_urls[0], database_owner_url=db_urls[1])
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    result = CliRunner().invoke(cli.app, ["outbox", "--clinic", clinic.slug, "--limit", "5"])
+    assert result.exit_code == 0, result.output
+    assert f"({clinic.slug}): 3 newest" in result.output
+    assert "email deposit_receipt to una@example.com" in result.output
+    assert "10:00 AM EDT (America/New_York)" in result.output
