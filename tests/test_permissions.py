@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from medspa.clock import FixedClock
+from medspa.domain.analytics.service import no_show_rate
 from medspa.domain.audit.query import search_audit
 from medspa.domain.catalog.service import list_services
 from medspa.domain.clients.service import ClientInput, create_client, find_or_create_client, get_client
@@ -131,6 +132,7 @@ ENTRY_POINTS = {
     "client.write": lambda s, a, w: create_client(s, a, ClientInput("New", "Person", "", "")),
     "outbox.read": lambda s, a, w: list_outbox(s, a),
     "refund.issue": lambda s, a, w: issue_refund(s, a, w.payment_id, gateway(w), now=NOW, reason="matrix"),
+    "report.read": lambda s, a, w: no_show_rate(s, a, start=DAY, end=DAY, location_id=None, now=NOW),
     "audit.read": lambda s, a, w: search_audit(s, a, time_zone="America/New_York", now=NOW),
     "staff.manage": lambda s, a, w: revoke_user_sessions(s, a, w.user_id, now=NOW),
     "portal.self.read": lambda s, a, w: portal_overview(s, a, now=NOW),

@@ -11,9 +11,11 @@ photo.read / photo.write (provider and owner only: never front desk, lab nor man
 visit's before/after photos (every list, view and download audited) and add one
 (domain/clinical/photos.py, route /media/photos/<id>).
 
+report.read (owner and manager only): the analytics reports (domain/analytics/service.py):
+no-shows, cancellations, utilization, rebooking, new clients, revenue, and their drill-down rows.
+
 Only actions some service enforces are listed (tests/test_permissions.py calls each one for
-every role). Actions arrive with the feature that checks them: report.read with analytics;
-payment.take with checkout; order.result.write (lab) with orders."""
+every role). Actions arrive with the feature that checks them: payment.take with checkout; order.result.write (lab) with orders."""
 
 from __future__ import annotations
 
@@ -24,8 +26,9 @@ BOOKING = {"appointment.book", "appointment.check_in", "appointment.cancel", "ap
            "client.read", "client.write", "client.contact.read", "block.write", "outbox.read"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "owner": frozenset(STAFF_READ | BOOKING | {"refund.issue", "settings.write", "audit.read", "staff.manage"} | CHART | PHOTOS),
-    "manager": frozenset(STAFF_READ | BOOKING | {"refund.issue", "settings.write"}),
+    "owner": frozenset(STAFF_READ | BOOKING | {"refund.issue", "settings.write", "audit.read", "staff.manage",
+                                                         "report.read"} | CHART | PHOTOS),
+    "manager": frozenset(STAFF_READ | BOOKING | {"refund.issue", "settings.write", "report.read"}),
     "provider": frozenset(STAFF_READ | BOOKING | CHART | PHOTOS),
     "front_desk": frozenset(STAFF_READ | BOOKING),
     "lab": frozenset({"calendar.read", "practice.read"}),  # the calendar lists the locations

@@ -1,0 +1,336 @@
+"""Owners' analytics: each figure defined once here (source: acceptance case RP-1, issue 5).
+
+Every report takes (session, actor, *, start, end, location_id, now): `start` and `end` are
+local dates, both inclusive; `location_id` None means every location of the clinic. It needs
+`report.read` (owner and manager). Aggregation happens in PostgreSQL (GROUP BY); Python never
+loops over all rows. Row-level security keeps each clinic to its own rows.
+
+Days and months are cut at each location's local midnight: a visit belongs to the local date
+`(appointment.start_at AT TIME ZONE location.time_zone)::date` of its location; a payment or
+refund to the local date of its ledger entry's `created_at` at the visit's location.
+
+Each report returns a small frozen dataclass with the figure, and a `*_rows` function returns
+the rows behind it (appointment ids, client ids or ledger entry ids) so a dashboard can open
+the figure to its list; the figure always equals the count (or sum) of those rows.
+
+Definitions
+- No-show rate = no-shows / visits that were due (completed + no-shows). Cancelled, held,
+  expired, confirmed and checked-in visits are not counted.
+- Cancellations = appointments with status cancelled whose visit falls in the range; late =
+  those cancelled inside the location's cancellation window (appointment.cancellation_late,
+  set at cancellation time from location.cancellation_window_hours).
+- Utilization per provider: available minutes = the provider's working hours at the
+  location(s) on each local day of the range (wall-clock hours converted through the zone, so
+  a 23- or 25-hour day counts the real minutes; blocks/time off are not subtracted); booked
+  minutes = service minutes (start_at..end_at, buffers excluded) of appointments confirmed,
+  checked in, completed or no-show; attended minutes = those of completed appointments.
+  Booked utilization = booked / available; attended utilization = attended / available.
+  (Rooms and devices: a later step; a visit using a provider and a room counts for each.)
+- Rebooking rate = completed visits in the range after which the same client booked a later
+  visit (any status but held/expired, starting after this visit) within N days (default 90)
+  of this visit's end, / completed visits in the range. "Before leaving" = the later visit
+  has appointment.rebooked_from_id = this visit, or was created on the visit's local day at
+  or after its start.
+- New clients = clients whose first completed visit at the clinic (any location) falls in the
+  range (and at the chosen location when one is given).
+- Revenue (integer cents, from ledger_entry joined to its appointment): deposits = sum of
+  deposit_paid entries; refunds = minus the sum of entries that return money (negative
+  amounts: deposit_refunded, charge_voided); net = deposits - refunds. Today the system takes
+  only deposits (no checkout/sales yet), so revenue = deposits kept; a deposit that becomes
+  part of a sale must, once sales exist, be counted once (the sale nets its applied deposit).
+  Entries without an appointment have no location and are not in these figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from medspa.domain.identity.actor import Actor
+
+PERMISSION = "report.read"
+DUE_STATUSES = ("completed", "no_show")
+BOOKED_STATUSES = ("confirmed", "checked_in", "completed", "no_show")
+
+# the local date of a visit, and the common filter on range and location
+_LOCAL_DAY = "(a.start_at AT TIME ZONE l.time_zone)::date"
+_VISITS = f"""
+    FROM appointment a JOIN location l ON l.id = a.location_id
+    WHERE {_LOCAL_DAY} BETWEEN :start AND :end
+      AND (CAST(:loc AS bigint) IS NULL OR a.location_id = CAST(:loc AS bigint))
+"""
+
+
+def _params(start: date, end: date, location_id: int | None, **extra) -> dict:
+    if end < start:
+        raise ValueError("end is before start")
+    return {"start": start, "end": end, "loc": location_id, **extra}
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return None if den == 0 else num / den
+
+
+@dataclass(frozen=True)
+class NoShowRate:
+    no_shows: int
+    due: int  # completed + no-shows
+
+    @property
+    def rate(self) -> float | None:
+        return _ratio(self.no_shows, self.due)
+
+
+def no_show_rate(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
+                 now: datetime) -> NoShowRate:
+    """No-shows / (completed + no-shows) of visits on local days start..end (module docstring)."""
+    actor.require(PERMISSION)
+    row = session.execute(text(f"""
+        SELECT count(*) FILTER (WHERE a.status = 'no_show'), count(*) {_VISITS}
+          AND a.status IN ('completed', 'no_show')"""), _params(start, end, location_id)).one()
+    return NoShowRate(no_shows=row[0], due=row[1])
+
+
+def no_show_rows(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
+                 now: datetime, no_shows_only: bool = False) -> list[tuple[int, str]]:
+    """(appointment id, status) of the visits that were due (or only the no-shows)."""
+    actor.require(PERMISSION)
+    statuses = "('no_show')" if no_shows_only else "('completed', 'no_show')"
+    return [tuple(r) for r in session.execute(text(f"""
+        SELECT a.id, a.status {_VISITS} AND a.status IN {statuses} ORDER BY a.start_at, a.id"""),
+        _params(start, end, location_id)).all()]
+
+
+@dataclass(frozen=True)
+class Cancellations:
+    count: int
+    late: int
+
+    @property
+    def early(self) -> int:
+        return self.count - self.late
+
+
+def cancellations(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
+                  now: datetime) -> Cancellations:
+    """Cancelled visits on local days start..end; late = inside the location's window."""
+    actor.require(PERMISSION)
+    row = session.execute(text(f"""
+        SELECT count(*), count(*) FILTER (WHERE a.cancellation_late) {_VISITS} AND a.status = 'cancelled'"""),
+        _params(start, end, location_id)).one()
+    return Cancellations(count=row[0], late=row[1])
+
+
+def cancellation_rows(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
+                      now: datetime, late_only: bool = False) -> list[tuple[int, bool]]:
+    """(appointment id, late) of the cancellations (or only the late ones)."""
+    actor.require(PERMISSION)
+    extra = " AND a.cancellation_late" if late_only else ""
+    return [(r[0], bool(r[1])) for r in session.execute(text(f"""
+        SELECT a.id, a.cancellation_late {_VISITS} AND a.status = 'cancelled'{extra} ORDER BY a.start_at, a.id"""),
+        _params(start, end, location_id)).all()]
+
+
+@dataclass(frozen=True)
+class ProviderUtilization:
+    provider_id: int
+    available_minutes: int
+    booked_minutes: int
+    attended_minutes: int
+
+    @property
+    def booked(self) -> float | None:
+        return _ratio(self.booked_minutes, self.available_minutes)
+
+    @property
+    def attended(self) -> float | None:
+        return _ratio(self.attended_minutes, self.available_minutes)
+
+
+def utilization(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
+                now: datetime) -> list[ProviderUtilization]:
+    """Per provider: available, booked and attended minutes (module docstring), by provider id."""
+    actor.require(PERMISSION)
+    rows = session.execute(text(f"""
+        WITH avail AS (
+            SELECT w.staff_id, sum(EXTRACT(EPOCH FROM
+                       ((d.day + w.end_time) AT TIME ZONE l.time_zone)
+                     - ((d.day + w.start_time) AT TIME ZONE l.time_zone)) / 60)::bigint AS minutes
+            FROM (SELECT CAST(g AS date) AS day   -- local calendar dates: date + time is wall-clock
+                  FROM generate_series(CAST(:start AS timestamp), CAST(:end AS timestamp), interval '1 day') AS g) AS d
+            JOIN working_hours w ON w.weekday = EXTRACT(ISODOW FROM d.day) - 1
+            JOIN location l ON l.id = w.location_id
+            WHERE (CAST(:loc AS bigint) IS NULL OR w.location_id = CAST(:loc AS bigint))
+            GROUP BY w.staff_id),
+        used AS (
+            SELECT a.provider_id AS staff_id,
+                   sum(EXTRACT(EPOCH FROM a.end_at - a.start_at) / 60)::bigint AS booked,
+                   coalesce(sum(EXTRACT(EPOCH FROM a.end_at - a.start_at) / 60)
+                            FILTER (WHERE a.status = 'completed'), 0)::bigint AS attended
+            {_VISITS} AND a.status IN ('confirmed', 'checked_in', 'completed', 'no_show')
+            GROUP BY a.provider_id)
+        SELECT coalesce(avail.staff_id, used.staff_id), coalesce(avail.minutes, 0),
+               coalesce(used.booked, 0), coalesce(used.attended, 0)
+        FROM avail FULL JOIN used ON used.staff_id = avail.staff_id
+        ORDER BY 1"""), _params(start, end, location_id)).all()
+    return [ProviderUtilization(*map(int, r)) for r in rows]
+
+
+def utilization_rows(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
+                     now: datetime, provider_id: int, attended_only: bool = False) -> list[tuple[int, int]]:
+    """(appointment id, minutes) behind a provider's booked (or attended) minutes."""
+    actor.require(PERMISSION)
+    statuses = "('completed')" if attended_only else "('confirmed', 'checked_in', 'completed', 'no_show')"
+    return [(r[0], int(r[1])) for r in session.execute(text(f"""
+        SELECT a.id, (EXTRACT(EPOCH FROM a.end_at - a.start_at) / 60)::bigint {_VISITS}
+          AND a.provider_id = :provider AND a.status IN {statuses} ORDER BY a.start_at, a.id"""),
+        _params(start, end, location_id, provider=provider_id)).all()]
+
+
+@dataclass(frozen=True)
+class Rebooking:
+    visits: int
+    rebooked: int
+    rebooked_before_leaving: int
+    within_days: int
+
+    @property
+    def rate(self) -> float | None:
+        return _ratio(self.rebooked, self.visits)
+
+    @property
+    def before_leaving_rate(self) -> float | None:
+        return _ratio(self.rebooked_before_leaving, self.visits)
+
+
+def _rebooking_sql(select: str, tail: str = "") -> str:
+    return f"""
+        WITH v AS (
+            SELECT a.id, a.client_id, a.start_at, a.end_at, l.time_zone {_VISITS}
+              AND a.status = 'completed' AND a.client_id IS NOT NULL),
+        flags AS (
+            SELECT v.id,
+                   EXISTS (SELECT 1 FROM appointment b
+                           WHERE b.client_id = v.client_id AND b.id <> v.id AND b.start_at > v.start_at
+                             AND b.status NOT IN ('held', 'expired')
+                             AND b.created_at <= v.end_at + make_interval(days => :days)) AS rebooked,
+                   EXISTS (SELECT 1 FROM appointment b
+                           WHERE b.client_id = v.client_id AND b.id <> v.id AND b.start_at > v.start_at
+                             AND b.status NOT IN ('held', 'expired')
+                             AND (b.rebooked_from_id = v.id
+                                  OR (b.created_at >= v.start_at
+                                      AND (b.created_at AT TIME ZONE v.time_zone)::date
+                                          = (v.start_at AT TIME ZONE v.time_zone)::date))) AS before_leaving
+            FROM v)
+        SELECT {select} FROM flags {tail}"""
+
+
+def rebooking(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
+              now: datetime, within_days: int = 90) -> Rebooking:
+    """Share of completed visits followed by a booking within `within_days` (module docstring)."""
+    actor.require(PERMISSION)
+    row = session.execute(text(_rebooking_sql(
+        "count(*), count(*) FILTER (WHERE rebooked OR before_leaving), count(*) FILTER (WHERE before_leaving)")),
+        _params(start, end, location_id, days=within_days)).one()
+    return Rebooking(visits=row[0], rebooked=row[1], rebooked_before_leaving=row[2], within_days=within_days)
+
+
+def rebooking_rows(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
+                   now: datetime, within_days: int = 90) -> list[tuple[int, bool, bool]]:
+    """(completed visit id, rebooked, rebooked before leaving) for every visit counted."""
+    actor.require(PERMISSION)
+    return [(r[0], bool(r[1]), bool(r[2])) for r in session.execute(text(_rebooking_sql(
+        "id, rebooked OR before_leaving, before_leaving", "ORDER BY id")),
+        _params(start, end, location_id, days=within_days)).all()]
+
+
+_FIRST_VISITS = """
+    WITH firsts AS (
+        SELECT DISTINCT ON (a.client_id) a.client_id, a.id, a.location_id,
+               (a.start_at AT TIME ZONE l.time_zone)::date AS day
+        FROM appointment a JOIN location l ON l.id = a.location_id
+        WHERE a.status = 'completed' AND a.client_id IS NOT NULL
+        ORDER BY a.client_id, a.start_at, a.id)
+    SELECT {select} FROM firsts
+    WHERE day BETWEEN :start AND :end
+      AND (CAST(:loc AS bigint) IS NULL OR location_id = CAST(:loc AS bigint)) {tail}"""
+
+
+@dataclass(frozen=True)
+class NewClients:
+    count: int
+
+
+def new_clients(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
+                now: datetime) -> NewClients:
+    """Clients whose first completed visit falls in the range (module docstring)."""
+    actor.require(PERMISSION)
+    n = session.execute(text(_FIRST_VISITS.format(select="count(*)", tail="")),
+                        _params(start, end, location_id)).scalar_one()
+    return NewClients(count=n)
+
+
+def new_client_rows(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
+                    now: datetime) -> list[tuple[int, int]]:
+    """(client id, first visit's appointment id) of the new clients."""
+    actor.require(PERMISSION)
+    return [tuple(r) for r in session.execute(text(_FIRST_VISITS.format(
+        select="client_id, id", tail="ORDER BY client_id")), _params(start, end, location_id)).all()]
+
+
+REVENUE_GROUPS = {"month": "to_char((e.created_at AT TIME ZONE l.time_zone), 'YYYY-MM')",
+                  "category": "s.category", "provider": "a.provider_id::text", "location": "a.location_id::text"}
+
+_LEDGER = """
+    FROM ledger_entry e JOIN appointment a ON a.id = e.appointment_id
+    JOIN location l ON l.id = a.location_id JOIN service s ON s.id = a.service_id
+    WHERE (e.created_at AT TIME ZONE l.time_zone)::date BETWEEN :start AND :end
+      AND (CAST(:loc AS bigint) IS NULL OR a.location_id = CAST(:loc AS bigint))
+"""
+
+
+@dataclass(frozen=True)
+class RevenueLine:
+    """One group's money in integer cents: net = deposits - refunds."""
+
+    key: str
+    deposits_cents: int
+    refunds_cents: int
+
+    @property
+    def net_cents(self) -> int:
+        return self.deposits_cents - self.refunds_cents
+
+
+def revenue(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
+            now: datetime, by: str = "month") -> list[RevenueLine]:
+    """Deposits, refunds and net by month (local), category, provider or location.
+
+    Today only deposits exist, so revenue = deposits kept (deposits - refunds); see the
+    module docstring for how sales will net the deposits they absorb."""
+    actor.require(PERMISSION)
+    if by not in REVENUE_GROUPS:
+        raise ValueError(f"revenue by {by!r}: one of {sorted(REVENUE_GROUPS)}")
+    key = REVENUE_GROUPS[by]
+    rows = session.execute(text(f"""
+        SELECT {key} AS k,
+               coalesce(sum(e.amount_cents) FILTER (WHERE e.entry_type = 'deposit_paid'), 0),
+               coalesce(-sum(e.amount_cents) FILTER (WHERE e.amount_cents < 0), 0)
+        {_LEDGER} GROUP BY k ORDER BY k"""), _params(start, end, location_id)).all()
+    return [RevenueLine(r[0], int(r[1]), int(r[2])) for r in rows]
+
+
+def revenue_rows(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
+                 now: datetime, by: str = "month", key: str | None = None) -> list[tuple[int, str, int]]:
+    """(ledger entry id, entry type, amount cents) behind a revenue line (or all lines)."""
+    actor.require(PERMISSION)
+    if by not in REVENUE_GROUPS:
+        raise ValueError(f"revenue by {by!r}: one of {sorted(REVENUE_GROUPS)}")
+    extra = f" AND {REVENUE_GROUPS[by]} = :key" if key is not None else ""
+    return [(r[0], r[1], int(r[2])) for r in session.execute(text(f"""
+        SELECT e.id, e.entry_type, e.amount_cents {_LEDGER}
+          AND (e.entry_type = 'deposit_paid' OR e.amount_cents < 0){extra} ORDER BY e.id"""),
+        _params(start, end, location_id, key=key)).all()]
