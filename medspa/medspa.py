@@ -25,6 +25,7 @@ from medspa.features.audit import page as audit_page
 from medspa.features.account import page as account_page
 from medspa.features.staff import page as staff_page
 from medspa.features.charting import page as charting_page
+from medspa.features.dashboard import page as dashboard_page
 
 _PAGE_MODULES = (
     home_page,
@@ -36,6 +37,7 @@ _PAGE_MODULES = (
     account_page,
     staff_page,
     charting_page,
+    dashboard_page,
 )
 
 # api first (Reflex mounts its own app, frontend included, inside it), then the headers around all

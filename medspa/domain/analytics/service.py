@@ -334,3 +334,15 @@ def revenue_rows(session: Session, actor: Actor, *, start: date, end: date, loca
         SELECT e.id, e.entry_type, e.amount_cents {_LEDGER}
           AND (e.entry_type = 'deposit_paid' OR e.amount_cents < 0){extra} ORDER BY e.id"""),
         _params(start, end, location_id, key=key)).all()]
+
+
+# One-line definitions shown beside each figure on the dashboard (the long form is above).
+DEFINITIONS = {
+    "no_show": "No-shows / visits that were due (completed + no-shows) on the local days of the range.",
+    "cancellations": "Cancelled visits in the range; late = cancelled inside the location's cancellation window.",
+    "booked_util": "Booked minutes (confirmed, checked in, completed, no-show) / providers' available working minutes.",
+    "attended_util": "Attended minutes (completed visits) / providers' available working minutes.",
+    "rebooking": "Completed visits after which the client booked a later visit within 90 days / completed visits.",
+    "new_clients": "Clients whose first completed visit at the clinic falls in the range.",
+    "net_revenue": "Deposits paid minus money returned (refunds, voids), in the local month of the ledger entry.",
+}

@@ -14,6 +14,7 @@ from medspa.features.auth.state import StaffState
 # (key, label, icon, href, owner only)
 NAV = (
     ("calendar", "Calendar", "calendar-days", "/calendar", False),
+    ("dashboard", "Dashboard", "chart-column", "/dashboard", "report.read"),  # owner and manager
     ("audit", "Audit trail", "shield-check", "/audit", True),
     ("staff", "Staff", "users", "/staff", True),
     ("account", "Account", "user-cog", "/account", False),
@@ -36,7 +37,7 @@ def staff_header(active: str, *extra: rx.Component) -> rx.Component:
     items = []
     for key, label, icon, href, owner_only in NAV:
         item = _nav_item(key, label, icon, href, active)
-        items.append(rx.cond(StaffState.staff_role == "owner", item) if owner_only else item)
+        items.append((rx.cond((StaffState.staff_role == "owner") | (StaffState.staff_role == "manager"), item) if owner_only == "report.read" else rx.cond(StaffState.staff_role == "owner", item)) if owner_only else item)
     return rx.hstack(
         rx.hstack(
             rx.center(rx.icon("flower-2", size=18, color="white"), width="30px", height="30px",
