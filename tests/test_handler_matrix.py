@@ -32,6 +32,7 @@ from medspa.domain.portal.service import request_code, verify_code
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.service import hold_slot
 from medspa.features.audit.state import AuditState
+from medspa.features.dashboard.state import DashboardState
 from medspa.features.calendar.book_dialog import BookDialogState, Option
 from medspa.features.calendar.state import CalendarState, DetailState
 from medspa.features.charting.state import ChartState, RowView
@@ -197,6 +198,16 @@ def audit_read(w, role):
     return state.allowed and not state.not_found
 
 
+def report_read(w, role):
+    state = staff_state(DashboardState, w, role)
+    run(call(DashboardState.load, state))
+    loaded = state.allowed and not state.not_found and len(state.tiles) == 7
+    other = staff_state(DashboardState, w, role)  # as if loaded: the drill-down checks again
+    other.start, other.end = "2026-06-01", "2026-06-30"
+    run(call(DashboardState.open_drill, other, "cancellations"))
+    return loaded and other.drill_key == "cancellations"
+
+
 def portal_state(w, role):
     state = state_for(PortalState, None)
     state.status, state.step, state._org_id = "ready", "portal", w.clinic.org_id
@@ -282,6 +293,7 @@ HANDLERS = {
     "client.write": ("staff", book_new_client),
     "client.read": ("staff", client_search),
     "audit.read": ("staff", audit_read),
+    "report.read": ("staff", report_read),
     "chart.read": ("staff", chart_read),
     "chart.write": ("staff", chart_write),
     "portal.self.read": ("portal", portal_read),
