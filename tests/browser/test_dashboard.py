@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 from medspa.domain.clients.service import ClientInput, find_or_create_client
 from medspa.domain.identity.service import create_user
 from medspa.domain.payments.models import LedgerEntry
+from medspa.domain.practice.models import Location
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.service import new_reference
 from tests.browser.test_audit import PASSWORD, _engine, owner_session, sign_in_to_audit
@@ -41,9 +42,14 @@ def make_clinic(urls: tuple[str, str]):
                                          require_contact=False).id for n in range(3)]
         s.flush()
 
-        def visit(day: int, hour: int, status: str, client: int, late: bool | None = None) -> Appointment:
+        uptown = Location(org_id=clinic.org_id, name="Uptown", time_zone="America/New_York")
+        s.add(uptown)
+        s.flush()
+
+        def visit(day: int, hour: int, status: str, client: int, late: bool | None = None,
+                  location_id: int | None = None) -> Appointment:
             start = ny(day, hour)
-            a = Appointment(org_id=clinic.org_id, reference=new_reference(), location_id=clinic.location_id,
+            a = Appointment(org_id=clinic.org_id, reference=new_reference(), location_id=location_id or clinic.location_id,
                             service_id=clinic.services["botox"], provider_id=clinic.provider_ids[0],
                             client_id=client, start_at=start, end_at=start + timedelta(minutes=30), status=status,
                             price_cents=35000, created_at=start - timedelta(days=7), cancellation_late=late)
@@ -54,6 +60,7 @@ def make_clinic(urls: tuple[str, str]):
         done = [visit(10, 10, "completed", clients[0]), visit(11, 10, "completed", clients[1]),
                 visit(12, 10, "completed", clients[2]), visit(20, 10, "completed", clients[0])]
         visit(15, 11, "no_show", clients[1])
+        visit(18, 11, "no_show", clients[1], location_id=uptown.id)  # only with "All locations" or Uptown
         visit(16, 11, "cancelled", clients[2], late=True)
         visit(17, 11, "cancelled", clients[0], late=False)
         for appt, kind, amount in ((done[0], "deposit_paid", 5000), (done[1], "deposit_paid", 5000),
@@ -77,13 +84,18 @@ def test_owner_sees_tiles_and_drills_down(page: Page, app_urls, base_url, screen
     expect(page.locator("#dash-start")).to_have_value("2026-06-02")
     expect(page.locator("#dash-end")).to_have_value("2026-07-01")
     expect(page.locator("#nav-dashboard")).to_be_visible()
-    expect(tile(page, "no_show").locator(".dash-tile-value")).to_have_text("20.0%")  # 1 of 5 due
-    expect(tile(page, "no_show")).to_contain_text("1 no-shows of 5 due")
+    expect(tile(page, "no_show").locator(".dash-tile-value")).to_have_text("33.3%")  # 2 of 6 due
+    expect(tile(page, "no_show")).to_contain_text("2 no-shows of 6 due")
     expect(tile(page, "no_show")).to_contain_text("completed + no-shows")  # the definition beside it
     expect(tile(page, "cancellations").locator(".dash-tile-value")).to_have_text("2")
     expect(tile(page, "cancellations")).to_contain_text("1 late")
     expect(tile(page, "new_clients").locator(".dash-tile-value")).to_have_text("3")
     expect(tile(page, "net_revenue").locator(".dash-tile-value")).to_have_text("$100.00")
+    # the clinic's first location only: Uptown's no-show drops out
+    page.click("#dash-location")
+    page.get_by_role("option", name="Main", exact=True).click()
+    expect(tile(page, "no_show").locator(".dash-tile-value")).to_have_text("20.0%")  # 1 of 5 due
+    expect(tile(page, "no_show")).to_contain_text("1 no-shows of 5 due")
     # booked = 5 visits x 30 min (4 completed + 1 no-show) of 30 days x 8 h = 14,400 min
     expect(tile(page, "booked_util")).to_contain_text("150 of 14,400 min")
     expect(page.locator("#dash-util-chart .recharts-bar-rectangle").first).to_be_visible()
