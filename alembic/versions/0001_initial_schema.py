@@ -7,6 +7,8 @@ Create Date: 2026-11-30 23:42:38.085352
 from typing import Sequence, Union
 
 from alembic import op
+
+from medspa.tenancy import protect_tenant_table
 import sqlalchemy as sa
 import sqlmodel
 from sqlalchemy.dialects import postgresql
@@ -408,13 +410,8 @@ def _guards_and_policies() -> None:
         create or replace function medspa_current_org() returns bigint
           language sql stable as $$ select nullif(current_setting('app.org_id', true), '')::bigint $$;
     """)
-    for table in TENANT_TABLES:
-        op.execute(f"""
-            alter table {table} enable row level security;
-            alter table {table} force row level security;
-            create policy tenant_isolation on {table}
-              using (org_id = medspa_current_org()) with check (org_id = medspa_current_org());
-        """)
+    for table in TENANT_TABLES:  # grants for 0001's tables follow below, all at once
+        protect_tenant_table(op, table, app_role, privileges=None)
     # sign-in must find the clinic of an e-mail or a session token before any org is set:
     # two SECURITY DEFINER functions owned by the schema owner, who alone may read across clinics
     for table in ("user_account", "user_session"):

@@ -7,6 +7,8 @@ Create Date: 2026-12-01 09:00:00.000000
 from typing import Sequence, Union
 
 from alembic import op
+
+from medspa.tenancy import protect_tenant_table
 import sqlalchemy as sa
 import sqlmodel
 
@@ -34,14 +36,8 @@ def upgrade() -> None:
     op.create_index(op.f('ix_calendar_watch_org_id'), 'calendar_watch', ['org_id'], unique=False)
     op.create_index('ix_calendar_watch_location', 'calendar_watch', ['org_id', 'location_id'], unique=False)
     # tenant isolation like every other tenant table (fails closed without app.org_id)
-    op.execute("""
-        alter table calendar_watch add constraint calendar_watch_days_ordered check (day_to >= day_from);
-        alter table calendar_watch enable row level security;
-        alter table calendar_watch force row level security;
-        create policy tenant_isolation on calendar_watch
-          using (org_id = medspa_current_org()) with check (org_id = medspa_current_org());
-    """)
-    op.execute(f'grant select, insert, update, delete on calendar_watch to "{app_role}"')
+    op.execute("alter table calendar_watch add constraint calendar_watch_days_ordered check (day_to >= day_from)")
+    protect_tenant_table(op, "calendar_watch", app_role, sequence=False)
 
 
 def downgrade() -> None:

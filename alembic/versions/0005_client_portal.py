@@ -7,6 +7,8 @@ Create Date: 2026-12-02 10:00:00.000000
 from typing import Sequence, Union
 
 from alembic import op
+
+from medspa.tenancy import protect_tenant_table
 import sqlalchemy as sa
 
 revision: str = '0005'
@@ -61,14 +63,7 @@ def upgrade() -> None:
     # tenant isolation like every other tenant table (fails closed without app.org_id);
     # the portal URL names the clinic, so no cross-clinic lookup function is needed
     for table in NEW_TABLES:
-        op.execute(f"""
-            alter table {table} enable row level security;
-            alter table {table} force row level security;
-            create policy tenant_isolation on {table}
-              using (org_id = medspa_current_org()) with check (org_id = medspa_current_org());
-        """)
-        op.execute(f'grant select, insert, update, delete on {table} to "{app_role}"')
-        op.execute(f'grant usage, select on sequence {table}_id_seq to "{app_role}"')
+        protect_tenant_table(op, table, app_role)
 
 
 def downgrade() -> None:

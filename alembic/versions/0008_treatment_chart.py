@@ -9,6 +9,8 @@ Revises: 0007
 from typing import Sequence, Union
 
 from alembic import op
+
+from medspa.tenancy import protect_tenant_table
 import sqlalchemy as sa
 
 revision: str = '0008'
@@ -114,14 +116,7 @@ def upgrade() -> None:
 
     # tenant isolation like every other tenant table (fails closed without app.org_id)
     for table in NEW_TABLES:
-        op.execute(f"""
-            alter table {table} enable row level security;
-            alter table {table} force row level security;
-            create policy tenant_isolation on {table}
-              using (org_id = medspa_current_org()) with check (org_id = medspa_current_org());
-        """)
-        op.execute(f'grant select, insert, update, delete on {table} to "{app_role}"')
-        op.execute(f'grant usage, select on sequence {table}_id_seq to "{app_role}"')
+        protect_tenant_table(op, table, app_role)
 
 
 def downgrade() -> None:

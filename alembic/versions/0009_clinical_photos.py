@@ -7,6 +7,8 @@ Revises: 0008
 from typing import Sequence, Union
 
 from alembic import op
+
+from medspa.tenancy import protect_tenant_table
 import sqlalchemy as sa
 
 revision: str = '0009'
@@ -54,15 +56,8 @@ def upgrade() -> None:
     """)
 
     # tenant isolation like every other tenant table (fails closed without app.org_id)
-    op.execute("""
-        alter table clinical_photo enable row level security;
-        alter table clinical_photo force row level security;
-        create policy tenant_isolation on clinical_photo
-          using (org_id = medspa_current_org()) with check (org_id = medspa_current_org());
-    """)
     # photos are never edited in place: the app role may add and read them (no update/delete yet)
-    op.execute(f'grant select, insert on clinical_photo to "{app_role}"')
-    op.execute(f'grant usage, select on sequence clinical_photo_id_seq to "{app_role}"')
+    protect_tenant_table(op, "clinical_photo", app_role, privileges="select, insert")
 
 
 def downgrade() -> None:

@@ -19,10 +19,5 @@ __all__ = [
     "TestGatewayCharge", "TreatmentLine", "TreatmentNote", "UserAccount", "UserSession", "WebhookEvent", "WorkingHours",
 ]
 
-TENANT_TABLES = [
-    "location", "staff_member", "working_hours", "resource", "service", "service_provider",
-    "client", "appointment", "occupancy", "payment", "refund", "ledger_entry", "webhook_event",
-    "test_gateway_charge", "outbox_message", "audit_event", "user_account", "user_session",
-    "calendar_watch", "user_recovery_code", "login_challenge", "password_reset_token",
-    "treatment_note", "treatment_line", "clinical_photo",
-]
+# Which tables are tenant tables is read from the catalog (tests/test_tenancy.py): every table
+# with an org_id, protected by medspa.tenancy.protect_tenant_table in its migration.

@@ -1,0 +1,27 @@
+"""The one recipe that makes a table a tenant table (used by every migration).
+
+Row-level security enabled and forced (the owner is subject to it too), one policy keyed on
+the per-transaction app.org_id that fails closed when it is missing, and grants to the app
+role. tests/test_tenancy.py checks the live catalog: every table with an org_id has it.
+"""
+
+from __future__ import annotations
+
+TENANT_POLICY = "tenant_isolation"
+
+
+def protect_tenant_table(op, table: str, app_role: str, *,
+                         privileges: str | None = "select, insert, update, delete", sequence: bool = True) -> None:
+    """Enable + force RLS on `table` with the tenant policy and grant `privileges` (None: no
+    grants, the caller grants) and the id sequence to `app_role`. `op` is alembic's operations."""
+    op.execute(f"""
+        alter table {table} enable row level security;
+        alter table {table} force row level security;
+        create policy {TENANT_POLICY} on {table}
+          using (org_id = medspa_current_org()) with check (org_id = medspa_current_org());
+    """)
+    if privileges is None:
+        return
+    op.execute(f'grant {privileges} on {table} to "{app_role}"')
+    if sequence:
+        op.execute(f'grant usage, select on sequence {table}_id_seq to "{app_role}"')

@@ -1,0 +1,30 @@
+"""Every tenant table, read from the live catalog, is protected the same way."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+
+def test_every_table_with_an_org_id_has_forced_rls_and_the_tenant_policy(owner_engine):
+    with Session(owner_engine) as s:
+        rows = s.execute(text("""
+            select c.relname, c.relrowsecurity, c.relforcerowsecurity,
+                   exists (select 1 from pg_policy p where p.polrelid = c.oid and p.polname = 'tenant_isolation')
+            from pg_class c
+            join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'public'
+            where c.relkind = 'r'
+              and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'org_id'
+                          and not a.attisdropped)
+            order by c.relname""")).all()
+    assert len(rows) >= 25
+    unprotected = [name for name, enabled, forced, policy in rows if not (enabled and forced and policy)]
+    assert unprotected == []
+
+
+def test_the_app_role_can_neither_bypass_rls_nor_own_tables(engine):
+    with Session(engine) as s:
+        role = s.execute(text("select rolsuper, rolbypassrls from pg_roles where rolname = current_user")).one()
+        owned = s.execute(text("select count(*) from pg_tables where schemaname = 'public' "
+                               "and tableowner = current_user")).scalar()
+    assert tuple(role) == (False, False) and owned == 0
