@@ -51,27 +51,11 @@ from sqlmodel import Session
 
 from medspa.domain.identity.actor import Actor
 
-PERMISSION = "report.read"
-DUE_STATUSES = ("completed", "no_show")
-BOOKED_STATUSES = ("confirmed", "checked_in", "completed", "no_show")
-
-# the local date of a visit, and the common filter on range and location
-_LOCAL_DAY = "(a.start_at AT TIME ZONE l.time_zone)::date"
-_VISITS = f"""
-    FROM appointment a JOIN location l ON l.id = a.location_id
-    WHERE {_LOCAL_DAY} BETWEEN :start AND :end
-      AND (CAST(:loc AS bigint) IS NULL OR a.location_id = CAST(:loc AS bigint))
-"""
-
-
-def _params(start: date, end: date, location_id: int | None, **extra) -> dict:
-    if end < start:
-        raise ValueError("end is before start")
-    return {"start": start, "end": end, "loc": location_id, **extra}
-
-
-def _ratio(num: int, den: int) -> float | None:
-    return None if den == 0 else num / den
+from medspa.domain.analytics.common import (  # noqa: F401  (re-exported for callers)
+    BOOKED_STATUSES, DUE_STATUSES, PERMISSION, _LOCAL_DAY, _VISITS, _params, _ratio)
+from medspa.domain.analytics.definitions import DEFINITIONS  # noqa: F401
+from medspa.domain.analytics.revenue import (  # noqa: F401
+    REVENUE_GROUPS, RevenueLine, revenue, revenue_rows)
 
 
 @dataclass(frozen=True)
@@ -279,70 +263,3 @@ def new_client_rows(session: Session, actor: Actor, *, start: date, end: date, l
     actor.require(PERMISSION)
     return [tuple(r) for r in session.execute(text(_FIRST_VISITS.format(
         select="client_id, id", tail="ORDER BY client_id")), _params(start, end, location_id)).all()]
-
-
-REVENUE_GROUPS = {"month": "to_char((e.created_at AT TIME ZONE l.time_zone), 'YYYY-MM')",
-                  "category": "s.category", "provider": "a.provider_id::text", "location": "a.location_id::text"}
-
-_LEDGER = """
-    FROM ledger_entry e JOIN appointment a ON a.id = e.appointment_id
-    JOIN location l ON l.id = a.location_id JOIN service s ON s.id = a.service_id
-    WHERE (e.created_at AT TIME ZONE l.time_zone)::date BETWEEN :start AND :end
-      AND (CAST(:loc AS bigint) IS NULL OR a.location_id = CAST(:loc AS bigint))
-"""
-
-
-@dataclass(frozen=True)
-class RevenueLine:
-    """One group's money in integer cents: net = deposits - refunds."""
-
-    key: str
-    deposits_cents: int
-    refunds_cents: int
-
-    @property
-    def net_cents(self) -> int:
-        return self.deposits_cents - self.refunds_cents
-
-
-def revenue(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
-            now: datetime, by: str = "month") -> list[RevenueLine]:
-    """Deposits, refunds and net by month (local), category, provider or location.
-
-    Today only deposits exist, so revenue = deposits kept (deposits - refunds); see the
-    module docstring for how sales will net the deposits they absorb."""
-    actor.require(PERMISSION)
-    if by not in REVENUE_GROUPS:
-        raise ValueError(f"revenue by {by!r}: one of {sorted(REVENUE_GROUPS)}")
-    key = REVENUE_GROUPS[by]
-    rows = session.execute(text(f"""
-        SELECT {key} AS k,
-               coalesce(sum(e.amount_cents) FILTER (WHERE e.entry_type = 'deposit_paid'), 0),
-               coalesce(-sum(e.amount_cents) FILTER (WHERE e.amount_cents < 0), 0)
-        {_LEDGER} GROUP BY k ORDER BY k"""), _params(start, end, location_id)).all()
-    return [RevenueLine(r[0], int(r[1]), int(r[2])) for r in rows]
-
-
-def revenue_rows(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
-                 now: datetime, by: str = "month", key: str | None = None) -> list[tuple[int, str, int]]:
-    """(ledger entry id, entry type, amount cents) behind a revenue line (or all lines)."""
-    actor.require(PERMISSION)
-    if by not in REVENUE_GROUPS:
-        raise ValueError(f"revenue by {by!r}: one of {sorted(REVENUE_GROUPS)}")
-    extra = f" AND {REVENUE_GROUPS[by]} = :key" if key is not None else ""
-    return [(r[0], r[1], int(r[2])) for r in session.execute(text(f"""
-        SELECT e.id, e.entry_type, e.amount_cents {_LEDGER}
-          AND (e.entry_type = 'deposit_paid' OR e.amount_cents < 0){extra} ORDER BY e.id"""),
-        _params(start, end, location_id, key=key)).all()]
-
-
-# One-line definitions shown beside each figure on the dashboard (the long form is above).
-DEFINITIONS = {
-    "no_show": "No-shows / visits that were due (completed + no-shows) on the local days of the range.",
-    "cancellations": "Cancelled visits in the range; late = cancelled inside the location's cancellation window.",
-    "booked_util": "Booked minutes (confirmed, checked in, completed, no-show) / providers' available working minutes.",
-    "attended_util": "Attended minutes (completed visits) / providers' available working minutes.",
-    "rebooking": "Completed visits after which the client booked a later visit within 90 days / completed visits.",
-    "new_clients": "Clients whose first completed visit at the clinic falls in the range.",
-    "net_revenue": "Deposits paid minus money returned (refunds, voids), in the local month of the ledger entry.",
-}
