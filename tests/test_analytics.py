@@ -59,8 +59,10 @@ def test_rp1_what_the_metrics_mean(engine, owner_engine):
     desk = clinic.staff_actor("front_desk")
     booked_at = local(tz, DAY, 8) - timedelta(days=10)
     with clinic.session() as s:
+        # each visit takes the provider and the clinic's one treatment room
         hour = add_service(s, clinic.system, category="Consultations", name="Consult 60", duration_minutes=60,
-                           price_cents=10000, provider_ids=clinic.provider_ids, slot_grid_minutes=60)
+                           price_cents=10000, provider_ids=clinic.provider_ids, slot_grid_minutes=60,
+                           room_type="treatment_room")
         s.flush()
 
         def book(h: int) -> int:
@@ -86,6 +88,16 @@ def test_rp1_what_the_metrics_mean(engine, owner_engine):
         assert (u.provider_id, u.available_minutes, u.booked_minutes, u.attended_minutes) == (
             clinic.provider_ids[0], 480, 480, 360)
         assert (u.attended, u.booked) == (0.75, 1.0)
+        # "a visit with provider and room counts for each": the room is open 9-17 (the provider's hours)
+        [room] = an.resource_utilization(s, owner, **kw(DAY), kind="room")
+        assert (room.resource_id, room.name, room.kind, room.available_minutes, room.booked_minutes,
+                room.attended_minutes) == (clinic.room_ids[0], "Room 1", "room", 480, 480, 360)
+        assert (room.attended, room.booked) == (0.75, 1.0)
+        [device] = an.resource_utilization(s, owner, **kw(DAY), kind="device")  # not used by this service
+        assert (device.resource_id, device.available_minutes, device.booked_minutes, device.booked) == (
+            clinic.device_ids[0], 480, 0, 0.0)
+        with pytest.raises(ValueError):
+            an.resource_utilization(s, owner, **kw(DAY), kind="provider")
 
         # the rows behind each figure
         assert sorted(i for i, _ in an.no_show_rows(s, owner, **kw(DAY))) == sorted(visits)
@@ -97,6 +109,12 @@ def test_rp1_what_the_metrics_mean(engine, owner_engine):
         assert sum(m for _, m in booked_rows) == u.booked_minutes and len(booked_rows) == 8
         assert sum(m for _, m in attended_rows) == u.attended_minutes
         assert sorted(i for i, _ in attended_rows) == sorted(visits[:6])
+        room_booked = an.resource_utilization_rows(s, owner, **kw(DAY), resource_id=room.resource_id)
+        room_attended = an.resource_utilization_rows(s, owner, **kw(DAY), resource_id=room.resource_id,
+                                                     attended_only=True)
+        assert room_booked == booked_rows and sum(m for _, m in room_booked) == room.booked_minutes
+        assert room_attended == attended_rows and sum(m for _, m in room_attended) == room.attended_minutes
+        assert an.resource_utilization_rows(s, owner, **kw(DAY), resource_id=device.resource_id) == []
         # other days and another location id see nothing
         assert an.no_show_rate(s, owner, **kw(DAY + timedelta(days=1))).due == 0
         assert an.no_show_rate(s, owner, **kw(DAY, location_id=clinic.location_id + 10_000)).rate is None
@@ -221,6 +239,10 @@ def test_report_read_is_for_owner_and_manager_only(clinic, role):
                 call(s, actor, **kw(DAY))
         with pytest.raises(PermissionDenied):
             an.utilization_rows(s, actor, **kw(DAY), provider_id=clinic.provider_ids[0])
+        with pytest.raises(PermissionDenied):
+            an.resource_utilization(s, actor, **kw(DAY), kind="room")
+        with pytest.raises(PermissionDenied):
+            an.resource_utilization_rows(s, actor, **kw(DAY), resource_id=clinic.room_ids[0])
 
 
 def test_another_clinics_rows_are_invisible(engine, owner_engine):

@@ -25,7 +25,15 @@ Definitions
   minutes = service minutes (start_at..end_at, buffers excluded) of appointments confirmed,
   checked in, completed or no-show; attended minutes = those of completed appointments.
   Booked utilization = booked / available; attended utilization = attended / available.
-  (Rooms and devices: a later step; a visit using a provider and a room counts for each.)
+- Utilization per room or device (resource kind room/device, at its resource.location_id):
+  available minutes = the minutes its location is open on each local day of the range, where
+  open = from the earliest start to the latest end of any staff member's working hours at
+  that location that weekday (converted through the zone like the provider figure, so a DST
+  day counts its real minutes; gaps between shifts are not subtracted); booked / attended
+  minutes = the service minutes of the visits (same statuses as providers) that have an
+  occupancy row (kind appointment, any occupancy status, counted once) on that resource. A
+  visit using a provider and a room counts for each (RP-1). Inactive resources are listed only
+  when they have booked minutes in the range.
 - Rebooking rate = completed visits in the range after which the same client booked a later
   visit (any status but held/expired, starting after this visit) within N days (default 90)
   of this visit's end, / completed visits in the range. "Before leaving" = the later visit
@@ -172,6 +180,92 @@ def utilization_rows(session: Session, actor: Actor, *, start: date, end: date, 
         SELECT a.id, (EXTRACT(EPOCH FROM a.end_at - a.start_at) / 60)::bigint {_VISITS}
           AND a.provider_id = :provider AND a.status IN {statuses} ORDER BY a.start_at, a.id"""),
         _params(start, end, location_id, provider=provider_id)).all()]
+
+
+RESOURCE_KINDS = ("room", "device")
+_BOOKED_IN = "('confirmed', 'checked_in', 'completed', 'no_show')"
+_MINUTES = "(EXTRACT(EPOCH FROM a.end_at - a.start_at) / 60)::bigint"
+
+
+@dataclass(frozen=True)
+class ResourceUtilization:
+    """Minutes of one room or device over the range (module docstring, "Utilization per room").
+
+    kind is "room" or "device"; the ratios are None when the location was never open.
+    """
+
+    resource_id: int
+    name: str
+    kind: str
+    available_minutes: int
+    booked_minutes: int
+    attended_minutes: int
+
+    @property
+    def booked(self) -> float | None:
+        return _ratio(self.booked_minutes, self.available_minutes)
+
+    @property
+    def attended(self) -> float | None:
+        return _ratio(self.attended_minutes, self.available_minutes)
+
+
+def resource_utilization(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
+                         now: datetime, kind: str) -> list[ResourceUtilization]:
+    """Per room (kind "room") or device (kind "device") of the location(s): available, booked
+    and attended minutes on local days start..end, ordered by name (module docstring).
+
+    Raises ValueError for another kind or end < start; PermissionDenied without report.read.
+    """
+    actor.require(PERMISSION)
+    if kind not in RESOURCE_KINDS:
+        raise ValueError(f"kind must be one of {RESOURCE_KINDS}")
+    rows = session.execute(text(f"""
+        WITH open_days AS (   -- per location and local day: earliest start .. latest end of anyone's hours
+            SELECT w.location_id, d.day, min(w.start_time) AS opens, max(w.end_time) AS closes
+            FROM (SELECT CAST(g AS date) AS day
+                  FROM generate_series(CAST(:start AS timestamp), CAST(:end AS timestamp), interval '1 day') AS g) AS d
+            JOIN working_hours w ON w.weekday = EXTRACT(ISODOW FROM d.day) - 1
+            WHERE (CAST(:loc AS bigint) IS NULL OR w.location_id = CAST(:loc AS bigint))
+            GROUP BY w.location_id, d.day),
+        avail AS (
+            SELECT o.location_id, sum(EXTRACT(EPOCH FROM
+                       ((o.day + o.closes) AT TIME ZONE l.time_zone)
+                     - ((o.day + o.opens) AT TIME ZONE l.time_zone)) / 60)::bigint AS minutes
+            FROM open_days o JOIN location l ON l.id = o.location_id
+            GROUP BY o.location_id),
+        visits AS (
+            SELECT a.id, a.status, {_MINUTES} AS minutes {_VISITS} AND a.status IN {_BOOKED_IN}),
+        pairs AS (    -- one row per (visit, resource): released + rebooked rows of a visit count once
+            SELECT DISTINCT o.resource_id, v.id, v.status, v.minutes
+            FROM visits v JOIN occupancy o ON o.appointment_id = v.id AND o.kind = 'appointment'),
+        used AS (
+            SELECT resource_id, sum(minutes)::bigint AS booked,
+                   coalesce(sum(minutes) FILTER (WHERE status = 'completed'), 0)::bigint AS attended
+            FROM pairs GROUP BY resource_id)
+        SELECT r.id, r.name, r.kind, coalesce(avail.minutes, 0), coalesce(used.booked, 0),
+               coalesce(used.attended, 0)
+        FROM resource r
+        LEFT JOIN avail ON avail.location_id = r.location_id
+        LEFT JOIN used ON used.resource_id = r.id
+        WHERE r.kind = :kind AND (CAST(:loc AS bigint) IS NULL OR r.location_id = CAST(:loc AS bigint))
+          AND (r.active OR used.resource_id IS NOT NULL)
+        ORDER BY r.name, r.id"""), _params(start, end, location_id, kind=kind)).all()
+    return [ResourceUtilization(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5])) for r in rows]
+
+
+def resource_utilization_rows(session: Session, actor: Actor, *, start: date, end: date,
+                              location_id: int | None, now: datetime, resource_id: int,
+                              attended_only: bool = False) -> list[tuple[int, int]]:
+    """(appointment id, service minutes) behind a room's or device's booked (or attended)
+    minutes, ordered by start; the minutes sum to the figure of resource_utilization."""
+    actor.require(PERMISSION)
+    statuses = "('completed')" if attended_only else _BOOKED_IN
+    return [(r[0], int(r[1])) for r in session.execute(text(f"""
+        SELECT a.id, {_MINUTES} {_VISITS} AND a.status IN {statuses}
+          AND EXISTS (SELECT 1 FROM occupancy o WHERE o.appointment_id = a.id AND o.resource_id = :resource
+                        AND o.kind = 'appointment')
+        ORDER BY a.start_at, a.id"""), _params(start, end, location_id, resource=resource_id)).all()]
 
 
 @dataclass(frozen=True)
