@@ -285,12 +285,14 @@ class Rebooking:
 
 
 def _rebooking_sql(select: str, tail: str = "") -> str:
+    """SELECT {select} over `flags` (id, day = local date, rebooked, before_leaving) of the
+    completed visits in the range; trends.py groups the same rows by month."""
     return f"""
         WITH v AS (
-            SELECT a.id, a.client_id, a.start_at, a.end_at, l.time_zone {_VISITS}
+            SELECT a.id, a.client_id, a.start_at, a.end_at, l.time_zone, {_LOCAL_DAY} AS day {_VISITS}
               AND a.status = 'completed' AND a.client_id IS NOT NULL),
         flags AS (
-            SELECT v.id,
+            SELECT v.id, v.day,
                    EXISTS (SELECT 1 FROM appointment b
                            WHERE b.client_id = v.client_id AND b.id <> v.id AND b.start_at > v.start_at
                              AND b.status NOT IN ('held', 'expired')
