@@ -1,5 +1,13 @@
-"""The owners' dashboard at `/dashboard` (owner and manager): tiles with their definitions,
-utilization and revenue charts, and the rows behind each tile.
+"""The owners' dashboard at `/dashboard` (owner and manager).
+
+Top to bottom: the filter (dates, quick ranges, location); the headline tiles, each with its
+change against the previous period and its definition; then the charts grouped as Visits,
+Money and Clients, each card with its definition (analytics.definitions, the one place for
+that text) and a CSV button. Clicking a tile, a table row under a chart or a heatmap cell
+opens the rows behind that figure in a dialog (date, client, service, provider, location).
+
+Recharts has no heatmap, so the heatmaps are CSS grids of coloured cells. Recharts' Bar
+click gives no payload in Reflex 0.10, so bars are opened through the table rows under them.
 
 Other staff roles see a plain "not found"; signed-out visitors are sent to sign in.
 """
@@ -8,10 +16,13 @@ from __future__ import annotations
 
 import reflex as rx
 
+from medspa.domain.analytics.definitions import DEFINITIONS
 from medspa.features.auth.shell import not_found_view, staff_header
 from medspa.features.dashboard.state import DashboardState, DrillRow, Option, TileView
 
 ROUTE = "/dashboard"
+TEAL, TEAL_LIGHT, ORANGE, SLATE = "#0d9488", "#99d5cf", "#f97316", "#334155"
+PRESETS = ((7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "12 months"))
 
 
 def _labelled(label: str, child: rx.Component) -> rx.Component:
@@ -29,95 +40,175 @@ def _filters() -> rx.Component:
                                    width="150px")),
         _labelled("To", rx.input(type="date", value=s.end, on_change=s.set_end, size="2", id="dash-end",
                                  width="150px")),
+        _labelled("Quick range", rx.hstack(
+            *(rx.button(label, size="2", variant="soft", color_scheme="gray", on_click=s.set_preset(days),
+                        id=f"dash-preset-{days}") for days, label in PRESETS), spacing="1")),
         _labelled("Location", rx.select.root(
-            rx.select.trigger(id="dash-location", width="220px"),
+            rx.select.trigger(id="dash-location", width="240px"),
             rx.select.content(rx.foreach(s.locations, _option)),
             value=s.location, on_change=s.set_location, size="2")),
         rx.cond(s.busy, rx.spinner(size="2")),
+        rx.spacer(),
+        rx.button(rx.icon("download", size=14), "Tiles CSV", size="2", variant="outline",
+                  on_click=s.export_report("tiles"), id="dash-csv-tiles"),
         align="end", spacing="4", wrap="wrap", width="100%",
     )
 
 
 def _tile(t: TileView) -> rx.Component:
     s = DashboardState
+    tone = rx.match(t.tone, ("good", "grass"), ("bad", "tomato"), "gray")
     return rx.card(
         rx.vstack(
             rx.text(t.label, size="2", weight="medium", color_scheme="gray"),
             rx.text(t.value, size="7", weight="bold", class_name="dash-tile-value"),
+            rx.text(t.change, size="1", weight="medium", color_scheme=tone, class_name="dash-tile-change",
+                    custom_attrs={"data-tone": t.tone}),
             rx.text(t.detail, size="1", class_name="dash-tile-detail"),
             rx.text(t.definition, size="1", color_scheme="gray", class_name="dash-tile-definition"),
             spacing="1",
         ),
-        on_click=s.open_drill(t.key),
+        on_click=s.open_drill(t.key, ""),
         cursor="pointer",
         _hover={"box_shadow": f"0 0 0 2px {rx.color('teal', 7)}"},
-        border=rx.cond(s.drill_key == t.key, f"2px solid {rx.color('teal', 9)}", "2px solid transparent"),
         class_name="dash-tile",
-        custom_attrs={"data-key": t.key},
+        custom_attrs={"data-key": t.key, "data-group": t.group},
     )
 
 
-def _charts() -> rx.Component:
+def _section(title: str, subtitle: str, *children: rx.Component) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(rx.heading(title, size="4", weight="bold"), rx.text(subtitle, size="2", color_scheme="gray"),
+                  align="baseline", spacing="3"),
+        *children,
+        spacing="3", width="100%",
+    )
+
+
+def _card(card_id: str, title: str, definition_key: str, report: str, *body: rx.Component) -> rx.Component:
     s = DashboardState
-    util = rx.card(
-        rx.text("Utilization per provider (%)", size="3", weight="bold"),
-        rx.text("Booked and attended minutes / available working minutes.", size="1", color_scheme="gray"),
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.text(title, size="3", weight="bold"),
+                rx.button(rx.icon("download", size=12), "CSV", size="1", variant="soft", color_scheme="gray",
+                          on_click=s.export_report(report), class_name="dash-csv", custom_attrs={"data-report": report}),
+                justify="between", width="100%", align="center",
+            ),
+            rx.text(DEFINITIONS[definition_key], size="1", color_scheme="gray", class_name="dash-definition"),
+            *body,
+            spacing="2", width="100%",
+        ),
+        id=card_id, width="100%",
+    )
+
+
+def _util_row(row: dict) -> rx.Component:
+    s = DashboardState
+    return rx.table.row(
+        rx.table.cell(rx.text(row["name"], size="1")),
+        rx.table.cell(rx.text(row["booked"], "%", size="1"), justify="end"),
+        rx.table.cell(rx.text(row["attended"], "%", size="1"), justify="end"),
+        on_click=s.open_drill("provider_util", row["id"].to(str)),
+        cursor="pointer", _hover={"background": rx.color("teal", 3)}, class_name="dash-util-row",
+    )
+
+
+def _small_table(headers: tuple[str, ...], body: rx.Component) -> rx.Component:
+    return rx.box(
+        rx.table.root(
+            rx.table.header(rx.table.row(*(rx.table.column_header_cell(rx.text(h, size="1")) for h in headers))),
+            rx.table.body(body),
+            size="1", variant="ghost", width="100%",
+        ),
+        max_height="180px", overflow_y="auto", width="100%",
+    )
+
+
+def _visits() -> rx.Component:
+    s = DashboardState
+    util = _card(
+        "dash-util-chart", "Utilization per provider (%)", "booked_util", "utilization",
+        rx.text(DEFINITIONS["attended_util"], size="1", color_scheme="gray"),
         rx.recharts.bar_chart(
-            rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
-            rx.recharts.x_axis(data_key="name"),
-            rx.recharts.y_axis(domain=[0, 100]),
+            rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
+            rx.recharts.x_axis(data_key="name", tick={"fontSize": 11}),
+            rx.recharts.y_axis(domain=[0, 100], unit="%", width=45),
             rx.recharts.tooltip(),
             rx.recharts.legend(),
-            rx.recharts.bar(data_key="booked", name="Booked %", fill="#0d9488"),
-            rx.recharts.bar(data_key="attended", name="Attended %", fill="#99d5cf"),
-            data=s.util_chart, width="100%", height=260,
+            rx.recharts.bar(data_key="booked", name="Booked %", fill=TEAL),
+            rx.recharts.bar(data_key="attended", name="Attended %", fill=TEAL_LIGHT),
+            data=s.util_chart, width="100%", height=240,
         ),
-        id="dash-util-chart", width="100%",
+        rx.text("Click a provider to see the visits behind the bar.", size="1", color_scheme="gray"),
+        _small_table(("Provider", "Booked", "Attended"), rx.foreach(s.util_chart, _util_row)),
     )
-    rev = rx.card(
-        rx.text("Revenue by month ($)", size="3", weight="bold"),
-        rx.text("Deposits paid, money returned and net, by the location's local month.", size="1",
-                color_scheme="gray"),
+    return _section("Visits", "how full the diary is and who did not come",
+                    rx.grid(util, columns=rx.breakpoints(initial="1", lg="2"), spacing="4", width="100%"))
+
+
+def _money() -> rx.Component:
+    s = DashboardState
+    rev = _card(
+        "dash-revenue-chart", "Revenue by month ($)", "net_revenue", "revenue",
         rx.recharts.bar_chart(
-            rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
+            rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
             rx.recharts.x_axis(data_key="month"),
-            rx.recharts.y_axis(),
+            rx.recharts.y_axis(width=60),
             rx.recharts.tooltip(),
             rx.recharts.legend(),
-            rx.recharts.bar(data_key="deposits", name="Deposits", fill="#0d9488"),
-            rx.recharts.bar(data_key="refunds", name="Refunds", fill="#f97316"),
-            rx.recharts.bar(data_key="net", name="Net", fill="#334155"),
-            data=s.revenue_chart, width="100%", height=260,
+            rx.recharts.bar(data_key="deposits", name="Deposits", fill=TEAL),
+            rx.recharts.bar(data_key="refunds", name="Refunds", fill=ORANGE),
+            rx.recharts.bar(data_key="net", name="Net", fill=SLATE),
+            data=s.revenue_chart, width="100%", height=240,
         ),
-        id="dash-revenue-chart", width="100%",
     )
-    return rx.grid(util, rev, columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%")
+    return _section("Money", "what came in, by the local day of each ledger line",
+                    rx.grid(rev, columns=rx.breakpoints(initial="1", lg="2"), spacing="4", width="100%"))
+
+
+def _clients() -> rx.Component:
+    return rx.fragment()
 
 
 def _drill_row(r: DrillRow) -> rx.Component:
-    return rx.table.row(rx.table.cell(r.id), rx.table.cell(r.what), rx.table.cell(r.value), class_name="dash-drill-row")
+    return rx.table.row(
+        *(rx.table.cell(rx.text(v, size="1")) for v in (r.when, r.client, r.service, r.provider, r.location, r.what)),
+        rx.table.cell(rx.text(r.value, size="1"), justify="end"),
+        class_name="dash-drill-row",
+    )
 
 
 def _drill() -> rx.Component:
     s = DashboardState
-    return rx.cond(
-        s.drill_key != "",
-        rx.card(
+    return rx.dialog.root(
+        rx.dialog.content(
             rx.hstack(
-                rx.vstack(rx.text(s.drill_title, size="3", weight="bold"),
-                          rx.text(s.drill_summary, size="2", color_scheme="gray", id="dash-drill-summary"),
-                          spacing="0"),
-                rx.button(rx.icon("x", size=14), "Close", size="1", variant="soft", on_click=s.close_drill,
-                          id="dash-drill-close"),
-                justify="between", width="100%", align="center",
+                rx.vstack(rx.dialog.title(s.drill_title, size="4", margin="0"),
+                          rx.text(s.drill_summary, size="2", weight="medium", id="dash-drill-summary"),
+                          spacing="1"),
+                rx.hstack(
+                    rx.button(rx.icon("download", size=14), "Export CSV", size="1", variant="soft",
+                              on_click=s.export_drill, id="dash-drill-csv"),
+                    rx.button(rx.icon("x", size=14), "Close", size="1", variant="soft", color_scheme="gray",
+                              on_click=s.close_drill, id="dash-drill-close"),
+                    spacing="2"),
+                justify="between", width="100%", align="start",
             ),
-            rx.table.root(
-                rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in ("Row", "What", "Value")))),
-                rx.table.body(rx.foreach(s.drill_rows, _drill_row)),
-                size="1", variant="ghost", width="100%",
+            rx.cond(s.drill_note != "", rx.text(s.drill_note, size="1", color_scheme="amber", id="dash-drill-note")),
+            rx.box(
+                rx.table.root(
+                    rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in (
+                        "Date (local)", "Client", "Service", "Provider", "Location", "Counts as", "")))),
+                    rx.table.body(rx.foreach(s.drill_rows, _drill_row)),
+                    size="1", variant="ghost", width="100%",
+                ),
+                max_height="60vh", overflow_y="auto", margin_top="12px",
             ),
-            width="100%", id="dash-drill",
+            max_width="1100px", width="95vw", id="dash-drill",
+            on_escape_key_down=s.close_drill, on_pointer_down_outside=s.close_drill,
         ),
+        open=s.drill_key != "",
     )
 
 
@@ -125,16 +216,19 @@ def _view() -> rx.Component:
     s = DashboardState
     return rx.vstack(
         rx.heading("Dashboard", size="6", weight="bold"),
-        rx.text("How the clinic is doing over the chosen days. Click a figure to see the visits or payments "
+        rx.text("How the clinic is doing over the chosen days. Click any figure to see the visits or payments "
                 "behind it.", size="2", color_scheme="gray"),
         _filters(),
         rx.cond(s.error != "", rx.callout(s.error, icon="circle-alert", color_scheme="red", size="1",
                                           id="dash-error", width="100%")),
+        rx.text(s.period_note, size="1", color_scheme="gray", id="dash-period-note"),
         rx.grid(rx.foreach(s.tiles, _tile), columns=rx.breakpoints(initial="1", sm="2", lg="4"), spacing="3",
                 width="100%", id="dash-tiles"),
+        _visits(),
+        _money(),
+        _clients(),
         _drill(),
-        _charts(),
-        spacing="4", padding="20px", width="100%", max_width="1400px", margin_x="auto",
+        spacing="5", padding="20px", width="100%", max_width="1400px", margin_x="auto",
     )
 
 

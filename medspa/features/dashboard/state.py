@@ -1,8 +1,9 @@
-"""State of `/dashboard`: the filter, the tiles and charts, one open drill-down.
+"""State of `/dashboard`: the filter, the tiles and charts, one open drill-down, CSV downloads.
 
 Owner and manager (report.read): every public handler re-checks the staff session and the
 permission on the server; anyone else gets "not found" and no data. The domain calls live
-in data.py (one transaction each, in a worker thread).
+in data.py (one transaction each, in a worker thread). Keys and arguments the browser sends
+(figure keys, provider ids, months, cells) are checked in data.py; an unknown one does nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from medspa.features.dashboard import data
 DEFAULT_DAYS = 30
 ALL = "all"
 MAX_DAYS = 3 * 366
+DRILL_SHOWN = 200  # rows on screen; the summary and the CSV cover all of them
+EXPORT_MAX_ROWS = 100_000
 
 
 @dataclasses.dataclass
@@ -37,13 +40,20 @@ class TileView:
     key: str = ""
     label: str = ""
     value: str = ""
+    change: str = ""
+    tone: str = "neutral"
     detail: str = ""
     definition: str = ""
+    group: str = ""
 
 
 @dataclasses.dataclass
 class DrillRow:
-    id: str = ""
+    when: str = ""
+    client: str = ""
+    service: str = ""
+    provider: str = ""
+    location: str = ""
     what: str = ""
     value: str = ""
 
@@ -63,12 +73,15 @@ class DashboardState(StaffState):
     location: str = ALL
     start: str = ""
     end: str = ""
+    period_note: str = ""
     tiles: list[TileView] = []
     util_chart: list[dict[str, str | float]] = []
     revenue_chart: list[dict[str, str | float]] = []
     drill_key: str = ""
+    drill_arg: str = ""
     drill_title: str = ""
     drill_summary: str = ""
+    drill_note: str = ""
     drill_rows: list[DrillRow] = []
     error: str = ""
     busy: bool = False
@@ -92,7 +105,8 @@ class DashboardState(StaffState):
         self._zones = {}
 
     def _close(self) -> None:
-        self.drill_key, self.drill_title, self.drill_summary, self.drill_rows = "", "", "", []
+        self.drill_key, self.drill_arg, self.drill_title, self.drill_summary, self.drill_note = "", "", "", "", ""
+        self.drill_rows = []
 
     def _filters(self) -> dict | None:
         start, end = _parse_day(self.start), _parse_day(self.end)
@@ -108,6 +122,10 @@ class DashboardState(StaffState):
         loc = int(self.location) if self.location.isdigit() else None
         return {"start": start, "end": end, "location_id": loc, "now": app_clock().now()}
 
+    def _denied(self) -> None:
+        self._forget()
+        self.not_found = True
+
     async def _run(self, actor: Actor) -> None:
         filters = self._filters()
         if filters is None:
@@ -116,26 +134,33 @@ class DashboardState(StaffState):
         try:
             result = await asyncio.to_thread(data.summary, get_engine(), actor, **filters)
         except PermissionDenied:
-            self._forget()
-            self.not_found = True
+            self._denied()
             return
         finally:
             self.busy = False
         self.error = ""
-        self.tiles = [TileView(t.key, t.label, t.value, t.detail, t.definition) for t in result.tiles]
+        p0, p1 = result.previous
+        self.period_note = (f"Compared with the previous {(p1 - p0).days + 1} days, "
+                            f"{p0:%b} {p0.day}, {p0.year} – {p1:%b} {p1.day}, {p1.year}")
+        self.tiles = [TileView(t.key, t.label, t.value, t.change, t.tone, t.detail, t.definition, t.group)
+                      for t in result.tiles]
         self.util_chart, self.revenue_chart = result.utilization, result.revenue
         if self.drill_key:
-            await self._drill(actor, self.drill_key, filters)
+            await self._drill(actor, self.drill_key, self.drill_arg, filters)
 
-    async def _drill(self, actor: Actor, key: str, filters: dict) -> None:
+    async def _drill(self, actor: Actor, key: str, arg: str, filters: dict) -> None:
         try:
-            d = await asyncio.to_thread(data.drill, get_engine(), actor, key, **filters)
+            d = await asyncio.to_thread(data.drill, get_engine(), actor, key, arg, **filters)
         except PermissionDenied:
-            self._forget()
-            self.not_found = True
+            self._denied()
             return
-        self.drill_key, self.drill_title, self.drill_summary = key, d.title, d.summary
-        self.drill_rows = [DrillRow(*r) for r in d.rows]
+        except data.UnknownFigure:
+            self._close()
+            return
+        self.drill_key, self.drill_arg, self.drill_title, self.drill_summary = key, arg, d.title, d.summary
+        self.drill_rows = [DrillRow(*dataclasses.astuple(line)) for line in d.lines[:DRILL_SHOWN]]
+        self.drill_note = (f"Showing the first {DRILL_SHOWN} of {len(d.lines):,} rows — export CSV for all."
+                           if len(d.lines) > DRILL_SHOWN else "")
 
     @rx.event
     async def load(self):
@@ -158,6 +183,7 @@ class DashboardState(StaffState):
 
     @rx.event
     async def set_location(self, value: str):
+        """The location filter ("all" or one of the clinic's locations)."""
         actor, redirect = await self._reader()
         if actor is None:
             return redirect
@@ -167,6 +193,7 @@ class DashboardState(StaffState):
 
     @rx.event
     async def set_start(self, value: str):
+        """The first local day of the range."""
         actor, redirect = await self._reader()
         if actor is None:
             return redirect
@@ -176,6 +203,7 @@ class DashboardState(StaffState):
 
     @rx.event
     async def set_end(self, value: str):
+        """The last local day of the range."""
         actor, redirect = await self._reader()
         if actor is None:
             return redirect
@@ -184,19 +212,74 @@ class DashboardState(StaffState):
             await self._run(actor)
 
     @rx.event
-    async def open_drill(self, key: str):
+    async def set_preset(self, days: int):
+        """Quick ranges: the last `days` local days up to today."""
         actor, redirect = await self._reader()
         if actor is None:
             return redirect
-        if key not in data.TILE_KEYS:
+        if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+            return
+        zone = self._zones.get(self.location) or next(iter(self._zones.values()), "UTC")
+        today = app_clock().now().astimezone(ZoneInfo(zone)).date()
+        self.start, self.end = (today - timedelta(days=days - 1)).isoformat(), today.isoformat()
+        await self._run(actor)
+
+    @rx.event
+    async def open_drill(self, key: str, arg: str = ""):
+        """Open the rows behind a figure (a tile key, or a chart key with its argument)."""
+        actor, redirect = await self._reader()
+        if actor is None:
+            return redirect
+        if not isinstance(key, str) or key not in data.DRILLS or not isinstance(arg, str) or len(arg) > 200:
             return
         filters = self._filters()
         if filters is not None:
-            await self._drill(actor, key, filters)
+            await self._drill(actor, key, arg, filters)
 
     @rx.event
     async def close_drill(self):
+        """Close the drill-down."""
         actor, redirect = await self._reader()
         if actor is None:
             return redirect
         self._close()
+
+    def _span(self, filters: dict) -> str:
+        return f"{filters['start'].isoformat()}-{filters['end'].isoformat()}"
+
+    @rx.event
+    async def export_drill(self):
+        """Download ALL rows of the open drill-down as CSV (audited as report.export)."""
+        actor, redirect = await self._reader()
+        if actor is None:
+            return redirect
+        filters = self._filters()
+        if filters is None or not self.drill_key:
+            return
+        try:
+            body, _ = await asyncio.to_thread(data.drill_csv, get_engine(), actor, self.drill_key, self.drill_arg,
+                                              **filters)
+        except PermissionDenied:
+            self._denied()
+            return
+        except data.UnknownFigure:
+            return
+        name = self.drill_key + (f"-{self.drill_arg}" if self.drill_arg else "")
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)[:60]
+        return rx.download(data=body, filename=f"{safe}-{self._span(filters)}.csv", mime_type="text/csv")
+
+    @rx.event
+    async def export_report(self, name: str):
+        """Download one chart's figures (no client names) as CSV."""
+        actor, redirect = await self._reader()
+        if actor is None:
+            return redirect
+        filters = self._filters()
+        if filters is None or name not in data.REPORTS:
+            return
+        try:
+            body = await asyncio.to_thread(data.report_csv, get_engine(), actor, name, **filters)
+        except PermissionDenied:
+            self._denied()
+            return
+        return rx.download(data=body, filename=f"{name}-{self._span(filters)}.csv", mime_type="text/csv")

@@ -1,0 +1,211 @@
+"""The dashboard's data layer (medspa/features/dashboard/data.py) and the drill-down rows
+(medspa/domain/analytics/details.py) on a real PostgreSQL: previous-period changes on a small
+hand-made history, rows with date/client/service, one audit row per drill or export, every
+drill's total equal to its tile, CSV content."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+
+from medspa.domain.analytics import details as dt
+from medspa.domain.analytics import service as an
+from medspa.domain.clients.models import Client
+from medspa.domain.identity.actor import PermissionDenied
+from medspa.domain.payments.models import LedgerEntry
+from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.service import new_reference
+from medspa.features.dashboard import data
+from tests.factories import build_clinic
+
+NY = ZoneInfo("America/New_York")
+NOW = datetime(2026, 7, 1, 16, 0, tzinfo=timezone.utc)
+JUNE = {"start": date(2026, 6, 1), "end": date(2026, 6, 30), "location_id": None, "now": NOW}
+
+
+def ny(month: int, day: int, hour: int) -> datetime:
+    return datetime.combine(date(2026, month, day), time(hour), tzinfo=NY).astimezone(timezone.utc)
+
+
+@pytest.fixture
+def history(engine, owner_engine):
+    """May (the previous 30 days of June) and June, at one New York location.
+
+    May 2-31: 3 completed (clients 0, 1, 1), no no-show, 1 cancellation; $50 deposit.
+    June: 4 completed (clients 0, 1, 2, 0), 1 no-show, 2 cancellations (1 late);
+    deposits $50 x 3, one refunded: net $100."""
+    clinic = build_clinic(engine, owner_engine, time_zone="America/New_York")
+    with clinic.session() as s:
+        clients = []
+        for n, (first, last) in enumerate((("Ana", "Alves"), ("Ben", "Brook"), ("=Cleo", "Cruz"))):
+            c = Client(org_id=clinic.org_id, first_name=first, last_name=last, email=f"c{n}-{clinic.slug}@example.com")
+            s.add(c)
+            s.flush()
+            clients.append(c.id)
+
+        def visit(month, day, hour, status, client, late=None):
+            start = ny(month, day, hour)
+            a = Appointment(org_id=clinic.org_id, reference=new_reference(), location_id=clinic.location_id,
+                            service_id=clinic.services["botox"], provider_id=clinic.provider_ids[0],
+                            client_id=clients[client], start_at=start, end_at=start + timedelta(minutes=30),
+                            status=status, price_cents=35000, created_at=start - timedelta(days=7),
+                            cancellation_late=late)
+            s.add(a)
+            s.flush()
+            return a
+
+        may = [visit(5, 4, 10, "completed", 0), visit(5, 6, 10, "completed", 1), visit(5, 8, 10, "completed", 1)]
+        visit(5, 9, 11, "cancelled", 0, late=False)
+        june = [visit(6, 10, 10, "completed", 0), visit(6, 11, 10, "completed", 1),
+                visit(6, 12, 10, "completed", 2), visit(6, 20, 10, "completed", 0)]
+        no_show = visit(6, 15, 11, "no_show", 1)
+        visit(6, 16, 11, "cancelled", 2, late=True)
+        visit(6, 17, 11, "cancelled", 0, late=False)
+        ledger = [(may[0], "deposit_paid", 5000), (june[0], "deposit_paid", 5000), (june[1], "deposit_paid", 5000),
+                  (june[2], "deposit_paid", 5000), (june[2], "deposit_refunded", -5000)]
+        for appt, kind, amount in ledger:
+            s.add(LedgerEntry(org_id=clinic.org_id, appointment_id=appt.id, client_id=appt.client_id,
+                              entry_type=kind, amount_cents=amount, created_at=appt.start_at))
+        s.commit()
+    return clinic, clients, june, no_show
+
+
+def _audits(clinic, action: str) -> list[dict]:
+    with clinic.session() as s:
+        return [dict(r._mapping) for r in s.execute(text(
+            "SELECT object_id, detail, occurred_at FROM audit_event WHERE action = :a ORDER BY id"), {"a": action})]
+
+
+def test_change_text_and_tone():
+    assert data.change("rate", 0.086, 0.074, higher_is_better=False, days=30) == (
+        "▲ 1.2 pts vs previous 30 days (7.4%)", "bad")
+    assert data.change("rate", 0.5, 0.25, higher_is_better=True, days=7) == (
+        "▲ 25.0 pts vs previous 7 days (25.0%)", "good")
+    assert data.change("count", 3, 4, higher_is_better=True, days=1) == ("▼ 25.0% vs previous 1 day (4)", "bad")
+    assert data.change("money", 15000, 10000, higher_is_better=True, days=30) == (
+        "▲ 50.0% vs previous 30 days ($100.00)", "good")
+    assert data.change("count", 0, 0, higher_is_better=True, days=30) == ("= same as previous 30 days", "neutral")
+    assert data.change("count", 2, 0, higher_is_better=False, days=30) == ("▲ new vs previous 30 days (0)", "bad")
+    assert data.change("rate", 0.2, None, higher_is_better=False, days=30)[1] == "neutral"
+    assert data.change("rate", 0.2, 0.2, higher_is_better=False, days=30) == (
+        "= same as previous 30 days (20.0%)", "neutral")
+    assert data.previous_range(date(2026, 6, 1), date(2026, 6, 30)) == (date(2026, 5, 2), date(2026, 5, 31))
+    assert data.previous_range(date(2026, 3, 1), date(2026, 3, 1)) == (date(2026, 2, 28), date(2026, 2, 28))
+
+
+def test_summary_tiles_against_the_previous_period(history, engine):
+    clinic, *_ = history
+    owner = clinic.staff_actor("owner")
+    result = data.summary(engine, owner, **JUNE)
+    assert result.previous == (date(2026, 5, 2), date(2026, 5, 31))
+    tiles = {t.key: t for t in result.tiles}
+    assert [t.key for t in result.tiles] == list(data.TILE_KEYS)
+    assert (tiles["no_show"].value, tiles["no_show"].detail) == ("20.0%", "1 no-shows of 5 due")
+    assert (tiles["no_show"].change, tiles["no_show"].tone) == ("▲ 20.0 pts vs previous 30 days (0.0%)", "bad")
+    assert (tiles["cancellations"].value, tiles["cancellations"].detail) == ("2", "1 late · 1 early")
+    assert (tiles["cancellations"].change, tiles["cancellations"].tone) == (
+        "▲ 100.0% vs previous 30 days (1)", "bad")
+    # May: 2 new clients (Ana, Ben); June: Cleo
+    assert (tiles["new_clients"].value, tiles["new_clients"].change, tiles["new_clients"].tone) == (
+        "1", "▼ 50.0% vs previous 30 days (2)", "bad")
+    assert (tiles["net_revenue"].value, tiles["net_revenue"].change, tiles["net_revenue"].tone) == (
+        "$100.00", "▲ 100.0% vs previous 30 days ($50.00)", "good")
+    # 5 x 30 booked minutes of 30 days x 8 h; May: 90 of 30 x 480
+    assert tiles["booked_util"].detail == "150 of 14,400 min"
+    assert (tiles["booked_util"].value, tiles["booked_util"].change) == (
+        "1.0%", "▲ 0.4 pts vs previous 30 days (0.6%)")
+    # any later booking counts (even one later cancelled or missed): Ana, Ben and Cleo booked again
+    assert tiles["rebooking"].value == "75.0%"
+    for t in result.tiles:
+        assert t.definition and t.group in ("visits", "clients", "money")
+    assert result.utilization == [{"id": str(clinic.provider_ids[0]), "name": "Provider 1", "booked": 1.0,
+                                   "attended": 0.8}]
+    assert result.revenue == [{"month": "2026-06", "deposits": 150.0, "refunds": 50.0, "net": 100.0}]
+
+
+def test_every_tile_drill_adds_up_to_the_tile_and_is_audited_once(history, engine):
+    clinic, clients, june, no_show = history
+    owner = clinic.staff_actor("owner")
+    tiles = {t.key: t for t in data.summary(engine, owner, **JUNE).tiles}
+    expected_rows = {"no_show": 5, "cancellations": 2, "booked_util": 5, "attended_util": 4, "rebooking": 4,
+                     "new_clients": 1, "net_revenue": 4}
+    for key in data.TILE_KEYS:
+        before = len(_audits(clinic, "report.drill"))
+        d = data.drill(engine, owner, key, **JUNE)
+        assert len(d.lines) == len(d.rows) == expected_rows[key], key
+        assert tiles[key].value in d.summary, (key, tiles[key].value, d.summary)
+        audits = _audits(clinic, "report.drill")
+        assert len(audits) == before + 1
+        assert audits[-1]["object_id"] == key and audits[-1]["detail"]["rows"] == expected_rows[key]
+        assert audits[-1]["occurred_at"] == NOW
+    d = data.drill(engine, owner, "no_show", **JUNE)
+    assert d.summary == "5 visits due, 1 no-shows = 20.0%"
+    row = next(line for line in d.lines if line.what == "no show")
+    assert row == data.DrillLine("2026-06-15 11:00", "Ben Brook", "Botox", "Provider 1", "Main", "no show", "")
+    assert data.drill(engine, owner, "net_revenue", **JUNE).summary == "4 ledger lines, net $100.00"
+    assert sum(int(line.value.strip("min ")) for line in data.drill(engine, owner, "booked_util", **JUNE).lines) == 150
+    util = data.drill(engine, owner, "provider_util", str(clinic.provider_ids[0]), **JUNE)
+    assert util.summary == "5 visits, 150 booked minutes of 14,400 available = 1.0%"
+    assert _audits(clinic, "report.drill")[-1]["object_id"] == f"provider_util:{clinic.provider_ids[0]}"
+    assert sorted(_audits(clinic, "report.drill")[-1]["detail"]["client_ids"]) == sorted(clients)
+    with pytest.raises(data.UnknownFigure):
+        data.drill(engine, owner, "provider_util", "not-a-number", **JUNE)
+    with pytest.raises(data.UnknownFigure):
+        data.drill(engine, owner, "nope", **JUNE)
+
+
+def test_details_rows_in_order_with_local_time_and_permission(history, engine):
+    clinic, clients, june, no_show = history
+    owner = clinic.staff_actor("manager")
+    with clinic.session() as s:
+        rows = dt.appointment_details(s, owner, [no_show.id, june[0].id, 999_999_999], figure="x", now=NOW)
+        assert [(r.id, r.local_time, r.client, r.service, r.category, r.provider, r.location, r.status, r.minutes)
+                for r in rows] == [
+            (no_show.id, "2026-06-15 11:00", "Ben Brook", "Botox", "Neuromodulators", "Provider 1", "Main", "no_show", 30),
+            (june[0].id, "2026-06-10 10:00", "Ana Alves", "Botox", "Neuromodulators", "Provider 1", "Main",
+             "completed", 30)]
+        ids = [i for i, _, _ in an.revenue_rows(s, owner, **JUNE)]
+        lines = dt.ledger_details(s, owner, ids, figure="net_revenue", now=NOW, export=True)
+        assert sum(r.amount_cents for r in lines) == 10000
+        assert [(r.status, r.amount_cents, r.client) for r in lines][-1] == ("deposit_refunded", -5000, "=Cleo Cruz")
+        s.commit()
+    assert _audits(clinic, "report.export")[-1]["detail"]["rows"] == 4
+    with clinic.session() as s, pytest.raises(PermissionDenied):
+        dt.appointment_details(s, clinic.staff_actor("front_desk"), [no_show.id], figure="x", now=NOW)
+
+
+def test_csv_exports(history, engine):
+    clinic, clients, june, no_show = history
+    owner = clinic.staff_actor("owner")
+    body, n = data.drill_csv(engine, owner, "cancellations", **JUNE)
+    assert n == 2
+    assert body.endswith("\r\n")
+    rows = list(csv.reader(io.StringIO(body, newline="")))
+    assert rows[0] == data.DRILL_HEADER
+    assert [r[:9] for r in rows[1:]] == [
+        ["2026-06-16 11:00", "'=Cleo Cruz", "Botox", "Neuromodulators", "Provider 1", "Main", "cancelled",
+         "cancelled", "late"],
+        ["2026-06-17 11:00", "Ana Alves", "Botox", "Neuromodulators", "Provider 1", "Main", "cancelled",
+         "cancelled", "early"]]
+    audit = _audits(clinic, "report.export")[-1]
+    assert audit["object_id"] == "cancellations" and audit["detail"]["rows"] == 2
+    assert audit["detail"]["start"] == "2026-06-01"
+
+    money_rows = list(csv.reader(io.StringIO(data.drill_csv(engine, owner, "net_revenue", **JUNE)[0], newline="")))
+    amounts = [r[data.DRILL_HEADER.index("amount")] for r in money_rows[1:]]
+    assert amounts == ["50.00", "50.00", "50.00", "-50.00"]
+
+    tiles = list(csv.reader(io.StringIO(data.report_csv(engine, owner, "tiles", **JUNE), newline="")))
+    assert tiles[0] == ["figure", "value", "change", "detail", "definition"]
+    assert tiles[1][:3] == ["No-show rate", "20.0%", "▲ 20.0 pts vs previous 30 days (0.0%)"]
+    revenue = list(csv.reader(io.StringIO(data.report_csv(engine, owner, "revenue", **JUNE), newline="")))
+    assert revenue == [["month", "deposits", "refunds", "net"], ["2026-06", "150.00", "50.00", "100.00"]]
+    with pytest.raises(ValueError):
+        data.report_csv(engine, owner, "nope", **JUNE)
+    with pytest.raises(PermissionDenied):
+        data.drill(engine, clinic.staff_actor("provider"), "no_show", **JUNE)
