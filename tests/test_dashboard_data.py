@@ -209,3 +209,45 @@ def test_csv_exports(history, engine):
         data.report_csv(engine, owner, "nope", **JUNE)
     with pytest.raises(PermissionDenied):
         data.drill(engine, clinic.staff_actor("provider"), "no_show", **JUNE)
+
+
+def test_chart_cells_open_to_rows_that_add_up(history, engine):
+    clinic, clients, june, no_show = history
+    owner = clinic.staff_actor("owner")
+    result = data.summary(engine, owner, **JUNE)
+    assert result.trend_window == (date(2025, 7, 1), date(2026, 6, 30))
+    by_month = {p["month"]: p for p in result.trend}
+    assert len(by_month) == 12
+    assert by_month["2026-06"]["no_show"] == 20.0 and by_month["2026-06"]["no_show_text"] == "20.0% (1 of 5)"
+    assert by_month["2026-05"]["cancel_text"] == "25.0% (1 of 4, 0 late)"
+    assert by_month["2026-04"]["no_show"] is None  # nothing due: a gap in the line, not 0
+    june_no_show = data.drill(engine, owner, "month_no_show", "2026-06", **JUNE)
+    assert june_no_show.summary == "5 visits due, 1 no-shows = 20.0%" and len(june_no_show.rows) == 5
+    may_cancel = data.drill(engine, owner, "month_cancellations", "2026-05", **JUNE)
+    assert (may_cancel.title, may_cancel.summary) == ("Cancellations, May 2026", "1 cancellations, 0 late")
+    assert data.drill(engine, owner, "month_rebooking", "2026-05", **JUNE).summary.startswith("3 completed visits")
+    with pytest.raises(data.UnknownFigure):
+        data.drill(engine, owner, "month_no_show", "2019-01", **JUNE)
+
+    # busiest hours: Wednesday 10:00 (June 10) and 11:00 Monday (June 15) ...
+    live = [c for c in result.hours if c.key == "hour"]
+    assert sum(int(c.text) for c in live) == 5  # 4 completed + 1 no-show; cancellations are not booked
+    assert result.hours_columns == len(range(9, 18)) + 1 and result.hours[1].text == "9a"
+    for c in live:
+        assert len(data.drill(engine, owner, "hour", c.arg, **JUNE).rows) == int(c.text), c.arg
+    with pytest.raises(data.UnknownFigure):
+        data.drill(engine, owner, "hour", "9-25", **JUNE)
+
+    # cohorts: May (Ana, Ben: both back in June / May 8) and June (Cleo); on July 1 every window is open
+    cells = [(c.text, c.key) for c in result.retention]
+    assert cells[:5] == [("Cohort", ""), ("Clients", ""), ("90 days", ""), ("180 days", ""), ("365 days", "")]
+    assert cells[5:] == [("2026-06", ""), ("1", ""), ("", ""), ("", ""), ("", ""),
+                         ("2026-05", ""), ("2", ""), ("", ""), ("", ""), ("", "")]
+    later = {**JUNE, "now": datetime(2026, 10, 1, 16, tzinfo=timezone.utc)}
+    may = [c for c in data.summary(engine, owner, **later).retention if c.arg == "2026-05:90"]
+    assert [(c.text, c.title) for c in may] == [("100.0%", "2026-05: 2 of 2 came back within 90 days")]
+    d = data.drill(engine, owner, "retention", "2026-05:90", **later)
+    assert d.summary == "2 clients, 2 came back within 90 days = 100.0%"
+    assert sorted(line.client for line in d.lines) == ["Ana Alves", "Ben Brook"]
+    assert list(csv.reader(io.StringIO(data.report_csv(engine, owner, "retention", **JUNE), newline="")))[1] == [
+        "2026-05", "2", "", "", "", "", "", ""]

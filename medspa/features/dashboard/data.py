@@ -25,7 +25,10 @@ from sqlmodel import Session, select
 
 from medspa.db import tenant_session
 from medspa.domain.analytics import details as dt
+from medspa.domain.analytics import cohorts as co
 from medspa.domain.analytics import service as an
+from medspa.domain.analytics import trends as tr
+from medspa.domain.analytics.common import _ratio
 from medspa.domain.analytics.definitions import DEFINITIONS
 from medspa.domain.audit.query import csv_cell
 from medspa.domain.identity.actor import Actor
@@ -105,11 +108,96 @@ class Tile:
 
 
 @dataclass(frozen=True)
+class Cell:
+    """One cell of a heatmap (a CSS grid): text, colours, and the drill it opens ("" = none)."""
+
+    text: str
+    bg: str
+    fg: str
+    key: str = ""
+    arg: str = ""
+    title: str = ""
+
+
+_LOW, _HIGH = (241, 245, 249), (13, 148, 136)  # slate-100 .. teal-600
+
+
+def shade(share: float | None) -> tuple[str, str]:
+    """(background, text colour) for a 0..1 share; None (no value) is a blank cell."""
+    if share is None:
+        return "transparent", "#64748b"
+    t = max(0.0, min(1.0, share))
+    rgb = tuple(round(lo + (hi - lo) * t) for lo, hi in zip(_LOW, _HIGH))
+    return "#%02x%02x%02x" % rgb, ("#ffffff" if t > 0.55 else "#0f172a")
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _hours_grid(cells: list[tr.HourCell]) -> tuple[list[Cell], int]:
+    """Weekday rows x the hours that have visits (at least 9:00-17:00), header row first."""
+    if not cells:
+        return [], 0
+    counts = {(c.weekday, c.hour): c.visits for c in cells}
+    lo, hi = min(min(c.hour for c in cells), 9), max(max(c.hour for c in cells), 17)
+    top = max(counts.values())
+    out = [Cell("", "transparent", "#64748b")]
+    out += [Cell(f"{h % 12 or 12}{'a' if h < 12 else 'p'}", "transparent", "#64748b") for h in range(lo, hi + 1)]
+    for wd, name in enumerate(WEEKDAYS):
+        out.append(Cell(name, "transparent", "#334155"))
+        for h in range(lo, hi + 1):
+            n = counts.get((wd, h), 0)
+            bg, fg = shade(n / top if n else 0.0)
+            out.append(Cell(str(n) if n else "", bg, fg, "hour" if n else "", f"{wd}-{h}" if n else "",
+                            f"{name} {h:02d}:00-{h:02d}:59: {n} visits"))
+    return out, hi - lo + 2
+
+
+def retention_window(end: date) -> tuple[date, date]:
+    """The cohort heatmap's window: the 24 local months up to `end` (a 365-day window needs a year)."""
+    month = end.year * 12 + end.month - 1 - 23
+    return date(month // 12, month % 12 + 1, 1), end
+
+
+RETENTION_COLUMNS = 5  # cohort, clients, 90, 180, 365 days
+
+
+def _retention_grid(cohorts: list[co.Cohort]) -> list[Cell]:
+    """Newest cohort first; empty months left out; a window not over yet is a blank cell."""
+    head = "#64748b"
+    out = [Cell(t, "transparent", head) for t in ("Cohort", "Clients", "90 days", "180 days", "365 days")]
+    for c in reversed([c for c in cohorts if c.size]):
+        out += [Cell(c.month, "transparent", "#334155"), Cell(str(c.size), "transparent", "#334155")]
+        for days, returned, rate in ((90, c.returned_90, c.rate_90), (180, c.returned_180, c.rate_180),
+                                     (365, c.returned_365, c.rate_365)):
+            if returned is None:
+                out.append(Cell("", "transparent", head, title=f"{c.month}: the {days}-day window is not over yet"))
+            else:
+                bg, fg = shade(rate)
+                out.append(Cell(pct(rate), bg, fg, "retention", f"{c.month}:{days}",
+                                f"{c.month}: {returned} of {c.size} came back within {days} days"))
+    return out
+
+
+def trend_window(end: date) -> tuple[date, date]:
+    """The monthly charts' window: the 12 local months up to `end` (from the 1st, 11 months back)."""
+    month = end.year * 12 + end.month - 1 - 11
+    return date(month // 12, month % 12 + 1, 1), end
+
+
+@dataclass(frozen=True)
 class Summary:
     tiles: list[Tile]
     previous: tuple[date, date]
     utilization: list[dict] = field(default_factory=list)  # {"id", "name", "booked", "attended"} percent
     revenue: list[dict] = field(default_factory=list)  # {"month", "deposits", "refunds", "net"} dollars
+    resources: list[dict] = field(default_factory=list)  # {"id", "name", "kind", "booked", "attended"} percent
+    trend: list[dict] = field(default_factory=list)  # per month: rates in percent and the counts as text
+    trend_window: tuple[date, date] | None = None
+    hours: list[Cell] = field(default_factory=list)  # busiest hours, row by row (header cells included)
+    hours_columns: int = 0  # cells per row of `hours`
+    retention: list[Cell] = field(default_factory=list)  # cohort rows: month, size, 90/180/365 (header first)
+    retention_window: tuple[date, date] | None = None
     reports: dict[str, tuple[list[str], list[list]]] = field(default_factory=dict)  # name -> (header, rows)
 
 
@@ -199,6 +287,24 @@ def _compute(s: Session, actor: Actor, kw: dict) -> Summary:
                   for u in util if u.available_minutes or u.booked_minutes]
     chart_rev = [{"month": x.key, "deposits": x.deposits_cents / 100, "refunds": x.refunds_cents / 100,
                   "net": x.net_cents / 100} for x in rev]
+    resources = [u for kind in an.RESOURCE_KINDS for u in an.resource_utilization(s, actor, **kw, kind=kind)]
+    chart_res = [{"id": str(u.resource_id), "name": u.name, "kind": u.kind,
+                  "booked": round((u.booked or 0) * 100, 1), "attended": round((u.attended or 0) * 100, 1)}
+                 for u in resources if u.available_minutes or u.booked_minutes]
+    w_start, w_end = trend_window(end)
+    points = tr.monthly_trend(s, actor, **{**kw, "start": w_start, "end": w_end})
+    chart_trend = [{"month": p.month, "no_show": _pct_round(p.no_show_rate),
+                    "cancellation": _pct_round(p.cancellation_rate),
+                    "late_cancellation": _pct_round(_ratio(p.late_cancellations, p.scheduled)),
+                    "rebooking": _pct_round(p.rebooking_rate), "before_leaving": _pct_round(p.before_leaving_rate),
+                    "no_show_text": f"{pct(p.no_show_rate)} ({p.no_shows} of {p.due})",
+                    "cancel_text": f"{pct(p.cancellation_rate)} ({p.cancellations} of {p.scheduled}, "
+                                   f"{p.late_cancellations} late)",
+                    "rebook_text": f"{pct(p.rebooking_rate)} ({p.rebooked} of {p.completed})"} for p in points]
+    hour_cells = tr.busiest_hours(s, actor, **kw)
+    hours, hours_columns = _hours_grid(hour_cells)
+    r_start, r_end = retention_window(end)
+    cohorts = co.retention(s, actor, **{**kw, "start": r_start, "end": r_end})
     reports = {
         "tiles": (["figure", "value", "change", "detail", "definition"],
                   [[t.label, t.value, t.change, t.detail, t.definition] for t in tiles]),
@@ -209,8 +315,35 @@ def _compute(s: Session, actor: Actor, kw: dict) -> Summary:
         "revenue": (["month", "deposits", "refunds", "net"],
                     [[x.key, _dollars(x.deposits_cents), _dollars(x.refunds_cents), _dollars(x.net_cents)]
                      for x in rev]),
+        "resources": (["kind", "name", "available_minutes", "booked_minutes", "attended_minutes", "booked_pct",
+                       "attended_pct"],
+                      [[u.kind, u.name, u.available_minutes, u.booked_minutes, u.attended_minutes,
+                        _pct_num(u.booked), _pct_num(u.attended)] for u in resources]),
+        "trend": (["month", "first_day", "last_day", "due", "no_shows", "no_show_pct", "scheduled", "cancellations",
+                   "late_cancellations", "cancellation_pct", "completed", "rebooked", "rebooked_before_leaving",
+                   "rebooking_pct", "before_leaving_pct"],
+                  [[p.month, p.start.isoformat(), p.end.isoformat(), p.due, p.no_shows, _pct_num(p.no_show_rate),
+                    p.scheduled, p.cancellations, p.late_cancellations, _pct_num(p.cancellation_rate), p.completed,
+                    p.rebooked, p.rebooked_before_leaving, _pct_num(p.rebooking_rate),
+                    _pct_num(p.before_leaving_rate)] for p in points]),
+        "hours": (["weekday", "hour", "visits"], [[WEEKDAYS[c.weekday], f"{c.hour:02d}:00", c.visits]
+                                                   for c in hour_cells]),
     }
-    return Summary(tiles, (p_start, p_end), chart_util, chart_rev, reports)
+    reports["retention"] = (["cohort", "clients", "returned_90", "returned_180", "returned_365", "pct_90",
+                             "pct_180", "pct_365"],
+                            [[c.month, c.size, _blank(c.returned_90), _blank(c.returned_180), _blank(c.returned_365),
+                              _pct_num(c.rate_90), _pct_num(c.rate_180), _pct_num(c.rate_365)]
+                             for c in cohorts if c.size])
+    return Summary(tiles, (p_start, p_end), chart_util, chart_rev, chart_res, chart_trend, (w_start, w_end),
+                   hours, hours_columns, _retention_grid(cohorts), (r_start, r_end), reports)
+
+
+def _blank(n: int | None) -> int | str:
+    return "" if n is None else n
+
+
+def _pct_round(ratio: float | None) -> float | None:
+    return None if ratio is None else round(ratio * 100, 1)
 
 
 def _pct_num(ratio: float | None) -> str:
@@ -228,7 +361,7 @@ def summary(engine: Engine, actor: Actor, *, start: date, end: date, location_id
         return _compute(s, actor, _kw(start, end, location_id, now))
 
 
-REPORTS = ("tiles", "utilization", "revenue")
+REPORTS = ("tiles", "utilization", "revenue", "resources", "trend", "hours", "retention")
 
 
 def report_csv(engine: Engine, actor: Actor, name: str, *, start: date, end: date, location_id: int | None,
@@ -350,6 +483,67 @@ def _int(arg: str) -> int | None:
     return int(arg) if isinstance(arg, str) and arg.isdigit() and len(arg) < 12 else None
 
 
+def _spec_resource(s, actor, kw, arg) -> _Spec | None:
+    rid = _int(arg)
+    match = [u for kind in an.RESOURCE_KINDS for u in an.resource_utilization(s, actor, **kw, kind=kind)
+             if u.resource_id == rid]
+    if not match:
+        return None
+    u = match[0]
+    rows = an.resource_utilization_rows(s, actor, **kw, resource_id=u.resource_id)
+    total = sum(m for _, m in rows)
+    return _Spec(f"{u.name}: booked minutes", "appointment", [i for i, _ in rows],
+                 {i: ("booked", f"{m} min") for i, m in rows},
+                 f"{len(rows):,} visits, {total:,} booked minutes of {u.available_minutes:,} open "
+                 f"= {pct(an._ratio(total, u.available_minutes))}")
+
+
+def _month_point(s, actor, kw, month: str) -> tr.TrendPoint | None:
+    w_start, w_end = trend_window(kw["end"])
+    return next((p for p in tr.monthly_trend(s, actor, **{**kw, "start": w_start, "end": w_end})
+                 if p.month == month), None)
+
+
+def _spec_month(kind: str):
+    def spec(s, actor, kw, arg) -> _Spec | None:
+        p = _month_point(s, actor, kw, arg) if isinstance(arg, str) and len(arg) == 7 else None
+        if p is None:
+            return None
+        inner = {**kw, "start": p.start, "end": p.end}
+        base = {"no_show": _spec_no_show, "cancellations": _spec_cancellations, "rebooking": _spec_rebooking}[kind]
+        out = base(s, actor, inner, "")
+        return _Spec(f"{out.title}, {p.start:%B %Y}", out.kind, out.ids, out.notes, out.summary)
+    return spec
+
+
+def _spec_retention(s, actor, kw, arg) -> _Spec | None:
+    parts = arg.split(":") if isinstance(arg, str) else []
+    if len(parts) != 2 or _int(parts[1]) not in co.WINDOWS:
+        return None
+    month, days = parts[0], int(parts[1])
+    r_start, r_end = retention_window(kw["end"])
+    try:
+        rows = co.retention_rows(s, actor, **{**kw, "start": r_start, "end": r_end}, month=month, within_days=days)
+    except ValueError:
+        return None
+    back = sum(1 for _, _, r in rows if r)
+    return _Spec(f"Clients of the {month} cohort (their first visit)", "appointment", [a for _, a, _ in rows],
+                 {a: ("first visit", f"back within {days} days" if r else "not back") for _, a, r in rows},
+                 f"{len(rows):,} clients, {back:,} came back within {days} days = {pct(an._ratio(back, len(rows)))}")
+
+
+def _spec_hour(s, actor, kw, arg) -> _Spec | None:
+    parts = arg.split("-") if isinstance(arg, str) else []
+    if len(parts) != 2 or not all(_int(x) is not None for x in parts):
+        return None
+    wd, hour = int(parts[0]), int(parts[1])
+    if not (0 <= wd <= 6 and 0 <= hour <= 23):
+        return None
+    ids = tr.busiest_hours_rows(s, actor, **kw, weekday=wd, hour=hour)
+    return _Spec(f"Visits starting {WEEKDAYS[wd]} {hour:02d}:00-{hour:02d}:59", "appointment", ids,
+                 {i: ("booked", "") for i in ids}, f"{len(ids):,} visits")
+
+
 DRILLS: dict[str, Callable[[Session, Actor, dict, str], _Spec | None]] = {
     "no_show": _spec_no_show,
     "cancellations": _spec_cancellations,
@@ -359,6 +553,12 @@ DRILLS: dict[str, Callable[[Session, Actor, dict, str], _Spec | None]] = {
     "rebooking": _spec_rebooking,
     "new_clients": _spec_new_clients,
     "net_revenue": _spec_revenue,
+    "resource_util": _spec_resource,
+    "month_no_show": _spec_month("no_show"),
+    "month_cancellations": _spec_month("cancellations"),
+    "month_rebooking": _spec_month("rebooking"),
+    "hour": _spec_hour,
+    "retention": lambda s, a, kw, arg: _spec_retention(s, a, kw, arg),
 }
 TILE_KEYS = ("no_show", "cancellations", "booked_util", "attended_util", "rebooking", "new_clients", "net_revenue")
 

@@ -18,10 +18,10 @@ import reflex as rx
 
 from medspa.domain.analytics.definitions import DEFINITIONS
 from medspa.features.auth.shell import not_found_view, staff_header
-from medspa.features.dashboard.state import DashboardState, DrillRow, Option, TileView
+from medspa.features.dashboard.state import CellView, DashboardState, DrillRow, Option, TileView
 
 ROUTE = "/dashboard"
-TEAL, TEAL_LIGHT, ORANGE, SLATE = "#0d9488", "#99d5cf", "#f97316", "#334155"
+TEAL, TEAL_LIGHT, ORANGE, SLATE, RED, AMBER = "#0d9488", "#99d5cf", "#f97316", "#334155", "#dc2626", "#f59e0b"
 PRESETS = ((7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "12 months"))
 
 
@@ -125,26 +125,118 @@ def _small_table(headers: tuple[str, ...], body: rx.Component) -> rx.Component:
     )
 
 
+def _resource_row(row: dict) -> rx.Component:
+    s = DashboardState
+    return rx.table.row(
+        rx.table.cell(rx.text(row["name"], size="1")),
+        rx.table.cell(rx.text(row["kind"], size="1", color_scheme="gray")),
+        rx.table.cell(rx.text(row["booked"], "%", size="1"), justify="end"),
+        rx.table.cell(rx.text(row["attended"], "%", size="1"), justify="end"),
+        on_click=s.open_drill("resource_util", row["id"].to(str)),
+        cursor="pointer", _hover={"background": rx.color("teal", 3)}, class_name="dash-resource-row",
+    )
+
+
+def _pct_bars(data, *bars: rx.Component, x_key: str = "name") -> rx.Component:
+    return rx.recharts.bar_chart(
+        rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
+        rx.recharts.x_axis(data_key=x_key, tick={"fontSize": 11}),
+        rx.recharts.y_axis(domain=[0, 100], unit="%", width=45),
+        rx.recharts.tooltip(),
+        rx.recharts.legend(),
+        *bars,
+        data=data, width="100%", height=220,
+    )
+
+
+def _month_link(text, key: str, month) -> rx.Component:
+    s = DashboardState
+    return rx.link(rx.text(text, size="1"), on_click=s.open_drill(key, month.to(str)), cursor="pointer",
+                   class_name="dash-month-link")
+
+
+def _trend_row(row: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row["month"], size="1")),
+        rx.table.cell(_month_link(row["no_show_text"], "month_no_show", row["month"])),
+        rx.table.cell(_month_link(row["cancel_text"], "month_cancellations", row["month"])),
+        class_name="dash-trend-row",
+    )
+
+
+def _rebook_row(row: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row["month"], size="1")),
+        rx.table.cell(_month_link(row["rebook_text"], "month_rebooking", row["month"])),
+        class_name="dash-rebook-row",
+    )
+
+
+def _lines(data, *lines: rx.Component) -> rx.Component:
+    return rx.recharts.line_chart(
+        rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
+        rx.recharts.x_axis(data_key="month", tick={"fontSize": 11}),
+        rx.recharts.y_axis(unit="%", width=45),
+        rx.recharts.tooltip(),
+        rx.recharts.legend(),
+        *lines,
+        data=data, width="100%", height=220,
+    )
+
+
+def _heat_cell(c: CellView) -> rx.Component:
+    s = DashboardState
+    return rx.box(
+        rx.text(c.text, size="1", weight="medium"),
+        background=c.bg, color=c.fg, title=c.title, border_radius="3px", min_height="24px",
+        display="flex", align_items="center", justify_content="center",
+        cursor=rx.cond(c.key != "", "pointer", "default"),
+        on_click=s.open_drill(c.key, c.arg),  # a header cell's empty key opens nothing
+        class_name=rx.cond(c.key != "", "dash-heat-cell dash-heat-live", "dash-heat-cell"),
+        custom_attrs={"data-arg": c.arg},
+    )
+
+
 def _visits() -> rx.Component:
     s = DashboardState
     util = _card(
-        "dash-util-chart", "Utilization per provider (%)", "booked_util", "utilization",
+        "dash-util-chart", "Utilization per provider", "booked_util", "utilization",
         rx.text(DEFINITIONS["attended_util"], size="1", color_scheme="gray"),
-        rx.recharts.bar_chart(
-            rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
-            rx.recharts.x_axis(data_key="name", tick={"fontSize": 11}),
-            rx.recharts.y_axis(domain=[0, 100], unit="%", width=45),
-            rx.recharts.tooltip(),
-            rx.recharts.legend(),
-            rx.recharts.bar(data_key="booked", name="Booked %", fill=TEAL),
-            rx.recharts.bar(data_key="attended", name="Attended %", fill=TEAL_LIGHT),
-            data=s.util_chart, width="100%", height=240,
-        ),
+        _pct_bars(s.util_chart, rx.recharts.bar(data_key="booked", name="Booked %", fill=TEAL),
+                  rx.recharts.bar(data_key="attended", name="Attended %", fill=TEAL_LIGHT)),
         rx.text("Click a provider to see the visits behind the bar.", size="1", color_scheme="gray"),
         _small_table(("Provider", "Booked", "Attended"), rx.foreach(s.util_chart, _util_row)),
     )
-    return _section("Visits", "how full the diary is and who did not come",
-                    rx.grid(util, columns=rx.breakpoints(initial="1", lg="2"), spacing="4", width="100%"))
+    rooms = _card(
+        "dash-resource-chart", "Rooms and devices", "room_util", "resources",
+        rx.text(DEFINITIONS["device_util"], size="1", color_scheme="gray"),
+        _pct_bars(s.resource_chart, rx.recharts.bar(data_key="booked", name="Booked %", fill=SLATE),
+                  rx.recharts.bar(data_key="attended", name="Attended %", fill="#94a3b8")),
+        _small_table(("Room / device", "", "Booked", "Attended"), rx.foreach(s.resource_chart, _resource_row)),
+    )
+    trend = _card(
+        "dash-trend-chart", "No-shows and cancellations by month", "trend_no_show", "trend",
+        rx.text(s.trend_note, size="1", color_scheme="gray"),
+        _lines(s.trend_chart,
+               rx.recharts.line(data_key="no_show", name="No-show %", stroke=RED, stroke_width=2),
+               rx.recharts.line(data_key="cancellation", name="Cancelled %", stroke=AMBER, stroke_width=2),
+               rx.recharts.line(data_key="late_cancellation", name="Late cancelled %", stroke=ORANGE,
+                                stroke_dasharray="4 3")),
+        _small_table(("Month", "No-shows (of due)", "Cancelled (of scheduled)"), rx.foreach(s.trend_chart, _trend_row)),
+    )
+    hours = _card(
+        "dash-hours-chart", "Busiest hours", "busiest_hours", "hours",
+        rx.cond(
+            s.hour_cells.length() > 0,
+            rx.box(rx.foreach(s.hour_cells, _heat_cell), display="grid", grid_template_columns=s.hours_template,
+                   gap="2px", width="100%", id="dash-hours-grid"),
+            rx.text("No visits in the range.", size="2", color_scheme="gray"),
+        ),
+        rx.text("Darker = more visits. Click a cell to see its visits.", size="1", color_scheme="gray"),
+    )
+    return _section("Visits", "how full the diary is, when clients come and who did not",
+                    rx.grid(util, rooms, trend, hours, columns=rx.breakpoints(initial="1", lg="2"), spacing="4",
+                            width="100%"))
 
 
 def _money() -> rx.Component:
@@ -168,7 +260,31 @@ def _money() -> rx.Component:
 
 
 def _clients() -> rx.Component:
-    return rx.fragment()
+    s = DashboardState
+    rebook = _card(
+        "dash-rebook-chart", "Rebooking by month", "trend_rebooking", "trend",
+        rx.text(s.trend_note, size="1", color_scheme="gray"),
+        _lines(s.trend_chart,
+               rx.recharts.line(data_key="rebooking", name="Rebooked within 90 days %", stroke=TEAL, stroke_width=2),
+               rx.recharts.line(data_key="before_leaving", name="Before leaving %", stroke=SLATE,
+                                stroke_dasharray="4 3")),
+        _small_table(("Month", "Rebooked (of completed)"), rx.foreach(s.trend_chart, _rebook_row)),
+    )
+    retention = _card(
+        "dash-retention-chart", "Retention by first-visit month", "retention", "retention",
+        rx.text(s.retention_note, size="1", color_scheme="gray"),
+        rx.cond(
+            s.retention_cells.length() > 5,
+            rx.box(rx.foreach(s.retention_cells, _heat_cell), display="grid",
+                   grid_template_columns="72px 60px repeat(3, 1fr)", gap="2px", width="100%",
+                   max_height="320px", overflow_y="auto", id="dash-retention-grid"),
+            rx.text("No new clients in these months.", size="2", color_scheme="gray"),
+        ),
+        rx.text("Blank = the window is not over yet. Click a cell to see the cohort's clients.", size="1",
+                color_scheme="gray"),
+    )
+    return _section("Clients", "who comes back",
+                    rx.grid(rebook, retention, columns=rx.breakpoints(initial="1", lg="2"), spacing="4", width="100%"))
 
 
 def _drill_row(r: DrillRow) -> rx.Component:

@@ -48,6 +48,16 @@ class TileView:
 
 
 @dataclasses.dataclass
+class CellView:
+    text: str = ""
+    bg: str = ""
+    fg: str = ""
+    key: str = ""
+    arg: str = ""
+    title: str = ""
+
+
+@dataclasses.dataclass
 class DrillRow:
     when: str = ""
     client: str = ""
@@ -77,6 +87,13 @@ class DashboardState(StaffState):
     tiles: list[TileView] = []
     util_chart: list[dict[str, str | float]] = []
     revenue_chart: list[dict[str, str | float]] = []
+    resource_chart: list[dict[str, str | float]] = []
+    trend_chart: list[dict[str, str | float | None]] = []
+    trend_note: str = ""
+    hour_cells: list[CellView] = []
+    hours_template: str = ""
+    retention_cells: list[CellView] = []
+    retention_note: str = ""
     drill_key: str = ""
     drill_arg: str = ""
     drill_title: str = ""
@@ -101,6 +118,7 @@ class DashboardState(StaffState):
     def _forget(self) -> None:
         self.allowed = False
         self.locations, self.tiles, self.util_chart, self.revenue_chart = [], [], [], []
+        self.resource_chart, self.trend_chart, self.hour_cells, self.retention_cells = [], [], [], []
         self._close()
         self._zones = {}
 
@@ -145,6 +163,17 @@ class DashboardState(StaffState):
         self.tiles = [TileView(t.key, t.label, t.value, t.change, t.tone, t.detail, t.definition, t.group)
                       for t in result.tiles]
         self.util_chart, self.revenue_chart = result.utilization, result.revenue
+        self.resource_chart, self.trend_chart = result.resources, result.trend
+        if result.trend_window:
+            w0, w1 = result.trend_window
+            self.trend_note = f"{w0:%b %Y} – {w1:%b %Y} (the 12 local months up to the end date)"
+        self.hour_cells = [CellView(c.text, c.bg, c.fg, c.key, c.arg, c.title) for c in result.hours]
+        self.retention_cells = [CellView(c.text, c.bg, c.fg, c.key, c.arg, c.title) for c in result.retention]
+        if result.retention_window:
+            r0, r1 = result.retention_window
+            self.retention_note = f"Cohorts {r0:%b %Y} – {r1:%b %Y}; newest first"
+        self.hours_template = (f"44px repeat({result.hours_columns - 1}, minmax(26px, 1fr))"
+                               if result.hours_columns else "")
         if self.drill_key:
             await self._drill(actor, self.drill_key, self.drill_arg, filters)
 
