@@ -57,7 +57,9 @@ def test_book_with_deposit_confirms_and_writes_ledger_and_outbox(engine, owner_e
         assert (pay.status, pay.amount_cents, pay.idempotency_key, pay.card_last4) == (
             "succeeded", 5000, f"deposit-{appt.id}-attempt-1", "4242")
         ledger = s.exec(select(LedgerEntry).where(LedgerEntry.appointment_id == appt.id)).all()
-        assert [(e.entry_type, e.amount_cents) for e in ledger] == [("deposit_paid", 5000)]
+        # Stripe's 2.9% + 30 cents on $50.00 (the test gateway's fee, https://stripe.com/pricing)
+        assert [(e.entry_type, e.amount_cents) for e in ledger] == [("deposit_paid", 5000), ("processing_fee", -175)]
+        assert pay.fee_cents == 175
         kinds = sorted((m.channel, m.kind) for m in s.exec(select(OutboxMessage).where(
             OutboxMessage.appointment_id == appt.id)))
         assert kinds == [("email", "booking_confirmation"), ("email", "deposit_receipt"), ("sms", "booking_confirmation")]
@@ -131,7 +133,7 @@ def test_cf1_ten_simultaneous_bookings_one_wins(engine, owner_engine, clock):
     with clinic.session() as s:
         assert s.exec(select(func.count()).select_from(Appointment).where(Appointment.status == "confirmed")).one() == 1
         kept = s.exec(select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0))).one()
-        assert kept == 5000  # at most one deposit kept
+        assert kept == 5000 - 175  # at most one deposit kept (less its processing fee)
         assert s.exec(select(func.count()).select_from(Payment).where(Payment.status == "succeeded")).one() == 1
 
 
@@ -175,8 +177,8 @@ def test_cancellation_outside_window_refunds_inside_keeps(engine, owner_engine, 
         lines = s.exec(select(LedgerEntry.appointment_id, LedgerEntry.entry_type, LedgerEntry.amount_cents)
                        .order_by(LedgerEntry.id)).all()
     assert [(a == early.id, t, c) for a, t, c in lines] == [
-        (True, "deposit_paid", 5000), (False, "deposit_paid", 5000),
-        (True, "deposit_refunded", -5000), (False, "deposit_forfeited", 0)]
+        (True, "deposit_paid", 5000), (True, "processing_fee", -175), (False, "deposit_paid", 5000),
+        (False, "processing_fee", -175), (True, "deposit_refunded", -5000), (False, "deposit_forfeited", 0)]
 
 
 def test_tz3_messages_show_clinic_time_with_zone(engine, owner_engine, clock):
@@ -238,7 +240,7 @@ def test_discretionary_refund_needs_refund_issue_and_is_once(engine, owner_engin
         s.commit()
         assert refund.amount_cents == 2000
         lines = s.exec(select(LedgerEntry.entry_type, LedgerEntry.amount_cents).order_by(LedgerEntry.id)).all()
-        assert lines == [("deposit_paid", 5000), ("deposit_refunded", -2000)]
+        assert lines == [("deposit_paid", 5000), ("processing_fee", -175), ("deposit_refunded", -2000)]
         with pytest.raises(ValidationFailed):  # one refund per payment for now
             issue_refund(s, clinic.staff_actor("owner"), pay.id, gateway, now=clock.now(), reason="again")
 

@@ -372,7 +372,7 @@ def test_cancel_visit_refunds_outside_and_keeps_inside_the_window(engine, owner_
         assert s.exec(select(Payment.status).where(Payment.appointment_id == early.id)).one() == "refunded"
         kinds = s.exec(select(LedgerEntry.entry_type).where(LedgerEntry.appointment_id == late.id)
                        .order_by(LedgerEntry.id)).all()
-        assert kinds == ["deposit_paid", "deposit_forfeited"]
+        assert kinds == ["deposit_paid", "processing_fee", "deposit_forfeited"]
         with pytest.raises(InvalidTransition):
             cancel_visit(s, clinic.staff_actor(), early.id, gateway=gateway, now=NOW)
 

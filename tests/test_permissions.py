@@ -28,6 +28,7 @@ from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.domain.identity.permissions import ROLE_PERMISSIONS, has_permission
 from medspa.domain.identity.service import create_user
 from medspa.domain.messaging.service import list_outbox
+from medspa.domain.payments.checkout import checkout_visit
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.payments.service import issue_refund, succeeded_deposit
 from medspa.domain.portal.service import cancel_preview, portal_overview, set_marketing_consent
@@ -132,6 +133,7 @@ ENTRY_POINTS = {
     "client.write": lambda s, a, w: create_client(s, a, ClientInput("New", "Person", "", "")),
     "outbox.read": lambda s, a, w: list_outbox(s, a),
     "refund.issue": lambda s, a, w: issue_refund(s, a, w.payment_id, gateway(w), now=NOW, reason="matrix"),
+    "payment.take": lambda s, a, w: _checkout(s, a, w),
     "report.read": lambda s, a, w: no_show_rate(s, a, start=DAY, end=DAY, location_id=None, now=NOW),
     "audit.read": lambda s, a, w: search_audit(s, a, time_zone="America/New_York", now=NOW),
     "staff.manage": lambda s, a, w: revoke_user_sessions(s, a, w.user_id, now=NOW),
@@ -143,6 +145,14 @@ ENTRY_POINTS = {
     "photo.read": lambda s, a, w: open_photo(s, a, w.photo_id, NOW, w.media),
     "photo.write": lambda s, a, w: add_photo(s, a, w.appointment_id, _JPEG, "after", NOW, w.media),
 }
+
+
+def _checkout(s, a, w):
+    """The visit is checked in by the system first (same rolled-back transaction), then the
+    actor checks it out with the test card (the gateway replays its stored answer per key)."""
+    change_status(s, w.clinic.system, w.appointment_id, "check_in", now=ny(9, 55))
+    return checkout_visit(s, a, w.appointment_id, gateway=gateway(w), now=ny(10, 40),
+                          card=CardDetails("4242424242424242", 12, 2030, "123"))
 
 
 def _contact_visible(s, a, w) -> None:

@@ -1,66 +1,196 @@
-"""Revenue reports (integer cents) from the client ledger; definitions in definitions.py."""
+"""Revenue reports (integer cents) from the client ledger; one-line definitions in definitions.py.
+
+Net revenue = the sum of the ledger lines in the range
+            = deposits + sales - deposits applied - refunds - processing fees, where
+- deposits = deposit_paid lines (money taken at online booking);
+- sales = sale lines (the visit's price at checkout, payments/checkout.py);
+- applied = minus the deposit_applied lines: the deposit a sale absorbed. A deposit that
+  became part of a sale therefore counts once: +D when it was paid, then +P - D at checkout
+  (a $50 deposit in June and a $300 checkout in July: June 50, July 250, both 300);
+- refunds = minus every other line: deposit_refunded, charge_voided, sale_refunded (all
+  negative; deposit_forfeited lines are 0 and change nothing);
+- fees = minus the processing_fee lines (the gateway's fee per payment, kept on refunds).
+
+Each ledger line belongs to the local day of its created_at at its visit's location (the
+convention of analytics/service.py); lines without an appointment have no location and are
+not in these figures. `start`/`end` are local dates, both inclusive. Every report needs
+report.read, aggregates in PostgreSQL (GROUP BY) and has a *_rows function whose amounts sum
+to the figure. A coarse UTC window (the local range widened by a day each side, wider than
+any UTC offset) keeps the filter on ledger_entry.created_at sargable; the exact local-day test
+follows it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
 
 from sqlalchemy import text
 from sqlmodel import Session
 
 from medspa.domain.analytics.common import PERMISSION, _params
 from medspa.domain.identity.actor import Actor
+from medspa.domain.money import ROUNDING
 
-REVENUE_GROUPS = {"month": "to_char((e.created_at AT TIME ZONE l.time_zone), 'YYYY-MM')",
-                  "category": "s.category", "provider": "a.provider_id::text", "location": "a.location_id::text"}
+_MONTH = "to_char((e.created_at AT TIME ZONE l.time_zone), 'YYYY-MM')"
+REVENUE_GROUPS = {"month": _MONTH,
+                  "category": "s.category", "provider": "a.provider_id::text", "location": "a.location_id::text",
+                  "service": "a.service_id::text", "month_category": f"{_MONTH} || '|' || s.category"}
+"""by -> the SQL of the group key: month "YYYY-MM" (local), category, provider id, location
+id, service id, and month_category "YYYY-MM|<category>" (the stacked chart)."""
 
 _LEDGER = """
     FROM ledger_entry e JOIN appointment a ON a.id = e.appointment_id
     JOIN location l ON l.id = a.location_id JOIN service s ON s.id = a.service_id
-    WHERE (e.created_at AT TIME ZONE l.time_zone)::date BETWEEN :start AND :end
+    WHERE e.created_at >= :lo AND e.created_at < :hi
+      AND (e.created_at AT TIME ZONE l.time_zone)::date BETWEEN :start AND :end
       AND (CAST(:loc AS bigint) IS NULL OR a.location_id = CAST(:loc AS bigint))
 """
+
+_SUMS = """
+    coalesce(sum(e.amount_cents) FILTER (WHERE e.entry_type = 'deposit_paid'), 0),
+    coalesce(sum(e.amount_cents) FILTER (WHERE e.entry_type = 'sale'), 0),
+    coalesce(-sum(e.amount_cents) FILTER (WHERE e.entry_type = 'deposit_applied'), 0),
+    coalesce(-sum(e.amount_cents) FILTER (WHERE e.entry_type NOT IN
+             ('deposit_paid', 'sale', 'deposit_applied', 'processing_fee')), 0),
+    coalesce(-sum(e.amount_cents) FILTER (WHERE e.entry_type = 'processing_fee'), 0)
+"""
+
+
+def _ledger_params(start: date, end: date, location_id: int | None, **extra) -> dict:
+    """The report parameters plus the coarse UTC window [lo, hi) around the local range."""
+    params = _params(start, end, location_id, **extra)
+    params["lo"] = datetime.combine(start - timedelta(days=1), time.min, tzinfo=timezone.utc)
+    params["hi"] = datetime.combine(end + timedelta(days=2), time.min, tzinfo=timezone.utc)
+    return params
+
+
+def _group(by: str) -> str:
+    if by not in REVENUE_GROUPS:
+        raise ValueError(f"revenue by {by!r}: one of {sorted(REVENUE_GROUPS)}")
+    return REVENUE_GROUPS[by]
+
+
+def _div_half_up(num: int, den: int) -> int | None:
+    """num / den rounded half up to a whole cent (the project's money rule); None if den is 0."""
+    if den == 0:
+        return None
+    return int((Decimal(num) / Decimal(den)).to_integral_value(rounding=ROUNDING))
 
 
 @dataclass(frozen=True)
 class RevenueLine:
-    """One group's money in integer cents: net = deposits - refunds."""
+    """One group's money in integer cents (all >= 0; applied, refunds and fees are magnitudes).
+
+    key: the group (see REVENUE_GROUPS). net_cents = deposits + sales - applied - refunds - fees.
+    """
 
     key: str
     deposits_cents: int
+    sales_cents: int
+    applied_cents: int
     refunds_cents: int
+    fees_cents: int
 
     @property
     def net_cents(self) -> int:
-        return self.deposits_cents - self.refunds_cents
+        return self.deposits_cents + self.sales_cents - self.applied_cents - self.refunds_cents - self.fees_cents
 
 
 def revenue(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
             now: datetime, by: str = "month") -> list[RevenueLine]:
-    """Deposits, refunds and net by month (local), category, provider or location.
+    """Deposits, sales, deposits applied, refunds, fees and net per group, ordered by key.
 
-    Today only deposits exist, so revenue = deposits kept (deposits - refunds); see the
-    module docstring for how sales will net the deposits they absorb."""
+    by: one of REVENUE_GROUPS (month = local "YYYY-MM"; month_category = "YYYY-MM|<category>").
+    Groups without a ledger line are absent. Raises PermissionDenied (report.read), ValueError
+    (unknown `by`, end before start). Definitions: module docstring."""
     actor.require(PERMISSION)
-    if by not in REVENUE_GROUPS:
-        raise ValueError(f"revenue by {by!r}: one of {sorted(REVENUE_GROUPS)}")
-    key = REVENUE_GROUPS[by]
-    rows = session.execute(text(f"""
-        SELECT {key} AS k,
-               coalesce(sum(e.amount_cents) FILTER (WHERE e.entry_type = 'deposit_paid'), 0),
-               coalesce(-sum(e.amount_cents) FILTER (WHERE e.amount_cents < 0), 0)
-        {_LEDGER} GROUP BY k ORDER BY k"""), _params(start, end, location_id)).all()
-    return [RevenueLine(r[0], int(r[1]), int(r[2])) for r in rows]
+    key = _group(by)
+    rows = session.execute(text(f"SELECT {key} AS k, {_SUMS} {_LEDGER} GROUP BY k ORDER BY k"),
+                           _ledger_params(start, end, location_id)).all()
+    return [RevenueLine(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows]
 
 
 def revenue_rows(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
                  now: datetime, by: str = "month", key: str | None = None) -> list[tuple[int, str, int]]:
-    """(ledger entry id, entry type, amount cents) behind a revenue line (or all lines)."""
+    """(ledger entry id, entry type, amount cents) of every line behind a revenue line (key
+    given) or all lines (key None), ordered by id: the amounts sum to its net_cents (0-cent
+    deposit_forfeited lines included). Raises as revenue()."""
     actor.require(PERMISSION)
-    if by not in REVENUE_GROUPS:
-        raise ValueError(f"revenue by {by!r}: one of {sorted(REVENUE_GROUPS)}")
-    extra = f" AND {REVENUE_GROUPS[by]} = :key" if key is not None else ""
+    extra = f" AND {_group(by)} = :key" if key is not None else ""
+    return [(r[0], r[1], int(r[2])) for r in session.execute(text(f"""
+        SELECT e.id, e.entry_type, e.amount_cents {_LEDGER}{extra} ORDER BY e.id"""),
+        _ledger_params(start, end, location_id, key=key)).all()]
+
+
+@dataclass(frozen=True)
+class TicketSummary:
+    """Checkouts (sale lines) and their sales, net revenue and clients of a range (cents)."""
+
+    checkouts: int
+    sales_cents: int
+    net_cents: int
+    clients: int
+
+    @property
+    def average_ticket_cents(self) -> int | None:
+        """sales / checkouts rounded half up to a cent; None without checkouts."""
+        return _div_half_up(self.sales_cents, self.checkouts)
+
+    @property
+    def revenue_per_client_cents(self) -> int | None:
+        """net / clients rounded half up to a cent; None without clients."""
+        return _div_half_up(self.net_cents, self.clients)
+
+
+def ticket_summary(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
+                   now: datetime) -> TicketSummary:
+    """Average ticket and revenue per client of the range: checkouts = sale lines, sales =
+    their sum, net = every ledger line (as revenue()), clients = distinct clients with a
+    ledger line in the range. Raises PermissionDenied, ValueError (end before start)."""
+    actor.require(PERMISSION)
+    row = session.execute(text(f"""
+        SELECT count(*) FILTER (WHERE e.entry_type = 'sale'),
+               coalesce(sum(e.amount_cents) FILTER (WHERE e.entry_type = 'sale'), 0),
+               coalesce(sum(e.amount_cents), 0),
+               count(DISTINCT coalesce(e.client_id, a.client_id))
+        {_LEDGER}"""), _ledger_params(start, end, location_id)).one()
+    return TicketSummary(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
+
+@dataclass(frozen=True)
+class ServiceSales:
+    """One service's checkouts in the range and their sales (integer cents)."""
+
+    service_id: int
+    name: str
+    category: str
+    checkouts: int
+    sales_cents: int
+
+
+def top_services(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
+                 now: datetime, limit: int = 10) -> list[ServiceSales]:
+    """Services by sales at checkout (sale lines) in the range, highest first, then by name;
+    at most `limit` (1..100). Raises PermissionDenied, ValueError."""
+    actor.require(PERMISSION)
+    if not 1 <= limit <= 100:
+        raise ValueError("limit is 1..100")
+    rows = session.execute(text(f"""
+        SELECT s.id, s.name, s.category, count(*), sum(e.amount_cents) AS sales {_LEDGER}
+          AND e.entry_type = 'sale'
+        GROUP BY s.id, s.name, s.category ORDER BY sales DESC, s.name, s.id LIMIT :limit"""),
+        _ledger_params(start, end, location_id, limit=limit)).all()
+    return [ServiceSales(int(r[0]), r[1], r[2], int(r[3]), int(r[4])) for r in rows]
+
+
+def top_service_rows(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
+                     now: datetime, service_id: int) -> list[tuple[int, str, int]]:
+    """(ledger entry id, "sale", amount cents) of the service's checkouts in the range, by id:
+    they sum to its ServiceSales.sales_cents. Raises PermissionDenied, ValueError."""
+    actor.require(PERMISSION)
     return [(r[0], r[1], int(r[2])) for r in session.execute(text(f"""
         SELECT e.id, e.entry_type, e.amount_cents {_LEDGER}
-          AND (e.entry_type = 'deposit_paid' OR e.amount_cents < 0){extra} ORDER BY e.id"""),
-        _params(start, end, location_id, key=key)).all()]
+          AND e.entry_type = 'sale' AND a.service_id = :sid ORDER BY e.id"""),
+        _ledger_params(start, end, location_id, sid=service_id)).all()]

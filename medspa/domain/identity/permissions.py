@@ -14,8 +14,12 @@ visit's before/after photos (every list, view and download audited) and add one
 report.read (owner and manager only): the analytics reports (domain/analytics/service.py):
 no-shows, cancellations, utilization, rebooking, new clients, revenue, and their drill-down rows.
 
+payment.take (owner, manager, provider, front desk; never lab, client nor public): check a
+visit out at the desk, i.e. sell it at its price, apply the deposit paid and charge the
+balance to a card (domain/payments/checkout.py), and see the checkout figures of a visit.
+
 Only actions some service enforces are listed (tests/test_permissions.py calls each one for
-every role). Actions arrive with the feature that checks them: payment.take with checkout; order.result.write (lab) with orders."""
+every role). Actions arrive with the feature that checks them: order.result.write (lab) with orders."""
 
 from __future__ import annotations
 
@@ -24,13 +28,14 @@ CHART = {"chart.read", "chart.write"}
 PHOTOS = {"photo.read", "photo.write"}
 BOOKING = {"appointment.book", "appointment.check_in", "appointment.cancel", "appointment.update_status",
            "client.read", "client.write", "client.contact.read", "block.write", "outbox.read"}
+DESK_MONEY = {"payment.take"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "owner": frozenset(STAFF_READ | BOOKING | {"refund.issue", "settings.write", "audit.read", "staff.manage",
+    "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
                                                          "report.read"} | CHART | PHOTOS),
-    "manager": frozenset(STAFF_READ | BOOKING | {"refund.issue", "settings.write", "report.read"}),
-    "provider": frozenset(STAFF_READ | BOOKING | CHART | PHOTOS),
-    "front_desk": frozenset(STAFF_READ | BOOKING),
+    "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read"}),
+    "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS),
+    "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY),
     "lab": frozenset({"calendar.read", "practice.read"}),  # the calendar lists the locations
     # a portal client: only their own record and visits (services also check actor.client_id)
     "client": frozenset({"availability.read", "catalog.read", "appointment.book_online", "portal.self.read",

@@ -1,7 +1,12 @@
 """One payment-gateway interface; the offline test gateway lives here, Stripe in stripe_gateway.py.
 
-Every charge carries an idempotency key ("deposit-<appointment id>-attempt-<n>"): a gateway
-replays the stored answer, a decline included, for a reused key.
+Every charge carries an idempotency key ("deposit-<appointment id>-attempt-<n>" at booking,
+"checkout-<appointment id>-attempt-<n>" at checkout): a gateway replays the stored answer, a
+decline included, for a reused key.
+
+Processing fees: every succeeded ChargeResult says what the provider kept (fee_cents). The
+offline test gateway charges Stripe's US standard card pricing, 2.9% + 30 cents per successful
+card charge (https://stripe.com/pricing), rounded half up to whole cents (medspa.domain.money).
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
@@ -16,6 +22,7 @@ from sqlmodel import select
 
 from medspa.db import tenant_session
 from medspa.domain.errors import ValidationFailed
+from medspa.domain.money import ROUNDING
 from medspa.domain.payments.models import TestGatewayCharge
 
 
@@ -53,7 +60,11 @@ class ChargeRequest:
 
 @dataclass
 class ChargeResult:
-    """status: succeeded | declined | requires_action. gateway_payment_id: PaymentIntent id."""
+    """status: succeeded | declined | requires_action. gateway_payment_id: PaymentIntent id.
+
+    fee_cents: the provider's processing fee for a succeeded charge, in minor units of the
+    charge's currency (0 when declined, pending, or not known yet).
+    """
 
     status: str
     gateway_payment_id: str = ""
@@ -61,6 +72,23 @@ class ChargeResult:
     decline_code: str = ""
     client_secret: str = ""
     card_last4: str = ""
+    fee_cents: int = 0
+
+
+CARD_FEE_PERCENT = Decimal("2.9")
+CARD_FEE_FIXED_CENTS = 30
+"""Stripe's US standard pricing for domestic cards: 2.9% + 30 cents per successful charge
+(https://stripe.com/pricing). Used by the offline test gateway only; Stripe reports its own."""
+
+
+def card_fee_cents(amount_cents: int) -> int:
+    """The test gateway's fee for a successful charge of amount_cents (integer cents):
+    2.9% rounded half up to whole cents, + 30 cents (Stripe US standard card pricing,
+    https://stripe.com/pricing). 25000 -> 755; 5000 -> 175; 0 -> 0 (nothing charged)."""
+    if amount_cents <= 0:
+        return 0
+    percent = (Decimal(amount_cents) * CARD_FEE_PERCENT / Decimal(100)).to_integral_value(rounding=ROUNDING)
+    return int(percent) + CARD_FEE_FIXED_CENTS
 
 
 @dataclass
@@ -130,6 +158,8 @@ TEST_CARD_OUTCOMES: dict[str, tuple[str, str, str]] = {
 class TestPaymentGateway:
     """Offline gateway, clearly labelled "test payments": Stripe's test card numbers only.
 
+    A succeeded charge reports fee_cents = card_fee_cents(amount) (2.9% + 30 cents).
+
     Answers are stored per idempotency key in test_gateway_charge (its own transaction, like
     a remote service), so a retried key replays the first answer.
     """
@@ -167,7 +197,8 @@ class TestPaymentGateway:
             pid = "pi_test_" + secrets.token_hex(12)
             return asdict(ChargeResult(status=status, gateway_payment_id=pid, message=message, decline_code=code,
                                        client_secret=(pid + "_secret_" + secrets.token_hex(8)) if status == "requires_action" else "",
-                                       card_last4=card.last4))
+                                       card_last4=card.last4,
+                                       fee_cents=card_fee_cents(request.amount_cents) if status == "succeeded" else 0))
 
         return ChargeResult(**self._replay_or_store(request.org_id, request.idempotency_key, compute))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, String, UniqueConstraint
+from sqlalchemy import Column, Index, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -15,8 +15,12 @@ class Payment(SQLModel, table=True):
     """One charge attempt at a gateway.
 
     status: succeeded, declined, requires_action (3-D Secure pending), refunded,
-    partially_refunded. idempotency_key is "<purpose>-<appointment id>-attempt-<n>": the
-    gateway replays its stored answer for a reused key (Stripe's idempotency keys).
+    partially_refunded. purpose: deposit (at booking) or balance (at checkout).
+    idempotency_key is "deposit-<appointment id>-attempt-<n>" or "checkout-<appointment
+    id>-attempt-<n>": the gateway replays its stored answer for a reused key (Stripe's
+    idempotency keys). fee_cents: the gateway's processing fee for a succeeded charge
+    (ChargeResult.fee_cents, integer cents; 0 when unknown); the ledger carries it as a
+    processing_fee line, and a refund does not return it (Stripe keeps its fee).
     """
 
     __tablename__ = "payment"
@@ -34,6 +38,7 @@ class Payment(SQLModel, table=True):
     idempotency_key: str
     failure_message: str = ""
     card_last4: str = ""
+    fee_cents: int = 0
     created_at: datetime = tstamp(default_now=True)
 
 
@@ -55,10 +60,17 @@ class LedgerEntry(SQLModel, table=True):
     """A line on the client's account. amount_cents > 0: money the clinic received or kept.
 
     entry_type: deposit_paid, deposit_refunded (negative), deposit_forfeited (0, records
-    that a late cancellation kept the deposit), charge_voided (negative).
+    that a late cancellation kept the deposit), charge_voided (negative); at checkout
+    (payments/checkout.py): sale (+ the visit's price), deposit_applied (minus the deposit
+    already paid that the sale absorbs), sale_refunded (negative, a refund of the balance
+    payment); processing_fee (negative, the gateway's fee on one payment, deposit or balance).
+    The sum of a visit's lines is what the clinic kept for it. One sale per visit: the unique
+    partial index uq_ledger_sale_once (migration 0010).
     """
 
     __tablename__ = "ledger_entry"
+    __table_args__ = (Index("uq_ledger_sale_once", "appointment_id", unique=True,
+                            postgresql_where=text("entry_type = 'sale'")),)
     id: int | None = pk()
     org_id: int = org_fk()
     client_id: int | None = fk("client.id", nullable=True)

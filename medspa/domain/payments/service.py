@@ -14,21 +14,29 @@ from medspa.domain.payments.models import LedgerEntry, Payment, Refund
 from medspa.domain.scheduling.models import Appointment
 
 
-def next_idempotency_key(session: Session, appointment_id: int, purpose: str = "deposit") -> str:
-    """"<purpose>-<appointment id>-attempt-<n>", n = earlier attempts + 1."""
+def next_idempotency_key(session: Session, appointment_id: int, purpose: str = "deposit",
+                         prefix: str | None = None) -> str:
+    """"<prefix>-<appointment id>-attempt-<n>", n = earlier Payment rows of this purpose + 1.
+
+    prefix defaults to the purpose ("deposit-7-attempt-1"); checkout uses purpose "balance"
+    with prefix "checkout" ("checkout-7-attempt-1")."""
     attempts = session.exec(select(func.count()).select_from(Payment).where(
         Payment.appointment_id == appointment_id, Payment.purpose == purpose)).one()
-    return f"{purpose}-{appointment_id}-attempt-{attempts + 1}"
+    return f"{prefix or purpose}-{appointment_id}-attempt-{attempts + 1}"
 
 
 def record_charge(session: Session, actor: Actor, *, appointment: Appointment, request: ChargeRequest,
                   result: ChargeResult, gateway: str, now: datetime, purpose: str = "deposit") -> Payment:
-    """Store the gateway's answer as a Payment row (any status) with its audit row."""
+    """Store the gateway's answer as a Payment row (any status) with its audit row.
+
+    fee_cents is kept only for a succeeded charge (result.fee_cents, integer cents)."""
     payment = Payment(org_id=actor.org_id, appointment_id=appointment.id, client_id=appointment.client_id,
                       purpose=purpose, amount_cents=request.amount_cents, currency=request.currency,
                       status=result.status, gateway=gateway, gateway_payment_id=result.gateway_payment_id or None,
                       idempotency_key=request.idempotency_key, failure_message=result.message,
-                      card_last4=result.card_last4, created_at=now)
+                      card_last4=result.card_last4,
+                      fee_cents=max(0, int(result.fee_cents or 0)) if result.status == "succeeded" else 0,
+                      created_at=now)
     session.add(payment)
     session.flush()
     record(session, actor, f"payment.{result.status}", "payment", payment.id, client_id=appointment.client_id,
@@ -36,8 +44,22 @@ def record_charge(session: Session, actor: Actor, *, appointment: Appointment, r
     return payment
 
 
+def ledger_processing_fee(session: Session, payment: Payment, now: datetime) -> LedgerEntry | None:
+    """The processing_fee line (-payment.fee_cents) of a succeeded payment; None when the fee
+    is 0 (unknown or free). The caller writes it once, with the payment's first ledger line;
+    a later refund never reverses it (Stripe keeps its fee on refunds)."""
+    if not payment.fee_cents:
+        return None
+    entry = LedgerEntry(org_id=payment.org_id, client_id=payment.client_id, appointment_id=payment.appointment_id,
+                        payment_id=payment.id, entry_type="processing_fee", amount_cents=-payment.fee_cents,
+                        currency=payment.currency, created_at=now)
+    session.add(entry)
+    return entry
+
+
 def ledger_deposit_paid(session: Session, payment: Payment, now: datetime) -> LedgerEntry | None:
-    """The deposit_paid line for a succeeded payment, once (None if it already exists)."""
+    """The deposit_paid line for a succeeded payment, with its processing_fee line (when the
+    gateway reported a fee), once (None if deposit_paid already exists)."""
     exists = session.exec(select(LedgerEntry.id).where(LedgerEntry.payment_id == payment.id,
                                                        LedgerEntry.entry_type == "deposit_paid")).first()
     if exists:
@@ -46,18 +68,24 @@ def ledger_deposit_paid(session: Session, payment: Payment, now: datetime) -> Le
                         payment_id=payment.id, entry_type="deposit_paid", amount_cents=payment.amount_cents,
                         currency=payment.currency, created_at=now)
     session.add(entry)
+    ledger_processing_fee(session, payment, now)
     return entry
 
 
 def refund_payment(session: Session, actor: Actor, payment: Payment, gateway: PaymentGateway, *, now: datetime,
-                   reason: str, entry_type: str = "deposit_refunded", amount_cents: int | None = None) -> Refund | None:
+                   reason: str, entry_type: str | None = None, amount_cents: int | None = None) -> Refund | None:
     """Refund a succeeded payment in full (or amount_cents) at the gateway and on the ledger.
 
-    Idempotent per payment: the gateway key is "refund-<payment id>". Returns None if the
-    payment is not refundable (already refunded, not succeeded).
+    entry_type: the ledger line (negative); default deposit_refunded for a deposit,
+    sale_refunded for a checkout's balance payment. The processing fee is not returned
+    (Stripe keeps it), so its processing_fee line stays. Idempotent per payment: the gateway
+    key is "refund-<payment id>". Returns None if the payment is not refundable (already
+    refunded, not succeeded).
     """
     if payment.status != "succeeded":
         return None
+    if entry_type is None:
+        entry_type = "sale_refunded" if payment.purpose == "balance" else "deposit_refunded"
     amount = payment.amount_cents if amount_cents is None else amount_cents
     result = gateway.refund(org_id=payment.org_id, gateway_payment_id=payment.gateway_payment_id or "",
                             amount_cents=amount, idempotency_key=f"refund-{payment.id}")

@@ -4,6 +4,13 @@ One `stripe.StripeClient` per gateway instance (never the library's global `stri
 so two clinics or a test and the app can use different keys and API hosts in one process.
 Every POST carries the caller's idempotency key as Stripe's `Idempotency-Key`: Stripe replays
 the stored answer for a reused key, a decline included (DESIGN.md, money flow step 2).
+
+Processing fee: the PaymentIntent is created with `expand=["latest_charge.balance_transaction"]`
+and ChargeResult.fee_cents is that balance transaction's `fee` (Stripe's total fee in the
+minor units of the settlement currency, https://docs.stripe.com/api/balance_transactions/object).
+When the balance transaction is not available yet (asynchronous payment methods, a pending
+charge) or not expanded, fee_cents is 0: the ledger then carries no processing_fee line for
+that payment (the figure is under-stated, never invented).
 """
 
 from __future__ import annotations
@@ -34,6 +41,20 @@ def _as_dict(obj: Any) -> dict:
     if isinstance(obj, dict):
         return obj
     return obj.to_dict()
+
+
+def _fee_cents(intent: dict) -> int:
+    """The expanded latest_charge.balance_transaction.fee (integer minor units), else 0."""
+    charge = intent.get("latest_charge")
+    if not isinstance(charge, dict):
+        return 0
+    txn = charge.get("balance_transaction")
+    if not isinstance(txn, dict):
+        return 0
+    try:
+        return max(0, int(txn.get("fee") or 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _card_last4(intent: dict) -> str:
@@ -67,7 +88,8 @@ class StripeGateway:
         """Create and confirm a PaymentIntent for request.amount_cents (minor units of
         request.currency) with request.payment_method_id.
 
-        Returns ChargeResult: succeeded (card_last4 filled), requires_action (client_secret for
+        Returns ChargeResult: succeeded (card_last4 filled; fee_cents from the expanded
+        latest_charge.balance_transaction, 0 when Stripe has none yet), requires_action (client_secret for
         the page's stripe.handleNextAction), or declined (Stripe's user-facing message and
         decline code). The same request.idempotency_key always gets the same answer.
         Raises ValidationFailed({"card_number": ...}) without or with an unknown payment method,
@@ -83,7 +105,7 @@ class StripeGateway:
             "confirm": True,
             "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
             "metadata": metadata,
-            "expand": ["payment_method"],
+            "expand": ["payment_method", "latest_charge.balance_transaction"],
         }
         if request.description:
             params["description"] = request.description[:1000]
@@ -112,7 +134,8 @@ class StripeGateway:
         pid = str(intent.get("id") or "")
         last4 = _card_last4(intent)
         if status == "succeeded":
-            return ChargeResult(status="succeeded", gateway_payment_id=pid, card_last4=last4)
+            return ChargeResult(status="succeeded", gateway_payment_id=pid, card_last4=last4,
+                                fee_cents=_fee_cents(intent))
         if status in ("requires_action", "processing"):
             # processing: the outcome arrives by webhook; the hold stays like for 3-D Secure
             return ChargeResult(status="requires_action", gateway_payment_id=pid,
