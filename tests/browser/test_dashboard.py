@@ -1,128 +1,140 @@
-"""The owners' dashboard /dashboard in headless Chromium against the real app.
+"""The owners' dashboard /dashboard in headless Chromium against the real app, on the demo clinic.
 
 The clock is frozen at conftest.FROZEN_NOW (2026-07-01 12:00 in New York), so the page opens
-on 2026-06-02..2026-07-01. The test writes a small June history (past visits are written
-directly, as tests/test_analytics.py does) and checks the tiles and a drill-down.
+on 2026-06-02..2026-07-01. The module seeds the demo clinic (a year of history, two
+locations) under its own slug with the same `now`; the owner (two-factor) gets a server-side
+session as the sign-in would give; the front desk signs in with its demo password.
 """
 
 from __future__ import annotations
 
+import csv
+import re
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from types import SimpleNamespace
 
+import pytest
 from playwright.sync_api import Page, expect
 
-from medspa.domain.clients.service import ClientInput, find_or_create_client
-from medspa.domain.identity.service import create_user
-from medspa.domain.payments.models import LedgerEntry
-from medspa.domain.practice.models import Location
-from medspa.domain.scheduling.models import Appointment
-from medspa.domain.scheduling.service import new_reference
-from tests.browser.test_audit import PASSWORD, _engine, owner_session, sign_in_to_audit
-from tests.factories import build_clinic
+from medspa.db import tenant_session
+from medspa.demo.seed import seed_demo
+from tests.browser.conftest import FROZEN_NOW
+from tests.browser.test_audit import _engine, owner_session
 
-NY = ZoneInfo("America/New_York")
+TODAY = FROZEN_NOW.date()  # 2026-07-01 (noon in New York)
 
 
-def ny(day: int, hour: int) -> datetime:
-    return datetime.combine(date(2026, 6, day), time(hour), tzinfo=NY).astimezone(timezone.utc)
-
-
-def make_clinic(urls: tuple[str, str]):
-    clinic = build_clinic(_engine(urls[0]), _engine(urls[1]))
-    tag = clinic.slug
-    with clinic.session() as s:
-        create_user(s, clinic.system, email=f"owner-{tag}@example.com", password=PASSWORD, role="owner",
-                    display_name="Olivia Owner")
-        create_user(s, clinic.system, email=f"desk-{tag}@example.com", password=PASSWORD, role="front_desk",
-                    display_name="Dana Desk")
-        clients = [find_or_create_client(s, clinic.system, ClientInput("Ana", f"Client{n}",
-                                                                       f"c{n}.{uuid.uuid4().hex[:6]}@example.com"),
-                                         require_contact=False).id for n in range(3)]
-        s.flush()
-
-        uptown = Location(org_id=clinic.org_id, name="Uptown", time_zone="America/New_York")
-        s.add(uptown)
-        s.flush()
-
-        def visit(day: int, hour: int, status: str, client: int, late: bool | None = None,
-                  location_id: int | None = None) -> Appointment:
-            start = ny(day, hour)
-            a = Appointment(org_id=clinic.org_id, reference=new_reference(), location_id=location_id or clinic.location_id,
-                            service_id=clinic.services["botox"], provider_id=clinic.provider_ids[0],
-                            client_id=client, start_at=start, end_at=start + timedelta(minutes=30), status=status,
-                            price_cents=35000, created_at=start - timedelta(days=7), cancellation_late=late)
-            s.add(a)
-            s.flush()
-            return a
-
-        done = [visit(10, 10, "completed", clients[0]), visit(11, 10, "completed", clients[1]),
-                visit(12, 10, "completed", clients[2]), visit(20, 10, "completed", clients[0])]
-        visit(15, 11, "no_show", clients[1])
-        visit(18, 11, "no_show", clients[1], location_id=uptown.id)  # only with "All locations" or Uptown
-        visit(16, 11, "cancelled", clients[2], late=True)
-        visit(17, 11, "cancelled", clients[0], late=False)
-        for appt, kind, amount in ((done[0], "deposit_paid", 5000), (done[1], "deposit_paid", 5000),
-                                   (done[2], "deposit_paid", 5000), (done[2], "deposit_refunded", -5000)):
-            s.add(LedgerEntry(org_id=clinic.org_id, appointment_id=appt.id, client_id=appt.client_id,
-                              entry_type=kind, amount_cents=amount, created_at=appt.start_at))
-        s.commit()
-    return clinic, f"owner-{tag}@example.com", f"desk-{tag}@example.com"
+@pytest.fixture(scope="module")
+def demo(app_urls):
+    """The demo clinic under a unique slug: (clinic handle for owner_session, owner email, desk email)."""
+    engine, owner_engine = _engine(app_urls[0]), _engine(app_urls[1])
+    slug = f"demo-{uuid.uuid4().hex[:8]}"
+    org_id = seed_demo(engine, owner_engine, slug=slug, name="Lumière Aesthetics", today=TODAY, now=FROZEN_NOW,
+                       with_other=False)
+    clinic = SimpleNamespace(org_id=org_id, session=lambda: tenant_session(org_id, engine))
+    return clinic, f"owner@{slug}.clinic", f"frontdesk@{slug}.clinic"
 
 
 def tile(page: Page, key: str):
     return page.locator(f".dash-tile[data-key='{key}']")
 
 
-def test_owner_sees_tiles_and_drills_down(page: Page, app_urls, base_url, screenshot):
-    clinic, owner_email, _ = make_clinic(app_urls)
+def value(page: Page, key: str) -> str:
+    return tile(page, key).locator(".dash-tile-value").inner_text()
+
+
+def settle(page: Page) -> None:
+    expect(page.locator("#dashboard-page")).to_have_attribute("data-busy", "false")
+
+
+def test_owner_filters_drills_down_and_exports(page: Page, base_url, demo, screenshot):
+    clinic, owner_email, _ = demo
+    page.set_viewport_size({"width": 1440, "height": 1000})
     page.goto("/dashboard")
     page.wait_for_url("**/login?next=/dashboard")
     owner_session(page, base_url, clinic, owner_email)
     page.goto("/dashboard")
     expect(page.locator("#dash-start")).to_have_value("2026-06-02")
     expect(page.locator("#dash-end")).to_have_value("2026-07-01")
-    expect(page.locator("#nav-dashboard")).to_be_visible()
-    expect(tile(page, "no_show").locator(".dash-tile-value")).to_have_text("33.3%")  # 2 of 6 due
-    expect(tile(page, "no_show")).to_contain_text("2 no-shows of 6 due")
+    expect(page.locator(".dash-tile")).to_have_count(7)
+    expect(page.locator("#dash-period-note")).to_have_text(
+        "Compared with the previous 30 days, May 3, 2026 – Jun 1, 2026")
+    expect(tile(page, "no_show").locator(".dash-tile-value")).to_have_text(re.compile(r"^\d+\.\d%$"))
+    expect(tile(page, "no_show").locator(".dash-tile-change")).to_contain_text("vs previous 30 days")
     expect(tile(page, "no_show")).to_contain_text("completed + no-shows")  # the definition beside it
-    expect(tile(page, "cancellations").locator(".dash-tile-value")).to_have_text("2")
-    expect(tile(page, "cancellations")).to_contain_text("1 late")
-    expect(tile(page, "new_clients").locator(".dash-tile-value")).to_have_text("3")
-    expect(tile(page, "net_revenue").locator(".dash-tile-value")).to_have_text("$100.00")
-    # the clinic's first location only: Uptown's no-show drops out
-    page.click("#dash-location")
-    page.get_by_role("option", name="Main", exact=True).click()
-    expect(tile(page, "no_show").locator(".dash-tile-value")).to_have_text("20.0%")  # 1 of 5 due
-    expect(tile(page, "no_show")).to_contain_text("1 no-shows of 5 due")
-    # booked = 5 visits x 30 min (4 completed + 1 no-show) of 30 days x 8 h = 14,400 min
-    expect(tile(page, "booked_util")).to_contain_text("150 of 14,400 min")
     expect(page.locator("#dash-util-chart .recharts-bar-rectangle").first).to_be_visible()
+    expect(page.locator("#dash-trend-chart .recharts-line").first).to_be_visible()
+    expect(page.locator("#dash-hours-grid .dash-heat-live").first).to_be_visible()
+    expect(page.locator("#dash-retention-grid .dash-heat-live").first).to_be_visible()
+    page.wait_for_timeout(800)  # chart animations
+    screenshot("dashboard-demo")
 
-    tile(page, "cancellations").click()
-    expect(page.locator("#dash-drill-summary")).to_have_text("2 cancellations, 1 late")
-    expect(page.locator(".dash-drill-row")).to_have_count(2)
-    tile(page, "net_revenue").click()
-    expect(page.locator(".dash-drill-row")).to_have_count(4)
-    expect(page.locator("#dash-drill-summary")).to_have_text("4 entries, net $100.00")
+    # a longer range, then one location: the figures move
+    month_detail = tile(page, "no_show").locator(".dash-tile-detail").inner_text()
+    page.click("#dash-preset-90")
+    expect(page.locator("#dash-start")).to_have_value("2026-04-03")
+    expect(tile(page, "no_show").locator(".dash-tile-detail")).not_to_have_text(month_detail)
+    settle(page)
+    both = tile(page, "no_show").locator(".dash-tile-detail").inner_text()
+    page.click("#dash-location")
+    page.get_by_role("option", name="Lumière — SoHo, New York").click()
+    expect(tile(page, "no_show").locator(".dash-tile-detail")).not_to_have_text(both)
+    settle(page)
+    ny_due = int(re.search(r"of ([\d,]+) due", tile(page, "no_show").locator(".dash-tile-detail").inner_text())
+                 .group(1).replace(",", ""))
+    assert ny_due < int(re.search(r"of ([\d,]+) due", both).group(1).replace(",", ""))
+
+    # the rows behind the no-show rate: date, client, service; the total restates the tile
+    rate = value(page, "no_show")
     tile(page, "no_show").click()
-    expect(page.locator(".dash-drill-row")).to_have_count(5)
-    page.wait_for_timeout(500)
-    screenshot("dashboard")
+    summary = page.locator("#dash-drill-summary")
+    expect(summary).to_contain_text(f"{ny_due:,} visits due")
+    expect(summary).to_contain_text(f"= {rate}")
+    rows = page.locator(".dash-drill-row")
+    expect(rows).to_have_count(min(ny_due, 200))
+    first = rows.first.locator("td")
+    expect(first.nth(0)).to_have_text(re.compile(r"^2026-0[4-7]-\d\d \d\d:\d\d$"))
+    expect(first.nth(1)).to_have_text(re.compile(r"^\S+ \S+"))  # a client's name
+    expect(first.nth(2)).not_to_have_text("")  # the service
+    expect(first.nth(4)).to_have_text("Lumière — SoHo, New York")
+    if ny_due > 200:
+        expect(page.locator("#dash-drill-note")).to_contain_text(f"of {ny_due:,} rows")
+    page.wait_for_timeout(300)
+    screenshot("dashboard-demo-drill")
+    with page.expect_download() as info:
+        page.click("#dash-drill-csv")
+    download = info.value
+    assert download.suggested_filename == "no_show-2026-04-03-2026-07-01.csv"
+    with open(download.path(), encoding="utf-8", newline="") as fh:
+        exported = list(csv.reader(fh))
+    assert exported[0][:3] == ["local_time", "client", "service"] and len(exported) == ny_due + 1
+    assert sum(1 for r in exported[1:] if r[6] == "no show") == int(
+        re.search(r"([\d,]+) no-shows", summary.inner_text()).group(1).replace(",", ""))
+    page.click("#dash-drill-close")
+    expect(page.locator("#dash-drill")).to_have_count(0)
 
-    # a narrower range moves the figures
-    page.fill("#dash-start", "2026-06-14")
-    expect(tile(page, "no_show").locator(".dash-tile-value")).to_have_text("50.0%")  # June 15 no-show, June 20 done
-    expect(page.locator(".dash-drill-row")).to_have_count(2)
+    # a heatmap cell opens its visits, as many as it shows
+    cell = page.locator("#dash-hours-grid .dash-heat-live").first
+    n = int(cell.inner_text())
+    cell.click()
+    expect(page.locator("#dash-drill-summary")).to_have_text(f"{n:,} visits")
+    expect(page.locator(".dash-drill-row")).to_have_count(min(n, 200))
+    page.click("#dash-drill-close")
+
+    # a chart's own CSV (figures only)
+    with page.expect_download() as info:
+        page.locator("#dash-trend-chart .dash-csv").click()
+    assert info.value.suggested_filename == "trend-2026-04-03-2026-07-01.csv"
 
 
-def test_front_desk_gets_not_found(page: Page, app_urls):
-    clinic, _, desk_email = make_clinic(app_urls)
-    sign_in_to_audit(page, desk_email)
-    page.goto("/calendar")
-    expect(page.locator("#nav-calendar")).to_be_visible()
-    expect(page.locator("#nav-dashboard")).to_have_count(0)
+def test_front_desk_gets_not_found(page: Page, demo):
+    _, _, desk_email = demo
     page.goto("/dashboard")
+    page.wait_for_url("**/login?next=/dashboard")
+    page.fill("#login-email", desk_email)
+    page.fill("#login-password", "demo-desk-2026")
+    page.click("#login-submit")
+    page.wait_for_url("**/dashboard")
     expect(page.locator("#dash-not-found")).to_contain_text("Page not found")
     expect(page.locator(".dash-tile")).to_have_count(0)
+    expect(page.locator("#nav-dashboard")).to_have_count(0)
