@@ -38,7 +38,8 @@ def history(engine, owner_engine):
 
     May 2-31: 3 completed (clients 0, 1, 1), no no-show, 1 cancellation; $50 deposit.
     June: 4 completed (clients 0, 1, 2, 0), 1 no-show, 2 cancellations (1 late);
-    deposits $50 x 3, one refunded: net $100."""
+    deposits $50 x 3, one refunded; two checkouts at $350 with their $50 deposits applied:
+    net 150 - 50 + 700 - 100 = $700, of 3 clients."""
     clinic = build_clinic(engine, owner_engine, time_zone="America/New_York")
     with clinic.session() as s:
         clients = []
@@ -67,7 +68,9 @@ def history(engine, owner_engine):
         visit(6, 16, 11, "cancelled", 2, late=True)
         visit(6, 17, 11, "cancelled", 0, late=False)
         ledger = [(may[0], "deposit_paid", 5000), (june[0], "deposit_paid", 5000), (june[1], "deposit_paid", 5000),
-                  (june[2], "deposit_paid", 5000), (june[2], "deposit_refunded", -5000)]
+                  (june[2], "deposit_paid", 5000), (june[2], "deposit_refunded", -5000),
+                  (june[0], "sale", 35000), (june[0], "deposit_applied", -5000),
+                  (june[1], "sale", 35000), (june[1], "deposit_applied", -5000)]
         for appt, kind, amount in ledger:
             s.add(LedgerEntry(org_id=clinic.org_id, appointment_id=appt.id, client_id=appt.client_id,
                               entry_type=kind, amount_cents=amount, created_at=appt.start_at))
@@ -114,7 +117,13 @@ def test_summary_tiles_against_the_previous_period(history, engine):
     assert (tiles["new_clients"].value, tiles["new_clients"].change, tiles["new_clients"].tone) == (
         "1", "▼ 50.0% vs previous 30 days (2)", "bad")
     assert (tiles["net_revenue"].value, tiles["net_revenue"].change, tiles["net_revenue"].tone) == (
-        "$100.00", "▲ 100.0% vs previous 30 days ($50.00)", "good")
+        "$700.00", "▲ 1300.0% vs previous 30 days ($50.00)", "good")
+    assert tiles["net_revenue"].detail == "$700.00 sales · $150.00 deposits · -$150.00 applied, refunds, fees"
+    assert (tiles["average_ticket"].value, tiles["average_ticket"].change, tiles["average_ticket"].tone) == (
+        "$350.00", "nothing to compare vs previous 30 days", "neutral")
+    assert tiles["average_ticket"].detail == "$700.00 sales over 2 checkouts"
+    assert (tiles["revenue_per_client"].value, tiles["revenue_per_client"].change) == (
+        "$233.33", "▲ 366.7% vs previous 30 days ($50.00)")
     # 5 x 30 booked minutes of 30 days x 8 h; May: 90 of 30 x 480
     assert tiles["booked_util"].detail == "150 of 14,400 min"
     assert (tiles["booked_util"].value, tiles["booked_util"].change) == (
@@ -125,7 +134,12 @@ def test_summary_tiles_against_the_previous_period(history, engine):
         assert t.definition and t.group in ("visits", "clients", "money")
     assert result.utilization == [{"id": str(clinic.provider_ids[0]), "name": "Provider 1", "booked": 1.0,
                                    "attended": 0.8}]
-    assert result.revenue == [{"month": "2026-06", "deposits": 150.0, "refunds": 50.0, "net": 100.0}]
+    assert result.categories == ["Neuromodulators", "", "", "", "", "", ""]
+    assert [(r["month"], r["c0"]) for r in result.revenue][-3:] == [("2026-04", 0.0), ("2026-05", 50.0),
+                                                                     ("2026-06", 700.0)]
+    assert result.category_totals == [{"category": "Neuromodulators", "net": "$750.00"}]
+    assert result.top_services == [{"id": str(clinic.services["botox"]), "name": "Botox",
+                                    "category": "Neuromodulators", "checkouts": "2", "sales": "$700.00"}]
 
 
 def test_every_tile_drill_adds_up_to_the_tile_and_is_audited_once(history, engine):
@@ -133,7 +147,7 @@ def test_every_tile_drill_adds_up_to_the_tile_and_is_audited_once(history, engin
     owner = clinic.staff_actor("owner")
     tiles = {t.key: t for t in data.summary(engine, owner, **JUNE).tiles}
     expected_rows = {"no_show": 5, "cancellations": 2, "booked_util": 5, "attended_util": 4, "rebooking": 4,
-                     "new_clients": 1, "net_revenue": 4}
+                     "new_clients": 1, "net_revenue": 8, "average_ticket": 2, "revenue_per_client": 8}
     for key in data.TILE_KEYS:
         before = len(_audits(clinic, "report.drill"))
         d = data.drill(engine, owner, key, **JUNE)
@@ -147,7 +161,17 @@ def test_every_tile_drill_adds_up_to_the_tile_and_is_audited_once(history, engin
     assert d.summary == "5 visits due, 1 no-shows = 20.0%"
     row = next(line for line in d.lines if line.what == "no show")
     assert row == data.DrillLine("2026-06-15 11:00", "Ben Brook", "Botox", "Provider 1", "Main", "no show", "")
-    assert data.drill(engine, owner, "net_revenue", **JUNE).summary == "4 ledger lines, net $100.00"
+    assert data.drill(engine, owner, "net_revenue", **JUNE).summary == "8 ledger lines, net $700.00"
+    assert data.drill(engine, owner, "average_ticket", **JUNE).summary == (
+        "2 checkouts, sales $700.00 = $350.00 average ticket")
+    assert data.drill(engine, owner, "revenue_per_client", **JUNE).summary == (
+        "8 ledger lines of 3 clients, net $700.00 = $233.33 per client")
+    cat = data.drill(engine, owner, "revenue_category", "Neuromodulators", **JUNE)
+    assert cat.summary == "9 ledger lines, net $750.00" and len(cat.rows) == 9
+    top = data.drill(engine, owner, "top_service", str(clinic.services["botox"]), **JUNE)
+    assert top.summary == "2 checkouts, sales $700.00"
+    assert [(line.client, line.what, line.value) for line in top.lines] == [
+        ("Ana Alves", "sale", "$350.00"), ("Ben Brook", "sale", "$350.00")]
     assert sum(int(line.value.strip("min ")) for line in data.drill(engine, owner, "booked_util", **JUNE).lines) == 150
     util = data.drill(engine, owner, "provider_util", str(clinic.provider_ids[0]), **JUNE)
     assert util.summary == "5 visits, 150 booked minutes of 14,400 available = 1.0%"
@@ -171,10 +195,10 @@ def test_details_rows_in_order_with_local_time_and_permission(history, engine):
              "completed", 30)]
         ids = [i for i, _, _ in an.revenue_rows(s, owner, **JUNE)]
         lines = dt.ledger_details(s, owner, ids, figure="net_revenue", now=NOW, export=True)
-        assert sum(r.amount_cents for r in lines) == 10000
-        assert [(r.status, r.amount_cents, r.client) for r in lines][-1] == ("deposit_refunded", -5000, "=Cleo Cruz")
+        assert sum(r.amount_cents for r in lines) == 70000
+        assert [(r.status, r.amount_cents, r.client) for r in lines][3] == ("deposit_refunded", -5000, "=Cleo Cruz")
         s.commit()
-    assert _audits(clinic, "report.export")[-1]["detail"]["rows"] == 4
+    assert _audits(clinic, "report.export")[-1]["detail"]["rows"] == 8
     with clinic.session() as s, pytest.raises(PermissionDenied):
         dt.appointment_details(s, clinic.staff_actor("front_desk"), [no_show.id], figure="x", now=NOW)
 
@@ -198,13 +222,17 @@ def test_csv_exports(history, engine):
 
     money_rows = list(csv.reader(io.StringIO(data.drill_csv(engine, owner, "net_revenue", **JUNE)[0], newline="")))
     amounts = [r[data.DRILL_HEADER.index("amount")] for r in money_rows[1:]]
-    assert amounts == ["50.00", "50.00", "50.00", "-50.00"]
+    assert amounts == ["50.00", "50.00", "50.00", "-50.00", "350.00", "-50.00", "350.00", "-50.00"]
 
     tiles = list(csv.reader(io.StringIO(data.report_csv(engine, owner, "tiles", **JUNE), newline="")))
     assert tiles[0] == ["figure", "value", "change", "detail", "definition"]
     assert tiles[1][:3] == ["No-show rate", "20.0%", "▲ 20.0 pts vs previous 30 days (0.0%)"]
     revenue = list(csv.reader(io.StringIO(data.report_csv(engine, owner, "revenue", **JUNE), newline="")))
-    assert revenue == [["month", "deposits", "refunds", "net"], ["2026-06", "150.00", "50.00", "100.00"]]
+    assert revenue == [["month", "category", "deposits", "sales", "deposits_applied", "refunds", "fees", "net"],
+                       ["2026-05", "Neuromodulators", "50.00", "0.00", "0.00", "0.00", "0.00", "50.00"],
+                       ["2026-06", "Neuromodulators", "150.00", "700.00", "100.00", "50.00", "0.00", "700.00"]]
+    tops = list(csv.reader(io.StringIO(data.report_csv(engine, owner, "top_services", **JUNE), newline="")))
+    assert tops == [["service", "category", "checkouts", "sales"], ["Botox", "Neuromodulators", "2", "700.00"]]
     with pytest.raises(ValueError):
         data.report_csv(engine, owner, "nope", **JUNE)
     with pytest.raises(PermissionDenied):

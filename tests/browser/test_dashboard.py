@@ -56,7 +56,7 @@ def test_owner_filters_drills_down_and_exports(page: Page, base_url, demo, scree
     page.goto("/dashboard")
     expect(page.locator("#dash-start")).to_have_value("2026-06-02")
     expect(page.locator("#dash-end")).to_have_value("2026-07-01")
-    expect(page.locator(".dash-tile")).to_have_count(7)
+    expect(page.locator(".dash-tile")).to_have_count(9)
     expect(page.locator("#dash-period-note")).to_have_text(
         "Compared with the previous 30 days, May 3, 2026 – Jun 1, 2026")
     expect(tile(page, "no_show").locator(".dash-tile-value")).to_have_text(re.compile(r"^\d+\.\d%$"))

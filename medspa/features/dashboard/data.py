@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 from medspa.db import tenant_session
 from medspa.domain.analytics import details as dt
 from medspa.domain.analytics import cohorts as co
+from medspa.domain.analytics import revenue as rv
 from medspa.domain.analytics import service as an
 from medspa.domain.analytics import trends as tr
 from medspa.domain.analytics.common import _ratio
@@ -70,6 +71,8 @@ def change(kind: str, current: float | int | None, previous: float | int | None,
         was = pct(previous)
         size = f"{abs(delta):.1f} pts"
     else:
+        if previous is None or current is None:  # e.g. an average without checkouts
+            return (f"— {period}" if current is None else f"nothing to compare {period}"), NEUTRAL
         previous, current = previous or 0, current or 0
         was = money(int(previous)) if kind == "money" else f"{previous:,}"
         if previous == 0:
@@ -190,7 +193,10 @@ class Summary:
     tiles: list[Tile]
     previous: tuple[date, date]
     utilization: list[dict] = field(default_factory=list)  # {"id", "name", "booked", "attended"} percent
-    revenue: list[dict] = field(default_factory=list)  # {"month", "deposits", "refunds", "net"} dollars
+    revenue: list[dict] = field(default_factory=list)  # per month: {"month", "c0".."c6"} net dollars by category
+    categories: list[str] = field(default_factory=list)  # names of c0..c6 ("" = unused slot)
+    category_totals: list[dict] = field(default_factory=list)  # {"category", "net"} over the trend window
+    top_services: list[dict] = field(default_factory=list)  # {"id", "name", "category", "checkouts", "sales"}
     resources: list[dict] = field(default_factory=list)  # {"id", "name", "kind", "booked", "attended"} percent
     trend: list[dict] = field(default_factory=list)  # per month: rates in percent and the counts as text
     trend_window: tuple[date, date] | None = None
@@ -215,6 +221,9 @@ class _Figures:
     deposits_cents: int
     refunds_cents: int
     net_cents: int
+    sales_cents: int
+    deductions_cents: int  # deposits applied to sales + refunds + processing fees
+    tickets: rv.TicketSummary
 
 
 def _figures(s: Session, actor: Actor, kw: dict) -> tuple[_Figures, list, list]:
@@ -231,6 +240,9 @@ def _figures(s: Session, actor: Actor, kw: dict) -> tuple[_Figures, list, list]:
         deposits_cents=sum(x.deposits_cents for x in rev),
         refunds_cents=sum(x.refunds_cents for x in rev),
         net_cents=sum(x.net_cents for x in rev),
+        sales_cents=sum(x.sales_cents for x in rev),
+        deductions_cents=sum(x.applied_cents + x.refunds_cents + x.fees_cents for x in rev),
+        tickets=rv.ticket_summary(s, actor, **kw),
     ), util, rev
 
 
@@ -259,8 +271,20 @@ def _tiles(cur: _Figures, prev: _Figures, days: int) -> list[Tile]:
         tile("new_clients", "New clients", "clients", f"{cur.new_clients:,}", "count", cur.new_clients,
              prev.new_clients, True, "first completed visit"),
         tile("net_revenue", "Net revenue", "money", money(cur.net_cents), "money", cur.net_cents, prev.net_cents,
-             True, f"{money(cur.deposits_cents)} in · {money(cur.refunds_cents)} back"),
+             True, f"{money(cur.sales_cents)} sales · {money(cur.deposits_cents)} deposits · "
+                   f"-{money(cur.deductions_cents)} applied, refunds, fees"),
+        tile("average_ticket", "Average ticket", "money", _money_or_dash(cur.tickets.average_ticket_cents), "money",
+             cur.tickets.average_ticket_cents, prev.tickets.average_ticket_cents, True,
+             f"{money(cur.tickets.sales_cents)} sales over {cur.tickets.checkouts:,} checkouts"),
+        tile("revenue_per_client", "Revenue per client", "money",
+             _money_or_dash(cur.tickets.revenue_per_client_cents), "money", cur.tickets.revenue_per_client_cents,
+             prev.tickets.revenue_per_client_cents, True,
+             f"{money(cur.tickets.net_cents)} net over {cur.tickets.clients:,} clients"),
     ]
+
+
+def _money_or_dash(cents: int | None) -> str:
+    return "—" if cents is None else money(cents)
 
 
 def _kw(start: date, end: date, location_id: int | None, now: datetime) -> dict:
@@ -285,8 +309,6 @@ def _compute(s: Session, actor: Actor, kw: dict) -> Summary:
     chart_util = [{"id": str(u.provider_id), "name": names.get(u.provider_id, f"#{u.provider_id}"),
                    "booked": round((u.booked or 0) * 100, 1), "attended": round((u.attended or 0) * 100, 1)}
                   for u in util if u.available_minutes or u.booked_minutes]
-    chart_rev = [{"month": x.key, "deposits": x.deposits_cents / 100, "refunds": x.refunds_cents / 100,
-                  "net": x.net_cents / 100} for x in rev]
     resources = [u for kind in an.RESOURCE_KINDS for u in an.resource_utilization(s, actor, **kw, kind=kind)]
     chart_res = [{"id": str(u.resource_id), "name": u.name, "kind": u.kind,
                   "booked": round((u.booked or 0) * 100, 1), "attended": round((u.attended or 0) * 100, 1)}
@@ -301,6 +323,9 @@ def _compute(s: Session, actor: Actor, kw: dict) -> Summary:
                     "cancel_text": f"{pct(p.cancellation_rate)} ({p.cancellations} of {p.scheduled}, "
                                    f"{p.late_cancellations} late)",
                     "rebook_text": f"{pct(p.rebooking_rate)} ({p.rebooked} of {p.completed})"} for p in points]
+    by_cat = rv.revenue(s, actor, **{**kw, "start": w_start, "end": w_end}, by="month_category")
+    chart_rev, categories, cat_totals = _stacked(by_cat, [p.month for p in points])
+    tops = rv.top_services(s, actor, **kw, limit=10)
     hour_cells = tr.busiest_hours(s, actor, **kw)
     hours, hours_columns = _hours_grid(hour_cells)
     r_start, r_end = retention_window(end)
@@ -312,9 +337,12 @@ def _compute(s: Session, actor: Actor, kw: dict) -> Summary:
                          "attended_pct"],
                         [[names.get(u.provider_id, f"#{u.provider_id}"), u.available_minutes, u.booked_minutes,
                           u.attended_minutes, _pct_num(u.booked), _pct_num(u.attended)] for u in util]),
-        "revenue": (["month", "deposits", "refunds", "net"],
-                    [[x.key, _dollars(x.deposits_cents), _dollars(x.refunds_cents), _dollars(x.net_cents)]
-                     for x in rev]),
+        "revenue": (["month", "category", "deposits", "sales", "deposits_applied", "refunds", "fees", "net"],
+                    [[*x.key.split("|", 1), _dollars(x.deposits_cents), _dollars(x.sales_cents),
+                      _dollars(x.applied_cents), _dollars(x.refunds_cents), _dollars(x.fees_cents),
+                      _dollars(x.net_cents)] for x in by_cat]),
+        "top_services": (["service", "category", "checkouts", "sales"],
+                         [[t.name, t.category, t.checkouts, _dollars(t.sales_cents)] for t in tops]),
         "resources": (["kind", "name", "available_minutes", "booked_minutes", "attended_minutes", "booked_pct",
                        "attended_pct"],
                       [[u.kind, u.name, u.available_minutes, u.booked_minutes, u.attended_minutes,
@@ -334,8 +362,35 @@ def _compute(s: Session, actor: Actor, kw: dict) -> Summary:
                             [[c.month, c.size, _blank(c.returned_90), _blank(c.returned_180), _blank(c.returned_365),
                               _pct_num(c.rate_90), _pct_num(c.rate_180), _pct_num(c.rate_365)]
                              for c in cohorts if c.size])
-    return Summary(tiles, (p_start, p_end), chart_util, chart_rev, chart_res, chart_trend, (w_start, w_end),
-                   hours, hours_columns, _retention_grid(cohorts), (r_start, r_end), reports)
+    chart_tops = [{"id": str(t.service_id), "name": t.name, "category": t.category, "checkouts": f"{t.checkouts:,}",
+                   "sales": money(t.sales_cents)} for t in tops]
+    return Summary(tiles, (p_start, p_end), chart_util, chart_rev, categories, cat_totals, chart_tops, chart_res,
+                   chart_trend, (w_start, w_end), hours, hours_columns, _retention_grid(cohorts), (r_start, r_end),
+                   reports)
+
+
+STACK_SLOTS = 7  # six categories by net, then "Other"
+
+
+def _stacked(lines: list[rv.RevenueLine], months: list[str]) -> tuple[list[dict], list[str], list[dict]]:
+    """Per month the net dollars of each category slot c0..c6; the slot names; category totals."""
+    totals: dict[str, int] = {}
+    for x in lines:
+        cat = x.key.split("|", 1)[1]
+        totals[cat] = totals.get(cat, 0) + x.net_cents
+    ranked = sorted(totals, key=lambda c: (-totals[c], c))
+    slot = {c: (i if i < STACK_SLOTS - 1 or len(ranked) == STACK_SLOTS else STACK_SLOTS - 1)
+            for i, c in enumerate(ranked)}
+    names = [""] * STACK_SLOTS
+    for c, i in slot.items():
+        names[i] = c if names[i] == "" else "Other"
+    per_month = {m: [0] * STACK_SLOTS for m in months}
+    for x in lines:
+        month, cat = x.key.split("|", 1)
+        per_month.setdefault(month, [0] * STACK_SLOTS)[slot[cat]] += x.net_cents
+    chart = [{"month": m, **{f"c{i}": cents[i] / 100 for i in range(STACK_SLOTS)}} for m, cents in
+             sorted(per_month.items())]
+    return chart, names, [{"category": c, "net": money(totals[c])} for c in ranked]
 
 
 def _blank(n: int | None) -> int | str:
@@ -361,7 +416,7 @@ def summary(engine: Engine, actor: Actor, *, start: date, end: date, location_id
         return _compute(s, actor, _kw(start, end, location_id, now))
 
 
-REPORTS = ("tiles", "utilization", "revenue", "resources", "trend", "hours", "retention")
+REPORTS = ("tiles", "utilization", "revenue", "top_services", "resources", "trend", "hours", "retention")
 
 
 def report_csv(engine: Engine, actor: Actor, name: str, *, start: date, end: date, location_id: int | None,
@@ -479,6 +534,46 @@ def _spec_revenue(s, actor, kw, arg) -> _Spec:
                  f"{len(rows):,} ledger lines, net {money(sum(a for _, _, a in rows))}")
 
 
+def _spec_average_ticket(s, actor, kw, arg) -> _Spec:
+    rows = [(i, ty, a) for i, ty, a in rv.revenue_rows(s, actor, **kw, by="month") if ty == "sale"]
+    total = sum(a for _, _, a in rows)
+    avg = money(rv._div_half_up(total, len(rows))) if rows else "—"
+    return _Spec("Checkouts (sales)", "ledger", [i for i, _, _ in rows], {i: ("sale", money(a)) for i, _, a in rows},
+                 f"{len(rows):,} checkouts, sales {money(total)} = {avg} average ticket")
+
+
+def _spec_revenue_per_client(s, actor, kw, arg) -> _Spec:
+    t = rv.ticket_summary(s, actor, **kw)
+    rows = rv.revenue_rows(s, actor, **kw, by="month")
+    total = sum(a for _, _, a in rows)
+    per = money(rv._div_half_up(total, t.clients)) if t.clients else "—"
+    return _Spec("Ledger lines and their clients", "ledger", [i for i, _, _ in rows],
+                 {i: (_status(ty), money(a)) for i, ty, a in rows},
+                 f"{len(rows):,} ledger lines of {t.clients:,} clients, net {money(total)} = {per} per client")
+
+
+def _spec_category(s, actor, kw, arg) -> _Spec | None:
+    w_start, w_end = trend_window(kw["end"])
+    inner = {**kw, "start": w_start, "end": w_end}
+    if not isinstance(arg, str) or arg not in {x.key for x in rv.revenue(s, actor, **inner, by="category")}:
+        return None
+    rows = rv.revenue_rows(s, actor, **inner, by="category", key=arg)
+    return _Spec(f"{arg}: ledger lines, {w_start:%b %Y} – {w_end:%b %Y}", "ledger", [i for i, _, _ in rows],
+                 {i: (_status(ty), money(a)) for i, ty, a in rows},
+                 f"{len(rows):,} ledger lines, net {money(sum(a for _, _, a in rows))}")
+
+
+def _spec_top_service(s, actor, kw, arg) -> _Spec | None:
+    sid = _int(arg)
+    match = [t for t in rv.top_services(s, actor, **kw, limit=100) if t.service_id == sid]
+    if not match:
+        return None
+    rows = rv.top_service_rows(s, actor, **kw, service_id=sid)
+    return _Spec(f"{match[0].name}: checkouts", "ledger", [i for i, _, _ in rows],
+                 {i: ("sale", money(a)) for i, _, a in rows},
+                 f"{len(rows):,} checkouts, sales {money(sum(a for _, _, a in rows))}")
+
+
 def _int(arg: str) -> int | None:
     return int(arg) if isinstance(arg, str) and arg.isdigit() and len(arg) < 12 else None
 
@@ -553,6 +648,10 @@ DRILLS: dict[str, Callable[[Session, Actor, dict, str], _Spec | None]] = {
     "rebooking": _spec_rebooking,
     "new_clients": _spec_new_clients,
     "net_revenue": _spec_revenue,
+    "average_ticket": _spec_average_ticket,
+    "revenue_per_client": _spec_revenue_per_client,
+    "revenue_category": _spec_category,
+    "top_service": _spec_top_service,
     "resource_util": _spec_resource,
     "month_no_show": _spec_month("no_show"),
     "month_cancellations": _spec_month("cancellations"),
@@ -560,7 +659,8 @@ DRILLS: dict[str, Callable[[Session, Actor, dict, str], _Spec | None]] = {
     "hour": _spec_hour,
     "retention": lambda s, a, kw, arg: _spec_retention(s, a, kw, arg),
 }
-TILE_KEYS = ("no_show", "cancellations", "booked_util", "attended_util", "rebooking", "new_clients", "net_revenue")
+TILE_KEYS = ("no_show", "cancellations", "booked_util", "attended_util", "rebooking", "new_clients", "net_revenue",
+             "average_ticket", "revenue_per_client")
 
 
 class UnknownFigure(ValueError):

@@ -239,24 +239,66 @@ def _visits() -> rx.Component:
                             width="100%"))
 
 
+STACK_COLORS = ("#0d9488", "#6366f1", "#f59e0b", "#ec4899", "#0ea5e9", "#84cc16", "#94a3b8")
+
+
+def _category_row(row: dict) -> rx.Component:
+    s = DashboardState
+    return rx.table.row(
+        rx.table.cell(rx.text(row["category"], size="1")),
+        rx.table.cell(rx.text(row["net"], size="1"), justify="end"),
+        on_click=s.open_drill("revenue_category", row["category"]),
+        cursor="pointer", _hover={"background": rx.color("teal", 3)}, class_name="dash-category-row",
+    )
+
+
+def _service_row(row: dict) -> rx.Component:
+    s = DashboardState
+    return rx.table.row(
+        rx.table.cell(rx.text(row["name"], size="1")),
+        rx.table.cell(rx.text(row["category"], size="1", color_scheme="gray")),
+        rx.table.cell(rx.text(row["checkouts"], size="1"), justify="end"),
+        rx.table.cell(rx.text(row["sales"], size="1"), justify="end"),
+        on_click=s.open_drill("top_service", row["id"]),
+        cursor="pointer", _hover={"background": rx.color("teal", 3)}, class_name="dash-service-row",
+    )
+
+
 def _money() -> rx.Component:
     s = DashboardState
+    bars = [rx.recharts.bar(data_key=f"c{i}", name=s.categories[i], stack_id="net", fill=color,
+                            legend_type=rx.cond(s.categories[i] != "", "rect", "none"))
+            for i, color in enumerate(STACK_COLORS)]
     rev = _card(
-        "dash-revenue-chart", "Revenue by month ($)", "net_revenue", "revenue",
+        "dash-revenue-chart", "Net revenue by month and category ($)", "revenue_by_category", "revenue",
+        rx.text(s.trend_note, size="1", color_scheme="gray"),
         rx.recharts.bar_chart(
             rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
-            rx.recharts.x_axis(data_key="month"),
-            rx.recharts.y_axis(width=60),
+            rx.recharts.x_axis(data_key="month", tick={"fontSize": 11}),
+            rx.recharts.y_axis(width=70, tick={"fontSize": 11}),
             rx.recharts.tooltip(),
             rx.recharts.legend(),
-            rx.recharts.bar(data_key="deposits", name="Deposits", fill=TEAL),
-            rx.recharts.bar(data_key="refunds", name="Refunds", fill=ORANGE),
-            rx.recharts.bar(data_key="net", name="Net", fill=SLATE),
-            data=s.revenue_chart, width="100%", height=240,
+            *bars,
+            data=s.revenue_chart, width="100%", height=260,
         ),
+        rx.text("Click a category to see its ledger lines.", size="1", color_scheme="gray"),
+        _small_table(("Category (12 months)", "Net"), rx.foreach(s.category_totals, _category_row)),
+    )
+    tops = _card(
+        "dash-services-chart", "Top services", "top_services", "top_services",
+        rx.cond(
+            s.top_services.length() > 0,
+            rx.box(rx.table.root(
+                rx.table.header(rx.table.row(*(rx.table.column_header_cell(rx.text(h, size="1"))
+                                               for h in ("Service", "Category", "Checkouts", "Sales")))),
+                rx.table.body(rx.foreach(s.top_services, _service_row)),
+                size="1", variant="ghost", width="100%"), width="100%"),
+            rx.text("No checkouts in the range.", size="2", color_scheme="gray"),
+        ),
+        rx.text("Click a service to see its checkouts.", size="1", color_scheme="gray"),
     )
     return _section("Money", "what came in, by the local day of each ledger line",
-                    rx.grid(rev, columns=rx.breakpoints(initial="1", lg="2"), spacing="4", width="100%"))
+                    rx.grid(rev, tops, columns=rx.breakpoints(initial="1", lg="2"), spacing="4", width="100%"))
 
 
 def _clients() -> rx.Component:

@@ -87,6 +87,9 @@ class DashboardState(StaffState):
     tiles: list[TileView] = []
     util_chart: list[dict[str, str | float]] = []
     revenue_chart: list[dict[str, str | float]] = []
+    categories: list[str] = []
+    category_totals: list[dict[str, str]] = []
+    top_services: list[dict[str, str]] = []
     resource_chart: list[dict[str, str | float]] = []
     trend_chart: list[dict[str, str | float | None]] = []
     trend_note: str = ""
@@ -119,6 +122,7 @@ class DashboardState(StaffState):
         self.allowed = False
         self.locations, self.tiles, self.util_chart, self.revenue_chart = [], [], [], []
         self.resource_chart, self.trend_chart, self.hour_cells, self.retention_cells = [], [], [], []
+        self.categories, self.category_totals, self.top_services = [], [], []
         self._close()
         self._zones = {}
 
@@ -164,6 +168,8 @@ class DashboardState(StaffState):
                       for t in result.tiles]
         self.util_chart, self.revenue_chart = result.utilization, result.revenue
         self.resource_chart, self.trend_chart = result.resources, result.trend
+        self.categories, self.category_totals = result.categories, result.category_totals
+        self.top_services = result.top_services
         if result.trend_window:
             w0, w1 = result.trend_window
             self.trend_note = f"{w0:%b %Y} – {w1:%b %Y} (the 12 local months up to the end date)"
