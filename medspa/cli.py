@@ -4,7 +4,7 @@
                        `reflex run --env prod` on one port as a child process group
     medspa db upgrade  apply migrations
     medspa db stop     stop the embedded PostgreSQL in var/pg
-    medspa seed        load the demo clinic
+    medspa seed        load the demo clinic (--scale large: the large synthetic clinic)
 
 `serve` is the parent process: it owns the embedded database (when it started it), hands
 DATABASE_URL / DATABASE_OWNER_URL and the Reflex variables to the web server it launches,
@@ -436,13 +436,21 @@ def db_stop() -> None:
 
 
 @app.command()
-def seed() -> None:
-    """Load the demo clinic (migrates first; skips when the demo clinic exists)."""
+def seed(
+    scale: str = typer.Option("demo", "--scale", help="demo: the demo clinic; large: 'Lumière Group' "
+                              "(slug large), ~1,000,000 appointments over ~3 years, for performance work."),
+) -> None:
+    """Load the demo clinic, or with --scale large the large synthetic clinic (migrates first;
+    skips when that clinic exists)."""
+    if scale not in ("demo", "large"):
+        _fail(f"--scale must be demo or large (got {scale!r})")
     settings = get_settings()
     db = open_database(settings)
     try:
         _migrate(db)
-        if _count_organizations(settings, db, DEMO_SLUG):
+        if scale == "large":
+            _seed_large(settings, db)
+        elif _count_organizations(settings, db, DEMO_SLUG):
             _say(f"The demo clinic ('{DEMO_SLUG}') is already there; nothing to do.")
         elif _run_seed(settings, db):
             _say("Demo logins:")
@@ -451,6 +459,35 @@ def seed() -> None:
         _dispose_engines(settings, db)
     finally:
         db.close()
+
+
+def _seed_large(settings: Settings, db: Database) -> None:
+    """`medspa seed --scale large`: the large clinic at the app clock's now, with progress and row counts."""
+    from medspa.clock import app_clock
+    from medspa.db import get_engine, get_owner_engine
+    from medspa.demo.large import LARGE_SLUG, seed_large
+
+    if _count_organizations(settings, db, LARGE_SLUG):
+        _say(f"The large clinic ('{LARGE_SLUG}') is already there; nothing to do.")
+        return
+    url_settings = _with_urls(settings, db)
+    engine, owner_engine = get_engine(url_settings), get_owner_engine(url_settings)
+    _say("Loading the large clinic (about 1,000,000 appointments; a few minutes) ...")
+    t0 = time.monotonic()
+
+    def progress(label: str, fraction: float) -> None:
+        _say(f"  [{fraction * 100:3.0f}%] {time.monotonic() - t0:6.1f} s  {label}")
+
+    try:
+        _, counts = seed_large(engine, owner_engine, now=app_clock().now(), progress=progress)
+    finally:
+        engine.dispose()
+        owner_engine.dispose()
+    _say(f"Large clinic loaded in {time.monotonic() - t0:.0f} s:")
+    for table, n in counts.items():
+        _say(f"  {table:<15} {n:>10,}")
+    _say(f"Logins: owner@{LARGE_SLUG}.clinic / large-owner-2026, manager@{LARGE_SLUG}.clinic / large-manager-2026 "
+         "(two-factor is set up at the first sign-in)")
 
 
 def current_demo_code(engine, email: str, *, now, settings: Settings, slug: str = DEMO_SLUG) -> tuple[str, int]:
