@@ -244,17 +244,34 @@ def test_deposits_refunds_and_ledger(engine, demo):
          and p.amount_cents = a.deposit_cents and p.idempotency_key = 'deposit-' || a.id || '-attempt-1')""")
     assert missing == 0
     assert one(engine, org, "select count(*) from payment p join appointment a on a.id = p.appointment_id "
-                            "where a.deposit_cents = 0") == 0
+                            "where a.deposit_cents = 0 and p.purpose = 'deposit'") == 0
     # early cancellations are refunded in full, late ones keep the deposit
     wrong = one(engine, org, """select count(*) from appointment a where a.deposit_cents > 0 and
         (a.status = 'cancelled' and not a.cancellation_late) <>
         exists (select 1 from refund r join payment p on p.id = r.payment_id
                 where p.appointment_id = a.id and r.amount_cents = a.deposit_cents)""")
     assert wrong == 0
-    unbalanced = one(engine, org, """select count(*) from appointment a where a.deposit_cents > 0 and
-        (select coalesce(sum(amount_cents), 0) from ledger_entry e where e.appointment_id = a.id) <>
-        case when a.status = 'cancelled' and not a.cancellation_late then 0 else a.deposit_cents end""")
+    # what the clinic kept per visit, before processing fees: nothing (refunded), the price
+    # (checked out: the deposit is inside the sale), else the deposit
+    unbalanced = one(engine, org, """select count(*) from appointment a where
+        (select coalesce(sum(amount_cents), 0) from ledger_entry e where e.appointment_id = a.id
+           and e.entry_type <> 'processing_fee') <>
+        case when a.status = 'completed' then a.price_cents
+             when a.status = 'cancelled' and not a.cancellation_late then 0 else a.deposit_cents end""")
     assert unbalanced == 0
+    # every succeeded card payment carries the test gateway's fee (2.9% + 30 cents) on the ledger
+    wrong_fee = one(engine, org, """select count(*) from payment p where p.fee_cents <>
+        round(p.amount_cents * 0.029) + 30 or -p.fee_cents <> (select coalesce(sum(amount_cents), 0)
+        from ledger_entry e where e.payment_id = p.id and e.entry_type = 'processing_fee')""")
+    assert wrong_fee == 0
+    # every completed visit was checked out once: sale = price, its balance paid by card
+    assert one(engine, org, """select count(*) from appointment a where a.status = 'completed' and
+        (select count(*) from ledger_entry e where e.appointment_id = a.id and e.entry_type = 'sale') <> 1""") == 0
+    assert one(engine, org, """select count(*) from appointment a where a.status = 'completed'
+        and a.price_cents > a.deposit_cents and not exists (select 1 from payment p where p.appointment_id = a.id
+        and p.purpose = 'balance' and p.status = 'succeeded' and p.amount_cents = a.price_cents - a.deposit_cents
+        and p.idempotency_key = 'checkout-' || a.id || '-attempt-1')""") == 0
+    assert one(engine, org, "select count(*) from ledger_entry where entry_type = 'sale' and amount_cents < 0") == 0  # free consultations sell at 0
     assert one(engine, org, "select count(*) from ledger_entry where entry_type = 'deposit_refunded' "
                             "and amount_cents >= 0") == 0
 

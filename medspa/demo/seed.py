@@ -4,7 +4,8 @@
 realistic weekly hours, rooms and devices, a 26-item service menu, ~500 clients and a year of
 history (completed visits, no-shows, early and late cancellations, neuromodulator clients who
 come back every 3-4 months and often rebook at checkout, laser and microneedling series,
-deposits, refunds) plus the next four weeks partly booked.
+deposits, refunds, checkouts of the completed visits with processing fees) plus the next
+four weeks partly booked.
 
 How the schedule is built (all in memory, then written with bulk inserts):
 
@@ -62,6 +63,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.accounts import REQUIRED_2FA_ROLES
 from medspa.domain.identity.models import UserAccount
 from medspa.domain.identity.secretbox import seal
+from medspa.domain.payments.gateway import card_fee_cents
 from medspa.domain.payments.models import LedgerEntry, Payment, Refund
 from medspa.domain.practice.models import Organization, Resource
 from medspa.domain.practice.service import (
@@ -943,7 +945,9 @@ def _fill_clinic(session: Session, org_id: int, spec: _ClinicSpec, slug: str, to
     _bulk(session, Appointment, appt_rows, report, "appointments", 0.50, 0.68)
     _bulk(session, Occupancy, occ_rows, report, "calendar occupancy", 0.68, 0.86)
 
-    # --- deposits, refunds and the client ledger --------------------------------------------
+    # --- deposits, refunds, checkouts and the client ledger -----------------------------------
+    # deposits at booking carry the test gateway's processing fee (2.9% + 30 c, card_fee_cents);
+    # every completed visit was checked out at its completion (payments/checkout.py)
     paid = [ap for ap in appts if ap.svc.deposit_cents > 0]
     pay_ids = _allocate_ids(session, "payment", len(paid))
     refunded = [ap for ap in paid if ap.status == "cancelled" and not ap.late]
@@ -964,7 +968,8 @@ def _fill_clinic(session: Session, org_id: int, spec: _ClinicSpec, slug: str, to
             "status": "refunded" if refund_id else "succeeded", "gateway": "test",
             "gateway_payment_id": f"test_pi_{secrets.token_hex(12)}",
             "idempotency_key": f"deposit-{ap.id}-attempt-1", "failure_message": "",
-            "card_last4": rng.choice(D.TEST_CARD_LAST4), "created_at": ap.created_at,
+            "card_last4": rng.choice(D.TEST_CARD_LAST4), "fee_cents": card_fee_cents(dep),
+            "created_at": ap.created_at,
         })
         ledger(ap, "deposit_paid", dep, ap.created_at, pid, None)
         if refund_id:
@@ -977,12 +982,61 @@ def _fill_clinic(session: Session, org_id: int, spec: _ClinicSpec, slug: str, to
             ledger(ap, "deposit_forfeited", 0, ap.cancelled_at, pid, None)
         elif ap.status == "no_show":
             ledger(ap, "deposit_forfeited", 0, min(now, ap.start_at + timedelta(minutes=20)), pid, None)
-    _bulk(session, Payment, pay_rows, report, "deposits", 0.86, 0.93)
-    _bulk(session, Refund, refund_rows, report, "refunds", 0.93, 0.95)
-    _bulk(session, LedgerEntry, ledger_rows, report, "ledger", 0.95, 0.99)
+    _bulk(session, Payment, pay_rows, report, "deposits", 0.86, 0.91)
+    _bulk(session, Refund, refund_rows, report, "refunds", 0.91, 0.93)
+    _bulk(session, LedgerEntry, ledger_rows, report, "ledger", 0.93, 0.96)
+    _seed_checkouts(session, org_id)
+    report("checkouts and processing fees", 0.99)
     session.flush()
     return {"clients": len(clients), "appointments": len(appts), "occupancies": len(occ_rows),
             "payments": len(pay_rows), "refunds": len(refund_rows)}
+
+
+def _seed_checkouts(session: Session, org_id: int) -> None:
+    """Checkouts of the clinic's completed visits and every processing fee, generated in
+    PostgreSQL (INSERT ... SELECT: no rows travel from Python; deterministic but for the fake
+    gateway ids). Like payments/checkout.py at the visit's completion: a balance payment
+    (price - deposit, key checkout-<id>-attempt-1) when the deposit does not cover the price,
+    ledger lines sale (+price) and deposit_applied (-deposit); then a processing_fee line
+    (-fee) for every payment with a fee. Fees: the test gateway's 2.9% + 30 cents, rounded
+    half up (PostgreSQL's round(numeric) rounds halves away from zero: the same for cents > 0),
+    as medspa.domain.payments.gateway.card_fee_cents."""
+    p = {"org": org_id, "last4": list(D.TEST_CARD_LAST4), "n4": len(D.TEST_CARD_LAST4)}
+    # the fresh rows have no statistics yet (ANALYZE runs after the commit): without this the
+    # planner guesses one row and nests loops over every clinic's payments
+    session.execute(text("set local enable_nestloop = off"))
+    session.execute(text("""
+        insert into payment (org_id, appointment_id, client_id, purpose, amount_cents, currency, status, gateway,
+                             gateway_payment_id, idempotency_key, failure_message, card_last4, fee_cents, created_at)
+        select a.org_id, a.id, a.client_id, 'balance', a.price_cents - a.deposit_cents, a.currency, 'succeeded',
+               'test', 'test_pi_' || substr(md5(a.reference), 1, 24), 'checkout-' || a.id || '-attempt-1', '',
+               (cast(:last4 as text[]))[1 + a.id % :n4], round((a.price_cents - a.deposit_cents) * 0.029) + 30,
+               coalesce(a.completed_at, a.end_at)
+        from appointment a
+        where a.org_id = :org and a.status = 'completed' and a.price_cents > a.deposit_cents
+        order by a.id"""), p)
+    session.execute(text("""
+        insert into ledger_entry (org_id, client_id, appointment_id, payment_id, entry_type, amount_cents, currency,
+                                  created_at)
+        select org_id, client_id, appointment_id, payment_id, entry_type, amount_cents, currency, created_at
+        from (
+            select a.org_id, a.client_id, a.id as appointment_id, b.id as payment_id, 'sale' as entry_type,
+                   a.price_cents as amount_cents, a.currency, coalesce(a.completed_at, a.end_at) as created_at, 1 as k
+            from appointment a
+            left join payment b on b.appointment_id = a.id and b.purpose = 'balance'
+            where a.org_id = :org and a.status = 'completed'
+            union all
+            select a.org_id, a.client_id, a.id, d.id, 'deposit_applied', -least(a.deposit_cents, a.price_cents),
+                   a.currency, coalesce(a.completed_at, a.end_at), 2
+            from appointment a join payment d on d.appointment_id = a.id and d.purpose = 'deposit'
+            where a.org_id = :org and a.status = 'completed' and a.deposit_cents > 0
+            union all
+            select p.org_id, p.client_id, p.appointment_id, p.id, 'processing_fee', -p.fee_cents, p.currency,
+                   p.created_at, 3
+            from payment p where p.org_id = :org and p.fee_cents > 0
+        ) lines
+        order by created_at, appointment_id, k"""), p)
+    session.execute(text("set local enable_nestloop = on"))
 
 
 def _allocate_ids(session: Session, table: str, n: int) -> list[int]:

@@ -253,7 +253,7 @@ def test_check_in_and_cancel_from_the_details_panel(page: Page, app_urls, screen
     with desk.clinic.session() as s:
         kinds = s.exec(select(LedgerEntry.entry_type).where(LedgerEntry.appointment_id == paid.id)
                        .order_by(LedgerEntry.id)).all()
-    assert kinds == ["deposit_paid", "deposit_forfeited"]
+    assert kinds == ["deposit_paid", "processing_fee", "deposit_forfeited"]
 
     # five days ahead: cancelling refunds the deposit
     open_day(page, desk, TODAY + timedelta(days=5))

@@ -112,6 +112,11 @@ def _applied_of(session: Session, appointment_id: int) -> int:
         LedgerEntry.appointment_id == appointment_id, LedgerEntry.entry_type == "deposit_applied")).one())
 
 
+def is_checked_out(session: Session, appointment_id: int) -> bool:
+    """True when the visit has its sale line (no permission check: a fact for read models)."""
+    return _sale(session, appointment_id) is not None
+
+
 def checkout_quote(session: Session, actor: Actor, appointment_id: int) -> CheckoutQuote:
     """Price, deposit applied and balance due of a visit, or what its checkout took.
 

@@ -239,6 +239,13 @@ class AppointmentDetail:
     cancel_policy: str
     cancellation_window_hours: int
     notes: str
+    # checkout (payments/checkout.py), integer cents: checked_out = a sale line exists; the
+    # figures are filled only for actors with payment.take and a checked-in/completed visit
+    checked_out: bool = False
+    sale_cents: int = 0
+    applied_cents: int = 0
+    balance_cents: int = 0
+    paid_at_checkout_cents: int = 0
 
 
 # --------------------------------------------------------------------------- helpers
@@ -497,8 +504,22 @@ def _allowed_actions(actor: Actor, appt: Appointment, today: date, visit_day: da
     return actions
 
 
+def _checkout_figures(session: Session, actor: Actor, appt: Appointment) -> dict:
+    """checked_out and, for payment.take on a checked-in/completed visit, the checkout quote."""
+    from medspa.domain.payments.checkout import CHECKOUT_STATUSES, checkout_quote, is_checked_out
+
+    if appt.status not in CHECKOUT_STATUSES:
+        return {}
+    if not actor.can("payment.take"):
+        return {"checked_out": is_checked_out(session, appt.id)}
+    q = checkout_quote(session, actor, appt.id)
+    return {"checked_out": q.checked_out, "sale_cents": q.price_cents, "applied_cents": q.applied_cents,
+            "balance_cents": q.balance_cents, "paid_at_checkout_cents": q.paid_cents}
+
+
 def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, now: datetime) -> AppointmentDetail:
-    """Everything the calendar's side panel shows, with the actions this actor may take now.
+    """Everything the calendar's side panel shows, with the actions this actor may take now
+    ("checkout" for a checked-in/completed visit not checked out yet, with payment.take).
 
     cancel_late / cancel_policy say whether cancelling now keeps or refunds the paid deposit
     (the location's cancellation window). Raises PermissionDenied, NotFound.
@@ -536,6 +557,10 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
                   "will be refunded.")
     contact = actor.can("client.contact.read") and client is not None
     local_start, local_end = appt.start_at.astimezone(tz), appt.end_at.astimezone(tz)
+    checkout = _checkout_figures(session, actor, appt)
+    actions = _allowed_actions(actor, appt, now.astimezone(tz).date(), local_start.date())
+    if "sale_cents" in checkout and not checkout["checked_out"]:
+        actions.append("checkout")
     record(session, actor, "appointment.read", "appointment", appt.id, client_id=appt.client_id, at=now)
     return AppointmentDetail(
         id=appt.id, reference=appt.reference, status=appt.status,
@@ -551,8 +576,8 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
                     f" ({location.time_zone})"),
         source=appt.source, price=format_money(appt.price_cents, appt.currency),
         deposit_paid=format_money(paid, appt.currency) if paid else "None", deposit_paid_cents=paid,
-        currency=appt.currency, actions=_allowed_actions(actor, appt, now.astimezone(tz).date(), local_start.date()),
-        cancel_late=late, cancel_policy=policy, cancellation_window_hours=window, notes=appt.notes)
+        currency=appt.currency, actions=actions, cancel_late=late, cancel_policy=policy,
+        cancellation_window_hours=window, notes=appt.notes, **checkout)
 
 
 def _pretty_phone(e164: str) -> str:

@@ -454,6 +454,87 @@ def _open_chart() -> rx.Component:
     )
 
 
+def _checkout_error(name: str) -> rx.Component:
+    message = DetailState.checkout_errors[name]
+    return rx.cond(
+        message,
+        rx.text(rx.icon("circle-alert", size=14, flex_shrink="0"), message, id=f"checkout-{name}-error", role="alert",
+                size="2", color=rx.color("red", 11), display="flex", align_items="center", gap="0.35em"),
+    )
+
+
+def _checkout_input(name: str, label: str, placeholder: str, **props) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=f"checkout-{name}", style={"font_weight": "500", "font_size": "0.85em"}),
+        rx.input(id=f"checkout-{name}", name=name, placeholder=placeholder, size="2", width="100%",
+                 input_mode="numeric", custom_attrs={"aria-describedby": f"checkout-{name}-error"}, **props),
+        spacing="1", width="100%",
+    )
+
+
+def _checkout_section() -> rx.Component:
+    """Checkout for a checked-in/completed visit (payment.take): sale, deposit applied,
+    balance due, then a card form (test payments) or "Complete checkout" for a zero balance;
+    afterwards "Checked out · $X paid"."""
+    d = DetailState.detail
+
+    def figure(label: str, value, fid: str, **props) -> rx.Component:
+        return rx.hstack(rx.text(label, size="2", color_scheme="gray"), rx.text(value, size="2", id=fid, **props),
+                         justify="between", width="100%")
+
+    form = rx.form(
+        rx.vstack(
+            rx.cond(
+                d.balance_due,
+                rx.vstack(
+                    rx.text("Test payments — 4242 4242 4242 4242, any future date, any CVC.", size="1",
+                            color_scheme="amber"),
+                    _checkout_input("card_number", "Card number", "4242 4242 4242 4242", auto_complete="cc-number"),
+                    _checkout_error("card_number"),
+                    _checkout_error("card"),
+                    rx.flex(
+                        _checkout_input("exp_month", "Month", "MM", max_length=2),
+                        _checkout_input("exp_year", "Year", "YY", max_length=4),
+                        _checkout_input("cvc", "CVC", "123", max_length=4),
+                        spacing="2", width="100%",
+                    ),
+                    _checkout_error("exp_month"),
+                    _checkout_error("exp_year"),
+                    _checkout_error("cvc"),
+                    rx.button(rx.icon("credit-card", size=15), "Charge " + d.balance, type="submit", size="2",
+                              color_scheme="grass", width="100%", loading=DetailState.busy, id="checkout-pay"),
+                    spacing="2", width="100%",
+                ),
+                rx.button(rx.icon("circle-check", size=15), "Complete checkout", type="submit", size="2",
+                          color_scheme="grass", width="100%", loading=DetailState.busy, id="checkout-pay"),
+            ),
+            spacing="2", width="100%",
+        ),
+        on_submit=DetailState.checkout,
+        reset_on_submit=False,
+        width="100%",
+    )
+    return rx.cond(
+        d.checked_out,
+        rx.callout(d.paid_label, icon="receipt", color_scheme="grass", size="1", width="100%", id="checkout-done"),
+        rx.cond(
+            d.can_checkout,
+            rx.card(
+                rx.vstack(
+                    rx.text("Check out", weight="bold", size="3"),
+                    figure("Sale", d.sale, "checkout-sale"),
+                    figure("Deposit applied", "− " + d.applied, "checkout-applied"),
+                    rx.separator(size="4"),
+                    figure("Balance due", d.balance, "checkout-balance", weight="bold"),
+                    form,
+                    spacing="2", width="100%",
+                ),
+                width="100%", id="checkout-section",
+            ),
+        ),
+    )
+
+
 def detail_panel() -> rx.Component:
     d = DetailState.detail
     actions = rx.vstack(
@@ -555,6 +636,7 @@ def detail_panel() -> rx.Component:
                 ),
                 rx.text(d.source, size="1", color_scheme="gray"),
                 _open_chart(),
+                _checkout_section(),
                 rx.separator(size="4"),
                 actions,
                 spacing="4",

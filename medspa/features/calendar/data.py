@@ -18,6 +18,8 @@ from medspa.clock import Clock
 from medspa.db import tenant_session
 from medspa.domain.clients.service import ClientInput, search_clients
 from medspa.domain.identity.actor import Actor
+from medspa.domain.payments.checkout import Checkout, checkout_visit
+from medspa.domain.payments.gateway import CardDetails
 from medspa.domain.practice.service import list_locations
 from medspa.domain.scheduling.calendar import (
     AppointmentDetail,
@@ -206,6 +208,21 @@ def cancel(engine: Engine, actor: Actor, appointment_id: int, clock: Clock,
     now = clock.now()
     with tenant_session(actor.org_id, engine) as s:
         result = cancel_visit(s, actor, appointment_id, gateway=gateway(engine, clock), now=now, reason=reason)
+        s.commit()
+        d = appointment_detail(s, actor, appointment_id, now=now)
+        s.commit()
+        return result, d
+
+
+def checkout(engine: Engine, actor: Actor, appointment_id: int, clock: Clock,
+             card: CardDetails | None) -> tuple[Checkout, AppointmentDetail]:
+    """Check the visit out (payments/checkout.py) and commit, a declined attempt included (its
+    Payment row moves the next attempt to a new idempotency key); then the refreshed detail.
+    Raises ValidationFailed (card fields, already checked out, wrong status), NotFound,
+    PermissionDenied, GatewayUnavailable; nothing is committed then."""
+    now = clock.now()
+    with tenant_session(actor.org_id, engine) as s:
+        result = checkout_visit(s, actor, appointment_id, gateway=gateway(engine, clock), now=now, card=card)
         s.commit()
         d = appointment_detail(s, actor, appointment_id, now=now)
         s.commit()

@@ -12,6 +12,7 @@ import dataclasses
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+from medspa.domain.money import format_money
 from medspa.domain.scheduling.calendar import (
     STATUS_LABELS,
     AppointmentDetail,
@@ -188,6 +189,14 @@ class DetailView:
     cancel_late: bool = False
     cancel_policy: str = ""
     reference: str = ""
+    # checkout: can_checkout (payment.take, checked in/completed, not checked out yet)
+    can_checkout: bool = False
+    checked_out: bool = False
+    sale: str = ""
+    applied: str = ""
+    balance: str = ""
+    balance_due: bool = False
+    paid_label: str = ""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -371,7 +380,12 @@ def detail_view(d: AppointmentDetail) -> DetailView:
         time_label=d.time_label, source={"staff": "Booked at the desk", "online": "Booked online"}.get(d.source, d.source),
         price=d.price, deposit_paid=d.deposit_paid, can_check_in="check_in" in d.actions,
         can_complete="complete" in d.actions, can_no_show="no_show" in d.actions, can_cancel="cancel" in d.actions,
-        cancel_late=d.cancel_late, cancel_policy=d.cancel_policy, reference=d.reference[:8].upper())
+        cancel_late=d.cancel_late, cancel_policy=d.cancel_policy, reference=d.reference[:8].upper(),
+        can_checkout="checkout" in d.actions, checked_out=d.checked_out,
+        sale=format_money(d.sale_cents, d.currency), applied=format_money(d.applied_cents, d.currency),
+        balance=format_money(d.balance_cents, d.currency), balance_due=d.balance_cents > 0,
+        paid_label=("" if not d.checked_out else "Checked out" if not d.sale_cents
+                    else f"Checked out · {format_money(d.paid_at_checkout_cents, d.currency)} paid"))
 
 
 def parse_day(text: str | None, default: date) -> date:

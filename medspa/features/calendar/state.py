@@ -16,7 +16,9 @@ import reflex as rx
 
 from medspa.clock import app_clock
 from medspa.db import get_engine
-from medspa.domain.errors import NotFound
+from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.payments.gateway import CardDetails
+from medspa.domain.payments.stripe_gateway import GatewayUnavailable
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.domain.scheduling.calendar import CalendarDay, CalendarWeek
 from medspa.domain.scheduling.service import InvalidTransition
@@ -26,6 +28,8 @@ from medspa.features.calendar import data, live
 from medspa.features.calendar.data import SPANS, VIEWS, ViewKey
 from medspa.features.calendar.layout import DayView, DetailView, WeekView, day_view, detail_view, parse_day, week_view
 
+
+CARD_FIELDS = ("card_number", "exp_month", "exp_year", "cvc")
 
 # on opening today, scroll the grid so the current-time line sits near the top
 SCROLL_TO_NOW = """setTimeout(() => { const g = document.getElementById('cal-grid');
@@ -213,10 +217,13 @@ class DetailState(StaffState):
     busy: bool = False
     error: str = ""
     notice: str = ""
+    # checkout: card field -> message (card_number, exp_month, exp_year, cvc, card = a decline)
+    checkout_errors: dict[str, str] = {}
 
     def _reset(self) -> None:
         """Close the panel (the close button, or navigation to another day or view)."""
         self.panel_open, self.confirm_cancel, self.busy, self.error, self.notice = False, False, False, "", ""
+        self.checkout_errors = {}
 
     async def _reload(self, actor: Actor) -> None:
         try:
@@ -239,6 +246,7 @@ class DetailState(StaffState):
         if isinstance(appointment_id, bool) or not isinstance(appointment_id, int) or appointment_id <= 0:
             return
         self.busy, self.error, self.notice, self.confirm_cancel = False, "", "", False
+        self.checkout_errors = {}
         try:
             d = await asyncio.to_thread(data.detail, get_engine(), actor, appointment_id, app_clock().now())
         except (NotFound, PermissionDenied):
@@ -299,3 +307,47 @@ class DetailState(StaffState):
         else:
             notice = "Cancelled"
         await self._after(actor, notice)
+
+    @rx.event
+    async def checkout(self, form: dict):
+        """Check the visit shown out: the balance is charged to the card typed in the panel's
+        form (card_number, exp_month, exp_year, cvc; none when the deposit covers the price).
+        A decline shows the gateway's message next to the card number; the session, the
+        permission (payment.take) and the visit are checked again on the server."""
+        if not self.panel_open or not self.detail.can_checkout or not isinstance(form, dict):
+            return
+        actor = await self._staff_actor()
+        if actor is None:
+            yield self._to_login()
+            return
+
+        def text(name: str, limit: int) -> str:
+            value = form.get(name, "")
+            return value.strip()[:limit] if isinstance(value, str) else ""
+
+        card = None
+        if self.detail.balance_due:
+            month, year = text("exp_month", 4), text("exp_year", 4)
+            card = CardDetails(text("card_number", 30), int(month) if month.isdigit() else 0,
+                               int(year) if year.isdigit() else 0, text("cvc", 4))
+        self.busy, self.checkout_errors, self.error = True, {}, ""
+        yield
+        try:
+            result, d = await asyncio.to_thread(data.checkout, get_engine(), actor, self.detail.id, app_clock(), card)
+        except ValidationFailed as exc:
+            fields = dict(exc.fields)
+            self.busy, self.error = False, fields.pop("appointment", "")
+            self.checkout_errors = {k: v for k, v in fields.items() if k in CARD_FIELDS} or (
+                {} if self.error else {"card": "; ".join(exc.fields.values())})
+            return
+        except GatewayUnavailable as exc:
+            self.busy, self.checkout_errors = False, {"card": exc.message}
+            return
+        except (NotFound, PermissionDenied):
+            self.busy, self.error = False, "Not allowed."
+            return
+        self.detail, self.busy = detail_view(d), False
+        if result.status != "succeeded":
+            self.checkout_errors = {"card": result.message}
+            return
+        await self._after(actor, f"Checked out · {format_money(result.balance_cents, result.currency)} paid")
