@@ -5,25 +5,43 @@ See medspa/domain/analytics/service.py for the conventions (local dates, inclusi
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 
 PERMISSION = "report.read"
 DUE_STATUSES = ("completed", "no_show")
 BOOKED_STATUSES = ("confirmed", "checked_in", "completed", "no_show")
 
-# the local date of a visit, and the common filter on range and location
+# the local date of a visit, and the common filter on range and location.
+# `a.start_at >= :lo AND a.start_at < :hi` is a coarse UTC window around the local range (see
+# _params); it changes no result, it only lets PostgreSQL use the (org_id, start_at) and
+# (org_id, location_id, start_at) indexes of migrations 0001/0011 instead of computing the local
+# date of every appointment of the clinic's history. The exact local-date test follows it.
 _LOCAL_DAY = "(a.start_at AT TIME ZONE l.time_zone)::date"
 _VISITS = f"""
     FROM appointment a JOIN location l ON l.id = a.location_id
-    WHERE {_LOCAL_DAY} BETWEEN :start AND :end
+    WHERE a.start_at >= :lo AND a.start_at < :hi
+      AND {_LOCAL_DAY} BETWEEN :start AND :end
       AND (CAST(:loc AS bigint) IS NULL OR a.location_id = CAST(:loc AS bigint))
 """
 
 
+def utc_window(start: date, end: date) -> tuple[datetime, datetime]:
+    """[lo, hi) in UTC that holds every instant whose local date in any zone is in start..end.
+
+    UTC offsets lie between -12:00 and +14:00 (IANA zones), so local midnight of `start` is
+    after start - 1 day 00:00 UTC and local midnight after `end` is before end + 2 days 00:00
+    UTC. Used as a sargable pre-filter in front of the exact local-date predicate."""
+    return (datetime.combine(start - timedelta(days=1), time.min, tzinfo=timezone.utc),
+            datetime.combine(end + timedelta(days=2), time.min, tzinfo=timezone.utc))
+
+
 def _params(start: date, end: date, location_id: int | None, **extra) -> dict:
+    """Bind parameters of the reports: local dates start..end (inclusive), the location (None:
+    all) and the UTC window lo/hi of `utc_window` that _VISITS filters on first."""
     if end < start:
         raise ValueError("end is before start")
-    return {"start": start, "end": end, "loc": location_id, **extra}
+    lo, hi = utc_window(start, end)
+    return {"start": start, "end": end, "loc": location_id, "lo": lo, "hi": hi, **extra}
 
 
 def _ratio(num: int, den: int) -> float | None:
