@@ -148,6 +148,18 @@ def test_money_in_the_ledger(engine, large):
         where status = 'cancelled' and not cancellation_late""")[0]
     assert rows["deposit_refunded"] == -refundable < 0
     assert rows["deposit_forfeited"] == 0
+    # checkout of every completed visit: the sale at its price, minus the deposit it absorbs
+    (sales, applied, completed_deposits) = q(engine, org, """select
+        (select sum(price_cents) from appointment where status = 'completed'),
+        (select -sum(amount_cents) from ledger_entry where entry_type = 'deposit_applied'),
+        (select sum(deposit_cents) from appointment where status = 'completed')""")[0]
+    assert rows["sale"] == sales > 0 and applied == completed_deposits
+    # one processing fee line per succeeded payment, equal to the payment's fee
+    (fees, paid_fees, n_fee_lines, n_payments) = q(engine, org, """select
+        (select -sum(amount_cents) from ledger_entry where entry_type = 'processing_fee'),
+        (select sum(fee_cents) from payment),
+        (select count(*) from ledger_entry where entry_type = 'processing_fee'), (select count(*) from payment)""")[0]
+    assert fees == paid_fees > 0 and n_fee_lines == n_payments
 
 
 def test_other_clinics_see_none_of_it(engine, owner_engine, large):

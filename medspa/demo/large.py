@@ -8,7 +8,9 @@ the demo's service menu minus the services that need a shared device or room (a 
 injected `now` plus four weeks ahead: about 1,000,000 appointments with ~80% completed, ~8%
 no-shows, ~11% cancellations (early and late by the location's window, with cancelled_at),
 visits checked in at `now`, future confirmed ones, rebookings at checkout
-(rebooked_from_id), deposits, refunds and forfeits in the ledger, and occupancy rows for the
+(rebooked_from_id), the ledger as the app writes it (deposit_paid with its processing_fee,
+deposit_refunded, deposit_forfeited; at checkout of each completed visit: sale,
+deposit_applied and the balance payment's processing_fee), and occupancy rows for the
 provider, the room and the device of every visit.
 
 How it stays fast and correct:
@@ -550,17 +552,28 @@ def _fill(session: Session, org_id: int, slug: str, size: LargeSize, now: dateti
     run("""
         create temp table lg_pay on commit drop as
         select a.id as appt_id, a.client_id, a.deposit_cents, a.created_at, a.cancelled_at, a.status,
-               a.cancellation_late, a.start_at, a.key, nextval('payment_id_seq') as pay_id,
+               a.cancellation_late, a.start_at, a.key, a.price_cents, a.completed_at,
+               round(a.deposit_cents * 0.029)::int + 30 as fee, nextval('payment_id_seq') as pay_id,
                case when a.status = 'cancelled' and not a.cancellation_late then nextval('refund_id_seq') end as refund_id
         from lg_appt a where a.deposit_cents > 0""")
+    run("""
+        create temp table lg_bal on commit drop as
+        select a.id as appt_id, a.client_id, a.key, a.completed_at, a.price_cents - a.deposit_cents as balance_cents,
+               round((a.price_cents - a.deposit_cents) * 0.029)::int + 30 as fee, nextval('payment_id_seq') as pay_id
+        from lg_appt a where a.status = 'completed' and a.price_cents > a.deposit_cents""")
     n_pay = run("""
         insert into payment (id, org_id, appointment_id, client_id, purpose, amount_cents, currency, status, gateway,
-                             gateway_payment_id, idempotency_key, failure_message, card_last4, created_at)
+                             gateway_payment_id, idempotency_key, failure_message, card_last4, created_at, fee_cents)
         select pay_id, :org, appt_id, client_id, 'deposit', deposit_cents, 'USD',
                case when refund_id is null then 'succeeded' else 'refunded' end, 'test',
                'test_pi_' || left(md5(:org || '-' || appt_id), 24), 'deposit-' || appt_id || '-attempt-1', '',
-               (cast(:last4 as text[]))[1 + (key % cast(:n4 as bigint))::int], created_at
-        from lg_pay""", {**p, "last4": list(D.TEST_CARD_LAST4), "n4": len(D.TEST_CARD_LAST4)})
+               (cast(:last4 as text[]))[1 + (key % cast(:n4 as bigint))::int], created_at, fee
+        from lg_pay
+        union all
+        select pay_id, :org, appt_id, client_id, 'balance', balance_cents, 'USD', 'succeeded', 'test',
+               'test_pi_' || left(md5(:org || '-b-' || appt_id), 24), 'checkout-' || appt_id || '-attempt-1', '',
+               (cast(:last4 as text[]))[1 + (key % cast(:n4 as bigint))::int], completed_at, fee
+        from lg_bal""", {**p, "last4": list(D.TEST_CARD_LAST4), "n4": len(D.TEST_CARD_LAST4)})
     n_ref = run("""
         insert into refund (id, org_id, payment_id, amount_cents, currency, reason, gateway_refund_id, created_at)
         select refund_id, :org, pay_id, deposit_cents, 'USD', 'cancelled outside the policy window',
@@ -577,7 +590,17 @@ def _fill(session: Session, org_id: int, slug: str, size: LargeSize, now: dateti
         select :org, client_id, appt_id, pay_id, null, 'deposit_forfeited', 0, 'USD',
                case when status = 'cancelled' then cancelled_at
                     else least(:now, start_at + interval '20 minutes') end
-        from lg_pay where (status = 'cancelled' and cancellation_late) or status = 'no_show'""", p)
+        from lg_pay where (status = 'cancelled' and cancellation_late) or status = 'no_show'
+        union all
+        select :org, client_id, appt_id, pay_id, null, 'processing_fee', -fee, 'USD', created_at from lg_pay
+        union all  -- checkout of a completed visit: the sale, the deposit it absorbs, the balance's fee
+        select :org, a.client_id, a.id, b.pay_id, null, 'sale', a.price_cents, 'USD', a.completed_at
+        from lg_appt a left join lg_bal b on b.appt_id = a.id where a.status = 'completed' and a.price_cents > 0
+        union all
+        select :org, client_id, appt_id, pay_id, null, 'deposit_applied', -deposit_cents, 'USD', completed_at
+        from lg_pay where status = 'completed'
+        union all
+        select :org, client_id, appt_id, pay_id, null, 'processing_fee', -fee, 'USD', completed_at from lg_bal""", p)
     session.flush()
     say("done writing", 0.95)
     return {"locations": len(LOCATIONS), "providers": len(provs), "clients": n_clients, "appointments": n_appts,
