@@ -76,6 +76,16 @@ def _tile(t: TileView) -> rx.Component:
     )
 
 
+def _tile_group(title: str, tiles, columns: str) -> rx.Component:
+    return rx.vstack(
+        rx.text(title, size="1", weight="bold", color_scheme="gray", text_transform="uppercase",
+                letter_spacing="0.06em"),
+        rx.grid(rx.foreach(tiles, _tile), columns=rx.breakpoints(initial="1", sm="2", lg=columns), spacing="3",
+                width="100%"),
+        spacing="1", width="100%",
+    )
+
+
 def _section(title: str, subtitle: str, *children: rx.Component) -> rx.Component:
     return rx.vstack(
         rx.hstack(rx.heading(title, size="4", weight="bold"), rx.text(subtitle, size="2", color_scheme="gray"),
@@ -202,25 +212,25 @@ def _visits() -> rx.Component:
     util = _card(
         "dash-util-chart", "Utilization per provider", "booked_util", "utilization",
         rx.text(DEFINITIONS["attended_util"], size="1", color_scheme="gray"),
-        _pct_bars(s.util_chart, rx.recharts.bar(data_key="booked", name="Booked %", fill=TEAL),
-                  rx.recharts.bar(data_key="attended", name="Attended %", fill=TEAL_LIGHT)),
+        _pct_bars(s.util_chart, rx.recharts.bar(is_animation_active=False, data_key="booked", name="Booked %", fill=TEAL),
+                  rx.recharts.bar(is_animation_active=False, data_key="attended", name="Attended %", fill=TEAL_LIGHT)),
         rx.text("Click a provider to see the visits behind the bar.", size="1", color_scheme="gray"),
         _small_table(("Provider", "Booked", "Attended"), rx.foreach(s.util_chart, _util_row)),
     )
     rooms = _card(
         "dash-resource-chart", "Rooms and devices", "room_util", "resources",
         rx.text(DEFINITIONS["device_util"], size="1", color_scheme="gray"),
-        _pct_bars(s.resource_chart, rx.recharts.bar(data_key="booked", name="Booked %", fill=SLATE),
-                  rx.recharts.bar(data_key="attended", name="Attended %", fill="#94a3b8")),
+        _pct_bars(s.resource_chart, rx.recharts.bar(is_animation_active=False, data_key="booked", name="Booked %", fill=SLATE),
+                  rx.recharts.bar(is_animation_active=False, data_key="attended", name="Attended %", fill="#94a3b8")),
         _small_table(("Room / device", "", "Booked", "Attended"), rx.foreach(s.resource_chart, _resource_row)),
     )
     trend = _card(
         "dash-trend-chart", "No-shows and cancellations by month", "trend_no_show", "trend",
         rx.text(s.trend_note, size="1", color_scheme="gray"),
         _lines(s.trend_chart,
-               rx.recharts.line(data_key="no_show", name="No-show %", stroke=RED, stroke_width=2),
-               rx.recharts.line(data_key="cancellation", name="Cancelled %", stroke=AMBER, stroke_width=2),
-               rx.recharts.line(data_key="late_cancellation", name="Late cancelled %", stroke=ORANGE,
+               rx.recharts.line(is_animation_active=False, data_key="no_show", name="No-show %", stroke=RED, stroke_width=2),
+               rx.recharts.line(is_animation_active=False, data_key="cancellation", name="Cancelled %", stroke=AMBER, stroke_width=2),
+               rx.recharts.line(is_animation_active=False, data_key="late_cancellation", name="Late cancelled %", stroke=ORANGE,
                                 stroke_dasharray="4 3")),
         _small_table(("Month", "No-shows (of due)", "Cancelled (of scheduled)"), rx.foreach(s.trend_chart, _trend_row)),
     )
@@ -266,7 +276,7 @@ def _service_row(row: dict) -> rx.Component:
 
 def _money() -> rx.Component:
     s = DashboardState
-    bars = [rx.recharts.bar(data_key=f"c{i}", name=s.categories[i], stack_id="net", fill=color,
+    bars = [rx.recharts.bar(is_animation_active=False, data_key=f"c{i}", name=s.categories[i], stack_id="net", fill=color,
                             legend_type=rx.cond(s.categories[i] != "", "rect", "none"))
             for i, color in enumerate(STACK_COLORS)]
     rev = _card(
@@ -307,8 +317,8 @@ def _clients() -> rx.Component:
         "dash-rebook-chart", "Rebooking by month", "trend_rebooking", "trend",
         rx.text(s.trend_note, size="1", color_scheme="gray"),
         _lines(s.trend_chart,
-               rx.recharts.line(data_key="rebooking", name="Rebooked within 90 days %", stroke=TEAL, stroke_width=2),
-               rx.recharts.line(data_key="before_leaving", name="Before leaving %", stroke=SLATE,
+               rx.recharts.line(is_animation_active=False, data_key="rebooking", name="Rebooked within 90 days %", stroke=TEAL, stroke_width=2),
+               rx.recharts.line(is_animation_active=False, data_key="before_leaving", name="Before leaving %", stroke=SLATE,
                                 stroke_dasharray="4 3")),
         _small_table(("Month", "Rebooked (of completed)"), rx.foreach(s.trend_chart, _rebook_row)),
     )
@@ -380,8 +390,11 @@ def _view() -> rx.Component:
         rx.cond(s.error != "", rx.callout(s.error, icon="circle-alert", color_scheme="red", size="1",
                                           id="dash-error", width="100%")),
         rx.text(s.period_note, size="1", color_scheme="gray", id="dash-period-note"),
-        rx.grid(rx.foreach(s.tiles, _tile), columns=rx.breakpoints(initial="1", sm="2", lg="4"), spacing="3",
-                width="100%", id="dash-tiles"),
+        rx.vstack(
+            _tile_group("Visits", s.visit_tiles, "4"),
+            rx.grid(_tile_group("Clients", s.client_tiles, "2"), _tile_group("Money", s.money_tiles, "3"),
+                    columns=rx.breakpoints(initial="1", lg="2fr 3fr"), spacing="3", width="100%"),
+            spacing="3", width="100%", id="dash-tiles"),
         _visits(),
         _money(),
         _clients(),

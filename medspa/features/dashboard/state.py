@@ -85,6 +85,9 @@ class DashboardState(StaffState):
     end: str = ""
     period_note: str = ""
     tiles: list[TileView] = []
+    visit_tiles: list[TileView] = []
+    client_tiles: list[TileView] = []
+    money_tiles: list[TileView] = []
     util_chart: list[dict[str, str | float]] = []
     revenue_chart: list[dict[str, str | float]] = []
     categories: list[str] = []
@@ -121,6 +124,7 @@ class DashboardState(StaffState):
     def _forget(self) -> None:
         self.allowed = False
         self.locations, self.tiles, self.util_chart, self.revenue_chart = [], [], [], []
+        self.visit_tiles, self.client_tiles, self.money_tiles = [], [], []
         self.resource_chart, self.trend_chart, self.hour_cells, self.retention_cells = [], [], [], []
         self.categories, self.category_totals, self.top_services = [], [], []
         self._close()
@@ -166,6 +170,9 @@ class DashboardState(StaffState):
                             f"{p0:%b} {p0.day}, {p0.year} – {p1:%b} {p1.day}, {p1.year}")
         self.tiles = [TileView(t.key, t.label, t.value, t.change, t.tone, t.detail, t.definition, t.group)
                       for t in result.tiles]
+        self.visit_tiles = [t for t in self.tiles if t.group == "visits"]
+        self.client_tiles = [t for t in self.tiles if t.group == "clients"]
+        self.money_tiles = [t for t in self.tiles if t.group == "money"]
         self.util_chart, self.revenue_chart = result.utilization, result.revenue
         self.resource_chart, self.trend_chart = result.resources, result.trend
         self.categories, self.category_totals = result.categories, result.category_totals
