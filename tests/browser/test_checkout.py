@@ -42,6 +42,7 @@ def test_front_desk_checks_a_visit_out_after_a_declined_card(page: Page, app_url
     section.locator("#checkout-card_number").fill("4242 4242 4242 4242")
     section.locator("#checkout-pay").click()
     expect(panel.locator("#checkout-done")).to_have_text("Checked out · $300.00 paid")
+    expect(panel.locator("#detail-notice")).to_have_text("Checkout complete · card ending 4242")
     expect(panel.locator("#detail-status")).to_have_text("Completed")
     expect(panel.locator("#checkout-section")).to_have_count(0)
     expect(block(page, visit.id)).to_have_attribute("data-status", "completed")

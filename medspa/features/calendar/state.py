@@ -350,4 +350,5 @@ class DetailState(StaffState):
         if result.status != "succeeded":
             self.checkout_errors = {"card": result.message}
             return
-        await self._after(actor, f"Checked out · {format_money(result.balance_cents, result.currency)} paid")
+        paid = f" · card ending {result.card_last4}" if result.card_last4 else ""
+        await self._after(actor, f"Checkout complete{paid}")  # the amount is in the panel's checkout line
