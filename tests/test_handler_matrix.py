@@ -30,8 +30,10 @@ from medspa.domain.identity.service import _token_hash, hash_password
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.portal.service import request_code, verify_code
 from medspa.domain.scheduling.models import Appointment
-from medspa.domain.scheduling.service import hold_slot
+from medspa.domain.scheduling.service import change_status, hold_slot
+from medspa.domain.payments.models import LedgerEntry
 from medspa.features.audit.state import AuditState
+from medspa.features.dashboard import data as dashboard_data
 from medspa.features.dashboard.state import DashboardState
 from medspa.features.calendar.book_dialog import BookDialogState, Option
 from medspa.features.calendar.state import CalendarState, DetailState
@@ -198,14 +200,49 @@ def audit_read(w, role):
     return state.allowed and not state.not_found
 
 
+def _is_download(event) -> bool:
+    """True for rx.download(...) (not for None or a redirect to sign in)."""
+    return getattr(getattr(getattr(event, "handler", None), "fn", None), "__qualname__", "") == "_download"
+
+
 def report_read(w, role):
     state = staff_state(DashboardState, w, role)
     run(call(DashboardState.load, state))
-    loaded = state.allowed and not state.not_found and len(state.tiles) == 7
-    other = staff_state(DashboardState, w, role)  # as if loaded: the drill-down checks again
+    loaded = state.allowed and not state.not_found and len(state.tiles) == len(dashboard_data.TILE_KEYS)
+    # every other handler again on a state that looks loaded: each checks the session and permission
+    other = staff_state(DashboardState, w, role)
     other.start, other.end = "2026-06-01", "2026-06-30"
     run(call(DashboardState.open_drill, other, "cancellations"))
-    return loaded and other.drill_key == "cancellations"
+    drilled = other.drill_key == "cancellations"
+    export = staff_state(DashboardState, w, role)  # a drill-down open as far as the state shows
+    export.start, export.end, export.drill_key = "2026-06-01", "2026-06-30", "cancellations"
+    drill_csv = _is_download(run(call(DashboardState.export_drill, export)))
+    report = staff_state(DashboardState, w, role)
+    report.start, report.end = "2026-06-01", "2026-06-30"
+    report_csv = _is_download(run(call(DashboardState.export_report, report, "trend")))
+    preset = staff_state(DashboardState, w, role)
+    preset.start, preset.end = "2026-06-01", "2026-06-30"
+    run(call(DashboardState.set_preset, preset, 90))
+    preset_ran = bool(preset.tiles)
+    results = {loaded, drilled, drill_csv, report_csv, preset_ran}
+    assert len(results) == 1, (role, loaded, drilled, drill_csv, report_csv, preset_ran)  # all or nothing
+    return loaded
+
+
+def take_payment(w, role):
+    """Check out a checked-in visit with the test card through the calendar's detail panel."""
+    appt = new_visit(w)
+    with w.clinic.session() as s:
+        change_status(s, w.clinic.system, appt, "check_in", now=NOW)
+        s.commit()
+    state = staff_state(DetailState, w, role)
+    state.panel_open = True
+    state.detail.id, state.detail.can_checkout, state.detail.balance_due = appt, True, "$350.00"
+    run(call(DetailState.checkout, state, {"card_number": "4242 4242 4242 4242", "exp_month": "12",
+                                           "exp_year": "2030", "cvc": "123"}))
+    with w.clinic.session() as s:
+        return s.exec(select(LedgerEntry.id).where(LedgerEntry.appointment_id == appt,
+                                                   LedgerEntry.entry_type == "sale")).first() is not None
 
 
 def portal_state(w, role):
@@ -294,6 +331,7 @@ HANDLERS = {
     "client.read": ("staff", client_search),
     "audit.read": ("staff", audit_read),
     "report.read": ("staff", report_read),
+    "payment.take": ("staff", take_payment),
     "chart.read": ("staff", chart_read),
     "chart.write": ("staff", chart_write),
     "portal.self.read": ("portal", portal_read),
