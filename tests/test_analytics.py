@@ -264,3 +264,26 @@ def test_another_clinics_rows_are_invisible(engine, owner_engine):
         assert {u.provider_id for u in an.utilization(s, owner, **kw(DAY))} == set(mine.provider_ids)
     with theirs.session() as s:
         assert an.no_show_rate(s, theirs.staff_actor("owner"), **kw(DAY)).due == 1
+
+
+def test_a_visit_booked_before_this_one_is_not_a_rebooking_after_it(engine, owner_engine):
+    """A treatment series booked in advance: the next visit existed before this visit began,
+    so this visit was not followed by a booking (the demo showed ~100% rebooking before the
+    lower bound on created_at)."""
+    clinic = build_clinic(engine, owner_engine, time_zone="America/New_York")
+    tz = clinic.time_zone
+    owner = clinic.staff_actor("owner")
+    jun = date(2026, 6, 10)
+    with clinic.session() as s:
+        c1, c2 = _client(s, clinic, 0), _client(s, clinic, 1)
+        v1 = _insert(s, clinic, local(tz, jun, 10), client_id=c1, created_at=local(tz, date(2026, 5, 1), 9))
+        # c1's next session was booked with the first, weeks before v1 started
+        _insert(s, clinic, local(tz, date(2026, 7, 8), 10), client_id=c1, status="confirmed",
+                created_at=local(tz, date(2026, 5, 1), 9, 5))
+        v2 = _insert(s, clinic, local(tz, jun, 11), client_id=c2)
+        # c2 books at the front desk while checking in, minutes after the visit began
+        _insert(s, clinic, local(tz, date(2026, 7, 9), 10), client_id=c2, status="confirmed",
+                created_at=v2.start_at + timedelta(minutes=2))
+        r = an.rebooking(s, owner, **kw(jun))
+        assert (r.visits, r.rebooked, r.rebooked_before_leaving) == (2, 1, 1)
+        assert sorted(an.rebooking_rows(s, owner, **kw(jun))) == sorted([(v1.id, False, False), (v2.id, True, True)])

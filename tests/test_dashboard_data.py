@@ -128,8 +128,10 @@ def test_summary_tiles_against_the_previous_period(history, engine):
     assert tiles["booked_util"].detail == "150 of 14,400 min"
     assert (tiles["booked_util"].value, tiles["booked_util"].change) == (
         "1.0%", "▲ 0.4 pts vs previous 30 days (0.6%)")
-    # any later booking counts (even one later cancelled or missed): Ana, Ben and Cleo booked again
-    assert tiles["rebooking"].value == "75.0%"
+    # a later booking counts (even one later cancelled or missed) only if made after the visit began:
+    # Ana's June 17 visit was booked on June 10 at 11:00, during her 10:00 visit; Ben's and Cleo's
+    # next visits were booked before their June visits, and Ana's June 20 visit has none after it
+    assert tiles["rebooking"].value == "25.0%"
     for t in result.tiles:
         assert t.definition and t.group in ("visits", "clients", "money")
     assert result.utilization == [{"id": str(clinic.provider_ids[0]), "name": "Provider 1", "booked": 1.0,

@@ -17,7 +17,8 @@ DEFINITIONS: dict[str, str] = {
                  "(earliest to latest provider hours that weekday). A visit counts for its provider and its room.",
     "device_util": "Minutes devices are booked (and attended) / minutes the location is open. "
                    "A visit counts for its provider and its device.",
-    "rebooking": "Completed visits after which the client booked a later visit within 90 days / completed visits.",
+    "rebooking": "Completed visits after which the client booked a later visit (booked from the visit's start "
+                 "to 90 days after it; not a series booked ahead) / completed visits.",
     "new_clients": "Clients whose first completed visit at the clinic falls in the range.",
     # trends (trends.py)
     "trend_no_show": "Per local month: no-shows / visits that were due; cancellations / visits scheduled "

@@ -35,8 +35,10 @@ Definitions
   visit using a provider and a room counts for each (RP-1). Inactive resources are listed only
   when they have booked minutes in the range.
 - Rebooking rate = completed visits in the range after which the same client booked a later
-  visit (any status but held/expired, starting after this visit) within N days (default 90)
-  of this visit's end, / completed visits in the range. "Before leaving" = the later visit
+  visit (any status but held/expired, starting after this visit, booked at or after this
+  visit's start and within N days (default 90) of its end), / completed visits in the range.
+  A visit booked before this one began (a series booked ahead) does not count: it says
+  nothing about whether this visit brought the client back. "Before leaving" = the later visit
   has appointment.rebooked_from_id = this visit, or was created on the visit's local day at
   or after its start.
 - New clients = clients whose first completed visit at the clinic (any location) falls in the
@@ -296,6 +298,7 @@ def _rebooking_sql(select: str, tail: str = "") -> str:
                    EXISTS (SELECT 1 FROM appointment b
                            WHERE b.client_id = v.client_id AND b.id <> v.id AND b.start_at > v.start_at
                              AND b.status NOT IN ('held', 'expired')
+                             AND b.created_at >= v.start_at   -- booked after this visit began, not a series booked ahead
                              AND b.created_at <= v.end_at + make_interval(days => :days)) AS rebooked,
                    EXISTS (SELECT 1 FROM appointment b
                            WHERE b.client_id = v.client_id AND b.id <> v.id AND b.start_at > v.start_at
