@@ -96,10 +96,12 @@ class Program:
 DEMO_LOCATIONS = (
     LocationSpec("ny", "Lumière — SoHo, New York", "America/New_York", 24,
                  "148 Spring Street, 2nd floor, New York, NY 10012", "+12125550100",
-                 ("212", "646", "917", "718", "347", "929", "332", "201", "914", "516", "973")),
+                 ("212", "646", "917", "718", "347", "929", "332", "201", "914", "516", "973", "551", "862",
+                  "908", "732", "848", "631", "203", "845", "934", "680")),
     LocationSpec("la", "Lumière — Santa Monica", "America/Los_Angeles", 48,
                  "1320 Montana Avenue, Santa Monica, CA 90403", "+13105550100",
-                 ("310", "424", "213", "323", "818", "747", "626", "949", "714", "562", "805")),
+                 ("310", "424", "213", "323", "818", "747", "626", "949", "714", "562", "805", "657", "909",
+                  "951", "661", "760", "442", "840", "858", "619", "916")),
 )
 
 _TUE_SAT = (1, 2, 3, 4, 5)
@@ -266,20 +268,20 @@ DEMO_SERVICES = (
 
 DEMO_PROGRAMS = (
     Program("neuro", {"botox20": .45, "botox40": .2, "dysport": .25, "lipflip": .1},
-            (84, 119), share=.58, rebook_p=.55, continue_p=.9),
+            (84, 119), share=.58, rebook_p=.4, continue_p=.9),
     Program("filler", {"lipfill": .45, "cheek": .2, "tear": .15, "jaw": .2}, (150, 300),
-            share=.28, rebook_p=.25, continue_p=.8, needs_consult=True),
-    Program("lhr", {"lhr_s": .4, "lhr_m": .35, "lhr_l": .25}, (35, 56), share=.24, rebook_p=.8,
+            share=.28, rebook_p=.2, continue_p=.8, needs_consult=True),
+    Program("lhr", {"lhr_s": .4, "lhr_m": .35, "lhr_l": .25}, (35, 56), share=.24, rebook_p=.6,
             continue_p=.93, series=7),
     Program("hydra", {"hf_sig": .5, "hf_dlx": .35, "hf_plat": .15}, (28, 49), share=.34,
-            rebook_p=.5, continue_p=.9),
+            rebook_p=.35, continue_p=.9),
     Program("bbl", {"bbl_face": .55, "bbl_fn": .3, "bbl_chest": .15}, (28, 35), share=.14,
-            rebook_p=.7, continue_p=.9, series=3, maintenance_days=(150, 210)),
-    Program("mn", {"mn": .75, "mn_prp": .25}, (28, 42), share=.14, rebook_p=.6, continue_p=.88,
+            rebook_p=.5, continue_p=.9, series=3, maintenance_days=(150, 210)),
+    Program("mn", {"mn": .75, "mn_prp": .25}, (28, 42), share=.14, rebook_p=.45, continue_p=.88,
             series=3, maintenance_days=(120, 180)),
-    Program("peel", {"vi": .35, "glyco": .4, "jessner": .25}, (42, 70), share=.18, rebook_p=.35,
+    Program("peel", {"vi": .35, "glyco": .4, "jessner": .25}, (42, 70), share=.18, rebook_p=.25,
             continue_p=.85),
-    Program("cool", {"cs1": .5, "cs2": .5}, (56, 70), share=.07, rebook_p=.8, continue_p=.9,
+    Program("cool", {"cs1": .5, "cs2": .5}, (56, 70), share=.07, rebook_p=.6, continue_p=.9,
             series=2, needs_consult=True),
 )
 

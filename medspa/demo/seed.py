@@ -1,9 +1,10 @@
 """Fill the database with a living demo clinic (and a small second clinic for isolation tests).
 
 `seed_demo` builds "Lumière Aesthetics": two locations on two coasts, twelve providers with
-realistic weekly hours, rooms and devices, a 26-item service menu, ~500 clients and a year of
-history (completed visits, no-shows, early and late cancellations, neuromodulator clients who
-come back every 3-4 months and often rebook at checkout, laser and microneedling series,
+realistic weekly hours, rooms and devices, a 26-item service menu, ~2,500 clients known at the
+start plus ~1,200 first-timers during the year (~3,700 in all) and a year of history
+(completed visits, no-shows, early and late cancellations, neuromodulator clients who come
+back every 3-4 months and often rebook at checkout, laser and microneedling series,
 deposits, refunds, checkouts of the completed visits with processing fees) plus the next
 four weeks partly booked.
 
@@ -17,7 +18,15 @@ How the schedule is built (all in memory, then written with bulk inserts):
   location's wall-clock time, converted to UTC with zoneinfo (DST-correct);
 * clients follow treatment plans (see `data.DEMO_PROGRAMS`), processed in date order; a
   "fill" pass then adds one-off visits until each provider-day reaches a target utilization
-  (growing over the past year; for the coming four weeks high near today, lower further out);
+  (growing over the past year; for the coming four weeks high near today, lower further out).
+  A share of those visits (Scale.walk_in_share) brings a first-timer, who becomes a client
+  when booking; about half never come back, some now and then, some become regulars. The
+  other one-off visits go to known clients by activity; some are booked at the checkout of
+  the client's last visit (rebooked_from), some within three weeks after it, the rest closer
+  to the visit. Figures this gives on the owners' dashboard (now 2026-07-01): ~150 new
+  clients a month, 90-day retention of monthly cohorts ~35-45% (the first two or three
+  months of the window are inflated: clients from before the window have their first visit
+  of the seeded history then), rebooking ~50-70%, no-shows ~8.5% of due visits;
 * statuses follow from the injected `now`: past visits are completed (~80%), no-shows (~8.5%
   of due visits) or cancelled (with cancelled_at, late or not by the location's window);
   visits in progress are checked in; future ones confirmed.
@@ -81,6 +90,12 @@ CELL = 5  # minutes per grid cell
 GRID = 15  # appointment start times on the quarter hour
 CELLS_PER_DAY = 24 * 60 // CELL
 BATCH = 5000
+# one-off visits of known clients (fill): share booked at the checkout of their last visit, and
+# share booked within three weeks after it; the rest are booked 3 hours to 40 days ahead (_lead)
+REBOOK_AT_CHECKOUT = 0.40
+REBOOK_SOON = 0.15
+WALK_IN_MIX = (0.45, 0.4)
+PROGRAM_LAPSE = 0.35  # a plan's next visit not booked at checkout comes 1-4 months late  # first-timers who never come back, who come now and then (rest: regulars)
 
 Progress = Callable[[str, float], None]
 
@@ -97,17 +112,19 @@ class Scale:
     history_days: int
     future_days: int = 28
     new_client_share: float = 0.4  # clients who first came during the history window
+    walk_in_share: float = 0.2  # one-off visits (fill) by a first-timer, who becomes a client then
+    plan_share: float = 1.0  # scales data.Program.share (every client has at least one plan)
     past_util: tuple[float, float] = (0.40, 0.62)  # a year ago -> last week
     future_util: tuple[float, float] = (0.80, 0.42)  # tomorrow -> four weeks out
 
 
 SCALES = {
     "small": Scale(clients=150, history_days=90),
-    "demo": Scale(clients=500, history_days=365),
+    "demo": Scale(clients=2500, history_days=365, new_client_share=0.1, walk_in_share=0.15, plan_share=0.5),
     "large": Scale(clients=2000, history_days=730),
 }
 
-OTHER_SCALE = Scale(clients=20, history_days=14, future_days=7, new_client_share=0.0,
+OTHER_SCALE = Scale(clients=20, history_days=14, future_days=7, new_client_share=0.0, walk_in_share=0.0,
                     past_util=(0.05, 0.08), future_util=(0.12, 0.06))
 
 
@@ -504,44 +521,50 @@ class _Generator:
         self.appts: list[_Appt] = []
         self.clients: list[_Client] = []
         self.staff_names: dict[int, str] = {}
+        self.emails: set[str] = set()
+        self.phones = {loc.key: self._phone_pool(loc) for loc in spec.locations}
 
     # -- clients ---------------------------------------------------------------------------
     def make_clients(self) -> None:
+        """The clinic's clients at the start: regulars from before the window and some who
+        first came during it (more of them recently). `fill` adds the first-timers."""
         rng, sc, spec = self.rng, self.spec.scale, self.spec
         locs = [loc.key for loc in spec.locations]
         loc_weights = [0.6, 0.4][: len(locs)] if len(locs) > 1 else [1.0]
-        phones = {loc.key: self._phone_pool(loc) for loc in spec.locations}
-        emails: set[str] = set()
-        domain_pool = ("example.com", "example.com", "example.org")
-        age_anchor = self.today
         span = (self.now - self.window_start).total_seconds()
-        for i in range(sc.clients):
-            male = rng.random() < 0.13
-            first = rng.choice(D.FIRST_NAMES_M if male else D.FIRST_NAMES_F)
-            last = rng.choice(D.LAST_NAMES)
-            if rng.random() < 0.05:
-                last = f"{last}-{rng.choice(D.LAST_NAMES)}"
+        for _ in range(sc.clients):
             home = rng.choices(locs, weights=loc_weights)[0]
             if rng.random() < sc.new_client_share:
                 # joined during the window, more of them recently (the clinic grows)
                 created = self.window_start + timedelta(seconds=span * math.sqrt(rng.random()))
             else:
                 created = self.window_start - timedelta(days=rng.uniform(20, 1100), minutes=rng.randint(0, 600))
-            age = int(rng.triangular(21, 72, 38))
-            dob = age_anchor - timedelta(days=age * 365 + rng.randint(0, 364))
-            email = self._email(first, last, dob, emails, rng.choice(domain_pool))
-            pool = phones[home]
-            phone = pool.pop() if pool and rng.random() > 0.03 else None
-            email_ok = rng.random() < 0.62
-            client = _Client(i, home, created, rng.choice(("morning", "midday", "evening", "", "")),
-                             activity=min(4.0, rng.lognormvariate(0.0, 0.5)))
-            client.row = {
-                "first_name": first, "last_name": last, "date_of_birth": dob, "email": email,
-                "phone_e164": phone, "email_marketing_consent": email_ok,
-                "sms_marketing_consent": phone is not None and rng.random() < (0.7 if email_ok else 0.25),
-                "created_at": created,
-            }
-            self.clients.append(client)
+            self.new_client(home, created, min(4.0, rng.lognormvariate(0.0, 0.5)))
+
+    def new_client(self, home: str, created: datetime, activity: float) -> _Client:
+        """One client with a realistic name, unique e-mail and (mostly) a phone near `home`."""
+        rng = self.rng
+        male = rng.random() < 0.13
+        first = rng.choice(D.FIRST_NAMES_M if male else D.FIRST_NAMES_F)
+        last = rng.choice(D.LAST_NAMES)
+        if rng.random() < 0.05:
+            last = f"{last}-{rng.choice(D.LAST_NAMES)}"
+        age = int(rng.triangular(21, 72, 38))
+        dob = self.today - timedelta(days=age * 365 + rng.randint(0, 364))
+        email = self._email(first, last, dob, self.emails, rng.choice(("example.com", "example.com", "example.org")))
+        pool = self.phones[home]
+        phone = pool.pop() if pool and rng.random() > 0.03 else None
+        email_ok = rng.random() < 0.62
+        client = _Client(len(self.clients), home, created, rng.choice(("morning", "midday", "evening", "", "")),
+                         activity=activity)
+        client.row = {
+            "first_name": first, "last_name": last, "date_of_birth": dob, "email": email,
+            "phone_e164": phone, "email_marketing_consent": email_ok,
+            "sms_marketing_consent": phone is not None and rng.random() < (0.7 if email_ok else 0.25),
+            "created_at": created,
+        }
+        self.clients.append(client)
+        return client
 
     def _phone_pool(self, loc: D.LocationSpec) -> list[str]:
         if loc.country_prefix == "+44":
@@ -575,7 +598,7 @@ class _Generator:
         seq = 0
         consult = sched.services.get("consult")
         for c in self.clients:
-            plans = [p for p in spec.programs if rng.random() < p.share]
+            plans = [p for p in spec.programs if rng.random() < p.share * spec.scale.plan_share]
             if not plans:
                 plans = [rng.choice(spec.programs)]
             new = c.created_at >= self.window_start
@@ -695,7 +718,10 @@ class _Generator:
             interval = p.maintenance_days
         svc_key = ap.svc.key if rng.random() < 0.88 else _weighted(rng, p.services)
         rebook = ap.status == "completed" and rng.random() < p.rebook_p
-        return ap.day + timedelta(days=rng.randint(*interval)), step, svc_key, rebook
+        days = rng.randint(*interval)
+        if not rebook and rng.random() < PROGRAM_LAPSE:
+            days += rng.randint(30, 120)  # life gets in the way: back, but later than planned
+        return ap.day + timedelta(days=days), step, svc_key, rebook
 
     # -- one-off visits up to the day's target utilization -----------------------------------
     def fill(self, report: _Reporter) -> None:
@@ -742,22 +768,35 @@ class _Generator:
                     if created >= ap.start_at - timedelta(minutes=30):
                         created = ap.start_at - timedelta(minutes=30)
                     client = None
-                    for _ in range(8):
-                        pool = pools[loc] if rng.random() < 0.92 else pools[None]
-                        cand = pool.pick(rng, created) or pools[None].pick(rng, created)
-                        if cand is not None and _client_free(cand, ap) and _client_spaced(cand, ap):
-                            client = cand
-                            break
+                    if rng.random() < sc.walk_in_share:
+                        # a first-timer (marketing, a friend's tip, a walk-in): a new client, joined
+                        # when booking; most come once or twice, some become regulars
+                        client = self.new_client(loc, created - timedelta(minutes=rng.randint(0, 20)),
+                                                 _walk_in_activity(rng))
+                        pools.setdefault(loc, _Pool([])).add(client)
+                        pools[None].add(client)
+                    else:
+                        for _ in range(8):
+                            pool = pools[loc] if rng.random() < 0.92 else pools[None]
+                            cand = pool.pick(rng, created) or pools[None].pick(rng, created)
+                            if cand is not None and _client_free(cand, ap) and _client_spaced(cand, ap):
+                                client = cand
+                                break
                     if client is None:
                         failures += 1
                         continue
                     ap.client = client
-                    prev = _rebook_source(client, ap.start_at) if rng.random() < 0.45 else None
-                    if prev is not None:  # booked at the checkout of an earlier visit
+                    ap.created_at, ap.source = created, "online" if rng.random() < 0.55 else "staff"
+                    prev = _rebook_source(client, ap.start_at)
+                    r = rng.random()
+                    if prev is not None and r < REBOOK_AT_CHECKOUT:
+                        # booked at the checkout of an earlier visit ("before leaving")
                         ap.created_at, ap.rebooked_from, ap.source = prev.completed_at, prev, "staff"
-                    else:
-                        ap.created_at = created
-                        ap.source = "online" if rng.random() < 0.55 else "staff"
+                    elif prev is not None and r < REBOOK_AT_CHECKOUT + REBOOK_SOON:
+                        # booked within a few weeks after it (a reminder, a follow-up call)
+                        soon = prev.completed_at + timedelta(minutes=rng.randint(120, 21 * 24 * 60))
+                        if soon <= min(self.now, ap.start_at - timedelta(minutes=30)):
+                            ap.created_at = soon
                     sched.settle(ap)
                     _client_book(client, ap)
                     self.appts.append(ap)
@@ -786,11 +825,31 @@ class _Pool:
         self.joined = [c.created_at for c in clients]
         self.cum = list(itertools.accumulate(c.activity for c in clients))
 
+    def add(self, client: _Client) -> None:
+        """Insert a client who joined during the fill, keeping the joining order (and the weights)."""
+        k = bisect.bisect_right(self.joined, client.created_at)
+        self.joined.insert(k, client.created_at)
+        self.clients.insert(k, client)
+        base = self.cum[k - 1] if k else 0.0
+        self.cum[k:] = itertools.accumulate((c.activity for c in self.clients[k:]), initial=base)
+        del self.cum[k]  # accumulate's initial value is the prefix, not an element
+
     def pick(self, rng: random.Random, by: datetime) -> _Client | None:
         k = bisect.bisect_right(self.joined, by)
         if not k:
             return None
         return self.clients[min(k - 1, bisect.bisect_right(self.cum, rng.uniform(0, self.cum[k - 1])))]
+
+
+def _walk_in_activity(rng: random.Random) -> float:
+    """How often a first-timer comes back for one-off visits (regulars from make_clients: ~1):
+    about half never do, a third now and then, the rest become regulars."""
+    r = rng.random()
+    if r < WALK_IN_MIX[0]:
+        return 0.01
+    if r < WALK_IN_MIX[0] + WALK_IN_MIX[1]:
+        return rng.uniform(0.1, 0.5)
+    return rng.uniform(0.7, 1.6)
 
 
 def _lead(rng: random.Random) -> timedelta:
