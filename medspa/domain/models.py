@@ -1,5 +1,6 @@
 """Import every table so SQLModel.metadata is complete (Alembic, tests)."""
 
+from medspa.domain.analytics.models import ClientFirstVisit
 from medspa.domain.audit.models import AuditEvent
 from medspa.domain.catalog.models import Service, ServiceProvider
 from medspa.domain.clients.models import Client
@@ -13,7 +14,7 @@ from medspa.domain.scheduling.models import Appointment, Occupancy
 from medspa.domain.scheduling.watch import CalendarWatch
 
 __all__ = [
-    "Appointment", "AuditEvent", "CalendarWatch", "Client", "ClinicalPhoto", "LedgerEntry", "Location", "LoginChallenge", "Occupancy",
+    "Appointment", "AuditEvent", "CalendarWatch", "Client", "ClientFirstVisit", "ClinicalPhoto", "LedgerEntry", "Location", "LoginChallenge", "Occupancy",
     "Organization", "OutboxMessage", "PasswordResetToken", "Payment", "RecoveryCode", "Refund", "Resource", "Service",
     "ServiceProvider", "StaffMember",
     "TestGatewayCharge", "TreatmentLine", "TreatmentNote", "UserAccount", "UserSession", "WebhookEvent", "WorkingHours",
