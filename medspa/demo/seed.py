@@ -120,7 +120,7 @@ class Scale:
 
 SCALES = {
     "small": Scale(clients=150, history_days=90),
-    "demo": Scale(clients=2500, history_days=365, new_client_share=0.1, walk_in_share=0.15, plan_share=0.5),
+    "demo": Scale(clients=2500, history_days=365, new_client_share=0.2, walk_in_share=0.15, plan_share=0.5),
     "large": Scale(clients=2000, history_days=730),
 }
 
@@ -535,8 +535,8 @@ class _Generator:
         for _ in range(sc.clients):
             home = rng.choices(locs, weights=loc_weights)[0]
             if rng.random() < sc.new_client_share:
-                # joined during the window, more of them recently (the clinic grows)
-                created = self.window_start + timedelta(seconds=span * math.sqrt(rng.random()))
+                # joined during the window, a few more of them recently (the clinic grows)
+                created = self.window_start + timedelta(seconds=span * rng.random() ** 0.8)
             else:
                 created = self.window_start - timedelta(days=rng.uniform(20, 1100), minutes=rng.randint(0, 600))
             self.new_client(home, created, min(4.0, rng.lognormvariate(0.0, 0.5)))
@@ -722,6 +722,42 @@ class _Generator:
         if not rebook and rng.random() < PROGRAM_LAPSE:
             days += rng.randint(30, 120)  # life gets in the way: back, but later than planned
         return ap.day + timedelta(days=days), step, svc_key, rebook
+
+    # -- the last visit of clients known before the seeded year -------------------------------
+    def prior_visits(self) -> None:
+        """One completed visit, up to 300 days before the window, for every client who joined
+        before it (their last visit before the seeded year), placed like any visit (provider
+        hours, rooms, buffers, no overlap). Without it, every long-standing client's first
+        visit in the seeded year made them look "new" (first completed visit) and swelled the
+        first cohorts of the retention chart and the new-client counts. Its own random
+        stream, so the seeded year is unchanged."""
+        rng, sched = random.Random(SEED + 7), self.sched
+        for c in self.clients:
+            if c.created_at >= self.window_start:
+                continue
+            earliest = max(c.created_at.date() + timedelta(days=1), self.first_day - timedelta(days=300))
+            span = (self.first_day - earliest).days
+            svcs = [s for s in sched.services.values() if sched.hosts(c.home, s)
+                    and any(sid in sched.works_at.get(c.home, ()) for sid in sched.qualified[s.key])]
+            if span < 1 or not svcs:
+                continue
+            svc = rng.choices(svcs, weights=[s.weight for s in svcs])[0]
+            staff = sorted(sid for sid in sched.qualified[svc.key] if sid in sched.works_at.get(c.home, ()))
+            for _ in range(6):
+                day = earliest + timedelta(days=rng.randrange(span))
+                if self.spec.holidays(day):
+                    continue
+                found = sched.find(svc, c.home, day, staff, c.tod, tries=12)
+                if found is None:
+                    continue
+                ap = sched.make(c, svc, c.home, day, found)
+                ap.status, ap.source = "completed", "online" if rng.random() < 0.55 else "staff"
+                ap.created_at = max(c.created_at, ap.start_at - timedelta(days=rng.randint(1, 30)))
+                ap.checked_in_at = ap.start_at - timedelta(minutes=rng.randint(0, 15))
+                ap.completed_at = ap.end_at + timedelta(minutes=rng.randint(0, 12))
+                sched.reserve(ap)
+                self.appts.append(ap)
+                break
 
     # -- one-off visits up to the day's target utilization -----------------------------------
     def fill(self, report: _Reporter) -> None:
@@ -969,6 +1005,7 @@ def _fill_clinic(session: Session, org_id: int, spec: _ClinicSpec, slug: str, to
     gen.make_clients()
     gen.run_programs(_Reporter(report, 0.10, 0.30))
     gen.fill(_Reporter(report, 0.30, 0.45))
+    gen.prior_visits()
 
     # --- ids, in booking order --------------------------------------------------------------
     clients = gen.clients
