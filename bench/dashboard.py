@@ -10,7 +10,8 @@ inside the clinic (row-level security on), median of 7. Every figure is the medi
 dashboard query / the bound, measured in the same run. Goal: <= 2x for every query of a
 30-day or 365-day range, for all locations and for one location, and for the dashboard's
 load (features/dashboard/data.py `summary`, the default last-30-days view, which also runs
-the previous period, the 12-month trends and the 24-month cohorts).
+the previous period, the 12-month trends and the 24-month cohorts). Each query runs in its own
+transaction tuned like the dashboard's (analytics.common.tune_report_session: work_mem).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from _common import BENCH_NOW, PROJECT_ROOT
 from sqlalchemy import create_engine, text
 
 from medspa.db import tenant_session, to_sqlalchemy_url
+from medspa.domain.analytics.common import tune_report_session
 from medspa.domain.identity.actor import Actor
 from medspa.settings import Settings
 
@@ -151,6 +153,7 @@ def main() -> None:
             for lname, lid in locs:
                 def run(fn=fn, start=start, end=end, lid=lid, extra=extra) -> None:
                     with tenant_session(org_id, engine) as s:
+                        tune_report_session(s)  # as the dashboard's session (features/dashboard/data.py)
                         fn(s, actor, start=start, end=end, location_id=lid, now=BENCH_NOW, **extra)
 
                 t = median_time(run)

@@ -287,3 +287,56 @@ def test_a_visit_booked_before_this_one_is_not_a_rebooking_after_it(engine, owne
         r = an.rebooking(s, owner, **kw(jun))
         assert (r.visits, r.rebooked, r.rebooked_before_leaving) == (2, 1, 1)
         assert sorted(an.rebooking_rows(s, owner, **kw(jun))) == sorted([(v1.id, False, False), (v2.id, True, True)])
+
+
+def test_rebooking_edges_of_the_set_based_form(engine, owner_engine):
+    """The set-based rebooking (one window over visits and bookings) must give the literal
+    definition's answer on the edges: a booking created before this visit but starting after
+    it; a booking created inside the window that starts before this visit (it belongs to an
+    earlier visit); a visit entered afterwards (created after its own start); a checkout
+    rebooking (rebooked_from_id) written before the visit began; the window's exact end; a
+    booking created the same local evening (before leaving) vs just after local midnight."""
+    clinic = build_clinic(engine, owner_engine, time_zone="America/New_York")
+    tz = clinic.time_zone
+    owner = clinic.staff_actor("owner")
+    jun = date(2026, 6, 10)
+    with clinic.session() as s:
+        c = [_client(s, clinic, n) for n in range(7)]
+        # c0: booked the day before v0 began, for after it: not a rebooking
+        v0 = _insert(s, clinic, local(tz, jun, 10), client_id=c[0])
+        _insert(s, clinic, local(tz, date(2026, 7, 1), 10), client_id=c[0], status="confirmed",
+                created_at=v0.start_at - timedelta(days=1))
+        # c1: created after v1 began (within 90 days) but for a time before v1: not after it
+        v1 = _insert(s, clinic, local(tz, jun, 11), client_id=c[1])
+        _insert(s, clinic, local(tz, date(2026, 6, 1), 10), client_id=c[1], status="completed",
+                created_at=v1.start_at + timedelta(days=3))
+        # c2: a later visit entered afterwards (created after its own start), 20 days on: rebooked
+        v2 = _insert(s, clinic, local(tz, jun, 12), client_id=c[2])
+        _insert(s, clinic, local(tz, date(2026, 6, 30), 10), client_id=c[2], status="completed",
+                created_at=local(tz, date(2026, 6, 30), 11))
+        # c3: rebooked_from_id written a day before v3 began: before leaving by the link
+        v3 = _insert(s, clinic, local(tz, jun, 13), client_id=c[3])
+        _insert(s, clinic, local(tz, date(2026, 8, 1), 10), client_id=c[3], status="confirmed",
+                rebooked_from_id=v3.id, created_at=v3.start_at - timedelta(days=1))
+        # c4: created exactly at v4's end + 90 days: rebooked (inclusive); a held one earlier does not count
+        v4 = _insert(s, clinic, local(tz, jun, 14), client_id=c[4])
+        _insert(s, clinic, local(tz, date(2026, 12, 1), 10), client_id=c[4], status="confirmed",
+                created_at=v4.end_at + timedelta(days=90))
+        _insert(s, clinic, local(tz, date(2026, 7, 1), 10), client_id=c[4], status="held",
+                created_at=v4.end_at + timedelta(hours=1))
+        # c5: booked at 23:59 local the same evening: before leaving; c6 at 00:01 the next day: not
+        v5 = _insert(s, clinic, local(tz, jun, 15), client_id=c[5])
+        _insert(s, clinic, local(tz, date(2026, 7, 2), 10), client_id=c[5], status="cancelled",
+                created_at=local(tz, jun, 23, 59))
+        v6 = _insert(s, clinic, local(tz, jun, 16), client_id=c[6])
+        _insert(s, clinic, local(tz, date(2026, 7, 3), 10), client_id=c[6], status="confirmed",
+                created_at=local(tz, jun + timedelta(days=1), 0, 1))
+        rows = sorted(an.rebooking_rows(s, owner, **kw(jun)))
+        assert rows == sorted([(v0.id, False, False), (v1.id, False, False), (v2.id, True, False),
+                               (v3.id, True, True), (v4.id, True, False), (v5.id, True, True),
+                               (v6.id, True, False)])
+        r = an.rebooking(s, owner, **kw(jun))
+        assert (r.visits, r.rebooked, r.rebooked_before_leaving) == (7, 5, 2)
+        assert an.rebooking(s, owner, **kw(jun), within_days=89).rebooked == 4
+        # c1's June 1 visit (created June 13, after it started) is rebooked by nothing later
+        assert (an.rebooking(s, owner, **kw(date(2026, 6, 1), jun)).visits) == 8

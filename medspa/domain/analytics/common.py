@@ -46,3 +46,19 @@ def _params(start: date, end: date, location_id: int | None, **extra) -> dict:
 
 def _ratio(num: int, den: int) -> float | None:
     return None if den == 0 else num / den
+
+
+REPORT_WORK_MEM = "64MB"
+
+
+def tune_report_session(session) -> None:
+    """Give the reports of this transaction the memory their sorts and hashes need.
+
+    The dashboard's figures over a year of visits sort and hash a few hundred thousand rows
+    (rebooking's window over visits and bookings, revenue's ledger-to-visit join); with the
+    server's default work_mem (4MB) those spill to temporary files in batches. SET LOCAL ends
+    with the transaction. Call it right after opening the reports' session (the dashboard's
+    features/dashboard/data.py, bench/dashboard.py)."""
+    from sqlalchemy import text
+
+    session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))

@@ -288,26 +288,67 @@ class Rebooking:
 
 def _rebooking_sql(select: str, tail: str = "") -> str:
     """SELECT {select} over `flags` (id, day = local date, rebooked, before_leaving) of the
-    completed visits in the range; trends.py groups the same rows by month."""
+    completed visits in the range; trends.py groups the same rows by month.
+
+    Set-based (issue 5: no probe per visit). The exact definition (module docstring) is, for a
+    visit v and a booking b of the same client with b.status not held/expired:
+      rebooked(v)       = some b <> v starting after v, created in [v.start, v.end + N days];
+      before_leaving(v) = some b <> v starting after v with b.rebooked_from_id = v, or created
+                          at or after v.start on v's local day (in v's zone).
+    Every such b starts after v.start >= :lo, so the candidates are the bookings starting at or
+    after :lo (`cand`, one index range scan). A "normal" booking was created before it starts
+    (b.created_at < b.start_at, i.e. booked for the future): then created >= v.start already
+    implies b starts after v and b <> v, so only its created_at matters and both flags follow
+    from nb = the first created_at >= v.start among the client's normal bookings (a window
+    minimum over the client's visits and bookings in time order, one sort): rebooked iff
+    nb <= v.end + N days, same local day iff nb's local date is v's (local dates never go
+    back). Bookings created at or after their own start (entered afterwards) are rare; they and
+    rebooked_from_id are checked in two small joins (`late`: the literal predicates; `src`).
+    """
     return f"""
-        WITH v AS (
+        WITH v AS MATERIALIZED (
             SELECT a.id, a.client_id, a.start_at, a.end_at, l.time_zone, {_LOCAL_DAY} AS day {_VISITS}
               AND a.status = 'completed' AND a.client_id IS NOT NULL),
+        cand AS MATERIALIZED (   -- every booking that can count for a visit in the range
+            SELECT b.id, b.client_id, b.start_at, b.created_at, b.rebooked_from_id
+            FROM appointment b
+            WHERE b.start_at > :lo AND b.status NOT IN ('held', 'expired') AND b.client_id IS NOT NULL
+              AND (CAST(:loc AS bigint) IS NULL OR b.client_id IN (SELECT client_id FROM v))),
+        ev AS (                  -- visits at their start (k 0), normal bookings at their creation (k 1)
+            SELECT v.client_id, v.start_at AS t, 0 AS k, v.id, v.end_at, v.time_zone, v.day,
+                   NULL::timestamptz AS created FROM v
+            UNION ALL
+            SELECT c.client_id, c.created_at, 1, NULL, NULL, NULL, NULL, c.created_at FROM cand c
+            WHERE c.created_at < c.start_at AND c.created_at >= :lo
+              AND c.created_at <= (SELECT max(end_at) FROM v) + make_interval(days => :days + 2)),
+        nx AS (                  -- newest first: the rows before a visit are the bookings created at or after it
+            SELECT client_id, t AS start_at, k, id, end_at, time_zone, day,
+                   min(created) OVER (PARTITION BY client_id ORDER BY t DESC, k DESC ROWS UNBOUNDED PRECEDING) AS nb
+            FROM ev),
+        late AS (                -- bookings created at or after their own start: the literal predicates
+            SELECT v.id,
+                   bool_or(b.created_at <= v.end_at + make_interval(days => :days)) AS rebooked,
+                   bool_or((b.created_at AT TIME ZONE v.time_zone)::date
+                           = (v.start_at AT TIME ZONE v.time_zone)::date) AS same_day
+            FROM v JOIN cand b ON b.client_id = v.client_id
+            WHERE b.created_at >= b.start_at AND b.id <> v.id AND b.start_at > v.start_at
+              AND b.created_at >= v.start_at
+            GROUP BY v.id),
+        src AS (                 -- booked at a visit's checkout: per (visit, client) the latest start
+            SELECT rebooked_from_id AS id, client_id, max(start_at) AS last_start FROM cand
+            WHERE rebooked_from_id IS NOT NULL AND id <> rebooked_from_id
+            GROUP BY 1, 2),
         flags AS (
-            SELECT v.id, v.day,
-                   EXISTS (SELECT 1 FROM appointment b
-                           WHERE b.client_id = v.client_id AND b.id <> v.id AND b.start_at > v.start_at
-                             AND b.status NOT IN ('held', 'expired')
-                             AND b.created_at >= v.start_at   -- booked after this visit began, not a series booked ahead
-                             AND b.created_at <= v.end_at + make_interval(days => :days)) AS rebooked,
-                   EXISTS (SELECT 1 FROM appointment b
-                           WHERE b.client_id = v.client_id AND b.id <> v.id AND b.start_at > v.start_at
-                             AND b.status NOT IN ('held', 'expired')
-                             AND (b.rebooked_from_id = v.id
-                                  OR (b.created_at >= v.start_at
-                                      AND (b.created_at AT TIME ZONE v.time_zone)::date
-                                          = (v.start_at AT TIME ZONE v.time_zone)::date))) AS before_leaving
-            FROM v)
+            SELECT n.id, n.day,
+                   coalesce(n.nb <= n.end_at + make_interval(days => :days), false)
+                       OR coalesce(late.rebooked, false) AS rebooked,
+                   coalesce((n.nb AT TIME ZONE n.time_zone)::date = n.day, false)
+                       OR coalesce(late.same_day, false) OR coalesce(src.last_start > n.start_at, false)
+                       AS before_leaving
+            FROM nx n
+            LEFT JOIN late ON late.id = n.id
+            LEFT JOIN src ON src.id = n.id AND src.client_id = n.client_id
+            WHERE n.k = 0)
         SELECT {select} FROM flags {tail}"""
 
 

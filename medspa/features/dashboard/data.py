@@ -29,7 +29,7 @@ from medspa.domain.analytics import cohorts as co
 from medspa.domain.analytics import revenue as rv
 from medspa.domain.analytics import service as an
 from medspa.domain.analytics import trends as tr
-from medspa.domain.analytics.common import _ratio
+from medspa.domain.analytics.common import _ratio, tune_report_session
 from medspa.domain.analytics.definitions import DEFINITIONS
 from medspa.domain.audit.query import csv_cell
 from medspa.domain.identity.actor import Actor
@@ -413,6 +413,7 @@ def _dollars(cents: int) -> Decimal:
 def summary(engine: Engine, actor: Actor, *, start: date, end: date, location_id: int | None, now: datetime) -> Summary:
     """The tiles (with the previous period) and every chart's data for the filter."""
     with tenant_session(actor.org_id, engine) as s:
+        tune_report_session(s)
         return _compute(s, actor, _kw(start, end, location_id, now))
 
 
@@ -688,6 +689,7 @@ def drill(engine: Engine, actor: Actor, key: str, arg: str = "", *, start: date,
           now: datetime) -> Drill:
     """The rows behind figure `key` (+ `arg`, e.g. a provider id); one report.drill audit row."""
     with tenant_session(actor.org_id, engine) as s:
+        tune_report_session(s)
         d = _drill(s, actor, key, arg, _kw(start, end, location_id, now), export=False)
         s.commit()
         return d
@@ -701,6 +703,7 @@ def drill_csv(engine: Engine, actor: Actor, key: str, arg: str = "", *, start: d
               location_id: int | None, now: datetime) -> tuple[str, int]:
     """(CSV text of ALL rows behind the figure, row count); one report.export audit row."""
     with tenant_session(actor.org_id, engine) as s:
+        tune_report_session(s)
         d = _drill(s, actor, key, arg, _kw(start, end, location_id, now), export=True)
         s.commit()
     body = to_csv(DRILL_HEADER, ([r.local_time, r.client, r.service, r.category, r.provider, r.location,
