@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import re
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -125,6 +126,18 @@ def test_owner_filters_drills_down_and_exports(page: Page, base_url, demo, scree
     with page.expect_download() as info:
         page.locator("#dash-trend-chart .dash-csv").click()
     assert info.value.suggested_filename == "trend-2026-04-03-2026-07-01.csv"
+
+    # and the chart itself as a PNG image (drawn in the browser from the chart's SVG)
+    with page.expect_download() as info:
+        page.locator("#dash-revenue-chart .dash-png").click()
+    png = info.value
+    assert png.suggested_filename == "revenue-2026-04-03_2026-07-01.png"
+    with open(png.path(), "rb") as fh:
+        head = fh.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    assert width > 600 and height > 400  # the chart at twice its size, not an empty canvas
+    png.save_as(Path(__file__).resolve().parent.parent / "artifacts" / "dashboard-revenue-chart.png")
 
 
 def test_front_desk_gets_not_found(page: Page, demo):

@@ -14,6 +14,8 @@ Other staff roles see a plain "not found"; signed-out visitors are sent to sign 
 
 from __future__ import annotations
 
+import json
+
 import reflex as rx
 
 from medspa.domain.analytics.definitions import DEFINITIONS
@@ -95,14 +97,76 @@ def _section(title: str, subtitle: str, *children: rx.Component) -> rx.Component
     )
 
 
-def _card(card_id: str, title: str, definition_key: str, report: str, *body: rx.Component) -> rx.Component:
+# The chart as PNG, in the browser: the card's first recharts <svg> is serialised, drawn on a
+# canvas under the card's title and saved. No server round trip (the figures are already on
+# screen; the CSV is the audited, complete export). Cards without an <svg> (the heatmaps,
+# tables) offer CSV only.
+_PNG_SCRIPT = """(function (cardId, name) {
+  var card = document.getElementById(cardId);
+  var svg = card && card.querySelector('.recharts-wrapper > svg.recharts-surface');  // not a legend icon
+  if (!svg) { return; }
+  var w = svg.clientWidth || svg.width.baseVal.value, h = svg.clientHeight || svg.height.baseVal.value;
+  var clone = svg.cloneNode(true);
+  clone.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
+  clone.setAttribute('width', w); clone.setAttribute('height', h);
+  clone.setAttribute('font-family', 'sans-serif');
+  var title = card.querySelector('.dash-card-title');
+  var from = document.getElementById('dash-start'), to = document.getElementById('dash-end');
+  var span = (from && to) ? from.value + '_' + to.value : '';
+  var img = new Image();
+  img.onload = function () {
+    var scale = 2, pad = 16, top = 44;
+    var canvas = document.createElement('canvas');
+    canvas.width = (w + 2 * pad) * scale; canvas.height = (h + top + pad) * scale;
+    var g = canvas.getContext('2d');
+    g.scale(scale, scale);
+    g.fillStyle = '#ffffff'; g.fillRect(0, 0, w + 2 * pad, h + top + pad);
+    g.fillStyle = '#111827'; g.font = 'bold 15px sans-serif';
+    g.fillText(title ? title.textContent : name, pad, 24);
+    var note = card.querySelector('.dash-card-note');
+    g.fillStyle = '#6b7280'; g.font = '11px sans-serif';
+    g.fillText(note ? note.textContent : span.replace('_', ' to '), pad, 38);
+    g.drawImage(img, pad, top, w, h);
+    // the legend is HTML over the chart: draw each entry where it sits on screen
+    var base = svg.getBoundingClientRect();
+    g.font = '12px sans-serif';
+    card.querySelectorAll('.recharts-legend-item').forEach(function (item) {
+      var r = item.getBoundingClientRect(), mark = item.querySelector('svg path, svg line');
+      if (!r.width) { return; }
+      var fill = mark && mark.getAttribute('fill'), stroke = mark && mark.getAttribute('stroke');
+      g.fillStyle = (fill && fill !== 'none') ? fill : (stroke || '#374151');
+      var x = pad + r.left - base.left, y = top + r.top - base.top;
+      g.fillRect(x, y + r.height / 2 - 5, 10, 10);
+      g.fillStyle = '#111827'; g.fillText(item.textContent, x + 14, y + r.height / 2 + 4);
+    });
+    var a = document.createElement('a');
+    a.download = name + (span ? '-' + span : '') + '.png';
+    a.href = canvas.toDataURL('image/png');
+    document.body.appendChild(a); a.click(); a.remove();
+  };
+  img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(new XMLSerializer().serializeToString(clone));
+})(%s, %s)"""
+
+
+def _png_button(card_id: str, report: str) -> rx.Component:
+    return rx.button(rx.icon("image", size=12), "PNG", size="1", variant="soft", color_scheme="gray",
+                     on_click=rx.call_script(_PNG_SCRIPT % (json.dumps(card_id), json.dumps(report))),
+                     class_name="dash-png", custom_attrs={"data-report": report})
+
+
+def _card(card_id: str, title: str, definition_key: str, report: str, *body: rx.Component,
+          png: bool = False) -> rx.Component:
     s = DashboardState
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.text(title, size="3", weight="bold"),
-                rx.button(rx.icon("download", size=12), "CSV", size="1", variant="soft", color_scheme="gray",
-                          on_click=s.export_report(report), class_name="dash-csv", custom_attrs={"data-report": report}),
+                rx.text(title, size="3", weight="bold", class_name="dash-card-title"),
+                rx.hstack(
+                    _png_button(card_id, report) if png else rx.fragment(),
+                    rx.button(rx.icon("download", size=12), "CSV", size="1", variant="soft", color_scheme="gray",
+                              on_click=s.export_report(report), class_name="dash-csv",
+                              custom_attrs={"data-report": report}),
+                    spacing="1"),
                 justify="between", width="100%", align="center",
             ),
             rx.text(DEFINITIONS[definition_key], size="1", color_scheme="gray", class_name="dash-definition"),
@@ -216,6 +280,7 @@ def _visits() -> rx.Component:
                   rx.recharts.bar(is_animation_active=False, data_key="attended", name="Attended %", fill=TEAL_LIGHT)),
         rx.text("Click a provider to see the visits behind the bar.", size="1", color_scheme="gray"),
         _small_table(("Provider", "Booked", "Attended"), rx.foreach(s.util_chart, _util_row)),
+        png=True,
     )
     rooms = _card(
         "dash-resource-chart", "Rooms and devices", "room_util", "resources",
@@ -223,16 +288,18 @@ def _visits() -> rx.Component:
         _pct_bars(s.resource_chart, rx.recharts.bar(is_animation_active=False, data_key="booked", name="Booked %", fill=SLATE),
                   rx.recharts.bar(is_animation_active=False, data_key="attended", name="Attended %", fill="#94a3b8")),
         _small_table(("Room / device", "", "Booked", "Attended"), rx.foreach(s.resource_chart, _resource_row)),
+        png=True,
     )
     trend = _card(
         "dash-trend-chart", "No-shows and cancellations by month", "trend_no_show", "trend",
-        rx.text(s.trend_note, size="1", color_scheme="gray"),
+        rx.text(s.trend_note, size="1", color_scheme="gray", class_name="dash-card-note"),
         _lines(s.trend_chart,
                rx.recharts.line(is_animation_active=False, data_key="no_show", name="No-show %", stroke=RED, stroke_width=2),
                rx.recharts.line(is_animation_active=False, data_key="cancellation", name="Cancelled %", stroke=AMBER, stroke_width=2),
                rx.recharts.line(is_animation_active=False, data_key="late_cancellation", name="Late cancelled %", stroke=ORANGE,
                                 stroke_dasharray="4 3")),
         _small_table(("Month", "No-shows (of due)", "Cancelled (of scheduled)"), rx.foreach(s.trend_chart, _trend_row)),
+        png=True,
     )
     hours = _card(
         "dash-hours-chart", "Busiest hours", "busiest_hours", "hours",
@@ -281,7 +348,7 @@ def _money() -> rx.Component:
             for i, color in enumerate(STACK_COLORS)]
     rev = _card(
         "dash-revenue-chart", "Net revenue by month and category ($)", "revenue_by_category", "revenue",
-        rx.text(s.trend_note, size="1", color_scheme="gray"),
+        rx.text(s.trend_note, size="1", color_scheme="gray", class_name="dash-card-note"),
         rx.recharts.bar_chart(
             rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
             rx.recharts.x_axis(data_key="month", tick={"fontSize": 11}),
@@ -293,6 +360,7 @@ def _money() -> rx.Component:
         ),
         rx.text("Click a category to see its ledger lines.", size="1", color_scheme="gray"),
         _small_table(("Category (12 months)", "Net"), rx.foreach(s.category_totals, _category_row)),
+        png=True,
     )
     tops = _card(
         "dash-services-chart", "Top services", "top_services", "top_services",
@@ -315,12 +383,13 @@ def _clients() -> rx.Component:
     s = DashboardState
     rebook = _card(
         "dash-rebook-chart", "Rebooking by month", "trend_rebooking", "trend",
-        rx.text(s.trend_note, size="1", color_scheme="gray"),
+        rx.text(s.trend_note, size="1", color_scheme="gray", class_name="dash-card-note"),
         _lines(s.trend_chart,
                rx.recharts.line(is_animation_active=False, data_key="rebooking", name="Rebooked within 90 days %", stroke=TEAL, stroke_width=2),
                rx.recharts.line(is_animation_active=False, data_key="before_leaving", name="Before leaving %", stroke=SLATE,
                                 stroke_dasharray="4 3")),
         _small_table(("Month", "Rebooked (of completed)"), rx.foreach(s.trend_chart, _rebook_row)),
+        png=True,
     )
     retention = _card(
         "dash-retention-chart", "Retention by first-visit month", "retention", "retention",
