@@ -324,3 +324,26 @@ def test_another_clinics_visits_are_not_in_trends_hours_or_rooms(engine, owner_e
         assert an.resource_utilization_rows(s, owner, **kw(day), resource_id=theirs.room_ids[0]) == []
     with theirs.session() as s:
         assert trends.busiest_hours_rows(s, theirs.staff_actor("owner"), **kw(day), weekday=2, hour=10) == [appt.id]
+
+
+def test_room_rows_starting_before_the_range_count_for_its_first_visit(engine, owner_engine):
+    """resource_utilization reads the range's occupancy rows by occupancy.starts_at (migration
+    0013): a visit at 00:15 local on the range's first day whose room row starts with a
+    90-minute setup buffer (the previous local day, and the previous UTC day in Sydney) still
+    counts, once; a visit the day before the range does not."""
+    day = date(2026, 7, 15)
+    clinic = build_clinic(engine, owner_engine, time_zone="Australia/Sydney")
+    tz = clinic.time_zone
+    owner = clinic.staff_actor("owner")
+    room = clinic.room_ids[0]
+    with clinic.session() as s:
+        first = _visit(s, clinic, local(tz, day, 0, 15), minutes=40)
+        s.add(Occupancy(org_id=clinic.org_id, resource_id=room, appointment_id=first.id, kind="appointment",
+                        during=Range(first.start_at - timedelta(minutes=90), first.end_at, bounds="[)"),
+                        status="booked"))
+        _visit(s, clinic, local(tz, day - timedelta(days=1), 21, 0), minutes=30, resources=(room,))
+        [r] = an.resource_utilization(s, owner, **kw(day), kind="room")
+        assert (r.resource_id, r.booked_minutes, r.attended_minutes) == (room, 40, 40)
+        assert an.resource_utilization_rows(s, owner, **kw(day), resource_id=room) == [(first.id, 40)]
+        [r] = an.resource_utilization(s, owner, **kw(day - timedelta(days=1), day), kind="room")
+        assert r.booked_minutes == 70

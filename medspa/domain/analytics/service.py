@@ -187,6 +187,12 @@ def utilization_rows(session: Session, actor: Actor, *, start: date, end: date, 
 RESOURCE_KINDS = ("room", "device")
 _BOOKED_IN = "('confirmed', 'checked_in', 'completed', 'no_show')"
 _MINUTES = "(EXTRACT(EPOCH FROM a.end_at - a.start_at) / 60)::bigint"
+# How long before its visit an appointment's occupancy row can start: hold_slot writes
+# [start - setup buffer, end + cleanup buffer) and appointments never move, so a week or the
+# longest setup buffer of the menu (whichever is longer) bounds it. resource_utilization reads
+# the range's occupancy rows by occupancy.starts_at with this lead instead of one probe per visit.
+_OCCUPANCY_LEAD = ("greatest(interval '7 days', "
+                   "(SELECT coalesce(max(s.buffer_before_minutes), 0) FROM service s) * interval '1 minute')")
 
 
 @dataclass(frozen=True)
@@ -236,11 +242,18 @@ def resource_utilization(session: Session, actor: Actor, *, start: date, end: da
                      - ((o.day + o.opens) AT TIME ZONE l.time_zone)) / 60)::bigint AS minutes
             FROM open_days o JOIN location l ON l.id = o.location_id
             GROUP BY o.location_id),
-        visits AS (
+        visits AS MATERIALIZED (
             SELECT a.id, a.status, {_MINUTES} AS minutes {_VISITS} AND a.status IN {_BOOKED_IN}),
         pairs AS (    -- one row per (visit, resource): released + rebooked rows of a visit count once
             SELECT DISTINCT o.resource_id, v.id, v.status, v.minutes
-            FROM visits v JOIN occupancy o ON o.appointment_id = v.id AND o.kind = 'appointment'),
+            FROM visits v JOIN occupancy o ON o.appointment_id = v.id AND o.kind = 'appointment'
+            -- a visit's rows start at its start minus the setup buffer (scheduling hold_slot):
+            -- the range's rows by index (migration 0013), hash-joined to the visits
+            WHERE o.starts_at >= CAST(:lo AS timestamptz) - ({_OCCUPANCY_LEAD})
+              AND o.starts_at < CAST(:hi AS timestamptz) + interval '1 day'
+              AND o.resource_id = ANY (ARRAY(
+                  SELECT r.id FROM resource r WHERE r.kind = :kind
+                    AND (CAST(:loc AS bigint) IS NULL OR r.location_id = CAST(:loc AS bigint))))),
         used AS (
             SELECT resource_id, sum(minutes)::bigint AS booked,
                    coalesce(sum(minutes) FILTER (WHERE status = 'completed'), 0)::bigint AS attended
