@@ -200,3 +200,40 @@ def test_revenue_reports_need_report_read(clinic, role):
                 call(s, actor, **kw(*JULY))
         with pytest.raises(PermissionDenied):
             rv.top_service_rows(s, actor, **kw(*JULY), service_id=1)
+
+
+def test_ledger_lines_carry_their_visits_location_and_service(engine, owner_engine):
+    """Migration 0014: a ledger line gets its visit's location and service on insert (the
+    revenue reports no longer join appointment), follows the visit when its service changes,
+    and a line without a visit has neither (and is in no report)."""
+    from sqlalchemy import text as sql
+
+    from tests.test_analytics import _client, _insert, kw, local
+
+    clinic = build_clinic(engine, owner_engine, time_zone="America/New_York")
+    tz = clinic.time_zone
+    owner = clinic.staff_actor("owner")
+    day = date(2026, 6, 10)
+    with clinic.session() as s:
+        c = _client(s, clinic)
+        v = _insert(s, clinic, local(tz, day, 10), client_id=c)
+        s.add(LedgerEntry(org_id=clinic.org_id, appointment_id=v.id, client_id=None, entry_type="sale",
+                          amount_cents=30000, created_at=v.end_at))
+        s.add(LedgerEntry(org_id=clinic.org_id, appointment_id=None, client_id=c, entry_type="deposit_paid",
+                          amount_cents=999, created_at=v.end_at))
+        s.flush()
+        rows = s.execute(sql("select appointment_id, location_id, service_id from ledger_entry order by id")).all()
+        assert [tuple(r) for r in rows] == [(v.id, clinic.location_id, clinic.services["botox"]), (None, None, None)]
+        [t] = [rv.ticket_summary(s, owner, **kw(day))]
+        assert (t.checkouts, t.sales_cents, t.net_cents, t.clients) == (1, 30000, 30000, 1)  # client via the visit
+        [line] = rv.revenue(s, owner, **kw(day), by="service")
+        assert (line.key, line.sales_cents) == (str(clinic.services["botox"]), 30000)
+        [line] = rv.revenue(s, owner, **kw(day), by="provider")
+        assert line.key == str(clinic.provider_ids[0])
+        other = next(sid for name, sid in clinic.services.items() if sid != clinic.services["botox"])
+        s.execute(sql("update appointment set service_id = :s where id = :i"), {"s": other, "i": v.id})
+        [line] = rv.revenue(s, owner, **kw(day), by="service")
+        assert (line.key, line.sales_cents) == (str(other), 30000)
+        assert [x.service_id for x in rv.top_services(s, owner, **kw(day))] == [other]
+        assert rv.top_service_rows(s, owner, **kw(day), service_id=other)[0][2] == 30000
+        assert rv.revenue(s, owner, **kw(day, day, clinic.location_id + 1000)) == []
