@@ -107,7 +107,8 @@ begin
       returning 1)
   delete from client_first_visit x using touched t
   where x.org_id = t.org_id and x.client_id = t.client_id
-    and not exists (select 1 from fresh f where f.org_id = t.org_id and f.client_id = t.client_id);
+    and not exists (select 1 from appointment a where a.org_id = t.org_id and a.client_id = t.client_id
+                                                  and a.status = 'completed');
 end $$;
 
 create or replace function medspa_client_first_visit_sync() returns trigger

@@ -25,29 +25,33 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 from sqlmodel import Session
 
-from medspa.domain.analytics.common import PERMISSION, _params, _ratio
+from medspa.domain.analytics.common import PERMISSION, _params, _ratio, utc_window
 from medspa.domain.identity.actor import Actor
 
 WINDOWS = (90, 180, 365)
 _LOC = "(CAST(:loc AS bigint) IS NULL OR {col} = CAST(:loc AS bigint))"
 
 # members of the cohorts of the months :m_first..:m_last (timestamps at the 1st of a month):
-# (month, client_id, id = first visit, start_at, local_start, time_zone)
+# (month, client_id, id = first visit, start_at, local_start, time_zone, second_at). Each
+# client's first completed visit and the next one starting after it are kept by the database in
+# client_first_visit (migration 0012, exact by triggers on appointment); :mlo..:mhi is a coarse
+# UTC window around the local months (common.utc_window) that the (org_id, first_start_at)
+# index serves, the exact local-month test follows it.
 _MEMBERS = f"""
     firsts AS (
-        SELECT DISTINCT ON (a.client_id) a.client_id, a.id, a.location_id, a.start_at, l.time_zone,
-               a.start_at AT TIME ZONE l.time_zone AS local_start
-        FROM appointment a JOIN location l ON l.id = a.location_id
-        WHERE a.status = 'completed' AND a.client_id IS NOT NULL
-        ORDER BY a.client_id, a.start_at, a.id),
+        SELECT f.client_id, f.first_appointment_id AS id, f.first_location_id AS location_id,
+               f.first_start_at AS start_at, f.second_start_at AS second_at, l.time_zone,
+               f.first_start_at AT TIME ZONE l.time_zone AS local_start
+        FROM client_first_visit f JOIN location l ON l.id = f.first_location_id
+        WHERE f.first_start_at >= :mlo AND f.first_start_at < :mhi),
     members AS (
         SELECT to_char(f.local_start, 'YYYY-MM') AS month, f.client_id, f.id, f.start_at, f.local_start,
-               f.time_zone
+               f.time_zone, f.second_at
         FROM firsts f
         WHERE f.local_start >= CAST(:m_first AS timestamp)
           AND f.local_start < CAST(:m_last AS timestamp) + interval '1 month'
@@ -55,11 +59,11 @@ _MEMBERS = f"""
 
 
 def _returned(days: str) -> str:
-    """SQL: the member m came back for another completed visit within `days` days."""
-    return f"""EXISTS (
-        SELECT 1 FROM appointment b
-        WHERE b.client_id = m.client_id AND b.status = 'completed' AND b.start_at > m.start_at
-          AND b.start_at <= (m.local_start + make_interval(days => {days})) AT TIME ZONE m.time_zone)"""
+    """SQL: the member m came back for another completed visit within `days` days. second_at is
+    the earliest completed visit starting after the first visit's start, so any such visit
+    within the window exists iff that one is within it."""
+    return f"""(m.second_at IS NOT NULL
+        AND m.second_at <= (m.local_start + make_interval(days => {days})) AT TIME ZONE m.time_zone)"""
 
 
 def _closed(days: int) -> str:
@@ -70,7 +74,10 @@ def _closed(days: int) -> str:
 
 
 def _month_params(start: date, end: date, location_id: int | None, **extra) -> dict:
-    return _params(start, end, location_id, m_first=start.replace(day=1), m_last=end.replace(day=1), **extra)
+    m_first, m_last = start.replace(day=1), end.replace(day=1)
+    month_end = (m_last + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    mlo, mhi = utc_window(m_first, month_end)
+    return _params(start, end, location_id, m_first=m_first, m_last=m_last, mlo=mlo, mhi=mhi, **extra)
 
 
 @dataclass(frozen=True)

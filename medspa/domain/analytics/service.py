@@ -384,13 +384,15 @@ def rebooking_rows(session: Session, actor: Actor, *, start: date, end: date, lo
         _params(start, end, location_id, days=within_days)).all()]
 
 
+# each client's first completed visit is kept by the database in client_first_visit (migration
+# 0012, exact by triggers on appointment); the coarse UTC window on first_start_at lets the
+# (org_id, first_start_at) index serve the range, the local-date test follows it (common.py)
 _FIRST_VISITS = """
     WITH firsts AS (
-        SELECT DISTINCT ON (a.client_id) a.client_id, a.id, a.location_id,
-               (a.start_at AT TIME ZONE l.time_zone)::date AS day
-        FROM appointment a JOIN location l ON l.id = a.location_id
-        WHERE a.status = 'completed' AND a.client_id IS NOT NULL
-        ORDER BY a.client_id, a.start_at, a.id)
+        SELECT f.client_id, f.first_appointment_id AS id, f.first_location_id AS location_id,
+               (f.first_start_at AT TIME ZONE l.time_zone)::date AS day
+        FROM client_first_visit f JOIN location l ON l.id = f.first_location_id
+        WHERE f.first_start_at >= :lo AND f.first_start_at < :hi)
     SELECT {select} FROM firsts
     WHERE day BETWEEN :start AND :end
       AND (CAST(:loc AS bigint) IS NULL OR location_id = CAST(:loc AS bigint)) {tail}"""
