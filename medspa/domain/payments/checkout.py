@@ -4,7 +4,8 @@ Money flow (integer cents, one currency per visit):
 
 - sale = the visit's price_cents (appointment.price_cents, copied from the service at booking);
 - applied = the deposit already paid and not refunded (succeeded deposit payments minus their
-  refunds), at most the price (an excess deposit stays on the client's account);
+  refunds), at most the price; a deposit above the price (the price was lowered after
+  booking) is refunded to the card at checkout for the excess;
 - balance = sale - applied, charged through the gateway with the idempotency key
   "checkout-<appointment id>-attempt-<n>" (n = earlier balance payments + 1, so a retry after
   a decline is a new attempt and a replayed request gets the gateway's stored answer);
@@ -37,7 +38,12 @@ from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.gateway import CardDetails, ChargeRequest, PaymentGateway
 from medspa.domain.payments.models import LedgerEntry, Payment, Refund
-from medspa.domain.payments.service import ledger_processing_fee, next_idempotency_key, record_charge
+from medspa.domain.payments.service import (
+    ledger_processing_fee,
+    next_idempotency_key,
+    record_charge,
+    refund_payment,
+)
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.service import change_status, get_appointment
 
@@ -74,7 +80,8 @@ class Checkout:
     row were written; `message` is the gateway's user-facing text), requires_action (the
     card needs 3-D Secure, which the desk cannot complete: nothing but the pending Payment row
     was written; `client_secret` for a page that can). fee_cents: the balance payment's fee.
-    payment_id: the balance Payment row (None for a zero balance).
+    payment_id: the balance Payment row (None for a zero balance). refunded_cents: the part of
+    the deposit above the price, refunded to the card at checkout.
     """
 
     appointment_id: int
@@ -88,6 +95,7 @@ class Checkout:
     message: str = ""
     client_secret: str = ""
     card_last4: str = ""
+    refunded_cents: int = 0
 
 
 def deposit_available_cents(session: Session, appointment_id: int) -> int:
@@ -204,7 +212,8 @@ def checkout_visit(session: Session, actor: Actor, appointment_id: int, *, gatew
                                                "check the client in first."
                                 if appt.status == "confirmed" else
                                 f"A {appt.status.replace('_', ' ')} visit cannot be checked out."})
-    applied = min(deposit_available_cents(session, appt.id), appt.price_cents)
+    available = deposit_available_cents(session, appt.id)
+    applied = min(available, appt.price_cents)
     balance = appt.price_cents - applied
     payment = None
     if balance > 0:
@@ -227,6 +236,25 @@ def checkout_visit(session: Session, actor: Actor, appointment_id: int, *, gatew
                             payment_id=payment.id, message=message, client_secret=result.client_secret,
                             card_last4=result.card_last4)
     finalize_checkout(session, actor, appt, payment, applied_cents=applied, now=now)
+    refunded = _refund_excess_deposit(session, actor, appt, available - applied, gateway=gateway, now=now)
     return Checkout(appt.id, "succeeded", appt.currency, appt.price_cents, applied, balance,
                     fee_cents=payment.fee_cents if payment else 0, payment_id=payment.id if payment else None,
-                    card_last4=payment.card_last4 if payment else "")
+                    card_last4=payment.card_last4 if payment else "", refunded_cents=refunded)
+
+
+def _refund_excess_deposit(session: Session, actor: Actor, appt: Appointment, excess_cents: int, *,
+                           gateway: PaymentGateway, now: datetime) -> int:
+    """A deposit above the price (the price was lowered after booking) goes back to the card,
+    so no money sits on the client's account unrecorded; returns the cents refunded (0 when
+    there is no excess, or the gateway refused: refund_payment then audits refund.failed and
+    a manager can refund it from the payment)."""
+    if excess_cents <= 0:
+        return 0
+    deposit = session.exec(select(Payment).where(
+        Payment.appointment_id == appt.id, Payment.purpose == "deposit", Payment.status == "succeeded")
+        .order_by(Payment.id)).first()
+    if deposit is None:
+        return 0
+    refund = refund_payment(session, actor, deposit, gateway, now=now, reason="deposit above the visit's price",
+                            amount_cents=min(excess_cents, deposit.amount_cents))
+    return refund.amount_cents if refund else 0

@@ -37,7 +37,8 @@ class CardDetails:
 
     @property
     def digits(self) -> str:
-        return "".join(ch for ch in self.number if ch.isdigit())
+        """The number's ASCII digits (spaces and dashes dropped; validate_card refuses the rest)."""
+        return "".join(ch for ch in self.number if ch in "0123456789")
 
     @property
     def last4(self) -> str:
@@ -127,7 +128,8 @@ def validate_card(card: CardDetails, now: datetime) -> None:
     """Field messages for a mistyped card (Stripe's wording); raises ValidationFailed."""
     errors: dict[str, str] = {}
     digits = card.digits
-    if not (12 <= len(digits) <= 19) or not luhn_ok(digits):
+    typed_only_digits = all(ch in "0123456789 -" for ch in card.number)  # no letters, no other scripts' digits
+    if not typed_only_digits or not (12 <= len(digits) <= 19) or not luhn_ok(digits):
         errors["card_number"] = "Your card number is invalid."
     if not 1 <= int(card.exp_month or 0) <= 12:
         errors["exp_month"] = "Your card's expiration month is invalid."
@@ -137,7 +139,7 @@ def validate_card(card: CardDetails, now: datetime) -> None:
         errors["exp_year"] = "Your card's expiration date is in the past."
     elif year > now.year + 25:
         errors["exp_year"] = "Your card's expiration year is invalid."
-    if not (card.cvc.isdigit() and len(card.cvc) in (3, 4)):
+    if not (card.cvc.isascii() and card.cvc.isdigit() and len(card.cvc) in (3, 4)):
         errors["cvc"] = "Your card's security code is invalid."
     if errors:
         raise ValidationFailed(errors)

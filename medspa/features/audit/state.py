@@ -21,6 +21,7 @@ from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.features.audit import data
 from medspa.features.auth.state import StaffState
+from medspa.features.inputs import parse_id
 
 PAGE_SIZE = 50
 EXPORT_MAX_ROWS = 100_000  # one download is built in memory and sent over the websocket
@@ -113,7 +114,7 @@ class AuditState(StaffState):
         self.has_more, self.page, self._before_id, self._zones = False, 0, 0, {}
 
     def _filters(self) -> dict:
-        staff = int(self.staff_user) if self.staff_user.isdigit() else None
+        staff = parse_id(self.staff_user)
         return {"client_id": self.client_id or None, "actor_user_id": staff, "start": _parse_day(self.start),
                 "end": _parse_day(self.end), "time_zone": self._zones.get(self.location, "UTC")}
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from medspa.features.inputs import ascii_int
+
 HOME_PATH = "/calendar"
 LOGIN_PATH = "/login"
 VERIFY_PATH = "/login/verify"
@@ -34,7 +36,7 @@ def locked_message(seconds: int) -> str:
 
 def _wait_of(query: dict) -> int:
     raw = str(query.get("wait", "") or "")
-    return min(int(raw), 24 * 3600) if raw.isdigit() else 0
+    return min(ascii_int(raw) or 0, 24 * 3600)
 
 
 def login_error(query: dict) -> str:

@@ -24,6 +24,7 @@ from medspa.features.booking import flow
 from medspa.features.booking.flow import (
     CategoryCard, Confirmation, DayCard, LocationCard, ProviderCard, ServiceCard, SlotCard, SlotGroup, Taken,
 )
+from medspa.features.inputs import ascii_int, parse_id
 
 ANYONE = "any"
 STEPS = ("location", "service", "provider", "time", "details", "payment", "done")
@@ -44,15 +45,6 @@ _STRIPE_JS = """window.medspaStripe = window.medspaStripe || {
    return r.error ? {error: r.error.message} : {status: r.paymentIntent.status}; } };"""
 
 
-def _int(value: Any) -> int | None:
-    """A positive id from whatever the browser sent, else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if 0 < value < 2**62 else None
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
-        return int(value) or None
-    return None
 
 
 def _text(form: Any, name: str, limit: int = 120) -> str:
@@ -164,7 +156,7 @@ class BookingState(rx.State):
 
     @rx.event
     async def choose_location(self, location_id: Any):
-        loc = next((l for l in self.locations if l.id == _int(location_id)), None)
+        loc = next((l for l in self.locations if l.id == parse_id(location_id)), None)
         if self.status != "ready" or loc is None:
             return
         await self._release()
@@ -172,7 +164,7 @@ class BookingState(rx.State):
 
     @rx.event
     async def choose_service(self, service_id: Any):
-        sid = _int(service_id)
+        sid = parse_id(service_id)
         if self.status != "ready" or sid not in self._service_ids:
             return
         await self._release()
@@ -182,7 +174,7 @@ class BookingState(rx.State):
 
     @rx.event
     async def choose_provider(self, choice: Any):
-        pid = _int(choice)
+        pid = parse_id(choice)
         provider = next((p for p in self.providers if p.id == pid), None)
         if self.step not in ("provider", "time") or (choice != ANYONE and provider is None):
             return
@@ -298,7 +290,7 @@ class BookingState(rx.State):
         self.errors, self.card_error, self.busy = {}, "", True
         yield
         month, year = _text(form, "exp_month", 4), _text(form, "exp_year", 4)
-        card = CardDetails(_text(form, "card_number", 30), _int(month) or 0, _int(year) or 0, _text(form, "cvc", 4))
+        card = CardDetails(_text(form, "card_number", 30), ascii_int(month) or 0, ascii_int(year) or 0, _text(form, "cvc", 4))
         yield await self._submit(card, None)
 
     @rx.event

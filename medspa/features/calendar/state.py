@@ -24,6 +24,7 @@ from medspa.domain.scheduling.calendar import CalendarDay, CalendarWeek
 from medspa.domain.scheduling.service import InvalidTransition
 from medspa.domain.money import format_money
 from medspa.features.auth.state import StaffState
+from medspa.features.inputs import ascii_int, parse_id
 from medspa.features.calendar import data, live
 from medspa.features.calendar.data import SPANS, VIEWS, ViewKey
 from medspa.features.calendar.layout import DayView, DetailView, WeekView, day_view, detail_view, parse_day, week_view
@@ -144,8 +145,8 @@ class CalendarState(StaffState):
         if actor is None:
             return self._to_login()
         query = self.router.url.query_parameters
-        if (loc := query.get("location", "")).isdigit() and len(loc) < 19:
-            self.location_id = int(loc)
+        if (loc := parse_id(query.get("location", ""))) is not None:
+            self.location_id = loc
         if "day" in query:
             picked = parse_day(query.get("day"), None)
             self.day = picked.isoformat() if picked else ""
@@ -182,9 +183,10 @@ class CalendarState(StaffState):
 
     @rx.event
     async def pick_location(self, value: str):
-        if not isinstance(value, str) or not value.isdigit() or len(value) > 18:
+        location_id = parse_id(value) if isinstance(value, str) else None
+        if location_id is None:
             return
-        return await self._go(location_id=int(value))  # an id of another clinic falls back (RLS)
+        return await self._go(location_id=location_id)  # an id of another clinic falls back (RLS)
 
     @rx.event
     async def pick_view(self, value: str | list[str]):
@@ -243,7 +245,8 @@ class DetailState(StaffState):
         actor = await self._staff_actor()
         if actor is None:
             return self._to_login()
-        if isinstance(appointment_id, bool) or not isinstance(appointment_id, int) or appointment_id <= 0:
+        appointment_id = parse_id(appointment_id) if isinstance(appointment_id, int) else None
+        if appointment_id is None:
             return
         self.busy, self.error, self.notice, self.confirm_cancel = False, "", "", False
         self.checkout_errors = {}
@@ -328,9 +331,8 @@ class DetailState(StaffState):
         card = None
         if self.detail.balance_due:
             month, year = text("exp_month", 4), text("exp_year", 4)
-            card = CardDetails(text("card_number", 30), int(month) if month.isdigit() else 0,
-                               int(year) if year.isdigit() else 0, text("cvc", 4))
-        self.busy, self.checkout_errors, self.error = True, {}, ""
+            card = CardDetails(text("card_number", 30), ascii_int(month) or 0, ascii_int(year) or 0, text("cvc", 4))
+        self.busy, self.checkout_errors, self.error, self.notice = True, {}, "", ""  # no stale "Checked in"
         yield
         try:
             result, d = await asyncio.to_thread(data.checkout, get_engine(), actor, self.detail.id, app_clock(), card)
@@ -351,4 +353,6 @@ class DetailState(StaffState):
             self.checkout_errors = {"card": result.message}
             return
         paid = f" · card ending {result.card_last4}" if result.card_last4 else ""
+        if result.refunded_cents:
+            paid += f" · {format_money(result.refunded_cents, result.currency)} of the deposit refunded"
         await self._after(actor, f"Checkout complete{paid}")  # the amount is in the panel's checkout line

@@ -21,6 +21,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.features.auth.state import StaffState
 from medspa.features.charting import data
+from medspa.features.inputs import parse_id
 
 FIELDS = ("product", "lot_number", "units", "treatment_area")
 FIELD_LIMIT = 80
@@ -47,8 +48,8 @@ class VersionView:
 def appointment_id_from_path(path: str) -> int:
     """/chart/123 -> 123; anything else -> 0."""
     parts = [p for p in (path or "").split("/") if p]
-    if len(parts) == 2 and parts[0] == "chart" and parts[1].isdigit() and len(parts[1]) <= 18:
-        return int(parts[1])
+    if len(parts) == 2 and parts[0] == "chart":
+        return parse_id(parts[1]) or 0
     return 0
 
 

@@ -34,6 +34,7 @@ from medspa.domain.analytics.definitions import DEFINITIONS
 from medspa.domain.audit.query import csv_cell
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, StaffMember
+from medspa.features.inputs import ascii_int
 
 GOOD, BAD, NEUTRAL = "good", "bad", "neutral"
 
@@ -52,7 +53,17 @@ def money(cents: int) -> str:
     return f"{sign}${abs(cents) / 100:,.2f}"
 
 
-def _days(n: int) -> str:
+REBOOKING_DAYS = 90  # the dashboard's rebooking window (analytics.service.rebooking within_days)
+
+
+def _rebooking_open(last_day: date, now: datetime) -> bool:
+    """True while visits of a month ending `last_day` can still be rebooked within the
+    rebooking window (90 days, analytics.service.rebooking): its rate can still rise."""
+    return last_day + timedelta(days=REBOOKING_DAYS) >= now.date()
+
+
+def days_text(n: int) -> str:
+    """"1 day", "30 days"."""
     return "1 day" if n == 1 else f"{n} days"
 
 
@@ -63,7 +74,7 @@ def change(kind: str, current: float | int | None, previous: float | int | None,
     kind "rate": the difference in percentage points ("▲ 1.2 pts"); "count"/"money": the
     change in percent ("▼ 12.5%"). tone is good/bad by `higher_is_better`, neutral when
     unchanged or not comparable. The previous value follows in brackets."""
-    period = f"vs previous {_days(days)}"
+    period = f"vs previous {days_text(days)}"
     if kind == "rate":
         if current is None or previous is None:
             return (f"no visits to compare {period}" if previous is None else f"— {period}", NEUTRAL)
@@ -77,13 +88,13 @@ def change(kind: str, current: float | int | None, previous: float | int | None,
         was = money(int(previous)) if kind == "money" else f"{previous:,}"
         if previous == 0:
             if current == 0:
-                return f"= same as previous {_days(days)}", NEUTRAL
+                return f"= same as previous {days_text(days)}", NEUTRAL
             delta, size = float(current), "new"
         else:
             delta = round((current - previous) / abs(previous) * 100, 1)
             size = f"{abs(delta):.1f}%"
     if delta == 0:
-        return f"= same as previous {_days(days)} ({was})", NEUTRAL
+        return f"= same as previous {days_text(days)} ({was})", NEUTRAL
     arrow = "▲" if delta > 0 else "▼"
     tone = GOOD if (delta > 0) == higher_is_better else BAD
     return f"{arrow} {size} {period} ({was})", tone
@@ -256,23 +267,23 @@ def _tiles(cur: _Figures, prev: _Figures, days: int) -> list[Tile]:
     booked, attended = an._ratio(cur.booked, cur.available), an._ratio(cur.attended, cur.available)
     return [
         tile("no_show", "No-show rate", "visits", pct(cur.no_show.rate), "rate", cur.no_show.rate,
-             prev.no_show.rate, False, f"{cur.no_show.no_shows} no-shows of {cur.no_show.due} due"),
+             prev.no_show.rate, False, f"{cur.no_show.no_shows:,} no-shows of {cur.no_show.due:,} due"),
         tile("cancellations", "Cancellations", "visits", f"{cur.cancellations.count:,}", "count",
              cur.cancellations.count, prev.cancellations.count, False,
-             f"{cur.cancellations.late} late · {cur.cancellations.early} early"),
+             f"{cur.cancellations.late:,} late · {cur.cancellations.early:,} early"),
         tile("booked_util", "Booked utilization", "visits", pct(booked), "rate", booked,
              an._ratio(prev.booked, prev.available), True, f"{cur.booked:,} of {cur.available:,} min"),
         tile("attended_util", "Attended utilization", "visits", pct(attended), "rate", attended,
              an._ratio(prev.attended, prev.available), True, f"{cur.attended:,} of {cur.available:,} min"),
         tile("rebooking", "Rebooking rate", "clients", pct(cur.rebooking.rate), "rate", cur.rebooking.rate,
              prev.rebooking.rate, True,
-             f"{cur.rebooking.rebooked} of {cur.rebooking.visits} visits · "
-             f"{cur.rebooking.rebooked_before_leaving} before leaving"),
+             f"{cur.rebooking.rebooked:,} of {cur.rebooking.visits:,} visits · "
+             f"{cur.rebooking.rebooked_before_leaving:,} before leaving"),
         tile("new_clients", "New clients", "clients", f"{cur.new_clients:,}", "count", cur.new_clients,
              prev.new_clients, True, "first completed visit"),
         tile("net_revenue", "Net revenue", "money", money(cur.net_cents), "money", cur.net_cents, prev.net_cents,
              True, f"{money(cur.sales_cents)} sales · {money(cur.deposits_cents)} deposits · "
-                   f"-{money(cur.deductions_cents)} applied, refunds, fees"),
+                   f"{money(-cur.deductions_cents)} applied, refunds, fees"),
         tile("average_ticket", "Average ticket", "money", _money_or_dash(cur.tickets.average_ticket_cents), "money",
              cur.tickets.average_ticket_cents, prev.tickets.average_ticket_cents, True,
              f"{money(cur.tickets.sales_cents)} sales over {cur.tickets.checkouts:,} checkouts"),
@@ -299,37 +310,47 @@ def locations(engine: Engine, actor: Actor) -> list[tuple[int, str, str]]:
                 s.execute(select(Location.id, Location.name, Location.time_zone).order_by(Location.name, Location.id)).all()]
 
 
-def _compute(s: Session, actor: Actor, kw: dict) -> Summary:
-    start, end = kw["start"], kw["end"]
+def _compute(s: Session, actor: Actor, kw: dict, *, head: bool = True, history: bool = True) -> Summary:
+    """The figures of the filter `kw`: `head` = the tiles (with the previous period) and the
+    range's charts; `history` = the 12-month trends and revenue by category and the 24-month
+    cohorts (the slow part on years of data, loaded second by the page)."""
+    start, end, now = kw["start"], kw["end"], kw["now"]
     p_start, p_end = previous_range(start, end)
-    cur, util, rev = _figures(s, actor, kw)
-    prev, _, _ = _figures(s, actor, {**kw, "start": p_start, "end": p_end})
-    names = dict(s.execute(select(StaffMember.id, StaffMember.display_name)).all())
-    tiles = _tiles(cur, prev, (end - start).days + 1)
-    chart_util = [{"id": str(u.provider_id), "name": names.get(u.provider_id, f"#{u.provider_id}"),
-                   "booked": round((u.booked or 0) * 100, 1), "attended": round((u.attended or 0) * 100, 1)}
-                  for u in util if u.available_minutes or u.booked_minutes]
-    resources = [u for kind in an.RESOURCE_KINDS for u in an.resource_utilization(s, actor, **kw, kind=kind)]
-    chart_res = [{"id": str(u.resource_id), "name": u.name, "kind": u.kind,
-                  "booked": round((u.booked or 0) * 100, 1), "attended": round((u.attended or 0) * 100, 1)}
-                 for u in resources if u.available_minutes or u.booked_minutes]
+    tiles, chart_util, chart_res, chart_tops, util, resources, tops = [], [], [], [], [], [], []
+    hour_cells, hours, hours_columns = [], [], 0
+    names: dict[int, str] = {}
+    if head:
+        cur, util, _ = _figures(s, actor, kw)
+        prev, _, _ = _figures(s, actor, {**kw, "start": p_start, "end": p_end})
+        names = dict(s.execute(select(StaffMember.id, StaffMember.display_name)).all())
+        tiles = _tiles(cur, prev, (end - start).days + 1)
+        chart_util = [{"id": str(u.provider_id), "name": names.get(u.provider_id, f"#{u.provider_id}"),
+                       "booked": round((u.booked or 0) * 100, 1), "attended": round((u.attended or 0) * 100, 1)}
+                      for u in util if u.available_minutes or u.booked_minutes]
+        resources = [u for kind in an.RESOURCE_KINDS for u in an.resource_utilization(s, actor, **kw, kind=kind)]
+        chart_res = [{"id": str(u.resource_id), "name": u.name, "kind": u.kind,
+                      "booked": round((u.booked or 0) * 100, 1), "attended": round((u.attended or 0) * 100, 1)}
+                     for u in resources if u.available_minutes or u.booked_minutes]
+        tops = rv.top_services(s, actor, **kw, limit=10)
+        hour_cells = tr.busiest_hours(s, actor, **kw)
+        hours, hours_columns = _hours_grid(hour_cells)
     w_start, w_end = trend_window(end)
-    points = tr.monthly_trend(s, actor, **{**kw, "start": w_start, "end": w_end})
+    r_start, r_end = retention_window(end)
+    points, by_cat, cohorts = [], [], []
+    if history:
+        points = tr.monthly_trend(s, actor, **{**kw, "start": w_start, "end": w_end})
+        by_cat = rv.revenue(s, actor, **{**kw, "start": w_start, "end": w_end}, by="month_category")
+        cohorts = co.retention(s, actor, **{**kw, "start": r_start, "end": r_end})
     chart_trend = [{"month": p.month, "no_show": _pct_round(p.no_show_rate),
                     "cancellation": _pct_round(p.cancellation_rate),
                     "late_cancellation": _pct_round(_ratio(p.late_cancellations, p.scheduled)),
                     "rebooking": _pct_round(p.rebooking_rate), "before_leaving": _pct_round(p.before_leaving_rate),
-                    "no_show_text": f"{pct(p.no_show_rate)} ({p.no_shows} of {p.due})",
-                    "cancel_text": f"{pct(p.cancellation_rate)} ({p.cancellations} of {p.scheduled}, "
-                                   f"{p.late_cancellations} late)",
-                    "rebook_text": f"{pct(p.rebooking_rate)} ({p.rebooked} of {p.completed})"} for p in points]
-    by_cat = rv.revenue(s, actor, **{**kw, "start": w_start, "end": w_end}, by="month_category")
+                    "no_show_text": f"{pct(p.no_show_rate)} ({p.no_shows:,} of {p.due:,})",
+                    "cancel_text": f"{pct(p.cancellation_rate)} ({p.cancellations:,} of {p.scheduled:,}, "
+                                   f"{p.late_cancellations:,} late)",
+                    "rebook_text": f"{pct(p.rebooking_rate)} ({p.rebooked:,} of {p.completed:,})"
+                                   + (" · still open" if _rebooking_open(p.end, now) else "")} for p in points]
     chart_rev, categories, cat_totals = _stacked(by_cat, [p.month for p in points])
-    tops = rv.top_services(s, actor, **kw, limit=10)
-    hour_cells = tr.busiest_hours(s, actor, **kw)
-    hours, hours_columns = _hours_grid(hour_cells)
-    r_start, r_end = retention_window(end)
-    cohorts = co.retention(s, actor, **{**kw, "start": r_start, "end": r_end})
     reports = {
         "tiles": (["figure", "value", "change", "detail", "definition"],
                   [[t.label, t.value, t.change, t.detail, t.definition] for t in tiles]),
@@ -410,11 +431,13 @@ def _dollars(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
-def summary(engine: Engine, actor: Actor, *, start: date, end: date, location_id: int | None, now: datetime) -> Summary:
-    """The tiles (with the previous period) and every chart's data for the filter."""
+def summary(engine: Engine, actor: Actor, *, start: date, end: date, location_id: int | None, now: datetime,
+            head: bool = True, history: bool = True) -> Summary:
+    """The tiles (with the previous period) and every chart's data for the filter; the page
+    asks for head=True, history=False first, then head=False, history=True (see _compute)."""
     with tenant_session(actor.org_id, engine) as s:
         tune_report_session(s)
-        return _compute(s, actor, _kw(start, end, location_id, now))
+        return _compute(s, actor, _kw(start, end, location_id, now), head=head, history=history)
 
 
 REPORTS = ("tiles", "utilization", "revenue", "top_services", "resources", "trend", "hours", "retention")
@@ -576,7 +599,7 @@ def _spec_top_service(s, actor, kw, arg) -> _Spec | None:
 
 
 def _int(arg: str) -> int | None:
-    return int(arg) if isinstance(arg, str) and arg.isdigit() and len(arg) < 12 else None
+    return ascii_int(arg, max_digits=11)
 
 
 def _spec_resource(s, actor, kw, arg) -> _Spec | None:

@@ -162,7 +162,7 @@ def _card(card_id: str, title: str, definition_key: str, report: str, *body: rx.
             rx.hstack(
                 rx.text(title, size="3", weight="bold", class_name="dash-card-title"),
                 rx.hstack(
-                    _png_button(card_id, report) if png else rx.fragment(),
+                    _png_button(card_id, card_id.removeprefix("dash-").removesuffix("-chart")) if png else rx.fragment(),
                     rx.button(rx.icon("download", size=12), "CSV", size="1", variant="soft", color_scheme="gray",
                               on_click=s.export_report(report), class_name="dash-csv",
                               custom_attrs={"data-report": report}),
@@ -388,6 +388,8 @@ def _clients() -> rx.Component:
                rx.recharts.line(is_animation_active=False, data_key="rebooking", name="Rebooked within 90 days %", stroke=TEAL, stroke_width=2),
                rx.recharts.line(is_animation_active=False, data_key="before_leaving", name="Before leaving %", stroke=SLATE,
                                 stroke_dasharray="4 3")),
+        rx.text("Months marked \"still open\" can still rise: their visits are less than 90 days ago.", size="1",
+                color_scheme="gray"),
         _small_table(("Month", "Rebooked (of completed)"), rx.foreach(s.trend_chart, _rebook_row)),
         png=True,
     )
@@ -460,13 +462,18 @@ def _view() -> rx.Component:
                                           id="dash-error", width="100%")),
         rx.text(s.period_note, size="1", color_scheme="gray", id="dash-period-note"),
         rx.vstack(
-            _tile_group("Visits", s.visit_tiles, "4"),
-            rx.grid(_tile_group("Clients", s.client_tiles, "2"), _tile_group("Money", s.money_tiles, "3"),
-                    columns=rx.breakpoints(initial="1", lg="2fr 3fr"), spacing="3", width="100%"),
-            spacing="3", width="100%", id="dash-tiles"),
-        _visits(),
-        _money(),
-        _clients(),
+            rx.vstack(
+                _tile_group("Visits", s.visit_tiles, "4"),
+                rx.grid(_tile_group("Clients", s.client_tiles, "2"), _tile_group("Money", s.money_tiles, "3"),
+                        columns=rx.breakpoints(initial="1", lg="2fr 3fr"), spacing="3", width="100%"),
+                spacing="3", width="100%", id="dash-tiles"),
+            _visits(),
+            _money(),
+            _clients(),
+            spacing="5", width="100%",
+            opacity=rx.cond(s.busy, "0.45", "1"),  # figures of the previous filter, fading while the new load
+            transition="opacity 120ms",
+        ),
         _drill(),
         spacing="5", padding="20px", width="100%", max_width="1400px", margin_x="auto",
     )

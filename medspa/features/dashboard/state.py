@@ -21,6 +21,7 @@ from medspa.domain.analytics.service import PERMISSION
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.features.auth.state import StaffState
 from medspa.features.dashboard import data
+from medspa.features.inputs import ascii_int
 
 DEFAULT_DAYS = 30
 ALL = "all"
@@ -76,6 +77,15 @@ def _parse_day(value: str) -> date | None:
     return day if day and 1900 <= day.year <= 9000 else None
 
 
+def _is_iso_day(value: str) -> bool:
+    """YYYY-MM-DD in any year (so an out-of-range year gets its own message)."""
+    try:
+        date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return len(value) == 10
+
+
 class DashboardState(StaffState):
     allowed: bool = False
     not_found: bool = False
@@ -123,12 +133,18 @@ class DashboardState(StaffState):
 
     def _forget(self) -> None:
         self.allowed = False
-        self.locations, self.tiles, self.util_chart, self.revenue_chart = [], [], [], []
+        self.locations = []
+        self._clear_figures()
+        self._zones = {}
+
+    def _clear_figures(self) -> None:
+        """No figure stays on screen for another range than the date boxes show."""
+        self.tiles, self.util_chart, self.revenue_chart = [], [], []
         self.visit_tiles, self.client_tiles, self.money_tiles = [], [], []
         self.resource_chart, self.trend_chart, self.hour_cells, self.retention_cells = [], [], [], []
         self.categories, self.category_totals, self.top_services = [], [], []
+        self.period_note, self.trend_note, self.retention_note, self.hours_template = "", "", "", ""
         self._close()
-        self._zones = {}
 
     def _close(self) -> None:
         self.drill_key, self.drill_arg, self.drill_title, self.drill_summary, self.drill_note = "", "", "", "", ""
@@ -137,7 +153,9 @@ class DashboardState(StaffState):
     def _filters(self) -> dict | None:
         start, end = _parse_day(self.start), _parse_day(self.end)
         if not start or not end:
-            self.error = "Choose both dates"
+            typed = [v for v in (self.start, self.end) if v]
+            self.error = ("Choose dates between 1900 and 9000" if len(typed) == 2 and all(_is_iso_day(v) for v in typed)
+                          else "Choose both dates")
             return None
         if end < start:
             self.error = "The end date is before the start date"
@@ -145,48 +163,57 @@ class DashboardState(StaffState):
         if (end - start).days > MAX_DAYS:
             self.error = "Choose at most three years"
             return None
-        loc = int(self.location) if self.location.isdigit() else None
-        return {"start": start, "end": end, "location_id": loc, "now": app_clock().now()}
+        return {"start": start, "end": end, "location_id": ascii_int(self.location), "now": app_clock().now()}
 
     def _denied(self) -> None:
         self._forget()
         self.not_found = True
 
-    async def _run(self, actor: Actor) -> None:
+    async def _run(self, actor: Actor):
+        """Load the figures of the filter in two steps, yielding between them so the page shows
+        the tiles and the range's charts first, then the 12-month trends and revenue and the
+        24-month cohorts (the slow part on years of data). Use: `async for _ in self._run(a): yield`."""
         filters = self._filters()
         if filters is None:
+            self._clear_figures()
             return
         self.busy = True
         try:
-            result = await asyncio.to_thread(data.summary, get_engine(), actor, **filters)
+            head = await asyncio.to_thread(data.summary, get_engine(), actor, **filters, history=False)
+        except PermissionDenied:
+            self.busy = False
+            self._denied()
+            return
+        self.error = ""
+        p0, p1 = head.previous
+        self.period_note = (f"Compared with the previous {data.days_text((p1 - p0).days + 1)}, "
+                            f"{p0:%b} {p0.day}, {p0.year} – {p1:%b} {p1.day}, {p1.year}")
+        self.tiles = [TileView(t.key, t.label, t.value, t.change, t.tone, t.detail, t.definition, t.group)
+                      for t in head.tiles]
+        self.visit_tiles = [t for t in self.tiles if t.group == "visits"]
+        self.client_tiles = [t for t in self.tiles if t.group == "clients"]
+        self.money_tiles = [t for t in self.tiles if t.group == "money"]
+        self.util_chart, self.resource_chart, self.top_services = head.utilization, head.resources, head.top_services
+        self.hour_cells = [CellView(c.text, c.bg, c.fg, c.key, c.arg, c.title) for c in head.hours]
+        self.hours_template = (f"44px repeat({head.hours_columns - 1}, minmax(26px, 1fr))"
+                               if head.hours_columns else "")
+        yield
+        try:
+            result = await asyncio.to_thread(data.summary, get_engine(), actor, **filters, head=False)
         except PermissionDenied:
             self._denied()
             return
         finally:
             self.busy = False
-        self.error = ""
-        p0, p1 = result.previous
-        self.period_note = (f"Compared with the previous {(p1 - p0).days + 1} days, "
-                            f"{p0:%b} {p0.day}, {p0.year} – {p1:%b} {p1.day}, {p1.year}")
-        self.tiles = [TileView(t.key, t.label, t.value, t.change, t.tone, t.detail, t.definition, t.group)
-                      for t in result.tiles]
-        self.visit_tiles = [t for t in self.tiles if t.group == "visits"]
-        self.client_tiles = [t for t in self.tiles if t.group == "clients"]
-        self.money_tiles = [t for t in self.tiles if t.group == "money"]
-        self.util_chart, self.revenue_chart = result.utilization, result.revenue
-        self.resource_chart, self.trend_chart = result.resources, result.trend
+        self.revenue_chart, self.trend_chart = result.revenue, result.trend
         self.categories, self.category_totals = result.categories, result.category_totals
-        self.top_services = result.top_services
         if result.trend_window:
             w0, w1 = result.trend_window
             self.trend_note = f"{w0:%b %Y} – {w1:%b %Y} (the 12 local months up to the end date)"
-        self.hour_cells = [CellView(c.text, c.bg, c.fg, c.key, c.arg, c.title) for c in result.hours]
         self.retention_cells = [CellView(c.text, c.bg, c.fg, c.key, c.arg, c.title) for c in result.retention]
         if result.retention_window:
             r0, r1 = result.retention_window
             self.retention_note = f"Cohorts {r0:%b %Y} – {r1:%b %Y}; newest first"
-        self.hours_template = (f"44px repeat({result.hours_columns - 1}, minmax(26px, 1fr))"
-                               if result.hours_columns else "")
         if self.drill_key:
             await self._drill(actor, self.drill_key, self.drill_arg, filters)
 
@@ -210,7 +237,8 @@ class DashboardState(StaffState):
         self.not_found = False
         actor, redirect = await self._reader()
         if actor is None:
-            return redirect
+            yield redirect
+            return
         locs = await asyncio.to_thread(data.locations, get_engine(), actor)
         self._zones = {str(lid): zone for lid, _, zone in locs}
         self.locations = [Option(ALL, "All locations")] + [Option(str(lid), name) for lid, name, _ in locs]
@@ -221,50 +249,67 @@ class DashboardState(StaffState):
             today = app_clock().now().astimezone(ZoneInfo(zone)).date()
             self.start, self.end = (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat(), today.isoformat()
         self.allowed = True
-        await self._run(actor)
+        async for _ in self._run(actor):
+            yield
 
     @rx.event
     async def set_location(self, value: str):
         """The location filter ("all" or one of the clinic's locations)."""
         actor, redirect = await self._reader()
         if actor is None:
-            return redirect
-        if value == ALL or value in self._zones:
+            yield redirect
+            return
+        if isinstance(value, str) and (value == ALL or value in self._zones):
             self.location = value
-            await self._run(actor)
+            self.busy = True
+            yield  # the spinner shows while the figures load
+            async for _ in self._run(actor):
+                yield
 
     @rx.event
     async def set_start(self, value: str):
         """The first local day of the range."""
         actor, redirect = await self._reader()
         if actor is None:
-            return redirect
-        if _parse_day(value):
+            yield redirect
+            return
+        if isinstance(value, str) and len(value) <= 20:  # kept as typed: the box and the figures agree
             self.start = value
-            await self._run(actor)
+            self.busy = True
+            yield  # the spinner shows while the figures load
+            async for _ in self._run(actor):
+                yield
 
     @rx.event
     async def set_end(self, value: str):
         """The last local day of the range."""
         actor, redirect = await self._reader()
         if actor is None:
-            return redirect
-        if _parse_day(value):
+            yield redirect
+            return
+        if isinstance(value, str) and len(value) <= 20:  # kept as typed: the box and the figures agree
             self.end = value
-            await self._run(actor)
+            self.busy = True
+            yield  # the spinner shows while the figures load
+            async for _ in self._run(actor):
+                yield
 
     @rx.event
     async def set_preset(self, days: int):
         """Quick ranges: the last `days` local days up to today."""
         actor, redirect = await self._reader()
         if actor is None:
-            return redirect
-        if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+            yield redirect
+            return
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
             return
         zone = self._zones.get(self.location) or next(iter(self._zones.values()), "UTC")
         today = app_clock().now().astimezone(ZoneInfo(zone)).date()
         self.start, self.end = (today - timedelta(days=days - 1)).isoformat(), today.isoformat()
-        await self._run(actor)
+        self.busy = True
+        yield  # the spinner shows while the figures load
+        async for _ in self._run(actor):
+            yield
 
     @rx.event
     async def open_drill(self, key: str, arg: str = ""):
@@ -272,7 +317,7 @@ class DashboardState(StaffState):
         actor, redirect = await self._reader()
         if actor is None:
             return redirect
-        if not isinstance(key, str) or key not in data.DRILLS or not isinstance(arg, str) or len(arg) > 200:
+        if not isinstance(key, str) or not isinstance(arg, str) or key not in data.DRILLS or len(arg) > 200:
             return
         filters = self._filters()
         if filters is not None:

@@ -16,18 +16,9 @@ import reflex as rx
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.portal.service import AccessEntry, CancelPreview, MyDetails, VisitCard
 from medspa.features.portal import flow
+from medspa.features.inputs import parse_id
 
 SIGNED_OUT = "You were signed out. Enter your email to get a new code."
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if 0 < value < 2**62 else None
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
-        return int(value) or None
-    return None
 
 
 def _field(form: Any, name: str, limit: int) -> str:
@@ -182,7 +173,7 @@ class PortalState(rx.State):
     @rx.event
     async def ask_cancel(self, appointment_id: Any):
         """Show what cancelling would do to the deposit before anything happens."""
-        aid = _int(appointment_id)
+        aid = parse_id(appointment_id)
         if self.step != "portal" or aid not in self._cancellable:
             return
         preview = await asyncio.to_thread(flow.preview_cancel, self._org_id, self._token, *self._who(), aid)
