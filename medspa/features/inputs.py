@@ -1,0 +1,30 @@
+"""Turning what a browser sent into numbers: the one place for it.
+
+Event handlers can be called with any JSON value. `str.isdigit()` alone is not a guard:
+it accepts superscripts ("²") that `int()` refuses (a crash) and other scripts' digits
+("４", "١٢") that `int()` quietly reads. Only ASCII digits pass here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_ID = 2**62  # ids are bigint; anything larger is not ours
+
+
+def ascii_int(value: Any, max_digits: int = 18) -> int | None:
+    """int of a string of 1..max_digits ASCII digits (no sign, no spaces), else None."""
+    if isinstance(value, str) and 0 < len(value) <= max_digits and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+def parse_id(value: Any) -> int | None:
+    """A positive database id from an int or a string of ASCII digits, else None (bools,
+    floats, zero, negatives, ids >= 2**62, anything else)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 < value < MAX_ID else None
+    number = ascii_int(value)
+    return number if number is not None and 0 < number < MAX_ID else None
