@@ -441,6 +441,7 @@ def summary(engine: Engine, actor: Actor, *, start: date, end: date, location_id
 
 
 REPORTS = ("tiles", "utilization", "revenue", "top_services", "resources", "trend", "hours", "retention")
+HISTORY_REPORTS = ("revenue", "trend", "retention")  # the 12/24-month charts (_compute's `history`)
 
 
 def report_csv(engine: Engine, actor: Actor, name: str, *, start: date, end: date, location_id: int | None,
@@ -448,7 +449,9 @@ def report_csv(engine: Engine, actor: Actor, name: str, *, start: date, end: dat
     """One chart's figures (no client names) as CSV text."""
     if name not in REPORTS:
         raise ValueError(f"unknown report {name!r}")
-    header, rows = summary(engine, actor, start=start, end=end, location_id=location_id, now=now).reports[name]
+    history = name in HISTORY_REPORTS  # compute only the half of the dashboard the report is in
+    header, rows = summary(engine, actor, start=start, end=end, location_id=location_id, now=now,
+                           head=not history, history=history).reports[name]
     return to_csv(header, rows)
 
 
