@@ -25,3 +25,19 @@ def protect_tenant_table(op, table: str, app_role: str, *,
     op.execute(f'grant {privileges} on {table} to "{app_role}"')
     if sequence:
         op.execute(f'grant usage, select on sequence {table}_id_seq to "{app_role}"')
+
+
+def statement_triggers_sql(source: str, name: str, function: str) -> str:
+    """SQL creating three AFTER ... FOR EACH STATEMENT triggers on `source` (insert, update,
+    delete; one per event because each references its own transition tables, and transition
+    tables allow no column list) that call `function()` with the statement's rows as
+    `new_rows` / `old_rows`: the way summary tables are kept exact (migrations 0012, 0015)."""
+    return f"""
+create trigger {source}_{name}_insert after insert on {source}
+  referencing new table as new_rows for each statement execute function {function}();
+create trigger {source}_{name}_update after update on {source}
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function {function}();
+create trigger {source}_{name}_delete after delete on {source}
+  referencing old table as old_rows for each statement execute function {function}();
+"""

@@ -48,7 +48,7 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-from medspa.tenancy import protect_tenant_table
+from medspa.tenancy import protect_tenant_table, statement_triggers_sql
 
 revision: str = '0012'
 down_revision: Union[str, None] = '0011'
@@ -163,14 +163,7 @@ revoke all on function medspa_client_first_visit_refresh(bigint[], bigint[]) fro
 revoke all on function medspa_client_first_visit_backfill() from public;
 revoke all on function medspa_client_first_visit_sync() from public;
 
-create trigger appointment_first_visit_insert after insert on appointment
-  referencing new table as new_rows for each statement execute function medspa_client_first_visit_sync();
-create trigger appointment_first_visit_update after update on appointment
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function medspa_client_first_visit_sync();
-create trigger appointment_first_visit_delete after delete on appointment
-  referencing old table as old_rows for each statement execute function medspa_client_first_visit_sync();
-"""
+""" + statement_triggers_sql("appointment", "first_visit", "medspa_client_first_visit_sync")
 
 
 def upgrade() -> None:

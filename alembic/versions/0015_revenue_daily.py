@@ -49,7 +49,7 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-from medspa.tenancy import protect_tenant_table
+from medspa.tenancy import protect_tenant_table, statement_triggers_sql
 
 revision: str = '0015'
 down_revision: Union[str, None] = '0014'
@@ -120,14 +120,7 @@ end $$;
 revoke all on function medspa_revenue_daily_sync() from public;
 revoke all on function medspa_revenue_daily_backfill() from public;
 
-create trigger ledger_entry_revenue_daily_insert after insert on ledger_entry
-  referencing new table as new_rows for each statement execute function medspa_revenue_daily_sync();
-create trigger ledger_entry_revenue_daily_update after update on ledger_entry
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function medspa_revenue_daily_sync();
-create trigger ledger_entry_revenue_daily_delete after delete on ledger_entry
-  referencing old table as old_rows for each statement execute function medspa_revenue_daily_sync();
-"""
+""" + statement_triggers_sql("ledger_entry", "revenue_daily", "medspa_revenue_daily_sync")
 
 
 def upgrade() -> None:

@@ -128,9 +128,9 @@ def cancellation_rows(session: Session, actor: Actor, *, start: date, end: date,
         _params(start, end, location_id)).all()]
 
 
-@dataclass(frozen=True)
-class ProviderUtilization:
-    provider_id: int
+class _UtilizationRatios:
+    """booked / attended utilization of a row with available, booked and attended minutes."""
+
     available_minutes: int
     booked_minutes: int
     attended_minutes: int
@@ -142,6 +142,14 @@ class ProviderUtilization:
     @property
     def attended(self) -> float | None:
         return _ratio(self.attended_minutes, self.available_minutes)
+
+
+@dataclass(frozen=True)
+class ProviderUtilization(_UtilizationRatios):
+    provider_id: int
+    available_minutes: int
+    booked_minutes: int
+    attended_minutes: int
 
 
 def utilization(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
@@ -196,7 +204,7 @@ _OCCUPANCY_LEAD = ("greatest(interval '7 days', "
 
 
 @dataclass(frozen=True)
-class ResourceUtilization:
+class ResourceUtilization(_UtilizationRatios):
     """Minutes of one room or device over the range (module docstring, "Utilization per room").
 
     kind is "room" or "device"; the ratios are None when the location was never open.
@@ -208,14 +216,6 @@ class ResourceUtilization:
     available_minutes: int
     booked_minutes: int
     attended_minutes: int
-
-    @property
-    def booked(self) -> float | None:
-        return _ratio(self.booked_minutes, self.available_minutes)
-
-    @property
-    def attended(self) -> float | None:
-        return _ratio(self.attended_minutes, self.available_minutes)
 
 
 def resource_utilization(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
