@@ -117,6 +117,7 @@ def _queries():
 
 
 def main() -> None:
+    """Print every query's time / the bound, then the dashboard load (module docstring)."""
     engine, _, org_id = large_engines()
     actor = Actor(org_id=org_id, role="owner", label="bench owner")
     with tenant_session(org_id, engine) as s:

@@ -281,3 +281,19 @@ def test_chart_cells_open_to_rows_that_add_up(history, engine):
     assert sorted(line.client for line in d.lines) == ["Ana Alves", "Ben Brook"]
     assert list(csv.reader(io.StringIO(data.report_csv(engine, owner, "retention", **JUNE), newline="")))[1] == [
         "2026-05", "2", "", "", "", "", "", ""]
+
+
+def test_money_is_shown_in_the_clinics_currency(history, engine, owner_engine):
+    """A London clinic (GBP) saw every amount with a dollar sign: the dashboard formatted
+    money on its own instead of through domain.money.format_money with the clinic's currency."""
+    clinic, *_ = history
+    with owner_engine.begin() as conn:
+        conn.execute(text("update organization set currency = 'GBP' where id = :o"), {"o": clinic.org_id})
+    owner = clinic.staff_actor("owner")
+    tiles = {t.key: t for t in data.summary(engine, owner, **JUNE).tiles}
+    assert tiles["net_revenue"].value == "£700.00"
+    assert tiles["average_ticket"].detail == "£700.00 sales over 2 checkouts"
+    assert "$" not in "".join(t.value + t.detail + t.change for t in tiles.values())
+    drill = data.drill(engine, owner, "net_revenue", **JUNE)
+    assert drill.summary.endswith("net £700.00")
+    assert data.money(-150) == "-$1.50"  # outside a clinic's report: dollars, the default

@@ -70,6 +70,8 @@ from medspa.domain.analytics.revenue import (  # noqa: F401
 
 @dataclass(frozen=True)
 class NoShowRate:
+    """No-shows and visits that were due (completed + no-shows) in the range; rate = no_shows / due."""
+
     no_shows: int
     due: int  # completed + no-shows
 
@@ -100,6 +102,8 @@ def no_show_rows(session: Session, actor: Actor, *, start: date, end: date, loca
 
 @dataclass(frozen=True)
 class Cancellations:
+    """Cancelled visits in the range; late = inside the location's window, early = the rest."""
+
     count: int
     late: int
 
@@ -146,6 +150,8 @@ class _UtilizationRatios:
 
 @dataclass(frozen=True)
 class ProviderUtilization(_UtilizationRatios):
+    """One provider's available, booked and attended minutes over the range (module docstring)."""
+
     provider_id: int
     available_minutes: int
     booked_minutes: int
@@ -285,6 +291,8 @@ def resource_utilization_rows(session: Session, actor: Actor, *, start: date, en
 
 @dataclass(frozen=True)
 class Rebooking:
+    """Completed visits, those rebooked within `within_days`, and those rebooked before leaving."""
+
     visits: int
     rebooked: int
     rebooked_before_leaving: int
@@ -400,6 +408,8 @@ _FIRST_VISITS = """
 
 @dataclass(frozen=True)
 class NewClients:
+    """Clients whose first completed visit falls in the range."""
+
     count: int
 
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import csv
 import io
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -33,7 +35,8 @@ from medspa.domain.analytics.common import _ratio, tune_report_session
 from medspa.domain.analytics.definitions import DEFINITIONS
 from medspa.domain.audit.query import csv_cell
 from medspa.domain.identity.actor import Actor
-from medspa.domain.practice.models import Location, StaffMember
+from medspa.domain.money import format_money
+from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.features.inputs import ascii_int
 
 GOOD, BAD, NEUTRAL = "good", "bad", "neutral"
@@ -47,10 +50,23 @@ def pct(ratio: float | None) -> str:
     return "—" if ratio is None else f"{ratio * 100:.1f}%"
 
 
+# The clinic's currency while one of its reports is built (set by summary/drill/drill_csv in
+# the worker thread that builds it), so every amount goes through domain.money.format_money.
+_CURRENCY: ContextVar[str] = ContextVar("dashboard_currency", default="USD")
+
+
 def money(cents: int) -> str:
-    """Integer cents as dollars with two decimals: -1234 -> "-$12.34"."""
-    sign = "-" if cents < 0 else ""
-    return f"{sign}${abs(cents) / 100:,.2f}"
+    """Integer cents in the clinic's currency (Babel via format_money): -1234 -> "-$12.34"."""
+    return format_money(cents, _CURRENCY.get())
+
+
+@contextmanager
+def _clinic_currency(s: Session, org_id: int) -> Iterator[None]:
+    token = _CURRENCY.set(s.execute(select(Organization.currency).where(Organization.id == org_id)).scalar_one())
+    try:
+        yield
+    finally:
+        _CURRENCY.reset(token)
 
 
 REBOOKING_DAYS = 90  # the dashboard's rebooking window (analytics.service.rebooking within_days)
@@ -111,6 +127,8 @@ def previous_range(start: date, end: date) -> tuple[date, date]:
 
 @dataclass(frozen=True)
 class Tile:
+    """One headline figure: its value, change against the previous period (text, tone), detail and definition."""
+
     key: str
     label: str
     value: str
@@ -201,6 +219,8 @@ def trend_window(end: date) -> tuple[date, date]:
 
 @dataclass(frozen=True)
 class Summary:
+    """Everything the page shows for one filter: tiles, chart rows and each chart's CSV report."""
+
     tiles: list[Tile]
     previous: tuple[date, date]
     utilization: list[dict] = field(default_factory=list)  # {"id", "name", "booked", "attended"} percent
@@ -437,7 +457,8 @@ def summary(engine: Engine, actor: Actor, *, start: date, end: date, location_id
     asks for head=True, history=False first, then head=False, history=True (see _compute)."""
     with tenant_session(actor.org_id, engine) as s:
         tune_report_session(s)
-        return _compute(s, actor, _kw(start, end, location_id, now), head=head, history=history)
+        with _clinic_currency(s, actor.org_id):
+            return _compute(s, actor, _kw(start, end, location_id, now), head=head, history=history)
 
 
 REPORTS = ("tiles", "utilization", "revenue", "top_services", "resources", "trend", "hours", "retention")
@@ -484,6 +505,8 @@ class DrillLine:
 
 @dataclass(frozen=True)
 class Drill:
+    """The rows behind one figure; `summary` restates the figure their count or sum equals."""
+
     key: str
     arg: str
     title: str
@@ -716,7 +739,8 @@ def drill(engine: Engine, actor: Actor, key: str, arg: str = "", *, start: date,
     """The rows behind figure `key` (+ `arg`, e.g. a provider id); one report.drill audit row."""
     with tenant_session(actor.org_id, engine) as s:
         tune_report_session(s)
-        d = _drill(s, actor, key, arg, _kw(start, end, location_id, now), export=False)
+        with _clinic_currency(s, actor.org_id):
+            d = _drill(s, actor, key, arg, _kw(start, end, location_id, now), export=False)
         s.commit()
         return d
 
@@ -730,7 +754,8 @@ def drill_csv(engine: Engine, actor: Actor, key: str, arg: str = "", *, start: d
     """(CSV text of ALL rows behind the figure, row count); one report.export audit row."""
     with tenant_session(actor.org_id, engine) as s:
         tune_report_session(s)
-        d = _drill(s, actor, key, arg, _kw(start, end, location_id, now), export=True)
+        with _clinic_currency(s, actor.org_id):
+            d = _drill(s, actor, key, arg, _kw(start, end, location_id, now), export=True)
         s.commit()
     body = to_csv(DRILL_HEADER, ([r.local_time, r.client, r.service, r.category, r.provider, r.location,
                                   _status(r.status), *d.notes.get(r.id, ("", "")), r.minutes,

@@ -480,6 +480,7 @@ def _view() -> rx.Component:
 
 
 def dashboard_page() -> rx.Component:
+    """/dashboard: not found for other roles, a spinner until the first load, then the view."""
     s = DashboardState
     return rx.box(
         rx.cond(s.not_found, not_found_view("dash-not-found"),

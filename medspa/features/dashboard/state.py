@@ -87,6 +87,8 @@ def _is_iso_day(value: str) -> bool:
 
 
 class DashboardState(StaffState):
+    """The filter, the figures of the range shown, and one open drill-down (module docstring)."""
+
     allowed: bool = False
     not_found: bool = False
     locations: list[Option] = []
