@@ -41,3 +41,22 @@ create trigger {source}_{name}_update after update on {source}
 create trigger {source}_{name}_delete after delete on {source}
   referencing old table as old_rows for each statement execute function {function}();
 """
+
+
+def drop_statement_triggers_sql(source: str, name: str) -> str:
+    """SQL dropping the three triggers statement_triggers_sql(source, name, ...) created."""
+    return "".join(f"drop trigger if exists {source}_{name}_{event} on {source};\n"
+                   for event in ("insert", "update", "delete"))
+
+
+def for_each_clinic(op, sql: str) -> None:
+    """Run `sql` once per organisation with app.org_id set to it: how a migration (run as the
+    owner under FORCE row level security, where an unset app.org_id sees nothing) backfills
+    tenant rows. app.org_id is cleared afterwards."""
+    import sqlalchemy as sa
+
+    bind = op.get_bind()
+    for (org_id,) in bind.execute(sa.text("select id from organization order by id")).all():
+        bind.execute(sa.text("select set_config('app.org_id', :org, true)"), {"org": str(org_id)})
+        bind.execute(sa.text(sql))
+    bind.execute(sa.text("select set_config('app.org_id', '', true)"))

@@ -48,7 +48,12 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-from medspa.tenancy import protect_tenant_table, statement_triggers_sql
+from medspa.tenancy import (
+    drop_statement_triggers_sql,
+    for_each_clinic,
+    protect_tenant_table,
+    statement_triggers_sql,
+)
 
 revision: str = '0012'
 down_revision: Union[str, None] = '0011'
@@ -188,18 +193,11 @@ def upgrade() -> None:
     protect_tenant_table(op, "client_first_visit", app_role, privileges="select", sequence=False)
     op.execute(_FUNCTIONS)
 
-    bind = op.get_bind()
-    for (org_id,) in bind.execute(sa.text("select id from organization order by id")).all():
-        bind.execute(sa.text("select set_config('app.org_id', :org, true)"), {"org": str(org_id)})
-        bind.execute(sa.text("select medspa_client_first_visit_backfill()"))
-    bind.execute(sa.text("select set_config('app.org_id', '', true)"))
+    for_each_clinic(op, "select medspa_client_first_visit_backfill()")
 
 
 def downgrade() -> None:
-    op.execute("""
-        drop trigger if exists appointment_first_visit_insert on appointment;
-        drop trigger if exists appointment_first_visit_update on appointment;
-        drop trigger if exists appointment_first_visit_delete on appointment;
+    op.execute(drop_statement_triggers_sql("appointment", "first_visit") + """
         drop function if exists medspa_client_first_visit_sync();
         drop function if exists medspa_client_first_visit_backfill();
         drop function if exists medspa_client_first_visit_refresh(bigint[], bigint[]);

@@ -21,8 +21,9 @@ Revises: 0013
 """
 from typing import Sequence, Union
 
-import sqlalchemy as sa
 from alembic import op
+
+from medspa.tenancy import for_each_clinic
 
 revision: str = '0014'
 down_revision: Union[str, None] = '0013'
@@ -64,13 +65,9 @@ def upgrade() -> None:
     op.execute("alter table ledger_entry add column if not exists location_id bigint, "
                "add column if not exists service_id bigint")
     op.execute(_FUNCTIONS)
-    bind = op.get_bind()
-    for (org_id,) in bind.execute(sa.text("select id from organization order by id")).all():
-        bind.execute(sa.text("select set_config('app.org_id', :org, true)"), {"org": str(org_id)})
-        bind.execute(sa.text("""
-            update ledger_entry e set location_id = a.location_id, service_id = a.service_id
-            from appointment a where a.id = e.appointment_id"""))
-    bind.execute(sa.text("select set_config('app.org_id', '', true)"))
+    for_each_clinic(op, """
+        update ledger_entry e set location_id = a.location_id, service_id = a.service_id
+        from appointment a where a.id = e.appointment_id""")
 
 
 def downgrade() -> None:

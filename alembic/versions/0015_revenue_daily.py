@@ -49,7 +49,12 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-from medspa.tenancy import protect_tenant_table, statement_triggers_sql
+from medspa.tenancy import (
+    drop_statement_triggers_sql,
+    for_each_clinic,
+    protect_tenant_table,
+    statement_triggers_sql,
+)
 
 revision: str = '0015'
 down_revision: Union[str, None] = '0014'
@@ -146,18 +151,11 @@ def upgrade() -> None:
     protect_tenant_table(op, "revenue_daily", app_role, privileges="select", sequence=False)
     op.execute(_FUNCTIONS)
 
-    bind = op.get_bind()
-    for (org_id,) in bind.execute(sa.text("select id from organization order by id")).all():
-        bind.execute(sa.text("select set_config('app.org_id', :org, true)"), {"org": str(org_id)})
-        bind.execute(sa.text("select medspa_revenue_daily_backfill()"))
-    bind.execute(sa.text("select set_config('app.org_id', '', true)"))
+    for_each_clinic(op, "select medspa_revenue_daily_backfill()")
 
 
 def downgrade() -> None:
-    op.execute("""
-        drop trigger if exists ledger_entry_revenue_daily_insert on ledger_entry;
-        drop trigger if exists ledger_entry_revenue_daily_update on ledger_entry;
-        drop trigger if exists ledger_entry_revenue_daily_delete on ledger_entry;
+    op.execute(drop_statement_triggers_sql("ledger_entry", "revenue_daily") + """
         drop function if exists medspa_revenue_daily_sync();
         drop function if exists medspa_revenue_daily_backfill();
         drop index if exists ix_ledger_entry_org_created_cover;

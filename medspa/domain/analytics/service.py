@@ -68,6 +68,9 @@ from medspa.domain.analytics.revenue import (  # noqa: F401
     REVENUE_GROUPS, RevenueLine, revenue, revenue_rows)
 
 
+REBOOKING_WINDOW_DAYS = 90  # "rebooked within N days" when the caller gives no N (module docstring)
+
+
 @dataclass(frozen=True)
 class NoShowRate:
     """No-shows and visits that were due (completed + no-shows) in the range; rate = no_shows / due."""
@@ -374,7 +377,7 @@ def _rebooking_sql(select: str, tail: str = "") -> str:
 
 
 def rebooking(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
-              now: datetime, within_days: int = 90) -> Rebooking:
+              now: datetime, within_days: int = REBOOKING_WINDOW_DAYS) -> Rebooking:
     """Share of completed visits followed by a booking within `within_days` (module docstring)."""
     actor.require(PERMISSION)
     row = session.execute(text(_rebooking_sql(
@@ -384,7 +387,7 @@ def rebooking(session: Session, actor: Actor, *, start: date, end: date, locatio
 
 
 def rebooking_rows(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
-                   now: datetime, within_days: int = 90) -> list[tuple[int, bool, bool]]:
+                   now: datetime, within_days: int = REBOOKING_WINDOW_DAYS) -> list[tuple[int, bool, bool]]:
     """(completed visit id, rebooked, rebooked before leaving) for every visit counted."""
     actor.require(PERMISSION)
     return [(r[0], bool(r[1]), bool(r[2])) for r in session.execute(text(_rebooking_sql(

@@ -30,7 +30,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from medspa.domain.analytics.common import PERMISSION, _LOCAL_DAY, _VISITS, _params, _ratio
-from medspa.domain.analytics.service import _rebooking_sql
+from medspa.domain.analytics.service import REBOOKING_WINDOW_DAYS, _rebooking_sql
 from medspa.domain.identity.actor import Actor
 
 _BOOKED_IN = "('confirmed', 'checked_in', 'completed', 'no_show')"
@@ -84,7 +84,7 @@ class TrendPoint:
 
 
 def monthly_trend(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
-                  now: datetime, within_days: int = 90) -> list[TrendPoint]:
+                  now: datetime, within_days: int = REBOOKING_WINDOW_DAYS) -> list[TrendPoint]:
     """One TrendPoint per local month touched by start..end, oldest first (module docstring).
 
     within_days: the rebooking window in days (as service.rebooking). Raises ValueError when

@@ -69,13 +69,10 @@ def _clinic_currency(s: Session, org_id: int) -> Iterator[None]:
         _CURRENCY.reset(token)
 
 
-REBOOKING_DAYS = 90  # the dashboard's rebooking window (analytics.service.rebooking within_days)
-
-
 def _rebooking_open(last_day: date, now: datetime) -> bool:
     """True while visits of a month ending `last_day` can still be rebooked within the
     rebooking window (90 days, analytics.service.rebooking): its rate can still rise."""
-    return last_day + timedelta(days=REBOOKING_DAYS) >= now.date()
+    return last_day + timedelta(days=an.REBOOKING_WINDOW_DAYS) >= now.date()
 
 
 def days_text(n: int) -> str:

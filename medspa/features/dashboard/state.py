@@ -171,6 +171,13 @@ class DashboardState(StaffState):
         self._forget()
         self.not_found = True
 
+    async def _reload(self, actor: Actor):
+        """After a filter change: show the spinner at once, then the two steps of _run."""
+        self.busy = True
+        yield
+        async for _ in self._run(actor):
+            yield
+
     async def _run(self, actor: Actor):
         """Load the figures of the filter in two steps, yielding between them so the page shows
         the tiles and the range's charts first, then the 12-month trends and revenue and the
@@ -263,10 +270,8 @@ class DashboardState(StaffState):
             return
         if isinstance(value, str) and (value == ALL or value in self._zones):
             self.location = value
-            self.busy = True
-            yield  # the spinner shows while the figures load
-            async for _ in self._run(actor):
-                yield
+            async for update in self._reload(actor):
+                yield update
 
     @rx.event
     async def set_start(self, value: str):
@@ -277,10 +282,8 @@ class DashboardState(StaffState):
             return
         if isinstance(value, str) and len(value) <= 20:  # kept as typed: the box and the figures agree
             self.start = value
-            self.busy = True
-            yield  # the spinner shows while the figures load
-            async for _ in self._run(actor):
-                yield
+            async for update in self._reload(actor):
+                yield update
 
     @rx.event
     async def set_end(self, value: str):
@@ -291,10 +294,8 @@ class DashboardState(StaffState):
             return
         if isinstance(value, str) and len(value) <= 20:  # kept as typed: the box and the figures agree
             self.end = value
-            self.busy = True
-            yield  # the spinner shows while the figures load
-            async for _ in self._run(actor):
-                yield
+            async for update in self._reload(actor):
+                yield update
 
     @rx.event
     async def set_preset(self, days: int):
@@ -308,10 +309,8 @@ class DashboardState(StaffState):
         zone = self._zones.get(self.location) or next(iter(self._zones.values()), "UTC")
         today = app_clock().now().astimezone(ZoneInfo(zone)).date()
         self.start, self.end = (today - timedelta(days=days - 1)).isoformat(), today.isoformat()
-        self.busy = True
-        yield  # the spinner shows while the figures load
-        async for _ in self._run(actor):
-            yield
+        async for update in self._reload(actor):
+            yield update
 
     @rx.event
     async def open_drill(self, key: str, arg: str = ""):
