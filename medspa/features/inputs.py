@@ -7,6 +7,7 @@ it accepts superscripts ("²") that `int()` refuses (a crash) and other scripts'
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 MAX_ID = 2**62  # ids are bigint; anything larger is not ours
@@ -28,3 +29,15 @@ def parse_id(value: Any) -> int | None:
         return value if 0 < value < MAX_ID else None
     number = ascii_int(value)
     return number if number is not None and 0 < number < MAX_ID else None
+
+
+FIRST_YEAR, LAST_YEAR = 1900, 9000  # date filters outside these years are typing slips
+
+
+def iso_day(value: Any) -> date | None:
+    """A YYYY-MM-DD date between FIRST_YEAR and LAST_YEAR from a date input, else None."""
+    try:
+        day = date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+    except ValueError:
+        return None
+    return day if day and FIRST_YEAR <= day.year <= LAST_YEAR else None

@@ -21,7 +21,7 @@ from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.features.audit import data
 from medspa.features.auth.state import StaffState
-from medspa.features.inputs import parse_id
+from medspa.features.inputs import iso_day, parse_id
 
 PAGE_SIZE = 50
 EXPORT_MAX_ROWS = 100_000  # one download is built in memory and sent over the websocket
@@ -58,15 +58,6 @@ class RowView:
 def _row_view(r: AuditRow) -> RowView:
     return RowView(r.id, r.time_label, r.actor_label, r.actor_role.replace("_", " "), r.action, r.object,
                    r.client_name, r.ip, r.user_agent)
-
-
-def _parse_day(value: str) -> date | None:
-    try:
-        day = date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
-    except ValueError:
-        return None
-    return day if day and 1900 <= day.year <= 9000 else None
-
 
 
 class AuditState(StaffState):
@@ -115,8 +106,8 @@ class AuditState(StaffState):
 
     def _filters(self) -> dict:
         staff = parse_id(self.staff_user)
-        return {"client_id": self.client_id or None, "actor_user_id": staff, "start": _parse_day(self.start),
-                "end": _parse_day(self.end), "time_zone": self._zones.get(self.location, "UTC")}
+        return {"client_id": self.client_id or None, "actor_user_id": staff, "start": iso_day(self.start),
+                "end": iso_day(self.end), "time_zone": self._zones.get(self.location, "UTC")}
 
     async def _run(self, actor: Actor, page: int) -> None:
         """Load `page` (0: a new search, pinned to the rows existing now)."""
@@ -219,7 +210,7 @@ class AuditState(StaffState):
         actor, redirect = await self._owner()
         if actor is None:
             return redirect
-        if value == "" or _parse_day(value):
+        if value == "" or iso_day(value):
             self.start = value
             await self._run(actor, 0)
 
@@ -228,7 +219,7 @@ class AuditState(StaffState):
         actor, redirect = await self._owner()
         if actor is None:
             return redirect
-        if value == "" or _parse_day(value):
+        if value == "" or iso_day(value):
             self.end = value
             await self._run(actor, 0)
 

@@ -21,7 +21,7 @@ from medspa.domain.analytics.service import PERMISSION
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.features.auth.state import StaffState
 from medspa.features.dashboard import data
-from medspa.features.inputs import ascii_int
+from medspa.features.inputs import FIRST_YEAR, LAST_YEAR, ascii_int, iso_day
 
 DEFAULT_DAYS = 30
 ALL = "all"
@@ -67,14 +67,6 @@ class DrillRow:
     location: str = ""
     what: str = ""
     value: str = ""
-
-
-def _parse_day(value: str) -> date | None:
-    try:
-        day = date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
-    except ValueError:
-        return None
-    return day if day and 1900 <= day.year <= 9000 else None
 
 
 def _is_iso_day(value: str) -> bool:
@@ -153,10 +145,11 @@ class DashboardState(StaffState):
         self.drill_rows = []
 
     def _filters(self) -> dict | None:
-        start, end = _parse_day(self.start), _parse_day(self.end)
+        start, end = iso_day(self.start), iso_day(self.end)
         if not start or not end:
             typed = [v for v in (self.start, self.end) if v]
-            self.error = ("Choose dates between 1900 and 9000" if len(typed) == 2 and all(_is_iso_day(v) for v in typed)
+            self.error = (f"Choose dates between {FIRST_YEAR} and {LAST_YEAR}"
+                          if len(typed) == 2 and all(_is_iso_day(v) for v in typed)
                           else "Choose both dates")
             return None
         if end < start:
