@@ -75,6 +75,10 @@ def _rebooking_open(last_day: date, now: datetime) -> bool:
     return last_day + timedelta(days=an.REBOOKING_WINDOW_DAYS) >= now.date()
 
 
+def _visits(n: int) -> str:
+    return "1 visit" if n == 1 else f"{n:,} visits"
+
+
 def days_text(n: int) -> str:
     """"1 day", "30 days"."""
     return "1 day" if n == 1 else f"{n} days"
@@ -178,7 +182,7 @@ def _hours_grid(cells: list[tr.HourCell]) -> tuple[list[Cell], int]:
             n = counts.get((wd, h), 0)
             bg, fg = shade(n / top if n else 0.0)
             out.append(Cell(str(n) if n else "", bg, fg, "hour" if n else "", f"{wd}-{h}" if n else "",
-                            f"{name} {h:02d}:00-{h:02d}:59: {n} visits"))
+                            f"{name} {h:02d}:00-{h:02d}:59: {_visits(n)}"))
     return out, hi - lo + 2
 
 
@@ -274,7 +278,7 @@ def _figures(s: Session, actor: Actor, kw: dict) -> tuple[_Figures, list, list]:
     ), util, rev
 
 
-def _tiles(cur: _Figures, prev: _Figures, days: int) -> list[Tile]:
+def _tiles(cur: _Figures, prev: _Figures, days: int, *, rebooking_open: bool = False) -> list[Tile]:
     d = DEFINITIONS
 
     def tile(key, label, group, value, kind, now_v, prev_v, better_up, detail) -> Tile:
@@ -295,7 +299,8 @@ def _tiles(cur: _Figures, prev: _Figures, days: int) -> list[Tile]:
         tile("rebooking", "Rebooking rate", "clients", pct(cur.rebooking.rate), "rate", cur.rebooking.rate,
              prev.rebooking.rate, True,
              f"{cur.rebooking.rebooked:,} of {cur.rebooking.visits:,} visits · "
-             f"{cur.rebooking.rebooked_before_leaving:,} before leaving"),
+             f"{cur.rebooking.rebooked_before_leaving:,} before leaving"
+             + (" · still open: visits of the last 90 days can still be rebooked" if rebooking_open else "")),
         tile("new_clients", "New clients", "clients", f"{cur.new_clients:,}", "count", cur.new_clients,
              prev.new_clients, True, "first completed visit"),
         tile("net_revenue", "Net revenue", "money", money(cur.net_cents), "money", cur.net_cents, prev.net_cents,
@@ -340,7 +345,7 @@ def _compute(s: Session, actor: Actor, kw: dict, *, head: bool = True, history: 
         cur, util, _ = _figures(s, actor, kw)
         prev, _, _ = _figures(s, actor, {**kw, "start": p_start, "end": p_end})
         names = dict(s.execute(select(StaffMember.id, StaffMember.display_name)).all())
-        tiles = _tiles(cur, prev, (end - start).days + 1)
+        tiles = _tiles(cur, prev, (end - start).days + 1, rebooking_open=_rebooking_open(end, now))
         chart_util = [{"id": str(u.provider_id), "name": names.get(u.provider_id, f"#{u.provider_id}"),
                        "booked": round((u.booked or 0) * 100, 1), "attended": round((u.attended or 0) * 100, 1)}
                       for u in util if u.available_minutes or u.booked_minutes]

@@ -438,7 +438,7 @@ def _drill() -> rx.Component:
             rx.box(
                 rx.table.root(
                     rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in (
-                        "Date (local)", "Client", "Service", "Provider", "Location", "Counts as", "")))),
+                        "Date (local)", "Client", "Service", "Provider", "Location", "Counts as", "Value")))),
                     rx.table.body(rx.foreach(s.drill_rows, _drill_row)),
                     size="1", variant="ghost", width="100%",
                 ),
