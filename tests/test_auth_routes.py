@@ -23,7 +23,7 @@ from medspa.domain.identity.accounts import begin_totp_enrolment, confirm_totp_e
 from medspa.domain.identity.service import _actor, actor_for_token, create_user, verify_password
 from medspa.domain.identity.models import UserAccount
 from medspa.domain.messaging.models import OutboxMessage
-from medspa.features.auth.common import code_error, locked_message, login_error, wait_message
+from medspa.web.auth import code_error, locked_message, login_error, wait_message
 from medspa.settings import Settings
 from tests.conftest import utc
 from tests.factories import build_clinic

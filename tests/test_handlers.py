@@ -16,7 +16,7 @@ from sqlmodel import select
 import medspa.db
 import medspa.medspa  # noqa: F401  (registers every state class)
 import medspa.settings
-from medspa.api.security import SESSION_COOKIE
+from medspa.web.auth import SESSION_COOKIE
 from medspa.domain.clients.service import ClientInput, find_or_create_client
 from medspa.domain.identity.service import create_user, login
 from medspa.domain.scheduling.models import Appointment

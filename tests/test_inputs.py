@@ -3,7 +3,7 @@ str.isdigit() and crashed int() in the checkout and the dashboard)."""
 
 import pytest
 
-from medspa.features.inputs import ascii_int, parse_id
+from medspa.web.inputs import ascii_int, parse_id
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -15,10 +15,11 @@ from fastapi.testclient import TestClient
 from medspa.api import auth as auth_routes
 from medspa.api import security, v1
 from medspa.api.app import api
-from medspa.api.security import SecurityHeaders, content_security_policy, origin_allowed, session_token_from_cookies
+from medspa.api.security import SecurityHeaders, content_security_policy, origin_allowed
+from medspa.web.auth import session_token_from_cookies
 from medspa.clock import FixedClock
 from medspa.domain.identity.service import actor_for_token, create_user
-from medspa.features.auth.common import safe_next
+from medspa.web.auth import safe_next
 from medspa.settings import Settings
 from tests.conftest import utc
 from tests.factories import build_clinic

@@ -30,14 +30,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from medspa.api.security import (
-    CHALLENGE_COOKIE,
-    LOGIN_EMAIL_COOKIE,
-    SESSION_COOKIE,
-    cookie_value,
-    origin_allowed,
-    session_token_from_cookies,
-)
+from medspa.api.security import origin_allowed
 from medspa.api.v1 import get_clock, get_db_engine
 from medspa.clock import Clock
 from medspa.domain.errors import ValidationFailed
@@ -55,21 +48,26 @@ from medspa.domain.identity.accounts import (
 from medspa.domain.identity.passwords import WeakPassword
 from medspa.domain.identity.roster import challenge_alive
 from medspa.domain.identity.service import LoginFailed, SignedIn, logout
-from medspa.features.auth.common import (
+from medspa.web.auth import (
+    CHALLENGE_COOKIE,
     ENROL_PATH,
     EXPIRED,
     FORGOT_PATH,
     FORGOT_SENT,
+    LOGIN_EMAIL_COOKIE,
     LOGIN_PATH,
     MISSING,
     RESET_INVALID,
     RESET_PATH,
+    SESSION_COOKIE,
     STAFF_ROLES,
     VERIFY_PATH,
     WRONG,
     WRONG_CODE,
+    cookie_value,
     locked_message,
     safe_next,
+    session_token_from_cookies,
     wait_message,
     weak_code,
 )

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from medspa.api.security import origin_allowed, session_token_from_cookies
+from medspa.api.security import origin_allowed
 from medspa.api.v1 import get_clock, get_db_engine
 from medspa.clock import Clock
 from medspa.db import tenant_session
@@ -27,7 +27,7 @@ from medspa.domain.clinical.photos import MediaStore, OpenedPhoto, media_store_f
 from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.service import actor_for_token
-from medspa.features.auth.common import STAFF_ROLES
+from medspa.web.auth import STAFF_ROLES, session_token_from_cookies
 from medspa.settings import get_settings
 
 router = APIRouter(prefix="/media", include_in_schema=False)

@@ -9,8 +9,6 @@
   (theme, React Router context and stream, React's streaming helpers): they are allowed by
   their SHA-256 hashes, read from the built HTML files, never by 'unsafe-inline'.
 - `origin_allowed`: the CSRF check of the login/logout POSTs (same origin only).
-- `session_token_from_cookies`: the staff session token from a Cookie header (the websocket
-  handshake's, for the Reflex states; the request's, for the HTTP routes).
 """
 
 from __future__ import annotations
@@ -25,10 +23,6 @@ from urllib.parse import urlsplit
 
 from medspa.settings import Settings, get_settings
 
-SESSION_COOKIE = "medspa_session"
-LOGIN_EMAIL_COOKIE = "medspa_login_email"  # after a failed sign-in: the email to fill in again
-CHALLENGE_COOKIE = "medspa_challenge"  # between the password and the second factor (10 min)
-MAX_TOKEN_LENGTH = 200
 
 _INLINE_SCRIPT = re.compile(rb"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
 _SRC_ATTR = re.compile(rb"\bsrc\s*=", re.I)
@@ -36,39 +30,6 @@ _SRC_ATTR = re.compile(rb"\bsrc\s*=", re.I)
 STRIPE_SCRIPT = "https://js.stripe.com"
 STRIPE_FRAMES = ("https://js.stripe.com", "https://hooks.stripe.com")
 STRIPE_API = "https://api.stripe.com"
-
-
-# --------------------------------------------------------------------------- session cookie
-
-
-def session_token_from_cookies(cookie_header: str | None) -> str | None:
-    """The `medspa_session` value of a Cookie header; None when absent, too long or ambiguous.
-
-    Two different values (e.g. a second cookie of that name tossed in for another path) are
-    refused rather than guessed between.
-    """
-    if not cookie_header:
-        return None
-    values = set()
-    for part in cookie_header.split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep and name.strip() == SESSION_COOKIE:
-            values.add(value.strip().strip('"'))
-    if len(values) != 1:
-        return None
-    token = values.pop()
-    if not token or len(token) > MAX_TOKEN_LENGTH:
-        return None
-    return token
-
-
-def cookie_value(cookie_header: str | None, name: str) -> str:
-    """The first value of cookie `name` in a Cookie header ("" when absent)."""
-    for part in (cookie_header or "").split(";"):
-        key, sep, value = part.strip().partition("=")
-        if sep and key.strip() == name:
-            return value.strip().strip('"')
-    return ""
 
 
 # --------------------------------------------------------------------------- origin (CSRF)

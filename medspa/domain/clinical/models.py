@@ -11,6 +11,7 @@ Units are stored as integer tenths (20 units -> 200, 2.5 units -> 25): never flo
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -18,6 +19,14 @@ from sqlmodel import Field, SQLModel
 from medspa.domain.base import fk, org_fk, pk, tstamp
 
 NOTE_STATUSES = ("draft", "signed")
+
+
+class NoteStatus(StrEnum):
+    """A treatment note version's status: a DRAFT is edited, a SIGNED version is final
+    (an amendment is a new DRAFT version that amends it)."""
+
+    DRAFT = "draft"
+    SIGNED = "signed"
 
 
 class TreatmentNote(SQLModel, table=True):

@@ -23,6 +23,8 @@ every role). Actions arrive with the feature that checks them: order.result.writ
 
 from __future__ import annotations
 
+STAFF_ROLES = frozenset({"owner", "manager", "provider", "front_desk", "lab"})  # sign in at /login
+
 STAFF_READ = {"calendar.read", "availability.read", "catalog.read", "practice.read"}
 CHART = {"chart.read", "chart.write"}
 PHOTOS = {"photo.read", "photo.write"}

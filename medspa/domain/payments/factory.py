@@ -1,4 +1,7 @@
-"""Which payment gateway this process uses: Stripe with a secret key, else offline test payments."""
+"""Which payment gateway this process uses: Stripe with a secret key, else offline test payments.
+
+`gateway_of` is the one place that decides; only domain actions call it (tests hand an
+action their own gateway instead)."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
 from medspa.domain.payments.gateway import PaymentGateway, TestPaymentGateway
-from medspa.settings import Settings
+from medspa.settings import Settings, get_settings
 
 
 def gateway_for(settings: Settings, engine: Engine, clock: Clock) -> PaymentGateway:
@@ -18,3 +21,9 @@ def gateway_for(settings: Settings, engine: Engine, clock: Clock) -> PaymentGate
 
         return StripeGateway(settings.stripe_secret_key, settings.stripe_api_base or None)
     return TestPaymentGateway(engine, clock.now)
+
+
+def gateway_of(gateway: PaymentGateway | None, engine: Engine, clock: Clock) -> PaymentGateway:
+    """The gateway an action charges through: `gateway` when the caller passed one (tests),
+    else this deployment's (gateway_for with the current Settings)."""
+    return gateway if gateway is not None else gateway_for(get_settings(), engine, clock)

@@ -13,6 +13,7 @@ forbids two live occupancies of one resource that overlap, whatever the applicat
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, String
 from sqlalchemy.dialects.postgresql import TSTZRANGE, Range
@@ -20,9 +21,32 @@ from sqlmodel import Field, SQLModel
 
 from medspa.domain.base import fk, org_fk, pk, tstamp
 
-APPOINTMENT_STATUSES = ("held", "confirmed", "checked_in", "completed", "cancelled", "no_show", "expired")
-LIVE_APPOINTMENT_STATUSES = ("held", "confirmed", "checked_in", "completed", "no_show")
-OCCUPANCY_STATUSES = ("held", "booked", "released")
+
+
+class AppointmentStatus(StrEnum):
+    """An appointment's status (the `appointment.status` column holds these values)."""
+
+    HELD = "held"  # slot reserved while the client pays, until hold_expires_at
+    CONFIRMED = "confirmed"
+    CHECKED_IN = "checked_in"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+    EXPIRED = "expired"  # a hold that lapsed or was released
+
+
+class OccupancyStatus(StrEnum):
+    """An occupancy row's status; only HELD and BOOKED take part in the exclusion constraint."""
+
+    HELD = "held"
+    BOOKED = "booked"
+    RELEASED = "released"
+
+
+APPOINTMENT_STATUSES = tuple(AppointmentStatus)
+LIVE_APPOINTMENT_STATUSES = (AppointmentStatus.HELD, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN,
+                             AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
+OCCUPANCY_STATUSES = tuple(OccupancyStatus)
 
 
 class Appointment(SQLModel, table=True):

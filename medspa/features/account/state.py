@@ -12,7 +12,7 @@ from medspa.clock import app_clock
 from medspa.db import get_engine
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.features.account import data
-from medspa.features.auth.common import LOGIN_PATH
+from medspa.web.auth import LOGIN_PATH
 from medspa.features.auth.flows import _group, _qr_data_uri
 from medspa.features.auth.state import StaffState
 

@@ -21,7 +21,7 @@ from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.features.audit import data
 from medspa.features.auth.state import StaffState
-from medspa.features.inputs import iso_day, parse_id
+from medspa.web.inputs import iso_day, parse_id
 
 PAGE_SIZE = 50
 EXPORT_MAX_ROWS = 100_000  # one download is built in memory and sent over the websocket

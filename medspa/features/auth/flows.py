@@ -17,13 +17,13 @@ import re
 
 import reflex as rx
 
-from medspa.api.security import CHALLENGE_COOKIE, cookie_value
+from medspa.web.auth import CHALLENGE_COOKIE, cookie_value
 from medspa.clock import app_clock
 from medspa.db import get_engine
 from medspa.domain.identity.accounts import InvalidCode, start_enrolment
 from medspa.domain.identity.roster import challenge_alive
 from medspa.domain.errors import ValidationFailed
-from medspa.features.auth.common import (
+from medspa.web.auth import (
     ENROL_PATH,
     FORGOT_PATH,
     FORGOT_SENT,

@@ -7,36 +7,65 @@ https) that only the HTTP routes POST /auth/login and POST /auth/logout write
 hands them to every event as `self.router.headers` (`.cookie` is the raw Cookie header, kept
 on the server: Reflex's serializer leaves it out of what the frontend receives).
 
-`StaffState._staff_actor()` is THE "current staff actor" helper: every staff state inherits
-it. Guarding another staff page:
+`StaffState._act(action, ...)` is THE preamble of a staff event handler: it re-checks the
+signed-in actor on the server (EVERY public handler is an entry point any browser can call),
+runs one domain action in a worker thread and maps "missing or forbidden" to one message.
+Guarding another staff page:
 
     on_load=StaffState.require_staff                  # redirects to /login?next=<path>
     ...
     class MyState(StaffState):
         @rx.event
         async def do_something(self, arg):
-            actor = await self._staff_actor()         # re-check in EVERY public handler
-            if actor is None:
-                return self._to_login()
+            done = await self._act(area_actions.do_something, parse_id(arg))
+            if done.redirect:
+                return done.redirect                  # signed out: to /login and back
+            if done.error:
+                self.error = done.error               # NotFound / PermissionDenied
+                return
+            self.result = view_of(done.value)         # UI-sized, never ORM rows
+
+`_staff_actor()` alone is for handlers that need the actor without calling an action.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from typing import Any, Callable
 from urllib.parse import quote, unquote
 
 import reflex as rx
 
 from medspa.clock import app_clock
 from medspa.db import get_engine
-from medspa.domain.identity.actor import Actor
-from medspa.api.security import LOGIN_EMAIL_COOKIE, SESSION_COOKIE, cookie_value, session_token_from_cookies
+from medspa.domain.errors import NotFound
+from medspa.domain.identity.actor import Actor, PermissionDenied
+from medspa.web.auth import LOGIN_EMAIL_COOKIE, SESSION_COOKIE, cookie_value, session_token_from_cookies
 from medspa.domain.identity.service import actor_for_token, logout
 from medspa.domain.practice.service import organization_name
-from medspa.features.auth.common import HOME_PATH, LOGIN_PATH, STAFF_ROLES, WRONG, login_error, safe_next
+from medspa.web.auth import HOME_PATH, LOGIN_PATH, STAFF_ROLES, WRONG, login_error, safe_next
 
-__all__ = ["HOME_PATH", "LOGIN_PATH", "SESSION_COOKIE", "STAFF_ROLES", "WRONG", "LoginState", "StaffState",
+__all__ = ["HOME_PATH", "LOGIN_PATH", "SESSION_COOKIE", "STAFF_ROLES", "WRONG", "Acted", "LoginState", "StaffState",
            "safe_next"]
+
+NOT_AVAILABLE = "That is not available."  # missing and forbidden look alike
+
+
+@dataclass(frozen=True)
+class Acted:
+    """What `StaffState._act` gives back: exactly one of `redirect` (signed out: return it),
+    `error` (the action raised NotFound or PermissionDenied) or `value` (the action's result)."""
+
+    value: Any = None
+    redirect: Any = None
+    error: str = ""
+    actor: Actor | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the action ran and returned `value`."""
+        return self.redirect is None and not self.error
 
 
 class StaffState(rx.State):
@@ -72,6 +101,21 @@ class StaffState(rx.State):
             self.org_name = await asyncio.to_thread(organization_name, get_engine(), actor.org_id)
             self._org_id = actor.org_id
         return actor
+
+    async def _act(self, action: Callable[..., Any], *args: Any, denied: str = NOT_AVAILABLE, **kwargs: Any) -> Acted:
+        """The preamble of every staff event handler: the signed-in actor (else
+        Acted(redirect=<to /login>)), then `action(actor, *args, **kwargs)` in a worker thread
+        (the event loop serves every tab and never waits on the database). NotFound and
+        PermissionDenied become Acted(error=denied); other errors (ValidationFailed with its
+        field messages, a domain rule's own exception) propagate to the handler."""
+        actor = await self._staff_actor()
+        if actor is None:
+            return Acted(redirect=self._to_login())
+        try:
+            value = await asyncio.to_thread(action, actor, *args, **kwargs)
+        except (NotFound, PermissionDenied):
+            return Acted(error=denied, actor=actor)
+        return Acted(value=value, actor=actor)
 
     def _to_login(self):
         """The redirect to the sign-in page that comes back here afterwards."""

@@ -24,7 +24,7 @@ from medspa.features.booking import flow
 from medspa.features.booking.flow import (
     CategoryCard, Confirmation, DayCard, LocationCard, ProviderCard, ServiceCard, SlotCard, SlotGroup, Taken,
 )
-from medspa.features.inputs import ascii_int, parse_id
+from medspa.web.inputs import ascii_int, parse_id
 
 ANYONE = "any"
 STEPS = ("location", "service", "provider", "time", "details", "payment", "done")

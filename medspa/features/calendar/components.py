@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.domain.identity.permissions import has_permission
-from medspa.features.auth.common import STAFF_ROLES
+from medspa.web.auth import STAFF_ROLES
 from medspa.features.auth.shell import staff_header
 from medspa.features.calendar.book_dialog import BookDialogState, Hit, Option
 from medspa.features.calendar.layout import (

@@ -24,7 +24,7 @@ from medspa.domain.scheduling.calendar import CalendarDay, CalendarWeek
 from medspa.domain.scheduling.service import InvalidTransition
 from medspa.domain.money import format_money
 from medspa.features.auth.state import StaffState
-from medspa.features.inputs import ascii_int, parse_id
+from medspa.web.inputs import ascii_int, parse_id
 from medspa.features.calendar import data, live
 from medspa.features.calendar.data import SPANS, VIEWS, ViewKey
 from medspa.features.calendar.layout import DayView, DetailView, WeekView, day_view, detail_view, parse_day, week_view

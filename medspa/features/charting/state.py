@@ -21,7 +21,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.features.auth.state import StaffState
 from medspa.features.charting import data
-from medspa.features.inputs import parse_id
+from medspa.web.inputs import parse_id
 
 FIELDS = ("product", "lot_number", "units", "treatment_area")
 FIELD_LIMIT = 80

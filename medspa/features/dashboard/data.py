@@ -37,7 +37,7 @@ from medspa.domain.audit.query import csv_cell
 from medspa.domain.identity.actor import Actor
 from medspa.domain.money import format_money
 from medspa.domain.practice.models import Location, Organization, StaffMember
-from medspa.features.inputs import ascii_int
+from medspa.web.inputs import ascii_int
 
 GOOD, BAD, NEUTRAL = "good", "bad", "neutral"
 

@@ -21,7 +21,7 @@ from medspa.domain.analytics.service import PERMISSION
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.features.auth.state import StaffState
 from medspa.features.dashboard import data
-from medspa.features.inputs import FIRST_YEAR, LAST_YEAR, ascii_int, iso_day
+from medspa.web.inputs import FIRST_YEAR, LAST_YEAR, ascii_int, iso_day
 
 DEFAULT_DAYS = 30
 ALL = "all"

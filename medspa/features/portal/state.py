@@ -16,7 +16,7 @@ import reflex as rx
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.portal.service import AccessEntry, CancelPreview, MyDetails, VisitCard
 from medspa.features.portal import flow
-from medspa.features.inputs import parse_id
+from medspa.web.inputs import parse_id
 
 SIGNED_OUT = "You were signed out. Enter your email to get a new code."
 

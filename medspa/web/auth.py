@@ -1,9 +1,16 @@
-"""Sign-in constants and the `next` check, shared by the Reflex states and the HTTP routes
-(medspa/api/auth.py). No Reflex import here."""
+"""Sign-in paths, cookie names and messages, the `next` check and the session cookie
+parser: shared by the Reflex states (medspa/features/auth) and the HTTP routes
+(medspa/api/auth.py), which never import each other. No Reflex nor FastAPI here."""
 
 from __future__ import annotations
 
-from medspa.features.inputs import ascii_int
+from medspa.domain.identity.permissions import STAFF_ROLES  # noqa: F401 - re-exported for the sign-in code
+from medspa.web.inputs import ascii_int
+
+SESSION_COOKIE = "medspa_session"
+LOGIN_EMAIL_COOKIE = "medspa_login_email"  # after a failed sign-in: the email to fill in again
+CHALLENGE_COOKIE = "medspa_challenge"  # between the password and the second factor (10 min)
+MAX_TOKEN_LENGTH = 200
 
 HOME_PATH = "/calendar"
 LOGIN_PATH = "/login"
@@ -11,7 +18,6 @@ VERIFY_PATH = "/login/verify"
 ENROL_PATH = "/login/enrol"
 FORGOT_PATH = "/login/forgot"
 RESET_PATH = "/reset-password"
-STAFF_ROLES = frozenset({"owner", "manager", "provider", "front_desk", "lab"})
 WRONG = "Email or password is incorrect"
 MISSING = "Enter your email and password"
 EXPIRED = "Your sign-in took too long or the link was already used; sign in again"
@@ -93,3 +99,36 @@ def safe_next(path: str | None) -> str:
     if path.startswith(LOGIN_PATH) or path.startswith("/auth/") or path.startswith(RESET_PATH):
         return HOME_PATH
     return path
+
+
+# --------------------------------------------------------------------------- session cookie
+
+
+def session_token_from_cookies(cookie_header: str | None) -> str | None:
+    """The `medspa_session` value of a Cookie header; None when absent, too long or ambiguous.
+
+    Two different values (e.g. a second cookie of that name tossed in for another path) are
+    refused rather than guessed between.
+    """
+    if not cookie_header:
+        return None
+    values = set()
+    for part in cookie_header.split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name.strip() == SESSION_COOKIE:
+            values.add(value.strip().strip('"'))
+    if len(values) != 1:
+        return None
+    token = values.pop()
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    return token
+
+
+def cookie_value(cookie_header: str | None, name: str) -> str:
+    """The first value of cookie `name` in a Cookie header ("" when absent)."""
+    for part in (cookie_header or "").split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key.strip() == name:
+            return value.strip().strip('"')
+    return ""

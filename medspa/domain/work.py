@@ -1,0 +1,82 @@
+"""The unit of work of every domain action: one tenant transaction, effects after commit.
+
+Actions (`medspa/domain/<area>/actions.py`) are the only callers. Zulip's
+`zerver/actions/` is the model: an action opens ONE transaction, checks the permission,
+changes rows through the area's services, writes the audit row in that transaction,
+commits, and only then runs what must not happen for a rolled-back change (messages to
+send, live pushes, jobs to enqueue):
+
+    def do_cancel(actor: Actor, appointment_id: int, *, clock: Clock | None = None,
+                  engine: Engine | None = None) -> CancelOutcome:
+        with atomic(actor.org_id, engine=engine) as work:
+            result = cancel_visit(work.session, actor, appointment_id, now=now_of(clock))
+            work.on_commit(lambda: notify(...))
+            return CancelOutcome(...)          # frozen dataclass, never an ORM row
+
+Leaving the block normally commits (reads commit too: a read of protected health
+information writes its audit row); an exception rolls back and no effect runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Iterator
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from medspa.clock import Clock, app_clock
+from medspa.db import get_engine, tenant_session
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Work:
+    """One open unit of work: its session and the effects queued for after the commit."""
+
+    session: Session
+    engine: Engine
+    _effects: list[Callable[[], None]] = field(default_factory=list)
+
+    def on_commit(self, effect: Callable[[], None]) -> None:
+        """Run `effect()` once the transaction has committed (never after a rollback)."""
+        self._effects.append(effect)
+
+    def commit(self) -> None:
+        """Commit now and run the effects queued so far (for an action that must keep one
+        step even when a later one fails, e.g. a declined payment attempt); the session
+        stays usable for the next transaction."""
+        self.session.commit()
+        self._run_effects()
+
+    def _run_effects(self) -> None:
+        effects, self._effects = self._effects, []
+        for effect in effects:
+            try:
+                effect()
+            except Exception:  # noqa: BLE001 - the change is committed; an effect never undoes it
+                log.exception("after-commit effect failed")
+
+
+@contextmanager
+def atomic(org_id: int | None, *, engine: Engine | None = None) -> Iterator[Work]:
+    """A tenant transaction scoped to clinic `org_id` (None: only non-tenant tables).
+
+    Commits when the block ends normally, then runs the queued effects; rolls back on any
+    exception. `engine` defaults to the app-role engine (tests pass their own).
+    """
+    engine = engine or get_engine()
+    with tenant_session(org_id, engine) as session:
+        work = Work(session, engine)
+        yield work
+        session.commit()
+    work._run_effects()
+
+
+def now_of(clock: Clock | None) -> datetime:
+    """The action's "now": `clock.now()`, or the app clock (FROZEN_NOW or real time), UTC."""
+    return (clock or app_clock()).now()
