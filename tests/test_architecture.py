@@ -41,13 +41,13 @@ IMPORT_CYCLES = {
     frozenset({"medspa.features.calendar.live", "medspa.features.calendar.state"}),
 }
 LONG_MODULES = {
-    "medspa/features/booking/components.py", "medspa/domain/scheduling/calendar.py",
+    "medspa/domain/scheduling/calendar.py",
     "medspa/domain/identity/accounts.py", "medspa/features/calendar/components.py",
     "medspa/features/dashboard/data.py", "medspa/cli.py",
 }
 LONG_FUNCTIONS = {"medspa/domain/scheduling/service.py::hold_slot",
                   "medspa/features/calendar/components.py::detail_panel"}
-BIG_STATES = {"medspa/features/booking/state.py::BookingState", "medspa/features/dashboard/state.py::DashboardState"}
+BIG_STATES = {"medspa/features/dashboard/state.py::DashboardState"}
 
 
 def _lint_imports(cwd: Path, extra_path: Path | None = None) -> subprocess.CompletedProcess:
