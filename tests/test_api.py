@@ -204,3 +204,27 @@ def test_every_http_route_is_known_and_anonymous_routes_are_clinic_scoped(client
     assert v1 == public_v1
     others = {p for _, p in paths - v1}
     assert all(p.startswith(("/auth/", "/api/stripe/", "/media/")) for p in others), others
+
+
+def test_a_hold_made_through_the_api_lasts_hold_minutes(client, engine, owner_engine, monkeypatch):
+    """Issue "One way in": the JSON API honours HOLD_MINUTES like the booking page (the card
+    needs 3-D Secure, so the booking stays a hold)."""
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from medspa.domain.scheduling.models import Appointment
+    from medspa.settings import get_settings
+
+    monkeypatch.setenv("HOLD_MINUTES", "7")
+    get_settings.cache_clear()
+    try:
+        clinic = build_clinic(engine, owner_engine)
+        r = client.post(f"/api/v1/{clinic.slug}/bookings",
+                        json=booking(clinic, payment={**CARD, "card_number": "4000002500003155"}))
+        assert r.status_code == 402 and r.json()["error"] == "requires_action"
+        with clinic.session() as s:
+            held = s.exec(select(Appointment)).one()
+        assert (held.status, held.hold_expires_at) == ("held", utc(2026, 7, 1, 12) + timedelta(minutes=7))
+    finally:
+        get_settings.cache_clear()

@@ -18,7 +18,7 @@ TEN_AM = datetime(2026, 7, 3, 14, 0, tzinfo=timezone.utc)
 @pytest.fixture
 def app(engine, monkeypatch):
     """flow against the test database, on a frozen clock."""
-    monkeypatch.setattr(flow, "get_engine", lambda: engine)
+    monkeypatch.setattr(flow, "ENGINE", engine)
     monkeypatch.setattr(flow, "app_clock", lambda: FixedClock(NOW))
     return flow
 

@@ -1,8 +1,8 @@
 """Version 1 of the JSON API, mounted at /api/v1 by medspa.api.app.
 
 Anonymous routes name the clinic by slug in the path (`/api/v1/{clinic}/...`); the slug
-sets the per-transaction org_id before any tenant query, and every route calls the same
-domain services as the pages. Errors have a stable shape:
+sets the per-transaction org_id before any tenant query, and every route calls ONE action
+of medspa.domain.scheduling.online, the same actions as the booking page. Errors have a stable shape:
 404 {"error": "not_found"}, 409 {"error": "slot_taken", "alternatives": [...]},
 402 {"error": "card_declined", "message"} or {"error": "requires_action", "client_secret"},
 422 {"error": "validation", "fields": {name: message}}.
@@ -18,24 +18,28 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from sqlmodel import Session
 
 from medspa.clock import Clock, app_clock
-from medspa.db import get_engine, tenant_session
-from medspa.domain.catalog.models import Service
-from medspa.domain.catalog.service import list_services
 from medspa.domain.clients.service import ClientInput
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.domain.payments.gateway import CardDetails, PaymentGateway
 from medspa.domain.payments.stripe_gateway import GatewayUnavailable
-from medspa.domain.practice.models import Location, StaffMember
-from medspa.domain.practice.service import get_location, list_locations, organization_by_slug
-from medspa.domain.scheduling.availability import Slot, find_slots
-from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, OnlineBooking, book_online
-from medspa.domain.scheduling.service import SlotTaken, appointment_by_reference
+from medspa.domain.scheduling.availability import Slot
+from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, OnlineBooking
+from medspa.domain.scheduling.online import (
+    ClinicInfo,
+    SlotTakenAt,
+    UnstorableValue,
+    do_book_online,
+    fetch_availability,
+    fetch_booking,
+    fetch_clinic,
+    fetch_providers,
+    fetch_services,
+    public_actor,
+)
 
 router = APIRouter(tags=["v1"])
 
@@ -51,35 +55,31 @@ def get_clock() -> Clock:
     return app_clock()
 
 
-def get_gateway(clock: Clock = Depends(get_clock)) -> PaymentGateway:
-    """Stripe when STRIPE_SECRET_KEY is set, else the offline test gateway."""
-    from medspa.domain.payments.factory import gateway_for
-    from medspa.settings import get_settings
-
-    return gateway_for(get_settings(), get_engine(), clock)
+def get_gateway() -> PaymentGateway | None:
+    """The gateway to charge through: None, i.e. the action picks this deployment's (Stripe
+    when STRIPE_SECRET_KEY is set, else the offline test gateway); tests override it."""
+    return None
 
 
 def get_db_engine():
-    """The app-role engine (tests override it)."""
-    return get_engine()
+    """The engine the actions use: None, i.e. the app-role engine (tests override it)."""
+    return None
 
 
 class Tenant:
-    """The clinic named in the path and the anonymous actor for this request."""
+    """The clinic named in the path, the anonymous actor for this request, and the engine
+    the actions use (None: the app-role engine)."""
 
-    def __init__(self, org_id: int, actor: Actor, engine):
-        self.org_id, self.actor, self.engine = org_id, actor, engine
-
-    def session(self):
-        return tenant_session(self.org_id, self.engine)
+    def __init__(self, clinic: ClinicInfo, actor: Actor, engine):
+        self.clinic, self.org_id, self.actor, self.engine = clinic, clinic.org_id, actor, engine
 
 
 def get_tenant(clinic: str, request: Request, engine=Depends(get_db_engine)) -> Tenant:
     """Resolve /{clinic} to its organisation; unknown slugs are 404."""
-    with tenant_session(None, engine) as s:
-        org = organization_by_slug(s, clinic)
     ip = request.client.host if request.client else ""
-    return Tenant(org.id, Actor.public(org.id, ip=ip, user_agent=request.headers.get("user-agent", "")), engine)
+    user_agent = request.headers.get("user-agent", "")
+    info = fetch_clinic(clinic, ip=ip, user_agent=user_agent, engine=engine)
+    return Tenant(info, public_actor(info.org_id, ip, user_agent), engine)
 
 
 # ---- shapes ----
@@ -187,32 +187,25 @@ def _parse_instant(text: str) -> datetime:
 @router.get("/{clinic}/locations", response_model=list[LocationOut])
 def locations(tenant: Tenant = Depends(get_tenant)):
     """The clinic's locations with their IANA time zones."""
-    with tenant.session() as s:
-        return [LocationOut(id=l.id, name=l.name, time_zone=l.time_zone, address=l.address,
-                            cancellation_window_hours=l.cancellation_window_hours)
-                for l in list_locations(s, tenant.actor)]
+    return [LocationOut(id=l.id, name=l.name, time_zone=l.time_zone, address=l.address,
+                        cancellation_window_hours=l.cancellation_window_hours)
+            for l in tenant.clinic.locations]
 
 
 @router.get("/{clinic}/services", response_model=list[ServiceOut])
 def services(location_id: QueryId | None = None, tenant: Tenant = Depends(get_tenant)):
     """Services bookable online (at location_id when given). Money in integer cents."""
-    with tenant.session() as s:
-        if location_id is not None:
-            get_location(s, location_id)
-        rows = list_services(s, tenant.actor, location_id, online_only=True)
-        return [ServiceOut(**r.model_dump(include=set(ServiceOut.model_fields))) for r in rows]
+    rows = fetch_services(tenant.actor, location_id, engine=tenant.engine)
+    return [ServiceOut(id=r.id, name=r.name, category=r.category, description=r.description,
+                       duration_minutes=r.duration_minutes, price_cents=r.price_cents,
+                       deposit_cents=r.deposit_cents, currency=r.currency) for r in rows]
 
 
 @router.get("/{clinic}/providers")
 def providers(location_id: QueryId, service_id: QueryId, tenant: Tenant = Depends(get_tenant)):
     """Providers who perform service_id at location_id: [{"id", "display_name", "title"}]."""
-    from medspa.domain.catalog.service import get_service, providers_for
-
-    with tenant.session() as s:
-        get_location(s, location_id)
-        get_service(s, service_id)
-        return [{"id": p.id, "display_name": p.display_name, "title": p.title}
-                for p in providers_for(s, service_id, location_id)]
+    return [{"id": p.id, "display_name": p.display_name, "title": p.title}
+            for p in fetch_providers(tenant.actor, location_id, service_id, engine=tenant.engine)]
 
 
 @router.get("/{clinic}/availability", response_model=AvailabilityOut)
@@ -220,12 +213,11 @@ def availability(location_id: QueryId, service_id: QueryId, start_date: date, en
                  provider_id: QueryId | None = None, tenant: Tenant = Depends(get_tenant),
                  clock: Clock = Depends(get_clock)):
     """Bookable slots between two local dates (inclusive), instants with the location's offset."""
-    with tenant.session() as s:
-        loc = get_location(s, location_id)
-        slots = find_slots(s, tenant.actor, location_id=location_id, service_id=service_id, start_date=start_date,
-                           end_date=end_date, now=clock.now(), provider_id=provider_id)
-    tz = ZoneInfo(loc.time_zone)
-    return {"location_id": location_id, "time_zone": loc.time_zone, "slots": [slot_out(sl, tz) for sl in slots]}
+    found = fetch_availability(tenant.actor, location_id, service_id, start_date, end_date, provider_id,
+                               clock=clock, engine=tenant.engine)
+    tz = ZoneInfo(found.location.time_zone)
+    return {"location_id": location_id, "time_zone": found.location.time_zone,
+            "slots": [slot_out(sl, tz) for sl in found.slots]}
 
 
 @router.post("/{clinic}/bookings", status_code=201, response_model=BookingOut,
@@ -233,46 +225,42 @@ def availability(location_id: QueryId, service_id: QueryId, start_date: date, en
                         409: {"description": "slot_taken with alternatives"},
                         422: {"description": "validation with fields"}})
 def create_booking(body: BookingIn, tenant: Tenant = Depends(get_tenant), clock: Clock = Depends(get_clock),
-                   gateway: PaymentGateway = Depends(get_gateway)):
-    """Hold the slot, charge the deposit and confirm, in one call."""
+                   gateway: PaymentGateway | None = Depends(get_gateway)):
+    """Hold the slot, charge the deposit and confirm, in one call (the booking page's action)."""
     pay = body.payment
     card = None
-    if pay.card_number is not None or gateway.name == "test":
-        card = CardDetails(pay.card_number or "", pay.exp_month or 0, pay.exp_year or 0, pay.cvc or "")
+    if pay.card_number is not None:
+        card = CardDetails(pay.card_number, pay.exp_month or 0, pay.exp_year or 0, pay.cvc or "")
     req = OnlineBooking(location_id=body.location_id, service_id=body.service_id, provider_id=body.provider_id,
                         start_at=_parse_instant(body.start),
                         client=ClientInput(body.client.first_name, body.client.last_name, body.client.email,
                                            body.client.phone),
                         card=card, payment_method_id=pay.payment_method_id)
-    with tenant.session() as s:
-        tz = ZoneInfo(get_location(s, body.location_id).time_zone)
     try:
-        appt = book_online(tenant.engine, tenant.actor, req, gateway, clock)
-    except SlotTaken as exc:
+        visit = do_book_online(tenant.actor, req, clock=clock, engine=tenant.engine, gateway=gateway)
+    except SlotTakenAt as exc:
+        tz = ZoneInfo(exc.time_zone)
         return error(409, error="slot_taken", message="That time was just taken. Here are the nearest free times.",
                      alternatives=[slot_out(a, tz) for a in exc.alternatives])
     except CardDeclined as exc:
         return error(402, error="card_declined", message=exc.message, decline_code=exc.decline_code)
     except ActionRequired as exc:
         return error(402, error="requires_action", client_secret=exc.client_secret)
-    return BookingOut(reference=appt.reference, status=appt.status, start=appt.start_at.astimezone(tz).isoformat(),
-                      end=appt.end_at.astimezone(tz).isoformat(), provider_id=appt.provider_id,
-                      deposit_cents=appt.deposit_cents, currency=appt.currency)
+    tz = ZoneInfo(visit.time_zone)
+    return BookingOut(reference=visit.reference, status=visit.status, start=visit.start_at.astimezone(tz).isoformat(),
+                      end=visit.end_at.astimezone(tz).isoformat(), provider_id=visit.provider_id,
+                      deposit_cents=visit.deposit_cents, currency=visit.currency)
 
 
 @router.get("/{clinic}/bookings/{reference}", response_model=BookingStatusOut)
 def booking_status(reference: str, tenant: Tenant = Depends(get_tenant)):
     """A booking by its unguessable reference: no contact or health data."""
-    with tenant.session() as s:
-        appt = appointment_by_reference(s, reference)
-        svc = s.get(Service, appt.service_id)
-        loc = s.get(Location, appt.location_id)
-        provider = s.get(StaffMember, appt.provider_id)
-    tz = ZoneInfo(loc.time_zone)
-    return BookingStatusOut(reference=appt.reference, status=appt.status, service=svc.name,
-                            start=appt.start_at.astimezone(tz).isoformat(), end=appt.end_at.astimezone(tz).isoformat(),
-                            time_zone=loc.time_zone, location=loc.name, provider=provider.display_name,
-                            deposit_cents=appt.deposit_cents, currency=appt.currency)
+    visit = fetch_booking(tenant.actor, reference, engine=tenant.engine)
+    tz = ZoneInfo(visit.time_zone)
+    return BookingStatusOut(reference=visit.reference, status=visit.status, service=visit.service,
+                            start=visit.start_at.astimezone(tz).isoformat(), end=visit.end_at.astimezone(tz).isoformat(),
+                            time_zone=visit.time_zone, location=visit.location, provider=visit.provider,
+                            deposit_cents=visit.deposit_cents, currency=visit.currency)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -295,8 +283,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: ValidationFailed):  # noqa: ARG001
         return error(422, error="validation", fields=exc.fields)
 
-    @app.exception_handler(DataError)
-    async def _data_error(request: Request, exc: DataError):  # noqa: ARG001
+    @app.exception_handler(UnstorableValue)
+    async def _data_error(request: Request, exc: UnstorableValue):  # noqa: ARG001
         # a value PostgreSQL cannot store (NUL byte, out-of-range number or date): the caller's input
         return error(422, error="validation", fields={"request": "A value is out of range or has invalid characters"})
 

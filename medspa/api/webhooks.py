@@ -2,8 +2,9 @@
 
 Include with `api.include_router(webhooks.router)` (no prefix: the path is absolute). The
 handler is a plain `def`, so FastAPI runs it in its thread pool (the database calls block).
-Dependencies (engine, settings, clock, gateway) are functions below so tests can override
-them with `app.dependency_overrides`.
+It calls ONE action, medspa.domain.payments.actions.do_apply_stripe_event. Dependencies
+(engine, settings, clock) are functions below so tests can override them with
+`app.dependency_overrides`.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import logging
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock, app_clock
+from medspa.domain.payments.actions import StripeNotConfigured, do_apply_stripe_event
+from medspa.domain.payments.stripe_gateway import GatewayUnavailable
+from medspa.domain.payments.webhooks import InvalidWebhook, WebhookNotReady
 from medspa.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -29,11 +32,9 @@ def webhook_settings() -> Settings:
     return get_settings()
 
 
-def webhook_engine() -> Engine:
-    """The app-role engine (medspa.db.get_engine)."""
-    from medspa.db import get_engine
-
-    return get_engine()
+def webhook_engine():
+    """The database engine the action uses: None, the app-role engine (tests override it)."""
+    return None
 
 
 def webhook_clock() -> Clock:
@@ -47,7 +48,7 @@ async def _raw_body(request: Request) -> bytes:
 
 @router.post(WEBHOOK_PATH, include_in_schema=False)
 def stripe_webhook(request: Request, body: bytes = Depends(_raw_body),
-                   settings: Settings = Depends(webhook_settings), engine: Engine = Depends(webhook_engine),
+                   settings: Settings = Depends(webhook_settings), engine=Depends(webhook_engine),
                    clock: Clock = Depends(webhook_clock)) -> JSONResponse:
     """Verify and apply one Stripe event.
 
@@ -56,15 +57,11 @@ def stripe_webhook(request: Request, body: bytes = Depends(_raw_body),
     409 when the event names a payment not recorded yet (Stripe retries later);
     503 when Stripe is not configured or the gateway is unreachable (Stripe retries).
     """
-    from medspa.domain.payments.factory import gateway_for
-    from medspa.domain.payments.stripe_gateway import GatewayUnavailable
-    from medspa.domain.payments.webhooks import InvalidWebhook, WebhookNotReady, handle_stripe_event
-
-    if not settings.stripe_webhook_secret or not settings.stripe_secret_key:
-        return JSONResponse({"received": False, "error": "Stripe is not configured"}, status_code=503)
     try:
-        result = handle_stripe_event(engine, body, request.headers.get("stripe-signature"),
-                                     settings.stripe_webhook_secret, gateway_for(settings, engine, clock), clock)
+        result = do_apply_stripe_event(body, request.headers.get("stripe-signature"), settings=settings,
+                                       clock=clock, engine=engine)
+    except StripeNotConfigured:
+        return JSONResponse({"received": False, "error": "Stripe is not configured"}, status_code=503)
     except InvalidWebhook as exc:
         log.warning("stripe webhook rejected: %s", exc.reason)
         return JSONResponse({"received": False, "error": exc.reason}, status_code=400)

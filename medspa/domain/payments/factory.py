@@ -23,7 +23,8 @@ def gateway_for(settings: Settings, engine: Engine, clock: Clock) -> PaymentGate
     return TestPaymentGateway(engine, clock.now)
 
 
-def gateway_of(gateway: PaymentGateway | None, engine: Engine, clock: Clock) -> PaymentGateway:
+def gateway_of(gateway: PaymentGateway | None, engine: Engine, clock: Clock,
+               settings: Settings | None = None) -> PaymentGateway:
     """The gateway an action charges through: `gateway` when the caller passed one (tests),
-    else this deployment's (gateway_for with the current Settings)."""
-    return gateway if gateway is not None else gateway_for(get_settings(), engine, clock)
+    else this deployment's (gateway_for with `settings`, default the current Settings)."""
+    return gateway if gateway is not None else gateway_for(settings or get_settings(), engine, clock)

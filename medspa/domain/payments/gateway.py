@@ -23,7 +23,7 @@ from sqlmodel import select
 from medspa.db import tenant_session
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.money import ROUNDING
-from medspa.domain.payments.models import TestGatewayCharge
+from medspa.domain.payments.models import PaymentStatus, TestGatewayCharge
 
 
 @dataclass
@@ -147,13 +147,13 @@ def validate_card(card: CardDetails, now: datetime) -> None:
 
 # Stripe's documented test cards and their outcomes (stripe.com/docs/testing)
 TEST_CARD_OUTCOMES: dict[str, tuple[str, str, str]] = {
-    "4242424242424242": ("succeeded", "", ""),
-    "5555555555554444": ("succeeded", "", ""),
-    "4000000000000002": ("declined", "generic_decline", "Your card was declined."),
-    "4000000000009995": ("declined", "insufficient_funds", "Your card has insufficient funds."),
-    "4000000000000069": ("declined", "expired_card", "Your card has expired."),
-    "4000000000000127": ("declined", "incorrect_cvc", "Your card's security code is incorrect."),
-    "4000002500003155": ("requires_action", "", ""),
+    "4242424242424242": (PaymentStatus.SUCCEEDED, "", ""),
+    "5555555555554444": (PaymentStatus.SUCCEEDED, "", ""),
+    "4000000000000002": (PaymentStatus.DECLINED, "generic_decline", "Your card was declined."),
+    "4000000000009995": (PaymentStatus.DECLINED, "insufficient_funds", "Your card has insufficient funds."),
+    "4000000000000069": (PaymentStatus.DECLINED, "expired_card", "Your card has expired."),
+    "4000000000000127": (PaymentStatus.DECLINED, "incorrect_cvc", "Your card's security code is incorrect."),
+    "4000002500003155": (PaymentStatus.REQUIRES_ACTION, "", ""),
 }
 
 
@@ -194,13 +194,13 @@ class TestPaymentGateway:
         def compute() -> dict:
             status, code, message = TEST_CARD_OUTCOMES.get(
                 card.digits,
-                ("declined", "test_mode_live_card",
+                (PaymentStatus.DECLINED, "test_mode_live_card",
                  "Test payments accept test cards only, such as 4242 4242 4242 4242."))
             pid = "pi_test_" + secrets.token_hex(12)
-            return asdict(ChargeResult(status=status, gateway_payment_id=pid, message=message, decline_code=code,
-                                       client_secret=(pid + "_secret_" + secrets.token_hex(8)) if status == "requires_action" else "",
-                                       card_last4=card.last4,
-                                       fee_cents=card_fee_cents(request.amount_cents) if status == "succeeded" else 0))
+            secret = (pid + "_secret_" + secrets.token_hex(8)) if status == PaymentStatus.REQUIRES_ACTION else ""
+            fee = card_fee_cents(request.amount_cents) if status == PaymentStatus.SUCCEEDED else 0
+            return asdict(ChargeResult(status=str(status), gateway_payment_id=pid, message=message, decline_code=code,
+                                       client_secret=secret, card_last4=card.last4, fee_cents=fee))
 
         return ChargeResult(**self._replay_or_store(request.org_id, request.idempotency_key, compute))
 

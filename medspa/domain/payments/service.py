@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.gateway import ChargeRequest, ChargeResult, PaymentGateway
-from medspa.domain.payments.models import LedgerEntry, Payment, Refund
+from medspa.domain.payments.models import LedgerEntry, Payment, PaymentStatus, Refund
 from medspa.domain.scheduling.models import Appointment
 
 
@@ -35,7 +35,7 @@ def record_charge(session: Session, actor: Actor, *, appointment: Appointment, r
                       status=result.status, gateway=gateway, gateway_payment_id=result.gateway_payment_id or None,
                       idempotency_key=request.idempotency_key, failure_message=result.message,
                       card_last4=result.card_last4,
-                      fee_cents=max(0, int(result.fee_cents or 0)) if result.status == "succeeded" else 0,
+                      fee_cents=max(0, int(result.fee_cents or 0)) if result.status == PaymentStatus.SUCCEEDED else 0,
                       created_at=now)
     session.add(payment)
     session.flush()
@@ -82,21 +82,22 @@ def refund_payment(session: Session, actor: Actor, payment: Payment, gateway: Pa
     key is "refund-<payment id>". Returns None if the payment is not refundable (already
     refunded, not succeeded).
     """
-    if payment.status != "succeeded":
+    if payment.status != PaymentStatus.SUCCEEDED:
         return None
     if entry_type is None:
         entry_type = "sale_refunded" if payment.purpose == "balance" else "deposit_refunded"
     amount = payment.amount_cents if amount_cents is None else amount_cents
     result = gateway.refund(org_id=payment.org_id, gateway_payment_id=payment.gateway_payment_id or "",
                             amount_cents=amount, idempotency_key=f"refund-{payment.id}")
-    if result.status != "succeeded":
+    if result.status != "succeeded":  # RefundResult: succeeded | failed
         record(session, actor, "refund.failed", "payment", payment.id, client_id=payment.client_id, at=now,
                message=result.message)
         return None
     refund = Refund(org_id=payment.org_id, payment_id=payment.id, amount_cents=amount, currency=payment.currency,
                     reason=reason, gateway_refund_id=result.gateway_refund_id, created_at=now)
     session.add(refund)
-    payment.status = "refunded" if amount == payment.amount_cents else "partially_refunded"
+    payment.status = (PaymentStatus.REFUNDED if amount == payment.amount_cents
+                      else PaymentStatus.PARTIALLY_REFUNDED)
     session.add(payment)
     session.flush()
     session.add(LedgerEntry(org_id=payment.org_id, client_id=payment.client_id, appointment_id=payment.appointment_id,
@@ -110,7 +111,7 @@ def refund_payment(session: Session, actor: Actor, payment: Payment, gateway: Pa
 def succeeded_deposit(session: Session, appointment_id: int) -> Payment | None:
     """The appointment's succeeded deposit payment, if any."""
     return session.exec(select(Payment).where(Payment.appointment_id == appointment_id, Payment.purpose == "deposit",
-                                              Payment.status == "succeeded")).first()
+                                              Payment.status == PaymentStatus.SUCCEEDED)).first()
 
 
 def settle_cancellation(session: Session, actor: Actor, appointment: Appointment, *, late: bool,
@@ -149,7 +150,7 @@ def issue_refund(session: Session, actor: Actor, payment_id: int, gateway: Payme
     payment = session.get(Payment, payment_id, with_for_update=True)
     if payment is None:
         raise NotFound("payment")
-    if payment.status != "succeeded":
+    if payment.status != PaymentStatus.SUCCEEDED:
         raise ValidationFailed({"payment": f"A {payment.status.replace('_', ' ')} payment cannot be refunded"})
     if amount_cents is not None and not 0 < amount_cents <= payment.amount_cents:
         raise ValidationFailed({"amount_cents": "Refund between 1 cent and the amount paid"})

@@ -21,6 +21,7 @@ import stripe
 
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.payments.gateway import ChargeRequest, ChargeResult, RefundResult
+from medspa.domain.payments.models import PaymentStatus
 
 
 class GatewayUnavailable(Exception):
@@ -115,7 +116,7 @@ class StripeGateway:
         except stripe.CardError as exc:
             err = _as_dict((exc.json_body or {}).get("error") if isinstance(exc.json_body, dict) else None)
             pi = _as_dict(err.get("payment_intent"))
-            return ChargeResult(status="declined", gateway_payment_id=str(pi.get("id") or ""),
+            return ChargeResult(status=PaymentStatus.DECLINED, gateway_payment_id=str(pi.get("id") or ""),
                                 message=exc.user_message or "Your card was declined.",
                                 decline_code=str(err.get("decline_code") or exc.code or ""))
         except stripe.InvalidRequestError as exc:
@@ -134,14 +135,14 @@ class StripeGateway:
         pid = str(intent.get("id") or "")
         last4 = _card_last4(intent)
         if status == "succeeded":
-            return ChargeResult(status="succeeded", gateway_payment_id=pid, card_last4=last4,
+            return ChargeResult(status=PaymentStatus.SUCCEEDED, gateway_payment_id=pid, card_last4=last4,
                                 fee_cents=_fee_cents(intent))
         if status in ("requires_action", "processing"):
             # processing: the outcome arrives by webhook; the hold stays like for 3-D Secure
-            return ChargeResult(status="requires_action", gateway_payment_id=pid,
+            return ChargeResult(status=PaymentStatus.REQUIRES_ACTION, gateway_payment_id=pid,
                                 client_secret=str(intent.get("client_secret") or ""), card_last4=last4)
         error = _as_dict(intent.get("last_payment_error"))
-        return ChargeResult(status="declined", gateway_payment_id=pid,
+        return ChargeResult(status=PaymentStatus.DECLINED, gateway_payment_id=pid,
                             message=str(error.get("message") or "Your card was declined."),
                             decline_code=str(error.get("decline_code") or error.get("code") or status or ""),
                             card_last4=last4)

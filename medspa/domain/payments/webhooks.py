@@ -26,10 +26,11 @@ from medspa.db import tenant_session
 from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.gateway import PaymentGateway
-from medspa.domain.payments.models import Payment, WebhookEvent
+from medspa.domain.payments.models import Payment, PaymentStatus, WebhookEvent
 from medspa.domain.payments.service import ledger_deposit_paid, refund_payment
 from medspa.domain.practice.models import Organization
 from medspa.domain.scheduling.booking import finalize_paid_booking
+from medspa.domain.scheduling.models import AppointmentStatus
 from medspa.domain.scheduling.service import HoldLost, get_appointment, release_hold
 
 DEFAULT_TOLERANCE_SECONDS = 300
@@ -39,7 +40,7 @@ SUCCEEDED = "payment_intent.succeeded"
 FAILED = "payment_intent.payment_failed"
 CANCELED = "payment_intent.canceled"
 HANDLED_EVENTS = (SUCCEEDED, FAILED, CANCELED)
-SETTLED = ("succeeded", "refunded", "partially_refunded")
+SETTLED = (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED)
 
 
 class InvalidWebhook(Exception):
@@ -168,12 +169,12 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
 
 def _on_succeeded(session: Session, actor: Actor, payment: Payment, gateway: PaymentGateway, now: datetime,
                   event_id: str) -> str:
-    if payment.status in ("refunded", "partially_refunded"):
+    if payment.status in (PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED):
         return "ignored"
-    newly = payment.status != "succeeded"  # else the booking request (or an earlier event) recorded it
+    newly = payment.status != PaymentStatus.SUCCEEDED  # else the booking request (or an earlier event) recorded it
     if newly:
         previous = payment.status
-        payment.status, payment.failure_message = "succeeded", ""
+        payment.status, payment.failure_message = PaymentStatus.SUCCEEDED, ""
         session.add(payment)
         record(session, actor, "payment.succeeded", "payment", payment.id, client_id=payment.client_id, at=now,
                amount_cents=payment.amount_cents, previous=previous, stripe_event=event_id)
@@ -181,14 +182,14 @@ def _on_succeeded(session: Session, actor: Actor, payment: Payment, gateway: Pay
     if payment.appointment_id is None or payment.purpose != "deposit":
         return "succeeded"
     appt = get_appointment(session, payment.appointment_id, lock=True)
-    if appt.status in ("held", "confirmed"):
+    if appt.status in (AppointmentStatus.HELD, AppointmentStatus.CONFIRMED):
         try:
             with session.begin_nested():
                 finalize_paid_booking(session, actor, appt.id, payment, now)  # idempotent for "confirmed"
             return "confirmed"
         except HoldLost:
             return _void(session, actor, payment, gateway, now)
-    if appt.status == "expired" or (newly and appt.status == "cancelled"):
+    if appt.status == AppointmentStatus.EXPIRED or (newly and appt.status == AppointmentStatus.CANCELLED):
         # the hold lapsed and was taken, or was released/cancelled while the card was pending:
         # money for a booking that does not exist goes back
         return _void(session, actor, payment, gateway, now)
@@ -209,11 +210,11 @@ def _on_failed(session: Session, actor: Actor, payment: Payment, intent: dict, n
                event_type: str) -> str:
     if payment.status in SETTLED:
         return "ignored"  # out of order: a failure never undoes a success
-    if payment.status != "declined":
+    if payment.status != PaymentStatus.DECLINED:
         error = intent.get("last_payment_error") or {}
         message = error.get("message") or ("The payment was canceled." if event_type == CANCELED
                                            else "Your card was declined.")
-        payment.status, payment.failure_message = "declined", str(message)[:500]
+        payment.status, payment.failure_message = PaymentStatus.DECLINED, str(message)[:500]
         session.add(payment)
         record(session, actor, "payment.declined", "payment", payment.id, client_id=payment.client_id, at=now,
                amount_cents=payment.amount_cents, decline_code=str(error.get("decline_code") or error.get("code") or ""),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from medspa.clock import Clock
 from medspa.db import tenant_session
@@ -25,7 +25,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.service import queue_booking_confirmation, queue_deposit_receipt
 from medspa.domain.payments.gateway import CardDetails, ChargeRequest, PaymentGateway, validate_card
-from medspa.domain.payments.models import Payment
+from medspa.domain.payments.models import Payment, PaymentStatus
 from medspa.domain.payments.service import (
     ledger_deposit_paid,
     next_idempotency_key,
@@ -34,8 +34,9 @@ from medspa.domain.payments.service import (
 )
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.availability import nearest_alternatives
-from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.scheduling.service import (
+    DEFAULT_HOLD_MINUTES,
     HoldLost,
     SlotTaken,
     confirm_hold,
@@ -57,10 +58,11 @@ class CardDeclined(Exception):
 class ActionRequired(Exception):
     """The card needs 3-D Secure: the page completes it with `client_secret`; the hold stays."""
 
-    def __init__(self, client_secret: str, appointment_id: int):
+    def __init__(self, client_secret: str, appointment_id: int, gateway: str = ""):
         super().__init__("requires_action")
         self.client_secret = client_secret
         self.appointment_id = appointment_id
+        self.gateway = gateway  # PaymentGateway.name: only "stripe" can complete 3-D Secure in the page
 
 
 @dataclass
@@ -113,7 +115,8 @@ def _reuse_hold(session: Session, req: OnlineBooking, client_id: int) -> Appoint
         appt = get_appointment(session, req.hold_id, lock=True)
     except NotFound:
         return None
-    same = (appt.status == "held" and appt.service_id == req.service_id and appt.location_id == req.location_id
+    same = (appt.status == AppointmentStatus.HELD and appt.service_id == req.service_id
+            and appt.location_id == req.location_id
             and appt.start_at == req.start_at and (req.provider_id in (None, appt.provider_id))
             and appt.client_id in (None, client_id))
     if not same:
@@ -145,8 +148,12 @@ def finalize_paid_booking(session: Session, actor: Actor, appointment_id: int, p
     return appt
 
 
-def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: PaymentGateway, clock: Clock) -> Appointment:
+def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: PaymentGateway, clock: Clock, *,
+                hold_minutes: int = DEFAULT_HOLD_MINUTES) -> Appointment:
     """Book a slot and take its deposit. Returns the confirmed Appointment.
+
+    hold_minutes: how long a new hold lasts (entry points book through
+    medspa.domain.scheduling.online.do_book_online, which passes Settings.hold_minutes).
 
     Raises ValidationFailed (fields), SlotTaken (alternatives; nothing kept charged),
     CardDeclined (hold released), ActionRequired (3-D Secure pending), NotFound.
@@ -162,7 +169,7 @@ def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: Payme
         client = find_or_create_client(session, actor, clean)
         appt = _reuse_hold(session, req, client.id) or hold_slot(
             session, actor, location_id=req.location_id, service_id=req.service_id, start_at=req.start_at,
-            now=now, provider_id=req.provider_id, client_id=client.id)
+            now=now, provider_id=req.provider_id, client_id=client.id, hold_minutes=hold_minutes)
         session.commit()
         appointment_id, deposit, currency = appt.id, appt.deposit_cents, appt.currency
 
@@ -185,13 +192,13 @@ def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: Payme
             appt = get_appointment(session, appointment_id)
             payment = record_charge(session, actor, appointment=appt, request=request, result=result,
                                     gateway=gateway.name, now=clock.now())
-            if result.status == "declined":
+            if result.status == PaymentStatus.DECLINED:
                 release_hold(session, actor, appointment_id, now=clock.now(), reason="card declined")
                 session.commit()
                 raise CardDeclined(result.message or "Your card was declined.", result.decline_code)
             session.commit()
-            if result.status == "requires_action":
-                raise ActionRequired(result.client_secret, appointment_id)
+            if result.status == PaymentStatus.REQUIRES_ACTION:
+                raise ActionRequired(result.client_secret, appointment_id, gateway.name)
 
     with tenant_session(actor.org_id, engine) as session:
         try:
@@ -211,3 +218,15 @@ def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: Payme
                                                 service_id=appt.service_id, wanted=appt.start_at, now=clock.now())
             session.commit()
             raise SlotTaken(alternatives)
+
+
+def organization_ids(session: Session) -> list[int]:
+    """Ids of every clinic (a session without a tenant: the organization table is not scoped)."""
+    return list(session.exec(select(Organization.id).order_by(Organization.id)))
+
+
+def lapsed_hold_ids(session: Session, now: datetime) -> list[int]:
+    """Ids of the current clinic's appointments still held whose hold_expires_at <= now."""
+    return list(session.exec(select(Appointment.id).where(Appointment.status == AppointmentStatus.HELD,
+                                                          Appointment.hold_expires_at <= now)
+                             .order_by(Appointment.id)))

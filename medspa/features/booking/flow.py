@@ -2,8 +2,9 @@
 
 Plain synchronous Python (no Reflex): BookingState calls ONE function here per event, in a
 worker thread (asyncio.to_thread), and keeps only what these functions return. Each function
-opens its own tenant session through medspa.db and calls the domain services; nothing here
-writes SQL, and nothing returned carries contact or health data.
+calls ONE action of medspa.domain.scheduling.online (the same actions as /api/v1) and turns
+its frozen result into the cards the page shows; nothing here opens a session or writes SQL,
+and nothing returned carries contact or health data.
 
 Every function takes ids the state already validated against what it showed the browser;
 the domain re-checks them inside the clinic (row-level security, NotFound).
@@ -18,20 +19,35 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, get_timezone_name
 
 from medspa.clock import app_clock
-from medspa.db import get_engine, tenant_session
-from medspa.domain.catalog.service import list_services, providers_for
 from medspa.domain.clients.service import ClientInput, validate_client_input
 from medspa.domain.errors import NotFound, ValidationFailed
-from medspa.domain.identity.actor import Actor, PermissionDenied
+from medspa.domain.identity.actor import PermissionDenied
 from medspa.domain.money import format_money
 from medspa.domain.payments.gateway import CardDetails
 from medspa.domain.payments.stripe_gateway import GatewayUnavailable
-from medspa.domain.practice.service import SLUG_RE, get_location, list_locations, organization_by_slug
-from medspa.domain.scheduling.availability import Slot, find_slots
-from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, OnlineBooking, book_online
-from medspa.domain.scheduling.service import SlotTaken, get_appointment, hold_slot, release_hold
+from medspa.domain.practice.service import SLUG_RE
+from medspa.domain.scheduling.availability import Slot
+from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, OnlineBooking
+from medspa.domain.scheduling.models import AppointmentStatus
+from medspa.domain.scheduling.online import (
+    BookedVisit,
+    do_book_online,
+    do_hold_slot,
+    do_release_hold,
+    fetch_availability,
+    fetch_clinic,
+    fetch_hold_outcome,
+    fetch_providers,
+    fetch_services,
+    public_actor,
+)
+from medspa.domain.scheduling.online import hold_minutes as _hold_minutes
+from medspa.domain.scheduling.service import SlotTaken
 from medspa.domain.timezones import format_clinic_clock, format_clinic_time, zone_abbreviation
 from medspa.settings import get_settings
+
+ENGINE = None
+"""The database engine passed to the actions: None (the app-role engine); tests set theirs."""
 
 DAYS_SHOWN = 14
 
@@ -151,8 +167,8 @@ class Outcome:
 # ---------------------------------------------------------------- helpers
 
 
-def _actor(org_id: int, ip: str, user_agent: str) -> Actor:
-    return Actor.public(org_id, ip=ip[:64], user_agent=user_agent[:300])
+def _actor(org_id: int, ip: str = "", user_agent: str = ""):
+    return public_actor(org_id, ip, user_agent)
 
 
 def _duration(minutes: int) -> str:
@@ -185,7 +201,8 @@ def stripe_publishable_key() -> str:
 
 
 def hold_minutes() -> int:
-    return get_settings().hold_minutes
+    """How long a hold lasts, in minutes (the actions' one reading of HOLD_MINUTES)."""
+    return _hold_minutes()
 
 
 def zone_note(time_zone: str, location: str) -> str:
@@ -202,38 +219,33 @@ def load_clinic(slug: str, ip: str = "", user_agent: str = "") -> Clinic | None:
     """The clinic named by the URL slug and its locations; None when there is no such clinic."""
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
         return None
-    engine = get_engine()
     try:
-        with tenant_session(None, engine) as s:
-            org = organization_by_slug(s, slug)
-        actor = _actor(org.id, ip, user_agent)
-        with tenant_session(org.id, engine) as s:
-            locations = [LocationCard(l.id, l.name, l.address or "", l.time_zone)
-                         for l in list_locations(s, actor)]
+        clinic = fetch_clinic(slug, ip=ip, user_agent=user_agent, engine=ENGINE)
     except (NotFound, PermissionDenied):
         return None
-    return Clinic(org.id, org.name, locations, org.currency)
+    return Clinic(clinic.org_id, clinic.name, [LocationCard(l.id, l.name, l.address, l.time_zone)
+                                               for l in clinic.locations], clinic.currency)
 
 
 def load_services(org_id: int, location_id: int) -> tuple[list[CategoryCard], list[int]]:
     """Online-bookable services at the location, grouped by category, and their ids."""
-    actor = _actor(org_id, "", "")
-    with tenant_session(org_id, get_engine()) as s:
-        rows = list_services(s, actor, location_id, online_only=True)
+    rows = fetch_services(_actor(org_id), location_id, engine=ENGINE)
     groups: dict[str, CategoryCard] = {}
     for r in rows:
         deposit = f"{format_money(r.deposit_cents, r.currency)} deposit" if r.deposit_cents else NO_DEPOSIT
         groups.setdefault(r.category, CategoryCard(r.category)).services.append(
-            ServiceCard(r.id, r.name, r.description or "", _duration(r.duration_minutes),
+            ServiceCard(r.id, r.name, r.description, _duration(r.duration_minutes),
                         format_money(r.price_cents, r.currency), deposit))
     return list(groups.values()), [r.id for r in rows]
 
 
 def load_providers(org_id: int, location_id: int, service_id: int) -> list[ProviderCard]:
     """Who performs the service at the location (public fields only)."""
-    with tenant_session(org_id, get_engine()) as s:
-        staff = providers_for(s, service_id, location_id)
-    return [ProviderCard(p.id, p.display_name, p.title or "",
+    try:
+        staff = fetch_providers(_actor(org_id), location_id, service_id, engine=ENGINE)
+    except NotFound:  # withdrawn since the menu was shown
+        return []
+    return [ProviderCard(p.id, p.display_name, p.title,
                          "".join(w[0] for w in p.display_name.split()[:2]).upper())
             for p in staff]
 
@@ -241,14 +253,13 @@ def load_providers(org_id: int, location_id: int, service_id: int) -> list[Provi
 def load_days(org_id: int, location_id: int, service_id: int, provider_id: int | None,
               time_zone: str) -> list[DayCard]:
     """The next DAYS_SHOWN local dates at the location, each marked open when it has a free time."""
-    now = app_clock().now()
+    clock = app_clock()
     tz = ZoneInfo(time_zone)
-    today = now.astimezone(tz).date()
+    today = clock.now().astimezone(tz).date()
     last = today + timedelta(days=DAYS_SHOWN - 1)
-    with tenant_session(org_id, get_engine()) as s:
-        slots = find_slots(s, _actor(org_id, "", ""), location_id=location_id, service_id=service_id,
-                           start_date=today, end_date=last, now=now, provider_id=provider_id)
-    open_days = {sl.start.astimezone(tz).date() for sl in slots}
+    found = fetch_availability(_actor(org_id), location_id, service_id, today, last, provider_id,
+                               clock=clock, engine=ENGINE)
+    open_days = {sl.start.astimezone(tz).date() for sl in found.slots}
     days = []
     for i in range(DAYS_SHOWN):
         d = today + timedelta(days=i)
@@ -262,12 +273,11 @@ def load_slots(org_id: int, location_id: int, service_id: int, provider_id: int 
                time_zone: str) -> list[SlotGroup]:
     """Free start times on one local date (one per start time, also for "anyone"), grouped
     into morning, afternoon and evening by the clinic's wall clock."""
-    with tenant_session(org_id, get_engine()) as s:
-        slots = find_slots(s, _actor(org_id, "", ""), location_id=location_id, service_id=service_id,
-                           start_date=day, end_date=day, now=app_clock().now(), provider_id=provider_id)
+    found = fetch_availability(_actor(org_id), location_id, service_id, day, day, provider_id,
+                               clock=app_clock(), engine=ENGINE)
     tz = ZoneInfo(time_zone)
     groups: dict[str, SlotGroup] = {}
-    for start in _unique_starts(slots):
+    for start in _unique_starts(list(found.slots)):
         hour = start.astimezone(tz).hour
         name = "Morning" if hour < 12 else "Afternoon" if hour < 17 else "Evening"
         groups.setdefault(name, SlotGroup(name)).slots.append(slot_card(start, time_zone))
@@ -279,36 +289,23 @@ def load_slots(org_id: int, location_id: int, service_id: int, provider_id: int 
 
 def release(org_id: int, hold_id: int | None, reason: str = "client left the slot") -> None:
     """Give a held slot back (no-op when it is already confirmed or gone)."""
-    if not hold_id:
-        return
-    try:
-        with tenant_session(org_id, get_engine()) as s:
-            release_hold(s, _actor(org_id, "", ""), hold_id, now=app_clock().now(), reason=reason)
-            s.commit()
-    except NotFound:
-        pass
+    do_release_hold(_actor(org_id), hold_id, reason=reason, clock=app_clock(), engine=ENGINE)
 
 
 def place_hold(org_id: int, location_id: int, service_id: int, provider_id: int | None, start: datetime,
                time_zone: str, previous_hold_id: int | None, ip: str, user_agent: str) -> Held:
     """Release the visitor's previous hold, then hold `start` (committed). Raises Taken."""
-    release(org_id, previous_hold_id, "client picked another time")
-    actor = _actor(org_id, ip, user_agent)
-    now = app_clock().now()
     try:
-        with tenant_session(org_id, get_engine()) as s:
-            appt = hold_slot(s, actor, location_id=location_id, service_id=service_id, start_at=start, now=now,
-                             provider_id=provider_id, hold_minutes=hold_minutes())
-            s.commit()
-            held = Held(appt.id, appt.provider_id, "")
-            expires = appt.hold_expires_at
+        held = do_hold_slot(_actor(org_id, ip, user_agent), location_id, service_id, start, provider_id,
+                            previous_hold_id=previous_hold_id, clock=app_clock(), engine=ENGINE)
     except SlotTaken as exc:
         raise Taken([slot_card(a.start, time_zone) for a in exc.alternatives]) from exc
     except NotFound as exc:  # provider or service withdrawn meanwhile
         raise Taken([]) from exc
+    expires = held.hold_expires_at
     tz = ZoneInfo(time_zone)
-    held.until = f"{format_clinic_clock(expires, time_zone)} {zone_abbreviation(expires, tz)}" if expires else ""
-    return held
+    until = f"{format_clinic_clock(expires, time_zone)} {zone_abbreviation(expires, tz)}" if expires else ""
+    return Held(held.hold_id, held.provider_id, until)
 
 
 def check_client(first_name: str, last_name: str, email: str, phone: str) -> dict[str, str]:
@@ -320,13 +317,11 @@ def check_client(first_name: str, last_name: str, email: str, phone: str) -> dic
     return {}
 
 
-def _confirmation(org_id: int, appointment_id: int, service: str, provider: str, location: LocationCard) -> Confirmation:
-    with tenant_session(org_id, get_engine()) as s:
-        appt = get_appointment(s, appointment_id)
-    return Confirmation(appt.reference, service, provider, format_clinic_time(appt.start_at, location.time_zone),
+def _confirmation(visit: BookedVisit, service: str, provider: str, location: LocationCard) -> Confirmation:
+    return Confirmation(visit.reference, service, provider, format_clinic_time(visit.start_at, location.time_zone),
                         location.name, location.address,
-                        format_money(appt.deposit_cents, appt.currency) if appt.deposit_cents else NO_DEPOSIT,
-                        appt.status)
+                        format_money(visit.deposit_cents, visit.currency) if visit.deposit_cents else NO_DEPOSIT,
+                        visit.status)
 
 
 @dataclass
@@ -349,18 +344,13 @@ class Submission:
 
 
 def submit(sub: Submission) -> Outcome:
-    """Book the held slot and take the deposit (medspa.domain.scheduling.booking.book_online)."""
-    from medspa.domain.payments.factory import gateway_for
-
+    """Book the held slot and take the deposit (medspa.domain.scheduling.online.do_book_online)."""
     clock = app_clock()
-    engine = get_engine()
-    actor = _actor(sub.org_id, sub.ip, sub.user_agent)
-    gateway = gateway_for(get_settings(), engine, clock)
     req = OnlineBooking(location_id=sub.location.id, service_id=sub.service_id, start_at=sub.start,
                         client=sub.client, provider_id=sub.provider_id, card=sub.card,
                         payment_method_id=sub.payment_method_id, hold_id=sub.hold_id)
     try:
-        appt = book_online(engine, actor, req, gateway, clock)
+        visit = do_book_online(_actor(sub.org_id, sub.ip, sub.user_agent), req, clock=clock, engine=ENGINE)
     except ValidationFailed as exc:
         return Outcome(errors=dict(exc.fields))
     except SlotTaken as exc:
@@ -368,7 +358,7 @@ def submit(sub: Submission) -> Outcome:
     except CardDeclined as exc:
         return Outcome(card_error=exc.message or "Your card was declined.", released=True)
     except ActionRequired as exc:
-        if gateway.name != "stripe":
+        if exc.gateway != "stripe":
             # the offline gateway cannot run 3-D Secure: give the slot back, ask for another card
             release(sub.org_id, exc.appointment_id, "3-D Secure not available with test payments")
             return Outcome(card_error="This card needs extra verification, which test payments cannot do. "
@@ -378,18 +368,14 @@ def submit(sub: Submission) -> Outcome:
         return Outcome(card_error="This booking is no longer available. Please start again.", released=True)
     except GatewayUnavailable as exc:  # Stripe did not answer: the hold stays, a retry is safe
         return Outcome(card_error=exc.message)
-    return Outcome(confirmation=Confirmation(
-        appt.reference, sub.service_name, sub.provider_names.get(appt.provider_id, ""),
-        format_clinic_time(appt.start_at, sub.location.time_zone), sub.location.name, sub.location.address,
-        format_money(appt.deposit_cents, appt.currency) if appt.deposit_cents else NO_DEPOSIT, appt.status))
+    return Outcome(confirmation=_confirmation(visit, sub.service_name, sub.provider_names.get(visit.provider_id, ""),
+                                              sub.location))
 
 
 def booking_outcome(org_id: int, hold_id: int, service: str, provider_names: dict[int, str],
                     location: LocationCard) -> tuple[str, Confirmation | None]:
     """After 3-D Secure: ("confirmed", confirmation), ("pending", None) or ("failed", None)."""
-    with tenant_session(org_id, get_engine()) as s:
-        appt = get_appointment(s, hold_id)
-        status, provider_id = appt.status, appt.provider_id
-    if status == "confirmed":
-        return "confirmed", _confirmation(org_id, hold_id, service, provider_names.get(provider_id, ""), location)
-    return ("pending", None) if status == "held" else ("failed", None)
+    visit = fetch_hold_outcome(_actor(org_id), hold_id, engine=ENGINE)
+    if visit.status == AppointmentStatus.CONFIRMED:
+        return "confirmed", _confirmation(visit, service, provider_names.get(visit.provider_id, ""), location)
+    return ("pending", None) if visit.status == AppointmentStatus.HELD else ("failed", None)

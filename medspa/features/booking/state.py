@@ -53,13 +53,12 @@ def _text(form: Any, name: str, limit: int = 120) -> str:
 
 
 class BookingState(rx.State):
-    """One visitor's way through the booking flow."""
+    """One visitor's way through the booking flow: the clinic and the choices up to the held
+    time. The client's details, the payment and the confirmation are in CheckoutState."""
 
     status: str = "loading"  # loading | not_found | ready
     clinic_name: str = ""
     step: str = "service"
-    stripe_key: str = ""
-    hold_minutes: int = 10
     locations: list[LocationCard] = []
     location: LocationCard = rx.field(default_factory=LocationCard)
     categories: list[CategoryCard] = []
@@ -75,14 +74,6 @@ class BookingState(rx.State):
     held_until: str = ""
     taken: str = ""
     alternatives: list[SlotCard] = []
-    first_name: str = ""
-    last_name: str = ""
-    email: str = ""
-    phone: str = ""
-    errors: dict[str, str] = {}
-    card_error: str = ""
-    busy: bool = False
-    confirmation: Confirmation = rx.field(default_factory=Confirmation)
 
     _slug: str = ""
     _org_id: int = 0
@@ -137,6 +128,8 @@ class BookingState(rx.State):
     async def _begin(self, slug: str) -> None:
         await self._release()
         self.reset()
+        checkout = await self.get_state(CheckoutState)
+        checkout.reset()  # also when the substate was not loaded with this event
         self._slug = slug
         ip, ua = self._who()
         clinic = await asyncio.to_thread(flow.load_clinic, slug, ip, ua)
@@ -144,8 +137,8 @@ class BookingState(rx.State):
             self.status = "not_found"
             return
         self._org_id, self.clinic_name, self.locations = clinic.org_id, clinic.name, clinic.locations
-        self.stripe_key = flow.stripe_publishable_key()
-        self.hold_minutes = flow.hold_minutes()
+        checkout.stripe_key = flow.stripe_publishable_key()
+        checkout.hold_minutes = flow.hold_minutes()
         if len(clinic.locations) == 1:
             await self._open_location(clinic.locations[0])
         else:
@@ -218,7 +211,8 @@ class BookingState(rx.State):
         picked = next((s for s in shown if s.start == start), SlotCard())
         self._hold_id, self.slot, self.held_until = held.hold_id, picked, held.until
         self.provider_name = self._provider_names().get(held.provider_id, self.provider_name)
-        self.taken, self.alternatives, self.card_error, self.step = "", [], "", "details"
+        self.taken, self.alternatives, self.step = "", [], "details"
+        (await self.get_state(CheckoutState)).card_error = ""
 
     @rx.event
     async def go_back(self):
@@ -230,6 +224,23 @@ class BookingState(rx.State):
             await self._release()
         if self.step == "provider" and self._provider_id is None:
             self.provider_name = ""
+
+
+
+class CheckoutState(BookingState):
+    """The details and payment steps and the confirmation (a substate: reads and moves the
+    flow's step, slot and hold of BookingState)."""
+
+    stripe_key: str = ""
+    hold_minutes: int = 10
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    phone: str = ""
+    errors: dict[str, str] = {}
+    card_error: str = ""
+    busy: bool = False
+    confirmation: Confirmation = rx.field(default_factory=Confirmation)
 
     # ---------------------------------------------------------------- details and payment
 
@@ -276,7 +287,7 @@ class BookingState(rx.State):
                 self.step = "details"
         elif out.client_secret:
             return rx.call_script(f"{_STRIPE_JS} window.medspaStripe.handleAction({json.dumps(out.client_secret)})",
-                                  callback=BookingState.stripe_action_done)
+                                  callback=CheckoutState.stripe_action_done)
         else:
             self.card_error = out.card_error
             if out.released:  # the domain gave the slot back; a retry holds it again if still free
@@ -300,7 +311,7 @@ class BookingState(rx.State):
             return
         name = json.dumps(f"{self.first_name} {self.last_name}")
         return rx.call_script(f"window.medspaStripe.createPaymentMethod({name}, {json.dumps(self.email)})",
-                              callback=BookingState.pay_with_method)
+                              callback=CheckoutState.pay_with_method)
 
     @rx.event
     async def pay_with_method(self, result: Any):

@@ -1,0 +1,324 @@
+"""Actions of online booking: the public booking page and the JSON API `/api/v1` call these
+and nothing below them, so both hold and book the same way (issue "One way in").
+
+Every action opens its own unit of work (`medspa.domain.work.atomic`), returns small frozen
+dataclasses (never ORM rows, never contact or health data) and takes keyword-only
+`clock`/`engine` (tests pass theirs; entry points pass nothing) and, where money moves,
+`gateway` (None: this deployment's, from `payments.factory.gateway_of`).
+
+The actor is `Actor.public(org_id, ...)` for a visitor (see `public_actor`) and
+`Actor.system(...)` for the hold-expiry job. How long a hold lasts is read in one place,
+`hold_minutes()`, by both `do_hold_slot` and `do_book_online`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
+
+from medspa.clock import Clock, app_clock
+from medspa.db import get_engine
+from medspa.domain.catalog.models import Service
+from medspa.domain.catalog.service import get_service, list_services, providers_for
+from medspa.domain.errors import NotFound
+from medspa.domain.identity.actor import Actor
+from medspa.domain.payments.factory import gateway_of
+from medspa.domain.payments.gateway import CardDetails, PaymentGateway
+from medspa.domain.practice.models import Location, StaffMember
+from medspa.domain.practice.service import get_location, list_locations, organization_by_slug
+from medspa.domain.scheduling.availability import Slot, find_slots
+from medspa.domain.scheduling.booking import OnlineBooking, book_online, lapsed_hold_ids, organization_ids
+from medspa.domain.scheduling.service import (
+    SlotTaken,
+    appointment_by_reference,
+    get_appointment,
+    hold_slot,
+    release_hold,
+)
+from medspa.domain.work import atomic, now_of
+from medspa.settings import get_settings
+
+
+UnstorableValue = DataError
+"""Raised by any action for a value PostgreSQL cannot store (NUL byte, out-of-range number
+or date): the caller's input. Named here so entry points can map it without SQLAlchemy."""
+
+
+class SlotTakenAt(SlotTaken):
+    """SlotTaken from an action that knows the location: `time_zone` (IANA) to show the
+    `alternatives` (UTC Slots) in."""
+
+    def __init__(self, alternatives: list[Slot], time_zone: str):
+        super().__init__(alternatives)
+        self.time_zone = time_zone
+
+
+def hold_minutes() -> int:
+    """How long an online hold lasts, in minutes (Settings.hold_minutes, env HOLD_MINUTES):
+    the one place this is read, for the page and the API alike."""
+    return get_settings().hold_minutes
+
+
+def public_actor(org_id: int, ip: str = "", user_agent: str = "") -> Actor:
+    """The anonymous visitor of clinic `org_id` (ip cut to 64, user agent to 300 characters)."""
+    return Actor.public(org_id, ip=(ip or "")[:64], user_agent=(user_agent or "")[:300])
+
+
+# ---------------------------------------------------------------- shapes
+
+
+@dataclass(frozen=True)
+class LocationInfo:
+    """A location as the public sees it. time_zone: IANA name."""
+
+    id: int
+    name: str
+    address: str
+    time_zone: str
+    cancellation_window_hours: int
+
+
+@dataclass(frozen=True)
+class ClinicInfo:
+    """A clinic named by its public slug, with its locations (by name)."""
+
+    org_id: int
+    name: str
+    currency: str
+    locations: tuple[LocationInfo, ...]
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """A service bookable online; money in integer cents of `currency`."""
+
+    id: int
+    name: str
+    category: str
+    description: str
+    duration_minutes: int
+    price_cents: int
+    deposit_cents: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """A provider's public fields."""
+
+    id: int
+    display_name: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Free slots (UTC instants, sorted) at a location, with the location (for its zone)."""
+
+    location: LocationInfo
+    slots: tuple[Slot, ...]
+
+
+@dataclass(frozen=True)
+class HoldInfo:
+    """A committed hold: appointment id, the provider it landed on, when it lapses (UTC)."""
+
+    hold_id: int
+    provider_id: int
+    hold_expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class BookedVisit:
+    """A booking's public facts (also a booking looked up by reference). Instants are UTC;
+    status is an AppointmentStatus value; service/location/provider are display names
+    ("" when the caller did not ask for them)."""
+
+    id: int
+    reference: str
+    status: str
+    start_at: datetime
+    end_at: datetime
+    provider_id: int
+    deposit_cents: int
+    currency: str
+    service: str = ""
+    location: str = ""
+    time_zone: str = ""
+    provider: str = ""
+
+
+def _location_info(loc: Location) -> LocationInfo:
+    return LocationInfo(loc.id, loc.name, loc.address or "", loc.time_zone, loc.cancellation_window_hours)
+
+
+def _service_info(svc: Service) -> ServiceInfo:
+    return ServiceInfo(svc.id, svc.name, svc.category, svc.description or "", svc.duration_minutes,
+                       svc.price_cents, svc.deposit_cents, svc.currency)
+
+
+def _visit(appt, service: str = "", location: Location | None = None, provider: StaffMember | None = None) -> BookedVisit:
+    return BookedVisit(appt.id, appt.reference, str(appt.status), appt.start_at, appt.end_at, appt.provider_id,
+                       appt.deposit_cents, appt.currency, service, location.name if location else "",
+                       location.time_zone if location else "", provider.display_name if provider else "")
+
+
+# ---------------------------------------------------------------- reads
+
+
+def fetch_clinic(slug: str, *, ip: str = "", user_agent: str = "", engine: Engine | None = None) -> ClinicInfo:
+    """The clinic named by a public URL slug and its locations. Raises NotFound for a slug
+    that is malformed (not a str, not lower-case letters, digits and dashes) or unknown."""
+    if not isinstance(slug, str):
+        raise NotFound("clinic")
+    with atomic(None, engine=engine) as work:
+        org = organization_by_slug(work.session, slug)
+        org_id, name, currency = org.id, org.name, org.currency
+    actor = public_actor(org_id, ip, user_agent)
+    with atomic(org_id, engine=engine) as work:
+        locations = tuple(_location_info(l) for l in list_locations(work.session, actor))
+    return ClinicInfo(org_id, name, currency, locations)
+
+
+def fetch_location(actor: Actor, location_id: int, *, engine: Engine | None = None) -> LocationInfo:
+    """One location of the actor's clinic. Raises NotFound."""
+    with atomic(actor.org_id, engine=engine) as work:
+        return _location_info(get_location(work.session, location_id))
+
+
+def fetch_services(actor: Actor, location_id: int | None = None, *,
+                   engine: Engine | None = None) -> list[ServiceInfo]:
+    """Active services bookable online, by category and name (only those performed at
+    `location_id` when given). Raises NotFound for an unknown location."""
+    with atomic(actor.org_id, engine=engine) as work:
+        if location_id is not None:
+            get_location(work.session, location_id)
+        return [_service_info(s) for s in list_services(work.session, actor, location_id, online_only=True)]
+
+
+def fetch_providers(actor: Actor, location_id: int, service_id: int, *,
+                    engine: Engine | None = None) -> list[ProviderInfo]:
+    """Who performs `service_id` at `location_id` (public fields). Raises NotFound for an
+    unknown location or an unknown/inactive service."""
+    with atomic(actor.org_id, engine=engine) as work:
+        get_location(work.session, location_id)
+        get_service(work.session, service_id)
+        return [ProviderInfo(p.id, p.display_name, p.title or "")
+                for p in providers_for(work.session, service_id, location_id)]
+
+
+def fetch_availability(actor: Actor, location_id: int, service_id: int, start_date: date, end_date: date,
+                       provider_id: int | None = None, *, clock: Clock | None = None,
+                       engine: Engine | None = None) -> Availability:
+    """Bookable slots from start_date to end_date (inclusive, local dates at the location),
+    minimum notice applied. Raises NotFound (location, service, provider), ValidationFailed
+    (date range)."""
+    now = now_of(clock)
+    with atomic(actor.org_id, engine=engine) as work:
+        loc = _location_info(get_location(work.session, location_id))
+        slots = find_slots(work.session, actor, location_id=location_id, service_id=service_id,
+                           start_date=start_date, end_date=end_date, now=now, provider_id=provider_id)
+    return Availability(loc, tuple(slots))
+
+
+def fetch_booking(actor: Actor, reference: str, *, engine: Engine | None = None) -> BookedVisit:
+    """A booking by its unguessable reference, with service, location and provider names.
+    Raises NotFound (also for holds and lapsed holds)."""
+    with atomic(actor.org_id, engine=engine) as work:
+        s = work.session
+        appt = appointment_by_reference(s, reference)
+        return _visit(appt, s.get(Service, appt.service_id).name, s.get(Location, appt.location_id),
+                      s.get(StaffMember, appt.provider_id))
+
+
+def fetch_hold_outcome(actor: Actor, hold_id: int, *, engine: Engine | None = None) -> BookedVisit:
+    """The appointment a hold became (after 3-D Secure the webhook confirms it): status
+    "held" while the payment is pending, "confirmed", or anything else when it failed.
+    Raises NotFound."""
+    with atomic(actor.org_id, engine=engine) as work:
+        return _visit(get_appointment(work.session, hold_id))
+
+
+# ---------------------------------------------------------------- changes
+
+
+def do_release_hold(actor: Actor, hold_id: int | None, *, reason: str = "client left the slot",
+                    clock: Clock | None = None, engine: Engine | None = None) -> None:
+    """Give a held slot back (audit row appointment.release). A no-op for no id, an
+    appointment no longer held, or one that does not exist."""
+    if not hold_id:
+        return
+    try:
+        with atomic(actor.org_id, engine=engine) as work:
+            release_hold(work.session, actor, hold_id, now=now_of(clock), reason=reason)
+    except NotFound:
+        pass
+
+
+def do_hold_slot(actor: Actor, location_id: int, service_id: int, start_at: datetime,
+                 provider_id: int | None = None, *, previous_hold_id: int | None = None,
+                 clock: Clock | None = None, engine: Engine | None = None) -> HoldInfo:
+    """Release the visitor's previous hold (if any), then hold `start_at` (aware instant)
+    for hold_minutes() minutes, committed. provider_id None: anyone free.
+
+    Raises SlotTaken (with the nearest alternatives), NotFound (service, location or
+    provider withdrawn), ValidationFailed (naive instant)."""
+    do_release_hold(actor, previous_hold_id, reason="client picked another time", clock=clock, engine=engine)
+    with atomic(actor.org_id, engine=engine) as work:
+        appt = hold_slot(work.session, actor, location_id=location_id, service_id=service_id, start_at=start_at,
+                         now=now_of(clock), provider_id=provider_id, hold_minutes=hold_minutes())
+        return HoldInfo(appt.id, appt.provider_id, appt.hold_expires_at)
+
+
+def do_book_online(actor: Actor, req: OnlineBooking, *, clock: Clock | None = None, engine: Engine | None = None,
+                   gateway: PaymentGateway | None = None) -> BookedVisit:
+    """Book a slot and take its deposit (hold -> charge -> confirm, each step its own
+    transaction; see medspa.domain.scheduling.booking). A new hold lasts hold_minutes().
+
+    With the offline test gateway a missing card is read as a blank one (its fields are
+    reported as invalid). Returns the confirmed visit. Raises ValidationFailed (fields),
+    SlotTaken (alternatives; nothing kept charged), CardDeclined (hold released),
+    ActionRequired (3-D Secure pending; `.gateway` names the gateway), NotFound,
+    GatewayUnavailable (the hold stays; a retry is safe).
+    """
+    clock = clock or app_clock()
+    engine = engine or get_engine()
+    gateway = gateway_of(gateway, engine, clock)
+    if req.card is None and gateway.name == "test":
+        req = replace(req, card=CardDetails("", 0, 0, ""))
+    location = fetch_location(actor, req.location_id, engine=engine)
+    try:
+        appt = book_online(engine, actor, req, gateway, clock, hold_minutes=hold_minutes())
+    except SlotTaken as exc:
+        raise SlotTakenAt(exc.alternatives, location.time_zone) from exc
+    return replace(_visit(appt), location=location.name, time_zone=location.time_zone)
+
+
+@dataclass(frozen=True)
+class ExpiredHold:
+    """A hold the expiry sweep released: clinic and appointment id."""
+
+    org_id: int
+    appointment_id: int
+
+
+def do_expire_lapsed_holds(*, clock: Clock | None = None, engine: Engine | None = None) -> list[ExpiredHold]:
+    """Release every hold whose hold_expires_at <= now, in every clinic, through the domain
+    (release_hold: occupancies released, appointment expired), with one audit row
+    `appointment.release` (actor system "hold expiry", reason "hold expired") per hold.
+    One transaction per clinic. Returns the released holds."""
+    now = now_of(clock)
+    with atomic(None, engine=engine) as work:
+        org_ids = organization_ids(work.session)
+    released: list[ExpiredHold] = []
+    for org_id in org_ids:
+        actor = Actor.system(org_id, "hold expiry")
+        with atomic(org_id, engine=engine) as work:
+            lapsed = lapsed_hold_ids(work.session, now)
+            for appointment_id in lapsed:
+                release_hold(work.session, actor, appointment_id, now=now, reason="hold expired")
+        released.extend(ExpiredHold(org_id, a) for a in lapsed)
+    return released

@@ -1,0 +1,217 @@
+"""The booking page's choosing steps: location, treatment, provider, day and time."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from medspa.features.booking.state import ANYONE, BookingState as S
+from medspa.features.booking.widgets import ACCENT, back_button, choice_card, section_title
+
+def location_step() -> rx.Component:
+    return rx.vstack(
+        section_title("Choose a location", "Where would you like your treatment?"),
+        rx.foreach(
+            S.locations,
+            lambda loc: choice_card(
+                rx.hstack(
+                    rx.icon("map-pin", size=20, color=rx.color(ACCENT, 10)),
+                    rx.vstack(rx.text(loc.name, size="4", weight="bold"),
+                              rx.cond(loc.address, rx.text(loc.address, size="2", color_scheme="gray")),
+                              rx.text(loc.time_zone, size="1", color_scheme="gray"), spacing="1"),
+                    spacing="3", align="start",
+                ),
+                on_click=S.choose_location(loc.id),
+                aria_label=loc.name,
+            ),
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+def service_card(svc) -> rx.Component:
+    return choice_card(
+        rx.flex(
+            rx.vstack(
+                rx.text(svc.name, size="4", weight="bold"),
+                rx.cond(svc.description, rx.text(svc.description, size="2", color_scheme="gray")),
+                rx.hstack(
+                    rx.hstack(rx.icon("clock", size=14), rx.text(svc.duration, size="2"), spacing="1",
+                              align="center", color=rx.color("gray", 11)),
+                    rx.badge(svc.deposit, variant="soft", color_scheme=ACCENT, radius="full"),
+                    spacing="3",
+                    align="center",
+                    wrap="wrap",
+                ),
+                spacing="2",
+                align="start",
+            ),
+            rx.text(svc.price, size="4", weight="bold", white_space="nowrap"),
+            justify="between",
+            spacing="3",
+            width="100%",
+        ),
+        on_click=S.choose_service(svc.id),
+        selected=S.service.id == svc.id,
+        aria_label=svc.name,
+    )
+
+
+def service_step() -> rx.Component:
+    return rx.vstack(
+        rx.cond(S.locations.length() > 1, back_button()),
+        section_title("Choose a treatment", "Prices are per visit. A deposit secures your time."),
+        rx.cond(
+            S.categories.length() == 0,
+            rx.callout("No treatments can be booked online here right now. Please call the clinic.",
+                       icon="info", color_scheme="gray", width="100%"),
+        ),
+        rx.foreach(
+            S.categories,
+            lambda cat: rx.vstack(
+                rx.text(cat.name, size="2", weight="bold", color=rx.color(ACCENT, 11),
+                        text_transform="uppercase", letter_spacing="0.06em"),
+                rx.foreach(cat.services, service_card),
+                spacing="2",
+                width="100%",
+            ),
+        ),
+        spacing="5",
+        width="100%",
+    )
+
+
+def avatar(initials, icon: str | None = None) -> rx.Component:
+    return rx.center(
+        rx.icon(icon, size=20) if icon else rx.text(initials, size="3", weight="bold"),
+        width="44px", height="44px", border_radius="50%", flex_shrink="0",
+        background=rx.color(ACCENT, 3), color=rx.color(ACCENT, 11),
+    )
+
+
+def provider_step() -> rx.Component:
+    return rx.vstack(
+        back_button(),
+        section_title("Choose your provider", S.service.name),
+        rx.grid(
+            choice_card(
+                rx.hstack(avatar("", "users"),
+                          rx.vstack(rx.text("Anyone available", size="3", weight="bold"),
+                                    rx.text("The most times to choose from", size="2", color_scheme="gray"),
+                                    spacing="0"),
+                          spacing="3", align="center"),
+                on_click=S.choose_provider(ANYONE),
+                selected=S.provider_choice == ANYONE,
+                aria_label="Anyone available",
+            ),
+            rx.foreach(
+                S.providers,
+                lambda p: choice_card(
+                    rx.hstack(avatar(p.initials),
+                              rx.vstack(rx.text(p.name, size="3", weight="bold"),
+                                        rx.text(p.title, size="2", color_scheme="gray"), spacing="0"),
+                              spacing="3", align="center"),
+                    on_click=S.choose_provider(p.id.to_string()),
+                    selected=S.provider_choice == p.id.to_string(),
+                    aria_label=p.name,
+                ),
+            ),
+            columns=rx.breakpoints(initial="1", sm="2"),
+            spacing="3",
+            width="100%",
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+def day_button(day) -> rx.Component:
+    selected = S.day == day.iso
+    return rx.button(
+        rx.vstack(
+            rx.text(day.weekday, size="1", weight="medium"),
+            rx.text(day.day, size="5", weight="bold"),
+            rx.text(day.month, size="1"),
+            spacing="0",
+            align="center",
+        ),
+        on_click=S.choose_day(day.iso),
+        disabled=~day.open,
+        variant=rx.cond(selected, "solid", "surface"),
+        aria_label=day.label,
+        aria_pressed=selected,
+        height="auto",
+        min_width="58px",
+        padding_y="0.6em",
+        flex_shrink="0",
+    )
+
+
+def slot_button(slot) -> rx.Component:
+    return rx.button(slot.label, on_click=S.choose_slot(slot.start), variant="surface", size="3",
+                     width="100%", aria_label=slot.long_label)
+
+
+def slot_group(group) -> rx.Component:
+    return rx.vstack(
+        rx.text(group.name, size="2", weight="bold", color=rx.color("gray", 11)),
+        rx.grid(rx.foreach(group.slots, slot_button), columns=rx.breakpoints(initial="2", sm="4"), spacing="2",
+                width="100%", role="group", aria_label=group.name),
+        spacing="2",
+        width="100%",
+    )
+
+
+def alternative_button(slot) -> rx.Component:
+    return rx.button(
+        rx.vstack(rx.text(slot.day, size="1"), rx.text(slot.label, size="2", weight="bold"), spacing="0",
+                  align="center"),
+        on_click=S.choose_slot(slot.start), variant="surface", height="auto",
+        padding_y="0.5em", width="100%", aria_label=slot.long_label,
+    )
+
+
+def time_step() -> rx.Component:
+    return rx.vstack(
+        back_button(),
+        section_title("Pick a day and time", S.service.name + " with " + S.provider_name),
+        rx.box(
+            rx.hstack(rx.foreach(S.days, day_button), spacing="2", padding_bottom="0.5em"),
+            overflow_x="auto",
+            width="100%",
+            role="group",
+            aria_label="Days",
+        ),
+        rx.hstack(rx.icon("globe", size=14), rx.text(S.zone_note, size="2"), spacing="2", align="center",
+                  color=rx.color("gray", 11)),
+        rx.cond(
+            S.taken,
+            rx.vstack(
+                rx.callout.root(
+                    rx.callout.icon(rx.icon("calendar-x")),
+                    rx.callout.text(S.taken, id="taken-message"),
+                    rx.cond(S.alternatives.length() == 0,
+                            rx.callout.text("No other times nearby: pick another day.")),
+                    color_scheme="amber",
+                    width="100%",
+                    role="alert",
+                ),
+                rx.grid(rx.foreach(S.alternatives, alternative_button), columns=rx.breakpoints(initial="2", sm="3"),
+                        spacing="2", width="100%", id="alternatives", role="group", aria_label="Nearest free times"),
+                spacing="3",
+                width="100%",
+            ),
+        ),
+        rx.cond(
+            S.taken,
+            rx.fragment(),
+            rx.cond(
+                S.slot_groups.length() > 0,
+                rx.vstack(rx.foreach(S.slot_groups, slot_group), spacing="4", width="100%", id="slots"),
+                rx.callout("No free times on this day. Try another day.", icon="calendar-off",
+                           color_scheme="gray", width="100%"),
+            ),
+        ),
+        spacing="4",
+        width="100%",
+    )
