@@ -33,7 +33,7 @@ SQL_ABOVE_DOMAIN = {
     "medspa/features/account/data.py", "medspa/features/audit/data.py", "medspa/features/booking/flow.py",
     "medspa/features/calendar/data.py", "medspa/features/calendar/state.py",
     "medspa/features/dashboard/data.py", "medspa/features/home/page.py",
-    "medspa/features/portal/flow.py", "medspa/features/staff/data.py", "medspa/jobs/holds.py",
+    "medspa/features/staff/data.py", "medspa/jobs/holds.py",
 }
 IMPORT_CYCLES = {
     frozenset({"medspa.domain.identity.accounts", "medspa.domain.identity.service"}),
