@@ -244,3 +244,29 @@ def test_each_read_is_exactly_one_audit_row(clinic, nurse):
     with clinic.session() as s:  # the note text and lines never go into the trail
         details = " ".join(str(d) for (d,) in s.execute(text("select detail from audit_event")).all())
     assert "secret" not in details and "C3709C3" not in details
+
+
+# ---------------------------------------------------------------------------- the actions (one transaction each)
+
+
+def test_the_chart_actions_commit_their_audit_rows_and_sign_all_or_nothing(engine, clinic, nurse):
+    from medspa.clock import FixedClock
+    from medspa.domain.clinical import actions
+
+    appt, clock = _visit(clinic), FixedClock(NOW)
+    chart = actions.fetch_chart(nurse, appt, clock=clock, engine=engine)
+    assert chart.status == "draft" and chart.note_id is None
+    assert len(_audit(clinic, "chart.read")) == 1  # committed by the action
+    with pytest.raises(ValidationFailed):  # a bad row: neither saved nor signed
+        actions.do_sign_chart(nurse, appt, [LineInput("Botox", "C3709C3", "abc", "glabella")], "note",
+                              clock=clock, engine=engine)
+    with clinic.session() as s:
+        assert s.exec(select(TreatmentNote)).all() == []
+    signed = actions.do_sign_chart(nurse, appt, [BOTOX], "Signed as shown.", clock=clock, engine=engine)
+    assert signed.status == "signed" and not signed.editable and signed.note == "Signed as shown."
+    amended = actions.do_amend_chart(nurse, appt, clock=clock, engine=engine)
+    assert amended.status == "draft" and amended.version == 2
+    saved = actions.do_save_chart(nurse, appt, [BOTOX], "Amended.", clock=clock, engine=engine)
+    assert saved.note == "Amended." and [v.version for v in saved.history] == [1]
+    with pytest.raises(NotFound):
+        actions.fetch_chart(clinic.staff_actor("front_desk"), appt, clock=clock, engine=engine)

@@ -283,7 +283,10 @@ def test_cancel_outside_the_window_refunds_inside_keeps(engine, owner_engine, cl
         assert {(c.actor_role, c.client_id) for c in cancels} == {("client", early.client_id)}
         view = portal.portal_overview(s, ana, now=NOW)
     assert view.upcoming == []
-    assert {v.deposit for v in view.past} == {"Deposit $50.00 refunded", "Deposit $50.00 kept (late cancellation)"}
+    # both visits are still ahead: listed as cancelled (before the mend: under past)
+    assert view.past == []
+    assert {v.deposit for v in view.cancelled} == {"Deposit $50.00 refunded",
+                                                   "Deposit $50.00 kept (late cancellation)"}
     with clinic.session() as s, pytest.raises(portal.PortalUnavailable):
         portal.cancel_preview(s, ana, early.id, now=NOW)
 
@@ -299,3 +302,28 @@ def test_a_public_or_staff_actor_gets_nothing_from_the_portal_services(engine, o
                 portal.access_log(s, actor, now=NOW)
         with pytest.raises(NotFound):
             portal.cancel_preview(s, clinic.staff_actor("owner"), appt.id, now=NOW)
+
+
+def test_a_cancelled_visit_still_ahead_is_listed_as_cancelled_not_past(engine, owner_engine):
+    """Mend: a cancelled visit whose time is still ahead was listed under "Past". It now has
+    its own "Cancelled" list (soonest first); past visits, cancelled or not, stay under Past."""
+    from medspa.domain.portal import actions as portal_actions
+
+    clinic = build_clinic(engine, owner_engine)
+    june = FixedClock(utc(2026, 6, 1, 12))
+    attended = book(engine, clinic, june, "ana@example.com", at(10, date(2026, 6, 10)))  # before NOW
+    called_off = book(engine, clinic, june, "ana@example.com", at(11, date(2026, 6, 12)))  # before NOW, cancelled
+    later = book(engine, clinic, june, "ana@example.com", at(11, date(2026, 7, 20)))  # ahead, cancelled
+    ahead = book(engine, clinic, june, "ana@example.com", at(10))  # Jul 15: ahead, cancelled
+    coming = book(engine, clinic, june, "ana@example.com", at(14))  # Jul 15: ahead, still on
+    with clinic.session() as s:
+        for appt in (called_off, later, ahead):
+            cancel_appointment(s, clinic.staff_actor("owner"), appt.id, now=utc(2026, 6, 2))
+        s.commit()
+    ana = sign_in(clinic, "ana@example.com")
+    view = portal_actions.fetch_overview(ana, clock=FixedClock(NOW), engine=engine)
+    assert [v.id for v in view.upcoming] == [coming.id]
+    assert [(v.id, v.status, v.status_label, v.can_cancel) for v in view.cancelled] == [
+        (ahead.id, "cancelled", "Cancelled", False), (later.id, "cancelled", "Cancelled", False)]
+    assert [v.id for v in view.past] == [called_off.id, attended.id]  # newest first, as before
+    assert view.past[0].status_label == "Cancelled" and view.past[1].status_label == "Confirmed"

@@ -2,7 +2,7 @@
 
 The only way a photo's bytes leave the server. Every request re-checks the HttpOnly staff
 session cookie (medspa_session) on the server and the photo.read permission, writes one
-"photo.read" audit row (domain/clinical/photos.open_photo) in the same transaction, and answers
+"photo.read" audit row (domain/clinical/actions.open_photo_for_session) in one transaction, and answers
 with `Cache-Control: private, no-store`, `X-Content-Type-Options: nosniff` and
 `Cross-Origin-Resource-Policy: same-origin`.
 
@@ -22,12 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from medspa.api.security import origin_allowed
 from medspa.api.v1 import get_clock, get_db_engine
 from medspa.clock import Clock
-from medspa.db import tenant_session
-from medspa.domain.clinical.photos import MediaStore, OpenedPhoto, media_store_for, open_photo
-from medspa.domain.errors import NotFound
-from medspa.domain.identity.actor import Actor
-from medspa.domain.identity.service import actor_for_token
-from medspa.web.auth import STAFF_ROLES, session_token_from_cookies
+from medspa.domain.clinical.actions import open_photo_for_session
+from medspa.domain.clinical.photos import MediaStore, media_store_for
+from medspa.web.auth import session_token_from_cookies
 from medspa.settings import get_settings
 
 router = APIRouter(prefix="/media", include_in_schema=False)
@@ -54,20 +51,6 @@ def _cross_site(request: Request) -> bool:
     return bool(request.headers.get("origin")) and not origin_allowed(request.headers)
 
 
-def _open(engine, token: str, photo_id: int, thumb: bool, clock: Clock, store: MediaStore, ip: str,
-          agent: str) -> OpenedPhoto | None:
-    actor: Actor | None = actor_for_token(engine, token, now=clock.now(), ip=ip, user_agent=agent)
-    if actor is None or actor.role not in STAFF_ROLES or not actor.can("photo.read"):
-        return None
-    with tenant_session(actor.org_id, engine) as s:
-        try:
-            photo = open_photo(s, actor, photo_id, clock.now(), store, thumb=thumb)
-        except NotFound:
-            return None
-        s.commit()  # the photo.read audit row, before a single byte goes out
-        return photo
-
-
 @router.get("/photos/{photo_id}")
 async def photo_route(photo_id: str, request: Request, engine=Depends(get_db_engine),
                       clock: Clock = Depends(get_clock),
@@ -82,8 +65,9 @@ async def photo_route(photo_id: str, request: Request, engine=Depends(get_db_eng
         return _not_found()
     ip = request.client.host if request.client else ""
     agent = request.headers.get("user-agent", "")[:200]
-    photo = await run_in_threadpool(_open, engine, token, int(photo_id), thumb_arg == ["1"], clock, store, ip,
-                                    agent)
+    photo = await run_in_threadpool(lambda: open_photo_for_session(
+        token, int(photo_id), store=store, thumb=thumb_arg == ["1"], ip=ip, user_agent=agent, clock=clock,
+        engine=engine))
     if photo is None:
         return _not_found()
     return Response(photo.data, media_type=photo.content_type,

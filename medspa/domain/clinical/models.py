@@ -18,15 +18,15 @@ from sqlmodel import Field, SQLModel
 
 from medspa.domain.base import fk, org_fk, pk, tstamp
 
-NOTE_STATUSES = ("draft", "signed")
-
-
 class NoteStatus(StrEnum):
     """A treatment note version's status: a DRAFT is edited, a SIGNED version is final
     (an amendment is a new DRAFT version that amends it)."""
 
     DRAFT = "draft"
     SIGNED = "signed"
+
+
+NOTE_STATUSES = tuple(NoteStatus)
 
 
 class TreatmentNote(SQLModel, table=True):
@@ -43,7 +43,7 @@ class TreatmentNote(SQLModel, table=True):
     author_user_id: int | None = fk("user_account.id", nullable=True, index=False)  # who started this version
     author_label: str = ""
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
-    status: str = "draft"
+    status: str = NoteStatus.DRAFT.value
     note: str = Field(default="", sa_column=Column(Text, nullable=False))
     amends_id: int | None = fk("treatment_note.id", nullable=True, index=False)
     created_at: datetime = tstamp(nullable=False)

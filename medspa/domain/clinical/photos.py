@@ -41,7 +41,7 @@ from medspa.domain.audit.service import record
 from medspa.domain.base import fk, org_fk, pk, tstamp
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
-from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 
 if TYPE_CHECKING:  # pragma: no cover
     from medspa.settings import Settings
@@ -51,7 +51,7 @@ MAX_PIXELS = 50_000_000  # 50 MP: far above any phone camera; refuses decompress
 THUMB_MAX = 400  # px, the longer side of a thumbnail
 MAX_PHOTOS_PER_VISIT = 40
 KINDS = ("before", "after")
-NOT_PHOTOGRAPHABLE = ("held", "expired")  # holds are not visits
+NOT_PHOTOGRAPHABLE = (AppointmentStatus.HELD, AppointmentStatus.EXPIRED)  # holds are not visits
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
 TOO_LARGE = f"The photo is larger than {MAX_BYTES // (1024 * 1024)} MB. Choose a smaller one."
 NOT_AN_IMAGE = "This file is not a JPEG or PNG photo."

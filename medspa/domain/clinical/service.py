@@ -20,11 +20,11 @@ from sqlmodel import Session, select
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
-from medspa.domain.clinical.models import TreatmentLine, TreatmentNote
+from medspa.domain.clinical.models import NoteStatus, TreatmentLine, TreatmentNote
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, StaffMember
-from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.timezones import format_clinic_clock, zone_abbreviation
 
 TREATMENT_AREAS = ("glabella", "forehead", "crow's feet", "lips", "cheeks", "jawline", "chin", "neck", "other")
@@ -37,7 +37,7 @@ INJECTABLE_CATEGORIES = ("neuromodulators", "dermal fillers", "fillers", "biosti
 INJECTABLE_PRODUCTS = ("botox", "dysport", "xeomin", "jeuveau", "daxxify", "letybo", "juvederm", "juvéderm",
                        "voluma", "volbella", "vollure", "restylane", "rha", "belotero", "radiesse", "sculptra",
                        "kybella", "skinvive", "revanesse", "versa")
-NOT_CHARTABLE = ("held", "expired")  # holds are not visits
+NOT_CHARTABLE = (AppointmentStatus.HELD, AppointmentStatus.EXPIRED)  # holds are not visits
 _LOT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9./ -]{0,39}$")
 _UNITS = re.compile(r"^\d{1,4}(\.\d)?$")
 
@@ -100,7 +100,7 @@ class Chart:
 
     @property
     def editable(self) -> bool:
-        return self.status == "draft"
+        return self.status == NoteStatus.DRAFT
 
 
 # ---------------------------------------------------------------------------- validation
@@ -214,7 +214,7 @@ def _lines(session: Session, note_id: int) -> list[TreatmentLine]:
 
 
 def _signed_label(note: TreatmentNote, time_zone: str) -> str:
-    if note.status != "signed" or note.signed_at is None:
+    if note.status != NoteStatus.SIGNED or note.signed_at is None:
         return "Draft"
     tz = ZoneInfo(time_zone)
     local = note.signed_at.astimezone(tz)
@@ -238,9 +238,9 @@ def _chart(session: Session, row, versions: list[TreatmentNote]) -> Chart:
                     f"{format_clinic_clock(appt.end_at, location.time_zone)} {zone_abbreviation(appt.end_at, tz)}"
                     f" ({location.time_zone})"),
         note_id=current.id if current else None, version=current.version if current else 1,
-        status=current.status if current else "draft", note=current.note if current else "", lines=lines,
+        status=str(current.status if current else NoteStatus.DRAFT), note=current.note if current else "", lines=lines,
         signed_label=_signed_label(current, location.time_zone) if current else "",
-        history=[ChartVersion(v.version, v.status, _signed_label(v, location.time_zone)) for v in versions[1:]])
+        history=[ChartVersion(v.version, str(v.status), _signed_label(v, location.time_zone)) for v in versions[1:]])
 
 
 def get_chart(session: Session, actor: Actor, appointment_id: int, now: datetime) -> Chart:
@@ -270,12 +270,12 @@ def save_chart(session: Session, actor: Actor, appointment_id: int, lines: list[
     clean, text = validate_lines(lines, note, svc.category)
     versions = _versions(session, appointment_id)
     current = versions[0] if versions else None
-    if current is not None and current.status != "draft":
+    if current is not None and current.status != NoteStatus.DRAFT:
         raise ChartLocked("This chart is signed and read-only. Start an amendment to change it.")
     if current is None:
         current = TreatmentNote(org_id=actor.org_id, appointment_id=appt.id, client_id=client.id,
                                 provider_id=appt.provider_id, author_user_id=actor.user_id,
-                                author_label=actor.label, version=1, status="draft", created_at=now, updated_at=now)
+                                author_label=actor.label, version=1, status=NoteStatus.DRAFT.value, created_at=now, updated_at=now)
         session.add(current)
         session.flush()
         versions = [current]
@@ -302,7 +302,7 @@ def sign_chart(session: Session, actor: Actor, appointment_id: int, now: datetim
     row = _visit(session, actor, appointment_id, "chart.write", lock=True)
     versions = _versions(session, appointment_id)
     current = versions[0] if versions else None
-    if current is None or current.status != "draft":
+    if current is None or current.status != NoteStatus.DRAFT:
         raise ChartLocked("Save the chart before signing." if current is None else "This chart is already signed.")
     lines = _lines(session, current.id)
     if not lines and not current.note:
@@ -310,7 +310,7 @@ def sign_chart(session: Session, actor: Actor, appointment_id: int, now: datetim
     validate_lines([LineInput(ln.product, ln.lot_number,
                               ChartLine(ln.product, ln.lot_number, ln.units_tenths, ln.treatment_area).units,
                               ln.treatment_area) for ln in lines], current.note, row[1].category)
-    current.status, current.signed_at, current.updated_at = "signed", now, now
+    current.status, current.signed_at, current.updated_at = NoteStatus.SIGNED.value, now, now
     current.signed_by_user_id, current.signed_by_label = actor.user_id, actor.label
     session.flush()
     record(session, actor, "chart.sign", "treatment_note", current.id, client_id=row[2].id, at=now,
@@ -326,11 +326,11 @@ def amend_chart(session: Session, actor: Actor, appointment_id: int, now: dateti
     row = _visit(session, actor, appointment_id, "chart.write", lock=True)
     versions = _versions(session, appointment_id)
     signed = versions[0] if versions else None
-    if signed is None or signed.status != "signed":
+    if signed is None or signed.status != NoteStatus.SIGNED:
         raise ChartLocked("Only a signed chart can be amended.")
     draft = TreatmentNote(org_id=actor.org_id, appointment_id=signed.appointment_id, client_id=signed.client_id,
                           provider_id=signed.provider_id, author_user_id=actor.user_id, author_label=actor.label,
-                          version=signed.version + 1, status="draft", note=signed.note, amends_id=signed.id,
+                          version=signed.version + 1, status=NoteStatus.DRAFT.value, note=signed.note, amends_id=signed.id,
                           created_at=now, updated_at=now)
     session.add(draft)
     session.flush()

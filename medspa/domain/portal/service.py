@@ -37,11 +37,11 @@ from medspa.domain.identity.models import UserAccount
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.money import format_money
 from medspa.domain.payments.gateway import PaymentGateway
-from medspa.domain.payments.models import Payment
+from medspa.domain.payments.models import Payment, PaymentStatus
 from medspa.domain.payments.service import settle_cancellation, succeeded_deposit
 from medspa.domain.portal.models import ClientAccount, PortalCode, PortalSession
 from medspa.domain.practice.models import Location, Organization, StaffMember
-from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.scheduling.service import cancel_appointment, get_appointment
 from medspa.domain.timezones import format_clinic_time
 
@@ -53,9 +53,11 @@ IDLE_TIMEOUT = timedelta(hours=1)
 CODE_SENT = "If this email belongs to a client of the clinic, a 6-digit code is on its way. It is valid for 10 minutes."
 CODE_REJECTED = "That code is not right or has expired. Check the email or request a new code."
 
-SHOWN_STATUSES = ("confirmed", "checked_in", "completed", "cancelled", "no_show")
-STATUS_LABELS = {"confirmed": "Confirmed", "checked_in": "Checked in", "completed": "Completed",
-                 "cancelled": "Cancelled", "no_show": "Missed"}
+SHOWN_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED,
+                  AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
+STATUS_LABELS = {AppointmentStatus.CONFIRMED: "Confirmed", AppointmentStatus.CHECKED_IN: "Checked in",
+                 AppointmentStatus.COMPLETED: "Completed", AppointmentStatus.CANCELLED: "Cancelled",
+                 AppointmentStatus.NO_SHOW: "Missed"}
 ROLE_LABELS = {"owner": "Owner", "manager": "Manager", "provider": "Provider", "front_desk": "Front desk",
                "lab": "Lab", "system": "Clinic system", "public": "Website", "client": "You, in the portal"}
 ACTION_WORDS = {
@@ -135,6 +137,7 @@ class PortalOverview:
     clinic_name: str = ""
     details: MyDetails = field(default_factory=MyDetails)
     upcoming: list[VisitCard] = field(default_factory=list)
+    cancelled: list[VisitCard] = field(default_factory=list)  # cancelled visits still ahead, soonest first
     past: list[VisitCard] = field(default_factory=list)
 
 
@@ -310,13 +313,14 @@ def sign_out(session: Session, token: str | None, *, now: datetime) -> None:
 def _deposit_text(appt: Appointment, payments: list[Payment]) -> str:
     if not appt.deposit_cents:
         return "No deposit"
-    paid = [p for p in payments if p.status in ("succeeded", "refunded", "partially_refunded")]
+    paid = [p for p in payments if p.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED,
+                                                PaymentStatus.PARTIALLY_REFUNDED)]
     if not paid:
         return f"Deposit {format_money(appt.deposit_cents, appt.currency)} not paid"
     amount = format_money(paid[0].amount_cents, paid[0].currency)
-    if any(p.status == "refunded" for p in paid):
+    if any(p.status == PaymentStatus.REFUNDED for p in paid):
         return f"Deposit {amount} refunded"
-    if appt.status == "cancelled" and appt.cancellation_late:
+    if appt.status == AppointmentStatus.CANCELLED and appt.cancellation_late:
         return f"Deposit {amount} kept (late cancellation)"
     return f"Deposit {amount} paid"
 
@@ -333,7 +337,9 @@ def _policy(appt: Appointment, location: Location, now: datetime) -> tuple[bool,
 
 
 def portal_overview(session: Session, actor: Actor, *, now: datetime) -> PortalOverview:
-    """The client's own record and visits (upcoming first-soonest, past newest-first). Audited."""
+    """The client's own record and visits: upcoming (soonest first), cancelled visits whose time
+    is still ahead (soonest first; before, they were listed under past) and past (newest first:
+    visits that are over, cancelled or not). Audited."""
     client_id = _own(actor)
     client = session.get(Client, client_id)
     if client is None:
@@ -356,13 +362,15 @@ def portal_overview(session: Session, actor: Actor, *, now: datetime) -> PortalO
         details=MyDetails(client.first_name, client.last_name, client.email or "", client.phone_e164 or "",
                           client.email_marketing_consent, client.sms_marketing_consent))
     for appt, service, provider, location in rows:
-        upcoming = appt.status in ("confirmed", "checked_in") and appt.end_at > now
-        can_cancel = appt.status == "confirmed" and appt.start_at > now
+        ahead = appt.end_at > now
+        upcoming = appt.status in (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN) and ahead
+        can_cancel = appt.status == AppointmentStatus.CONFIRMED and appt.start_at > now
         policy = _policy(appt, location, now)[1] if can_cancel else ""
         card = VisitCard(appt.id, service, provider, location.name, format_clinic_time(appt.start_at, location.time_zone),
-                         appt.status, STATUS_LABELS.get(appt.status, appt.status),
+                         str(appt.status), STATUS_LABELS.get(appt.status, appt.status),
                          _deposit_text(appt, payments.get(appt.id, [])), policy, can_cancel)
-        (view.upcoming if upcoming else view.past).append(card)
+        cancelled_ahead = appt.status == AppointmentStatus.CANCELLED and ahead
+        (view.upcoming if upcoming else view.cancelled if cancelled_ahead else view.past).append(card)
     view.past.reverse()
     record(session, actor, "portal.view", "client", client_id, client_id=client_id, at=now,
            visits=len(rows))
@@ -429,7 +437,7 @@ def _own_appointment(session: Session, actor: Actor, appointment_id: int) -> App
 def cancel_preview(session: Session, actor: Actor, appointment_id: int, *, now: datetime) -> CancelPreview:
     """What cancelling this own upcoming visit would do to the deposit, in plain words."""
     appt = _own_appointment(session, actor, appointment_id)
-    if appt.status != "confirmed" or appt.start_at <= now:
+    if appt.status != AppointmentStatus.CONFIRMED or appt.start_at <= now:
         raise PortalUnavailable("This visit can no longer be cancelled online. Please call the clinic.")
     location = session.get(Location, appt.location_id)
     service = session.get(Service, appt.service_id)
@@ -454,7 +462,7 @@ def cancel_own_appointment(session: Session, actor: Actor, appointment_id: int, 
     Returns the outcome in plain words. Raises NotFound, PortalUnavailable. The caller commits.
     """
     appt = _own_appointment(session, actor, appointment_id)
-    if appt.status != "confirmed" or appt.start_at <= now:
+    if appt.status != AppointmentStatus.CONFIRMED or appt.start_at <= now:
         raise PortalUnavailable("This visit can no longer be cancelled online. Please call the clinic.")
     paid = succeeded_deposit(session, appt.id)
     outcome = cancel_appointment(session, actor, appt.id, now=now, reason="cancelled by the client in the portal")

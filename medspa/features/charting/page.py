@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from medspa.domain.clinical.models import NoteStatus
 from medspa.domain.clinical.service import TREATMENT_AREAS
 from medspa.features.auth.shell import not_found_view, staff_header
 from medspa.features.charting.photos import photos_panel
@@ -32,8 +33,8 @@ def _visit() -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.heading(s.client_name, size="6", weight="bold", id="chart-client"),
-                rx.badge(rx.cond(s.chart_status == "signed", "Signed", "Draft"), " · version ", s.version.to(str),
-                         color_scheme=rx.cond(s.chart_status == "signed", "grass", "amber"), size="2",
+                rx.badge(rx.cond(s.chart_status == NoteStatus.SIGNED.value, "Signed", "Draft"), " · version ", s.version.to(str),
+                         color_scheme=rx.cond(s.chart_status == NoteStatus.SIGNED.value, "grass", "amber"), size="2",
                          variant="soft", radius="full", id="chart-status"),
                 justify="between", align="center", width="100%",
             ),

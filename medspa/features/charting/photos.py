@@ -18,28 +18,16 @@ when it appears (on_mount) and takes the visit from the URL, never from an event
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-from datetime import datetime
 from pathlib import Path
 
 import reflex as rx
 
-from medspa.clock import app_clock
-from medspa.db import get_engine, tenant_session
-from medspa.domain.clinical.photos import (
-    KINDS,
-    MAX_BYTES,
-    TOO_LARGE,
-    LocalMediaStore,
-    MediaStore,
-    PhotoInfo,
-    add_photo,
-    list_photos,
-    media_store_for,
-)
-from medspa.domain.errors import NotFound, ValidationFailed
-from medspa.domain.identity.actor import Actor, PermissionDenied
+from medspa.domain.clinical.actions import do_add_photo, fetch_photos
+from medspa.domain.clinical.photos import (KINDS, MAX_BYTES, TOO_LARGE, LocalMediaStore, MediaStore, PhotoInfo,
+                                           media_store_for)
+from medspa.domain.errors import ValidationFailed
+from medspa.domain.identity.actor import Actor
 from medspa.features.auth.state import StaffState
 from medspa.features.charting.state import appointment_id_from_path
 from medspa.settings import get_settings
@@ -76,22 +64,6 @@ def _view(p: PhotoInfo) -> PhotoView:
                      photo_url(p.id))
 
 
-# ---- domain calls, one transaction each (run in a worker thread)
-
-def _list(actor: Actor, appointment_id: int, now: datetime) -> list[PhotoInfo]:
-    with tenant_session(actor.org_id, get_engine()) as s:
-        photos = list_photos(s, actor, appointment_id, now)
-        s.commit()  # the photo.read audit row
-        return photos
-
-
-def _add(actor: Actor, appointment_id: int, data: bytes, kind: str, now: datetime) -> PhotoInfo:
-    with tenant_session(actor.org_id, get_engine()) as s:
-        photo = add_photo(s, actor, appointment_id, data, kind, now, private_store())
-        s.commit()
-        return photo
-
-
 class PhotosState(StaffState):
     """The chart's photo panel. allowed: the signed-in role has photo.read for this visit."""
 
@@ -120,15 +92,15 @@ class PhotosState(StaffState):
     async def load(self):
         """on_mount: the visit's photos (one audited photo.read)."""
         self._appointment_id = appointment_id_from_path(self.router.url.path)
-        actor = await self._photos_actor("photo.read")
-        if actor is None:
-            return
-        try:
-            photos = await asyncio.to_thread(_list, actor, self._appointment_id, app_clock().now())
-        except (NotFound, PermissionDenied):
+        if not self._appointment_id:
             self._hide()
             return
-        self.allowed, self.can_upload = True, actor.can("photo.write")
+        done = await self._act(fetch_photos, self._appointment_id)
+        if not done.ok:  # signed out, forbidden or missing: an empty, hidden panel
+            self._hide()
+            return
+        photos = done.value
+        self.allowed, self.can_upload = True, done.actor.can("photo.write")
         self.photos, self.viewing, self.error, self.notice = [_view(p) for p in photos], PhotoView(), "", ""
 
     @rx.event
@@ -157,14 +129,15 @@ class PhotosState(StaffState):
         self.busy, self.error = True, ""
         yield
         try:
-            photo = await asyncio.to_thread(_add, actor, self._appointment_id, data, self.kind, app_clock().now())
+            done = await self._act(do_add_photo, self._appointment_id, data, self.kind, store=private_store())
         except ValidationFailed as exc:
             self.busy, self.error = False, next(iter(exc.fields.values()), "This photo cannot be used.")
             return
-        except (NotFound, PermissionDenied):
+        if not done.ok:
             self.busy = False
             self._hide()
             return
+        photo = done.value
         self.photos = [*self.photos, _view(photo)]
         self.photos = sorted(self.photos, key=lambda p: (KINDS.index(p.kind), p.id))
         self.busy, self.notice = False, f"{photo.kind.capitalize()} photo added."

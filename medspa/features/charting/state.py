@@ -4,23 +4,23 @@ Provider and owner only (chart.read / chart.write). Every public handler re-chec
 session and the permission on the server; anyone else gets the page's "not found" view and
 no data. The visit comes from the URL, never from an event argument; the rows the browser
 edits are a form buffer that only a save or a sign sends to the domain (which validates it
-all again). The domain calls live in data.py (one transaction each, in a worker thread).
+all again). Each save, sign, amend and load is ONE action of medspa.domain.clinical.actions,
+run through `StaffState._act` (actor re-checked, worker thread, one transaction).
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
+from typing import Any, Callable
 
 import reflex as rx
 
-from medspa.clock import app_clock
-from medspa.db import get_engine
+from medspa.domain.clinical import actions
+from medspa.domain.clinical.models import NoteStatus
 from medspa.domain.clinical.service import MAX_LINES, TREATMENT_AREAS, Chart, ChartLocked, LineInput
-from medspa.domain.errors import NotFound, ValidationFailed
-from medspa.domain.identity.actor import Actor, PermissionDenied
+from medspa.domain.errors import ValidationFailed
+from medspa.domain.identity.actor import Actor
 from medspa.features.auth.state import StaffState
-from medspa.features.charting import data
 from medspa.web.inputs import parse_id
 
 FIELDS = ("product", "lot_number", "units", "treatment_area")
@@ -64,7 +64,7 @@ class ChartState(StaffState):
     date_label: str = ""
     time_label: str = ""
     version: int = 1
-    chart_status: str = "draft"
+    chart_status: str = NoteStatus.DRAFT.value
     editable: bool = False
     signed_label: str = ""
     history: list[VersionView] = []
@@ -129,15 +129,28 @@ class ChartState(StaffState):
         self.note_error = fields.get("note", "")
         self.error = fields.get("lines", "") or "Check the highlighted fields."
 
-    async def _write(self, call, notice: str):
-        actor, redirect = await self._charting("chart.write")
-        if actor is None:
-            yield redirect
-            return
+    async def _chart_act(self, action: Callable[..., Any], *args: Any) -> tuple[Chart | None, Any]:
+        """(chart, None) from `action(actor, appointment_id, *args)`; else (None, sign-in redirect
+        or None: the page shows "not found"). ValidationFailed and ChartLocked propagate."""
+        if not self._appointment_id:
+            self._forget("not_found")
+            return None, None
+        done = await self._act(action, self._appointment_id, *args)
+        if done.redirect is not None:
+            self._forget("loading")
+            return None, done.redirect
+        if done.error:
+            self._forget("not_found")
+            return None, None
+        return done.value, None
+
+    async def _write(self, action: Callable[..., Any], *args: Any, notice: str):
+        """Run one chart-changing action (the permission is the action's to check) and show
+        its result, or the field messages / the lock message next to the form."""
         self.busy, self.notice, self.error = True, "", ""
         yield
         try:
-            chart = await asyncio.to_thread(call, actor)
+            chart, redirect = await self._chart_act(action, *args)
         except ValidationFailed as exc:
             self.busy, self.confirm_sign = False, False
             self._show_errors(exc.fields)
@@ -145,8 +158,9 @@ class ChartState(StaffState):
         except ChartLocked as exc:
             self.busy, self.confirm_sign, self.error = False, False, str(exc)
             return
-        except (NotFound, PermissionDenied):
-            self._forget("not_found")
+        if chart is None:
+            if redirect is not None:
+                yield redirect
             return
         self._show(chart)
         self.busy, self.notice = False, notice
@@ -158,14 +172,9 @@ class ChartState(StaffState):
         """on_load: the visit and its chart (each load is one audited chart.read)."""
         self._appointment_id = appointment_id_from_path(self.router.url.path)
         self.status = "loading"
-        actor, redirect = await self._charting("chart.read")
-        if actor is None:
+        chart, redirect = await self._chart_act(actions.fetch_chart)
+        if chart is None:
             return redirect
-        try:
-            chart = await asyncio.to_thread(data.load, get_engine(), actor, self._appointment_id, app_clock().now())
-        except (NotFound, PermissionDenied):
-            self._forget("not_found")
-            return
         self._show(chart)
         self.notice = ""
 
@@ -213,9 +222,7 @@ class ChartState(StaffState):
     @rx.event
     async def save(self):
         """Save the draft as shown."""
-        lines, note, appt = self._lines(), self.note, self._appointment_id
-        async for update in self._write(
-                lambda actor: data.save(get_engine(), actor, appt, lines, note, app_clock().now()), "Draft saved."):
+        async for update in self._write(actions.do_save_chart, self._lines(), self.note, notice="Draft saved."):
             yield update
 
     @rx.event
@@ -230,16 +237,12 @@ class ChartState(StaffState):
         """Save what is shown and sign it (one transaction): the chart becomes read-only."""
         if not self.confirm_sign:
             return
-        lines, note, appt = self._lines(), self.note, self._appointment_id
-        async for update in self._write(
-                lambda actor: data.save_and_sign(get_engine(), actor, appt, lines, note, app_clock().now()),
-                "Chart signed."):
+        async for update in self._write(actions.do_sign_chart, self._lines(), self.note, notice="Chart signed."):
             yield update
 
     @rx.event
     async def amend(self):
         """Start an amendment: a new draft version copied from the signed chart."""
-        appt = self._appointment_id
-        async for update in self._write(lambda actor: data.amend(get_engine(), actor, appt, app_clock().now()),
-                                        "Amendment started: edit, then sign the new version."):
+        async for update in self._write(actions.do_amend_chart,
+                                        notice="Amendment started: edit, then sign the new version."):
             yield update

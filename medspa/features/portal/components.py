@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
+from medspa.domain.scheduling.models import AppointmentStatus as A
 from medspa.features.portal.state import PortalState as S
 
 ACCENT = "teal"
 LABEL = {"font_weight": "500", "font_size": "0.9em"}
-STATUS_COLORS = {"confirmed": "teal", "checked_in": "blue", "completed": "gray", "cancelled": "red", "no_show": "amber"}
+STATUS_COLORS = {A.CONFIRMED.value: "teal", A.CHECKED_IN.value: "blue", A.COMPLETED.value: "gray",
+                 A.CANCELLED.value: "red", A.NO_SHOW.value: "amber"}
 
 
 def header() -> rx.Component:
@@ -169,6 +171,14 @@ def visits() -> rx.Component:
             S.upcoming.length() > 0,
             rx.vstack(rx.foreach(S.upcoming, visit_card), spacing="3", width="100%", id="upcoming"),
             rx.text("No upcoming visits.", size="2", color_scheme="gray", id="upcoming"),
+        ),
+        rx.cond(  # cancelled visits whose time is still ahead: neither upcoming nor past
+            S.cancelled.length() > 0,
+            rx.vstack(
+                rx.heading("Cancelled", size="5", as_="h3", margin_top="1em"),
+                rx.vstack(rx.foreach(S.cancelled, visit_card), spacing="3", width="100%"),
+                spacing="3", width="100%", id="cancelled",
+            ),
         ),
         rx.heading("Past", size="5", as_="h3", margin_top="1em"),
         rx.cond(

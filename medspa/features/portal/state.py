@@ -1,21 +1,23 @@
 """State of the client portal `/portal/[clinic]` (sign-in by emailed code, then the portal).
 
-Thin: each event checks its input, awaits ONE function of `flow` in a worker thread and keeps
-its small result. The portal session token lives only in a backend var (`_token`, never sent
-to the browser); every flow call re-checks it on the server, and a lapsed or revoked session
-sends the tab back to sign-in. Appointment ids must be among those this state showed.
+Thin: each event checks its input, awaits ONE action of medspa.domain.portal.actions in a
+worker thread and keeps its small result. The portal session token lives only in a backend var
+(`_token`, never sent to the browser); `_as_client` (this page's preamble, the portal's
+counterpart of StaffState._act) re-checks it on the server before every signed-in action, and
+a lapsed or revoked session sends the tab back to sign-in. Appointment ids must be among those
+this state showed.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Callable
 
 import reflex as rx
 
-from medspa.domain.errors import ValidationFailed
-from medspa.domain.portal.service import AccessEntry, CancelPreview, MyDetails, VisitCard
-from medspa.features.portal import flow
+from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.portal import actions
+from medspa.domain.portal.service import AccessEntry, CancelPreview, MyDetails, PortalUnavailable, VisitCard
 from medspa.web.inputs import parse_id
 
 SIGNED_OUT = "You were signed out. Enter your email to get a new code."
@@ -24,6 +26,11 @@ SIGNED_OUT = "You were signed out. Enter your email to get a new code."
 def _field(form: Any, name: str, limit: int) -> str:
     value = form.get(name, "") if isinstance(form, dict) else ""
     return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _reason(exc: Exception) -> str:
+    """The words a client reads when a visit cannot be previewed or cancelled online."""
+    return str(exc) if isinstance(exc, PortalUnavailable) else "This visit was not found."
 
 
 class PortalState(rx.State):
@@ -39,6 +46,7 @@ class PortalState(rx.State):
     tab: str = "visits"
     details: MyDetails = rx.field(default_factory=MyDetails)
     upcoming: list[VisitCard] = []
+    cancelled: list[VisitCard] = []  # cancelled visits whose time is still ahead
     past: list[VisitCard] = []
     access: list[AccessEntry] = []
     access_loaded: bool = False
@@ -56,15 +64,26 @@ class PortalState(rx.State):
 
     def _signed_out(self, message: str = SIGNED_OUT) -> None:
         self._token, self.step, self.info, self.error = "", "email", "", message
-        self.upcoming, self.past, self.access, self.access_loaded = [], [], [], False
+        self.upcoming, self.cancelled, self.past, self.access, self.access_loaded = [], [], [], [], False
         self.details, self.cancel_open, self.notice = MyDetails(), False, ""
 
-    async def _refresh(self) -> bool:
-        view = await asyncio.to_thread(flow.overview, self._org_id, self._token, *self._who())
-        if view is None:
+    async def _as_client(self, action: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[bool, Any]:
+        """(True, action(client actor, *args, **kwargs)) for the signed-in client of this tab,
+        both in a worker thread; (False, None) after sending the tab back to sign-in (no,
+        lapsed or revoked session). The action's own errors propagate."""
+        ip, ua = self._who()
+        actor = await asyncio.to_thread(actions.fetch_portal_actor, self._org_id, self._token, ip=ip, user_agent=ua)
+        if actor is None:
             self._signed_out()
+            return False, None
+        return True, await asyncio.to_thread(action, actor, *args, **kwargs)
+
+    async def _refresh(self) -> bool:
+        ok, view = await self._as_client(actions.fetch_overview)
+        if not ok:
             return False
-        self.clinic_name, self.details, self.upcoming, self.past = view.clinic_name, view.details, view.upcoming, view.past
+        self.clinic_name, self.details, self.upcoming = view.clinic_name, view.details, view.upcoming
+        self.cancelled, self.past = view.cancelled, view.past
         self._cancellable = [v.id for v in view.upcoming if v.can_cancel]
         self.step = "portal"
         return True
@@ -82,7 +101,7 @@ class PortalState(rx.State):
             return
         self.reset()
         self._slug = slug
-        clinic = await asyncio.to_thread(flow.load_clinic, slug)
+        clinic = await asyncio.to_thread(actions.fetch_clinic, slug)
         if clinic is None:
             self.status = "not_found"
             return
@@ -99,7 +118,8 @@ class PortalState(rx.State):
         self.busy, self.error = True, ""
         yield
         try:
-            self.info = await asyncio.to_thread(flow.request_code, self._org_id, email, *self._who())
+            ip, ua = self._who()
+            self.info = await asyncio.to_thread(actions.do_request_code, self._org_id, email, ip=ip, user_agent=ua)
         except ValidationFailed as exc:
             self.busy, self.error = False, exc.fields.get("email", "Enter a valid email address")
             return
@@ -116,7 +136,8 @@ class PortalState(rx.State):
             return
         self.busy, self.error = True, ""
         yield
-        token = await asyncio.to_thread(flow.verify_code, self._org_id, self.email, code, *self._who())
+        ip, ua = self._who()
+        token = await asyncio.to_thread(actions.do_verify_code, self._org_id, self.email, code, ip=ip, user_agent=ua)
         self.busy = False
         if token is None:
             self.error = "That code is not right or has expired. Check the email or send a new code."
@@ -133,7 +154,7 @@ class PortalState(rx.State):
     async def sign_out(self):
         token = self._token
         if token:
-            await asyncio.to_thread(flow.sign_out, self._org_id, token)
+            await asyncio.to_thread(actions.do_sign_out, self._org_id, token)
         self._signed_out("")
         self.error, self.email = "", ""
 
@@ -145,9 +166,8 @@ class PortalState(rx.State):
             return
         self.tab = tab
         if tab == "access":
-            entries = await asyncio.to_thread(flow.access_log, self._org_id, self._token, *self._who())
-            if entries is None:
-                self._signed_out()
+            ok, entries = await self._as_client(actions.fetch_access_log)
+            if not ok:
                 return
             self.access, self.access_loaded = entries, True
         elif not await self._refresh():
@@ -164,9 +184,8 @@ class PortalState(rx.State):
     async def _save_consent(self, email: bool, sms: bool) -> None:
         if self.step != "portal":
             return
-        details = await asyncio.to_thread(flow.set_consent, self._org_id, self._token, *self._who(), email, sms)
-        if details is None:
-            self._signed_out()
+        ok, details = await self._as_client(actions.do_set_marketing_consent, email=email, sms=sms)
+        if not ok:
             return
         self.details, self.notice = details, "Your marketing preferences are saved."
 
@@ -176,13 +195,13 @@ class PortalState(rx.State):
         aid = parse_id(appointment_id)
         if self.step != "portal" or aid not in self._cancellable:
             return
-        preview = await asyncio.to_thread(flow.preview_cancel, self._org_id, self._token, *self._who(), aid)
-        if preview is None:
-            self._signed_out()
-            return
-        if isinstance(preview, str):
-            self.notice = preview
+        try:
+            ok, preview = await self._as_client(actions.fetch_cancel_preview, aid)
+        except (PortalUnavailable, NotFound) as exc:
+            self.notice = _reason(exc)
             await self._refresh()
+            return
+        if not ok:
             return
         self.preview, self.cancel_open, self.notice = preview, True, ""
 
@@ -197,10 +216,12 @@ class PortalState(rx.State):
             return
         self.busy = True
         yield
-        outcome = await asyncio.to_thread(flow.cancel, self._org_id, self._token, *self._who(), aid)
+        try:
+            ok, outcome = await self._as_client(actions.do_cancel_own_visit, aid)
+        except (PortalUnavailable, NotFound) as exc:
+            ok, outcome = True, _reason(exc)
         self.busy, self.cancel_open, self.preview = False, False, CancelPreview()
-        if outcome is None:
-            self._signed_out()
+        if not ok:
             return
         self.notice = outcome
         await self._refresh()

@@ -1,0 +1,121 @@
+"""Use cases of the treatment chart and its before/after photos, one transaction each.
+
+Callers: the chart page (medspa/features/charting, through `StaffState._act`) and the protected
+media route GET /media/photos/<id> (medspa/api/media.py). Each function opens ONE tenant
+transaction with `atomic`, lets the services check the permission (chart.read / chart.write,
+photo.read / photo.write; forbidden looks like missing: NotFound), does the work, has the
+services write the audit row in that transaction, and commits when it returns. Reads commit
+too: every look at the chart or a photo is an audited read of health information.
+
+Keyword-only extras everywhere: `clock` (default: the app clock), `engine` (default: the
+app-role engine; tests pass theirs).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from medspa.clock import Clock
+from medspa.db import get_engine
+from medspa.domain.clinical.photos import MediaStore, OpenedPhoto, PhotoInfo, add_photo, list_photos, open_photo
+from medspa.domain.clinical.service import Chart, LineInput, amend_chart, get_chart, save_chart, sign_chart
+from medspa.domain.errors import NotFound
+from medspa.domain.identity.actor import Actor
+from medspa.domain.identity.permissions import STAFF_ROLES
+from medspa.domain.identity.service import actor_for_token
+from medspa.domain.work import atomic, now_of
+
+__all__ = ["do_add_photo", "do_amend_chart", "do_save_chart", "do_sign_chart", "fetch_chart", "fetch_photo_file",
+           "fetch_photos", "open_photo_for_session"]
+
+
+# ---------------------------------------------------------------------------- the chart
+
+
+def fetch_chart(actor: Actor, appointment_id: int, *, clock: Clock | None = None,
+                engine: Engine | None = None) -> Chart:
+    """The visit and the current version of its chart (one audited "chart.read").
+
+    Raises NotFound: no such visit, a hold, another clinic's, or `actor` lacks chart.read."""
+    with atomic(actor.org_id, engine=engine) as work:
+        return get_chart(work.session, actor, appointment_id, now_of(clock))
+
+
+def do_save_chart(actor: Actor, appointment_id: int, lines: list[LineInput], note: str, *,
+                  clock: Clock | None = None, engine: Engine | None = None) -> Chart:
+    """Save the draft as typed (`lines`: rows as text; `note`: free text, at most 10,000 chars).
+
+    Raises NotFound (also when forbidden: chart.write), ValidationFailed (field messages keyed
+    "lines.<i>.<field>", "lines" or "note"), ChartLocked (the current version is signed)."""
+    with atomic(actor.org_id, engine=engine) as work:
+        return save_chart(work.session, actor, appointment_id, lines, note, now_of(clock))
+
+
+def do_sign_chart(actor: Actor, appointment_id: int, lines: list[LineInput], note: str, *,
+                  clock: Clock | None = None, engine: Engine | None = None) -> Chart:
+    """Save what is on screen and sign it, all or nothing: what is shown is what gets signed.
+
+    Same errors as do_save_chart; ChartLocked also when there is nothing to sign."""
+    now = now_of(clock)
+    with atomic(actor.org_id, engine=engine) as work:
+        save_chart(work.session, actor, appointment_id, lines, note, now)
+        return sign_chart(work.session, actor, appointment_id, now)
+
+
+def do_amend_chart(actor: Actor, appointment_id: int, *, clock: Clock | None = None,
+                   engine: Engine | None = None) -> Chart:
+    """Start an amendment: a new draft version copied from the signed one.
+
+    Raises NotFound (also when forbidden: chart.write), ChartLocked (nothing signed to amend,
+    or a draft is already open)."""
+    with atomic(actor.org_id, engine=engine) as work:
+        return amend_chart(work.session, actor, appointment_id, now_of(clock))
+
+
+# ---------------------------------------------------------------------------- photos
+
+
+def fetch_photos(actor: Actor, appointment_id: int, *, clock: Clock | None = None,
+                 engine: Engine | None = None) -> list[PhotoInfo]:
+    """The visit's photos, before first, then oldest first (one audited "photo.read").
+
+    Raises NotFound: no such visit, a hold, another clinic's, or `actor` lacks photo.read."""
+    with atomic(actor.org_id, engine=engine) as work:
+        return list_photos(work.session, actor, appointment_id, now_of(clock))
+
+
+def do_add_photo(actor: Actor, appointment_id: int, data: bytes, kind: str, *, store: MediaStore,
+                 clock: Clock | None = None, engine: Engine | None = None) -> PhotoInfo:
+    """Store a "before" or "after" photo of the visit (`data`: the uploaded JPEG or PNG bytes,
+    at most MAX_BYTES) in the private `store`: checked, oriented, EXIF/GPS stripped, thumbnail.
+
+    Raises NotFound (also when forbidden: photo.write), ValidationFailed ({"kind"} or
+    {"photo"}: not an image, too large, too many photos)."""
+    with atomic(actor.org_id, engine=engine) as work:
+        return add_photo(work.session, actor, appointment_id, data, kind, now_of(clock), store)
+
+
+def fetch_photo_file(actor: Actor, photo_id: int, *, store: MediaStore, thumb: bool = False,
+                     clock: Clock | None = None, engine: Engine | None = None) -> OpenedPhoto:
+    """The bytes of one photo (thumb=True: its thumbnail). The "photo.read" audit row is
+    committed before the caller can send a single byte.
+
+    Raises NotFound: forbidden, another clinic's, missing, or its bytes are gone."""
+    with atomic(actor.org_id, engine=engine) as work:
+        return open_photo(work.session, actor, photo_id, now_of(clock), store, thumb=thumb)
+
+
+def open_photo_for_session(token: str | None, photo_id: int, *, store: MediaStore, thumb: bool = False,
+                           ip: str = "", user_agent: str = "", clock: Clock | None = None,
+                           engine: Engine | None = None) -> OpenedPhoto | None:
+    """For the media route: the photo for the staff session `token` (the HttpOnly cookie), or
+    None for anything refused (no or lapsed session, a non-staff role, no photo.read, missing,
+    another clinic's): missing and forbidden look alike, and a refusal writes no audit row."""
+    engine = engine or get_engine()
+    actor = actor_for_token(engine, token, now=now_of(clock), ip=ip, user_agent=user_agent)
+    if actor is None or actor.role not in STAFF_ROLES or not actor.can("photo.read"):
+        return None
+    try:
+        return fetch_photo_file(actor, photo_id, store=store, thumb=thumb, clock=clock, engine=engine)
+    except NotFound:
+        return None
