@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
+from medspa.domain.scheduling.models import AppointmentStatus
+
 PERMISSION = "report.read"
-DUE_STATUSES = ("completed", "no_show")
-BOOKED_STATUSES = ("confirmed", "checked_in", "completed", "no_show")
+DUE_STATUSES = (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
+BOOKED_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED,
+                   AppointmentStatus.NO_SHOW)
 
 # the local date of a visit, and the common filter on range and location.
 # `a.start_at >= :lo AND a.start_at < :hi` is a coarse UTC window around the local range (see

@@ -83,7 +83,7 @@ def _spec_cancellations(s, actor, kw, arg, fmt) -> Spec:
     rows = an.cancellation_rows(s, actor, **kw)
     late = sum(1 for _, lt in rows if lt)
     return Spec("Cancellations", "appointment", [i for i, _ in rows],
-                 {i: ("cancelled", "late" if lt else "early") for i, lt in rows},
+                 {i: (AppointmentStatus.CANCELLED.value, "late" if lt else "early") for i, lt in rows},
                  f"{len(rows):,} cancellations, {late:,} late")
 
 
