@@ -9,9 +9,9 @@ appointment` with index scans disabled (the plan is checked to be a Seq Scan), a
 inside the clinic (row-level security on), median of 7. Every figure is the median time of a
 dashboard query / the bound, measured in the same run. Goal: <= 2x for every query of a
 30-day or 365-day range, for all locations and for one location, and for the dashboard's
-load (features/dashboard/data.py `summary` over analytics.actions.fetch_dashboard, the default last-30-days view, which also runs
-the previous period, the 12-month trends and the 24-month cohorts). Each query runs in its own
-transaction tuned like the dashboard's (analytics.common.tune_report_session: work_mem).
+load (features/dashboard/data.py `summary`, over analytics.actions.fetch_dashboard: the default
+last-30-days view, which also runs the previous period, the 12-month trends and the 24-month
+cohorts). Each query runs in its own transaction tuned like the dashboard's (analytics.common.tune_report_session: work_mem).
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def main() -> None:
             for lname, lid in locs:
                 def run(fn=fn, start=start, end=end, lid=lid, extra=extra) -> None:
                     with tenant_session(org_id, engine) as s:
-                        tune_report_session(s)  # as the dashboard's session (features/dashboard/data.py)
+                        tune_report_session(s)  # as the dashboard's action (analytics/actions.py)
                         fn(s, actor, start=start, end=end, location_id=lid, now=BENCH_NOW, **extra)
 
                 t = median_time(run)
