@@ -11,7 +11,8 @@ dashboard query / the bound, measured in the same run. Goal: <= 2x for every que
 30-day or 365-day range, for all locations and for one location, and for the dashboard's
 load (features/dashboard/data.py `summary`, over analytics.actions.fetch_dashboard: the default
 last-30-days view, which also runs the previous period, the 12-month trends and the 24-month
-cohorts). Each query runs in its own transaction tuned like the dashboard's (analytics.common.tune_report_session: work_mem).
+cohorts). Each query runs in its own transaction tuned like the dashboard's
+(analytics.common.tune_report_session: work_mem).
 """
 
 from __future__ import annotations
