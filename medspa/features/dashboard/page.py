@@ -419,7 +419,7 @@ def _drill_row(r: DrillRow) -> rx.Component:
 
 
 def _drill() -> rx.Component:
-    s = DashboardState
+    s = DrillState
     return rx.dialog.root(
         rx.dialog.content(
             rx.hstack(
