@@ -61,7 +61,7 @@ def tune_report_session(session) -> None:
     (rebooking's window over visits and bookings, revenue's ledger-to-visit join); with the
     server's default work_mem (4MB) those spill to temporary files in batches. SET LOCAL ends
     with the transaction. Call it right after opening the reports' session (the dashboard's
-    features/dashboard/data.py, bench/dashboard.py)."""
+    analytics/actions.py, bench/dashboard.py)."""
     from sqlalchemy import text
 
     session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
