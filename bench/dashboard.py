@@ -9,9 +9,10 @@ appointment` with index scans disabled (the plan is checked to be a Seq Scan), a
 inside the clinic (row-level security on), median of 7. Every figure is the median time of a
 dashboard query / the bound, measured in the same run. Goal: <= 2x for every query of a
 30-day or 365-day range, for all locations and for one location, and for the dashboard's
-load (features/dashboard/data.py `summary`, the default last-30-days view, which also runs
-the previous period, the 12-month trends and the 24-month cohorts). Each query runs in its own
-transaction tuned like the dashboard's (analytics.common.tune_report_session: work_mem).
+load (features/dashboard/data.py `summary`, over analytics.actions.fetch_dashboard: the default
+last-30-days view, which also runs the previous period, the 12-month trends and the 24-month
+cohorts). Each query runs in its own transaction tuned like the dashboard's
+(analytics.common.tune_report_session: work_mem).
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ def main() -> None:
             for lname, lid in locs:
                 def run(fn=fn, start=start, end=end, lid=lid, extra=extra) -> None:
                     with tenant_session(org_id, engine) as s:
-                        tune_report_session(s)  # as the dashboard's session (features/dashboard/data.py)
+                        tune_report_session(s)  # as the dashboard's action (analytics/actions.py)
                         fn(s, actor, start=start, end=end, location_id=lid, now=BENCH_NOW, **extra)
 
                 t = median_time(run)
@@ -169,7 +170,7 @@ def main() -> None:
     start = today - timedelta(days=29)
 
     def load() -> None:
-        summary(engine, actor, start=start, end=today, location_id=None, now=BENCH_NOW)
+        summary(actor, start=start, end=today, location_id=None, now=BENCH_NOW, engine=engine)
 
     t_load = median_time(load, repeat=3)
     ratio = t_load / t_bound
@@ -179,8 +180,8 @@ def main() -> None:
     # period) and the range's charts first, then the 12-month trends/revenue and 24-month cohorts
     for part, kw in (("first step: tiles and the range's charts", {"history": False}),
                      ("second step: 12/24-month charts", {"head": False})):
-        t_part = median_time(lambda kw=kw: summary(engine, actor, start=start, end=today, location_id=None,
-                                                   now=BENCH_NOW, **kw), repeat=3)
+        t_part = median_time(lambda kw=kw: summary(actor, start=start, end=today, location_id=None,
+                                                   now=BENCH_NOW, engine=engine, **kw), repeat=3)
         print(f"  {part}: {t_part * 1000:.0f} ms = {t_part / t_bound:.2f}x the bound")
     print(f"queries above {GOAL:g}x: {len(above)}" + (": " + "; ".join(above) if above else ""))
 

@@ -250,3 +250,35 @@ def test_search_uses_the_clinic_time_index(owner_clinic):
             {"o": clinic.org_id, "lo": datetime(2030, 1, 1, tzinfo=timezone.utc),
              "hi": datetime(2030, 2, 1, tzinfo=timezone.utc)}))
     assert "Scan Backward using ix_audit_event_org_occurred" in plan and "Sort" not in plan, plan
+
+
+def test_the_audit_actions_own_their_transaction_and_audit_a_refused_export(owner_clinic, engine):
+    """medspa/domain/audit/actions.py: each read is one committed transaction with its audit
+    row; an export over max_rows is refused (ExportTooLarge) and still audited; others than
+    the owner are refused before any row is read."""
+    from medspa.domain.audit import actions
+
+    clinic, owner, desk = owner_clinic
+    ana = _client(clinic, "Ana", "Alves")
+    for minute in range(3):
+        _event(clinic, desk, utc(2031, 3, 2, 10, minute), client_id=ana)
+    opts = actions.fetch_audit_options(owner, engine=engine)
+    assert [label for _, label, _ in opts.staff] == ["Dana Desk", "Olivia Owner"]
+    page = actions.fetch_audit_page(owner, now=NOW, client_id=ana, actor_user_id=desk.user_id,
+                                    time_zone=clinic.time_zone, engine=engine)
+    assert len(page.rows) == 3 and page.rows[0].client_name == "Ana Alves"
+    body, n = actions.fetch_audit_csv(owner, now=NOW, max_rows=10, client_id=ana, actor_user_id=desk.user_id, start=None,
+                                      end=None, time_zone=clinic.time_zone, engine=engine)
+    assert n == 3 and body.startswith("id,")
+    with pytest.raises(actions.ExportTooLarge):
+        actions.fetch_audit_csv(owner, now=NOW, max_rows=2, client_id=ana, actor_user_id=desk.user_id, start=None, end=None,
+                                time_zone=clinic.time_zone, engine=engine)
+    with clinic.session() as s:
+        actions_seen = s.execute(text("select action from audit_event where actor_user_id = :u order by id"),
+                                 {"u": owner.user_id}).scalars().all()
+    assert actions_seen == ["audit.search", "audit.export", "audit.export"]
+    assert [h.name for h in actions.fetch_client_hits(owner, "Alves", engine=engine)] == ["Ana Alves"]
+    for call in (lambda: actions.fetch_audit_options(desk, engine=engine),
+                 lambda: actions.fetch_client_hits(desk, "Alves", engine=engine)):
+        with pytest.raises(PermissionDenied):
+            call()

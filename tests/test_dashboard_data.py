@@ -104,7 +104,7 @@ def test_change_text_and_tone():
 def test_summary_tiles_against_the_previous_period(history, engine):
     clinic, *_ = history
     owner = clinic.staff_actor("owner")
-    result = data.summary(engine, owner, **JUNE)
+    result = data.summary(owner, **JUNE, engine=engine)
     assert result.previous == (date(2026, 5, 2), date(2026, 5, 31))
     tiles = {t.key: t for t in result.tiles}
     assert [t.key for t in result.tiles] == list(data.TILE_KEYS)
@@ -147,42 +147,42 @@ def test_summary_tiles_against_the_previous_period(history, engine):
 def test_every_tile_drill_adds_up_to_the_tile_and_is_audited_once(history, engine):
     clinic, clients, june, no_show = history
     owner = clinic.staff_actor("owner")
-    tiles = {t.key: t for t in data.summary(engine, owner, **JUNE).tiles}
+    tiles = {t.key: t for t in data.summary(owner, **JUNE, engine=engine).tiles}
     expected_rows = {"no_show": 5, "cancellations": 2, "booked_util": 5, "attended_util": 4, "rebooking": 4,
                      "new_clients": 1, "net_revenue": 8, "average_ticket": 2, "revenue_per_client": 8}
     for key in data.TILE_KEYS:
         before = len(_audits(clinic, "report.drill"))
-        d = data.drill(engine, owner, key, **JUNE)
+        d = data.drill(owner, key, **JUNE, engine=engine)
         assert len(d.lines) == len(d.rows) == expected_rows[key], key
         assert tiles[key].value in d.summary, (key, tiles[key].value, d.summary)
         audits = _audits(clinic, "report.drill")
         assert len(audits) == before + 1
         assert audits[-1]["object_id"] == key and audits[-1]["detail"]["rows"] == expected_rows[key]
         assert audits[-1]["occurred_at"] == NOW
-    d = data.drill(engine, owner, "no_show", **JUNE)
+    d = data.drill(owner, "no_show", **JUNE, engine=engine)
     assert d.summary == "5 visits due, 1 no-shows = 20.0%"
     row = next(line for line in d.lines if line.what == "no show")
     assert row == data.DrillLine("2026-06-15 11:00", "Ben Brook", "Botox", "Provider 1", "Main", "no show", "")
-    assert data.drill(engine, owner, "net_revenue", **JUNE).summary == "8 ledger lines, net $700.00"
-    assert data.drill(engine, owner, "average_ticket", **JUNE).summary == (
+    assert data.drill(owner, "net_revenue", **JUNE, engine=engine).summary == "8 ledger lines, net $700.00"
+    assert data.drill(owner, "average_ticket", **JUNE, engine=engine).summary == (
         "2 checkouts, sales $700.00 = $350.00 average ticket")
-    assert data.drill(engine, owner, "revenue_per_client", **JUNE).summary == (
+    assert data.drill(owner, "revenue_per_client", **JUNE, engine=engine).summary == (
         "8 ledger lines of 3 clients, net $700.00 = $233.33 per client")
-    cat = data.drill(engine, owner, "revenue_category", "Neuromodulators", **JUNE)
+    cat = data.drill(owner, "revenue_category", "Neuromodulators", **JUNE, engine=engine)
     assert cat.summary == "9 ledger lines, net $750.00" and len(cat.rows) == 9
-    top = data.drill(engine, owner, "top_service", str(clinic.services["botox"]), **JUNE)
+    top = data.drill(owner, "top_service", str(clinic.services["botox"]), **JUNE, engine=engine)
     assert top.summary == "2 checkouts, sales $700.00"
     assert [(line.client, line.what, line.value) for line in top.lines] == [
         ("Ana Alves", "sale", "$350.00"), ("Ben Brook", "sale", "$350.00")]
-    assert sum(int(line.value.strip("min ")) for line in data.drill(engine, owner, "booked_util", **JUNE).lines) == 150
-    util = data.drill(engine, owner, "provider_util", str(clinic.provider_ids[0]), **JUNE)
+    assert sum(int(line.value.strip("min ")) for line in data.drill(owner, "booked_util", **JUNE, engine=engine).lines) == 150
+    util = data.drill(owner, "provider_util", str(clinic.provider_ids[0]), **JUNE, engine=engine)
     assert util.summary == "5 visits, 150 booked minutes of 14,400 available = 1.0%"
     assert _audits(clinic, "report.drill")[-1]["object_id"] == f"provider_util:{clinic.provider_ids[0]}"
     assert sorted(_audits(clinic, "report.drill")[-1]["detail"]["client_ids"]) == sorted(clients)
     with pytest.raises(data.UnknownFigure):
-        data.drill(engine, owner, "provider_util", "not-a-number", **JUNE)
+        data.drill(owner, "provider_util", "not-a-number", **JUNE, engine=engine)
     with pytest.raises(data.UnknownFigure):
-        data.drill(engine, owner, "nope", **JUNE)
+        data.drill(owner, "nope", **JUNE, engine=engine)
 
 
 def test_details_rows_in_order_with_local_time_and_permission(history, engine):
@@ -208,7 +208,7 @@ def test_details_rows_in_order_with_local_time_and_permission(history, engine):
 def test_csv_exports(history, engine):
     clinic, clients, june, no_show = history
     owner = clinic.staff_actor("owner")
-    body, n = data.drill_csv(engine, owner, "cancellations", **JUNE)
+    body, n = data.drill_csv(owner, "cancellations", **JUNE, engine=engine)
     assert n == 2
     assert body.endswith("\r\n")
     rows = list(csv.reader(io.StringIO(body, newline="")))
@@ -222,51 +222,51 @@ def test_csv_exports(history, engine):
     assert audit["object_id"] == "cancellations" and audit["detail"]["rows"] == 2
     assert audit["detail"]["start"] == "2026-06-01"
 
-    money_rows = list(csv.reader(io.StringIO(data.drill_csv(engine, owner, "net_revenue", **JUNE)[0], newline="")))
+    money_rows = list(csv.reader(io.StringIO(data.drill_csv(owner, "net_revenue", **JUNE, engine=engine)[0], newline="")))
     amounts = [r[data.DRILL_HEADER.index("amount")] for r in money_rows[1:]]
     assert amounts == ["50.00", "50.00", "50.00", "-50.00", "350.00", "-50.00", "350.00", "-50.00"]
 
-    tiles = list(csv.reader(io.StringIO(data.report_csv(engine, owner, "tiles", **JUNE), newline="")))
+    tiles = list(csv.reader(io.StringIO(data.report_csv(owner, "tiles", **JUNE, engine=engine), newline="")))
     assert tiles[0] == ["figure", "value", "change", "detail", "definition"]
     assert tiles[1][:3] == ["No-show rate", "20.0%", "▲ 20.0 pts vs previous 30 days (0.0%)"]
-    revenue = list(csv.reader(io.StringIO(data.report_csv(engine, owner, "revenue", **JUNE), newline="")))
+    revenue = list(csv.reader(io.StringIO(data.report_csv(owner, "revenue", **JUNE, engine=engine), newline="")))
     assert revenue == [["month", "category", "deposits", "sales", "deposits_applied", "refunds", "fees", "net"],
                        ["2026-05", "Neuromodulators", "50.00", "0.00", "0.00", "0.00", "0.00", "50.00"],
                        ["2026-06", "Neuromodulators", "150.00", "700.00", "100.00", "50.00", "0.00", "700.00"]]
-    tops = list(csv.reader(io.StringIO(data.report_csv(engine, owner, "top_services", **JUNE), newline="")))
+    tops = list(csv.reader(io.StringIO(data.report_csv(owner, "top_services", **JUNE, engine=engine), newline="")))
     assert tops == [["service", "category", "checkouts", "sales"], ["Botox", "Neuromodulators", "2", "700.00"]]
     with pytest.raises(ValueError):
-        data.report_csv(engine, owner, "nope", **JUNE)
+        data.report_csv(owner, "nope", **JUNE, engine=engine)
     with pytest.raises(PermissionDenied):
-        data.drill(engine, clinic.staff_actor("provider"), "no_show", **JUNE)
+        data.drill(clinic.staff_actor("provider"), "no_show", **JUNE, engine=engine)
 
 
 def test_chart_cells_open_to_rows_that_add_up(history, engine):
     clinic, clients, june, no_show = history
     owner = clinic.staff_actor("owner")
-    result = data.summary(engine, owner, **JUNE)
+    result = data.summary(owner, **JUNE, engine=engine)
     assert result.trend_window == (date(2025, 7, 1), date(2026, 6, 30))
     by_month = {p["month"]: p for p in result.trend}
     assert len(by_month) == 12
     assert by_month["2026-06"]["no_show"] == 20.0 and by_month["2026-06"]["no_show_text"] == "20.0% (1 of 5)"
     assert by_month["2026-05"]["cancel_text"] == "25.0% (1 of 4, 0 late)"
     assert by_month["2026-04"]["no_show"] is None  # nothing due: a gap in the line, not 0
-    june_no_show = data.drill(engine, owner, "month_no_show", "2026-06", **JUNE)
+    june_no_show = data.drill(owner, "month_no_show", "2026-06", **JUNE, engine=engine)
     assert june_no_show.summary == "5 visits due, 1 no-shows = 20.0%" and len(june_no_show.rows) == 5
-    may_cancel = data.drill(engine, owner, "month_cancellations", "2026-05", **JUNE)
+    may_cancel = data.drill(owner, "month_cancellations", "2026-05", **JUNE, engine=engine)
     assert (may_cancel.title, may_cancel.summary) == ("Cancellations, May 2026", "1 cancellations, 0 late")
-    assert data.drill(engine, owner, "month_rebooking", "2026-05", **JUNE).summary.startswith("3 completed visits")
+    assert data.drill(owner, "month_rebooking", "2026-05", **JUNE, engine=engine).summary.startswith("3 completed visits")
     with pytest.raises(data.UnknownFigure):
-        data.drill(engine, owner, "month_no_show", "2019-01", **JUNE)
+        data.drill(owner, "month_no_show", "2019-01", **JUNE, engine=engine)
 
     # busiest hours: Wednesday 10:00 (June 10) and 11:00 Monday (June 15) ...
     live = [c for c in result.hours if c.key == "hour"]
     assert sum(int(c.text) for c in live) == 5  # 4 completed + 1 no-show; cancellations are not booked
     assert result.hours_columns == len(range(9, 18)) + 1 and result.hours[1].text == "9a"
     for c in live:
-        assert len(data.drill(engine, owner, "hour", c.arg, **JUNE).rows) == int(c.text), c.arg
+        assert len(data.drill(owner, "hour", c.arg, **JUNE, engine=engine).rows) == int(c.text), c.arg
     with pytest.raises(data.UnknownFigure):
-        data.drill(engine, owner, "hour", "9-25", **JUNE)
+        data.drill(owner, "hour", "9-25", **JUNE, engine=engine)
 
     # cohorts: May (Ana, Ben: both back in June / May 8) and June (Cleo); on July 1 every window is open
     cells = [(c.text, c.key) for c in result.retention]
@@ -274,12 +274,12 @@ def test_chart_cells_open_to_rows_that_add_up(history, engine):
     assert cells[5:] == [("2026-06", ""), ("1", ""), ("", ""), ("", ""), ("", ""),
                          ("2026-05", ""), ("2", ""), ("", ""), ("", ""), ("", "")]
     later = {**JUNE, "now": datetime(2026, 10, 1, 16, tzinfo=timezone.utc)}
-    may = [c for c in data.summary(engine, owner, **later).retention if c.arg == "2026-05:90"]
+    may = [c for c in data.summary(owner, **later, engine=engine).retention if c.arg == "2026-05:90"]
     assert [(c.text, c.title) for c in may] == [("100.0%", "2026-05: 2 of 2 came back within 90 days")]
-    d = data.drill(engine, owner, "retention", "2026-05:90", **later)
+    d = data.drill(owner, "retention", "2026-05:90", **later, engine=engine)
     assert d.summary == "2 clients, 2 came back within 90 days = 100.0%"
     assert sorted(line.client for line in d.lines) == ["Ana Alves", "Ben Brook"]
-    assert list(csv.reader(io.StringIO(data.report_csv(engine, owner, "retention", **JUNE), newline="")))[1] == [
+    assert list(csv.reader(io.StringIO(data.report_csv(owner, "retention", **JUNE, engine=engine), newline="")))[1] == [
         "2026-05", "2", "", "", "", "", "", ""]
 
 
@@ -290,10 +290,51 @@ def test_money_is_shown_in_the_clinics_currency(history, engine, owner_engine):
     with owner_engine.begin() as conn:
         conn.execute(text("update organization set currency = 'GBP' where id = :o"), {"o": clinic.org_id})
     owner = clinic.staff_actor("owner")
-    tiles = {t.key: t for t in data.summary(engine, owner, **JUNE).tiles}
+    tiles = {t.key: t for t in data.summary(owner, **JUNE, engine=engine).tiles}
     assert tiles["net_revenue"].value == "£700.00"
     assert tiles["average_ticket"].detail == "£700.00 sales over 2 checkouts"
     assert "$" not in "".join(t.value + t.detail + t.change for t in tiles.values())
-    drill = data.drill(engine, owner, "net_revenue", **JUNE)
+    drill = data.drill(owner, "net_revenue", **JUNE, engine=engine)
     assert drill.summary.endswith("net £700.00")
     assert data.money(-150) == "-$1.50"  # outside a clinic's report: dollars, the default
+
+
+def test_a_change_against_too_small_a_base_says_new_not_a_huge_percent():
+    """Mend (issue "One way in"): a previous period with (almost) no data showed "▲ 33133%".
+    A base below $50 (MIN_MONEY_BASE_CENTS) or a count of 0 gives "new" for a rise, a bare
+    arrow for a fall, and both periods empty no arrow at all."""
+    assert data.change("money", 49700, 150, higher_is_better=True, days=30) == (
+        "▲ new vs previous 30 days ($1.50)", "good")
+    assert data.change("money", 49700, -150, higher_is_better=True, days=30) == (
+        "▲ new vs previous 30 days (-$1.50)", "good")
+    assert data.change("money", 100, 3000, higher_is_better=True, days=30) == (
+        "▼ vs previous 30 days ($30.00)", "bad")
+    assert data.change("money", 0, 0, higher_is_better=True, days=30) == ("= same as previous 30 days", "neutral")
+    assert data.change("money", 15000, 5000, higher_is_better=True, days=7) == (
+        "▲ 200.0% vs previous 7 days ($50.00)", "good")  # $50 is base enough
+    assert data.change("count", 0, 0, higher_is_better=False, days=30)[0].startswith("=")
+    assert "%" not in data.change("count", 7, 0, higher_is_better=True, days=30)[0]
+
+
+def test_rooms_of_two_locations_with_one_name_say_their_location(history, engine):
+    """Mend (issue "One way in"): two rooms "Room 1" at two locations were listed twice with
+    no location. Over all locations each says where it is; at one location the name suffices."""
+    from medspa.domain.identity.actor import Actor
+    from medspa.domain.practice.service import add_location, add_resource, add_staff, set_working_hours
+
+    clinic, *_ = history
+    setup = Actor.system(clinic.org_id, "test setup")
+    with clinic.session() as s:
+        downtown = add_location(s, setup, "Downtown", "America/New_York")
+        nurse = add_staff(s, setup, "Provider 2", "provider", title="RN")
+        set_working_hours(s, setup, nurse.id, downtown.id, {d: [(time(9), time(17))] for d in range(7)})
+        add_resource(s, setup, downtown.id, "room", "Room 1", "treatment_room")
+        s.commit()
+    owner = clinic.staff_actor("owner")
+    rooms = [r["name"] for r in data.summary(owner, **JUNE, engine=engine).resources if r["kind"] == "room"]
+    assert sorted(rooms) == ["Room 1 · Downtown", "Room 1 · Main"]
+    report = list(csv.reader(io.StringIO(data.report_csv(owner, "resources", **JUNE, engine=engine), newline="")))
+    assert sorted(r[1] for r in report[1:] if r[0] == "room") == ["Room 1 · Downtown", "Room 1 · Main"]
+    main_only = {**JUNE, "location_id": clinic.location_id}
+    assert [r["name"] for r in data.summary(owner, **main_only, engine=engine).resources
+            if r["kind"] == "room"] == ["Room 1"]

@@ -34,7 +34,7 @@ from medspa.domain.scheduling.service import change_status, hold_slot
 from medspa.domain.payments.models import LedgerEntry
 from medspa.features.audit.state import AuditState
 from medspa.features.dashboard import data as dashboard_data
-from medspa.features.dashboard.state import DashboardState
+from medspa.features.dashboard.state import DashboardState, DrillState
 from medspa.features.calendar.book_dialog import BookDialogState, Option
 from medspa.features.calendar.state import CalendarState, DetailState
 from medspa.features.charting.state import ChartState, RowView
@@ -210,13 +210,13 @@ def report_read(w, role):
     run(call(DashboardState.load, state))
     loaded = state.allowed and not state.not_found and len(state.tiles) == len(dashboard_data.TILE_KEYS)
     # every other handler again on a state that looks loaded: each checks the session and permission
-    other = staff_state(DashboardState, w, role)
+    other = staff_state(DrillState, w, role)
     other.start, other.end = "2026-06-01", "2026-06-30"
-    run(call(DashboardState.open_drill, other, "cancellations"))
+    run(call(DrillState.open_drill, other, "cancellations"))
     drilled = other.drill_key == "cancellations"
-    export = staff_state(DashboardState, w, role)  # a drill-down open as far as the state shows
+    export = staff_state(DrillState, w, role)  # a drill-down open as far as the state shows
     export.start, export.end, export.drill_key = "2026-06-01", "2026-06-30", "cancellations"
-    drill_csv = _is_download(run(call(DashboardState.export_drill, export)))
+    drill_csv = _is_download(run(call(DrillState.export_drill, export)))
     report = staff_state(DashboardState, w, role)
     report.start, report.end = "2026-06-01", "2026-06-30"
     report_csv = _is_download(run(call(DashboardState.export_report, report, "trend")))

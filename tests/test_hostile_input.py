@@ -15,7 +15,7 @@ from medspa.domain.payments.models import LedgerEntry, Payment
 from medspa.domain.scheduling.service import change_status
 from medspa.features.calendar.state import DetailState
 from medspa.features.dashboard import data as dashboard_data
-from medspa.features.dashboard.state import DashboardState
+from medspa.features.dashboard.state import DashboardState, DrillState
 from tests.test_handlers import NOW, app_settings, call, clinic_with_visit, run, state_for  # noqa: F401
 
 import pytest
@@ -102,8 +102,9 @@ def test_dashboard_handlers_take_any_argument_without_crashing(engine, owner_eng
     assert state.location == "all"
     for key, arg in (("hour", "1-²"), ("provider_util", "²"), ("retention", "2026-01:⁹⁰"), ("top_service", "١٢"),
                      ("hour", ["1-2"]), (["hour"], "1-2")):
-        run(call(DashboardState.open_drill, state, key, arg))
-        assert state.drill_key == "" and not state.error
+        drill = state.get_substate([DrillState.get_name()])
+        run(call(DrillState.open_drill, drill, key, arg))
+        assert drill.drill_key == "" and not state.error
 
 
 @pytest.mark.parametrize("field,value,message", [

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
+from medspa.domain.scheduling.models import AppointmentStatus
+
 PERMISSION = "report.read"
-DUE_STATUSES = ("completed", "no_show")
-BOOKED_STATUSES = ("confirmed", "checked_in", "completed", "no_show")
+DUE_STATUSES = (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
+BOOKED_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED,
+                   AppointmentStatus.NO_SHOW)
 
 # the local date of a visit, and the common filter on range and location.
 # `a.start_at >= :lo AND a.start_at < :hi` is a coarse UTC window around the local range (see
@@ -58,7 +61,7 @@ def tune_report_session(session) -> None:
     (rebooking's window over visits and bookings, revenue's ledger-to-visit join); with the
     server's default work_mem (4MB) those spill to temporary files in batches. SET LOCAL ends
     with the transaction. Call it right after opening the reports' session (the dashboard's
-    features/dashboard/data.py, bench/dashboard.py)."""
+    analytics/actions.py, bench/dashboard.py)."""
     from sqlalchemy import text
 
     session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))

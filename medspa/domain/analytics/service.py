@@ -225,6 +225,7 @@ class ResourceUtilization(_UtilizationRatios):
     available_minutes: int
     booked_minutes: int
     attended_minutes: int
+    location: str = ""  # the name of the resource's location (two rooms "Room 1" may be at two)
 
 
 def resource_utilization(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
@@ -268,14 +269,15 @@ def resource_utilization(session: Session, actor: Actor, *, start: date, end: da
                    coalesce(sum(minutes) FILTER (WHERE status = 'completed'), 0)::bigint AS attended
             FROM pairs GROUP BY resource_id)
         SELECT r.id, r.name, r.kind, coalesce(avail.minutes, 0), coalesce(used.booked, 0),
-               coalesce(used.attended, 0)
+               coalesce(used.attended, 0), rl.name
         FROM resource r
+        LEFT JOIN location rl ON rl.id = r.location_id
         LEFT JOIN avail ON avail.location_id = r.location_id
         LEFT JOIN used ON used.resource_id = r.id
         WHERE r.kind = :kind AND (CAST(:loc AS bigint) IS NULL OR r.location_id = CAST(:loc AS bigint))
           AND (r.active OR used.resource_id IS NOT NULL)
         ORDER BY r.name, r.id"""), _params(start, end, location_id, kind=kind)).all()
-    return [ResourceUtilization(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5])) for r in rows]
+    return [ResourceUtilization(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), r[6] or "") for r in rows]
 
 
 def resource_utilization_rows(session: Session, actor: Actor, *, start: date, end: date,

@@ -1,13 +1,13 @@
 """State of `/audit`: the filter, one page of the trail, the CSV download.
 
 Owner only (audit.read): every public handler re-checks the staff session and the
-permission on the server; anyone else gets the page's "not found" view and no data. The
-domain calls live in data.py (one transaction each, in a worker thread).
+permission on the server (StaffState._act); anyone else gets the page's "not found" view and
+no data. Each handler calls one action of medspa.domain.audit.actions (one transaction, in a
+worker thread).
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -15,12 +15,10 @@ from zoneinfo import ZoneInfo
 import reflex as rx
 
 from medspa.clock import app_clock
-from medspa.db import get_engine
 from medspa.domain.audit.query import AuditRow
 from medspa.domain.errors import ValidationFailed
-from medspa.domain.identity.actor import Actor, PermissionDenied
-from medspa.features.audit import data
-from medspa.features.auth.state import StaffState
+from medspa.domain.audit import actions
+from medspa.features.auth.state import Acted, StaffState
 from medspa.web.inputs import iso_day, parse_id
 
 PAGE_SIZE = 50
@@ -86,17 +84,14 @@ class AuditState(StaffState):
 
     # ---- helpers (not callable from the browser)
 
-    async def _owner(self) -> tuple[Actor | None, object | None]:
-        """(actor, None) for an owner; (None, event) otherwise (sign-in redirect or not-found)."""
-        actor = await self._staff_actor()
-        if actor is None:
+    async def _call(self, action, *args, **kwargs) -> Acted:
+        """`action` through StaffState._act; signed out or not an owner forgets everything
+        (not an owner: the page's "not found" view)."""
+        done = await self._act(action, *args, **kwargs)
+        if not done.ok:
             self._forget()
-            return None, self._to_login()
-        if not actor.can("audit.read"):
-            self._forget()
-            self.not_found = True
-            return None, None
-        return actor, None
+            self.not_found = bool(done.error)
+        return done
 
     def _forget(self) -> None:
         self.allowed = False
@@ -109,25 +104,25 @@ class AuditState(StaffState):
         return {"client_id": self.client_id or None, "actor_user_id": staff, "start": iso_day(self.start),
                 "end": iso_day(self.end), "time_zone": self._zones.get(self.location, "UTC")}
 
-    async def _run(self, actor: Actor, page: int) -> None:
-        """Load `page` (0: a new search, pinned to the rows existing now)."""
+    async def _run(self, page: int):
+        """Load `page` (0: a new search, pinned to the rows existing now); returns the
+        redirect to sign in, or None."""
         self.busy = True
         try:
-            result = await asyncio.to_thread(
-                data.search, get_engine(), actor, now=app_clock().now(), limit=PAGE_SIZE, offset=page * PAGE_SIZE,
-                before_id=self._before_id if page else None, **self._filters())
+            done = await self._call(actions.fetch_audit_page, now=app_clock().now(), limit=PAGE_SIZE,
+                                    offset=page * PAGE_SIZE, before_id=self._before_id if page else None,
+                                    **self._filters())
         except ValidationFailed as exc:
             self.error = next(iter(exc.fields.values()), "Check the filter")
-            return
-        except PermissionDenied:
-            self._forget()
-            self.not_found = True
-            return
+            return None
         finally:
             self.busy = False
+        if not done.ok:
+            return done.redirect
         self.error = ""
-        self.page, self.has_more, self._before_id = page, result.has_more, result.before_id
-        self.rows = [_row_view(r) for r in result.rows]
+        self.page, self.has_more, self._before_id = page, done.value.has_more, done.value.before_id
+        self.rows = [_row_view(r) for r in done.value.rows]
+        return None
 
     # ---- events
 
@@ -135,10 +130,10 @@ class AuditState(StaffState):
     async def load(self):
         """on_load: the filter options, the last 30 days of the first location's zone."""
         self.not_found = False
-        actor, redirect = await self._owner()
-        if actor is None:
-            return redirect
-        opts = await asyncio.to_thread(data.options, get_engine(), actor)
+        done = await self._call(actions.fetch_audit_options)
+        if not done.ok:
+            return done.redirect
+        opts = done.value
         self.staff = [Option(str(uid), f"{label} · {role.replace('_', ' ')}") for uid, label, role in opts.staff]
         self._zones = {str(lid): zone for lid, _, zone in opts.locations} or {"0": "UTC"}
         self.locations = [Option(str(lid), f"{name} · {zone}") for lid, name, zone in opts.locations] or [
@@ -151,108 +146,88 @@ class AuditState(StaffState):
             today = app_clock().now().astimezone(ZoneInfo(self._zones[self.location])).date()
             self.start, self.end = (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat(), today.isoformat()
         self.allowed = True
-        await self._run(actor, 0)
+        return await self._run(0)
 
     @rx.event
     async def search_client(self, query: str):
         """The client box: clients by name, email or phone (two characters or more)."""
-        actor, redirect = await self._owner()
-        if actor is None:
-            return redirect
         self.query = query[:80] if isinstance(query, str) else ""
         if len(self.query.strip()) < 2:
             self.hits, self._hit_ids = [], []
             return
-        hits = await asyncio.to_thread(data.clients_matching, get_engine(), actor, self.query)
-        self.hits = [Hit(h.id, h.name, h.hint) for h in hits]
-        self._hit_ids = [h.id for h in hits]
+        done = await self._call(actions.fetch_client_hits, self.query)
+        if not done.ok:
+            return done.redirect
+        self.hits = [Hit(h.id, h.name, h.hint) for h in done.value]
+        self._hit_ids = [h.id for h in done.value]
 
     @rx.event
     async def pick_client(self, client_id: int):
-        actor, redirect = await self._owner()
-        if actor is None:
-            return redirect
+        """Narrow the trail to one of the clients the box suggested."""
         if not isinstance(client_id, int) or client_id not in self._hit_ids:
             return
         hit = next(h for h in self.hits if h.id == client_id)
         self.client_id, self.client_label = client_id, hit.name
         self.query, self.hits, self._hit_ids = "", [], []
-        await self._run(actor, 0)
+        return await self._run(0)
 
     @rx.event
     async def clear_client(self):
-        actor, redirect = await self._owner()
-        if actor is None:
-            return redirect
+        """Every client again."""
         self.client_id, self.client_label = 0, ""
-        await self._run(actor, 0)
+        return await self._run(0)
 
     @rx.event
     async def set_staff(self, value: str):
-        actor, redirect = await self._owner()
-        if actor is None:
-            return redirect
+        """One staff login's events ("all": everyone's)."""
         if value == ALL or value in {o.value for o in self.staff}:
             self.staff_user = value
-            await self._run(actor, 0)
+            return await self._run(0)
 
     @rx.event
     async def set_location(self, value: str):
-        actor, redirect = await self._owner()
-        if actor is None:
-            return redirect
+        """The zone the dates and times are read in (a location's)."""
         if value in self._zones:
             self.location = value
-            await self._run(actor, 0)
+            return await self._run(0)
 
     @rx.event
     async def set_start(self, value: str):
-        actor, redirect = await self._owner()
-        if actor is None:
-            return redirect
+        """The first local day ("" = no lower bound)."""
         if value == "" or iso_day(value):
             self.start = value
-            await self._run(actor, 0)
+            return await self._run(0)
 
     @rx.event
     async def set_end(self, value: str):
-        actor, redirect = await self._owner()
-        if actor is None:
-            return redirect
+        """The last local day ("" = no upper bound)."""
         if value == "" or iso_day(value):
             self.end = value
-            await self._run(actor, 0)
+            return await self._run(0)
 
     @rx.event
     async def turn_page(self, step: int):
-        actor, redirect = await self._owner()
-        if actor is None:
-            return redirect
+        """The next (1) or previous (-1) page of the same search."""
         if step == 1 and self.has_more:
-            await self._run(actor, self.page + 1)
-        elif step == -1 and self.page > 0:
-            await self._run(actor, self.page - 1)
+            return await self._run(self.page + 1)
+        if step == -1 and self.page > 0:
+            return await self._run(self.page - 1)
 
     @rx.event
     async def export(self):
         """Download the whole filtered trail as CSV (audited as audit.export)."""
-        actor, redirect = await self._owner()
-        if actor is None:
-            return redirect
         filters = self._filters()
         try:
-            body, count = await asyncio.to_thread(data.export, get_engine(), actor, now=app_clock().now(),
-                                                  max_rows=EXPORT_MAX_ROWS, **filters)
+            done = await self._call(actions.fetch_audit_csv, now=app_clock().now(), max_rows=EXPORT_MAX_ROWS,
+                                    **filters)
         except ValidationFailed as exc:
             self.error = next(iter(exc.fields.values()), "Check the filter")
             return
-        except data.ExportTooLarge:
+        except actions.ExportTooLarge:
             self.error = f"More than {EXPORT_MAX_ROWS:,} events match: narrow the dates to export."
             return
-        except PermissionDenied:
-            self._forget()
-            self.not_found = True
-            return
+        if not done.ok:
+            return done.redirect
         self.error = ""
         span = "-".join(d.isoformat() for d in (filters["start"], filters["end"]) if d) or "all"
-        return rx.download(data=body, filename=f"audit-{span}.csv", mime_type="text/csv")
+        return rx.download(data=done.value[0], filename=f"audit-{span}.csv", mime_type="text/csv")

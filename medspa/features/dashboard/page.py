@@ -20,7 +20,7 @@ import reflex as rx
 
 from medspa.domain.analytics.definitions import DEFINITIONS
 from medspa.features.auth.shell import not_found_view, staff_header
-from medspa.features.dashboard.state import CellView, DashboardState, DrillRow, Option, TileView
+from medspa.features.dashboard.state import CellView, DashboardState, DrillRow, DrillState, HeatmapState, Option, TileView
 
 ROUTE = "/dashboard"
 TEAL, TEAL_LIGHT, ORANGE, SLATE, RED, AMBER = "#0d9488", "#99d5cf", "#f97316", "#334155", "#dc2626", "#f59e0b"
@@ -70,7 +70,7 @@ def _tile(t: TileView) -> rx.Component:
             rx.text(t.definition, size="1", color_scheme="gray", class_name="dash-tile-definition"),
             spacing="1",
         ),
-        on_click=s.open_drill(t.key, ""),
+        on_click=DrillState.open_drill(t.key, ""),
         cursor="pointer",
         _hover={"box_shadow": f"0 0 0 2px {rx.color('teal', 7)}"},
         class_name="dash-tile",
@@ -183,7 +183,7 @@ def _util_row(row: dict) -> rx.Component:
         rx.table.cell(rx.text(row["name"], size="1")),
         rx.table.cell(rx.text(row["booked"], "%", size="1"), justify="end"),
         rx.table.cell(rx.text(row["attended"], "%", size="1"), justify="end"),
-        on_click=s.open_drill("provider_util", row["id"].to(str)),
+        on_click=DrillState.open_drill("provider_util", row["id"].to(str)),
         cursor="pointer", _hover={"background": rx.color("teal", 3)}, class_name="dash-util-row",
     )
 
@@ -206,7 +206,7 @@ def _resource_row(row: dict) -> rx.Component:
         rx.table.cell(rx.text(row["kind"], size="1", color_scheme="gray")),
         rx.table.cell(rx.text(row["booked"], "%", size="1"), justify="end"),
         rx.table.cell(rx.text(row["attended"], "%", size="1"), justify="end"),
-        on_click=s.open_drill("resource_util", row["id"].to(str)),
+        on_click=DrillState.open_drill("resource_util", row["id"].to(str)),
         cursor="pointer", _hover={"background": rx.color("teal", 3)}, class_name="dash-resource-row",
     )
 
@@ -225,7 +225,7 @@ def _pct_bars(data, *bars: rx.Component, x_key: str = "name") -> rx.Component:
 
 def _month_link(text, key: str, month) -> rx.Component:
     s = DashboardState
-    return rx.link(rx.text(text, size="1"), on_click=s.open_drill(key, month.to(str)), cursor="pointer",
+    return rx.link(rx.text(text, size="1"), on_click=DrillState.open_drill(key, month.to(str)), cursor="pointer",
                    class_name="dash-month-link")
 
 
@@ -265,7 +265,7 @@ def _heat_cell(c: CellView) -> rx.Component:
         background=c.bg, color=c.fg, title=c.title, border_radius="3px", min_height="24px",
         display="flex", align_items="center", justify_content="center",
         cursor=rx.cond(c.key != "", "pointer", "default"),
-        on_click=s.open_drill(c.key, c.arg),  # a header cell's empty key opens nothing
+        on_click=DrillState.open_drill(c.key, c.arg),  # a header cell's empty key opens nothing
         class_name=rx.cond(c.key != "", "dash-heat-cell dash-heat-live", "dash-heat-cell"),
         custom_attrs={"data-arg": c.arg},
     )
@@ -304,8 +304,8 @@ def _visits() -> rx.Component:
     hours = _card(
         "dash-hours-chart", "Busiest hours", "busiest_hours", "hours",
         rx.cond(
-            s.hour_cells.length() > 0,
-            rx.box(rx.foreach(s.hour_cells, _heat_cell), display="grid", grid_template_columns=s.hours_template,
+            HeatmapState.hour_cells.length() > 0,
+            rx.box(rx.foreach(HeatmapState.hour_cells, _heat_cell), display="grid", grid_template_columns=HeatmapState.hours_template,
                    gap="2px", width="100%", id="dash-hours-grid"),
             rx.text("No visits in the range.", size="2", color_scheme="gray"),
         ),
@@ -324,7 +324,7 @@ def _category_row(row: dict) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(row["category"], size="1")),
         rx.table.cell(rx.text(row["net"], size="1"), justify="end"),
-        on_click=s.open_drill("revenue_category", row["category"]),
+        on_click=DrillState.open_drill("revenue_category", row["category"]),
         cursor="pointer", _hover={"background": rx.color("teal", 3)}, class_name="dash-category-row",
     )
 
@@ -336,7 +336,7 @@ def _service_row(row: dict) -> rx.Component:
         rx.table.cell(rx.text(row["category"], size="1", color_scheme="gray")),
         rx.table.cell(rx.text(row["checkouts"], size="1"), justify="end"),
         rx.table.cell(rx.text(row["sales"], size="1"), justify="end"),
-        on_click=s.open_drill("top_service", row["id"]),
+        on_click=DrillState.open_drill("top_service", row["id"]),
         cursor="pointer", _hover={"background": rx.color("teal", 3)}, class_name="dash-service-row",
     )
 
@@ -395,10 +395,10 @@ def _clients() -> rx.Component:
     )
     retention = _card(
         "dash-retention-chart", "Retention by first-visit month", "retention", "retention",
-        rx.text(s.retention_note, size="1", color_scheme="gray"),
+        rx.text(HeatmapState.retention_note, size="1", color_scheme="gray"),
         rx.cond(
-            s.retention_cells.length() > 5,
-            rx.box(rx.foreach(s.retention_cells, _heat_cell), display="grid",
+            HeatmapState.retention_cells.length() > 5,
+            rx.box(rx.foreach(HeatmapState.retention_cells, _heat_cell), display="grid",
                    grid_template_columns="72px 60px repeat(3, 1fr)", gap="2px", width="100%",
                    max_height="320px", overflow_y="auto", id="dash-retention-grid"),
             rx.text("No new clients in these months.", size="2", color_scheme="gray"),
@@ -419,35 +419,35 @@ def _drill_row(r: DrillRow) -> rx.Component:
 
 
 def _drill() -> rx.Component:
-    s = DashboardState
+    s = DrillState
     return rx.dialog.root(
         rx.dialog.content(
             rx.hstack(
-                rx.vstack(rx.dialog.title(s.drill_title, size="4", margin="0"),
-                          rx.text(s.drill_summary, size="2", weight="medium", id="dash-drill-summary"),
+                rx.vstack(rx.dialog.title(DrillState.drill_title, size="4", margin="0"),
+                          rx.text(DrillState.drill_summary, size="2", weight="medium", id="dash-drill-summary"),
                           spacing="1"),
                 rx.hstack(
                     rx.button(rx.icon("download", size=14), "Export CSV", size="1", variant="soft",
-                              on_click=s.export_drill, id="dash-drill-csv"),
+                              on_click=DrillState.export_drill, id="dash-drill-csv"),
                     rx.button(rx.icon("x", size=14), "Close", size="1", variant="soft", color_scheme="gray",
-                              on_click=s.close_drill, id="dash-drill-close"),
+                              on_click=DrillState.close_drill, id="dash-drill-close"),
                     spacing="2"),
                 justify="between", width="100%", align="start",
             ),
-            rx.cond(s.drill_note != "", rx.text(s.drill_note, size="1", color_scheme="amber", id="dash-drill-note")),
+            rx.cond(DrillState.drill_note != "", rx.text(DrillState.drill_note, size="1", color_scheme="amber", id="dash-drill-note")),
             rx.box(
                 rx.table.root(
                     rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in (
                         "Date (local)", "Client", "Service", "Provider", "Location", "Counts as", "Value")))),
-                    rx.table.body(rx.foreach(s.drill_rows, _drill_row)),
+                    rx.table.body(rx.foreach(DrillState.drill_rows, _drill_row)),
                     size="1", variant="ghost", width="100%",
                 ),
                 max_height="60vh", overflow_y="auto", margin_top="12px",
             ),
             max_width="1100px", width="95vw", id="dash-drill",
-            on_escape_key_down=s.close_drill, on_pointer_down_outside=s.close_drill,
+            on_escape_key_down=DrillState.close_drill, on_pointer_down_outside=DrillState.close_drill,
         ),
-        open=s.drill_key != "",
+        open=DrillState.drill_key != "",
     )
 
 
