@@ -377,6 +377,27 @@ def test_cancel_visit_refunds_outside_and_keeps_inside_the_window(engine, owner_
             cancel_visit(s, clinic.staff_actor(), early.id, gateway=gateway, now=NOW)
 
 
+@pytest.mark.parametrize("offset, late", [(timedelta(0), False), (timedelta(microseconds=1), True)])
+def test_panel_portal_and_cancel_agree_at_the_window_boundary(engine, owner_engine, offset, late):
+    """Exactly the window ahead is not late; a moment later it is: the calendar panel, the
+    portal's preview and the cancellation itself read the same rule."""
+    from medspa.domain.portal import service as portal
+
+    clinic = build_clinic(engine, owner_engine)  # window 24 h
+    clock = FixedClock(NOW)
+    appt = _paid_booking(engine, clinic, at(10), clock)
+    moment = at(10) - timedelta(hours=24) + offset
+    gateway = TestPaymentGateway(engine, clock.now)
+    with clinic.session() as s:
+        panel = appointment_detail(s, clinic.staff_actor(), appt.id, now=moment)
+        preview = portal.cancel_preview(s, Actor.client(clinic.org_id, appt.client_id), appt.id, now=moment)
+        result = cancel_visit(s, clinic.staff_actor(), appt.id, gateway=gateway, now=moment)
+        s.commit()
+        stored = s.get(Appointment, appt.id).cancellation_late
+    assert (panel.cancel_late, preview.late, result.late, stored) == (late, late, late, late)
+    assert (result.kept_cents, result.refunded_cents) == ((5000, 0) if late else (0, 5000))
+
+
 def test_watch_registry_upserts_isolates_and_prunes(engine, owner_engine):
     clinic = build_clinic(engine, owner_engine)
     other = build_clinic(engine, owner_engine)

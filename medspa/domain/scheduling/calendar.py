@@ -28,6 +28,7 @@ from medspa.domain.money import format_money
 from medspa.domain.practice.models import Location, Resource, StaffMember, WorkingHours
 from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.models import Appointment, Occupancy
+from medspa.domain.scheduling.policy import is_late_cancellation
 from medspa.domain.timezones import format_clinic_clock, local_day_bounds, wall_to_utc, zone_abbreviation
 
 VIEWS = ("providers", "rooms")
@@ -545,7 +546,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
     payment = succeeded_deposit(session, appt.id) if appt.status in ("confirmed", "held", "checked_in",
                                                                       "completed", "no_show") else None
     paid = payment.amount_cents if payment is not None else 0
-    late = appt.start_at - now < timedelta(hours=location.cancellation_window_hours)
+    late = is_late_cancellation(appt.start_at, location.cancellation_window_hours, now)
     window = location.cancellation_window_hours
     if paid == 0:
         policy = "No deposit was paid, so nothing is refunded or kept."

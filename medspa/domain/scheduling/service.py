@@ -26,6 +26,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Resource
 from medspa.domain.practice.service import get_location
+from medspa.domain.scheduling.policy import is_late_cancellation
 from medspa.domain.scheduling.availability import (
     Slot,
     find_slots,
@@ -286,7 +287,7 @@ def cancel_appointment(session: Session, actor: Actor, appointment_id: int, *, n
     if appt.status not in ("confirmed", "held"):
         raise InvalidTransition(f"A {appt.status.replace('_', ' ')} appointment cannot be cancelled")
     location = get_location(session, appt.location_id)
-    late = appt.start_at - now < timedelta(hours=location.cancellation_window_hours)
+    late = is_late_cancellation(appt.start_at, location.cancellation_window_hours, now)
     _release_occupancy(session, appt.id)
     appt.status, appt.cancelled_at, appt.cancellation_late = "cancelled", now, late
     session.add(appt)
