@@ -481,7 +481,7 @@ def _watch(clinic, token: str, instance: str = "worker-a", day: date = DAY, view
 
 
 def _live(engine, db_urls, tabs, pushes, clock=None):
-    from medspa.features.calendar.live import LiveCalendars
+    from medspa.live import LiveCalendars
 
     async def push(org_id, token, key, loaded):
         pushes.append((org_id, token, key, loaded))
@@ -504,7 +504,7 @@ async def _until(predicate, timeout: float = 10.0) -> None:
 def test_listener_pushes_a_committed_booking_to_local_tabs_only(engine, owner_engine, db_urls):
     import asyncio
 
-    from medspa.features.calendar.data import ViewKey
+    from medspa.domain.scheduling.actions.calendar import ViewKey
 
     clinic = build_clinic(engine, owner_engine)
     _watch(clinic, "tab-here")
@@ -535,15 +535,16 @@ def test_listener_pushes_a_committed_booking_to_local_tabs_only(engine, owner_en
 def test_listener_loads_each_view_once_per_burst(engine, owner_engine, db_urls, monkeypatch):
     import asyncio
 
-    from medspa.features.calendar import data
+    from medspa.domain.scheduling.actions import calendar as reads
 
     clinic = build_clinic(engine, owner_engine)
     for n in range(4):
         _watch(clinic, f"tab-{n}")
     _watch(clinic, "tab-week", view="week", day=date(2026, 7, 13))
     loads: list[set] = []
-    real = data.load_many
-    monkeypatch.setattr(data, "load_many", lambda eng, org, keys, now: loads.append(set(keys)) or real(eng, org, keys, now))
+    real = reads.fetch_views
+    monkeypatch.setattr(reads, "fetch_views",
+                        lambda org, keys, now, engine: loads.append(set(keys)) or real(org, keys, now, engine=engine))
     pushes: list = []
     hub = _live(engine, db_urls, FakeTabs({f"tab-{n}" for n in range(4)} | {"tab-week"}), pushes)
     payloads = {f"{clinic.org_id}:{clinic.location_id}", f"{clinic.org_id}:0", "junk", "1:x"}
@@ -555,7 +556,7 @@ def test_listener_loads_each_view_once_per_burst(engine, owner_engine, db_urls, 
 def test_listener_reconnects_and_refreshes_and_prunes(engine, owner_engine, db_urls):
     import asyncio
 
-    from medspa.features.calendar.live import APPLICATION_NAME
+    from medspa.live import APPLICATION_NAME
 
     clinic = build_clinic(engine, owner_engine)
     _watch(clinic, "tab-here")
@@ -601,3 +602,22 @@ def test_organization_name_is_the_clinic_of_the_staff_header(engine, owner_engin
     other_id, _ = new_org(owner_engine, name="Another Clinic")
     assert organization_name(engine, org_id) == "Lumière Aesthetics"
     assert organization_name(engine, other_id) == "Another Clinic"
+
+
+def test_the_live_loop_never_imports_the_pages_or_the_routes():
+    """medspa.live sits below the entry points: the calendar feature subscribes to it, never
+    the other way round (the old features.calendar live <-> state cycle is gone)."""
+    import ast
+    from pathlib import Path
+
+    import medspa.live
+
+    imported = set()
+    for path in Path(medspa.live.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+    assert not {m for m in imported if m.split(".")[:2] in (["medspa", "features"], ["medspa", "api"])}
+    assert "reflex" not in {m.split(".")[0] for m in imported}
