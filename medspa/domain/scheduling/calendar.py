@@ -27,20 +27,23 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.money import format_money
 from medspa.domain.practice.models import Location, Resource, StaffMember, WorkingHours
 from medspa.domain.practice.service import get_location
-from medspa.domain.scheduling.models import Appointment, Occupancy
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus
 from medspa.domain.scheduling.policy import is_late_cancellation
 from medspa.domain.timezones import format_clinic_clock, local_day_bounds, wall_to_utc, zone_abbreviation
 
 VIEWS = ("providers", "rooms")
 STATUS_LABELS = {
-    "held": "Held",
-    "confirmed": "Confirmed",
-    "checked_in": "Checked in",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
-    "no_show": "No-show",
-    "expired": "Expired",
+    AppointmentStatus.HELD: "Held",
+    AppointmentStatus.CONFIRMED: "Confirmed",
+    AppointmentStatus.CHECKED_IN: "Checked in",
+    AppointmentStatus.COMPLETED: "Completed",
+    AppointmentStatus.CANCELLED: "Cancelled",
+    AppointmentStatus.NO_SHOW: "No-show",
+    AppointmentStatus.EXPIRED: "Expired",
 }
+# the panel shows the paid deposit of a visit in these statuses (not of a cancelled or expired one)
+DEPOSIT_SHOWN_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.HELD, AppointmentStatus.CHECKED_IN,
+                          AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
 # a Radix colour name per service category (the UI turns it into CSS variables)
 CATEGORY_COLOURS = {
     "Neuromodulators": "violet",
@@ -323,7 +326,7 @@ def _appointments(session: Session, location_id: int, lo: datetime, hi: datetime
         .join(Service, Service.id == Appointment.service_id)
         .join(Client, Client.id == Appointment.client_id, isouter=True)
         .where(Appointment.location_id == location_id, Appointment.start_at < hi, Appointment.end_at > lo,
-               Appointment.status != "expired")
+               Appointment.status != AppointmentStatus.EXPIRED)
         .order_by(Appointment.start_at, Appointment.id)
     )
     return list(session.exec(stmt))
@@ -406,7 +409,7 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
                     blocks.append(block_for(*by_id[appointment_id], resource_id))
     blocks.sort(key=lambda b: (b.column_id, b.start_minute, b.end_minute, b.appointment_id or 0))
     spans = [s for c in columns for s in c.work_spans] + [(b.start_minute, b.end_minute) for b in blocks
-                                                          if b.status != "cancelled"]
+                                                          if b.status != AppointmentStatus.CANCELLED]
     first, last = _visible_range(spans, day_start, day, tz, day_minutes)
     now_minute = None
     if now is not None and day_start <= now < day_end:
@@ -427,7 +430,7 @@ def _time_off(session: Session, staff_ids: set[int], lo: datetime, hi: datetime,
         return []
     stmt = (select(Occupancy, Resource.staff_id).join(Resource, Resource.id == Occupancy.resource_id)
             .where(Resource.kind == "provider", Resource.staff_id.in_(sorted(staff_ids)), Occupancy.kind == "block",
-                   Occupancy.status != "released", Occupancy.during.op("&&")(Range(lo, hi, bounds="[)"))))
+                   Occupancy.status != OccupancyStatus.RELEASED, Occupancy.during.op("&&")(Range(lo, hi, bounds="[)"))))
     out = []
     for occ, staff_id in session.exec(stmt):
         start, end = max(occ.during.lower, lo), min(occ.during.upper, hi)
@@ -474,7 +477,7 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
             continue
         entries.append(WeekEntry(appt.id, appt.provider_id, index, format_clinic_clock(appt.start_at, location.time_zone),
                                  _client_name(client), svc.name, appt.status, category_colour(svc.category)))
-        if appt.status != "cancelled":
+        if appt.status != AppointmentStatus.CANCELLED:
             counts[(appt.provider_id, index)] += 1
     working = {(sid, i) for sid, weekly in hours.items() for i, d in enumerate(days) if weekly.get(d.weekday())}
     _audit_read(session, actor, "calendar.read_week", location_id, start, now, appointments=len(rows))
@@ -494,13 +497,14 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
 def _allowed_actions(actor: Actor, appt: Appointment, today: date, visit_day: date) -> list[str]:
     actions = []
     on_or_after = today >= visit_day
-    if appt.status == "confirmed" and on_or_after and actor.can("appointment.check_in"):
+    if appt.status == AppointmentStatus.CONFIRMED and on_or_after and actor.can("appointment.check_in"):
         actions.append("check_in")
-    if appt.status in ("confirmed", "checked_in") and on_or_after and actor.can("appointment.update_status"):
+    if (appt.status in (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN) and on_or_after
+            and actor.can("appointment.update_status")):
         actions.append("complete")
-    if appt.status == "confirmed" and on_or_after and actor.can("appointment.update_status"):
+    if appt.status == AppointmentStatus.CONFIRMED and on_or_after and actor.can("appointment.update_status"):
         actions.append("no_show")
-    if appt.status in ("confirmed", "held") and actor.can("appointment.cancel"):
+    if appt.status in (AppointmentStatus.CONFIRMED, AppointmentStatus.HELD) and actor.can("appointment.cancel"):
         actions.append("cancel")
     return actions
 
@@ -543,8 +547,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         select(Resource.name).join(Occupancy, Occupancy.resource_id == Resource.id)
         .where(Occupancy.appointment_id == appt.id, Resource.kind.in_(("room", "device")))
         .distinct().order_by(Resource.name)))
-    payment = succeeded_deposit(session, appt.id) if appt.status in ("confirmed", "held", "checked_in",
-                                                                      "completed", "no_show") else None
+    payment = succeeded_deposit(session, appt.id) if appt.status in DEPOSIT_SHOWN_STATUSES else None
     paid = payment.amount_cents if payment is not None else 0
     late = is_late_cancellation(appt.start_at, location.cancellation_window_hours, now)
     window = location.cancellation_window_hours
