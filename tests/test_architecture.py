@@ -41,11 +41,10 @@ IMPORT_CYCLES = {
 }
 LONG_MODULES = {
     "medspa/features/booking/components.py", "medspa/domain/scheduling/calendar.py",
-    "medspa/domain/identity/accounts.py", "medspa/features/calendar/components.py",
+    "medspa/domain/identity/accounts.py",
     "medspa/features/dashboard/data.py", "medspa/cli.py",
 }
-LONG_FUNCTIONS = {"medspa/domain/scheduling/service.py::hold_slot",
-                  "medspa/features/calendar/components.py::detail_panel"}
+LONG_FUNCTIONS = {"medspa/domain/scheduling/service.py::hold_slot"}
 BIG_STATES = {"medspa/features/booking/state.py::BookingState", "medspa/features/dashboard/state.py::DashboardState"}
 
 

@@ -5,18 +5,13 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa import live
-from medspa.features.calendar.components import (
-    PANEL_WIDTH,
-    book_dialog,
-    day_grid,
-    detail_panel,
-    legend,
-    toolbar,
-    top_bar,
-    week_grid,
-)
+from medspa.features.calendar.dialog import book_dialog
+from medspa.features.calendar.grid import day_grid, week_grid
+from medspa.features.calendar.panel import detail_panel
 from medspa.features.calendar.push import calendar_push
 from medspa.features.calendar.state import CalendarState, DetailState
+from medspa.features.calendar.style import PANEL_WIDTH
+from medspa.features.calendar.toolbar import legend, toolbar, top_bar
 
 ROUTE = "/calendar"
 
