@@ -24,7 +24,7 @@ from medspa.domain.catalog.models import Service
 from medspa.domain.catalog.service import get_service
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
-from medspa.domain.practice.models import Resource
+from medspa.domain.practice.models import Location, Resource
 from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.policy import is_late_cancellation
 from medspa.domain.scheduling.availability import (
@@ -87,6 +87,49 @@ def _free_resource(busy, candidates: list[int], lo: datetime, hi: datetime) -> i
     return next((rid for rid in candidates if busy.is_free(rid, lo, hi)), None)
 
 
+def _bookable(session: Session, *, location_id: int, service_id: int, start_at: datetime, now: datetime,
+              client_id: int | None, online: bool) -> tuple[Service, Location]:
+    """The service and location of a booking request whose start is ahead and within the
+    horizon (online: the service is online-bookable; a client holds no overlapping visit).
+    Raises ValidationFailed ("start": passed, too far ahead, or the client is already booked then),
+    NotFound."""
+    if start_at < now:
+        raise ValidationFailed({"start": "This time has already passed"})
+    if start_at > now + timedelta(days=ONLINE_HORIZON_DAYS if online else STAFF_HORIZON_DAYS):
+        raise ValidationFailed({"start": "This time is too far ahead to book"})
+    service = get_service(session, service_id)
+    location = get_location(session, location_id)
+    if online and not service.online_bookable:
+        raise NotFound("service")
+    if client_id is not None:
+        _refuse_double_booking(session, client_id, start_at, start_at + timedelta(minutes=service.duration_minutes))
+    return service, location
+
+
+def _insert_reservation(session: Session, appt: Appointment, resource_ids: list[int], lo: datetime,
+                        hi: datetime) -> bool:
+    """Insert `appt` and its occupancies of `resource_ids` over [lo, hi) (booked for a confirmed
+    appointment, held until its hold expiry otherwise) in a savepoint. False when the exclusion
+    constraint refused them (another booking won the race); the savepoint is rolled back."""
+    confirmed = appt.status == AppointmentStatus.CONFIRMED
+    try:
+        with session.begin_nested():
+            session.add(appt)
+            session.flush()
+            session.add_all([
+                Occupancy(org_id=appt.org_id, resource_id=rid, appointment_id=appt.id,
+                          during=Range(lo, hi, bounds="[)"),
+                          status=OccupancyStatus.BOOKED if confirmed else OccupancyStatus.HELD,
+                          hold_expires_at=appt.hold_expires_at)
+                for rid in resource_ids])
+            session.flush()
+    except IntegrityError as exc:
+        if isinstance(exc.orig, ExclusionViolation):
+            return False
+        raise
+    return True
+
+
 def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: int, start_at: datetime,
               now: datetime, provider_id: int | None = None, client_id: int | None = None,
               source: str | None = None, hold_minutes: int = DEFAULT_HOLD_MINUTES,
@@ -105,16 +148,8 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
     source = source or ("online" if online else "staff")
     actor.require("appointment.book_online" if online else "appointment.book")
     start_at = _aware(start_at)
-    if start_at < now:
-        raise ValidationFailed({"start": "This time has already passed"})
-    if start_at > now + timedelta(days=ONLINE_HORIZON_DAYS if online else STAFF_HORIZON_DAYS):
-        raise ValidationFailed({"start": "This time is too far ahead to book"})
-    service = get_service(session, service_id)
-    location = get_location(session, location_id)
-    if online and not service.online_bookable:
-        raise NotFound("service")
-    if client_id is not None:
-        _refuse_double_booking(session, client_id, start_at, start_at + timedelta(minutes=service.duration_minutes))
+    service, location = _bookable(session, location_id=location_id, service_id=service_id, start_at=start_at,
+                                  now=now, client_id=client_id, online=online)
     tz = ZoneInfo(location.time_zone)
     local_day = start_at.astimezone(tz).date()
     slots = find_slots(session, actor, location_id=location_id, service_id=service_id, start_date=local_day,
@@ -154,21 +189,8 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
                 price_cents=service.price_cents, deposit_cents=0 if confirm else service.deposit_cents,
                 currency=service.currency, source=source, created_by_user_id=actor.user_id,
                 confirmed_at=now if confirm else None)
-            try:
-                with session.begin_nested():
-                    session.add(appt)
-                    session.flush()
-                    session.add_all([
-                        Occupancy(org_id=actor.org_id, resource_id=rid, appointment_id=appt.id,
-                                  during=Range(lo, hi, bounds="[)"),
-                                  status=OccupancyStatus.BOOKED if confirm else OccupancyStatus.HELD,
-                                  hold_expires_at=None if confirm else expires)
-                        for rid in wanted])
-                    session.flush()
-            except IntegrityError as exc:
-                if isinstance(exc.orig, ExclusionViolation):
-                    continue  # lost a race for this provider/room: try the next candidate
-                raise
+            if not _insert_reservation(session, appt, wanted, lo, hi):
+                continue  # lost a race for this provider/room: try the next candidate
             record(session, actor, "appointment.confirm" if confirm else "appointment.hold", "appointment",
                    appt.id, client_id=client_id, at=now, start=start_at.isoformat(), provider_id=staff_id,
                    service_id=service_id)
