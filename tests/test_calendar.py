@@ -621,3 +621,31 @@ def test_the_live_loop_never_imports_the_pages_or_the_routes():
                 imported.add(node.module)
     assert not {m for m in imported if m.split(".")[:2] in (["medspa", "features"], ["medspa", "api"])}
     assert "reflex" not in {m.split(".")[0] for m in imported}
+
+
+def test_live_subscribers_each_get_every_push_and_can_leave(monkeypatch):
+    """medspa.live.subscribe: every subscriber sees each push; the push counts when one took it."""
+    import medspa.live as live
+
+    monkeypatch.setattr(live, "_SUBSCRIBERS", [])  # not the app's own (the calendar's) subscriber
+
+    seen: list[tuple[str, str]] = []
+
+    async def takes(org_id, token, key, loaded):
+        seen.append(("takes", token))
+        return True
+
+    async def declines(org_id, token, key, loaded):
+        seen.append(("declines", token))
+        return False
+
+    leave_a, leave_b = live.subscribe(takes), live.subscribe(declines)
+    live.subscribe(takes)  # twice: still once
+    try:
+        assert run_in_fresh_loop(live._push_to_subscribers(1, "tab", None, None)) is True
+        assert seen == [("takes", "tab"), ("declines", "tab")]
+        leave_a()
+        assert run_in_fresh_loop(live._push_to_subscribers(1, "tab2", None, None)) is False
+    finally:
+        leave_a()
+        leave_b()

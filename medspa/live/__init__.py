@@ -54,10 +54,8 @@ def hub() -> LiveCalendars | None:
     return _HUB
 
 
-async def start(app) -> asyncio.Task:
-    """Start this worker's loop for the Reflex `app` (its token manager tells which tabs are
-    connected here); returns the task. The database URL and engine come from Settings."""
-    global _HUB, _TASK, _SESSIONS
+async def _serve(app) -> None:
+    global _HUB, _SESSIONS
     from medspa.db import get_engine, resolve_urls
     from medspa.settings import get_settings
 
@@ -67,8 +65,22 @@ async def start(app) -> asyncio.Task:
     _SESSIONS = SessionCheck(engine)
     _HUB = LiveCalendars(db_url=db_url, engine=engine, tabs=ReflexTabs(app), push=_push_to_subscribers)
     log.info("calendar listener starting (instance %s)", _HUB.tabs.instance_id)
-    _TASK = asyncio.create_task(_HUB.run(), name="medspa-live-calendars")
+    await _HUB.run()
+
+
+def start(app) -> asyncio.Task:
+    """Start this worker's loop for the Reflex `app` (its token manager tells which tabs are
+    connected here) as a task of the running event loop; returns it. The database URL and
+    engine come from Settings (resolved inside the task: start never waits for the database)."""
+    global _TASK
+    _TASK = asyncio.create_task(_serve(app), name="medspa-live-calendars")
+    _TASK.add_done_callback(_report)
     return _TASK
+
+
+def _report(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("calendar listener stopped: %r", task.exception())
 
 
 async def stop() -> None:
@@ -77,17 +89,14 @@ async def stop() -> None:
     task, _TASK = _TASK, None
     if task is not None:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        with contextlib.suppress(asyncio.CancelledError, Exception):  # a failed loop was reported already
             await task
 
 
 @contextlib.asynccontextmanager
 async def lifespan(app) -> AsyncIterator[None]:
     """Reflex lifespan task (one per web worker): the loop runs while the worker does."""
-    try:
-        await start(app)
-    except Exception:  # noqa: BLE001 - the pages still work without live pushes
-        log.exception("calendar listener did not start")
+    start(app)
     try:
         yield
     finally:
