@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from medspa.domain.scheduling.models import AppointmentStatus
 from medspa.features.auth.shell import staff_header
 from medspa.features.calendar.layout import LEGEND, STATUS_ACCENT
 from medspa.features.calendar.state import CalendarState, LocationView
@@ -105,11 +106,12 @@ def toolbar() -> rx.Component:
 
 
 def legend() -> rx.Component:
+    """One coloured dot per appointment status, with its label."""
     def dot(status: str, label: str) -> rx.Component:
         accent = STATUS_ACCENT[status]
         return rx.hstack(
             rx.box(width="10px", height="10px", border_radius="3px", background=rx.color(accent, 9 if
-                   status not in ("completed", "cancelled") else 7)),
+                   status not in (AppointmentStatus.COMPLETED, AppointmentStatus.CANCELLED) else 7)),
             rx.text(label, size="1", color_scheme="gray"),
             spacing="1", align="center",
         )

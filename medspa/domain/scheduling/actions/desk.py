@@ -116,6 +116,8 @@ class ServiceOption:
 
 @dataclass(frozen=True)
 class ProviderOption:
+    """A bookable provider working at the location."""
+
     id: int
     name: str
 
