@@ -1,6 +1,6 @@
 """State of the staff calendar `/calendar`: what this tab shows, and its detail panel.
 
-Private per tab (never shared state): the live listener (live.py) pushes a fresh view into
+Private per tab (never shared state): the live loop (medspa.live) pushes a fresh view into
 exactly this state with app.modify_state (push.py). Every public handler re-checks the staff
 session and validates its arguments; the layout comes from layout.py, the data from the
 scheduling actions (one action per handler, in a worker thread: `StaffState._act`).
@@ -283,7 +283,7 @@ class DetailState(StaffState):
             return
         self.detail, self.busy = detail_view(done.value), False
         await self._after(done.actor, {"check_in": "Checked in", "complete": "Marked completed",
-                                  "no_show": "Marked as no-show"}[action])
+                                       "no_show": "Marked as no-show"}[action])
 
     @rx.event
     def ask_cancel(self, value: bool):
