@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from medspa import live
 from medspa.api.app import api, database_lifespan, with_security_headers
 from medspa.jobs.holds import hold_expiry_loop
 from medspa.features.home import page as home_page
@@ -44,6 +45,7 @@ _PAGE_MODULES = (
 app = rx.App(api_transformer=[api, with_security_headers])
 app.register_lifespan_task(database_lifespan)
 app.register_lifespan_task(hold_expiry_loop)
+app.register_lifespan_task(live.lifespan)  # the per-worker LISTEN loop of live calendars
 
 for _module in _PAGE_MODULES:
     _module.register(app)

@@ -32,26 +32,18 @@ SQL_ABOVE_DOMAIN = {
     "medspa/api/app.py",
     "medspa/cli.py",
     "medspa/features/account/data.py",
-    "medspa/features/calendar/data.py",
-    "medspa/features/calendar/state.py",
     "medspa/features/home/page.py",
     "medspa/features/staff/data.py",
 }
 IMPORT_CYCLES = {
     frozenset({"medspa.domain.identity.accounts", "medspa.domain.identity.service"}),
     frozenset({"medspa.features.auth.flows", "medspa.features.auth.page"}),
-    frozenset({"medspa.features.calendar.live", "medspa.features.calendar.state"}),
 }
 LONG_MODULES = {
     "medspa/cli.py",
     "medspa/domain/identity/accounts.py",
-    "medspa/domain/scheduling/calendar.py",
-    "medspa/features/calendar/components.py",
 }
-LONG_FUNCTIONS = {
-    "medspa/domain/scheduling/service.py::hold_slot",
-    "medspa/features/calendar/components.py::detail_panel",
-}
+LONG_FUNCTIONS: set[str] = set()
 BIG_STATES: set[str] = set()
 
 

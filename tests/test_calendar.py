@@ -377,6 +377,27 @@ def test_cancel_visit_refunds_outside_and_keeps_inside_the_window(engine, owner_
             cancel_visit(s, clinic.staff_actor(), early.id, gateway=gateway, now=NOW)
 
 
+@pytest.mark.parametrize("offset, late", [(timedelta(0), False), (timedelta(microseconds=1), True)])
+def test_panel_portal_and_cancel_agree_at_the_window_boundary(engine, owner_engine, offset, late):
+    """Exactly the window ahead is not late; a moment later it is: the calendar panel, the
+    portal's preview and the cancellation itself read the same rule."""
+    from medspa.domain.portal import service as portal
+
+    clinic = build_clinic(engine, owner_engine)  # window 24 h
+    clock = FixedClock(NOW)
+    appt = _paid_booking(engine, clinic, at(10), clock)
+    moment = at(10) - timedelta(hours=24) + offset
+    gateway = TestPaymentGateway(engine, clock.now)
+    with clinic.session() as s:
+        panel = appointment_detail(s, clinic.staff_actor(), appt.id, now=moment)
+        preview = portal.cancel_preview(s, Actor.client(clinic.org_id, appt.client_id), appt.id, now=moment)
+        result = cancel_visit(s, clinic.staff_actor(), appt.id, gateway=gateway, now=moment)
+        s.commit()
+        stored = s.get(Appointment, appt.id).cancellation_late
+    assert (panel.cancel_late, preview.late, result.late, stored) == (late, late, late, late)
+    assert (result.kept_cents, result.refunded_cents) == ((5000, 0) if late else (0, 5000))
+
+
 def test_watch_registry_upserts_isolates_and_prunes(engine, owner_engine):
     clinic = build_clinic(engine, owner_engine)
     other = build_clinic(engine, owner_engine)
@@ -460,7 +481,7 @@ def _watch(clinic, token: str, instance: str = "worker-a", day: date = DAY, view
 
 
 def _live(engine, db_urls, tabs, pushes, clock=None):
-    from medspa.features.calendar.live import LiveCalendars
+    from medspa.live import LiveCalendars
 
     async def push(org_id, token, key, loaded):
         pushes.append((org_id, token, key, loaded))
@@ -483,7 +504,7 @@ async def _until(predicate, timeout: float = 10.0) -> None:
 def test_listener_pushes_a_committed_booking_to_local_tabs_only(engine, owner_engine, db_urls):
     import asyncio
 
-    from medspa.features.calendar.data import ViewKey
+    from medspa.domain.scheduling.actions.calendar import ViewKey
 
     clinic = build_clinic(engine, owner_engine)
     _watch(clinic, "tab-here")
@@ -514,15 +535,16 @@ def test_listener_pushes_a_committed_booking_to_local_tabs_only(engine, owner_en
 def test_listener_loads_each_view_once_per_burst(engine, owner_engine, db_urls, monkeypatch):
     import asyncio
 
-    from medspa.features.calendar import data
+    from medspa.domain.scheduling.actions import calendar as reads
 
     clinic = build_clinic(engine, owner_engine)
     for n in range(4):
         _watch(clinic, f"tab-{n}")
     _watch(clinic, "tab-week", view="week", day=date(2026, 7, 13))
     loads: list[set] = []
-    real = data.load_many
-    monkeypatch.setattr(data, "load_many", lambda eng, org, keys, now: loads.append(set(keys)) or real(eng, org, keys, now))
+    real = reads.fetch_views
+    monkeypatch.setattr(reads, "fetch_views",
+                        lambda org, keys, now, engine: loads.append(set(keys)) or real(org, keys, now, engine=engine))
     pushes: list = []
     hub = _live(engine, db_urls, FakeTabs({f"tab-{n}" for n in range(4)} | {"tab-week"}), pushes)
     payloads = {f"{clinic.org_id}:{clinic.location_id}", f"{clinic.org_id}:0", "junk", "1:x"}
@@ -534,7 +556,7 @@ def test_listener_loads_each_view_once_per_burst(engine, owner_engine, db_urls, 
 def test_listener_reconnects_and_refreshes_and_prunes(engine, owner_engine, db_urls):
     import asyncio
 
-    from medspa.features.calendar.live import APPLICATION_NAME
+    from medspa.live import APPLICATION_NAME
 
     clinic = build_clinic(engine, owner_engine)
     _watch(clinic, "tab-here")
@@ -580,3 +602,50 @@ def test_organization_name_is_the_clinic_of_the_staff_header(engine, owner_engin
     other_id, _ = new_org(owner_engine, name="Another Clinic")
     assert organization_name(engine, org_id) == "Lumière Aesthetics"
     assert organization_name(engine, other_id) == "Another Clinic"
+
+
+def test_the_live_loop_never_imports_the_pages_or_the_routes():
+    """medspa.live sits below the entry points: the calendar feature subscribes to it, never
+    the other way round (the old features.calendar live <-> state cycle is gone)."""
+    import ast
+    from pathlib import Path
+
+    import medspa.live
+
+    imported = set()
+    for path in Path(medspa.live.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+    assert not {m for m in imported if m.split(".")[:2] in (["medspa", "features"], ["medspa", "api"])}
+    assert "reflex" not in {m.split(".")[0] for m in imported}
+
+
+def test_live_subscribers_each_get_every_push_and_can_leave(monkeypatch):
+    """medspa.live.subscribe: every subscriber sees each push; the push counts when one took it."""
+    import medspa.live as live
+
+    monkeypatch.setattr(live, "_SUBSCRIBERS", [])  # not the app's own (the calendar's) subscriber
+
+    seen: list[tuple[str, str]] = []
+
+    async def takes(org_id, token, key, loaded):
+        seen.append(("takes", token))
+        return True
+
+    async def declines(org_id, token, key, loaded):
+        seen.append(("declines", token))
+        return False
+
+    leave_a, leave_b = live.subscribe(takes), live.subscribe(declines)
+    live.subscribe(takes)  # twice: still once
+    try:
+        assert run_in_fresh_loop(live._push_to_subscribers(1, "tab", None, None)) is True
+        assert seen == [("takes", "tab"), ("declines", "tab")]
+        leave_a()
+        assert run_in_fresh_loop(live._push_to_subscribers(1, "tab2", None, None)) is False
+    finally:
+        leave_a()
+        leave_b()

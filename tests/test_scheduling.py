@@ -189,3 +189,19 @@ def test_naive_start_is_rejected(engine, owner_engine):
     with clinic.session() as s, pytest.raises(ValidationFailed):
         hold_slot(s, clinic.public, location_id=clinic.location_id, service_id=clinic.services["botox"],
                   start_at=datetime(2026, 7, 15, 10), now=utc(2026, 7, 1))
+
+
+def test_a_cancellation_is_late_strictly_inside_the_window():
+    """The one rule (scheduling.policy.is_late_cancellation): less than `window_hours` before the
+    start is late; exactly the window ahead, or more, is not."""
+    from medspa.domain.scheduling.policy import cancellation_deadline, is_late_cancellation
+
+    start = utc(2026, 7, 15, 14)
+    assert cancellation_deadline(start, 24) == utc(2026, 7, 14, 14)
+    assert not is_late_cancellation(start, 24, utc(2026, 7, 14, 13, 59))
+    assert not is_late_cancellation(start, 24, utc(2026, 7, 14, 14))          # exactly 24 h ahead
+    assert is_late_cancellation(start, 24, utc(2026, 7, 14, 14) + timedelta(microseconds=1))
+    assert is_late_cancellation(start, 24, start)
+    assert is_late_cancellation(start, 24, start + timedelta(hours=1))          # after the start too
+    assert not is_late_cancellation(start, 0, start - timedelta(seconds=1))      # no window: never late before
+    assert is_late_cancellation(start, 0, start + timedelta(seconds=1))

@@ -16,6 +16,7 @@ from medspa.domain.money import format_money
 from medspa.domain.payments.models import Payment
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.policy import refund_rule_sentence
 from medspa.domain.timezones import format_clinic_time
 
 
@@ -47,7 +48,7 @@ def queue_booking_confirmation(session: Session, *, org: Organization, appointme
         f"at {location.name}{', ' + location.address if location.address else ''}.\n"
         f"{deposit}"
         f"Booking reference: {appointment.reference}\n"
-        f"Cancellations more than {location.cancellation_window_hours} hours ahead are refunded in full.\n\n"
+        f"{refund_rule_sentence(location.cancellation_window_hours)}\n\n"
         f"{org.name}"
     )
     messages = []

@@ -37,18 +37,18 @@ from medspa.domain.audit.service import record
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.gateway import CardDetails, ChargeRequest, PaymentGateway
-from medspa.domain.payments.models import LedgerEntry, Payment, Refund
+from medspa.domain.payments.models import CAPTURED_PAYMENT_STATUSES, LedgerEntry, Payment, PaymentStatus, Refund
 from medspa.domain.payments.service import (
     ledger_processing_fee,
     next_idempotency_key,
     record_charge,
     refund_payment,
 )
-from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.scheduling.service import change_status, get_appointment
 
 PERMISSION = "payment.take"
-CHECKOUT_STATUSES = ("checked_in", "completed")
+CHECKOUT_STATUSES = (AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED)
 ALREADY = "This visit is already checked out."
 
 
@@ -103,7 +103,7 @@ def deposit_available_cents(session: Session, appointment_id: int) -> int:
     minus their refunds, in integer cents (0 when none was paid)."""
     paid = session.exec(select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
         Payment.appointment_id == appointment_id, Payment.purpose == "deposit",
-        Payment.status.in_(("succeeded", "partially_refunded", "refunded")))).one()
+        Payment.status.in_(CAPTURED_PAYMENT_STATUSES))).one()
     refunded = session.exec(select(func.coalesce(func.sum(Refund.amount_cents), 0))
                             .join(Payment, Payment.id == Refund.payment_id)
                             .where(Payment.appointment_id == appointment_id, Payment.purpose == "deposit")).one()
@@ -137,7 +137,7 @@ def checkout_quote(session: Session, actor: Actor, appointment_id: int) -> Check
         applied = _applied_of(session, appt.id)
         paid = int(session.exec(select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
             Payment.appointment_id == appt.id, Payment.purpose == "balance",
-            Payment.status.in_(("succeeded", "partially_refunded", "refunded")))).one())
+            Payment.status.in_(CAPTURED_PAYMENT_STATUSES))).one())
         return CheckoutQuote(appt.id, appt.status, appt.currency, sale.amount_cents, applied,
                              sale.amount_cents - applied, True, paid, False)
     applied = min(deposit_available_cents(session, appt.id), appt.price_cents)
@@ -168,13 +168,14 @@ def finalize_checkout(session: Session, actor: Actor, appt: Appointment, payment
     if applied_cents > 0:
         deposit = session.exec(select(Payment.id).where(
             Payment.appointment_id == appt.id, Payment.purpose == "deposit",
-            Payment.status.in_(("succeeded", "partially_refunded"))).order_by(Payment.id)).first()
+            Payment.status.in_((PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)))
+        .order_by(Payment.id)).first()
         session.add(LedgerEntry(org_id=appt.org_id, client_id=appt.client_id, appointment_id=appt.id,
                                 payment_id=deposit, entry_type="deposit_applied", amount_cents=-applied_cents,
                                 currency=appt.currency, created_at=now))
     if payment is not None:
         ledger_processing_fee(session, payment, now)
-    if appt.status == "checked_in":
+    if appt.status == AppointmentStatus.CHECKED_IN:
         change_status(session, actor, appt.id, "complete", now=now)
     record(session, actor, "checkout.complete", "appointment", appt.id, client_id=appt.client_id, at=now,
            price_cents=appt.price_cents, applied_cents=applied_cents,
@@ -210,7 +211,7 @@ def checkout_visit(session: Session, actor: Actor, appointment_id: int, *, gatew
     if appt.status not in CHECKOUT_STATUSES:
         raise ValidationFailed({"appointment": f"A {appt.status.replace('_', ' ')} visit cannot be checked out; "
                                                "check the client in first."
-                                if appt.status == "confirmed" else
+                                if appt.status == AppointmentStatus.CONFIRMED else
                                 f"A {appt.status.replace('_', ' ')} visit cannot be checked out."})
     available = deposit_available_cents(session, appt.id)
     applied = min(available, appt.price_cents)
@@ -227,9 +228,9 @@ def checkout_visit(session: Session, actor: Actor, appointment_id: int, *, gatew
         result = gateway.charge(request)  # ValidationFailed / GatewayUnavailable: nothing written
         payment = record_charge(session, actor, appointment=appt, request=request, result=result,
                                 gateway=gateway.name, now=now, purpose="balance")
-        if result.status != "succeeded":
+        if result.status != PaymentStatus.SUCCEEDED:
             message = result.message or "Your card was declined."
-            if result.status == "requires_action":
+            if result.status == PaymentStatus.REQUIRES_ACTION:
                 message = ("This card needs the cardholder's bank to confirm the payment, which cannot be done "
                            "at the desk. Use another card.")
             return Checkout(appt.id, result.status, appt.currency, appt.price_cents, applied, balance,
@@ -237,7 +238,7 @@ def checkout_visit(session: Session, actor: Actor, appointment_id: int, *, gatew
                             card_last4=result.card_last4)
     finalize_checkout(session, actor, appt, payment, applied_cents=applied, now=now)
     refunded = _refund_excess_deposit(session, actor, appt, available - applied, gateway=gateway, now=now)
-    return Checkout(appt.id, "succeeded", appt.currency, appt.price_cents, applied, balance,
+    return Checkout(appt.id, PaymentStatus.SUCCEEDED, appt.currency, appt.price_cents, applied, balance,
                     fee_cents=payment.fee_cents if payment else 0, payment_id=payment.id if payment else None,
                     card_last4=payment.card_last4 if payment else "", refunded_cents=refunded)
 
@@ -251,7 +252,7 @@ def _refund_excess_deposit(session: Session, actor: Actor, appt: Appointment, ex
     if excess_cents <= 0:
         return 0
     deposit = session.exec(select(Payment).where(
-        Payment.appointment_id == appt.id, Payment.purpose == "deposit", Payment.status == "succeeded")
+        Payment.appointment_id == appt.id, Payment.purpose == "deposit", Payment.status == PaymentStatus.SUCCEEDED)
         .order_by(Payment.id)).first()
     if deposit is None:
         return 0

@@ -42,6 +42,7 @@ from medspa.domain.payments.service import settle_cancellation, succeeded_deposi
 from medspa.domain.portal.models import ClientAccount, PortalCode, PortalSession
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
+from medspa.domain.scheduling.policy import cancellation_deadline, is_late_cancellation
 from medspa.domain.scheduling.service import cancel_appointment, get_appointment
 from medspa.domain.timezones import format_clinic_time
 
@@ -327,12 +328,12 @@ def _deposit_text(appt: Appointment, payments: list[Payment]) -> str:
 
 def _policy(appt: Appointment, location: Location, now: datetime) -> tuple[bool, str]:
     """(late, sentence) for cancelling `appt` at `now` under the location's window."""
-    window = timedelta(hours=location.cancellation_window_hours)
-    late = appt.start_at - now < window
+    late = is_late_cancellation(appt.start_at, location.cancellation_window_hours, now)
     if late:
         return True, (f"Less than {location.cancellation_window_hours} hours before the visit: "
                       "cancelling now keeps the deposit.")
-    until = format_clinic_time(appt.start_at - window, location.time_zone)
+    until = format_clinic_time(cancellation_deadline(appt.start_at, location.cancellation_window_hours),
+                               location.time_zone)
     return False, f"Free cancellation until {until}."
 
 

@@ -28,7 +28,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, Resource, WorkingHours
 from medspa.domain.practice.service import get_location
-from medspa.domain.scheduling.models import Occupancy
+from medspa.domain.scheduling.models import Occupancy, OccupancyStatus
 from medspa.domain.timezones import local_midnight, wall_to_utc
 
 MAX_RANGE_DAYS = 62
@@ -77,8 +77,9 @@ def occupancy_span(service: Service, start_at: datetime) -> tuple[datetime, date
 def live_occupancy_filter(now: datetime):
     """SQL condition for occupancies that block others at `now`."""
     return or_(
-        Occupancy.status == "booked",
-        and_(Occupancy.status == "held", or_(Occupancy.hold_expires_at.is_(None), Occupancy.hold_expires_at > now)),
+        Occupancy.status == OccupancyStatus.BOOKED,
+        and_(Occupancy.status == OccupancyStatus.HELD,
+             or_(Occupancy.hold_expires_at.is_(None), Occupancy.hold_expires_at > now)),
     )
 
 

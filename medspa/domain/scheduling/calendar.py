@@ -5,7 +5,8 @@ is 1380 minutes long and a fall-back day 1500: a 09:00 block sits exactly where 
 in real time, and the repeated 01:00-02:00 hour of a fall-back day gets its own space
 (hour marks carry the zone abbreviation on such days, e.g. "1 AM EDT" and "1 AM EST").
 Labels are clinic wall-clock time. Nothing here writes except the audit row for a read
-made by a signed-in user (the caller commits).
+made by a signed-in user (the caller commits). The side panel of one appointment is in
+detail.py, the names and colours in labels.py (both re-exported here).
 """
 
 from __future__ import annotations
@@ -22,78 +23,23 @@ from sqlmodel import Session, select
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
-from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
-from medspa.domain.money import format_money
-from medspa.domain.practice.models import Location, Resource, StaffMember, WorkingHours
+from medspa.domain.practice.models import Resource, StaffMember, WorkingHours
 from medspa.domain.practice.service import get_location
-from medspa.domain.scheduling.models import Appointment, Occupancy
+from medspa.domain.scheduling.detail import AppointmentDetail, appointment_detail
+from medspa.domain.scheduling.labels import (
+    STATUS_LABELS,
+    category_colour,
+    client_name,
+    resource_subtitle,
+    resource_type_label,
+)
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus
 from medspa.domain.timezones import format_clinic_clock, local_day_bounds, wall_to_utc, zone_abbreviation
 
 VIEWS = ("providers", "rooms")
-STATUS_LABELS = {
-    "held": "Held",
-    "confirmed": "Confirmed",
-    "checked_in": "Checked in",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
-    "no_show": "No-show",
-    "expired": "Expired",
-}
-# a Radix colour name per service category (the UI turns it into CSS variables)
-CATEGORY_COLOURS = {
-    "Neuromodulators": "violet",
-    "Dermal fillers": "plum",
-    "Laser hair removal": "orange",
-    "IPL photofacial": "amber",
-    "Microneedling": "crimson",
-    "Chemical peels": "jade",
-    "HydraFacial": "cyan",
-    "Body contouring": "indigo",
-    "Consultations": "blue",
-}
-_FALLBACK_COLOURS = ("teal", "iris", "grass", "brown", "sky", "pink")
 DEFAULT_FIRST_HOUR, DEFAULT_LAST_HOUR = 8, 18
-
-
-# resource types with a fixed label; other types are title-cased (see resource_type_label)
-RESOURCE_TYPE_LABELS = {
-    "ipl_bbl": "IPL / BBL",
-    "treatment_room": "Treatment room",
-}
-RESOURCE_KIND_LABELS = {"room": "Room", "device": "Device"}
-_ACRONYMS = frozenset({"ipl", "bbl", "rf", "led", "hifu", "co2"})
-
-
-def resource_type_label(resource_type: str) -> str:
-    """A human label of a resource type: ipl_bbl -> "IPL / BBL", laser_gentlemax -> "Laser",
-    treatment_room -> "Treatment room", rf_microneedling -> "RF Microneedling"."""
-    key = (resource_type or "").strip().lower()
-    if not key:
-        return ""
-    if key in RESOURCE_TYPE_LABELS:
-        return RESOURCE_TYPE_LABELS[key]
-    if key == "laser" or key.startswith("laser_"):
-        return "Laser"
-    words = [w for w in key.replace("-", "_").split("_") if w]
-    return " ".join(w.upper() if w in _ACRONYMS else w.capitalize() for w in words)
-
-
-def resource_subtitle(kind: str, name: str, resource_type: str) -> str:
-    """The column subtitle of a room or device: "Room · Treatment room", "Device · Laser"; just
-    the kind when the type label would only repeat the name ("Facial Room" of type facial_room)."""
-    kind_label = RESOURCE_KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
-    type_label = resource_type_label(resource_type)
-    if type_label.lower() in ("", (name or "").strip().lower(), kind_label.lower()):
-        return kind_label
-    return f"{kind_label} · {type_label}"
-
-
-def category_colour(category: str) -> str:
-    """The palette colour of a service category (stable for unknown categories too)."""
-    if category in CATEGORY_COLOURS:
-        return CATEGORY_COLOURS[category]
-    return _FALLBACK_COLOURS[sum(category.encode()) % len(_FALLBACK_COLOURS)]
 
 
 @dataclass(frozen=True)
@@ -206,48 +152,6 @@ class CalendarWeek:
     working: set[tuple[int, int]] = field(default_factory=set)
 
 
-@dataclass(frozen=True)
-class AppointmentDetail:
-    """The side panel of one appointment; contact fields are empty without client.contact.read."""
-
-    id: int
-    reference: str
-    status: str
-    status_label: str
-    client_id: int | None
-    client_name: str
-    contact_visible: bool
-    client_phone: str
-    client_email: str
-    service_name: str
-    category: str
-    colour: str
-    duration_minutes: int
-    provider_name: str
-    resources: list[str]
-    location_name: str
-    time_zone: str
-    date_label: str
-    time_label: str
-    source: str
-    price: str
-    deposit_paid: str
-    deposit_paid_cents: int
-    currency: str
-    actions: list[str]
-    cancel_late: bool
-    cancel_policy: str
-    cancellation_window_hours: int
-    notes: str
-    # checkout (payments/checkout.py), integer cents: checked_out = a sale line exists; the
-    # figures are filled only for actors with payment.take and a checked-in/completed visit
-    checked_out: bool = False
-    sale_cents: int = 0
-    applied_cents: int = 0
-    balance_cents: int = 0
-    paid_at_checkout_cents: int = 0
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -257,12 +161,6 @@ def _minutes(instant: datetime, day_start: datetime) -> int:
 
 def _clip(value: int, lo: int, hi: int) -> int:
     return max(lo, min(hi, value))
-
-
-def _client_name(client: Client | None) -> str:
-    if client is None:
-        return "Walk-in"
-    return f"{client.first_name} {client.last_name}".strip()
 
 
 def _hour_marks(day_start: datetime, day_minutes: int, tz: ZoneInfo) -> list[HourMark]:
@@ -322,7 +220,7 @@ def _appointments(session: Session, location_id: int, lo: datetime, hi: datetime
         .join(Service, Service.id == Appointment.service_id)
         .join(Client, Client.id == Appointment.client_id, isouter=True)
         .where(Appointment.location_id == location_id, Appointment.start_at < hi, Appointment.end_at > lo,
-               Appointment.status != "expired")
+               Appointment.status != AppointmentStatus.EXPIRED)
         .order_by(Appointment.start_at, Appointment.id)
     )
     return list(session.exec(stmt))
@@ -376,7 +274,7 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
             start_label=_label(appt.start_at, location.time_zone, dst_day),
             end_label=_label(appt.end_at, location.time_zone, dst_day),
             status=appt.status, status_label=STATUS_LABELS.get(appt.status, appt.status),
-            colour=category_colour(service.category), appointment_id=appt.id, client_name=_client_name(client),
+            colour=category_colour(service.category), appointment_id=appt.id, client_name=client_name(client),
             service_name=service.name, category=service.category, source=appt.source)
 
     blocks: list[CalendarBlock] = []
@@ -405,7 +303,7 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
                     blocks.append(block_for(*by_id[appointment_id], resource_id))
     blocks.sort(key=lambda b: (b.column_id, b.start_minute, b.end_minute, b.appointment_id or 0))
     spans = [s for c in columns for s in c.work_spans] + [(b.start_minute, b.end_minute) for b in blocks
-                                                          if b.status != "cancelled"]
+                                                          if b.status != AppointmentStatus.CANCELLED]
     first, last = _visible_range(spans, day_start, day, tz, day_minutes)
     now_minute = None
     if now is not None and day_start <= now < day_end:
@@ -426,7 +324,7 @@ def _time_off(session: Session, staff_ids: set[int], lo: datetime, hi: datetime,
         return []
     stmt = (select(Occupancy, Resource.staff_id).join(Resource, Resource.id == Occupancy.resource_id)
             .where(Resource.kind == "provider", Resource.staff_id.in_(sorted(staff_ids)), Occupancy.kind == "block",
-                   Occupancy.status != "released", Occupancy.during.op("&&")(Range(lo, hi, bounds="[)"))))
+                   Occupancy.status != OccupancyStatus.RELEASED, Occupancy.during.op("&&")(Range(lo, hi, bounds="[)"))))
     out = []
     for occ, staff_id in session.exec(stmt):
         start, end = max(occ.during.lower, lo), min(occ.during.upper, hi)
@@ -472,8 +370,8 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
         if not 0 <= index < 7:
             continue
         entries.append(WeekEntry(appt.id, appt.provider_id, index, format_clinic_clock(appt.start_at, location.time_zone),
-                                 _client_name(client), svc.name, appt.status, category_colour(svc.category)))
-        if appt.status != "cancelled":
+                                 client_name(client), svc.name, appt.status, category_colour(svc.category)))
+        if appt.status != AppointmentStatus.CANCELLED:
             counts[(appt.provider_id, index)] += 1
     working = {(sid, i) for sid, weekly in hours.items() for i, d in enumerate(days) if weekly.get(d.weekday())}
     _audit_read(session, actor, "calendar.read_week", location_id, start, now, appointments=len(rows))
@@ -488,107 +386,6 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
 
 
 # --------------------------------------------------------------------------- detail
-
-
-def _allowed_actions(actor: Actor, appt: Appointment, today: date, visit_day: date) -> list[str]:
-    actions = []
-    on_or_after = today >= visit_day
-    if appt.status == "confirmed" and on_or_after and actor.can("appointment.check_in"):
-        actions.append("check_in")
-    if appt.status in ("confirmed", "checked_in") and on_or_after and actor.can("appointment.update_status"):
-        actions.append("complete")
-    if appt.status == "confirmed" and on_or_after and actor.can("appointment.update_status"):
-        actions.append("no_show")
-    if appt.status in ("confirmed", "held") and actor.can("appointment.cancel"):
-        actions.append("cancel")
-    return actions
-
-
-def _checkout_figures(session: Session, actor: Actor, appt: Appointment) -> dict:
-    """checked_out and, for payment.take on a checked-in/completed visit, the checkout quote."""
-    from medspa.domain.payments.checkout import CHECKOUT_STATUSES, checkout_quote, is_checked_out
-
-    if appt.status not in CHECKOUT_STATUSES:
-        return {}
-    if not actor.can("payment.take"):
-        return {"checked_out": is_checked_out(session, appt.id)}
-    q = checkout_quote(session, actor, appt.id)
-    return {"checked_out": q.checked_out, "sale_cents": q.price_cents, "applied_cents": q.applied_cents,
-            "balance_cents": q.balance_cents, "paid_at_checkout_cents": q.paid_cents}
-
-
-def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, now: datetime) -> AppointmentDetail:
-    """Everything the calendar's side panel shows, with the actions this actor may take now
-    ("checkout" for a checked-in/completed visit not checked out yet, with payment.take).
-
-    cancel_late / cancel_policy say whether cancelling now keeps or refunds the paid deposit
-    (the location's cancellation window). Raises PermissionDenied, NotFound.
-    """
-    from medspa.domain.payments.service import succeeded_deposit  # payments depends on scheduling models
-
-    actor.require("calendar.read")
-    row = session.exec(
-        select(Appointment, Service, Client, StaffMember, Location)
-        .join(Service, Service.id == Appointment.service_id)
-        .join(StaffMember, StaffMember.id == Appointment.provider_id)
-        .join(Location, Location.id == Appointment.location_id)
-        .join(Client, Client.id == Appointment.client_id, isouter=True)
-        .where(Appointment.id == appointment_id)).first()
-    if row is None:
-        raise NotFound("appointment")
-    appt, svc, client, provider, location = row
-    tz = ZoneInfo(location.time_zone)
-    resources = list(session.exec(
-        select(Resource.name).join(Occupancy, Occupancy.resource_id == Resource.id)
-        .where(Occupancy.appointment_id == appt.id, Resource.kind.in_(("room", "device")))
-        .distinct().order_by(Resource.name)))
-    payment = succeeded_deposit(session, appt.id) if appt.status in ("confirmed", "held", "checked_in",
-                                                                      "completed", "no_show") else None
-    paid = payment.amount_cents if payment is not None else 0
-    late = appt.start_at - now < timedelta(hours=location.cancellation_window_hours)
-    window = location.cancellation_window_hours
-    if paid == 0:
-        policy = "No deposit was paid, so nothing is refunded or kept."
-    elif late:
-        policy = (f"Inside the {window}-hour window: the {format_money(paid, payment.currency)} deposit "
-                  "will be kept.")
-    else:
-        policy = (f"More than {window} hours ahead: the {format_money(paid, payment.currency)} deposit "
-                  "will be refunded.")
-    contact = actor.can("client.contact.read") and client is not None
-    local_start, local_end = appt.start_at.astimezone(tz), appt.end_at.astimezone(tz)
-    checkout = _checkout_figures(session, actor, appt)
-    actions = _allowed_actions(actor, appt, now.astimezone(tz).date(), local_start.date())
-    if "sale_cents" in checkout and not checkout["checked_out"]:
-        actions.append("checkout")
-    record(session, actor, "appointment.read", "appointment", appt.id, client_id=appt.client_id, at=now)
-    return AppointmentDetail(
-        id=appt.id, reference=appt.reference, status=appt.status,
-        status_label=STATUS_LABELS.get(appt.status, appt.status), client_id=appt.client_id,
-        client_name=_client_name(client), contact_visible=contact,
-        client_phone=_pretty_phone(client.phone_e164) if contact and client.phone_e164 else "",
-        client_email=(client.email or "") if contact else "", service_name=svc.name, category=svc.category,
-        colour=category_colour(svc.category), duration_minutes=svc.duration_minutes,
-        provider_name=provider.display_name, resources=resources, location_name=location.name,
-        time_zone=location.time_zone, date_label=format_date(local_start.date(), "EEEE, MMMM d, y", locale="en_US"),
-        time_label=(f"{format_clinic_clock(appt.start_at, location.time_zone)} – "
-                    f"{format_clinic_clock(appt.end_at, location.time_zone)} {zone_abbreviation(appt.end_at, tz)}"
-                    f" ({location.time_zone})"),
-        source=appt.source, price=format_money(appt.price_cents, appt.currency),
-        deposit_paid=format_money(paid, appt.currency) if paid else "None", deposit_paid_cents=paid,
-        currency=appt.currency, actions=actions, cancel_late=late, cancel_policy=policy,
-        cancellation_window_hours=window, notes=appt.notes, **checkout)
-
-
-def _pretty_phone(e164: str) -> str:
-    """+12125550123 -> "+1 212-555-0123" (international format)."""
-    import phonenumbers
-
-    try:
-        return phonenumbers.format_number(phonenumbers.parse(e164, None),
-                                          phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    except phonenumbers.NumberParseException:
-        return e164
 
 
 __all__ = ["calendar_day", "calendar_week", "appointment_detail", "CalendarDay", "CalendarWeek", "CalendarBlock",

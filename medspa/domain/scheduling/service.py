@@ -24,8 +24,9 @@ from medspa.domain.catalog.models import Service
 from medspa.domain.catalog.service import get_service
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
-from medspa.domain.practice.models import Resource
+from medspa.domain.practice.models import Location, Resource
 from medspa.domain.practice.service import get_location
+from medspa.domain.scheduling.policy import is_late_cancellation
 from medspa.domain.scheduling.availability import (
     Slot,
     find_slots,
@@ -33,7 +34,7 @@ from medspa.domain.scheduling.availability import (
     nearest_alternatives,
     occupancy_span,
 )
-from medspa.domain.scheduling.models import Appointment, Occupancy
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus
 
 DEFAULT_HOLD_MINUTES = 10
 ONLINE_HORIZON_DAYS = 365  # how far ahead clients may book online (staff: 2 years)
@@ -68,20 +69,65 @@ def _aware(instant: datetime, field: str = "start") -> datetime:
 def _release_lapsed_holds(session: Session, resource_ids: list[int], lo: datetime, hi: datetime, now: datetime) -> None:
     lapsed = session.exec(
         select(Occupancy.id, Occupancy.appointment_id).where(
-            Occupancy.status == "held", Occupancy.hold_expires_at <= now,
+            Occupancy.status == OccupancyStatus.HELD, Occupancy.hold_expires_at <= now,
             Occupancy.resource_id.in_(resource_ids), Occupancy.during.op("&&")(Range(lo, hi, bounds="[)")))
     ).all()
     if not lapsed:
         return
     appointment_ids = {a for _, a in lapsed if a is not None}
-    session.execute(update(Occupancy).where(Occupancy.appointment_id.in_(appointment_ids), Occupancy.status == "held")
-                    .values(status="released"))
-    session.execute(update(Appointment).where(Appointment.id.in_(appointment_ids), Appointment.status == "held")
-                    .values(status="expired"))
+    session.execute(update(Occupancy).where(Occupancy.appointment_id.in_(appointment_ids),
+                                            Occupancy.status == OccupancyStatus.HELD)
+                    .values(status=OccupancyStatus.RELEASED))
+    session.execute(update(Appointment).where(Appointment.id.in_(appointment_ids),
+                                              Appointment.status == AppointmentStatus.HELD)
+                    .values(status=AppointmentStatus.EXPIRED))
 
 
 def _free_resource(busy, candidates: list[int], lo: datetime, hi: datetime) -> int | None:
     return next((rid for rid in candidates if busy.is_free(rid, lo, hi)), None)
+
+
+def _bookable(session: Session, *, location_id: int, service_id: int, start_at: datetime, now: datetime,
+              client_id: int | None, online: bool) -> tuple[Service, Location]:
+    """The service and location of a booking request whose start is ahead and within the
+    horizon (online: the service is online-bookable; a client holds no overlapping visit).
+    Raises ValidationFailed ("start": passed, too far ahead, or the client is already booked then),
+    NotFound."""
+    if start_at < now:
+        raise ValidationFailed({"start": "This time has already passed"})
+    if start_at > now + timedelta(days=ONLINE_HORIZON_DAYS if online else STAFF_HORIZON_DAYS):
+        raise ValidationFailed({"start": "This time is too far ahead to book"})
+    service = get_service(session, service_id)
+    location = get_location(session, location_id)
+    if online and not service.online_bookable:
+        raise NotFound("service")
+    if client_id is not None:
+        _refuse_double_booking(session, client_id, start_at, start_at + timedelta(minutes=service.duration_minutes))
+    return service, location
+
+
+def _insert_reservation(session: Session, appt: Appointment, resource_ids: list[int], lo: datetime,
+                        hi: datetime) -> bool:
+    """Insert `appt` and its occupancies of `resource_ids` over [lo, hi) (booked for a confirmed
+    appointment, held until its hold expiry otherwise) in a savepoint. False when the exclusion
+    constraint refused them (another booking won the race); the savepoint is rolled back."""
+    confirmed = appt.status == AppointmentStatus.CONFIRMED
+    try:
+        with session.begin_nested():
+            session.add(appt)
+            session.flush()
+            session.add_all([
+                Occupancy(org_id=appt.org_id, resource_id=rid, appointment_id=appt.id,
+                          during=Range(lo, hi, bounds="[)"),
+                          status=OccupancyStatus.BOOKED if confirmed else OccupancyStatus.HELD,
+                          hold_expires_at=appt.hold_expires_at)
+                for rid in resource_ids])
+            session.flush()
+    except IntegrityError as exc:
+        if isinstance(exc.orig, ExclusionViolation):
+            return False
+        raise
+    return True
 
 
 def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: int, start_at: datetime,
@@ -102,16 +148,8 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
     source = source or ("online" if online else "staff")
     actor.require("appointment.book_online" if online else "appointment.book")
     start_at = _aware(start_at)
-    if start_at < now:
-        raise ValidationFailed({"start": "This time has already passed"})
-    if start_at > now + timedelta(days=ONLINE_HORIZON_DAYS if online else STAFF_HORIZON_DAYS):
-        raise ValidationFailed({"start": "This time is too far ahead to book"})
-    service = get_service(session, service_id)
-    location = get_location(session, location_id)
-    if online and not service.online_bookable:
-        raise NotFound("service")
-    if client_id is not None:
-        _refuse_double_booking(session, client_id, start_at, start_at + timedelta(minutes=service.duration_minutes))
+    service, location = _bookable(session, location_id=location_id, service_id=service_id, start_at=start_at,
+                                  now=now, client_id=client_id, online=online)
     tz = ZoneInfo(location.time_zone)
     local_day = start_at.astimezone(tz).date()
     slots = find_slots(session, actor, location_id=location_id, service_id=service_id, start_date=local_day,
@@ -146,24 +184,13 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
                 org_id=actor.org_id, reference=new_reference(), location_id=location_id, service_id=service_id,
                 provider_id=staff_id, client_id=client_id, start_at=start_at,
                 end_at=start_at + timedelta(minutes=service.duration_minutes),
-                status="confirmed" if confirm else "held", hold_expires_at=None if confirm else expires,
+                status=AppointmentStatus.CONFIRMED if confirm else AppointmentStatus.HELD,
+                hold_expires_at=None if confirm else expires,
                 price_cents=service.price_cents, deposit_cents=0 if confirm else service.deposit_cents,
                 currency=service.currency, source=source, created_by_user_id=actor.user_id,
                 confirmed_at=now if confirm else None)
-            try:
-                with session.begin_nested():
-                    session.add(appt)
-                    session.flush()
-                    session.add_all([
-                        Occupancy(org_id=actor.org_id, resource_id=rid, appointment_id=appt.id,
-                                  during=Range(lo, hi, bounds="[)"), status="booked" if confirm else "held",
-                                  hold_expires_at=None if confirm else expires)
-                        for rid in wanted])
-                    session.flush()
-            except IntegrityError as exc:
-                if isinstance(exc.orig, ExclusionViolation):
-                    continue  # lost a race for this provider/room: try the next candidate
-                raise
+            if not _insert_reservation(session, appt, wanted, lo, hi):
+                continue  # lost a race for this provider/room: try the next candidate
             record(session, actor, "appointment.confirm" if confirm else "appointment.hold", "appointment",
                    appt.id, client_id=client_id, at=now, start=start_at.isoformat(), provider_id=staff_id,
                    service_id=service_id)
@@ -174,7 +201,8 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
 def _refuse_double_booking(session: Session, client_id: int, start_at: datetime, end_at: datetime) -> None:
     """A client cannot hold two live appointments that overlap (a retried or doubled request)."""
     clash = session.exec(select(Appointment.id).where(
-        Appointment.client_id == client_id, Appointment.status.in_(("held", "confirmed", "checked_in")),
+        Appointment.client_id == client_id,
+        Appointment.status.in_((AppointmentStatus.HELD, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN)),
         Appointment.start_at < end_at, Appointment.end_at > start_at)).first()
     if clash is not None:
         raise ValidationFailed({"start": "You already have a booking at this time"})
@@ -205,7 +233,7 @@ def appointment_by_reference(session: Session, reference: str) -> Appointment:
     if not (reference.isascii() and reference.isalnum() and len(reference) <= 40):
         raise NotFound("booking")
     appt = session.exec(select(Appointment).where(Appointment.reference == reference)).first()
-    if appt is None or appt.status in ("held", "expired"):
+    if appt is None or appt.status in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED):
         raise NotFound("booking")
     return appt
 
@@ -222,16 +250,16 @@ def confirm_hold(session: Session, actor: Actor, appointment_id: int, *, now: da
     were released, NotFound. The caller commits.
     """
     appt = get_appointment(session, appointment_id, lock=True)
-    if appt.status == "confirmed":
+    if appt.status == AppointmentStatus.CONFIRMED:
         return appt
-    if appt.status != "held":
+    if appt.status != AppointmentStatus.HELD:
         raise HoldLost()
     rows = list(session.exec(select(Occupancy).where(Occupancy.appointment_id == appt.id).with_for_update()))
-    if not rows or any(r.status != "held" for r in rows):
+    if not rows or any(r.status != OccupancyStatus.HELD for r in rows):
         raise HoldLost()
     for r in rows:
-        r.status, r.hold_expires_at = "booked", None
-    appt.status, appt.hold_expires_at, appt.confirmed_at = "confirmed", None, now
+        r.status, r.hold_expires_at = OccupancyStatus.BOOKED, None
+    appt.status, appt.hold_expires_at, appt.confirmed_at = AppointmentStatus.CONFIRMED, None, now
     if client_id is not None:
         appt.client_id = client_id
     session.add_all([appt, *rows])
@@ -243,11 +271,12 @@ def confirm_hold(session: Session, actor: Actor, appointment_id: int, *, now: da
 def release_hold(session: Session, actor: Actor, appointment_id: int, *, now: datetime, reason: str = "") -> None:
     """Give a held slot back (declined card, client left). No-op for non-held appointments."""
     appt = get_appointment(session, appointment_id, lock=True)
-    if appt.status != "held":
+    if appt.status != AppointmentStatus.HELD:
         return
-    session.execute(update(Occupancy).where(Occupancy.appointment_id == appt.id, Occupancy.status == "held")
-                    .values(status="released"))
-    appt.status = "expired"
+    session.execute(update(Occupancy).where(Occupancy.appointment_id == appt.id,
+                                            Occupancy.status == OccupancyStatus.HELD)
+                    .values(status=OccupancyStatus.RELEASED))
+    appt.status = AppointmentStatus.EXPIRED
     session.add(appt)
     record(session, actor, "appointment.release", "appointment", appt.id, client_id=appt.client_id, at=now,
            reason=reason)
@@ -256,7 +285,8 @@ def release_hold(session: Session, actor: Actor, appointment_id: int, *, now: da
 
 def _release_occupancy(session: Session, appointment_id: int) -> None:
     session.execute(update(Occupancy).where(Occupancy.appointment_id == appointment_id,
-                                            Occupancy.status.in_(("held", "booked"))).values(status="released"))
+                                            Occupancy.status.in_((OccupancyStatus.HELD, OccupancyStatus.BOOKED)))
+                    .values(status=OccupancyStatus.RELEASED))
 
 
 @dataclass
@@ -283,12 +313,12 @@ def cancel_appointment(session: Session, actor: Actor, appointment_id: int, *, n
     appt = get_appointment(session, appointment_id, lock=True)
     if not staff and (actor.client_id is None or appt.client_id != actor.client_id):
         raise NotFound("appointment")
-    if appt.status not in ("confirmed", "held"):
+    if appt.status not in (AppointmentStatus.CONFIRMED, AppointmentStatus.HELD):
         raise InvalidTransition(f"A {appt.status.replace('_', ' ')} appointment cannot be cancelled")
     location = get_location(session, appt.location_id)
-    late = appt.start_at - now < timedelta(hours=location.cancellation_window_hours)
+    late = is_late_cancellation(appt.start_at, location.cancellation_window_hours, now)
     _release_occupancy(session, appt.id)
-    appt.status, appt.cancelled_at, appt.cancellation_late = "cancelled", now, late
+    appt.status, appt.cancelled_at, appt.cancellation_late = AppointmentStatus.CANCELLED, now, late
     session.add(appt)
     record(session, actor, "appointment.cancel", "appointment", appt.id, client_id=appt.client_id, at=now,
            late=late, reason=reason[:200])
@@ -297,9 +327,10 @@ def cancel_appointment(session: Session, actor: Actor, appointment_id: int, *, n
 
 
 _TRANSITIONS = {
-    "check_in": ({"confirmed"}, "checked_in", "checked_in_at"),
-    "complete": ({"checked_in", "confirmed"}, "completed", "completed_at"),
-    "no_show": ({"confirmed"}, "no_show", None),
+    "check_in": ({AppointmentStatus.CONFIRMED}, AppointmentStatus.CHECKED_IN, "checked_in_at"),
+    "complete": ({AppointmentStatus.CHECKED_IN, AppointmentStatus.CONFIRMED}, AppointmentStatus.COMPLETED,
+                 "completed_at"),
+    "no_show": ({AppointmentStatus.CONFIRMED}, AppointmentStatus.NO_SHOW, None),
 }
 
 
@@ -337,7 +368,7 @@ def add_block(session: Session, actor: Actor, *, staff_id: int, start_at: dateti
         raise NotFound("provider")
     _release_lapsed_holds(session, [res.id], start_at, end_at, now)
     block = Occupancy(org_id=actor.org_id, resource_id=res.id, during=Range(start_at, end_at, bounds="[)"),
-                      status="booked", kind="block", note=note[:200])
+                      status=OccupancyStatus.BOOKED, kind="block", note=note[:200])
     try:
         with session.begin_nested():
             session.add(block)

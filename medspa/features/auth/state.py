@@ -144,9 +144,9 @@ class StaffState(rx.State):
         token = self.session_token
         actor = await self._staff_actor()
         if actor is not None:
-            from medspa.features.calendar import data  # the tab stops receiving live pushes
+            from medspa.domain.scheduling.actions.calendar import do_forget_tab  # no more live pushes
 
-            await asyncio.to_thread(data.forget_tab, get_engine(), actor.org_id, self.router.session.client_token)
+            await asyncio.to_thread(do_forget_tab, actor, self.router.session.client_token)
         if token:
             await asyncio.to_thread(logout, get_engine(), token, now=app_clock().now())
         self.staff_name = self.staff_role = self.org_name = ""

@@ -7,22 +7,18 @@ only names ids and minutes, each checked against those lists here.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import reflex as rx
 
-from medspa.clock import app_clock
-from medspa.db import get_engine
 from medspa.domain.clients.service import ClientInput
-from medspa.domain.errors import NotFound, ValidationFailed
-from medspa.domain.identity.actor import PermissionDenied
+from medspa.domain.errors import ValidationFailed
+from medspa.domain.scheduling.actions.desk import do_book_for_client, fetch_booking_options, fetch_client_hits
 from medspa.domain.scheduling.service import SlotTaken
 from medspa.domain.timezones import format_clinic_clock, local_midnight, zone_abbreviation
 from medspa.features.auth.state import StaffState
-from medspa.features.calendar import data
 from medspa.features.calendar.layout import SLOT_MINUTES, parse_day
 from medspa.features.calendar.state import CalendarState
 
@@ -86,20 +82,17 @@ class BookDialogState(StaffState):
     @rx.event
     async def open_slot(self, column_id: int, minute: int):
         """Open for the clicked cell: provider from the column (providers view), time from the row."""
-        actor = await self._staff_actor()
-        if actor is None:
-            return self._to_login()
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (column_id, minute)):
-            return
+        valid = all(isinstance(v, int) and not isinstance(v, bool) for v in (column_id, minute))
         cal = await self.get_state(CalendarState)
-        column = next((c for c in cal.day_data.columns if c.id == column_id), None)
+        column = next((c for c in cal.day_data.columns if c.id == column_id), None) if valid else None
         if cal.span != "day" or column is None or not (0 <= minute < cal.day_minutes):
-            return
-        try:
-            services, providers = await asyncio.to_thread(data.booking_options, get_engine(), actor,
-                                                          cal.location_id)
-        except (NotFound, PermissionDenied):
+            return self._to_login() if await self._staff_actor() is None else None
+        done = await self._act(fetch_booking_options, cal.location_id)
+        if done.redirect:
+            return done.redirect
+        if done.error:
             return rx.toast.error("You cannot book at this location.")
+        services, providers = done.value.services, done.value.providers
         self._location_id, self._day, self._time_zone = cal.location_id, cal.day, cal.time_zone
         self.services = [Option(str(s.id), s.label) for s in services]
         self.providers = [Option(ANY, "Any available provider")] + [Option(str(p.id), p.name) for p in providers]
@@ -138,18 +131,17 @@ class BookDialogState(StaffState):
     @rx.event
     async def search(self, query: str):
         """Find existing clients by name, email or phone (two characters or more)."""
-        actor = await self._staff_actor()
-        if actor is None or not self.dialog_open:
+        if not self.dialog_open:
             return
         self.query = query[:80] if isinstance(query, str) else ""
         if len(self.query.strip()) < 2:
             self.hits, self._hit_ids = [], []
             return
-        try:
-            hits = await asyncio.to_thread(data.clients_matching, get_engine(), actor, self.query)
-        except PermissionDenied:
+        done = await self._act(fetch_client_hits, self.query)
+        if not done.ok:  # signed out meanwhile, or no client.read: no hits
             self.hits, self._hit_ids = [], []
             return
+        hits = done.value
         self.hits = [Hit(h.id, h.name, h.hint) for h in hits]
         self._hit_ids = [h.id for h in hits]
 
@@ -183,11 +175,9 @@ class BookDialogState(StaffState):
     @rx.event
     async def submit(self, form_data: dict):
         """Book: existing client (picked) or a new one from the form fields."""
-        actor = await self._staff_actor()
-        if actor is None:
-            yield self._to_login()
-            return
         if not self.dialog_open:
+            if await self._staff_actor() is None:
+                yield self._to_login()
             return
         errors: dict[str, str] = {}
         if not any(o.value == self.service for o in self.services):
@@ -200,16 +190,19 @@ class BookDialogState(StaffState):
         elif not self.client_id:
             errors["client"] = "Search for a client and pick one, or add a new client"
         if errors:
+            if await self._staff_actor() is None:  # signed out: to the sign-in page, not a form error
+                yield self._to_login()
+                return
             self.errors, self.alternatives = errors, []
             return
         self.busy, self.errors, self.alternatives = True, {}, []
         yield
         start = self._start(int(self.minute))
         try:
-            await asyncio.to_thread(
-                data.book, get_engine(), actor, location_id=self._location_id, service_id=int(self.service),
+            done = await self._act(
+                do_book_for_client, location_id=self._location_id, service_id=int(self.service),
                 provider_id=None if self.provider == ANY else int(self.provider), start_at=start,
-                client_id=self.client_id or None, new_client=new_client, now=app_clock().now())
+                client_id=self.client_id or None, new_client=new_client)
         except ValidationFailed as exc:
             self.busy, self.errors = False, _shown_errors(exc.fields)
             return
@@ -218,11 +211,15 @@ class BookDialogState(StaffState):
             self.errors = {"time": "That time is not free for this service and provider."}
             self.alternatives = [f"{format_clinic_clock(a.start, self._time_zone)}" for a in exc.alternatives]
             return
-        except (NotFound, PermissionDenied):
+        if done.redirect:
+            self.busy = False
+            yield done.redirect
+            return
+        if done.error:
             self.busy, self.errors = False, {"provider": "That provider does not offer this service here."}
             return
         self.busy, self.dialog_open = False, False
         who = self.client_label or (f"{new_client.first_name} {new_client.last_name}" if new_client else "")
         cal = await self.get_state(CalendarState)
-        await cal._reload(actor)
+        await cal._reload(done.actor)
         yield rx.toast.success(f"Booked {who} at {self._label(int(self.minute))}")

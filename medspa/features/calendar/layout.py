@@ -20,21 +20,22 @@ from medspa.domain.scheduling.calendar import (
     CalendarDay,
     CalendarWeek,
 )
+from medspa.domain.scheduling.models import AppointmentStatus as Status
 from medspa.domain.timezones import format_clinic_clock, local_midnight
 
 PX_PER_MINUTE = 1.6
 SLOT_MINUTES = 15
 STATUS_ACCENT = {
-    "held": "amber",
-    "confirmed": "blue",
-    "checked_in": "grass",
-    "completed": "gray",
-    "cancelled": "gray",
-    "no_show": "tomato",
+    Status.HELD: "amber",
+    Status.CONFIRMED: "blue",
+    Status.CHECKED_IN: "grass",
+    Status.COMPLETED: "gray",
+    Status.CANCELLED: "gray",
+    Status.NO_SHOW: "tomato",
     "blocked": "gray",
 }
-LEGEND = [("held", "Held"), ("confirmed", "Confirmed"), ("checked_in", "Checked in"), ("completed", "Completed"),
-          ("no_show", "No-show"), ("cancelled", "Cancelled")]
+LEGEND = [(Status.HELD, "Held"), (Status.CONFIRMED, "Confirmed"), (Status.CHECKED_IN, "Checked in"),
+          (Status.COMPLETED, "Completed"), (Status.NO_SHOW, "No-show"), (Status.CANCELLED, "Cancelled")]
 
 
 @dataclasses.dataclass
@@ -218,15 +219,15 @@ def initials(name: str) -> str:
 
 def _paint(status: str, colour: str) -> tuple[str, str, str, str]:
     """(background, stripe, text colour, pill text) of a block by status and category colour."""
-    if status == "held":
+    if status == Status.HELD:
         return "var(--amber-2)", "var(--amber-9)", "var(--amber-12)", "Held"
-    if status == "checked_in":
+    if status == Status.CHECKED_IN:
         return "var(--grass-3)", "var(--grass-9)", "var(--grass-12)", "Checked in"
-    if status == "completed":
+    if status == Status.COMPLETED:
         return "var(--gray-3)", f"var(--{colour}-7)", "var(--gray-11)", "Done"
-    if status == "cancelled":
+    if status == Status.CANCELLED:
         return "var(--gray-2)", "var(--gray-7)", "var(--gray-10)", "Cancelled"
-    if status == "no_show":
+    if status == Status.NO_SHOW:
         return "var(--tomato-3)", "var(--tomato-9)", "var(--tomato-12)", "No-show"
     if status == "blocked":
         return "var(--gray-4)", "var(--gray-8)", "var(--gray-11)", ""
@@ -283,7 +284,7 @@ def day_view(cal: CalendarDay, *, show_cancelled: bool) -> DayView:
         if first <= mark.minute + 30 < last:
             lines.append(LineView(_px(mark.minute + 30 - first), "", False))
 
-    shown = [b for b in cal.blocks if b.column_id in col_index and (show_cancelled or b.status != "cancelled")
+    shown = [b for b in cal.blocks if b.column_id in col_index and (show_cancelled or b.status != Status.CANCELLED)
              and b.end_minute > first and b.start_minute < last]
     blocks: list[BlockView] = []
     for column in cal.columns:
@@ -303,7 +304,7 @@ def day_view(cal: CalendarDay, *, show_cancelled: bool) -> DayView:
                 left=f"calc({_pct(col_left + lane / count / n)} + 3px)",
                 width=f"calc({_pct(1 / count / n)} - 6px)", bg=bg, stripe=stripe, fg=fg, pill=pill,
                 size="full" if bottom - top >= 45 else "medium" if bottom - top >= 25 else "compact",
-                cancelled=b.status == "cancelled"))
+                cancelled=b.status == Status.CANCELLED))
 
     slots, shades = [], []
     for column in cal.columns:
@@ -326,7 +327,7 @@ def day_view(cal: CalendarDay, *, show_cancelled: bool) -> DayView:
     now_top = now_label = ""
     if cal.now_minute is not None and first <= cal.now_minute <= last:
         now_top, now_label = _px(cal.now_minute - first), label(cal.now_minute)
-    visits = sum(1 for b in cal.blocks if b.kind == "appointment" and b.status != "cancelled")
+    visits = sum(1 for b in cal.blocks if b.kind == "appointment" and b.status != Status.CANCELLED)
     return DayView(
         title=cal.day_label, zone=f"{cal.zone_label} · {cal.time_zone}",
         columns=[ColumnView(c.id, c.kind, c.name, c.subtitle, initials(c.name), c.colour or "var(--gray-8)",
@@ -352,11 +353,11 @@ def week_view(week: CalendarWeek, *, show_cancelled: bool) -> WeekView:
             for e in week.entries:
                 if e.column_id != column.id or e.day_index != idx:
                     continue
-                if e.status == "cancelled" and not show_cancelled:
+                if e.status == Status.CANCELLED and not show_cancelled:
                     continue
                 bg, stripe, _, _ = _paint(e.status, e.colour)
                 chips.append(ChipView(e.appointment_id, e.start_label, e.client_name, e.service_name, e.status, bg,
-                                      stripe, e.status == "cancelled"))
+                                      stripe, e.status == Status.CANCELLED))
             cells.append(CellView(d.day.isoformat(), week.counts.get((column.id, idx), 0),
                                   (column.id, idx) in week.working, d.is_today, chips))
         rows.append(WeekRowView(ColumnView(column.id, column.kind, column.name, column.subtitle,

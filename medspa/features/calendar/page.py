@@ -1,21 +1,17 @@
-"""The staff calendar page at `/calendar` and the per-worker live listener."""
+"""The staff calendar page at `/calendar`; its tabs get live pushes through `medspa.live`."""
 
 from __future__ import annotations
 
 import reflex as rx
 
-from medspa.features.calendar import live
-from medspa.features.calendar.components import (
-    PANEL_WIDTH,
-    book_dialog,
-    day_grid,
-    detail_panel,
-    legend,
-    toolbar,
-    top_bar,
-    week_grid,
-)
+from medspa import live
+from medspa.features.calendar.dialog import book_dialog
+from medspa.features.calendar.grid import day_grid, week_grid
+from medspa.features.calendar.panel import detail_panel
+from medspa.features.calendar.push import calendar_push
 from medspa.features.calendar.state import CalendarState, DetailState
+from medspa.features.calendar.style import PANEL_WIDTH
+from medspa.features.calendar.toolbar import legend, toolbar, top_bar
 
 ROUTE = "/calendar"
 
@@ -52,6 +48,6 @@ def calendar_page() -> rx.Component:
 
 
 def register(app: rx.App) -> None:
-    """Add /calendar and start one live-calendar listener per web worker."""
+    """Add /calendar and subscribe its tabs to the live loop (started in medspa/medspa.py)."""
     app.add_page(calendar_page, route=ROUTE, title="Calendar · medspa", on_load=CalendarState.load)
-    app.register_lifespan_task(live.calendar_listener)
+    live.subscribe(calendar_push(app))

@@ -1,9 +1,9 @@
 """State of the staff calendar `/calendar`: what this tab shows, and its detail panel.
 
-Private per tab (never shared state): the live listener (live.py) pushes a fresh view into
-exactly this state with app.modify_state. Every public handler re-checks the staff session
-and validates its arguments; the layout comes from layout.py, the data from data.py (one
-domain call per handler, in a worker thread).
+Private per tab (never shared state): the live loop (medspa.live) pushes a fresh view into
+exactly this state with app.modify_state (push.py). Every public handler re-checks the staff
+session and validates its arguments; the layout comes from layout.py, the data from the
+scheduling actions (one action per handler, in a worker thread: `StaffState._act`).
 """
 
 from __future__ import annotations
@@ -14,23 +14,30 @@ from datetime import date, timedelta
 
 import reflex as rx
 
-from medspa.clock import app_clock
-from medspa.db import get_engine
+from medspa import live
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.payments.gateway import CardDetails
+from medspa.domain.payments.models import PaymentStatus
 from medspa.domain.payments.stripe_gateway import GatewayUnavailable
 from medspa.domain.identity.actor import Actor, PermissionDenied
+from medspa.domain.scheduling.actions.calendar import (
+    SPANS,
+    VIEWS,
+    ViewKey,
+    do_open_calendar,
+    fetch_appointment_detail,
+)
+from medspa.domain.scheduling.actions.desk import STEPS, do_cancel_visit, do_change_status, do_checkout_visit
 from medspa.domain.scheduling.calendar import CalendarDay, CalendarWeek
 from medspa.domain.scheduling.service import InvalidTransition
 from medspa.domain.money import format_money
 from medspa.features.auth.state import StaffState
 from medspa.web.inputs import ascii_int, parse_id
-from medspa.features.calendar import data, live
-from medspa.features.calendar.data import SPANS, VIEWS, ViewKey
 from medspa.features.calendar.layout import DayView, DetailView, WeekView, day_view, detail_view, parse_day, week_view
 
 
 CARD_FIELDS = ("card_number", "exp_month", "exp_year", "cvc")
+NOT_ALLOWED = "Not allowed."
 
 # on opening today, scroll the grid so the current-time line sits near the top
 SCROLL_TO_NOW = """setTimeout(() => { const g = document.getElementById('cal-grid');
@@ -107,10 +114,9 @@ class CalendarState(StaffState):
         """Load the current view (registering this tab for live pushes)."""
         try:
             opened = await asyncio.to_thread(
-                data.open_view, get_engine(), actor, location_id=self.location_id,
+                do_open_calendar, actor, location_id=self.location_id,
                 day=parse_day(self.day, None) if self.day else None, view=self.view, span=self.span,
-                client_token=self.router.session.client_token, instance_id=live.instance_id(),
-                now=app_clock().now())
+                client_token=self.router.session.client_token, instance_id=live.instance_id())
         except (LookupError, NotFound, PermissionDenied) as exc:
             self.error = str(exc) if isinstance(exc, LookupError) else "This calendar is not available to you."
             return
@@ -229,7 +235,7 @@ class DetailState(StaffState):
 
     async def _reload(self, actor: Actor) -> None:
         try:
-            d = await asyncio.to_thread(data.detail, get_engine(), actor, self.detail.id, app_clock().now())
+            d = await asyncio.to_thread(fetch_appointment_detail, actor, self.detail.id)
         except (NotFound, PermissionDenied):
             self.panel_open, self.detail = False, DetailView()
             return
@@ -242,20 +248,18 @@ class DetailState(StaffState):
 
     @rx.event
     async def open(self, appointment_id: int):
-        actor = await self._staff_actor()
-        if actor is None:
-            return self._to_login()
         appointment_id = parse_id(appointment_id) if isinstance(appointment_id, int) else None
         if appointment_id is None:
-            return
+            return self._to_login() if await self._staff_actor() is None else None
+        done = await self._act(fetch_appointment_detail, appointment_id)
+        if done.redirect:
+            return done.redirect
         self.busy, self.error, self.notice, self.confirm_cancel = False, "", "", False
         self.checkout_errors = {}
-        try:
-            d = await asyncio.to_thread(data.detail, get_engine(), actor, appointment_id, app_clock().now())
-        except (NotFound, PermissionDenied):
-            self.panel_open, self.error = False, ""
+        if done.error:
+            self.panel_open = False
             return rx.toast.error("That appointment is not available.")
-        self.detail, self.panel_open = detail_view(d), True
+        self.detail, self.panel_open = detail_view(done.value), True
 
     @rx.event
     def close(self):
@@ -264,22 +268,22 @@ class DetailState(StaffState):
     @rx.event
     async def step(self, action: str):
         """check_in, complete or no_show on the appointment shown."""
-        if action not in ("check_in", "complete", "no_show") or not self.panel_open:
-            return
-        actor = await self._staff_actor()
-        if actor is None:
-            yield self._to_login()
+        if action not in STEPS or not self.panel_open:
             return
         self.busy = True
         yield
         try:
-            d = await asyncio.to_thread(data.step, get_engine(), actor, self.detail.id, action, app_clock().now())
-        except (InvalidTransition, NotFound, PermissionDenied) as exc:
-            self.busy, self.error = False, str(exc) if isinstance(exc, InvalidTransition) else "Not allowed."
+            done = await self._act(do_change_status, self.detail.id, action, denied=NOT_ALLOWED)
+        except InvalidTransition as exc:
+            self.busy, self.error = False, str(exc)
             return
-        self.detail, self.busy = detail_view(d), False
-        await self._after(actor, {"check_in": "Checked in", "complete": "Marked completed",
-                                  "no_show": "Marked as no-show"}[action])
+        if not done.ok:
+            self.busy, self.error = False, done.error
+            yield done.redirect
+            return
+        self.detail, self.busy = detail_view(done.value), False
+        await self._after(done.actor, {"check_in": "Checked in", "complete": "Marked completed",
+                                       "no_show": "Marked as no-show"}[action])
 
     @rx.event
     def ask_cancel(self, value: bool):
@@ -290,26 +294,26 @@ class DetailState(StaffState):
         """Cancel the appointment shown and settle its deposit by the cancellation window."""
         if not self.panel_open or not self.confirm_cancel:
             return
-        actor = await self._staff_actor()
-        if actor is None:
-            yield self._to_login()
-            return
         self.busy = True
         yield
         try:
-            result, d = await asyncio.to_thread(data.cancel, get_engine(), actor, self.detail.id, app_clock(),
-                                                "cancelled at the desk")
-        except (InvalidTransition, NotFound, PermissionDenied) as exc:
-            self.busy, self.error = False, str(exc) if isinstance(exc, InvalidTransition) else "Not allowed."
+            done = await self._act(do_cancel_visit, self.detail.id, "cancelled at the desk", denied=NOT_ALLOWED)
+        except InvalidTransition as exc:
+            self.busy, self.error = False, str(exc)
             return
-        self.detail, self.busy = detail_view(d), False
+        if not done.ok:
+            self.busy, self.error = False, done.error
+            yield done.redirect
+            return
+        result = done.value.result
+        self.detail, self.busy = detail_view(done.value.detail), False
         if result.refunded_cents:
             notice = f"Cancelled · {format_money(result.refunded_cents, result.currency)} deposit refunded"
         elif result.kept_cents:
             notice = f"Cancelled · {format_money(result.kept_cents, result.currency)} deposit kept"
         else:
             notice = "Cancelled"
-        await self._after(actor, notice)
+        await self._after(done.actor, notice)
 
     @rx.event
     async def checkout(self, form: dict):
@@ -319,23 +323,19 @@ class DetailState(StaffState):
         permission (payment.take) and the visit are checked again on the server."""
         if not self.panel_open or not self.detail.can_checkout or not isinstance(form, dict):
             return
-        actor = await self._staff_actor()
-        if actor is None:
-            yield self._to_login()
-            return
 
-        def text(name: str, limit: int) -> str:
+        def typed(name: str, limit: int) -> str:
             value = form.get(name, "")
             return value.strip()[:limit] if isinstance(value, str) else ""
 
         card = None
         if self.detail.balance_due:
-            month, year = text("exp_month", 4), text("exp_year", 4)
-            card = CardDetails(text("card_number", 30), ascii_int(month) or 0, ascii_int(year) or 0, text("cvc", 4))
+            month, year = typed("exp_month", 4), typed("exp_year", 4)
+            card = CardDetails(typed("card_number", 30), ascii_int(month) or 0, ascii_int(year) or 0, typed("cvc", 4))
         self.busy, self.checkout_errors, self.error, self.notice = True, {}, "", ""  # no stale "Checked in"
         yield
         try:
-            result, d = await asyncio.to_thread(data.checkout, get_engine(), actor, self.detail.id, app_clock(), card)
+            done = await self._act(do_checkout_visit, self.detail.id, card, denied=NOT_ALLOWED)
         except ValidationFailed as exc:
             fields = dict(exc.fields)
             self.busy, self.error = False, fields.pop("appointment", "")
@@ -345,14 +345,16 @@ class DetailState(StaffState):
         except GatewayUnavailable as exc:
             self.busy, self.checkout_errors = False, {"card": exc.message}
             return
-        except (NotFound, PermissionDenied):
-            self.busy, self.error = False, "Not allowed."
+        if not done.ok:
+            self.busy, self.error = False, done.error
+            yield done.redirect
             return
-        self.detail, self.busy = detail_view(d), False
-        if result.status != "succeeded":
+        result = done.value.result
+        self.detail, self.busy = detail_view(done.value.detail), False
+        if result.status != PaymentStatus.SUCCEEDED:
             self.checkout_errors = {"card": result.message}
             return
         paid = f" · card ending {result.card_last4}" if result.card_last4 else ""
         if result.refunded_cents:
             paid += f" · {format_money(result.refunded_cents, result.currency)} of the deposit refunded"
-        await self._after(actor, f"Checkout complete{paid}")  # the amount is in the panel's checkout line
+        await self._after(done.actor, f"Checkout complete{paid}")  # the amount is in the panel's checkout line

@@ -1,4 +1,4 @@
-"""Live calendars: one PostgreSQL listener per web worker pushes changes into open tabs.
+"""The per-worker listener of live calendars: LISTEN, merge, load each view once, push.
 
 The mechanism measured in SETUP-NOTES.md ("Live calendars across workers"):
 
@@ -7,27 +7,21 @@ The mechanism measured in SETUP-NOTES.md ("Live calendars across workers"):
    locations of the clinic). PostgreSQL sends it only on commit and merges duplicates per
    transaction, so EVERY writer (a Reflex event, the JSON API, a job, a psql session) is
    covered without code of its own.
-2. Each worker runs ONE `LiveCalendars` (a lifespan task) holding a psycopg AsyncConnection
-   that LISTENs. A burst of notifications is merged; each affected clinic's registered tabs
-   are read from `calendar_watch` (PostgreSQL, shared by all workers), the tabs connected to
-   THIS worker are picked from Reflex's token manager, each distinct view (location, day or
-   week, providers or rooms) is loaded once, and pushed with
-   `app.modify_state(rx.BaseStateToken(ident=client_token, cls=CalendarState))` into that
-   tab's private state. Tabs on other workers are those workers' business.
+2. Each worker runs ONE `LiveCalendars` (started by `medspa.live.lifespan`) holding a
+   psycopg AsyncConnection that LISTENs. A burst of notifications is merged; each affected
+   clinic's registered tabs are read from `calendar_watch` (PostgreSQL, shared by all
+   workers) through the scheduling actions, the tabs connected to THIS worker are picked
+   (`Tabs`), each distinct view (location, day or week, providers or rooms) is loaded once,
+   and handed to `push` (the subscribers: the calendar feature puts it into that tab's
+   private state). Tabs on other workers are those workers' business.
 3. After every (re)connect of the LISTEN connection and every SAFETY_SECONDS, a full refresh
    pushes every local tab again (a missed notification costs at most that long) and prunes
    registrations of tabs that are no longer connected anywhere.
-
-Relies on Reflex 0.10.1 internals to find this worker's tabs
-(`app.event_namespace._token_manager`: `instance_id`, `token_to_socket`,
-`is_token_connected`); Reflex is pinned and tests/browser/test_calendar.py covers it end
-to end with two workers and Redis.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections import defaultdict
@@ -37,8 +31,8 @@ from typing import Any, Awaitable, Callable, Protocol
 import psycopg
 
 from medspa.clock import Clock, app_clock
-from medspa.features.calendar import data
-from medspa.features.calendar.data import ViewKey, key_of
+from medspa.domain.scheduling.actions import calendar as reads
+from medspa.domain.scheduling.actions.calendar import ViewKey, key_of
 
 log = logging.getLogger("medspa.live")
 
@@ -170,7 +164,7 @@ class LiveCalendars:
         """Load each watched view of these locations once and push it to this worker's tabs."""
         t0 = time.monotonic()
         self.known_orgs.add(org_id)
-        rows = await asyncio.to_thread(data.watches_of, self.engine, org_id, locations)
+        rows = await asyncio.to_thread(reads.fetch_watches, org_id, locations, engine=self.engine)
         local = [w for w in rows if self.tabs.is_local(w.client_token)]
         if tidy:
             await self._tidy(org_id, rows, local)
@@ -178,7 +172,7 @@ class LiveCalendars:
             return 0
         keys = {key_of(w).normal() for w in local}
         now = self.clock().now()
-        loaded = await asyncio.to_thread(data.load_many, self.engine, org_id, keys, now)
+        loaded = await asyncio.to_thread(reads.fetch_views, org_id, keys, now, engine=self.engine)
         gate = asyncio.Semaphore(MAX_PARALLEL_PUSHES)
 
         async def one(token: str, key: ViewKey) -> bool:
@@ -208,130 +202,6 @@ class LiveCalendars:
                 continue  # another worker's fresh tab: its own worker decides
             if not await self.tabs.is_connected(w.client_token):
                 gone.append(w.client_token)
-        removed = await asyncio.to_thread(data.tidy_watches, self.engine, org_id, gone=gone,
-                                          alive=sorted(local_tokens), instance_id=mine, now=now)
+        removed = await asyncio.to_thread(reads.do_tidy_watches, org_id, gone=gone, alive=sorted(local_tokens),
+                                          instance_id=mine, now=now, engine=self.engine)
         self.stats.pruned += removed
-
-
-# --------------------------------------------------------------------------- Reflex glue
-
-
-class ReflexTabs:
-    """This worker's connected tabs, from Reflex 0.10.1's token manager (internal API)."""
-
-    def __init__(self, app):
-        self.app = app
-
-    @property
-    def _manager(self):
-        namespace = getattr(self.app, "event_namespace", None)
-        return getattr(namespace, "_token_manager", None) if namespace is not None else None
-
-    @property
-    def instance_id(self) -> str:
-        manager = self._manager
-        return getattr(manager, "instance_id", "") if manager is not None else ""
-
-    def is_local(self, client_token: str) -> bool:
-        manager = self._manager
-        if manager is None:
-            return False
-        record = manager.token_to_socket.get(client_token)
-        return record is not None and record.instance_id == manager.instance_id
-
-    def any_local(self) -> bool:
-        manager = self._manager
-        if manager is None:
-            return False
-        return any(r.instance_id == manager.instance_id for r in list(manager.token_to_socket.values()))
-
-    async def is_connected(self, client_token: str) -> bool:
-        manager = self._manager
-        if manager is None:
-            return False
-        try:
-            return bool(await manager.is_token_connected(client_token))
-        except Exception:  # noqa: BLE001 - when unsure, keep the registration
-            return True
-
-
-class SessionCheck:
-    """Is the tab's staff session still valid for this clinic? Cached briefly, never touched
-    (a server push must not keep an idle session alive)."""
-
-    TTL = 30.0
-
-    def __init__(self, engine, clock: Callable[[], Clock] = app_clock):
-        self.engine = engine
-        self.clock = clock
-        self._cache: dict[str, tuple[float, Any]] = {}
-
-    async def actor(self, session_token: str, org_id: int):
-        from medspa.domain.identity.service import actor_for_token
-
-        if not session_token:
-            return None
-        digest = hashlib.sha256(session_token.encode()).hexdigest()
-        hit = self._cache.get(digest)
-        if hit is None or hit[0] < time.monotonic():
-            actor = await asyncio.to_thread(actor_for_token, self.engine, session_token, now=self.clock().now(),
-                                            touch=False)
-            if len(self._cache) > 5000:
-                self._cache.clear()
-            hit = self._cache[digest] = (time.monotonic() + self.TTL, actor)
-        actor = hit[1]
-        return actor if actor is not None and actor.org_id == org_id else None
-
-
-def reflex_push(app, engine) -> Push:
-    """The push into one tab's private CalendarState (and its open detail panel)."""
-    import reflex as rx
-
-    from medspa.features.calendar.state import CalendarState, DetailState
-
-    sessions = SessionCheck(engine)
-
-    async def push(org_id: int, client_token: str, key: ViewKey, loaded) -> bool:
-        async with app.modify_state(rx.BaseStateToken(ident=client_token, cls=CalendarState)) as root:
-            cal = await root.get_state(CalendarState)
-            if cal._view_key() != key:
-                return False  # the tab moved on; its own load re-registered it
-            actor = await sessions.actor(cal.session_token, org_id)
-            if actor is None:
-                cal._signed_out()
-                return False
-            changed = cal._apply_loaded(key, loaded)
-            detail = await root.get_state(DetailState)
-            if detail.panel_open and detail.detail.id in changed:
-                await detail._reload(actor)
-            return True
-
-    return push
-
-
-HUB: LiveCalendars | None = None
-
-
-def note_org(org_id: int) -> None:
-    """A tab of this clinic registered on this worker: include it in full refreshes."""
-    if HUB is not None:
-        HUB.known_orgs.add(org_id)
-
-
-def instance_id() -> str:
-    """This worker's Reflex instance id ("" before the listener started)."""
-    return HUB.tabs.instance_id if HUB is not None else ""
-
-
-async def calendar_listener(app) -> None:
-    """Lifespan task (one per web worker): run the listener until the worker stops."""
-    global HUB
-    from medspa.db import get_engine, resolve_urls
-    from medspa.settings import get_settings
-
-    settings = get_settings()
-    db_url, _ = await asyncio.to_thread(resolve_urls, settings)
-    engine = get_engine(settings)
-    HUB = LiveCalendars(db_url=db_url, engine=engine, tabs=ReflexTabs(app), push=reflex_push(app, engine))
-    log.info("calendar listener starting (instance %s)", HUB.tabs.instance_id)
-    await HUB.run()

@@ -1,0 +1,18 @@
+"""Use cases of the staff calendar and the front desk (issue "One way in").
+
+Each action opens ONE tenant transaction (`medspa.domain.work.atomic`), checks the
+permission (the services below check it), works through the scheduling services, writes
+the audit row in that transaction (the services write it), commits at the end of the block,
+and returns small frozen dataclasses, never ORM rows. Entry points (the calendar's Reflex
+states, the live loop) call these and nothing below them.
+
+- `calendar`: what a calendar tab shows (`do_open_calendar`, `do_forget_tab`,
+  `fetch_appointment_detail`) and the live loop's reads (`fetch_watches`, `fetch_views`,
+  `do_tidy_watches`); `ViewKey` names a view.
+- `desk`: the desk's changes (`do_change_status`, `do_cancel_visit`, `do_checkout_visit`,
+  `do_book_for_client`) and the booking dialog's reads (`fetch_client_hits`,
+  `fetch_booking_options`).
+
+Keyword-only extras everywhere: `clock` (None: the app clock), `engine` (None: the app
+engine; tests pass theirs) and `gateway` where money moves (None: `payments.factory.gateway_of`).
+"""

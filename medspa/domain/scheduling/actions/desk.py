@@ -1,0 +1,150 @@
+"""The front desk's use cases from the staff calendar: status steps, cancel, checkout, a
+desk booking, and the booking dialog's reads. Each returns the refreshed panel detail where
+the panel shows the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from medspa.clock import Clock, app_clock
+from medspa.domain.clients.service import ClientInput, search_clients
+from medspa.domain.identity.actor import Actor
+from medspa.domain.money import format_money
+from medspa.domain.payments.checkout import Checkout, checkout_visit
+from medspa.domain.payments.factory import gateway_of
+from medspa.domain.payments.gateway import CardDetails, PaymentGateway
+from medspa.domain.scheduling.calendar import AppointmentDetail, appointment_detail
+from medspa.domain.scheduling.desk import CancelResult, book_for_client, cancel_visit, desk_options
+from medspa.domain.scheduling.service import change_status
+from medspa.domain.work import atomic
+
+STEPS = ("check_in", "complete", "no_show")
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """A desk cancellation: how the deposit was settled, and the refreshed panel."""
+
+    result: CancelResult
+    detail: AppointmentDetail
+
+
+@dataclass(frozen=True)
+class CheckedOut:
+    """A checkout attempt (succeeded, declined or requires_action), and the refreshed panel."""
+
+    result: Checkout
+    detail: AppointmentDetail
+
+
+def do_change_status(actor: Actor, appointment_id: int, step: str, *, clock: Clock | None = None,
+                     engine: Engine | None = None) -> AppointmentDetail:
+    """check_in, complete or no_show (`STEPS`); the step commits, then the refreshed detail.
+    Raises InvalidTransition (not allowed from the current status), NotFound, PermissionDenied."""
+    now = (clock or app_clock()).now()
+    with atomic(actor.org_id, engine=engine) as work:
+        change_status(work.session, actor, appointment_id, step, now=now)
+        work.commit()
+        return appointment_detail(work.session, actor, appointment_id, now=now)
+
+
+def do_cancel_visit(actor: Actor, appointment_id: int, reason: str = "", *, clock: Clock | None = None,
+                    engine: Engine | None = None, gateway: PaymentGateway | None = None) -> Cancelled:
+    """Cancel the appointment and settle its deposit by the location's window (refunded
+    outside it, kept inside it: scheduling.policy); the cancellation commits, then the
+    refreshed detail. Raises InvalidTransition, NotFound, PermissionDenied."""
+    clock = clock or app_clock()
+    now = clock.now()
+    with atomic(actor.org_id, engine=engine) as work:
+        pay = gateway_of(gateway, work.engine, clock)
+        result = cancel_visit(work.session, actor, appointment_id, gateway=pay, now=now, reason=reason)
+        work.commit()
+        return Cancelled(result, appointment_detail(work.session, actor, appointment_id, now=now))
+
+
+def do_checkout_visit(actor: Actor, appointment_id: int, card: CardDetails | None, *, clock: Clock | None = None,
+                      engine: Engine | None = None, gateway: PaymentGateway | None = None) -> CheckedOut:
+    """Check the visit out (payments/checkout.py) and commit, a declined attempt included (its
+    Payment row moves the next attempt to a new idempotency key); then the refreshed detail.
+    `card` is None when the deposit covers the price. Raises ValidationFailed (card fields,
+    already checked out, wrong status), NotFound, PermissionDenied, GatewayUnavailable;
+    nothing is committed then."""
+    clock = clock or app_clock()
+    now = clock.now()
+    with atomic(actor.org_id, engine=engine) as work:
+        pay = gateway_of(gateway, work.engine, clock)
+        result = checkout_visit(work.session, actor, appointment_id, gateway=pay, now=now, card=card)
+        work.commit()
+        return CheckedOut(result, appointment_detail(work.session, actor, appointment_id, now=now))
+
+
+def do_book_for_client(actor: Actor, *, location_id: int, service_id: int, provider_id: int | None,
+                       start_at: datetime, client_id: int | None, new_client: ClientInput | None,
+                       clock: Clock | None = None, engine: Engine | None = None) -> int:
+    """A confirmed desk booking (no deposit) for an existing client (`client_id`) or a new
+    one (`new_client`), with its confirmation queued; returns the appointment id. `start_at`
+    is an aware UTC datetime; `provider_id` None: any available provider. Raises
+    ValidationFailed, SlotTaken (with alternatives), NotFound, PermissionDenied."""
+    now = (clock or app_clock()).now()
+    with atomic(actor.org_id, engine=engine) as work:
+        appt = book_for_client(work.session, actor, location_id=location_id, service_id=service_id,
+                               start_at=start_at, now=now, provider_id=provider_id, client_id=client_id,
+                               new_client=new_client)
+        return appt.id
+
+
+@dataclass(frozen=True)
+class ClientHit:
+    """A client found by the dialog's search; `hint` (email or phone) only with client.contact.read."""
+
+    id: int
+    name: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class ServiceOption:
+    """A bookable service: label "Name · 30 min · $350.00"."""
+
+    id: int
+    label: str
+    duration_minutes: int
+
+
+@dataclass(frozen=True)
+class ProviderOption:
+    """A bookable provider working at the location."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class BookingOptions:
+    """What the desk may book at a location."""
+
+    services: tuple[ServiceOption, ...]
+    providers: tuple[ProviderOption, ...]
+
+
+def fetch_client_hits(actor: Actor, query: str, *, engine: Engine | None = None) -> list[ClientHit]:
+    """Up to 8 clients matching `query` (name, email or phone). Raises PermissionDenied."""
+    with atomic(actor.org_id, engine=engine) as work:
+        rows = search_clients(work.session, actor, query, limit=8)
+        contact = actor.can("client.contact.read")
+        return [ClientHit(c.id, f"{c.first_name} {c.last_name}",
+                          (c.email or c.phone_e164 or "") if contact else "") for c in rows]
+
+
+def fetch_booking_options(actor: Actor, location_id: int, *, engine: Engine | None = None) -> BookingOptions:
+    """Every active service someone performs at the location (staff see all, not only online
+    ones) and the bookable providers working there. Raises NotFound, PermissionDenied."""
+    with atomic(actor.org_id, engine=engine) as work:
+        rows, staff = desk_options(work.session, actor, location_id)
+        services = tuple(ServiceOption(v.id, f"{v.name} · {v.duration_minutes} min · "
+                                             f"{format_money(v.price_cents, v.currency)}", v.duration_minutes)
+                         for v in rows)
+        return BookingOptions(services, tuple(ProviderOption(p.id, p.display_name) for p in staff))

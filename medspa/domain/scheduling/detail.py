@@ -1,0 +1,170 @@
+"""The calendar's side panel of one appointment: facts, deposit, cancellation policy, the
+actions this actor may take now, and the checkout figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from sqlmodel import Session, select
+
+from medspa.domain.audit.service import record
+from medspa.domain.catalog.models import Service
+from medspa.domain.clients.models import Client
+from medspa.domain.errors import NotFound
+from medspa.domain.identity.actor import Actor
+from medspa.domain.money import format_money
+from medspa.domain.practice.models import Location, Resource, StaffMember
+from medspa.domain.scheduling.labels import STATUS_LABELS, category_colour, client_name
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy
+from medspa.domain.scheduling.policy import is_late_cancellation
+from medspa.domain.timezones import format_clinic_clock, zone_abbreviation
+
+# the panel shows the paid deposit of a visit in these statuses (not of a cancelled or expired one)
+DEPOSIT_SHOWN_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.HELD, AppointmentStatus.CHECKED_IN,
+                          AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
+
+
+@dataclass(frozen=True)
+class AppointmentDetail:
+    """The side panel of one appointment; contact fields are empty without client.contact.read."""
+
+    id: int
+    reference: str
+    status: str
+    status_label: str
+    client_id: int | None
+    client_name: str
+    contact_visible: bool
+    client_phone: str
+    client_email: str
+    service_name: str
+    category: str
+    colour: str
+    duration_minutes: int
+    provider_name: str
+    resources: list[str]
+    location_name: str
+    time_zone: str
+    date_label: str
+    time_label: str
+    source: str
+    price: str
+    deposit_paid: str
+    deposit_paid_cents: int
+    currency: str
+    actions: list[str]
+    cancel_late: bool
+    cancel_policy: str
+    cancellation_window_hours: int
+    notes: str
+    # checkout (payments/checkout.py), integer cents: checked_out = a sale line exists; the
+    # figures are filled only for actors with payment.take and a checked-in/completed visit
+    checked_out: bool = False
+    sale_cents: int = 0
+    applied_cents: int = 0
+    balance_cents: int = 0
+    paid_at_checkout_cents: int = 0
+
+
+def _allowed_actions(actor: Actor, appt: Appointment, today: date, visit_day: date) -> list[str]:
+    actions = []
+    on_or_after = today >= visit_day
+    if appt.status == AppointmentStatus.CONFIRMED and on_or_after and actor.can("appointment.check_in"):
+        actions.append("check_in")
+    if (appt.status in (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN) and on_or_after
+            and actor.can("appointment.update_status")):
+        actions.append("complete")
+    if appt.status == AppointmentStatus.CONFIRMED and on_or_after and actor.can("appointment.update_status"):
+        actions.append("no_show")
+    if appt.status in (AppointmentStatus.CONFIRMED, AppointmentStatus.HELD) and actor.can("appointment.cancel"):
+        actions.append("cancel")
+    return actions
+
+
+def _checkout_figures(session: Session, actor: Actor, appt: Appointment) -> dict:
+    """checked_out and, for payment.take on a checked-in/completed visit, the checkout quote."""
+    from medspa.domain.payments.checkout import CHECKOUT_STATUSES, checkout_quote, is_checked_out
+
+    if appt.status not in CHECKOUT_STATUSES:
+        return {}
+    if not actor.can("payment.take"):
+        return {"checked_out": is_checked_out(session, appt.id)}
+    q = checkout_quote(session, actor, appt.id)
+    return {"checked_out": q.checked_out, "sale_cents": q.price_cents, "applied_cents": q.applied_cents,
+            "balance_cents": q.balance_cents, "paid_at_checkout_cents": q.paid_cents}
+
+
+def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, now: datetime) -> AppointmentDetail:
+    """Everything the calendar's side panel shows, with the actions this actor may take now
+    ("checkout" for a checked-in/completed visit not checked out yet, with payment.take).
+
+    cancel_late / cancel_policy say whether cancelling now keeps or refunds the paid deposit
+    (the location's cancellation window). Raises PermissionDenied, NotFound.
+    """
+    from medspa.domain.payments.service import succeeded_deposit  # payments depends on scheduling models
+
+    actor.require("calendar.read")
+    row = session.exec(
+        select(Appointment, Service, Client, StaffMember, Location)
+        .join(Service, Service.id == Appointment.service_id)
+        .join(StaffMember, StaffMember.id == Appointment.provider_id)
+        .join(Location, Location.id == Appointment.location_id)
+        .join(Client, Client.id == Appointment.client_id, isouter=True)
+        .where(Appointment.id == appointment_id)).first()
+    if row is None:
+        raise NotFound("appointment")
+    appt, svc, client, provider, location = row
+    tz = ZoneInfo(location.time_zone)
+    resources = list(session.exec(
+        select(Resource.name).join(Occupancy, Occupancy.resource_id == Resource.id)
+        .where(Occupancy.appointment_id == appt.id, Resource.kind.in_(("room", "device")))
+        .distinct().order_by(Resource.name)))
+    payment = succeeded_deposit(session, appt.id) if appt.status in DEPOSIT_SHOWN_STATUSES else None
+    paid = payment.amount_cents if payment is not None else 0
+    late = is_late_cancellation(appt.start_at, location.cancellation_window_hours, now)
+    window = location.cancellation_window_hours
+    if paid == 0:
+        policy = "No deposit was paid, so nothing is refunded or kept."
+    elif late:
+        policy = (f"Inside the {window}-hour window: the {format_money(paid, payment.currency)} deposit "
+                  "will be kept.")
+    else:
+        policy = (f"More than {window} hours ahead: the {format_money(paid, payment.currency)} deposit "
+                  "will be refunded.")
+    contact = actor.can("client.contact.read") and client is not None
+    local_start, local_end = appt.start_at.astimezone(tz), appt.end_at.astimezone(tz)
+    checkout = _checkout_figures(session, actor, appt)
+    actions = _allowed_actions(actor, appt, now.astimezone(tz).date(), local_start.date())
+    if "sale_cents" in checkout and not checkout["checked_out"]:
+        actions.append("checkout")
+    record(session, actor, "appointment.read", "appointment", appt.id, client_id=appt.client_id, at=now)
+    return AppointmentDetail(
+        id=appt.id, reference=appt.reference, status=appt.status,
+        status_label=STATUS_LABELS.get(appt.status, appt.status), client_id=appt.client_id,
+        client_name=client_name(client), contact_visible=contact,
+        client_phone=_pretty_phone(client.phone_e164) if contact and client.phone_e164 else "",
+        client_email=(client.email or "") if contact else "", service_name=svc.name, category=svc.category,
+        colour=category_colour(svc.category), duration_minutes=svc.duration_minutes,
+        provider_name=provider.display_name, resources=resources, location_name=location.name,
+        time_zone=location.time_zone, date_label=format_date(local_start.date(), "EEEE, MMMM d, y", locale="en_US"),
+        time_label=(f"{format_clinic_clock(appt.start_at, location.time_zone)} – "
+                    f"{format_clinic_clock(appt.end_at, location.time_zone)} {zone_abbreviation(appt.end_at, tz)}"
+                    f" ({location.time_zone})"),
+        source=appt.source, price=format_money(appt.price_cents, appt.currency),
+        deposit_paid=format_money(paid, appt.currency) if paid else "None", deposit_paid_cents=paid,
+        currency=appt.currency, actions=actions, cancel_late=late, cancel_policy=policy,
+        cancellation_window_hours=window, notes=appt.notes, **checkout)
+
+
+def _pretty_phone(e164: str) -> str:
+    """+12125550123 -> "+1 212-555-0123" (international format)."""
+    import phonenumbers
+
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164, None),
+                                          phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164

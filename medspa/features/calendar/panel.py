@@ -1,0 +1,259 @@
+"""The detail panel of one appointment: facts, chart link, checkout and the desk's actions."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from medspa.domain.identity.permissions import has_permission
+from medspa.domain.scheduling.models import AppointmentStatus
+from medspa.features.calendar.state import DetailState
+from medspa.features.calendar.style import PANEL_WIDTH
+from medspa.web.auth import STAFF_ROLES
+
+
+def _fact(icon: str, label: str, value, **props) -> rx.Component:
+    return rx.hstack(
+        rx.icon(icon, size=15, color=rx.color("gray", 10), margin_top="2px"),
+        rx.vstack(rx.text(label, size="1", color_scheme="gray"), rx.text(value, size="2", **props), spacing="0"),
+        spacing="3",
+        align="start",
+    )
+
+
+# roles that see "Open chart" (the chart page checks chart.read on the server again)
+CHART_ROLES = [r for r in sorted(STAFF_ROLES) if has_permission(r, "chart.read")]
+
+
+def _open_chart() -> rx.Component:
+    d = DetailState.detail
+    return rx.cond(
+        rx.Var.create(CHART_ROLES).contains(DetailState.staff_role) & (d.status != AppointmentStatus.HELD)
+        & (d.status != AppointmentStatus.EXPIRED),
+        rx.link(rx.button(rx.icon("clipboard-pen-line", size=15), "Open chart", size="2", variant="soft",
+                          width="100%"), href="/chart/" + d.id.to(str), id="detail-open-chart", width="100%"),
+    )
+
+
+def _checkout_error(name: str) -> rx.Component:
+    message = DetailState.checkout_errors[name]
+    return rx.cond(
+        message,
+        rx.text(rx.icon("circle-alert", size=14, flex_shrink="0"), message, id=f"checkout-{name}-error", role="alert",
+                size="2", color=rx.color("red", 11), display="flex", align_items="center", gap="0.35em"),
+    )
+
+
+def _checkout_input(name: str, label: str, placeholder: str, **props) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=f"checkout-{name}", style={"font_weight": "500", "font_size": "0.85em"}),
+        rx.input(id=f"checkout-{name}", name=name, placeholder=placeholder, size="2", width="100%",
+                 input_mode="numeric", custom_attrs={"aria-describedby": f"checkout-{name}-error"}, **props),
+        spacing="1", width="100%",
+    )
+
+
+def _checkout_section() -> rx.Component:
+    """Checkout for a checked-in/completed visit (payment.take): sale, deposit applied,
+    balance due, then a card form (test payments) or "Complete checkout" for a zero balance;
+    afterwards "Checked out · $X paid"."""
+    d = DetailState.detail
+
+    def figure(label: str, value, fid: str, **props) -> rx.Component:
+        return rx.hstack(rx.text(label, size="2", color_scheme="gray"), rx.text(value, size="2", id=fid, **props),
+                         justify="between", width="100%")
+
+    form = rx.form(
+        rx.vstack(
+            rx.cond(
+                d.balance_due,
+                rx.vstack(
+                    rx.text("Test payments — 4242 4242 4242 4242, any future date, any CVC.", size="1",
+                            color_scheme="amber"),
+                    _checkout_input("card_number", "Card number", "4242 4242 4242 4242", auto_complete="cc-number"),
+                    _checkout_error("card_number"),
+                    _checkout_error("card"),
+                    rx.flex(
+                        _checkout_input("exp_month", "Month", "MM", max_length=2),
+                        _checkout_input("exp_year", "Year", "YY", max_length=4),
+                        _checkout_input("cvc", "CVC", "123", max_length=4),
+                        spacing="2", width="100%",
+                    ),
+                    _checkout_error("exp_month"),
+                    _checkout_error("exp_year"),
+                    _checkout_error("cvc"),
+                    rx.button(rx.icon("credit-card", size=15), "Charge " + d.balance, type="submit", size="2",
+                              color_scheme="grass", width="100%", loading=DetailState.busy, id="checkout-pay"),
+                    spacing="2", width="100%",
+                ),
+                rx.button(rx.icon("circle-check", size=15), "Complete checkout", type="submit", size="2",
+                          color_scheme="grass", width="100%", loading=DetailState.busy, id="checkout-pay"),
+            ),
+            spacing="2", width="100%",
+        ),
+        on_submit=DetailState.checkout,
+        reset_on_submit=False,
+        width="100%",
+    )
+    return rx.cond(
+        d.checked_out,
+        rx.callout(d.paid_label, icon="receipt", color_scheme="grass", size="1", width="100%", id="checkout-done"),
+        rx.cond(
+            d.can_checkout,
+            rx.card(
+                rx.vstack(
+                    rx.text("Check out", weight="bold", size="3"),
+                    figure("Sale", d.sale, "checkout-sale"),
+                    figure("Deposit applied", "− " + d.applied, "checkout-applied"),
+                    rx.separator(size="4"),
+                    figure("Balance due", d.balance, "checkout-balance", weight="bold"),
+                    form,
+                    spacing="2", width="100%",
+                ),
+                width="100%", id="checkout-section",
+            ),
+        ),
+    )
+
+
+def _confirm_cancel() -> rx.Component:
+    """The cancel confirmation: the deposit policy of cancelling now, keep or cancel."""
+    d = DetailState.detail
+    return rx.card(
+        rx.vstack(
+            rx.text("Cancel this appointment?", weight="bold", size="2"),
+            rx.text(d.cancel_policy, size="2", id="detail-cancel-policy"),
+            rx.hstack(
+                rx.button("Keep it", variant="soft", color_scheme="gray", size="2",
+                          on_click=DetailState.ask_cancel(False)),
+                rx.button("Cancel appointment", color_scheme="red", size="2", on_click=DetailState.cancel,
+                          loading=DetailState.busy, id="detail-cancel-confirm"),
+                spacing="2", justify="end", width="100%",
+            ),
+            spacing="2",
+        ),
+        width="100%",
+        background=rx.color("red", 2),
+    )
+
+
+def _step_buttons() -> rx.Component:
+    """Check in, complete, no-show and cancel, as this actor may now."""
+    d = DetailState.detail
+    return rx.grid(
+        rx.cond(d.can_check_in, rx.button(rx.icon("log-in", size=15), "Check in", size="2",
+                                          color_scheme="grass", on_click=DetailState.step("check_in"),
+                                          loading=DetailState.busy, id="detail-check-in")),
+        rx.cond(d.can_complete, rx.button(rx.icon("circle-check", size=15), "Complete", size="2",
+                                          variant="soft", on_click=DetailState.step("complete"),
+                                          loading=DetailState.busy, id="detail-complete")),
+        rx.cond(d.can_no_show, rx.button(rx.icon("user-x", size=15), "No-show", size="2", variant="soft",
+                                         color_scheme="tomato", on_click=DetailState.step("no_show"),
+                                         loading=DetailState.busy, id="detail-no-show")),
+        rx.cond(d.can_cancel, rx.button(rx.icon("x", size=15), "Cancel", size="2", variant="outline",
+                                        color_scheme="red", on_click=DetailState.ask_cancel(True),
+                                        id="detail-cancel")),
+        columns="2",
+        spacing="2",
+        width="100%",
+    )
+
+
+def _panel_actions() -> rx.Component:
+    """Error and notice callouts, then the cancel confirmation or the step buttons."""
+    return rx.vstack(
+        rx.cond(DetailState.error != "", rx.callout(DetailState.error, icon="circle-alert", color_scheme="red",
+                                                   size="1", width="100%", id="detail-error")),
+        rx.cond(DetailState.notice != "", rx.callout(DetailState.notice, icon="circle-check", color_scheme="grass",
+                                                    size="1", width="100%", id="detail-notice")),
+        rx.cond(DetailState.confirm_cancel, _confirm_cancel(), _step_buttons()),
+        spacing="3",
+        width="100%",
+    )
+
+
+def _panel_header() -> list[rx.Component]:
+    """Status badge and close button; client, service and category."""
+    d = DetailState.detail
+    return [
+        rx.hstack(
+            rx.badge(d.status_label, color_scheme=d.accent.to(str), size="2", variant="solid",
+                     radius="full", id="detail-status"),
+            rx.icon_button(rx.icon("x", size=16), variant="ghost", color_scheme="gray", size="2",
+                           on_click=DetailState.close, aria_label="Close", id="detail-close"),
+            justify="between", width="100%", align="center",
+        ),
+        rx.vstack(
+            rx.heading(d.client_name, size="6", weight="bold", id="detail-client"),
+            rx.hstack(
+                rx.box(width="10px", height="10px", border_radius="3px",
+                       background="var(--" + d.colour + "-9)"),
+                rx.text(d.service_name, size="3", weight="medium", id="detail-service"),
+                rx.text("· " + d.category, size="2", color_scheme="gray"),
+                align="center", spacing="2",
+            ),
+            spacing="1",
+        ),
+    ]
+
+
+def _panel_facts() -> list[rx.Component]:
+    """When, time, provider, room, location; contact (with permission); price, deposit, reference."""
+    d = DetailState.detail
+    return [
+        rx.card(
+            rx.vstack(
+                _fact("calendar", "When", d.date_label),
+                _fact("clock", "Time", d.time_label, id="detail-time"),
+                _fact("user-round", "Provider", d.provider_name, id="detail-provider"),
+                rx.cond(d.resources != "", _fact("door-open", "Room / device", d.resources)),
+                _fact("map-pin", "Location", d.location_name),
+                spacing="3",
+            ),
+            width="100%",
+        ),
+        rx.cond(
+            d.contact_visible,
+            rx.card(
+                rx.vstack(
+                    rx.cond(d.client_phone != "", _fact("phone", "Phone", d.client_phone, id="detail-phone")),
+                    rx.cond(d.client_email != "", _fact("mail", "Email", d.client_email, id="detail-email")),
+                    spacing="3",
+                ),
+                width="100%",
+            ),
+        ),
+        rx.hstack(
+            rx.vstack(rx.text("Price", size="1", color_scheme="gray"), rx.text(d.price, size="2",
+                      weight="bold"), spacing="0"),
+            rx.vstack(rx.text("Deposit paid", size="1", color_scheme="gray"),
+                      rx.text(d.deposit_paid, size="2", weight="bold", id="detail-deposit"), spacing="0"),
+            rx.vstack(rx.text("Ref.", size="1", color_scheme="gray"),
+                      rx.code(d.reference, size="1"), spacing="0"),
+            justify="between", width="100%",
+        ),
+    ]
+
+
+def detail_panel() -> rx.Component:
+    """The side panel of the appointment in DetailState (docked right, while open)."""
+    d = DetailState.detail
+    return rx.cond(
+        DetailState.panel_open,
+        rx.box(
+            rx.vstack(
+                *_panel_header(),
+                *_panel_facts(),
+                rx.text(d.source, size="1", color_scheme="gray"),
+                _open_chart(),
+                _checkout_section(),
+                rx.separator(size="4"),
+                _panel_actions(),
+                spacing="4",
+                width="100%",
+            ),
+            position="fixed", top="0", right="0", height="100vh", width=PANEL_WIDTH, max_width="100vw",
+            padding="20px", overflow_y="auto", z_index="20", background=rx.color("gray", 1),
+            border_left=f"1px solid {rx.color('gray', 5)}", box_shadow="-12px 0 32px rgba(16, 24, 40, 0.12)",
+            id="detail-panel", custom_attrs={"data-appointment-id": d.id},
+        ),
+    )

@@ -1,0 +1,120 @@
+"""The calendar's chrome: the staff header with the live mark, the toolbar (today, previous/next,
+date, location, view and span, cancelled filter) and the status legend."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from medspa.domain.scheduling.models import AppointmentStatus
+from medspa.features.auth.shell import staff_header
+from medspa.features.calendar.layout import LEGEND, STATUS_ACCENT
+from medspa.features.calendar.state import CalendarState, LocationView
+
+
+def top_bar() -> rx.Component:
+    live = rx.hstack(
+        rx.box(width="8px", height="8px", border_radius="50%", background=rx.color("grass", 9),
+               box_shadow=f"0 0 0 3px {rx.color('grass', 4)}"),
+        rx.text("Live", size="1", weight="medium", color=rx.color("grass", 11)),
+        align="center", spacing="2", title="Changes made anywhere appear here within a second",
+    )
+    return staff_header("calendar", live)
+
+
+def _location_item(loc: LocationView) -> rx.Component:
+    return rx.select.item(loc.name, value=loc.id.to_string())
+
+
+def toolbar() -> rx.Component:
+    return rx.hstack(
+        rx.hstack(
+            rx.button("Today", variant="outline", color_scheme="gray", size="2", on_click=CalendarState.go_today,
+                      id="cal-today"),
+            rx.hstack(
+                rx.icon_button(rx.icon("chevron-left", size=18), variant="ghost", color_scheme="gray", size="2",
+                               on_click=CalendarState.shift(-1), id="cal-prev", aria_label="Previous"),
+                rx.icon_button(rx.icon("chevron-right", size=18), variant="ghost", color_scheme="gray", size="2",
+                               on_click=CalendarState.shift(1), id="cal-next", aria_label="Next"),
+                spacing="1",
+            ),
+            rx.vstack(
+                rx.heading(rx.cond(CalendarState.span == "week", CalendarState.week_data.title,
+                                   CalendarState.day_data.title), size="5", weight="bold", id="cal-title"),
+                rx.hstack(
+                    rx.icon("globe", size=12),
+                    rx.text(rx.cond(CalendarState.span == "week", CalendarState.week_data.zone,
+                                    CalendarState.day_data.zone), id="cal-zone"),
+                    rx.text("·"),
+                    rx.text(rx.cond(CalendarState.span == "week", CalendarState.week_data.counts,
+                                    CalendarState.day_data.counts), id="cal-count"),
+                    spacing="1", align="center", color=rx.color("gray", 10), font_size="12px",
+                ),
+                spacing="0",
+            ),
+            rx.input(type="date", value=CalendarState.day, on_change=CalendarState.pick_date, size="2",
+                     id="cal-date", width="150px"),
+            spacing="3",
+            align="center",
+        ),
+        rx.hstack(
+            rx.select.root(
+                rx.select.trigger(id="cal-location", placeholder="Location"),
+                rx.select.content(rx.foreach(CalendarState.locations, _location_item)),
+                value=CalendarState.location_id.to_string(),
+                on_change=CalendarState.pick_location,
+                size="2",
+            ),
+            rx.segmented_control.root(
+                rx.segmented_control.item("Day", value="day"),
+                rx.segmented_control.item("Week", value="week"),
+                value=CalendarState.span,
+                on_change=CalendarState.pick_span,
+                size="2",
+                id="cal-span",
+            ),
+            rx.cond(
+                CalendarState.span == "day",
+                rx.segmented_control.root(
+                    rx.segmented_control.item("Providers", value="providers"),
+                    rx.segmented_control.item("Rooms & devices", value="rooms"),
+                    value=CalendarState.view,
+                    on_change=CalendarState.pick_view,
+                    size="2",
+                    id="cal-view",
+                ),
+            ),
+            rx.el.label(
+                rx.hstack(
+                    rx.switch(checked=CalendarState.show_cancelled, on_change=CalendarState.toggle_cancelled,
+                              size="1", id="cal-show-cancelled"),
+                    rx.text("Cancelled", size="2"),
+                    spacing="2", align="center",
+                ),
+            ),
+            spacing="3",
+            align="center",
+            wrap="wrap",
+        ),
+        justify="between",
+        align="center",
+        wrap="wrap",
+        gap="12px",
+        padding_x="20px",
+        padding_y="12px",
+        width="100%",
+    )
+
+
+def legend() -> rx.Component:
+    """One coloured dot per appointment status, with its label."""
+    def dot(status: str, label: str) -> rx.Component:
+        accent = STATUS_ACCENT[status]
+        return rx.hstack(
+            rx.box(width="10px", height="10px", border_radius="3px", background=rx.color(accent, 9 if
+                   status not in (AppointmentStatus.COMPLETED, AppointmentStatus.CANCELLED) else 7)),
+            rx.text(label, size="1", color_scheme="gray"),
+            spacing="1", align="center",
+        )
+
+    return rx.hstack(*(dot(s, l) for s, l in LEGEND), spacing="4", padding_x="20px", padding_bottom="10px",
+                     wrap="wrap")
