@@ -188,7 +188,8 @@ def test_totp_login_window_and_no_replay(engine, clinic):
         do_login(email, PW, now=now, engine=engine)
     with pytest.raises(InvalidCode):  # two steps ahead: outside the ±1 window
         do_complete_login(result.challenge, totp.at(now + timedelta(seconds=60)), now=now, engine=engine)
-    signed = do_complete_login(result.challenge, totp.at(now - timedelta(seconds=30)), now=now, engine=engine)  # one behind
+    one_behind = totp.at(now - timedelta(seconds=30))
+    signed = do_complete_login(result.challenge, one_behind, now=now, engine=engine)
     assert actor_for_token(signed.token, now=now, engine=engine).user_id == uid
 
     second = do_begin_login(email, PW, now=now, engine=engine).challenge
@@ -440,7 +441,8 @@ def test_password_reset_link_single_use_and_revokes_sessions(engine, clinic):
     assert actor_for_token(old_session, now=T0 + timedelta(minutes=5), engine=engine) is None
     with pytest.raises(LoginFailed):
         do_begin_login(email, PW, now=T0 + timedelta(minutes=6), engine=engine)
-    assert do_begin_login(email, "a brand new passphrase", now=T0 + timedelta(minutes=6), engine=engine).status == "signed_in"
+    later = T0 + timedelta(minutes=6)
+    assert do_begin_login(email, "a brand new passphrase", now=later, engine=engine).status == "signed_in"
     with pytest.raises(ResetLinkInvalid):
         do_reset_password(token, "yet another passphrase", now=T0 + timedelta(minutes=7), engine=engine)
     assert _actions(clinic, uid) == ["user.create", "auth.login", "auth.password_reset_requested",

@@ -36,6 +36,13 @@ from medspa.api.v1 import get_clock, get_db_engine
 from medspa.clock import Clock
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actions import (
+    CHALLENGE_TTL,
+    AccountLocked,
+    InvalidCode,
+    LoginFailed,
+    ResetLinkInvalid,
+    SignedIn,
+    WeakPassword,
     do_begin_login,
     do_complete_login,
     do_confirm_enrolment,
@@ -44,11 +51,6 @@ from medspa.domain.identity.actions import (
     do_reset_password,
     fetch_challenge_alive,
 )
-from medspa.domain.identity.credentials import ResetLinkInvalid
-from medspa.domain.identity.lockout import AccountLocked, LoginFailed
-from medspa.domain.identity.passwords import WeakPassword
-from medspa.domain.identity.sessions import SignedIn
-from medspa.domain.identity.signin import CHALLENGE_TTL, InvalidCode
 from medspa.web.auth import (
     CHALLENGE_COOKIE,
     ENROL_PATH,

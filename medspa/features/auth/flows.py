@@ -16,8 +16,7 @@ import hashlib
 import reflex as rx
 
 from medspa.domain.errors import ValidationFailed
-from medspa.domain.identity.actions import do_start_enrolment, fetch_challenge_alive
-from medspa.domain.identity.signin import InvalidCode
+from medspa.domain.identity.actions import InvalidCode, do_start_enrolment, fetch_challenge_alive
 from medspa.web.auth import CHALLENGE_COOKIE, cookie_value
 from medspa.web.auth import (
     ENROL_PATH,

@@ -12,6 +12,7 @@ import reflex as rx
 from medspa.clock import app_clock
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actions import (
+    StaffAccountRow,
     do_deactivate,
     do_reactivate,
     do_require_two_factor,
@@ -20,7 +21,6 @@ from medspa.domain.identity.actions import (
     do_unlock,
     fetch_staff_roster,
 )
-from medspa.domain.identity.roster import StaffAccountRow
 from medspa.features.auth.state import Acted, StaffState
 
 # action name (sent by the page) -> the owner's domain action (each checks staff.manage)
