@@ -20,29 +20,33 @@ from medspa.domain.identity.accounts import (
     InvalidCode,
     ResetLinkInvalid,
     SecondFactorRequired,
-    begin_login,
     begin_totp_enrolment,
     change_password,
-    complete_login,
-    confirm_enrolment,
     confirm_totp_enrolment,
     deactivate_user,
     reactivate_user,
     regenerate_recovery_codes,
-    request_password_reset,
-    reset_password,
     reset_two_factor,
     revoke_user_sessions,
     set_two_factor_required,
     sign_out_everywhere,
-    start_enrolment,
     two_factor_status,
     unlock_user,
+)
+from medspa.domain.identity.actions import (
+    actor_for_token,
+    do_begin_login,
+    do_complete_login,
+    do_confirm_enrolment,
+    do_login,
+    do_request_password_reset,
+    do_reset_password,
+    do_start_enrolment,
 )
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.domain.identity.models import UserAccount
 from medspa.domain.identity.passwords import WeakPassword, check_password_strength
-from medspa.domain.identity.service import LoginFailed, actor_for_token, create_user, login
+from medspa.domain.identity.service import LoginFailed, create_user
 from medspa.domain.messaging.models import OutboxMessage
 from tests.conftest import utc
 from tests.factories import build_clinic
@@ -83,9 +87,9 @@ def _account(clinic, user_id: int) -> UserAccount:
 def _enrol_owner(engine, clinic, now=T0) -> tuple[str, int, str, list[str]]:
     """An owner account with confirmed TOTP; returns (email, id, base32 secret, recovery codes)."""
     email, uid = _user(clinic, "owner")
-    result = begin_login(engine, email, PW, now=now)
-    enrolment = start_enrolment(engine, result.challenge, now=now)
-    done = confirm_enrolment(engine, result.challenge, pyotp.TOTP(enrolment.manual_key).at(now), now=now)
+    result = do_begin_login(email, PW, now=now, engine=engine)
+    enrolment = do_start_enrolment(result.challenge, now=now, engine=engine)
+    done = do_confirm_enrolment(result.challenge, pyotp.TOTP(enrolment.manual_key).at(now), now=now, engine=engine)
     return email, uid, enrolment.manual_key, done.recovery_codes
 
 
@@ -120,20 +124,20 @@ def test_create_user_applies_the_password_rule(clinic):
 
 def test_front_desk_signs_in_in_one_step(engine, clinic):
     email, uid = _user(clinic, "front_desk")
-    result = begin_login(engine, email, PW, now=T0)
+    result = do_begin_login(email, PW, now=T0, engine=engine)
     assert result.status == "signed_in" and result.challenge is None
-    assert actor_for_token(engine, result.signed_in.token, now=T0).user_id == uid
-    assert login(engine, email, PW, now=T0).actor.role == "front_desk"  # the one-step API still works
+    assert actor_for_token(result.signed_in.token, now=T0, engine=engine).user_id == uid
+    assert do_login(email, PW, now=T0, engine=engine).actor.role == "front_desk"  # the one-step API still works
 
 
 @pytest.mark.parametrize("role", ["owner", "manager", "provider"])
 def test_roles_needing_2fa_must_enrol_before_a_session(engine, clinic, role):
     email, uid = _user(clinic, role)
-    result = begin_login(engine, email, PW, now=T0)
+    result = do_begin_login(email, PW, now=T0, engine=engine)
     assert (result.status, result.signed_in) == ("enrolment_required", None)
     assert len(result.challenge) > 30
     with pytest.raises(SecondFactorRequired) as err:
-        login(engine, email, PW, now=T0)
+        do_login(email, PW, now=T0, engine=engine)
     assert err.value.status == "enrolment_required" and isinstance(err.value, LoginFailed)
     with clinic.session() as s:
         assert s.execute(text("select count(*) from user_session")).scalar() == 0
@@ -141,8 +145,8 @@ def test_roles_needing_2fa_must_enrol_before_a_session(engine, clinic, role):
 
 def test_forced_enrolment_qr_confirmation_and_recovery_codes(engine, clinic):
     email, uid = _user(clinic, "owner")
-    challenge = begin_login(engine, email, PW, now=T0).challenge
-    enrolment = start_enrolment(engine, challenge, now=T0)
+    challenge = do_begin_login(email, PW, now=T0, engine=engine).challenge
+    enrolment = do_start_enrolment(challenge, now=T0, engine=engine)
     assert re.fullmatch(r"[A-Z2-7]{32}", enrolment.manual_key)
     assert enrolment.provisioning_uri.startswith("otpauth://totp/Test%20Clinic:")
     assert f"secret={enrolment.manual_key}" in enrolment.provisioning_uri
@@ -153,10 +157,10 @@ def test_forced_enrolment_qr_confirmation_and_recovery_codes(engine, clinic):
     assert stored.totp_confirmed_at is None
 
     with pytest.raises(InvalidCode):
-        confirm_enrolment(engine, challenge, "000000" if pyotp.TOTP(enrolment.manual_key).at(T0) != "000000"
-                          else "111111", now=T0)
-    done = confirm_enrolment(engine, challenge, pyotp.TOTP(enrolment.manual_key).at(T0), now=T0)
-    assert actor_for_token(engine, done.signed_in.token, now=T0).role == "owner"
+        do_confirm_enrolment(challenge, "000000" if pyotp.TOTP(enrolment.manual_key).at(T0) != "000000"
+                          else "111111", now=T0, engine=engine)
+    done = do_confirm_enrolment(challenge, pyotp.TOTP(enrolment.manual_key).at(T0), now=T0, engine=engine)
+    assert actor_for_token(done.signed_in.token, now=T0, engine=engine).role == "owner"
     codes = done.recovery_codes
     assert len(codes) == 10 and len(set(codes)) == 10
     assert all(re.fullmatch(r"[a-z2-9]{5}-[a-z2-9]{5}", c) for c in codes)
@@ -167,7 +171,7 @@ def test_forced_enrolment_qr_confirmation_and_recovery_codes(engine, clinic):
     account = _account(clinic, uid)
     assert account.totp_confirmed_at == T0 and account.failed_login_count == 0  # the wrong code was reset
     with pytest.raises(InvalidCode):  # the challenge is single-use
-        start_enrolment(engine, challenge, now=T0)
+        do_start_enrolment(challenge, now=T0, engine=engine)
     assert _actions(clinic, uid) == ["user.create", "auth.password_ok", "auth.2fa_enrolment_started",
                                      "auth.2fa_failed", "auth.2fa_enabled", "auth.login"]
 
@@ -178,41 +182,42 @@ def test_totp_login_window_and_no_replay(engine, clinic):
     clock = FixedClock(T0 + timedelta(minutes=5))
     now = clock.now()
 
-    result = begin_login(engine, email, PW, now=now)
+    result = do_begin_login(email, PW, now=now, engine=engine)
     assert result.status == "totp_required"
     with pytest.raises(SecondFactorRequired):
-        login(engine, email, PW, now=now)
+        do_login(email, PW, now=now, engine=engine)
     with pytest.raises(InvalidCode):  # two steps ahead: outside the ±1 window
-        complete_login(engine, result.challenge, totp.at(now + timedelta(seconds=60)), now=now)
-    signed = complete_login(engine, result.challenge, totp.at(now - timedelta(seconds=30)), now=now)  # one behind
-    assert actor_for_token(engine, signed.token, now=now).user_id == uid
+        do_complete_login(result.challenge, totp.at(now + timedelta(seconds=60)), now=now, engine=engine)
+    one_behind = totp.at(now - timedelta(seconds=30))
+    signed = do_complete_login(result.challenge, one_behind, now=now, engine=engine)
+    assert actor_for_token(signed.token, now=now, engine=engine).user_id == uid
 
-    second = begin_login(engine, email, PW, now=now).challenge
+    second = do_begin_login(email, PW, now=now, engine=engine).challenge
     with pytest.raises(InvalidCode):  # the same code again, still within its window: replay refused
-        complete_login(engine, second, totp.at(now - timedelta(seconds=30)), now=now)
+        do_complete_login(second, totp.at(now - timedelta(seconds=30)), now=now, engine=engine)
     with pytest.raises(InvalidCode):  # an older step than the last accepted one: refused too
-        complete_login(engine, second, totp.at(now - timedelta(seconds=60)), now=now + timedelta(seconds=-30))
-    assert complete_login(engine, second, totp.at(now), now=now).actor.role == "owner"
+        do_complete_login(second, totp.at(now - timedelta(seconds=60)), now=now + timedelta(seconds=-30), engine=engine)
+    assert do_complete_login(second, totp.at(now), now=now, engine=engine).actor.role == "owner"
     with pytest.raises(InvalidCode):  # the challenge was spent
-        complete_login(engine, second, totp.at(now + timedelta(seconds=30)), now=now)
+        do_complete_login(second, totp.at(now + timedelta(seconds=30)), now=now, engine=engine)
     with pytest.raises(InvalidCode):
-        complete_login(engine, "forged", totp.at(now), now=now)
+        do_complete_login("forged", totp.at(now), now=now, engine=engine)
     clock.advance(minutes=11)
-    expired = begin_login(engine, email, PW, now=now).challenge
+    expired = do_begin_login(email, PW, now=now, engine=engine).challenge
     with pytest.raises(InvalidCode):  # challenges last 10 minutes
-        complete_login(engine, expired, totp.at(clock.now()), now=clock.now())
+        do_complete_login(expired, totp.at(clock.now()), now=clock.now(), engine=engine)
 
 
 def test_recovery_code_works_once(engine, clinic):
     email, uid, _, codes = _enrol_owner(engine, clinic)
     now = T0 + timedelta(hours=1)
-    challenge = begin_login(engine, email, PW, now=now).challenge
-    signed = complete_login(engine, challenge, codes[3].upper().replace("-", " "), now=now)
+    challenge = do_begin_login(email, PW, now=now, engine=engine).challenge
+    signed = do_complete_login(challenge, codes[3].upper().replace("-", " "), now=now, engine=engine)
     assert signed.actor.user_id == uid
-    challenge = begin_login(engine, email, PW, now=now).challenge
+    challenge = do_begin_login(email, PW, now=now, engine=engine).challenge
     with pytest.raises(InvalidCode):
-        complete_login(engine, challenge, codes[3], now=now)
-    assert complete_login(engine, challenge, codes[4], now=now).actor.user_id == uid
+        do_complete_login(challenge, codes[3], now=now, engine=engine)
+    assert do_complete_login(challenge, codes[4], now=now, engine=engine).actor.user_id == uid
     with clinic.session() as s:
         status = two_factor_status(s, _actor(clinic, "owner", uid))
     assert status == {"enabled": True, "required": True, "recovery_codes_left": 8}
@@ -236,14 +241,14 @@ def test_optional_2fa_for_front_desk_and_regenerated_codes(engine, clinic):
     with clinic.session() as s, pytest.raises(ValidationFailed):
         begin_totp_enrolment(s, desk, now=T0)  # already set up: the secret is not shown again
     now = T0 + timedelta(minutes=2)
-    assert begin_login(engine, email, PW, now=now).status == "totp_required"
+    assert do_begin_login(email, PW, now=now, engine=engine).status == "totp_required"
     with clinic.session() as s:
         fresh = regenerate_recovery_codes(s, desk, pyotp.TOTP(enrolment.manual_key).at(now), now=now)
         s.commit()
-    challenge = begin_login(engine, email, PW, now=now).challenge
+    challenge = do_begin_login(email, PW, now=now, engine=engine).challenge
     with pytest.raises(InvalidCode):  # old codes stopped working
-        complete_login(engine, challenge, codes[0], now=now)
-    assert complete_login(engine, challenge, fresh[0], now=now).actor.user_id == uid
+        do_complete_login(challenge, codes[0], now=now, engine=engine)
+    assert do_complete_login(challenge, fresh[0], now=now, engine=engine).actor.user_id == uid
 
 
 def test_owner_requires_2fa_for_a_staff_account_and_resets_a_lost_one(engine, clinic):
@@ -255,19 +260,19 @@ def test_owner_requires_2fa_for_a_staff_account_and_resets_a_lost_one(engine, cl
     with clinic.session() as s:
         set_two_factor_required(s, owner, uid, True, now=T0)
         s.commit()
-    result = begin_login(engine, email, PW, now=T0)
+    result = do_begin_login(email, PW, now=T0, engine=engine)
     assert result.status == "enrolment_required"
-    enrolment = start_enrolment(engine, result.challenge, now=T0)
-    done = confirm_enrolment(engine, result.challenge, pyotp.TOTP(enrolment.manual_key).at(T0), now=T0)
+    enrolment = do_start_enrolment(result.challenge, now=T0, engine=engine)
+    done = do_confirm_enrolment(result.challenge, pyotp.TOTP(enrolment.manual_key).at(T0), now=T0, engine=engine)
     with clinic.session() as s:
         reset_two_factor(s, owner, uid, now=T0)
         s.commit()
-    assert actor_for_token(engine, done.signed_in.token, now=T0) is None  # sessions revoked
-    assert begin_login(engine, email, PW, now=T0).status == "enrolment_required"
+    assert actor_for_token(done.signed_in.token, now=T0, engine=engine) is None  # sessions revoked
+    assert do_begin_login(email, PW, now=T0, engine=engine).status == "enrolment_required"
     with clinic.session() as s:
         set_two_factor_required(s, owner, uid, False, now=T0)
         s.commit()
-    assert begin_login(engine, email, PW, now=T0).status == "signed_in"
+    assert do_begin_login(email, PW, now=T0, engine=engine).status == "signed_in"
     assert "user.require_2fa" in _actions(clinic, uid) and "auth.2fa_reset" in _actions(clinic, uid)
 
 
@@ -276,18 +281,18 @@ def test_owner_requires_2fa_for_a_staff_account_and_resets_a_lost_one(engine, cl
 def test_sign_out_everywhere_and_owner_revokes_sessions(engine, clinic):
     email, uid = _user(clinic, "front_desk")
     _, owner_id = _user(clinic, "owner")
-    a, b = (login(engine, email, PW, now=T0).token for _ in range(2))
+    a, b = (do_login(email, PW, now=T0, engine=engine).token for _ in range(2))
     with clinic.session() as s:
         assert sign_out_everywhere(s, _actor(clinic, "front_desk", uid), now=T0) == 2
         s.commit()
-    assert actor_for_token(engine, a, now=T0) is None and actor_for_token(engine, b, now=T0) is None
-    c = login(engine, email, PW, now=T0).token
+    assert actor_for_token(a, now=T0, engine=engine) is None and actor_for_token(b, now=T0, engine=engine) is None
+    c = do_login(email, PW, now=T0, engine=engine).token
     with clinic.session() as s, pytest.raises(PermissionDenied):
         revoke_user_sessions(s, _actor(clinic, "front_desk", uid), uid, now=T0)
     with clinic.session() as s:
         assert revoke_user_sessions(s, _actor(clinic, "owner", owner_id), uid, now=T0) == 1
         s.commit()
-    assert actor_for_token(engine, c, now=T0) is None
+    assert actor_for_token(c, now=T0, engine=engine) is None
     assert _actions(clinic, uid)[-2:] == ["auth.login", "auth.sessions_revoked"]
     assert "auth.sign_out_everywhere" in _actions(clinic, uid)
 
@@ -296,7 +301,7 @@ def test_owner_deactivates_an_account_and_history_stays(engine, clinic):
     email, uid = _user(clinic, "front_desk")
     _, owner_id = _user(clinic, "owner")
     owner = _actor(clinic, "owner", owner_id)
-    token = login(engine, email, PW, now=T0).token
+    token = do_login(email, PW, now=T0, engine=engine).token
     with clinic.session() as s, pytest.raises(PermissionDenied):
         deactivate_user(s, _actor(clinic, "manager", 1), uid, now=T0)
     with clinic.session() as s, pytest.raises(ValidationFailed):
@@ -306,17 +311,17 @@ def test_owner_deactivates_an_account_and_history_stays(engine, clinic):
         s.commit()
     account = _account(clinic, uid)
     assert (account.active, account.deactivated_at, account.email) == (False, T0, email)
-    assert actor_for_token(engine, token, now=T0) is None
+    assert actor_for_token(token, now=T0, engine=engine) is None
     with pytest.raises(LoginFailed) as err:
-        begin_login(engine, email, PW, now=T0)
+        do_begin_login(email, PW, now=T0, engine=engine)
     assert type(err.value) is LoginFailed  # looks like a wrong password
     with pytest.raises(ResetLinkInvalid):
-        reset_password(engine, "nothing", "another long password", now=T0)
+        do_reset_password("nothing", "another long password", now=T0, engine=engine)
     assert _actions(clinic, uid) == ["user.create", "auth.login", "user.deactivate"]
     with clinic.session() as s:
         reactivate_user(s, owner, uid, now=T0)
         s.commit()
-    assert begin_login(engine, email, PW, now=T0).status == "signed_in"
+    assert do_begin_login(email, PW, now=T0, engine=engine).status == "signed_in"
 
 
 def test_owner_actions_cannot_reach_another_clinic(engine, owner_engine, clinic):
@@ -336,26 +341,26 @@ def test_slow_down_then_lock_then_unlock_after_15_minutes(engine, clinic):
     hints = []
     for _ in range(4):
         with pytest.raises(LoginFailed) as err:
-            begin_login(engine, email, "wrong password!", now=clock.now())
+            do_begin_login(email, "wrong password!", now=clock.now(), engine=engine)
         hints.append(err.value.retry_after)
         if err.value.retry_after:  # the slow-down is enforced: even the right password waits
             clock.advance(seconds=err.value.retry_after - 1)
             with pytest.raises(LoginFailed) as early:
-                begin_login(engine, email, PW, now=clock.now())
+                do_begin_login(email, PW, now=clock.now(), engine=engine)
             assert early.value.retry_after == 1 and not isinstance(early.value, AccountLocked)
         clock.advance(seconds=5)
     assert hints == [0, 0, 30, 60]
     with pytest.raises(AccountLocked) as err:
-        begin_login(engine, email, "wrong password!", now=clock.now())
+        do_begin_login(email, "wrong password!", now=clock.now(), engine=engine)
     assert err.value.retry_after == 900
     locked_at = clock.now()
     assert _account(clinic, uid).locked_until == locked_at + timedelta(minutes=15)
     clock.advance(minutes=14, seconds=59)
     with pytest.raises(AccountLocked) as err:  # even the right password
-        begin_login(engine, email, PW, now=clock.now())
+        do_begin_login(email, PW, now=clock.now(), engine=engine)
     assert err.value.retry_after == 1
     clock.advance(seconds=1)
-    assert begin_login(engine, email, PW, now=clock.now()).status == "signed_in"
+    assert do_begin_login(email, PW, now=clock.now(), engine=engine).status == "signed_in"
     account = _account(clinic, uid)
     assert (account.failed_login_count, account.locked_until) == (0, None)
     assert _actions(clinic, uid) == ["user.create"] + ["auth.login_failed"] * 3 + ["auth.login_throttled"] + [
@@ -371,12 +376,12 @@ def test_success_resets_the_failure_count(engine, clinic):
     clock = FixedClock(T0)
     for _ in range(4):
         with pytest.raises(LoginFailed):
-            begin_login(engine, email, "wrong password!", now=clock.now())
+            do_begin_login(email, "wrong password!", now=clock.now(), engine=engine)
         clock.advance(seconds=61)  # past each enforced slow-down
-    begin_login(engine, email, PW, now=clock.now())
+    do_begin_login(email, PW, now=clock.now(), engine=engine)
     assert _account(clinic, uid).throttled_until is None
     with pytest.raises(LoginFailed) as err:
-        begin_login(engine, email, "wrong password!", now=clock.now())
+        do_begin_login(email, "wrong password!", now=clock.now(), engine=engine)
     assert err.value.retry_after == 0 and not isinstance(err.value, AccountLocked)
     assert _account(clinic, uid).failed_login_count == 1
 
@@ -384,24 +389,24 @@ def test_success_resets_the_failure_count(engine, clinic):
 def test_wrong_totp_codes_count_toward_the_lock_and_owner_unlocks(engine, clinic):
     email, uid, secret, _ = _enrol_owner(engine, clinic)
     clock = FixedClock(T0 + timedelta(minutes=10))
-    challenge = begin_login(engine, email, PW, now=clock.now()).challenge
+    challenge = do_begin_login(email, PW, now=clock.now(), engine=engine).challenge
     totp = pyotp.TOTP(secret)
     for _ in range(4):
         bad = "000000" if totp.at(clock.now()) != "000000" else "111111"
         with pytest.raises(InvalidCode):
-            complete_login(engine, challenge, bad, now=clock.now())
+            do_complete_login(challenge, bad, now=clock.now(), engine=engine)
         clock.advance(seconds=61)  # past the enforced slow-down
     now = clock.now()
     bad = "000000" if totp.at(now) != "000000" else "111111"
     with pytest.raises(AccountLocked):
-        complete_login(engine, challenge, bad, now=now)
+        do_complete_login(challenge, bad, now=now, engine=engine)
     with pytest.raises(AccountLocked):  # the right code is refused while locked
-        complete_login(engine, challenge, pyotp.TOTP(secret).at(now), now=now)
+        do_complete_login(challenge, pyotp.TOTP(secret).at(now), now=now, engine=engine)
     _, other_owner = _user(clinic, "owner", name="boss")
     with clinic.session() as s:
         unlock_user(s, _actor(clinic, "owner", other_owner), uid, now=now)
         s.commit()
-    assert complete_login(engine, challenge, pyotp.TOTP(secret).at(now), now=now).actor.user_id == uid
+    assert do_complete_login(challenge, pyotp.TOTP(secret).at(now), now=now, engine=engine).actor.user_id == uid
     assert _actions(clinic, uid).count("auth.unlocked") == 1
 
 
@@ -417,10 +422,10 @@ def _reset_token(clinic, to: str) -> str:
 
 def test_password_reset_link_single_use_and_revokes_sessions(engine, clinic):
     email, uid = _user(clinic, "front_desk")
-    old_session = login(engine, email, PW, now=T0).token
-    assert request_password_reset(engine, email.upper(), now=T0, base_url="https://spa.example/") is None
-    assert request_password_reset(engine, f"nobody-{clinic.slug}@example.com", now=T0,
-                                  base_url="https://spa.example") is None  # identical answer
+    old_session = do_login(email, PW, now=T0, engine=engine).token
+    assert do_request_password_reset(email.upper(), now=T0, base_url="https://spa.example/", engine=engine) is None
+    assert do_request_password_reset(f"nobody-{clinic.slug}@example.com", now=T0,
+                                  base_url="https://spa.example", engine=engine) is None  # identical answer
     with clinic.session() as s:
         msgs = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "password_reset")).all()
         stored = s.execute(text("select token_hash, expires_at from password_reset_token")).all()
@@ -431,14 +436,15 @@ def test_password_reset_link_single_use_and_revokes_sessions(engine, clinic):
     assert msgs[0].dedupe_key.startswith("password-reset-")
 
     with pytest.raises(WeakPassword):  # the rule applies; the link stays usable
-        reset_password(engine, token, "short", now=T0 + timedelta(minutes=5))
-    reset_password(engine, token, "a brand new passphrase", now=T0 + timedelta(minutes=5))
-    assert actor_for_token(engine, old_session, now=T0 + timedelta(minutes=5)) is None
+        do_reset_password(token, "short", now=T0 + timedelta(minutes=5), engine=engine)
+    do_reset_password(token, "a brand new passphrase", now=T0 + timedelta(minutes=5), engine=engine)
+    assert actor_for_token(old_session, now=T0 + timedelta(minutes=5), engine=engine) is None
     with pytest.raises(LoginFailed):
-        begin_login(engine, email, PW, now=T0 + timedelta(minutes=6))
-    assert begin_login(engine, email, "a brand new passphrase", now=T0 + timedelta(minutes=6)).status == "signed_in"
+        do_begin_login(email, PW, now=T0 + timedelta(minutes=6), engine=engine)
+    later = T0 + timedelta(minutes=6)
+    assert do_begin_login(email, "a brand new passphrase", now=later, engine=engine).status == "signed_in"
     with pytest.raises(ResetLinkInvalid):
-        reset_password(engine, token, "yet another passphrase", now=T0 + timedelta(minutes=7))
+        do_reset_password(token, "yet another passphrase", now=T0 + timedelta(minutes=7), engine=engine)
     assert _actions(clinic, uid) == ["user.create", "auth.login", "auth.password_reset_requested",
                                      "auth.password_reset", "auth.login_failed", "auth.login"]
     assert _account(clinic, uid).password_changed_at == T0 + timedelta(minutes=5)
@@ -446,15 +452,15 @@ def test_password_reset_link_single_use_and_revokes_sessions(engine, clinic):
 
 def test_password_reset_link_expires_and_a_new_one_replaces_it(engine, clinic):
     email, _ = _user(clinic, "front_desk")
-    request_password_reset(engine, email, now=T0, base_url="http://x")
+    do_request_password_reset(email, now=T0, base_url="http://x", engine=engine)
     first = _reset_token(clinic, email)
-    request_password_reset(engine, email, now=T0 + timedelta(minutes=1), base_url="http://x")
+    do_request_password_reset(email, now=T0 + timedelta(minutes=1), base_url="http://x", engine=engine)
     second = _reset_token(clinic, email)
     assert first != second
     with pytest.raises(ResetLinkInvalid):
-        reset_password(engine, first, "a brand new passphrase", now=T0 + timedelta(minutes=2))
+        do_reset_password(first, "a brand new passphrase", now=T0 + timedelta(minutes=2), engine=engine)
     with pytest.raises(ResetLinkInvalid):
-        reset_password(engine, second, "a brand new passphrase", now=T0 + timedelta(minutes=31))
+        do_reset_password(second, "a brand new passphrase", now=T0 + timedelta(minutes=31), engine=engine)
     with clinic.session() as s:
         keys = s.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.kind == "password_reset")).all()
     assert len(set(keys)) == 2
@@ -462,7 +468,7 @@ def test_password_reset_link_expires_and_a_new_one_replaces_it(engine, clinic):
 
 def test_change_password_keeps_this_session_and_revokes_the_others(engine, clinic):
     email, uid = _user(clinic, "front_desk")
-    mine, other = (login(engine, email, PW, now=T0).token for _ in range(2))
+    mine, other = (do_login(email, PW, now=T0, engine=engine).token for _ in range(2))
     desk = _actor(clinic, "front_desk", uid)
     with clinic.session() as s, pytest.raises(ValidationFailed) as err:
         change_password(s, desk, "not it", "a brand new passphrase", now=T0, keep_token=mine)
@@ -472,9 +478,9 @@ def test_change_password_keeps_this_session_and_revokes_the_others(engine, clini
     with clinic.session() as s:
         assert change_password(s, desk, PW, "a brand new passphrase", now=T0, keep_token=mine) == 1
         s.commit()
-    assert actor_for_token(engine, mine, now=T0).user_id == uid
-    assert actor_for_token(engine, other, now=T0) is None
-    assert login(engine, email, "a brand new passphrase", now=T0).actor.user_id == uid
+    assert actor_for_token(mine, now=T0, engine=engine).user_id == uid
+    assert actor_for_token(other, now=T0, engine=engine) is None
+    assert do_login(email, "a brand new passphrase", now=T0, engine=engine).actor.user_id == uid
 
 
 def test_new_tables_are_tenant_isolated(engine, owner_engine, clinic):

@@ -31,17 +31,10 @@ MAX_STATE_VARS = 25
 SQL_ABOVE_DOMAIN = {
     "medspa/api/app.py",
     "medspa/cli.py",
-    "medspa/features/account/data.py",
-    "medspa/features/home/page.py",
-    "medspa/features/staff/data.py",
 }
-IMPORT_CYCLES = {
-    frozenset({"medspa.domain.identity.accounts", "medspa.domain.identity.service"}),
-    frozenset({"medspa.features.auth.flows", "medspa.features.auth.page"}),
-}
+IMPORT_CYCLES: set[frozenset[str]] = set()
 LONG_MODULES = {
     "medspa/cli.py",
-    "medspa/domain/identity/accounts.py",
 }
 LONG_FUNCTIONS: set[str] = set()
 BIG_STATES: set[str] = set()

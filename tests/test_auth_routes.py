@@ -20,7 +20,8 @@ from medspa.api.security import SecurityHeaders
 from medspa.clock import FixedClock
 from medspa.db import tenant_session
 from medspa.domain.identity.accounts import begin_totp_enrolment, confirm_totp_enrolment
-from medspa.domain.identity.service import _actor, actor_for_token, create_user, verify_password
+from medspa.domain.identity.actions import actor_for_token
+from medspa.domain.identity.service import _actor, create_user, verify_password
 from medspa.domain.identity.models import UserAccount
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.web.auth import code_error, locked_message, login_error, wait_message
@@ -110,7 +111,7 @@ def test_owner_password_then_totp_code_signs_in(client, clinic, engine):
     assert r.status_code == 303 and r.headers["location"] == "/audit"
     cookies = cookies_of(r)
     token = value(cookies["medspa_session"])
-    actor = actor_for_token(engine, token, now=NOW)
+    actor = actor_for_token(token, now=NOW, engine=engine)
     assert (actor.org_id, actor.role, actor.label) == (clinic.org_id, "owner", "Test owner")
     assert cookies["medspa_challenge"].startswith("medspa_challenge=; Max-Age=0")
 
@@ -126,16 +127,16 @@ def test_recovery_code_works_once_over_http(client, clinic, engine):
     assert location(r) == ("/login/enrol", {"next": "/calendar"})
     challenge = value(cookies_of(r)["medspa_challenge"])
     # the enrol page starts the set-up (the Reflex state calls start_enrolment); here directly
-    from medspa.domain.identity.accounts import start_enrolment
+    from medspa.domain.identity.actions import do_start_enrolment
 
-    key = start_enrolment(engine, challenge, now=NOW).manual_key
+    key = do_start_enrolment(challenge, now=NOW, engine=engine).manual_key
     r = client.post("/auth/enrol", data={"code": pyotp.TOTP(key).at(NOW)}, cookies={"medspa_challenge": challenge})
     assert r.status_code == 200
     assert r.headers["cache-control"] == "no-store"
     codes = re.findall(r'<code class="recovery-code">([a-z0-9]{5}-[a-z0-9]{5})</code>', r.text)
     assert len(codes) == 10 and len(set(codes)) == 10
     assert "Save these now" in r.text and 'href="/calendar"' in r.text
-    assert actor_for_token(engine, value(cookies_of(r)["medspa_session"]), now=NOW).role == "provider"
+    assert actor_for_token(value(cookies_of(r)["medspa_session"]), now=NOW, engine=engine).role == "provider"
 
     def sign_in_with(code: str):
         first = client.post("/auth/login", data={"email": email, "password": PASSWORD})

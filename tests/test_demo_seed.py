@@ -373,7 +373,7 @@ def test_demo_owner_manager_nurse_have_two_factor_and_demo_code_prints_it(demo, 
     """The seed pre-enrols TOTP for owner, manager and nurse (encrypted like the domain does);
     `medspa demo-code` computes the current code of the demo clinic's accounts only."""
     from medspa.cli import current_demo_code
-    from medspa.domain.identity.accounts import begin_login, complete_login
+    from medspa.domain.identity.actions import do_begin_login, do_complete_login
     from medspa.settings import get_settings
 
     slug, settings = demo["slug"], get_settings()
@@ -382,9 +382,9 @@ def test_demo_owner_manager_nurse_have_two_factor_and_demo_code_prints_it(demo, 
     when = NOW + timedelta(minutes=5)
     code, left = current_demo_code(engine, f"owner@{slug}.clinic", now=when, settings=settings, slug=slug)
     assert re.fullmatch(r"\d{6}", code) and 0 < left <= 30
-    started = begin_login(engine, f"owner@{slug}.clinic", "demo-owner-2026", now=when)
+    started = do_begin_login(f"owner@{slug}.clinic", "demo-owner-2026", now=when, engine=engine)
     assert started.status == "totp_required"
-    signed = complete_login(engine, started.challenge, code, now=when)
+    signed = do_complete_login(started.challenge, code, now=when, engine=engine)
     assert signed.actor.role == "owner"
     with pytest.raises(ValueError, match="no two-factor"):
         current_demo_code(engine, f"frontdesk@{slug}.clinic", now=when, settings=settings, slug=slug)

@@ -10,7 +10,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from medspa.db import tenant_session
-from medspa.domain.identity.service import LoginFailed, actor_for_token, create_user, login, logout
+from medspa.domain.identity.actions import actor_for_token, do_login, do_logout
+from medspa.domain.identity.service import LoginFailed, create_user
 from tests.conftest import utc
 from tests.factories import build_clinic
 
@@ -28,18 +29,18 @@ def test_login_session_expiry_and_logout(engine, owner_engine):
     email = f"desk-{clinic.slug}@example.com"
     _user(clinic, email)
     with pytest.raises(LoginFailed):
-        login(engine, email, "wrong", now=NOW)
+        do_login(email, "wrong", now=NOW, engine=engine)
     with pytest.raises(LoginFailed):
-        login(engine, "nobody@example.com", "x", now=NOW)
-    signed = login(engine, email.upper(), "correct horse battery", now=NOW, session_hours=12)
-    actor = actor_for_token(engine, signed.token, now=NOW + timedelta(minutes=30))
+        do_login("nobody@example.com", "x", now=NOW, engine=engine)
+    signed = do_login(email.upper(), "correct horse battery", now=NOW, session_hours=12, engine=engine)
+    actor = actor_for_token(signed.token, now=NOW + timedelta(minutes=30), engine=engine)
     assert (actor.org_id, actor.role) == (clinic.org_id, "front_desk")
-    assert actor_for_token(engine, signed.token, now=NOW + timedelta(hours=3)) is None  # idle 2 h
-    again = login(engine, email, "correct horse battery", now=NOW)
-    assert actor_for_token(engine, again.token, now=NOW + timedelta(hours=13)) is None  # absolute 12 h
-    logout(engine, again.token, now=NOW)
-    assert actor_for_token(engine, again.token, now=NOW) is None
-    assert actor_for_token(engine, "forged", now=NOW) is None
+    assert actor_for_token(signed.token, now=NOW + timedelta(hours=3), engine=engine) is None  # idle 2 h
+    again = do_login(email, "correct horse battery", now=NOW, engine=engine)
+    assert actor_for_token(again.token, now=NOW + timedelta(hours=13), engine=engine) is None  # absolute 12 h
+    do_logout(again.token, now=NOW, engine=engine)
+    assert actor_for_token(again.token, now=NOW, engine=engine) is None
+    assert actor_for_token("forged", now=NOW, engine=engine) is None
     with clinic.session() as s:
         actions = [a for (a,) in s.execute(text("select action from audit_event where action like 'auth.%' order by id"))]
     assert actions == ["auth.login_failed", "auth.login", "auth.login", "auth.logout"]

@@ -18,7 +18,8 @@ from medspa.api.app import api
 from medspa.api.security import SecurityHeaders, content_security_policy, origin_allowed
 from medspa.web.auth import session_token_from_cookies
 from medspa.clock import FixedClock
-from medspa.domain.identity.service import actor_for_token, create_user
+from medspa.domain.identity.actions import actor_for_token
+from medspa.domain.identity.service import create_user
 from medspa.web.auth import safe_next
 from medspa.settings import Settings
 from tests.conftest import utc
@@ -94,7 +95,7 @@ def test_form_login_sets_an_httponly_strict_cookie_and_redirects_to_next(client,
     assert "Secure" not in attrs  # plain http on localhost
     token = _token(cookie)
     assert len(token) >= 40
-    actor = actor_for_token(engine, token, now=NOW)
+    actor = actor_for_token(token, now=NOW, engine=engine)
     assert (actor.org_id, actor.role) == (clinic.org_id, "front_desk")
 
 
@@ -120,7 +121,7 @@ def test_json_login_answers_json(client, desk, engine):
     r = client.post("/auth/login", json={"email": email, "password": PASSWORD}, headers={"Origin": ORIGIN})
     assert r.status_code == 200
     assert r.json() == {"next": "/calendar", "name": "Dana Desk", "role": "front_desk"}
-    assert actor_for_token(engine, _token(_set_cookie(r)), now=NOW) is not None
+    assert actor_for_token(_token(_set_cookie(r)), now=NOW, engine=engine) is not None
     r = client.post("/auth/login", json={"email": email, "password": "nope"}, headers={"Origin": ORIGIN})
     assert r.status_code == 401
     assert r.json() == {"error": "Email or password is incorrect"}
@@ -172,12 +173,12 @@ def test_logout_revokes_the_session_and_clears_the_cookie(client, desk, engine):
     r = client.post("/auth/logout", headers={"Origin": "https://evil.example",
                                              "Cookie": f"medspa_session={token}"})
     assert r.status_code == 403
-    assert actor_for_token(engine, token, now=NOW) is not None
+    assert actor_for_token(token, now=NOW, engine=engine) is not None
     r = client.post("/auth/logout", headers={"Origin": ORIGIN, "Cookie": f"medspa_session={token}"})
     assert r.status_code == 303 and r.headers["location"] == "/login"
     cleared = _set_cookie(r)
     assert cleared.startswith("medspa_session=;") and "Max-Age=0" in cleared and "HttpOnly" in cleared
-    assert actor_for_token(engine, token, now=NOW) is None
+    assert actor_for_token(token, now=NOW, engine=engine) is None
     # without a cookie it still answers (and clears)
     assert client.post("/auth/logout", headers={"Origin": ORIGIN, "Accept": "application/json"}).json() == {
         "signed_out": True}

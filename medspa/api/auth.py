@@ -1,11 +1,11 @@
 """Staff sign-in over HTTP: the only places the session cookie is written.
 
-- POST /auth/login: email + password (accounts.begin_login). No second factor: the session
+- POST /auth/login: email + password (identity actions.do_begin_login). No second factor: the session
   cookie. A TOTP code needed: the challenge goes into a 10-minute HttpOnly SameSite=Strict
   cookie (`medspa_challenge`) and the browser to /login/verify; two-factor set-up needed:
   the same cookie and /login/enrol (the page shows the QR code, medspa/features/auth/flows.py).
-- POST /auth/verify: the code (6 digits or a recovery code) -> complete_login -> session.
-- POST /auth/enrol: the first code -> confirm_enrolment -> session, and the answer is a
+- POST /auth/verify: the code (6 digits or a recovery code) -> do_complete_login -> session.
+- POST /auth/enrol: the first code -> do_confirm_enrolment -> session, and the answer is a
   one-time page listing the 10 recovery codes (never stored in clear, never shown again).
 - POST /auth/forgot: queue a reset link (always the same answer: no account probing).
 - POST /auth/reset: the reset link's token + a new password.
@@ -24,6 +24,7 @@ no other site can sign a browser in or out.
 from __future__ import annotations
 
 import html
+from functools import partial
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -34,20 +35,22 @@ from medspa.api.security import origin_allowed
 from medspa.api.v1 import get_clock, get_db_engine
 from medspa.clock import Clock
 from medspa.domain.errors import ValidationFailed
-from medspa.domain.identity.accounts import (
+from medspa.domain.identity.actions import (
     CHALLENGE_TTL,
     AccountLocked,
     InvalidCode,
+    LoginFailed,
     ResetLinkInvalid,
-    begin_login,
-    complete_login,
-    confirm_enrolment,
-    request_password_reset,
-    reset_password,
+    SignedIn,
+    WeakPassword,
+    do_begin_login,
+    do_complete_login,
+    do_confirm_enrolment,
+    do_logout,
+    do_request_password_reset,
+    do_reset_password,
+    fetch_challenge_alive,
 )
-from medspa.domain.identity.passwords import WeakPassword
-from medspa.domain.identity.roster import challenge_alive
-from medspa.domain.identity.service import LoginFailed, SignedIn, logout
 from medspa.web.auth import (
     CHALLENGE_COOKIE,
     ENROL_PATH,
@@ -192,8 +195,8 @@ async def login_route(request: Request, engine=Depends(get_db_engine), clock: Cl
     ip, agent = _client(request)
     settings = get_settings()
     try:
-        result = await run_in_threadpool(begin_login, engine, email, password, now=clock.now(),
-                                         session_hours=settings.session_hours, ip=ip, user_agent=agent)
+        result = await run_in_threadpool(partial(do_begin_login, email, password, session_hours=settings.session_hours,
+                                                 ip=ip, user_agent=agent, clock=clock, engine=engine))
     except LoginFailed as exc:
         return failed(_failure_message(exc, WRONG), _failure_query(exc),
                       status=423 if isinstance(exc, AccountLocked) else 401, retry_after=exc.retry_after)
@@ -211,7 +214,7 @@ async def login_route(request: Request, engine=Depends(get_db_engine), clock: Cl
         return response
     signed = result.signed_in
     if signed.actor.role not in STAFF_ROLES:
-        await run_in_threadpool(logout, engine, signed.token, now=clock.now())
+        await run_in_threadpool(partial(do_logout, signed.token, clock=clock, engine=engine))
         return failed(WRONG, {"error": "1"})
     if as_json:
         response = JSONResponse({"next": next_path, "name": signed.display_name, "role": signed.actor.role},
@@ -254,7 +257,7 @@ async def _second_step(request: Request, step_path: str, call, engine, clock: Cl
         return restart(_failure_query(exc), locked_message(exc.retry_after), 423)
     except InvalidCode as exc:
         if exc.args and exc.args[0] == "" and not exc.retry_after and not await run_in_threadpool(
-                challenge_alive, engine, challenge, now=clock.now()):
+                partial(fetch_challenge_alive, challenge, clock=clock, engine=engine)):
             return restart({"error": "expired"}, EXPIRED, 401)
         if as_json:
             body = {"error": _failure_message(exc, WRONG_CODE), **({"retry_after": exc.retry_after}
@@ -280,8 +283,8 @@ async def verify_route(request: Request, engine=Depends(get_db_engine), clock: C
     settings = get_settings()
 
     def call(challenge: str, code: str, ip: str, agent: str) -> SignedIn:
-        return complete_login(engine, challenge, code, now=clock.now(), session_hours=settings.session_hours,
-                              ip=ip, user_agent=agent)
+        return do_complete_login(challenge, code, session_hours=settings.session_hours, ip=ip, user_agent=agent,
+                                 clock=clock, engine=engine)
 
     out = await _second_step(request, VERIFY_PATH, call, engine, clock)
     if isinstance(out, Response):
@@ -304,8 +307,8 @@ async def enrol_route(request: Request, engine=Depends(get_db_engine), clock: Cl
     settings = get_settings()
 
     def call(challenge: str, code: str, ip: str, agent: str):
-        return confirm_enrolment(engine, challenge, code, now=clock.now(), session_hours=settings.session_hours,
-                                 ip=ip, user_agent=agent)
+        return do_confirm_enrolment(challenge, code, session_hours=settings.session_hours, ip=ip, user_agent=agent,
+                                    clock=clock, engine=engine)
 
     out = await _second_step(request, ENROL_PATH, call, engine, clock)
     if isinstance(out, Response):
@@ -360,8 +363,8 @@ async def forgot_route(request: Request, engine=Depends(get_db_engine), clock: C
     email = fields.get("email", "").strip()[:254]
     if email:
         ip, agent = _client(request)
-        await run_in_threadpool(request_password_reset, engine, email, now=clock.now(),
-                                base_url=get_settings().base_url, ip=ip, user_agent=agent)
+        await run_in_threadpool(partial(do_request_password_reset, email, base_url=get_settings().base_url, ip=ip,
+                                        user_agent=agent, clock=clock, engine=engine))
     if _wants_json(request):
         return JSONResponse({"message": FORGOT_SENT}, headers=NO_STORE)
     return _redirect(FORGOT_PATH, sent="1")
@@ -378,7 +381,8 @@ async def reset_route(request: Request, engine=Depends(get_db_engine), clock: Cl
     password = fields.get("new_password", "")[:2048]
     ip, agent = _client(request)
     try:
-        await run_in_threadpool(reset_password, engine, token, password, now=clock.now(), ip=ip, user_agent=agent)
+        await run_in_threadpool(partial(do_reset_password, token, password, ip=ip, user_agent=agent, clock=clock,
+                                        engine=engine))
     except ResetLinkInvalid:
         if as_json:
             return JSONResponse({"error": RESET_INVALID}, status_code=410, headers=NO_STORE)
@@ -399,7 +403,7 @@ async def logout_route(request: Request, engine=Depends(get_db_engine), clock: C
         return _refused()
     token = session_token_from_cookies(request.headers.get("cookie"))
     if token:
-        await run_in_threadpool(logout, engine, token, now=clock.now())
+        await run_in_threadpool(partial(do_logout, token, clock=clock, engine=engine))
     if _wants_json(request):
         response: Response = JSONResponse({"signed_out": True}, headers=NO_STORE)
     else:

@@ -1,6 +1,9 @@
-"""The password strength rule for staff accounts (creation, change, reset)."""
+"""Staff passwords: the strength rule (creation, change, reset) and argon2id hashing."""
 
 from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
 from medspa.domain.errors import ValidationFailed
 
@@ -43,3 +46,28 @@ def check_password_strength(password: str, email: str = "") -> None:
     local = email.strip().lower().split("@", 1)[0]
     if len(local) >= 3 and local in password.lower():
         raise WeakPassword("The password must not contain your email name")
+
+
+# --- hashing -------------------------------------------------------------------------------
+
+_HASHER = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory defaults
+DUMMY_HASH = _HASHER.hash("timing-equaliser")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash (PHC string) of `password`."""
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True if `password` matches the argon2 hash (False for a malformed hash)."""
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+
+
+def spend_time(password: str = "timing") -> None:
+    """Do the work of one password check against a dummy hash, so that an unknown, locked or
+    throttled account answers in the same time as a real wrong password."""
+    verify_password(DUMMY_HASH, password)

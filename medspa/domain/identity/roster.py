@@ -1,7 +1,5 @@
-"""The owner's list of staff accounts, and whether a sign-in challenge is still usable.
-
-Companions of accounts.py (which holds the rules); read-only.
-"""
+"""The owner's list of staff accounts (read-only; the rules are in two_factor.py,
+lockout.py and staff_admin.py)."""
 
 from __future__ import annotations
 
@@ -9,14 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from medspa.db import tenant_session
-from medspa.domain.identity.accounts import REQUIRED_2FA_ROLES, _load_challenge, _org_by
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.models import UserAccount, UserSession
-from medspa.domain.identity.service import _token_hash
+from medspa.domain.identity.two_factor import REQUIRED_2FA_ROLES
 
 
 @dataclass(frozen=True)
@@ -55,17 +50,3 @@ def list_staff_accounts(session: Session, actor: Actor, *, now: datetime) -> lis
     ) for u in users]
     return sorted(rows, key=lambda r: (not r.active, r.name.lower(), r.user_id))
 
-
-def challenge_alive(engine: Engine, challenge: str, *, now: datetime, purpose: str | None = None) -> bool:
-    """True while a sign-in challenge token can still be used (unknown, used, expired: False);
-    `purpose` ("totp" or "enrol") must match when given."""
-    if not challenge:
-        return False
-    org_id = _org_by(engine, "medspa_org_for_challenge", _token_hash(challenge))
-    if org_id is None:
-        return False
-    with tenant_session(org_id, engine) as s:
-        for p in ((purpose,) if purpose else ("totp", "enrol")):
-            if _load_challenge(s, challenge, p, now) is not None:
-                return True
-    return False

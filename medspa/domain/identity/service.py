@@ -1,151 +1,43 @@
-"""Staff sign-in: argon2id password hashes and server-side sessions.
+"""Staff logins: creating one, and the names other modules imported from here before the
+identity area was split by topic.
 
-The clinic of an email or a session token is found through two SECURITY DEFINER functions
-(medspa_org_for_login, medspa_org_for_session) before any tenant row is read; everything
-after that runs under that clinic's row-level security. Only SHA-256 of tokens is stored.
+Passwords are argon2id (passwords.py), sessions server-side (sessions.py), tokens stored
+as SHA-256 only (tokens.py). The clinic of an email or a session token is found through
+SECURITY DEFINER functions before any tenant row is read; everything after that runs under
+that clinic's row-level security. The use cases are in actions/.
+
+`login`, `logout` and `actor_for_token` keep their old engine-first signature for callers
+not yet moved to the actions (medspa/api/media.py, medspa/features/calendar/live.py and
+some tests); new code calls actions.do_login, actions.do_logout, actions.actor_for_token.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session
 
-from medspa.db import tenant_session
 from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
-from medspa.domain.identity.models import UserAccount, UserSession
+from medspa.domain.identity.lockout import LoginFailed
+from medspa.domain.identity.models import UserAccount
+from medspa.domain.identity.passwords import DUMMY_HASH as _DUMMY_HASH
+from medspa.domain.identity.passwords import check_password_strength, hash_password, verify_password
+from medspa.domain.identity.sessions import IDLE_TIMEOUT, SignedIn
+from medspa.domain.identity.sessions import actor_of as _actor
+from medspa.domain.identity.tokens import token_hash as _token_hash
 
-_HASHER = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory defaults
-_DUMMY_HASH = _HASHER.hash("timing-equaliser")
-IDLE_TIMEOUT = timedelta(hours=2)
-
-
-class LoginFailed(Exception):
-    """Wrong email or password (one message for both, so accounts cannot be probed).
-
-    retry_after: seconds the UI should ask the user to wait before trying again (0: none;
-    set after 3 consecutive failures of one account). Subclasses: accounts.AccountLocked,
-    accounts.SecondFactorRequired, accounts.InvalidCode."""
-
-    def __init__(self, message: str = "", *, retry_after: int = 0):
-        super().__init__(message)
-        self.retry_after = retry_after
+__all__ = ["IDLE_TIMEOUT", "LoginFailed", "SignedIn", "_DUMMY_HASH", "_actor", "_token_hash", "actor_for_token",
+           "create_user", "hash_password", "login", "logout", "verify_password"]
 
 
-def hash_password(password: str) -> str:
-    """An argon2id hash (PHC string) of `password`."""
-    return _HASHER.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    """True if `password` matches the argon2 hash."""
-    try:
-        return _HASHER.verify(password_hash, password)
-    except (VerifyMismatchError, InvalidHashError):
-        return False
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass
-class SignedIn:
-    """A new session: the raw token (for the cookie), the actor and the staff display name."""
-
-    token: str
-    actor: Actor
-    display_name: str
-
-
-def _actor(user: UserAccount, ip: str = "", user_agent: str = "") -> Actor:
-    return Actor(org_id=user.org_id, role=user.role, user_id=user.id, staff_id=user.staff_id,
-                 label=user.display_name or user.email, ip=ip, user_agent=user_agent)
-
-
-def login(engine: Engine, email: str, password: str, *, now: datetime, session_hours: int = 12,
-          ip: str = "", user_agent: str = "") -> SignedIn:
-    """Check the password and open a session (absolute expiry session_hours, idle 2 h).
-
-    One-step sign-in for accounts without a second factor; the full flow (lockout, TOTP,
-    forced enrolment) is accounts.begin_login / complete_login, which this wraps.
-    Raises LoginFailed (wrong email or password; retry_after hint after 3 failures),
-    accounts.AccountLocked (15 min after 5 failures) or accounts.SecondFactorRequired (the
-    account needs a TOTP code or two-factor enrolment: use begin_login). Audited.
-    """
-    from medspa.domain.identity.accounts import SecondFactorRequired, begin_login
-
-    result = begin_login(engine, email, password, now=now, session_hours=session_hours, ip=ip,
-                         user_agent=user_agent)
-    if result.signed_in is None:
-        raise SecondFactorRequired(result.status, result.challenge)
-    return result.signed_in
-
-
-def actor_for_token(engine: Engine, token: str | None, *, now: datetime, ip: str = "",
-                    user_agent: str = "", touch: bool = True) -> Actor | None:
-    """The signed-in actor for a session token, or None (unknown, revoked, expired, idle).
-
-    touch=False checks without counting as activity (server-initiated pushes must not keep
-    an idle session alive)."""
-    if not token:
-        return None
-    digest = _token_hash(token)
-    with tenant_session(None, engine) as s:
-        org_id = s.execute(text("select medspa_org_for_session(:h)"), {"h": digest}).scalar()
-    if org_id is None:
-        return None
-    with tenant_session(org_id, engine) as s:
-        row = s.exec(select(UserSession, UserAccount).join(UserAccount, UserAccount.id == UserSession.user_id)
-                     .where(UserSession.token_hash == digest)).first()
-        if row is None:
-            return None
-        sess, user = row
-        if (sess.revoked_at or not user.active or now >= sess.expires_at
-                or now - sess.last_seen_at >= IDLE_TIMEOUT):
-            return None
-        if touch and now - sess.last_seen_at > timedelta(minutes=1):  # don't write on every event
-            sess.last_seen_at = now
-            s.add(sess)
-            s.commit()
-        return _actor(user, ip, user_agent)
-
-
-def logout(engine: Engine, token: str | None, *, now: datetime) -> None:
-    """Revoke the session of `token` (no-op for unknown tokens)."""
-    if not token:
-        return
-    digest = _token_hash(token)
-    with tenant_session(None, engine) as s:
-        org_id = s.execute(text("select medspa_org_for_session(:h)"), {"h": digest}).scalar()
-    if org_id is None:
-        return
-    with tenant_session(org_id, engine) as s:
-        sess = s.exec(select(UserSession).where(UserSession.token_hash == digest)).first()
-        if sess and not sess.revoked_at:
-            sess.revoked_at = now
-            s.add(sess)
-            user = s.get(UserAccount, sess.user_id)
-            record(s, _actor(user), "auth.logout", "user_account", user.id, at=now)
-            s.commit()
-
-
-def create_user(session, actor: Actor, *, email: str, password: str, role: str, staff_id: int | None = None,
+def create_user(session: Session, actor: Actor, *, email: str, password: str, role: str, staff_id: int | None = None,
                 display_name: str = "") -> UserAccount:
-    """Add a staff login (settings.write). Password stored as argon2id.
+    """Add a staff login (settings.write). Password stored as argon2id. The caller commits.
 
     Raises PermissionDenied, or WeakPassword (passwords.check_password_strength: 12+
     characters, not common, not containing the email's local part)."""
-    from medspa.domain.identity.passwords import check_password_strength
-
     actor.require("settings.write")
     check_password_strength(password, email)
     user = UserAccount(org_id=actor.org_id, email=email.strip().lower(), password_hash=hash_password(password),
@@ -154,3 +46,28 @@ def create_user(session, actor: Actor, *, email: str, password: str, role: str, 
     session.flush()
     record(session, actor, "user.create", "user_account", user.id, role=role)
     return user
+
+
+def login(engine: Engine, email: str, password: str, *, now: datetime, session_hours: int = 12,
+          ip: str = "", user_agent: str = "") -> SignedIn:
+    """Engine-first form of actions.do_login (one-step sign-in): LoginFailed, AccountLocked,
+    SecondFactorRequired."""
+    from medspa.domain.identity.actions.signin import do_login
+
+    return do_login(email, password, session_hours=session_hours, ip=ip, user_agent=user_agent, now=now,
+                    engine=engine)
+
+
+def actor_for_token(engine: Engine, token: str | None, *, now: datetime, ip: str = "",
+                    user_agent: str = "", touch: bool = True) -> Actor | None:
+    """Engine-first form of actions.actor_for_token: the actor of a live session, or None."""
+    from medspa.domain.identity.actions import signin
+
+    return signin.actor_for_token(token, ip=ip, user_agent=user_agent, touch=touch, now=now, engine=engine)
+
+
+def logout(engine: Engine, token: str | None, *, now: datetime) -> None:
+    """Engine-first form of actions.do_logout: revoke the session of `token`."""
+    from medspa.domain.identity.actions.signin import do_logout
+
+    do_logout(token, now=now, engine=engine)

@@ -6,10 +6,8 @@ import re
 from datetime import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from medspa.db import tenant_session
 from medspa.domain.audit.service import record
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
@@ -54,10 +52,9 @@ def list_clinics(session: Session, limit: int = 12) -> list[tuple[str, str]]:
     return [(slug, name) for slug, name in rows]
 
 
-def organization_name(engine: Engine, org_id: int) -> str:
+def organization_name(session: Session, org_id: int) -> str:
     """The clinic's display name (the staff header shows it), or "" if there is none."""
-    with tenant_session(org_id, engine) as s:
-        return s.exec(select(Organization.name).where(Organization.id == org_id)).first() or ""
+    return session.exec(select(Organization.name).where(Organization.id == org_id)).first() or ""
 
 
 def validate_time_zone(name: str) -> ZoneInfo:

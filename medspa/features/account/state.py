@@ -4,17 +4,20 @@ change, sign out everywhere. Every handler re-checks the session on the server; 
 
 from __future__ import annotations
 
-import asyncio
-
 import reflex as rx
 
-from medspa.clock import app_clock
-from medspa.db import get_engine
-from medspa.domain.errors import NotFound, ValidationFailed
-from medspa.features.account import data
+from medspa.domain.errors import ValidationFailed
+from medspa.domain.identity.actions import (
+    do_change_password,
+    do_confirm_two_factor,
+    do_regenerate_recovery_codes,
+    do_sign_out_everywhere,
+    do_start_two_factor,
+    fetch_two_factor_status,
+)
+from medspa.features.auth.components import group_key, qr_data_uri
+from medspa.features.auth.state import Acted, StaffState
 from medspa.web.auth import LOGIN_PATH
-from medspa.features.auth.flows import _group, _qr_data_uri
-from medspa.features.auth.state import StaffState
 
 
 def _text(form: dict, key: str, limit: int) -> str:
@@ -43,39 +46,41 @@ class AccountState(StaffState):
     pw_done: str = ""
     pw_form_key: int = 0  # bumped to empty the password fields
 
-    async def _me(self):
-        actor = await self._staff_actor()
-        if actor is None:
+    def _signed_out(self, done: Acted):
+        """The redirect of a signed-out tab (None while signed in)."""
+        if done.redirect is not None:
             self.ready = False
-            return None, self._to_login()
-        return actor, None
+        return done.redirect
 
-    async def _refresh(self, actor) -> None:
-        st = await asyncio.to_thread(data.status, get_engine(), actor)
-        self.tf_enabled, self.tf_required, self.codes_left = st["enabled"], st["required"], st["recovery_codes_left"]
+    async def _refresh(self) -> Acted:
+        done = await self._act(fetch_two_factor_status)
+        if done.ok:
+            st = done.value
+            self.tf_enabled, self.tf_required, self.codes_left = st.enabled, st.required, st.recovery_codes_left
+        return done
 
     @rx.event
     async def load(self):
-        actor, redirect = await self._me()
-        if actor is None:
-            return redirect
+        done = await self._refresh()
+        if done.redirect is not None:
+            return self._signed_out(done)
         self.qr_src = self.manual_key = self.tf_error = self.pw_done = ""
         self.pw_error_current = self.pw_error_new = ""
         self.new_codes = []
-        await self._refresh(actor)
         self.ready = True
 
     @rx.event
     async def start_enrolment(self):
-        actor, redirect = await self._me()
-        if actor is None:
-            return redirect
         try:
-            enrolment = await asyncio.to_thread(data.start_enrolment, get_engine(), actor, now=app_clock().now())
-        except (ValidationFailed, NotFound) as exc:
-            self.tf_error = _first(exc) if isinstance(exc, ValidationFailed) else "Account not found"
+            done = await self._act(do_start_two_factor, denied="Account not found")
+        except ValidationFailed as exc:
+            self.tf_error = _first(exc)
             return
-        self.qr_src, self.manual_key, self.tf_error = _qr_data_uri(enrolment.qr_svg), _group(enrolment.manual_key), ""
+        if not done.ok:
+            self.tf_error = done.error
+            return self._signed_out(done)
+        enrolment = done.value
+        self.qr_src, self.manual_key, self.tf_error = qr_data_uri(enrolment.qr_svg), group_key(enrolment.manual_key), ""
 
     @rx.event
     async def cancel_enrolment(self):
@@ -83,33 +88,31 @@ class AccountState(StaffState):
 
     @rx.event
     async def confirm_enrolment(self, form: dict):
-        actor, redirect = await self._me()
-        if actor is None:
-            return redirect
         try:
-            codes = await asyncio.to_thread(data.confirm_enrolment, get_engine(), actor, _text(form, "code", 20),
-                                            now=app_clock().now())
+            done = await self._act(do_confirm_two_factor, _text(form, "code", 20))
         except ValidationFailed as exc:
             self.tf_error = _first(exc)
             return
+        if not done.ok:
+            self.tf_error = done.error
+            return self._signed_out(done)
         self.qr_src = self.manual_key = self.tf_error = ""
-        self.new_codes = codes
-        await self._refresh(actor)
+        self.new_codes = list(done.value)
+        await self._refresh()
 
     @rx.event
     async def regenerate_codes(self, form: dict):
-        actor, redirect = await self._me()
-        if actor is None:
-            return redirect
         try:
-            codes = await asyncio.to_thread(data.regenerate_codes, get_engine(), actor, _text(form, "code", 20),
-                                            now=app_clock().now())
+            done = await self._act(do_regenerate_recovery_codes, _text(form, "code", 20))
         except ValidationFailed as exc:
             self.tf_error = _first(exc)
             return
+        if not done.ok:
+            self.tf_error = done.error
+            return self._signed_out(done)
         self.tf_error = ""
-        self.new_codes = codes
-        await self._refresh(actor)
+        self.new_codes = list(done.value)
+        await self._refresh()
 
     @rx.event
     async def hide_codes(self):
@@ -117,32 +120,34 @@ class AccountState(StaffState):
 
     @rx.event
     async def change_password(self, form: dict):
-        actor, redirect = await self._me()
-        if actor is None:
-            return redirect
-        self.pw_error_current = self.pw_error_new = self.pw_done = ""
         current, new, again = _text(form, "current_password", 1024), _text(form, "new_password", 2048), \
             _text(form, "new_password_again", 2048)
+        self.pw_error_current = self.pw_error_new = self.pw_done = ""
         if new != again:
+            if await self._staff_actor() is None:
+                self.ready = False
+                return self._to_login()
             self.pw_error_new = "The two new passwords are not the same"
             return
         try:
-            revoked = await asyncio.to_thread(data.change_password, get_engine(), actor, current, new,
-                                              now=app_clock().now(), keep_token=self.session_token)
+            done = await self._act(do_change_password, current, new, keep_token=self.session_token)
         except ValidationFailed as exc:
             self.pw_error_current = exc.fields.get("current_password", "")
             self.pw_error_new = exc.fields.get("password", "")
             return
+        if not done.ok:
+            self.pw_error_current = done.error
+            return self._signed_out(done)
+        revoked = done.value
         self.pw_form_key += 1
         others = f"; {revoked} other session{'s' if revoked != 1 else ''} signed out" if revoked else ""
         self.pw_done = f"Password changed{others}."
 
     @rx.event
     async def sign_out_everywhere(self):
-        actor, redirect = await self._me()
-        if actor is None:
-            return redirect
-        await asyncio.to_thread(data.sign_out_everywhere, get_engine(), actor, now=app_clock().now())
+        done = await self._act(do_sign_out_everywhere)
+        if done.redirect is not None:
+            return self._signed_out(done)
         self.ready = False
         self.staff_name = self.staff_role = self.org_name = ""
         self._org_id = 0

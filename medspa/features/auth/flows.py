@@ -11,18 +11,13 @@ the websocket handshake on the server, it never reaches the page.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
-import re
 
 import reflex as rx
 
-from medspa.web.auth import CHALLENGE_COOKIE, cookie_value
-from medspa.clock import app_clock
-from medspa.db import get_engine
-from medspa.domain.identity.accounts import InvalidCode, start_enrolment
-from medspa.domain.identity.roster import challenge_alive
 from medspa.domain.errors import ValidationFailed
+from medspa.domain.identity.actions import InvalidCode, do_start_enrolment, fetch_challenge_alive
+from medspa.web.auth import CHALLENGE_COOKIE, cookie_value
 from medspa.web.auth import (
     ENROL_PATH,
     FORGOT_PATH,
@@ -36,31 +31,9 @@ from medspa.web.auth import (
     code_error,
     safe_next,
 )
-from medspa.features.auth.page import auth_frame, native_form
+from medspa.features.auth.components import auth_frame, group_key, native_form, qr_data_uri
 
 EXPIRED_URL = f"{LOGIN_PATH}?error=expired"
-
-
-def _qr_data_uri(svg: str) -> str:
-    """Our own segno SVG as an <img> source (CSP img-src allows data:; an <img> runs no script).
-
-    segno's inline SVG has no xmlns (a standalone image needs it) nor viewBox (to scale): both
-    are added to the root element."""
-    root = re.match(r"<svg\b([^>]*)>", svg)
-    if root is not None:
-        attrs = root.group(1)
-        extra = ""
-        if "xmlns=" not in attrs:
-            extra += ' xmlns="http://www.w3.org/2000/svg"'
-        size = re.search(r'width="(\d+)"\s+height="(\d+)"', attrs)
-        if "viewBox" not in attrs and size:
-            extra += f' viewBox="0 0 {size.group(1)} {size.group(2)}"'
-        svg = f"<svg{extra}{attrs}>" + svg[root.end():]
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
-
-
-def _group(key: str) -> str:
-    return " ".join(key[i:i + 4] for i in range(0, len(key), 4))
 
 
 class ChallengeState(rx.State):
@@ -86,8 +59,7 @@ class VerifyState(ChallengeState):
     @rx.event
     async def load(self):
         self._read_query()
-        alive = await asyncio.to_thread(challenge_alive, get_engine(), self.challenge, now=app_clock().now(),
-                                        purpose="totp")
+        alive = await asyncio.to_thread(fetch_challenge_alive, self.challenge, purpose="totp")
         if not alive:
             return rx.redirect(EXPIRED_URL)
 
@@ -106,19 +78,18 @@ class EnrolState(ChallengeState):
         challenge = self.challenge
         digest = hashlib.sha256(challenge.encode()).hexdigest()
         if challenge and digest == self._for and self.manual_key:
-            alive = await asyncio.to_thread(challenge_alive, get_engine(), challenge, now=app_clock().now(),
-                                            purpose="enrol")
+            alive = await asyncio.to_thread(fetch_challenge_alive, challenge, purpose="enrol")
             if alive:
                 return
         self.qr_src = self.manual_key = self._for = ""
         if not challenge:
             return rx.redirect(EXPIRED_URL)
         try:
-            enrolment = await asyncio.to_thread(start_enrolment, get_engine(), challenge, now=app_clock().now())
+            enrolment = await asyncio.to_thread(do_start_enrolment, challenge)
         except (InvalidCode, ValidationFailed):
             return rx.redirect(EXPIRED_URL)
-        self.qr_src = _qr_data_uri(enrolment.qr_svg)
-        self.manual_key = _group(enrolment.manual_key)
+        self.qr_src = qr_data_uri(enrolment.qr_svg)
+        self.manual_key = group_key(enrolment.manual_key)
         self._for = digest
 
 

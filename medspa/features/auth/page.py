@@ -4,27 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from reflex_components_core.el.elements.forms import Form
-
+from medspa.features.auth import flows
+from medspa.features.auth.components import LOGIN_ACTION, auth_frame, native_form
 from medspa.features.auth.state import LOGIN_PATH, LoginState
-
-LOGIN_ACTION = "/auth/login"  # medspa/api/auth.py: sets the HttpOnly session cookie
-LOGOUT_ACTION = "/auth/logout"
-
-
-class NativeForm(Form):
-    """A <form> the BROWSER submits (action + method), no Reflex submit handler.
-
-    `rx.form` always adds an onSubmit that prevents the browser's own submission; sign-in and
-    sign-out must reach the HTTP routes, which alone can set or clear an HttpOnly cookie.
-    """
-
-    @classmethod
-    def create(cls, *children, **props):
-        return super(Form, cls).create(*children, **props)
-
-
-native_form = NativeForm.create
 
 
 def _field(label: str, **props) -> rx.Component:
@@ -79,64 +61,7 @@ def login_page() -> rx.Component:
     return auth_frame("Sign in to your clinic", "Staff only: calendar, clients and checkout.", login_form())
 
 
-def auth_frame(title: str, subtitle, *children: rx.Component) -> rx.Component:
-    """The centred card of the sign-in pages (sign in, code, set-up, forgot, reset)."""
-    return rx.center(
-        rx.vstack(
-            rx.hstack(
-                rx.center(rx.icon("flower-2", size=22, color="white"), width="38px", height="38px",
-                          border_radius="10px", background=rx.color("teal", 9)),
-                rx.text("medspa", size="5", weight="bold"),
-                align="center",
-                spacing="2",
-            ),
-            rx.card(
-                rx.vstack(
-                    rx.heading(title, size="6", weight="bold"),
-                    rx.text(subtitle, size="2", color_scheme="gray"),
-                    *children,
-                    spacing="4",
-                    width="100%",
-                ),
-                size="4",
-                width="100%",
-            ),
-            rx.hstack(
-                rx.icon("shield-check", size=14, color=rx.color("gray", 10)),
-                rx.text("Sessions end after a period of inactivity.", size="1", color_scheme="gray"),
-                rx.link("Back to the clinic site", href="/", size="1"),
-                spacing="2",
-                align="center",
-                wrap="wrap",
-                justify="center",
-            ),
-            spacing="5",
-            align="center",
-            width="100%",
-            max_width="26em",
-            padding_x="1em",
-        ),
-        min_height="100vh",
-        background=f"radial-gradient(circle at 20% 0%, {rx.color('teal', 3)} 0%, {rx.color('gray', 2)} 55%)",
-    )
-
-
-def sign_out_button(**props) -> rx.Component:
-    """A "Sign out" button for staff page headers: a form POST to /auth/logout, which revokes
-    the session and clears the HttpOnly cookie, then answers with a redirect to /login."""
-    return native_form(
-        rx.button(rx.icon("log-out", size=15), "Sign out", variant="ghost", color_scheme="gray", size="2",
-                  type="submit", id="sign-out", **props),
-        action=LOGOUT_ACTION,
-        method="post",
-        id="sign-out-form",
-        display="contents",
-    )
-
-
 def register(app: rx.App) -> None:
     """Add /login and the other sign-in pages (flows.py) to the app."""
-    from medspa.features.auth import flows
-
     app.add_page(login_page, route=LOGIN_PATH, title="Sign in · medspa", on_load=LoginState.check_signed_in)
     flows.register(app)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from medspa.features.auth.page import sign_out_button
+from medspa.features.auth.components import sign_out_button
 from medspa.features.auth.state import StaffState
 
 # (key, label, icon, href, owner only)

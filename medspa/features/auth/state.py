@@ -37,13 +37,10 @@ from urllib.parse import quote, unquote
 
 import reflex as rx
 
-from medspa.clock import app_clock
-from medspa.db import get_engine
 from medspa.domain.errors import NotFound
+from medspa.domain.identity.actions import actor_for_token, do_logout, fetch_organization_name
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.web.auth import LOGIN_EMAIL_COOKIE, SESSION_COOKIE, cookie_value, session_token_from_cookies
-from medspa.domain.identity.service import actor_for_token, logout
-from medspa.domain.practice.service import organization_name
 from medspa.web.auth import HOME_PATH, LOGIN_PATH, STAFF_ROLES, WRONG, login_error, safe_next
 
 __all__ = ["HOME_PATH", "LOGIN_PATH", "SESSION_COOKIE", "STAFF_ROLES", "WRONG", "Acted", "LoginState", "StaffState",
@@ -91,14 +88,13 @@ class StaffState(rx.State):
             return None
         ip = self.router.session.client_ip or ""
         agent = (self.router.headers.user_agent or "")[:200]
-        actor = await asyncio.to_thread(actor_for_token, get_engine(), token, now=app_clock().now(), ip=ip,
-                                        user_agent=agent)
+        actor = await asyncio.to_thread(actor_for_token, token, ip=ip, user_agent=agent)
         if actor is None or actor.role not in STAFF_ROLES:
             return None
         if self.staff_name != actor.label or self.staff_role != actor.role:
             self.staff_name, self.staff_role = actor.label, actor.role
         if self._org_id != actor.org_id:
-            self.org_name = await asyncio.to_thread(organization_name, get_engine(), actor.org_id)
+            self.org_name = await asyncio.to_thread(fetch_organization_name, actor)
             self._org_id = actor.org_id
         return actor
 
@@ -148,7 +144,7 @@ class StaffState(rx.State):
 
             await asyncio.to_thread(do_forget_tab, actor, self.router.session.client_token)
         if token:
-            await asyncio.to_thread(logout, get_engine(), token, now=app_clock().now())
+            await asyncio.to_thread(do_logout, token)
         self.staff_name = self.staff_role = self.org_name = ""
         self._org_id = 0
         return rx.redirect(LOGIN_PATH)

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from medspa.db import get_engine, tenant_session
-from medspa.domain.practice.service import list_clinics
+from medspa.domain.identity.actions import fetch_clinics
 
 PRODUCT = "medspa"
 LOGIN_PATH = "/login"
@@ -29,8 +28,7 @@ class ClinicLink:
 
 
 def _load() -> list[ClinicLink]:
-    with tenant_session(None, get_engine()) as s:
-        return [ClinicLink(slug=slug, name=name) for slug, name in list_clinics(s)]
+    return [ClinicLink(slug=c.slug, name=c.name) for c in fetch_clinics()]
 
 
 class HomeState(rx.State):

@@ -4,17 +4,36 @@ domain functions check staff.manage again. Anyone else gets "not found" and no d
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
+from functools import partial
 
 import reflex as rx
 
 from medspa.clock import app_clock
-from medspa.db import get_engine
-from medspa.domain.errors import NotFound, ValidationFailed
-from medspa.domain.identity.actor import Actor, PermissionDenied
-from medspa.features.auth.state import StaffState
-from medspa.features.staff import data
+from medspa.domain.errors import ValidationFailed
+from medspa.domain.identity.actions import (
+    StaffAccountRow,
+    do_deactivate,
+    do_reactivate,
+    do_require_two_factor,
+    do_reset_two_factor,
+    do_revoke_sessions,
+    do_unlock,
+    fetch_staff_roster,
+)
+from medspa.features.auth.state import Acted, StaffState
+
+# action name (sent by the page) -> the owner's domain action (each checks staff.manage)
+ACTIONS = {
+    "require_2fa": partial(do_require_two_factor, required=True),
+    "unrequire_2fa": partial(do_require_two_factor, required=False),
+    "reset_2fa": do_reset_two_factor,
+    "revoke_sessions": do_revoke_sessions,
+    "deactivate": do_deactivate,
+    "reactivate": do_reactivate,
+    "unlock": do_unlock,
+}
+GONE = "That account is not there any more"
 
 DONE = {
     "require_2fa": "{name} now needs two-factor sign-in (from the next sign-in)",
@@ -51,23 +70,18 @@ class StaffPageState(StaffState):
     error: str = ""
     _names: dict[int, str] = {}
 
-    async def _owner(self) -> tuple[Actor | None, object | None]:
-        actor = await self._staff_actor()
-        if actor is None:
-            self._forget()
-            return None, self._to_login()
-        if not actor.can("staff.manage"):
-            self._forget()
+    def _refused(self, done: Acted):
+        """Signed out: the redirect to /login; not an owner: "not found" and no data."""
+        self._forget()
+        if done.redirect is None:
             self.not_found = True
-            return None, None
-        return actor, None
+        return done.redirect
 
     def _forget(self) -> None:
         self.allowed, self.rows, self._names, self.message, self.error = False, [], {}, "", ""
 
-    async def _reload(self, actor: Actor) -> None:
+    def _show(self, rows: list[StaffAccountRow]) -> None:
         now = app_clock().now()
-        rows = await asyncio.to_thread(data.staff_rows, get_engine(), actor, now=now)
         views = []
         for r in rows:
             locked = ""
@@ -81,28 +95,36 @@ class StaffPageState(StaffState):
         self.rows = views
         self._names = {r.user_id: r.name for r in rows}
 
+    async def _reload(self) -> Acted:
+        done = await self._act(fetch_staff_roster)
+        if done.ok:
+            self._show(done.value)
+        return done
+
     @rx.event
     async def load(self):
         self.not_found, self.message, self.error = False, "", ""
-        actor, redirect = await self._owner()
-        if actor is None:
-            return redirect
-        await self._reload(actor)
+        done = await self._reload()
+        if not done.ok:
+            return self._refused(done)
         self.allowed = True
 
     @rx.event
     async def act(self, user_id: int, action: str):
-        actor, redirect = await self._owner()
-        if actor is None:
-            return redirect
-        if not isinstance(user_id, int) or user_id not in self._names or action not in data.ACTIONS:
+        if not isinstance(user_id, int) or user_id not in self._names or action not in ACTIONS:
+            actor = await self._staff_actor()  # nothing to do; a signed-out tab still goes to /login
+            if actor is None or not actor.can("staff.manage"):
+                return self._refused(Acted(redirect=None if actor else self._to_login()))
             return
         try:
-            await asyncio.to_thread(data.act, get_engine(), actor, user_id, action, now=app_clock().now())
+            done = await self._act(ACTIONS[action], user_id, denied=GONE)
         except ValidationFailed as exc:
             self.error, self.message = next(iter(exc.fields.values()), "Not possible"), ""
-        except (NotFound, PermissionDenied):
-            self.error, self.message = "That account is not there any more", ""
         else:
-            self.error, self.message = "", DONE[action].format(name=self._names[user_id])
-        await self._reload(actor)
+            if done.redirect is not None or not done.actor.can("staff.manage"):
+                return self._refused(done)
+            if done.error:
+                self.error, self.message = done.error, ""
+            else:
+                self.error, self.message = "", DONE[action].format(name=self._names[user_id])
+        await self._reload()

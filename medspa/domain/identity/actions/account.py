@@ -1,0 +1,115 @@
+"""Use cases of the signed-in staff account (/account) and the clinic facts the pages show.
+
+Each is `fetch_<thing>(actor, ...)` or `do_<verb>(actor, ...)`, ONE transaction
+(domain/work.atomic) in the actor's clinic. Keyword-only: `now` or `clock` (default: the app
+clock) and `engine` (tests pass theirs). Errors: NotFound (no active account behind the
+actor), ValidationFailed with the field's message (wrong code, wrong current password,
+WeakPassword for the strength rule).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from medspa.clock import Clock
+from medspa.domain.identity.actions._common import moment
+from medspa.domain.identity.actor import Actor
+from medspa.domain.identity.credentials import change_password
+from medspa.domain.identity.staff_admin import sign_out_everywhere
+from medspa.domain.identity.two_factor import (
+    TotpEnrolment,
+    begin_totp_enrolment,
+    confirm_totp_enrolment,
+    regenerate_recovery_codes,
+    two_factor_status,
+)
+from medspa.domain.practice.service import list_clinics, organization_name
+from medspa.domain.work import atomic
+
+
+@dataclass(frozen=True)
+class TwoFactorStatus:
+    """Two-factor of one account: on or off, required (by role or the owner's flag), and how
+    many unused recovery codes are left. Never the secret."""
+
+    enabled: bool
+    required: bool
+    recovery_codes_left: int
+
+
+@dataclass(frozen=True)
+class ClinicLink:
+    """A clinic on this server as the landing page lists it: public slug and name."""
+
+    slug: str
+    name: str
+
+
+def fetch_organization_name(actor: Actor, *, engine: Engine | None = None) -> str:
+    """The name of the actor's clinic (the staff header), or "" if there is none."""
+    with atomic(actor.org_id, engine=engine) as work:
+        return organization_name(work.session, actor.org_id)
+
+
+def fetch_clinics(*, limit: int = 12, engine: Engine | None = None) -> list[ClinicLink]:
+    """The clinics on this server, oldest first (public facts: slug and name); anonymous."""
+    with atomic(None, engine=engine) as work:
+        return [ClinicLink(slug=slug, name=name) for slug, name in list_clinics(work.session, limit=limit)]
+
+
+def fetch_two_factor_status(actor: Actor, *, engine: Engine | None = None) -> TwoFactorStatus:
+    """Two-factor status of the actor's own account. Raises NotFound."""
+    with atomic(actor.org_id, engine=engine) as work:
+        status = two_factor_status(work.session, actor)
+    return TwoFactorStatus(status["enabled"], status["required"], status["recovery_codes_left"])
+
+
+def do_start_two_factor(actor: Actor, *, now: datetime | None = None, clock: Clock | None = None,
+                        engine: Engine | None = None) -> TotpEnrolment:
+    """Start the optional two-factor set-up of the actor's own account: the QR code (SVG), the
+    otpauth URI and the manual key of a new secret. Raises NotFound or ValidationFailed
+    (already set up)."""
+    now = moment(now, clock)
+    with atomic(actor.org_id, engine=engine) as work:
+        return begin_totp_enrolment(work.session, actor, now=now)
+
+
+def do_confirm_two_factor(actor: Actor, code: str, *, now: datetime | None = None, clock: Clock | None = None,
+                          engine: Engine | None = None) -> list[str]:
+    """Confirm the set-up with a first valid 6-digit code; returns the 10 recovery codes
+    (shown once). Raises ValidationFailed ({"code": ...}) or NotFound."""
+    now = moment(now, clock)
+    with atomic(actor.org_id, engine=engine) as work:
+        return confirm_totp_enrolment(work.session, actor, code, now=now)
+
+
+def do_regenerate_recovery_codes(actor: Actor, code: str, *, now: datetime | None = None,
+                                 clock: Clock | None = None, engine: Engine | None = None) -> list[str]:
+    """Replace the actor's recovery codes after a valid current TOTP code; returns the 10 new
+    ones (the old ones stop working). Raises ValidationFailed ({"code": ...}) or NotFound."""
+    now = moment(now, clock)
+    with atomic(actor.org_id, engine=engine) as work:
+        return regenerate_recovery_codes(work.session, actor, code, now=now)
+
+
+def do_change_password(actor: Actor, current_password: str, new_password: str, *, keep_token: str | None = None,
+                       now: datetime | None = None, clock: Clock | None = None,
+                       engine: Engine | None = None) -> int:
+    """Change the actor's password (strength rule); every other session is revoked but the one
+    of `keep_token` (the caller's cookie). Returns how many were revoked. Raises
+    ValidationFailed ({"current_password": ...}), WeakPassword ({"password": ...}), NotFound."""
+    now = moment(now, clock)
+    with atomic(actor.org_id, engine=engine) as work:
+        return change_password(work.session, actor, current_password, new_password, now=now, keep_token=keep_token)
+
+
+def do_sign_out_everywhere(actor: Actor, *, now: datetime | None = None, clock: Clock | None = None,
+                           engine: Engine | None = None) -> int:
+    """Revoke every session of the actor's account (this browser too); returns how many.
+    Raises NotFound."""
+    now = moment(now, clock)
+    with atomic(actor.org_id, engine=engine) as work:
+        return sign_out_everywhere(work.session, actor, now=now)

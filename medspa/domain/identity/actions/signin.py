@@ -1,0 +1,187 @@
+"""Anonymous identity use cases: sign in (one or two steps, two-factor set-up forced at
+sign-in), the actor of a session token, sign out, password reset by email link.
+
+Each takes what identifies the caller (an email and password, a challenge, a session or
+reset token) instead of an actor, finds the clinic through the database's SECURITY DEFINER
+lookups (tokens.enter_clinic) and runs in ONE transaction (domain/work.atomic). A refused
+attempt still commits its failure count, lock and audit rows before raising.
+
+Common keyword-only arguments: `now` (an aware UTC instant) or `clock` (default: the app
+clock); `engine` (tests pass theirs; the app passes nothing); `ip`, `user_agent` for the
+audit trail; `session_hours`: absolute lifetime of a new session (idle: 2 h).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from medspa.clock import Clock
+from medspa.domain.identity.actions._common import kept_on_failure, moment
+from medspa.domain.identity.actor import Actor
+from medspa.domain.identity.credentials import ResetLinkInvalid, queue_reset_link, reset_with_link
+from medspa.domain.identity.lockout import LoginFailed
+from medspa.domain.identity.passwords import spend_time
+from medspa.domain.identity.sessions import SignedIn, end_session, session_actor
+from medspa.domain.identity.signin import (
+    EnrolledSignIn,
+    InvalidCode,
+    LoginResult,
+    SecondFactorRequired,
+    challenge_alive,
+    check_code,
+    check_password,
+    confirm_forced_enrolment,
+    start_forced_enrolment,
+)
+from medspa.domain.identity.tokens import enter_clinic, token_hash
+from medspa.domain.identity.two_factor import TotpEnrolment
+from medspa.domain.work import atomic
+
+
+def do_begin_login(email: str, password: str, *, session_hours: int = 12, ip: str = "", user_agent: str = "",
+                   now: datetime | None = None, clock: Clock | None = None,
+                   engine: Engine | None = None) -> LoginResult:
+    """First sign-in step: check lock and password, then open a session (status "signed_in")
+    or issue the challenge of the second step ("totp_required", "enrolment_required"; the
+    challenge is single-use and lasts 10 minutes).
+
+    Raises LoginFailed (unknown email, wrong password, deactivated account; retry_after
+    hint in seconds after 3 consecutive failures of the account) or AccountLocked (5
+    consecutive failures: 15 minutes; even the right password is refused until then)."""
+    now, email = moment(now, clock), email.strip().lower()
+    with atomic(None, engine=engine) as work:
+        org_id = enter_clinic(work.session, "login", email)
+        if org_id is None:
+            spend_time(password)  # same work whether or not the account exists
+            raise LoginFailed()
+        with kept_on_failure(work):
+            return check_password(work.session, org_id, email, password, now=now, session_hours=session_hours,
+                                  ip=ip, user_agent=user_agent)
+
+
+def do_login(email: str, password: str, *, session_hours: int = 12, ip: str = "", user_agent: str = "",
+             now: datetime | None = None, clock: Clock | None = None, engine: Engine | None = None) -> SignedIn:
+    """One-step sign-in for accounts without a second factor (do_begin_login, which this
+    wraps). Raises LoginFailed, AccountLocked or SecondFactorRequired (the account needs a
+    TOTP code or two-factor enrolment: use do_begin_login)."""
+    result = do_begin_login(email, password, session_hours=session_hours, ip=ip, user_agent=user_agent, now=now,
+                            clock=clock, engine=engine)
+    if result.signed_in is None:
+        raise SecondFactorRequired(result.status, result.challenge)
+    return result.signed_in
+
+
+def do_complete_login(challenge: str, code: str, *, session_hours: int = 12, ip: str = "", user_agent: str = "",
+                      now: datetime | None = None, clock: Clock | None = None,
+                      engine: Engine | None = None) -> SignedIn:
+    """Second sign-in step: a 6-digit TOTP code (±1 step of 30 s, each code once) or one of
+    the account's unused recovery codes ("xxxxx-xxxxx"; spent on use). Opens the session.
+
+    Raises InvalidCode (wrong code, or an unknown/used/expired challenge; a wrong code counts
+    as a failed attempt with the same retry_after/lock rules), AccountLocked, or LoginFailed
+    (the enforced slow-down: the attempt was not checked)."""
+    now = moment(now, clock)
+    with atomic(None, engine=engine) as work:
+        org_id = enter_clinic(work.session, "challenge", token_hash(challenge or ""))
+        if org_id is None:
+            raise InvalidCode()
+        with kept_on_failure(work):
+            return check_code(work.session, org_id, challenge, code, now=now, session_hours=session_hours, ip=ip,
+                              user_agent=user_agent)
+
+
+def do_start_enrolment(challenge: str, *, now: datetime | None = None, clock: Clock | None = None,
+                       engine: Engine | None = None) -> TotpEnrolment:
+    """Forced enrolment (status "enrolment_required"): a new TOTP secret for the challenge's
+    account; returns the provisioning URI, the QR code SVG and the manual key. Calling it
+    again replaces the unconfirmed secret. Raises InvalidCode (unknown/used/expired
+    challenge) or ValidationFailed (already set up)."""
+    now = moment(now, clock)
+    with atomic(None, engine=engine) as work:
+        if enter_clinic(work.session, "challenge", token_hash(challenge or "")) is None:
+            raise InvalidCode()
+        return start_forced_enrolment(work.session, challenge, now=now)
+
+
+def do_confirm_enrolment(challenge: str, code: str, *, session_hours: int = 12, ip: str = "", user_agent: str = "",
+                         now: datetime | None = None, clock: Clock | None = None,
+                         engine: Engine | None = None) -> EnrolledSignIn:
+    """Forced enrolment, last step: the first valid code confirms two-factor, signs in and
+    returns the 10 recovery codes (shown once). Raises InvalidCode (wrong code: counts as a
+    failed attempt; unknown/used/expired challenge), AccountLocked, or ValidationFailed
+    (do_start_enrolment was not called)."""
+    now = moment(now, clock)
+    with atomic(None, engine=engine) as work:
+        org_id = enter_clinic(work.session, "challenge", token_hash(challenge or ""))
+        if org_id is None:
+            raise InvalidCode()
+        with kept_on_failure(work):
+            return confirm_forced_enrolment(work.session, org_id, challenge, code, now=now,
+                                            session_hours=session_hours, ip=ip, user_agent=user_agent)
+
+
+def fetch_challenge_alive(challenge: str, *, purpose: str | None = None, now: datetime | None = None,
+                          clock: Clock | None = None, engine: Engine | None = None) -> bool:
+    """True while a sign-in challenge token can still be used (unknown, used, expired:
+    False); `purpose` ("totp" or "enrol") must match when given."""
+    if not challenge:
+        return False
+    now = moment(now, clock)
+    with atomic(None, engine=engine) as work:
+        if enter_clinic(work.session, "challenge", token_hash(challenge)) is None:
+            return False
+        return challenge_alive(work.session, challenge, now=now, purpose=purpose)
+
+
+def actor_for_token(token: str | None, *, ip: str = "", user_agent: str = "", touch: bool = True,
+                    now: datetime | None = None, clock: Clock | None = None,
+                    engine: Engine | None = None) -> Actor | None:
+    """The signed-in actor of a session token, or None (unknown, revoked, expired, idle 2 h,
+    account deactivated). touch=False checks without counting as activity (server-initiated
+    pushes must not keep an idle session alive). Any role: callers check STAFF_ROLES."""
+    if not token:
+        return None
+    now = moment(now, clock)
+    with atomic(None, engine=engine) as work:
+        if enter_clinic(work.session, "session", token_hash(token)) is None:
+            return None
+        return session_actor(work.session, token, now=now, ip=ip, user_agent=user_agent, touch=touch)
+
+
+def do_logout(token: str | None, *, now: datetime | None = None, clock: Clock | None = None,
+              engine: Engine | None = None) -> None:
+    """Revoke the session of `token` (audited auth.logout; no-op for unknown tokens)."""
+    if not token:
+        return
+    now = moment(now, clock)
+    with atomic(None, engine=engine) as work:
+        if enter_clinic(work.session, "session", token_hash(token)) is not None:
+            end_session(work.session, token, now=now)
+
+
+def do_request_password_reset(email: str, *, base_url: str, ip: str = "", user_agent: str = "",
+                              now: datetime | None = None, clock: Clock | None = None,
+                              engine: Engine | None = None) -> None:
+    """Queue a reset link by email for an active account (credentials.queue_reset_link:
+    `{base_url}/reset-password?token=...`, 30 minutes, single use; earlier links stop
+    working). Returns None whether or not the email belongs to an account (no enumeration)."""
+    now, email = moment(now, clock), email.strip().lower()
+    with atomic(None, engine=engine) as work:
+        org_id = enter_clinic(work.session, "login", email)
+        if org_id is not None:
+            queue_reset_link(work.session, org_id, email, now=now, base_url=base_url, ip=ip, user_agent=user_agent)
+
+
+def do_reset_password(token: str, new_password: str, *, ip: str = "", user_agent: str = "",
+                      now: datetime | None = None, clock: Clock | None = None, engine: Engine | None = None) -> None:
+    """Use a reset link: set `new_password` (strength rule), spend the link, revoke all the
+    account's sessions and lift a failed-login lock. Raises ResetLinkInvalid (unknown, used
+    or expired) or WeakPassword (nothing changes; the link stays usable)."""
+    now = moment(now, clock)
+    with atomic(None, engine=engine) as work:
+        org_id = enter_clinic(work.session, "reset", token_hash(token or ""))
+        if org_id is None:
+            raise ResetLinkInvalid()
+        reset_with_link(work.session, org_id, token or "", new_password, now=now, ip=ip, user_agent=user_agent)
