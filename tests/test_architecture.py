@@ -29,7 +29,7 @@ MAX_STATE_VARS = 25
 
 # ---- work still to do (each entry is removed by the change that fixes it) ----
 SQL_ABOVE_DOMAIN = {
-    "medspa/api/app.py", "medspa/api/media.py", "medspa/api/v1.py", "medspa/api/webhooks.py", "medspa/cli.py",
+    "medspa/api/media.py", "medspa/api/v1.py", "medspa/api/webhooks.py",
     "medspa/features/account/data.py", "medspa/features/audit/data.py", "medspa/features/booking/flow.py",
     "medspa/features/calendar/data.py", "medspa/features/calendar/state.py", "medspa/features/charting/data.py",
     "medspa/features/charting/photos.py", "medspa/features/dashboard/data.py", "medspa/features/home/page.py",
@@ -43,7 +43,7 @@ IMPORT_CYCLES = {
 LONG_MODULES = {
     "medspa/features/booking/components.py", "medspa/domain/scheduling/calendar.py",
     "medspa/domain/identity/accounts.py", "medspa/features/calendar/components.py",
-    "medspa/features/dashboard/data.py", "medspa/cli.py",
+    "medspa/features/dashboard/data.py",
 }
 LONG_FUNCTIONS = {"medspa/domain/scheduling/service.py::hold_slot",
                   "medspa/features/calendar/components.py::detail_panel"}
@@ -64,7 +64,7 @@ def _lint_imports(cwd: Path, extra_path: Path | None = None) -> subprocess.Compl
 def test_layer_contracts_hold():
     result = _lint_imports(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 3 kept, 0 broken." in result.stdout
+    assert re.search(r"Contracts: [4-9] kept, 0 broken\.", result.stdout), result.stdout
 
 
 @pytest.mark.parametrize("source, line, rule", [
@@ -72,6 +72,7 @@ def test_layer_contracts_hold():
     ("api/_probe.py", "import sqlalchemy\n", "Rule 2"),
     ("domain/_probe.py", "import reflex\n", "Rule 1"),
     ("api/_probe.py", "from medspa.features.calendar import state\n", "Rule 3"),
+    ("ops/_probe.py", "from medspa.cli import app\n", "Rule 4"),
 ])
 def test_a_forbidden_import_fails_naming_the_rule(tmp_path, source, line, rule):
     """A copy of the package with one forbidden import added breaks the contract it names."""
