@@ -21,11 +21,8 @@ def db_upgrade(var_dir: Optional[Path] = var_dir_option()) -> None:
 
 def db_stop(var_dir: Optional[Path] = var_dir_option()) -> None:
     """Stop the embedded PostgreSQL in VAR_DIR/pg (if it runs)."""
-    settings = settings_for(var_dir)
-    if settings.database_url:
-        fail("DATABASE_URL is set: that database is not the embedded one; nothing to stop")
     try:
-        stopped = ops_db.stop_embedded(settings.var_dir)
+        stopped = ops_db.stop_embedded(settings_for(var_dir).var_dir)
     except OpsError as exc:
         fail(str(exc))
     say("Embedded PostgreSQL stopped." if stopped else "The embedded PostgreSQL is not running.")
