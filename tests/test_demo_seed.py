@@ -372,8 +372,8 @@ def test_deterministic(engine, owner_engine, demo):
 def test_demo_owner_manager_nurse_have_two_factor_and_demo_code_prints_it(demo, engine):
     """The seed pre-enrols TOTP for owner, manager and nurse (encrypted like the domain does);
     `medspa demo-code` computes the current code of the demo clinic's accounts only."""
-    from medspa.cli import current_demo_code
     from medspa.domain.identity.actions import do_begin_login, do_complete_login
+    from medspa.ops.demo_codes import current_demo_code
     from medspa.settings import get_settings
 
     slug, settings = demo["slug"], get_settings()
@@ -393,3 +393,25 @@ def test_demo_owner_manager_nurse_have_two_factor_and_demo_code_prints_it(demo, 
         current_demo_code(engine, f"owner@{slug}.clinic", now=when, settings=settings)
     with pytest.raises(ValueError, match="not an account of the demo clinic"):
         current_demo_code(engine, "nobody@example.com", now=when, settings=settings, slug=slug)
+
+
+def test_demo_code_about_to_expire_is_the_next_one_and_signs_in(demo, engine):
+    """`medspa demo-code` with under 5 s left prints the next step's code: sign-in takes it."""
+    from medspa.domain.identity.accounts import TOTP_STEP_SECONDS
+    from medspa.domain.identity.actions import do_begin_login, do_complete_login
+    from medspa.ops.demo_codes import MIN_SECONDS_LEFT, current_demo_code
+    from medspa.settings import get_settings
+
+    slug, settings = demo["slug"], get_settings()
+    step_start = datetime.fromtimestamp(
+        (int((NOW + timedelta(minutes=7)).timestamp()) // TOTP_STEP_SECONDS) * TOTP_STEP_SECONDS, timezone.utc)
+    when = step_start + timedelta(seconds=TOTP_STEP_SECONDS - 2)  # 2 s left
+    email = f"manager@{slug}.clinic"
+    current, left = current_demo_code(engine, email, now=when, settings=settings, slug=slug)
+    code, valid = current_demo_code(engine, email, now=when, settings=settings, slug=slug,
+                                    min_left=MIN_SECONDS_LEFT)
+    assert left == 2 and valid == 2 + TOTP_STEP_SECONDS and code != current
+    password = {e: p for e, p, _ in demo_credentials(slug)}[email]
+    started = do_begin_login(email, password, now=when, engine=engine)
+    assert started.status == "totp_required"
+    assert do_complete_login(started.challenge, code, now=when, engine=engine).actor.role == "manager"

@@ -11,6 +11,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from medspa import cli
+from medspa.cli import common as cli_common
+from medspa.cli import launcher as cli_serve
+from medspa.ops.database import Database
 from medspa.settings import Settings, get_settings
 
 
@@ -38,7 +41,7 @@ def test_zero_workers_are_refused(fresh_settings, monkeypatch):
 
 def test_reflex_env_hands_redis_and_workers_to_reflex(tmp_path: Path):
     settings = Settings(redis_url="redis://127.0.0.1:6379/3", web_workers=3, port=4100, var_dir=tmp_path)
-    env = cli.reflex_env(settings, cli.Database("postgresql://app@h/db", "postgresql://own@h/db", tmp_path))
+    env = cli_serve.reflex_env(settings, Database("postgresql://app@h/db", "postgresql://own@h/db", tmp_path))
     assert env["REFLEX_REDIS_URL"] == env["REDIS_URL"] == "redis://127.0.0.1:6379/3"
     assert env["GRANIAN_WORKERS"] == "3"
     assert env["REFLEX_USE_GRANIAN"] == "1"
@@ -53,7 +56,7 @@ def test_reflex_env_hands_redis_and_workers_to_reflex(tmp_path: Path):
 
 
 def test_reflex_env_without_redis_has_no_redis(tmp_path: Path):
-    env = cli.reflex_env(Settings(redis_url="", var_dir=tmp_path), cli.Database("a", "b", tmp_path))
+    env = cli_serve.reflex_env(Settings(redis_url="", var_dir=tmp_path), Database("a", "b", tmp_path))
     assert "REFLEX_REDIS_URL" not in env and "REDIS_URL" not in env
     assert env["GRANIAN_WORKERS"] == "1"
 
@@ -119,7 +122,7 @@ def test_outbox_command_prints_a_clinics_newest_messages(engine, owner_engine, d
         client=ClientInput("Una", "Park", "una@example.com", "+12125550188"),
         card=CardDetails("4242424242424242", 12, 2030, "123")), TestPaymentGateway(engine, clock.now), clock)
     settings = Settings(database_url=db_urls[0], database_owner_url=db_urls[1])
-    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    monkeypatch.setattr(cli_common, "get_settings", lambda: settings)
     result = CliRunner().invoke(cli.app, ["outbox", "--clinic", clinic.slug, "--limit", "5"])
     assert result.exit_code == 0, result.output
     assert f"({clinic.slug}): 3 newest" in result.output

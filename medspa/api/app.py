@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from typing import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from medspa.api import auth, media, v1, webhooks
 from medspa.api.pages import PageIndex
 from medspa.api.security import BodyLimit, SecurityHeaders
+from medspa.ops.health import database_problem, dispose_app_engine
 from medspa.settings import get_settings
-
-log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 
@@ -39,20 +36,8 @@ api = FastAPI(
 
 
 def _check_database() -> str | None:
-    """None when `select 1` answers, else a short reason."""
-    settings = get_settings()
-    if settings.uses_embedded_db:
-        # workers never start a database: `medspa serve` hands them DATABASE_URL
-        return "DATABASE_URL is not set (start the app with `medspa serve`)"
-    try:
-        from medspa.db import get_engine
-
-        with get_engine(settings).connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
-        log.warning("health check: database unreachable: %s", exc)
-        return type(exc).__name__
-    return None
+    """None when `select 1` answers, else a short reason (medspa.ops.health)."""
+    return database_problem(get_settings())
 
 
 @api.get(f"{API_PREFIX}/health", tags=["ops"])
@@ -91,6 +76,4 @@ async def database_lifespan() -> AsyncIterator[None]:
         yield
     finally:
         if not get_settings().uses_embedded_db:
-            from medspa.db import get_engine
-
-            await asyncio.to_thread(lambda: get_engine().dispose())
+            await asyncio.to_thread(dispose_app_engine)

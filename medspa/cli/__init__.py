@@ -1,0 +1,40 @@
+"""The `medspa` command line (typer).
+
+    medspa serve       database (embedded unless DATABASE_URL) + migrations + demo data, then
+                       `reflex run --env prod` on one port as a child process group
+    medspa db upgrade  apply migrations
+    medspa db stop     stop the embedded PostgreSQL in VAR_DIR/pg
+    medspa seed        load the demo clinic (--scale large: the large synthetic clinic)
+    medspa demo-code   the current sign-in code of a demo account
+    medspa outbox      the newest outbox messages
+
+Every command that touches the embedded database takes `--var-dir`. Commands only parse
+options, call `medspa.ops` (or domain actions) and print; heavy imports (reflex, alembic,
+sqlalchemy) stay inside the operations so that `medspa --help` and start-up stay fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from medspa.cli.database import db_stop, db_upgrade, seed
+from medspa.cli.demo import demo_code, outbox
+from medspa.cli.launcher import serve
+
+app = typer.Typer(
+    help="medspa: practice system for medical spas.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+app.command()(serve)
+db_app.command("upgrade")(db_upgrade)
+db_app.command("stop")(db_stop)
+app.command()(seed)
+app.command("demo-code")(demo_code)
+app.command("outbox")(outbox)
+
+__all__ = ["app"]

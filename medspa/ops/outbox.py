@@ -1,0 +1,59 @@
+"""`medspa outbox`: the newest outbox messages of each clinic (nothing is mailed from a laptop)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+
+@dataclass(frozen=True)
+class OutboxLine:
+    created_at: datetime
+    channel: str
+    kind: str
+    to_address: str
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class ClinicOutbox:
+    slug: str
+    name: str
+    messages: tuple[OutboxLine, ...]
+
+
+def newest_outbox(engine: Engine, *, clinic: str = "", limit: int = 10) -> list[ClinicOutbox]:
+    """Each clinic's (only `clinic`'s, when given) `limit` newest outbox messages."""
+    from medspa.db import tenant_session
+    from medspa.domain.identity.actor import Actor
+    from medspa.domain.messaging.service import list_outbox
+    from medspa.domain.practice.service import list_clinics, organization_by_slug
+
+    with tenant_session(None, engine) as s:
+        clinics = [(slug, name) for slug, name in list_clinics(s, limit=1000) if not clinic or slug == clinic]
+    result = []
+    for slug, name in clinics:
+        with tenant_session(None, engine) as s:
+            org_id = organization_by_slug(s, slug).id
+        with tenant_session(org_id, engine) as s:
+            messages = list_outbox(s, Actor.system(org_id, "medspa outbox"), limit=limit)
+            lines = tuple(OutboxLine(m.created_at, m.channel, m.kind, m.to_address, m.subject or "", m.body)
+                          for m in messages)
+        result.append(ClinicOutbox(slug, name, lines))
+    return result
+
+
+def outbox_of(settings, db, *, clinic: str = "", limit: int = 10) -> list[ClinicOutbox]:
+    """`newest_outbox` on the database `db` (an ops.database.Database)."""
+    from medspa.db import get_engine
+    from medspa.ops.database import require_schema
+
+    require_schema(settings, db)
+    engine = get_engine(db.settings(settings))
+    try:
+        return newest_outbox(engine, clinic=clinic, limit=limit)
+    finally:
+        engine.dispose()
