@@ -15,23 +15,23 @@ from sqlmodel import select
 from medspa.clock import FixedClock
 from medspa.db import tenant_session
 from medspa.domain.errors import NotFound, ValidationFailed
-from medspa.domain.identity.accounts import (
-    AccountLocked,
-    InvalidCode,
-    ResetLinkInvalid,
-    SecondFactorRequired,
-    begin_totp_enrolment,
-    change_password,
-    confirm_totp_enrolment,
+from medspa.domain.identity.credentials import ResetLinkInvalid, change_password
+from medspa.domain.identity.lockout import AccountLocked
+from medspa.domain.identity.signin import InvalidCode, SecondFactorRequired
+from medspa.domain.identity.staff_admin import (
     deactivate_user,
     reactivate_user,
+    revoke_user_sessions,
+    sign_out_everywhere,
+    unlock_user,
+)
+from medspa.domain.identity.two_factor import (
+    begin_totp_enrolment,
+    confirm_totp_enrolment,
     regenerate_recovery_codes,
     reset_two_factor,
-    revoke_user_sessions,
     set_two_factor_required,
-    sign_out_everywhere,
     two_factor_status,
-    unlock_user,
 )
 from medspa.domain.identity.actions import (
     actor_for_token,
@@ -46,7 +46,8 @@ from medspa.domain.identity.actions import (
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.domain.identity.models import UserAccount
 from medspa.domain.identity.passwords import WeakPassword, check_password_strength
-from medspa.domain.identity.service import LoginFailed, create_user
+from medspa.domain.identity.lockout import LoginFailed
+from medspa.domain.identity.service import create_user
 from medspa.domain.messaging.models import OutboxMessage
 from tests.conftest import utc
 from tests.factories import build_clinic

@@ -19,9 +19,11 @@ from medspa.api.app import api
 from medspa.api.security import SecurityHeaders
 from medspa.clock import FixedClock
 from medspa.db import tenant_session
-from medspa.domain.identity.accounts import begin_totp_enrolment, confirm_totp_enrolment
+from medspa.domain.identity.two_factor import begin_totp_enrolment, confirm_totp_enrolment
 from medspa.domain.identity.actions import actor_for_token
-from medspa.domain.identity.service import _actor, create_user, verify_password
+from medspa.domain.identity.passwords import verify_password
+from medspa.domain.identity.service import create_user
+from medspa.domain.identity.sessions import actor_of as _actor
 from medspa.domain.identity.models import UserAccount
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.web.auth import code_error, locked_message, login_error, wait_message

@@ -9,6 +9,7 @@ import pytest
 from medspa.clock import FixedClock
 from medspa.domain.clients.service import ClientInput
 from medspa.domain.payments.gateway import CardDetails
+import medspa.domain.work
 from medspa.features.booking import flow
 
 NOW = datetime(2026, 7, 1, 16, 0, tzinfo=timezone.utc)  # noon in New York
@@ -18,7 +19,7 @@ TEN_AM = datetime(2026, 7, 3, 14, 0, tzinfo=timezone.utc)
 @pytest.fixture
 def app(engine, monkeypatch):
     """flow against the test database, on a frozen clock."""
-    monkeypatch.setattr(flow, "ENGINE", engine)
+    monkeypatch.setattr(medspa.domain.work, "get_engine", lambda: engine)  # actions resolve their engine there
     monkeypatch.setattr(flow, "app_clock", lambda: FixedClock(NOW))
     return flow
 

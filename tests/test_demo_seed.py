@@ -397,7 +397,7 @@ def test_demo_owner_manager_nurse_have_two_factor_and_demo_code_prints_it(demo, 
 
 def test_demo_code_about_to_expire_is_the_next_one_and_signs_in(demo, engine):
     """`medspa demo-code` with under 5 s left prints the next step's code: sign-in takes it."""
-    from medspa.domain.identity.accounts import TOTP_STEP_SECONDS
+    from medspa.domain.identity.two_factor import TOTP_STEP_SECONDS
     from medspa.domain.identity.actions import do_begin_login, do_complete_login
     from medspa.ops.demo_codes import MIN_SECONDS_LEFT, current_demo_code
     from medspa.settings import get_settings

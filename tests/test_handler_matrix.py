@@ -26,7 +26,8 @@ from medspa.domain.clients.service import ClientInput, find_or_create_client
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.models import UserAccount, UserSession
 from medspa.domain.identity.permissions import has_permission
-from medspa.domain.identity.service import _token_hash, hash_password
+from medspa.domain.identity.passwords import hash_password
+from medspa.domain.identity.tokens import token_hash as _token_hash
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.portal.service import request_code, verify_code
 from medspa.domain.scheduling.models import Appointment

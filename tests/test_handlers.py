@@ -18,7 +18,8 @@ import medspa.medspa  # noqa: F401  (registers every state class)
 import medspa.settings
 from medspa.web.auth import SESSION_COOKIE
 from medspa.domain.clients.service import ClientInput, find_or_create_client
-from medspa.domain.identity.service import create_user, login
+from medspa.domain.identity.actions import do_login
+from medspa.domain.identity.service import create_user
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.service import hold_slot
 from medspa.features.audit.state import AuditState
@@ -76,7 +77,7 @@ def clinic_with_visit(engine, owner_engine, role: str = "front_desk"):
         appt = hold_slot(s, clinic.staff_actor(), location_id=clinic.location_id, service_id=clinic.services["botox"],
                          start_at=start, now=NOW, client_id=client.id, confirm=True)
         s.commit()
-    token = login(engine, email, PASSWORD, now=NOW).token
+    token = do_login(email, PASSWORD, now=NOW, engine=engine).token
     return clinic, appt.id, token
 
 

@@ -9,7 +9,8 @@ from datetime import timedelta
 from sqlmodel import select
 
 from medspa.domain.identity.models import UserAccount, UserSession
-from medspa.domain.identity.service import _token_hash, hash_password
+from medspa.domain.identity.passwords import hash_password
+from medspa.domain.identity.tokens import token_hash as _token_hash
 from medspa.domain.payments.gateway import CardDetails, validate_card
 from medspa.domain.payments.models import LedgerEntry, Payment
 from medspa.domain.scheduling.service import change_status

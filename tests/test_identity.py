@@ -11,7 +11,8 @@ from sqlmodel import Session
 
 from medspa.db import tenant_session
 from medspa.domain.identity.actions import actor_for_token, do_login, do_logout
-from medspa.domain.identity.service import LoginFailed, create_user
+from medspa.domain.identity.lockout import LoginFailed
+from medspa.domain.identity.service import create_user
 from tests.conftest import utc
 from tests.factories import build_clinic
 

@@ -23,7 +23,7 @@ from medspa.domain.clients.service import ClientInput, create_client, find_or_cr
 from medspa.domain.clinical.photos import LocalMediaStore, add_photo, open_photo
 from medspa.domain.clinical.service import LineInput, get_chart, save_chart
 from medspa.domain.errors import NotFound
-from medspa.domain.identity.accounts import revoke_user_sessions
+from medspa.domain.identity.staff_admin import revoke_user_sessions
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.domain.identity.permissions import ROLE_PERMISSIONS, has_permission
 from medspa.domain.identity.service import create_user

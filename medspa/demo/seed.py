@@ -69,7 +69,7 @@ from medspa.domain.audit.service import record
 from medspa.domain.catalog.service import add_service
 from medspa.domain.clients.models import Client
 from medspa.domain.identity.actor import Actor
-from medspa.domain.identity.accounts import REQUIRED_2FA_ROLES
+from medspa.domain.identity.two_factor import REQUIRED_2FA_ROLES
 from medspa.domain.identity.models import UserAccount
 from medspa.domain.identity.secretbox import seal
 from medspa.domain.payments.gateway import card_fee_cents

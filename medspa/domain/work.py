@@ -62,6 +62,12 @@ class Work:
                 log.exception("after-commit effect failed")
 
 
+def engine_of(engine: Engine | None) -> Engine:
+    """The engine an action works on: `engine` when the caller passed one (tests), else the
+    app-role engine of this process. The one place actions resolve it."""
+    return engine or get_engine()
+
+
 @contextmanager
 def atomic(org_id: int | None, *, engine: Engine | None = None) -> Iterator[Work]:
     """A tenant transaction scoped to clinic `org_id` (None: only non-tenant tables).
@@ -69,7 +75,7 @@ def atomic(org_id: int | None, *, engine: Engine | None = None) -> Iterator[Work
     Commits when the block ends normally, then runs the queued effects; rolls back on any
     exception. `engine` defaults to the app-role engine (tests pass their own).
     """
-    engine = engine or get_engine()
+    engine = engine_of(engine)
     with tenant_session(org_id, engine) as session:
         work = Work(session, engine)
         yield work

@@ -12,7 +12,7 @@ import time
 from typing import Any, Callable
 
 from medspa.clock import Clock, app_clock
-from medspa.domain.identity.service import actor_for_token
+from medspa.domain.identity.actions import actor_for_token
 
 
 class ReflexTabs:
@@ -72,8 +72,8 @@ class SessionCheck:
         digest = hashlib.sha256(session_token.encode()).hexdigest()
         hit = self._cache.get(digest)
         if hit is None or hit[0] < time.monotonic():
-            actor = await asyncio.to_thread(actor_for_token, self.engine, session_token, now=self.clock().now(),
-                                            touch=False)
+            actor = await asyncio.to_thread(actor_for_token, session_token, now=self.clock().now(), touch=False,
+                                            engine=self.engine)
             if len(self._cache) > 5000:
                 self._cache.clear()
             hit = self._cache[digest] = (time.monotonic() + self.TTL, actor)

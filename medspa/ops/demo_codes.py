@@ -18,7 +18,7 @@ def code_and_time_left(secret: str, now: datetime, *, min_left: int = 0) -> tupl
     seconds) when fewer than `min_left` seconds remain."""
     import pyotp
 
-    from medspa.domain.identity.accounts import TOTP_STEP_SECONDS
+    from medspa.domain.identity.two_factor import TOTP_STEP_SECONDS
 
     totp = pyotp.TOTP(secret, interval=TOTP_STEP_SECONDS)
     left = TOTP_STEP_SECONDS - int(now.timestamp()) % TOTP_STEP_SECONDS

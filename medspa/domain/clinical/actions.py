@@ -16,14 +16,13 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
-from medspa.db import get_engine
 from medspa.domain.clinical.photos import MediaStore, OpenedPhoto, PhotoInfo, add_photo, list_photos, open_photo
 from medspa.domain.clinical.service import Chart, LineInput, amend_chart, get_chart, save_chart, sign_chart
 from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.permissions import STAFF_ROLES
-from medspa.domain.identity.service import actor_for_token
-from medspa.domain.work import atomic, now_of
+from medspa.domain.identity.actions import actor_for_token
+from medspa.domain.work import atomic, engine_of, now_of
 
 __all__ = ["do_add_photo", "do_amend_chart", "do_save_chart", "do_sign_chart", "fetch_chart", "fetch_photo_file",
            "fetch_photos", "open_photo_for_session"]
@@ -111,8 +110,8 @@ def open_photo_for_session(token: str | None, photo_id: int, *, store: MediaStor
     """For the media route: the photo for the staff session `token` (the HttpOnly cookie), or
     None for anything refused (no or lapsed session, a non-staff role, no photo.read, missing,
     another clinic's): missing and forbidden look alike, and a refusal writes no audit row."""
-    engine = engine or get_engine()
-    actor = actor_for_token(engine, token, now=now_of(clock), ip=ip, user_agent=user_agent)
+    engine = engine_of(engine)
+    actor = actor_for_token(token, now=now_of(clock), ip=ip, user_agent=user_agent, engine=engine)
     if actor is None or actor.role not in STAFF_ROLES or not actor.can("photo.read"):
         return None
     try:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock, app_clock
-from medspa.db import get_engine
 from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import PaymentGateway
 from medspa.domain.payments.webhooks import handle_stripe_event
+from medspa.domain.work import engine_of
 from medspa.settings import Settings, get_settings
 
 
@@ -37,6 +37,6 @@ def do_apply_stripe_event(payload: bytes, sig_header: str | None, *, settings: S
     if not settings.stripe_webhook_secret or not settings.stripe_secret_key:
         raise StripeNotConfigured("Stripe is not configured")
     clock = clock or app_clock()
-    engine = engine or get_engine()
+    engine = engine_of(engine)
     gateway = gateway_of(gateway, engine, clock, settings)
     return handle_stripe_event(engine, payload, sig_header, settings.stripe_webhook_secret, gateway, clock)

@@ -20,7 +20,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError
 
 from medspa.clock import Clock, app_clock
-from medspa.db import get_engine
 from medspa.domain.catalog.models import Service
 from medspa.domain.catalog.service import get_service, list_services, providers_for
 from medspa.domain.errors import NotFound
@@ -38,7 +37,7 @@ from medspa.domain.scheduling.service import (
     hold_slot,
     release_hold,
 )
-from medspa.domain.work import atomic, now_of
+from medspa.domain.work import atomic, engine_of, now_of
 from medspa.settings import get_settings
 
 
@@ -285,7 +284,7 @@ def do_book_online(actor: Actor, req: OnlineBooking, *, clock: Clock | None = No
     GatewayUnavailable (the hold stays; a retry is safe).
     """
     clock = clock or app_clock()
-    engine = engine or get_engine()
+    engine = engine_of(engine)
     gateway = gateway_of(gateway, engine, clock)
     if req.card is None and gateway.name == "test":
         req = replace(req, card=CardDetails("", 0, 0, ""))

@@ -46,9 +46,6 @@ from medspa.domain.scheduling.service import SlotTaken
 from medspa.domain.timezones import format_clinic_clock, format_clinic_time, zone_abbreviation
 from medspa.settings import get_settings
 
-ENGINE = None
-"""The database engine passed to the actions: None (the app-role engine); tests set theirs."""
-
 DAYS_SHOWN = 14
 
 
@@ -220,7 +217,7 @@ def load_clinic(slug: str, ip: str = "", user_agent: str = "") -> Clinic | None:
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
         return None
     try:
-        clinic = fetch_clinic(slug, ip=ip, user_agent=user_agent, engine=ENGINE)
+        clinic = fetch_clinic(slug, ip=ip, user_agent=user_agent)
     except (NotFound, PermissionDenied):
         return None
     return Clinic(clinic.org_id, clinic.name, [LocationCard(l.id, l.name, l.address, l.time_zone)
@@ -229,7 +226,7 @@ def load_clinic(slug: str, ip: str = "", user_agent: str = "") -> Clinic | None:
 
 def load_services(org_id: int, location_id: int) -> tuple[list[CategoryCard], list[int]]:
     """Online-bookable services at the location, grouped by category, and their ids."""
-    rows = fetch_services(_actor(org_id), location_id, engine=ENGINE)
+    rows = fetch_services(_actor(org_id), location_id)
     groups: dict[str, CategoryCard] = {}
     for r in rows:
         deposit = f"{format_money(r.deposit_cents, r.currency)} deposit" if r.deposit_cents else NO_DEPOSIT
@@ -242,7 +239,7 @@ def load_services(org_id: int, location_id: int) -> tuple[list[CategoryCard], li
 def load_providers(org_id: int, location_id: int, service_id: int) -> list[ProviderCard]:
     """Who performs the service at the location (public fields only)."""
     try:
-        staff = fetch_providers(_actor(org_id), location_id, service_id, engine=ENGINE)
+        staff = fetch_providers(_actor(org_id), location_id, service_id)
     except NotFound:  # withdrawn since the menu was shown
         return []
     return [ProviderCard(p.id, p.display_name, p.title,
@@ -258,7 +255,7 @@ def load_days(org_id: int, location_id: int, service_id: int, provider_id: int |
     today = clock.now().astimezone(tz).date()
     last = today + timedelta(days=DAYS_SHOWN - 1)
     found = fetch_availability(_actor(org_id), location_id, service_id, today, last, provider_id,
-                               clock=clock, engine=ENGINE)
+                               clock=clock)
     open_days = {sl.start.astimezone(tz).date() for sl in found.slots}
     days = []
     for i in range(DAYS_SHOWN):
@@ -274,7 +271,7 @@ def load_slots(org_id: int, location_id: int, service_id: int, provider_id: int 
     """Free start times on one local date (one per start time, also for "anyone"), grouped
     into morning, afternoon and evening by the clinic's wall clock."""
     found = fetch_availability(_actor(org_id), location_id, service_id, day, day, provider_id,
-                               clock=app_clock(), engine=ENGINE)
+                               clock=app_clock())
     tz = ZoneInfo(time_zone)
     groups: dict[str, SlotGroup] = {}
     for start in _unique_starts(list(found.slots)):
@@ -289,7 +286,7 @@ def load_slots(org_id: int, location_id: int, service_id: int, provider_id: int 
 
 def release(org_id: int, hold_id: int | None, reason: str = "client left the slot") -> None:
     """Give a held slot back (no-op when it is already confirmed or gone)."""
-    do_release_hold(_actor(org_id), hold_id, reason=reason, clock=app_clock(), engine=ENGINE)
+    do_release_hold(_actor(org_id), hold_id, reason=reason, clock=app_clock())
 
 
 def place_hold(org_id: int, location_id: int, service_id: int, provider_id: int | None, start: datetime,
@@ -297,7 +294,7 @@ def place_hold(org_id: int, location_id: int, service_id: int, provider_id: int 
     """Release the visitor's previous hold, then hold `start` (committed). Raises Taken."""
     try:
         held = do_hold_slot(_actor(org_id, ip, user_agent), location_id, service_id, start, provider_id,
-                            previous_hold_id=previous_hold_id, clock=app_clock(), engine=ENGINE)
+                            previous_hold_id=previous_hold_id, clock=app_clock())
     except SlotTaken as exc:
         raise Taken([slot_card(a.start, time_zone) for a in exc.alternatives]) from exc
     except NotFound as exc:  # provider or service withdrawn meanwhile
@@ -350,7 +347,7 @@ def submit(sub: Submission) -> Outcome:
                         client=sub.client, provider_id=sub.provider_id, card=sub.card,
                         payment_method_id=sub.payment_method_id, hold_id=sub.hold_id)
     try:
-        visit = do_book_online(_actor(sub.org_id, sub.ip, sub.user_agent), req, clock=clock, engine=ENGINE)
+        visit = do_book_online(_actor(sub.org_id, sub.ip, sub.user_agent), req, clock=clock)
     except ValidationFailed as exc:
         return Outcome(errors=dict(exc.fields))
     except SlotTaken as exc:
@@ -375,7 +372,7 @@ def submit(sub: Submission) -> Outcome:
 def booking_outcome(org_id: int, hold_id: int, service: str, provider_names: dict[int, str],
                     location: LocationCard) -> tuple[str, Confirmation | None]:
     """After 3-D Secure: ("confirmed", confirmation), ("pending", None) or ("failed", None)."""
-    visit = fetch_hold_outcome(_actor(org_id), hold_id, engine=ENGINE)
+    visit = fetch_hold_outcome(_actor(org_id), hold_id)
     if visit.status == AppointmentStatus.CONFIRMED:
         return "confirmed", _confirmation(visit, service, provider_names.get(visit.provider_id, ""), location)
     return ("pending", None) if visit.status == AppointmentStatus.HELD else ("failed", None)
