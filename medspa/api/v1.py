@@ -2,7 +2,7 @@
 
 Anonymous routes name the clinic by slug in the path (`/api/v1/{clinic}/...`); the slug
 sets the per-transaction org_id before any tenant query, and every route calls ONE action
-of medspa.domain.scheduling.online, the same actions as the booking page. Errors have a stable shape:
+of medspa.domain.scheduling.actions.online, the same actions as the booking page. Errors have a stable shape:
 404 {"error": "not_found"}, 409 {"error": "slot_taken", "alternatives": [...]},
 402 {"error": "card_declined", "message"} or {"error": "requires_action", "client_secret"},
 422 {"error": "validation", "fields": {name: message}}.
@@ -28,7 +28,7 @@ from medspa.domain.payments.gateway import CardDetails, PaymentGateway
 from medspa.domain.payments.stripe_gateway import GatewayUnavailable
 from medspa.domain.scheduling.availability import Slot
 from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, OnlineBooking
-from medspa.domain.scheduling.online import (
+from medspa.domain.scheduling.actions.online import (
     ClinicInfo,
     SlotTakenAt,
     UnstorableValue,

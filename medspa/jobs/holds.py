@@ -3,7 +3,7 @@
 Booking transactions already release lapsed holds on the resources they want (the exclusion
 constraint cannot use now()); this job tidies the rest every minute so a client who walked
 away does not leave a "held" block on the staff calendar. The work is one domain action,
-medspa.domain.scheduling.online.do_expire_lapsed_holds (audit row per released hold).
+medspa.domain.scheduling.actions.online.do_expire_lapsed_holds (audit row per released hold).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import logging
 from datetime import datetime
 
 from medspa.clock import FixedClock
-from medspa.domain.scheduling.online import do_expire_lapsed_holds
+from medspa.domain.scheduling.actions.online import do_expire_lapsed_holds
 
 log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 60

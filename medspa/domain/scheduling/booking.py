@@ -153,7 +153,7 @@ def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: Payme
     """Book a slot and take its deposit. Returns the confirmed Appointment.
 
     hold_minutes: how long a new hold lasts (entry points book through
-    medspa.domain.scheduling.online.do_book_online, which passes Settings.hold_minutes).
+    medspa.domain.scheduling.actions.online.do_book_online, which passes Settings.hold_minutes).
 
     Raises ValidationFailed (fields), SlotTaken (alternatives; nothing kept charged),
     CardDeclined (hold released), ActionRequired (3-D Secure pending), NotFound.

@@ -2,7 +2,7 @@
 
 Plain synchronous Python (no Reflex): BookingState calls ONE function here per event, in a
 worker thread (asyncio.to_thread), and keeps only what these functions return. Each function
-calls ONE action of medspa.domain.scheduling.online (the same actions as /api/v1) and turns
+calls ONE action of medspa.domain.scheduling.actions.online (the same actions as /api/v1) and turns
 its frozen result into the cards the page shows; nothing here opens a session or writes SQL,
 and nothing returned carries contact or health data.
 
@@ -29,7 +29,7 @@ from medspa.domain.practice.service import SLUG_RE
 from medspa.domain.scheduling.availability import Slot
 from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, OnlineBooking
 from medspa.domain.scheduling.models import AppointmentStatus
-from medspa.domain.scheduling.online import (
+from medspa.domain.scheduling.actions.online import (
     BookedVisit,
     do_book_online,
     do_hold_slot,
@@ -41,7 +41,7 @@ from medspa.domain.scheduling.online import (
     fetch_services,
     public_actor,
 )
-from medspa.domain.scheduling.online import hold_minutes as _hold_minutes
+from medspa.domain.scheduling.actions.online import hold_minutes as _hold_minutes
 from medspa.domain.scheduling.service import SlotTaken
 from medspa.domain.timezones import format_clinic_clock, format_clinic_time, zone_abbreviation
 from medspa.settings import get_settings
@@ -341,7 +341,7 @@ class Submission:
 
 
 def submit(sub: Submission) -> Outcome:
-    """Book the held slot and take the deposit (medspa.domain.scheduling.online.do_book_online)."""
+    """Book the held slot and take the deposit (medspa.domain.scheduling.actions.online.do_book_online)."""
     clock = app_clock()
     req = OnlineBooking(location_id=sub.location.id, service_id=sub.service_id, start_at=sub.start,
                         client=sub.client, provider_id=sub.provider_id, card=sub.card,
