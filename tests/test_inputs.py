@@ -20,3 +20,14 @@ def test_ascii_int(value, expected):
 ])
 def test_parse_id(value, expected):
     assert parse_id(value) == expected
+
+
+def test_form_text_is_the_one_reader_of_submitted_form_fields():
+    from medspa.web.inputs import form_text
+
+    assert form_text({"email": "  ana@example.com \n"}, "email") == "ana@example.com"
+    assert form_text({"new_password": "  spaces count  "}, "new_password", strip=False) == "  spaces count  "
+    assert form_text({"code": "1234567890"}, "code", 4) == "1234"
+    assert form_text({"code": 123456}, "code") == ""  # not a string
+    assert form_text(["code"], "code") == "" and form_text(None, "code") == ""  # not a form
+    assert form_text({}, "missing") == ""

@@ -41,3 +41,13 @@ def iso_day(value: Any) -> date | None:
     except ValueError:
         return None
     return day if day and FIRST_YEAR <= day.year <= LAST_YEAR else None
+
+
+def form_text(form: Any, name: str, limit: int = 120, *, strip: bool = True) -> str:
+    """The text field `name` of a submitted form (any JSON a browser sent), cut to `limit`
+    characters; "" when the form is not a dict or the value not a string. strip=False keeps
+    the spaces (passwords)."""
+    value = form.get(name, "") if isinstance(form, dict) else ""
+    if not isinstance(value, str):
+        return ""
+    return (value.strip() if strip else value)[:limit]

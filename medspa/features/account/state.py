@@ -1,6 +1,6 @@
 """State of `/account` (any staff role): two-factor status, set-up and recovery codes, password
 change, sign out everywhere. Every handler re-checks the session on the server; the domain
-(accounts.py) checks the rest. The session token never leaves the server."""
+(identity actions) checks the rest. The session token never leaves the server."""
 
 from __future__ import annotations
 
@@ -18,11 +18,7 @@ from medspa.domain.identity.actions import (
 from medspa.features.auth.components import group_key, qr_data_uri
 from medspa.features.auth.state import Acted, StaffState
 from medspa.web.auth import LOGIN_PATH
-
-
-def _text(form: dict, key: str, limit: int) -> str:
-    value = form.get(key, "") if isinstance(form, dict) else ""
-    return value[:limit] if isinstance(value, str) else ""
+from medspa.web.inputs import form_text
 
 
 def _first(exc: ValidationFailed) -> str:
@@ -89,7 +85,7 @@ class AccountState(StaffState):
     @rx.event
     async def confirm_enrolment(self, form: dict):
         try:
-            done = await self._act(do_confirm_two_factor, _text(form, "code", 20))
+            done = await self._act(do_confirm_two_factor, form_text(form, "code", 20, strip=False))
         except ValidationFailed as exc:
             self.tf_error = _first(exc)
             return
@@ -103,7 +99,7 @@ class AccountState(StaffState):
     @rx.event
     async def regenerate_codes(self, form: dict):
         try:
-            done = await self._act(do_regenerate_recovery_codes, _text(form, "code", 20))
+            done = await self._act(do_regenerate_recovery_codes, form_text(form, "code", 20, strip=False))
         except ValidationFailed as exc:
             self.tf_error = _first(exc)
             return
@@ -120,8 +116,9 @@ class AccountState(StaffState):
 
     @rx.event
     async def change_password(self, form: dict):
-        current, new, again = _text(form, "current_password", 1024), _text(form, "new_password", 2048), \
-            _text(form, "new_password_again", 2048)
+        current = form_text(form, "current_password", 1024, strip=False)
+        new = form_text(form, "new_password", 2048, strip=False)
+        again = form_text(form, "new_password_again", 2048, strip=False)
         self.pw_error_current = self.pw_error_new = self.pw_done = ""
         if new != again:
             if await self._staff_actor() is None:

@@ -24,7 +24,7 @@ from medspa.features.booking import flow
 from medspa.features.booking.flow import (
     CategoryCard, Confirmation, DayCard, LocationCard, ProviderCard, ServiceCard, SlotCard, SlotGroup, Taken,
 )
-from medspa.web.inputs import ascii_int, parse_id
+from medspa.web.inputs import ascii_int, form_text, parse_id
 
 ANYONE = "any"
 STEPS = ("location", "service", "provider", "time", "details", "payment", "done")
@@ -45,11 +45,6 @@ _STRIPE_JS = """window.medspaStripe = window.medspaStripe || {
    return r.error ? {error: r.error.message} : {status: r.paymentIntent.status}; } };"""
 
 
-
-
-def _text(form: Any, name: str, limit: int = 120) -> str:
-    value = form.get(name, "") if isinstance(form, dict) else ""
-    return value.strip()[:limit] if isinstance(value, str) else ""
 
 
 class BookingState(rx.State):
@@ -248,7 +243,7 @@ class CheckoutState(BookingState):
     async def save_details(self, form: Any):
         if self.step != "details" or not self.slot.start:
             return
-        values = [_text(form, f, 254 if f == "email" else 80) for f in CLIENT_FIELDS]
+        values = [form_text(form, f, 254 if f == "email" else 80) for f in CLIENT_FIELDS]
         self.first_name, self.last_name, self.email, self.phone = values
         self.errors = await asyncio.to_thread(flow.check_client, *values)
         if self.errors:
@@ -300,8 +295,9 @@ class CheckoutState(BookingState):
             return
         self.errors, self.card_error, self.busy = {}, "", True
         yield
-        month, year = _text(form, "exp_month", 4), _text(form, "exp_year", 4)
-        card = CardDetails(_text(form, "card_number", 30), ascii_int(month) or 0, ascii_int(year) or 0, _text(form, "cvc", 4))
+        month, year = form_text(form, "exp_month", 4), form_text(form, "exp_year", 4)
+        card = CardDetails(form_text(form, "card_number", 30), ascii_int(month) or 0, ascii_int(year) or 0,
+                           form_text(form, "cvc", 4))
         yield await self._submit(card, None)
 
     @rx.event

@@ -21,6 +21,7 @@ from medspa.domain.timezones import format_clinic_clock, local_midnight, zone_ab
 from medspa.features.auth.state import StaffState
 from medspa.features.calendar.layout import SLOT_MINUTES, parse_day
 from medspa.features.calendar.state import CalendarState
+from medspa.web.inputs import form_text
 
 ANY = "any"
 FIELDS = ("first_name", "last_name", "email", "phone")
@@ -37,11 +38,6 @@ class Hit:
     id: int = 0
     name: str = ""
     hint: str = ""
-
-
-def _text(form: dict, name: str, limit: int = 120) -> str:
-    value = form.get(name, "") if isinstance(form, dict) else ""
-    return value.strip()[:limit] if isinstance(value, str) else ""
 
 
 SHOWN = ("client", "service", "provider", "time", *FIELDS)
@@ -186,7 +182,7 @@ class BookDialogState(StaffState):
             errors["time"] = "Choose a time"
         new_client = None
         if self.mode == "new":
-            new_client = ClientInput(*(_text(form_data, f) for f in FIELDS))
+            new_client = ClientInput(*(form_text(form_data, f) for f in FIELDS))
         elif not self.client_id:
             errors["client"] = "Search for a client and pick one, or add a new client"
         if errors:

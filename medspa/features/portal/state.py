@@ -18,14 +18,9 @@ import reflex as rx
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.portal import actions
 from medspa.domain.portal.service import AccessEntry, CancelPreview, MyDetails, PortalUnavailable, VisitCard
-from medspa.web.inputs import parse_id
+from medspa.web.inputs import form_text, parse_id
 
 SIGNED_OUT = "You were signed out. Enter your email to get a new code."
-
-
-def _field(form: Any, name: str, limit: int) -> str:
-    value = form.get(name, "") if isinstance(form, dict) else ""
-    return value.strip()[:limit] if isinstance(value, str) else ""
 
 
 def _reason(exc: Exception) -> str:
@@ -114,7 +109,7 @@ class PortalState(rx.State):
         """Email -> one-time code in the outbox. The same answer for every email."""
         if self.status != "ready" or self.busy:
             return
-        email = _field(form, "email", 254) or self.email
+        email = form_text(form, "email", 254) or self.email
         self.busy, self.error = True, ""
         yield
         try:
@@ -130,7 +125,7 @@ class PortalState(rx.State):
         """Code -> a portal session for this tab, then the portal."""
         if self.status != "ready" or self.step != "code" or self.busy:
             return
-        code = _field(form, "code", 20).replace(" ", "")
+        code = form_text(form, "code", 20).replace(" ", "")
         if not (len(code) == 6 and code.isdigit()):
             self.error = "Enter the 6-digit code from the email"
             return
