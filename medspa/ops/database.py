@@ -4,7 +4,6 @@ PostgreSQL in VAR_DIR/pg (started here when it is not running, and then stopped 
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,18 +49,9 @@ def embedded_exists(var_dir: Path) -> bool:
 
 def embedded_running(var_dir: Path) -> bool:
     """True when var_dir/pg has a live postmaster (its pid file names a running process)."""
-    pid_file = var_dir / "pg" / "postmaster.pid"
-    try:
-        pid = int(pid_file.read_text().splitlines()[0])
-    except (OSError, ValueError, IndexError):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    from medspa.embedded_db import server_running
+
+    return server_running(var_dir)
 
 
 def no_database_message(var_dir: Path) -> str:

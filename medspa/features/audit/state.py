@@ -180,14 +180,14 @@ class AuditState(StaffState):
     @rx.event
     async def set_staff(self, value: str):
         """One staff login's events ("all": everyone's)."""
-        if value == ALL or value in {o.value for o in self.staff}:
+        if isinstance(value, str) and (value == ALL or value in {o.value for o in self.staff}):
             self.staff_user = value
             return await self._run(0)
 
     @rx.event
     async def set_location(self, value: str):
         """The zone the dates and times are read in (a location's)."""
-        if value in self._zones:
+        if isinstance(value, str) and value in self._zones:
             self.location = value
             return await self._run(0)
 

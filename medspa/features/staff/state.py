@@ -111,7 +111,8 @@ class StaffPageState(StaffState):
 
     @rx.event
     async def act(self, user_id: int, action: str):
-        if not isinstance(user_id, int) or user_id not in self._names or action not in ACTIONS:
+        if not isinstance(user_id, int) or user_id not in self._names or not isinstance(action, str) \
+                or action not in ACTIONS:
             actor = await self._staff_actor()  # nothing to do; a signed-out tab still goes to /login
             if actor is None or not actor.can("staff.manage"):
                 return self._refused(Acted(redirect=None if actor else self._to_login()))
