@@ -192,3 +192,18 @@ def test_a_stale_pid_file_cut_short_does_not_stop_the_embedded_database(tmp_path
         subprocess.run([sys.executable, "-m", "medspa.cli", "db", "stop", "--var-dir", str(tmp_path)],
                        cwd=PROJECT_ROOT, env=env, capture_output=True, timeout=60)
     assert not server_running(tmp_path)
+
+
+def test_outbox_of_an_unknown_clinic_says_so(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "", "DATABASE_OWNER_URL": "", "HOME": str(tmp_path)}
+
+    def medspa(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "medspa.cli", *args, "--var-dir", str(tmp_path)],
+                              cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+    try:
+        assert medspa("db", "upgrade").returncode == 0
+        done = medspa("outbox", "--clinic", "nope")
+        assert done.returncode == 2 and done.stderr == "medspa: no clinic with the slug 'nope'\n", done.stderr
+    finally:
+        medspa("db", "stop")

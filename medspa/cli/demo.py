@@ -40,6 +40,8 @@ def outbox(
     settings = settings_for(var_dir)
     with database(settings, create=False) as db:
         clinics = ops_outbox.outbox_of(settings, db, clinic=clinic, limit=limit)
+    if clinic and not clinics:
+        fail(f"no clinic with the slug {clinic!r}")
     for box in clinics:
         say(f"== {box.name} ({box.slug}): {len(box.messages)} newest")
         for m in box.messages:
