@@ -377,6 +377,24 @@ def test_cancel_visit_refunds_outside_and_keeps_inside_the_window(engine, owner_
             cancel_visit(s, clinic.staff_actor(), early.id, gateway=gateway, now=NOW)
 
 
+def test_the_panel_of_a_cancelled_visit_shows_the_deposit_it_kept(engine, owner_engine):
+    """Found in a new-user pass: after a late desk cancellation the panel said "Deposit paid
+    None" above "$50.00 deposit kept". A kept deposit is still paid; a refunded one is not."""
+    clinic = build_clinic(engine, owner_engine)
+    clock = FixedClock(NOW)
+    early, late = _paid_booking(engine, clinic, at(10), clock), _paid_booking(engine, clinic, at(11), clock)
+    gateway = TestPaymentGateway(engine, clock.now)
+    with clinic.session() as s:
+        cancel_visit(s, clinic.staff_actor(), early.id, gateway=gateway, now=NOW)
+        cancel_visit(s, clinic.staff_actor(), late.id, gateway=gateway, now=at(9))
+        s.commit()
+        kept = appointment_detail(s, clinic.staff_actor(), late.id, now=at(9))
+        refunded = appointment_detail(s, clinic.staff_actor(), early.id, now=at(9))
+    assert (kept.status, kept.deposit_paid, kept.deposit_paid_cents) == ("cancelled", "$50.00", 5000)
+    assert (refunded.deposit_paid, refunded.deposit_paid_cents) == ("None", 0)
+    assert "cancel" not in kept.actions
+
+
 @pytest.mark.parametrize("offset, late", [(timedelta(0), False), (timedelta(microseconds=1), True)])
 def test_panel_portal_and_cancel_agree_at_the_window_boundary(engine, owner_engine, offset, late):
     """Exactly the window ahead is not late; a moment later it is: the calendar panel, the

@@ -17,7 +17,7 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from medspa.api import auth, media, v1, webhooks
+from medspa.api import auth, docs, media, v1, webhooks
 from medspa.api.pages import PageIndex
 from medspa.api.security import BodyLimit, SecurityHeaders
 from medspa.ops.health import database_problem, dispose_app_engine
@@ -29,7 +29,7 @@ api = FastAPI(
     title="medspa API",
     version="1",
     openapi_url=f"{API_PREFIX}/openapi.json",
-    docs_url=f"{API_PREFIX}/docs",
+    docs_url=None,  # served by medspa/api/docs.py (no CDN, no inline script)
     redoc_url=None,
     swagger_ui_oauth2_redirect_url=None,
 )
@@ -50,6 +50,7 @@ def health() -> JSONResponse:
 
 
 # the v1 clinic routes (medspa/api/v1.py) and their error shapes
+api.include_router(docs.install(API_PREFIX, api.openapi_url))  # GET /api/v1/docs (Swagger UI)
 api.include_router(v1.router, prefix=API_PREFIX)
 v1.install_error_handlers(api)
 api.include_router(webhooks.router)  # POST /api/stripe/webhook

@@ -13,7 +13,7 @@ from medspa.ops import OpsError
 from medspa.ops.database import Database, open_database
 from medspa.settings import Settings, get_settings
 
-VAR_DIR_HELP = "Embedded database, media, caches, as given to `medspa serve` (default: VAR_DIR or ./var)."
+VAR_DIR_HELP = "Folder of the embedded database, media and caches (default: VAR_DIR, else var/ in the project folder)."
 
 
 def var_dir_option() -> Optional[Path]:

@@ -48,3 +48,15 @@ def test_health_and_openapi(page):
     assert spec.ok
     assert "/api/v1/health" in spec.json()["paths"]
     assert page.request.get("/api/v1/docs").ok
+
+
+def test_the_api_docs_render_from_this_app_under_its_csp(page, screenshot):
+    """Found in a new-user pass: /api/v1/docs was a blank page (Swagger UI from a CDN, started
+    by an inline script: neither reachable offline nor allowed by the CSP)."""
+    blocked: list[str] = []
+    page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.goto("/api/v1/docs")
+    page.locator(".swagger-ui .info .title").filter(has_text="medspa API").wait_for(timeout=30_000)
+    page.locator(".opblock-summary-path", has_text="/api/v1/{clinic}/bookings").first.wait_for()
+    assert blocked == []
+    screenshot("api-docs")

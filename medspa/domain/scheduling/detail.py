@@ -22,11 +22,6 @@ from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occu
 from medspa.domain.scheduling.policy import is_late_cancellation
 from medspa.domain.timezones import format_clinic_clock, zone_abbreviation
 
-# the panel shows the paid deposit of a visit in these statuses (not of a cancelled or expired one)
-DEPOSIT_SHOWN_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.HELD, AppointmentStatus.CHECKED_IN,
-                          AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
-
-
 @dataclass(frozen=True)
 class AppointmentDetail:
     """The side panel of one appointment; contact fields are empty without client.contact.read."""
@@ -122,7 +117,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         select(Resource.name).join(Occupancy, Occupancy.resource_id == Resource.id)
         .where(Occupancy.appointment_id == appt.id, Resource.kind.in_(("room", "device")))
         .distinct().order_by(Resource.name)))
-    payment = succeeded_deposit(session, appt.id) if appt.status in DEPOSIT_SHOWN_STATUSES else None
+    payment = succeeded_deposit(session, appt.id)  # a kept deposit stays paid; a refunded one is not
     paid = payment.amount_cents if payment is not None else 0
     late = is_late_cancellation(appt.start_at, location.cancellation_window_hours, now)
     window = location.cancellation_window_hours
