@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -47,16 +47,20 @@ NY = ZoneInfo("America/New_York")
 TODAY = date(2026, 7, 1)  # NOW is 12:00 in New York
 STAFF_ROLES = ("owner", "manager", "provider", "front_desk", "lab")
 ROLES = (*STAFF_ROLES, "client", "public", "system")
-_visit_slots = itertools.count()  # 8 half-hours x 6 providers this afternoon
-_dialog_slots = itertools.count()
 
 
 @dataclass
 class World:
+    """One clinic per test module; its visit slots are counted per world, so modules that
+    share these helpers never take each other's times."""
+
     clinic: object
     tokens: dict
     client_id: int
     portal_token: str
+    visit_slots: itertools.count = field(default_factory=itertools.count)  # 8 half-hours x 6 providers this afternoon
+    own_slots: itertools.count = field(default_factory=itertools.count)  # the portal client's visits, one after another
+    dialog_slots: itertools.count = field(default_factory=itertools.count)  # the desk dialog's bookings
 
 
 def ny(day: date, h: int, m: int = 0) -> datetime:
@@ -87,17 +91,14 @@ def world(engine, owner_engine) -> World:
     return World(clinic, tokens, client.id, portal_token)
 
 
-_own_slots = itertools.count()  # the portal client's own visits, one after another
-
-
 def new_visit(w: World, *, own: bool = False) -> int:
     """A confirmed visit: later today for a new client of its own (each case its own
     provider/time), or (own=True) for the portal's client on a day the desk dialog never uses."""
     with w.clinic.session() as s:
         if own:
-            k, provider, client_id, day = next(_own_slots), 0, w.client_id, TODAY + timedelta(days=6)
+            k, provider, client_id, day = next(w.own_slots), 0, w.client_id, TODAY + timedelta(days=6)
         else:
-            n = next(_visit_slots)
+            n = next(w.visit_slots)
             k, provider, day = n // 6, n % 6, TODAY
             client_id = find_or_create_client(s, w.clinic.system, ClientInput(
                 "Walk", f"In{n}", f"walkin{n}-{w.clinic.slug}@example.com", "+12125550171")).id
@@ -154,7 +155,7 @@ def cancel(w, role):
 
 def _dialog(w, role, **fields):
     state = staff_state(BookDialogState, w, role)
-    n = next(_dialog_slots)
+    n = next(w.dialog_slots)
     state.dialog_open, state._location_id, state._day, state._time_zone = True, w.clinic.location_id, \
         (TODAY + timedelta(days=1 + n // 14)).isoformat(), "America/New_York"
     state.services = [Option(str(w.clinic.services["botox"]), "Botox")]
@@ -181,7 +182,7 @@ def book_existing(w, role):
 def book_new_client(w, role):
     with w.clinic.session() as s:
         before = s.execute(text("select count(*) from client")).scalar()
-    n = next(_dialog_slots)
+    n = next(w.dialog_slots)
     state = _dialog(w, role, mode="new")
     run(call(BookDialogState.submit, state, {"first_name": "New", "last_name": f"Client{n}", "email": "", "phone": ""}))
     with w.clinic.session() as s:
