@@ -252,3 +252,34 @@ def test_a_failing_task_is_retried_with_back_off_then_is_a_dead_letter_for_its_o
     for role in ("manager", "front_desk", "provider"):
         with pytest.raises((PermissionDenied, NotFound)):
             fetch_failed_jobs(clinic.staff_actor(role), engine=engine)
+
+
+def test_no_web_worker_runs_a_job_worker():
+    """Jobs run in `medspa worker` or the serve parent's one thread, never per web worker:
+    neither the Reflex app module nor a page or route starts a worker or a job loop."""
+    web = [PROJECT_ROOT / "medspa" / "medspa.py", *(PROJECT_ROOT / "medspa" / "features").rglob("*.py"),
+           *(PROJECT_ROOT / "medspa" / "api").rglob("*.py")]
+    offenders = [p.name for p in web if any(w in p.read_text() for w in ("medspa.jobs.worker", "InProcessWorker",
+                                                                           "run_worker", "hold_expiry_loop"))]
+    assert offenders == []
+
+
+def test_the_downgrade_drops_the_queue_and_the_upgrade_brings_it_back(db_urls, owner_engine):
+    from alembic import command
+    from alembic.config import Config
+
+    from medspa import migrate
+
+    count = """select (select count(*) from pg_class where relname like 'procrastinate%')
+                    + (select count(*) from pg_proc where proname like 'procrastinate%')
+                    + (select count(*) from pg_type where typname like 'procrastinate%')"""
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    config.attributes["urls"] = db_urls
+    command.downgrade(config, "0015")
+    try:
+        assert _rows(owner_engine, count) == [(0,)]
+    finally:
+        migrate.upgrade(*db_urls)
+    assert _rows(owner_engine, count)[0][0] > 0
+    assert _rows(owner_engine, "select version_num from alembic_version") == [("0016",)]
