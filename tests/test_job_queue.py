@@ -254,6 +254,39 @@ def test_a_failing_task_is_retried_with_back_off_then_is_a_dead_letter_for_its_o
             fetch_failed_jobs(clinic.staff_actor(role), engine=engine)
 
 
+
+def test_stalled_jobs_go_back_to_the_queue_and_a_repeat_offender_fails(db_urls, owner_engine):
+    """A worker that stopped sending heartbeats (killed) leaves its job `doing`: the periodic
+    retry_stalled_jobs puts it back (attempts + 1), or fails it after STALLED_MAX_ATTEMPTS."""
+    from types import SimpleNamespace
+
+    import psycopg
+
+    from medspa.jobs.app import STALLED_MAX_ATTEMPTS, opened, retry_stalled_jobs
+
+    with psycopg.connect(db_urls[0], autocommit=True) as conn:  # as the app role, like a worker
+        dead = conn.execute("insert into procrastinate_workers (last_heartbeat) "
+                            "values (now() - interval '10 minutes') returning id").fetchone()[0]
+        ids = [conn.execute("insert into procrastinate_jobs (queue_name, task_name, status, attempts, worker_id) "
+                            "values ('test_stalled', 'test_stalled', 'doing', %s, %s) returning id",
+                            (attempts, dead)).fetchone()[0] for attempts in (0, STALLED_MAX_ATTEMPTS)]
+
+    async def sweep() -> int:
+        async with opened(db_urls[0]) as app:
+            return await retry_stalled_jobs.func(SimpleNamespace(app=app), timestamp=0)
+
+    try:
+        assert run_in_fresh_loop(sweep()) >= 1
+        states = dict((i, (st, n)) for i, st, n in _rows(
+            owner_engine, "select id, status::text, attempts from procrastinate_jobs where id in (:a, :b)",
+            a=ids[0], b=ids[1]))
+        assert states == {ids[0]: ("todo", 1), ids[1]: ("failed", STALLED_MAX_ATTEMPTS + 1)}
+    finally:  # no later worker should meet jobs of a task it does not know
+        with owner_engine.begin() as conn:
+            conn.execute(text("delete from procrastinate_jobs where queue_name = 'test_stalled'"))
+            conn.execute(text("delete from procrastinate_workers where id = :id"), {"id": dead})
+
+
 def test_no_web_worker_runs_a_job_worker():
     """Jobs run in `medspa worker` or the serve parent's one thread, never per web worker:
     neither the Reflex app module nor a page or route starts a worker or a job loop."""
