@@ -158,7 +158,7 @@ def test_hold_expiry_runs_once_per_tick_with_two_workers(engine, owner_engine, d
     clinic, appointment_id = _lapsed_hold(engine, owner_engine)
     status = "select status from appointment where id = :id"
     with _worker_processes(db_urls, 2):
-        _wait_for(lambda: _rows(owner_engine, "select count(*) from procrastinate_workers")[0][0] == 2,
+        _wait_for(lambda: _rows(owner_engine, "select count(*) from procrastinate_workers")[0][0] >= 2,
                   "two registered workers")
         _wait_for(lambda: _clinic_rows(clinic, status, id=appointment_id) == [("expired",)], "the hold to lapse")
         _wait_for(lambda: not _rows(owner_engine, "select id from procrastinate_jobs where task_name = 'expire_holds' "
