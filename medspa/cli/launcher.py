@@ -207,17 +207,17 @@ def _prepare_database(settings: Settings, db: Database) -> bool:
     return seeded_demo
 
 
-def start_jobs(settings: Settings, db: Database, worker_factory: Callable | None = None):
+def start_jobs(settings: Settings, db: Database):
     """The server's one in-process job worker, started here in the parent before any web
     worker exists (the web workers run no jobs); None with IN_PROCESS_WORKER=false, when
-    `medspa worker` processes run them. `worker_factory(conninfo)`: tests only."""
+    `medspa worker` processes run them."""
     if not settings.in_process_worker:
         say("Jobs: IN_PROCESS_WORKER=false, so this server runs none: start `medspa worker` for them")
         return None
     conninfo = ops_jobs.bind_worker_database(settings, db)
-    if worker_factory is None:
-        from medspa.jobs.worker import InProcessWorker as worker_factory
-    worker = worker_factory(conninfo).start()
+    from medspa.jobs.worker import InProcessWorker
+
+    worker = InProcessWorker(conninfo).start()
     say("Jobs: one worker runs in this process (hold expiry every minute)")
     return worker
 
