@@ -5,8 +5,10 @@ Page registry: every UI area lives in `medspa/features/<area>/page.py` and expos
 
 Nothing here may connect to a database or start a task at import time: prod imports this
 module in a supervisor process and then forks the web workers. Per-worker resources
-(engines, LISTEN connections, job loops) go into lifespan tasks:
-`app.register_lifespan_task(...)`, typically from a feature's `register(app)`.
+(engines, LISTEN connections) go into lifespan tasks:
+`app.register_lifespan_task(...)`, typically from a feature's `register(app)`. Background
+jobs are not per worker: they run on the job queue (medspa/jobs, `medspa worker` or the one
+in-process worker of `medspa serve`'s parent).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import reflex as rx
 
 from medspa import live
 from medspa.api.app import api, database_lifespan, with_security_headers
-from medspa.jobs.holds import hold_expiry_loop
 from medspa.features.home import page as home_page
 
 from medspa.features.booking import page as booking_page
@@ -44,7 +45,6 @@ _PAGE_MODULES = (
 # api first (Reflex mounts its own app, frontend included, inside it), then the headers around all
 app = rx.App(api_transformer=[api, with_security_headers])
 app.register_lifespan_task(database_lifespan)
-app.register_lifespan_task(hold_expiry_loop)
 app.register_lifespan_task(live.lifespan)  # the per-worker LISTEN loop of live calendars
 
 for _module in _PAGE_MODULES:

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     redis_url: str = Field("", description="Redis for Reflex state; required for several workers.")
     web_workers: int = Field(1, description="Backend worker processes (needs REDIS_URL when > 1).")
 
+    # jobs
+    in_process_worker: bool = Field(True, description="`medspa serve` runs one job worker in its parent process; "
+                                                      "false when `medspa worker` processes run the jobs.")
+
     # payments
     stripe_secret_key: str = ""
     stripe_publishable_key: str = ""

@@ -128,3 +128,50 @@ def test_outbox_command_prints_a_clinics_newest_messages(engine, owner_engine, d
     assert f"({clinic.slug}): 3 newest" in result.output
     assert "email deposit_receipt to una@example.com" in result.output
     assert "10:00 AM EDT (America/New_York)" in result.output
+
+
+@pytest.mark.parametrize("in_process", [True, False], ids=["IN_PROCESS_WORKER=true", "IN_PROCESS_WORKER=false"])
+def test_serve_runs_exactly_one_job_worker_in_its_parent(fresh_settings, monkeypatch, db_urls, owner_engine, tmp_path,
+                                                         in_process):
+    """Issue 10: the parent of `medspa serve` starts ONE job worker (a thread, before the web
+    workers exist) and stops it on the way out; none with IN_PROCESS_WORKER=false. The web
+    server is replaced by a probe; database, migrations and the worker are real."""
+    import signal
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    def worker_threads() -> int:
+        return sum(1 for t in threading.enumerate() if t.name == "procrastinate-worker" and t.is_alive())
+
+    def registered_workers() -> int:
+        with owner_engine.connect() as conn:
+            return conn.execute(text("select count(*) from procrastinate_workers")).scalar_one()
+
+    seen = {}
+
+    def fake_web(settings, db, app_dir, on_ready) -> int:
+        deadline = time.monotonic() + 60  # bounds the wait for the worker's registration only
+        while in_process and registered_workers() < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        seen.update(threads=worker_threads(), rows=registered_workers())
+        return 0
+
+    # the launcher hands the database to its own process's jobs through the environment
+    for name, value in (("DATABASE_URL", db_urls[0]), ("DATABASE_OWNER_URL", db_urls[1]), ("VAR_DIR", str(tmp_path))):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("IN_PROCESS_WORKER", "true" if in_process else "false")
+    monkeypatch.setattr(cli_serve, "_check_can_start", lambda settings, app_dir: None)
+    monkeypatch.setattr(cli_serve, "_run_web", fake_web)
+    handlers = {sig: signal.getsignal(sig) for sig in cli_serve.STOP_SIGNALS}
+    try:
+        result = CliRunner().invoke(cli.app, ["serve", "--no-demo-seed", "--port", "3999"])
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert result.exit_code == 0, result.output
+    expected = 1 if in_process else 0
+    assert seen == {"threads": expected, "rows": expected}
+    assert worker_threads() == 0 and registered_workers() == 0  # stopped, and unregistered
+    assert ("medspa worker" in result.output) == (not in_process)

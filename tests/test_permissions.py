@@ -31,6 +31,7 @@ from medspa.domain.messaging.service import list_outbox
 from medspa.domain.payments.checkout import checkout_visit
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.payments.service import issue_refund, succeeded_deposit
+from medspa.domain.queue.service import list_failed_jobs
 from medspa.domain.portal.service import cancel_preview, portal_overview, set_marketing_consent
 from medspa.domain.practice.service import add_location, list_locations
 from medspa.domain.scheduling.availability import find_slots
@@ -135,6 +136,7 @@ ENTRY_POINTS = {
     "refund.issue": lambda s, a, w: issue_refund(s, a, w.payment_id, gateway(w), now=NOW, reason="matrix"),
     "payment.take": lambda s, a, w: _checkout(s, a, w),
     "report.read": lambda s, a, w: no_show_rate(s, a, start=DAY, end=DAY, location_id=None, now=NOW),
+    "jobs.read": lambda s, a, w: list_failed_jobs(s, a),
     "audit.read": lambda s, a, w: search_audit(s, a, time_zone="America/New_York", now=NOW),
     "staff.manage": lambda s, a, w: revoke_user_sessions(s, a, w.user_id, now=NOW),
     "portal.self.read": lambda s, a, w: portal_overview(s, a, now=NOW),

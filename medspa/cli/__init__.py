@@ -7,6 +7,7 @@
     medspa seed        load the demo clinic (--scale large: the large synthetic clinic)
     medspa demo-code   the current sign-in code of a demo account
     medspa outbox      the newest outbox messages
+    medspa worker      a job worker process (several may run; serve runs one in-process)
 
 Every command that touches the embedded database takes `--var-dir`. Commands only parse
 options, call `medspa.ops` (or domain actions) and print; heavy imports (reflex, alembic,
@@ -20,6 +21,7 @@ import typer
 from medspa.cli.database import db_stop, db_upgrade, seed
 from medspa.cli.demo import demo_code, outbox
 from medspa.cli.launcher import serve
+from medspa.cli.worker import worker
 
 app = typer.Typer(
     help="medspa: practice system for medical spas.",
@@ -36,5 +38,6 @@ db_app.command("stop")(db_stop)
 app.command()(seed)
 app.command("demo-code")(demo_code)
 app.command("outbox")(outbox)
+app.command("worker")(worker)
 
 __all__ = ["app"]

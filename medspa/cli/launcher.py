@@ -1,10 +1,11 @@
 """`medspa serve`: the database (embedded unless DATABASE_URL), migrations and demo data,
 then `reflex run --env prod` on one port as a child process group.
 
-`serve` is the parent process: it owns the embedded database (when it started it), hands
-DATABASE_URL / DATABASE_OWNER_URL and the Reflex variables to the web server it launches,
-and on Ctrl-C (SIGINT/SIGTERM/SIGHUP) stops that server's whole process group and then the
-database.
+`serve` is the parent process: it owns the embedded database (when it started it), runs
+the one in-process job worker (IN_PROCESS_WORKER, a thread here: never one per web worker),
+hands DATABASE_URL / DATABASE_OWNER_URL and the Reflex variables to the web server it
+launches, and on Ctrl-C (SIGINT/SIGTERM/SIGHUP) stops that server's whole process group,
+then the job worker, then the database.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import typer
 from medspa.cli.common import fail, say, settings_for, var_dir_option
 from medspa.ops import OpsError
 from medspa.ops import database as ops_db
+from medspa.ops import jobs as ops_jobs
 from medspa.ops import seed as ops_seed
 from medspa.ops.database import Database
 from medspa.settings import PROJECT_ROOT, Settings, export_env
@@ -205,6 +207,26 @@ def _prepare_database(settings: Settings, db: Database) -> bool:
     return seeded_demo
 
 
+def start_jobs(settings: Settings, db: Database):
+    """The server's one in-process job worker, started here in the parent before any web
+    worker exists (the web workers run no jobs); None with IN_PROCESS_WORKER=false, when
+    `medspa worker` processes run them."""
+    if not settings.in_process_worker:
+        say("Jobs: IN_PROCESS_WORKER=false, so this server runs none: start `medspa worker` for them")
+        return None
+    conninfo = ops_jobs.bind_worker_database(settings, db)
+    from medspa.jobs.worker import InProcessWorker
+
+    worker = InProcessWorker(conninfo).start()
+    say("Jobs: one worker runs in this process (hold expiry every minute)")
+    return worker
+
+
+def _stop_jobs(worker) -> None:  # noqa: ANN001
+    if worker is not None and not worker.stop():
+        say("medspa: the job worker did not stop in time", err=True)
+
+
 def _run_web(settings: Settings, db: Database, app_dir: Path, on_ready: Callable[[], None]) -> int:
     """Start `reflex run` in its own process group and wait for it; returns its status."""
     export_env(**reflex_env(settings, db))
@@ -246,10 +268,12 @@ def serve(
     for sig in STOP_SIGNALS:
         signal.signal(sig, _raise_stop)
     db: Database | None = None
+    jobs = None
     rc = 0
     try:
         db = ops_db.open_database(settings, say=say)
         seeded_demo = _prepare_database(settings, db)
+        jobs = start_jobs(settings, db)
 
         def ready() -> None:
             _banner(settings, db, seeded_demo, time.monotonic() - t_start)
@@ -265,6 +289,7 @@ def serve(
     finally:
         for sig in STOP_SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
+        _stop_jobs(jobs)
         if db is not None:
             db.close(say)
     raise typer.Exit(rc)

@@ -18,6 +18,9 @@ payment.take (owner, manager, provider, front desk; never lab, client nor public
 visit out at the desk, i.e. sell it at its price, apply the deposit paid and charge the
 balance to a card (domain/payments/checkout.py), and see the checkout figures of a visit.
 
+jobs.read (owner only): the job queue's dead letters, jobs that failed their last attempt
+(domain/queue/service.py): the clinic's own and those about every clinic.
+
 Only actions some service enforces are listed (tests/test_permissions.py calls each one for
 every role). Actions arrive with the feature that checks them: order.result.write (lab) with orders."""
 
@@ -34,7 +37,7 @@ DESK_MONEY = {"payment.take"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
-                                                         "report.read"} | CHART | PHOTOS),
+                                                         "report.read", "jobs.read"} | CHART | PHOTOS),
     "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read"}),
     "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS),
     "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY),

@@ -1,0 +1,54 @@
+"""The job queue seen from the domain: its dead letters (jobs.read, owner only).
+
+The queue's tables belong to procrastinate (migration 0016; medspa/jobs runs them). A job
+that failed its last attempt stays `failed`: that is the dead-letter state. The tables have
+no org_id and no row-level security, so the clinic filter is here: a job about one clinic
+carries `org_id` in its arguments (the convention of medspa/jobs) and only that clinic's
+owner sees it; a job about every clinic (hold expiry, queue housekeeping) has no org_id and
+every owner sees it, since it concerns them all. Job arguments hold ids, never health
+information, so this read is not audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from medspa.domain.identity.actor import Actor
+
+PERMISSION = "jobs.read"
+
+
+@dataclass(frozen=True)
+class FailedJob:
+    """A dead letter: the job, how often it ran (attempts), when it last failed and what it was about."""
+
+    id: int
+    task_name: str
+    queue: str
+    attempts: int
+    failed_at: datetime | None
+    args: dict
+    clinic_wide: bool  # about every clinic (no org_id in its arguments)
+
+
+_FAILED = text("""
+    select j.id, j.task_name, j.queue_name, j.attempts, j.args,
+           (select max(e.at) from procrastinate_events e where e.job_id = j.id and e.type = 'failed') as failed_at
+    from procrastinate_jobs j
+    where j.status = 'failed'
+      and (j.args ->> 'org_id' = cast(:org_id as text) or not (j.args ? 'org_id'))
+    order by j.id desc
+    limit :limit
+""")
+
+
+def list_failed_jobs(session: Session, actor: Actor, *, limit: int = 50) -> list[FailedJob]:
+    """The newest dead letters of the actor's clinic and of every clinic (jobs.read); limit 1-200."""
+    actor.require(PERMISSION)
+    rows = session.execute(_FAILED, {"org_id": str(actor.org_id), "limit": max(1, min(limit, 200))}).all()
+    return [FailedJob(r.id, r.task_name, r.queue_name, r.attempts, r.failed_at, dict(r.args),
+                      "org_id" not in r.args) for r in rows]
