@@ -85,6 +85,8 @@ def get_tenant(clinic: str, request: Request, engine=Depends(get_db_engine)) -> 
 # ---- shapes ----
 
 class LocationOut(BaseModel):
+    """Response item of GET /{clinic}/locations: a location, its IANA time zone and cancellation window in hours."""
+
     id: int
     name: str
     time_zone: str
@@ -93,6 +95,8 @@ class LocationOut(BaseModel):
 
 
 class ServiceOut(BaseModel):
+    """Response item of GET /{clinic}/services: a service bookable online; duration in minutes, money in cents."""
+
     id: int
     name: str
     category: str
@@ -104,18 +108,24 @@ class ServiceOut(BaseModel):
 
 
 class SlotOut(BaseModel):
+    """One bookable slot: start and end as ISO-8601 instants with the location's offset, and the provider."""
+
     start: str = Field(description="ISO-8601 with the location's UTC offset")
     end: str
     provider_id: int
 
 
 class AvailabilityOut(BaseModel):
+    """Response of GET /{clinic}/availability: the location's time zone and its free slots."""
+
     location_id: int
     time_zone: str
     slots: list[SlotOut]
 
 
 class ClientIn(BaseModel):
+    """The client's name, email and phone in a booking request."""
+
     first_name: str = ""
     last_name: str = ""
     email: str = ""
@@ -123,6 +133,8 @@ class ClientIn(BaseModel):
 
 
 class PaymentIn(BaseModel):
+    """How to pay the deposit: raw test-card fields for the offline gateway, or a Stripe payment_method_id."""
+
     card_number: str | None = None
     exp_month: int | None = None
     exp_year: int | None = None
@@ -131,6 +143,8 @@ class PaymentIn(BaseModel):
 
 
 class BookingIn(BaseModel):
+    """Request body of POST /{clinic}/bookings: location, service, provider (optional), start, client, payment."""
+
     location_id: BodyId
     service_id: BodyId
     provider_id: BodyId | None = None
@@ -140,6 +154,9 @@ class BookingIn(BaseModel):
 
 
 class BookingOut(BaseModel):
+    """Response of POST /{clinic}/bookings: reference, status, start and end with offset, provider, deposit in
+    cents."""
+
     reference: str
     status: str
     start: str
@@ -150,6 +167,8 @@ class BookingOut(BaseModel):
 
 
 class BookingStatusOut(BaseModel):
+    """Response of GET /{clinic}/bookings/{reference}: the visit without contact or health data; deposit in cents."""
+
     reference: str
     status: str
     service: str
@@ -169,6 +188,7 @@ def slot_out(slot: Slot, tz: ZoneInfo) -> dict[str, Any]:
 
 
 def error(status: int, **body: Any) -> JSONResponse:
+    """A JSON error response: `body` as the object (e.g. error="not_found") with HTTP `status`."""
     return JSONResponse(body, status_code=status)
 
 

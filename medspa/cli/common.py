@@ -22,6 +22,7 @@ def var_dir_option() -> Optional[Path]:
 
 
 def say(message: str = "", *, err: bool = False) -> None:
+    """Print one line to stdout, or to stderr when `err`."""
     typer.echo(message, err=err)
 
 

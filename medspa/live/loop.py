@@ -70,6 +70,8 @@ Push = Callable[[int, str, ViewKey, Any], Awaitable[bool]]  # (org, token, key, 
 
 @dataclass
 class Stats:
+    """Counters of one worker's listener, the last error, and recent batch times in seconds."""
+
     notifications: int = 0
     batches: int = 0
     pushes: int = 0

@@ -55,6 +55,7 @@ def embedded_running(var_dir: Path) -> bool:
 
 
 def no_database_message(var_dir: Path) -> str:
+    """The error text when var_dir/pg holds no database, naming the commands that create one."""
     return (f"no database in {var_dir / 'pg'}: start the app once (`medspa serve --var-dir {var_dir}`) "
             "or run `medspa db upgrade` there first")
 

@@ -10,6 +10,8 @@ from sqlalchemy.engine import Engine
 
 @dataclass(frozen=True)
 class OutboxLine:
+    """One outbox message: when it was queued (UTC instant), channel, kind, address, subject and body."""
+
     created_at: datetime
     channel: str
     kind: str
@@ -20,6 +22,8 @@ class OutboxLine:
 
 @dataclass(frozen=True)
 class ClinicOutbox:
+    """A clinic's slug, name and newest outbox messages."""
+
     slug: str
     name: str
     messages: tuple[OutboxLine, ...]

@@ -42,6 +42,7 @@ def demo_logins() -> list[tuple[str, str, str]]:
 
 
 def demo_present(settings: Settings, db: Database) -> bool:
+    """True when the demo clinic (DEMO_SLUG) is in the database `db`."""
     return count_organizations(settings, db, DEMO_SLUG) > 0
 
 

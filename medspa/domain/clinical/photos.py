@@ -204,6 +204,8 @@ def media_store_for(settings: "Settings") -> MediaStore:
 
 @dataclass(frozen=True)
 class ProcessedImage:
+    """A checked, stripped and re-encoded upload: image and thumbnail bytes, size in pixels, MIME type, extension."""
+
     data: bytes
     thumb: bytes
     width: int
@@ -287,6 +289,8 @@ class PhotoInfo:
 
 @dataclass(frozen=True)
 class OpenedPhoto:
+    """The stored bytes of one photo (or its thumbnail) with the content type and a download name."""
+
     id: int
     data: bytes
     content_type: str

@@ -58,6 +58,8 @@ class LineInput:
 
 @dataclass(frozen=True)
 class ChartLine:
+    """One treatment line of a chart: product, lot number, units in integer tenths, treatment area."""
+
     product: str
     lot_number: str
     units_tenths: int
@@ -72,6 +74,8 @@ class ChartLine:
 
 @dataclass(frozen=True)
 class ChartVersion:
+    """An older version of a chart as the history lists it: number, status and signed label (or "Draft")."""
+
     version: int
     status: str
     signed_label: str  # "Signed by Nurse Amy, July 1, 2026 at 2:05 PM EDT" or "Draft"

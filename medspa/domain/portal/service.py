@@ -111,6 +111,8 @@ class PortalSignIn:
 
 @dataclass
 class VisitCard:
+    """One of the client's visits as the portal shows it: labels in clinic time, deposit text, cancel policy."""
+
     id: int = 0
     service: str = ""
     provider: str = ""
@@ -125,6 +127,8 @@ class VisitCard:
 
 @dataclass
 class MyDetails:
+    """The client's own name, contact details and marketing consents."""
+
     first_name: str = ""
     last_name: str = ""
     email: str = ""
@@ -135,6 +139,8 @@ class MyDetails:
 
 @dataclass
 class PortalOverview:
+    """What the portal shows a signed-in client: the clinic name, their details and visits by group."""
+
     clinic_name: str = ""
     details: MyDetails = field(default_factory=MyDetails)
     upcoming: list[VisitCard] = field(default_factory=list)
@@ -144,6 +150,8 @@ class PortalOverview:
 
 @dataclass
 class AccessEntry:
+    """One line of the client's access log: when (clinic time), who, their role and what they did."""
+
     when: str = ""
     who: str = ""
     role: str = ""
@@ -152,6 +160,8 @@ class AccessEntry:
 
 @dataclass
 class CancelPreview:
+    """What cancelling a visit would do: the visit summary, the deposit message, whether it is late."""
+
     appointment_id: int = 0
     summary: str = ""
     message: str = ""

@@ -115,6 +115,8 @@ class CalendarDay:
 
 @dataclass(frozen=True)
 class WeekDay:
+    """One local date of the week grid with its long and short labels and whether it is today."""
+
     day: date
     label: str
     short_label: str

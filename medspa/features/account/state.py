@@ -26,6 +26,8 @@ def _first(exc: ValidationFailed) -> str:
 
 
 class AccountState(StaffState):
+    """What /account shows: two-factor status and set-up, new recovery codes, the password form."""
+
     ready: bool = False
     tf_enabled: bool = False
     tf_required: bool = False

@@ -29,12 +29,16 @@ ALL = "all"
 
 @dataclasses.dataclass
 class Option:
+    """One choice of a filter select (staff member or location): the value sent back and its label."""
+
     value: str = ""
     label: str = ""
 
 
 @dataclasses.dataclass
 class Hit:
+    """A client found by the filter's search box: id, name and a hint (email or phone)."""
+
     id: int = 0
     name: str = ""
     hint: str = ""
@@ -42,6 +46,8 @@ class Hit:
 
 @dataclasses.dataclass
 class RowView:
+    """One audit row as the table shows it: time label, actor, role, action, object, client, IP and user agent."""
+
     id: int = 0
     time: str = ""
     actor: str = ""

@@ -94,6 +94,8 @@ class EnrolState(ChallengeState):
 
 
 class ForgotState(rx.State):
+    """/login/forgot: whether the form was sent (`?sent=1`), to show the "check your email" note."""
+
     sent: bool = False
 
     @rx.event
@@ -142,6 +144,7 @@ def _back_to_login() -> rx.Component:
 
 
 def verify_page() -> rx.Component:
+    """The /login/verify page: one field for the authenticator code or a recovery code."""
     s = VerifyState
     form = native_form(
         rx.vstack(
@@ -162,6 +165,7 @@ def verify_page() -> rx.Component:
 
 
 def enrol_page() -> rx.Component:
+    """The /login/enrol page: the QR code, manual key and code field to turn on two-factor sign-in."""
     s = EnrolState
     form = native_form(
         rx.vstack(
@@ -199,6 +203,7 @@ def enrol_page() -> rx.Component:
 
 
 def forgot_page() -> rx.Component:
+    """The /login/forgot page: the email form, or the "link sent" note after it is posted."""
     s = ForgotState
     form = native_form(
         rx.vstack(
@@ -227,6 +232,7 @@ def forgot_page() -> rx.Component:
 
 
 def reset_page() -> rx.Component:
+    """The /reset-password page: the new password form, or a note when the link is invalid."""
     s = ResetState
     form = native_form(
         rx.vstack(
@@ -259,6 +265,7 @@ def reset_page() -> rx.Component:
 
 
 def register(app: rx.App) -> None:
+    """Add the verify, enrol, forgot and reset pages to the app."""
     app.add_page(verify_page, route=VERIFY_PATH, title="Two-factor sign-in · medspa", on_load=VerifyState.load)
     app.add_page(enrol_page, route=ENROL_PATH, title="Set up two-factor sign-in · medspa", on_load=EnrolState.load)
     app.add_page(forgot_page, route=FORGOT_PATH, title="Forgot password · medspa", on_load=ForgotState.load)

@@ -58,6 +58,7 @@ def login_form() -> rx.Component:
 
 
 def login_page() -> rx.Component:
+    """The staff sign-in page at /login: the email and password form."""
     return auth_frame("Sign in to your clinic", "Staff only: calendar, clients and checkout.", login_form())
 
 

@@ -8,6 +8,7 @@ from medspa.features.booking.state import ANYONE, BookingState as S
 from medspa.features.booking.widgets import ACCENT, back_button, choice_card, section_title
 
 def location_step() -> rx.Component:
+    """The booking page's first step: one card per location."""
     return rx.vstack(
         section_title("Choose a location", "Where would you like your treatment?"),
         rx.foreach(
@@ -30,6 +31,7 @@ def location_step() -> rx.Component:
 
 
 def service_card(svc) -> rx.Component:
+    """A treatment card of the booking page: name, description, duration, deposit and price."""
     return choice_card(
         rx.flex(
             rx.vstack(
@@ -58,6 +60,7 @@ def service_card(svc) -> rx.Component:
 
 
 def service_step() -> rx.Component:
+    """The booking page's treatment step: the services grouped by category."""
     return rx.vstack(
         rx.cond(S.locations.length() > 1, back_button()),
         section_title("Choose a treatment", "Prices are per visit. A deposit secures your time."),
@@ -82,6 +85,7 @@ def service_step() -> rx.Component:
 
 
 def avatar(initials, icon: str | None = None) -> rx.Component:
+    """A round avatar on the booking page's provider cards: initials, or `icon` when given."""
     return rx.center(
         rx.icon(icon, size=20) if icon else rx.text(initials, size="3", weight="bold"),
         width="44px", height="44px", border_radius="50%", flex_shrink="0",
@@ -90,6 +94,7 @@ def avatar(initials, icon: str | None = None) -> rx.Component:
 
 
 def provider_step() -> rx.Component:
+    """The booking page's provider step: "Anyone available" and one card per provider."""
     return rx.vstack(
         back_button(),
         section_title("Choose your provider", S.service.name),
@@ -126,6 +131,7 @@ def provider_step() -> rx.Component:
 
 
 def day_button(day) -> rx.Component:
+    """One day in the booking page's day strip; disabled when the day has no free time."""
     selected = S.day == day.iso
     return rx.button(
         rx.vstack(
@@ -148,11 +154,13 @@ def day_button(day) -> rx.Component:
 
 
 def slot_button(slot) -> rx.Component:
+    """One free start time on the booking page; clicking it holds the slot."""
     return rx.button(slot.label, on_click=S.choose_slot(slot.start), variant="surface", size="3",
                      width="100%", aria_label=slot.long_label)
 
 
 def slot_group(group) -> rx.Component:
+    """The booking page's free times of one part of the day (morning, afternoon or evening)."""
     return rx.vstack(
         rx.text(group.name, size="2", weight="bold", color=rx.color("gray", 11)),
         rx.grid(rx.foreach(group.slots, slot_button), columns=rx.breakpoints(initial="2", sm="4"), spacing="2",
@@ -163,6 +171,7 @@ def slot_group(group) -> rx.Component:
 
 
 def alternative_button(slot) -> rx.Component:
+    """One of the nearest free times the booking page offers when the picked time was taken."""
     return rx.button(
         rx.vstack(rx.text(slot.day, size="1"), rx.text(slot.label, size="2", weight="bold"), spacing="0",
                   align="center"),
@@ -172,6 +181,7 @@ def alternative_button(slot) -> rx.Component:
 
 
 def time_step() -> rx.Component:
+    """The booking page's day and time step: the day strip, the zone note, free times or alternatives."""
     return rx.vstack(
         back_button(),
         section_title("Pick a day and time", S.service.name + " with " + S.provider_name),

@@ -25,6 +25,7 @@ PROGRESS_LABELS = ("Treatment", "Provider", "Time", "Details", "Deposit")
 
 
 def header() -> rx.Component:
+    """The booking page's header: clinic name, location and a "Test payments" badge without Stripe."""
     return rx.box(
         rx.flex(
             rx.hstack(
@@ -58,6 +59,7 @@ def header() -> rx.Component:
 
 
 def progress() -> rx.Component:
+    """The booking page's step indicator; hidden on steps outside PROGRESS."""
     def dot(i: int, step: str, label: str) -> rx.Component:
         reached = rx.Var.create(list(PROGRESS[PROGRESS.index(step):])).contains(S.step)
         return rx.hstack(
@@ -87,6 +89,7 @@ def progress() -> rx.Component:
 
 
 def summary_row(icon: str, label: str, value) -> rx.Component:
+    """One line of the booking page's summary card; nothing while `value` is empty."""
     return rx.cond(
         value,
         rx.hstack(
@@ -100,6 +103,7 @@ def summary_row(icon: str, label: str, value) -> rx.Component:
 
 
 def summary() -> rx.Component:
+    """The booking page's "Your booking" card: what is picked so far and the deposit due today."""
     return rx.card(
         rx.vstack(
             rx.text("Your booking", size="3", weight="bold"),
@@ -145,6 +149,7 @@ def mobile_summary() -> rx.Component:
 
 
 def step_body() -> rx.Component:
+    """The booking page's current step (the treatment step for an unknown one)."""
     return rx.match(
         S.step,
         ("location", location_step()),
@@ -159,6 +164,7 @@ def step_body() -> rx.Component:
 
 
 def not_found() -> rx.Component:
+    """The booking page's "Clinic not found" card for an unknown clinic slug."""
     return rx.center(
         rx.card(
             rx.vstack(
@@ -181,5 +187,6 @@ def not_found() -> rx.Component:
 
 
 def loading() -> rx.Component:
+    """The booking page's spinner while the clinic loads."""
     return rx.center(rx.spinner(size="3"), rx.text("Loading…", size="2", color_scheme="gray", margin_left="0.6em"),
                      min_height="60vh")

@@ -56,6 +56,8 @@ NO_DEPOSIT = "No deposit"  # the service card's deposit label when nothing is ch
 
 @dataclass
 class LocationCard:
+    """A location as the booking page shows it: id, name, address and IANA time zone."""
+
     id: int = 0
     name: str = ""
     address: str = ""
@@ -64,6 +66,8 @@ class LocationCard:
 
 @dataclass
 class ServiceCard:
+    """A treatment as the booking page shows it: duration, price and deposit as display text."""
+
     id: int = 0
     name: str = ""
     description: str = ""
@@ -74,12 +78,16 @@ class ServiceCard:
 
 @dataclass
 class CategoryCard:
+    """A service category and its treatment cards."""
+
     name: str = ""
     services: list[ServiceCard] = field(default_factory=list)
 
 
 @dataclass
 class ProviderCard:
+    """A provider as the booking page shows it: public name, title and initials."""
+
     id: int = 0
     name: str = ""
     title: str = ""
@@ -88,6 +96,8 @@ class ProviderCard:
 
 @dataclass
 class DayCard:
+    """One local date of the day strip: ISO date, labels, and whether it has a free time."""
+
     iso: str = ""
     weekday: str = ""
     day: str = ""
@@ -98,6 +108,8 @@ class DayCard:
 
 @dataclass
 class SlotCard:
+    """One free start time: the UTC instant the browser sends back and its clinic-time labels."""
+
     start: str = ""  # UTC ISO instant: the value the browser sends back
     label: str = ""  # "10:00 AM EDT"
     day: str = ""  # "Fri, Jul 3"
@@ -106,12 +118,16 @@ class SlotCard:
 
 @dataclass
 class SlotGroup:
+    """The free times of one part of the day, in clinic time."""
+
     name: str = ""  # Morning | Afternoon | Evening (clinic time)
     slots: list[SlotCard] = field(default_factory=list)
 
 
 @dataclass
 class Confirmation:
+    """What the done step shows of a booking: reference, visit labels in clinic time, deposit text, status."""
+
     reference: str = ""
     service: str = ""
     provider: str = ""
@@ -124,6 +140,8 @@ class Confirmation:
 
 @dataclass
 class Clinic:
+    """The clinic a booking URL names: its org id, name, location cards and currency."""
+
     org_id: int
     name: str
     locations: list[LocationCard]
@@ -132,6 +150,8 @@ class Clinic:
 
 @dataclass
 class Held:
+    """A slot held for the visitor: hold id, provider, and until when (clinic clock time and zone)."""
+
     hold_id: int
     provider_id: int
     until: str  # "12:10 PM EDT"
@@ -176,6 +196,7 @@ def _duration(minutes: int) -> str:
 
 
 def slot_card(slot_start: datetime, time_zone: str) -> SlotCard:
+    """The SlotCard of `slot_start` (an aware instant), labelled in `time_zone` (IANA)."""
     tz = ZoneInfo(time_zone)
     return SlotCard(
         start=slot_start.astimezone(ZoneInfo("UTC")).isoformat(),

@@ -9,6 +9,7 @@ from medspa.features.booking.state import BookingState as S, CheckoutState as C
 from medspa.features.booking.widgets import ACCENT, back_button, field_error, section_title, text_field
 
 def hold_note() -> rx.Component:
+    """The booking page's note of how long the picked time is held (nothing without a hold)."""
     return rx.cond(
         S.held_until,
         rx.callout(
@@ -19,6 +20,7 @@ def hold_note() -> rx.Component:
 
 
 def details_step() -> rx.Component:
+    """The booking page's details step: name, email and phone form."""
     return rx.vstack(
         back_button(),
         section_title("Your details", "We send your confirmation and reminders by email and text."),
@@ -51,6 +53,7 @@ def details_step() -> rx.Component:
 
 
 def test_card_form() -> rx.Component:
+    """The booking page's card form for the offline test gateway (no real money moves)."""
     return rx.form(
         rx.vstack(
             rx.callout(
@@ -117,6 +120,7 @@ def stripe_card_form() -> rx.Component:
 
 
 def pay_button() -> rx.Component:
+    """The booking page's submit button: "Pay deposit and book", or "Book now" without a deposit."""
     return rx.button(
         rx.icon("lock", size=16),
         rx.cond(S.service.deposit == "No deposit", "Book now", "Pay deposit and book"),
@@ -125,6 +129,7 @@ def pay_button() -> rx.Component:
 
 
 def payment_step() -> rx.Component:
+    """The booking page's payment step: the amount due today and the Stripe or test card form."""
     return rx.vstack(
         back_button(),
         section_title("Secure your booking",
@@ -142,6 +147,7 @@ def payment_step() -> rx.Component:
 
 
 def confirmation_row(label: str, value, id_: str) -> rx.Component:
+    """One labelled line of the booking page's confirmation card."""
     return rx.flex(
         rx.text(label, size="2", color_scheme="gray", min_width="7em"),
         rx.text(value, size="2", weight="medium", id=id_, word_break="break-word"),
@@ -152,6 +158,7 @@ def confirmation_row(label: str, value, id_: str) -> rx.Component:
 
 
 def done_step() -> rx.Component:
+    """The booking page's last step: "You're booked!", the reference and the visit's details."""
     c = C.confirmation
     return rx.vstack(
         rx.center(rx.icon("circle-check", size=40, color=rx.color("grass", 9)), width="100%"),

@@ -35,6 +35,7 @@ def choice_card(*children: rx.Component, on_click, selected=False, aria_label=No
 
 
 def field_error(name: str) -> rx.Component:
+    """The booking page's message under field `name` (nothing when it has none)."""
     message = C.errors[name]
     return rx.cond(
         message,
@@ -66,6 +67,7 @@ def text_field(name: str, label: str, *, default=None, width="100%", with_error:
 
 
 def section_title(text, subtitle=None) -> rx.Component:
+    """A step heading of the booking page, with an optional grey subtitle."""
     return rx.vstack(
         rx.heading(text, size="6", weight="bold", as_="h2"),
         rx.cond(subtitle, rx.text(subtitle, size="2", color_scheme="gray")) if subtitle is not None else rx.fragment(),
@@ -75,6 +77,7 @@ def section_title(text, subtitle=None) -> rx.Component:
 
 
 def back_button() -> rx.Component:
+    """The booking page's "Back" button to the previous step."""
     return rx.button(rx.icon("arrow-left", size=16), "Back", variant="ghost", size="2", on_click=S.go_back,
                      color_scheme="gray")
 

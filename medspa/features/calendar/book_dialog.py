@@ -29,12 +29,16 @@ FIELDS = ("first_name", "last_name", "email", "phone")
 
 @dataclasses.dataclass
 class Option:
+    """One choice of the dialog's service, provider or start-time select: the value sent back and its label."""
+
     value: str = ""
     label: str = ""
 
 
 @dataclasses.dataclass
 class Hit:
+    """A client found by the dialog's search box: id, name and a hint (email or phone, when allowed)."""
+
     id: int = 0
     name: str = ""
     hint: str = ""
@@ -53,6 +57,8 @@ def _shown_errors(fields: dict[str, str]) -> dict[str, str]:
 
 
 class BookDialogState(StaffState):
+    """The "Book a client" dialog: client search or new client, service, provider, start minute, errors."""
+
     dialog_open: bool = False
     title: str = ""
     mode: str = "search"  # search | new | picked

@@ -89,6 +89,7 @@ def _select(label: str, items, value, on_change, name: str, placeholder: str) ->
 
 
 def book_dialog() -> rx.Component:
+    """The calendar page's "Book a client" dialog: client, service, provider and start time."""
     s = BookDialogState
     return rx.dialog.root(
         rx.dialog.content(

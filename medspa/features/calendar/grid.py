@@ -158,6 +158,7 @@ def _now_line() -> rx.Component:
 
 
 def day_grid() -> rx.Component:
+    """The calendar page's day grid: column headers, hour labels, blocks, free slots and the now line."""
     d = CalendarState.day_data
     header = rx.hstack(
         rx.center(rx.text(CalendarState.day_data.zone.to(str).split(" · ")[0], size="1", color_scheme="gray"),
@@ -289,6 +290,7 @@ def _week_row(row: WeekRowView) -> rx.Component:
 
 
 def week_grid() -> rx.Component:
+    """The calendar page's week grid: one row per provider, one cell per day."""
     w = CalendarState.week_data
     return rx.box(
         rx.grid(

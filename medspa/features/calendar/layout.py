@@ -40,6 +40,8 @@ LEGEND = [(Status.HELD, "Held"), (Status.CONFIRMED, "Confirmed"), (Status.CHECKE
 
 @dataclasses.dataclass
 class ColumnView:
+    """A calendar column (provider or room/device): header labels, colour, and its day-grid left and width in %."""
+
     id: int = 0
     kind: str = ""
     name: str = ""
@@ -53,6 +55,8 @@ class ColumnView:
 
 @dataclasses.dataclass
 class BlockView:
+    """A visit or blocked time placed in the day grid: labels, colours, top/height in px, left/width as CSS calc()."""
+
     key: str = ""
     appointment_id: int = 0
     kind: str = "appointment"
@@ -76,6 +80,8 @@ class BlockView:
 
 @dataclasses.dataclass
 class LineView:
+    """An hour line (major, with its label) or half-hour line of the day grid; top in px."""
+
     top: str = "0px"
     label: str = ""
     major: bool = True
@@ -83,6 +89,8 @@ class LineView:
 
 @dataclasses.dataclass
 class SlotView:
+    """A clickable free SLOT_MINUTES cell of the day grid: column, minute after local midnight, label, position."""
+
     column_id: int = 0
     minute: int = 0
     label: str = ""
@@ -94,6 +102,8 @@ class SlotView:
 
 @dataclasses.dataclass
 class ShadeView:
+    """A shaded stretch of a day-grid column outside the provider's working hours; top/height in px."""
+
     top: str = "0px"
     height: str = "0px"
     left: str = "0%"
@@ -120,6 +130,8 @@ class DayView:
 
 @dataclasses.dataclass
 class ChipView:
+    """A compact visit in a week-grid cell: time, client, service, status and colours."""
+
     appointment_id: int = 0
     time: str = ""
     client: str = ""
@@ -132,6 +144,8 @@ class ChipView:
 
 @dataclasses.dataclass
 class CellView:
+    """One provider's day in the week grid: its visit count (cancelled not counted), working flag and chips."""
+
     day: str = ""
     count: int = 0
     working: bool = False
@@ -141,12 +155,16 @@ class CellView:
 
 @dataclasses.dataclass
 class WeekRowView:
+    """One provider's row of the week grid: the column and its seven day cells."""
+
     column: ColumnView = dataclasses.field(default_factory=ColumnView)
     cells: list[CellView] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
 class WeekDayView:
+    """A day heading of the week grid: ISO date, label, today flag and visit count."""
+
     day: str = ""
     label: str = ""
     today: bool = False
@@ -155,6 +173,8 @@ class WeekDayView:
 
 @dataclasses.dataclass
 class WeekView:
+    """Everything the week grid renders: title, zone label, day headings, provider rows and the count text."""
+
     title: str = ""
     zone: str = ""
     days: list[WeekDayView] = dataclasses.field(default_factory=list)
@@ -164,6 +184,8 @@ class WeekView:
 
 @dataclasses.dataclass
 class DetailView:
+    """What the calendar's side panel shows of one appointment: labels, money as text, allowed actions."""
+
     id: int = 0
     status: str = ""
     status_label: str = ""

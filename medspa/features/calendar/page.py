@@ -17,6 +17,7 @@ ROUTE = "/calendar"
 
 
 def calendar_page() -> rx.Component:
+    """The /calendar page: header, toolbar, legend, the day or week grid, the side panel and book dialog."""
     return rx.box(
         top_bar(),
         toolbar(),

@@ -47,6 +47,8 @@ SCROLL_TO_NOW = """setTimeout(() => { const g = document.getElementById('cal-gri
 
 @dataclasses.dataclass
 class LocationView:
+    """A location in the calendar's location picker: id, name and IANA time zone."""
+
     id: int = 0
     name: str = ""
     time_zone: str = ""

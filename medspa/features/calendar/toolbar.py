@@ -12,6 +12,7 @@ from medspa.features.calendar.state import CalendarState, LocationView
 
 
 def top_bar() -> rx.Component:
+    """The calendar page's staff header with the "Live" mark."""
     live = rx.hstack(
         rx.box(width="8px", height="8px", border_radius="50%", background=rx.color("grass", 9),
                box_shadow=f"0 0 0 3px {rx.color('grass', 4)}"),
@@ -26,6 +27,7 @@ def _location_item(loc: LocationView) -> rx.Component:
 
 
 def toolbar() -> rx.Component:
+    """The calendar page's toolbar: today, previous/next, date, location, span, view and cancelled filter."""
     return rx.hstack(
         rx.hstack(
             rx.button("Today", variant="outline", color_scheme="gray", size="2", on_click=CalendarState.go_today,

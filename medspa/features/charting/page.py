@@ -188,6 +188,7 @@ def _chart_view() -> rx.Component:
 
 
 def chart_page() -> rx.Component:
+    """The /chart/[appointment_id] page: the chart, a spinner while loading, or "not found"."""
     s = ChartState
     return rx.box(
         rx.cond(s.status == "not_found", not_found_view("chart-not-found"),

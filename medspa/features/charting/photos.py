@@ -37,6 +37,7 @@ ACCEPT = {"image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"]}
 
 
 def photo_url(photo_id: int, *, thumb: bool = False) -> str:
+    """The protected URL of photo `photo_id` (or its thumbnail) under /media/photos."""
     return f"/media/photos/{photo_id}" + ("?thumb=1" if thumb else "")
 
 
@@ -52,6 +53,8 @@ def private_store() -> MediaStore:
 
 @dataclasses.dataclass
 class PhotoView:
+    """A photo as the chart's photo panel shows it: kind, label with pixel size, thumbnail and full URLs."""
+
     id: int = 0
     kind: str = ""
     label: str = ""  # "Before · 3024 × 4032"

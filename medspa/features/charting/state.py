@@ -29,6 +29,8 @@ FIELD_LIMIT = 80
 
 @dataclasses.dataclass
 class RowView:
+    """One treatment line in the chart form (units as typed), with a message per field."""
+
     product: str = ""
     lot_number: str = ""
     units: str = ""
@@ -41,6 +43,8 @@ class RowView:
 
 @dataclasses.dataclass
 class VersionView:
+    """An older chart version in the history list: number and signed label."""
+
     version: int = 0
     label: str = ""
 

@@ -33,12 +33,16 @@ EXPORT_MAX_ROWS = 100_000
 
 @dataclasses.dataclass
 class Option:
+    """One choice of the dashboard's location select: the value sent back and its label."""
+
     value: str = ""
     label: str = ""
 
 
 @dataclasses.dataclass
 class TileView:
+    """One headline figure tile: value, change against the previous period, tone, detail, definition."""
+
     key: str = ""
     label: str = ""
     value: str = ""
@@ -51,6 +55,8 @@ class TileView:
 
 @dataclasses.dataclass
 class CellView:
+    """One heatmap cell: text, colours, the drill it opens (key, arg; "" = none) and its tooltip."""
+
     text: str = ""
     bg: str = ""
     fg: str = ""
@@ -61,6 +67,8 @@ class CellView:
 
 @dataclasses.dataclass
 class DrillRow:
+    """One row of the open drill-down: the visit (or ledger line) and what it counts for."""
+
     when: str = ""
     client: str = ""
     service: str = ""

@@ -14,6 +14,7 @@ STATUS_COLORS = {A.CONFIRMED.value: "teal", A.CHECKED_IN.value: "blue", A.COMPLE
 
 
 def header() -> rx.Component:
+    """The client portal's header: clinic name, and "Sign out" once signed in."""
     return rx.box(
         rx.flex(
             rx.hstack(
@@ -46,6 +47,7 @@ def header() -> rx.Component:
 
 
 def error_line() -> rx.Component:
+    """The client portal's sign-in error message (nothing when there is none)."""
     return rx.cond(
         S.error,
         rx.text(rx.icon("circle-alert", size=14, flex_shrink="0"), S.error, id="portal-error", role="alert",
@@ -54,6 +56,7 @@ def error_line() -> rx.Component:
 
 
 def email_step() -> rx.Component:
+    """The client portal's first sign-in step: the email form that sends a 6-digit code."""
     return rx.form(
         rx.vstack(
             rx.heading("Sign in to your portal", size="6", as_="h2"),
@@ -81,6 +84,7 @@ def email_step() -> rx.Component:
 
 
 def code_step() -> rx.Component:
+    """The client portal's second sign-in step: the 6-digit code form."""
     return rx.vstack(
         rx.heading("Check your email", size="6", as_="h2"),
         rx.callout(S.info, icon="mail-check", color_scheme=ACCENT, width="100%", id="portal-info"),
@@ -112,6 +116,7 @@ def code_step() -> rx.Component:
 
 
 def sign_in_card() -> rx.Component:
+    """The client portal's sign-in card: the email step or the code step."""
     return rx.card(
         rx.cond(S.step == "code", code_step(), email_step()),
         size=rx.breakpoints(initial="2", sm="4"),
@@ -122,6 +127,7 @@ def sign_in_card() -> rx.Component:
 
 
 def visit_card(v) -> rx.Component:
+    """One visit card of the client portal, with "Cancel visit" when it can be cancelled."""
     return rx.card(
         rx.vstack(
             rx.flex(
@@ -165,6 +171,7 @@ def visit_card(v) -> rx.Component:
 
 
 def visits() -> rx.Component:
+    """The client portal's Visits tab: upcoming, cancelled (still ahead) and past visits."""
     return rx.vstack(
         rx.heading("Upcoming", size="5", as_="h3"),
         rx.cond(
@@ -192,10 +199,12 @@ def visits() -> rx.Component:
 
 
 def detail_row(label: str, value) -> rx.Component:
+    """One label and value of the client portal's "My details" list."""
     return rx.data_list.item(rx.data_list.label(label), rx.data_list.value(value))
 
 
 def my_details() -> rx.Component:
+    """The client portal's "My details" tab: name and contacts, and the marketing switches."""
     d = S.details
     return rx.vstack(
         rx.heading("My details", size="5", as_="h3"),
@@ -237,6 +246,7 @@ def my_details() -> rx.Component:
 
 
 def access_row(e) -> rx.Component:
+    """One entry of the client portal's access log: who, role, what and when."""
     return rx.flex(
         rx.center(rx.icon(rx.cond(e.role == "You, in the portal", "user-round", "shield-check"), size=16,
                           color=rx.color(ACCENT, 11)),
@@ -263,6 +273,7 @@ def access_row(e) -> rx.Component:
 
 
 def access_log() -> rx.Component:
+    """The client portal's "Record access" tab: who opened or changed the record."""
     return rx.vstack(
         rx.heading("Who accessed my record", size="5", as_="h3"),
         rx.text("Every time someone at the clinic opens or changes your record, it is written to a log that "
@@ -283,6 +294,7 @@ def access_log() -> rx.Component:
 
 
 def cancel_dialog() -> rx.Component:
+    """The client portal's "Cancel this visit?" dialog with the deposit outcome."""
     return rx.alert_dialog.root(
         rx.alert_dialog.content(
             rx.alert_dialog.title("Cancel this visit?"),
@@ -304,6 +316,7 @@ def cancel_dialog() -> rx.Component:
 
 
 def portal_body() -> rx.Component:
+    """The signed-in client portal: greeting, notice, the three tabs and the cancel dialog."""
     return rx.vstack(
         rx.heading("Hi " + S.details.first_name, size=rx.breakpoints(initial="6", sm="7"), as_="h2"),
         rx.cond(S.notice, rx.callout(S.notice, icon="circle-check", color_scheme=ACCENT, width="100%",
@@ -330,6 +343,7 @@ def portal_body() -> rx.Component:
 
 
 def not_found() -> rx.Component:
+    """The client portal's "Clinic not found" view for an unknown clinic slug."""
     return rx.center(
         rx.vstack(
             rx.icon("search-x", size=40, color=rx.color("gray", 9)),
@@ -344,4 +358,5 @@ def not_found() -> rx.Component:
 
 
 def loading() -> rx.Component:
+    """The client portal's spinner while the page loads."""
     return rx.center(rx.spinner(size="3"), min_height="60vh")

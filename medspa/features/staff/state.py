@@ -48,6 +48,8 @@ DONE = {
 
 @dataclasses.dataclass
 class StaffRowView:
+    """One staff account as a /staff row: role, two-factor, lock-out (minutes left), live sessions."""
+
     user_id: int = 0
     name: str = ""
     email: str = ""
@@ -63,6 +65,8 @@ class StaffRowView:
 
 
 class StaffPageState(StaffState):
+    """What /staff shows: the staff rows for an owner (else "not found"), and the last message or error."""
+
     allowed: bool = False
     not_found: bool = False
     rows: list[StaffRowView] = []
