@@ -12,10 +12,17 @@ import html
 import smtplib
 import ssl
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr
 
 from medspa.settings import Settings
+
+
+# CRLF on the wire (smtplib sends bytes as given); headers folded only past RFC 5322's hard
+# limit: CPython folds some 78+ character subjects as "Subject:" + an indented line, which
+# readers show with a leading space
+WIRE = policy.SMTP.clone(max_line_length=998)
 
 
 class DeliveryFailure(Exception):
@@ -101,13 +108,14 @@ def send_email(settings: Settings, email: Email) -> str:
     msg = build_message(email)
     try:
         with _connect(settings) as server:
+            server.ehlo_or_helo_if_needed()
             if settings.smtp_user:
                 server.login(settings.smtp_user, settings.smtp_password)
             server.mail(email.from_address)
             code, answer = server.rcpt(email.to)
             if code not in (250, 251):
                 raise smtplib.SMTPRecipientsRefused({email.to: (code, answer)})
-            code, answer = server.data(msg.as_bytes())
+            code, answer = server.data(msg.as_bytes(policy=WIRE))
             if code != 250:
                 raise smtplib.SMTPDataError(code, answer)
             return _reason(code, answer)[:250]
