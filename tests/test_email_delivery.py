@@ -244,3 +244,38 @@ def test_a_job_deferred_in_a_rolled_back_transaction_does_not_exist(engine, owne
     assert _jobs_for(owner_engine, [gone]) == []
     kept = _one_email(clinic, settings=settings)
     assert [m for _, m in _jobs_for(owner_engine, [kept])] == [kept]
+
+
+def test_the_job_delivers_through_a_worker_and_a_5xx_is_not_retried(engine, owner_engine, db_urls, mail,
+                                                                      monkeypatch):
+    """deliver_email run by a procrastinate worker on the app role: the domain's actions use the
+    process's settings (DATABASE_URL = the test database), as `medspa worker` binds them."""
+    from procrastinate import App, PsycopgConnector
+
+    from medspa.jobs.app import RETRY
+    from medspa.jobs.email import deliver_email
+    from tests.conftest import run_in_fresh_loop
+
+    settings, sink = mail
+    clinic = build_clinic(engine, owner_engine)
+    refused, accepted = _one_email(clinic, to="gone@example.com"), _one_email(clinic, to="ana@example.com")
+    sink.answers = ["550 5.1.1 mailbox unavailable"]  # the first job (lower id) runs first
+    monkeypatch.setenv("DATABASE_URL", db_urls[0])
+    get_settings.cache_clear()
+    worker_app = App(connector=PsycopgConnector(conninfo=db_urls[0], min_size=1, max_size=2))
+    worker_app.task(name="deliver_email", queue="default", retry=RETRY, pass_context=True)(deliver_email.func)
+
+    async def run() -> None:
+        async with worker_app.open_async():
+            await worker_app.run_worker_async(queues=["default"], wait=False, install_signal_handlers=False,
+                                              concurrency=1)
+
+    run_in_fresh_loop(run())
+    with owner_engine.connect() as conn:
+        jobs = conn.execute(text("select (args->>'message_id')::bigint, status, attempts from procrastinate_jobs "
+                                 "where task_name = 'deliver_email' and (args->>'message_id')::bigint = any(:ids)"),
+                            {"ids": [refused, accepted]}).all()
+    assert sorted(jobs) == sorted([(refused, "succeeded", 1), (accepted, "succeeded", 1)])  # one run each
+    assert _row(clinic, refused).status == MessageStatus.FAILED
+    assert _row(clinic, accepted).status == MessageStatus.SENT
+    assert [env.rcpt_tos for env, _ in sink.messages] == [["ana@example.com"]]
