@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,16 @@ class Settings(BaseSettings):
     # jobs
     in_process_worker: bool = Field(True, description="`medspa serve` runs one job worker in its parent process; "
                                                       "false when `medspa worker` processes run the jobs.")
+
+    # email (empty SMTP_HOST: nothing is sent; messages stay in the outbox, "not sent: no mail server set up")
+    smtp_host: str = Field("", description="SMTP server; empty keeps email in the in-app outbox.")
+    smtp_port: int = Field(587, description="SMTP port (587 STARTTLS, 465 TLS, 25 none).")
+    smtp_security: Literal["starttls", "tls", "none"] = Field("starttls", description="starttls, tls or none.")
+    smtp_user: str = Field("", description="SMTP login; empty: no AUTH.")
+    smtp_password: str = ""
+    mail_from_name: str = Field("", description="Sender name; empty: the clinic's name.")
+    mail_from_address: str = Field("no-reply@localhost", description="Sender address (the envelope sender too).")
+    smtp_timeout_seconds: float = Field(30.0, description="Connect and command timeout of one delivery.")
 
     # payments
     stripe_secret_key: str = ""
@@ -78,6 +89,11 @@ class Settings(BaseSettings):
     def https(self) -> bool:
         """True when the public URL is https (Secure cookies, HSTS)."""
         return self.base_url.startswith("https://")
+
+    @property
+    def mail_enabled(self) -> bool:
+        """Email leaves through SMTP (SMTP_HOST set); else it stays in the in-app outbox."""
+        return bool(self.smtp_host)
 
     @property
     def stripe_enabled(self) -> bool:

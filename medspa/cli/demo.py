@@ -35,8 +35,9 @@ def outbox(
     clinic: str = typer.Option("", "--clinic", help="Only this clinic's slug (default: every clinic)."),
     var_dir: Optional[Path] = var_dir_option(),
 ) -> None:
-    """Print the newest outbox messages (nothing is mailed from a laptop): portal codes,
-    password-reset links, confirmations and receipts."""
+    """Print the newest outbox messages with their delivery status (without SMTP_HOST nothing
+    is mailed: "not sent: no mail server set up"): portal codes, password-reset links,
+    confirmations and receipts."""
     settings = settings_for(var_dir)
     with database(settings, create=False) as db:
         clinics = ops_outbox.outbox_of(settings, db, clinic=clinic, limit=limit)
@@ -46,5 +47,5 @@ def outbox(
         say(f"== {box.name} ({box.slug}): {len(box.messages)} newest")
         for m in box.messages:
             say(f"-- {m.created_at:%Y-%m-%d %H:%M}Z {m.channel} {m.kind} to {m.to_address}"
-                + (f" | {m.subject}" if m.subject else ""))
+                + (f" | {m.subject}" if m.subject else "") + (f" [{m.status}]" if m.status else ""))
             say("   " + m.body.replace("\n", "\n   "))

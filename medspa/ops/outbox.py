@@ -1,4 +1,5 @@
-"""`medspa outbox`: the newest outbox messages of each clinic (nothing is mailed from a laptop)."""
+"""`medspa outbox`: the newest outbox messages of each clinic with their delivery status (on a
+laptop without SMTP_HOST every email reads "not sent: no mail server set up")."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class OutboxLine:
     to_address: str
     subject: str
     body: str
+    status: str = ""
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,10 @@ class ClinicOutbox:
     messages: tuple[OutboxLine, ...]
 
 
-def newest_outbox(engine: Engine, *, clinic: str = "", limit: int = 10) -> list[ClinicOutbox]:
-    """Each clinic's (only `clinic`'s, when given) `limit` newest outbox messages."""
+def newest_outbox(engine: Engine, *, clinic: str = "", limit: int = 10,
+                  mail_enabled: bool = False) -> list[ClinicOutbox]:
+    """Each clinic's (only `clinic`'s, when given) `limit` newest outbox messages; `status`
+    is the delivery label (mail_enabled: an SMTP server is set up)."""
     from medspa.db import tenant_session
     from medspa.domain.identity.actor import Actor
     from medspa.domain.messaging.service import list_outbox
@@ -44,8 +48,8 @@ def newest_outbox(engine: Engine, *, clinic: str = "", limit: int = 10) -> list[
             org_id = organization_by_slug(s, slug).id
         with tenant_session(org_id, engine) as s:
             messages = list_outbox(s, Actor.system(org_id, "medspa outbox"), limit=limit)
-            lines = tuple(OutboxLine(m.created_at, m.channel, m.kind, m.to_address, m.subject or "", m.body)
-                          for m in messages)
+            lines = tuple(OutboxLine(m.created_at, m.channel, m.kind, m.to_address, m.subject or "", m.body,
+                                     m.delivery_label(mail_enabled)) for m in messages)
         result.append(ClinicOutbox(slug, name, lines))
     return result
 
@@ -58,6 +62,6 @@ def outbox_of(settings, db, *, clinic: str = "", limit: int = 10) -> list[Clinic
     require_schema(settings, db)
     engine = get_engine(db.settings(settings))
     try:
-        return newest_outbox(engine, clinic=clinic, limit=limit)
+        return newest_outbox(engine, clinic=clinic, limit=limit, mail_enabled=settings.mail_enabled)
     finally:
         engine.dispose()

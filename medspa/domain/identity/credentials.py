@@ -21,6 +21,7 @@ from medspa.domain.identity.passwords import check_password_strength, hash_passw
 from medspa.domain.identity.sessions import revoke_all
 from medspa.domain.identity.tokens import new_token, token_hash
 from medspa.domain.identity.users import active_user_by_email, lock_user, self_user
+from medspa.domain.messaging.delivery import add_messages
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.practice.models import Organization
 
@@ -77,8 +78,8 @@ def queue_reset_link(session: Session, org_id: int, email: str, *, now: datetime
     org_name = session.exec(select(Organization.name).where(Organization.id == org_id)).first() or ""
     subject, body = _reset_email(org_name, user.display_name or user.email,
                                  f"{base_url.rstrip('/')}/reset-password?token={token}")
-    session.add(OutboxMessage(org_id=org_id, channel="email", kind="password_reset", to_address=user.email,
-                              subject=subject, body=body, dedupe_key=f"password-reset-{row.id}"))
+    add_messages(session, [OutboxMessage(org_id=org_id, channel="email", kind="password_reset", to_address=user.email,
+                                         subject=subject, body=body, dedupe_key=f"password-reset-{row.id}")])
     record(session, Actor(org_id=org_id, role="public", label=email, ip=ip, user_agent=user_agent),
            "auth.password_reset_requested", "user_account", user.id, at=now)
     return True

@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import Column, String, UniqueConstraint
+from sqlalchemy import BigInteger, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from medspa.domain.base import fk, org_fk, pk, tstamp
 
 
+NOT_SENT_NO_MAIL_SERVER = "not sent: no mail server set up"
+
+
+class MessageStatus(StrEnum):
+    """Delivery state (the `outbox_message.status` column holds these values):
+    queued -> sending (claimed, handed to the server) -> sent, or failed (permanently, with
+    the server's reason); a temporary failure goes back to queued for the retry."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 class OutboxMessage(SQLModel, table=True):
-    """An email or SMS to send. dedupe_key makes a message idempotent (e.g. one receipt per payment)."""
+    """An email or SMS to send. dedupe_key makes a message idempotent (e.g. one receipt per payment).
+
+    Delivery: attempts (claims so far), message_id (the RFC 5322 Message-ID, made once at the
+    first claim and reused by every retry), job_id (the queue job that holds the claim),
+    provider_id (the server's answer to DATA), failure_reason (the last failure)."""
 
     __tablename__ = "outbox_message"
     __table_args__ = (UniqueConstraint("org_id", "dedupe_key", name="uq_outbox_dedupe"),)
@@ -25,6 +44,19 @@ class OutboxMessage(SQLModel, table=True):
     client_id: int | None = fk("client.id", nullable=True)
     appointment_id: int | None = fk("appointment.id", nullable=True)
     dedupe_key: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
-    status: str = "pending"
+    status: str = MessageStatus.QUEUED.value
     created_at: datetime = tstamp(default_now=True)
     sent_at: datetime | None = tstamp()
+    attempts: int = 0
+    message_id: str | None = Field(default=None, sa_column=Column(String(250), nullable=True))
+    job_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    provider_id: str | None = Field(default=None, sa_column=Column(String(250), nullable=True))
+    failure_reason: str | None = Field(default=None, sa_column=Column(String(1000), nullable=True))
+
+    def delivery_label(self, mail_enabled: bool) -> str:
+        """The status as owners read it; an email still queued without a mail server says so."""
+        if self.status == MessageStatus.QUEUED and self.channel == "email" and not mail_enabled:
+            return NOT_SENT_NO_MAIL_SERVER
+        if self.status == MessageStatus.FAILED and self.failure_reason:
+            return f"failed: {self.failure_reason}"
+        return self.status

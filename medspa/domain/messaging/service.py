@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from medspa.domain.catalog.models import Service
 from medspa.domain.identity.actor import Actor
 from medspa.domain.clients.models import Client
+from medspa.domain.messaging.delivery import add_messages
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.money import format_money
 from medspa.domain.payments.models import Payment
@@ -25,13 +26,13 @@ def _add_new(session: Session, messages: list[OutboxMessage]) -> list[OutboxMess
 
     Makes re-running a step (a webhook after the booking request confirmed the visit) a no-op
     instead of a unique violation on uq_outbox_dedupe. Callers serialise on the appointment
-    row (confirm_hold locks it), so check-then-insert does not race."""
+    row (confirm_hold locks it), so check-then-insert does not race. Emails get their
+    delivery job in this transaction (messaging.delivery.add_messages)."""
     keys = [m.dedupe_key for m in messages if m.dedupe_key]
     if keys:
         existing = set(session.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))))
         messages = [m for m in messages if m.dedupe_key not in existing]
-    session.add_all(messages)
-    return messages
+    return add_messages(session, messages)
 
 
 def queue_booking_confirmation(session: Session, *, org: Organization, appointment: Appointment,

@@ -34,6 +34,7 @@ from medspa.domain.clients.models import Client
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.models import UserAccount
+from medspa.domain.messaging.delivery import add_messages
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.money import format_money
 from medspa.domain.payments.gateway import PaymentGateway
@@ -232,13 +233,13 @@ def request_code(session: Session, actor: Actor, email: str, *, now: datetime) -
     if client is not None:
         org = session.get(Organization, actor.org_id)
         clinic = org.name if org else "your clinic"
-        session.add(OutboxMessage(
+        add_messages(session, [OutboxMessage(
             org_id=actor.org_id, channel="email", kind="portal_code", to_address=email,
             subject=f"Your {clinic} sign-in code: {code}",
             body=(f"Hi {client.first_name},\n\nYour code to sign in to {clinic}'s client portal is {code}.\n"
                   f"It works once, for {CODE_MINUTES} minutes. If you did not ask for it, ignore this email: "
                   f"nobody can sign in without the code.\n\n{clinic}"),
-            client_id=client.id))
+            client_id=client.id)])
         record(session, actor, "portal.code_request", "client", client.id, client_id=client.id, at=now)
     session.flush()
     return CODE_SENT

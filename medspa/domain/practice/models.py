@@ -22,6 +22,7 @@ class Organization(SQLModel, table=True):
     name: str
     currency: str = Field(default="USD", max_length=3)
     created_at: datetime = tstamp(default_now=True)
+    reply_to_email: str | None = Field(default=None, max_length=254)  # Reply-To of the clinic's email
 
 
 class Location(SQLModel, table=True):

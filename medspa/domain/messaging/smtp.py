@@ -1,0 +1,126 @@
+"""The SMTP adapter: one email, built (text + HTML parts) and handed to the server with smtplib.
+
+What the server answers decides what happens next (domain.messaging.delivery):
+- 250: accepted; `send_email` returns the server's answer (kept as provider_id).
+- 5xx (rejected recipient or sender, refused data): PermanentFailure, never retried.
+- 4xx, a dropped connection, a timeout, a refused connect: TemporaryFailure, retried by the job.
+"""
+
+from __future__ import annotations
+
+import html
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.utils import formataddr
+
+from medspa.settings import Settings
+
+
+# CRLF on the wire (smtplib sends bytes as given); headers folded only past RFC 5322's hard
+# limit: CPython folds some 78+ character subjects as "Subject:" + an indented line, which
+# readers show with a leading space
+WIRE = policy.SMTP.clone(max_line_length=998)
+
+
+class DeliveryFailure(Exception):
+    """A delivery that did not go through; `reason` is the server's answer (or the error)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason[:1000]
+
+
+class PermanentFailure(DeliveryFailure):
+    """The server refused for good (5xx): do not retry."""
+
+
+class TemporaryFailure(DeliveryFailure):
+    """Try again later (4xx, connection trouble)."""
+
+
+@dataclass(frozen=True)
+class Email:
+    """One email as the adapter sends it."""
+
+    from_name: str
+    from_address: str
+    to: str
+    subject: str
+    text: str
+    message_id: str
+    reply_to: str | None = None
+
+
+def html_of(text: str) -> str:
+    """The HTML part of a plain-text body: escaped, paragraphs and line breaks kept."""
+    paragraphs = [html.escape(p).replace("\n", "<br>\n") for p in text.split("\n\n")]
+    body = "\n".join(f"<p>{p}</p>" for p in paragraphs)
+    return f'<!doctype html>\n<html><body style="font-family: sans-serif">\n{body}\n</body></html>\n'
+
+
+def build_message(email: Email) -> EmailMessage:
+    """The MIME message: multipart/alternative with a text and an HTML part."""
+    msg = EmailMessage()
+    msg["From"] = formataddr((email.from_name, email.from_address))
+    msg["To"] = email.to
+    if email.reply_to:
+        msg["Reply-To"] = email.reply_to
+    msg["Subject"] = email.subject
+    msg["Message-ID"] = email.message_id
+    msg.set_content(email.text)
+    msg.add_alternative(html_of(email.text), subtype="html")
+    return msg
+
+
+def _reason(code: int, message: bytes | str) -> str:
+    text = message.decode(errors="replace") if isinstance(message, bytes) else str(message)
+    return f"{code} {text}".strip()
+
+
+def _connect(settings: Settings) -> smtplib.SMTP:
+    timeout = settings.smtp_timeout_seconds
+    if settings.smtp_security == "tls":
+        return smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=timeout,
+                                context=ssl.create_default_context())
+    server = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
+    if settings.smtp_security == "starttls":
+        server.starttls(context=ssl.create_default_context())
+    return server
+
+
+def _raise_for(exc: smtplib.SMTPException) -> None:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, message = next(iter(exc.recipients.values()))
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        code, message = exc.smtp_code, exc.smtp_error
+    else:
+        raise TemporaryFailure(str(exc) or type(exc).__name__) from exc
+    failure = PermanentFailure if 500 <= code < 600 else TemporaryFailure
+    raise failure(_reason(code, message)) from exc
+
+
+def send_email(settings: Settings, email: Email) -> str:
+    """Hand `email` to the server of `settings`; returns the server's answer to the data
+    (its queue id, kept as provider_id). Raises PermanentFailure or TemporaryFailure."""
+    msg = build_message(email)
+    try:
+        with _connect(settings) as server:
+            server.ehlo_or_helo_if_needed()
+            if settings.smtp_user:
+                server.login(settings.smtp_user, settings.smtp_password)
+            server.mail(email.from_address)
+            code, answer = server.rcpt(email.to)
+            if code not in (250, 251):
+                raise smtplib.SMTPRecipientsRefused({email.to: (code, answer)})
+            code, answer = server.data(msg.as_bytes(policy=WIRE))
+            if code != 250:
+                raise smtplib.SMTPDataError(code, answer)
+            return _reason(code, answer)[:250]
+    except smtplib.SMTPException as exc:
+        _raise_for(exc)
+        raise  # unreachable: _raise_for always raises
+    except OSError as exc:  # refused connect, timeout, TLS failure
+        raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc

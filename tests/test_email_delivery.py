@@ -1,0 +1,281 @@
+"""Email over SMTP through the job queue (issue 10, step 2), against a real SMTP server the
+tests start (aiosmtpd) and the real PostgreSQL: headers and parts of a received confirmation,
+sent / failed (5xx, no retry) / retried (4xx, same Message-ID), one send for two concurrent
+deliveries (the claim), nothing deferred without a mail server, no job after a rollback."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from datetime import date, datetime, time, timezone
+from email import message_from_bytes, policy
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import text
+from sqlmodel import select
+
+from medspa.clock import FixedClock
+from medspa.domain.clients.service import ClientInput
+from medspa.domain.messaging.actions import DeliveryOutcome, do_deliver_message
+from medspa.domain.messaging.delivery import add_messages
+from medspa.domain.messaging.models import NOT_SENT_NO_MAIL_SERVER, MessageStatus, OutboxMessage
+from medspa.domain.messaging.smtp import TemporaryFailure
+from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
+from medspa.domain.scheduling.booking import OnlineBooking, book_online
+from medspa.settings import Settings, get_settings
+from tests.conftest import utc
+from tests.factories import build_clinic
+
+NY = ZoneInfo("America/New_York")
+CARD = CardDetails("4242 4242 4242 4242", 12, 2030, "123")
+CLOCK = FixedClock(utc(2026, 7, 1, 12))
+
+
+class Sink:
+    """Keeps every DATA it is given; answers from `answers` in turn (then 250)."""
+
+    def __init__(self) -> None:
+        self.messages, self.answers, self.received = [], [], []
+
+    async def handle_DATA(self, server, session, envelope):
+        parsed = message_from_bytes(envelope.original_content, policy=policy.default)
+        self.received.append(parsed)
+        answer = self.answers.pop(0) if self.answers else "250 OK queued as Q1"
+        if answer.startswith("250"):
+            self.messages.append((envelope, parsed))
+        return answer
+
+
+@pytest.fixture
+def smtp_server():
+    with socket.socket() as s:  # Controller(port=0) fails: start() connects to the port
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield controller, sink
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mail(smtp_server, monkeypatch, owner_engine):
+    """Settings with the test SMTP server; the process settings too (services read them)."""
+    controller, sink = smtp_server
+    env = {"SMTP_HOST": controller.hostname, "SMTP_PORT": str(controller.port), "SMTP_SECURITY": "none",
+           "MAIL_FROM_NAME": "Glow Aesthetics", "MAIL_FROM_ADDRESS": "hello@glow.example"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    yield Settings(), sink
+    get_settings.cache_clear()
+    with owner_engine.begin() as conn:  # no stray jobs for the job-queue tests' workers
+        conn.execute(text("delete from procrastinate_jobs where task_name = 'deliver_email'"))
+
+
+def _jobs_for(owner_engine, message_ids) -> list[tuple[int, int]]:
+    with owner_engine.connect() as conn:
+        rows = conn.execute(text("select id, (args->>'message_id')::bigint from procrastinate_jobs "
+                                 "where task_name = 'deliver_email' and (args->>'message_id')::bigint = any(:ids) "
+                                 "order by id"), {"ids": list(message_ids)}).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def _one_email(clinic, to="ana@example.com", settings=None) -> int:
+    with clinic.session() as s:
+        msg = OutboxMessage(org_id=clinic.org_id, channel="email", kind="portal_code", to_address=to,
+                            subject="Your code", body="Hi Ana,\n\nYour code is 123456.\n\nGlow")
+        add_messages(s, [msg], settings=settings)
+        s.commit()
+        return msg.id
+
+
+def _row(clinic, message_id) -> OutboxMessage:
+    with clinic.session() as s:
+        return s.exec(select(OutboxMessage).where(OutboxMessage.id == message_id)).one()
+
+
+def test_a_booking_confirmation_arrives_with_its_headers_and_parts(engine, owner_engine, mail):
+    settings, sink = mail
+    clinic = build_clinic(engine, owner_engine)
+    with owner_engine.begin() as conn:
+        conn.execute(text("update organization set reply_to_email = 'desk@glow.example' where id = :id"),
+                     {"id": clinic.org_id})
+    start = datetime.combine(date(2026, 7, 15), time(10), tzinfo=NY).astimezone(timezone.utc)
+    client = ClientInput("Ana", "Silva", "ana.mail@example.com", "(212) 555-0147")
+    appt = book_online(engine, clinic.public, OnlineBooking(location_id=clinic.location_id,
+                       service_id=clinic.services["botox"], start_at=start, client=client, card=CARD),
+                       TestPaymentGateway(engine, CLOCK.now), CLOCK)
+    with clinic.session() as s:
+        emails = {m.kind: m.id for m in s.exec(select(OutboxMessage).where(
+            OutboxMessage.appointment_id == appt.id, OutboxMessage.channel == "email"))}
+    assert set(emails) == {"booking_confirmation", "deposit_receipt"}
+    jobs = dict((m, j) for j, m in _jobs_for(owner_engine, emails.values()))
+    assert set(jobs) == set(emails.values())  # one job per email, none for the SMS
+
+    confirmation = emails["booking_confirmation"]
+    outcome = do_deliver_message(confirmation, clinic.org_id, job_id=jobs[confirmation], settings=settings,
+                                 clock=CLOCK, engine=engine)
+    assert outcome == DeliveryOutcome.SENT, _row(clinic, confirmation).failure_reason
+    (envelope, received), = sink.messages
+    assert envelope.mail_from == "hello@glow.example" and envelope.rcpt_tos == ["ana.mail@example.com"]
+    assert received["From"].addresses[0].display_name == "Glow Aesthetics"
+    assert received["From"].addresses[0].addr_spec == "hello@glow.example"
+    assert received["To"] == "ana.mail@example.com" and received["Reply-To"] == "desk@glow.example"
+    assert received["Subject"].startswith("Confirmed: Botox on ")
+    assert received.get_content_type() == "multipart/alternative"
+    text_part, html_part = received.get_body(("plain",)), received.get_body(("html",))
+    assert "Botox" in text_part.get_content() and "Booking reference" in text_part.get_content()
+    assert "<p>Hi Ana,</p>" in html_part.get_content()
+    row = _row(clinic, confirmation)
+    assert (row.status, row.attempts, row.job_id) == (MessageStatus.SENT, 1, jobs[confirmation])
+    assert row.message_id == received["Message-ID"] and row.message_id.endswith("@glow.example>")
+    assert row.sent_at == CLOCK.now() and row.provider_id.startswith("250")
+    # delivered once: a second run of the job finds nothing to claim
+    assert do_deliver_message(confirmation, clinic.org_id, job_id=jobs[confirmation], settings=settings,
+                              engine=engine) == DeliveryOutcome.SKIPPED
+    assert len(sink.messages) == 1
+
+
+def test_a_5xx_fails_the_message_for_good(engine, owner_engine, mail):
+    settings, sink = mail
+    clinic = build_clinic(engine, owner_engine)
+    message_id = _one_email(clinic)
+    sink.answers = ["550 5.1.1 mailbox unavailable"]
+    # returns (the job succeeds: procrastinate retries only a task that raises)
+    assert do_deliver_message(message_id, clinic.org_id, settings=settings, engine=engine) == DeliveryOutcome.FAILED
+    row = _row(clinic, message_id)
+    assert (row.status, row.attempts, row.sent_at) == (MessageStatus.FAILED, 1, None)
+    assert row.failure_reason.startswith("550 5.1.1 mailbox unavailable")
+    assert row.delivery_label(True).startswith("failed: 550")
+    assert do_deliver_message(message_id, clinic.org_id, settings=settings, engine=engine) == DeliveryOutcome.SKIPPED
+    assert sink.messages == [] and len(sink.received) == 1
+
+
+def test_a_4xx_is_retried_with_the_same_message_id(engine, owner_engine, mail):
+    settings, sink = mail
+    clinic = build_clinic(engine, owner_engine)
+    message_id = _one_email(clinic)
+    (job_id, _), = _jobs_for(owner_engine, [message_id])
+    sink.answers = ["451 4.3.0 try again later"]
+    with pytest.raises(TemporaryFailure, match="451"):
+        do_deliver_message(message_id, clinic.org_id, job_id=job_id, settings=settings, engine=engine)
+    row = _row(clinic, message_id)
+    assert (row.status, row.attempts) == (MessageStatus.QUEUED, 1) and row.failure_reason.startswith("451")
+    first_id = row.message_id
+    assert do_deliver_message(message_id, clinic.org_id, job_id=job_id, settings=settings,
+                              engine=engine) == DeliveryOutcome.SENT
+    assert [m["Message-ID"] for m in sink.received] == [first_id, first_id]
+    row = _row(clinic, message_id)
+    assert (row.status, row.attempts, row.message_id, row.failure_reason) == (MessageStatus.SENT, 2, first_id, None)
+
+
+def test_a_retry_after_a_crash_mid_send_reclaims_with_the_same_message_id(engine, owner_engine, mail):
+    """A worker that died after the claim leaves `sending`: only the same job may claim again."""
+    settings, sink = mail
+    clinic = build_clinic(engine, owner_engine)
+    message_id = _one_email(clinic)
+    (job_id, _), = _jobs_for(owner_engine, [message_id])
+
+    def crash(_settings, _email):
+        raise KeyboardInterrupt  # the process goes away between the claim and the outcome
+
+    with pytest.raises(KeyboardInterrupt):
+        do_deliver_message(message_id, clinic.org_id, job_id=job_id, settings=settings, engine=engine, send=crash)
+    claimed = _row(clinic, message_id)
+    assert claimed.status == MessageStatus.SENDING
+    other = do_deliver_message(message_id, clinic.org_id, job_id=job_id + 10_000, settings=settings, engine=engine)
+    assert other == DeliveryOutcome.SKIPPED
+    assert do_deliver_message(message_id, clinic.org_id, job_id=job_id, settings=settings,
+                              engine=engine) == DeliveryOutcome.SENT
+    (_, received), = sink.messages
+    assert received["Message-ID"] == claimed.message_id and _row(clinic, message_id).attempts == 2
+
+
+def test_two_concurrent_deliveries_send_once(engine, owner_engine, mail):
+    settings, sink = mail
+    clinic = build_clinic(engine, owner_engine)
+    message_id = _one_email(clinic)
+    barrier, outcomes = threading.Barrier(2), []
+
+    def deliver(job_id):
+        barrier.wait()
+        outcomes.append(do_deliver_message(message_id, clinic.org_id, job_id=job_id, settings=settings,
+                                           engine=engine))
+
+    threads = [threading.Thread(target=deliver, args=(j,)) for j in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(outcomes) == [DeliveryOutcome.SENT, DeliveryOutcome.SKIPPED]
+    assert len(sink.received) == 1 and _row(clinic, message_id).attempts == 1
+
+
+def test_without_a_mail_server_nothing_is_deferred_and_the_outbox_says_so(engine, owner_engine, monkeypatch):
+    from medspa.ops.outbox import newest_outbox
+
+    monkeypatch.delenv("SMTP_HOST", raising=False)
+    clinic = build_clinic(engine, owner_engine)
+    settings = Settings(smtp_host="")
+    message_id = _one_email(clinic, settings=settings)
+    assert _jobs_for(owner_engine, [message_id]) == []
+    row = _row(clinic, message_id)
+    assert row.status == MessageStatus.QUEUED and row.delivery_label(settings.mail_enabled) == NOT_SENT_NO_MAIL_SERVER
+    assert do_deliver_message(message_id, clinic.org_id, settings=settings, engine=engine) == DeliveryOutcome.SKIPPED
+    box, = newest_outbox(engine, clinic=clinic.slug)
+    assert [m.status for m in box.messages] == [NOT_SENT_NO_MAIL_SERVER]
+
+
+def test_a_job_deferred_in_a_rolled_back_transaction_does_not_exist(engine, owner_engine, mail):
+    settings, _ = mail
+    clinic = build_clinic(engine, owner_engine)
+    with clinic.session() as s:
+        msg = OutboxMessage(org_id=clinic.org_id, channel="email", kind="portal_code", to_address="x@example.com",
+                            subject="s", body="b")
+        add_messages(s, [msg], settings=settings)
+        gone = msg.id
+        assert len(_jobs_for(owner_engine, [gone])) == 0  # not visible before the commit
+        s.rollback()
+    assert _jobs_for(owner_engine, [gone]) == []
+    kept = _one_email(clinic, settings=settings)
+    assert [m for _, m in _jobs_for(owner_engine, [kept])] == [kept]
+
+
+def test_the_job_delivers_through_a_worker_and_a_5xx_is_not_retried(engine, owner_engine, db_urls, mail,
+                                                                      monkeypatch):
+    """deliver_email run by a procrastinate worker on the app role: the domain's actions use the
+    process's settings (DATABASE_URL = the test database), as `medspa worker` binds them."""
+    from procrastinate import App, PsycopgConnector
+
+    from medspa.jobs.app import RETRY
+    from medspa.jobs.email import deliver_email
+    from tests.conftest import run_in_fresh_loop
+
+    settings, sink = mail
+    clinic = build_clinic(engine, owner_engine)
+    refused, accepted = _one_email(clinic, to="gone@example.com"), _one_email(clinic, to="ana@example.com")
+    sink.answers = ["550 5.1.1 mailbox unavailable"]  # the first job (lower id) runs first
+    monkeypatch.setenv("DATABASE_URL", db_urls[0])
+    get_settings.cache_clear()
+    worker_app = App(connector=PsycopgConnector(conninfo=db_urls[0], min_size=1, max_size=2))
+    worker_app.task(name="deliver_email", queue="default", retry=RETRY, pass_context=True)(deliver_email.func)
+
+    async def run() -> None:
+        async with worker_app.open_async():
+            await worker_app.run_worker_async(queues=["default"], wait=False, install_signal_handlers=False,
+                                              concurrency=1)
+
+    run_in_fresh_loop(run())
+    with owner_engine.connect() as conn:
+        jobs = conn.execute(text("select (args->>'message_id')::bigint, status, attempts from procrastinate_jobs "
+                                 "where task_name = 'deliver_email' and (args->>'message_id')::bigint = any(:ids)"),
+                            {"ids": [refused, accepted]}).all()
+    assert sorted(jobs) == sorted([(refused, "succeeded", 1), (accepted, "succeeded", 1)])  # one run each
+    assert _row(clinic, refused).status == MessageStatus.FAILED
+    assert _row(clinic, accepted).status == MessageStatus.SENT
+    assert [env.rcpt_tos for env, _ in sink.messages] == [["ana@example.com"]]
