@@ -14,7 +14,9 @@ Money flow (integer cents, one currency per visit):
 On success, in the caller's transaction: the Payment row (purpose "balance", its fee), the
 ledger lines `sale` (+price), `deposit_applied` (-applied, when > 0) and `processing_fee`
 (-fee of the balance payment, when the gateway reported one), the audit row
-"checkout.complete", and a checked-in visit becomes completed (scheduling's change_status).
+"checkout.complete", a checked-in visit becomes completed (scheduling's change_status), and
+the client's receipt email (messaging.notices.queue_checkout_receipt; none for a declined or
+3-D Secure attempt).
 So the visit's ledger sums to price - fees: the deposit, counted when it was paid, is not
 counted again (analytics/revenue.py).
 
@@ -36,6 +38,7 @@ from sqlmodel import Session, select
 from medspa.domain.audit.service import record
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
+from medspa.domain.messaging.notices import queue_checkout_receipt
 from medspa.domain.payments.gateway import CardDetails, ChargeRequest, PaymentGateway
 from medspa.domain.payments.models import CAPTURED_PAYMENT_STATUSES, LedgerEntry, Payment, PaymentStatus, Refund
 from medspa.domain.payments.service import (
@@ -238,6 +241,7 @@ def checkout_visit(session: Session, actor: Actor, appointment_id: int, *, gatew
                             card_last4=result.card_last4)
     finalize_checkout(session, actor, appt, payment, applied_cents=applied, now=now)
     refunded = _refund_excess_deposit(session, actor, appt, available - applied, gateway=gateway, now=now)
+    queue_checkout_receipt(session, appt, applied_cents=applied, payment=payment, refunded_cents=refunded)
     return Checkout(appt.id, PaymentStatus.SUCCEEDED, appt.currency, appt.price_cents, applied, balance,
                     fee_cents=payment.fee_cents if payment else 0, payment_id=payment.id if payment else None,
                     card_last4=payment.card_last4 if payment else "", refunded_cents=refunded)

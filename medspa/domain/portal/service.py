@@ -39,6 +39,7 @@ from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.money import format_money
 from medspa.domain.payments.gateway import PaymentGateway
 from medspa.domain.payments.models import Payment, PaymentStatus
+from medspa.domain.messaging.notices import queue_cancellation_notice
 from medspa.domain.payments.service import settle_cancellation, succeeded_deposit
 from medspa.domain.portal.models import ClientAccount, PortalCode, PortalSession
 from medspa.domain.practice.models import Location, Organization, StaffMember
@@ -469,7 +470,8 @@ def cancel_preview(session: Session, actor: Actor, appointment_id: int, *, now: 
 
 def cancel_own_appointment(session: Session, actor: Actor, appointment_id: int, *, gateway: PaymentGateway,
                            now: datetime) -> str:
-    """Cancel an own upcoming visit by the location's policy and settle its deposit.
+    """Cancel an own upcoming visit by the location's policy, settle its deposit and queue the
+    cancellation notice (messaging.notices) in the same transaction.
 
     Returns the outcome in plain words. Raises NotFound, PortalUnavailable. The caller commits.
     """
@@ -479,6 +481,8 @@ def cancel_own_appointment(session: Session, actor: Actor, appointment_id: int, 
     paid = succeeded_deposit(session, appt.id)
     outcome = cancel_appointment(session, actor, appt.id, now=now, reason="cancelled by the client in the portal")
     refunded = settle_cancellation(session, actor, outcome.appointment, late=outcome.late, gateway=gateway, now=now)
+    queue_cancellation_notice(session, outcome.appointment, paid_cents=paid.amount_cents if paid else 0,
+                              refunded_cents=refunded, late=outcome.late)
     if paid is None:
         return "Your visit is cancelled."
     if refunded:

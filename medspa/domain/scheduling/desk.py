@@ -18,6 +18,7 @@ from medspa.domain.clients.models import Client
 from medspa.domain.clients.service import ClientInput, find_or_create_client, get_client
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
+from medspa.domain.messaging.notices import queue_cancellation_notice
 from medspa.domain.messaging.service import queue_booking_confirmation
 from medspa.domain.payments.gateway import PaymentGateway
 from medspa.domain.payments.service import settle_cancellation, succeeded_deposit
@@ -73,7 +74,8 @@ class CancelResult:
 
 def cancel_visit(session: Session, actor: Actor, appointment_id: int, *, gateway: PaymentGateway, now: datetime,
                  reason: str = "") -> CancelResult:
-    """Cancel an appointment and settle its deposit (refund outside the window, keep inside).
+    """Cancel an appointment, settle its deposit (refund outside the window, keep inside) and
+    queue the client's cancellation notice in the same transaction.
 
     Raises InvalidTransition, NotFound, PermissionDenied. The caller commits.
     """
@@ -81,6 +83,8 @@ def cancel_visit(session: Session, actor: Actor, appointment_id: int, *, gateway
     paid = succeeded_deposit(session, appointment_id)
     refunded = settle_cancellation(session, actor, outcome.appointment, late=outcome.late, gateway=gateway, now=now)
     kept = paid.amount_cents if (paid is not None and outcome.late) else 0
+    queue_cancellation_notice(session, outcome.appointment, paid_cents=paid.amount_cents if paid else 0,
+                              refunded_cents=refunded, late=outcome.late)
     return CancelResult(appointment_id, outcome.late, refunded, kept, outcome.appointment.currency)
 
 

@@ -1,0 +1,108 @@
+"""Notices written in the transaction of their cause: a cancelled visit (desk or portal) and a
+checkout receipt. Deduplicated per appointment (dedupe keys cancel-email-<id>,
+cancel-sms-<id>, checkout-receipt-<id>) through messaging.service._add_new, so re-running a
+step adds nothing twice; a rolled-back cause leaves no message (nor its delivery job).
+
+Times are in clinic time with the zone named (TZ-3); money is integer cents formatted in the
+visit's currency.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from medspa.domain.catalog.models import Service
+from medspa.domain.clients.models import Client
+from medspa.domain.messaging.models import OutboxMessage
+from medspa.domain.messaging.service import _add_new
+from medspa.domain.money import format_money
+from medspa.domain.payments.models import Payment
+from medspa.domain.practice.models import Location, Organization
+from medspa.domain.scheduling.models import Appointment
+from medspa.domain.timezones import format_clinic_time
+
+
+def _deposit_sentence(appointment: Appointment, location: Location, *, paid_cents: int, refunded_cents: int,
+                      late: bool) -> str:
+    """What happened to the deposit, in one sentence ("" when none was paid)."""
+    if paid_cents <= 0:
+        return ""
+    if refunded_cents > 0:
+        return f"Your deposit: {format_money(refunded_cents, appointment.currency)} refunded to your card."
+    amount = format_money(paid_cents, appointment.currency)
+    if late:
+        return (f"Your deposit: {amount} kept (cancelled inside the "
+                f"{location.cancellation_window_hours}-hour window).")
+    return (f"Your deposit of {amount} is due back to you; the refund could not be completed yet "
+            "and the clinic will contact you.")
+
+
+def queue_cancellation_notice(session: Session, appointment: Appointment, *, paid_cents: int, refunded_cents: int,
+                              late: bool) -> list[OutboxMessage]:
+    """An email and (with a phone) an SMS saying the visit (service, clinic time with zone,
+    location) is cancelled and what happened to its deposit: "$50.00 refunded to your card",
+    "$50.00 kept (cancelled inside the 24-hour window)", or nothing without a deposit.
+
+    Call it in the cancellation's transaction (desk and portal; never for an expired hold).
+    Nothing for a client with neither email nor phone; returns the messages added (none when
+    already queued for this appointment)."""
+    client = session.get(Client, appointment.client_id) if appointment.client_id else None
+    if client is None or not (client.email or client.phone_e164):
+        return []
+    org = session.get(Organization, appointment.org_id)
+    location = session.get(Location, appointment.location_id)
+    service = session.get(Service, appointment.service_id)
+    when = format_clinic_time(appointment.start_at, location.time_zone)
+    deposit = _deposit_sentence(appointment, location, paid_cents=paid_cents, refunded_cents=refunded_cents,
+                                late=late)
+    body = (f"Hi {client.first_name},\n\n"
+            f"Your {service.name} on {when} at {location.name} is cancelled.\n"
+            f"{deposit + chr(10) if deposit else ''}"
+            f"Booking reference: {appointment.reference}\n\n{org.name}")
+    messages = []
+    if client.email:
+        messages.append(OutboxMessage(
+            org_id=appointment.org_id, channel="email", kind="cancellation_notice", to_address=client.email,
+            subject=f"Cancelled: {service.name} on {when}", body=body, client_id=client.id,
+            appointment_id=appointment.id, dedupe_key=f"cancel-email-{appointment.id}"))
+    if client.phone_e164:
+        sms_deposit = f" {deposit.removeprefix('Your deposit: ')}" if deposit.startswith("Your deposit: ") else ""
+        messages.append(OutboxMessage(
+            org_id=appointment.org_id, channel="sms", kind="cancellation_notice", to_address=client.phone_e164,
+            body=f"{org.name}: {service.name} {when} is cancelled.{sms_deposit}",
+            client_id=client.id, appointment_id=appointment.id, dedupe_key=f"cancel-sms-{appointment.id}"))
+    return _add_new(session, messages)
+
+
+def queue_checkout_receipt(session: Session, appointment: Appointment, *, applied_cents: int,
+                           payment: Payment | None, refunded_cents: int = 0) -> OutboxMessage | None:
+    """A receipt email for a succeeded checkout: service, date, price, deposit applied, the
+    amount charged now with the card's last 4 digits, total paid (and a deposit excess
+    refunded). payment: the succeeded balance payment (None for a zero balance). Call it in
+    the checkout's transaction, never for a declined or 3-D Secure attempt. None without an
+    email or when already queued for this appointment."""
+    client = session.get(Client, appointment.client_id) if appointment.client_id else None
+    if client is None or not client.email:
+        return None
+    org = session.get(Organization, appointment.org_id)
+    location = session.get(Location, appointment.location_id)
+    service = session.get(Service, appointment.service_id)
+    cur = appointment.currency
+    when = format_clinic_time(appointment.start_at, location.time_zone)
+    charged = payment.amount_cents if payment is not None else 0
+    card = f" (card ending {payment.card_last4 or '----'})" if payment is not None else ""
+    excess = (f"Deposit above the price refunded to your card: {format_money(refunded_cents, cur)}\n"
+              if refunded_cents else "")
+    body = (f"Hi {client.first_name},\n\nThank you for your visit. Your receipt:\n\n"
+            f"{service.name} on {when} at {location.name}\n"
+            f"Price: {format_money(appointment.price_cents, cur)}\n"
+            f"Deposit applied: {format_money(applied_cents, cur)}\n"
+            f"Charged now: {format_money(charged, cur)}{card}\n"
+            f"Total paid: {format_money(applied_cents + charged, cur)}\n"
+            f"{excess}\n{org.name}")
+    msg = OutboxMessage(
+        org_id=appointment.org_id, channel="email", kind="checkout_receipt", to_address=client.email,
+        subject=f"Receipt: {service.name} {format_money(applied_cents + charged, cur)}", body=body,
+        client_id=client.id, appointment_id=appointment.id, dedupe_key=f"checkout-receipt-{appointment.id}")
+    added = _add_new(session, [msg])
+    return added[0] if added else None
