@@ -1,6 +1,6 @@
 """Notices written in the transaction of their cause: a cancelled visit (desk or portal) and a
 checkout receipt. Deduplicated per appointment (dedupe keys cancel-email-<id>,
-cancel-sms-<id>, checkout-receipt-<id>) through messaging.service._add_new, so re-running a
+cancel-sms-<id>, checkout-receipt-<id>) through messaging.service.add_new_messages, so re-running a
 step adds nothing twice; a rolled-back cause leaves no message (nor its delivery job).
 
 Times are in clinic time with the zone named (TZ-3); money is integer cents formatted in the
@@ -14,7 +14,7 @@ from sqlmodel import Session
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
 from medspa.domain.messaging.models import OutboxMessage
-from medspa.domain.messaging.service import _add_new
+from medspa.domain.messaging.service import add_new_messages
 from medspa.domain.money import format_money
 from medspa.domain.payments.models import Payment
 from medspa.domain.practice.models import Location, Organization
@@ -71,7 +71,7 @@ def queue_cancellation_notice(session: Session, appointment: Appointment, *, pai
             org_id=appointment.org_id, channel="sms", kind="cancellation_notice", to_address=client.phone_e164,
             body=f"{org.name}: {service.name} {when} is cancelled.{sms_deposit}",
             client_id=client.id, appointment_id=appointment.id, dedupe_key=f"cancel-sms-{appointment.id}"))
-    return _add_new(session, messages)
+    return add_new_messages(session, messages)
 
 
 def queue_checkout_receipt(session: Session, appointment: Appointment, *, applied_cents: int,
@@ -104,5 +104,5 @@ def queue_checkout_receipt(session: Session, appointment: Appointment, *, applie
         org_id=appointment.org_id, channel="email", kind="checkout_receipt", to_address=client.email,
         subject=f"Receipt: {service.name} {format_money(applied_cents + charged, cur)}", body=body,
         client_id=client.id, appointment_id=appointment.id, dedupe_key=f"checkout-receipt-{appointment.id}")
-    added = _add_new(session, [msg])
+    added = add_new_messages(session, [msg])
     return added[0] if added else None

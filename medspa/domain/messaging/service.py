@@ -21,7 +21,7 @@ from medspa.domain.scheduling.policy import refund_rule_sentence
 from medspa.domain.timezones import format_clinic_time
 
 
-def _add_new(session: Session, messages: list[OutboxMessage]) -> list[OutboxMessage]:
+def add_new_messages(session: Session, messages: list[OutboxMessage]) -> list[OutboxMessage]:
     """Add the messages whose dedupe_key this clinic has not queued yet; returns those added.
 
     Makes re-running a step (a webhook after the booking request confirmed the visit) a no-op
@@ -63,7 +63,7 @@ def queue_booking_confirmation(session: Session, *, org: Organization, appointme
             org_id=appointment.org_id, channel="sms", kind="booking_confirmation", to_address=client.phone_e164,
             body=f"{org.name}: {service.name} confirmed {when}. Ref {appointment.reference[:8]}",
             client_id=client.id, appointment_id=appointment.id, dedupe_key=f"confirm-sms-{appointment.id}"))
-    return _add_new(session, messages)
+    return add_new_messages(session, messages)
 
 
 def queue_deposit_receipt(session: Session, *, org: Organization, payment: Payment, client: Client,
@@ -80,7 +80,7 @@ def queue_deposit_receipt(session: Session, *, org: Organization, payment: Payme
               f"{format_money(payment.amount_cents, payment.currency)} for {service.name} on {when}.\n"
               f"Card ending {payment.card_last4 or '----'}. Payment id {payment.gateway_payment_id}.\n\n{org.name}"),
         client_id=client.id, appointment_id=appointment.id, dedupe_key=f"receipt-{payment.id}")
-    added = _add_new(session, [msg])
+    added = add_new_messages(session, [msg])
     return added[0] if added else None
 
 
