@@ -89,27 +89,16 @@ def test_handler_survives_hostile_args(world: World, app_settings, owner_engine,
 
 # ---------------------------------------------------------------- 2. the JSON API
 
-from fastapi.testclient import TestClient  # noqa: E402
+from tests.test_api import CARD, START, client  # noqa: E402,F401  (fixture)
 
-from medspa.api import v1  # noqa: E402
-from medspa.api.app import api  # noqa: E402
-from medspa.clock import FixedClock  # noqa: E402
-from medspa.domain.payments.gateway import TestPaymentGateway  # noqa: E402
-from tests.conftest import utc  # noqa: E402
 from tests.factories import build_clinic  # noqa: E402
 
-CARD = {"card_number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
-START = "2026-07-15T10:00:00-04:00"
 
 
 @pytest.fixture
-def api_client(engine):
-    clock = FixedClock(utc(2026, 7, 1, 12))
-    api.dependency_overrides[v1.get_db_engine] = lambda: engine
-    api.dependency_overrides[v1.get_clock] = lambda: clock
-    api.dependency_overrides[v1.get_gateway] = lambda: TestPaymentGateway(engine, clock.now)
-    yield TestClient(api, raise_server_exceptions=False)
-    api.dependency_overrides.clear()
+def api_client(client):
+    """tests/test_api.py's client (a server error raises there: the test fails either way)."""
+    return client
 
 
 def _body(clinic, **over):

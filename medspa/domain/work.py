@@ -83,6 +83,7 @@ def atomic(org_id: int | None, *, engine: Engine | None = None) -> Iterator[Work
     work._run_effects()
 
 
-def now_of(clock: Clock | None) -> datetime:
-    """The action's "now": `clock.now()`, or the app clock (FROZEN_NOW or real time), UTC."""
-    return (clock or app_clock()).now()
+def now_of(clock: Clock | None, now: datetime | None = None) -> datetime:
+    """The action's "now" (aware UTC): `now` when the caller gave an instant, else
+    `clock.now()`, else the app clock (FROZEN_NOW or real time)."""
+    return now if now is not None else (clock or app_clock()).now()

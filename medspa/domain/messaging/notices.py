@@ -14,7 +14,7 @@ from sqlmodel import Session
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
 from medspa.domain.messaging.models import OutboxMessage
-from medspa.domain.messaging.service import add_new_messages
+from medspa.domain.messaging.service import add_new_messages, visit_messages
 from medspa.domain.money import format_money
 from medspa.domain.payments.models import Payment
 from medspa.domain.practice.models import Location, Organization
@@ -59,19 +59,10 @@ def queue_cancellation_notice(session: Session, appointment: Appointment, *, pai
             f"Your {service.name} on {when} at {location.name} is cancelled.\n"
             f"{deposit + chr(10) if deposit else ''}"
             f"Booking reference: {appointment.reference}\n\n{org.name}")
-    messages = []
-    if client.email:
-        messages.append(OutboxMessage(
-            org_id=appointment.org_id, channel="email", kind="cancellation_notice", to_address=client.email,
-            subject=f"Cancelled: {service.name} on {when}", body=body, client_id=client.id,
-            appointment_id=appointment.id, dedupe_key=f"cancel-email-{appointment.id}"))
-    if client.phone_e164:
-        sms_deposit = f" {deposit.removeprefix('Your deposit: ')}" if deposit.startswith("Your deposit: ") else ""
-        messages.append(OutboxMessage(
-            org_id=appointment.org_id, channel="sms", kind="cancellation_notice", to_address=client.phone_e164,
-            body=f"{org.name}: {service.name} {when} is cancelled.{sms_deposit}",
-            client_id=client.id, appointment_id=appointment.id, dedupe_key=f"cancel-sms-{appointment.id}"))
-    return add_new_messages(session, messages)
+    sms_deposit = f" {deposit.removeprefix('Your deposit: ')}" if deposit.startswith("Your deposit: ") else ""
+    return add_new_messages(session, visit_messages(
+        appointment, client, kind="cancellation_notice", key="cancel", subject=f"Cancelled: {service.name} on {when}",
+        body=body, sms=f"{org.name}: {service.name} {when} is cancelled.{sms_deposit}"))
 
 
 def queue_checkout_receipt(session: Session, appointment: Appointment, *, applied_cents: int,

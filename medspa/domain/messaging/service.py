@@ -35,6 +35,23 @@ def add_new_messages(session: Session, messages: list[OutboxMessage]) -> list[Ou
     return add_messages(session, messages)
 
 
+def visit_messages(appointment: Appointment, client: Client, *, kind: str, key: str, subject: str, body: str,
+                   sms: str) -> list[OutboxMessage]:
+    """One visit message to a client: the email (`subject`, `body`) when they have an address and
+    the SMS (`sms`) when they have a phone; dedupe keys "<key>-email-<appointment id>" and
+    "<key>-sms-<appointment id>". Not added to the session (add_new_messages does that)."""
+    messages = []
+    if client.email:
+        messages.append(OutboxMessage(
+            org_id=appointment.org_id, channel="email", kind=kind, to_address=client.email, subject=subject,
+            body=body, client_id=client.id, appointment_id=appointment.id, dedupe_key=f"{key}-email-{appointment.id}"))
+    if client.phone_e164:
+        messages.append(OutboxMessage(
+            org_id=appointment.org_id, channel="sms", kind=kind, to_address=client.phone_e164, body=sms,
+            client_id=client.id, appointment_id=appointment.id, dedupe_key=f"{key}-sms-{appointment.id}"))
+    return messages
+
+
 def queue_booking_confirmation(session: Session, *, org: Organization, appointment: Appointment,
                                client: Client, location: Location, service: Service,
                                provider: StaffMember) -> list[OutboxMessage]:
@@ -52,18 +69,9 @@ def queue_booking_confirmation(session: Session, *, org: Organization, appointme
         f"{refund_rule_sentence(location.cancellation_window_hours)}\n\n"
         f"{org.name}"
     )
-    messages = []
-    if client.email:
-        messages.append(OutboxMessage(
-            org_id=appointment.org_id, channel="email", kind="booking_confirmation", to_address=client.email,
-            subject=f"Confirmed: {service.name} on {when}", body=body, client_id=client.id,
-            appointment_id=appointment.id, dedupe_key=f"confirm-email-{appointment.id}"))
-    if client.phone_e164:
-        messages.append(OutboxMessage(
-            org_id=appointment.org_id, channel="sms", kind="booking_confirmation", to_address=client.phone_e164,
-            body=f"{org.name}: {service.name} confirmed {when}. Ref {appointment.reference[:8]}",
-            client_id=client.id, appointment_id=appointment.id, dedupe_key=f"confirm-sms-{appointment.id}"))
-    return add_new_messages(session, messages)
+    return add_new_messages(session, visit_messages(
+        appointment, client, kind="booking_confirmation", key="confirm", subject=f"Confirmed: {service.name} on {when}",
+        body=body, sms=f"{org.name}: {service.name} confirmed {when}. Ref {appointment.reference[:8]}"))
 
 
 def queue_deposit_receipt(session: Session, *, org: Organization, payment: Payment, client: Client,

@@ -1,20 +1,20 @@
-"""What the identity actions share: "now" from a clock or an instant, and keeping a refused
-sign-in's record."""
+"""What the identity actions share: entering a sign-in challenge's clinic, and keeping a
+refused sign-in's record."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Iterator
 
-from medspa.clock import Clock
 from medspa.domain.identity.lockout import LoginFailed
-from medspa.domain.work import Work, now_of
+from medspa.domain.identity.tokens import enter_clinic, token_hash
+from medspa.domain.work import Work
 
 
-def moment(now: datetime | None, clock: Clock | None) -> datetime:
-    """`now` when given (an aware UTC instant), else `clock.now()` or the app clock."""
-    return now if now is not None else now_of(clock)
+def enter_challenge(work: Work, challenge: str) -> int | None:
+    """Scope `work` to the clinic of a sign-in challenge token; its org_id, or None when the
+    challenge is unknown (callers answer InvalidCode or False)."""
+    return enter_clinic(work.session, "challenge", token_hash(challenge or ""))
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
-from medspa.domain.identity.actions._common import moment
+
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.credentials import change_password
 from medspa.domain.identity.staff_admin import sign_out_everywhere
@@ -27,7 +27,7 @@ from medspa.domain.identity.two_factor import (
     two_factor_status,
 )
 from medspa.domain.practice.service import list_clinics, organization_name
-from medspa.domain.work import atomic
+from medspa.domain.work import atomic, now_of
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def do_start_two_factor(actor: Actor, *, now: datetime | None = None, clock: Clo
     """Start the optional two-factor set-up of the actor's own account: the QR code (SVG), the
     otpauth URI and the manual key of a new secret. Raises NotFound or ValidationFailed
     (already set up)."""
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(actor.org_id, engine=engine) as work:
         return begin_totp_enrolment(work.session, actor, now=now)
 
@@ -81,7 +81,7 @@ def do_confirm_two_factor(actor: Actor, code: str, *, now: datetime | None = Non
                           engine: Engine | None = None) -> list[str]:
     """Confirm the set-up with a first valid 6-digit code; returns the 10 recovery codes
     (shown once). Raises ValidationFailed ({"code": ...}) or NotFound."""
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(actor.org_id, engine=engine) as work:
         return confirm_totp_enrolment(work.session, actor, code, now=now)
 
@@ -90,7 +90,7 @@ def do_regenerate_recovery_codes(actor: Actor, code: str, *, now: datetime | Non
                                  clock: Clock | None = None, engine: Engine | None = None) -> list[str]:
     """Replace the actor's recovery codes after a valid current TOTP code; returns the 10 new
     ones (the old ones stop working). Raises ValidationFailed ({"code": ...}) or NotFound."""
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(actor.org_id, engine=engine) as work:
         return regenerate_recovery_codes(work.session, actor, code, now=now)
 
@@ -101,7 +101,7 @@ def do_change_password(actor: Actor, current_password: str, new_password: str, *
     """Change the actor's password (strength rule); every other session is revoked but the one
     of `keep_token` (the caller's cookie). Returns how many were revoked. Raises
     ValidationFailed ({"current_password": ...}), WeakPassword ({"password": ...}), NotFound."""
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(actor.org_id, engine=engine) as work:
         return change_password(work.session, actor, current_password, new_password, now=now, keep_token=keep_token)
 
@@ -110,6 +110,6 @@ def do_sign_out_everywhere(actor: Actor, *, now: datetime | None = None, clock: 
                            engine: Engine | None = None) -> int:
     """Revoke every session of the actor's account (this browser too); returns how many.
     Raises NotFound."""
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(actor.org_id, engine=engine) as work:
         return sign_out_everywhere(work.session, actor, now=now)

@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
-from medspa.domain.identity.actions._common import kept_on_failure, moment
+from medspa.domain.identity.actions._common import enter_challenge, kept_on_failure
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.credentials import ResetLinkInvalid, queue_reset_link, reset_with_link
 from medspa.domain.identity.lockout import LoginFailed
@@ -37,7 +37,7 @@ from medspa.domain.identity.signin import (
 )
 from medspa.domain.identity.tokens import enter_clinic, token_hash
 from medspa.domain.identity.two_factor import TotpEnrolment
-from medspa.domain.work import atomic
+from medspa.domain.work import atomic, now_of
 
 
 def do_begin_login(email: str, password: str, *, session_hours: int = 12, ip: str = "", user_agent: str = "",
@@ -50,7 +50,7 @@ def do_begin_login(email: str, password: str, *, session_hours: int = 12, ip: st
     Raises LoginFailed (unknown email, wrong password, deactivated account; retry_after
     hint in seconds after 3 consecutive failures of the account) or AccountLocked (5
     consecutive failures: 15 minutes; even the right password is refused until then)."""
-    now, email = moment(now, clock), email.strip().lower()
+    now, email = now_of(clock, now), email.strip().lower()
     with atomic(None, engine=engine) as work:
         org_id = enter_clinic(work.session, "login", email)
         if org_id is None:
@@ -82,9 +82,9 @@ def do_complete_login(challenge: str, code: str, *, session_hours: int = 12, ip:
     Raises InvalidCode (wrong code, or an unknown/used/expired challenge; a wrong code counts
     as a failed attempt with the same retry_after/lock rules), AccountLocked, or LoginFailed
     (the enforced slow-down: the attempt was not checked)."""
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(None, engine=engine) as work:
-        org_id = enter_clinic(work.session, "challenge", token_hash(challenge or ""))
+        org_id = enter_challenge(work, challenge)
         if org_id is None:
             raise InvalidCode()
         with kept_on_failure(work):
@@ -98,9 +98,9 @@ def do_start_enrolment(challenge: str, *, now: datetime | None = None, clock: Cl
     account; returns the provisioning URI, the QR code SVG and the manual key. Calling it
     again replaces the unconfirmed secret. Raises InvalidCode (unknown/used/expired
     challenge) or ValidationFailed (already set up)."""
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(None, engine=engine) as work:
-        if enter_clinic(work.session, "challenge", token_hash(challenge or "")) is None:
+        if enter_challenge(work, challenge) is None:
             raise InvalidCode()
         return start_forced_enrolment(work.session, challenge, now=now)
 
@@ -112,9 +112,9 @@ def do_confirm_enrolment(challenge: str, code: str, *, session_hours: int = 12, 
     returns the 10 recovery codes (shown once). Raises InvalidCode (wrong code: counts as a
     failed attempt; unknown/used/expired challenge), AccountLocked, or ValidationFailed
     (do_start_enrolment was not called)."""
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(None, engine=engine) as work:
-        org_id = enter_clinic(work.session, "challenge", token_hash(challenge or ""))
+        org_id = enter_challenge(work, challenge)
         if org_id is None:
             raise InvalidCode()
         with kept_on_failure(work):
@@ -128,9 +128,9 @@ def fetch_challenge_alive(challenge: str, *, purpose: str | None = None, now: da
     False); `purpose` ("totp" or "enrol") must match when given."""
     if not challenge:
         return False
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(None, engine=engine) as work:
-        if enter_clinic(work.session, "challenge", token_hash(challenge)) is None:
+        if enter_challenge(work, challenge) is None:
             return False
         return challenge_alive(work.session, challenge, now=now, purpose=purpose)
 
@@ -143,7 +143,7 @@ def actor_for_token(token: str | None, *, ip: str = "", user_agent: str = "", to
     pushes must not keep an idle session alive). Any role: callers check STAFF_ROLES."""
     if not token:
         return None
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(None, engine=engine) as work:
         if enter_clinic(work.session, "session", token_hash(token)) is None:
             return None
@@ -155,7 +155,7 @@ def do_logout(token: str | None, *, now: datetime | None = None, clock: Clock | 
     """Revoke the session of `token` (audited auth.logout; no-op for unknown tokens)."""
     if not token:
         return
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(None, engine=engine) as work:
         if enter_clinic(work.session, "session", token_hash(token)) is not None:
             end_session(work.session, token, now=now)
@@ -167,7 +167,7 @@ def do_request_password_reset(email: str, *, base_url: str, ip: str = "", user_a
     """Queue a reset link by email for an active account (credentials.queue_reset_link:
     `{base_url}/reset-password?token=...`, 30 minutes, single use; earlier links stop
     working). Returns None whether or not the email belongs to an account (no enumeration)."""
-    now, email = moment(now, clock), email.strip().lower()
+    now, email = now_of(clock, now), email.strip().lower()
     with atomic(None, engine=engine) as work:
         org_id = enter_clinic(work.session, "login", email)
         if org_id is not None:
@@ -179,7 +179,7 @@ def do_reset_password(token: str, new_password: str, *, ip: str = "", user_agent
     """Use a reset link: set `new_password` (strength rule), spend the link, revoke all the
     account's sessions and lift a failed-login lock. Raises ResetLinkInvalid (unknown, used
     or expired) or WeakPassword (nothing changes; the link stays usable)."""
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(None, engine=engine) as work:
         org_id = enter_clinic(work.session, "reset", token_hash(token or ""))
         if org_id is None:

@@ -13,12 +13,12 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
-from medspa.domain.identity.actions._common import moment
+
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.roster import StaffAccountRow, list_staff_accounts
 from medspa.domain.identity.staff_admin import deactivate_user, reactivate_user, revoke_user_sessions, unlock_user
 from medspa.domain.identity.two_factor import reset_two_factor, set_two_factor_required
-from medspa.domain.work import atomic
+from medspa.domain.work import atomic, now_of
 
 MANAGE = "staff.manage"
 
@@ -28,7 +28,7 @@ def fetch_staff_roster(actor: Actor, *, now: datetime | None = None, clock: Cloc
     """Every staff login of the clinic (active ones first, by name) with two-factor, lock
     (locked_until while locked) and live session count; never a secret or hash."""
     actor.require(MANAGE)
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(actor.org_id, engine=engine) as work:
         return list_staff_accounts(work.session, actor, now=now)
 
@@ -38,7 +38,7 @@ def do_require_two_factor(actor: Actor, user_id: int, required: bool, *, now: da
     """Require (or stop requiring) two-factor for a staff account from its next sign-in
     (owner, manager and provider always need it)."""
     actor.require(MANAGE)
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(actor.org_id, engine=engine) as work:
         set_two_factor_required(work.session, actor, user_id, required, now=now)
 
@@ -48,7 +48,7 @@ def do_reset_two_factor(actor: Actor, user_id: int, *, now: datetime | None = No
     """Clear a staff member's two-factor (lost phone): recovery codes spent, sessions revoked;
     a role that needs it sets it up again at the next sign-in."""
     actor.require(MANAGE)
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(actor.org_id, engine=engine) as work:
         reset_two_factor(work.session, actor, user_id, now=now)
 
@@ -57,7 +57,7 @@ def do_revoke_sessions(actor: Actor, user_id: int, *, now: datetime | None = Non
                        engine: Engine | None = None) -> int:
     """Sign a staff account out everywhere; returns how many sessions were revoked."""
     actor.require(MANAGE)
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(actor.org_id, engine=engine) as work:
         return revoke_user_sessions(work.session, actor, user_id, now=now)
 
@@ -67,7 +67,7 @@ def do_deactivate(actor: Actor, user_id: int, *, now: datetime | None = None, cl
     """Deactivate a staff account (kept for history; sessions revoked; sign-in refused).
     ValidationFailed for the owner's own account."""
     actor.require(MANAGE)
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(actor.org_id, engine=engine) as work:
         deactivate_user(work.session, actor, user_id, now=now)
 
@@ -76,7 +76,7 @@ def do_reactivate(actor: Actor, user_id: int, *, now: datetime | None = None, cl
                   engine: Engine | None = None) -> None:
     """Let a deactivated staff account sign in again."""
     actor.require(MANAGE)
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(actor.org_id, engine=engine) as work:
         reactivate_user(work.session, actor, user_id, now=now)
 
@@ -85,6 +85,6 @@ def do_unlock(actor: Actor, user_id: int, *, now: datetime | None = None, clock:
               engine: Engine | None = None) -> None:
     """Lift a failed-login lock before it ends and reset the failure count."""
     actor.require(MANAGE)
-    now = moment(now, clock)
+    now = now_of(clock, now)
     with atomic(actor.org_id, engine=engine) as work:
         unlock_user(work.session, actor, user_id, now=now)
