@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, String, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from medspa.domain.base import fk, org_fk, pk, tstamp
@@ -16,12 +16,14 @@ NOT_SENT_NO_MAIL_SERVER = "not sent: no mail server set up"
 
 class MessageStatus(StrEnum):
     """Delivery state (the `outbox_message.status` column holds these values):
-    queued -> sending (claimed, handed to the server) -> sent, or failed (permanently, with
-    the server's reason); a temporary failure goes back to queued for the retry."""
+    queued -> sending (claimed, handed to the server) -> sent -> delivered (the carrier's
+    receipt, SMS only), or failed (permanently, with the provider's reason); a temporary
+    failure goes back to queued for the retry."""
 
     QUEUED = "queued"
     SENDING = "sending"
     SENT = "sent"
+    DELIVERED = "delivered"
     FAILED = "failed"
 
 
@@ -52,6 +54,10 @@ class OutboxMessage(SQLModel, table=True):
     job_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     provider_id: str | None = Field(default=None, sa_column=Column(String(250), nullable=True))
     failure_reason: str | None = Field(default=None, sa_column=Column(String(1000), nullable=True))
+    delivered_at: datetime | None = tstamp()
+    # the email written because this SMS failed for good (migration 0018: one per SMS)
+    fallback_for_id: int | None = Field(default=None, sa_column=Column(
+        BigInteger, ForeignKey("outbox_message.id"), nullable=True))
 
     def delivery_label(self, mail_enabled: bool) -> str:
         """The status as owners read it; an email still queued without a mail server says so."""
@@ -60,3 +66,32 @@ class OutboxMessage(SQLModel, table=True):
         if self.status == MessageStatus.FAILED and self.failure_reason:
             return f"failed: {self.failure_reason}"
         return self.status
+
+
+class ContactSuppression(SQLModel, table=True):
+    """An email address or E.164 number that failed for good (hard bounce, invalid number,
+    STOP), per clinic and channel ("email" / "sms"), with the provider's reason and the
+    message that learnt it. Nothing is sent to it until an owner's resend lifts it."""
+
+    __tablename__ = "contact_suppression"
+    __table_args__ = (UniqueConstraint("org_id", "channel", "address", name="uq_contact_suppression"),)
+    id: int | None = pk()
+    org_id: int = org_fk()
+    channel: str = Field(sa_column=Column(String(10), nullable=False))
+    address: str = Field(sa_column=Column(String(254), nullable=False))
+    reason: str = Field(sa_column=Column(String(1000), nullable=False))
+    message_id: int | None = fk("outbox_message.id", nullable=True, index=False)
+    created_at: datetime = tstamp(default_now=True)
+
+
+class OutboxAttachment(SQLModel, table=True):
+    """A file sent with an outbox email (e.g. the confirmation's .ics), written with the
+    message in its transaction so every retry sends the same bytes."""
+
+    __tablename__ = "outbox_attachment"
+    id: int | None = pk()
+    org_id: int = org_fk()
+    message_id: int = fk("outbox_message.id", ondelete="CASCADE")
+    filename: str = Field(sa_column=Column(String(200), nullable=False))
+    content_type: str = Field(sa_column=Column(String(100), nullable=False))
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

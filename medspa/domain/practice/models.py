@@ -23,6 +23,7 @@ class Organization(SQLModel, table=True):
     currency: str = Field(default="USD", max_length=3)
     created_at: datetime = tstamp(default_now=True)
     reply_to_email: str | None = Field(default=None, max_length=254)  # Reply-To of the clinic's email
+    sms_from_number: str | None = Field(default=None, max_length=16)  # E.164 sender of the clinic's SMS
 
 
 class Location(SQLModel, table=True):
@@ -36,6 +37,7 @@ class Location(SQLModel, table=True):
     cancellation_window_hours: int = 24
     address: str = ""
     phone: str = ""
+    sms_from_number: str | None = Field(default=None, max_length=16)  # E.164; None: the clinic's
 
 
 class StaffMember(SQLModel, table=True):
