@@ -30,6 +30,9 @@ async def run_worker(conninfo: str, *, install_signal_handlers: bool = True, **o
     procrastinate's worker options (name, queues, concurrency, fetch_job_polling_interval, ...)."""
     options.setdefault("fetch_job_polling_interval", POLL_SECONDS)
     async with opened(conninfo) as app:
+        from medspa.jobs.payments import defer_startup_reconciliation
+
+        await defer_startup_reconciliation(app)  # payments a crash left open: settle them now
         await app.run_worker_async(install_signal_handlers=install_signal_handlers, **options)
 
 
