@@ -390,3 +390,86 @@ def test_medspa_check_exits_nonzero_on_a_violation_and_zero_after_repair(engine,
     assert check().exit_code == 0
     other = build_clinic(engine, owner_engine)  # row-level security: one clinic's check never sees another's
     assert [c.slug for c in fetch_money_violations(clinic=other.slug, engine=engine)] == [other.slug]
+
+
+# ---- the webhook, a retry, a decline, and the worker's start-up run ----------------------------
+
+def test_the_webhook_finds_a_pending_payment_by_its_key(engine, owner_engine, clock, monkeypatch, fake):
+    from medspa.domain.payments.webhooks import handle_stripe_event
+    from tests.fake_stripe import sign_header
+
+    clinic = build_clinic(engine, owner_engine)
+    gateway = StripeGateway(fake.api_key, fake.url)
+    crash_booking(engine, clinic, gateway, clock, "after_gateway", monkeypatch)
+    (intent,) = fake.intents.values()
+    body = fake.event(intent["id"], "payment_intent.succeeded")
+    header = sign_header(body, "whsec_x", int(clock.now().timestamp()))
+    assert handle_stripe_event(engine, body, header, "whsec_x", gateway, clock) == "confirmed"
+    appt = the_appointment(clinic)
+    (payment,) = rows(clinic, Payment, Payment.appointment_id == appt.id)
+    assert (payment.status, payment.gateway_payment_id, payment.reconcile_after) == ("succeeded", intent["id"], None)
+    assert appt.status == "confirmed" and ledger(clinic, appt.id) == [("deposit_paid", 5000)]
+    clock.advance(hours=1)
+    assert [r for r in do_reconcile_payments(clock=clock, engine=engine, gateway=gateway)
+            if r.org_id == clinic.org_id] == []
+
+
+def test_a_retry_after_a_lost_answer_reuses_the_key_and_charges_once(engine, owner_engine, clock, fake):
+    from medspa.domain.payments.stripe_gateway import GatewayUnavailable
+
+    class LostAnswer(CrashingGateway):
+        def charge(self, request):
+            self.inner.charge(request)
+            raise GatewayUnavailable("The payment service is not answering. Please try again.")
+
+    clinic = build_clinic(engine, owner_engine)
+    gateway = StripeGateway(fake.api_key, fake.url)
+    with pytest.raises(GatewayUnavailable):
+        book_online(engine, clinic.public, stripe_booking(clinic), LostAnswer(gateway, ""), clock)
+    appt = the_appointment(clinic)
+    retry = stripe_booking(clinic)
+    retry.hold_id = appt.id
+    done = book_online(engine, clinic.public, retry, gateway, clock)
+    assert done.id == appt.id and done.status == "confirmed"
+    assert len(fake.intents) == 1  # Stripe replayed the first answer for the same key
+    assert [r.headers["idempotency-key"] for r in fake.posts_to("/v1/payment_intents")] == [
+        f"deposit-{appt.id}-attempt-1"] * 2
+    (payment,) = rows(clinic, Payment, Payment.appointment_id == appt.id)
+    assert (payment.status, payment.reconcile_after) == ("succeeded", None)
+    assert violations(clinic, clock.now()) == []
+
+
+def test_a_decline_the_booking_never_recorded_releases_the_hold(engine, owner_engine, clock, monkeypatch):
+    clinic = build_clinic(engine, owner_engine)
+    gateway = TestPaymentGateway(engine, clock.now)
+    crash_booking(engine, clinic, gateway, clock, "after_gateway", monkeypatch,
+                  req=card_booking(clinic, card="4000000000000002"))
+    appt = the_appointment(clinic)
+    clock.advance(seconds=PAST_GRACE.total_seconds())
+    done = [r.outcome for r in do_reconcile_payments(clock=clock, engine=engine, gateway=gateway)
+            if r.org_id == clinic.org_id]
+    (payment,) = rows(clinic, Payment, Payment.appointment_id == appt.id)
+    assert done == ["failed"] and (payment.status, payment.failure_message) == ("declined", "Your card was declined.")
+    assert the_appointment(clinic).status == "expired" and ledger(clinic, appt.id) == []
+    assert violations(clinic, clock.now()) == []
+
+
+def test_a_starting_worker_reconciles_at_once(engine, owner_engine, db_urls, monkeypatch):
+    """`medspa worker` defers one reconcile_payments run as it starts: a payment a crash left
+    open is settled without waiting for the next minute's tick (the worker's real clock)."""
+    from tests.test_job_queue import _wait_for, _worker_processes
+
+    clinic = build_clinic(engine, owner_engine)
+    real_now = datetime.now(timezone.utc)
+    past = FixedClock(real_now - timedelta(minutes=30))  # the crash happened half an hour ago
+    local = (real_now + timedelta(days=3)).astimezone(NY).date()
+    start = datetime.combine(local, time(10), tzinfo=NY).astimezone(timezone.utc)
+    crash_booking(engine, clinic, TestPaymentGateway(engine, past.now), past, "after_gateway", monkeypatch,
+                  req=card_booking(clinic, start=start))
+    (appt,) = rows(clinic, Appointment)
+    with _worker_processes(db_urls, 1):
+        _wait_for(lambda: rows(clinic, Appointment)[0].status == "confirmed", "the start-up reconciliation", 120)
+    assert ledger(clinic, appt.id)[0] == ("deposit_paid", 5000)
+    with clinic.session() as s:
+        assert list(s.exec(select(AuditEvent.action).where(AuditEvent.actor_label == "payment reconciliation")
+                           .order_by(AuditEvent.id))) == ["payment.succeeded", "appointment.confirm"]
