@@ -11,7 +11,10 @@ payment:
 - ix_payment_unsettled (org_id, reconcile_after) WHERE reconcile_after IS NOT NULL: the job's
   claim reads only the few open payments, never the history.
 
-Existing rows keep reconcile_after NULL (settled): they were written after the gateway answered.
+Existing rows were written after the gateway answered: they keep reconcile_after NULL (settled),
+except deposits still waiting for 3-D Secure, which get reconcile_after = created_at so the job
+settles those whose webhook never came (row-level security is lifted for this one update:
+the owner is subject to it only while it is forced).
 
 Revision ID: 0019
 Revises: 0018
@@ -32,6 +35,10 @@ def upgrade() -> None:
     op.add_column('payment', sa.Column('reconcile_attempts', sa.Integer(), nullable=False, server_default='0'))
     op.create_index('ix_payment_unsettled', 'payment', ['org_id', 'reconcile_after'],
                     postgresql_where=sa.text('reconcile_after is not null'))
+    op.execute("alter table payment no force row level security")
+    op.execute("update payment set reconcile_after = created_at "
+               "where status = 'requires_action' and purpose = 'deposit'")
+    op.execute("alter table payment force row level security")
 
 
 def downgrade() -> None:

@@ -61,10 +61,13 @@ def reconcile_after_of(created_at: datetime, hold_expires_at: datetime | None, g
 def open_deposit(session: Session, appointment_id: int) -> Payment | None:
     """The appointment's deposit payment whose outcome is unknown (pending), if any: a retry of
     the booking reuses it and its idempotency key, so the gateway replays the first answer
-    instead of charging twice (Stripe: https://docs.stripe.com/api/idempotent_requests)."""
+    instead of charging twice (Stripe: https://docs.stripe.com/api/idempotent_requests).
+    Not locked: the caller holds the appointment's lock (which serialises submissions), and
+    locking the payment after the appointment would invert reconciliation's order (payment,
+    then appointment)."""
     return session.exec(select(Payment).where(Payment.appointment_id == appointment_id, Payment.purpose == "deposit",
                                               Payment.status == PaymentStatus.PENDING)
-                        .order_by(Payment.id.desc()).with_for_update()).first()
+                        .order_by(Payment.id.desc())).first()
 
 
 def record_pending(session: Session, actor: Actor, *, appointment: Appointment, request: ChargeRequest, gateway: str,
