@@ -473,3 +473,27 @@ def test_a_starting_worker_reconciles_at_once(engine, owner_engine, db_urls, mon
     with clinic.session() as s:
         assert list(s.exec(select(AuditEvent.action).where(AuditEvent.actor_label == "payment reconciliation")
                            .order_by(AuditEvent.id))) == ["payment.succeeded", "appointment.confirm"]
+
+
+def test_the_start_up_run_is_queued_once(db_urls, owner_engine):
+    """A starting worker queues one reconcile_payments job; while it waits, another start (or
+    the minute's tick) adds none (the queueing lock)."""
+    from medspa.jobs.app import opened
+    from medspa.jobs.payments import defer_startup_reconciliation
+    from tests.conftest import run_in_fresh_loop
+
+    todo = "from procrastinate_jobs where task_name = 'reconcile_payments' and status = 'todo'"
+    with owner_engine.begin() as conn:
+        conn.execute(text(f"delete {todo}"))
+
+    async def start_twice():
+        async with opened(db_urls[0]) as app:
+            return [await defer_startup_reconciliation(app), await defer_startup_reconciliation(app)]
+
+    try:
+        assert run_in_fresh_loop(start_twice()) == [True, False]
+        with owner_engine.connect() as conn:
+            assert conn.execute(text(f"select count(*) {todo}")).scalar() == 1
+    finally:
+        with owner_engine.begin() as conn:
+            conn.execute(text(f"delete {todo}"))
