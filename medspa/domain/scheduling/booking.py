@@ -185,10 +185,7 @@ def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: Payme
         appointment_id, deposit = appt.id, appt.deposit_cents
 
     if deposit <= 0:
-        with tenant_session(actor.org_id, engine) as session:
-            appt = finalize_paid_booking(session, actor, appointment_id, None, clock.now())
-            session.commit()
-            return appt
+        return _confirm_free(engine, actor, appointment_id, clock)
     payment_id, request = _open_payment(engine, actor, appointment_id, req, gateway, clock, grace_seconds)
     try:
         result = gateway.charge(request)
@@ -196,6 +193,21 @@ def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: Payme
         _refused(engine, actor, payment_id, exc, clock)
         raise
     return settle_charge(engine, actor, payment_id, result, gateway, clock)
+
+
+def _confirm_free(engine: Engine, actor: Actor, appointment_id: int, clock: Clock) -> Appointment:
+    """Confirm a hold with nothing to pay; SlotTaken (alternatives) when the hold was lost."""
+    with tenant_session(actor.org_id, engine) as session:
+        try:
+            appt = finalize_paid_booking(session, actor, appointment_id, None, clock.now())
+            session.commit()
+            return appt
+        except HoldLost:
+            session.rollback()
+        appt = get_appointment(session, appointment_id)
+        alternatives = nearest_alternatives(session, actor, location_id=appt.location_id,
+                                            service_id=appt.service_id, wanted=appt.start_at, now=clock.now())
+        raise SlotTaken(alternatives)
 
 
 def _open_payment(engine: Engine, actor: Actor, appointment_id: int, req: OnlineBooking, gateway: PaymentGateway,
