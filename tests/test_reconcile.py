@@ -497,3 +497,26 @@ def test_the_start_up_run_is_queued_once(db_urls, owner_engine):
     finally:
         with owner_engine.begin() as conn:
             conn.execute(text(f"delete {todo}"))
+
+
+def test_a_gateway_that_does_not_answer_postpones_the_payment(engine, owner_engine, clock, monkeypatch):
+    from medspa.domain.payments.stripe_gateway import GatewayUnavailable
+
+    class Down(CrashingGateway):
+        def lookup(self, **kwargs):
+            raise GatewayUnavailable("The payment service is not answering.")
+
+    clinic = build_clinic(engine, owner_engine)
+    gateway = TestPaymentGateway(engine, clock.now)
+    crash_booking(engine, clinic, gateway, clock, "after_gateway", monkeypatch)
+    clock.advance(seconds=PAST_GRACE.total_seconds())
+    mine = lambda done: [r.outcome for r in done if r.org_id == clinic.org_id]  # noqa: E731
+    assert mine(do_reconcile_payments(clock=clock, engine=engine, gateway=Down(gateway, ""))) == [
+        "postponed: GatewayUnavailable"]
+    (payment,) = rows(clinic, Payment)
+    assert (payment.status, payment.reconcile_attempts) == ("pending", 1)
+    assert payment.reconcile_after == clock.now() + timedelta(seconds=60)
+    assert mine(do_reconcile_payments(clock=clock, engine=engine, gateway=gateway)) == []  # not before the back-off
+    clock.advance(seconds=60)
+    assert mine(do_reconcile_payments(clock=clock, engine=engine, gateway=gateway)) == ["confirmed"]
+    assert violations(clinic, clock.now()) == []

@@ -23,7 +23,7 @@ from medspa.domain.payments.gateway import PaymentGateway
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.invariant import MoneyViolation, money_violations
 from medspa.domain.payments.models import Payment
-from medspa.domain.payments.reconcile import OtherGateway, claim_next, postpone, settle_payment
+from medspa.domain.payments.reconcile import OtherGateway, StillOpen, claim_next, postpone, settle_payment
 from medspa.domain.payments.stripe_gateway import GatewayUnavailable
 from medspa.domain.payments.webhooks import handle_stripe_event
 from medspa.domain.practice.models import Organization
@@ -142,7 +142,7 @@ def _reconcile_one(actor: Actor, engine: Engine, gateway: PaymentGateway, now, s
     except Exception as exc:  # noqa: BLE001 - one payment's failure never stops the others
         if payment_id is None:
             raise
-        expected = isinstance(exc, (GatewayUnavailable, OtherGateway))  # the gateway's state, not a bug
+        expected = isinstance(exc, (GatewayUnavailable, OtherGateway, StillOpen))  # the gateway's state, not a bug
         (log.warning if expected else log.exception)("reconciling payment %s failed: %s", payment_id, exc)
         with atomic(actor.org_id, engine=engine) as work:
             payment = work.session.get(Payment, payment_id, with_for_update=True)

@@ -78,6 +78,10 @@ def postpone(session: Session, payment: Payment, now: datetime, reason: str) -> 
     log.warning("payment %s not settled (%s): next try at %s", payment.id, reason, payment.reconcile_after)
 
 
+class StillOpen(Exception):
+    """The gateway has no final answer yet (a payment still processing): try later."""
+
+
 class OtherGateway(Exception):
     """The payment was made at another gateway than this process's (e.g. a Stripe payment
     while the deployment runs offline test payments): it cannot be asked; try later."""
@@ -100,13 +104,15 @@ def settle_payment(session: Session, actor: Actor, payment: Payment, gateway: Pa
     """Settle one claimed (locked) payment; returns the outcome: "confirmed", "refunded",
     "failed", "kept" (a late cancellation kept the deposit), "settled" (nothing was left to
     do) or "refund_failed" (the gateway refused the refund: the caller postpones it).
-    Raises GatewayUnavailable, OtherGateway (nothing changed; the caller postpones it). The
-    caller commits."""
+    Raises GatewayUnavailable, OtherGateway, StillOpen (the caller rolls back and postpones
+    it). The caller commits."""
     if payment.gateway != gateway.name:
         raise OtherGateway(f"payment {payment.id} is a {payment.gateway} payment, this gateway is {gateway.name}")
     if payment.status in OPEN_PAYMENT_STATUSES:
         apply_charge_outcome(session, actor, payment, _gateway_outcome(payment, gateway), now,
                              source="reconciliation")
+        if payment.status in OPEN_PAYMENT_STATUSES:  # e.g. Stripe "processing": cannot be canceled, wait
+            raise StillOpen(f"payment {payment.id} is still {payment.status} at the gateway")
     if payment.purpose != "deposit" or payment.appointment_id is None:
         mark_settled(payment)
         return "settled"
