@@ -22,6 +22,7 @@ from typing import Callable
 from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
+from medspa.domain.messaging.attachments import load_attachments
 from medspa.domain.messaging.delivery import claim_email, mark_failed, mark_sent, release_for_retry
 from medspa.domain.messaging.smtp import Email, PermanentFailure, TemporaryFailure, send_email
 from medspa.domain.work import atomic, now_of
@@ -54,7 +55,7 @@ def do_deliver_message(message_id: int, org_id: int, *, job_id: int | None = Non
         return DeliveryOutcome.SKIPPED
     email = Email(from_name=settings.mail_from_name or claimed.clinic_name, from_address=settings.mail_from_address,
                   to=claimed.to, subject=claimed.subject, text=claimed.text, message_id=claimed.message_id,
-                  reply_to=claimed.reply_to)
+                  reply_to=claimed.reply_to, attachments=load_attachments(message_id, org_id, engine=engine))
     try:
         provider_id = send(settings, email)
     except PermanentFailure as exc:
