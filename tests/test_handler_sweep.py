@@ -19,7 +19,9 @@ from tests.test_handlers import NOW, app_settings, call, run, state_for  # noqa:
 
 def _walk(cls):
     yield cls
-    for sub in cls.get_substates():
+    # get_substates() is a set of classes (ordered by id): sorted, every xdist worker collects
+    # the same parametrization in the same order
+    for sub in sorted(cls.get_substates(), key=lambda c: (c.__module__, c.__qualname__)):
         yield from _walk(sub)
 
 
