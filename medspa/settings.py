@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # jobs
     in_process_worker: bool = Field(True, description="`medspa serve` runs one job worker in its parent process; "
                                                       "false when `medspa worker` processes run the jobs.")
+    job_stalled_after_seconds: float = Field(
+        30.0, ge=3, description="A worker silent this long (no heartbeat) is gone: its running jobs are retried. "
+                                "Workers send heartbeats every third of it (at most every 10 s).")
 
     # email (empty SMTP_HOST: nothing is sent; messages stay in the outbox, "not sent: no mail server set up")
     smtp_host: str = Field("", description="SMTP server; empty keeps email in the in-app outbox.")

@@ -127,7 +127,7 @@ def test_a_booking_confirmation_arrives_with_its_headers_and_parts(engine, owner
     assert received["From"].addresses[0].addr_spec == "hello@glow.example"
     assert received["To"] == "ana.mail@example.com" and received["Reply-To"] == "desk@glow.example"
     assert received["Subject"].startswith("Confirmed: Botox on ")
-    assert received.get_content_type() == "multipart/alternative"
+    assert received.get_content_type() == "multipart/mixed"  # text + HTML, then invite.ics (test_email_attachments)
     text_part, html_part = received.get_body(("plain",)), received.get_body(("html",))
     assert "Botox" in text_part.get_content() and "Booking reference" in text_part.get_content()
     assert "<p>Hi Ana,</p>" in html_part.get_content()

@@ -30,6 +30,7 @@ from typing import Callable
 from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
+from medspa.domain.messaging.attachments import Attachment, load_attachments
 from medspa.domain.messaging.callbacks import apply_status_callback
 from medspa.domain.messaging.claims import ClaimedSms, Refused, claim_message, fail_for_good
 from medspa.domain.messaging.delivery import ClaimedEmail, enabled_channels, mark_sent, release_for_retry
@@ -52,14 +53,15 @@ Sender = Callable[[Settings, Email], str]
 SmsSender = Callable[[Settings, Sms], str]
 
 
-def _hand_over(settings: Settings, claimed: ClaimedEmail | ClaimedSms, send: Sender, text: SmsSender) -> str:
+def _hand_over(settings: Settings, claimed: ClaimedEmail | ClaimedSms, send: Sender, text: SmsSender,
+               attachments: tuple[Attachment, ...]) -> str:
     if isinstance(claimed, ClaimedSms):
         return text(settings, Sms(from_number=claimed.from_number, to=claimed.to, body=claimed.body,
                                   status_callback=claimed.status_callback))
     return send(settings, Email(
         from_name=settings.mail_from_name or claimed.clinic_name, from_address=settings.mail_from_address,
         to=claimed.to, subject=claimed.subject, text=claimed.text, message_id=claimed.message_id,
-        reply_to=claimed.reply_to))
+        reply_to=claimed.reply_to, attachments=attachments))
 
 
 def do_deliver_message(message_id: int, org_id: int, *, job_id: int | None = None, settings: Settings | None = None,
@@ -80,8 +82,9 @@ def do_deliver_message(message_id: int, org_id: int, *, job_id: int | None = Non
         return DeliveryOutcome.SKIPPED
     if isinstance(claimed, Refused):
         return DeliveryOutcome.FAILED
+    attachments = load_attachments(message_id, org_id, engine=engine) if isinstance(claimed, ClaimedEmail) else ()
     try:
-        provider_id = _hand_over(settings, claimed, send, text)
+        provider_id = _hand_over(settings, claimed, send, text, attachments)
     except PermanentFailure as exc:
         with atomic(org_id, engine=engine) as work:
             fail_for_good(work.session, message_id, reason=exc.reason, suppress=exc.suppress, now=now_of(clock),

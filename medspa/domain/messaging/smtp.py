@@ -1,4 +1,5 @@
-"""The SMTP adapter: one email, built (text + HTML parts) and handed to the server with smtplib.
+"""The SMTP adapter: one email, built (text + HTML parts, then its attachments) and handed to the
+server with smtplib.
 
 What the server answers decides what happens next (domain.messaging.delivery):
 - 250: accepted; `send_email` returns the server's answer (kept as provider_id).
@@ -19,12 +20,13 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.utils import formataddr
 
-from medspa.settings import Settings
+from medspa.domain.messaging.attachments import Attachment
 # the failures live in messaging.failures (shared with the SMS adapter); importable from here too
 from medspa.domain.messaging.failures import DeliveryFailure, PermanentFailure, TemporaryFailure  # noqa: F401
+from medspa.settings import Settings
 
 
 # CRLF on the wire (smtplib sends bytes as given); headers folded only past RFC 5322's hard
@@ -44,6 +46,8 @@ class Email:
     text: str
     message_id: str
     reply_to: str | None = None
+    # files sent with it (messaging.attachments.Attachment: filename, content_type, content)
+    attachments: tuple[Attachment, ...] = ()
 
 
 def html_of(text: str) -> str:
@@ -53,8 +57,24 @@ def html_of(text: str) -> str:
     return f'<!doctype html>\n<html><body style="font-family: sans-serif">\n{body}\n</body></html>\n'
 
 
+def _add_attachment(msg: EmailMessage, attachment: Attachment) -> None:
+    """One file as a part of its own: Content-Type with the stored parameters (an .ics:
+    text/calendar; charset=utf-8; method=PUBLISH), Content-Disposition attachment with the
+    filename, base64 (the stored bytes arrive unchanged, CRLF line ends included)."""
+    header = Message()
+    header["Content-Type"] = attachment.content_type
+    maintype, subtype = header.get_content_maintype(), header.get_content_subtype()
+    params = dict(header.get_params()[1:])
+    if maintype == "text":
+        params.setdefault("charset", "utf-8")
+    msg.add_attachment(attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename,
+                       params=params)
+
+
 def build_message(email: Email) -> EmailMessage:
-    """The MIME message: multipart/alternative with a text and an HTML part."""
+    """The MIME message: multipart/alternative with a text and an HTML part; with attachments,
+    multipart/mixed around that alternative, then one part per file (Content-Disposition
+    attachment; filename=...)."""
     msg = EmailMessage()
     msg["From"] = formataddr((email.from_name, email.from_address))
     msg["To"] = email.to
@@ -64,6 +84,8 @@ def build_message(email: Email) -> EmailMessage:
     msg["Message-ID"] = email.message_id
     msg.set_content(email.text)
     msg.add_alternative(html_of(email.text), subtype="html")
+    for attachment in email.attachments:
+        _add_attachment(msg, attachment)
     return msg
 
 
