@@ -2,9 +2,10 @@
 wrote the message (domain.messaging.delivery.add_messages, task name "deliver_email").
 
 The task calls one action, domain.messaging.actions.do_deliver_message: a 5xx marks the
-message failed and the job succeeds (no retry); a 4xx or a connection error raises, and the
-job retries with RETRY's back-off, the retry reusing the stored Message-ID. Safe to run
-twice (the claim): a message is handed to the server by one delivery at a time.
+message failed (a hard bounce also marks the address) and the job succeeds (no retry); a 4xx
+or a connection error raises, and the job retries with RETRY's back-off, the retry reusing
+the stored Message-ID. Safe to run twice (the claim): a message is handed to the server by
+one delivery at a time.
 """
 
 from __future__ import annotations

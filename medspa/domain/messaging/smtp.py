@@ -3,13 +3,19 @@ server with smtplib.
 
 What the server answers decides what happens next (domain.messaging.delivery):
 - 250: accepted; `send_email` returns the server's answer (kept as provider_id).
-- 5xx (rejected recipient or sender, refused data): PermanentFailure, never retried.
+- 5xx: PermanentFailure, never retried. A hard bounce marks the address (suppress=True, see
+  `is_hard_bounce`): a 5xx to RCPT TO saying the mailbox does not exist or is unusable
+  (550 / 551 / 553, or an RFC 3463 enhanced status 5.1.x about the recipient or 5.2.1).
+  A 5xx to DATA (content refused: spam filter, size, policy), to MAIL FROM (our sender
+  refused) or a policy refusal of the recipient (5.7.x: relaying denied, blocklisted sender)
+  fails the message without marking the address: the next message may well get through.
 - 4xx, a dropped connection, a timeout, a refused connect: TemporaryFailure, retried by the job.
 """
 
 from __future__ import annotations
 
 import html
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -18,6 +24,8 @@ from email.message import EmailMessage, Message
 from email.utils import formataddr
 
 from medspa.domain.messaging.attachments import Attachment
+# the failures live in messaging.failures (shared with the SMS adapter); importable from here too
+from medspa.domain.messaging.failures import DeliveryFailure, PermanentFailure, TemporaryFailure  # noqa: F401
 from medspa.settings import Settings
 
 
@@ -25,22 +33,6 @@ from medspa.settings import Settings
 # limit: CPython folds some 78+ character subjects as "Subject:" + an indented line, which
 # readers show with a leading space
 WIRE = policy.SMTP.clone(max_line_length=998)
-
-
-class DeliveryFailure(Exception):
-    """A delivery that did not go through; `reason` is the server's answer (or the error)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason[:1000]
-
-
-class PermanentFailure(DeliveryFailure):
-    """The server refused for good (5xx): do not retry."""
-
-
-class TemporaryFailure(DeliveryFailure):
-    """Try again later (4xx, connection trouble)."""
 
 
 @dataclass(frozen=True)
@@ -113,15 +105,40 @@ def _connect(settings: Settings) -> smtplib.SMTP:
     return server
 
 
+# RFC 3463 enhanced status code at the start of the reply text: class.subject.detail
+_ENHANCED = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+_HARD_BOUNCE_CODES = (550, 551, 553)  # RFC 5321 4.2.2: mailbox unavailable, user not local, name not allowed
+_SENDER_DETAILS = ("7", "8")  # 5.1.7 / 5.1.8: the sender's address, not the recipient's (RFC 3463 3.2)
+
+
+def is_hard_bounce(code: int, text: str) -> bool:
+    """Whether a refusal of RCPT TO (reply `code`, reply `text`) says the recipient's mailbox is
+    undeliverable for good, so the address is marked. With an RFC 3463 enhanced status code in
+    `text`, that decides: 5.1.x (addressing: bad mailbox 5.1.1, bad system 5.1.2, bad syntax
+    5.1.3, moved 5.1.6, ...; not 5.1.7 / 5.1.8, which are about the sender) and 5.2.1 (mailbox
+    disabled) are hard bounces; 5.7.x (policy, e.g. relaying denied) and the rest are not.
+    Without one, the basic RFC 5321 codes 550, 551 and 553 are. A 4xx never is."""
+    if not 500 <= code < 600:
+        return False
+    enhanced = _ENHANCED.match(text or "")
+    if enhanced is None:
+        return code in _HARD_BOUNCE_CODES
+    klass, subject, detail = enhanced.groups()
+    return klass == "5" and ((subject == "1" and detail not in _SENDER_DETAILS) or (subject, detail) == ("2", "1"))
+
+
 def _raise_for(exc: smtplib.SMTPException) -> None:
+    bounce = False
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, message = next(iter(exc.recipients.values()))
-    elif isinstance(exc, smtplib.SMTPResponseException):
+        bounce = is_hard_bounce(code, message.decode(errors="replace") if isinstance(message, bytes) else str(message))
+    elif isinstance(exc, smtplib.SMTPResponseException):  # MAIL FROM or DATA refused: not the address's fault
         code, message = exc.smtp_code, exc.smtp_error
     else:
         raise TemporaryFailure(str(exc) or type(exc).__name__) from exc
-    failure = PermanentFailure if 500 <= code < 600 else TemporaryFailure
-    raise failure(_reason(code, message)) from exc
+    if 500 <= code < 600:
+        raise PermanentFailure(_reason(code, message), suppress=bounce) from exc
+    raise TemporaryFailure(_reason(code, message)) from exc
 
 
 def send_email(settings: Settings, email: Email) -> str:
