@@ -140,12 +140,13 @@ def suppressions(clinic) -> list[tuple[str, str, str, int | None]]:
 
 
 def add_sms(clinic, to: str, *, client_id: int | None = None, appointment_id: int | None = None,
-            key: str | None = None, body: str = "Glow: see you soon", settings: Settings | None = None) -> int:
+            key: str | None = None, body: str = "Glow: see you soon", kind: str = "booking_confirmation",
+            settings: Settings | None = None) -> int:
     """One SMS added through the normal path (its job deferred when Twilio is set up); its id."""
     from medspa.domain.messaging.delivery import add_messages
 
     with clinic.session() as s:
-        msg = OutboxMessage(org_id=clinic.org_id, channel="sms", kind="booking_confirmation", to_address=to,
+        msg = OutboxMessage(org_id=clinic.org_id, channel="sms", kind=kind, to_address=to,
                             body=body, client_id=client_id, appointment_id=appointment_id, dedupe_key=key)
         add_messages(s, [msg], settings=settings)
         s.commit()

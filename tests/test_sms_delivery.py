@@ -101,7 +101,11 @@ def test_an_invalid_number_fails_for_good_is_marked_and_falls_back_to_email(engi
     settings, fake, mailbox = sms_and_mail
     clinic = build_clinic(engine, owner_engine)
     appt = book(clinic)
-    (text_message,) = messages(clinic, appointment_id=appt.id, channel="sms")
+    (twin,) = messages(clinic, appointment_id=appt.id, channel="sms")
+    # an SMS with no email twin (e.g. a reminder the client takes by text only)
+    text_id = add_sms(clinic, ANA, client_id=twin.client_id, appointment_id=appt.id, key=f"remind-sms-{appt.id}",
+                      body="Test Clinic: see you tomorrow at 9:00 AM", kind="reminder", settings=settings)
+    text_message = row(clinic, text_id)
     fake.answers = [INVALID_TO]
     assert deliver(clinic, text_message.id, settings) == DeliveryOutcome.FAILED  # the job succeeds: no retry
     failed = row(clinic, text_message.id)
@@ -111,10 +115,10 @@ def test_an_invalid_number_fails_for_good_is_marked_and_falls_back_to_email(engi
 
     (fallback,) = messages(clinic, fallback_for_id=text_message.id)
     assert (fallback.channel, fallback.kind, fallback.to_address, fallback.status) == (
-        "email", "booking_confirmation", "ana@example.com", "queued")
+        "email", "reminder", "ana@example.com", "queued")
     assert (fallback.subject, fallback.body) == ("A message from Test Clinic", text_message.body)
     assert (fallback.client_id, fallback.appointment_id) == (text_message.client_id, appt.id)
-    assert fallback.dedupe_key == f"confirm-sms-{appt.id}-fallback"
+    assert fallback.dedupe_key == f"remind-sms-{appt.id}-fallback"
     assert jobs_for(owner_engine, "deliver_email", [fallback.id]) == [fallback.id]  # deferred with the failure
     assert deliver(clinic, fallback.id, settings) == DeliveryOutcome.SENT
     ((envelope, received),) = mailbox.accepted
@@ -134,6 +138,20 @@ def test_an_invalid_number_fails_for_good_is_marked_and_falls_back_to_email(engi
     # only once per SMS: the failed SMS is not claimable again, and its fallback stays single
     assert deliver(clinic, text_message.id, settings) == DeliveryOutcome.SKIPPED
     assert len(messages(clinic, fallback_for_id=text_message.id)) == 1
+
+
+def test_no_fallback_when_the_visits_own_email_says_it_already(engine, owner_engine, sms_and_mail):
+    """The confirmation is an email + SMS pair: a failed SMS does not repeat the queued email;
+    once that email failed too (not to a marked address), the fallback is written."""
+    settings, fake, _ = sms_and_mail
+    clinic = build_clinic(engine, owner_engine)
+    appt = book(clinic)
+    (text_message,) = messages(clinic, appointment_id=appt.id, channel="sms")
+    (email,) = messages(clinic, appointment_id=appt.id, channel="email", kind="booking_confirmation")
+    fake.answers = [INVALID_TO]
+    assert deliver(clinic, text_message.id, settings) == DeliveryOutcome.FAILED
+    assert messages(clinic, fallback_for_id=text_message.id) == []
+    assert row(clinic, email.id).status == "queued"
 
 
 @pytest.mark.parametrize("status, code, marked", [
@@ -376,7 +394,9 @@ def test_without_any_sender_number_the_sms_fails_at_its_claim_and_falls_back(eng
     settings, fake = sms
     clinic = build_clinic(engine, owner_engine)
     appt = book(clinic)
-    (text_message,) = messages(clinic, appointment_id=appt.id, channel="sms")
+    (twin,) = messages(clinic, appointment_id=appt.id, channel="sms")
+    text_message = row(clinic, add_sms(clinic, ANA, client_id=twin.client_id, appointment_id=appt.id,
+                                       key=f"remind-sms-{appt.id}", kind="reminder", settings=settings))
     no_default = settings.model_copy(update={"twilio_from_number": ""})
     assert deliver(clinic, text_message.id, no_default) == DeliveryOutcome.FAILED
     failed = row(clinic, text_message.id)
