@@ -126,3 +126,18 @@ def release_for_retry(session: Session, message_id: int, *, reason: str) -> None
     row = _row(session, message_id)
     row.status, row.failure_reason = MessageStatus.QUEUED.value, reason[:1000]
     session.add(row)
+
+
+def requeue_for_delivery(session: Session, message: OutboxMessage, *, settings: Settings | None = None) -> list[int]:
+    """Put `message` (a row of the session, locked by the caller) back in line for delivery:
+    status `queued`, failure_reason and job_id cleared, attempts and Message-ID kept; with a
+    mail server set up an email gets a new `deliver_email` job in the session's transaction.
+    Returns the deferred job ids ([] when nothing is deferred: no mail server, or a channel
+    without a sender yet). The one place a channel's delivery is started again: SMS adds
+    its job here."""
+    message.status, message.failure_reason, message.job_id = MessageStatus.QUEUED.value, None, None
+    session.add(message)
+    session.flush()
+    if message.channel == "email" and (settings or get_settings()).mail_enabled:
+        return defer_email_jobs(session, [message])
+    return []

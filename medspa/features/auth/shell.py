@@ -11,13 +11,14 @@ import reflex as rx
 from medspa.features.auth.components import sign_out_button
 from medspa.features.auth.state import StaffState
 
-# (key, label, icon, href, owner only)
+# (key, label, icon, href, the roles that see the link: None = every staff role)
 NAV = (
-    ("calendar", "Calendar", "calendar-days", "/calendar", False),
-    ("dashboard", "Dashboard", "chart-column", "/dashboard", "report.read"),  # owner and manager
-    ("audit", "Audit trail", "shield-check", "/audit", True),
-    ("staff", "Staff", "users", "/staff", True),
-    ("account", "Account", "user-cog", "/account", False),
+    ("calendar", "Calendar", "calendar-days", "/calendar", None),
+    ("dashboard", "Dashboard", "chart-column", "/dashboard", ("owner", "manager")),  # report.read
+    ("outbox", "Outbox", "mail", "/outbox", ("owner", "manager")),  # outbox.manage
+    ("audit", "Audit trail", "shield-check", "/audit", ("owner",)),
+    ("staff", "Staff", "users", "/staff", ("owner",)),
+    ("account", "Account", "user-cog", "/account", None),
 )
 
 
@@ -35,9 +36,14 @@ def staff_header(active: str, *extra: rx.Component) -> rx.Component:
     """The top bar of a staff page; `active` is the NAV key of this page, `extra` goes before
     the signed-in user (e.g. the calendar's "Live" dot)."""
     items = []
-    for key, label, icon, href, owner_only in NAV:
+    for key, label, icon, href, roles in NAV:
         item = _nav_item(key, label, icon, href, active)
-        items.append((rx.cond((StaffState.staff_role == "owner") | (StaffState.staff_role == "manager"), item) if owner_only == "report.read" else rx.cond(StaffState.staff_role == "owner", item)) if owner_only else item)
+        if roles:
+            shown = StaffState.staff_role == roles[0]
+            for role in roles[1:]:
+                shown = shown | (StaffState.staff_role == role)
+            item = rx.cond(shown, item)
+        items.append(item)
     return rx.hstack(
         rx.hstack(
             rx.center(rx.icon("flower-2", size=18, color="white"), width="30px", height="30px",
