@@ -39,12 +39,13 @@ class FailedJob:
     clinic_wide: bool  # about every clinic (no org_id in its arguments)
     error: str = ""  # the outbox message's last failure reason ("" when none is known)
     message_id: int | None = None  # the outbox message the job was about, if any
+    message_status: str = ""  # that message's delivery status now
 
 
 _FAILED = text("""
     select j.id, j.task_name, j.queue_name, j.attempts, j.args,
            (select max(e.at) from procrastinate_events e where e.job_id = j.id and e.type = 'failed') as failed_at,
-           m.id as message_id, m.failure_reason
+           m.id as message_id, m.status as message_status, m.failure_reason
     from procrastinate_jobs j
     left join outbox_message m
       on m.id = case when j.args ->> 'message_id' ~ '^[0-9]{1,18}$' then (j.args ->> 'message_id')::bigint end
@@ -60,4 +61,5 @@ def list_failed_jobs(session: Session, actor: Actor, *, limit: int = 50) -> list
     actor.require(PERMISSION)
     rows = session.execute(_FAILED, {"org_id": str(actor.org_id), "limit": max(1, min(limit, 200))}).all()
     return [FailedJob(r.id, r.task_name, r.queue_name, r.attempts, r.failed_at, dict(r.args),
-                      "org_id" not in r.args, r.failure_reason or "", r.message_id) for r in rows]
+                      "org_id" not in r.args, r.failure_reason or "", r.message_id, r.message_status or "")
+            for r in rows]

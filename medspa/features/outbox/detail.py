@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import reflex as rx
 
 from medspa.domain.messaging import outbox_actions as actions
+from medspa.domain.messaging.models import NOT_SENT_NO_MAIL_SERVER
 from medspa.domain.messaging.outbox import MessageDetail, NotResendable, Resent, clinic_time_label
 from medspa.domain.queue.actions import fetch_failed_jobs
 from medspa.domain.queue.service import FailedJob
@@ -75,8 +76,10 @@ def resent_notice(r: Resent) -> str:
         parts.append(f"That is the client's current address; it went to {r.previous_address} before.")
     if r.suppression_lifted:
         parts.append("The address was blocked after an earlier failure; sending to it is allowed again.")
-    if r.status_label != r.status:
-        parts.append(f"Status: {r.status_label}.")
+    if r.status_label == NOT_SENT_NO_MAIL_SERVER:
+        parts.append("No mail server is set up, so it waits here: not sent yet.")
+    elif r.job_ids:
+        parts.append("Its delivery job is in the queue.")
     return " ".join(parts)
 
 
@@ -182,10 +185,18 @@ class JobView:
     message_id: int = 0
 
 
+def _job_error(j: FailedJob) -> str:
+    if j.error:
+        return j.error
+    if j.message_id and j.message_status:
+        return f"No failure on record: its message is {j.message_status} now (sent again or delivered since)."
+    return NO_ERROR_TEXT
+
+
 def job_view(j: FailedJob, tz: ZoneInfo) -> JobView:
     """The table row of a FailedJob."""
     return JobView(j.id, TASK_WORDS.get(j.task_name, j.task_name.replace("_", " ").capitalize()), j.task_name,
-                   clinic_time_label(j.failed_at, tz) or "—", j.attempts, j.error or NO_ERROR_TEXT,
+                   clinic_time_label(j.failed_at, tz) or "—", j.attempts, _job_error(j),
                    "All clinics" if j.clinic_wide else "This clinic", j.message_id or 0)
 
 

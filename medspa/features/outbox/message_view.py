@@ -9,15 +9,23 @@ from medspa.features.outbox.detail import MessageState
 
 
 def _fact(label: str, value, id_: str, *, mono: bool = False) -> rx.Component:
-    text = rx.code(value, size="1", variant="ghost", word_break="break-all") if mono else rx.text(value, size="2")
+    """A labelled fact; a `mono` one (an identifier) takes the grid's whole row."""
+    if isinstance(value, rx.Component):
+        text = value
+    elif mono:
+        text = rx.code(value, size="1", variant="ghost", word_break="break-all")
+    else:
+        text = rx.text(value, size="2")
+    wide = {"grid_column": "1 / -1"} if mono else {}
     return rx.vstack(rx.text(label, size="1", weight="medium", color_scheme="gray"), text, spacing="0",
-                     id=id_, min_width="0")
+                     id=id_, min_width="0", **wide)
 
 
 def _facts() -> rx.Component:
     v = MessageState.view
     return rx.grid(
-        _fact("To", rx.fragment(rx.cond(v.client != "", v.client + " · ", ""), v.address), "outbox-msg-to"),
+        _fact("To", rx.vstack(rx.cond(v.client != "", rx.text(v.client, size="2", weight="medium")),
+                              rx.text(v.address, size="2"), spacing="0"), "outbox-msg-to"),
         _fact("Written", v.created, "outbox-msg-created"),
         _fact("Attempts", v.attempts, "outbox-msg-attempts"),
         rx.cond(v.sent != "", _fact("Sent", v.sent, "outbox-msg-sent")),
@@ -64,7 +72,10 @@ def _resend_bar() -> rx.Component:
     actions = rx.hstack(
         rx.cond(v.status == "failed",
                 rx.cond(v.resendable,
-                        rx.button(rx.icon("rotate-cw", size=14), "Resend", on_click=s.ask_resend, id="outbox-resend"),
+                        rx.hstack(rx.button(rx.icon("rotate-cw", size=14), "Resend", on_click=s.ask_resend,
+                                            id="outbox-resend", flex_shrink="0"),
+                                  rx.text(v.resend_note, size="1", color_scheme="gray", id="outbox-resend-hint"),
+                                  align="center", spacing="3"),
                         rx.text(v.resend_note, size="1", color_scheme="gray", id="outbox-resend-refused"))),
         rx.spacer(),
         rx.button("Close", variant="soft", color_scheme="gray", on_click=s.close_message, id="outbox-msg-close"),

@@ -27,7 +27,7 @@ def _labelled(label: str, child: rx.Component, error: str = "") -> rx.Component:
         parts.append(rx.cond(s.field_errors.contains(error),
                              rx.text(s.field_errors[error], size="1", color=rx.color("red", 11),
                                      id=f"outbox-{error}-error")))
-    return rx.vstack(*parts, spacing="1")
+    return rx.vstack(*parts, spacing="1", width=rx.breakpoints(initial="100%", sm="auto"))
 
 
 def _option(opt: Option) -> rx.Component:
@@ -47,10 +47,11 @@ def _filters() -> rx.Component:
     s = OutboxState
     return rx.flex(
         _labelled("Status", rx.segmented_control.root(*(_status_item(k, v) for k, v in STATUS_ITEMS),
-                                                      value=s.status, on_change=s.set_status, size="2",
-                                                      id="outbox-status"), "status"),
+                                                      value=s.status, on_change=s.set_status,
+                                                      size=rx.breakpoints(initial="1", sm="2"), id="outbox-status",
+                                                      width=rx.breakpoints(initial="100%", sm="auto")), "status"),
         _labelled("Channel", rx.select.root(
-            rx.select.trigger(id="outbox-channel", width="130px"),
+            rx.select.trigger(id="outbox-channel", width=rx.breakpoints(initial="100%", sm="160px")),
             rx.select.content(rx.select.item("Email and SMS", value="all"), rx.select.item("Email", value="email"),
                               rx.select.item("SMS", value="sms")),
             value=s.channel, on_change=s.set_channel, size="2"), "channel"),
@@ -58,12 +59,12 @@ def _filters() -> rx.Component:
                                      placeholder="Name, email or phone", on_change=s.set_query.debounce(300),
                                      id="outbox-client", size="2", width=rx.breakpoints(initial="100%", sm="230px"),
                                      auto_complete="off"), "client"),
-        rx.hstack(
+        rx.grid(
             _labelled("From", rx.input(type="date", value=s.start, on_change=s.set_start, size="2", id="outbox-start",
-                                       width="150px"), "start"),
+                                       width=rx.breakpoints(initial="100%", sm="150px")), "start"),
             _labelled("To", rx.input(type="date", value=s.end, on_change=s.set_end, size="2", id="outbox-end",
-                                     width="150px"), "end"),
-            spacing="3", align="start"),
+                                     width=rx.breakpoints(initial="100%", sm="150px")), "end"),
+            columns="2", spacing="3", align="start", width=rx.breakpoints(initial="100%", sm="auto")),
         rx.cond(s.locations.length() > 1,
                 _labelled("Times in", rx.select.root(
                     rx.select.trigger(id="outbox-zone", width="220px"),
@@ -71,7 +72,7 @@ def _filters() -> rx.Component:
                     value=s.location, on_change=s.set_location, size="2"))),
         rx.button(rx.icon("rotate-ccw", size=14), "Clear", variant="ghost", color_scheme="gray", size="2",
                   on_click=s.clear_filters, id="outbox-clear", margin_top=rx.breakpoints(initial="0", sm="20px")),
-        gap="4", wrap="wrap", align="start", width="100%",
+        spacing="4", wrap="wrap", align="start", width="100%",
     )
 
 
@@ -90,10 +91,10 @@ def _what(row: RowView) -> rx.Component:
         rx.hstack(rx.icon(rx.cond(row.channel == "SMS", "message-square", "mail"), size=14,
                           color=rx.color("gray", 10)),
                   rx.text(row.kind, size="2", weight="medium"), spacing="2", align="center"),
-        rx.cond(row.subject != "", rx.text(row.subject, size="1", color_scheme="gray", max_width="340px",
-                                           overflow="hidden", text_overflow="ellipsis", white_space="nowrap",
-                                           title=row.subject)),
-        spacing="1",
+        rx.text(rx.cond(row.subject != "", row.subject, "Text message"), size="1", color_scheme="gray",
+                max_width=rx.breakpoints(initial="230px", sm="340px"), overflow="hidden", text_overflow="ellipsis",
+                white_space="nowrap", title=row.subject),
+        spacing="1", min_width="0",
     )
 
 
@@ -121,13 +122,18 @@ def _row(row: RowView) -> rx.Component:
 
 
 def _card(row: RowView) -> rx.Component:
-    """A message as a card (phones)."""
-    return rx.box(
-        rx.hstack(_what(row), rx.spacer(), _status_badge(row), align="start", width="100%"),
-        rx.hstack(rx.text(rx.cond(row.client != "", row.client, row.address), size="2"), rx.spacer(),
-                  rx.text(row.when, size="1", color_scheme="gray"), width="100%", align="center", margin_top="6px"),
-        padding="12px", border_bottom=f"1px solid {rx.color('gray', 4)}", cursor="pointer",
-        on_click=MessageState.open_message(row.id), class_name="outbox-card",
+    """A message as a card (phones): what, status, the reason, who and when."""
+    return rx.vstack(
+        rx.hstack(_what(row), rx.spacer(),
+                  rx.badge(row.badge, color_scheme=row.tone, variant="soft", radius="full", flex_shrink="0"),
+                  align="start", width="100%"),
+        rx.cond(row.reason != "", rx.text(row.reason, size="1", color=rx.color("gray", 11), width="100%",
+                                          overflow="hidden", text_overflow="ellipsis", white_space="nowrap")),
+        rx.hstack(rx.text(rx.cond(row.client != "", row.client, row.address), size="2", weight="medium"),
+                  rx.spacer(), rx.text(row.when, size="1", color_scheme="gray", white_space="nowrap"),
+                  width="100%", align="center"),
+        spacing="1", padding="12px 14px", border_bottom=f"1px solid {rx.color('gray', 4)}", cursor="pointer",
+        width="100%", on_click=MessageState.open_message(row.id), class_name="outbox-card",
         custom_attrs={"data-id": row.id, "data-status": row.status},
     )
 
