@@ -37,7 +37,9 @@ def public_handlers():
     return out
 
 
-HANDLERS = public_handlers()
+# sorted: substates come from a set (ordered by object ids), so the order differs per process
+# and pytest-xdist's workers must collect the same list
+HANDLERS = sorted(public_handlers(), key=lambda ch: (ch[0].get_full_name(), ch[1]))
 HOSTILE = [None, -1, 0, 2**70, "1e9", "²", "x" * 100_000, {"a": 1}, [1], True, 1.5, "", "check_in",
            {"card_number": ["x"], "email": {"a": 1}, "code": 123456}]
 TABLES = ("appointment", "client", "payment", "refund", "ledger_entry", "treatment_note", "treatment_line",

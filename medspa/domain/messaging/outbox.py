@@ -329,7 +329,7 @@ def _resend_note(message: OutboxMessage, client: Client | None, refusal: str) ->
     return f"Goes to {message.to_address} again."
 
 
-def _locked(session: Session, message_id: int, *, lock: bool) -> OutboxMessage:
+def _message(session: Session, message_id: int, *, lock: bool) -> OutboxMessage:
     stmt = select(OutboxMessage).where(OutboxMessage.id == message_id)
     row = session.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
     if row is None:
@@ -344,7 +344,7 @@ def read_message(session: Session, actor: Actor, message_id: int, *, now: dateti
     NotFound (another clinic's or no such message), ValidationFailed (unknown zone)."""
     actor.require(PERMISSION)
     tz = zone_of(time_zone)
-    m = _locked(session, message_id, lock=False)
+    m = _message(session, message_id, lock=False)
     client = _client_of(session, m)
     refusal = resend_refusal(m, client, mail_enabled=mail_enabled)
     hidden = m.kind in SECRET_KINDS
@@ -356,8 +356,8 @@ def read_message(session: Session, actor: Actor, message_id: int, *, now: dateti
         current_address=_current_address(client, m.channel), subject=m.subject or "",
         body=HIDDEN_BODY if hidden else m.body, body_hidden=hidden, status=m.status,
         status_label=m.delivery_label(mail_enabled), attempts=m.attempts, failure_reason=m.failure_reason or "",
-        message_id=m.message_id or "", provider_id=m.provider_id or "", created_label=clinic_time_label(m.created_at, tz),
-        sent_label=clinic_time_label(m.sent_at, tz), delivered_label=clinic_time_label(m.delivered_at, tz),
+        message_id=m.message_id or "", provider_id=m.provider_id or "",
+        created_label=clinic_time_label(m.created_at, tz), sent_label=clinic_time_label(m.sent_at, tz), delivered_label=clinic_time_label(m.delivered_at, tz),
         appointment_id=m.appointment_id, resendable=not refusal, resend_note=_resend_note(m, client, refusal))
 
 
@@ -378,7 +378,7 @@ def resend_message(session: Session, actor: Actor, message_id: int, *, now: date
     requeue it once (the second finds it queued and is refused). Writes "outbox.message.resend".
     Raises PermissionDenied, NotFound, NotResendable (with the reason)."""
     actor.require(PERMISSION)
-    m = _locked(session, message_id, lock=True)
+    m = _message(session, message_id, lock=True)
     client = _client_of(session, m)
     refusal = resend_refusal(m, client, mail_enabled=settings.mail_enabled)
     if refusal:

@@ -62,7 +62,8 @@ def _resend_bar() -> rx.Component:
                   spacing="2"),
         rx.text(v.resend_note, size="2", id="outbox-resend-note"),
         rx.hstack(
-            rx.button("Cancel", variant="soft", color_scheme="gray", on_click=s.cancel_resend, id="outbox-resend-cancel"),
+            rx.button("Cancel", variant="soft", color_scheme="gray", on_click=s.cancel_resend,
+                      id="outbox-resend-cancel"),
             rx.button(rx.icon("send", size=14), "Send again", on_click=s.resend, loading=s.resending,
                       id="outbox-resend-confirm"),
             justify="end", spacing="2", width="100%"),

@@ -121,7 +121,8 @@ class OutboxState(StaffState):
 
     def _filter(self) -> OutboxFilter | None:
         """The filter of the bar, or None after noting the bad fields in field_errors."""
-        errors = {name: BAD_DATE for name in ("start", "end") if getattr(self, name) and not iso_day(getattr(self, name))}
+        typed = {"start": self.start, "end": self.end}
+        errors = {name: BAD_DATE for name, value in typed.items() if value and not iso_day(value)}
         self.field_errors = errors
         if errors:
             return None
