@@ -191,3 +191,15 @@ def release_for_retry(session: Session, message_id: int, *, reason: str) -> None
         return
     row.status, row.failure_reason = MessageStatus.QUEUED.value, reason[:1000]
     session.add(row)
+
+
+def requeue_for_delivery(session: Session, message: OutboxMessage, *, settings: Settings | None = None) -> list[int]:
+    """Put `message` (a row of the session, locked by the caller) back in line for delivery:
+    status `queued`, failure_reason and job_id cleared, attempts and Message-ID kept; with a
+    provider for its channel set up the message gets a new delivery job in the session's
+    transaction (defer_delivery_jobs). Returns the deferred job ids ([] when its channel has no
+    provider). The one place a message's delivery is started again."""
+    message.status, message.failure_reason, message.job_id = MessageStatus.QUEUED.value, None, None
+    session.add(message)
+    session.flush()
+    return defer_delivery_jobs(session, [message], settings=settings)
