@@ -150,7 +150,7 @@ def test_the_list_shows_its_columns_newest_first_with_counts_and_pages(shop):
     assert failed.status_label == "failed: 550 5.1.1 mailbox unavailable" and failed.attempts == 2
     assert not hasattr(failed, "body")
     sms = page.rows[2]
-    assert sms.status_label == "queued"  # an SMS waits for its sender, not for a mail server
+    assert sms.status_label == "not sent: no SMS provider set up"  # NO_MAIL has no Twilio either
     emails_waiting = fetch_outbox(shop.actor(), OutboxFilter(status="waiting", channel="email"), settings=NO_MAIL,
                                   clock=CLOCK, engine=shop.engine)
     assert [r.status_label for r in emails_waiting.rows] == ["sending"]
@@ -244,6 +244,27 @@ def test_a_resend_lifts_the_suppression_of_its_address(shop):
     assert done.suppression_lifted
     with shop.clinic.session() as s:
         assert s.exec(select(ContactSuppression)).all() == []
+    (lifted,) = shop.audit("contact.unsuppress")
+    assert (lifted.client_id, lifted.detail["address"], lifted.detail["reason"]) == (
+        shop.ben, "ben@example.com", "550 earlier bounce")
+
+
+def test_a_failed_sms_is_resent_through_its_own_channel(shop):
+    with shop.clinic.session() as s:
+        sms = s.get(OutboxMessage, shop.ids["sms"])
+        sms.status, sms.failure_reason = "failed", "Twilio 30003: Unreachable destination handset"
+        s.add(sms)
+        s.commit()
+    twilio = MAIL.model_copy(update={"twilio_account_sid": "AC123", "twilio_auth_token": "token",
+                                     "twilio_from_number": "+12125550100"})
+    assert twilio.sms_enabled
+    done = do_resend_message(shop.actor(), shop.ids["sms"], clock=CLOCK, settings=twilio, engine=shop.engine)
+    assert (done.status, done.to_address, len(done.job_ids)) == ("queued", "+12125550147", 1)
+    with shop.owner_engine.begin() as conn:
+        tasks = conn.execute(text("select task_name from procrastinate_jobs where id = any(:ids)"),
+                             {"ids": done.job_ids}).scalars().all()
+        conn.execute(text("delete from procrastinate_jobs where id = any(:ids)"), {"ids": done.job_ids})
+    assert tasks == ["deliver_sms"]
 
 
 def test_without_a_mail_server_a_resent_email_waits_in_the_outbox(shop):

@@ -59,6 +59,13 @@ WORKER_START_PRUNE_SECONDS = 7 * 24 * 3600.0
 app = App(connector=PsycopgConnector(), import_paths=IMPORT_PATHS)
 
 
+def is_last_attempt(context: JobContext, strategy: RetryStrategy) -> bool:
+    """True when the running job will not be retried if it fails now: procrastinate retries
+    while job.attempts (runs before this one) < strategy.max_attempts."""
+    job = context.job
+    return job is not None and strategy.max_attempts is not None and job.attempts >= strategy.max_attempts
+
+
 def stalled_after_seconds() -> float:
     """Seconds without a heartbeat after which a worker counts as gone (JOB_STALLED_AFTER_SECONDS)."""
     return get_settings().job_stalled_after_seconds

@@ -12,7 +12,9 @@
    `failed` with the provider's reason on a permanent refusal (returned, so the job succeeds
    and is not retried; the contact marked when the refusal is about it, an SMS's fallback
    email written: claims.fail_for_good); or back to `queued` on a temporary failure,
-   re-raised as TemporaryFailure so the job retries with back-off.
+   re-raised as TemporaryFailure so the job retries with back-off; on the job's last attempt
+   (`last_attempt`) a temporary failure fails the message instead ("gave up after N tries:
+   <reason>"), so it never waits `queued` with no job behind it and an owner can resend it.
 
 The one-duplicate window: between the provider accepting the message (step 2) and step 3's
 commit. A worker dying there leaves the row `sending`; the stalled job's retry (same job id)
@@ -33,7 +35,13 @@ from medspa.clock import Clock
 from medspa.domain.messaging.attachments import Attachment, load_attachments
 from medspa.domain.messaging.callbacks import apply_status_callback
 from medspa.domain.messaging.claims import ClaimedSms, Refused, claim_message, fail_for_good
-from medspa.domain.messaging.delivery import ClaimedEmail, enabled_channels, mark_sent, release_for_retry
+from medspa.domain.messaging.delivery import (
+    ClaimedEmail,
+    attempts_of,
+    enabled_channels,
+    mark_sent,
+    release_for_retry,
+)
 from medspa.domain.messaging.failures import PermanentFailure, TemporaryFailure
 from medspa.domain.messaging.smtp import Email, send_email
 from medspa.domain.messaging.twilio import Sms, read_status_callback, send_sms, signature_valid
@@ -66,11 +74,13 @@ def _hand_over(settings: Settings, claimed: ClaimedEmail | ClaimedSms, send: Sen
 
 def do_deliver_message(message_id: int, org_id: int, *, job_id: int | None = None, settings: Settings | None = None,
                        clock: Clock | None = None, engine: Engine | None = None,
-                       send: Sender = send_email, text: SmsSender = send_sms) -> DeliveryOutcome:
+                       send: Sender = send_email, text: SmsSender = send_sms,
+                       last_attempt: bool = False) -> DeliveryOutcome:
     """Deliver outbox message `message_id` (email or SMS) of clinic `org_id` once (see the
     module). Only the channels whose provider `settings` sets up are claimed (SKIPPED
     otherwise). Raises TemporaryFailure when the job should retry; `send` is the SMTP adapter
-    and `text` the Twilio adapter (tests may wrap them)."""
+    and `text` the Twilio adapter (tests may wrap them); `last_attempt`: the job will not be
+    retried, so a temporary failure fails the message (FAILED) rather than raising."""
     settings = settings or get_settings()
     channels = enabled_channels(settings)
     if not channels:
@@ -92,7 +102,14 @@ def do_deliver_message(message_id: int, org_id: int, *, job_id: int | None = Non
         return DeliveryOutcome.FAILED
     except TemporaryFailure as exc:
         with atomic(org_id, engine=engine) as work:
-            release_for_retry(work.session, message_id, reason=exc.reason)
+            if last_attempt:
+                tries = attempts_of(work.session, message_id)
+                fail_for_good(work.session, message_id, reason=f"gave up after {tries} tries: {exc.reason}",
+                              suppress=False, now=now_of(clock), settings=settings)
+            else:
+                release_for_retry(work.session, message_id, reason=exc.reason)
+        if last_attempt:
+            return DeliveryOutcome.FAILED
         raise
     with atomic(org_id, engine=engine) as work:
         mark_sent(work.session, message_id, provider_id=provider_id, now=now_of(clock))

@@ -182,6 +182,11 @@ def mark_failed(session: Session, message_id: int, *, reason: str) -> None:
     session.add(row)
 
 
+def attempts_of(session: Session, message_id: int) -> int:
+    """How many times message `message_id` was claimed so far (0 when there is no such row)."""
+    return session.exec(select(OutboxMessage.attempts).where(OutboxMessage.id == message_id)).first() or 0
+
+
 def release_for_retry(session: Session, message_id: int, *, reason: str) -> None:
     """A temporary failure (4xx, connection): back to queued with the reason; the job retries
     and the retry's claim reuses the stored Message-ID. A message a status callback settled
