@@ -28,6 +28,7 @@ from medspa.features.account import page as account_page
 from medspa.features.staff import page as staff_page
 from medspa.features.charting import page as charting_page
 from medspa.features.dashboard import page as dashboard_page
+from medspa.features.outbox import page as outbox_page
 
 _PAGE_MODULES = (
     home_page,
@@ -40,6 +41,7 @@ _PAGE_MODULES = (
     staff_page,
     charting_page,
     dashboard_page,
+    outbox_page,
 )
 
 # api first (Reflex mounts its own app, frontend included, inside it), then the headers around all

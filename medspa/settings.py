@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # jobs
     in_process_worker: bool = Field(True, description="`medspa serve` runs one job worker in its parent process; "
                                                       "false when `medspa worker` processes run the jobs.")
+    job_stalled_after_seconds: float = Field(
+        30.0, ge=3, description="A worker silent this long (no heartbeat) is gone: its running jobs are retried. "
+                                "Workers send heartbeats every third of it (at most every 10 s).")
 
     # email (empty SMTP_HOST: nothing is sent; messages stay in the outbox, "not sent: no mail server set up")
     smtp_host: str = Field("", description="SMTP server; empty keeps email in the in-app outbox.")
@@ -46,6 +49,17 @@ class Settings(BaseSettings):
     mail_from_name: str = Field("", description="Sender name; empty: the clinic's name.")
     mail_from_address: str = Field("no-reply@localhost", description="Sender address (the envelope sender too).")
     smtp_timeout_seconds: float = Field(30.0, description="Connect and command timeout of one delivery.")
+
+    # SMS through Twilio's REST API (empty account or token: nothing is sent; SMS stay in the outbox,
+    # "not sent: no SMS provider set up")
+    twilio_account_sid: str = Field("", description="Twilio Account SID (AC...); empty keeps SMS in the outbox.")
+    twilio_auth_token: str = Field("", description="Twilio Auth Token: the API's basic-auth password and the "
+                                                   "key of the status callbacks' X-Twilio-Signature.")
+    twilio_from_number: str = Field("", description="Deployment's default SMS sender (E.164), used when neither "
+                                                    "the location nor the clinic has its own number.")
+    twilio_api_base: str = Field("https://api.twilio.com", description="Twilio's REST API host (tests use a "
+                                                                       "local fake).")
+    twilio_timeout_seconds: float = Field(15.0, description="Connect and read timeout of one Twilio request.")
 
     # payments
     stripe_secret_key: str = ""
@@ -97,6 +111,13 @@ class Settings(BaseSettings):
     def mail_enabled(self) -> bool:
         """Email leaves through SMTP (SMTP_HOST set); else it stays in the in-app outbox."""
         return bool(self.smtp_host)
+
+    @property
+    def sms_enabled(self) -> bool:
+        """SMS leave through Twilio (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN set); else they stay
+        in the in-app outbox. The sender number is resolved per message (location, clinic,
+        TWILIO_FROM_NUMBER)."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
 
     @property
     def stripe_enabled(self) -> bool:

@@ -127,7 +127,7 @@ def test_a_booking_confirmation_arrives_with_its_headers_and_parts(engine, owner
     assert received["From"].addresses[0].addr_spec == "hello@glow.example"
     assert received["To"] == "ana.mail@example.com" and received["Reply-To"] == "desk@glow.example"
     assert received["Subject"].startswith("Confirmed: Botox on ")
-    assert received.get_content_type() == "multipart/alternative"
+    assert received.get_content_type() == "multipart/mixed"  # text + HTML, then invite.ics (test_email_attachments)
     text_part, html_part = received.get_body(("plain",)), received.get_body(("html",))
     assert "Botox" in text_part.get_content() and "Booking reference" in text_part.get_content()
     assert "<p>Hi Ana,</p>" in html_part.get_content()
@@ -172,6 +172,43 @@ def test_a_4xx_is_retried_with_the_same_message_id(engine, owner_engine, mail):
     assert [m["Message-ID"] for m in sink.received] == [first_id, first_id]
     row = _row(clinic, message_id)
     assert (row.status, row.attempts, row.message_id, row.failure_reason) == (MessageStatus.SENT, 2, first_id, None)
+
+
+def test_a_4xx_on_the_last_attempt_fails_the_message_so_an_owner_can_resend_it(engine, owner_engine, mail):
+    """The job will not be retried: the message must not wait `queued` with no job behind it."""
+    settings, sink = mail
+    clinic = build_clinic(engine, owner_engine)
+    message_id = _one_email(clinic)
+    (job_id, _), = _jobs_for(owner_engine, [message_id])
+    sink.answers = ["451 4.3.0 try again later", "452 4.2.2 mailbox full"]
+    with pytest.raises(TemporaryFailure):
+        do_deliver_message(message_id, clinic.org_id, job_id=job_id, settings=settings, engine=engine)
+    assert do_deliver_message(message_id, clinic.org_id, job_id=job_id, settings=settings, engine=engine,
+                              last_attempt=True) == DeliveryOutcome.FAILED
+    row = _row(clinic, message_id)
+    assert (row.status, row.attempts) == (MessageStatus.FAILED, 2)
+    assert row.failure_reason == "gave up after 2 tries: 452 4.2.2 mailbox full"
+    assert row.delivery_label(True) == "failed: gave up after 2 tries: 452 4.2.2 mailbox full"
+
+
+def test_the_last_attempt_is_the_one_procrastinate_will_not_retry():
+    from procrastinate import JobContext
+    from procrastinate.jobs import Job
+
+    from medspa.jobs.app import RETRY, is_last_attempt
+
+    def context(attempts: int) -> JobContext:
+        job = Job(id=1, queue="default", lock=None, queueing_lock=None, task_name="deliver_email",
+                  task_kwargs={}, attempts=attempts)
+        return JobContext(app=None, worker_name="w", worker_queues=None, job=job, start_timestamp=0.0,
+                          abort_reason=lambda: None)
+
+    exc = TemporaryFailure("451")
+    for attempts in range(RETRY.max_attempts + 1):
+        job = context(attempts).job
+        retried = RETRY.get_retry_decision(exception=exc, job=job) is not None
+        assert is_last_attempt(context(attempts), RETRY) is (not retried), attempts
+    assert is_last_attempt(context(RETRY.max_attempts), RETRY) and not is_last_attempt(context(0), RETRY)
 
 
 def test_a_retry_after_a_crash_mid_send_reclaims_with_the_same_message_id(engine, owner_engine, mail):

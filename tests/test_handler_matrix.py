@@ -6,8 +6,9 @@ session. For each action a UI handler performs, every role is tried: it must tak
 exactly when the permission table grants the action AND the role can hold that kind of
 session (staff roles for staff pages, the client for the portal; the public page and system
 jobs have no session to present). Actions without a UI handler yet (settings.write,
-block.write, refund.issue, outbox.read, staff.manage, and the public booking page's reads,
-which always act as role "public") are covered by tests/test_permissions.py.
+block.write, refund.issue, outbox.read (the system's console print-out), staff.manage, and the
+public booking page's reads, which always act as role "public") are covered by
+tests/test_permissions.py.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from medspa.features.dashboard.state import DashboardState, DrillState
 from medspa.features.calendar.book_dialog import BookDialogState, Option
 from medspa.features.calendar.state import CalendarState, DetailState
 from medspa.features.charting.state import ChartState, RowView
+from medspa.features.outbox.detail import JobsState, MessageState
+from medspa.features.outbox.state import OutboxState
 from medspa.features.portal.state import PortalState
 from tests.factories import build_clinic
 from tests.test_handlers import NOW, app_settings, call, run, state_for  # noqa: F401  (fixture)
@@ -322,6 +325,49 @@ def chart_write(w, role):
     return writes() == before + 1
 
 
+def _failed_message(w) -> int:
+    with w.clinic.session() as s:
+        msg = OutboxMessage(org_id=w.clinic.org_id, channel="email", kind="booking_confirmation",
+                            to_address="cleo@exmaple.com", subject="Confirmed: Botox", body="Hi Cleo",
+                            client_id=w.client_id, status="failed", failure_reason="550 no such user", attempts=1)
+        s.add(msg)
+        s.commit()
+        return msg.id
+
+
+def _message_status(w, message_id: int) -> str:
+    with w.clinic.session() as s:
+        return s.exec(select(OutboxMessage.status).where(OutboxMessage.id == message_id)).one()
+
+
+def outbox_manage(w, role):
+    """The outbox page: its list, a message opened (audited) and a failed one resent, each
+    handler on a fresh state that looks loaded (each checks the session and permission)."""
+    mid = _failed_message(w)
+    listing = staff_state(OutboxState, w, role)
+    listing.status = "failed"
+    run(call(OutboxState.load, listing))
+    listed = listing.allowed and not listing.not_found and mid in [r.id for r in listing.rows]
+    reader = staff_state(MessageState, w, role)
+    reader._row_ids = [mid]
+    run(call(MessageState.open_message, reader, mid))
+    opened = reader.view.id == mid and reader.view.body == "Hi Cleo"
+    sender = staff_state(MessageState, w, role)
+    sender._message_id, sender.confirming, sender.view_open = mid, True, True
+    run(call(MessageState.resend, sender))
+    resent = _message_status(w, mid) == "queued"
+    results = {listed, opened, resent}
+    assert len(results) == 1, (role, listed, opened, resent)  # all or nothing
+    return listed
+
+
+def jobs_read(w, role):
+    state = staff_state(JobsState, w, role)
+    state.show_jobs = True  # as if the page had loaded for an owner
+    run(call(JobsState.open_tab, state, "jobs"))
+    return state.jobs_loaded and state.tab == "jobs"
+
+
 HANDLERS = {
     "calendar.read": ("staff", calendar_read),
     "client.contact.read": ("staff", contact_read),
@@ -333,6 +379,8 @@ HANDLERS = {
     "client.read": ("staff", client_search),
     "audit.read": ("staff", audit_read),
     "report.read": ("staff", report_read),
+    "outbox.manage": ("staff", outbox_manage),
+    "jobs.read": ("staff", jobs_read),
     "payment.take": ("staff", take_payment),
     "chart.read": ("staff", chart_read),
     "chart.write": ("staff", chart_write),

@@ -19,7 +19,9 @@ from tests.test_handlers import NOW, app_settings, call, run, state_for  # noqa:
 
 def _walk(cls):
     yield cls
-    for sub in cls.get_substates():
+    # get_substates() is a set of classes (ordered by id): sorted, every xdist worker collects
+    # the same parametrization in the same order
+    for sub in sorted(cls.get_substates(), key=lambda c: (c.__module__, c.__qualname__)):
         yield from _walk(sub)
 
 
@@ -37,7 +39,9 @@ def public_handlers():
     return out
 
 
-HANDLERS = public_handlers()
+# sorted: substates come from a set (ordered by object ids), so the order differs per process
+# and pytest-xdist's workers must collect the same list
+HANDLERS = sorted(public_handlers(), key=lambda ch: (ch[0].get_full_name(), ch[1]))
 HOSTILE = [None, -1, 0, 2**70, "1e9", "²", "x" * 100_000, {"a": 1}, [1], True, 1.5, "", "check_in",
            {"card_number": ["x"], "email": {"a": 1}, "code": 123456}]
 TABLES = ("appointment", "client", "payment", "refund", "ledger_entry", "treatment_note", "treatment_line",
@@ -313,3 +317,55 @@ def test_hold_expiry_sweep_audits_and_survives(world, app_settings, engine):  # 
     released = do_expire_lapsed_holds(clock=FixedClock(NOW + timedelta(hours=2)), engine=engine)
     assert (w.clinic.org_id, hid) in [(e.org_id, e.appointment_id) for e in released]
     assert status(w, hid) == "expired" and _audit_count(w, "appointment.release") == r0 + 1
+
+
+def test_outbox_filters_after_load_take_any_value_and_name_bad_dates(world, app_settings):  # noqa: F811
+    from medspa.features.outbox.detail import JobsState, MessageState
+    from medspa.features.outbox.state import OutboxState
+
+    state = staff_state(OutboxState, world, "owner")
+    run(call(OutboxState.load, state))
+    assert state.allowed and state.counts["all"] >= 1
+    for bad in (["all"], {"x": 1}, None, 2**70, "²", "x" * 10_000, "bogus"):
+        for h in (OutboxState.set_status, OutboxState.set_channel, OutboxState.set_query, OutboxState.set_location,
+                  OutboxState.turn_page, MessageState.open_message, JobsState.open_tab, JobsState.open_job_message):
+            run(call(h, state, bad))
+        run(call(OutboxState.clear_filters, state))
+    assert state.allowed and not state.not_found
+    run(call(OutboxState.set_start, state, "2026-02-31"))
+    assert state.field_errors == {"start": "Enter a date as YYYY-MM-DD"}
+    run(call(OutboxState.set_start, state, "2026-07-02"))
+    run(call(OutboxState.set_end, state, "2026-07-01"))
+    assert state.field_errors == {"end": "The end date is before the start date"}
+    run(call(OutboxState.set_end, state, ""))
+    assert state.field_errors == {}
+
+
+def test_outbox_open_and_resend_are_audited(world, app_settings):  # noqa: F811
+    from medspa.features.outbox.detail import MessageState
+    from medspa.features.outbox.state import OutboxState
+    from tests.test_handler_matrix import _failed_message, _message_status
+
+    w = world
+    mid = _failed_message(w)
+    listing = staff_state(OutboxState, w, "manager")
+    run(call(OutboxState.set_status, listing, "failed"))
+    assert mid in [r.id for r in listing.rows]
+    row = next(r for r in listing.rows if r.id == mid)
+    assert (row.badge, row.tone, row.reason) == ("Failed", "red", "550 no such user")
+    r0, s0 = _audit_count(w, "outbox.message.read"), _audit_count(w, "outbox.message.resend")
+    state = staff_state(MessageState, w, "manager")
+    state._row_ids, state.rows = listing._row_ids, listing.rows
+    run(call(MessageState.open_message, state, mid))
+    assert state.view.id == mid and state.view.resendable and _audit_count(w, "outbox.message.read") == r0 + 1
+    run(call(MessageState.resend, state))  # not confirmed yet: nothing happens
+    assert _message_status(w, mid) == "failed"
+    run(call(MessageState.ask_resend, state))
+    assert state.confirming and "cleo-" in state.view.resend_note  # goes to the client's current address
+    run(call(MessageState.resend, state))
+    assert _message_status(w, mid) == "queued" and _audit_count(w, "outbox.message.resend") == s0 + 1
+    assert state.view.status == "queued" and not state.view.resendable and state.notice.startswith("Queued again for")
+    shown = next(r for r in state.rows if r.id == mid)
+    assert (shown.status, shown.badge) == ("queued", "Not sent")  # the row shows its new status
+    run(call(MessageState.ask_resend, state))
+    assert not state.confirming  # a queued message has no resend

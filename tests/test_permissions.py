@@ -27,6 +27,7 @@ from medspa.domain.identity.staff_admin import revoke_user_sessions
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.domain.identity.permissions import ROLE_PERMISSIONS, has_permission
 from medspa.domain.identity.service import create_user
+from medspa.domain.messaging.outbox import read_message
 from medspa.domain.messaging.service import list_outbox
 from medspa.domain.payments.checkout import checkout_visit
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
@@ -133,6 +134,8 @@ ENTRY_POINTS = {
     "client.read": lambda s, a, w: get_client(s, a, w.client_id),
     "client.write": lambda s, a, w: create_client(s, a, ClientInput("New", "Person", "", "")),
     "outbox.read": lambda s, a, w: list_outbox(s, a),
+    "outbox.manage": lambda s, a, w: read_message(s, a, _confirmation(s, w), now=NOW, time_zone="America/New_York",
+                                                  mail_enabled=False),
     "refund.issue": lambda s, a, w: issue_refund(s, a, w.payment_id, gateway(w), now=NOW, reason="matrix"),
     "payment.take": lambda s, a, w: _checkout(s, a, w),
     "report.read": lambda s, a, w: no_show_rate(s, a, start=DAY, end=DAY, location_id=None, now=NOW),
@@ -147,6 +150,12 @@ ENTRY_POINTS = {
     "photo.read": lambda s, a, w: open_photo(s, a, w.photo_id, NOW, w.media),
     "photo.write": lambda s, a, w: add_photo(s, a, w.appointment_id, _JPEG, "after", NOW, w.media),
 }
+
+
+def _confirmation(s, w) -> int:
+    """The booking's confirmation email (the system reads its id: outbox.read)."""
+    return next(m.id for m in list_outbox(s, w.clinic.system, limit=200)
+                if m.client_id == w.client_id and m.kind == "booking_confirmation" and m.channel == "email")
 
 
 def _checkout(s, a, w):
@@ -191,7 +200,7 @@ def test_role_action_matrix(world: World, role: str, action: str):
 # every read of protected health information leaves exactly one audit row (action written)
 PHI_READS = {"client.read": "client.read", "client.contact.read": "appointment.read",
              "calendar.read": "calendar.read", "portal.self.read": "portal.view", "audit.read": "audit.search",
-             "chart.read": "chart.read", "photo.read": "photo.read"}
+             "chart.read": "chart.read", "photo.read": "photo.read", "outbox.manage": "outbox.message.read"}
 
 
 @pytest.mark.parametrize(("role", "action"), [(r, a) for r in ROLES for a in PHI_READS if has_permission(r, a)])

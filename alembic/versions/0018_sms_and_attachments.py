@@ -66,6 +66,7 @@ def upgrade() -> None:
         sa.UniqueConstraint('org_id', 'channel', 'address', name='uq_contact_suppression'),
         sa.CheckConstraint("channel in ('email', 'sms')", name='ck_contact_suppression_channel'),
     )
+    op.create_index('ix_contact_suppression_org_id', 'contact_suppression', ['org_id'])
     protect_tenant_table(op, 'contact_suppression', app_role)
 
     op.create_table(
@@ -80,6 +81,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_outbox_attachment_message_id', 'outbox_attachment', ['message_id'])
+    op.create_index('ix_outbox_attachment_org_id', 'outbox_attachment', ['org_id'])
     protect_tenant_table(op, 'outbox_attachment', app_role)
 
     op.add_column('organization', sa.Column('sms_from_number', sa.String(length=16), nullable=True))

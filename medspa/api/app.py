@@ -53,7 +53,7 @@ def health() -> JSONResponse:
 api.include_router(docs.install(API_PREFIX, api.openapi_url))  # GET /api/v1/docs (Swagger UI)
 api.include_router(v1.router, prefix=API_PREFIX)
 v1.install_error_handlers(api)
-api.include_router(webhooks.router)  # POST /api/stripe/webhook
+api.include_router(webhooks.router)  # POST /api/stripe/webhook, POST /api/v1/webhooks/twilio/status
 api.include_router(auth.router)  # POST /auth/login, /auth/logout: the HttpOnly session cookie
 api.include_router(media.router)  # GET /media/photos/{id}: clinical photos, session + photo.read, audited
 

@@ -1,20 +1,24 @@
-"""POST /api/stripe/webhook: Stripe's deliveries of payment events.
+"""Webhooks: POST /api/stripe/webhook (Stripe's payment events) and POST
+/api/v1/webhooks/twilio/status (Twilio's SMS status callbacks).
 
-Include with `api.include_router(webhooks.router)` (no prefix: the path is absolute). The
-handler is a plain `def`, so FastAPI runs it in its thread pool (the database calls block).
-It calls ONE action, medspa.domain.payments.actions.do_apply_stripe_event. Dependencies
-(engine, settings, clock) are functions below so tests can override them with
-`app.dependency_overrides`.
+Include with `api.include_router(webhooks.router)` (no prefix: the paths are absolute). The
+handlers are plain `def`s, so FastAPI runs them in its thread pool (the database calls
+block). Each calls ONE action: medspa.domain.payments.actions.do_apply_stripe_event,
+medspa.domain.messaging.actions.do_apply_twilio_status. Dependencies (engine, settings,
+clock) are functions below so tests can override them with `app.dependency_overrides`.
 """
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from medspa.clock import Clock, app_clock
+from medspa.domain.messaging.actions import InvalidTwilioRequest, SmsNotConfigured, do_apply_twilio_status
+from medspa.domain.messaging.twilio import STATUS_CALLBACK_PATH
 from medspa.domain.payments.actions import StripeNotConfigured, do_apply_stripe_event
 from medspa.domain.payments.stripe_gateway import GatewayUnavailable
 from medspa.domain.payments.webhooks import InvalidWebhook, WebhookNotReady
@@ -70,4 +74,31 @@ def stripe_webhook(request: Request, body: bytes = Depends(_raw_body),
     except GatewayUnavailable as exc:
         log.warning("stripe webhook: refund could not reach Stripe: %s", exc.cause)
         return JSONResponse({"received": False, "error": exc.message}, status_code=503)
+    return JSONResponse({"received": True, "result": result})
+
+
+@router.post(STATUS_CALLBACK_PATH, include_in_schema=False)
+def twilio_status(request: Request, body: bytes = Depends(_raw_body), settings: Settings = Depends(webhook_settings),
+                  engine=Depends(webhook_engine), clock: Clock = Depends(webhook_clock)) -> JSONResponse:
+    """Verify and apply one Twilio status callback of an outbox SMS (form-encoded POST).
+
+    200 {"received": true, "result": "sent" | "delivered" | "failed" | "unchanged" | "ignored"}
+    (an unknown Message SID is "ignored" with a 200: Twilio would otherwise retry);
+    403 for a missing or wrong X-Twilio-Signature (nothing read or written);
+    400 for a body that is not UTF-8; 503 when Twilio is not configured.
+    """
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    try:
+        params = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return JSONResponse({"received": False, "error": "body is not UTF-8"}, status_code=400)
+    path_and_query = STATUS_CALLBACK_PATH + (f"?{query}" if query else "")
+    try:
+        result = do_apply_twilio_status(path_and_query, params, request.headers.get("x-twilio-signature"),
+                                        settings=settings, clock=clock, engine=engine)
+    except SmsNotConfigured:
+        return JSONResponse({"received": False, "error": "Twilio is not configured"}, status_code=503)
+    except InvalidTwilioRequest as exc:
+        log.warning("twilio status callback rejected: %s", exc)
+        return JSONResponse({"received": False, "error": "invalid signature"}, status_code=403)
     return JSONResponse({"received": True, "result": result})

@@ -8,6 +8,10 @@
   (a graceful stop: the worker row is removed). IN_PROCESS_WORKER=false turns it off when
   production runs `medspa worker` instead.
 
+Either way a starting worker schedules the recovery of the jobs a dead worker left running
+(medspa.jobs.app, "Stalled jobs"): restarting a killed worker gets its job retried about
+JOB_STALLED_AFTER_SECONDS later, with no wait for the 5-minute sweep.
+
 The caller points this process's domain actions at the right database first
 (medspa.ops.jobs.bind_worker_database); `conninfo` is the app role's URL.
 """
@@ -19,7 +23,13 @@ import logging
 import threading
 from typing import Any
 
-from medspa.jobs.app import opened
+from medspa.jobs.app import (
+    WORKER_START_PRUNE_SECONDS,
+    heartbeat_seconds,
+    opened,
+    schedule_recovery_at_start,
+    stalled_after_seconds,
+)
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 5.0  # fallback poll; LISTEN/NOTIFY wakes workers at once for new jobs
@@ -27,11 +37,19 @@ POLL_SECONDS = 5.0  # fallback poll; LISTEN/NOTIFY wakes workers at once for new
 
 async def run_worker(conninfo: str, *, install_signal_handlers: bool = True, **options: Any) -> None:
     """Open the app on `conninfo` and work until stopped (signal or cancellation). `options`:
-    procrastinate's worker options (name, queues, concurrency, fetch_job_polling_interval, ...)."""
+    procrastinate's worker options (name, queues, concurrency, fetch_job_polling_interval, ...).
+
+    Heartbeats every third of JOB_STALLED_AFTER_SECONDS (at most 10 s); at start the worker
+    schedules the recovery of the jobs its predecessors left when they died (medspa.jobs.app:
+    stalled jobs), due JOB_STALLED_AFTER_SECONDS + 1 s later."""
+    stalled_after = stalled_after_seconds()
     options.setdefault("fetch_job_polling_interval", POLL_SECONDS)
+    options.setdefault("update_heartbeat_interval", heartbeat_seconds(stalled_after))
+    options.setdefault("stalled_worker_timeout", WORKER_START_PRUNE_SECONDS)
     async with opened(conninfo) as app:
         from medspa.jobs.payments import defer_startup_reconciliation
 
+        await schedule_recovery_at_start(options.get("name") or "worker")
         await defer_startup_reconciliation(app)  # payments a crash left open: settle them now
         await app.run_worker_async(install_signal_handlers=install_signal_handlers, **options)
 

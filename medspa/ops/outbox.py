@@ -1,5 +1,6 @@
 """`medspa outbox`: the newest outbox messages of each clinic with their delivery status (on a
-laptop without SMTP_HOST every email reads "not sent: no mail server set up")."""
+laptop without SMTP_HOST every email reads "not sent: no mail server set up", and without
+Twilio every SMS "not sent: no SMS provider set up")."""
 
 from __future__ import annotations
 
@@ -32,9 +33,9 @@ class ClinicOutbox:
 
 
 def newest_outbox(engine: Engine, *, clinic: str = "", limit: int = 10,
-                  mail_enabled: bool = False) -> list[ClinicOutbox]:
+                  mail_enabled: bool = False, sms_enabled: bool = False) -> list[ClinicOutbox]:
     """Each clinic's (only `clinic`'s, when given) `limit` newest outbox messages; `status`
-    is the delivery label (mail_enabled: an SMTP server is set up)."""
+    is the delivery label (mail_enabled: an SMTP server is set up; sms_enabled: Twilio is)."""
     from medspa.db import tenant_session
     from medspa.domain.identity.actor import Actor
     from medspa.domain.messaging.service import list_outbox
@@ -49,7 +50,7 @@ def newest_outbox(engine: Engine, *, clinic: str = "", limit: int = 10,
         with tenant_session(org_id, engine) as s:
             messages = list_outbox(s, Actor.system(org_id, "medspa outbox"), limit=limit)
             lines = tuple(OutboxLine(m.created_at, m.channel, m.kind, m.to_address, m.subject or "", m.body,
-                                     m.delivery_label(mail_enabled)) for m in messages)
+                                     m.delivery_label(mail_enabled, sms_enabled)) for m in messages)
         result.append(ClinicOutbox(slug, name, lines))
     return result
 
@@ -62,6 +63,7 @@ def outbox_of(settings, db, *, clinic: str = "", limit: int = 10) -> list[Clinic
     require_schema(settings, db)
     engine = get_engine(db.settings(settings))
     try:
-        return newest_outbox(engine, clinic=clinic, limit=limit, mail_enabled=settings.mail_enabled)
+        return newest_outbox(engine, clinic=clinic, limit=limit, mail_enabled=settings.mail_enabled,
+                             sms_enabled=settings.sms_enabled)
     finally:
         engine.dispose()

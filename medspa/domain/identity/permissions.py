@@ -21,6 +21,13 @@ balance to a card (domain/payments/checkout.py), and see the checkout figures of
 jobs.read (owner only): the job queue's dead letters, jobs that failed their last attempt
 (domain/queue/service.py): the clinic's own and those about every clinic.
 
+outbox.manage (owner and manager): the outbox page (domain/messaging/outbox.py): list the
+clinic's email and SMS with filters, open one (its body can name a visit's service: each list
+and each opened message is audited) and send a failed one again (audited).
+
+outbox.read (system only): the `medspa outbox` print-out on the server's console
+(messaging.service.list_outbox); no staff page uses it: staff read the outbox with outbox.manage.
+
 Only actions some service enforces are listed (tests/test_permissions.py calls each one for
 every role). Actions arrive with the feature that checks them: order.result.write (lab) with orders."""
 
@@ -32,13 +39,14 @@ STAFF_READ = {"calendar.read", "availability.read", "catalog.read", "practice.re
 CHART = {"chart.read", "chart.write"}
 PHOTOS = {"photo.read", "photo.write"}
 BOOKING = {"appointment.book", "appointment.check_in", "appointment.cancel", "appointment.update_status",
-           "client.read", "client.write", "client.contact.read", "block.write", "outbox.read"}
+           "client.read", "client.write", "client.contact.read", "block.write"}
 DESK_MONEY = {"payment.take"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
-                                                         "report.read", "jobs.read"} | CHART | PHOTOS),
-    "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read"}),
+                                                         "report.read", "jobs.read", "outbox.manage"} | CHART | PHOTOS),
+    "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read",
+                                                           "outbox.manage"}),
     "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS),
     "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY),
     "lab": frozenset({"calendar.read", "practice.read"}),  # the calendar lists the locations
@@ -46,7 +54,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "client": frozenset({"availability.read", "catalog.read", "appointment.book_online", "portal.self.read",
                          "portal.self.write", "appointment.cancel_own"}),
     "public": frozenset({"availability.read", "catalog.read", "practice.read", "appointment.book_online"}),
-    "system": frozenset(STAFF_READ | BOOKING | {"appointment.book_online", "refund.issue", "settings.write"}),
+    "system": frozenset(STAFF_READ | BOOKING | {"appointment.book_online", "refund.issue", "settings.write",
+                                                "outbox.read"}),
 }
 
 

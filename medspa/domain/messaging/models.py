@@ -12,6 +12,8 @@ from medspa.domain.base import fk, org_fk, pk, tstamp
 
 
 NOT_SENT_NO_MAIL_SERVER = "not sent: no mail server set up"
+NOT_SENT_NO_SMS_PROVIDER = "not sent: no SMS provider set up"
+NOT_SENT = "not sent:"  # a failure decided before any provider was contacted (e.g. a suppressed contact)
 
 
 class MessageStatus(StrEnum):
@@ -30,9 +32,11 @@ class MessageStatus(StrEnum):
 class OutboxMessage(SQLModel, table=True):
     """An email or SMS to send. dedupe_key makes a message idempotent (e.g. one receipt per payment).
 
-    Delivery: attempts (claims so far), message_id (the RFC 5322 Message-ID, made once at the
-    first claim and reused by every retry), job_id (the queue job that holds the claim),
-    provider_id (the server's answer to DATA), failure_reason (the last failure)."""
+    Delivery: attempts (claims so far), message_id (the RFC 5322 Message-ID of an email, made
+    once at the first claim and reused by every retry), job_id (the queue job that holds the
+    claim), provider_id (an email: the SMTP server's answer to DATA; an SMS: Twilio's Message
+    SID, which its status callbacks name), failure_reason (the last failure), delivered_at
+    (an SMS: when Twilio's callback said delivered)."""
 
     __tablename__ = "outbox_message"
     __table_args__ = (UniqueConstraint("org_id", "dedupe_key", name="uq_outbox_dedupe"),)
@@ -59,11 +63,19 @@ class OutboxMessage(SQLModel, table=True):
     fallback_for_id: int | None = Field(default=None, sa_column=Column(
         BigInteger, ForeignKey("outbox_message.id"), nullable=True))
 
-    def delivery_label(self, mail_enabled: bool) -> str:
-        """The status as owners read it; an email still queued without a mail server says so."""
-        if self.status == MessageStatus.QUEUED and self.channel == "email" and not mail_enabled:
-            return NOT_SENT_NO_MAIL_SERVER
+    def delivery_label(self, mail_enabled: bool, sms_enabled: bool = False) -> str:
+        """The status as owners read it: a message still queued without its channel's provider
+        says so ("not sent: no mail server set up", "not sent: no SMS provider set up"); a
+        failure reads "failed: <reason>", or the reason alone when no provider was contacted
+        ("not sent: +1 415-555-0123 marked undeliverable on ...")."""
+        if self.status == MessageStatus.QUEUED:
+            if self.channel == "email" and not mail_enabled:
+                return NOT_SENT_NO_MAIL_SERVER
+            if self.channel == "sms" and not sms_enabled:
+                return NOT_SENT_NO_SMS_PROVIDER
         if self.status == MessageStatus.FAILED and self.failure_reason:
+            if self.failure_reason.startswith(NOT_SENT):
+                return self.failure_reason
             return f"failed: {self.failure_reason}"
         return self.status
 

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from medspa.domain.catalog.models import Service
 from medspa.domain.identity.actor import Actor
 from medspa.domain.clients.models import Client
+from medspa.domain.messaging.attachments import attach_booking_invite
 from medspa.domain.messaging.delivery import add_messages
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.money import format_money
@@ -56,7 +57,9 @@ def queue_booking_confirmation(session: Session, *, org: Organization, appointme
                                client: Client, location: Location, service: Service,
                                provider: StaffMember) -> list[OutboxMessage]:
     """An email and (with a phone) an SMS confirming the booking. Deduplicated per appointment
-    (already queued ones are skipped; returns the messages added)."""
+    (already queued ones are skipped; returns the messages added). The email carries the visit
+    as `invite.ics` (messaging.attachments.booking_invite), written with it in this
+    transaction: only when the email is added, never for a skipped re-add."""
     when = format_clinic_time(appointment.start_at, location.time_zone)
     deposit = (f"Deposit paid: {format_money(appointment.deposit_cents, appointment.currency)}.\n"
                if appointment.deposit_cents else "")
@@ -69,9 +72,13 @@ def queue_booking_confirmation(session: Session, *, org: Organization, appointme
         f"{refund_rule_sentence(location.cancellation_window_hours)}\n\n"
         f"{org.name}"
     )
-    return add_new_messages(session, visit_messages(
+    added = add_new_messages(session, visit_messages(
         appointment, client, kind="booking_confirmation", key="confirm", subject=f"Confirmed: {service.name} on {when}",
         body=body, sms=f"{org.name}: {service.name} confirmed {when}. Ref {appointment.reference[:8]}"))
+    for email in (m for m in added if m.channel == "email"):
+        attach_booking_invite(session, email, org=org, appointment=appointment, location=location, service=service,
+                              provider=provider)
+    return added
 
 
 def queue_deposit_receipt(session: Session, *, org: Organization, payment: Payment, client: Client,

@@ -1,21 +1,31 @@
-"""The SMTP adapter: one email, built (text + HTML parts) and handed to the server with smtplib.
+"""The SMTP adapter: one email, built (text + HTML parts, then its attachments) and handed to the
+server with smtplib.
 
 What the server answers decides what happens next (domain.messaging.delivery):
 - 250: accepted; `send_email` returns the server's answer (kept as provider_id).
-- 5xx (rejected recipient or sender, refused data): PermanentFailure, never retried.
+- 5xx: PermanentFailure, never retried. A hard bounce marks the address (suppress=True, see
+  `is_hard_bounce`): a 5xx to RCPT TO saying the mailbox does not exist or is unusable
+  (550 / 551 / 553, or an RFC 3463 enhanced status 5.1.x about the recipient or 5.2.1).
+  A 5xx to DATA (content refused: spam filter, size, policy), to MAIL FROM (our sender
+  refused) or a policy refusal of the recipient (5.7.x: relaying denied, blocklisted sender)
+  fails the message without marking the address: the next message may well get through.
 - 4xx, a dropped connection, a timeout, a refused connect: TemporaryFailure, retried by the job.
 """
 
 from __future__ import annotations
 
 import html
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.utils import formataddr
 
+from medspa.domain.messaging.attachments import Attachment
+# the failures live in messaging.failures (shared with the SMS adapter); importable from here too
+from medspa.domain.messaging.failures import DeliveryFailure, PermanentFailure, TemporaryFailure  # noqa: F401
 from medspa.settings import Settings
 
 
@@ -23,22 +33,6 @@ from medspa.settings import Settings
 # limit: CPython folds some 78+ character subjects as "Subject:" + an indented line, which
 # readers show with a leading space
 WIRE = policy.SMTP.clone(max_line_length=998)
-
-
-class DeliveryFailure(Exception):
-    """A delivery that did not go through; `reason` is the server's answer (or the error)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason[:1000]
-
-
-class PermanentFailure(DeliveryFailure):
-    """The server refused for good (5xx): do not retry."""
-
-
-class TemporaryFailure(DeliveryFailure):
-    """Try again later (4xx, connection trouble)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +46,8 @@ class Email:
     text: str
     message_id: str
     reply_to: str | None = None
+    # files sent with it (messaging.attachments.Attachment: filename, content_type, content)
+    attachments: tuple[Attachment, ...] = ()
 
 
 def html_of(text: str) -> str:
@@ -61,8 +57,24 @@ def html_of(text: str) -> str:
     return f'<!doctype html>\n<html><body style="font-family: sans-serif">\n{body}\n</body></html>\n'
 
 
+def _add_attachment(msg: EmailMessage, attachment: Attachment) -> None:
+    """One file as a part of its own: Content-Type with the stored parameters (an .ics:
+    text/calendar; charset=utf-8; method=PUBLISH), Content-Disposition attachment with the
+    filename, base64 (the stored bytes arrive unchanged, CRLF line ends included)."""
+    header = Message()
+    header["Content-Type"] = attachment.content_type
+    maintype, subtype = header.get_content_maintype(), header.get_content_subtype()
+    params = dict(header.get_params()[1:])
+    if maintype == "text":
+        params.setdefault("charset", "utf-8")
+    msg.add_attachment(attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename,
+                       params=params)
+
+
 def build_message(email: Email) -> EmailMessage:
-    """The MIME message: multipart/alternative with a text and an HTML part."""
+    """The MIME message: multipart/alternative with a text and an HTML part; with attachments,
+    multipart/mixed around that alternative, then one part per file (Content-Disposition
+    attachment; filename=...)."""
     msg = EmailMessage()
     msg["From"] = formataddr((email.from_name, email.from_address))
     msg["To"] = email.to
@@ -72,6 +84,8 @@ def build_message(email: Email) -> EmailMessage:
     msg["Message-ID"] = email.message_id
     msg.set_content(email.text)
     msg.add_alternative(html_of(email.text), subtype="html")
+    for attachment in email.attachments:
+        _add_attachment(msg, attachment)
     return msg
 
 
@@ -91,15 +105,40 @@ def _connect(settings: Settings) -> smtplib.SMTP:
     return server
 
 
+# RFC 3463 enhanced status code at the start of the reply text: class.subject.detail
+_ENHANCED = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+_HARD_BOUNCE_CODES = (550, 551, 553)  # RFC 5321 4.2.2: mailbox unavailable, user not local, name not allowed
+_SENDER_DETAILS = ("7", "8")  # 5.1.7 / 5.1.8: the sender's address, not the recipient's (RFC 3463 3.2)
+
+
+def is_hard_bounce(code: int, text: str) -> bool:
+    """Whether a refusal of RCPT TO (reply `code`, reply `text`) says the recipient's mailbox is
+    undeliverable for good, so the address is marked. With an RFC 3463 enhanced status code in
+    `text`, that decides: 5.1.x (addressing: bad mailbox 5.1.1, bad system 5.1.2, bad syntax
+    5.1.3, moved 5.1.6, ...; not 5.1.7 / 5.1.8, which are about the sender) and 5.2.1 (mailbox
+    disabled) are hard bounces; 5.7.x (policy, e.g. relaying denied) and the rest are not.
+    Without one, the basic RFC 5321 codes 550, 551 and 553 are. A 4xx never is."""
+    if not 500 <= code < 600:
+        return False
+    enhanced = _ENHANCED.match(text or "")
+    if enhanced is None:
+        return code in _HARD_BOUNCE_CODES
+    klass, subject, detail = enhanced.groups()
+    return klass == "5" and ((subject == "1" and detail not in _SENDER_DETAILS) or (subject, detail) == ("2", "1"))
+
+
 def _raise_for(exc: smtplib.SMTPException) -> None:
+    bounce = False
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, message = next(iter(exc.recipients.values()))
-    elif isinstance(exc, smtplib.SMTPResponseException):
+        bounce = is_hard_bounce(code, message.decode(errors="replace") if isinstance(message, bytes) else str(message))
+    elif isinstance(exc, smtplib.SMTPResponseException):  # MAIL FROM or DATA refused: not the address's fault
         code, message = exc.smtp_code, exc.smtp_error
     else:
         raise TemporaryFailure(str(exc) or type(exc).__name__) from exc
-    failure = PermanentFailure if 500 <= code < 600 else TemporaryFailure
-    raise failure(_reason(code, message)) from exc
+    if 500 <= code < 600:
+        raise PermanentFailure(_reason(code, message), suppress=bounce) from exc
+    raise TemporaryFailure(_reason(code, message)) from exc
 
 
 def send_email(settings: Settings, email: Email) -> str:

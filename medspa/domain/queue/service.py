@@ -7,6 +7,10 @@ carries `org_id` in its arguments (the convention of medspa/jobs) and only that 
 owner sees it; a job about every clinic (hold expiry, queue housekeeping) has no org_id and
 every owner sees it, since it concerns them all. Job arguments hold ids, never health
 information, so this read is not audited.
+
+The error: procrastinate keeps no exception text (the worker's log has it). A job about an
+outbox message (its arguments carry `message_id`: email, later SMS) shows that message's last
+failure reason, read through row-level security (only the clinic's own messages).
 """
 
 from __future__ import annotations
@@ -33,12 +37,18 @@ class FailedJob:
     failed_at: datetime | None
     args: dict
     clinic_wide: bool  # about every clinic (no org_id in its arguments)
+    error: str = ""  # the outbox message's last failure reason ("" when none is known)
+    message_id: int | None = None  # the outbox message the job was about, if any
+    message_status: str = ""  # that message's delivery status now
 
 
 _FAILED = text("""
     select j.id, j.task_name, j.queue_name, j.attempts, j.args,
-           (select max(e.at) from procrastinate_events e where e.job_id = j.id and e.type = 'failed') as failed_at
+           (select max(e.at) from procrastinate_events e where e.job_id = j.id and e.type = 'failed') as failed_at,
+           m.id as message_id, m.status as message_status, m.failure_reason
     from procrastinate_jobs j
+    left join outbox_message m
+      on m.id = case when j.args ->> 'message_id' ~ '^[0-9]{1,18}$' then (j.args ->> 'message_id')::bigint end
     where j.status = 'failed'
       and (j.args ->> 'org_id' = cast(:org_id as text) or not (j.args ? 'org_id'))
     order by j.id desc
@@ -51,4 +61,5 @@ def list_failed_jobs(session: Session, actor: Actor, *, limit: int = 50) -> list
     actor.require(PERMISSION)
     rows = session.execute(_FAILED, {"org_id": str(actor.org_id), "limit": max(1, min(limit, 200))}).all()
     return [FailedJob(r.id, r.task_name, r.queue_name, r.attempts, r.failed_at, dict(r.args),
-                      "org_id" not in r.args) for r in rows]
+                      "org_id" not in r.args, r.failure_reason or "", r.message_id, r.message_status or "")
+            for r in rows]

@@ -11,68 +11,88 @@ import reflex as rx
 from medspa.features.auth.components import sign_out_button
 from medspa.features.auth.state import StaffState
 
-# (key, label, icon, href, owner only)
+# (key, label, icon, href, the roles that see the link: None = every staff role)
 NAV = (
-    ("calendar", "Calendar", "calendar-days", "/calendar", False),
-    ("dashboard", "Dashboard", "chart-column", "/dashboard", "report.read"),  # owner and manager
-    ("audit", "Audit trail", "shield-check", "/audit", True),
-    ("staff", "Staff", "users", "/staff", True),
-    ("account", "Account", "user-cog", "/account", False),
+    ("calendar", "Calendar", "calendar-days", "/calendar", None),
+    ("dashboard", "Dashboard", "chart-column", "/dashboard", ("owner", "manager")),  # report.read
+    ("outbox", "Outbox", "mail", "/outbox", ("owner", "manager")),  # outbox.manage
+    ("audit", "Audit trail", "shield-check", "/audit", ("owner",)),
+    ("staff", "Staff", "users", "/staff", ("owner",)),
+    ("account", "Account", "user-cog", "/account", None),
 )
 
 
 def _nav_item(key: str, label: str, icon: str, href: str, active: str) -> rx.Component:
-    inner = rx.hstack(rx.icon(icon, size=16), rx.text(label, size="2", weight="medium" if key == active else None),
+    # below the md breakpoint (phones, small tablets) the links are icons, named by their title
+    inner = rx.hstack(rx.icon(icon, size=16), rx.text(label, size="2", weight="medium" if key == active else None,
+                                                     white_space="nowrap",
+                                                     display=rx.breakpoints(initial="none", md="block")),
                       align="center", spacing="2")
     if key == active:
         return rx.box(inner, padding_x="10px", padding_y="5px", border_radius="8px", background=rx.color("teal", 3),
-                      color=rx.color("teal", 11), id=f"nav-{key}", aria_current="page")
+                      color=rx.color("teal", 11), id=f"nav-{key}", aria_current="page", title=label, flex_shrink="0")
     return rx.link(inner, href=href, color=rx.color("gray", 11), underline="none", padding_x="10px",
-                   padding_y="5px", border_radius="8px", id=f"nav-{key}", _hover={"background": rx.color("gray", 3)})
+                   padding_y="5px", border_radius="8px", id=f"nav-{key}", _hover={"background": rx.color("gray", 3)},
+                   title=label, aria_label=label, flex_shrink="0")
 
 
 def staff_header(active: str, *extra: rx.Component) -> rx.Component:
     """The top bar of a staff page; `active` is the NAV key of this page, `extra` goes before
     the signed-in user (e.g. the calendar's "Live" dot)."""
     items = []
-    for key, label, icon, href, owner_only in NAV:
+    for key, label, icon, href, roles in NAV:
         item = _nav_item(key, label, icon, href, active)
-        items.append((rx.cond((StaffState.staff_role == "owner") | (StaffState.staff_role == "manager"), item) if owner_only == "report.read" else rx.cond(StaffState.staff_role == "owner", item)) if owner_only else item)
+        if roles:
+            shown = StaffState.staff_role == roles[0]
+            for role in roles[1:]:
+                shown = shown | (StaffState.staff_role == role)
+            item = rx.cond(shown, item)
+        items.append(item)
     return rx.hstack(
         rx.hstack(
-            rx.center(rx.icon("flower-2", size=18, color="white"), width="30px", height="30px",
+            rx.center(rx.icon("flower-2", size=18, color="white"), width="30px", height="30px", flex_shrink="0",
                       border_radius="8px", background=rx.color("teal", 9)),
             rx.vstack(
                 rx.text(StaffState.org_name, size="3", weight="bold", id="clinic-name", white_space="nowrap",
                         line_height="1.2"),
                 rx.text("medspa", size="1", color_scheme="gray", line_height="1.1"),
                 spacing="0",
+                display=rx.breakpoints(initial="none", md="flex"),
             ),
-            rx.separator(orientation="vertical", size="1", height="20px"),
-            rx.hstack(*items, spacing="1", align="center", id="staff-nav", as_="nav"),
+            rx.separator(orientation="vertical", size="1", height="20px",
+                         display=rx.breakpoints(initial="none", md="block")),
+            # on a phone the links scroll sideways inside the bar instead of widening the page
+            rx.hstack(*items, spacing="1", align="center", id="staff-nav", as_="nav", overflow_x="auto",
+                      min_width="0", style={"scrollbar_width": "none"}),
             spacing="3",
             align="center",
+            min_width="0",
+            flex="1",
         ),
         rx.hstack(
             *extra,
-            rx.avatar(fallback=StaffState.staff_name.to(str)[:1], size="2", radius="full", color_scheme="teal"),
+            rx.avatar(fallback=StaffState.staff_name.to(str)[:1], size="2", radius="full", color_scheme="teal",
+                      display=rx.breakpoints(initial="none", sm="flex")),
             rx.vstack(
-                rx.text(StaffState.staff_name, size="2", weight="medium", id="staff-name"),
+                rx.text(StaffState.staff_name, size="2", weight="medium", id="staff-name", white_space="nowrap"),
                 rx.text(StaffState.staff_role.to(str).replace("_", " "), size="1", color_scheme="gray",
                         text_transform="capitalize", id="staff-role"),
                 spacing="0",
+                display=rx.breakpoints(initial="none", lg="flex"),
             ),
             sign_out_button(),
             spacing="3",
             align="center",
+            flex_shrink="0",
         ),
         justify="between",
         align="center",
-        padding_x="20px",
+        padding_x=rx.breakpoints(initial="10px", sm="20px"),
         height="56px",
         border_bottom=f"1px solid {rx.color('gray', 5)}",
         background=rx.color("gray", 1),
         width="100%",
+        spacing="3",
         id="staff-header",
     )
 

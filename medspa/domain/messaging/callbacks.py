@@ -1,0 +1,70 @@
+"""Twilio's status callbacks applied to outbox SMS (the carrier's delivery receipt).
+
+The clinic comes from the signed callback URL (`?org=<id>&message=<id>`, built by
+messaging.twilio.status_callback_url when the SMS was claimed; the signature covers it), the
+way the Stripe webhook takes it from its signed payload: the caller opens that clinic's tenant
+transaction, so row-level security keeps a callback from ever touching another clinic's
+message. Inside it the SMS is found by its provider id (the Message SID), or, when the send
+step has not recorded the SID yet (the callback overtook its commit, or the answer timed out
+after Twilio accepted), by the message id of the URL, which then adopts the SID.
+
+Twilio's statuses map onto ours: sent -> `sent`, delivered -> `delivered` (delivered_at),
+undelivered / failed -> `failed` with "Twilio <ErrorCode>: <message>" (messaging.claims.
+fail_for_good: the number marked for 30005 / 30006, the fallback email); every other status
+(queued, accepted, sending, read, ...) changes nothing. `delivered` and `failed` are final and
+`sent` never follows them, so a replayed or late callback changes nothing (order-tolerant and
+idempotent): a late "sent" after "delivered" answers "unchanged".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from medspa.domain.messaging.claims import fail_for_good
+from medspa.domain.messaging.models import MessageStatus, OutboxMessage
+from medspa.domain.messaging.twilio import StatusCallback
+from medspa.settings import Settings
+
+TARGETS = {"sent": MessageStatus.SENT, "delivered": MessageStatus.DELIVERED,
+           "undelivered": MessageStatus.FAILED, "failed": MessageStatus.FAILED}
+FINAL = (MessageStatus.DELIVERED.value, MessageStatus.FAILED.value)
+UNSENT = (MessageStatus.QUEUED.value, MessageStatus.SENDING.value)
+
+
+def _find(session: Session, callback: StatusCallback) -> OutboxMessage | None:
+    row = session.exec(select(OutboxMessage).where(OutboxMessage.channel == "sms",
+                                                   OutboxMessage.provider_id == callback.sid).with_for_update()).first()
+    if row is None and callback.message_id is not None:
+        row = session.exec(select(OutboxMessage).where(
+            OutboxMessage.id == callback.message_id, OutboxMessage.channel == "sms",
+            OutboxMessage.provider_id.is_(None), OutboxMessage.status.in_(UNSENT)).with_for_update()).first()
+    return row
+
+
+def apply_status_callback(session: Session, callback: StatusCallback, *, now: datetime,
+                          settings: Settings | None = None) -> str:
+    """Apply one verified status callback in the session's (the callback's clinic's)
+    transaction (see the module). now: aware UTC (delivered_at, a suppression's date);
+    settings: whose providers are set up, for a fallback email's job.
+
+    Returns "sent", "delivered" or "failed" (what changed), "unchanged" (already there or
+    final) or "ignored" (no SMS of this clinic has this SID, or a status we do not track)."""
+    target = TARGETS.get(callback.status)
+    row = _find(session, callback) if callback.sid and target is not None else None
+    if row is None:
+        return "ignored"
+    if row.status in FINAL or (target == MessageStatus.SENT and row.status == MessageStatus.SENT):
+        return "unchanged"
+    row.provider_id = row.provider_id or callback.sid
+    if target == MessageStatus.FAILED:
+        session.add(row)
+        fail_for_good(session, row.id, reason=callback.failure_reason, suppress=callback.suppresses, now=now,
+                      settings=settings)
+        return "failed"
+    row.status, row.sent_at, row.failure_reason = target.value, row.sent_at or now, None
+    if target == MessageStatus.DELIVERED:
+        row.delivered_at = now
+    session.add(row)
+    return target.value
