@@ -73,6 +73,9 @@ class Settings(BaseSettings):
 
     # behaviour
     hold_minutes: int = Field(10, description="How long a slot hold lasts while a client pays.")
+    reconcile_grace_seconds: int = Field(
+        120, description="Reconciliation leaves a payment alone until this long after its hold expires (or after "
+                         "it was created, whichever is later), so it never races a booking still in flight.")
     session_hours: int = Field(12, description="Absolute lifetime of a staff session.")
     secret_key: str = Field("", description="Key encrypting stored TOTP secrets (any long random string); "
                                             "empty: VAR_DIR/secret_key, created on first use.")

@@ -8,7 +8,8 @@ response (status and body, a 402 decline included) and a reuse with other parame
 400 idempotency_error.
 
 Endpoints: POST /v1/payment_intents (create + confirm), GET /v1/payment_intents/{id},
-POST /v1/refunds. Test PaymentMethods (stripe.com/docs/testing):
+GET /v1/payment_intents/search (query `metadata['<key>']:'<value>'` only, answered at once:
+the real Search API lags up to a minute), POST /v1/payment_intents/{id}/cancel, POST /v1/refunds. Test PaymentMethods (stripe.com/docs/testing):
   pm_card_visa                   -> succeeded
   pm_card_chargeDeclined         -> 402 card_error card_declined / generic_decline
   pm_card_threeDSecure2Required  -> requires_action with a client_secret
@@ -164,6 +165,8 @@ class FakeStripe:
             if key:
                 self.idempotent[(path, key)] = (raw, status, body)
             return status, body
+        if path == "/v1/payment_intents/search":
+            return 200, self._search(params)
         match = re.fullmatch(r"/v1/payment_intents/([A-Za-z0-9_]+)", path)
         if match:
             intent = self.intents.get(match.group(1))
@@ -178,6 +181,9 @@ class FakeStripe:
             return self._create_intent(params)
         if path == "/v1/refunds":
             return self._create_refund(params)
+        match = re.fullmatch(r"/v1/payment_intents/([A-Za-z0-9_]+)/cancel", path)
+        if match:
+            return self._cancel_intent(match.group(1))
         return 404, _error("invalid_request_error", f"Unrecognized request URL (POST: {path}).")
 
     # ---- PaymentIntents --------------------------------------------------------------
@@ -232,6 +238,26 @@ class FakeStripe:
             return 200, self._render(intent, expand)
         self._succeed(intent)
         return 200, self._render(intent, expand)
+
+    def _search(self, params: dict) -> dict:
+        match = re.fullmatch(r"metadata\['([^']+)'\]:'([^']*)'", params.get("query", ""))
+        found = [] if not match else [
+            self._render(i, [e.removeprefix("data.") for e in params.get("expand") or []])
+            for i in self.intents.values() if (i.get("metadata") or {}).get(match.group(1)) == match.group(2)]
+        return {"object": "search_result", "url": "/v1/payment_intents/search", "has_more": False,
+                "next_page": None, "data": found}
+
+    def _cancel_intent(self, pid: str) -> tuple[int, dict]:
+        intent = self.intents.get(pid)
+        if intent is None:
+            return 404, _error("invalid_request_error", f"No such payment_intent: '{pid}'", code="resource_missing",
+                               param="intent")
+        if intent["status"] in ("succeeded", "canceled", "processing"):
+            return 400, _error("invalid_request_error",
+                               f"You cannot cancel this PaymentIntent because it has a status of {intent['status']}.",
+                               code="payment_intent_unexpected_state")
+        intent.update(status="canceled", next_action=None, cancellation_reason="abandoned")
+        return 200, self._render(intent, [])
 
     def _succeed(self, intent: dict) -> None:
         intent.update(status="succeeded", amount_received=intent["amount"], next_action=None,

@@ -415,3 +415,12 @@ def test_demo_code_about_to_expire_is_the_next_one_and_signs_in(demo, engine):
     started = do_begin_login(email, password, now=when, engine=engine)
     assert started.status == "totp_required"
     assert do_complete_login(started.challenge, code, now=when, engine=engine).actor.role == "manager"
+
+
+def test_the_demo_clinic_keeps_the_money_invariant(engine, demo):
+    """Issue 11: `medspa check` on the demo clinic finds nothing (payments/invariant.py)."""
+    from medspa.clock import FixedClock
+    from medspa.domain.payments.actions import fetch_money_violations
+
+    (clinic,) = fetch_money_violations(clinic=demo["slug"], clock=FixedClock(NOW), engine=engine)
+    assert clinic.violations == ()

@@ -123,7 +123,8 @@ def test_book_online_with_stripe_confirms_and_records_deposit(engine, owner_engi
     assert sent.headers["idempotency-key"] == f"deposit-{appt.id}-attempt-1"
     assert sent.params["amount"] == "5000" and sent.params["currency"] == "usd"
     assert sent.params["payment_method"] == "pm_card_visa" and sent.params["confirm"] == "true"
-    assert sent.params["metadata"] == {"org_id": str(clinic.org_id), "appointment_id": str(appt.id)}
+    assert sent.params["metadata"] == {"org_id": str(clinic.org_id), "appointment_id": str(appt.id),
+                                       "idempotency_key": f"deposit-{appt.id}-attempt-1"}
     assert sent.params["automatic_payment_methods"] == {"enabled": "true", "allow_redirects": "never"}
     assert fake.intents[payment.gateway_payment_id]["amount_received"] == 5000
 

@@ -8,6 +8,7 @@
     medspa demo-code   the current sign-in code of a demo account
     medspa outbox      the newest outbox messages
     medspa worker      a job worker process (several may run; serve runs one in-process)
+    medspa check       the money invariant in every clinic (exit 1 with the violations)
 
 Every command that touches the embedded database takes `--var-dir`. Commands only parse
 options, call `medspa.ops` (or domain actions) and print; heavy imports (reflex, alembic,
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import typer
 
+from medspa.cli.checks import check
 from medspa.cli.database import db_stop, db_upgrade, seed
 from medspa.cli.demo import demo_code, outbox
 from medspa.cli.launcher import serve
@@ -39,5 +41,6 @@ app.command()(seed)
 app.command("demo-code")(demo_code)
 app.command("outbox")(outbox)
 app.command("worker")(worker)
+app.command("check")(check)
 
 __all__ = ["app"]

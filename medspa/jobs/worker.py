@@ -47,7 +47,10 @@ async def run_worker(conninfo: str, *, install_signal_handlers: bool = True, **o
     options.setdefault("update_heartbeat_interval", heartbeat_seconds(stalled_after))
     options.setdefault("stalled_worker_timeout", WORKER_START_PRUNE_SECONDS)
     async with opened(conninfo) as app:
+        from medspa.jobs.payments import defer_startup_reconciliation
+
         await schedule_recovery_at_start(options.get("name") or "worker")
+        await defer_startup_reconciliation(app)  # payments a crash left open: settle them now
         await app.run_worker_async(install_signal_handlers=install_signal_handlers, **options)
 
 

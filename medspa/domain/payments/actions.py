@@ -3,18 +3,35 @@
 `do_apply_stripe_event`: the Stripe webhook route hands over the raw delivery; verifying,
 applying it exactly once and settling its booking happen here (medspa.domain.payments.webhooks
 does the work in its own transaction).
+
+`fetch_money_violations`: the money invariant (payments/invariant.py) in every clinic, for
+`medspa check` and the tests. `do_reconcile_payments`: the reconciliation job's one action
+(payments/reconcile.py).
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from medspa.clock import Clock, app_clock
 from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import PaymentGateway
+from medspa.domain.identity.actor import Actor
+from medspa.domain.payments.invariant import MoneyViolation, money_violations
+from medspa.domain.payments.models import Payment
+from medspa.domain.payments.reconcile import OtherGateway, StillOpen, claim_next, postpone, settle_payment
+from medspa.domain.payments.stripe_gateway import GatewayUnavailable
 from medspa.domain.payments.webhooks import handle_stripe_event
-from medspa.domain.work import engine_of
+from medspa.domain.practice.models import Organization
+from medspa.domain.scheduling.booking import organization_ids
+from medspa.domain.work import atomic, engine_of, now_of
 from medspa.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 
 class StripeNotConfigured(Exception):
@@ -40,3 +57,95 @@ def do_apply_stripe_event(payload: bytes, sig_header: str | None, *, settings: S
     engine = engine_of(engine)
     gateway = gateway_of(gateway, engine, clock, settings)
     return handle_stripe_event(engine, payload, sig_header, settings.stripe_webhook_secret, gateway, clock)
+
+
+@dataclass(frozen=True)
+class ClinicViolations:
+    """The money invariant's violations (MoneyViolation rows) in one clinic."""
+
+    org_id: int
+    slug: str
+    name: str
+    violations: tuple[MoneyViolation, ...]
+
+
+def fetch_money_violations(*, clinic: str = "", clock: Clock | None = None,
+                           engine: Engine | None = None) -> list[ClinicViolations]:
+    """The money invariant checked in every clinic (only the one with slug `clinic` when
+    given), each in its own tenant transaction as the app role, so row-level security scopes
+    the query exactly as it scopes the app. Returns one entry per clinic checked, violations
+    or not (empty `violations`: the invariant holds there); an unknown slug gives []."""
+    now = now_of(clock)
+    with atomic(None, engine=engine) as work:
+        orgs = [(o.id, o.slug, o.name) for o in work.session.exec(select(Organization).order_by(Organization.id))
+                if not clinic or o.slug == clinic]
+    result = []
+    for org_id, slug, name in orgs:
+        with atomic(org_id, engine=engine) as work:
+            result.append(ClinicViolations(org_id, slug, name, tuple(money_violations(work.session, now))))
+    return result
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """One payment a reconciliation run handled: clinic, payment id and outcome
+    (payments.reconcile.settle_payment's, or "postponed: <reason>")."""
+
+    org_id: int
+    payment_id: int
+    outcome: str
+
+
+def do_reconcile_payments(*, clock: Clock | None = None, engine: Engine | None = None,
+                          gateway: PaymentGateway | None = None, max_per_clinic: int = 500) -> list[Reconciled]:
+    """Settle every open payment due now (reconcile_after <= now), in every clinic, one
+    payment per transaction, each claimed FOR UPDATE SKIP LOCKED (payments/reconcile.py), with
+    the actor system "payment reconciliation". A payment the gateway cannot settle now
+    (GatewayUnavailable, a refused refund, any error) is postponed with a back-off in its own
+    transaction and the run goes on. Safe to run on several workers at once and twice in a row.
+
+    gateway: this deployment's unless given (tests). max_per_clinic bounds one run. Returns
+    what was handled, in order."""
+    clock = clock or app_clock()
+    engine = engine_of(engine)
+    gateway = gateway_of(gateway, engine, clock)
+    now = now_of(clock)
+    with atomic(None, engine=engine) as work:
+        org_ids = organization_ids(work.session)
+    done: list[Reconciled] = []
+    for org_id in org_ids:
+        actor = Actor.system(org_id, "payment reconciliation")
+        seen: set[int] = set()
+        while len(seen) < max_per_clinic:
+            outcome, payment_id = _reconcile_one(actor, engine, gateway, now, seen)
+            if payment_id is None:
+                break
+            seen.add(payment_id)
+            done.append(Reconciled(org_id, payment_id, outcome))
+    return done
+
+
+def _reconcile_one(actor: Actor, engine: Engine, gateway: PaymentGateway, now, seen: set[int]) -> tuple[str, int | None]:
+    """Claim and settle the next due payment of actor's clinic: (outcome, payment id), or
+    ("", None) when none is due. A failure rolls back and postpones the payment."""
+    payment_id: int | None = None
+    try:
+        with atomic(actor.org_id, engine=engine) as work:
+            payment = claim_next(work.session, now, seen)
+            if payment is None:
+                return "", None
+            payment_id = payment.id
+            outcome = settle_payment(work.session, actor, payment, gateway, now)
+            if outcome == "refund_failed":
+                postpone(work.session, payment, now, "the gateway refused the refund")
+            return outcome, payment_id
+    except Exception as exc:  # noqa: BLE001 - one payment's failure never stops the others
+        if payment_id is None:
+            raise
+        expected = isinstance(exc, (GatewayUnavailable, OtherGateway, StillOpen))  # the gateway's state, not a bug
+        (log.warning if expected else log.exception)("reconciling payment %s failed: %s", payment_id, exc)
+        with atomic(actor.org_id, engine=engine) as work:
+            payment = work.session.get(Payment, payment_id, with_for_update=True)
+            if payment is not None and payment.reconcile_after is not None:
+                postpone(work.session, payment, now, type(exc).__name__)
+        return f"postponed: {type(exc).__name__}", payment_id

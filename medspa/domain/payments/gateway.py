@@ -112,6 +112,16 @@ class PaymentGateway(Protocol):
     def refund(self, *, org_id: int, gateway_payment_id: str, amount_cents: int, idempotency_key: str) -> RefundResult:
         """Refund (part of) a succeeded charge."""
 
+    def lookup(self, *, org_id: int, idempotency_key: str, gateway_payment_id: str = "") -> ChargeResult | None:
+        """What became of the charge made with `idempotency_key` (reconciliation asks this
+        when the booking crashed before recording the answer): its current ChargeResult, or
+        None when the gateway never saw the key (nothing was charged). Raises
+        GatewayUnavailable when the gateway cannot answer."""
+
+    def cancel(self, *, org_id: int, idempotency_key: str, gateway_payment_id: str) -> ChargeResult:
+        """Cancel a charge still waiting for the customer (3-D Secure): returns the outcome
+        after the attempt, `failed` when canceled, `succeeded` when it had completed first."""
+
 
 def luhn_ok(digits: str) -> bool:
     """Luhn checksum of a card number's digits."""
@@ -203,6 +213,29 @@ class TestPaymentGateway:
                                        client_secret=secret, card_last4=card.last4, fee_cents=fee))
 
         return ChargeResult(**self._replay_or_store(request.org_id, request.idempotency_key, compute))
+
+    def lookup(self, *, org_id: int, idempotency_key: str, gateway_payment_id: str = "") -> ChargeResult | None:
+        """The stored answer for `idempotency_key` (test_gateway_charge), None when the key
+        was never charged."""
+        with tenant_session(org_id, self._engine) as session:
+            row = session.exec(select(TestGatewayCharge)
+                               .where(TestGatewayCharge.idempotency_key == idempotency_key)).first()
+            return ChargeResult(**row.result) if row is not None else None
+
+    def cancel(self, *, org_id: int, idempotency_key: str, gateway_payment_id: str) -> ChargeResult:
+        """A stored requires_action answer becomes failed ("The payment was canceled."), like a
+        canceled PaymentIntent; any other stored answer is returned as it is."""
+        with tenant_session(org_id, self._engine) as session:
+            row = session.exec(select(TestGatewayCharge).where(TestGatewayCharge.idempotency_key == idempotency_key)
+                               .with_for_update()).first()
+            if row is None:
+                return ChargeResult(status=PaymentStatus.FAILED, message="The payment was canceled.")
+            if row.result.get("status") == PaymentStatus.REQUIRES_ACTION:
+                row.result = {**row.result, "status": str(PaymentStatus.FAILED), "client_secret": "",
+                              "message": "The payment was canceled."}
+                session.add(row)
+                session.commit()
+            return ChargeResult(**row.result)
 
     def refund(self, *, org_id: int, gateway_payment_id: str, amount_cents: int, idempotency_key: str) -> RefundResult:
         result = self._replay_or_store(

@@ -15,8 +15,10 @@ from medspa.domain.base import fk, org_fk, pk, tstamp
 class PaymentStatus(StrEnum):
     """A payment attempt's status (the `payment.status` column holds these values)."""
 
+    PENDING = "pending"  # recorded before the gateway call: the outcome is not known yet
     SUCCEEDED = "succeeded"
     DECLINED = "declined"
+    FAILED = "failed"  # never charged: refused before charging, or the intent was canceled
     REQUIRES_ACTION = "requires_action"  # 3-D Secure pending
     REFUNDED = "refunded"
     PARTIALLY_REFUNDED = "partially_refunded"
@@ -24,22 +26,33 @@ class PaymentStatus(StrEnum):
 
 # money the clinic received on the payment (some of it may have been refunded)
 CAPTURED_PAYMENT_STATUSES = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+# the gateway may still take money on these: a hold with one is never silently expired (pending)
+# and reconciliation asks the gateway about them
+OPEN_PAYMENT_STATUSES = (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION)
 
 
 class Payment(SQLModel, table=True):
     """One charge attempt at a gateway.
 
-    status: succeeded, declined, requires_action (3-D Secure pending), refunded,
-    partially_refunded. purpose: deposit (at booking) or balance (at checkout).
+    status: pending (committed before the gateway is called: outcome unknown), succeeded,
+    declined, failed (never charged), requires_action (3-D Secure pending), refunded,
+    partially_refunded; a status only moves forward (payments.service.apply_charge_outcome).
+    purpose: deposit (at booking) or balance (at checkout).
     idempotency_key is "deposit-<appointment id>-attempt-<n>" or "checkout-<appointment
     id>-attempt-<n>": the gateway replays its stored answer for a reused key (Stripe's
     idempotency keys). fee_cents: the gateway's processing fee for a succeeded charge
     (ChargeResult.fee_cents, integer cents; 0 when unknown); the ledger carries it as a
     processing_fee line, and a refund does not return it (Stripe keeps its fee).
+    reconcile_after: set while the payment's fate is not settled (pending, 3-D Secure, a
+    refund that failed): from this instant (aware UTC) the reconciliation job
+    (payments/reconcile.py) may claim it; NULL once settled. reconcile_attempts: how often
+    the job tried and could not settle it (its back-off).
     """
 
     __tablename__ = "payment"
-    __table_args__ = (UniqueConstraint("org_id", "idempotency_key", name="uq_payment_idempotency"),)
+    __table_args__ = (UniqueConstraint("org_id", "idempotency_key", name="uq_payment_idempotency"),
+                      Index("ix_payment_unsettled", "org_id", "reconcile_after",
+                            postgresql_where=text("reconcile_after is not null")))
     id: int | None = pk()
     org_id: int = org_fk()
     appointment_id: int | None = fk("appointment.id", nullable=True)
@@ -55,6 +68,8 @@ class Payment(SQLModel, table=True):
     card_last4: str = ""
     fee_cents: int = 0
     created_at: datetime = tstamp(default_now=True)
+    reconcile_after: datetime | None = tstamp()
+    reconcile_attempts: int = 0
 
 
 class Refund(SQLModel, table=True):

@@ -1,8 +1,14 @@
-"""Recording charges and refunds, and the client ledger (integer cents throughout)."""
+"""Recording charges and refunds, and the client ledger (integer cents throughout).
+
+A deposit is recorded before the gateway is called (`record_pending`, committed on its own)
+and the gateway's answer then moves that row forward (`apply_charge_outcome`); a crash in
+between leaves a `pending` row with its idempotency key, which reconciliation
+(payments/reconcile.py) settles by asking the gateway about that key.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -23,6 +29,95 @@ def next_idempotency_key(session: Session, appointment_id: int, purpose: str = "
     attempts = session.exec(select(func.count()).select_from(Payment).where(
         Payment.appointment_id == appointment_id, Payment.purpose == purpose)).one()
     return f"{prefix or purpose}-{appointment_id}-attempt-{attempts + 1}"
+
+
+FORWARD = {
+    PaymentStatus.PENDING: {PaymentStatus.SUCCEEDED, PaymentStatus.DECLINED, PaymentStatus.FAILED,
+                            PaymentStatus.REQUIRES_ACTION},
+    PaymentStatus.REQUIRES_ACTION: {PaymentStatus.SUCCEEDED, PaymentStatus.DECLINED, PaymentStatus.FAILED},
+    # the gateway took the money after the app gave up (a late 3-D Secure, a charge that landed
+    # after reconciliation found none): the success is recorded so that it can be refunded
+    PaymentStatus.DECLINED: {PaymentStatus.SUCCEEDED},
+    PaymentStatus.FAILED: {PaymentStatus.SUCCEEDED},
+}
+"""The charge outcomes a payment may move to from each status; every other move is refused
+(forward-only: a late or replayed answer never undoes a settled one). Refunds move a
+succeeded payment on (refund_payment)."""
+
+
+def reconcile_after_of(created_at: datetime, hold_expires_at: datetime | None, grace_seconds: int) -> datetime:
+    """From when reconciliation may settle a payment created at `created_at` for a hold that
+    lapses at `hold_expires_at` (None: no hold): `grace_seconds` after the later of the two.
+
+    Why after the hold's expiry: until then the booking request (or the client's 3-D Secure)
+    may still be running and will settle the payment itself; the gateway call it makes is
+    bounded (Stripe's client times out after 80 s, with 2 retries) and far shorter than a hold.
+    Why a grace on top: the booking's last transaction may still be committing, and Stripe's
+    Search API, which finds an intent whose id was never recorded, lags up to about a minute."""
+    start = max(created_at, hold_expires_at) if hold_expires_at is not None else created_at
+    return start + timedelta(seconds=grace_seconds)
+
+
+def open_deposit(session: Session, appointment_id: int) -> Payment | None:
+    """The appointment's deposit payment whose outcome is unknown (pending), if any: a retry of
+    the booking reuses it and its idempotency key, so the gateway replays the first answer
+    instead of charging twice (Stripe: https://docs.stripe.com/api/idempotent_requests).
+    Not locked: the caller holds the appointment's lock (which serialises submissions), and
+    locking the payment after the appointment would invert reconciliation's order (payment,
+    then appointment)."""
+    return session.exec(select(Payment).where(Payment.appointment_id == appointment_id, Payment.purpose == "deposit",
+                                              Payment.status == PaymentStatus.PENDING)
+                        .order_by(Payment.id.desc())).first()
+
+
+def record_pending(session: Session, actor: Actor, *, appointment: Appointment, request: ChargeRequest, gateway: str,
+                   now: datetime, grace_seconds: int, purpose: str = "deposit") -> Payment:
+    """The Payment row of a charge about to be sent: status pending, the request's idempotency
+    key, amount (integer cents) and currency, the appointment and its client, and
+    reconcile_after (reconcile_after_of the hold's expiry). Audit payment.pending. The caller
+    commits BEFORE calling the gateway, so no charge can exist without its row."""
+    payment = Payment(org_id=actor.org_id, appointment_id=appointment.id, client_id=appointment.client_id,
+                      purpose=purpose, amount_cents=request.amount_cents, currency=request.currency,
+                      status=PaymentStatus.PENDING, gateway=gateway, idempotency_key=request.idempotency_key,
+                      created_at=now,
+                      reconcile_after=reconcile_after_of(now, appointment.hold_expires_at, grace_seconds))
+    session.add(payment)
+    session.flush()
+    record(session, actor, "payment.pending", "payment", payment.id, client_id=appointment.client_id, at=now,
+           amount_cents=request.amount_cents, purpose=purpose, idempotency_key=request.idempotency_key)
+    return payment
+
+
+def apply_charge_outcome(session: Session, actor: Actor, payment: Payment, result: ChargeResult, now: datetime,
+                         **audit: object) -> bool:
+    """Move `payment` (locked by the caller) to the gateway's answer `result` when FORWARD
+    allows it: status, gateway_payment_id, card_last4, message, fee_cents (succeeded only);
+    declined/failed are settled (reconcile_after NULL). Audit payment.<status> with `audit`
+    as details. Returns False, changing nothing, for a move FORWARD refuses (the row was
+    settled by someone else: the webhook, reconciliation)."""
+    status = PaymentStatus(result.status)
+    if status not in FORWARD.get(PaymentStatus(payment.status), set()):
+        return False
+    previous = payment.status
+    payment.status = status
+    payment.gateway_payment_id = result.gateway_payment_id or payment.gateway_payment_id
+    payment.card_last4 = result.card_last4 or payment.card_last4
+    payment.failure_message = "" if status == PaymentStatus.SUCCEEDED else (result.message or "")[:500]
+    if status == PaymentStatus.SUCCEEDED:
+        payment.fee_cents = max(0, int(result.fee_cents or 0))
+    if status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
+        payment.reconcile_after = None
+    session.add(payment)
+    session.flush()
+    record(session, actor, f"payment.{status}", "payment", payment.id, client_id=payment.client_id, at=now,
+           amount_cents=payment.amount_cents, purpose=payment.purpose, previous=str(previous), **audit)
+    return True
+
+
+def mark_settled(payment: Payment) -> None:
+    """Nothing is left to settle on `payment` (confirmed with its ledger line, refunded, or
+    never charged): reconciliation stops looking at it."""
+    payment.reconcile_after = None
 
 
 def record_charge(session: Session, actor: Actor, *, appointment: Appointment, request: ChargeRequest,
@@ -98,6 +193,8 @@ def refund_payment(session: Session, actor: Actor, payment: Payment, gateway: Pa
     session.add(refund)
     payment.status = (PaymentStatus.REFUNDED if amount == payment.amount_cents
                       else PaymentStatus.PARTIALLY_REFUNDED)
+    if payment.status == PaymentStatus.REFUNDED:
+        mark_settled(payment)
     session.add(payment)
     session.flush()
     session.add(LedgerEntry(org_id=payment.org_id, client_id=payment.client_id, appointment_id=payment.appointment_id,

@@ -98,7 +98,8 @@ class StripeGateway:
         """
         if not request.payment_method_id:
             raise ValidationFailed({"card_number": "Enter your card details."})
-        metadata = {"org_id": str(request.org_id), **{k: str(v) for k, v in request.metadata.items()}}
+        metadata = {"org_id": str(request.org_id), "idempotency_key": request.idempotency_key,
+                    **{k: str(v) for k, v in request.metadata.items()}}
         params: dict[str, Any] = {
             "amount": int(request.amount_cents),
             "currency": request.currency.lower(),
@@ -141,11 +142,58 @@ class StripeGateway:
             # processing: the outcome arrives by webhook; the hold stays like for 3-D Secure
             return ChargeResult(status=PaymentStatus.REQUIRES_ACTION, gateway_payment_id=pid,
                                 client_secret=str(intent.get("client_secret") or ""), card_last4=last4)
+        if status == "canceled":
+            return ChargeResult(status=PaymentStatus.FAILED, gateway_payment_id=pid, card_last4=last4,
+                                message="The payment was canceled.")
         error = _as_dict(intent.get("last_payment_error"))
         return ChargeResult(status=PaymentStatus.DECLINED, gateway_payment_id=pid,
                             message=str(error.get("message") or "Your card was declined."),
                             decline_code=str(error.get("decline_code") or error.get("code") or status or ""),
                             card_last4=last4)
+
+    def lookup(self, *, org_id: int, idempotency_key: str, gateway_payment_id: str = "") -> ChargeResult | None:
+        """The PaymentIntent made with `idempotency_key`, as a ChargeResult; None when Stripe has none.
+
+        With gateway_payment_id: GET /v1/payment_intents/{id}. Without (the booking crashed
+        before recording Stripe's answer): the Search API on the metadata every intent carries,
+        `metadata['idempotency_key']:'<key>'` (https://docs.stripe.com/search). Search is
+        eventually consistent (new intents show up "in under a minute", later during an
+        outage), which is one reason reconciliation waits a grace period; and should an intent
+        still appear after a payment was marked failed, its payment_intent.succeeded webhook
+        finds the payment by the same metadata key and refunds it. Only intents whose
+        metadata.org_id is this clinic's count. Raises GatewayUnavailable.
+        """
+        expand = ["payment_method", "latest_charge.balance_transaction"]
+        try:
+            if gateway_payment_id:
+                intent = _as_dict(self._client.v1.payment_intents.retrieve(gateway_payment_id,
+                                                                           params={"expand": expand}))
+                return self._result(intent)
+            found = self._client.v1.payment_intents.search(params={
+                "query": f"metadata['idempotency_key']:'{idempotency_key}'", "expand": [f"data.{e}" for e in expand]})
+        except stripe.StripeError as exc:
+            raise GatewayUnavailable("The payment service is not answering.",
+                                     cause=f"{type(exc).__name__}: {exc.user_message}") from exc
+        intents = [_as_dict(i) for i in (_as_dict(found).get("data") or [])]
+        ours = [i for i in intents if str((i.get("metadata") or {}).get("org_id")) == str(org_id)]
+        return self._result(ours[0]) if ours else None
+
+    def cancel(self, *, org_id: int, idempotency_key: str, gateway_payment_id: str) -> ChargeResult:
+        """Cancel PaymentIntent gateway_payment_id (POST /v1/payment_intents/{id}/cancel,
+        idempotency key "cancel-<charge key>"): failed when canceled; when Stripe refuses
+        because the intent moved on (it succeeded meanwhile), its current state. Raises
+        GatewayUnavailable."""
+        try:
+            intent = self._client.v1.payment_intents.cancel(
+                gateway_payment_id, options={"idempotency_key": f"cancel-{idempotency_key}"})
+        except stripe.InvalidRequestError:
+            current = self.lookup(org_id=org_id, idempotency_key=idempotency_key,
+                                  gateway_payment_id=gateway_payment_id)
+            return current or ChargeResult(status=PaymentStatus.FAILED, message="The payment was canceled.")
+        except stripe.StripeError as exc:
+            raise GatewayUnavailable("The payment service is not answering.",
+                                     cause=f"{type(exc).__name__}: {exc.user_message}") from exc
+        return self._result(_as_dict(intent))
 
     def refund(self, *, org_id: int, gateway_payment_id: str, amount_cents: int, idempotency_key: str) -> RefundResult:
         """Refund amount_cents (minor units) of PaymentIntent gateway_payment_id.

@@ -27,7 +27,7 @@ from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.gateway import PaymentGateway
 from medspa.domain.payments.models import Payment, PaymentStatus, WebhookEvent
-from medspa.domain.payments.service import ledger_deposit_paid, refund_payment
+from medspa.domain.payments.service import ledger_deposit_paid, mark_settled, refund_payment
 from medspa.domain.practice.models import Organization
 from medspa.domain.scheduling.booking import finalize_paid_booking
 from medspa.domain.scheduling.models import AppointmentStatus
@@ -153,9 +153,7 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
             if _is_duplicate_event(exc):
                 return "duplicate"
             raise
-        payment = session.exec(select(Payment).where(Payment.gateway == "stripe",
-                                                     Payment.gateway_payment_id == str(intent["id"]))
-                               .with_for_update()).first()
+        payment = _payment_of(session, intent)
         if payment is None:
             session.rollback()
             raise WebhookNotReady(f"payment {intent['id']} is not recorded yet")
@@ -165,6 +163,24 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
             result = _on_failed(session, actor, payment, intent, now, str(event.id), event_type)
         session.commit()
         return result
+
+
+def _payment_of(session: Session, intent: dict) -> Payment | None:
+    """The Payment (locked) of a PaymentIntent: by its id, else by the idempotency key in its
+    metadata (a payment recorded pending before the gateway call, whose request crashed or is
+    still running before it stored the intent id; the id is stored now)."""
+    payment = session.exec(select(Payment).where(Payment.gateway == "stripe",
+                                                 Payment.gateway_payment_id == str(intent["id"]))
+                           .with_for_update()).first()
+    key = (intent.get("metadata") or {}).get("idempotency_key")
+    if payment is not None or not key:
+        return payment
+    payment = session.exec(select(Payment).where(Payment.gateway == "stripe", Payment.idempotency_key == str(key))
+                           .with_for_update()).first()
+    if payment is not None and not payment.gateway_payment_id:
+        payment.gateway_payment_id = str(intent["id"])
+        session.add(payment)
+    return payment
 
 
 def _on_succeeded(session: Session, actor: Actor, payment: Payment, gateway: PaymentGateway, now: datetime,
@@ -186,6 +202,7 @@ def _on_succeeded(session: Session, actor: Actor, payment: Payment, gateway: Pay
         try:
             with session.begin_nested():
                 finalize_paid_booking(session, actor, appt.id, payment, now)  # idempotent for "confirmed"
+            mark_settled(payment)
             return "confirmed"
         except HoldLost:
             return _void(session, actor, payment, gateway, now)
@@ -195,6 +212,7 @@ def _on_succeeded(session: Session, actor: Actor, payment: Payment, gateway: Pay
         return _void(session, actor, payment, gateway, now)
     if newly:  # checked in / completed / no-show meanwhile: keep the money on the client's account
         ledger_deposit_paid(session, payment, now)
+        mark_settled(payment)
         return "succeeded"
     return "ignored"  # settled by the booking flow and a later cancellation or visit
 
@@ -210,11 +228,12 @@ def _on_failed(session: Session, actor: Actor, payment: Payment, intent: dict, n
                event_type: str) -> str:
     if payment.status in SETTLED:
         return "ignored"  # out of order: a failure never undoes a success
-    if payment.status != PaymentStatus.DECLINED:
+    if payment.status not in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
         error = intent.get("last_payment_error") or {}
         message = error.get("message") or ("The payment was canceled." if event_type == CANCELED
                                            else "Your card was declined.")
         payment.status, payment.failure_message = PaymentStatus.DECLINED, str(message)[:500]
+        mark_settled(payment)
         session.add(payment)
         record(session, actor, "payment.declined", "payment", payment.id, client_id=payment.client_id, at=now,
                amount_cents=payment.amount_cents, decline_code=str(error.get("decline_code") or error.get("code") or ""),

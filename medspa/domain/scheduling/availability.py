@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, exists, or_
 from sqlalchemy.dialects.postgresql import Range
 from sqlmodel import Session, select
 
@@ -26,6 +26,7 @@ from medspa.domain.catalog.models import Service
 from medspa.domain.catalog.service import get_service, providers_for
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
+from medspa.domain.payments.models import Payment, PaymentStatus
 from medspa.domain.practice.models import Location, Resource, WorkingHours
 from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.models import Occupancy, OccupancyStatus
@@ -74,12 +75,30 @@ def occupancy_span(service: Service, start_at: datetime) -> tuple[datetime, date
     )
 
 
+def money_on_hold(appointment_id_column):
+    """SQL condition: the appointment (`appointment_id_column`) has a deposit whose money is
+    pending (the gateway may have charged it) or succeeded. A lapsed hold with money on it is
+    never silently expired (by the booking transaction or the expiry job) and keeps blocking
+    its slot: reconciliation confirms it or refunds it (payments/reconcile.py). A hold waiting
+    for 3-D Secure is not covered: the client has until the hold lapses, and a success after
+    that is refunded."""
+    return exists().where(Payment.appointment_id == appointment_id_column,
+                          Payment.status.in_((PaymentStatus.PENDING, PaymentStatus.SUCCEEDED)))
+
+
+def has_money_on_hold(session: Session, appointment_id: int) -> bool:
+    """Whether the appointment has a pending or succeeded deposit (money_on_hold)."""
+    return bool(session.exec(select(money_on_hold(appointment_id))).one())
+
+
 def live_occupancy_filter(now: datetime):
-    """SQL condition for occupancies that block others at `now`."""
+    """SQL condition for occupancies that block others at `now` (a lapsed hold with money on
+    it still blocks: see money_on_hold)."""
     return or_(
         Occupancy.status == OccupancyStatus.BOOKED,
         and_(Occupancy.status == OccupancyStatus.HELD,
-             or_(Occupancy.hold_expires_at.is_(None), Occupancy.hold_expires_at > now)),
+             or_(Occupancy.hold_expires_at.is_(None), Occupancy.hold_expires_at > now,
+                 money_on_hold(Occupancy.appointment_id))),
     )
 
 

@@ -2,10 +2,15 @@
 
 Each step is its own transaction so no database transaction waits on the gateway:
 1. validate the client and card input, find or create the client, hold the slot (commit);
-2. charge with idempotency key deposit-<appointment>-attempt-<n>, record the Payment
-   (commit); a decline releases the hold in that same transaction;
-3. confirm the hold with the ledger line, the confirmation and the receipt in the outbox
-   (commit). If the hold was lost meanwhile, the charge is refunded and SlotTaken raised.
+2a. record the Payment `pending` with its idempotency key deposit-<appointment>-attempt-<n>,
+   amount, appointment and client (commit) BEFORE the gateway is called;
+2b. charge; then ONE transaction records the answer on that row (forward-only) and acts on
+   it: a success confirms the hold with the ledger line, the confirmation and the receipt in
+   the outbox; if the hold was lost meanwhile, the charge is refunded and SlotTaken raised; a
+   decline releases the hold.
+A crash anywhere after 2a leaves the pending row (and its hold, which hold expiry skips):
+reconciliation (medspa.domain.payments.reconcile) asks the gateway about the key and settles
+it, so a charge never outlives its booking.
 """
 
 from __future__ import annotations
@@ -24,18 +29,22 @@ from medspa.domain.clients.service import ClientInput, find_or_create_client, va
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.service import queue_booking_confirmation, queue_deposit_receipt
-from medspa.domain.payments.gateway import CardDetails, ChargeRequest, PaymentGateway, validate_card
+from medspa.domain.payments.gateway import CardDetails, ChargeRequest, ChargeResult, PaymentGateway, validate_card
 from medspa.domain.payments.models import Payment, PaymentStatus
 from medspa.domain.payments.service import (
+    apply_charge_outcome,
     ledger_deposit_paid,
+    mark_settled,
     next_idempotency_key,
-    record_charge,
+    open_deposit,
+    record_pending,
     refund_payment,
 )
 from medspa.domain.practice.models import Location, Organization, StaffMember
-from medspa.domain.scheduling.availability import nearest_alternatives
+from medspa.domain.scheduling.availability import money_on_hold, nearest_alternatives
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.scheduling.service import (
+    DEFAULT_GRACE_SECONDS,
     DEFAULT_HOLD_MINUTES,
     HoldLost,
     SlotTaken,
@@ -149,14 +158,16 @@ def finalize_paid_booking(session: Session, actor: Actor, appointment_id: int, p
 
 
 def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: PaymentGateway, clock: Clock, *,
-                hold_minutes: int = DEFAULT_HOLD_MINUTES) -> Appointment:
+                hold_minutes: int = DEFAULT_HOLD_MINUTES, grace_seconds: int = DEFAULT_GRACE_SECONDS) -> Appointment:
     """Book a slot and take its deposit. Returns the confirmed Appointment.
 
-    hold_minutes: how long a new hold lasts (entry points book through
-    medspa.domain.scheduling.actions.online.do_book_online, which passes Settings.hold_minutes).
+    hold_minutes: how long a new hold lasts; grace_seconds: how long after the hold's expiry
+    reconciliation may settle the deposit (entry points book through
+    medspa.domain.scheduling.actions.online.do_book_online, which passes the Settings).
 
     Raises ValidationFailed (fields), SlotTaken (alternatives; nothing kept charged),
-    CardDeclined (hold released), ActionRequired (3-D Secure pending), NotFound.
+    CardDeclined (hold released), ActionRequired (3-D Secure pending), NotFound,
+    GatewayUnavailable (the hold and the pending payment stay; a retry reuses its key).
     """
     now = clock.now()
     with tenant_session(actor.org_id, engine) as session:
@@ -171,53 +182,114 @@ def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: Payme
             session, actor, location_id=req.location_id, service_id=req.service_id, start_at=req.start_at,
             now=now, provider_id=req.provider_id, client_id=client.id, hold_minutes=hold_minutes)
         session.commit()
-        appointment_id, deposit, currency = appt.id, appt.deposit_cents, appt.currency
+        appointment_id, deposit = appt.id, appt.deposit_cents
 
-    payment = None
-    if deposit > 0:
-        with tenant_session(actor.org_id, engine) as session:
-            key = next_idempotency_key(session, appointment_id)
-        request = ChargeRequest(org_id=actor.org_id, amount_cents=deposit, currency=currency, idempotency_key=key,
-                                description=f"Deposit for appointment {appointment_id}", card=req.card,
-                                payment_method_id=req.payment_method_id,
-                                metadata={"org_id": str(actor.org_id), "appointment_id": str(appointment_id)})
-        try:
-            result = gateway.charge(request)
-        except ValidationFailed:
-            with tenant_session(actor.org_id, engine) as session:
-                release_hold(session, actor, appointment_id, now=clock.now(), reason="card rejected")
-                session.commit()
-            raise
-        with tenant_session(actor.org_id, engine) as session:
-            appt = get_appointment(session, appointment_id)
-            payment = record_charge(session, actor, appointment=appt, request=request, result=result,
-                                    gateway=gateway.name, now=clock.now())
-            if result.status == PaymentStatus.DECLINED:
-                release_hold(session, actor, appointment_id, now=clock.now(), reason="card declined")
-                session.commit()
-                raise CardDeclined(result.message or "Your card was declined.", result.decline_code)
-            session.commit()
-            if result.status == PaymentStatus.REQUIRES_ACTION:
-                raise ActionRequired(result.client_secret, appointment_id, gateway.name)
+    if deposit <= 0:
+        return _confirm_free(engine, actor, appointment_id, clock)
+    payment_id, request = _open_payment(engine, actor, appointment_id, req, gateway, clock, grace_seconds)
+    try:
+        result = gateway.charge(request)
+    except ValidationFailed as exc:
+        _refused(engine, actor, payment_id, exc, clock)
+        raise
+    return settle_charge(engine, actor, payment_id, result, gateway, clock)
 
+
+def _confirm_free(engine: Engine, actor: Actor, appointment_id: int, clock: Clock) -> Appointment:
+    """Confirm a hold with nothing to pay; SlotTaken (alternatives) when the hold was lost."""
     with tenant_session(actor.org_id, engine) as session:
         try:
-            appt = finalize_paid_booking(session, actor, appointment_id, payment, clock.now())
+            appt = finalize_paid_booking(session, actor, appointment_id, None, clock.now())
             session.commit()
             return appt
         except HoldLost:
             session.rollback()
-            if payment is not None:
-                # lock: a webhook may be voiding the same payment right now
-                payment = session.get(Payment, payment.id, with_for_update=True)
-                ledger_deposit_paid(session, payment, clock.now())
-                refund_payment(session, actor, payment, gateway, now=clock.now(), reason="slot lost before confirmation",
-                               entry_type="charge_voided")
-            appt = get_appointment(session, appointment_id)
-            alternatives = nearest_alternatives(session, actor, location_id=appt.location_id,
-                                                service_id=appt.service_id, wanted=appt.start_at, now=clock.now())
+        appt = get_appointment(session, appointment_id)
+        alternatives = nearest_alternatives(session, actor, location_id=appt.location_id,
+                                            service_id=appt.service_id, wanted=appt.start_at, now=clock.now())
+        raise SlotTaken(alternatives)
+
+
+def _open_payment(engine: Engine, actor: Actor, appointment_id: int, req: OnlineBooking, gateway: PaymentGateway,
+                  clock: Clock, grace_seconds: int) -> tuple[int, ChargeRequest]:
+    """Step 2a, its own committed transaction BEFORE the gateway call: the pending deposit
+    payment with its idempotency key (an earlier pending one of this hold is reused with its
+    key, so a retry after a crash or a timeout replays the gateway's answer). The appointment
+    row is locked so two submissions of one hold serialise here."""
+    with tenant_session(actor.org_id, engine) as session:
+        appt = get_appointment(session, appointment_id, lock=True)
+        payment = open_deposit(session, appointment_id)
+        key = payment.idempotency_key if payment is not None else next_idempotency_key(session, appointment_id)
+        request = ChargeRequest(org_id=actor.org_id, amount_cents=appt.deposit_cents, currency=appt.currency,
+                                idempotency_key=key, description=f"Deposit for appointment {appointment_id}",
+                                card=req.card, payment_method_id=req.payment_method_id,
+                                metadata={"org_id": str(actor.org_id), "appointment_id": str(appointment_id)})
+        if payment is None:
+            payment = record_pending(session, actor, appointment=appt, request=request, gateway=gateway.name,
+                                     now=clock.now(), grace_seconds=grace_seconds)
+        session.commit()
+        return payment.id, request
+
+
+def _refused(engine: Engine, actor: Actor, payment_id: int, exc: ValidationFailed, clock: Clock) -> None:
+    """The gateway refused the card input before charging: the payment failed, the hold goes."""
+    message = "; ".join(str(v) for v in exc.fields.values())[:500]
+    with tenant_session(actor.org_id, engine) as session:
+        payment = session.get(Payment, payment_id, with_for_update=True)
+        apply_charge_outcome(session, actor, payment, ChargeResult(status=PaymentStatus.FAILED, message=message),
+                             clock.now())
+        release_hold(session, actor, payment.appointment_id, now=clock.now(), reason="card rejected")
+        session.commit()
+
+
+def settle_charge(engine: Engine, actor: Actor, payment_id: int, result: ChargeResult, gateway: PaymentGateway,
+                  clock: Clock) -> Appointment:
+    """Step 2b, ONE transaction: record the gateway's `result` on the pending payment
+    (forward-only) and act on it: succeeded -> the hold becomes a confirmed appointment with
+    its ledger line, confirmation and receipt; the slot lost meanwhile -> refunded in full
+    (charge_voided) and SlotTaken; declined -> hold released, CardDeclined; requires_action ->
+    ActionRequired (hold kept). When the webhook or reconciliation settled the payment first,
+    its status decides (a replay of this step changes nothing twice)."""
+    with tenant_session(actor.org_id, engine) as session:
+        now = clock.now()
+        payment = session.get(Payment, payment_id, with_for_update=True)
+        apply_charge_outcome(session, actor, payment, result, now)
+        appointment_id = payment.appointment_id
+        if payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
+            release_hold(session, actor, appointment_id, now=now, reason="card declined")
             session.commit()
-            raise SlotTaken(alternatives)
+            raise CardDeclined(result.message or payment.failure_message or "Your card was declined.",
+                               result.decline_code)
+        if payment.status in (PaymentStatus.REQUIRES_ACTION, PaymentStatus.PENDING):
+            session.commit()
+            raise ActionRequired(result.client_secret, appointment_id, gateway.name)
+        if payment.status == PaymentStatus.SUCCEEDED:
+            try:
+                with session.begin_nested():
+                    appt = finalize_paid_booking(session, actor, appointment_id, payment, now)
+                mark_settled(payment)
+                session.add(payment)
+                session.commit()
+                return appt
+            except HoldLost:
+                void_charge(session, actor, payment, gateway, now)
+        appt = get_appointment(session, appointment_id)
+        alternatives = nearest_alternatives(session, actor, location_id=appt.location_id,
+                                            service_id=appt.service_id, wanted=appt.start_at, now=now)
+        session.commit()
+        raise SlotTaken(alternatives)
+
+
+def void_charge(session: Session, actor: Actor, payment: Payment, gateway: PaymentGateway, now: datetime) -> bool:
+    """Money taken for a booking that does not exist (the slot was lost) goes back in full:
+    deposit_paid and charge_voided ledger lines, the refund at the gateway (key
+    refund-<payment id>), audit refund.issue. False when the gateway refused the refund (audit
+    refund.failed; the payment stays open for reconciliation to retry)."""
+    ledger_deposit_paid(session, payment, now)
+    refund = refund_payment(session, actor, payment, gateway, now=now, reason="slot lost before confirmation",
+                            entry_type="charge_voided")
+    session.flush()
+    return refund is not None
 
 
 def organization_ids(session: Session) -> list[int]:
@@ -226,7 +298,10 @@ def organization_ids(session: Session) -> list[int]:
 
 
 def lapsed_hold_ids(session: Session, now: datetime) -> list[int]:
-    """Ids of the current clinic's appointments still held whose hold_expires_at <= now."""
+    """Ids of the current clinic's appointments still held whose hold_expires_at <= now,
+    except those with money on them (a pending or succeeded payment: reconciliation settles
+    those, confirming or refunding; see scheduling.service.money_on_hold)."""
     return list(session.exec(select(Appointment.id).where(Appointment.status == AppointmentStatus.HELD,
-                                                          Appointment.hold_expires_at <= now)
+                                                          Appointment.hold_expires_at <= now,
+                                                          ~money_on_hold(Appointment.id))
                              .order_by(Appointment.id)))

@@ -31,12 +31,14 @@ from medspa.domain.scheduling.availability import (
     Slot,
     find_slots,
     load_busy,
+    money_on_hold,
     nearest_alternatives,
     occupancy_span,
 )
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus
 
 DEFAULT_HOLD_MINUTES = 10
+DEFAULT_GRACE_SECONDS = 120  # Settings.reconcile_grace_seconds (payments.service.reconcile_after_of says why)
 ONLINE_HORIZON_DAYS = 365  # how far ahead clients may book online (staff: 2 years)
 STAFF_HORIZON_DAYS = 730
 
@@ -70,7 +72,8 @@ def _release_lapsed_holds(session: Session, resource_ids: list[int], lo: datetim
     lapsed = session.exec(
         select(Occupancy.id, Occupancy.appointment_id).where(
             Occupancy.status == OccupancyStatus.HELD, Occupancy.hold_expires_at <= now,
-            Occupancy.resource_id.in_(resource_ids), Occupancy.during.op("&&")(Range(lo, hi, bounds="[)")))
+            Occupancy.resource_id.in_(resource_ids), Occupancy.during.op("&&")(Range(lo, hi, bounds="[)")),
+            ~money_on_hold(Occupancy.appointment_id))
     ).all()
     if not lapsed:
         return
@@ -281,6 +284,41 @@ def release_hold(session: Session, actor: Actor, appointment_id: int, *, now: da
     record(session, actor, "appointment.release", "appointment", appt.id, client_id=appt.client_id, at=now,
            reason=reason)
     session.flush()
+
+
+def revive_hold(session: Session, actor: Actor, appointment_id: int, *, now: datetime) -> bool:
+    """Hold again the slot of an expired (released) hold when it is free, so that a deposit
+    that was charged anyway can confirm it (reconciliation). True when the appointment is held
+    again (its occupancies held, lapsed at `now`; audit appointment.hold, reason "revived"),
+    False when it is not expired, starts before `now`, its client holds another visit at that
+    time, or the exclusion constraint finds the slot taken (savepoint rolled back). Caller commits."""
+    appt = get_appointment(session, appointment_id, lock=True)
+    if appt.status != AppointmentStatus.EXPIRED or appt.start_at <= now:
+        return False
+    if appt.client_id is not None:
+        try:
+            _refuse_double_booking(session, appt.client_id, appt.start_at, appt.end_at)
+        except ValidationFailed:
+            return False
+    rows = list(session.exec(select(Occupancy).where(Occupancy.appointment_id == appt.id,
+                                                     Occupancy.status == OccupancyStatus.RELEASED)))
+    if not rows:
+        return False
+    try:
+        with session.begin_nested():
+            for r in rows:
+                r.status, r.hold_expires_at = OccupancyStatus.HELD, now
+            appt.status, appt.hold_expires_at = AppointmentStatus.HELD, now
+            session.add_all([appt, *rows])
+            session.flush()
+    except IntegrityError as exc:
+        if isinstance(exc.orig, ExclusionViolation):
+            session.refresh(appt)
+            return False
+        raise
+    record(session, actor, "appointment.hold", "appointment", appt.id, client_id=appt.client_id, at=now,
+           reason="revived: the deposit was charged and the slot is free")
+    return True
 
 
 def _release_occupancy(session: Session, appointment_id: int) -> None:

@@ -28,7 +28,7 @@ from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import CardDetails, PaymentGateway
 from medspa.domain.practice.models import Location, StaffMember
 from medspa.domain.practice.service import get_location, list_locations, organization_by_slug
-from medspa.domain.scheduling.availability import Slot, find_slots
+from medspa.domain.scheduling.availability import Slot, find_slots, has_money_on_hold
 from medspa.domain.scheduling.booking import OnlineBooking, book_online, lapsed_hold_ids, organization_ids
 from medspa.domain.scheduling.service import (
     SlotTaken,
@@ -247,11 +247,14 @@ def fetch_hold_outcome(actor: Actor, hold_id: int, *, engine: Engine | None = No
 def do_release_hold(actor: Actor, hold_id: int | None, *, reason: str = "client left the slot",
                     clock: Clock | None = None, engine: Engine | None = None) -> None:
     """Give a held slot back (audit row appointment.release). A no-op for no id, an
-    appointment no longer held, or one that does not exist."""
+    appointment no longer held, one that does not exist, or one with money on it (a pending
+    or succeeded deposit: reconciliation confirms or refunds it, never a silent release)."""
     if not hold_id:
         return
     try:
         with atomic(actor.org_id, engine=engine) as work:
+            if has_money_on_hold(work.session, hold_id):
+                return
             release_hold(work.session, actor, hold_id, now=now_of(clock), reason=reason)
     except NotFound:
         pass
@@ -290,7 +293,8 @@ def do_book_online(actor: Actor, req: OnlineBooking, *, clock: Clock | None = No
         req = replace(req, card=CardDetails("", 0, 0, ""))
     location = fetch_location(actor, req.location_id, engine=engine)
     try:
-        appt = book_online(engine, actor, req, gateway, clock, hold_minutes=hold_minutes())
+        appt = book_online(engine, actor, req, gateway, clock, hold_minutes=hold_minutes(),
+                           grace_seconds=get_settings().reconcile_grace_seconds)
     except SlotTaken as exc:
         raise SlotTakenAt(exc.alternatives, location.time_zone) from exc
     return replace(_visit(appt), location=location.name, time_zone=location.time_zone)
@@ -306,7 +310,8 @@ class ExpiredHold:
 
 def do_expire_lapsed_holds(*, clock: Clock | None = None, engine: Engine | None = None) -> list[ExpiredHold]:
     """Release every hold whose hold_expires_at <= now, in every clinic, through the domain
-    (release_hold: occupancies released, appointment expired), with one audit row
+    (release_hold: occupancies released, appointment expired), except holds with money on
+    them (a pending or succeeded deposit: reconciliation settles those), with one audit row
     `appointment.release` (actor system "hold expiry", reason "hold expired") per hold.
     One transaction per clinic. Returns the released holds."""
     now = now_of(clock)

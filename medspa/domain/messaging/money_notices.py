@@ -1,0 +1,44 @@
+"""Notices about money the client is owed back, written in the transaction that moves it.
+
+`queue_refund_notice`: the deposit was charged but the booking could not be kept (the slot was
+taken while the payment was in doubt), so reconciliation refunded it in full. An email and,
+with a phone, an SMS (messaging.service.visit_messages: dedupe keys refund-email-<appointment
+id>, refund-sms-<appointment id>), so a re-run adds nothing twice. Clinic time with the zone
+named (TZ-3); money is integer cents formatted in the visit's currency.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from medspa.domain.catalog.models import Service
+from medspa.domain.clients.models import Client
+from medspa.domain.messaging.models import OutboxMessage
+from medspa.domain.messaging.service import add_new_messages, visit_messages
+from medspa.domain.money import format_money
+from medspa.domain.practice.models import Location, Organization
+from medspa.domain.scheduling.models import Appointment
+from medspa.domain.timezones import format_clinic_time
+
+
+def queue_refund_notice(session: Session, appointment: Appointment, *, refunded_cents: int) -> list[OutboxMessage]:
+    """Tell the client that `appointment` (service, clinic time with zone, location) is not
+    booked and that `refunded_cents` (integer cents of the visit's currency) went back to
+    their card. Nothing for a client with neither email nor phone, or when already queued for
+    this appointment; returns the messages added. Call it in the refund's transaction."""
+    client = session.get(Client, appointment.client_id) if appointment.client_id else None
+    if client is None or not (client.email or client.phone_e164):
+        return []
+    org = session.get(Organization, appointment.org_id)
+    location = session.get(Location, appointment.location_id)
+    service = session.get(Service, appointment.service_id)
+    when = format_clinic_time(appointment.start_at, location.time_zone)
+    amount = format_money(refunded_cents, appointment.currency)
+    body = (f"Hi {client.first_name},\n\n"
+            f"We could not keep your booking for {service.name} on {when} at {location.name}: the time was "
+            f"no longer free when your payment went through.\n"
+            f"Your deposit of {amount} has been refunded to your card in full.\n"
+            f"Please book another time, or reply to this message and we will help.\n\n{org.name}")
+    return add_new_messages(session, visit_messages(
+        appointment, client, kind="deposit_refund", key="refund", subject=f"Not booked: {service.name} on {when}",
+        body=body, sms=f"{org.name}: {service.name} {when} could not be booked. Your {amount} deposit is refunded."))
