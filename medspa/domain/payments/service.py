@@ -58,29 +58,32 @@ def reconcile_after_of(created_at: datetime, hold_expires_at: datetime | None, g
     return start + timedelta(seconds=grace_seconds)
 
 
-def open_deposit(session: Session, appointment_id: int) -> Payment | None:
-    """The appointment's deposit payment whose outcome is unknown (pending), if any: a retry of
-    the booking reuses it and its idempotency key, so the gateway replays the first answer
-    instead of charging twice (Stripe: https://docs.stripe.com/api/idempotent_requests).
+def open_deposit(session: Session, appointment_id: int, purpose: str = "deposit") -> Payment | None:
+    """The appointment's deposit payment (or `purpose`: "balance" at checkout) whose outcome is
+    unknown (pending), if any: a retry of the booking (of the checkout) reuses it and its
+    idempotency key, so the gateway replays the first answer instead of charging twice (Stripe: https://docs.stripe.com/api/idempotent_requests).
     Not locked: the caller holds the appointment's lock (which serialises submissions), and
     locking the payment after the appointment would invert reconciliation's order (payment,
     then appointment)."""
-    return session.exec(select(Payment).where(Payment.appointment_id == appointment_id, Payment.purpose == "deposit",
+    return session.exec(select(Payment).where(Payment.appointment_id == appointment_id, Payment.purpose == purpose,
                                               Payment.status == PaymentStatus.PENDING)
                         .order_by(Payment.id.desc())).first()
 
 
 def record_pending(session: Session, actor: Actor, *, appointment: Appointment, request: ChargeRequest, gateway: str,
-                   now: datetime, grace_seconds: int, purpose: str = "deposit") -> Payment:
+                   now: datetime, grace_seconds: int, purpose: str = "deposit",
+                   until: datetime | None = None) -> Payment:
     """The Payment row of a charge about to be sent: status pending, the request's idempotency
     key, amount (integer cents) and currency, the appointment and its client, and
-    reconcile_after (reconcile_after_of the hold's expiry). Audit payment.pending. The caller
-    commits BEFORE calling the gateway, so no charge can exist without its row."""
+    reconcile_after (reconcile_after_of `until`: the instant up to which the request may still
+    settle the payment itself; default the hold's expiry, for a deposit). Audit
+    payment.pending. The caller commits BEFORE calling the gateway, so no charge can exist
+    without its row."""
+    until = appointment.hold_expires_at if until is None else until
     payment = Payment(org_id=actor.org_id, appointment_id=appointment.id, client_id=appointment.client_id,
                       purpose=purpose, amount_cents=request.amount_cents, currency=request.currency,
                       status=PaymentStatus.PENDING, gateway=gateway, idempotency_key=request.idempotency_key,
-                      created_at=now,
-                      reconcile_after=reconcile_after_of(now, appointment.hold_expires_at, grace_seconds))
+                      created_at=now, reconcile_after=reconcile_after_of(now, until, grace_seconds))
     session.add(payment)
     session.flush()
     record(session, actor, "payment.pending", "payment", payment.id, client_id=appointment.client_id, at=now,
@@ -118,25 +121,6 @@ def mark_settled(payment: Payment) -> None:
     """Nothing is left to settle on `payment` (confirmed with its ledger line, refunded, or
     never charged): reconciliation stops looking at it."""
     payment.reconcile_after = None
-
-
-def record_charge(session: Session, actor: Actor, *, appointment: Appointment, request: ChargeRequest,
-                  result: ChargeResult, gateway: str, now: datetime, purpose: str = "deposit") -> Payment:
-    """Store the gateway's answer as a Payment row (any status) with its audit row.
-
-    fee_cents is kept only for a succeeded charge (result.fee_cents, integer cents)."""
-    payment = Payment(org_id=actor.org_id, appointment_id=appointment.id, client_id=appointment.client_id,
-                      purpose=purpose, amount_cents=request.amount_cents, currency=request.currency,
-                      status=result.status, gateway=gateway, gateway_payment_id=result.gateway_payment_id or None,
-                      idempotency_key=request.idempotency_key, failure_message=result.message,
-                      card_last4=result.card_last4,
-                      fee_cents=max(0, int(result.fee_cents or 0)) if result.status == PaymentStatus.SUCCEEDED else 0,
-                      created_at=now)
-    session.add(payment)
-    session.flush()
-    record(session, actor, f"payment.{result.status}", "payment", payment.id, client_id=appointment.client_id,
-           at=now, amount_cents=request.amount_cents, purpose=purpose)
-    return payment
 
 
 def ledger_processing_fee(session: Session, payment: Payment, now: datetime) -> LedgerEntry | None:

@@ -25,6 +25,7 @@ from medspa.clock import Clock
 from medspa.db import tenant_session
 from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
+from medspa.domain.payments.checkout import settle_balance
 from medspa.domain.payments.gateway import PaymentGateway
 from medspa.domain.payments.models import Payment, PaymentStatus, WebhookEvent
 from medspa.domain.payments.service import ledger_deposit_paid, mark_settled, refund_payment
@@ -116,8 +117,13 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
       or cancelled while the card was pending): refunded at the gateway (key
       refund-<payment id>) with deposit_paid and charge_voided ledger lines;
     - "refund_failed": as "voided" but the gateway refused the refund (audit refund.failed);
-    - "succeeded": a non-deposit payment (no booking to confirm) was marked succeeded, or a
-      pending deposit succeeded after its visit already took place (ledger line only);
+    - "checked_out": a checkout's balance payment (3-D Secure completed later) succeeded and
+      its visit's checkout was recorded with it (payments.checkout.settle_balance: sale,
+      deposit_applied and processing_fee lines, visit completed, receipt); "voided" /
+      "refund_failed" also when that visit had been checked out by another payment meanwhile;
+    - "succeeded": a payment without a booking was marked succeeded, a balance payment whose
+      checkout was already recorded, or a pending deposit succeeded after its visit already
+      took place (ledger line only);
     - "declined": payment_intent.payment_failed / .canceled marked a pending payment declined
       and released its hold;
     - "ignored": not an event we act on or no (existing) clinic in its metadata (nothing
@@ -195,6 +201,9 @@ def _on_succeeded(session: Session, actor: Actor, payment: Payment, gateway: Pay
         record(session, actor, "payment.succeeded", "payment", payment.id, client_id=payment.client_id, at=now,
                amount_cents=payment.amount_cents, previous=previous, stripe_event=event_id)
         session.flush()
+    if payment.appointment_id is not None and payment.purpose == "balance":  # a checkout's (3-D Secure)
+        outcome = settle_balance(session, actor, payment, gateway, now)
+        return {"refunded": "voided", "settled": "succeeded"}.get(outcome, outcome)
     if payment.appointment_id is None or payment.purpose != "deposit":
         return "succeeded"
     appt = get_appointment(session, payment.appointment_id, lock=True)
