@@ -287,3 +287,31 @@ def test_a_completed_visit_settled_by_reconciliation_stays_completed(engine, own
         appt = s.get(Appointment, appt_id)
         assert (appt.status, appt.completed_at) == ("completed", ny(10, 30))
     assert violations(clinic, NOW + PAST_WINDOW) == []
+
+
+def test_the_test_gateway_answers_one_key_sent_twice_at_once_with_one_charge(engine, owner_engine):
+    """Two tabs send the same pending attempt's key at the same moment: before, the second
+    insert of the key's answer failed with a unique violation (the checkout errored out, found
+    as a flaky two-desks test); now both get the first answer, like Stripe's replay."""
+    import threading
+
+    from medspa.domain.payments.gateway import ChargeRequest
+
+    clinic = build_clinic(engine, owner_engine)
+    gateway = TestPaymentGateway(engine, lambda: NOW)
+    request = ChargeRequest(org_id=clinic.org_id, amount_cents=30000, currency="USD", idempotency_key="checkout-x-1",
+                            card=GOOD)
+    for attempt in range(5):
+        request.idempotency_key = f"checkout-race-{attempt}"
+        answers: list = []
+        barrier = threading.Barrier(2)
+
+        def send():
+            barrier.wait(10)
+            answers.append(gateway.charge(request))
+
+        threads = [threading.Thread(target=send) for _ in range(2)]
+        [t.start() for t in threads]
+        [t.join(30) for t in threads]
+        assert len(answers) == 2 and answers[0].gateway_payment_id == answers[1].gateway_payment_id
+    assert len(charges(clinic)) == 5
