@@ -309,7 +309,7 @@ def settle_balance(session: Session, actor: Actor, payment: Payment, gateway: Pa
     - "settled": this payment's checkout is already recorded, or it was refunded since;
     - "refunded": succeeded, but the visit was checked out by another payment (or can no
       longer be checked out): refunded in full (balance_paid and sale_refunded lines, refund
-      key refund-<payment id>, audit refund.issue), settled;
+      key refund-<payment id>-<n>, audit refund.issue), settled;
     - "refund_failed": as "refunded" but the gateway refused the refund (audit refund.failed):
       the payment stays open (reconcile_after set) and reconciliation retries.
     Raises GatewayUnavailable from the refund (the caller rolls back). The caller commits."""

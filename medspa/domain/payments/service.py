@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
+from medspa.domain.money import format_money
 from medspa.domain.payments.gateway import ChargeRequest, ChargeResult, PaymentGateway
 from medspa.domain.payments.models import LedgerEntry, Payment, PaymentStatus, Refund
 from medspa.domain.scheduling.models import Appointment
@@ -151,23 +152,49 @@ def ledger_deposit_paid(session: Session, payment: Payment, now: datetime) -> Le
     return entry
 
 
+REFUNDABLE_STATUSES = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)
+
+
+def refunded_cents(session: Session, payment_id: int) -> int:
+    """What has been refunded of a payment so far: the sum of its Refund rows (integer cents)."""
+    return int(session.exec(select(func.coalesce(func.sum(Refund.amount_cents), 0))
+                            .where(Refund.payment_id == payment_id)).one())
+
+
 def refund_payment(session: Session, actor: Actor, payment: Payment, gateway: PaymentGateway, *, now: datetime,
                    reason: str, entry_type: str | None = None, amount_cents: int | None = None) -> Refund | None:
-    """Refund a succeeded payment in full (or amount_cents) at the gateway and on the ledger.
+    """Refund what is left of a captured payment (or amount_cents of it) at the gateway and on
+    the ledger. The payment row is locked (FOR UPDATE) before its refunds are counted.
 
+    Any number of partial refunds, together at most the amount paid: succeeded ->
+    partially_refunded -> refunded (when the refunds reach amount_cents; then settled).
+    Each refund has its own idempotency key "refund-<payment id>-<n>", n = the payment's
+    refunds so far + 1: a retry of the same refund after a crash or a lost answer (no Refund
+    row written) sends the same key, and the gateway replays its first answer instead of
+    refunding twice (Stripe: https://docs.stripe.com/api/idempotent_requests; a retry must
+    send the same amount, Stripe refuses a reused key with other parameters).
     entry_type: the ledger line (negative); default deposit_refunded for a deposit,
     sale_refunded for a checkout's balance payment. The processing fee is not returned
-    (Stripe keeps it), so its processing_fee line stays. Idempotent per payment: the gateway
-    key is "refund-<payment id>". Returns None if the payment is not refundable (already
-    refunded, not succeeded).
+    (Stripe keeps it), so its processing_fee line stays. Returns None when nothing is
+    refundable (not captured, already refunded in full, amount_cents not in 1..what is
+    left) or the gateway refused (audit refund.failed).
     """
-    if payment.status != PaymentStatus.SUCCEEDED:
+    if payment.status not in REFUNDABLE_STATUSES:
         return None
     if entry_type is None:
         entry_type = "sale_refunded" if payment.purpose == "balance" else "deposit_refunded"
-    amount = payment.amount_cents if amount_cents is None else amount_cents
+    # the row lock (the caller's, taken again here for callers that did not) serialises refunds
+    # of one payment: their count (the key) and their sum (what is left) cannot race
+    session.exec(select(Payment.id).where(Payment.id == payment.id).with_for_update()).one()
+    already = refunded_cents(session, payment.id)
+    left = payment.amount_cents - already
+    amount = left if amount_cents is None else amount_cents
+    if not 0 < amount <= left:
+        return None
+    count = session.exec(select(func.count()).select_from(Refund).where(Refund.payment_id == payment.id)).one()
+    key = f"refund-{payment.id}-{count + 1}"
     result = gateway.refund(org_id=payment.org_id, gateway_payment_id=payment.gateway_payment_id or "",
-                            amount_cents=amount, idempotency_key=f"refund-{payment.id}")
+                            amount_cents=amount, idempotency_key=key)
     if result.status != "succeeded":  # RefundResult: succeeded | failed
         record(session, actor, "refund.failed", "payment", payment.id, client_id=payment.client_id, at=now,
                message=result.message)
@@ -175,7 +202,7 @@ def refund_payment(session: Session, actor: Actor, payment: Payment, gateway: Pa
     refund = Refund(org_id=payment.org_id, payment_id=payment.id, amount_cents=amount, currency=payment.currency,
                     reason=reason, gateway_refund_id=result.gateway_refund_id, created_at=now)
     session.add(refund)
-    payment.status = (PaymentStatus.REFUNDED if amount == payment.amount_cents
+    payment.status = (PaymentStatus.REFUNDED if already + amount == payment.amount_cents
                       else PaymentStatus.PARTIALLY_REFUNDED)
     if payment.status == PaymentStatus.REFUNDED:
         mark_settled(payment)
@@ -185,7 +212,7 @@ def refund_payment(session: Session, actor: Actor, payment: Payment, gateway: Pa
                             payment_id=payment.id, refund_id=refund.id, entry_type=entry_type,
                             amount_cents=-amount, currency=payment.currency, created_at=now))
     record(session, actor, "refund.issue", "payment", payment.id, client_id=payment.client_id, at=now,
-           amount_cents=amount, reason=reason)
+           amount_cents=amount, reason=reason, idempotency_key=key)
     return refund
 
 
@@ -221,7 +248,9 @@ def client_ledger(session: Session, client_id: int) -> list[LedgerEntry]:
 
 def issue_refund(session: Session, actor: Actor, payment_id: int, gateway: PaymentGateway, *, now: datetime,
                  reason: str, amount_cents: int | None = None) -> Refund:
-    """A discretionary refund by a manager or owner (refund.issue), in full or amount_cents.
+    """A discretionary refund by a manager or owner (refund.issue): what is left of the
+    payment, or amount_cents (integer cents) of it; any number of partial refunds, together at
+    most the amount paid (refund_payment: each its own idempotency key).
 
     Raises NotFound (unknown payment, other clinic), ValidationFailed (not refundable, bad amount).
     """
@@ -231,10 +260,14 @@ def issue_refund(session: Session, actor: Actor, payment_id: int, gateway: Payme
     payment = session.get(Payment, payment_id, with_for_update=True)
     if payment is None:
         raise NotFound("payment")
-    if payment.status != PaymentStatus.SUCCEEDED:
+    if payment.status not in REFUNDABLE_STATUSES:
         raise ValidationFailed({"payment": f"A {payment.status.replace('_', ' ')} payment cannot be refunded"})
-    if amount_cents is not None and not 0 < amount_cents <= payment.amount_cents:
-        raise ValidationFailed({"amount_cents": "Refund between 1 cent and the amount paid"})
+    left = payment.amount_cents - refunded_cents(session, payment.id)
+    if amount_cents is not None and not 0 < amount_cents <= left:
+        raise ValidationFailed({"amount_cents": "Refund between 1 cent and the amount paid"
+                                if left == payment.amount_cents else
+                                f"Refund between 1 cent and {format_money(left, payment.currency)}, "
+                                "what is not refunded yet"})
     if not reason.strip():
         raise ValidationFailed({"reason": "Say why the money goes back"})
     refund = refund_payment(session, actor, payment, gateway, now=now, reason=reason.strip()[:200],

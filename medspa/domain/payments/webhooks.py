@@ -115,7 +115,7 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
       (ledger deposit_paid, confirmation and receipt in the outbox);
     - "voided": the payment succeeded but its hold was lost meanwhile (lapsed and taken, released,
       or cancelled while the card was pending): refunded at the gateway (key
-      refund-<payment id>) with deposit_paid and charge_voided ledger lines;
+      refund-<payment id>-<n>) with deposit_paid and charge_voided ledger lines;
     - "refund_failed": as "voided" but the gateway refused the refund (audit refund.failed);
     - "checked_out": a checkout's balance payment (3-D Secure completed later) succeeded and
       its visit's checkout was recorded with it (payments.checkout.settle_balance: sale,
