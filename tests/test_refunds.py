@@ -1,7 +1,7 @@
 """Issue 11 part 2, refunds: any number of partial refunds up to the amount paid, each with its
 own idempotency key (refund-<payment>-<n>), statuses succeeded -> partially_refunded ->
 refunded; and a property test (hypothesis) that no sequence of charges, refunds, replays and
-webhook deliveries in any order makes refunded exceed paid or the ledger disagree with the
+webhook deliveries (charge and refund events, redelivered) in any order makes refunded exceed paid or the ledger disagree with the
 payments or with the gateway's own record (the fake Stripe server, which keeps idempotent
 answers like Stripe: https://docs.stripe.com/api/idempotent_requests).
 """
@@ -116,12 +116,48 @@ def test_a_refund_whose_answer_was_lost_is_replayed_not_repeated(engine, owner_e
     assert len(fake.refunds) == 1 and app_refunded(clinic, pid) == 2000
 
 
+def deliver(clinic, gateway, clock, body: bytes) -> str:
+    return handle_stripe_event(clinic.engine, body, sign_header(body, "whsec_x", int(clock.now().timestamp())),
+                               "whsec_x", gateway, clock)
+
+
+def test_an_event_reporting_a_refund_changes_nothing_twice(engine, owner_engine, fake):
+    clinic = build_clinic(engine, owner_engine)
+    clock = FixedClock(START)
+    gateway = StripeGateway(fake.api_key, fake.url)
+    pid = charge(clinic, gateway, clock)
+    refund(clinic, gateway, clock, pid, 1000)
+    (mine,) = fake.refunds
+    body = fake.refund_event(mine)
+    assert deliver(clinic, gateway, clock, body) == "ignored"  # the app made it
+    assert deliver(clinic, gateway, clock, body) == "duplicate"
+    assert deliver(clinic, gateway, clock, fake.refund_event(mine, "refund.updated")) == "ignored"
+    assert app_refunded(clinic, pid) == 1000
+    # a refund whose answer the app lost (it crashed): the event records it, once
+    p = payment(clinic, pid)
+    lost = gateway.refund(org_id=clinic.org_id, gateway_payment_id=p.gateway_payment_id, amount_cents=1500,
+                          idempotency_key=f"refund-{pid}-2")
+    assert deliver(clinic, gateway, clock, fake.refund_event(lost.gateway_refund_id)) == "refunded"
+    assert deliver(clinic, gateway, clock, fake.refund_event(lost.gateway_refund_id, "refund.updated")) == "ignored"
+    p = payment(clinic, pid)
+    assert (p.status, app_refunded(clinic, pid)) == ("partially_refunded", 2500)
+    with clinic.session() as s:
+        assert [e.amount_cents for e in s.exec(select(LedgerEntry).where(
+            LedgerEntry.payment_id == pid, LedgerEntry.entry_type == "deposit_refunded").order_by(LedgerEntry.id))] == [
+            -1000, -1500]
+        assert money_violations(s, clock.now()) == []
+    refund(clinic, gateway, clock, pid, None)  # the rest, with the next key
+    assert fake.posts_to("/v1/refunds")[-1].headers["idempotency-key"] == f"refund-{pid}-3"
+    assert (payment(clinic, pid).status, app_refunded(clinic, pid)) == ("refunded", 5000)
+
+
 # ---- the property ------------------------------------------------------------------------------
 
 OPS = st.lists(st.one_of(
     st.tuples(st.just("charge")),
     st.tuples(st.just("refund"), st.integers(0, 5), st.one_of(st.none(), st.integers(-100, 6000))),
-    st.tuples(st.just("lost_refund"), st.integers(0, 5), st.integers(1, 5000)),
+    st.tuples(st.just("lost_refund"), st.integers(0, 5), st.integers(1, 5000), st.booleans()),
+    st.tuples(st.just("refund_event"), st.integers(0, 5), st.integers(0, 20)),
     st.tuples(st.just("event"), st.integers(0, 5),
               st.sampled_from(["payment_intent.succeeded", "payment_intent.payment_failed",
                                "payment_intent.canceled"]), st.booleans()),
@@ -152,17 +188,24 @@ def test_no_sequence_makes_refunds_exceed_payments_or_the_ledger_disagree(engine
                 continue  # the app sends only refunds it validated (issue_refund)
             with clinic.session() as s:
                 n = s.exec(select(func.count()).select_from(Refund).where(Refund.payment_id == target)).one()
-            if gateway.refund(org_id=clinic.org_id, gateway_payment_id=p.gateway_payment_id, amount_cents=op[2],
-                              idempotency_key=f"refund-{target}-{n + 1}").status == "succeeded":
-                refund(clinic, gateway, clock, target, op[2])  # same key, same amount: replayed
+            lost = gateway.refund(org_id=clinic.org_id, gateway_payment_id=p.gateway_payment_id,
+                                  amount_cents=op[2], idempotency_key=f"refund-{target}-{n + 1}")
+            if lost.status == "succeeded" and op[3]:
+                refund(clinic, gateway, clock, target, op[2])  # the desk retries: same key, same amount, replayed
+            elif lost.status == "succeeded":  # nobody retries: Stripe's refund.created event records it
+                deliver(clinic, gateway, clock, fake.refund_event(lost.gateway_refund_id))
+        elif op[0] == "refund_event":  # any refund of the charge reported (again), in any order
+            mine = [r for r in fake.refunds.values() if r["payment_intent"] == payment(clinic, target).gateway_payment_id]
+            if mine:
+                deliver(clinic, gateway, clock, fake.refund_event(mine[op[2] % len(mine)]["id"],
+                                                                  "refund.updated" if op[2] % 2 else "refund.created"))
         else:  # a webhook event about the charge, new or a redelivery of an earlier one, in any order
             if op[3] and delivered:
                 _, body = delivered[op[1] % len(delivered)]
             else:
                 body = fake.event(payment(clinic, target).gateway_payment_id, op[2])
                 delivered.append((op[2], body))
-            handle_stripe_event(clinic.engine, body, sign_header(body, "whsec_x", int(clock.now().timestamp())),
-                                "whsec_x", gateway, clock)
+            deliver(clinic, gateway, clock, body)
         check(clinic, fake, payments, clock)
 
 

@@ -199,8 +199,29 @@ def refund_payment(session: Session, actor: Actor, payment: Payment, gateway: Pa
         record(session, actor, "refund.failed", "payment", payment.id, client_id=payment.client_id, at=now,
                message=result.message)
         return None
+    return record_refund(session, actor, payment, amount_cents=amount, gateway_refund_id=result.gateway_refund_id,
+                         now=now, reason=reason, entry_type=entry_type, idempotency_key=key)
+
+
+def record_refund(session: Session, actor: Actor, payment: Payment, *, amount_cents: int, gateway_refund_id: str,
+                  now: datetime, reason: str, entry_type: str | None = None, **audit: object) -> Refund | None:
+    """Record a refund the gateway made (refund_payment's, or one the Stripe webhook reports
+    that the app never recorded): the Refund row, the negative ledger line (entry_type;
+    default deposit_refunded / sale_refunded by the payment's purpose), the status
+    (partially_refunded, or refunded and settled when the refunds reach the amount paid) and
+    the audit row refund.issue with `audit`. The payment row is locked first; at most what is
+    left is recorded (integer cents). None when nothing is left or the payment holds no money."""
+    session.exec(select(Payment.id).where(Payment.id == payment.id).with_for_update()).one()
+    if payment.status not in REFUNDABLE_STATUSES:
+        return None
+    already = refunded_cents(session, payment.id)
+    amount = min(amount_cents, payment.amount_cents - already)
+    if amount <= 0:
+        return None
+    if entry_type is None:
+        entry_type = "sale_refunded" if payment.purpose == "balance" else "deposit_refunded"
     refund = Refund(org_id=payment.org_id, payment_id=payment.id, amount_cents=amount, currency=payment.currency,
-                    reason=reason, gateway_refund_id=result.gateway_refund_id, created_at=now)
+                    reason=reason, gateway_refund_id=gateway_refund_id or None, created_at=now)
     session.add(refund)
     payment.status = (PaymentStatus.REFUNDED if already + amount == payment.amount_cents
                       else PaymentStatus.PARTIALLY_REFUNDED)
@@ -212,7 +233,7 @@ def refund_payment(session: Session, actor: Actor, payment: Payment, gateway: Pa
                             payment_id=payment.id, refund_id=refund.id, entry_type=entry_type,
                             amount_cents=-amount, currency=payment.currency, created_at=now))
     record(session, actor, "refund.issue", "payment", payment.id, client_id=payment.client_id, at=now,
-           amount_cents=amount, reason=reason, idempotency_key=key)
+           amount_cents=amount, reason=reason, **audit)
     return refund
 
 
