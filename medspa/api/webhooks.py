@@ -98,7 +98,8 @@ def stripe_webhook(request: Request, body: bytes = Depends(_raw_body),
 
 
 @router.post(STATUS_CALLBACK_PATH, include_in_schema=False)
-def twilio_status(request: Request, body: bytes | None = Depends(_small_body), settings: Settings = Depends(webhook_settings),
+def twilio_status(request: Request, body: bytes | None = Depends(_small_body),
+                  settings: Settings = Depends(webhook_settings),
                   engine=Depends(webhook_engine), clock: Clock = Depends(webhook_clock)) -> JSONResponse:
     """Verify and apply one Twilio status callback of an outbox SMS (form-encoded POST).
 

@@ -7,8 +7,8 @@ claim / send / record steps as email): a permanent refusal by Twilio (an invalid
 or opted-out number, another 4xx) marks the message failed, the number undeliverable where
 the refusal is about it, and writes the fallback email; the job succeeds (no retry). A 429,
 a 5xx, a timeout or a connection error raises, and the job retries with RETRY's back-off.
-Safe to run twice (the claim): a message is handed to Twilio by one delivery at a time. On the job's last run an unexpected exception fails the message
-(medspa.jobs.delivery.run_delivery).
+Safe to run twice (the claim): a message is handed to Twilio by one delivery at a time. On
+the job's last run an unexpected exception fails the message (medspa.jobs.delivery.run_delivery).
 """
 
 from __future__ import annotations

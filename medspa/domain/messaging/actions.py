@@ -18,10 +18,11 @@
    <reason>"), so it never waits `queued` with no job behind it and an owner can resend it.
 
 The one-duplicate window: between the provider accepting the message (step 2) and step 3's
-commit, and for an email also an SMTP answer lost to a timeout while waiting for the 250
-after the data (the server may have accepted it; retried as temporary, same Message-ID). A worker dying there leaves the row `sending`; the stalled job's retry (same job id)
+commit. A worker dying there leaves the row `sending`; the stalled job's retry (same job id)
 claims it again and sends it once more: an email with the same Message-ID (receivers can
 drop it), an SMS as a second text (Twilio has no idempotency key for message creation). For
+an email the window also covers an SMTP timeout while waiting for the 250 after the data
+(the server may have accepted it: retried as temporary, the copy has the same Message-ID). For
 an SMS the window also covers an answer lost to a timeout after Twilio accepted the POST
 (retried as temporary), unless its status callback arrives first and settles the message.
 """
