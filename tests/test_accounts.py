@@ -433,6 +433,8 @@ def test_password_reset_link_single_use_and_revokes_sessions(engine, clinic):
     assert [(m.channel, m.to_address) for m in msgs] == [("email", email)]
     token = _reset_token(clinic, email)
     assert "https://spa.example/reset-password?token=" in msgs[0].body
+    # the link is in the body only: the outbox page lists subjects (a reset email's subject names no secret)
+    assert token not in msgs[0].subject and "token" not in msgs[0].subject and "http" not in msgs[0].subject
     assert stored == [(hashlib.sha256(token.encode()).hexdigest(), T0 + timedelta(minutes=30))]
     assert msgs[0].dedupe_key.startswith("password-reset-")
 

@@ -211,6 +211,70 @@ def test_the_last_attempt_is_the_one_procrastinate_will_not_retry():
     assert is_last_attempt(context(RETRY.max_attempts), RETRY) and not is_last_attempt(context(0), RETRY)
 
 
+def _job_context(attempts: int, job_id: int = 1):
+    from procrastinate import JobContext
+    from procrastinate.jobs import Job
+
+    job = Job(id=job_id, queue="default", lock=None, queueing_lock=None, task_name="deliver_email",
+              task_kwargs={}, attempts=attempts)
+    return JobContext(app=None, worker_name="w", worker_queues=None, job=job, start_timestamp=0.0,
+                      abort_reason=lambda: None)
+
+
+@pytest.mark.parametrize("last", [False, True])
+def test_an_unexpected_exception_on_the_jobs_last_run_fails_the_message_and_earlier_runs_leave_it_for_the_retry(
+        engine, owner_engine, mail, monkeypatch, last):
+    """Not a provider's answer (those the action handles) but a bug or a lost database: the job
+    ends `failed` after its last run, so the message must not stay `sending` with no job."""
+    import asyncio
+    import functools
+
+    from medspa.domain.messaging.actions import do_give_up_delivery
+    from medspa.jobs import delivery as job_delivery
+    from medspa.jobs.app import RETRY
+
+    settings, _ = mail
+    clinic = build_clinic(engine, owner_engine)
+    message_id = _one_email(clinic)
+    (job_id, _), = _jobs_for(owner_engine, [message_id])
+
+    def claims_then_breaks(mid, org_id, *, job_id, last_attempt):
+        do_deliver_message(mid, org_id, job_id=job_id, settings=settings, engine=engine,
+                           send=lambda *_: (_ for _ in ()).throw(RuntimeError("a bug in the adapter")))
+
+    monkeypatch.setattr(job_delivery, "do_deliver_message", claims_then_breaks)
+    monkeypatch.setattr(job_delivery, "do_give_up_delivery",
+                        functools.partial(do_give_up_delivery, settings=settings, engine=engine))
+    context = _job_context(RETRY.max_attempts if last else 0, job_id)
+    with pytest.raises(RuntimeError, match="a bug in the adapter"):
+        asyncio.run(job_delivery.run_delivery(context, message_id, clinic.org_id))
+    row = _row(clinic, message_id)
+    if last:
+        assert (row.status, row.failure_reason) == (
+            MessageStatus.FAILED, "gave up after 1 tries: the delivery job failed (RuntimeError)")
+    else:  # the job's retry reclaims its own `sending` row
+        assert (row.status, row.job_id, row.failure_reason) == (MessageStatus.SENDING, job_id, None)
+
+
+def test_giving_up_on_a_delivery_fails_only_a_waiting_message_in_its_own_clinic(engine, owner_engine, mail):
+    from medspa.domain.messaging.actions import WORKER_STOPPED, do_give_up_delivery
+
+    settings, _ = mail
+    clinic, other = build_clinic(engine, owner_engine), build_clinic(engine, owner_engine)
+    message_id = _one_email(clinic)
+    assert do_deliver_message(message_id, clinic.org_id, settings=settings, engine=engine) == DeliveryOutcome.SENT
+    assert do_give_up_delivery(message_id, clinic.org_id, cause=WORKER_STOPPED, settings=settings,
+                               engine=engine) is False
+    assert _row(clinic, message_id).status == MessageStatus.SENT  # sent stays sent
+    waiting = _one_email(clinic)
+    assert do_give_up_delivery(waiting, other.org_id, cause=WORKER_STOPPED, settings=settings,
+                               engine=engine) is False  # another clinic's id: row-level security hides it
+    assert do_give_up_delivery(waiting, clinic.org_id, cause=WORKER_STOPPED, settings=settings, engine=engine)
+    row = _row(clinic, waiting)
+    assert (row.status, row.failure_reason) == (
+        MessageStatus.FAILED, "gave up after 0 tries: the worker stopped during delivery")
+
+
 def test_a_retry_after_a_crash_mid_send_reclaims_with_the_same_message_id(engine, owner_engine, mail):
     """A worker that died after the claim leaves `sending`: only the same job may claim again."""
     settings, sink = mail

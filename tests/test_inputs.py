@@ -31,3 +31,16 @@ def test_form_text_is_the_one_reader_of_submitted_form_fields():
     assert form_text({"code": 123456}, "code") == ""  # not a string
     assert form_text(["code"], "code") == "" and form_text(None, "code") == ""  # not a form
     assert form_text({}, "missing") == ""
+
+
+def test_every_typed_text_loses_nul_controls_and_lone_surrogates_before_the_domain_sees_it():
+    """PostgreSQL text cannot hold NUL (psycopg DataError) and UTF-8 cannot encode a lone
+    surrogate (UnicodeEncodeError): a browser can send either in any JSON string."""
+    from medspa.web.inputs import clean_text, form_text
+
+    assert clean_text("a\x00b\ud800c\udfff\x1b[0m") == "abc[0m"
+    assert clean_text("  line one\nline\ttwo\r\n ") == "line one\nline\ttwo"  # tab, newline, return kept
+    assert clean_text("\x00\x00", strip=False) == "" and clean_text(None) == "" and clean_text(7) == ""
+    assert clean_text("\U0001F600 caf\u00e9 \u202e") == "\U0001F600 caf\u00e9 \u202e"  # real characters stay
+    assert clean_text("x" * 300, 100) == "x" * 100
+    assert form_text({"name": " Ana\x00 \ud83d"}, "name") == "Ana"

@@ -1,7 +1,8 @@
 """The owners' outbox (issue 10, part 3) against the real PostgreSQL: the filters, opening a
-message (one audit row naming the client; secrets stay hidden), resending a failed one (to the
-client's current address, one job however often it is clicked, refused for anything but a
-failed message), other clinics' messages out of sight, the dead letters' error."""
+message (one audit row naming the client; secrets' subjects and bodies stay hidden), resending a
+failed one (to the client's current address, one job however often it is clicked) or sending
+now a queued one no job will send, refused for anything else, other clinics' messages out of
+sight, hostile filter text and paging, the dead letters' error and their audited read."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from medspa.domain.clients.service import ClientInput, find_or_create_client
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.domain.messaging.models import NOT_SENT_NO_MAIL_SERVER, ContactSuppression, OutboxMessage
-from medspa.domain.messaging.outbox import HIDDEN_BODY, NotResendable, OutboxFilter, kind_label
+from medspa.domain.messaging.delivery import add_messages
+from medspa.domain.messaging.outbox import (HIDDEN_BODY, MAX_OFFSET, NO_MAIL_SERVER, NO_SMS_PROVIDER, PENDING_JOB,
+                                            NotResendable, OutboxFilter, kind_label)
 from medspa.domain.messaging.outbox_actions import (
     do_resend_message, fetch_outbox, fetch_outbox_message, fetch_outbox_options)
 from medspa.domain.queue.actions import fetch_failed_jobs
@@ -70,7 +73,8 @@ class Shop:
                                       body="Thank you", client_id=ben.id, status="sending", attempts=1,
                                       created_at=ny(6, 30, 23, 30)),
                 "code": OutboxMessage(org_id=c.org_id, channel="email", kind="portal_code",
-                                      to_address="walkin@example.com", subject="Your sign-in code",
+                                      to_address="walkin@example.com",
+                                      subject="Your Glow sign-in code: 123456",  # as written before the fix
                                       body="Your code is 123456.", status="failed", failure_reason="550 no such user",
                                       created_at=ny(6, 5, 8)),
             }
@@ -232,7 +236,8 @@ def test_owner_and_manager_resend_a_failed_email_to_the_clients_current_address(
     assert (event.client_id, event.object_id, event.actor_role, event.occurred_at) == (
         shop.ben, str(shop.ids["failed"]), role, CLOCK.now())
     assert event.detail == {"kind": "cancellation_notice", "channel": "email", "address_changed": True,
-                            "suppression_lifted": False, "jobs": 1, "previous_address": "ben@exmaple.com"}
+                            "suppression_lifted": False, "jobs": 1, "previous_address": "ben@exmaple.com",
+                            "previous_status": "failed"}
 
 
 def test_a_resend_lifts_the_suppression_of_its_address(shop):
@@ -273,7 +278,7 @@ def test_without_a_mail_server_a_resent_email_waits_in_the_outbox(shop):
     assert shop.row("failed").status == "queued" and shop.jobs("failed") == 0
 
 
-@pytest.mark.parametrize("key", ["confirm", "sms", "late"])
+@pytest.mark.parametrize("key", ["confirm", "late"])
 def test_only_a_failed_message_is_resent(shop, key):
     before = shop.row(key)
     with pytest.raises(NotResendable) as err:
@@ -287,7 +292,7 @@ def test_only_a_failed_message_is_resent(shop, key):
 
 def test_resending_twice_requeues_once_and_defers_one_job(shop):
     do_resend_message(shop.actor(), shop.ids["failed"], clock=CLOCK, settings=MAIL, engine=shop.engine)
-    with pytest.raises(NotResendable, match="this one is queued"):
+    with pytest.raises(NotResendable, match="It is in line for delivery: its job will send it."):
         do_resend_message(shop.actor(), shop.ids["failed"], clock=CLOCK, settings=MAIL, engine=shop.engine)
     assert shop.jobs("failed") == 1 and len(shop.audit("outbox.message.resend")) == 1
 
@@ -374,3 +379,143 @@ def test_a_dead_delivery_job_shows_its_messages_failure(shop):
     assert (dead[job_id].error, dead[job_id].message_id, dead[job_id].attempts) == (
         "550 5.1.1 mailbox unavailable", shop.ids["failed"], 6)
     assert (dead[odd].error, dead[odd].message_id) == ("", None)  # arguments that name no message
+
+
+# ------------------------------------------------------------------ secrets never shown
+
+
+def _password_reset(shop) -> int:
+    with shop.clinic.session() as s:
+        m = OutboxMessage(org_id=shop.clinic.org_id, channel="email", kind="password_reset",
+                          to_address="ben@example.com", client_id=shop.ben,
+                          subject="Reset link https://spa.example/reset-password?token=SECRETTOKEN",
+                          body="Open https://spa.example/reset-password?token=SECRETTOKEN", status="sent",
+                          created_at=ny(6, 6, 8))
+        s.add(m)
+        s.commit()
+        return m.id
+
+
+def test_a_secrets_subject_and_body_are_shown_neither_in_the_list_nor_in_the_opened_message(shop):
+    """A manager reading /outbox must not learn a client's sign-in code or a reset link: not from
+    the body, and not from the subject (old messages carried the code there)."""
+    reset = _password_reset(shop)
+    listed = {r.id: r for r in shop.page(role="manager").rows}
+    assert (listed[shop.ids["code"]].subject, listed[reset].subject) == ("", "")
+    assert listed[shop.ids["confirm"]].subject == "Confirmed: Botox on Jul 15"
+    for mid in (shop.ids["code"], reset):
+        detail = fetch_outbox_message(shop.actor("manager"), mid, clock=CLOCK, settings=MAIL, engine=shop.engine)
+        assert (detail.subject, detail.body, detail.body_hidden, detail.resendable) == ("", HIDDEN_BODY, True, False)
+        assert "123456" not in repr(detail) and "SECRETTOKEN" not in repr(detail)
+
+
+@pytest.mark.parametrize("text", ["123456", "sign-in code", "SECRETTOKEN", "reset-password"])
+def test_the_client_text_search_never_matches_a_secrets_subject_or_body(shop, text):
+    _password_reset(shop)
+    assert shop.found(client=text) == set()
+
+
+# ------------------------------------------------------------------ "Send now": queued, no job
+
+
+def _queued_before_setup(shop, channel: str = "email", kind: str = "booking_confirmation") -> int:
+    """A message written while its channel had no provider (no job deferred)."""
+    with shop.clinic.session() as s:
+        m = OutboxMessage(org_id=shop.clinic.org_id, channel=channel, kind=kind, client_id=shop.ana,
+                          to_address="ana@example.com" if channel == "email" else "+12125550147",
+                          subject="Confirmed: Botox" if channel == "email" else None, body="Your Botox is confirmed")
+        add_messages(s, [m], settings=NO_MAIL)
+        s.commit()
+        return m.id
+
+
+def _jobs_of(shop, message_id: int) -> int:
+    with shop.owner_engine.connect() as conn:
+        return conn.execute(text("select count(*) from procrastinate_jobs where args->>'message_id' = :m"),
+                            {"m": str(message_id)}).scalar()
+
+
+def test_a_message_queued_before_the_mail_server_was_set_up_is_sent_now_once(shop):
+    mid = _queued_before_setup(shop)
+    assert _jobs_of(shop, mid) == 0
+    detail = fetch_outbox_message(shop.actor(), mid, clock=CLOCK, settings=MAIL, engine=shop.engine)
+    assert (detail.status, detail.resendable, detail.resend_label, detail.resend_note) == (
+        "queued", True, "Send now", "Goes to ana@example.com again.")
+    done = do_resend_message(shop.actor(), mid, clock=CLOCK, settings=MAIL, engine=shop.engine)
+    assert (done.status, len(done.job_ids), done.previous_status) == ("queued", 1, "queued")
+    assert _jobs_of(shop, mid) == 1
+    (event,) = shop.audit("outbox.message.resend")
+    assert (event.object_id, event.client_id, event.detail["previous_status"], event.detail["jobs"]) == (
+        str(mid), shop.ana, "queued", 1)
+    with pytest.raises(NotResendable, match=PENDING_JOB):  # its job is in line now: a second click is refused
+        do_resend_message(shop.actor(), mid, clock=CLOCK, settings=MAIL, engine=shop.engine)
+    assert _jobs_of(shop, mid) == 1 and len(shop.audit("outbox.message.resend")) == 1
+
+
+@pytest.mark.parametrize(("channel", "reason"), [("email", NO_MAIL_SERVER), ("sms", NO_SMS_PROVIDER)])
+def test_a_queued_message_waits_while_its_channel_has_no_provider(shop, channel, reason):
+    mid = _queued_before_setup(shop, channel)
+    detail = fetch_outbox_message(shop.actor(), mid, clock=CLOCK, settings=NO_MAIL, engine=shop.engine)
+    assert (detail.resendable, detail.resend_note) == (False, reason)
+    assert reason.startswith("Waiting for the mail server: set SMTP_HOST" if channel == "email"
+                             else "Waiting for the SMS provider: set TWILIO_ACCOUNT_SID")
+    with pytest.raises(NotResendable, match=reason):
+        do_resend_message(shop.actor(), mid, clock=CLOCK, settings=NO_MAIL, engine=shop.engine)
+    assert shop.audit("outbox.message.resend") == [] and _jobs_of(shop, mid) == 0
+
+
+def test_a_queued_message_with_its_job_pending_is_not_sent_now(shop):
+    with shop.clinic.session() as s:
+        m = OutboxMessage(org_id=shop.clinic.org_id, channel="email", kind="booking_confirmation",
+                          to_address="ana@example.com", subject="s", body="b", client_id=shop.ana)
+        add_messages(s, [m], settings=MAIL)
+        s.commit()
+    detail = fetch_outbox_message(shop.actor(), m.id, clock=CLOCK, settings=MAIL, engine=shop.engine)
+    assert (detail.resendable, detail.resend_note) == (False, PENDING_JOB)
+    with pytest.raises(NotResendable, match=PENDING_JOB):
+        do_resend_message(shop.actor(), m.id, clock=CLOCK, settings=MAIL, engine=shop.engine)
+    assert _jobs_of(shop, m.id) == 1
+
+
+def test_a_queued_sign_in_code_is_never_sent_now(shop):
+    mid = _queued_before_setup(shop, kind="portal_code")
+    with pytest.raises(NotResendable, match="expire"):
+        do_resend_message(shop.actor(), mid, clock=CLOCK, settings=MAIL, engine=shop.engine)
+    assert _jobs_of(shop, mid) == 0
+
+
+# ------------------------------------------------------------------ hostile filter text and paging
+
+
+@pytest.mark.parametrize("typed", ["\x00", "a\x00b", "\ud800", "ana\udfff"])
+def test_nul_and_lone_surrogates_in_the_client_text_are_refused_on_the_field_and_later_filters_work(shop, typed):
+    before = len(shop.audit("outbox.search"))
+    with pytest.raises(ValidationFailed) as err:
+        shop.page(client=typed)
+    assert list(err.value.fields) == ["client"]
+    assert shop.found(client="ana") == {"confirm", "sms"}
+    assert len(shop.audit("outbox.search")) == before + 1  # the refused one wrote nothing
+
+
+@pytest.mark.parametrize(("limit", "offset", "kept", "shown"), [
+    (25, 2**63, (25, MAX_OFFSET), 0), (10**9, 0, (200, 0), 5), (0, -5, (1, 0), 1), (-1, 2**62, (1, MAX_OFFSET), 0)])
+def test_paging_far_off_the_end_is_clamped_not_an_error(shop, limit, offset, kept, shown):
+    page = shop.page(limit=limit, offset=offset)
+    assert (page.limit, page.offset, page.total, len(page.rows), page.has_more) == (*kept, 5, shown, shown == 1)
+
+
+def test_each_read_of_the_failed_jobs_writes_one_audit_row(shop):
+    """A dead delivery job shows its message's failure reason, which names the recipient."""
+    with shop.owner_engine.begin() as conn:
+        conn.execute(text("insert into procrastinate_jobs (queue_name, task_name, args, status, attempts) "
+                          "values ('default', 'deliver_email', cast(:args as jsonb), 'failed', 6)"),
+                     {"args": f'{{"message_id": {shop.ids["failed"]}, "org_id": {shop.clinic.org_id}}}'})
+    for n in (1, 2):
+        dead = [j for j in fetch_failed_jobs(shop.actor(), clock=CLOCK, engine=shop.engine)
+                if j.message_id == shop.ids["failed"]]
+        assert dead[0].error == "550 5.1.1 mailbox unavailable"
+        events = shop.audit("jobs.failed.read")
+        assert len(events) == n
+    event = events[-1]
+    assert (event.actor_role, event.occurred_at, event.object_type) == ("owner", CLOCK.now(), "procrastinate_job")
+    assert shop.ids["failed"] in event.detail["outbox_messages"] and event.detail["results"] >= 1

@@ -327,3 +327,18 @@ def test_a_cancelled_visit_still_ahead_is_listed_as_cancelled_not_past(engine, o
         (ahead.id, "cancelled", "Cancelled", False), (later.id, "cancelled", "Cancelled", False)]
     assert [v.id for v in view.past] == [called_off.id, attended.id]  # newest first, as before
     assert view.past[0].status_label == "Cancelled" and view.past[1].status_label == "Confirmed"
+
+
+def test_the_sign_in_code_is_in_the_email_body_only_never_its_subject(engine, owner_engine, clock):
+    """Subjects show in the outbox list: a code there would let staff sign in as the client."""
+    from medspa.domain.practice.models import Organization
+
+    clinic = build_clinic(engine, owner_engine)
+    book(engine, clinic, clock, "ana@example.com", at(10))
+    request(clinic, "ana@example.com", NOW)
+    code = last_code(clinic, "ana@example.com")
+    with clinic.session() as s:
+        (msg,) = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "portal_code")).all()
+        clinic_name = s.exec(select(Organization.name).where(Organization.id == clinic.org_id)).one()
+    assert msg.subject == f"Your {clinic_name} sign-in code"
+    assert code in msg.body and not re.search(r"\d", msg.subject.replace(clinic_name, ""))

@@ -79,7 +79,7 @@ def test_an_sms_is_posted_from_the_right_number_and_becomes_sent_with_its_sid(en
     assert (seen.user, seen.password) == (ACCOUNT_SID, AUTH_TOKEN)
     assert seen.form == {"To": ANA, "From": "+12125550111", "Body": confirmation.body,
                          "StatusCallback": f"{BASE_URL}/api/v1/webhooks/twilio/status"
-                                           f"?org={clinic.org_id}&message={confirmation.id}"}
+                                           f"?org={clinic.org_id}&message={confirmation.id}&attempt=1"}
     assert confirmation.body.startswith("Test Clinic: Botox confirmed")
     sent = row(clinic, confirmation.id)
     assert (sent.status, sent.provider_id, sent.attempts, sent.job_id) == ("sent", fake.sids[0], 1, job_id)

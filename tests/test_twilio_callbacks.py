@@ -69,10 +69,12 @@ def client_for(engine, settings: Settings) -> TestClient:
 
 
 def post(http: TestClient, org_id: int, message_id: int, fields: list[tuple[str, str]], *,
-         signature: str | None = "sign", token: str = AUTH_TOKEN, signed_query: str | None = None):
-    """POST a status callback to the URL Twilio was given; signed over `signed_query` (default:
-    the URL's own query) with `token`, or with the literal `signature`."""
-    query = f"org={org_id}&message={message_id}"
+         signature: str | None = "sign", token: str = AUTH_TOKEN, signed_query: str | None = None,
+         attempt: int | None = 1):
+    """POST a status callback to the URL Twilio was given for delivery attempt `attempt` (None:
+    an older URL that names no attempt); signed over `signed_query` (default: the URL's own
+    query) with `token`, or with the literal `signature`."""
+    query = f"org={org_id}&message={message_id}" + (f"&attempt={attempt}" if attempt is not None else "")
     if signature == "sign":
         signature = sign(token, f"{BASE_URL}{STATUS_CALLBACK_PATH}?{signed_query or query}", fields)
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -161,7 +163,7 @@ def test_a_bad_signature_is_403_and_changes_nothing(engine, owner_engine, sms, h
     http = client_for(engine, settings)
     fields = callback(sid, "delivered")
     kwargs = {"wrong token": {"token": "0" * 32}, "missing": {"signature": None},
-              "another query": {"signed_query": f"org={clinic.org_id}&message={message_id + 1}"},
+              "another query": {"signed_query": f"org={clinic.org_id}&message={message_id + 1}&attempt=1"},
               "garbage": {"signature": "bm90IGEgc2lnbmF0dXJl"}}[how]
     answer = post(http, clinic.org_id, message_id, fields, **kwargs)
     assert (answer.status_code, answer.json()) == (403, {"received": False, "error": "invalid signature"})
@@ -238,3 +240,150 @@ def test_a_timed_out_send_that_twilio_accepted_is_settled_by_its_callback(engine
     assert do_deliver_message(message_id, clinic.org_id, settings=settings, clock=CLOCK,
                               engine=engine) == DeliveryOutcome.SKIPPED
     assert len(fake.requests) == 1
+
+
+# ------------------------------------------------------------------ each callback bound to its attempt
+
+
+def _owner(clinic):
+    from medspa.domain.identity.actor import Actor
+
+    return Actor(org_id=clinic.org_id, role="owner", user_id=None, label="test owner", ip="203.0.113.7")
+
+
+def _failed_then_resent(clinic, settings, http, *, code: int):
+    """An SMS sent (attempt 1, SID 1), failed by Twilio's callback, then resent from /outbox."""
+    from medspa.domain.messaging.outbox_actions import do_resend_message
+
+    message_id, sid = sent_sms(clinic, settings)
+    assert post(http, clinic.org_id, message_id, callback(sid, "undelivered", error_code=code)).json()["result"] \
+        == "failed"
+    done = do_resend_message(_owner(clinic), message_id, clock=CLOCK, settings=settings, engine=clinic.engine)
+    assert done.status == "queued" and len(done.job_ids) == 1
+    return message_id, sid
+
+
+def test_a_resent_sms_is_not_captured_by_its_first_attempts_late_sent_callback(engine, owner_engine, sms):
+    """Twilio's late "sent" of the first attempt arrives after the resend: it changes nothing, the
+    resend still reaches Twilio, and the resend's callback URL names attempt 2."""
+    settings, fake = sms
+    clinic = build_clinic(engine, owner_engine)
+    http = client_for(engine, settings)
+    message_id, sid = _failed_then_resent(clinic, settings, http, code=30003)
+    late = post(http, clinic.org_id, message_id, callback(sid, "sent"), attempt=1)
+    assert (late.status_code, late.json()["result"], row(clinic, message_id).status) == (200, "ignored", "queued")
+    assert do_deliver_message(message_id, clinic.org_id, settings=settings, clock=CLOCK,
+                              engine=engine) == DeliveryOutcome.SENT
+    assert len(fake.requests) == 2
+    assert fake.requests[1].form["StatusCallback"].endswith(f"?org={clinic.org_id}&message={message_id}&attempt=2")
+    resent = row(clinic, message_id)
+    assert (resent.status, resent.provider_id, resent.attempts) == ("sent", fake.sids[1], 2)
+
+
+def test_a_replayed_failed_callback_neither_fails_a_resent_sms_nor_marks_the_number_again(engine, owner_engine, sms):
+    """The same signed 30005 "undelivered" of attempt 1, replayed after the resend (which lifted the
+    mark) and again after the resend went out: nothing changes, the number stays unmarked."""
+    settings, fake = sms
+    clinic = build_clinic(engine, owner_engine)
+    http = client_for(engine, settings)
+    message_id, sid = _failed_then_resent(clinic, settings, http, code=30005)
+    assert suppressions(clinic) == []
+    replayed = callback(sid, "undelivered", error_code=30005)
+    assert post(http, clinic.org_id, message_id, replayed, attempt=1).json()["result"] == "ignored"
+    waiting = row(clinic, message_id)
+    assert (waiting.status, waiting.failure_reason, suppressions(clinic)) == ("queued", None, [])
+    assert do_deliver_message(message_id, clinic.org_id, settings=settings, clock=CLOCK,
+                              engine=engine) == DeliveryOutcome.SENT
+    for attempt in (1, 2):  # attempt 2 names the current attempt, but not its SID
+        assert post(http, clinic.org_id, message_id, replayed, attempt=attempt).json()["result"] == "ignored"
+    assert (row(clinic, message_id).status, suppressions(clinic)) == ("sent", [])
+    assert post(http, clinic.org_id, message_id, callback(fake.sids[1], "delivered"), attempt=2).json()["result"] \
+        == "delivered"
+
+
+def test_a_resend_clears_the_previous_attempts_sid_and_times_and_its_audit_row_keeps_the_sid(
+        engine, owner_engine, sms):
+    from sqlmodel import select
+
+    from medspa.domain.audit.models import AuditEvent
+
+    settings, _ = sms
+    clinic = build_clinic(engine, owner_engine)
+    http = client_for(engine, settings)
+    message_id, sid = _failed_then_resent(clinic, settings, http, code=30003)
+    resent = row(clinic, message_id)
+    assert (resent.provider_id, resent.sent_at, resent.delivered_at, resent.failure_reason, resent.attempts) == (
+        None, None, None, None, 1)
+    with clinic.session() as s:
+        (event,) = s.exec(select(AuditEvent).where(AuditEvent.action == "outbox.message.resend")).all()
+    assert (event.detail["previous_provider_id"], event.detail["previous_status"]) == (sid, "failed")
+
+
+def test_the_resends_own_callback_settles_a_timed_out_send_and_the_retry_sends_nothing(engine, owner_engine, sms):
+    """After a resend, the second attempt's POST is accepted but its answer times out; Twilio's
+    callback for attempt 2 settles the SMS, so the job's retry finds nothing to claim: one text
+    for the resend (two POSTs in all)."""
+    settings, fake = sms
+    clinic = build_clinic(engine, owner_engine)
+    http = client_for(engine, settings)
+    message_id, _ = _failed_then_resent(clinic, settings, http, code=30003)
+    answers = []
+
+    def accepted_then_lost(s, text):
+        sid = send_sms(s, text)
+        answers.append(post(http, clinic.org_id, message_id, callback(sid, "sent"), attempt=2).json()["result"])
+        raise TemporaryFailure("ReadTimeout: The read operation timed out")
+
+    with pytest.raises(TemporaryFailure):
+        do_deliver_message(message_id, clinic.org_id, settings=settings, clock=CLOCK, engine=engine,
+                           text=accepted_then_lost)
+    retry = do_deliver_message(message_id, clinic.org_id, settings=settings, clock=CLOCK, engine=engine)
+    assert (answers, retry, len(fake.requests)) == (["sent"], DeliveryOutcome.SKIPPED, 2)
+    assert (row(clinic, message_id).status, row(clinic, message_id).provider_id) == ("sent", fake.sids[1])
+
+
+def test_a_callback_url_without_an_attempt_is_matched_by_its_sid_only(engine, owner_engine, sms):
+    """SMS sent before attempts were named in the URL: their callbacks still settle them by SID,
+    and never by the message id alone."""
+    settings, _ = sms
+    clinic = build_clinic(engine, owner_engine)
+    http = client_for(engine, settings)
+    message_id, sid = sent_sms(clinic, settings)
+    assert post(http, clinic.org_id, message_id, callback("SM" + "9" * 32, "delivered"),
+                attempt=None).json()["result"] == "ignored"
+    assert post(http, clinic.org_id, message_id, callback(sid, "delivered"), attempt=None).json()["result"] \
+        == "delivered"
+
+
+@pytest.mark.parametrize("query", ["org=99999999999999999999999&message=1&attempt=1", "org=-1&message=1&attempt=1",
+                                   "org=0&message=1&attempt=1", "org=1.5&message=1&attempt=1",
+                                   "org=%201&message=1&attempt=1", "org={org}&message=9223372036854775808&attempt=1",
+                                   "org={org}&message=1&attempt=99999999999999999999"])
+def test_a_signed_callback_with_ids_outside_bigint_is_200_ignored(engine, owner_engine, sms, query):
+    """A validly signed URL naming an org, message or attempt that is no id (too large, negative,
+    zero, not digits): 200 "ignored", never a 500."""
+    settings, _ = sms
+    clinic = build_clinic(engine, owner_engine)
+    query = query.format(org=clinic.org_id)
+    fields = callback("SM" + "1" * 32, "delivered")
+    signature = sign(AUTH_TOKEN, f"{BASE_URL}{STATUS_CALLBACK_PATH}?{query}", fields)
+    answer = client_for(engine, settings).post(
+        f"{STATUS_CALLBACK_PATH}?{query}", content=urlencode(fields),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
+    assert (answer.status_code, answer.json()) == (200, {"received": True, "result": "ignored"})
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_callback_body_over_64_kb_is_413_before_it_is_parsed_or_hashed(engine, sms, monkeypatch, chunked):
+    settings, _ = sms
+    seen = []
+    monkeypatch.setattr(webhook_api, "do_apply_twilio_status", lambda *a, **k: seen.append(a) or "ignored")
+    http = client_for(engine, settings)
+    body = b"a=" + b"b" * (64 * 1024)
+    content = iter([body[:40_000], body[40_000:]]) if chunked else body
+    answer = http.post(f"{STATUS_CALLBACK_PATH}?org=1&message=1&attempt=1", content=content,
+                       headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": "x"})
+    assert (answer.status_code, answer.json(), seen) == (413, {"received": False, "error": "body too large"}, [])
+    small = http.post(f"{STATUS_CALLBACK_PATH}?org=1&message=1&attempt=1", content=b"a=" + b"b" * 60_000,
+                      headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": "x"})
+    assert small.status_code == 200 and len(seen) == 1

@@ -280,3 +280,96 @@ def test_two_sweeps_at_once_retry_a_stalled_job_once(db_urls, owner_engine, capl
         with owner_engine.begin() as conn:
             conn.execute(text("delete from procrastinate_jobs where queue_name = 'test_sweeps'"))
             conn.execute(text("delete from procrastinate_workers where id = :id"), {"id": dead})
+
+
+@pytest.mark.parametrize("channel", ["email", "sms"])
+def test_the_sweep_that_gives_up_on_a_delivery_job_fails_its_message_so_it_can_be_resent(
+        engine, owner_engine, db_urls, caplog, monkeypatch, channel):
+    """A delivery job already retried STALLED_MAX_ATTEMPTS times stalls once more: the sweep
+    fails the job AND its message (in the message's clinic), which an owner can then resend;
+    the log counts the runs right."""
+    from types import SimpleNamespace
+
+    import psycopg
+
+    from medspa.domain.identity.actor import Actor
+    from medspa.domain.messaging.delivery import DELIVER_EMAIL_TASK, DELIVER_SMS_TASK
+    from medspa.domain.messaging.outbox_actions import do_resend_message
+    from medspa.jobs.app import STALLED_MAX_ATTEMPTS, opened, retry_stalled_jobs
+    from tests.conftest import run_in_fresh_loop
+    from medspa.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", db_urls[0])  # the action runs on the app's engine, as in a worker
+    monkeypatch.setenv("DATABASE_OWNER_URL", db_urls[1])
+    get_settings.cache_clear()
+
+    clinic = build_clinic(engine, owner_engine)
+    task = DELIVER_EMAIL_TASK if channel == "email" else DELIVER_SMS_TASK
+    with clinic.session() as s:
+        m = OutboxMessage(org_id=clinic.org_id, channel=channel, kind="reminder", status="sending", attempts=3,
+                          to_address="ana@example.com" if channel == "email" else "+12125550147",
+                          subject="Reminder" if channel == "email" else None, body="See you tomorrow")
+        s.add(m)
+        s.commit()
+        message_id = m.id
+    args = f'{{"message_id": {message_id}, "org_id": {clinic.org_id}}}'
+    with psycopg.connect(db_urls[0], autocommit=True) as conn:  # as the app role, like a worker
+        dead = conn.execute("insert into procrastinate_workers (last_heartbeat) "
+                            "values (now() - interval '10 minutes') returning id").fetchone()[0]
+        job_id = conn.execute("insert into procrastinate_jobs (queue_name, task_name, args, status, attempts, "
+                              "worker_id) values ('test_give_up', %s, %s, 'doing', %s, %s) returning id",
+                              (task, args, STALLED_MAX_ATTEMPTS, dead)).fetchone()[0]
+    with clinic.session() as s:
+        row = s.get(OutboxMessage, message_id)
+        row.job_id = job_id
+        s.add(row)
+        s.commit()
+
+    async def sweep() -> int:
+        async with opened(db_urls[0]) as app:
+            return await retry_stalled_jobs.func(SimpleNamespace(app=app, job=None), timestamp=0)
+
+    try:
+        run_in_fresh_loop(sweep())
+        assert _queue(owner_engine, "select status::text from procrastinate_jobs where id = :id", id=job_id) == [
+            ("failed",)]
+        failed, = _rows(clinic, [message_id])
+        assert (failed.status, failed.failure_reason) == (
+            MessageStatus.FAILED, "gave up after 3 tries: the worker stopped during delivery")
+        assert [r.message for r in caplog.records if f"job {job_id} " in r.message] == [
+            f"job {job_id} ({task}) stalled on its run {STALLED_MAX_ATTEMPTS + 1} (the {STALLED_MAX_ATTEMPTS} "
+            "runs before it failed or stalled): given up, failed"]
+        owner = Actor(org_id=clinic.org_id, role="owner", user_id=None, label="test owner")
+        resent = do_resend_message(owner, message_id, settings=Settings(smtp_host=""), engine=engine)
+        assert resent.status == "queued"
+    finally:
+        with owner_engine.begin() as conn:
+            conn.execute(text("delete from procrastinate_jobs where queue_name = 'test_give_up'"))
+            conn.execute(text("delete from procrastinate_workers where id = :id"), {"id": dead})
+        get_settings.cache_clear()
+
+
+def test_a_worker_killed_on_the_jobs_last_run_leaves_no_message_sending(engine, owner_engine, db_urls, tmp_path):
+    """Real processes: a delivery job whose earlier runs used up its retries is killed mid-send;
+    the next worker's sweep gives up on the job and fails the message (not `sending` forever)."""
+    clinic = build_clinic(engine, owner_engine)
+    server = MailServer(hold=True)
+    env = {"JOB_STALLED_AFTER_SECONDS": str(STALLED_AFTER)}
+    with _smtp(server) as controller, _workers(db_urls, owner_engine, controller.port, tmp_path, **env) as pool:
+        message_id, = _write_emails(clinic, 1, controller.port)
+        with owner_engine.begin() as conn:  # as after five 4xx answers (the back-off would take ~23 min)
+            conn.execute(text("update procrastinate_jobs set attempts = 5 where task_name = 'deliver_email' "
+                              "and (args->>'message_id')::bigint = :m"), {"m": message_id})
+        victim = pool.start("victim")
+        _wait_for(server.holding.is_set, "the victim to hand over the DATA")
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(timeout=WAIT)
+        server.release.set()
+        pool.start("rescuer")
+        _wait_for(lambda: _rows(clinic, [message_id])[0].status == MessageStatus.FAILED, "the message to fail")
+        pool.stop_all()
+    (_, _, status, attempts, _), = _jobs(owner_engine, [message_id])
+    failed, = _rows(clinic, [message_id])
+    assert (status, attempts) == ("failed", 6)  # five runs before, then the stalled one
+    assert (failed.attempts, failed.failure_reason) == (1, "gave up after 1 tries: the worker stopped during delivery")
+    assert "given up, failed" in pool.output("rescuer")

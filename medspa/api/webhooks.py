@@ -50,6 +50,26 @@ async def _raw_body(request: Request) -> bytes:
     return await request.body()
 
 
+TWILIO_BODY_LIMIT = 64 * 1024  # a status callback is well under 2 KB
+
+
+async def _small_body(request: Request) -> bytes | None:
+    """The request body, or None when it is over TWILIO_BODY_LIMIT (by Content-Length, or while
+    reading it): nothing larger is parsed or hashed."""
+    try:
+        declared = int(request.headers.get("content-length", "0") or 0)
+    except ValueError:
+        declared = 0
+    if declared > TWILIO_BODY_LIMIT:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > TWILIO_BODY_LIMIT:
+            return None
+    return bytes(body)
+
+
 @router.post(WEBHOOK_PATH, include_in_schema=False)
 def stripe_webhook(request: Request, body: bytes = Depends(_raw_body),
                    settings: Settings = Depends(webhook_settings), engine=Depends(webhook_engine),
@@ -78,15 +98,19 @@ def stripe_webhook(request: Request, body: bytes = Depends(_raw_body),
 
 
 @router.post(STATUS_CALLBACK_PATH, include_in_schema=False)
-def twilio_status(request: Request, body: bytes = Depends(_raw_body), settings: Settings = Depends(webhook_settings),
+def twilio_status(request: Request, body: bytes | None = Depends(_small_body),
+                  settings: Settings = Depends(webhook_settings),
                   engine=Depends(webhook_engine), clock: Clock = Depends(webhook_clock)) -> JSONResponse:
     """Verify and apply one Twilio status callback of an outbox SMS (form-encoded POST).
 
     200 {"received": true, "result": "sent" | "delivered" | "failed" | "unchanged" | "ignored"}
     (an unknown Message SID is "ignored" with a 200: Twilio would otherwise retry);
     403 for a missing or wrong X-Twilio-Signature (nothing read or written);
-    400 for a body that is not UTF-8; 503 when Twilio is not configured.
+    400 for a body that is not UTF-8; 413 for a body over TWILIO_BODY_LIMIT (64 KB, before any
+    parsing or hashing); 503 when Twilio is not configured.
     """
+    if body is None:
+        return JSONResponse({"received": False, "error": "body too large"}, status_code=413)
     query = request.scope.get("query_string", b"").decode("latin-1")
     try:
         params = parse_qsl(body.decode("utf-8"), keep_blank_values=True)

@@ -32,14 +32,16 @@ off (run_worker) since it deletes the row without retrying the jobs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate.exceptions import ConnectorException
-from procrastinate.jobs import Status
+from procrastinate.jobs import Job, Status
 
+from medspa.domain.messaging.actions import DELIVERY_TASKS, WORKER_STOPPED, do_give_up_delivery
 from medspa.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -87,9 +89,24 @@ async def opened(conninfo: str, **pool: int) -> AsyncIterator[App]:
             yield app
 
 
+async def _give_up_delivery(job: Job) -> None:
+    """A delivery job the sweep failed: fail its message too (domain action), in its clinic."""
+    if job.task_name not in DELIVERY_TASKS:
+        return
+    message_id, org_id = job.task_kwargs.get("message_id"), job.task_kwargs.get("org_id")
+    if not (isinstance(message_id, int) and isinstance(org_id, int)):
+        return
+    try:
+        await asyncio.to_thread(do_give_up_delivery, message_id, org_id, cause=WORKER_STOPPED)
+    except Exception:  # the sweep goes on; the owner still sees the job under "Failed jobs"
+        log.exception("outbox message %s of clinic %s: could not be failed after its stalled job", message_id, org_id)
+
+
 async def _retry_stalled(context: JobContext, *, orphans: bool) -> int:
     """Retry the jobs left `doing` by workers silent for JOB_STALLED_AFTER_SECONDS (attempts + 1),
-    or fail those that stalled STALLED_MAX_ATTEMPTS times. Only the jobs of the workers this
+    or fail those already retried STALLED_MAX_ATTEMPTS times (a delivery job's message fails with
+    it: messaging.actions.do_give_up_delivery, "gave up after N tries: the worker stopped during
+    delivery", so it can be resent). Only the jobs of the workers this
     sweep deleted (the claim, see the module), and with `orphans` also `doing` jobs whose worker
     row is gone already (a sweep that died halfway); never a job of the worker running this.
     Returns how many were retried."""
@@ -107,7 +124,9 @@ async def _retry_stalled(context: JobContext, *, orphans: bool) -> int:
         try:
             if job.attempts >= STALLED_MAX_ATTEMPTS:
                 await manager.finish_job(job, status=Status.FAILED, delete_job=False)
-                log.error("job %s (%s) stalled %s times: failed", job.id, job.task_name, job.attempts)
+                log.error("job %s (%s) stalled on its run %d (the %d runs before it failed or stalled): "
+                          "given up, failed", job.id, job.task_name, job.attempts + 1, job.attempts)
+                await _give_up_delivery(job)
             else:
                 await manager.retry_job(job)
                 log.warning("job %s (%s) stalled: retried", job.id, job.task_name)

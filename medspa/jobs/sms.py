@@ -7,19 +7,19 @@ claim / send / record steps as email): a permanent refusal by Twilio (an invalid
 or opted-out number, another 4xx) marks the message failed, the number undeliverable where
 the refusal is about it, and writes the fallback email; the job succeeds (no retry). A 429,
 a 5xx, a timeout or a connection error raises, and the job retries with RETRY's back-off.
-Safe to run twice (the claim): a message is handed to Twilio by one delivery at a time.
+Safe to run twice (the claim): a message is handed to Twilio by one delivery at a time. On
+the job's last run an unexpected exception fails the message (medspa.jobs.delivery.run_delivery).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from procrastinate import JobContext
 
-from medspa.domain.messaging.actions import do_deliver_message
 from medspa.domain.messaging.delivery import DELIVER_SMS_TASK, DELIVERY_QUEUE
-from medspa.jobs.app import RETRY, app, is_last_attempt
+from medspa.jobs.app import RETRY, app
+from medspa.jobs.delivery import run_delivery
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,6 @@ log = logging.getLogger(__name__)
 @app.task(name=DELIVER_SMS_TASK, queue=DELIVERY_QUEUE, retry=RETRY, pass_context=True)
 async def deliver_sms(context: JobContext, message_id: int, org_id: int) -> str:
     """Send outbox SMS `message_id` of clinic `org_id`; returns sent / failed / skipped."""
-    job_id = context.job.id if context.job else None
-    outcome = await asyncio.to_thread(do_deliver_message, message_id, org_id, job_id=job_id,
-                                      last_attempt=is_last_attempt(context, RETRY))
+    outcome = await run_delivery(context, message_id, org_id)
     log.info("outbox SMS %s of clinic %s: %s", message_id, org_id, outcome)
     return str(outcome)

@@ -7,6 +7,7 @@ it accepts superscripts ("²") that `int()` refuses (a crash) and other scripts'
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -43,11 +44,25 @@ def iso_day(value: Any) -> date | None:
     return day if day and FIRST_YEAR <= day.year <= LAST_YEAR else None
 
 
-def form_text(form: Any, name: str, limit: int = 120, *, strip: bool = True) -> str:
-    """The text field `name` of a submitted form (any JSON a browser sent), cut to `limit`
-    characters; "" when the form is not a dict or the value not a string. strip=False keeps
-    the spaces (passwords)."""
-    value = form.get(name, "") if isinstance(form, dict) else ""
+# NUL and the other C0 controls but tab, newline and return (PostgreSQL text refuses NUL),
+# and lone surrogates (a JSON "\ud800" decodes to one; UTF-8 cannot encode it)
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def clean_text(value: Any, limit: int = 120, *, strip: bool = True) -> str:
+    """Typed text as the domain may store or search it: "" for a non-string; NUL, other control
+    characters (but tab, newline, return) and lone surrogates removed; stripped (unless
+    strip=False) and cut to `limit` characters. Every text a page takes from a browser goes
+    through here (form_text does)."""
     if not isinstance(value, str):
         return ""
+    value = _UNSAFE.sub("", value)
     return (value.strip() if strip else value)[:limit]
+
+
+def form_text(form: Any, name: str, limit: int = 120, *, strip: bool = True) -> str:
+    """The text field `name` of a submitted form (any JSON a browser sent), cleaned and cut to
+    `limit` characters (clean_text); "" when the form is not a dict or the value not a string.
+    strip=False keeps the spaces (passwords)."""
+    value = form.get(name, "") if isinstance(form, dict) else ""
+    return clean_text(value, limit, strip=strip)

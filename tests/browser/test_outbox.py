@@ -1,7 +1,8 @@
 """The owners' outbox /outbox in headless Chromium against the real app: the owner opens the
 outbox, filters to failed, opens the failed message and resends it; its status changes and
 the read and the resend are in the audit trail. The browser server runs without a mail
-server, so the resent email waits in the outbox ("not sent: no mail server set up").
+server, so the resent email waits in the outbox ("not sent: no mail server set up"), and a
+queued email with no job offers no "Send now" but says it waits for the mail server.
 
 The clock is frozen at conftest.FROZEN_NOW (2026-07-01 12:00 in New York). The clinic and its
 messages are written through the domain services and the ORM, like the other browser tests.
@@ -170,3 +171,8 @@ def test_owner_resends_a_failed_message(page: Page, app_urls, base_url, screensh
     page.locator(".outbox-card").first.click()
     expect(page.locator("#outbox-message")).to_be_visible()
     shot(page, "outbox-owner-phone-message")
+    # the newest card is the receipt queued with no job: no "Send now" while there is no mail server
+    expect(page.locator("#outbox-msg-status")).to_have_attribute("data-status", "queued")
+    expect(page.locator("#outbox-resend-refused")).to_have_text(
+        "Waiting for the mail server: set SMTP_HOST, then send it.")
+    expect(page.locator("#outbox-resend")).to_have_count(0)

@@ -1,5 +1,6 @@
 """Use cases of the outbox: delivering one message, email or SMS (the one action of the
-`deliver_email` and `deliver_sms` jobs), and applying one Twilio status callback.
+`deliver_email` and `deliver_sms` jobs), giving up on one whose job failed for good
+(`do_give_up_delivery`), and applying one Twilio status callback.
 
 `do_deliver_message` runs three steps, each its own transaction:
 1. claim (domain.messaging.claims.claim_message) and COMMIT: status `sending`, attempts + 1
@@ -20,6 +21,8 @@ The one-duplicate window: between the provider accepting the message (step 2) an
 commit. A worker dying there leaves the row `sending`; the stalled job's retry (same job id)
 claims it again and sends it once more: an email with the same Message-ID (receivers can
 drop it), an SMS as a second text (Twilio has no idempotency key for message creation). For
+an email the window also covers an SMTP timeout while waiting for the 250 after the data
+(the server may have accepted it: retried as temporary, the copy has the same Message-ID). For
 an SMS the window also covers an answer lost to a timeout after Twilio accepted the POST
 (retried as temporary), unless its status callback arrives first and settles the message.
 """
@@ -30,12 +33,15 @@ from enum import StrEnum
 from typing import Callable
 
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from medspa.clock import Clock
 from medspa.domain.messaging.attachments import Attachment, load_attachments
 from medspa.domain.messaging.callbacks import apply_status_callback
 from medspa.domain.messaging.claims import ClaimedSms, Refused, claim_message, fail_for_good
 from medspa.domain.messaging.delivery import (
+    DELIVER_EMAIL_TASK,
+    DELIVER_SMS_TASK,
     ClaimedEmail,
     attempts_of,
     enabled_channels,
@@ -43,6 +49,7 @@ from medspa.domain.messaging.delivery import (
     release_for_retry,
 )
 from medspa.domain.messaging.failures import PermanentFailure, TemporaryFailure
+from medspa.domain.messaging.models import MessageStatus, OutboxMessage
 from medspa.domain.messaging.smtp import Email, send_email
 from medspa.domain.messaging.twilio import Sms, read_status_callback, send_sms, signature_valid
 from medspa.domain.work import atomic, now_of
@@ -114,6 +121,29 @@ def do_deliver_message(message_id: int, org_id: int, *, job_id: int | None = Non
     with atomic(org_id, engine=engine) as work:
         mark_sent(work.session, message_id, provider_id=provider_id, now=now_of(clock))
     return DeliveryOutcome.SENT
+
+
+DELIVERY_TASKS = frozenset({DELIVER_EMAIL_TASK, DELIVER_SMS_TASK})
+WORKER_STOPPED = "the worker stopped during delivery"
+
+
+def do_give_up_delivery(message_id: int, org_id: int, *, cause: str, settings: Settings | None = None,
+                        clock: Clock | None = None, engine: Engine | None = None) -> bool:
+    """The delivery job of message `message_id` of clinic `org_id` failed for good (the stalled-
+    job sweep gave up on it, or its last run raised something unexpected): fail the message in
+    its clinic's transaction, "gave up after N tries: <cause>" (N: its claims so far; an SMS
+    gets its fallback email), so it never waits `queued` / `sending` with no job behind it and
+    an owner can resend it from /outbox. A message already sent, delivered or failed is left as
+    it is. Returns True when it failed the message."""
+    with atomic(org_id, engine=engine) as work:
+        status = work.session.exec(select(OutboxMessage.status).where(OutboxMessage.id == message_id)
+                                   .with_for_update()).first()
+        if status not in (MessageStatus.QUEUED.value, MessageStatus.SENDING.value):
+            return False
+        tries = attempts_of(work.session, message_id)
+        fail_for_good(work.session, message_id, reason=f"gave up after {tries} tries: {cause}", suppress=False,
+                      now=now_of(clock), settings=settings or get_settings())
+        return True
 
 
 class SmsNotConfigured(Exception):

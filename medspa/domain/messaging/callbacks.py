@@ -4,9 +4,19 @@ The clinic comes from the signed callback URL (`?org=<id>&message=<id>`, built b
 messaging.twilio.status_callback_url when the SMS was claimed; the signature covers it), the
 way the Stripe webhook takes it from its signed payload: the caller opens that clinic's tenant
 transaction, so row-level security keeps a callback from ever touching another clinic's
-message. Inside it the SMS is found by its provider id (the Message SID), or, when the send
-step has not recorded the SID yet (the callback overtook its commit, or the answer timed out
-after Twilio accepted), by the message id of the URL, which then adopts the SID.
+message.
+
+Each callback is bound to one delivery attempt: the URL also names the attempt
+(`&attempt=<n>`: the message's attempts after the claim that sent it), signed with the rest.
+The SMS is the message of the URL, and the callback applies only when it names the row's
+current attempt and, when the row has recorded a Message SID, that SID; when the send step
+has not recorded the SID yet (the callback overtook its commit, or the answer timed out after
+Twilio accepted), the row adopts it while that attempt is still in progress (`sending`, or
+`queued` for its job's retry). A resend (messaging.delivery.requeue_for_delivery) clears the
+previous attempt's SID and job and the next claim counts a new attempt, so a late or replayed
+callback of an earlier attempt never touches a resent message nor re-marks its number
+("ignored"). A callback URL without an attempt (an SMS sent before attempts were named) is
+matched by its SID only.
 
 Twilio's statuses map onto ours: sent -> `sent`, delivered -> `delivered` (delivered_at),
 undelivered / failed -> `failed` with "Twilio <ErrorCode>: <message>" (messaging.claims.
@@ -30,17 +40,25 @@ from medspa.settings import Settings
 TARGETS = {"sent": MessageStatus.SENT, "delivered": MessageStatus.DELIVERED,
            "undelivered": MessageStatus.FAILED, "failed": MessageStatus.FAILED}
 FINAL = (MessageStatus.DELIVERED.value, MessageStatus.FAILED.value)
-UNSENT = (MessageStatus.QUEUED.value, MessageStatus.SENDING.value)
 
 
-def _find(session: Session, callback: StatusCallback) -> OutboxMessage | None:
-    row = session.exec(select(OutboxMessage).where(OutboxMessage.channel == "sms",
-                                                   OutboxMessage.provider_id == callback.sid).with_for_update()).first()
-    if row is None and callback.message_id is not None:
+def _in_progress(row: OutboxMessage) -> bool:
+    """The row's current attempt is still being sent: claimed, or back in line for its own job's
+    retry (a resend clears the job id, so a resent row waiting for its new claim is not)."""
+    return row.status == MessageStatus.SENDING or (row.status == MessageStatus.QUEUED and row.job_id is not None)
+
+
+def _find(session: Session, callback: StatusCallback) -> tuple[OutboxMessage | None, bool]:
+    """The SMS the callback names (locked), and whether the callback is about its current attempt."""
+    if callback.message_id is None or callback.attempt is None:  # an older URL: by its SID only
         row = session.exec(select(OutboxMessage).where(
-            OutboxMessage.id == callback.message_id, OutboxMessage.channel == "sms",
-            OutboxMessage.provider_id.is_(None), OutboxMessage.status.in_(UNSENT)).with_for_update()).first()
-    return row
+            OutboxMessage.channel == "sms", OutboxMessage.provider_id == callback.sid).with_for_update()).first()
+        return row, row is not None
+    row = session.exec(select(OutboxMessage).where(
+        OutboxMessage.id == callback.message_id, OutboxMessage.channel == "sms").with_for_update()).first()
+    if row is None or row.attempts != callback.attempt:
+        return row, False
+    return row, row.provider_id == callback.sid if row.provider_id else _in_progress(row)
 
 
 def apply_status_callback(session: Session, callback: StatusCallback, *, now: datetime,
@@ -50,10 +68,11 @@ def apply_status_callback(session: Session, callback: StatusCallback, *, now: da
     settings: whose providers are set up, for a fallback email's job.
 
     Returns "sent", "delivered" or "failed" (what changed), "unchanged" (already there or
-    final) or "ignored" (no SMS of this clinic has this SID, or a status we do not track)."""
+    final) or "ignored" (no such SMS of this clinic, a callback of an earlier attempt or of
+    another SID than the one recorded, or a status we do not track)."""
     target = TARGETS.get(callback.status)
-    row = _find(session, callback) if callback.sid and target is not None else None
-    if row is None:
+    row, current = _find(session, callback) if callback.sid and target is not None else (None, False)
+    if row is None or not current:
         return "ignored"
     if row.status in FINAL or (target == MessageStatus.SENT and row.status == MessageStatus.SENT):
         return "unchanged"

@@ -7,7 +7,8 @@
 - an SMS whose clinic has no sender number (location, clinic, TWILIO_FROM_NUMBER: see
   `sms_sender`) fails the same way ("not sent: no SMS sender number set up").
 - else the message is claimed (status `sending`, attempts + 1, the job id): an email gets its
-  Message-ID (ClaimedEmail), an SMS its sender and status callback URL (ClaimedSms).
+  Message-ID (ClaimedEmail), an SMS its sender and status callback URL, which names this
+  attempt (ClaimedSms; messaging.callbacks applies only the current attempt's callbacks).
 
 `fail_for_good` is the one way a message fails permanently: `failed` with the reason, the
 contact marked when the failure is about it (suppress=True), and an SMS's fallback email
@@ -95,7 +96,7 @@ def claim_message(session: Session, message_id: int, *, job_id: int | None, chan
         return email_claim(session, row, job_id=job_id, sender_domain=domain)
     take_claim(session, row, job_id=job_id)
     return ClaimedSms(row.id, row.to_address, row.body, sender,
-                      status_callback_url(settings.base_url, row.org_id, row.id), row.attempts)
+                      status_callback_url(settings.base_url, row.org_id, row.id, row.attempts), row.attempts)
 
 
 def fail_for_good(session: Session, message_id: int, *, reason: str, suppress: bool, now: datetime,

@@ -31,7 +31,7 @@ from email.utils import make_msgid
 
 from procrastinate import manager, tasks
 from procrastinate.sync_psycopg_connector import SyncPsycopgConnector
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, text
 from sqlmodel import Session, select
 
 from medspa.domain.messaging.models import MessageStatus, OutboxMessage
@@ -200,11 +200,29 @@ def release_for_retry(session: Session, message_id: int, *, reason: str) -> None
 
 def requeue_for_delivery(session: Session, message: OutboxMessage, *, settings: Settings | None = None) -> list[int]:
     """Put `message` (a row of the session, locked by the caller) back in line for delivery:
-    status `queued`, failure_reason and job_id cleared, attempts and Message-ID kept; with a
-    provider for its channel set up the message gets a new delivery job in the session's
-    transaction (defer_delivery_jobs). Returns the deferred job ids ([] when its channel has no
-    provider). The one place a message's delivery is started again."""
+    status `queued`; failure_reason, job_id and the previous attempt's provider_id, sent_at and
+    delivered_at cleared (so no status callback of that attempt can find or settle the new one:
+    messaging.callbacks); attempts and Message-ID kept. The history stays in the caller's audit
+    row (outbox.message.resend, with the previous provider id) and in the earlier failure's
+    audit trail. With a provider for its channel set up the message gets a new delivery job in
+    the session's transaction (defer_delivery_jobs). Returns the deferred job ids ([] when its
+    channel has no provider). The one place a message's delivery is started again."""
     message.status, message.failure_reason, message.job_id = MessageStatus.QUEUED.value, None, None
+    message.provider_id, message.sent_at, message.delivered_at = None, None, None
     session.add(message)
     session.flush()
     return defer_delivery_jobs(session, [message], settings=settings)
+
+
+_PENDING = text("""
+    select exists (select 1 from procrastinate_jobs
+                   where task_name in (:email, :sms) and status in ('todo', 'doing')
+                     and args ->> 'message_id' = :message_id)
+""")
+
+
+def has_pending_delivery_job(session: Session, message_id: int) -> bool:
+    """Whether a delivery job (deliver_email / deliver_sms) of message `message_id` waits or runs
+    (procrastinate status todo or doing): the app role reads the queue (migration 0016)."""
+    return bool(session.execute(_PENDING, {"email": DELIVER_EMAIL_TASK, "sms": DELIVER_SMS_TASK,
+                                           "message_id": str(message_id)}).scalar())

@@ -5,9 +5,15 @@ the audit row in the caller's transaction and never commit.
 Protected health information: a message names its recipient and often a visit's service
 ("Confirmed: Botox on ..."), so every list is audited ("outbox.search", with the filter and
 the number of rows) and every opened message too ("outbox.message.read", naming its client),
-like any read of a client record. Sign-in codes and password reset links are secrets of
-their recipient: the page never shows their body, and they are never sent again (they
-expire: the person asks for a new one).
+like any read of a client record. Sign-in codes and password reset links (SECRET_KINDS) are
+secrets of their recipient: the page never shows their subject nor their body (list rows and
+the opened message alike; the client-text search never looks at either), and they are never
+sent again (they expire: the person asks for a new one).
+
+Resend: a failed message, or a `queued` one that no delivery job will ever pick up (written
+before its channel's provider was set up: no procrastinate job todo / doing for it) once that
+provider is set up ("Send now"). Old messages are never sent on their own when a provider
+appears (a week-old confirmation would go out late): an owner decides, one message at a time.
 
 Dates are local days of the zone the page reads in (a location's IANA zone): [start, end]
 covers start's local midnight up to the local midnight after `end` (DST-safe). Rows come
@@ -30,7 +36,7 @@ from medspa.domain.audit.service import record
 from medspa.domain.clients.models import Client
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
-from medspa.domain.messaging.delivery import requeue_for_delivery
+from medspa.domain.messaging.delivery import has_pending_delivery_job, requeue_for_delivery
 from medspa.domain.messaging.models import MessageStatus, OutboxMessage
 from medspa.domain.messaging.suppression import lift_suppression
 from medspa.domain.practice.models import Location
@@ -39,6 +45,7 @@ from medspa.settings import Settings
 
 PERMISSION = "outbox.manage"
 MAX_LIMIT = 200
+MAX_OFFSET = 10**9  # paging further is a crafted request: clamped (bigint-safe)
 CLIENT_TEXT_MAX = 100
 CHANNELS = ("email", "sms")
 # what the status filter offers -> the statuses it covers (None: every status)
@@ -60,6 +67,11 @@ SECRET_KINDS = frozenset({"portal_code", "password_reset"})
 HIDDEN_BODY = ("Hidden: this message carries a one-time sign-in code or password reset link meant only for "
                "its recipient.")
 _PHONE_LIKE = re.compile(r"[\d\s()+\-.]+")
+# NUL (PostgreSQL text cannot hold it) and lone surrogates (not encodable as UTF-8)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+PENDING_JOB = "It is in line for delivery: its job will send it."
+NO_MAIL_SERVER = "Waiting for the mail server: set SMTP_HOST, then send it."
+NO_SMS_PROVIDER = "Waiting for the SMS provider: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, then send it."
 
 
 class NotResendable(Exception):
@@ -152,6 +164,7 @@ class MessageDetail:
     appointment_id: int | None
     resendable: bool
     resend_note: str
+    resend_label: str = "Resend"
 
 
 @dataclass(frozen=True)
@@ -168,6 +181,12 @@ class Resent:
     status: str
     status_label: str
     job_ids: list[int]
+    previous_status: str = MessageStatus.FAILED.value
+
+
+def shown_subject(message: OutboxMessage) -> str:
+    """The subject the page may show: "" for a secret kind (SECRET_KINDS), else the subject."""
+    return "" if message.kind in SECRET_KINDS else (message.subject or "")
 
 
 def kind_label(kind: str) -> str:
@@ -218,6 +237,8 @@ def _checked(filt: OutboxFilter) -> tuple[OutboxFilter, ZoneInfo, datetime | Non
         hi = local_midnight(filt.end + timedelta(days=1), tz) if filt.end else None
     except OverflowError as exc:
         raise ValidationFailed({"end": "Pick a date between the years 1 and 9998"}) from exc
+    if _UNSTORABLE.search(str(filt.client or "")):
+        raise ValidationFailed({"client": "Remove the control or broken characters from the search text"})
     text = " ".join(str(filt.client or "").split())[:CLIENT_TEXT_MAX]
     return OutboxFilter(filt.status, filt.channel, text, filt.start, filt.end, filt.time_zone), tz, lo, hi
 
@@ -275,11 +296,12 @@ def list_messages(session: Session, actor: Actor, filt: OutboxFilter, *, now: da
                   limit: int = 50, offset: int = 0) -> OutboxPage:
     """One page of the clinic's outbox matching `filt`, newest first (outbox.manage), with the
     number matching and the counts per status choice; writes the "outbox.search" audit row (at
-    `now`, aware UTC). `limit` is capped at 200; `mail_enabled` / `sms_enabled` pick the status labels. Raises
+    `now`, aware UTC). `limit` is clamped to 1-200 and `offset` to 0-MAX_OFFSET; a secret's subject
+    is "" (SECRET_KINDS); `mail_enabled` / `sms_enabled` pick the status labels. Raises
     PermissionDenied, ValidationFailed (field -> message)."""
     actor.require(PERMISSION)
     filt, tz, lo, hi = _checked(filt)
-    limit, offset = max(1, min(int(limit), MAX_LIMIT)), max(0, int(offset))
+    limit, offset = max(1, min(int(limit), MAX_LIMIT)), max(0, min(int(offset), MAX_OFFSET))
     conds = _conditions(actor, filt, lo, hi, with_status=True)
     found = session.execute(_with_client(select(OutboxMessage, Client.first_name, Client.last_name)
                                          .select_from(OutboxMessage)).where(*conds)
@@ -287,7 +309,7 @@ def list_messages(session: Session, actor: Actor, filt: OutboxFilter, *, now: da
                             .offset(offset).limit(limit)).all()
     counts = _counts(session, _conditions(actor, filt, lo, hi, with_status=False))
     rows = [OutboxRow(m.id, m.created_at, clinic_time_label(m.created_at, tz), m.channel, m.kind, kind_label(m.kind),
-                      m.to_address, m.client_id, _name(first, last), m.subject or "", m.status,
+                      m.to_address, m.client_id, _name(first, last), shown_subject(m), m.status,
                       m.delivery_label(mail_enabled, sms_enabled), m.attempts) for m, first, last in found]
     record(session, actor, "outbox.search", "outbox_message", "", at=now, results=len(rows), offset=offset,
            filter={"status": filt.status, "channel": filt.channel, "client": filt.client,
@@ -309,11 +331,25 @@ def _current_address(client: Client | None, channel: str) -> str:
     return (client.email if channel == "email" else client.phone_e164) or ""
 
 
+def _provider_refusal(message: OutboxMessage, *, mail_enabled: bool, sms_enabled: bool) -> str:
+    """Why a queued message cannot be sent now: its channel's provider is not set up ("" when it is)."""
+    if message.channel == "email":
+        return "" if mail_enabled else NO_MAIL_SERVER
+    return "" if sms_enabled else NO_SMS_PROVIDER
+
+
 def resend_refusal(message: OutboxMessage, client: Client | None, *, mail_enabled: bool,
-                   sms_enabled: bool = False) -> str:
-    """Why `message` cannot be sent again ("" when it can): only a failed message, never a
-    secret (it expired), never to a client who has no address for the channel any more."""
-    if message.status != MessageStatus.FAILED:
+                   sms_enabled: bool = False, pending_job: bool = False) -> str:
+    """Why `message` cannot be sent again ("" when it can): a failed message, or a `queued` one
+    with no pending delivery job (`pending_job`: a procrastinate job todo / doing for it) whose
+    channel's provider is set up now ("Send now"); never a secret (it expired), never to a
+    client who has no address for the channel any more."""
+    if message.status == MessageStatus.QUEUED:
+        waiting = PENDING_JOB if pending_job else _provider_refusal(message, mail_enabled=mail_enabled,
+                                                                   sms_enabled=sms_enabled)
+        if waiting:
+            return waiting
+    elif message.status != MessageStatus.FAILED:
         return f"Only a failed message can be sent again; this one is {message.delivery_label(mail_enabled, sms_enabled)}."
     if message.kind in SECRET_KINDS:
         return "Sign-in codes and reset links expire: ask the person to request a new one."
@@ -321,6 +357,11 @@ def resend_refusal(message: OutboxMessage, client: Client | None, *, mail_enable
         what = "email address" if message.channel == "email" else "mobile number"
         return f"{_name(client.first_name, client.last_name)} has no {what} on file any more: add one first."
     return ""
+
+
+def resend_label(message: OutboxMessage) -> str:
+    """The button's words: "Send now" for a queued message nothing will send, else "Resend"."""
+    return "Send now" if message.status == MessageStatus.QUEUED else "Resend"
 
 
 def _resend_note(message: OutboxMessage, client: Client | None, refusal: str) -> str:
@@ -349,42 +390,50 @@ def read_message(session: Session, actor: Actor, message_id: int, *, now: dateti
     tz = zone_of(time_zone)
     m = _message(session, message_id, lock=False)
     client = _client_of(session, m)
-    refusal = resend_refusal(m, client, mail_enabled=mail_enabled, sms_enabled=sms_enabled)
+    refusal = resend_refusal(m, client, mail_enabled=mail_enabled, sms_enabled=sms_enabled,
+                             pending_job=m.status == MessageStatus.QUEUED and has_pending_delivery_job(session, m.id))
     hidden = m.kind in SECRET_KINDS
     record(session, actor, "outbox.message.read", "outbox_message", m.id, client_id=m.client_id, at=now,
            kind=m.kind, channel=m.channel)
     return MessageDetail(
         id=m.id, channel=m.channel, kind=m.kind, kind_label=kind_label(m.kind), to_address=m.to_address,
         client_id=m.client_id, client_name=_name(client.first_name, client.last_name) if client else "",
-        current_address=_current_address(client, m.channel), subject=m.subject or "",
+        current_address=_current_address(client, m.channel), subject=shown_subject(m),
         body=HIDDEN_BODY if hidden else m.body, body_hidden=hidden, status=m.status,
         status_label=m.delivery_label(mail_enabled, sms_enabled), attempts=m.attempts, failure_reason=m.failure_reason or "",
         message_id=m.message_id or "", provider_id=m.provider_id or "",
         created_label=clinic_time_label(m.created_at, tz), sent_label=clinic_time_label(m.sent_at, tz), delivered_label=clinic_time_label(m.delivered_at, tz),
-        appointment_id=m.appointment_id, resendable=not refusal, resend_note=_resend_note(m, client, refusal))
+        appointment_id=m.appointment_id, resendable=not refusal, resend_note=_resend_note(m, client, refusal),
+        resend_label=resend_label(m))
 
 
 def resend_message(session: Session, actor: Actor, message_id: int, *, now: datetime,
                    settings: Settings) -> Resent:
-    """Send failed message `message_id` again (outbox.manage): to the client's current address
-    for the channel when it changed since (the desk fixed a typo), lifting a suppression of that
-    address; back to `queued` with attempts kept and a new delivery job in this transaction
-    (messaging.delivery.requeue_for_delivery). The row is locked first, so two resends at once
-    requeue it once (the second finds it queued and is refused). Writes "outbox.message.resend".
-    Raises PermissionDenied, NotFound, NotResendable (with the reason)."""
+    """Send message `message_id` again (outbox.manage): a failed one, or a queued one no job will
+    pick up once its channel's provider is set up (resend_refusal). To the client's current
+    address for the channel when it changed since (the desk fixed a typo), lifting a suppression
+    of that address; back to `queued` with attempts kept and a new delivery job in this
+    transaction (messaging.delivery.requeue_for_delivery, which clears the previous attempt's
+    provider id and times). The row is locked first, so two resends at once requeue it once
+    (the second finds a pending job and is refused). Writes "outbox.message.resend" (the previous
+    status, and the previous attempt's provider id when it had one). Raises PermissionDenied,
+    NotFound, NotResendable (with the reason)."""
     actor.require(PERMISSION)
     m = _message(session, message_id, lock=True)
     client = _client_of(session, m)
-    refusal = resend_refusal(m, client, mail_enabled=settings.mail_enabled, sms_enabled=settings.sms_enabled)
+    pending = m.status == MessageStatus.QUEUED and has_pending_delivery_job(session, m.id)
+    refusal = resend_refusal(m, client, mail_enabled=settings.mail_enabled, sms_enabled=settings.sms_enabled,
+                             pending_job=pending)
     if refusal:
         raise NotResendable(refusal)
-    previous = m.to_address
+    previous, was, old_provider_id = m.to_address, m.status, m.provider_id
     m.to_address = _current_address(client, m.channel) or previous
     lifted = lift_suppression(session, actor, m.channel, m.to_address, now=now)
     job_ids = requeue_for_delivery(session, m, settings=settings)
     changed = m.to_address != previous
     record(session, actor, "outbox.message.resend", "outbox_message", m.id, client_id=m.client_id, at=now,
            kind=m.kind, channel=m.channel, address_changed=changed, suppression_lifted=lifted, jobs=len(job_ids),
-           **({"previous_address": previous} if changed else {}))
-    return Resent(m.id, m.to_address, previous, changed, lifted, m.status, m.delivery_label(settings.mail_enabled, settings.sms_enabled),
-                  job_ids)
+           previous_status=was, **({"previous_address": previous} if changed else {}),
+           **({"previous_provider_id": old_provider_id} if old_provider_id else {}))
+    return Resent(m.id, m.to_address, previous, changed, lifted, m.status,
+                  m.delivery_label(settings.mail_enabled, settings.sms_enabled), job_ids, was)

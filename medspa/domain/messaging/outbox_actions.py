@@ -1,7 +1,7 @@
 """Use cases of the owners' outbox page (outbox.manage: owner and manager), one transaction each.
 
 Kept apart from messaging/actions.py (the delivery job's action): these are the page's reads
-and its one change. Each checks the permission before opening the transaction and raises
+and its one change (a resend, or "Send now"). Each checks the permission before opening the transaction and raises
 PermissionDenied without it; the service checks it again and writes the audit row in the same
 transaction (a list, an opened message, a resend). `clock` and `settings` are for tests (None:
 the app clock, the process settings); `engine` too (None: the app's engine).
@@ -47,8 +47,9 @@ def fetch_outbox_options(actor: Actor, *, settings: Settings | None = None,
 
 def fetch_outbox(actor: Actor, filt: OutboxFilter, *, limit: int = 50, offset: int = 0, clock: Clock | None = None,
                  settings: Settings | None = None, engine: Engine | None = None) -> OutboxPage:
-    """One page of the outbox matching `filt` (messaging.outbox.list_messages), with its
-    "outbox.search" audit row. Raises PermissionDenied, ValidationFailed (field -> message)."""
+    """One page of the outbox matching `filt` (messaging.outbox.list_messages, which clamps
+    `limit` and `offset`), with its "outbox.search" audit row. Raises PermissionDenied,
+    ValidationFailed (field -> message: e.g. NUL or broken characters in the client text)."""
     actor.require(PERMISSION)
     settings = settings or get_settings()
     with atomic(actor.org_id, engine=engine) as work:
@@ -70,9 +71,12 @@ def fetch_outbox_message(actor: Actor, message_id: int, *, time_zone: str = "UTC
 
 def do_resend_message(actor: Actor, message_id: int, *, clock: Clock | None = None, settings: Settings | None = None,
                       engine: Engine | None = None) -> Resent:
-    """Send failed message `message_id` again (messaging.outbox.resend_message): queued, to the
-    client's current address, a delivery job deferred in this transaction when mail is set up;
-    audited as "outbox.message.resend". Raises PermissionDenied, NotFound, NotResendable."""
+    """Send message `message_id` again (messaging.outbox.resend_message): a failed one, or "Send
+    now" for a queued one no delivery job will pick up once its channel's provider is set up;
+    queued, to the client's current address, a delivery job deferred in this transaction when
+    its channel's provider is set up; audited as "outbox.message.resend". Raises
+    PermissionDenied, NotFound, NotResendable (the reason in words, e.g. "Waiting for the mail
+    server: set SMTP_HOST, ...")."""
     actor.require(PERMISSION)
     settings = settings or get_settings()
     with atomic(actor.org_id, engine=engine) as work:

@@ -23,7 +23,8 @@ accepted it is retried and may send the text twice (the README's "one-duplicate 
 Status callbacks (https://www.twilio.com/docs/messaging/guides/track-outbound-message-status):
 Twilio POSTs MessageSid, MessageStatus (queued, sent, delivered, undelivered, failed, ...) and,
 for a failure, ErrorCode to the StatusCallback URL given at creation. The URL carries the
-clinic and the outbox message (`?org=<id>&message=<id>`), and Twilio signs it: X-Twilio-Signature
+clinic, the outbox message and the delivery attempt (`?org=<id>&message=<id>&attempt=<n>`),
+and Twilio signs it: X-Twilio-Signature
 is base64(HMAC-SHA1(Auth Token, URL + each POST parameter's name and value, sorted by name))
 (https://www.twilio.com/docs/usage/webhooks/webhooks-security), so a valid signature proves
 both the parameters and the clinic in the URL.
@@ -128,10 +129,11 @@ def send_sms(settings: Settings, sms: Sms) -> str:
     return _outcome(response)
 
 
-def status_callback_url(base_url: str, org_id: int, message_id: int) -> str:
-    """The StatusCallback URL of outbox SMS `message_id` of clinic `org_id` on the public
-    `base_url` (Settings.base_url, no trailing slash)."""
-    return f"{base_url}{STATUS_CALLBACK_PATH}?org={org_id}&message={message_id}"
+def status_callback_url(base_url: str, org_id: int, message_id: int, attempt: int) -> str:
+    """The StatusCallback URL of attempt `attempt` (the message's attempts after its claim) of
+    outbox SMS `message_id` of clinic `org_id` on the public `base_url` (Settings.base_url, no
+    trailing slash). Twilio signs the whole URL, so a callback proves which attempt it is about."""
+    return f"{base_url}{STATUS_CALLBACK_PATH}?org={org_id}&message={message_id}&attempt={attempt}"
 
 
 def expected_signature(auth_token: str, url: str, params: list[tuple[str, str]]) -> str:
@@ -172,8 +174,9 @@ def signature_valid(auth_token: str, url: str, params: list[tuple[str, str]], si
 
 @dataclass(frozen=True)
 class StatusCallback:
-    """What one status callback says: the clinic and message named in its URL (None when the
-    URL lacks them), the Message SID, Twilio's status, and for a failure its error."""
+    """What one status callback says: the clinic, message and delivery attempt named in its URL
+    (None when the URL lacks them or they are not ids), the Message SID, Twilio's status, and for
+    a failure its error."""
 
     org_id: int | None
     message_id: int | None
@@ -181,6 +184,7 @@ class StatusCallback:
     status: str
     error_code: int | None
     error_message: str
+    attempt: int | None = None
 
     @property
     def failure_reason(self) -> str:
@@ -196,6 +200,9 @@ class StatusCallback:
         return self.error_code in SUPPRESSING_CALLBACK_CODES or self.error_code in SUPPRESSING_API_CODES
 
 
+MAX_BIGINT = 2**63 - 1
+
+
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value not in (None, "") else None
@@ -203,11 +210,21 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+def _id(value: str | None) -> int | None:
+    """A database id (1 .. bigint's maximum) from ASCII digits, else None."""
+    if value is None or not (value.isascii() and value.isdigit() and len(value) <= 19):
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_BIGINT else None
+
+
 def read_status_callback(query: str, params: list[tuple[str, str]]) -> StatusCallback:
-    """The callback of URL query string `query` and form `params` (already verified)."""
+    """The callback of URL query string `query` and form `params` (already verified); an org,
+    message or attempt that is not an id in bigint's range reads as None."""
     target = dict(parse_qsl(query))
     form = dict(params)
-    return StatusCallback(org_id=_int(target.get("org")), message_id=_int(target.get("message")),
+    return StatusCallback(org_id=_id(target.get("org")), message_id=_id(target.get("message")),
+                          attempt=_id(target.get("attempt")),
                           sid=form.get("MessageSid") or form.get("SmsSid") or "",
                           status=(form.get("MessageStatus") or form.get("SmsStatus") or "").lower(),
                           error_code=_int(form.get("ErrorCode")), error_message=form.get("ErrorMessage") or "")

@@ -5,8 +5,11 @@ that failed its last attempt stays `failed`: that is the dead-letter state. The 
 no org_id and no row-level security, so the clinic filter is here: a job about one clinic
 carries `org_id` in its arguments (the convention of medspa/jobs) and only that clinic's
 owner sees it; a job about every clinic (hold expiry, queue housekeeping) has no org_id and
-every owner sees it, since it concerns them all. Job arguments hold ids, never health
-information, so this read is not audited.
+every owner sees it, since it concerns them all. Job arguments hold ids, but a delivery job
+shows its message's failure reason, which names the recipient ("550 5.1.1 <ana@...>", "not
+sent: +1 212-555-0147 marked undeliverable"), so every load writes one audit row
+("jobs.failed.read", with how many jobs and which outbox messages it showed), like
+outbox.search.
 
 The error: procrastinate keeps no exception text (the worker's log has it). A job about an
 outbox message (its arguments carry `message_id`: email, later SMS) shows that message's last
@@ -21,6 +24,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlmodel import Session
 
+from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
 
 PERMISSION = "jobs.read"
@@ -56,10 +60,14 @@ _FAILED = text("""
 """)
 
 
-def list_failed_jobs(session: Session, actor: Actor, *, limit: int = 50) -> list[FailedJob]:
-    """The newest dead letters of the actor's clinic and of every clinic (jobs.read); limit 1-200."""
+def list_failed_jobs(session: Session, actor: Actor, *, now: datetime | None = None,
+                     limit: int = 50) -> list[FailedJob]:
+    """The newest dead letters of the actor's clinic and of every clinic (jobs.read); limit 1-200.
+    Writes the "jobs.failed.read" audit row (at `now`, aware UTC) in the caller's transaction."""
     actor.require(PERMISSION)
-    rows = session.execute(_FAILED, {"org_id": str(actor.org_id), "limit": max(1, min(limit, 200))}).all()
+    rows = session.execute(_FAILED, {"org_id": str(actor.org_id), "limit": max(1, min(int(limit), 200))}).all()
+    record(session, actor, "jobs.failed.read", "procrastinate_job", "", at=now, results=len(rows),
+           outbox_messages=[r.message_id for r in rows if r.message_id is not None])
     return [FailedJob(r.id, r.task_name, r.queue_name, r.attempts, r.failed_at, dict(r.args),
                       "org_id" not in r.args, r.failure_reason or "", r.message_id, r.message_status or "")
             for r in rows]

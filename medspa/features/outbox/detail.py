@@ -52,6 +52,7 @@ class MessageView:
     delivered: str = ""
     resendable: bool = False
     resend_note: str = ""
+    resend_label: str = "Resend"
 
 
 def replaced(obj, cls, **changes):
@@ -66,7 +67,7 @@ def message_view(d: MessageDetail) -> MessageView:
     return MessageView(d.id, d.kind_label, "SMS" if d.channel == "sms" else "Email", d.to_address, d.client_name,
                        d.subject, d.body, d.body_hidden, d.status, word, tone, d.status_label, d.attempts,
                        d.failure_reason, d.message_id, d.provider_id, d.created_label, d.sent_label,
-                       d.delivered_label, d.resendable, d.resend_note)
+                       d.delivered_label, d.resendable, d.resend_note, d.resend_label)
 
 
 def resent_notice(r: Resent) -> str:
@@ -118,7 +119,7 @@ class MessageState(OutboxState):
         self.rows = [replaced(row, RowView, address=r.to_address, status=r.status, badge=word, tone=tone, reason=rest,
                                          label=r.status_label) if row.id == r.id else row for row in self.rows]
         counts = dict(self.counts)
-        if counts:
+        if counts and r.previous_status == "failed":
             counts["failed"] = max(0, counts.get("failed", 0) - 1)
             counts["waiting"] = counts.get("waiting", 0) + 1
         self.counts = counts
@@ -138,7 +139,8 @@ class MessageState(OutboxState):
 
     @rx.event
     async def ask_resend(self):
-        """Show the resend confirmation (names the recipient) for a failed message."""
+        """Show the resend confirmation (names the recipient) for a failed message, or for a queued
+        one no job will send ("Send now")."""
         if self._message_id and self.view.resendable:
             self.confirming, self.msg_error = True, ""
 
@@ -149,7 +151,7 @@ class MessageState(OutboxState):
 
     @rx.event
     async def resend(self):
-        """Send the open failed message again (audited); the row shows its new status."""
+        """Send the open message again, or now (audited); the row shows its new status."""
         if not (self._message_id and self.confirming):
             return
         self.resending = True

@@ -1,5 +1,6 @@
 """The message dialog of `/outbox`: the full message, its delivery facts and, for a failed
-one, "Resend" with a confirmation naming the recipient (state: detail.MessageState)."""
+one, "Resend" (or "Send now" for a queued message no job will send) with a confirmation naming
+the recipient (state: detail.MessageState)."""
 
 from __future__ import annotations
 
@@ -58,22 +59,23 @@ def _resend_bar() -> rx.Component:
     v = s.view
     confirm = rx.vstack(
         rx.hstack(rx.icon("send", size=16, color=rx.color("teal", 11)),
-                  rx.text("Send this ", v.channel.lower(), " again?", size="2", weight="bold"), align="center",
-                  spacing="2"),
+                  rx.text("Send this ", v.channel.lower(), rx.cond(v.status == "queued", " now?", " again?"),
+                          size="2", weight="bold"), align="center", spacing="2"),
         rx.text(v.resend_note, size="2", id="outbox-resend-note"),
         rx.hstack(
             rx.button("Cancel", variant="soft", color_scheme="gray", on_click=s.cancel_resend,
                       id="outbox-resend-cancel"),
-            rx.button(rx.icon("send", size=14), "Send again", on_click=s.resend, loading=s.resending,
+            rx.button(rx.icon("send", size=14), rx.cond(v.status == "queued", "Send now", "Send again"),
+                      on_click=s.resend, loading=s.resending,
                       id="outbox-resend-confirm"),
             justify="end", spacing="2", width="100%"),
         padding="12px", border_radius="8px", background=rx.color("teal", 2), border=f"1px solid {rx.color('teal', 6)}",
         spacing="2", width="100%", id="outbox-resend-box",
     )
     actions = rx.hstack(
-        rx.cond(v.status == "failed",
+        rx.cond((v.status == "failed") | (v.status == "queued"),
                 rx.cond(v.resendable,
-                        rx.hstack(rx.button(rx.icon("rotate-cw", size=14), "Resend", on_click=s.ask_resend,
+                        rx.hstack(rx.button(rx.icon("rotate-cw", size=14), v.resend_label, on_click=s.ask_resend,
                                             id="outbox-resend", flex_shrink="0"),
                                   rx.text(v.resend_note, size="1", color_scheme="gray", id="outbox-resend-hint"),
                                   align="center", spacing="3"),

@@ -18,7 +18,7 @@ from medspa.domain.errors import ValidationFailed
 from medspa.domain.messaging import outbox_actions as actions
 from medspa.domain.messaging.outbox import STATUS_CHOICES, OutboxFilter, OutboxRow
 from medspa.features.auth.state import Acted, StaffState
-from medspa.web.inputs import iso_day
+from medspa.web.inputs import clean_text, iso_day
 
 PAGE_SIZE = 25
 CHANNEL_CHOICES = ("all", "email", "sms")
@@ -192,7 +192,7 @@ class OutboxState(StaffState):
     async def set_query(self, value: str):
         """Client text: a name, email or phone of the client, or the message's address."""
         if isinstance(value, str):
-            self.query = value[:100]
+            self.query = clean_text(value, 100, strip=False)
             return await self._run(0)
 
     @rx.event
