@@ -327,6 +327,16 @@ class FakeStripe:
             "request": {"id": None, "idempotency_key": None}, "data": {"object": intent},
         }, separators=(",", ":")).encode()
 
+    def refund_event(self, refund_id: str, event_type: str = "refund.created", *, event_id: str | None = None) -> bytes:
+        """The webhook body Stripe would POST for `event_type` about refund `refund_id`."""
+        with self.lock:
+            refund = dict(self.refunds[refund_id])
+        return json.dumps({
+            "id": event_id or "evt_" + secrets.token_hex(12), "object": "event", "api_version": API_VERSION,
+            "created": self.now, "livemode": False, "pending_webhooks": 1, "type": event_type,
+            "request": {"id": None, "idempotency_key": None}, "data": {"object": refund},
+        }, separators=(",", ":")).encode()
+
     def posts_to(self, path: str) -> list[SeenRequest]:
         """The POST requests received for `path`, oldest first."""
         with self.lock:

@@ -222,7 +222,7 @@ def test_no_card_needed_when_there_is_no_deposit(engine, owner_engine, clock):
         assert s.exec(select(func.count()).select_from(LedgerEntry)).one() == 0
 
 
-def test_discretionary_refund_needs_refund_issue_and_is_once(engine, owner_engine, clock):
+def test_discretionary_refunds_need_refund_issue_and_never_exceed_the_payment(engine, owner_engine, clock):
     from medspa.domain.identity.actor import PermissionDenied
     from medspa.domain.payments.service import issue_refund
 
@@ -241,7 +241,14 @@ def test_discretionary_refund_needs_refund_issue_and_is_once(engine, owner_engin
         assert refund.amount_cents == 2000
         lines = s.exec(select(LedgerEntry.entry_type, LedgerEntry.amount_cents).order_by(LedgerEntry.id)).all()
         assert lines == [("deposit_paid", 5000), ("processing_fee", -175), ("deposit_refunded", -2000)]
-        with pytest.raises(ValidationFailed):  # one refund per payment for now
+        with pytest.raises(ValidationFailed):  # more than what is left (issue 11: partial refunds add up)
+            issue_refund(s, clinic.staff_actor("owner"), pay.id, gateway, now=clock.now(), reason="again",
+                         amount_cents=3001)
+        s.rollback()
+        issue_refund(s, clinic.staff_actor("owner"), pay.id, gateway, now=clock.now(), reason="the rest")
+        s.commit()
+        assert s.get(Payment, pay.id).status == "refunded"
+        with pytest.raises(ValidationFailed):  # nothing left
             issue_refund(s, clinic.staff_actor("owner"), pay.id, gateway, now=clock.now(), reason="again")
 
 

@@ -29,7 +29,7 @@ from medspa.domain.identity.permissions import ROLE_PERMISSIONS, has_permission
 from medspa.domain.identity.service import create_user
 from medspa.domain.messaging.outbox import read_message
 from medspa.domain.messaging.service import list_outbox
-from medspa.domain.payments.checkout import checkout_visit
+from medspa.domain.payments.checkout import open_checkout
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.payments.service import issue_refund, succeeded_deposit
 from medspa.domain.queue.service import list_failed_jobs
@@ -160,10 +160,11 @@ def _confirmation(s, w) -> int:
 
 def _checkout(s, a, w):
     """The visit is checked in by the system first (same rolled-back transaction), then the
-    actor checks it out with the test card (the gateway replays its stored answer per key)."""
+    actor opens its checkout with the test card (checkout's first transaction: the checks and
+    the pending balance payment; the charge happens after it commits, so not here)."""
     change_status(s, w.clinic.system, w.appointment_id, "check_in", now=ny(9, 55))
-    return checkout_visit(s, a, w.appointment_id, gateway=gateway(w), now=ny(10, 40),
-                          card=CardDetails("4242424242424242", 12, 2030, "123"))
+    return open_checkout(s, a, w.appointment_id, gateway=gateway(w), now=ny(10, 40),
+                         card=CardDetails("4242424242424242", 12, 2030, "123"))
 
 
 def _contact_visible(s, a, w) -> None:

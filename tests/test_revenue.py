@@ -53,10 +53,10 @@ def test_a_deposit_that_became_a_sale_is_not_counted_twice(engine, owner_engine)
     owner = clinic.staff_actor("owner")
     visit = ny(date(2026, 7, 2), 10)
     appt_id = checked_in(clinic, "peel", visit, booked_at=ny(date(2026, 6, 20), 15))  # $50 deposit in June
+    out = checkout_visit(clinic.engine, clinic.staff_actor(), appt_id,
+                         gateway=gateway(clinic, visit + timedelta(minutes=50)),
+                         now=visit + timedelta(minutes=50), card=GOOD)  # $300 visit in July
     with clinic.session() as s:
-        out = checkout_visit(s, clinic.staff_actor(), appt_id, gateway=gateway(clinic, visit + timedelta(minutes=50)),
-                             now=visit + timedelta(minutes=50), card=GOOD)  # $300 visit in July
-        s.commit()
         assert (out.balance_cents, out.fee_cents) == (25000, 725 + 30)
         deposit_fee, balance_fee = 145 + 30, 725 + 30
         assert net(s, owner, *JUNE) == 5000 - deposit_fee
@@ -92,10 +92,10 @@ def test_rows_sum_to_each_line_for_every_grouping(engine, owner_engine):
     a2 = checked_in(clinic, "laser", ny(date(2026, 7, 3), 11), n=2, booked_at=ny(date(2026, 6, 21), 15))
     a3 = checked_in(clinic, "botox", ny(date(2026, 7, 3), 14), n=3, booked_at=ny(date(2026, 6, 22), 15))
     cancelled = book(clinic, "botox", ny(date(2026, 7, 20), 10), 4, ny(date(2026, 6, 23), 15))
+    for appt_id, day in ((a1, date(2026, 7, 2)), (a2, date(2026, 7, 3)), (a3, date(2026, 7, 3))):
+        checkout_visit(clinic.engine, clinic.staff_actor(), appt_id, gateway=gateway(clinic, ny(day, 16)),
+                       now=ny(day, 16), card=GOOD)
     with clinic.session() as s:
-        for appt_id, day in ((a1, date(2026, 7, 2)), (a2, date(2026, 7, 3)), (a3, date(2026, 7, 3))):
-            checkout_visit(s, clinic.staff_actor(), appt_id, gateway=gateway(clinic, ny(day, 16)), now=ny(day, 16),
-                           card=GOOD)
         from medspa.domain.scheduling.desk import cancel_visit
 
         cancel_visit(s, clinic.staff_actor(), cancelled, gateway=gateway(clinic, ny(date(2026, 7, 1), 9)),
@@ -162,11 +162,10 @@ def test_ticket_summary_and_top_services(engine, owner_engine):
     laser = checked_in(clinic, "laser", ny(day, 11), n=2, booked_at=ny(date(2026, 7, 1), 12))
     facial = checked_in(clinic, "facial", ny(day, 13), n=3, booked_at=ny(date(2026, 7, 1), 12))
     book(clinic, "botox", ny(date(2026, 7, 20), 10), 1, ny(date(2026, 7, 2), 12))  # client 1 again, not yet seen
+    for appt_id in (botox, laser, facial):
+        checkout_visit(clinic.engine, clinic.staff_actor(), appt_id, gateway=gateway(clinic, ny(day, 16)),
+                       now=ny(day, 16), card=GOOD)
     with clinic.session() as s:
-        for appt_id in (botox, laser, facial):
-            checkout_visit(s, clinic.staff_actor(), appt_id, gateway=gateway(clinic, ny(day, 16)), now=ny(day, 16),
-                           card=GOOD)
-        s.commit()
         t = rv.ticket_summary(s, owner, **kw(*JULY))
         # botox (deposit + balance), laser, facial ($40 deposit + $160 balance), the second botox deposit
         fees = (175 + 900) + 465 + (116 + 30 + 464 + 30) + 175

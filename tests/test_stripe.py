@@ -367,7 +367,7 @@ def test_success_after_the_slot_was_lost_is_refunded(engine, owner_engine, fake,
     assert appointment(clinic, appt_id).status == "expired"
     assert deposit_entries(clinic, appt_id) == [("deposit_paid", 5000), ("charge_voided", -5000)]
     (refund_req,) = fake.posts_to("/v1/refunds")
-    assert refund_req.headers["idempotency-key"] == f"refund-{payment.id}"
+    assert refund_req.headers["idempotency-key"] == f"refund-{payment.id}-1"
     assert refund_req.params["payment_intent"] == pi and refund_req.params["amount"] == "5000"
     with clinic.session() as s:
         (refund,) = s.exec(select(Refund).where(Refund.payment_id == payment.id)).all()

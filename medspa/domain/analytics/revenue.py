@@ -8,7 +8,9 @@ Net revenue = the sum of the ledger lines in the range
   became part of a sale therefore counts once: +D when it was paid, then +P - D at checkout
   (a $50 deposit in June and a $300 checkout in July: June 50, July 250, both 300);
 - refunds = minus every other line: deposit_refunded, charge_voided, sale_refunded (all
-  negative; deposit_forfeited lines are 0 and change nothing);
+  negative; deposit_forfeited lines are 0 and change nothing; a balance_paid line, a second
+  balance charge of a visit, is + and always comes with its full sale_refunded, so the pair
+  nets to 0);
 - fees = minus the processing_fee lines (the gateway's fee per payment, kept on refunds).
 
 Each ledger line belongs to the local day of its created_at at its visit's location (the

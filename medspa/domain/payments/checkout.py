@@ -1,4 +1,4 @@
-"""Checkout: the sale of a visit at the desk, netting the deposit already paid (issue 5).
+"""Checkout: the sale of a visit at the desk, netting the deposit already paid (issues 5, 11).
 
 Money flow (integer cents, one currency per visit):
 
@@ -8,51 +8,84 @@ Money flow (integer cents, one currency per visit):
   booking) is refunded to the card at checkout for the excess;
 - balance = sale - applied, charged through the gateway with the idempotency key
   "checkout-<appointment id>-attempt-<n>" (n = earlier balance payments + 1, so a retry after
-  a decline is a new attempt and a replayed request gets the gateway's stored answer);
-  a zero balance charges nothing and needs no card.
+  a decline is a new attempt; a retry while an attempt is still pending reuses its key, and
+  the gateway replays its stored answer instead of charging twice: Stripe,
+  https://docs.stripe.com/api/idempotent_requests); a zero balance charges nothing and needs
+  no card.
 
-On success, in the caller's transaction: the Payment row (purpose "balance", its fee), the
-ledger lines `sale` (+price), `deposit_applied` (-applied, when > 0) and `processing_fee`
-(-fee of the balance payment, when the gateway reported one), the audit row
-"checkout.complete", a checked-in visit becomes completed (scheduling's change_status), and
-the client's receipt email (messaging.notices.queue_checkout_receipt; none for a declined or
-3-D Secure attempt).
+Like the deposit (scheduling/booking.py), no transaction is open while the gateway is called
+(checkout_visit):
+1. `open_checkout`, its own committed transaction: permission, the visit locked, not checked
+   out yet, checked in or completed, the card typed correctly; then the Payment row `pending`
+   (purpose "balance", its key, reconcile_after = now + CHECKOUT_WINDOW_SECONDS + grace)
+   BEFORE the gateway is called. A zero balance is checked out right there (nothing charged).
+2. the charge, no transaction open;
+3. `record_checkout_charge`, one transaction: the answer moves the payment forward
+   (payments.service.apply_charge_outcome) and `settle_balance` acts on it. Succeeded: the
+   ledger lines `sale` (+deposit applied + balance paid: the price), `deposit_applied`
+   (-applied, when > 0) and `processing_fee` (-fee of the balance payment, when the gateway
+   reported one), the audit row "checkout.complete", a checked-in visit becomes completed
+   (scheduling's change_status) and the client's receipt email
+   (messaging.notices.queue_checkout_receipt). Declined: only the declined payment; the visit
+   stays checked in, the desk sees the gateway's message and may try another card (a new
+   attempt, a new key). 3-D Secure: the payment waits (requires_action); the desk is told to
+   use another card.
+A crash between the steps leaves the pending payment: reconciliation (payments/reconcile.py)
+asks the gateway about its key and settles it with `settle_balance` (charged -> checked out
+as above; never charged -> failed). The Stripe webhook settles a late 3-D Secure success the
+same way. A balance payment that succeeds for a visit already checked out by another payment
+(or that can no longer be checked out) is refunded in full: `balance_paid` (+) and
+`sale_refunded` (-) lines, so no money stays without its sale.
+
 So the visit's ledger sums to price - fees: the deposit, counted when it was paid, is not
 counted again (analytics/revenue.py).
 
-A visit is checked out once: the appointment row is locked for the whole checkout and the
-unique partial index uq_ledger_sale_once (migration 0010) refuses a second `sale` line
-whatever the writer. Who: payment.take (owner, manager, provider, front desk).
+A visit is checked out once: every step locks the visit's row, a second request reuses the
+pending attempt (one charge per key), and the unique partial index uq_ledger_sale_once
+(migration 0010) refuses a second `sale` line whatever the writer. Who: payment.take (owner,
+manager, provider, front desk); reconciliation and the webhook settle as the system actor.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from psycopg.errors import UniqueViolation
 from sqlalchemy import func
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
+
+from medspa.db import tenant_session
 
 from medspa.domain.audit.service import record
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_checkout_receipt
-from medspa.domain.payments.gateway import CardDetails, ChargeRequest, PaymentGateway
+from medspa.domain.payments.gateway import CardDetails, ChargeRequest, ChargeResult, PaymentGateway, validate_card
 from medspa.domain.payments.models import CAPTURED_PAYMENT_STATUSES, LedgerEntry, Payment, PaymentStatus, Refund
 from medspa.domain.payments.service import (
+    apply_charge_outcome,
     ledger_processing_fee,
+    mark_settled,
     next_idempotency_key,
-    record_charge,
+    open_deposit,
+    record_pending,
     refund_payment,
 )
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
-from medspa.domain.scheduling.service import change_status, get_appointment
+from medspa.domain.scheduling.service import DEFAULT_GRACE_SECONDS, change_status, get_appointment
 
 PERMISSION = "payment.take"
 CHECKOUT_STATUSES = (AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED)
 ALREADY = "This visit is already checked out."
+ACTION_AT_DESK = ("This card needs the cardholder's bank to confirm the payment, which cannot be done "
+                  "at the desk. Use another card.")
+CHECKOUT_WINDOW_SECONDS = 300
+"""How long after its start a checkout request may still settle its own balance payment: the
+gateway call is bounded (Stripe's client times out after 80 s and retries twice), far below
+this. Reconciliation leaves the payment alone until then (plus the grace period)."""
 
 
 @dataclass(frozen=True)
@@ -79,10 +112,12 @@ class CheckoutQuote:
 class Checkout:
     """The outcome of checkout_visit (integer cents of `currency`).
 
-    status: succeeded (sale recorded), declined (only the declined Payment row and its audit
-    row were written; `message` is the gateway's user-facing text), requires_action (the
-    card needs 3-D Secure, which the desk cannot complete: nothing but the pending Payment row
-    was written; `client_secret` for a page that can). fee_cents: the balance payment's fee.
+    status: succeeded (sale recorded), declined (only the Payment row, now declined, and its
+    audit rows were written; `message` is the gateway's user-facing text), requires_action
+    (the card needs 3-D Secure, which the desk cannot complete: nothing but the waiting
+    Payment row was written; `client_secret` for a page that can; reconciliation cancels it
+    later, the webhook settles a late success), pending (the gateway is still processing:
+    reconciliation settles it). fee_cents: the balance payment's fee.
     payment_id: the balance Payment row (None for a zero balance). refunded_cents: the part of
     the deposit above the price, refunded to the card at checkout.
     """
@@ -139,8 +174,7 @@ def checkout_quote(session: Session, actor: Actor, appointment_id: int) -> Check
     if sale is not None:
         applied = _applied_of(session, appt.id)
         paid = int(session.exec(select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
-            Payment.appointment_id == appt.id, Payment.purpose == "balance",
-            Payment.status.in_(CAPTURED_PAYMENT_STATUSES))).one())
+            Payment.id == sale.payment_id, Payment.status.in_(CAPTURED_PAYMENT_STATUSES))).one())
         return CheckoutQuote(appt.id, appt.status, appt.currency, sale.amount_cents, applied,
                              sale.amount_cents - applied, True, paid, False)
     applied = min(deposit_available_cents(session, appt.id), appt.price_cents)
@@ -152,14 +186,17 @@ def finalize_checkout(session: Session, actor: Actor, appt: Appointment, payment
                       applied_cents: int, now: datetime) -> LedgerEntry:
     """Write a checkout's effects for a locked, not yet checked out visit: the sale,
     deposit_applied and processing_fee ledger lines, the audit row, and checked in ->
-    completed. payment: the succeeded balance payment (None for a zero balance).
+    completed. payment: the succeeded balance payment (None for a zero balance); the sale is
+    applied_cents + its amount (the price, unless the price changed after the payment was
+    opened: the sale is what the visit was paid).
 
     Raises ValidationFailed({"appointment": ALREADY}) when another sale line exists (the
     unique index uq_ledger_sale_once); the caller then rolls back.
     """
+    sale_cents = applied_cents + payment.amount_cents if payment is not None else appt.price_cents
     sale = LedgerEntry(org_id=appt.org_id, client_id=appt.client_id, appointment_id=appt.id,
                        payment_id=payment.id if payment else None, entry_type="sale",
-                       amount_cents=appt.price_cents, currency=appt.currency, created_at=now)
+                       amount_cents=sale_cents, currency=appt.currency, created_at=now)
     session.add(sale)
     try:
         with session.begin_nested():
@@ -181,34 +218,30 @@ def finalize_checkout(session: Session, actor: Actor, appt: Appointment, payment
     if appt.status == AppointmentStatus.CHECKED_IN:
         change_status(session, actor, appt.id, "complete", now=now)
     record(session, actor, "checkout.complete", "appointment", appt.id, client_id=appt.client_id, at=now,
-           price_cents=appt.price_cents, applied_cents=applied_cents,
-           balance_cents=appt.price_cents - applied_cents, payment_id=payment.id if payment else None,
+           price_cents=sale_cents, applied_cents=applied_cents,
+           balance_cents=sale_cents - applied_cents, payment_id=payment.id if payment else None,
            fee_cents=payment.fee_cents if payment else 0)
     session.flush()
     return sale
 
 
-def checkout_visit(session: Session, actor: Actor, appointment_id: int, *, gateway: PaymentGateway, now: datetime,
-                   card: CardDetails | None = None, payment_method_id: str | None = None) -> Checkout:
-    """Check a visit out: sell it at its price, apply the deposit paid, charge the balance.
+@dataclass(frozen=True)
+class OpenedCheckout:
+    """What open_checkout decided (committed). done: the finished Checkout when nothing is to
+    be charged (a zero balance, checked out in that transaction); else payment_id, the pending
+    balance payment, and request, the charge to send (its idempotency key)."""
 
-    appointment_id: a checked-in or completed visit of the actor's clinic. gateway: the
-    deployment's PaymentGateway; card (offline test gateway) or payment_method_id (Stripe)
-    pays the balance and is not needed when the balance is 0. now: aware UTC instant.
-    Returns Checkout with status succeeded, declined or requires_action (see Checkout); the
-    caller commits in every case (a declined attempt's Payment row must stay so the next
-    attempt gets a new idempotency key).
+    appointment_id: int
+    currency: str
+    price_cents: int
+    applied_cents: int
+    balance_cents: int
+    payment_id: int | None = None
+    request: ChargeRequest | None = None
+    done: Checkout | None = None
 
-    Raises PermissionDenied (no payment.take), NotFound (unknown or other clinic),
-    ValidationFailed: {"appointment": "This visit is already checked out."} or a visit
-    that is not checked in/completed (held, confirmed, cancelled, no-show...); card field
-    messages from the gateway (nothing written); GatewayUnavailable from Stripe (nothing
-    written, retry).
-    """
-    actor.require(PERMISSION)
-    if now.tzinfo is None:
-        raise ValidationFailed({"now": "Give the instant with its UTC offset"})
-    appt = get_appointment(session, appointment_id, lock=True)  # one checkout at a time per visit
+
+def _check_can_check_out(session: Session, appt: Appointment) -> None:
     if _sale(session, appt.id) is not None:
         raise ValidationFailed({"appointment": ALREADY})
     if appt.status not in CHECKOUT_STATUSES:
@@ -216,35 +249,182 @@ def checkout_visit(session: Session, actor: Actor, appointment_id: int, *, gatew
                                                "check the client in first."
                                 if appt.status == AppointmentStatus.CONFIRMED else
                                 f"A {appt.status.replace('_', ' ')} visit cannot be checked out."})
+
+
+def open_checkout(session: Session, actor: Actor, appointment_id: int, *, gateway: PaymentGateway, now: datetime,
+                  card: CardDetails | None = None, payment_method_id: str | None = None,
+                  grace_seconds: int = DEFAULT_GRACE_SECONDS) -> OpenedCheckout:
+    """Step 1 of checkout_visit, in the caller's transaction, which commits it BEFORE the
+    gateway is called: the checks, then the pending balance payment (an attempt of this visit
+    still pending is reused with its key), or the whole checkout when the balance is 0 (the
+    excess deposit refunded, the receipt queued).
+
+    Raises PermissionDenied (no payment.take), NotFound (unknown or other clinic),
+    ValidationFailed: {"appointment": ALREADY}, a visit that is not checked in or completed,
+    {"card_number": "Enter your card details."} for a balance without a card, the card's field
+    messages (validate_card); nothing is written then.
+    """
+    actor.require(PERMISSION)
+    if now.tzinfo is None:
+        raise ValidationFailed({"now": "Give the instant with its UTC offset"})
+    appt = get_appointment(session, appointment_id, lock=True)  # one checkout step at a time per visit
+    _check_can_check_out(session, appt)
     available = deposit_available_cents(session, appt.id)
     applied = min(available, appt.price_cents)
     balance = appt.price_cents - applied
-    payment = None
-    if balance > 0:
-        if card is None and not payment_method_id:
-            raise ValidationFailed({"card_number": "Enter your card details."})
-        request = ChargeRequest(
-            org_id=actor.org_id, amount_cents=balance, currency=appt.currency,
-            idempotency_key=next_idempotency_key(session, appt.id, "balance", prefix="checkout"),
-            description=f"Checkout of appointment {appt.id}", card=card, payment_method_id=payment_method_id,
-            metadata={"org_id": str(actor.org_id), "appointment_id": str(appt.id), "purpose": "balance"})
-        result = gateway.charge(request)  # ValidationFailed / GatewayUnavailable: nothing written
-        payment = record_charge(session, actor, appointment=appt, request=request, result=result,
-                                gateway=gateway.name, now=now, purpose="balance")
-        if result.status != PaymentStatus.SUCCEEDED:
-            message = result.message or "Your card was declined."
-            if result.status == PaymentStatus.REQUIRES_ACTION:
-                message = ("This card needs the cardholder's bank to confirm the payment, which cannot be done "
-                           "at the desk. Use another card.")
-            return Checkout(appt.id, result.status, appt.currency, appt.price_cents, applied, balance,
-                            payment_id=payment.id, message=message, client_secret=result.client_secret,
-                            card_last4=result.card_last4)
-    finalize_checkout(session, actor, appt, payment, applied_cents=applied, now=now)
-    refunded = _refund_excess_deposit(session, actor, appt, available - applied, gateway=gateway, now=now)
-    queue_checkout_receipt(session, appt, applied_cents=applied, payment=payment, refunded_cents=refunded)
-    return Checkout(appt.id, PaymentStatus.SUCCEEDED, appt.currency, appt.price_cents, applied, balance,
-                    fee_cents=payment.fee_cents if payment else 0, payment_id=payment.id if payment else None,
-                    card_last4=payment.card_last4 if payment else "", refunded_cents=refunded)
+    opened = OpenedCheckout(appt.id, appt.currency, appt.price_cents, applied, balance)
+    if balance <= 0:
+        finalize_checkout(session, actor, appt, None, applied_cents=applied, now=now)
+        refunded = _refund_excess_deposit(session, actor, appt, available - applied, gateway=gateway, now=now)
+        queue_checkout_receipt(session, appt, applied_cents=applied, payment=None, refunded_cents=refunded)
+        return OpenedCheckout(appt.id, appt.currency, appt.price_cents, applied, balance, done=Checkout(
+            appt.id, PaymentStatus.SUCCEEDED, appt.currency, appt.price_cents, applied, balance,
+            refunded_cents=refunded))
+    if card is None and not payment_method_id:
+        raise ValidationFailed({"card_number": "Enter your card details."})
+    if card is not None:
+        validate_card(card, now)
+    payment = open_deposit(session, appt.id, purpose="balance")
+    request = ChargeRequest(
+        org_id=actor.org_id, amount_cents=payment.amount_cents if payment else balance, currency=appt.currency,
+        idempotency_key=payment.idempotency_key if payment else next_idempotency_key(
+            session, appt.id, "balance", prefix="checkout"),
+        description=f"Checkout of appointment {appt.id}", card=card, payment_method_id=payment_method_id,
+        metadata={"org_id": str(actor.org_id), "appointment_id": str(appt.id), "purpose": "balance"})
+    if payment is None:
+        payment = record_pending(session, actor, appointment=appt, request=request, gateway=gateway.name, now=now,
+                                 grace_seconds=grace_seconds, purpose="balance",
+                                 until=now + timedelta(seconds=CHECKOUT_WINDOW_SECONDS))
+    return OpenedCheckout(appt.id, appt.currency, appt.price_cents, applied, payment.amount_cents,
+                          payment_id=payment.id, request=request)
+
+
+def settle_balance(session: Session, actor: Actor, payment: Payment, gateway: PaymentGateway, now: datetime) -> str:
+    """Act on the known outcome of a balance payment (locked by the caller; its visit is
+    locked here): the one place checkout, reconciliation and the webhook settle one. Returns
+
+    - "failed": declined or never charged: nothing to undo (no sale was written), settled;
+    - "checked_out": succeeded, the visit not checked out yet and checked in or completed:
+      finalize_checkout with this payment and the receipt queued, settled;
+    - "settled": this payment's checkout is already recorded, or it was refunded since;
+    - "refunded": succeeded, but the visit was checked out by another payment (or can no
+      longer be checked out): refunded in full (balance_paid and sale_refunded lines, refund
+      key refund-<payment id>-<n>, audit refund.issue), settled;
+    - "refund_failed": as "refunded" but the gateway refused the refund (audit refund.failed):
+      the payment stays open (reconcile_after set) and reconciliation retries.
+    Raises GatewayUnavailable from the refund (the caller rolls back). The caller commits."""
+    if payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
+        mark_settled(payment)
+        return "failed"
+    if payment.status != PaymentStatus.SUCCEEDED:
+        mark_settled(payment)
+        return "settled"
+    appt = get_appointment(session, payment.appointment_id, lock=True)
+    sale = _sale(session, appt.id)
+    if sale is not None and sale.payment_id == payment.id:
+        mark_settled(payment)
+        return "settled"
+    if sale is None and appt.status in CHECKOUT_STATUSES:
+        applied = min(deposit_available_cents(session, appt.id), appt.price_cents)
+        finalize_checkout(session, actor, appt, payment, applied_cents=applied, now=now)
+        queue_checkout_receipt(session, appt, applied_cents=applied, payment=payment, refunded_cents=0)
+        mark_settled(payment)
+        session.add(payment)
+        return "checked_out"
+    return _void_balance(session, actor, payment, gateway, now)
+
+
+def _void_balance(session: Session, actor: Actor, payment: Payment, gateway: PaymentGateway, now: datetime) -> str:
+    """A balance charge that is not the visit's sale goes back in full: the balance_paid line
+    (+amount, once) with its processing_fee line, then the refund (sale_refunded line)."""
+    exists = session.exec(select(LedgerEntry.id).where(LedgerEntry.payment_id == payment.id,
+                                                       LedgerEntry.entry_type == "balance_paid")).first()
+    if exists is None:
+        session.add(LedgerEntry(org_id=payment.org_id, client_id=payment.client_id,
+                                appointment_id=payment.appointment_id, payment_id=payment.id,
+                                entry_type="balance_paid", amount_cents=payment.amount_cents,
+                                currency=payment.currency, created_at=now))
+        ledger_processing_fee(session, payment, now)
+    refund = refund_payment(session, actor, payment, gateway, now=now, entry_type="sale_refunded",
+                            reason="a second payment for a visit already checked out")
+    if refund is None:
+        payment.reconcile_after = payment.reconcile_after or now
+        session.add(payment)
+        return "refund_failed"
+    mark_settled(payment)
+    session.add(payment)
+    return "refunded"
+
+
+def record_checkout_charge(session: Session, actor: Actor, payment: Payment, result: ChargeResult,
+                           gateway: PaymentGateway, now: datetime, opened: OpenedCheckout) -> Checkout | None:
+    """Step 3 of checkout_visit, one transaction: the gateway's `result` moves the locked
+    pending `payment` forward and settle_balance acts on it. Returns the Checkout (succeeded,
+    declined, requires_action or pending), or None when this request's payment did not make
+    the sale (another request or the webhook recorded it first, or the visit was checked out
+    by another payment and this one was refunded): the caller commits, then reports ALREADY."""
+    apply_charge_outcome(session, actor, payment, result, now)
+    figures = (opened.appointment_id, opened.currency, opened.price_cents, opened.applied_cents,
+               opened.balance_cents)
+    if payment.status in (PaymentStatus.REQUIRES_ACTION, PaymentStatus.PENDING):
+        message = ACTION_AT_DESK if payment.status == PaymentStatus.REQUIRES_ACTION else (
+            "The payment is still being processed; it is settled within minutes. Check the visit again shortly.")
+        return Checkout(figures[0], payment.status, *figures[1:], payment_id=payment.id, message=message,
+                        client_secret=result.client_secret, card_last4=result.card_last4)
+    outcome = settle_balance(session, actor, payment, gateway, now)
+    if outcome == "failed":
+        return Checkout(figures[0], PaymentStatus.DECLINED, *figures[1:], payment_id=payment.id,
+                        message=result.message or payment.failure_message or "Your card was declined.",
+                        card_last4=result.card_last4)
+    if outcome != "checked_out":
+        return None
+    return Checkout(figures[0], PaymentStatus.SUCCEEDED, *figures[1:], fee_cents=payment.fee_cents,
+                    payment_id=payment.id, card_last4=payment.card_last4)
+
+
+def checkout_visit(engine: Engine, actor: Actor, appointment_id: int, *, gateway: PaymentGateway, now: datetime,
+                   card: CardDetails | None = None, payment_method_id: str | None = None,
+                   grace_seconds: int = DEFAULT_GRACE_SECONDS) -> Checkout:
+    """Check a visit out: sell it at its price, apply the deposit paid, charge the balance, in
+    three steps with no transaction open during the gateway call (module docstring).
+
+    appointment_id: a checked-in or completed visit of the actor's clinic. gateway: the
+    deployment's PaymentGateway; card (offline test gateway) or payment_method_id (Stripe)
+    pays the balance and is not needed when the balance is 0. now: aware UTC instant.
+    grace_seconds: Settings.reconcile_grace_seconds. Every step commits on its own. Returns
+    Checkout with status succeeded, declined, requires_action or pending (see Checkout).
+
+    Raises PermissionDenied (no payment.take), NotFound (unknown or other clinic),
+    ValidationFailed: {"appointment": "This visit is already checked out."} or a visit that
+    is not checked in/completed (held, confirmed, cancelled, no-show...); card field messages
+    (nothing written; from the gateway after step 1: the attempt is recorded failed);
+    GatewayUnavailable from the charge (the pending payment stays: a retry reuses its key,
+    reconciliation settles it otherwise).
+    """
+    with tenant_session(actor.org_id, engine) as session:
+        opened = open_checkout(session, actor, appointment_id, gateway=gateway, now=now, card=card,
+                               payment_method_id=payment_method_id, grace_seconds=grace_seconds)
+        session.commit()
+    if opened.done is not None:
+        return opened.done
+    try:
+        result = gateway.charge(opened.request)
+    except ValidationFailed as exc:
+        result = ChargeResult(status=PaymentStatus.FAILED,
+                              message="; ".join(str(v) for v in exc.fields.values())[:500])
+        with tenant_session(actor.org_id, engine) as session:
+            payment = session.get(Payment, opened.payment_id, with_for_update=True)
+            apply_charge_outcome(session, actor, payment, result, now)
+            mark_settled(payment)
+            session.commit()
+        raise
+    with tenant_session(actor.org_id, engine) as session:
+        payment = session.get(Payment, opened.payment_id, with_for_update=True)
+        out = record_checkout_charge(session, actor, payment, result, gateway, now, opened)
+        session.commit()
+    if out is None:
+        raise ValidationFailed({"appointment": ALREADY})
+    return out
 
 
 def _refund_excess_deposit(session: Session, actor: Actor, appt: Appointment, excess_cents: int, *,

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from medspa.db import tenant_session
@@ -173,7 +174,8 @@ class TestPaymentGateway:
     A succeeded charge reports fee_cents = card_fee_cents(amount) (2.9% + 30 cents).
 
     Answers are stored per idempotency key in test_gateway_charge (its own transaction, like
-    a remote service), so a retried key replays the first answer.
+    a remote service), so a retried key replays the first answer, also when two requests
+    send the same key at the same moment (the unique key decides which answer is first).
     """
 
     name = "test"
@@ -190,7 +192,12 @@ class TestPaymentGateway:
                 return row.result
             result = compute()
             session.add(TestGatewayCharge(org_id=org_id, idempotency_key=key, result=result))
-            session.commit()
+            try:
+                session.commit()
+            except IntegrityError:  # the same key sent at the same moment (two tabs): the first answer stands
+                session.rollback()
+                return session.exec(select(TestGatewayCharge)
+                                    .where(TestGatewayCharge.idempotency_key == key)).one().result
             return result
 
     def charge(self, request: ChargeRequest) -> ChargeResult:

@@ -93,7 +93,10 @@ class LedgerEntry(SQLModel, table=True):
     that a late cancellation kept the deposit), charge_voided (negative); at checkout
     (payments/checkout.py): sale (+ the visit's price), deposit_applied (minus the deposit
     already paid that the sale absorbs), sale_refunded (negative, a refund of the balance
-    payment); processing_fee (negative, the gateway's fee on one payment, deposit or balance).
+    payment); processing_fee (negative, the gateway's fee on one payment, deposit or balance);
+    balance_paid (+ a balance payment that is not the visit's sale: the visit was checked
+    out by another payment, e.g. a 3-D Secure card confirmed late; always followed by its
+    full refund, a sale_refunded line).
     The sum of a visit's lines is what the clinic kept for it. One sale per visit: the unique
     partial index uq_ledger_sale_once (migration 0010).
     """

@@ -23,6 +23,13 @@ records it (forward-only) and then:
 - still waiting for 3-D Secure past the hold -> the intent is canceled, the hold released
   (when the cancel finds it succeeded after all, it is settled as a success).
 
+A checkout's balance payment (purpose "balance", pending past the checkout request's window,
+CHECKOUT_WINDOW_SECONDS + grace) is settled by payments.checkout.settle_balance: charged ->
+the checkout is recorded (sale, deposit_applied, processing_fee lines, the visit completed,
+the receipt) unless the visit was checked out by another payment meanwhile (then refunded in
+full); never charged or declined -> failed (the visit stays checked in, nothing to undo);
+3-D Secure still waiting -> the intent is canceled first.
+
 A gateway that does not answer, or refuses a refund, leaves the payment open: reconcile_after
 moves on by a back-off (1, 2, 4 ... 60 minutes) and the next run tries again.
 """
@@ -38,6 +45,7 @@ from sqlmodel import Session, select
 from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.money_notices import queue_refund_notice
+from medspa.domain.payments.checkout import settle_balance
 from medspa.domain.payments.gateway import ChargeResult, PaymentGateway
 from medspa.domain.payments.models import LedgerEntry, OPEN_PAYMENT_STATUSES, Payment, PaymentStatus
 from medspa.domain.payments.service import apply_charge_outcome, ledger_deposit_paid, mark_settled, refund_payment
@@ -102,8 +110,10 @@ def _gateway_outcome(payment: Payment, gateway: PaymentGateway) -> ChargeResult:
 def settle_payment(session: Session, actor: Actor, payment: Payment, gateway: PaymentGateway,
                    now: datetime) -> str:
     """Settle one claimed (locked) payment; returns the outcome: "confirmed", "refunded",
-    "failed", "kept" (a late cancellation kept the deposit), "settled" (nothing was left to
-    do) or "refund_failed" (the gateway refused the refund: the caller postpones it).
+    "failed", "kept" (a late cancellation kept the deposit), "checked_out" (a checkout's
+    balance payment that was charged: its sale recorded, payments.checkout.settle_balance),
+    "settled" (nothing was left to do) or "refund_failed" (the gateway refused the refund:
+    the caller postpones it).
     Raises GatewayUnavailable, OtherGateway, StillOpen (the caller rolls back and postpones
     it). The caller commits."""
     if payment.gateway != gateway.name:
@@ -113,6 +123,8 @@ def settle_payment(session: Session, actor: Actor, payment: Payment, gateway: Pa
                              source="reconciliation")
         if payment.status in OPEN_PAYMENT_STATUSES:  # e.g. Stripe "processing": cannot be canceled, wait
             raise StillOpen(f"payment {payment.id} is still {payment.status} at the gateway")
+    if payment.purpose == "balance" and payment.appointment_id is not None:
+        return settle_balance(session, actor, payment, gateway, now)  # a checkout's: the sale, or a refund
     if payment.purpose != "deposit" or payment.appointment_id is None:
         mark_settled(payment)
         return "settled"

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
+from medspa.domain.money import format_money
 from medspa.domain.payments.gateway import ChargeRequest, ChargeResult, PaymentGateway
 from medspa.domain.payments.models import LedgerEntry, Payment, PaymentStatus, Refund
 from medspa.domain.scheduling.models import Appointment
@@ -58,29 +59,32 @@ def reconcile_after_of(created_at: datetime, hold_expires_at: datetime | None, g
     return start + timedelta(seconds=grace_seconds)
 
 
-def open_deposit(session: Session, appointment_id: int) -> Payment | None:
-    """The appointment's deposit payment whose outcome is unknown (pending), if any: a retry of
-    the booking reuses it and its idempotency key, so the gateway replays the first answer
-    instead of charging twice (Stripe: https://docs.stripe.com/api/idempotent_requests).
+def open_deposit(session: Session, appointment_id: int, purpose: str = "deposit") -> Payment | None:
+    """The appointment's deposit payment (or `purpose`: "balance" at checkout) whose outcome is
+    unknown (pending), if any: a retry of the booking (of the checkout) reuses it and its
+    idempotency key, so the gateway replays the first answer instead of charging twice (Stripe: https://docs.stripe.com/api/idempotent_requests).
     Not locked: the caller holds the appointment's lock (which serialises submissions), and
     locking the payment after the appointment would invert reconciliation's order (payment,
     then appointment)."""
-    return session.exec(select(Payment).where(Payment.appointment_id == appointment_id, Payment.purpose == "deposit",
+    return session.exec(select(Payment).where(Payment.appointment_id == appointment_id, Payment.purpose == purpose,
                                               Payment.status == PaymentStatus.PENDING)
                         .order_by(Payment.id.desc())).first()
 
 
 def record_pending(session: Session, actor: Actor, *, appointment: Appointment, request: ChargeRequest, gateway: str,
-                   now: datetime, grace_seconds: int, purpose: str = "deposit") -> Payment:
+                   now: datetime, grace_seconds: int, purpose: str = "deposit",
+                   until: datetime | None = None) -> Payment:
     """The Payment row of a charge about to be sent: status pending, the request's idempotency
     key, amount (integer cents) and currency, the appointment and its client, and
-    reconcile_after (reconcile_after_of the hold's expiry). Audit payment.pending. The caller
-    commits BEFORE calling the gateway, so no charge can exist without its row."""
+    reconcile_after (reconcile_after_of `until`: the instant up to which the request may still
+    settle the payment itself; default the hold's expiry, for a deposit). Audit
+    payment.pending. The caller commits BEFORE calling the gateway, so no charge can exist
+    without its row."""
+    until = appointment.hold_expires_at if until is None else until
     payment = Payment(org_id=actor.org_id, appointment_id=appointment.id, client_id=appointment.client_id,
                       purpose=purpose, amount_cents=request.amount_cents, currency=request.currency,
                       status=PaymentStatus.PENDING, gateway=gateway, idempotency_key=request.idempotency_key,
-                      created_at=now,
-                      reconcile_after=reconcile_after_of(now, appointment.hold_expires_at, grace_seconds))
+                      created_at=now, reconcile_after=reconcile_after_of(now, until, grace_seconds))
     session.add(payment)
     session.flush()
     record(session, actor, "payment.pending", "payment", payment.id, client_id=appointment.client_id, at=now,
@@ -120,25 +124,6 @@ def mark_settled(payment: Payment) -> None:
     payment.reconcile_after = None
 
 
-def record_charge(session: Session, actor: Actor, *, appointment: Appointment, request: ChargeRequest,
-                  result: ChargeResult, gateway: str, now: datetime, purpose: str = "deposit") -> Payment:
-    """Store the gateway's answer as a Payment row (any status) with its audit row.
-
-    fee_cents is kept only for a succeeded charge (result.fee_cents, integer cents)."""
-    payment = Payment(org_id=actor.org_id, appointment_id=appointment.id, client_id=appointment.client_id,
-                      purpose=purpose, amount_cents=request.amount_cents, currency=request.currency,
-                      status=result.status, gateway=gateway, gateway_payment_id=result.gateway_payment_id or None,
-                      idempotency_key=request.idempotency_key, failure_message=result.message,
-                      card_last4=result.card_last4,
-                      fee_cents=max(0, int(result.fee_cents or 0)) if result.status == PaymentStatus.SUCCEEDED else 0,
-                      created_at=now)
-    session.add(payment)
-    session.flush()
-    record(session, actor, f"payment.{result.status}", "payment", payment.id, client_id=appointment.client_id,
-           at=now, amount_cents=request.amount_cents, purpose=purpose)
-    return payment
-
-
 def ledger_processing_fee(session: Session, payment: Payment, now: datetime) -> LedgerEntry | None:
     """The processing_fee line (-payment.fee_cents) of a succeeded payment; None when the fee
     is 0 (unknown or free). The caller writes it once, with the payment's first ledger line;
@@ -167,31 +152,78 @@ def ledger_deposit_paid(session: Session, payment: Payment, now: datetime) -> Le
     return entry
 
 
+REFUNDABLE_STATUSES = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)
+
+
+def refunded_cents(session: Session, payment_id: int) -> int:
+    """What has been refunded of a payment so far: the sum of its Refund rows (integer cents)."""
+    return int(session.exec(select(func.coalesce(func.sum(Refund.amount_cents), 0))
+                            .where(Refund.payment_id == payment_id)).one())
+
+
 def refund_payment(session: Session, actor: Actor, payment: Payment, gateway: PaymentGateway, *, now: datetime,
                    reason: str, entry_type: str | None = None, amount_cents: int | None = None) -> Refund | None:
-    """Refund a succeeded payment in full (or amount_cents) at the gateway and on the ledger.
+    """Refund what is left of a captured payment (or amount_cents of it) at the gateway and on
+    the ledger. The payment row is locked (FOR UPDATE) before its refunds are counted.
 
+    Any number of partial refunds, together at most the amount paid: succeeded ->
+    partially_refunded -> refunded (when the refunds reach amount_cents; then settled).
+    Each refund has its own idempotency key "refund-<payment id>-<n>", n = the payment's
+    refunds so far + 1: a retry of the same refund after a crash or a lost answer (no Refund
+    row written) sends the same key, and the gateway replays its first answer instead of
+    refunding twice (Stripe: https://docs.stripe.com/api/idempotent_requests; a retry must
+    send the same amount, Stripe refuses a reused key with other parameters).
     entry_type: the ledger line (negative); default deposit_refunded for a deposit,
     sale_refunded for a checkout's balance payment. The processing fee is not returned
-    (Stripe keeps it), so its processing_fee line stays. Idempotent per payment: the gateway
-    key is "refund-<payment id>". Returns None if the payment is not refundable (already
-    refunded, not succeeded).
+    (Stripe keeps it), so its processing_fee line stays. Returns None when nothing is
+    refundable (not captured, already refunded in full, amount_cents not in 1..what is
+    left) or the gateway refused (audit refund.failed).
     """
-    if payment.status != PaymentStatus.SUCCEEDED:
+    if payment.status not in REFUNDABLE_STATUSES:
         return None
     if entry_type is None:
         entry_type = "sale_refunded" if payment.purpose == "balance" else "deposit_refunded"
-    amount = payment.amount_cents if amount_cents is None else amount_cents
+    # the row lock (the caller's, taken again here for callers that did not) serialises refunds
+    # of one payment: their count (the key) and their sum (what is left) cannot race
+    session.exec(select(Payment.id).where(Payment.id == payment.id).with_for_update()).one()
+    already = refunded_cents(session, payment.id)
+    left = payment.amount_cents - already
+    amount = left if amount_cents is None else amount_cents
+    if not 0 < amount <= left:
+        return None
+    count = session.exec(select(func.count()).select_from(Refund).where(Refund.payment_id == payment.id)).one()
+    key = f"refund-{payment.id}-{count + 1}"
     result = gateway.refund(org_id=payment.org_id, gateway_payment_id=payment.gateway_payment_id or "",
-                            amount_cents=amount, idempotency_key=f"refund-{payment.id}")
+                            amount_cents=amount, idempotency_key=key)
     if result.status != "succeeded":  # RefundResult: succeeded | failed
         record(session, actor, "refund.failed", "payment", payment.id, client_id=payment.client_id, at=now,
                message=result.message)
         return None
+    return record_refund(session, actor, payment, amount_cents=amount, gateway_refund_id=result.gateway_refund_id,
+                         now=now, reason=reason, entry_type=entry_type, idempotency_key=key)
+
+
+def record_refund(session: Session, actor: Actor, payment: Payment, *, amount_cents: int, gateway_refund_id: str,
+                  now: datetime, reason: str, entry_type: str | None = None, **audit: object) -> Refund | None:
+    """Record a refund the gateway made (refund_payment's, or one the Stripe webhook reports
+    that the app never recorded): the Refund row, the negative ledger line (entry_type;
+    default deposit_refunded / sale_refunded by the payment's purpose), the status
+    (partially_refunded, or refunded and settled when the refunds reach the amount paid) and
+    the audit row refund.issue with `audit`. The payment row is locked first; at most what is
+    left is recorded (integer cents). None when nothing is left or the payment holds no money."""
+    session.exec(select(Payment.id).where(Payment.id == payment.id).with_for_update()).one()
+    if payment.status not in REFUNDABLE_STATUSES:
+        return None
+    already = refunded_cents(session, payment.id)
+    amount = min(amount_cents, payment.amount_cents - already)
+    if amount <= 0:
+        return None
+    if entry_type is None:
+        entry_type = "sale_refunded" if payment.purpose == "balance" else "deposit_refunded"
     refund = Refund(org_id=payment.org_id, payment_id=payment.id, amount_cents=amount, currency=payment.currency,
-                    reason=reason, gateway_refund_id=result.gateway_refund_id, created_at=now)
+                    reason=reason, gateway_refund_id=gateway_refund_id or None, created_at=now)
     session.add(refund)
-    payment.status = (PaymentStatus.REFUNDED if amount == payment.amount_cents
+    payment.status = (PaymentStatus.REFUNDED if already + amount == payment.amount_cents
                       else PaymentStatus.PARTIALLY_REFUNDED)
     if payment.status == PaymentStatus.REFUNDED:
         mark_settled(payment)
@@ -201,7 +233,7 @@ def refund_payment(session: Session, actor: Actor, payment: Payment, gateway: Pa
                             payment_id=payment.id, refund_id=refund.id, entry_type=entry_type,
                             amount_cents=-amount, currency=payment.currency, created_at=now))
     record(session, actor, "refund.issue", "payment", payment.id, client_id=payment.client_id, at=now,
-           amount_cents=amount, reason=reason)
+           amount_cents=amount, reason=reason, **audit)
     return refund
 
 
@@ -237,7 +269,9 @@ def client_ledger(session: Session, client_id: int) -> list[LedgerEntry]:
 
 def issue_refund(session: Session, actor: Actor, payment_id: int, gateway: PaymentGateway, *, now: datetime,
                  reason: str, amount_cents: int | None = None) -> Refund:
-    """A discretionary refund by a manager or owner (refund.issue), in full or amount_cents.
+    """A discretionary refund by a manager or owner (refund.issue): what is left of the
+    payment, or amount_cents (integer cents) of it; any number of partial refunds, together at
+    most the amount paid (refund_payment: each its own idempotency key).
 
     Raises NotFound (unknown payment, other clinic), ValidationFailed (not refundable, bad amount).
     """
@@ -247,10 +281,14 @@ def issue_refund(session: Session, actor: Actor, payment_id: int, gateway: Payme
     payment = session.get(Payment, payment_id, with_for_update=True)
     if payment is None:
         raise NotFound("payment")
-    if payment.status != PaymentStatus.SUCCEEDED:
+    if payment.status not in REFUNDABLE_STATUSES:
         raise ValidationFailed({"payment": f"A {payment.status.replace('_', ' ')} payment cannot be refunded"})
-    if amount_cents is not None and not 0 < amount_cents <= payment.amount_cents:
-        raise ValidationFailed({"amount_cents": "Refund between 1 cent and the amount paid"})
+    left = payment.amount_cents - refunded_cents(session, payment.id)
+    if amount_cents is not None and not 0 < amount_cents <= left:
+        raise ValidationFailed({"amount_cents": "Refund between 1 cent and the amount paid"
+                                if left == payment.amount_cents else
+                                f"Refund between 1 cent and {format_money(left, payment.currency)}, "
+                                "what is not refunded yet"})
     if not reason.strip():
         raise ValidationFailed({"reason": "Say why the money goes back"})
     refund = refund_payment(session, actor, payment, gateway, now=now, reason=reason.strip()[:200],

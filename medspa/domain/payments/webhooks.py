@@ -25,9 +25,10 @@ from medspa.clock import Clock
 from medspa.db import tenant_session
 from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
+from medspa.domain.payments.checkout import settle_balance
 from medspa.domain.payments.gateway import PaymentGateway
-from medspa.domain.payments.models import Payment, PaymentStatus, WebhookEvent
-from medspa.domain.payments.service import ledger_deposit_paid, mark_settled, refund_payment
+from medspa.domain.payments.models import Payment, PaymentStatus, Refund, WebhookEvent
+from medspa.domain.payments.service import ledger_deposit_paid, mark_settled, record_refund, refund_payment
 from medspa.domain.practice.models import Organization
 from medspa.domain.scheduling.booking import finalize_paid_booking
 from medspa.domain.scheduling.models import AppointmentStatus
@@ -39,7 +40,8 @@ DEFAULT_TOLERANCE_SECONDS = 300
 SUCCEEDED = "payment_intent.succeeded"
 FAILED = "payment_intent.payment_failed"
 CANCELED = "payment_intent.canceled"
-HANDLED_EVENTS = (SUCCEEDED, FAILED, CANCELED)
+REFUND_EVENTS = ("refund.created", "refund.updated")
+HANDLED_EVENTS = (SUCCEEDED, FAILED, CANCELED) + REFUND_EVENTS
 SETTLED = (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED)
 
 
@@ -114,16 +116,24 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
       (ledger deposit_paid, confirmation and receipt in the outbox);
     - "voided": the payment succeeded but its hold was lost meanwhile (lapsed and taken, released,
       or cancelled while the card was pending): refunded at the gateway (key
-      refund-<payment id>) with deposit_paid and charge_voided ledger lines;
+      refund-<payment id>-<n>) with deposit_paid and charge_voided ledger lines;
     - "refund_failed": as "voided" but the gateway refused the refund (audit refund.failed);
-    - "succeeded": a non-deposit payment (no booking to confirm) was marked succeeded, or a
-      pending deposit succeeded after its visit already took place (ledger line only);
+    - "checked_out": a checkout's balance payment (3-D Secure completed later) succeeded and
+      its visit's checkout was recorded with it (payments.checkout.settle_balance: sale,
+      deposit_applied and processing_fee lines, visit completed, receipt); "voided" /
+      "refund_failed" also when that visit had been checked out by another payment meanwhile;
+    - "succeeded": a payment without a booking was marked succeeded, a balance payment whose
+      checkout was already recorded, or a pending deposit succeeded after its visit already
+      took place (ledger line only);
     - "declined": payment_intent.payment_failed / .canceled marked a pending payment declined
       and released its hold;
     - "ignored": not an event we act on or no (existing) clinic in its metadata (nothing
       written), or stale: a failure after a success, a success after a refund, a late success
       for a booking the booking request settled and that was cancelled since (the event id is
       recorded, nothing else changes);
+    - "refunded": refund.created / refund.updated reported a refund the app never recorded
+      (its answer was lost): recorded, at most what is left; a refund the app made itself, or
+      one recorded from an earlier event, is "ignored" (nothing changes twice);
     - "duplicate": this event id was already processed (also when delivered concurrently).
 
     payload/sig_header/secret: see verify_event. gateway: used only for the refund of a lost
@@ -135,9 +145,10 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
     event_type = str(event.type)
     if event_type not in HANDLED_EVENTS:
         return "ignored"
-    intent = event.data.object.to_dict()
+    intent = event.data.object.to_dict()  # a PaymentIntent, or a Refund for REFUND_EVENTS
     org_id = _org_id(intent)
-    if org_id is None or intent.get("object") != "payment_intent" or not intent.get("id"):
+    kind = "refund" if event_type in REFUND_EVENTS else "payment_intent"
+    if org_id is None or intent.get("object") != kind or not intent.get("id"):
         return "ignored"
     with tenant_session(None, engine) as session:
         if session.get(Organization, org_id) is None:
@@ -153,6 +164,10 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
             if _is_duplicate_event(exc):
                 return "duplicate"
             raise
+        if kind == "refund":
+            result = _on_refund(session, actor, intent, now, str(event.id))
+            session.commit()
+            return result
         payment = _payment_of(session, intent)
         if payment is None:
             session.rollback()
@@ -195,6 +210,9 @@ def _on_succeeded(session: Session, actor: Actor, payment: Payment, gateway: Pay
         record(session, actor, "payment.succeeded", "payment", payment.id, client_id=payment.client_id, at=now,
                amount_cents=payment.amount_cents, previous=previous, stripe_event=event_id)
         session.flush()
+    if payment.appointment_id is not None and payment.purpose == "balance":  # a checkout's (3-D Secure)
+        outcome = settle_balance(session, actor, payment, gateway, now)
+        return {"refunded": "voided", "settled": "succeeded"}.get(outcome, outcome)
     if payment.appointment_id is None or payment.purpose != "deposit":
         return "succeeded"
     appt = get_appointment(session, payment.appointment_id, lock=True)
@@ -222,6 +240,27 @@ def _void(session: Session, actor: Actor, payment: Payment, gateway: PaymentGate
     refund = refund_payment(session, actor, payment, gateway, now=now, reason="slot lost before confirmation",
                             entry_type="charge_voided")
     return "voided" if refund is not None else "refund_failed"
+
+
+def _on_refund(session: Session, actor: Actor, refund: dict, now: datetime, event_id: str) -> str:
+    """refund.created / refund.updated: a refund the app made itself (its Refund row carries the
+    refund id; the app's refund holds the payment's row lock until it commits, so the event
+    waits for it) or one already recorded from an earlier event changes nothing ("ignored").
+    A succeeded or pending refund the app never recorded (its answer was lost) is recorded
+    (payments.service.record_refund: at most what is left) -> "refunded"."""
+    payment = session.exec(select(Payment).where(Payment.gateway == "stripe",
+                                                 Payment.gateway_payment_id == str(refund.get("payment_intent") or ""))
+                           .with_for_update()).first()
+    if payment is None or refund.get("status") not in ("succeeded", "pending"):
+        return "ignored"
+    known = session.exec(select(Refund.id).where(Refund.payment_id == payment.id,
+                                                 Refund.gateway_refund_id == str(refund["id"]))).first()
+    if known is not None:
+        return "ignored"
+    recorded = record_refund(session, actor, payment, amount_cents=int(refund.get("amount") or 0),
+                             gateway_refund_id=str(refund["id"]), now=now, reason="refund reported by Stripe",
+                             stripe_event=event_id)
+    return "refunded" if recorded is not None else "ignored"
 
 
 def _on_failed(session: Session, actor: Actor, payment: Payment, intent: dict, now: datetime, event_id: str,

@@ -283,7 +283,7 @@ def settle_charge(engine: Engine, actor: Actor, payment_id: int, result: ChargeR
 def void_charge(session: Session, actor: Actor, payment: Payment, gateway: PaymentGateway, now: datetime) -> bool:
     """Money taken for a booking that does not exist (the slot was lost) goes back in full:
     deposit_paid and charge_voided ledger lines, the refund at the gateway (key
-    refund-<payment id>), audit refund.issue. False when the gateway refused the refund (audit
+    refund-<payment id>-<n>), audit refund.issue. False when the gateway refused the refund (audit
     refund.failed; the payment stays open for reconciliation to retry)."""
     ledger_deposit_paid(session, payment, now)
     refund = refund_payment(session, actor, payment, gateway, now=now, reason="slot lost before confirmation",

@@ -19,7 +19,8 @@ from medspa.domain.payments.gateway import CardDetails, PaymentGateway
 from medspa.domain.scheduling.calendar import AppointmentDetail, appointment_detail
 from medspa.domain.scheduling.desk import CancelResult, book_for_client, cancel_visit, desk_options
 from medspa.domain.scheduling.service import change_status
-from medspa.domain.work import atomic
+from medspa.domain.work import atomic, engine_of
+from medspa.settings import get_settings
 
 STEPS = ("check_in", "complete", "no_show")
 
@@ -67,17 +68,19 @@ def do_cancel_visit(actor: Actor, appointment_id: int, reason: str = "", *, cloc
 
 def do_checkout_visit(actor: Actor, appointment_id: int, card: CardDetails | None, *, clock: Clock | None = None,
                       engine: Engine | None = None, gateway: PaymentGateway | None = None) -> CheckedOut:
-    """Check the visit out (payments/checkout.py) and commit, a declined attempt included (its
-    Payment row moves the next attempt to a new idempotency key); then the refreshed detail.
+    """Check the visit out (payments/checkout.py: the pending balance payment commits before
+    the gateway is called, the answer is recorded in its own transaction), then the refreshed
+    detail. A declined attempt stays recorded (the next attempt gets a new idempotency key).
     `card` is None when the deposit covers the price. Raises ValidationFailed (card fields,
-    already checked out, wrong status), NotFound, PermissionDenied, GatewayUnavailable;
-    nothing is committed then."""
+    already checked out, wrong status), NotFound, PermissionDenied, GatewayUnavailable (the
+    pending attempt stays: a retry reuses its key, reconciliation settles it otherwise)."""
     clock = clock or app_clock()
     now = clock.now()
+    engine = engine_of(engine)
+    pay = gateway_of(gateway, engine, clock)
+    result = checkout_visit(engine, actor, appointment_id, gateway=pay, now=now, card=card,
+                            grace_seconds=get_settings().reconcile_grace_seconds)
     with atomic(actor.org_id, engine=engine) as work:
-        pay = gateway_of(gateway, work.engine, clock)
-        result = checkout_visit(work.session, actor, appointment_id, gateway=pay, now=now, card=card)
-        work.commit()
         return CheckedOut(result, appointment_detail(work.session, actor, appointment_id, now=now))
 
 
