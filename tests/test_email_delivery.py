@@ -135,6 +135,9 @@ def test_a_booking_confirmation_arrives_with_its_headers_and_parts(engine, owner
     assert (row.status, row.attempts, row.job_id) == (MessageStatus.SENT, 1, jobs[confirmation])
     assert row.message_id == received["Message-ID"] and row.message_id.endswith("@glow.example>")
     assert row.sent_at == CLOCK.now() and row.provider_id.startswith("250")
+    # RFC 5322 3.6.1: every message has a Date (the hand-over instant); missing, spam filters score it
+    from email.utils import parsedate_to_datetime
+    assert parsedate_to_datetime(received["Date"]) == CLOCK.now()
     # delivered once: a second run of the job finds nothing to claim
     assert do_deliver_message(confirmation, clinic.org_id, job_id=jobs[confirmation], settings=settings,
                               engine=engine) == DeliveryOutcome.SKIPPED

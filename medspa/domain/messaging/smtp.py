@@ -21,7 +21,8 @@ import ssl
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage, Message
-from email.utils import formataddr
+from datetime import datetime
+from email.utils import format_datetime, formataddr
 
 from medspa.domain.messaging.attachments import Attachment
 # the failures live in messaging.failures (shared with the SMS adapter); importable from here too
@@ -48,6 +49,8 @@ class Email:
     reply_to: str | None = None
     # files sent with it (messaging.attachments.Attachment: filename, content_type, content)
     attachments: tuple[Attachment, ...] = ()
+    # the Date header (RFC 5322 3.6.1 requires one): the hand-over instant, aware UTC
+    date: datetime | None = None
 
 
 def html_of(text: str) -> str:
@@ -82,6 +85,8 @@ def build_message(email: Email) -> EmailMessage:
         msg["Reply-To"] = email.reply_to
     msg["Subject"] = email.subject
     msg["Message-ID"] = email.message_id
+    if email.date is not None:
+        msg["Date"] = format_datetime(email.date)
     msg.set_content(email.text)
     msg.add_alternative(html_of(email.text), subtype="html")
     for attachment in email.attachments:
