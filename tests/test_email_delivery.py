@@ -383,3 +383,27 @@ def test_the_job_delivers_through_a_worker_and_a_5xx_is_not_retried(engine, owne
     assert _row(clinic, refused).status == MessageStatus.FAILED
     assert _row(clinic, accepted).status == MessageStatus.SENT
     assert [env.rcpt_tos for env, _ in sink.messages] == [["ana@example.com"]]
+
+
+def test_an_unreachable_mail_server_is_named_in_words_an_owner_reads():
+    """The retry reason shown on the outbox page says what is wrong, not a Python exception."""
+    from medspa.domain.messaging.smtp import Email, send_email
+
+    email = Email(from_name="Glow", from_address="hello@glow.example", to="ana@example.com", subject="Hi",
+                  text="Hi", message_id="<t@glow.example>")
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    refused = Settings(smtp_host="127.0.0.1", smtp_port=closed, smtp_security="none", smtp_timeout_seconds=5)
+    with pytest.raises(TemporaryFailure) as caught:
+        send_email(refused, email)
+    assert caught.value.reason == f"the mail server 127.0.0.1:{closed} refused the connection"
+
+    with socket.socket() as silent:  # accepts, never greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        hanging = Settings(smtp_host="127.0.0.1", smtp_port=port, smtp_security="none", smtp_timeout_seconds=0.5)
+        with pytest.raises(TemporaryFailure) as caught:
+            send_email(hanging, email)
+    assert caught.value.reason == f"the mail server 127.0.0.1:{port} did not answer within 0.5 s"
