@@ -169,6 +169,7 @@ def test_a_4xx_is_retried_with_the_same_message_id(engine, owner_engine, mail):
         do_deliver_message(message_id, clinic.org_id, job_id=job_id, settings=settings, engine=engine)
     row = _row(clinic, message_id)
     assert (row.status, row.attempts) == (MessageStatus.QUEUED, 1) and row.failure_reason.startswith("451")
+    assert row.delivery_label(True) == f"retrying: {row.failure_reason}"  # the outbox says why it waits
     first_id = row.message_id
     assert do_deliver_message(message_id, clinic.org_id, job_id=job_id, settings=settings,
                               engine=engine) == DeliveryOutcome.SENT
