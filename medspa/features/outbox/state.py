@@ -217,6 +217,11 @@ class OutboxState(StaffState):
             self.location = value
             return await self._run(0)
 
+    @rx.var
+    def filtered(self) -> bool:
+        """Some filter is set (the empty state offers to clear it only then)."""
+        return (self.status, self.channel, self.query, self.start, self.end) != ("all", "all", "", "", "")
+
     @rx.event
     async def clear_filters(self):
         """Every message again."""
