@@ -25,7 +25,7 @@ from medspa.domain.messaging.smtp import TemporaryFailure
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
 from medspa.settings import Settings, get_settings
-from tests.conftest import utc
+from tests.conftest import run_in_fresh_loop, utc
 from tests.factories import build_clinic
 
 NY = ZoneInfo("America/New_York")
@@ -230,7 +230,6 @@ def test_an_unexpected_exception_on_the_jobs_last_run_fails_the_message_and_earl
         engine, owner_engine, mail, monkeypatch, last):
     """Not a provider's answer (those the action handles) but a bug or a lost database: the job
     ends `failed` after its last run, so the message must not stay `sending` with no job."""
-    import asyncio
     import functools
 
     from medspa.domain.messaging.actions import do_give_up_delivery
@@ -251,7 +250,7 @@ def test_an_unexpected_exception_on_the_jobs_last_run_fails_the_message_and_earl
                         functools.partial(do_give_up_delivery, settings=settings, engine=engine))
     context = _job_context(RETRY.max_attempts if last else 0, job_id)
     with pytest.raises(RuntimeError, match="a bug in the adapter"):
-        asyncio.run(job_delivery.run_delivery(context, message_id, clinic.org_id))
+        run_in_fresh_loop(job_delivery.run_delivery(context, message_id, clinic.org_id))
     row = _row(clinic, message_id)
     if last:
         assert (row.status, row.failure_reason) == (
