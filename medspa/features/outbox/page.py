@@ -205,7 +205,8 @@ def _mail_banner() -> rx.Component:
             rx.callout.text(
                 rx.text.strong("No mail server is set up. "),
                 "Emails stay here in the outbox, marked “not sent: no mail server set up”, and nobody receives "
-                "them. Ask whoever runs the server to set SMTP_HOST; queued emails then go out as they are written.",
+                "them. Ask whoever runs the server to set SMTP_HOST: emails written after that go out at once, and "
+                "earlier ones wait here until you open one and press Send now.",
             ),
             color_scheme="amber", size="1", width="100%", id="outbox-mail-banner",
         ),
