@@ -64,7 +64,8 @@ from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_checkout_receipt
 from medspa.domain.payments.gateway import CardDetails, ChargeRequest, ChargeResult, PaymentGateway, validate_card
-from medspa.domain.payments.models import CAPTURED_PAYMENT_STATUSES, LedgerEntry, Payment, PaymentStatus, Refund
+from medspa.domain.payments.models import (CAPTURED_PAYMENT_STATUSES, LedgerEntry, Payment, PaymentStatus, Refund,
+                                           RefundStatus)
 from medspa.domain.payments.service import (
     apply_charge_outcome,
     ledger_processing_fee,
@@ -138,13 +139,15 @@ class Checkout:
 
 def deposit_available_cents(session: Session, appointment_id: int) -> int:
     """The visit's deposit still held: succeeded (or partly/fully refunded) deposit payments
-    minus their refunds, in integer cents (0 when none was paid)."""
+    minus their refunds (succeeded or pending: a pending one is on its way back), in integer
+    cents (0 when none was paid)."""
     paid = session.exec(select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
         Payment.appointment_id == appointment_id, Payment.purpose == "deposit",
         Payment.status.in_(CAPTURED_PAYMENT_STATUSES))).one()
     refunded = session.exec(select(func.coalesce(func.sum(Refund.amount_cents), 0))
                             .join(Payment, Payment.id == Refund.payment_id)
-                            .where(Payment.appointment_id == appointment_id, Payment.purpose == "deposit")).one()
+                            .where(Payment.appointment_id == appointment_id, Payment.purpose == "deposit",
+                                   Refund.status != RefundStatus.FAILED)).one()
     return max(0, int(paid) - int(refunded))
 
 

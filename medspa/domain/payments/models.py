@@ -72,10 +72,32 @@ class Payment(SQLModel, table=True):
     reconcile_attempts: int = 0
 
 
+class RefundStatus(StrEnum):
+    """A refund's fate: pending (recorded with its idempotency key before the gateway call;
+    the gateway has not answered yet), succeeded (the money is on its way back: its ledger
+    line exists), failed (the gateway refused it: nothing went back; a next try uses a new key)."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 class Refund(SQLModel, table=True):
-    """Money returned on a payment (amount_cents > 0)."""
+    """Money returned on a payment (amount_cents > 0, integer cents).
+
+    status: RefundStatus. idempotency_key: "refund-<payment id>-<n>" for a refund the app
+    asked for (NULL for one only reported by a Stripe event). entry_type: the negative ledger
+    line written when it succeeds (deposit_refunded, sale_refunded, charge_voided).
+    reconcile_after: set while pending, from this instant (aware UTC) the reconciliation job
+    asks the gateway again with the same key and amount; NULL once settled.
+    reconcile_attempts: its back-off. failure_message: the gateway's reason for a failed one.
+    """
 
     __tablename__ = "refund"
+    __table_args__ = (Index("uq_refund_idempotency", "org_id", "idempotency_key", unique=True,
+                            postgresql_where=text("idempotency_key is not null")),
+                      Index("ix_refund_unsettled", "org_id", "reconcile_after",
+                            postgresql_where=text("reconcile_after is not null")))
     id: int | None = pk()
     org_id: int = org_fk()
     payment_id: int = fk("payment.id")
@@ -84,6 +106,12 @@ class Refund(SQLModel, table=True):
     reason: str = ""
     gateway_refund_id: str | None = None
     created_at: datetime = tstamp(default_now=True)
+    status: str = RefundStatus.SUCCEEDED
+    idempotency_key: str | None = None
+    entry_type: str = ""
+    failure_message: str = ""
+    reconcile_after: datetime | None = tstamp()
+    reconcile_attempts: int = 0
 
 
 class LedgerEntry(SQLModel, table=True):

@@ -199,13 +199,15 @@ class StripeGateway:
         """Refund amount_cents (minor units) of PaymentIntent gateway_payment_id.
 
         Returns RefundResult succeeded (Stripe's status succeeded or pending: the money is on
-        its way back) or failed with Stripe's message. Same idempotency_key -> same refund.
-        Raises GatewayUnavailable when Stripe cannot answer.
+        its way back) or failed with Stripe's message. Same idempotency_key -> same refund; the
+        key is also in the refund's metadata, so a refund.* webhook settles the app's pending
+        Refund row whose answer was lost. Raises GatewayUnavailable when Stripe cannot answer
+        (connection error, timeout, outage: the refund stays pending and is asked again).
         """
         try:
             refund = self._client.v1.refunds.create(
                 params={"payment_intent": gateway_payment_id, "amount": int(amount_cents),
-                        "metadata": {"org_id": str(org_id)}},
+                        "metadata": {"org_id": str(org_id), "idempotency_key": idempotency_key}},
                 options={"idempotency_key": idempotency_key})
         except (stripe.InvalidRequestError, stripe.CardError) as exc:
             return RefundResult(status="failed", message=exc.user_message or "The refund was refused.")

@@ -26,9 +26,10 @@ from medspa.db import tenant_session
 from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.checkout import settle_balance
-from medspa.domain.payments.gateway import PaymentGateway
-from medspa.domain.payments.models import Payment, PaymentStatus, Refund, WebhookEvent
-from medspa.domain.payments.service import ledger_deposit_paid, mark_settled, record_refund, refund_payment
+from medspa.domain.payments.gateway import PaymentGateway, RefundResult
+from medspa.domain.payments.models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
+from medspa.domain.payments.service import (apply_refund_outcome, ledger_deposit_paid, mark_settled, record_refund,
+                                            refund_payment)
 from medspa.domain.practice.models import Organization
 from medspa.domain.scheduling.booking import finalize_paid_booking
 from medspa.domain.scheduling.models import AppointmentStatus
@@ -246,6 +247,8 @@ def _on_refund(session: Session, actor: Actor, refund: dict, now: datetime, even
     """refund.created / refund.updated: a refund the app made itself (its Refund row carries the
     refund id; the app's refund holds the payment's row lock until it commits, so the event
     waits for it) or one already recorded from an earlier event changes nothing ("ignored").
+    The app's own refund still pending (its answer was lost; found by the idempotency key in
+    the refund's metadata) is settled with its ledger line -> "refunded", once.
     A succeeded or pending refund the app never recorded (its answer was lost) is recorded
     (payments.service.record_refund: at most what is left) -> "refunded"."""
     payment = session.exec(select(Payment).where(Payment.gateway == "stripe",
@@ -257,6 +260,16 @@ def _on_refund(session: Session, actor: Actor, refund: dict, now: datetime, even
                                                  Refund.gateway_refund_id == str(refund["id"]))).first()
     if known is not None:
         return "ignored"
+    key = str((refund.get("metadata") or {}).get("idempotency_key") or "")
+    mine = session.exec(select(Refund).where(Refund.payment_id == payment.id, Refund.idempotency_key == key)
+                        .with_for_update()).first() if key else None
+    if mine is not None:  # the app's own refund whose answer was lost (still pending): settled now, once
+        if mine.status != RefundStatus.PENDING:
+            return "ignored"
+        settled = apply_refund_outcome(session, actor, payment, mine,
+                                       RefundResult(status="succeeded", gateway_refund_id=str(refund["id"])), now,
+                                       stripe_event=event_id)
+        return "refunded" if settled is not None else "ignored"
     recorded = record_refund(session, actor, payment, amount_cents=int(refund.get("amount") or 0),
                              gateway_refund_id=str(refund["id"]), now=now, reason="refund reported by Stripe",
                              stripe_event=event_id)
