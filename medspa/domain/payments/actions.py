@@ -4,6 +4,7 @@
 applying it exactly once and settling its booking happen here (medspa.domain.payments.webhooks
 does the work in its own transaction).
 
+`fetch_open_disputes`: the owners' list of open disputes (payments/disputes.py).
 `fetch_money_violations`: the money invariant (payments/invariant.py) in every clinic, for
 `medspa check` and the tests. `do_reconcile_payments`: the reconciliation job's one action
 (payments/reconcile.py).
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from medspa.clock import Clock, app_clock
+from medspa.domain.payments.disputes import DisputeRow, open_disputes
 from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import PaymentGateway
 from medspa.domain.identity.actor import Actor
@@ -85,6 +87,14 @@ def fetch_money_violations(*, clinic: str = "", clock: Clock | None = None,
         with atomic(org_id, engine=engine) as work:
             result.append(ClinicViolations(org_id, slug, name, tuple(money_violations(work.session, now))))
     return result
+
+
+def fetch_open_disputes(actor: Actor, *, engine: Engine | None = None) -> list[DisputeRow]:
+    """The clinic's disputes not closed yet, soonest evidence due first (payments.disputes.
+    open_disputes). Raises PermissionDenied without dispute.read (owners only)."""
+    actor.require("dispute.read")
+    with atomic(actor.org_id, engine=engine) as work:
+        return open_disputes(work.session, actor)
 
 
 @dataclass(frozen=True)

@@ -178,6 +178,16 @@ class StripeGateway:
         ours = [i for i in intents if str((i.get("metadata") or {}).get("org_id")) == str(org_id)]
         return self._result(ours[0]) if ours else None
 
+    def payment_intent_metadata(self, gateway_payment_id: str) -> dict:
+        """The metadata of PaymentIntent gateway_payment_id (GET /v1/payment_intents/{id}):
+        the webhook finds a dispute's clinic by its org_id. Raises GatewayUnavailable."""
+        try:
+            intent = _as_dict(self._client.v1.payment_intents.retrieve(gateway_payment_id))
+        except stripe.StripeError as exc:
+            raise GatewayUnavailable("The payment service is not answering.",
+                                     cause=f"{type(exc).__name__}: {exc.user_message}") from exc
+        return dict(intent.get("metadata") or {})
+
     def cancel(self, *, org_id: int, idempotency_key: str, gateway_payment_id: str) -> ChargeResult:
         """Cancel PaymentIntent gateway_payment_id (POST /v1/payment_intents/{id}/cancel,
         idempotency key "cancel-<charge key>"): failed when canceled; when Stripe refuses
