@@ -221,3 +221,43 @@ def test_a_refused_retry_fails_the_refund_and_the_next_try_uses_a_new_key(engine
         ("failed", f"refund-{pid}-1"), ("succeeded", f"refund-{pid}-2")]
     assert lines == [("deposit_paid", 5000), ("deposit_refunded", -2000)]
     assert [r.headers["idempotency-key"] for r in fake.posts_to("/v1/refunds")] == [f"refund-{pid}-2"]
+
+
+class Crash(Exception):
+    """The process dies here."""
+
+
+class CrashAfterRefund(Wrapped):
+    """Stripe refunds, then the process dies before the answer is recorded."""
+
+    def refund(self, **kwargs):
+        self.inner.refund(**kwargs)
+        raise Crash("killed after the gateway refunded")
+
+
+def test_the_managers_refund_commits_its_pending_row_before_the_gateway_call(engine, owner_engine, fake):
+    from medspa.domain.payments.actions import do_issue_refund
+
+    clinic = build_clinic(engine, owner_engine)
+    clock = FixedClock(START)
+    stripe = StripeGateway(fake.api_key, fake.url)
+    pid = charge(clinic, stripe, clock)
+    manager = clinic.staff_actor("manager")
+    with pytest.raises(Crash):
+        do_issue_refund(manager, pid, reason="goodwill", amount_cents=1200, clock=clock, engine=engine,
+                        gateway=CrashAfterRefund(stripe))
+    payment, (row,), lines = state(clinic, pid)  # the pending row survived the crash, with its key
+    assert (row.status, row.idempotency_key, row.amount_cents, lines) == (
+        "pending", f"refund-{pid}-1", 1200, [("deposit_paid", 5000)])
+    clock.advance(seconds=RETRY.total_seconds())
+    assert mine(clinic, do_reconcile_payments(clock=clock, engine=engine, gateway=stripe)) == ["refunded"]
+    payment, (row,), lines = state(clinic, pid)
+    assert (payment.status, row.status, lines) == (
+        "partially_refunded", "succeeded", [("deposit_paid", 5000), ("deposit_refunded", -1200)])
+    assert len(fake.refunds) == 1  # replayed by its key, not repeated
+    issued = do_issue_refund(manager, pid, reason="goodwill", amount_cents=800, clock=clock, engine=engine,
+                             gateway=Unreachable(stripe))
+    assert (issued.status, issued.line) == ("pending", "Refund of $8.00 pending")
+    issued = do_issue_refund(manager, pid, reason="goodwill", clock=clock, engine=engine, gateway=stripe)
+    assert (issued.status, issued.amount_cents, issued.line) == ("succeeded", 3000, "Refund of $30.00")
+    assert violations(clinic, clock.now()) == []

@@ -4,6 +4,7 @@
 applying it exactly once and settling its booking happen here (medspa.domain.payments.webhooks
 does the work in its own transaction).
 
+`do_issue_refund`: a manager's refund, its pending row committed before the gateway call.
 `fetch_open_disputes`: the owners' list of open disputes (payments/disputes.py).
 `fetch_money_violations`: the money invariant (payments/invariant.py) in every clinic, for
 `medspa check` and the tests. `do_reconcile_payments`: the reconciliation job's one action
@@ -24,7 +25,9 @@ from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import PaymentGateway
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.invariant import MoneyViolation, money_violations
-from medspa.domain.payments.models import Payment, Refund
+from medspa.domain.errors import ValidationFailed
+from medspa.domain.payments.models import Payment, Refund, RefundStatus
+from medspa.domain.payments.service import begin_refund, check_refundable, refund_line, send_refund
 from medspa.domain.payments.reconcile import (OtherGateway, StillOpen, claim_next, claim_next_refund, postpone,
                                              postpone_refund, settle_payment, settle_refund)
 from medspa.domain.payments.stripe_gateway import GatewayUnavailable
@@ -87,6 +90,55 @@ def fetch_money_violations(*, clinic: str = "", clock: Clock | None = None,
         with atomic(org_id, engine=engine) as work:
             result.append(ClinicViolations(org_id, slug, name, tuple(money_violations(work.session, now))))
     return result
+
+
+@dataclass(frozen=True)
+class IssuedRefund:
+    """A manager's refund as the page shows it: ids, amount (integer cents), currency, status
+    (pending: the gateway did not answer yet, reconciliation retries it; succeeded) and its
+    line ("Refund of $50.00 pending")."""
+
+    refund_id: int
+    payment_id: int
+    amount_cents: int
+    currency: str
+    status: str
+    line: str
+
+
+def do_issue_refund(actor: Actor, payment_id: int, *, reason: str, amount_cents: int | None = None,
+                    clock: Clock | None = None, engine: Engine | None = None,
+                    gateway: PaymentGateway | None = None) -> IssuedRefund:
+    """A discretionary refund (refund.issue) of what is left of a payment, or amount_cents of
+    it, in two transactions like a charge: the first checks it (payments.service.
+    check_refundable) and COMMITS the Refund row `pending` with its key refund-<payment>-<n>;
+    the second locks the payment and the refund and asks the gateway (payments.service.
+    send_refund): succeeded -> its ledger line; no answer -> stays pending, reconciliation
+    asks again with the same key; a crash after the gateway call leaves the committed pending
+    row, which reconciliation (or the refund.created webhook) settles, once.
+    Raises PermissionDenied, NotFound, ValidationFailed (not refundable, bad amount, no reason,
+    refused by the gateway: the refund is then recorded failed)."""
+    clock = clock or app_clock()
+    engine = engine_of(engine)
+    gateway = gateway_of(gateway, engine, clock)
+    now = now_of(clock)
+    with atomic(actor.org_id, engine=engine) as work:
+        payment = check_refundable(work.session, actor, payment_id, reason=reason, amount_cents=amount_cents)
+        refund = begin_refund(work.session, actor, payment, now=now, reason=reason.strip()[:200],
+                              amount_cents=amount_cents)
+        if refund is None:
+            raise ValidationFailed({"payment": "Nothing is left to refund"})
+        refund_id = refund.id
+    with atomic(actor.org_id, engine=engine) as work:
+        payment = work.session.get(Payment, payment_id, with_for_update=True)
+        refund = work.session.get(Refund, refund_id, with_for_update=True)
+        if refund.status == RefundStatus.PENDING:  # else settled meanwhile (the webhook, reconciliation)
+            send_refund(work.session, actor, payment, refund, gateway, now)
+        issued = IssuedRefund(refund.id, payment.id, refund.amount_cents, refund.currency, str(refund.status),
+                              refund_line(refund))
+    if issued.status == RefundStatus.FAILED:
+        raise ValidationFailed({"payment": f"The payment provider refused the refund: {refund.failure_message}"})
+    return issued
 
 
 def fetch_open_disputes(actor: Actor, *, engine: Engine | None = None) -> list[DisputeRow]:

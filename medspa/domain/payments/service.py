@@ -14,6 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
+from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.money import format_money
 from medspa.domain.payments.gateway import ChargeRequest, ChargeResult, PaymentGateway, RefundResult
@@ -195,7 +196,24 @@ def refund_payment(session: Session, actor: Actor, payment: Payment, gateway: Pa
     (Stripe keeps it), so its processing_fee line stays. Returns None when nothing is
     refundable (not captured, already refunded in full, amount_cents not in 1..what is
     left) or the gateway refused.
+    All of it in the caller's transaction, so a cancellation or a void stays one atomic step
+    (a crash after the gateway call rolls the row back; the retry derives the same key, and
+    refund.created records the refund meanwhile); the manager's refund
+    (actions.do_issue_refund) commits the pending row on its own before the gateway call.
     """
+    refund = begin_refund(session, actor, payment, now=now, reason=reason, entry_type=entry_type,
+                          amount_cents=amount_cents)
+    return send_refund(session, actor, payment, refund, gateway, now) if refund is not None else None
+
+
+def begin_refund(session: Session, actor: Actor, payment: Payment, *, now: datetime, reason: str,
+                 entry_type: str | None = None, amount_cents: int | None = None) -> Refund | None:
+    """The pending Refund row of a refund about to be sent (refund_payment's first half): the
+    payment locked, what is left computed (pending refunds count), the key
+    "refund-<payment id>-<n>", status pending, reconcile_after = now + REFUND_RETRY_SECONDS,
+    audit refund.pending. None when nothing is refundable or amount_cents (integer cents) is not
+    in 1..what is left. A caller that can commits it before calling the gateway
+    (actions.do_issue_refund), so no refund can exist at the gateway without its row."""
     if payment.status not in REFUNDABLE_STATUSES:
         return None
     if entry_type is None:
@@ -216,12 +234,22 @@ def refund_payment(session: Session, actor: Actor, payment: Payment, gateway: Pa
     session.flush()
     record(session, actor, "refund.pending", "payment", payment.id, client_id=payment.client_id, at=now,
            amount_cents=amount, idempotency_key=key)
+    return refund
+
+
+def send_refund(session: Session, actor: Actor, payment: Payment, refund: Refund, gateway: PaymentGateway,
+                now: datetime) -> Refund | None:
+    """Send a pending `refund` of `payment` (both locked by the caller) to the gateway with its
+    key and amount and settle it with the answer (apply_refund_outcome). A gateway that does not
+    answer (GatewayUnavailable) leaves it pending (audit refund.unanswered; reconciliation asks
+    again) and the pending refund is returned; the payment needs no reconciliation of its own."""
     try:
         result = gateway.refund(org_id=payment.org_id, gateway_payment_id=payment.gateway_payment_id or "",
-                                amount_cents=amount, idempotency_key=key)
+                                amount_cents=refund.amount_cents, idempotency_key=refund.idempotency_key or "")
     except GatewayUnavailable as exc:
         record(session, actor, "refund.unanswered", "payment", payment.id, client_id=payment.client_id, at=now,
-               amount_cents=amount, idempotency_key=key, cause=exc.cause or exc.message)
+               amount_cents=refund.amount_cents, idempotency_key=refund.idempotency_key or "",
+               cause=exc.cause or exc.message)
         mark_settled(payment)
         session.add(payment)
         return refund
@@ -344,16 +372,11 @@ def client_ledger(session: Session, client_id: int) -> list[LedgerEntry]:
                              .order_by(LedgerEntry.created_at, LedgerEntry.id)))
 
 
-def issue_refund(session: Session, actor: Actor, payment_id: int, gateway: PaymentGateway, *, now: datetime,
-                 reason: str, amount_cents: int | None = None) -> Refund:
-    """A discretionary refund by a manager or owner (refund.issue): what is left of the
-    payment, or amount_cents (integer cents) of it; any number of partial refunds, together at
-    most the amount paid (refund_payment: each its own idempotency key).
-
-    Raises NotFound (unknown payment, other clinic), ValidationFailed (not refundable, bad amount).
-    """
-    from medspa.domain.errors import NotFound, ValidationFailed
-
+def check_refundable(session: Session, actor: Actor, payment_id: int, *, reason: str,
+                     amount_cents: int | None = None) -> Payment:
+    """The payment (locked) a manager or owner may refund now: refund.issue, refundable,
+    amount_cents (integer cents) in 1..what is left, a reason. Raises PermissionDenied,
+    NotFound (unknown payment, other clinic), ValidationFailed (not refundable, bad amount)."""
     actor.require("refund.issue")
     payment = session.get(Payment, payment_id, with_for_update=True)
     if payment is None:
@@ -368,6 +391,20 @@ def issue_refund(session: Session, actor: Actor, payment_id: int, gateway: Payme
                                 "what is not refunded yet"})
     if not reason.strip():
         raise ValidationFailed({"reason": "Say why the money goes back"})
+    return payment
+
+
+def issue_refund(session: Session, actor: Actor, payment_id: int, gateway: PaymentGateway, *, now: datetime,
+                 reason: str, amount_cents: int | None = None) -> Refund:
+    """A discretionary refund by a manager or owner (refund.issue): what is left of the
+    payment, or amount_cents (integer cents) of it; any number of partial refunds, together at
+    most the amount paid (refund_payment: each its own idempotency key). In the caller's
+    transaction; returns the Refund, `pending` when the gateway did not answer.
+
+    Raises NotFound (unknown payment, other clinic), ValidationFailed (not refundable, bad
+    amount, refused by the gateway).
+    """
+    payment = check_refundable(session, actor, payment_id, reason=reason, amount_cents=amount_cents)
     refund = refund_payment(session, actor, payment, gateway, now=now, reason=reason.strip()[:200],
                             amount_cents=amount_cents)
     if refund is None:
