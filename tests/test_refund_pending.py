@@ -261,3 +261,31 @@ def test_the_managers_refund_commits_its_pending_row_before_the_gateway_call(eng
     issued = do_issue_refund(manager, pid, reason="goodwill", clock=clock, engine=engine, gateway=stripe)
     assert (issued.status, issued.amount_cents, issued.line) == ("succeeded", 3000, "Refund of $30.00")
     assert violations(clinic, clock.now()) == []
+
+
+def test_a_desk_cancellation_while_the_gateway_is_down_says_pending_not_refunded(engine, owner_engine, fake):
+    from medspa.domain.messaging.models import OutboxMessage
+    from medspa.domain.scheduling.desk import cancel_visit
+
+    clinic = build_clinic(engine, owner_engine)
+    clock = FixedClock(START)
+    stripe = StripeGateway(fake.api_key, fake.url)
+    pid = charge(clinic, stripe, clock)
+    with clinic.session() as s:
+        appt_id = s.get(Payment, pid).appointment_id
+        result = cancel_visit(s, clinic.staff_actor("front_desk"), appt_id, gateway=Unreachable(stripe),
+                              now=clock.now())
+        s.commit()
+    assert (result.refunded_cents, result.pending_refund_cents, result.late) == (0, 5000, False)
+    with clinic.session() as s:
+        notice = s.exec(select(OutboxMessage.body).where(OutboxMessage.appointment_id == appt_id,
+                                                         OutboxMessage.kind == "cancellation_notice",
+                                                         OutboxMessage.channel == "email")).first()
+    assert "is due back to you" in notice and "refunded to your card" not in notice
+    _, (row,), lines = state(clinic, pid)
+    assert row.status == "pending" and lines == [("deposit_paid", 5000)]
+    clock.advance(seconds=RETRY.total_seconds())
+    assert mine(clinic, do_reconcile_payments(clock=clock, engine=engine, gateway=stripe)) == ["refunded"]
+    payment, _, lines = state(clinic, pid)
+    assert payment.status == "refunded" and lines == [("deposit_paid", 5000), ("deposit_refunded", -5000)]
+    assert violations(clinic, clock.now()) == []

@@ -434,8 +434,9 @@ def _refund_excess_deposit(session: Session, actor: Actor, appt: Appointment, ex
                            gateway: PaymentGateway, now: datetime) -> int:
     """A deposit above the price (the price was lowered after booking) goes back to the card,
     so no money sits on the client's account unrecorded; returns the cents refunded (0 when
-    there is no excess, or the gateway refused: refund_payment then audits refund.failed and
-    a manager can refund it from the payment)."""
+    there is no excess, the gateway refused: refund_payment then audits refund.failed and
+    a manager can refund it from the payment, or did not answer: the refund stays pending and
+    reconciliation retries it; the receipt then does not call it refunded)."""
     if excess_cents <= 0:
         return 0
     deposit = session.exec(select(Payment).where(
@@ -445,4 +446,4 @@ def _refund_excess_deposit(session: Session, actor: Actor, appt: Appointment, ex
         return 0
     refund = refund_payment(session, actor, deposit, gateway, now=now, reason="deposit above the visit's price",
                             amount_cents=min(excess_cents, deposit.amount_cents))
-    return refund.amount_cents if refund else 0
+    return refund.amount_cents if refund is not None and refund.status == RefundStatus.SUCCEEDED else 0
