@@ -391,7 +391,7 @@ def test_the_panel_of_a_cancelled_visit_shows_the_deposit_it_kept(engine, owner_
         kept = appointment_detail(s, clinic.staff_actor(), late.id, now=at(9))
         refunded = appointment_detail(s, clinic.staff_actor(), early.id, now=at(9))
     assert (kept.status, kept.deposit_paid, kept.deposit_paid_cents) == ("cancelled", "$50.00", 5000)
-    assert (refunded.deposit_paid, refunded.deposit_paid_cents) == ("None", 0)
+    assert (refunded.deposit_paid, refunded.deposit_paid_cents) == ("$50.00 refunded", 0)  # not "None"
     assert "cancel" not in kept.actions
 
 

@@ -25,7 +25,7 @@ from medspa.domain.messaging.smtp import TemporaryFailure
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
 from medspa.settings import Settings, get_settings
-from tests.conftest import utc
+from tests.conftest import run_in_fresh_loop, utc
 from tests.factories import build_clinic
 
 NY = ZoneInfo("America/New_York")
@@ -135,6 +135,9 @@ def test_a_booking_confirmation_arrives_with_its_headers_and_parts(engine, owner
     assert (row.status, row.attempts, row.job_id) == (MessageStatus.SENT, 1, jobs[confirmation])
     assert row.message_id == received["Message-ID"] and row.message_id.endswith("@glow.example>")
     assert row.sent_at == CLOCK.now() and row.provider_id.startswith("250")
+    # RFC 5322 3.6.1: every message has a Date (the hand-over instant); missing, spam filters score it
+    from email.utils import parsedate_to_datetime
+    assert parsedate_to_datetime(received["Date"]) == CLOCK.now()
     # delivered once: a second run of the job finds nothing to claim
     assert do_deliver_message(confirmation, clinic.org_id, job_id=jobs[confirmation], settings=settings,
                               engine=engine) == DeliveryOutcome.SKIPPED
@@ -166,6 +169,7 @@ def test_a_4xx_is_retried_with_the_same_message_id(engine, owner_engine, mail):
         do_deliver_message(message_id, clinic.org_id, job_id=job_id, settings=settings, engine=engine)
     row = _row(clinic, message_id)
     assert (row.status, row.attempts) == (MessageStatus.QUEUED, 1) and row.failure_reason.startswith("451")
+    assert row.delivery_label(True) == f"retrying: {row.failure_reason}"  # the outbox says why it waits
     first_id = row.message_id
     assert do_deliver_message(message_id, clinic.org_id, job_id=job_id, settings=settings,
                               engine=engine) == DeliveryOutcome.SENT
@@ -226,7 +230,6 @@ def test_an_unexpected_exception_on_the_jobs_last_run_fails_the_message_and_earl
         engine, owner_engine, mail, monkeypatch, last):
     """Not a provider's answer (those the action handles) but a bug or a lost database: the job
     ends `failed` after its last run, so the message must not stay `sending` with no job."""
-    import asyncio
     import functools
 
     from medspa.domain.messaging.actions import do_give_up_delivery
@@ -247,7 +250,7 @@ def test_an_unexpected_exception_on_the_jobs_last_run_fails_the_message_and_earl
                         functools.partial(do_give_up_delivery, settings=settings, engine=engine))
     context = _job_context(RETRY.max_attempts if last else 0, job_id)
     with pytest.raises(RuntimeError, match="a bug in the adapter"):
-        asyncio.run(job_delivery.run_delivery(context, message_id, clinic.org_id))
+        run_in_fresh_loop(job_delivery.run_delivery(context, message_id, clinic.org_id))
     row = _row(clinic, message_id)
     if last:
         assert (row.status, row.failure_reason) == (
@@ -380,3 +383,27 @@ def test_the_job_delivers_through_a_worker_and_a_5xx_is_not_retried(engine, owne
     assert _row(clinic, refused).status == MessageStatus.FAILED
     assert _row(clinic, accepted).status == MessageStatus.SENT
     assert [env.rcpt_tos for env, _ in sink.messages] == [["ana@example.com"]]
+
+
+def test_an_unreachable_mail_server_is_named_in_words_an_owner_reads():
+    """The retry reason shown on the outbox page says what is wrong, not a Python exception."""
+    from medspa.domain.messaging.smtp import Email, send_email
+
+    email = Email(from_name="Glow", from_address="hello@glow.example", to="ana@example.com", subject="Hi",
+                  text="Hi", message_id="<t@glow.example>")
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    refused = Settings(smtp_host="127.0.0.1", smtp_port=closed, smtp_security="none", smtp_timeout_seconds=5)
+    with pytest.raises(TemporaryFailure) as caught:
+        send_email(refused, email)
+    assert caught.value.reason == f"the mail server 127.0.0.1:{closed} refused the connection"
+
+    with socket.socket() as silent:  # accepts, never greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        hanging = Settings(smtp_host="127.0.0.1", smtp_port=port, smtp_security="none", smtp_timeout_seconds=0.5)
+        with pytest.raises(TemporaryFailure) as caught:
+            send_email(hanging, email)
+    assert caught.value.reason == f"the mail server 127.0.0.1:{port} did not answer within 0.5 s"

@@ -10,6 +10,8 @@ then the job worker, then the database.
 
 from __future__ import annotations
 
+import logging
+
 import os
 import shutil
 import signal
@@ -217,9 +219,23 @@ def start_jobs(settings: Settings, db: Database):
     conninfo = ops_jobs.bind_worker_database(settings, db)
     from medspa.jobs.worker import InProcessWorker
 
+    _log_job_warnings()
     worker = InProcessWorker(conninfo).start()
-    say("Jobs: one worker runs in this process (hold expiry every minute)")
+    say("Jobs: one worker runs in this process (email and SMS delivery, hold expiry, payment "
+        "reconciliation); its warnings and errors print here")
     return worker
+
+
+def _log_job_warnings() -> None:
+    """Warnings and errors of the in-process jobs (a retried delivery, a stalled job, a failed
+    reconciliation) on this terminal, as `medspa worker` prints them; not the INFO chatter."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in ("medspa", "procrastinate"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(handler)
+            logger.setLevel(logging.WARNING)
 
 
 def _stop_jobs(worker) -> None:  # noqa: ANN001

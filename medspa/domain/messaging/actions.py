@@ -29,6 +29,7 @@ an SMS the window also covers an answer lost to a timeout after Twilio accepted 
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Callable
 
@@ -68,7 +69,7 @@ Sender = Callable[[Settings, Email], str]
 SmsSender = Callable[[Settings, Sms], str]
 
 
-def _hand_over(settings: Settings, claimed: ClaimedEmail | ClaimedSms, send: Sender, text: SmsSender,
+def _hand_over(settings: Settings, claimed: ClaimedEmail | ClaimedSms, send: Sender, text: SmsSender, now: datetime,
                attachments: tuple[Attachment, ...]) -> str:
     if isinstance(claimed, ClaimedSms):
         return text(settings, Sms(from_number=claimed.from_number, to=claimed.to, body=claimed.body,
@@ -76,7 +77,7 @@ def _hand_over(settings: Settings, claimed: ClaimedEmail | ClaimedSms, send: Sen
     return send(settings, Email(
         from_name=settings.mail_from_name or claimed.clinic_name, from_address=settings.mail_from_address,
         to=claimed.to, subject=claimed.subject, text=claimed.text, message_id=claimed.message_id,
-        reply_to=claimed.reply_to, attachments=attachments))
+        reply_to=claimed.reply_to, attachments=attachments, date=now))
 
 
 def do_deliver_message(message_id: int, org_id: int, *, job_id: int | None = None, settings: Settings | None = None,
@@ -101,7 +102,7 @@ def do_deliver_message(message_id: int, org_id: int, *, job_id: int | None = Non
         return DeliveryOutcome.FAILED
     attachments = load_attachments(message_id, org_id, engine=engine) if isinstance(claimed, ClaimedEmail) else ()
     try:
-        provider_id = _hand_over(settings, claimed, send, text, attachments)
+        provider_id = _hand_over(settings, claimed, send, text, now_of(clock), attachments)
     except PermanentFailure as exc:
         with atomic(org_id, engine=engine) as work:
             fail_for_good(work.session, message_id, reason=exc.reason, suppress=exc.suppress, now=now_of(clock),

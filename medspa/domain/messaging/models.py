@@ -67,12 +67,15 @@ class OutboxMessage(SQLModel, table=True):
         """The status as owners read it: a message still queued without its channel's provider
         says so ("not sent: no mail server set up", "not sent: no SMS provider set up"); a
         failure reads "failed: <reason>", or the reason alone when no provider was contacted
-        ("not sent: +1 415-555-0123 marked undeliverable on ...")."""
+        ("not sent: +1 415-555-0123 marked undeliverable on ..."); one waiting for its retry
+        after a temporary failure reads "retrying: <reason>"."""
         if self.status == MessageStatus.QUEUED:
             if self.channel == "email" and not mail_enabled:
                 return NOT_SENT_NO_MAIL_SERVER
             if self.channel == "sms" and not sms_enabled:
                 return NOT_SENT_NO_SMS_PROVIDER
+            if self.attempts > 0 and self.failure_reason:
+                return f"retrying: {self.failure_reason}"
         if self.status == MessageStatus.FAILED and self.failure_reason:
             if self.failure_reason.startswith(NOT_SENT):
                 return self.failure_reason

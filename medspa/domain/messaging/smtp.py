@@ -21,7 +21,8 @@ import ssl
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage, Message
-from email.utils import formataddr
+from datetime import datetime
+from email.utils import format_datetime, formataddr
 
 from medspa.domain.messaging.attachments import Attachment
 # the failures live in messaging.failures (shared with the SMS adapter); importable from here too
@@ -48,6 +49,8 @@ class Email:
     reply_to: str | None = None
     # files sent with it (messaging.attachments.Attachment: filename, content_type, content)
     attachments: tuple[Attachment, ...] = ()
+    # the Date header (RFC 5322 3.6.1 requires one): the hand-over instant, aware UTC
+    date: datetime | None = None
 
 
 def html_of(text: str) -> str:
@@ -82,6 +85,8 @@ def build_message(email: Email) -> EmailMessage:
         msg["Reply-To"] = email.reply_to
     msg["Subject"] = email.subject
     msg["Message-ID"] = email.message_id
+    if email.date is not None:
+        msg["Date"] = format_datetime(email.date)
     msg.set_content(email.text)
     msg.add_alternative(html_of(email.text), subtype="html")
     for attachment in email.attachments:
@@ -127,13 +132,15 @@ def is_hard_bounce(code: int, text: str) -> bool:
     return klass == "5" and ((subject == "1" and detail not in _SENDER_DETAILS) or (subject, detail) == ("2", "1"))
 
 
-def _raise_for(exc: smtplib.SMTPException) -> None:
+def _raise_for(settings: Settings, exc: smtplib.SMTPException) -> None:
     bounce = False
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, message = next(iter(exc.recipients.values()))
         bounce = is_hard_bounce(code, message.decode(errors="replace") if isinstance(message, bytes) else str(message))
     elif isinstance(exc, smtplib.SMTPResponseException):  # MAIL FROM or DATA refused: not the address's fault
         code, message = exc.smtp_code, exc.smtp_error
+    elif isinstance(exc, smtplib.SMTPServerDisconnected):
+        raise TemporaryFailure(disconnect_problem(settings, exc)) from exc
     else:
         raise TemporaryFailure(str(exc) or type(exc).__name__) from exc
     if 500 <= code < 600:
@@ -159,7 +166,28 @@ def send_email(settings: Settings, email: Email) -> str:
                 raise smtplib.SMTPDataError(code, answer)
             return _reason(code, answer)[:250]
     except smtplib.SMTPException as exc:
-        _raise_for(exc)
+        _raise_for(settings, exc)
         raise  # unreachable: _raise_for always raises
     except OSError as exc:  # refused connect, timeout, TLS failure
-        raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+        raise TemporaryFailure(connection_problem(settings, exc)) from exc
+
+
+def disconnect_problem(settings: Settings, exc: smtplib.SMTPServerDisconnected) -> str:
+    """Why the conversation with the mail server of `settings` ended early, in an owner's words."""
+    server = f"the mail server {settings.smtp_host}:{settings.smtp_port}"
+    if "timed out" in str(exc):
+        return f"{server} did not answer within {settings.smtp_timeout_seconds:g} s"
+    return f"{server} closed the connection ({exc})" if str(exc) else f"{server} closed the connection"
+
+
+def connection_problem(settings: Settings, exc: OSError) -> str:
+    """Why the mail server of `settings` could not be reached, in words an owner reads on the
+    outbox page ("the mail server smtp.example.com:587 refused the connection")."""
+    server = f"the mail server {settings.smtp_host}:{settings.smtp_port}"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"{server} refused the connection"
+    if isinstance(exc, TimeoutError):
+        return f"{server} did not answer within {settings.smtp_timeout_seconds:g} s"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS with {server} failed ({exc.reason or exc})"
+    return f"could not reach {server} ({exc.strerror or exc})"

@@ -347,6 +347,13 @@ def succeeded_deposit(session: Session, appointment_id: int) -> Payment | None:
                                               Payment.status == PaymentStatus.SUCCEEDED)).first()
 
 
+def refunded_deposit_cents(session: Session, appointment_id: int) -> int:
+    """Cents refunded so far on the appointment's deposit (its refunds summed; 0 when none)."""
+    return int(session.exec(select(func.coalesce(func.sum(Refund.amount_cents), 0)).join(
+        Payment, Payment.id == Refund.payment_id).where(
+        Payment.appointment_id == appointment_id, Payment.purpose == "deposit")).one())
+
+
 def settle_cancellation(session: Session, actor: Actor, appointment: Appointment, *, late: bool,
                         gateway: PaymentGateway, now: datetime) -> int:
     """After a cancellation: refund the deposit (outside the window) or record it as kept.

@@ -149,9 +149,20 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
                     f"{format_clinic_clock(appt.end_at, location.time_zone)} {zone_abbreviation(appt.end_at, tz)}"
                     f" ({location.time_zone})"),
         source=appt.source, price=format_money(appt.price_cents, appt.currency),
-        deposit_paid=format_money(paid, appt.currency) if paid else "None", deposit_paid_cents=paid,
+        deposit_paid=_deposit_words(session, appt, paid), deposit_paid_cents=paid,
         currency=appt.currency, actions=actions, cancel_late=late, cancel_policy=policy,
         cancellation_window_hours=window, notes=appt.notes, **checkout)
+
+
+def _deposit_words(session: Session, appt: Appointment, paid_cents: int) -> str:
+    """The panel's "Deposit paid" figure: the amount held, "$50.00 refunded" once it went
+    back to the client, or "None"."""
+    from medspa.domain.payments.service import refunded_deposit_cents  # payments depends on scheduling models
+
+    if paid_cents:
+        return format_money(paid_cents, appt.currency)
+    refunded = refunded_deposit_cents(session, appt.id)
+    return f"{format_money(refunded, appt.currency)} refunded" if refunded else "None"
 
 
 def _pretty_phone(e164: str) -> str:

@@ -48,8 +48,9 @@ def jobs_panel() -> rx.Component:
                 rx.center(rx.vstack(
                     rx.icon("circle-check", size=26, color=rx.color("grass", 9)),
                     rx.text("No failed jobs", size="3", weight="bold"),
-                    rx.text("Every background job finished or is still being retried.", size="2",
-                            color_scheme="gray"),
+                    rx.text("Every background job finished or is still being retried. An email or SMS "
+                            "that could not be delivered is a failed message on the Messages tab: resend it "
+                            "there.", size="2", color_scheme="gray", text_align="center", max_width="460px"),
                     align="center", spacing="2"), padding="40px 16px", id="outbox-jobs-empty"),
             ),
             width="100%", padding="0",

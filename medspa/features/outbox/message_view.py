@@ -59,7 +59,8 @@ def _resend_bar() -> rx.Component:
     v = s.view
     confirm = rx.vstack(
         rx.hstack(rx.icon("send", size=16, color=rx.color("teal", 11)),
-                  rx.text("Send this ", v.channel.lower(), rx.cond(v.status == "queued", " now?", " again?"),
+                  rx.text("Send this ", rx.cond(v.channel.lower() == "sms", "SMS", "email"),
+                          rx.cond(v.status == "queued", " now?", " again?"),
                           size="2", weight="bold"), align="center", spacing="2"),
         rx.text(v.resend_note, size="2", id="outbox-resend-note"),
         rx.hstack(

@@ -144,11 +144,13 @@ def _empty() -> rx.Component:
         rx.vstack(
             rx.center(rx.icon("inbox", size=26, color=rx.color("gray", 9)), width="52px", height="52px",
                       border_radius="full", background=rx.color("gray", 3)),
-            rx.text("No messages match", size="3", weight="bold"),
-            rx.text("Try another status, channel, client or dates. Messages appear here as soon as a booking, "
-                    "cancellation, checkout or sign-in writes them.", size="2", color_scheme="gray",
-                    text_align="center", max_width="420px"),
-            rx.button("Clear the filter", variant="soft", size="2", on_click=OutboxState.clear_filters),
+            rx.text(rx.cond(OutboxState.filtered, "No messages match", "No messages yet"), size="3",
+                    weight="bold"),
+            rx.text(rx.cond(OutboxState.filtered, "Try another status, channel, client or dates. ", ""),
+                    "Messages appear here as soon as a booking, cancellation, checkout or sign-in writes them.",
+                    size="2", color_scheme="gray", text_align="center", max_width="420px"),
+            rx.cond(OutboxState.filtered,
+                    rx.button("Clear the filter", variant="soft", size="2", on_click=OutboxState.clear_filters)),
             align="center", spacing="2",
         ),
         padding="40px 16px", id="outbox-empty",

@@ -58,11 +58,12 @@ class RowView:
 def badge_of(status: str, label: str) -> tuple[str, str, str]:
     """(badge word, color scheme, the label's rest) of a delivery status and its label:
     "failed: 550 no such user" -> ("Failed", "red", "550 no such user"); an email queued without a
-    mail server -> ("Not sent", "gray", "no mail server set up")."""
+    mail server -> ("Not sent", "gray", "no mail server set up"); a retry pending ->
+    ("Retrying", "amber", its reason)."""
     word, tone = BADGES.get(status, (status.capitalize(), "gray"))
     head, _, rest = label.partition(": ")
     if rest and head.lower() != word.lower():
-        word, tone = head.capitalize(), "gray"
+        word, tone = head.capitalize(), "amber" if head == "retrying" else "gray"
     return word, tone, rest
 
 
@@ -215,6 +216,11 @@ class OutboxState(StaffState):
         if isinstance(value, str) and value in self._zones:
             self.location = value
             return await self._run(0)
+
+    @rx.var
+    def filtered(self) -> bool:
+        """Some filter is set (the empty state offers to clear it only then)."""
+        return (self.status, self.channel, self.query, self.start, self.end) != ("all", "all", "", "", "")
 
     @rx.event
     async def clear_filters(self):
