@@ -266,6 +266,7 @@ def test_the_managers_refund_commits_its_pending_row_before_the_gateway_call(eng
 def test_a_desk_cancellation_while_the_gateway_is_down_says_pending_not_refunded(engine, owner_engine, fake):
     from medspa.domain.messaging.models import OutboxMessage
     from medspa.domain.scheduling.desk import cancel_visit
+    from medspa.domain.scheduling.detail import appointment_detail
 
     clinic = build_clinic(engine, owner_engine)
     clock = FixedClock(START)
@@ -284,8 +285,14 @@ def test_a_desk_cancellation_while_the_gateway_is_down_says_pending_not_refunded
     assert "is due back to you" in notice and "refunded to your card" not in notice
     _, (row,), lines = state(clinic, pid)
     assert row.status == "pending" and lines == [("deposit_paid", 5000)]
+    with clinic.session() as s:  # the desk's panel
+        panel = appointment_detail(s, clinic.staff_actor("front_desk"), appt_id, now=clock.now()).deposit_paid
+    assert panel == "$50.00 · Refund of $50.00 pending"
     clock.advance(seconds=RETRY.total_seconds())
     assert mine(clinic, do_reconcile_payments(clock=clock, engine=engine, gateway=stripe)) == ["refunded"]
+    with clinic.session() as s:
+        panel = appointment_detail(s, clinic.staff_actor("front_desk"), appt_id, now=clock.now()).deposit_paid
+    assert panel == "$50.00 refunded"
     payment, _, lines = state(clinic, pid)
     assert payment.status == "refunded" and lines == [("deposit_paid", 5000), ("deposit_refunded", -5000)]
     assert violations(clinic, clock.now()) == []

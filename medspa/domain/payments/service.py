@@ -347,11 +347,13 @@ def succeeded_deposit(session: Session, appointment_id: int) -> Payment | None:
                                               Payment.status == PaymentStatus.SUCCEEDED)).first()
 
 
-def refunded_deposit_cents(session: Session, appointment_id: int) -> int:
-    """Cents refunded so far on the appointment's deposit (its refunds summed; 0 when none)."""
+def refunded_deposit_cents(session: Session, appointment_id: int, status: str = RefundStatus.SUCCEEDED) -> int:
+    """Cents refunded so far on the appointment's deposit (its succeeded refunds summed; 0 when
+    none). status=RefundStatus.PENDING: the cents of its refunds still waiting for the
+    gateway's answer (shown as "Refund of $x pending", never as refunded)."""
     return int(session.exec(select(func.coalesce(func.sum(Refund.amount_cents), 0)).join(
         Payment, Payment.id == Refund.payment_id).where(
-        Payment.appointment_id == appointment_id, Payment.purpose == "deposit")).one())
+        Payment.appointment_id == appointment_id, Payment.purpose == "deposit", Refund.status == status)).one())
 
 
 def settle_cancellation(session: Session, actor: Actor, appointment: Appointment, *, late: bool,
