@@ -337,6 +337,24 @@ class FakeStripe:
             "request": {"id": None, "idempotency_key": None}, "data": {"object": refund},
         }, separators=(",", ":")).encode()
 
+    def dispute_event(self, pi_id: str, event_type: str, *, dispute_id: str = "dp_test_1", status: str,
+                      amount: int | None = None, reason: str = "fraudulent", due_by: int | None = None,
+                      event_id: str | None = None) -> bytes:
+        """The webhook body Stripe would POST for a charge.dispute.* event about intent `pi_id`:
+        a Dispute object (https://docs.stripe.com/api/disputes/object) with `status` and
+        evidence_details.due_by (Unix seconds; default a week from now)."""
+        with self.lock:
+            intent = self.intents[pi_id]
+            dispute = {"id": dispute_id, "object": "dispute", "amount": intent["amount"] if amount is None else amount,
+                       "currency": intent["currency"], "charge": intent["latest_charge"], "payment_intent": pi_id,
+                       "reason": reason, "status": status, "metadata": {}, "created": self.now,
+                       "evidence_details": {"due_by": due_by or self.now + 7 * 86400, "has_evidence": False}}
+        return json.dumps({
+            "id": event_id or "evt_" + secrets.token_hex(12), "object": "event", "api_version": API_VERSION,
+            "created": self.now, "livemode": False, "pending_webhooks": 1, "type": event_type,
+            "request": {"id": None, "idempotency_key": None}, "data": {"object": dispute},
+        }, separators=(",", ":")).encode()
+
     def posts_to(self, path: str) -> list[SeenRequest]:
         """The POST requests received for `path`, oldest first."""
         with self.lock:

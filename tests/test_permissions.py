@@ -29,6 +29,7 @@ from medspa.domain.identity.permissions import ROLE_PERMISSIONS, has_permission
 from medspa.domain.identity.service import create_user
 from medspa.domain.messaging.outbox import read_message
 from medspa.domain.messaging.service import list_outbox
+from medspa.domain.payments.disputes import open_disputes
 from medspa.domain.payments.checkout import open_checkout
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.payments.service import issue_refund, succeeded_deposit
@@ -140,6 +141,7 @@ ENTRY_POINTS = {
     "payment.take": lambda s, a, w: _checkout(s, a, w),
     "report.read": lambda s, a, w: no_show_rate(s, a, start=DAY, end=DAY, location_id=None, now=NOW),
     "jobs.read": lambda s, a, w: list_failed_jobs(s, a),
+    "dispute.read": lambda s, a, w: open_disputes(s, a),
     "audit.read": lambda s, a, w: search_audit(s, a, time_zone="America/New_York", now=NOW),
     "staff.manage": lambda s, a, w: revoke_user_sessions(s, a, w.user_id, now=NOW),
     "portal.self.read": lambda s, a, w: portal_overview(s, a, now=NOW),

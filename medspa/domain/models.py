@@ -8,13 +8,13 @@ from medspa.domain.clinical.models import TreatmentLine, TreatmentNote
 from medspa.domain.clinical.photos import ClinicalPhoto
 from medspa.domain.identity.models import LoginChallenge, PasswordResetToken, RecoveryCode, UserAccount, UserSession
 from medspa.domain.messaging.models import ContactSuppression, OutboxAttachment, OutboxMessage
-from medspa.domain.payments.models import LedgerEntry, Payment, Refund, TestGatewayCharge, WebhookEvent
+from medspa.domain.payments.models import Dispute, LedgerEntry, Payment, Refund, TestGatewayCharge, WebhookEvent
 from medspa.domain.practice.models import Location, Organization, Resource, StaffMember, WorkingHours
 from medspa.domain.scheduling.models import Appointment, Occupancy
 from medspa.domain.scheduling.watch import CalendarWatch
 
 __all__ = [
-    "Appointment", "AuditEvent", "CalendarWatch", "Client", "ClientFirstVisit", "ClinicalPhoto", "ContactSuppression", "LedgerEntry", "Location", "LoginChallenge", "Occupancy",
+    "Appointment", "AuditEvent", "CalendarWatch", "Client", "ClientFirstVisit", "ClinicalPhoto", "ContactSuppression", "Dispute", "LedgerEntry", "Location", "LoginChallenge", "Occupancy",
     "Organization", "OutboxAttachment", "OutboxMessage", "PasswordResetToken", "Payment", "RecoveryCode", "Refund", "Resource", "Service",
     "ServiceProvider", "StaffMember",
     "TestGatewayCharge", "TreatmentLine", "TreatmentNote", "UserAccount", "UserSession", "WebhookEvent", "WorkingHours",

@@ -44,7 +44,7 @@ DESK_MONEY = {"payment.take"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
-                                                         "report.read", "jobs.read", "outbox.manage"} | CHART | PHOTOS),
+                                                         "report.read", "jobs.read", "outbox.manage", "dispute.read"} | CHART | PHOTOS),
     "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read",
                                                            "outbox.manage"}),
     "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS),

@@ -64,7 +64,8 @@ from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_checkout_receipt
 from medspa.domain.payments.gateway import CardDetails, ChargeRequest, ChargeResult, PaymentGateway, validate_card
-from medspa.domain.payments.models import CAPTURED_PAYMENT_STATUSES, LedgerEntry, Payment, PaymentStatus, Refund
+from medspa.domain.payments.models import (CAPTURED_PAYMENT_STATUSES, LedgerEntry, Payment, PaymentStatus, Refund,
+                                           RefundStatus)
 from medspa.domain.payments.service import (
     apply_charge_outcome,
     ledger_processing_fee,
@@ -138,13 +139,15 @@ class Checkout:
 
 def deposit_available_cents(session: Session, appointment_id: int) -> int:
     """The visit's deposit still held: succeeded (or partly/fully refunded) deposit payments
-    minus their refunds, in integer cents (0 when none was paid)."""
+    minus their refunds (succeeded or pending: a pending one is on its way back), in integer
+    cents (0 when none was paid)."""
     paid = session.exec(select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
         Payment.appointment_id == appointment_id, Payment.purpose == "deposit",
         Payment.status.in_(CAPTURED_PAYMENT_STATUSES))).one()
     refunded = session.exec(select(func.coalesce(func.sum(Refund.amount_cents), 0))
                             .join(Payment, Payment.id == Refund.payment_id)
-                            .where(Payment.appointment_id == appointment_id, Payment.purpose == "deposit")).one()
+                            .where(Payment.appointment_id == appointment_id, Payment.purpose == "deposit",
+                                   Refund.status != RefundStatus.FAILED)).one()
     return max(0, int(paid) - int(refunded))
 
 
@@ -431,8 +434,9 @@ def _refund_excess_deposit(session: Session, actor: Actor, appt: Appointment, ex
                            gateway: PaymentGateway, now: datetime) -> int:
     """A deposit above the price (the price was lowered after booking) goes back to the card,
     so no money sits on the client's account unrecorded; returns the cents refunded (0 when
-    there is no excess, or the gateway refused: refund_payment then audits refund.failed and
-    a manager can refund it from the payment)."""
+    there is no excess, the gateway refused: refund_payment then audits refund.failed and
+    a manager can refund it from the payment, or did not answer: the refund stays pending and
+    reconciliation retries it; the receipt then does not call it refunded)."""
     if excess_cents <= 0:
         return 0
     deposit = session.exec(select(Payment).where(
@@ -442,4 +446,4 @@ def _refund_excess_deposit(session: Session, actor: Actor, appt: Appointment, ex
         return 0
     refund = refund_payment(session, actor, deposit, gateway, now=now, reason="deposit above the visit's price",
                             amount_cents=min(excess_cents, deposit.amount_cents))
-    return refund.amount_cents if refund else 0
+    return refund.amount_cents if refund is not None and refund.status == RefundStatus.SUCCEEDED else 0

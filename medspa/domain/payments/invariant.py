@@ -12,6 +12,12 @@ this function and nothing else. Each row names one violation:
   positive ledger line of its own, or whose visit is not one that keeps money: live
   (confirmed, checked in) or done (completed, no-show), or cancelled with the deposit kept
   (a deposit_forfeited line). A held visit with money on it counts: it was never confirmed.
+  A payment whose refunds, one of them still pending, reach the amount paid is being
+  refunded, not stranded: the money is still held until the gateway answers, and the
+  pending refund is watched by unsettled_refund.
+- unsettled_refund: a refund still pending (asked while the gateway did not answer) after
+  its reconcile_after instant, or with none: reconciliation is not retrying it in time.
+  row_id is the refund.
 - unsettled_payment: a payment still pending (or a deposit still waiting for 3-D Secure)
   after its reconcile_after instant, or open with no reconcile_after at all: nothing settled
   it in time (the reconciliation job is not running or keeps failing).
@@ -32,7 +38,7 @@ from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
 PAYMENT_LINE_TYPES = ("deposit_paid", "deposit_refunded", "deposit_forfeited", "deposit_applied", "charge_voided",
-                      "processing_fee", "sale_refunded", "balance_paid")
+                      "processing_fee", "sale_refunded", "balance_paid", "dispute_withdrawn", "dispute_reinstated")
 """Ledger lines that always belong to a payment (a `sale` line may have none: a zero balance)."""
 
 MONEY_INVARIANT_SQL = text("""
@@ -41,6 +47,9 @@ select 'stranded_charge' as kind, p.id as payment_id, p.appointment_id, null::bi
               coalesce(a.status, 'none')) as detail
   from payment p left join appointment a on a.id = p.appointment_id
  where p.status in ('succeeded', 'partially_refunded')
+   and not (exists (select 1 from refund r where r.payment_id = p.id and r.status = 'pending')
+            and (select coalesce(sum(r.amount_cents), 0) from refund r
+                  where r.payment_id = p.id and r.status <> 'failed') >= p.amount_cents)
    and (not exists (select 1 from ledger_entry l where l.payment_id = p.id and l.amount_cents > 0)
         or (p.appointment_id is not null
             and a.status not in ('confirmed', 'checked_in', 'completed', 'no_show')
@@ -53,6 +62,12 @@ select 'unsettled_payment', p.id, p.appointment_id, null,
   from payment p
  where (p.status = 'pending' or (p.status = 'requires_action' and p.purpose = 'deposit'))
    and (p.reconcile_after is null or p.reconcile_after <= :now)
+union all
+select 'unsettled_refund', r.payment_id, p.appointment_id, r.id,
+       format('pending refund of %s cents, due for reconciliation since %s', r.amount_cents,
+              coalesce(r.reconcile_after::text, 'never'))
+  from refund r join payment p on p.id = r.payment_id
+ where r.status = 'pending' and (r.reconcile_after is null or r.reconcile_after <= :now)
 union all
 select 'ledger_without_payment', l.payment_id, l.appointment_id, l.id,
        format('%s line of %s cents; payment %s', l.entry_type, l.amount_cents, coalesce(p.status, 'none'))

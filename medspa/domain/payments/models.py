@@ -72,10 +72,32 @@ class Payment(SQLModel, table=True):
     reconcile_attempts: int = 0
 
 
+class RefundStatus(StrEnum):
+    """A refund's fate: pending (recorded with its idempotency key before the gateway call;
+    the gateway has not answered yet), succeeded (the money is on its way back: its ledger
+    line exists), failed (the gateway refused it: nothing went back; a next try uses a new key)."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 class Refund(SQLModel, table=True):
-    """Money returned on a payment (amount_cents > 0)."""
+    """Money returned on a payment (amount_cents > 0, integer cents).
+
+    status: RefundStatus. idempotency_key: "refund-<payment id>-<n>" for a refund the app
+    asked for (NULL for one only reported by a Stripe event). entry_type: the negative ledger
+    line written when it succeeds (deposit_refunded, sale_refunded, charge_voided).
+    reconcile_after: set while pending, from this instant (aware UTC) the reconciliation job
+    asks the gateway again with the same key and amount; NULL once settled.
+    reconcile_attempts: its back-off. failure_message: the gateway's reason for a failed one.
+    """
 
     __tablename__ = "refund"
+    __table_args__ = (Index("uq_refund_idempotency", "org_id", "idempotency_key", unique=True,
+                            postgresql_where=text("idempotency_key is not null")),
+                      Index("ix_refund_unsettled", "org_id", "reconcile_after",
+                            postgresql_where=text("reconcile_after is not null")))
     id: int | None = pk()
     org_id: int = org_fk()
     payment_id: int = fk("payment.id")
@@ -84,6 +106,12 @@ class Refund(SQLModel, table=True):
     reason: str = ""
     gateway_refund_id: str | None = None
     created_at: datetime = tstamp(default_now=True)
+    status: str = RefundStatus.SUCCEEDED
+    idempotency_key: str | None = None
+    entry_type: str = ""
+    failure_message: str = ""
+    reconcile_after: datetime | None = tstamp()
+    reconcile_attempts: int = 0
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -96,7 +124,9 @@ class LedgerEntry(SQLModel, table=True):
     payment); processing_fee (negative, the gateway's fee on one payment, deposit or balance);
     balance_paid (+ a balance payment that is not the visit's sale: the visit was checked
     out by another payment, e.g. a 3-D Secure card confirmed late; always followed by its
-    full refund, a sale_refunded line).
+    full refund, a sale_refunded line); dispute_withdrawn (negative: a chargeback took the
+    disputed amount) and dispute_reinstated (positive: a won dispute gave it back), written
+    once per dispute by payments.disputes.
     The sum of a visit's lines is what the clinic kept for it. One sale per visit: the unique
     partial index uq_ledger_sale_once (migration 0010).
     """
@@ -114,6 +144,36 @@ class LedgerEntry(SQLModel, table=True):
     amount_cents: int
     currency: str = Field(default="USD", max_length=3)
     created_at: datetime = tstamp(default_now=True)
+
+
+class Dispute(SQLModel, table=True):
+    """A chargeback or inquiry a cardholder opened on a payment (Stripe's Dispute object,
+    https://docs.stripe.com/api/disputes/object), applied from charge.dispute.* webhooks.
+
+    gateway_dispute_id: Stripe's dp_... (unique per clinic). amount_cents: the disputed amount
+    (integer minor units of currency). reason: Stripe's (fraudulent, product_not_received,
+    ...). status: Stripe's, moved forward only (payments.disputes.STATUS_RANK):
+    warning_needs_response / needs_response -> warning_under_review / under_review ->
+    warning_closed / won / lost / prevented (final). evidence_due_by: when the clinic must
+    answer (aware UTC; None when Stripe gives none). funds_withdrawn / funds_reinstated: the
+    ledger lines dispute_withdrawn (-amount) and dispute_reinstated (+amount) were written
+    (each once). created_at / updated_at: aware UTC."""
+
+    __tablename__ = "dispute"
+    __table_args__ = (UniqueConstraint("org_id", "gateway_dispute_id", name="uq_dispute_gateway_id"),)
+    id: int | None = pk()
+    org_id: int = org_fk()
+    payment_id: int = fk("payment.id")
+    gateway_dispute_id: str = Field(sa_column=Column(String(100), nullable=False))
+    amount_cents: int
+    currency: str = Field(default="USD", max_length=3)
+    reason: str = ""
+    status: str
+    evidence_due_by: datetime | None = tstamp()
+    funds_withdrawn: bool = False
+    funds_reinstated: bool = False
+    created_at: datetime = tstamp(default_now=True)
+    updated_at: datetime = tstamp(default_now=True)
 
 
 class WebhookEvent(SQLModel, table=True):

@@ -32,6 +32,13 @@ full); never charged or declined -> failed (the visit stays checked in, nothing 
 
 A gateway that does not answer, or refuses a refund, leaves the payment open: reconcile_after
 moves on by a back-off (1, 2, 4 ... 60 minutes) and the next run tries again.
+
+Pending refunds (payments.service.refund_payment records each `pending` with its key before
+the gateway call; one the gateway did not answer stays pending with reconcile_after) are
+retried by `claim_next_refund` / `settle_refund` with the SAME key and amount until the
+gateway answers: Stripe replays a refund it made (an answer that was lost), so the money goes
+back once. Locks are taken payment first, then refund (as refund_payment and the refund
+webhook do), each SKIP LOCKED: two workers never ask for the same refund at once.
 """
 
 from __future__ import annotations
@@ -47,8 +54,10 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.money_notices import queue_refund_notice
 from medspa.domain.payments.checkout import settle_balance
 from medspa.domain.payments.gateway import ChargeResult, PaymentGateway
-from medspa.domain.payments.models import LedgerEntry, OPEN_PAYMENT_STATUSES, Payment, PaymentStatus
-from medspa.domain.payments.service import apply_charge_outcome, ledger_deposit_paid, mark_settled, refund_payment
+from medspa.domain.payments.models import (LedgerEntry, OPEN_PAYMENT_STATUSES, Payment, PaymentStatus, Refund,
+                                           RefundStatus)
+from medspa.domain.payments.service import (apply_charge_outcome, apply_refund_outcome, ledger_deposit_paid, mark_settled,
+                                            refund_payment)
 from medspa.domain.scheduling.booking import finalize_paid_booking, void_charge
 from medspa.domain.scheduling.models import AppointmentStatus
 from medspa.domain.scheduling.service import HoldLost, get_appointment, release_hold, revive_hold
@@ -181,3 +190,53 @@ def _settle_cancelled(session: Session, actor: Actor, payment: Payment, appt, ga
     record(session, actor, "payment.reconciled", "payment", payment.id, client_id=payment.client_id, at=now,
            outcome="refunded after cancellation")
     return "refunded"
+
+
+def claim_next_refund(session: Session, now: datetime, skip: set[int] | None = None) -> tuple[Payment, Refund] | None:
+    """The next pending refund of the session's clinic due at `now` (reconcile_after <= now,
+    oldest first) with its payment, both locked: the payment FOR UPDATE SKIP LOCKED first
+    (the order refund_payment and the refund webhook use), then the refund, SKIP LOCKED too.
+    A refund whose payment or row another worker holds is passed over. None when none is due.
+    skip: refund ids this run already handled."""
+    stmt = select(Refund.id, Refund.payment_id).where(Refund.status == RefundStatus.PENDING,
+                                                      Refund.reconcile_after.is_not(None),
+                                                      Refund.reconcile_after <= now)
+    if skip:
+        stmt = stmt.where(Refund.id.not_in(skip))
+    for refund_id, payment_id in session.exec(stmt.order_by(Refund.reconcile_after, Refund.id).limit(50)).all():
+        payment = session.exec(select(Payment).where(Payment.id == payment_id)
+                               .with_for_update(skip_locked=True)).first()
+        if payment is None:
+            continue
+        refund = session.exec(select(Refund).where(Refund.id == refund_id, Refund.status == RefundStatus.PENDING)
+                              .with_for_update(skip_locked=True)).first()
+        if refund is not None:
+            return payment, refund
+    return None
+
+
+def postpone_refund(session: Session, refund: Refund, now: datetime, reason: str) -> None:
+    """Ask the gateway about `refund` again later: attempts + 1, reconcile_after = now + backoff_seconds."""
+    refund.reconcile_attempts += 1
+    refund.reconcile_after = now + timedelta(seconds=backoff_seconds(refund.reconcile_attempts))
+    session.add(refund)
+    log.warning("refund %s not settled (%s): next try at %s", refund.id, reason, refund.reconcile_after)
+
+
+def settle_refund(session: Session, actor: Actor, payment: Payment, refund: Refund, gateway: PaymentGateway,
+                  now: datetime) -> str:
+    """Ask the gateway again for a claimed pending refund, with its own idempotency key and
+    amount (integer cents), and settle it: "refunded" (the ledger line written once) or
+    "refund_failed" (refused: failed with the reason; a deposit's payment is opened again for
+    reconciliation, whose next refund uses a new key). Raises GatewayUnavailable (the caller
+    rolls back and postpones the refund), OtherGateway. The caller commits."""
+    if payment.gateway != gateway.name:
+        raise OtherGateway(f"refund {refund.id} is of a {payment.gateway} payment, this gateway is {gateway.name}")
+    result = gateway.refund(org_id=payment.org_id, gateway_payment_id=payment.gateway_payment_id or "",
+                            amount_cents=refund.amount_cents, idempotency_key=refund.idempotency_key or "")
+    if apply_refund_outcome(session, actor, payment, refund, result, now, source="reconciliation") is not None:
+        return "refunded"
+    if payment.purpose == "deposit" and payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED):
+        payment.reconcile_after = now
+        session.add(payment)
+    return "refund_failed"

@@ -14,10 +14,12 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
+from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.money import format_money
-from medspa.domain.payments.gateway import ChargeRequest, ChargeResult, PaymentGateway
-from medspa.domain.payments.models import LedgerEntry, Payment, PaymentStatus, Refund
+from medspa.domain.payments.gateway import ChargeRequest, ChargeResult, PaymentGateway, RefundResult
+from medspa.domain.payments.models import LedgerEntry, Payment, PaymentStatus, Refund, RefundStatus
+from medspa.domain.payments.stripe_gateway import GatewayUnavailable
 from medspa.domain.scheduling.models import Appointment
 
 
@@ -153,12 +155,22 @@ def ledger_deposit_paid(session: Session, payment: Payment, now: datetime) -> Le
 
 
 REFUNDABLE_STATUSES = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)
+REFUND_RETRY_SECONDS = 60
+"""A pending refund whose gateway did not answer is asked again (same key, same amount) by
+reconciliation from this many seconds on, then with its back-off (payments.reconcile)."""
 
 
 def refunded_cents(session: Session, payment_id: int) -> int:
-    """What has been refunded of a payment so far: the sum of its Refund rows (integer cents)."""
+    """What of a payment is refunded or on its way back: the sum of its succeeded and pending
+    Refund rows (integer cents; a failed refund returned nothing)."""
     return int(session.exec(select(func.coalesce(func.sum(Refund.amount_cents), 0))
-                            .where(Refund.payment_id == payment_id)).one())
+                            .where(Refund.payment_id == payment_id, Refund.status != RefundStatus.FAILED)).one())
+
+
+def returned_cents(session: Session, payment_id: int) -> int:
+    """What of a payment went back for sure: its succeeded Refund rows (integer cents)."""
+    return int(session.exec(select(func.coalesce(func.sum(Refund.amount_cents), 0))
+                            .where(Refund.payment_id == payment_id, Refund.status == RefundStatus.SUCCEEDED)).one())
 
 
 def refund_payment(session: Session, actor: Actor, payment: Payment, gateway: PaymentGateway, *, now: datetime,
@@ -166,19 +178,42 @@ def refund_payment(session: Session, actor: Actor, payment: Payment, gateway: Pa
     """Refund what is left of a captured payment (or amount_cents of it) at the gateway and on
     the ledger. The payment row is locked (FOR UPDATE) before its refunds are counted.
 
-    Any number of partial refunds, together at most the amount paid: succeeded ->
-    partially_refunded -> refunded (when the refunds reach amount_cents; then settled).
-    Each refund has its own idempotency key "refund-<payment id>-<n>", n = the payment's
-    refunds so far + 1: a retry of the same refund after a crash or a lost answer (no Refund
-    row written) sends the same key, and the gateway replays its first answer instead of
-    refunding twice (Stripe: https://docs.stripe.com/api/idempotent_requests; a retry must
-    send the same amount, Stripe refuses a reused key with other parameters).
+    Any number of partial refunds, together at most the amount paid (pending ones count):
+    succeeded -> partially_refunded -> refunded (when the succeeded refunds reach amount_cents;
+    then settled). Each refund has its own idempotency key "refund-<payment id>-<n>", n = the
+    payment's Refund rows so far + 1 (failed ones included: a refused refund's stored answer
+    is never replayed for the next try). The Refund row is written `pending` with its key and
+    entry_type BEFORE the gateway call; the answer settles it (apply_refund_outcome):
+    succeeded -> the negative ledger line; refused -> failed with the reason (audit
+    refund.failed, returns None). The gateway not answering (GatewayUnavailable: down, timed
+    out, answer lost) leaves it pending with reconcile_after = now + REFUND_RETRY_SECONDS:
+    reconciliation asks again with the same key and amount (Stripe replays a refund it made,
+    https://docs.stripe.com/api/idempotent_requests), and the pending Refund is returned (no
+    ledger line: the client's ledger never shows it as done). The payment then needs no
+    reconciliation of its own (the refund carries the open fate).
     entry_type: the ledger line (negative); default deposit_refunded for a deposit,
     sale_refunded for a checkout's balance payment. The processing fee is not returned
     (Stripe keeps it), so its processing_fee line stays. Returns None when nothing is
     refundable (not captured, already refunded in full, amount_cents not in 1..what is
-    left) or the gateway refused (audit refund.failed).
+    left) or the gateway refused.
+    All of it in the caller's transaction, so a cancellation or a void stays one atomic step
+    (a crash after the gateway call rolls the row back; the retry derives the same key, and
+    refund.created records the refund meanwhile); the manager's refund
+    (actions.do_issue_refund) commits the pending row on its own before the gateway call.
     """
+    refund = begin_refund(session, actor, payment, now=now, reason=reason, entry_type=entry_type,
+                          amount_cents=amount_cents)
+    return send_refund(session, actor, payment, refund, gateway, now) if refund is not None else None
+
+
+def begin_refund(session: Session, actor: Actor, payment: Payment, *, now: datetime, reason: str,
+                 entry_type: str | None = None, amount_cents: int | None = None) -> Refund | None:
+    """The pending Refund row of a refund about to be sent (refund_payment's first half): the
+    payment locked, what is left computed (pending refunds count), the key
+    "refund-<payment id>-<n>", status pending, reconcile_after = now + REFUND_RETRY_SECONDS,
+    audit refund.pending. None when nothing is refundable or amount_cents (integer cents) is not
+    in 1..what is left. A caller that can commits it before calling the gateway
+    (actions.do_issue_refund), so no refund can exist at the gateway without its row."""
     if payment.status not in REFUNDABLE_STATUSES:
         return None
     if entry_type is None:
@@ -186,55 +221,124 @@ def refund_payment(session: Session, actor: Actor, payment: Payment, gateway: Pa
     # the row lock (the caller's, taken again here for callers that did not) serialises refunds
     # of one payment: their count (the key) and their sum (what is left) cannot race
     session.exec(select(Payment.id).where(Payment.id == payment.id).with_for_update()).one()
-    already = refunded_cents(session, payment.id)
-    left = payment.amount_cents - already
+    left = payment.amount_cents - refunded_cents(session, payment.id)
     amount = left if amount_cents is None else amount_cents
     if not 0 < amount <= left:
         return None
     count = session.exec(select(func.count()).select_from(Refund).where(Refund.payment_id == payment.id)).one()
     key = f"refund-{payment.id}-{count + 1}"
-    result = gateway.refund(org_id=payment.org_id, gateway_payment_id=payment.gateway_payment_id or "",
-                            amount_cents=amount, idempotency_key=key)
+    refund = Refund(org_id=payment.org_id, payment_id=payment.id, amount_cents=amount, currency=payment.currency,
+                    reason=reason, status=RefundStatus.PENDING, idempotency_key=key, entry_type=entry_type,
+                    created_at=now, reconcile_after=now + timedelta(seconds=REFUND_RETRY_SECONDS))
+    session.add(refund)
+    session.flush()
+    record(session, actor, "refund.pending", "payment", payment.id, client_id=payment.client_id, at=now,
+           amount_cents=amount, idempotency_key=key)
+    return refund
+
+
+def send_refund(session: Session, actor: Actor, payment: Payment, refund: Refund, gateway: PaymentGateway,
+                now: datetime) -> Refund | None:
+    """Send a pending `refund` of `payment` (both locked by the caller) to the gateway with its
+    key and amount and settle it with the answer (apply_refund_outcome). A gateway that does not
+    answer (GatewayUnavailable) leaves it pending (audit refund.unanswered; reconciliation asks
+    again) and the pending refund is returned; the payment needs no reconciliation of its own."""
+    try:
+        result = gateway.refund(org_id=payment.org_id, gateway_payment_id=payment.gateway_payment_id or "",
+                                amount_cents=refund.amount_cents, idempotency_key=refund.idempotency_key or "")
+    except GatewayUnavailable as exc:
+        record(session, actor, "refund.unanswered", "payment", payment.id, client_id=payment.client_id, at=now,
+               amount_cents=refund.amount_cents, idempotency_key=refund.idempotency_key or "",
+               cause=exc.cause or exc.message)
+        mark_settled(payment)
+        session.add(payment)
+        return refund
+    return apply_refund_outcome(session, actor, payment, refund, result, now)
+
+
+def apply_refund_outcome(session: Session, actor: Actor, payment: Payment, refund: Refund, result: RefundResult,
+                         now: datetime, **audit: object) -> Refund | None:
+    """Settle a pending `refund` of `payment` (both locked by the caller) with the gateway's
+    answer: succeeded -> status succeeded, gateway_refund_id, the negative ledger line
+    (refund.entry_type), the payment's status, audit refund.issue; returns the refund.
+    failed -> status failed with the gateway's message (audit refund.failed); returns None.
+    A refund already settled is left as it is (succeeded: returned; failed: None)."""
+    if refund.status != RefundStatus.PENDING:
+        return refund if refund.status == RefundStatus.SUCCEEDED else None
+    refund.reconcile_after = None
     if result.status != "succeeded":  # RefundResult: succeeded | failed
+        refund.status, refund.failure_message = RefundStatus.FAILED, (result.message or "")[:500]
+        session.add(refund)
         record(session, actor, "refund.failed", "payment", payment.id, client_id=payment.client_id, at=now,
-               message=result.message)
+               message=result.message, idempotency_key=refund.idempotency_key or "", **audit)
         return None
-    return record_refund(session, actor, payment, amount_cents=amount, gateway_refund_id=result.gateway_refund_id,
-                         now=now, reason=reason, entry_type=entry_type, idempotency_key=key)
+    refund.status = RefundStatus.SUCCEEDED
+    refund.gateway_refund_id = result.gateway_refund_id or refund.gateway_refund_id
+    session.add(refund)
+    session.flush()
+    _book_refund(session, actor, payment, refund, now, idempotency_key=refund.idempotency_key or "", **audit)
+    return refund
+
+
+def _book_refund(session: Session, actor: Actor, payment: Payment, refund: Refund, now: datetime,
+                 **audit: object) -> None:
+    """The ledger side of a succeeded (flushed) refund: the payment's status (partially_refunded,
+    or refunded and settled when the succeeded refunds reach the amount paid), the negative
+    ledger line (refund.entry_type, default by purpose) and the audit row refund.issue."""
+    entry_type = refund.entry_type or ("sale_refunded" if payment.purpose == "balance" else "deposit_refunded")
+    payment.status = (PaymentStatus.REFUNDED if returned_cents(session, payment.id) >= payment.amount_cents
+                      else PaymentStatus.PARTIALLY_REFUNDED)
+    if payment.status == PaymentStatus.REFUNDED:
+        mark_settled(payment)
+    session.add(payment)
+    session.add(LedgerEntry(org_id=payment.org_id, client_id=payment.client_id, appointment_id=payment.appointment_id,
+                            payment_id=payment.id, refund_id=refund.id, entry_type=entry_type,
+                            amount_cents=-refund.amount_cents, currency=payment.currency, created_at=now))
+    record(session, actor, "refund.issue", "payment", payment.id, client_id=payment.client_id, at=now,
+           amount_cents=refund.amount_cents, reason=refund.reason, **audit)
 
 
 def record_refund(session: Session, actor: Actor, payment: Payment, *, amount_cents: int, gateway_refund_id: str,
                   now: datetime, reason: str, entry_type: str | None = None, **audit: object) -> Refund | None:
-    """Record a refund the gateway made (refund_payment's, or one the Stripe webhook reports
-    that the app never recorded): the Refund row, the negative ledger line (entry_type;
-    default deposit_refunded / sale_refunded by the payment's purpose), the status
+    """Record a refund the gateway made that the app holds no row for (one the Stripe webhook
+    reports whose answer was lost): the Refund row (succeeded), the negative ledger line
+    (entry_type; default deposit_refunded / sale_refunded by the payment's purpose), the status
     (partially_refunded, or refunded and settled when the refunds reach the amount paid) and
     the audit row refund.issue with `audit`. The payment row is locked first; at most what is
     left is recorded (integer cents). None when nothing is left or the payment holds no money."""
     session.exec(select(Payment.id).where(Payment.id == payment.id).with_for_update()).one()
     if payment.status not in REFUNDABLE_STATUSES:
         return None
-    already = refunded_cents(session, payment.id)
-    amount = min(amount_cents, payment.amount_cents - already)
+    amount = min(amount_cents, payment.amount_cents - refunded_cents(session, payment.id))
     if amount <= 0:
         return None
     if entry_type is None:
         entry_type = "sale_refunded" if payment.purpose == "balance" else "deposit_refunded"
     refund = Refund(org_id=payment.org_id, payment_id=payment.id, amount_cents=amount, currency=payment.currency,
-                    reason=reason, gateway_refund_id=gateway_refund_id or None, created_at=now)
+                    reason=reason, gateway_refund_id=gateway_refund_id or None, created_at=now,
+                    status=RefundStatus.SUCCEEDED, entry_type=entry_type)
     session.add(refund)
-    payment.status = (PaymentStatus.REFUNDED if already + amount == payment.amount_cents
-                      else PaymentStatus.PARTIALLY_REFUNDED)
-    if payment.status == PaymentStatus.REFUNDED:
-        mark_settled(payment)
-    session.add(payment)
     session.flush()
-    session.add(LedgerEntry(org_id=payment.org_id, client_id=payment.client_id, appointment_id=payment.appointment_id,
-                            payment_id=payment.id, refund_id=refund.id, entry_type=entry_type,
-                            amount_cents=-amount, currency=payment.currency, created_at=now))
-    record(session, actor, "refund.issue", "payment", payment.id, client_id=payment.client_id, at=now,
-           amount_cents=amount, reason=reason, **audit)
+    _book_refund(session, actor, payment, refund, now, **audit)
     return refund
+
+
+def pending_refunds(session: Session, payment_id: int) -> list[Refund]:
+    """A payment's refunds still waiting for the gateway's answer, oldest first."""
+    return list(session.exec(select(Refund).where(Refund.payment_id == payment_id,
+                                                  Refund.status == RefundStatus.PENDING).order_by(Refund.id)))
+
+
+def refund_line(refund: Refund) -> str:
+    """How a refund reads on the client's ledger, the portal and the desk: "Refund of $50.00
+    pending" while the gateway has not answered, "Refund of $50.00" once it succeeded,
+    "Refund of $50.00 failed: <reason>" when refused (never "refunded" before it is)."""
+    amount = format_money(refund.amount_cents, refund.currency)
+    if refund.status == RefundStatus.PENDING:
+        return f"Refund of {amount} pending"
+    if refund.status == RefundStatus.FAILED:
+        return f"Refund of {amount} failed: {refund.failure_message or 'refused by the payment provider'}"
+    return f"Refund of {amount}"
 
 
 def succeeded_deposit(session: Session, appointment_id: int) -> Payment | None:
@@ -243,18 +347,21 @@ def succeeded_deposit(session: Session, appointment_id: int) -> Payment | None:
                                               Payment.status == PaymentStatus.SUCCEEDED)).first()
 
 
-def refunded_deposit_cents(session: Session, appointment_id: int) -> int:
-    """Cents refunded so far on the appointment's deposit (its refunds summed; 0 when none)."""
+def refunded_deposit_cents(session: Session, appointment_id: int, status: str = RefundStatus.SUCCEEDED) -> int:
+    """Cents refunded so far on the appointment's deposit (its succeeded refunds summed; 0 when
+    none). status=RefundStatus.PENDING: the cents of its refunds still waiting for the
+    gateway's answer (shown as "Refund of $x pending", never as refunded)."""
     return int(session.exec(select(func.coalesce(func.sum(Refund.amount_cents), 0)).join(
         Payment, Payment.id == Refund.payment_id).where(
-        Payment.appointment_id == appointment_id, Payment.purpose == "deposit")).one())
+        Payment.appointment_id == appointment_id, Payment.purpose == "deposit", Refund.status == status)).one())
 
 
 def settle_cancellation(session: Session, actor: Actor, appointment: Appointment, *, late: bool,
                         gateway: PaymentGateway, now: datetime) -> int:
     """After a cancellation: refund the deposit (outside the window) or record it as kept.
 
-    Returns the refunded cents (0 when kept or none was paid).
+    Returns the refunded cents (0 when kept, none was paid, or the refund is still pending:
+    the gateway did not answer; payments.service.pending_refunds shows it).
     """
     payment = succeeded_deposit(session, appointment.id)
     if payment is None:
@@ -265,7 +372,7 @@ def settle_cancellation(session: Session, actor: Actor, appointment: Appointment
                                 currency=payment.currency, created_at=now))
         return 0
     refund = refund_payment(session, actor, payment, gateway, now=now, reason="cancelled outside the window")
-    return refund.amount_cents if refund else 0
+    return refund.amount_cents if refund is not None and refund.status == RefundStatus.SUCCEEDED else 0
 
 
 def client_ledger(session: Session, client_id: int) -> list[LedgerEntry]:
@@ -274,16 +381,11 @@ def client_ledger(session: Session, client_id: int) -> list[LedgerEntry]:
                              .order_by(LedgerEntry.created_at, LedgerEntry.id)))
 
 
-def issue_refund(session: Session, actor: Actor, payment_id: int, gateway: PaymentGateway, *, now: datetime,
-                 reason: str, amount_cents: int | None = None) -> Refund:
-    """A discretionary refund by a manager or owner (refund.issue): what is left of the
-    payment, or amount_cents (integer cents) of it; any number of partial refunds, together at
-    most the amount paid (refund_payment: each its own idempotency key).
-
-    Raises NotFound (unknown payment, other clinic), ValidationFailed (not refundable, bad amount).
-    """
-    from medspa.domain.errors import NotFound, ValidationFailed
-
+def check_refundable(session: Session, actor: Actor, payment_id: int, *, reason: str,
+                     amount_cents: int | None = None) -> Payment:
+    """The payment (locked) a manager or owner may refund now: refund.issue, refundable,
+    amount_cents (integer cents) in 1..what is left, a reason. Raises PermissionDenied,
+    NotFound (unknown payment, other clinic), ValidationFailed (not refundable, bad amount)."""
     actor.require("refund.issue")
     payment = session.get(Payment, payment_id, with_for_update=True)
     if payment is None:
@@ -298,6 +400,20 @@ def issue_refund(session: Session, actor: Actor, payment_id: int, gateway: Payme
                                 "what is not refunded yet"})
     if not reason.strip():
         raise ValidationFailed({"reason": "Say why the money goes back"})
+    return payment
+
+
+def issue_refund(session: Session, actor: Actor, payment_id: int, gateway: PaymentGateway, *, now: datetime,
+                 reason: str, amount_cents: int | None = None) -> Refund:
+    """A discretionary refund by a manager or owner (refund.issue): what is left of the
+    payment, or amount_cents (integer cents) of it; any number of partial refunds, together at
+    most the amount paid (refund_payment: each its own idempotency key). In the caller's
+    transaction; returns the Refund, `pending` when the gateway did not answer.
+
+    Raises NotFound (unknown payment, other clinic), ValidationFailed (not refundable, bad
+    amount, refused by the gateway).
+    """
+    payment = check_refundable(session, actor, payment_id, reason=reason, amount_cents=amount_cents)
     refund = refund_payment(session, actor, payment, gateway, now=now, reason=reason.strip()[:200],
                             amount_cents=amount_cents)
     if refund is None:

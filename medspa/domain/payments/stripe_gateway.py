@@ -178,6 +178,16 @@ class StripeGateway:
         ours = [i for i in intents if str((i.get("metadata") or {}).get("org_id")) == str(org_id)]
         return self._result(ours[0]) if ours else None
 
+    def payment_intent_metadata(self, gateway_payment_id: str) -> dict:
+        """The metadata of PaymentIntent gateway_payment_id (GET /v1/payment_intents/{id}):
+        the webhook finds a dispute's clinic by its org_id. Raises GatewayUnavailable."""
+        try:
+            intent = _as_dict(self._client.v1.payment_intents.retrieve(gateway_payment_id))
+        except stripe.StripeError as exc:
+            raise GatewayUnavailable("The payment service is not answering.",
+                                     cause=f"{type(exc).__name__}: {exc.user_message}") from exc
+        return dict(intent.get("metadata") or {})
+
     def cancel(self, *, org_id: int, idempotency_key: str, gateway_payment_id: str) -> ChargeResult:
         """Cancel PaymentIntent gateway_payment_id (POST /v1/payment_intents/{id}/cancel,
         idempotency key "cancel-<charge key>"): failed when canceled; when Stripe refuses
@@ -199,13 +209,15 @@ class StripeGateway:
         """Refund amount_cents (minor units) of PaymentIntent gateway_payment_id.
 
         Returns RefundResult succeeded (Stripe's status succeeded or pending: the money is on
-        its way back) or failed with Stripe's message. Same idempotency_key -> same refund.
-        Raises GatewayUnavailable when Stripe cannot answer.
+        its way back) or failed with Stripe's message. Same idempotency_key -> same refund; the
+        key is also in the refund's metadata, so a refund.* webhook settles the app's pending
+        Refund row whose answer was lost. Raises GatewayUnavailable when Stripe cannot answer
+        (connection error, timeout, outage: the refund stays pending and is asked again).
         """
         try:
             refund = self._client.v1.refunds.create(
                 params={"payment_intent": gateway_payment_id, "amount": int(amount_cents),
-                        "metadata": {"org_id": str(org_id)}},
+                        "metadata": {"org_id": str(org_id), "idempotency_key": idempotency_key}},
                 options={"idempotency_key": idempotency_key})
         except (stripe.InvalidRequestError, stripe.CardError) as exc:
             return RefundResult(status="failed", message=exc.user_message or "The refund was refused.")

@@ -26,9 +26,11 @@ from medspa.db import tenant_session
 from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.checkout import settle_balance
-from medspa.domain.payments.gateway import PaymentGateway
-from medspa.domain.payments.models import Payment, PaymentStatus, Refund, WebhookEvent
-from medspa.domain.payments.service import ledger_deposit_paid, mark_settled, record_refund, refund_payment
+from medspa.domain.payments.disputes import DISPUTE_EVENTS, apply_dispute_event
+from medspa.domain.payments.gateway import PaymentGateway, RefundResult
+from medspa.domain.payments.models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
+from medspa.domain.payments.service import (apply_refund_outcome, ledger_deposit_paid, mark_settled, record_refund,
+                                            refund_payment)
 from medspa.domain.practice.models import Organization
 from medspa.domain.scheduling.booking import finalize_paid_booking
 from medspa.domain.scheduling.models import AppointmentStatus
@@ -41,7 +43,7 @@ SUCCEEDED = "payment_intent.succeeded"
 FAILED = "payment_intent.payment_failed"
 CANCELED = "payment_intent.canceled"
 REFUND_EVENTS = ("refund.created", "refund.updated")
-HANDLED_EVENTS = (SUCCEEDED, FAILED, CANCELED) + REFUND_EVENTS
+HANDLED_EVENTS = (SUCCEEDED, FAILED, CANCELED) + REFUND_EVENTS + DISPUTE_EVENTS
 SETTLED = (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED)
 
 
@@ -134,6 +136,9 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
     - "refunded": refund.created / refund.updated reported a refund the app never recorded
       (its answer was lost): recorded, at most what is left; a refund the app made itself, or
       one recorded from an earlier event, is "ignored" (nothing changes twice);
+    - charge.dispute.*: payments.disputes.apply_dispute_event's "disputed" / "withdrawn" /
+      "reinstated" / "updated" / "ignored" (the clinic: the disputed PaymentIntent's
+      metadata.org_id, asked of the gateway, which may raise GatewayUnavailable);
     - "duplicate": this event id was already processed (also when delivered concurrently).
 
     payload/sig_header/secret: see verify_event. gateway: used only for the refund of a lost
@@ -145,9 +150,9 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
     event_type = str(event.type)
     if event_type not in HANDLED_EVENTS:
         return "ignored"
-    intent = event.data.object.to_dict()  # a PaymentIntent, or a Refund for REFUND_EVENTS
-    org_id = _org_id(intent)
-    kind = "refund" if event_type in REFUND_EVENTS else "payment_intent"
+    intent = event.data.object.to_dict()  # a PaymentIntent, a Refund (REFUND_EVENTS), a Dispute (DISPUTE_EVENTS)
+    kind = "refund" if event_type in REFUND_EVENTS else "dispute" if event_type in DISPUTE_EVENTS else "payment_intent"
+    org_id = _dispute_org_id(intent, gateway) if kind == "dispute" else _org_id(intent)
     if org_id is None or intent.get("object") != kind or not intent.get("id"):
         return "ignored"
     with tenant_session(None, engine) as session:
@@ -164,8 +169,9 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
             if _is_duplicate_event(exc):
                 return "duplicate"
             raise
-        if kind == "refund":
-            result = _on_refund(session, actor, intent, now, str(event.id))
+        if kind in ("refund", "dispute"):
+            result = (_on_refund(session, actor, intent, now, str(event.id)) if kind == "refund"
+                      else _on_dispute(session, actor, intent, event_type, now, str(event.id)))
             session.commit()
             return result
         payment = _payment_of(session, intent)
@@ -246,6 +252,8 @@ def _on_refund(session: Session, actor: Actor, refund: dict, now: datetime, even
     """refund.created / refund.updated: a refund the app made itself (its Refund row carries the
     refund id; the app's refund holds the payment's row lock until it commits, so the event
     waits for it) or one already recorded from an earlier event changes nothing ("ignored").
+    The app's own refund still pending (its answer was lost; found by the idempotency key in
+    the refund's metadata) is settled with its ledger line -> "refunded", once.
     A succeeded or pending refund the app never recorded (its answer was lost) is recorded
     (payments.service.record_refund: at most what is left) -> "refunded"."""
     payment = session.exec(select(Payment).where(Payment.gateway == "stripe",
@@ -257,10 +265,43 @@ def _on_refund(session: Session, actor: Actor, refund: dict, now: datetime, even
                                                  Refund.gateway_refund_id == str(refund["id"]))).first()
     if known is not None:
         return "ignored"
+    key = str((refund.get("metadata") or {}).get("idempotency_key") or "")
+    mine = session.exec(select(Refund).where(Refund.payment_id == payment.id, Refund.idempotency_key == key)
+                        .with_for_update()).first() if key else None
+    if mine is not None:  # the app's own refund whose answer was lost (still pending): settled now, once
+        if mine.status != RefundStatus.PENDING:
+            return "ignored"
+        settled = apply_refund_outcome(session, actor, payment, mine,
+                                       RefundResult(status="succeeded", gateway_refund_id=str(refund["id"])), now,
+                                       stripe_event=event_id)
+        return "refunded" if settled is not None else "ignored"
     recorded = record_refund(session, actor, payment, amount_cents=int(refund.get("amount") or 0),
                              gateway_refund_id=str(refund["id"]), now=now, reason="refund reported by Stripe",
                              stripe_event=event_id)
     return "refunded" if recorded is not None else "ignored"
+
+
+def _dispute_org_id(dispute: dict, gateway: PaymentGateway) -> int | None:
+    """The clinic of a Dispute: Stripe's Dispute carries none of our metadata, so the disputed
+    PaymentIntent is asked for its metadata.org_id (StripeGateway.payment_intent_metadata;
+    None for a gateway without it or a dispute without a PaymentIntent). Raises
+    GatewayUnavailable (the delivery fails, Stripe sends it again)."""
+    pi = dispute.get("payment_intent")
+    fetch = getattr(gateway, "payment_intent_metadata", None)
+    if not pi or fetch is None:
+        return None
+    return _org_id({"metadata": fetch(str(pi))})
+
+
+def _on_dispute(session: Session, actor: Actor, dispute: dict, event_type: str, now: datetime, event_id: str) -> str:
+    """charge.dispute.*: applied to the disputed payment (locked) by payments.disputes; a
+    dispute on a payment this clinic does not hold is "ignored"."""
+    payment = session.exec(select(Payment).where(Payment.gateway == "stripe",
+                                                 Payment.gateway_payment_id == str(dispute.get("payment_intent")))
+                           .with_for_update()).first()
+    if payment is None:
+        return "ignored"
+    return apply_dispute_event(session, actor, payment, dispute, event_type, now, event_id)
 
 
 def _on_failed(session: Session, actor: Actor, payment: Payment, intent: dict, now: datetime, event_id: str,

@@ -21,7 +21,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_cancellation_notice
 from medspa.domain.messaging.service import queue_booking_confirmation
 from medspa.domain.payments.gateway import PaymentGateway
-from medspa.domain.payments.service import settle_cancellation, succeeded_deposit
+from medspa.domain.payments.service import pending_refunds, settle_cancellation, succeeded_deposit
 from medspa.domain.practice.models import Organization, StaffMember, WorkingHours
 from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.models import Appointment
@@ -63,13 +63,16 @@ def _confirm_message(session: Session, actor: Actor, appt: Appointment, client: 
 
 @dataclass(frozen=True)
 class CancelResult:
-    """late: inside the window; refunded_cents / kept_cents of the paid deposit."""
+    """late: inside the window; refunded_cents / kept_cents of the paid deposit;
+    pending_refund_cents: a refund asked while the gateway did not answer (reconciliation
+    retries it): shown as "Refund of $x pending", never as refunded (integer cents)."""
 
     appointment_id: int
     late: bool
     refunded_cents: int
     kept_cents: int
     currency: str
+    pending_refund_cents: int = 0
 
 
 def cancel_visit(session: Session, actor: Actor, appointment_id: int, *, gateway: PaymentGateway, now: datetime,
@@ -85,7 +88,8 @@ def cancel_visit(session: Session, actor: Actor, appointment_id: int, *, gateway
     kept = paid.amount_cents if (paid is not None and outcome.late) else 0
     queue_cancellation_notice(session, outcome.appointment, paid_cents=paid.amount_cents if paid else 0,
                               refunded_cents=refunded, late=outcome.late)
-    return CancelResult(appointment_id, outcome.late, refunded, kept, outcome.appointment.currency)
+    pending = sum(r.amount_cents for r in pending_refunds(session, paid.id)) if paid is not None else 0
+    return CancelResult(appointment_id, outcome.late, refunded, kept, outcome.appointment.currency, pending)
 
 
 def desk_options(session: Session, actor: Actor, location_id: int) -> tuple[list[Service], list[StaffMember]]:

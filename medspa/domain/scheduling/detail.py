@@ -155,12 +155,16 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
 
 
 def _deposit_words(session: Session, appt: Appointment, paid_cents: int) -> str:
-    """The panel's "Deposit paid" figure: the amount held, "$50.00 refunded" once it went
-    back to the client, or "None"."""
+    """The panel's "Deposit paid" figure: the amount held ("$50.00 · Refund of $50.00 pending"
+    while a refund waits for the gateway's answer), "$50.00 refunded" once it went back to the
+    client, or "None"."""
+    from medspa.domain.payments.models import RefundStatus
     from medspa.domain.payments.service import refunded_deposit_cents  # payments depends on scheduling models
 
     if paid_cents:
-        return format_money(paid_cents, appt.currency)
+        pending = refunded_deposit_cents(session, appt.id, RefundStatus.PENDING)
+        held = format_money(paid_cents, appt.currency)
+        return f"{held} · Refund of {format_money(pending, appt.currency)} pending" if pending else held
     refunded = refunded_deposit_cents(session, appt.id)
     return f"{format_money(refunded, appt.currency)} refunded" if refunded else "None"
 

@@ -311,6 +311,8 @@ class DetailState(StaffState):
         self.detail, self.busy = detail_view(done.value.detail), False
         if result.refunded_cents:
             notice = f"Cancelled · {format_money(result.refunded_cents, result.currency)} deposit refunded"
+        elif result.pending_refund_cents:
+            notice = f"Cancelled · Refund of {format_money(result.pending_refund_cents, result.currency)} pending"
         elif result.kept_cents:
             notice = f"Cancelled · {format_money(result.kept_cents, result.currency)} deposit kept"
         else:

@@ -20,6 +20,7 @@ import reflex as rx
 
 from medspa.domain.analytics.definitions import DEFINITIONS
 from medspa.features.auth.shell import not_found_view, staff_header
+from medspa.features.dashboard.disputes import DisputesState, disputes_section
 from medspa.features.dashboard.state import CellView, DashboardState, DrillRow, DrillState, HeatmapState, Option, TileView
 
 ROUTE = "/dashboard"
@@ -458,6 +459,7 @@ def _view() -> rx.Component:
         rx.text("How the clinic is doing over the chosen days. Click any figure to see the visits or payments "
                 "behind it.", size="2", color_scheme="gray"),
         _filters(),
+        disputes_section(),
         rx.cond(s.error != "", rx.callout(s.error, icon="circle-alert", color_scheme="red", size="1",
                                           id="dash-error", width="100%")),
         rx.text(s.period_note, size="1", color_scheme="gray", id="dash-period-note"),
@@ -493,4 +495,4 @@ def dashboard_page() -> rx.Component:
 
 def register(app: rx.App) -> None:
     """Add /dashboard (owner and manager)."""
-    app.add_page(dashboard_page, route=ROUTE, title="Dashboard · medspa", on_load=DashboardState.load)
+    app.add_page(dashboard_page, route=ROUTE, title="Dashboard · medspa", on_load=[DashboardState.load, DisputesState.load])
