@@ -27,7 +27,7 @@ from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.payments.actions import do_reconcile_payments, fetch_money_violations
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.payments.invariant import money_violations
-from medspa.domain.payments.models import LedgerEntry, Payment, TestGatewayCharge
+from medspa.domain.payments.models import LedgerEntry, Payment, Refund, TestGatewayCharge
 from medspa.domain.payments.stripe_gateway import StripeGateway
 from medspa.domain.scheduling.actions.online import do_expire_lapsed_holds, do_release_hold
 from medspa.domain.scheduling.booking import ActionRequired, OnlineBooking, book_online
@@ -520,3 +520,41 @@ def test_a_gateway_that_does_not_answer_postpones_the_payment(engine, owner_engi
     clock.advance(seconds=60)
     assert mine(do_reconcile_payments(clock=clock, engine=engine, gateway=gateway)) == ["confirmed"]
     assert violations(clinic, clock.now()) == []
+
+
+def test_a_lost_slot_refunded_while_stripe_is_down_tells_the_client_it_is_on_its_way(engine, owner_engine, clock,
+                                                                                     fake):
+    """The refund is pending (the gateway did not answer): the notice never says "refunded"."""
+    from medspa.domain.payments.stripe_gateway import GatewayUnavailable
+
+    class RefundsDown:
+        def __init__(self, inner):
+            self.inner, self.name = inner, inner.name
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def refund(self, **kwargs):
+            raise GatewayUnavailable("The payment service is not answering.", cause="APIConnectionError: refused")
+
+    clinic = build_clinic(engine, owner_engine)
+    gateway = StripeGateway(fake.api_key, fake.url)
+    with pytest.raises(ActionRequired):
+        book_online(engine, clinic.public, stripe_booking(clinic, "pm_card_threeDSecure2Required"), gateway, clock)
+    (appt,) = rows(clinic, Appointment)
+    clock.advance(minutes=11)
+    with clinic.session() as s:
+        hold_slot(s, clinic.staff_actor(), location_id=clinic.location_id, service_id=clinic.services["botox"],
+                  start_at=SLOT, now=clock.now(), confirm=True)
+        s.commit()
+    (payment,) = rows(clinic, Payment, Payment.appointment_id == appt.id)
+    fake.complete_action(payment.gateway_payment_id)
+    clock.advance(minutes=2)
+    do_reconcile_payments(clock=clock, engine=engine, gateway=RefundsDown(gateway))
+    (refund,) = rows(clinic, Refund)
+    assert refund.status == "pending" and fake.posts_to("/v1/refunds") == []
+    notice = rows(clinic, OutboxMessage, OutboxMessage.appointment_id == appt.id)
+    email = next(m.body for m in notice if m.channel == "email")
+    text_message = next(m.body for m in notice if m.channel == "sms")
+    assert "$50.00 is being refunded to your card in full" in email and "has been refunded" not in email
+    assert text_message.endswith("Your $50.00 deposit is being refunded.")

@@ -21,10 +21,12 @@ from medspa.domain.scheduling.models import Appointment
 from medspa.domain.timezones import format_clinic_time
 
 
-def queue_refund_notice(session: Session, appointment: Appointment, *, refunded_cents: int) -> list[OutboxMessage]:
+def queue_refund_notice(session: Session, appointment: Appointment, *, refunded_cents: int,
+                        pending: bool = False) -> list[OutboxMessage]:
     """Tell the client that `appointment` (service, clinic time with zone, location) is not
     booked and that `refunded_cents` (integer cents of the visit's currency) went back to
-    their card. Nothing for a client with neither email nor phone, or when already queued for
+    their card, or, with `pending` (the gateway has not confirmed the refund yet), that it is
+    on its way: never "refunded" before it is. Nothing for a client with neither email nor phone, or when already queued for
     this appointment; returns the messages added. Call it in the refund's transaction."""
     client = session.get(Client, appointment.client_id) if appointment.client_id else None
     if client is None or not (client.email or client.phone_e164):
@@ -34,11 +36,15 @@ def queue_refund_notice(session: Session, appointment: Appointment, *, refunded_
     service = session.get(Service, appointment.service_id)
     when = format_clinic_time(appointment.start_at, location.time_zone)
     amount = format_money(refunded_cents, appointment.currency)
+    refund_sentence = (f"Your deposit of {amount} is being refunded to your card in full; the payment service "
+                       "has not confirmed it yet, and we will keep at it until it does." if pending else
+                       f"Your deposit of {amount} has been refunded to your card in full.")
     body = (f"Hi {client.first_name},\n\n"
             f"We could not keep your booking for {service.name} on {when} at {location.name}: the time was "
             f"no longer free when your payment went through.\n"
-            f"Your deposit of {amount} has been refunded to your card in full.\n"
+            f"{refund_sentence}\n"
             f"Please book another time, or reply to this message and we will help.\n\n{org.name}")
+    sms_refund = "is being refunded" if pending else "is refunded"
     return add_new_messages(session, visit_messages(
         appointment, client, kind="deposit_refund", key="refund", subject=f"Not booked: {service.name} on {when}",
-        body=body, sms=f"{org.name}: {service.name} {when} could not be booked. Your {amount} deposit is refunded."))
+        body=body, sms=f"{org.name}: {service.name} {when} could not be booked. Your {amount} deposit {sms_refund}."))

@@ -165,9 +165,11 @@ def settle_payment(session: Session, actor: Actor, payment: Payment, gateway: Pa
 def _void(session: Session, actor: Actor, payment: Payment, appt, gateway: PaymentGateway, now: datetime) -> str:
     """The slot is gone: refund in full, tell the client."""
     release_hold(session, actor, appt.id, now=now, reason="slot lost before confirmation")
-    if not void_charge(session, actor, payment, gateway, now):
+    refund = void_charge(session, actor, payment, gateway, now)
+    if refund is None:
         return "refund_failed"
-    queue_refund_notice(session, appt, refunded_cents=payment.amount_cents)
+    queue_refund_notice(session, appt, refunded_cents=payment.amount_cents,
+                        pending=refund.status == RefundStatus.PENDING)
     return "refunded"
 
 

@@ -30,7 +30,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.service import queue_booking_confirmation, queue_deposit_receipt
 from medspa.domain.payments.gateway import CardDetails, ChargeRequest, ChargeResult, PaymentGateway, validate_card
-from medspa.domain.payments.models import Payment, PaymentStatus
+from medspa.domain.payments.models import Payment, PaymentStatus, Refund
 from medspa.domain.payments.service import (
     apply_charge_outcome,
     ledger_deposit_paid,
@@ -280,16 +280,18 @@ def settle_charge(engine: Engine, actor: Actor, payment_id: int, result: ChargeR
         raise SlotTaken(alternatives)
 
 
-def void_charge(session: Session, actor: Actor, payment: Payment, gateway: PaymentGateway, now: datetime) -> bool:
+def void_charge(session: Session, actor: Actor, payment: Payment, gateway: PaymentGateway,
+                now: datetime) -> Refund | None:
     """Money taken for a booking that does not exist (the slot was lost) goes back in full:
     deposit_paid and charge_voided ledger lines, the refund at the gateway (key
-    refund-<payment id>-<n>), audit refund.issue. False when the gateway refused the refund (audit
-    refund.failed; the payment stays open for reconciliation to retry)."""
+    refund-<payment id>-<n>), audit refund.issue. Returns the Refund (status succeeded, or
+    pending while the gateway does not answer: reconciliation retries it); None when the
+    gateway refused it (audit refund.failed; the payment stays open for reconciliation)."""
     ledger_deposit_paid(session, payment, now)
     refund = refund_payment(session, actor, payment, gateway, now=now, reason="slot lost before confirmation",
                             entry_type="charge_voided")
     session.flush()
-    return refund is not None
+    return refund
 
 
 def organization_ids(session: Session) -> list[int]:
