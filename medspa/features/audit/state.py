@@ -20,19 +20,12 @@ from medspa.domain.errors import ValidationFailed
 from medspa.domain.audit import actions
 from medspa.features.auth.state import Acted, StaffState
 from medspa.web.inputs import iso_day, parse_id
+from medspa.features.choices import Option
 
 PAGE_SIZE = 50
 EXPORT_MAX_ROWS = 100_000  # one download is built in memory and sent over the websocket
 DEFAULT_DAYS = 30
 ALL = "all"
-
-
-@dataclasses.dataclass
-class Option:
-    """One choice of a filter select (staff member or location): the value sent back and its label."""
-
-    value: str = ""
-    label: str = ""
 
 
 @dataclasses.dataclass

@@ -22,17 +22,10 @@ from medspa.features.auth.state import StaffState
 from medspa.features.calendar.layout import SLOT_MINUTES, parse_day
 from medspa.features.calendar.state import CalendarState
 from medspa.web.inputs import form_text
+from medspa.features.choices import Option
 
 ANY = "any"
 FIELDS = ("first_name", "last_name", "email", "phone")
-
-
-@dataclasses.dataclass
-class Option:
-    """One choice of the dialog's service, provider or start-time select: the value sent back and its label."""
-
-    value: str = ""
-    label: str = ""
 
 
 @dataclasses.dataclass

@@ -23,20 +23,13 @@ from medspa.clock import app_clock
 from medspa.features.auth.state import StaffState
 from medspa.features.dashboard import data
 from medspa.web.inputs import FIRST_YEAR, LAST_YEAR, ascii_int, iso_day
+from medspa.features.choices import Option
 
 DEFAULT_DAYS = 30
 ALL = "all"
 MAX_DAYS = 3 * 366
 DRILL_SHOWN = 200  # rows on screen; the summary and the CSV cover all of them
 EXPORT_MAX_ROWS = 100_000
-
-
-@dataclasses.dataclass
-class Option:
-    """One choice of the dashboard's location select: the value sent back and its label."""
-
-    value: str = ""
-    label: str = ""
 
 
 @dataclasses.dataclass

@@ -19,6 +19,7 @@ from medspa.domain.messaging import outbox_actions as actions
 from medspa.domain.messaging.outbox import STATUS_CHOICES, OutboxFilter, OutboxRow
 from medspa.features.auth.state import Acted, StaffState
 from medspa.web.inputs import clean_text, iso_day
+from medspa.features.choices import Option
 
 PAGE_SIZE = 25
 CHANNEL_CHOICES = ("all", "email", "sms")
@@ -26,14 +27,6 @@ BAD_DATE = "Enter a date as YYYY-MM-DD"
 # the status badge: (word, color scheme) per delivery status
 BADGES = {"queued": ("Queued", "amber"), "sending": ("Sending", "blue"), "sent": ("Sent", "grass"),
           "delivered": ("Delivered", "grass"), "failed": ("Failed", "red")}
-
-
-@dataclasses.dataclass
-class Option:
-    """One choice of a select (a location): the value sent back and its label."""
-
-    value: str = ""
-    label: str = ""
 
 
 @dataclasses.dataclass
