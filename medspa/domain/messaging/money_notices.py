@@ -11,14 +11,10 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from medspa.domain.catalog.models import Service
-from medspa.domain.clients.models import Client
 from medspa.domain.messaging.models import OutboxMessage
-from medspa.domain.messaging.service import add_new_messages, visit_messages
+from medspa.domain.messaging.service import add_new_messages, visit_facts, visit_messages
 from medspa.domain.money import format_money
-from medspa.domain.practice.models import Location, Organization
 from medspa.domain.scheduling.models import Appointment
-from medspa.domain.timezones import format_clinic_time
 
 
 def queue_refund_notice(session: Session, appointment: Appointment, *, refunded_cents: int,
@@ -26,15 +22,13 @@ def queue_refund_notice(session: Session, appointment: Appointment, *, refunded_
     """Tell the client that `appointment` (service, clinic time with zone, location) is not
     booked and that `refunded_cents` (integer cents of the visit's currency) went back to
     their card, or, with `pending` (the gateway has not confirmed the refund yet), that it is
-    on its way: never "refunded" before it is. Nothing for a client with neither email nor phone, or when already queued for
-    this appointment; returns the messages added. Call it in the refund's transaction."""
-    client = session.get(Client, appointment.client_id) if appointment.client_id else None
-    if client is None or not (client.email or client.phone_e164):
+    on its way: never "refunded" before it is. Nothing for a client with neither email nor
+    phone, or when already queued for this appointment; returns the messages added. Call it
+    in the refund's transaction."""
+    facts = visit_facts(session, appointment)
+    if facts is None:
         return []
-    org = session.get(Organization, appointment.org_id)
-    location = session.get(Location, appointment.location_id)
-    service = session.get(Service, appointment.service_id)
-    when = format_clinic_time(appointment.start_at, location.time_zone)
+    client, org, location, service, when = facts.client, facts.org, facts.location, facts.service, facts.when
     amount = format_money(refunded_cents, appointment.currency)
     refund_sentence = (f"Your deposit of {amount} is being refunded to your card in full; the payment service "
                        "has not confirmed it yet, and we will keep at it until it does." if pending else

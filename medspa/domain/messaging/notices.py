@@ -11,15 +11,12 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from medspa.domain.catalog.models import Service
-from medspa.domain.clients.models import Client
 from medspa.domain.messaging.models import OutboxMessage
-from medspa.domain.messaging.service import add_new_messages, visit_messages
+from medspa.domain.messaging.service import add_new_messages, visit_facts, visit_messages
 from medspa.domain.money import format_money
 from medspa.domain.payments.models import Payment
-from medspa.domain.practice.models import Location, Organization
+from medspa.domain.practice.models import Location
 from medspa.domain.scheduling.models import Appointment
-from medspa.domain.timezones import format_clinic_time
 
 
 def _deposit_sentence(appointment: Appointment, location: Location, *, paid_cents: int, refunded_cents: int,
@@ -46,13 +43,10 @@ def queue_cancellation_notice(session: Session, appointment: Appointment, *, pai
     Call it in the cancellation's transaction (desk and portal; never for an expired hold).
     Nothing for a client with neither email nor phone; returns the messages added (none when
     already queued for this appointment)."""
-    client = session.get(Client, appointment.client_id) if appointment.client_id else None
-    if client is None or not (client.email or client.phone_e164):
+    facts = visit_facts(session, appointment)
+    if facts is None:
         return []
-    org = session.get(Organization, appointment.org_id)
-    location = session.get(Location, appointment.location_id)
-    service = session.get(Service, appointment.service_id)
-    when = format_clinic_time(appointment.start_at, location.time_zone)
+    client, org, location, service, when = facts.client, facts.org, facts.location, facts.service, facts.when
     deposit = _deposit_sentence(appointment, location, paid_cents=paid_cents, refunded_cents=refunded_cents,
                                 late=late)
     body = (f"Hi {client.first_name},\n\n"
@@ -72,14 +66,11 @@ def queue_checkout_receipt(session: Session, appointment: Appointment, *, applie
     refunded). payment: the succeeded balance payment (None for a zero balance). Call it in
     the checkout's transaction, never for a declined or 3-D Secure attempt. None without an
     email or when already queued for this appointment."""
-    client = session.get(Client, appointment.client_id) if appointment.client_id else None
-    if client is None or not client.email:
+    facts = visit_facts(session, appointment, needs="email")
+    if facts is None:
         return None
-    org = session.get(Organization, appointment.org_id)
-    location = session.get(Location, appointment.location_id)
-    service = session.get(Service, appointment.service_id)
+    client, org, location, service, when = facts.client, facts.org, facts.location, facts.service, facts.when
     cur = appointment.currency
-    when = format_clinic_time(appointment.start_at, location.time_zone)
     charged = payment.amount_cents if payment is not None else 0
     card = f" (card ending {payment.card_last4 or '----'})" if payment is not None else ""
     excess = (f"Deposit above the price refunded to your card: {format_money(refunded_cents, cur)}\n"

@@ -6,6 +6,8 @@ Berlin reads "10:00 AM CEST (Europe/Berlin)" in the email and the SMS alike.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import Session, select
 
 from medspa.domain.catalog.models import Service
@@ -34,6 +36,31 @@ def add_new_messages(session: Session, messages: list[OutboxMessage]) -> list[Ou
         existing = set(session.exec(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))))
         messages = [m for m in messages if m.dedupe_key not in existing]
     return add_messages(session, messages)
+
+
+@dataclass(frozen=True)
+class VisitFacts:
+    """What a notice about a visit names: its client, clinic, location, service and start in
+    clinic time with the zone named ("Tue, Jun 30, 2026, 2:00 PM EDT")."""
+
+    client: Client
+    org: Organization
+    location: Location
+    service: Service
+    when: str
+
+
+def visit_facts(session: Session, appointment: Appointment, *, needs: str = "email or phone") -> VisitFacts | None:
+    """The facts of `appointment` for a client notice; None when its client cannot be reached:
+    no client, or (`needs`) no "email", or neither email nor phone ("email or phone")."""
+    client = session.get(Client, appointment.client_id) if appointment.client_id else None
+    reachable = client is not None and (client.email if needs == "email" else (client.email or client.phone_e164))
+    if not reachable:
+        return None
+    location = session.get(Location, appointment.location_id)
+    return VisitFacts(client, session.get(Organization, appointment.org_id), location,
+                      session.get(Service, appointment.service_id),
+                      format_clinic_time(appointment.start_at, location.time_zone))
 
 
 def visit_messages(appointment: Appointment, client: Client, *, kind: str, key: str, subject: str, body: str,
