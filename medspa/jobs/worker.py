@@ -66,6 +66,8 @@ class InProcessWorker:
         self.thread = threading.Thread(target=self._run, name="procrastinate-worker", daemon=True)
 
     def start(self, timeout: float = 30) -> "InProcessWorker":
+        """Start the worker's thread; returns once its loop runs. Raises RuntimeError after
+        `timeout` seconds."""
         self.thread.start()
         if not self.ready.wait(timeout):
             raise RuntimeError("the in-process job worker did not start")
@@ -90,6 +92,7 @@ class InProcessWorker:
             self.loop.close()
 
     def stop(self, timeout: float = 30) -> bool:
+        """Cancel the worker gracefully; True when its thread ended within `timeout` seconds."""
         if self.task is not None and not self.loop.is_closed():
             try:
                 self.loop.call_soon_threadsafe(self.task.cancel)

@@ -123,6 +123,7 @@ class RevenueLine:
 
     @property
     def net_cents(self) -> int:
+        """Net revenue of the line in cents: deposits + sales - deposits applied - refunds - fees."""
         return self.deposits_cents + self.sales_cents - self.applied_cents - self.refunds_cents - self.fees_cents
 
 

@@ -43,6 +43,7 @@ class CardDetails:
 
     @property
     def last4(self) -> str:
+        """The card number's last four digits (shown as "card ending 4242")."""
         return self.digits[-4:]
 
 
@@ -201,6 +202,10 @@ class TestPaymentGateway:
             return result
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
+        """Charge `request` (amount in cents) by Stripe's test card numbers (TEST_CARD_OUTCOMES:
+        4242... succeeds, 4000...0002 declines, 4000002500003155 needs 3-D Secure); a reused
+        idempotency key replays its stored answer. Raises ValidationFailed for missing or bad card
+        input."""
         if request.card is None:
             raise ValidationFailed({"card_number": "Enter your card details."})
         from datetime import datetime, timezone
@@ -245,6 +250,8 @@ class TestPaymentGateway:
             return ChargeResult(**row.result)
 
     def refund(self, *, org_id: int, gateway_payment_id: str, amount_cents: int, idempotency_key: str) -> RefundResult:
+        """Refund `amount_cents` of test charge `gateway_payment_id`; a reused idempotency key
+        replays its stored answer."""
         result = self._replay_or_store(
             org_id, idempotency_key,
             lambda: asdict(RefundResult(status="succeeded", gateway_refund_id="re_test_" + secrets.token_hex(12))))

@@ -117,10 +117,12 @@ class BookDialogState(StaffState):
 
     @rx.event
     def close(self):
+        """Close the booking dialog."""
         self.dialog_open = False
 
     @rx.event
     def set_open(self, value: bool):
+        """The dialog's open state from the component (it may close itself, never open itself)."""
         self.dialog_open = bool(value) and self.dialog_open
 
     @rx.event
@@ -142,6 +144,7 @@ class BookDialogState(StaffState):
 
     @rx.event
     def pick_client(self, client_id: int):
+        """Take one of the search hits as the visit's client (ids not among the hits are ignored)."""
         if client_id in self._hit_ids:
             hit = next(h for h in self.hits if h.id == client_id)
             self.client_id, self.client_label, self.mode = client_id, hit.name, "picked"
@@ -149,21 +152,25 @@ class BookDialogState(StaffState):
 
     @rx.event
     def set_mode(self, mode: str):
+        """Switch between searching an existing client and typing a new one."""
         if mode in ("search", "new"):
             self.mode, self.client_id, self.client_label = mode, 0, ""
 
     @rx.event
     def set_service(self, value: str):
+        """Pick the service (only one of the offered options)."""
         if any(o.value == value for o in self.services):
             self.service = value
 
     @rx.event
     def set_provider(self, value: str):
+        """Pick the provider (only one of the offered options)."""
         if any(o.value == value for o in self.providers):
             self.provider = value
 
     @rx.event
     def set_minute(self, value: str):
+        """Pick the start time (only one of the offered options)."""
         if any(o.value == value for o in self.times):
             self.minute = value
 

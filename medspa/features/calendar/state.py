@@ -180,10 +180,12 @@ class CalendarState(StaffState):
 
     @rx.event
     async def go_today(self):
+        """Show today (the location's local day)."""
         return await self._go(day="")
 
     @rx.event
     async def pick_date(self, value: str):
+        """Show the typed or picked day (YYYY-MM-DD, 2000-2100; anything else is ignored)."""
         picked = parse_day(value if isinstance(value, str) else "", None)
         if picked is None or not (date(2000, 1, 1) <= picked <= date(2100, 1, 1)):
             return
@@ -191,6 +193,7 @@ class CalendarState(StaffState):
 
     @rx.event
     async def pick_location(self, value: str):
+        """Show another location's calendar (an id among the clinic's locations)."""
         location_id = parse_id(value) if isinstance(value, str) else None
         if location_id is None:
             return
@@ -198,11 +201,13 @@ class CalendarState(StaffState):
 
     @rx.event
     async def pick_view(self, value: str | list[str]):
+        """Columns by provider, room or device (one of VIEWS); the span goes back to one day."""
         if value in VIEWS:
             return await self._go(view=value, span="day")
 
     @rx.event
     async def pick_span(self, value: str | list[str]):
+        """One day or a week (one of SPANS)."""
         if value in SPANS:
             return await self._go(span=value)
 
@@ -215,6 +220,7 @@ class CalendarState(StaffState):
 
     @rx.event
     async def toggle_cancelled(self, value: bool):
+        """Show or hide cancelled visits (a filter: the open panel stays)."""
         return await self._go(show_cancelled=bool(value), keep_panel=True)  # a filter, not navigation
 
 
@@ -250,6 +256,7 @@ class DetailState(StaffState):
 
     @rx.event
     async def open(self, appointment_id: int):
+        """Open the side panel of a visit (its read is audited)."""
         appointment_id = parse_id(appointment_id) if isinstance(appointment_id, int) else None
         if appointment_id is None:
             return self._to_login() if await self._staff_actor() is None else None
@@ -265,6 +272,7 @@ class DetailState(StaffState):
 
     @rx.event
     def close(self):
+        """Close the side panel."""
         self._reset()
 
     @rx.event
@@ -289,6 +297,7 @@ class DetailState(StaffState):
 
     @rx.event
     def ask_cancel(self, value: bool):
+        """Show or hide the cancel confirmation (only when the visit can be cancelled)."""
         self.confirm_cancel, self.error = bool(value) and self.detail.can_cancel, ""
 
     @rx.event
