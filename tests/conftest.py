@@ -98,3 +98,19 @@ def run_in_fresh_loop(coro):
     if "error" in box:
         raise box["error"]
     return box.get("value")
+
+
+def drain_queue(db_url: str, task_name: str, func, retry) -> None:
+    """Run one procrastinate worker on `db_url` with task `task_name` (the coroutine `func`,
+    `retry` strategy) until the default queue has nothing left to do (wait=False)."""
+    from procrastinate import App, PsycopgConnector
+
+    worker_app = App(connector=PsycopgConnector(conninfo=db_url, min_size=1, max_size=2))
+    worker_app.task(name=task_name, queue="default", retry=retry, pass_context=True)(func)
+
+    async def run() -> None:
+        async with worker_app.open_async():
+            await worker_app.run_worker_async(queues=["default"], wait=False, install_signal_handlers=False,
+                                              concurrency=1)
+
+    run_in_fresh_loop(run())

@@ -3,10 +3,8 @@ environment that points the app at them, and small readers of the outbox and the
 
 from __future__ import annotations
 
-import socket
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import text
 from sqlmodel import select
 
@@ -15,6 +13,7 @@ from medspa.domain.messaging.models import ContactSuppression, OutboxMessage
 from medspa.settings import Settings, get_settings
 from tests.conftest import utc
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.smtp_support import smtp_server_for
 
 CLOCK = FixedClock(utc(2026, 7, 1, 12))
 BASE_URL = "https://spa.example"
@@ -58,16 +57,9 @@ def fake_twilio():
 
 @pytest.fixture
 def smtp_box():
-    with socket.socket() as s:  # Controller(port=0) fails: start() connects to the port
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server_for(box) as controller:
         yield controller, box
-    finally:
-        controller.stop()
 
 
 def _environment(monkeypatch, owner_engine, env: dict[str, str], unset: tuple[str, ...] = ()):

@@ -30,34 +30,13 @@ from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.service import change_status
 from tests.factories import build_clinic
 from tests.fake_stripe import FakeStripe, sign_header
+from tests.gateway_faults import Crash, CrashingGateway
 from tests.test_checkout import DECLINE, GOOD, checked_in, lines, ny
 
 NOW = ny(10, 40)
 PAST_WINDOW = timedelta(seconds=CHECKOUT_WINDOW_SECONDS + 120 + 1)  # the window + the 120 s grace
 CHECKED_OUT = [("deposit_paid", 5000), ("processing_fee", -175), ("sale", 35000), ("deposit_applied", -5000),
                ("processing_fee", -900)]
-
-
-class Crash(Exception):
-    """The checkout request's process dies here."""
-
-
-class CrashingGateway:
-    """The real gateway, with the process dying just before or just after its charge."""
-
-    def __init__(self, inner, when: str):
-        self.inner, self.when, self.name = inner, when, inner.name
-
-    def charge(self, request):
-        if self.when == "before_gateway":
-            raise Crash("killed before the gateway call")
-        result = self.inner.charge(request)
-        if self.when == "after_gateway":
-            raise Crash("killed after the gateway charged, before the answer was recorded")
-        return result
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
 
 
 @pytest.fixture

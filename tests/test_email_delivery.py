@@ -12,7 +12,6 @@ from email import message_from_bytes, policy
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import text
 from sqlmodel import select
 
@@ -26,6 +25,7 @@ from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
 from medspa.settings import Settings, get_settings
 from tests.conftest import run_in_fresh_loop, utc
+from tests.smtp_support import smtp_server_for
 from tests.factories import build_clinic
 
 NY = ZoneInfo("America/New_York")
@@ -50,16 +50,9 @@ class Sink:
 
 @pytest.fixture
 def smtp_server():
-    with socket.socket() as s:  # Controller(port=0) fails: start() connects to the port
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server_for(sink) as controller:
         yield controller, sink
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -354,11 +347,9 @@ def test_the_job_delivers_through_a_worker_and_a_5xx_is_not_retried(engine, owne
                                                                       monkeypatch):
     """deliver_email run by a procrastinate worker on the app role: the domain's actions use the
     process's settings (DATABASE_URL = the test database), as `medspa worker` binds them."""
-    from procrastinate import App, PsycopgConnector
-
     from medspa.jobs.app import RETRY
     from medspa.jobs.email import deliver_email
-    from tests.conftest import run_in_fresh_loop
+    from tests.conftest import drain_queue
 
     settings, sink = mail
     clinic = build_clinic(engine, owner_engine)
@@ -366,15 +357,7 @@ def test_the_job_delivers_through_a_worker_and_a_5xx_is_not_retried(engine, owne
     sink.answers = ["550 5.1.1 mailbox unavailable"]  # the first job (lower id) runs first
     monkeypatch.setenv("DATABASE_URL", db_urls[0])
     get_settings.cache_clear()
-    worker_app = App(connector=PsycopgConnector(conninfo=db_urls[0], min_size=1, max_size=2))
-    worker_app.task(name="deliver_email", queue="default", retry=RETRY, pass_context=True)(deliver_email.func)
-
-    async def run() -> None:
-        async with worker_app.open_async():
-            await worker_app.run_worker_async(queues=["default"], wait=False, install_signal_handlers=False,
-                                              concurrency=1)
-
-    run_in_fresh_loop(run())
+    drain_queue(db_urls[0], "deliver_email", deliver_email.func, RETRY)
     with owner_engine.connect() as conn:
         jobs = conn.execute(text("select (args->>'message_id')::bigint, status, attempts from procrastinate_jobs "
                                  "where task_name = 'deliver_email' and (args->>'message_id')::bigint = any(:ids)"),

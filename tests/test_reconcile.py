@@ -28,7 +28,7 @@ from medspa.domain.payments.actions import do_reconcile_payments, fetch_money_vi
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.payments.invariant import money_violations
 from medspa.domain.payments.models import LedgerEntry, Payment, Refund, TestGatewayCharge
-from medspa.domain.payments.stripe_gateway import StripeGateway
+from medspa.domain.payments.stripe_gateway import GatewayUnavailable, StripeGateway
 from medspa.domain.scheduling.actions.online import do_expire_lapsed_holds, do_release_hold
 from medspa.domain.scheduling.booking import ActionRequired, OnlineBooking, book_online
 from medspa.domain.scheduling.models import Appointment, Occupancy
@@ -36,33 +36,12 @@ from medspa.domain.scheduling.service import SlotTaken, hold_slot
 from tests.conftest import utc
 from tests.factories import build_clinic
 from tests.fake_stripe import FakeStripe
+from tests.gateway_faults import Crash, CrashingGateway, Unreachable
 
 NY = ZoneInfo("America/New_York")
 SLOT = datetime.combine(date(2026, 7, 15), time(10, 0), tzinfo=NY).astimezone(timezone.utc)
 START = utc(2026, 7, 1, 12)
 PAST_GRACE = timedelta(minutes=10, seconds=121)  # the 10-minute hold + the 120 s grace
-
-
-class Crash(Exception):
-    """The booking request's process dies here."""
-
-
-class CrashingGateway:
-    """The real gateway, with the process dying just before or just after its charge."""
-
-    def __init__(self, inner, when: str):
-        self.inner, self.when, self.name = inner, when, inner.name
-
-    def charge(self, request):
-        if self.when == "before_gateway":
-            raise Crash("killed before the gateway call")
-        result = self.inner.charge(request)
-        if self.when == "after_gateway":
-            raise Crash("killed after the gateway charged, before the answer was recorded")
-        return result
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
 
 
 @pytest.fixture
@@ -415,8 +394,6 @@ def test_the_webhook_finds_a_pending_payment_by_its_key(engine, owner_engine, cl
 
 
 def test_a_retry_after_a_lost_answer_reuses_the_key_and_charges_once(engine, owner_engine, clock, fake):
-    from medspa.domain.payments.stripe_gateway import GatewayUnavailable
-
     class LostAnswer(CrashingGateway):
         def charge(self, request):
             self.inner.charge(request)
@@ -500,8 +477,6 @@ def test_the_start_up_run_is_queued_once(db_urls, owner_engine):
 
 
 def test_a_gateway_that_does_not_answer_postpones_the_payment(engine, owner_engine, clock, monkeypatch):
-    from medspa.domain.payments.stripe_gateway import GatewayUnavailable
-
     class Down(CrashingGateway):
         def lookup(self, **kwargs):
             raise GatewayUnavailable("The payment service is not answering.")
@@ -525,18 +500,6 @@ def test_a_gateway_that_does_not_answer_postpones_the_payment(engine, owner_engi
 def test_a_lost_slot_refunded_while_stripe_is_down_tells_the_client_it_is_on_its_way(engine, owner_engine, clock,
                                                                                      fake):
     """The refund is pending (the gateway did not answer): the notice never says "refunded"."""
-    from medspa.domain.payments.stripe_gateway import GatewayUnavailable
-
-    class RefundsDown:
-        def __init__(self, inner):
-            self.inner, self.name = inner, inner.name
-
-        def __getattr__(self, name):
-            return getattr(self.inner, name)
-
-        def refund(self, **kwargs):
-            raise GatewayUnavailable("The payment service is not answering.", cause="APIConnectionError: refused")
-
     clinic = build_clinic(engine, owner_engine)
     gateway = StripeGateway(fake.api_key, fake.url)
     with pytest.raises(ActionRequired):
@@ -550,7 +513,7 @@ def test_a_lost_slot_refunded_while_stripe_is_down_tells_the_client_it_is_on_its
     (payment,) = rows(clinic, Payment, Payment.appointment_id == appt.id)
     fake.complete_action(payment.gateway_payment_id)
     clock.advance(minutes=2)
-    do_reconcile_payments(clock=clock, engine=engine, gateway=RefundsDown(gateway))
+    do_reconcile_payments(clock=clock, engine=engine, gateway=Unreachable(gateway))
     (refund,) = rows(clinic, Refund)
     assert refund.status == "pending" and fake.posts_to("/v1/refunds") == []
     notice = rows(clinic, OutboxMessage, OutboxMessage.appointment_id == appt.id)

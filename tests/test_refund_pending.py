@@ -16,7 +16,6 @@ from sqlmodel import select
 
 from medspa.clock import FixedClock
 from medspa.domain.payments.actions import do_reconcile_payments
-from medspa.domain.payments.gateway import RefundResult
 from medspa.domain.payments.invariant import money_violations
 from medspa.domain.payments.models import LedgerEntry, Payment, Refund
 from medspa.domain.payments.service import issue_refund, refund_line
@@ -24,6 +23,7 @@ from medspa.domain.payments.stripe_gateway import GatewayUnavailable, StripeGate
 from medspa.domain.payments.webhooks import handle_stripe_event
 from tests.factories import build_clinic
 from tests.fake_stripe import FakeStripe, sign_header
+from tests.gateway_faults import AnswerLost, Crash, CrashAfterRefund, Refusing, Unreachable, Wrapped
 from tests.test_refunds import START, charge
 
 RETRY = timedelta(seconds=61)
@@ -34,36 +34,6 @@ def fake():
     server = FakeStripe().start()
     yield server
     server.stop()
-
-
-class Wrapped:
-    """The real gateway with its refund replaced (every other call goes through)."""
-
-    def __init__(self, inner):
-        self.inner, self.name = inner, inner.name
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-
-class Unreachable(Wrapped):
-    """Stripe cannot be reached: the refund raises a connection error (GatewayUnavailable)."""
-
-    def refund(self, **kwargs):
-        raise GatewayUnavailable("The payment service is not answering.", cause="APIConnectionError: refused")
-
-
-class AnswerLost(Wrapped):
-    """Stripe refunds, but its answer never reaches the app (a timeout after the request landed)."""
-
-    def refund(self, **kwargs):
-        self.inner.refund(**kwargs)
-        raise GatewayUnavailable("The payment service is not answering.", cause="Timeout")
-
-
-class Refusing(Wrapped):
-    def refund(self, **kwargs):
-        return RefundResult(status="failed", message="Charge is disputed.")
 
 
 class Slow(Wrapped):
@@ -221,18 +191,6 @@ def test_a_refused_retry_fails_the_refund_and_the_next_try_uses_a_new_key(engine
         ("failed", f"refund-{pid}-1"), ("succeeded", f"refund-{pid}-2")]
     assert lines == [("deposit_paid", 5000), ("deposit_refunded", -2000)]
     assert [r.headers["idempotency-key"] for r in fake.posts_to("/v1/refunds")] == [f"refund-{pid}-2"]
-
-
-class Crash(Exception):
-    """The process dies here."""
-
-
-class CrashAfterRefund(Wrapped):
-    """Stripe refunds, then the process dies before the answer is recorded."""
-
-    def refund(self, **kwargs):
-        self.inner.refund(**kwargs)
-        raise Crash("killed after the gateway refunded")
 
 
 def test_the_managers_refund_commits_its_pending_row_before_the_gateway_call(engine, owner_engine, fake):

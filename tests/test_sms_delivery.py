@@ -356,12 +356,10 @@ def test_lifting_a_mark_is_audited_and_the_next_sms_goes_out(engine, owner_engin
 def test_the_sms_job_runs_on_a_worker(engine, owner_engine, db_urls, sms, monkeypatch):
     """deliver_sms run by a procrastinate worker on the app role, against the fake Twilio: one
     run each, the refused one not retried."""
-    from procrastinate import App, PsycopgConnector
-
     from medspa.jobs.app import IMPORT_PATHS, RETRY
     from medspa.jobs.sms import deliver_sms
     from medspa.settings import get_settings
-    from tests.conftest import run_in_fresh_loop
+    from tests.conftest import drain_queue
 
     assert "medspa.jobs.sms" in IMPORT_PATHS
     settings, fake = sms
@@ -370,15 +368,7 @@ def test_the_sms_job_runs_on_a_worker(engine, owner_engine, db_urls, sms, monkey
     fake.answers = [INVALID_TO]  # the first job (lower id) runs first
     monkeypatch.setenv("DATABASE_URL", db_urls[0])
     get_settings.cache_clear()
-    worker_app = App(connector=PsycopgConnector(conninfo=db_urls[0], min_size=1, max_size=2))
-    worker_app.task(name="deliver_sms", queue="default", retry=RETRY, pass_context=True)(deliver_sms.func)
-
-    async def run() -> None:
-        async with worker_app.open_async():
-            await worker_app.run_worker_async(queues=["default"], wait=False, install_signal_handlers=False,
-                                              concurrency=1)
-
-    run_in_fresh_loop(run())
+    drain_queue(db_urls[0], "deliver_sms", deliver_sms.func, RETRY)
     with owner_engine.connect() as conn:
         jobs = conn.execute(text("select (args->>'message_id')::bigint, status, attempts from procrastinate_jobs "
                                  "where task_name = 'deliver_sms' and (args->>'message_id')::bigint = any(:ids)"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +20,6 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import text
 from sqlmodel import select
 
@@ -29,6 +27,7 @@ from medspa.domain.messaging.delivery import add_messages
 from medspa.domain.messaging.models import MessageStatus, OutboxMessage
 from medspa.settings import PROJECT_ROOT, Settings
 from tests.factories import build_clinic
+from tests.smtp_support import smtp_server_for
 
 WAIT = 120  # seconds: an upper bound for waiting on a busy machine, never a speed claim
 STALLED_AFTER = 4  # JOB_STALLED_AFTER_SECONDS of the kill test's workers (heartbeat every 1.3 s)
@@ -60,16 +59,11 @@ class MailServer:
 
 @contextmanager
 def _smtp(handler: MailServer):
-    with socket.socket() as s:  # Controller(port=0) fails: start() connects to the port
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield controller
-    finally:
-        handler.release.set()
-        controller.stop()
+    with smtp_server_for(handler) as controller:
+        try:
+            yield controller
+        finally:
+            handler.release.set()  # a held DATA answers before the server stops
 
 
 class Workers:
