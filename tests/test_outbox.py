@@ -363,6 +363,19 @@ def test_options_name_the_zones_mail_and_the_jobs_tab(shop):
     assert owner.mail_enabled is False and owner.show_failed_jobs is True
     manager = fetch_outbox_options(shop.actor("manager"), settings=MAIL, engine=shop.engine)
     assert manager.mail_enabled is True and manager.show_failed_jobs is False
+    assert owner.sms_enabled is False  # the banner says texts wait too
+    twilio = MAIL.model_copy(update={"twilio_account_sid": "AC123", "twilio_auth_token": "token"})
+    assert fetch_outbox_options(shop.actor("manager"), settings=twilio, engine=shop.engine).sms_enabled is True
+
+
+def test_numbers_are_shown_as_people_read_them_and_searched_as_stored():
+    from medspa.domain.phones import display_address, display_phone
+
+    assert display_phone("+12125550147") == "+1 212-555-0147"
+    assert display_phone("+447700900123") == "+44 7700 900123"
+    assert display_phone("not a number") == "not a number"
+    assert display_address("sms", "+12125550147") == "+1 212-555-0147"
+    assert display_address("email", "ana@example.com") == "ana@example.com"
 
 
 def test_a_dead_delivery_job_shows_its_messages_failure(shop):

@@ -41,6 +41,7 @@ from medspa.domain.messaging.models import MessageStatus, OutboxMessage
 from medspa.domain.messaging.suppression import lift_suppression
 from medspa.domain.practice.models import Location
 from medspa.domain.timezones import local_midnight, zone_abbreviation
+from medspa.domain.phones import display_address
 from medspa.settings import Settings
 
 PERMISSION = "outbox.manage"
@@ -369,8 +370,9 @@ def _resend_note(message: OutboxMessage, client: Client | None, refusal: str) ->
         return refusal
     current = _current_address(client, message.channel)
     if current and current != message.to_address:
-        return f"Goes to {current}, the client's current address (it went to {message.to_address})."
-    return f"Goes to {message.to_address} again."
+        return (f"Goes to {display_address(message.channel, current)}, the client's current address (it went to "
+                f"{display_address(message.channel, message.to_address)}).")
+    return f"Goes to {display_address(message.channel, message.to_address)} again."
 
 
 def _message(session: Session, message_id: int, *, lock: bool) -> OutboxMessage:

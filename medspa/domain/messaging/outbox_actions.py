@@ -27,12 +27,13 @@ __all__ = ["OutboxOptions", "do_resend_message", "fetch_outbox", "fetch_outbox_m
 @dataclass(frozen=True)
 class OutboxOptions:
     """What the page needs before its first list: the clinic's locations (id, name, IANA zone)
-    to read times in, whether email leaves through a mail server, and whether this actor also
+    to read times in, whether email leaves through a mail server (and SMS through Twilio), and whether this actor also
     sees the job queue's dead letters (jobs.read: owners)."""
 
     locations: list[tuple[int, str, str]]
     mail_enabled: bool
     show_failed_jobs: bool
+    sms_enabled: bool = False  # text messages leave through Twilio
 
 
 def fetch_outbox_options(actor: Actor, *, settings: Settings | None = None,
@@ -42,7 +43,7 @@ def fetch_outbox_options(actor: Actor, *, settings: Settings | None = None,
     settings = settings or get_settings()
     with atomic(actor.org_id, engine=engine) as work:
         locations = outbox_locations(work.session, actor)
-    return OutboxOptions(locations, settings.mail_enabled, actor.can("jobs.read"))
+    return OutboxOptions(locations, settings.mail_enabled, actor.can("jobs.read"), settings.sms_enabled)
 
 
 def fetch_outbox(actor: Actor, filt: OutboxFilter, *, limit: int = 50, offset: int = 0, clock: Clock | None = None,

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import phonenumbers
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.models import ContactSuppression, OutboxMessage
+from medspa.domain.phones import display_address
 
 CHANNELS = ("email", "sms")
 # the outbox page's permission (owners and managers: list, open, resend), whose resend lifts the mark
@@ -30,17 +30,6 @@ def normal_address(channel: str, address: str) -> str:
     """The form a suppression is kept under: an email stripped and lower-cased, a number stripped."""
     address = (address or "").strip()
     return address.lower() if channel == "email" else address
-
-
-def shown_address(channel: str, address: str) -> str:
-    """An address as people read it: a number in international format ("+1 415-555-0123")."""
-    if channel != "sms":
-        return address
-    try:
-        return phonenumbers.format_number(phonenumbers.parse(address, None),
-                                          phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    except phonenumbers.NumberParseException:
-        return address
 
 
 def active_suppression(session: Session, channel: str, address: str) -> ContactSuppression | None:
@@ -72,7 +61,7 @@ def refusal_reason(suppression: ContactSuppression) -> str:
     "not sent: +1 415-555-0123 marked undeliverable on 2026-07-01 (Twilio 21211: ...)"
     (the date is the UTC day it was marked)."""
     day = suppression.created_at.date().isoformat()
-    text = (f"not sent: {shown_address(suppression.channel, suppression.address)} marked undeliverable on {day} "
+    text = (f"not sent: {display_address(suppression.channel, suppression.address)} marked undeliverable on {day} "
             f"({suppression.reason})")
     return text[:1000]
 

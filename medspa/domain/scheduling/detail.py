@@ -21,6 +21,7 @@ from medspa.domain.scheduling.labels import STATUS_LABELS, category_colour, clie
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy
 from medspa.domain.scheduling.policy import is_late_cancellation
 from medspa.domain.timezones import format_clinic_clock, zone_abbreviation
+from medspa.domain.phones import display_phone
 
 @dataclass(frozen=True)
 class AppointmentDetail:
@@ -140,7 +141,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         id=appt.id, reference=appt.reference, status=appt.status,
         status_label=STATUS_LABELS.get(appt.status, appt.status), client_id=appt.client_id,
         client_name=client_name(client), contact_visible=contact,
-        client_phone=_pretty_phone(client.phone_e164) if contact and client.phone_e164 else "",
+        client_phone=display_phone(client.phone_e164) if contact and client.phone_e164 else "",
         client_email=(client.email or "") if contact else "", service_name=svc.name, category=svc.category,
         colour=category_colour(svc.category), duration_minutes=svc.duration_minutes,
         provider_name=provider.display_name, resources=resources, location_name=location.name,
@@ -167,14 +168,3 @@ def _deposit_words(session: Session, appt: Appointment, paid_cents: int) -> str:
         return f"{held} · Refund of {format_money(pending, appt.currency)} pending" if pending else held
     refunded = refunded_deposit_cents(session, appt.id)
     return f"{format_money(refunded, appt.currency)} refunded" if refunded else "None"
-
-
-def _pretty_phone(e164: str) -> str:
-    """+12125550123 -> "+1 212-555-0123" (international format)."""
-    import phonenumbers
-
-    try:
-        return phonenumbers.format_number(phonenumbers.parse(e164, None),
-                                          phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    except phonenumbers.NumberParseException:
-        return e164

@@ -225,7 +225,7 @@ def _panel_facts() -> list[rx.Component]:
         rx.hstack(
             rx.vstack(rx.text("Price", size="1", color_scheme="gray"), rx.text(d.price, size="2",
                       weight="bold"), spacing="0"),
-            rx.vstack(rx.text("Deposit paid", size="1", color_scheme="gray"),
+            rx.vstack(rx.text("Deposit", size="1", color_scheme="gray"),
                       rx.text(d.deposit_paid, size="2", weight="bold", id="detail-deposit"), spacing="0"),
             rx.vstack(rx.text("Ref.", size="1", color_scheme="gray"),
                       rx.code(d.reference, size="1"), spacing="0"),

@@ -18,6 +18,7 @@ from medspa.domain.messaging.models import NOT_SENT_NO_MAIL_SERVER
 from medspa.domain.messaging.outbox import MessageDetail, NotResendable, Resent, clinic_time_label
 from medspa.domain.queue.actions import fetch_failed_jobs
 from medspa.domain.queue.service import FailedJob
+from medspa.domain.phones import display_address
 from medspa.features.outbox.state import OutboxState, RowView, badge_of
 from medspa.web.inputs import parse_id
 
@@ -64,7 +65,8 @@ def replaced(obj, cls, **changes):
 def message_view(d: MessageDetail) -> MessageView:
     """The dialog's view of a MessageDetail."""
     word, tone, _ = badge_of(d.status, d.status_label)
-    return MessageView(d.id, d.kind_label, "SMS" if d.channel == "sms" else "Email", d.to_address, d.client_name,
+    return MessageView(d.id, d.kind_label, "SMS" if d.channel == "sms" else "Email",
+                       display_address(d.channel, d.to_address), d.client_name,
                        d.subject, d.body, d.body_hidden, d.status, word, tone, d.status_label, d.attempts,
                        d.failure_reason, d.message_id, d.provider_id, d.created_label, d.sent_label,
                        d.delivered_label, d.resendable, d.resend_note, d.resend_label)
@@ -114,9 +116,10 @@ class MessageState(OutboxState):
 
     def _show_resent(self, r: Resent) -> None:
         word, tone, rest = badge_of(r.status, r.status_label)
-        self.view = replaced(self.view, MessageView, address=r.to_address, status=r.status, badge=word, tone=tone,
+        shown = display_address("sms" if self.view.channel == "SMS" else "email", r.to_address)
+        self.view = replaced(self.view, MessageView, address=shown, status=r.status, badge=word, tone=tone,
                                         label=r.status_label, failure_reason="", resendable=False, resend_note="")
-        self.rows = [replaced(row, RowView, address=r.to_address, status=r.status, badge=word, tone=tone, reason=rest,
+        self.rows = [replaced(row, RowView, address=shown, status=r.status, badge=word, tone=tone, reason=rest,
                                          label=r.status_label) if row.id == r.id else row for row in self.rows]
         counts = dict(self.counts)
         if counts and r.previous_status == "failed":

@@ -207,6 +207,9 @@ def _mail_banner() -> rx.Component:
                 "Emails stay here in the outbox, marked “not sent: no mail server set up”, and nobody receives "
                 "them. Ask whoever runs the server to set SMTP_HOST: emails written after that go out at once, and "
                 "earlier ones wait here until you open one and press Send now.",
+                rx.cond(~OutboxState.sms_enabled,
+                        " Text messages likewise wait here, “not sent: no SMS provider set up”, until the Twilio "
+                        "settings (TWILIO_ACCOUNT_SID and the rest) are set."),
             ),
             color_scheme="amber", size="1", width="100%", id="outbox-mail-banner",
         ),

@@ -17,6 +17,7 @@ import reflex as rx
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.messaging import outbox_actions as actions
 from medspa.domain.messaging.outbox import STATUS_CHOICES, OutboxFilter, OutboxRow
+from medspa.domain.phones import display_address
 from medspa.features.auth.state import Acted, StaffState
 from medspa.web.inputs import clean_text, iso_day
 from medspa.features.choices import Option
@@ -63,7 +64,8 @@ def badge_of(status: str, label: str) -> tuple[str, str, str]:
 def row_view(r: OutboxRow) -> RowView:
     """The table row of an OutboxRow."""
     word, tone, rest = badge_of(r.status, r.status_label)
-    return RowView(r.id, r.created_label, "SMS" if r.channel == "sms" else "Email", r.kind_label, r.to_address,
+    return RowView(r.id, r.created_label, "SMS" if r.channel == "sms" else "Email", r.kind_label,
+                   display_address(r.channel, r.to_address),
                    r.client_name, r.subject, r.status, word, tone, rest, r.status_label, r.attempts)
 
 
@@ -73,6 +75,7 @@ class OutboxState(StaffState):
     allowed: bool = False  # an owner or manager is signed in and the first load finished
     not_found: bool = False  # signed in, but not allowed: the page does not exist for them
     mail_enabled: bool = True
+    sms_enabled: bool = True
     show_jobs: bool = False  # owners: the "Failed jobs" tab
     tab: str = "messages"
     locations: list[Option] = []
@@ -160,6 +163,7 @@ class OutboxState(StaffState):
         if self.location not in self._zones:
             self.location = next(iter(self._zones))
         self.mail_enabled, self.show_jobs = opts.mail_enabled, opts.show_failed_jobs
+        self.sms_enabled = opts.sms_enabled
         wanted = self.router.url.query_parameters.get("status")
         if isinstance(wanted, str) and wanted in STATUS_CHOICES:
             self.status = wanted
