@@ -209,7 +209,7 @@ def _mail_banner() -> rx.Component:
                 "earlier ones wait here until you open one and press Send now.",
                 rx.cond(~OutboxState.sms_enabled,
                         " Text messages likewise wait here, “not sent: no SMS provider set up”, until the Twilio "
-                        "settings (TWILIO_ACCOUNT_SID and the rest) are set."),
+                        "settings (TWILIO_ACCOUNT_SID and the rest) are set.", ""),
             ),
             color_scheme="amber", size="1", width="100%", id="outbox-mail-banner",
         ),
