@@ -16,6 +16,7 @@ from medspa.domain.errors import ValidationFailed
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.payments.models import LedgerEntry, Payment, TestGatewayCharge
+from medspa.domain.payments.refunds import send_refunds_now
 from medspa.domain.payments.service import settle_cancellation
 from medspa.domain.scheduling.availability import find_slots
 from medspa.domain.scheduling.booking import CardDeclined, OnlineBooking, book_online
@@ -168,17 +169,19 @@ def test_cancellation_outside_window_refunds_inside_keeps(engine, owner_engine, 
     desk = clinic.staff_actor("front_desk")
     with clinic.session() as s:
         out = cancel_appointment(s, desk, early.id, now=clock.now())  # two weeks ahead: refund
-        assert not out.late and settle_cancellation(s, desk, out.appointment, late=out.late, gateway=gateway,
-                                                    now=clock.now()) == 5000
+        refund = settle_cancellation(s, desk, out.appointment, late=out.late, now=clock.now())
+        assert not out.late and (refund.status, refund.amount_cents) == ("pending", 5000)  # sent after commit
         when = at(NY, 11) - timedelta(hours=23)  # inside the 24 h window: keep
         out2 = cancel_appointment(s, desk, late.id, now=when)
-        assert out2.late and settle_cancellation(s, desk, out2.appointment, late=True, gateway=gateway, now=when) == 0
+        assert out2.late and settle_cancellation(s, desk, out2.appointment, late=True, now=when) is None
         s.commit()
+    assert send_refunds_now(engine, desk, [refund.id], gateway, clock.now()) == {refund.id: "refunded"}
+    with clinic.session() as s:
         lines = s.exec(select(LedgerEntry.appointment_id, LedgerEntry.entry_type, LedgerEntry.amount_cents)
                        .order_by(LedgerEntry.id)).all()
     assert [(a == early.id, t, c) for a, t, c in lines] == [
         (True, "deposit_paid", 5000), (True, "processing_fee", -175), (False, "deposit_paid", 5000),
-        (False, "processing_fee", -175), (True, "deposit_refunded", -5000), (False, "deposit_forfeited", 0)]
+        (False, "processing_fee", -175), (False, "deposit_forfeited", 0), (True, "deposit_refunded", -5000)]
 
 
 def test_tz3_messages_show_clinic_time_with_zone(engine, owner_engine, clock):

@@ -28,6 +28,7 @@ from medspa.domain.scheduling.calendar import (
     resource_subtitle,
     resource_type_label,
 )
+from medspa.domain.scheduling.actions.desk import do_cancel_visit
 from medspa.domain.scheduling.desk import book_for_client, cancel_visit
 from medspa.domain.scheduling.models import Appointment, Occupancy
 from medspa.domain.scheduling.service import (
@@ -363,18 +364,18 @@ def test_cancel_visit_refunds_outside_and_keeps_inside_the_window(engine, owner_
     early = _paid_booking(engine, clinic, at(10), clock)
     late = _paid_booking(engine, clinic, at(11), clock)
     gateway = TestPaymentGateway(engine, clock.now)
+    r1 = do_cancel_visit(clinic.staff_actor(), early.id, clock=clock, engine=engine, gateway=gateway).result
+    r2 = do_cancel_visit(clinic.staff_actor(), late.id, clock=FixedClock(at(9)), engine=engine,
+                         gateway=gateway).result
     with clinic.session() as s:
-        r1 = cancel_visit(s, clinic.staff_actor(), early.id, gateway=gateway, now=NOW)
-        r2 = cancel_visit(s, clinic.staff_actor(), late.id, gateway=gateway, now=at(9))
-        s.commit()
-        assert (r1.late, r1.refunded_cents, r1.kept_cents) == (False, 5000, 0)
+        assert (r1.late, r1.refunded_cents, r1.pending_refund_cents, r1.kept_cents) == (False, 5000, 0, 0)
         assert (r2.late, r2.refunded_cents, r2.kept_cents) == (True, 0, 5000)
         assert s.exec(select(Payment.status).where(Payment.appointment_id == early.id)).one() == "refunded"
         kinds = s.exec(select(LedgerEntry.entry_type).where(LedgerEntry.appointment_id == late.id)
                        .order_by(LedgerEntry.id)).all()
         assert kinds == ["deposit_paid", "processing_fee", "deposit_forfeited"]
         with pytest.raises(InvalidTransition):
-            cancel_visit(s, clinic.staff_actor(), early.id, gateway=gateway, now=NOW)
+            cancel_visit(s, clinic.staff_actor(), early.id, now=NOW)
 
 
 def test_the_panel_of_a_cancelled_visit_shows_the_deposit_it_kept(engine, owner_engine):
@@ -384,10 +385,9 @@ def test_the_panel_of_a_cancelled_visit_shows_the_deposit_it_kept(engine, owner_
     clock = FixedClock(NOW)
     early, late = _paid_booking(engine, clinic, at(10), clock), _paid_booking(engine, clinic, at(11), clock)
     gateway = TestPaymentGateway(engine, clock.now)
+    do_cancel_visit(clinic.staff_actor(), early.id, clock=clock, engine=engine, gateway=gateway)
+    do_cancel_visit(clinic.staff_actor(), late.id, clock=FixedClock(at(9)), engine=engine, gateway=gateway)
     with clinic.session() as s:
-        cancel_visit(s, clinic.staff_actor(), early.id, gateway=gateway, now=NOW)
-        cancel_visit(s, clinic.staff_actor(), late.id, gateway=gateway, now=at(9))
-        s.commit()
         kept = appointment_detail(s, clinic.staff_actor(), late.id, now=at(9))
         refunded = appointment_detail(s, clinic.staff_actor(), early.id, now=at(9))
     assert (kept.status, kept.deposit_paid, kept.deposit_paid_cents) == ("cancelled", "$50.00", 5000)
@@ -405,15 +405,14 @@ def test_panel_portal_and_cancel_agree_at_the_window_boundary(engine, owner_engi
     clock = FixedClock(NOW)
     appt = _paid_booking(engine, clinic, at(10), clock)
     moment = at(10) - timedelta(hours=24) + offset
-    gateway = TestPaymentGateway(engine, clock.now)
     with clinic.session() as s:
         panel = appointment_detail(s, clinic.staff_actor(), appt.id, now=moment)
         preview = portal.cancel_preview(s, Actor.client(clinic.org_id, appt.client_id), appt.id, now=moment)
-        result = cancel_visit(s, clinic.staff_actor(), appt.id, gateway=gateway, now=moment)
+        result = cancel_visit(s, clinic.staff_actor(), appt.id, now=moment)
         s.commit()
         stored = s.get(Appointment, appt.id).cancellation_late
     assert (panel.cancel_late, preview.late, result.late, stored) == (late, late, late, late)
-    assert (result.kept_cents, result.refunded_cents) == ((5000, 0) if late else (0, 5000))
+    assert (result.kept_cents, result.pending_refund_cents) == ((5000, 0) if late else (0, 5000))
 
 
 def test_watch_registry_upserts_isolates_and_prunes(engine, owner_engine):

@@ -17,7 +17,7 @@ from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.messaging.notices import queue_cancellation_notice, queue_checkout_receipt
 from medspa.domain.payments.checkout import checkout_visit
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
-from medspa.domain.portal import service as portal
+from medspa.domain.portal import cancellation as own_cancellation
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
 from medspa.domain.scheduling.desk import book_for_client, cancel_visit
 from medspa.domain.scheduling.models import Appointment
@@ -52,10 +52,9 @@ def test_desk_cancellation_outside_and_inside_the_window_notifies_with_the_depos
     clinic = build_clinic(engine, owner_engine)
     early = paid_booking(clinic, at(10), 1)
     late = paid_booking(clinic, at(11), 2)
-    gateway = TestPaymentGateway(engine, lambda: NOW)
     with clinic.session() as s:
-        cancel_visit(s, clinic.staff_actor(), early.id, gateway=gateway, now=NOW)
-        cancel_visit(s, clinic.staff_actor(), late.id, gateway=gateway, now=at(9))
+        cancel_visit(s, clinic.staff_actor(), early.id, now=NOW)
+        cancel_visit(s, clinic.staff_actor(), late.id, now=at(9))
         s.commit()
         refunded, kept = notices(s, early.id), notices(s, late.id)
     assert set(refunded) == set(kept) == {"email", "sms"}
@@ -63,8 +62,8 @@ def test_desk_cancellation_outside_and_inside_the_window_notifies_with_the_depos
     email = refunded["email"]
     assert (email.to_address, email.subject) == ("ana1@example.com", f"Cancelled: Botox on {when}")
     assert f"Your Botox on {when} at Main is cancelled." in email.body
-    assert "$50.00 refunded to your card" in email.body and "kept" not in email.body
-    assert "$50.00 refunded to your card" in refunded["sms"].body and when in refunded["sms"].body
+    assert "$50.00 is being refunded to your card" in email.body and "kept" not in email.body
+    assert "$50.00 is being refunded to your card" in refunded["sms"].body and when in refunded["sms"].body
     assert refunded["sms"].to_address == "+12125550001"
     assert "11:00 AM EDT (America/New_York)" in kept["email"].body
     assert "$50.00 kept (cancelled inside the 24-hour window)" in kept["email"].body
@@ -74,7 +73,6 @@ def test_desk_cancellation_outside_and_inside_the_window_notifies_with_the_depos
 
 def test_no_deposit_says_nothing_about_one_and_no_contact_gets_no_message(engine, owner_engine):
     clinic = build_clinic(engine, owner_engine)
-    gateway = TestPaymentGateway(engine, lambda: NOW)
     with clinic.session() as s:
         desk = clinic.staff_actor()
         mia = book_for_client(s, desk, location_id=clinic.location_id, service_id=clinic.services["botox"],
@@ -82,8 +80,8 @@ def test_no_deposit_says_nothing_about_one_and_no_contact_gets_no_message(engine
         ghost = book_for_client(s, desk, location_id=clinic.location_id, service_id=clinic.services["botox"],
                                 start_at=at(12), now=NOW, new_client=ClientInput("No", "Contact", "", ""))
         s.commit()
-        cancel_visit(s, desk, mia.id, gateway=gateway, now=NOW)
-        cancel_visit(s, desk, ghost.id, gateway=gateway, now=NOW)
+        cancel_visit(s, desk, mia.id, now=NOW)
+        cancel_visit(s, desk, ghost.id, now=NOW)
         s.commit()
         sent = notices(s, mia.id)
         assert set(sent) == {"email"}  # no phone: no SMS
@@ -94,17 +92,16 @@ def test_no_deposit_says_nothing_about_one_and_no_contact_gets_no_message(engine
 def test_a_duplicate_step_adds_nothing_and_a_rolled_back_cancellation_leaves_no_message(engine, owner_engine):
     clinic = build_clinic(engine, owner_engine)
     appt = paid_booking(clinic, at(10))
-    gateway = TestPaymentGateway(engine, lambda: NOW)
     with clinic.session() as s:
-        cancel_visit(s, clinic.staff_actor(), appt.id, gateway=gateway, now=NOW)
+        cancel_visit(s, clinic.staff_actor(), appt.id, now=NOW)
         assert set(notices(s, appt.id)) == {"email", "sms"}  # flushed in the transaction
         s.rollback()
         assert notices(s, appt.id) == {}
         assert s.get(Appointment, appt.id).status == "confirmed"
     with clinic.session() as s:
-        cancel_visit(s, clinic.staff_actor(), appt.id, gateway=gateway, now=NOW)
+        cancel_visit(s, clinic.staff_actor(), appt.id, now=NOW)
         s.commit()
-        again = queue_cancellation_notice(s, s.get(Appointment, appt.id), paid_cents=5000, refunded_cents=5000,
+        again = queue_cancellation_notice(s, s.get(Appointment, appt.id), paid_cents=5000, refunding_cents=5000,
                                           late=False)
         s.commit()
         assert again == []
@@ -115,16 +112,13 @@ def test_the_clients_own_cancellation_writes_the_same_notice(engine, owner_engin
     clinic = build_clinic(engine, owner_engine)
     early = paid_booking(clinic, at(10), 1)
     late = paid_booking(clinic, at(15, date(2026, 7, 1)), 2)  # today, inside 24 h
-    gateway = TestPaymentGateway(engine, lambda: NOW)
     with clinic.session() as s:
-        portal.cancel_own_appointment(s, Actor.client(clinic.org_id, early.client_id), early.id,
-                                      gateway=gateway, now=NOW)
-        portal.cancel_own_appointment(s, Actor.client(clinic.org_id, late.client_id), late.id,
-                                      gateway=gateway, now=NOW)
+        own_cancellation.cancel_own_appointment(s, Actor.client(clinic.org_id, early.client_id), early.id, now=NOW)
+        own_cancellation.cancel_own_appointment(s, Actor.client(clinic.org_id, late.client_id), late.id, now=NOW)
         s.commit()
         refunded, kept = notices(s, early.id), notices(s, late.id)
     assert set(refunded) == set(kept) == {"email", "sms"}
-    assert "$50.00 refunded to your card" in refunded["email"].body
+    assert "$50.00 is being refunded to your card" in refunded["email"].body
     assert "Wed, Jul 1, 2026, 3:00 PM EDT (America/New_York)" in kept["email"].body
     assert "$50.00 kept (cancelled inside the 24-hour window)" in kept["email"].body
 

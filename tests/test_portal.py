@@ -20,7 +20,9 @@ from medspa.domain.identity.service import create_user
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.payments.models import Payment
+from medspa.domain.portal import cancellation as own_cancellation
 from medspa.domain.portal import service as portal
+from medspa.domain.portal.actions import do_cancel_own_visit
 from medspa.domain.portal.models import ClientAccount, PortalCode, PortalSession
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
 from medspa.domain.scheduling.models import Appointment
@@ -182,7 +184,7 @@ def test_a_client_sees_only_their_own_visits_and_record(engine, owner_engine, cl
     assert view.details.first_name == "Ana" and view.details.email == "ana@example.com"
     with clinic.session() as s:
         for call in (lambda: portal.cancel_preview(s, ana, theirs.id, now=NOW),
-                     lambda: portal.cancel_own_appointment(s, ana, theirs.id, gateway=None, now=NOW),
+                     lambda: own_cancellation.cancel_own_appointment(s, ana, theirs.id, now=NOW),
                      lambda: cancel_appointment(s, ana, theirs.id, now=NOW)):
             with pytest.raises(NotFound):
                 call()
@@ -271,11 +273,10 @@ def test_cancel_outside_the_window_refunds_inside_keeps(engine, owner_engine, cl
         p2 = portal.cancel_preview(s, ana, late.id, now=NOW)
     assert "$50.00 will be refunded" in p1.message and not p1.late
     assert "will be kept" in p2.message and p2.late
-    with clinic.session() as s:
-        msg1 = portal.cancel_own_appointment(s, ana, early.id, gateway=gateway, now=NOW)
-        msg2 = portal.cancel_own_appointment(s, ana, late.id, gateway=gateway, now=NOW)
-        s.commit()
-    assert "refunded" in msg1 and "kept" in msg2
+    msg1 = do_cancel_own_visit(ana, early.id, gateway=gateway, clock=clock, engine=engine)
+    msg2 = do_cancel_own_visit(ana, late.id, gateway=gateway, clock=clock, engine=engine)
+    assert msg1 == "Your visit is cancelled and your deposit of $50.00 is being refunded."
+    assert msg2 == "Your visit is cancelled. Your deposit of $50.00 was kept."
     with clinic.session() as s:
         assert s.get(Payment, s.exec(select(Payment.id).where(Payment.appointment_id == early.id)).one()).status == "refunded"
         assert s.exec(select(Payment.status).where(Payment.appointment_id == late.id)).one() == "succeeded"

@@ -17,9 +17,12 @@ from sqlmodel import select
 from medspa.clock import FixedClock
 from medspa.domain.payments.actions import do_reconcile_payments
 from medspa.domain.payments.invariant import money_violations
+from medspa.domain.audit.models import AuditEvent
 from medspa.domain.payments.models import LedgerEntry, Payment, Refund
+from medspa.domain.scheduling.detail import appointment_detail
+from medspa.domain.scheduling.models import Appointment
 from medspa.domain.payments.service import issue_refund, refund_line
-from medspa.domain.payments.stripe_gateway import GatewayUnavailable, StripeGateway
+from medspa.domain.payments.stripe_gateway import StripeGateway
 from medspa.domain.payments.webhooks import handle_stripe_event
 from tests.factories import build_clinic
 from tests.fake_stripe import FakeStripe, sign_header
@@ -223,8 +226,7 @@ def test_the_managers_refund_commits_its_pending_row_before_the_gateway_call(eng
 
 def test_a_desk_cancellation_while_the_gateway_is_down_says_pending_not_refunded(engine, owner_engine, fake):
     from medspa.domain.messaging.models import OutboxMessage
-    from medspa.domain.scheduling.desk import cancel_visit
-    from medspa.domain.scheduling.detail import appointment_detail
+    from medspa.domain.scheduling.actions.desk import do_cancel_visit
 
     clinic = build_clinic(engine, owner_engine)
     clock = FixedClock(START)
@@ -232,20 +234,22 @@ def test_a_desk_cancellation_while_the_gateway_is_down_says_pending_not_refunded
     pid = charge(clinic, stripe, clock)
     with clinic.session() as s:
         appt_id = s.get(Payment, pid).appointment_id
-        result = cancel_visit(s, clinic.staff_actor("front_desk"), appt_id, gateway=Unreachable(stripe),
-                              now=clock.now())
-        s.commit()
+    done = do_cancel_visit(clinic.staff_actor("front_desk"), appt_id, clock=clock, engine=engine,
+                           gateway=Unreachable(stripe))
+    result = done.result
     assert (result.refunded_cents, result.pending_refund_cents, result.late) == (0, 5000, False)
+    assert done.detail.deposit_paid == "$50.00 · Refund of $50.00 pending"  # the desk's panel
     with clinic.session() as s:
         notice = s.exec(select(OutboxMessage.body).where(OutboxMessage.appointment_id == appt_id,
                                                          OutboxMessage.kind == "cancellation_notice",
                                                          OutboxMessage.channel == "email")).first()
-    assert "is due back to you" in notice and "refunded to your card" not in notice
+        unanswered = s.exec(select(AuditEvent.action).where(AuditEvent.object_id == str(pid),
+                                                            AuditEvent.action.like("refund.%"))
+                            .order_by(AuditEvent.id)).all()
+    assert "Your deposit: $50.00 is being refunded to your card." in notice and "refunded to your card." in notice
+    assert unanswered == ["refund.pending", "refund.unanswered"]
     _, (row,), lines = state(clinic, pid)
     assert row.status == "pending" and lines == [("deposit_paid", 5000)]
-    with clinic.session() as s:  # the desk's panel
-        panel = appointment_detail(s, clinic.staff_actor("front_desk"), appt_id, now=clock.now()).deposit_paid
-    assert panel == "$50.00 · Refund of $50.00 pending"
     clock.advance(seconds=RETRY.total_seconds())
     assert mine(clinic, do_reconcile_payments(clock=clock, engine=engine, gateway=stripe)) == ["refunded"]
     with clinic.session() as s:
@@ -253,4 +257,69 @@ def test_a_desk_cancellation_while_the_gateway_is_down_says_pending_not_refunded
     assert panel == "$50.00 refunded"
     payment, _, lines = state(clinic, pid)
     assert payment.status == "refunded" and lines == [("deposit_paid", 5000), ("deposit_refunded", -5000)]
+    assert violations(clinic, clock.now()) == []
+
+
+def _cancel_at_desk(clinic, appt_id, clock, gateway):
+    from medspa.domain.scheduling.actions.desk import do_cancel_visit
+
+    do_cancel_visit(clinic.staff_actor("front_desk"), appt_id, clock=clock, engine=clinic.engine, gateway=gateway)
+
+
+def _cancel_in_portal(clinic, appt_id, clock, gateway):
+    from medspa.domain.identity.actor import Actor
+    from medspa.domain.portal.actions import do_cancel_own_visit
+
+    with clinic.session() as s:
+        client_id = s.get(Appointment, appt_id).client_id
+    do_cancel_own_visit(Actor.client(clinic.org_id, client_id), appt_id, gateway=gateway, clock=clock,
+                        engine=clinic.engine)
+
+
+def _check_out_below_the_deposit(clinic, appt_id, clock, gateway):
+    from medspa.domain.payments.checkout import checkout_visit
+    from medspa.domain.scheduling.service import change_status
+
+    with clinic.session() as s:
+        change_status(s, clinic.staff_actor("front_desk"), appt_id, "check_in", now=clock.now())
+        s.get(Appointment, appt_id).price_cents = 3000  # a price cut below the $50 deposit: $20 goes back
+        s.commit()
+    checkout_visit(clinic.engine, clinic.staff_actor("front_desk"), appt_id, gateway=gateway, now=clock.now())
+
+
+@pytest.mark.parametrize("step, refunded, status, visit", [
+    (_cancel_at_desk, 5000, "refunded", "cancelled"),
+    (_cancel_in_portal, 5000, "refunded", "cancelled"),
+    (_check_out_below_the_deposit, 2000, "partially_refunded", "completed"),
+])
+def test_a_step_killed_after_the_gateway_refunded_keeps_its_refund_pending_and_reconciliation_settles_it_once(
+        engine, owner_engine, fake, step, refunded, status, visit):
+    """Found while closing issue 11: a cancellation (desk or portal) or a checkout refunded the
+    deposit inside its own transaction, so a process killed after the gateway refunded rolled
+    the step back: the visit stayed booked, the money was gone at Stripe, and nothing in the
+    app knew. Now the step commits with its refund written pending; the gateway is asked after,
+    and reconciliation sends a refund left pending with the same key."""
+    clinic = build_clinic(engine, owner_engine)
+    clock = FixedClock(START)
+    stripe = StripeGateway(fake.api_key, fake.url)
+    pid = charge(clinic, stripe, clock)
+    with clinic.session() as s:
+        appt_id = s.get(Payment, pid).appointment_id
+    if visit == "completed":  # checked in and out on the visit's day
+        with clinic.session() as s:
+            clock.instant = s.get(Appointment, appt_id).start_at
+    with pytest.raises(Crash):
+        step(clinic, appt_id, clock, CrashAfterRefund(stripe))
+    with clinic.session() as s:
+        assert s.get(Appointment, appt_id).status == visit  # the step itself is done
+    payment, (row,), lines = state(clinic, pid)
+    assert (row.status, row.idempotency_key, row.amount_cents) == ("pending", f"refund-{pid}-1", refunded)
+    assert len(fake.refunds) == 1 and ("deposit_refunded", -refunded) not in lines  # at Stripe, not yet on the ledger
+    clock.advance(seconds=RETRY.total_seconds())
+    assert mine(clinic, do_reconcile_payments(clock=clock, engine=engine, gateway=stripe)) == ["refunded"]
+    assert mine(clinic, do_reconcile_payments(clock=clock, engine=engine, gateway=stripe)) == []
+    payment, (row,), lines = state(clinic, pid)
+    assert (payment.status, row.status) == (status, "succeeded")
+    assert lines.count(("deposit_refunded", -refunded)) == 1
+    assert len(fake.refunds) == 1  # replayed by its key, never made twice
     assert violations(clinic, clock.now()) == []

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from medspa.clock import FixedClock
 from medspa.domain.analytics import revenue as rv
 from medspa.domain.analytics import service as an
 from medspa.domain.catalog.service import add_service
@@ -96,11 +97,12 @@ def test_rows_sum_to_each_line_for_every_grouping(engine, owner_engine):
         checkout_visit(clinic.engine, clinic.staff_actor(), appt_id, gateway=gateway(clinic, ny(day, 16)),
                        now=ny(day, 16), card=GOOD)
     with clinic.session() as s:
-        from medspa.domain.scheduling.desk import cancel_visit
-
-        cancel_visit(s, clinic.staff_actor(), cancelled, gateway=gateway(clinic, ny(date(2026, 7, 1), 9)),
-                     now=ny(date(2026, 7, 1), 9))  # outside the window: the deposit is refunded
         s.commit()
+    from medspa.domain.scheduling.actions.desk import do_cancel_visit
+
+    do_cancel_visit(clinic.staff_actor(), cancelled, clock=FixedClock(ny(date(2026, 7, 1), 9)), engine=clinic.engine,
+                    gateway=gateway(clinic, ny(date(2026, 7, 1), 9)))  # outside the window: the deposit is refunded
+    with clinic.session() as s:
         everything = rv.revenue_rows(s, owner, **kw(JUNE[0], JULY[1]))
         assert sum(a for _, _, a in everything) == net(s, owner, JUNE[0], JULY[1])
         for by in rv.REVENUE_GROUPS:

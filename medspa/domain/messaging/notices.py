@@ -19,25 +19,27 @@ from medspa.domain.practice.models import Location
 from medspa.domain.scheduling.models import Appointment
 
 
-def _deposit_sentence(appointment: Appointment, location: Location, *, paid_cents: int, refunded_cents: int,
+def _deposit_sentence(appointment: Appointment, location: Location, *, paid_cents: int, refunding_cents: int,
                       late: bool) -> str:
     """What happened to the deposit, in one sentence ("" when none was paid)."""
     if paid_cents <= 0:
         return ""
-    if refunded_cents > 0:
-        return f"Your deposit: {format_money(refunded_cents, appointment.currency)} refunded to your card."
+    if refunding_cents > 0:
+        return f"Your deposit: {format_money(refunding_cents, appointment.currency)} is being refunded to your card."
     amount = format_money(paid_cents, appointment.currency)
     if late:
         return (f"Your deposit: {amount} kept (cancelled inside the "
                 f"{location.cancellation_window_hours}-hour window).")
-    return (f"Your deposit of {amount} is due back to you; the refund could not be completed yet "
+    return (f"Your deposit of {amount} is due back to you; the refund could not be started yet "
             "and the clinic will contact you.")
 
 
-def queue_cancellation_notice(session: Session, appointment: Appointment, *, paid_cents: int, refunded_cents: int,
+def queue_cancellation_notice(session: Session, appointment: Appointment, *, paid_cents: int, refunding_cents: int,
                               late: bool) -> list[OutboxMessage]:
     """An email and (with a phone) an SMS saying the visit (service, clinic time with zone,
-    location) is cancelled and what happened to its deposit: "$50.00 refunded to your card",
+    location) is cancelled and what happens to its deposit: "$50.00 is being refunded to your
+    card" (refunding_cents: the refund written with the cancellation, sent to the gateway
+    after it commits; card refunds take days to show, so the notice never says it arrived),
     "$50.00 kept (cancelled inside the 24-hour window)", or nothing without a deposit.
 
     Call it in the cancellation's transaction (desk and portal; never for an expired hold).
@@ -47,7 +49,7 @@ def queue_cancellation_notice(session: Session, appointment: Appointment, *, pai
     if facts is None:
         return []
     client, org, location, service, when = facts.client, facts.org, facts.location, facts.service, facts.when
-    deposit = _deposit_sentence(appointment, location, paid_cents=paid_cents, refunded_cents=refunded_cents,
+    deposit = _deposit_sentence(appointment, location, paid_cents=paid_cents, refunding_cents=refunding_cents,
                                 late=late)
     body = (f"Hi {client.first_name},\n\n"
             f"Your {service.name} on {when} at {location.name} is cancelled.\n"
@@ -60,7 +62,7 @@ def queue_cancellation_notice(session: Session, appointment: Appointment, *, pai
 
 
 def queue_checkout_receipt(session: Session, appointment: Appointment, *, applied_cents: int,
-                           payment: Payment | None, refunded_cents: int = 0) -> OutboxMessage | None:
+                           payment: Payment | None, refunding_cents: int = 0) -> OutboxMessage | None:
     """A receipt email for a succeeded checkout: service, date, price, deposit applied, the
     amount charged now with the card's last 4 digits, total paid (and a deposit excess
     refunded). payment: the succeeded balance payment (None for a zero balance). Call it in
@@ -73,8 +75,8 @@ def queue_checkout_receipt(session: Session, appointment: Appointment, *, applie
     cur = appointment.currency
     charged = payment.amount_cents if payment is not None else 0
     card = f" (card ending {payment.card_last4 or '----'})" if payment is not None else ""
-    excess = (f"Deposit above the price refunded to your card: {format_money(refunded_cents, cur)}\n"
-              if refunded_cents else "")
+    excess = (f"Deposit above the price, being refunded to your card: {format_money(refunding_cents, cur)}\n"
+              if refunding_cents else "")
     body = (f"Hi {client.first_name},\n\nThank you for your visit. Your receipt:\n\n"
             f"{service.name} on {when} at {location.name}\n"
             f"Price: {format_money(appointment.price_cents, cur)}\n"

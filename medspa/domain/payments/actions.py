@@ -28,8 +28,9 @@ from medspa.domain.payments.invariant import MoneyViolation, money_violations
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.payments.models import Payment, Refund, RefundStatus
 from medspa.domain.payments.service import begin_refund, check_refundable, refund_line, send_refund
-from medspa.domain.payments.reconcile import (OtherGateway, StillOpen, claim_next, claim_next_refund, postpone,
-                                             postpone_refund, settle_payment, settle_refund)
+from medspa.domain.payments.reconcile import (StillOpen, claim_next, claim_next_refund, postpone, postpone_refund,
+                                             settle_payment)
+from medspa.domain.payments.refunds import OtherGateway, settle_refund
 from medspa.domain.payments.stripe_gateway import GatewayUnavailable
 from medspa.domain.payments.webhooks import handle_stripe_event
 from medspa.domain.practice.models import Organization

@@ -48,7 +48,7 @@ manager, provider, front desk); reconciliation and the webhook settle as the sys
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from psycopg.errors import UniqueViolation
@@ -66,8 +66,10 @@ from medspa.domain.messaging.notices import queue_checkout_receipt
 from medspa.domain.payments.gateway import CardDetails, ChargeRequest, ChargeResult, PaymentGateway, validate_card
 from medspa.domain.payments.models import (CAPTURED_PAYMENT_STATUSES, LedgerEntry, Payment, PaymentStatus, Refund,
                                            RefundStatus)
+from medspa.domain.payments.refunds import send_refunds_now
 from medspa.domain.payments.service import (
     apply_charge_outcome,
+    begin_refund,
     ledger_processing_fee,
     mark_settled,
     next_idempotency_key,
@@ -120,7 +122,9 @@ class Checkout:
     later, the webhook settles a late success), pending (the gateway is still processing:
     reconciliation settles it). fee_cents: the balance payment's fee.
     payment_id: the balance Payment row (None for a zero balance). refunded_cents: the part of
-    the deposit above the price, refunded to the card at checkout.
+    the deposit above the price, refunded to the card at checkout; pending_refund_cents: that
+    refund while the gateway has not confirmed it (reconciliation sends it again); refund_ids:
+    the refund written with the checkout, sent once it committed.
     """
 
     appointment_id: int
@@ -135,6 +139,8 @@ class Checkout:
     client_secret: str = ""
     card_last4: str = ""
     refunded_cents: int = 0
+    pending_refund_cents: int = 0
+    refund_ids: tuple[int, ...] = ()
 
 
 def deposit_available_cents(session: Session, appointment_id: int) -> int:
@@ -275,14 +281,14 @@ def open_checkout(session: Session, actor: Actor, appointment_id: int, *, gatewa
     available = deposit_available_cents(session, appt.id)
     applied = min(available, appt.price_cents)
     balance = appt.price_cents - applied
-    opened = OpenedCheckout(appt.id, appt.currency, appt.price_cents, applied, balance)
     if balance <= 0:
         finalize_checkout(session, actor, appt, None, applied_cents=applied, now=now)
-        refunded = _refund_excess_deposit(session, actor, appt, available - applied, gateway=gateway, now=now)
-        queue_checkout_receipt(session, appt, applied_cents=applied, payment=None, refunded_cents=refunded)
+        refund = _begin_excess_refund(session, actor, appt, available - applied, now=now)
+        refunding = refund.amount_cents if refund is not None else 0
+        queue_checkout_receipt(session, appt, applied_cents=applied, payment=None, refunding_cents=refunding)
         return OpenedCheckout(appt.id, appt.currency, appt.price_cents, applied, balance, done=Checkout(
             appt.id, PaymentStatus.SUCCEEDED, appt.currency, appt.price_cents, applied, balance,
-            refunded_cents=refunded))
+            pending_refund_cents=refunding, refund_ids=(refund.id,) if refund is not None else ()))
     if card is None and not payment_method_id:
         raise ValidationFailed({"card_number": "Enter your card details."})
     if card is not None:
@@ -330,7 +336,7 @@ def settle_balance(session: Session, actor: Actor, payment: Payment, gateway: Pa
     if sale is None and appt.status in CHECKOUT_STATUSES:
         applied = min(deposit_available_cents(session, appt.id), appt.price_cents)
         finalize_checkout(session, actor, appt, payment, applied_cents=applied, now=now)
-        queue_checkout_receipt(session, appt, applied_cents=applied, payment=payment, refunded_cents=0)
+        queue_checkout_receipt(session, appt, applied_cents=applied, payment=payment)
         mark_settled(payment)
         session.add(payment)
         return "checked_out"
@@ -409,7 +415,7 @@ def checkout_visit(engine: Engine, actor: Actor, appointment_id: int, *, gateway
                                payment_method_id=payment_method_id, grace_seconds=grace_seconds)
         session.commit()
     if opened.done is not None:
-        return opened.done
+        return _send_checkout_refunds(engine, actor, opened.done, gateway, now)
     try:
         result = gateway.charge(opened.request)
     except ValidationFailed as exc:
@@ -430,20 +436,34 @@ def checkout_visit(engine: Engine, actor: Actor, appointment_id: int, *, gateway
     return out
 
 
-def _refund_excess_deposit(session: Session, actor: Actor, appt: Appointment, excess_cents: int, *,
-                           gateway: PaymentGateway, now: datetime) -> int:
+def _begin_excess_refund(session: Session, actor: Actor, appt: Appointment, excess_cents: int, *,
+                         now: datetime) -> Refund | None:
     """A deposit above the price (the price was lowered after booking) goes back to the card,
-    so no money sits on the client's account unrecorded; returns the cents refunded (0 when
-    there is no excess, the gateway refused: refund_payment then audits refund.failed and
-    a manager can refund it from the payment, or did not answer: the refund stays pending and
-    reconciliation retries it; the receipt then does not call it refunded)."""
+    so no money sits on the client's account unrecorded: its refund is written pending here,
+    in the checkout's transaction, and sent once that commits (payments.refunds: a crash in
+    between leaves it to reconciliation, never a refund the app does not know of). None when
+    there is no excess (integer cents) or no succeeded deposit."""
     if excess_cents <= 0:
-        return 0
+        return None
     deposit = session.exec(select(Payment).where(
         Payment.appointment_id == appt.id, Payment.purpose == "deposit", Payment.status == PaymentStatus.SUCCEEDED)
         .order_by(Payment.id)).first()
     if deposit is None:
-        return 0
-    refund = refund_payment(session, actor, deposit, gateway, now=now, reason="deposit above the visit's price",
-                            amount_cents=min(excess_cents, deposit.amount_cents))
-    return refund.amount_cents if refund is not None and refund.status == RefundStatus.SUCCEEDED else 0
+        return None
+    return begin_refund(session, actor, deposit, now=now, reason="deposit above the visit's price",
+                        amount_cents=min(excess_cents, deposit.amount_cents))
+
+
+def _send_checkout_refunds(engine: Engine, actor: Actor, done: Checkout, gateway: PaymentGateway,
+                           now: datetime) -> Checkout:
+    """Send the committed checkout's pending refund and report what became of it: refunded,
+    or still pending (the gateway did not answer or refused: the desk panel shows the
+    refund's line)."""
+    if not done.refund_ids:
+        return done
+    send_refunds_now(engine, actor, done.refund_ids, gateway, now)
+    with tenant_session(actor.org_id, engine) as session:
+        refunds = [session.get(Refund, refund_id) for refund_id in done.refund_ids]
+    refunded = sum(r.amount_cents for r in refunds if r is not None and r.status == RefundStatus.SUCCEEDED)
+    pending = sum(r.amount_cents for r in refunds if r is not None and r.status == RefundStatus.PENDING)
+    return replace(done, refunded_cents=refunded, pending_refund_cents=pending)

@@ -33,10 +33,10 @@ full); never charged or declined -> failed (the visit stays checked in, nothing 
 A gateway that does not answer, or refuses a refund, leaves the payment open: reconcile_after
 moves on by a back-off (1, 2, 4 ... 60 minutes) and the next run tries again.
 
-Pending refunds (payments.service.refund_payment records each `pending` with its key before
-the gateway call; one the gateway did not answer stays pending with reconcile_after) are
-retried by `claim_next_refund` / `settle_refund` with the SAME key and amount until the
-gateway answers: Stripe replays a refund it made (an answer that was lost), so the money goes
+Pending refunds (payments.service.begin_refund records each `pending` with its key and a
+reconcile_after before the gateway call: one the gateway did not answer, or whose step was
+killed between its commit and the call, payments.refunds) are sent by `claim_next_refund` /
+payments.refunds.settle_refund with the SAME key and amount until the gateway answers: Stripe replays a refund it made (an answer that was lost), so the money goes
 back once. Locks are taken payment first, then refund (as refund_payment and the refund
 webhook do), each SKIP LOCKED: two workers never ask for the same refund at once.
 """
@@ -44,7 +44,6 @@ webhook do), each SKIP LOCKED: two workers never ask for the same refund at once
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
@@ -56,8 +55,8 @@ from medspa.domain.payments.checkout import settle_balance
 from medspa.domain.payments.gateway import ChargeResult, PaymentGateway
 from medspa.domain.payments.models import (LedgerEntry, OPEN_PAYMENT_STATUSES, Payment, PaymentStatus, Refund,
                                            RefundStatus)
-from medspa.domain.payments.service import (apply_charge_outcome, apply_refund_outcome, ledger_deposit_paid, mark_settled,
-                                            refund_payment)
+from medspa.domain.payments.refunds import OtherGateway
+from medspa.domain.payments.service import apply_charge_outcome, ledger_deposit_paid, mark_settled, refund_payment
 from medspa.domain.scheduling.booking import finalize_paid_booking, void_charge
 from medspa.domain.scheduling.models import AppointmentStatus
 from medspa.domain.scheduling.service import HoldLost, get_appointment, release_hold, revive_hold
@@ -97,11 +96,6 @@ def postpone(session: Session, payment: Payment, now: datetime, reason: str) -> 
 
 class StillOpen(Exception):
     """The gateway has no final answer yet (a payment still processing): try later."""
-
-
-class OtherGateway(Exception):
-    """The payment was made at another gateway than this process's (e.g. a Stripe payment
-    while the deployment runs offline test payments): it cannot be asked; try later."""
 
 
 def _gateway_outcome(payment: Payment, gateway: PaymentGateway) -> ChargeResult:
@@ -223,22 +217,3 @@ def postpone_refund(session: Session, refund: Refund, now: datetime, reason: str
     refund.reconcile_after = now + timedelta(seconds=backoff_seconds(refund.reconcile_attempts))
     session.add(refund)
     log.warning("refund %s not settled (%s): next try at %s", refund.id, reason, refund.reconcile_after)
-
-
-def settle_refund(session: Session, actor: Actor, payment: Payment, refund: Refund, gateway: PaymentGateway,
-                  now: datetime) -> str:
-    """Ask the gateway again for a claimed pending refund, with its own idempotency key and
-    amount (integer cents), and settle it: "refunded" (the ledger line written once) or
-    "refund_failed" (refused: failed with the reason; a deposit's payment is opened again for
-    reconciliation, whose next refund uses a new key). Raises GatewayUnavailable (the caller
-    rolls back and postpones the refund), OtherGateway. The caller commits."""
-    if payment.gateway != gateway.name:
-        raise OtherGateway(f"refund {refund.id} is of a {payment.gateway} payment, this gateway is {gateway.name}")
-    result = gateway.refund(org_id=payment.org_id, gateway_payment_id=payment.gateway_payment_id or "",
-                            amount_cents=refund.amount_cents, idempotency_key=refund.idempotency_key or "")
-    if apply_refund_outcome(session, actor, payment, refund, result, now, source="reconciliation") is not None:
-        return "refunded"
-    if payment.purpose == "deposit" and payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED):
-        payment.reconcile_after = now
-        session.add(payment)
-    return "refund_failed"

@@ -196,10 +196,13 @@ def refund_payment(session: Session, actor: Actor, payment: Payment, gateway: Pa
     (Stripe keeps it), so its processing_fee line stays. Returns None when nothing is
     refundable (not captured, already refunded in full, amount_cents not in 1..what is
     left) or the gateway refused.
-    All of it in the caller's transaction, so a cancellation or a void stays one atomic step
-    (a crash after the gateway call rolls the row back; the retry derives the same key, and
-    refund.created records the refund meanwhile); the manager's refund
-    (actions.do_issue_refund) commits the pending row on its own before the gateway call.
+    All of it in the caller's transaction: only for steps that someone retries whole when
+    the process dies after the gateway call (reconciliation voiding a charge whose slot is
+    gone, a checkout's balance or a booking's deposit, both recorded pending first; the
+    Stripe webhook, delivered again): the retry derives the same key, and Stripe replays the
+    refund. A user's step that nobody would retry (a cancellation, a checkout refunding a
+    deposit above the price, a manager's refund) commits its pending row first
+    (begin_refund) and sends it after (payments.refunds.send_refunds_now, send_refund).
     """
     refund = begin_refund(session, actor, payment, now=now, reason=reason, entry_type=entry_type,
                           amount_cents=amount_cents)
@@ -347,6 +350,14 @@ def succeeded_deposit(session: Session, appointment_id: int) -> Payment | None:
                                               Payment.status == PaymentStatus.SUCCEEDED)).first()
 
 
+def deposit_payment(session: Session, appointment_id: int) -> Payment | None:
+    """The appointment's deposit payment that took money (succeeded, partially refunded or
+    refunded), if any."""
+    return session.exec(select(Payment).where(
+        Payment.appointment_id == appointment_id, Payment.purpose == "deposit",
+        Payment.status.in_(REFUNDABLE_STATUSES + (PaymentStatus.REFUNDED,))).order_by(Payment.id)).first()
+
+
 def refunded_deposit_cents(session: Session, appointment_id: int, status: str = RefundStatus.SUCCEEDED) -> int:
     """Cents refunded so far on the appointment's deposit (its succeeded refunds summed; 0 when
     none). status=RefundStatus.PENDING: the cents of its refunds still waiting for the
@@ -357,22 +368,32 @@ def refunded_deposit_cents(session: Session, appointment_id: int, status: str = 
 
 
 def settle_cancellation(session: Session, actor: Actor, appointment: Appointment, *, late: bool,
-                        gateway: PaymentGateway, now: datetime) -> int:
-    """After a cancellation: refund the deposit (outside the window) or record it as kept.
+                        now: datetime) -> Refund | None:
+    """After a cancellation, in its transaction: keep the deposit (inside the window: a
+    deposit_forfeited line) or write its refund `pending` (payments.service.begin_refund, key
+    refund-<payment id>-<n>) WITHOUT calling the gateway.
 
-    Returns the refunded cents (0 when kept, none was paid, or the refund is still pending:
-    the gateway did not answer; payments.service.pending_refunds shows it).
-    """
+    The caller commits the cancellation with its pending refund, then sends it
+    (payments.reconcile.send_refunds_now); a process killed in between leaves a cancelled
+    visit with a pending refund that reconciliation sends (same key), never a refund at the
+    gateway that the app does not know of. Returns the pending Refund, or None (kept, or no
+    deposit paid)."""
     payment = succeeded_deposit(session, appointment.id)
     if payment is None:
-        return 0
+        return None
     if late:
         session.add(LedgerEntry(org_id=payment.org_id, client_id=payment.client_id, appointment_id=appointment.id,
                                 payment_id=payment.id, entry_type="deposit_forfeited", amount_cents=0,
                                 currency=payment.currency, created_at=now))
-        return 0
-    refund = refund_payment(session, actor, payment, gateway, now=now, reason="cancelled outside the window")
-    return refund.amount_cents if refund is not None and refund.status == RefundStatus.SUCCEEDED else 0
+        return None
+    return begin_refund(session, actor, payment, now=now, reason="cancelled outside the window")
+
+
+def deposit_refund_cents(session: Session, appointment_id: int) -> tuple[int, int]:
+    """(refunded, pending): integer cents of the appointment's deposit that went back for sure
+    and that is on its way (a refund the gateway has not confirmed yet)."""
+    return (refunded_deposit_cents(session, appointment_id),
+            refunded_deposit_cents(session, appointment_id, RefundStatus.PENDING))
 
 
 def client_ledger(session: Session, client_id: int) -> list[LedgerEntry]:

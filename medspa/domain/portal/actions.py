@@ -27,10 +27,12 @@ from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import PaymentGateway
+from medspa.domain.payments.refunds import send_refunds_now
+from medspa.domain.portal import cancellation
 from medspa.domain.portal import service as portal
 from medspa.domain.portal.service import AccessEntry, CancelPreview, MyDetails, PortalOverview
 from medspa.domain.practice.service import organization_by_slug
-from medspa.domain.work import atomic, now_of
+from medspa.domain.work import atomic, engine_of, now_of
 from medspa.settings import get_settings
 
 __all__ = ["Clinic", "do_cancel_own_visit", "do_request_code", "do_set_marketing_consent", "do_sign_out",
@@ -141,10 +143,16 @@ def fetch_cancel_preview(actor: Actor, appointment_id: int, *, clock: Clock | No
 def do_cancel_own_visit(actor: Actor, appointment_id: int, *, gateway: PaymentGateway | None = None,
                         clock: Clock | None = None, engine: Engine | None = None) -> str:
     """Cancel the client's own upcoming visit by the location's policy and settle its deposit
-    (refunded through `gateway` outside the window, kept inside it).
+    (refunded through `gateway` outside the window, kept inside it). The cancellation commits
+    with its refund written pending, then the refund is sent (payments.refunds: a crash in
+    between leaves it to reconciliation).
 
     Returns the outcome in plain words. Raises NotFound, portal.PortalUnavailable."""
     clock = clock or app_clock()
+    now = clock.now()
     with atomic(actor.org_id, engine=engine) as work:
-        return portal.cancel_own_appointment(work.session, actor, appointment_id,
-                                             gateway=gateway_of(gateway, work.engine, clock), now=clock.now())
+        cancelled = cancellation.cancel_own_appointment(work.session, actor, appointment_id, now=now)
+    engine = engine_of(engine)
+    send_refunds_now(engine, actor, cancelled.refund_ids, gateway_of(gateway, engine, clock), now)
+    with atomic(actor.org_id, engine=engine) as work:
+        return cancellation.own_cancellation_message(work.session, actor, cancelled)

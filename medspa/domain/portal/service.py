@@ -37,15 +37,13 @@ from medspa.domain.identity.models import UserAccount
 from medspa.domain.messaging.delivery import add_messages
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.money import format_money
-from medspa.domain.payments.gateway import PaymentGateway
 from medspa.domain.payments.models import Payment, PaymentStatus
-from medspa.domain.messaging.notices import queue_cancellation_notice
-from medspa.domain.payments.service import settle_cancellation, succeeded_deposit
+from medspa.domain.payments.service import succeeded_deposit
 from medspa.domain.portal.models import ClientAccount, PortalCode, PortalSession
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.scheduling.policy import cancellation_deadline, is_late_cancellation
-from medspa.domain.scheduling.service import cancel_appointment, get_appointment
+from medspa.domain.scheduling.service import get_appointment
 from medspa.domain.timezones import format_clinic_time
 
 CODE_MINUTES = 10
@@ -442,7 +440,9 @@ def set_marketing_consent(session: Session, actor: Actor, *, email: bool, sms: b
                      client.email_marketing_consent, client.sms_marketing_consent)
 
 
-def _own_appointment(session: Session, actor: Actor, appointment_id: int) -> Appointment:
+def own_appointment(session: Session, actor: Actor, appointment_id: int) -> Appointment:
+    """One of the signed-in client's own visits (shown statuses). Raises NotFound for any
+    other (another client's, another clinic's, a lapsed hold), PermissionDenied for staff."""
     client_id = _own(actor)
     appt = get_appointment(session, appointment_id)
     if appt.client_id != client_id or appt.status not in SHOWN_STATUSES:
@@ -452,7 +452,7 @@ def _own_appointment(session: Session, actor: Actor, appointment_id: int) -> App
 
 def cancel_preview(session: Session, actor: Actor, appointment_id: int, *, now: datetime) -> CancelPreview:
     """What cancelling this own upcoming visit would do to the deposit, in plain words."""
-    appt = _own_appointment(session, actor, appointment_id)
+    appt = own_appointment(session, actor, appointment_id)
     if appt.status != AppointmentStatus.CONFIRMED or appt.start_at <= now:
         raise PortalUnavailable("This visit can no longer be cancelled online. Please call the clinic.")
     location = session.get(Location, appt.location_id)
@@ -469,27 +469,3 @@ def cancel_preview(session: Session, actor: Actor, appointment_id: int, *, now: 
                    "will be kept, as the cancellation policy says." if late else
                    f"Your deposit of {amount} will be refunded to the card you paid with.")
     return CancelPreview(appt.id, summary, message, late)
-
-
-def cancel_own_appointment(session: Session, actor: Actor, appointment_id: int, *, gateway: PaymentGateway,
-                           now: datetime) -> str:
-    """Cancel an own upcoming visit by the location's policy, settle its deposit and queue the
-    cancellation notice (messaging.notices) in the same transaction.
-
-    Returns the outcome in plain words. Raises NotFound, PortalUnavailable. The caller commits.
-    """
-    appt = _own_appointment(session, actor, appointment_id)
-    if appt.status != AppointmentStatus.CONFIRMED or appt.start_at <= now:
-        raise PortalUnavailable("This visit can no longer be cancelled online. Please call the clinic.")
-    paid = succeeded_deposit(session, appt.id)
-    outcome = cancel_appointment(session, actor, appt.id, now=now, reason="cancelled by the client in the portal")
-    refunded = settle_cancellation(session, actor, outcome.appointment, late=outcome.late, gateway=gateway, now=now)
-    queue_cancellation_notice(session, outcome.appointment, paid_cents=paid.amount_cents if paid else 0,
-                              refunded_cents=refunded, late=outcome.late)
-    if paid is None:
-        return "Your visit is cancelled."
-    if refunded:
-        return f"Your visit is cancelled and your deposit of {format_money(refunded, paid.currency)} is being refunded."
-    if outcome.late:
-        return f"Your visit is cancelled. Your deposit of {format_money(paid.amount_cents, paid.currency)} was kept."
-    return "Your visit is cancelled. The refund could not be completed online; the clinic will contact you."

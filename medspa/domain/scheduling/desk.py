@@ -20,8 +20,8 @@ from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_cancellation_notice
 from medspa.domain.messaging.service import queue_booking_confirmation
-from medspa.domain.payments.gateway import PaymentGateway
-from medspa.domain.payments.service import pending_refunds, settle_cancellation, succeeded_deposit
+from medspa.domain.payments.service import (deposit_payment, deposit_refund_cents, settle_cancellation,
+                                            succeeded_deposit)
 from medspa.domain.practice.models import Organization, StaffMember, WorkingHours
 from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.models import Appointment
@@ -64,8 +64,9 @@ def _confirm_message(session: Session, actor: Actor, appt: Appointment, client: 
 @dataclass(frozen=True)
 class CancelResult:
     """late: inside the window; refunded_cents / kept_cents of the paid deposit;
-    pending_refund_cents: a refund asked while the gateway did not answer (reconciliation
-    retries it): shown as "Refund of $x pending", never as refunded (integer cents)."""
+    pending_refund_cents: a refund the gateway has not confirmed yet (written pending with the
+    cancellation and sent after it commits; reconciliation retries it): shown as "Refund of $x
+    pending", never as refunded (integer cents). refund_ids: the refunds to send after commit."""
 
     appointment_id: int
     late: bool
@@ -73,23 +74,37 @@ class CancelResult:
     kept_cents: int
     currency: str
     pending_refund_cents: int = 0
+    refund_ids: tuple[int, ...] = ()
 
 
-def cancel_visit(session: Session, actor: Actor, appointment_id: int, *, gateway: PaymentGateway, now: datetime,
+def cancel_visit(session: Session, actor: Actor, appointment_id: int, *, now: datetime,
                  reason: str = "") -> CancelResult:
-    """Cancel an appointment, settle its deposit (refund outside the window, keep inside) and
-    queue the client's cancellation notice in the same transaction.
+    """Cancel an appointment, settle its deposit (kept inside the window; outside it, its
+    refund written pending: payments.service.settle_cancellation) and queue the client's
+    cancellation notice in the same transaction.
 
-    Raises InvalidTransition, NotFound, PermissionDenied. The caller commits.
+    The caller commits, then sends result.refund_ids (payments.refunds.send_refunds_now) and
+    reads the figures again (cancellation_figures). Raises InvalidTransition, NotFound,
+    PermissionDenied.
     """
     outcome = cancel_appointment(session, actor, appointment_id, now=now, reason=reason)
     paid = succeeded_deposit(session, appointment_id)
-    refunded = settle_cancellation(session, actor, outcome.appointment, late=outcome.late, gateway=gateway, now=now)
-    kept = paid.amount_cents if (paid is not None and outcome.late) else 0
+    refund = settle_cancellation(session, actor, outcome.appointment, late=outcome.late, now=now)
     queue_cancellation_notice(session, outcome.appointment, paid_cents=paid.amount_cents if paid else 0,
-                              refunded_cents=refunded, late=outcome.late)
-    pending = sum(r.amount_cents for r in pending_refunds(session, paid.id)) if paid is not None else 0
-    return CancelResult(appointment_id, outcome.late, refunded, kept, outcome.appointment.currency, pending)
+                              refunding_cents=refund.amount_cents if refund is not None else 0, late=outcome.late)
+    return cancellation_figures(session, appointment_id, late=outcome.late,
+                                refund_ids=(refund.id,) if refund is not None else ())
+
+
+def cancellation_figures(session: Session, appointment_id: int, *, late: bool,
+                         refund_ids: tuple[int, ...] = ()) -> CancelResult:
+    """What a cancellation did to the appointment's deposit as it stands now: refunded,
+    pending and kept cents (the deposit paid when late)."""
+    appt = session.get(Appointment, appointment_id)
+    refunded, pending = deposit_refund_cents(session, appointment_id)
+    paid = deposit_payment(session, appointment_id)
+    kept = paid.amount_cents if (paid is not None and late) else 0
+    return CancelResult(appointment_id, late, refunded, kept, appt.currency, pending, refund_ids)
 
 
 def desk_options(session: Session, actor: Actor, location_id: int) -> tuple[list[Service], list[StaffMember]]:

@@ -131,7 +131,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         policy = (f"More than {window} hours ahead: the {format_money(paid, payment.currency)} deposit "
                   "will be refunded.")
     contact = actor.can("client.contact.read") and client is not None
-    local_start, local_end = appt.start_at.astimezone(tz), appt.end_at.astimezone(tz)
+    local_start = appt.start_at.astimezone(tz)
     checkout = _checkout_figures(session, actor, appt)
     actions = _allowed_actions(actor, appt, now.astimezone(tz).date(), local_start.date())
     if "sale_cents" in checkout and not checkout["checked_out"]:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from psycopg.errors import ExclusionViolation
-from sqlalchemy import and_, update
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select

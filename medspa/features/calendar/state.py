@@ -370,4 +370,6 @@ class DetailState(StaffState):
         paid = f" · card ending {result.card_last4}" if result.card_last4 else ""
         if result.refunded_cents:
             paid += f" · {format_money(result.refunded_cents, result.currency)} of the deposit refunded"
+        elif result.pending_refund_cents:
+            paid += f" · refund of {format_money(result.pending_refund_cents, result.currency)} pending"
         await self._after(done.actor, f"Checkout complete{paid}")  # the amount is in the panel's checkout line

@@ -16,8 +16,10 @@ from medspa.domain.money import format_money
 from medspa.domain.payments.checkout import Checkout, checkout_visit
 from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import CardDetails, PaymentGateway
+from medspa.domain.payments.refunds import send_refunds_now
 from medspa.domain.scheduling.calendar import AppointmentDetail, appointment_detail
-from medspa.domain.scheduling.desk import CancelResult, book_for_client, cancel_visit, desk_options
+from medspa.domain.scheduling.desk import (CancelResult, book_for_client, cancel_visit, cancellation_figures,
+                                           desk_options)
 from medspa.domain.scheduling.service import change_status
 from medspa.domain.work import atomic, engine_of
 from medspa.settings import get_settings
@@ -55,14 +57,18 @@ def do_change_status(actor: Actor, appointment_id: int, step: str, *, clock: Clo
 def do_cancel_visit(actor: Actor, appointment_id: int, reason: str = "", *, clock: Clock | None = None,
                     engine: Engine | None = None, gateway: PaymentGateway | None = None) -> Cancelled:
     """Cancel the appointment and settle its deposit by the location's window (refunded
-    outside it, kept inside it: scheduling.policy); the cancellation commits, then the
-    refreshed detail. Raises InvalidTransition, NotFound, PermissionDenied."""
+    outside it, kept inside it: scheduling.policy). The cancellation commits with its refund
+    written pending; then the refund is sent (payments.refunds.send_refunds_now: a crash in
+    between leaves it to reconciliation), then the refreshed detail and figures.
+    Raises InvalidTransition, NotFound, PermissionDenied."""
     clock = clock or app_clock()
     now = clock.now()
     with atomic(actor.org_id, engine=engine) as work:
-        pay = gateway_of(gateway, work.engine, clock)
-        result = cancel_visit(work.session, actor, appointment_id, gateway=pay, now=now, reason=reason)
-        work.commit()
+        result = cancel_visit(work.session, actor, appointment_id, now=now, reason=reason)
+    engine = engine_of(engine)
+    send_refunds_now(engine, actor, result.refund_ids, gateway_of(gateway, engine, clock), now)
+    with atomic(actor.org_id, engine=engine) as work:
+        result = cancellation_figures(work.session, appointment_id, late=result.late)
         return Cancelled(result, appointment_detail(work.session, actor, appointment_id, now=now))
 
 

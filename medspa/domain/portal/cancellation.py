@@ -1,0 +1,65 @@
+"""A client cancelling their own upcoming visit in the portal: the cancellation commits with
+the deposit kept (inside the location's window) or its refund written pending (outside it),
+then the refund is sent (payments.refunds.send_refunds_now) and the outcome is worded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from medspa.domain.identity.actor import Actor
+from medspa.domain.messaging.notices import queue_cancellation_notice
+from medspa.domain.money import format_money
+from medspa.domain.payments.service import (deposit_payment, deposit_refund_cents, settle_cancellation,
+                                            succeeded_deposit)
+from medspa.domain.portal.service import PortalUnavailable, own_appointment
+from medspa.domain.scheduling.models import AppointmentStatus
+from medspa.domain.scheduling.service import cancel_appointment
+
+
+@dataclass(frozen=True)
+class OwnCancellation:
+    """A client's cancellation of their own visit, committed: late (inside the window) and
+    the deposit refund written pending with it (sent after the commit)."""
+
+    appointment_id: int
+    late: bool
+    refund_ids: tuple[int, ...] = ()
+
+
+def cancel_own_appointment(session: Session, actor: Actor, appointment_id: int, *, now: datetime) -> OwnCancellation:
+    """Cancel an own upcoming visit by the location's policy, settle its deposit (kept inside
+    the window; its refund written pending outside it: payments.service.settle_cancellation)
+    and queue the cancellation notice (messaging.notices) in the same transaction.
+
+    The caller commits, sends the refund (payments.refunds.send_refunds_now), then words the
+    outcome (own_cancellation_message). Raises NotFound, PortalUnavailable.
+    """
+    appt = own_appointment(session, actor, appointment_id)
+    if appt.status != AppointmentStatus.CONFIRMED or appt.start_at <= now:
+        raise PortalUnavailable("This visit can no longer be cancelled online. Please call the clinic.")
+    paid = succeeded_deposit(session, appt.id)
+    outcome = cancel_appointment(session, actor, appt.id, now=now, reason="cancelled by the client in the portal")
+    refund = settle_cancellation(session, actor, outcome.appointment, late=outcome.late, now=now)
+    queue_cancellation_notice(session, outcome.appointment, paid_cents=paid.amount_cents if paid else 0,
+                              refunding_cents=refund.amount_cents if refund is not None else 0, late=outcome.late)
+    return OwnCancellation(appt.id, outcome.late, (refund.id,) if refund is not None else ())
+
+
+def own_cancellation_message(session: Session, actor: Actor, cancelled: OwnCancellation) -> str:
+    """The client's own cancellation in plain words, once its refund was sent: the deposit
+    being refunded (sent or still waiting for the gateway: card refunds take days to show),
+    kept, or a refund the gateway refused (the clinic will contact them)."""
+    own_appointment(session, actor, cancelled.appointment_id)
+    paid = deposit_payment(session, cancelled.appointment_id)
+    if paid is None:
+        return "Your visit is cancelled."
+    refunded, pending = deposit_refund_cents(session, cancelled.appointment_id)
+    if refunded or pending:
+        return (f"Your visit is cancelled and your deposit of {format_money(refunded + pending, paid.currency)} "
+                "is being refunded.")
+    if cancelled.late:
+        return f"Your visit is cancelled. Your deposit of {format_money(paid.amount_cents, paid.currency)} was kept."
+    return "Your visit is cancelled. The refund could not be completed online; the clinic will contact you."
