@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
@@ -372,7 +373,47 @@ def test_success_after_the_slot_was_lost_is_refunded(engine, owner_engine, fake,
     with clinic.session() as s:
         (refund,) = s.exec(select(Refund).where(Refund.payment_id == payment.id)).all()
     assert (refund.amount_cents, refund.gateway_refund_id) == (5000, next(iter(fake.refunds)))
-    assert outbox(clinic, appt_id) == []
+    assert outbox(clinic, appt_id) == [("deposit_refund", "email"), ("deposit_refund", "sms")]  # told, as reconciliation tells
+
+
+def test_a_failure_then_a_success_of_the_same_intent_confirms_while_the_slot_is_free(engine, owner_engine, fake,
+                                                                                      gateway, clock):
+    """Issue 11: a PaymentIntent that first fails (the hold is released) and later succeeds
+    ends paid with its booking confirmed when the slot is still free, never "expired and
+    refunded" while the slot sits free."""
+    clinic = build_clinic(engine, owner_engine)
+    appt_id, pi = start_3ds(engine, clinic, gateway, clock, fake)
+    failed_body = fake.event(pi, "payment_intent.payment_failed")
+    assert deliver(engine, fake, pi, "payment_intent.payment_failed", gateway, clock, body=failed_body) == "declined"
+    assert appointment(clinic, appt_id).status == "expired"
+    fake.complete_action(pi)  # the client retried on the same intent and it went through
+    clock.advance(minutes=3)
+    assert deliver(engine, fake, pi, "payment_intent.succeeded", gateway, clock) == "confirmed"
+    assert [p.status for p in payments(clinic, appt_id)] == ["succeeded"]
+    assert appointment(clinic, appt_id).status == "confirmed"
+    assert deposit_entries(clinic, appt_id) == [("deposit_paid", 5000)]
+    assert fake.posts_to("/v1/refunds") == [] and outbox(clinic, appt_id) == CONFIRMED_OUTBOX
+
+
+@pytest.mark.parametrize("order", sorted(set(itertools.permutations("FFSS"))))
+def test_any_order_and_replay_of_a_failure_and_a_success_ends_confirmed_once(engine, owner_engine, fake, gateway,
+                                                                              clock, order):
+    """Shuffle and replay: the failure and the success of one intent, each delivered twice
+    (same event id: a redelivery), in every order: one payment succeeded, one booking
+    confirmed, one deposit line, no refund, each event applied once."""
+    clinic = build_clinic(engine, owner_engine)
+    appt_id, pi = start_3ds(engine, clinic, gateway, clock, fake)
+    bodies = {"F": fake.event(pi, "payment_intent.payment_failed")}
+    fake.complete_action(pi)
+    bodies["S"] = fake.event(pi, "payment_intent.succeeded")
+    kinds = {"F": "payment_intent.payment_failed", "S": "payment_intent.succeeded"}
+    outcomes = [deliver(engine, fake, pi, kinds[k], gateway, clock, body=bodies[k]) for k in order]
+    assert sorted(outcomes).count("duplicate") == 2 and "confirmed" in outcomes
+    assert [p.status for p in payments(clinic, appt_id)] == ["succeeded"]
+    assert appointment(clinic, appt_id).status == "confirmed"
+    assert deposit_entries(clinic, appt_id) == [("deposit_paid", 5000)]
+    assert fake.posts_to("/v1/refunds") == [] and outbox(clinic, appt_id) == CONFIRMED_OUTBOX
+    assert count(clinic, WebhookEvent) == 2
 
 
 def test_webhook_for_a_synchronous_success_is_harmless(engine, owner_engine, fake, gateway, clock):

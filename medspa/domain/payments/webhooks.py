@@ -25,16 +25,16 @@ from medspa.clock import Clock
 from medspa.db import tenant_session
 from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
+from medspa.domain.messaging.money_notices import queue_refund_notice
 from medspa.domain.payments.checkout import settle_balance
 from medspa.domain.payments.disputes import DISPUTE_EVENTS, apply_dispute_event
 from medspa.domain.payments.gateway import PaymentGateway, RefundResult
 from medspa.domain.payments.models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
-from medspa.domain.payments.service import (apply_refund_outcome, ledger_deposit_paid, mark_settled, record_refund,
-                                            refund_payment)
+from medspa.domain.payments.service import apply_refund_outcome, ledger_deposit_paid, mark_settled, record_refund
 from medspa.domain.practice.models import Organization
-from medspa.domain.scheduling.booking import finalize_paid_booking
-from medspa.domain.scheduling.models import AppointmentStatus
-from medspa.domain.scheduling.service import HoldLost, get_appointment, release_hold
+from medspa.domain.scheduling.booking import finalize_paid_booking, void_charge
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus
+from medspa.domain.scheduling.service import HoldLost, get_appointment, release_hold, revive_hold
 
 DEFAULT_TOLERANCE_SECONDS = 300
 """Oldest accepted signature timestamp, like Stripe's libraries (5 minutes)."""
@@ -116,9 +116,12 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
 
     - "confirmed": payment_intent.succeeded settled the payment and confirmed its booking
       (ledger deposit_paid, confirmation and receipt in the outbox);
-    - "voided": the payment succeeded but its hold was lost meanwhile (lapsed and taken, released,
-      or cancelled while the card was pending): refunded at the gateway (key
-      refund-<payment id>-<n>) with deposit_paid and charge_voided ledger lines;
+    - "confirmed" also when the hold had lapsed or a failure event had released it and its slot
+      is still free: held again (scheduling.service.revive_hold) and confirmed;
+    - "voided": the payment succeeded but its slot was lost meanwhile (lapsed or released and
+      taken, or cancelled while the card was pending): refunded at the gateway (key
+      refund-<payment id>-<n>) with deposit_paid and charge_voided ledger lines; a lost slot
+      (not a cancellation) also queues the client's refund notice;
     - "refund_failed": as "voided" but the gateway refused the refund (audit refund.failed);
     - "checked_out": a checkout's balance payment (3-D Secure completed later) succeeded and
       its visit's checkout was recorded with it (payments.checkout.settle_balance: sale,
@@ -222,6 +225,10 @@ def _on_succeeded(session: Session, actor: Actor, payment: Payment, gateway: Pay
     if payment.appointment_id is None or payment.purpose != "deposit":
         return "succeeded"
     appt = get_appointment(session, payment.appointment_id, lock=True)
+    if appt.status == AppointmentStatus.EXPIRED:
+        # the hold lapsed or a failure released it, and the money came after all: the booking
+        # stands when its slot is still free (never "expired and refunded" while it sits free)
+        revive_hold(session, actor, appt.id, now=now)
     if appt.status in (AppointmentStatus.HELD, AppointmentStatus.CONFIRMED):
         try:
             with session.begin_nested():
@@ -229,11 +236,11 @@ def _on_succeeded(session: Session, actor: Actor, payment: Payment, gateway: Pay
             mark_settled(payment)
             return "confirmed"
         except HoldLost:
-            return _void(session, actor, payment, gateway, now)
+            return _void(session, actor, payment, appt, gateway, now, tell=True)
     if appt.status == AppointmentStatus.EXPIRED or (newly and appt.status == AppointmentStatus.CANCELLED):
-        # the hold lapsed and was taken, or was released/cancelled while the card was pending:
-        # money for a booking that does not exist goes back
-        return _void(session, actor, payment, gateway, now)
+        # the slot was taken meanwhile, or the booking was cancelled while the card was
+        # pending: money for a booking that does not exist goes back
+        return _void(session, actor, payment, appt, gateway, now, tell=appt.status == AppointmentStatus.EXPIRED)
     if newly:  # checked in / completed / no-show meanwhile: keep the money on the client's account
         ledger_deposit_paid(session, payment, now)
         mark_settled(payment)
@@ -241,11 +248,19 @@ def _on_succeeded(session: Session, actor: Actor, payment: Payment, gateway: Pay
     return "ignored"  # settled by the booking flow and a later cancellation or visit
 
 
-def _void(session: Session, actor: Actor, payment: Payment, gateway: PaymentGateway, now: datetime) -> str:
-    ledger_deposit_paid(session, payment, now)
-    refund = refund_payment(session, actor, payment, gateway, now=now, reason="slot lost before confirmation",
-                            entry_type="charge_voided")
-    return "voided" if refund is not None else "refund_failed"
+def _void(session: Session, actor: Actor, payment: Payment, appt: Appointment, gateway: PaymentGateway,
+          now: datetime, *, tell: bool) -> str:
+    """Money for a booking that does not exist goes back in full (scheduling.booking.
+    void_charge: deposit_paid and charge_voided lines). tell: the client lost the slot
+    without being told (not a cancellation the desk made with them): the refund notice, as
+    reconciliation sends it (messaging.money_notices)."""
+    refund = void_charge(session, actor, payment, gateway, now)
+    if refund is None:
+        return "refund_failed"
+    if tell:
+        queue_refund_notice(session, appt, refunded_cents=payment.amount_cents,
+                            pending=refund.status == RefundStatus.PENDING)
+    return "voided"
 
 
 def _on_refund(session: Session, actor: Actor, refund: dict, now: datetime, event_id: str) -> str:
