@@ -80,6 +80,17 @@ class Settings(BaseSettings):
     secret_key: str = Field("", description="Key encrypting stored TOTP secrets (any long random string); "
                                             "empty: VAR_DIR/secret_key, created on first use.")
     demo_seed: bool = Field(True, description="Load the demo clinic when the database is empty.")
+
+    # abuse limits (medspa/domain/ratelimits.py; `limits` notation "N/period", "" switches one off)
+    limit_booking_per_ip: str = Field("20/hour", description="Online bookings tried from one IP address, per clinic.")
+    limit_booking_per_email: str = Field("6/hour", description="Online bookings tried for one client email, per clinic.")
+    max_open_holds_per_ip: int = Field(3, description="Slots one IP address may hold at once while paying, per clinic (0: no limit).")
+    max_open_holds_per_client: int = Field(2, description="Slots one client email may hold at once while paying (0: no limit).")
+    limit_portal_code_per_ip: str = Field("10/hour", description="Portal sign-in codes asked from one IP address.")
+    limit_reset_per_ip: str = Field("10/hour", description="Password-reset links asked from one IP address.")
+    limit_reset_per_email: str = Field("3/hour", description="Password-reset links sent for one email (silently "
+                                                             "not sent beyond, so accounts cannot be probed).")
+    limit_sign_in_per_ip: str = Field("30/15 minutes", description="Sign-in attempts from one IP address.")
     log_sql: bool = False
     frozen_now: str = Field("", description="ISO-8601 instant the app treats as now (browser tests, demos).")
 

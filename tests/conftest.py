@@ -114,3 +114,33 @@ def drain_queue(db_url: str, task_name: str, func, retry) -> None:
                                               concurrency=1)
 
     run_in_fresh_loop(run())
+
+
+NO_ABUSE_LIMITS = {"LIMIT_BOOKING_PER_IP": "", "LIMIT_BOOKING_PER_EMAIL": "", "MAX_OPEN_HOLDS_PER_IP": "0",
+                   "MAX_OPEN_HOLDS_PER_CLIENT": "0", "LIMIT_PORTAL_CODE_PER_IP": "", "LIMIT_RESET_PER_IP": "",
+                   "LIMIT_RESET_PER_EMAIL": "", "LIMIT_SIGN_IN_PER_IP": ""}
+"""Environment of a server that a whole storm or browser suite reaches from one address."""
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Every test starts with empty abuse-limit windows (medspa.domain.ratelimits)."""
+    from medspa.domain.ratelimits import reset_all
+
+    reset_all()
+    yield
+
+
+@pytest.fixture
+def limits(monkeypatch):
+    """Set abuse limits for one test: limits(max_open_holds_per_ip=3, limit_booking_per_ip="4/hour")."""
+    from medspa.settings import get_settings
+
+    def set_limits(**values):
+        for name, value in values.items():
+            monkeypatch.setenv(name.upper(), str(value))
+        get_settings.cache_clear()
+
+    yield set_limits
+    monkeypatch.undo()
+    get_settings.cache_clear()

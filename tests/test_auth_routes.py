@@ -171,8 +171,8 @@ def test_five_wrong_passwords_lock_with_retry_hints(client, clinic, clock):
     clock.advance(seconds=60)
     r = client.post("/auth/login", json={"email": email, "password": PASSWORD})
     assert r.status_code == 423
-    assert r.json() == {"error": "This account is locked after too many failed attempts: try again in 14 minutes",
-                        "retry_after": 840}
+    assert r.json() == {"error": "Too many failed attempts for this account from your network: try again in 14 "
+                                 "minutes, or reset your password", "retry_after": 840}
     assert login_error({"error": "locked", "wait": "900"}) == locked_message(900)
     assert login_error({"error": "1", "wait": "30"}) == (
         "Email or password is incorrect. Too many attempts: try again in 30 seconds")
@@ -249,3 +249,18 @@ def test_json_second_step(client, clinic, engine):
     assert r.status_code == 401 and r.json()["error"].startswith("That code is not right")
     r = client.post("/auth/verify", json={"code": pyotp.TOTP(secret).at(NOW)}, cookies={"medspa_challenge": challenge})
     assert r.json() == {"next": "/calendar", "name": "Test owner", "role": "owner"}
+
+
+def test_too_many_attempts_from_one_network_is_429_with_retry_after(client, clinic, limits):
+    """Issue 12: a ceiling of sign-in attempts per IP address, whatever the addresses tried:
+    JSON gets 429 with Retry-After, the form comes back to /login with the message."""
+    limits(limit_sign_in_per_ip="2/15 minutes")
+    email, _ = make_user(clinic, "front_desk")
+    answers = [client.post("/auth/login", json={"email": email, "password": "wrong password!"}) for _ in range(3)]
+    assert [a.status_code for a in answers] == [401, 401, 429]
+    assert answers[2].json()["error"].startswith("Too many sign-in attempts from your network.")
+    assert 0 < int(answers[2].headers["Retry-After"]) <= 900
+    page = client.post("/auth/login", data={"email": email, "password": PASSWORD})
+    assert page.status_code == 303 and "error=limited" in page.headers["location"]
+    assert login_error({"error": "limited", "wait": "900"}) == (
+        "Too many sign-in attempts from your network: try again in 15 minutes")

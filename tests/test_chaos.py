@@ -37,6 +37,7 @@ from medspa.domain.payments.invariant import money_violations
 from medspa.domain.payments.models import LedgerEntry, Payment, TestGatewayCharge
 from medspa.domain.scheduling.models import Appointment
 from medspa.settings import PROJECT_ROOT
+from tests.conftest import NO_ABUSE_LIMITS
 from tests.factories import build_clinic
 
 pytestmark = pytest.mark.chaos
@@ -61,7 +62,8 @@ class Server:
         self.port = _free_port()
         self.log_path = log_path
         self.env = {**os.environ, "DATABASE_URL": app_url, "DATABASE_OWNER_URL": "", "PYTHONPATH": str(PROJECT_ROOT),
-                    "STRIPE_SECRET_KEY": "", "SMTP_HOST": "", "FROZEN_NOW": ""}
+                    "STRIPE_SECRET_KEY": "", "SMTP_HOST": "", "FROZEN_NOW": "",
+                    **NO_ABUSE_LIMITS}
         self.proc: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.port}"
 

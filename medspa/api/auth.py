@@ -35,9 +35,11 @@ from medspa.api.security import origin_allowed
 from medspa.api.v1 import get_clock, get_db_engine
 from medspa.clock import Clock
 from medspa.domain.errors import ValidationFailed
+from medspa.domain.ratelimits import RateLimited
 from medspa.domain.identity.actions import (
     CHALLENGE_TTL,
     AccountLocked,
+    TooManyAttempts,
     InvalidCode,
     LoginFailed,
     ResetLinkInvalid,
@@ -159,12 +161,16 @@ def _failure_query(exc: LoginFailed) -> dict[str, str | int]:
     """The ?error=...&wait=N of a failed attempt (AccountLocked: "locked")."""
     if isinstance(exc, AccountLocked):
         return {"error": "locked", "wait": exc.retry_after}
+    if isinstance(exc, TooManyAttempts):
+        return {"error": "limited", "wait": exc.retry_after}
     return {"error": "1", "wait": exc.retry_after} if exc.retry_after else {"error": "1"}
 
 
 def _failure_message(exc: LoginFailed, base: str) -> str:
     if isinstance(exc, AccountLocked):
         return locked_message(exc.retry_after)
+    if isinstance(exc, TooManyAttempts):
+        return exc.message
     return f"{base}. {wait_message(exc.retry_after)}" if exc.retry_after else base
 
 
@@ -183,7 +189,8 @@ async def login_route(request: Request, engine=Depends(get_db_engine), clock: Cl
     def failed(message: str, query: dict, status: int = 401, retry_after: int = 0) -> Response:
         if as_json:
             body = {"error": message, **({"retry_after": retry_after} if retry_after else {})}
-            return JSONResponse(body, status_code=status, headers=NO_STORE)
+            wait = {"Retry-After": str(retry_after)} if status == 429 else {}
+            return JSONResponse(body, status_code=status, headers={**NO_STORE, **wait})
         response = _redirect(LOGIN_PATH, next=next_path, **query)
         if email:  # the form comes back with the email filled in (read on the server, never in the URL)
             response.headers.append("set-cookie", _cookie(LOGIN_EMAIL_COOKIE, quote(email, safe="@"), max_age=600,
@@ -199,7 +206,8 @@ async def login_route(request: Request, engine=Depends(get_db_engine), clock: Cl
                                                  ip=ip, user_agent=agent, clock=clock, engine=engine))
     except LoginFailed as exc:
         return failed(_failure_message(exc, WRONG), _failure_query(exc),
-                      status=423 if isinstance(exc, AccountLocked) else 401, retry_after=exc.retry_after)
+                      status=423 if isinstance(exc, AccountLocked) else 429 if isinstance(exc, TooManyAttempts)
+                      else 401, retry_after=exc.retry_after)
     if result.signed_in is None:  # a second step: keep the challenge out of JavaScript's reach
         step = VERIFY_PATH if result.status == "totp_required" else ENROL_PATH
         if as_json:
@@ -363,8 +371,14 @@ async def forgot_route(request: Request, engine=Depends(get_db_engine), clock: C
     email = fields.get("email", "").strip()[:254]
     if email:
         ip, agent = _client(request)
-        await run_in_threadpool(partial(do_request_password_reset, email, base_url=get_settings().base_url, ip=ip,
-                                        user_agent=agent, clock=clock, engine=engine))
+        try:
+            await run_in_threadpool(partial(do_request_password_reset, email, base_url=get_settings().base_url, ip=ip,
+                                            user_agent=agent, clock=clock, engine=engine))
+        except RateLimited as exc:  # per network only: the answer for one address never differs
+            if _wants_json(request):
+                return JSONResponse({"error": "rate_limited", "message": exc.message, "retry_after": exc.retry_after},
+                                    status_code=429, headers={**NO_STORE, "Retry-After": str(exc.retry_after)})
+            return _redirect(FORGOT_PATH, wait=exc.retry_after)
     if _wants_json(request):
         return JSONResponse({"message": FORGOT_SENT}, headers=NO_STORE)
     return _redirect(FORGOT_PATH, sent="1")

@@ -26,6 +26,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.domain.payments.gateway import CardDetails, PaymentGateway
 from medspa.domain.payments.stripe_gateway import GatewayUnavailable
+from medspa.domain.ratelimits import RateLimited
 from medspa.domain.scheduling.availability import Slot
 from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, OnlineBooking
 from medspa.domain.scheduling.actions.online import (
@@ -243,6 +244,8 @@ def availability(location_id: QueryId, service_id: QueryId, start_date: date, en
 @router.post("/{clinic}/bookings", status_code=201, response_model=BookingOut,
              responses={402: {"description": "card_declined or requires_action"},
                         409: {"description": "slot_taken with alternatives"},
+                        429: {"description": "rate_limited: too many bookings from this network or for this "
+                                             "email, or too many slots held at once; see Retry-After"},
                         422: {"description": "validation with fields"}})
 def create_booking(body: BookingIn, tenant: Tenant = Depends(get_tenant), clock: Clock = Depends(get_clock),
                    gateway: PaymentGateway | None = Depends(get_gateway)):
@@ -298,6 +301,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _gateway_down(request: Request, exc: GatewayUnavailable):  # noqa: ARG001
         # the hold stays; a retry reuses the same idempotency key, so nothing is charged twice
         return error(503, error="gateway_unavailable", message=str(exc) or "Payments are unavailable; try again.")
+
+    @app.exception_handler(RateLimited)
+    async def _limited(request: Request, exc: RateLimited):  # noqa: ARG001
+        response = error(429, error="rate_limited", message=exc.message, retry_after=exc.retry_after)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(ValidationFailed)
     async def _invalid(request: Request, exc: ValidationFailed):  # noqa: ARG001

@@ -34,10 +34,16 @@ def wait_message(seconds: int) -> str:
 
 
 def locked_message(seconds: int) -> str:
-    """The account lock message, in whole minutes (rounded up)."""
+    """The lock message (this address from this network), in whole minutes (rounded up)."""
     minutes = max(1, (int(seconds) + 59) // 60)
-    return (f"This account is locked after too many failed attempts: try again in {minutes} "
-            f"minute{'s' if minutes != 1 else ''}")
+    return (f"Too many failed attempts for this account from your network: try again in {minutes} "
+            f"minute{'s' if minutes != 1 else ''}, or reset your password")
+
+
+def limited_message(seconds: int) -> str:
+    """Too many sign-in attempts from one network (any addresses), in whole minutes."""
+    minutes = max(1, (int(seconds) + 59) // 60)
+    return f"Too many sign-in attempts from your network: try again in {minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def _wait_of(query: dict) -> int:
@@ -52,6 +58,8 @@ def login_error(query: dict) -> str:
         return f"{WRONG}. {wait_message(wait)}" if wait else WRONG
     if code == "locked":
         return locked_message(wait or 60)
+    if code == "limited":
+        return limited_message(wait or 60)
     return {"missing": MISSING, "expired": EXPIRED, "reset": RESET_DONE}.get(code, "")
 
 

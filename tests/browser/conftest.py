@@ -30,6 +30,7 @@ from typing import Callable, Iterator
 import pytest
 
 from medspa.settings import PROJECT_ROOT
+from tests.conftest import NO_ABUSE_LIMITS
 
 BROWSER_DIR = Path(__file__).resolve().parent
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
@@ -52,7 +53,8 @@ START_TIMEOUT = 300  # seconds: a cold frontend build (bun install + vite) on 2 
 FROZEN_NOW = datetime(2026, 7, 1, 16, 0, tzinfo=timezone.utc)
 # a known SECRET_KEY: tests can store TOTP secrets the way the server reads them (secretbox)
 TEST_SECRET_KEY = "browser-tests-secret-key-not-for-production"
-SERVER_ENV = {"DEMO_SEED": "0", "FROZEN_NOW": FROZEN_NOW.isoformat(), "SECRET_KEY": TEST_SECRET_KEY}
+SERVER_ENV = {"DEMO_SEED": "0", "FROZEN_NOW": FROZEN_NOW.isoformat(), "SECRET_KEY": TEST_SECRET_KEY,
+              **NO_ABUSE_LIMITS}  # one server serves every browser test from 127.0.0.1
 
 
 @pytest.hookimpl(tryfirst=True)

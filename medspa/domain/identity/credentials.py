@@ -101,7 +101,7 @@ def reset_with_link(session: Session, org_id: int, token: str, new_password: str
     check_password_strength(new_password, user.email)
     user.password_hash = hash_password(new_password)
     user.password_changed_at = now
-    clear_failures(user)
+    clear_failures(session, user)
     session.add(user)
     row.used_at = now
     session.add(row)

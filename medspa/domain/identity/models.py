@@ -94,3 +94,19 @@ class PasswordResetToken(SQLModel, table=True):
     created_at: datetime = tstamp(nullable=False)
     expires_at: datetime = tstamp(nullable=False)
     used_at: datetime | None = tstamp()
+
+
+class SignInGuard(SQLModel, table=True):
+    """Failed sign-ins of one address from one network (identity.lockout): key_hash =
+    sha256("<email>|<ip>"), email_hash = sha256("<email>"), both hex (no address or IP in
+    clear). failures: consecutive failures of the pair; throttled_until: the slow-down;
+    locked_until: the lock of this pair only. Rows exist for unknown addresses too."""
+
+    __tablename__ = "sign_in_guard"
+
+    key_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    email_hash: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    failures: int = 0
+    throttled_until: datetime | None = tstamp()
+    locked_until: datetime | None = tstamp()
+    updated_at: datetime = tstamp(nullable=False)

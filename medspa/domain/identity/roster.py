@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from medspa.domain.identity.actor import Actor
+from medspa.domain.identity.lockout import locked_until_of
 from medspa.domain.identity.models import UserAccount, UserSession
 from medspa.domain.identity.two_factor import REQUIRED_2FA_ROLES
 
@@ -45,7 +46,7 @@ def list_staff_accounts(session: Session, actor: Actor, *, now: datetime) -> lis
         user_id=int(u.id), email=u.email, name=u.display_name or u.email, role=u.role, active=u.active,
         two_factor_on=u.totp_confirmed_at is not None,
         two_factor_required=u.role in REQUIRED_2FA_ROLES or u.require_2fa, require_flag=u.require_2fa,
-        locked_until=u.locked_until if u.locked_until is not None and now < u.locked_until else None,
+        locked_until=locked_until_of(session, u.email, now),
         live_sessions=int(live.get(u.id, 0)), last_login_at=u.last_login_at, is_self=u.id == actor.user_id,
     ) for u in users]
     return sorted(rows, key=lambda r: (not r.active, r.name.lower(), r.user_id))

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
+from medspa.domain.identity.lockout import forget_pair
 from medspa.domain.identity.models import UserAccount, UserSession
 from medspa.domain.identity.tokens import new_token, token_hash
 
@@ -46,6 +47,7 @@ def open_session(session: Session, user: UserAccount, now: datetime, session_hou
                             last_seen_at=now, expires_at=now + timedelta(hours=session_hours)))
     user.last_login_at = now
     user.failed_login_count, user.throttled_until = 0, None
+    forget_pair(session, user.email, ip)
     session.add(user)
     actor = actor_of(user, ip, user_agent)
     if method == "password":

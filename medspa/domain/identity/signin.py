@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
-from medspa.domain.identity.lockout import LoginFailed, check_lock, check_throttle, count_failure
+from medspa.domain.identity.lockout import LoginFailed, check_guard, count_failure, guard_for
 from medspa.domain.identity.models import LoginChallenge, UserAccount
 from medspa.domain.identity.passwords import spend_time, verify_password
 from medspa.domain.identity.sessions import SignedIn, actor_of, open_session
@@ -115,15 +115,14 @@ def check_password(session: Session, org_id: int, email: str, password: str, *, 
     auth.login_failed, auth.locked, auth.unlocked, auth.login_refused_locked, auth.password_ok."""
     user = active_user_by_email(session, email)
     public = _public(org_id, email, ip, user_agent)
-    if user is None:
+    guard = guard_for(session, email, ip, now)
+    if user is None:  # a deactivated account: counted like an unknown address
+        check_guard(session, guard, now)
         spend_time(password)
-        raise LoginFailed()
-    if user.locked_until is not None and now < user.locked_until:
-        spend_time(password)
-    check_lock(session, user, now, public)
-    check_throttle(session, user, now, public)
+        raise count_failure(session, guard, now)
+    check_guard(session, guard, now, public, user)
     if not verify_password(user.password_hash, password):
-        raise count_failure(session, user, now, public, "auth.login_failed")
+        raise count_failure(session, guard, now, public, user, "auth.login_failed")
     if user.totp_confirmed_at is not None or needs_2fa(user):
         purpose = "totp" if user.totp_confirmed_at is not None else "enrol"
         token = issue_challenge(session, user, purpose, now)
@@ -144,8 +143,8 @@ def check_code(session: Session, org_id: int, challenge: str, code: str, *, now:
     if row is None or user is None or not user.active or user.totp_confirmed_at is None:
         raise InvalidCode()
     public = _public(org_id, user.email, ip, user_agent)
-    check_lock(session, user, now, public)
-    check_throttle(session, user, now, public)
+    guard = guard_for(session, user.email, ip, now)
+    check_guard(session, guard, now, public, user)
     step = verify_totp(user, code, now)
     method = "totp"
     if step is not None:
@@ -154,7 +153,7 @@ def check_code(session: Session, org_id: int, challenge: str, code: str, *, now:
         method = "recovery_code"
         record(session, public, "auth.recovery_code_used", "user_account", user.id, at=now)
     else:
-        raise count_failure(session, user, now, public, "auth.2fa_failed", InvalidCode)
+        raise count_failure(session, guard, now, public, user, "auth.2fa_failed", InvalidCode)
     row.used_at = now
     session.add(row)
     return open_session(session, user, now, session_hours, ip, user_agent, method)
@@ -183,10 +182,11 @@ def confirm_forced_enrolment(session: Session, org_id: int, challenge: str, code
     AccountLocked, or ValidationFailed (start_forced_enrolment was not called)."""
     row, user = _enrolling_user(session, challenge, now)
     public = _public(org_id, user.email, ip, user_agent)
-    check_lock(session, user, now, public)
+    guard = guard_for(session, user.email, ip, now)
+    check_guard(session, guard, now, public, user)
     codes = confirm_enrolment(session, user, code, actor_of(user, ip, user_agent), now)
     if codes is None:
-        raise count_failure(session, user, now, public, "auth.2fa_failed", InvalidCode)
+        raise count_failure(session, guard, now, public, user, "auth.2fa_failed", InvalidCode)
     row.used_at = now
     session.add(row)
     return EnrolledSignIn(open_session(session, user, now, session_hours, ip, user_agent, "totp"), codes)

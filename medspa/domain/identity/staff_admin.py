@@ -14,7 +14,7 @@ from sqlmodel import Session
 from medspa.domain.audit.service import record
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
-from medspa.domain.identity.lockout import clear_failures
+from medspa.domain.identity.lockout import clear_failures, locked_until_of
 from medspa.domain.identity.sessions import revoke_all
 from medspa.domain.identity.users import self_user, staff_user
 
@@ -64,7 +64,7 @@ def reactivate_user(session: Session, actor: Actor, user_id: int, *, now: dateti
         return
     user.active = True
     user.deactivated_at = None
-    clear_failures(user)
+    clear_failures(session, user)
     session.add(user)
     record(session, actor, "user.reactivate", "user_account", user.id, at=now)
 
@@ -74,8 +74,8 @@ def unlock_user(session: Session, actor: Actor, user_id: int, *, now: datetime) 
     Raises PermissionDenied, NotFound. Audited auth.unlocked (when it was locked)."""
     actor.require("staff.manage")
     user = staff_user(session, actor, user_id)
-    was_locked = user.locked_until is not None and now < user.locked_until
-    clear_failures(user)
+    was_locked = locked_until_of(session, user.email, now) is not None
+    clear_failures(session, user)
     session.add(user)
     if was_locked:
         record(session, actor, "auth.unlocked", "user_account", user.id, at=now, reason="owner")

@@ -32,6 +32,7 @@ from medspa.domain.portal import cancellation
 from medspa.domain.portal import service as portal
 from medspa.domain.portal.service import AccessEntry, CancelPreview, MyDetails, PortalOverview
 from medspa.domain.practice.service import organization_by_slug
+from medspa.domain.ratelimits import hit
 from medspa.domain.work import atomic, engine_of, now_of
 from medspa.settings import get_settings
 
@@ -66,7 +67,12 @@ def do_request_code(org_id: int, email: str, *, ip: str = "", user_agent: str = 
     """Queue a 6-digit sign-in code for `email` at clinic `org_id` (if a client has it).
 
     Returns the one answer for every email (portal.CODE_SENT): it never tells whether an
-    account exists. Raises ValidationFailed({"email": ...}) only for a malformed email."""
+    account exists (beyond portal.CODES_PER_HOUR codes per email, nothing is sent). Raises
+    ValidationFailed({"email": ...}) for a malformed email, RateLimited beyond
+    Settings.limit_portal_code_per_ip requests from one IP address to this clinic."""
+    if ip:
+        hit(get_settings().limit_portal_code_per_ip, "portal-code-ip", str(org_id), ip,
+            message="Too many sign-in code requests from your network.")
     with atomic(org_id, engine=engine) as work:
         return portal.request_code(work.session, Actor.public(org_id, ip, user_agent), email, now=now_of(clock))
 

@@ -17,6 +17,8 @@ import reflex as rx
 
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actions import InvalidCode, do_start_enrolment, fetch_challenge_alive
+from medspa.domain.ratelimits import wait_words
+from medspa.web.inputs import ascii_int
 from medspa.web.auth import CHALLENGE_COOKIE, cookie_value
 from medspa.web.auth import (
     ENROL_PATH,
@@ -94,13 +96,19 @@ class EnrolState(ChallengeState):
 
 
 class ForgotState(rx.State):
-    """/login/forgot: whether the form was sent (`?sent=1`), to show the "check your email" note."""
+    """/login/forgot: whether the form was sent (`?sent=1`), to show the "check your email"
+    note, or refused for too many requests from this network (`?wait=N` seconds)."""
 
     sent: bool = False
+    limited: str = ""
 
     @rx.event
     def load(self):
-        self.sent = self.router.url.query_parameters.get("sent") == "1"
+        query = self.router.url.query_parameters
+        self.sent = query.get("sent") == "1"
+        wait = ascii_int(query.get("wait", ""))
+        self.limited = (f"Too many password-reset requests from your network. Please try again in "
+                        f"{wait_words(min(wait, 86400))}." if wait and wait > 0 else "")
 
 
 class ResetState(rx.State):
@@ -227,8 +235,10 @@ def forgot_page() -> rx.Component:
         _back_to_login(),
         spacing="4", width="100%",
     )
+    limited = rx.cond(s.limited != "", rx.callout(s.limited, icon="timer", color_scheme="amber", size="2",
+                                                  width="100%", id="forgot-limited", role="alert"))
     return auth_frame("Forgot your password?", "We email you a link to choose a new one.",
-                      rx.cond(s.sent, sent, form))
+                      rx.cond(s.sent, sent, rx.vstack(limited, form, spacing="4", width="100%")))
 
 
 def reset_page() -> rx.Component:

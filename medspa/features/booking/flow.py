@@ -25,6 +25,7 @@ from medspa.domain.identity.actor import PermissionDenied
 from medspa.domain.money import format_money
 from medspa.domain.payments.gateway import CardDetails
 from medspa.domain.payments.stripe_gateway import GatewayUnavailable
+from medspa.domain.ratelimits import RateLimited
 from medspa.domain.practice.service import SLUG_RE
 from medspa.domain.scheduling.availability import Slot
 from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, OnlineBooking
@@ -385,6 +386,8 @@ def submit(sub: Submission) -> Outcome:
     except NotFound:
         return Outcome(card_error="This booking is no longer available. Please start again.", released=True)
     except GatewayUnavailable as exc:  # Stripe did not answer: the hold stays, a retry is safe
+        return Outcome(card_error=exc.message)
+    except RateLimited as exc:  # nothing was written; the hold stays
         return Outcome(card_error=exc.message)
     return Outcome(confirmation=_confirmation(visit, sub.service_name, sub.provider_names.get(visit.provider_id, ""),
                                               sub.location))

@@ -20,6 +20,7 @@ import reflex as rx
 
 from medspa.domain.clients.service import ClientInput
 from medspa.domain.payments.gateway import CardDetails
+from medspa.domain.ratelimits import RateLimited
 from medspa.features.booking import flow
 from medspa.features.booking.flow import (
     CategoryCard, Confirmation, DayCard, LocationCard, ProviderCard, ServiceCard, SlotCard, SlotGroup, Taken,
@@ -201,6 +202,9 @@ class BookingState(rx.State):
         except Taken as exc:
             self._hold_id = None
             self._offer_taken(exc.alternatives)
+            return
+        except RateLimited as exc:  # too many slots held from this network: nothing was held
+            self.taken, self.alternatives = exc.message, []
             return
         shown = [s for g in self.slot_groups for s in g.slots] + self.alternatives
         picked = next((s for s in shown if s.start == start), SlotCard())

@@ -17,6 +17,7 @@ import reflex as rx
 
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.portal import actions
+from medspa.domain.ratelimits import RateLimited
 from medspa.domain.portal.service import AccessEntry, CancelPreview, MyDetails, PortalUnavailable, VisitCard
 from medspa.web.inputs import form_text, parse_id
 
@@ -117,6 +118,9 @@ class PortalState(rx.State):
             self.info = await asyncio.to_thread(actions.do_request_code, self._org_id, email, ip=ip, user_agent=ua)
         except ValidationFailed as exc:
             self.busy, self.error = False, exc.fields.get("email", "Enter a valid email address")
+            return
+        except RateLimited as exc:
+            self.busy, self.error = False, exc.message
             return
         self.busy, self.email, self.step = False, email, "code"
 

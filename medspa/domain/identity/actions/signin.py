@@ -21,7 +21,7 @@ from medspa.clock import Clock
 from medspa.domain.identity.actions._common import enter_challenge, kept_on_failure
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.credentials import ResetLinkInvalid, queue_reset_link, reset_with_link
-from medspa.domain.identity.lockout import LoginFailed
+from medspa.domain.identity.lockout import TooManyAttempts, check_guard, count_failure, guard_for
 from medspa.domain.identity.passwords import spend_time
 from medspa.domain.identity.sessions import SignedIn, end_session, session_actor
 from medspa.domain.identity.signin import (
@@ -37,7 +37,9 @@ from medspa.domain.identity.signin import (
 )
 from medspa.domain.identity.tokens import enter_clinic, token_hash
 from medspa.domain.identity.two_factor import TotpEnrolment
+from medspa.domain.ratelimits import RateLimited, hit
 from medspa.domain.work import atomic, now_of
+from medspa.settings import get_settings
 
 
 def do_begin_login(email: str, password: str, *, session_hours: int = 12, ip: str = "", user_agent: str = "",
@@ -48,17 +50,33 @@ def do_begin_login(email: str, password: str, *, session_hours: int = 12, ip: st
     challenge is single-use and lasts 10 minutes).
 
     Raises LoginFailed (unknown email, wrong password, deactivated account; retry_after
-    hint in seconds after 3 consecutive failures of the account) or AccountLocked (5
-    consecutive failures: 15 minutes; even the right password is refused until then)."""
+    hint in seconds after 3 consecutive failures of the address from this IP, known or not),
+    AccountLocked (5 consecutive failures from this IP: 15 minutes for this address from this
+    IP only; even the right password is refused there until then) or TooManyAttempts
+    (Settings.limit_sign_in_per_ip attempts from this IP, whatever the addresses)."""
     now, email = now_of(clock, now), email.strip().lower()
+    limit_sign_in_attempts(ip)
     with atomic(None, engine=engine) as work:
         org_id = enter_clinic(work.session, "login", email)
-        if org_id is None:
-            spend_time(password)  # same work whether or not the account exists
-            raise LoginFailed()
         with kept_on_failure(work):
+            if org_id is None:  # counted and slowed down exactly like a known address
+                guard = guard_for(work.session, email, ip, now)
+                check_guard(work.session, guard, now)
+                spend_time(password)  # same work whether or not the account exists
+                raise count_failure(work.session, guard, now)
             return check_password(work.session, org_id, email, password, now=now, session_hours=session_hours,
                                   ip=ip, user_agent=user_agent)
+
+
+def limit_sign_in_attempts(ip: str) -> None:
+    """Count one sign-in attempt of `ip` (Settings.limit_sign_in_per_ip, a moving window);
+    raises TooManyAttempts beyond it. No IP (internal callers): not counted."""
+    if not ip:
+        return
+    try:
+        hit(get_settings().limit_sign_in_per_ip, "sign-in-ip", ip, message="Too many sign-in attempts from your network.")
+    except RateLimited as exc:
+        raise TooManyAttempts(exc.message, exc.retry_after) from exc
 
 
 def do_login(email: str, password: str, *, session_hours: int = 12, ip: str = "", user_agent: str = "",
@@ -166,8 +184,17 @@ def do_request_password_reset(email: str, *, base_url: str, ip: str = "", user_a
                               engine: Engine | None = None) -> None:
     """Queue a reset link by email for an active account (credentials.queue_reset_link:
     `{base_url}/reset-password?token=...`, 30 minutes, single use; earlier links stop
-    working). Returns None whether or not the email belongs to an account (no enumeration)."""
+    working). Returns None whether or not the email belongs to an account (no enumeration),
+    also beyond Settings.limit_reset_per_email links per address (then nothing is sent).
+    Raises RateLimited beyond Settings.limit_reset_per_ip requests from one IP address."""
     now, email = now_of(clock, now), email.strip().lower()
+    settings = get_settings()
+    if ip:
+        hit(settings.limit_reset_per_ip, "reset-ip", ip, message="Too many password-reset requests from your network.")
+    try:  # the same silence for a known and an unknown address: nothing to probe
+        hit(settings.limit_reset_per_email, "reset-email", email, message="")
+    except RateLimited:
+        return
     with atomic(None, engine=engine) as work:
         org_id = enter_clinic(work.session, "login", email)
         if org_id is not None:
