@@ -9,10 +9,15 @@ What happens to an upload (`add_photo`), all on the server:
 - the type is decided by the content, never by the file name or the browser's claim: only
   what Pillow opens as JPEG or PNG is accepted (a text file renamed .jpg is refused), and the
   image is fully decoded (a truncated file is refused); at most MAX_PIXELS pixels;
-- the EXIF orientation is applied to the pixels (ImageOps.exif_transpose), then the pixels are
-  copied into a fresh image and re-encoded: no EXIF at all (so no GPS, no camera serial, no
+- the EXIF orientation is applied to the pixels (ImageOps.exif_transpose), the metadata is
+  dropped and the pixels re-encoded: no EXIF at all (so no GPS, no camera serial, no
   Orientation tag), no XMP, no text chunks; only an ICC colour profile is kept;
 - a thumbnail of at most THUMB_MAX px on its longer side, same orientation;
+- memory (issue 12): the stored image keeps full resolution, so the upload is decoded once at
+  full size and that one copy is worked on in place (~4 bytes a pixel, ~200 MB at 50 MP; a
+  photo whose EXIF asks for a turn needs a second copy while it turns); the thumbnail is
+  resized straight from it; at most settings.image_processing_concurrency uploads decode at
+  once per process (bench/photo_memory.py);
 - both go to a MediaStore under random keys (no name, no client id in the key): the private
   media folder (LocalMediaStore, settings.media_root) or a private S3 bucket (S3MediaStore,
   server-side encryption) when settings.s3_bucket is set. Never Reflex's public upload folder.
@@ -308,6 +313,8 @@ def _decode_and_encode(data: bytes) -> ProcessedImage:
             icc = opened.info.get("icc_profile")
             ImageOps.exif_transpose(opened, in_place=True)  # swaps the pixels only when the tag asks
             image = _pixels_only(opened)
+            if image is not opened:
+                opened.close()  # a converted copy was made: free the decoded one now, not at return
     except ValidationFailed:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError,
