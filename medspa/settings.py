@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # media
     s3_bucket: str = ""
     media_dir: Path | None = None
+    image_processing_concurrency: int = Field(
+        2, ge=1, description="Photo uploads decoded at once per process (the others wait): each holds ~4 bytes "
+                             "per pixel, ~200 MB for a 50 MP photo.")
 
     # behaviour
     hold_minutes: int = Field(10, description="How long a slot hold lasts while a client pays.")

@@ -9,10 +9,15 @@ What happens to an upload (`add_photo`), all on the server:
 - the type is decided by the content, never by the file name or the browser's claim: only
   what Pillow opens as JPEG or PNG is accepted (a text file renamed .jpg is refused), and the
   image is fully decoded (a truncated file is refused); at most MAX_PIXELS pixels;
-- the EXIF orientation is applied to the pixels (ImageOps.exif_transpose), then the pixels are
-  copied into a fresh image and re-encoded: no EXIF at all (so no GPS, no camera serial, no
+- the EXIF orientation is applied to the pixels (ImageOps.exif_transpose), the metadata is
+  dropped and the pixels re-encoded: no EXIF at all (so no GPS, no camera serial, no
   Orientation tag), no XMP, no text chunks; only an ICC colour profile is kept;
 - a thumbnail of at most THUMB_MAX px on its longer side, same orientation;
+- memory (issue 12): the stored image keeps full resolution, so the upload is decoded once at
+  full size and that one copy is worked on in place (~4 bytes a pixel, ~200 MB at 50 MP; a
+  photo whose EXIF asks for a turn needs a second copy while it turns); the thumbnail is
+  resized straight from it; at most settings.image_processing_concurrency uploads decode at
+  once per process (bench/photo_memory.py);
 - both go to a MediaStore under random keys (no name, no client id in the key): the private
   media folder (LocalMediaStore, settings.media_root) or a private S3 bucket (S3MediaStore,
   server-side encryption) when settings.s3_bucket is set. Never Reflex's public upload folder.
@@ -29,6 +34,7 @@ import os
 import re
 import secrets
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MAX_BYTES = 15 * 1024 * 1024  # an upload larger than this is refused before decoding
 MAX_PIXELS = 50_000_000  # 50 MP: far above any phone camera; refuses decompression bombs
+OPTIMIZE_MAX_PIXELS = 16_000_000  # larger JPEGs are re-encoded without optimized Huffman tables (memory)
 THUMB_MAX = 400  # px, the longer side of a thumbnail
 MAX_PHOTOS_PER_VISIT = 40
 KINDS = ("before", "after")
@@ -55,7 +62,10 @@ NOT_PHOTOGRAPHABLE = (AppointmentStatus.HELD, AppointmentStatus.EXPIRED)  # hold
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
 TOO_LARGE = f"The photo is larger than {MAX_BYTES // (1024 * 1024)} MB. Choose a smaller one."
 NOT_AN_IMAGE = "This file is not a JPEG or PNG photo."
+TOO_MANY_PIXELS = f"The photo has too many pixels (at most {MAX_PIXELS // 1_000_000} megapixels)."
 _KEY = re.compile(r"^[a-z0-9][a-z0-9/_.-]{0,190}$")
+_SLOTS: threading.BoundedSemaphore | None = None  # built on first use, see _slots()
+_SLOTS_LOCK = threading.Lock()
 
 
 class ClinicalPhoto(SQLModel, table=True):
@@ -214,14 +224,48 @@ class ProcessedImage:
     extension: str
 
 
-def _clean_copy(image):
-    """The pixels only, in a fresh image: no EXIF, XMP, text chunks nor anything else from info."""
-    from PIL import Image
+def _slots() -> threading.BoundedSemaphore:
+    """The process-wide limit on images being decoded at once (settings.image_processing_concurrency)."""
+    global _SLOTS
+    with _SLOTS_LOCK:
+        if _SLOTS is None:
+            from medspa.settings import get_settings
 
+            _SLOTS = threading.BoundedSemaphore(max(1, get_settings().image_processing_concurrency))
+        return _SLOTS
+
+
+def _pixels_only(image):
+    """`image` in a mode JPEG/PNG can store, with nothing from the upload's metadata left.
+
+    Converting makes a new image; the caller drops the decoded one so only one full-size
+    copy stays alive. Clearing info is what strips EXIF, XMP and text chunks: the encoders
+    only write what is passed to save() or, for a few keys, found in info."""
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
         has_alpha = image.mode in ("PA", "RGBa", "La") or "transparency" in image.info
         image = image.convert("RGBA" if has_alpha else "RGB")
-    return Image.frombytes(image.mode, image.size, image.tobytes())
+    image.info = {}
+    return image
+
+
+def _thumb_size(width: int, height: int) -> tuple[int, int]:
+    """At most THUMB_MAX px on the longer side, same aspect, never enlarged (Image.thumbnail's rounding)."""
+    if max(width, height) <= THUMB_MAX:
+        return width, height
+    if width >= height:
+        return THUMB_MAX, max(1, round(height * THUMB_MAX / width))
+    return max(1, round(width * THUMB_MAX / height)), THUMB_MAX
+
+
+def _thumbnail(image):
+    """A new small image: resize's reducing_gap first box-reduces by an integer factor, so
+    nothing near full size is allocated (Image.thumbnail would need a full-size copy)."""
+    from PIL import Image
+
+    size = _thumb_size(image.width, image.height)
+    if size == image.size:
+        return image.copy()  # small already
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
 
 
 def _encode(image, fmt: str, icc: bytes | None) -> bytes:
@@ -230,7 +274,10 @@ def _encode(image, fmt: str, icc: bytes | None) -> bytes:
     if fmt == "JPEG":
         if image.mode not in ("RGB", "L"):
             image = image.convert("RGB")
-        image.save(out, "JPEG", quality=90, optimize=True, **extra)
+        # optimized Huffman tables buffer the whole image's coefficients (~3 bytes a pixel):
+        # worth it for phone-sized photos, not on top of a 50 MP one
+        optimize = image.width * image.height <= OPTIMIZE_MAX_PIXELS
+        image.save(out, "JPEG", quality=90, optimize=optimize, **extra)
     else:
         image.save(out, "PNG", optimize=False, **extra)
     return out.getvalue()
@@ -239,35 +286,46 @@ def _encode(image, fmt: str, icc: bytes | None) -> bytes:
 def process_image(data: bytes) -> ProcessedImage:
     """Check, orient, strip and re-encode an upload; make its thumbnail.
 
+    At most settings.image_processing_concurrency calls decode at once in this process (the
+    others wait), and each keeps one full-size decoded copy: ~4 bytes per pixel, about
+    200 MB for 50 MP (bench/photo_memory.py).
     Raises ValidationFailed({"photo": message}) for an empty, too large, non-JPEG/PNG,
     truncated or oversized (pixels) file."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
     if not isinstance(data, (bytes, bytearray)) or not data:
         raise ValidationFailed({"photo": "Choose a photo to upload."})
     if len(data) > MAX_BYTES:
         raise ValidationFailed({"photo": TOO_LARGE})
+    with _slots():
+        return _decode_and_encode(bytes(data))
+
+
+def _decode_and_encode(data: bytes) -> ProcessedImage:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
-        with Image.open(io.BytesIO(bytes(data)), formats=list(FORMATS)) as opened:
+        with Image.open(io.BytesIO(data), formats=list(FORMATS)) as opened:
             fmt = opened.format
             if fmt not in FORMATS:  # pragma: no cover - formats= already limits this
                 raise ValidationFailed({"photo": NOT_AN_IMAGE})
             if opened.width * opened.height > MAX_PIXELS:
-                raise ValidationFailed({"photo": "The photo has too many pixels (at most 50 megapixels)."})
+                raise ValidationFailed({"photo": TOO_MANY_PIXELS})
             opened.load()  # decode everything now: truncated or corrupt files fail here
             icc = opened.info.get("icc_profile")
-            oriented = ImageOps.exif_transpose(opened)
-            clean = _clean_copy(oriented)
+            ImageOps.exif_transpose(opened, in_place=True)  # swaps the pixels only when the tag asks
+            image = _pixels_only(opened)
+            if image is not opened:
+                opened.close()  # a converted copy was made: free the decoded one now, not at return
     except ValidationFailed:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError,
             EOFError) as exc:
         raise ValidationFailed({"photo": NOT_AN_IMAGE}) from exc
-    thumb = clean.copy()
-    thumb.thumbnail((THUMB_MAX, THUMB_MAX), Image.Resampling.LANCZOS)
+    thumb = _thumbnail(image)
     content_type, extension = FORMATS[fmt]
-    return ProcessedImage(_encode(clean, fmt, icc), _encode(thumb, fmt, icc), clean.width, clean.height,
-                          content_type, extension)
+    width, height = image.size
+    full = _encode(image, fmt, icc)
+    del image, opened  # the full-size pixels go before the thumbnail is encoded
+    return ProcessedImage(full, _encode(thumb, fmt, icc), width, height, content_type, extension)
 
 
 # ---------------------------------------------------------------------------- services
