@@ -24,14 +24,8 @@ def backup(
     """Back up the database (pg_dump custom format), the local media folder (or the S3 object
     listing) and a manifest of row counts and checksums into one file."""
     from medspa.ops import backup as ops_backup
-    from medspa.ops.database import no_database_message
 
     settings = settings_for(var_dir)
-    if settings.uses_embedded_db:
-        from medspa.ops.database import embedded_exists
-
-        if not embedded_exists(settings.var_dir):
-            fail(no_database_message(settings.var_dir))
     with database(settings, create=False) as db:
         try:
             result = ops_backup.backup(settings, db, file, _progress, now=datetime.now(timezone.utc))

@@ -165,7 +165,7 @@ def run_restore(client: PgClient, url: str, dump: Path, skip: Iterable[str], tab
     t0 = time.monotonic()
     for line in proc.stderr:
         tail = (tail + [line.strip()])[-5:]
-        match = re.search(r"processing data for table \"[^\"]*\"\.\"([^\"]+)\"", line)
+        match = re.search(r'processing data for table "(?:[^".]+\.)?([^"]+)"', line)
         if match:
             done += 1
             say(f"restoring data {done}/{tables} {match.group(1)}")
