@@ -95,7 +95,9 @@ def round_trip(tmp_path_factory):
         migrate.upgrade(src.app_url, src.owner_url)
         engine = create_engine(to_sqlalchemy_url(src.app_url))
         owner_engine = create_engine(to_sqlalchemy_url(src.owner_url))
-        org_id = seed_demo(engine, owner_engine, today=TODAY, now=NOW, settings=src_settings)
+        # the demo clinic at its small scale (same shape, 150 clients): the full one adds ~25 s of
+        # seeding and nothing a round trip would catch; `medspa backup` of the full demo is in the README
+        org_id = seed_demo(engine, owner_engine, today=TODAY, now=NOW, settings=src_settings, scale="small")
         engine.dispose()
         owner_engine.dispose()
         store = LocalMediaStore(src_settings.media_root)
@@ -121,7 +123,7 @@ def test_every_table_comes_back_with_the_same_row_count(round_trip):
     assert made.tables == restored.tables == len(src_counts) >= 39
     assert made.rows == restored.rows == sum(src_counts.values())
     # the demo clinic is really there, not an empty schema
-    assert src_counts["organization"] == 2 and src_counts["appointment"] > 10_000
+    assert src_counts["organization"] == 2 and src_counts["appointment"] > 500
     assert src_counts["audit_event"] > 0 and src_counts["user_account"] >= 5
 
 

@@ -146,11 +146,11 @@ def _media_busy(settings: Settings) -> bool:
 
 
 def restore(settings: Settings, db: Database, path: Path, say: Say, *, force: bool = False,
-            s3_client=None) -> RestoreResult:
+            s3_client=None, now: datetime | None = None) -> RestoreResult:
     """Restore the archive at `path` into `db` and the media folder of `settings`.
 
     `force`: replace a database or media folder that is not empty (see the module
-    docstring). Returns the verification; OpsError before anything is changed when the
+    docstring); `now` (aware UTC, default the real time) names the media folder moved aside. Returns the verification; OpsError before anything is changed when the
     archive, the server version, the roles or a non-empty target forbid it, or when
     pg_restore fails (its single transaction leaves the database as it was)."""
     import psycopg
@@ -182,7 +182,7 @@ def restore(settings: Settings, db: Database, path: Path, say: Say, *, force: bo
                 _create_roles(conn, missing, say)
         if busy_media:
             aside = settings.media_root.with_name(
-                f"{settings.media_root.name}.before-restore-{datetime.now(timezone.utc):%Y%m%d%H%M%S}")
+                f"{settings.media_root.name}.before-restore-{now or datetime.now(timezone.utc):%Y%m%d%H%M%S}")
             settings.media_root.rename(aside)
             say(f"--force: the media folder that was there is now {aside}")
         _restore_database(tar, manifest, client, url, settings, say)
