@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     database_url: str = Field("", description="App role URL (NOSUPERUSER NOBYPASSRLS).")
     database_owner_url: str = Field("", description="Schema owner URL, migrations only.")
     var_dir: Path = Field(PROJECT_ROOT / "var", description="Embedded database, media, caches.")
+    backup_database_url: str = Field("", description="`medspa backup` / `restore` on an external server: a role "
+                                                     "that reads every clinic's rows (superuser, or BYPASSRLS and "
+                                                     "member of the schema owner); empty: DATABASE_OWNER_URL.")
+    pg_bin_dir: str = Field("", description="Folder of pg_dump / pg_restore matching an external server's major "
+                                            "version; empty: PATH (the embedded server uses its own).")
 
     # web
     port: int = 3000

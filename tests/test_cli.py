@@ -21,12 +21,13 @@ from medspa.ops.demo_codes import MIN_SECONDS_LEFT, code_and_time_left
 from medspa.settings import PROJECT_ROOT, get_settings
 
 COMMANDS = (["serve"], ["seed"], ["demo-code"], ["outbox"], ["worker"], ["check"], ["db"], ["db", "upgrade"],
-            ["db", "stop"])
+            ["db", "stop"], ["backup"], ["restore"])
 # every command that works on the embedded database
 VAR_DIR_COMMANDS = (["serve"], ["seed"], ["demo-code"], ["outbox"], ["worker"], ["check"], ["db", "upgrade"],
-                    ["db", "stop"])
+                    ["db", "stop"], ["backup"], ["restore"])
 # the ones that read an existing database (serve, seed and db upgrade may create one)
-NEEDS_A_DATABASE = (["db", "stop"], ["demo-code", "owner@demo.clinic"], ["outbox"], ["worker"], ["check"])
+NEEDS_A_DATABASE = (["db", "stop"], ["demo-code", "owner@demo.clinic"], ["outbox"], ["worker"], ["check"],
+                    ["backup", "never-written.medspa-backup"])
 
 
 @pytest.fixture

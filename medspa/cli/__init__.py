@@ -9,6 +9,8 @@
     medspa outbox      the newest outbox messages
     medspa worker      a job worker process (several may run; serve runs one in-process)
     medspa check       the money invariant in every clinic (exit 1 with the violations)
+    medspa backup FILE one archive: pg_dump of the database, media folder, manifest
+    medspa restore FILE  that archive into an empty database and media folder, then verified
 
 Every command that touches the embedded database takes `--var-dir`. Commands only parse
 options, call `medspa.ops` (or domain actions) and print; heavy imports (reflex, alembic,
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import typer
 
+from medspa.cli.backup import backup, restore
 from medspa.cli.checks import check
 from medspa.cli.database import db_stop, db_upgrade, seed
 from medspa.cli.demo import demo_code, outbox
@@ -42,5 +45,7 @@ app.command("demo-code")(demo_code)
 app.command("outbox")(outbox)
 app.command("worker")(worker)
 app.command("check")(check)
+app.command("backup")(backup)
+app.command("restore")(restore)
 
 __all__ = ["app"]

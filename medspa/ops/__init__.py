@@ -1,6 +1,7 @@
 """Operations that are not use cases, for the `medspa` CLI (and the health route): the
 embedded PostgreSQL and its URLs, migrations, the demo and large seeds, demo sign-in codes,
-the outbox print-out and the database health check.
+the outbox print-out, the database health check, and backup / restore (backup, restore,
+pgtools).
 
 Below the CLI and above `medspa.db`: these modules may open engines and run SQL; the CLI
 parses options, calls them and prints. Errors meant for the person at the terminal are
