@@ -8,7 +8,7 @@ import reflex as rx
 from medspa.domain.scheduling.models import AppointmentStatus
 from medspa.features.auth.shell import staff_header
 from medspa.features.calendar.layout import LEGEND, STATUS_ACCENT
-from medspa.features.calendar.state import CalendarState, LocationView
+from medspa.features.calendar.state import CalendarState, DetailState, LocationView
 
 
 def top_bar() -> rx.Component:
@@ -26,8 +26,27 @@ def _location_item(loc: LocationView) -> rx.Component:
     return rx.select.item(loc.name, value=loc.id.to_string())
 
 
+def find_box() -> rx.Component:
+    """The desk's search by booking code ("K7M2-Q9XD"): opens the visit's day and panel; a
+    message beside the box when nothing is found."""
+    return rx.form(
+        rx.hstack(
+            rx.input(name="code", placeholder="Booking code", size="2", id="cal-find-code", width="130px",
+                     max_length=20, auto_complete="off", aria_label="Find a visit by its booking code"),
+            rx.icon_button(rx.icon("search", size=16), type="submit", variant="soft", color_scheme="gray", size="2",
+                           id="cal-find", aria_label="Find"),
+            rx.cond(DetailState.find_error != "",
+                    rx.text(DetailState.find_error, size="1", color_scheme="red", id="cal-find-error")),
+            spacing="1", align="center",
+        ),
+        on_submit=DetailState.find_code,
+        reset_on_submit=False,
+    )
+
+
 def toolbar() -> rx.Component:
-    """The calendar page's toolbar: today, previous/next, date, location, span, view and cancelled filter."""
+    """The calendar page's toolbar: today, previous/next, date, location, span, view, cancelled
+    filter and the search by booking code."""
     return rx.hstack(
         rx.hstack(
             rx.button("Today", variant="outline", color_scheme="gray", size="2", on_click=CalendarState.go_today,
@@ -93,6 +112,7 @@ def toolbar() -> rx.Component:
                     spacing="2", align="center",
                 ),
             ),
+            find_box(),
             spacing="3",
             align="center",
             wrap="wrap",
