@@ -36,8 +36,10 @@ from medspa.domain.scheduling.references import (
 )
 from medspa.domain.scheduling.service import hold_slot
 from medspa.settings import PROJECT_ROOT
+from medspa.features.calendar.state import CalendarState, DetailState
 from tests.factories import build_clinic
 from tests.test_booking import NY, at, clock, request  # noqa: F401 - fixture
+from tests.test_handlers import app_settings, call, clinic_with_visit, run, state_for  # noqa: F401 - fixture
 
 CODE = re.compile(r"[0-9A-HJKMNP-TV-Z]{8}")
 SHOWN = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
@@ -241,3 +243,30 @@ def test_rows_from_before_the_migration_get_a_code_and_keep_their_token(db_urls,
             code = s.execute(text("select display_code = medspa_display_code(id) from appointment where id = :id"),
                              {"id": visit.id}).scalar()
         assert code is True
+
+
+# ------------------------------------------------------------------------------ the calendar's search box
+
+
+def test_the_calendar_search_box_opens_a_visit_of_its_own_clinic(engine, owner_engine, app_settings):  # noqa: F811
+    a, a_appt, a_token = clinic_with_visit(engine, owner_engine)
+    b, b_appt, _ = clinic_with_visit(engine, owner_engine)
+    with a.session() as s:
+        a_code = s.get(Appointment, a_appt).display_code
+    with b.session() as s:
+        b_code = s.get(Appointment, b_appt).display_code
+    state = state_for(DetailState, a_token)
+    run(call(DetailState.find_code, state, {"code": format_display_code(b_code)}))
+    assert state.panel_open is False and state.find_error == "No visit with that code in this clinic."
+    run(call(DetailState.find_code, state, {"code": "K7M2-Q9X"}))
+    assert state.find_error == "A booking code has 8 letters and digits, e.g. K7M2-Q9XD."
+    run(call(DetailState.find_code, state, {"code": ["not", "text"]}))
+    assert state.find_error == "Type the booking code, e.g. K7M2-Q9XD."
+    run(call(DetailState.find_code, state, {"code": format_display_code(a_code).lower()}))
+    assert state.panel_open is True and state.detail.id == a_appt and state.find_error == ""
+    assert state.detail.reference == format_display_code(a_code)
+    cal = run(state.get_state(CalendarState))
+    assert (cal.location_id, cal.day, cal.span) == (a.location_id, "2026-07-01", "day")
+    signed_out = state_for(DetailState, None)
+    run(call(DetailState.find_code, signed_out, {"code": a_code}))
+    assert signed_out.panel_open is False

@@ -26,7 +26,8 @@ from medspa.domain.phones import display_phone
 
 @dataclass(frozen=True)
 class AppointmentDetail:
-    """The side panel of one appointment; contact fields are empty without client.contact.read."""
+    """The side panel of one appointment; contact fields are empty without client.contact.read;
+    reference is the display code as people see it ("K7M2-Q9XD")."""
 
     id: int
     reference: str

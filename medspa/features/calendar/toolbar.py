@@ -44,6 +44,50 @@ def find_box() -> rx.Component:
     )
 
 
+def _view_controls() -> rx.Component:
+    """The toolbar's right side: location, span, view, the cancelled filter and the code search."""
+    return rx.hstack(
+        rx.select.root(
+            rx.select.trigger(id="cal-location", placeholder="Location"),
+            rx.select.content(rx.foreach(CalendarState.locations, _location_item)),
+            value=CalendarState.location_id.to_string(),
+            on_change=CalendarState.pick_location,
+            size="2",
+        ),
+        rx.segmented_control.root(
+            rx.segmented_control.item("Day", value="day"),
+            rx.segmented_control.item("Week", value="week"),
+            value=CalendarState.span,
+            on_change=CalendarState.pick_span,
+            size="2",
+            id="cal-span",
+        ),
+        rx.cond(
+            CalendarState.span == "day",
+            rx.segmented_control.root(
+                rx.segmented_control.item("Providers", value="providers"),
+                rx.segmented_control.item("Rooms & devices", value="rooms"),
+                value=CalendarState.view,
+                on_change=CalendarState.pick_view,
+                size="2",
+                id="cal-view",
+            ),
+        ),
+        rx.el.label(
+            rx.hstack(
+                rx.switch(checked=CalendarState.show_cancelled, on_change=CalendarState.toggle_cancelled,
+                          size="1", id="cal-show-cancelled"),
+                rx.text("Cancelled", size="2"),
+                spacing="2", align="center",
+            ),
+        ),
+        find_box(),
+        spacing="3",
+        align="center",
+        wrap="wrap",
+    )
+
+
 def toolbar() -> rx.Component:
     """The calendar page's toolbar: today, previous/next, date, location, span, view, cancelled
     filter and the search by booking code."""
@@ -77,46 +121,7 @@ def toolbar() -> rx.Component:
             spacing="3",
             align="center",
         ),
-        rx.hstack(
-            rx.select.root(
-                rx.select.trigger(id="cal-location", placeholder="Location"),
-                rx.select.content(rx.foreach(CalendarState.locations, _location_item)),
-                value=CalendarState.location_id.to_string(),
-                on_change=CalendarState.pick_location,
-                size="2",
-            ),
-            rx.segmented_control.root(
-                rx.segmented_control.item("Day", value="day"),
-                rx.segmented_control.item("Week", value="week"),
-                value=CalendarState.span,
-                on_change=CalendarState.pick_span,
-                size="2",
-                id="cal-span",
-            ),
-            rx.cond(
-                CalendarState.span == "day",
-                rx.segmented_control.root(
-                    rx.segmented_control.item("Providers", value="providers"),
-                    rx.segmented_control.item("Rooms & devices", value="rooms"),
-                    value=CalendarState.view,
-                    on_change=CalendarState.pick_view,
-                    size="2",
-                    id="cal-view",
-                ),
-            ),
-            rx.el.label(
-                rx.hstack(
-                    rx.switch(checked=CalendarState.show_cancelled, on_change=CalendarState.toggle_cancelled,
-                              size="1", id="cal-show-cancelled"),
-                    rx.text("Cancelled", size="2"),
-                    spacing="2", align="center",
-                ),
-            ),
-            find_box(),
-            spacing="3",
-            align="center",
-            wrap="wrap",
-        ),
+        _view_controls(),
         justify="between",
         align="center",
         wrap="wrap",
