@@ -15,7 +15,7 @@ from medspa.domain.clients.service import ClientInput, find_or_create_client
 from medspa.domain.identity.actor import PermissionDenied
 from medspa.domain.payments.models import LedgerEntry
 from medspa.domain.scheduling.models import Appointment
-from medspa.domain.scheduling.service import cancel_appointment, change_status, hold_slot, new_reference
+from medspa.domain.scheduling.service import cancel_appointment, change_status, hold_slot
 from tests.factories import build_clinic
 
 DAY = date(2026, 7, 15)  # a Wednesday
@@ -41,7 +41,7 @@ def _insert(s, clinic, start_at: datetime, *, status: str = "completed", minutes
             client_id: int | None = None, created_at: datetime | None = None, rebooked_from_id: int | None = None,
             late: bool | None = None) -> Appointment:
     """A past appointment written directly (the services refuse past times)."""
-    appt = Appointment(org_id=clinic.org_id, reference=new_reference(), location_id=clinic.location_id,
+    appt = Appointment(org_id=clinic.org_id, location_id=clinic.location_id,
                        service_id=clinic.services["botox"], provider_id=clinic.provider_ids[0],
                        client_id=client_id, start_at=start_at, end_at=start_at + timedelta(minutes=minutes),
                        status=status, price_cents=35000, created_at=created_at or start_at - timedelta(days=7),

@@ -17,7 +17,6 @@ from medspa.domain.identity.actor import PermissionDenied
 from medspa.domain.practice.models import Resource
 from medspa.domain.practice.service import add_location, set_working_hours
 from medspa.domain.scheduling.models import Appointment, Occupancy
-from medspa.domain.scheduling.service import new_reference
 from tests.factories import build_clinic
 from tests.test_analytics import _client, kw, local
 
@@ -27,8 +26,8 @@ def _visit(s, clinic, start_at: datetime, *, status: str = "completed", minutes:
            late: bool | None = None, location_id: int | None = None, resources: tuple[int, ...] = (),
            occupancy_status: str = "booked") -> Appointment:
     """A past appointment written directly (the services refuse past times), occupying `resources`."""
-    appt = Appointment(org_id=clinic.org_id, reference=new_reference(),
-                       location_id=location_id or clinic.location_id, service_id=clinic.services["botox"],
+    appt = Appointment(org_id=clinic.org_id, location_id=location_id or clinic.location_id,
+                       service_id=clinic.services["botox"],
                        provider_id=clinic.provider_ids[0], client_id=client_id, start_at=start_at,
                        end_at=start_at + timedelta(minutes=minutes), status=status, price_cents=35000,
                        created_at=created_at or start_at - timedelta(days=7), rebooked_from_id=rebooked_from_id,

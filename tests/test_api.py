@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -55,19 +56,24 @@ def test_locations_services_availability_shapes(client, engine, owner_engine):
     assert len(av["slots"]) == 31  # 09:00 .. 16:30 on the 15-minute grid
 
 
-def test_booking_then_status_by_reference(client, engine, owner_engine):
+def test_booking_then_status_by_token(client, engine, owner_engine):
     clinic = build_clinic(engine, owner_engine)
     r = client.post(f"/api/v1/{clinic.slug}/bookings", json=booking(clinic))
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["status"] == "confirmed" and body["start"] == START and body["deposit_cents"] == 5000
-    assert len(body["reference"]) >= 26
-    status = client.get(f"/api/v1/{clinic.slug}/bookings/{body['reference']}").json()
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}", body["reference"])
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", body["token"])
+    status = client.get(f"/api/v1/{clinic.slug}/bookings/{body['token']}").json()
+    assert status["reference"] == body["reference"]
     assert status["service"] == "Botox" and status["provider"] == "Provider 1" and status["status"] == "confirmed"
     assert "mia" not in str(status).lower() and "555" not in str(status)
     # another clinic cannot read it
     other = build_clinic(engine, owner_engine)
-    assert client.get(f"/api/v1/{other.slug}/bookings/{body['reference']}").status_code == 404
+    assert client.get(f"/api/v1/{other.slug}/bookings/{body['token']}").status_code == 404
+    # the display code is for people and the desk: the anonymous lookup does not take it
+    for code in (body["reference"], body["reference"].replace("-", ""), body["reference"].lower()):
+        assert client.get(f"/api/v1/{clinic.slug}/bookings/{code}").status_code == 404
 
 
 def test_booking_errors(client, engine, owner_engine):
@@ -115,7 +121,7 @@ def test_cf1_ten_simultaneous_api_requests(client, engine, owner_engine):
 def test_openapi_lists_the_v1_paths(client):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     for p in ("/api/v1/health", "/api/v1/{clinic}/locations", "/api/v1/{clinic}/services",
-              "/api/v1/{clinic}/availability", "/api/v1/{clinic}/bookings", "/api/v1/{clinic}/bookings/{reference}"):
+              "/api/v1/{clinic}/availability", "/api/v1/{clinic}/bookings", "/api/v1/{clinic}/bookings/{token}"):
         assert p in paths
 
 
@@ -199,7 +205,7 @@ def test_every_http_route_is_known_and_anonymous_routes_are_clinic_scoped(client
     public_v1 = {("get", "/api/v1/health"), ("get", "/api/v1/{clinic}/locations"),
                  ("get", "/api/v1/{clinic}/services"), ("get", "/api/v1/{clinic}/providers"),
                  ("get", "/api/v1/{clinic}/availability"), ("post", "/api/v1/{clinic}/bookings"),
-                 ("get", "/api/v1/{clinic}/bookings/{reference}")}
+                 ("get", "/api/v1/{clinic}/bookings/{token}")}
     v1 = {(m, p) for m, p in paths if p.startswith("/api/v1/")}
     assert v1 == public_v1
     others = {p for _, p in paths - v1}

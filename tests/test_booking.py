@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -52,7 +53,8 @@ def test_book_with_deposit_confirms_and_writes_ledger_and_outbox(engine, owner_e
     clinic = build_clinic(engine, owner_engine)
     gateway = TestPaymentGateway(engine, clock.now)
     appt = book_online(engine, clinic.public, request(clinic, at(NY, 10)), gateway, clock)
-    assert appt.status == "confirmed" and appt.deposit_cents == 5000 and len(appt.reference) >= 26
+    assert appt.status == "confirmed" and appt.deposit_cents == 5000
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{8}", appt.display_code) and len(appt.booking_token) == 32
     with clinic.session() as s:
         pay = s.exec(select(Payment).where(Payment.appointment_id == appt.id)).one()
         assert (pay.status, pay.amount_cents, pay.idempotency_key, pay.card_last4) == (

@@ -121,10 +121,10 @@ def test_bulk_statements_and_many_clients(engine, owner_engine):
         template = _visit(s, clinic, T0 - timedelta(days=400), client_id=clients[0])
         # one INSERT ... SELECT of 3,000 visits: 25 per client, every status, shuffled order
         s.execute(text("""
-            INSERT INTO appointment (org_id, reference, location_id, service_id, provider_id, client_id,
+            INSERT INTO appointment (org_id, display_code, booking_token, location_id, service_id, provider_id, client_id,
                                      start_at, end_at, status, price_cents, deposit_cents, currency, source,
                                      notes, created_at)
-            SELECT t.org_id, md5(random()::text || g), t.location_id, t.service_id, t.provider_id,
+            SELECT t.org_id, medspa_display_code(t.id * 10000 + g), md5(random()::text || g), t.location_id, t.service_id, t.provider_id,
                    (CAST(:clients AS bigint[]))[1 + g % 120],
                    t.start_at + make_interval(days => (g * 37) % 300, hours => g % 3),
                    t.end_at + make_interval(days => (g * 37) % 300, hours => g % 3),

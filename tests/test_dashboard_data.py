@@ -19,7 +19,6 @@ from medspa.domain.clients.models import Client
 from medspa.domain.identity.actor import PermissionDenied
 from medspa.domain.payments.models import LedgerEntry
 from medspa.domain.scheduling.models import Appointment
-from medspa.domain.scheduling.service import new_reference
 from medspa.features.dashboard import data
 from tests.factories import build_clinic
 
@@ -51,7 +50,7 @@ def history(engine, owner_engine):
 
         def visit(month, day, hour, status, client, late=None):
             start = ny(month, day, hour)
-            a = Appointment(org_id=clinic.org_id, reference=new_reference(), location_id=clinic.location_id,
+            a = Appointment(org_id=clinic.org_id, location_id=clinic.location_id,
                             service_id=clinic.services["botox"], provider_id=clinic.provider_ids[0],
                             client_id=clients[client], start_at=start, end_at=start + timedelta(minutes=30),
                             status=status, price_cents=35000, created_at=start - timedelta(days=7),

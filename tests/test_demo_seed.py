@@ -424,3 +424,24 @@ def test_the_demo_clinic_keeps_the_money_invariant(engine, demo):
 
     (clinic,) = fetch_money_violations(clinic=demo["slug"], clock=FixedClock(NOW), engine=engine)
     assert clinic.violations == ()
+
+
+def test_seeded_visits_are_found_by_token_and_by_display_code(engine, demo):
+    """Issue 12: seeded references used to be rejected by the lookup; every seeded visit now has
+    a display code and a token, and both find it."""
+    from medspa.clock import FixedClock
+    from medspa.domain.identity.actor import Actor
+    from medspa.domain.scheduling.actions.calendar import find_visit_by_code
+    from medspa.domain.scheduling.actions.online import fetch_booking
+
+    org = demo["org_id"]
+    bad = one(engine, org, r"select count(*) from appointment where display_code !~ '^[0-9A-HJKMNP-TV-Z]{8}$' "
+                           "or length(booking_token) < 22")
+    assert bad == 0
+    rows = q(engine, org, "select id, display_code, booking_token from appointment "
+                          "where status = 'confirmed' order by start_at limit 3")
+    desk = Actor(org_id=org, role="front_desk", user_id=None, label="test desk")
+    for appt_id, code, token in rows:
+        assert fetch_booking(Actor.public(org), token, engine=engine).id == appt_id
+        found = find_visit_by_code(desk, f"{code[:4]}-{code[4:]}".lower(), clock=FixedClock(NOW), engine=engine)
+        assert found.detail.id == appt_id

@@ -108,7 +108,8 @@ def test_a_booking_confirmation_arrives_with_text_html_and_its_invite(engine, ow
     assert int(event["SEQUENCE"]) == 0 and event.decoded("DTSTAMP").utcoffset() == timedelta(0)
     assert str(event["SUMMARY"]) == "Botox at Glow Aesthetics"
     assert str(event["LOCATION"]) == f"Main, {ADDRESS}"
-    assert f"Booking reference: {appt.reference}" in str(event["DESCRIPTION"])
+    code = appt.display_code
+    assert f"Booking reference: {code[:4]}-{code[4:]}" in str(event["DESCRIPTION"])
 
     # the deposit receipt has no attachment: it stays multipart/alternative
     receipt = emails["deposit_receipt"]

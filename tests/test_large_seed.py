@@ -185,3 +185,10 @@ def test_same_now_same_clinic_and_a_second_run_refuses(engine, owner_engine, lar
         from appointment a join location l on l.id = a.location_id join staff_member p on p.id = a.provider_id
         join service s on s.id = a.service_id join client c on c.id = a.client_id"""
     assert q(engine, large["org_id"], fingerprint) == q(engine, org2, fingerprint)
+
+
+def test_every_visit_has_a_display_code_and_a_token(engine, large):
+    codes, distinct, tokens = q(engine, large["org_id"], r"""
+        select count(*) filter (where display_code ~ '^[0-9A-HJKMNP-TV-Z]{8}$'), count(distinct display_code),
+               count(*) filter (where booking_token ~ '^[0-9a-f]{40}$') from appointment""")[0]
+    assert codes == distinct == tokens == large["counts"]["appointments"]

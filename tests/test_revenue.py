@@ -18,7 +18,6 @@ from medspa.domain.payments.checkout import checkout_visit
 from medspa.domain.payments.models import LedgerEntry, Payment
 from medspa.domain.payments.service import issue_refund
 from medspa.domain.scheduling.models import Appointment
-from medspa.domain.scheduling.service import new_reference
 from tests.factories import build_clinic
 from tests.test_checkout import GOOD, book, checked_in, gateway
 
@@ -132,7 +131,7 @@ def test_month_is_cut_at_local_midnight_east_and_west(engine, owner_engine, tz):
     after = datetime.combine(date(2026, 8, 1), time(0, 5), tzinfo=zone).astimezone(timezone.utc)
     before = datetime.combine(date(2026, 7, 31), time(23, 55), tzinfo=zone).astimezone(timezone.utc)
     with clinic.session() as s:
-        appt = Appointment(org_id=clinic.org_id, reference=new_reference(), location_id=clinic.location_id,
+        appt = Appointment(org_id=clinic.org_id, location_id=clinic.location_id,
                            service_id=clinic.services["botox"], provider_id=clinic.provider_ids[0],
                            start_at=before - timedelta(hours=2), end_at=before - timedelta(hours=1, minutes=30),
                            status="completed", price_cents=35000, created_at=before - timedelta(days=9))

@@ -155,10 +155,12 @@ class BookingIn(BaseModel):
 
 
 class BookingOut(BaseModel):
-    """Response of POST /{clinic}/bookings: reference, status, start and end with offset, provider, deposit in
-    cents."""
+    """Response of POST /{clinic}/bookings: reference (the display code people read, "K7M2-Q9XD"),
+    token (keep it: the only key of GET /{clinic}/bookings/{token}), status, start and end with
+    offset, provider, deposit in cents."""
 
-    reference: str
+    reference: str = Field(description="Display code shown to people, e.g. K7M2-Q9XD (not accepted by the lookup)")
+    token: str = Field(description="Unguessable booking token for GET /{clinic}/bookings/{token}")
     status: str
     start: str
     end: str
@@ -168,7 +170,8 @@ class BookingOut(BaseModel):
 
 
 class BookingStatusOut(BaseModel):
-    """Response of GET /{clinic}/bookings/{reference}: the visit without contact or health data; deposit in cents."""
+    """Response of GET /{clinic}/bookings/{token}: the visit without contact or health data
+    (reference: its display code); deposit in cents."""
 
     reference: str
     status: str
@@ -270,15 +273,18 @@ def create_booking(body: BookingIn, tenant: Tenant = Depends(get_tenant), clock:
     except ActionRequired as exc:
         return error(402, error="requires_action", client_secret=exc.client_secret)
     tz = ZoneInfo(visit.time_zone)
-    return BookingOut(reference=visit.reference, status=visit.status, start=visit.start_at.astimezone(tz).isoformat(),
+    return BookingOut(reference=visit.reference, token=visit.token, status=visit.status,
+                      start=visit.start_at.astimezone(tz).isoformat(),
                       end=visit.end_at.astimezone(tz).isoformat(), provider_id=visit.provider_id,
                       deposit_cents=visit.deposit_cents, currency=visit.currency)
 
 
-@router.get("/{clinic}/bookings/{reference}", response_model=BookingStatusOut)
-def booking_status(reference: str, tenant: Tenant = Depends(get_tenant)):
-    """A booking by its unguessable reference: no contact or health data."""
-    visit = fetch_booking(tenant.actor, reference, engine=tenant.engine)
+@router.get("/{clinic}/bookings/{token}", response_model=BookingStatusOut)
+def booking_status(token: str, tenant: Tenant = Depends(get_tenant)):
+    """A booking by its unguessable token (from the POST answer or the manage link): no contact
+    or health data. A display code gets 404 like an unknown token: the short code is for people
+    and the desk, and is not secret enough to open a booking anonymously."""
+    visit = fetch_booking(tenant.actor, token, engine=tenant.engine)
     tz = ZoneInfo(visit.time_zone)
     return BookingStatusOut(reference=visit.reference, status=visit.status, service=visit.service,
                             start=visit.start_at.astimezone(tz).isoformat(), end=visit.end_at.astimezone(tz).isoformat(),

@@ -27,8 +27,9 @@ How it stays fast and correct:
   [start - setup buffer, end + cleanup buffer) lies inside its block. A cancelled visit is an
   extra appointment in a block whose occupancies are 'released' (outside the constraint).
 * deterministic for a given `now` and size: every random choice is
-  `hashint8extended(key, stream)` of a block's key, not `random()`. Only booking references
-  are random (gen_random_uuid: they must be unguessable and unique across clinics).
+  `hashint8extended(key, stream)` of a block's key, not `random()`. Only booking tokens
+  are random (gen_random_uuid: they must be unguessable); display codes are
+  `medspa_display_code(id)` (migration 0021: distinct ids give distinct codes).
 
 Visits are placed at local wall-clock times of each location and converted with
 `(date + time) AT TIME ZONE zone` in SQL (DST-correct; shifts start at 09:00 or 10:00, far
@@ -243,7 +244,7 @@ def seed_large(engine: Engine, owner_engine: Engine, *, now: datetime | None = N
     `now` (aware; default the real instant) ends the history; `appointments` is the target
     number of appointments (about 1,000,000 by default; tests pass a few thousand). Raises
     LargeSeedError when `slug` exists. Same `now` and size give the same rows (except the
-    random booking references). Runs ANALYZE on the loaded tables at the end.
+    random booking tokens). Runs ANALYZE on the loaded tables at the end.
     """
     now = _resolve_now(now)
     size = size_for(appointments)
@@ -524,11 +525,12 @@ def _fill(session: Session, org_id: int, slug: str, size: LargeSize, now: dateti
 
     say("appointments (writing)", 0.30)
     n_appts = run("""
-        insert into appointment (id, org_id, reference, location_id, service_id, provider_id, client_id, start_at,
+        insert into appointment (id, org_id, display_code, booking_token, location_id, service_id, provider_id, client_id, start_at,
                                  end_at, status, hold_expires_at, price_cents, deposit_cents, currency, source, notes,
                                  rebooked_from_id, created_at, created_by_user_id, confirmed_at, checked_in_at,
                                  completed_at, cancelled_at, cancellation_late)
-        select a.id, :org, left(replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', ''), 40),
+        select a.id, :org, medspa_display_code(a.id),
+               left(replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', ''), 40),
                a.location_id, a.service_id, a.staff_id, a.client_id, a.start_at, a.end_at, a.status, null,
                a.price_cents, a.deposit_cents, 'USD', a.source, '', a.rebooked_from_id, a.created_at,
                case when a.source = 'staff' then cast(:desk as bigint) end, a.created_at, a.checked_in_at,

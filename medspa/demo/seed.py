@@ -32,8 +32,9 @@ How the schedule is built (all in memory, then written with bulk inserts):
   visits in progress are checked in; future ones confirmed.
 
 Deterministic: one `random.Random` with a fixed seed drives everything, so the same `today`,
-`now` and `scale` give the same clinic. Only booking references and gateway ids come from
-`secrets` (references must be unguessable and are unique across clinics).
+`now` and `scale` give the same clinic. Only booking references (display codes,
+distinct within the fresh clinic, and tokens) and gateway ids come from `secrets` (tokens
+must be unguessable).
 
 Audit: the seeded history is not an audit trail of real actions, so no per-row audit events
 are written for it; the set-up services write their usual rows and one "demo.seed" event
@@ -83,6 +84,7 @@ from medspa.domain.practice.service import (
     set_working_hours,
 )
 from medspa.domain.scheduling.models import Appointment, Occupancy
+from medspa.domain.scheduling.references import new_booking_token, new_display_code
 
 UTC = timezone.utc
 SEED = 20260415
@@ -1022,9 +1024,10 @@ def _fill_clinic(session: Session, org_id: int, spec: _ClinicSpec, slug: str, to
     _bulk(session, Client, client_rows, report, "clients", 0.45, 0.50)
 
     appt_rows, occ_rows = [], []
+    codes = _display_codes(len(appts))
     for ap in appts:
         appt_rows.append({
-            "id": ap.id, "org_id": org_id, "reference": secrets.token_urlsafe(16),
+            "id": ap.id, "org_id": org_id, "display_code": codes.pop(), "booking_token": new_booking_token(),
             "location_id": loc_ids[ap.loc], "service_id": svc_ids[ap.svc.key], "provider_id": ap.staff_id,
             "client_id": ap.client.id, "start_at": ap.start_at, "end_at": ap.end_at, "status": ap.status,
             "hold_expires_at": None, "price_cents": ap.svc.price_cents, "deposit_cents": ap.svc.deposit_cents,
@@ -1108,7 +1111,7 @@ def _seed_checkouts(session: Session, org_id: int) -> None:
         insert into payment (org_id, appointment_id, client_id, purpose, amount_cents, currency, status, gateway,
                              gateway_payment_id, idempotency_key, failure_message, card_last4, fee_cents, created_at)
         select a.org_id, a.id, a.client_id, 'balance', a.price_cents - a.deposit_cents, a.currency, 'succeeded',
-               'test', 'test_pi_' || substr(md5(a.reference), 1, 24), 'checkout-' || a.id || '-attempt-1', '',
+               'test', 'test_pi_' || substr(md5(a.booking_token), 1, 24), 'checkout-' || a.id || '-attempt-1', '',
                (cast(:last4 as text[]))[1 + a.id % :n4], round((a.price_cents - a.deposit_cents) * 0.029) + 30,
                coalesce(a.completed_at, a.end_at)
         from appointment a
@@ -1136,6 +1139,14 @@ def _seed_checkouts(session: Session, org_id: int) -> None:
         ) lines
         order by created_at, appointment_id, k"""), p)
     session.execute(text("set local enable_nestloop = on"))
+
+
+def _display_codes(n: int) -> list[str]:
+    """n distinct random display codes (the clinic is new: none of them is taken yet)."""
+    codes: set[str] = set()
+    while len(codes) < n:
+        codes.add(new_display_code())
+    return list(codes)
 
 
 def _allocate_ids(session: Session, table: str, n: int) -> list[int]:

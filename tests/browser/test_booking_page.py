@@ -21,7 +21,7 @@ from medspa.db import to_sqlalchemy_url
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.service import add_location, set_working_hours
 from medspa.domain.scheduling.availability import find_slots
-from medspa.domain.scheduling.service import appointment_by_reference
+from medspa.domain.scheduling.service import appointment_by_display_code
 from tests.browser.conftest import ARTIFACTS
 from tests.factories import build_clinic
 
@@ -120,7 +120,7 @@ def test_book_with_test_card(page: Page, engines, frozen_now):
 
     expect(page.get_by_role("heading", name="You're booked!")).to_be_visible()
     reference = page.locator("#booking-reference").inner_text().strip()
-    assert re.fullmatch(r"[a-z2-7]{32}", reference), reference
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}", reference), reference
     expect(page.locator("#confirm-time")).to_have_text(TEN_AM)
     expect(page.locator("#confirm-service")).to_have_text("Botox")
     expect(page.locator("#confirm-provider")).to_have_text("Provider 1")
@@ -129,7 +129,7 @@ def test_book_with_test_card(page: Page, engines, frozen_now):
     shot(page, "6-confirmation-desktop")
 
     with clinic.session() as s:
-        appt = appointment_by_reference(s, reference)
+        appt = appointment_by_display_code(s, clinic.staff_actor(), reference)
         assert (appt.status, appt.start_at, appt.deposit_cents) == ("confirmed", TEN_AM_UTC, 5000)
         assert appt.provider_id == clinic.provider_ids[0]
     assert TEN_AM_UTC not in free_starts(clinic, frozen_now)
@@ -149,7 +149,7 @@ def test_service_without_deposit_books_without_a_card(page: Page, engines, froze
     expect(page.get_by_label("Card number")).to_have_count(0)
     reference = page.locator("#booking-reference").inner_text().strip()
     with clinic.session() as s:
-        appt = appointment_by_reference(s, reference)
+        appt = appointment_by_display_code(s, clinic.staff_actor(), reference)
         assert (appt.status, appt.deposit_cents, appt.service_id) == ("confirmed", 0, clinic.services["laser"])
 
 

@@ -28,6 +28,7 @@ from medspa.domain.catalog.models import Service
 from medspa.domain.messaging.models import OutboxAttachment, OutboxMessage
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.references import format_display_code
 from medspa.domain.work import atomic
 
 INVITE_FILENAME = "invite.ics"
@@ -119,7 +120,8 @@ def booking_invite(*, org: Organization, appointment: Appointment, location: Loc
     event.add("summary", f"{service.name} at {org.name}")
     event.add("location", ", ".join(p for p in (location.name, location.address) if p))
     with_whom = f"{service.name} with {provider.display_name}" if provider is not None else service.name
-    event.add("description", f"{with_whom} at {location.name}.\nBooking reference: {appointment.reference}")
+    reference = format_display_code(appointment.display_code)
+    event.add("description", f"{with_whom} at {location.name}.\nBooking reference: {reference}")
     event.add("status", "CONFIRMED")
     event.add("transp", "OPAQUE")
     if org.reply_to_email:

@@ -17,6 +17,7 @@ from medspa.domain.money import format_money
 from medspa.domain.payments.models import Payment
 from medspa.domain.practice.models import Location
 from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.references import format_display_code
 
 
 def _deposit_sentence(appointment: Appointment, location: Location, *, paid_cents: int, refunding_cents: int,
@@ -54,7 +55,7 @@ def queue_cancellation_notice(session: Session, appointment: Appointment, *, pai
     body = (f"Hi {client.first_name},\n\n"
             f"Your {service.name} on {when} at {location.name} is cancelled.\n"
             f"{deposit + chr(10) if deposit else ''}"
-            f"Booking reference: {appointment.reference}\n\n{org.name}")
+            f"Booking reference: {format_display_code(appointment.display_code)}\n\n{org.name}")
     sms_deposit = f" {deposit.removeprefix('Your deposit: ')}" if deposit.startswith("Your deposit: ") else ""
     return add_new_messages(session, visit_messages(
         appointment, client, kind="cancellation_notice", key="cancel", subject=f"Cancelled: {service.name} on {when}",

@@ -20,6 +20,7 @@ from medspa.domain.money import format_money
 from medspa.domain.payments.models import Payment
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.references import format_display_code
 from medspa.domain.scheduling.policy import refund_rule_sentence
 from medspa.domain.timezones import format_clinic_time
 
@@ -95,13 +96,13 @@ def queue_booking_confirmation(session: Session, *, org: Organization, appointme
         f"Your {service.name} with {provider.display_name} is confirmed for {when} "
         f"at {location.name}{', ' + location.address if location.address else ''}.\n"
         f"{deposit}"
-        f"Booking reference: {appointment.reference}\n"
+        f"Booking reference: {format_display_code(appointment.display_code)}\n"
         f"{refund_rule_sentence(location.cancellation_window_hours)}\n\n"
         f"{org.name}"
     )
     added = add_new_messages(session, visit_messages(
         appointment, client, kind="booking_confirmation", key="confirm", subject=f"Confirmed: {service.name} on {when}",
-        body=body, sms=f"{org.name}: {service.name} confirmed {when}. Ref {appointment.reference[:8]}"))
+        body=body, sms=f"{org.name}: {service.name} confirmed {when}. Ref {format_display_code(appointment.display_code)}"))
     for email in (m for m in added if m.channel == "email"):
         attach_booking_invite(session, email, org=org, appointment=appointment, location=location, service=service,
                               provider=provider)

@@ -19,13 +19,15 @@ from medspa.domain.money import format_money
 from medspa.domain.practice.models import Location, Resource, StaffMember
 from medspa.domain.scheduling.labels import STATUS_LABELS, category_colour, client_name
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy
+from medspa.domain.scheduling.references import format_display_code
 from medspa.domain.scheduling.policy import is_late_cancellation
 from medspa.domain.timezones import format_clinic_clock, zone_abbreviation
 from medspa.domain.phones import display_phone
 
 @dataclass(frozen=True)
 class AppointmentDetail:
-    """The side panel of one appointment; contact fields are empty without client.contact.read."""
+    """The side panel of one appointment; contact fields are empty without client.contact.read;
+    reference is the display code as people see it ("K7M2-Q9XD")."""
 
     id: int
     reference: str
@@ -138,7 +140,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         actions.append("checkout")
     record(session, actor, "appointment.read", "appointment", appt.id, client_id=appt.client_id, at=now)
     return AppointmentDetail(
-        id=appt.id, reference=appt.reference, status=appt.status,
+        id=appt.id, reference=format_display_code(appt.display_code), status=appt.status,
         status_label=STATUS_LABELS.get(appt.status, appt.status), client_id=appt.client_id,
         client_name=client_name(client), contact_visible=contact,
         client_phone=display_phone(client.phone_e164) if contact and client.phone_e164 else "",

@@ -15,11 +15,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, String
+from sqlalchemy import BigInteger, Column, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import TSTZRANGE, Range
 from sqlmodel import Field, SQLModel
 
 from medspa.domain.base import fk, org_fk, pk, tstamp
+from medspa.domain.scheduling.references import DISPLAY_CODE_CONSTRAINT, new_booking_token, new_display_code
 
 
 
@@ -54,13 +55,21 @@ class Appointment(SQLModel, table=True):
 
     status: held (slot reserved while the client pays, until hold_expires_at), confirmed,
     checked_in, completed, cancelled, no_show; expired = a hold that lapsed or was released.
-    reference is the client's unguessable booking reference (>= 128 random bits).
+    display_code is the short code people read and type (8 Crockford base32 characters, bare;
+    unique per clinic); booking_token the unguessable key of the manage link and the anonymous
+    API lookup (unique per clinic). Both have fresh defaults; scheduling.references owns the
+    format.
     """
 
     __tablename__ = "appointment"
+    __table_args__ = (
+        UniqueConstraint("org_id", "display_code", name=DISPLAY_CODE_CONSTRAINT),
+        UniqueConstraint("org_id", "booking_token", name="uq_appointment_booking_token"),
+    )
     id: int | None = pk()
     org_id: int = org_fk()
-    reference: str = Field(sa_column=Column(String(40), unique=True, nullable=False))
+    display_code: str = Field(default_factory=new_display_code, sa_column=Column(String(8), nullable=False))
+    booking_token: str = Field(default_factory=new_booking_token, sa_column=Column(String(64), nullable=False))
     location_id: int = fk("location.id")
     service_id: int = fk("service.id")
     provider_id: int = fk("staff_member.id")

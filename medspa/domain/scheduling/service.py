@@ -8,12 +8,11 @@ now()), and turn a lost race (SQLSTATE 23P01) into the same SlotTaken.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from psycopg.errors import ExclusionViolation
+from psycopg.errors import ExclusionViolation, UniqueViolation
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.exc import IntegrityError
@@ -36,6 +35,13 @@ from medspa.domain.scheduling.availability import (
     occupancy_span,
 )
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus
+from medspa.domain.scheduling.references import (
+    DISPLAY_CODE_CONSTRAINT,
+    is_booking_token,
+    new_booking_token,
+    new_display_code,
+    normalise_display_code,
+)
 
 DEFAULT_HOLD_MINUTES = 10
 DEFAULT_GRACE_SECONDS = 120  # Settings.reconcile_grace_seconds (payments.service.reconcile_after_of says why)
@@ -53,13 +59,6 @@ class SlotTaken(Exception):
 
 class InvalidTransition(Exception):
     """The appointment's status does not allow this step (message is user-facing)."""
-
-
-def new_reference() -> str:
-    """A booking reference with 160 random bits (32 base32 characters)."""
-    import base64
-
-    return base64.b32encode(secrets.token_bytes(20)).decode().rstrip("=").lower()
 
 
 def _aware(instant: datetime, field: str = "start") -> datetime:
@@ -109,28 +108,39 @@ def _bookable(session: Session, *, location_id: int, service_id: int, start_at: 
     return service, location
 
 
+CODE_TRIES = 5  # display-code clashes are ~n/2^40 per insert: a fifth one means something is wrong
+
+
 def _insert_reservation(session: Session, appt: Appointment, resource_ids: list[int], lo: datetime,
                         hi: datetime) -> bool:
     """Insert `appt` and its occupancies of `resource_ids` over [lo, hi) (booked for a confirmed
     appointment, held until its hold expiry otherwise) in a savepoint. False when the exclusion
-    constraint refused them (another booking won the race); the savepoint is rolled back."""
+    constraint refused them (another booking won the race); the savepoint is rolled back.
+    A display code already used in the clinic is replaced by a fresh one and the insert
+    retried (up to CODE_TRIES times; then the IntegrityError propagates)."""
     confirmed = appt.status == AppointmentStatus.CONFIRMED
-    try:
-        with session.begin_nested():
-            session.add(appt)
-            session.flush()
-            session.add_all([
-                Occupancy(org_id=appt.org_id, resource_id=rid, appointment_id=appt.id,
-                          during=Range(lo, hi, bounds="[)"),
-                          status=OccupancyStatus.BOOKED if confirmed else OccupancyStatus.HELD,
-                          hold_expires_at=appt.hold_expires_at)
-                for rid in resource_ids])
-            session.flush()
-    except IntegrityError as exc:
-        if isinstance(exc.orig, ExclusionViolation):
-            return False
-        raise
-    return True
+    for attempt in range(CODE_TRIES):
+        try:
+            with session.begin_nested():
+                session.add(appt)
+                session.flush()
+                session.add_all([
+                    Occupancy(org_id=appt.org_id, resource_id=rid, appointment_id=appt.id,
+                              during=Range(lo, hi, bounds="[)"),
+                              status=OccupancyStatus.BOOKED if confirmed else OccupancyStatus.HELD,
+                              hold_expires_at=appt.hold_expires_at)
+                    for rid in resource_ids])
+                session.flush()
+        except IntegrityError as exc:
+            if isinstance(exc.orig, ExclusionViolation):
+                return False
+            if (isinstance(exc.orig, UniqueViolation) and exc.orig.diag.constraint_name == DISPLAY_CODE_CONSTRAINT
+                    and attempt + 1 < CODE_TRIES):
+                appt.id, appt.display_code = None, new_display_code()  # the rolled-back row is gone
+                continue
+            raise
+        return True
+    raise AssertionError("unreachable")  # every path of the last attempt returns or raises
 
 
 def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: int, start_at: datetime,
@@ -184,7 +194,8 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
                 wanted.append(rid)
         else:
             appt = Appointment(
-                org_id=actor.org_id, reference=new_reference(), location_id=location_id, service_id=service_id,
+                org_id=actor.org_id, display_code=new_display_code(), booking_token=new_booking_token(),
+                location_id=location_id, service_id=service_id,
                 provider_id=staff_id, client_id=client_id, start_at=start_at,
                 end_at=start_at + timedelta(minutes=service.duration_minutes),
                 status=AppointmentStatus.CONFIRMED if confirm else AppointmentStatus.HELD,
@@ -230,14 +241,31 @@ def get_appointment(session: Session, appointment_id: int, *, lock: bool = False
     return appt
 
 
-def appointment_by_reference(session: Session, reference: str) -> Appointment:
-    """The appointment with this booking reference in the current clinic; raises NotFound."""
-    reference = reference.strip().lower()
-    if not (reference.isascii() and reference.isalnum() and len(reference) <= 40):
+def appointment_by_token(session: Session, token: str) -> Appointment:
+    """The booking with this unguessable token in the current clinic (exact, case-sensitive
+    match). Raises NotFound for anything else: a display code (never a token: anonymous
+    callers cannot guess their way in with the short code), a hold or a lapsed hold."""
+    token = token.strip() if isinstance(token, str) else ""
+    if not is_booking_token(token):
         raise NotFound("booking")
-    appt = session.exec(select(Appointment).where(Appointment.reference == reference)).first()
+    appt = session.exec(select(Appointment).where(Appointment.booking_token == token)).first()
     if appt is None or appt.status in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED):
         raise NotFound("booking")
+    return appt
+
+
+def appointment_by_display_code(session: Session, actor: Actor, code: str) -> Appointment:
+    """The desk's search: the clinic's appointment with this display code as a person typed it
+    (references.normalise_display_code: any case, with or without the hyphen, O for 0, I/L for 1).
+    Needs calendar.read; other clinics' rows are invisible (RLS). Holds are found too (the
+    calendar shows them). Raises PermissionDenied, NotFound (also for text that is no code)."""
+    actor.require("calendar.read")
+    bare = normalise_display_code(code)
+    if bare is None:
+        raise NotFound("appointment")
+    appt = session.exec(select(Appointment).where(Appointment.display_code == bare)).first()
+    if appt is None:
+        raise NotFound("appointment")
     return appt
 
 

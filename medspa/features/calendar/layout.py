@@ -403,7 +403,7 @@ def detail_view(d: AppointmentDetail) -> DetailView:
         time_label=d.time_label, source={"staff": "Booked at the desk", "online": "Booked online"}.get(d.source, d.source),
         price=d.price, deposit_paid=d.deposit_paid, can_check_in="check_in" in d.actions,
         can_complete="complete" in d.actions, can_no_show="no_show" in d.actions, can_cancel="cancel" in d.actions,
-        cancel_late=d.cancel_late, cancel_policy=d.cancel_policy, reference=d.reference[:8].upper(),
+        cancel_late=d.cancel_late, cancel_policy=d.cancel_policy, reference=d.reference,
         can_checkout="checkout" in d.actions, checked_out=d.checked_out,
         sale=format_money(d.sale_cents, d.currency), applied=format_money(d.applied_cents, d.currency),
         balance=format_money(d.balance_cents, d.currency), balance_due=d.balance_cents > 0,

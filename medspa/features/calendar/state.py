@@ -26,9 +26,11 @@ from medspa.domain.scheduling.actions.calendar import (
     ViewKey,
     do_open_calendar,
     fetch_appointment_detail,
+    find_visit_by_code,
 )
 from medspa.domain.scheduling.actions.desk import STEPS, do_cancel_visit, do_change_status, do_checkout_visit
 from medspa.domain.scheduling.calendar import CalendarDay, CalendarWeek
+from medspa.domain.scheduling.references import normalise_display_code
 from medspa.domain.scheduling.service import InvalidTransition
 from medspa.domain.money import format_money
 from medspa.features.auth.state import StaffState
@@ -235,6 +237,7 @@ class DetailState(StaffState):
     notice: str = ""
     # checkout: card field -> message (card_number, exp_month, exp_year, cvc, card = a decline)
     checkout_errors: dict[str, str] = {}
+    find_error: str = ""  # the desk's code search, shown next to its box
 
     def _reset(self) -> None:
         """Close the panel (the close button, or navigation to another day or view)."""
@@ -269,6 +272,30 @@ class DetailState(StaffState):
             self.panel_open = False
             return rx.toast.error("That appointment is not available.")
         self.detail, self.panel_open = detail_view(done.value), True
+
+    @rx.event
+    async def find_code(self, form: dict):
+        """The desk's search box (form field "code"): show the day and location of the visit with
+        that display code and open its panel (its read is audited). Another clinic's code, or
+        text that is no code, gets a message next to the box."""
+        code = form.get("code", "") if isinstance(form, dict) else ""
+        code = code.strip() if isinstance(code, str) and len(code) <= 40 else ""
+        if normalise_display_code(code) is None:
+            self.find_error = ("Type the booking code, e.g. K7M2-Q9XD." if not code
+                               else "A booking code has 8 letters and digits, e.g. K7M2-Q9XD.")
+            return None if await self._staff_actor() is not None else self._to_login()
+        done = await self._act(find_visit_by_code, code)
+        if done.redirect:
+            return done.redirect
+        if done.error:
+            self.find_error = "No visit with that code in this clinic."
+            return
+        found = done.value
+        cal = await self.get_state(CalendarState)
+        await cal._go(keep_panel=True, location_id=found.location_id, day=found.day.isoformat(), span="day")
+        self.busy, self.error, self.notice, self.confirm_cancel, self.find_error = False, "", "", False, ""
+        self.checkout_errors = {}
+        self.detail, self.panel_open = detail_view(found.detail), True
 
     @rx.event
     def close(self):

@@ -8,7 +8,7 @@ import reflex as rx
 from medspa.domain.scheduling.models import AppointmentStatus
 from medspa.features.auth.shell import staff_header
 from medspa.features.calendar.layout import LEGEND, STATUS_ACCENT
-from medspa.features.calendar.state import CalendarState, LocationView
+from medspa.features.calendar.state import CalendarState, DetailState, LocationView
 
 
 def top_bar() -> rx.Component:
@@ -26,8 +26,71 @@ def _location_item(loc: LocationView) -> rx.Component:
     return rx.select.item(loc.name, value=loc.id.to_string())
 
 
+def find_box() -> rx.Component:
+    """The desk's search by booking code ("K7M2-Q9XD"): opens the visit's day and panel; a
+    message beside the box when nothing is found."""
+    return rx.form(
+        rx.hstack(
+            rx.input(name="code", placeholder="Booking code", size="2", id="cal-find-code", width="130px",
+                     max_length=20, auto_complete="off", aria_label="Find a visit by its booking code"),
+            rx.icon_button(rx.icon("search", size=16), type="submit", variant="soft", color_scheme="gray", size="2",
+                           id="cal-find", aria_label="Find"),
+            rx.cond(DetailState.find_error != "",
+                    rx.text(DetailState.find_error, size="1", color_scheme="red", id="cal-find-error")),
+            spacing="1", align="center",
+        ),
+        on_submit=DetailState.find_code,
+        reset_on_submit=False,
+    )
+
+
+def _view_controls() -> rx.Component:
+    """The toolbar's right side: location, span, view, the cancelled filter and the code search."""
+    return rx.hstack(
+        rx.select.root(
+            rx.select.trigger(id="cal-location", placeholder="Location"),
+            rx.select.content(rx.foreach(CalendarState.locations, _location_item)),
+            value=CalendarState.location_id.to_string(),
+            on_change=CalendarState.pick_location,
+            size="2",
+        ),
+        rx.segmented_control.root(
+            rx.segmented_control.item("Day", value="day"),
+            rx.segmented_control.item("Week", value="week"),
+            value=CalendarState.span,
+            on_change=CalendarState.pick_span,
+            size="2",
+            id="cal-span",
+        ),
+        rx.cond(
+            CalendarState.span == "day",
+            rx.segmented_control.root(
+                rx.segmented_control.item("Providers", value="providers"),
+                rx.segmented_control.item("Rooms & devices", value="rooms"),
+                value=CalendarState.view,
+                on_change=CalendarState.pick_view,
+                size="2",
+                id="cal-view",
+            ),
+        ),
+        rx.el.label(
+            rx.hstack(
+                rx.switch(checked=CalendarState.show_cancelled, on_change=CalendarState.toggle_cancelled,
+                          size="1", id="cal-show-cancelled"),
+                rx.text("Cancelled", size="2"),
+                spacing="2", align="center",
+            ),
+        ),
+        find_box(),
+        spacing="3",
+        align="center",
+        wrap="wrap",
+    )
+
+
 def toolbar() -> rx.Component:
-    """The calendar page's toolbar: today, previous/next, date, location, span, view and cancelled filter."""
+    """The calendar page's toolbar: today, previous/next, date, location, span, view, cancelled
+    filter and the search by booking code."""
     return rx.hstack(
         rx.hstack(
             rx.button("Today", variant="outline", color_scheme="gray", size="2", on_click=CalendarState.go_today,
@@ -58,45 +121,7 @@ def toolbar() -> rx.Component:
             spacing="3",
             align="center",
         ),
-        rx.hstack(
-            rx.select.root(
-                rx.select.trigger(id="cal-location", placeholder="Location"),
-                rx.select.content(rx.foreach(CalendarState.locations, _location_item)),
-                value=CalendarState.location_id.to_string(),
-                on_change=CalendarState.pick_location,
-                size="2",
-            ),
-            rx.segmented_control.root(
-                rx.segmented_control.item("Day", value="day"),
-                rx.segmented_control.item("Week", value="week"),
-                value=CalendarState.span,
-                on_change=CalendarState.pick_span,
-                size="2",
-                id="cal-span",
-            ),
-            rx.cond(
-                CalendarState.span == "day",
-                rx.segmented_control.root(
-                    rx.segmented_control.item("Providers", value="providers"),
-                    rx.segmented_control.item("Rooms & devices", value="rooms"),
-                    value=CalendarState.view,
-                    on_change=CalendarState.pick_view,
-                    size="2",
-                    id="cal-view",
-                ),
-            ),
-            rx.el.label(
-                rx.hstack(
-                    rx.switch(checked=CalendarState.show_cancelled, on_change=CalendarState.toggle_cancelled,
-                              size="1", id="cal-show-cancelled"),
-                    rx.text("Cancelled", size="2"),
-                    spacing="2", align="center",
-                ),
-            ),
-            spacing="3",
-            align="center",
-            wrap="wrap",
-        ),
+        _view_controls(),
         justify="between",
         align="center",
         wrap="wrap",

@@ -7,8 +7,8 @@ and returns small frozen dataclasses, never ORM rows. Entry points (Reflex state
 routes, the live loop, jobs) call these and nothing below them.
 
 - `calendar`: what a calendar tab shows (`do_open_calendar`, `do_forget_tab`,
-  `fetch_appointment_detail`) and the live loop's reads (`fetch_watches`, `fetch_views`,
-  `do_tidy_watches`); `ViewKey` names a view.
+  `fetch_appointment_detail`, the desk's search by display code `find_visit_by_code`) and the
+  live loop's reads (`fetch_watches`, `fetch_views`, `do_tidy_watches`); `ViewKey` names a view.
 - `desk`: the desk's changes (`do_change_status`, `do_cancel_visit`, `do_checkout_visit`,
   `do_book_for_client`) and the booking dialog's reads (`fetch_client_hits`,
   `fetch_booking_options`).

@@ -22,6 +22,7 @@ from medspa.domain.scheduling.calendar import (
     calendar_week,
     week_start,
 )
+from medspa.domain.scheduling.service import appointment_by_display_code
 from medspa.domain.scheduling.watch import (
     Watch,
     forget_stale,
@@ -141,6 +142,29 @@ def fetch_appointment_detail(actor: Actor, appointment_id: int, *, clock: Clock 
     PermissionDenied."""
     with atomic(actor.org_id, engine=engine) as work:
         return appointment_detail(work.session, actor, appointment_id, now=now_of(clock))
+
+
+@dataclass(frozen=True)
+class FoundVisit:
+    """The desk's search hit: the visit's panel, and where the calendar shows it (location id,
+    local day)."""
+
+    detail: AppointmentDetail
+    location_id: int
+    day: date
+
+
+def find_visit_by_code(actor: Actor, code: str, *, clock: Clock | None = None,
+                       engine: Engine | None = None) -> FoundVisit:
+    """The visit with this display code in the actor's clinic, as typed at the desk ("k7m2 q9xd",
+    "K7M2-Q9XD"; scheduling.references.normalise_display_code), with its panel (the read is
+    audited like opening it from the grid). Needs calendar.read. Raises NotFound (no such code in
+    this clinic, or text that is no code), PermissionDenied."""
+    with atomic(actor.org_id, engine=engine) as work:
+        appt = appointment_by_display_code(work.session, actor, code)
+        detail = appointment_detail(work.session, actor, appt.id, now=now_of(clock))
+        tz = ZoneInfo(detail.time_zone)
+        return FoundVisit(detail, appt.location_id, appt.start_at.astimezone(tz).date())
 
 
 # --------------------------------------------------------------------------- the live loop's reads

@@ -32,9 +32,10 @@ from medspa.domain.ratelimits import RateLimited, hit, wait_words
 from medspa.domain.scheduling.abuse import OpenHolds, open_holds_for_email, open_holds_from_ip
 from medspa.domain.scheduling.availability import Slot, find_slots, has_money_on_hold
 from medspa.domain.scheduling.booking import OnlineBooking, book_online, lapsed_hold_ids, organization_ids
+from medspa.domain.scheduling.references import format_display_code
 from medspa.domain.scheduling.service import (
     SlotTaken,
-    appointment_by_reference,
+    appointment_by_token,
     get_appointment,
     hold_slot,
     release_hold,
@@ -134,12 +135,14 @@ class HoldInfo:
 
 @dataclass(frozen=True)
 class BookedVisit:
-    """A booking's public facts (also a booking looked up by reference). Instants are UTC;
-    status is an AppointmentStatus value; service/location/provider are display names
-    ("" when the caller did not ask for them)."""
+    """A booking's public facts (also a booking looked up by its token). reference: the display
+    code as people see it ("K7M2-Q9XD"); token: the unguessable key of the manage link and the
+    API lookup. Instants are UTC; status is an AppointmentStatus value; service/location/provider
+    are display names ("" when the caller did not ask for them)."""
 
     id: int
     reference: str
+    token: str
     status: str
     start_at: datetime
     end_at: datetime
@@ -162,7 +165,8 @@ def _service_info(svc: Service) -> ServiceInfo:
 
 
 def _visit(appt, service: str = "", location: Location | None = None, provider: StaffMember | None = None) -> BookedVisit:
-    return BookedVisit(appt.id, appt.reference, str(appt.status), appt.start_at, appt.end_at, appt.provider_id,
+    return BookedVisit(appt.id, format_display_code(appt.display_code), appt.booking_token, str(appt.status),
+                       appt.start_at, appt.end_at, appt.provider_id,
                        appt.deposit_cents, appt.currency, service, location.name if location else "",
                        location.time_zone if location else "", provider.display_name if provider else "")
 
@@ -225,12 +229,12 @@ def fetch_availability(actor: Actor, location_id: int, service_id: int, start_da
     return Availability(loc, tuple(slots))
 
 
-def fetch_booking(actor: Actor, reference: str, *, engine: Engine | None = None) -> BookedVisit:
-    """A booking by its unguessable reference, with service, location and provider names.
-    Raises NotFound (also for holds and lapsed holds)."""
+def fetch_booking(actor: Actor, token: str, *, engine: Engine | None = None) -> BookedVisit:
+    """A booking by its unguessable token (never by its display code), with service, location
+    and provider names. Raises NotFound (also for a display code, holds and lapsed holds)."""
     with atomic(actor.org_id, engine=engine) as work:
         s = work.session
-        appt = appointment_by_reference(s, reference)
+        appt = appointment_by_token(s, token)
         return _visit(appt, s.get(Service, appt.service_id).name, s.get(Location, appt.location_id),
                       s.get(StaffMember, appt.provider_id))
 
