@@ -9,7 +9,7 @@ addresses get rows like known ones, so both answer alike. Not a tenant table: si
 before the clinic is known, and the rows name no clinic.
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 """
 from typing import Sequence, Union
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0022'
-down_revision: Union[str, None] = '0020'
+down_revision: Union[str, None] = '0021'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
