@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import AsyncIterator
+from typing import AsyncIterator, Literal
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
-from medspa.api import auth, docs, media, v1, webhooks
+from medspa.api import auth, docs, errors, media, v1, webhooks
 from medspa.api.pages import PageIndex
 from medspa.api.security import BodyLimit, SecurityHeaders
 from medspa.ops.health import database_problem, dispose_app_engine
@@ -35,12 +36,21 @@ api = FastAPI(
 )
 
 
+class HealthOut(BaseModel):
+    """GET /api/v1/health: "ok" or "error" for the server and for its database."""
+
+    status: Literal["ok", "error"]
+    database: Literal["ok", "error"]
+
+
 def _check_database() -> str | None:
     """None when `select 1` answers, else a short reason (medspa.ops.health)."""
     return database_problem(get_settings())
 
 
-@api.get(f"{API_PREFIX}/health", tags=["ops"])
+@api.get(f"{API_PREFIX}/health", tags=["ops"], responses={
+    200: {"description": "The server and its database answer", "model": HealthOut},
+    503: {"description": "The database does not answer", "model": HealthOut}})
 def health() -> JSONResponse:
     """Liveness and database reachability: 200 {"status":"ok","database":"ok"} or 503."""
     problem = _check_database()
@@ -52,7 +62,7 @@ def health() -> JSONResponse:
 # the v1 clinic routes (medspa/api/v1.py) and their error shapes
 api.include_router(docs.install(API_PREFIX, api.openapi_url))  # GET /api/v1/docs (Swagger UI)
 api.include_router(v1.router, prefix=API_PREFIX)
-v1.install_error_handlers(api)
+errors.install_error_handlers(api)
 api.include_router(webhooks.router)  # POST /api/stripe/webhook, POST /api/v1/webhooks/twilio/status
 api.include_router(auth.router)  # POST /auth/login, /auth/logout: the HttpOnly session cookie
 api.include_router(media.router)  # GET /media/photos/{id}: clinical photos, session + photo.read, audited
