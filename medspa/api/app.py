@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import AsyncIterator, Literal
+from typing import Any, AsyncIterator, Literal
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -34,6 +34,27 @@ api = FastAPI(
     redoc_url=None,
     swagger_ui_oauth2_redirect_url=None,
 )
+
+
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def integer_bounds(node: Any) -> Any:
+    """Print whole-number bounds as integers, in place (`node` is the OpenAPI document or a part).
+
+    FastAPI's OpenAPI model stores a body field's minimum/maximum as floats ("maximum":
+    9007199254740991.0); clients that read them as integers (code generators, schemathesis)
+    expect 9007199254740991. medspa.api.v1.ID_MAX is exact as a float, so nothing is lost."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _BOUNDS and isinstance(value, float) and value.is_integer():
+                node[key] = int(value)
+            else:
+                integer_bounds(value)
+    elif isinstance(node, list):
+        for item in node:
+            integer_bounds(item)
+    return node
 
 
 class HealthOut(BaseModel):
@@ -66,6 +87,9 @@ errors.install_error_handlers(api)
 api.include_router(webhooks.router)  # POST /api/stripe/webhook, POST /api/v1/webhooks/twilio/status
 api.include_router(auth.router)  # POST /auth/login, /auth/logout: the HttpOnly session cookie
 api.include_router(media.router)  # GET /media/photos/{id}: clinical photos, session + photo.read, audited
+
+_fastapi_openapi = api.openapi
+api.openapi = lambda: integer_bounds(_fastapi_openapi())  # FastAPI caches the document; the pass is idempotent
 
 
 def with_security_headers(app):
