@@ -24,7 +24,8 @@ def test_docs_page_and_its_assets_come_from_this_server_under_a_strict_policy():
     client = docs_client()
     page = client.get("/api/v1/docs")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page.text)
+    sources = re.findall(r'<(?:script|link rel="stylesheet")[^>]+(?:src|href)="([^"]+)"', page.text)
+    assert '<link rel="icon" href="data:,">' in page.text  # no /favicon.ico 404 in the console
     assert sources == ["/api/v1/docs/swagger-ui.css", "/api/v1/docs/swagger-ui-bundle.js", "/api/v1/docs/start.js"]
     assert re.search(r"<script>", page.text) is None  # no inline script: the CSP would block it
     kinds = {}
