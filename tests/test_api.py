@@ -284,3 +284,14 @@ def test_id_bounds_in_the_document_are_integers_the_server_accepts(client, engin
     assert over.status_code == 422 and "location_id" in over.json()["fields"]
     r = client.post(f"/api/v1/{clinic.slug}/bookings", json=booking(clinic, service_id=v1.ID_MAX))
     assert r.status_code == 404 and r.json()["error"] == "not_found"
+
+
+def test_a_method_the_path_does_not_have_is_405_with_allow(client, engine, owner_engine):
+    """Schemathesis found it (coverage phase): our error handler dropped Starlette's Allow header."""
+    clinic = build_clinic(engine, owner_engine)
+    for method, path, allowed in (("delete", f"/api/v1/{clinic.slug}/bookings", "POST"),
+                                  ("put", f"/api/v1/{clinic.slug}/locations", "GET"),
+                                  ("post", "/api/v1/health", "GET")):
+        r = client.request(method, path)
+        assert r.status_code == 405 and r.json()["error"] == "method_not_allowed", (method, path)
+        assert r.headers["allow"] == allowed, (method, path)

@@ -131,8 +131,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):  # noqa: ARG001
         # 404 unknown path, 405 wrong method, 400 unparsable body: the same JSON shape as ours
+        # (its headers kept: a 405 must say which methods the path allows, RFC 9110 Allow)
         names = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
-        return error(exc.status_code, error=names.get(exc.status_code, "http_error"), message=str(exc.detail))
+        return JSONResponse({"error": names.get(exc.status_code, "http_error"), "message": str(exc.detail)},
+                            status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError):  # noqa: ARG001
