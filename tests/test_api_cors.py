@@ -79,3 +79,16 @@ def test_star_opens_only_the_clinic_routes(served, engine, owner_engine):
     for path in ("/auth/login", "/api/stripe/webhook", "/api/v1/webhooks/twilio/status", "/media/photos/1"):
         refused = client.options(path, headers=PREFLIGHT)
         assert refused.status_code == 400 and "access-control-allow-origin" not in refused.headers, path
+
+
+def test_the_served_app_puts_public_cors_outside_reflexs_own(monkeypatch):
+    """granian calls `medspa.medspa:app` as a factory: MedspaApp wraps whatever Reflex builds
+    (its CORS layer outermost) in PublicApiCors."""
+    import reflex as rx
+
+    from medspa.medspa import MedspaApp, app
+
+    built = object()
+    monkeypatch.setattr(rx.App, "__call__", lambda self: built)
+    served = app()
+    assert isinstance(app, MedspaApp) and isinstance(served, PublicApiCors) and served.app is built
