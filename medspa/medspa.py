@@ -17,6 +17,7 @@ import reflex as rx
 
 from medspa import live
 from medspa.api.app import api, database_lifespan, with_security_headers
+from medspa.api.cors import PublicApiCors
 from medspa.features.home import page as home_page
 
 from medspa.features.booking import page as booking_page
@@ -44,8 +45,17 @@ _PAGE_MODULES = (
     outbox_page,
 )
 
+class MedspaApp(rx.App):
+    """rx.App whose ASGI app is wrapped in PublicApiCors (medspa/api/cors.py): Reflex puts its
+    own same-origin CORS layer outermost, which would refuse a clinic website's preflight to the
+    public booking API before any route ran."""
+
+    def __call__(self):
+        return PublicApiCors(super().__call__())
+
+
 # api first (Reflex mounts its own app, frontend included, inside it), then the headers around all
-app = rx.App(api_transformer=[api, with_security_headers])
+app = MedspaApp(api_transformer=[api, with_security_headers])
 app.register_lifespan_task(database_lifespan)
 app.register_lifespan_task(live.lifespan)  # the per-worker LISTEN loop of live calendars
 

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # web
     port: int = 3000
     public_base_url: str = Field("", description="Base URL printed in links; default http://localhost:PORT.")
+    api_cors_origins: str = Field(
+        "", description="Comma-separated origins (or *) whose pages may call the public booking API "
+                        "(/api/v1/{clinic}/...) from the browser, e.g. the clinic's website; empty: none.")
     redis_url: str = Field("", description="Redis for Reflex state; required for several workers.")
     web_workers: int = Field(1, description="Backend worker processes (needs REDIS_URL when > 1).")
 

@@ -234,3 +234,71 @@ def test_a_hold_made_through_the_api_lasts_hold_minutes(client, engine, owner_en
         assert (held.status, held.hold_expires_at) == ("held", utc(2026, 7, 1, 12) + timedelta(minutes=7))
     finally:
         get_settings.cache_clear()
+
+
+CLINIC_OPERATIONS = [("get", "/api/v1/{clinic}/locations"), ("get", "/api/v1/{clinic}/services"),
+                     ("get", "/api/v1/{clinic}/providers"), ("get", "/api/v1/{clinic}/availability"),
+                     ("post", "/api/v1/{clinic}/bookings"), ("get", "/api/v1/{clinic}/bookings/{token}")]
+
+
+def test_every_clinic_route_documents_404_and_the_422_it_really_sends(client, engine, owner_engine):
+    """Schemathesis found it: an unknown clinic, location or service is a 404 that the document did
+    not list, and its 422 was FastAPI's {"detail": [...]} instead of ours."""
+    doc = client.get("/api/v1/openapi.json").json()
+    for method, path in CLINIC_OPERATIONS:
+        responses = doc["paths"][path][method]["responses"]
+        assert responses["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ProblemOut"}
+        assert responses["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ValidationOut"}
+    assert doc["components"]["schemas"]["ValidationOut"]["required"] == ["error", "fields"]
+    clinic = build_clinic(engine, owner_engine)
+    r = client.get(f"/api/v1/{clinic.slug}/services", params={"location_id": 5})
+    assert r.status_code == 404 and r.json() == {"error": "not_found", "message": "location not found"}
+    assert client.get("/api/v1/no-such-clinic/locations").json()["error"] == "not_found"
+
+
+def test_a_booking_body_that_is_not_utf8_is_a_documented_400(client, engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine)
+    r = client.post(f"/api/v1/{clinic.slug}/bookings", content=b'{"location_id": "\xff"}',
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json() == {"error": "bad_request", "message": "There was an error parsing the body"}
+    documented = client.get("/api/v1/openapi.json").json()["paths"]["/api/v1/{clinic}/bookings"]["post"]["responses"]
+    assert sorted(documented) == ["201", "400", "402", "404", "409", "413", "422", "429", "503"]
+
+
+def test_rate_limited_routes_document_429_with_retry_after(client):
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    limited = paths["/api/v1/{clinic}/bookings"]["post"]["responses"]["429"]
+    assert limited["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+    assert limited["content"]["application/json"]["schema"]["$ref"].endswith("/RateLimitedOut")
+    for path in ("/api/v1/{clinic}/locations", "/api/v1/{clinic}/availability"):  # never limited: not documented
+        assert "429" not in paths[path]["get"]["responses"]
+
+
+def test_id_bounds_in_the_document_are_integers_the_server_accepts(client, engine, owner_engine):
+    """The body's bounds were floats: maximum 9.223372036854776e+18 is 2**63, which the server refuses."""
+    doc = client.get("/api/v1/openapi.json").json()
+    body_id = doc["components"]["schemas"]["BookingIn"]["properties"]["location_id"]
+    query_id = next(p for p in doc["paths"]["/api/v1/{clinic}/providers"]["get"]["parameters"]
+                    if p["name"] == "location_id")["schema"]
+    for bounds in (body_id, query_id):
+        assert (type(bounds["minimum"]), type(bounds["maximum"])) == (int, int)
+        assert (bounds["minimum"], bounds["maximum"]) == (1, v1.ID_MAX) == (1, 2**53 - 1)
+    clinic = build_clinic(engine, owner_engine)
+    url = f"/api/v1/{clinic.slug}/providers"
+    at_bound = client.get(url, params={"location_id": v1.ID_MAX, "service_id": 1})
+    assert at_bound.status_code == 404 and at_bound.json()["error"] == "not_found"
+    over = client.get(url, params={"location_id": v1.ID_MAX + 1, "service_id": 1})
+    assert over.status_code == 422 and "location_id" in over.json()["fields"]
+    r = client.post(f"/api/v1/{clinic.slug}/bookings", json=booking(clinic, service_id=v1.ID_MAX))
+    assert r.status_code == 404 and r.json()["error"] == "not_found"
+
+
+def test_a_method_the_path_does_not_have_is_405_with_allow(client, engine, owner_engine):
+    """Schemathesis found it (coverage phase): our error handler dropped Starlette's Allow header."""
+    clinic = build_clinic(engine, owner_engine)
+    for method, path, allowed in (("delete", f"/api/v1/{clinic.slug}/bookings", "POST"),
+                                  ("put", f"/api/v1/{clinic.slug}/locations", "GET"),
+                                  ("post", "/api/v1/health", "GET")):
+        r = client.request(method, path)
+        assert r.status_code == 405 and r.json()["error"] == "method_not_allowed", (method, path)
+        assert r.headers["allow"] == allowed, (method, path)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import AsyncIterator
+from typing import Any, AsyncIterator, Literal
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
-from medspa.api import auth, docs, media, v1, webhooks
+from medspa.api import auth, docs, errors, media, v1, webhooks
 from medspa.api.pages import PageIndex
 from medspa.api.security import BodyLimit, SecurityHeaders
 from medspa.ops.health import database_problem, dispose_app_engine
@@ -35,12 +36,42 @@ api = FastAPI(
 )
 
 
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def integer_bounds(node: Any) -> Any:
+    """Print whole-number bounds as integers, in place (`node` is the OpenAPI document or a part).
+
+    FastAPI's OpenAPI model stores a body field's minimum/maximum as floats ("maximum":
+    9007199254740991.0); clients that read them as integers (code generators, schemathesis)
+    expect 9007199254740991. medspa.api.v1.ID_MAX is exact as a float, so nothing is lost."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _BOUNDS and isinstance(value, float) and value.is_integer():
+                node[key] = int(value)
+            else:
+                integer_bounds(value)
+    elif isinstance(node, list):
+        for item in node:
+            integer_bounds(item)
+    return node
+
+
+class HealthOut(BaseModel):
+    """GET /api/v1/health: "ok" or "error" for the server and for its database."""
+
+    status: Literal["ok", "error"]
+    database: Literal["ok", "error"]
+
+
 def _check_database() -> str | None:
     """None when `select 1` answers, else a short reason (medspa.ops.health)."""
     return database_problem(get_settings())
 
 
-@api.get(f"{API_PREFIX}/health", tags=["ops"])
+@api.get(f"{API_PREFIX}/health", tags=["ops"], responses={
+    200: {"description": "The server and its database answer", "model": HealthOut},
+    503: {"description": "The database does not answer", "model": HealthOut}})
 def health() -> JSONResponse:
     """Liveness and database reachability: 200 {"status":"ok","database":"ok"} or 503."""
     problem = _check_database()
@@ -52,10 +83,13 @@ def health() -> JSONResponse:
 # the v1 clinic routes (medspa/api/v1.py) and their error shapes
 api.include_router(docs.install(API_PREFIX, api.openapi_url))  # GET /api/v1/docs (Swagger UI)
 api.include_router(v1.router, prefix=API_PREFIX)
-v1.install_error_handlers(api)
+errors.install_error_handlers(api)
 api.include_router(webhooks.router)  # POST /api/stripe/webhook, POST /api/v1/webhooks/twilio/status
 api.include_router(auth.router)  # POST /auth/login, /auth/logout: the HttpOnly session cookie
 api.include_router(media.router)  # GET /media/photos/{id}: clinical photos, session + photo.read, audited
+
+_fastapi_openapi = api.openapi
+api.openapi = lambda: integer_bounds(_fastapi_openapi())  # FastAPI caches the document; the pass is idempotent
 
 
 def with_security_headers(app):

@@ -24,6 +24,7 @@ def docs_page(prefix: str) -> str:
     """The HTML of the docs page for the API mounted at `prefix` (e.g. "/api/v1")."""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>medspa API</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="{prefix}/docs/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="{prefix}/docs/swagger-ui-bundle.js"></script>

@@ -2,10 +2,9 @@
 
 Anonymous routes name the clinic by slug in the path (`/api/v1/{clinic}/...`); the slug
 sets the per-transaction org_id before any tenant query, and every route calls ONE action
-of medspa.domain.scheduling.actions.online, the same actions as the booking page. Errors have a stable shape:
-404 {"error": "not_found"}, 409 {"error": "slot_taken", "alternatives": [...]},
-402 {"error": "card_declined", "message"} or {"error": "requires_action", "client_secret"},
-422 {"error": "validation", "fields": {name: message}}.
+of medspa.domain.scheduling.actions.online, the same actions as the booking page. Errors have a
+stable shape, listed per route in the OpenAPI document (medspa/api/errors.py): e.g.
+404 {"error": "not_found", "message"}, 422 {"error": "validation", "fields": {name: message}}.
 """
 
 from __future__ import annotations
@@ -14,25 +13,20 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from medspa.api.errors import BOOKING_ERRORS, INVALID, NOT_FOUND, RATE_LIMITED, SlotOut, error
 from medspa.clock import Clock, app_clock
 from medspa.domain.clients.service import ClientInput
-from medspa.domain.errors import NotFound, ValidationFailed
-from medspa.domain.identity.actor import Actor, PermissionDenied
+from medspa.domain.errors import ValidationFailed
+from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.gateway import CardDetails, PaymentGateway
-from medspa.domain.payments.stripe_gateway import GatewayUnavailable
-from medspa.domain.ratelimits import RateLimited
 from medspa.domain.scheduling.availability import Slot
 from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, OnlineBooking
 from medspa.domain.scheduling.actions.online import (
     ClinicInfo,
     SlotTakenAt,
-    UnstorableValue,
     do_book_online,
     fetch_availability,
     fetch_booking,
@@ -44,9 +38,12 @@ from medspa.domain.scheduling.actions.online import (
 
 router = APIRouter(tags=["v1"])
 
-BIGINT_MAX = 2**63 - 1
-BodyId = Annotated[int, Field(ge=1, le=BIGINT_MAX, strict=True)]  # strict: true is not 1
-QueryId = Annotated[int, Query(ge=1, le=BIGINT_MAX)]
+# Ids are PostgreSQL bigints, but the bound is 2**53 - 1: FastAPI's OpenAPI model keeps
+# minimum/maximum as floats, and 2**63 - 1 would print as 2**63, a value the server refuses;
+# 2**53 - 1 is exact as a float and as a JavaScript number, and no sequence here comes near it.
+ID_MAX = 2**53 - 1
+BodyId = Annotated[int, Field(ge=1, le=ID_MAX, strict=True)]  # strict: true is not 1
+QueryId = Annotated[int, Query(ge=1, le=ID_MAX)]
 
 
 # ---- dependencies (overridable in tests) ----
@@ -108,12 +105,12 @@ class ServiceOut(BaseModel):
     currency: str
 
 
-class SlotOut(BaseModel):
-    """One bookable slot: start and end as ISO-8601 instants with the location's offset, and the provider."""
+class ProviderOut(BaseModel):
+    """Response item of GET /{clinic}/providers: a provider who performs the service at the location."""
 
-    start: str = Field(description="ISO-8601 with the location's UTC offset")
-    end: str
-    provider_id: int
+    id: int
+    display_name: str
+    title: str
 
 
 class AvailabilityOut(BaseModel):
@@ -191,11 +188,6 @@ def slot_out(slot: Slot, tz: ZoneInfo) -> dict[str, Any]:
             "provider_id": slot.provider_id}
 
 
-def error(status: int, **body: Any) -> JSONResponse:
-    """A JSON error response: `body` as the object (e.g. error="not_found") with HTTP `status`."""
-    return JSONResponse(body, status_code=status)
-
-
 def _parse_instant(text: str) -> datetime:
     try:
         instant = datetime.fromisoformat(text)
@@ -208,7 +200,7 @@ def _parse_instant(text: str) -> datetime:
 
 # ---- routes ----
 
-@router.get("/{clinic}/locations", response_model=list[LocationOut])
+@router.get("/{clinic}/locations", response_model=list[LocationOut], responses={**NOT_FOUND, **INVALID})
 def locations(tenant: Tenant = Depends(get_tenant)):
     """The clinic's locations with their IANA time zones."""
     return [LocationOut(id=l.id, name=l.name, time_zone=l.time_zone, address=l.address,
@@ -216,7 +208,7 @@ def locations(tenant: Tenant = Depends(get_tenant)):
             for l in tenant.clinic.locations]
 
 
-@router.get("/{clinic}/services", response_model=list[ServiceOut])
+@router.get("/{clinic}/services", response_model=list[ServiceOut], responses={**NOT_FOUND, **INVALID})
 def services(location_id: QueryId | None = None, tenant: Tenant = Depends(get_tenant)):
     """Services bookable online (at location_id when given). Money in integer cents."""
     rows = fetch_services(tenant.actor, location_id, engine=tenant.engine)
@@ -225,14 +217,15 @@ def services(location_id: QueryId | None = None, tenant: Tenant = Depends(get_te
                        deposit_cents=r.deposit_cents, currency=r.currency) for r in rows]
 
 
-@router.get("/{clinic}/providers")
+@router.get("/{clinic}/providers", response_model=list[ProviderOut], responses={**NOT_FOUND, **INVALID})
 def providers(location_id: QueryId, service_id: QueryId, tenant: Tenant = Depends(get_tenant)):
-    """Providers who perform service_id at location_id: [{"id", "display_name", "title"}]."""
-    return [{"id": p.id, "display_name": p.display_name, "title": p.title}
+    """Providers who perform service_id at location_id."""
+    return [ProviderOut(id=p.id, display_name=p.display_name, title=p.title)
             for p in fetch_providers(tenant.actor, location_id, service_id, engine=tenant.engine)]
 
 
-@router.get("/{clinic}/availability", response_model=AvailabilityOut)
+@router.get("/{clinic}/availability", response_model=AvailabilityOut,
+            responses={**NOT_FOUND, **INVALID})
 def availability(location_id: QueryId, service_id: QueryId, start_date: date, end_date: date,
                  provider_id: QueryId | None = None, tenant: Tenant = Depends(get_tenant),
                  clock: Clock = Depends(get_clock)):
@@ -245,11 +238,7 @@ def availability(location_id: QueryId, service_id: QueryId, start_date: date, en
 
 
 @router.post("/{clinic}/bookings", status_code=201, response_model=BookingOut,
-             responses={402: {"description": "card_declined or requires_action"},
-                        409: {"description": "slot_taken with alternatives"},
-                        429: {"description": "rate_limited: too many bookings from this network or for this "
-                                             "email, or too many slots held at once; see Retry-After"},
-                        422: {"description": "validation with fields"}})
+             responses={**BOOKING_ERRORS, **NOT_FOUND, **INVALID, **RATE_LIMITED})
 def create_booking(body: BookingIn, tenant: Tenant = Depends(get_tenant), clock: Clock = Depends(get_clock),
                    gateway: PaymentGateway | None = Depends(get_gateway)):
     """Hold the slot, charge the deposit and confirm, in one call (the booking page's action)."""
@@ -279,7 +268,8 @@ def create_booking(body: BookingIn, tenant: Tenant = Depends(get_tenant), clock:
                       deposit_cents=visit.deposit_cents, currency=visit.currency)
 
 
-@router.get("/{clinic}/bookings/{token}", response_model=BookingStatusOut)
+@router.get("/{clinic}/bookings/{token}", response_model=BookingStatusOut,
+            responses={**NOT_FOUND, **INVALID})
 def booking_status(token: str, tenant: Tenant = Depends(get_tenant)):
     """A booking by its unguessable token (from the POST answer or the manage link): no contact
     or health data. A display code gets 404 like an unknown token: the short code is for people
@@ -290,56 +280,3 @@ def booking_status(token: str, tenant: Tenant = Depends(get_tenant)):
                             start=visit.start_at.astimezone(tz).isoformat(), end=visit.end_at.astimezone(tz).isoformat(),
                             time_zone=visit.time_zone, location=visit.location, provider=visit.provider,
                             deposit_cents=visit.deposit_cents, currency=visit.currency)
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Map domain errors to the API's error shapes (called once by medspa.api.app)."""
-
-    @app.exception_handler(NotFound)
-    async def _not_found(request: Request, exc: NotFound):  # noqa: ARG001
-        return error(404, error="not_found", message=f"{exc} not found")
-
-    @app.exception_handler(PermissionDenied)
-    async def _forbidden(request: Request, exc: PermissionDenied):  # noqa: ARG001
-        return error(404, error="not_found", message="not found")  # missing and forbidden look alike
-
-    @app.exception_handler(GatewayUnavailable)
-    async def _gateway_down(request: Request, exc: GatewayUnavailable):  # noqa: ARG001
-        # the hold stays; a retry reuses the same idempotency key, so nothing is charged twice
-        return error(503, error="gateway_unavailable", message=str(exc) or "Payments are unavailable; try again.")
-
-    @app.exception_handler(RateLimited)
-    async def _limited(request: Request, exc: RateLimited):  # noqa: ARG001
-        response = error(429, error="rate_limited", message=exc.message, retry_after=exc.retry_after)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-
-    @app.exception_handler(ValidationFailed)
-    async def _invalid(request: Request, exc: ValidationFailed):  # noqa: ARG001
-        return error(422, error="validation", fields=exc.fields)
-
-    @app.exception_handler(UnstorableValue)
-    async def _data_error(request: Request, exc: UnstorableValue):  # noqa: ARG001
-        # a value PostgreSQL cannot store (NUL byte, out-of-range number or date): the caller's input
-        return error(422, error="validation", fields={"request": "A value is out of range or has invalid characters"})
-
-    @app.exception_handler(OverflowError)
-    async def _overflow(request: Request, exc: OverflowError):  # noqa: ARG001
-        return error(422, error="validation", fields={"request": "A date or number is out of range"})
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException):  # noqa: ARG001
-        # 404 unknown path, 405 wrong method, 400 unparsable body: the same JSON shape as ours
-        names = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
-        return error(exc.status_code, error=names.get(exc.status_code, "http_error"), message=str(exc.detail))
-
-    @app.exception_handler(RequestValidationError)
-    async def _bad_request(request: Request, exc: RequestValidationError):  # noqa: ARG001
-        fields = {}
-        for err in exc.errors():
-            if err.get("type") == "json_invalid":
-                fields["request"] = "The body is not valid JSON"
-                continue
-            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
-            fields[".".join(loc) or "request"] = err.get("msg", "invalid")
-        return error(422, error="validation", fields=fields)
