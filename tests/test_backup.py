@@ -2,8 +2,8 @@
 and an empty media folder, and found identical: row counts of every table, media checksums,
 grants, row-level security (fail closed for the app role) and the append-only audit trail.
 
-Runs on the embedded server of the test session (two extra databases, dropped afterwards);
-the external-server pass of CI skips it (its pg_dump and roles are the operator's).
+Runs on an embedded server of its own var folder (two databases, dropped afterwards), also
+in CI's external-server pass, whose server and roles are the operator's.
 """
 
 from __future__ import annotations
@@ -84,8 +84,6 @@ def round_trip(tmp_path_factory):
     from medspa.domain.clinical.photos import LocalMediaStore
     from medspa.embedded_db import start_server
 
-    if Settings().database_url:
-        pytest.skip("the round trip runs on the embedded server (the external pass has the operator's roles)")
     tmp = tmp_path_factory.mktemp("backup")
     pid = os.getpid()
     src, dst = _fresh_database(f"medspa_bk_src_{pid}"), _fresh_database(f"medspa_bk_dst_{pid}")
