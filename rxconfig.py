@@ -33,6 +33,7 @@ config = rx.Config(
     # Reflex reads only REFLEX_REDIS_URL from the environment; pass REDIS_URL on ourselves.
     redis_url=_settings.redis_url or None,
     cors_allowed_origins=_origins,
+    trusted_proxy_hops=_settings.trusted_proxy_hops,  # the pages' client_ip, as medspa.web.client_ip
     plugins=[
         rx.plugins.RadixThemesPlugin(
             theme=rx.theme(accent_color="teal", gray_color="sand", radius="large", appearance="light")

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         "", description="Comma-separated origins (or *) whose pages may call the public booking API "
                         "(/api/v1/{clinic}/...) from the browser, e.g. the clinic's website; empty: none.")
     redis_url: str = Field("", description="Redis for Reflex state; required for several workers.")
+    trusted_proxy_hops: int = Field(0, description="Reverse proxies in front of the app that append the client's "
+                                                   "address to X-Forwarded-For (0: none; the socket's peer is the "
+                                                   "client). Abuse limits and the audit trail key on that address.")
     web_workers: int = Field(1, description="Backend worker processes (needs REDIS_URL when > 1).")
 
     # jobs

@@ -135,3 +135,26 @@ def test_free_bookings_for_made_up_clients_are_limited_per_network_and_per_email
                         start_at=at(9), client=ClientInput("Made", "Up", "made9@example.com", "+1 212 555 0142"))
     assert do_book_online(Actor.public(other_clinic.org_id, ip="203.0.113.20"), req, clock=clock, engine=engine,
                           gateway=TestPaymentGateway(engine, clock.now)).status == "confirmed"
+
+
+@pytest.mark.parametrize("hops, expected", [(0, [201, 429]), (1, [201, 201])])
+def test_behind_a_trusted_proxy_the_limit_keys_on_the_forwarded_address(client, engine, owner_engine, limits,  # noqa: F811
+                                                                        hops, expected):
+    """Behind one reverse proxy every request comes from the proxy: with TRUSTED_PROXY_HOPS=1
+    the address it appended to X-Forwarded-For is the client's; without it that header is the
+    client's own writing and is ignored (a spoofed header buys no new window)."""
+    from medspa.web.client_ip import client_ip
+
+    limits(limit_booking_per_ip="1/hour", trusted_proxy_hops=hops)
+    clinic = build_clinic(engine, owner_engine)
+    answers = []
+    for i, forwarded in enumerate(("6.6.6.6, 203.0.113.1", "6.6.6.6, 203.0.113.2")):
+        body = booking(clinic, start=f"2026-07-15T{10 + i}:00:00-04:00", client={
+            "first_name": "Mia", "last_name": "Wong", "email": f"mia{i}@example.com", "phone": "+1 212 555 0199"})
+        answers.append(client.post(f"/api/v1/{clinic.slug}/bookings", json=body,
+                                   headers={"x-forwarded-for": forwarded}).status_code)
+    assert answers == expected
+    assert client_ip("10.0.0.5", {"x-forwarded-for": "6.6.6.6, 203.0.113.1"}, 1) == "203.0.113.1"
+    assert client_ip("10.0.0.5", {"x-forwarded-for": "6.6.6.6, 203.0.113.1"}, 2) == "6.6.6.6"
+    assert client_ip("10.0.0.5", {"x-forwarded-for": "203.0.113.1"}, 2) == "10.0.0.5"  # fewer hops than trusted
+    assert client_ip("10.0.0.5", {}, 1) == "10.0.0.5"

@@ -31,6 +31,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from medspa.web.client_ip import client_ip
 from medspa.api.security import origin_allowed
 from medspa.api.v1 import get_clock, get_db_engine
 from medspa.clock import Clock
@@ -132,7 +133,7 @@ def _refused() -> JSONResponse:
 
 
 def _client(request: Request) -> tuple[str, str]:
-    ip = request.client.host if request.client else ""
+    ip = client_ip(request.client.host if request.client else "", request.headers)
     return ip, request.headers.get("user-agent", "")[:200]
 
 

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from medspa.web.client_ip import client_ip
 from medspa.api.security import origin_allowed
 from medspa.api.v1 import get_clock, get_db_engine
 from medspa.clock import Clock
@@ -63,7 +64,7 @@ async def photo_route(photo_id: str, request: Request, engine=Depends(get_db_eng
     token = session_token_from_cookies(request.headers.get("cookie"))
     if not token:
         return _not_found()
-    ip = request.client.host if request.client else ""
+    ip = client_ip(request.client.host if request.client else "", request.headers)
     agent = request.headers.get("user-agent", "")[:200]
     photo = await run_in_threadpool(lambda: open_photo_for_session(
         token, int(photo_id), store=store, thumb=thumb_arg == ["1"], ip=ip, user_agent=agent, clock=clock,

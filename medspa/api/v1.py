@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from medspa.web.client_ip import client_ip
 from medspa.api.errors import BOOKING_ERRORS, INVALID, NOT_FOUND, RATE_LIMITED, SlotOut, error
 from medspa.clock import Clock, app_clock
 from medspa.domain.clients.service import ClientInput
@@ -74,7 +75,7 @@ class Tenant:
 
 def get_tenant(clinic: str, request: Request, engine=Depends(get_db_engine)) -> Tenant:
     """Resolve /{clinic} to its organisation; unknown slugs are 404."""
-    ip = request.client.host if request.client else ""
+    ip = client_ip(request.client.host if request.client else "", request.headers)
     user_agent = request.headers.get("user-agent", "")
     info = fetch_clinic(clinic, ip=ip, user_agent=user_agent, engine=engine)
     return Tenant(info, public_actor(info.org_id, ip, user_agent), engine)
