@@ -158,3 +158,33 @@ def test_behind_a_trusted_proxy_the_limit_keys_on_the_forwarded_address(client, 
     assert client_ip("10.0.0.5", {"x-forwarded-for": "6.6.6.6, 203.0.113.1"}, 2) == "6.6.6.6"
     assert client_ip("10.0.0.5", {"x-forwarded-for": "203.0.113.1"}, 2) == "10.0.0.5"  # fewer hops than trusted
     assert client_ip("10.0.0.5", {}, 1) == "10.0.0.5"
+
+
+def test_a_burst_from_one_network_cannot_slip_past_the_hold_cap(engine, owner_engine, limits):
+    """The cap is checked in the hold's own transaction under an advisory lock per network:
+    8 requests at once with 3-D Secure cards leave exactly 3 holds, the rest refused."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    limits(max_open_holds_per_ip=3, max_open_holds_per_client=0)
+    clinic = build_clinic(engine, owner_engine)
+    clock = FixedClock(NOW)
+    gateway = TestPaymentGateway(engine, clock.now)
+    actor = Actor.public(clinic.org_id, ip="203.0.113.77")
+    start = threading.Barrier(8)
+
+    def one(i: int) -> str:
+        start.wait()
+        try:
+            do_book_online(actor, request(clinic, at(9, 0) + (at(9, 30) - at(9, 0)) * i, email=f"b{i}@example.com",
+                                          card=THREE_DS), clock=clock, engine=engine, gateway=gateway)
+        except ActionRequired:
+            return "held"
+        except RateLimited:
+            return "refused"
+        return "booked"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = sorted(pool.map(one, range(8)))
+    assert outcomes == ["held"] * 3 + ["refused"] * 5
+    assert held(clinic) == 3

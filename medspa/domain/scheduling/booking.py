@@ -41,6 +41,7 @@ from medspa.domain.payments.service import (
     refund_payment,
 )
 from medspa.domain.practice.models import Location, Organization, StaffMember
+from medspa.domain.scheduling.abuse import HoldCaps, refuse_excess_holds
 from medspa.domain.scheduling.availability import money_on_hold, nearest_alternatives
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.scheduling.service import (
@@ -158,16 +159,20 @@ def finalize_paid_booking(session: Session, actor: Actor, appointment_id: int, p
 
 
 def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: PaymentGateway, clock: Clock, *,
-                hold_minutes: int = DEFAULT_HOLD_MINUTES, grace_seconds: int = DEFAULT_GRACE_SECONDS) -> Appointment:
+                hold_minutes: int = DEFAULT_HOLD_MINUTES, grace_seconds: int = DEFAULT_GRACE_SECONDS,
+                hold_caps: HoldCaps | None = None) -> Appointment:
     """Book a slot and take its deposit. Returns the confirmed Appointment.
 
     hold_minutes: how long a new hold lasts; grace_seconds: how long after the hold's expiry
-    reconciliation may settle the deposit (entry points book through
-    medspa.domain.scheduling.actions.online.do_book_online, which passes the Settings).
+    reconciliation may settle the deposit; hold_caps: slots one IP / one email may hold at
+    once (scheduling.abuse.refuse_excess_holds, checked in the hold's transaction; a hold this
+    request reuses is not counted). Entry points book through
+    medspa.domain.scheduling.actions.online.do_book_online, which passes the Settings.
 
     Raises ValidationFailed (fields), SlotTaken (alternatives; nothing kept charged),
     CardDeclined (hold released), ActionRequired (3-D Secure pending), NotFound,
-    GatewayUnavailable (the hold and the pending payment stay; a retry reuses its key).
+    GatewayUnavailable (the hold and the pending payment stay; a retry reuses its key),
+    RateLimited (hold_caps reached: nothing written).
     """
     now = clock.now()
     with tenant_session(actor.org_id, engine) as session:
@@ -177,6 +182,7 @@ def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: Payme
         needs_card = service.deposit_cents > 0
     clean = _validate(req, gateway, now, needs_card)
     with tenant_session(actor.org_id, engine) as session:
+        refuse_excess_holds(session, actor, hold_caps, email=clean.email, now=now, keep_hold_id=req.hold_id)
         client = find_or_create_client(session, actor, clean)
         appt = _reuse_hold(session, req, client.id) or hold_slot(
             session, actor, location_id=req.location_id, service_id=req.service_id, start_at=req.start_at,

@@ -28,8 +28,8 @@ from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import CardDetails, PaymentGateway
 from medspa.domain.practice.models import Location, StaffMember
 from medspa.domain.practice.service import get_location, list_locations, organization_by_slug
-from medspa.domain.ratelimits import RateLimited, hit, wait_words
-from medspa.domain.scheduling.abuse import OpenHolds, open_holds_for_email, open_holds_from_ip
+from medspa.domain.ratelimits import hit
+from medspa.domain.scheduling.abuse import HoldCaps, refuse_excess_holds
 from medspa.domain.scheduling.availability import Slot, find_slots, has_money_on_hold
 from medspa.domain.scheduling.booking import OnlineBooking, book_online, lapsed_hold_ids, organization_ids
 from medspa.domain.scheduling.references import format_display_code
@@ -266,36 +266,26 @@ def do_release_hold(actor: Actor, hold_id: int | None, *, reason: str = "client 
         pass
 
 
-def _refuse_full(holds: OpenHolds, limit: int, now: datetime, who: str) -> None:
-    if limit and holds.count >= limit:
-        wait = max(1, int((holds.first_lapse - now).total_seconds())) if holds.first_lapse else 60
-        raise RateLimited(f"{who} already holds {holds.count} time{'s' if holds.count != 1 else ''} while paying. "
-                          f"Finish or cancel one, or try again in {wait_words(wait)}.", wait)
+def hold_caps() -> HoldCaps:
+    """Slots one IP address / one client email may hold at once while paying (Settings)."""
+    settings = get_settings()
+    return HoldCaps(settings.max_open_holds_per_ip, settings.max_open_holds_per_client)
 
 
-def guard_online_booking(actor: Actor, *, email: str = "", keep_hold_id: int | None = None,
-                         clock: Clock | None = None, engine: Engine | None = None, count: bool = True) -> None:
-    """The abuse limits of the anonymous booking side (issue 12), checked before anything is
-    written: bookings tried per IP and per email (Settings.limit_booking_per_ip / _per_email,
-    moving windows, medspa.domain.ratelimits; `count` False checks holds only) and slots
-    held at once per IP and per email (Settings.max_open_holds_per_ip / _per_client; the
-    hold `keep_hold_id` that this request reuses or replaces does not count). Limits keyed
-    by IP are skipped without one (internal callers). Raises RateLimited (429, Retry-After)."""
-    settings, now = get_settings(), now_of(clock)
+def guard_online_booking(actor: Actor, *, email: str = "") -> None:
+    """Count one anonymous booking request (issue 12) before anything is written: per IP and
+    per email (Settings.limit_booking_per_ip / _per_email, moving windows,
+    medspa.domain.ratelimits). Limits keyed by IP are skipped without one (internal callers).
+    The slots held at once are capped in the hold's own transaction
+    (scheduling.abuse.refuse_excess_holds). Raises RateLimited (429, Retry-After)."""
+    settings = get_settings()
     org, email = str(actor.org_id), email.strip().lower()
-    if count and actor.ip:
+    if actor.ip:
         hit(settings.limit_booking_per_ip, "booking-ip", org, actor.ip,
             message="Too many booking attempts from your network.")
-    if count and email:
+    if email:
         hit(settings.limit_booking_per_email, "booking-email", org, email,
             message="Too many booking attempts for this email address.")
-    with atomic(actor.org_id, engine=engine) as work:
-        if actor.ip:
-            _refuse_full(open_holds_from_ip(work.session, actor.ip, now, exclude_id=keep_hold_id),
-                         settings.max_open_holds_per_ip, now, "Your network")
-        if email:
-            _refuse_full(open_holds_for_email(work.session, email, now, exclude_id=keep_hold_id),
-                         settings.max_open_holds_per_client, now, "This email address")
 
 
 def do_hold_slot(actor: Actor, location_id: int, service_id: int, start_at: datetime,
@@ -307,9 +297,9 @@ def do_hold_slot(actor: Actor, location_id: int, service_id: int, start_at: date
     Raises SlotTaken (with the nearest alternatives), NotFound (service, location or
     provider withdrawn), ValidationFailed (naive instant), RateLimited (too many slots held
     from this network: guard_online_booking)."""
-    guard_online_booking(actor, keep_hold_id=previous_hold_id, clock=clock, engine=engine, count=False)
     do_release_hold(actor, previous_hold_id, reason="client picked another time", clock=clock, engine=engine)
     with atomic(actor.org_id, engine=engine) as work:
+        refuse_excess_holds(work.session, actor, hold_caps(), email="", now=now_of(clock))
         appt = hold_slot(work.session, actor, location_id=location_id, service_id=service_id, start_at=start_at,
                          now=now_of(clock), provider_id=provider_id, hold_minutes=hold_minutes())
         return HoldInfo(appt.id, appt.provider_id, appt.hold_expires_at)
@@ -329,14 +319,14 @@ def do_book_online(actor: Actor, req: OnlineBooking, *, clock: Clock | None = No
     """
     clock = clock or app_clock()
     engine = engine_of(engine)
-    guard_online_booking(actor, email=req.client.email, keep_hold_id=req.hold_id, clock=clock, engine=engine)
+    guard_online_booking(actor, email=req.client.email)
     gateway = gateway_of(gateway, engine, clock)
     if req.card is None and gateway.name == "test":
         req = replace(req, card=CardDetails("", 0, 0, ""))
     location = fetch_location(actor, req.location_id, engine=engine)
     try:
         appt = book_online(engine, actor, req, gateway, clock, hold_minutes=hold_minutes(),
-                           grace_seconds=get_settings().reconcile_grace_seconds)
+                           grace_seconds=get_settings().reconcile_grace_seconds, hold_caps=hold_caps())
     except SlotTaken as exc:
         raise SlotTakenAt(exc.alternatives, location.time_zone) from exc
     return replace(_visit(appt), location=location.name, time_zone=location.time_zone)
