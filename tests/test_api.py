@@ -169,7 +169,8 @@ def test_same_client_same_time_twice_is_refused(client, engine, owner_engine):
     assert again.status_code == 422 and again.json()["fields"]["start"] == "You already have a booking at this time"
 
 
-def test_concurrent_first_bookings_share_one_client_record(client, engine, owner_engine):
+def test_concurrent_first_bookings_share_one_client_record(client, engine, owner_engine, limits):
+    limits(max_open_holds_per_ip=0, max_open_holds_per_client=0)  # six holds of one client at once, on purpose
     clinic = build_clinic(engine, owner_engine)
     url = f"/api/v1/{clinic.slug}/bookings"
 
