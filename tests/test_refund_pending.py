@@ -224,16 +224,23 @@ def test_the_managers_refund_commits_its_pending_row_before_the_gateway_call(eng
     assert violations(clinic, clock.now()) == []
 
 
-def test_a_desk_cancellation_while_the_gateway_is_down_says_pending_not_refunded(engine, owner_engine, fake):
-    from medspa.domain.messaging.models import OutboxMessage
-    from medspa.domain.scheduling.actions.desk import do_cancel_visit
-
+def paid_visit(engine, owner_engine, fake):
+    """A clinic with a $50 deposit paid through the fake Stripe: (clinic, clock, gateway,
+    payment id, appointment id)."""
     clinic = build_clinic(engine, owner_engine)
     clock = FixedClock(START)
     stripe = StripeGateway(fake.api_key, fake.url)
     pid = charge(clinic, stripe, clock)
     with clinic.session() as s:
         appt_id = s.get(Payment, pid).appointment_id
+    return clinic, clock, stripe, pid, appt_id
+
+
+def test_a_desk_cancellation_while_the_gateway_is_down_says_pending_not_refunded(engine, owner_engine, fake):
+    from medspa.domain.messaging.models import OutboxMessage
+    from medspa.domain.scheduling.actions.desk import do_cancel_visit
+
+    clinic, clock, stripe, pid, appt_id = paid_visit(engine, owner_engine, fake)
     done = do_cancel_visit(clinic.staff_actor("front_desk"), appt_id, clock=clock, engine=engine,
                            gateway=Unreachable(stripe))
     result = done.result
@@ -299,12 +306,7 @@ def test_a_step_killed_after_the_gateway_refunded_keeps_its_refund_pending_and_r
     the step back: the visit stayed booked, the money was gone at Stripe, and nothing in the
     app knew. Now the step commits with its refund written pending; the gateway is asked after,
     and reconciliation sends a refund left pending with the same key."""
-    clinic = build_clinic(engine, owner_engine)
-    clock = FixedClock(START)
-    stripe = StripeGateway(fake.api_key, fake.url)
-    pid = charge(clinic, stripe, clock)
-    with clinic.session() as s:
-        appt_id = s.get(Payment, pid).appointment_id
+    clinic, clock, stripe, pid, appt_id = paid_visit(engine, owner_engine, fake)
     if visit == "completed":  # checked in and out on the visit's day
         with clinic.session() as s:
             clock.instant = s.get(Appointment, appt_id).start_at

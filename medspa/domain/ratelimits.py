@@ -72,29 +72,6 @@ def hit(rule: str, *keys: str, message: str) -> None:
         raise RateLimited(f"{message} Please try again in {wait_words(wait)}.", wait)
 
 
-def refuse_if_full(rule: str, *keys: str, message: str) -> None:
-    """Raise RateLimited when `rule`'s window for `keys` is full, without counting (for
-    counters that only failures feed, see `count`)."""
-    if not rule:
-        return
-    item, limiter = parse(rule), _limiter()
-    if not limiter.test(item, *keys):
-        wait = _retry_after(limiter, item, keys)
-        raise RateLimited(f"{message} Please try again in {wait_words(wait)}.", wait)
-
-
-def count(rule: str, *keys: str) -> None:
-    """Count one event (e.g. a failed sign-in) under `rule` for `keys`, never refusing."""
-    if rule:
-        _limiter().hit(parse(rule), *keys)
-
-
-def forget(rule: str, *keys: str) -> None:
-    """Clear `rule`'s window for `keys` (a successful sign-in clears its failures)."""
-    if rule:
-        _limiter().clear(parse(rule), *keys)
-
-
 def reset_all() -> None:
     """Forget every count of the configured storage (tests, between cases); storages of
     earlier settings (a Redis server a test stopped) are dropped, not asked."""
