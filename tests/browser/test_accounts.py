@@ -254,3 +254,21 @@ def test_front_desk_gets_not_found_on_staff(page: Page, app_urls, screenshot):
     expect(page.locator("#staff-not-found")).to_contain_text("Page not found")
     expect(page.locator(".staff-row")).to_have_count(0)
     expect(page.locator("#staff-table")).to_have_count(0)
+
+
+def test_a_network_over_its_limits_reads_how_long_to_wait(page: Page, screenshot):
+    """Issue 12: what /auth/login and /auth/forgot send a network over its limits to
+    (?error=limited&wait=N, ?wait=N; the routes' 429 answers are tested in test_auth_routes and
+    test_sign_in_limits): the message says why and how long, and the form stays usable."""
+    page.goto("/login?error=limited&wait=840")
+    expect(page.locator("#login-error")).to_have_text(
+        "Too many sign-in attempts from your network: try again in 14 minutes")
+    expect(page.locator("#login-email")).to_be_editable()
+    page.goto("/login/forgot?wait=125")
+    expect(page.locator("#forgot-limited")).to_have_text(
+        "Too many password-reset requests from your network. Please try again in 3 minutes.")
+    expect(page.locator("#forgot-email")).to_be_editable()
+    screenshot("accounts-forgot-limited")
+    page.goto("/login/forgot?wait=abc")  # a hand-edited address shows the plain form
+    expect(page.locator("#forgot-email")).to_be_visible()
+    expect(page.locator("#forgot-limited")).to_have_count(0)
