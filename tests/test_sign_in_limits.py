@@ -158,3 +158,13 @@ def test_counts_are_shared_by_every_worker_through_redis(tmp_path, limits):
     finally:
         redis.terminate()
         redis.wait(timeout=10)
+
+
+def test_an_unreachable_redis_lets_requests_through(limits, caplog):
+    """With REDIS_URL set and Redis down, the limits are not counted (logged) rather than
+    failing bookings and sign-ins with a server error; the hold cap and the sign-in lock live
+    in PostgreSQL and still apply."""
+    limits(redis_url=f"redis://127.0.0.1:{_free_port()}/0")  # nothing listens there
+    for _ in range(3):
+        hit("1/hour", "down", "key", message="Too many.")
+    assert "storage unreachable" in caplog.text

@@ -8,21 +8,26 @@ the counts. Every rule is a setting (Settings.limit_*, in `limits` notation such
 to wait; the API answers 429 with Retry-After, the pages show its message.
 
 The windows run on the wall clock (the library's own), not the app's injected clock: they
-bound request rates, which happen in real time.
+bound request rates, which happen in real time. When the Redis of the counts cannot be reached
+the limits let requests through (logged): an outage must not stop bookings or sign-ins, and
+the hold cap and the sign-in lock, kept in PostgreSQL, still apply.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 
 from limits import RateLimitItem, parse
+from limits.errors import StorageError
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from medspa.settings import get_settings
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _state: dict[str, tuple[Storage, MovingWindowRateLimiter]] = {}
 
@@ -42,7 +47,7 @@ def _limiter() -> MovingWindowRateLimiter:
     url = get_settings().redis_url or "memory://"
     with _lock:
         if url not in _state:
-            storage = storage_from_string(url)
+            storage = storage_from_string(url, wrap_exceptions=True)
             _state[url] = (storage, MovingWindowRateLimiter(storage))
         return _state[url][1]
 
@@ -67,8 +72,13 @@ def hit(rule: str, *keys: str, message: str) -> None:
     if not rule:
         return
     item, limiter = parse(rule), _limiter()
-    if not limiter.hit(item, *keys):
-        wait = _retry_after(limiter, item, keys)
+    try:
+        allowed = limiter.hit(item, *keys)
+        wait = 0 if allowed else _retry_after(limiter, item, keys)
+    except StorageError as exc:  # Redis down: let it through (module docstring)
+        log.warning("rate limit %s not counted, storage unreachable: %s", keys[:1], exc)
+        return
+    if not allowed:
         raise RateLimited(f"{message} Please try again in {wait_words(wait)}.", wait)
 
 
