@@ -199,7 +199,8 @@ def do_request_password_reset(email: str, *, base_url: str, ip: str = "", user_a
     now, email = now_of(clock, now), email.strip().lower()
     settings = get_settings()
     if ip:
-        hit(settings.limit_reset_per_ip, "reset-ip", network_key(ip), message="Too many password-reset requests from your network.")
+        hit(settings.limit_reset_per_ip, "reset-ip", network_key(ip),
+            message="Too many password-reset requests from your network.")
     try:  # the same silence for a known and an unknown address: nothing to probe
         hit(settings.limit_reset_per_email, "reset-email", email, message="")
     except RateLimited:
