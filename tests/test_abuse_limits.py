@@ -188,3 +188,27 @@ def test_a_burst_from_one_network_cannot_slip_past_the_hold_cap(engine, owner_en
         outcomes = sorted(pool.map(one, range(8)))
     assert outcomes == ["held"] * 3 + ["refused"] * 5
     assert held(clinic) == 3
+
+
+def test_a_proxy_that_adds_its_own_forwarded_header_line_is_read_right(client, engine, owner_engine,  # noqa: F811
+                                                                        limits):
+    """Found (breaker): a proxy that adds its own X-Forwarded-For line (HAProxy's `option
+    forwardfor`) after the client's made client_ip read the FIRST line, the client's own
+    writing: each request with a new made-up header got a new window. The lines are read
+    as one list, in order (RFC 9110 5.3)."""
+    from starlette.datastructures import Headers
+
+    from medspa.web.client_ip import client_ip
+
+    two_lines = Headers(raw=[(b"x-forwarded-for", b"6.6.6.6"), (b"x-forwarded-for", b"203.0.113.1")])
+    assert client_ip("10.0.0.5", two_lines, 1) == "203.0.113.1"
+    assert client_ip("10.0.0.5", two_lines, 2) == "6.6.6.6"
+    limits(limit_booking_per_ip="1/hour", trusted_proxy_hops=1)
+    clinic = build_clinic(engine, owner_engine)
+    answers = []
+    for i in range(2):
+        body = booking(clinic, start=f"2026-07-15T{10 + i}:00:00-04:00", client={
+            "first_name": "Mia", "last_name": "Wong", "email": f"mia{i}@example.com", "phone": "+1 212 555 0199"})
+        answers.append(client.post(f"/api/v1/{clinic.slug}/bookings", json=body, headers=[
+            ("x-forwarded-for", f"6.6.6.{i}"), ("x-forwarded-for", "203.0.113.1")]).status_code)
+    assert answers == [201, 429]

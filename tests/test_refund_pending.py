@@ -325,3 +325,49 @@ def test_a_step_killed_after_the_gateway_refunded_keeps_its_refund_pending_and_r
     assert lines.count(("deposit_refunded", -refunded)) == 1
     assert len(fake.refunds) == 1  # replayed by its key, never made twice
     assert violations(clinic, clock.now()) == []
+
+
+@pytest.mark.parametrize("first, second", [(_cancel_in_portal, _cancel_in_portal),
+                                           (_cancel_at_desk, _cancel_in_portal)])
+def test_two_cancellations_at_once_cancel_once_and_the_second_is_told_cleanly(engine, owner_engine, fake, first,
+                                                                               second):
+    """Found (breaker): a double click in the portal (or the desk and the client at once) read
+    the visit unlocked, and the lock taken after returned the same stale row (the session's
+    identity map): the second cancellation went ahead on a cancelled visit and deadlocked with
+    the first one's refund (a 500), or, when it came later, cancelled again (a second notice).
+    Now a locking read refreshes the row and the portal locks before it checks: one
+    cancellation, one refund, one notice, and the second is told the visit cannot be cancelled."""
+    from medspa.domain.messaging.models import OutboxMessage
+    from medspa.domain.portal.service import PortalUnavailable
+    from medspa.domain.scheduling.service import InvalidTransition
+
+    clinic = build_clinic(engine, owner_engine)
+    clock = FixedClock(START)
+    stripe = StripeGateway(fake.api_key, fake.url)
+    pid = charge(clinic, stripe, clock)
+    with clinic.session() as s:
+        appt_id = s.get(Payment, pid).appointment_id
+    barrier, errors = threading.Barrier(2), []
+
+    def run(step):
+        barrier.wait()
+        try:
+            step(clinic, appt_id, clock, Slow(stripe))
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(step,)) for step in (first, second)]
+    [t.start() for t in threads]
+    [t.join(60) for t in threads]
+    assert [type(e) for e in errors] in ([PortalUnavailable], [InvalidTransition]), errors
+    with clinic.session() as s:
+        notices = s.exec(select(OutboxMessage.id).where(OutboxMessage.appointment_id == appt_id,
+                                                        OutboxMessage.kind == "cancellation_notice",
+                                                        OutboxMessage.channel == "email")).all()
+        cancels = s.exec(select(AuditEvent.id).where(AuditEvent.object_id == str(appt_id),
+                                                     AuditEvent.action == "appointment.cancel")).all()
+    assert (len(notices), len(cancels), len(fake.refunds)) == (1, 1, 1)
+    payment, (row,), lines = state(clinic, pid)
+    assert (payment.status, row.status) == ("refunded", "succeeded")
+    assert lines == [("deposit_paid", 5000), ("deposit_refunded", -5000)]
+    assert violations(clinic, clock.now()) == []

@@ -160,11 +160,58 @@ def test_counts_are_shared_by_every_worker_through_redis(tmp_path, limits):
         redis.wait(timeout=10)
 
 
-def test_an_unreachable_redis_lets_requests_through(limits, caplog):
-    """With REDIS_URL set and Redis down, the limits are not counted (logged) rather than
-    failing bookings and sign-ins with a server error; the hold cap and the sign-in lock live
-    in PostgreSQL and still apply."""
-    limits(redis_url=f"redis://127.0.0.1:{_free_port()}/0")  # nothing listens there
-    for _ in range(3):
-        hit("1/hour", "down", "key", message="Too many.")
-    assert "storage unreachable" in caplog.text
+def test_addresses_of_one_ipv6_network_count_as_one_network(engine, owner_engine, limits):
+    """Found (breaker): the lock and the ceiling keyed on the exact address, and any IPv6
+    host holds a /64 (2^64 addresses): a new address from it bought 4 more password guesses
+    against the owner every time, without end. Now an IPv6 address counts as its /64 (and an
+    IPv4-mapped one as the IPv4 address); another network is still not locked out."""
+    from medspa.domain.ratelimits import network_key
+
+    assert network_key("2001:DB8:0:0:1::1") == network_key("2001:db8::1:0:0:9") == "2001:db8::/64"
+    assert network_key("::ffff:203.0.113.5") == "203.0.113.5" == network_key("203.0.113.5")
+    assert (network_key(""), network_key("testclient")) == ("", "testclient")  # not an address: as it is
+    clinic, email = owner(engine, owner_engine)
+    clock = FixedClock(T0)
+    for i in range(5):
+        attempt(engine, clock, email, "wrong password!", f"2001:db8:66:1::{i + 1:x}")
+        clock.advance(seconds=70)
+    assert attempt(engine, clock, email, PW, "2001:db8:66:1:abcd::9")[0] == "AccountLocked"
+    assert attempt(engine, clock, email, PW, "2001:db8:66:2::1") == ("signed_in", "signed_in")
+    limits(limit_sign_in_per_ip="3/15 minutes")
+    for i in range(3):
+        attempt(engine, clock, f"guess{i}-{clinic.slug}@example.com", "wrong password!", f"2001:db8:77::{i + 1}")
+    assert attempt(engine, clock, email, PW, "2001:db8:77::ffff")[0] == "TooManyAttempts"
+
+
+def test_an_office_full_of_staff_signs_in_from_one_address(engine, owner_engine, limits):
+    """Found (breaker): every sign-in counted against the office's one public address, the
+    right ones too: the 31st colleague signing in within 15 minutes was refused. Only failed
+    attempts feed the per-network ceiling now (it stops guessing, not working)."""
+    limits(limit_sign_in_per_ip="3/15 minutes")
+    clinic, email = owner(engine, owner_engine)
+    staff = [email]
+    with clinic.session() as s:
+        for i in range(5):
+            staff.append(f"nurse{i}-{clinic.slug}@example.com")
+            create_user(s, clinic.system, email=staff[-1], password=PW, role="front_desk", display_name=f"N{i}")
+        s.commit()
+    clock = FixedClock(T0)
+    assert [attempt(engine, clock, e, PW, OWNER_NET) for e in staff] == [("signed_in", "signed_in")] * 6
+    for i in range(3):
+        assert attempt(engine, clock, f"typo{i}-{clinic.slug}@example.com", PW, OWNER_NET)[0] == "LoginFailed"
+    assert attempt(engine, clock, email, PW, OWNER_NET)[0] == "TooManyAttempts"
+
+
+def test_an_unreachable_redis_falls_back_to_this_workers_memory(engine, owner_engine, limits, caplog):
+    """Found (breaker): with REDIS_URL set and Redis down, every sign-in and every online
+    booking answered 500 (redis ConnectionError). Now the limits count in this worker's
+    memory meanwhile (still a ceiling, per worker) and say so in the log; the database's own
+    guards (sign_in_guard, the hold caps) are untouched."""
+    limits(redis_url=f"redis://127.0.0.1:{_free_port()}/0", limit_sign_in_per_ip="2/15 minutes")
+    clinic, email = owner(engine, owner_engine)
+    clock = FixedClock(T0)
+    assert attempt(engine, clock, email, PW, OWNER_NET) == ("signed_in", "signed_in")
+    for i in range(2):
+        assert attempt(engine, clock, f"g{i}-{clinic.slug}@example.com", PW, STRANGER)[0] == "LoginFailed"
+    assert attempt(engine, clock, email, PW, STRANGER)[0] == "TooManyAttempts"
+    assert "Redis unreachable" in caplog.text

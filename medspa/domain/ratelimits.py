@@ -7,18 +7,27 @@ the counts. Every rule is a setting (Settings.limit_*, in `limits` notation such
 "10/10 minutes"); tests set them low. A refused request raises RateLimited with the seconds
 to wait; the API answers 429 with Retry-After, the pages show its message.
 
+Redis unreachable (REDIS_URL set, server down or not answering within a second): the
+windows are counted in this worker's memory meanwhile, logged as an error on each request,
+instead of every booking and sign-in failing with a 500: the limits stay (per worker) and
+the database's own guards (sign_in_guard, the hold caps) do not depend on Redis.
+
+One network is one key (`network_key`): an IPv6 address counts as its /64, since a single
+host is given a whole /64 and could otherwise take a fresh address for every request.
+
 The windows run on the wall clock (the library's own), not the app's injected clock: they
-bound request rates, which happen in real time. When the Redis of the counts cannot be reached
-the limits let requests through (logged): an outage must not stop bookings or sign-ins, and
-the hold cap and the sign-in lock, kept in PostgreSQL, still apply.
+bound request rates, which happen in real time.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import threading
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
@@ -28,8 +37,27 @@ from limits.strategies import MovingWindowRateLimiter
 from medspa.settings import get_settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
 _lock = threading.Lock()
 _state: dict[str, tuple[Storage, MovingWindowRateLimiter]] = {}
+# a dead Redis must not hang the request: the client gives up after this many seconds
+_REDIS_TIMEOUTS = {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}
+
+
+def network_key(ip: str) -> str:
+    """The key of `ip`'s network for per-network limits: an IPv4 address as it is (an
+    IPv4-mapped IPv6 one unwrapped), an IPv6 address as its /64 ("2001:db8::/64"), anything
+    else (empty, "testclient") unchanged."""
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 class RateLimited(Exception):
@@ -42,14 +70,27 @@ class RateLimited(Exception):
         self.retry_after = max(1, int(retry_after))
 
 
-def _limiter() -> MovingWindowRateLimiter:
-    """The process's limiter over the configured storage (Redis when REDIS_URL is set)."""
-    url = get_settings().redis_url or "memory://"
+def _limiter(url: str | None = None) -> MovingWindowRateLimiter:
+    """The process's limiter over `url`'s storage (default: the configured one, Redis when
+    REDIS_URL is set)."""
+    url = url or get_settings().redis_url or "memory://"
     with _lock:
         if url not in _state:
-            storage = storage_from_string(url, wrap_exceptions=True)
+            options = _REDIS_TIMEOUTS if url.startswith(("redis://", "rediss://")) else {}
+            storage = storage_from_string(url, wrap_exceptions=True, **options)
             _state[url] = (storage, MovingWindowRateLimiter(storage))
         return _state[url][1]
+
+
+def _with_limiter(use: Callable[[MovingWindowRateLimiter], T]) -> T:
+    """use(the configured limiter); when its storage fails (Redis down), use(this worker's
+    memory limiter) instead and log the error."""
+    limiter = _limiter()
+    try:
+        return use(limiter)
+    except StorageError as exc:
+        log.error("Redis unreachable for the abuse limits (%s): counting in this worker's memory meanwhile", exc)
+        return use(_limiter("memory://"))
 
 
 def wait_words(seconds: int) -> str:
@@ -71,15 +112,27 @@ def hit(rule: str, *keys: str, message: str) -> None:
     full; a refused request is not counted. An empty rule means no limit."""
     if not rule:
         return
-    item, limiter = parse(rule), _limiter()
-    try:
-        allowed = limiter.hit(item, *keys)
-        wait = 0 if allowed else _retry_after(limiter, item, keys)
-    except StorageError as exc:  # Redis down: let it through (module docstring)
-        log.warning("rate limit %s not counted, storage unreachable: %s", keys[:1], exc)
-        return
-    if not allowed:
+    item = parse(rule)
+    wait = _with_limiter(lambda limiter: 0 if limiter.hit(item, *keys) else _retry_after(limiter, item, keys))
+    if wait:
         raise RateLimited(f"{message} Please try again in {wait_words(wait)}.", wait)
+
+
+def refuse_if_full(rule: str, *keys: str, message: str) -> None:
+    """Raise RateLimited when `rule`'s window for `keys` is full, without counting (for
+    counters that only failures feed, see `count`)."""
+    if not rule:
+        return
+    item = parse(rule)
+    wait = _with_limiter(lambda limiter: 0 if limiter.test(item, *keys) else _retry_after(limiter, item, keys))
+    if wait:
+        raise RateLimited(f"{message} Please try again in {wait_words(wait)}.", wait)
+
+
+def count(rule: str, *keys: str) -> None:
+    """Count one event (e.g. a failed sign-in) under `rule` for `keys`, never refusing."""
+    if rule:
+        _with_limiter(lambda limiter: limiter.hit(parse(rule), *keys))
 
 
 def reset_all() -> None:

@@ -12,9 +12,13 @@ from medspa.settings import get_settings
 
 def client_ip(peer: str, headers: Mapping[str, str], trusted_proxy_hops: int | None = None) -> str:
     """peer: the socket's address ("" when unknown); headers: the request's (case-insensitive
-    mapping, e.g. Starlette's). trusted_proxy_hops: default Settings.trusted_proxy_hops."""
+    mapping, e.g. Starlette's). trusted_proxy_hops: default Settings.trusted_proxy_hops.
+    Several X-Forwarded-For lines (a proxy such as HAProxy adds its own line after the
+    client's) are read as one list in order (RFC 9110 5.3), not just the first line."""
     hops = get_settings().trusted_proxy_hops if trusted_proxy_hops is None else trusted_proxy_hops
     if hops <= 0:
         return peer
-    forwarded = [ip.strip() for ip in (headers.get("x-forwarded-for") or "").split(",") if ip.strip()]
+    getlist = getattr(headers, "getlist", None)
+    lines = getlist("x-forwarded-for") if getlist else [headers.get("x-forwarded-for") or ""]
+    forwarded = [ip.strip() for ip in ",".join(lines).split(",") if ip.strip()]
     return forwarded[-hops] if len(forwarded) >= hops else peer

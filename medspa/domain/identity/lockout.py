@@ -11,8 +11,9 @@ whether an account exists. Known accounts also count on their own row (failed_lo
 shown to the owner) and are audited: auth.login_failed / auth.2fa_failed, auth.locked,
 auth.unlocked, auth.login_refused_locked, auth.login_throttled. A full sign-in clears its
 pair (sessions.open_session); the owner's unlock and a password reset clear every pair of
-the address (clear_failures). Every sign-in attempt from one IP address is also counted by
-Settings.limit_sign_in_per_ip (medspa.domain.ratelimits; TooManyAttempts).
+the address (clear_failures). Every failed sign-in from one network (IPv4 address, IPv6 /64: ratelimits.network_key, also
+the network of a pair here) is also counted by Settings.limit_sign_in_per_ip
+(medspa.domain.ratelimits; TooManyAttempts); successful ones are not.
 
 A refused attempt must keep what it recorded (the counts, the lock, the audit rows) although
 it raises: the functions here never commit; the sign-in actions commit before re-raising a
@@ -34,6 +35,7 @@ from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.models import SignInGuard, UserAccount
 from medspa.domain.identity.passwords import spend_time
+from medspa.domain.ratelimits import network_key
 
 SLOW_DOWN_AFTER = 3          # failures before retry_after hints start
 LOCK_AFTER = 5               # consecutive failures that lock the account
@@ -80,8 +82,9 @@ def _sha(text: str) -> str:
 
 
 def guard_for(session: Session, email: str, ip: str, now: datetime) -> SignInGuard:
-    """The locked SignInGuard of (lower-cased `email`, `ip`), created at 0 failures if new."""
-    key = _sha(f"{email}|{ip}")
+    """The locked SignInGuard of (lower-cased `email`, `ip`'s network: ratelimits.network_key,
+    an IPv6 /64 is one network), created at 0 failures if new."""
+    key = _sha(f"{email}|{network_key(ip)}")
     session.exec(insert(SignInGuard).values(key_hash=key, email_hash=_sha(email), failures=0, updated_at=now)
                  .on_conflict_do_nothing(index_elements=["key_hash"]))
     return session.exec(select(SignInGuard).where(SignInGuard.key_hash == key).with_for_update()).one()
@@ -89,7 +92,7 @@ def guard_for(session: Session, email: str, ip: str, now: datetime) -> SignInGua
 
 def forget_pair(session: Session, email: str, ip: str) -> None:
     """A full sign-in: the failures of (email, ip) are forgotten."""
-    session.exec(delete(SignInGuard).where(SignInGuard.key_hash == _sha(f"{email}|{ip}")))
+    session.exec(delete(SignInGuard).where(SignInGuard.key_hash == _sha(f"{email}|{network_key(ip)}")))
 
 
 def clear_failures(session: Session, user: UserAccount) -> None:

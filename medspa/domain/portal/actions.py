@@ -32,7 +32,7 @@ from medspa.domain.portal import cancellation
 from medspa.domain.portal import service as portal
 from medspa.domain.portal.service import AccessEntry, CancelPreview, MyDetails, PortalOverview
 from medspa.domain.practice.service import organization_by_slug
-from medspa.domain.ratelimits import hit
+from medspa.domain.ratelimits import network_key, hit
 from medspa.domain.work import atomic, engine_of, now_of
 from medspa.settings import get_settings
 
@@ -71,7 +71,7 @@ def do_request_code(org_id: int, email: str, *, ip: str = "", user_agent: str = 
     ValidationFailed({"email": ...}) for a malformed email, RateLimited beyond
     Settings.limit_portal_code_per_ip requests from one IP address to this clinic."""
     if ip:
-        hit(get_settings().limit_portal_code_per_ip, "portal-code-ip", str(org_id), ip,
+        hit(get_settings().limit_portal_code_per_ip, "portal-code-ip", str(org_id), network_key(ip),
             message="Too many sign-in code requests from your network.")
     with atomic(org_id, engine=engine) as work:
         return portal.request_code(work.session, Actor.public(org_id, ip, user_agent), email, now=now_of(clock))

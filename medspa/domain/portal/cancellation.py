@@ -37,7 +37,7 @@ def cancel_own_appointment(session: Session, actor: Actor, appointment_id: int, 
     The caller commits, sends the refund (payments.refunds.send_refunds_now), then words the
     outcome (own_cancellation_message). Raises NotFound, PortalUnavailable.
     """
-    appt = own_appointment(session, actor, appointment_id)
+    appt = own_appointment(session, actor, appointment_id, lock=True)  # a double click waits, then sees it cancelled
     if appt.status != AppointmentStatus.CONFIRMED or appt.start_at <= now:
         raise PortalUnavailable("This visit can no longer be cancelled online. Please call the clinic.")
     paid = succeeded_deposit(session, appt.id)

@@ -440,11 +440,12 @@ def set_marketing_consent(session: Session, actor: Actor, *, email: bool, sms: b
                      client.email_marketing_consent, client.sms_marketing_consent)
 
 
-def own_appointment(session: Session, actor: Actor, appointment_id: int) -> Appointment:
+def own_appointment(session: Session, actor: Actor, appointment_id: int, *, lock: bool = False) -> Appointment:
     """One of the signed-in client's own visits (shown statuses). Raises NotFound for any
-    other (another client's, another clinic's, a lapsed hold), PermissionDenied for staff."""
+    other (another client's, another clinic's, a lapsed hold), PermissionDenied for staff.
+    lock: FOR UPDATE (a change checks the status under it)."""
     client_id = _own(actor)
-    appt = get_appointment(session, appointment_id)
+    appt = get_appointment(session, appointment_id, lock=lock)
     if appt.client_id != client_id or appt.status not in SHOWN_STATUSES:
         raise NotFound("appointment")
     return appt

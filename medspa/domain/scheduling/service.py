@@ -231,10 +231,12 @@ def _typed_resources(session: Session, location_id: int, kind: str, rtype: str |
 
 
 def get_appointment(session: Session, appointment_id: int, *, lock: bool = False) -> Appointment:
-    """An appointment of the current clinic; raises NotFound."""
+    """An appointment of the current clinic; raises NotFound. lock: FOR UPDATE, and the row is
+    read afresh even when the session loaded it before (else the identity map hands back the
+    stale object, and a check made under the lock reads what another transaction changed)."""
     stmt = select(Appointment).where(Appointment.id == appointment_id)
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     appt = session.exec(stmt).first()
     if appt is None:
         raise NotFound("appointment")

@@ -21,7 +21,7 @@ from medspa.clock import Clock
 from medspa.domain.identity.actions._common import enter_challenge, kept_on_failure
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.credentials import ResetLinkInvalid, queue_reset_link, reset_with_link
-from medspa.domain.identity.lockout import TooManyAttempts, check_guard, count_failure, guard_for
+from medspa.domain.identity.lockout import LoginFailed, TooManyAttempts, check_guard, count_failure, guard_for
 from medspa.domain.identity.passwords import spend_time
 from medspa.domain.identity.sessions import SignedIn, end_session, session_actor
 from medspa.domain.identity.signin import (
@@ -37,7 +37,7 @@ from medspa.domain.identity.signin import (
 )
 from medspa.domain.identity.tokens import enter_clinic, token_hash
 from medspa.domain.identity.two_factor import TotpEnrolment
-from medspa.domain.ratelimits import RateLimited, hit
+from medspa.domain.ratelimits import RateLimited, count, hit, network_key, refuse_if_full
 from medspa.domain.work import atomic, now_of
 from medspa.settings import get_settings
 
@@ -53,28 +53,37 @@ def do_begin_login(email: str, password: str, *, session_hours: int = 12, ip: st
     hint in seconds after 3 consecutive failures of the address from this IP, known or not),
     AccountLocked (5 consecutive failures from this IP: 15 minutes for this address from this
     IP only; even the right password is refused there until then) or TooManyAttempts
-    (Settings.limit_sign_in_per_ip attempts from this IP, whatever the addresses)."""
+    (Settings.limit_sign_in_per_ip FAILED attempts from this IP's network, whatever the
+    addresses; an IPv6 /64 is one network; a successful sign-in is not counted)."""
     now, email = now_of(clock, now), email.strip().lower()
-    limit_sign_in_attempts(ip)
-    with atomic(None, engine=engine) as work:
-        org_id = enter_clinic(work.session, "login", email)
-        with kept_on_failure(work):
-            if org_id is None:  # counted and slowed down exactly like a known address
-                guard = guard_for(work.session, email, ip, now)
-                check_guard(work.session, guard, now)
-                spend_time(password)  # same work whether or not the account exists
-                raise count_failure(work.session, guard, now)
-            return check_password(work.session, org_id, email, password, now=now, session_hours=session_hours,
-                                  ip=ip, user_agent=user_agent)
+    refuse_sign_in_from(ip)
+    try:
+        with atomic(None, engine=engine) as work:
+            org_id = enter_clinic(work.session, "login", email)
+            with kept_on_failure(work):
+                if org_id is None:  # counted and slowed down exactly like a known address
+                    guard = guard_for(work.session, email, ip, now)
+                    check_guard(work.session, guard, now)
+                    spend_time(password)  # same work whether or not the account exists
+                    raise count_failure(work.session, guard, now)
+                return check_password(work.session, org_id, email, password, now=now, session_hours=session_hours,
+                                      ip=ip, user_agent=user_agent)
+    except LoginFailed:
+        # only failures fill the network's window: an office of colleagues signing in is not guessing
+        if ip:
+            count(get_settings().limit_sign_in_per_ip, "sign-in-ip", network_key(ip))
+        raise
 
 
-def limit_sign_in_attempts(ip: str) -> None:
-    """Count one sign-in attempt of `ip` (Settings.limit_sign_in_per_ip, a moving window);
-    raises TooManyAttempts beyond it. No IP (internal callers): not counted."""
+def refuse_sign_in_from(ip: str) -> None:
+    """Raise TooManyAttempts when `ip`'s network (ratelimits.network_key) has failed
+    Settings.limit_sign_in_per_ip sign-ins in the moving window (do_begin_login counts each
+    failure). No IP (internal callers): never refused."""
     if not ip:
         return
     try:
-        hit(get_settings().limit_sign_in_per_ip, "sign-in-ip", ip, message="Too many sign-in attempts from your network.")
+        refuse_if_full(get_settings().limit_sign_in_per_ip, "sign-in-ip", network_key(ip),
+                       message="Too many sign-in attempts from your network.")
     except RateLimited as exc:
         raise TooManyAttempts(exc.message, exc.retry_after) from exc
 
@@ -190,7 +199,8 @@ def do_request_password_reset(email: str, *, base_url: str, ip: str = "", user_a
     now, email = now_of(clock, now), email.strip().lower()
     settings = get_settings()
     if ip:
-        hit(settings.limit_reset_per_ip, "reset-ip", ip, message="Too many password-reset requests from your network.")
+        hit(settings.limit_reset_per_ip, "reset-ip", network_key(ip),
+            message="Too many password-reset requests from your network.")
     try:  # the same silence for a known and an unknown address: nothing to probe
         hit(settings.limit_reset_per_email, "reset-email", email, message="")
     except RateLimited:

@@ -28,7 +28,7 @@ from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import CardDetails, PaymentGateway
 from medspa.domain.practice.models import Location, StaffMember
 from medspa.domain.practice.service import get_location, list_locations, organization_by_slug
-from medspa.domain.ratelimits import hit
+from medspa.domain.ratelimits import network_key, hit
 from medspa.domain.scheduling.abuse import HoldCaps, refuse_excess_holds
 from medspa.domain.scheduling.availability import Slot, find_slots, has_money_on_hold
 from medspa.domain.scheduling.booking import OnlineBooking, book_online, lapsed_hold_ids, organization_ids
@@ -281,7 +281,7 @@ def guard_online_booking(actor: Actor, *, email: str = "") -> None:
     settings = get_settings()
     org, email = str(actor.org_id), email.strip().lower()
     if actor.ip:
-        hit(settings.limit_booking_per_ip, "booking-ip", org, actor.ip,
+        hit(settings.limit_booking_per_ip, "booking-ip", org, network_key(actor.ip),
             message="Too many booking attempts from your network.")
     if email:
         hit(settings.limit_booking_per_email, "booking-email", org, email,
