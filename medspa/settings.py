@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     limit_reset_per_ip: str = Field("10/hour", description="Password-reset links asked from one IP address.")
     limit_reset_per_email: str = Field("3/hour", description="Password-reset links sent for one email (silently "
                                                              "not sent beyond, so accounts cannot be probed).")
+    limit_second_factor_failures: str = Field("20/15 minutes", description="Wrong two-factor codes of one "
+                                              "account from all networks together (its password is known then).")
     limit_sign_in_per_ip: str = Field("30/15 minutes", description="Failed sign-in attempts from one network (IPv6: its /64).")
     log_sql: bool = False
     frozen_now: str = Field("", description="ISO-8601 instant the app treats as now (browser tests, demos).")

@@ -215,3 +215,35 @@ def test_an_unreachable_redis_falls_back_to_this_workers_memory(engine, owner_en
         assert attempt(engine, clock, f"g{i}-{clinic.slug}@example.com", PW, STRANGER)[0] == "LoginFailed"
     assert attempt(engine, clock, email, PW, STRANGER)[0] == "TooManyAttempts"
     assert "Redis unreachable" in caplog.text
+
+
+def test_second_factor_codes_have_a_ceiling_per_account_across_networks(engine, owner_engine, limits):
+    """Found (breaker): whoever holds the password could try 6-digit codes without end by
+    moving to a new network every 4 tries. Wrong codes of one account are now capped from all
+    networks together."""
+    import pyotp
+
+    from medspa.domain.identity.actions import do_complete_login, do_confirm_enrolment, do_start_enrolment
+    from medspa.domain.identity.signin import InvalidCode
+
+    limits(limit_second_factor_failures="3/15 minutes")
+    clinic = build_clinic(engine, owner_engine)
+    email = f"owner-{clinic.slug}@example.com"
+    with clinic.session() as s:
+        create_user(s, clinic.system, email=email, password=PW, role="owner", display_name="Owner")
+        s.commit()
+    clock = FixedClock(T0)
+    first = do_begin_login(email, PW, ip=OWNER_NET, now=clock.now(), engine=engine)
+    secret = do_start_enrolment(first.challenge, now=clock.now(), engine=engine).manual_key
+    do_confirm_enrolment(first.challenge, pyotp.TOTP(secret).at(clock.now()), ip=OWNER_NET, now=clock.now(),
+                         engine=engine)
+    clock.advance(minutes=5)
+    wrong = "000000" if pyotp.TOTP(secret).at(clock.now()) != "000000" else "111111"
+    for i in range(3):  # the password is known: each try from a fresh network
+        challenge = do_begin_login(email, PW, ip=f"198.51.100.{i}", now=clock.now(), engine=engine).challenge
+        with pytest.raises(InvalidCode):
+            do_complete_login(challenge, wrong, ip=f"198.51.100.{i}", now=clock.now(), engine=engine)
+    challenge = do_begin_login(email, PW, ip="198.51.100.9", now=clock.now(), engine=engine).challenge
+    with pytest.raises(TooManyAttempts, match="Too many wrong codes for this account"):
+        do_complete_login(challenge, pyotp.TOTP(secret).at(clock.now()), ip="198.51.100.9", now=clock.now(),
+                          engine=engine)

@@ -23,7 +23,9 @@ from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
-from medspa.domain.identity.lockout import LoginFailed, check_guard, count_failure, guard_for
+from medspa.domain.identity.lockout import LoginFailed, TooManyAttempts, check_guard, count_failure, guard_for
+from medspa.domain.ratelimits import RateLimited, count, refuse_if_full
+from medspa.settings import get_settings
 from medspa.domain.identity.models import LoginChallenge, UserAccount
 from medspa.domain.identity.passwords import spend_time, verify_password
 from medspa.domain.identity.sessions import SignedIn, actor_of, open_session
@@ -132,6 +134,22 @@ def check_password(session: Session, org_id: int, email: str, password: str, *, 
                                                            "password"))
 
 
+def refuse_second_factor(user: UserAccount) -> None:
+    """Raise TooManyAttempts when `user` had Settings.limit_second_factor_failures wrong codes
+    in the moving window, from all networks together: whoever reaches the second step knows
+    the password, and a 6-digit code must not be guessable by spreading tries over networks."""
+    try:
+        refuse_if_full(get_settings().limit_second_factor_failures, "2fa-account", str(user.id),
+                       message="Too many wrong codes for this account.")
+    except RateLimited as exc:
+        raise TooManyAttempts(exc.message, exc.retry_after) from exc
+
+
+def count_second_factor_failure(user: UserAccount) -> None:
+    """Count one wrong second-factor code of `user` (refuse_second_factor's window)."""
+    count(get_settings().limit_second_factor_failures, "2fa-account", str(user.id))
+
+
 def check_code(session: Session, org_id: int, challenge: str, code: str, *, now: datetime, session_hours: int,
                ip: str, user_agent: str) -> SignedIn:
     """Second sign-in step: a 6-digit TOTP code (±1 step, each once) or an unused recovery
@@ -145,6 +163,7 @@ def check_code(session: Session, org_id: int, challenge: str, code: str, *, now:
     public = _public(org_id, user.email, ip, user_agent)
     guard = guard_for(session, user.email, ip, now)
     check_guard(session, guard, now, public, user)
+    refuse_second_factor(user)
     step = verify_totp(user, code, now)
     method = "totp"
     if step is not None:
@@ -153,6 +172,7 @@ def check_code(session: Session, org_id: int, challenge: str, code: str, *, now:
         method = "recovery_code"
         record(session, public, "auth.recovery_code_used", "user_account", user.id, at=now)
     else:
+        count_second_factor_failure(user)
         raise count_failure(session, guard, now, public, user, "auth.2fa_failed", InvalidCode)
     row.used_at = now
     session.add(row)
@@ -184,8 +204,10 @@ def confirm_forced_enrolment(session: Session, org_id: int, challenge: str, code
     public = _public(org_id, user.email, ip, user_agent)
     guard = guard_for(session, user.email, ip, now)
     check_guard(session, guard, now, public, user)
+    refuse_second_factor(user)
     codes = confirm_enrolment(session, user, code, actor_of(user, ip, user_agent), now)
     if codes is None:
+        count_second_factor_failure(user)
         raise count_failure(session, guard, now, public, user, "auth.2fa_failed", InvalidCode)
     row.used_at = now
     session.add(row)
