@@ -78,7 +78,7 @@ def test_unknown_and_known_addresses_answer_alike(engine, owner_engine):
     # 3rd failure: wait 30 s; 4th: 60 s; the 5th try comes 31 s later, inside that wait (not
     # checked); the 6th is the 5th failure: locked for 15 minutes
     assert known == [("LoginFailed", 0), ("LoginFailed", 0), ("LoginFailed", 30), ("LoginFailed", 60),
-                     ("LoginFailed", 60 - 31), ("AccountLocked", 900), ("AccountLocked", 900 - 31)]
+                     ("SlowedDown", 60 - 31), ("AccountLocked", 900), ("AccountLocked", 900 - 31)]
 
 
 def test_one_network_has_a_ceiling_of_sign_in_attempts(engine, owner_engine, limits):

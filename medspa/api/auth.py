@@ -40,6 +40,7 @@ from medspa.domain.ratelimits import RateLimited
 from medspa.domain.identity.actions import (
     CHALLENGE_TTL,
     AccountLocked,
+    SlowedDown,
     TooManyAttempts,
     InvalidCode,
     LoginFailed,
@@ -164,6 +165,8 @@ def _failure_query(exc: LoginFailed) -> dict[str, str | int]:
         return {"error": "locked", "wait": exc.retry_after}
     if isinstance(exc, TooManyAttempts):
         return {"error": "limited", "wait": exc.retry_after}
+    if isinstance(exc, SlowedDown):
+        return {"error": "wait", "wait": exc.retry_after}
     return {"error": "1", "wait": exc.retry_after} if exc.retry_after else {"error": "1"}
 
 
@@ -172,6 +175,8 @@ def _failure_message(exc: LoginFailed, base: str) -> str:
         return locked_message(exc.retry_after)
     if isinstance(exc, TooManyAttempts):
         return exc.message
+    if isinstance(exc, SlowedDown):  # not checked: the password may be right
+        return wait_message(exc.retry_after)
     return f"{base}. {wait_message(exc.retry_after)}" if exc.retry_after else base
 
 
@@ -207,8 +212,8 @@ async def login_route(request: Request, engine=Depends(get_db_engine), clock: Cl
                                                  ip=ip, user_agent=agent, clock=clock, engine=engine))
     except LoginFailed as exc:
         return failed(_failure_message(exc, WRONG), _failure_query(exc),
-                      status=423 if isinstance(exc, AccountLocked) else 429 if isinstance(exc, TooManyAttempts)
-                      else 401, retry_after=exc.retry_after)
+                      status=423 if isinstance(exc, AccountLocked)
+                      else 429 if isinstance(exc, (TooManyAttempts, SlowedDown)) else 401, retry_after=exc.retry_after)
     if result.signed_in is None:  # a second step: keep the challenge out of JavaScript's reach
         step = VERIFY_PATH if result.status == "totp_required" else ENROL_PATH
         if as_json:

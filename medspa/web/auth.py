@@ -60,6 +60,8 @@ def login_error(query: dict) -> str:
         return locked_message(wait or 60)
     if code == "limited":
         return limited_message(wait or 60)
+    if code == "wait":  # the slow-down: that attempt was not checked
+        return wait_message(wait or 1)
     return {"missing": MISSING, "expired": EXPIRED, "reset": RESET_DONE}.get(code, "")
 
 

@@ -63,6 +63,12 @@ class AccountLocked(LoginFailed):
         self.locked_until = locked_until
 
 
+class SlowedDown(LoginFailed):
+    """An attempt refused unchecked during the slow-down after repeated failures of the
+    address from this network (retry_after: whole seconds left): it says nothing about the
+    password, so the message must not call it wrong."""
+
+
 class TooManyAttempts(LoginFailed):
     """Too many sign-in attempts from one IP address, whatever the addresses tried
     (Settings.limit_sign_in_per_ip); `message` is safe to show, retry_after in seconds."""
@@ -114,7 +120,7 @@ def check_guard(session: Session, guard: SignInGuard, now: datetime, actor: Acto
                 user: UserAccount | None = None) -> None:
     """Refuse an attempt of a locked pair (AccountLocked; audited auth.login_refused_locked
     for a known `user`) or during its slow-down (LoginFailed with retry_after; not counted,
-    audited auth.login_throttled); a lock that ended is cleared (audited auth.unlocked). The
+    audited auth.login_throttled; SlowedDown); a lock that ended is cleared (audited auth.unlocked). The
     same work is spent whether or not the account exists."""
     audit = actor is not None and user is not None
     if guard.locked_until is not None and now >= guard.locked_until:
@@ -132,7 +138,7 @@ def check_guard(session: Session, guard: SignInGuard, now: datetime, actor: Acto
         wait = math.ceil((guard.throttled_until - now).total_seconds())
         if audit:
             record(session, actor, "auth.login_throttled", "user_account", user.id, at=now, retry_after=wait)
-        raise LoginFailed(retry_after=wait)
+        raise SlowedDown(retry_after=wait)
 
 
 def count_failure(session: Session, guard: SignInGuard, now: datetime, actor: Actor | None = None,

@@ -121,7 +121,8 @@ def queue_deposit_receipt(session: Session, *, org: Organization, payment: Payme
         subject=f"Receipt: deposit {format_money(payment.amount_cents, payment.currency)}",
         body=(f"Hi {client.first_name},\n\nWe received your deposit of "
               f"{format_money(payment.amount_cents, payment.currency)} for {service.name} on {when}.\n"
-              f"Card ending {payment.card_last4 or '----'}. Payment id {payment.gateway_payment_id}.\n\n{org.name}"),
+              f"Card ending {payment.card_last4 or '----'}. "
+              f"Booking reference: {format_display_code(appointment.display_code)}.\n\n{org.name}"),
         client_id=client.id, appointment_id=appointment.id, dedupe_key=f"receipt-{payment.id}")
     added = add_new_messages(session, [msg])
     return added[0] if added else None

@@ -238,7 +238,7 @@ def request_code(session: Session, actor: Actor, email: str, *, now: datetime) -
         add_messages(session, [OutboxMessage(
             org_id=actor.org_id, channel="email", kind="portal_code", to_address=email,
             subject=f"Your {clinic} sign-in code",  # the code only in the body: subjects show in lists
-            body=(f"Hi {client.first_name},\n\nYour code to sign in to {clinic}'s client portal is {code}.\n"
+            body=(f"Hi {client.first_name},\n\nYour code to sign in to the client portal of {clinic} is {code}.\n"
                   f"It works once, for {CODE_MINUTES} minutes. If you did not ask for it, ignore this email: "
                   f"nobody can sign in without the code.\n\n{clinic}"),
             client_id=client.id)])

@@ -23,7 +23,7 @@ def details_step() -> rx.Component:
     """The booking page's details step: name, email and phone form."""
     return rx.vstack(
         back_button(),
-        section_title("Your details", "We send your confirmation and reminders by email and text."),
+        section_title("Your details", "We send your confirmation by email and text."),
         hold_note(),
         rx.form(
             rx.vstack(

@@ -60,7 +60,7 @@ def email_step() -> rx.Component:
     return rx.form(
         rx.vstack(
             rx.heading("Sign in to your portal", size="6", as_="h2"),
-            rx.text("See your visits, change or cancel them, and see who at the clinic looked at your record. "
+            rx.text("See your visits, cancel one, and see who at the clinic looked at your record. "
                     "Use the email you booked with: we send you a 6-digit code, no password needed.",
                     size="2", color_scheme="gray"),
             rx.vstack(
@@ -239,7 +239,7 @@ def my_details() -> rx.Component:
             ),
             width="100%",
         ),
-        rx.text("Appointment confirmations and reminders are always sent.", size="1", color_scheme="gray"),
+        rx.text("Appointment confirmations are always sent.", size="1", color_scheme="gray"),
         spacing="3",
         width="100%",
     )

@@ -41,7 +41,7 @@ from medspa.domain.identity.actions.signin import (
     fetch_challenge_alive,
 )
 from medspa.domain.identity.credentials import ResetLinkInvalid
-from medspa.domain.identity.lockout import AccountLocked, LoginFailed, TooManyAttempts
+from medspa.domain.identity.lockout import AccountLocked, LoginFailed, SlowedDown, TooManyAttempts
 from medspa.domain.identity.passwords import WeakPassword
 from medspa.domain.identity.roster import StaffAccountRow
 from medspa.domain.identity.sessions import SignedIn
@@ -58,7 +58,7 @@ from medspa.domain.identity.actions.staff import (
 )
 
 __all__ = [
-    "CHALLENGE_TTL", "AccountLocked", "TooManyAttempts", "EnrolledSignIn", "InvalidCode", "LoginFailed", "LoginResult", "ResetLinkInvalid",
+    "CHALLENGE_TTL", "AccountLocked", "SlowedDown", "TooManyAttempts", "EnrolledSignIn", "InvalidCode", "LoginFailed", "LoginResult", "ResetLinkInvalid",
     "SecondFactorRequired", "SignedIn", "StaffAccountRow", "TotpEnrolment", "WeakPassword",
     "ClinicLink", "TwoFactorStatus", "actor_for_token", "do_begin_login", "do_change_password", "do_complete_login",
     "do_confirm_enrolment", "do_confirm_two_factor", "do_deactivate", "do_login", "do_logout", "do_reactivate",
