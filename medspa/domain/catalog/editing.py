@@ -98,8 +98,6 @@ def _number_errors(data: ServiceInput) -> dict[str, str]:
         errors["deposit_cents"] = "Deposit cannot be more than the price"
     if not 0 <= data.min_notice_minutes <= MAX_NOTICE_MINUTES:
         errors["min_notice_minutes"] = "Between 0 minutes and 90 days"
-    if data.slot_grid_minutes not in SLOT_GRIDS:
-        errors["slot_grid_minutes"] = "Choose one of " + ", ".join(f"{g}" for g in SLOT_GRIDS) + " minutes"
     if data.max_advance_days is not None and not 1 <= data.max_advance_days <= MAX_ADVANCE_DAYS:
         errors["max_advance_days"] = f"Between 1 and {MAX_ADVANCE_DAYS} days, or empty for no limit"
     return errors
@@ -123,9 +121,11 @@ def validate_service(session: Session, actor: Actor, data: ServiceInput, current
                      current_providers: tuple[int, ...] = ()) -> ServiceInput:
     """`data` cleaned (text stripped, "" types -> None, provider ids sorted and unique), or
     ValidationFailed with one message per bad field. A room/device type must be one the
-    clinic's active rooms/devices have (or the service's current one, kept while editing);
-    providers must be active bookable staff (or already perform it)."""
+    clinic's active rooms/devices have (or the service's current one, kept while editing), the
+    slot grid one of SLOT_GRIDS (or the current one); providers must be active bookable staff (or already perform it)."""
     errors = _text_errors(data) | _number_errors(data)
+    if data.slot_grid_minutes not in SLOT_GRIDS and not (current and data.slot_grid_minutes == current.slot_grid_minutes):
+        errors["slot_grid_minutes"] = "Choose one of " + ", ".join(f"{g}" for g in SLOT_GRIDS) + " minutes"
     opts = service_options(session, actor)
     room = (data.room_type or "").strip() or None
     device = (data.device_type or "").strip() or None
