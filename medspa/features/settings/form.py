@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from medspa.domain.catalog.actions import ServiceRow
 from medspa.domain.catalog.editing import ServiceInput
+from babel.numbers import get_currency_symbol
+
 from medspa.domain.money import InvalidAmount, format_money, parse_to_cents
 
 NONE = "__none__"  # the select value for "no room / device needed" (a select item cannot be "")
@@ -106,3 +108,8 @@ def parse_form(form: dict[str, str], online: bool, provider_ids: list[int]) -> t
 def money(cents: int, currency: str) -> str:
     """Integer cents shown in the clinic's currency: 12500, "USD" -> "$125.00"."""
     return format_money(cents, currency)
+
+
+def currency_symbol(currency: str) -> str:
+    """"USD" -> "$", "EUR" -> "€", "CHF" -> "CHF" (Babel, en_US)."""
+    return get_currency_symbol(currency, locale="en_US")

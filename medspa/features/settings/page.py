@@ -33,7 +33,7 @@ def _actions(row: ServiceView) -> rx.Component:
         rx.button(rx.icon("pencil", size=13), "Edit", size="1", variant="soft", on_click=S.edit_service(row.id),
                   class_name="svc-edit"),
         rx.cond(row.active,
-                rx.button(rx.icon("archive", size=13), "Archive", size="1", variant="ghost", color_scheme="gray",
+                rx.button(rx.icon("archive", size=13), "Archive", size="1", variant="soft", color_scheme="gray",
                           on_click=S.set_active(row.id, False), class_name="svc-archive"),
                 rx.button(rx.icon("archive-restore", size=13), "Restore", size="1", variant="soft",
                           color_scheme="grass", on_click=S.set_active(row.id, True), class_name="svc-restore")),

@@ -9,6 +9,7 @@ from medspa.features.settings.state import Choice, SettingsState
 
 S = SettingsState
 SLOT_GRIDS = ("5", "10", "15", "20", "30", "60")
+INVALID = "inset 0 0 0 1px var(--red-8)"  # the red outline of a field with a message
 
 
 def _error(name: str) -> rx.Component:
@@ -34,7 +35,7 @@ def _input(name: str, label: str, *, hint: str = "", prefix=None, suffix: str = 
     if suffix:
         slots.append(rx.input.slot(rx.text(suffix, size="1", color_scheme="gray"), side="right"))
     control = rx.input(*slots, id=f"svc-{name}", value=S.form[name], on_change=S.set_field(name),
-                       size="2", width="100%",
+                       size="2", width="100%", style={"box_shadow": rx.cond(S.errors.contains(name), INVALID, "")},
                        custom_attrs={"aria-invalid": rx.cond(S.errors.contains(name), "true", "false"),
                                      **({"list": datalist} if datalist else {})}, **props)
     return _labelled(name, label, control, hint)
@@ -99,8 +100,8 @@ def _pricing() -> rx.Component:
     return _section(
         "Price",
         rx.grid(
-            _input("price_cents", "Price", prefix=S.currency, input_mode="decimal", placeholder="0.00"),
-            _input("deposit_cents", "Deposit taken when booking online", prefix=S.currency, input_mode="decimal",
+            _input("price_cents", "Price", prefix=S.currency_symbol, input_mode="decimal", placeholder="0.00"),
+            _input("deposit_cents", "Deposit taken when booking online", prefix=S.currency_symbol, input_mode="decimal",
                    hint="0 for none; never more than the price"),
             columns="2", spacing="3", width="100%"),
         note="Visits already booked keep the price they were booked at.")

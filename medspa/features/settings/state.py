@@ -18,7 +18,7 @@ from medspa.domain.catalog.models import SERVICE_CATEGORIES
 from medspa.domain.errors import ValidationFailed
 from medspa.features.auth.state import Acted, StaffState
 from medspa.features.settings.form import (
-    FIELD_LIMIT, NOTICE_CHOICES, TEXT_FIELDS, blank_form, form_of, money, notice_label, parse_form, type_label)
+    FIELD_LIMIT, NOTICE_CHOICES, TEXT_FIELDS, blank_form, currency_symbol, form_of, money, notice_label, parse_form, type_label)
 
 CHECK_FIELDS = "Check the fields marked in red"
 GONE = "That service is not there any more"
@@ -62,7 +62,7 @@ def _view(row: ServiceRow, heading: str, names: dict[int, str], currency: str) -
         notice += f" · up to {row.max_advance_days} days ahead"
     return ServiceView(row.id, heading, row.name, row.description, f"{row.duration_minutes} min", " · ".join(buffers),
                        money(row.price_cents, currency), money(row.deposit_cents, currency) if row.deposit_cents
-                       else "None", needs, providers or "Nobody yet", row.online_bookable, notice, row.active)
+                       else "None", needs, providers or "Nobody yet: not bookable", row.online_bookable, notice, row.active)
 
 
 class SettingsState(StaffState):
@@ -72,6 +72,7 @@ class SettingsState(StaffState):
     not_found: bool = False
     show_archived: bool = False
     currency: str = "USD"
+    currency_symbol: str = "$"  # the price inputs' prefix
     services: list[ServiceView] = []
     archived_count: int = 0
     room_types: list[Choice] = []
@@ -99,7 +100,7 @@ class SettingsState(StaffState):
     def _show(self, data: ServiceSettings, archived_count: int) -> None:
         opts = data.options
         names = dict(opts.providers)
-        self.currency = opts.currency
+        self.currency, self.currency_symbol = opts.currency, currency_symbol(opts.currency)
         self.room_types = [Choice(t, type_label(t)) for t in opts.room_types]
         self.device_types = [Choice(t, type_label(t)) for t in opts.device_types]
         self.providers = [Choice(str(i), n) for i, n in opts.providers]
