@@ -26,7 +26,9 @@ class Service(SQLModel, table=True):
     duration_minutes is the client's time; buffer_before/after_minutes (setup, cleanup) also
     occupy the provider, room and device. price_cents and deposit_cents are integer minor
     units of `currency`. slot_grid_minutes spaces offered start times; min_notice_minutes is
-    how long before start an online booking is still allowed.
+    how long before start an online booking is still allowed; max_advance_days how many days
+    ahead a client may book it online (None: the clinic-wide online horizon). `active` False
+    is "archived": never deleted, because booked visits name it.
     """
 
     __tablename__ = "service"
@@ -46,6 +48,7 @@ class Service(SQLModel, table=True):
     slot_grid_minutes: int = 15
     min_notice_minutes: int = 120
     online_bookable: bool = True
+    max_advance_days: int | None = None
     active: bool = True
 
 

@@ -25,6 +25,10 @@ outbox.manage (owner and manager): the outbox page (domain/messaging/outbox.py):
 clinic's email and SMS with filters, open one (its body can name a visit's service: each list
 and each opened message is audited) and send a failed one again (audited).
 
+settings.write (owner and manager: running the business): the clinic's set-up, e.g. the
+service menu on /settings (domain/catalog/editing.py: add, edit, archive and restore
+services, each change audited with old and new values), locations, rooms, staff records.
+
 outbox.read (system only): the `medspa outbox` print-out on the server's console
 (messaging.service.list_outbox); no staff page uses it: staff read the outbox with outbox.manage.
 

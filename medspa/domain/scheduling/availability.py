@@ -7,7 +7,8 @@ times, DST-correct via timezones.wall_to_utc) and overlap no live occupancy (boo
 and not yet expired at `now`). Start times sit on the service's slot grid, counted in local
 wall minutes from midnight, then stepped in real elapsed minutes (so a fall-back day offers
 the repeated hour twice and a spring-forward gap offers nothing, cases TZ-1 and TZ-2).
-Online bookings also respect min_notice_minutes.
+Online bookings also respect min_notice_minutes and max_advance_days (no start later than
+now + that many days).
 """
 
 from __future__ import annotations
@@ -211,7 +212,8 @@ def find_slots(session: Session, actor: Actor, *, location_id: int, service_id: 
     """Bookable slots from start_date to end_date (inclusive, local dates at the location).
 
     now: the current UTC instant (injected clock). apply_notice: enforce the service's
-    minimum notice (online bookings); staff bookings pass False but never book the past.
+    minimum notice and maximum advance (online bookings); staff bookings pass False but
+    never book the past.
     Raises NotFound (location, service, provider) and ValidationFailed (date range).
     """
     actor.require("availability.read")
@@ -228,7 +230,11 @@ def find_slots(session: Session, actor: Actor, *, location_id: int, service_id: 
     window_hi = local_midnight(end_date + timedelta(days=1), ctx.tz) + timedelta(days=1)
     ids = list(ctx.provider_resource.values()) + ctx.rooms + ctx.devices
     busy = load_busy(session, ids, window_lo, window_hi, now, exclude_appointment_id)
-    return _slots(ctx, busy, start_date, end_date, now + notice)
+    slots = _slots(ctx, busy, start_date, end_date, now + notice)
+    if apply_notice and ctx.service.max_advance_days:
+        latest = now + timedelta(days=ctx.service.max_advance_days)
+        slots = [sl for sl in slots if sl.start <= latest]
+    return slots
 
 
 def nearest_alternatives(session: Session, actor: Actor, *, location_id: int, service_id: int,

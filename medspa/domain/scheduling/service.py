@@ -103,6 +103,8 @@ def _bookable(session: Session, *, location_id: int, service_id: int, start_at: 
     location = get_location(session, location_id)
     if online and not service.online_bookable:
         raise NotFound("service")
+    if online and service.max_advance_days and start_at > now + timedelta(days=service.max_advance_days):
+        raise ValidationFailed({"start": f"This service can be booked at most {service.max_advance_days} days ahead"})
     if client_id is not None:
         _refuse_double_booking(session, client_id, start_at, start_at + timedelta(minutes=service.duration_minutes))
     return service, location

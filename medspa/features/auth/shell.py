@@ -18,6 +18,7 @@ NAV = (
     ("outbox", "Outbox", "mail", "/outbox", ("owner", "manager")),  # outbox.manage
     ("audit", "Audit trail", "shield-check", "/audit", ("owner",)),
     ("staff", "Staff", "users", "/staff", ("owner",)),
+    ("settings", "Settings", "settings", "/settings", ("owner", "manager")),  # settings.write
     ("account", "Account", "user-cog", "/account", None),
 )
 

@@ -1,0 +1,1 @@
+"""/settings: the clinic settings of owners and managers (Services tab)."""
