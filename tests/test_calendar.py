@@ -667,3 +667,33 @@ def test_live_subscribers_each_get_every_push_and_can_leave(monkeypatch):
     finally:
         leave_a()
         leave_b()
+
+
+def test_settings_changes_notify_open_calendars(engine, owner_engine, db_urls):
+    """Issue 13: hours, services, rooms, staff and locations reach open calendars live like
+    appointments do: a working-hours change refreshes its location, a service or a staff member
+    every location of the clinic (payload '<org>:0'), a location itself."""
+    from medspa.domain.catalog.models import Service
+    from medspa.domain.practice.models import Location, StaffMember, WorkingHours
+
+    clinic = build_clinic(engine, owner_engine)
+    with psycopg.connect(db_urls[0], autocommit=True) as listener:
+        listener.execute("LISTEN calendar_changed")
+        with clinic.session() as s:
+            hours = s.exec(select(WorkingHours).where(WorkingHours.staff_id == clinic.provider_ids[0])).first()
+            hours.end_time = hours.end_time.replace(hour=16)
+            s.add(hours)
+            s.commit()
+            service = s.get(Service, clinic.services["botox"])
+            service.duration_minutes = 45
+            s.add(service)
+            s.commit()
+            s.add(StaffMember(org_id=clinic.org_id, display_name="New Provider", title="RN"))
+            s.commit()
+            location = s.get(Location, clinic.location_id)
+            location.phone = "+12125550100"
+            s.add(location)
+            s.commit()
+        got = [n.payload for n in listener.notifies(timeout=5, stop_after=4)]
+    org, loc = clinic.org_id, clinic.location_id
+    assert got == [f"{org}:{loc}", f"{org}:0", f"{org}:0", f"{org}:{loc}"]
