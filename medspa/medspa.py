@@ -30,6 +30,7 @@ from medspa.features.staff import page as staff_page
 from medspa.features.charting import page as charting_page
 from medspa.features.dashboard import page as dashboard_page
 from medspa.features.outbox import page as outbox_page
+from medspa.features.setup import page as setup_page
 
 _PAGE_MODULES = (
     home_page,
@@ -43,6 +44,7 @@ _PAGE_MODULES = (
     charting_page,
     dashboard_page,
     outbox_page,
+    setup_page,
 )
 
 class MedspaApp(rx.App):

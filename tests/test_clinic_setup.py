@@ -245,3 +245,31 @@ def test_staff_invitations_expire_resend_revoke_and_are_audited(engine, new_clin
         "invitation.create", "invitation.resend", "staff.create", "user.create", "invitation.accept",
         "invitation.create", "invitation.revoke"]
     assert ("invitation.create", "Ada Glow") in audit
+
+
+def test_clinic_create_command_prints_the_owner_invitation(db_urls, monkeypatch):
+    from typer.testing import CliRunner
+
+    from medspa import cli
+    from medspa.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", db_urls[0])
+    monkeypatch.setenv("DATABASE_OWNER_URL", db_urls[1])
+    monkeypatch.setenv("PUBLIC_BASE_URL", BASE)
+    get_settings.cache_clear()
+    slug = f"cli-{uuid.uuid4().hex[:8]}"
+    args = ["clinic", "create", "--name", "Cli Spa", "--slug", slug, "--country", "US", "--currency", "USD",
+            "--location", "Downtown", "--time-zone", "America/Chicago", "--owner-email", f"o@{slug}.example",
+            "--owner-name", "Olive Owner"]
+    try:
+        done = CliRunner().invoke(cli.app, args)
+        assert done.exit_code == 0, done.output
+        assert f"Clinic '{slug}' created: booking page {BASE}/book/{slug}" in done.output
+        assert f"Owner's invitation (single use, 7 days): {BASE}/invite?token=" in done.output
+        refused = CliRunner().invoke(cli.app, [a if a != "America/Chicago" else "Nowhere/Land" for a in args])
+        assert refused.exit_code == 2
+        assert refused.output.strip().splitlines()[-1] == (
+            "medspa: --slug: Another clinic already uses this URL name; --time-zone: Choose a time zone from the "
+            "list (like America/Chicago)")
+    finally:
+        get_settings.cache_clear()
