@@ -273,3 +273,29 @@ def test_clinic_create_command_prints_the_owner_invitation(db_urls, monkeypatch)
             "list (like America/Chicago)")
     finally:
         get_settings.cache_clear()
+
+
+def test_serve_prints_a_set_up_link_only_without_the_demo_clinic(monkeypatch, capsys):
+    from medspa.cli import launcher
+    from medspa.ops.database import Database
+    from medspa.settings import Settings
+
+    db = Database("postgresql://app@/x", "postgresql://owner@/x", var_dir=__import__("pathlib").Path("/nonexistent"))
+    monkeypatch.setattr(launcher.ops_db, "migrate", lambda db: 0.0)
+    monkeypatch.setattr(launcher.ops_db, "dispose_engines", lambda settings, db: None)
+    monkeypatch.setattr(launcher.ops_seed, "seed_demo_if_empty", lambda settings, db, say: True)
+    monkeypatch.setattr(launcher.ops_setup, "setup_link_if_empty",
+                        lambda settings, db: "http://localhost:3000/setup?token=abc")
+    demo = Settings(port=3000, public_base_url="", demo_seed=True)
+    assert launcher._prepare_database(demo, db) == (True, None)  # as before: the demo clinic, no link
+    launcher._banner(demo, db, True, 1.0, None)
+    out = capsys.readouterr().out
+    assert "/book/demo" in out and "/setup" not in out and "demo logins:" in out
+
+    bare = Settings(port=3000, public_base_url="", demo_seed=False)
+    seeded, link = launcher._prepare_database(bare, db)
+    assert (seeded, link) == (False, "http://localhost:3000/setup?token=abc")
+    launcher._banner(bare, db, False, 1.0, link)
+    out = capsys.readouterr().out
+    assert "Create yours with this one-time link" in out and "    http://localhost:3000/setup?token=abc" in out
+    assert "/book/demo" not in out

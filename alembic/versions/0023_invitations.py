@@ -7,9 +7,10 @@ phone numbers.
 setup_token (NOT a tenant table: it exists before any clinic): the one-time link `medspa
 serve` prints on an empty database. Only the SHA-256 of the token is stored, with its expiry,
 when it was spent and the clinic it made (clinic_id: not org_id, which names tenant rows).
-The app role has no privilege on it at all: it reaches it only through two SECURITY DEFINER functions, so a web worker can check a link
-(medspa_setup_token_open) and create a clinic with it (medspa_create_clinic: the app role
-cannot insert organizations otherwise), and nothing else. Kept in the database rather than in
+The app role has no privilege on it at all: it reaches it only through two SECURITY DEFINER
+functions, so a web worker can check a link (medspa_setup_token_open) and create a clinic
+with it (medspa_create_clinic: the app role cannot insert organizations otherwise), and
+nothing else. Kept in the database rather than in
 var/ because web workers on other machines (DATABASE_URL) share the database, not var/, and
 because spending the token and creating the clinic must be one transaction.
 

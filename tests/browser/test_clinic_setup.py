@@ -65,6 +65,8 @@ def test_new_clinic_from_the_setup_link_then_owner_invites_front_desk(page: Page
     page.fill("#invite-password", PASSWORD)
     page.click("#invite-submit")
     page.wait_for_url("**/login/enrol?next=/calendar")
+    expect(page.locator("#enrol-qr")).to_be_visible()
+    expect(page.locator("#enrol-key")).to_have_text(re.compile(r"[A-Z2-7 ]{26,}"))
     key = page.locator("#enrol-key").inner_text().replace(" ", "")
     page.fill("#enrol-code", code_at(key))
     page.click("#enrol-submit")
