@@ -31,6 +31,7 @@ from medspa.features.charting import page as charting_page
 from medspa.features.dashboard import page as dashboard_page
 from medspa.features.outbox import page as outbox_page
 from medspa.features.settings import page as settings_page
+from medspa.features.setup import page as setup_page
 
 _PAGE_MODULES = (
     home_page,
@@ -45,6 +46,7 @@ _PAGE_MODULES = (
     dashboard_page,
     outbox_page,
     settings_page,
+    setup_page,
 )
 
 class MedspaApp(rx.App):

@@ -40,7 +40,9 @@ CATALOG = {  # what must come back exactly: RLS flags, policies, triggers, grant
                 "where schemaname = 'public' order by 1, 2",
     "triggers": "select tgrelid::regclass::text, tgname, tgenabled, pg_get_triggerdef(oid) from pg_trigger "
                 "where not tgisinternal order by 1, 2",
-    "grants": "select relname, relacl::text, pg_get_userbyid(relowner) from pg_class c join pg_namespace n "
+    # an ACL of the owner's defaults only comes back as NULL (the same privileges): compare effective ACLs
+    "grants": "select relname, coalesce(relacl, acldefault('r', relowner))::text, pg_get_userbyid(relowner) "
+              "from pg_class c join pg_namespace n "
               "on n.oid = c.relnamespace where n.nspname = 'public' and relkind in ('r', 'S') order by 1",
     "functions": "select proname, pg_get_userbyid(proowner), proacl::text, prosecdef from pg_proc p "
                  "join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'public' "

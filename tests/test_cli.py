@@ -21,10 +21,10 @@ from medspa.ops.demo_codes import MIN_SECONDS_LEFT, code_and_time_left
 from medspa.settings import PROJECT_ROOT, get_settings
 
 COMMANDS = (["serve"], ["seed"], ["demo-code"], ["outbox"], ["worker"], ["check"], ["db"], ["db", "upgrade"],
-            ["db", "stop"], ["backup"], ["restore"])
+            ["db", "stop"], ["backup"], ["restore"], ["clinic"], ["clinic", "create"])
 # every command that works on the embedded database
 VAR_DIR_COMMANDS = (["serve"], ["seed"], ["demo-code"], ["outbox"], ["worker"], ["check"], ["db", "upgrade"],
-                    ["db", "stop"], ["backup"], ["restore"])
+                    ["db", "stop"], ["backup"], ["restore"], ["clinic", "create"])
 # the ones that read an existing database (serve, seed and db upgrade may create one)
 NEEDS_A_DATABASE = (["db", "stop"], ["demo-code", "owner@demo.clinic"], ["outbox"], ["worker"], ["check"],
                     ["backup", "never-written.medspa-backup"])

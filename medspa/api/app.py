@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from medspa.api import auth, docs, errors, media, v1, webhooks
+from medspa.api import auth, docs, errors, invite, media, v1, webhooks
 from medspa.api.pages import PageIndex
 from medspa.api.security import BodyLimit, SecurityHeaders
 from medspa.ops.health import database_problem, dispose_app_engine
@@ -86,6 +86,7 @@ api.include_router(v1.router, prefix=API_PREFIX)
 errors.install_error_handlers(api)
 api.include_router(webhooks.router)  # POST /api/stripe/webhook, POST /api/v1/webhooks/twilio/status
 api.include_router(auth.router)  # POST /auth/login, /auth/logout: the HttpOnly session cookie
+api.include_router(invite.router)  # POST /auth/invite: accept a staff invitation, then sign in
 api.include_router(media.router)  # GET /media/photos/{id}: clinical photos, session + photo.read, audited
 
 _fastapi_openapi = api.openapi

@@ -44,6 +44,7 @@ from medspa.domain.identity.actions import (
     TooManyAttempts,
     InvalidCode,
     LoginFailed,
+    LoginResult,
     ResetLinkInvalid,
     SignedIn,
     WeakPassword,
@@ -214,6 +215,16 @@ async def login_route(request: Request, engine=Depends(get_db_engine), clock: Cl
         return failed(_failure_message(exc, WRONG), _failure_query(exc),
                       status=423 if isinstance(exc, AccountLocked)
                       else 429 if isinstance(exc, (TooManyAttempts, SlowedDown)) else 401, retry_after=exc.retry_after)
+    if result.signed_in is not None and result.signed_in.actor.role not in STAFF_ROLES:
+        await run_in_threadpool(partial(do_logout, result.signed_in.token, clock=clock, engine=engine))
+        return failed(WRONG, {"error": "1"})
+    return login_answer(request, result, next_path, as_json)
+
+
+def login_answer(request: Request, result: LoginResult, next_path: str, as_json: bool) -> Response:
+    """The answer to a correct password (/auth/login, /auth/invite): the session cookie and
+    `next_path`, or the challenge cookie and the second step's page (/login/verify for a
+    code, /login/enrol for the two-factor set-up the account needs). JSON when `as_json`."""
     if result.signed_in is None:  # a second step: keep the challenge out of JavaScript's reach
         step = VERIFY_PATH if result.status == "totp_required" else ENROL_PATH
         if as_json:
@@ -227,9 +238,6 @@ async def login_route(request: Request, engine=Depends(get_db_engine), clock: Cl
         _clear(response, request, LOGIN_EMAIL_COOKIE)
         return response
     signed = result.signed_in
-    if signed.actor.role not in STAFF_ROLES:
-        await run_in_threadpool(partial(do_logout, signed.token, clock=clock, engine=engine))
-        return failed(WRONG, {"error": "1"})
     if as_json:
         response = JSONResponse({"next": next_path, "name": signed.display_name, "role": signed.actor.role},
                                 headers=NO_STORE)

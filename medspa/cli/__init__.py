@@ -5,6 +5,7 @@
     medspa db upgrade  apply migrations
     medspa db stop     stop the embedded PostgreSQL in VAR_DIR/pg
     medspa seed        load the demo clinic (--scale large: the large synthetic clinic)
+    medspa clinic create  a new clinic and its owner's invitation link
     medspa demo-code   the current sign-in code of a demo account
     medspa outbox      the newest outbox messages
     medspa worker      a job worker process (several may run; serve runs one in-process)
@@ -23,6 +24,7 @@ import typer
 
 from medspa.cli.backup import backup, restore
 from medspa.cli.checks import check
+from medspa.cli.clinic import clinic_app
 from medspa.cli.database import db_stop, db_upgrade, seed
 from medspa.cli.demo import demo_code, outbox
 from medspa.cli.launcher import serve
@@ -36,6 +38,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(clinic_app, name="clinic")
 
 app.command()(serve)
 db_app.command("upgrade")(db_upgrade)

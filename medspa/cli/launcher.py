@@ -31,6 +31,7 @@ from medspa.ops import OpsError
 from medspa.ops import database as ops_db
 from medspa.ops import jobs as ops_jobs
 from medspa.ops import seed as ops_seed
+from medspa.ops import setup as ops_setup
 from medspa.ops.database import Database
 from medspa.settings import PROJECT_ROOT, Settings, export_env
 
@@ -139,15 +140,19 @@ def _wait_ready(port: int, proc: subprocess.Popen, on_ready: Callable[[], None])
         time.sleep(0.5)
 
 
-def _banner(settings: Settings, db: Database, seeded_demo: bool, elapsed: float) -> None:
+def _banner(settings: Settings, db: Database, seeded_demo: bool, elapsed: float, setup_link: str | None = None) -> None:
     base = settings.base_url
     lines = [
         "",
         "=" * 64,
         f"  medspa is running ({elapsed:.0f} s): {base}",
-        f"  public booking page: {base}/book/{ops_seed.DEMO_SLUG}",
-        f"  API docs:            {base}/api/v1/docs",
     ]
+    if setup_link:  # an empty database: the one way in (whoever reaches the server first cannot take it)
+        lines += ["  No clinic yet. Create yours with this one-time link (24 hours; keep it private):",
+                  f"    {setup_link}"]
+    else:
+        lines.append(f"  public booking page: {base}/book/{ops_seed.DEMO_SLUG}")
+    lines.append(f"  API docs:            {base}/api/v1/docs")
     if seeded_demo:
         lines.append("  demo logins:")
         lines += [f"    {role:<15} {email:<24} {password}" for role, email, password in ops_seed.demo_logins()]
@@ -201,12 +206,14 @@ def _check_can_start(settings: Settings, app_dir: Path) -> None:
         fail("bun is missing: run `npm i --prefix tools bun@1.4.4` (or `make run`).")
 
 
-def _prepare_database(settings: Settings, db: Database) -> bool:
-    """Migrations and (when DEMO_SEED) the demo clinic; True when the demo clinic is there."""
+def _prepare_database(settings: Settings, db: Database) -> tuple[bool, str | None]:
+    """Migrations and (when DEMO_SEED) the demo clinic; (True when the demo clinic is there,
+    the one-time set-up link when the database still has no clinic)."""
     say(f"Database schema is up to date ({ops_db.migrate(db):.1f} s)")
     seeded_demo = ops_seed.seed_demo_if_empty(settings, db, say) if settings.demo_seed else False
+    setup_link = None if seeded_demo else ops_setup.setup_link_if_empty(settings, db)
     ops_db.dispose_engines(settings, db)
-    return seeded_demo
+    return seeded_demo, setup_link
 
 
 def start_jobs(settings: Settings, db: Database):
@@ -288,11 +295,11 @@ def serve(
     rc = 0
     try:
         db = ops_db.open_database(settings, say=say)
-        seeded_demo = _prepare_database(settings, db)
+        seeded_demo, setup_link = _prepare_database(settings, db)
         jobs = start_jobs(settings, db)
 
         def ready() -> None:
-            _banner(settings, db, seeded_demo, time.monotonic() - t_start)
+            _banner(settings, db, seeded_demo, time.monotonic() - t_start, setup_link)
             for name in persist_lock(app_dir):
                 say(f"medspa: the build changed {LOCK_DIR}/{name}: commit it", err=True)
 

@@ -18,6 +18,7 @@ VERIFY_PATH = "/login/verify"
 ENROL_PATH = "/login/enrol"
 FORGOT_PATH = "/login/forgot"
 RESET_PATH = "/reset-password"
+INVITE_PATH = "/invite"
 WRONG = "Email or password is incorrect"
 MISSING = "Enter your email and password"
 EXPIRED = "Your sign-in took too long or the link was already used; sign in again"
@@ -25,6 +26,13 @@ WRONG_CODE = "That code is not right; enter the current 6-digit code or a recove
 FORGOT_SENT = "If the address is known, we emailed a link to choose a new password. It works for 30 minutes."
 RESET_INVALID = "This reset link is not valid any more (used, expired or unknown); ask for a new one"
 RESET_DONE = "Your password was changed; sign in with the new one"
+
+
+def invitation_message(reason: str) -> str:
+    """Why an invitation link cannot be used (used, expired, revoked, taken; else unknown)."""
+    from medspa.domain.identity.invitations import INVALID_MESSAGES
+
+    return INVALID_MESSAGES.get(reason, INVALID_MESSAGES["unknown"])
 
 
 def wait_message(seconds: int) -> str:
@@ -106,7 +114,7 @@ def safe_next(path: str | None) -> str:
         return HOME_PATH
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
         return HOME_PATH
-    if path.startswith(LOGIN_PATH) or path.startswith("/auth/") or path.startswith(RESET_PATH):
+    if path.startswith((LOGIN_PATH, "/auth/", RESET_PATH, INVITE_PATH, "/setup")):
         return HOME_PATH
     return path
 

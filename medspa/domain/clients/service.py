@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +14,7 @@ from medspa.domain.audit.service import record
 from medspa.domain.clients.models import Client
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
+from medspa.domain.phones import normalize_phone
 
 
 @dataclass
@@ -28,17 +28,6 @@ class ClientInput:
     date_of_birth: date | None = None
     email_marketing_consent: bool = False
     sms_marketing_consent: bool = False
-
-
-def normalize_phone(raw: str, region: str = "US") -> str:
-    """"(212) 555-0123" -> "+12125550123" (E.164). Raises ValueError with a user message."""
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError("Enter a phone number like (212) 555-0123 or +44 20 7946 0958") from exc
-    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
-        raise ValueError("This phone number is not valid")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def validate_client_input(data: ClientInput, *, region: str = "US", require_contact: bool = True) -> ClientInput:

@@ -96,6 +96,27 @@ class PasswordResetToken(SQLModel, table=True):
     used_at: datetime | None = tstamp()
 
 
+class Invitation(SQLModel, table=True):
+    """An emailed single-use link that makes a staff account with `role` (and a staff member
+    with `title`). Only the SHA-256 of its token is stored. invited_by: the inviting account
+    (None: the set-up link or the CLI); user_id: the account it made once accepted."""
+
+    __tablename__ = "invitation"
+    id: int | None = pk()
+    org_id: int = org_fk()
+    email: str = Field(sa_column=Column(String(320), nullable=False))
+    display_name: str
+    role: str
+    title: str = ""
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    invited_by: int | None = fk("user_account.id", nullable=True, index=False)
+    created_at: datetime = tstamp(nullable=False)
+    expires_at: datetime = tstamp(nullable=False)
+    accepted_at: datetime | None = tstamp()
+    revoked_at: datetime | None = tstamp()
+    user_id: int | None = fk("user_account.id", nullable=True, index=False)
+
+
 class SignInGuard(SQLModel, table=True):
     """Failed sign-ins of one address from one network (identity.lockout): key_hash =
     sha256("<email>|<ip>"), email_hash = sha256("<email>"), both hex (no address or IP in

@@ -3,7 +3,8 @@ clinic a token or an email belongs to.
 
 Only SHA-256 of a token is stored. Before any tenant row can be read, the clinic is found
 through a SECURITY DEFINER function of the database (migrations: medspa_org_for_login,
-medspa_org_for_session, medspa_org_for_challenge, medspa_org_for_reset); `enter_clinic`
+medspa_org_for_session, medspa_org_for_challenge, medspa_org_for_reset,
+medspa_org_for_invitation); `enter_clinic`
 then scopes the session to it.
 """
 
@@ -23,6 +24,7 @@ _LOOKUPS = {
     "session": "medspa_org_for_session",  # SHA-256 of a session token
     "challenge": "medspa_org_for_challenge",  # SHA-256 of a sign-in challenge
     "reset": "medspa_org_for_reset",  # SHA-256 of a reset link token
+    "invite": "medspa_org_for_invitation",  # SHA-256 of an invitation link token
 }
 
 

@@ -63,10 +63,12 @@ KIND_LABELS = {
     "checkout_receipt": "Checkout receipt",
     "portal_code": "Portal sign-in code",
     "password_reset": "Password reset",
+    "staff_invitation": "Staff invitation",
 }
-SECRET_KINDS = frozenset({"portal_code", "password_reset"})
-HIDDEN_BODY = ("Hidden: this message carries a one-time sign-in code or password reset link meant only for "
-               "its recipient.")
+# an invitation link makes an account with its role: a manager reading the outbox must not take it
+SECRET_KINDS = frozenset({"portal_code", "password_reset", "staff_invitation"})
+HIDDEN_BODY = ("Hidden: this message carries a one-time sign-in code, password reset or invitation link meant "
+               "only for its recipient.")
 _PHONE_LIKE = re.compile(r"[\d\s()+\-.]+")
 # NUL (PostgreSQL text cannot hold it) and lone surrogates (not encodable as UTF-8)
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

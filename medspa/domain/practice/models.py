@@ -21,9 +21,24 @@ class Organization(SQLModel, table=True):
     slug: str = Field(sa_column=Column(String(63), unique=True, nullable=False))
     name: str
     currency: str = Field(default="USD", max_length=3)
+    country: str = Field(default="", max_length=2)  # ISO 3166 alpha-2: the default region of phone numbers
     created_at: datetime = tstamp(default_now=True)
     reply_to_email: str | None = Field(default=None, max_length=254)  # Reply-To of the clinic's email
     sms_from_number: str | None = Field(default=None, max_length=16)  # E.164 sender of the clinic's SMS
+
+
+class SetupToken(SQLModel, table=True):
+    """The one-time set-up link of an empty server (not a tenant table). Only the SHA-256 of
+    the token is stored; the app role reaches it only through the database functions
+    medspa_setup_token_open and medspa_create_clinic (migration 0023)."""
+
+    __tablename__ = "setup_token"
+    id: int | None = pk()
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    created_at: datetime = tstamp(nullable=False)
+    expires_at: datetime = tstamp(nullable=False)
+    used_at: datetime | None = tstamp()
+    clinic_id: int | None = fk("organization.id", nullable=True, index=False)
 
 
 class Location(SQLModel, table=True):

@@ -29,8 +29,9 @@ class NativeForm(Form):
 native_form = NativeForm.create
 
 
-def auth_frame(title: str, subtitle, *children: rx.Component) -> rx.Component:
-    """The centred card of the sign-in pages (sign in, code, set-up, forgot, reset)."""
+def auth_frame(title: str, subtitle, *children: rx.Component, max_width: str = "26em") -> rx.Component:
+    """The centred card of the sign-in pages (sign in, code, set-up, forgot, reset, invitation,
+    the clinic set-up: wider)."""
     return rx.center(
         rx.vstack(
             rx.hstack(
@@ -63,7 +64,7 @@ def auth_frame(title: str, subtitle, *children: rx.Component) -> rx.Component:
             spacing="5",
             align="center",
             width="100%",
-            max_width="26em",
+            max_width=max_width,
             padding_x="1em",
         ),
         min_height="100vh",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from medspa.features.auth import flows
+from medspa.features.auth import flows, invite
 from medspa.features.auth.components import LOGIN_ACTION, auth_frame, native_form
 from medspa.features.auth.state import LOGIN_PATH, LoginState
 
@@ -63,6 +63,7 @@ def login_page() -> rx.Component:
 
 
 def register(app: rx.App) -> None:
-    """Add /login and the other sign-in pages (flows.py) to the app."""
+    """Add /login, the other sign-in pages (flows.py) and /invite (invite.py) to the app."""
     app.add_page(login_page, route=LOGIN_PATH, title="Sign in · medspa", on_load=LoginState.check_signed_in)
     flows.register(app)
+    invite.register(app)

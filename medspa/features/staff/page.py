@@ -1,4 +1,5 @@
-"""`/staff`: the owner's list of staff accounts with two-factor, lock and session actions.
+"""`/staff`: the owner's list of staff accounts with two-factor, lock and session actions, and
+staff invitations (invites.py).
 
 Other staff roles see a plain "not found" (missing and forbidden look alike)."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.features.auth.shell import not_found_view, staff_header
+from medspa.features.staff.invites import InvitesState, invite_form, pending_invitations
 from medspa.features.staff.state import StaffPageState, StaffRowView
 
 ROUTE = "/staff"
@@ -77,6 +79,8 @@ def _view() -> rx.Component:
             ),
             width="100%", overflow_x="auto",
         ),
+        invite_form(),
+        pending_invitations(),
         spacing="4", padding="20px", width="100%", max_width="1300px", margin_x="auto",
     )
 
@@ -95,4 +99,4 @@ def staff_page() -> rx.Component:
 
 def register(app: rx.App) -> None:
     """Add /staff (owner only)."""
-    app.add_page(staff_page, route=ROUTE, title="Staff · medspa", on_load=StaffPageState.load)
+    app.add_page(staff_page, route=ROUTE, title="Staff · medspa", on_load=[StaffPageState.load, InvitesState.load])

@@ -8,7 +8,9 @@
   fetch_two_factor_status, do_start_two_factor, do_confirm_two_factor,
   do_regenerate_recovery_codes, do_change_password, do_sign_out_everywhere;
 - staff.py (the owner, staff.manage): fetch_staff_roster, do_require_two_factor,
-  do_reset_two_factor, do_revoke_sessions, do_deactivate, do_reactivate, do_unlock.
+  do_reset_two_factor, do_revoke_sessions, do_deactivate, do_reactivate, do_unlock;
+- invitations.py: the owner's fetch_invitations, do_invite_staff, do_resend_invitation,
+  do_revoke_invitation; with the link's token fetch_invitation, do_accept_invitation.
 
 Entry points (Reflex states, HTTP routes, jobs, CLI) call these and nothing below them;
 the results and errors they need are re-exported here too.
@@ -40,7 +42,17 @@ from medspa.domain.identity.actions.signin import (
     do_start_enrolment,
     fetch_challenge_alive,
 )
+from medspa.domain.identity.actions.invitations import (
+    InvitationView,
+    do_accept_invitation,
+    do_invite_staff,
+    do_resend_invitation,
+    do_revoke_invitation,
+    fetch_invitation,
+    fetch_invitations,
+)
 from medspa.domain.identity.credentials import ResetLinkInvalid
+from medspa.domain.identity.invitations import INVITE_ROLES, ROLE_LABELS, InvitationInvalid, InvitationRow
 from medspa.domain.identity.lockout import AccountLocked, LoginFailed, SlowedDown, TooManyAttempts
 from medspa.domain.identity.passwords import WeakPassword
 from medspa.domain.identity.roster import StaffAccountRow
@@ -66,4 +78,6 @@ __all__ = [
     "do_reset_two_factor", "do_revoke_sessions", "do_sign_out_everywhere", "do_start_enrolment",
     "do_start_two_factor", "do_unlock", "fetch_challenge_alive", "fetch_clinics", "fetch_organization_name",
     "fetch_staff_roster", "fetch_two_factor_status",
+    "INVITE_ROLES", "ROLE_LABELS", "InvitationInvalid", "InvitationRow", "InvitationView", "do_accept_invitation",
+    "do_invite_staff", "do_resend_invitation", "do_revoke_invitation", "fetch_invitation", "fetch_invitations",
 ]

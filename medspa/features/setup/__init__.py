@@ -1,0 +1,1 @@
+"""/setup: create the clinic of a fresh server with its one-time set-up link."""
