@@ -86,13 +86,16 @@ def parse_time_off(form: dict[str, str], staff_id: int, location_id: int, tz: Zo
 
 
 def span_label(starts: datetime, ends: datetime, tz: ZoneInfo) -> str:
-    """"Wed 15 Jul, all day", "Wed 15 Jul – Fri 17 Jul", "Wed 15 Jul, 14:00–15:30" in `tz`."""
+    """"Wed 15 Jul, all day", "Wed 15 Jul – Fri 17 Jul", "Wed 15 Jul, 14:00–15:30", "Wed 15 Jul,
+    from 15:00" (to the end of the day) in `tz`."""
     lo, hi = starts.astimezone(tz), ends.astimezone(tz)
     midnight = time(0)
     if lo.time() == midnight and hi.time() == midnight:
         last = (hi - timedelta(days=1)).date()
         first = f"{WEEKDAYS[lo.weekday()]} {lo:%-d %b}"
         return f"{first}, all day" if last == lo.date() else f"{first} – {WEEKDAYS[last.weekday()]} {last:%-d %b}"
+    if hi.time() == midnight and (hi - timedelta(days=1)).date() == lo.date():
+        return f"{WEEKDAYS[lo.weekday()]} {lo:%-d %b}, from {lo:%H:%M}"
     if lo.date() == hi.date():
         return f"{WEEKDAYS[lo.weekday()]} {lo:%-d %b}, {lo:%H:%M}–{hi:%H:%M}"
     return f"{WEEKDAYS[lo.weekday()]} {lo:%-d %b} {lo:%H:%M} – {WEEKDAYS[hi.weekday()]} {hi:%-d %b} {hi:%H:%M}"
