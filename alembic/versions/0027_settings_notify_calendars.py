@@ -9,14 +9,14 @@ medspa_notify_settings() from their own triggers (location hours and closures, t
 created here when those tables exist already).
 
 Revision ID: 0027
-Revises: 0024
+Revises: 0026
 """
 from typing import Sequence, Union
 
 from alembic import op
 
 revision: str = '0027'
-down_revision: Union[str, None] = '0024'
+down_revision: Union[str, None] = '0026'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, or_, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service, ServiceProvider
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import StaffMember, WorkingHours
+from medspa.domain.practice.shifts import EXTRA_SHIFT, StaffTimeOff
 
 
 def add_service(session: Session, actor: Actor, *, category: str, name: str, duration_minutes: int,
@@ -61,12 +62,15 @@ def get_service(session: Session, service_id: int) -> Service:
 
 
 def providers_for(session: Session, service_id: int, location_id: int) -> list[StaffMember]:
-    """Active bookable staff who perform the service and have hours at the location."""
+    """Active bookable staff who perform the service and have weekly hours or an extra shift at
+    the location."""
     stmt = (
         select(StaffMember)
         .join(ServiceProvider, ServiceProvider.staff_id == StaffMember.id)
         .where(ServiceProvider.service_id == service_id, StaffMember.active, StaffMember.is_bookable)
-        .where(StaffMember.id.in_(select(WorkingHours.staff_id).where(WorkingHours.location_id == location_id)))
+        .where(or_(StaffMember.id.in_(select(WorkingHours.staff_id).where(WorkingHours.location_id == location_id)),
+                   StaffMember.id.in_(select(StaffTimeOff.staff_id).where(StaffTimeOff.location_id == location_id,
+                                                                           StaffTimeOff.kind == EXTRA_SHIFT))))
         .order_by(StaffMember.display_name)
     )
     return list(session.exec(stmt))

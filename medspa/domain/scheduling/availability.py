@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.models import Payment, PaymentStatus
 from medspa.domain.practice.models import Location, Resource, WorkingHours
 from medspa.domain.practice.service import get_location
+from medspa.domain.practice.shifts import Span, exceptions_between, merge_spans, subtract_spans
 from medspa.domain.scheduling.models import Occupancy, OccupancyStatus
 from medspa.domain.timezones import local_midnight, wall_to_utc
 
@@ -130,6 +131,8 @@ class _Context:
     rooms: list[int]
     devices: list[int]
     hours: dict[int, dict[int, list[tuple]]]  # staff_id -> weekday -> [(start, end)]
+    time_off: dict[int, list[Span]] = field(default_factory=dict)  # staff_id -> UTC spans away
+    extra: dict[int, list[Span]] = field(default_factory=dict)  # staff_id -> UTC extra shifts here
 
 
 def _context(session: Session, location_id: int, service_id: int, provider_id: int | None) -> _Context:
@@ -173,6 +176,15 @@ def _first_grid_start(span_lo: datetime, earliest: datetime, grid: int, tz: Zone
     return aligned
 
 
+def _work_spans(ctx: _Context, staff_id: int, day: date) -> list[Span]:
+    """The provider's UTC working spans starting on local `day`: the weekly hours (breaks
+    between intervals) plus extra shifts starting that day, minus time off."""
+    spans = [(wall_to_utc(day, lo, ctx.tz, fold=0), wall_to_utc(day, hi, ctx.tz, fold=1))
+             for lo, hi in ctx.hours.get(staff_id, {}).get(day.weekday(), [])]
+    spans += [sp for sp in ctx.extra.get(staff_id, []) if sp[0].astimezone(ctx.tz).date() == day]
+    return subtract_spans(merge_spans(spans), ctx.time_off.get(staff_id, []))
+
+
 def _slots(ctx: _Context, busy: BusyIndex, start_date: date, end_date: date, earliest: datetime) -> list[Slot]:
     svc = ctx.service
     before = timedelta(minutes=svc.buffer_before_minutes)
@@ -183,13 +195,8 @@ def _slots(ctx: _Context, busy: BusyIndex, start_date: date, end_date: date, ear
     out: list[Slot] = []
     day = start_date
     while day <= end_date:
-        for staff_id, weekly in ctx.hours.items():
-            resource_id = ctx.provider_resource.get(staff_id)
-            if resource_id is None:
-                continue
-            for wall_start, wall_end in weekly.get(day.weekday(), []):
-                span_lo = wall_to_utc(day, wall_start, ctx.tz, fold=0)
-                span_hi = wall_to_utc(day, wall_end, ctx.tz, fold=1)
+        for staff_id, resource_id in ctx.provider_resource.items():
+            for span_lo, span_hi in _work_spans(ctx, staff_id, day):
                 s = _first_grid_start(span_lo, max(span_lo + before, earliest), grid, ctx.tz)
                 while s + length + after <= span_hi:
                     lo, hi = s - before, s + length + after
@@ -230,6 +237,8 @@ def find_slots(session: Session, actor: Actor, *, location_id: int, service_id: 
     window_hi = local_midnight(end_date + timedelta(days=1), ctx.tz) + timedelta(days=1)
     ids = list(ctx.provider_resource.values()) + ctx.rooms + ctx.devices
     busy = load_busy(session, ids, window_lo, window_hi, now, exclude_appointment_id)
+    ctx.time_off, ctx.extra = exceptions_between(session, list(ctx.provider_resource), location_id, window_lo,
+                                                 window_hi)
     slots = _slots(ctx, busy, start_date, end_date, now + notice)
     if apply_notice and ctx.service.max_advance_days:
         latest = now + timedelta(days=ctx.service.max_advance_days)
