@@ -19,6 +19,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from medspa.clock import Clock
+from medspa.domain.identity.actor import Actor
+from medspa.domain.practice.checklist import ChecklistStep, setup_checklist
 from medspa.domain.practice.clinics import (
     ClinicForm,
     NewClinic,
@@ -32,7 +34,7 @@ from medspa.domain.practice.clinics import (
 from medspa.domain.work import atomic, now_of
 
 __all__ = ["ClinicForm", "NewClinic", "SetupLinkInvalid", "countries", "currencies", "do_create_clinic",
-           "do_create_clinic_as_operator", "do_issue_setup_token", "fetch_setup_open"]
+           "do_create_clinic_as_operator", "do_issue_setup_token", "fetch_setup_checklist", "fetch_setup_open"]
 
 
 def fetch_setup_open(token: str, *, now: datetime | None = None, clock: Clock | None = None,
@@ -74,3 +76,11 @@ def do_create_clinic_as_operator(form: ClinicForm, *, owner_engine: Engine, base
     # a link of its own: the one a fresh server printed keeps working
     token = do_issue_setup_token(owner_engine=owner_engine, replace_open=False, now=now)
     return do_create_clinic(token, form, base_url=base_url, label="medspa clinic create", now=now, engine=engine)
+
+
+def fetch_setup_checklist(actor: Actor, *, engine: Engine | None = None) -> list[ChecklistStep]:
+    """The owner's set-up checklist of actor's clinic (practice.checklist.setup_checklist).
+    Raises PermissionDenied without settings.write (owner, manager)."""
+    actor.require("settings.write")
+    with atomic(actor.org_id, engine=engine) as work:
+        return setup_checklist(work.session, actor.org_id)
