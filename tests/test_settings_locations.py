@@ -14,7 +14,7 @@ from medspa.domain.audit.models import AuditEvent
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import PermissionDenied
 from medspa.domain.practice.actions import (
-    do_add_closure, do_create_location, do_remove_closure, do_set_location_hours, do_update_location,
+    do_add_closure, do_create_location, do_remove_closure, do_save_location, do_set_location_hours, do_update_location,
     fetch_locations)
 from medspa.domain.practice.locations import LocationInput
 from medspa.domain.practice.models import Location
@@ -217,3 +217,20 @@ def test_another_clinics_location_is_not_found(engine, owner_engine):
         do_remove_closure(owner, closure.id, engine=engine)
     assert [r.id for r in fetch_locations(owner, now=NOW, engine=engine)] == [mine.location_id]
     assert _starts(theirs) == []
+
+
+def test_saving_details_with_bad_hours_saves_neither(engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine)
+    owner = clinic.staff_actor("owner")
+    with pytest.raises(ValidationFailed) as exc:
+        do_save_location(owner, clinic.location_id, LocationInput("Renamed", "Nowhere/Zone"),
+                         {3: [(time(17), time(9))]}, engine=engine)
+    assert set(exc.value.fields) == {"time_zone", "hours-3"}
+    with pytest.raises(ValidationFailed):
+        do_save_location(owner, clinic.location_id, LocationInput("Renamed", "America/New_York"),
+                         {3: [(time(17), time(9))]}, engine=engine)
+    [row] = fetch_locations(owner, now=NOW, engine=engine)
+    assert (row.name, row.hours) == ("Main", ())
+    new = do_save_location(owner, None, LocationInput("Uptown", "America/Chicago"),
+                           {0: [(time(9), time(17))]}, engine=engine)
+    assert (new.name, new.hours) == ("Uptown", ((0, ((time(9), time(17)),)),))

@@ -18,13 +18,13 @@ from sqlmodel import Session
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.locations import (
     PERMISSION, LocationInput, Weekly, add_closure, all_locations, closures_of, create_location, hours_of,
-    remove_closure, set_location_hours, update_location, visits_between)
+    remove_closure, save_location, set_location_hours, update_location, visits_between)
 from medspa.domain.practice.models import Location
 from medspa.domain.practice.opening_models import LocationClosure
 from medspa.domain.work import Clock, atomic, now_of
 
 __all__ = ["ClosureRow", "LocationRow", "do_add_closure", "do_create_location", "do_remove_closure",
-           "do_set_location_hours", "do_update_location", "fetch_locations"]
+           "do_save_location", "do_set_location_hours", "do_update_location", "fetch_locations"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,17 @@ def do_set_location_hours(actor: Actor, location_id: int, weekly: Weekly, *, clo
     with atomic(actor.org_id, engine=engine) as work:
         set_location_hours(work.session, actor, location_id, weekly)
         return _row(work.session, work.session.get(Location, location_id), now_of(clock))
+
+
+def do_save_location(actor: Actor, location_id: int | None, data: LocationInput, weekly: Weekly, *,
+                     clock: Clock | None = None, engine: Engine | None = None) -> LocationRow:
+    """Add (location_id None) or change a location with its opening hours in ONE transaction
+    (the settings dialog): nothing is written unless both are valid. Raises PermissionDenied,
+    NotFound, ValidationFailed (field or "hours-<weekday>" -> message)."""
+    actor.require(PERMISSION)
+    with atomic(actor.org_id, engine=engine) as work:
+        loc = save_location(work.session, actor, location_id, data, weekly)
+        return _row(work.session, loc, now_of(clock))
 
 
 def do_add_closure(actor: Actor, location_id: int, start_date: date | None, end_date: date | None, reason: str,

@@ -176,6 +176,26 @@ def set_location_hours(session: Session, actor: Actor, location_id: int, weekly:
     return clean
 
 
+def save_location(session: Session, actor: Actor, location_id: int | None, data: LocationInput,
+                  weekly: Weekly) -> Location:
+    """Create (location_id None) or change a location with its opening hours in one go: both
+    are validated before anything is written, so a bad interval leaves the details unsaved
+    too. Raises PermissionDenied, NotFound, ValidationFailed (every bad field at once)."""
+    actor.require(PERMISSION)
+    errors: dict[str, str] = {}
+    for check, arg in ((validate_location, data), (validate_hours, weekly)):
+        try:
+            check(arg)
+        except ValidationFailed as exc:
+            errors |= exc.fields
+    if errors:
+        raise ValidationFailed(errors)
+    loc = (create_location(session, actor, data) if location_id is None
+           else update_location(session, actor, location_id, data))
+    set_location_hours(session, actor, loc.id, weekly)
+    return loc
+
+
 def visits_between(session: Session, location: Location, first: date, last: date) -> int:
     """How many confirmed or checked-in visits at `location` start on local dates first..last."""
     tz = ZoneInfo(location.time_zone)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.features.auth.shell import not_found_view, staff_header
+from medspa.features.settings.locations import locations_tab
 from medspa.features.settings.service_form import service_dialog
 from medspa.features.settings.state import ServiceView, SettingsState
 
@@ -121,8 +122,11 @@ def _view() -> rx.Component:
             spacing="1"),
         rx.tabs.root(
             rx.tabs.list(rx.tabs.trigger(rx.hstack(rx.icon("sparkles", size=14), "Services", spacing="2",
-                                                   align="center"), value="services", id="settings-tab-services")),
+                                                   align="center"), value="services", id="settings-tab-services"),
+                         rx.tabs.trigger(rx.hstack(rx.icon("map-pin", size=14), "Locations", spacing="2",
+                                                   align="center"), value="locations", id="settings-tab-locations")),
             rx.tabs.content(rx.box(_services_tab(), padding_top="18px"), value="services"),
+            rx.tabs.content(rx.box(locations_tab(), padding_top="18px"), value="locations"),
             default_value="services", width="100%"),
         service_dialog(),
         spacing="4", padding="20px", width="100%", max_width="1300px", margin_x="auto",
