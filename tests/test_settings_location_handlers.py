@@ -87,7 +87,7 @@ def test_a_closure_on_a_booked_day_warns_that_the_visit_is_kept(world: World, ap
     run(call(LocationsState.save_closure, state))
     assert state.loc_errors == {} and not state.closure_open
     assert state.loc_message == "Main is closed on Wed, Jul 1, 2026: no slots are offered then"
-    assert state.loc_warning == "1 booked visit on these days is kept: move or cancel it on the calendar"
+    assert state.loc_warning == "1 booked visit on the closed day is kept: move or cancel it on the calendar"
     [closure] = state.locations[0].closures
     assert (closure.reason, closure.warning) == ("Burst pipe", state.loc_warning)
     run(call(LocationsState.remove_closure, state, closure.id))

@@ -75,7 +75,8 @@ def _day(day: DayForm) -> rx.Component:
         rx.vstack(
             rx.cond(day.spans.length() > 0,
                     rx.vstack(rx.foreach(day.spans, lambda span, i: _span(day, span, i)), spacing="2"),
-                    rx.text("Closed", size="2", color_scheme="gray", padding_top="4px")),
+                    rx.text(rx.cond(L.hours_set, "Closed", "When providers work"), size="2", color_scheme="gray",
+                            padding_top="4px", class_name="loc-day-closed")),
             _error(f"hours-{day.weekday}"),
             spacing="1"),
         rx.spacer(),

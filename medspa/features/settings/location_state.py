@@ -79,6 +79,11 @@ class LocationsState(StaffState):
     loc_saving: bool = False
     _rows: dict[int, LocationRow] = {}
 
+    @rx.var
+    def hours_set(self) -> bool:
+        """Whether the dialog's hours have any interval (none: providers' hours alone decide)."""
+        return any(day.spans for day in self.hours)
+
     def _show(self, rows: list[LocationRow]) -> None:
         self._rows = {r.id: r for r in rows}
         self.locations = [_view(r) for r in rows]

@@ -137,5 +137,5 @@ def visits_warning(visits: int) -> str:
     if not visits:
         return ""
     many = visits != 1
-    return (f"{visits} booked visit{'s' if many else ''} on these days {'are' if many else 'is'} kept: "
-            f"move or cancel {'them' if many else 'it'} on the calendar")
+    return (f"{visits} booked visit{'s' if many else ''} on the closed {'days' if many else 'day'} "
+            f"{'are' if many else 'is'} kept: move or cancel {'them' if many else 'it'} on the calendar")
