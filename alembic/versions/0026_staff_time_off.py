@@ -17,7 +17,7 @@ from alembic import op
 from medspa.tenancy import protect_tenant_table
 
 revision: str = '0026'
-down_revision: Union[str, None] = '0024'
+down_revision: Union[str, None] = '0025'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -2,8 +2,9 @@
 
 A slot for service S starting at s occupies [s - S.buffer_before, s + S.duration +
 S.buffer_after) on the provider and on one room / device of the types S needs. That whole
-span must lie inside one of the provider's working-hour spans at the location (local wall
-times, DST-correct via timezones.wall_to_utc) and overlap no live occupancy (booked, or held
+span must lie inside one of the provider's working-hour spans at the location, cut to the
+location's opening hours when it has any (local wall times, DST-correct via
+timezones.wall_to_utc), on a day the location is not closed (practice/opening.py) and overlap no live occupancy (booked, or held
 and not yet expired at `now`). Start times sit on the service's slot grid, counted in local
 wall minutes from midnight, then stepped in real elapsed minutes (so a fall-back day offers
 the repeated hour twice and a spring-forward gap offers nothing, cases TZ-1 and TZ-2).
@@ -29,6 +30,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.models import Payment, PaymentStatus
 from medspa.domain.practice.models import Location, Resource, WorkingHours
+from medspa.domain.practice.opening import clip, closed_days, opening_hours
 from medspa.domain.practice.service import get_location
 from medspa.domain.practice.shifts import Span, exceptions_between, merge_spans, subtract_spans
 from medspa.domain.scheduling.models import Occupancy, OccupancyStatus
@@ -131,6 +133,8 @@ class _Context:
     rooms: list[int]
     devices: list[int]
     hours: dict[int, dict[int, list[tuple]]]  # staff_id -> weekday -> [(start, end)]
+    opening: dict[int, list[tuple]] | None  # the location's weekday -> [(start, end)]; None: no hours set
+    closed: set[date]  # local dates the location is closed (filled by find_slots)
     time_off: dict[int, list[Span]] = field(default_factory=dict)  # staff_id -> UTC spans away
     extra: dict[int, list[Span]] = field(default_factory=dict)  # staff_id -> UTC extra shifts here
 
@@ -162,7 +166,8 @@ def _context(session: Session, location_id: int, service_id: int, provider_id: i
                                                       WorkingHours.staff_id.in_(staff_ids or [-1]))):
         hours[wh.staff_id][wh.weekday].append((wh.start_time, wh.end_time))
     return _Context(location, service, ZoneInfo(location.time_zone), provider_resource,
-                    typed("room", service.room_type), typed("device", service.device_type), hours)
+                    typed("room", service.room_type), typed("device", service.device_type), hours,
+                    opening_hours(session, location_id), set())
 
 
 def _first_grid_start(span_lo: datetime, earliest: datetime, grid: int, tz: ZoneInfo) -> datetime:
@@ -178,9 +183,11 @@ def _first_grid_start(span_lo: datetime, earliest: datetime, grid: int, tz: Zone
 
 def _work_spans(ctx: _Context, staff_id: int, day: date) -> list[Span]:
     """The provider's UTC working spans starting on local `day`: the weekly hours (breaks
-    between intervals) plus extra shifts starting that day, minus time off."""
-    spans = [(wall_to_utc(day, lo, ctx.tz, fold=0), wall_to_utc(day, hi, ctx.tz, fold=1))
-             for lo, hi in ctx.hours.get(staff_id, {}).get(day.weekday(), [])]
+    between intervals) cut to the location's opening hours when it has some, plus extra
+    shifts starting that day (an explicit shift is not cut), minus time off."""
+    opening = None if ctx.opening is None else ctx.opening.get(day.weekday(), [])
+    weekly = clip(ctx.hours.get(staff_id, {}).get(day.weekday(), []), opening)  # inside the opening hours
+    spans = [(wall_to_utc(day, lo, ctx.tz, fold=0), wall_to_utc(day, hi, ctx.tz, fold=1)) for lo, hi in weekly]
     spans += [sp for sp in ctx.extra.get(staff_id, []) if sp[0].astimezone(ctx.tz).date() == day]
     return subtract_spans(merge_spans(spans), ctx.time_off.get(staff_id, []))
 
@@ -195,6 +202,9 @@ def _slots(ctx: _Context, busy: BusyIndex, start_date: date, end_date: date, ear
     out: list[Slot] = []
     day = start_date
     while day <= end_date:
+        if day in ctx.closed:  # a closure: nothing that day (visits already booked stay)
+            day += timedelta(days=1)
+            continue
         for staff_id, resource_id in ctx.provider_resource.items():
             for span_lo, span_hi in _work_spans(ctx, staff_id, day):
                 s = _first_grid_start(span_lo, max(span_lo + before, earliest), grid, ctx.tz)
@@ -232,6 +242,7 @@ def find_slots(session: Session, actor: Actor, *, location_id: int, service_id: 
     if start_date < today - timedelta(days=MAX_PAST_DAYS) or end_date > today + timedelta(days=MAX_AHEAD_DAYS):
         raise ValidationFailed({"start_date": "Ask for dates within the next two years"})
     ctx = _context(session, location_id, service_id, provider_id)
+    ctx.closed = closed_days(session, location_id, start_date, end_date)
     notice = timedelta(minutes=ctx.service.min_notice_minutes if apply_notice else 0)
     window_lo = local_midnight(start_date, ctx.tz) - timedelta(days=1)
     window_hi = local_midnight(end_date + timedelta(days=1), ctx.tz) + timedelta(days=1)

@@ -12,6 +12,7 @@ import reflex as rx
 from medspa.features.auth.shell import not_found_view, staff_header
 from medspa.features.settings.hours_view import hours_tab
 from medspa.features.settings.rooms import rooms_tab
+from medspa.features.settings.locations import locations_tab
 from medspa.features.settings.service_form import service_dialog
 from medspa.features.settings.state import ServiceView, SettingsState
 
@@ -124,11 +125,14 @@ def _view() -> rx.Component:
         rx.tabs.root(
             rx.tabs.list(rx.tabs.trigger(rx.hstack(rx.icon("sparkles", size=14), "Services", spacing="2",
                                                    align="center"), value="services", id="settings-tab-services"),
+                         rx.tabs.trigger(rx.hstack(rx.icon("map-pin", size=14), "Locations", spacing="2",
+                                                   align="center"), value="locations", id="settings-tab-locations"),
                          rx.tabs.trigger(rx.hstack(rx.icon("door-open", size=14), "Rooms and devices", spacing="2",
                                                    align="center"), value="rooms", id="settings-tab-rooms"),
                          rx.tabs.trigger(rx.hstack(rx.icon("clock", size=14), "Provider hours", spacing="2",
                                                    align="center"), value="hours", id="settings-tab-hours")),
             rx.tabs.content(rx.box(_services_tab(), padding_top="18px"), value="services"),
+            rx.tabs.content(rx.box(locations_tab(), padding_top="18px"), value="locations"),
             rx.tabs.content(rx.box(rooms_tab(), padding_top="18px"), value="rooms"),
             rx.tabs.content(rx.box(hours_tab(), padding_top="18px"), value="hours"),
             default_value="services", width="100%"),
