@@ -37,6 +37,7 @@ from medspa.domain.practice.actions import (
 )
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from tests.conftest import utc
+from tests.factories import build_clinic
 
 T0 = utc(2026, 9, 1, 15, 0, 0)
 BASE = "https://spa.example"
@@ -299,3 +300,31 @@ def test_serve_prints_a_set_up_link_only_without_the_demo_clinic(monkeypatch, ca
     out = capsys.readouterr().out
     assert "Create yours with this one-time link" in out and "    http://localhost:3000/setup?token=abc" in out
     assert "/book/demo" not in out
+
+
+def test_the_set_up_checklist_follows_what_the_clinic_has_done(engine, owner_engine, new_clinic):
+    """Issue 13: the owner's "Getting started" steps are read from what exists: a new clinic
+    has none done; the test clinic (services with providers, hours, no rooms needed by most
+    services) has its services and hours done, and its first online booking ticks the last."""
+    from medspa.domain.practice.actions import fetch_setup_checklist
+    from tests.test_abuse_limits import GOOD, at, request
+    from medspa.clock import FixedClock
+    from medspa.domain.payments.gateway import TestPaymentGateway
+    from medspa.domain.scheduling.actions.online import do_book_online
+
+    made, _ = new_clinic
+    owner = Actor(org_id=made.org_id, role="owner", label="owner")
+    steps = fetch_setup_checklist(owner, engine=engine)
+    assert [(s.key, s.done) for s in steps] == [("services", False), ("hours", False), ("rooms", False),
+                                                ("location", True), ("team", False), ("share", False)]
+    assert steps[-1].href.startswith("/book/") and steps[1].href == "/settings?tab=hours"
+    with pytest.raises(PermissionDenied):
+        fetch_setup_checklist(Actor(org_id=made.org_id, role="front_desk", label="desk"), engine=engine)
+
+    clinic = build_clinic(engine, owner_engine)
+    done = {s.key: s.done for s in fetch_setup_checklist(clinic.staff_actor("owner"), engine=engine)}
+    assert (done["services"], done["hours"], done["share"]) == (True, True, False)
+    clock = FixedClock(utc(2026, 7, 1, 12))
+    do_book_online(Actor.public(clinic.org_id, ip="203.0.113.5"), request(clinic, at(10), card=GOOD), clock=clock,
+                   engine=engine, gateway=TestPaymentGateway(engine, clock.now))
+    assert {s.key: s.done for s in fetch_setup_checklist(clinic.staff_actor("owner"), engine=engine)}["share"]

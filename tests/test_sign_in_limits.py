@@ -138,15 +138,18 @@ def test_counts_are_shared_by_every_worker_through_redis(tmp_path, limits):
     try:
         url = f"redis://127.0.0.1:{port}/0"
         limits(redis_url=url)
-        deadline = time.monotonic() + 20
-        while True:  # wait for the server to accept
+        import redis as redis_client
+
+        deadline = time.monotonic() + 30
+        while True:  # wait until the server answers (a hit meanwhile would count in memory instead)
             try:
-                hit("2/hour", "shared", "key", message="Too many.")
+                redis_client.Redis.from_url(url, socket_connect_timeout=1).ping()
                 break
-            except Exception:  # noqa: BLE001 - not up yet
+            except redis_client.RedisError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
+        hit("2/hour", "shared", "key", message="Too many.")
         other_worker = subprocess.run(
             [sys.executable, "-c", "from medspa.domain.ratelimits import hit, RateLimited\n"
              "hit('2/hour', 'shared', 'key', message='Too many.')\n"

@@ -44,9 +44,10 @@ def setup_checklist(session: Session, org_id: int) -> list[ChecklistStep]:
     rooms = bool(have) and not (needed - have) if needed else bool(have) or services
     locations = list(session.exec(select(Location)))
     complete = bool(locations) and all(loc.address.strip() and loc.phone.strip() for loc in locations)
-    team = (session.exec(select(func.count()).select_from(UserAccount)).one() > 1
-            or _exists(session, select(Invitation.id).where(Invitation.accepted_at.is_(None),
-                                                            Invitation.revoked_at.is_(None))))
+    users = session.exec(select(func.count()).select_from(UserAccount)).one()
+    pending = session.exec(select(func.count()).select_from(Invitation).where(
+        Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))).one()
+    team = users + pending >= 2  # someone besides the first owner, signed up or invited
     booked = _exists(session, select(Appointment.id).where(Appointment.source == "online"))
     slug = org.slug if org else ""
     return [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.features.auth.shell import not_found_view, staff_header
+from medspa.features.settings.checklist import SettingsNavState, checklist_card
 from medspa.features.settings.hours_view import hours_tab
 from medspa.features.settings.rooms import rooms_tab
 from medspa.features.settings.locations import locations_tab
@@ -122,6 +123,7 @@ def _view() -> rx.Component:
             rx.text("How your clinic runs: the service menu, prices and deposits, and who performs what.",
                     size="2", color_scheme="gray"),
             spacing="1"),
+        checklist_card(),
         rx.tabs.root(
             rx.tabs.list(rx.tabs.trigger(rx.hstack(rx.icon("sparkles", size=14), "Services", spacing="2",
                                                    align="center"), value="services", id="settings-tab-services"),
@@ -135,7 +137,7 @@ def _view() -> rx.Component:
             rx.tabs.content(rx.box(locations_tab(), padding_top="18px"), value="locations"),
             rx.tabs.content(rx.box(rooms_tab(), padding_top="18px"), value="rooms"),
             rx.tabs.content(rx.box(hours_tab(), padding_top="18px"), value="hours"),
-            default_value="services", width="100%"),
+            value=SettingsNavState.tab, on_change=SettingsNavState.pick_tab, width="100%"),
         service_dialog(),
         spacing="4", padding="20px", width="100%", max_width="1300px", margin_x="auto",
     )
@@ -152,4 +154,4 @@ def settings_page() -> rx.Component:
 
 def register(app: rx.App) -> None:
     """Add /settings (owner and manager)."""
-    app.add_page(settings_page, route=ROUTE, title="Settings · medspa", on_load=S.load)
+    app.add_page(settings_page, route=ROUTE, title="Settings · medspa", on_load=[S.load, SettingsNavState.load_nav])

@@ -21,6 +21,7 @@ from medspa.domain.identity.actions import (
 )
 from medspa.features.auth.state import StaffState
 from medspa.settings import get_settings
+from medspa.web.inputs import parse_id
 
 FIELDS = ("email", "name", "role", "title")
 GONE = "That invitation is not pending any more"
@@ -96,7 +97,8 @@ class InvitesState(StaffState):
 
     @rx.event
     async def resend(self, invitation_id: int):
-        if not isinstance(invitation_id, int) or isinstance(invitation_id, bool):
+        invitation_id = parse_id(invitation_id)  # any id the database can hold, else nothing
+        if invitation_id is None:
             return
         done = await self._act(do_resend_invitation, invitation_id, base_url=get_settings().base_url, denied=GONE)
         if done.redirect is not None:
@@ -107,7 +109,8 @@ class InvitesState(StaffState):
 
     @rx.event
     async def revoke(self, invitation_id: int):
-        if not isinstance(invitation_id, int) or isinstance(invitation_id, bool):
+        invitation_id = parse_id(invitation_id)
+        if invitation_id is None:
             return
         done = await self._act(do_revoke_invitation, invitation_id, denied=GONE)
         if done.redirect is not None:
