@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
+from medspa.domain.changes import apply_changes
 from medspa.domain.catalog.models import Service, ServiceProvider
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
@@ -196,12 +197,7 @@ def update_service(session: Session, actor: Actor, service_id: int, data: Servic
     svc = _service_for_edit(session, service_id)
     before_providers = provider_ids_of(session, svc.id)
     clean = validate_service(session, actor, data, svc, before_providers)
-    changes: dict[str, list] = {}
-    for key in _FIELDS:
-        old, new = getattr(svc, key), getattr(clean, key)
-        if old != new:
-            changes[key] = [old, new]
-            setattr(svc, key, new)
+    changes = apply_changes(svc, clean, _FIELDS)
     if before_providers != clean.provider_ids:
         changes["provider_ids"] = [list(before_providers), list(clean.provider_ids)]
         _set_providers(session, actor, svc, clean.provider_ids)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, func, select
 
 from medspa.domain.audit.service import record
+from medspa.domain.changes import apply_changes
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.phones import normalize_phone
@@ -107,12 +108,7 @@ def update_location(session: Session, actor: Actor, location_id: int, data: Loca
     actor.require(PERMISSION)
     loc = location_for_edit(session, location_id)
     clean = validate_location(data)
-    changes = {}
-    for key in _FIELDS:
-        old, new = getattr(loc, key), getattr(clean, key)
-        if old != new:
-            changes[key] = [old, new]
-            setattr(loc, key, new)
+    changes = apply_changes(loc, clean, _FIELDS)
     if changes:
         record(session, actor, "location.update", "location", loc.id, name=loc.name, changes=changes)
     session.flush()

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import Range
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
+from medspa.domain.changes import apply_changes
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, Resource
@@ -106,9 +107,7 @@ def update_resource(session: Session, actor: Actor, resource_id: int, data: Reso
     actor.require(PERMISSION)
     res = _resource_for_edit(session, resource_id)
     clean = validate_resource(session, data, res)
-    changes = {k: [getattr(res, k), getattr(clean, k)] for k in _FIELDS if getattr(res, k) != getattr(clean, k)}
-    for key, (_old, new) in changes.items():
-        setattr(res, key, new)
+    changes = apply_changes(res, clean, _FIELDS)
     if changes:
         record(session, actor, "resource.update", "resource", res.id, name=res.name, changes=changes)
     session.flush()
