@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, field
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
-from medspa.domain.changes import apply_changes
+from medspa.domain.changes import apply_changes, row_for_edit
 from medspa.domain.catalog.models import Service, ServiceProvider
-from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Organization, Resource, StaffMember
 
@@ -183,10 +183,7 @@ def create_service(session: Session, actor: Actor, data: ServiceInput) -> Servic
 
 
 def _service_for_edit(session: Session, service_id: int) -> Service:
-    svc = session.get(Service, service_id, with_for_update=True)
-    if svc is None:
-        raise NotFound("service")
-    return svc
+    return row_for_edit(session, Service, service_id, "service")
 
 
 def update_service(session: Session, actor: Actor, service_id: int, data: ServiceInput) -> Service:

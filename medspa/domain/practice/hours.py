@@ -16,6 +16,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
+from medspa.domain.changes import row_for_edit
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, StaffMember, WorkingHours
@@ -204,9 +205,7 @@ def remove_time_off(session: Session, actor: Actor, entry_id: int) -> StaffTimeO
     history); audited "staff.time_off.delete" / "staff.extra_shift.delete" with the old values.
     Raises PermissionDenied, NotFound."""
     actor.require(PERMISSION)
-    row = session.get(StaffTimeOff, entry_id, with_for_update=True) if isinstance(entry_id, int) else None
-    if row is None:
-        raise NotFound("time off")
+    row = row_for_edit(session, StaffTimeOff, entry_id, "time off")
     verb = "time_off" if row.kind == TIME_OFF else "extra_shift"
     record(session, actor, f"staff.{verb}.delete", "staff_member", row.staff_id, entry_id=row.id, old=_facts(row))
     session.delete(row)

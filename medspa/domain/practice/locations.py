@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, func, select
 
 from medspa.domain.audit.service import record
-from medspa.domain.changes import apply_changes
-from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.changes import apply_changes, row_for_edit
+from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.phones import normalize_phone
 from medspa.domain.practice.models import Location
@@ -96,10 +96,7 @@ def create_location(session: Session, actor: Actor, data: LocationInput) -> Loca
 
 def location_for_edit(session: Session, location_id: int) -> Location:
     """The clinic's location, locked for the change; NotFound for any other id."""
-    loc = session.get(Location, location_id, with_for_update=True)
-    if loc is None:
-        raise NotFound("location")
-    return loc
+    return row_for_edit(session, Location, location_id, "location")
 
 
 def update_location(session: Session, actor: Actor, location_id: int, data: LocationInput) -> Location:
@@ -233,9 +230,7 @@ def remove_closure(session: Session, actor: Actor, closure_id: int) -> LocationC
     """Reopen: delete a closure (audited "location.closure.remove" with its old values).
     Raises PermissionDenied, NotFound."""
     actor.require(PERMISSION)
-    closure = session.get(LocationClosure, closure_id, with_for_update=True)
-    if closure is None:
-        raise NotFound("closure")
+    closure = row_for_edit(session, LocationClosure, closure_id, "closure")
     record(session, actor, "location.closure.remove", "location_closure", closure.id,
            location_id=closure.location_id, old={"start_date": closure.start_date.isoformat(),
                                                  "end_date": closure.end_date.isoformat(), "reason": closure.reason})

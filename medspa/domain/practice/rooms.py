@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import Range
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
-from medspa.domain.changes import apply_changes
+from medspa.domain.changes import apply_changes, row_for_edit
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, Resource
@@ -94,8 +94,8 @@ def create_resource(session: Session, actor: Actor, data: ResourceInput) -> Reso
 
 
 def _resource_for_edit(session: Session, resource_id: int) -> Resource:
-    res = session.get(Resource, resource_id, with_for_update=True) if isinstance(resource_id, int) else None
-    if res is None or res.kind not in ROOM_KINDS:  # providers are edited as staff, not here
+    res = row_for_edit(session, Resource, resource_id, "resource")
+    if res.kind not in ROOM_KINDS:  # providers are edited as staff, not here
         raise NotFound("resource")
     return res
 
