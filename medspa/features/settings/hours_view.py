@@ -142,5 +142,8 @@ def hours_tab() -> rx.Component:
             justify="between", align="end", width="100%", gap="12px", wrap="wrap"),
         rx.cond(H.hours_staff.length() > 0,
                 rx.grid(_week(), _time_off(), columns=rx.breakpoints(initial="1", lg="2"), spacing="4", width="100%"),
-                rx.card(rx.text("No bookable providers yet.", size="2", color_scheme="gray"), width="100%")),
+                rx.card(rx.text("No bookable providers yet. Invite your providers on the ",
+                                        rx.link("Staff page", href="/staff", id="hours-invite-link"),
+                                        " with the role Provider; their hours are set here once they have joined.",
+                                        size="2", color_scheme="gray"), width="100%")),
         spacing="4", width="100%", on_mount=H.load_hours)
