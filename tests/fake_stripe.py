@@ -301,7 +301,8 @@ class FakeStripe:
             return 400, _error("invalid_request_error",
                                f"This PaymentIntent ({pid}) does not have a successful charge to refund.",
                                code="charge_not_refundable")
-        refunded = sum(r["amount"] for r in self.refunds.values() if r["payment_intent"] == pid)
+        refunded = sum(r["amount"] for r in self.refunds.values()
+                       if r["payment_intent"] == pid and r["status"] != "failed")  # a failed one is refundable again
         amount = int(params.get("amount") or intent["amount"] - refunded)
         if amount <= 0 or refunded + amount > intent["amount"]:
             return 400, _error("invalid_request_error",
@@ -326,6 +327,12 @@ class FakeStripe:
             "created": self.now, "livemode": False, "pending_webhooks": 1, "type": event_type,
             "request": {"id": None, "idempotency_key": None}, "data": {"object": intent},
         }, separators=(",", ":")).encode()
+
+    def fail_refund(self, refund_id: str, failure_reason: str = "expired_or_canceled_card") -> None:
+        """The card's bank sends refund `refund_id` back (Stripe: status failed with a
+        failure_reason; the amount is refundable again). Deliver refund_event(..., "refund.failed")."""
+        with self.lock:
+            self.refunds[refund_id].update(status="failed", failure_reason=failure_reason)
 
     def refund_event(self, refund_id: str, event_type: str = "refund.created", *, event_id: str | None = None) -> bytes:
         """The webhook body Stripe would POST for `event_type` about refund `refund_id`."""

@@ -1,7 +1,7 @@
 """Issue 11 part 2, refunds: any number of partial refunds up to the amount paid, each with its
 own idempotency key (refund-<payment>-<n>), statuses succeeded -> partially_refunded ->
 refunded; and a property test (hypothesis) that no sequence of charges, refunds, replays and
-webhook deliveries (charge and refund events, redelivered) in any order makes refunded exceed paid or the ledger disagree with the
+webhook deliveries (charge and refund events, redelivered; refunds the bank sends back) in any order makes refunded exceed paid or the ledger disagree with the
 payments or with the gateway's own record (the fake Stripe server, which keeps idempotent
 answers like Stripe: https://docs.stripe.com/api/idempotent_requests).
 """
@@ -19,11 +19,14 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from medspa.clock import FixedClock
+from medspa.domain.audit.models import AuditEvent
 from medspa.domain.clients.service import ClientInput
 from medspa.domain.errors import ValidationFailed
+from medspa.domain.identity.models import UserAccount
+from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.payments.invariant import money_violations
 from medspa.domain.payments.models import LedgerEntry, Payment, Refund
-from medspa.domain.payments.service import issue_refund
+from medspa.domain.payments.service import begin_refund, issue_refund
 from medspa.domain.payments.stripe_gateway import StripeGateway
 from medspa.domain.payments.webhooks import handle_stripe_event
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
@@ -71,7 +74,7 @@ def payment(clinic, payment_id: int) -> Payment:
 def app_refunded(clinic, payment_id: int) -> int:
     with clinic.session() as s:
         return int(s.exec(select(func.coalesce(func.sum(Refund.amount_cents), 0))
-                          .where(Refund.payment_id == payment_id)).one())
+                          .where(Refund.payment_id == payment_id, Refund.status != "failed")).one())
 
 
 def test_partial_refunds_up_to_the_amount_paid_each_with_its_own_key(engine, owner_engine, fake):
@@ -151,6 +154,77 @@ def test_an_event_reporting_a_refund_changes_nothing_twice(engine, owner_engine,
     assert (payment(clinic, pid).status, app_refunded(clinic, pid)) == ("refunded", 5000)
 
 
+def test_a_refund_the_bank_sends_back_is_reversed_once_and_the_owners_are_told(engine, owner_engine, fake):
+    """Stripe's refund.failed about a refund that had succeeded (card closed): the refund is
+    failed with the reason, a refund_reversed line gives its money back to the ledger, the
+    payment is succeeded again, owners are emailed once; redeliveries change nothing, and a new
+    refund (to a new card) can then return the whole amount."""
+    clinic = build_clinic(engine, owner_engine)
+    with clinic.session() as s:  # two owners and a manager: the owners hear of it, the manager does not
+        for role, email in (("owner", "a@clinic.example"), ("owner", "b@clinic.example"),
+                            ("manager", "m@clinic.example")):
+            s.add(UserAccount(org_id=clinic.org_id, email=f"{clinic.slug}-{email}", password_hash="x", role=role))
+        s.commit()
+    clock = FixedClock(START)
+    gateway = StripeGateway(fake.api_key, fake.url)
+    pid = charge(clinic, gateway, clock)
+    refund(clinic, gateway, clock, pid, 2000)
+    (sent,) = fake.refunds
+    fake.fail_refund(sent, "expired_or_canceled_card")
+    body = fake.refund_event(sent, "refund.failed")
+    assert deliver(clinic, gateway, clock, body) == "refund_reversed"
+    assert deliver(clinic, gateway, clock, body) == "duplicate"
+    assert deliver(clinic, gateway, clock, fake.refund_event(sent, "refund.updated")) == "ignored"
+    with clinic.session() as s:
+        r = s.exec(select(Refund).where(Refund.payment_id == pid)).one()
+        assert (r.status, r.failure_message) == (
+            "failed", "Refund failed after it was sent: the card has expired or was closed.")
+        assert [(e.entry_type, e.amount_cents) for e in s.exec(select(LedgerEntry).where(
+            LedgerEntry.payment_id == pid).order_by(LedgerEntry.id))] == [
+            ("deposit_paid", 5000), ("deposit_refunded", -2000), ("refund_reversed", 2000)]
+        alerts = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "refund_failed")).all()
+        assert sorted(m.to_address for m in alerts) == [f"{clinic.slug}-a@clinic.example",
+                                                         f"{clinic.slug}-b@clinic.example"]
+        assert "did not reach the client: the card has expired or was closed" in alerts[0].body
+        assert s.exec(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "refund.reversed", AuditEvent.object_id == str(pid))).one() == 1
+        assert money_violations(s, clock.now()) == []  # the visit is confirmed: the money is its deposit
+    assert payment(clinic, pid).status == "succeeded"
+    refund(clinic, gateway, clock, pid, None)  # the client gave a new card: all of it goes back now
+    assert fake.posts_to("/v1/refunds")[-1].headers["idempotency-key"] == f"refund-{pid}-2"
+    assert [(r["amount"], r["status"]) for r in fake.refunds.values()] == [(2000, "failed"), (5000, "succeeded")]
+    assert payment(clinic, pid).status == "refunded"
+    with clinic.session() as s:
+        assert sum(e.amount_cents for e in s.exec(select(LedgerEntry).where(LedgerEntry.payment_id == pid))) == 0
+
+
+def test_a_pending_refund_reported_failed_fails_without_a_ledger_line(engine, owner_engine, fake):
+    """The app's refund whose answer was lost (still pending) and that the bank then sent back:
+    refund.failed fails the pending row (nothing was on the ledger, nothing is added)."""
+    clinic = build_clinic(engine, owner_engine)
+    clock = FixedClock(START)
+    gateway = StripeGateway(fake.api_key, fake.url)
+    pid = charge(clinic, gateway, clock)
+    with clinic.session() as s:
+        p = s.get(Payment, pid)
+        pending = begin_refund(s, clinic.staff_actor("manager"), p, now=clock.now(), reason="goodwill",
+                               amount_cents=1500)
+        key = pending.idempotency_key
+        s.commit()
+    lost = gateway.refund(org_id=clinic.org_id, gateway_payment_id=payment(clinic, pid).gateway_payment_id,
+                          amount_cents=1500, idempotency_key=key)  # sent; the answer never recorded
+    fake.fail_refund(lost.gateway_refund_id, "lost_or_stolen_card")
+    assert deliver(clinic, gateway, clock, fake.refund_event(lost.gateway_refund_id, "refund.failed")) == "refund_failed"
+    with clinic.session() as s:
+        r = s.exec(select(Refund).where(Refund.payment_id == pid)).one()
+        assert (r.status, r.reconcile_after) == ("failed", None)
+        assert "reported lost or stolen" in r.failure_message
+        assert [e.entry_type for e in s.exec(select(LedgerEntry).where(LedgerEntry.payment_id == pid))] == [
+            "deposit_paid"]
+        assert money_violations(s, clock.now()) == []
+    assert payment(clinic, pid).status == "succeeded"
+
+
 # ---- the property ------------------------------------------------------------------------------
 
 OPS = st.lists(st.one_of(
@@ -158,6 +232,7 @@ OPS = st.lists(st.one_of(
     st.tuples(st.just("refund"), st.integers(0, 5), st.one_of(st.none(), st.integers(-100, 6000))),
     st.tuples(st.just("lost_refund"), st.integers(0, 5), st.integers(1, 5000), st.booleans()),
     st.tuples(st.just("refund_event"), st.integers(0, 5), st.integers(0, 20)),
+    st.tuples(st.just("bounce"), st.integers(0, 5), st.integers(0, 20)),
     st.tuples(st.just("event"), st.integers(0, 5),
               st.sampled_from(["payment_intent.succeeded", "payment_intent.payment_failed",
                                "payment_intent.canceled"]), st.booleans()),
@@ -199,6 +274,13 @@ def test_no_sequence_makes_refunds_exceed_payments_or_the_ledger_disagree(engine
             if mine:
                 deliver(clinic, gateway, clock, fake.refund_event(mine[op[2] % len(mine)]["id"],
                                                                   "refund.updated" if op[2] % 2 else "refund.created"))
+        elif op[0] == "bounce":  # the card's bank sends a succeeded refund back: refund.failed
+            sent = [r for r in fake.refunds.values() if r["status"] == "succeeded"
+                    and r["payment_intent"] == payment(clinic, target).gateway_payment_id]
+            if sent:
+                bounced = sent[op[2] % len(sent)]["id"]
+                fake.fail_refund(bounced)
+                deliver(clinic, gateway, clock, fake.refund_event(bounced, "refund.failed"))
         else:  # a webhook event about the charge, new or a redelivery of an earlier one, in any order
             if op[3] and delivered:
                 _, body = delivered[op[1] % len(delivered)]
@@ -215,13 +297,13 @@ def check(clinic, fake, payments: list[int], clock) -> None:
             p = s.get(Payment, pid)
             refunded = app_refunded(clinic, pid)
             at_gateway = sum(int(r["amount"]) for r in fake.refunds.values()
-                             if r["payment_intent"] == p.gateway_payment_id)
+                             if r["payment_intent"] == p.gateway_payment_id and r["status"] != "failed")
             lines = dict(s.exec(select(LedgerEntry.entry_type, func.sum(LedgerEntry.amount_cents))
                                 .where(LedgerEntry.payment_id == pid).group_by(LedgerEntry.entry_type)).all())
             assert 0 <= refunded <= p.amount_cents
             assert refunded == at_gateway, (pid, refunded, at_gateway)  # the gateway and the app agree
             assert lines.get("deposit_paid") == p.amount_cents
-            assert -lines.get("deposit_refunded", 0) == refunded
+            assert -lines.get("deposit_refunded", 0) - lines.get("refund_reversed", 0) == refunded
             expected = ("succeeded" if refunded == 0 else "refunded" if refunded == p.amount_cents
                         else "partially_refunded")
             assert p.status == expected, (pid, p.status, refunded)  # never back to failed

@@ -33,9 +33,8 @@ from medspa.domain.audit.models import AuditEvent
 from medspa.domain.audit.service import record
 from medspa.domain.clinical.models import NoteStatus, TreatmentNote
 from medspa.domain.identity.actor import Actor
-from medspa.domain.identity.models import UserAccount
 from medspa.domain.messaging.models import OutboxMessage
-from medspa.domain.messaging.service import add_new_messages
+from medspa.domain.messaging.money_notices import queue_owner_alert
 from medspa.domain.money import format_money
 from medspa.domain.payments.models import Dispute, LedgerEntry, Payment
 from medspa.domain.practice.models import Location
@@ -179,12 +178,9 @@ def _flag_owners(session: Session, payment: Payment, dispute: Dispute) -> list[O
         f"Reason given: {dispute.reason or 'not given'}. Status: {dispute.status}. Evidence due by (UTC): {due}.",
         "", "What the clinic holds:", *evidence.lines(), "",
         "Answer the dispute in the Stripe Dashboard before the due date; the dashboard lists open disputes."])
-    owners = session.exec(select(UserAccount).where(UserAccount.role == "owner", UserAccount.active.is_(True))
-                          .order_by(UserAccount.id)).all()
-    return add_new_messages(session, [OutboxMessage(
-        org_id=payment.org_id, channel="email", kind="dispute_opened", to_address=u.email,
-        subject=f"Payment disputed: {amount}", body=body, client_id=payment.client_id,
-        appointment_id=payment.appointment_id, dedupe_key=f"dispute-{dispute.id}-{u.id}") for u in owners])
+    return queue_owner_alert(session, payment.org_id, kind="dispute_opened", subject=f"Payment disputed: {amount}",
+                             body=body, dedupe_prefix=f"dispute-{dispute.id}", client_id=payment.client_id,
+                             appointment_id=payment.appointment_id)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,8 @@ from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
 PAYMENT_LINE_TYPES = ("deposit_paid", "deposit_refunded", "deposit_forfeited", "deposit_applied", "charge_voided",
-                      "processing_fee", "sale_refunded", "balance_paid", "dispute_withdrawn", "dispute_reinstated")
+                      "processing_fee", "sale_refunded", "balance_paid", "dispute_withdrawn", "dispute_reinstated",
+                      "refund_reversed")
 """Ledger lines that always belong to a payment (a `sale` line may have none: a zero balance)."""
 
 MONEY_INVARIANT_SQL = text("""

@@ -126,7 +126,9 @@ class LedgerEntry(SQLModel, table=True):
     out by another payment, e.g. a 3-D Secure card confirmed late; always followed by its
     full refund, a sale_refunded line); dispute_withdrawn (negative: a chargeback took the
     disputed amount) and dispute_reinstated (positive: a won dispute gave it back), written
-    once per dispute by payments.disputes.
+    once per dispute by payments.disputes; refund_reversed (positive: a refund that had
+    succeeded was sent back by the card's bank, Stripe's refund.failed; payments.service.
+    reverse_refund).
     The sum of a visit's lines is what the clinic kept for it. One sale per visit: the unique
     partial index uq_ledger_sale_once (migration 0010).
     """

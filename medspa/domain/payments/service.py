@@ -283,6 +283,49 @@ def apply_refund_outcome(session: Session, actor: Actor, payment: Payment, refun
     return refund
 
 
+REFUND_FAILURE_REASONS = {
+    "lost_or_stolen_card": "the card was reported lost or stolen",
+    "expired_or_canceled_card": "the card has expired or was closed",
+    "charge_for_pending_refund_disputed": "the client disputed the payment while the refund was pending",
+    "insufficient_funds": "the clinic's Stripe balance could not cover it",
+    "declined": "the card's bank declined it",
+    "merchant_request": "it was canceled from the Stripe Dashboard",
+    "unknown": "the card's bank sent it back without a reason",
+}
+"""Stripe's Refund.failure_reason values (https://docs.stripe.com/api/refunds/object), for people."""
+
+
+def refund_failure_text(failure_reason: str) -> str:
+    """Why a refund failed, in a sentence fragment for staff, from Stripe's failure_reason."""
+    return REFUND_FAILURE_REASONS.get(failure_reason, REFUND_FAILURE_REASONS["unknown"])
+
+
+def reverse_refund(session: Session, actor: Actor, payment: Payment, refund: Refund, message: str,
+                   now: datetime, **audit: object) -> bool:
+    """A refund that had succeeded failed afterwards (Stripe's refund.failed: the card's bank
+    sent the money back to the clinic's Stripe balance; Stripe does not retry it). Both rows
+    locked by the caller. The refund becomes failed with `message`, a positive refund_reversed
+    ledger line gives back its negative line (same refund id), the payment's status follows
+    what is still returned (succeeded / partially_refunded), and audit refund.reversed.
+    Reconciliation is not reopened: the same card would send it back again, so the clinic
+    returns the money another way (the caller tells the owners). Returns False (nothing
+    changed) when the refund is not a succeeded one."""
+    if refund.status != RefundStatus.SUCCEEDED:
+        return False
+    refund.status, refund.failure_message = RefundStatus.FAILED, message[:500]
+    session.add(refund)
+    session.flush()
+    returned = returned_cents(session, payment.id)
+    payment.status = (PaymentStatus.PARTIALLY_REFUNDED if returned > 0 else PaymentStatus.SUCCEEDED)
+    session.add(payment)
+    session.add(LedgerEntry(org_id=payment.org_id, client_id=payment.client_id, appointment_id=payment.appointment_id,
+                            payment_id=payment.id, refund_id=refund.id, entry_type="refund_reversed",
+                            amount_cents=refund.amount_cents, currency=payment.currency, created_at=now))
+    record(session, actor, "refund.reversed", "payment", payment.id, client_id=payment.client_id, at=now,
+           amount_cents=refund.amount_cents, message=message, idempotency_key=refund.idempotency_key or "", **audit)
+    return True
+
+
 def _book_refund(session: Session, actor: Actor, payment: Payment, refund: Refund, now: datetime,
                  **audit: object) -> None:
     """The ledger side of a succeeded (flushed) refund: the payment's status (partially_refunded,

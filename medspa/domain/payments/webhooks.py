@@ -25,12 +25,14 @@ from medspa.clock import Clock
 from medspa.db import tenant_session
 from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
-from medspa.domain.messaging.money_notices import queue_refund_notice
+from medspa.domain.messaging.money_notices import queue_owner_alert, queue_refund_notice
 from medspa.domain.payments.checkout import settle_balance
 from medspa.domain.payments.disputes import DISPUTE_EVENTS, apply_dispute_event
 from medspa.domain.payments.gateway import PaymentGateway, RefundResult
 from medspa.domain.payments.models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
-from medspa.domain.payments.service import apply_refund_outcome, ledger_deposit_paid, mark_settled, record_refund
+from medspa.domain.money import format_money
+from medspa.domain.payments.service import (apply_refund_outcome, ledger_deposit_paid, mark_settled, record_refund,
+                                            refund_failure_text, reverse_refund)
 from medspa.domain.practice.models import Organization
 from medspa.domain.scheduling.booking import finalize_paid_booking, void_charge
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
@@ -42,7 +44,7 @@ DEFAULT_TOLERANCE_SECONDS = 300
 SUCCEEDED = "payment_intent.succeeded"
 FAILED = "payment_intent.payment_failed"
 CANCELED = "payment_intent.canceled"
-REFUND_EVENTS = ("refund.created", "refund.updated")
+REFUND_EVENTS = ("refund.created", "refund.updated", "refund.failed")
 HANDLED_EVENTS = (SUCCEEDED, FAILED, CANCELED) + REFUND_EVENTS + DISPUTE_EVENTS
 SETTLED = (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED)
 
@@ -139,6 +141,11 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
     - "refunded": refund.created / refund.updated reported a refund the app never recorded
       (its answer was lost): recorded, at most what is left; a refund the app made itself, or
       one recorded from an earlier event, is "ignored" (nothing changes twice);
+    - "refund_reversed": refund.failed (or refund.updated with status failed) about a refund
+      the app recorded as succeeded: the card's bank sent it back (payments.service.
+      reverse_refund: refund_reversed ledger line) and every owner is emailed to return the
+      money another way; "refund_failed" when that refund was still pending (failed with the
+      reason, owners emailed); "ignored" for one already failed or never recorded;
     - charge.dispute.*: payments.disputes.apply_dispute_event's "disputed" / "withdrawn" /
       "reinstated" / "updated" / "ignored" (the clinic: the disputed PaymentIntent's
       metadata.org_id, asked of the gateway, which may raise GatewayUnavailable);
@@ -274,6 +281,8 @@ def _on_refund(session: Session, actor: Actor, refund: dict, now: datetime, even
     payment = session.exec(select(Payment).where(Payment.gateway == "stripe",
                                                  Payment.gateway_payment_id == str(refund.get("payment_intent") or ""))
                            .with_for_update()).first()
+    if payment is not None and refund.get("status") == "failed":
+        return _on_refund_failed(session, actor, payment, refund, now, event_id)
     if payment is None or refund.get("status") not in ("succeeded", "pending"):
         return "ignored"
     known = session.exec(select(Refund.id).where(Refund.payment_id == payment.id,
@@ -294,6 +303,41 @@ def _on_refund(session: Session, actor: Actor, refund: dict, now: datetime, even
                              gateway_refund_id=str(refund["id"]), now=now, reason="refund reported by Stripe",
                              stripe_event=event_id)
     return "refunded" if recorded is not None else "ignored"
+
+
+def _on_refund_failed(session: Session, actor: Actor, payment: Payment, refund: dict, now: datetime,
+                      event_id: str) -> str:
+    """A Refund the gateway reports failed (https://docs.stripe.com/refunds#failed-refunds: the
+    money is back in the clinic's balance and Stripe does not try again). The app's row (by the
+    refund id, else the idempotency key in its metadata; locked after the payment): succeeded
+    -> reversed ("refund_reversed"), pending -> failed ("refund_failed"); either way every owner
+    is emailed once (dedupe refund-failed-<refund id>). Already failed or unknown: "ignored"."""
+    key = str((refund.get("metadata") or {}).get("idempotency_key") or "")
+    match = Refund.gateway_refund_id == str(refund["id"])
+    if key:
+        match = match | (Refund.idempotency_key == key)
+    mine = session.exec(select(Refund).where(Refund.payment_id == payment.id, match).with_for_update()).first()
+    if mine is None or mine.status == RefundStatus.FAILED:
+        return "ignored"
+    why = refund_failure_text(str(refund.get("failure_reason") or "unknown"))
+    message = f"Refund failed after it was sent: {why}."
+    if mine.status == RefundStatus.SUCCEEDED:
+        reverse_refund(session, actor, payment, mine, message, now, stripe_event=event_id)
+        result = "refund_reversed"
+    else:
+        apply_refund_outcome(session, actor, payment, mine, RefundResult(status="failed", message=message), now,
+                             stripe_event=event_id)
+        result = "refund_failed"
+    amount = format_money(mine.amount_cents, mine.currency)
+    body = "\n".join([
+        f"A refund of {amount} (payment #{payment.id}, Stripe refund {refund['id']}) did not reach the client: {why}.",
+        "The money is back in the clinic's Stripe balance and Stripe will not try again.",
+        "Contact the client and return it another way (or refund again once they give you a new card); "
+        "the client's ledger shows the refund as failed."])
+    queue_owner_alert(session, payment.org_id, kind="refund_failed", subject=f"Refund failed: {amount}", body=body,
+                      dedupe_prefix=f"refund-failed-{mine.id}", client_id=payment.client_id,
+                      appointment_id=payment.appointment_id)
+    return result
 
 
 def _dispute_org_id(dispute: dict, gateway: PaymentGateway) -> int | None:
