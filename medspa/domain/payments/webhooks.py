@@ -141,11 +141,7 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
     - "refunded": refund.created / refund.updated reported a refund the app never recorded
       (its answer was lost): recorded, at most what is left; a refund the app made itself, or
       one recorded from an earlier event, is "ignored" (nothing changes twice);
-    - "refund_reversed": refund.failed (or refund.updated with status failed) about a refund
-      the app recorded as succeeded: the card's bank sent it back (payments.service.
-      reverse_refund: refund_reversed ledger line) and every owner is emailed to return the
-      money another way; "refund_failed" when that refund was still pending (failed with the
-      reason, owners emailed); "ignored" for one already failed or never recorded;
+    - a failed Refund (refund.failed): `_on_refund_failed`'s "refund_reversed" / "refund_failed";
     - charge.dispute.*: payments.disputes.apply_dispute_event's "disputed" / "withdrawn" /
       "reinstated" / "updated" / "ignored" (the clinic: the disputed PaymentIntent's
       metadata.org_id, asked of the gateway, which may raise GatewayUnavailable);
