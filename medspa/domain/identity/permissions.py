@@ -29,6 +29,9 @@ settings.write (owner and manager: running the business): the clinic's set-up, e
 service menu on /settings (domain/catalog/editing.py: add, edit, archive and restore
 services, each change audited with old and new values), locations, rooms, staff records.
 
+client.import (owner and manager): bring a client list from the old system (CSV or XLSX,
+domain/clients/import_actions.py): review it against the clinic's clients, then import it.
+
 outbox.read (system only): the `medspa outbox` print-out on the server's console
 (messaging.service.list_outbox); no staff page uses it: staff read the outbox with outbox.manage.
 
@@ -48,9 +51,10 @@ DESK_MONEY = {"payment.take"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
-                                                         "report.read", "jobs.read", "outbox.manage", "dispute.read"} | CHART | PHOTOS),
+                                                         "report.read", "jobs.read", "outbox.manage", "dispute.read",
+                                                         "client.import"} | CHART | PHOTOS),
     "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read",
-                                                           "outbox.manage"}),
+                                                           "outbox.manage", "client.import"}),
     "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS),
     "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY),
     "lab": frozenset({"calendar.read", "practice.read"}),  # the calendar lists the locations

@@ -1,0 +1,112 @@
+"""Likely duplicate clients, in one place (issue 14 part 3): the same email, the same phone, or
+the same date of birth and a similar name. Creating, editing and importing clients flag them;
+nothing here merges anything.
+
+A similar name: the folded names (`fold_name`: accents removed, case folded, punctuation and
+spaces collapsed) are equal, or first and last are swapped, or the last names are equal and
+the first names share their first letter (Kate / Katherine), or the full names are at least
+85 % alike (difflib ratio: one typo in a short name).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from difflib import SequenceMatcher
+from typing import Iterable, Protocol
+
+from sqlmodel import Session, select
+
+from medspa.domain.clients.models import Client
+
+SIMILAR_RATIO = 0.85
+
+
+def fold_name(name: str) -> str:
+    """"  Núñez-O'Brien " -> "nunez obrien": accents removed (NFKD, combining marks dropped),
+    case folded, apostrophes dropped, other punctuation and runs of spaces as one space."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    plain = plain.replace("'", "").replace("\u2019", "")
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in plain).split())
+
+
+class _Named(Protocol):
+    first_name: str
+    last_name: str
+    email: str | None
+    date_of_birth: date | None
+
+
+@dataclass(frozen=True)
+class ClientKey:
+    """What duplicate detection compares of one client: `ref` (a client id, or a file line),
+    folded first and last names, lower-cased email, E.164 phone and date of birth."""
+
+    ref: int
+    first: str
+    last: str
+    email: str
+    phone: str
+    born: date | None
+
+    @classmethod
+    def of(cls, ref: int, client: _Named) -> "ClientKey":
+        """The key of a Client row or a validated ClientInput (phone in `phone_e164` or `phone`)."""
+        phone = getattr(client, "phone_e164", None) or getattr(client, "phone", "") or ""
+        return cls(ref, fold_name(client.first_name), fold_name(client.last_name), (client.email or "").lower(),
+                   phone, client.date_of_birth)
+
+
+def similar_names(a: ClientKey, b: ClientKey) -> bool:
+    """True when the two keys' names are alike (see the module docstring)."""
+    if (a.first, a.last) == (b.first, b.last) or (a.first, a.last) == (b.last, b.first):
+        return True
+    if a.last and a.last == b.last and a.first[:1] and a.first[:1] == b.first[:1]:
+        return True
+    return SequenceMatcher(None, f"{a.first} {a.last}", f"{b.first} {b.last}").ratio() >= SIMILAR_RATIO
+
+
+class DuplicateIndex:
+    """Keys indexed by email, phone and date of birth, for `matches` in O(candidates)."""
+
+    def __init__(self, keys: Iterable[ClientKey]):
+        self._email: dict[str, list[ClientKey]] = defaultdict(list)
+        self._phone: dict[str, list[ClientKey]] = defaultdict(list)
+        self._born: dict[date, list[ClientKey]] = defaultdict(list)
+        for key in keys:
+            self.add(key)
+
+    def add(self, key: ClientKey) -> None:
+        """Index one more key."""
+        if key.email:
+            self._email[key.email].append(key)
+        if key.phone:
+            self._phone[key.phone].append(key)
+        if key.born:
+            self._born[key.born].append(key)
+
+    def matches(self, client: _Named, *, ignore: int | None = None) -> list[tuple[int, str]]:
+        """[(ref, why)] of the indexed keys `client` likely duplicates, strongest reason first
+        ("same email", "same phone", "same date of birth and a similar name"), each ref once.
+        ignore: a ref to leave out (the client being edited)."""
+        probe = ClientKey.of(-1, client)
+        found: dict[int, str] = {}
+        for key in self._email.get(probe.email, []) if probe.email else []:
+            found.setdefault(key.ref, "same email")
+        for key in self._phone.get(probe.phone, []) if probe.phone else []:
+            found.setdefault(key.ref, "same phone")
+        for key in self._born.get(probe.born, []) if probe.born else []:
+            if similar_names(probe, key):
+                found.setdefault(key.ref, "same date of birth and a similar name")
+        return [(ref, why) for ref, why in found.items() if ref != ignore]
+
+
+def clinic_duplicate_index(session: Session) -> DuplicateIndex:
+    """Every client of the session's clinic (row-level security scopes it), indexed."""
+    rows = session.exec(select(Client.id, Client.first_name, Client.last_name, Client.email, Client.phone_e164,
+                               Client.date_of_birth)).all()
+    return DuplicateIndex(ClientKey(r.id, fold_name(r.first_name), fold_name(r.last_name), (r.email or "").lower(),
+                                    r.phone_e164 or "", r.date_of_birth) for r in rows)
