@@ -26,6 +26,8 @@ from medspa.domain.identity.actor import PermissionDenied
 from medspa.domain.practice.models import Organization
 from tests.conftest import utc
 from tests.factories import build_clinic
+from tests.test_handler_matrix import world  # noqa: F401  (fixture)
+from tests.test_handlers import app_settings  # noqa: F401  (fixture)
 
 CLOCK = FixedClock(utc(2026, 7, 1, 16))
 TODAY = date(2026, 7, 1)
@@ -136,12 +138,13 @@ def test_duplicates_in_the_file_and_in_the_clinic_are_listed_and_decided_never_s
     data, mapping = text.encode(), mapping_of(text, ",")
     review = do_review_import(manager, data, "c.csv", mapping, "dmy", clock=CLOCK, engine=uk.engine)
     plan = {r.line: (r.action, r.client_id, r.reason, r.choosable) for r in review.lines}
-    assert plan[2] == ("merge", ana_id, f"Likely client #{ana_id} (same email)", ("merge", "skip"))
-    assert plan[3] == ("skip", bea_id, f"Likely client #{bea_id} (same date of birth and a similar name)",
+    assert plan[2] == ("merge", ana_id, f"Likely Ana Núñez (client #{ana_id}): same email", ("merge", "skip"))
+    assert plan[3] == ("skip", bea_id, f"Likely Beatriz Souza (client #{bea_id}): same date of birth and a similar name",
                        ("skip", "merge", "create"))
     assert plan[4] == ("create", None, "", ())
-    assert plan[5] == ("skip", None, "Likely the same client as line 4 (same phone)", ("skip", "create"))
+    assert plan[5] == ("skip", None, "Likely the same client as line 4: same phone", ("skip", "create"))
     assert plan[6][0] == "skip" and plan[6][2] == "Email: Enter an email address like name@example.com"
+    assert [r.name for r in review.lines] == ["ANA Nunez", "Bea Souza", "Carla Reis", "Karla Reis", "Dora Lima"]
     assert review.counts == {"merge": 1, "skip": 3, "create": 1}
     # the desk decides: line 3 is a different person after all, line 2 is skipped; an invalid choice is ignored
     summary = do_import_clients(manager, data, "c.csv", mapping, "dmy", {3: "create", 2: "skip", 6: "create"},
@@ -233,3 +236,49 @@ def test_only_owners_and_managers_import(uk):
         with pytest.raises(PermissionDenied):
             fetch_import_preview(uk.staff_actor(role), UK_FILE.encode(), "c.csv")
     assert fetch_import_preview(uk.staff_actor("owner"), UK_FILE.encode(), "c.csv").row_count == 3
+
+
+def test_the_page_state_walks_the_steps_and_takes_only_what_it_offered(world, app_settings):  # noqa: F811
+    """ClientImportState through upload -> map -> review -> import, with values the page never
+    offers sent back on the way (a column that does not exist, a line not listed, an action not
+    offered): each is ignored, nothing is written before Import, and a front desk gets "not found"."""
+    import reflex as rx
+
+    from medspa.features.client_import.state import ClientImportState as S
+    from tests.test_handler_matrix import staff_state
+    from tests.test_handlers import call, run
+
+    clinic = world.clinic
+    with clinic.session() as s:
+        create_client(s, clinic.staff_actor("manager"), ClientInput("Bea", "Souza", "", "",
+                                                                    date_of_birth=date(1988, 5, 6)))
+        s.commit()
+        before = len(s.exec(select(Client)).all())
+    desk = staff_state(S, world, "front_desk")
+    run(call(S.load, desk))
+    assert (desk.allowed, desk.not_found) == (False, True)
+
+    state = staff_state(S, world, "manager")
+    run(call(S.load, state))
+    assert (state.allowed, state.step) == (True, "upload")
+    text = "first,last,dob\nZoë,Núñez,1990-12-25\nBea,Souza,1988-05-06\n"
+    run(call(S.upload, state, [rx.UploadFile(file=io.BytesIO(text.encode()), path=None)]))
+    assert (state.step, state.file_facts) == ("map", "UTF-8 · comma · 2 rows")
+    assert {f.field: f.column for f in state.fields if f.column != "none"} == {
+        "first_name": "0", "last_name": "1", "date_of_birth": "2"}
+    run(call(S.set_column, state, "first_name", "7"))  # no such column: ignored
+    run(call(S.set_date_order, state, "ymd"))  # not offered: ignored
+    assert state.fields[0].column == "0" and state.date_order == "mdy"
+    run(call(S.review, state))
+    assert state.step == "review" and state.counts == "1 new · 0 merged into existing clients · 1 skipped"
+    run(call(S.choose, state, 2, "create"))  # line 2 has nothing to decide
+    run(call(S.choose, state, 3, "merge; drop table client"))
+    assert state.counts == "1 new · 0 merged into existing clients · 1 skipped"
+    with clinic.session() as s:
+        assert len(s.exec(select(Client)).all()) == before  # nothing written before Import
+    run(call(S.choose, state, 3, "create"))
+    assert state.counts == "2 new · 0 merged into existing clients · 0 skipped"
+    run(call(S.run_import, state))
+    assert (state.step, state.summary) == ("done", "2 clients created, 0 merged into existing clients, 0 skipped.")
+    with clinic.session() as s:
+        assert len(s.exec(select(Client)).all()) == before + 2

@@ -51,13 +51,14 @@ class ClientKey:
     email: str
     phone: str
     born: date | None
+    label: str = ""  # the name as written, for people ("Bea Souza")
 
     @classmethod
     def of(cls, ref: int, client: _Named) -> "ClientKey":
         """The key of a Client row or a validated ClientInput (phone in `phone_e164` or `phone`)."""
         phone = getattr(client, "phone_e164", None) or getattr(client, "phone", "") or ""
         return cls(ref, fold_name(client.first_name), fold_name(client.last_name), (client.email or "").lower(),
-                   phone, client.date_of_birth)
+                   phone, client.date_of_birth, f"{client.first_name} {client.last_name}".strip())
 
 
 def similar_names(a: ClientKey, b: ClientKey) -> bool:
@@ -76,17 +77,23 @@ class DuplicateIndex:
         self._email: dict[str, list[ClientKey]] = defaultdict(list)
         self._phone: dict[str, list[ClientKey]] = defaultdict(list)
         self._born: dict[date, list[ClientKey]] = defaultdict(list)
+        self._labels: dict[int, str] = {}
         for key in keys:
             self.add(key)
 
     def add(self, key: ClientKey) -> None:
         """Index one more key."""
+        self._labels[key.ref] = key.label
         if key.email:
             self._email[key.email].append(key)
         if key.phone:
             self._phone[key.phone].append(key)
         if key.born:
             self._born[key.born].append(key)
+
+    def label_of(self, ref: int) -> str:
+        """The name as written of an indexed key ("" when unknown)."""
+        return self._labels.get(ref, "")
 
     def matches(self, client: _Named, *, ignore: int | None = None) -> list[tuple[int, str]]:
         """[(ref, why)] of the indexed keys `client` likely duplicates, strongest reason first
@@ -109,4 +116,5 @@ def clinic_duplicate_index(session: Session) -> DuplicateIndex:
     rows = session.exec(select(Client.id, Client.first_name, Client.last_name, Client.email, Client.phone_e164,
                                Client.date_of_birth)).all()
     return DuplicateIndex(ClientKey(r.id, fold_name(r.first_name), fold_name(r.last_name), (r.email or "").lower(),
-                                    r.phone_e164 or "", r.date_of_birth) for r in rows)
+                                    r.phone_e164 or "", r.date_of_birth, f"{r.first_name} {r.last_name}")
+                          for r in rows)

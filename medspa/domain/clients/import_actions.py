@@ -17,9 +17,9 @@ from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
 from medspa.domain.audit.service import record
-from medspa.domain.clients.import_file import SEPARATOR_NAMES, read_import_file
+from medspa.domain.clients.import_file import MAX_BYTES, SEPARATOR_NAMES, read_import_file
 from medspa.domain.clients.import_service import PERMISSION, ImportSummary, import_clients, review_import
-from medspa.domain.clients.importing import IMPORT_FIELDS, RowPlan, guess_mapping
+from medspa.domain.clients.importing import IMPORT_FIELDS, RowPlan, guess_mapping, template_csv
 from medspa.domain.identity.actor import Actor
 from medspa.domain.work import atomic, now_of
 
@@ -73,8 +73,7 @@ def fetch_import_preview(actor: Actor, data: bytes, filename: str) -> ImportPrev
 
 
 def _line(plan: RowPlan) -> ImportLine:
-    name = f"{plan.client.first_name} {plan.client.last_name}" if plan.client else ""
-    return ImportLine(plan.line, plan.action, name, plan.reason, plan.target_id, plan.choosable)
+    return ImportLine(plan.line, plan.action, plan.name, plan.reason, plan.target_id, plan.choosable)
 
 
 def do_review_import(actor: Actor, data: bytes, filename: str, mapping: dict[str, int], order: str,
@@ -109,5 +108,5 @@ def do_import_clients(actor: Actor, data: bytes, filename: str, mapping: dict[st
         return import_clients(work.session, actor, table, filename, mapping, order, decisions, now)
 
 
-__all__ = ["IMPORT_FIELDS", "ImportLine", "ImportPreview", "ImportReview", "ImportSummary", "do_import_clients",
+__all__ = ["IMPORT_FIELDS", "MAX_BYTES", "template_csv", "ImportLine", "ImportPreview", "ImportReview", "ImportSummary", "do_import_clients",
            "do_review_import", "fetch_import_preview"]

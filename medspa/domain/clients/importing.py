@@ -141,7 +141,7 @@ def _consent(value: str) -> bool | None:
 @dataclass
 class RowPlan:
     """What one data row becomes. line: its line in the file (header = 1). action: "create",
-    "merge" (into `target_id`) or "skip"; reason: why skipped or why it is a likely duplicate
+    "merge" (into `target_id`) or "skip"; name: the row's name as written; reason: why skipped or why it is a likely duplicate
     ("" for a plain create); client: the validated input (None when the row is invalid);
     duplicate_of: existing client ids it likely duplicates; same_as_line: an earlier row of the
     file it likely duplicates; errors: {field: message} of an invalid row; choosable: the
@@ -150,6 +150,7 @@ class RowPlan:
     line: int
     action: str
     client: ClientInput | None = None
+    name: str = ""  # the row's name as written (also for an invalid row)
     reason: str = ""
     target_id: int | None = None
     duplicate_of: list[int] = field(default_factory=list)
@@ -224,13 +225,20 @@ def plan_import(table: ImportTable, mapping: dict[str, int], existing: Duplicate
             conflicts.append(line)
         if clean is None:
             reason = "; ".join(f"{IMPORT_FIELDS.get(k, k.replace('_', ' '))}: {v}" for k, v in errors.items())
-            plans.append(RowPlan(line, "skip", reason=reason, errors=errors))
+            plans.append(RowPlan(line, "skip", reason=reason, errors=errors, name=_raw_name(cells, mapping)))
             continue
-        plans.append(_plan_valid(line, clean, existing, in_file, decisions.get(line)))
+        plan = _plan_valid(line, clean, existing, in_file, decisions.get(line))
+        plan.name = f"{clean.first_name} {clean.last_name}"
+        plans.append(plan)
         in_file.add(ClientKey.of(line, clean))
     if conflicts:
         raise DateOrderConflict(conflicts, order)
     return plans
+
+
+def _raw_name(cells: list[str], mapping: dict[str, int]) -> str:
+    parts = [cells[mapping[f]].strip() for f in ("first_name", "last_name", "full_name") if f in mapping]
+    return " ".join(p for p in parts if p)[:160]
 
 
 def _plan_valid(line: int, clean: ClientInput, existing: DuplicateIndex, in_file: DuplicateIndex,
@@ -238,7 +246,7 @@ def _plan_valid(line: int, clean: ClientInput, existing: DuplicateIndex, in_file
     earlier = in_file.matches(clean)
     if earlier:
         first, why = earlier[0]
-        plan = RowPlan(line, "skip", clean, reason=f"Likely the same client as line {first} ({why})",
+        plan = RowPlan(line, "skip", clean, reason=f"Likely the same client as line {first}: {why}",
                        same_as_line=first, choosable=("skip",) if why == "same email" else ("skip", "create"))
     else:
         found = existing.matches(clean)
@@ -247,7 +255,7 @@ def _plan_valid(line: int, clean: ClientInput, existing: DuplicateIndex, in_file
         target, why = found[0]
         by_email = why == "same email"
         plan = RowPlan(line, "merge" if by_email else "skip", clean, target_id=target,
-                       reason=f"Likely client #{target} ({why})", duplicate_of=[t for t, _ in found],
+                       reason=f"Likely {existing.label_of(target)} (client #{target}): {why}", duplicate_of=[t for t, _ in found],
                        choosable=("merge", "skip") if by_email else ("skip", "merge", "create"))
     if decision in plan.choosable:
         plan.action = decision

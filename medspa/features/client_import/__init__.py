@@ -1,0 +1,1 @@
+"""/clients/import: the client list from the old system."""
