@@ -21,6 +21,7 @@ from medspa.domain.audit.query import search_audit
 from medspa.domain.catalog.service import list_services
 from medspa.domain.clients.import_file import ImportTable
 from medspa.domain.clients.import_service import review_import
+from medspa.domain.clients.merge import merge_clients
 from medspa.domain.clients.service import ClientInput, create_client, find_or_create_client, get_client
 from medspa.domain.clinical.photos import LocalMediaStore, add_photo, open_photo
 from medspa.domain.clinical.service import LineInput, get_chart, save_chart
@@ -144,6 +145,7 @@ ENTRY_POINTS = {
     "report.read": lambda s, a, w: no_show_rate(s, a, start=DAY, end=DAY, location_id=None, now=NOW),
     "jobs.read": lambda s, a, w: list_failed_jobs(s, a),
     "dispute.read": lambda s, a, w: open_disputes(s, a),
+    "client.merge": lambda s, a, w: merge_clients(s, a, w.client_id, w.other_client_id, NOW),
     "client.import": lambda s, a, w: review_import(s, a, ImportTable(["First", "Last"], [["Ana", "Lima"]], "utf-8", ","),
                                                    {"first_name": 0, "last_name": 1}, "dmy", None, NOW),
     "audit.read": lambda s, a, w: search_audit(s, a, time_zone="America/New_York", now=NOW),

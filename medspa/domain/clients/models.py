@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlmodel import SQLModel
+from sqlalchemy import Column, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
 
-from medspa.domain.base import org_fk, pk, tstamp
+from medspa.domain.base import fk, org_fk, pk, tstamp
 
 
 class Client(SQLModel, table=True):
@@ -23,3 +25,23 @@ class Client(SQLModel, table=True):
     email_marketing_consent: bool = False
     sms_marketing_consent: bool = False
     created_at: datetime = tstamp(default_now=True)
+    merged_into_id: int | None = fk("client.id", nullable=True, index=False)  # hidden: merged into that client
+    merged_at: datetime | None = tstamp()
+
+
+class ClientMerge(SQLModel, table=True):
+    """One merge of `absorbed_id` into `survivor_id` (clients.merge): the rows it moved
+    {"table.column": [row ids]} and the fields it filled on the survivor {field: [old, new]},
+    so that undo, until `undo_until`, puts back exactly those (migration 0032)."""
+
+    __tablename__ = "client_merge"
+    id: int | None = pk()
+    org_id: int = org_fk()
+    survivor_id: int = fk("client.id", index=False)
+    absorbed_id: int = fk("client.id", index=False)
+    merged_at: datetime = tstamp(nullable=False)
+    merged_by: str = Field(default="", sa_column=Column(String(200), nullable=False, server_default=""))
+    undo_until: datetime = tstamp(nullable=False)
+    undone_at: datetime | None = tstamp()
+    moved: dict = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}"))
+    filled: dict = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}"))

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
+from medspa.domain.clients.merge import live_client_id
 from medspa.domain.clients.models import Client
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
@@ -91,7 +92,7 @@ def find_or_create_client(session: Session, actor: Actor, data: ClientInput, *, 
 
     found = existing()
     if found is not None:
-        return found
+        return _live(session, found)
     client = Client(org_id=actor.org_id, first_name=clean.first_name, last_name=clean.last_name,
                     email=clean.email or None, phone_e164=clean.phone or None,
                     date_of_birth=clean.date_of_birth,
@@ -105,9 +106,16 @@ def find_or_create_client(session: Session, actor: Actor, data: ClientInput, *, 
         found = existing()
         if found is None:
             raise
-        return found
+        return _live(session, found)
     record(session, actor, "client.create", "client", client.id, client_id=client.id)
     return client
+
+
+def _live(session: Session, client: Client) -> Client:
+    """`client`, or the record it was merged into (a hidden record keeps its email)."""
+    if client.merged_into_id is None:
+        return client
+    return session.get(Client, live_client_id(session, client.id))
 
 
 def create_client(session: Session, actor: Actor, data: ClientInput, *, region: str = "US") -> Client:
@@ -128,7 +136,8 @@ def search_clients(session: Session, actor: Actor, query: str, limit: int = 10) 
     conds = [func.lower(Client.first_name + " " + Client.last_name).like(like), func.lower(Client.email).like(like)]
     if len(digits) >= 3:
         conds.append(Client.phone_e164.like(f"%{digits}%"))
-    rows = list(session.exec(select(Client).where(or_(*conds)).order_by(Client.last_name, Client.first_name).limit(limit)))
+    rows = list(session.exec(select(Client).where(or_(*conds), Client.merged_into_id.is_(None))
+                             .order_by(Client.last_name, Client.first_name).limit(limit)))
     record(session, actor, "client.search", "client", "", results=len(rows))
     return rows
 

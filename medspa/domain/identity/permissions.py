@@ -32,6 +32,9 @@ services, each change audited with old and new values), locations, rooms, staff 
 client.import (owner and manager): bring a client list from the old system (CSV or XLSX,
 domain/clients/import_actions.py): review it against the clinic's clients, then import it.
 
+client.merge (owner and manager): merge two records of one client and undo it within the
+window (domain/clients/merge.py).
+
 outbox.read (system only): the `medspa outbox` print-out on the server's console
 (messaging.service.list_outbox); no staff page uses it: staff read the outbox with outbox.manage.
 
@@ -52,9 +55,9 @@ DESK_MONEY = {"payment.take"}
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
                                                          "report.read", "jobs.read", "outbox.manage", "dispute.read",
-                                                         "client.import"} | CHART | PHOTOS),
+                                                         "client.import", "client.merge"} | CHART | PHOTOS),
     "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read",
-                                                           "outbox.manage", "client.import"}),
+                                                           "outbox.manage", "client.import", "client.merge"}),
     "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS),
     "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY),
     "lab": frozenset({"calendar.read", "practice.read"}),  # the calendar lists the locations

@@ -1,0 +1,210 @@
+"""Merging two records of one client, and undoing it (issue 14 part 3).
+
+`CLIENT_ROWS` is THE registry of what belongs to a client: every table.column that names a
+client and follows it into a merge. A table added later that names a client must be listed
+here or in `KEPT_ON_MERGE` (tests/test_client_merge.py reads the live catalog and fails
+otherwise), so no kind of row is ever left behind on a hidden record.
+
+A merge (owner or manager, permission client.merge) moves every registered row of the
+absorbed client to the survivor, fills the survivor's empty contact fields from the absorbed
+one (email, phone, date of birth; a marketing consent only ever turned on), hides the absorbed
+client (merged_into_id; nothing is deleted) and records exactly what it moved and filled on a
+client_merge row. Undo, until `undo_until` (MERGE_UNDO_DAYS), moves those rows back (rows
+added to the survivor since stay with it) and restores the fields. Both are audited on both
+clients. The portal login (client_account, one per client) moves only when the survivor has
+none; the absorbed client's portal sessions and codes are ended (they would sign in to a
+hidden record).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, text
+from sqlmodel import Session, select
+
+from medspa.domain.audit.service import record
+from medspa.domain.clients.models import Client, ClientMerge
+from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.identity.actor import Actor
+
+PERMISSION = "client.merge"
+MERGE_UNDO_DAYS = 30
+"""How long a merge can be undone: a month covers a desk that notices at the next visit."""
+
+
+@dataclass(frozen=True)
+class ClientRows:
+    """A column naming a client. one_per_client: at most one row per client (moved only when
+    the survivor has none)."""
+
+    table: str
+    column: str = "client_id"
+    one_per_client: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.table}.{self.column}"
+
+
+CLIENT_ROWS: tuple[ClientRows, ...] = (
+    ClientRows("appointment"),
+    ClientRows("payment"),
+    ClientRows("ledger_entry"),
+    ClientRows("outbox_message"),
+    ClientRows("treatment_note"),
+    ClientRows("clinical_photo"),
+    ClientRows("client_account", one_per_client=True),
+)
+"""What follows a client into a merge (see the module docstring)."""
+
+KEPT_ON_MERGE: dict[str, str] = {
+    "audit_event.client_id": "the audit trail stays as it happened (it names the hidden record)",
+    "client_first_visit.client_id": "recomputed by its triggers when appointments move (migration 0012)",
+    "portal_code.client_id": "ended: a sign-in code of the hidden record",
+    "portal_session.client_id": "ended: a portal session of the hidden record",
+    "client_merge.survivor_id": "the merge's own record",
+    "client_merge.absorbed_id": "the merge's own record",
+    "client.merged_into_id": "the merge's own mark",
+}
+"""Columns naming a client that a merge leaves where they are, and why."""
+
+FILLED_FIELDS = ("email", "phone_e164", "date_of_birth")
+CONSENTS = ("email_marketing_consent", "sms_marketing_consent")
+
+
+def _client(session: Session, client_id: int, what: str) -> Client:
+    found = session.exec(select(Client).where(Client.id == client_id).with_for_update()).first()
+    if found is None:
+        raise NotFound("client")
+    if found.merged_into_id is not None:
+        raise ValidationFailed({what: f"{found.first_name} {found.last_name} was already merged into another record"})
+    return found
+
+
+def _move(session: Session, rows: ClientRows, source: int, target: int, ids: list[int] | None = None) -> list[int]:
+    """UPDATE rows.table SET column = target WHERE column = source [AND id IN ids]; the ids moved."""
+    sql = f"update {rows.table} set {rows.column} = :target where {rows.column} = :source"
+    params: dict = {"target": target, "source": source}
+    if ids is not None:
+        sql += " and id in :ids"
+        params["ids"] = ids
+    statement = text(sql + " returning id")
+    if ids is not None:
+        statement = statement.bindparams(bindparam("ids", expanding=True))
+    return sorted(r[0] for r in session.connection().execute(statement, params))
+
+
+def _has_rows(session: Session, rows: ClientRows, client_id: int) -> bool:
+    return session.connection().execute(
+        text(f"select exists (select 1 from {rows.table} where {rows.column} = :c)"), {"c": client_id}).scalar()
+
+
+def merge_clients(session: Session, actor: Actor, survivor_id: int, absorbed_id: int, now: datetime) -> ClientMerge:
+    """Merge client `absorbed_id` into `survivor_id` (both of the session's clinic; locked in id
+    order). Returns the flushed ClientMerge. now: aware UTC. Raises PermissionDenied, NotFound,
+    ValidationFailed (the same client twice, or one already merged)."""
+    actor.require(PERMISSION)
+    if survivor_id == absorbed_id:
+        raise ValidationFailed({"absorbed_id": "Pick two different clients"})
+    first, second = sorted((survivor_id, absorbed_id))
+    locked = {first: _client(session, first, "survivor_id" if first == survivor_id else "absorbed_id"),
+              second: _client(session, second, "survivor_id" if second == survivor_id else "absorbed_id")}
+    survivor, absorbed = locked[survivor_id], locked[absorbed_id]
+    moved: dict[str, list[int]] = {}
+    for rows in CLIENT_ROWS:
+        if rows.one_per_client and _has_rows(session, rows, survivor_id):
+            continue
+        ids = _move(session, rows, absorbed_id, survivor_id)
+        if ids:
+            moved[rows.key] = ids
+    session.connection().execute(text("update portal_session set revoked_at = coalesce(revoked_at, :now) "
+                                      "where client_id = :c"), {"now": now, "c": absorbed_id})
+    session.connection().execute(text("update portal_code set used_at = coalesce(used_at, :now) "
+                                      "where client_id = :c"), {"now": now, "c": absorbed_id})
+    filled = _fill(session, survivor, absorbed)
+    absorbed.merged_into_id, absorbed.merged_at = survivor_id, now
+    session.add(absorbed)
+    merge = ClientMerge(org_id=actor.org_id, survivor_id=survivor_id, absorbed_id=absorbed_id, merged_at=now,
+                        merged_by=(actor.label or actor.role)[:200], undo_until=now + timedelta(days=MERGE_UNDO_DAYS),
+                        moved=moved, filled=filled)
+    session.add(merge)
+    session.flush()
+    counts = {key: len(ids) for key, ids in moved.items()}
+    for client_id in (survivor_id, absorbed_id):
+        record(session, actor, "client.merge", "client", client_id, client_id=client_id, at=now, merge_id=merge.id,
+               survivor_id=survivor_id, absorbed_id=absorbed_id, moved=counts, filled=sorted(filled))
+    return merge
+
+
+def _fill(session: Session, survivor: Client, absorbed: Client) -> dict[str, list]:
+    """Copy the absorbed client's contact fields the survivor lacks ({field: [old, new]}, JSON
+    values). The email is unique per clinic: the absorbed record gives it up first."""
+    filled: dict[str, list] = {}
+    for field in FILLED_FIELDS:
+        value = getattr(absorbed, field)
+        if value and not getattr(survivor, field):
+            filled[field] = [None, str(value)]
+            if field == "email":
+                absorbed.email = None
+                session.add(absorbed)
+                session.flush()
+            setattr(survivor, field, value)
+    for field in CONSENTS:
+        if getattr(absorbed, field) and not getattr(survivor, field):
+            filled[field] = [False, True]
+            setattr(survivor, field, True)
+    session.add(survivor)
+    return filled
+
+
+def undo_merge(session: Session, actor: Actor, merge_id: int, now: datetime) -> ClientMerge:
+    """Undo merge `merge_id` before its undo_until: the rows it moved go back to the absorbed
+    client (those still on the survivor), the fields it filled are restored (unless changed
+    since), the absorbed client shows again. Raises PermissionDenied, NotFound,
+    ValidationFailed (already undone, or past the window)."""
+    actor.require(PERMISSION)
+    merge = session.exec(select(ClientMerge).where(ClientMerge.id == merge_id).with_for_update()).first()
+    if merge is None:
+        raise NotFound("merge")
+    if merge.undone_at is not None:
+        raise ValidationFailed({"merge_id": "This merge was already undone"})
+    if now > merge.undo_until:
+        raise ValidationFailed({"merge_id": f"A merge can be undone within {MERGE_UNDO_DAYS} days"})
+    survivor = session.exec(select(Client).where(Client.id == merge.survivor_id).with_for_update()).one()
+    absorbed = session.exec(select(Client).where(Client.id == merge.absorbed_id).with_for_update()).one()
+    by_key = {rows.key: rows for rows in CLIENT_ROWS}
+    for key, ids in merge.moved.items():
+        _move(session, by_key[key], merge.survivor_id, merge.absorbed_id, ids)
+    for field, (old, new) in merge.filled.items():
+        if field in CONSENTS:
+            continue  # a consent the client gave stays given; it is theirs, not the record's
+        if str(getattr(survivor, field) or "") == new:
+            setattr(survivor, field, old)
+            if field == "email":
+                session.add(survivor)
+                session.flush()
+                absorbed.email = new
+    absorbed.merged_into_id, absorbed.merged_at = None, None
+    merge.undone_at = now
+    session.add_all([survivor, absorbed, merge])
+    session.flush()
+    for client_id in (merge.survivor_id, merge.absorbed_id):
+        record(session, actor, "client.merge.undo", "client", client_id, client_id=client_id, at=now,
+               merge_id=merge.id)
+    return merge
+
+
+def live_client_id(session: Session, client_id: int) -> int:
+    """The record to use for `client_id`: itself, or the client it was merged into (following
+    a chain of merges). Raises NotFound for an id the clinic does not have."""
+    seen: set[int] = set()
+    while True:
+        row = session.exec(select(Client.id, Client.merged_into_id).where(Client.id == client_id)).first()
+        if row is None:
+            raise NotFound("client")
+        if row.merged_into_id is None or client_id in seen:
+            return client_id
+        seen.add(client_id)
+        client_id = row.merged_into_id

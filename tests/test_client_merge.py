@@ -1,0 +1,194 @@
+"""Issue 14 part 3, merging two records of one client: every kind of client row follows (one
+registry, checked against the live catalog so a later table cannot be forgotten), the
+survivor's empty fields are filled, the absorbed record is hidden and redirects, the merge is
+audited and undone within its window, exactly."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, text
+from sqlmodel import select
+
+from medspa.clock import FixedClock
+from medspa.domain.audit.models import AuditEvent
+from medspa.domain.clients.merge import CLIENT_ROWS, KEPT_ON_MERGE, MERGE_UNDO_DAYS, live_client_id
+from medspa.domain.clients.merge_actions import do_merge_clients, do_undo_merge
+from medspa.domain.clients.models import Client
+from medspa.domain.clients.service import ClientInput, find_or_create_client, search_clients
+from medspa.domain.clinical.photos import LocalMediaStore, add_photo
+from medspa.domain.clinical.models import TreatmentNote
+from medspa.domain.clinical.service import LineInput, save_chart, sign_chart
+from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.identity.actor import Actor, PermissionDenied
+from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
+from medspa.domain.scheduling.booking import OnlineBooking, book_online
+from tests.conftest import utc
+from tests.factories import build_clinic
+
+NY = ZoneInfo("America/New_York")
+NOW = utc(2026, 7, 1, 16)
+CARD = CardDetails("4242424242424242", 12, 2030, "123")
+
+
+def ny(day: int, hour: int) -> datetime:
+    return datetime.combine(date(2026, 7, day), time(hour), tzinfo=NY).astimezone(timezone.utc)
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 180, 170)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_every_column_naming_a_client_is_in_the_registry(owner_engine):
+    """A table added later that names a client must say what a merge does with it."""
+    with owner_engine.connect() as conn:
+        named = set(conn.execute(text("""
+            select c.table_name || '.' || c.column_name
+              from information_schema.columns c
+              join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
+             where c.table_schema = 'public' and t.table_type = 'BASE TABLE' and c.column_name = 'client_id'
+            union
+            select cl.relname || '.' || a.attname
+              from pg_constraint k
+              join pg_class cl on cl.oid = k.conrelid
+              join pg_attribute a on a.attrelid = k.conrelid and a.attnum = any (k.conkey)
+             where k.contype = 'f' and k.confrelid = 'public.client'::regclass
+        """)).scalars())
+    registered = {rows.key for rows in CLIENT_ROWS} | set(KEPT_ON_MERGE)
+    assert named == registered, {"not registered": named - registered, "gone": registered - named}
+
+
+@pytest.fixture
+def two_records(engine, owner_engine, tmp_path):
+    """One person booked twice under two records: Mia Wong (mia@...) and M. Wong, whose visit
+    has a signed chart and a photo."""
+    clinic = build_clinic(engine, owner_engine)
+    clock = FixedClock(NOW)
+    gateway = TestPaymentGateway(engine, clock.now)
+    first = book_online(engine, clinic.public, OnlineBooking(
+        location_id=clinic.location_id, service_id=clinic.services["botox"], start_at=ny(15, 10),
+        client=ClientInput("Mia", "Wong", "mia@example.com", "+12125550150"), card=CARD), gateway, clock)
+    second = book_online(engine, clinic.public, OnlineBooking(
+        location_id=clinic.location_id, service_id=clinic.services["botox"], start_at=ny(16, 11),
+        client=ClientInput("M.", "Wong", "m.wong@work.example", "+12125550177",
+                           email_marketing_consent=True), card=CARD), gateway, clock)
+    provider = Actor(org_id=clinic.org_id, role="provider", label="nurse")
+    with clinic.session() as s:
+        s.get(Client, second.client_id).date_of_birth = date(1990, 3, 4)
+        save_chart(s, provider, second.id, [LineInput("Botox", "C3709C3", "20", "glabella")], "ok", now=NOW)
+        sign_chart(s, provider, second.id, NOW)  # signed: read-only, but it follows its client
+        add_photo(s, provider, second.id, _jpeg(), "before", NOW, LocalMediaStore(tmp_path / "media"))
+        s.commit()
+    return clinic, first.client_id, second.client_id
+
+
+def _owned(clinic, client_id: int) -> dict[str, int]:
+    with clinic.session() as s:
+        return {rows.key: s.connection().execute(text(f"select count(*) from {rows.table} where {rows.column} = :c"),
+                                                 {"c": client_id}).scalar() for rows in CLIENT_ROWS}
+
+
+def test_a_merge_moves_every_kind_of_row_fills_blanks_hides_and_redirects_then_undoes_exactly(two_records):
+    clinic, mia, other = two_records
+    manager = clinic.staff_actor("manager")
+    before_mia, before_other = _owned(clinic, mia), _owned(clinic, other)
+    kinds = {k for k, n in before_other.items() if n}
+    assert kinds == {rows.key for rows in CLIENT_ROWS} - {"client_account.client_id"}  # every kind is exercised
+
+    done = do_merge_clients(manager, mia, other, clock=FixedClock(NOW), engine=clinic.engine)
+    assert done.moved == {k: n for k, n in before_other.items() if n}
+    assert done.filled == ("date_of_birth", "email_marketing_consent")  # Mia had email and phone already
+    assert done.undo_until == NOW + timedelta(days=MERGE_UNDO_DAYS)
+    assert _owned(clinic, other) == {k: 0 for k in before_other}
+    assert _owned(clinic, mia) == {k: before_mia[k] + before_other[k] for k in before_mia}
+    with clinic.session() as s:
+        m, o = s.get(Client, mia), s.get(Client, other)
+        assert (m.email, m.phone_e164, m.date_of_birth, m.email_marketing_consent) == (
+            "mia@example.com", "+12125550150", date(1990, 3, 4), True)
+        assert (o.merged_into_id, o.merged_at, o.email) == (mia, NOW, "m.wong@work.example")  # hidden, not deleted
+        assert live_client_id(s, other) == mia
+        assert [c.id for c in search_clients(s, manager, "Wong")] == [mia]  # the hidden one is not found
+        # the hidden record's email books on the survivor
+        assert find_or_create_client(s, clinic.public, ClientInput("M.", "Wong", "m.wong@work.example",
+                                                                    "+12125550177")).id == mia
+        audit = s.exec(select(AuditEvent).where(AuditEvent.action == "client.merge")).all()
+        assert sorted(int(a.object_id) for a in audit) == sorted([mia, other])
+        assert audit[0].detail["moved"] == done.moved
+        # the first-visit summary follows the appointments (its trigger), nothing to do here
+        assert s.connection().execute(text("select count(*) from client_first_visit where client_id = :c"),
+                                      {"c": other}).scalar() == 0
+
+    with clinic.session() as s:  # a signed note moved, and is as read-only as before otherwise
+        note = s.exec(select(TreatmentNote)).one()
+        assert (note.client_id, note.status) == (mia, "signed")
+        with pytest.raises(Exception, match="is signed and read-only"):
+            s.connection().execute(text("update treatment_note set client_id = :o, status = 'draft' where id = :n"),
+                                   {"o": other, "n": note.id})
+    undone = do_undo_merge(manager, done.merge_id, clock=FixedClock(NOW + timedelta(days=2)), engine=clinic.engine)
+    assert undone.undone
+    assert _owned(clinic, mia) == before_mia and _owned(clinic, other) == before_other
+    with clinic.session() as s:
+        m, o = s.get(Client, mia), s.get(Client, other)
+        assert (m.date_of_birth, o.merged_into_id, o.merged_at) == (None, None, None)
+        assert m.email_marketing_consent is True  # a consent given stays given
+        assert s.exec(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "client.merge.undo")).one() == 2
+    with pytest.raises(ValidationFailed) as exc:
+        do_undo_merge(manager, done.merge_id, clock=FixedClock(NOW + timedelta(days=3)), engine=clinic.engine)
+    assert exc.value.fields == {"merge_id": "This merge was already undone"}
+
+
+def test_an_email_the_survivor_lacks_moves_and_comes_back_on_undo(engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine)
+    manager = clinic.staff_actor("manager")
+    with clinic.session() as s:
+        phone_only = find_or_create_client(s, manager, ClientInput("Ana", "Lima", "", "+12125550160"),
+                                           require_contact=False)
+        with_email = find_or_create_client(s, manager, ClientInput("Ana", "Lima", "ana@example.com", ""),
+                                           require_contact=False)
+        s.commit()
+        keep, gone = phone_only.id, with_email.id
+    done = do_merge_clients(manager, keep, gone, clock=FixedClock(NOW), engine=clinic.engine)
+    assert done.filled == ("email",)
+    with clinic.session() as s:
+        assert (s.get(Client, keep).email, s.get(Client, gone).email) == ("ana@example.com", None)
+    do_undo_merge(manager, done.merge_id, clock=FixedClock(NOW), engine=clinic.engine)
+    with clinic.session() as s:
+        assert (s.get(Client, keep).email, s.get(Client, gone).email) == (None, "ana@example.com")
+
+
+def test_merges_that_cannot_be(two_records):
+    clinic, mia, other = two_records
+    manager = clinic.staff_actor("manager")
+    with pytest.raises(ValidationFailed) as exc:
+        do_merge_clients(manager, mia, mia, clock=FixedClock(NOW), engine=clinic.engine)
+    assert exc.value.fields == {"absorbed_id": "Pick two different clients"}
+    with pytest.raises(NotFound):
+        do_merge_clients(manager, mia, 10**12, clock=FixedClock(NOW), engine=clinic.engine)
+    for role in ("front_desk", "provider", "lab"):
+        with pytest.raises(PermissionDenied):
+            do_merge_clients(clinic.staff_actor(role), mia, other, clock=FixedClock(NOW), engine=clinic.engine)
+    done = do_merge_clients(manager, mia, other, clock=FixedClock(NOW), engine=clinic.engine)
+    with pytest.raises(ValidationFailed) as exc:  # the hidden record cannot absorb or be absorbed again
+        do_merge_clients(manager, other, mia, clock=FixedClock(NOW), engine=clinic.engine)
+    assert exc.value.fields == {"survivor_id": "M. Wong was already merged into another record"}
+    late = NOW + timedelta(days=MERGE_UNDO_DAYS, seconds=1)
+    with pytest.raises(ValidationFailed) as exc:
+        do_undo_merge(manager, done.merge_id, clock=FixedClock(late), engine=clinic.engine)
+    assert exc.value.fields == {"merge_id": f"A merge can be undone within {MERGE_UNDO_DAYS} days"}
+
+
+def test_another_clinic_cannot_merge_or_undo_this_clinics_clients(two_records, engine, owner_engine):
+    clinic, mia, other = two_records
+    stranger = build_clinic(engine, owner_engine).staff_actor("owner")
+    with pytest.raises(NotFound):
+        do_merge_clients(stranger, mia, other, clock=FixedClock(NOW), engine=engine)
+    done = do_merge_clients(clinic.staff_actor("owner"), mia, other, clock=FixedClock(NOW), engine=engine)
+    with pytest.raises(NotFound):
+        do_undo_merge(stranger, done.merge_id, clock=FixedClock(NOW), engine=engine)
