@@ -29,6 +29,9 @@ settings.write (owner and manager: running the business): the clinic's set-up, e
 service menu on /settings (domain/catalog/editing.py: add, edit, archive and restore
 services, each change audited with old and new values), locations, rooms, staff records.
 
+clinic.manage (owner only): the clinic's own identity on /settings, Clinic tab
+(domain/practice/profile.py): its name, currency, country, public listing and logo.
+
 outbox.read (system only): the `medspa outbox` print-out on the server's console
 (messaging.service.list_outbox); no staff page uses it: staff read the outbox with outbox.manage.
 
@@ -48,6 +51,7 @@ DESK_MONEY = {"payment.take"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
+                                                         "clinic.manage",
                                                          "report.read", "jobs.read", "outbox.manage", "dispute.read"} | CHART | PHOTOS),
     "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read",
                                                            "outbox.manage"}),

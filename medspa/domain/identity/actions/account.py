@@ -26,7 +26,7 @@ from medspa.domain.identity.two_factor import (
     regenerate_recovery_codes,
     two_factor_status,
 )
-from medspa.domain.practice.service import list_clinics, organization_name
+from medspa.domain.practice.service import organization_name
 from medspa.domain.work import atomic, now_of
 
 
@@ -40,24 +40,10 @@ class TwoFactorStatus:
     recovery_codes_left: int
 
 
-@dataclass(frozen=True)
-class ClinicLink:
-    """A clinic on this server as the landing page lists it: public slug and name."""
-
-    slug: str
-    name: str
-
-
 def fetch_organization_name(actor: Actor, *, engine: Engine | None = None) -> str:
     """The name of the actor's clinic (the staff header), or "" if there is none."""
     with atomic(actor.org_id, engine=engine) as work:
         return organization_name(work.session, actor.org_id)
-
-
-def fetch_clinics(*, limit: int = 12, engine: Engine | None = None) -> list[ClinicLink]:
-    """The clinics on this server, oldest first (public facts: slug and name); anonymous."""
-    with atomic(None, engine=engine) as work:
-        return [ClinicLink(slug=slug, name=name) for slug, name in list_clinics(work.session, limit=limit)]
 
 
 def fetch_two_factor_status(actor: Actor, *, engine: Engine | None = None) -> TwoFactorStatus:
