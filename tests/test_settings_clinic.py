@@ -263,3 +263,22 @@ def test_the_logo_route_never_answers_with_another_clinics_logo(http, clinic, en
     with clinic.session() as s:
         assert s.exec(select(ClinicLogo)).all() == []
     assert http.get(f"/clinics/{other.slug}/logo").status_code == 200
+
+
+def test_a_rename_notifies_open_calendars_and_their_views_carry_the_name(clinic, db_urls):
+    import psycopg
+
+    from medspa.domain.scheduling.calendar import calendar_day, calendar_week
+    from datetime import date
+
+    owner = clinic.staff_actor("owner")
+    with psycopg.connect(db_urls[0], autocommit=True) as listener:
+        listener.execute("LISTEN calendar_changed")
+        do_update_clinic(owner, _form(name="Test Clinic", country="US"), engine=clinic.engine)  # name unchanged
+        do_update_clinic(owner, _form(name="Renamed Clinic", country="US"), engine=clinic.engine)
+        got = [n.payload for n in listener.notifies(timeout=2, stop_after=2)]
+    assert got == [f"{clinic.org_id}:0"]  # one, for the rename only: "every location of the clinic"
+    with clinic.session() as s:
+        day = calendar_day(s, clinic.staff_actor(), location_id=clinic.location_id, day=date(2026, 7, 15))
+        week = calendar_week(s, clinic.staff_actor(), location_id=clinic.location_id, day=date(2026, 7, 15))
+    assert day.clinic_name == week.clinic_name == "Renamed Clinic"
