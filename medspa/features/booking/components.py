@@ -31,8 +31,10 @@ def header() -> rx.Component:
         rx.flex(
             rx.hstack(
                 rx.cond(S.clinic_logo != "",
-                        rx.image(src=S.clinic_logo, alt=S.clinic_name + " logo", height="48px", width="auto",
-                                 max_width="120px", object_fit="contain", flex_shrink="0", id="clinic-logo"),
+                        rx.image(src=S.clinic_logo, alt=S.clinic_name + " logo", width="auto",
+                                 height=rx.breakpoints(initial="36px", sm="48px"),
+                                 max_width=rx.breakpoints(initial="64px", sm="120px"), object_fit="contain",
+                                 flex_shrink="0", id="clinic-logo"),
                         rx.center(rx.icon("flower-2", size=22, color="white"), width="40px", height="40px",
                                   border_radius="12px", background=rx.color(ACCENT, 9), flex_shrink="0")),
                 rx.vstack(

@@ -62,9 +62,9 @@ def _clinic(c: ClinicLink) -> rx.Component:
         rx.card(
             rx.hstack(
                 rx.cond(c.logo_url != "",
-                        rx.image(src=c.logo_url, alt="", width="40px", height="40px", object_fit="contain",
+                        rx.image(src=c.logo_url, alt="", width="56px", height="40px", object_fit="contain",
                                  border_radius="8px", flex_shrink="0", class_name="clinic-logo"),
-                        rx.center(rx.icon("flower-2", size=20, color=rx.color("teal", 10)), width="40px",
+                        rx.center(rx.icon("flower-2", size=20, color=rx.color("teal", 10)), width="56px",
                                   height="40px", flex_shrink="0", border_radius="8px",
                                   background=rx.color("teal", 3))),
                 rx.text(c.name, size="3", weight="medium", class_name="clinic-name"),
