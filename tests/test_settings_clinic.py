@@ -217,6 +217,17 @@ def test_set_replace_and_remove_a_logo_audited(clinic, owner_engine):
     assert _org(clinic, owner_engine).logo_version > v2_
 
 
+def test_the_staff_header_shows_the_clinics_name_and_logo(clinic):
+    from medspa.domain.identity.actions import fetch_clinic_header
+
+    desk = clinic.staff_actor("front_desk")
+    first = fetch_clinic_header(desk, engine=clinic.engine)
+    assert (first.name, first.logo_url) == ("Test Clinic", "")
+    do_set_logo(clinic.staff_actor("owner"), _png(), clock=CLOCK, engine=clinic.engine)
+    header = fetch_clinic_header(desk, engine=clinic.engine)
+    assert header.name == "Test Clinic" and header.logo_url.startswith(f"/clinics/{clinic.slug}/logo?v=")
+
+
 # ---------------------------------------------------------------- the public route
 
 

@@ -74,5 +74,6 @@ def test_logo_upload_checks_size_then_content(world: World, app_settings, owner_
     run(call(ClinicState.upload_logo, state, [upload_file(_png(), name="logo.png")]))
     version = _org(world, owner_engine).logo_version
     assert state.clinic_errors == {} and state.clinic_logo == f"/clinics/{world.clinic.slug}/logo?v={version}"
+    assert state.org_logo == state.clinic_logo  # the staff header shows it at once
     run(call(ClinicState.remove_logo, state))
-    assert state.clinic_logo == "" and _org(world, owner_engine).logo_version is None
+    assert state.clinic_logo == state.org_logo == "" and _org(world, owner_engine).logo_version is None

@@ -46,7 +46,7 @@ class ClinicState(StaffState):
         self.clinic_slug, self.clinic_listed, self.clinic_logo = p.slug, p.listed, p.logo_url
         self.clinic_form = {"name": p.name, "currency": p.currency, "country": p.country}
         self.currency_locked, self.clinic_errors = p.currency_locked, {}
-        self.org_name = p.name  # the header of this tab follows at once
+        self.org_name, self.org_logo = p.name, p.logo_url  # the header of this tab follows at once
 
     @rx.event
     async def load_clinic(self):
@@ -121,7 +121,8 @@ class ClinicState(StaffState):
         if done.error:
             self.clinic_error = done.error
             return
-        self.clinic_logo, self.clinic_message = done.value.logo_url, "Logo uploaded"
+        self.clinic_logo = self.org_logo = done.value.logo_url
+        self.clinic_message = "Logo uploaded"
         yield rx.clear_selected_files(UPLOAD_ID)
 
     @rx.event
@@ -134,7 +135,8 @@ class ClinicState(StaffState):
         if done.error:
             self.clinic_error = done.error
             return
-        self.clinic_logo, self.clinic_message, self.clinic_errors = "", "Logo removed", {}
+        self.clinic_logo = self.org_logo = ""
+        self.clinic_message, self.clinic_errors = "Logo removed", {}
 
 
 C = ClinicState

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
 
+from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.credentials import change_password
 from medspa.domain.identity.staff_admin import sign_out_everywhere
@@ -26,7 +27,7 @@ from medspa.domain.identity.two_factor import (
     regenerate_recovery_codes,
     two_factor_status,
 )
-from medspa.domain.practice.service import organization_name
+from medspa.domain.practice.profile import clinic_of, logo_url
 from medspa.domain.work import atomic, now_of
 
 
@@ -40,10 +41,22 @@ class TwoFactorStatus:
     recovery_codes_left: int
 
 
-def fetch_organization_name(actor: Actor, *, engine: Engine | None = None) -> str:
-    """The name of the actor's clinic (the staff header), or "" if there is none."""
+@dataclass(frozen=True)
+class ClinicHeader:
+    """What the staff header shows of the actor's clinic: its name and logo URL ("" without)."""
+
+    name: str
+    logo_url: str
+
+
+def fetch_clinic_header(actor: Actor, *, engine: Engine | None = None) -> ClinicHeader:
+    """The name and logo URL of the actor's clinic (the staff header); empty when there is none."""
     with atomic(actor.org_id, engine=engine) as work:
-        return organization_name(work.session, actor.org_id)
+        try:
+            org = clinic_of(work.session, actor.org_id)
+        except NotFound:
+            return ClinicHeader("", "")
+        return ClinicHeader(org.name, logo_url(org.slug, org.logo_version))
 
 
 def fetch_two_factor_status(actor: Actor, *, engine: Engine | None = None) -> TwoFactorStatus:
