@@ -57,6 +57,7 @@ def test_owner_renames_uploads_a_logo_and_lists_the_clinic(page: Page, app_urls,
     page.click("#clinic-logo-submit")
     expect(page.locator("#clinic-message")).to_have_text("Logo uploaded", timeout=TIMEOUT)
     expect(page.locator("#clinic-logo-preview")).to_be_visible()
+    expect(page.locator("#clinic-header-logo")).to_be_visible()  # the staff header shows it too
 
     page.fill("#clinic-name-input", "")
     page.click("#clinic-save")
