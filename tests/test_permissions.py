@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from medspa.clock import FixedClock
+from medspa.domain.practice.profile import remove_logo
 from medspa.domain.analytics.service import no_show_rate
 from medspa.domain.audit.query import search_audit
 from medspa.domain.catalog.service import list_services
@@ -150,6 +151,7 @@ ENTRY_POINTS = {
                                                    {"first_name": 0, "last_name": 1}, "dmy", None, NOW),
     "audit.read": lambda s, a, w: search_audit(s, a, time_zone="America/New_York", now=NOW),
     "staff.manage": lambda s, a, w: revoke_user_sessions(s, a, w.user_id, now=NOW),
+    "clinic.manage": lambda s, a, w: remove_logo(s, a, now=NOW),
     "portal.self.read": lambda s, a, w: portal_overview(s, a, now=NOW),
     "portal.self.write": lambda s, a, w: set_marketing_consent(s, a, email=True, sms=False, now=NOW),
     "chart.read": lambda s, a, w: get_chart(s, a, w.appointment_id, now=NOW),

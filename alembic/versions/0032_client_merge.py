@@ -12,7 +12,7 @@ signed treatment note may now change its client_id and nothing else (the guard o
 client_id column only (photos stay insert-only otherwise).
 
 Revision ID: 0032
-Revises: 0027 (re-chained at merge)
+Revises: 0028 (re-chained at merge)
 """
 from typing import Sequence, Union
 
@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from medspa.tenancy import protect_tenant_table
 
 revision: str = '0032'
-down_revision: Union[str, None] = '0027'
+down_revision: Union[str, None] = '0028'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -14,9 +14,11 @@ def test_landing_page(page, screenshot, app_urls):
     from sqlalchemy import text
 
     engines = [create_engine(to_sqlalchemy_url(u)) for u in app_urls]
-    build_clinic(*engines)  # at least one clinic, whichever tests ran before
-    with engines[0].connect() as conn:  # the landing page lists the oldest 12
-        first_slug = conn.execute(text("select slug from organization order by id limit 1")).scalar()
+    listed, hidden = build_clinic(*engines), build_clinic(*engines)
+    with engines[1].begin() as conn:  # only clinics that chose to be listed appear, by name
+        conn.execute(text("update organization set listed = true, name = 'Aaa Listed Clinic' where id = :id"),
+                     {"id": listed.org_id})
+    first_slug = listed.slug
     frames: list[str] = []
 
     def watch(ws) -> None:  # noqa: ANN001
@@ -27,7 +29,8 @@ def test_landing_page(page, screenshot, app_urls):
     page.goto("/")
     expect(page.get_by_role("heading", name="The med spa, running live")).to_be_visible()
     expect(page.locator(f".clinic-link[href='/book/{first_slug}']").first).to_be_visible()
-    assert 1 <= page.locator(".clinic-link").count() <= 12
+    assert page.locator(f".clinic-link[href='/book/{hidden.slug}']").count() == 0
+    assert 1 <= page.locator(".clinic-link").count() <= 24
     expect(page.get_by_role("link", name="Staff sign in").first).to_have_attribute("href", "/login")
     # the state websocket on the same origin is accepted (CORS) and talks
     for _ in range(150):

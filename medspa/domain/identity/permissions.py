@@ -35,6 +35,9 @@ domain/clients/import_actions.py): review it against the clinic's clients, then 
 client.merge (owner and manager): merge two records of one client and undo it within the
 window (domain/clients/merge.py).
 
+clinic.manage (owner only): the clinic's own identity on /settings, Clinic tab
+(domain/practice/profile.py): its name, currency, country, public listing and logo.
+
 outbox.read (system only): the `medspa outbox` print-out on the server's console
 (messaging.service.list_outbox); no staff page uses it: staff read the outbox with outbox.manage.
 
@@ -55,7 +58,7 @@ DESK_MONEY = {"payment.take"}
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
                                                          "report.read", "jobs.read", "outbox.manage", "dispute.read",
-                                                         "client.import", "client.merge"} | CHART | PHOTOS),
+                                                         "clinic.manage", "client.import", "client.merge"} | CHART | PHOTOS),
     "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read",
                                                            "outbox.manage", "client.import", "client.merge"}),
     "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS),

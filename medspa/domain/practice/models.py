@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import Column, SmallInteger, String, Time, UniqueConstraint
+from sqlalchemy import Column, LargeBinary, SmallInteger, String, Time, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from medspa.domain.base import fk, org_fk, pk, tstamp
@@ -25,6 +25,24 @@ class Organization(SQLModel, table=True):
     created_at: datetime = tstamp(default_now=True)
     reply_to_email: str | None = Field(default=None, max_length=254)  # Reply-To of the clinic's email
     sms_from_number: str | None = Field(default=None, max_length=16)  # E.164 sender of the clinic's SMS
+    listed: bool = False  # shown on the landing page (the booking link works either way)
+    logo_version: int | None = None  # its ClinicLogo's id (None: no logo); cache-busts the logo URL
+
+
+class ClinicLogo(SQLModel, table=True):
+    """A clinic's logo (one per clinic): re-encoded PNG bytes at most LOGO_MAX px a side,
+    served publicly by GET /clinics/{slug}/logo. Every upload is a new row, so its id is the
+    logo's version (never reused: a cached old logo never answers for a new one)."""
+
+    __tablename__ = "clinic_logo"
+    __table_args__ = (UniqueConstraint("org_id", name="uq_clinic_logo_org"),)
+    id: int | None = pk()
+    org_id: int = org_fk()
+    content_type: str = Field(max_length=32)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    width: int
+    height: int
+    updated_at: datetime = tstamp(nullable=False)
 
 
 class SetupToken(SQLModel, table=True):

@@ -23,14 +23,16 @@ from medspa.domain.practice.models import (
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
-def create_organization(owner_session: Session, slug: str, name: str, currency: str = "USD") -> Organization:
-    """Create a clinic. Needs the schema-owner session (the app role cannot add tenants).
+def create_organization(owner_session: Session, slug: str, name: str, currency: str = "USD", *,
+                        listed: bool = False) -> Organization:
+    """Create a clinic (`listed`: shown on the landing page). Needs the schema-owner session
+    (the app role cannot add tenants).
 
     Raises ValidationFailed for a slug that is not lower-case letters, digits and dashes.
     """
     if not SLUG_RE.match(slug):
         raise ValidationFailed({"slug": "Use lower-case letters, digits and dashes"})
-    org = Organization(slug=slug, name=name, currency=currency.upper())
+    org = Organization(slug=slug, name=name, currency=currency.upper(), listed=listed)
     owner_session.add(org)
     owner_session.flush()
     return org
@@ -47,7 +49,8 @@ def organization_by_slug(session: Session, slug: str) -> Organization:
 
 
 def list_clinics(session: Session, limit: int = 12) -> list[tuple[str, str]]:
-    """(slug, name) of the clinics on this server, oldest first: public facts for the landing page."""
+    """(slug, name) of every clinic on this server, oldest first (operators' tools; the landing
+    page lists only the clinics that chose to be: practice/profile.listed_clinics)."""
     rows = session.exec(select(Organization.slug, Organization.name).order_by(Organization.id).limit(limit))
     return [(slug, name) for slug, name in rows]
 

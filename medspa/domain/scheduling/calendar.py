@@ -26,7 +26,7 @@ from medspa.domain.clients.models import Client
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Resource, StaffMember, WorkingHours
-from medspa.domain.practice.service import get_location
+from medspa.domain.practice.service import get_location, organization_name
 from medspa.domain.scheduling.detail import AppointmentDetail, appointment_detail
 from medspa.domain.scheduling.labels import (
     STATUS_LABELS,
@@ -111,6 +111,7 @@ class CalendarDay:
     blocks: list[CalendarBlock]
     now_minute: int | None = None
     is_today: bool = False
+    clinic_name: str = ""  # the staff header's name: a live push carries a rename too
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ class CalendarWeek:
     entries: list[WeekEntry]
     counts: dict[tuple[int, int], int] = field(default_factory=dict)
     working: set[tuple[int, int]] = field(default_factory=set)
+    clinic_name: str = ""  # the staff header's name: a live push carries a rename too
 
 
 # --------------------------------------------------------------------------- helpers
@@ -316,7 +318,8 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
         zone_label=zone_abbreviation(day_start + timedelta(hours=12), tz), day=day,
         day_label=format_date(day, "EEEE, MMMM d, y", locale="en_US"), view=view, day_minutes=day_minutes,
         first_minute=first, last_minute=last, hours=_hour_marks(day_start, day_minutes, tz), columns=columns,
-        blocks=blocks, now_minute=now_minute, is_today=now is not None and now.astimezone(tz).date() == day)
+        blocks=blocks, now_minute=now_minute, is_today=now is not None and now.astimezone(tz).date() == day,
+        clinic_name=organization_name(session, actor.org_id))
 
 
 def _time_off(session: Session, staff_ids: set[int], lo: datetime, hi: datetime, day_minutes: int, tz_name: str,
@@ -384,7 +387,8 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
         zone_label=zone_abbreviation(lo + timedelta(days=3), tz), start=start, label=label,
         days=[WeekDay(d, format_date(d, "EEE, MMM d", locale="en_US"), format_date(d, "EEE d", locale="en_US"),
                       d == today) for d in days],
-        columns=columns, entries=entries, counts=dict(counts), working=working)
+        columns=columns, entries=entries, counts=dict(counts), working=working,
+        clinic_name=organization_name(session, actor.org_id))
 
 
 # --------------------------------------------------------------------------- detail

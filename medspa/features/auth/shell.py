@@ -51,8 +51,11 @@ def staff_header(active: str, *extra: rx.Component) -> rx.Component:
         items.append(item)
     return rx.hstack(
         rx.hstack(
-            rx.center(rx.icon("flower-2", size=18, color="white"), width="30px", height="30px", flex_shrink="0",
-                      border_radius="8px", background=rx.color("teal", 9)),
+            rx.cond(StaffState.org_logo != "",
+                    rx.image(src=StaffState.org_logo, alt="", height="30px", width="auto", max_width="72px",
+                             object_fit="contain", flex_shrink="0", id="clinic-header-logo"),
+                    rx.center(rx.icon("flower-2", size=18, color="white"), width="30px", height="30px",
+                              flex_shrink="0", border_radius="8px", background=rx.color("teal", 9))),
             rx.vstack(
                 rx.text(StaffState.org_name, size="3", weight="bold", id="clinic-name", white_space="nowrap",
                         line_height="1.2"),

@@ -38,7 +38,7 @@ from urllib.parse import quote, unquote
 import reflex as rx
 
 from medspa.domain.errors import NotFound
-from medspa.domain.identity.actions import actor_for_token, do_logout, fetch_organization_name
+from medspa.domain.identity.actions import actor_for_token, do_logout, fetch_clinic_header
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.web.auth import LOGIN_EMAIL_COOKIE, SESSION_COOKIE, cookie_value, session_token_from_cookies
 from medspa.web.auth import HOME_PATH, LOGIN_PATH, STAFF_ROLES, WRONG, login_error, safe_next
@@ -71,6 +71,7 @@ class StaffState(rx.State):
     staff_name: str = ""
     staff_role: str = ""
     org_name: str = ""  # the clinic's name, shown in the staff header
+    org_logo: str = ""  # the clinic's public logo URL ("" without one), shown in the staff header
     _org_id: int = 0  # the clinic org_name belongs to (backend only)
 
     @property
@@ -94,7 +95,8 @@ class StaffState(rx.State):
         if self.staff_name != actor.label or self.staff_role != actor.role:
             self.staff_name, self.staff_role = actor.label, actor.role
         if self._org_id != actor.org_id:
-            self.org_name = await asyncio.to_thread(fetch_organization_name, actor)
+            header = await asyncio.to_thread(fetch_clinic_header, actor)
+            self.org_name, self.org_logo = header.name, header.logo_url
             self._org_id = actor.org_id
         return actor
 
@@ -115,7 +117,7 @@ class StaffState(rx.State):
 
     def _to_login(self):
         """The redirect to the sign-in page that comes back here afterwards."""
-        self.staff_name = self.staff_role = self.org_name = ""
+        self.staff_name = self.staff_role = self.org_name = self.org_logo = ""
         self._org_id = 0
         url = self.router.url
         path = (url.path or HOME_PATH).rstrip("/") or HOME_PATH
@@ -145,7 +147,7 @@ class StaffState(rx.State):
             await asyncio.to_thread(do_forget_tab, actor, self.router.session.client_token)
         if token:
             await asyncio.to_thread(do_logout, token)
-        self.staff_name = self.staff_role = self.org_name = ""
+        self.staff_name = self.staff_role = self.org_name = self.org_logo = ""
         self._org_id = 0
         return rx.redirect(LOGIN_PATH)
 

@@ -25,12 +25,18 @@ PROGRESS_LABELS = ("Treatment", "Provider", "Time", "Details", "Deposit")
 
 
 def header() -> rx.Component:
-    """The booking page's header: clinic name, location and a "Test payments" badge without Stripe."""
+    """The booking page's header: the clinic's logo (else a flower), name, location and a "Test
+    payments" badge without Stripe."""
     return rx.box(
         rx.flex(
             rx.hstack(
-                rx.center(rx.icon("flower-2", size=22, color="white"), width="40px", height="40px",
-                          border_radius="12px", background=rx.color(ACCENT, 9), flex_shrink="0"),
+                rx.cond(S.clinic_logo != "",
+                        rx.image(src=S.clinic_logo, alt=S.clinic_name + " logo", width="auto",
+                                 height=rx.breakpoints(initial="36px", sm="48px"),
+                                 max_width=rx.breakpoints(initial="64px", sm="120px"), object_fit="contain",
+                                 flex_shrink="0", id="clinic-logo"),
+                        rx.center(rx.icon("flower-2", size=22, color="white"), width="40px", height="40px",
+                                  border_radius="12px", background=rx.color(ACCENT, 9), flex_shrink="0")),
                 rx.vstack(
                     rx.heading(S.clinic_name, size="5", weight="bold", as_="h1", id="clinic-name"),
                     rx.text(rx.cond(S.location.name, S.location.name + " · Online booking", "Online booking"),

@@ -141,12 +141,14 @@ class Confirmation:
 
 @dataclass
 class Clinic:
-    """The clinic a booking URL names: its org id, name, location cards and currency."""
+    """The clinic a booking URL names: its org id, name, location cards, currency and logo URL
+    ("" without a logo)."""
 
     org_id: int
     name: str
     locations: list[LocationCard]
     currency: str
+    logo_url: str = ""
 
 
 @dataclass
@@ -243,7 +245,7 @@ def load_clinic(slug: str, ip: str = "", user_agent: str = "") -> Clinic | None:
     except (NotFound, PermissionDenied):
         return None
     return Clinic(clinic.org_id, clinic.name, [LocationCard(l.id, l.name, l.address, l.time_zone)
-                                               for l in clinic.locations], clinic.currency)
+                                               for l in clinic.locations], clinic.currency, clinic.logo_url)
 
 
 def load_services(org_id: int, location_id: int) -> tuple[list[CategoryCard], list[int]]:

@@ -54,6 +54,7 @@ class BookingState(rx.State):
 
     status: str = "loading"  # loading | not_found | ready
     clinic_name: str = ""
+    clinic_logo: str = ""  # the public logo's URL ("" without one)
     step: str = "service"
     locations: list[LocationCard] = []
     location: LocationCard = rx.field(default_factory=LocationCard)
@@ -133,6 +134,7 @@ class BookingState(rx.State):
             self.status = "not_found"
             return
         self._org_id, self.clinic_name, self.locations = clinic.org_id, clinic.name, clinic.locations
+        self.clinic_logo = clinic.logo_url
         checkout.stripe_key = flow.stripe_publishable_key()
         checkout.hold_minutes = flow.hold_minutes()
         if len(clinic.locations) == 1:

@@ -88,6 +88,8 @@ class CalendarState(StaffState):
 
     def _apply_loaded(self, key: ViewKey, loaded: CalendarDay | CalendarWeek) -> set[int]:
         """Lay out a loaded view; returns the appointment ids whose status changed."""
+        if loaded.clinic_name and loaded.clinic_name != self.org_name:
+            self.org_name = loaded.clinic_name  # renamed on /settings: the header follows
         if isinstance(loaded, CalendarWeek):
             week = week_view(loaded, show_cancelled=self.show_cancelled)
             fresh = week != self.week_data

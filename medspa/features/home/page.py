@@ -1,4 +1,5 @@
-"""Landing page at `/`: the product, the clinics on this server (book online), staff sign-in."""
+"""Landing page at `/`: the product, the clinics on this server that chose to be listed (logo,
+name, link to book online), staff sign-in."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from medspa.domain.identity.actions import fetch_clinics
+from medspa.domain.practice.profile_actions import fetch_listed_clinics
 
 PRODUCT = "medspa"
 LOGIN_PATH = "/login"
@@ -21,18 +22,19 @@ _FEATURES = (
 
 @dataclass
 class ClinicLink:
-    """One clinic's public booking link."""
+    """One listed clinic's public booking link; logo_url "" without a logo."""
 
     slug: str
     name: str
+    logo_url: str = ""
 
 
 def _load() -> list[ClinicLink]:
-    return [ClinicLink(slug=c.slug, name=c.name) for c in fetch_clinics()]
+    return [ClinicLink(slug=c.slug, name=c.name, logo_url=c.logo_url) for c in fetch_listed_clinics()]
 
 
 class HomeState(rx.State):
-    """The clinics listed on the landing page (public slugs and names only)."""
+    """The clinics listed on the landing page (public slugs, names and logo URLs only)."""
 
     clinics: list[ClinicLink] = []
 
@@ -59,8 +61,13 @@ def _clinic(c: ClinicLink) -> rx.Component:
     return rx.link(
         rx.card(
             rx.hstack(
-                rx.icon("flower-2", size=20, color=rx.color("teal", 10)),
-                rx.text(c.name, size="3", weight="medium"),
+                rx.cond(c.logo_url != "",
+                        rx.image(src=c.logo_url, alt="", width="56px", height="40px", object_fit="contain",
+                                 border_radius="8px", flex_shrink="0", class_name="clinic-logo"),
+                        rx.center(rx.icon("flower-2", size=20, color=rx.color("teal", 10)), width="56px",
+                                  height="40px", flex_shrink="0", border_radius="8px",
+                                  background=rx.color("teal", 3))),
+                rx.text(c.name, size="3", weight="medium", class_name="clinic-name"),
                 rx.spacer(),
                 rx.text("Book online", size="2", color=rx.color("teal", 11)),
                 rx.icon("arrow-right", size=16, color=rx.color("teal", 11)),
@@ -112,7 +119,7 @@ def landing() -> rx.Component:
                         HomeState.clinics.length() > 0,
                         rx.vstack(rx.foreach(HomeState.clinics, _clinic), spacing="2", width="100%",
                                   id="clinic-list"),
-                        rx.text("No clinic has been set up yet.", size="2", color_scheme="gray"),
+                        rx.text("No clinic is listed here yet.", size="2", color_scheme="gray"),
                     ),
                     spacing="2",
                     width="100%",

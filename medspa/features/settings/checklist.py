@@ -10,7 +10,7 @@ import reflex as rx
 from medspa.domain.practice.actions import fetch_setup_checklist
 from medspa.features.auth.state import StaffState
 
-TABS = ("services", "locations", "rooms", "hours")
+TABS = ("services", "locations", "rooms", "hours", "clinic")  # "clinic": the owner's only
 
 
 @dataclasses.dataclass
@@ -37,6 +37,8 @@ class SettingsNavState(StaffState):
         wanted = self.router.url.query_parameters.get("tab", "")
         self.tab = wanted if wanted in TABS else "services"
         done = await self._act(fetch_setup_checklist)
+        if self.tab == "clinic" and (done.actor is None or done.actor.role != "owner"):
+            self.tab = "services"  # the Clinic tab is the owner's only
         if done.ok:
             self.steps = [StepView(s.key, s.label, s.hint, s.done, s.href) for s in done.value]
             self.steps_done = sum(1 for s in done.value if s.done)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.features.auth.shell import not_found_view, staff_header
+from medspa.features.auth.state import StaffState
 from medspa.features.settings.checklist import SettingsNavState, checklist_card
+from medspa.features.settings.clinic import clinic_tab
 from medspa.features.settings.hours_view import hours_tab
 from medspa.features.settings.rooms import rooms_tab
 from medspa.features.settings.locations import locations_tab
@@ -132,11 +134,16 @@ def _view() -> rx.Component:
                          rx.tabs.trigger(rx.hstack(rx.icon("door-open", size=14), "Rooms and devices", spacing="2",
                                                    align="center"), value="rooms", id="settings-tab-rooms"),
                          rx.tabs.trigger(rx.hstack(rx.icon("clock", size=14), "Provider hours", spacing="2",
-                                                   align="center"), value="hours", id="settings-tab-hours")),
+                                                   align="center"), value="hours", id="settings-tab-hours"),
+                         rx.cond(StaffState.staff_role == "owner",
+                                 rx.tabs.trigger(rx.hstack(rx.icon("building-2", size=14), "Clinic", spacing="2",
+                                                           align="center"), value="clinic", id="settings-tab-clinic"))),
             rx.tabs.content(rx.box(_services_tab(), padding_top="18px"), value="services"),
             rx.tabs.content(rx.box(locations_tab(), padding_top="18px"), value="locations"),
             rx.tabs.content(rx.box(rooms_tab(), padding_top="18px"), value="rooms"),
             rx.tabs.content(rx.box(hours_tab(), padding_top="18px"), value="hours"),
+            rx.tabs.content(rx.box(rx.cond(StaffState.staff_role == "owner", clinic_tab()), padding_top="18px"),
+                            value="clinic"),
             value=SettingsNavState.tab, on_change=SettingsNavState.pick_tab, width="100%"),
         service_dialog(),
         spacing="4", padding="20px", width="100%", max_width="1300px", margin_x="auto",

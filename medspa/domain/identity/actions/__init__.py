@@ -4,7 +4,7 @@
   do_complete_login, do_login, do_start_enrolment, do_confirm_enrolment,
   fetch_challenge_alive, actor_for_token, do_logout, do_request_password_reset,
   do_reset_password;
-- account.py (the signed-in account): fetch_organization_name, fetch_clinics,
+- account.py (the signed-in account): fetch_clinic_header,
   fetch_two_factor_status, do_start_two_factor, do_confirm_two_factor,
   do_regenerate_recovery_codes, do_change_password, do_sign_out_everywhere;
 - staff.py (the owner, staff.manage): fetch_staff_roster, do_require_two_factor,
@@ -19,15 +19,14 @@ the results and errors they need are re-exported here too.
 from __future__ import annotations
 
 from medspa.domain.identity.actions.account import (
-    ClinicLink,
     TwoFactorStatus,
     do_change_password,
     do_confirm_two_factor,
     do_regenerate_recovery_codes,
     do_sign_out_everywhere,
     do_start_two_factor,
-    fetch_clinics,
-    fetch_organization_name,
+    ClinicHeader,
+    fetch_clinic_header,
     fetch_two_factor_status,
 )
 from medspa.domain.identity.actions.signin import (
@@ -72,11 +71,11 @@ from medspa.domain.identity.actions.staff import (
 __all__ = [
     "CHALLENGE_TTL", "AccountLocked", "SlowedDown", "TooManyAttempts", "EnrolledSignIn", "InvalidCode", "LoginFailed", "LoginResult", "ResetLinkInvalid",
     "SecondFactorRequired", "SignedIn", "StaffAccountRow", "TotpEnrolment", "WeakPassword",
-    "ClinicLink", "TwoFactorStatus", "actor_for_token", "do_begin_login", "do_change_password", "do_complete_login",
+    "ClinicHeader", "TwoFactorStatus", "actor_for_token", "do_begin_login", "do_change_password", "do_complete_login",
     "do_confirm_enrolment", "do_confirm_two_factor", "do_deactivate", "do_login", "do_logout", "do_reactivate",
     "do_regenerate_recovery_codes", "do_request_password_reset", "do_require_two_factor", "do_reset_password",
     "do_reset_two_factor", "do_revoke_sessions", "do_sign_out_everywhere", "do_start_enrolment",
-    "do_start_two_factor", "do_unlock", "fetch_challenge_alive", "fetch_clinics", "fetch_organization_name",
+    "do_start_two_factor", "do_unlock", "fetch_challenge_alive", "fetch_clinic_header",
     "fetch_staff_roster", "fetch_two_factor_status",
     "INVITE_ROLES", "ROLE_LABELS", "InvitationInvalid", "InvitationRow", "InvitationView", "do_accept_invitation",
     "do_invite_staff", "do_resend_invitation", "do_revoke_invitation", "fetch_invitation", "fetch_invitations",

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
 
+from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.credentials import change_password
 from medspa.domain.identity.staff_admin import sign_out_everywhere
@@ -26,7 +27,7 @@ from medspa.domain.identity.two_factor import (
     regenerate_recovery_codes,
     two_factor_status,
 )
-from medspa.domain.practice.service import list_clinics, organization_name
+from medspa.domain.practice.profile import clinic_of, logo_url
 from medspa.domain.work import atomic, now_of
 
 
@@ -41,23 +42,21 @@ class TwoFactorStatus:
 
 
 @dataclass(frozen=True)
-class ClinicLink:
-    """A clinic on this server as the landing page lists it: public slug and name."""
+class ClinicHeader:
+    """What the staff header shows of the actor's clinic: its name and logo URL ("" without)."""
 
-    slug: str
     name: str
+    logo_url: str
 
 
-def fetch_organization_name(actor: Actor, *, engine: Engine | None = None) -> str:
-    """The name of the actor's clinic (the staff header), or "" if there is none."""
+def fetch_clinic_header(actor: Actor, *, engine: Engine | None = None) -> ClinicHeader:
+    """The name and logo URL of the actor's clinic (the staff header); empty when there is none."""
     with atomic(actor.org_id, engine=engine) as work:
-        return organization_name(work.session, actor.org_id)
-
-
-def fetch_clinics(*, limit: int = 12, engine: Engine | None = None) -> list[ClinicLink]:
-    """The clinics on this server, oldest first (public facts: slug and name); anonymous."""
-    with atomic(None, engine=engine) as work:
-        return [ClinicLink(slug=slug, name=name) for slug, name in list_clinics(work.session, limit=limit)]
+        try:
+            org = clinic_of(work.session, actor.org_id)
+        except NotFound:
+            return ClinicHeader("", "")
+        return ClinicHeader(org.name, logo_url(org.slug, org.logo_version))
 
 
 def fetch_two_factor_status(actor: Actor, *, engine: Engine | None = None) -> TwoFactorStatus:

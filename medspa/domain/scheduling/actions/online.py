@@ -27,6 +27,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import CardDetails, PaymentGateway
 from medspa.domain.practice.models import Location, StaffMember
+from medspa.domain.practice.profile import logo_url
 from medspa.domain.practice.service import get_location, list_locations, organization_by_slug
 from medspa.domain.ratelimits import network_key, hit
 from medspa.domain.scheduling.abuse import HoldCaps, refuse_excess_holds
@@ -85,12 +86,14 @@ class LocationInfo:
 
 @dataclass(frozen=True)
 class ClinicInfo:
-    """A clinic named by its public slug, with its locations (by name)."""
+    """A clinic named by its public slug, with its locations (by name); logo_url: its public
+    logo's URL ("" without one)."""
 
     org_id: int
     name: str
     currency: str
     locations: tuple[LocationInfo, ...]
+    logo_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -181,11 +184,11 @@ def fetch_clinic(slug: str, *, ip: str = "", user_agent: str = "", engine: Engin
         raise NotFound("clinic")
     with atomic(None, engine=engine) as work:
         org = organization_by_slug(work.session, slug)
-        org_id, name, currency = org.id, org.name, org.currency
+        org_id, name, currency, logo = org.id, org.name, org.currency, logo_url(org.slug, org.logo_version)
     actor = public_actor(org_id, ip, user_agent)
     with atomic(org_id, engine=engine) as work:
         locations = tuple(_location_info(l) for l in list_locations(work.session, actor))
-    return ClinicInfo(org_id, name, currency, locations)
+    return ClinicInfo(org_id, name, currency, locations, logo)
 
 
 def fetch_location(actor: Actor, location_id: int, *, engine: Engine | None = None) -> LocationInfo:
