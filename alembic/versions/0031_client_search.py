@@ -63,6 +63,14 @@ def upgrade() -> None:
           phone_e164 text not null default ''
         )
     """)
+    # defence in depth: row level security with the tenant policy, NOT forced, so the owner's
+    # SECURITY DEFINER functions (which key on medspa_current_org() themselves) use the
+    # indexes; the app role has no privilege on the table at all (tests/test_tenancy.py)
+    op.execute("""
+        alter table client_search enable row level security;
+        create policy tenant_isolation on client_search
+          using (org_id = medspa_current_org()) with check (org_id = medspa_current_org());
+    """)
     op.execute(f'revoke all on client_search from "{app_role}"')
     op.execute("""
         create or replace function medspa_client_search_sync() returns trigger
