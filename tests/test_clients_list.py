@@ -221,8 +221,8 @@ def test_profile_visits_ledger_and_audit(us, engine):
 
 
 def test_search_plan_uses_the_trigram_index(engine, owner_engine):
-    """On 20,000 clients the name lookup of medspa_client_search (its first branch, as the
-    function runs it: with the clinic set, a bound pattern) is a trigram index scan, and the
+    """On 20,000 clients the name lookup of medspa_client_search (its query for a word of 3+
+    characters, as the function runs it: clinic and pattern bound) is a trigram index scan, and the
     page read joins the few ids by primary key: no whole-clinic scan."""
     clinic = build_clinic(engine, owner_engine)
     with clinic.session() as s:
@@ -237,9 +237,10 @@ def test_search_plan_uses_the_trigram_index(engine, owner_engine):
         conn.execute(text("analyze client, client_search"))
         conn.commit()
         conn.execute(text("select set_config('app.org_id', :org, false)"), {"org": str(clinic.org_id)})
-        conn.execute(text("""prepare name_lookup(text) as select s.client_id from client_search s
-            where s.org_id = medspa_current_org() and s.search_name like '%' || medspa_fold($1) || '%'"""))
-        plan = "\n".join(r[0] for r in conn.execute(text("explain execute name_lookup('nunez')")).all())
+        conn.execute(text("""prepare name_lookup(bigint, text) as select s.client_id from client_search s
+            where s.org_id = $1 and s.search_name like $2"""))
+        plan = "\n".join(r[0] for r in conn.execute(text(
+            f"explain execute name_lookup({int(clinic.org_id)}, '%nunez%')")).all())
         conn.execute(text("deallocate name_lookup"))
         conn.execute(text("select set_config('app.org_id', '', false)"))
         conn.rollback()

@@ -17,11 +17,12 @@ function names through it as before.
   because its dictionary could change; ours does not): "Núñez" -> "nunez". The one
   definition of folded text: the trigger and the search both call it.
 - client_search (client_id, org_id, search_name = medspa_fold(first || ' ' || last),
-  email = lower(email), phone_e164), kept by an AFTER INSERT OR UPDATE trigger on client
+  email = lower(email), phone_e164, and the list's sort keys created_at, last_name,
+  first_name, so a search orders and cuts its page before reading any client row), kept by an AFTER INSERT OR UPDATE trigger on client
   (every writer: the app, the bulk demo loaders in SQL, a later import); deleted with the
   client (ON DELETE CASCADE). GIN trigram indexes on each text column.
-- medspa_client_search(words text[], email text, phone_exact text, phone_like text): ids of
-  the clinic's clients whose folded name contains every word (each LIKE-escaped by the
+- medspa_client_search(words text[], email text, phone_exact text, phone_like text): (id,
+  created_at, last_name, first_name) of the clinic's clients whose folded name contains every word (each LIKE-escaped by the
   caller), or whose email contains `email`, or whose phone is `phone_exact` or LIKE
   `phone_like`; NULL / empty arguments match nothing.
 - btree (org_id, date_of_birth) and (org_id, created_at desc, id desc) on client: the date
@@ -60,7 +61,10 @@ def upgrade() -> None:
           org_id bigint not null,
           search_name text not null default '',
           email text not null default '',
-          phone_e164 text not null default ''
+          phone_e164 text not null default '',
+          created_at timestamptz,
+          last_name text not null default '',
+          first_name text not null default ''
         )
     """)
     # defence in depth: row level security with the tenant policy, NOT forced, so the owner's
@@ -76,46 +80,66 @@ def upgrade() -> None:
         create or replace function medspa_client_search_sync() returns trigger
           language plpgsql security definer set search_path = public, pg_temp as $$
         begin
-          insert into client_search (client_id, org_id, search_name, email, phone_e164)
+          insert into client_search (client_id, org_id, search_name, email, phone_e164, created_at, last_name,
+                                     first_name)
           values (new.id, new.org_id,
                   coalesce(medspa_fold(coalesce(new.first_name, '') || ' ' || coalesce(new.last_name, '')), ''),
-                  coalesce(lower(new.email), ''), coalesce(new.phone_e164, ''))
+                  coalesce(lower(new.email), ''), coalesce(new.phone_e164, ''), new.created_at,
+                  coalesce(new.last_name, ''), coalesce(new.first_name, ''))
           on conflict (client_id) do update set org_id = excluded.org_id, search_name = excluded.search_name,
-            email = excluded.email, phone_e164 = excluded.phone_e164;
+            email = excluded.email, phone_e164 = excluded.phone_e164, created_at = excluded.created_at,
+            last_name = excluded.last_name, first_name = excluded.first_name;
           return null;
         end $$;
     """)
     op.execute("""
-        create trigger client_search_sync after insert or update of first_name, last_name, email, phone_e164, org_id
+        create trigger client_search_sync after insert or update of first_name, last_name, email, phone_e164, org_id, created_at
           on client for each row execute function medspa_client_search_sync()
     """)
     op.execute("""
         create or replace function medspa_client_search(p_words text[], p_email text, p_phone_exact text,
                                                         p_phone_like text)
-          returns setof bigint language sql stable security definer rows 50 set search_path = public, pg_temp as $$
-          select s.client_id from client_search s
-          where s.org_id = medspa_current_org()
-            and cardinality(p_words) > 0
-            and s.search_name like '%' || medspa_fold(p_words[1]) || '%'
-            and s.search_name like all (select '%' || medspa_fold(w) || '%' from unnest(p_words) w)
-          union
-          select s.client_id from client_search s
-          where s.org_id = medspa_current_org() and p_email <> '' and s.email like '%' || p_email || '%'
-          union
-          select s.client_id from client_search s
-          where s.org_id = medspa_current_org() and p_phone_exact <> '' and s.phone_e164 = p_phone_exact
-          union
-          select s.client_id from client_search s
-          where s.org_id = medspa_current_org() and p_phone_like <> '' and s.phone_e164 like p_phone_like
-        $$;
+          returns table (client_id bigint, created_at timestamptz, last_name text, first_name text)
+          language plpgsql stable security definer rows 50 set search_path = public, pg_temp as $$
+        #variable_conflict use_column
+        declare
+          v_org bigint := medspa_current_org();
+          v_patterns text[] := array(select '%' || medspa_fold(w) || '%' from unnest(coalesce(p_words, '{}')) w);
+        begin
+          if v_org is null then
+            return;  -- no clinic on this transaction: nothing (fails closed like the tenant policy)
+          end if;
+          if cardinality(v_patterns) > 0 then
+            if length(v_patterns[1]) >= 5 then  -- a word of 3+ characters: its trigrams narrow the search
+              return query select s.client_id, s.created_at, s.last_name, s.first_name from client_search s
+                where s.org_id = v_org and s.search_name like v_patterns[1] and s.search_name like all (v_patterns);
+            else  -- 1-2 characters hold no trigram: the index cannot narrow them, read the clinic's names
+              return query select s.client_id, s.created_at, s.last_name, s.first_name from client_search s
+                where s.org_id = v_org and (s.search_name || '') like all (v_patterns);
+            end if;
+          end if;
+          if coalesce(p_email, '') <> '' then
+            return query select s.client_id, s.created_at, s.last_name, s.first_name from client_search s
+              where s.org_id = v_org and s.email like '%' || p_email || '%';
+          end if;
+          if coalesce(p_phone_exact, '') <> '' then
+            return query select s.client_id, s.created_at, s.last_name, s.first_name from client_search s
+              where s.org_id = v_org and s.phone_e164 = p_phone_exact;
+          end if;
+          if coalesce(p_phone_like, '') <> '' then
+            return query select s.client_id, s.created_at, s.last_name, s.first_name from client_search s
+              where s.org_id = v_org and s.phone_e164 like p_phone_like;
+          end if;
+        end $$;
     """)
     op.execute("revoke all on function medspa_client_search(text[], text, text, text) from public")
     op.execute(f'grant execute on function medspa_client_search(text[], text, text, text) to "{app_role}"')
     op.execute("revoke all on function medspa_client_search_sync() from public")
     for_each_clinic(op, """
-        insert into client_search (client_id, org_id, search_name, email, phone_e164)
+        insert into client_search (client_id, org_id, search_name, email, phone_e164, created_at, last_name,
+                                   first_name)
         select id, org_id, coalesce(medspa_fold(first_name || ' ' || last_name), ''), coalesce(lower(email), ''),
-               coalesce(phone_e164, '')
+               coalesce(phone_e164, ''), created_at, last_name, first_name
         from client on conflict do nothing""")
     op.execute("create index ix_client_search_org on client_search (org_id)")
     op.execute("create index ix_client_search_name_trgm on client_search using gin (search_name gin_trgm_ops)")

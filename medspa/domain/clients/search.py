@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Text, and_, func, literal, or_, select, tuple_, union
+from sqlalchemy import BigInteger, DateTime, Text, and_, column, func, literal, or_, select, tuple_, union
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from medspa.domain.clients.models import Client
@@ -111,10 +110,11 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _search_ids(session: Session, query: str, region: str):
-    """A SELECT of the ids of the clients a search text matches (see the module docstring),
-    or None when the text can match nothing. One UNION of id lists, so every branch is an
-    index lookup and the clinic's rows are never all read.
+def _search_keys(session: Session, query: str, region: str):
+    """A SELECT of (id, created_at, last_name, first_name) of the clients a search text
+    matches (see the module docstring), or None when the text can match nothing: a UNION of
+    index lookups, so the clinic's rows are never all read, and the page is ordered and cut
+    on these keys before any client row is fetched.
 
     Name, email and phone are matched by medspa_client_search (migration 0031: a SECURITY
     DEFINER function over client_search, whose trigram indexes a LIKE under client's row
@@ -132,18 +132,22 @@ def _search_ids(session: Session, query: str, region: str):
     if not exact and digits:
         phone_like = f"{digits}%" if digits.startswith("+") else f"%{digits}%"
     if words or email or exact or phone_like:
-        found = select(func.medspa_client_search(
-            literal(words, ARRAY(Text)), literal(email), literal(exact or ""), literal(phone_like)).column_valued())
-        parts.append(found)
+        found = func.medspa_client_search(
+            literal(words, ARRAY(Text)), literal(email), literal(exact or ""), literal(phone_like)).table_valued(
+            column("client_id", BigInteger), column("created_at", DateTime(timezone=True)),
+            column("last_name", Text), column("first_name", Text))
+        parts.append(select(found.c.client_id.label("id"), found.c.created_at, found.c.last_name,
+                            found.c.first_name).distinct())
+    keys = (Client.id, Client.created_at, Client.last_name, Client.first_name)
     born = parse_typed_date(query, region)
     if born:
-        parts.append(select(Client.id).where(Client.date_of_birth == born))
+        parts.append(select(*keys).where(Client.date_of_birth == born))
     code = normalise_display_code(query)
     if code:
         ids = list(session.execute(select(Appointment.client_id).where(
             Appointment.display_code == code, Appointment.client_id.is_not(None))).scalars())
         if ids:
-            parts.append(select(Client.id).where(Client.id.in_(ids)))
+            parts.append(select(*keys).where(Client.id.in_(ids)))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else union(*parts)
@@ -188,39 +192,41 @@ def list_clients(session: Session, *, org_id: int, now: datetime, query: str = "
     region = clinic_region(session, org_id)
     text = " ".join((query or "").split())[:MAX_QUERY]
     searched = len(text) >= MIN_QUERY
-    row = Client
     if searched:
-        ids = _search_ids(session, text, region)
-        if ids is None:
+        found = _search_keys(session, text, region)
+        if found is None:
             return ClientPage([], "", view, True)
-        # the matches first (by the trigram indexes), then their order: with ORDER BY ... LIMIT
-        # straight on client the planner walks ix_client_newest filtering every row, hoping a
-        # rare name turns up early (a whole-clinic scan for a name that matches once)
-        row = aliased(Client, select(Client).where(Client.id.in_(ids)).cte("hits").prefix_with("MATERIALIZED"), name="hits")
-    stmt = select(row)
-    visits: dict[int, str] = {}
+        hits = found.subquery("hits")
+        key_id, created, last_name, first_name = hits.c.id, hits.c.created_at, hits.c.last_name, hits.c.first_name
+    else:
+        key_id, created, last_name, first_name = Client.id, Client.created_at, Client.last_name, Client.first_name
+    page = select(key_id.label("id"))
+    after = _decode(cursor) if cursor else None
     if view == "today":
         today, zones = _today_visits(session, now)
         if today is None:
             return ClientPage([], "", view, searched)
-        stmt = stmt.where(row.id.in_(select(Appointment.client_id).where(today)))
-        key = [row.last_name, row.first_name, row.id]
-        after = _decode(cursor) if cursor else None
+        page = page.where(key_id.in_(select(Appointment.client_id).where(today)))
         if after and len(after) == 3 and isinstance(after[2], int):
-            stmt = stmt.where(tuple_(*key) > tuple_(literal(str(after[0])), literal(str(after[1])), literal(after[2])))
-        stmt = stmt.order_by(*key)
+            page = page.where(tuple_(last_name, first_name, key_id)
+                              > tuple_(literal(str(after[0])), literal(str(after[1])), literal(after[2])))
+        page = page.order_by(last_name, first_name, key_id)
+        order = (Client.last_name, Client.first_name, Client.id)
     else:
-        after = _decode(cursor) if cursor else None
         if after and len(after) == 2 and isinstance(after[1], int):
             try:
                 at = datetime.fromisoformat(str(after[0]))
-                stmt = stmt.where(tuple_(row.created_at, row.id) < tuple_(literal(at), literal(after[1])))
+                page = page.where(tuple_(created, key_id) < tuple_(literal(at), literal(after[1])))
             except ValueError:
                 pass
-        stmt = stmt.order_by(row.created_at.desc(), row.id.desc())
-    clients = list(session.execute(stmt.limit(limit + 1)).scalars())
+        page = page.order_by(created.desc(), key_id.desc())
+        order = (Client.created_at.desc(), Client.id.desc())
+    # the page's ids first (ordered and cut on the keys), then only those rows of client
+    ids = page.limit(limit + 1).subquery("page")
+    clients = list(session.execute(select(Client).join(ids, Client.id == ids.c.id).order_by(*order)).scalars())
     more = len(clients) > limit
     clients = clients[:limit]
+    visits: dict[int, str] = {}
     if view == "today" and clients:
         visits = _visit_labels(session, [c.id for c in clients], today, zones)
     rows = [ClientRow(c.id, f"{c.first_name} {c.last_name}",
