@@ -63,6 +63,10 @@ def test_find_by_national_phone_and_open_the_profile(page: Page, app_urls, scree
     expect(page.locator("#nav-clients")).to_have_attribute("aria-current", "page")
     expect(page.locator(".client-row")).to_have_count(4)
     screenshot("clients-list-1440")
+    page.locator("#clients-view").get_by_role("radio", name="Today's clients").click()
+    expect(page.locator("#clients-empty")).to_contain_text("No client has a visit today")
+    page.locator("#clients-view").get_by_role("radio", name="Newest").click()
+    expect(page.locator(".client-row")).to_have_count(4)
 
     page.fill("#clients-search", "07911 123456")
     expect(page.locator(".client-row")).to_have_count(1)
@@ -89,6 +93,7 @@ def test_find_by_national_phone_and_open_the_profile(page: Page, app_urls, scree
     screenshot("client-profile-390")
     page.goto("/clients")
     expect(page.locator(".client-row")).to_have_count(4)
+    expect(page.locator("#clients-search")).to_have_value("")
     screenshot("clients-list-390")
 
     page.goto("/clients/999999999")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -132,5 +132,5 @@ def client_profile(session: Session, actor: Actor, client: Client, *, now: datet
         client.id, f"{client.first_name} {client.last_name}", client.first_name, client.last_name,
         national_phone(client.phone_e164, region) if client.phone_e164 else "", client.email or "",
         client.date_of_birth.isoformat() if client.date_of_birth else "",
-        client.created_at.date().isoformat() if client.created_at else "",
+        format_date(client.created_at.date(), "medium", locale="en_US") if client.created_at else "",
         upcoming[:MAX_VISITS], past[:MAX_VISITS], format_money(net, currency), ledger, clinical, photos)

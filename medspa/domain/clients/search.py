@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from sqlalchemy import BigInteger, DateTime, Text, and_, column, func, literal, or_, select, tuple_, union
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
@@ -52,7 +53,7 @@ _DATE = re.compile(r"^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})$")
 @dataclass(frozen=True)
 class ClientRow:
     """One line of the list: id, "First Last", phone (national format for the clinic's own
-    country), email, date of birth ISO ("" unknown), added (ISO date), visit (today's first
+    country), email, date of birth ISO ("" unknown), added ("Dec 6, 2026"), visit (today's first
     visit "10:30 AM · Botox" in the today view, else "")."""
 
     id: int
@@ -233,7 +234,7 @@ def list_clients(session: Session, *, org_id: int, now: datetime, query: str = "
                       national_phone(c.phone_e164, region) if (with_contact and c.phone_e164) else "",
                       (c.email or "") if with_contact else "",
                       c.date_of_birth.isoformat() if (with_contact and c.date_of_birth) else "",
-                      c.created_at.date().isoformat() if c.created_at else "", visits.get(c.id, ""))
+                      format_date(c.created_at.date(), "medium", locale="en_US") if c.created_at else "", visits.get(c.id, ""))
             for c in clients]
     next_cursor = ""
     if more and clients:

@@ -12,6 +12,7 @@ from medspa.features.clients.state import ClientProfileState, ClientRowView, Cli
 ROUTE = "/clients"
 PROFILE_ROUTE = "/clients/[client_id]"
 PLACEHOLDER = "Search by name, phone, email, date of birth or booking code"
+WIDE_ONLY = rx.breakpoints(initial="none", md="table-cell")  # phones: name, phone and the last column
 
 
 def _dash(value) -> rx.Component:
@@ -23,8 +24,8 @@ def _row(row: ClientRowView) -> rx.Component:
         rx.table.cell(rx.link(row.name, href=row.href, weight="medium", size="2", class_name="client-link",
                               white_space="nowrap")),
         rx.table.cell(_dash(row.phone), white_space="nowrap", class_name="client-phone"),
-        rx.table.cell(_dash(row.email), class_name="client-email"),
-        rx.table.cell(_dash(row.date_of_birth), white_space="nowrap"),
+        rx.table.cell(_dash(row.email), class_name="client-email", display=WIDE_ONLY),
+        rx.table.cell(_dash(row.date_of_birth), white_space="nowrap", display=WIDE_ONLY),
         rx.table.cell(rx.cond(ClientsState.view == "today",
                               rx.badge(rx.icon("clock", size=12), row.visit, color_scheme="teal", variant="soft"),
                               rx.text(row.added, size="2", color_scheme="gray")), white_space="nowrap"),
@@ -53,8 +54,10 @@ def _list_view() -> rx.Component:
     s = ClientsState
     table = rx.table.root(
         rx.table.header(rx.table.row(
-            *(rx.table.column_header_cell(h) for h in ("Name", "Phone", "Email", "Date of birth")),
-            rx.table.column_header_cell(rx.cond(s.view == "today", "Today's visit", "Added")),
+            rx.table.column_header_cell("Name"), rx.table.column_header_cell("Phone"),
+            rx.table.column_header_cell("Email", display=WIDE_ONLY),
+            rx.table.column_header_cell("Date of birth", white_space="nowrap", display=WIDE_ONLY),
+            rx.table.column_header_cell(rx.cond(s.view == "today", "Today's visit", "Added"), white_space="nowrap"),
         )),
         rx.table.body(rx.foreach(s.rows, _row)),
         size="2", variant="ghost", width="100%", id="clients-table",
@@ -83,7 +86,7 @@ def _list_view() -> rx.Component:
                 rx.flex(
                     rx.input(
                         rx.input.slot(rx.icon("search", size=16)),
-                        placeholder=PLACEHOLDER, default_value=s.query, on_change=s.search.debounce(250),
+                        placeholder=PLACEHOLDER, value=s.query, on_change=s.search.debounce(250),
                         id="clients-search", size="3", auto_complete="off", auto_focus=True,
                         aria_label="Search clients", flex="1", min_width="0", width="100%",
                     ),

@@ -85,7 +85,7 @@ class ClientsState(StaffState):
         return await self._first_page()
 
     @rx.event
-    async def set_view(self, view: str):
+    async def set_view(self, view: str | list[str]):
         """The view tabs: "newest" or "today"."""
         if not isinstance(view, str) or view not in VIEWS:
             return
