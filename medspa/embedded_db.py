@@ -112,10 +112,12 @@ def bootstrap_database(superuser_uri: str, database: str, *, recreate: bool = Fa
                     sql.Identifier(database), sql.Identifier(OWNER_ROLE)
                 )
             )
-    # btree_gist is a trusted extension from PG 13 on, but create it as superuser to be sure
+    # btree_gist, pg_trgm and unaccent (client search, migration 0031) are trusted extensions
+    # from PG 13 on, but create them as superuser to be sure
     db_uri = superuser_uri.replace("@/postgres", f"@/{database}", 1)
     with psycopg.connect(db_uri, autocommit=True) as conn:
-        conn.execute("create extension if not exists btree_gist")
+        for extension in ("btree_gist", "pg_trgm", "unaccent"):
+            conn.execute(f"create extension if not exists {extension}")
         conn.execute(sql.SQL("grant usage on schema public to {}").format(sql.Identifier(APP_ROLE)))
         conn.execute(
             sql.SQL("grant all on schema public to {}").format(sql.Identifier(OWNER_ROLE))

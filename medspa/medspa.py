@@ -32,6 +32,7 @@ from medspa.features.dashboard import page as dashboard_page
 from medspa.features.outbox import page as outbox_page
 from medspa.features.settings import page as settings_page
 from medspa.features.setup import page as setup_page
+from medspa.features.clients import page as clients_page
 from medspa.features.client_import import page as client_import_page
 
 _PAGE_MODULES = (
@@ -48,6 +49,7 @@ _PAGE_MODULES = (
     outbox_page,
     settings_page,
     setup_page,
+    clients_page,
     client_import_page,
 )
 

@@ -35,6 +35,7 @@ from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.service import change_status, hold_slot
 from medspa.domain.payments.models import LedgerEntry
 from medspa.features.audit.state import AuditState
+from medspa.features.clients.state import ClientProfileState, ClientsState
 from medspa.features.dashboard import data as dashboard_data
 from medspa.features.dashboard.state import DashboardState, DrillState
 from medspa.features.calendar.book_dialog import BookDialogState, Option
@@ -197,6 +198,36 @@ def client_search(w, role):
     state.dialog_open = True
     run(call(BookDialogState.search, state, "Cleo"))
     return any(h.id == w.client_id for h in state.hits)
+
+
+def client_list(w, role):
+    state = staff_state(ClientsState, w, role)
+    run(call(ClientsState.search, state, "Cleo"))
+    return state.allowed and any(r.id == w.client_id for r in state.rows)
+
+
+def client_profile(w, role):
+    from reflex.istate.data import RouterData
+
+    from medspa.features.auth.state import SESSION_COOKIE
+
+    state = staff_state(ClientProfileState, w, role)
+    root = state.parent_state
+    while root.parent_state is not None:
+        root = root.parent_state
+    token = w.tokens.get(role)
+    root.router = RouterData.from_router_data({
+        "headers": {"cookie": f"{SESSION_COOKIE}={token}" if token else "", "user-agent": "pytest"},
+        "pathname": "/clients/[client_id]", "asPath": f"/clients/{w.client_id}"})
+    run(call(ClientProfileState.load, state))
+    return state.status == "ready" and state.name == "Cleo Vance"
+
+
+def client_read(w, role):
+    """The booking dialog's search, the client list and the profile agree."""
+    found = (client_search(w, role), client_list(w, role), client_profile(w, role))
+    assert len(set(found)) == 1, found
+    return found[0]
 
 
 def audit_read(w, role):
@@ -376,7 +407,7 @@ HANDLERS = {
     "appointment.cancel": ("staff", cancel),
     "appointment.book": ("staff", book_existing),
     "client.write": ("staff", book_new_client),
-    "client.read": ("staff", client_search),
+    "client.read": ("staff", client_read),
     "audit.read": ("staff", audit_read),
     "report.read": ("staff", report_read),
     "outbox.manage": ("staff", outbox_manage),

@@ -30,3 +30,50 @@ def normalize_phone(raw: str, region: str = "US") -> str:
     if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
         raise ValueError("This phone number is not valid")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def national_phone(e164: str, region: str) -> str:
+    """How the desk of a clinic in `region` (ISO 3166 alpha-2) reads a stored number: its
+    national format when it is a number of that country ("+442079460958", "GB" -> "020 7946
+    0958"), else international ("+1 212-555-0123"); anything that does not parse as it is."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    # by country calling code: +44 7911 is Guernsey's range to phonenumbers, yet read as "07911" in London
+    if region and number.country_code == phonenumbers.country_code_for_region(region.upper()):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+_PHONE_CHARS = set("0123456789+-(). /")
+
+
+def phone_search(raw: str, region: str) -> tuple[str | None, str | None]:
+    """What a search box's text means as a phone number in a clinic of `region`:
+    (the E.164 number when it is a whole valid number, else None; the digits to look for
+    inside stored E.164 numbers, else None).
+
+    Only text made of digits and phone punctuation with at least 3 digits counts. A number
+    typed in national format loses its trunk prefix ("07700 900" in GB -> "7700900", which
+    "+447700900123" contains); one typed with "+" keeps its country code ("+44 77" -> "+4477",
+    matched as a prefix by the caller)."""
+    text = (raw or "").strip()
+    if not text or any(ch not in _PHONE_CHARS for ch in text):
+        return None, None
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) < 3:
+        return None, None
+    exact = None
+    try:
+        exact = normalize_phone(text, region or "US")
+    except ValueError:
+        exact = None
+    if text.startswith("+"):
+        return exact, "+" + digits
+    meta = phonenumbers.PhoneMetadata.metadata_for_region((region or "US").upper())
+    prefix = (meta.national_prefix or "") if meta else ""
+    # "1" (North America) is typed only before a whole 10-digit number; "0" always leads a national one
+    if prefix and digits.startswith(prefix) and (prefix != "1" or len(digits) == 11):
+        digits = digits[len(prefix):]
+    return exact, (digits if len(digits) >= 3 else None)

@@ -11,6 +11,12 @@ photo.read / photo.write (provider and owner only: never front desk, lab nor man
 visit's before/after photos (every list, view and download audited) and add one
 (domain/clinical/photos.py, route /media/photos/<id>).
 
+client.read / client.contact.read (owner, manager, provider, front desk; never lab, client
+nor public): the client list /clients and the profile /clients/<id> (domain/clients/actions.py;
+each list page audited as client.list with the ids shown, each profile as client.read of that
+client), the booking dialog's search; contact details (phone, email, date of birth) need
+client.contact.read. The profile's chart and photo data need chart.read / photo.read besides.
+
 report.read (owner and manager only): the analytics reports (domain/analytics/service.py):
 no-shows, cancellations, utilization, rebooking, new clients, revenue, and their drill-down rows.
 

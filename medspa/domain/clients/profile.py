@@ -1,0 +1,136 @@
+"""A client's profile (/clients/{id}), read only: contact, visits, the ledger, and the
+clinical summary for the roles that may read charts and photos. Reads only; the action
+(clients/actions.py) audits it as a PHI read of the client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from medspa.domain.catalog.models import Service
+from medspa.domain.clients.models import Client
+from medspa.domain.clients.search import clinic_region
+from medspa.domain.clinical.models import TreatmentNote
+from medspa.domain.clinical.photos import ClinicalPhoto
+from medspa.domain.identity.actor import Actor
+from medspa.domain.money import format_money
+from medspa.domain.payments.models import LedgerEntry
+from medspa.domain.phones import national_phone
+from medspa.domain.practice.models import Location, Organization, StaffMember
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus
+from medspa.domain.scheduling.references import format_display_code
+
+UPCOMING = (AppointmentStatus.HELD, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN)
+MAX_VISITS = 100  # each of upcoming and past, newest past first
+MAX_LEDGER = 50
+
+
+@dataclass(frozen=True)
+class VisitLine:
+    """A visit on the profile: appointment id, display code ("K7M2-Q9XD"), local start with
+    zone ("Wed, Jul 15, 2026, 10:00 AM"), status value, service, provider, price (formatted),
+    location name; chart ("signed", "draft" or "") and photos (count) only for the roles that
+    may read them, else "" and 0."""
+
+    id: int
+    code: str
+    when: str
+    status: str
+    service: str
+    provider: str
+    price: str
+    location: str
+    chart: str = ""
+    photos: int = 0
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    """A ledger line: local date, entry type as words ("deposit paid"), amount (formatted)."""
+
+    when: str
+    kind: str
+    amount: str
+
+
+@dataclass(frozen=True)
+class ClientProfile:
+    """What the profile shows. phone in the clinic's national format; net_paid the sum of the
+    client's ledger lines (what the clinic received and kept, after refunds); clinical True
+    when the actor may read charts (chart.read) and photos True for photo.read: otherwise the
+    visits carry no chart or photo data at all."""
+
+    id: int
+    name: str
+    first_name: str
+    last_name: str
+    phone: str
+    email: str
+    date_of_birth: str
+    added: str
+    upcoming: list[VisitLine]
+    past: list[VisitLine]
+    net_paid: str
+    ledger: list[LedgerLine]
+    clinical: bool
+    photos: bool
+
+
+def _local(instant: datetime, time_zone: str) -> str:
+    tz = ZoneInfo(time_zone)
+    return format_datetime(instant.astimezone(tz), "EEE, MMM d, y, h:mm a", tzinfo=tz, locale="en_US")
+
+
+def client_profile(session: Session, actor: Actor, client: Client, *, now: datetime) -> ClientProfile:
+    """The profile of `client` (already read through clients.service.get_client, which
+    audits it) as `actor` may see it; `now` aware UTC splits upcoming from past visits."""
+    region = clinic_region(session, actor.org_id)
+    org = session.get(Organization, actor.org_id)
+    currency = org.currency if org else "USD"
+    clinical, photos = actor.can("chart.read"), actor.can("photo.read")
+    rows = session.execute(
+        select(Appointment, Service.name, StaffMember.display_name, Location.name, Location.time_zone)
+        .join(Service, Service.id == Appointment.service_id)
+        .join(StaffMember, StaffMember.id == Appointment.provider_id)
+        .join(Location, Location.id == Appointment.location_id)
+        .where(Appointment.client_id == client.id, Appointment.status != AppointmentStatus.EXPIRED.value)
+        .order_by(Appointment.start_at)).all()
+    charts: dict[int, str] = {}
+    counts: dict[int, int] = {}
+    ids = [r[0].id for r in rows]
+    if clinical and ids:
+        for appt_id, status in session.execute(
+                select(TreatmentNote.appointment_id, TreatmentNote.status).where(TreatmentNote.appointment_id.in_(ids))
+                .order_by(TreatmentNote.appointment_id, TreatmentNote.version)).all():
+            charts[appt_id] = status  # the latest version wins
+    if photos and ids:
+        counts = dict(session.execute(select(ClinicalPhoto.appointment_id, func.count()).where(
+            ClinicalPhoto.appointment_id.in_(ids)).group_by(ClinicalPhoto.appointment_id)).all())
+    upcoming: list[VisitLine] = []
+    past: list[VisitLine] = []
+    for appt, service, provider, location, time_zone in rows:
+        line = VisitLine(appt.id, format_display_code(appt.display_code), _local(appt.start_at, time_zone),
+                         appt.status, service, provider, format_money(appt.price_cents, appt.currency), location,
+                         charts.get(appt.id, "") if clinical else "", counts.get(appt.id, 0) if photos else 0)
+        if appt.start_at >= now and appt.status in UPCOMING:
+            upcoming.append(line)
+        else:
+            past.append(line)
+    past.reverse()
+    entries = list(session.execute(select(LedgerEntry).where(LedgerEntry.client_id == client.id)
+                                   .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())).scalars())
+    net = sum(e.amount_cents for e in entries)
+    tz = next(iter(r[4] for r in rows), "UTC")
+    ledger = [LedgerLine(e.created_at.astimezone(ZoneInfo(tz)).date().isoformat(), e.entry_type.replace("_", " "),
+                         format_money(e.amount_cents, e.currency)) for e in entries[:MAX_LEDGER]]
+    return ClientProfile(
+        client.id, f"{client.first_name} {client.last_name}", client.first_name, client.last_name,
+        national_phone(client.phone_e164, region) if client.phone_e164 else "", client.email or "",
+        client.date_of_birth.isoformat() if client.date_of_birth else "",
+        format_date(client.created_at.date(), "medium", locale="en_US") if client.created_at else "",
+        upcoming[:MAX_VISITS], past[:MAX_VISITS], format_money(net, currency), ledger, clinical, photos)

@@ -1,0 +1,1 @@
+"""The client list (/clients) and the client profile (/clients/[client_id])."""
