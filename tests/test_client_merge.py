@@ -19,6 +19,7 @@ from medspa.domain.audit.models import AuditEvent
 from medspa.domain.clients.merge import CLIENT_ROWS, KEPT_ON_MERGE, MERGE_UNDO_DAYS, live_client_id
 from medspa.domain.clients.merge_actions import do_merge_clients, do_undo_merge
 from medspa.domain.clients.models import Client
+from medspa.domain.clients.search import list_clients
 from medspa.domain.clients.service import ClientInput, find_or_create_client, search_clients
 from medspa.domain.clinical.photos import LocalMediaStore, add_photo
 from medspa.domain.clinical.models import TreatmentNote
@@ -114,6 +115,10 @@ def test_a_merge_moves_every_kind_of_row_fills_blanks_hides_and_redirects_then_u
         assert (o.merged_into_id, o.merged_at, o.email) == (mia, NOW, "m.wong@work.example")  # hidden, not deleted
         assert live_client_id(s, other) == mia
         assert [c.id for c in search_clients(s, manager, "Wong")] == [mia]  # the hidden one is not found
+        for query in ("Wong", "m.wong@work", "(212) 555-0177", "1990-03-04", ""):  # the /clients list too
+            rows = list_clients(s, org_id=clinic.org_id, now=NOW, query=query).rows
+            assert other not in [r.id for r in rows], query
+        assert [r.id for r in list_clients(s, org_id=clinic.org_id, now=NOW, query="Wong").rows] == [mia]
         # the hidden record's email books on the survivor
         assert find_or_create_client(s, clinic.public, ClientInput("M.", "Wong", "m.wong@work.example",
                                                                     "+12125550177")).id == mia
@@ -136,6 +141,7 @@ def test_a_merge_moves_every_kind_of_row_fills_blanks_hides_and_redirects_then_u
     with clinic.session() as s:
         m, o = s.get(Client, mia), s.get(Client, other)
         assert (m.date_of_birth, o.merged_into_id, o.merged_at) == (None, None, None)
+        assert sorted(r.id for r in list_clients(s, org_id=clinic.org_id, now=NOW, query="Wong").rows) == [mia, other]
         assert m.email_marketing_consent is True  # a consent given stays given
         assert s.exec(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "client.merge.undo")).one() == 2

@@ -32,7 +32,7 @@ function names through it as before.
 Backfill runs per clinic (the owner sees a clinic's clients only with app.org_id set).
 
 Revision ID: 0031
-Revises: 0027
+Revises: 0028 (re-chained at merge)
 """
 from typing import Sequence, Union
 
@@ -41,7 +41,7 @@ from alembic import op
 from medspa.tenancy import for_each_clinic
 
 revision: str = '0031'
-down_revision: Union[str, None] = '0027'
+down_revision: Union[str, None] = '0028'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -67,6 +67,7 @@ KEPT_ON_MERGE: dict[str, str] = {
     "client_merge.survivor_id": "the merge's own record",
     "client_merge.absorbed_id": "the merge's own record",
     "client.merged_into_id": "the merge's own mark",
+    "client_search.client_id": "the search row of each record: dropped for a merged one by its trigger (0032)",
 }
 """Columns naming a client that a merge leaves where they are, and why."""
 

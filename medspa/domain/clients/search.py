@@ -142,13 +142,13 @@ def _search_keys(session: Session, query: str, region: str):
     keys = (Client.id, Client.created_at, Client.last_name, Client.first_name)
     born = parse_typed_date(query, region)
     if born:
-        parts.append(select(*keys).where(Client.date_of_birth == born))
+        parts.append(select(*keys).where(Client.date_of_birth == born, Client.merged_into_id.is_(None)))
     code = normalise_display_code(query)
     if code:
         ids = list(session.execute(select(Appointment.client_id).where(
             Appointment.display_code == code, Appointment.client_id.is_not(None))).scalars())
         if ids:
-            parts.append(select(*keys).where(Client.id.in_(ids)))
+            parts.append(select(*keys).where(Client.id.in_(ids), Client.merged_into_id.is_(None)))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else union(*parts)
@@ -202,6 +202,8 @@ def list_clients(session: Session, *, org_id: int, now: datetime, query: str = "
     else:
         key_id, created, last_name, first_name = Client.id, Client.created_at, Client.last_name, Client.first_name
     page = select(key_id.label("id"))
+    if not searched:  # a merged record is hidden (the search table drops it: migration 0032)
+        page = page.where(Client.merged_into_id.is_(None))
     after = _decode(cursor) if cursor else None
     if view == "today":
         today, zones = _today_visits(session, now)
