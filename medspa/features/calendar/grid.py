@@ -18,7 +18,7 @@ from medspa.features.calendar.layout import (
     WeekRowView,
 )
 from medspa.features.calendar.state import CalendarState, DetailState
-from medspa.features.calendar.style import GUTTER, HATCH, HEADER_HEIGHT
+from medspa.features.calendar.style import GUTTER, HATCH, HEADER_HEIGHT, CLOSED_HATCH, MAINTENANCE_HATCH, TIME_OFF_HATCH
 
 
 def _column_header(col: ColumnView) -> rx.Component:
@@ -127,11 +127,13 @@ def _block(block: BlockView) -> rx.Component:
     return rx.box(
         rx.match(block.size, ("full", full), ("medium", medium), compact),
         position="absolute", top=block.top, height=block.height, left=block.left, width=block.width,
-        background=rx.cond(block.kind == "block", HATCH, block.bg), color=block.fg,
+        background=rx.match(block.kind, ("block", HATCH), ("time_off", TIME_OFF_HATCH),
+                            ("maintenance", MAINTENANCE_HATCH), block.bg), color=block.fg,
         border_left=rx.cond(block.kind == "block", f"3px solid {rx.color('gray', 8)}", "3px solid " + block.stripe),
         outline=rx.cond(block.status == AppointmentStatus.HELD, f"1px dashed {rx.color('amber', 8)}", "none"),
         border_radius="6px", padding=rx.cond(block.size == "compact", "1px 6px", "3px 7px"), overflow="hidden",
-        box_shadow=rx.cond(block.kind == "block", "none", "0 1px 2px rgba(16, 24, 40, 0.08)"),
+        box_shadow=rx.cond(block.kind == "appointment", "0 1px 2px rgba(16, 24, 40, 0.08)", "none"),
+        title=rx.cond(block.kind == "appointment", "", block.time + " · " + block.client),
         opacity=rx.cond(block.cancelled, "0.6", "1"),
         text_decoration=rx.cond(block.cancelled, "line-through", "none"),
         cursor=rx.cond(block.kind == "appointment", "pointer", "default"),
@@ -206,17 +208,33 @@ def day_grid() -> rx.Component:
         ),
         padding="4em",
     )
+    banner = rx.cond(
+        (d.closure != "") | (d.notices.length() > 0),
+        rx.flex(
+            rx.cond(d.closure != "", rx.hstack(
+                rx.icon("calendar-x", size=15), rx.text(d.closure, size="2", weight="bold"),
+                spacing="2", align="center", padding="4px 10px", border_radius="6px",
+                background=CLOSED_HATCH, color=rx.color("gray", 12), border=f"1px solid {rx.color('gray', 6)}",
+                id="cal-closure")),
+            rx.foreach(d.notices, lambda n: rx.hstack(
+                rx.icon("wrench", size=14), rx.text(n, size="1", weight="medium"),
+                spacing="2", align="center", padding="4px 10px", border_radius="6px",
+                background=rx.color("orange", 3), color=rx.color("orange", 12),
+                border=f"1px solid {rx.color('orange', 6)}", class_name="cal-notice")),
+            gap="8px", wrap="wrap", padding="8px 12px", border_top=f"1px solid {rx.color('gray', 4)}",
+            background=rx.color("gray", 2), id="cal-banner"),
+    )
     return rx.cond(
         d.columns.length() > 0,
-        rx.box(
+        rx.fragment(banner, rx.box(
             rx.box(header, body, min_width=d.min_width),
             overflow="auto",
-            height="calc(100vh - 176px)",
+            height=rx.cond((d.closure != "") | (d.notices.length() > 0), "calc(100vh - 218px)", "calc(100vh - 176px)"),
             border_top=f"1px solid {rx.color('gray', 4)}",
             background=rx.color("gray", 1),
             id="cal-grid",
-        ),
-        empty,
+        )),
+        rx.fragment(banner, empty),
     )
 
 
