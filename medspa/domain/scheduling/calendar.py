@@ -12,12 +12,11 @@ detail.py, the names and colours in labels.py (both re-exported here).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from sqlalchemy.dialects.postgresql import Range
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
@@ -26,10 +25,21 @@ from medspa.domain.clients.models import Client
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Resource, StaffMember, WorkingHours
-from medspa.domain.practice.opening_models import LocationClosure
 from medspa.domain.practice.service import get_location
-from medspa.domain.practice.shifts import TIME_OFF, StaffTimeOff, merge_spans, subtract_spans
 from medspa.domain.scheduling.detail import AppointmentDetail, appointment_detail
+from medspa.domain.scheduling.calendar_marks import (
+    CalendarBlock,
+    CalendarColumn,
+    _clip,
+    _label,
+    _minutes,
+    _time_off,
+    closure_label,
+    exceptions,
+    room_blocks,
+    span_block,
+    with_exceptions,
+)
 from medspa.domain.scheduling.labels import (
     STATUS_LABELS,
     category_colour,
@@ -37,55 +47,11 @@ from medspa.domain.scheduling.labels import (
     resource_subtitle,
     resource_type_label,
 )
-from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy
 from medspa.domain.timezones import format_clinic_clock, local_day_bounds, wall_to_utc, zone_abbreviation
 
 VIEWS = ("providers", "rooms")
 DEFAULT_FIRST_HOUR, DEFAULT_LAST_HOUR = 8, 18
-
-
-@dataclass(frozen=True)
-class CalendarColumn:
-    """A provider (id = staff id) or a room/device (id = resource id).
-
-    work_spans: the provider's working hours that day as (start, end) elapsed minutes.
-    """
-
-    id: int
-    kind: str
-    name: str
-    subtitle: str
-    colour: str
-    work_spans: tuple[tuple[int, int], ...] = ()
-    hours_label: str = ""
-
-
-@dataclass(frozen=True)
-class CalendarBlock:
-    """An appointment, or blocked time, placed in one column.
-
-    start_minute/end_minute: elapsed minutes since local midnight, clipped to the day.
-    kind: "appointment"; "block" (a provider's blocked time, block_id = occupancy id);
-    "time_off" (a provider's time off, block_id = staff_time_off id, note = its label);
-    "maintenance" (a room or device out of service, block_id = occupancy id, note = reason).
-    """
-
-    kind: str
-    column_id: int
-    start_minute: int
-    end_minute: int
-    start_label: str
-    end_label: str
-    status: str
-    status_label: str
-    colour: str
-    appointment_id: int | None = None
-    block_id: int | None = None
-    client_name: str = ""
-    service_name: str = ""
-    category: str = ""
-    note: str = ""
-    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,14 +129,6 @@ class CalendarWeek:
 # --------------------------------------------------------------------------- helpers
 
 
-def _minutes(instant: datetime, day_start: datetime) -> int:
-    return int((instant - day_start).total_seconds() // 60)
-
-
-def _clip(value: int, lo: int, hi: int) -> int:
-    return max(lo, min(hi, value))
-
-
 def _hour_marks(day_start: datetime, day_minutes: int, tz: ZoneInfo) -> list[HourMark]:
     dst_day = day_minutes != 24 * 60
     marks = []
@@ -181,13 +139,6 @@ def _hour_marks(day_start: datetime, day_minutes: int, tz: ZoneInfo) -> list[Hou
             label = f"{label} {zone_abbreviation(instant, tz)}"
         marks.append(HourMark(minute, label))
     return marks
-
-
-def _label(instant: datetime, tz_name: str, dst_day: bool) -> str:
-    text = format_clinic_clock(instant, tz_name)
-    if dst_day:
-        text = f"{text} {zone_abbreviation(instant, ZoneInfo(tz_name))}"
-    return text
 
 
 def _visible_range(spans: list[tuple[int, int]], day_start: datetime, day: date, tz: ZoneInfo,
@@ -262,8 +213,12 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
     """The day at a location: a column per provider working there that day (or per room and
     device), with appointments and provider blocks placed in local elapsed minutes.
 
-    Providers appear when they have working hours at the location that weekday or an
-    appointment there that day. Raises PermissionDenied, NotFound, ValidationFailed.
+    Providers appear when they have working hours at the location that weekday, an extra
+    shift or an appointment there that day; their work_spans are what availability offers
+    (weekly hours plus extra shifts, minus time off), their time off is a "time_off" block
+    with its reason. Rooms and devices out of service are "maintenance" blocks in the rooms
+    view and `notices` in the providers view; a closure of the location that day is
+    `closure` ("Closed · <reason>"). Raises PermissionDenied, NotFound, ValidationFailed.
     """
     actor.require("calendar.read")
     _check_view(view)
@@ -288,23 +243,7 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
     blocks: list[CalendarBlock] = []
     notices: list[str] = []
     if view == "providers":
-        hours = _working_hours(session, location_id, {day.weekday()})
-        staff_ids = {sid for sid, weekly in hours.items() if weekly.get(day.weekday())}
-        staff_ids |= {appt.provider_id for appt, _, _ in rows}
-        away, extra = _exceptions(session, location_id, day_start, day_end)
-        staff_ids |= {sid for sid, spans in extra.items()
-                      if any(lo.astimezone(tz).date() == day for _id, lo, _hi, _r in spans)}
-        columns = _provider_columns(session, staff_ids, hours, day, tz, day_start, day_minutes)
-        columns = [_with_exceptions(c, away.get(c.id, []), extra.get(c.id, []), day_start, day_minutes)
-                   for c in columns]
-        blocks = [block_for(appt, svc, client, appt.provider_id) for appt, svc, client in rows]
-        blocks += _time_off(session, staff_ids, day_start, day_end, day_minutes, location.time_zone, dst_day)
-        blocks += [_span_block("time_off", sid, entry_id, lo, hi, reason or "Time off", day_start, day_end,
-                               day_minutes, location.time_zone, dst_day)
-                   for sid, spans in away.items() if sid in staff_ids for entry_id, lo, hi, reason in spans]
-        notices = [f"{r.name} out of service {_label(max(o.during.lower, day_start), location.time_zone, dst_day)}"
-                   f" – {_label(min(o.during.upper, day_end), location.time_zone, dst_day)} · {o.note}"
-                   for o, r in _room_blocks(session, location_id, None, day_start, day_end)]
+        columns, blocks, notices = _providers_part(session, location_id, day, tz, rows, block_for)
     else:
         resources = session.exec(select(Resource).where(Resource.location_id == location_id,
                                                         Resource.kind.in_(("room", "device")), Resource.active)
@@ -321,9 +260,9 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
                 if (appointment_id, resource_id) not in seen:  # released + rebooked rows of one visit
                     seen.add((appointment_id, resource_id))
                     blocks.append(block_for(*by_id[appointment_id], resource_id))
-        blocks += [_span_block("maintenance", r.id, o.id, o.during.lower, o.during.upper, o.note or "Out of service",
+        blocks += [span_block("maintenance", r.id, o.id, o.during.lower, o.during.upper, o.note or "Out of service",
                                day_start, day_end, day_minutes, location.time_zone, dst_day)
-                   for o, r in _room_blocks(session, location_id, [c.id for c in columns], day_start, day_end)]
+                   for o, r in room_blocks(session, location_id, [c.id for c in columns], day_start, day_end)]
     blocks.sort(key=lambda b: (b.column_id, b.start_minute, b.end_minute, b.appointment_id or 0))
     # whole-day time off and maintenance do not stretch the grid to midnight
     spans = [s for c in columns for s in c.work_spans] + [(b.start_minute, b.end_minute) for b in blocks
@@ -340,97 +279,35 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
         day_label=format_date(day, "EEEE, MMMM d, y", locale="en_US"), view=view, day_minutes=day_minutes,
         first_minute=first, last_minute=last, hours=_hour_marks(day_start, day_minutes, tz), columns=columns,
         blocks=blocks, now_minute=now_minute, is_today=now is not None and now.astimezone(tz).date() == day,
-        closure=_closure(session, location_id, day), notices=notices)
+        closure=closure_label(session, location_id, day), notices=notices)
 
 
-def _closure(session: Session, location_id: int, day: date) -> str:
-    """"Closed · <reason>" when a closure of the location covers the local `day`, else ""."""
-    rows = session.exec(select(LocationClosure.reason).where(
-        LocationClosure.location_id == location_id, LocationClosure.start_date <= day,
-        LocationClosure.end_date >= day).order_by(LocationClosure.start_date, LocationClosure.id)).all()
-    if not rows:
-        return ""
-    reasons = [r for r in rows if r]
-    return "Closed · " + "; ".join(reasons) if reasons else "Closed"
-
-
-_Entry = tuple[int, datetime, datetime, str]  # (staff_time_off id, start, end, reason)
-
-
-def _exceptions(session: Session, location_id: int, lo: datetime, hi: datetime
-                ) -> tuple[dict[int, list[_Entry]], dict[int, list[_Entry]]]:
-    """(time off, extra shifts at the location) per staff id overlapping [lo, hi); time off
-    with no location counts at every location (as availability reads it: practice/shifts.py)."""
-    away: dict[int, list[_Entry]] = defaultdict(list)
-    extra: dict[int, list[_Entry]] = defaultdict(list)
-    for row in session.exec(select(StaffTimeOff).where(
-            StaffTimeOff.starts_at < hi, StaffTimeOff.ends_at > lo,
-            (StaffTimeOff.location_id == location_id)
-            | ((StaffTimeOff.kind == TIME_OFF) & StaffTimeOff.location_id.is_(None)))
-            .order_by(StaffTimeOff.starts_at, StaffTimeOff.id)):
-        (away if row.kind == TIME_OFF else extra)[row.staff_id].append(
-            (row.id, row.starts_at, row.ends_at, row.reason))
-    return away, extra
-
-
-def _with_exceptions(col: CalendarColumn, away: list[_Entry], extra: list[_Entry], day_start: datetime,
-                     day_minutes: int) -> CalendarColumn:
-    """The column's working spans plus its extra shifts minus its time off (what availability
-    offers), so the grid greys exactly the time nobody can book."""
-    def minutes(entries: list[_Entry]) -> list[tuple[int, int]]:
-        return [(_clip(_minutes(lo, day_start), 0, day_minutes), _clip(_minutes(hi, day_start), 0, day_minutes))
-                for _id, lo, hi, _r in entries]
-    if not away and not extra:
-        return col
-    spans = subtract_spans(merge_spans(list(col.work_spans) + [s for s in minutes(extra) if s[1] > s[0]]),
-                           minutes(away))
-    return replace(col, work_spans=tuple(spans))
-
-
-def _span_block(kind: str, column_id: int, block_id: int, lo: datetime, hi: datetime, note: str,
-                day_start: datetime, day_end: datetime, day_minutes: int, tz_name: str, dst_day: bool) -> CalendarBlock:
-    start, end = max(lo, day_start), min(hi, day_end)
-    label = "Time off" if kind == "time_off" else "Out of service"
-    whole = start == day_start and end == day_end
-    return CalendarBlock(
-        kind=kind, column_id=column_id, start_minute=_clip(_minutes(start, day_start), 0, day_minutes),
-        end_minute=_clip(_minutes(end, day_start), 0, day_minutes),
-        start_label="All day" if whole else _label(start, tz_name, dst_day),
-        end_label="" if whole else _label(end, tz_name, dst_day), status=kind, status_label=label, colour="gray", block_id=block_id,
-        note=note)
-
-
-def _room_blocks(session: Session, location_id: int, resource_ids: list[int] | None, lo: datetime,
-                 hi: datetime) -> list[tuple[Occupancy, Resource]]:
-    """Live maintenance blocks of the location's rooms and devices (of `resource_ids` when
-    given) overlapping [lo, hi)."""
-    stmt = (select(Occupancy, Resource).join(Resource, Resource.id == Occupancy.resource_id)
-            .where(Resource.location_id == location_id, Resource.kind.in_(("room", "device")),
-                   Occupancy.kind == "block", Occupancy.status == OccupancyStatus.BOOKED,
-                   Occupancy.during.op("&&")(Range(lo, hi, bounds="[)")))
-            .order_by(Occupancy.during, Occupancy.id))
-    if resource_ids is not None:
-        stmt = stmt.where(Resource.id.in_(resource_ids or [-1]))
-    return list(session.exec(stmt))
-
-
-def _time_off(session: Session, staff_ids: set[int], lo: datetime, hi: datetime, day_minutes: int, tz_name: str,
-              dst_day: bool) -> list[CalendarBlock]:
-    """Provider blocks (kind 'block', not released) overlapping [lo, hi) of these providers."""
-    if not staff_ids:
-        return []
-    stmt = (select(Occupancy, Resource.staff_id).join(Resource, Resource.id == Occupancy.resource_id)
-            .where(Resource.kind == "provider", Resource.staff_id.in_(sorted(staff_ids)), Occupancy.kind == "block",
-                   Occupancy.status != OccupancyStatus.RELEASED, Occupancy.during.op("&&")(Range(lo, hi, bounds="[)"))))
-    out = []
-    for occ, staff_id in session.exec(stmt):
-        start, end = max(occ.during.lower, lo), min(occ.during.upper, hi)
-        out.append(CalendarBlock(
-            kind="block", column_id=staff_id, start_minute=_clip(_minutes(start, lo), 0, day_minutes),
-            end_minute=_clip(_minutes(end, lo), 0, day_minutes), start_label=_label(start, tz_name, dst_day),
-            end_label=_label(end, tz_name, dst_day), status="blocked", status_label="Blocked", colour="gray",
-            block_id=occ.id, note=occ.note or "Blocked"))
-    return out
+def _providers_part(session: Session, location_id: int, day: date, tz: ZoneInfo, rows: list, block_for
+                    ) -> tuple[list[CalendarColumn], list[CalendarBlock], list[str]]:
+    """The providers view's columns (working spans with extra shifts, minus time off), visits,
+    provider blocks and time off, and the notices of rooms and devices out of service."""
+    day_start, day_end = local_day_bounds(day, tz)
+    day_minutes = _minutes(day_end, day_start)
+    dst_day = day_minutes != 24 * 60
+    tz_name = tz.key
+    hours = _working_hours(session, location_id, {day.weekday()})
+    staff_ids = {sid for sid, weekly in hours.items() if weekly.get(day.weekday())}
+    staff_ids |= {appt.provider_id for appt, _, _ in rows}
+    away, extra = exceptions(session, location_id, day_start, day_end)
+    staff_ids |= {sid for sid, spans in extra.items()
+                  if any(lo.astimezone(tz).date() == day for _id, lo, _hi, _r in spans)}
+    columns = _provider_columns(session, staff_ids, hours, day, tz, day_start, day_minutes)
+    columns = [with_exceptions(c, away.get(c.id, []), extra.get(c.id, []), day_start, day_minutes)
+               for c in columns]
+    blocks = [block_for(appt, svc, client, appt.provider_id) for appt, svc, client in rows]
+    blocks += _time_off(session, staff_ids, day_start, day_end, day_minutes, tz_name, dst_day)
+    blocks += [span_block("time_off", sid, entry_id, lo, hi, reason or "Time off", day_start, day_end,
+                           day_minutes, tz_name, dst_day)
+               for sid, spans in away.items() if sid in staff_ids for entry_id, lo, hi, reason in spans]
+    notices = [f"{r.name} out of service {_label(max(o.during.lower, day_start), tz_name, dst_day)}"
+               f" – {_label(min(o.during.upper, day_end), tz_name, dst_day)} · {o.note}"
+               for o, r in room_blocks(session, location_id, None, day_start, day_end)]
+    return columns, blocks, notices
 
 
 # --------------------------------------------------------------------------- week

@@ -18,6 +18,7 @@ from medspa.domain.practice.settings_actions import ResourceRow, RoomSettings
 from medspa.domain.practice.rooms import ResourceInput
 from medspa.features.auth.state import Acted, StaffState
 from medspa.features.settings.form import type_label
+from medspa.features.settings.room_blocks import room_blocks_card
 from medspa.features.settings.state import Choice
 
 INVALID = "inset 0 0 0 1px var(--red-8)"
@@ -259,5 +260,6 @@ def rooms_tab() -> rx.Component:
                         rx.center(rx.text("No rooms or devices yet: add the rooms and devices your services need.",
                                           size="2", color_scheme="gray"), padding="36px")),
                 width="100%", overflow_x="auto"),
+        room_blocks_card(),
         _dialog(),
         spacing="4", width="100%", on_mount=R.load_rooms)
