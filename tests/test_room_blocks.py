@@ -230,3 +230,33 @@ def test_the_calendar_day_shows_closure_time_off_and_blocks_with_labels(engine, 
     assert away.columns[0].work_spans == () and (away.first_minute, away.last_minute) == (480, 1080)
     [bv] = [b for b in day_view(away, show_cancelled=False).blocks if b.kind == "time_off"]
     assert (bv.time, bv.client, bv.pill) == ("All day", "Time off", "Time off")
+
+
+def test_the_form_reads_local_times_and_puts_each_message_by_its_field():
+    from medspa.features.settings.room_blocks import _on_form, parse_block
+
+    form = {"resource_id": "7", "start_date": "2026-07-15", "start_time": "09:00", "end_date": "", "end_time": "12:30",
+            "reason": "Laser service visit"}
+    data, errors = parse_block(form, NY)
+    assert errors == {} and (data.resource_id, data.starts_at, data.ends_at) == (7, ny(DAY, 9), ny(DAY, 12, 30))
+    whole, _ = parse_block({**form, "start_time": "", "end_time": "", "end_date": "2026-07-16"}, NY)
+    assert (whole.starts_at, whole.ends_at) == (ny(DAY, 0), ny(DAY + timedelta(days=2), 0))
+    _, errors = parse_block({**form, "resource_id": "", "start_date": "", "start_time": "9am", "end_date": "x"}, None)
+    assert errors == {"resource_id": "Choose a room or device", "start_date": "Choose a date",
+                      "end_date": "Choose a date", "start_time": "Enter a time like 09:00"}
+    assert _on_form({"ends_at": "The end must be after the start", "reason": "Say why"}) == (
+        {"end_time": "The end must be after the start", "reason": "Say why"}, "")
+    assert _on_form({"starts_at": "Move or cancel the visits booked in this time first: X"}) == (
+        {"start_date": "Overlaps booked time: see below"}, "Move or cancel the visits booked in this time first: X")
+
+
+def test_a_room_block_notifies_the_calendars_of_its_location(engine, owner_engine, db_urls):
+    import psycopg
+
+    clinic = build_clinic(engine, owner_engine)
+    with psycopg.connect(db_urls[0], autocommit=True) as listener:
+        listener.execute("LISTEN calendar_changed")
+        row = _block(clinic, ny(DAY, 9), ny(DAY, 12))
+        do_remove_room_block(clinic.staff_actor("owner"), row.id, clock=CLOCK, engine=engine)
+        got = [n.payload for n in listener.notifies(timeout=5, stop_after=2)]
+    assert got == [f"{clinic.org_id}:{clinic.location_id}"] * 2  # open calendars redraw without a reload

@@ -72,6 +72,15 @@ def parse_block(form: dict[str, str], tz: ZoneInfo | None) -> tuple[RoomBlockInp
     return RoomBlockInput(int(rid), starts, ends, form.get("reason", "")[:400]), {}
 
 
+def _on_form(fields: dict[str, str]) -> tuple[dict[str, str], str]:
+    """The domain's field messages placed on the form: ends_at under the end time; a starts_at
+    message (an overlap, naming the visits) in full under the form, the start date marked."""
+    errors = {{"ends_at": "end_time"}.get(k, k): v for k, v in fields.items() if k != "starts_at"}
+    if "starts_at" in fields:
+        errors["start_date"] = "Overlaps booked time: see below"
+    return errors, fields.get("starts_at", "")
+
+
 class RoomBlocksState(StaffState):
     """The out-of-service form and the list of upcoming blocks."""
 
@@ -134,7 +143,7 @@ class RoomBlocksState(StaffState):
         try:
             done = await self._act(actions.do_add_room_block, data, denied=GONE)
         except ValidationFailed as exc:
-            self.block_errors = dict(exc.fields)
+            self.block_errors, self.block_error = _on_form(exc.fields)
             return
         if done.redirect is not None:
             return done.redirect
