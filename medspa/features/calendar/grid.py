@@ -76,7 +76,21 @@ def _column_rule(col: ColumnView) -> rx.Component:
 
 def _shade(shade: ShadeView) -> rx.Component:
     return rx.box(position="absolute", top=shade.top, height=shade.height, left=shade.left, width=shade.width,
-                  background=HATCH, pointer_events="none")
+                  background=rx.cond(CalendarState.day_data.closure != "", CLOSED_HATCH, HATCH), pointer_events="none")
+
+
+def _closed_label() -> rx.Component:
+    """On a closed day, the reason over the shaded grid (visits booked before the closure still show)."""
+    return rx.cond(
+        CalendarState.day_data.closure != "",
+        rx.center(rx.hstack(rx.icon("calendar-x", size=18), rx.text(CalendarState.day_data.closure, size="3",
+                                                                     weight="bold"),
+                            spacing="2", align="center", padding="8px 16px", border_radius="8px",
+                            background=rx.color("gray", 1), color=rx.color("gray", 11),
+                            border=f"1px solid {rx.color('gray', 6)}", box_shadow="0 1px 3px rgba(16, 24, 40, 0.08)"),
+                  position="absolute", top="48px", left="0", right="0", z_index="1", pointer_events="none",
+                  class_name="cal-closed-label"),
+    )
 
 
 def _slot(slot: SlotView) -> rx.Component:
@@ -193,6 +207,7 @@ def day_grid() -> rx.Component:
             rx.foreach(d.columns, _column_rule),
             rx.foreach(d.slots, _slot),
             rx.foreach(d.blocks, _block),
+            _closed_label(),
             _now_line(),
             position="relative", flex="1", height=d.grid_height, id="cal-body",
         ),
