@@ -260,3 +260,29 @@ def test_a_room_block_notifies_the_calendars_of_its_location(engine, owner_engin
         do_remove_room_block(clinic.staff_actor("owner"), row.id, clock=CLOCK, engine=engine)
         got = [n.payload for n in listener.notifies(timeout=5, stop_after=2)]
     assert got == [f"{clinic.org_id}:{clinic.location_id}"] * 2  # open calendars redraw without a reload
+
+
+def test_migration_0029_goes_down_and_up(db_urls, owner_engine):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from medspa import migrate
+    from medspa.settings import PROJECT_ROOT
+
+    def shape() -> list:
+        with owner_engine.connect() as conn:
+            return list(conn.execute(text(
+                "select (select count(*) from pg_constraint where conname = 'occupancy_block_shape'),"
+                " (select count(*) from pg_class where relname = 'ix_occupancy_blocks')")))
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    config.attributes["urls"] = db_urls
+    assert shape() == [(1, 1)]
+    command.downgrade(config, "0029-1")  # 0029 and whatever was chained after it
+    try:
+        assert shape() == [(0, 0)]
+    finally:
+        migrate.upgrade(*db_urls)
+    assert shape() == [(1, 1)]
