@@ -9,7 +9,10 @@ offering the resource at once. The table already has org_id and row-level securi
 migration adds:
 
 - a check that a block carries no appointment (and an appointment occupancy always one);
-- an index for "the upcoming blocks" of the clinic (kind 'block', by end instant);
+- a partial index of the clinic's blocks (kind 'block'), for "the upcoming blocks" and the
+  calendar's rooms out of service: blocks are few next to visits. Keyed on org_id and the
+  plain starts_at column, not on upper(during): under row-level security a non-leakproof
+  function such as upper() never makes an index condition (see migration 0013);
 - the live notify of a block names its room's location (a provider block: 0, every
   location of the clinic), so open calendars of that location redraw without a reload.
 
@@ -30,7 +33,7 @@ def upgrade() -> None:
     op.execute("""
         alter table occupancy add constraint occupancy_block_shape check (
           (kind = 'block' and appointment_id is null) or (kind = 'appointment' and appointment_id is not null));
-        create index ix_occupancy_blocks on occupancy (org_id, upper(during)) where kind = 'block';
+        create index ix_occupancy_blocks on occupancy (org_id, starts_at) where kind = 'block';
     """)
     op.execute("""
         create or replace function medspa_notify_calendar() returns trigger language plpgsql as $$

@@ -55,10 +55,16 @@ class RoomBlockInput:
 
 
 def block_resource(session: Session, resource_id: object) -> Resource:
-    """The clinic's room or device `resource_id`, locked for the change; NotFound("resource")
-    for a provider's resource, another clinic's or a non-int id."""
-    res = row_for_edit(session, Resource, resource_id, "resource")
-    if res.kind not in ROOM_KINDS:
+    """The clinic's room or device `resource_id`; NotFound("resource") for a provider's
+    resource, another clinic's or a non-int id.
+
+    Not locked FOR UPDATE: a booking's occupancy insert takes a key-share lock on the
+    resource row (its foreign key) after its exclusion-index entry, so a block holding the
+    row and waiting on that entry would deadlock with it. The exclusion constraint alone
+    decides between a block and a booking."""
+    res = (session.get(Resource, resource_id)
+           if isinstance(resource_id, int) and not isinstance(resource_id, bool) else None)
+    if res is None or res.kind not in ROOM_KINDS:
         raise NotFound("resource")
     return res
 
