@@ -290,3 +290,21 @@ def test_migration_0029_goes_down_and_up(db_urls, owner_engine):
     finally:
         migrate.upgrade(*db_urls)
     assert shape() == [(1, 1)]
+
+
+def test_the_week_greys_a_closed_day_and_a_whole_day_off(engine, owner_engine):
+    from medspa.domain.scheduling.calendar import calendar_week
+
+    clinic = build_clinic(engine, owner_engine, providers=2)
+    owner = clinic.staff_actor("owner")
+    do_add_closure(owner, clinic.location_id, DAY, DAY, "Holiday", engine=engine)  # Wednesday
+    thu = DAY + timedelta(days=1)
+    do_add_time_off(owner, TimeOffInput(clinic.provider_ids[1], "off", ny(thu, 0), ny(thu + timedelta(days=1), 0)),
+                    engine=engine)
+    do_add_time_off(owner, TimeOffInput(clinic.provider_ids[0], "off", ny(thu, 9), ny(thu, 10)), engine=engine)
+    with clinic.session() as s:
+        week = calendar_week(s, clinic.staff_actor(), location_id=clinic.location_id, day=DAY, now=NOW)
+    assert [d.closure for d in week.days] == ["", "", "Closed · Holiday", "", "", "", ""]
+    p1, p2 = clinic.provider_ids
+    assert sorted(i for sid, i in week.working if sid == p1) == [0, 1, 3, 4, 5, 6]  # an hour off is still a working day
+    assert sorted(i for sid, i in week.working if sid == p2) == [0, 1, 4, 5, 6]

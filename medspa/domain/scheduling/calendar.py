@@ -34,6 +34,7 @@ from medspa.domain.scheduling.calendar_marks import (
     _label,
     _minutes,
     _time_off,
+    away_all_day,
     closure_label,
     exceptions,
     room_blocks,
@@ -93,6 +94,7 @@ class WeekDay:
     label: str
     short_label: str
     is_today: bool
+    closure: str = ""  # "Closed · <reason>" when the location is closed that day
 
 
 @dataclass(frozen=True)
@@ -321,7 +323,9 @@ def week_start(day: date) -> date:
 def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date,
                   now: datetime | None = None) -> CalendarWeek:
     """The week (Monday to Sunday) containing `day`: providers x days with compact entries
-    and per-cell counts of live appointments (cancelled ones are listed, not counted)."""
+    and per-cell counts of live appointments (cancelled ones are listed, not counted). A cell
+    is working when the provider has weekly hours that weekday, the location is not closed
+    (WeekDay.closure) and no time off covers the whole local day."""
     actor.require("calendar.read")
     location = get_location(session, location_id)
     tz = ZoneInfo(location.time_zone)
@@ -347,7 +351,10 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
                                  client_name(client), svc.name, appt.status, category_colour(svc.category)))
         if appt.status != AppointmentStatus.CANCELLED:
             counts[(appt.provider_id, index)] += 1
-    working = {(sid, i) for sid, weekly in hours.items() for i, d in enumerate(days) if weekly.get(d.weekday())}
+    closed = {d: closure_label(session, location_id, d) for d in days}
+    away, _extra = exceptions(session, location_id, lo, hi)
+    working = {(sid, i) for sid, weekly in hours.items() for i, d in enumerate(days)
+               if weekly.get(d.weekday()) and not closed[d] and not away_all_day(away.get(sid, []), d, tz)}
     _audit_read(session, actor, "calendar.read_week", location_id, start, now, appointments=len(rows))
     end = days[-1]
     label = (f"{format_date(start, 'MMM d', locale='en_US')} – {format_date(end, 'MMM d, y', locale='en_US')}")
@@ -355,7 +362,7 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
         location_id=location.id, location_name=location.name, time_zone=location.time_zone,
         zone_label=zone_abbreviation(lo + timedelta(days=3), tz), start=start, label=label,
         days=[WeekDay(d, format_date(d, "EEE, MMM d", locale="en_US"), format_date(d, "EEE d", locale="en_US"),
-                      d == today) for d in days],
+                      d == today, closed[d]) for d in days],
         columns=columns, entries=entries, counts=dict(counts), working=working)
 
 

@@ -18,7 +18,7 @@ from medspa.domain.practice.models import Resource
 from medspa.domain.practice.opening_models import LocationClosure
 from medspa.domain.practice.shifts import TIME_OFF, StaffTimeOff, merge_spans, subtract_spans
 from medspa.domain.scheduling.models import Occupancy, OccupancyStatus
-from medspa.domain.timezones import format_clinic_clock, zone_abbreviation
+from medspa.domain.timezones import format_clinic_clock, local_day_bounds, zone_abbreviation
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,12 @@ def exceptions(session: Session, location_id: int, lo: datetime, hi: datetime
         (away if row.kind == TIME_OFF else extra)[row.staff_id].append(
             (row.id, row.starts_at, row.ends_at, row.reason))
     return away, extra
+
+
+def away_all_day(entries: list[_Entry], day: date, tz: ZoneInfo) -> bool:
+    """Whether the time off `entries` cover the whole local `day` (the week grid greys it)."""
+    lo, hi = local_day_bounds(day, tz)
+    return subtract_spans([(lo, hi)], [(a, b) for _id, a, b, _r in entries]) == []
 
 
 def with_exceptions(col: CalendarColumn, away: list[_Entry], extra: list[_Entry], day_start: datetime,

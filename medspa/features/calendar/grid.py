@@ -259,7 +259,11 @@ def day_grid() -> rx.Component:
 def _week_head(day: WeekDayView) -> rx.Component:
     return rx.vstack(
         rx.text(day.label, size="2", weight="bold", color=rx.cond(day.today, rx.color("teal", 11), "inherit")),
-        rx.text(day.count.to_string() + " booked", size="1", color_scheme="gray"),
+        rx.cond(day.closure != "",
+                rx.text(day.closure, size="1", weight="medium", color=rx.color("gray", 11), white_space="nowrap",
+                        overflow="hidden", text_overflow="ellipsis", max_width="100%", title=day.closure,
+                        class_name="cal-week-closed"),
+                rx.text(day.count.to_string() + " booked", size="1", color_scheme="gray")),
         spacing="0",
         padding="10px",
         cursor="pointer",

@@ -173,6 +173,7 @@ class WeekDayView:
     label: str = ""
     today: bool = False
     count: int = 0
+    closure: str = ""  # "Closed · <reason>"
 
 
 @dataclasses.dataclass
@@ -376,7 +377,7 @@ def day_view(cal: CalendarDay, *, show_cancelled: bool) -> DayView:
 def week_view(week: CalendarWeek, *, show_cancelled: bool) -> WeekView:
     """Providers x 7 days with compact chips (time, client, service) and counts."""
     days = [WeekDayView(d.day.isoformat(), d.short_label, d.is_today,
-                        sum(v for (col, i), v in week.counts.items() if i == idx))
+                        sum(v for (col, i), v in week.counts.items() if i == idx), d.closure)
             for idx, d in enumerate(week.days)]
     rows = []
     for column in week.columns:
