@@ -135,3 +135,6 @@ def test_manager_blocks_a_laser_and_the_calendar_shows_it_with_closure_and_time_
     expect(page.locator("#cal-closure")).to_have_text("Closed · Staff training", timeout=TIMEOUT)
     expect(page.locator(".cal-slot")).to_have_count(0)
     screenshot("calendar-closed-day")
+    page.goto(f"/calendar?location={clinic.location_id}&day=2026-07-16&view=providers&span=week")
+    expect(page.locator(".cal-week-closed")).to_have_text("Closed · Staff training", timeout=TIMEOUT)
+    screenshot("calendar-week-closed-day")
