@@ -8,7 +8,7 @@ engine); `clock` for the instants "now" is read at.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -22,10 +22,13 @@ from medspa.domain.practice.hours import PERMISSION, TimeOffInput, Weekly
 from medspa.domain.practice.models import Location, Resource
 from medspa.domain.practice.rooms import ResourceInput
 from medspa.domain.practice.shifts import StaffTimeOff
+from medspa.domain.scheduling import blocks as blk
+from medspa.domain.scheduling.blocks import RoomBlockInput
+from medspa.domain.scheduling.models import Occupancy
 from medspa.domain.work import atomic, now_of
 
-__all__ = ["HoursSettings", "ResourceRow", "RoomSettings", "TimeOffRow", "do_add_time_off", "do_create_resource",
-           "do_remove_time_off", "do_set_hours", "do_set_resource_active", "do_update_resource",
+__all__ = ["HoursSettings", "ResourceRow", "RoomBlockRow", "RoomSettings", "TimeOffRow", "do_add_room_block",
+           "do_add_time_off", "do_create_resource", "do_remove_room_block", "do_remove_time_off", "do_set_hours", "do_set_resource_active", "do_update_resource",
            "fetch_hours_settings", "fetch_room_settings"]
 
 
@@ -43,11 +46,27 @@ class ResourceRow:
 
 
 @dataclass(frozen=True)
+class RoomBlockRow:
+    """A room or device maintenance block over [starts_at, ends_at) (UTC) with its reason;
+    resource_name and location_id are the blocked room's or device's."""
+
+    id: int
+    resource_id: int
+    resource_name: str
+    location_id: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class RoomSettings:
-    """The Rooms and devices tab: locations as (id, name, time zone) and every room and device."""
+    """The Rooms and devices tab: locations as (id, name, time zone), every room and device,
+    and the upcoming maintenance blocks (soonest first)."""
 
     locations: list[tuple[int, str, str]]
     resources: list[ResourceRow]
+    blocks: list[RoomBlockRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -85,6 +104,10 @@ def _resource_row(session: Session, res: Resource, now: datetime) -> ResourceRow
                        rooms.booked_visits_in(session, res.id, now))
 
 
+def _block_row(occ: Occupancy, res: Resource) -> RoomBlockRow:
+    return RoomBlockRow(occ.id, res.id, res.name, res.location_id, occ.during.lower, occ.during.upper, occ.note)
+
+
 def _time_off_row(session: Session, row: StaffTimeOff) -> TimeOffRow:
     return TimeOffRow(row.id, row.staff_id, row.kind, row.starts_at, row.ends_at, row.location_id, row.reason,
                       hrs.visits_inside(session, row))
@@ -96,7 +119,29 @@ def fetch_room_settings(actor: Actor, *, clock: Clock | None = None, engine: Eng
     now = now_of(clock)
     with atomic(actor.org_id, engine=engine) as work:
         s = work.session
-        return RoomSettings(_locations(s), [_resource_row(s, r, now) for r in rooms.rooms_and_devices(s, actor)])
+        return RoomSettings(_locations(s), [_resource_row(s, r, now) for r in rooms.rooms_and_devices(s, actor)],
+                            [_block_row(o, r) for o, r in blk.upcoming_room_blocks(s, now)])
+
+
+def do_add_room_block(actor: Actor, data: RoomBlockInput, *, clock: Clock | None = None,
+                      engine: Engine | None = None) -> RoomBlockRow:
+    """Block a room or device for maintenance over a span with a reason (audited
+    "resource.block.create"); it is not offered for booking during the block, at once.
+    Raises PermissionDenied, NotFound (not one of the clinic's rooms or devices),
+    ValidationFailed (field -> message; an overlap with booked visits names them; nothing is
+    written)."""
+    actor.require(PERMISSION)
+    with atomic(actor.org_id, engine=engine) as work:
+        return _block_row(*blk.add_room_block(work.session, actor, data, now=now_of(clock)))
+
+
+def do_remove_room_block(actor: Actor, block_id: int, *, clock: Clock | None = None,
+                         engine: Engine | None = None) -> RoomBlockRow:
+    """Lift a maintenance block (audited "resource.block.remove" with its old values): the
+    room or device is offered again at once. Raises PermissionDenied, NotFound."""
+    actor.require(PERMISSION)
+    with atomic(actor.org_id, engine=engine) as work:
+        return _block_row(*blk.remove_room_block(work.session, actor, block_id, now=now_of(clock)))
 
 
 def do_create_resource(actor: Actor, data: ResourceInput, *, clock: Clock | None = None,

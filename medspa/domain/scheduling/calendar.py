@@ -17,7 +17,6 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from sqlalchemy.dialects.postgresql import Range
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
@@ -28,6 +27,20 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Resource, StaffMember, WorkingHours
 from medspa.domain.practice.service import get_location, organization_name
 from medspa.domain.scheduling.detail import AppointmentDetail, appointment_detail
+from medspa.domain.scheduling.calendar_marks import (
+    CalendarBlock,
+    CalendarColumn,
+    _clip,
+    _label,
+    _minutes,
+    _time_off,
+    away_all_day,
+    closure_label,
+    exceptions,
+    room_blocks,
+    span_block,
+    with_exceptions,
+)
 from medspa.domain.scheduling.labels import (
     STATUS_LABELS,
     category_colour,
@@ -35,53 +48,11 @@ from medspa.domain.scheduling.labels import (
     resource_subtitle,
     resource_type_label,
 )
-from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy
 from medspa.domain.timezones import format_clinic_clock, local_day_bounds, wall_to_utc, zone_abbreviation
 
 VIEWS = ("providers", "rooms")
 DEFAULT_FIRST_HOUR, DEFAULT_LAST_HOUR = 8, 18
-
-
-@dataclass(frozen=True)
-class CalendarColumn:
-    """A provider (id = staff id) or a room/device (id = resource id).
-
-    work_spans: the provider's working hours that day as (start, end) elapsed minutes.
-    """
-
-    id: int
-    kind: str
-    name: str
-    subtitle: str
-    colour: str
-    work_spans: tuple[tuple[int, int], ...] = ()
-    hours_label: str = ""
-
-
-@dataclass(frozen=True)
-class CalendarBlock:
-    """An appointment (or a provider's blocked time) placed in one column.
-
-    start_minute/end_minute: elapsed minutes since local midnight, clipped to the day.
-    kind: "appointment" or "block" (time off; appointment_id None, block_id set).
-    """
-
-    kind: str
-    column_id: int
-    start_minute: int
-    end_minute: int
-    start_label: str
-    end_label: str
-    status: str
-    status_label: str
-    colour: str
-    appointment_id: int | None = None
-    block_id: int | None = None
-    client_name: str = ""
-    service_name: str = ""
-    category: str = ""
-    note: str = ""
-    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,6 +83,8 @@ class CalendarDay:
     now_minute: int | None = None
     is_today: bool = False
     clinic_name: str = ""  # the staff header's name: a live push carries a rename too
+    closure: str = ""  # "Closed · Thanksgiving" when the location is closed that day, else ""
+    notices: list[str] = field(default_factory=list)  # rooms/devices out of service (providers view)
 
 
 @dataclass(frozen=True)
@@ -122,6 +95,7 @@ class WeekDay:
     label: str
     short_label: str
     is_today: bool
+    closure: str = ""  # "Closed · <reason>" when the location is closed that day
 
 
 @dataclass(frozen=True)
@@ -159,14 +133,6 @@ class CalendarWeek:
 # --------------------------------------------------------------------------- helpers
 
 
-def _minutes(instant: datetime, day_start: datetime) -> int:
-    return int((instant - day_start).total_seconds() // 60)
-
-
-def _clip(value: int, lo: int, hi: int) -> int:
-    return max(lo, min(hi, value))
-
-
 def _hour_marks(day_start: datetime, day_minutes: int, tz: ZoneInfo) -> list[HourMark]:
     dst_day = day_minutes != 24 * 60
     marks = []
@@ -177,13 +143,6 @@ def _hour_marks(day_start: datetime, day_minutes: int, tz: ZoneInfo) -> list[Hou
             label = f"{label} {zone_abbreviation(instant, tz)}"
         marks.append(HourMark(minute, label))
     return marks
-
-
-def _label(instant: datetime, tz_name: str, dst_day: bool) -> str:
-    text = format_clinic_clock(instant, tz_name)
-    if dst_day:
-        text = f"{text} {zone_abbreviation(instant, ZoneInfo(tz_name))}"
-    return text
 
 
 def _visible_range(spans: list[tuple[int, int]], day_start: datetime, day: date, tz: ZoneInfo,
@@ -258,8 +217,12 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
     """The day at a location: a column per provider working there that day (or per room and
     device), with appointments and provider blocks placed in local elapsed minutes.
 
-    Providers appear when they have working hours at the location that weekday or an
-    appointment there that day. Raises PermissionDenied, NotFound, ValidationFailed.
+    Providers appear when they have working hours at the location that weekday, an extra
+    shift or an appointment there that day; their work_spans are what availability offers
+    (weekly hours plus extra shifts, minus time off), their time off is a "time_off" block
+    with its reason. Rooms and devices out of service are "maintenance" blocks in the rooms
+    view and `notices` in the providers view; a closure of the location that day is
+    `closure` ("Closed · <reason>"). Raises PermissionDenied, NotFound, ValidationFailed.
     """
     actor.require("calendar.read")
     _check_view(view)
@@ -282,13 +245,9 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
             service_name=service.name, category=service.category, source=appt.source)
 
     blocks: list[CalendarBlock] = []
+    notices: list[str] = []
     if view == "providers":
-        hours = _working_hours(session, location_id, {day.weekday()})
-        staff_ids = {sid for sid, weekly in hours.items() if weekly.get(day.weekday())}
-        staff_ids |= {appt.provider_id for appt, _, _ in rows}
-        columns = _provider_columns(session, staff_ids, hours, day, tz, day_start, day_minutes)
-        blocks = [block_for(appt, svc, client, appt.provider_id) for appt, svc, client in rows]
-        blocks += _time_off(session, staff_ids, day_start, day_end, day_minutes, location.time_zone, dst_day)
+        columns, blocks, notices = _providers_part(session, location_id, day, tz, rows, block_for)
     else:
         resources = session.exec(select(Resource).where(Resource.location_id == location_id,
                                                         Resource.kind.in_(("room", "device")), Resource.active)
@@ -305,9 +264,14 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
                 if (appointment_id, resource_id) not in seen:  # released + rebooked rows of one visit
                     seen.add((appointment_id, resource_id))
                     blocks.append(block_for(*by_id[appointment_id], resource_id))
+        blocks += [span_block("maintenance", r.id, o.id, o.during.lower, o.during.upper, o.note or "Out of service",
+                               day_start, day_end, day_minutes, location.time_zone, dst_day)
+                   for o, r in room_blocks(session, location_id, [c.id for c in columns], day_start, day_end)]
     blocks.sort(key=lambda b: (b.column_id, b.start_minute, b.end_minute, b.appointment_id or 0))
+    # whole-day time off and maintenance do not stretch the grid to midnight
     spans = [s for c in columns for s in c.work_spans] + [(b.start_minute, b.end_minute) for b in blocks
-                                                          if b.status != AppointmentStatus.CANCELLED]
+                                                          if b.status != AppointmentStatus.CANCELLED
+                                                          and b.kind in ("appointment", "block")]
     first, last = _visible_range(spans, day_start, day, tz, day_minutes)
     now_minute = None
     if now is not None and day_start <= now < day_end:
@@ -319,26 +283,36 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
         day_label=format_date(day, "EEEE, MMMM d, y", locale="en_US"), view=view, day_minutes=day_minutes,
         first_minute=first, last_minute=last, hours=_hour_marks(day_start, day_minutes, tz), columns=columns,
         blocks=blocks, now_minute=now_minute, is_today=now is not None and now.astimezone(tz).date() == day,
-        clinic_name=organization_name(session, actor.org_id))
+        clinic_name=organization_name(session, actor.org_id), closure=closure_label(session, location_id, day),
+        notices=notices)
 
 
-def _time_off(session: Session, staff_ids: set[int], lo: datetime, hi: datetime, day_minutes: int, tz_name: str,
-              dst_day: bool) -> list[CalendarBlock]:
-    """Provider blocks (kind 'block', not released) overlapping [lo, hi) of these providers."""
-    if not staff_ids:
-        return []
-    stmt = (select(Occupancy, Resource.staff_id).join(Resource, Resource.id == Occupancy.resource_id)
-            .where(Resource.kind == "provider", Resource.staff_id.in_(sorted(staff_ids)), Occupancy.kind == "block",
-                   Occupancy.status != OccupancyStatus.RELEASED, Occupancy.during.op("&&")(Range(lo, hi, bounds="[)"))))
-    out = []
-    for occ, staff_id in session.exec(stmt):
-        start, end = max(occ.during.lower, lo), min(occ.during.upper, hi)
-        out.append(CalendarBlock(
-            kind="block", column_id=staff_id, start_minute=_clip(_minutes(start, lo), 0, day_minutes),
-            end_minute=_clip(_minutes(end, lo), 0, day_minutes), start_label=_label(start, tz_name, dst_day),
-            end_label=_label(end, tz_name, dst_day), status="blocked", status_label="Blocked", colour="gray",
-            block_id=occ.id, note=occ.note or "Blocked"))
-    return out
+def _providers_part(session: Session, location_id: int, day: date, tz: ZoneInfo, rows: list, block_for
+                    ) -> tuple[list[CalendarColumn], list[CalendarBlock], list[str]]:
+    """The providers view's columns (working spans with extra shifts, minus time off), visits,
+    provider blocks and time off, and the notices of rooms and devices out of service."""
+    day_start, day_end = local_day_bounds(day, tz)
+    day_minutes = _minutes(day_end, day_start)
+    dst_day = day_minutes != 24 * 60
+    tz_name = tz.key
+    hours = _working_hours(session, location_id, {day.weekday()})
+    staff_ids = {sid for sid, weekly in hours.items() if weekly.get(day.weekday())}
+    staff_ids |= {appt.provider_id for appt, _, _ in rows}
+    away, extra = exceptions(session, location_id, day_start, day_end)
+    staff_ids |= {sid for sid, spans in extra.items()
+                  if any(lo.astimezone(tz).date() == day for _id, lo, _hi, _r in spans)}
+    columns = _provider_columns(session, staff_ids, hours, day, tz, day_start, day_minutes)
+    columns = [with_exceptions(c, away.get(c.id, []), extra.get(c.id, []), day_start, day_minutes)
+               for c in columns]
+    blocks = [block_for(appt, svc, client, appt.provider_id) for appt, svc, client in rows]
+    blocks += _time_off(session, staff_ids, day_start, day_end, day_minutes, tz_name, dst_day)
+    blocks += [span_block("time_off", sid, entry_id, lo, hi, reason or "Time off", day_start, day_end,
+                           day_minutes, tz_name, dst_day)
+               for sid, spans in away.items() if sid in staff_ids for entry_id, lo, hi, reason in spans]
+    notices = [f"{r.name} out of service {_label(max(o.during.lower, day_start), tz_name, dst_day)}"
+               f" – {_label(min(o.during.upper, day_end), tz_name, dst_day)} · {o.note}"
+               for o, r in room_blocks(session, location_id, None, day_start, day_end)]
+    return columns, blocks, notices
 
 
 # --------------------------------------------------------------------------- week
@@ -352,7 +326,9 @@ def week_start(day: date) -> date:
 def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date,
                   now: datetime | None = None) -> CalendarWeek:
     """The week (Monday to Sunday) containing `day`: providers x days with compact entries
-    and per-cell counts of live appointments (cancelled ones are listed, not counted)."""
+    and per-cell counts of live appointments (cancelled ones are listed, not counted). A cell
+    is working when the provider has weekly hours that weekday, the location is not closed
+    (WeekDay.closure) and no time off covers the whole local day."""
     actor.require("calendar.read")
     location = get_location(session, location_id)
     tz = ZoneInfo(location.time_zone)
@@ -378,7 +354,10 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
                                  client_name(client), svc.name, appt.status, category_colour(svc.category)))
         if appt.status != AppointmentStatus.CANCELLED:
             counts[(appt.provider_id, index)] += 1
-    working = {(sid, i) for sid, weekly in hours.items() for i, d in enumerate(days) if weekly.get(d.weekday())}
+    closed = {d: closure_label(session, location_id, d) for d in days}
+    away, _extra = exceptions(session, location_id, lo, hi)
+    working = {(sid, i) for sid, weekly in hours.items() for i, d in enumerate(days)
+               if weekly.get(d.weekday()) and not closed[d] and not away_all_day(away.get(sid, []), d, tz)}
     _audit_read(session, actor, "calendar.read_week", location_id, start, now, appointments=len(rows))
     end = days[-1]
     label = (f"{format_date(start, 'MMM d', locale='en_US')} – {format_date(end, 'MMM d, y', locale='en_US')}")
@@ -386,7 +365,7 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
         location_id=location.id, location_name=location.name, time_zone=location.time_zone,
         zone_label=zone_abbreviation(lo + timedelta(days=3), tz), start=start, label=label,
         days=[WeekDay(d, format_date(d, "EEE, MMM d", locale="en_US"), format_date(d, "EEE d", locale="en_US"),
-                      d == today) for d in days],
+                      d == today, closed[d]) for d in days],
         columns=columns, entries=entries, counts=dict(counts), working=working,
         clinic_name=organization_name(session, actor.org_id))
 

@@ -18,7 +18,7 @@ from medspa.features.calendar.layout import (
     WeekRowView,
 )
 from medspa.features.calendar.state import CalendarState, DetailState
-from medspa.features.calendar.style import GUTTER, HATCH, HEADER_HEIGHT
+from medspa.features.calendar.style import GUTTER, HATCH, HEADER_HEIGHT, CLOSED_HATCH, MAINTENANCE_HATCH, TIME_OFF_HATCH
 
 
 def _column_header(col: ColumnView) -> rx.Component:
@@ -76,7 +76,21 @@ def _column_rule(col: ColumnView) -> rx.Component:
 
 def _shade(shade: ShadeView) -> rx.Component:
     return rx.box(position="absolute", top=shade.top, height=shade.height, left=shade.left, width=shade.width,
-                  background=HATCH, pointer_events="none")
+                  background=rx.cond(CalendarState.day_data.closure != "", CLOSED_HATCH, HATCH), pointer_events="none")
+
+
+def _closed_label() -> rx.Component:
+    """On a closed day, the reason over the shaded grid (visits booked before the closure still show)."""
+    return rx.cond(
+        CalendarState.day_data.closure != "",
+        rx.center(rx.hstack(rx.icon("calendar-x", size=18), rx.text(CalendarState.day_data.closure, size="3",
+                                                                     weight="bold"),
+                            spacing="2", align="center", padding="8px 16px", border_radius="8px",
+                            background=rx.color("gray", 1), color=rx.color("gray", 11),
+                            border=f"1px solid {rx.color('gray', 6)}", box_shadow="0 1px 3px rgba(16, 24, 40, 0.08)"),
+                  position="absolute", top="48px", left="0", right="0", z_index="1", pointer_events="none",
+                  class_name="cal-closed-label"),
+    )
 
 
 def _slot(slot: SlotView) -> rx.Component:
@@ -127,11 +141,13 @@ def _block(block: BlockView) -> rx.Component:
     return rx.box(
         rx.match(block.size, ("full", full), ("medium", medium), compact),
         position="absolute", top=block.top, height=block.height, left=block.left, width=block.width,
-        background=rx.cond(block.kind == "block", HATCH, block.bg), color=block.fg,
+        background=rx.match(block.kind, ("block", HATCH), ("time_off", TIME_OFF_HATCH),
+                            ("maintenance", MAINTENANCE_HATCH), block.bg), color=block.fg,
         border_left=rx.cond(block.kind == "block", f"3px solid {rx.color('gray', 8)}", "3px solid " + block.stripe),
         outline=rx.cond(block.status == AppointmentStatus.HELD, f"1px dashed {rx.color('amber', 8)}", "none"),
         border_radius="6px", padding=rx.cond(block.size == "compact", "1px 6px", "3px 7px"), overflow="hidden",
-        box_shadow=rx.cond(block.kind == "block", "none", "0 1px 2px rgba(16, 24, 40, 0.08)"),
+        box_shadow=rx.cond(block.kind == "appointment", "0 1px 2px rgba(16, 24, 40, 0.08)", "none"),
+        title=rx.cond(block.kind == "appointment", "", block.time + " · " + block.client),
         opacity=rx.cond(block.cancelled, "0.6", "1"),
         text_decoration=rx.cond(block.cancelled, "line-through", "none"),
         cursor=rx.cond(block.kind == "appointment", "pointer", "default"),
@@ -191,6 +207,7 @@ def day_grid() -> rx.Component:
             rx.foreach(d.columns, _column_rule),
             rx.foreach(d.slots, _slot),
             rx.foreach(d.blocks, _block),
+            _closed_label(),
             _now_line(),
             position="relative", flex="1", height=d.grid_height, id="cal-body",
         ),
@@ -206,17 +223,33 @@ def day_grid() -> rx.Component:
         ),
         padding="4em",
     )
+    banner = rx.cond(
+        (d.closure != "") | (d.notices.length() > 0),
+        rx.flex(
+            rx.cond(d.closure != "", rx.hstack(
+                rx.icon("calendar-x", size=15), rx.text(d.closure, size="2", weight="bold"),
+                spacing="2", align="center", padding="4px 10px", border_radius="6px",
+                background=CLOSED_HATCH, color=rx.color("gray", 12), border=f"1px solid {rx.color('gray', 6)}",
+                id="cal-closure")),
+            rx.foreach(d.notices, lambda n: rx.hstack(
+                rx.icon("wrench", size=14), rx.text(n, size="1", weight="medium"),
+                spacing="2", align="center", padding="4px 10px", border_radius="6px",
+                background=rx.color("orange", 3), color=rx.color("orange", 12),
+                border=f"1px solid {rx.color('orange', 6)}", class_name="cal-notice")),
+            gap="8px", wrap="wrap", padding="8px 12px", border_top=f"1px solid {rx.color('gray', 4)}",
+            background=rx.color("gray", 2), id="cal-banner"),
+    )
     return rx.cond(
         d.columns.length() > 0,
-        rx.box(
+        rx.fragment(banner, rx.box(
             rx.box(header, body, min_width=d.min_width),
             overflow="auto",
-            height="calc(100vh - 176px)",
+            height=rx.cond((d.closure != "") | (d.notices.length() > 0), "calc(100vh - 218px)", "calc(100vh - 176px)"),
             border_top=f"1px solid {rx.color('gray', 4)}",
             background=rx.color("gray", 1),
             id="cal-grid",
-        ),
-        empty,
+        )),
+        rx.fragment(banner, empty),
     )
 
 
@@ -226,7 +259,11 @@ def day_grid() -> rx.Component:
 def _week_head(day: WeekDayView) -> rx.Component:
     return rx.vstack(
         rx.text(day.label, size="2", weight="bold", color=rx.cond(day.today, rx.color("teal", 11), "inherit")),
-        rx.text(day.count.to_string() + " booked", size="1", color_scheme="gray"),
+        rx.cond(day.closure != "",
+                rx.text(day.closure, size="1", weight="medium", color=rx.color("gray", 11), white_space="nowrap",
+                        overflow="hidden", text_overflow="ellipsis", max_width="100%", title=day.closure,
+                        class_name="cal-week-closed"),
+                rx.text(day.count.to_string() + " booked", size="1", color_scheme="gray")),
         spacing="0",
         padding="10px",
         cursor="pointer",

@@ -33,6 +33,8 @@ STATUS_ACCENT = {
     Status.CANCELLED: "gray",
     Status.NO_SHOW: "tomato",
     "blocked": "gray",
+    "time_off": "amber",
+    "maintenance": "orange",
 }
 LEGEND = [(Status.HELD, "Held"), (Status.CONFIRMED, "Confirmed"), (Status.CHECKED_IN, "Checked in"),
           (Status.COMPLETED, "Completed"), (Status.NO_SHOW, "No-show"), (Status.CANCELLED, "Cancelled")]
@@ -126,6 +128,8 @@ class DayView:
     now_top: str = ""
     now_label: str = ""
     counts: str = ""
+    closure: str = ""  # "Closed · Thanksgiving": the whole day is shaded, nothing offered
+    notices: list[str] = dataclasses.field(default_factory=list)  # rooms/devices out of service
 
 
 @dataclasses.dataclass
@@ -169,6 +173,7 @@ class WeekDayView:
     label: str = ""
     today: bool = False
     count: int = 0
+    closure: str = ""  # "Closed · <reason>"
 
 
 @dataclasses.dataclass
@@ -253,6 +258,10 @@ def _paint(status: str, colour: str) -> tuple[str, str, str, str]:
         return "var(--tomato-3)", "var(--tomato-9)", "var(--tomato-12)", "No-show"
     if status == "blocked":
         return "var(--gray-4)", "var(--gray-8)", "var(--gray-11)", ""
+    if status == "time_off":
+        return "var(--amber-2)", "var(--amber-8)", "var(--amber-12)", "Time off"
+    if status == "maintenance":
+        return "var(--orange-2)", "var(--orange-9)", "var(--orange-12)", "Out of service"
     return f"var(--{colour}-3)", f"var(--{colour}-9)", f"var(--{colour}-12)", ""
 
 
@@ -320,8 +329,9 @@ def day_view(cal: CalendarDay, *, show_cancelled: bool) -> DayView:
             blocks.append(BlockView(
                 key=f"a{b.appointment_id}" if b.appointment_id else f"b{b.block_id}",
                 appointment_id=b.appointment_id or 0, kind=b.kind, status=b.status, status_label=b.status_label,
-                time=f"{b.start_label} – {b.end_label}", client=b.client_name if b.kind == "appointment" else b.note,
-                service=b.service_name, top=_px(top - first), height=_px(max(bottom - top, 12)),
+                time=f"{b.start_label} – {b.end_label}" if b.end_label else b.start_label,
+                client=b.client_name if b.kind == "appointment" else b.note,
+                service=b.service_name if b.kind == "appointment" else "", top=_px(top - first), height=_px(max(bottom - top, 12)),
                 pill_bg=f"var(--{STATUS_ACCENT.get(b.status, 'gray')}-9)",
                 left=f"calc({_pct(col_left + lane / count / n)} + 3px)",
                 width=f"calc({_pct(1 / count / n)} - 6px)", bg=bg, stripe=stripe, fg=fg, pill=pill,
@@ -333,6 +343,8 @@ def day_view(cal: CalendarDay, *, show_cancelled: bool) -> DayView:
         i = col_index[column.id]
         left, width = _pct(i / n), _pct(1 / n)
         spans = list(column.work_spans) if column.kind == "provider" else [(first, last)]
+        if cal.closure:
+            spans = []  # a closed day: all shaded, nothing offered (visits already booked still show)
         cursor = first
         for lo, hi in sorted(spans):
             if lo > cursor:
@@ -356,7 +368,7 @@ def day_view(cal: CalendarDay, *, show_cancelled: bool) -> DayView:
                             c.hours_label, _pct(i / n), _pct(1 / n)) for i, c in enumerate(cal.columns)],
         blocks=blocks, lines=lines, slots=slots, shades=shades, grid_height=_px(last - first),
         min_width=f"{64 + 168 * n}px", now_top=now_top, now_label=now_label,
-        counts=f"{visits} appointment{'s' if visits != 1 else ''}")
+        counts=f"{visits} appointment{'s' if visits != 1 else ''}", closure=cal.closure, notices=list(cal.notices))
 
 
 # --------------------------------------------------------------------------- week
@@ -365,7 +377,7 @@ def day_view(cal: CalendarDay, *, show_cancelled: bool) -> DayView:
 def week_view(week: CalendarWeek, *, show_cancelled: bool) -> WeekView:
     """Providers x 7 days with compact chips (time, client, service) and counts."""
     days = [WeekDayView(d.day.isoformat(), d.short_label, d.is_today,
-                        sum(v for (col, i), v in week.counts.items() if i == idx))
+                        sum(v for (col, i), v in week.counts.items() if i == idx), d.closure)
             for idx, d in enumerate(week.days)]
     rows = []
     for column in week.columns:

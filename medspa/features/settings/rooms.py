@@ -18,6 +18,7 @@ from medspa.domain.practice.settings_actions import ResourceRow, RoomSettings
 from medspa.domain.practice.rooms import ResourceInput
 from medspa.features.auth.state import Acted, StaffState
 from medspa.features.settings.form import type_label
+from medspa.features.settings.room_blocks import RoomBlocksState, room_blocks_card
 from medspa.features.settings.state import Choice
 
 INVALID = "inset 0 0 0 1px var(--red-8)"
@@ -134,6 +135,7 @@ class RoomsState(StaffState):
         self.room_form_open, self.room_errors, self.room_error = False, {}, ""
         self.room_message = f"{done.value.name} was {'saved' if self.room_editing else 'added'}"
         await self._reload_rooms()
+        return RoomBlocksState.load_blocks  # the out-of-service card offers the new name / room
 
     @rx.event
     async def set_room_active(self, resource_id: int, active: bool):
@@ -155,6 +157,7 @@ class RoomsState(StaffState):
             self.room_message = f"{row.name} was deactivated: it is no longer offered for new bookings.{kept}"
         self.room_error = ""
         await self._reload_rooms()
+        return RoomBlocksState.load_blocks
 
 
 R = RoomsState
@@ -259,5 +262,6 @@ def rooms_tab() -> rx.Component:
                         rx.center(rx.text("No rooms or devices yet: add the rooms and devices your services need.",
                                           size="2", color_scheme="gray"), padding="36px")),
                 width="100%", overflow_x="auto"),
+        room_blocks_card(),
         _dialog(),
         spacing="4", width="100%", on_mount=R.load_rooms)
