@@ -613,13 +613,13 @@ def test_listener_reconnects_and_refreshes_and_prunes(engine, owner_engine, db_u
 
 
 def test_organization_name_is_the_clinic_of_the_staff_header(engine, owner_engine):
-    from medspa.domain.identity.actions import fetch_organization_name
+    from medspa.domain.identity.actions import fetch_clinic_header
     from medspa.domain.identity.actor import Actor
 
     org_id, _ = new_org(owner_engine, name="Lumière Aesthetics")
     other_id, _ = new_org(owner_engine, name="Another Clinic")
-    assert fetch_organization_name(Actor.system(org_id), engine=engine) == "Lumière Aesthetics"
-    assert fetch_organization_name(Actor.system(other_id), engine=engine) == "Another Clinic"
+    assert fetch_clinic_header(Actor.system(org_id), engine=engine).name == "Lumière Aesthetics"
+    assert fetch_clinic_header(Actor.system(other_id), engine=engine).name == "Another Clinic"
 
 
 def test_the_live_loop_never_imports_the_pages_or_the_routes():
