@@ -19,7 +19,7 @@ from medspa.domain.practice.location_actions import LocationRow
 from medspa.features.auth.state import Acted, StaffState
 from medspa.features.settings.location_text import (
     DETAIL_FIELDS, FIELD_LIMIT, DayForm, SpanText, blank_details, closure_dates, default_hours, details_of,
-    hours_form, hours_lines, parse_date, parse_details, parse_hours, time_zones, visits_warning)
+    hours_form, hours_lines, parse_date, parse_details, parse_hours, policy_line, time_zones, visits_warning)
 
 CHECK_FIELDS = "Check the fields marked in red"
 GONE = "That location is not there any more"
@@ -51,8 +51,7 @@ class LocationView:
 
 
 def _view(row: LocationRow) -> LocationView:
-    window = f"Free cancellation until {row.cancellation_window_hours} h before" \
-        if row.cancellation_window_hours else "Cancel any time"
+    window = policy_line(row)
     closures = [ClosureView(c.id, closure_dates(c), c.reason, visits_warning(c.visits)) for c in row.closures]
     return LocationView(row.id, row.name, row.address, row.time_zone, display_phone(row.phone) if row.phone else "",
                         window, hours_lines(row), closures)
