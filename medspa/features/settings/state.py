@@ -41,6 +41,8 @@ class ServiceView:
     online: bool = True
     notice: str = ""
     active: bool = True
+    booking: str = "Online"  # the badge: Online | Staff only | Not bookable yet (nobody performs it)
+    booking_colour: str = "grass"
 
 
 @dataclasses.dataclass
@@ -62,7 +64,16 @@ def _view(row: ServiceRow, heading: str, names: dict[int, str], currency: str) -
         notice += f" · up to {row.max_advance_days} days ahead"
     return ServiceView(row.id, heading, row.name, row.description, f"{row.duration_minutes} min", " · ".join(buffers),
                        money(row.price_cents, currency), money(row.deposit_cents, currency) if row.deposit_cents
-                       else "None", needs, providers or "Nobody yet: not bookable", row.online_bookable, notice, row.active)
+                       else "None", needs, providers or "Nobody yet", row.online_bookable, notice, row.active,
+                       *booking_badge(row))
+
+
+def booking_badge(row: ServiceRow) -> tuple[str, str]:
+    """(label, colour) of a service's booking badge, its true state: "Not bookable yet" while
+    nobody performs it (online or not), else "Online" or "Staff only"."""
+    if not row.provider_ids:
+        return "Not bookable yet", "gray"
+    return ("Online", "grass") if row.online_bookable else ("Staff only", "amber")
 
 
 class SettingsState(StaffState):
