@@ -28,7 +28,6 @@ from medspa.domain.practice.locations import LocationInput
 from medspa.domain.scheduling.actions.desk import do_cancel_visit
 from medspa.domain.scheduling.actions.online import fetch_clinic
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
-from medspa.domain.scheduling.desk import cancel_visit
 from medspa.domain.scheduling.detail import appointment_detail
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.policy import cancellation_keeps_deposit, refund_rule_sentence
