@@ -158,3 +158,27 @@ def test_the_locations_tab_switches_the_rule_audited(engine, owner_engine):
         do_update_location(owner, clinic.location_id, LocationInput("Main", "America/New_York",
                                                                     late_cancel_keeps_deposit="no"), engine=engine)
     assert exc.value.fields == {"late_cancel_keeps_deposit": "Choose whether a late cancellation keeps the deposit"}
+
+
+@pytest.mark.parametrize("keeps, outcome, status", [(True, "kept", "succeeded"), (False, "refunded", "refunded")])
+def test_reconciliation_settles_a_late_cancellation_by_the_rule_of_its_time(engine, owner_engine, keeps, outcome,
+                                                                           status):
+    """A deposit left unsettled by its cancellation (its payment was still open then) follows
+    the decision stored with the cancellation (appointment.cancellation_keeps_deposit), even
+    when the location's rule changed since."""
+    from medspa.domain.payments.reconcile import settle_payment
+    from medspa.domain.practice.models import Location
+    from medspa.domain.scheduling.service import cancel_appointment
+
+    clinic = build_clinic(engine, owner_engine, late_keeps_deposit=keeps)
+    appt = _book(engine, clinic)
+    moment = START - timedelta(hours=3)
+    with clinic.session() as s:  # the cancellation alone (no settlement), as when the payment was still open
+        assert cancel_appointment(s, clinic.staff_actor(), appt.id, now=moment).keeps_deposit is keeps
+        s.get(Location, clinic.location_id).late_cancel_keeps_deposit = not keeps  # the rule changes later
+        s.commit()
+    with clinic.session() as s:
+        payment = s.exec(select(Payment).where(Payment.appointment_id == appt.id).with_for_update()).one()
+        assert settle_payment(s, clinic.system, payment, TestPaymentGateway(engine, lambda: moment), moment) == outcome
+        s.commit()
+        assert s.exec(select(Payment.status).where(Payment.appointment_id == appt.id)).one() == status
