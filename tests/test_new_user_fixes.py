@@ -37,3 +37,4 @@ def test_national_phone():
     assert national_phone("+12125550123") == "(212) 555-0123"
     assert national_phone("+442079460958") == "020 7946 0958"
     assert national_phone("not a number") == "not a number"
+

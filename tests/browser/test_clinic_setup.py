@@ -154,6 +154,7 @@ def _choose(page: Page, trigger: str, option: str) -> None:
     """Pick `option` in the Radix select whose trigger is `trigger`."""
     page.click(trigger)
     page.get_by_role("option", name=option, exact=True).click()
+    expect(page.get_by_role("listbox")).to_have_count(0)  # closed: the next click reaches the page
 
 
 def test_the_new_clinic_gets_a_provider_a_service_and_its_first_online_booking(browser, base_url):
@@ -226,8 +227,11 @@ def test_the_new_clinic_gets_a_provider_a_service_and_its_first_online_booking(b
         owner.fill("#svc-duration_minutes", "60")
         owner.fill("#svc-price_cents", "199")
         owner.fill("#svc-deposit_cents", "50")
+        nina_box = owner.locator(".svc-provider", has_text="Nina Reyes")
+        nina_box.get_by_text("Nina Reyes").click()  # the name, as people click it
+        expect(nina_box.get_by_role("checkbox")).to_be_checked()
         _choose(owner, "#svc-room_type", "Treatment room")
-        owner.locator(".svc-provider", has_text="Nina Reyes").click()
+        expect(owner.locator("#svc-room_type")).to_contain_text("Treatment room")
         shot(owner, "e2e-service-dialog")
         owner.click("#svc-save")
         expect(owner.locator("#settings-message")).to_have_text("HydraFacial was added")

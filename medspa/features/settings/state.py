@@ -186,11 +186,14 @@ class SettingsState(StaffState):
         self.online = value is True
 
     @rx.event
-    def toggle_provider(self, staff_id: str):
+    def toggle_provider(self, staff_id: str, checked: bool | None = None):
+        """Choose (checked True) or drop (False) a provider; without `checked`, flip it. The
+        checkbox sends its new state, so a repeated event sets the same value again instead
+        of flipping it back."""
         if not isinstance(staff_id, str) or all(c.value != staff_id for c in self.providers):
             return
-        self.chosen = [c for c in self.chosen if c != staff_id] if staff_id in self.chosen else \
-            [*self.chosen, staff_id]
+        on = (staff_id not in self.chosen) if not isinstance(checked, bool) else checked
+        self.chosen = [c for c in self.chosen if c != staff_id] + ([staff_id] if on else [])
         self.errors.pop("provider_ids", None)
 
     @rx.event
