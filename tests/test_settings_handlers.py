@@ -115,21 +115,3 @@ def test_form_text_is_parsed_with_a_message_per_field(form, errors):
     data, found = parse_form({**base, **form}, True, [])
     assert found == errors
     assert (data is None) is bool(errors)
-
-
-def test_a_provider_checkbox_sets_the_state_it_sends(world: World, app_settings):  # noqa: F811
-    """The service dialog's provider checkbox sends its new state: a repeated event sets the
-    same value again instead of flipping it back (issue 13's end-to-end run)."""
-    state = _loaded(world, "owner")
-    run(call(SettingsState.new_service, state))
-    staff = state.providers[0].value
-    others = [c for c in state.chosen if c != staff]  # a new service starts with every provider
-    for _ in range(2):
-        run(call(SettingsState.toggle_provider, state, staff, False))
-    assert list(state.chosen) == others
-    for _ in range(2):
-        run(call(SettingsState.toggle_provider, state, staff, True))
-    assert list(state.chosen) == [*others, staff]
-    run(call(SettingsState.toggle_provider, state, staff))  # no state sent: flips
-    run(call(SettingsState.toggle_provider, state, "999999", True))  # not offered: ignored
-    assert list(state.chosen) == others

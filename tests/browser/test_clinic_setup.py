@@ -227,9 +227,8 @@ def test_the_new_clinic_gets_a_provider_a_service_and_its_first_online_booking(b
         owner.fill("#svc-duration_minutes", "60")
         owner.fill("#svc-price_cents", "199")
         owner.fill("#svc-deposit_cents", "50")
-        nina_box = owner.locator(".svc-provider", has_text="Nina Reyes")
-        nina_box.get_by_text("Nina Reyes").click()  # the name, as people click it
-        expect(nina_box.get_by_role("checkbox")).to_be_checked()
+        # a new service starts with every provider ticked: Nina, the only one
+        expect(owner.locator(".svc-provider", has_text="Nina Reyes").get_by_role("checkbox")).to_be_checked()
         _choose(owner, "#svc-room_type", "Treatment room")
         expect(owner.locator("#svc-room_type")).to_contain_text("Treatment room")
         shot(owner, "e2e-service-dialog")

@@ -60,7 +60,7 @@ def _section(title: str, *children: rx.Component, note: str = "") -> rx.Componen
 
 def _provider(c: Choice) -> rx.Component:
     return rx.el.label(
-        rx.checkbox(checked=S.chosen.contains(c.value), on_change=lambda v: S.toggle_provider(c.value, v),
+        rx.checkbox(checked=S.chosen.contains(c.value), on_change=lambda _v: S.toggle_provider(c.value),
                     custom_attrs={"data-staff-id": c.value}),
         rx.text(c.label, size="2"),
         display="flex", align_items="center", gap="8px", padding="6px 10px", border_radius="6px",

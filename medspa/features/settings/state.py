@@ -186,14 +186,11 @@ class SettingsState(StaffState):
         self.online = value is True
 
     @rx.event
-    def toggle_provider(self, staff_id: str, checked: bool | None = None):
-        """Choose (checked True) or drop (False) a provider; without `checked`, flip it. The
-        checkbox sends its new state, so a repeated event sets the same value again instead
-        of flipping it back."""
+    def toggle_provider(self, staff_id: str):
         if not isinstance(staff_id, str) or all(c.value != staff_id for c in self.providers):
             return
-        on = (staff_id not in self.chosen) if not isinstance(checked, bool) else checked
-        self.chosen = [c for c in self.chosen if c != staff_id] + ([staff_id] if on else [])
+        self.chosen = [c for c in self.chosen if c != staff_id] if staff_id in self.chosen else \
+            [*self.chosen, staff_id]
         self.errors.pop("provider_ids", None)
 
     @rx.event
