@@ -244,6 +244,7 @@ def test_the_new_clinic_gets_a_provider_a_service_and_its_first_online_booking(b
         expect(owner.locator(".hours-interval")).to_have_count(2)
         owner.click("#hours-save")
         expect(owner.locator("#hours-message")).to_be_visible()
+        expect(owner.locator(".step-done #checklist-hours")).to_have_count(1)  # ticked at once, no reload
         shot(owner, "e2e-provider-hours")
 
         # an anonymous client books it with the test card

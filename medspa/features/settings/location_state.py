@@ -17,6 +17,7 @@ from medspa.domain.phones import display_phone
 from medspa.domain.practice import location_actions as actions
 from medspa.domain.practice.location_actions import LocationRow
 from medspa.features.auth.state import Acted, StaffState
+from medspa.features.settings.checklist import SettingsNavState
 from medspa.features.settings.location_text import (
     DETAIL_FIELDS, FIELD_LIMIT, DayForm, SpanText, blank_details, closure_dates, default_hours, details_of,
     hours_form, hours_lines, parse_date, parse_details, parse_hours, policy_line, time_zones, visits_warning)
@@ -189,6 +190,7 @@ class LocationsState(StaffState):
         self.loc_open, self.loc_errors, self.loc_error = False, {}, ""
         self.loc_message = f"{done.value.name} was {'saved' if self.loc_editing_id else 'added'}"
         await self._reload()
+        return SettingsNavState.refresh_steps
 
     @rx.event
     def new_closure(self, location_id: int):

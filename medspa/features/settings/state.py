@@ -17,6 +17,7 @@ from medspa.domain.catalog.actions import ServiceRow, ServiceSettings
 from medspa.domain.catalog.models import SERVICE_CATEGORIES
 from medspa.domain.errors import ValidationFailed
 from medspa.features.auth.state import Acted, StaffState
+from medspa.features.settings.checklist import SettingsNavState
 from medspa.features.settings.form import (
     FIELD_LIMIT, NOTICE_CHOICES, TEXT_FIELDS, blank_form, currency_symbol, form_of, money, notice_label, parse_form, type_label)
 
@@ -220,6 +221,7 @@ class SettingsState(StaffState):
         self.form_open, self.errors, self.error = False, {}, ""
         self.message = f"{done.value.name} was {'saved' if self.editing_id else 'added'}"
         await self._reload()
+        return SettingsNavState.refresh_steps
 
     @rx.event
     async def set_active(self, service_id: int, active: bool):
