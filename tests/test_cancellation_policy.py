@@ -115,7 +115,9 @@ def test_a_late_portal_cancellation_keeps_or_refunds_by_the_rule(engine, owner_e
 
 
 def test_the_rule_in_words_for_the_booking_page_confirmation_and_settings(engine, owner_engine):
-    assert refund_rule_sentence(24) == "Cancellations more than 24 hours ahead are refunded in full."
+    assert refund_rule_sentence(24) == ("Cancellations more than 24 hours ahead are refunded in full. "
+                                        "Later ones keep the deposit.")
+    assert refund_rule_sentence(0) == "Cancellations before the visit starts are refunded in full."
     assert refund_rule_sentence(24, False) == "Cancellations are refunded in full, however close to the visit."
     assert not cancellation_keeps_deposit(START, 24, False, START - timedelta(minutes=5))
     assert cancellation_keeps_deposit(START, 24, True, START - timedelta(minutes=5))
@@ -131,7 +133,8 @@ def test_the_rule_in_words_for_the_booking_page_confirmation_and_settings(engine
                                                                 "(212) 555-0123", 48, True), engine=engine)
     [loc] = fetch_clinic(clinic.slug, engine=engine).locations
     assert (loc.late_cancel_keeps_deposit, loc.policy, loc.phone) == (
-        True, "Cancellations more than 48 hours ahead are refunded in full.", "+12125550123")
+        True, "Cancellations more than 48 hours ahead are refunded in full. Later ones keep the deposit.",
+        "+12125550123")
     card = location_card(loc)
     assert (card.phone, card.phone_href, card.policy) == ("(212) 555-0123", "tel:+12125550123", loc.policy)
     [row] = fetch_locations(owner, now=NOW, engine=engine)

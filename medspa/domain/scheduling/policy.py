@@ -40,7 +40,10 @@ def refund_rule_sentence(window_hours: int, late_keeps_deposit: bool = True) -> 
     "Cancellations": payments.disputes finds it in a sent confirmation by that word)."""
     if not late_keeps_deposit:
         return "Cancellations are refunded in full, however close to the visit."
-    return f"Cancellations more than {window_hours} hours ahead are refunded in full."
+    if window_hours == 0:
+        return "Cancellations before the visit starts are refunded in full."
+    return (f"Cancellations more than {window_hours} hours ahead are refunded in full. "
+            "Later ones keep the deposit.")
 
 
 def location_refund_rule(location) -> str:
