@@ -60,8 +60,11 @@ def new_org(owner_engine, slug: str | None = None, name: str = "Test Clinic") ->
 
 
 def build_clinic(engine, owner_engine, *, time_zone: str = "America/New_York", providers: int = 1,
-                 weekly: dict[int, list[tuple[time, time]]] | None = None, window_hours: int = 24) -> TestClinic:
-    """A clinic whose providers work 09:00-17:00 every day (or `weekly`) at one location.
+                 weekly: dict[int, list[tuple[time, time]]] | None = None, window_hours: int = 24,
+                 late_keeps_deposit: bool = True) -> TestClinic:
+    """A clinic whose providers work 09:00-17:00 every day (or `weekly`) at one location
+    (cancellation window `window_hours`; late cancellations keep the deposit unless
+    late_keeps_deposit is False).
 
     Services: "botox" (30 min, $350, deposit $50, no room), "facial" (60 min + 15 cleanup,
     needs a treatment_room, $200, deposit $40), "laser" (30 min, needs device laser_gentlemax).
@@ -71,6 +74,7 @@ def build_clinic(engine, owner_engine, *, time_zone: str = "America/New_York", p
     weekly = weekly or {d: [(time(9), time(17))] for d in range(7)}
     with tenant_session(org_id, engine) as s:
         loc = add_location(s, actor, "Main", time_zone, cancellation_window_hours=window_hours)
+        loc.late_cancel_keeps_deposit = late_keeps_deposit
         staff = [add_staff(s, actor, f"Provider {i + 1}", "provider", title="RN") for i in range(providers)]
         for st in staff:
             set_working_hours(s, actor, st.id, loc.id, weekly)

@@ -171,11 +171,11 @@ def test_cancellation_outside_window_refunds_inside_keeps(engine, owner_engine, 
     desk = clinic.staff_actor("front_desk")
     with clinic.session() as s:
         out = cancel_appointment(s, desk, early.id, now=clock.now())  # two weeks ahead: refund
-        refund = settle_cancellation(s, desk, out.appointment, late=out.late, now=clock.now())
+        refund = settle_cancellation(s, desk, out.appointment, keep=out.keeps_deposit, now=clock.now())
         assert not out.late and (refund.status, refund.amount_cents) == ("pending", 5000)  # sent after commit
         when = at(NY, 11) - timedelta(hours=23)  # inside the 24 h window: keep
         out2 = cancel_appointment(s, desk, late.id, now=when)
-        assert out2.late and settle_cancellation(s, desk, out2.appointment, late=True, now=when) is None
+        assert out2.late and settle_cancellation(s, desk, out2.appointment, keep=True, now=when) is None
         s.commit()
     assert send_refunds_now(engine, desk, [refund.id], gateway, clock.now()) == {refund.id: "refunded"}
     with clinic.session() as s:

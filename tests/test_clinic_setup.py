@@ -315,9 +315,11 @@ def test_the_set_up_checklist_follows_what_the_clinic_has_done(engine, owner_eng
     made, _ = new_clinic
     owner = Actor(org_id=made.org_id, role="owner", label="owner")
     steps = fetch_setup_checklist(owner, engine=engine)
-    assert [(s.key, s.done) for s in steps] == [("services", False), ("hours", False), ("rooms", False),
-                                                ("location", True), ("team", False), ("share", False)]
-    assert steps[-1].href.startswith("/book/") and steps[1].href == "/settings?tab=hours"
+    # the team first: providers must exist before services name them and before they get hours
+    assert [(s.key, s.done) for s in steps] == [("team", False), ("services", False), ("hours", False),
+                                                ("rooms", False), ("location", True), ("share", False)]
+    assert steps[-1].href.startswith("/book/") and steps[2].href == "/settings?tab=hours"
+    assert steps[0].href == "/staff"
     with pytest.raises(PermissionDenied):
         fetch_setup_checklist(Actor(org_id=made.org_id, role="front_desk", label="desk"), engine=engine)
 

@@ -102,7 +102,7 @@ def test_a_duplicate_step_adds_nothing_and_a_rolled_back_cancellation_leaves_no_
         cancel_visit(s, clinic.staff_actor(), appt.id, now=NOW)
         s.commit()
         again = queue_cancellation_notice(s, s.get(Appointment, appt.id), paid_cents=5000, refunding_cents=5000,
-                                          late=False)
+                                          kept=False)
         s.commit()
         assert again == []
         assert set(notices(s, appt.id)) == {"email", "sms"}

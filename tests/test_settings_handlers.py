@@ -115,3 +115,17 @@ def test_form_text_is_parsed_with_a_message_per_field(form, errors):
     data, found = parse_form({**base, **form}, True, [])
     assert found == errors
     assert (data is None) is bool(errors)
+
+
+def test_the_checklist_is_read_again_after_a_save(world: World, app_settings):  # noqa: F811
+    """The end-to-end run found "Set your providers' hours" unticked right after saving the
+    hours: each tab's save now asks the checklist to refresh (SettingsNavState.refresh_steps)."""
+    from medspa.features.settings.checklist import SettingsNavState
+
+    state = staff_state(SettingsNavState, world, "owner")
+    run(call(SettingsNavState.refresh_steps, state))
+    assert [s.key for s in state.steps][:3] == ["team", "services", "hours"]
+    assert state.steps_done == sum(1 for s in state.steps if s.done) and state.steps_done > 0
+    desk = staff_state(SettingsNavState, world, "front_desk")
+    run(call(SettingsNavState.refresh_steps, desk))
+    assert desk.steps == []  # not for the front desk

@@ -67,7 +67,8 @@ def test_create_normalises_and_audits_every_value(engine, owner_engine):
     assert (row.hours, row.closures) == ((), ())
     [created] = _audit(clinic, "location.create")
     assert created["new"] == {"name": "Uptown", "time_zone": "Europe/Berlin", "address": "Hauptstr. 1",
-                              "phone": "+12125550123", "cancellation_window_hours": 48}
+                              "phone": "+12125550123", "cancellation_window_hours": 48,
+                              "late_cancel_keeps_deposit": True}
 
 
 @pytest.mark.parametrize(("change", "field", "message"), [

@@ -41,7 +41,7 @@ from alembic import op
 from medspa.tenancy import for_each_clinic
 
 revision: str = '0031'
-down_revision: Union[str, None] = '0029'
+down_revision: Union[str, None] = '0030'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -345,20 +345,35 @@ async def enrol_route(request: Request, engine=Depends(get_db_engine), clock: Cl
     return _signed_in(request, response, enrolled.signed_in)
 
 
+# the Lucide "flower-2" icon the other sign-in pages show in their teal tile (features/auth/components.auth_frame)
+_FLOWER_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="22" height="22" viewBox="0 0 24 24" fill="none" '
+               'stroke="white" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">'
+               '<path d="M12 5a3 3 0 1 1 3 3m-3-3a3 3 0 1 0-3 3m3-3v1M9 8a3 3 0 1 0 3 3M9 8h1m5 0a3 3 0 1 1-3 3m3-3h-1'
+               'm-2 3v-1"/><circle cx="12" cy="8" r="2"/><path d="M12 10v12"/>'
+               '<path d="M12 22c4.2 0 7-1.667 7-5-4.2 0-7 1.667-7 5Z"/><path d="M12 22c-4.2 0-7-1.667-7-5 4.2 0 7 1.667 7 5Z"/>'
+               '</svg>')
+
+
 def recovery_codes_page(codes: list[str], next_path: str) -> str:
-    """The one-time page after a forced enrolment: the recovery codes and a Continue link.
-    Plain HTML (no script), styled inline; it is the answer of the POST, so a reload cannot
-    show the codes again."""
+    """The one-time page after a forced enrolment: the recovery codes and a Continue link,
+    under the same "medspa" brand and footer as the other sign-in pages. Plain HTML (no
+    script), styled inline; it is the answer of the POST, so a reload cannot show the codes
+    again."""
     items = "".join(f'<li><code class="recovery-code">{html.escape(c)}</code></li>' for c in codes)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Save your recovery codes · medspa</title>
 <style>
-body{{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;
+body{{margin:0;min-height:100vh;display:flex;flex-direction:column;align-items:center;justify-content:center;
+gap:20px;padding:1em;box-sizing:border-box;
 font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1c2024;
 background:radial-gradient(circle at 20% 0%,#e0f8f3 0%,#f9f9fb 55%)}}
+header{{display:flex;align-items:center;gap:8px;font-size:20px;font-weight:700}}
+.logo{{display:flex;align-items:center;justify-content:center;width:38px;height:38px;border-radius:10px;
+background:#12a594}}
 main{{background:#fff;border-radius:14px;box-shadow:0 10px 30px #0001,0 0 0 1px #0000000f;padding:32px;
-max-width:30em;margin:1em}}
+max-width:30em;width:100%;box-sizing:border-box}}
+footer{{font-size:12px;color:#80838d;text-align:center}}
 h1{{font-size:24px;margin:0 0 8px}} p{{color:#60646c;font-size:14px;line-height:1.5;margin:0 0 12px}}
 .warn{{background:#fff7c2;color:#4f3422;border-radius:8px;padding:10px 12px;font-size:14px}}
 ol{{columns:2;padding-left:1.6em;margin:16px 0 20px;font-size:15px;line-height:2}}
@@ -366,14 +381,16 @@ code{{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;background:#f0f0f3
 a.button{{display:block;text-align:center;background:#12a594;color:#fff;text-decoration:none;border-radius:8px;
 padding:12px;font-weight:600}}
 </style></head>
-<body><main id="recovery-codes-page">
+<body><header id="auth-brand"><span class="logo">{_FLOWER_SVG}</span>medspa</header>
+<main id="recovery-codes-page">
 <h1>Two-factor sign-in is on</h1>
 <p class="warn"><strong>Save these now.</strong> Each recovery code signs you in once if you lose your phone.
 They are shown only this one time.</p>
 <ol id="recovery-codes">{items}</ol>
 <p>Keep them somewhere safe (a password manager or printed). You can make new ones under Account.</p>
 <a class="button" id="recovery-continue" href="{html.escape(next_path, quote=True)}">Continue</a>
-</main></body></html>"""
+</main>
+<footer>Sessions end after a period of inactivity.</footer></body></html>"""
 
 
 @router.post("/forgot")

@@ -84,13 +84,17 @@ def get_tenant(clinic: str, request: Request, engine=Depends(get_db_engine)) -> 
 # ---- shapes ----
 
 class LocationOut(BaseModel):
-    """Response item of GET /{clinic}/locations: a location, its IANA time zone and cancellation window in hours."""
+    """Response item of GET /{clinic}/locations: a location, its IANA time zone, its cancellation
+    window in hours, whether a cancellation inside it keeps the deposit (false: refunded however
+    late) and that rule in one sentence."""
 
     id: int
     name: str
     time_zone: str
     address: str = ""
     cancellation_window_hours: int
+    late_cancel_keeps_deposit: bool = True
+    cancellation_policy: str = ""
 
 
 class ServiceOut(BaseModel):
@@ -205,7 +209,8 @@ def _parse_instant(text: str) -> datetime:
 def locations(tenant: Tenant = Depends(get_tenant)):
     """The clinic's locations with their IANA time zones."""
     return [LocationOut(id=l.id, name=l.name, time_zone=l.time_zone, address=l.address,
-                        cancellation_window_hours=l.cancellation_window_hours)
+                        cancellation_window_hours=l.cancellation_window_hours,
+                        late_cancel_keeps_deposit=l.late_cancel_keeps_deposit, cancellation_policy=l.policy)
             for l in tenant.clinic.locations]
 
 

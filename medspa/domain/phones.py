@@ -14,6 +14,15 @@ def display_phone(e164: str) -> str:
         return e164
 
 
+def national_phone(e164: str) -> str:
+    """+12125550123 -> "(212) 555-0123" (the number's national format, as people of its country
+    dial it); anything that does not parse is returned as it is."""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.NATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164
+
+
 def display_address(channel: str, address: str) -> str:
     """A message's address as people read it: an SMS number through display_phone, an email
     address as it is."""

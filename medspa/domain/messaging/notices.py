@@ -21,14 +21,14 @@ from medspa.domain.scheduling.references import format_display_code
 
 
 def _deposit_sentence(appointment: Appointment, location: Location, *, paid_cents: int, refunding_cents: int,
-                      late: bool) -> str:
+                      kept: bool) -> str:
     """What happened to the deposit, in one sentence ("" when none was paid)."""
     if paid_cents <= 0:
         return ""
     if refunding_cents > 0:
         return f"Your deposit: {format_money(refunding_cents, appointment.currency)} is being refunded to your card."
     amount = format_money(paid_cents, appointment.currency)
-    if late:
+    if kept:
         return (f"Your deposit: {amount} kept (cancelled inside the "
                 f"{location.cancellation_window_hours}-hour window).")
     return (f"Your deposit of {amount} is due back to you; the refund could not be started yet "
@@ -36,12 +36,13 @@ def _deposit_sentence(appointment: Appointment, location: Location, *, paid_cent
 
 
 def queue_cancellation_notice(session: Session, appointment: Appointment, *, paid_cents: int, refunding_cents: int,
-                              late: bool) -> list[OutboxMessage]:
+                              kept: bool) -> list[OutboxMessage]:
     """An email and (with a phone) an SMS saying the visit (service, clinic time with zone,
     location) is cancelled and what happens to its deposit: "$50.00 is being refunded to your
     card" (refunding_cents: the refund written with the cancellation, sent to the gateway
     after it commits; card refunds take days to show, so the notice never says it arrived),
-    "$50.00 kept (cancelled inside the 24-hour window)", or nothing without a deposit.
+    "$50.00 kept (cancelled inside the 24-hour window)" (kept: the location's policy kept it,
+    scheduling.service.CancelOutcome.keeps_deposit), or nothing without a deposit.
 
     Call it in the cancellation's transaction (desk and portal; never for an expired hold).
     Nothing for a client with neither email nor phone; returns the messages added (none when
@@ -51,7 +52,7 @@ def queue_cancellation_notice(session: Session, appointment: Appointment, *, pai
         return []
     client, org, location, service, when = facts.client, facts.org, facts.location, facts.service, facts.when
     deposit = _deposit_sentence(appointment, location, paid_cents=paid_cents, refunding_cents=refunding_cents,
-                                late=late)
+                                kept=kept)
     body = (f"Hi {client.first_name},\n\n"
             f"Your {service.name} on {when} at {location.name} is cancelled.\n"
             f"{deposit + chr(10) if deposit else ''}"

@@ -169,12 +169,15 @@ def _void(session: Session, actor: Actor, payment: Payment, appt, gateway: Payme
 
 def _settle_cancelled(session: Session, actor: Actor, payment: Payment, appt, gateway: PaymentGateway,
                       now: datetime) -> str:
-    """A cancelled visit with its deposit still taken: kept when the cancellation was late
-    (deposit_forfeited line), else refunded."""
+    """A cancelled visit with its deposit still taken: kept when the policy kept it at the
+    cancellation (appointment.cancellation_keeps_deposit; NULL on visits cancelled before that
+    column: kept when late) or a deposit_forfeited line says so, else refunded."""
     kept = session.exec(select(LedgerEntry.id).where(LedgerEntry.payment_id == payment.id,
                                                      LedgerEntry.entry_type == "deposit_forfeited")).first()
     ledger_deposit_paid(session, payment, now)
-    if kept is not None or appt.cancellation_late:
+    keeps = appt.cancellation_keeps_deposit if appt.cancellation_keeps_deposit is not None \
+        else bool(appt.cancellation_late)
+    if kept is not None or keeps:
         if kept is None:
             session.add(LedgerEntry(org_id=payment.org_id, client_id=payment.client_id,
                                     appointment_id=appt.id, payment_id=payment.id, entry_type="deposit_forfeited",

@@ -410,11 +410,12 @@ def refunded_deposit_cents(session: Session, appointment_id: int, status: str = 
         Payment.appointment_id == appointment_id, Payment.purpose == "deposit", Refund.status == status)).one())
 
 
-def settle_cancellation(session: Session, actor: Actor, appointment: Appointment, *, late: bool,
+def settle_cancellation(session: Session, actor: Actor, appointment: Appointment, *, keep: bool,
                         now: datetime) -> Refund | None:
-    """After a cancellation, in its transaction: keep the deposit (inside the window: a
-    deposit_forfeited line) or write its refund `pending` (payments.service.begin_refund, key
-    refund-<payment id>-<n>) WITHOUT calling the gateway.
+    """After a cancellation, in its transaction: keep the deposit (`keep`: the policy keeps it,
+    scheduling.service.CancelOutcome.keeps_deposit; a deposit_forfeited line) or write its
+    refund `pending` (payments.service.begin_refund, key refund-<payment id>-<n>) WITHOUT
+    calling the gateway.
 
     The caller commits the cancellation with its pending refund, then sends it
     (payments.reconcile.send_refunds_now); a process killed in between leaves a cancelled
@@ -424,12 +425,13 @@ def settle_cancellation(session: Session, actor: Actor, appointment: Appointment
     payment = succeeded_deposit(session, appointment.id)
     if payment is None:
         return None
-    if late:
+    if keep:
         session.add(LedgerEntry(org_id=payment.org_id, client_id=payment.client_id, appointment_id=appointment.id,
                                 payment_id=payment.id, entry_type="deposit_forfeited", amount_cents=0,
                                 currency=payment.currency, created_at=now))
         return None
-    return begin_refund(session, actor, payment, now=now, reason="cancelled outside the window")
+    return begin_refund(session, actor, payment, now=now, reason="cancelled outside the window"
+                        if not appointment.cancellation_late else "cancelled: the clinic refunds late cancellations")
 
 
 def deposit_refund_cents(session: Session, appointment_id: int) -> tuple[int, int]:

@@ -149,8 +149,8 @@ def fetch_cancel_preview(actor: Actor, appointment_id: int, *, clock: Clock | No
 def do_cancel_own_visit(actor: Actor, appointment_id: int, *, gateway: PaymentGateway | None = None,
                         clock: Clock | None = None, engine: Engine | None = None) -> str:
     """Cancel the client's own upcoming visit by the location's policy and settle its deposit
-    (refunded through `gateway` outside the window, kept inside it). The cancellation commits
-    with its refund written pending, then the refund is sent (payments.refunds: a crash in
+    (kept when the policy keeps it, scheduling.policy; else refunded through `gateway`). The
+    cancellation commits with its refund written pending, then the refund is sent (payments.refunds: a crash in
     between leaves it to reconciliation).
 
     Returns the outcome in plain words. Raises NotFound, portal.PortalUnavailable."""

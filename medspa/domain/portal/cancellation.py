@@ -1,5 +1,5 @@
 """A client cancelling their own upcoming visit in the portal: the cancellation commits with
-the deposit kept (inside the location's window) or its refund written pending (outside it),
+the deposit kept (the location's policy: scheduling.policy) or its refund written pending,
 then the refund is sent (payments.refunds.send_refunds_now) and the outcome is worded."""
 
 from __future__ import annotations
@@ -21,17 +21,19 @@ from medspa.domain.scheduling.service import cancel_appointment
 
 @dataclass(frozen=True)
 class OwnCancellation:
-    """A client's cancellation of their own visit, committed: late (inside the window) and
-    the deposit refund written pending with it (sent after the commit)."""
+    """A client's cancellation of their own visit, committed: late (inside the window), kept
+    (the policy keeps the deposit) and the deposit refund written pending with it (sent after
+    the commit)."""
 
     appointment_id: int
     late: bool
     refund_ids: tuple[int, ...] = ()
+    kept: bool = False
 
 
 def cancel_own_appointment(session: Session, actor: Actor, appointment_id: int, *, now: datetime) -> OwnCancellation:
-    """Cancel an own upcoming visit by the location's policy, settle its deposit (kept inside
-    the window; its refund written pending outside it: payments.service.settle_cancellation)
+    """Cancel an own upcoming visit by the location's policy, settle its deposit (kept when the
+    policy keeps it; else its refund written pending: payments.service.settle_cancellation)
     and queue the cancellation notice (messaging.notices) in the same transaction.
 
     The caller commits, sends the refund (payments.refunds.send_refunds_now), then words the
@@ -42,10 +44,11 @@ def cancel_own_appointment(session: Session, actor: Actor, appointment_id: int, 
         raise PortalUnavailable("This visit can no longer be cancelled online. Please call the clinic.")
     paid = succeeded_deposit(session, appt.id)
     outcome = cancel_appointment(session, actor, appt.id, now=now, reason="cancelled by the client in the portal")
-    refund = settle_cancellation(session, actor, outcome.appointment, late=outcome.late, now=now)
+    refund = settle_cancellation(session, actor, outcome.appointment, keep=outcome.keeps_deposit, now=now)
     queue_cancellation_notice(session, outcome.appointment, paid_cents=paid.amount_cents if paid else 0,
-                              refunding_cents=refund.amount_cents if refund is not None else 0, late=outcome.late)
-    return OwnCancellation(appt.id, outcome.late, (refund.id,) if refund is not None else ())
+                              refunding_cents=refund.amount_cents if refund is not None else 0,
+                              kept=outcome.keeps_deposit)
+    return OwnCancellation(appt.id, outcome.late, (refund.id,) if refund is not None else (), outcome.keeps_deposit)
 
 
 def own_cancellation_message(session: Session, actor: Actor, cancelled: OwnCancellation) -> str:
@@ -60,6 +63,6 @@ def own_cancellation_message(session: Session, actor: Actor, cancelled: OwnCance
     if refunded or pending:
         return (f"Your visit is cancelled and your deposit of {format_money(refunded + pending, paid.currency)} "
                 "is being refunded.")
-    if cancelled.late:
+    if cancelled.kept:
         return f"Your visit is cancelled. Your deposit of {format_money(paid.amount_cents, paid.currency)} was kept."
     return "Your visit is cancelled. The refund could not be completed online; the clinic will contact you."

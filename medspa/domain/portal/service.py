@@ -42,7 +42,7 @@ from medspa.domain.payments.service import succeeded_deposit
 from medspa.domain.portal.models import ClientAccount, PortalCode, PortalSession
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
-from medspa.domain.scheduling.policy import cancellation_deadline, is_late_cancellation
+from medspa.domain.scheduling.policy import cancellation_deadline, cancellation_keeps_deposit
 from medspa.domain.scheduling.service import get_appointment
 from medspa.domain.timezones import format_clinic_time
 
@@ -163,7 +163,8 @@ class AccessEntry:
 
 @dataclass
 class CancelPreview:
-    """What cancelling a visit would do: the visit summary, the deposit message, whether it is late."""
+    """What cancelling a visit would do: the visit summary, the deposit message, and `late`:
+    whether cancelling now keeps the deposit (late under a policy that keeps it)."""
 
     appointment_id: int = 0
     summary: str = ""
@@ -340,8 +341,11 @@ def _deposit_text(appt: Appointment, payments: list[Payment]) -> str:
 
 
 def _policy(appt: Appointment, location: Location, now: datetime) -> tuple[bool, str]:
-    """(late, sentence) for cancelling `appt` at `now` under the location's window."""
-    late = is_late_cancellation(appt.start_at, location.cancellation_window_hours, now)
+    """(kept, sentence) for cancelling `appt` at `now` under the location's policy (kept: the
+    deposit would be kept, scheduling.policy)."""
+    if not location.late_cancel_keeps_deposit:
+        return False, "Free cancellation until the visit starts: the deposit is refunded."
+    late = cancellation_keeps_deposit(appt.start_at, location.cancellation_window_hours, True, now)
     if late:
         return True, (f"Less than {location.cancellation_window_hours} hours before the visit: "
                       "cancelling now keeps the deposit.")

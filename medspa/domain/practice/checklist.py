@@ -1,7 +1,8 @@
 """The owner's set-up checklist (issue 13): what a new clinic still has to do before clients
-can book it, read from what exists (nothing is stored about the checklist itself): services
-someone performs, providers with hours, rooms and devices when a service needs one, a complete
-location, the team invited, and a first online booking through the shared link."""
+can book it, read from what exists (nothing is stored about the checklist itself): the team
+invited (providers first: services and hours name them), services someone performs, providers
+with hours, rooms and devices when a service needs one, a complete location, and a first
+online booking through the shared link."""
 
 from __future__ import annotations
 
@@ -50,7 +51,9 @@ def setup_checklist(session: Session, org_id: int) -> list[ChecklistStep]:
     team = users + pending >= 2  # someone besides the first owner, signed up or invited
     booked = _exists(session, select(Appointment.id).where(Appointment.source == "online"))
     slug = org.slug if org else ""
-    return [
+    return [  # providers come first: a service names who performs it and hours belong to a provider
+        ChecklistStep("team", "Invite your team", "Each person gets a link to set a password and two-factor.",
+                      team, "/staff"),
         ChecklistStep("services", "Add your services", "Name, duration, price and deposit, and who performs each.",
                       services, "/settings?tab=services"),
         ChecklistStep("hours", "Set your providers' hours", "Weekly hours per location, time off and extra shifts.",
@@ -59,8 +62,6 @@ def setup_checklist(session: Session, org_id: int) -> list[ChecklistStep]:
                       "share one.", rooms, "/settings?tab=rooms"),
         ChecklistStep("location", "Complete your locations", "Address, phone, opening hours, closures and the "
                       "cancellation window.", complete, "/settings?tab=locations"),
-        ChecklistStep("team", "Invite your team", "Each person gets a link to set a password and two-factor.",
-                      team, "/staff"),
         ChecklistStep("share", "Share your booking link", f"Put /book/{slug} on your website and social pages; "
                       "done once a client books online.", booked, f"/book/{slug}"),
     ]

@@ -41,7 +41,8 @@ class ClosureRow:
 
 @dataclass(frozen=True)
 class LocationRow:
-    """A location as the tab shows and edits it: phone in E.164, window in hours, hours as
+    """A location as the tab shows and edits it: phone in E.164, window in hours, whether a
+    late cancellation keeps the deposit, hours as
     weekday (0 = Monday) -> sorted (start, end) wall times (empty: none set), closures that
     are not over yet."""
 
@@ -51,6 +52,7 @@ class LocationRow:
     address: str
     phone: str
     cancellation_window_hours: int
+    late_cancel_keeps_deposit: bool
     hours: tuple[tuple[int, tuple[tuple[time, time], ...]], ...]
     closures: tuple[ClosureRow, ...]
 
@@ -64,6 +66,7 @@ def _row(session: Session, loc: Location, now: datetime) -> LocationRow:
     today = now.astimezone(ZoneInfo(loc.time_zone)).date()
     hours = tuple((d, tuple(spans)) for d, spans in hours_of(session, loc.id).items())
     return LocationRow(loc.id, loc.name, loc.time_zone, loc.address, loc.phone, loc.cancellation_window_hours,
+                       loc.late_cancel_keeps_deposit,
                        hours, tuple(_closure(session, loc, c) for c in closures_of(session, loc.id, today)))
 
 

@@ -37,14 +37,16 @@ Weekly = dict[int, list[tuple[time, time]]]
 @dataclass(frozen=True)
 class LocationInput:
     """A location's details as the form sends them: text as typed (stripped here), the IANA
-    time zone name, the phone as typed ("" for none; stored E.164) and the cancellation
-    window in whole hours before the start."""
+    time zone name, the phone as typed ("" for none; stored E.164), the cancellation
+    window in whole hours before the start and whether a cancellation inside it keeps the
+    deposit (False: refunded however late; scheduling.policy)."""
 
     name: str
     time_zone: str
     address: str = ""
     phone: str = ""
     cancellation_window_hours: int = 24
+    late_cancel_keeps_deposit: bool = True
 
 
 def _clean_text(errors: dict, key: str, value: str, limit: int, empty: str = "") -> str:
@@ -74,12 +76,15 @@ def validate_location(data: LocationInput) -> LocationInput:
             errors["phone"] = str(exc)
     if not 0 <= data.cancellation_window_hours <= MAX_WINDOW_HOURS:
         errors["cancellation_window_hours"] = f"Between 0 and {MAX_WINDOW_HOURS} hours"
+    if not isinstance(data.late_cancel_keeps_deposit, bool):
+        errors["late_cancel_keeps_deposit"] = "Choose whether a late cancellation keeps the deposit"
     if errors:
         raise ValidationFailed(errors)
-    return LocationInput(name, data.time_zone.strip(), address, phone, data.cancellation_window_hours)
+    return LocationInput(name, data.time_zone.strip(), address, phone, data.cancellation_window_hours,
+                         data.late_cancel_keeps_deposit)
 
 
-_FIELDS = ("name", "time_zone", "address", "phone", "cancellation_window_hours")
+_FIELDS = ("name", "time_zone", "address", "phone", "cancellation_window_hours", "late_cancel_keeps_deposit")
 
 
 def create_location(session: Session, actor: Actor, data: LocationInput) -> Location:

@@ -60,7 +60,8 @@ class SetupToken(SQLModel, table=True):
 
 
 class Location(SQLModel, table=True):
-    """A clinic site with its IANA time zone and cancellation window (hours before start)."""
+    """A clinic site with its IANA time zone and cancellation policy: the window (hours
+    before start) and whether a late cancellation keeps the deposit (scheduling.policy)."""
 
     __tablename__ = "location"
     id: int | None = pk()
@@ -68,6 +69,7 @@ class Location(SQLModel, table=True):
     name: str
     time_zone: str
     cancellation_window_hours: int = 24
+    late_cancel_keeps_deposit: bool = True
     address: str = ""
     phone: str = ""
     sms_from_number: str | None = Field(default=None, max_length=16)  # E.164; None: the clinic's

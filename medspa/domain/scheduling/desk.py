@@ -63,7 +63,8 @@ def _confirm_message(session: Session, actor: Actor, appt: Appointment, client: 
 
 @dataclass(frozen=True)
 class CancelResult:
-    """late: inside the window; refunded_cents / kept_cents of the paid deposit;
+    """late: inside the window (the deposit is kept only when the location's policy keeps it:
+    kept_cents); refunded_cents / kept_cents of the paid deposit;
     pending_refund_cents: a refund the gateway has not confirmed yet (written pending with the
     cancellation and sent after it commits; reconciliation retries it): shown as "Refund of $x
     pending", never as refunded (integer cents). refund_ids: the refunds to send after commit."""
@@ -79,8 +80,9 @@ class CancelResult:
 
 def cancel_visit(session: Session, actor: Actor, appointment_id: int, *, now: datetime,
                  reason: str = "") -> CancelResult:
-    """Cancel an appointment, settle its deposit (kept inside the window; outside it, its
-    refund written pending: payments.service.settle_cancellation) and queue the client's
+    """Cancel an appointment, settle its deposit (kept when the location's policy keeps it:
+    scheduling.policy; else its refund written pending: payments.service.settle_cancellation)
+    and queue the client's
     cancellation notice in the same transaction.
 
     The caller commits, then sends result.refund_ids (payments.refunds.send_refunds_now) and
@@ -89,9 +91,10 @@ def cancel_visit(session: Session, actor: Actor, appointment_id: int, *, now: da
     """
     outcome = cancel_appointment(session, actor, appointment_id, now=now, reason=reason)
     paid = succeeded_deposit(session, appointment_id)
-    refund = settle_cancellation(session, actor, outcome.appointment, late=outcome.late, now=now)
+    refund = settle_cancellation(session, actor, outcome.appointment, keep=outcome.keeps_deposit, now=now)
     queue_cancellation_notice(session, outcome.appointment, paid_cents=paid.amount_cents if paid else 0,
-                              refunding_cents=refund.amount_cents if refund is not None else 0, late=outcome.late)
+                              refunding_cents=refund.amount_cents if refund is not None else 0,
+                              kept=outcome.keeps_deposit)
     return cancellation_figures(session, appointment_id, late=outcome.late,
                                 refund_ids=(refund.id,) if refund is not None else ())
 
@@ -99,11 +102,12 @@ def cancel_visit(session: Session, actor: Actor, appointment_id: int, *, now: da
 def cancellation_figures(session: Session, appointment_id: int, *, late: bool,
                          refund_ids: tuple[int, ...] = ()) -> CancelResult:
     """What a cancellation did to the appointment's deposit as it stands now: refunded,
-    pending and kept cents (the deposit paid when late)."""
+    pending and kept cents (the deposit paid when the policy kept it:
+    appointment.cancellation_keeps_deposit). late: inside the window (reported as given)."""
     appt = session.get(Appointment, appointment_id)
     refunded, pending = deposit_refund_cents(session, appointment_id)
     paid = deposit_payment(session, appointment_id)
-    kept = paid.amount_cents if (paid is not None and late) else 0
+    kept = paid.amount_cents if (paid is not None and appt.cancellation_keeps_deposit) else 0
     return CancelResult(appointment_id, late, refunded, kept, appt.currency, pending, refund_ids)
 
 

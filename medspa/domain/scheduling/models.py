@@ -90,7 +90,8 @@ class Appointment(SQLModel, table=True):
     checked_in_at: datetime | None = tstamp()
     completed_at: datetime | None = tstamp()
     cancelled_at: datetime | None = tstamp()
-    cancellation_late: bool | None = None
+    cancellation_late: bool | None = None  # inside the window (the reports' "late")
+    cancellation_keeps_deposit: bool | None = None  # the deposit was kept by the policy then (None: not cancelled)
 
 
 class Occupancy(SQLModel, table=True):

@@ -25,7 +25,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, Resource
 from medspa.domain.practice.service import get_location
-from medspa.domain.scheduling.policy import is_late_cancellation
+from medspa.domain.scheduling.policy import cancellation_keeps_deposit, is_late_cancellation
 from medspa.domain.scheduling.availability import (
     Slot,
     find_slots,
@@ -361,11 +361,13 @@ def _release_occupancy(session: Session, appointment_id: int) -> None:
 
 @dataclass
 class CancelOutcome:
-    """late: inside the location's window (deposit kept). refund_due_cents: deposit to return."""
+    """late: inside the location's window; keeps_deposit: the policy keeps the deposit (late
+    at a location whose late_cancel_keeps_deposit is on). refund_due_cents: deposit to return."""
 
     appointment: Appointment
     late: bool
     refund_due_cents: int
+    keeps_deposit: bool = False
 
 
 def cancel_appointment(session: Session, actor: Actor, appointment_id: int, *, now: datetime,
@@ -373,7 +375,9 @@ def cancel_appointment(session: Session, actor: Actor, appointment_id: int, *, n
     """Cancel a confirmed appointment and free its resources.
 
     Late = less than the location's cancellation_window_hours before start: the deposit is
-    kept; otherwise the deposit is due back (payments.service.settle_cancellation refunds it).
+    kept when the location's late_cancel_keeps_deposit is on (scheduling.policy); otherwise
+    the deposit is due back (payments.service.settle_cancellation refunds it). Both facts are
+    stored on the appointment (cancellation_late, cancellation_keeps_deposit).
     A portal client (appointment.cancel_own) may cancel only their own appointments; any
     other looks missing. Raises InvalidTransition, NotFound, PermissionDenied. The caller commits.
     """
@@ -387,13 +391,16 @@ def cancel_appointment(session: Session, actor: Actor, appointment_id: int, *, n
         raise InvalidTransition(f"A {appt.status.replace('_', ' ')} appointment cannot be cancelled")
     location = get_location(session, appt.location_id)
     late = is_late_cancellation(appt.start_at, location.cancellation_window_hours, now)
+    keeps = cancellation_keeps_deposit(appt.start_at, location.cancellation_window_hours,
+                                       location.late_cancel_keeps_deposit, now)
     _release_occupancy(session, appt.id)
     appt.status, appt.cancelled_at, appt.cancellation_late = AppointmentStatus.CANCELLED, now, late
+    appt.cancellation_keeps_deposit = keeps
     session.add(appt)
     record(session, actor, "appointment.cancel", "appointment", appt.id, client_id=appt.client_id, at=now,
-           late=late, reason=reason[:200])
+           late=late, keeps_deposit=keeps, reason=reason[:200])
     session.flush()
-    return CancelOutcome(appt, late, 0 if late else appt.deposit_cents)
+    return CancelOutcome(appt, late, 0 if keeps else appt.deposit_cents, keeps)
 
 
 _TRANSITIONS = {

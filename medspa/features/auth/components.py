@@ -66,6 +66,7 @@ def auth_frame(title: str, subtitle, *children: rx.Component, max_width: str = "
             width="100%",
             max_width=max_width,
             padding_x="1em",
+            padding_y="1.5em",  # a form taller than a phone's screen keeps a margin above the brand
         ),
         min_height="100vh",
         background=f"radial-gradient(circle at 20% 0%, {rx.color('teal', 3)} 0%, {rx.color('gray', 2)} 55%)",

@@ -66,8 +66,13 @@ def service_step() -> rx.Component:
         section_title("Choose a treatment", "Prices are per visit. A deposit secures your time."),
         rx.cond(
             S.categories.length() == 0,
-            rx.callout("No treatments can be booked online here right now. Please call the clinic.",
-                       icon="info", color_scheme="gray", width="100%"),
+            rx.callout(
+                rx.cond(S.location.phone,
+                        rx.fragment("No treatments can be booked online here right now. Please call the clinic at ",
+                                    rx.link(S.location.phone, href=S.location.phone_href, id="clinic-phone",
+                                            white_space="nowrap", weight="medium"), "."),
+                        "No treatments can be booked online here right now. Please call the clinic."),
+                icon="info", color_scheme="gray", width="100%", id="no-services"),
         ),
         rx.foreach(
             S.categories,

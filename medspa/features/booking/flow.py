@@ -25,6 +25,7 @@ from medspa.domain.identity.actor import PermissionDenied
 from medspa.domain.money import format_money
 from medspa.domain.payments.gateway import CardDetails
 from medspa.domain.payments.stripe_gateway import GatewayUnavailable
+from medspa.domain.phones import national_phone
 from medspa.domain.ratelimits import RateLimited
 from medspa.domain.practice.service import SLUG_RE
 from medspa.domain.scheduling.availability import Slot
@@ -32,6 +33,7 @@ from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, Onlin
 from medspa.domain.scheduling.models import AppointmentStatus
 from medspa.domain.scheduling.actions.online import (
     BookedVisit,
+    LocationInfo,
     do_book_online,
     do_hold_slot,
     do_release_hold,
@@ -57,12 +59,16 @@ NO_DEPOSIT = "No deposit"  # the service card's deposit label when nothing is ch
 
 @dataclass
 class LocationCard:
-    """A location as the booking page shows it: id, name, address and IANA time zone."""
+    """A location as the booking page shows it: id, name, address, IANA time zone, phone in
+    national format with its tel: link ("" none) and the cancellation rule in one sentence."""
 
     id: int = 0
     name: str = ""
     address: str = ""
     time_zone: str = ""
+    phone: str = ""
+    phone_href: str = ""
+    policy: str = ""
 
 
 @dataclass
@@ -244,8 +250,16 @@ def load_clinic(slug: str, ip: str = "", user_agent: str = "") -> Clinic | None:
         clinic = fetch_clinic(slug, ip=ip, user_agent=user_agent)
     except (NotFound, PermissionDenied):
         return None
-    return Clinic(clinic.org_id, clinic.name, [LocationCard(l.id, l.name, l.address, l.time_zone)
-                                               for l in clinic.locations], clinic.currency, clinic.logo_url)
+    return Clinic(clinic.org_id, clinic.name, [location_card(l) for l in clinic.locations], clinic.currency,
+                  clinic.logo_url)
+
+
+def location_card(loc: LocationInfo) -> LocationCard:
+    """The booking page's card of a public location: its phone in national format with a tel:
+    link (E.164), and its cancellation rule sentence."""
+    return LocationCard(loc.id, loc.name, loc.address, loc.time_zone,
+                        national_phone(loc.phone) if loc.phone else "", f"tel:{loc.phone}" if loc.phone else "",
+                        loc.policy)
 
 
 def load_services(org_id: int, location_id: int) -> tuple[list[CategoryCard], list[int]]:

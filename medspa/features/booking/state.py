@@ -111,10 +111,13 @@ class BookingState(rx.State):
     @rx.event
     async def load(self):
         """on_load, also sent on every websocket reconnect and reload: a visitor already on
-        this clinic's flow keeps their place and their hold; another clinic starts afresh."""
+        this clinic's flow keeps their place and their hold once they picked a treatment;
+        before that (nothing chosen, nothing held) the clinic's menu is read again, so a
+        visitor who found no treatments sees the ones added since; another clinic starts
+        afresh."""
         parts = [p for p in self.router.url.path.split("/") if p]
         slug = parts[-1] if len(parts) >= 2 and parts[-2] == "book" else ""
-        if self.status == "ready" and slug == self._slug:
+        if self.status == "ready" and slug == self._slug and self.step not in ("location", "service"):
             return
         await self._begin(slug)
 

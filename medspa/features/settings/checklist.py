@@ -36,12 +36,21 @@ class SettingsNavState(StaffState):
         """The tab named in ?tab= (else Services) and the checklist of the signed-in clinic."""
         wanted = self.router.url.query_parameters.get("tab", "")
         self.tab = wanted if wanted in TABS else "services"
+        await self._load_steps()
+
+    async def _load_steps(self) -> None:
         done = await self._act(fetch_setup_checklist)
         if self.tab == "clinic" and (done.actor is None or done.actor.role != "owner"):
             self.tab = "services"  # the Clinic tab is the owner's only
         if done.ok:
             self.steps = [StepView(s.key, s.label, s.hint, s.done, s.href) for s in done.value]
             self.steps_done = sum(1 for s in done.value if s.done)
+
+    @rx.event
+    async def refresh_steps(self):
+        """The checklist read again after a change saved in a tab (a step ticks at once, not
+        on the next visit). Owner and manager only: the action checks again."""
+        await self._load_steps()
 
     @rx.event
     def pick_tab(self, value: str):

@@ -20,6 +20,7 @@ from medspa.domain.practice import settings_actions as actions
 from medspa.domain.practice.settings_actions import HoursSettings, TimeOffRow
 from medspa.domain.practice.hours import MAX_INTERVALS, interval_key
 from medspa.features.auth.state import Acted, StaffState
+from medspa.features.settings.checklist import SettingsNavState
 from medspa.features.settings.hours_form import DAY_NAMES, parse_time_off, parse_weekly, span_label, weekly_text
 from medspa.features.settings.state import Choice
 
@@ -196,6 +197,7 @@ class HoursState(StaffState):
             return
         await self._reload_hours()
         self.hours_error, self.hours_message = "", "Weekly hours saved: online booking uses them now"
+        return SettingsNavState.refresh_steps
 
     @rx.event
     async def reset_hours(self):

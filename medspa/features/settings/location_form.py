@@ -44,12 +44,20 @@ def _details() -> rx.Component:
             columns="2", spacing="3", width="100%"),
         _input("address", "Address", f["address"], L.set_detail("address"),
                placeholder="Street, city, postcode (shown to clients)"),
+        _input("time_zone", "Time zone", f["time_zone"], L.set_detail("time_zone"), list="loc-zones",
+               placeholder="Type to search, e.g. New_York", hint="Visits are shown in this zone's local time"),
         rx.grid(
-            _input("time_zone", "Time zone", f["time_zone"], L.set_detail("time_zone"), list="loc-zones",
-                   placeholder="Type to search, e.g. New_York", hint="Visits are shown in this zone's local time"),
             _input("cancellation_window_hours", "Free cancellation until", f["cancellation_window_hours"],
                    L.set_detail("cancellation_window_hours"), suffix="hours before", input_mode="numeric",
-                   hint="Later cancellations keep the deposit"),
+                   hint="Earlier cancellations always get the deposit back"),
+            _field("late_cancel_keeps_deposit", "A cancellation later than that",
+                   rx.select.root(
+                       rx.select.trigger(id="loc-late_cancel_keeps_deposit", width="100%"),
+                       rx.select.content(rx.select.item("Keeps the deposit", value="true"),
+                                         rx.select.item("Still refunds the deposit", value="false")),
+                       value=f["late_cancel_keeps_deposit"], on_change=L.set_detail("late_cancel_keeps_deposit"),
+                       size="2"),
+                   hint="Clients see this rule when they book and cancel"),
             columns="2", spacing="3", width="100%"),
         rx.el.datalist(rx.foreach(L.time_zones, lambda z: rx.el.option(value=z)), id="loc-zones"),
         spacing="3", width="100%")

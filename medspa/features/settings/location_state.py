@@ -17,9 +17,10 @@ from medspa.domain.phones import display_phone
 from medspa.domain.practice import location_actions as actions
 from medspa.domain.practice.location_actions import LocationRow
 from medspa.features.auth.state import Acted, StaffState
+from medspa.features.settings.checklist import SettingsNavState
 from medspa.features.settings.location_text import (
     DETAIL_FIELDS, FIELD_LIMIT, DayForm, SpanText, blank_details, closure_dates, default_hours, details_of,
-    hours_form, hours_lines, parse_date, parse_details, parse_hours, time_zones, visits_warning)
+    hours_form, hours_lines, parse_date, parse_details, parse_hours, policy_line, time_zones, visits_warning)
 
 CHECK_FIELDS = "Check the fields marked in red"
 GONE = "That location is not there any more"
@@ -51,8 +52,7 @@ class LocationView:
 
 
 def _view(row: LocationRow) -> LocationView:
-    window = f"Free cancellation until {row.cancellation_window_hours} h before" \
-        if row.cancellation_window_hours else "Cancel any time"
+    window = policy_line(row)
     closures = [ClosureView(c.id, closure_dates(c), c.reason, visits_warning(c.visits)) for c in row.closures]
     return LocationView(row.id, row.name, row.address, row.time_zone, display_phone(row.phone) if row.phone else "",
                         window, hours_lines(row), closures)
@@ -190,6 +190,7 @@ class LocationsState(StaffState):
         self.loc_open, self.loc_errors, self.loc_error = False, {}, ""
         self.loc_message = f"{done.value.name} was {'saved' if self.loc_editing_id else 'added'}"
         await self._reload()
+        return SettingsNavState.refresh_steps
 
     @rx.event
     def new_closure(self, location_id: int):

@@ -17,7 +17,8 @@ from medspa.domain.practice.location_actions import ClosureRow, LocationRow
 from medspa.domain.practice.locations import LocationInput, Weekly
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-DETAIL_FIELDS = ("name", "time_zone", "address", "phone", "cancellation_window_hours")
+DETAIL_FIELDS = ("name", "time_zone", "address", "phone", "cancellation_window_hours", "late_cancel_keeps_deposit")
+KEEPS = {"true": True, "false": False}  # late_cancel_keeps_deposit as the form's select sends it
 FIELD_LIMIT = 400
 
 
@@ -45,15 +46,18 @@ def time_zones() -> list[str]:
 
 
 def blank_details(time_zone: str) -> dict[str, str]:
-    """A new location's details: the clinic's usual zone, a 24-hour cancellation window."""
-    return {"name": "", "time_zone": time_zone, "address": "", "phone": "", "cancellation_window_hours": "24"}
+    """A new location's details: the clinic's usual zone, a 24-hour cancellation window whose
+    late cancellations keep the deposit."""
+    return {"name": "", "time_zone": time_zone, "address": "", "phone": "", "cancellation_window_hours": "24",
+            "late_cancel_keeps_deposit": "true"}
 
 
 def details_of(row: LocationRow) -> dict[str, str]:
     """The details form filled with a location's current values (phone shown international)."""
     return {"name": row.name, "time_zone": row.time_zone, "address": row.address,
             "phone": display_phone(row.phone) if row.phone else "",
-            "cancellation_window_hours": str(row.cancellation_window_hours)}
+            "cancellation_window_hours": str(row.cancellation_window_hours),
+            "late_cancel_keeps_deposit": "true" if row.late_cancel_keeps_deposit else "false"}
 
 
 def hours_form(hours: dict[int, list[tuple[time, time]]]) -> list[DayForm]:
@@ -78,11 +82,17 @@ def _clock(text: str) -> time | None:
 def parse_details(form: dict[str, str]) -> tuple[LocationInput | None, dict[str, str]]:
     """(LocationInput, {}) or (None, {field: message}); the domain checks the rest again."""
     window = form.get("cancellation_window_hours", "").strip()
+    errors = {}
     if not window.isascii() or not window.isdigit() or len(window) > 5:
-        return None, {"cancellation_window_hours": "Enter a whole number of hours" if window else "Required"}
+        errors["cancellation_window_hours"] = "Enter a whole number of hours" if window else "Required"
+    keeps = KEEPS.get(form.get("late_cancel_keeps_deposit", "true"))
+    if keeps is None:
+        errors["late_cancel_keeps_deposit"] = "Choose keep or refund"
+    if errors:
+        return None, errors
     return LocationInput(name=form.get("name", ""), time_zone=form.get("time_zone", ""),
                          address=form.get("address", ""), phone=form.get("phone", ""),
-                         cancellation_window_hours=int(window)), {}
+                         cancellation_window_hours=int(window), late_cancel_keeps_deposit=keeps), {}
 
 
 def parse_hours(days: list[DayForm]) -> tuple[Weekly | None, dict[str, str]]:
@@ -111,6 +121,15 @@ def parse_date(text: str) -> date | None | str:
         return date.fromisoformat(text) if len(text) == 10 else "bad"
     except ValueError:
         return "bad"
+
+
+def policy_line(row: LocationRow) -> str:
+    """The location card's cancellation policy in a few words."""
+    if not row.late_cancel_keeps_deposit:
+        return "Deposit refunded on any cancellation"
+    if not row.cancellation_window_hours:
+        return "Cancel any time"
+    return f"Free cancellation until {row.cancellation_window_hours} h before; later ones keep the deposit"
 
 
 def hours_lines(row: LocationRow) -> list[str]:

@@ -65,8 +65,8 @@ def _service_row(row: ServiceView) -> rx.Component:
             rx.table.cell(rx.text(row.needs, size="2")),
             rx.table.cell(rx.text(row.providers, size="2")),
             rx.table.cell(rx.vstack(
-                rx.cond(row.online, rx.badge("Online", color_scheme="grass", size="1", variant="soft"),
-                        rx.badge("Staff only", color_scheme="amber", size="1", variant="soft")),
+                rx.badge(row.booking, color_scheme=row.booking_colour, size="1", variant="soft",
+                         class_name="svc-booking"),
                 rx.text(row.notice, size="1", color_scheme="gray"), spacing="1")),
             rx.table.cell(_actions(row)),
             class_name="svc-row", opacity=rx.cond(row.active, "1", "0.6"),

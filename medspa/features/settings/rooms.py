@@ -17,6 +17,7 @@ from medspa.domain.practice import settings_actions as actions
 from medspa.domain.practice.settings_actions import ResourceRow, RoomSettings
 from medspa.domain.practice.rooms import ResourceInput
 from medspa.features.auth.state import Acted, StaffState
+from medspa.features.settings.checklist import SettingsNavState
 from medspa.features.settings.form import type_label
 from medspa.features.settings.room_blocks import RoomBlocksState, room_blocks_card
 from medspa.features.settings.state import Choice
@@ -135,7 +136,8 @@ class RoomsState(StaffState):
         self.room_form_open, self.room_errors, self.room_error = False, {}, ""
         self.room_message = f"{done.value.name} was {'saved' if self.room_editing else 'added'}"
         await self._reload_rooms()
-        return RoomBlocksState.load_blocks  # the out-of-service card offers the new name / room
+        # the out-of-service card offers the new name / room; the checklist may tick a step
+        return [RoomBlocksState.load_blocks, SettingsNavState.refresh_steps]
 
     @rx.event
     async def set_room_active(self, resource_id: int, active: bool):

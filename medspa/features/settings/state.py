@@ -17,6 +17,7 @@ from medspa.domain.catalog.actions import ServiceRow, ServiceSettings
 from medspa.domain.catalog.models import SERVICE_CATEGORIES
 from medspa.domain.errors import ValidationFailed
 from medspa.features.auth.state import Acted, StaffState
+from medspa.features.settings.checklist import SettingsNavState
 from medspa.features.settings.form import (
     FIELD_LIMIT, NOTICE_CHOICES, TEXT_FIELDS, blank_form, currency_symbol, form_of, money, notice_label, parse_form, type_label)
 
@@ -41,6 +42,8 @@ class ServiceView:
     online: bool = True
     notice: str = ""
     active: bool = True
+    booking: str = "Online"  # the badge: Online | Staff only | Not bookable yet (nobody performs it)
+    booking_colour: str = "grass"
 
 
 @dataclasses.dataclass
@@ -62,7 +65,16 @@ def _view(row: ServiceRow, heading: str, names: dict[int, str], currency: str) -
         notice += f" · up to {row.max_advance_days} days ahead"
     return ServiceView(row.id, heading, row.name, row.description, f"{row.duration_minutes} min", " · ".join(buffers),
                        money(row.price_cents, currency), money(row.deposit_cents, currency) if row.deposit_cents
-                       else "None", needs, providers or "Nobody yet: not bookable", row.online_bookable, notice, row.active)
+                       else "None", needs, providers or "Nobody yet", row.online_bookable, notice, row.active,
+                       *booking_badge(row))
+
+
+def booking_badge(row: ServiceRow) -> tuple[str, str]:
+    """(label, colour) of a service's booking badge, its true state: "Not bookable yet" while
+    nobody performs it (online or not), else "Online" or "Staff only"."""
+    if not row.provider_ids:
+        return "Not bookable yet", "gray"
+    return ("Online", "grass") if row.online_bookable else ("Staff only", "amber")
 
 
 class SettingsState(StaffState):
@@ -209,6 +221,7 @@ class SettingsState(StaffState):
         self.form_open, self.errors, self.error = False, {}, ""
         self.message = f"{done.value.name} was {'saved' if self.editing_id else 'added'}"
         await self._reload()
+        return SettingsNavState.refresh_steps
 
     @rx.event
     async def set_active(self, service_id: int, active: bool):

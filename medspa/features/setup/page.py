@@ -129,7 +129,10 @@ def setup_page() -> rx.Component:
     s = SetupState
     body = rx.match(s.status, ("open", _form()), ("done", _done()), ("invalid", _invalid()),
                     rx.center(rx.spinner(size="3"), width="100%"))
-    return auth_frame("Set up your clinic", "A few facts to start; services, hours and staff come next.", body,
+    done = s.status == "done"  # the success view has its own heading, not the form's
+    return auth_frame(rx.cond(done, "Your clinic is ready", "Set up your clinic"),
+                      rx.cond(done, "One step left: the owner opens the invitation below.",
+                              "A few facts to start; services, hours and staff come next."), body,
                       max_width="40em")
 
 

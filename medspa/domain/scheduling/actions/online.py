@@ -33,6 +33,7 @@ from medspa.domain.ratelimits import network_key, hit
 from medspa.domain.scheduling.abuse import HoldCaps, refuse_excess_holds
 from medspa.domain.scheduling.availability import Slot, find_slots, has_money_on_hold
 from medspa.domain.scheduling.booking import OnlineBooking, book_online, lapsed_hold_ids, organization_ids
+from medspa.domain.scheduling.policy import location_refund_rule
 from medspa.domain.scheduling.references import format_display_code
 from medspa.domain.scheduling.service import (
     SlotTaken,
@@ -75,13 +76,17 @@ def public_actor(org_id: int, ip: str = "", user_agent: str = "") -> Actor:
 
 @dataclass(frozen=True)
 class LocationInfo:
-    """A location as the public sees it. time_zone: IANA name."""
+    """A location as the public sees it. time_zone: IANA name; phone: E.164 ("" none);
+    policy: the cancellation rule in one sentence (scheduling.policy.refund_rule_sentence)."""
 
     id: int
     name: str
     address: str
     time_zone: str
     cancellation_window_hours: int
+    late_cancel_keeps_deposit: bool = True
+    phone: str = ""
+    policy: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,8 @@ class BookedVisit:
 
 
 def _location_info(loc: Location) -> LocationInfo:
-    return LocationInfo(loc.id, loc.name, loc.address or "", loc.time_zone, loc.cancellation_window_hours)
+    return LocationInfo(loc.id, loc.name, loc.address or "", loc.time_zone, loc.cancellation_window_hours,
+                        loc.late_cancel_keeps_deposit, loc.phone or "", location_refund_rule(loc))
 
 
 def _service_info(svc: Service) -> ServiceInfo:
