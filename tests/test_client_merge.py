@@ -30,6 +30,8 @@ from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
 from tests.conftest import utc
 from tests.factories import build_clinic
+from tests.test_handler_matrix import world  # noqa: F401  (fixture)
+from tests.test_handlers import app_settings  # noqa: F401  (fixture)
 
 NY = ZoneInfo("America/New_York")
 NOW = utc(2026, 7, 1, 16)
@@ -198,3 +200,57 @@ def test_another_clinic_cannot_merge_or_undo_this_clinics_clients(two_records, e
     done = do_merge_clients(clinic.staff_actor("owner"), mia, other, clock=FixedClock(NOW), engine=engine)
     with pytest.raises(NotFound):
         do_undo_merge(stranger, done.merge_id, clock=FixedClock(NOW), engine=engine)
+
+
+def test_the_profile_offers_likely_duplicates_merges_one_and_undoes_it(world, app_settings):  # noqa: F811
+    """ClientProfileState/ProfileMergeState: a manager sees the likely duplicate (same phone),
+    an id never offered is ignored, the confirmed merge hides it and lists it under merged
+    records, the hidden record's profile points to the survivor, undo brings it back; a front
+    desk sees no duplicates and cannot merge."""
+    from medspa.features.clients.merging import ProfileMergeState as M
+    from medspa.features.clients.state import ClientProfileState as P
+    from tests.test_handler_matrix import staff_state
+    from tests.test_handlers import call, run
+
+    clinic = world.clinic
+    with clinic.session() as s:
+        keep = find_or_create_client(s, clinic.system, ClientInput("Rosa", "Diaz", "rosa@example.com", "+12125550190"))
+        dup = find_or_create_client(s, clinic.system, ClientInput("Rosie", "Diaz", "rosie@example.com",
+                                                                  "+12125550190"))
+        s.commit()
+        keep_id, dup_id = keep.id, dup.id
+
+    def profile(role: str, client_id: int):
+        state = staff_state(M, world, role)
+        root = state
+        while root.parent_state is not None:
+            root = root.parent_state
+        root.router = type(root.router).from_router_data({"headers": dict(root.router.headers.raw_headers),
+                                                          "pathname": f"/clients/{client_id}",
+                                                          "asPath": f"/clients/{client_id}"})
+        run(call(P.load, state))
+        return state
+
+    desk = profile("front_desk", keep_id)
+    assert desk.status == "ready" and desk.duplicates == []
+    run(call(M.ask_merge, desk, dup_id))
+    run(call(M.confirm_merge, desk))
+    manager = profile("manager", keep_id)
+    assert [(d.id, d.why) for d in manager.duplicates] == [(dup_id, "same phone")]
+    run(call(M.ask_merge, manager, world.client_id))  # not offered: ignored
+    assert manager.confirm_id == 0
+    run(call(M.ask_merge, manager, dup_id))
+    assert (manager.confirm_id, manager.confirm_name) == (dup_id, "Rosie Diaz")
+    run(call(M.confirm_merge, manager))
+    assert manager.merge_message == "Rosie Diaz was merged into this record."
+    with clinic.session() as s:
+        assert s.get(Client, dup_id).merged_into_id == keep_id
+    manager = profile("manager", keep_id)
+    assert manager.duplicates == [] and [(m.name, m.undoable) for m in manager.merges] == [("Rosie Diaz", True)]
+    hidden = profile("manager", dup_id)
+    assert [(m.name, m.href) for m in hidden.merged_into] == [("Rosa Diaz", f"/clients/{keep_id}")]
+    run(call(M.undo, hidden, 10**9))  # not offered: ignored
+    run(call(M.undo, hidden, hidden.merged_into[0].merge_id))
+    assert hidden.merge_message == "The merge with Rosa Diaz was undone."
+    with clinic.session() as s:
+        assert s.get(Client, dup_id).merged_into_id is None

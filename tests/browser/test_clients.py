@@ -98,3 +98,37 @@ def test_find_by_national_phone_and_open_the_profile(page: Page, app_urls, scree
 
     page.goto("/clients/999999999")
     expect(page.locator("#profile-not-found")).to_be_visible()
+
+
+def test_a_manager_merges_a_duplicate_from_the_profile_and_undoes_it(page: Page, app_urls, base_url, screenshot):
+    """Two records of one person (same mobile): the manager opens one, sees the other under
+    "Possible duplicates", merges it after confirming, sees it under "Merged records" and
+    undoes it."""
+    from tests.browser.test_audit import owner_session
+
+    clinic = build_clinic(_engine(app_urls[0]), _engine(app_urls[1]))
+    email = f"manager-{clinic.slug}@example.com"
+    with clinic.session() as s:
+        create_user(s, clinic.system, email=email, password=PASSWORD, role="manager", display_name="Max Manager")
+        keep = create_client(s, clinic.staff_actor("manager"), ClientInput("Rosa", "Diaz", "rosa@example.com",
+                                                                           "+12125550190"))
+        dup = create_client(s, clinic.staff_actor("manager"), ClientInput("Rosie", "Diaz", "", "(212) 555-0190"))
+        s.commit()
+        keep_id, dup_id = keep.id, dup.id
+    page.set_viewport_size({"width": 1440, "height": 960})
+    owner_session(page, base_url, clinic, email)
+    page.goto(f"/clients/{keep_id}")
+    row = page.locator(f".duplicate-row[data-client-id='{dup_id}']")
+    expect(row).to_contain_text("Rosie Diaz", timeout=20_000)
+    expect(row).to_contain_text("same phone")
+    row.locator(".merge-ask").click()
+    expect(row).to_contain_text("can be undone for 30 days")
+    screenshot("client-profile-merge-confirm")
+    page.click("#merge-confirm")
+    expect(page.locator("#merge-message")).to_have_text("Rosie Diaz was merged into this record.", timeout=20_000)
+    expect(page.locator(".merge-row")).to_contain_text("Rosie Diaz was merged into this record")
+    expect(page.locator("#profile-duplicates")).to_have_count(0)
+    screenshot("client-profile-merged")
+    page.locator(".merge-undo").click()
+    expect(page.locator("#merge-message")).to_have_text("The merge with Rosie Diaz was undone.", timeout=20_000)
+    expect(page.locator(f".duplicate-row[data-client-id='{dup_id}']")).to_be_visible()

@@ -17,6 +17,7 @@ from datetime import date
 from difflib import SequenceMatcher
 from typing import Iterable, Protocol
 
+from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from medspa.domain.clients.models import Client
@@ -118,3 +119,26 @@ def clinic_duplicate_index(session: Session) -> DuplicateIndex:
     return DuplicateIndex(ClientKey(r.id, fold_name(r.first_name), fold_name(r.last_name), (r.email or "").lower(),
                                     r.phone_e164 or "", r.date_of_birth, f"{r.first_name} {r.last_name}")
                           for r in rows)
+
+
+MAX_HINTS = 10
+
+
+def likely_duplicates_of(session: Session, client: Client) -> list[tuple[int, str, str]]:
+    """[(client id, why, "First Last")] of the session's clinic's other, unmerged clients that
+    `client` likely duplicates (same email, same phone, or same date of birth and a similar
+    name), strongest reason first, at most MAX_HINTS. Reads only the candidates (by email,
+    phone or date of birth), never the whole clinic."""
+    conds = []
+    if client.email:
+        conds.append(func.lower(Client.email) == client.email.lower())
+    if client.phone_e164:
+        conds.append(Client.phone_e164 == client.phone_e164)
+    if client.date_of_birth:
+        conds.append(Client.date_of_birth == client.date_of_birth)
+    if not conds:
+        return []
+    rows = session.exec(select(Client).where(or_(*conds), Client.id != client.id, Client.merged_into_id.is_(None))
+                        .order_by(Client.id).limit(200)).all()
+    index = DuplicateIndex(ClientKey.of(r.id, r) for r in rows)
+    return [(ref, why, index.label_of(ref)) for ref, why in index.matches(client, ignore=client.id)][:MAX_HINTS]

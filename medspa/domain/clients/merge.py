@@ -209,3 +209,34 @@ def live_client_id(session: Session, client_id: int) -> int:
             return client_id
         seen.add(client_id)
         client_id = row.merged_into_id
+
+
+@dataclass(frozen=True)
+class MergeNote:
+    """A merge as a client's profile names it: its id, the other client (id and "First
+    Last"), when it can be undone until (aware UTC) and whether it still can be at `now`."""
+
+    merge_id: int
+    other_id: int
+    other_name: str
+    undo_until: datetime
+    undoable: bool
+
+
+def merge_notes(session: Session, client: Client, now: datetime) -> tuple[MergeNote | None, list[MergeNote]]:
+    """(the merge that hid `client`, or None; the merges into `client` not undone, newest
+    first). now: aware UTC."""
+    def note(m: ClientMerge, other_id: int) -> MergeNote:
+        other = session.get(Client, other_id)
+        return MergeNote(m.id, other_id, f"{other.first_name} {other.last_name}" if other else "",
+                         m.undo_until, m.undone_at is None and now <= m.undo_until)
+
+    hid = None
+    if client.merged_into_id is not None:
+        last = session.exec(select(ClientMerge).where(ClientMerge.absorbed_id == client.id,
+                                                      ClientMerge.undone_at.is_(None))
+                            .order_by(ClientMerge.id.desc())).first()
+        hid = note(last, last.survivor_id) if last else None
+    into = session.exec(select(ClientMerge).where(ClientMerge.survivor_id == client.id, ClientMerge.undone_at.is_(None))
+                        .order_by(ClientMerge.id.desc()).limit(20)).all()
+    return hid, [note(m, m.absorbed_id) for m in into]

@@ -4,7 +4,7 @@ clinical summary for the roles that may read charts and photos. Reads only; the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from medspa.domain.catalog.models import Service
+from medspa.domain.clients.duplicates import likely_duplicates_of
+from medspa.domain.clients.merge import MergeNote, merge_notes
 from medspa.domain.clients.models import Client
 from medspa.domain.clients.search import clinic_region
 from medspa.domain.clinical.models import TreatmentNote
@@ -79,6 +81,9 @@ class ClientProfile:
     ledger: list[LedgerLine]
     clinical: bool
     photos: bool
+    duplicates: list[tuple[int, str, str]] = field(default_factory=list)  # (id, why, name): client.merge only
+    merged_into: MergeNote | None = None  # this record is hidden: merged into that client
+    merges: list[MergeNote] = field(default_factory=list)  # records merged into this one (client.merge only)
 
 
 def _local(instant: datetime, time_zone: str) -> str:
@@ -133,4 +138,14 @@ def client_profile(session: Session, actor: Actor, client: Client, *, now: datet
         national_phone(client.phone_e164, region) if client.phone_e164 else "", client.email or "",
         client.date_of_birth.isoformat() if client.date_of_birth else "",
         format_date(client.created_at.date(), "medium", locale="en_US") if client.created_at else "",
-        upcoming[:MAX_VISITS], past[:MAX_VISITS], format_money(net, currency), ledger, clinical, photos)
+        upcoming[:MAX_VISITS], past[:MAX_VISITS], format_money(net, currency), ledger, clinical, photos,
+        *_record_keeping(session, actor, client, now))
+
+
+def _record_keeping(session: Session, actor: Actor, client: Client, now: datetime) -> tuple:
+    """(likely duplicates, the merge that hid this record, merges into it): the first and the
+    last only for the roles that merge (client.merge)."""
+    hid, into = merge_notes(session, client, now)
+    if not actor.can("client.merge"):
+        return [], hid, []
+    return ([] if client.merged_into_id else likely_duplicates_of(session, client)), hid, into

@@ -7,6 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.features.auth.shell import not_found_view, staff_header
+from medspa.features.clients.merging import ProfileMergeState, merged_banner, record_keeping_card
 from medspa.features.clients.state import ClientProfileState, ClientRowView, ClientsState, LedgerView, VisitView
 
 ROUTE = "/clients"
@@ -211,7 +212,9 @@ def _profile_view() -> rx.Component:
     return rx.vstack(
         rx.link(rx.hstack(rx.icon("arrow-left", size=14), rx.text("Clients", size="2"), align="center", spacing="1"),
                 href=ROUTE, id="profile-back", color=rx.color("gray", 11)),
+        merged_banner(),
         head,
+        record_keeping_card(),
         _visits("Upcoming visits", p.upcoming, "profile-upcoming", "Nothing booked."),
         _visits("Past visits", p.past, "profile-past", "No visits yet."),
         ledger,
@@ -234,4 +237,5 @@ def client_profile_page() -> rx.Component:
 def register(app: rx.App) -> None:
     """Add /clients and /clients/[client_id] (staff with client.read)."""
     app.add_page(clients_page, route=ROUTE, title="Clients · medspa", on_load=ClientsState.load)
-    app.add_page(client_profile_page, route=PROFILE_ROUTE, title="Client · medspa", on_load=ClientProfileState.load)
+    app.add_page(client_profile_page, route=PROFILE_ROUTE, title="Client · medspa",
+                 on_load=[ClientProfileState.load, ProfileMergeState.clear])

@@ -131,6 +131,33 @@ class VisitView:
 
 
 @dataclasses.dataclass
+class DuplicateView:
+    """A likely duplicate of the profile's client: id, name, why, its profile link."""
+
+    id: int = 0
+    name: str = ""
+    why: str = ""
+    href: str = ""
+
+
+@dataclasses.dataclass
+class MergeView:
+    """A merge the profile names: its id, the other client (name, link), until when it can be
+    undone ("Jul 31, 2026") and whether it still can be."""
+
+    merge_id: int = 0
+    name: str = ""
+    href: str = ""
+    until: str = ""
+    undoable: bool = False
+
+
+def _merge_view(note) -> MergeView:
+    return MergeView(note.merge_id, note.other_name, f"/clients/{note.other_id}",
+                     note.undo_until.strftime("%b %-d, %Y"), note.undoable)
+
+
+@dataclasses.dataclass
 class LedgerView:
     """A ledger line: date, kind, amount."""
 
@@ -168,11 +195,16 @@ class ClientProfileState(StaffState):
     ledger: list[LedgerView] = []
     clinical: bool = False
     photos: bool = False
+    duplicates: list[DuplicateView] = []
+    merged_into: list[MergeView] = []  # [] or the one merge that hid this record
+    merges: list[MergeView] = []
+    _client_id: int = 0
 
     def _forget(self, status: str) -> None:
         self.status = status
         self.name = self.phone = self.email = self.date_of_birth = self.added = self.net_paid = ""
         self.upcoming, self.past, self.ledger, self.clinical, self.photos = [], [], [], False, False
+        self.duplicates, self.merged_into, self.merges, self._client_id = [], [], [], 0
 
     def _show(self, p: ClientProfile) -> None:
         self.status = "ready"
@@ -181,6 +213,10 @@ class ClientProfileState(StaffState):
         self.net_paid, self.clinical, self.photos = p.net_paid, p.clinical, p.photos
         self.upcoming, self.past = _visits(p.upcoming), _visits(p.past)
         self.ledger = [LedgerView(e.when, e.kind, e.amount) for e in p.ledger]
+        self._client_id = p.id
+        self.duplicates = [DuplicateView(i, name, why, f"/clients/{i}") for i, why, name in p.duplicates]
+        self.merged_into = [_merge_view(p.merged_into)] if p.merged_into else []
+        self.merges = [_merge_view(m) for m in p.merges]
 
     @rx.event
     async def load(self):
