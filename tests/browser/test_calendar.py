@@ -226,6 +226,7 @@ def test_check_in_and_cancel_from_the_details_panel(page: Page, app_urls, screen
     block(page, visit.id).click()
     panel = page.locator("#detail-panel")
     expect(panel.locator("#detail-client")).to_have_text("Chloe Martin")
+    expect(panel.locator("#detail-profile-link")).to_have_attribute("href", f"/clients/{visit.client_id}")
     expect(panel.locator("#detail-time")).to_have_text("2:00 PM – 2:30 PM EDT (America/New_York)")
     expect(panel.locator("#detail-phone")).to_have_text("+1 212-555-0147")
     expect(panel.locator("#detail-status")).to_have_text("Confirmed")

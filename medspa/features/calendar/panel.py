@@ -183,7 +183,11 @@ def _panel_header() -> list[rx.Component]:
             justify="between", width="100%", align="center",
         ),
         rx.vstack(
-            rx.heading(d.client_name, size="6", weight="bold", id="detail-client"),
+            rx.cond(d.profile_href != "",
+                    rx.link(rx.heading(d.client_name, size="6", weight="bold", id="detail-client"),
+                            href=d.profile_href, id="detail-profile-link", color="inherit", underline="hover",
+                            title="Open the client's profile"),
+                    rx.heading(d.client_name, size="6", weight="bold", id="detail-client")),
             rx.hstack(
                 rx.box(width="10px", height="10px", border_radius="3px",
                        background="var(--" + d.colour + "-9)"),
