@@ -7,6 +7,8 @@ owner and a front-desk login and writes audit rows through the domain services.
 
 from __future__ import annotations
 
+import re
+
 import csv
 import hashlib
 import io
@@ -112,6 +114,7 @@ def test_owner_filters_by_client_and_downloads_csv(page: Page, app_urls, base_ur
     expect(page.locator("#audit-client")).to_contain_text("Ana Alves")
     expect(rows).to_have_count(2)
     expect(page.locator(".audit-client-cell")).to_have_text(["Ana Alves", "Ana Alves"])
+    expect(page.locator(".audit-client-cell a").first).to_have_attribute("href", re.compile(r"^/clients/\d+$"))
     expect(rows.nth(0)).to_contain_text("client.write")  # newest first
     expect(rows.nth(1)).to_contain_text("Dana Desk")
     screenshot("audit-owner-client-filter")

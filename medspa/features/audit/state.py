@@ -50,11 +50,12 @@ class RowView:
     client: str = ""
     ip: str = ""
     agent: str = ""
+    client_href: str = ""  # the client's profile, when the row names one
 
 
 def _row_view(r: AuditRow) -> RowView:
     return RowView(r.id, r.time_label, r.actor_label, r.actor_role.replace("_", " "), r.action, r.object,
-                   r.client_name, r.ip, r.user_agent)
+                   r.client_name, r.ip, r.user_agent, f"/clients/{r.client_id}" if r.client_id else "")
 
 
 class AuditState(StaffState):
