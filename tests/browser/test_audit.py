@@ -7,11 +7,10 @@ owner and a front-desk login and writes audit rows through the domain services.
 
 from __future__ import annotations
 
-import re
-
 import csv
 import hashlib
 import io
+import re
 import secrets
 import uuid
 from datetime import datetime, timedelta, timezone
