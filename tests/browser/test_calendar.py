@@ -433,6 +433,7 @@ def test_book_a_client_from_an_empty_cell(page: Page, app_urls, screenshot):
     dialog.locator("#book-search").fill("Ingr")
     dialog.locator("[data-client-id]", has_text="Ingrid Larsen").click()
     expect(dialog.locator("#book-client-picked")).to_have_text("Ingrid Larsen")
+    expect(dialog.locator("#book-client-profile")).to_have_attribute("href", re.compile(r"^/clients/\d+$"))
     dialog.locator("#book-service").click()
     page.get_by_role("option", name="Botox · 30 min · $350.00").click()
     screenshot("calendar-book")

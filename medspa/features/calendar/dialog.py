@@ -64,6 +64,8 @@ def _client_section() -> rx.Component:
         rx.avatar(fallback=s.client_label.to(str)[:1], size="2", radius="full", color_scheme="teal"),
         rx.text(s.client_label, size="3", weight="bold", id="book-client-picked"),
         rx.spacer(),
+        rx.link("Profile", href="/clients/" + s.client_id.to(str), is_external=True, size="1",
+                id="book-client-profile", title="Open the client's profile in a new tab"),
         rx.button("Change", variant="ghost", size="1", on_click=s.set_mode("search"), type="button"),
         align="center", width="100%", padding="8px", border_radius="8px", background=rx.color("teal", 2),
     )
