@@ -13,6 +13,7 @@ redis-server proves the same across workers, and that Reflex state survives a re
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
