@@ -14,15 +14,6 @@ def display_phone(e164: str) -> str:
         return e164
 
 
-def national_phone(e164: str) -> str:
-    """+12125550123 -> "(212) 555-0123" (the number's national format, as people of its country
-    dial it); anything that does not parse is returned as it is."""
-    try:
-        return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.NATIONAL)
-    except phonenumbers.NumberParseException:
-        return e164
-
-
 def display_address(channel: str, address: str) -> str:
     """A message's address as people read it: an SMS number through display_phone, an email
     address as it is."""
@@ -41,14 +32,18 @@ def normalize_phone(raw: str, region: str = "US") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def national_phone(e164: str, region: str) -> str:
+def national_phone(e164: str, region: str | None = None) -> str:
     """How the desk of a clinic in `region` (ISO 3166 alpha-2) reads a stored number: its
     national format when it is a number of that country ("+442079460958", "GB" -> "020 7946
-    0958"), else international ("+1 212-555-0123"); anything that does not parse as it is."""
+    0958"), else international ("+1 212-555-0123"); without a region, the national format of
+    the number's own country (a location's own phone on its booking page); anything that does
+    not parse as it is."""
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return e164
+    if region is None:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     # by country calling code: +44 7911 is Guernsey's range to phonenumbers, yet read as "07911" in London
     if region and number.country_code == phonenumbers.country_code_for_region(region.upper()):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
@@ -86,3 +81,11 @@ def phone_search(raw: str, region: str) -> tuple[str | None, str | None]:
     if prefix and digits.startswith(prefix) and (prefix != "1" or len(digits) == 11):
         digits = digits[len(prefix):]
     return exact, (digits if len(digits) >= 3 else None)
+
+
+def example_mobile(region: str) -> str:
+    """An example mobile number of `region` in its national format, for a form's placeholder
+    ("US" -> "(201) 555-0123", "GB" -> "07400 123456"); "" for an unknown region."""
+    number = phonenumbers.example_number_for_type(region.upper(), phonenumbers.PhoneNumberType.MOBILE) if region \
+        else None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL) if number else ""

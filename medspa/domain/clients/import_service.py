@@ -16,8 +16,9 @@ from medspa.domain.clients.duplicates import clinic_duplicate_index
 from medspa.domain.clients.import_file import ImportTable
 from medspa.domain.clients.importing import RowPlan, plan_import
 from medspa.domain.clients.models import Client
+from medspa.domain.clients.service import clinic_region
 from medspa.domain.identity.actor import Actor
-from medspa.domain.practice.models import Location, Organization
+from medspa.domain.practice.models import Location
 
 PERMISSION = "client.import"
 
@@ -33,10 +34,10 @@ class ImportSummary:
 
 
 def _context(session: Session, org_id: int, now: datetime) -> tuple[str, date]:
-    """The clinic's phone region (its country, else US) and local date (its first location's zone)."""
-    org = session.get(Organization, org_id)
+    """The clinic's phone region (clients.service.clinic_region) and local date (its first
+    location's zone)."""
     zone = session.exec(select(Location.time_zone).order_by(Location.id)).first() or "UTC"
-    return (org.country if org and org.country else "US"), now.astimezone(ZoneInfo(zone)).date()
+    return clinic_region(session, org_id), now.astimezone(ZoneInfo(zone)).date()
 
 
 def review_import(session: Session, actor: Actor, table: ImportTable, mapping: dict[str, int], order: str,

@@ -16,7 +16,7 @@ from medspa.domain.catalog.models import Service
 from medspa.domain.clients.duplicates import likely_duplicates_of
 from medspa.domain.clients.merge import MergeNote, merge_notes
 from medspa.domain.clients.models import Client
-from medspa.domain.clients.search import clinic_region
+from medspa.domain.clients.service import clinic_region
 from medspa.domain.clinical.models import TreatmentNote
 from medspa.domain.clinical.photos import ClinicalPhoto
 from medspa.domain.identity.actor import Actor

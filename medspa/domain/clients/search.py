@@ -32,8 +32,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from medspa.domain.clients.models import Client
+from medspa.domain.clients.service import clinic_region
 from medspa.domain.phones import national_phone, phone_search
-from medspa.domain.practice.models import Location, Organization
+from medspa.domain.practice.models import Location
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.scheduling.references import normalise_display_code
 from medspa.domain.timezones import local_day_bounds
@@ -74,13 +75,6 @@ class ClientPage:
     next_cursor: str
     view: str
     searched: bool
-
-
-def clinic_region(session: Session, org_id: int) -> str:
-    """The clinic's country (Organization.country, ISO 3166 alpha-2), "US" when unset: the
-    region phone numbers typed without a country code belong to."""
-    org = session.get(Organization, org_id)
-    return ((org.country if org else "") or "US").upper()
 
 
 def dob_order(region: str) -> str:

@@ -16,6 +16,7 @@ from medspa.domain.clients.models import Client
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.phones import normalize_phone
+from medspa.domain.practice.models import Organization
 
 
 @dataclass
@@ -73,7 +74,14 @@ def validate_client_input(data: ClientInput, *, region: str = "US", require_cont
                        data.email_marketing_consent, data.sms_marketing_consent)
 
 
-def find_or_create_client(session: Session, actor: Actor, data: ClientInput, *, region: str = "US",
+def clinic_region(session: Session, org_id: int) -> str:
+    """The clinic's country (Organization.country, ISO 3166 alpha-2), "US" when unset: the
+    region phone numbers typed without a country code belong to."""
+    org = session.get(Organization, org_id)
+    return ((org.country if org else "") or "US").upper()
+
+
+def find_or_create_client(session: Session, actor: Actor, data: ClientInput, *, region: str | None = None,
                           require_contact: bool = True) -> Client:
     """The client with this email (case-insensitive) in the clinic, or a new one.
 
@@ -83,6 +91,7 @@ def find_or_create_client(session: Session, actor: Actor, data: ClientInput, *, 
     """
     if not (actor.can("client.write") or actor.can("appointment.book_online")):
         actor.require("client.write")
+    region = region or clinic_region(session, actor.org_id)
     clean = validate_client_input(data, region=region, require_contact=require_contact)
 
     def existing() -> Client | None:
@@ -118,7 +127,7 @@ def _live(session: Session, client: Client) -> Client:
     return session.get(Client, live_client_id(session, client.id))
 
 
-def create_client(session: Session, actor: Actor, data: ClientInput, *, region: str = "US") -> Client:
+def create_client(session: Session, actor: Actor, data: ClientInput, *, region: str | None = None) -> Client:
     """Staff add a client (client.write): name required, email and phone optional but validated.
     An email already on file returns that client. Raises ValidationFailed, PermissionDenied."""
     actor.require("client.write")

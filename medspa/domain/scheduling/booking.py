@@ -25,7 +25,7 @@ from medspa.clock import Clock
 from medspa.db import tenant_session
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
-from medspa.domain.clients.service import ClientInput, find_or_create_client, validate_client_input
+from medspa.domain.clients.service import ClientInput, clinic_region, find_or_create_client, validate_client_input
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.service import queue_booking_confirmation, queue_deposit_receipt
@@ -92,10 +92,11 @@ class OnlineBooking:
     hold_id: int | None = None
 
 
-def _validate(req: OnlineBooking, gateway: PaymentGateway, now: datetime, needs_card: bool) -> ClientInput:
+def _validate(req: OnlineBooking, gateway: PaymentGateway, now: datetime, needs_card: bool,
+              region: str) -> ClientInput:
     errors: dict[str, str] = {}
     try:
-        clean = validate_client_input(req.client)
+        clean = validate_client_input(req.client, region=region)
     except ValidationFailed as exc:
         errors.update(exc.fields)
         clean = req.client
@@ -180,10 +181,11 @@ def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: Payme
         if service is None or not service.active:
             raise NotFound("service")
         needs_card = service.deposit_cents > 0
-    clean = _validate(req, gateway, now, needs_card)
+        region = clinic_region(session, actor.org_id)  # phones typed without +country: the clinic's
+    clean = _validate(req, gateway, now, needs_card, region)
     with tenant_session(actor.org_id, engine) as session:
         refuse_excess_holds(session, actor, hold_caps, email=clean.email, now=now, keep_hold_id=req.hold_id)
-        client = find_or_create_client(session, actor, clean)
+        client = find_or_create_client(session, actor, clean, region=region)
         appt = _reuse_hold(session, req, client.id) or hold_slot(
             session, actor, location_id=req.location_id, service_id=req.service_id, start_at=req.start_at,
             now=now, provider_id=req.provider_id, client_id=client.id, hold_minutes=hold_minutes)

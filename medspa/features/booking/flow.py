@@ -25,7 +25,7 @@ from medspa.domain.identity.actor import PermissionDenied
 from medspa.domain.money import format_money
 from medspa.domain.payments.gateway import CardDetails
 from medspa.domain.payments.stripe_gateway import GatewayUnavailable
-from medspa.domain.phones import national_phone
+from medspa.domain.phones import example_mobile, national_phone
 from medspa.domain.ratelimits import RateLimited
 from medspa.domain.practice.service import SLUG_RE
 from medspa.domain.scheduling.availability import Slot
@@ -60,7 +60,9 @@ NO_DEPOSIT = "No deposit"  # the service card's deposit label when nothing is ch
 @dataclass
 class LocationCard:
     """A location as the booking page shows it: id, name, address, IANA time zone, phone in
-    national format with its tel: link ("" none) and the cancellation rule in one sentence."""
+    national format with its tel: link ("" none) and the cancellation rule in one sentence;
+    country: the clinic's (ISO 3166 alpha-2), the region of the client's phone typed without
+    +country, and phone_example a mobile number of it for the form's placeholder."""
 
     id: int = 0
     name: str = ""
@@ -69,6 +71,8 @@ class LocationCard:
     phone: str = ""
     phone_href: str = ""
     policy: str = ""
+    country: str = "US"
+    phone_example: str = "(201) 555-0123"
 
 
 @dataclass
@@ -250,16 +254,16 @@ def load_clinic(slug: str, ip: str = "", user_agent: str = "") -> Clinic | None:
         clinic = fetch_clinic(slug, ip=ip, user_agent=user_agent)
     except (NotFound, PermissionDenied):
         return None
-    return Clinic(clinic.org_id, clinic.name, [location_card(l) for l in clinic.locations], clinic.currency,
-                  clinic.logo_url)
+    return Clinic(clinic.org_id, clinic.name, [location_card(l, clinic.country) for l in clinic.locations],
+                  clinic.currency, clinic.logo_url)
 
 
-def location_card(loc: LocationInfo) -> LocationCard:
+def location_card(loc: LocationInfo, country: str = "US") -> LocationCard:
     """The booking page's card of a public location: its phone in national format with a tel:
-    link (E.164), and its cancellation rule sentence."""
+    link (E.164), its cancellation rule sentence, and the clinic's country for client phones."""
     return LocationCard(loc.id, loc.name, loc.address, loc.time_zone,
                         national_phone(loc.phone) if loc.phone else "", f"tel:{loc.phone}" if loc.phone else "",
-                        loc.policy)
+                        loc.policy, country, example_mobile(country) or "(201) 555-0123")
 
 
 def load_services(org_id: int, location_id: int) -> tuple[list[CategoryCard], list[int]]:
@@ -343,10 +347,11 @@ def place_hold(org_id: int, location_id: int, service_id: int, provider_id: int 
     return Held(held.hold_id, held.provider_id, until)
 
 
-def check_client(first_name: str, last_name: str, email: str, phone: str) -> dict[str, str]:
-    """Field messages for the client details ({} when they are fine)."""
+def check_client(first_name: str, last_name: str, email: str, phone: str, region: str = "US") -> dict[str, str]:
+    """Field messages for the client details ({} when they are fine); region: the clinic's
+    country, for a phone typed without +country."""
     try:
-        validate_client_input(ClientInput(first_name, last_name, email, phone))
+        validate_client_input(ClientInput(first_name, last_name, email, phone), region=region)
     except ValidationFailed as exc:
         return dict(exc.fields)
     return {}

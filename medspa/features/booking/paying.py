@@ -35,7 +35,7 @@ def details_step() -> rx.Component:
                 text_field("email", "Email", default=C.email, type="email", auto_complete="email",
                            placeholder="name@example.com"),
                 text_field("phone", "Mobile phone", default=C.phone, type="tel", auto_complete="tel",
-                           placeholder="(212) 555-0123"),
+                           placeholder=S.location.phone_example),
                 rx.button(rx.cond(S.service.deposit == "No deposit", "Book now", "Continue to deposit"),
                           rx.icon("arrow-right", size=16), type="submit", size="3", width="100%",
                           loading=C.busy),

@@ -137,6 +137,7 @@ class BookingState(rx.State):
             self.status = "not_found"
             return
         self._org_id, self.clinic_name, self.locations = clinic.org_id, clinic.name, clinic.locations
+
         self.clinic_logo = clinic.logo_url
         checkout.stripe_key = flow.stripe_publishable_key()
         checkout.hold_minutes = flow.hold_minutes()
@@ -254,7 +255,7 @@ class CheckoutState(BookingState):
             return
         values = [form_text(form, f, 254 if f == "email" else 80) for f in CLIENT_FIELDS]
         self.first_name, self.last_name, self.email, self.phone = values
-        self.errors = await asyncio.to_thread(flow.check_client, *values)
+        self.errors = await asyncio.to_thread(flow.check_client, *values, self.location.country)
         if self.errors:
             return
         if self.service.deposit == flow.NO_DEPOSIT:  # nothing to charge: book straight away, no card

@@ -99,6 +99,7 @@ class ClinicInfo:
     currency: str
     locations: tuple[LocationInfo, ...]
     logo_url: str = ""
+    country: str = "US"  # ISO 3166 alpha-2: the region of phone numbers typed without +country
 
 
 @dataclass(frozen=True)
@@ -191,10 +192,11 @@ def fetch_clinic(slug: str, *, ip: str = "", user_agent: str = "", engine: Engin
     with atomic(None, engine=engine) as work:
         org = organization_by_slug(work.session, slug)
         org_id, name, currency, logo = org.id, org.name, org.currency, logo_url(org.slug, org.logo_version)
+        country = (org.country or "US").upper()
     actor = public_actor(org_id, ip, user_agent)
     with atomic(org_id, engine=engine) as work:
         locations = tuple(_location_info(l) for l in list_locations(work.session, actor))
-    return ClinicInfo(org_id, name, currency, locations, logo)
+    return ClinicInfo(org_id, name, currency, locations, logo, country)
 
 
 def fetch_location(actor: Actor, location_id: int, *, engine: Engine | None = None) -> LocationInfo:
