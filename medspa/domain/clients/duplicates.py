@@ -113,11 +113,24 @@ class DuplicateIndex:
 
 
 def clinic_duplicate_index(session: Session) -> DuplicateIndex:
-    """Every client of the session's clinic (row-level security scopes it), indexed."""
+    """Every client of the session's clinic (row-level security scopes it), indexed. A record
+    merged into another (hidden, it may keep its email) is indexed under the live record it
+    was merged into, so a match on it leads to that record."""
     rows = session.exec(select(Client.id, Client.first_name, Client.last_name, Client.email, Client.phone_e164,
-                               Client.date_of_birth)).all()
-    return DuplicateIndex(ClientKey(r.id, fold_name(r.first_name), fold_name(r.last_name), (r.email or "").lower(),
-                                    r.phone_e164 or "", r.date_of_birth, f"{r.first_name} {r.last_name}")
+                               Client.date_of_birth, Client.merged_into_id)).all()
+    merged_into = {r.id: r.merged_into_id for r in rows if r.merged_into_id is not None}
+    names = {r.id: f"{r.first_name} {r.last_name}" for r in rows}
+
+    def live(client_id: int) -> int:
+        seen = set()
+        while client_id in merged_into and client_id not in seen:
+            seen.add(client_id)
+            client_id = merged_into[client_id]
+        return client_id
+
+    return DuplicateIndex(ClientKey(live(r.id), fold_name(r.first_name), fold_name(r.last_name),
+                                    (r.email or "").lower(), r.phone_e164 or "", r.date_of_birth,
+                                    names.get(live(r.id), f"{r.first_name} {r.last_name}"))
                           for r in rows)
 
 

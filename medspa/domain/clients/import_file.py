@@ -18,7 +18,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from medspa.domain.errors import ValidationFailed
@@ -33,14 +33,20 @@ SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "xlsx": "Excel w
 @dataclass(frozen=True)
 class ImportTable:
     """A file read as text: `headers` (trimmed), `rows` (each as long as headers: short rows
-    padded with "", extra cells dropped after a check that they are empty), the `encoding`
-    found ("utf-8-sig", "utf-8", "cp1252" or "xlsx") and the `separator` ("," ";" "\\t" or
-    "xlsx"). Row n of `rows` is line n + 2 of the file (the header is line 1)."""
+    padded with "", extra cells dropped after a check that they are empty; blank lines left
+    out), the `encoding` found ("utf-8-sig", "utf-8", "cp1252" or "xlsx") and the `separator`
+    ("," ";" "\\t" or "xlsx"). `lines[n]` is the line (the sheet's row) rows[n] starts on, as
+    the user finds it in the file (the header is line 1); empty: n + 2."""
 
     headers: list[str]
     rows: list[list[str]]
     encoding: str
     separator: str
+    lines: list[int] = field(default_factory=list)
+
+    def line_of(self, n: int) -> int:
+        """The file's line of rows[n]."""
+        return self.lines[n] if n < len(self.lines) else n + 2
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -67,7 +73,8 @@ def sniff_separator(text: str) -> str:
         return max(SEPARATORS, key=lambda sep: (first.count(sep), sep == ","))
 
 
-def _table(headers: list[str], body: list[list[str]], encoding: str, separator: str) -> ImportTable:
+def _table(headers: list[str], body: list[tuple[int, list[str]]], encoding: str, separator: str) -> ImportTable:
+    """The table of a header and (line, cells) pairs: blank lines dropped, rows checked."""
     headers = [h.strip() for h in headers]
     while headers and not headers[-1]:
         headers.pop()
@@ -76,18 +83,20 @@ def _table(headers: list[str], body: list[list[str]], encoding: str, separator: 
     if len(headers) > MAX_COLUMNS:
         raise ValidationFailed({"file": f"At most {MAX_COLUMNS} columns"})
     rows: list[list[str]] = []
-    for cells in body:
+    lines: list[int] = []
+    for line, cells in body:
         if not any(c.strip() for c in cells):
             continue  # a blank line
         extra = cells[len(headers):]
         if any(c.strip() for c in extra):
-            raise ValidationFailed({"file": f"Line {len(rows) + 2} has more cells than the header has columns"})
+            raise ValidationFailed({"file": f"Line {line} has more cells than the header has columns"})
         rows.append((cells + [""] * len(headers))[:len(headers)])
+        lines.append(line)
         if len(rows) > MAX_ROWS:
             raise ValidationFailed({"file": f"At most {MAX_ROWS:,} clients per file: split it"})
     if not rows:
         raise ValidationFailed({"file": "The file has a header but no clients"})
-    return ImportTable(headers, rows, encoding, separator)
+    return ImportTable(headers, rows, encoding, separator, lines)
 
 
 def _cell_text(value: object) -> str:
@@ -113,16 +122,19 @@ def read_xlsx(data: bytes) -> ImportTable:
         raise ValidationFailed({"file": "This Excel file cannot be opened: save it again as .xlsx or as CSV"}) from exc
     try:
         sheet = book.worksheets[0]
-        lines: list[list[str]] = []
-        for values in sheet.iter_rows(values_only=True):
-            lines.append([_cell_text(v) for v in values][:MAX_COLUMNS + 1])
+        lines: list[tuple[int, list[str]]] = []  # (sheet row, cells) of the rows with a value
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = [_cell_text(v) for v in values][:MAX_COLUMNS + 1]
+            if not any(c.strip() for c in cells):
+                continue  # empty or formatting only: Excel keeps such rows far below the data
+            lines.append((number, cells))
             if len(lines) > MAX_ROWS + 1:
                 raise ValidationFailed({"file": f"At most {MAX_ROWS:,} clients per file: split it"})
     finally:
         book.close()
     if not lines:
         raise ValidationFailed({"file": "The workbook's first sheet is empty"})
-    return _table(lines[0], lines[1:], "xlsx", "xlsx")
+    return _table(lines[0][1], lines[1:], "xlsx", "xlsx")
 
 
 def read_import_file(data: bytes, filename: str) -> ImportTable:
@@ -139,10 +151,15 @@ def read_import_file(data: bytes, filename: str) -> ImportTable:
         raise ValidationFailed({"file": "Old .xls workbooks are not read: save it as .xlsx or CSV"})
     text, encoding = decode_text(data)
     separator = sniff_separator(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    lines: list[tuple[int, list[str]]] = []  # (the line a record starts on, its cells)
     try:
-        lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
+        ended = 0
+        for cells in reader:
+            lines.append((ended + 1, cells))
+            ended = reader.line_num  # a quoted cell may span lines: the next record starts after it
     except csv.Error as exc:
         raise ValidationFailed({"file": f"This CSV file is malformed ({exc})"}) from exc
     if not lines:
         raise ValidationFailed({"file": "The file is empty"})
-    return _table(lines[0], lines[1:], encoding, separator)
+    return _table(lines[0][1], lines[1:], encoding, separator)

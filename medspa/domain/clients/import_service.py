@@ -9,12 +9,14 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, func, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.clients.duplicates import clinic_duplicate_index
 from medspa.domain.clients.import_file import ImportTable
 from medspa.domain.clients.importing import RowPlan, plan_import
+from medspa.domain.clients.merge import live_client_id
 from medspa.domain.clients.models import Client
 from medspa.domain.clients.service import clinic_region
 from medspa.domain.identity.actor import Actor
@@ -65,7 +67,11 @@ def import_clients(session: Session, actor: Actor, table: ImportTable, filename:
     created, merged, skipped = [], [], []
     for plan in plans:
         if plan.action == "create":
-            created.append((plan.line, _create(session, actor, plan, now)))
+            client_id = _create(session, actor, plan, now)
+            if client_id is not None:
+                created.append((plan.line, client_id))
+            else:  # someone took that email since the plan (an online booking): merged into them
+                merged.append((plan.line, _merge(session, actor, plan, now)))
         elif plan.action == "merge" and plan.target_id is not None:
             merged.append((plan.line, _merge(session, actor, plan, now)))
         else:
@@ -75,13 +81,24 @@ def import_clients(session: Session, actor: Actor, table: ImportTable, filename:
     return ImportSummary(created, merged, skipped)
 
 
-def _create(session: Session, actor: Actor, plan: RowPlan, now: datetime) -> int:
+def _create(session: Session, actor: Actor, plan: RowPlan, now: datetime) -> int | None:
+    """The new client's id; None when its email was taken since the plan (the unique index
+    uq_client_email: a booking with that email committed meanwhile): plan.target_id is then
+    that client, for the caller to merge into."""
     c = plan.client
     client = Client(org_id=actor.org_id, first_name=c.first_name, last_name=c.last_name, email=c.email or None,
                     phone_e164=c.phone or None, date_of_birth=c.date_of_birth,
                     email_marketing_consent=c.email_marketing_consent, sms_marketing_consent=c.sms_marketing_consent)
-    session.add(client)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(client)
+            session.flush()
+    except IntegrityError:
+        taken = session.exec(select(Client.id).where(func.lower(Client.email) == (c.email or "").lower())).first()
+        if not c.email or taken is None:
+            raise
+        plan.target_id = live_client_id(session, taken)
+        return None
     record(session, actor, "client.create", "client", client.id, client_id=client.id, at=now, source="import",
            line=plan.line)
     return client.id

@@ -94,6 +94,18 @@ def check_mapping(mapping: dict[str, int], headers: list[str]) -> dict[str, int]
     return mapping
 
 
+def split_full_name(value: str) -> tuple[str, str]:
+    """(first, last) of a one-column name: "Last, First" (the usual order of client exports)
+    at its comma, else "First Middle Last" at the last space; a single word is a last name
+    with no first name (the row is then refused for its missing first name)."""
+    value = value.strip()
+    if "," in value:
+        last, _, first = value.partition(",")
+        return first.strip(), last.strip()
+    first, _, last = value.rpartition(" ")
+    return (first, last) if first else ("", last)
+
+
 def parse_birth_date(value: str, order: str, today: date) -> tuple[date | None, str, bool]:
     """(date, error, contradicts) of a date-of-birth cell: ISO always, else d/m/yyyy or
     m/d/yyyy per `order` ("dmy" | "mdy"). contradicts: the value is a date only in the other
@@ -179,8 +191,7 @@ def _row_input(cells: list[str], mapping: dict[str, int], order: str, region: st
 
     first, last = cell("first_name"), cell("last_name")
     if "full_name" in mapping and not (first.strip() or last.strip()):
-        first, _, last = cell("full_name").strip().rpartition(" ")
-        first, last = (first, last) if first else (last, "")
+        first, last = split_full_name(cell("full_name"))
     errors: dict[str, str] = {}
     born, date_error, contradicts = parse_birth_date(cell("date_of_birth"), order, today)
     if date_error:
@@ -219,7 +230,7 @@ def plan_import(table: ImportTable, mapping: dict[str, int], existing: Duplicate
     plans: list[RowPlan] = []
     conflicts: list[int] = []
     for n, cells in enumerate(table.rows):
-        line = n + 2
+        line = table.line_of(n)
         clean, errors, contradicts = _row_input(cells, mapping, order, region, today)
         if contradicts:
             conflicts.append(line)

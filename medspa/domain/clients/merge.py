@@ -164,7 +164,7 @@ def undo_merge(session: Session, actor: Actor, merge_id: int, now: datetime) -> 
     """Undo merge `merge_id` before its undo_until: the rows it moved go back to the absorbed
     client (those still on the survivor), the fields it filled are restored (unless changed
     since), the absorbed client shows again. Raises PermissionDenied, NotFound,
-    ValidationFailed (already undone, or past the window)."""
+    ValidationFailed (already undone, past the window, or the survivor was merged on since)."""
     actor.require(PERMISSION)
     merge = session.exec(select(ClientMerge).where(ClientMerge.id == merge_id).with_for_update()).first()
     if merge is None:
@@ -175,6 +175,9 @@ def undo_merge(session: Session, actor: Actor, merge_id: int, now: datetime) -> 
         raise ValidationFailed({"merge_id": f"A merge can be undone within {MERGE_UNDO_DAYS} days"})
     survivor = session.exec(select(Client).where(Client.id == merge.survivor_id).with_for_update()).one()
     absorbed = session.exec(select(Client).where(Client.id == merge.absorbed_id).with_for_update()).one()
+    if survivor.merged_into_id is not None:  # its rows went on to another record: undo that first
+        raise ValidationFailed({"merge_id": f"{survivor.first_name} {survivor.last_name} was merged into another "
+                                            "record since: undo that merge first"})
     by_key = {rows.key: rows for rows in CLIENT_ROWS}
     for key, ids in merge.moved.items():
         _move(session, by_key[key], merge.survivor_id, merge.absorbed_id, ids)

@@ -30,6 +30,7 @@ from sqlmodel import Session, select
 from medspa.domain.audit.models import AuditEvent
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
+from medspa.domain.clients.merge import live_client_id
 from medspa.domain.clients.models import Client
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
@@ -280,6 +281,8 @@ def verify_code(session: Session, actor: Actor, email: str, code: str, *, now: d
     if client is None or (client.email or "").lower() != email:  # the record's email changed meanwhile
         session.flush()
         return None
+    if client.merged_into_id is not None:  # a record merged into another: the person's live record
+        client = session.get(Client, live_client_id(session, client.id))
     account = session.exec(select(ClientAccount).where(ClientAccount.client_id == client.id)).first()
     if account is None:
         account = ClientAccount(org_id=actor.org_id, client_id=client.id, email=email, verified_at=now)
