@@ -185,3 +185,120 @@ def test_reconciliation_settles_a_late_cancellation_by_the_rule_of_its_time(engi
         assert settle_payment(s, clinic.system, payment, TestPaymentGateway(engine, lambda: moment), moment) == outcome
         s.commit()
         assert s.exec(select(Payment.status).where(Payment.appointment_id == appt.id)).one() == status
+
+
+def _change_rule(clinic, window: int, keeps: bool) -> None:
+    from medspa.domain.practice.models import Location
+
+    with clinic.session() as s:  # what the Locations tab's form writes
+        loc = s.get(Location, clinic.location_id)
+        loc.cancellation_window_hours, loc.late_cancel_keeps_deposit = window, keeps
+        s.commit()
+
+
+@pytest.mark.parametrize("window, keeps", [(72, True), (72, False), (24, True)])
+def test_a_wider_window_set_after_booking_does_not_make_a_free_cancellation_late(engine, owner_engine, window,
+                                                                                 keeps):
+    """Booked under 24 hours / keep; the location then widens its window to 72 hours (or changes
+    nothing): cancelling 48 hours ahead stays free, as the confirmation said."""
+    clinic = build_clinic(engine, owner_engine, late_keeps_deposit=True)
+    appt = _book(engine, clinic)
+    with clinic.session() as s:
+        booked = s.get(Appointment, appt.id)
+        assert (booked.booked_window_hours, booked.booked_late_keeps_deposit) == (24, True)
+    _change_rule(clinic, window, keeps)
+    moment = START - timedelta(hours=48)
+    with clinic.session() as s:
+        panel = appointment_detail(s, clinic.staff_actor(), appt.id, now=moment)
+        preview = portal.cancel_preview(s, Actor.client(clinic.org_id, appt.client_id), appt.id, now=moment)
+        [card] = portal.portal_overview(s, Actor.client(clinic.org_id, appt.client_id), now=moment).upcoming
+    assert panel.cancel_policy == "More than 24 hours ahead: the $50.00 deposit will be refunded."
+    assert (panel.cancel_late, preview.late) == (False, False)
+    assert card.policy.startswith("Free cancellation until")
+    result = do_cancel_visit(clinic.staff_actor(), appt.id, clock=FixedClock(moment), engine=engine,
+                             gateway=TestPaymentGateway(engine, lambda: moment)).result
+    assert (result.late, result.kept_cents) == (False, 0)
+    with clinic.session() as s:
+        assert s.exec(select(Payment.status).where(Payment.appointment_id == appt.id)).one() == "refunded"
+
+
+def test_a_kinder_rule_set_after_booking_applies_too(engine, owner_engine):
+    """Booked under 24 hours / keep; the location then shortens its window to 12 hours: a
+    cancellation 18 hours ahead is free under the current rule, and the kinder rule decides."""
+    clinic = build_clinic(engine, owner_engine, late_keeps_deposit=True)
+    appt = _book(engine, clinic)
+    _change_rule(clinic, 12, True)
+    moment = START - timedelta(hours=18)
+    ana = Actor.client(clinic.org_id, appt.client_id)
+    said = do_cancel_own_visit(ana, appt.id, gateway=TestPaymentGateway(engine, lambda: moment),
+                               clock=FixedClock(moment), engine=engine)
+    assert said == "Your visit is cancelled and your deposit of $50.00 is being refunded."
+    with clinic.session() as s:
+        stored = s.get(Appointment, appt.id)
+    assert (stored.cancellation_late, stored.cancellation_keeps_deposit) == (False, False)
+
+
+def test_a_late_cancellation_after_a_narrower_window_keeps_the_deposit_with_the_booked_window(engine,
+                                                                                           owner_engine):
+    """Booked under 24 hours / keep; the window then grows to 48 hours: cancelling 2 hours ahead
+    is late under both, the deposit is kept and the notice names the 24-hour window it was booked with."""
+    clinic = build_clinic(engine, owner_engine, late_keeps_deposit=True)
+    appt = _book(engine, clinic)
+    _change_rule(clinic, 48, True)
+    moment = START - timedelta(hours=2)
+    result = do_cancel_visit(clinic.staff_actor(), appt.id, clock=FixedClock(moment), engine=engine,
+                             gateway=TestPaymentGateway(engine, lambda: moment)).result
+    assert (result.late, result.kept_cents) == (True, 5000)
+    with clinic.session() as s:
+        notice = s.exec(select(OutboxMessage.body).where(OutboxMessage.appointment_id == appt.id,
+                                                         OutboxMessage.kind == "cancellation_notice",
+                                                         OutboxMessage.channel == "email")).one()
+    assert "Your deposit: $50.00 kept (cancelled inside the 24-hour window)." in notice
+
+
+def test_migration_0033_gives_existing_visits_their_locations_rule_and_refolds_names(db_urls, engine,
+                                                                                     owner_engine):
+    """Downgraded to 0032 (no booked rule, names folded with their apostrophes), a visit booked
+    then and an O'Brien; upgraded: the visit carries its location's current rule (36 hours,
+    refund) and "obrien" finds the client."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from medspa import migrate
+    from medspa.domain.clients.search import list_clients
+    from medspa.domain.clients.service import create_client
+    from medspa.settings import PROJECT_ROOT
+
+    clinic = build_clinic(engine, owner_engine)
+    with clinic.session() as s:
+        create_client(s, clinic.system, ClientInput("Siobhan", "O'Brien", "sio@example.com", ""))
+        s.commit()
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    config.attributes["urls"] = db_urls
+    command.downgrade(config, "0032")
+    try:
+        with owner_engine.begin() as conn:
+            conn.execute(text("select set_config('app.org_id', :org, true)"), {"org": str(clinic.org_id)})
+            assert conn.execute(text("select search_name from client_search where org_id = :org"),
+                                {"org": clinic.org_id}).scalars().all() == ["siobhan o'brien"]
+            conn.execute(text("update location set cancellation_window_hours = 36, late_cancel_keeps_deposit = false "
+                              "where org_id = :org"), {"org": clinic.org_id})
+            loc, svc, prov = conn.execute(text(
+                "select l.id, s.id, m.id from location l, service s, staff_member m "
+                "where l.org_id = :org and s.org_id = :org and m.org_id = :org and s.name = 'Botox' limit 1"),
+                {"org": clinic.org_id}).one()
+            appt_id = conn.execute(text(
+                "insert into appointment (org_id, display_code, booking_token, location_id, service_id, provider_id, "
+                "start_at, end_at, status, price_cents, deposit_cents, currency, source, notes, created_at) "
+                "values (:org, 'MIG33AAA', 'mig-0033-token', :loc, :svc, :prov, '2026-07-20 14:00+00', "
+                "'2026-07-20 14:30+00', 'confirmed', 35000, 0, 'USD', 'staff', '', now()) returning id"),
+                {"org": clinic.org_id, "loc": loc, "svc": svc, "prov": prov}).scalar()
+    finally:
+        migrate.upgrade(*db_urls)
+    with clinic.session() as s:
+        stored = s.get(Appointment, appt_id)
+        assert (stored.booked_window_hours, stored.booked_late_keeps_deposit) == (36, False)
+        page = list_clients(s, org_id=clinic.org_id, now=NOW, query="obrien")
+    assert [r.name for r in page.rows] == ["Siobhan O'Brien"]

@@ -275,3 +275,34 @@ def test_client_search_table_is_closed_to_the_app(us, engine):
     with us.session() as s:
         assert s.execute(text("select * from medspa_client_search(array['nunez'], '', '', '')")).scalars().all() == [
             us.maria]
+
+
+def test_apostrophes_are_dropped_on_both_sides(us):
+    """medspa_fold (migration 0033) and the typed words drop ' and ’, as duplicates.fold_name."""
+    curly = add(us, "Ciarán", "O\u2019Neill")
+    assert names(us, "obrien") == ["Zoë O'Brien-Smith"]
+    assert names(us, "zoe o\u2019brien") == ["Zoë O'Brien-Smith"]
+    assert names(us, "oneill") == names(us, "o'neill") == names(us, "O\u2019NEILL") == ["Ciarán O\u2019Neill"]
+    assert curly
+    assert names(us, "''") == []  # nothing but apostrophes: no name word (and no email of two quotes)
+
+
+def test_no_search_text_or_cursor_raises(us):
+    """NUL and lone surrogates are dropped from the text; a forged cursor is the first page."""
+    import base64
+    import json
+
+    assert names(us, "nu\x00nez") == ["María Núñez"]
+    assert names(us, "nunez\ud800") == ["María Núñez"]
+    assert names(us, "\udfff\x00") == names(us, "")  # nothing left: the unfiltered view
+
+    def enc(values) -> str:
+        return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+    first = names(us, "")
+    for view, values in (("newest", ["2030-01-01T00:00:00", 1]), ("newest", ["x", 1]),
+                         ("newest", ["2030-01-01T00:00:00+00:00", -(2**63) - 1]), ("newest", [1, 2]),
+                         ("newest", ["2030-01-01T00:00:00+00:00", 1.5]), ("today", ["Lee", "Ann", False]),
+                         ("today", ["Lee", "\ud800", 1]), ("today", [None, "Ann", 1]), ("today", {"a": 1})):
+        assert names(us, "", view=view, cursor=enc(values)) == names(us, "", view=view), (view, values)
+    assert names(us, "", cursor="\x00\ud800") == first

@@ -248,6 +248,9 @@ def test_the_form_reads_local_times_and_puts_each_message_by_its_field():
     _, errors = parse_block({**form, "resource_id": "", "start_date": "", "start_time": "9am", "end_date": "x"}, None)
     assert errors == {"resource_id": "Choose a room or device", "start_date": "Choose a date",
                       "end_date": "Choose a date", "start_time": "Enter a time like 09:00"}
+    for rid in ("²", "1²", "٣", "0", "-3", " 7", str(2**62), None, 7.0):  # parse_id: positive ASCII digits only
+        _, errors = parse_block({**form, "resource_id": rid}, NY)
+        assert errors == {"resource_id": "Choose a room or device"}, rid
     assert _on_form({"ends_at": "The end must be after the start", "reason": "Say why"}) == (
         {"end_time": "The end must be after the start", "reason": "Say why"}, "")
     assert _on_form({"starts_at": "Move or cancel the visits booked in this time first: X"}) == (

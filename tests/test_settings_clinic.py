@@ -293,3 +293,31 @@ def test_a_rename_notifies_open_calendars_and_their_views_carry_the_name(clinic,
         day = calendar_day(s, clinic.staff_actor(), location_id=clinic.location_id, day=date(2026, 7, 15))
         week = calendar_week(s, clinic.staff_actor(), location_id=clinic.location_id, day=date(2026, 7, 15))
     assert day.clinic_name == week.clinic_name == "Renamed Clinic"
+
+
+def test_a_currency_change_before_the_first_payment_moves_the_services_and_visits_audited(
+        clinic, engine, owner_engine):
+    """Services (whose currency bookings and deposits take) and the visits booked so far (no
+    money taken: the clinic has no payment) follow the clinic's currency in the same
+    transaction; the audit row says how many rows moved; another clinic is untouched."""
+    from medspa.domain.catalog.models import Service
+    from medspa.domain.scheduling.models import Appointment
+    from medspa.domain.scheduling.service import hold_slot
+
+    other = build_clinic(engine, owner_engine)
+    with clinic.session() as s:
+        visit = hold_slot(s, clinic.system, location_id=clinic.location_id, service_id=clinic.services["botox"],
+                          start_at=utc(2026, 7, 15, 14), now=CLOCK.now(), source="staff", confirm=True)
+        s.commit()
+        visit_id, services = visit.id, len(s.exec(select(Service.id)).all())
+    do_update_clinic(clinic.staff_actor("owner"), _form(currency="EUR"), engine=clinic.engine)
+    with clinic.session() as s:
+        assert set(s.exec(select(Service.currency)).all()) == {"EUR"}
+        assert s.get(Appointment, visit_id).currency == "EUR"
+    with other.session() as s:
+        assert set(s.exec(select(Service.currency)).all()) == {"USD"}
+    [detail] = _audit(clinic, "clinic.update")
+    assert detail["changes"]["currency"] == ["USD", "EUR"]
+    assert (detail["services_moved"], detail["appointments_moved"], detail["ledger_lines_moved"]) == (services, 1, 0)
+    do_update_clinic(clinic.staff_actor("owner"), _form(name="Renamed", currency="EUR"), engine=clinic.engine)
+    assert "services_moved" not in _audit(clinic, "clinic.update")[-1]  # no currency change: nothing moves

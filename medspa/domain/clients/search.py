@@ -3,7 +3,8 @@ keyset paging. Reads only; the action (clients/actions.py) audits the list read.
 
 What a search text matches (any of, from MIN_QUERY characters on):
 - name: every word of the text inside the client's folded name, both folded by the
-  database's medspa_fold (lower-cased, unaccented: "nunez" finds "Núñez"); trigram index
+  database's medspa_fold (lower-cased, unaccented, apostrophes dropped: "nunez" finds "Núñez",
+  "obrien" finds "O'Brien"; migration 0033); trigram index
   (migration 0031, table client_search, read through medspa_client_search);
 - email (from 3 characters): the text inside the lower-cased email (trigram index);
 - phone: the text read as a phone number of the clinic's country (phones.phone_search):
@@ -49,6 +50,10 @@ TODAY_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN, App
 # countries whose people write dates month first (03/07/1988 = 7 March); elsewhere day first
 MONTH_FIRST = frozenset({"US", "PR", "GU", "VI", "AS", "MP", "UM", "PH", "FM", "MH", "PW"})
 _DATE = re.compile(r"^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})$")
+# what PostgreSQL text cannot hold (NUL) or UTF-8 cannot encode (lone surrogates): dropped
+# from the search text, and a cursor holding them is not ours
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_BIGINT = 2**63
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,9 @@ def _search_keys(session: Session, query: str, region: str):
     email = ""
     if any(ch.isalpha() for ch in query):
         # the longest word first: the function looks it up by index, then checks the others
-        words = sorted((_like_escape(w) for w in query.split() if w), key=len, reverse=True)
+        # apostrophes dropped as medspa_fold drops them in the names ("O'Brien" ~ "obrien")
+        folded = (w.replace("'", "").replace("\u2019", "") for w in query.split())
+        words = sorted((_like_escape(w) for w in folded if w), key=len, reverse=True)
         if len(query) >= 3:
             email = _like_escape(query.lower())
     exact, digits = phone_search(query, region)
@@ -152,12 +159,21 @@ def _encode(values: list) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> list | None:
+def _decode(cursor: str, shape: tuple[type, ...]) -> list | None:
+    """The cursor's values when they have `shape` (str or int each: ints within bigint and
+    not bool, strings PostgreSQL can hold), else None (a forged or stale cursor: the first page)."""
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, TypeError):
         return None
-    return values if isinstance(values, list) else None
+    if not isinstance(values, list) or len(values) != len(shape):
+        return None
+    for value, kind in zip(values, shape):
+        if kind is int and not (type(value) is int and -_BIGINT <= value < _BIGINT):
+            return None
+        if kind is str and not (isinstance(value, str) and not _UNSTORABLE.search(value)):
+            return None
+    return values
 
 
 def _today_visits(session: Session, now: datetime):
@@ -185,7 +201,7 @@ def list_clients(session: Session, *, org_id: int, now: datetime, query: str = "
     birth. Raises nothing for any text."""
     view = view if view in VIEWS else "newest"
     region = clinic_region(session, org_id)
-    text = " ".join((query or "").split())[:MAX_QUERY]
+    text = " ".join(_UNSTORABLE.sub("", query if isinstance(query, str) else "").split())[:MAX_QUERY]
     searched = len(text) >= MIN_QUERY
     if searched:
         found = _search_keys(session, text, region)
@@ -198,24 +214,27 @@ def list_clients(session: Session, *, org_id: int, now: datetime, query: str = "
     page = select(key_id.label("id"))
     if not searched:  # a merged record is hidden (the search table drops it: migration 0032)
         page = page.where(Client.merged_into_id.is_(None))
-    after = _decode(cursor) if cursor else None
+    cursor = cursor if isinstance(cursor, str) else ""
     if view == "today":
         today, zones = _today_visits(session, now)
         if today is None:
             return ClientPage([], "", view, searched)
         page = page.where(key_id.in_(select(Appointment.client_id).where(today)))
-        if after and len(after) == 3 and isinstance(after[2], int):
+        after = _decode(cursor, (str, str, int)) if cursor else None
+        if after:
             page = page.where(tuple_(last_name, first_name, key_id)
-                              > tuple_(literal(str(after[0])), literal(str(after[1])), literal(after[2])))
+                              > tuple_(literal(after[0]), literal(after[1]), literal(after[2])))
         page = page.order_by(last_name, first_name, key_id)
         order = (Client.last_name, Client.first_name, Client.id)
     else:
-        if after and len(after) == 2 and isinstance(after[1], int):
+        after = _decode(cursor, (str, int)) if cursor else None
+        if after:
             try:
-                at = datetime.fromisoformat(str(after[0]))
-                page = page.where(tuple_(created, key_id) < tuple_(literal(at), literal(after[1])))
+                at = datetime.fromisoformat(after[0])
             except ValueError:
-                pass
+                at = None
+            if at is not None and at.tzinfo is not None:
+                page = page.where(tuple_(created, key_id) < tuple_(literal(at), literal(after[1])))
         page = page.order_by(created.desc(), key_id.desc())
         order = (Client.created_at.desc(), Client.id.desc())
     # the page's ids first (ordered and cut on the keys), then only those rows of client

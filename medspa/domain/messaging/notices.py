@@ -17,6 +17,7 @@ from medspa.domain.money import format_money
 from medspa.domain.payments.models import Payment
 from medspa.domain.practice.models import Location
 from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.policy import cancel_rule
 from medspa.domain.scheduling.references import format_display_code
 
 
@@ -30,7 +31,7 @@ def _deposit_sentence(appointment: Appointment, location: Location, *, paid_cent
     amount = format_money(paid_cents, appointment.currency)
     if kept:
         return (f"Your deposit: {amount} kept (cancelled inside the "
-                f"{location.cancellation_window_hours}-hour window).")
+                f"{cancel_rule(appointment, location)[0]}-hour window).")
     return (f"Your deposit of {amount} is due back to you; the refund could not be started yet "
             "and the clinic will contact you.")
 

@@ -21,7 +21,7 @@ from medspa.domain.payments.models import Payment
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.references import format_display_code
-from medspa.domain.scheduling.policy import location_refund_rule
+from medspa.domain.scheduling.policy import booked_refund_rule
 from medspa.domain.timezones import format_clinic_time
 
 
@@ -97,7 +97,7 @@ def queue_booking_confirmation(session: Session, *, org: Organization, appointme
         f"at {location.name}{', ' + location.address if location.address else ''}.\n"
         f"{deposit}"
         f"Booking reference: {format_display_code(appointment.display_code)}\n"
-        f"{location_refund_rule(location)}\n\n"
+        f"{booked_refund_rule(appointment, location)}\n\n"
         f"{org.name}"
     )
     added = add_new_messages(session, visit_messages(

@@ -43,7 +43,7 @@ from medspa.domain.payments.service import succeeded_deposit
 from medspa.domain.portal.models import ClientAccount, PortalCode, PortalSession
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
-from medspa.domain.scheduling.policy import cancellation_deadline, cancellation_keeps_deposit
+from medspa.domain.scheduling.policy import cancel_rule, cancellation_deadline, cancellation_keeps_deposit
 from medspa.domain.scheduling.service import get_appointment
 from medspa.domain.timezones import format_clinic_time
 
@@ -344,16 +344,16 @@ def _deposit_text(appt: Appointment, payments: list[Payment]) -> str:
 
 
 def _policy(appt: Appointment, location: Location, now: datetime) -> tuple[bool, str]:
-    """(kept, sentence) for cancelling `appt` at `now` under the location's policy (kept: the
-    deposit would be kept, scheduling.policy)."""
-    if not location.late_cancel_keeps_deposit:
+    """(kept, sentence) for cancelling `appt` at `now` under its rule (kept: the deposit would
+    be kept; scheduling.policy.cancel_rule: the kinder of the booked and the current rule)."""
+    window, late_keeps = cancel_rule(appt, location)
+    if not late_keeps:
         return False, "Free cancellation until the visit starts: the deposit is refunded."
-    late = cancellation_keeps_deposit(appt.start_at, location.cancellation_window_hours, True, now)
+    late = cancellation_keeps_deposit(appt.start_at, window, True, now)
     if late:
-        return True, (f"Less than {location.cancellation_window_hours} hours before the visit: "
+        return True, (f"Less than {window} hours before the visit: "
                       "cancelling now keeps the deposit.")
-    until = format_clinic_time(cancellation_deadline(appt.start_at, location.cancellation_window_hours),
-                               location.time_zone)
+    until = format_clinic_time(cancellation_deadline(appt.start_at, window), location.time_zone)
     return False, f"Free cancellation until {until}."
 
 
@@ -472,7 +472,7 @@ def cancel_preview(session: Session, actor: Actor, appointment_id: int, *, now: 
         message = "No deposit was paid for this visit, so there is nothing to refund or keep."
     else:
         amount = format_money(paid.amount_cents, paid.currency)
-        hours = location.cancellation_window_hours
+        hours, _ = cancel_rule(appt, location)
         message = (f"You are cancelling less than {hours} hours before your visit: your deposit of {amount} "
                    "will be kept, as the cancellation policy says." if late else
                    f"Your deposit of {amount} will be refunded to the card you paid with.")

@@ -7,7 +7,11 @@ Every change writes one audit row with {field: [old, new]}.
 
 The currency is the unit of every stored amount (prices, deposits, payments, ledger): once a
 payment exists it can no longer change, since past payments and prices would be read in the
-wrong currency. Before the first payment it may change (the prices' figures stay as typed).
+wrong currency. Before the first payment it may change (the prices' figures stay as typed):
+every row that carries the currency follows in the same transaction (follow_currency: the
+services, whose currency new bookings and deposits take, the appointments and the ledger
+lines, none of which is money taken since there is no payment), and the audit row names how
+many rows moved.
 
 A logo upload (`process_logo`): at most LOGO_MAX_BYTES, its type decided by its content
 (PNG, JPEG or WebP as Pillow reads it; a text file renamed .png is refused), at most
@@ -81,6 +85,26 @@ def has_payments(session: Session) -> bool:
     return session.exec(select(Payment.id).limit(1)).first() is not None
 
 
+def follow_currency(session: Session, currency: str) -> dict[str, int]:
+    """Set `currency` (ISO 4217) on the session's clinic's services, appointments and ledger
+    lines (row-level security scopes the updates); only sound before the first payment, which
+    validate_profile checks. Returns {"services_moved": n, "appointments_moved": n,
+    "ledger_lines_moved": n}, the rows whose currency changed."""
+    from sqlalchemy import update
+
+    from medspa.domain.catalog.models import Service
+    from medspa.domain.payments.models import LedgerEntry
+    from medspa.domain.scheduling.models import Appointment
+
+    moved = {}
+    for key, model in (("services_moved", Service), ("appointments_moved", Appointment),
+                       ("ledger_lines_moved", LedgerEntry)):
+        result = session.execute(update(model).where(model.currency != currency).values(currency=currency)
+                                 .execution_options(synchronize_session="fetch"))
+        moved[key] = result.rowcount
+    return moved
+
+
 def validate_profile(session: Session, org: Organization, data: ClinicProfileInput) -> ClinicProfileInput:
     """`data` trimmed and upper-cased, or ValidationFailed with a message for every bad field
     (keys: name, currency, country, listed)."""
@@ -113,8 +137,9 @@ def update_profile(session: Session, actor: Actor, data: ClinicProfileInput) -> 
     org = _clinic_for_edit(session, actor.org_id)
     clean = validate_profile(session, org, data)
     changes = apply_changes(org, clean, _FIELDS)
+    moved = follow_currency(session, org.currency) if "currency" in changes else {}
     if changes:
-        record(session, actor, "clinic.update", "organization", org.id, changes=changes)
+        record(session, actor, "clinic.update", "organization", org.id, changes=changes, **moved)
     session.flush()
     return org
 

@@ -20,7 +20,7 @@ from medspa.domain.practice.models import Location, Resource, StaffMember
 from medspa.domain.scheduling.labels import STATUS_LABELS, category_colour, client_name
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy
 from medspa.domain.scheduling.references import format_display_code
-from medspa.domain.scheduling.policy import cancellation_keeps_deposit, is_late_cancellation
+from medspa.domain.scheduling.policy import cancel_rule, cancellation_keeps_deposit, is_late_cancellation
 from medspa.domain.timezones import format_clinic_clock, zone_abbreviation
 from medspa.domain.phones import display_phone
 
@@ -100,7 +100,8 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
     ("checkout" for a checked-in/completed visit not checked out yet, with payment.take).
 
     cancel_late / cancel_policy say whether cancelling now keeps or refunds the paid deposit
-    (the location's cancellation window and late_cancel_keeps_deposit: scheduling.policy;
+    (the rule the visit was booked under or the location's current one, the kinder:
+    scheduling.policy.cancel_rule;
     cancel_late is True only when the deposit would be kept). Raises PermissionDenied, NotFound.
     """
     from medspa.domain.payments.service import succeeded_deposit  # payments depends on scheduling models
@@ -123,9 +124,9 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         .distinct().order_by(Resource.name)))
     payment = succeeded_deposit(session, appt.id)  # a kept deposit stays paid; a refunded one is not
     paid = payment.amount_cents if payment is not None else 0
-    window = location.cancellation_window_hours
+    window, late_keeps = cancel_rule(appt, location)
     inside = is_late_cancellation(appt.start_at, window, now)
-    late = cancellation_keeps_deposit(appt.start_at, window, location.late_cancel_keeps_deposit, now)
+    late = cancellation_keeps_deposit(appt.start_at, window, late_keeps, now)
     if paid == 0:
         policy = "No deposit was paid, so nothing is refunded or kept."
     elif inside and not late:

@@ -92,6 +92,10 @@ class Appointment(SQLModel, table=True):
     cancelled_at: datetime | None = tstamp()
     cancellation_late: bool | None = None  # inside the window (the reports' "late")
     cancellation_keeps_deposit: bool | None = None  # the deposit was kept by the policy then (None: not cancelled)
+    # the location's cancellation rule when the visit was booked (scheduling.policy.cancel_rule;
+    # None: booked by a path that did not record it, the location's current rule applies)
+    booked_window_hours: int | None = None
+    booked_late_keeps_deposit: bool | None = None
 
 
 class Occupancy(SQLModel, table=True):

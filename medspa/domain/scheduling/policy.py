@@ -7,6 +7,12 @@ deposit is refunded however late the client cancels (the cancellation still coun
 the reports). An early cancellation is always refunded. Cancelling
 (scheduling.service.cancel_appointment), the calendar's detail panel, the client portal, the
 booking page and the messages to clients all read it from here.
+
+A visit keeps the rule it was booked under: the appointment records the location's window
+and keep/refund when it is made (appointment.booked_window_hours, booked_late_keeps_deposit,
+migration 0033), and a cancellation is decided by the kinder of that rule and the location's
+current one (cancel_rule: the shorter window; the deposit kept only when both rules keep it),
+so a later change of the settings never takes from a client what the confirmation promised.
 """
 
 from __future__ import annotations
@@ -33,6 +39,34 @@ def cancellation_keeps_deposit(start_at: datetime, window_hours: int, late_keeps
     (is_late_cancellation) and the location keeps deposits of late cancellations
     (`late_keeps_deposit`, the location's late_cancel_keeps_deposit). Otherwise it is refunded."""
     return late_keeps_deposit and is_late_cancellation(start_at, window_hours, at)
+
+
+def cancel_rule(appointment, location) -> tuple[int, bool]:
+    """(window_hours, late_keeps_deposit) that decide cancelling `appointment` (anything with
+    booked_window_hours and booked_late_keeps_deposit, None: not recorded) at `location`
+    (cancellation_window_hours, late_cancel_keeps_deposit): the kinder of the rule it was booked
+    under and the location's current one, i.e. the shorter window, and keep only when both keep."""
+    window, keeps = location.cancellation_window_hours, location.late_cancel_keeps_deposit
+    booked_window = appointment.booked_window_hours
+    booked_keeps = appointment.booked_late_keeps_deposit
+    if booked_window is not None:
+        window = min(window, booked_window)
+    if booked_keeps is not None:
+        keeps = keeps and booked_keeps
+    return window, keeps
+
+
+def record_booked_rule(appointment, location) -> None:
+    """Write the location's current rule on a new `appointment` (booked_window_hours,
+    booked_late_keeps_deposit): the rule its confirmation states and its cancellation keeps."""
+    appointment.booked_window_hours = location.cancellation_window_hours
+    appointment.booked_late_keeps_deposit = location.late_cancel_keeps_deposit
+
+
+def booked_refund_rule(appointment, location) -> str:
+    """refund_rule_sentence of the rule that decides cancelling `appointment` (cancel_rule):
+    what its confirmation and reminders tell the client."""
+    return refund_rule_sentence(*cancel_rule(appointment, location))
 
 
 def refund_rule_sentence(window_hours: int, late_keeps_deposit: bool = True) -> str:

@@ -25,7 +25,8 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, Resource
 from medspa.domain.practice.service import get_location
-from medspa.domain.scheduling.policy import cancellation_keeps_deposit, is_late_cancellation
+from medspa.domain.scheduling.policy import (cancel_rule, cancellation_keeps_deposit, is_late_cancellation,
+                                             record_booked_rule)
 from medspa.domain.scheduling.availability import (
     Slot,
     find_slots,
@@ -205,6 +206,7 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
                 price_cents=service.price_cents, deposit_cents=0 if confirm else service.deposit_cents,
                 currency=service.currency, source=source, created_by_user_id=actor.user_id,
                 confirmed_at=now if confirm else None)
+            record_booked_rule(appt, location)
             if not _insert_reservation(session, appt, wanted, lo, hi):
                 continue  # lost a race for this provider/room: try the next candidate
             record(session, actor, "appointment.confirm" if confirm else "appointment.hold", "appointment",
@@ -374,8 +376,9 @@ def cancel_appointment(session: Session, actor: Actor, appointment_id: int, *, n
                        reason: str = "") -> CancelOutcome:
     """Cancel a confirmed appointment and free its resources.
 
-    Late = less than the location's cancellation_window_hours before start: the deposit is
-    kept when the location's late_cancel_keeps_deposit is on (scheduling.policy); otherwise
+    Late = less than the window hours before start: the deposit is kept when the rule keeps it
+    (scheduling.policy.cancel_rule: the kinder of the rule the visit was booked under and the
+    location's current one); otherwise
     the deposit is due back (payments.service.settle_cancellation refunds it). Both facts are
     stored on the appointment (cancellation_late, cancellation_keeps_deposit).
     A portal client (appointment.cancel_own) may cancel only their own appointments; any
@@ -390,9 +393,9 @@ def cancel_appointment(session: Session, actor: Actor, appointment_id: int, *, n
     if appt.status not in (AppointmentStatus.CONFIRMED, AppointmentStatus.HELD):
         raise InvalidTransition(f"A {appt.status.replace('_', ' ')} appointment cannot be cancelled")
     location = get_location(session, appt.location_id)
-    late = is_late_cancellation(appt.start_at, location.cancellation_window_hours, now)
-    keeps = cancellation_keeps_deposit(appt.start_at, location.cancellation_window_hours,
-                                       location.late_cancel_keeps_deposit, now)
+    window, late_keeps = cancel_rule(appt, location)  # the kinder of the booked and the current rule
+    late = is_late_cancellation(appt.start_at, window, now)
+    keeps = cancellation_keeps_deposit(appt.start_at, window, late_keeps, now)
     _release_occupancy(session, appt.id)
     appt.status, appt.cancelled_at, appt.cancellation_late = AppointmentStatus.CANCELLED, now, late
     appt.cancellation_keeps_deposit = keeps

@@ -24,6 +24,7 @@ from medspa.domain.timezones import local_midnight, wall_to_utc
 from medspa.features.auth.state import Acted, StaffState
 from medspa.features.settings.hours_form import parse_date, parse_time, span_label
 from medspa.features.settings.state import Choice
+from medspa.web.inputs import parse_id
 
 INVALID = "inset 0 0 0 1px var(--red-8)"
 FIELDS = ("resource_id", "start_date", "start_time", "end_date", "end_time", "reason")
@@ -49,8 +50,8 @@ def parse_block(form: dict[str, str], tz: ZoneInfo | None) -> tuple[RoomBlockInp
     start time is the start of the day, an empty end time the end of the end day (default:
     the start day). Returns (None, {field: message}) for what cannot be read."""
     errors: dict[str, str] = {}
-    rid = form.get("resource_id", "")
-    if tz is None or not rid.isdigit():
+    rid = parse_id(form.get("resource_id", ""))
+    if tz is None or rid is None:
         errors["resource_id"] = "Choose a room or device"
     start_day = parse_date(form.get("start_date", ""))
     end_day = parse_date(form.get("end_date", "")) or start_day
@@ -69,7 +70,7 @@ def parse_block(form: dict[str, str], tz: ZoneInfo | None) -> tuple[RoomBlockInp
         return None, errors
     starts = wall_to_utc(start_day, a, tz) if a is not None else local_midnight(start_day, tz)
     ends = wall_to_utc(end_day, b, tz, fold=1) if b is not None else local_midnight(end_day + timedelta(days=1), tz)
-    return RoomBlockInput(int(rid), starts, ends, form.get("reason", "")[:400]), {}
+    return RoomBlockInput(rid, starts, ends, form.get("reason", "")[:400]), {}
 
 
 def _on_form(fields: dict[str, str]) -> tuple[dict[str, str], str]:
@@ -134,8 +135,8 @@ class RoomBlocksState(StaffState):
         if not self.blocks_ok:
             return
         self.block_message = self.block_error = ""
-        rid = self.block_form.get("resource_id", "")
-        tz = self._zones.get(int(rid)) if rid.isdigit() else None
+        rid = parse_id(self.block_form.get("resource_id", ""))
+        tz = self._zones.get(rid) if rid is not None else None
         data, errors = parse_block(self.block_form, ZoneInfo(tz) if tz else None)
         if data is None:
             self.block_errors = errors
