@@ -21,7 +21,10 @@ from medspa.clock import Clock
 from medspa.domain.audit.service import record
 from medspa.domain.clients.profile import ClientProfile, client_profile
 from medspa.domain.clients.search import PAGE_SIZE, ClientPage, list_clients
-from medspa.domain.clients.service import get_client
+from medspa.domain.clients.duplicates import likely_duplicates_of
+from medspa.domain.clients.models import Client
+from medspa.domain.clients.service import ClientInput, clinic_region, get_client, validate_client_input
+from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.work import atomic, now_of
 
@@ -49,3 +52,27 @@ def do_read_client_profile(actor: Actor, client_id: int, *, clock: Clock | None 
     with atomic(actor.org_id, engine=engine) as work:
         client = get_client(work.session, actor, client_id)
         return client_profile(work.session, actor, client, now=at)
+
+
+def fetch_likely_duplicates(actor: Actor, data: ClientInput, *, clock: Clock | None = None,
+                            engine: Engine | None = None) -> list[tuple[int, str, str]]:
+    """The clinic's clients a new client typed at the desk likely is already ([(id, "First
+    Last", why)], clients.duplicates.likely_duplicates_of: same email, same phone, or same
+    date of birth and a similar name). [] for input that does not validate (the booking then
+    says why). Audited as client.duplicate_check with the ids shown. Raises PermissionDenied
+    without client.read."""
+    actor.require("client.read")
+    at = now_of(clock)
+    with atomic(actor.org_id, engine=engine) as work:
+        try:
+            clean = validate_client_input(data, region=clinic_region(work.session, actor.org_id),
+                                          require_contact=False)
+        except ValidationFailed:
+            return []
+        probe = Client(org_id=actor.org_id, first_name=clean.first_name, last_name=clean.last_name,
+                       email=clean.email or None, phone_e164=clean.phone or None, date_of_birth=clean.date_of_birth)
+        found = likely_duplicates_of(work.session, probe)
+        if found:
+            record(work.session, actor, "client.duplicate_check", "client", "", at=at,
+                   client_ids=[i for i, _, _ in found])
+        return [(i, name, why) for i, why, name in found]

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import reflex as rx
 
+from medspa.domain.clients.actions import fetch_likely_duplicates
 from medspa.domain.clients.service import ClientInput
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.scheduling.actions.desk import do_book_for_client, fetch_booking_options, fetch_client_hits
@@ -73,6 +74,9 @@ class BookDialogState(StaffState):
     _day: str = ""
     _time_zone: str = ""
     _hit_ids: list[int] = []
+    # a new client who may already be one: the likely duplicates shown, and what was typed then
+    dup_hits: list[Hit] = []
+    _dup_key: str = ""
 
     @rx.event
     async def open_slot(self, column_id: int, minute: int):
@@ -103,6 +107,7 @@ class BookDialogState(StaffState):
         self.mode, self.query, self.hits, self._hit_ids = "search", "", [], []
         self.client_id, self.client_label = 0, ""
         self.errors, self.alternatives, self.busy = {}, [], False
+        self.dup_hits, self._dup_key = [], ""
         self.dialog_open = True
 
     def _start(self, minute: int):
@@ -151,6 +156,27 @@ class BookDialogState(StaffState):
             self.errors = {k: v for k, v in self.errors.items() if k != "client"}
 
     @rx.event
+    def pick_duplicate(self, client_id: int):
+        """Book the existing client the new one likely is (only one of those shown)."""
+        hit = next((h for h in self.dup_hits if h.id == client_id), None) if isinstance(client_id, int) else None
+        if hit is not None:
+            self.client_id, self.client_label, self.mode = hit.id, hit.name, "picked"
+            self.dup_hits, self._dup_key = [], ""
+            self.errors = {k: v for k, v in self.errors.items() if k != "client"}
+
+    async def _likely_duplicates(self, new_client: ClientInput) -> bool:
+        """True when the new client looks like existing ones not shown yet for these details
+        (they are listed and the booking waits); pressing Book again books a new client."""
+        key = repr(new_client)
+        if key == self._dup_key:
+            return False
+        done = await self._act(fetch_likely_duplicates, new_client)
+        found = done.value if done.ok else []
+        self._dup_key = key
+        self.dup_hits = [Hit(i, name, why.capitalize()) for i, name, why in found]
+        return bool(found)
+
+    @rx.event
     def set_mode(self, mode: str):
         """Switch between searching an existing client and typing a new one."""
         if mode in ("search", "new"):
@@ -196,6 +222,10 @@ class BookDialogState(StaffState):
                 yield self._to_login()
                 return
             self.errors, self.alternatives = errors, []
+            return
+        if new_client is not None and await self._likely_duplicates(new_client):
+            self.errors = {"client": "This may be someone already on file: pick them below, or press Book again "
+                                     "to add a new client."}
             return
         self.busy, self.errors, self.alternatives = True, {}, []
         yield

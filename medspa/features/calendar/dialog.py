@@ -29,6 +29,18 @@ def _hit(hit: Hit) -> rx.Component:
     )
 
 
+def _duplicate(hit: Hit) -> rx.Component:
+    return rx.hstack(
+        rx.vstack(rx.text(hit.name, size="2", weight="medium"), rx.text(hit.hint, size="1", color_scheme="gray"),
+                  spacing="0"),
+        rx.spacer(),
+        rx.button("Use this client", size="1", variant="soft", type="button",
+                  on_click=BookDialogState.pick_duplicate(hit.id)),
+        align="center", width="100%", padding="4px 6px", class_name="book-duplicate",
+        custom_attrs={"data-client-id": hit.id},
+    )
+
+
 def _client_section() -> rx.Component:
     s = BookDialogState
     search = rx.vstack(
@@ -56,6 +68,10 @@ def _client_section() -> rx.Component:
                                width="100%"), _error("phone"), spacing="1"),
             columns="2", spacing="2", width="100%",
         ),
+        rx.cond(s.dup_hits.length() > 0, rx.vstack(
+            rx.foreach(s.dup_hits, _duplicate),
+            spacing="1", width="100%", padding="6px", border_radius="8px", background=rx.color("amber", 2),
+            border=f"1px solid {rx.color('amber', 6)}", id="book-duplicates")),
         rx.button(rx.icon("search", size=14), "Find an existing client instead", variant="ghost", size="1",
                   on_click=s.set_mode("search"), type="button"),
         spacing="2", width="100%",
