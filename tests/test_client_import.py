@@ -142,7 +142,7 @@ def test_duplicates_in_the_file_and_in_the_clinic_are_listed_and_decided_never_s
     assert plan[3] == ("skip", bea_id, f"Likely Beatriz Souza (client #{bea_id}): same date of birth and a similar name",
                        ("skip", "merge", "create"))
     assert plan[4] == ("create", None, "", ())
-    assert plan[5] == ("skip", None, "Likely the same client as line 4: same phone", ("skip", "create"))
+    assert plan[5] == ("skip", None, "Likely the same client as line 4: same phone and a similar name", ("skip", "create"))
     assert plan[6][0] == "skip" and plan[6][2] == "Email: Enter an email address like name@example.com"
     assert [r.name for r in review.lines] == ["ANA Nunez", "Bea Souza", "Carla Reis", "Karla Reis", "Dora Lima"]
     assert review.counts == {"merge": 1, "skip": 3, "create": 1}
@@ -163,6 +163,23 @@ def test_duplicates_in_the_file_and_in_the_clinic_are_listed_and_decided_never_s
     ana = clients(uk)["ana@example.co.uk"]
     assert (ana.first_name, ana.last_name, ana.phone_e164, ana.date_of_birth) == (
         "Ana", "Núñez", "+447911000222", date(1991, 1, 2))
+
+
+def test_a_household_sharing_one_mobile_is_created_and_flagged_not_skipped(uk):
+    """A mother and son with one family mobile: the same phone with a different name is listed
+    for review but created by default (skipping it would drop a real client silently)."""
+    manager = uk.staff_actor("manager")
+    with uk.session() as s:
+        mum = create_client(s, manager, ClientInput("Helen", "Carter", "", "07911 000999"), region="GB")
+        s.commit()
+        mum_id = mum.id
+    text = "first_name,last_name,phone\nJack,Carter,07911 000999\nHelena,Carter,07911 000999\n"
+    review = do_review_import(manager, text.encode(), "c.csv", mapping_of(text, ","), "dmy", clock=CLOCK,
+                              engine=uk.engine)
+    plan = {r.line: (r.action, r.reason, r.choosable) for r in review.lines}
+    assert plan[2] == ("create", f"Likely Helen Carter (client #{mum_id}): same phone", ("skip", "merge", "create"))
+    assert plan[3] == ("skip", f"Likely Helen Carter (client #{mum_id}): same phone and a similar name",
+                       ("skip", "merge", "create"))
 
 
 def test_an_xlsx_workbook_is_read_with_dates_and_numbers_as_typed(engine, owner_engine):

@@ -236,7 +236,7 @@ def test_the_profile_offers_likely_duplicates_merges_one_and_undoes_it(world, ap
     run(call(M.ask_merge, desk, dup_id))
     run(call(M.confirm_merge, desk))
     manager = profile("manager", keep_id)
-    assert [(d.id, d.why) for d in manager.duplicates] == [(dup_id, "same phone")]
+    assert [(d.id, d.why) for d in manager.duplicates] == [(dup_id, "same phone and a similar name")]
     run(call(M.ask_merge, manager, world.client_id))  # not offered: ignored
     assert manager.confirm_id == 0
     run(call(M.ask_merge, manager, dup_id))

@@ -52,6 +52,8 @@ def test_practice_shape(engine, demo):
     org = demo["org_id"]
     zones = q(engine, org, "select time_zone, cancellation_window_hours from location order by id")
     assert [z for z, _ in zones] == ["America/New_York", "America/Los_Angeles"]
+    # its country is set (phones typed without +1 read as US; the Clinic tab saves without asking)
+    assert one(engine, org, "select country from organization where id = :o", o=org) == "US"
     assert sorted(w for _, w in zones) == [24, 48]
     providers = one(engine, org, "select count(*) from staff_member where role = 'provider' and is_bookable")
     assert 10 <= providers <= 14

@@ -253,7 +253,7 @@ def seed_large(engine: Engine, owner_engine: Engine, *, now: datetime | None = N
     if large_exists(owner_engine, slug):
         raise LargeSeedError(f"a clinic with slug {slug!r} already exists")
     with Session(owner_engine) as owner:
-        org_id = int(create_organization(owner, slug, name, "USD").id)
+        org_id = int(create_organization(owner, slug, name, "USD", country="US").id)
         owner.commit()
     # a connection of its own: temp_buffers can only grow before the session's first temp table
     bulk = create_engine(engine.url, poolclass=NullPool)

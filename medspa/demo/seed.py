@@ -915,7 +915,8 @@ def _seed_clinic(engine: Engine, owner_engine: Engine, spec: _ClinicSpec, slug: 
         raise DemoSeedError(f"a clinic with slug {slug!r} already exists")
     report(f"creating clinic {slug}", 0.0)
     with Session(owner_engine) as owner:
-        org = create_organization(owner, slug, name, spec.currency, listed=True)  # on the landing page
+        country = "GB" if spec.locations[0].country_prefix == "+44" else "US"  # the region of its phones
+        org = create_organization(owner, slug, name, spec.currency, listed=True, country=country)  # listed: home page
         owner.commit()
         org_id = int(org.id)
     try:

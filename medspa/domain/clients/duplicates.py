@@ -23,6 +23,9 @@ from sqlmodel import Session, select
 from medspa.domain.clients.models import Client
 
 SIMILAR_RATIO = 0.85
+WEAK_REASONS = ("same phone",)
+"""A match that names a household as often as a person (a family sharing one mobile): listed,
+never acted on by default."""
 
 
 def fold_name(name: str) -> str:
@@ -98,14 +101,16 @@ class DuplicateIndex:
 
     def matches(self, client: _Named, *, ignore: int | None = None) -> list[tuple[int, str]]:
         """[(ref, why)] of the indexed keys `client` likely duplicates, strongest reason first
-        ("same email", "same phone", "same date of birth and a similar name"), each ref once.
+        ("same email", "same phone and a similar name" or just "same phone", "same date of
+        birth and a similar name"), each ref once. WEAK_REASONS name a household rather than
+        a person.
         ignore: a ref to leave out (the client being edited)."""
         probe = ClientKey.of(-1, client)
         found: dict[int, str] = {}
         for key in self._email.get(probe.email, []) if probe.email else []:
             found.setdefault(key.ref, "same email")
-        for key in self._phone.get(probe.phone, []) if probe.phone else []:
-            found.setdefault(key.ref, "same phone")
+        for key in self._phone.get(probe.phone, []) if probe.phone else []:  # a family may share one
+            found.setdefault(key.ref, "same phone and a similar name" if similar_names(probe, key) else "same phone")
         for key in self._born.get(probe.born, []) if probe.born else []:
             if similar_names(probe, key):
                 found.setdefault(key.ref, "same date of birth and a similar name")

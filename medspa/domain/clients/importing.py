@@ -13,7 +13,8 @@ Rules, in one place:
   and a similar name, domain.clients.duplicates) inside the file and against the clinic's
   clients are listed for review, never merged silently: a row matching an existing client by
   email is merged into it (its empty fields filled; nothing overwritten) unless the user says
-  skip; other likely duplicates are skipped unless the user says create or merge.
+  skip; a phone shared with a different name (a family's mobile) is created, flagged; other
+  likely duplicates are skipped unless the user says create or merge.
 - Every row is accounted for: created, merged into #id, or skipped with the reason.
 """
 
@@ -23,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from medspa.domain.clients.duplicates import ClientKey, DuplicateIndex, fold_name
+from medspa.domain.clients.duplicates import WEAK_REASONS, ClientKey, DuplicateIndex, fold_name
 from medspa.domain.clients.import_file import ImportTable
 from medspa.domain.clients.service import ClientInput, validate_client_input
 from medspa.domain.errors import ValidationFailed
@@ -255,18 +256,22 @@ def _raw_name(cells: list[str], mapping: dict[str, int]) -> str:
 def _plan_valid(line: int, clean: ClientInput, existing: DuplicateIndex, in_file: DuplicateIndex,
                 decision: str | None) -> RowPlan:
     earlier = in_file.matches(clean)
+    found = existing.matches(clean)
+    if earlier and earlier[0][1] in WEAK_REASONS and found and found[0][1] not in WEAK_REASONS:
+        earlier = []  # a household's shared phone in the file, but this person is on file already
     if earlier:
         first, why = earlier[0]
-        plan = RowPlan(line, "skip", clean, reason=f"Likely the same client as line {first}: {why}",
-                       same_as_line=first, choosable=("skip",) if why == "same email" else ("skip", "create"))
+        plan = RowPlan(line, "create" if why in WEAK_REASONS else "skip", clean,
+                       reason=f"Likely the same client as line {first}: {why}", same_as_line=first,
+                       choosable=("skip",) if why == "same email" else ("skip", "create"))
+    elif not found:
+        return RowPlan(line, "create", clean)
     else:
-        found = existing.matches(clean)
-        if not found:
-            return RowPlan(line, "create", clean)
         target, why = found[0]
         by_email = why == "same email"
-        plan = RowPlan(line, "merge" if by_email else "skip", clean, target_id=target,
-                       reason=f"Likely {existing.label_of(target)} (client #{target}): {why}", duplicate_of=[t for t, _ in found],
+        plan = RowPlan(line, "merge" if by_email else "create" if why in WEAK_REASONS else "skip", clean,
+                       target_id=target, reason=f"Likely {existing.label_of(target)} (client #{target}): {why}",
+                       duplicate_of=[t for t, _ in found],
                        choosable=("merge", "skip") if by_email else ("skip", "merge", "create"))
     if decision in plan.choosable:
         plan.action = decision

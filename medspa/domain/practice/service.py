@@ -24,15 +24,16 @@ SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 def create_organization(owner_session: Session, slug: str, name: str, currency: str = "USD", *,
-                        listed: bool = False) -> Organization:
-    """Create a clinic (`listed`: shown on the landing page). Needs the schema-owner session
-    (the app role cannot add tenants).
+                        listed: bool = False, country: str = "") -> Organization:
+    """Create a clinic (`listed`: shown on the landing page; `country` ISO 3166 alpha-2, the
+    region of its phone numbers). Needs the schema-owner session (the app role cannot add
+    tenants).
 
     Raises ValidationFailed for a slug that is not lower-case letters, digits and dashes.
     """
     if not SLUG_RE.match(slug):
         raise ValidationFailed({"slug": "Use lower-case letters, digits and dashes"})
-    org = Organization(slug=slug, name=name, currency=currency.upper(), listed=listed)
+    org = Organization(slug=slug, name=name, currency=currency.upper(), listed=listed, country=country.upper())
     owner_session.add(org)
     owner_session.flush()
     return org
