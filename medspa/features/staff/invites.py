@@ -92,7 +92,10 @@ class InvitesState(StaffState):
             self.notice, self.link = done.error, ""
             return
         self.errors, self.link, self.form_key = _no_errors(), done.value, self.form_key + 1
-        self.notice = f"Invitation sent to {values['email'].strip().lower()}. The link works once, for 7 days:"
+        email = values['email'].strip().lower()
+        self.notice = (f"Invitation sent to {email}. The link works once, for 7 days:" if get_settings().mail_enabled
+                       else f"Email is not set up on this server, so nothing was sent: give {email} this link. "
+                            "It works once, for 7 days:")
         await self._reload()
 
     @rx.event
