@@ -321,3 +321,15 @@ def test_a_currency_change_before_the_first_payment_moves_the_services_and_visit
     assert (detail["services_moved"], detail["appointments_moved"], detail["ledger_lines_moved"]) == (services, 1, 0)
     do_update_clinic(clinic.staff_actor("owner"), _form(name="Renamed", currency="EUR"), engine=clinic.engine)
     assert "services_moved" not in _audit(clinic, "clinic.update")[-1]  # no currency change: nothing moves
+
+
+def test_the_currency_pickers_offer_only_currencies_in_use():
+    """A new user found 307 entries with the Andorran peseta and the old afghani."""
+    from datetime import date
+
+    from medspa.domain.practice.clinics import currencies
+
+    codes = dict(currencies(date(2026, 1, 1)))
+    assert {"USD", "EUR", "GBP", "JPY", "AUD", "CHF"} <= set(codes)
+    assert not {"ADP", "AFA", "DEM", "FRF"} & set(codes)
+    assert codes["GBP"] == "British Pound" and 140 <= len(codes) <= 170

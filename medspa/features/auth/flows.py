@@ -252,7 +252,8 @@ def reset_page() -> rx.Component:
                          required=True, auto_complete="new-password", auto_focus=True),
                 rx.cond(s.error != "",
                         rx.text(s.error, size="2", color=rx.color("red", 11), id="reset-error", role="alert"),
-                        rx.text("At least 12 characters; a few unrelated words work well.", size="1",
+                        rx.text("At least 12 characters, not a common password nor your email name; a few unrelated "
+                                "words work well.", size="1",
                                 color_scheme="gray")),
                 spacing="1", width="100%",
             ),

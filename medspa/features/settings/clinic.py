@@ -122,7 +122,7 @@ class ClinicState(StaffState):
             self.clinic_error = done.error
             return
         self.clinic_logo = self.org_logo = done.value.logo_url
-        self.clinic_message = "Logo uploaded"
+        self.clinic_message, self.clinic_error = "Logo uploaded", ""
         yield rx.clear_selected_files(UPLOAD_ID)
 
     @rx.event
@@ -136,7 +136,7 @@ class ClinicState(StaffState):
             self.clinic_error = done.error
             return
         self.clinic_logo = self.org_logo = ""
-        self.clinic_message, self.clinic_errors = "Logo removed", {}
+        self.clinic_message, self.clinic_errors, self.clinic_error = "Logo removed", {}, ""
 
 
 C = ClinicState
