@@ -149,6 +149,14 @@ def test_resource_type_label(resource_type, label):
     assert resource_type_label(resource_type) == label
 
 
+def test_settings_name_types_specifically_with_acronyms():
+    """A new user found "Ipl bbl" in the settings and "IPL" on the calendar."""
+    from medspa.domain.scheduling.labels import resource_type_name
+
+    assert [resource_type_name(t) for t in ("ipl_bbl", "laser_alexandrite", "treatment_room", "co2_laser", "")] == [
+        "IPL BBL", "Laser alexandrite", "Treatment room", "CO2 laser", ""]
+
+
 def test_resource_subtitle_names_the_kind_and_never_repeats_the_name():
     assert resource_subtitle("room", "Treatment Room 1", "treatment_room") == "Room · Treatment room"
     assert resource_subtitle("room", "Facial Room", "facial_room") == "Room"  # not "Facial Room / Facial room"

@@ -38,6 +38,14 @@ RESOURCE_KIND_LABELS = {"room": "Room", "device": "Device"}
 _ACRONYMS = frozenset({"ipl", "bbl", "rf", "led", "hifu", "co2"})
 
 
+def resource_type_name(resource_type: str | None) -> str:
+    """A resource type as the settings name it, specific and readable: "ipl_bbl" -> "IPL BBL",
+    "laser_alexandrite" -> "Laser alexandrite", "treatment_room" -> "Treatment room"."""
+    words = [w for w in (resource_type or "").strip().lower().replace("-", "_").split("_") if w]
+    named = [w.upper() if w in _ACRONYMS else w for w in words]
+    return " ".join(named)[:1].upper() + " ".join(named)[1:] if named else ""
+
+
 def resource_type_label(resource_type: str) -> str:
     """A human label of a resource type: ipl_bbl -> "IPL / BBL", laser_gentlemax -> "Laser",
     treatment_room -> "Treatment room", rf_microneedling -> "RF Microneedling"."""

@@ -8,11 +8,12 @@ Money is typed in the clinic's currency ("125" or "125.50") and becomes integer 
 
 from __future__ import annotations
 
-from medspa.domain.catalog.actions import ServiceRow
-from medspa.domain.catalog.editing import ServiceInput
 from babel.numbers import get_currency_symbol
 
+from medspa.domain.catalog.actions import ServiceRow
+from medspa.domain.catalog.editing import ServiceInput
 from medspa.domain.money import InvalidAmount, format_money, parse_to_cents
+from medspa.domain.scheduling.labels import resource_type_name
 
 NONE = "__none__"  # the select value for "no room / device needed" (a select item cannot be "")
 TEXT_FIELDS = ("category", "name", "description", "duration_minutes", "buffer_before_minutes",
@@ -31,8 +32,9 @@ def notice_label(minutes: int) -> str:
 
 
 def type_label(resource_type: str | None) -> str:
-    """"treatment_room" -> "Treatment room"; None -> ""."""
-    return (resource_type or "").replace("_", " ").strip().capitalize()
+    """"treatment_room" -> "Treatment room", "ipl_bbl" -> "IPL BBL"; None -> ""
+    (scheduling.labels.resource_type_name, the one naming of types)."""
+    return resource_type_name(resource_type)
 
 
 def amount_text(cents: int) -> str:
