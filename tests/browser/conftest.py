@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from medspa.settings import PROJECT_ROOT
 from tests.conftest import NO_ABUSE_LIMITS
@@ -47,6 +48,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+# every expect() waits up to 15 s (Playwright's default is 5 s): on a loaded 2-core CI machine a
+# server round trip can take longer; a test's waiting is generous, its latency is a bench's business
+expect.set_options(timeout=15_000)
 START_TIMEOUT = 300  # seconds: a cold frontend build (bun install + vite) on 2 cores
 # The app under test runs on a frozen clock (medspa.clock.app_clock): build test data
 # relative to the `frozen_now` fixture. The demo seed is off: tests make their own clinics.
