@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, String, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Integer, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import TSTZRANGE, Range
 from sqlmodel import Field, SQLModel
 
@@ -96,6 +96,9 @@ class Appointment(SQLModel, table=True):
     # None: booked by a path that did not record it, the location's current rule applies)
     booked_window_hours: int | None = None
     booked_late_keeps_deposit: bool | None = None
+    # RFC 5545 SEQUENCE of its event in calendar feeds: raised by a trigger on every change a
+    # calendar shows (migration 0036); never written by the app
+    ical_sequence: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class Occupancy(SQLModel, table=True):
@@ -115,3 +118,17 @@ class Occupancy(SQLModel, table=True):
     kind: str = "appointment"
     hold_expires_at: datetime | None = tstamp()
     note: str = ""
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A staff member's secret calendar feed link (scheduling.feeds): only the SHA-256 of its
+    token is kept; rotating replaces it (migration 0036)."""
+
+    __tablename__ = "calendar_feed"
+    __table_args__ = (UniqueConstraint("org_id", "staff_id", name="uq_calendar_feed_staff"),
+                      UniqueConstraint("token_hash", name="uq_calendar_feed_token"))
+    id: int | None = pk()
+    org_id: int = org_fk()
+    staff_id: int = fk("staff_member.id", index=False)
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: datetime = tstamp(nullable=False)

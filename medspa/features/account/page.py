@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from medspa.features.account.feed import FeedState, feed_card
 from medspa.features.account.state import AccountState
 from medspa.features.auth.shell import staff_header
 
@@ -159,6 +160,7 @@ def account_page() -> rx.Component:
         rx.text(s.staff_name, " · ", s.staff_role.to(str).replace("_", " "), size="2", color_scheme="gray"),
         _two_factor(),
         _password(),
+        feed_card(_section),
         _sessions(),
         spacing="4", padding="20px", width="100%", max_width="760px", margin_x="auto",
     )
@@ -173,4 +175,5 @@ def account_page() -> rx.Component:
 
 def register(app: rx.App) -> None:
     """Add /account (any staff role)."""
-    app.add_page(account_page, route=ROUTE, title="Your account · medspa", on_load=AccountState.load)
+    app.add_page(account_page, route=ROUTE, title="Your account · medspa",
+                 on_load=[AccountState.load, FeedState.load_feed])

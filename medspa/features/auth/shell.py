@@ -59,7 +59,7 @@ def staff_header(active: str, *extra: rx.Component) -> rx.Component:
                               flex_shrink="0", border_radius="8px", background=rx.color("teal", 9))),
             rx.vstack(
                 rx.text(StaffState.org_name, size="3", weight="bold", id="clinic-name", white_space="nowrap",
-                        max_width="220px", overflow="hidden", text_overflow="ellipsis", title=StaffState.org_name,
+                        max_width="180px", overflow="hidden", text_overflow="ellipsis", title=StaffState.org_name,
                         line_height="1.2"),
                 rx.text("medspa", size="1", color_scheme="gray", line_height="1.1"),
                 spacing="0",
@@ -84,7 +84,7 @@ def staff_header(active: str, *extra: rx.Component) -> rx.Component:
                 rx.text(StaffState.staff_role.to(str).replace("_", " "), size="1", color_scheme="gray",
                         text_transform="capitalize", id="staff-role"),
                 spacing="0",
-                display=rx.breakpoints(initial="none", xl="flex"),  # the links need the room below 1280
+                display=rx.breakpoints(initial="none", lg="flex"),  # Radix lg: 1280 px and wider
             ),
             sign_out_button(),
             spacing="3",
