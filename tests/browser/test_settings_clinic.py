@@ -76,6 +76,19 @@ def test_owner_renames_uploads_a_logo_and_lists_the_clinic(page: Page, app_urls,
         assert org.logo_version is not None
         version = org.logo_version
 
+    # a long name and a logo at 1366 px (a new user's laptop): every staff link stays on screen
+    page.fill("#clinic-name-input", "Lumière Aesthetics & Laser of Greater Brooklyn")
+    page.click("#clinic-save")
+    expect(page.locator("#clinic-name")).to_have_text("Lumière Aesthetics & Laser of Greater Brooklyn")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    link, nav = page.locator("#nav-account").bounding_box(), page.locator("#staff-nav").bounding_box()
+    assert link["x"] + link["width"] <= nav["x"] + nav["width"] + 0.5, (link, nav)  # not clipped by the bar
+    screenshot("staff-header-1366")
+    page.set_viewport_size({"width": 1440, "height": 960})
+    page.fill("#clinic-name-input", "Aaa Lumen Skin Studio")
+    page.click("#clinic-save")
+    expect(page.locator("#clinic-name")).to_have_text("Aaa Lumen Skin Studio")
+
     logo = page.request.get(f"/clinics/{clinic.slug}/logo?v={version}")  # public: no session needed
     assert logo.status == 200 and logo.headers["content-type"] == "image/png"
 

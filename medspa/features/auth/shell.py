@@ -78,13 +78,14 @@ def staff_header(active: str, *extra: rx.Component) -> rx.Component:
         rx.hstack(
             *extra,
             rx.avatar(fallback=StaffState.staff_name.to(str)[:1], size="2", radius="full", color_scheme="teal",
+                      title=StaffState.staff_name,
                       display=rx.breakpoints(initial="none", sm="flex")),
             rx.vstack(
                 rx.text(StaffState.staff_name, size="2", weight="medium", id="staff-name", white_space="nowrap"),
                 rx.text(StaffState.staff_role.to(str).replace("_", " "), size="1", color_scheme="gray",
                         text_transform="capitalize", id="staff-role"),
                 spacing="0",
-                display=rx.breakpoints(initial="none", lg="flex"),  # Radix lg: 1280 px and wider
+                display=rx.breakpoints(initial="none", xl="flex"),  # Radix xl: 1640 px; below, the avatar names them
             ),
             sign_out_button(),
             spacing="3",
