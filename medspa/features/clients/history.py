@@ -243,9 +243,9 @@ def _chart_row(c: ChartView) -> rx.Component:
 
 def _thumb(p: ThumbView) -> rx.Component:
     return rx.link(rx.vstack(
-        rx.image(src=p.src, alt=p.caption, width="120px", height="120px", object_fit="cover", border_radius="8px",
+        rx.image(src=p.src, alt=p.caption, width="140px", height="140px", object_fit="cover", border_radius="8px",
                  background=rx.color("gray", 3), loading="lazy"),
-        rx.text(p.caption, size="1", color_scheme="gray", width="120px", trim="both"),
+        rx.text(p.caption, size="1", color_scheme="gray", width="140px", trim="both"),
         spacing="1"), href=p.href, class_name="history-photo", underline="none")
 
 
