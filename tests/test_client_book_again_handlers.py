@@ -52,7 +52,7 @@ def test_book_again_from_the_servers_offer_once(world, app_settings):  # noqa: F
     desk = _profile(world, "front_desk", client_id)
     assert desk.status == "ready" and [v.id for v in desk.past] == [visit]
     assert desk.top_id == visit and desk.top_label == "Wed, Jul 1, 12:00 PM EDT with Provider 1"
-    assert desk.book_href == f"/calendar?location={world.clinic.location_id}"
+    assert desk.book_href == f"/calendar?location={world.clinic.location_id}&client={client_id}"
     for bad in [*HOSTILE, foreign, visit + 10**6]:  # not a past visit on this profile: ignored
         run(call(H.ask, desk, bad))
         assert not desk.ask_open and desk._offer == {}
@@ -102,3 +102,46 @@ def test_signed_out_and_lab_get_nothing(world, app_settings):  # noqa: F811
     assert lab.status == "not_found" and lab.top_id == 0 and lab.charts == []
     run(call(H.ask, lab, visit))
     assert not lab.ask_open
+
+
+def test_the_calendar_books_for_the_client_the_profile_handed_over(world, app_settings):  # noqa: F811
+    """/calendar?client=<id>: the banner names the client and the dialog opens with them
+    picked; a hostile or foreign id, or the lab, presets nothing; booking clears it."""
+    from medspa.features.calendar.book_dialog import BookDialogState as B
+    from medspa.features.calendar.preset import ClientPresetState as C
+    from medspa.features.calendar.state import CalendarState
+    from tests.test_handler_matrix import TODAY
+
+    client_id, _ = _client_with_visit(world, 5)
+
+    def calendar(role: str, query: str):
+        state = staff_state(B, world, role)
+        root = state
+        while root.parent_state is not None:
+            root = root.parent_state
+        root.router = type(root.router).from_router_data({
+            "headers": dict(root.router.headers.raw_headers), "pathname": "/calendar",
+            "asPath": f"/calendar?location={world.clinic.location_id}&day={TODAY.isoformat()}&{query}",
+            "query": {"location": str(world.clinic.location_id), "day": TODAY.isoformat(),
+                      **dict(p.split("=", 1) for p in query.split("&") if "=" in p)}})
+        cal = run(state.get_state(CalendarState))
+        run(call(CalendarState.load, cal))
+        preset = run(state.get_state(C))
+        run(call(C.load, preset))
+        return state, cal, preset
+
+    for bad in ("client=x", "client=-1", "client=99999999999", "client=%C2%B2", "client="):
+        _, _, preset = calendar("front_desk", bad)
+        assert preset.preset_label == "" and preset._preset_id == 0
+    _, _, preset = calendar("lab", f"client={client_id}")
+    assert preset.preset_label == ""
+    dialog, cal, preset = calendar("front_desk", f"client={client_id}")
+    assert (preset.preset_label, preset.preset_href) == ("Past Visit5", f"/clients/{client_id}")
+    column = cal.day_data.columns[-1].id
+    run(call(B.open_slot, dialog, column, 16 * 60))
+    assert dialog.dialog_open and (dialog.mode, dialog.client_id, dialog.client_label) == (
+        "picked", client_id, "Past Visit5")
+    dialog.service = str(world.clinic.services["botox"])
+    run(call(B.submit, dialog, {}))
+    assert dialog.errors == {} and not dialog.dialog_open and preset._preset_id == 0
+    assert _count(world, client_id) == 2

@@ -4,6 +4,9 @@
   same service and provider at the same location from now, else any provider) and the
   client's usual location (for the profile's "Book" link to the calendar). Reads only what
   the profile already showed (its read is the audited client.read), so it writes no row.
+- fetch_booking_client: the name of the client the profile's "Book" button hands to the
+  calendar (/calendar?client=<id>), so the booking dialog opens with that client picked.
+  An audited client.read.
 - do_book_again: book that time as a desk booking (scheduling.desk.book_for_client, the
   calendar dialog's booking: confirmed, no deposit, confirmation queued, audited). Pressing
   twice books once: a live visit of the same client, service and start is returned as it is.
@@ -20,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
 from medspa.domain.clients.rebook import RebookOffer, client_visit, live_booking, next_free_time, usual_location
+from medspa.domain.clients.service import get_client
 from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.scheduling.desk import book_for_client
@@ -77,3 +81,17 @@ def do_book_again(actor: Actor, client_id: int, appointment_id: int, *, start_at
         appt = book_for_client(work.session, actor, location_id=visit.location_id, service_id=visit.service_id,
                                start_at=start_at, now=at, provider_id=provider_id, client_id=client_id)
         return Rebooked(appt.id)
+
+
+def fetch_booking_client(actor: Actor, client_id: int, *, engine: Engine | None = None) -> tuple[int, str]:
+    """(id, "First Last") of the client to book from the calendar. Raises PermissionDenied
+    without appointment.book, NotFound for a missing or another clinic's client (audited as
+    client.read through clients.service.get_client)."""
+    actor.require("appointment.book")
+    if not isinstance(client_id, int) or isinstance(client_id, bool) or not 0 < client_id < 2**63:
+        raise NotFound("client")
+    with atomic(actor.org_id, engine=engine) as work:
+        client = get_client(work.session, actor, client_id)
+        if client.merged_into_id:
+            raise NotFound("client")
+        return client.id, f"{client.first_name} {client.last_name}"

@@ -6,7 +6,8 @@
   as a desk booking (clients/rebook_actions.do_book_again) and the profile reloads: the visit
   shows under Upcoming. The time booked is the one this server state offered, never one sent
   by the browser; visit ids the browser sends are checked against the profile's past visits.
-- "Book" opens the calendar on the client's usual location (/calendar?location=<id>).
+- "Book" opens the calendar on the client's usual location with the booking dialog ready for
+  this client (/calendar?location=<id>&client=<id>: features/calendar/preset.py).
 - Charts & photos: for chart.read / photo.read only (provider, owner); for anyone else the
   state holds nothing and the section is not rendered at all. Each list is an audited read
   (clinical/actions.fetch_client_clinical); thumbnails come from the protected media route.
@@ -86,6 +87,7 @@ class ClientHistoryState(ClientProfileState):
         self.charts, self.thumbs = [], []
         if self.status != "ready" or not self._client_id:
             return None
+        self.book_href = f"/calendar?client={self._client_id}"
         top = self.past[0].id if self.past else None
         done = await self._act(fetch_book_again, self._client_id, top)
         if done.redirect is not None:
@@ -93,7 +95,7 @@ class ClientHistoryState(ClientProfileState):
         if done.ok:
             offer = done.value.offer
             if done.value.usual_location_id:
-                self.book_href = f"/calendar?location={done.value.usual_location_id}"
+                self.book_href = f"/calendar?location={done.value.usual_location_id}&client={self._client_id}"
             if offer is not None:
                 self.top_id, self.top_label, self.top_note = offer.source_id, offer.label, offer.note
         if self.clinical or self.photos:
