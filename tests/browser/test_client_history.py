@@ -3,7 +3,8 @@
 A client whose last visit (a week ago, Botox with Provider 1) has a signed chart and a before
 photo: the front desk books it again from the past visit's row, confirms the next free time
 and sees the visit under Upcoming, with no "Charts & photos" section on the page; a provider
-sees the section with the chart and the photo's thumbnail. The app's clock is frozen at
+sees the section with the chart and the photo's thumbnail. (The calendar side of "Book",
+/calendar?client=<id>, is covered by tests/test_client_book_again_handlers.py.) The app's clock is frozen at
 conftest.FROZEN_NOW (Wed 1 July 2026, 12:00 in New York).
 """
 
@@ -46,7 +47,8 @@ def test_book_again_from_a_past_visit_and_charts_for_providers_only(page: Page, 
     top = page.locator("#profile-book-again")
     expect(top.locator("#book-again-top-when")).to_have_text("Wed, Jul 1, 12:00 PM EDT with Provider 1",
                                                              timeout=LIVE_TIMEOUT)
-    expect(page.locator("#profile-book")).to_have_attribute("href", f"/calendar?location={clinic.location_id}")
+    book_href = f"/calendar?location={clinic.location_id}&client={client_id}"
+    expect(page.locator("#profile-book")).to_have_attribute("href", book_href)
     expect(page.locator("#profile-upcoming .visit-row")).to_have_count(0)
     expect(page.locator("#profile-clinical")).to_have_count(0)  # the front desk: not on the page at all
     expect(page.locator(".history-chart")).to_have_count(0)
@@ -66,6 +68,7 @@ def test_book_again_from_a_past_visit_and_charts_for_providers_only(page: Page, 
     expect(upcoming.first).to_contain_text("Confirmed")
     expect(top.locator("#book-again-top-when")).to_have_text("Wed, Jul 1, 12:30 PM EDT with Provider 1")
     screenshot("client-book-again-booked-1440")
+
 
     context = browser.new_context(base_url=base_url)
     try:

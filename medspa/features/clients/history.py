@@ -129,7 +129,8 @@ class ClientHistoryState(ClientProfileState):
             self.book_error = "This visit cannot be booked again."
             return None
         offer = done.value.offer
-        self.ask_title, self.ask_label, self.ask_note = f"{visit.service} with {visit.provider}", offer.label, offer.note
+        self.ask_title = f"{visit.service} with {visit.provider}"
+        self.ask_label, self.ask_note = offer.label, offer.note
         if offer.start is not None:
             self._offer = {"source": offer.source_id, "start": offer.start.isoformat(), "provider": offer.provider_id,
                            "label": offer.label, "service": offer.service}
