@@ -1,6 +1,7 @@
 """`/clients`: every client in one place (search as you type, newest and today's clients,
 paging) and `/clients/[client_id]`: the read-only profile (contact, visits, ledger; chart and
-photo columns only for the roles that may read them). Roles without client.read see "not found"."""
+photo columns only for the roles that may read them; "Book again", "Book" and "Charts & photos"
+come from clients/history.py). Roles without client.read see "not found"."""
 
 from __future__ import annotations
 
