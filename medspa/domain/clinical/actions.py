@@ -13,9 +13,12 @@ app-role engine; tests pass theirs).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
+from medspa.domain.clinical.history import ChartEntry, PhotoEntry, client_charts, client_photos
 from medspa.domain.clinical.photos import MediaStore, OpenedPhoto, PhotoInfo, add_photo, list_photos, open_photo
 from medspa.domain.clinical.service import Chart, LineInput, amend_chart, get_chart, save_chart, sign_chart
 from medspa.domain.errors import NotFound
@@ -24,8 +27,8 @@ from medspa.domain.identity.permissions import STAFF_ROLES
 from medspa.domain.identity.actions import actor_for_token
 from medspa.domain.work import atomic, engine_of, now_of
 
-__all__ = ["do_add_photo", "do_amend_chart", "do_save_chart", "do_sign_chart", "fetch_chart", "fetch_photo_file",
-           "fetch_photos", "open_photo_for_session"]
+__all__ = ["ClinicalHistory", "do_add_photo", "do_amend_chart", "do_save_chart", "do_sign_chart", "fetch_chart", "fetch_photo_file",
+           "fetch_client_clinical", "fetch_photos", "open_photo_for_session"]
 
 
 # ---------------------------------------------------------------------------- the chart
@@ -69,6 +72,35 @@ def do_amend_chart(actor: Actor, appointment_id: int, *, clock: Clock | None = N
     or a draft is already open)."""
     with atomic(actor.org_id, engine=engine) as work:
         return amend_chart(work.session, actor, appointment_id, now_of(clock))
+
+
+# ---------------------------------------------------------------------------- a client's history
+
+
+@dataclass(frozen=True)
+class ClinicalHistory:
+    """What the profile's "Charts & photos" section lists: charts (empty without chart.read)
+    and photos (empty without photo.read), newest visit first (clinical.history)."""
+
+    charts: list[ChartEntry]
+    photos: list[PhotoEntry]
+    can_charts: bool
+    can_photos: bool
+
+
+def fetch_client_clinical(actor: Actor, client_id: int, *, clock: Clock | None = None,
+                          engine: Engine | None = None) -> ClinicalHistory:
+    """The client's charts and photos for the profile: each list the actor may read is one
+    audited read ("chart.read" / "photo.read" with list=True). Raises NotFound when the actor
+    may read neither (front desk, manager, lab) or the client is missing or another clinic's."""
+    can_charts, can_photos = actor.can("chart.read"), actor.can("photo.read")
+    if not (can_charts or can_photos):
+        raise NotFound("client")
+    now = now_of(clock)
+    with atomic(actor.org_id, engine=engine) as work:
+        charts = client_charts(work.session, actor, client_id, now) if can_charts else []
+        photos = client_photos(work.session, actor, client_id, now) if can_photos else []
+        return ClinicalHistory(charts, photos, can_charts, can_photos)
 
 
 # ---------------------------------------------------------------------------- photos

@@ -20,6 +20,7 @@ from medspa.domain.scheduling.actions.desk import do_book_for_client, fetch_book
 from medspa.domain.scheduling.service import SlotTaken
 from medspa.domain.timezones import format_clinic_clock, local_midnight, zone_abbreviation
 from medspa.features.auth.state import StaffState
+from medspa.features.calendar.preset import ClientPresetState
 from medspa.features.calendar.layout import SLOT_MINUTES, parse_day
 from medspa.features.calendar.state import CalendarState
 from medspa.web.inputs import form_text
@@ -108,6 +109,9 @@ class BookDialogState(StaffState):
         self.client_id, self.client_label = 0, ""
         self.errors, self.alternatives, self.busy = {}, [], False
         self.dup_hits, self._dup_key = [], ""
+        preset = await self.get_state(ClientPresetState)  # /calendar?client=<id>: that client, picked
+        if preset._preset_id:
+            self.client_id, self.client_label, self.mode = preset._preset_id, preset.preset_label, "picked"
         self.dialog_open = True
 
     def _start(self, minute: int):
@@ -252,6 +256,9 @@ class BookDialogState(StaffState):
             return
         self.busy, self.dialog_open = False, False
         who = self.client_label or (f"{new_client.first_name} {new_client.last_name}" if new_client else "")
+        preset = await self.get_state(ClientPresetState)
+        if preset._preset_id and preset._preset_id == self.client_id:
+            preset._forget()
         cal = await self.get_state(CalendarState)
         await cal._reload(done.actor)
         yield rx.toast.success(f"Booked {who} at {self._label(int(self.minute))}")

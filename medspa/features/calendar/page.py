@@ -8,6 +8,7 @@ from medspa import live
 from medspa.features.calendar.dialog import book_dialog
 from medspa.features.calendar.grid import day_grid, week_grid
 from medspa.features.calendar.panel import detail_panel
+from medspa.features.calendar.preset import ClientPresetState, preset_banner
 from medspa.features.calendar.push import calendar_push
 from medspa.features.calendar.state import CalendarState, DetailState
 from medspa.features.calendar.style import PANEL_WIDTH
@@ -22,6 +23,7 @@ def calendar_page() -> rx.Component:
         top_bar(),
         toolbar(),
         legend(),
+        preset_banner(),
         rx.cond(
             CalendarState.error != "",
             rx.callout(CalendarState.error, icon="circle-alert", color_scheme="red", margin_x="20px",
@@ -50,5 +52,5 @@ def calendar_page() -> rx.Component:
 
 def register(app: rx.App) -> None:
     """Add /calendar and subscribe its tabs to the live loop (started in medspa/medspa.py)."""
-    app.add_page(calendar_page, route=ROUTE, title="Calendar · medspa", on_load=CalendarState.load)
+    app.add_page(calendar_page, route=ROUTE, title="Calendar · medspa", on_load=[CalendarState.load, ClientPresetState.load])
     live.subscribe(calendar_push(app))

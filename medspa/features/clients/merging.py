@@ -12,6 +12,7 @@ import reflex as rx
 
 from medspa.domain.clients.merge_actions import do_merge_clients, do_undo_merge
 from medspa.domain.errors import ValidationFailed
+from medspa.features.clients.history import ClientHistoryState
 from medspa.features.clients.state import ClientProfileState
 
 
@@ -55,7 +56,7 @@ class ProfileMergeState(ClientProfileState):
             self.merge_error = done.error
             return done.redirect
         self.merge_message, self.merge_error = f"{name} was merged into this record.", ""
-        return ClientProfileState.load
+        return [ClientProfileState.load, ClientHistoryState.refresh]
 
     @rx.event
     async def undo(self, merge_id: int):
@@ -72,7 +73,7 @@ class ProfileMergeState(ClientProfileState):
             self.merge_error = done.error
             return done.redirect
         self.merge_message, self.merge_error = f"The merge with {offered[merge_id].name} was undone.", ""
-        return ClientProfileState.load
+        return [ClientProfileState.load, ClientHistoryState.refresh]
 
 
 # ---- components

@@ -1,12 +1,14 @@
 """`/clients`: every client in one place (search as you type, newest and today's clients,
 paging) and `/clients/[client_id]`: the read-only profile (contact, visits, ledger; chart and
-photo columns only for the roles that may read them). Roles without client.read see "not found"."""
+photo columns only for the roles that may read them; "Book again", "Book" and "Charts & photos"
+come from clients/history.py). Roles without client.read see "not found"."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from medspa.features.auth.shell import not_found_view, staff_header
+from medspa.features.clients.history import ClientHistoryState, book_again_card, book_again_cell, clinical_section
 from medspa.features.clients.merging import ProfileMergeState, merged_banner, record_keeping_card
 from medspa.features.clients.state import ClientProfileState, ClientRowView, ClientsState, LedgerView, VisitView
 
@@ -128,7 +130,7 @@ def _fact(label: str, value, id_: str) -> rx.Component:
                      rx.box(_dash(value), id=id_), spacing="1", min_width="160px")
 
 
-def _visit_row(v: VisitView) -> rx.Component:
+def _visit_row(v: VisitView, extra=None) -> rx.Component:
     p = ClientProfileState
     return rx.table.row(
         rx.table.cell(rx.text(v.when, size="2", white_space="nowrap")),
@@ -142,11 +144,12 @@ def _visit_row(v: VisitView) -> rx.Component:
             rx.cond(v.chart != "", rx.link(rx.text(v.chart, text_transform="capitalize"), href=v.chart_href, size="2"),
                     rx.text("—", size="2", color_scheme="gray")), class_name="visit-chart")),
         rx.cond(p.photos, rx.table.cell(rx.text(v.photos, size="2"), class_name="visit-photos")),
+        *([extra(v)] if extra else []),
         class_name="visit-row",
     )
 
 
-def _visits(title: str, rows, id_: str, empty: str) -> rx.Component:
+def _visits(title: str, rows, id_: str, empty: str, extra=None) -> rx.Component:
     p = ClientProfileState
     header = rx.table.row(
         *(rx.table.column_header_cell(h) for h in ("When", "Service", "Provider", "Location", "Status")),
@@ -154,13 +157,14 @@ def _visits(title: str, rows, id_: str, empty: str) -> rx.Component:
         rx.table.column_header_cell("Code"),
         rx.cond(p.clinical, rx.table.column_header_cell("Chart", id=f"{id_}-chart-col")),
         rx.cond(p.photos, rx.table.column_header_cell("Photos", id=f"{id_}-photos-col")),
+        *([rx.table.column_header_cell("")] if extra else []),
     )
     return rx.card(
         rx.vstack(
             rx.hstack(rx.heading(title, size="4"), rx.badge(rows.length(), variant="soft", color_scheme="gray"),
                       align="center", spacing="2"),
             rx.cond(rows.length() > 0,
-                    rx.box(rx.table.root(rx.table.header(header), rx.table.body(rx.foreach(rows, _visit_row)),
+                    rx.box(rx.table.root(rx.table.header(header), rx.table.body(rx.foreach(rows, lambda v: _visit_row(v, extra))),
                                          size="1", variant="ghost", width="100%"), width="100%", overflow_x="auto"),
                     rx.text(empty, size="2", color_scheme="gray")),
             spacing="3", width="100%",
@@ -215,8 +219,10 @@ def _profile_view() -> rx.Component:
         merged_banner(),
         head,
         record_keeping_card(),
+        book_again_card(),
         _visits("Upcoming visits", p.upcoming, "profile-upcoming", "Nothing booked."),
-        _visits("Past visits", p.past, "profile-past", "No visits yet."),
+        _visits("Past visits", p.past, "profile-past", "No visits yet.", extra=book_again_cell),
+        clinical_section(),
         ledger,
         spacing="4", padding=rx.breakpoints(initial="12px", sm="20px"), width="100%", max_width="1200px",
         margin_x="auto", id="client-profile",
@@ -238,4 +244,4 @@ def register(app: rx.App) -> None:
     """Add /clients and /clients/[client_id] (staff with client.read)."""
     app.add_page(clients_page, route=ROUTE, title="Clients · medspa", on_load=ClientsState.load)
     app.add_page(client_profile_page, route=PROFILE_ROUTE, title="Client · medspa",
-                 on_load=[ClientProfileState.load, ProfileMergeState.clear])
+                 on_load=[ClientProfileState.load, ProfileMergeState.clear, ClientHistoryState.load])

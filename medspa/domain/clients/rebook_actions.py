@@ -1,0 +1,97 @@
+"""Use cases of "book again" on a client's profile (/clients/{id}), one transaction each.
+
+- fetch_book_again: the next free time for one of the client's past visits (clients.rebook:
+  same service and provider at the same location from now, else any provider) and the
+  client's usual location (for the profile's "Book" link to the calendar). Reads only what
+  the profile already showed (its read is the audited client.read), so it writes no row.
+- fetch_booking_client: the name of the client the profile's "Book" button hands to the
+  calendar (/calendar?client=<id>), so the booking dialog opens with that client picked.
+  An audited client.read.
+- do_book_again: book that time as a desk booking (scheduling.desk.book_for_client, the
+  calendar dialog's booking: confirmed, no deposit, confirmation queued, audited). Pressing
+  twice books once: a live visit of the same client, service and start is returned as it is.
+Visit ids are checked against the client: another client's visit is NotFound.
+`engine` is for tests (None: the app's engine); `now` defaults to the app clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from medspa.clock import Clock
+from medspa.domain.clients.rebook import RebookOffer, client_visit, live_booking, next_free_time, usual_location
+from medspa.domain.clients.service import get_client
+from medspa.domain.errors import NotFound
+from medspa.domain.identity.actor import Actor
+from medspa.domain.scheduling.desk import book_for_client
+from medspa.domain.work import atomic, now_of
+
+
+@dataclass(frozen=True)
+class BookAgain:
+    """The offer for one past visit (None when no visit was asked for) and the client's usual
+    location id (None: no visits yet)."""
+
+    offer: RebookOffer | None
+    usual_location_id: int | None
+
+
+@dataclass(frozen=True)
+class Rebooked:
+    """A "book again" booking: the appointment id, and already=True when this same booking
+    existed (a second press), so nothing new was booked."""
+
+    appointment_id: int
+    already: bool = False
+
+
+def fetch_book_again(actor: Actor, client_id: int, appointment_id: int | None, *, clock: Clock | None = None,
+                     now: datetime | None = None, engine: Engine | None = None) -> BookAgain:
+    """The next free time for the client's visit `appointment_id` (None: only the usual
+    location). Raises PermissionDenied without appointment.book, NotFound for a visit that is
+    not this client's (or a client that is not this clinic's)."""
+    actor.require("appointment.book")
+    at = now_of(clock, now)
+    with atomic(actor.org_id, engine=engine) as work:
+        offer = None
+        if appointment_id is not None:
+            offer = next_free_time(work.session, actor, client_visit(work.session, client_id, appointment_id), at)
+        elif not isinstance(client_id, int) or isinstance(client_id, bool):
+            raise NotFound("client")
+        return BookAgain(offer, usual_location(work.session, client_id))
+
+
+def do_book_again(actor: Actor, client_id: int, appointment_id: int, *, start_at: datetime,
+                  provider_id: int | None, clock: Clock | None = None, now: datetime | None = None,
+                  engine: Engine | None = None) -> Rebooked:
+    """Book the service of the client's past visit `appointment_id` at `start_at` (aware UTC)
+    with `provider_id` at that visit's location (the offer fetch_book_again made). Raises
+    NotFound (not this client's visit; forbidden), SlotTaken (taken meanwhile, with
+    alternatives), ValidationFailed, PermissionDenied (no appointment.book)."""
+    actor.require("appointment.book")
+    at = now_of(clock, now)
+    with atomic(actor.org_id, engine=engine) as work:
+        visit = client_visit(work.session, client_id, appointment_id)
+        existing = live_booking(work.session, client_id, visit.service_id, start_at)
+        if existing is not None:
+            return Rebooked(existing.id, already=True)
+        appt = book_for_client(work.session, actor, location_id=visit.location_id, service_id=visit.service_id,
+                               start_at=start_at, now=at, provider_id=provider_id, client_id=client_id)
+        return Rebooked(appt.id)
+
+
+def fetch_booking_client(actor: Actor, client_id: int, *, engine: Engine | None = None) -> tuple[int, str]:
+    """(id, "First Last") of the client to book from the calendar. Raises PermissionDenied
+    without appointment.book, NotFound for a missing or another clinic's client (audited as
+    client.read through clients.service.get_client)."""
+    actor.require("appointment.book")
+    if not isinstance(client_id, int) or isinstance(client_id, bool) or not 0 < client_id < 2**63:
+        raise NotFound("client")
+    with atomic(actor.org_id, engine=engine) as work:
+        client = get_client(work.session, actor, client_id)
+        if client.merged_into_id:
+            raise NotFound("client")
+        return client.id, f"{client.first_name} {client.last_name}"
