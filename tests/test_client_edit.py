@@ -147,6 +147,8 @@ def test_gb_clinic_reads_local_mobiles_for_client_and_emergency_contact(london):
     profile = do_read_client_profile(london.staff_actor(), out.client_id, now=NOW, engine=london.engine)
     assert profile.details.emergency_phone == "020 7946 0018"
     assert profile.details.time_zone == "Europe/London" and profile.details.zone_is_default
+    opened = do_open_client_form(london.staff_actor(), out.client_id, engine=london.engine).form
+    assert (opened.phone, opened.emergency_phone) == ("07911 123456", "020 7946 0018")  # as the desk types them
 
 
 def test_preferred_provider_of_another_clinic_is_refused(clinic, engine, owner_engine):
@@ -269,7 +271,7 @@ def test_calendar_block_carries_the_alerts_but_not_for_the_lab(clinic):
 def test_open_form_gives_values_providers_and_usual_zone(clinic):
     client_id = create(clinic, phone="212 555 0142", time_zone="").client_id
     data = do_open_client_form(clinic.staff_actor(), client_id, engine=clinic.engine)
-    assert data.form.first_name == "Siân" and data.form.phone == "+1 212-555-0142"
+    assert data.form.first_name == "Siân" and data.form.phone == "(212) 555-0142"
     assert data.providers == [(clinic.provider_ids[0], "Provider 1")] and data.default_zone == "America/New_York"
     assert do_open_client_form(clinic.staff_actor(), None, engine=clinic.engine).form == ClientForm()
     with pytest.raises(NotFound):

@@ -76,6 +76,7 @@ def test_create_edit_alerts_and_see_them_on_the_calendar(page: Page, app_urls, s
     page.click("#profile-edit")
     page.wait_for_url(f"**/clients/{client_id}/edit")
     expect(page.locator("#client-first_name")).to_have_value("Siân")
+    expect(page.locator("#client-phone")).to_have_value("07911 123456")  # as the London desk types it
     page.fill("#client-alerts", "VIP · prefers afternoons")
     page.fill("#client-notes", "Allergic to latex gloves.")
     screenshot("client-edit-1440")

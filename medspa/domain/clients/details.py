@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from medspa.domain.clients.models import Client
 from medspa.domain.clients.service import ClientInput, validate_client_input
 from medspa.domain.errors import ValidationFailed
-from medspa.domain.phones import display_phone, normalize_phone
+from medspa.domain.phones import national_phone, normalize_phone
 from medspa.domain.practice.models import Location, StaffMember
 from medspa.domain.practice.service import validate_time_zone
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
@@ -166,13 +166,15 @@ def validate_client_form(session: Session, org_id: int, form: ClientForm, *, reg
                         consents["sms_marketing_consent"], text["alerts"], text["notes"])
 
 
-def form_of(client: Client) -> ClientForm:
-    """The form filled with a client's current values (phones in international format)."""
+def form_of(client: Client, region: str) -> ClientForm:
+    """The form filled with a client's current values; phones as the desk of a clinic in
+    `region` types them (national format for that country's numbers, else international)."""
     return ClientForm(
         client.first_name, client.last_name, client.email or "",
-        display_phone(client.phone_e164) if client.phone_e164 else "",
+        national_phone(client.phone_e164, region) if client.phone_e164 else "",
         client.date_of_birth.isoformat() if client.date_of_birth else "", client.address, client.time_zone or "",
-        client.emergency_name, display_phone(client.emergency_phone_e164) if client.emergency_phone_e164 else "",
+        client.emergency_name,
+        national_phone(client.emergency_phone_e164, region) if client.emergency_phone_e164 else "",
         str(client.preferred_provider_id) if client.preferred_provider_id else "", client.insurance_carrier,
         client.insurance_member_id, client.email_marketing_consent, client.sms_marketing_consent, client.alerts,
         client.notes)

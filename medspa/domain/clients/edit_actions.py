@@ -97,7 +97,7 @@ def do_open_client_form(actor: Actor, client_id: int | None = None, *, engine: E
         if client.merged_into_id is not None:
             raise NotFound("client")
         record(s, actor, "client.read", "client", client.id, client_id=client.id, at=at, purpose="edit")
-        return ClientFormData(form_of(client), f"{client.first_name} {client.last_name}", provider_choices(s),
+        return ClientFormData(form_of(client, clinic_region(s, actor.org_id)), f"{client.first_name} {client.last_name}", provider_choices(s),
                               usual_time_zone(s, client.id))
 
 
