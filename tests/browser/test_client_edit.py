@@ -3,7 +3,8 @@
 A London clinic (country GB): the front desk adds a client with a mobile typed the British
 way, first meets a field message (a bad email) with nothing saved, then edits the client's
 alerts and sees them on the profile and as a flag on the client's block in the calendar.
-Screenshots of the form at 1440 and 390 wide. The app's clock is frozen at conftest.FROZEN_NOW.
+A second record of the same person is listed as a likely duplicate and created only on
+"Create anyway". Screenshots of the form at 1440 and 390 wide. The app's clock is frozen at conftest.FROZEN_NOW.
 """
 
 from __future__ import annotations
@@ -73,6 +74,23 @@ def test_create_edit_alerts_and_see_them_on_the_calendar(page: Page, app_urls, s
     expect(page.locator("#profile-email-consent")).to_contain_text("Yes")
     expect(page.locator("#profile-email-consent")).to_contain_text("at the desk")
 
+    # the same person typed again without accents: listed with "Open", created only on "Create anyway"
+    page.goto("/clients/new")
+    page.fill("#client-first_name", "Sian")
+    page.fill("#client-last_name", "O'Brien-Nunez")
+    page.fill("#client-phone", "+44 7911 123456")
+    page.click("#client-save")
+    hit = page.locator(".duplicate-hit")
+    expect(hit).to_have_count(1)
+    expect(hit).to_contain_text("Siân O'Brien-Núñez")
+    expect(hit.locator("a")).to_have_attribute("href", f"/clients/{client_id}")
+    screenshot("client-new-duplicates-1440")
+    page.click("#client-create-anyway")
+    page.wait_for_url(re.compile(r".*/clients/\d+$"))
+    assert int(page.url.rstrip("/").split("/")[-1]) != client_id
+    expect(page.locator("#profile-name")).to_have_text("Sian O'Brien-Nunez")
+
+    page.goto(f"/clients/{client_id}")
     page.click("#profile-edit")
     page.wait_for_url(f"**/clients/{client_id}/edit")
     expect(page.locator("#client-first_name")).to_have_value("Siân")
