@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
 from medspa.domain.audit.service import record
+from medspa.domain.clients.consent import CHANNELS, set_consent, stamp_new_consents
 from medspa.domain.clients.duplicates import clinic_duplicate_index
 from medspa.domain.clients.import_file import ImportTable
 from medspa.domain.clients.importing import RowPlan, plan_import
@@ -89,6 +90,7 @@ def _create(session: Session, actor: Actor, plan: RowPlan, now: datetime) -> int
     client = Client(org_id=actor.org_id, first_name=c.first_name, last_name=c.last_name, email=c.email or None,
                     phone_e164=c.phone or None, date_of_birth=c.date_of_birth,
                     email_marketing_consent=c.email_marketing_consent, sms_marketing_consent=c.sms_marketing_consent)
+    stamp_new_consents(client, at=now, source="import")
     try:
         with session.begin_nested():
             session.add(client)
@@ -114,10 +116,9 @@ def _merge(session: Session, actor: Actor, plan: RowPlan, now: datetime) -> int:
         if value and not getattr(client, field):
             changes[field] = [None, str(value)]
             setattr(client, field, value)
-    for field in ("email_marketing_consent", "sms_marketing_consent"):
+    for channel, field in CHANNELS.items():
         if getattr(c, field) and not getattr(client, field):
-            changes[field] = [False, True]
-            setattr(client, field, True)
+            changes[field] = set_consent(client, channel, True, at=now, source="import")
     session.add(client)
     record(session, actor, "client.update", "client", client.id, client_id=client.id, at=now, source="import",
            line=plan.line, changes=changes)

@@ -25,6 +25,7 @@ from sqlalchemy import bindparam, text
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
+from medspa.domain.clients.consent import CHANNELS, copy_consent
 from medspa.domain.clients.models import Client, ClientMerge
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
@@ -152,10 +153,10 @@ def _fill(session: Session, survivor: Client, absorbed: Client) -> dict[str, lis
                 session.add(absorbed)
                 session.flush()
             setattr(survivor, field, value)
-    for field in CONSENTS:
+    for channel, field in CHANNELS.items():
         if getattr(absorbed, field) and not getattr(survivor, field):
             filled[field] = [False, True]
-            setattr(survivor, field, True)
+            copy_consent(survivor, absorbed, channel)
     session.add(survivor)
     return filled
 

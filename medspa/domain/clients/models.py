@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, String
+from sqlalchemy import BigInteger, Column, ForeignKey, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -27,6 +27,23 @@ class Client(SQLModel, table=True):
     created_at: datetime = tstamp(default_now=True)
     merged_into_id: int | None = fk("client.id", nullable=True, index=False)  # hidden: merged into that client
     merged_at: datetime | None = tstamp()
+    # details (migration 0034; clients/details.py validates them)
+    address: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    time_zone: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))  # None: usual location's
+    emergency_name: str = Field(default="", sa_column=Column(String(120), nullable=False, server_default=""))
+    emergency_phone_e164: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    preferred_provider_id: int | None = Field(default=None, sa_column=Column(
+        BigInteger, ForeignKey("staff_member.id", ondelete="SET NULL"), nullable=True))
+    insurance_carrier: str = Field(default="", sa_column=Column(String(120), nullable=False, server_default=""))
+    insurance_member_id: str = Field(default="", sa_column=Column(String(60), nullable=False, server_default=""))
+    email_marketing_consent_at: datetime | None = tstamp()  # the last change of email_marketing_consent
+    email_marketing_consent_source: str = Field(default="", sa_column=Column(String(40), nullable=False,
+                                                                             server_default=""))
+    sms_marketing_consent_at: datetime | None = tstamp()
+    sms_marketing_consent_source: str = Field(default="", sa_column=Column(String(40), nullable=False,
+                                                                           server_default=""))
+    alerts: str = Field(default="", sa_column=Column(String(120), nullable=False, server_default=""))
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class ClientMerge(SQLModel, table=True):

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from medspa.domain.catalog.models import Service
+from medspa.domain.clients.details import client_time_zone
 from medspa.domain.clients.duplicates import likely_duplicates_of
 from medspa.domain.clients.merge import MergeNote, merge_notes
 from medspa.domain.clients.models import Client
@@ -84,6 +85,39 @@ class ClientProfile:
     duplicates: list[tuple[int, str, str]] = field(default_factory=list)  # (id, why, name): client.merge only
     merged_into: MergeNote | None = None  # this record is hidden: merged into that client
     merges: list[MergeNote] = field(default_factory=list)  # records merged into this one (client.merge only)
+    details: "ClientDetails | None" = None  # address, emergency contact, consent, alerts... (migration 0034)
+
+
+@dataclass(frozen=True)
+class ConsentLine:
+    """One marketing channel: given or not, when it last changed ("Mar 4, 2030, 9:15 AM" in
+    the client's zone, "" unknown) and where ("desk", "portal", ...)."""
+
+    given: bool
+    when: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ClientDetails:
+    """The profile's details card. address, emergency contact (name, phone in national
+    format) and insurance only with client.contact.read (else "" and contact False);
+    time_zone the client's own or their usual location's (zone_is_default True then);
+    preferred_provider the staff member's name ("" none)."""
+
+    contact: bool
+    address: str
+    time_zone: str
+    zone_is_default: bool
+    emergency_name: str
+    emergency_phone: str
+    preferred_provider: str
+    insurance_carrier: str
+    insurance_member_id: str
+    email_consent: ConsentLine
+    sms_consent: ConsentLine
+    alerts: str
+    notes: str
 
 
 def _local(instant: datetime, time_zone: str) -> str:
@@ -139,7 +173,28 @@ def client_profile(session: Session, actor: Actor, client: Client, *, now: datet
         client.date_of_birth.isoformat() if client.date_of_birth else "",
         format_date(client.created_at.date(), "medium", locale="en_US") if client.created_at else "",
         upcoming[:MAX_VISITS], past[:MAX_VISITS], format_money(net, currency), ledger, clinical, photos,
-        *_record_keeping(session, actor, client, now))
+        *_record_keeping(session, actor, client, now), client_details(session, actor, client, region))
+
+
+def client_details(session: Session, actor: Actor, client: Client, region: str) -> ClientDetails:
+    """The details card of `client` as `actor` may see it (see ClientDetails)."""
+    zone = client_time_zone(session, client)
+    contact = actor.can("client.contact.read")
+
+    def consent(column: str) -> ConsentLine:
+        at = getattr(client, f"{column}_at")
+        return ConsentLine(bool(getattr(client, column)), _local(at, zone) if at else "",
+                           getattr(client, f"{column}_source") or "")
+
+    provider = session.get(StaffMember, client.preferred_provider_id) if client.preferred_provider_id else None
+    emergency = client.emergency_phone_e164
+    return ClientDetails(
+        contact, client.address if contact else "", zone, client.time_zone is None,
+        client.emergency_name if contact else "",
+        national_phone(emergency, region) if contact and emergency else "",
+        provider.display_name if provider else "",
+        client.insurance_carrier if contact else "", client.insurance_member_id if contact else "",
+        consent("email_marketing_consent"), consent("sms_marketing_consent"), client.alerts, client.notes)
 
 
 def _record_keeping(session: Session, actor: Actor, client: Client, now: datetime) -> tuple:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_
@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
+from medspa.domain.clients.consent import stamp_new_consents
 from medspa.domain.clients.merge import live_client_id
 from medspa.domain.clients.models import Client
 from medspa.domain.errors import NotFound, ValidationFailed
@@ -82,12 +83,14 @@ def clinic_region(session: Session, org_id: int) -> str:
 
 
 def find_or_create_client(session: Session, actor: Actor, data: ClientInput, *, region: str | None = None,
-                          require_contact: bool = True) -> Client:
+                          require_contact: bool = True, now: datetime | None = None) -> Client:
     """The client with this email (case-insensitive) in the clinic, or a new one.
 
     Staff need client.write; the online booking flow (appointment.book_online) creates the
     client it books for. An existing record is never overwritten by what an anonymous
-    visitor typed. Raises ValidationFailed, PermissionDenied.
+    visitor typed. A new client's consents given here are stamped with `now` (aware UTC;
+    default the current time) and the source "online booking" (public or client actor) or
+    "desk". Raises ValidationFailed, PermissionDenied.
     """
     if not (actor.can("client.write") or actor.can("appointment.book_online")):
         actor.require("client.write")
@@ -107,6 +110,8 @@ def find_or_create_client(session: Session, actor: Actor, data: ClientInput, *, 
                     date_of_birth=clean.date_of_birth,
                     email_marketing_consent=clean.email_marketing_consent,
                     sms_marketing_consent=clean.sms_marketing_consent)
+    stamp_new_consents(client, at=now or datetime.now(timezone.utc),
+                       source="online booking" if actor.role in ("public", "client") else "desk")
     try:
         with session.begin_nested():  # uq_client_email: a concurrent first booking may win the insert
             session.add(client)

@@ -25,7 +25,7 @@ _LOOKUPS = {
     "challenge": "medspa_org_for_challenge",  # SHA-256 of a sign-in challenge
     "reset": "medspa_org_for_reset",  # SHA-256 of a reset link token
     "invite": "medspa_org_for_invitation",  # SHA-256 of an invitation link token
-    "feed": "medspa_org_for_feed",  # SHA-256 of a calendar feed link's token (migration 0036)
+    "feed": "medspa_org_for_feed",  # SHA-256 of a calendar feed link's token (migration 0035)
 }
 
 

@@ -185,7 +185,7 @@ def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: Payme
     clean = _validate(req, gateway, now, needs_card, region)
     with tenant_session(actor.org_id, engine) as session:
         refuse_excess_holds(session, actor, hold_caps, email=clean.email, now=now, keep_hold_id=req.hold_id)
-        client = find_or_create_client(session, actor, clean, region=region)
+        client = find_or_create_client(session, actor, clean, region=region, now=now)
         appt = _reuse_hold(session, req, client.id) or hold_slot(
             session, actor, location_id=req.location_id, service_id=req.service_id, start_at=req.start_at,
             now=now, provider_id=req.provider_id, client_id=client.id, hold_minutes=hold_minutes)

@@ -232,6 +232,7 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
     day_minutes = _minutes(day_end, day_start)
     dst_day = day_minutes != 24 * 60
     rows = _appointments(session, location_id, day_start, day_end)
+    see_alerts = actor.can("client.read")  # the lab reads the calendar, not client records
 
     def block_for(appt: Appointment, service: Service, client: Client | None, column_id: int) -> CalendarBlock:
         return CalendarBlock(
@@ -242,7 +243,8 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
             end_label=_label(appt.end_at, location.time_zone, dst_day),
             status=appt.status, status_label=STATUS_LABELS.get(appt.status, appt.status),
             colour=category_colour(service.category), appointment_id=appt.id, client_name=client_name(client),
-            service_name=service.name, category=service.category, source=appt.source)
+            service_name=service.name, category=service.category, source=appt.source,
+            alerts=client.alerts if client is not None and see_alerts else "")
 
     blocks: list[CalendarBlock] = []
     notices: list[str] = []

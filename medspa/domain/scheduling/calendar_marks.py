@@ -45,6 +45,8 @@ class CalendarBlock:
     kind: "appointment"; "block" (a provider's blocked time, block_id = occupancy id);
     "time_off" (a provider's time off, block_id = staff_time_off id, note = its label);
     "maintenance" (a room or device out of service, block_id = occupancy id, note = reason).
+    alerts: the client's alerts line ("VIP · prefers afternoons"; "" none, or for roles
+    without client.read).
     """
 
     kind: str
@@ -63,6 +65,7 @@ class CalendarBlock:
     category: str = ""
     note: str = ""
     source: str = ""
+    alerts: str = ""
 
 
 def _minutes(instant: datetime, day_start: datetime) -> int:

@@ -44,7 +44,7 @@ def book_for_client(session: Session, actor: Actor, *, location_id: int, service
         client = get_client(session, actor, client_id)
     else:
         actor.require("client.write")
-        client = find_or_create_client(session, actor, new_client, require_contact=False)
+        client = find_or_create_client(session, actor, new_client, require_contact=False, now=now)
     appt = hold_slot(session, actor, location_id=location_id, service_id=service_id, start_at=start_at, now=now,
                      provider_id=provider_id, client_id=client.id, source="staff", confirm=True)
     _confirm_message(session, actor, appt, client)

@@ -2,7 +2,7 @@
 app (Apple, Google, Outlook) subscribes to, built with `icalendar` (RFC 5545).
 
 - The link `{base_url}/calendar-feeds/{token}.ics` is shown once when made; only the token's
-  SHA-256 is stored (calendar_feed, migration 0036). Rotating makes a new link and the old one
+  SHA-256 is stored (calendar_feed, migration 0035). Rotating makes a new link and the old one
   stops answering.
 - Events: the provider's visits from FEED_PAST_DAYS ago to FEED_AHEAD_DAYS ahead, confirmed,
   checked in, completed or no-show (STATUS:CONFIRMED) and cancelled ones (STATUS:CANCELLED, so

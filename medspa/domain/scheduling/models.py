@@ -97,7 +97,7 @@ class Appointment(SQLModel, table=True):
     booked_window_hours: int | None = None
     booked_late_keeps_deposit: bool | None = None
     # RFC 5545 SEQUENCE of its event in calendar feeds: raised by a trigger on every change a
-    # calendar shows (migration 0036); never written by the app
+    # calendar shows (migration 0035); never written by the app
     ical_sequence: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
@@ -122,7 +122,7 @@ class Occupancy(SQLModel, table=True):
 
 class CalendarFeed(SQLModel, table=True):
     """A staff member's secret calendar feed link (scheduling.feeds): only the SHA-256 of its
-    token is kept; rotating replaces it (migration 0036)."""
+    token is kept; rotating replaces it (migration 0035)."""
 
     __tablename__ = "calendar_feed"
     __table_args__ = (UniqueConstraint("org_id", "staff_id", name="uq_calendar_feed_staff"),

@@ -114,19 +114,26 @@ def _block(block: BlockView) -> rx.Component:
                 flex_shrink="0"),
     )
     ellipsis = {"white_space": "nowrap", "overflow": "hidden", "text_overflow": "ellipsis", "max_width": "100%"}
+    alert = rx.cond(block.alerts != "", rx.box(
+        rx.icon("flag", size=11), title=block.alerts, aria_label="Alerts: " + block.alerts, role="img",
+        display="inline-flex", align_items="center", justify_content="center", flex_shrink="0", width="16px",
+        height="16px", border_radius="4px", background=rx.color("amber", 9), color="white", class_name="cal-alert"))
     full = rx.vstack(
         rx.hstack(
             rx.text(block.time, font_size="11px", weight="medium", opacity="0.85", **ellipsis),
             pill,
             justify="between", width="100%", spacing="1", align="center",
         ),
-        rx.text(block.client, font_size="13px", weight="bold", class_name="cal-client", **ellipsis),
+        rx.hstack(alert, rx.text(block.client, font_size="13px", weight="bold", class_name="cal-client", **ellipsis),
+                  spacing="1", align="center", width="100%"),
         rx.text(block.service, font_size="11.5px", opacity="0.9", **ellipsis),
         spacing="0", width="100%",
     )
     medium = rx.vstack(
         rx.hstack(
+            alert,
             rx.text(block.client, font_size="12.5px", weight="bold", class_name="cal-client", **ellipsis),
+            rx.spacer(),
             pill,
             justify="between", width="100%", spacing="1", align="center",
         ),
@@ -134,6 +141,7 @@ def _block(block: BlockView) -> rx.Component:
         spacing="0", width="100%",
     )
     compact = rx.hstack(
+        alert,
         rx.text(block.client, font_size="11.5px", weight="bold", class_name="cal-client", **ellipsis),
         rx.text(block.service, font_size="11px", opacity="0.85", **ellipsis),
         spacing="1", align="center", width="100%", overflow="hidden",

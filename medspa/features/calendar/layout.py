@@ -78,6 +78,7 @@ class BlockView:
     pill_bg: str = ""
     size: str = "full"  # full (>= 45 min), medium (>= 25 min), compact
     cancelled: bool = False
+    alerts: str = ""  # the client's alerts line, shown as a flag with the text as its title
 
 
 @dataclasses.dataclass
@@ -337,7 +338,7 @@ def day_view(cal: CalendarDay, *, show_cancelled: bool) -> DayView:
                 left=f"calc({_pct(col_left + lane / count / n)} + 3px)",
                 width=f"calc({_pct(1 / count / n)} - 6px)", bg=bg, stripe=stripe, fg=fg, pill=pill,
                 size="full" if bottom - top >= 45 else "medium" if bottom - top >= 25 else "compact",
-                cancelled=b.status == Status.CANCELLED))
+                cancelled=b.status == Status.CANCELLED, alerts=b.alerts))
 
     slots, shades = [], []
     for column in cal.columns:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.features.auth.shell import not_found_view, staff_header
+from medspa.features.clients.edit import NEW_ROUTE, details_card
+from medspa.features.clients.edit import register as register_edit
 from medspa.features.clients.history import ClientHistoryState, book_again_card, book_again_cell, clinical_section
 from medspa.features.clients.merging import ProfileMergeState, merged_banner, record_keeping_card
 from medspa.features.clients.state import ClientProfileState, ClientRowView, ClientsState, LedgerView, VisitView
@@ -82,6 +84,8 @@ def _list_view() -> rx.Component:
                         size="2", color_scheme="gray"),
                 spacing="1",
             ),
+            rx.link(rx.button(rx.icon("user-plus", size=16), "New client", size="2"), href=NEW_ROUTE,
+                    id="clients-new"),
             width="100%", align="end", justify="between", wrap="wrap",
         ),
         rx.card(
@@ -218,6 +222,7 @@ def _profile_view() -> rx.Component:
                 href=ROUTE, id="profile-back", color=rx.color("gray", 11)),
         merged_banner(),
         head,
+        details_card(),
         record_keeping_card(),
         book_again_card(),
         _visits("Upcoming visits", p.upcoming, "profile-upcoming", "Nothing booked."),
@@ -245,3 +250,4 @@ def register(app: rx.App) -> None:
     app.add_page(clients_page, route=ROUTE, title="Clients · medspa", on_load=ClientsState.load)
     app.add_page(client_profile_page, route=PROFILE_ROUTE, title="Client · medspa",
                  on_load=[ClientProfileState.load, ProfileMergeState.clear, ClientHistoryState.load])
+    register_edit(app)

@@ -13,6 +13,7 @@ from medspa.domain.clients.actions import do_list_clients, do_read_client_profil
 from medspa.domain.clients.profile import ClientProfile
 from medspa.domain.clients.search import MAX_QUERY, VIEWS, ClientPage
 from medspa.features.auth.state import StaffState
+from medspa.features.clients.details_view import DetailsView, details_view
 from medspa.web.inputs import parse_id
 
 STATUS_LABELS = {"held": "Held", "confirmed": "Confirmed", "checked_in": "Checked in", "completed": "Completed",
@@ -198,6 +199,7 @@ class ClientProfileState(StaffState):
     duplicates: list[DuplicateView] = []
     merged_into: list[MergeView] = []  # [] or the one merge that hid this record
     merges: list[MergeView] = []
+    details: DetailsView = DetailsView()
     _client_id: int = 0
 
     def _forget(self, status: str) -> None:
@@ -205,6 +207,7 @@ class ClientProfileState(StaffState):
         self.name = self.phone = self.email = self.date_of_birth = self.added = self.net_paid = ""
         self.upcoming, self.past, self.ledger, self.clinical, self.photos = [], [], [], False, False
         self.duplicates, self.merged_into, self.merges, self._client_id = [], [], [], 0
+        self.details = DetailsView()
 
     def _show(self, p: ClientProfile) -> None:
         self.status = "ready"
@@ -217,6 +220,7 @@ class ClientProfileState(StaffState):
         self.duplicates = [DuplicateView(i, name, why, f"/clients/{i}") for i, why, name in p.duplicates]
         self.merged_into = [_merge_view(p.merged_into)] if p.merged_into else []
         self.merges = [_merge_view(m) for m in p.merges]
+        self.details = details_view(p.details, p.id)
 
     @rx.event
     async def load(self):

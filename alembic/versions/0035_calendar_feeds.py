@@ -9,8 +9,8 @@ appointment.ical_sequence: RFC 5545's SEQUENCE of the visit's event, raised by a
 whenever what a calendar shows of it changes (start, end, status, provider, location,
 service), so calendar apps replace their copy instead of keeping a stale one.
 
-Revision ID: 0036
-Revises: 0033 (re-chained at merge)
+Revision ID: 0035
+Revises: 0034
 """
 from typing import Sequence, Union
 
@@ -19,8 +19,8 @@ from alembic import op
 
 from medspa.tenancy import protect_tenant_table
 
-revision: str = '0036'
-down_revision: Union[str, None] = '0033'
+revision: str = '0035'
+down_revision: Union[str, None] = '0034'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
