@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from medspa.clock import app_clock
 from medspa.domain.audit.service import record
 from medspa.domain.clients.consent import stamp_new_consents
 from medspa.domain.clients.merge import live_client_id
@@ -67,7 +68,7 @@ def validate_client_input(data: ClientInput, *, region: str = "US", require_cont
                 raise ValueError("Enter a mobile number for text reminders")
         except ValueError as exc:
             errors["phone"] = str(exc)
-    if data.date_of_birth and data.date_of_birth > date.today():
+    if data.date_of_birth and data.date_of_birth > app_clock().now().date():  # the app clock (FROZEN_NOW in tests)
         errors["date_of_birth"] = "Date of birth cannot be in the future"
     if errors:
         raise ValidationFailed(errors)
@@ -110,7 +111,7 @@ def find_or_create_client(session: Session, actor: Actor, data: ClientInput, *, 
                     date_of_birth=clean.date_of_birth,
                     email_marketing_consent=clean.email_marketing_consent,
                     sms_marketing_consent=clean.sms_marketing_consent)
-    stamp_new_consents(client, at=now or datetime.now(timezone.utc),
+    stamp_new_consents(client, at=now or app_clock().now(),
                        source="online booking" if actor.role in ("public", "client") else "desk")
     try:
         with session.begin_nested():  # uq_client_email: a concurrent first booking may win the insert

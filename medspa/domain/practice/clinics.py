@@ -23,6 +23,7 @@ from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from medspa.clock import app_clock
 from medspa.db import set_session_org
 from medspa.domain.audit.service import record
 from medspa.domain.errors import ValidationFailed
@@ -70,10 +71,10 @@ def countries() -> tuple[tuple[str, str], ...]:
 @lru_cache(maxsize=4)
 def currencies(on: date | None = None) -> tuple[tuple[str, str], ...]:
     """(ISO 4217 code, English name) of the currencies some country uses as legal tender on
-    `on` (default today; Babel's CLDR territory data), by code: no Andorran peseta nor old
+    `on` (default: the app clock's day; Babel's CLDR territory data), by code: no Andorran peseta nor old
     afghani in the pickers (a new user found 307 entries)."""
     names = Locale("en").currencies
-    when = on or date.today()
+    when = on or app_clock().now().date()
     tender: set[str] = set()
     for territory in Locale("en").territories:
         if len(territory) == 2 and territory.isalpha():
