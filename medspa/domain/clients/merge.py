@@ -46,6 +46,7 @@ class ClientRows:
 
     @property
     def key(self) -> str:
+        """"table.column", the form merges record what moved under."""
         return f"{self.table}.{self.column}"
 
 

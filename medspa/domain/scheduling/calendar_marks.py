@@ -135,6 +135,8 @@ def with_exceptions(col: CalendarColumn, away: list[_Entry], extra: list[_Entry]
 
 def span_block(kind: str, column_id: int, block_id: int, lo: datetime, hi: datetime, note: str,
                 day_start: datetime, day_end: datetime, day_minutes: int, tz_name: str, dst_day: bool) -> CalendarBlock:
+    """A labelled grey span of the day grid ("time_off" or a room out of service) over [lo, hi)
+    clipped to the day (aware instants; minutes from the local day's start)."""
     start, end = max(lo, day_start), min(hi, day_end)
     label = "Time off" if kind == "time_off" else "Out of service"
     whole = start == day_start and end == day_end

@@ -24,6 +24,7 @@ class TemplateState(rx.State):
 
     @rx.event
     def download(self):
+        """The template CSV as a download (clients-template.csv)."""
         return rx.download(data=template_csv(), filename="clients-template.csv")
 
 
@@ -189,6 +190,7 @@ def _view() -> rx.Component:
 
 
 def client_import_page() -> rx.Component:
+    """The /clients/import page: not found for roles without client.import."""
     s = ClientImportState
     return rx.box(
         rx.cond(s.not_found, not_found_view("import-not-found"),

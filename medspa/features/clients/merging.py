@@ -38,6 +38,7 @@ class ProfileMergeState(ClientProfileState):
 
     @rx.event
     def cancel_merge(self):
+        """Forget the merge awaiting confirmation."""
         self.confirm_id, self.confirm_name = 0, ""
 
     @rx.event

@@ -50,6 +50,7 @@ class ClinicState(StaffState):
 
     @rx.event
     async def load_clinic(self):
+        """on_load of the Clinic tab: the owner's form (others: nothing loaded)."""
         self.clinic_message, self.clinic_error = "", ""
         done = await self._act(actions.fetch_clinic_profile)
         if done.redirect is not None:
@@ -62,6 +63,7 @@ class ClinicState(StaffState):
 
     @rx.event
     def set_clinic_field(self, name: str, value: str | list[str]):
+        """Keep a typed field (name, currency, country); its message goes."""
         if self.clinic_ok and name in FIELDS and isinstance(value, str) and len(value) <= 300:
             self.clinic_form[name] = value
             self.clinic_errors.pop(name, None)
@@ -69,11 +71,13 @@ class ClinicState(StaffState):
 
     @rx.event
     def set_listed(self, value: bool):
+        """Listed on the home page or not."""
         if self.clinic_ok and isinstance(value, bool):
             self.clinic_listed, self.clinic_message = value, ""
 
     @rx.event
     async def save_clinic(self):
+        """Save the clinic's details (domain: practice.profile); messages by field."""
         if not self.clinic_ok:
             return
         data = ClinicProfileInput(self.clinic_form.get("name", ""), self.clinic_form.get("currency", ""),
@@ -127,6 +131,7 @@ class ClinicState(StaffState):
 
     @rx.event
     async def remove_logo(self):
+        """Remove the clinic's logo."""
         if not self.clinic_ok:
             return
         done = await self._act(actions.do_remove_logo)

@@ -116,6 +116,7 @@ class RoomBlocksState(StaffState):
 
     @rx.event
     async def load_blocks(self):
+        """The rooms and devices that can be blocked, and the upcoming blocks."""
         self.block_message = self.block_error = ""
         self.block_errors = {}
         done = await self._reload()
@@ -124,6 +125,7 @@ class RoomBlocksState(StaffState):
 
     @rx.event
     def set_block_field(self, name: str, value: str | list[str]):
+        """Keep a typed field of the block form; its message goes."""
         if name in FIELDS and isinstance(value, str) and len(value) <= 400:
             self.block_form[name] = value
             self.block_errors.pop(name, None)
@@ -132,6 +134,7 @@ class RoomBlocksState(StaffState):
 
     @rx.event
     async def add_block(self):
+        """Block a room or device (domain: scheduling.blocks); messages by field."""
         if not self.blocks_ok:
             return
         self.block_message = self.block_error = ""
@@ -158,6 +161,7 @@ class RoomBlocksState(StaffState):
 
     @rx.event
     async def remove_block(self, block_id: int):
+        """Release an upcoming block (one the card listed)."""
         if not self.blocks_ok or not isinstance(block_id, int) or all(b.id != block_id for b in self.room_blocks):
             return
         done = await self._act(actions.do_remove_room_block, block_id, denied=GONE)
