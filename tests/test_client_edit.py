@@ -276,3 +276,19 @@ def test_open_form_gives_values_providers_and_usual_zone(clinic):
     assert do_open_client_form(clinic.staff_actor(), None, engine=clinic.engine).form == ClientForm()
     with pytest.raises(NotFound):
         do_open_client_form(clinic.staff_actor(), "1; drop table client", engine=clinic.engine)
+
+
+def test_an_alert_or_a_name_change_reaches_open_calendars(clinic, db_urls):
+    """Migration 0036: first_name, last_name and alerts changes notify calendar_changed for every
+    location of the clinic ("<org>:0"); a contact detail change does not."""
+    import psycopg
+
+    client_id = create(clinic).client_id
+    with psycopg.connect(db_urls[0], autocommit=True) as listener:
+        listener.execute("LISTEN calendar_changed")
+        do_update_client(clinic.staff_actor(), client_id, form(email="new.mail@example.com"), clock=CLOCK,
+                         engine=clinic.engine)
+        assert [n.payload for n in listener.notifies(timeout=1, stop_after=1)] == []
+        do_update_client(clinic.staff_actor(), client_id, form(email="new.mail@example.com", alerts="VIP"),
+                         clock=CLOCK, engine=clinic.engine)
+        assert [n.payload for n in listener.notifies(timeout=2, stop_after=1)] == [f"{clinic.org_id}:0"]

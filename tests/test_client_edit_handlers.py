@@ -128,3 +128,23 @@ def test_edit_saves_and_refuses_another_clinics_client(world, app_settings, engi
 @pytest.mark.parametrize("path", ["/clients/0/edit", "/clients/99999999999/edit", "/clients/abc/edit"])
 def test_odd_paths_are_not_found(world, app_settings, path):  # noqa: F811
     assert opened(world, "owner", path).status == "not_found"
+
+
+def test_an_edit_that_makes_two_records_look_alike_says_so(world, app_settings):  # noqa: F811
+    """Issue 14: duplicates are flagged when editing too. The desk types the mobile of a client
+    already on file into another record: it saves, and the tab is told who it may be (a toast
+    before the profile opens); an edit of the alerts alone checks nothing."""
+    with world.clinic.session() as s:
+        ruth = find_or_create_client(s, world.clinic.system, ClientInput("Ruth", "Adler", "", "+12125550188"),
+                                     require_contact=False)
+        other = find_or_create_client(s, world.clinic.system, ClientInput("Ruthie", "Adler", "", ""),
+                                      require_contact=False)
+        s.commit()
+        other_id = other.id
+    state = opened(world, "front_desk", f"/clients/{other_id}/edit")
+    events = run(call(E.save, state, {**state.values, "alerts": "VIP"}))
+    assert not any("may also be on file" in repr(e) for e in events)
+    events = run(call(E.save, state, {**state.values, "alerts": "VIP", "phone": "(212) 555-0188"}))
+    assert state.errors == {}
+    assert any("may also be on file as Ruth Adler (same phone and a similar name)" in repr(e) for e in events), events
+    assert any(f"/clients/{other_id}" in repr(e) for e in events)

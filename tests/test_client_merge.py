@@ -171,6 +171,32 @@ def test_an_email_the_survivor_lacks_moves_and_comes_back_on_undo(engine, owner_
         assert (s.get(Client, keep).email, s.get(Client, gone).email) == (None, "ana@example.com")
 
 
+def test_the_merge_fills_the_survivors_empty_details_and_undo_empties_them_again(engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine)
+    manager = clinic.staff_actor("manager")
+    with clinic.session() as s:
+        keep = find_or_create_client(s, manager, ClientInput("Ana", "Lima", "ana@example.com", ""),
+                                     require_contact=False)
+        gone = find_or_create_client(s, manager, ClientInput("Ana", "Lima", "", "+12125550160"),
+                                     require_contact=False)
+        gone.address, gone.alerts, gone.insurance_carrier = "1 Main St", "VIP", "Aetna"
+        keep.notes = "Prefers Nina"
+        gone.notes = "Old notes"
+        s.add_all([keep, gone])
+        s.commit()
+        keep_id, gone_id = keep.id, gone.id
+    done = do_merge_clients(manager, keep_id, gone_id, clock=FixedClock(NOW), engine=engine)
+    assert done.filled == ("address", "alerts", "insurance_carrier", "phone_e164")  # notes: the survivor's stay
+    with clinic.session() as s:
+        k = s.get(Client, keep_id)
+        assert (k.address, k.alerts, k.insurance_carrier, k.notes, k.phone_e164) == (
+            "1 Main St", "VIP", "Aetna", "Prefers Nina", "+12125550160")
+    do_undo_merge(manager, done.merge_id, clock=FixedClock(NOW), engine=engine)
+    with clinic.session() as s:
+        k = s.get(Client, keep_id)
+        assert (k.address, k.alerts, k.insurance_carrier, k.phone_e164) == ("", "", "", None)
+
+
 def test_merges_that_cannot_be(two_records):
     clinic, mia, other = two_records
     manager = clinic.staff_actor("manager")

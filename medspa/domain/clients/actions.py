@@ -24,7 +24,7 @@ from medspa.domain.clients.search import PAGE_SIZE, ClientPage, list_clients
 from medspa.domain.clients.duplicates import likely_duplicates_of
 from medspa.domain.clients.models import Client
 from medspa.domain.clients.service import ClientInput, clinic_region, get_client, validate_client_input
-from medspa.domain.errors import ValidationFailed
+from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.work import atomic, now_of
 
@@ -74,5 +74,27 @@ def fetch_likely_duplicates(actor: Actor, data: ClientInput, *, clock: Clock | N
         found = likely_duplicates_of(work.session, probe)
         if found:
             record(work.session, actor, "client.duplicate_check", "client", "", at=at,
+                   client_ids=[i for i, _, _ in found])
+        return [(i, name, why) for i, why, name in found]
+
+
+IDENTITY_FIELDS = frozenset({"first_name", "last_name", "email", "phone_e164", "date_of_birth"})
+"""The fields whose change may make a client look like another (duplicates.likely_duplicates_of)."""
+
+
+def fetch_duplicates_of_client(actor: Actor, client_id: int, *, clock: Clock | None = None,
+                               engine: Engine | None = None) -> list[tuple[int, str, str]]:
+    """The clinic's other clients that client `client_id` likely is ([(id, "First Last",
+    why)]), e.g. after an edit of their name, email, phone or date of birth. Audited as
+    client.duplicate_check when any. Raises PermissionDenied without client.read, NotFound."""
+    actor.require("client.read")
+    at = now_of(clock)
+    with atomic(actor.org_id, engine=engine) as work:
+        client = work.session.get(Client, client_id)
+        if client is None or client.merged_into_id is not None:
+            raise NotFound("client")
+        found = likely_duplicates_of(work.session, client)
+        if found:
+            record(work.session, actor, "client.duplicate_check", "client", client_id, client_id=client_id, at=at,
                    client_ids=[i for i, _, _ in found])
         return [(i, name, why) for i, why, name in found]

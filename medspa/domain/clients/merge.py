@@ -73,7 +73,10 @@ KEPT_ON_MERGE: dict[str, str] = {
 }
 """Columns naming a client that a merge leaves where they are, and why."""
 
-FILLED_FIELDS = ("email", "phone_e164", "date_of_birth")
+FILLED_FIELDS = ("email", "phone_e164", "date_of_birth", "address", "time_zone", "emergency_name",
+                 "emergency_phone_e164", "preferred_provider_id", "insurance_carrier", "insurance_member_id",
+                 "alerts", "notes")
+"""The survivor's fields a merge fills from the absorbed record when the survivor has none."""
 CONSENTS = ("email_marketing_consent", "sms_marketing_consent")
 
 
@@ -146,9 +149,9 @@ def _fill(session: Session, survivor: Client, absorbed: Client) -> dict[str, lis
     values). The email is unique per clinic: the absorbed record gives it up first."""
     filled: dict[str, list] = {}
     for field in FILLED_FIELDS:
-        value = getattr(absorbed, field)
-        if value and not getattr(survivor, field):
-            filled[field] = [None, str(value)]
+        value, before = getattr(absorbed, field), getattr(survivor, field)
+        if value and not before:
+            filled[field] = [before, str(value)]  # before: None or "" as the column holds it
             if field == "email":
                 absorbed.email = None
                 session.add(absorbed)
@@ -187,7 +190,7 @@ def undo_merge(session: Session, actor: Actor, merge_id: int, now: datetime) -> 
         if field in CONSENTS:
             continue  # a consent the client gave stays given; it is theirs, not the record's
         if str(getattr(survivor, field) or "") == new:
-            setattr(survivor, field, old)
+            setattr(survivor, field, old)  # None or "" as it was (JSON keeps both)
             if field == "email":
                 session.add(survivor)
                 session.flush()

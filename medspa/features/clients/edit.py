@@ -11,6 +11,7 @@ import dataclasses
 
 import reflex as rx
 
+from medspa.domain.clients.actions import IDENTITY_FIELDS, fetch_duplicates_of_client
 from medspa.domain.clients.details import LIMITS, ClientForm
 from medspa.domain.clients.edit_actions import do_create_client, do_open_client_form, do_update_client
 from medspa.domain.errors import ValidationFailed
@@ -148,6 +149,12 @@ class ClientEditState(StaffState):
                                for i, n, why in done.value.duplicates]
             return
         client_id = self._client_id if self.mode == "edit" else done.value.client_id
+        if self.mode == "edit" and IDENTITY_FIELDS & set(done.value):  # an edit can make two records look alike
+            found = await self._act(fetch_duplicates_of_client, client_id)
+            if found.ok and found.value:
+                names = ", ".join(f"{name} ({why})" for _, name, why in found.value[:3])
+                yield rx.toast.warning(f"Saved. This client may also be on file as {names}: an owner or manager "
+                                       "can merge the records from the profile.", duration=12_000)
         yield rx.redirect(f"/clients/{client_id}")
 
     @rx.event
