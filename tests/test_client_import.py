@@ -299,3 +299,38 @@ def test_the_page_state_walks_the_steps_and_takes_only_what_it_offered(world, ap
     assert (state.step, state.summary) == ("done", "2 clients created, 0 merged into existing clients, 0 skipped.")
     with clinic.session() as s:
         assert len(s.exec(select(Client)).all()) == before + 2
+
+
+def test_a_running_import_shows_its_progress(world, app_settings, monkeypatch):  # noqa: F811
+    """The page hears how far a long import got while its one transaction runs (a progress bar),
+    then the summary; nothing is visible before the commit."""
+    import time as wall
+
+    import reflex as rx
+
+    from medspa.features.client_import import state as page_state
+    from medspa.features.client_import.state import ClientImportState as S
+    from tests.test_handler_matrix import staff_state
+    from tests.test_handlers import call, run
+
+    monkeypatch.setattr(import_service, "PROGRESS_EVERY", 50)
+    monkeypatch.setattr(page_state, "PROGRESS_SECONDS", 0.02)
+    real_update = page_state._Progress.update
+    seen: list[tuple[int, int]] = []
+
+    def slow_update(self, done, total):  # each report takes a moment: the page must poll in between
+        seen.append((done, total))
+        wall.sleep(0.05)
+        real_update(self, done, total)
+
+    monkeypatch.setattr(page_state._Progress, "update", slow_update)
+    rows = "".join(f"Prog{i},Tester,prog{i}@example.com\n" for i in range(300))
+    state = staff_state(S, world, "manager")
+    run(call(S.load, state))
+    run(call(S.upload, state, [rx.UploadFile(file=io.BytesIO(("first,last,email\n" + rows).encode()), path=None)]))
+    run(call(S.review, state))
+    assert state.counts == "300 new · 0 merged into existing clients · 0 skipped"
+    events = run(call(S.run_import, state))
+    assert seen == [(n, 300) for n in range(0, 300, 50)]
+    assert len(events) >= 3  # the start, at least one progress update, the end
+    assert (state.step, state.summary) == ("done", "300 clients created, 0 merged into existing clients, 0 skipped.")

@@ -11,6 +11,7 @@ row or nothing (audited per client and once for the import). `engine` is for tes
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -94,18 +95,21 @@ def do_review_import(actor: Actor, data: bytes, filename: str, mapping: dict[str
 
 def do_import_clients(actor: Actor, data: bytes, filename: str, mapping: dict[str, int], order: str,
                       decisions: dict[int, str] | None = None, *, clock: Clock | None = None,
-                      engine: Engine | None = None) -> ImportSummary:
+                      engine: Engine | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> ImportSummary:
     """Import the file: all rows or none, in one transaction holding the clinic's import lock
     (two imports of one clinic run one after the other, and the second sees the first's
     clients as duplicates). Creates the "create" rows, fills the empty fields of the clients
     "merge" rows name (nothing overwritten), skips the rest; audit client.create /
-    client.update per client (source import) and client.import with the counts. Raises
+    client.update per client (source import) and client.import with the counts. progress:
+    called with (rows done, rows) every PROGRESS_EVERY rows, from inside the transaction (for a
+    page's progress bar; nothing is visible to others until the commit). Raises
     PermissionDenied, ValidationFailed, DateOrderConflict (nothing written)."""
     actor.require(PERMISSION)
     table = read_import_file(data, filename)
     now = now_of(clock)
     with atomic(actor.org_id, engine=engine) as work:
-        return import_clients(work.session, actor, table, filename, mapping, order, decisions, now)
+        return import_clients(work.session, actor, table, filename, mapping, order, decisions, now, progress)
 
 
 __all__ = ["IMPORT_FIELDS", "MAX_BYTES", "template_csv", "ImportLine", "ImportPreview", "ImportReview", "ImportSummary", "do_import_clients",

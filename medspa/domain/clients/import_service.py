@@ -4,6 +4,7 @@ the clinic's clients (importing.plan_import) and apply the plan. Permission clie
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location
 
 PERMISSION = "client.import"
+PROGRESS_EVERY = 250  # rows between two calls of an import's progress callback
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,8 @@ def review_import(session: Session, actor: Actor, table: ImportTable, mapping: d
 
 
 def import_clients(session: Session, actor: Actor, table: ImportTable, filename: str, mapping: dict[str, int],
-                   order: str, decisions: dict[int, str] | None, now: datetime) -> ImportSummary:
+                   order: str, decisions: dict[int, str] | None, now: datetime,
+                   progress: Callable[[int, int], None] | None = None) -> ImportSummary:
     """Apply the file's plan under the clinic's import lock (two imports of one clinic run one
     after the other, the second seeing the first's clients as duplicates): create the "create"
     rows, fill the empty fields of the clients "merge" rows name (nothing overwritten), skip
@@ -66,7 +69,9 @@ def import_clients(session: Session, actor: Actor, table: ImportTable, filename:
                  params={"key": f"client-import-{actor.org_id}"})
     plans = review_import(session, actor, table, mapping, order, decisions, now)
     created, merged, skipped = [], [], []
-    for plan in plans:
+    for done, plan in enumerate(plans):
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done, len(plans))
         if plan.action == "create":
             client_id = _create(session, actor, plan, now)
             if client_id is not None:

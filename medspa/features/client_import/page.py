@@ -152,6 +152,10 @@ def _review_step() -> rx.Component:
         rx.cond(s.more_lines > 0, rx.text("and ", s.more_lines, " more rows with nothing to decide", size="1",
                                           color_scheme="gray")),
         _error(s.mapping_error, "import-run-error"),
+        rx.cond(s.busy & (s.progress_text != ""), rx.vstack(
+            rx.progress(value=s.progress, max=100, width="100%"),
+            rx.text("Importing: ", s.progress_text, size="1", color_scheme="gray"),
+            spacing="1", width="100%", id="import-progress")),
         rx.hstack(
             rx.button(rx.icon("user-plus", size=15), "Import", loading=s.busy, on_click=s.run_import,
                       id="import-run"),

@@ -8,6 +8,7 @@ index, a line number, an action) is checked against what this state offered.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import reflex as rx
@@ -22,6 +23,17 @@ ORDERS = {"dmy": "Day / month / year (25/12/1990)", "mdy": "Month / day / year (
 ACTION_LABELS = {"create": "Create", "merge": "Merge into existing", "skip": "Skip"}
 TOO_LARGE = f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB: split it"
 REVIEW_LIMIT = 500  # rows listed on the review screen (the counts cover all)
+PROGRESS_SECONDS = 0.5  # how often a running import tells the page how far it got
+
+
+class _Progress:
+    """Rows done of rows, written by the import's worker thread, read by the page's handler."""
+
+    def __init__(self) -> None:
+        self.done = self.total = 0
+
+    def update(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
 
 
 @dataclass
@@ -81,6 +93,8 @@ class ClientImportState(StaffState):
     more_lines: int = 0
     summary: str = ""
     skipped: list[LineView] = []
+    progress: int = 0  # percent of the rows imported so far (while `busy`)
+    progress_text: str = ""
     _data: bytes = b""
     _decisions: dict[int, str] = {}
     _choosable: dict[int, list[str]] = {}
@@ -228,11 +242,19 @@ class ClientImportState(StaffState):
         """Import every row or none (one transaction), then show what became of each."""
         if self.step != "review" or not self._data:
             return
-        self.busy = True
+        self.busy, self.progress, self.progress_text = True, 0, "Starting…"
         yield
+        tracker = _Progress()
+        task = asyncio.ensure_future(self._act(do_import_clients, self._data, self.filename, self._mapping(),
+                                               self.date_order, dict(self._decisions), progress=tracker.update))
+        while not task.done():  # the import runs in a worker thread; the page hears how far it got
+            await asyncio.wait({task}, timeout=PROGRESS_SECONDS)
+            if tracker.total and not task.done():
+                self.progress = tracker.done * 100 // tracker.total
+                self.progress_text = f"{tracker.done:,} of {tracker.total:,} rows"
+                yield
         try:
-            done = await self._act(do_import_clients, self._data, self.filename, self._mapping(), self.date_order,
-                                   dict(self._decisions))
+            done = task.result()
         except ValidationFailed as exc:
             self.busy, self.step = False, "map"
             self.mapping_error = exc.fields.get("mapping", "") or exc.fields.get("file", "")
