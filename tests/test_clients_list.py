@@ -306,3 +306,27 @@ def test_no_search_text_or_cursor_raises(us):
                          ("today", ["Lee", "\ud800", 1]), ("today", [None, "Ann", 1]), ("today", {"a": 1})):
         assert names(us, "", view=view, cursor=enc(values)) == names(us, "", view=view), (view, values)
     assert names(us, "", cursor="\x00\ud800") == first
+
+
+def test_the_profile_shows_what_the_client_paid_not_the_clinics_card_fee(engine, owner_engine):
+    """A new user saw "Paid to date $72.52" for a $75 deposit: the gateway's fee is the clinic's
+    cost, not the client's money, and stays off the client's ledger."""
+    from medspa.clock import FixedClock
+    from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
+    from medspa.domain.payments.models import LedgerEntry
+    from medspa.domain.scheduling.booking import OnlineBooking, book_online
+
+    clinic = build_clinic(engine, owner_engine)
+    clock = FixedClock(NOW)
+    appt = book_online(engine, clinic.public, OnlineBooking(
+        location_id=clinic.location_id, service_id=clinic.services["botox"],
+        start_at=datetime(2030, 1, 16, 15, 0, tzinfo=timezone.utc),
+        client=ClientInput("Ana", "Paid", "ana.paid@example.com", "+12125550177"),
+        card=CardDetails("4242424242424242", 12, 2031, "123")), TestPaymentGateway(engine, clock.now), clock)
+    with clinic.session() as s:
+        kinds = sorted(e.entry_type for e in s.execute(select(LedgerEntry).where(
+            LedgerEntry.client_id == appt.client_id)).scalars())
+    assert "processing_fee" in kinds  # the clinic's books have it
+    profile = do_read_client_profile(clinic.staff_actor("owner"), appt.client_id, now=NOW, engine=engine)
+    assert profile.net_paid == "$50.00"
+    assert [(line.kind, line.amount) for line in profile.ledger] == [("deposit paid", "$50.00")]

@@ -31,6 +31,9 @@ from medspa.domain.scheduling.references import format_display_code
 UPCOMING = (AppointmentStatus.HELD, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN)
 MAX_VISITS = 100  # each of upcoming and past, newest past first
 MAX_LEDGER = 50
+CLINIC_ONLY_LINES = ("processing_fee",)
+"""Ledger lines that are the clinic's costs, not the client's money (the gateway's fee): left
+out of the client's ledger and of what they paid (a new user saw $72.52 paid for a $75 deposit)."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,8 @@ def client_profile(session: Session, actor: Actor, client: Client, *, now: datet
         else:
             past.append(line)
     past.reverse()
-    entries = list(session.execute(select(LedgerEntry).where(LedgerEntry.client_id == client.id)
+    entries = list(session.execute(select(LedgerEntry).where(LedgerEntry.client_id == client.id,
+                                                             LedgerEntry.entry_type.not_in(CLINIC_ONLY_LINES))
                                    .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())).scalars())
     net = sum(e.amount_cents for e in entries)
     tz = next(iter(r[4] for r in rows), "UTC")
