@@ -334,3 +334,21 @@ def test_a_running_import_shows_its_progress(world, app_settings, monkeypatch): 
     assert seen == [(n, 300) for n in range(0, 300, 50)]
     assert len(events) >= 3  # the start, at least one progress update, the end
     assert (state.step, state.summary) == ("done", "300 clients created, 0 merged into existing clients, 0 skipped.")
+
+
+def test_an_xlsx_that_unpacks_to_hundreds_of_megabytes_is_refused_before_reading(engine, owner_engine, monkeypatch):
+    """A zip bomb dressed as a workbook (openpyxl would read its shared strings whole): the
+    unpacked size is checked first. The bound is lowered here so the test file stays small."""
+    import zipfile
+
+    from medspa.domain.clients import import_file
+
+    monkeypatch.setattr(import_file, "MAX_XLSX_UNPACKED", 1024 * 1024)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/sharedStrings.xml", "<sst>" + "a" * (2 * 1024 * 1024) + "</sst>")
+    assert len(out.getvalue()) < 100_000  # small to upload, big to read
+    clinic = build_clinic(engine, owner_engine)
+    with pytest.raises(ValidationFailed) as exc:
+        fetch_import_preview(clinic.staff_actor("manager"), out.getvalue(), "bomb.xlsx")
+    assert exc.value.fields == {"file": "This Excel file unpacks to more than 1 MB: save it as CSV"}

@@ -18,12 +18,14 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from medspa.domain.errors import ValidationFailed
 
 MAX_BYTES = 10 * 1024 * 1024
+MAX_XLSX_UNPACKED = 200 * 1024 * 1024  # what a workbook's zip may unpack to (a 20,000-row sheet: a few MB)
 MAX_ROWS = 20_000
 MAX_COLUMNS = 60
 SEPARATORS = (",", ";", "\t")
@@ -116,6 +118,13 @@ def read_xlsx(data: bytes) -> ImportTable:
     cannot open."""
     from openpyxl import load_workbook  # imported on use: only imports need it
 
+    try:  # openpyxl reads some parts whole (shared strings): bound what the zip unpacks to first
+        unpacked = sum(item.file_size for item in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise ValidationFailed({"file": "This Excel file cannot be opened: save it again as .xlsx or as CSV"}) from exc
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise ValidationFailed({"file": "This Excel file unpacks to more than "
+                                        f"{MAX_XLSX_UNPACKED // (1024 * 1024)} MB: save it as CSV"})
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException...: all "not a workbook"
