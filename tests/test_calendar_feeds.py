@@ -128,3 +128,23 @@ def test_an_account_without_a_staff_record_has_no_feed(nurse, engine):
     assert fetch_my_feed(desk_actor, engine=engine).available is False
     with pytest.raises(NotFound):
         do_rotate_my_feed(desk_actor, "https://spa.example", clock=CLOCK, engine=engine)
+
+
+def test_an_owner_who_does_not_treat_has_no_feed(nurse, engine):
+    """A new user, signed in as the demo's owner (a staff record, not bookable), made a feed that
+    could only ever be empty: only bookable staff get one."""
+    clinic, _, _ = nurse
+    from medspa.domain.practice.service import add_staff
+
+    with clinic.session() as s:
+        boss = add_staff(s, clinic.system, "Olivia Owner", "owner", title="Owner")
+        boss.is_bookable = False
+        user = create_user(s, clinic.system, email=f"boss-{clinic.slug}@example.com", password="a long passphrase 3",
+                           role="owner")
+        user.staff_id = boss.id
+        s.add_all([boss, user])
+        s.commit()
+        owner = Actor(org_id=clinic.org_id, role="owner", user_id=user.id)
+    assert fetch_my_feed(owner, engine=engine).available is False
+    with pytest.raises(NotFound):
+        do_rotate_my_feed(owner, "https://spa.example", clock=CLOCK, engine=engine)

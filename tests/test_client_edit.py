@@ -23,7 +23,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.domain.portal.service import set_marketing_consent
 from medspa.domain.practice.models import Organization
-from medspa.domain.scheduling.calendar import calendar_day
+from medspa.domain.scheduling.calendar import appointment_detail, calendar_day
 from medspa.domain.scheduling.service import hold_slot
 from tests.factories import build_clinic
 
@@ -257,15 +257,18 @@ def test_calendar_block_carries_the_alerts_but_not_for_the_lab(clinic):
     client_id = create(clinic, alerts="Prefers afternoons").client_id
     start = datetime(2030, 3, 5, 15, 0, tzinfo=timezone.utc)
     with clinic.session() as s:
-        hold_slot(s, clinic.system, location_id=clinic.location_id, service_id=clinic.services["botox"],
-                  start_at=start, now=NOW, client_id=client_id, source="staff", confirm=True)
+        appt = hold_slot(s, clinic.system, location_id=clinic.location_id, service_id=clinic.services["botox"],
+                         start_at=start, now=NOW, client_id=client_id, source="staff", confirm=True)
         s.commit()
     with clinic.session() as s:
         desk = calendar_day(s, clinic.staff_actor(), location_id=clinic.location_id, day=date(2030, 3, 5), now=NOW)
         lab = calendar_day(s, clinic.staff_actor("lab"), location_id=clinic.location_id, day=date(2030, 3, 5),
                            now=NOW)
+        # the appointment panel says them in words too (a new user found only a flag on the block)
+        panel = appointment_detail(s, clinic.staff_actor(), appt.id, now=NOW)
     assert [b.alerts for b in desk.blocks if b.kind == "appointment"] == ["Prefers afternoons"]
     assert [b.alerts for b in lab.blocks if b.kind == "appointment"] == [""]
+    assert panel.client_alerts == "Prefers afternoons"
 
 
 def test_open_form_gives_values_providers_and_usual_zone(clinic):

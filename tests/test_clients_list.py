@@ -330,3 +330,21 @@ def test_the_profile_shows_what_the_client_paid_not_the_clinics_card_fee(engine,
     profile = do_read_client_profile(clinic.staff_actor("owner"), appt.client_id, now=NOW, engine=engine)
     assert profile.net_paid == "$50.00"
     assert [(line.kind, line.amount) for line in profile.ledger] == [("deposit paid", "$50.00")]
+
+
+def test_added_is_the_clinics_day_not_utcs(engine, owner_engine):
+    """A new user added a client at 10:20 PM on Saturday Dec 5 in New York and read "Client
+    since Dec 6" (the UTC date)."""
+    from medspa.domain.clients.models import Client
+
+    clinic = build_clinic(engine, owner_engine)  # New York
+    with clinic.session() as s:
+        c = Client(org_id=clinic.org_id, first_name="Late", last_name="Evening",
+                   created_at=datetime(2026, 12, 6, 3, 20, tzinfo=timezone.utc))
+        s.add(c)
+        s.commit()
+        client_id = c.id
+    profile = do_read_client_profile(clinic.staff_actor("owner"), client_id, now=NOW, engine=engine)
+    assert profile.added == "Dec 5, 2026"
+    page = do_list_clients(clinic.staff_actor("owner"), query="Evening", now=NOW, engine=engine)
+    assert [r.added for r in page.rows] == ["Dec 5, 2026"]

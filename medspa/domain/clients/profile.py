@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from medspa.domain.catalog.models import Service
-from medspa.domain.clients.details import client_time_zone
+from medspa.domain.clients.details import client_time_zone, clinic_time_zone
 from medspa.domain.clients.duplicates import likely_duplicates_of
 from medspa.domain.clients.merge import MergeNote, merge_notes
 from medspa.domain.clients.models import Client
@@ -175,7 +175,8 @@ def client_profile(session: Session, actor: Actor, client: Client, *, now: datet
         client.id, f"{client.first_name} {client.last_name}", client.first_name, client.last_name,
         national_phone(client.phone_e164, region) if client.phone_e164 else "", client.email or "",
         client.date_of_birth.isoformat() if client.date_of_birth else "",
-        format_date(client.created_at.date(), "medium", locale="en_US") if client.created_at else "",
+        format_date(client.created_at.astimezone(ZoneInfo(clinic_time_zone(session))).date(), "medium",
+                    locale="en_US") if client.created_at else "",  # the clinic's day, not UTC's
         upcoming[:MAX_VISITS], past[:MAX_VISITS], format_money(net, currency), ledger, clinical, photos,
         *_record_keeping(session, actor, client, now), client_details(session, actor, client, region))
 

@@ -32,6 +32,7 @@ from sqlalchemy import BigInteger, DateTime, Text, and_, column, func, literal, 
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
+from medspa.domain.clients.details import clinic_time_zone
 from medspa.domain.clients.models import Client
 from medspa.domain.clients.service import clinic_region
 from medspa.domain.phones import national_phone, phone_search
@@ -245,11 +246,13 @@ def list_clients(session: Session, *, org_id: int, now: datetime, query: str = "
     visits: dict[int, str] = {}
     if view == "today" and clients:
         visits = _visit_labels(session, [c.id for c in clients], today, zones)
+    clinic_zone = ZoneInfo(clinic_time_zone(session))  # "Added" is the clinic's day
     rows = [ClientRow(c.id, f"{c.first_name} {c.last_name}",
                       national_phone(c.phone_e164, region) if (with_contact and c.phone_e164) else "",
                       (c.email or "") if with_contact else "",
                       c.date_of_birth.isoformat() if (with_contact and c.date_of_birth) else "",
-                      format_date(c.created_at.date(), "medium", locale="en_US") if c.created_at else "", visits.get(c.id, ""))
+                      format_date(c.created_at.astimezone(clinic_zone).date(), "medium", locale="en_US")
+                      if c.created_at else "", visits.get(c.id, ""))
             for c in clients]
     next_cursor = ""
     if more and clients:

@@ -65,6 +65,7 @@ class AppointmentDetail:
     applied_cents: int = 0
     balance_cents: int = 0
     paid_at_checkout_cents: int = 0
+    client_alerts: str = ""  # the client's alerts ("VIP", "prefers afternoons"), with client.contact.read
 
 
 def _allowed_actions(actor: Actor, appt: Appointment, today: date, visit_day: date) -> list[str]:
@@ -150,7 +151,8 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         status_label=STATUS_LABELS.get(appt.status, appt.status), client_id=appt.client_id,
         client_name=client_name(client), contact_visible=contact,
         client_phone=display_phone(client.phone_e164) if contact and client.phone_e164 else "",
-        client_email=(client.email or "") if contact else "", service_name=svc.name, category=svc.category,
+        client_email=(client.email or "") if contact else "", client_alerts=(client.alerts or "") if contact else "",
+        service_name=svc.name, category=svc.category,
         colour=category_colour(svc.category), duration_minutes=svc.duration_minutes,
         provider_name=provider.display_name, resources=resources, location_name=location.name,
         time_zone=location.time_zone, date_label=format_date(local_start.date(), "EEEE, MMMM d, y", locale="en_US"),

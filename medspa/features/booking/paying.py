@@ -180,6 +180,8 @@ def done_step() -> rx.Component:
                                  "confirm-location"),
                 confirmation_row("Deposit paid", c.deposit, "confirm-deposit"),
                 rx.cond(S.location.policy, confirmation_row("Cancelling", S.location.policy, "confirm-policy")),
+                rx.cond(S.location.phone, confirmation_row(
+                    "Questions", rx.link(S.location.phone, href=S.location.phone_href), "confirm-phone")),
                 spacing="3",
                 width="100%",
             ),

@@ -199,6 +199,7 @@ class DetailView:
     colour: str = "gray"
     client_name: str = ""
     profile_href: str = ""  # /clients/<id> for the roles that read client records, else ""
+    client_alerts: str = ""  # the client's alerts, shown under the name
     contact_visible: bool = False
     client_phone: str = ""
     client_email: str = ""
@@ -412,6 +413,7 @@ def detail_view(d: AppointmentDetail) -> DetailView:
         id=d.id, status=d.status, status_label=STATUS_LABELS.get(d.status, d.status),
         accent=STATUS_ACCENT.get(d.status, "gray"), colour=d.colour, client_name=d.client_name,
         profile_href=f"/clients/{d.client_id}" if d.client_id and d.contact_visible else "",
+        client_alerts=d.client_alerts,
         contact_visible=d.contact_visible, client_phone=d.client_phone, client_email=d.client_email,
         service_name=d.service_name, category=d.category, provider_name=d.provider_name,
         resources=", ".join(d.resources), location_name=d.location_name, date_label=d.date_label,

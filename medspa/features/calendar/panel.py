@@ -188,6 +188,8 @@ def _panel_header() -> list[rx.Component]:
                             href=d.profile_href, id="detail-profile-link", color="inherit", underline="hover",
                             title="Open the client's profile"),
                     rx.heading(d.client_name, size="6", weight="bold", id="detail-client")),
+            rx.cond(d.client_alerts != "", rx.badge(rx.icon("flag", size=12), d.client_alerts, color_scheme="amber",
+                                                    variant="soft", size="2", id="detail-alerts")),
             rx.hstack(
                 rx.box(width="10px", height="10px", border_radius="3px",
                        background="var(--" + d.colour + "-9)"),

@@ -15,6 +15,7 @@ from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.models import UserAccount
 from medspa.domain.identity.tokens import org_for, token_hash
+from medspa.domain.practice.models import StaffMember
 from medspa.domain.scheduling.feeds import feed_created_at, provider_feed, rotate_feed
 from medspa.domain.scheduling.models import CalendarFeed
 from medspa.domain.work import atomic, now_of
@@ -24,8 +25,8 @@ FEED_PATH = "/calendar-feeds/{token}.ics"
 
 @dataclass(frozen=True)
 class FeedStatus:
-    """The signed-in staff member's feed: whether they have a staff record (only those can
-    have a feed), when the current link was made (None: no link yet), and the new link's URL
+    """The signed-in staff member's feed: whether they have a bookable staff record (providers:
+    only they can have a feed), when the current link was made (None: no link yet), and the new link's URL
     right after a rotation ("" otherwise: it is never shown again)."""
 
     available: bool
@@ -34,9 +35,12 @@ class FeedStatus:
 
 
 def _staff_id(work, actor: Actor) -> int | None:
+    """The actor's staff record when it is a bookable one (a provider): only they have visits
+    (an owner who does not treat would subscribe to an empty calendar)."""
     if actor.user_id is None:
         return None
-    return work.session.exec(select(UserAccount.staff_id).where(UserAccount.id == actor.user_id)).first()
+    return work.session.exec(select(StaffMember.id).join(UserAccount, UserAccount.staff_id == StaffMember.id)
+                             .where(UserAccount.id == actor.user_id, StaffMember.is_bookable.is_(True))).first()
 
 
 def fetch_my_feed(actor: Actor, *, engine: Engine | None = None) -> FeedStatus:
