@@ -108,7 +108,8 @@ def test_drop_on_a_conflict_changes_nothing_and_says_why(desk):
     move, _ = tab(desk)
     run(call(MoveState.drop, move, f"a{appt}", f"c{p1}", round(60 * PX)))
     assert where(desk, appt) == (p1, ny(THURSDAY, 10), "confirmed")
-    assert "Pia" in move.refused and move.moves == 1
+    assert move.refused == "Provider 1 is busy then (another visit or time blocked)" and move.moves == 1
+    assert move.nearby == "10:15 AM, 10:30 AM, 11:30 AM, 11:45 AM"  # the nearest free starts, not its own
     # outside the provider's hours (17:00 - 18:00 would end after 17:00)
     run(call(MoveState.drop, move, f"a{appt}", f"c{p1}", round(7 * 60 * PX)))
     assert where(desk, appt) == (p1, ny(THURSDAY, 10), "confirmed")

@@ -16,7 +16,7 @@ import reflex as rx
 
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.scheduling.actions.reschedule import do_edit_visit, fetch_edit_options
-from medspa.domain.scheduling.reschedule import MoveRefused, VisitChange
+from medspa.domain.scheduling.reschedule import NOTES_MAX, MoveRefused, VisitChange
 from medspa.domain.scheduling.service import InvalidTransition
 from medspa.domain.timezones import wall_to_utc
 from medspa.features.auth.state import StaffState
@@ -26,7 +26,6 @@ from medspa.features.choices import Option
 from medspa.web.inputs import clean_text, iso_day, parse_id
 
 ANY_ROOM = "any"
-NOTES_MAX = 2000
 _CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])(:00)?")
 # the action's field names -> the dialog's
 _FIELD = {"start_at": "time", "start": "time", "day": "day", "provider_id": "provider", "provider": "provider",
@@ -80,14 +79,14 @@ class EditVisitState(StaffState):
             return rx.toast.error("This visit cannot be edited.")
         o = done.value
         self._appointment_id, self._time_zone = detail.detail.id, o.time_zone
-        self.services = [Option(str(s.id), f"{s.label} · {s.duration_minutes} min") for s in o.services]
+        self.services = [Option(str(s.id), s.label) for s in o.services]
         self.providers = [Option(str(p.id), p.name) for p in o.providers]
-        self.rooms = [Option(ANY_ROOM, "Any free room")] + [Option(str(r.id), r.name) for r in o.rooms]
-        cur = o.current
-        self.day, self.start, self.notes = o.day.isoformat(), o.start_local, cur.notes or ""
-        self.provider = str(cur.provider_id or "")
-        self.service = str(cur.service_id or "")
-        self.room = str(cur.room_id) if cur.room_id else ANY_ROOM
+        # rooms only: the device a service needs is found for the new time by itself
+        self.rooms = [Option(ANY_ROOM, "Keep its room, or any free one")] + [
+            Option(str(r.id), r.name) for r in o.rooms if r.kind == "room"]
+        self.day, self.start, self.notes = o.day.isoformat(), o.start_local, o.notes or ""
+        self.provider, self.service = str(o.provider_id), str(o.service_id)
+        self.room = str(o.room_id) if o.room_id else ANY_ROOM
         self.title = f"{detail.detail.client_name} · {detail.detail.service_name}"
         self.zone = o.time_zone
         self.errors, self.reason, self.busy, self.dialog_open = {}, "", False, True
@@ -101,9 +100,10 @@ class EditVisitState(StaffState):
     def _change(self, form: dict) -> VisitChange | None:
         """The typed change, checked against what was offered (errors by field, else the change)."""
         day, start = iso_day(form.get("day")), _clock(form.get("time"))
-        provider, service = _offered(form.get("provider"), self.providers), _offered(form.get("service"),
-                                                                                     self.services)
-        room_value = form.get("room", ANY_ROOM)
+        # a select left untouched may be missing from the form: it keeps what the dialog showed
+        provider = _offered(form.get("provider", self.provider), self.providers)
+        service = _offered(form.get("service", self.service), self.services)
+        room_value = form.get("room", self.room)
         room = None if room_value in (ANY_ROOM, "") else _offered(room_value, self.rooms)
         errors = {}
         if day is None:

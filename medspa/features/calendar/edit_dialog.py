@@ -62,7 +62,7 @@ def edit_dialog() -> rx.Component:
                     ),
                     _select("Provider", "provider", s.providers, s.provider),
                     _select("Service", "service", s.services, s.service),
-                    _select("Room / device", "room", s.rooms, s.room),
+                    _select("Room", "room", s.rooms, s.room),
                     _field("Notes", "notes", rx.text_area(name="notes", id="edit-notes", default_value=s.notes,
                                                           rows="3", width="100%", max_length=2000)),
                     rx.text("The server checks the provider's hours, the room and other visits before saving.",
@@ -95,6 +95,8 @@ def move_refused_banner() -> rx.Component:
             rx.callout.icon(rx.icon("calendar-x-2", size=16)),
             rx.hstack(
                 rx.text(rx.text.strong("Not moved: "), MoveState.refused, size="2", id="cal-move-reason"),
+                rx.cond(MoveState.nearby != "", rx.text("Free nearby: " + MoveState.nearby, size="2",
+                                                        color_scheme="gray", id="cal-move-nearby")),
                 rx.spacer(),
                 rx.icon_button(rx.icon("x", size=14), size="1", variant="ghost", color_scheme="gray",
                                on_click=MoveState.dismiss, aria_label="Dismiss"),

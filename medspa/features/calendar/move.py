@@ -20,7 +20,7 @@ from medspa.domain.identity.permissions import has_permission
 from medspa.domain.scheduling.actions.reschedule import do_move_visit, fetch_edit_options
 from medspa.domain.scheduling.reschedule import MoveRefused
 from medspa.domain.scheduling.service import InvalidTransition
-from medspa.domain.timezones import local_midnight, wall_to_utc
+from medspa.domain.timezones import format_clinic_clock, local_midnight, wall_to_utc
 from medspa.features.auth.state import StaffState
 from medspa.features.calendar.layout import PX_PER_MINUTE, SLOT_MINUTES, detail_view, parse_day
 from medspa.features.calendar.state import CalendarState, DetailState
@@ -53,6 +53,7 @@ class MoveState(StaffState):
 
     moves: int = 0  # answered drops: the grid redraws dropped blocks from state when it changes
     refused: str = ""  # why the last drop was refused, shown above the grid
+    nearby: str = ""  # the nearest free starts then ("11:30 AM, 12:00 PM"), when the action found some
     busy: bool = False
 
     @rx.event
@@ -72,16 +73,16 @@ class MoveState(StaffState):
             if await self._staff_actor() is None:
                 yield self._to_login()
             return
-        appointment_id, start_at, provider_id = planned
-        self.busy = True
+        appointment_id, start_at, provider_id, was = planned
+        self.busy, self.nearby = True, ""
         yield
-        outcome = await self._move(appointment_id, start_at, provider_id)
+        outcome = await self._move(appointment_id, start_at, provider_id, was)
         self.busy, self.moves = False, self.moves + 1
         if outcome is not None:
             yield outcome
 
     def _day_drop(self, cal: CalendarState, item_id: str, target_id: str, px: float):
-        """(appointment id, start, provider id or None) of a drop on the day grid; a sentence when
+        """(appointment id, start, provider id or None, current start) of a drop on the day grid; a sentence when
         the drop cannot be a move; None when the ids are not what this tab shows."""
         block = next((b for b in cal.day_data.blocks if b.drag_id == item_id and b.movable), None)
         column = next((c for c in cal.day_data.columns if f"c{c.id}" == target_id), None)
@@ -95,11 +96,12 @@ class MoveState(StaffState):
             return None  # dropped where it was: nothing to do
         if not same_column and cal.view != "providers":
             return ROOMS_VIEW
-        start = local_midnight(day, ZoneInfo(cal.time_zone)) + timedelta(minutes=minute)
-        return block.appointment_id, start, None if same_column else column.id
+        midnight = local_midnight(day, ZoneInfo(cal.time_zone))
+        start, now_at = midnight + timedelta(minutes=minute), midnight + timedelta(minutes=block.minute)
+        return block.appointment_id, start, None if same_column else column.id, now_at
 
     async def _week_drop(self, cal: CalendarState, item_id: str, target_id: str):
-        """(appointment id, start, provider id or None) of a chip dropped on another week cell:
+        """(appointment id, start, provider id or None, current start) of a chip dropped on another week cell:
         the visit keeps its local start time; None when the ids are not what this tab shows."""
         appointment_id = ascii_int(item_id[1:]) if item_id.startswith("a") else None
         chip = next((ch for row in cal.week_data.rows for cell in row.cells for ch in cell.chips
@@ -114,17 +116,23 @@ class MoveState(StaffState):
             return None if done.redirect else GONE
         options = done.value
         hour, minute = (ascii_int(p) or 0 for p in options.start_local.split(":")[:2])
-        start = wall_to_utc(parse_day(cell[1], None), time(hour % 24, minute % 60), ZoneInfo(options.time_zone))
+        zone = ZoneInfo(options.time_zone)
+        start = wall_to_utc(parse_day(cell[1], None), time(hour % 24, minute % 60), zone)
         same_provider = chip.home.partition("_")[0] == f"w{cell[0]}"
-        return chip.appointment_id, start, None if same_provider else cell[0]
+        return chip.appointment_id, start, None if same_provider else cell[0], wall_to_utc(
+            options.day, time(hour % 24, minute % 60), zone)
 
-    async def _move(self, appointment_id: int, start_at, provider_id: int | None):
-        """Run the move; show the outcome (a toast, or the reason above the grid)."""
+    async def _move(self, appointment_id: int, start_at, provider_id: int | None, was):
+        """Run the move; show the outcome (a toast, or the reason above the grid with the nearest
+        free starts but the visit's own, `was`)."""
         try:
             done = await self._act(do_move_visit, appointment_id, start_at=start_at, provider_id=provider_id,
                                    denied=GONE)
         except MoveRefused as exc:
+            zone = (await self.get_state(CalendarState)).time_zone
             self.refused = exc.reason
+            free = [a.start for a in exc.alternatives if a.start != was][:4]
+            self.nearby = ", ".join(format_clinic_clock(a, zone) for a in free) if zone else ""
             return None
         except (InvalidTransition, ValidationFailed) as exc:
             self.refused = "; ".join(exc.fields.values()) if isinstance(exc, ValidationFailed) else str(exc)
@@ -146,4 +154,4 @@ class MoveState(StaffState):
     @rx.event
     def dismiss(self):
         """Hide the refusal above the grid."""
-        self.refused = ""
+        self.refused = self.nearby = ""
