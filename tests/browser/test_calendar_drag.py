@@ -62,6 +62,7 @@ def drag(page: Page, appointment_id: int, *, minutes: int, to_column: int | None
     page.mouse.move(x1, y0 + minutes * PX_PER_MINUTE, steps=15)
     page.wait_for_timeout(100)
     if shot is not None:
+        expect(page.locator("[data-drag-time]")).to_be_visible()  # the start it would get, on the block
         shot()  # mid-drag: the block follows the pointer, snapped to the grid's rows
     page.mouse.up()
 
@@ -79,12 +80,14 @@ def test_drag_to_another_time_and_provider_moves_it_in_every_browser(page: Page,
         navigations: list[str] = []
         other.on("framenavigated", lambda frame: navigations.append(frame.url))
 
-        drag(page, visit.id, minutes=150, to_column=p2)  # 10:00 -> 12:30, Provider 1 -> Provider 2
-        expect(block(page, visit.id)).to_contain_text("12:30 PM – 1:00 PM")
-        assert in_db(desk, visit.id) == (p2, at(THURSDAY, 12, 30))
+        # 10:00 -> 11:30, Provider 1 -> Provider 2 (not near the window's edge: dnd-kit would scroll)
+        drag(page, visit.id, minutes=90, to_column=p2,
+             shot=lambda: page.screenshot(path=str(ARTIFACTS / "calendar-drag-to-column.png")))
+        expect(block(page, visit.id)).to_contain_text("11:30 AM – 12:00 PM")
+        assert in_db(desk, visit.id) == (p2, at(THURSDAY, 11, 30))
         expect(page.locator("#cal-move-refused")).to_have_count(0)
         # the other browser redraws it live: new time, in Provider 2's column
-        expect(block(other, visit.id)).to_contain_text("12:30 PM – 1:00 PM", timeout=LIVE_TIMEOUT)
+        expect(block(other, visit.id)).to_contain_text("11:30 AM – 12:00 PM", timeout=LIVE_TIMEOUT)
         column = other.locator(f"[data-column='{p2}']").bounding_box()
         moved = block(other, visit.id).bounding_box()
         assert column["x"] - 2 <= moved["x"] < column["x"] + column["width"], (column, moved)
@@ -104,7 +107,11 @@ def test_drag_onto_another_visit_snaps_back_with_the_reason(page: Page, app_urls
     home = block(page, visit.id).bounding_box()
 
     # onto Pia's 11:00 visit; the mid-drag screenshot keeps the viewport (a resize cancels a drag)
-    drag(page, visit.id, minutes=60, shot=lambda: page.screenshot(path=str(ARTIFACTS / "calendar-drag-dragging.png")))
+    def mid_drag():
+        expect(page.locator("[data-drag-time]")).to_have_text("11:00 AM")
+        page.screenshot(path=str(ARTIFACTS / "calendar-drag-dragging.png"))
+
+    drag(page, visit.id, minutes=60, shot=mid_drag)
     expect(page.locator("#cal-move-reason")).to_be_visible()
     expect(page.locator("#cal-move-reason")).to_contain_text("Provider 1 is busy then")
     page.wait_for_timeout(300)
@@ -119,7 +126,7 @@ def test_drag_onto_another_visit_snaps_back_with_the_reason(page: Page, app_urls
     expect(page.locator(f"[data-drag='a{visit.id}']")).to_have_attribute("aria-roledescription", "movable visit")
 
 
-def test_edit_dialog_changes_the_time(page: Page, app_urls, screenshot):
+def test_edit_dialog_changes_the_time_and_cancel_asks_why(page: Page, app_urls, screenshot):
     desk = make_desk(app_urls)
     p1, _ = desk.clinic.provider_ids
     visit = script_booking(desk, at(THURSDAY, 10), "Quinn", "Tran", provider=p1)
@@ -148,3 +155,18 @@ def test_edit_dialog_changes_the_time(page: Page, app_urls, screenshot):
     expect(dialog.locator("#edit-reason")).to_be_visible()
     assert in_db(desk, visit.id) == (p1, at(THURSDAY, 15, 30))
     screenshot("calendar-edit-refused")
+    dialog.locator("button", has_text="Close").click()
+
+    # the desk's cancel asks why: "Other" needs a note
+    panel.locator("#detail-cancel").click()
+    panel.locator("#cancel-reason-other").click()
+    panel.locator("#detail-cancel-confirm").click()
+    expect(panel.locator("#detail-cancel-note-error")).to_be_visible()
+    screenshot("calendar-cancel-reason")
+    panel.locator("#cancel-reason-weather").click()
+    panel.locator("#detail-cancel-note").fill("Snow storm")
+    panel.locator("#detail-cancel-confirm").click()
+    expect(panel.locator("#detail-status")).to_have_text("Cancelled")
+    with desk.clinic.session() as s:
+        appt = s.exec(select(Appointment).where(Appointment.id == visit.id)).one()
+        assert (appt.cancellation_reason, appt.cancellation_note) == ("weather", "Snow storm")

@@ -23,6 +23,7 @@ class CalendarDnd(rx.Component):
     tag = "CalendarDnd"
     lib_dependencies: list[str] = _DND_KIT
     snap_px: rx.Var[float]  # the day grid's row height in px (0: no vertical snap, the week grid)
+    px_per_minute: rx.Var[float]  # the day grid's scale (0: the week grid, no time badge while dragging)
     settle: rx.Var[int]  # changes when the server answered a move: dropped blocks are redrawn from state
     on_move: rx.EventHandler[rx.event.passthrough_event_spec(str, str, int)]
 
@@ -36,6 +37,7 @@ class DragItem(rx.Component):
     drag_id: rx.Var[str]
     home: rx.Var[str]  # the drop target it sits in
     movable: rx.Var[bool]
+    minute: rx.Var[int]  # its start, minutes after local midnight (day grid: the badge while dragging)
     at_top: rx.Var[str]
     at_left: rx.Var[str]
     at_width: rx.Var[str]

@@ -16,14 +16,21 @@ import {
 // answer arrives (`settle` changes), then it is drawn from the server's state again
 // (moved, or back home when the move was refused).
 
-const Board = createContext({ pending: null, lastDrop: { current: 0 } });
+const Board = createContext({ pending: null, lastDrop: { current: 0 }, pxPerMinute: 0 });
+
+// minutes after local midnight -> "11:30 AM" (the clinic clock's format)
+function clock(minute) {
+  const m = ((minute % 1440) + 1440) % 1440;
+  const h = Math.floor(m / 60);
+  return `${h % 12 || 12}:${String(m % 60).padStart(2, "0")} ${h < 12 ? "AM" : "PM"}`;
+}
 
 function collide(args) {
   const hits = pointerWithin(args);
   return hits.length ? hits : rectIntersection(args);
 }
 
-export function CalendarDnd({ children, onMove, snapPx = 0, settle = 0 }) {
+export function CalendarDnd({ children, onMove, snapPx = 0, pxPerMinute = 0, settle = 0 }) {
   const [pending, setPending] = useState(null);
   const lastDrop = useRef(0);
   const sensors = useSensors(
@@ -53,7 +60,7 @@ export function CalendarDnd({ children, onMove, snapPx = 0, settle = 0 }) {
     if (onMove) onMove(String(active.id), String(over.id), Math.round(delta.y));
   };
   return (
-    <Board.Provider value={{ pending, lastDrop }}>
+    <Board.Provider value={{ pending, lastDrop, pxPerMinute }}>
       <DndContext sensors={sensors} collisionDetection={collide} modifiers={[snap]}
                   onDragStart={() => { lastDrop.current = Date.now(); }} onDragEnd={onDragEnd}
                   onDragCancel={() => { lastDrop.current = Date.now(); }}>
@@ -65,9 +72,9 @@ export function CalendarDnd({ children, onMove, snapPx = 0, settle = 0 }) {
 
 // A visit block or week chip. atTop/atLeft/atWidth/atHeight: absolute placement (day grid);
 // without them a plain block-level wrapper (week chips). home: the drop target it sits in.
-export function DragItem({ children, dragId, home = "", movable = true, atTop, atLeft, atWidth, atHeight,
+export function DragItem({ children, dragId, home = "", movable = true, minute, atTop, atLeft, atWidth, atHeight,
                            css: _css, ...rest }) {
-  const { pending, lastDrop } = useContext(Board);
+  const { pending, lastDrop, pxPerMinute } = useContext(Board);
   const { attributes, listeners, setNodeRef, transform, isDragging } = useDraggable({
     id: dragId, disabled: !movable, data: { home, top: parseFloat(atTop) || 0 },
   });
@@ -75,7 +82,7 @@ export function DragItem({ children, dragId, home = "", movable = true, atTop, a
   if (!t && pending && pending.id === dragId) t = pending;
   const style = {
     transform: t ? `translate3d(${t.x}px, ${t.y}px, 0)` : undefined,
-    opacity: isDragging ? 0.85 : undefined,
+
     boxShadow: isDragging ? "0 8px 24px rgba(16, 24, 40, 0.28)" : undefined,
     borderRadius: "6px",
     cursor: movable ? (isDragging ? "grabbing" : "grab") : undefined,
@@ -96,11 +103,21 @@ export function DragItem({ children, dragId, home = "", movable = true, atTop, a
   const onKeyDown = (e) => {
     if (e.key === "Enter" || e.key === " ") { e.preventDefault(); e.currentTarget.firstElementChild?.click(); }
   };
+  // while dragging on the day grid: the start it would get, in a badge on the block
+  const badge = isDragging && t && pxPerMinute && minute !== undefined
+    ? clock(minute + Math.round(t.y / pxPerMinute)) : "";
   return (
     <div ref={setNodeRef} {...rest} {...attributes} {...(movable ? listeners : {})}
          aria-roledescription={movable ? "movable visit" : "visit"} onKeyDown={onKeyDown}
          onClickCapture={onClickCapture} style={style} data-dragging={isDragging ? "true" : undefined}>
       {children}
+      {badge ? (
+        <span data-drag-time="" style={{ position: "absolute", top: "-11px", right: "6px", padding: "1px 7px",
+          borderRadius: "999px", background: "var(--teal-9)", color: "white", fontSize: "11px", fontWeight: 700,
+          lineHeight: "18px", boxShadow: "0 1px 3px rgba(16, 24, 40, 0.25)", pointerEvents: "none" }}>
+          {badge}
+        </span>
+      ) : null}
     </div>
   );
 }
@@ -110,7 +127,7 @@ export function DropZone({ children, dropId, atLeft, atWidth, css: _css, ...rest
   const { setNodeRef, isOver, active } = useDroppable({ id: dropId });
   const style = atLeft !== undefined
     ? { position: "absolute", top: 0, bottom: 0, left: atLeft, width: atWidth, pointerEvents: "none",
-        background: isOver ? "var(--teal-a3)" : undefined, transition: "background 80ms ease" }
+        background: isOver ? "var(--teal-a2)" : undefined, transition: "background 80ms ease" }
     : { display: "flex", flexDirection: "column",
         outline: isOver && active ? "2px solid var(--teal-8)" : undefined, outlineOffset: "-2px" };
   return (

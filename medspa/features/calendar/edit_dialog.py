@@ -62,7 +62,7 @@ def edit_dialog() -> rx.Component:
                     ),
                     _select("Provider", "provider", s.providers, s.provider),
                     _select("Service", "service", s.services, s.service),
-                    _select("Room", "room", s.rooms, s.room),
+                    _select("Room (when the service uses one)", "room", s.rooms, s.room),
                     _field("Notes", "notes", rx.text_area(name="notes", id="edit-notes", default_value=s.notes,
                                                           rows="3", width="100%", max_length=2000)),
                     rx.text("The server checks the provider's hours, the room and other visits before saving.",
@@ -94,15 +94,22 @@ def move_refused_banner() -> rx.Component:
         rx.callout.root(
             rx.callout.icon(rx.icon("calendar-x-2", size=16)),
             rx.hstack(
-                rx.text(rx.text.strong("Not moved: "), MoveState.refused, size="2", id="cal-move-reason"),
-                rx.cond(MoveState.nearby != "", rx.text("Free nearby: " + MoveState.nearby, size="2",
-                                                        color_scheme="gray", id="cal-move-nearby")),
+                rx.vstack(
+                    rx.text(rx.text.strong("Not moved: "), MoveState.refused, size="2", id="cal-move-reason"),
+                    rx.cond(MoveState.nearby != "", rx.text("Free nearby: " + MoveState.nearby, size="1",
+                                                            color_scheme="gray", id="cal-move-nearby")),
+                    spacing="1",
+                ),
                 rx.spacer(),
                 rx.icon_button(rx.icon("x", size=14), size="1", variant="ghost", color_scheme="gray",
                                on_click=MoveState.dismiss, aria_label="Dismiss"),
                 align="center", width="100%",
             ),
-            color_scheme="red", size="1", margin_x="20px", margin_bottom="8px",
+            color_scheme="red", size="1", variant="surface",
+            # over the page, not in its flow: the grid (and the block just dropped) does not shift
+            position="fixed", bottom="20px", left="50%", transform="translateX(-50%)", z_index="30",
+            width="min(640px, calc(100vw - 40px))", background=rx.color("red", 2),
+            box_shadow="0 8px 24px rgba(16, 24, 40, 0.18)",
             id="cal-move-refused", role="alert",
         ),
     )

@@ -172,7 +172,8 @@ def _block(block: BlockView) -> rx.Component:
     )
     # the placed, draggable wrapper (dnd.py): movable visits go to another time or provider column
     movable = block.movable & rx.Var.create(MOVE_ROLES).contains(CalendarState.staff_role)
-    return drag_item(box, drag_id=block.drag_id, home=block.home, movable=movable, at_top=block.top,
+    return drag_item(box, drag_id=block.drag_id, home=block.home, movable=movable, minute=block.minute,
+                     at_top=block.top,
                      at_left=block.left, at_width=block.width, at_height=block.height,
                      custom_attrs={"data-drag": block.drag_id})
 
@@ -228,7 +229,8 @@ def day_grid() -> rx.Component:
             rx.foreach(d.columns, _column_rule),
             rx.foreach(d.slots, _slot),
             calendar_dnd(rx.foreach(d.columns, _drop_column), rx.foreach(d.blocks, _block),
-                         snap_px=PX_PER_MINUTE * SLOT_MINUTES, settle=MoveState.moves, on_move=MoveState.drop),
+                         snap_px=PX_PER_MINUTE * SLOT_MINUTES, px_per_minute=PX_PER_MINUTE, settle=MoveState.moves,
+                         on_move=MoveState.drop),
             _closed_label(),
             _now_line(),
             position="relative", flex="1", height=d.grid_height, id="cal-body",

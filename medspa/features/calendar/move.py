@@ -148,8 +148,8 @@ class MoveState(StaffState):
         detail = await self.get_state(DetailState)
         if detail.panel_open and detail.detail.id == moved.id:
             detail.detail = detail_view(moved)
-        return rx.toast.success(f"Moved: {moved.client_name} · {moved.date_label} · {moved.time_label} · "
-                                f"{moved.provider_name}")
+        when = moved.time_label.split(" (")[0]  # "11:30 AM – 12:00 PM EDT", without the zone's name
+        return rx.toast.success(f"Moved: {moved.client_name} · {moved.date_label} · {when} · {moved.provider_name}")
 
     @rx.event
     def dismiss(self):

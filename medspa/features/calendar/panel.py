@@ -133,7 +133,7 @@ def _confirm_cancel() -> rx.Component:
         rx.flex(*[rx.text(rx.flex(rx.radio_group.item(value=code, id=f"cancel-reason-{code}"), label, gap="2",
                                   align="center"), as_="label", size="2")
                   for code, label in CANCEL_REASONS],
-                wrap="wrap", gap="2", column_gap="4"),
+                wrap="wrap", column_gap="16px", row_gap="6px"),
         name="reason", default_value="client_request", id="detail-cancel-reason",
     )
     return rx.card(
