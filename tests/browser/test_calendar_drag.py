@@ -170,3 +170,27 @@ def test_edit_dialog_changes_the_time_and_cancel_asks_why(page: Page, app_urls, 
     with desk.clinic.session() as s:
         appt = s.exec(select(Appointment).where(Appointment.id == visit.id)).one()
         assert (appt.cancellation_reason, appt.cancellation_note) == ("weather", "Snow storm")
+
+
+def test_week_view_drag_to_another_day_and_provider(page: Page, app_urls, screenshot):
+    desk = make_desk(app_urls)
+    p1, p2 = desk.clinic.provider_ids
+    visit = script_booking(desk, at(THURSDAY, 10), "Rosa", "Ueda", provider=p1)
+    sign_in(page, desk.email)
+    open_day(page, desk, THURSDAY, span="week")
+    friday = THURSDAY + timedelta(days=1)
+    chip = page.locator(f"[data-week-appointment='{visit.id}']")
+    expect(chip).to_contain_text("Rosa Ueda")
+    target = page.locator(f"[data-week-cell='{friday.isoformat()}']").nth(1)  # rows: Provider 1, Provider 2
+    box, goal = chip.bounding_box(), target.bounding_box()
+    x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + 6, y0 + 6, steps=4)
+    page.mouse.move(goal["x"] + goal["width"] / 2, goal["y"] + goal["height"] / 2, steps=15)
+    page.wait_for_timeout(100)
+    page.mouse.up()
+    # the same local time, the new day and provider
+    expect(target.locator(f"[data-week-appointment='{visit.id}']")).to_contain_text("10:00 AM")
+    assert in_db(desk, visit.id) == (p2, at(friday, 10))
+    screenshot("calendar-week-drag")
