@@ -26,6 +26,7 @@ from medspa.domain.practice.models import Location
 from medspa.domain.scheduling.actions.desk import do_cancel_visit
 from medspa.domain.scheduling.actions.reschedule import do_edit_visit, do_move_visit, fetch_edit_options
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
+from medspa.domain.scheduling.detail import appointment_detail
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus
 from medspa.domain.scheduling.reschedule import MoveRefused, VisitChange, move_visit, reschedule_terms
 from medspa.domain.scheduling.service import InvalidTransition, hold_slot
@@ -302,3 +303,6 @@ def test_a_cancellation_records_who_and_why(engine, owner_engine):
                 for a in (s.get(Appointment, appt), s.get(Appointment, other))]
     assert rows == [("other", "Flight delayed", "staff", NOW), ("weather", "", "staff", NOW)]
     assert _audit(clinic, "appointment.cancel")[0]["reason"] == "other"
+    with clinic.session() as s:  # the calendar's panel says it
+        assert appointment_detail(s, desk, appt, now=NOW).cancel_reason == "Other: Flight delayed (by the clinic)"
+        assert appointment_detail(s, desk, other, now=NOW).cancel_reason == "Weather (by the clinic)"
