@@ -93,16 +93,18 @@ def test_my_day_is_the_providers_own_visits_in_order_with_alerts(engine, owner_e
     actor = provider_actor(clinic)
     day = fetch_my_day(actor, clock=FixedClock(at(10, 5)), engine=engine)
     assert day.bookable and day.provider_name == "Provider 1" and day.day_label == "Wednesday, July 15"
-    assert [(v.appointment_id, v.start_label, v.client_name, v.service_name, v.status) for v in day.visits] == [
+    assert [(v.appointment_id, v.start_label, v.client_name, v.service_name, v.status) for v in (r.visit for r in day.visits)] == [
         (a9, "9:00 AM", "Ada Returning", "Botox", "completed"),
         (b10, "10:00 AM", "Bea Owing", "Botox", "confirmed"),
         (c11, "11:00 AM", "Cleo New", "Botox", "confirmed")]
     assert day.remaining == 2
-    alerts = {v.client_name: [(a.kind, a.text) for a in v.alerts] for v in day.visits}
+    alerts = {r.visit.client_name: [(a.kind, a.text) for a in r.visit.alerts] for r in day.visits}
     assert alerts == {"Ada Returning": [],
                       "Bea Owing": [("balance", "Unpaid balance $350.00")],
                       "Cleo New": [("client", "VIP · prefers the left side"), ("new_client", "New client")]}
-    assert day.visits[0].client_id == ada
+    assert day.visits[0].visit.client_id == ada
+    assert [(r.bucket, r.timing, r.can_check_in) for r in day.visits] == [
+        ("done", "", False), ("late", "5 min late", False), ("expected", "in 55 min", False)]
     with clinic.session() as s:  # the read is audited with the clients shown
         row = s.exec(select(AuditEvent).where(AuditEvent.action == "daylist.my_day")).one()
         assert row.object_id == str(clinic.provider_ids[0]) and row.detail["client_ids"] == sorted([ada, bea, cleo])
@@ -115,7 +117,7 @@ def test_a_first_visit_stays_new_on_its_day_and_today_is_not_owed(engine, owner_
     visit(clinic, eve, at(9), status="completed")
     with clinic.session() as s:
         day = my_day(s, Actor(clinic.org_id, "provider", staff_id=clinic.provider_ids[0]), now=at(15))
-    assert [(a.kind, a.text) for a in day.visits[0].alerts] == [("new_client", "New client")]
+    assert [(a.kind, a.text) for a in day.visits[0].visit.alerts] == [("new_client", "New client")]
 
 
 def test_an_account_without_a_staff_record_has_an_empty_day(engine, owner_engine):
@@ -196,7 +198,7 @@ def test_who_may_read_the_lists(engine, owner_engine):
     assert mine.visits == ()
     theirs = fetch_my_day(Actor(clinic.org_id, "owner", staff_id=clinic.provider_ids[1]), clock=FixedClock(at(8)),
                           engine=engine)
-    assert [v.client_name for v in theirs.visits] == ["Hal Guest"]
+    assert [r.visit.client_name for r in theirs.visits] == ["Hal Guest"]
     with clinic.session() as s, pytest.raises(NotFound):
         arrivals(s, clinic.staff_actor(), location_id=other.location_id, now=at(8))
     # another clinic's location id falls back to this clinic's own first location

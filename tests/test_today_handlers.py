@@ -94,7 +94,7 @@ def test_the_desk_checks_in_only_what_its_list_offered(place, app_settings):
     run(call(T.check_in, state, str(mine)))
     assert status(clinic, mine) == "checked_in"
     assert state.notice == "Mia Day is checked in."
-    assert [(r.id, r.bucket, r.timing, r.can_check_in) for r in state.rows][0] == (mine, "waiting", "waiting 0 min",
+    assert [(r.id, r.bucket, r.timing, r.can_check_in) for r in state.rows][0] == (mine, "waiting", "just checked in",
                                                                                     False)
     run(call(T.check_in, state, mine))  # no longer offered: nothing happens twice
     assert state.error == ""

@@ -90,12 +90,14 @@ class DayVisit:
 @dataclass(frozen=True)
 class MyDay:
     """A provider's visits today in start order (the actor's own staff record; `bookable`
-    False when the signed-in account has no staff record to list, then `visits` is empty)."""
+    False when the signed-in account has no staff record to list, then `visits` is empty),
+    each with its arrivals bucket and timing ("12 min late", "waiting 9 min": the provider
+    sees who is waiting for them); no check-in is offered here (the desk's list does)."""
 
     provider_name: str
     bookable: bool
     day_label: str
-    visits: tuple[DayVisit, ...]
+    visits: tuple["ArrivalRow", ...]
     remaining: int  # visits still to come (confirmed or checked in)
 
 
@@ -256,7 +258,7 @@ def my_day(session: Session, actor: Actor, *, now: datetime) -> MyDay:
         record(session, actor, "daylist.my_day", "staff", staff.id, at=now, appointments=len(visits),
                client_ids=sorted({v.client_id for v in visits if v.client_id is not None}))
     return MyDay(staff.display_name, True, format_date(now.astimezone(zone).date(), "EEEE, MMMM d", locale="en_US"),
-                 tuple(visits), remaining)
+                 tuple(_arrival(v, now, False) for v in visits), remaining)
 
 
 def _home_zone(session: Session, staff_id: int, visits: list[DayVisit]) -> str:
@@ -275,7 +277,7 @@ def _home_zone(session: Session, staff_id: int, visits: list[DayVisit]) -> str:
 def _arrival(visit: DayVisit, now: datetime, may_check_in: bool) -> ArrivalRow:
     if visit.status == AppointmentStatus.CHECKED_IN:
         waited = _minutes_between(visit.checked_in_at or now, now)
-        return ArrivalRow(visit, "waiting", f"waiting {waited} min", waited, False)
+        return ArrivalRow(visit, "waiting", f"waiting {waited} min" if waited else "just checked in", waited, False)
     if visit.status == AppointmentStatus.COMPLETED:
         return ArrivalRow(visit, "done", "", 0, False)
     if visit.status == AppointmentStatus.NO_SHOW:
@@ -297,7 +299,7 @@ def _duration(minutes: int) -> str:
 def arrivals(session: Session, actor: Actor, *, location_id: int, now: datetime) -> Arrivals:
     """Today's arrivals at a location (its local day of `now`): each visit in a bucket
     (late: start passed, not checked in, "12 min late"; waiting: checked in, "waiting 9 min"
-    since checked_in_at; expected: "in 25 min"; done; no_show), sorted late (most late first),
+    since checked_in_at, "just checked in" within the minute; expected: "in 25 min"; done; no_show), sorted late (most late first),
     waiting (longest first), expected (by start), done, no-shows. The read is audited
     ("daylist.arrivals" on the location, with the client ids shown). Raises PermissionDenied
     (calendar.read and client.read), NotFound (unknown location or another clinic's)."""

@@ -140,7 +140,7 @@ class TodayState(StaffState):
 
     def _show_my_day(self, day: MyDay) -> None:
         self.provider_name, self.day_label, self.remaining = day.provider_name, day.day_label, day.remaining
-        self.my_visits = [visit_view(v) for v in day.visits]
+        self.my_visits = [visit_view(r.visit, bucket=r.bucket, timing=r.timing) for r in day.visits]
         self.loaded_my_day = True
 
     def _show_arrivals(self, opened: ArrivalsOpened) -> None:
