@@ -20,7 +20,8 @@ from medspa.domain.identity.service import create_user
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.scheduling.actions.daylist import fetch_arrivals, fetch_my_day
 from medspa.domain.scheduling.actions.desk import do_change_status, do_checkout_visit
-from medspa.domain.scheduling.daylist import arrivals, my_day
+from medspa.domain.scheduling.daylist import arrivals, day_lists, my_day
+from medspa.domain.practice.service import add_staff
 from medspa.domain.scheduling.service import cancel_appointment, change_status, hold_slot
 from tests.factories import build_clinic
 
@@ -35,8 +36,8 @@ def at(h: int, m: int = 0, day: date = DAY, fold: int = 0) -> datetime:
 
 def client(clinic, first: str, last: str, alerts: str = "") -> int:
     with clinic.session() as s:
-        c = find_or_create_client(s, clinic.system, ClientInput(first, last, f"{first}.{last}-{clinic.slug}@example.com",
-                                                                 "+12125550180"))
+        email = f"{first}.{last}-{clinic.slug}@example.com"
+        c = find_or_create_client(s, clinic.system, ClientInput(first, last, email, "+12125550180"))
         c.alerts = alerts
         s.add(c)
         s.commit()
@@ -93,7 +94,8 @@ def test_my_day_is_the_providers_own_visits_in_order_with_alerts(engine, owner_e
     actor = provider_actor(clinic)
     day = fetch_my_day(actor, clock=FixedClock(at(10, 5)), engine=engine)
     assert day.bookable and day.provider_name == "Provider 1" and day.day_label == "Wednesday, July 15"
-    assert [(v.appointment_id, v.start_label, v.client_name, v.service_name, v.status) for v in (r.visit for r in day.visits)] == [
+    visits = [r.visit for r in day.visits]
+    assert [(v.appointment_id, v.start_label, v.client_name, v.service_name, v.status) for v in visits] == [
         (a9, "9:00 AM", "Ada Returning", "Botox", "completed"),
         (b10, "10:00 AM", "Bea Owing", "Botox", "confirmed"),
         (c11, "11:00 AM", "Cleo New", "Botox", "confirmed")]
@@ -204,3 +206,23 @@ def test_who_may_read_the_lists(engine, owner_engine):
     # another clinic's location id falls back to this clinic's own first location
     got = fetch_arrivals(clinic.staff_actor(), other.location_id, clock=FixedClock(at(8)), engine=engine)
     assert got.arrivals.location_id == clinic.location_id and len(got.arrivals.rows) == 1
+
+
+def test_which_lists_each_account_gets(engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine)
+    with clinic.session() as s:
+        office = add_staff(s, clinic.system, "Olive Owner", "owner", bookable=False)
+        treats = clinic.provider_ids[0]
+
+        def lists(role: str, staff_id: int | None = None):
+            return day_lists(s, Actor(clinic.org_id, role, staff_id=staff_id))
+
+        assert lists("provider", treats) == ("my_day",)
+        assert lists("provider") == ("my_day",)  # says it has no staff record, rather than "not found"
+        assert lists("owner", treats) == ("my_day", "arrivals")
+        assert lists("owner", office.id) == ("arrivals",)  # an owner who does not treat
+        assert lists("owner") == ("arrivals",)
+        assert lists("manager") == lists("front_desk") == ("arrivals",)
+        assert lists("lab", treats) == lists("client") == lists("public") == ()
+        day = my_day(s, Actor(clinic.org_id, "owner", staff_id=office.id, label="Olive"), now=at(9))
+        assert (day.bookable, day.visits) == (False, ())

@@ -44,8 +44,8 @@ def make_day(urls: tuple[str, str]):
     ids = {}
     with clinic.session() as s:
         def client(first: str, last: str, alerts: str = "") -> int:
-            c = find_or_create_client(s, clinic.system, ClientInput(first, last, f"{first.lower()}-{clinic.slug}@example.com",
-                                                                     "+12125550140"))
+            email = f"{first.lower()}-{clinic.slug}@example.com"
+            c = find_or_create_client(s, clinic.system, ClientInput(first, last, email, "+12125550140"))
             c.alerts = alerts
             s.add(c)
             s.flush()

@@ -47,6 +47,11 @@ SHOWN = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN, AppointmentS
 """The statuses a day list shows: holds (a client still paying online), cancelled and expired
 visits are not expected at the desk."""
 
+MY_DAY, ARRIVALS = "my_day", "arrivals"
+ARRIVALS_ROLES = frozenset({"front_desk", "owner", "manager"})
+"""Who gets the arrivals list: the desk and the people running the clinic (providers get their
+own day; they are not the desk)."""
+
 BUCKETS = ("late", "waiting", "expected", "done", "no_show")
 BUCKET_LABELS = {"late": "Late", "waiting": "Checked in", "expected": "Expected", "done": "Completed",
                  "no_show": "No-show"}
@@ -163,7 +168,8 @@ def _first_visits(session: Session, client_ids: list[int]) -> dict[int, datetime
 def _rooms(session: Session, appointment_ids: list[int]) -> dict[int, str]:
     if not appointment_ids:
         return {}
-    rows = session.exec(select(Occupancy.appointment_id, Resource.name).join(Resource, Resource.id == Occupancy.resource_id)
+    rows = session.exec(select(Occupancy.appointment_id, Resource.name)
+                        .join(Resource, Resource.id == Occupancy.resource_id)
                         .where(Occupancy.appointment_id.in_(appointment_ids), Resource.kind.in_(("room", "device")))
                         .distinct().order_by(Occupancy.appointment_id, Resource.name)).all()
     out: dict[int, list[str]] = {}
@@ -238,14 +244,35 @@ def _select(*where):
             .where(Appointment.status.in_(SHOWN), *where))
 
 
+def own_staff(session: Session, actor: Actor) -> StaffMember | None:
+    """The actor's own staff record when it is an active, bookable one (a provider, or an owner
+    or manager who treats), else None: only they have visits of their own."""
+    if actor.staff_id is None:
+        return None
+    staff = session.get(StaffMember, actor.staff_id)
+    return staff if staff is not None and staff.active and staff.is_bookable else None
+
+
+def day_lists(session: Session, actor: Actor) -> tuple[str, ...]:
+    """The lists /today offers this actor: MY_DAY to providers and to anyone with a bookable
+    staff record of their own (an owner who treats), ARRIVALS to ARRIVALS_ROLES; none without
+    calendar.read and client.read (the lab)."""
+    if not (actor.can("calendar.read") and actor.can("client.read")):
+        return ()
+    lists = [MY_DAY] if actor.role == "provider" or own_staff(session, actor) is not None else []
+    if actor.role in ARRIVALS_ROLES:
+        lists.append(ARRIVALS)
+    return tuple(lists)
+
+
 def my_day(session: Session, actor: Actor, *, now: datetime) -> MyDay:
     """The signed-in provider's own visits today (any location, each on its own local day),
     in start order with their alerts. Always the actor's own staff record (`actor.staff_id`):
-    there is no way to ask for another provider's list. An account without a staff record
-    gets an empty list (bookable False). The read is audited ("daylist.my_day" with the
+    there is no way to ask for another provider's list. An account without a bookable staff
+    record (`own_staff`) gets an empty list (bookable False). The read is audited ("daylist.my_day" with the
     client ids shown). Raises PermissionDenied (needs calendar.read and client.read)."""
     _check(actor)
-    staff = session.get(StaffMember, actor.staff_id) if actor.staff_id is not None else None
+    staff = own_staff(session, actor)
     if staff is None:
         return MyDay(actor.label, False, format_date(now.date(), "EEEE, MMMM d", locale="en_US"), (), 0)
     # every zone's today lies within a day and a half of now; the exact local day is kept below
@@ -299,8 +326,9 @@ def _duration(minutes: int) -> str:
 def arrivals(session: Session, actor: Actor, *, location_id: int, now: datetime) -> Arrivals:
     """Today's arrivals at a location (its local day of `now`): each visit in a bucket
     (late: start passed, not checked in, "12 min late"; waiting: checked in, "waiting 9 min"
-    since checked_in_at, "just checked in" within the minute; expected: "in 25 min"; done; no_show), sorted late (most late first),
-    waiting (longest first), expected (by start), done, no-shows. The read is audited
+    since checked_in_at, "just checked in" within the minute; expected: "in 25 min"; done;
+    no_show), sorted late (most late first), waiting (longest first), expected (by start),
+    done, no-shows. The read is audited
     ("daylist.arrivals" on the location, with the client ids shown). Raises PermissionDenied
     (calendar.read and client.read), NotFound (unknown location or another clinic's)."""
     _check(actor)
@@ -322,5 +350,6 @@ def arrivals(session: Session, actor: Actor, *, location_id: int, now: datetime)
                     format_date(_day, "EEEE, MMMM d", locale="en_US"), _clock(now, tz, True), tuple(rows), counts)
 
 
-__all__ = ["ALERT_KINDS", "BUCKETS", "BUCKET_LABELS", "VisitAlert", "DayVisit", "MyDay", "ArrivalRow", "Arrivals",
+__all__ = ["MY_DAY", "ARRIVALS", "ARRIVALS_ROLES", "own_staff", "day_lists", "ALERT_KINDS", "BUCKETS",
+           "BUCKET_LABELS", "VisitAlert", "DayVisit", "MyDay", "ArrivalRow", "Arrivals",
            "visit_alerts", "my_day", "arrivals"]

@@ -2,9 +2,10 @@
 
 Thin: every handler re-checks the staff session through StaffState._act and calls one domain
 action (scheduling/actions/daylist.py; a check-in is scheduling/actions/desk.do_change_status,
-the calendar's own step). Which tabs a role gets: "My day" for an account linked to a staff
-record that is a provider, or an owner or manager who is (bookable staff); "Arrivals" for the
-front desk, owners and managers. Nobody else (the lab) sees anything but "not found".
+the calendar's own step). Which tabs: the domain decides (scheduling.daylist.day_lists):
+"My day" for an account with a bookable staff record (a provider, an owner who treats);
+"Arrivals" for the front desk, owners and managers. Nobody else (the lab) sees anything but
+"not found"; every list handler checks again through its action.
 
 Refresh: the page clicks its hidden refresh button every 30 seconds while it is open and
 visible (a timer the load handler starts with rx.call_script; it stops itself once the page
@@ -17,16 +18,14 @@ import dataclasses
 
 import reflex as rx
 
-from medspa.domain.identity.actor import Actor
-from medspa.domain.scheduling.actions.daylist import ArrivalsOpened, fetch_arrivals, fetch_my_day
+from medspa.domain.scheduling.actions.daylist import ArrivalsOpened, fetch_arrivals, fetch_day_lists, fetch_my_day
 from medspa.domain.scheduling.actions.desk import do_change_status
-from medspa.domain.scheduling.daylist import BUCKET_LABELS, BUCKETS, DayVisit, MyDay
+from medspa.domain.scheduling.daylist import ARRIVALS, BUCKET_LABELS, BUCKETS, MY_DAY, DayVisit, MyDay
 from medspa.domain.scheduling.service import InvalidTransition
 from medspa.features.auth.state import StaffState
 from medspa.features.choices import Option
 from medspa.web.inputs import parse_id
 
-MY_DAY, ARRIVALS = "my_day", "arrivals"
 REFRESH_SECONDS = 30
 STATUS_COLORS = {"confirmed": "teal", "checked_in": "blue", "completed": "gray", "no_show": "orange"}
 BUCKET_COLORS = {"late": "red", "waiting": "blue", "expected": "teal", "done": "gray", "no_show": "orange"}
@@ -93,18 +92,6 @@ def visit_view(v: DayVisit, *, bucket: str = "", timing: str = "", can_check_in:
         can_check_in=can_check_in)
 
 
-def tabs_for(actor: Actor) -> list[str]:
-    """The tabs this signed-in staff member gets (module docstring); [] = "not found"."""
-    if not (actor.can("calendar.read") and actor.can("client.read")):
-        return []
-    tabs = []
-    if actor.staff_id is not None and actor.role in ("provider", "owner", "manager"):
-        tabs.append(MY_DAY)
-    if actor.role in ("front_desk", "owner", "manager"):
-        tabs.append(ARRIVALS)
-    return tabs
-
-
 class TodayState(StaffState):
     """What /today shows: the tabs offered, the open tab, and its list."""
 
@@ -117,6 +104,7 @@ class TodayState(StaffState):
     busy_id: int = 0
     # My day
     provider_name: str = ""
+    bookable: bool = True  # False: this account has no bookable staff record (no visits of its own)
     day_label: str = ""
     remaining: int = 0
     my_visits: list[VisitView] = []
@@ -140,6 +128,7 @@ class TodayState(StaffState):
 
     def _show_my_day(self, day: MyDay) -> None:
         self.provider_name, self.day_label, self.remaining = day.provider_name, day.day_label, day.remaining
+        self.bookable = day.bookable
         self.my_visits = [visit_view(r.visit, bucket=r.bucket, timing=r.timing) for r in day.visits]
         self.loaded_my_day = True
 
@@ -169,7 +158,7 @@ class TodayState(StaffState):
             return None
         if done.redirect is not None:
             return done.redirect
-        if done.error or not tabs_for(done.actor):
+        if done.error:
             self._deny()
             return None
         if self.tab == MY_DAY:
@@ -182,10 +171,10 @@ class TodayState(StaffState):
     async def load(self):
         """on_load: the tabs of this role, the chosen one (?tab=arrivals or my_day) and its
         list; then the 30-second refresh timer."""
-        actor = await self._staff_actor()
-        if actor is None:
-            return self._to_login()
-        tabs = tabs_for(actor)
+        done = await self._act(fetch_day_lists)
+        if done.redirect is not None:
+            return done.redirect
+        tabs = list(done.value or ())
         if not tabs:
             self._deny()
             return None

@@ -12,7 +12,7 @@ from medspa.clock import Clock
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.service import list_locations
 from medspa.domain.scheduling.actions.calendar import LocationOption
-from medspa.domain.scheduling.daylist import Arrivals, MyDay, arrivals, my_day
+from medspa.domain.scheduling.daylist import Arrivals, MyDay, arrivals, day_lists, my_day
 from medspa.domain.work import atomic, now_of
 
 
@@ -23,6 +23,13 @@ class ArrivalsOpened:
 
     locations: tuple[LocationOption, ...]
     arrivals: Arrivals
+
+
+def fetch_day_lists(actor: Actor, *, engine: Engine | None = None) -> tuple[str, ...]:
+    """Which lists /today offers the signed-in staff member ("my_day", "arrivals"; empty: none,
+    the page says "not found"). Not audited: no client data."""
+    with atomic(actor.org_id, engine=engine) as work:
+        return day_lists(work.session, actor)
 
 
 def fetch_my_day(actor: Actor, *, clock: Clock | None = None, engine: Engine | None = None) -> MyDay:
