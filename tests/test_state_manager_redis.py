@@ -8,11 +8,7 @@ lock's expiration, set here far beyond the timeouts.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import redis as redis_sync
@@ -25,48 +21,10 @@ from reflex.istate.manager.token import BaseStateToken
 
 from medspa.features.calendar.state import CalendarState
 from medspa.state_manager import ResilientStateManagerRedis, StateCopies, resilient
+from tests.redis_support import RedisServer
 
 TIMEOUT = 60  # s: a handover that went unheard would wait LOCK_EXPIRATION
 LOCK_EXPIRATION = 600_000  # ms
-
-
-class RedisServer:
-    """A private redis-server without persistence that can be stopped and started again."""
-
-    def __init__(self, directory: Path):
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail("redis-server is missing: `make test` installs it (apt-get install -y redis-server)")
-        self.binary, self.directory = binary, directory
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.directory)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                redis_sync.Redis(port=self.port).ping()
-                return
-            except redis_sync.ConnectionError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    pytest.fail(f"redis-server did not start on port {self.port}")
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=TIMEOUT)
-            self.proc = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
 
 @pytest.fixture
