@@ -15,15 +15,18 @@ it, reproduced in tests/test_state_manager_redis.py:
    lock expiration (10 s) for every contended event.
 3. The lock-release listener gives up for good after 5 connection errors in a minute, and
    every Redis call gives up after 3 retries (0 to 14 s): a click during a longer restart fails.
+4. An event running while Redis restarts finds its lock gone when it saves: LockExpiredError,
+   and its changes are lost.
 
-`ResilientStateManagerRedis` works around all three, without copying Reflex's code:
+`ResilientStateManagerRedis` works around all four, without copying Reflex's code:
 
 1. each worker keeps a copy of the state it last wrote for each tab (bounded memory; a tab's
    websocket, its events and its live pushes stay on one worker); when Redis answers "no such
    state" for a key this worker has a copy of, the copy is used and written back;
 2. the notifications are turned on again every time the listener (re)subscribes (redis-py
    re-subscribes by itself after reconnecting), and every waiting worker re-checks its lock;
-3. the listener keeps retrying, and Redis calls retry connection errors for 14 to 27 s.
+3. the listener keeps retrying, and Redis calls retry connection errors for 14 to 27 s;
+4. a save whose lock vanished (nobody else holds it) takes the lock again and saves.
 
 `install(app)` swaps it in for Reflex's own when Reflex chose Redis (REDIS_URL set).
 """
@@ -34,16 +37,19 @@ import dataclasses
 import logging
 import time
 from collections import OrderedDict
+from contextvars import ContextVar
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import EqualJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from reflex.istate.manager import StateManager
 from reflex.istate.manager.redis import StateManagerRedis, enable_keyspace_notifications
 from reflex.utils.tasks import ensure_task
+from reflex_base.utils.exceptions import LockExpiredError
 
 logger = logging.getLogger(__name__)
 
@@ -121,19 +127,48 @@ class RestoringRedis(Redis):
         return values
 
 
+# the states one set_state call is writing (set by set_state, filled by _collect_state_writes)
+_PENDING_WRITES: ContextVar[list[tuple[str, bytes]] | None] = ContextVar("medspa_pending_state_writes",
+                                                                        default=None)
+
+
 @dataclasses.dataclass
 class ResilientStateManagerRedis(StateManagerRedis):
     """`StateManagerRedis` that recovers from a Redis restart (see the module docstring)."""
 
     copies: StateCopies | None = None
+    _config_refused: bool = dataclasses.field(default=False, init=False)
 
     def _collect_state_writes(self, token: Any, base_state: Any) -> list[tuple[str, bytes]]:
-        """Reflex's serialization of the touched states, also kept in this worker's copy."""
+        """Reflex's serialization of the touched states, noted for this worker's copy (kept
+        once `set_state` has written them)."""
         writes = super()._collect_state_writes(token, base_state)
-        if self.copies is not None:
-            for key, data in writes:
-                self.copies.put(key, data)
+        if (pending := _PENDING_WRITES.get()) is not None:
+            pending.extend(writes)
         return writes
+
+    async def set_state(self, token: Any, state: Any, *, lock_id: bytes | None = None, **context: Any) -> None:
+        """Reflex's set_state; when the tab's lock is gone from Redis (a restart during the
+        event) and nobody else took it, takes it again and writes (Reflex raises
+        LockExpiredError and the event's changes are lost). A lock held by another event
+        still raises LockExpiredError."""
+        pending: list[tuple[str, bytes]] = []
+        noted = _PENDING_WRITES.set(pending)
+        try:
+            try:
+                await super().set_state(token, state, lock_id=lock_id, **context)
+            except LockExpiredError:
+                lock_key = self._lock_key(self._coerce_token(token))
+                if lock_id is None or not await self.redis.set(lock_key, lock_id, px=self.lock_expiration, nx=True):
+                    raise
+                logger.warning("A tab's lock vanished from Redis during an event (restarted?): taken again")
+                pending.clear()
+                await super().set_state(token, state, lock_id=lock_id, **context)
+        finally:
+            _PENDING_WRITES.reset(noted)
+        if self.copies is not None:  # written: these are now the tab's latest states
+            for key, data in pending:
+                self.copies.put(key, data)
 
     async def get_state(self, token: Any, top_level: bool = True, for_state_instance: Any = None) -> Any:
         """Reflex's get_state; first makes sure the lock-release listener runs in this worker (it
@@ -142,8 +177,16 @@ class ResilientStateManagerRedis(StateManagerRedis):
         return await super().get_state(token, top_level=top_level, for_state_instance=for_state_instance)
 
     async def _enable_keyspace_notifications(self) -> None:
-        """CONFIG SET notify-keyspace-events, every time (Reflex does it once per process)."""
-        await enable_keyspace_notifications(self.redis, self._redis_notify_keyspace_events)
+        """CONFIG SET notify-keyspace-events, every time (Reflex does it once per process). A
+        server that refuses CONFIG SET (some managed ones) is logged once: set the events on the
+        server then; without them a worker waiting for a tab's lock polls every lock expiration."""
+        try:
+            await enable_keyspace_notifications(self.redis, self._redis_notify_keyspace_events)
+        except ResponseError as exc:
+            if not self._config_refused:
+                self._config_refused = True
+                logger.warning("Redis refused CONFIG SET notify-keyspace-events %s (%s): set it on the server",
+                               self._redis_notify_keyspace_events, exc)
         self._redis_notify_keyspace_events_enabled = True
 
     def _ensure_lock_task(self) -> None:

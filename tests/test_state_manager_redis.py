@@ -18,6 +18,7 @@ from reflex.istate.manager import StateManager
 from reflex.istate.manager.memory import StateManagerMemory
 from reflex.istate.manager.redis import StateManagerRedis
 from reflex.istate.manager.token import BaseStateToken
+from reflex_base.utils.exceptions import LockExpiredError
 
 from medspa.features.calendar.state import CalendarState
 from medspa.state_manager import ResilientStateManagerRedis, StateCopies, resilient
@@ -115,6 +116,34 @@ def test_an_event_during_the_restart_waits_for_redis(server):
         server.start()
         await click
         assert await shown_day(a) == "2026-07-04"
+        await a.close()
+
+    run(scenario())
+
+
+def test_an_event_running_while_redis_restarts_keeps_its_changes(server):
+    async def scenario():
+        a, b = worker(server.url), worker(server.url)
+        await set_day(a, "2026-07-03")
+        async with a.modify_state(TAB) as root:  # the event holds the tab's lock...
+            (await root.get_state(CalendarState)).day = "2026-07-04"
+            await asyncio.to_thread(server.restart)  # ...while Redis restarts: the lock is gone
+        assert await shown_day(b) == "2026-07-04"
+        await asyncio.gather(a.close(), b.close())
+
+    run(scenario())
+
+
+def test_a_save_does_not_take_a_lock_another_event_holds(server):
+    async def scenario():
+        a = worker(server.url)
+        with pytest.raises(LockExpiredError):
+            async with a.modify_state(TAB) as root:
+                (await root.get_state(CalendarState)).day = "2026-07-04"
+                await a.redis.set(a._lock_key(TAB), b"another-event")  # as if it expired and was taken
+        assert await a.redis.get(a._lock_key(TAB)) == b"another-event"
+        await a.redis.delete(a._lock_key(TAB))
+        assert await shown_day(a) == ""
         await a.close()
 
     run(scenario())
