@@ -28,7 +28,8 @@ it, reproduced in tests/test_state_manager_redis.py:
 3. the listener keeps retrying, and Redis calls retry connection errors for 14 to 27 s;
 4. a save whose lock vanished (nobody else holds it) takes the lock again and saves.
 
-`install(app)` swaps it in for Reflex's own when Reflex chose Redis (REDIS_URL set).
+`resilient(manager)` makes it from Reflex's own when Reflex chose Redis (REDIS_URL set); the
+app (`MedspaApp._setup_state` in medspa/medspa.py) swaps it in.
 """
 
 from __future__ import annotations
