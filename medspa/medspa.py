@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from medspa import live
+from medspa import live, state_manager
 from medspa.api.app import api, database_lifespan, with_security_headers
 from medspa.api.cors import PublicApiCors
 from medspa.features.home import page as home_page
@@ -62,6 +62,13 @@ class MedspaApp(rx.App):
 
     def __call__(self):
         return PublicApiCors(super().__call__())
+
+    def _setup_state(self) -> None:
+        """Reflex's state set-up, with its Redis state manager swapped for one that survives a
+        Redis restart (medspa/state_manager.py, reflex-dev/reflex#3505)."""
+        super()._setup_state()
+        if self._state_manager is not None:
+            self._state_manager = state_manager.resilient(self._state_manager)
 
 
 # api first (Reflex mounts its own app, frontend included, inside it), then the headers around all

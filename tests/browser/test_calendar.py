@@ -14,7 +14,6 @@ redis-server proves the same across workers, and that Reflex state survives a re
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.service import hold_slot
 from tests.browser.conftest import FROZEN_NOW, SERVER_ENV, START_TIMEOUT
 from tests.factories import build_clinic
+from tests.redis_support import RedisServer
 
 NY = ZoneInfo("America/New_York")
 TODAY = FROZEN_NOW.astimezone(NY).date()  # Wednesday 2026-07-01
@@ -480,6 +480,7 @@ class Cluster:
     base_url: str
     app_url: str
     owner_url: str
+    redis: RedisServer  # the cluster's private redis-server (restartable)
 
 
 @pytest.fixture(scope="module")
@@ -488,21 +489,15 @@ def cluster(tmp_path_factory):
     from medspa.embedded_db import ensure_embedded, stop_server
     from tests.browser.conftest import _claim_slot, _copy_app, _log_tail, _ping, _stop
 
-    redis_server = shutil.which("redis-server")
-    if redis_server is None:
-        pytest.fail("redis-server is missing: `make test` installs it (apt-get install -y redis-server)")
-    redis_port = _free_port()
-    redis_dir = tmp_path_factory.mktemp("redis")
-    redis = subprocess.Popen([redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no", "--dir", str(redis_dir)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    redis = RedisServer(tmp_path_factory.mktemp("redis"))
+    redis.start()
     slot, lock = _claim_slot()
     app_dir, log_path = slot / "app", slot / "serve.log"
     _copy_app(app_dir)
     app_url, owner_url = ensure_embedded(slot, "medspa", recreate=True)
     port = _free_port()
     base_url = f"http://localhost:{port}"
-    env = {**SERVER_ENV, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "WEB_WORKERS": "2"}
+    env = {**SERVER_ENV, "REDIS_URL": redis.url, "WEB_WORKERS": "2"}
     cmd = ["env", *(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "medspa.cli", "serve", "--port",
            str(port), "--var-dir", str(slot), "--app-dir", str(app_dir)]
     t0 = time.monotonic()
@@ -516,13 +511,12 @@ def cluster(tmp_path_factory):
                 pytest.fail(f"second server not up after {START_TIMEOUT} s:\n{_log_tail(log_path)}")
             time.sleep(0.5)
         print(f"\n[rx-1] 2 workers + redis up at {base_url} in {time.monotonic() - t0:.1f} s")
-        yield Cluster(base_url, app_url, owner_url)
+        yield Cluster(base_url, app_url, owner_url, redis)
     finally:
         _stop(proc)
         stop_server(slot)
         lock.close()
-        redis.terminate()
-        redis.wait(timeout=10)
+        redis.stop()
 
 
 def _loads(pg: Page) -> int:
