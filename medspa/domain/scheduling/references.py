@@ -63,3 +63,10 @@ def is_booking_token(text: str) -> bool:
     """True when `text` has a booking token's shape (20-64 URL-safe characters). A display
     code never does (8 characters, 9 with its hyphen), so it cannot be used as a token."""
     return isinstance(text, str) and _TOKEN.fullmatch(text) is not None
+
+
+def manage_path(slug: str, token: str) -> str:
+    """The path of a booking's "manage booking" page (reschedule or cancel without signing in):
+    "/book/<clinic slug>/manage/<booking token>". The one builder of that link (booking
+    confirmation email and page, client portal); prefix Settings.base_url for an absolute URL."""
+    return f"/book/{slug}/manage/{token}"
