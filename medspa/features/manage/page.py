@@ -84,12 +84,12 @@ def actions() -> rx.Component:
     """Reschedule and Cancel for a visit that can change; else why not and how to reach the clinic."""
     return rx.cond(
         S.visit.can_change,
-        rx.flex(
+        rx.grid(
             rx.button(rx.icon("calendar-clock", size=18), "Reschedule", size="3", color_scheme=ACCENT,
-                      on_click=S.start_reschedule, id="start-reschedule", flex="1"),
+                      on_click=S.start_reschedule, id="start-reschedule", width="100%"),
             rx.button(rx.icon("calendar-x", size=18), "Cancel visit", size="3", variant="soft", color_scheme="red",
-                      on_click=S.start_cancel, id="start-cancel", flex="1"),
-            direction=rx.breakpoints(initial="column", xs="row"), gap="3", width="100%",
+                      on_click=S.start_cancel, id="start-cancel", width="100%"),
+            columns="2", spacing="3", width="100%",
         ),
         rx.vstack(
             rx.callout(S.visit.why_not, icon="info", color_scheme="gray", width="100%", id="manage-why-not"),
@@ -119,10 +119,11 @@ def time_group(group) -> rx.Component:
         rx.text(group.name, size="2", weight="bold", color=rx.color("gray", 11)),
         rx.grid(
             rx.foreach(group.times, lambda t: rx.button(
-                t.label, on_click=S.choose_time(t.start), size="3", width="100%", aria_label=t.long_label,
+                t.label, on_click=S.choose_time(t.start), size="2", width="100%", aria_label=t.long_label,
+                height="2.6em",
                 variant=rx.cond(S.picked.start == t.start, "solid", "surface"), color_scheme=ACCENT,
                 aria_pressed=S.picked.start == t.start)),
-            columns=rx.breakpoints(initial="2", sm="3"), spacing="2", width="100%", role="group",
+            columns=rx.breakpoints(initial="3", sm="4"), spacing="2", width="100%", role="group",
             aria_label=group.name),
         spacing="2", width="100%",
     )
@@ -139,8 +140,9 @@ def confirm_move() -> rx.Component:
                       on_click=S.confirm_reschedule, id="confirm-reschedule"),
             spacing="3", width="100%",
         ),
-        width="100%", id="confirm-move",
-        style={"outline": f"2px solid {rx.color(ACCENT, 8)}"},
+        width="100%", id="confirm-move", position="sticky", bottom="0.75em", z_index="2",
+        style={"outline": f"2px solid {rx.color(ACCENT, 8)}", "box_shadow": "0 8px 28px rgba(0, 0, 0, 0.18)",
+               "background": "var(--color-panel-solid)"},
     )
 
 
@@ -181,12 +183,12 @@ def cancel_panel() -> rx.Component:
             reason_picker(S.reason, S.set_reason, S.errors.get("note", ""), disabled=S.busy),
             rx.callout(S.visit.cancel_outcome, icon=rx.cond(S.visit.late, "triangle-alert", "info"),
                        color_scheme=rx.cond(S.visit.late, "amber", ACCENT), width="100%", id="cancel-outcome"),
-            rx.flex(
+            rx.grid(
                 rx.button("Keep my visit", type="button", variant="soft", color_scheme="gray", size="3",
-                          on_click=S.back, flex="1"),
+                          on_click=S.back, width="100%"),
                 rx.button("Cancel visit", type="submit", color_scheme="red", size="3", loading=S.busy,
-                          id="confirm-cancel", flex="1"),
-                direction=rx.breakpoints(initial="column-reverse", xs="row"), gap="3", width="100%",
+                          id="confirm-cancel", width="100%"),
+                columns="2", spacing="3", width="100%",
             ),
             spacing="4", width="100%",
         ),

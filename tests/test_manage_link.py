@@ -1,0 +1,234 @@
+"""The "manage booking" link (issue 15): the booking token opens the visit, moves it (the same
+visit, its deposit with it) or cancels it with a reason; the display code opens nothing; a used
+or cancelled link never makes a second booking."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import select
+
+from medspa.clock import FixedClock
+from medspa.domain.audit.models import AuditEvent
+from medspa.domain.clients.service import ClientInput
+from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
+from medspa.domain.payments.models import LedgerEntry, Payment
+from medspa.domain.ratelimits import RateLimited
+from medspa.domain.scheduling.actions import manage
+from medspa.domain.scheduling.booking import OnlineBooking, book_online
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy
+from medspa.domain.scheduling.references import format_display_code, manage_path
+from medspa.domain.scheduling.reschedule import MoveRefused
+from tests.conftest import utc
+from tests.factories import build_clinic
+
+NY = ZoneInfo("America/New_York")
+GOOD = CardDetails("4242 4242 4242 4242", 12, 2030, "123")
+NOW = utc(2026, 7, 1, 12)
+JUL15, JUL16 = date(2026, 7, 15), date(2026, 7, 16)
+
+
+def at(h: int, day: date = JUL15, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(h, minute), tzinfo=NY).astimezone(timezone.utc)
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def setup(engine, owner_engine, clock):
+    """A clinic (24-hour window, deposits kept when late) and Ana's $50-deposit botox visit
+    on Jul 15 at 10:00 New York, booked online."""
+    clinic = build_clinic(engine, owner_engine)
+    req = OnlineBooking(location_id=clinic.location_id, service_id=clinic.services["botox"], start_at=at(10),
+                        client=ClientInput("Ana", "Silva", "ana@example.com", "(212) 555-0147"), card=GOOD)
+    appt = book_online(engine, clinic.public, req, TestPaymentGateway(engine, clock.now), clock)
+    return clinic, appt
+
+
+def money_of(clinic, appointment_id: int):
+    with clinic.session() as s:
+        payments = [(p.id, p.status, p.amount_cents) for p in
+                    s.exec(select(Payment).where(Payment.appointment_id == appointment_id).order_by(Payment.id))]
+        ledger = [(e.id, e.entry_type, e.amount_cents) for e in
+                  s.exec(select(LedgerEntry).where(LedgerEntry.appointment_id == appointment_id).order_by(LedgerEntry.id))]
+    return payments, ledger
+
+
+def live_visits(clinic, client_id: int) -> list[Appointment]:
+    with clinic.session() as s:
+        return list(s.exec(select(Appointment).where(Appointment.client_id == client_id,
+                                                     Appointment.status.in_(("held", "confirmed")))))
+
+
+def test_the_link_shows_the_visit_its_money_and_what_a_change_means(setup, engine, clock):
+    clinic, appt = setup
+    visit = manage.fetch_managed_visit(clinic.public, appt.booking_token, clock=clock, engine=engine)
+    assert visit.reference == format_display_code(appt.display_code)
+    assert (visit.status, visit.service, visit.provider, visit.location) == ("confirmed", "Botox", "Provider 1", "Main")
+    assert visit.day == "Wednesday, July 15, 2026" and visit.times == "10:00 AM – 10:30 AM EDT"
+    assert visit.time_zone == "America/New_York"
+    assert (visit.deposit, visit.balance_due) == ("$50.00 deposit paid", "$300.00 due at the visit")
+    assert visit.policy == "Cancellations more than 24 hours ahead are refunded in full. Later ones keep the deposit."
+    assert visit.can_change and visit.why_not == "" and visit.terms
+    assert visit.cancel_outcome == "Your deposit of $50.00 will be refunded to the card you paid with."
+    assert manage_path(clinic.slug, appt.booking_token) == f"/book/{clinic.slug}/manage/{appt.booking_token}"
+
+
+def test_the_display_code_or_another_clinic_opens_nothing(setup, engine, owner_engine, clock):
+    clinic, appt = setup
+    other = build_clinic(engine, owner_engine)
+    for code in (appt.display_code, format_display_code(appt.display_code), "", "x" * 5000, None):
+        with pytest.raises(NotFound):
+            manage.fetch_managed_visit(clinic.public, code, clock=clock, engine=engine)
+    with pytest.raises(NotFound):
+        manage.fetch_managed_visit(other.public, appt.booking_token, clock=clock, engine=engine)
+    with pytest.raises(NotFound):
+        manage.do_reschedule_by_token(clinic.public, appt.display_code, at(11, JUL16), clock=clock, engine=engine)
+    with pytest.raises(NotFound):
+        manage.do_cancel_by_token(clinic.public, format_display_code(appt.display_code), "illness", clock=clock,
+                                  engine=engine)
+    with pytest.raises(NotFound):  # a signed-in staff or client actor is not the link's visitor
+        manage.fetch_managed_visit(clinic.staff_actor("owner"), appt.booking_token, clock=clock, engine=engine)
+    with clinic.session() as s:
+        assert s.get(Appointment, appt.id).status == "confirmed" and s.get(Appointment, appt.id).start_at == at(10)
+
+
+def test_free_times_leave_out_the_visit_itself_but_not_its_own_occupancy(setup, engine, clock):
+    clinic, appt = setup
+    times = manage.fetch_reschedule_slots(clinic.public, appt.booking_token, JUL15, JUL15, clock=clock, engine=engine)
+    starts = [t.start for t in times]
+    assert at(10) not in starts  # where it already is
+    assert at(10, minute=15) in starts and at(9, minute=45) in starts  # overlapping its own time only
+    assert times[0].label == "9:00 AM EDT" and times[0].long_label.startswith("Wed, Jul 15, 2026, 9:00 AM EDT")
+    days = manage.fetch_reschedule_days(clinic.public, appt.booking_token, date(2026, 6, 30), JUL16, clock=clock,
+                                        engine=engine)
+    assert days[0] == manage.DayOpen(date(2026, 6, 30), False)  # the past
+    assert days[-1] == manage.DayOpen(JUL16, True) and len(days) == 17
+    with pytest.raises(ValidationFailed):
+        manage.fetch_reschedule_days(clinic.public, appt.booking_token, JUL15, date(2026, 9, 15), clock=clock,
+                                     engine=engine)
+
+
+def test_reschedule_moves_the_same_visit_and_its_deposit(setup, engine, clock):
+    clinic, appt = setup
+    before = money_of(clinic, appt.id)
+    assert before[0] and before[0][0][1] == "succeeded"
+    done = manage.do_reschedule_by_token(clinic.public, appt.booking_token, at(11, JUL16), clock=clock, engine=engine,
+                                         gateway=TestPaymentGateway(engine, clock.now))
+    assert done.visit.day == "Thursday, July 16, 2026" and done.visit.times == "11:00 AM – 11:30 AM EDT"
+    assert done.message.startswith("Your visit is moved to Thu, Jul 16, 2026, 11:00 AM EDT")
+    assert done.visit.deposit == "$50.00 deposit paid"
+    with clinic.session() as s:
+        moved = s.get(Appointment, appt.id)
+        assert (moved.status, moved.start_at, moved.end_at) == ("confirmed", at(11, JUL16), at(11, JUL16, 30))
+        assert moved.booking_token == appt.booking_token and moved.display_code == appt.display_code
+        occupied = s.exec(select(Occupancy).where(Occupancy.appointment_id == appt.id,
+                                                  Occupancy.status.in_(("held", "booked")))).all()
+        assert occupied and all(o.start_at <= at(11, JUL16) and o.end_at >= at(11, JUL16, 30) for o in occupied)
+    assert money_of(clinic, appt.id) == before  # the payment stays linked; the ledger did not move
+    assert [a.id for a in live_visits(clinic, appt.client_id)] == [appt.id]
+    # the old time is free again for anyone
+    again = manage.fetch_reschedule_slots(clinic.public, appt.booking_token, JUL15, JUL15, clock=clock, engine=engine)
+    assert at(10) in [t.start for t in again]
+
+
+def test_a_used_link_moves_the_one_visit_again_never_books_a_second(setup, engine, clock):
+    clinic, appt = setup
+    token = appt.booking_token
+    manage.do_reschedule_by_token(clinic.public, token, at(11, JUL16), clock=clock, engine=engine)
+    manage.do_reschedule_by_token(clinic.public, token, at(14, JUL16), clock=clock, engine=engine)
+    live = live_visits(clinic, appt.client_id)
+    assert [(a.id, a.start_at, a.booking_token) for a in live] == [(appt.id, at(14, JUL16), token)]
+    assert money_of(clinic, appt.id)[0][0][1] == "succeeded"
+    with clinic.session() as s:
+        moves = s.exec(select(AuditEvent).where(AuditEvent.entity_id == appt.id,
+                                                AuditEvent.action.like("appointment.%"),
+                                                AuditEvent.actor_role == "client")).all()
+    assert len(moves) >= 2  # the services audit each move as the visit's client
+
+
+def test_two_reschedules_through_one_link_at_once_leave_one_visit(setup, engine, clock):
+    clinic, appt = setup
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def move(when: datetime) -> None:
+        start.wait()
+        try:
+            manage.do_reschedule_by_token(clinic.public, appt.booking_token, when, clock=clock, engine=engine)
+            outcomes.append("moved")
+        except (MoveRefused, NotFound, ValidationFailed) as exc:
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=move, args=(w,)) for w in (at(11, JUL16), at(15, JUL16))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert "moved" in outcomes and len(outcomes) == 2
+    live = live_visits(clinic, appt.client_id)
+    assert len(live) == 1 and live[0].id == appt.id and live[0].start_at in (at(11, JUL16), at(15, JUL16))
+    with clinic.session() as s:
+        booked = s.exec(select(Occupancy).where(Occupancy.appointment_id == appt.id,
+                                                Occupancy.status.in_(("held", "booked")))).all()
+    assert booked and {o.start_at <= live[0].start_at < o.end_at for o in booked} == {True}
+
+
+def test_cancel_with_a_reason_records_who_when_and_why(setup, engine, clock):
+    clinic, appt = setup
+    message = manage.do_cancel_by_token(clinic.public, appt.booking_token, "illness", "Flu, sorry", clock=clock,
+                                        engine=engine, gateway=TestPaymentGateway(engine, clock.now))
+    assert message == "Your visit is cancelled and your deposit of $50.00 is being refunded."
+    with clinic.session() as s:
+        row = s.get(Appointment, appt.id)
+        assert (row.status, row.cancelled_at) == ("cancelled", NOW)
+        assert (row.cancellation_reason, row.cancellation_note, row.cancelled_by) == ("illness", "Flu, sorry", "client")
+        audit = s.exec(select(AuditEvent).where(AuditEvent.action == "appointment.cancel",
+                                                AuditEvent.entity_id == appt.id)).one()
+        assert audit.actor_role == "client"
+    visit = manage.fetch_managed_visit(clinic.public, appt.booking_token, clock=clock, engine=engine)
+    assert (visit.status, visit.can_change, visit.why_not) == ("cancelled", False, "This visit was cancelled.")
+    assert visit.balance_due == "" and visit.terms == ""
+
+
+def test_other_without_words_is_refused_next_to_the_note(setup, engine, clock):
+    clinic, appt = setup
+    with pytest.raises(ValidationFailed) as refused:
+        manage.do_cancel_by_token(clinic.public, appt.booking_token, "other", "  ", clock=clock, engine=engine)
+    assert "note" in refused.value.fields
+    with pytest.raises(ValidationFailed) as unknown:
+        manage.do_cancel_by_token(clinic.public, appt.booking_token, "bored", clock=clock, engine=engine)
+    assert "reason" in unknown.value.fields
+    with clinic.session() as s:
+        assert s.get(Appointment, appt.id).status == "confirmed"
+
+
+def test_a_cancelled_visits_link_cannot_reschedule(setup, engine, clock):
+    clinic, appt = setup
+    manage.do_cancel_by_token(clinic.public, appt.booking_token, "weather", clock=clock, engine=engine,
+                              gateway=TestPaymentGateway(engine, clock.now))
+    assert manage.fetch_reschedule_slots(clinic.public, appt.booking_token, JUL16, JUL16, clock=clock,
+                                         engine=engine) == ()
+    with pytest.raises(ValidationFailed):
+        manage.do_reschedule_by_token(clinic.public, appt.booking_token, at(11, JUL16), clock=clock, engine=engine)
+    assert live_visits(clinic, appt.client_id) == []
+    with clinic.session() as s:
+        assert s.get(Appointment, appt.id).start_at == at(10)
+
+
+def test_changes_through_one_link_are_rate_limited(setup, engine, clock, limits):
+    clinic, appt = setup
+    limits(limit_manage_per_token="2/hour")
+    for when in (at(11, JUL16), at(12, JUL16)):
+        manage.do_reschedule_by_token(clinic.public, appt.booking_token, when, clock=clock, engine=engine)
+    with pytest.raises(RateLimited):
+        manage.do_reschedule_by_token(clinic.public, appt.booking_token, at(13, JUL16), clock=clock, engine=engine)
+    with clinic.session() as s:
+        assert s.get(Appointment, appt.id).start_at == at(12, JUL16)
