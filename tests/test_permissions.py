@@ -45,6 +45,8 @@ from medspa.domain.scheduling.booking import OnlineBooking, book_online
 from medspa.domain.scheduling.calendar import appointment_detail, calendar_day
 from medspa.domain.scheduling.desk import book_for_client
 from medspa.domain.scheduling.service import add_block, cancel_appointment, change_status, hold_slot
+from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.reschedule import VisitChange, move_visit
 from tests.conftest import utc
 from tests.factories import build_clinic
 
@@ -112,6 +114,18 @@ def actor_for(role: str, w: World, *, own: bool = True) -> Actor:
     return Actor(org_id=w.clinic.org_id, role=role, label=f"matrix {role}")
 
 
+def _token(s, w: World) -> str:
+    """The manage link's token of the world's visit (what a visitor holds)."""
+    return s.get(Appointment, w.appointment_id).booking_token
+
+
+def _cancel_own(s, a: Actor, w: World):
+    """A visitor cancels with the manage link's token; a client through the portal's path."""
+    if a.role == "public":
+        return cancel_appointment(s, a, w.appointment_id, now=NOW, token=_token(s, w))
+    return cancel_preview(s, a, w.appointment_id, now=NOW)
+
+
 def gateway(w: World):
     return TestPaymentGateway(w.clinic.engine, lambda: NOW)
 
@@ -133,7 +147,11 @@ ENTRY_POINTS = {
     "appointment.check_in": lambda s, a, w: change_status(s, a, w.appointment_id, "check_in", now=ny(9, 55)),
     "appointment.update_status": lambda s, a, w: change_status(s, a, w.appointment_id, "no_show", now=ny(10, 40)),
     "appointment.cancel": lambda s, a, w: cancel_appointment(s, a, w.appointment_id, now=NOW),
-    "appointment.cancel_own": lambda s, a, w: cancel_preview(s, a, w.appointment_id, now=NOW),
+    "appointment.cancel_own": lambda s, a, w: _cancel_own(s, a, w),
+    "appointment.reschedule": lambda s, a, w: move_visit(s, a, w.appointment_id, VisitChange(start_at=ny(16)),
+                                                         now=NOW, online=False),
+    "appointment.reschedule_own": lambda s, a, w: move_visit(s, a, w.appointment_id, VisitChange(start_at=ny(11)),
+                                                             now=NOW, online=True, token=_token(s, w)),
     "block.write": lambda s, a, w: add_block(s, a, staff_id=w.clinic.provider_ids[1], start_at=ny(16),
                                              end_at=ny(16, 30), now=NOW),
     "client.read": lambda s, a, w: get_client(s, a, w.client_id),

@@ -78,3 +78,10 @@ def format_clinic_clock(instant: datetime, time_zone: str, locale: str = "en_US"
 
 __all__ = ["wall_to_utc", "local_midnight", "local_day_bounds", "format_clinic_time", "format_clinic_clock",
            "zone_abbreviation", "get_timezone_name"]
+
+
+def local_clock_text(instant: datetime, time_zone: str) -> tuple[date, str]:
+    """An aware instant as the local day and 24-hour wall time ("14:05") at `time_zone`: what
+    a date and a time input show."""
+    local = instant.astimezone(ZoneInfo(time_zone))
+    return local.date(), local.strftime("%H:%M")

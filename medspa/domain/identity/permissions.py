@@ -41,6 +41,11 @@ domain/clients/import_actions.py): review it against the clinic's clients, then 
 client.merge (owner and manager): merge two records of one client and undo it within the
 window (domain/clients/merge.py).
 
+appointment.reschedule (staff who book): move a visit to another time, provider, service or
+room (scheduling/reschedule.py). appointment.reschedule_own (a portal client, and a visitor
+holding the manage link's token: the service checks the client or the token): move their own
+visit on the booking page's terms.
+
 clinic.manage (owner only): the clinic's own identity on /settings, Clinic tab
 (domain/practice/profile.py): its name, currency, country, public listing and logo.
 
@@ -58,6 +63,7 @@ STAFF_READ = {"calendar.read", "availability.read", "catalog.read", "practice.re
 CHART = {"chart.read", "chart.write"}
 PHOTOS = {"photo.read", "photo.write"}
 BOOKING = {"appointment.book", "appointment.check_in", "appointment.cancel", "appointment.update_status",
+           "appointment.reschedule",
            "client.read", "client.write", "client.contact.read", "block.write"}
 DESK_MONEY = {"payment.take"}
 
@@ -72,8 +78,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "lab": frozenset({"calendar.read", "practice.read"}),  # the calendar lists the locations
     # a portal client: only their own record and visits (services also check actor.client_id)
     "client": frozenset({"availability.read", "catalog.read", "appointment.book_online", "portal.self.read",
-                         "portal.self.write", "appointment.cancel_own"}),
-    "public": frozenset({"availability.read", "catalog.read", "practice.read", "appointment.book_online"}),
+                         "portal.self.write", "appointment.cancel_own",
+                         "appointment.reschedule_own"}),
+    "public": frozenset({"availability.read", "catalog.read", "practice.read", "appointment.book_online",
+                         "appointment.reschedule_own", "appointment.cancel_own"}),
     "system": frozenset(STAFF_READ | BOOKING | {"appointment.book_online", "refund.issue", "settings.write",
                                                 "outbox.read"}),
 }

@@ -98,7 +98,9 @@ def booking_invite(*, org: Organization, appointment: Appointment, location: Loc
     and one VEVENT with
 
     - UID `appointment-<id>@<clinic slug>.medspa` (stable: a later update of the same visit
-      can replace this entry), SEQUENCE 0, DTSTAMP `stamp` (when the confirmation was written);
+      can replace this entry), SEQUENCE the visit's ical_sequence (0 when booked; raised by each
+      move, so a moved visit's invite replaces the first), DTSTAMP `stamp` (when the message was
+      written);
     - DTSTART / DTEND the appointment's start_at / end_at as UTC instants ("...Z", the same
       instants as the calendar and the email's clinic-time text);
     - SUMMARY "<service> at <clinic>", LOCATION "<location name>, <address>", DESCRIPTION
@@ -113,7 +115,7 @@ def booking_invite(*, org: Organization, appointment: Appointment, location: Loc
     cal.add("method", "PUBLISH")
     event = Event()
     event.add("uid", f"appointment-{appointment.id}@{org.slug}.medspa")
-    event.add("sequence", 0)
+    event.add("sequence", appointment.ical_sequence or 0)
     event.add("dtstamp", _utc(stamp))
     event.add("dtstart", _utc(appointment.start_at))
     event.add("dtend", _utc(appointment.end_at))

@@ -9,16 +9,20 @@ visit's currency.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session
 
+from medspa.domain.messaging.attachments import attach_booking_invite
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.messaging.service import add_new_messages, visit_facts, visit_messages
 from medspa.domain.money import format_money
 from medspa.domain.payments.models import Payment
-from medspa.domain.practice.models import Location
+from medspa.domain.practice.models import Location, StaffMember
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.policy import cancel_rule
 from medspa.domain.scheduling.references import format_display_code
+from medspa.domain.timezones import format_clinic_time
 
 
 def _deposit_sentence(appointment: Appointment, location: Location, *, paid_cents: int, refunding_cents: int,
@@ -62,6 +66,34 @@ def queue_cancellation_notice(session: Session, appointment: Appointment, *, pai
     return add_new_messages(session, visit_messages(
         appointment, client, kind="cancellation_notice", key="cancel", subject=f"Cancelled: {service.name} on {when}",
         body=body, sms=f"{org.name}: {service.name} {when} is cancelled.{sms_deposit}"))
+
+
+def queue_move_notice(session: Session, appointment: Appointment, *, old_start: datetime,
+                      now: datetime) -> list[OutboxMessage]:
+    """An email and (with a phone) an SMS saying the visit moved: its new clinic time (zone
+    named), provider and location, and the time it had. One per move (dedupe key
+    moved<now as epoch seconds>-email-<id>); the email carries the updated `invite.ics` (same
+    UID, higher SEQUENCE: calendar apps replace the first one). Call it in the move's transaction
+    (scheduling.reschedule.move_visit). Nothing for a client who cannot be reached."""
+    facts = visit_facts(session, appointment)
+    if facts is None:
+        return []
+    client, org, location, service, when = facts.client, facts.org, facts.location, facts.service, facts.when
+    provider = session.get(StaffMember, appointment.provider_id)
+    was = format_clinic_time(old_start, location.time_zone)
+    body = (f"Hi {client.first_name},\n\n"
+            f"Your {service.name} is moved to {when} with {provider.display_name} at {location.name} "
+            f"(it was {was}).\n"
+            f"Booking reference: {format_display_code(appointment.display_code)}\n\n{org.name}")
+    added = add_new_messages(session, visit_messages(
+        appointment, client, kind="move_notice", key=f"moved{int(now.timestamp())}",
+        subject=f"Moved: {service.name} on {when}", body=body,
+        sms=f"{org.name}: your {service.name} is moved to {when}. Ref {format_display_code(appointment.display_code)}"))
+    session.refresh(appointment, attribute_names=["ical_sequence"])  # raised by the move's trigger
+    for email in (m for m in added if m.channel == "email"):
+        attach_booking_invite(session, email, org=org, appointment=appointment, location=location, service=service,
+                              provider=provider)
+    return added
 
 
 def queue_checkout_receipt(session: Session, appointment: Appointment, *, applied_cents: int,

@@ -146,18 +146,21 @@ def fetch_cancel_preview(actor: Actor, appointment_id: int, *, clock: Clock | No
         return portal.cancel_preview(work.session, actor, appointment_id, now=now_of(clock))
 
 
-def do_cancel_own_visit(actor: Actor, appointment_id: int, *, gateway: PaymentGateway | None = None,
-                        clock: Clock | None = None, engine: Engine | None = None) -> str:
+def do_cancel_own_visit(actor: Actor, appointment_id: int, *, reason: str = "client_request", note: str = "",
+                        gateway: PaymentGateway | None = None, clock: Clock | None = None,
+                        engine: Engine | None = None) -> str:
     """Cancel the client's own upcoming visit by the location's policy and settle its deposit
     (kept when the policy keeps it, scheduling.policy; else refunded through `gateway`). The
     cancellation commits with its refund written pending, then the refund is sent (payments.refunds: a crash in
     between leaves it to reconciliation).
 
-    Returns the outcome in plain words. Raises NotFound, portal.PortalUnavailable."""
+    `reason` (scheduling.policy.CANCEL_REASONS code) and `note` are recorded on the visit.
+    Returns the outcome in plain words. Raises NotFound, portal.PortalUnavailable, ValidationFailed."""
     clock = clock or app_clock()
     now = clock.now()
     with atomic(actor.org_id, engine=engine) as work:
-        cancelled = cancellation.cancel_own_appointment(work.session, actor, appointment_id, now=now)
+        cancelled = cancellation.cancel_own_appointment(work.session, actor, appointment_id, now=now, reason=reason,
+                                                        note=note)
     engine = engine_of(engine)
     send_refunds_now(engine, actor, cancelled.refund_ids, gateway_of(gateway, engine, clock), now)
     with atomic(actor.org_id, engine=engine) as work:

@@ -31,19 +31,21 @@ class OwnCancellation:
     kept: bool = False
 
 
-def cancel_own_appointment(session: Session, actor: Actor, appointment_id: int, *, now: datetime) -> OwnCancellation:
+def cancel_own_appointment(session: Session, actor: Actor, appointment_id: int, *, now: datetime,
+                           reason: str = "client_request", note: str = "") -> OwnCancellation:
     """Cancel an own upcoming visit by the location's policy, settle its deposit (kept when the
     policy keeps it; else its refund written pending: payments.service.settle_cancellation)
-    and queue the cancellation notice (messaging.notices) in the same transaction.
+    and queue the cancellation notice (messaging.notices) in the same transaction. `reason`
+    (scheduling.policy.CANCEL_REASONS code) and `note` are recorded with it.
 
     The caller commits, sends the refund (payments.refunds.send_refunds_now), then words the
-    outcome (own_cancellation_message). Raises NotFound, PortalUnavailable.
+    outcome (own_cancellation_message). Raises NotFound, PortalUnavailable, ValidationFailed.
     """
     appt = own_appointment(session, actor, appointment_id, lock=True)  # a double click waits, then sees it cancelled
     if appt.status != AppointmentStatus.CONFIRMED or appt.start_at <= now:
         raise PortalUnavailable("This visit can no longer be cancelled online. Please call the clinic.")
     paid = succeeded_deposit(session, appt.id)
-    outcome = cancel_appointment(session, actor, appt.id, now=now, reason="cancelled by the client in the portal")
+    outcome = cancel_appointment(session, actor, appt.id, now=now, reason=reason, note=note)
     refund = settle_cancellation(session, actor, outcome.appointment, keep=outcome.keeps_deposit, now=now)
     queue_cancellation_notice(session, outcome.appointment, paid_cents=paid.amount_cents if paid else 0,
                               refunding_cents=refund.amount_cents if refund is not None else 0,

@@ -33,7 +33,7 @@ from medspa.domain.practice.models import Location, Resource
 from medspa.domain.scheduling.availability import live_occupancy_filter
 from medspa.domain.scheduling.labels import client_name
 from medspa.domain.scheduling.models import Appointment, Occupancy, OccupancyStatus
-from medspa.domain.scheduling.service import _release_lapsed_holds
+from medspa.domain.scheduling.service import release_lapsed_holds
 from medspa.domain.timezones import format_clinic_clock
 
 PERMISSION = "settings.write"
@@ -141,7 +141,7 @@ def add_room_block(session: Session, actor: Actor, data: RoomBlockInput, *, now:
     actor.require(PERMISSION)
     lo, hi, reason = _validate(data, now)
     res = block_resource(session, data.resource_id)
-    _release_lapsed_holds(session, [res.id], lo, hi, now)
+    release_lapsed_holds(session, [res.id], lo, hi, now)
     clash = overlapping(session, res.id, lo, hi, now)
     if clash:
         raise _refusal(clash)

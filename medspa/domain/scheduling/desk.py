@@ -79,17 +79,19 @@ class CancelResult:
 
 
 def cancel_visit(session: Session, actor: Actor, appointment_id: int, *, now: datetime,
-                 reason: str = "") -> CancelResult:
+                 reason: str = "client_request", note: str = "", token: str | None = None) -> CancelResult:
     """Cancel an appointment, settle its deposit (kept when the location's policy keeps it:
     scheduling.policy; else its refund written pending: payments.service.settle_cancellation)
     and queue the client's
-    cancellation notice in the same transaction.
+    cancellation notice in the same transaction. `reason` (a policy.CANCEL_REASONS code) and
+    `note` are recorded on the visit (ValidationFailed when "other" has no note); `token`: a
+    visitor's manage-link token (scheduling.service.holds_visit).
 
     The caller commits, then sends result.refund_ids (payments.refunds.send_refunds_now) and
     reads the figures again (cancellation_figures). Raises InvalidTransition, NotFound,
-    PermissionDenied.
+    PermissionDenied, ValidationFailed.
     """
-    outcome = cancel_appointment(session, actor, appointment_id, now=now, reason=reason)
+    outcome = cancel_appointment(session, actor, appointment_id, now=now, reason=reason, note=note, token=token)
     paid = succeeded_deposit(session, appointment_id)
     refund = settle_cancellation(session, actor, outcome.appointment, keep=outcome.keeps_deposit, now=now)
     queue_cancellation_notice(session, outcome.appointment, paid_cents=paid.amount_cents if paid else 0,

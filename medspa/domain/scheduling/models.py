@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import TSTZRANGE, Range
 from sqlmodel import Field, SQLModel
 
@@ -92,6 +92,13 @@ class Appointment(SQLModel, table=True):
     cancelled_at: datetime | None = tstamp()
     cancellation_late: bool | None = None  # inside the window (the reports' "late")
     cancellation_keeps_deposit: bool | None = None  # the deposit was kept by the policy then (None: not cancelled)
+    # who cancelled and why (scheduling.reschedule.CANCEL_REASONS; migration 0037)
+    cancellation_reason: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    cancellation_note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    cancelled_by: str | None = Field(default=None, sa_column=Column(String(10), nullable=True))  # staff|client|system
+    cancelled_by_user_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    late_reschedules: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    rescheduled_at: datetime | None = tstamp()
     # the location's cancellation rule when the visit was booked (scheduling.policy.cancel_rule;
     # None: booked by a path that did not record it, the location's current rule applies)
     booked_window_hours: int | None = None

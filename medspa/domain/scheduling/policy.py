@@ -19,6 +19,39 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from medspa.domain.errors import ValidationFailed
+
+# why a visit was cancelled (appointment.cancellation_reason; migration 0037 checks the codes)
+CANCEL_REASONS: tuple[tuple[str, str], ...] = (
+    ("client_request", "Client request"), ("illness", "Illness"), ("clinic", "Clinic"), ("weather", "Weather"),
+    ("other", "Other"))
+CANCEL_REASON_LABELS = dict(CANCEL_REASONS)
+CANCEL_NOTE_MAX = 500
+
+
+def clean_cancel_reason(reason: object, note: object) -> tuple[str, str]:
+    """(reason code, note) of a cancellation as a person gave them: `reason` one of
+    CANCEL_REASONS' codes, `note` free text (trimmed, at most CANCEL_NOTE_MAX characters), required
+    for "other". Raises ValidationFailed({"reason": ...} or {"note": ...})."""
+    if not isinstance(reason, str) or reason not in CANCEL_REASON_LABELS:
+        raise ValidationFailed({"reason": "Choose why the visit is cancelled"})
+    text = note.strip() if isinstance(note, str) else ""
+    if "\x00" in text:
+        raise ValidationFailed({"note": "The note contains a character that cannot be stored"})
+    if len(text) > CANCEL_NOTE_MAX:
+        raise ValidationFailed({"note": f"Keep the note under {CANCEL_NOTE_MAX} characters"})
+    if reason == "other" and not text:
+        raise ValidationFailed({"note": "Say why the visit is cancelled"})
+    return reason, text
+
+
+def cancel_reason_text(reason: str | None, note: str = "") -> str:
+    """A stored reason in words: "Illness", "Other: flight delayed", "Weather: snow" ("" when none)."""
+    if not reason:
+        return ""
+    label = CANCEL_REASON_LABELS.get(reason, reason)
+    return f"{label}: {note}" if note else label
+
 
 def cancellation_deadline(start_at: datetime, window_hours: int) -> datetime:
     """The last instant a cancellation is still free: `window_hours` before `start_at`

@@ -8,6 +8,7 @@ now()), and turn a lost race (SQLSTATE 23P01) into the same SlotTaken.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -25,8 +26,8 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, Resource
 from medspa.domain.practice.service import get_location
-from medspa.domain.scheduling.policy import (cancel_rule, cancellation_keeps_deposit, is_late_cancellation,
-                                             record_booked_rule)
+from medspa.domain.scheduling.policy import (cancel_rule, cancellation_keeps_deposit, clean_cancel_reason,
+                                             is_late_cancellation, record_booked_rule)
 from medspa.domain.scheduling.availability import (
     Slot,
     find_slots,
@@ -68,7 +69,9 @@ def _aware(instant: datetime, field: str = "start") -> datetime:
     return instant
 
 
-def _release_lapsed_holds(session: Session, resource_ids: list[int], lo: datetime, hi: datetime, now: datetime) -> None:
+def release_lapsed_holds(session: Session, resource_ids: list[int], lo: datetime, hi: datetime, now: datetime) -> None:
+    """Expire the lapsed holds (no money on them) on these resources over [lo, hi) before a
+    write that wants them: the exclusion constraint cannot compare with now()."""
     lapsed = session.exec(
         select(Occupancy.id, Occupancy.appointment_id).where(
             Occupancy.status == OccupancyStatus.HELD, Occupancy.hold_expires_at <= now,
@@ -107,7 +110,7 @@ def _bookable(session: Session, *, location_id: int, service_id: int, start_at: 
     if online and service.max_advance_days and start_at > now + timedelta(days=service.max_advance_days):
         raise ValidationFailed({"start": f"This service can be booked at most {service.max_advance_days} days ahead"})
     if client_id is not None:
-        _refuse_double_booking(session, client_id, start_at, start_at + timedelta(minutes=service.duration_minutes))
+        refuse_double_booking(session, client_id, start_at, start_at + timedelta(minutes=service.duration_minutes))
     return service, location
 
 
@@ -184,7 +187,7 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
     devices = _typed_resources(session, location_id, "device", service.device_type)
     provider_res = {r.staff_id: r.id for r in session.exec(
         select(Resource).where(Resource.kind == "provider", Resource.staff_id.in_(candidates)))}
-    _release_lapsed_holds(session, list(provider_res.values()) + rooms + devices, lo, hi, now)
+    release_lapsed_holds(session, list(provider_res.values()) + rooms + devices, lo, hi, now)
     busy = load_busy(session, list(provider_res.values()) + rooms + devices, lo, hi, now)
     expires = now + timedelta(minutes=hold_minutes)
     for staff_id in candidates:
@@ -216,10 +219,12 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
     raise taken(None)  # lost a race: what we read before is stale, look again
 
 
-def _refuse_double_booking(session: Session, client_id: int, start_at: datetime, end_at: datetime) -> None:
-    """A client cannot hold two live appointments that overlap (a retried or doubled request)."""
+def refuse_double_booking(session: Session, client_id: int, start_at: datetime, end_at: datetime, *,
+                          exclude_id: int | None = None) -> None:
+    """A client cannot hold two live appointments that overlap (a retried or doubled request).
+    exclude_id: a visit being moved. Raises ValidationFailed({"start": ...})."""
     clash = session.exec(select(Appointment.id).where(
-        Appointment.client_id == client_id,
+        Appointment.client_id == client_id, Appointment.id != (exclude_id or 0),
         Appointment.status.in_((AppointmentStatus.HELD, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN)),
         Appointment.start_at < end_at, Appointment.end_at > start_at)).first()
     if clash is not None:
@@ -331,7 +336,7 @@ def revive_hold(session: Session, actor: Actor, appointment_id: int, *, now: dat
         return False
     if appt.client_id is not None:
         try:
-            _refuse_double_booking(session, appt.client_id, appt.start_at, appt.end_at)
+            refuse_double_booking(session, appt.client_id, appt.start_at, appt.end_at)
         except ValidationFailed:
             return False
     rows = list(session.exec(select(Occupancy).where(Occupancy.appointment_id == appt.id,
@@ -372,24 +377,39 @@ class CancelOutcome:
     keeps_deposit: bool = False
 
 
+def holds_visit(actor: Actor, appt: Appointment, token: str | None = None) -> bool:
+    """Whether a client-side actor may act on `appt` as its own: a portal client
+    (actor.client_id) their own visit; a visitor (public actor) holding its manage link's
+    `token` (compared in constant time). Staff roles: False (they act by permission)."""
+    if actor.role == "client":
+        return actor.client_id is not None and appt.client_id == actor.client_id
+    if actor.role == "public":
+        return (isinstance(token, str) and is_booking_token(token)
+                and secrets.compare_digest(token.encode(), appt.booking_token.encode()))
+    return False
+
+
 def cancel_appointment(session: Session, actor: Actor, appointment_id: int, *, now: datetime,
-                       reason: str = "") -> CancelOutcome:
+                       reason: str = "client_request", note: str = "", token: str | None = None) -> CancelOutcome:
     """Cancel a confirmed appointment and free its resources.
 
     Late = less than the window hours before start: the deposit is kept when the rule keeps it
     (scheduling.policy.cancel_rule: the kinder of the rule the visit was booked under and the
     location's current one); otherwise
     the deposit is due back (payments.service.settle_cancellation refunds it). Both facts are
-    stored on the appointment (cancellation_late, cancellation_keeps_deposit).
-    A portal client (appointment.cancel_own) may cancel only their own appointments; any
-    other looks missing. Raises InvalidTransition, NotFound, PermissionDenied. The caller commits.
+    stored on the appointment (cancellation_late, cancellation_keeps_deposit), with who cancelled
+    (cancelled_by: staff, client or system, and the staff user) and why (`reason`, a
+    policy.CANCEL_REASONS code, and `note`: policy.clean_cancel_reason).
+    A portal client (appointment.cancel_own) may cancel only their own appointments, a visitor
+    only the one whose manage-link `token` they hold (holds_visit); any other looks missing. Raises InvalidTransition, NotFound, PermissionDenied. The caller commits.
     """
     staff = actor.can("appointment.cancel")
     if not staff:
         actor.require("appointment.cancel_own")
     appt = get_appointment(session, appointment_id, lock=True)
-    if not staff and (actor.client_id is None or appt.client_id != actor.client_id):
+    if not staff and not holds_visit(actor, appt, token):
         raise NotFound("appointment")
+    reason, note = clean_cancel_reason(reason, note)
     if appt.status not in (AppointmentStatus.CONFIRMED, AppointmentStatus.HELD):
         raise InvalidTransition(f"A {appt.status.replace('_', ' ')} appointment cannot be cancelled")
     location = get_location(session, appt.location_id)
@@ -399,11 +419,22 @@ def cancel_appointment(session: Session, actor: Actor, appointment_id: int, *, n
     _release_occupancy(session, appt.id)
     appt.status, appt.cancelled_at, appt.cancellation_late = AppointmentStatus.CANCELLED, now, late
     appt.cancellation_keeps_deposit = keeps
+    appt.cancellation_reason, appt.cancellation_note = reason, note
+    appt.cancelled_by = cancelled_by(actor)
+    appt.cancelled_by_user_id = actor.user_id if appt.cancelled_by == "staff" else None
     session.add(appt)
     record(session, actor, "appointment.cancel", "appointment", appt.id, client_id=appt.client_id, at=now,
-           late=late, keeps_deposit=keeps, reason=reason[:200])
+           late=late, keeps_deposit=keeps, reason=reason, note=note[:200])
     session.flush()
     return CancelOutcome(appt, late, 0 if keeps else appt.deposit_cents, keeps)
+
+
+def cancelled_by(actor: Actor) -> str:
+    """Who a cancellation (or a move) is recorded as made by: "client" (portal or manage link),
+    "system" (jobs) or "staff"."""
+    if actor.role in ("client", "public"):
+        return "client"
+    return "system" if actor.role == "system" else "staff"
 
 
 _TRANSITIONS = {
@@ -446,7 +477,7 @@ def add_block(session: Session, actor: Actor, *, staff_id: int, start_at: dateti
     res = session.exec(select(Resource).where(Resource.staff_id == staff_id, Resource.kind == "provider")).first()
     if res is None:
         raise NotFound("provider")
-    _release_lapsed_holds(session, [res.id], start_at, end_at, now)
+    release_lapsed_holds(session, [res.id], start_at, end_at, now)
     block = Occupancy(org_id=actor.org_id, resource_id=res.id, during=Range(start_at, end_at, bounds="[)"),
                       status=OccupancyStatus.BOOKED, kind="block", note=note[:200])
     try:

@@ -337,7 +337,7 @@ class DetailState(StaffState):
         self.busy = True
         yield
         try:
-            done = await self._act(do_cancel_visit, self.detail.id, "cancelled at the desk", denied=NOT_ALLOWED)
+            done = await self._act(do_cancel_visit, self.detail.id, "client_request", denied=NOT_ALLOWED)
         except InvalidTransition as exc:
             self.busy, self.error = False, str(exc)
             return

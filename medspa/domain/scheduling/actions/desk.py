@@ -54,17 +54,19 @@ def do_change_status(actor: Actor, appointment_id: int, step: str, *, clock: Clo
         return appointment_detail(work.session, actor, appointment_id, now=now)
 
 
-def do_cancel_visit(actor: Actor, appointment_id: int, reason: str = "", *, clock: Clock | None = None,
-                    engine: Engine | None = None, gateway: PaymentGateway | None = None) -> Cancelled:
+def do_cancel_visit(actor: Actor, appointment_id: int, reason: str = "client_request", *, note: str = "",
+                    clock: Clock | None = None, engine: Engine | None = None,
+                    gateway: PaymentGateway | None = None) -> Cancelled:
     """Cancel the appointment and settle its deposit by the location's window (refunded
     outside it, kept inside it: scheduling.policy). The cancellation commits with its refund
     written pending; then the refund is sent (payments.refunds.send_refunds_now: a crash in
-    between leaves it to reconciliation), then the refreshed detail and figures.
-    Raises InvalidTransition, NotFound, PermissionDenied."""
+    between leaves it to reconciliation), then the refreshed detail and figures. `reason`: a
+    scheduling.policy.CANCEL_REASONS code; `note` its text (required for "other").
+    Raises ValidationFailed (reason, note), InvalidTransition, NotFound, PermissionDenied."""
     clock = clock or app_clock()
     now = clock.now()
     with atomic(actor.org_id, engine=engine) as work:
-        result = cancel_visit(work.session, actor, appointment_id, now=now, reason=reason)
+        result = cancel_visit(work.session, actor, appointment_id, now=now, reason=reason, note=note)
     engine = engine_of(engine)
     send_refunds_now(engine, actor, result.refund_ids, gateway_of(gateway, engine, clock), now)
     with atomic(actor.org_id, engine=engine) as work:
