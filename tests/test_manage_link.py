@@ -131,7 +131,8 @@ def test_reschedule_moves_the_same_visit_and_its_deposit(setup, engine, clock):
         assert moved.booking_token == appt.booking_token and moved.display_code == appt.display_code
         occupied = s.exec(select(Occupancy).where(Occupancy.appointment_id == appt.id,
                                                   Occupancy.status.in_(("held", "booked")))).all()
-        assert occupied and all(o.start_at <= at(11, JUL16) and o.end_at >= at(11, JUL16, 30) for o in occupied)
+        assert occupied and all(o.during.lower <= at(11, JUL16) and o.during.upper >= at(11, JUL16, 30)
+                                for o in occupied)
     assert money_of(clinic, appt.id) == before  # the payment stays linked; the ledger did not move
     assert [a.id for a in live_visits(clinic, appt.client_id)] == [appt.id]
     # the old time is free again for anyone
@@ -148,10 +149,11 @@ def test_a_used_link_moves_the_one_visit_again_never_books_a_second(setup, engin
     assert [(a.id, a.start_at, a.booking_token) for a in live] == [(appt.id, at(14, JUL16), token)]
     assert money_of(clinic, appt.id)[0][0][1] == "succeeded"
     with clinic.session() as s:
-        moves = s.exec(select(AuditEvent).where(AuditEvent.entity_id == appt.id,
-                                                AuditEvent.action.like("appointment.%"),
-                                                AuditEvent.actor_role == "client")).all()
-    assert len(moves) >= 2  # the services audit each move as the visit's client
+        moves = s.exec(select(AuditEvent).where(AuditEvent.object_id == str(appt.id),
+                                                AuditEvent.action == "appointment.reschedule")).all()
+    # the service audits each move: by the client, through the link (the anonymous visitor)
+    assert [(m.actor_role, m.detail["by"], m.detail["to"]["start"]) for m in moves] == [
+        ("public", "client", at(11, JUL16).isoformat()), ("public", "client", at(14, JUL16).isoformat())]
 
 
 def test_two_reschedules_through_one_link_at_once_leave_one_visit(setup, engine, clock):
@@ -178,7 +180,7 @@ def test_two_reschedules_through_one_link_at_once_leave_one_visit(setup, engine,
     with clinic.session() as s:
         booked = s.exec(select(Occupancy).where(Occupancy.appointment_id == appt.id,
                                                 Occupancy.status.in_(("held", "booked")))).all()
-    assert booked and {o.start_at <= live[0].start_at < o.end_at for o in booked} == {True}
+    assert booked and {o.during.lower <= live[0].start_at < o.during.upper for o in booked} == {True}
 
 
 def test_cancel_with_a_reason_records_who_when_and_why(setup, engine, clock):
@@ -191,8 +193,8 @@ def test_cancel_with_a_reason_records_who_when_and_why(setup, engine, clock):
         assert (row.status, row.cancelled_at) == ("cancelled", NOW)
         assert (row.cancellation_reason, row.cancellation_note, row.cancelled_by) == ("illness", "Flu, sorry", "client")
         audit = s.exec(select(AuditEvent).where(AuditEvent.action == "appointment.cancel",
-                                                AuditEvent.entity_id == appt.id)).one()
-        assert audit.actor_role == "client"
+                                                AuditEvent.object_id == str(appt.id))).one()
+        assert (audit.actor_role, audit.detail["reason"], audit.detail["note"]) == ("public", "illness", "Flu, sorry")
     visit = manage.fetch_managed_visit(clinic.public, appt.booking_token, clock=clock, engine=engine)
     assert (visit.status, visit.can_change, visit.why_not) == ("cancelled", False, "This visit was cancelled.")
     assert visit.balance_due == "" and visit.terms == ""
@@ -232,3 +234,89 @@ def test_changes_through_one_link_are_rate_limited(setup, engine, clock, limits)
         manage.do_reschedule_by_token(clinic.public, appt.booking_token, at(13, JUL16), clock=clock, engine=engine)
     with clinic.session() as s:
         assert s.get(Appointment, appt.id).start_at == at(12, JUL16)
+
+
+def _late_visit(engine, owner_engine, clock):
+    """Bo's $50-deposit visit today at 3 pm New York (inside the 24-hour window) at a location
+    where a late move counts as a late cancellation."""
+    from medspa.domain.practice.models import Location
+
+    clinic = build_clinic(engine, owner_engine)
+    with clinic.session() as s:
+        loc = s.get(Location, clinic.location_id)
+        loc.late_reschedule_is_late_cancel = True
+        s.add(loc)
+        s.commit()
+    req = OnlineBooking(location_id=clinic.location_id, service_id=clinic.services["botox"],
+                        start_at=at(15, date(2026, 7, 1)),
+                        client=ClientInput("Bo", "Lee", "bo@example.com", "(212) 555-0148"), card=GOOD)
+    return clinic, book_online(engine, clinic.public, req, TestPaymentGateway(engine, clock.now), clock)
+
+
+def test_a_late_move_that_counts_as_a_late_cancel_hands_the_link_to_the_new_visit(engine, owner_engine, clock):
+    clinic, appt = _late_visit(engine, owner_engine, clock)
+    token = appt.booking_token
+    shown = manage.fetch_managed_visit(clinic.public, token, clock=clock, engine=engine)
+    assert shown.terms.startswith("Moving it now counts as a late cancellation: your $50.00 deposit is kept")
+    done = manage.do_reschedule_by_token(clinic.public, token, at(11, JUL16), clock=clock, engine=engine,
+                                         gateway=TestPaymentGateway(engine, clock.now))
+    assert "counted as a late cancellation" in done.message and done.visit.deposit == ""
+    live = live_visits(clinic, appt.client_id)
+    assert len(live) == 1 and live[0].id != appt.id and live[0].booking_token == token
+    with clinic.session() as s:
+        old = s.get(Appointment, appt.id)
+        assert (old.status, old.cancellation_late, old.cancellation_keeps_deposit) == ("cancelled", True, True)
+        assert old.booking_token != token
+    assert money_of(clinic, appt.id)[0][0][1] == "succeeded"  # the deposit stays kept with the cancelled visit
+    # the link now opens (and moves) the new visit; it never reaches the old one again
+    again = manage.do_reschedule_by_token(clinic.public, token, at(14, JUL16), clock=clock, engine=engine)
+    assert again.visit.times == "2:00 PM – 2:30 PM EDT"
+    assert [(a.id, a.start_at) for a in live_visits(clinic, appt.client_id)] == [(live[0].id, at(14, JUL16))]
+
+
+def test_two_late_moves_through_one_link_at_once_leave_one_visit(engine, owner_engine, clock):
+    clinic, appt = _late_visit(engine, owner_engine, clock)
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def move(when: datetime) -> None:
+        start.wait()
+        try:
+            manage.do_reschedule_by_token(clinic.public, appt.booking_token, when, clock=clock, engine=engine)
+            outcomes.append("moved")
+        except (MoveRefused, NotFound, ValidationFailed) as exc:
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=move, args=(w,)) for w in (at(11, JUL16), at(15, JUL16))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert "moved" in outcomes and len(outcomes) == 2
+    live = live_visits(clinic, appt.client_id)
+    assert len(live) == 1 and live[0].booking_token == appt.booking_token
+
+
+def test_the_portal_offers_the_same_manage_page_for_upcoming_visits(setup, engine, clock):
+    from medspa.domain.portal import actions as portal_actions
+    from medspa.domain.portal.service import request_code, verify_code
+    from medspa.domain.messaging.models import OutboxMessage
+    import re
+
+    clinic, appt = setup
+    with clinic.session() as s:
+        request_code(s, clinic.public, "ana@example.com", now=NOW)
+        s.commit()
+        body = s.exec(select(OutboxMessage.body).where(OutboxMessage.kind == "portal_code")).one()
+        ana = verify_code(s, clinic.public, "ana@example.com", re.search(r"\b(\d{6})\b", body).group(1), now=NOW).actor
+        s.commit()
+    view = portal_actions.fetch_overview(ana, clock=clock, engine=engine)
+    assert [v.manage_url for v in view.upcoming] == [manage_path(clinic.slug, appt.booking_token)]
+    with pytest.raises(ValidationFailed):
+        portal_actions.do_cancel_own_visit(ana, appt.id, reason="other", note="", clock=clock, engine=engine)
+    portal_actions.do_cancel_own_visit(ana, appt.id, reason="clinic", note="", clock=clock, engine=engine,
+                                       gateway=TestPaymentGateway(engine, clock.now))
+    with clinic.session() as s:
+        row = s.get(Appointment, appt.id)
+        assert (row.cancellation_reason, row.cancelled_by) == ("clinic", "client")
+    assert [v.manage_url for v in portal_actions.fetch_overview(ana, clock=clock, engine=engine).cancelled] == [""]

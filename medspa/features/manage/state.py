@@ -156,7 +156,7 @@ class ManageState(rx.State):
             visit, message = await asyncio.to_thread(flow.reschedule, self._org_id, self._token,
                                                      datetime.fromisoformat(self.picked.start), ip, ua)
         except MoveRefused as exc:
-            self.busy, self.problem = False, f"{exc.reason} Please pick another time."
+            self.busy, self.problem = False, exc.reason
             await self._load_day(self.day)
             return
         except RateLimited as exc:

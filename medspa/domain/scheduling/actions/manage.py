@@ -3,11 +3,11 @@ sees their visit, moves it to another free time or cancels it with a reason, wit
 
 The unguessable booking token is the credential (scheduling.references: 192 random bits; the
 display code never opens anything here: `appointment_by_token` refuses it). The caller is the
-anonymous visitor, `online.public_actor(org_id, ip, user_agent)`; once the token has found the
-visit, the change is made as that visit's client (`Actor.client`, labelled "manage link"), so
-the very rules of the portal apply: `reschedule.move_visit(online=True)` for a move and
-`portal.cancellation.cancel_own_appointment` (the one cancel rule of a client) for a cancel.
-The audit rows are written by those services.
+anonymous visitor, `online.public_actor(org_id, ip, user_agent)` (appointment.reschedule_own,
+appointment.cancel_own); the services check the token again (scheduling.service.holds_visit)
+and apply the client's rules, the same as the portal's: `reschedule.move_visit(online=True)`
+for a move, `portal.cancellation.cancel_own_appointment` (the one cancel rule of a client) for
+a cancel. They write the audit rows (recorded as made by the client).
 
 A move keeps the visit (the same appointment, its deposit and payments with it); when a late
 move counts as a late cancellation the domain makes a new visit and moves the token onto it,
@@ -20,7 +20,7 @@ limit_manage_per_token) before anything is written. Keyword-only `clock`, `engin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -138,24 +138,18 @@ def guard_manage_link(actor: Actor, token: str) -> None:
 
 
 def _visit_by_token(session: Session, actor: Actor, token: str, *, lock: bool = False) -> Appointment:
-    """The visit of `token` in the actor's clinic (a public visitor's or the system's).
+    """The visit of `token` in the clinic of `actor` (a public visitor: staff and portal clients
+    have their own pages).
     lock: FOR UPDATE, so two changes through one link run one after the other. Raises
     NotFound (unknown token, a display code, a hold)."""
-    if actor.role not in ("public", "system"):
+    if actor.role != "public":
         raise NotFound("booking")
     appt = appointment_by_token(session, token)
     if lock:
         session.refresh(appt, with_for_update=True)
-        if appt.booking_token != token.strip():  # the token moved on while we waited
+        if appt.booking_token != token:  # the token moved on to a new visit while we waited
             raise NotFound("booking")
     return appt
-
-
-def _as_client(actor: Actor, appt: Appointment) -> Actor:
-    """The visit's client, acting through the link (the token proved it)."""
-    if appt.client_id is None:
-        raise NotFound("booking")
-    return replace(Actor.client(actor.org_id, appt.client_id, actor.ip, actor.user_agent), label="manage link")
 
 
 def _why_not(appt: Appointment, now: datetime) -> str:
@@ -279,8 +273,8 @@ def do_reschedule_by_token(actor: Actor, token: str, start_at: datetime, *, cloc
         why_not = _why_not(appt, now)
         if why_not:
             raise ValidationFailed({"start": why_not})
-        moved = move_visit(work.session, _as_client(actor, appt), appt.id, VisitChange(start_at=start_at), now=now,
-                           online=True)
+        moved = move_visit(work.session, actor, appt.id, VisitChange(start_at=start_at), now=now, online=True,
+                           token=token)
         refund_ids, counted = tuple(moved.refund_ids), moved.counted_as_late_cancel
     engine = engine_of(engine)
     if refund_ids:
@@ -303,10 +297,9 @@ def do_cancel_by_token(actor: Actor, token: str, reason: str, note: str = "", *,
     now = clock.now()
     with atomic(actor.org_id, engine=engine) as work:
         appt = _visit_by_token(work.session, actor, token, lock=True)
-        client = _as_client(actor, appt)
-        cancelled = cancellation.cancel_own_appointment(work.session, client, appt.id, now=now, reason=reason,
-                                                        note=note)
+        cancelled = cancellation.cancel_own_appointment(work.session, actor, appt.id, now=now, reason=reason,
+                                                        note=note, token=token)
     engine = engine_of(engine)
     send_refunds_now(engine, actor, cancelled.refund_ids, gateway_of(gateway, engine, clock), now)
     with atomic(actor.org_id, engine=engine) as work:
-        return cancellation.own_cancellation_message(work.session, client, cancelled)
+        return cancellation.own_cancellation_message(work.session, actor, cancelled, token=token)
