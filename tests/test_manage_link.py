@@ -320,3 +320,19 @@ def test_the_portal_offers_the_same_manage_page_for_upcoming_visits(setup, engin
         row = s.get(Appointment, appt.id)
         assert (row.cancellation_reason, row.cancelled_by) == ("clinic", "client")
     assert [v.manage_url for v in portal_actions.fetch_overview(ana, clock=clock, engine=engine).cancelled] == [""]
+
+
+def test_the_confirmation_links_the_page_and_the_outbox_hides_its_token(setup, engine):
+    from medspa.domain.messaging.models import OutboxMessage
+    from medspa.domain.messaging.outbox import read_message
+
+    clinic, appt = setup
+    with clinic.session() as s:
+        email = s.exec(select(OutboxMessage).where(OutboxMessage.appointment_id == appt.id,
+                                                   OutboxMessage.kind == "booking_confirmation",
+                                                   OutboxMessage.channel == "email")).one()
+        assert "To reschedule or cancel: http" in email.body
+        assert email.body.count(manage_path(clinic.slug, appt.booking_token)) == 1
+        shown = read_message(s, clinic.staff_actor("owner"), email.id, now=NOW, time_zone="America/New_York",
+                             mail_enabled=False)
+    assert f"/book/{clinic.slug}/manage/…" in shown.body and appt.booking_token not in shown.body

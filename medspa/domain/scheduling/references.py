@@ -70,3 +70,12 @@ def manage_path(slug: str, token: str) -> str:
     "/book/<clinic slug>/manage/<booking token>". The one builder of that link (booking
     confirmation email and page, client portal); prefix Settings.base_url for an absolute URL."""
     return f"/book/{slug}/manage/{token}"
+
+
+_MANAGE_LINK = re.compile(r"(/book/[a-z0-9-]+/manage/)[A-Za-z0-9_-]{20,64}")
+
+
+def hide_manage_tokens(text: str) -> str:
+    """`text` with the token of every manage link (manage_path) replaced by "…": what staff may
+    read of a message sent to a client (the link acts for the client; the outbox shows the rest)."""
+    return _MANAGE_LINK.sub(r"\1…", text or "")
