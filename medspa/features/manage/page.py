@@ -95,7 +95,8 @@ def actions() -> rx.Component:
             rx.callout(S.visit.why_not, icon="info", color_scheme="gray", width="100%", id="manage-why-not"),
             rx.cond(S.visit.phone, rx.link(rx.icon("phone", size=16), "Call the clinic", href="tel:" + S.visit.phone,
                                             display="flex", align_items="center", gap="0.4em")),
-            rx.link("Book a new visit", href=S.book_url, id="book-again"),
+            rx.button(rx.link("Book a new visit", href=S.book_url, id="book-again", underline="none", color="inherit"),
+                      as_child=True, variant="soft", color_scheme=ACCENT, size="3", width="100%"),
             spacing="3", width="100%",
         ),
     )
@@ -133,13 +134,15 @@ def confirm_move() -> rx.Component:
     """The picked time with the terms of moving now, before anything changes."""
     return rx.card(
         rx.vstack(
-            rx.text("New time", size="2", color_scheme="gray"),
-            rx.text(S.picked.long_label, size="3", weight="bold", id="picked-time"),
-            rx.callout(S.visit.terms, icon="info", color_scheme=ACCENT, width="100%", id="reschedule-terms"),
+            rx.text(rx.text.span("New time: ", color=rx.color("gray", 11)),
+                    rx.text.strong(S.picked.long_label, id="picked-time"), size="2"),
+            rx.text(rx.icon("info", size=14, flex_shrink="0", margin_top="0.2em"), S.visit.terms, size="2",
+                    id="reschedule-terms", color=rx.color(ACCENT, 11), display="flex", gap="0.4em"),
             rx.button("Confirm new time", size="3", width="100%", color_scheme=ACCENT, loading=S.busy,
                       on_click=S.confirm_reschedule, id="confirm-reschedule"),
-            spacing="3", width="100%",
+            spacing="2", width="100%",
         ),
+        size="1",
         width="100%", id="confirm-move", position="sticky", bottom="0.75em", z_index="2",
         style={"outline": f"2px solid {rx.color(ACCENT, 8)}", "box_shadow": "0 8px 28px rgba(0, 0, 0, 0.18)",
                "background": "var(--color-panel-solid)"},
@@ -162,7 +165,8 @@ def reschedule_panel() -> rx.Component:
                            aria_label="Later dates", id="later-dates"),
             spacing="2", align="center", width="100%",
         ),
-        rx.text("Times are clinic time (" + S.visit.time_zone + ").", size="1", color_scheme="gray"),
+        rx.hstack(rx.icon("globe", size=14), rx.text("Times are clinic time (" + S.visit.time_zone + ").", size="1"),
+                  spacing="2", align="center", color=rx.color("gray", 11)),
         rx.cond(
             S.groups.length() > 0,
             rx.vstack(rx.foreach(S.groups, time_group), spacing="4", width="100%", id="free-times"),

@@ -105,7 +105,7 @@ class DayOpen:
 @dataclass(frozen=True)
 class FreeTime:
     """A free start for the visit: `start` (aware UTC) and its labels in clinic time:
-    label "10:00 AM EDT", long_label "Wed, Jul 15, 2026, 10:00 AM EDT (America/New_York)"."""
+    label "10:00 AM" (the page names the zone once), long_label "Wed, Jul 15, 2026, 10:00 AM EDT (America/New_York)"."""
 
     start: datetime
     label: str
@@ -239,9 +239,7 @@ def fetch_reschedule_slots(actor: Actor, token: str, start_date: date, end_date:
         appt = _visit_by_token(work.session, actor, token)
         zone = work.session.get(Location, appt.location_id).time_zone
         starts = _free_starts(work.session, actor, appt, start_date, end_date, now)
-    tz = ZoneInfo(zone)
-    return tuple(FreeTime(s, f"{format_clinic_clock(s, zone)} {zone_abbreviation(s, tz)}", format_clinic_time(s, zone))
-                 for s in starts)
+    return tuple(FreeTime(s, format_clinic_clock(s, zone), format_clinic_time(s, zone)) for s in starts)
 
 
 # ---------------------------------------------------------------- changes
