@@ -30,6 +30,7 @@ from medspa.features.account import page as account_page
 from medspa.features.staff import page as staff_page
 from medspa.features.charting import page as charting_page
 from medspa.features.dashboard import page as dashboard_page
+from medspa.features.today import page as today_page
 from medspa.features.outbox import page as outbox_page
 from medspa.features.settings import page as settings_page
 from medspa.features.setup import page as setup_page
@@ -53,6 +54,7 @@ _PAGE_MODULES = (
     setup_page,
     clients_page,
     client_import_page,
+    today_page,
 )
 
 class MedspaApp(rx.App):

@@ -14,6 +14,7 @@ from medspa.features.auth.state import StaffState
 # (key, label, icon, href, the roles that see the link: None = every staff role)
 NAV = (
     ("calendar", "Calendar", "calendar-days", "/calendar", None),
+    ("today", "Today", "list-checks", "/today", ("owner", "manager", "provider", "front_desk")),  # day lists
     ("clients", "Clients", "contact", "/clients", ("owner", "manager", "provider", "front_desk")),  # client.read
     ("dashboard", "Dashboard", "chart-column", "/dashboard", ("owner", "manager")),  # report.read
     ("outbox", "Outbox", "mail", "/outbox", ("owner", "manager")),  # outbox.manage

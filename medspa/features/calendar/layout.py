@@ -228,6 +228,8 @@ class DetailView:
     balance: str = ""
     balance_due: bool = False
     paid_label: str = ""
+    cancel_reason: str = ""  # "Illness (by the client)" on a cancelled visit
+    can_move: bool = False  # appointment.reschedule on a confirmed / checked-in visit: drag or edit
 
 
 # --------------------------------------------------------------------------- helpers
@@ -421,7 +423,8 @@ def detail_view(d: AppointmentDetail) -> DetailView:
         price=d.price, deposit_paid=d.deposit_paid, can_check_in="check_in" in d.actions,
         can_complete="complete" in d.actions, can_no_show="no_show" in d.actions, can_cancel="cancel" in d.actions,
         cancel_late=d.cancel_late, cancel_policy=d.cancel_policy, reference=d.reference,
-        can_checkout="checkout" in d.actions, checked_out=d.checked_out,
+        can_checkout="checkout" in d.actions, checked_out=d.checked_out, cancel_reason=d.cancel_reason,
+        can_move="move" in d.actions,
         sale=format_money(d.sale_cents, d.currency), applied=format_money(d.applied_cents, d.currency),
         balance=format_money(d.balance_cents, d.currency), balance_due=d.balance_cents > 0,
         paid_label=("" if not d.checked_out else "Checked out" if not d.sale_cents
