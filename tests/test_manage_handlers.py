@@ -15,7 +15,7 @@ from medspa.domain.clients.service import ClientInput
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
 from medspa.domain.scheduling.models import Appointment
-from medspa.domain.scheduling.references import manage_path
+from medspa.domain.scheduling.references import manage_url
 from medspa.features.manage.state import ManageState
 from tests.factories import build_clinic
 from tests.test_handlers import NOW, app_settings, call, run  # noqa: F401  (fixture)
@@ -42,7 +42,7 @@ def _visit(engine, owner_engine):
 
 def test_the_page_moves_only_to_offered_times_and_cancels_with_words(engine, owner_engine, app_settings):  # noqa: F811
     clinic, appt = _visit(engine, owner_engine)
-    st = _state(manage_path(clinic.slug, appt.booking_token))
+    st = _state(manage_url(clinic.slug, appt.booking_token))
     run(call(ManageState.load, st))
     assert (st.status, st.visit.service, st.visit.can_change) == ("ready", "Botox", True)
 
@@ -77,7 +77,7 @@ def test_the_page_moves_only_to_offered_times_and_cancels_with_words(engine, own
 def test_a_display_code_or_another_clinic_finds_nothing(engine, owner_engine, app_settings):  # noqa: F811
     clinic, appt = _visit(engine, owner_engine)
     other = build_clinic(engine, owner_engine)
-    for path in (f"/book/{clinic.slug}/manage/{appt.display_code}", manage_path(other.slug, appt.booking_token),
+    for path in (f"/book/{clinic.slug}/manage/{appt.display_code}", manage_url(other.slug, appt.booking_token),
                  f"/book/{clinic.slug}/manage/", "/book/nope/manage/x"):
         st = _state(path)
         run(call(ManageState.load, st))

@@ -21,7 +21,7 @@ from medspa.domain.ratelimits import RateLimited
 from medspa.domain.scheduling.actions import manage
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
 from medspa.domain.scheduling.models import Appointment, Occupancy
-from medspa.domain.scheduling.references import format_display_code, manage_path
+from medspa.domain.scheduling.references import format_display_code, manage_url
 from medspa.domain.scheduling.reschedule import MoveRefused
 from tests.conftest import utc
 from tests.factories import build_clinic
@@ -78,7 +78,8 @@ def test_the_link_shows_the_visit_its_money_and_what_a_change_means(setup, engin
     assert visit.policy == "Cancellations more than 24 hours ahead are refunded in full. Later ones keep the deposit."
     assert visit.can_change and visit.why_not == "" and visit.terms
     assert visit.cancel_outcome == "Your deposit of $50.00 will be refunded to the card you paid with."
-    assert manage_path(clinic.slug, appt.booking_token) == f"/book/{clinic.slug}/manage/{appt.booking_token}"
+    assert manage_url(clinic.slug, appt.booking_token) == f"/book/{clinic.slug}/manage/{appt.booking_token}"
+    assert manage_url(clinic.slug, "t" * 32, "https://x.example/") == f"https://x.example/book/{clinic.slug}/manage/{'t' * 32}"
 
 
 def test_the_display_code_or_another_clinic_opens_nothing(setup, engine, owner_engine, clock):
@@ -311,7 +312,7 @@ def test_the_portal_offers_the_same_manage_page_for_upcoming_visits(setup, engin
         ana = verify_code(s, clinic.public, "ana@example.com", re.search(r"\b(\d{6})\b", body).group(1), now=NOW).actor
         s.commit()
     view = portal_actions.fetch_overview(ana, clock=clock, engine=engine)
-    assert [v.manage_url for v in view.upcoming] == [manage_path(clinic.slug, appt.booking_token)]
+    assert [v.manage_url for v in view.upcoming] == [manage_url(clinic.slug, appt.booking_token)]
     with pytest.raises(ValidationFailed):
         portal_actions.do_cancel_own_visit(ana, appt.id, reason="other", note="", clock=clock, engine=engine)
     portal_actions.do_cancel_own_visit(ana, appt.id, reason="clinic", note="", clock=clock, engine=engine,
@@ -322,17 +323,26 @@ def test_the_portal_offers_the_same_manage_page_for_upcoming_visits(setup, engin
     assert [v.manage_url for v in portal_actions.fetch_overview(ana, clock=clock, engine=engine).cancelled] == [""]
 
 
-def test_the_confirmation_links_the_page_and_the_outbox_hides_its_token(setup, engine):
+def test_the_outbox_hides_the_token_of_a_manage_link_in_a_message(setup):
+    """A manage link acts for the client: staff reading a message to them see it without its
+    token (the booking page's confirmation email carries the link, references.manage_url)."""
     from medspa.domain.messaging.models import OutboxMessage
     from medspa.domain.messaging.outbox import read_message
+    from medspa.domain.scheduling.references import hide_manage_tokens
 
     clinic, appt = setup
-    with clinic.session() as s:
+    link = manage_url(clinic.slug, appt.booking_token, "https://glow.example")
+    with clinic.session() as s:  # as the booking page's confirmation writes it
         email = s.exec(select(OutboxMessage).where(OutboxMessage.appointment_id == appt.id,
                                                    OutboxMessage.kind == "booking_confirmation",
                                                    OutboxMessage.channel == "email")).one()
-        assert "To reschedule or cancel: http" in email.body
-        assert email.body.count(manage_path(clinic.slug, appt.booking_token)) == 1
-        shown = read_message(s, clinic.staff_actor("owner"), email.id, now=NOW, time_zone="America/New_York",
+        email.body += f"\nManage your booking: {link}\n"
+        email_id = email.id
+        s.add(email)
+        s.commit()
+    with clinic.session() as s:
+        shown = read_message(s, clinic.staff_actor("owner"), email_id, now=NOW, time_zone="America/New_York",
                              mail_enabled=False)
-    assert f"/book/{clinic.slug}/manage/…" in shown.body and appt.booking_token not in shown.body
+    assert f"Manage your booking: https://glow.example/book/{clinic.slug}/manage/…" in shown.body
+    assert appt.booking_token not in shown.body
+    assert hide_manage_tokens(f"see {link}.") == f"see https://glow.example/book/{clinic.slug}/manage/…."

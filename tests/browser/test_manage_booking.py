@@ -18,7 +18,7 @@ from medspa.domain.clients.service import ClientInput
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
 from medspa.domain.scheduling.models import Appointment
-from medspa.domain.scheduling.references import manage_path
+from medspa.domain.scheduling.references import manage_url
 from tests.browser.conftest import ARTIFACTS
 from tests.factories import build_clinic
 
@@ -68,7 +68,7 @@ def shot(page: Page, name: str) -> None:
 def test_a_client_moves_their_visit_from_the_link(phone: Page, booked, engines):
     clinic, visits = booked
     ana = visits["Ana"]
-    link = manage_path(clinic.slug, ana.booking_token)
+    link = manage_url(clinic.slug, ana.booking_token)
     phone.goto(link)
     expect(phone.locator("#manage-day")).to_have_text("Friday, July 3, 2026", timeout=TIMEOUT)
     expect(phone.locator("#manage-times")).to_have_text("10:00 AM – 10:30 AM EDT")
@@ -98,7 +98,7 @@ def test_a_client_moves_their_visit_from_the_link(phone: Page, booked, engines):
 def test_a_client_cancels_with_a_reason_and_a_bad_link_is_not_found(phone: Page, booked, engines):
     clinic, visits = booked
     bo = visits["Bo"]
-    phone.goto(manage_path(clinic.slug, bo.booking_token))
+    phone.goto(manage_url(clinic.slug, bo.booking_token))
     phone.get_by_role("button", name="Cancel visit").click()
     expect(phone.locator("#cancel-outcome")).to_contain_text("deposit of $50.00 will be refunded", timeout=TIMEOUT)
     phone.get_by_role("radio", name="Another reason").click()

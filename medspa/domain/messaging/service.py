@@ -20,10 +20,9 @@ from medspa.domain.money import format_money
 from medspa.domain.payments.models import Payment
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment
-from medspa.domain.scheduling.references import format_display_code, manage_path
+from medspa.domain.scheduling.references import format_display_code
 from medspa.domain.scheduling.policy import booked_refund_rule
 from medspa.domain.timezones import format_clinic_time
-from medspa.settings import get_settings
 
 
 def add_new_messages(session: Session, messages: list[OutboxMessage]) -> list[OutboxMessage]:
@@ -98,8 +97,7 @@ def queue_booking_confirmation(session: Session, *, org: Organization, appointme
         f"at {location.name}{', ' + location.address if location.address else ''}.\n"
         f"{deposit}"
         f"Booking reference: {format_display_code(appointment.display_code)}\n"
-        f"{booked_refund_rule(appointment, location)}\n"
-        f"To reschedule or cancel: {get_settings().base_url}{manage_path(org.slug, appointment.booking_token)}\n\n"
+        f"{booked_refund_rule(appointment, location)}\n\n"
         f"{org.name}"
     )
     added = add_new_messages(session, visit_messages(

@@ -45,7 +45,7 @@ from medspa.domain.portal.models import ClientAccount, PortalCode, PortalSession
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.scheduling.policy import cancel_rule, cancellation_deadline, cancellation_keeps_deposit
-from medspa.domain.scheduling.references import manage_path
+from medspa.domain.scheduling.references import manage_url
 from medspa.domain.scheduling.service import get_appointment
 from medspa.domain.timezones import format_clinic_time
 
@@ -393,7 +393,7 @@ def portal_overview(session: Session, actor: Actor, *, now: datetime) -> PortalO
         card = VisitCard(appt.id, service, provider, location.name, format_clinic_time(appt.start_at, location.time_zone),
                          str(appt.status), STATUS_LABELS.get(appt.status, appt.status),
                          _deposit_text(appt, payments.get(appt.id, [])), policy, can_cancel,
-                         manage_path(org.slug, appt.booking_token) if (can_cancel and org) else "")
+                         manage_url(org.slug, appt.booking_token) if (can_cancel and org) else "")
         cancelled_ahead = appt.status == AppointmentStatus.CANCELLED and ahead
         (view.upcoming if upcoming else view.cancelled if cancelled_ahead else view.past).append(card)
     view.past.reverse()
