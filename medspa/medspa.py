@@ -24,6 +24,7 @@ from medspa.features.booking import page as booking_page
 from medspa.features.calendar import page as calendar_page
 from medspa.features.auth import page as auth_page
 from medspa.features.portal import page as portal_page
+from medspa.features.manage import page as manage_page
 from medspa.features.audit import page as audit_page
 from medspa.features.account import page as account_page
 from medspa.features.staff import page as staff_page
@@ -43,6 +44,7 @@ _PAGE_MODULES = (
     auth_page,
     audit_page,
     portal_page,
+    manage_page,
     account_page,
     staff_page,
     charting_page,
