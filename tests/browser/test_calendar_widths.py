@@ -58,10 +58,24 @@ def test_the_calendar_fits_tablets_and_its_header_a_phone(page: Page, app_urls, 
         page.keyboard.press("Escape")
         expect(page.locator("#account-menu")).to_be_hidden()
 
+    # booking from an empty cell on the tablet: the dialog fits and offers the provider's free starts
+    page.set_viewport_size({"width": 768, "height": 1024})
+    provider = clinic.provider_ids[0]
+    page.locator(f".cal-slot[data-slot-column='{provider}'][data-slot-minute='840']").click()
+    dialog = page.locator("#book-dialog")
+    dialog.locator("#book-service").click()
+    page.get_by_role("option", name="Botox · 30 min · $350.00").click()
+    expect(dialog.locator("#book-time")).to_have_text("2:00 PM EDT")
+    for selector in ("#book-dialog", "#book-service", "#book-time", "#book-submit"):
+        _inside(page, selector, 768)
+    screenshot("calendar-width-768-book-dialog")
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+
     # a phone: the pages behind one button, the account menu still there, the toolbar wraps
     page.set_viewport_size({"width": 390, "height": 844})
     expect(page.locator("#staff-nav")).to_be_hidden()
-    for selector in ("#nav-menu-button", "#account-menu-button", *TOOLBAR):
+    for selector in ("#clinic-name", "#nav-menu-button", "#account-menu-button", *TOOLBAR):
         _inside(page, selector, 390)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot("calendar-width-390")

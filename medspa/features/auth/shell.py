@@ -121,14 +121,13 @@ def staff_header(active: str, *extra: rx.Component) -> rx.Component:
                               flex_shrink="0", border_radius="8px", background=rx.color("teal", 9))),
             rx.vstack(
                 rx.text(StaffState.org_name, size="3", weight="bold", id="clinic-name", white_space="nowrap",
-                        max_width="180px", overflow="hidden", text_overflow="ellipsis", title=StaffState.org_name,
-                        line_height="1.2"),
+                        max_width=rx.breakpoints(initial="110px", sm="160px", md="180px"), overflow="hidden",
+                        text_overflow="ellipsis", title=StaffState.org_name, line_height="1.2"),
                 rx.text("medspa", size="1", color_scheme="gray", line_height="1.1"),
                 spacing="0",
-                display=rx.breakpoints(initial="none", md="flex"),
+                min_width="0",
             ),
-            rx.separator(orientation="vertical", size="1", height="20px",
-                         display=rx.breakpoints(initial="none", md="block")),
+            rx.separator(orientation="vertical", size="1", height="20px"),
             rx.box(_nav_menu(active), display=rx.breakpoints(initial="block", sm="none")),
             # from a tablet up the links sit in the bar (scrolling sideways inside it if ever too many)
             rx.hstack(*items, spacing="1", align="center", id="staff-nav", as_="nav", overflow_x="auto",
