@@ -97,7 +97,7 @@ def account_menu() -> rx.Component:
             rx.menu.separator(),
             native_form(
                 rx.button(rx.icon("log-out", size=15), "Sign out", variant="ghost", color_scheme="gray", size="2",
-                          type="submit", id="account-menu-sign-out", width="100%", justify="start"),
+                          type="submit", id="account-menu-sign-out", width="100%", justify_content="flex-start"),
                 action=LOGOUT_ACTION, method="post", width="100%",
             ),
             id="account-menu", min_width="220px",
