@@ -114,6 +114,22 @@ def test_a_retry_with_a_good_card_confirms_the_same_appointment(engine, owner_en
         assert [o.status for o in s.exec(select(Occupancy))] == ["booked"]
 
 
+def test_after_a_decline_the_page_may_book_its_hold_with_corrected_details(engine, owner_engine, clock):
+    """The booking page's retry names its hold (hold_id, from its server-side state): a client
+    who corrected their email after the decline still gets that very hold."""
+    clinic = build_clinic(engine, owner_engine)
+    gateway = TestPaymentGateway(engine, clock.now)
+    with pytest.raises(CardDeclined) as declined:
+        book_online(engine, clinic.public, request(clinic, at(NY, 10), card=DECLINE), gateway, clock)
+    retry = request(clinic, at(NY, 10), n=2)
+    retry.hold_id = declined.value.hold_id
+    appt = book_online(engine, clinic.public, retry, gateway, clock)
+    assert (appt.id, appt.status) == (declined.value.hold_id, "confirmed")
+    with clinic.session() as s:
+        assert s.exec(text("select c.email from appointment a join client c on c.id = a.client_id")).scalar() == (
+            "ana2@example.com")
+
+
 def test_a_declined_hold_lapses_at_its_expiry_and_frees_the_slot(engine, owner_engine, clock):
     """A hold whose only payment was declined has no money on it: the expiry sweep releases
     it at hold_expires_at like any hold, and then anyone can book the time."""

@@ -45,7 +45,8 @@ from medspa.domain.payments.service import (
 )
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.abuse import HoldCaps, refuse_excess_holds
-from medspa.domain.scheduling.availability import card_declined, money_on_hold, nearest_alternatives
+from medspa.domain.scheduling.availability import (card_declined, last_deposit_declined, money_on_hold,
+                                                   nearest_alternatives)
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.scheduling.service import (
     DEFAULT_GRACE_SECONDS,
@@ -134,10 +135,12 @@ def _reuse_hold(session: Session, req: OnlineBooking, client_id: int) -> Appoint
         appt = get_appointment(session, req.hold_id, lock=True)
     except NotFound:
         return None
+    # a hold whose card was declined is the page's own (hold_id comes from its server-side
+    # state, never from the API): the client may have corrected their details meanwhile
     same = (appt.status == AppointmentStatus.HELD and appt.service_id == req.service_id
             and appt.location_id == req.location_id
             and appt.start_at == req.start_at and (req.provider_id in (None, appt.provider_id))
-            and appt.client_id in (None, client_id))
+            and (appt.client_id in (None, client_id) or last_deposit_declined(session, appt.id)))
     if not same:
         return None
     appt.client_id = client_id
@@ -163,7 +166,7 @@ def _declined_hold(session: Session, req: OnlineBooking, email: str, now: dateti
 
 
 def keep_hold_after_decline(session: Session, actor: Actor, appointment_id: int, now: datetime,
-                     reason: str) -> tuple[int | None, datetime | None]:
+                            reason: str) -> tuple[int | None, datetime | None]:
     """After a declined card: the hold stays for the rest of its time, so the client can try
     another card (hold id and its expiry returned). A hold already run out is released now
     (reason audited) and (None, None) returned."""
