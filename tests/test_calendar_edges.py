@@ -62,6 +62,11 @@ def test_times_held_online_say_so_on_the_day_week_and_panel(engine, owner_engine
     assert {e.appointment_id: e.client_name for e in week.entries} == {
         typing: "Held online", paying: "Held online", walk_in: "Walk-in"}
     assert [p.client_name for p in panels] == ["Held online", "Held online", "Walk-in"]
+    from medspa.features.calendar.layout import detail_view
+
+    assert [detail_view(p).source for p in panels] == [
+        "Held online: the client is still booking; the time frees itself if they do not finish"] * 2 + [
+        "Booked at the desk"]
 
 
 # ---- booking from an empty cell: that provider's services and free starts -------------------
