@@ -89,7 +89,9 @@ def test_the_calendar_fits_tablets_and_its_header_a_phone(page: Page, app_urls, 
     screenshot("calendar-width-390-account-menu")
     page.click("#account-menu-account")
     page.wait_for_url("**/account")
+    expect(page.locator("#account-menu-button")).to_be_visible()
     _inside(page, "#account-menu-button", 390)
+    screenshot("account-width-390")
 
     # the tablet's account menu signs out
     page.set_viewport_size({"width": 768, "height": 1024})
