@@ -430,13 +430,16 @@ def test_book_a_client_from_an_empty_cell(page: Page, app_urls, screenshot):
     dialog = page.locator("#book-dialog")
     expect(dialog.locator("#book-when")).to_have_text("Thursday, July 2, 2026 · 10:00 AM EDT · Provider 2")
     expect(dialog.locator("#book-provider")).to_have_text("Provider 2")
-    expect(dialog.locator("#book-time")).to_have_text("10:00 AM EDT")
+    # issue 15: the starts are that provider's free ones for the service, so a service comes first
+    expect(dialog.locator("#book-times-note")).to_have_text("Choose a service to see the free start times.")
     dialog.locator("#book-search").fill("Ingr")
     dialog.locator("[data-client-id]", has_text="Ingrid Larsen").click()
     expect(dialog.locator("#book-client-picked")).to_have_text("Ingrid Larsen")
     expect(dialog.locator("#book-client-profile")).to_have_attribute("href", re.compile(r"^/clients/\d+$"))
     dialog.locator("#book-service").click()
     page.get_by_role("option", name="Botox · 30 min · $350.00").click()
+    expect(dialog.locator("#book-time")).to_have_text("10:00 AM EDT")  # the clicked cell, free: picked
+    expect(dialog.locator("#book-times-note")).to_have_count(0)
     screenshot("calendar-book")
     dialog.locator("#book-submit").click()
     expect(dialog).to_have_count(0)
@@ -447,7 +450,7 @@ def test_book_a_client_from_an_empty_cell(page: Page, app_urls, screenshot):
     assert (appt.status, appt.source, appt.provider_id, appt.deposit_cents) == ("confirmed", "staff", p2, 0)
     assert appt.start_at == at(thursday, 10)
 
-    # a new client, and a taken time answered next to the field
+    # a new client; the taken 10:00 (and 10:15, which would overlap it) are not offered at all
     page.locator(f".cal-slot[data-slot-column='{p2}'][data-slot-minute='660']").click()
     dialog.locator("#book-new-client").click()
     dialog.locator("#book-first").fill("Jonas")
@@ -455,12 +458,12 @@ def test_book_a_client_from_an_empty_cell(page: Page, app_urls, screenshot):
     dialog.locator("#book-phone").fill("(646) 555-0100")
     dialog.locator("#book-service").click()
     page.get_by_role("option", name="Botox · 30 min · $350.00").click()
+    expect(dialog.locator("#book-time")).to_have_text("11:00 AM EDT")
     dialog.locator("#book-time").click()
-    page.get_by_role("option", name="10:00 AM EDT").click()
-    dialog.locator("#book-submit").click()
-    expect(dialog.locator("[data-error='time']")).to_have_text("That time is not free for this service and provider.")
-    expect(dialog.locator("#book-alternatives")).to_contain_text("10:30 AM")
-    dialog.locator("#book-time").click()
+    expect(page.get_by_role("option", name="10:30 AM EDT")).to_be_visible()
+    expect(page.get_by_role("option", name="10:00 AM EDT")).to_have_count(0)
+    expect(page.get_by_role("option", name="10:15 AM EDT")).to_have_count(0)
+    expect(page.get_by_role("option", name="4:45 PM EDT")).to_have_count(0)  # would end after 5:00 PM
     page.get_by_role("option", name="11:00 AM EDT").click()
     dialog.locator("#book-submit").click()
     expect(page.locator(".cal-block", has_text="Jonas Berg")).to_contain_text("11:00 AM – 11:30 AM")

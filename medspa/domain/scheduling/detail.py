@@ -17,7 +17,7 @@ from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.money import format_money
 from medspa.domain.practice.models import Location, Resource, StaffMember
-from medspa.domain.scheduling.labels import STATUS_LABELS, category_colour, client_name
+from medspa.domain.scheduling.labels import STATUS_LABELS, category_colour, visit_who
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy
 from medspa.domain.scheduling.references import format_display_code
 from medspa.domain.scheduling.policy import (cancel_reason_text, cancel_rule, cancellation_keeps_deposit,
@@ -166,7 +166,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
     return AppointmentDetail(
         id=appt.id, reference=format_display_code(appt.display_code), status=appt.status,
         status_label=STATUS_LABELS.get(appt.status, appt.status), client_id=appt.client_id,
-        client_name=client_name(client), contact_visible=contact,
+        client_name=visit_who(appt.status, appt.source, client), contact_visible=contact,
         client_phone=display_phone(client.phone_e164) if contact and client.phone_e164 else "",
         client_email=(client.email or "") if contact else "", client_alerts=(client.alerts or "") if contact else "",
         service_name=svc.name, category=svc.category,

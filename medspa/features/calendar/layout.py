@@ -409,6 +409,13 @@ def week_view(week: CalendarWeek, *, show_cancelled: bool) -> WeekView:
 # --------------------------------------------------------------------------- detail
 
 
+def _source_words(status: str, source: str) -> str:
+    """How the visit came: at the desk, online, or still being booked online (a hold)."""
+    if status == "held" and source == "online":
+        return "Held online: the client is still booking; the time frees itself if they do not finish"
+    return {"staff": "Booked at the desk", "online": "Booked online"}.get(source, source)
+
+
 def detail_view(d: AppointmentDetail) -> DetailView:
     """The side panel's fields."""
     return DetailView(
@@ -419,7 +426,7 @@ def detail_view(d: AppointmentDetail) -> DetailView:
         contact_visible=d.contact_visible, client_phone=d.client_phone, client_email=d.client_email,
         service_name=d.service_name, category=d.category, provider_name=d.provider_name,
         resources=", ".join(d.resources), location_name=d.location_name, date_label=d.date_label,
-        time_label=d.time_label, source={"staff": "Booked at the desk", "online": "Booked online"}.get(d.source, d.source),
+        time_label=d.time_label, source=_source_words(d.status, d.source),
         price=d.price, deposit_paid=d.deposit_paid, can_check_in="check_in" in d.actions,
         can_complete="complete" in d.actions, can_no_show="no_show" in d.actions, can_cancel="cancel" in d.actions,
         cancel_late=d.cancel_late, cancel_policy=d.cancel_policy, reference=d.reference,

@@ -96,6 +96,8 @@ def _view_controls() -> rx.Component:
         spacing="3",
         align="center",
         wrap="wrap",
+        min_width="0",
+        id="cal-toolbar-view",
     )
 
 
@@ -131,15 +133,20 @@ def toolbar() -> rx.Component:
                      id="cal-date", width="150px"),
             spacing="3",
             align="center",
+            wrap="wrap",  # a phone: the date and its picker go under the day's title
+            min_width="0",
+            id="cal-toolbar-date",
         ),
         _view_controls(),
         justify="between",
         align="center",
         wrap="wrap",
         gap="12px",
-        padding_x="20px",
+        padding_x=rx.breakpoints(initial="10px", sm="20px"),
         padding_y="12px",
         width="100%",
+        max_width="100%",
+        id="cal-toolbar",
     )
 
 
@@ -154,5 +161,5 @@ def legend() -> rx.Component:
             spacing="1", align="center",
         )
 
-    return rx.hstack(*(dot(s, l) for s, l in LEGEND), spacing="4", padding_x="20px", padding_bottom="10px",
-                     wrap="wrap")
+    return rx.hstack(*(dot(s, l) for s, l in LEGEND), spacing="4", padding_x=rx.breakpoints(initial="10px", sm="20px"),
+                     padding_bottom="10px", wrap="wrap")
