@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from medspa import live
+from medspa import live, state_manager
 from medspa.api.app import api, database_lifespan, with_security_headers
 from medspa.api.cors import PublicApiCors
 from medspa.features.home import page as home_page
@@ -24,11 +24,13 @@ from medspa.features.booking import page as booking_page
 from medspa.features.calendar import page as calendar_page
 from medspa.features.auth import page as auth_page
 from medspa.features.portal import page as portal_page
+from medspa.features.manage import page as manage_page
 from medspa.features.audit import page as audit_page
 from medspa.features.account import page as account_page
 from medspa.features.staff import page as staff_page
 from medspa.features.charting import page as charting_page
 from medspa.features.dashboard import page as dashboard_page
+from medspa.features.today import page as today_page
 from medspa.features.outbox import page as outbox_page
 from medspa.features.settings import page as settings_page
 from medspa.features.setup import page as setup_page
@@ -42,6 +44,7 @@ _PAGE_MODULES = (
     auth_page,
     audit_page,
     portal_page,
+    manage_page,
     account_page,
     staff_page,
     charting_page,
@@ -51,6 +54,7 @@ _PAGE_MODULES = (
     setup_page,
     clients_page,
     client_import_page,
+    today_page,
 )
 
 class MedspaApp(rx.App):
@@ -60,6 +64,13 @@ class MedspaApp(rx.App):
 
     def __call__(self):
         return PublicApiCors(super().__call__())
+
+    def _setup_state(self) -> None:
+        """Reflex's state set-up, with its Redis state manager swapped for one that survives a
+        Redis restart (medspa/state_manager.py, reflex-dev/reflex#3505)."""
+        super()._setup_state()
+        if self._state_manager is not None:
+            self._state_manager = state_manager.resilient(self._state_manager)
 
 
 # api first (Reflex mounts its own app, frontend included, inside it), then the headers around all

@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     limit_booking_per_email: str = Field("6/hour", description="Online bookings tried for one client email, per clinic.")
     max_open_holds_per_ip: int = Field(3, description="Slots one IP address may hold at once while paying, per clinic (0: no limit).")
     max_open_holds_per_client: int = Field(2, description="Slots one client email may hold at once while paying (0: no limit).")
+    limit_manage_per_ip: str = Field("30/hour", description="Changes (move, cancel) through booking manage links "
+                                                           "from one IP address, per clinic.")
+    limit_manage_per_token: str = Field("10/hour", description="Changes (move, cancel) through one booking's manage link.")
     limit_portal_code_per_ip: str = Field("10/hour", description="Portal sign-in codes asked from one IP address.")
     limit_reset_per_ip: str = Field("10/hour", description="Password-reset links asked from one IP address.")
     limit_reset_per_email: str = Field("3/hour", description="Password-reset links sent for one email (silently "

@@ -118,7 +118,8 @@ def drain_queue(db_url: str, task_name: str, func, retry) -> None:
 
 NO_ABUSE_LIMITS = {"LIMIT_BOOKING_PER_IP": "", "LIMIT_BOOKING_PER_EMAIL": "", "MAX_OPEN_HOLDS_PER_IP": "0",
                    "MAX_OPEN_HOLDS_PER_CLIENT": "0", "LIMIT_PORTAL_CODE_PER_IP": "", "LIMIT_RESET_PER_IP": "",
-                   "LIMIT_RESET_PER_EMAIL": "", "LIMIT_SIGN_IN_PER_IP": ""}
+                   "LIMIT_RESET_PER_EMAIL": "", "LIMIT_SIGN_IN_PER_IP": "", "LIMIT_MANAGE_PER_IP": "",
+                   "LIMIT_MANAGE_PER_TOKEN": ""}
 """Environment of a server that a whole storm or browser suite reaches from one address."""
 
 

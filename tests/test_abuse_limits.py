@@ -212,3 +212,25 @@ def test_a_proxy_that_adds_its_own_forwarded_header_line_is_read_right(client, e
         answers.append(client.post(f"/api/v1/{clinic.slug}/bookings", json=body, headers=[
             ("x-forwarded-for", f"6.6.6.{i}"), ("x-forwarded-for", "203.0.113.1")]).status_code)
     assert answers == [201, 429]
+
+
+def test_a_declined_hold_counts_until_it_lapses_and_its_retry_is_not_refused(engine, owner_engine, limits):
+    """Issue 15: a declined card keeps its hold. That hold is capacity held while paying, so it
+    counts toward the caps (another slot is refused); the retry of the same booking with
+    another card (no hold_id: the API) reuses it and is not refused as a second hold."""
+    from medspa.domain.scheduling.booking import CardDeclined
+
+    limits(max_open_holds_per_ip=1, max_open_holds_per_client=1)
+    clinic = build_clinic(engine, owner_engine)
+    clock = FixedClock(NOW)
+    gateway = TestPaymentGateway(engine, clock.now)
+    actor = Actor.public(clinic.org_id, ip="203.0.113.9")
+    declined_card = CardDetails("4000000000000002", 12, 2030, "123")
+    with pytest.raises(CardDeclined) as declined:
+        do_book_online(actor, request(clinic, at(10), card=declined_card), clock=clock, engine=engine,
+                       gateway=gateway)
+    assert held(clinic) == 1
+    with pytest.raises(RateLimited):  # another time while the declined hold still runs
+        do_book_online(actor, request(clinic, at(11)), clock=clock, engine=engine, gateway=gateway)
+    visit = do_book_online(actor, request(clinic, at(10)), clock=clock, engine=engine, gateway=gateway)
+    assert (visit.id, visit.status) == (declined.value.hold_id, "confirmed") and held(clinic) == 0

@@ -8,11 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from medspa.api import v1
 from medspa.api.app import api
 from medspa.clock import FixedClock
 from medspa.domain.payments.gateway import TestPaymentGateway
+from medspa.domain.scheduling.models import Appointment
 from tests.conftest import utc
 from tests.factories import build_clinic
 
@@ -81,14 +83,19 @@ def test_booking_errors(client, engine, owner_engine):
     url = f"/api/v1/{clinic.slug}/bookings"
     declined = client.post(url, json=booking(clinic, payment={**CARD, "card_number": "4000000000000002"}))
     assert declined.status_code == 402 and declined.json() == {
-        "error": "card_declined", "message": "Your card was declined.", "decline_code": "generic_decline"}
+        "error": "card_declined", "message": "Your card was declined.", "decline_code": "generic_decline",
+        "held_until": "2026-07-01T08:10:00-04:00"}  # issue 15: the time stays held for another card
+    retried = client.post(url, json=booking(clinic))  # the same booking, a good card: that very hold
+    assert retried.status_code == 201
+    assert client.get(f"/api/v1/{clinic.slug}/bookings/{retried.json()['token']}").json()["status"] == "confirmed"
+    with clinic.session() as s:
+        assert s.exec(select(Appointment.status)).all() == ["confirmed"]
     bad = client.post(url, json=booking(clinic, client={"first_name": "", "last_name": "W", "email": "x", "phone": "1"}))
     assert bad.status_code == 422 and set(bad.json()["fields"]) == {"first_name", "email", "phone"}
     naive = client.post(url, json=booking(clinic, start="2026-07-15T10:00:00"))
     assert naive.status_code == 422 and "start" in naive.json()["fields"]
     typed = client.post(url, json=booking(clinic, location_id="abc"))
     assert typed.status_code == 422 and typed.json()["error"] == "validation"
-    assert client.post(url, json=booking(clinic)).status_code == 201
     rival = {"first_name": "Ola", "last_name": "Berg", "email": "ola@example.com", "phone": "+12125550111"}
     taken = client.post(url, json=booking(clinic, client=rival))
     assert taken.status_code == 409 and taken.json()["error"] == "slot_taken"

@@ -70,21 +70,102 @@ def test_book_with_deposit_confirms_and_writes_ledger_and_outbox(engine, owner_e
         assert [o.status for o in occ] == ["booked"]
 
 
-def test_declined_card_releases_hold_and_keeps_nothing(engine, owner_engine, clock):
+def test_declined_card_keeps_the_hold_for_another_card_and_charges_nothing(engine, owner_engine, clock):
+    """Issue 15: a declined card no longer gives the time back: the client keeps the hold for
+    the rest of its time (10 minutes from the pick) to try another card; nothing is charged."""
     clinic = build_clinic(engine, owner_engine)
     gateway = TestPaymentGateway(engine, clock.now)
     with pytest.raises(CardDeclined) as declined:
         book_online(engine, clinic.public, request(clinic, at(NY, 10), card=DECLINE), gateway, clock)
     assert declined.value.message == "Your card was declined."
+    assert declined.value.held_until == clock.now() + timedelta(minutes=10)
     with clinic.session() as s:
-        assert s.exec(select(Appointment.status)).all() == ["expired"]
+        (appt,) = s.exec(select(Appointment)).all()
+        assert (appt.id, appt.status, appt.hold_expires_at) == (declined.value.hold_id, "held", declined.value.held_until)
+        assert [o.status for o in s.exec(select(Occupancy))] == ["held"]
         assert s.exec(select(Payment.status)).all() == ["declined"]
         assert s.exec(select(func.count()).select_from(LedgerEntry)).one() == 0
         slots = find_slots(s, clinic.public, location_id=clinic.location_id, service_id=clinic.services["botox"],
                            start_date=date(2026, 7, 15), end_date=date(2026, 7, 15), now=clock.now())
+        assert at(NY, 10) not in [sl.start for sl in slots]  # nobody else can take it meanwhile
+    with pytest.raises(SlotTaken):
+        book_online(engine, clinic.public, request(clinic, at(NY, 10), n=2), gateway, clock)
+
+
+@pytest.mark.parametrize("pass_hold_id", [True, False], ids=["booking-page", "api"])
+def test_a_retry_with_a_good_card_confirms_the_same_appointment(engine, owner_engine, clock, pass_hold_id):
+    """The booking page passes its hold_id; the API's second POST of the same booking finds the
+    client's declined hold itself. Either way ONE appointment, one succeeded payment."""
+    clinic = build_clinic(engine, owner_engine)
+    gateway = TestPaymentGateway(engine, clock.now)
+    with pytest.raises(CardDeclined) as declined:
+        book_online(engine, clinic.public, request(clinic, at(NY, 10), card=DECLINE), gateway, clock)
+    clock.advance(minutes=4)
+    retry = request(clinic, at(NY, 10))
+    retry.hold_id = declined.value.hold_id if pass_hold_id else None
+    appt = book_online(engine, clinic.public, retry, gateway, clock)
+    assert (appt.id, appt.status) == (declined.value.hold_id, "confirmed")
+    with clinic.session() as s:
+        assert s.exec(select(Appointment.id, Appointment.status)).all() == [(appt.id, "confirmed")]
+        pays = s.exec(select(Payment.status, Payment.idempotency_key).order_by(Payment.id)).all()
+        assert pays == [("declined", f"deposit-{appt.id}-attempt-1"), ("succeeded", f"deposit-{appt.id}-attempt-2")]
+        assert [(e.entry_type, e.amount_cents) for e in s.exec(select(LedgerEntry))] == [
+            ("deposit_paid", 5000), ("processing_fee", -175)]
+        assert [o.status for o in s.exec(select(Occupancy))] == ["booked"]
+
+
+def test_after_a_decline_the_page_may_book_its_hold_with_corrected_details(engine, owner_engine, clock):
+    """The booking page's retry names its hold (hold_id, from its server-side state): a client
+    who corrected their email after the decline still gets that very hold."""
+    clinic = build_clinic(engine, owner_engine)
+    gateway = TestPaymentGateway(engine, clock.now)
+    with pytest.raises(CardDeclined) as declined:
+        book_online(engine, clinic.public, request(clinic, at(NY, 10), card=DECLINE), gateway, clock)
+    retry = request(clinic, at(NY, 10), n=2)
+    retry.hold_id = declined.value.hold_id
+    appt = book_online(engine, clinic.public, retry, gateway, clock)
+    assert (appt.id, appt.status) == (declined.value.hold_id, "confirmed")
+    with clinic.session() as s:
+        assert s.exec(text("select c.email from appointment a join client c on c.id = a.client_id")).scalar() == (
+            "ana2@example.com")
+
+
+def test_a_declined_hold_lapses_at_its_expiry_and_frees_the_slot(engine, owner_engine, clock):
+    """A hold whose only payment was declined has no money on it: the expiry sweep releases
+    it at hold_expires_at like any hold, and then anyone can book the time."""
+    from medspa.domain.scheduling.actions.online import do_expire_lapsed_holds
+
+    clinic = build_clinic(engine, owner_engine)
+    gateway = TestPaymentGateway(engine, clock.now)
+    with pytest.raises(CardDeclined) as declined:
+        book_online(engine, clinic.public, request(clinic, at(NY, 10), card=DECLINE), gateway, clock)
+    clock.advance(minutes=9)
+    assert [e for e in do_expire_lapsed_holds(clock=clock, engine=engine) if e.org_id == clinic.org_id] == []
+    clock.advance(minutes=1)  # exactly hold_expires_at
+    swept = [e.appointment_id for e in do_expire_lapsed_holds(clock=clock, engine=engine) if e.org_id == clinic.org_id]
+    assert swept == [declined.value.hold_id]
+    with clinic.session() as s:
+        assert s.exec(select(Appointment.status)).all() == ["expired"]
+        assert [o.status for o in s.exec(select(Occupancy))] == ["released"]
+        slots = find_slots(s, clinic.public, location_id=clinic.location_id, service_id=clinic.services["botox"],
+                           start_date=date(2026, 7, 15), end_date=date(2026, 7, 15), now=clock.now())
         assert at(NY, 10) in [sl.start for sl in slots]
-    # the same slot can then be booked with a good card
-    assert book_online(engine, clinic.public, request(clinic, at(NY, 10)), gateway, clock).status == "confirmed"
+    other = book_online(engine, clinic.public, request(clinic, at(NY, 10), n=2), gateway, clock)
+    assert other.status == "confirmed" and other.id != declined.value.hold_id
+
+
+def test_a_lapsed_declined_hold_is_taken_by_the_next_booking_without_the_sweep(engine, owner_engine, clock):
+    """Past its expiry the declined hold is free for the next hold at once (hold_slot's own
+    release of lapsed holds), no sweep needed."""
+    clinic = build_clinic(engine, owner_engine)
+    gateway = TestPaymentGateway(engine, clock.now)
+    with pytest.raises(CardDeclined) as declined:
+        book_online(engine, clinic.public, request(clinic, at(NY, 10), card=DECLINE), gateway, clock)
+    clock.advance(minutes=11)
+    other = book_online(engine, clinic.public, request(clinic, at(NY, 10), n=2), gateway, clock)
+    assert other.status == "confirmed" and other.id != declined.value.hold_id
+    with clinic.session() as s:
+        assert s.get(Appointment, declined.value.hold_id).status == "expired"
 
 
 def test_bad_input_writes_nothing(engine, owner_engine, clock):

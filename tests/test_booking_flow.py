@@ -63,7 +63,9 @@ def test_hold_then_taken_then_book(app, clinic):
     assert taken.value.alternatives and TEN_AM.isoformat() not in {a.start for a in taken.value.alternatives}
 
     declined = app.submit(_submission(clinic, held.hold_id, "4000 0000 0000 0002"))
-    assert declined.card_error == "Your card was declined." and declined.released
+    # issue 15: the client keeps the time for another card, and the page says until when
+    assert declined.card_error == "Your card was declined. Your time is held until 12:10 PM; try another card."
+    assert not declined.released
     bad = app.submit(_submission(clinic, held.hold_id, "1234"))
     assert bad.errors == {"card_number": "Your card number is invalid."}
     done = app.submit(_submission(clinic, held.hold_id, "4242 4242 4242 4242"))

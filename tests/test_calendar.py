@@ -308,10 +308,10 @@ def test_detail_shows_contact_only_with_permission_and_the_actions(engine, owner
         "Botox", "Provider 1", "Confirmed", "$350.00", "$50.00")
     assert desk.time_label == "10:00 AM – 10:30 AM EDT (America/New_York)"
     assert desk.date_label == "Wednesday, July 15, 2026"
-    # two weeks ahead: only cancel (with a refund); on the day: check in, complete, no-show, cancel (kept)
-    assert desk.actions == ["cancel"] and not desk.cancel_late
+    # two weeks ahead: cancel (with a refund) and move; on the day: check in, complete, no-show, cancel (kept)
+    assert desk.actions == ["cancel", "move"] and not desk.cancel_late
     assert desk.cancel_policy == "More than 24 hours ahead: the $50.00 deposit will be refunded."
-    assert on_the_day.actions == ["check_in", "complete", "no_show", "cancel"] and on_the_day.cancel_late
+    assert on_the_day.actions == ["check_in", "complete", "no_show", "cancel", "move"] and on_the_day.cancel_late
     assert on_the_day.cancel_policy == "Inside the 24-hour window: the $50.00 deposit will be kept."
     assert lab.actions == []
 

@@ -23,7 +23,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.models import UserAccount
 from medspa.domain.identity.service import create_user
 from medspa.domain.scheduling.actions.feeds import do_rotate_my_feed, fetch_feed_ics, fetch_my_feed
-from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.actions.reschedule import do_move_visit
 from medspa.domain.scheduling.service import cancel_appointment, hold_slot
 from tests.conftest import utc
 from tests.factories import build_clinic
@@ -81,11 +81,9 @@ def test_the_feed_lists_the_providers_visits_and_follows_a_move_and_a_cancel(nur
     body = fetch_feed_ics(token, clock=CLOCK, engine=engine).decode()
     assert "mia@example.com" not in body and "2125550150" not in body  # no contact details leave
 
-    with clinic.session() as s:  # the visit moves an hour later, then the other is cancelled
-        appt = s.get(Appointment, first)
-        appt.start_at, appt.end_at = appt.start_at + timedelta(hours=1), appt.end_at + timedelta(hours=1)
-        s.add(appt)
-        s.commit()
+    # the visit moves an hour later the way the calendar moves it, then the other is cancelled
+    do_move_visit(clinic.staff_actor(), first, start_at=ny(15, 11), clock=CLOCK, engine=engine)
+    with clinic.session() as s:
         cancel_appointment(s, clinic.staff_actor(), second, now=NOW)
         s.commit()
     got = events(fetch_feed_ics(token, clock=CLOCK, engine=engine))

@@ -141,7 +141,8 @@ def test_the_calendar_books_for_the_client_the_profile_handed_over(world, app_se
     run(call(B.open_slot, dialog, column, 16 * 60))
     assert dialog.dialog_open and (dialog.mode, dialog.client_id, dialog.client_label) == (
         "picked", client_id, "Past Visit5")
-    dialog.service = str(world.clinic.services["botox"])
+    run(call(B.set_service, dialog, str(world.clinic.services["botox"])))  # the clicked 4 PM is free: picked
+    assert dialog.minute == str(16 * 60)
     run(call(B.submit, dialog, {}))
     assert dialog.errors == {} and not dialog.dialog_open and preset._preset_id == 0
     assert _count(world, client_id) == 2

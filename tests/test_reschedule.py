@@ -26,6 +26,7 @@ from medspa.domain.practice.models import Location
 from medspa.domain.scheduling.actions.desk import do_cancel_visit
 from medspa.domain.scheduling.actions.reschedule import do_edit_visit, do_move_visit, fetch_edit_options
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
+from medspa.domain.scheduling.detail import appointment_detail
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus
 from medspa.domain.scheduling.reschedule import MoveRefused, VisitChange, move_visit, reschedule_terms
 from medspa.domain.scheduling.service import InvalidTransition, hold_slot
@@ -302,3 +303,56 @@ def test_a_cancellation_records_who_and_why(engine, owner_engine):
                 for a in (s.get(Appointment, appt), s.get(Appointment, other))]
     assert rows == [("other", "Flight delayed", "staff", NOW), ("weather", "", "staff", NOW)]
     assert _audit(clinic, "appointment.cancel")[0]["reason"] == "other"
+    with clinic.session() as s:  # the calendar's panel says it
+        assert appointment_detail(s, desk, appt, now=NOW).cancel_reason == "Other: Flight delayed (by the clinic)"
+        assert appointment_detail(s, desk, other, now=NOW).cancel_reason == "Weather (by the clinic)"
+
+
+def test_a_move_respects_setup_buffers_blocks_time_off_and_closures(engine, owner_engine):
+    """ACCEPTANCE CF-2 (b) for a move: a 60-min service with a 15-min setup buffer cannot start at
+    11:00 after a block ending at 11:00 (its setup would start at 10:45); 11:15 is fine. Time
+    off and a closed day are refused with their reason."""
+    from medspa.domain.catalog.service import add_service
+    from medspa.domain.practice.hours import TimeOffInput
+    from medspa.domain.practice.location_actions import do_add_closure
+    from medspa.domain.practice.settings_actions import do_add_time_off
+    from medspa.domain.scheduling.service import add_block
+
+    clinic = build_clinic(engine, owner_engine)
+    with clinic.session() as s:
+        peel = add_service(s, clinic.system, category="Peels", name="Peel", duration_minutes=60, price_cents=9000,
+                           buffer_before_minutes=15, provider_ids=clinic.provider_ids)
+        add_block(s, clinic.staff_actor(), staff_id=clinic.provider_ids[0], start_at=ny(DAY, 10), end_at=ny(DAY, 11),
+                  note="Team meeting", now=NOW)
+        s.commit()
+        clinic.services["peel"] = peel.id
+    appt = _book(clinic, "peel", ny(DAY, 14))
+    with pytest.raises(MoveRefused, match="busy then"):
+        _move(clinic, appt, ny(DAY, 11))
+    _move(clinic, appt, ny(DAY, 11, 15))
+    owner = clinic.staff_actor("owner")
+    do_add_time_off(owner, TimeOffInput(clinic.provider_ids[0], "off", ny(DAY, 15), ny(DAY, 17), reason="Dentist"),
+                    engine=engine)
+    with pytest.raises(MoveRefused, match="Outside Provider 1's hours"):
+        _move(clinic, appt, ny(DAY, 15, 30))
+    do_add_closure(owner, clinic.location_id, DAY + timedelta(days=1), DAY + timedelta(days=1), "Holiday",
+                   engine=engine)
+    with pytest.raises(MoveRefused, match="Main is closed that day"):
+        _move(clinic, appt, ny(DAY + timedelta(days=1), 12))
+    with clinic.session() as s:
+        assert s.get(Appointment, appt).start_at == ny(DAY, 11, 15)
+
+
+def test_a_move_on_the_fall_back_day_keeps_the_instant_the_desk_chose(engine, owner_engine):
+    """ACCEPTANCE TZ-1 for a move: on 2026-11-01 America/Chicago 01:30 happens twice; moving to
+    the second one (CST, 07:30Z) lands there, not on the first (CDT, 06:30Z)."""
+    clinic = build_clinic(engine, owner_engine, time_zone="America/Chicago",
+                          weekly={d: [(time(0), time(6))] for d in range(7)})
+    fall_back = date(2026, 11, 1)
+    appt = _book(clinic, "botox", utc(2026, 11, 1, 10))  # 04:00 CST
+    second = utc(2026, 11, 1, 7, 30)
+    assert second.astimezone(ZoneInfo("America/Chicago")).strftime("%H:%M %Z") == "01:30 CST"
+    _move(clinic, appt, second)
+    with clinic.session() as s:
+        assert s.get(Appointment, appt).start_at == second
+    assert fall_back == second.astimezone(ZoneInfo("America/Chicago")).date()

@@ -68,7 +68,7 @@ def test_create_normalises_and_audits_every_value(engine, owner_engine):
     [created] = _audit(clinic, "location.create")
     assert created["new"] == {"name": "Uptown", "time_zone": "Europe/Berlin", "address": "Hauptstr. 1",
                               "phone": "+12125550123", "cancellation_window_hours": 48,
-                              "late_cancel_keeps_deposit": True}
+                              "late_cancel_keeps_deposit": True, "late_reschedule_is_late_cancel": False}
 
 
 @pytest.mark.parametrize(("change", "field", "message"), [
@@ -102,6 +102,25 @@ def test_edit_audits_old_and_new_of_changed_fields_only(engine, owner_engine):
     [update] = _audit(clinic, "location.update")
     assert update["changes"] == {"time_zone": ["America/New_York", "America/Chicago"],
                                  "cancellation_window_hours": [24, 12]}
+
+
+def test_the_late_reschedule_rule_is_a_location_setting_from_the_form(engine, owner_engine):
+    from medspa.features.settings.location_text import details_of, parse_details
+
+    clinic = build_clinic(engine, owner_engine)
+    owner = clinic.staff_actor("owner")
+    form = {"name": "Main", "time_zone": "America/New_York", "address": "", "phone": "",
+            "cancellation_window_hours": "24", "late_cancel_keeps_deposit": "true",
+            "late_reschedule_is_late_cancel": "true"}
+    data, errors = parse_details(form)
+    assert errors == {} and data.late_reschedule_is_late_cancel is True
+    row = do_update_location(owner, clinic.location_id, data, engine=engine)
+    assert row.late_reschedule_is_late_cancel is True
+    assert details_of(row)["late_reschedule_is_late_cancel"] == "true"
+    [update] = _audit(clinic, "location.update")
+    assert update["changes"] == {"late_reschedule_is_late_cancel": [False, True]}
+    assert parse_details({**form, "late_reschedule_is_late_cancel": "maybe"})[1] == {
+        "late_reschedule_is_late_cancel": "Choose how a late reschedule counts"}
 
 
 @pytest.mark.parametrize(("weekly", "key", "message"), [

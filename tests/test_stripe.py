@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,6 +24,7 @@ from medspa.domain.payments.gateway import ChargeRequest, TestPaymentGateway
 from medspa.domain.payments.models import LedgerEntry, Payment, Refund, WebhookEvent
 from medspa.domain.payments.stripe_gateway import StripeGateway
 from medspa.domain.payments.webhooks import InvalidWebhook, WebhookNotReady, handle_stripe_event
+from medspa.domain.scheduling.actions.online import fetch_hold_outcome
 from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, OnlineBooking, book_online
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.service import cancel_appointment, hold_slot
@@ -130,23 +131,50 @@ def test_book_online_with_stripe_confirms_and_records_deposit(engine, owner_engi
     assert fake.intents[payment.gateway_payment_id]["amount_received"] == 5000
 
 
-def test_decline_shows_stripes_message_and_releases_the_hold(engine, owner_engine, fake, gateway, clock):
+def test_decline_shows_stripes_message_and_keeps_the_hold_for_another_card(engine, owner_engine, fake, gateway,
+                                                                            clock):
     clinic = build_clinic(engine, owner_engine)
     with pytest.raises(CardDeclined) as declined:
         book_online(engine, clinic.public, booking(clinic, "pm_card_chargeDeclined"), gateway, clock)
     assert (declined.value.message, declined.value.decline_code) == ("Your card was declined.", "generic_decline")
     with clinic.session() as s:
         (held,) = s.exec(select(Appointment).where(Appointment.start_at == SLOT)).all()
-    assert held.status == "expired"
+    assert (held.status, held.id) == ("held", declined.value.hold_id)  # issue 15: kept for another card
     (payment,) = payments(clinic, held.id)
     assert (payment.status, payment.failure_message) == ("declined", "Your card was declined.")
     assert payment.gateway_payment_id in fake.intents  # the declined intent's id is kept
     assert deposit_entries(clinic, held.id) == [] and outbox(clinic, held.id) == []
-    # the slot is bookable again, and a new attempt is a new key
+    # Stripe's payment_failed event of that intent does not take the time away either
+    assert deliver(engine, fake, payment.gateway_payment_id, "payment_intent.payment_failed", gateway,
+                   clock) == "declined"
+    assert appointment(clinic, held.id).status == "held"
+    # another card confirms that same hold, with a new attempt key
     again = book_online(engine, clinic.public, booking(clinic, "pm_card_visa"), gateway, clock)
-    assert again.start_at == SLOT and appointment(clinic, again.id).status == "confirmed"
+    assert again.id == held.id and again.start_at == SLOT and appointment(clinic, again.id).status == "confirmed"
     assert [r.headers["idempotency-key"] for r in fake.posts_to("/v1/payment_intents")] == [
-        f"deposit-{held.id}-attempt-1", f"deposit-{again.id}-attempt-1"]
+        f"deposit-{held.id}-attempt-1", f"deposit-{held.id}-attempt-2"]
+
+
+def test_a_refused_card_keeps_the_hold_and_its_failed_payment_lets_it_lapse_at_expiry(engine, owner_engine, fake,
+                                                                                         gateway, clock):
+    """A card Stripe refuses before charging (no such PaymentMethod): the payment is FAILED,
+    the time stays held for another card, and with no money on it the hold lapses at its
+    expiry like any (the sweep; reconciliation has nothing to settle)."""
+    from medspa.domain.payments.reconcile import claim_next
+    from medspa.domain.scheduling.actions.online import do_expire_lapsed_holds
+
+    clinic = build_clinic(engine, owner_engine)
+    with pytest.raises(ValidationFailed) as refused:
+        book_online(engine, clinic.public, booking(clinic, "pm_bogus"), gateway, clock)
+    assert refused.value.fields == {"card_number": "No such PaymentMethod: 'pm_bogus'"}
+    with clinic.session() as s:
+        (held,) = s.exec(select(Appointment)).all()
+        assert held.status == "held"
+        assert [p.status for p in payments(clinic, held.id)] == ["failed"]
+        assert claim_next(s, clock.now() + timedelta(hours=1)) is None  # nothing for reconciliation
+    clock.advance(minutes=10)
+    swept = [e.appointment_id for e in do_expire_lapsed_holds(clock=clock, engine=engine) if e.org_id == clinic.org_id]
+    assert swept == [held.id] and appointment(clinic, held.id).status == "expired"
 
 
 def test_same_idempotency_key_replays_stripes_answer(engine, owner_engine, fake, gateway):
@@ -328,7 +356,8 @@ def test_bad_signature_is_400_and_writes_nothing(engine, owner_engine, fake, gat
     assert (ok.status_code, ok.json()["result"]) == (200, "confirmed")
 
 
-def test_failed_3ds_webhook_declines_and_releases_the_hold(engine, owner_engine, fake, gateway, clock):
+def test_failed_3ds_webhook_declines_and_keeps_the_hold_for_another_card(engine, owner_engine, fake, gateway,
+                                                                          clock):
     clinic = build_clinic(engine, owner_engine)
     appt_id, pi = start_3ds(engine, clinic, gateway, clock, fake)
     fake.complete_action(pi, succeed=False)
@@ -336,9 +365,19 @@ def test_failed_3ds_webhook_declines_and_releases_the_hold(engine, owner_engine,
     (payment,) = payments(clinic, appt_id)
     assert payment.status == "declined"
     assert payment.failure_message.startswith("We are unable to authenticate your payment method.")
-    assert appointment(clinic, appt_id).status == "expired"
+    assert appointment(clinic, appt_id).status == "held"  # issue 15: the time stays theirs until it lapses
+    assert fetch_hold_outcome(clinic.public, appt_id, engine=engine).status == "declined"  # the page stops waiting
     again = book_online(engine, clinic.public, booking(clinic, "pm_card_visa"), gateway, clock)
-    assert again.start_at == SLOT and again.status == "confirmed"
+    assert (again.id, again.start_at, again.status) == (appt_id, SLOT, "confirmed")
+
+
+def test_a_failed_3ds_after_the_hold_ran_out_releases_it(engine, owner_engine, fake, gateway, clock):
+    clinic = build_clinic(engine, owner_engine)
+    appt_id, pi = start_3ds(engine, clinic, gateway, clock, fake)
+    fake.complete_action(pi, succeed=False)
+    clock.advance(minutes=11)
+    assert deliver(engine, fake, pi, "payment_intent.payment_failed", gateway, clock) == "declined"
+    assert appointment(clinic, appt_id).status == "expired"
 
 
 def test_failure_after_success_does_not_undo_it(engine, owner_engine, fake, gateway, clock):
@@ -378,14 +417,14 @@ def test_success_after_the_slot_was_lost_is_refunded(engine, owner_engine, fake,
 
 def test_a_failure_then_a_success_of_the_same_intent_confirms_while_the_slot_is_free(engine, owner_engine, fake,
                                                                                       gateway, clock):
-    """Issue 11: a PaymentIntent that first fails (the hold is released) and later succeeds
+    """Issue 11: a PaymentIntent that first fails (the hold kept, issue 15) and later succeeds
     ends paid with its booking confirmed when the slot is still free, never "expired and
     refunded" while the slot sits free."""
     clinic = build_clinic(engine, owner_engine)
     appt_id, pi = start_3ds(engine, clinic, gateway, clock, fake)
     failed_body = fake.event(pi, "payment_intent.payment_failed")
     assert deliver(engine, fake, pi, "payment_intent.payment_failed", gateway, clock, body=failed_body) == "declined"
-    assert appointment(clinic, appt_id).status == "expired"
+    assert appointment(clinic, appt_id).status == "held"  # kept for another try (issue 15)
     fake.complete_action(pi)  # the client retried on the same intent and it went through
     clock.advance(minutes=3)
     assert deliver(engine, fake, pi, "payment_intent.succeeded", gateway, clock) == "confirmed"

@@ -6,7 +6,7 @@ Every error is a JSON object with a stable machine code in "error":
 | status | "error" | other keys |
 | --- | --- | --- |
 | 400 | bad_request (a body that is not UTF-8 or cannot be parsed) | message |
-| 402 | card_declined / requires_action | message, decline_code / client_secret |
+| 402 | card_declined / requires_action | message, decline_code, held_until / client_secret |
 | 404 | not_found (unknown clinic, location, service, provider, booking; also forbidden) | message |
 | 409 | slot_taken | message, alternatives: [slot] |
 | 413 | too_large (over medspa.api.security.BODY_LIMIT) | message |
@@ -73,12 +73,15 @@ class SlotTakenOut(BaseModel):
 
 
 class PaymentProblemOut(BaseModel):
-    """402: card_declined (message, decline_code) or requires_action (client_secret for 3-D Secure;
+    """402: card_declined (message, decline_code; held_until: the time stays held for the same
+    client until then, in the clinic's zone with its offset: POST the same booking with another
+    card before it; null when it ran out) or requires_action (client_secret for 3-D Secure;
     the hold stays)."""
 
     error: Literal["card_declined", "requires_action"]
     message: str | None = None
     decline_code: str | None = None
+    held_until: str | None = None
     client_secret: str | None = None
 
 
@@ -97,7 +100,8 @@ RATE_LIMITED = {429: _doc("rate_limited: too many bookings from this network or 
                           "slots held at once while paying; see Retry-After", RateLimitedOut, RETRY_AFTER)}
 BOOKING_ERRORS = {
     400: _doc("bad_request: the body is not UTF-8 or cannot be parsed", ProblemOut),
-    402: _doc("card_declined, or requires_action (3-D Secure; the hold stays)", PaymentProblemOut),
+    402: _doc("card_declined (the time stays held until held_until for another card), or requires_action "
+              "(3-D Secure; the hold stays)", PaymentProblemOut),
     409: _doc("slot_taken, with the nearest free times", SlotTakenOut),
     413: _doc("too_large: the body is over 1 MB", ProblemOut),
     503: _doc("gateway_unavailable: payments cannot be reached; retrying charges nothing twice", ProblemOut),

@@ -193,6 +193,12 @@ def slot_out(slot: Slot, tz: ZoneInfo) -> dict[str, Any]:
             "provider_id": slot.provider_id}
 
 
+def _zone_of(tenant: Tenant, location_id: int) -> ZoneInfo:
+    """The zone of one of the clinic's locations (UTC for an id it does not have)."""
+    zone = next((loc.time_zone for loc in tenant.clinic.locations if loc.id == location_id), "UTC")
+    return ZoneInfo(zone)
+
+
 def _parse_instant(text: str) -> datetime:
     try:
         instant = datetime.fromisoformat(text)
@@ -264,7 +270,9 @@ def create_booking(body: BookingIn, tenant: Tenant = Depends(get_tenant), clock:
         return error(409, error="slot_taken", message="That time was just taken. Here are the nearest free times.",
                      alternatives=[slot_out(a, tz) for a in exc.alternatives])
     except CardDeclined as exc:
-        return error(402, error="card_declined", message=exc.message, decline_code=exc.decline_code)
+        until = exc.held_until
+        return error(402, error="card_declined", message=exc.message, decline_code=exc.decline_code,
+                     held_until=until.astimezone(_zone_of(tenant, body.location_id)).isoformat() if until else None)
     except ActionRequired as exc:
         return error(402, error="requires_action", client_secret=exc.client_secret)
     tz = ZoneInfo(visit.time_zone)

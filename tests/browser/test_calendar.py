@@ -14,7 +14,6 @@ redis-server proves the same across workers, and that Reflex state survives a re
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.service import hold_slot
 from tests.browser.conftest import FROZEN_NOW, SERVER_ENV, START_TIMEOUT
 from tests.factories import build_clinic
+from tests.redis_support import RedisServer
 
 NY = ZoneInfo("America/New_York")
 TODAY = FROZEN_NOW.astimezone(NY).date()  # Wednesday 2026-07-01
@@ -430,13 +430,16 @@ def test_book_a_client_from_an_empty_cell(page: Page, app_urls, screenshot):
     dialog = page.locator("#book-dialog")
     expect(dialog.locator("#book-when")).to_have_text("Thursday, July 2, 2026 · 10:00 AM EDT · Provider 2")
     expect(dialog.locator("#book-provider")).to_have_text("Provider 2")
-    expect(dialog.locator("#book-time")).to_have_text("10:00 AM EDT")
+    # issue 15: the starts are that provider's free ones for the service, so a service comes first
+    expect(dialog.locator("#book-times-note")).to_have_text("Choose a service to see the free start times.")
     dialog.locator("#book-search").fill("Ingr")
     dialog.locator("[data-client-id]", has_text="Ingrid Larsen").click()
     expect(dialog.locator("#book-client-picked")).to_have_text("Ingrid Larsen")
     expect(dialog.locator("#book-client-profile")).to_have_attribute("href", re.compile(r"^/clients/\d+$"))
     dialog.locator("#book-service").click()
     page.get_by_role("option", name="Botox · 30 min · $350.00").click()
+    expect(dialog.locator("#book-time")).to_have_text("10:00 AM EDT")  # the clicked cell, free: picked
+    expect(dialog.locator("#book-times-note")).to_have_count(0)
     screenshot("calendar-book")
     dialog.locator("#book-submit").click()
     expect(dialog).to_have_count(0)
@@ -447,7 +450,7 @@ def test_book_a_client_from_an_empty_cell(page: Page, app_urls, screenshot):
     assert (appt.status, appt.source, appt.provider_id, appt.deposit_cents) == ("confirmed", "staff", p2, 0)
     assert appt.start_at == at(thursday, 10)
 
-    # a new client, and a taken time answered next to the field
+    # a new client; the taken 10:00 (and 10:15, which would overlap it) are not offered at all
     page.locator(f".cal-slot[data-slot-column='{p2}'][data-slot-minute='660']").click()
     dialog.locator("#book-new-client").click()
     dialog.locator("#book-first").fill("Jonas")
@@ -455,12 +458,12 @@ def test_book_a_client_from_an_empty_cell(page: Page, app_urls, screenshot):
     dialog.locator("#book-phone").fill("(646) 555-0100")
     dialog.locator("#book-service").click()
     page.get_by_role("option", name="Botox · 30 min · $350.00").click()
+    expect(dialog.locator("#book-time")).to_have_text("11:00 AM EDT")
     dialog.locator("#book-time").click()
-    page.get_by_role("option", name="10:00 AM EDT").click()
-    dialog.locator("#book-submit").click()
-    expect(dialog.locator("[data-error='time']")).to_have_text("That time is not free for this service and provider.")
-    expect(dialog.locator("#book-alternatives")).to_contain_text("10:30 AM")
-    dialog.locator("#book-time").click()
+    expect(page.get_by_role("option", name="10:30 AM EDT")).to_be_visible()
+    expect(page.get_by_role("option", name="10:00 AM EDT")).to_have_count(0)
+    expect(page.get_by_role("option", name="10:15 AM EDT")).to_have_count(0)
+    expect(page.get_by_role("option", name="4:45 PM EDT")).to_have_count(0)  # would end after 5:00 PM
     page.get_by_role("option", name="11:00 AM EDT").click()
     dialog.locator("#book-submit").click()
     expect(page.locator(".cal-block", has_text="Jonas Berg")).to_contain_text("11:00 AM – 11:30 AM")
@@ -480,6 +483,7 @@ class Cluster:
     base_url: str
     app_url: str
     owner_url: str
+    redis: RedisServer  # the cluster's private redis-server (restartable)
 
 
 @pytest.fixture(scope="module")
@@ -488,21 +492,15 @@ def cluster(tmp_path_factory):
     from medspa.embedded_db import ensure_embedded, stop_server
     from tests.browser.conftest import _claim_slot, _copy_app, _log_tail, _ping, _stop
 
-    redis_server = shutil.which("redis-server")
-    if redis_server is None:
-        pytest.fail("redis-server is missing: `make test` installs it (apt-get install -y redis-server)")
-    redis_port = _free_port()
-    redis_dir = tmp_path_factory.mktemp("redis")
-    redis = subprocess.Popen([redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no", "--dir", str(redis_dir)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    redis = RedisServer(tmp_path_factory.mktemp("redis"))
+    redis.start()
     slot, lock = _claim_slot()
     app_dir, log_path = slot / "app", slot / "serve.log"
     _copy_app(app_dir)
     app_url, owner_url = ensure_embedded(slot, "medspa", recreate=True)
     port = _free_port()
     base_url = f"http://localhost:{port}"
-    env = {**SERVER_ENV, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "WEB_WORKERS": "2"}
+    env = {**SERVER_ENV, "REDIS_URL": redis.url, "WEB_WORKERS": "2"}
     cmd = ["env", *(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "medspa.cli", "serve", "--port",
            str(port), "--var-dir", str(slot), "--app-dir", str(app_dir)]
     t0 = time.monotonic()
@@ -516,13 +514,12 @@ def cluster(tmp_path_factory):
                 pytest.fail(f"second server not up after {START_TIMEOUT} s:\n{_log_tail(log_path)}")
             time.sleep(0.5)
         print(f"\n[rx-1] 2 workers + redis up at {base_url} in {time.monotonic() - t0:.1f} s")
-        yield Cluster(base_url, app_url, owner_url)
+        yield Cluster(base_url, app_url, owner_url, redis)
     finally:
         _stop(proc)
         stop_server(slot)
         lock.close()
-        redis.terminate()
-        redis.wait(timeout=10)
+        redis.stop()
 
 
 def _loads(pg: Page) -> int:

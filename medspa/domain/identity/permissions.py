@@ -42,9 +42,9 @@ client.merge (owner and manager): merge two records of one client and undo it wi
 window (domain/clients/merge.py).
 
 appointment.reschedule (staff who book): move a visit to another time, provider, service or
-room (scheduling/reschedule.py). appointment.reschedule_own (a portal client, and a visitor
-holding the manage link's token: the service checks the client or the token): move their own
-visit on the booking page's terms.
+room (scheduling/reschedule.py). appointment.reschedule_own and appointment.cancel_own (a portal
+client, and a visitor holding the manage link's token: scheduling.service.holds_visit checks
+the client or the token): move or cancel their own visit on the booking page's terms.
 
 clinic.manage (owner only): the clinic's own identity on /settings, Clinic tab
 (domain/practice/profile.py): its name, currency, country, public listing and logo.

@@ -40,6 +40,7 @@ from medspa.domain.messaging.delivery import has_pending_delivery_job, requeue_f
 from medspa.domain.messaging.models import MessageStatus, OutboxMessage
 from medspa.domain.messaging.suppression import lift_suppression
 from medspa.domain.practice.models import Location
+from medspa.domain.scheduling.references import hide_manage_tokens
 from medspa.domain.timezones import local_midnight, zone_abbreviation
 from medspa.domain.phones import display_address
 from medspa.settings import Settings
@@ -403,7 +404,7 @@ def read_message(session: Session, actor: Actor, message_id: int, *, now: dateti
         id=m.id, channel=m.channel, kind=m.kind, kind_label=kind_label(m.kind), to_address=m.to_address,
         client_id=m.client_id, client_name=_name(client.first_name, client.last_name) if client else "",
         current_address=_current_address(client, m.channel), subject=shown_subject(m),
-        body=HIDDEN_BODY if hidden else m.body, body_hidden=hidden, status=m.status,
+        body=HIDDEN_BODY if hidden else hide_manage_tokens(m.body), body_hidden=hidden, status=m.status,
         status_label=m.delivery_label(mail_enabled, sms_enabled), attempts=m.attempts, failure_reason=m.failure_reason or "",
         message_id=m.message_id or "", provider_id=m.provider_id or "",
         created_label=clinic_time_label(m.created_at, tz), sent_label=clinic_time_label(m.sent_at, tz), delivered_label=clinic_time_label(m.delivered_at, tz),

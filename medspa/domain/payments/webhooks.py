@@ -34,9 +34,9 @@ from medspa.domain.money import format_money
 from medspa.domain.payments.service import (apply_refund_outcome, ledger_deposit_paid, mark_settled, record_refund,
                                             refund_failure_text, reverse_refund)
 from medspa.domain.practice.models import Organization
-from medspa.domain.scheduling.booking import finalize_paid_booking, void_charge
+from medspa.domain.scheduling.booking import finalize_paid_booking, keep_hold_after_decline, void_charge
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
-from medspa.domain.scheduling.service import HoldLost, get_appointment, release_hold, revive_hold
+from medspa.domain.scheduling.service import HoldLost, get_appointment, revive_hold
 
 DEFAULT_TOLERANCE_SECONDS = 300
 """Oldest accepted signature timestamp, like Stripe's libraries (5 minutes)."""
@@ -133,7 +133,7 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
       checkout was already recorded, or a pending deposit succeeded after its visit already
       took place (ledger line only);
     - "declined": payment_intent.payment_failed / .canceled marked a pending payment declined
-      and released its hold;
+      and left its hold for another card until it lapses (released when it already ran out);
     - "ignored": not an event we act on or no (existing) clinic in its metadata (nothing
       written), or stale: a failure after a success, a success after a refund, a late success
       for a booking the booking request settled and that was cancelled since (the event id is
@@ -374,5 +374,6 @@ def _on_failed(session: Session, actor: Actor, payment: Payment, intent: dict, n
                amount_cents=payment.amount_cents, decline_code=str(error.get("decline_code") or error.get("code") or ""),
                stripe_event=event_id)
     if payment.appointment_id is not None and payment.purpose == "deposit":
-        release_hold(session, actor, payment.appointment_id, now=now, reason="card declined")
+        # the client keeps the time for another card until the hold lapses (released if it ran out)
+        keep_hold_after_decline(session, actor, payment.appointment_id, now, "card declined")
     return "declined"

@@ -1,4 +1,5 @@
-"""A client cancelling their own upcoming visit in the portal: the cancellation commits with
+"""A client cancelling their own upcoming visit in the portal or through the booking's manage
+link: the cancellation commits with
 the deposit kept (the location's policy: scheduling.policy) or its refund written pending,
 then the refund is sent (payments.refunds.send_refunds_now) and the outcome is worded."""
 
@@ -9,14 +10,15 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_cancellation_notice
 from medspa.domain.money import format_money
 from medspa.domain.payments.service import (deposit_payment, deposit_refund_cents, settle_cancellation,
                                             succeeded_deposit)
 from medspa.domain.portal.service import PortalUnavailable, own_appointment
-from medspa.domain.scheduling.models import AppointmentStatus
-from medspa.domain.scheduling.service import cancel_appointment
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus
+from medspa.domain.scheduling.service import cancel_appointment, get_appointment, holds_visit
 
 
 @dataclass(frozen=True)
@@ -31,21 +33,37 @@ class OwnCancellation:
     kept: bool = False
 
 
+def client_side_visit(session: Session, actor: Actor, appointment_id: int, *, token: str | None = None,
+                      lock: bool = False) -> Appointment:
+    """The visit a client-side actor may act on: a portal client's own (own_appointment) or,
+    for a visitor of the manage link (a public actor), the visit whose booking `token` they hold
+    (scheduling.service.holds_visit). Raises NotFound for anything else. lock: FOR UPDATE."""
+    if actor.role != "public":
+        return own_appointment(session, actor, appointment_id, lock=lock)
+    appt = get_appointment(session, appointment_id, lock=lock)
+    if not holds_visit(actor, appt, token):
+        raise NotFound("appointment")
+    return appt
+
+
 def cancel_own_appointment(session: Session, actor: Actor, appointment_id: int, *, now: datetime,
-                           reason: str = "client_request", note: str = "") -> OwnCancellation:
+                           reason: str = "client_request", note: str = "",
+                           token: str | None = None) -> OwnCancellation:
     """Cancel an own upcoming visit by the location's policy, settle its deposit (kept when the
     policy keeps it; else its refund written pending: payments.service.settle_cancellation)
     and queue the cancellation notice (messaging.notices) in the same transaction. `reason`
-    (scheduling.policy.CANCEL_REASONS code) and `note` are recorded with it.
+    (scheduling.policy.CANCEL_REASONS code) and `note` are recorded with it. The actor is the
+    portal's client, or the manage link's visitor holding the visit's booking `token`
+    (client_side_visit): the one cancel rule of a client either way.
 
     The caller commits, sends the refund (payments.refunds.send_refunds_now), then words the
     outcome (own_cancellation_message). Raises NotFound, PortalUnavailable, ValidationFailed.
     """
-    appt = own_appointment(session, actor, appointment_id, lock=True)  # a double click waits, then sees it cancelled
+    appt = client_side_visit(session, actor, appointment_id, token=token, lock=True)  # a double click waits
     if appt.status != AppointmentStatus.CONFIRMED or appt.start_at <= now:
         raise PortalUnavailable("This visit can no longer be cancelled online. Please call the clinic.")
     paid = succeeded_deposit(session, appt.id)
-    outcome = cancel_appointment(session, actor, appt.id, now=now, reason=reason, note=note)
+    outcome = cancel_appointment(session, actor, appt.id, now=now, reason=reason, note=note, token=token)
     refund = settle_cancellation(session, actor, outcome.appointment, keep=outcome.keeps_deposit, now=now)
     queue_cancellation_notice(session, outcome.appointment, paid_cents=paid.amount_cents if paid else 0,
                               refunding_cents=refund.amount_cents if refund is not None else 0,
@@ -53,11 +71,13 @@ def cancel_own_appointment(session: Session, actor: Actor, appointment_id: int, 
     return OwnCancellation(appt.id, outcome.late, (refund.id,) if refund is not None else (), outcome.keeps_deposit)
 
 
-def own_cancellation_message(session: Session, actor: Actor, cancelled: OwnCancellation) -> str:
+def own_cancellation_message(session: Session, actor: Actor, cancelled: OwnCancellation, *,
+                             token: str | None = None) -> str:
     """The client's own cancellation in plain words, once its refund was sent: the deposit
     being refunded (sent or still waiting for the gateway: card refunds take days to show),
-    kept, or a refund the gateway refused (the clinic will contact them)."""
-    own_appointment(session, actor, cancelled.appointment_id)
+    kept, or a refund the gateway refused (the clinic will contact them). `token`: the manage
+    link's, for a public actor (client_side_visit)."""
+    client_side_visit(session, actor, cancelled.appointment_id, token=token)
     paid = deposit_payment(session, cancelled.appointment_id)
     if paid is None:
         return "Your visit is cancelled."

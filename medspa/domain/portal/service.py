@@ -45,6 +45,7 @@ from medspa.domain.portal.models import ClientAccount, PortalCode, PortalSession
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.scheduling.policy import cancel_rule, cancellation_deadline, cancellation_keeps_deposit
+from medspa.domain.scheduling.references import manage_url
 from medspa.domain.scheduling.service import get_appointment
 from medspa.domain.timezones import format_clinic_time
 
@@ -128,6 +129,7 @@ class VisitCard:
     deposit: str = ""
     policy: str = ""
     can_cancel: bool = False
+    manage_url: str = ""  # the visit's manage-booking page (reschedule), "" when it can no longer change
 
 
 @dataclass
@@ -390,7 +392,8 @@ def portal_overview(session: Session, actor: Actor, *, now: datetime) -> PortalO
         policy = _policy(appt, location, now)[1] if can_cancel else ""
         card = VisitCard(appt.id, service, provider, location.name, format_clinic_time(appt.start_at, location.time_zone),
                          str(appt.status), STATUS_LABELS.get(appt.status, appt.status),
-                         _deposit_text(appt, payments.get(appt.id, [])), policy, can_cancel)
+                         _deposit_text(appt, payments.get(appt.id, [])), policy, can_cancel,
+                         manage_url(org.slug, appt.booking_token) if (can_cancel and org) else "")
         cancelled_ahead = appt.status == AppointmentStatus.CANCELLED and ahead
         (view.upcoming if upcoming else view.cancelled if cancelled_ahead else view.past).append(card)
     view.past.reverse()
@@ -462,7 +465,14 @@ def own_appointment(session: Session, actor: Actor, appointment_id: int, *, lock
 
 def cancel_preview(session: Session, actor: Actor, appointment_id: int, *, now: datetime) -> CancelPreview:
     """What cancelling this own upcoming visit would do to the deposit, in plain words."""
-    appt = own_appointment(session, actor, appointment_id)
+    return preview_cancellation(session, own_appointment(session, actor, appointment_id), now=now)
+
+
+def preview_cancellation(session: Session, appt: Appointment, *, now: datetime) -> CancelPreview:
+    """What a client cancelling `appt` at `now` would do to its deposit, in plain words (the
+    one wording of the portal and the manage link; the caller found `appt` as the client's
+    own or by its booking token). Raises PortalUnavailable when it can no longer be cancelled
+    online."""
     if appt.status != AppointmentStatus.CONFIRMED or appt.start_at <= now:
         raise PortalUnavailable("This visit can no longer be cancelled online. Please call the clinic.")
     location = session.get(Location, appt.location_id)

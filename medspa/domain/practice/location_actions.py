@@ -53,6 +53,7 @@ class LocationRow:
     phone: str
     cancellation_window_hours: int
     late_cancel_keeps_deposit: bool
+    late_reschedule_is_late_cancel: bool
     hours: tuple[tuple[int, tuple[tuple[time, time], ...]], ...]
     closures: tuple[ClosureRow, ...]
 
@@ -66,7 +67,7 @@ def _row(session: Session, loc: Location, now: datetime) -> LocationRow:
     today = now.astimezone(ZoneInfo(loc.time_zone)).date()
     hours = tuple((d, tuple(spans)) for d, spans in hours_of(session, loc.id).items())
     return LocationRow(loc.id, loc.name, loc.time_zone, loc.address, loc.phone, loc.cancellation_window_hours,
-                       loc.late_cancel_keeps_deposit,
+                       loc.late_cancel_keeps_deposit, loc.late_reschedule_is_late_cancel,
                        hours, tuple(_closure(session, loc, c) for c in closures_of(session, loc.id, today)))
 
 

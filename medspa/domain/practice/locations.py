@@ -47,6 +47,7 @@ class LocationInput:
     phone: str = ""
     cancellation_window_hours: int = 24
     late_cancel_keeps_deposit: bool = True
+    late_reschedule_is_late_cancel: bool = False  # a client's move inside the window (scheduling.reschedule)
 
 
 def _clean_text(errors: dict, key: str, value: str, limit: int, empty: str = "") -> str:
@@ -78,13 +79,16 @@ def validate_location(data: LocationInput) -> LocationInput:
         errors["cancellation_window_hours"] = f"Between 0 and {MAX_WINDOW_HOURS} hours"
     if not isinstance(data.late_cancel_keeps_deposit, bool):
         errors["late_cancel_keeps_deposit"] = "Choose whether a late cancellation keeps the deposit"
+    if not isinstance(data.late_reschedule_is_late_cancel, bool):
+        errors["late_reschedule_is_late_cancel"] = "Choose how a late reschedule counts"
     if errors:
         raise ValidationFailed(errors)
     return LocationInput(name, data.time_zone.strip(), address, phone, data.cancellation_window_hours,
-                         data.late_cancel_keeps_deposit)
+                         data.late_cancel_keeps_deposit, data.late_reschedule_is_late_cancel)
 
 
-_FIELDS = ("name", "time_zone", "address", "phone", "cancellation_window_hours", "late_cancel_keeps_deposit")
+_FIELDS = ("name", "time_zone", "address", "phone", "cancellation_window_hours", "late_cancel_keeps_deposit",
+           "late_reschedule_is_late_cancel")
 
 
 def create_location(session: Session, actor: Actor, data: LocationInput) -> Location:

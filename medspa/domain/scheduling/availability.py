@@ -95,6 +95,20 @@ def has_money_on_hold(session: Session, appointment_id: int) -> bool:
     return bool(session.exec(select(money_on_hold(appointment_id))).one())
 
 
+def card_declined(appointment_id_column):
+    """SQL condition: the appointment's deposit was tried and declined (a declined or failed
+    payment) and none is pending or succeeded: a hold kept for another card (booking.py), which
+    lapses at its expiry like any hold without money on it."""
+    return and_(exists().where(Payment.appointment_id == appointment_id_column,
+                               Payment.status.in_((PaymentStatus.DECLINED, PaymentStatus.FAILED))),
+                ~money_on_hold(appointment_id_column))
+
+
+def last_deposit_declined(session: Session, appointment_id: int) -> bool:
+    """Whether the appointment's card was declined with nothing pending or succeeded (card_declined)."""
+    return bool(session.exec(select(card_declined(appointment_id))).one())
+
+
 def live_occupancy_filter(now: datetime):
     """SQL condition for occupancies that block others at `now` (a lapsed hold with money on
     it still blocks: see money_on_hold)."""

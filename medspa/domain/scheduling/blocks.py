@@ -31,7 +31,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, Resource
 from medspa.domain.scheduling.availability import live_occupancy_filter
-from medspa.domain.scheduling.labels import client_name
+from medspa.domain.scheduling.labels import visit_who
 from medspa.domain.scheduling.models import Appointment, Occupancy, OccupancyStatus
 from medspa.domain.scheduling.service import release_lapsed_holds
 from medspa.domain.timezones import format_clinic_clock
@@ -91,7 +91,7 @@ def overlapping(session: Session, resource_id: int, lo: datetime, hi: datetime, 
         if appt is None:
             out.append(f"another block ({occ.note or 'no reason'}) from {_when(occ.during.lower, tz_name)}")
         else:
-            out.append(f"{client_name(client)} · {svc.name} · {_when(appt.start_at, tz_name)}")
+            out.append(f"{visit_who(appt.status, appt.source, client)} · {svc.name} · {_when(appt.start_at, tz_name)}")
     return out
 
 

@@ -7,7 +7,10 @@ Each step is its own transaction so no database transaction waits on the gateway
 2b. charge; then ONE transaction records the answer on that row (forward-only) and acts on
    it: a success confirms the hold with the ledger line, the confirmation and the receipt in
    the outbox; if the hold was lost meanwhile, the charge is refunded and SlotTaken raised; a
-   decline releases the hold.
+   decline KEEPS the hold for the rest of its time, so the client can try another card: the
+   retry reuses that hold (the page passes hold_id; a request without one finds the
+   client's declined hold of the same slot, see _declined_hold) with a new attempt key. A
+   hold whose only payments failed has no money on it, so it lapses at its expiry as any.
 A crash anywhere after 2a leaves the pending row (and its hold, which hold expiry skips):
 reconciliation (medspa.domain.payments.reconcile) asks the gateway about the key and settles
 it, so a charge never outlives its booking.
@@ -15,7 +18,7 @@ it, so a charge never outlives its booking.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -42,7 +45,8 @@ from medspa.domain.payments.service import (
 )
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.abuse import HoldCaps, refuse_excess_holds
-from medspa.domain.scheduling.availability import money_on_hold, nearest_alternatives
+from medspa.domain.scheduling.availability import (card_declined, last_deposit_declined, money_on_hold,
+                                                   nearest_alternatives)
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.scheduling.service import (
     DEFAULT_GRACE_SECONDS,
@@ -57,12 +61,17 @@ from medspa.domain.scheduling.service import (
 
 
 class CardDeclined(Exception):
-    """The gateway declined the card; `message` is shown next to the card field."""
+    """The gateway declined the card; `message` (the gateway's words) is shown next to the card
+    field. hold_id / held_until: the hold the client keeps for another card and when it lapses
+    (aware UTC); None when the hold had already run out (then it was released)."""
 
-    def __init__(self, message: str, decline_code: str = ""):
+    def __init__(self, message: str, decline_code: str = "", *, hold_id: int | None = None,
+                 held_until: datetime | None = None):
         super().__init__(message)
         self.message = message
         self.decline_code = decline_code
+        self.hold_id = hold_id
+        self.held_until = held_until
 
 
 class ActionRequired(Exception):
@@ -126,15 +135,46 @@ def _reuse_hold(session: Session, req: OnlineBooking, client_id: int) -> Appoint
         appt = get_appointment(session, req.hold_id, lock=True)
     except NotFound:
         return None
+    # a hold whose card was declined is the page's own (hold_id comes from its server-side
+    # state, never from the API): the client may have corrected their details meanwhile
     same = (appt.status == AppointmentStatus.HELD and appt.service_id == req.service_id
             and appt.location_id == req.location_id
             and appt.start_at == req.start_at and (req.provider_id in (None, appt.provider_id))
-            and appt.client_id in (None, client_id))
+            and (appt.client_id in (None, client_id) or last_deposit_declined(session, appt.id)))
     if not same:
         return None
     appt.client_id = client_id
     session.add(appt)
     return appt
+
+
+def _declined_hold(session: Session, req: OnlineBooking, email: str, now: datetime) -> int | None:
+    """The running hold of this very slot (location, service, start, provider if named) whose
+    client has `email` and whose card was declined (a declined or failed payment, none pending
+    or succeeded): the hold a retry without hold_id (the JSON API) reuses. None without one."""
+    if req.hold_id is not None or not email or req.start_at.tzinfo is None:
+        return None
+    stmt = (select(Appointment.id).join(Client, Client.id == Appointment.client_id)
+            .where(Client.email == email.strip().lower(), Appointment.status == AppointmentStatus.HELD,
+                   Appointment.hold_expires_at > now, Appointment.location_id == req.location_id,
+                   Appointment.service_id == req.service_id, Appointment.start_at == req.start_at,
+                   card_declined(Appointment.id))
+            .order_by(Appointment.id.desc()))
+    if req.provider_id is not None:
+        stmt = stmt.where(Appointment.provider_id == req.provider_id)
+    return session.exec(stmt).first()
+
+
+def keep_hold_after_decline(session: Session, actor: Actor, appointment_id: int, now: datetime,
+                            reason: str) -> tuple[int | None, datetime | None]:
+    """After a declined card: the hold stays for the rest of its time, so the client can try
+    another card (hold id and its expiry returned). A hold already run out is released now
+    (reason audited) and (None, None) returned."""
+    appt = get_appointment(session, appointment_id, lock=True)
+    if appt.status == AppointmentStatus.HELD and appt.hold_expires_at is not None and appt.hold_expires_at > now:
+        return appt.id, appt.hold_expires_at
+    release_hold(session, actor, appointment_id, now=now, reason=reason)
+    return None, None
 
 
 def finalize_paid_booking(session: Session, actor: Actor, appointment_id: int, payment: Payment | None,
@@ -170,8 +210,9 @@ def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: Payme
     request reuses is not counted). Entry points book through
     medspa.domain.scheduling.actions.online.do_book_online, which passes the Settings.
 
-    Raises ValidationFailed (fields), SlotTaken (alternatives; nothing kept charged),
-    CardDeclined (hold released), ActionRequired (3-D Secure pending), NotFound,
+    Raises ValidationFailed (fields; a card the gateway refused keeps the hold), SlotTaken
+    (alternatives; nothing kept charged), CardDeclined (the hold kept for another card until it
+    lapses: .hold_id, .held_until), ActionRequired (3-D Secure pending), NotFound,
     GatewayUnavailable (the hold and the pending payment stay; a retry reuses its key),
     RateLimited (hold_caps reached: nothing written).
     """
@@ -184,6 +225,9 @@ def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: Payme
         region = clinic_region(session, actor.org_id)  # phones typed without +country: the clinic's
     clean = _validate(req, gateway, now, needs_card, region)
     with tenant_session(actor.org_id, engine) as session:
+        retry_of = _declined_hold(session, req, clean.email, now)
+        if retry_of is not None:  # the same client again after a decline: their hold, another card
+            req = replace(req, hold_id=retry_of)
         refuse_excess_holds(session, actor, hold_caps, email=clean.email, now=now, keep_hold_id=req.hold_id)
         client = find_or_create_client(session, actor, clean, region=region, now=now)
         appt = _reuse_hold(session, req, client.id) or hold_slot(
@@ -240,13 +284,14 @@ def _open_payment(engine: Engine, actor: Actor, appointment_id: int, req: Online
 
 
 def _refused(engine: Engine, actor: Actor, payment_id: int, exc: ValidationFailed, clock: Clock) -> None:
-    """The gateway refused the card input before charging: the payment failed, the hold goes."""
+    """The gateway refused the card input before charging: the payment failed; the hold stays
+    for another card until it lapses (released at once when it already ran out)."""
     message = "; ".join(str(v) for v in exc.fields.values())[:500]
     with tenant_session(actor.org_id, engine) as session:
         payment = session.get(Payment, payment_id, with_for_update=True)
         apply_charge_outcome(session, actor, payment, ChargeResult(status=PaymentStatus.FAILED, message=message),
                              clock.now())
-        release_hold(session, actor, payment.appointment_id, now=clock.now(), reason="card rejected")
+        keep_hold_after_decline(session, actor, payment.appointment_id, clock.now(), "card rejected")
         session.commit()
 
 
@@ -255,7 +300,8 @@ def settle_charge(engine: Engine, actor: Actor, payment_id: int, result: ChargeR
     """Step 2b, ONE transaction: record the gateway's `result` on the pending payment
     (forward-only) and act on it: succeeded -> the hold becomes a confirmed appointment with
     its ledger line, confirmation and receipt; the slot lost meanwhile -> refunded in full
-    (charge_voided) and SlotTaken; declined -> hold released, CardDeclined; requires_action ->
+    (charge_voided) and SlotTaken; declined -> CardDeclined, the hold kept for another card
+    until it lapses (released when it already ran out); requires_action ->
     ActionRequired (hold kept). When the webhook or reconciliation settled the payment first,
     its status decides (a replay of this step changes nothing twice)."""
     with tenant_session(actor.org_id, engine) as session:
@@ -264,10 +310,10 @@ def settle_charge(engine: Engine, actor: Actor, payment_id: int, result: ChargeR
         apply_charge_outcome(session, actor, payment, result, now)
         appointment_id = payment.appointment_id
         if payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
-            release_hold(session, actor, appointment_id, now=now, reason="card declined")
+            hold_id, held_until = keep_hold_after_decline(session, actor, appointment_id, now, "card declined")
             session.commit()
             raise CardDeclined(result.message or payment.failure_message or "Your card was declined.",
-                               result.decline_code)
+                               result.decline_code, hold_id=hold_id, held_until=held_until)
         if payment.status in (PaymentStatus.REQUIRES_ACTION, PaymentStatus.PENDING):
             session.commit()
             raise ActionRequired(result.client_secret, appointment_id, gateway.name)

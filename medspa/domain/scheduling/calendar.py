@@ -44,9 +44,9 @@ from medspa.domain.scheduling.calendar_marks import (
 from medspa.domain.scheduling.labels import (
     STATUS_LABELS,
     category_colour,
-    client_name,
     resource_subtitle,
     resource_type_label,
+    visit_who,
 )
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy
 from medspa.domain.timezones import format_clinic_clock, local_day_bounds, wall_to_utc, zone_abbreviation
@@ -242,7 +242,8 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
             start_label=_label(appt.start_at, location.time_zone, dst_day),
             end_label=_label(appt.end_at, location.time_zone, dst_day),
             status=appt.status, status_label=STATUS_LABELS.get(appt.status, appt.status),
-            colour=category_colour(service.category), appointment_id=appt.id, client_name=client_name(client),
+            colour=category_colour(service.category), appointment_id=appt.id,
+            client_name=visit_who(appt.status, appt.source, client),
             service_name=service.name, category=service.category, source=appt.source,
             alerts=client.alerts if client is not None and see_alerts else "")
 
@@ -353,7 +354,8 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
         if not 0 <= index < 7:
             continue
         entries.append(WeekEntry(appt.id, appt.provider_id, index, format_clinic_clock(appt.start_at, location.time_zone),
-                                 client_name(client), svc.name, appt.status, category_colour(svc.category)))
+                                 visit_who(appt.status, appt.source, client), svc.name, appt.status,
+                                 category_colour(svc.category)))
         if appt.status != AppointmentStatus.CANCELLED:
             counts[(appt.provider_id, index)] += 1
     closed = {d: closure_label(session, location_id, d) for d in days}

@@ -8,12 +8,12 @@ deposit by the location's window (refund outside it, keep inside it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session, select
 
-from medspa.domain.catalog.models import Service
-from medspa.domain.catalog.service import get_service, list_services
+from medspa.domain.catalog.models import Service, ServiceProvider
+from medspa.domain.catalog.service import get_service, list_services, providers_for
 from medspa.domain.clients.models import Client
 from medspa.domain.clients.service import ClientInput, find_or_create_client, get_client
 from medspa.domain.errors import ValidationFailed
@@ -24,6 +24,7 @@ from medspa.domain.payments.service import (deposit_payment, deposit_refund_cent
                                             succeeded_deposit)
 from medspa.domain.practice.models import Organization, StaffMember, WorkingHours
 from medspa.domain.practice.service import get_location
+from medspa.domain.scheduling.availability import find_slots
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.service import cancel_appointment, hold_slot
 
@@ -113,9 +114,12 @@ def cancellation_figures(session: Session, appointment_id: int, *, late: bool,
     return CancelResult(appointment_id, late, refunded, kept, appt.currency, pending, refund_ids)
 
 
-def desk_options(session: Session, actor: Actor, location_id: int) -> tuple[list[Service], list[StaffMember]]:
+def desk_options(session: Session, actor: Actor, location_id: int
+                 ) -> tuple[list[Service], list[StaffMember], dict[int, set[int]]]:
     """What the desk may book at a location: every active service someone performs there
-    (online-bookable or not) and the active bookable providers with hours there."""
+    (online-bookable or not), the active bookable providers with hours there, and which of
+    those services each provider performs (staff id -> service ids: the provider-service
+    link, catalog ServiceProvider)."""
     actor.require("appointment.book")
     get_location(session, location_id)
     services = list_services(session, actor, location_id)
@@ -124,4 +128,28 @@ def desk_options(session: Session, actor: Actor, location_id: int) -> tuple[list
                                   StaffMember.id.in_(select(WorkingHours.staff_id)
                                                      .where(WorkingHours.location_id == location_id)))
         .order_by(StaffMember.display_name)))
-    return services, providers
+    performs: dict[int, set[int]] = {p.id: set() for p in providers}
+    offered = {v.id for v in services}
+    if providers and offered:
+        for staff_id, service_id in session.exec(select(ServiceProvider.staff_id, ServiceProvider.service_id).where(
+                ServiceProvider.staff_id.in_(sorted(performs)), ServiceProvider.service_id.in_(sorted(offered)))):
+            performs[staff_id].add(service_id)
+    return services, providers, performs
+
+
+def desk_free_starts(session: Session, actor: Actor, *, location_id: int, service_id: int, day: date,
+                     now: datetime, provider_id: int | None = None) -> list[datetime]:
+    """The starts the desk can book on local `day` at the location for the service: those of
+    `provider_id` (None: of anyone who performs it) that fall in their working time and are
+    free, from availability.find_slots without the online notice (what book_for_client then
+    accepts; never the past). Sorted aware UTC instants; [] when the provider does not
+    perform the service there. Raises PermissionDenied, NotFound (location, service),
+    ValidationFailed (a day out of range)."""
+    actor.require("appointment.book")
+    get_service(session, service_id)
+    if provider_id is not None and provider_id not in {p.id for p in providers_for(session, service_id,
+                                                                                    location_id)}:
+        return []
+    slots = find_slots(session, actor, location_id=location_id, service_id=service_id, start_date=day,
+                       end_date=day, now=now, provider_id=provider_id, apply_notice=False)
+    return sorted({sl.start for sl in slots})

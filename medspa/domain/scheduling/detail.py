@@ -17,10 +17,11 @@ from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.money import format_money
 from medspa.domain.practice.models import Location, Resource, StaffMember
-from medspa.domain.scheduling.labels import STATUS_LABELS, category_colour, client_name
+from medspa.domain.scheduling.labels import STATUS_LABELS, category_colour, visit_who
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy
 from medspa.domain.scheduling.references import format_display_code
-from medspa.domain.scheduling.policy import cancel_rule, cancellation_keeps_deposit, is_late_cancellation
+from medspa.domain.scheduling.policy import (cancel_reason_text, cancel_rule, cancellation_keeps_deposit,
+                                             is_late_cancellation)
 from medspa.domain.timezones import format_clinic_clock, zone_abbreviation
 from medspa.domain.phones import display_phone
 
@@ -66,6 +67,7 @@ class AppointmentDetail:
     balance_cents: int = 0
     paid_at_checkout_cents: int = 0
     client_alerts: str = ""  # the client's alerts ("VIP", "prefers afternoons"), with client.contact.read
+    cancel_reason: str = ""  # a cancelled visit's reason and who cancelled: "Illness (by the client)"
 
 
 def _allowed_actions(actor: Actor, appt: Appointment, today: date, visit_day: date) -> list[str]:
@@ -80,7 +82,22 @@ def _allowed_actions(actor: Actor, appt: Appointment, today: date, visit_day: da
         actions.append("no_show")
     if appt.status in (AppointmentStatus.CONFIRMED, AppointmentStatus.HELD) and actor.can("appointment.cancel"):
         actions.append("cancel")
+    if (appt.status in (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN)
+            and actor.can("appointment.reschedule")):
+        actions.append("move")  # drag on the grid, or the edit dialog (scheduling.reschedule)
     return actions
+
+
+_CANCELLED_BY = {"client": "by the client", "staff": "by the clinic", "system": "automatically"}
+
+
+def _cancel_reason(appt: Appointment) -> str:
+    """A cancelled visit's reason and who cancelled it, in words ("" otherwise)."""
+    if appt.status != AppointmentStatus.CANCELLED:
+        return ""
+    reason = cancel_reason_text(appt.cancellation_reason, appt.cancellation_note)
+    by = _CANCELLED_BY.get(appt.cancelled_by or "", "")
+    return f"{reason} ({by})" if reason and by else reason or (by.capitalize() if by else "")
 
 
 def _checkout_figures(session: Session, actor: Actor, appt: Appointment) -> dict:
@@ -149,7 +166,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
     return AppointmentDetail(
         id=appt.id, reference=format_display_code(appt.display_code), status=appt.status,
         status_label=STATUS_LABELS.get(appt.status, appt.status), client_id=appt.client_id,
-        client_name=client_name(client), contact_visible=contact,
+        client_name=visit_who(appt.status, appt.source, client), contact_visible=contact,
         client_phone=display_phone(client.phone_e164) if contact and client.phone_e164 else "",
         client_email=(client.email or "") if contact else "", client_alerts=(client.alerts or "") if contact else "",
         service_name=svc.name, category=svc.category,
@@ -162,7 +179,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         source=appt.source, price=format_money(appt.price_cents, appt.currency),
         deposit_paid=_deposit_words(session, appt, paid), deposit_paid_cents=paid,
         currency=appt.currency, actions=actions, cancel_late=late, cancel_policy=policy,
-        cancellation_window_hours=window, notes=appt.notes, **checkout)
+        cancellation_window_hours=window, notes=appt.notes, cancel_reason=_cancel_reason(appt), **checkout)
 
 
 def _deposit_words(session: Session, appt: Appointment, paid_cents: int) -> str:

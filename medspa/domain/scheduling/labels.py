@@ -77,8 +77,20 @@ def category_colour(category: str) -> str:
     return _FALLBACK_COLOURS[sum(category.encode()) % len(_FALLBACK_COLOURS)]
 
 
+HELD_ONLINE = "Held online"
+
+
 def client_name(client: Client | None) -> str:
     """"First Last" of the client, or "Walk-in" for an appointment without one."""
     if client is None:
         return "Walk-in"
     return f"{client.first_name} {client.last_name}".strip()
+
+
+def visit_who(status: str, source: str, client: Client | None) -> str:
+    """Who an appointment is for, as the staff calendar and its panel name it: "Held online"
+    while a client on the booking page still holds the time (status held, source online),
+    whether or not their details are in yet; else client_name ("First Last" or "Walk-in")."""
+    if status == AppointmentStatus.HELD and source == "online":
+        return HELD_ONLINE
+    return client_name(client)

@@ -63,3 +63,20 @@ def is_booking_token(text: str) -> bool:
     """True when `text` has a booking token's shape (20-64 URL-safe characters). A display
     code never does (8 characters, 9 with its hyphen), so it cannot be used as a token."""
     return isinstance(text, str) and _TOKEN.fullmatch(text) is not None
+
+
+def manage_url(slug: str, token: str, base_url: str = "") -> str:
+    """The "manage booking" link of a booking: `{base_url}/book/{slug}/manage/{token}` (the one
+    place that builds it: the booking page's confirmation, the confirmation email). Always the
+    booking TOKEN, never the display code. base_url "" gives the path alone (a link on our own
+    pages); emails pass Settings.base_url."""
+    return f"{base_url.rstrip('/')}/book/{slug}/manage/{token}"
+
+
+_MANAGE_LINK = re.compile(r"(/book/[a-z0-9-]+/manage/)[A-Za-z0-9_-]{20,64}")
+
+
+def hide_manage_tokens(text: str) -> str:
+    """`text` with the token of every manage link (manage_url) replaced by "…": what staff may
+    read of a message sent to a client (the link acts for the client; the outbox shows the rest)."""
+    return _MANAGE_LINK.sub(r"\1…", text or "")

@@ -1,4 +1,5 @@
-"""THE staff header: clinic name, the pages this role may open, who is signed in, sign out.
+"""THE staff header: clinic name, the pages this role may open, the account menu (who is
+signed in, their account, sign out).
 
 Used by every staff page (calendar, audit, account, staff). The links only help find the
 way: every page checks the session and the permission on the server again.
@@ -8,12 +9,13 @@ from __future__ import annotations
 
 import reflex as rx
 
-from medspa.features.auth.components import sign_out_button
+from medspa.features.auth.components import LOGOUT_ACTION, native_form, sign_out_button
 from medspa.features.auth.state import StaffState
 
 # (key, label, icon, href, the roles that see the link: None = every staff role)
 NAV = (
     ("calendar", "Calendar", "calendar-days", "/calendar", None),
+    ("today", "Today", "list-checks", "/today", ("owner", "manager", "provider", "front_desk")),  # day lists
     ("clients", "Clients", "contact", "/clients", ("owner", "manager", "provider", "front_desk")),  # client.read
     ("dashboard", "Dashboard", "chart-column", "/dashboard", ("owner", "manager")),  # report.read
     ("outbox", "Outbox", "mail", "/outbox", ("owner", "manager")),  # outbox.manage
@@ -25,10 +27,10 @@ NAV = (
 
 
 def _nav_item(key: str, label: str, icon: str, href: str, active: str) -> rx.Component:
-    # below the md breakpoint (phones, small tablets) the links are icons, named by their title
+    # below the lg breakpoint (tablets, small laptops) the links are icons, named by their title
     inner = rx.hstack(rx.icon(icon, size=16), rx.text(label, size="2", weight="medium" if key == active else None,
                                                      white_space="nowrap",
-                                                     display=rx.breakpoints(initial="none", md="block")),
+                                                     display=rx.breakpoints(initial="none", lg="block")),
                       align="center", spacing="2")
     if key == active:
         return rx.box(inner, padding_x="10px", padding_y="5px", border_radius="8px", background=rx.color("teal", 3),
@@ -38,18 +40,79 @@ def _nav_item(key: str, label: str, icon: str, href: str, active: str) -> rx.Com
                    title=label, aria_label=label, flex_shrink="0")
 
 
+def _for_roles(item: rx.Component, roles: tuple[str, ...] | None) -> rx.Component:
+    """`item` only for the staff roles named (every role for None)."""
+    if not roles:
+        return item
+    shown = StaffState.staff_role == roles[0]
+    for role in roles[1:]:
+        shown = shown | (StaffState.staff_role == role)
+    return rx.cond(shown, item)
+
+
+def _menu_link(key: str, label: str, icon: str, href: str, active: str) -> rx.Component:
+    """A page link in the phone's nav menu (the current page marked)."""
+    return rx.menu.item(
+        rx.link(rx.hstack(rx.icon(icon, size=16), rx.text(label, size="2"), align="center", spacing="2"),
+                href=href, underline="none", color="inherit", width="100%", id=f"menu-nav-{key}"),
+        color_scheme="teal" if key == active else "gray",
+        aria_current="page" if key == active else None,
+    )
+
+
+def _nav_menu(active: str) -> rx.Component:
+    """Below the sm breakpoint (phones) the pages are behind one menu button."""
+    return rx.menu.root(
+        rx.menu.trigger(rx.icon_button(rx.icon("menu", size=18), variant="soft", color_scheme="gray", size="2",
+                                       id="nav-menu-button", aria_label="Pages", title="Pages")),
+        rx.menu.content(*(_for_roles(_menu_link(key, label, icon, href, active), roles)
+                          for key, label, icon, href, roles in NAV),
+                        id="nav-menu", min_width="200px"),
+        modal=False,
+    )
+
+
+def account_menu() -> rx.Component:
+    """The signed-in person's menu at the right of every staff header, at every width: who
+    they are, their account (password, two-factor) and sign out."""
+    return rx.menu.root(
+        rx.menu.trigger(rx.button(
+            rx.avatar(fallback=StaffState.staff_name.to(str)[:1], size="1", radius="full", color_scheme="teal"),
+            rx.icon("chevron-down", size=14),
+            variant="ghost", color_scheme="gray", size="2", id="account-menu-button", aria_label="Account menu",
+            title=StaffState.staff_name, padding_x="4px",
+        )),
+        rx.menu.content(
+            rx.vstack(
+                rx.text(StaffState.staff_name, size="2", weight="bold", id="account-menu-name"),
+                rx.text(StaffState.staff_role.to(str).replace("_", " "), size="1", color_scheme="gray",
+                        text_transform="capitalize"),
+                rx.text(StaffState.org_name, size="1", color_scheme="gray"),
+                spacing="0", padding="6px 12px",
+            ),
+            rx.menu.separator(),
+            rx.menu.item(rx.link(rx.hstack(rx.icon("user-cog", size=16), rx.text("Account & security", size="2"),
+                                           align="center", spacing="2"),
+                                 href="/account", underline="none", color="inherit", width="100%",
+                                 id="account-menu-account")),
+            rx.menu.separator(),
+            native_form(
+                rx.button(rx.icon("log-out", size=15), "Sign out", variant="ghost", color_scheme="gray", size="2",
+                          type="submit", id="account-menu-sign-out", width="100%", justify_content="flex-start"),
+                action=LOGOUT_ACTION, method="post", width="100%",
+            ),
+            id="account-menu", min_width="220px",
+        ),
+        modal=False,
+    )
+
+
 def staff_header(active: str, *extra: rx.Component) -> rx.Component:
     """The top bar of a staff page; `active` is the NAV key of this page, `extra` goes before
-    the signed-in user (e.g. the calendar's "Live" dot)."""
-    items = []
-    for key, label, icon, href, roles in NAV:
-        item = _nav_item(key, label, icon, href, active)
-        if roles:
-            shown = StaffState.staff_role == roles[0]
-            for role in roles[1:]:
-                shown = shown | (StaffState.staff_role == role)
-            item = rx.cond(shown, item)
-        items.append(item)
+    the account menu (e.g. the calendar's "Live" dot). Fits 390 px and up: on a phone the
+    pages are behind a menu button, on a tablet they are icons; the account menu (name, account,
+    sign out) is always at hand."""
+    items = [_for_roles(_nav_item(key, label, icon, href, active), roles) for key, label, icon, href, roles in NAV]
     return rx.hstack(
         rx.hstack(
             rx.cond(StaffState.org_logo != "",
@@ -59,17 +122,18 @@ def staff_header(active: str, *extra: rx.Component) -> rx.Component:
                               flex_shrink="0", border_radius="8px", background=rx.color("teal", 9))),
             rx.vstack(
                 rx.text(StaffState.org_name, size="3", weight="bold", id="clinic-name", white_space="nowrap",
-                        max_width="180px", overflow="hidden", text_overflow="ellipsis", title=StaffState.org_name,
-                        line_height="1.2"),
+                        max_width=rx.breakpoints(initial="110px", sm="160px", md="180px"), overflow="hidden",
+                        text_overflow="ellipsis", title=StaffState.org_name, line_height="1.2"),
                 rx.text("medspa", size="1", color_scheme="gray", line_height="1.1"),
                 spacing="0",
-                display=rx.breakpoints(initial="none", md="flex"),
+                min_width="0",
             ),
-            rx.separator(orientation="vertical", size="1", height="20px",
-                         display=rx.breakpoints(initial="none", md="block")),
-            # on a phone the links scroll sideways inside the bar instead of widening the page
+            rx.separator(orientation="vertical", size="1", height="20px"),
+            rx.box(_nav_menu(active), display=rx.breakpoints(initial="block", sm="none")),
+            # from a tablet up the links sit in the bar (scrolling sideways inside it if ever too many)
             rx.hstack(*items, spacing="1", align="center", id="staff-nav", as_="nav", overflow_x="auto",
-                      min_width="0", style={"scrollbar_width": "none"}),
+                      min_width="0", style={"scrollbar_width": "none"},
+                      display=rx.breakpoints(initial="none", sm="flex")),
             spacing="3",
             align="center",
             min_width="0",
@@ -77,17 +141,15 @@ def staff_header(active: str, *extra: rx.Component) -> rx.Component:
         ),
         rx.hstack(
             *extra,
-            rx.avatar(fallback=StaffState.staff_name.to(str)[:1], size="2", radius="full", color_scheme="teal",
-                      title=StaffState.staff_name,
-                      display=rx.breakpoints(initial="none", sm="flex")),
             rx.vstack(
                 rx.text(StaffState.staff_name, size="2", weight="medium", id="staff-name", white_space="nowrap"),
                 rx.text(StaffState.staff_role.to(str).replace("_", " "), size="1", color_scheme="gray",
                         text_transform="capitalize", id="staff-role"),
                 spacing="0",
-                display=rx.breakpoints(initial="none", xl="flex"),  # Radix xl: 1640 px; below, the avatar names them
+                display=rx.breakpoints(initial="none", xl="flex"),  # Radix xl: 1640 px; below, the menu names them
             ),
-            sign_out_button(),
+            account_menu(),
+            sign_out_button(display=rx.breakpoints(initial="none", lg="inline-flex")),
             spacing="3",
             align="center",
             flex_shrink="0",

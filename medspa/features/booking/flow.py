@@ -191,7 +191,7 @@ class Outcome:
     taken: list[SlotCard] | None = None
     card_error: str = ""
     client_secret: str = ""
-    released: bool = False  # the hold was given back (decline): a retry must hold again
+    released: bool = False  # the hold was given back (e.g. it ran out): a retry must hold again
 
 
 # ---------------------------------------------------------------- helpers
@@ -383,6 +383,17 @@ class Submission:
     user_agent: str = ""
 
 
+def decline_words(exc: CardDeclined, time_zone: str) -> str:
+    """The card field's message after a decline: the gateway's words and, while the client
+    keeps the time, until when ("Your card was declined. Your time is held until 10:42 AM; try
+    another card.")."""
+    said = (exc.message or "Your card was declined.").strip()
+    if exc.held_until is None:
+        return said
+    said = said if said.endswith((".", "!", "?")) else f"{said}."
+    return f"{said} Your time is held until {format_clinic_clock(exc.held_until, time_zone)}; try another card."
+
+
 def submit(sub: Submission) -> Outcome:
     """Book the held slot and take the deposit (medspa.domain.scheduling.actions.online.do_book_online)."""
     clock = app_clock()
@@ -396,7 +407,7 @@ def submit(sub: Submission) -> Outcome:
     except SlotTaken as exc:
         return Outcome(taken=[slot_card(a.start, sub.location.time_zone) for a in exc.alternatives])
     except CardDeclined as exc:
-        return Outcome(card_error=exc.message or "Your card was declined.", released=True)
+        return Outcome(card_error=decline_words(exc, sub.location.time_zone), released=exc.held_until is None)
     except ActionRequired as exc:
         if exc.gateway != "stripe":
             # the offline gateway cannot run 3-D Secure: give the slot back, ask for another card

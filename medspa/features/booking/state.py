@@ -348,5 +348,6 @@ class CheckoutState(BookingState):
         if status == "confirmed" and conf is not None:
             self.confirmation, self._hold_id, self.step = conf, None, "done"
         else:
-            self.card_error = ("Your bank did not approve the payment." if status == "failed"
+            kept = f" Your time is held until {self.held_until}; try another card." if self.held_until else ""
+            self.card_error = (f"Your bank did not approve the payment.{kept}" if status == "failed"
                                else "We are still waiting for your bank. Please check your email shortly.")

@@ -16,17 +16,18 @@ import reflex as rx
 from medspa.domain.clients.actions import fetch_likely_duplicates
 from medspa.domain.clients.service import ClientInput
 from medspa.domain.errors import ValidationFailed
-from medspa.domain.scheduling.actions.desk import do_book_for_client, fetch_booking_options, fetch_client_hits
+from medspa.domain.scheduling.actions.desk import (do_book_for_client, fetch_booking_options, fetch_client_hits,
+                                                  fetch_free_starts)
 from medspa.domain.scheduling.service import SlotTaken
 from medspa.domain.timezones import format_clinic_clock, local_midnight, zone_abbreviation
 from medspa.features.auth.state import StaffState
+from medspa.features.calendar.book_offer import ANY, DeskOffer
 from medspa.features.calendar.preset import ClientPresetState
 from medspa.features.calendar.layout import SLOT_MINUTES, parse_day
 from medspa.features.calendar.state import CalendarState
 from medspa.web.inputs import form_text
 from medspa.features.choices import Option
 
-ANY = "any"
 FIELDS = ("first_name", "last_name", "email", "phone")
 
 
@@ -67,6 +68,7 @@ class BookDialogState(StaffState):
     service: str = ""
     provider: str = ANY
     minute: str = ""
+    times_note: str = ""  # why no start is picked: no service yet, none free that day, the clicked one taken
     errors: dict[str, str] = {}
     alternatives: list[str] = []
     busy: bool = False
@@ -75,13 +77,16 @@ class BookDialogState(StaffState):
     _day: str = ""
     _time_zone: str = ""
     _hit_ids: list[int] = []
+    _offer: DeskOffer = DeskOffer()  # the services each provider performs, the clicked minute
     # a new client who may already be one: the likely duplicates shown, and what was typed then
     dup_hits: list[Hit] = []
     _dup_key: str = ""
 
     @rx.event
     async def open_slot(self, column_id: int, minute: int):
-        """Open for the clicked cell: provider from the column (providers view), time from the row."""
+        """Open for the clicked cell: provider from the column (providers view), only the
+        services that provider performs, and only the starts the desk can book that day (the
+        provider's free working time); the clicked time is picked when it is one of them."""
         valid = all(isinstance(v, int) and not isinstance(v, bool) for v in (column_id, minute))
         cal = await self.get_state(CalendarState)
         column = next((c for c in cal.day_data.columns if c.id == column_id), None) if valid else None
@@ -92,17 +97,15 @@ class BookDialogState(StaffState):
             return done.redirect
         if done.error:
             return rx.toast.error("You cannot book at this location.")
-        services, providers = done.value.services, done.value.providers
+        options = done.value
         self._location_id, self._day, self._time_zone = cal.location_id, cal.day, cal.time_zone
-        self.services = [Option(str(s.id), s.label) for s in services]
-        self.providers = [Option(ANY, "Any available provider")] + [Option(str(p.id), p.name) for p in providers]
+        self._offer = DeskOffer.of(options, cal.day_data.title, minute)
+        self.providers = [Option(ANY, "Any available provider")] + [Option(str(p.id), p.name)
+                                                                     for p in options.providers]
         self.provider = str(column_id) if cal.view == "providers" and any(
-            p.id == column_id for p in providers) else ANY
-        start = min(cal.first_minute, minute - minute % SLOT_MINUTES)
-        self.times = [Option(str(m), self._label(m)) for m in range(start, max(cal.last_minute, minute + 1),
-                                                                     SLOT_MINUTES)]
-        self.minute = str(minute)
-        self.service = self.services[0].value if len(self.services) == 1 else ""
+            p.id == column_id for p in options.providers) else ANY
+        self.times, self.minute, self.service = [], "", ""
+        self._offer_services()
         where = column.name if cal.view == "providers" else f"{column.name} ({column.subtitle})"
         self.title = f"{cal.day_data.title} · {self._label(minute)} · {where}"
         self.mode, self.query, self.hits, self._hit_ids = "search", "", [], []
@@ -112,16 +115,50 @@ class BookDialogState(StaffState):
         preset = await self.get_state(ClientPresetState)  # /calendar?client=<id>: that client, picked
         if preset._preset_id:
             self.client_id, self.client_label, self.mode = preset._preset_id, preset.preset_label, "picked"
+        if (redirect := await self._offer_times()) is not None:
+            return redirect
         self.dialog_open = True
 
+    def _offer_services(self) -> None:
+        """The chosen provider's services; one they do not perform is dropped (an only one chosen)."""
+        self.services = self._offer.services_of(self.provider)
+        if not any(o.value == self.service for o in self.services):
+            self.service = self.services[0].value if len(self.services) == 1 else ""
+
+    async def _offer_times(self):
+        """The free starts of the chosen service and provider that day (fetch_free_starts),
+        the chosen or else the clicked start kept when offered; `times_note` says why none is
+        picked. Returns a redirect when signed out."""
+        self.alternatives, self.times = [], []
+        self.errors = {k: v for k, v in self.errors.items() if k != "time"}
+        refused = ""
+        if self.service:
+            provider = None if self.provider == ANY else int(self.provider)
+            try:
+                done = await self._act(fetch_free_starts, self._location_id, int(self.service),
+                                       parse_day(self._day, None), provider)
+                if done.redirect:
+                    return done.redirect
+                midnight = self._start(0)
+                self.times = [Option(str(m), self._label(m)) for m in
+                              (int((at - midnight).total_seconds() // 60) for at in done.value or ())]
+            except ValidationFailed as exc:  # a day too far ahead or back
+                refused = next(iter(exc.fields.values()), "No start can be booked that day.")
+        offered = {o.value for o in self.times}
+        if self.minute not in offered:
+            self.minute = str(self._offer.wanted) if str(self._offer.wanted) in offered else ""
+        name = next((o.label for o in self.providers if o.value == self.provider), "")
+        self.times_note = refused or self._offer.note(
+            provider=self.provider, provider_name=name, service=self.service, offered=bool(self.times),
+            picked=bool(self.minute), wanted_label=self._label(self._offer.wanted))
+
     def _start(self, minute: int):
-        tz = ZoneInfo(self._time_zone)
-        return local_midnight(parse_day(self._day, None), tz) + timedelta(minutes=minute)
+        return local_midnight(parse_day(self._day, None), ZoneInfo(self._time_zone)) + timedelta(minutes=minute)
 
     def _label(self, minute: int) -> str:
-        start = self._start(minute) if self._day else None
-        if start is None:
+        if not self._day:
             return ""
+        start = self._start(minute)
         return f"{format_clinic_clock(start, self._time_zone)} {zone_abbreviation(start, ZoneInfo(self._time_zone))}"
 
     @rx.event
@@ -187,16 +224,19 @@ class BookDialogState(StaffState):
             self.mode, self.client_id, self.client_label = mode, 0, ""
 
     @rx.event
-    def set_service(self, value: str):
-        """Pick the service (only one of the offered options)."""
-        if any(o.value == value for o in self.services):
+    async def set_service(self, value: str):
+        """Pick the service (only one of the offered options); the free starts follow it."""
+        if self.dialog_open and any(o.value == value for o in self.services) and value != self.service:
             self.service = value
+            return await self._offer_times()
 
     @rx.event
-    def set_provider(self, value: str):
-        """Pick the provider (only one of the offered options)."""
-        if any(o.value == value for o in self.providers):
+    async def set_provider(self, value: str):
+        """Pick the provider (one of the options); their services and free starts follow."""
+        if self.dialog_open and any(o.value == value for o in self.providers) and value != self.provider:
             self.provider = value
+            self._offer_services()
+            return await self._offer_times()
 
     @rx.event
     def set_minute(self, value: str):

@@ -235,6 +235,8 @@ class DetailView:
     balance: str = ""
     balance_due: bool = False
     paid_label: str = ""
+    cancel_reason: str = ""  # "Illness (by the client)" on a cancelled visit
+    can_move: bool = False  # appointment.reschedule on a confirmed / checked-in visit: drag or edit
 
 
 # --------------------------------------------------------------------------- helpers
@@ -418,6 +420,13 @@ def week_view(week: CalendarWeek, *, show_cancelled: bool) -> WeekView:
 # --------------------------------------------------------------------------- detail
 
 
+def _source_words(status: str, source: str) -> str:
+    """How the visit came: at the desk, online, or still being booked online (a hold)."""
+    if status == "held" and source == "online":
+        return "Held online: the client is still booking; the time frees itself if they do not finish"
+    return {"staff": "Booked at the desk", "online": "Booked online"}.get(source, source)
+
+
 def detail_view(d: AppointmentDetail) -> DetailView:
     """The side panel's fields."""
     return DetailView(
@@ -428,11 +437,12 @@ def detail_view(d: AppointmentDetail) -> DetailView:
         contact_visible=d.contact_visible, client_phone=d.client_phone, client_email=d.client_email,
         service_name=d.service_name, category=d.category, provider_name=d.provider_name,
         resources=", ".join(d.resources), location_name=d.location_name, date_label=d.date_label,
-        time_label=d.time_label, source={"staff": "Booked at the desk", "online": "Booked online"}.get(d.source, d.source),
+        time_label=d.time_label, source=_source_words(d.status, d.source),
         price=d.price, deposit_paid=d.deposit_paid, can_check_in="check_in" in d.actions,
         can_complete="complete" in d.actions, can_no_show="no_show" in d.actions, can_cancel="cancel" in d.actions,
         cancel_late=d.cancel_late, cancel_policy=d.cancel_policy, reference=d.reference,
-        can_checkout="checkout" in d.actions, checked_out=d.checked_out,
+        can_checkout="checkout" in d.actions, checked_out=d.checked_out, cancel_reason=d.cancel_reason,
+        can_move="move" in d.actions,
         sale=format_money(d.sale_cents, d.currency), applied=format_money(d.applied_cents, d.currency),
         balance=format_money(d.balance_cents, d.currency), balance_due=d.balance_cents > 0,
         paid_label=("" if not d.checked_out else "Checked out" if not d.sale_cents

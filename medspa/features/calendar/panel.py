@@ -244,6 +244,7 @@ def _panel_facts() -> list[rx.Component]:
                 _fact("user-round", "Provider", d.provider_name, id="detail-provider"),
                 rx.cond(d.resources != "", _fact("door-open", "Room / device", d.resources)),
                 _fact("map-pin", "Location", d.location_name),
+                rx.cond(d.cancel_reason != "", _fact("ban", "Cancelled", d.cancel_reason, id="detail-cancel-reason")),
                 spacing="3",
             ),
             width="100%",

@@ -4,6 +4,7 @@ date, location, view and span, cancelled filter) and the status legend."""
 from __future__ import annotations
 
 import reflex as rx
+from reflex_components_core.core.banner import has_connection_errors
 
 from medspa.domain.scheduling.models import AppointmentStatus
 from medspa.features.auth.shell import staff_header
@@ -11,13 +12,23 @@ from medspa.features.calendar.layout import LEGEND, STATUS_ACCENT
 from medspa.features.calendar.state import CalendarState, DetailState, LocationView
 
 
+def _connection_mark(text: str, color: str, title: str, mark_id: str) -> rx.Component:
+    return rx.hstack(
+        rx.box(width="8px", height="8px", border_radius="50%", background=rx.color(color, 9),
+               box_shadow=f"0 0 0 3px {rx.color(color, 4)}"),
+        rx.text(text, size="1", weight="medium", color=rx.color(color, 11)),
+        align="center", spacing="2", title=title, id=mark_id, role="status",
+    )
+
+
 def top_bar() -> rx.Component:
-    """The calendar page's staff header with the "Live" mark."""
-    live = rx.hstack(
-        rx.box(width="8px", height="8px", border_radius="50%", background=rx.color("grass", 9),
-               box_shadow=f"0 0 0 3px {rx.color('grass', 4)}"),
-        rx.text("Live", size="1", weight="medium", color=rx.color("grass", 11)),
-        align="center", spacing="2", title="Changes made anywhere appear here within a second",
+    """The calendar page's staff header with the "Live" mark, which says "Reconnecting…" while
+    the page's connection to the server is down (clicks meanwhile wait and are sent after)."""
+    live = rx.cond(
+        has_connection_errors,
+        _connection_mark("Reconnecting…", "amber", "The connection to the server dropped; your clicks are sent "
+                         "when it is back", "cal-reconnecting"),
+        _connection_mark("Live", "grass", "Changes made anywhere appear here within a second", "cal-live"),
     )
     return staff_header("calendar", live)
 
@@ -85,6 +96,8 @@ def _view_controls() -> rx.Component:
         spacing="3",
         align="center",
         wrap="wrap",
+        min_width="0",
+        id="cal-toolbar-view",
     )
 
 
@@ -120,15 +133,20 @@ def toolbar() -> rx.Component:
                      id="cal-date", width="150px"),
             spacing="3",
             align="center",
+            wrap="wrap",  # a phone: the date and its picker go under the day's title
+            min_width="0",
+            id="cal-toolbar-date",
         ),
         _view_controls(),
         justify="between",
         align="center",
         wrap="wrap",
         gap="12px",
-        padding_x="20px",
+        padding_x=rx.breakpoints(initial="10px", sm="20px"),
         padding_y="12px",
         width="100%",
+        max_width="100%",
+        id="cal-toolbar",
     )
 
 
@@ -143,5 +161,5 @@ def legend() -> rx.Component:
             spacing="1", align="center",
         )
 
-    return rx.hstack(*(dot(s, l) for s, l in LEGEND), spacing="4", padding_x="20px", padding_bottom="10px",
-                     wrap="wrap")
+    return rx.hstack(*(dot(s, l) for s, l in LEGEND), spacing="4", padding_x=rx.breakpoints(initial="10px", sm="20px"),
+                     padding_bottom="10px", wrap="wrap")

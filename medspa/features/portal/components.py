@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.domain.scheduling.models import AppointmentStatus as A
+from medspa.features.manage.reasons import reason_picker
 from medspa.features.portal.state import PortalState as S
 
 ACCENT = "teal"
@@ -152,9 +153,20 @@ def visit_card(v) -> rx.Component:
                 v.can_cancel,
                 rx.flex(
                     rx.text(v.policy, size="1", color_scheme="gray"),
-                    rx.button("Cancel visit", variant="soft", color_scheme="red", size="2",
-                              width=rx.breakpoints(initial="100%", sm="auto"),
-                              on_click=S.ask_cancel(v.id), aria_label="Cancel " + v.service + " on " + v.when),
+                    rx.flex(
+                        rx.cond(v.manage_url, rx.button(
+                            rx.link(rx.icon("calendar-clock", size=16), "Reschedule", href=v.manage_url,
+                                    underline="none", color="inherit", display="flex", align_items="center",
+                                    gap="0.4em", aria_label="Reschedule " + v.service + " on " + v.when),
+                            as_child=True, variant="soft", color_scheme=ACCENT, size="2")),
+                        rx.button("Cancel visit", variant="soft", color_scheme="red", size="2",
+                                  on_click=S.ask_cancel(v.id), aria_label="Cancel " + v.service + " on " + v.when),
+                        gap="2",
+                        flex_shrink="0",
+                        direction="row",
+                        width=rx.breakpoints(initial="100%", sm="auto"),
+                        style={"& > *": {"flex": "1"}},
+                    ),
                     justify="between",
                     align=rx.breakpoints(initial="stretch", sm="center"),
                     gap="3",
@@ -299,15 +311,20 @@ def cancel_dialog() -> rx.Component:
         rx.alert_dialog.content(
             rx.alert_dialog.title("Cancel this visit?"),
             rx.alert_dialog.description(S.preview.summary, size="2"),
-            rx.callout(S.preview.message, icon=rx.cond(S.preview.late, "triangle-alert", "info"),
-                       color_scheme=rx.cond(S.preview.late, "amber", ACCENT), margin_y="1em", id="cancel-policy"),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Keep my visit", variant="soft", color_scheme="gray",
-                                                 on_click=S.keep_visit)),
-                rx.button("Cancel visit", color_scheme="red", on_click=S.confirm_cancel, loading=S.busy,
-                          id="confirm-cancel"),
-                justify="end",
-                gap="3",
+            rx.form(
+                rx.box(reason_picker(S.reason, S.set_reason, S.errors.get("note", ""), disabled=S.busy,
+                                     prefix="portal-cancel"), margin_top="1em"),
+                rx.callout(S.preview.message, icon=rx.cond(S.preview.late, "triangle-alert", "info"),
+                           color_scheme=rx.cond(S.preview.late, "amber", ACCENT), margin_y="1em", id="cancel-policy"),
+                rx.flex(
+                    rx.alert_dialog.cancel(rx.button("Keep my visit", type="button", variant="soft",
+                                                     color_scheme="gray", on_click=S.keep_visit)),
+                    rx.button("Cancel visit", type="submit", color_scheme="red", loading=S.busy, id="confirm-cancel"),
+                    justify="end",
+                    gap="3",
+                ),
+                on_submit=S.confirm_cancel,
+                reset_on_submit=False,
             ),
             max_width="28em",
         ),

@@ -19,6 +19,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.portal import actions
 from medspa.domain.ratelimits import RateLimited
 from medspa.domain.portal.service import AccessEntry, CancelPreview, MyDetails, PortalUnavailable, VisitCard
+from medspa.features.manage.flow import REASON_CODES
 from medspa.web.inputs import form_text, parse_id
 
 SIGNED_OUT = "You were signed out. Enter your email to get a new code."
@@ -49,6 +50,8 @@ class PortalState(rx.State):
     notice: str = ""
     cancel_open: bool = False
     preview: CancelPreview = rx.field(default_factory=CancelPreview)
+    reason: str = "client_request"  # the cancel dialog's reason (features.manage.reasons: one picker)
+    errors: dict[str, str] = {}
 
     _slug: str = ""
     _org_id: int = 0
@@ -202,21 +205,33 @@ class PortalState(rx.State):
             return
         if not ok:
             return
-        self.preview, self.cancel_open, self.notice = preview, True, ""
+        self.preview, self.cancel_open, self.notice, self.reason, self.errors = preview, True, "", "client_request", {}
 
     @rx.event
     def keep_visit(self):
         self.cancel_open, self.preview = False, CancelPreview()
 
     @rx.event
-    async def confirm_cancel(self):
-        aid = self.preview.appointment_id
+    def set_reason(self, code: Any):
+        if self.cancel_open and code in REASON_CODES:
+            self.reason, self.errors = code, {}
+
+    @rx.event
+    async def confirm_cancel(self, form: Any = None):
+        """Cancel the previewed visit with the picked reason (a note is needed for "Other")."""
+        aid, note = self.preview.appointment_id, form_text(form, "note", 500)
         if self.step != "portal" or not self.cancel_open or aid not in self._cancellable or self.busy:
             return
-        self.busy = True
+        if self.reason == "other" and not note:
+            self.errors = {"note": "Tell us the reason in a few words"}
+            return
+        self.busy, self.errors = True, {}
         yield
         try:
-            ok, outcome = await self._as_client(actions.do_cancel_own_visit, aid)
+            ok, outcome = await self._as_client(actions.do_cancel_own_visit, aid, reason=self.reason, note=note)
+        except ValidationFailed as exc:
+            self.busy, self.errors = False, {"note": exc.fields.get("note") or exc.fields.get("reason") or str(exc)}
+            return
         except (PortalUnavailable, NotFound) as exc:
             ok, outcome = True, _reason(exc)
         self.busy, self.cancel_open, self.preview = False, False, CancelPreview()

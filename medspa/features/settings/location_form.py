@@ -59,6 +59,14 @@ def _details() -> rx.Component:
                        size="2"),
                    hint="Clients see this rule when they book and cancel"),
             columns="2", spacing="3", width="100%"),
+        _field("late_reschedule_is_late_cancel", "A client who moves their visit later than that",
+               rx.select.root(
+                   rx.select.trigger(id="loc-late_reschedule_is_late_cancel", width="100%"),
+                   rx.select.content(rx.select.item("May do it once for free", value="false"),
+                                     rx.select.item("Counts as a late cancellation", value="true")),
+                   value=f["late_reschedule_is_late_cancel"],
+                   on_change=L.set_detail("late_reschedule_is_late_cancel"), size="2"),
+               hint="A late cancellation settles the deposit by the rule above; the new time is paid in full"),
         rx.el.datalist(rx.foreach(L.time_zones, lambda z: rx.el.option(value=z)), id="loc-zones"),
         spacing="3", width="100%")
 

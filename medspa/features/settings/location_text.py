@@ -17,8 +17,9 @@ from medspa.domain.practice.location_actions import ClosureRow, LocationRow
 from medspa.domain.practice.locations import LocationInput, Weekly
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-DETAIL_FIELDS = ("name", "time_zone", "address", "phone", "cancellation_window_hours", "late_cancel_keeps_deposit")
-KEEPS = {"true": True, "false": False}  # late_cancel_keeps_deposit as the form's select sends it
+DETAIL_FIELDS = ("name", "time_zone", "address", "phone", "cancellation_window_hours", "late_cancel_keeps_deposit",
+                 "late_reschedule_is_late_cancel")
+KEEPS = {"true": True, "false": False}  # the form's yes/no selects (late_cancel_keeps_deposit, late_reschedule_is_late_cancel)
 FIELD_LIMIT = 400
 
 
@@ -49,7 +50,7 @@ def blank_details(time_zone: str) -> dict[str, str]:
     """A new location's details: the clinic's usual zone, a 24-hour cancellation window whose
     late cancellations keep the deposit."""
     return {"name": "", "time_zone": time_zone, "address": "", "phone": "", "cancellation_window_hours": "24",
-            "late_cancel_keeps_deposit": "true"}
+            "late_cancel_keeps_deposit": "true", "late_reschedule_is_late_cancel": "false"}
 
 
 def details_of(row: LocationRow) -> dict[str, str]:
@@ -57,7 +58,8 @@ def details_of(row: LocationRow) -> dict[str, str]:
     return {"name": row.name, "time_zone": row.time_zone, "address": row.address,
             "phone": display_phone(row.phone) if row.phone else "",
             "cancellation_window_hours": str(row.cancellation_window_hours),
-            "late_cancel_keeps_deposit": "true" if row.late_cancel_keeps_deposit else "false"}
+            "late_cancel_keeps_deposit": "true" if row.late_cancel_keeps_deposit else "false",
+            "late_reschedule_is_late_cancel": "true" if row.late_reschedule_is_late_cancel else "false"}
 
 
 def hours_form(hours: dict[int, list[tuple[time, time]]]) -> list[DayForm]:
@@ -88,11 +90,15 @@ def parse_details(form: dict[str, str]) -> tuple[LocationInput | None, dict[str,
     keeps = KEEPS.get(form.get("late_cancel_keeps_deposit", "true"))
     if keeps is None:
         errors["late_cancel_keeps_deposit"] = "Choose keep or refund"
+    counts = KEEPS.get(form.get("late_reschedule_is_late_cancel", "false"))
+    if counts is None:
+        errors["late_reschedule_is_late_cancel"] = "Choose how a late reschedule counts"
     if errors:
         return None, errors
     return LocationInput(name=form.get("name", ""), time_zone=form.get("time_zone", ""),
                          address=form.get("address", ""), phone=form.get("phone", ""),
-                         cancellation_window_hours=int(window), late_cancel_keeps_deposit=keeps), {}
+                         cancellation_window_hours=int(window), late_cancel_keeps_deposit=keeps,
+                         late_reschedule_is_late_cancel=counts), {}
 
 
 def parse_hours(days: list[DayForm]) -> tuple[Weekly | None, dict[str, str]]:

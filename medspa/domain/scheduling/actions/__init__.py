@@ -12,6 +12,8 @@ routes, the live loop, jobs) call these and nothing below them.
 - `desk`: the desk's changes (`do_change_status`, `do_cancel_visit`, `do_checkout_visit`,
   `do_book_for_client`) and the booking dialog's reads (`fetch_client_hits`,
   `fetch_booking_options`).
+- `daylist`: the daily lists of /today (`fetch_my_day`: the provider's own visits;
+  `fetch_arrivals`: the desk's arrivals at a location); check-in there is `desk.do_change_status`.
 - `online`: the public booking page and `/api/v1` (`fetch_clinic`, `fetch_services`,
   `fetch_availability`, `do_hold_slot`, `do_book_online`, ...), one `hold_minutes()`, and the
   hold-expiry sweep (`do_expire_lapsed_holds`).

@@ -5,7 +5,7 @@ the panel shows the result."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.engine import Engine
 
@@ -19,7 +19,7 @@ from medspa.domain.payments.gateway import CardDetails, PaymentGateway
 from medspa.domain.payments.refunds import send_refunds_now
 from medspa.domain.scheduling.calendar import AppointmentDetail, appointment_detail
 from medspa.domain.scheduling.desk import (CancelResult, book_for_client, cancel_visit, cancellation_figures,
-                                           desk_options)
+                                           desk_free_starts, desk_options)
 from medspa.domain.scheduling.service import change_status
 from medspa.domain.work import atomic, engine_of
 from medspa.settings import get_settings
@@ -118,11 +118,12 @@ class ClientHit:
 
 @dataclass(frozen=True)
 class ServiceOption:
-    """A bookable service: label "Name · 30 min · $350.00"."""
+    """A bookable service: label "Name · 30 min · $350.00"; name "Name"."""
 
     id: int
     label: str
     duration_minutes: int
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,10 +136,19 @@ class ProviderOption:
 
 @dataclass(frozen=True)
 class BookingOptions:
-    """What the desk may book at a location."""
+    """What the desk may book at a location. performs: (provider id, the ids of the services
+    among `services` that provider performs), one pair per provider."""
 
     services: tuple[ServiceOption, ...]
     providers: tuple[ProviderOption, ...]
+    performs: tuple[tuple[int, tuple[int, ...]], ...] = ()
+
+    def services_of(self, provider_id: int | None) -> tuple[ServiceOption, ...]:
+        """The services `provider_id` performs (None: all of them), in the offered order."""
+        if provider_id is None:
+            return self.services
+        ids = dict(self.performs).get(provider_id, ())
+        return tuple(v for v in self.services if v.id in ids)
 
 
 def fetch_client_hits(actor: Actor, query: str, *, engine: Engine | None = None) -> list[ClientHit]:
@@ -152,10 +162,25 @@ def fetch_client_hits(actor: Actor, query: str, *, engine: Engine | None = None)
 
 def fetch_booking_options(actor: Actor, location_id: int, *, engine: Engine | None = None) -> BookingOptions:
     """Every active service someone performs at the location (staff see all, not only online
-    ones) and the bookable providers working there. Raises NotFound, PermissionDenied."""
+    ones), the bookable providers working there and which services each performs
+    (BookingOptions.services_of). Raises NotFound, PermissionDenied."""
     with atomic(actor.org_id, engine=engine) as work:
-        rows, staff = desk_options(work.session, actor, location_id)
+        rows, staff, performs = desk_options(work.session, actor, location_id)
         services = tuple(ServiceOption(v.id, f"{v.name} · {v.duration_minutes} min · "
-                                             f"{format_money(v.price_cents, v.currency)}", v.duration_minutes)
+                                             f"{format_money(v.price_cents, v.currency)}", v.duration_minutes, v.name)
                          for v in rows)
-        return BookingOptions(services, tuple(ProviderOption(p.id, p.display_name) for p in staff))
+        return BookingOptions(services, tuple(ProviderOption(p.id, p.display_name) for p in staff),
+                              tuple((p.id, tuple(sorted(performs.get(p.id, ())))) for p in staff))
+
+
+def fetch_free_starts(actor: Actor, location_id: int, service_id: int, day: date, provider_id: int | None = None,
+                      *, clock: Clock | None = None, engine: Engine | None = None) -> tuple[datetime, ...]:
+    """The starts the desk can book on local `day` (aware UTC instants, sorted): free and in
+    the working time of `provider_id` (None: of anyone performing the service), without the
+    online notice and never in the past (scheduling.desk.desk_free_starts; the booking then
+    accepts exactly these). () when that provider does not perform the service. Raises
+    PermissionDenied, NotFound (location, service), ValidationFailed (day out of range)."""
+    now = (clock or app_clock()).now()
+    with atomic(actor.org_id, engine=engine) as work:
+        return tuple(desk_free_starts(work.session, actor, location_id=location_id, service_id=service_id,
+                                      day=day, now=now, provider_id=provider_id))

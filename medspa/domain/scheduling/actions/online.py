@@ -31,8 +31,9 @@ from medspa.domain.practice.profile import logo_url
 from medspa.domain.practice.service import get_location, list_locations, organization_by_slug
 from medspa.domain.ratelimits import network_key, hit
 from medspa.domain.scheduling.abuse import HoldCaps, refuse_excess_holds
-from medspa.domain.scheduling.availability import Slot, find_slots, has_money_on_hold
+from medspa.domain.scheduling.availability import Slot, find_slots, has_money_on_hold, last_deposit_declined
 from medspa.domain.scheduling.booking import OnlineBooking, book_online, lapsed_hold_ids, organization_ids
+from medspa.domain.scheduling.models import AppointmentStatus
 from medspa.domain.scheduling.policy import location_refund_rule
 from medspa.domain.scheduling.references import format_display_code
 from medspa.domain.scheduling.service import (
@@ -250,12 +251,20 @@ def fetch_booking(actor: Actor, token: str, *, engine: Engine | None = None) -> 
                       s.get(StaffMember, appt.provider_id))
 
 
+DECLINED_OUTCOME = "declined"
+
+
 def fetch_hold_outcome(actor: Actor, hold_id: int, *, engine: Engine | None = None) -> BookedVisit:
     """The appointment a hold became (after 3-D Secure the webhook confirms it): status
-    "held" while the payment is pending, "confirmed", or anything else when it failed.
+    "held" while the payment is pending, "confirmed", or anything else when it failed:
+    DECLINED_OUTCOME ("declined") while the hold stays for another card after its card was
+    declined (no payment pending or succeeded, its last one declined or failed).
     Raises NotFound."""
     with atomic(actor.org_id, engine=engine) as work:
-        return _visit(get_appointment(work.session, hold_id))
+        visit = _visit(get_appointment(work.session, hold_id))
+        if visit.status == AppointmentStatus.HELD and last_deposit_declined(work.session, hold_id):
+            visit = replace(visit, status=DECLINED_OUTCOME)
+        return visit
 
 
 # ---------------------------------------------------------------- changes
