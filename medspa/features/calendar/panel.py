@@ -8,8 +8,6 @@ from medspa.domain.identity.permissions import has_permission
 from medspa.domain.scheduling.models import AppointmentStatus
 from medspa.domain.scheduling.policy import CANCEL_REASONS
 from medspa.features.calendar.edit import EditVisitState
-from medspa.features.calendar.layout import MOVABLE
-from medspa.features.calendar.move import MOVE_ROLES
 from medspa.features.calendar.state import DetailState
 from medspa.features.calendar.style import PANEL_WIDTH
 from medspa.web.auth import STAFF_ROLES
@@ -134,7 +132,7 @@ def _confirm_cancel() -> rx.Component:
                                   align="center"), as_="label", size="2")
                   for code, label in CANCEL_REASONS],
                 wrap="wrap", column_gap="16px", row_gap="6px"),
-        name="reason", default_value="client_request", id="detail-cancel-reason",
+        name="reason", default_value="client_request", id="detail-cancel-reasons",
     )
     return rx.card(
         rx.form(
@@ -177,9 +175,8 @@ def _step_buttons() -> rx.Component:
         rx.cond(d.can_no_show, rx.button(rx.icon("user-x", size=15), "No-show", size="2", variant="soft",
                                          color_scheme="tomato", on_click=DetailState.step("no_show"),
                                          loading=DetailState.busy, id="detail-no-show")),
-        rx.cond(rx.Var.create([str(s) for s in MOVABLE]).contains(d.status) & rx.Var.create(MOVE_ROLES).contains(
-            DetailState.staff_role), rx.button(rx.icon("calendar-clock", size=15), "Edit", size="2", variant="soft",
-                                               on_click=EditVisitState.open, id="detail-edit")),
+        rx.cond(d.can_move, rx.button(rx.icon("calendar-clock", size=15), "Edit", size="2", variant="soft",
+                                      on_click=EditVisitState.open, id="detail-edit")),
         rx.cond(d.can_cancel, rx.button(rx.icon("x", size=15), "Cancel", size="2", variant="outline",
                                         color_scheme="red", on_click=DetailState.ask_cancel(True),
                                         id="detail-cancel")),
