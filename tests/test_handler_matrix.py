@@ -39,6 +39,7 @@ from medspa.features.clients.state import ClientProfileState, ClientsState
 from medspa.features.dashboard import data as dashboard_data
 from medspa.features.dashboard.state import DashboardState, DrillState
 from medspa.features.calendar.book_dialog import BookDialogState, Option
+from medspa.features.calendar.edit import EditVisitState
 from medspa.features.calendar.state import CalendarState, DetailState
 from medspa.features.charting.state import ChartState, RowView
 from medspa.features.outbox.detail import JobsState, MessageState
@@ -181,6 +182,24 @@ def book_existing(w, role):
     state = _dialog(w, role, mode="picked", client_id=w.client_id)
     run(call(BookDialogState.submit, state, {}))
     return _count(w) == before + 1
+
+
+def reschedule(w, role):
+    """The panel's Edit dialog moves a visit to Friday (each role its own half-hour)."""
+    appt = new_visit(w)
+    edit = staff_state(EditVisitState, w, role)
+    root = edit
+    while root.parent_state is not None:
+        root = root.parent_state
+    detail = root.get_substate(DetailState.get_full_name().split(".")[1:])
+    run(call(DetailState.open, detail, appt))
+    run(call(EditVisitState.open, edit))
+    at = 9 * 60 + 30 * ROLES.index(role)
+    run(call(EditVisitState.save, edit, {"day": (TODAY + timedelta(days=2)).isoformat(),
+                                         "time": f"{at // 60:02d}:{at % 60:02d}"}))
+    with w.clinic.session() as s:
+        start = s.exec(select(Appointment.start_at).where(Appointment.id == appt)).one()
+    return start == ny(TODAY + timedelta(days=2), at // 60, at % 60)
 
 
 def book_new_client(w, role):
@@ -406,6 +425,7 @@ HANDLERS = {
     "appointment.update_status": ("staff", step("no_show", "no_show")),
     "appointment.cancel": ("staff", cancel),
     "appointment.book": ("staff", book_existing),
+    "appointment.reschedule": ("staff", reschedule),
     "client.write": ("staff", book_new_client),
     "client.read": ("staff", client_read),
     "audit.read": ("staff", audit_read),

@@ -17,6 +17,9 @@ from medspa.features.calendar.layout import (
     WeekDayView,
     WeekRowView,
 )
+from medspa.features.calendar.dnd import calendar_dnd, drag_item, drop_zone
+from medspa.features.calendar.layout import PX_PER_MINUTE, SLOT_MINUTES
+from medspa.features.calendar.move import MOVE_ROLES, MoveState
 from medspa.features.calendar.state import CalendarState, DetailState
 from medspa.features.calendar.style import GUTTER, HATCH, HEADER_HEIGHT, CLOSED_HATCH, MAINTENANCE_HATCH, TIME_OFF_HATCH
 
@@ -146,9 +149,9 @@ def _block(block: BlockView) -> rx.Component:
         rx.text(block.service, font_size="11px", opacity="0.85", **ellipsis),
         spacing="1", align="center", width="100%", overflow="hidden",
     )
-    return rx.box(
+    box = rx.box(
         rx.match(block.size, ("full", full), ("medium", medium), compact),
-        position="absolute", top=block.top, height=block.height, left=block.left, width=block.width,
+        width="100%", height="100%",
         background=rx.match(block.kind, ("block", HATCH), ("time_off", TIME_OFF_HATCH),
                             ("maintenance", MAINTENANCE_HATCH), block.bg), color=block.fg,
         border_left=rx.cond(block.kind == "block", f"3px solid {rx.color('gray', 8)}", "3px solid " + block.stripe),
@@ -167,6 +170,17 @@ def _block(block: BlockView) -> rx.Component:
                       "data-kind": block.kind},
         class_name="cal-block",
     )
+    # the placed, draggable wrapper (dnd.py): movable visits go to another time or provider column
+    movable = block.movable & rx.Var.create(MOVE_ROLES).contains(CalendarState.staff_role)
+    return drag_item(box, drag_id=block.drag_id, home=block.home, movable=movable, minute=block.minute,
+                     at_top=block.top,
+                     at_left=block.left, at_width=block.width, at_height=block.height,
+                     custom_attrs={"data-drag": block.drag_id})
+
+
+def _drop_column(col: ColumnView) -> rx.Component:
+    return drop_zone(drop_id="c" + col.id.to_string(), at_left=col.left, at_width=col.width,
+                     custom_attrs={"data-drop-column": col.id})
 
 
 def _now_line() -> rx.Component:
@@ -214,7 +228,9 @@ def day_grid() -> rx.Component:
             rx.foreach(d.lines, _line),
             rx.foreach(d.columns, _column_rule),
             rx.foreach(d.slots, _slot),
-            rx.foreach(d.blocks, _block),
+            calendar_dnd(rx.foreach(d.columns, _drop_column), rx.foreach(d.blocks, _block),
+                         snap_px=PX_PER_MINUTE * SLOT_MINUTES, px_per_minute=PX_PER_MINUTE, settle=MoveState.moves,
+                         on_move=MoveState.drop),
             _closed_label(),
             _now_line(),
             position="relative", flex="1", height=d.grid_height, id="cal-body",
@@ -285,7 +301,7 @@ def _week_head(day: WeekDayView) -> rx.Component:
 
 
 def _chip(chip: ChipView) -> rx.Component:
-    return rx.hstack(
+    return drag_item(rx.hstack(
         rx.text(chip.time, font_size="11px", weight="medium", white_space="nowrap", opacity="0.8"),
         rx.text(chip.client, font_size="11.5px", weight="bold", white_space="nowrap", overflow="hidden",
                 text_overflow="ellipsis"),
@@ -303,20 +319,23 @@ def _chip(chip: ChipView) -> rx.Component:
         title=chip.service,
         on_click=DetailState.open(chip.appointment_id),
         custom_attrs={"data-week-appointment": chip.appointment_id, "data-status": chip.status},
-    )
+    ), drag_id="a" + chip.appointment_id.to_string(), home=chip.home,
+        movable=chip.movable & rx.Var.create(MOVE_ROLES).contains(CalendarState.staff_role),
+        custom_attrs={"data-drag": chip.appointment_id})
 
 
-def _cell(cell: CellView) -> rx.Component:
-    return rx.vstack(
+def _cell(cell: CellView, row: WeekRowView) -> rx.Component:
+    return drop_zone(rx.vstack(
         rx.foreach(cell.chips, _chip),
         spacing="1",
         padding="6px",
         min_height="84px",
+        flex="1",
         background=rx.cond(cell.working, rx.cond(cell.today, rx.color("teal", 2), "transparent"), HATCH),
         border_left=f"1px solid {rx.color('gray', 4)}",
         border_bottom=f"1px solid {rx.color('gray', 4)}",
         custom_attrs={"data-week-cell": cell.day},
-    )
+    ), drop_id="w" + row.column.id.to_string() + "_" + cell.day)
 
 
 def _week_row(row: WeekRowView) -> rx.Component:
@@ -330,7 +349,7 @@ def _week_row(row: WeekRowView) -> rx.Component:
             border_bottom=f"1px solid {rx.color('gray', 4)}",
             position="sticky", left="0", background=rx.color("gray", 1), z_index="1",
         ),
-        rx.foreach(row.cells, _cell),
+        rx.foreach(row.cells, lambda cell: _cell(cell, row)),
     )
 
 
@@ -338,14 +357,14 @@ def week_grid() -> rx.Component:
     """The calendar page's week grid: one row per provider, one cell per day."""
     w = CalendarState.week_data
     return rx.box(
-        rx.grid(
+        calendar_dnd(rx.grid(
             rx.box(position="sticky", top="0", z_index="3", background=rx.color("gray", 1),
                    border_bottom=f"1px solid {rx.color('gray', 5)}"),
             rx.foreach(w.days, _week_head),
             rx.foreach(w.rows, _week_row),
             grid_template_columns="200px repeat(7, minmax(128px, 1fr))",
             min_width="1100px",
-        ),
+        ), snap_px=0, settle=MoveState.moves, on_move=MoveState.drop),
         overflow="auto",
         height="calc(100vh - 176px)",
         border_top=f"1px solid {rx.color('gray', 4)}",

@@ -36,6 +36,7 @@ STATUS_ACCENT = {
     "time_off": "amber",
     "maintenance": "orange",
 }
+MOVABLE = (Status.CONFIRMED, Status.CHECKED_IN)  # visits the desk may drag to another time or provider
 LEGEND = [(Status.HELD, "Held"), (Status.CONFIRMED, "Confirmed"), (Status.CHECKED_IN, "Checked in"),
           (Status.COMPLETED, "Completed"), (Status.NO_SHOW, "No-show"), (Status.CANCELLED, "Cancelled")]
 
@@ -79,6 +80,10 @@ class BlockView:
     size: str = "full"  # full (>= 45 min), medium (>= 25 min), compact
     cancelled: bool = False
     alerts: str = ""  # the client's alerts line, shown as a flag with the text as its title
+    minute: int = 0  # start, minutes after local midnight
+    movable: bool = False  # a visit the desk may drag (MOVABLE statuses)
+    drag_id: str = ""  # "a<id>" ("a<id>@<column id>" in the rooms view: one visit, several columns)
+    home: str = ""  # its column's drop target, "c<column id>"
 
 
 @dataclasses.dataclass
@@ -145,6 +150,8 @@ class ChipView:
     bg: str = ""
     stripe: str = ""
     cancelled: bool = False
+    movable: bool = False
+    home: str = ""  # its cell's drop target, "w<provider id>_<YYYY-MM-DD>"
 
 
 @dataclasses.dataclass
@@ -341,7 +348,10 @@ def day_view(cal: CalendarDay, *, show_cancelled: bool) -> DayView:
                 left=f"calc({_pct(col_left + lane / count / n)} + 3px)",
                 width=f"calc({_pct(1 / count / n)} - 6px)", bg=bg, stripe=stripe, fg=fg, pill=pill,
                 size="full" if bottom - top >= 45 else "medium" if bottom - top >= 25 else "compact",
-                cancelled=b.status == Status.CANCELLED, alerts=b.alerts))
+                cancelled=b.status == Status.CANCELLED, alerts=b.alerts, minute=b.start_minute,
+                movable=b.kind == "appointment" and b.status in MOVABLE and bool(b.appointment_id),
+                drag_id=f"a{b.appointment_id}" + (f"@{column.id}" if cal.view != "providers" else "")
+                if b.appointment_id else f"{b.kind}-{b.block_id}@{column.id}", home=f"c{column.id}"))
 
     slots, shades = [], []
     for column in cal.columns:
@@ -396,7 +406,8 @@ def week_view(week: CalendarWeek, *, show_cancelled: bool) -> WeekView:
                     continue
                 bg, stripe, _, _ = _paint(e.status, e.colour)
                 chips.append(ChipView(e.appointment_id, e.start_label, e.client_name, e.service_name, e.status, bg,
-                                      stripe, e.status == Status.CANCELLED))
+                                      stripe, e.status == Status.CANCELLED, e.status in MOVABLE,
+                                      f"w{column.id}_{d.day.isoformat()}"))
             cells.append(CellView(d.day.isoformat(), week.counts.get((column.id, idx), 0),
                                   (column.id, idx) in week.working, d.is_today, chips))
         rows.append(WeekRowView(ColumnView(column.id, column.kind, column.name, column.subtitle,

@@ -6,6 +6,7 @@ import reflex as rx
 
 from medspa import live
 from medspa.features.calendar.dialog import book_dialog
+from medspa.features.calendar.edit_dialog import edit_dialog, move_refused_banner
 from medspa.features.calendar.grid import day_grid, week_grid
 from medspa.features.calendar.panel import detail_panel
 from medspa.features.calendar.preset import ClientPresetState, preset_banner
@@ -29,9 +30,11 @@ def calendar_page() -> rx.Component:
             rx.callout(CalendarState.error, icon="circle-alert", color_scheme="red", margin_x="20px",
                        margin_bottom="10px", id="cal-error"),
         ),
+        move_refused_banner(),
         rx.cond(CalendarState.span == "week", week_grid(), day_grid()),
         detail_panel(),
         book_dialog(),
+        edit_dialog(),
         min_height="100vh",
         # the open detail panel never covers the toolbar or a block: the page narrows beside it
         padding_right=rx.cond(DetailState.panel_open, PANEL_WIDTH, "0px"),

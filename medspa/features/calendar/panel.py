@@ -6,6 +6,8 @@ import reflex as rx
 
 from medspa.domain.identity.permissions import has_permission
 from medspa.domain.scheduling.models import AppointmentStatus
+from medspa.domain.scheduling.policy import CANCEL_REASONS
+from medspa.features.calendar.edit import EditVisitState
 from medspa.features.calendar.state import DetailState
 from medspa.features.calendar.style import PANEL_WIDTH
 from medspa.web.auth import STAFF_ROLES
@@ -115,21 +117,45 @@ def _checkout_section() -> rx.Component:
     )
 
 
+def _cancel_error(name: str) -> rx.Component:
+    return rx.cond(DetailState.cancel_errors.contains(name),
+                   rx.text(DetailState.cancel_errors[name], size="1", color=rx.color("red", 11),
+                           id=f"detail-cancel-{name}-error", role="alert"))
+
+
 def _confirm_cancel() -> rx.Component:
-    """The cancel confirmation: the deposit policy of cancelling now, keep or cancel."""
+    """The cancel confirmation: why (a reason, a note), the deposit policy of cancelling now,
+    keep or cancel."""
     d = DetailState.detail
+    reasons = rx.radio_group.root(
+        rx.flex(*[rx.text(rx.flex(rx.radio_group.item(value=code, id=f"cancel-reason-{code}"), label, gap="2",
+                                  align="center"), as_="label", size="2")
+                  for code, label in CANCEL_REASONS],
+                wrap="wrap", column_gap="16px", row_gap="6px"),
+        name="reason", default_value="client_request", id="detail-cancel-reasons",
+    )
     return rx.card(
-        rx.vstack(
-            rx.text("Cancel this appointment?", weight="bold", size="2"),
-            rx.text(d.cancel_policy, size="2", id="detail-cancel-policy"),
-            rx.hstack(
-                rx.button("Keep it", variant="soft", color_scheme="gray", size="2",
-                          on_click=DetailState.ask_cancel(False)),
-                rx.button("Cancel appointment", color_scheme="red", size="2", on_click=DetailState.cancel,
-                          loading=DetailState.busy, id="detail-cancel-confirm"),
-                spacing="2", justify="end", width="100%",
+        rx.form(
+            rx.vstack(
+                rx.text("Cancel this appointment?", weight="bold", size="2"),
+                rx.text("Reason", size="1", color_scheme="gray"),
+                reasons,
+                _cancel_error("reason"),
+                rx.text_area(name="note", placeholder="Note (needed for Other)", rows="2", width="100%",
+                             max_length=500, id="detail-cancel-note", aria_label="Cancellation note"),
+                _cancel_error("note"),
+                rx.text(d.cancel_policy, size="2", id="detail-cancel-policy"),
+                rx.hstack(
+                    rx.button("Keep it", variant="soft", color_scheme="gray", size="2", type="button",
+                              on_click=DetailState.ask_cancel(False)),
+                    rx.button("Cancel appointment", color_scheme="red", size="2", type="submit",
+                              loading=DetailState.busy, id="detail-cancel-confirm"),
+                    spacing="2", justify="end", width="100%",
+                ),
+                spacing="2",
             ),
-            spacing="2",
+            on_submit=DetailState.cancel,
+            reset_on_submit=False,
         ),
         width="100%",
         background=rx.color("red", 2),
@@ -149,6 +175,8 @@ def _step_buttons() -> rx.Component:
         rx.cond(d.can_no_show, rx.button(rx.icon("user-x", size=15), "No-show", size="2", variant="soft",
                                          color_scheme="tomato", on_click=DetailState.step("no_show"),
                                          loading=DetailState.busy, id="detail-no-show")),
+        rx.cond(d.can_move, rx.button(rx.icon("calendar-clock", size=15), "Edit", size="2", variant="soft",
+                                      on_click=EditVisitState.open, id="detail-edit")),
         rx.cond(d.can_cancel, rx.button(rx.icon("x", size=15), "Cancel", size="2", variant="outline",
                                         color_scheme="red", on_click=DetailState.ask_cancel(True),
                                         id="detail-cancel")),

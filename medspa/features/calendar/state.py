@@ -34,7 +34,7 @@ from medspa.domain.scheduling.references import normalise_display_code
 from medspa.domain.scheduling.service import InvalidTransition
 from medspa.domain.money import format_money
 from medspa.features.auth.state import StaffState
-from medspa.web.inputs import ascii_int, parse_id
+from medspa.web.inputs import ascii_int, form_text, parse_id
 from medspa.features.calendar.layout import DayView, DetailView, WeekView, day_view, detail_view, parse_day, week_view
 
 
@@ -240,11 +240,12 @@ class DetailState(StaffState):
     # checkout: card field -> message (card_number, exp_month, exp_year, cvc, card = a decline)
     checkout_errors: dict[str, str] = {}
     find_error: str = ""  # the desk's code search, shown next to its box
+    cancel_errors: dict[str, str] = {}  # the cancel confirmation: reason / note -> message
 
     def _reset(self) -> None:
         """Close the panel (the close button, or navigation to another day or view)."""
         self.panel_open, self.confirm_cancel, self.busy, self.error, self.notice = False, False, False, "", ""
-        self.checkout_errors = {}
+        self.checkout_errors, self.cancel_errors = {}, {}
 
     async def _reload(self, actor: Actor) -> None:
         try:
@@ -328,18 +329,27 @@ class DetailState(StaffState):
     def ask_cancel(self, value: bool):
         """Show or hide the cancel confirmation (only when the visit can be cancelled)."""
         self.confirm_cancel, self.error = bool(value) and self.detail.can_cancel, ""
+        self.cancel_errors = {}
 
     @rx.event
-    async def cancel(self):
-        """Cancel the appointment shown and settle its deposit by the cancellation window."""
+    async def cancel(self, form: dict | None = None):
+        """Cancel the appointment shown and settle its deposit by the cancellation window. `form`:
+        the confirmation's reason (a CANCEL_REASONS code; without a form: the client asked) and
+        note (required for "other"); a bad one gets a message by the picker, nothing changes."""
         if not self.panel_open or not self.confirm_cancel:
             return
-        self.busy = True
+        reason = "client_request" if form is None else form_text(form, "reason", 40) or "?"
+        note = form_text(form, "note", 600) if isinstance(form, dict) else ""
+        self.busy, self.cancel_errors = True, {}
         yield
         try:
-            done = await self._act(do_cancel_visit, self.detail.id, "client_request", denied=NOT_ALLOWED)
+            done = await self._act(do_cancel_visit, self.detail.id, reason, note=note, denied=NOT_ALLOWED)
         except InvalidTransition as exc:
             self.busy, self.error = False, str(exc)
+            return
+        except ValidationFailed as exc:
+            self.busy, self.cancel_errors = False, {k: v for k, v in exc.fields.items() if k in ("reason", "note")}
+            self.error = "" if self.cancel_errors else "; ".join(exc.fields.values())
             return
         if not done.ok:
             self.busy, self.error = False, done.error
