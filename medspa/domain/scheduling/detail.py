@@ -18,7 +18,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.money import format_money
 from medspa.domain.practice.models import Location, Resource, StaffMember
 from medspa.domain.scheduling.labels import STATUS_LABELS, category_colour, visit_who
-from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy
+from medspa.domain.scheduling.models import MOVABLE_STATUSES, Appointment, AppointmentStatus, Occupancy
 from medspa.domain.scheduling.references import format_display_code
 from medspa.domain.scheduling.policy import (cancel_reason_text, cancel_rule, cancellation_keeps_deposit,
                                              is_late_cancellation)
@@ -82,8 +82,7 @@ def _allowed_actions(actor: Actor, appt: Appointment, today: date, visit_day: da
         actions.append("no_show")
     if appt.status in (AppointmentStatus.CONFIRMED, AppointmentStatus.HELD) and actor.can("appointment.cancel"):
         actions.append("cancel")
-    if (appt.status in (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN)
-            and actor.can("appointment.reschedule")):
+    if appt.status in MOVABLE_STATUSES and actor.can("appointment.reschedule"):
         actions.append("move")  # drag on the grid, or the edit dialog (scheduling.reschedule)
     return actions
 

@@ -48,6 +48,8 @@ APPOINTMENT_STATUSES = tuple(AppointmentStatus)
 LIVE_APPOINTMENT_STATUSES = (AppointmentStatus.HELD, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN,
                              AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
 OCCUPANCY_STATUSES = tuple(OccupancyStatus)
+# a visit staff may move to another time, provider, service or room (scheduling.reschedule)
+MOVABLE_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN)
 
 
 class Appointment(SQLModel, table=True):

@@ -47,7 +47,8 @@ from medspa.domain.payments.service import settle_cancellation, succeeded_deposi
 from medspa.domain.practice.models import Location, Organization, Resource, StaffMember
 from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.availability import Fit, NotFree, Slot, find_slots, fit_start, nearest_alternatives
-from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus
+from medspa.domain.scheduling.models import (MOVABLE_STATUSES, Appointment, AppointmentStatus, Occupancy,
+                                             OccupancyStatus)
 from medspa.domain.scheduling.policy import CANCEL_REASONS, cancel_rule, is_late_cancellation
 from medspa.domain.scheduling.references import new_booking_token
 from medspa.domain.scheduling.service import (
@@ -229,7 +230,7 @@ def _check_request(appt: Appointment, change: VisitChange, now: datetime, online
             raise InvalidTransition("This visit can no longer be moved online. Please call the clinic.")
         if change.service_id not in (None, appt.service_id):
             raise ValidationFailed({"service": "To change the treatment, please call the clinic"})
-    elif appt.status not in (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN):
+    elif appt.status not in MOVABLE_STATUSES:
         raise InvalidTransition(f"A {appt.status.replace('_', ' ')} visit cannot be moved")
 
 

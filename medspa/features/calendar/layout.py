@@ -20,6 +20,7 @@ from medspa.domain.scheduling.calendar import (
     CalendarDay,
     CalendarWeek,
 )
+from medspa.domain.scheduling.models import MOVABLE_STATUSES
 from medspa.domain.scheduling.models import AppointmentStatus as Status
 from medspa.domain.timezones import format_clinic_clock, local_midnight
 
@@ -36,7 +37,7 @@ STATUS_ACCENT = {
     "time_off": "amber",
     "maintenance": "orange",
 }
-MOVABLE = (Status.CONFIRMED, Status.CHECKED_IN)  # visits the desk may drag to another time or provider
+MOVABLE = MOVABLE_STATUSES  # visits the desk may drag to another time or provider (the domain's rule)
 LEGEND = [(Status.HELD, "Held"), (Status.CONFIRMED, "Confirmed"), (Status.CHECKED_IN, "Checked in"),
           (Status.COMPLETED, "Completed"), (Status.NO_SHOW, "No-show"), (Status.CANCELLED, "Cancelled")]
 
