@@ -23,7 +23,7 @@ from medspa.domain.timezones import format_clinic_clock, local_midnight, zone_ab
 from medspa.features.auth.state import StaffState
 from medspa.features.calendar.book_offer import ANY, DeskOffer
 from medspa.features.calendar.preset import ClientPresetState
-from medspa.features.calendar.layout import SLOT_MINUTES, parse_day
+from medspa.features.calendar.layout import parse_day
 from medspa.features.calendar.state import CalendarState
 from medspa.web.inputs import form_text
 from medspa.features.choices import Option
