@@ -261,7 +261,8 @@ def test_a_late_move_that_counts_as_a_late_cancel_hands_the_link_to_the_new_visi
     assert shown.terms.startswith("Moving it now counts as a late cancellation: your $50.00 deposit is kept")
     done = manage.do_reschedule_by_token(clinic.public, token, at(11, JUL16), clock=clock, engine=engine,
                                          gateway=TestPaymentGateway(engine, clock.now))
-    assert "counted as a late cancellation" in done.message and done.visit.deposit == ""
+    assert done.message.endswith("counted as a late cancellation. Your deposit was kept, and the new visit is "
+                                 "paid in full at the clinic.") and done.visit.deposit == ""
     live = live_visits(clinic, appt.client_id)
     assert len(live) == 1 and live[0].id != appt.id and live[0].booking_token == token
     with clinic.session() as s:
@@ -346,3 +347,19 @@ def test_the_outbox_hides_the_token_of_a_manage_link_in_a_message(setup):
     assert f"Manage your booking: https://glow.example/book/{clinic.slug}/manage/…" in shown.body
     assert appt.booking_token not in shown.body
     assert hide_manage_tokens(f"see {link}.") == f"see https://glow.example/book/{clinic.slug}/manage/…."
+
+
+def test_a_late_move_at_a_location_that_refunds_late_cancels_says_the_deposit_is_refunded(engine, owner_engine,
+                                                                                          clock):
+    clinic, appt = _late_visit(engine, owner_engine, clock)
+    with clinic.session() as s:  # the kinder rule now refunds late cancellations
+        loc = s.get(Location, clinic.location_id)
+        loc.late_cancel_keeps_deposit = False
+        s.add(loc)
+        s.commit()
+    done = manage.do_reschedule_by_token(clinic.public, appt.booking_token, at(11, JUL16), clock=clock,
+                                         engine=engine, gateway=TestPaymentGateway(engine, clock.now))
+    assert done.message.endswith("counted as a late cancellation. Your deposit is being refunded, and the new "
+                                 "visit is paid in full at the clinic.")
+    with clinic.session() as s:
+        assert s.get(Appointment, appt.id).cancellation_keeps_deposit is False

@@ -245,11 +245,14 @@ def fetch_reschedule_slots(actor: Actor, token: str, start_date: date, end_date:
 # ---------------------------------------------------------------- changes
 
 
-def _move_message(visit: ManagedVisit, counted_as_late_cancel: bool) -> str:
-    if counted_as_late_cancel:
-        return (f"Your visit is moved to {visit.when}. As the policy says, this counted as a late "
-                "cancellation: the deposit was kept.")
-    return f"Your visit is moved to {visit.when}."
+def _move_message(visit: ManagedVisit, counted_as_late_cancel: bool, deposit: str) -> str:
+    """The move in words. deposit: what happened to the old visit's deposit when the move
+    counted as a late cancellation ("kept", "refunded" or "" when none was paid)."""
+    if not counted_as_late_cancel:
+        return f"Your visit is moved to {visit.when}."
+    said = {"kept": " Your deposit was kept,", "refunded": " Your deposit is being refunded,"}.get(deposit, "")
+    return (f"Your visit is moved to {visit.when}. As the policy says, this counted as a late cancellation."
+            f"{said or ' The'}{' and the' if said else ''} new visit is paid in full at the clinic.")
 
 
 def do_reschedule_by_token(actor: Actor, token: str, start_at: datetime, *, clock: Clock | None = None,
@@ -274,11 +277,13 @@ def do_reschedule_by_token(actor: Actor, token: str, start_at: datetime, *, cloc
         moved = move_visit(work.session, actor, appt.id, VisitChange(start_at=start_at), now=now, online=True,
                            token=token)
         refund_ids, counted = tuple(moved.refund_ids), moved.counted_as_late_cancel
+        paid = succeeded_deposit(work.session, appt.id) if counted else None
+        deposit = "" if paid is None else "refunded" if refund_ids else "kept"
     engine = engine_of(engine)
     if refund_ids:
         send_refunds_now(engine, actor, refund_ids, gateway_of(gateway, engine, clock), now)
     visit = fetch_managed_visit(actor, token, clock=clock, engine=engine)
-    return Rescheduled(visit, _move_message(visit, counted))
+    return Rescheduled(visit, _move_message(visit, counted, deposit))
 
 
 def do_cancel_by_token(actor: Actor, token: str, reason: str, note: str = "", *, clock: Clock | None = None,
