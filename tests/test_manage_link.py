@@ -17,6 +17,7 @@ from medspa.domain.clients.service import ClientInput
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.payments.models import LedgerEntry, Payment
+from medspa.domain.practice.models import Location
 from medspa.domain.ratelimits import RateLimited
 from medspa.domain.scheduling.actions import manage
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
@@ -240,8 +241,6 @@ def test_changes_through_one_link_are_rate_limited(setup, engine, clock, limits)
 def _late_visit(engine, owner_engine, clock):
     """Bo's $50-deposit visit today at 3 pm New York (inside the 24-hour window) at a location
     where a late move counts as a late cancellation."""
-    from medspa.domain.practice.models import Location
-
     clinic = build_clinic(engine, owner_engine)
     with clinic.session() as s:
         loc = s.get(Location, clinic.location_id)
