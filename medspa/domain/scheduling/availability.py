@@ -39,6 +39,7 @@ from medspa.domain.timezones import local_midnight, wall_to_utc
 MAX_RANGE_DAYS = 62
 MAX_PAST_DAYS = 31  # staff may look back a month; online bookings never see the past anyway
 MAX_AHEAD_DAYS = 730
+NEXT_CHUNK_DAYS = 7  # next_available_day computes slots a week at a time
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,41 @@ def _slots(ctx: _Context, busy: BusyIndex, start_date: date, end_date: date, ear
     return out
 
 
+def _check_range(start_date: date, end_date: date, now: datetime, max_days: int) -> None:
+    if end_date < start_date:
+        raise ValidationFailed({"end_date": "End date must not be before the start date"})
+    if (end_date - start_date).days >= max_days:
+        raise ValidationFailed({"end_date": f"Ask for at most {max_days} days at a time"})
+    today = now.date()
+    if start_date < today - timedelta(days=MAX_PAST_DAYS) or end_date > today + timedelta(days=MAX_AHEAD_DAYS):
+        raise ValidationFailed({"start_date": "Ask for dates within the next two years"})
+
+
+def _prepared(session: Session, location_id: int, service_id: int, provider_id: int | None, start_date: date,
+              end_date: date, now: datetime, exclude_appointment_id: int | None = None,
+              ctx: _Context | None = None) -> tuple[_Context, BusyIndex]:
+    """The context (`ctx` when the caller has it) and the live busy intervals for local dates
+    start_date..end_date, each read ONCE for the whole range (closures, occupancies, time off
+    and extra shifts)."""
+    ctx = ctx or _context(session, location_id, service_id, provider_id)
+    ctx.closed = closed_days(session, location_id, start_date, end_date)
+    window_lo = local_midnight(start_date, ctx.tz) - timedelta(days=1)
+    window_hi = local_midnight(end_date + timedelta(days=1), ctx.tz) + timedelta(days=1)
+    ids = list(ctx.provider_resource.values()) + ctx.rooms + ctx.devices
+    busy = load_busy(session, ids, window_lo, window_hi, now, exclude_appointment_id)
+    ctx.time_off, ctx.extra = exceptions_between(session, list(ctx.provider_resource), location_id, window_lo,
+                                                 window_hi)
+    return ctx, busy
+
+
+def online_latest_start(service: Service, now: datetime) -> datetime:
+    """The latest instant a client may book `service` online at `now`: now + the service's
+    max_advance_days, or + scheduling.service.ONLINE_HORIZON_DAYS when it has none (0/None)."""
+    from medspa.domain.scheduling.service import ONLINE_HORIZON_DAYS  # service imports this module
+
+    return now + timedelta(days=service.max_advance_days or ONLINE_HORIZON_DAYS)
+
+
 def find_slots(session: Session, actor: Actor, *, location_id: int, service_id: int, start_date: date,
                end_date: date, now: datetime, provider_id: int | None = None,
                apply_notice: bool = True, exclude_appointment_id: int | None = None) -> list[Slot]:
@@ -234,27 +270,64 @@ def find_slots(session: Session, actor: Actor, *, location_id: int, service_id: 
     Raises NotFound (location, service, provider) and ValidationFailed (date range).
     """
     actor.require("availability.read")
-    if end_date < start_date:
-        raise ValidationFailed({"end_date": "End date must not be before the start date"})
-    if (end_date - start_date).days >= MAX_RANGE_DAYS:
-        raise ValidationFailed({"end_date": f"Ask for at most {MAX_RANGE_DAYS} days at a time"})
-    today = now.date()
-    if start_date < today - timedelta(days=MAX_PAST_DAYS) or end_date > today + timedelta(days=MAX_AHEAD_DAYS):
-        raise ValidationFailed({"start_date": "Ask for dates within the next two years"})
-    ctx = _context(session, location_id, service_id, provider_id)
-    ctx.closed = closed_days(session, location_id, start_date, end_date)
+    _check_range(start_date, end_date, now, MAX_RANGE_DAYS)
+    ctx, busy = _prepared(session, location_id, service_id, provider_id, start_date, end_date, now,
+                          exclude_appointment_id)
     notice = timedelta(minutes=ctx.service.min_notice_minutes if apply_notice else 0)
-    window_lo = local_midnight(start_date, ctx.tz) - timedelta(days=1)
-    window_hi = local_midnight(end_date + timedelta(days=1), ctx.tz) + timedelta(days=1)
-    ids = list(ctx.provider_resource.values()) + ctx.rooms + ctx.devices
-    busy = load_busy(session, ids, window_lo, window_hi, now, exclude_appointment_id)
-    ctx.time_off, ctx.extra = exceptions_between(session, list(ctx.provider_resource), location_id, window_lo,
-                                                 window_hi)
     slots = _slots(ctx, busy, start_date, end_date, now + notice)
     if apply_notice and ctx.service.max_advance_days:
         latest = now + timedelta(days=ctx.service.max_advance_days)
         slots = [sl for sl in slots if sl.start <= latest]
     return slots
+
+
+@dataclass(frozen=True)
+class NextAvailable:
+    """Where a client can book next: `day` the first local date from the asked one with a
+    free time (None: nothing free up to `last_day`); `last_day` the last local date the scan
+    covered: the one asked for, cut to the service's online booking horizon."""
+
+    day: date | None
+    last_day: date
+
+
+def online_last_day(service: Service, now: datetime, tz: ZoneInfo) -> date:
+    """The last local date (in `tz`) with a start a client may book online (online_latest_start)."""
+    return online_latest_start(service, now).astimezone(tz).date()
+
+
+def next_available_day(session: Session, actor: Actor, *, location_id: int, service_id: int, from_day: date,
+                       until_day: date | None = None, now: datetime, provider_id: int | None = None,
+                       chunk_days: int = NEXT_CHUNK_DAYS) -> NextAvailable:
+    """The first local date in from_day..until_day (inclusive, dates at the location) with a
+    slot a client may book online (minimum notice and maximum advance applied, as find_slots
+    with apply_notice). until_day None, or later than the service allows: up to its last
+    bookable day (online_last_day). The range's occupancies, closures and staff exceptions are
+    read ONCE; the days are then scanned `chunk_days` at a time with find_slots' own slot
+    machinery, stopping at the first chunk with a free time.
+
+    Raises NotFound (location, service, provider), ValidationFailed (from_day more than
+    MAX_PAST_DAYS back, or a range beyond MAX_AHEAD_DAYS).
+    """
+    actor.require("availability.read")
+    ctx = _context(session, location_id, service_id, provider_id)
+    latest = online_latest_start(ctx.service, now)
+    last = online_last_day(ctx.service, now, ctx.tz)
+    until_day = last if until_day is None else min(until_day, last)
+    from_day = max(from_day, now.astimezone(ctx.tz).date())
+    if until_day < from_day:
+        return NextAvailable(None, until_day)
+    _check_range(from_day, until_day, now, MAX_AHEAD_DAYS + 1)
+    ctx, busy = _prepared(session, location_id, service_id, provider_id, from_day, until_day, now, ctx=ctx)
+    earliest = now + timedelta(minutes=ctx.service.min_notice_minutes)
+    lo = from_day
+    while lo <= until_day:
+        hi = min(until_day, lo + timedelta(days=max(chunk_days, 1) - 1))
+        starts = [sl.start for sl in _slots(ctx, busy, lo, hi, earliest) if sl.start <= latest]
+        if starts:
+            return NextAvailable(min(starts).astimezone(ctx.tz).date(), until_day)
+        lo = hi + timedelta(days=1)
+    return NextAvailable(None, until_day)
 
 
 def nearest_alternatives(session: Session, actor: Actor, *, location_id: int, service_id: int,

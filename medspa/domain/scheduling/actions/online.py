@@ -31,7 +31,13 @@ from medspa.domain.practice.profile import logo_url
 from medspa.domain.practice.service import get_location, list_locations, organization_by_slug
 from medspa.domain.ratelimits import network_key, hit
 from medspa.domain.scheduling.abuse import HoldCaps, refuse_excess_holds
-from medspa.domain.scheduling.availability import Slot, find_slots, has_money_on_hold
+from medspa.domain.scheduling.availability import (
+    NextAvailable,
+    Slot,
+    find_slots,
+    has_money_on_hold,
+    next_available_day,
+)
 from medspa.domain.scheduling.booking import OnlineBooking, book_online, lapsed_hold_ids, organization_ids
 from medspa.domain.scheduling.policy import location_refund_rule
 from medspa.domain.scheduling.references import format_display_code
@@ -238,6 +244,19 @@ def fetch_availability(actor: Actor, location_id: int, service_id: int, start_da
         slots = find_slots(work.session, actor, location_id=location_id, service_id=service_id,
                            start_date=start_date, end_date=end_date, now=now, provider_id=provider_id)
     return Availability(loc, tuple(slots))
+
+
+def fetch_next_available(actor: Actor, location_id: int, service_id: int, from_day: date,
+                         provider_id: int | None = None, until_day: date | None = None, *,
+                         clock: Clock | None = None, engine: Engine | None = None) -> NextAvailable:
+    """The first local date from `from_day` with a time a client may book online, and the
+    last date the service may be booked (its max_advance_days, else the online horizon):
+    availability.next_available_day, read in one transaction. until_day: stop earlier.
+    Raises NotFound (location, service, provider), ValidationFailed (dates)."""
+    now = now_of(clock)
+    with atomic(actor.org_id, engine=engine) as work:
+        return next_available_day(work.session, actor, location_id=location_id, service_id=service_id,
+                                  from_day=from_day, until_day=until_day, now=now, provider_id=provider_id)
 
 
 def fetch_booking(actor: Actor, token: str, *, engine: Engine | None = None) -> BookedVisit:
