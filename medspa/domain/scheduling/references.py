@@ -63,3 +63,17 @@ def is_booking_token(text: str) -> bool:
     """True when `text` has a booking token's shape (20-64 URL-safe characters). A display
     code never does (8 characters, 9 with its hyphen), so it cannot be used as a token."""
     return isinstance(text, str) and _TOKEN.fullmatch(text) is not None
+
+
+def manage_url(slug: str, token: str, base_url: str = "") -> str:
+    """The "manage booking" link of a booking: `{base_url}/book/{slug}/manage/{token}` (the one
+    place that builds it: the booking page's confirmation, the confirmation email). Always the
+    booking TOKEN, never the display code. base_url "" gives the path alone (a link on our own
+    pages); emails pass Settings.base_url."""
+    return f"{base_url.rstrip('/')}/book/{slug}/manage/{token}"
+
+
+def calendar_url(slug: str, token: str, base_url: str = "") -> str:
+    """The booking's "add to calendar" download (.ics, GET /api/v1/{slug}/bookings/{token}/calendar.ics),
+    by its TOKEN; base_url as in manage_url."""
+    return f"{base_url.rstrip('/')}/api/v1/{slug}/bookings/{token}/calendar.ics"
