@@ -39,6 +39,7 @@ from medspa.domain.timezones import local_midnight, wall_to_utc
 MAX_RANGE_DAYS = 62
 MAX_PAST_DAYS = 31  # staff may look back a month; online bookings never see the past anyway
 MAX_AHEAD_DAYS = 730
+ONLINE_HORIZON_DAYS = 365  # how far ahead clients may book online (staff: 2 years); scheduling.service reads it
 NEXT_CHUNK_DAYS = 7  # next_available_day computes slots a week at a time
 
 
@@ -253,9 +254,7 @@ def _prepared(session: Session, location_id: int, service_id: int, provider_id: 
 
 def online_latest_start(service: Service, now: datetime) -> datetime:
     """The latest instant a client may book `service` online at `now`: now + the service's
-    max_advance_days, or + scheduling.service.ONLINE_HORIZON_DAYS when it has none (0/None)."""
-    from medspa.domain.scheduling.service import ONLINE_HORIZON_DAYS  # service imports this module
-
+    max_advance_days, or + ONLINE_HORIZON_DAYS when it has none (0/None)."""
     return now + timedelta(days=service.max_advance_days or ONLINE_HORIZON_DAYS)
 
 

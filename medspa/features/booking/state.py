@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import reflex as rx
@@ -64,6 +64,11 @@ class BookingState(rx.State):
     provider_choice: str = ""
     provider_name: str = ""
     days: list[DayCard] = []
+    can_earlier: bool = False  # the day strip can move back (towards today)
+    can_later: bool = False  # ... and ahead (up to the service's last bookable day)
+    next_day: str = ""  # the first free date after a strip with none (ISO)
+    next_label: str = ""  # "Tue 22 Dec"
+    empty_note: str = ""  # nothing free up to the last bookable day: the waitlist box's sentence
     day: str = ""
     zone_note: str = ""
     slot_groups: list[SlotGroup] = []
@@ -78,6 +83,7 @@ class BookingState(rx.State):
     _provider_id: int | None = None
     _hold_id: int | None = None
     _offered: list[str] = []
+    _nav: int = 0  # the number of the flow's browser-history entry shown (?n=): Back lowers it
 
     # ---------------------------------------------------------------- helpers
 
@@ -90,6 +96,40 @@ class BookingState(rx.State):
         if hold_id and self._org_id:
             await asyncio.to_thread(flow.release, self._org_id, hold_id)
 
+    def _url(self, step: str) -> str:
+        return f"/book/{self._slug}?step={step}&n={self._nav}"
+
+    def _push(self):
+        """A new browser-history entry for the step just reached (so Back goes back one step)."""
+        self._nav += 1
+        return rx.redirect(self._url(self.step))
+
+    async def _back_to(self, step: str) -> None:
+        """Move back to `step`; leaving the time behind gives the held slot back."""
+        self.step = step
+        if step in ("location", "service", "provider"):
+            await self._release()
+        if step == "provider" and self._provider_id is None:
+            self.provider_name = ""
+
+    async def _reachable(self, step: str) -> bool:
+        """Whether the flow's choices so far allow showing `step` (browser Forward, a reload)."""
+        if step == "location":
+            return len(self.locations) > 1
+        if step == "service":
+            return bool(self.location.id)
+        if step == "provider":
+            return bool(self.service.id)
+        if step == "time":
+            return bool(self.service.id and self.provider_choice and self.days)
+        if step == "details":
+            return bool(self._hold_id and self.slot.start)
+        checkout = await self.get_state(CheckoutState)
+        if step == "payment":
+            return bool(self._hold_id and self.slot.start and checkout.email and not checkout.errors
+                        and self.service.deposit != flow.NO_DEPOSIT)
+        return step == "done" and bool(checkout.confirmation.reference)
+
     def _provider_names(self) -> dict[int, str]:
         return {p.id: p.name for p in self.providers}
 
@@ -99,31 +139,78 @@ class BookingState(rx.State):
         self.zone_note = await asyncio.to_thread(flow.zone_note, loc.time_zone, loc.name)
         self.step = "service"
 
-    def _offer_taken(self, alternatives: list[SlotCard]) -> None:
+    def _offer_taken(self, alternatives: list[SlotCard]):
+        """Back on the time step with the nearest free times; returns the history push when
+        the visitor was further on (details or payment)."""
         self.taken = ("Sorry, that time was just taken; nothing was charged. "
                       "Here are the nearest free times, or pick another day above.")
         self.alternatives, self.slot, self.held_until = alternatives, SlotCard(), ""
         self._offered = [a.start for a in alternatives]
-        self.step = "time"
+        moved, self.step = self.step != "time", "time"
+        return self._push() if moved else None
 
     # ---------------------------------------------------------------- page load
 
     @rx.event
     async def load(self):
-        """on_load, also sent on every websocket reconnect and reload: a visitor already on
-        this clinic's flow keeps their place and their hold once they picked a treatment;
-        before that (nothing chosen, nothing held) the clinic's menu is read again, so a
-        visitor who found no treatments sees the ones added since; another clinic starts
-        afresh."""
+        """on_load, also sent on every websocket reconnect, reload and browser Back/Forward
+        (each step has its URL: ?step=<step>&n=<history entry>).
+
+        The same entry (a reload, a reconnect): the visitor keeps their place and their hold;
+        on the first steps (nothing chosen, nothing held) the clinic's menu is read again, so a
+        visitor who found no treatments sees the ones added since. An earlier entry (Back):
+        one step back, or to the step named when it is before this one (leaving the time behind
+        gives the hold back); Back from the confirmation starts a new booking. A later entry
+        (Forward): that step if the choices made allow it. A step the choices do not allow (a
+        link opened afresh) falls back to the first step. Another clinic starts afresh."""
         parts = [p for p in self.router.url.path.split("/") if p]
         slug = parts[-1] if len(parts) >= 2 and parts[-2] == "book" else ""
-        if self.status == "ready" and slug == self._slug and self.step not in ("location", "service"):
-            return
-        await self._begin(slug)
+        query = self.router.url.query_parameters
+        wanted = query.get("step", "")
+        n = ascii_int(query.get("n", "")) or 0
+        if self.status != "ready" or slug != self._slug:
+            await self._begin(slug)
+            return self._fallback(wanted)
+        if n == self._nav and wanted in ("", self.step):
+            if self.step in ("location", "service"):
+                await self._refresh_menu()
+            return None
+        if n < self._nav:  # Back
+            self._nav = n
+            if self.step == "done":
+                await self._begin(slug)
+                return self._fallback(wanted)
+            if wanted in STEPS and STEPS.index(wanted) < STEPS.index(self.step) and await self._reachable(wanted):
+                await self._back_to(wanted)
+            elif self.step not in STEPS[:2]:
+                await self._back_to(STEPS[STEPS.index(self.step) - 1])
+        else:  # Forward
+            self._nav = n
+            ahead = wanted in STEPS and STEPS.index(wanted) > STEPS.index(self.step)
+            if ahead and all([await self._reachable(st) for st in STEPS[STEPS.index(self.step) + 1:
+                                                                         STEPS.index(wanted) + 1]]):
+                self.step = wanted
+        if wanted != self.step:
+            return rx.redirect(self._url(self.step), replace=True)
+        return None
+
+    def _fallback(self, wanted: str):
+        """After a fresh start: a URL naming a later step shows the first one instead."""
+        if self.status == "ready" and wanted and wanted != self.step:
+            return rx.redirect(f"/book/{self._slug}", replace=True)
+        return None
+
+    async def _refresh_menu(self) -> None:
+        if self.step == "location" or len(self.locations) < 2:
+            await self._begin(self._slug)
+        else:
+            await self._release()
+            await self._open_location(self.location)
 
     @rx.event
     async def start_over(self):
         await self._begin(self._slug)
+        return rx.redirect(f"/book/{self._slug}")
 
     async def _begin(self, slug: str) -> None:
         await self._release()
@@ -156,6 +243,7 @@ class BookingState(rx.State):
             return
         await self._release()
         await self._open_location(loc)
+        return self._push()
 
     @rx.event
     async def choose_service(self, service_id: Any):
@@ -166,6 +254,7 @@ class BookingState(rx.State):
         self.service = next(s for c in self.categories for s in c.services if s.id == sid)
         self.providers = await asyncio.to_thread(flow.load_providers, self._org_id, self.location.id, sid)
         self.provider_choice, self.step = "", "provider"
+        return self._push()
 
     @rx.event
     async def choose_provider(self, choice: Any):
@@ -177,16 +266,45 @@ class BookingState(rx.State):
         self._provider_id = provider.id if provider else None
         self.provider_choice = str(provider.id) if provider else ANYONE
         self.provider_name = provider.name if provider else "Anyone available"
-        self.days = await asyncio.to_thread(flow.load_days, self._org_id, self.location.id, self.service.id,
-                                            self._provider_id, self.location.time_zone)
-        first_open = next((d.iso for d in self.days if d.open), self.days[0].iso)
-        self.step = "time"
-        await self._load_day(first_open)
+        await self._load_strip(None)
+        moved, self.step = self.step != "time", "time"
+        return self._push() if moved else None
+
+    async def _load_strip(self, start: date | None, pick: str = "") -> None:
+        """The day strip from `start` (None: today); selects `pick`, else its first free day."""
+        strip = await asyncio.to_thread(flow.load_strip, self._org_id, self.location.id, self.service.id,
+                                        self._provider_id, self.location.time_zone, start)
+        self.days, self.can_earlier, self.can_later = strip.days, strip.can_earlier, strip.can_later
+        self.next_day, self.next_label, self.empty_note = strip.next_day, strip.next_label, strip.empty_note
+        first_open = pick or next((d.iso for d in self.days if d.open), "")
+        if first_open:
+            await self._load_day(first_open)
+        else:
+            self.day, self.slot_groups, self._offered, self.taken, self.alternatives = "", [], [], "", []
 
     @rx.event
     async def choose_day(self, iso: Any):
         if self.step == "time" and any(d.iso == iso for d in self.days):
             await self._load_day(iso)
+
+    @rx.event
+    async def browse_days(self, direction: Any):
+        """Move the day strip flow.DAYS_SHOWN days "earlier" or "later" (within today .. the
+        service's last bookable day)."""
+        if self.step != "time" or not self.days or direction not in ("earlier", "later"):
+            return
+        if (direction == "later" and not self.can_later) or (direction == "earlier" and not self.can_earlier):
+            return
+        shift = timedelta(days=flow.DAYS_SHOWN if direction == "later" else -flow.DAYS_SHOWN)
+        await self._load_strip(date.fromisoformat(self.days[0].iso) + shift)
+
+    @rx.event
+    async def show_next_available(self):
+        """Jump the strip to the next available day it named, and show that day's times."""
+        if self.step != "time" or not self.next_day:
+            return
+        day = self.next_day
+        await self._load_strip(date.fromisoformat(day), pick=day)
 
     async def _load_day(self, iso: str) -> None:
         self.day, self.taken, self.alternatives = iso, "", []
@@ -207,8 +325,7 @@ class BookingState(rx.State):
                 datetime.fromisoformat(start), self.location.time_zone, self._hold_id, ip, ua)
         except Taken as exc:
             self._hold_id = None
-            self._offer_taken(exc.alternatives)
-            return
+            return self._offer_taken(exc.alternatives)
         except RateLimited as exc:  # too many slots held from this network: nothing was held
             self.taken, self.alternatives = exc.message, []
             return
@@ -218,18 +335,18 @@ class BookingState(rx.State):
         self.provider_name = self._provider_names().get(held.provider_id, self.provider_name)
         self.taken, self.alternatives, self.step = "", [], "details"
         (await self.get_state(CheckoutState)).card_error = ""
+        return self._push()
 
     @rx.event
     async def go_back(self):
-        """One step back; leaving the time behind gives the held slot back."""
+        """The page's Back button: the browser's Back when this flow put an entry before this
+        one in the history (load then moves one step back), else one step back in place."""
         if self.step not in STEPS[1:-1] or (self.step == "service" and len(self.locations) < 2):
-            return
-        self.step = STEPS[STEPS.index(self.step) - 1]
-        if self.step in ("location", "service", "provider"):
-            await self._release()
-        if self.step == "provider" and self._provider_id is None:
-            self.provider_name = ""
-
+            return None
+        if self._nav > 0:
+            return rx.call_script("window.history.back()")
+        await self._back_to(STEPS[STEPS.index(self.step) - 1])
+        return rx.redirect(self._url(self.step), replace=True)
 
 
 class CheckoutState(BookingState):
@@ -264,6 +381,7 @@ class CheckoutState(BookingState):
             yield await self._submit(None, None)
             return
         self.card_error, self.step = "", "payment"
+        yield self._push()
 
     @rx.event
     def mount_stripe(self):
@@ -276,20 +394,22 @@ class CheckoutState(BookingState):
         sub = flow.Submission(self._org_id, self.location, self.service.id, self.service.name, self._provider_id,
                               self._provider_names(), datetime.fromisoformat(self.slot.start), self._hold_id,
                               ClientInput(self.first_name, self.last_name, self.email, self.phone), card,
-                              payment_method_id, ip, ua)
+                              payment_method_id, ip, ua, self._slug)
         try:
             out = await asyncio.to_thread(flow.submit, sub)
         finally:
             self.busy = False
         if out.confirmation:
             self.confirmation, self._hold_id, self.step = out.confirmation, None, "done"
+            return self._push()
         elif out.taken is not None:
             self._hold_id, self.slot = None, SlotCard()
-            self._offer_taken(out.taken)
+            return self._offer_taken(out.taken)
         elif out.errors:
             self.errors = out.errors
-            if set(out.errors) & set(CLIENT_FIELDS):
+            if set(out.errors) & set(CLIENT_FIELDS) and self.step != "details":
                 self.step = "details"
+                return rx.redirect(self._url(self.step), replace=True)
         elif out.client_secret:
             return rx.call_script(f"{_STRIPE_JS} window.medspaStripe.handleAction({json.dumps(out.client_secret)})",
                                   callback=CheckoutState.stripe_action_done)
@@ -341,12 +461,14 @@ class CheckoutState(BookingState):
             return
         for _ in range(20):
             status, conf = await asyncio.to_thread(flow.booking_outcome, self._org_id, self._hold_id,
-                                                   self.service.name, self._provider_names(), self.location)
+                                                   self.service.name, self._provider_names(), self.location,
+                                                   self._slug)
             if status != "pending":
                 break
             await asyncio.sleep(1)
         if status == "confirmed" and conf is not None:
             self.confirmation, self._hold_id, self.step = conf, None, "done"
+            return self._push()
         else:
             self.card_error = ("Your bank did not approve the payment." if status == "failed"
                                else "We are still waiting for your bank. Please check your email shortly.")
