@@ -128,3 +128,23 @@ def test_the_confirmation_has_balance_policy_and_token_links(app, clinic):
     assert done.manage_url.startswith(f"/book/{clinic.slug}/manage/") and code not in done.manage_url
     token = done.manage_url.rsplit("/", 1)[1]
     assert done.calendar_url == f"/api/v1/{clinic.slug}/bookings/{token}/calendar.ics" and len(token) == 32
+
+
+def test_history_moves_one_step_and_forward_only_with_the_choices_made():
+    from types import SimpleNamespace
+
+    from medspa.features.booking.steps import step_url, target_step, where
+
+    anything = lambda st: True  # noqa: E731
+    one_location = lambda st: st != "location"  # noqa: E731
+    assert target_step("details", "time", True, anything) == "time"
+    assert target_step("details", "", True, anything) == "time"  # the first entry: one step back
+    assert target_step("time", "payment", True, anything) == "provider"  # an entry that is ahead: one back
+    assert target_step("service", "", True, one_location) == "service"  # nothing before it
+    assert target_step("service", "", True, anything) == "location"
+    assert target_step("time", "details", False, lambda st: st != "details") == "time"  # the hold is gone
+    assert target_step("provider", "details", False, anything) == "details"
+    url = SimpleNamespace(path="/book/lumiere", query_parameters={"step": "time", "n": "3"})
+    assert where(url) == ("lumiere", "time", 3)
+    assert where(SimpleNamespace(path="/book/x", query_parameters={"step": "<b>", "n": "-1"})) == ("x", "", 0)
+    assert step_url("lumiere", "time", 4) == "/book/lumiere?step=time&n=4"

@@ -190,9 +190,9 @@ def next_available_offer() -> rx.Component:
     button that shows that day."""
     return rx.callout.root(
         rx.callout.icon(rx.icon("calendar-search")),
-        rx.callout.text("No free times in these days. ", rx.text.strong("Next available: " + S.next_label),
+        rx.callout.text("No free times in these days. ", rx.text.strong("Next available: " + S.strip.next_label),
                         id="next-available-text"),
-        rx.button("Show " + S.next_label, rx.icon("arrow-right", size=16), on_click=S.show_next_available,
+        rx.button("Show " + S.strip.next_label, rx.icon("arrow-right", size=16), on_click=S.show_next_available,
                   size="3", width="100%", id="next-available", margin_top="0.5em"),
         color_scheme=ACCENT,
         width="100%",
@@ -206,7 +206,7 @@ def waitlist_offer() -> rx.Component:
     keep its id ("waitlist-offer") and put the join form inside it."""
     return rx.box(
         rx.vstack(
-            rx.hstack(rx.icon("calendar-x", size=18, flex_shrink="0"), rx.text(S.empty_note, size="3", weight="bold"),
+            rx.hstack(rx.icon("calendar-x", size=18, flex_shrink="0"), rx.text(S.strip.empty_note, size="3", weight="bold"),
                       spacing="2", align="center"),
             rx.cond(S.location.phone,
                     rx.text("Call the clinic: ", rx.link(S.location.phone, href=S.location.phone_href,
@@ -249,16 +249,16 @@ def time_step() -> rx.Component:
         back_button(),
         section_title("Pick a day and time", S.service.name + " with " + S.provider_name),
         rx.hstack(
-            strip_arrow("earlier", S.can_earlier),
+            strip_arrow("earlier", S.strip.can_earlier),
             rx.box(
-                rx.hstack(rx.foreach(S.days, day_button), spacing="2", padding_bottom="0.5em"),
+                rx.hstack(rx.foreach(S.strip.days, day_button), spacing="2", padding_bottom="0.5em"),
                 overflow_x="auto",
                 flex="1",
                 min_width="0",
                 role="group",
                 aria_label="Days",
             ),
-            strip_arrow("later", S.can_later),
+            strip_arrow("later", S.strip.can_later),
             spacing="2",
             align="center",
             width="100%",
@@ -293,8 +293,8 @@ def time_step() -> rx.Component:
                     S.day != "",
                     rx.callout("No free times on this day. Try another day.", icon="calendar-off",
                                color_scheme="gray", width="100%"),
-                    rx.cond(S.next_day != "", next_available_offer(),
-                            rx.cond(S.empty_note != "", waitlist_offer(),
+                    rx.cond(S.strip.next_day != "", next_available_offer(),
+                            rx.cond(S.strip.empty_note != "", waitlist_offer(),
                                     rx.callout("No free times in these days. Try later dates.", icon="calendar-off",
                                                color_scheme="gray", width="100%"))),
                 ),

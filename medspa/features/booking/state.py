@@ -21,14 +21,14 @@ import reflex as rx
 from medspa.domain.clients.service import ClientInput
 from medspa.domain.payments.gateway import CardDetails
 from medspa.domain.ratelimits import RateLimited
-from medspa.features.booking import flow
+from medspa.features.booking import flow, steps
 from medspa.features.booking.flow import (
-    CategoryCard, Confirmation, DayCard, LocationCard, ProviderCard, ServiceCard, SlotCard, SlotGroup, Taken,
+    CategoryCard, Confirmation, DayStrip, LocationCard, ProviderCard, ServiceCard, SlotCard, SlotGroup, Taken,
 )
 from medspa.web.inputs import ascii_int, form_text, parse_id
 
 ANYONE = "any"
-STEPS = ("location", "service", "provider", "time", "details", "payment", "done")
+STEPS = steps.STEPS
 CLIENT_FIELDS = ("first_name", "last_name", "email", "phone")
 CARD_FIELDS = ("card_number", "exp_month", "exp_year", "cvc")
 
@@ -63,12 +63,7 @@ class BookingState(rx.State):
     providers: list[ProviderCard] = []
     provider_choice: str = ""
     provider_name: str = ""
-    days: list[DayCard] = []
-    can_earlier: bool = False  # the day strip can move back (towards today)
-    can_later: bool = False  # ... and ahead (up to the service's last bookable day)
-    next_day: str = ""  # the first free date after a strip with none (ISO)
-    next_label: str = ""  # "Tue 22 Dec"
-    empty_note: str = ""  # nothing free up to the last bookable day: the waitlist box's sentence
+    strip: DayStrip = rx.field(default_factory=DayStrip)  # the days shown, the next available, the waitlist note
     day: str = ""
     zone_note: str = ""
     slot_groups: list[SlotGroup] = []
@@ -82,7 +77,6 @@ class BookingState(rx.State):
     _service_ids: list[int] = []
     _provider_id: int | None = None
     _hold_id: int | None = None
-    _offered: list[str] = []
     _nav: int = 0  # the number of the flow's browser-history entry shown (?n=): Back lowers it
 
     # ---------------------------------------------------------------- helpers
@@ -97,7 +91,7 @@ class BookingState(rx.State):
             await asyncio.to_thread(flow.release, self._org_id, hold_id)
 
     def _url(self, step: str) -> str:
-        return f"/book/{self._slug}?step={step}&n={self._nav}"
+        return steps.step_url(self._slug, step, self._nav)
 
     def _push(self):
         """A new browser-history entry for the step just reached (so Back goes back one step)."""
@@ -112,24 +106,6 @@ class BookingState(rx.State):
         if step == "provider" and self._provider_id is None:
             self.provider_name = ""
 
-    async def _reachable(self, step: str) -> bool:
-        """Whether the flow's choices so far allow showing `step` (browser Forward, a reload)."""
-        if step == "location":
-            return len(self.locations) > 1
-        if step == "service":
-            return bool(self.location.id)
-        if step == "provider":
-            return bool(self.service.id)
-        if step == "time":
-            return bool(self.service.id and self.provider_choice and self.days)
-        if step == "details":
-            return bool(self._hold_id and self.slot.start)
-        checkout = await self.get_state(CheckoutState)
-        if step == "payment":
-            return bool(self._hold_id and self.slot.start and checkout.email and not checkout.errors
-                        and self.service.deposit != flow.NO_DEPOSIT)
-        return step == "done" and bool(checkout.confirmation.reference)
-
     def _provider_names(self) -> dict[int, str]:
         return {p.id: p.name for p in self.providers}
 
@@ -140,12 +116,10 @@ class BookingState(rx.State):
         self.step = "service"
 
     def _offer_taken(self, alternatives: list[SlotCard]):
-        """Back on the time step with the nearest free times; returns the history push when
-        the visitor was further on (details or payment)."""
+        """Back on the time step with the nearest free times (a history entry when moved)."""
         self.taken = ("Sorry, that time was just taken; nothing was charged. "
                       "Here are the nearest free times, or pick another day above.")
         self.alternatives, self.slot, self.held_until = alternatives, SlotCard(), ""
-        self._offered = [a.start for a in alternatives]
         moved, self.step = self.step != "time", "time"
         return self._push() if moved else None
 
@@ -153,21 +127,8 @@ class BookingState(rx.State):
 
     @rx.event
     async def load(self):
-        """on_load, also sent on every websocket reconnect, reload and browser Back/Forward
-        (each step has its URL: ?step=<step>&n=<history entry>).
-
-        The same entry (a reload, a reconnect): the visitor keeps their place and their hold;
-        on the first steps (nothing chosen, nothing held) the clinic's menu is read again, so a
-        visitor who found no treatments sees the ones added since. An earlier entry (Back):
-        one step back, or to the step named when it is before this one (leaving the time behind
-        gives the hold back); Back from the confirmation starts a new booking. A later entry
-        (Forward): that step if the choices made allow it. A step the choices do not allow (a
-        link opened afresh) falls back to the first step. Another clinic starts afresh."""
-        parts = [p for p in self.router.url.path.split("/") if p]
-        slug = parts[-1] if len(parts) >= 2 and parts[-2] == "book" else ""
-        query = self.router.url.query_parameters
-        wanted = query.get("step", "")
-        n = ascii_int(query.get("n", "")) or 0
+        """on_load: also on every reconnect, reload and browser Back/Forward (see steps.py)."""
+        slug, wanted, n = steps.where(self.router.url)
         if self.status != "ready" or slug != self._slug:
             await self._begin(slug)
             return self._fallback(wanted)
@@ -175,21 +136,15 @@ class BookingState(rx.State):
             if self.step in ("location", "service"):
                 await self._refresh_menu()
             return None
-        if n < self._nav:  # Back
-            self._nav = n
-            if self.step == "done":
-                await self._begin(slug)
-                return self._fallback(wanted)
-            if wanted in STEPS and STEPS.index(wanted) < STEPS.index(self.step) and await self._reachable(wanted):
-                await self._back_to(wanted)
-            elif self.step not in STEPS[:2]:
-                await self._back_to(STEPS[STEPS.index(self.step) - 1])
-        else:  # Forward
-            self._nav = n
-            ahead = wanted in STEPS and STEPS.index(wanted) > STEPS.index(self.step)
-            if ahead and all([await self._reachable(st) for st in STEPS[STEPS.index(self.step) + 1:
-                                                                         STEPS.index(wanted) + 1]]):
-                self.step = wanted
+        back, self._nav = n < self._nav, n
+        if back and self.step == "done":  # booked: Back starts a new booking
+            await self._begin(slug)
+            return self._fallback(wanted)
+        checkout = await self.get_state(CheckoutState)
+        target = steps.target_step(self.step, wanted, back, lambda st: steps.reachable(self, checkout, st))
+        if back and target != self.step:
+            await self._back_to(target)
+        self.step = target
         if wanted != self.step:
             return rx.redirect(self._url(self.step), replace=True)
         return None
@@ -224,7 +179,6 @@ class BookingState(rx.State):
             self.status = "not_found"
             return
         self._org_id, self.clinic_name, self.locations = clinic.org_id, clinic.name, clinic.locations
-
         self.clinic_logo = clinic.logo_url
         checkout.stripe_key = flow.stripe_publishable_key()
         checkout.hold_minutes = flow.hold_minutes()
@@ -274,49 +228,45 @@ class BookingState(rx.State):
         """The day strip from `start` (None: today); selects `pick`, else its first free day."""
         strip = await asyncio.to_thread(flow.load_strip, self._org_id, self.location.id, self.service.id,
                                         self._provider_id, self.location.time_zone, start)
-        self.days, self.can_earlier, self.can_later = strip.days, strip.can_earlier, strip.can_later
-        self.next_day, self.next_label, self.empty_note = strip.next_day, strip.next_label, strip.empty_note
-        first_open = pick or next((d.iso for d in self.days if d.open), "")
+        self.strip = strip
+        first_open = pick or next((d.iso for d in strip.days if d.open), "")
         if first_open:
             await self._load_day(first_open)
         else:
-            self.day, self.slot_groups, self._offered, self.taken, self.alternatives = "", [], [], "", []
+            self.day, self.slot_groups, self.taken, self.alternatives = "", [], "", []
 
     @rx.event
     async def choose_day(self, iso: Any):
-        if self.step == "time" and any(d.iso == iso for d in self.days):
+        if self.step == "time" and any(d.iso == iso for d in self.strip.days):
             await self._load_day(iso)
 
     @rx.event
     async def browse_days(self, direction: Any):
-        """Move the day strip flow.DAYS_SHOWN days "earlier" or "later" (within today .. the
-        service's last bookable day)."""
-        if self.step != "time" or not self.days or direction not in ("earlier", "later"):
-            return
-        if (direction == "later" and not self.can_later) or (direction == "earlier" and not self.can_earlier):
+        """Move the day strip DAYS_SHOWN days "earlier" or "later" (today .. the last bookable day)."""
+        strip = self.strip
+        if self.step != "time" or not strip.days or not ((direction == "later" and strip.can_later)
+                                                         or (direction == "earlier" and strip.can_earlier)):
             return
         shift = timedelta(days=flow.DAYS_SHOWN if direction == "later" else -flow.DAYS_SHOWN)
-        await self._load_strip(date.fromisoformat(self.days[0].iso) + shift)
+        await self._load_strip(date.fromisoformat(strip.days[0].iso) + shift)
 
     @rx.event
     async def show_next_available(self):
         """Jump the strip to the next available day it named, and show that day's times."""
-        if self.step != "time" or not self.next_day:
-            return
-        day = self.next_day
-        await self._load_strip(date.fromisoformat(day), pick=day)
+        if self.step == "time" and self.strip.next_day:
+            await self._load_strip(date.fromisoformat(self.strip.next_day), pick=self.strip.next_day)
 
     async def _load_day(self, iso: str) -> None:
         self.day, self.taken, self.alternatives = iso, "", []
         self.slot_groups = await asyncio.to_thread(flow.load_slots, self._org_id, self.location.id,
                                                    self.service.id, self._provider_id, date.fromisoformat(iso),
                                                    self.location.time_zone)
-        self._offered = [s.start for g in self.slot_groups for s in g.slots]
 
     @rx.event
     async def choose_slot(self, start: Any):
         """Hold the picked time (committed) so it stays free while the client types."""
-        if self.step != "time" or start not in self._offered:
+        offered = [s.start for g in self.slot_groups for s in g.slots] + [a.start for a in self.alternatives]
+        if self.step != "time" or start not in offered:
             return
         ip, ua = self._who()
         try:
