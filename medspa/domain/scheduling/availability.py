@@ -65,12 +65,28 @@ class BusyIndex:
 
     def is_free(self, resource_id: int, lo: datetime, hi: datetime) -> bool:
         """True if nothing live on resource_id overlaps [lo, hi)."""
+        return self.busy_until(resource_id, lo, hi) is None
+
+    def busy_until(self, resource_id: int, lo: datetime, hi: datetime) -> datetime | None:
+        """None when nothing live on resource_id overlaps [lo, hi); else the end of the
+        overlapping interval that ends last (no span starting before it is free)."""
         spans = self._spans.get(resource_id)
         if not spans:
-            return True
+            return None
         i = bisect_left(self._starts[resource_id], hi)  # spans starting before hi
         # intervals are disjoint per resource (exclusion constraint), so only i-1 can overlap
-        return i == 0 or spans[i - 1][1] <= lo
+        return None if i == 0 or spans[i - 1][1] <= lo else spans[i - 1][1]
+
+    def pool_busy_until(self, resource_ids: list[int], lo: datetime, hi: datetime) -> datetime | None:
+        """None when one of resource_ids is free over [lo, hi); else the earliest instant one
+        of them can become free (the smallest busy_until)."""
+        until = None
+        for rid in resource_ids:
+            end = self.busy_until(rid, lo, hi)
+            if end is None:
+                return None
+            until = end if until is None else min(until, end)
+        return until
 
 
 def occupancy_span(service: Service, start_at: datetime) -> tuple[datetime, datetime]:
@@ -194,13 +210,20 @@ def _work_spans(ctx: _Context, staff_id: int, day: date) -> list[Span]:
     return subtract_spans(merge_spans(spans), ctx.time_off.get(staff_id, []))
 
 
-def _slots(ctx: _Context, busy: BusyIndex, start_date: date, end_date: date, earliest: datetime) -> list[Slot]:
+def _slots(ctx: _Context, busy: BusyIndex, start_date: date, end_date: date, earliest: datetime,
+           first_day_only: bool = False) -> list[Slot]:
+    """The free slots of local dates start_date..end_date (sorted); first_day_only: stop after
+    the first date that has one. A start whose provider, room or device is busy skips, on the
+    grid, to the first start that may be free again (the end of what blocks it)."""
     svc = ctx.service
     before = timedelta(minutes=svc.buffer_before_minutes)
     length = timedelta(minutes=svc.duration_minutes)
     after = timedelta(minutes=svc.buffer_after_minutes)
     grid = svc.slot_grid_minutes
     step = timedelta(minutes=grid)
+    # a needed room/device type that the location lacks means nothing is bookable
+    if (svc.room_type and not ctx.rooms) or (svc.device_type and not ctx.devices):
+        return []
     out: list[Slot] = []
     day = start_date
     while day <= end_date:
@@ -212,15 +235,19 @@ def _slots(ctx: _Context, busy: BusyIndex, start_date: date, end_date: date, ear
                 s = _first_grid_start(span_lo, max(span_lo + before, earliest), grid, ctx.tz)
                 while s + length + after <= span_hi:
                     lo, hi = s - before, s + length + after
-                    if (busy.is_free(resource_id, lo, hi)
-                            and (not ctx.rooms or any(busy.is_free(r, lo, hi) for r in ctx.rooms))
-                            and (not ctx.devices or any(busy.is_free(d, lo, hi) for d in ctx.devices))):
+                    until = busy.busy_until(resource_id, lo, hi)
+                    if until is None and ctx.rooms:
+                        until = busy.pool_busy_until(ctx.rooms, lo, hi)
+                    if until is None and ctx.devices:
+                        until = busy.pool_busy_until(ctx.devices, lo, hi)
+                    if until is None:
                         out.append(Slot(s, s + length, staff_id))
-                    s += step
+                        s += step
+                    else:  # nothing starting before `until` (on the grid) can be free
+                        s += step * max(1, -(-(until - lo) // step))
         day += timedelta(days=1)
-    # a needed room/device type that the location lacks means nothing is bookable
-    if (svc.room_type and not ctx.rooms) or (svc.device_type and not ctx.devices):
-        return []
+        if first_day_only and out:
+            break
     out.sort(key=lambda sl: (sl.start, sl.provider_id))
     return out
 
@@ -322,7 +349,7 @@ def next_available_day(session: Session, actor: Actor, *, location_id: int, serv
     lo = from_day
     while lo <= until_day:
         hi = min(until_day, lo + timedelta(days=max(chunk_days, 1) - 1))
-        starts = [sl.start for sl in _slots(ctx, busy, lo, hi, earliest) if sl.start <= latest]
+        starts = [sl.start for sl in _slots(ctx, busy, lo, hi, earliest, first_day_only=True) if sl.start <= latest]
         if starts:
             return NextAvailable(min(starts).astimezone(ctx.tz).date(), until_day)
         lo = hi + timedelta(days=1)
