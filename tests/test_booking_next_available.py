@@ -3,7 +3,7 @@ found across daylight-saving changes and within the service's maximum advance.""
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -125,3 +125,61 @@ def test_the_action_reads_with_the_clock(engine, owner_engine):
     found = fetch_next_available(clinic.public, clinic.location_id, clinic.services["facial"], date(2026, 11, 2),
                                  clinic.provider_ids[0], clock=clock, engine=engine)
     assert found.day == date(2026, 11, 8)
+
+
+def test_skipping_past_what_blocks_finds_the_same_slots_as_trying_every_start():
+    """_slots jumps over a busy provider/room/device; it must offer exactly the starts that
+    trying every grid start offers (random busy intervals, rooms and devices as pools)."""
+    import random
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from medspa.domain.scheduling.availability import BusyIndex, Slot, _Context, _slots
+
+    rng = random.Random(15)
+    tz, offered = NY, 0
+    for _ in range(40):
+        svc = SimpleNamespace(buffer_before_minutes=rng.choice((0, 5, 10)), duration_minutes=rng.choice((15, 30, 60)),
+                              buffer_after_minutes=rng.choice((0, 10, 15)), slot_grid_minutes=rng.choice((15, 30)),
+                              room_type="room", device_type=rng.choice((None, "dev")))
+        providers = {1: 101, 2: 102}
+        rooms, devices = [201, 202], ([301] if svc.device_type else [])
+        hours = {sid: {wd: [(time(9), time(17))] for wd in range(7)} for sid in providers}
+        ctx = _Context(SimpleNamespace(), svc, tz, providers, rooms, devices, hours, None, set())
+        day0 = datetime(2026, 11, 1, 13, tzinfo=timezone.utc)  # a fall-back day and the two after it
+        spans: dict[int, list] = {}
+        for rid in [*providers.values(), *rooms, *devices]:
+            t, out = day0 - timedelta(hours=6), []
+            while t < day0 + timedelta(days=3):
+                t += timedelta(minutes=rng.choice((5, 30, 60, 120, 240)))
+                end = t + timedelta(minutes=rng.choice((10, 30, 45)))
+                out.append((t, end))
+                t = end
+            spans[rid] = out
+        busy = BusyIndex(spans)
+        earliest = day0 - timedelta(hours=12)
+        fast = _slots(ctx, busy, date(2026, 11, 1), date(2026, 11, 3), earliest)
+
+        def free(rid, lo, hi):
+            return all(e <= lo or s >= hi for s, e in spans[rid])
+
+        naive = []
+        step = timedelta(minutes=svc.slot_grid_minutes)
+        before, length = timedelta(minutes=svc.buffer_before_minutes), timedelta(minutes=svc.duration_minutes)
+        after = timedelta(minutes=svc.buffer_after_minutes)
+        from medspa.domain.scheduling.availability import _first_grid_start, _work_spans
+
+        for d in (date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)):
+            for sid, rid in providers.items():
+                for lo_span, hi_span in _work_spans(ctx, sid, d):
+                    s = _first_grid_start(lo_span, max(lo_span + before, earliest), svc.slot_grid_minutes, tz)
+                    while s + length + after <= hi_span:
+                        lo, hi = s - before, s + length + after
+                        if (free(rid, lo, hi) and any(free(r, lo, hi) for r in rooms)
+                                and (not devices or any(free(x, lo, hi) for x in devices))):
+                            naive.append(Slot(s, s + length, sid))
+                        s += step
+        naive.sort(key=lambda sl: (sl.start, sl.provider_id))
+        assert fast == naive
+        offered += len(naive)
+    assert offered > 200  # the cases are not all full
