@@ -195,9 +195,9 @@ def done_step() -> rx.Component:
         rx.flex(
             rx.button(rx.el.a(rx.icon("calendar-plus", size=16), "Add to calendar", href=c.calendar_url,
                               download="booking.ics", id="add-to-calendar"),
-                      as_child=True, size="3", variant="solid", flex="1"),
+                      as_child=True, size="3", variant="solid", flex=rx.breakpoints(initial="none", sm="1")),
             rx.button(rx.el.a(rx.icon("settings-2", size=16), "Manage booking", href=c.manage_url, id="manage-booking"),
-                      as_child=True, size="3", variant="outline", flex="1"),
+                      as_child=True, size="3", variant="outline", flex=rx.breakpoints(initial="none", sm="1")),
             spacing="3",
             width="100%",
             direction=rx.breakpoints(initial="column", sm="row"),
