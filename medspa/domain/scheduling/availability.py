@@ -9,7 +9,9 @@ and not yet expired at `now`). Start times sit on the service's slot grid, count
 wall minutes from midnight, then stepped in real elapsed minutes (so a fall-back day offers
 the repeated hour twice and a spring-forward gap offers nothing, cases TZ-1 and TZ-2).
 Online bookings also respect min_notice_minutes and max_advance_days (no start later than
-now + that many days).
+now + that many days). next_available_day finds the first date with a free time up to the
+service's max advance (else ONLINE_HORIZON_DAYS), reading the range's occupancy once; a busy
+provider, room or device makes the scan skip to the end of what blocks it.
 """
 
 from __future__ import annotations
@@ -332,8 +334,8 @@ def next_available_day(session: Session, actor: Actor, *, location_id: int, serv
     read ONCE; the days are then scanned `chunk_days` at a time with find_slots' own slot
     machinery, stopping at the first chunk with a free time.
 
-    Raises NotFound (location, service, provider), ValidationFailed (from_day more than
-    MAX_PAST_DAYS back, or a range beyond MAX_AHEAD_DAYS).
+    from_day before today (at the location) starts today. Raises NotFound (location,
+    service, provider).
     """
     actor.require("availability.read")
     ctx = _context(session, location_id, service_id, provider_id)

@@ -152,7 +152,7 @@ def payment_step() -> rx.Component:
 def confirmation_row(label: str, value, id_: str) -> rx.Component:
     """One labelled line of the booking page's confirmation card."""
     return rx.flex(
-        rx.text(label, size="2", color_scheme="gray", min_width="7em"),
+        rx.text(label, size="2", color_scheme="gray", min_width="8.5em", flex_shrink="0"),
         rx.text(value, size="2", weight="medium", id=id_, word_break="break-word"),
         spacing="3",
         direction=rx.breakpoints(initial="column", sm="row"),
