@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 from uuid import uuid4
 
 import pytest
@@ -281,6 +282,30 @@ def test_future_four_weeks_partly_booked(engine, demo):
     assert one(engine, org, "select count(*) from appointment where status = 'checked_in' and not "
                             "(start_at - interval '15 minutes' <= :now and :now < end_at + interval '15 minutes')",
                now=NOW) == 0
+
+
+def test_every_online_service_has_free_times_in_the_first_two_weeks(engine, demo):
+    # issue 15: the booking page shows 14 days; no service at any location may show them all full
+    from medspa.domain.catalog.service import list_services
+    from medspa.domain.identity.actor import Actor
+    from medspa.domain.practice.service import list_locations
+    from medspa.domain.scheduling.availability import find_slots
+
+    actor = Actor.public(demo["org_id"])
+    empty, counted = [], 0
+    with tenant_session(demo["org_id"], engine) as s:
+        for loc in list_locations(s, actor):
+            local_today = NOW.astimezone(ZoneInfo(loc.time_zone)).date()
+            services = list_services(s, actor, loc.id, online_only=True)
+            assert len(services) == 26
+            for svc in services:
+                slots = find_slots(s, actor, location_id=loc.id, service_id=svc.id, start_date=local_today,
+                                   end_date=local_today + timedelta(days=13), now=NOW)
+                days = {sl.start.astimezone(ZoneInfo(loc.time_zone)).date() for sl in slots}
+                counted += 1
+                if len(days) < 2:  # believable: more than one day to choose from
+                    empty.append((loc.name, svc.name, len(days)))
+    assert counted == 52 and empty == []
 
 
 def test_deposits_refunds_and_ledger(engine, demo):

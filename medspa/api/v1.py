@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from medspa.web.client_ip import client_ip
@@ -26,6 +26,7 @@ from medspa.domain.payments.gateway import CardDetails, PaymentGateway
 from medspa.domain.scheduling.availability import Slot
 from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, OnlineBooking
 from medspa.domain.scheduling.actions.online import (
+    fetch_booking_calendar,
     ClinicInfo,
     SlotTakenAt,
     do_book_online,
@@ -294,3 +295,16 @@ def booking_status(token: str, tenant: Tenant = Depends(get_tenant)):
                             start=visit.start_at.astimezone(tz).isoformat(), end=visit.end_at.astimezone(tz).isoformat(),
                             time_zone=visit.time_zone, location=visit.location, provider=visit.provider,
                             deposit_cents=visit.deposit_cents, currency=visit.currency)
+
+
+@router.get("/{clinic}/bookings/{token}/calendar.ics", response_class=Response,
+            responses={200: {"content": {"text/calendar": {}},
+                             "description": "The visit as an iCalendar file (RFC 5545)"}, **NOT_FOUND, **INVALID})
+def booking_calendar(token: str, tenant: Tenant = Depends(get_tenant)):
+    """"Add to calendar": the booking as an .ics download, by its unguessable token (the
+    confirmation page's link); the same event as the confirmation email's invite.ics. No client
+    or health data. A display code, a hold, or a cancelled visit is 404."""
+    filename, content = fetch_booking_calendar(tenant.actor, token, engine=tenant.engine)
+    return Response(content, media_type="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "Cache-Control": "private, no-store"})

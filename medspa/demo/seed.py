@@ -90,6 +90,7 @@ UTC = timezone.utc
 SEED = 20260415
 CELL = 5  # minutes per grid cell
 GRID = 15  # appointment start times on the quarter hour
+KEEP_FREE_DAYS = (1, 4, 8)  # days after today from which each online service keeps a free time
 CELLS_PER_DAY = 24 * 60 // CELL
 BATCH = 5000
 # one-off visits of known clients (fill): share booked at the checkout of their last visit, and
@@ -319,6 +320,7 @@ class _Schedule:
         self.provider_res = provider_res
         self.rooms = room_ids
         self.grids: dict[tuple[int, date], bytearray] = {}
+        self.kept: dict[tuple[int, date], int] = {}  # (provider resource, day) -> cells kept free
         # (staff id, weekday) -> (location key, start minute, end minute)
         self.shifts: dict[tuple[int, int], tuple[str, int, int]] = {}
         self.kind: dict[int, str] = {}
@@ -419,13 +421,24 @@ class _Schedule:
         for rid in ap.resources:
             self.grid(rid, ap.day)[a:b] = fill
 
+    def keep(self, ap: _Appt) -> None:
+        """Reserve `ap`'s cells as a kept free time (never written): nothing else takes them,
+        and they do not count as the provider's utilization."""
+        self.reserve(ap)
+        key = (ap.resources[0], ap.day)
+        cells = (ap.start_min + ap.svc.duration + ap.svc.after) // CELL - (ap.start_min - ap.svc.before) // CELL
+        self.kept[key] = self.kept.get(key, 0) + cells
+
     def utilization(self, sid: int, day: date) -> float:
         shift = self.shifts.get((sid, day.weekday()))
         if not shift:
             return 1.0
         a, b = shift[1] // CELL, shift[2] // CELL
         g = self.grids.get((self.provider_res[sid], day))
-        return 0.0 if g is None else g.count(1, a, b) / (b - a)
+        if g is None:
+            return 0.0
+        kept = self.kept.get((self.provider_res[sid], day), 0)
+        return (g.count(1, a, b) - kept) / max(b - a - kept, 1)
 
     # -- outcome of a booking, from the injected clock -------------------------------------
     def settle(self, ap: _Appt) -> None:
@@ -764,6 +777,31 @@ class _Generator:
                 self.appts.append(ap)
                 break
 
+    # -- free times kept in the coming two weeks ---------------------------------------------
+    def keep_free(self) -> None:
+        """Reserve, before the coming weeks are filled, a few windows per service and location
+        that no demo visit may take: every online service stays bookable within the booking
+        page's first 14 days (on KEEP_FREE_DAYS days or the next days it is performed there),
+        whatever the fill's utilization. The windows are only marked in the in-memory grids
+        (nothing is written), on the quarter-hour grid find_slots offers."""
+        sched = self.sched
+        earliest = self.now + timedelta(days=1)  # clear of any minimum notice
+        for loc in self.spec.locations:
+            staff = sorted(sched.works_at.get(loc.key, set()))
+            for svc in self.spec.services:
+                if not sched.hosts(loc.key, svc):
+                    continue
+                qualified = [sid for sid in staff if sid in sched.qualified[svc.key]]
+                day = self.today + timedelta(days=KEEP_FREE_DAYS[0])
+                for target in KEEP_FREE_DAYS:
+                    day = max(day, self.today + timedelta(days=target))
+                    while day < self.today + timedelta(days=14):
+                        found = sched.find(svc, loc.key, day, qualified, earliest=earliest)
+                        day += timedelta(days=1)
+                        if found is not None:
+                            sched.keep(sched.make(None, svc, loc.key, day - timedelta(days=1), found))
+                            break
+
     # -- one-off visits up to the day's target utilization -----------------------------------
     def fill(self, report: _Reporter) -> None:
         sched, rng, sc = self.sched, self.rng, self.spec.scale
@@ -1009,6 +1047,7 @@ def _fill_clinic(session: Session, org_id: int, spec: _ClinicSpec, slug: str, to
     gen = _Generator(spec, sched, today, now, rng)
     report("clients", 0.08)
     gen.make_clients()
+    gen.keep_free()  # before anything books the coming weeks
     gen.run_programs(_Reporter(report, 0.10, 0.30))
     gen.fill(_Reporter(report, 0.30, 0.45))
     gen.prior_visits()

@@ -20,9 +20,10 @@ from medspa.domain.money import format_money
 from medspa.domain.payments.models import Payment
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment
-from medspa.domain.scheduling.references import format_display_code
+from medspa.domain.scheduling.references import format_display_code, manage_url
 from medspa.domain.scheduling.policy import booked_refund_rule
 from medspa.domain.timezones import format_clinic_time
+from medspa.settings import get_settings
 
 
 def add_new_messages(session: Session, messages: list[OutboxMessage]) -> list[OutboxMessage]:
@@ -87,7 +88,8 @@ def queue_booking_confirmation(session: Session, *, org: Organization, appointme
     """An email and (with a phone) an SMS confirming the booking. Deduplicated per appointment
     (already queued ones are skipped; returns the messages added). The email carries the visit
     as `invite.ics` (messaging.attachments.booking_invite), written with it in this
-    transaction: only when the email is added, never for a skipped re-add."""
+    transaction: only when the email is added, never for a skipped re-add. The email links the
+    "manage booking" page by the booking's token (references.manage_url, Settings.base_url)."""
     when = format_clinic_time(appointment.start_at, location.time_zone)
     deposit = (f"Deposit paid: {format_money(appointment.deposit_cents, appointment.currency)}.\n"
                if appointment.deposit_cents else "")
@@ -97,7 +99,8 @@ def queue_booking_confirmation(session: Session, *, org: Organization, appointme
         f"at {location.name}{', ' + location.address if location.address else ''}.\n"
         f"{deposit}"
         f"Booking reference: {format_display_code(appointment.display_code)}\n"
-        f"{booked_refund_rule(appointment, location)}\n\n"
+        f"{booked_refund_rule(appointment, location)}\n"
+        f"Manage your booking: {manage_url(org.slug, appointment.booking_token, get_settings().base_url)}\n\n"
         f"{org.name}"
     )
     added = add_new_messages(session, visit_messages(

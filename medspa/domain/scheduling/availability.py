@@ -9,7 +9,9 @@ and not yet expired at `now`). Start times sit on the service's slot grid, count
 wall minutes from midnight, then stepped in real elapsed minutes (so a fall-back day offers
 the repeated hour twice and a spring-forward gap offers nothing, cases TZ-1 and TZ-2).
 Online bookings also respect min_notice_minutes and max_advance_days (no start later than
-now + that many days).
+now + that many days). next_available_day finds the first date with a free time up to the
+service's max advance (else ONLINE_HORIZON_DAYS), reading the range's occupancy once; a busy
+provider, room or device makes the scan skip to the end of what blocks it.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from medspa.domain.timezones import local_midnight, wall_to_utc
 MAX_RANGE_DAYS = 62
 MAX_PAST_DAYS = 31  # staff may look back a month; online bookings never see the past anyway
 MAX_AHEAD_DAYS = 730
+ONLINE_HORIZON_DAYS = 365  # how far ahead clients may book online (staff: 2 years); scheduling.service reads it
+NEXT_CHUNK_DAYS = 7  # next_available_day computes slots a week at a time
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,28 @@ class BusyIndex:
 
     def is_free(self, resource_id: int, lo: datetime, hi: datetime) -> bool:
         """True if nothing live on resource_id overlaps [lo, hi)."""
+        return self.busy_until(resource_id, lo, hi) is None
+
+    def busy_until(self, resource_id: int, lo: datetime, hi: datetime) -> datetime | None:
+        """None when nothing live on resource_id overlaps [lo, hi); else the end of the
+        overlapping interval that ends last (no span starting before it is free)."""
         spans = self._spans.get(resource_id)
         if not spans:
-            return True
+            return None
         i = bisect_left(self._starts[resource_id], hi)  # spans starting before hi
         # intervals are disjoint per resource (exclusion constraint), so only i-1 can overlap
-        return i == 0 or spans[i - 1][1] <= lo
+        return None if i == 0 or spans[i - 1][1] <= lo else spans[i - 1][1]
+
+    def pool_busy_until(self, resource_ids: list[int], lo: datetime, hi: datetime) -> datetime | None:
+        """None when one of resource_ids is free over [lo, hi); else the earliest instant one
+        of them can become free (the smallest busy_until)."""
+        until = None
+        for rid in resource_ids:
+            end = self.busy_until(rid, lo, hi)
+            if end is None:
+                return None
+            until = end if until is None else min(until, end)
+        return until
 
 
 def occupancy_span(service: Service, start_at: datetime) -> tuple[datetime, datetime]:
@@ -206,13 +226,20 @@ def _work_spans(ctx: _Context, staff_id: int, day: date) -> list[Span]:
     return subtract_spans(merge_spans(spans), ctx.time_off.get(staff_id, []))
 
 
-def _slots(ctx: _Context, busy: BusyIndex, start_date: date, end_date: date, earliest: datetime) -> list[Slot]:
+def _slots(ctx: _Context, busy: BusyIndex, start_date: date, end_date: date, earliest: datetime,
+           first_day_only: bool = False) -> list[Slot]:
+    """The free slots of local dates start_date..end_date (sorted); first_day_only: stop after
+    the first date that has one. A start whose provider, room or device is busy skips, on the
+    grid, to the first start that may be free again (the end of what blocks it)."""
     svc = ctx.service
     before = timedelta(minutes=svc.buffer_before_minutes)
     length = timedelta(minutes=svc.duration_minutes)
     after = timedelta(minutes=svc.buffer_after_minutes)
     grid = svc.slot_grid_minutes
     step = timedelta(minutes=grid)
+    # a needed room/device type that the location lacks means nothing is bookable
+    if (svc.room_type and not ctx.rooms) or (svc.device_type and not ctx.devices):
+        return []
     out: list[Slot] = []
     day = start_date
     while day <= end_date:
@@ -224,17 +251,54 @@ def _slots(ctx: _Context, busy: BusyIndex, start_date: date, end_date: date, ear
                 s = _first_grid_start(span_lo, max(span_lo + before, earliest), grid, ctx.tz)
                 while s + length + after <= span_hi:
                     lo, hi = s - before, s + length + after
-                    if (busy.is_free(resource_id, lo, hi)
-                            and (not ctx.rooms or any(busy.is_free(r, lo, hi) for r in ctx.rooms))
-                            and (not ctx.devices or any(busy.is_free(d, lo, hi) for d in ctx.devices))):
+                    until = busy.busy_until(resource_id, lo, hi)
+                    if until is None and ctx.rooms:
+                        until = busy.pool_busy_until(ctx.rooms, lo, hi)
+                    if until is None and ctx.devices:
+                        until = busy.pool_busy_until(ctx.devices, lo, hi)
+                    if until is None:
                         out.append(Slot(s, s + length, staff_id))
-                    s += step
+                        s += step
+                    else:  # nothing starting before `until` (on the grid) can be free
+                        s += step * max(1, -(-(until - lo) // step))
         day += timedelta(days=1)
-    # a needed room/device type that the location lacks means nothing is bookable
-    if (svc.room_type and not ctx.rooms) or (svc.device_type and not ctx.devices):
-        return []
+        if first_day_only and out:
+            break
     out.sort(key=lambda sl: (sl.start, sl.provider_id))
     return out
+
+
+def _check_range(start_date: date, end_date: date, now: datetime, max_days: int) -> None:
+    if end_date < start_date:
+        raise ValidationFailed({"end_date": "End date must not be before the start date"})
+    if (end_date - start_date).days >= max_days:
+        raise ValidationFailed({"end_date": f"Ask for at most {max_days} days at a time"})
+    today = now.date()
+    if start_date < today - timedelta(days=MAX_PAST_DAYS) or end_date > today + timedelta(days=MAX_AHEAD_DAYS):
+        raise ValidationFailed({"start_date": "Ask for dates within the next two years"})
+
+
+def _prepared(session: Session, location_id: int, service_id: int, provider_id: int | None, start_date: date,
+              end_date: date, now: datetime, exclude_appointment_id: int | None = None,
+              ctx: _Context | None = None) -> tuple[_Context, BusyIndex]:
+    """The context (`ctx` when the caller has it) and the live busy intervals for local dates
+    start_date..end_date, each read ONCE for the whole range (closures, occupancies, time off
+    and extra shifts)."""
+    ctx = ctx or _context(session, location_id, service_id, provider_id)
+    ctx.closed = closed_days(session, location_id, start_date, end_date)
+    window_lo = local_midnight(start_date, ctx.tz) - timedelta(days=1)
+    window_hi = local_midnight(end_date + timedelta(days=1), ctx.tz) + timedelta(days=1)
+    ids = list(ctx.provider_resource.values()) + ctx.rooms + ctx.devices
+    busy = load_busy(session, ids, window_lo, window_hi, now, exclude_appointment_id)
+    ctx.time_off, ctx.extra = exceptions_between(session, list(ctx.provider_resource), location_id, window_lo,
+                                                 window_hi)
+    return ctx, busy
+
+
+def online_latest_start(service: Service, now: datetime) -> datetime:
+    """The latest instant a client may book `service` online at `now`: now + the service's
+    max_advance_days, or + ONLINE_HORIZON_DAYS when it has none (0/None)."""
+    return now + timedelta(days=service.max_advance_days or ONLINE_HORIZON_DAYS)
 
 
 def find_slots(session: Session, actor: Actor, *, location_id: int, service_id: int, start_date: date,
@@ -248,27 +312,64 @@ def find_slots(session: Session, actor: Actor, *, location_id: int, service_id: 
     Raises NotFound (location, service, provider) and ValidationFailed (date range).
     """
     actor.require("availability.read")
-    if end_date < start_date:
-        raise ValidationFailed({"end_date": "End date must not be before the start date"})
-    if (end_date - start_date).days >= MAX_RANGE_DAYS:
-        raise ValidationFailed({"end_date": f"Ask for at most {MAX_RANGE_DAYS} days at a time"})
-    today = now.date()
-    if start_date < today - timedelta(days=MAX_PAST_DAYS) or end_date > today + timedelta(days=MAX_AHEAD_DAYS):
-        raise ValidationFailed({"start_date": "Ask for dates within the next two years"})
-    ctx = _context(session, location_id, service_id, provider_id)
-    ctx.closed = closed_days(session, location_id, start_date, end_date)
+    _check_range(start_date, end_date, now, MAX_RANGE_DAYS)
+    ctx, busy = _prepared(session, location_id, service_id, provider_id, start_date, end_date, now,
+                          exclude_appointment_id)
     notice = timedelta(minutes=ctx.service.min_notice_minutes if apply_notice else 0)
-    window_lo = local_midnight(start_date, ctx.tz) - timedelta(days=1)
-    window_hi = local_midnight(end_date + timedelta(days=1), ctx.tz) + timedelta(days=1)
-    ids = list(ctx.provider_resource.values()) + ctx.rooms + ctx.devices
-    busy = load_busy(session, ids, window_lo, window_hi, now, exclude_appointment_id)
-    ctx.time_off, ctx.extra = exceptions_between(session, list(ctx.provider_resource), location_id, window_lo,
-                                                 window_hi)
     slots = _slots(ctx, busy, start_date, end_date, now + notice)
     if apply_notice and ctx.service.max_advance_days:
         latest = now + timedelta(days=ctx.service.max_advance_days)
         slots = [sl for sl in slots if sl.start <= latest]
     return slots
+
+
+@dataclass(frozen=True)
+class NextAvailable:
+    """Where a client can book next: `day` the first local date from the asked one with a
+    free time (None: nothing free up to `last_day`); `last_day` the last local date the scan
+    covered: the one asked for, cut to the service's online booking horizon."""
+
+    day: date | None
+    last_day: date
+
+
+def online_last_day(service: Service, now: datetime, tz: ZoneInfo) -> date:
+    """The last local date (in `tz`) with a start a client may book online (online_latest_start)."""
+    return online_latest_start(service, now).astimezone(tz).date()
+
+
+def next_available_day(session: Session, actor: Actor, *, location_id: int, service_id: int, from_day: date,
+                       until_day: date | None = None, now: datetime, provider_id: int | None = None,
+                       chunk_days: int = NEXT_CHUNK_DAYS) -> NextAvailable:
+    """The first local date in from_day..until_day (inclusive, dates at the location) with a
+    slot a client may book online (minimum notice and maximum advance applied, as find_slots
+    with apply_notice). until_day None, or later than the service allows: up to its last
+    bookable day (online_last_day). The range's occupancies, closures and staff exceptions are
+    read ONCE; the days are then scanned `chunk_days` at a time with find_slots' own slot
+    machinery, stopping at the first chunk with a free time.
+
+    from_day before today (at the location) starts today. Raises NotFound (location,
+    service, provider).
+    """
+    actor.require("availability.read")
+    ctx = _context(session, location_id, service_id, provider_id)
+    latest = online_latest_start(ctx.service, now)
+    last = online_last_day(ctx.service, now, ctx.tz)
+    until_day = last if until_day is None else min(until_day, last)
+    from_day = max(from_day, now.astimezone(ctx.tz).date())
+    if until_day < from_day:
+        return NextAvailable(None, until_day)
+    _check_range(from_day, until_day, now, MAX_AHEAD_DAYS + 1)
+    ctx, busy = _prepared(session, location_id, service_id, provider_id, from_day, until_day, now, ctx=ctx)
+    earliest = now + timedelta(minutes=ctx.service.min_notice_minutes)
+    lo = from_day
+    while lo <= until_day:
+        hi = min(until_day, lo + timedelta(days=max(chunk_days, 1) - 1))
+        starts = [sl.start for sl in _slots(ctx, busy, lo, hi, earliest, first_day_only=True) if sl.start <= latest]
+        if starts:
+            return NextAvailable(min(starts).astimezone(ctx.tz).date(), until_day)
+        lo = hi + timedelta(days=1)
+    return NextAvailable(None, until_day)
 
 
 def nearest_alternatives(session: Session, actor: Actor, *, location_id: int, service_id: int,

@@ -80,3 +80,9 @@ def hide_manage_tokens(text: str) -> str:
     """`text` with the token of every manage link (manage_url) replaced by "…": what staff may
     read of a message sent to a client (the link acts for the client; the outbox shows the rest)."""
     return _MANAGE_LINK.sub(r"\1…", text or "")
+
+
+def calendar_url(slug: str, token: str, base_url: str = "") -> str:
+    """The booking's "add to calendar" download (.ics, GET /api/v1/{slug}/bookings/{token}/calendar.ics),
+    by its TOKEN; base_url as in manage_url."""
+    return f"{base_url.rstrip('/')}/api/v1/{slug}/bookings/{token}/calendar.ics"

@@ -29,6 +29,7 @@ from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.policy import (cancel_rule, cancellation_keeps_deposit, clean_cancel_reason,
                                              is_late_cancellation, record_booked_rule)
 from medspa.domain.scheduling.availability import (
+    ONLINE_HORIZON_DAYS,
     Slot,
     find_slots,
     load_busy,
@@ -47,7 +48,6 @@ from medspa.domain.scheduling.references import (
 
 DEFAULT_HOLD_MINUTES = 10
 DEFAULT_GRACE_SECONDS = 120  # Settings.reconcile_grace_seconds (payments.service.reconcile_after_of says why)
-ONLINE_HORIZON_DAYS = 365  # how far ahead clients may book online (staff: 2 years)
 STAFF_HORIZON_DAYS = 730
 
 

@@ -185,17 +185,83 @@ def alternative_button(slot) -> rx.Component:
     )
 
 
+def next_available_offer() -> rx.Component:
+    """The time step's way past a strip with no free time: "Next available: Tue 22 Dec" and a
+    button that shows that day."""
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("calendar-search")),
+        rx.callout.text("No free times in these days. ", rx.text.strong("Next available: " + S.strip.next_label),
+                        id="next-available-text"),
+        rx.button("Show " + S.strip.next_label, rx.icon("arrow-right", size=16), on_click=S.show_next_available,
+                  size="3", width="100%", id="next-available", margin_top="0.5em"),
+        color_scheme=ACCENT,
+        width="100%",
+        id="next-available-offer",
+    )
+
+
+def waitlist_offer() -> rx.Component:
+    """The time step when nothing is free up to the service's last bookable day: one sentence
+    and the clinic's phone. WAITLIST: this box is where the waitlist (next issue) offers itself;
+    keep its id ("waitlist-offer") and put the join form inside it."""
+    return rx.box(
+        rx.vstack(
+            rx.hstack(rx.icon("calendar-x", size=18, flex_shrink="0"), rx.text(S.strip.empty_note, size="3", weight="bold"),
+                      spacing="2", align="center"),
+            rx.cond(S.location.phone,
+                    rx.text("Call the clinic: ", rx.link(S.location.phone, href=S.location.phone_href,
+                                                         white_space="nowrap", weight="medium"), size="2"),
+                    rx.text("Please call the clinic.", size="2")),
+            spacing="2",
+            width="100%",
+        ),
+        padding="1em",
+        border=f"1px dashed {rx.color('gray', 8)}",
+        border_radius="10px",
+        background=rx.color("gray", 2),
+        width="100%",
+        id="waitlist-offer",
+        role="status",
+    )
+
+
+def strip_arrow(direction: str, enabled) -> rx.Component:
+    """The day strip's "earlier" / "later" button (hidden when the strip cannot move that way)."""
+    later = direction == "later"
+    return rx.icon_button(
+        rx.icon("chevron-right" if later else "chevron-left", size=18),
+        on_click=S.browse_days(direction),
+        variant="soft",
+        color_scheme="gray",
+        size="3",
+        disabled=~enabled,
+        aria_label="Later dates" if later else "Earlier dates",
+        id=f"days-{direction}",
+        flex_shrink="0",
+    )
+
+
 def time_step() -> rx.Component:
-    """The booking page's day and time step: the day strip, the zone note, free times or alternatives."""
+    """The booking page's day and time step: the day strip (browsable up to the service's
+    maximum advance), the zone note, free times or alternatives, the next available day when
+    the strip has none, or the waitlist box when nothing is free at all."""
     return rx.vstack(
         back_button(),
         section_title("Pick a day and time", S.service.name + " with " + S.provider_name),
-        rx.box(
-            rx.hstack(rx.foreach(S.days, day_button), spacing="2", padding_bottom="0.5em"),
-            overflow_x="auto",
+        rx.hstack(
+            strip_arrow("earlier", S.strip.can_earlier),
+            rx.box(
+                rx.hstack(rx.foreach(S.strip.days, day_button), spacing="2", padding_bottom="0.5em"),
+                overflow_x="auto",
+                flex="1",
+                min_width="0",
+                role="group",
+                aria_label="Days",
+            ),
+            strip_arrow("later", S.strip.can_later),
+            spacing="2",
+            align="center",
             width="100%",
-            role="group",
-            aria_label="Days",
         ),
         rx.hstack(rx.icon("globe", size=14), rx.text(S.zone_note, size="2"), spacing="2", align="center",
                   color=rx.color("gray", 11)),
@@ -223,8 +289,15 @@ def time_step() -> rx.Component:
             rx.cond(
                 S.slot_groups.length() > 0,
                 rx.vstack(rx.foreach(S.slot_groups, slot_group), spacing="4", width="100%", id="slots"),
-                rx.callout("No free times on this day. Try another day.", icon="calendar-off",
-                           color_scheme="gray", width="100%"),
+                rx.cond(
+                    S.day != "",
+                    rx.callout("No free times on this day. Try another day.", icon="calendar-off",
+                               color_scheme="gray", width="100%"),
+                    rx.cond(S.strip.next_day != "", next_available_offer(),
+                            rx.cond(S.strip.empty_note != "", waitlist_offer(),
+                                    rx.callout("No free times in these days. Try later dates.", icon="calendar-off",
+                                               color_scheme="gray", width="100%"))),
+                ),
             ),
         ),
         spacing="4",

@@ -40,12 +40,14 @@ from medspa.domain.scheduling.actions.online import (
     fetch_availability,
     fetch_clinic,
     fetch_hold_outcome,
+    fetch_next_available,
     fetch_providers,
     fetch_services,
     public_actor,
 )
 from medspa.domain.scheduling.actions.online import hold_minutes as _hold_minutes
 from medspa.domain.scheduling.service import SlotTaken
+from medspa.domain.scheduling.references import calendar_url, manage_url
 from medspa.domain.timezones import format_clinic_clock, format_clinic_time, zone_abbreviation
 from medspa.settings import get_settings
 
@@ -147,6 +149,10 @@ class Confirmation:
     address: str = ""
     deposit: str = ""
     status: str = ""
+    balance: str = ""  # due at the visit: price - deposit ("$300.00")
+    policy: str = ""  # the cancellation rule it was booked under, one sentence
+    manage_url: str = ""  # /book/<slug>/manage/<token> (the token, never the code)
+    calendar_url: str = ""  # the .ics download, by the token
 
 
 @dataclass
@@ -289,23 +295,65 @@ def load_providers(org_id: int, location_id: int, service_id: int) -> list[Provi
             for p in staff]
 
 
-def load_days(org_id: int, location_id: int, service_id: int, provider_id: int | None,
-              time_zone: str) -> list[DayCard]:
-    """The next DAYS_SHOWN local dates at the location, each marked open when it has a free time."""
+@dataclass
+class DayStrip:
+    """The day strip of the time step: up to DAYS_SHOWN local dates from `days[0]`, each marked
+    open when it has a free time, and the way past a strip with none.
+
+    next_day / next_label: the first free date after the strip when the strip has none ("" when
+    it has some, or when nothing is free up to the service's last bookable day); can_earlier /
+    can_later: whether the strip can move (today .. last bookable day); empty_note: the
+    waitlist box's sentence when nothing is free from the strip's start to the last bookable day."""
+
+    days: list[DayCard] = field(default_factory=list)
+    can_earlier: bool = False
+    can_later: bool = False
+    next_day: str = ""
+    next_label: str = ""
+    empty_note: str = ""
+
+
+def _day_card(d: date, open_days: set[date]) -> DayCard:
+    return DayCard(d.isoformat(), format_date(d, "EEE", locale="en_US"), str(d.day),
+                   format_date(d, "MMM", locale="en_US"), format_date(d, "EEEE, MMMM d", locale="en_US"),
+                   d in open_days)
+
+
+def load_strip(org_id: int, location_id: int, service_id: int, provider_id: int | None, time_zone: str,
+               start: date | None = None) -> DayStrip:
+    """DAYS_SHOWN local dates from `start` (None: today at the location; kept within today .. the
+    service's last bookable day, max_advance_days or the online horizon), each marked open when
+    it has a free time. A strip with no free time names the next available date after it
+    (scheduling.availability.next_available_day), or says that nothing is free up to the last
+    bookable day. A withdrawn service or provider gives an empty strip that says so."""
     clock = app_clock()
+    actor = _actor(org_id)
     tz = ZoneInfo(time_zone)
     today = clock.now().astimezone(tz).date()
-    last = today + timedelta(days=DAYS_SHOWN - 1)
-    found = fetch_availability(_actor(org_id), location_id, service_id, today, last, provider_id,
-                               clock=clock)
-    open_days = {sl.start.astimezone(tz).date() for sl in found.slots}
-    days = []
-    for i in range(DAYS_SHOWN):
-        d = today + timedelta(days=i)
-        days.append(DayCard(d.isoformat(), format_date(d, "EEE", locale="en_US"), str(d.day),
-                            format_date(d, "MMM", locale="en_US"),
-                            format_date(d, "EEEE, MMMM d", locale="en_US"), d in open_days))
-    return days
+    start = max(start or today, today)
+    try:
+        found = fetch_next_available(actor, location_id, service_id, start, provider_id, clock=clock)
+        last = found.last_day
+        start = min(start, max(last, today))
+        end = max(start, min(start + timedelta(days=DAYS_SHOWN - 1), last))
+        if found.day is not None and found.day <= end:
+            slots = fetch_availability(actor, location_id, service_id, start, end, provider_id, clock=clock).slots
+        else:
+            slots = ()
+    except (NotFound, ValidationFailed):
+        return DayStrip(empty_note="This treatment can no longer be booked online.")
+    open_days = {sl.start.astimezone(tz).date() for sl in slots}
+    strip = DayStrip([_day_card(start + timedelta(days=i), open_days) for i in range((end - start).days + 1)],
+                     can_earlier=start > today, can_later=end < last)
+    if not open_days and found.day is not None:
+        strip.next_day = found.day.isoformat()
+        strip.next_label = format_date(found.day, "EEE d MMM", locale="en_US")
+    elif found.day is None:
+        ahead = (last - today).days
+        strip.empty_note = (f"Nothing free in the next {ahead} days." if start == today else
+                            f"Nothing free from {format_date(start, 'EEE d MMM', locale='en_US')} "
+                            f"to {format_date(last, 'EEE d MMM', locale='en_US')}.")
+    return strip
 
 
 def load_slots(org_id: int, location_id: int, service_id: int, provider_id: int | None, day: date,
@@ -357,11 +405,13 @@ def check_client(first_name: str, last_name: str, email: str, phone: str, region
     return {}
 
 
-def _confirmation(visit: BookedVisit, service: str, provider: str, location: LocationCard) -> Confirmation:
+def _confirmation(visit: BookedVisit, service: str, provider: str, location: LocationCard,
+                  slug: str) -> Confirmation:
     return Confirmation(visit.reference, service, provider, format_clinic_time(visit.start_at, location.time_zone),
                         location.name, location.address,
                         format_money(visit.deposit_cents, visit.currency) if visit.deposit_cents else NO_DEPOSIT,
-                        visit.status)
+                        visit.status, format_money(visit.balance_cents, visit.currency), visit.policy or location.policy,
+                        manage_url(slug, visit.token), calendar_url(slug, visit.token))
 
 
 @dataclass
@@ -381,6 +431,7 @@ class Submission:
     payment_method_id: str | None = None
     ip: str = ""
     user_agent: str = ""
+    slug: str = ""  # the clinic's URL slug, for the confirmation's links
 
 
 def decline_words(exc: CardDeclined, time_zone: str) -> str:
@@ -422,13 +473,13 @@ def submit(sub: Submission) -> Outcome:
     except RateLimited as exc:  # nothing was written; the hold stays
         return Outcome(card_error=exc.message)
     return Outcome(confirmation=_confirmation(visit, sub.service_name, sub.provider_names.get(visit.provider_id, ""),
-                                              sub.location))
+                                              sub.location, sub.slug))
 
 
 def booking_outcome(org_id: int, hold_id: int, service: str, provider_names: dict[int, str],
-                    location: LocationCard) -> tuple[str, Confirmation | None]:
+                    location: LocationCard, slug: str = "") -> tuple[str, Confirmation | None]:
     """After 3-D Secure: ("confirmed", confirmation), ("pending", None) or ("failed", None)."""
     visit = fetch_hold_outcome(_actor(org_id), hold_id)
     if visit.status == AppointmentStatus.CONFIRMED:
-        return "confirmed", _confirmation(visit, service, provider_names.get(visit.provider_id, ""), location)
+        return "confirmed", _confirmation(visit, service, provider_names.get(visit.provider_id, ""), location, slug)
     return ("pending", None) if visit.status == AppointmentStatus.HELD else ("failed", None)

@@ -152,7 +152,7 @@ def payment_step() -> rx.Component:
 def confirmation_row(label: str, value, id_: str) -> rx.Component:
     """One labelled line of the booking page's confirmation card."""
     return rx.flex(
-        rx.text(label, size="2", color_scheme="gray", min_width="7em"),
+        rx.text(label, size="2", color_scheme="gray", min_width="8.5em", flex_shrink="0"),
         rx.text(value, size="2", weight="medium", id=id_, word_break="break-word"),
         spacing="3",
         direction=rx.breakpoints(initial="column", sm="row"),
@@ -161,7 +161,9 @@ def confirmation_row(label: str, value, id_: str) -> rx.Component:
 
 
 def done_step() -> rx.Component:
-    """The booking page's last step: "You're booked!", the reference and the visit's details."""
+    """The booking page's last step: "You're booked!", the short booking code, the visit's
+    details, the balance due at the visit, the cancellation rule it was booked under, "Add to
+    calendar" (.ics by the booking token) and "Manage booking" (references.manage_url)."""
     c = C.confirmation
     return rx.vstack(
         rx.center(rx.icon("circle-check", size=40, color=rx.color("grass", 9)), width="100%"),
@@ -179,7 +181,8 @@ def done_step() -> rx.Component:
                 confirmation_row("Location", rx.cond(c.address, c.location + ", " + c.address, c.location),
                                  "confirm-location"),
                 confirmation_row("Deposit paid", c.deposit, "confirm-deposit"),
-                rx.cond(S.location.policy, confirmation_row("Cancelling", S.location.policy, "confirm-policy")),
+                confirmation_row("Due at your visit", c.balance, "confirm-balance"),
+                rx.cond(c.policy, confirmation_row("Cancelling", c.policy, "confirm-policy")),
                 rx.cond(S.location.phone, confirmation_row(
                     "Questions", rx.link(S.location.phone, href=S.location.phone_href), "confirm-phone")),
                 spacing="3",
@@ -189,6 +192,18 @@ def done_step() -> rx.Component:
             width="100%",
             variant="surface",
         ),
+        rx.flex(
+            rx.button(rx.el.a(rx.icon("calendar-plus", size=16), "Add to calendar", href=c.calendar_url,
+                              download="booking.ics", id="add-to-calendar"),
+                      as_child=True, size="3", variant="solid", flex=rx.breakpoints(initial="none", sm="1")),
+            rx.button(rx.el.a(rx.icon("settings-2", size=16), "Manage booking", href=c.manage_url, id="manage-booking"),
+                      as_child=True, size="3", variant="outline", flex=rx.breakpoints(initial="none", sm="1")),
+            spacing="3",
+            width="100%",
+            direction=rx.breakpoints(initial="column", sm="row"),
+        ),
+        rx.text("Keep the manage link to change or cancel your visit; it is also in your confirmation email.",
+                size="1", color_scheme="gray", text_align="center", width="100%"),
         rx.button("Book another treatment", variant="soft", size="3", on_click=S.start_over, width="100%"),
         spacing="4",
         width="100%",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import reflex as rx
@@ -21,14 +21,14 @@ import reflex as rx
 from medspa.domain.clients.service import ClientInput
 from medspa.domain.payments.gateway import CardDetails
 from medspa.domain.ratelimits import RateLimited
-from medspa.features.booking import flow
+from medspa.features.booking import flow, steps
 from medspa.features.booking.flow import (
-    CategoryCard, Confirmation, DayCard, LocationCard, ProviderCard, ServiceCard, SlotCard, SlotGroup, Taken,
+    CategoryCard, Confirmation, DayStrip, LocationCard, ProviderCard, ServiceCard, SlotCard, SlotGroup, Taken,
 )
 from medspa.web.inputs import ascii_int, form_text, parse_id
 
 ANYONE = "any"
-STEPS = ("location", "service", "provider", "time", "details", "payment", "done")
+STEPS = steps.STEPS
 CLIENT_FIELDS = ("first_name", "last_name", "email", "phone")
 CARD_FIELDS = ("card_number", "exp_month", "exp_year", "cvc")
 
@@ -63,7 +63,7 @@ class BookingState(rx.State):
     providers: list[ProviderCard] = []
     provider_choice: str = ""
     provider_name: str = ""
-    days: list[DayCard] = []
+    strip: DayStrip = rx.field(default_factory=DayStrip)  # the days shown, the next available, the waitlist note
     day: str = ""
     zone_note: str = ""
     slot_groups: list[SlotGroup] = []
@@ -77,7 +77,7 @@ class BookingState(rx.State):
     _service_ids: list[int] = []
     _provider_id: int | None = None
     _hold_id: int | None = None
-    _offered: list[str] = []
+    _nav: int = 0  # the number of the flow's browser-history entry shown (?n=): Back lowers it
 
     # ---------------------------------------------------------------- helpers
 
@@ -90,6 +90,22 @@ class BookingState(rx.State):
         if hold_id and self._org_id:
             await asyncio.to_thread(flow.release, self._org_id, hold_id)
 
+    def _url(self, step: str) -> str:
+        return steps.step_url(self._slug, step, self._nav)
+
+    def _push(self):
+        """A new browser-history entry for the step just reached (so Back goes back one step)."""
+        self._nav += 1
+        return rx.redirect(self._url(self.step))
+
+    async def _back_to(self, step: str) -> None:
+        """Move back to `step`; leaving the time behind gives the held slot back."""
+        self.step = step
+        if step in ("location", "service", "provider"):
+            await self._release()
+        if step == "provider" and self._provider_id is None:
+            self.provider_name = ""
+
     def _provider_names(self) -> dict[int, str]:
         return {p.id: p.name for p in self.providers}
 
@@ -99,31 +115,57 @@ class BookingState(rx.State):
         self.zone_note = await asyncio.to_thread(flow.zone_note, loc.time_zone, loc.name)
         self.step = "service"
 
-    def _offer_taken(self, alternatives: list[SlotCard]) -> None:
+    def _offer_taken(self, alternatives: list[SlotCard]):
+        """Back on the time step with the nearest free times (a history entry when moved)."""
         self.taken = ("Sorry, that time was just taken; nothing was charged. "
                       "Here are the nearest free times, or pick another day above.")
         self.alternatives, self.slot, self.held_until = alternatives, SlotCard(), ""
-        self._offered = [a.start for a in alternatives]
-        self.step = "time"
+        moved, self.step = self.step != "time", "time"
+        return self._push() if moved else None
 
     # ---------------------------------------------------------------- page load
 
     @rx.event
     async def load(self):
-        """on_load, also sent on every websocket reconnect and reload: a visitor already on
-        this clinic's flow keeps their place and their hold once they picked a treatment;
-        before that (nothing chosen, nothing held) the clinic's menu is read again, so a
-        visitor who found no treatments sees the ones added since; another clinic starts
-        afresh."""
-        parts = [p for p in self.router.url.path.split("/") if p]
-        slug = parts[-1] if len(parts) >= 2 and parts[-2] == "book" else ""
-        if self.status == "ready" and slug == self._slug and self.step not in ("location", "service"):
-            return
-        await self._begin(slug)
+        """on_load: also on every reconnect, reload and browser Back/Forward (see steps.py)."""
+        slug, wanted, n = steps.where(self.router.url)
+        if self.status != "ready" or slug != self._slug:
+            await self._begin(slug)
+            return self._fallback(wanted)
+        if n == self._nav and wanted in ("", self.step):
+            if self.step in ("location", "service"):
+                await self._refresh_menu()
+            return None
+        back, self._nav = n < self._nav, n
+        if back and self.step == "done":  # booked: Back starts a new booking
+            await self._begin(slug)
+            return self._fallback(wanted)
+        checkout = await self.get_state(CheckoutState)
+        target = steps.target_step(self.step, wanted, back, lambda st: steps.reachable(self, checkout, st))
+        if back and target != self.step:
+            await self._back_to(target)
+        self.step = target
+        if wanted != self.step:
+            return rx.redirect(self._url(self.step), replace=True)
+        return None
+
+    def _fallback(self, wanted: str):
+        """After a fresh start: a URL naming a later step shows the first one instead."""
+        if self.status == "ready" and wanted and wanted != self.step:
+            return rx.redirect(f"/book/{self._slug}", replace=True)
+        return None
+
+    async def _refresh_menu(self) -> None:
+        if self.step == "location" or len(self.locations) < 2:
+            await self._begin(self._slug)
+        else:
+            await self._release()
+            await self._open_location(self.location)
 
     @rx.event
     async def start_over(self):
         await self._begin(self._slug)
+        return rx.redirect(f"/book/{self._slug}")
 
     async def _begin(self, slug: str) -> None:
         await self._release()
@@ -137,7 +179,6 @@ class BookingState(rx.State):
             self.status = "not_found"
             return
         self._org_id, self.clinic_name, self.locations = clinic.org_id, clinic.name, clinic.locations
-
         self.clinic_logo = clinic.logo_url
         checkout.stripe_key = flow.stripe_publishable_key()
         checkout.hold_minutes = flow.hold_minutes()
@@ -156,6 +197,7 @@ class BookingState(rx.State):
             return
         await self._release()
         await self._open_location(loc)
+        return self._push()
 
     @rx.event
     async def choose_service(self, service_id: Any):
@@ -166,6 +208,7 @@ class BookingState(rx.State):
         self.service = next(s for c in self.categories for s in c.services if s.id == sid)
         self.providers = await asyncio.to_thread(flow.load_providers, self._org_id, self.location.id, sid)
         self.provider_choice, self.step = "", "provider"
+        return self._push()
 
     @rx.event
     async def choose_provider(self, choice: Any):
@@ -177,28 +220,53 @@ class BookingState(rx.State):
         self._provider_id = provider.id if provider else None
         self.provider_choice = str(provider.id) if provider else ANYONE
         self.provider_name = provider.name if provider else "Anyone available"
-        self.days = await asyncio.to_thread(flow.load_days, self._org_id, self.location.id, self.service.id,
-                                            self._provider_id, self.location.time_zone)
-        first_open = next((d.iso for d in self.days if d.open), self.days[0].iso)
-        self.step = "time"
-        await self._load_day(first_open)
+        await self._load_strip(None)
+        moved, self.step = self.step != "time", "time"
+        return self._push() if moved else None
+
+    async def _load_strip(self, start: date | None, pick: str = "") -> None:
+        """The day strip from `start` (None: today); selects `pick`, else its first free day."""
+        strip = await asyncio.to_thread(flow.load_strip, self._org_id, self.location.id, self.service.id,
+                                        self._provider_id, self.location.time_zone, start)
+        self.strip = strip
+        first_open = pick or next((d.iso for d in strip.days if d.open), "")
+        if first_open:
+            await self._load_day(first_open)
+        else:
+            self.day, self.slot_groups, self.taken, self.alternatives = "", [], "", []
 
     @rx.event
     async def choose_day(self, iso: Any):
-        if self.step == "time" and any(d.iso == iso for d in self.days):
+        if self.step == "time" and any(d.iso == iso for d in self.strip.days):
             await self._load_day(iso)
+
+    @rx.event
+    async def browse_days(self, direction: Any):
+        """Move the day strip DAYS_SHOWN days "earlier" or "later" (today .. the last bookable day)."""
+        strip = self.strip
+        if self.step != "time" or not strip.days or not ((direction == "later" and strip.can_later)
+                                                         or (direction == "earlier" and strip.can_earlier)):
+            return
+        shift = timedelta(days=flow.DAYS_SHOWN if direction == "later" else -flow.DAYS_SHOWN)
+        await self._load_strip(date.fromisoformat(strip.days[0].iso) + shift)
+
+    @rx.event
+    async def show_next_available(self):
+        """Jump the strip to the next available day it named, and show that day's times."""
+        if self.step == "time" and self.strip.next_day:
+            await self._load_strip(date.fromisoformat(self.strip.next_day), pick=self.strip.next_day)
 
     async def _load_day(self, iso: str) -> None:
         self.day, self.taken, self.alternatives = iso, "", []
         self.slot_groups = await asyncio.to_thread(flow.load_slots, self._org_id, self.location.id,
                                                    self.service.id, self._provider_id, date.fromisoformat(iso),
                                                    self.location.time_zone)
-        self._offered = [s.start for g in self.slot_groups for s in g.slots]
 
     @rx.event
     async def choose_slot(self, start: Any):
         """Hold the picked time (committed) so it stays free while the client types."""
-        if self.step != "time" or start not in self._offered:
+        offered = [s.start for g in self.slot_groups for s in g.slots] + [a.start for a in self.alternatives]
+        if self.step != "time" or start not in offered:
             return
         ip, ua = self._who()
         try:
@@ -207,8 +275,7 @@ class BookingState(rx.State):
                 datetime.fromisoformat(start), self.location.time_zone, self._hold_id, ip, ua)
         except Taken as exc:
             self._hold_id = None
-            self._offer_taken(exc.alternatives)
-            return
+            return self._offer_taken(exc.alternatives)
         except RateLimited as exc:  # too many slots held from this network: nothing was held
             self.taken, self.alternatives = exc.message, []
             return
@@ -218,18 +285,18 @@ class BookingState(rx.State):
         self.provider_name = self._provider_names().get(held.provider_id, self.provider_name)
         self.taken, self.alternatives, self.step = "", [], "details"
         (await self.get_state(CheckoutState)).card_error = ""
+        return self._push()
 
     @rx.event
     async def go_back(self):
-        """One step back; leaving the time behind gives the held slot back."""
+        """The page's Back button: the browser's Back when this flow put an entry before this
+        one in the history (load then moves one step back), else one step back in place."""
         if self.step not in STEPS[1:-1] or (self.step == "service" and len(self.locations) < 2):
-            return
-        self.step = STEPS[STEPS.index(self.step) - 1]
-        if self.step in ("location", "service", "provider"):
-            await self._release()
-        if self.step == "provider" and self._provider_id is None:
-            self.provider_name = ""
-
+            return None
+        if self._nav > 0:
+            return rx.call_script("window.history.back()")
+        await self._back_to(STEPS[STEPS.index(self.step) - 1])
+        return rx.redirect(self._url(self.step), replace=True)
 
 
 class CheckoutState(BookingState):
@@ -264,6 +331,7 @@ class CheckoutState(BookingState):
             yield await self._submit(None, None)
             return
         self.card_error, self.step = "", "payment"
+        yield self._push()
 
     @rx.event
     def mount_stripe(self):
@@ -276,20 +344,22 @@ class CheckoutState(BookingState):
         sub = flow.Submission(self._org_id, self.location, self.service.id, self.service.name, self._provider_id,
                               self._provider_names(), datetime.fromisoformat(self.slot.start), self._hold_id,
                               ClientInput(self.first_name, self.last_name, self.email, self.phone), card,
-                              payment_method_id, ip, ua)
+                              payment_method_id, ip, ua, self._slug)
         try:
             out = await asyncio.to_thread(flow.submit, sub)
         finally:
             self.busy = False
         if out.confirmation:
             self.confirmation, self._hold_id, self.step = out.confirmation, None, "done"
+            return self._push()
         elif out.taken is not None:
             self._hold_id, self.slot = None, SlotCard()
-            self._offer_taken(out.taken)
+            return self._offer_taken(out.taken)
         elif out.errors:
             self.errors = out.errors
-            if set(out.errors) & set(CLIENT_FIELDS):
+            if set(out.errors) & set(CLIENT_FIELDS) and self.step != "details":
                 self.step = "details"
+                return rx.redirect(self._url(self.step), replace=True)
         elif out.client_secret:
             return rx.call_script(f"{_STRIPE_JS} window.medspaStripe.handleAction({json.dumps(out.client_secret)})",
                                   callback=CheckoutState.stripe_action_done)
@@ -341,12 +411,14 @@ class CheckoutState(BookingState):
             return
         for _ in range(20):
             status, conf = await asyncio.to_thread(flow.booking_outcome, self._org_id, self._hold_id,
-                                                   self.service.name, self._provider_names(), self.location)
+                                                   self.service.name, self._provider_names(), self.location,
+                                                   self._slug)
             if status != "pending":
                 break
             await asyncio.sleep(1)
         if status == "confirmed" and conf is not None:
             self.confirmation, self._hold_id, self.step = conf, None, "done"
+            return self._push()
         else:
             kept = f" Your time is held until {self.held_until}; try another card." if self.held_until else ""
             self.card_error = (f"Your bank did not approve the payment.{kept}" if status == "failed"

@@ -26,15 +26,23 @@ from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import CardDetails, PaymentGateway
-from medspa.domain.practice.models import Location, StaffMember
+from medspa.domain.messaging.attachments import booking_invite
+from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.practice.profile import logo_url
 from medspa.domain.practice.service import get_location, list_locations, organization_by_slug
 from medspa.domain.ratelimits import network_key, hit
 from medspa.domain.scheduling.abuse import HoldCaps, refuse_excess_holds
-from medspa.domain.scheduling.availability import Slot, find_slots, has_money_on_hold, last_deposit_declined
+from medspa.domain.scheduling.availability import (
+    NextAvailable,
+    Slot,
+    find_slots,
+    has_money_on_hold,
+    last_deposit_declined,
+    next_available_day,
+)
 from medspa.domain.scheduling.booking import OnlineBooking, book_online, lapsed_hold_ids, organization_ids
 from medspa.domain.scheduling.models import AppointmentStatus
-from medspa.domain.scheduling.policy import location_refund_rule
+from medspa.domain.scheduling.policy import booked_refund_rule, location_refund_rule
 from medspa.domain.scheduling.references import format_display_code
 from medspa.domain.scheduling.service import (
     SlotTaken,
@@ -163,6 +171,13 @@ class BookedVisit:
     location: str = ""
     time_zone: str = ""
     provider: str = ""
+    price_cents: int = 0
+    policy: str = ""  # the cancellation rule it was booked under (policy.booked_refund_rule), "" unknown
+
+    @property
+    def balance_cents(self) -> int:
+        """What is left to pay at the visit: price minus the deposit (integer cents, never below 0)."""
+        return max(self.price_cents - self.deposit_cents, 0)
 
 
 def _location_info(loc: Location) -> LocationInfo:
@@ -175,11 +190,13 @@ def _service_info(svc: Service) -> ServiceInfo:
                        svc.price_cents, svc.deposit_cents, svc.currency)
 
 
-def _visit(appt, service: str = "", location: Location | None = None, provider: StaffMember | None = None) -> BookedVisit:
+def _visit(appt, service: str = "", location: Location | LocationInfo | None = None,
+           provider: StaffMember | None = None) -> BookedVisit:
     return BookedVisit(appt.id, format_display_code(appt.display_code), appt.booking_token, str(appt.status),
                        appt.start_at, appt.end_at, appt.provider_id,
                        appt.deposit_cents, appt.currency, service, location.name if location else "",
-                       location.time_zone if location else "", provider.display_name if provider else "")
+                       location.time_zone if location else "", provider.display_name if provider else "",
+                       appt.price_cents or 0, booked_refund_rule(appt, location) if location else "")
 
 
 # ---------------------------------------------------------------- reads
@@ -241,6 +258,19 @@ def fetch_availability(actor: Actor, location_id: int, service_id: int, start_da
     return Availability(loc, tuple(slots))
 
 
+def fetch_next_available(actor: Actor, location_id: int, service_id: int, from_day: date,
+                         provider_id: int | None = None, until_day: date | None = None, *,
+                         clock: Clock | None = None, engine: Engine | None = None) -> NextAvailable:
+    """The first local date from `from_day` with a time a client may book online, and the
+    last date the service may be booked (its max_advance_days, else the online horizon):
+    availability.next_available_day, read in one transaction. until_day: stop earlier.
+    Raises NotFound (location, service, provider), ValidationFailed (dates)."""
+    now = now_of(clock)
+    with atomic(actor.org_id, engine=engine) as work:
+        return next_available_day(work.session, actor, location_id=location_id, service_id=service_id,
+                                  from_day=from_day, until_day=until_day, now=now, provider_id=provider_id)
+
+
 def fetch_booking(actor: Actor, token: str, *, engine: Engine | None = None) -> BookedVisit:
     """A booking by its unguessable token (never by its display code), with service, location
     and provider names. Raises NotFound (also for a display code, holds and lapsed holds)."""
@@ -254,6 +284,27 @@ def fetch_booking(actor: Actor, token: str, *, engine: Engine | None = None) -> 
 DECLINED_OUTCOME = "declined"
 
 
+CALENDAR_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED)
+
+
+def fetch_booking_calendar(actor: Actor, token: str, *, engine: Engine | None = None) -> tuple[str, bytes]:
+    """("booking-<code>.ics", the visit as iCalendar bytes) for a booking's unguessable token:
+    the same object as the confirmation email's invite.ics (messaging.attachments.booking_invite,
+    DTSTAMP its confirmation time): service, provider, location and reference, no client or
+    health data. Raises NotFound (a display code, an unknown token, a hold, or a visit that
+    is cancelled, expired or a no-show: nothing to put in a calendar)."""
+    with atomic(actor.org_id, engine=engine) as work:
+        s = work.session
+        appt = appointment_by_token(s, token)
+        if appt.status not in CALENDAR_STATUSES:
+            raise NotFound("booking")
+        content = booking_invite(org=s.get(Organization, appt.org_id), appointment=appt,
+                                 location=s.get(Location, appt.location_id), service=s.get(Service, appt.service_id),
+                                 provider=s.get(StaffMember, appt.provider_id),
+                                 stamp=appt.confirmed_at or appt.created_at)
+        return f"booking-{appt.display_code}.ics", content
+
+
 def fetch_hold_outcome(actor: Actor, hold_id: int, *, engine: Engine | None = None) -> BookedVisit:
     """The appointment a hold became (after 3-D Secure the webhook confirms it): status
     "held" while the payment is pending, "confirmed", or anything else when it failed:
@@ -261,7 +312,8 @@ def fetch_hold_outcome(actor: Actor, hold_id: int, *, engine: Engine | None = No
     declined (no payment pending or succeeded, its last one declined or failed).
     Raises NotFound."""
     with atomic(actor.org_id, engine=engine) as work:
-        visit = _visit(get_appointment(work.session, hold_id))
+        appt = get_appointment(work.session, hold_id)
+        visit = _visit(appt, location=work.session.get(Location, appt.location_id))
         if visit.status == AppointmentStatus.HELD and last_deposit_declined(work.session, hold_id):
             visit = replace(visit, status=DECLINED_OUTCOME)
         return visit
@@ -349,7 +401,7 @@ def do_book_online(actor: Actor, req: OnlineBooking, *, clock: Clock | None = No
                            grace_seconds=get_settings().reconcile_grace_seconds, hold_caps=hold_caps())
     except SlotTaken as exc:
         raise SlotTakenAt(exc.alternatives, location.time_zone) from exc
-    return replace(_visit(appt), location=location.name, time_zone=location.time_zone)
+    return _visit(appt, location=location)
 
 
 @dataclass(frozen=True)
