@@ -213,7 +213,9 @@ def test_every_http_route_is_known_and_anonymous_routes_are_clinic_scoped(client
     public_v1 = {("get", "/api/v1/health"), ("get", "/api/v1/{clinic}/locations"),
                  ("get", "/api/v1/{clinic}/services"), ("get", "/api/v1/{clinic}/providers"),
                  ("get", "/api/v1/{clinic}/availability"), ("post", "/api/v1/{clinic}/bookings"),
-                 ("get", "/api/v1/{clinic}/bookings/{token}"), ("get", "/api/v1/{clinic}/bookings/{token}/calendar.ics")}
+                 ("get", "/api/v1/{clinic}/bookings/{token}"), ("get", "/api/v1/{clinic}/bookings/{token}/calendar.ics"),
+                 ("post", "/api/v1/{clinic}/bookings/{token}/reschedule"),
+                 ("post", "/api/v1/{clinic}/bookings/{token}/cancel")}
     v1 = {(m, p) for m, p in paths if p.startswith("/api/v1/")}
     assert v1 == public_v1
     others = {p for _, p in paths - v1}
@@ -247,7 +249,9 @@ def test_a_hold_made_through_the_api_lasts_hold_minutes(client, engine, owner_en
 CLINIC_OPERATIONS = [("get", "/api/v1/{clinic}/locations"), ("get", "/api/v1/{clinic}/services"),
                      ("get", "/api/v1/{clinic}/providers"), ("get", "/api/v1/{clinic}/availability"),
                      ("post", "/api/v1/{clinic}/bookings"), ("get", "/api/v1/{clinic}/bookings/{token}"),
-                     ("get", "/api/v1/{clinic}/bookings/{token}/calendar.ics")]
+                     ("get", "/api/v1/{clinic}/bookings/{token}/calendar.ics"),
+                     ("post", "/api/v1/{clinic}/bookings/{token}/reschedule"),
+                     ("post", "/api/v1/{clinic}/bookings/{token}/cancel")]
 
 
 def test_every_clinic_route_documents_404_and_the_422_it_really_sends(client, engine, owner_engine):

@@ -25,6 +25,10 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.gateway import CardDetails, PaymentGateway
 from medspa.domain.scheduling.availability import Slot
 from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, OnlineBooking
+from medspa.domain.portal.service import PortalUnavailable
+from medspa.domain.scheduling.actions.manage import do_cancel_by_token, do_reschedule_by_token
+from medspa.domain.scheduling.reschedule import MoveRefused
+from medspa.domain.scheduling.service import InvalidTransition
 from medspa.domain.scheduling.actions.online import (
     fetch_booking_calendar,
     ClinicInfo,
@@ -308,3 +312,72 @@ def booking_calendar(token: str, tenant: Tenant = Depends(get_tenant)):
     return Response(content, media_type="text/calendar; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
                              "Cache-Control": "private, no-store"})
+
+class RescheduleIn(BaseModel):
+    """Request body of POST /{clinic}/bookings/{token}/reschedule: the new start, one of the free
+    times GET /{clinic}/availability offers for the booking's service and provider."""
+
+    start: str = Field(max_length=64, description="ISO-8601 instant with offset, e.g. 2026-07-16T11:00:00-04:00")
+
+
+class CancelIn(BaseModel):
+    """Request body of POST /{clinic}/bookings/{token}/cancel: why (client_request, illness,
+    clinic, weather or other) and a note (required for other)."""
+
+    reason: str = Field(max_length=20, description="client_request, illness, clinic, weather or other")
+    note: str = Field("", max_length=500, description="Free text; required when reason is other")
+
+
+class ChangedOut(BaseModel):
+    """Response of a change through the manage link: the booking as it is now (start and end
+    with the location's offset) and what happened in words (the deposit's fate included)."""
+
+    reference: str
+    status: str
+    start: str
+    end: str
+    message: str
+
+
+def _changed(tenant: Tenant, token: str, message: str) -> ChangedOut:
+    visit = fetch_booking(tenant.actor, token, engine=tenant.engine)
+    tz = ZoneInfo(visit.time_zone)
+    return ChangedOut(reference=visit.reference, status=visit.status, start=visit.start_at.astimezone(tz).isoformat(),
+                      end=visit.end_at.astimezone(tz).isoformat(), message=message)
+
+
+@router.post("/{clinic}/bookings/{token}/reschedule", response_model=ChangedOut,
+             responses={code: BOOKING_ERRORS[code] for code in (400, 409, 413, 503)} | {**NOT_FOUND, **INVALID,
+                                                                                       **RATE_LIMITED})
+def reschedule_booking(token: str, body: RescheduleIn, tenant: Tenant = Depends(get_tenant),
+                       clock: Clock = Depends(get_clock), gateway: PaymentGateway | None = Depends(get_gateway)):
+    """Move a booking to another free time, by its unguessable token (what the manage page
+    does): the same service and provider, the location's policy applied (a late move is free
+    once; after that, or where the location says so, it counts as a late cancellation and the
+    token follows the new visit). The deposit moves with the visit. 409 with the nearest free
+    times when the time is not free."""
+    start = _parse_instant(body.start)
+    try:
+        done = do_reschedule_by_token(tenant.actor, token, start, clock=clock, engine=tenant.engine, gateway=gateway)
+    except MoveRefused as exc:
+        tz = ZoneInfo(fetch_booking(tenant.actor, token, engine=tenant.engine).time_zone)
+        return error(409, error="slot_taken", message=exc.reason, alternatives=[slot_out(a, tz) for a in exc.alternatives])
+    except InvalidTransition as exc:
+        raise ValidationFailed({"start": str(exc)}) from exc
+    return _changed(tenant, token, done.message)
+
+
+@router.post("/{clinic}/bookings/{token}/cancel", response_model=ChangedOut,
+             responses={code: BOOKING_ERRORS[code] for code in (400, 413, 503)} | {**NOT_FOUND, **INVALID,
+                                                                                  **RATE_LIMITED})
+def cancel_booking(token: str, body: CancelIn, tenant: Tenant = Depends(get_tenant),
+                   clock: Clock = Depends(get_clock), gateway: PaymentGateway | None = Depends(get_gateway)):
+    """Cancel a booking by its unguessable token with a reason, under the location's policy
+    (the deposit refunded, or kept inside the window where the location keeps it); the message
+    says which. 422 when it can no longer be cancelled online."""
+    try:
+        message = do_cancel_by_token(tenant.actor, token, body.reason, body.note, clock=clock, engine=tenant.engine,
+                                     gateway=gateway)
+    except PortalUnavailable as exc:
+        raise ValidationFailed({"request": str(exc)}) from exc
+    return _changed(tenant, token, message)
