@@ -68,7 +68,9 @@ _engines: dict[str, object] = {}
 
 def _engine(url: str):
     if url not in _engines:
-        _engines[url] = create_engine(to_sqlalchemy_url(url), pool_size=2, max_overflow=4)
+        # pre-ping: the two-worker cluster's database is stopped and started again when a second
+        # module uses that fixture in one run (same URL, so its pooled connections are dead)
+        _engines[url] = create_engine(to_sqlalchemy_url(url), pool_size=2, max_overflow=4, pool_pre_ping=True)
     return _engines[url]
 
 
