@@ -95,7 +95,7 @@ def test_next_available_then_book_with_back_one_step(phone_page: Page, engines, 
     shot(page, "2-next-available-day-phone")
     page.get_by_role("button", name=NINE_AM).click()
     expect(page.get_by_role("heading", name="Your details")).to_be_visible()
-    assert "step=details" in page.url
+    page.wait_for_url("**step=details**")  # the step's URL is pushed just after the step renders
 
     # the browser's Back: one step (the time), the hold kept; Forward: the details again
     page.go_back()
@@ -112,6 +112,7 @@ def test_next_available_then_book_with_back_one_step(phone_page: Page, engines, 
     page.get_by_label("Mobile phone").fill("(212) 555-0123")
     page.get_by_role("button", name="Continue to deposit").click()
     expect(page.get_by_role("heading", name="Secure your booking")).to_be_visible()
+    page.wait_for_url("**step=payment**")
     page.go_back()  # one step: the details, as typed
     expect(page.get_by_role("heading", name="Your details")).to_be_visible()
     expect(page.get_by_label("Email")).to_have_value("ava@example.com")
