@@ -313,3 +313,93 @@ def test_searching_obrien_finds_o_apostrophe_brien_by_name(clinic):
         found = {q: [r.name for r in list_clients(s, org_id=clinic.org_id, now=NOW, query=q).rows]
                  for q in ("obrien", "Siobhan OBrien")}
     assert found == {"obrien": ["Siobhan O'Brien"], "Siobhan OBrien": ["Siobhan O'Brien"]}
+
+
+# ---------------------------------------------------------------- issue 15: moves, manage link (breaker 2026-12-06)
+
+def _late_paid_visit(engine, owner_engine, *, late_is_cancel: bool = False):
+    """Ana's $50-deposit botox visit on Jul 15 at 10:00 New York, booked online, and `late_now`
+    (5 hours before it: inside the 24-hour window)."""
+    clinic = build_clinic(engine, owner_engine)
+    if late_is_cancel:
+        with clinic.session() as s:
+            loc = s.get(Location, clinic.location_id)
+            loc.late_reschedule_is_late_cancel = True
+            s.add(loc)
+            s.commit()
+    appt = _book(clinic, "Ana", "ana@example.com", "+12125550147", ny(date(2026, 7, 15), 10))
+    return clinic, appt, ny(date(2026, 7, 15), 10) - timedelta(hours=5)
+
+
+def _manage_move(clinic, token: str, start: datetime, now: datetime):
+    from medspa.domain.scheduling.actions import manage
+    return manage.do_reschedule_by_token(clinic.public, token, start, clock=FixedClock(now), engine=clinic.engine,
+                                         gateway=TestPaymentGateway(clinic.engine, FixedClock(now).now))
+
+
+def test_the_visit_a_counted_late_move_makes_has_no_second_free_late_move(engine, owner_engine):
+    """reschedule: a late move is free ONCE; the second counts as a late cancellation and makes
+    a new visit. That new visit started with late_reschedules 0, so the third late move was
+    free again (the terms said "you can move it once without a fee"). The count carries over."""
+    from medspa.domain.scheduling.reschedule import reschedule_terms
+    clinic, appt, late_now = _late_paid_visit(engine, owner_engine)
+    day = date(2026, 7, 15)
+    _manage_move(clinic, appt.booking_token, ny(day, 14), late_now)  # the free late move
+    moved = _manage_move(clinic, appt.booking_token, ny(day, 15), late_now)  # counts as a late cancellation
+    assert "counted as a late cancellation" in moved.message
+    with clinic.session() as s:
+        new = s.exec(select(Appointment).where(Appointment.booking_token == appt.booking_token)).one()
+        assert new.id != appt.id
+        terms = reschedule_terms(s, new, late_now)
+    assert (terms.free_late_left, terms.counts_as_late_cancel) == (False, True), terms
+
+
+def test_a_late_move_of_a_treatment_not_bookable_online_is_refused_with_a_reason_not_not_found(engine, owner_engine):
+    """reschedule: a late move that counts as a late cancellation rebooks through hold_slot's
+    online checks, which answer NotFound("service") for a treatment the clinic does not sell
+    online: the manage page said the link was gone and the API answered 404 for a valid token.
+    Expected: MoveRefused with a reason (the page shows it; the API answers 409), nothing changed."""
+    from medspa.domain.catalog.models import Service
+    from medspa.domain.scheduling.reschedule import MoveRefused
+    clinic, appt, late_now = _late_paid_visit(engine, owner_engine, late_is_cancel=True)
+    with clinic.session() as s:
+        svc = s.get(Service, clinic.services["botox"])
+        svc.online_bookable = False
+        s.add(svc)
+        s.commit()
+    try:
+        _manage_move(clinic, appt.booking_token, ny(date(2026, 7, 15), 14), late_now)
+        raise AssertionError("moved")
+    except MoveRefused as exc:
+        assert "call the clinic" in exc.reason
+    with clinic.session() as s:
+        row = s.get(Appointment, appt.id)
+        assert (row.status, row.start_at, row.booking_token) == ("confirmed", appt.start_at, appt.booking_token)
+
+
+def test_the_manage_link_of_a_visit_whose_provider_left_offers_no_times_instead_of_not_found(engine, owner_engine):
+    """manage: once the visit's provider is deactivated, the link's free days and a move raised
+    NotFound("provider"): the page dropped the client back with "link no longer valid" and
+    the API answered 404 for a valid token. Expected: no open day, and a move refused with a
+    reason to call the clinic (MoveRefused: 409 in the API)."""
+    from medspa.domain.practice.models import StaffMember
+    from medspa.domain.scheduling.actions import manage
+    from medspa.domain.scheduling.reschedule import MoveRefused
+    clinic = build_clinic(engine, owner_engine)
+    day = date(2026, 7, 15)
+    appt = _book(clinic, "Ana", "ana@example.com", "+12125550147", ny(day, 10))
+    with clinic.session() as s:
+        for staff in s.exec(select(StaffMember)):
+            staff.active = False
+            s.add(staff)
+        s.commit()
+    days = manage.fetch_reschedule_days(clinic.public, appt.booking_token, day, day, clock=FixedClock(NOW),
+                                        engine=engine)
+    assert [d.open for d in days] == [False]
+    assert manage.fetch_reschedule_slots(clinic.public, appt.booking_token, day, day, clock=FixedClock(NOW),
+                                         engine=engine) == ()
+    try:
+        _manage_move(clinic, appt.booking_token, ny(day, 11), NOW)
+        raise AssertionError("moved")
+    except MoveRefused as exc:
+        assert "call the clinic" in exc.reason

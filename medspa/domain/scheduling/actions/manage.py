@@ -207,9 +207,12 @@ def _free_starts(session: Session, actor: Actor, appt: Appointment, start_date: 
         raise ValidationFailed({"start_date": "Pick a day"})
     if end_date < start_date or (end_date - start_date).days >= MAX_DAYS:
         raise ValidationFailed({"end_date": f"Ask for at most {MAX_DAYS} days at a time"})
-    slots = find_slots(session, actor, location_id=appt.location_id, service_id=appt.service_id,
-                       start_date=start_date, end_date=end_date, now=now, provider_id=appt.provider_id,
-                       exclude_appointment_id=appt.id)
+    try:
+        slots = find_slots(session, actor, location_id=appt.location_id, service_id=appt.service_id,
+                           start_date=start_date, end_date=end_date, now=now, provider_id=appt.provider_id,
+                           exclude_appointment_id=appt.id)
+    except NotFound:  # the visit's provider left or no longer performs it: no free time (the desk moves it)
+        return []
     return sorted({s.start for s in slots if s.start != appt.start_at})
 
 
