@@ -403,3 +403,34 @@ def test_the_manage_link_of_a_visit_whose_provider_left_offers_no_times_instead_
         raise AssertionError("moved")
     except MoveRefused as exc:
         assert "call the clinic" in exc.reason
+
+
+def test_a_checked_in_visit_does_not_move_to_a_later_day(engine, owner_engine):
+    """reschedule: MOVABLE_STATUSES lets the desk move a checked-in visit (the client is here:
+    another room, provider or a later start today). It also moved it a week ahead, still
+    'checked in' with today's check-in time: a check-in on a day that has not come
+    (change_status allows check-in only on or after the visit's local day), and the arrivals
+    list that day shows the client 'waiting' for a week. Expected: refused with the reason;
+    a move later the same day still works."""
+    from medspa.domain.scheduling.actions.reschedule import do_move_visit
+    from medspa.domain.scheduling.reschedule import MoveRefused
+    from medspa.domain.scheduling.service import change_status, hold_slot
+    clinic = build_clinic(engine, owner_engine)
+    day = date(2026, 7, 15)
+    now = ny(day, 9) + timedelta(minutes=50)
+    with clinic.session() as s:
+        appt = hold_slot(s, clinic.staff_actor(), location_id=clinic.location_id, service_id=clinic.services["botox"],
+                         start_at=ny(day, 10), now=NOW, confirm=True)
+        change_status(s, clinic.staff_actor(), appt.id, "check_in", now=now)
+        s.commit()
+        appt_id = appt.id
+    try:
+        do_move_visit(clinic.staff_actor(), appt_id, start_at=ny(day + timedelta(days=7), 10), clock=FixedClock(now),
+                      engine=engine)
+        raise AssertionError("moved a checked-in visit a week ahead")
+    except MoveRefused as exc:
+        assert "today" in exc.reason
+    do_move_visit(clinic.staff_actor(), appt_id, start_at=ny(day, 11), clock=FixedClock(now), engine=engine)
+    with clinic.session() as s:
+        row = s.get(Appointment, appt_id)
+        assert (row.status, row.start_at) == ("checked_in", ny(day, 11))

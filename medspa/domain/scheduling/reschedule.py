@@ -10,7 +10,8 @@ moves race.
 What is checked:
 - staff: any future start on a 5-minute step inside the provider's hours where the provider,
   a room and a device of the service's types are free, buffers included
-  (availability.fit_start, which names the reason when it does not fit);
+  (availability.fit_start, which names the reason when it does not fit); a checked-in visit
+  only within today (the client is here);
 - client: a start the booking page would offer (the service's slot grid, notice and maximum
   advance: availability.find_slots without the visit's own time), the same service, a
   confirmed visit still ahead.
@@ -269,6 +270,10 @@ def _fit(session: Session, actor: Actor, appt: Appointment, start_at: datetime, 
     local = start_at.astimezone(ZoneInfo(location.time_zone))
     if not online and (local.minute % STAFF_STEP_MINUTES or local.second or local.microsecond):
         raise MoveRefused(f"Visits start on a {STAFF_STEP_MINUTES}-minute step")
+    if appt.status == AppointmentStatus.CHECKED_IN and local.date() != now.astimezone(local.tzinfo).date():
+        # the client is here: a check-in belongs to its visit's day (service.change_status)
+        raise MoveRefused("The client is checked in: move the visit within today, or cancel it and book "
+                          "another day")
 
     def alternatives() -> list[Slot]:
         return nearest_alternatives(session, actor, location_id=location.id, service_id=service_id, wanted=start_at,
