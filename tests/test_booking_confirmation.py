@@ -91,7 +91,7 @@ def test_a_cancelled_visit_has_no_calendar_file(client, engine, owner_engine):
     booked = _book(client, clinic)
     with clinic.session() as s:
         appt = s.exec(select(Appointment)).one()
-    do_cancel_visit(clinic.staff_actor(), appt.id, reason="client called", clock=FixedClock(utc(2026, 7, 2)),
+    do_cancel_visit(clinic.staff_actor(), appt.id, reason="client_request", clock=FixedClock(utc(2026, 7, 2)),
                     engine=engine, gateway=TestPaymentGateway(engine, lambda: utc(2026, 7, 2)))
     with pytest.raises(NotFound):
         fetch_booking_calendar(clinic.public, booked["token"], engine=engine)

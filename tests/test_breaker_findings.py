@@ -434,3 +434,26 @@ def test_a_checked_in_visit_does_not_move_to_a_later_day(engine, owner_engine):
     with clinic.session() as s:
         row = s.get(Appointment, appt_id)
         assert (row.status, row.start_at) == ("checked_in", ny(day, 11))
+
+
+def test_a_free_late_move_then_a_cancel_is_still_a_late_cancellation(engine, owner_engine):
+    """policy: 5 hours before her visit Ana cannot cancel without losing the $50 deposit, but
+    she could move it for free once (inside the window) to a day three weeks ahead and then
+    cancel that, outside the window: the deposit came back in full, so the free late move
+    turned every late cancellation into a refunded one. A visit moved inside the window stays
+    late to cancel (the portal's and the panel's previews say so too)."""
+    from medspa.domain.portal.service import preview_cancellation
+    from medspa.domain.scheduling.actions import manage
+    clinic, appt, late_now = _late_paid_visit(engine, owner_engine)
+    far = ny(date(2026, 8, 5), 10)
+    _manage_move(clinic, appt.booking_token, far, late_now)
+    later = late_now + timedelta(minutes=5)
+    with clinic.session() as s:
+        preview = preview_cancellation(s, s.get(Appointment, appt.id), now=later)
+    assert preview.late, preview
+    manage.do_cancel_by_token(clinic.public, appt.booking_token, "illness", clock=FixedClock(later), engine=engine,
+                              gateway=TestPaymentGateway(engine, FixedClock(later).now))
+    with clinic.session() as s:
+        row = s.get(Appointment, appt.id)
+        assert (row.status, row.cancellation_late, row.cancellation_keeps_deposit) == ("cancelled", True, True)
+        assert s.exec(select(Payment.status).where(Payment.appointment_id == appt.id)).all() == ["succeeded"]

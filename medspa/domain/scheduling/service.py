@@ -26,8 +26,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, Resource
 from medspa.domain.practice.service import get_location
-from medspa.domain.scheduling.policy import (cancel_rule, cancellation_keeps_deposit, clean_cancel_reason,
-                                             is_late_cancellation, record_booked_rule)
+from medspa.domain.scheduling.policy import cancel_rule, clean_cancel_reason, is_late_to_cancel, record_booked_rule
 from medspa.domain.scheduling.availability import (
     ONLINE_HORIZON_DAYS,
     Slot,
@@ -414,8 +413,8 @@ def cancel_appointment(session: Session, actor: Actor, appointment_id: int, *, n
         raise InvalidTransition(f"A {appt.status.replace('_', ' ')} appointment cannot be cancelled")
     location = get_location(session, appt.location_id)
     window, late_keeps = cancel_rule(appt, location)  # the kinder of the booked and the current rule
-    late = is_late_cancellation(appt.start_at, window, now)
-    keeps = cancellation_keeps_deposit(appt.start_at, window, late_keeps, now)
+    late = is_late_to_cancel(appt, window, now)
+    keeps = late_keeps and late
     _release_occupancy(session, appt.id)
     appt.status, appt.cancelled_at, appt.cancellation_late = AppointmentStatus.CANCELLED, now, late
     appt.cancellation_keeps_deposit = keeps
