@@ -451,6 +451,11 @@ def test_a_free_late_move_then_a_cancel_is_still_a_late_cancellation(engine, own
     with clinic.session() as s:
         preview = preview_cancellation(s, s.get(Appointment, appt.id), now=later)
     assert preview.late, preview
+    from medspa.domain.scheduling.detail import appointment_detail
+    with clinic.session() as s:
+        panel = appointment_detail(s, clinic.staff_actor(), appt.id, now=later)
+    assert (panel.cancel_late, panel.cancel_policy) == (
+        True, "Moved inside the window by the client: the $50.00 deposit will be kept."), panel.cancel_policy
     manage.do_cancel_by_token(clinic.public, appt.booking_token, "illness", clock=FixedClock(later), engine=engine,
                               gateway=TestPaymentGateway(engine, FixedClock(later).now))
     with clinic.session() as s:
