@@ -462,3 +462,15 @@ def test_a_free_late_move_then_a_cancel_is_still_a_late_cancellation(engine, own
         row = s.get(Appointment, appt.id)
         assert (row.status, row.cancellation_late, row.cancellation_keeps_deposit) == ("cancelled", True, True)
         assert s.exec(select(Payment.status).where(Payment.appointment_id == appt.id)).all() == ["succeeded"]
+
+
+def test_my_day_of_a_provider_without_a_staff_record_names_the_clinics_date_not_utcs(engine, owner_engine):
+    """daylist: a provider account with no staff record gets an empty My day whose heading was
+    the UTC date: at 10 PM in New York it already said tomorrow. Expected: the clinic's date."""
+    from medspa.domain.identity.actor import Actor
+    from medspa.domain.scheduling.actions.daylist import fetch_my_day
+    clinic = build_clinic(engine, owner_engine)
+    provider = Actor(org_id=clinic.org_id, role="provider", user_id=None, label="Dr. Nobody")
+    evening = ny(date(2026, 6, 30), 22)  # 02:00 UTC on July 1
+    mine = fetch_my_day(provider, clock=FixedClock(evening), engine=engine)
+    assert (mine.bookable, mine.visits, mine.day_label) == (False, (), "Tuesday, June 30")
