@@ -474,3 +474,21 @@ def test_my_day_of_a_provider_without_a_staff_record_names_the_clinics_date_not_
     evening = ny(date(2026, 6, 30), 22)  # 02:00 UTC on July 1
     mine = fetch_my_day(provider, clock=FixedClock(evening), engine=engine)
     assert (mine.bookable, mine.visits, mine.day_label) == (False, (), "Tuesday, June 30")
+
+
+def test_a_clients_move_onto_their_own_other_visit_is_refused_in_words_for_the_client(engine, owner_engine):
+    """manage: the link offers a time that overlaps the client's other visit (the grid leaves
+    out only this visit) and the refusal read "The client has another visit at that time",
+    the desk's words, shown to the client. Expected: addressed to them; nothing moves."""
+    from medspa.domain.scheduling.reschedule import MoveRefused
+    clinic = build_clinic(engine, owner_engine, providers=2)
+    day = date(2026, 7, 15)
+    first = _book(clinic, "Ana", "ana@example.com", "+12125550147", ny(day, 10))
+    _book(clinic, "Ana", "ana@example.com", "+12125550147", ny(day, 14))
+    try:
+        _manage_move(clinic, first.booking_token, ny(day, 14), NOW)
+        raise AssertionError("moved onto her own visit")
+    except MoveRefused as exc:
+        assert exc.reason == "You already have a visit at that time. Please pick another.", exc.reason
+    with clinic.session() as s:
+        assert s.get(Appointment, first.id).start_at == ny(day, 10)

@@ -285,7 +285,8 @@ def _fit(session: Session, actor: Actor, appt: Appointment, start_at: datetime, 
             refuse_double_booking(session, appt.client_id, start_at,
                                   start_at + timedelta(minutes=service.duration_minutes), exclude_id=appt.id)
         except ValidationFailed:
-            raise MoveRefused("The client has another visit at that time") from None
+            raise MoveRefused("You already have a visit at that time. Please pick another." if online
+                              else "The client has another visit at that time") from None
     if online:
         try:
             offered = find_slots(session, actor, location_id=location.id, service_id=service_id,
