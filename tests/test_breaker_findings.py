@@ -492,3 +492,22 @@ def test_a_clients_move_onto_their_own_other_visit_is_refused_in_words_for_the_c
         assert exc.reason == "You already have a visit at that time. Please pick another.", exc.reason
     with clinic.session() as s:
         assert s.get(Appointment, first.id).start_at == ny(day, 10)
+
+
+def test_the_manage_link_does_not_offer_times_that_overlap_the_clients_other_visit(engine, owner_engine):
+    """manage: the free times left out only this visit, so a time overlapping the client's
+    other visit was offered and then refused. Expected: not offered."""
+    from medspa.domain.scheduling.actions import manage
+    clinic = build_clinic(engine, owner_engine, providers=2)
+    day = date(2026, 7, 15)
+    from medspa.domain.scheduling.service import hold_slot
+    first = _book(clinic, "Ana", "ana@example.com", "+12125550147", ny(day, 10))
+    other = next(p for p in clinic.provider_ids if p != first.provider_id)
+    with clinic.session() as s:  # her other visit, with the other provider
+        hold_slot(s, clinic.staff_actor(), location_id=clinic.location_id, service_id=clinic.services["botox"],
+                  start_at=ny(day, 14), now=NOW, provider_id=other, client_id=first.client_id, confirm=True)
+        s.commit()
+    starts = {t.start for t in manage.fetch_reschedule_slots(clinic.public, first.booking_token, day, day,
+                                                             clock=FixedClock(NOW), engine=engine)}
+    assert ny(day, 13) + timedelta(minutes=30) in starts and ny(day, 14) + timedelta(minutes=30) in starts
+    assert not starts & {ny(day, 13) + timedelta(minutes=45), ny(day, 14), ny(day, 14) + timedelta(minutes=15)}
