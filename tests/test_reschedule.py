@@ -356,3 +356,34 @@ def test_a_move_on_the_fall_back_day_keeps_the_instant_the_desk_chose(engine, ow
     with clinic.session() as s:
         assert s.get(Appointment, appt).start_at == second
     assert fall_back == second.astimezone(ZoneInfo("America/Chicago")).date()
+
+
+def test_a_changed_room_replaces_the_old_one_everywhere(engine, owner_engine):
+    """New-user trial: after Edit → another room, the panel said "Room 1, Room 2" and the rooms
+    view drew the visit in both columns (the old rows were kept, released). A move keeps one
+    row per resource, updated in place."""
+    from medspa.domain.practice.service import add_resource
+    from medspa.domain.scheduling.calendar import calendar_day
+
+    clinic = build_clinic(engine, owner_engine)
+    with clinic.session() as s:
+        room2 = add_resource(s, clinic.system, clinic.location_id, "room", "Room 2", "treatment_room").id
+        s.commit()
+    appt = _book(clinic, "facial", ny(DAY, 10))
+    detail = do_edit_visit(clinic.staff_actor(), appt, VisitChange(start_at=ny(DAY, 10), room_id=room2), clock=CLOCK,
+                           engine=engine)
+    assert detail.resources == ["Room 2"]
+    detail = _move(clinic, appt, ny(DAY, 13))  # and a later move keeps Room 2
+    assert detail.resources == ["Room 2"]
+    with clinic.session() as s:
+        rows = s.exec(select(Occupancy).where(Occupancy.appointment_id == appt)).all()
+        assert sorted((o.resource_id, o.status) for o in rows) == sorted(
+            [(_provider_resource(clinic, 0), "booked"), (room2, "booked")])
+        rooms_view = calendar_day(s, clinic.staff_actor(), location_id=clinic.location_id, day=DAY, view="rooms",
+                                  now=NOW)
+    assert [(b.column_id, b.appointment_id) for b in rooms_view.blocks if b.appointment_id == appt] == [(room2, appt)]
+    # a service that needs no room gives the room back
+    detail = do_edit_visit(clinic.staff_actor(), appt, VisitChange(start_at=ny(DAY, 13),
+                                                                   service_id=clinic.services["botox"]),
+                           clock=CLOCK, engine=engine)
+    assert detail.resources == []

@@ -273,7 +273,8 @@ def test_field_validation_messages(page: Page, engines):
     page.get_by_role("button", name="Anyone available").click()
     page.get_by_role("button", name=DAY_BUTTON).click()
     page.get_by_role("button", name=TEN_AM).click()
-    expect(page.get_by_role("heading", name="Your details")).to_be_visible()  # and its URL (?step=details)
+    expect(page.get_by_role("heading", name="Your details")).to_be_visible()
+    page.wait_for_url("**step=details**")  # the step's URL is pushed just after the step renders
 
     # a reload (like a websocket reconnect) keeps the visitor's place and hold
     page.reload()

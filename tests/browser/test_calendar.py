@@ -68,7 +68,9 @@ _engines: dict[str, object] = {}
 
 def _engine(url: str):
     if url not in _engines:
-        _engines[url] = create_engine(to_sqlalchemy_url(url), pool_size=2, max_overflow=4)
+        # pre-ping: the two-worker cluster's database is stopped and started again when a second
+        # module uses that fixture in one run (same URL, so its pooled connections are dead)
+        _engines[url] = create_engine(to_sqlalchemy_url(url), pool_size=2, max_overflow=4, pool_pre_ping=True)
     return _engines[url]
 
 
@@ -168,7 +170,8 @@ def test_sign_in_wrong_password_then_calendar_and_sign_out(page: Page, app_urls,
     expect(page.locator("#cal-zone")).to_have_text("EDT · America/New_York")
     cookie = next(c for c in page.context.cookies() if c["name"] == "medspa_session")
     assert cookie["sameSite"] == "Strict" and len(cookie["value"]) >= 40
-    page.click("#sign-out")
+    page.click("#account-menu-button")  # below 1640 px Sign out is in the account menu
+    page.click("#account-menu-sign-out")
     page.wait_for_url("**/login")
     page.goto("/calendar")
     page.wait_for_url("**/login?next=/calendar")  # the session was revoked on the server

@@ -71,7 +71,8 @@ def test_login_form_sets_an_httponly_cookie_javascript_cannot_read(page: Page, a
     assert [e for e in errors if "Content Security Policy" in e or "pageerror" in e] == []
 
     # sign out: the server revokes the session and clears the cookie
-    page.click("#sign-out")
+    page.click("#account-menu-button")  # below 1640 px Sign out is in the account menu
+    page.click("#account-menu-sign-out")
     page.wait_for_url("**/login")
     assert [c for c in page.context.cookies() if c["name"] == "medspa_session"] == []
     # the old token is dead on the server too: replaying it gets no calendar

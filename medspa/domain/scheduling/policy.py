@@ -106,9 +106,16 @@ def record_booked_rule(appointment, location) -> None:
     appointment.booked_late_keeps_deposit = location.late_cancel_keeps_deposit
 
 
+NOTHING_PAID_RULE = "Nothing was paid in advance, so cancelling costs nothing."
+
+
 def booked_refund_rule(appointment, location) -> str:
     """refund_rule_sentence of the rule that decides cancelling `appointment` (cancel_rule):
-    what its confirmation and reminders tell the client."""
+    what its confirmation and reminders tell the client. A visit booked without a deposit
+    (appointment.deposit_cents 0: a free consultation, a desk booking) gets NOTHING_PAID_RULE,
+    not a sentence about keeping a deposit it never had."""
+    if not getattr(appointment, "deposit_cents", 0):
+        return NOTHING_PAID_RULE
     return refund_rule_sentence(*cancel_rule(appointment, location))
 
 

@@ -33,7 +33,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from psycopg.errors import ExclusionViolation
-from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -307,18 +306,31 @@ def _fit(session: Session, actor: Actor, appt: Appointment, start_at: datetime, 
 
 def _relocate(session: Session, actor: Actor, appt: Appointment, fit: Fit, start_at: datetime, provider_id: int,
               service_id: int, *, now: datetime, online: bool) -> None:
-    """Release the visit's occupancies and book `fit`'s resources in one savepoint; a time taken
-    meanwhile (the exclusion constraint) rolls it back and raises MoveRefused."""
+    """Move the visit's live occupancies to `fit` in one savepoint, in place: each kind of
+    resource (provider, room, device) keeps its one row, updated to the new resource and span
+    (a row the new service no longer needs is deleted, one it newly needs inserted), so a
+    moved visit never leaves rows behind that the calendar, the panel or the day lists would
+    show. A time taken meanwhile (the exclusion constraint checks the updated rows too) rolls
+    it back and raises MoveRefused."""
     release_lapsed_holds(session, fit.resource_ids, fit.lo, fit.hi, now)
+    wanted = {"provider": fit.provider_resource_id, "room": fit.room_id, "device": fit.device_id}
+    rows = session.exec(select(Occupancy, Resource.kind).join(Resource, Resource.id == Occupancy.resource_id)
+                        .where(Occupancy.appointment_id == appt.id,
+                               Occupancy.status.in_((OccupancyStatus.HELD, OccupancyStatus.BOOKED)))).all()
+    current = {kind: occ for occ, kind in rows}
     try:
         with session.begin_nested():
-            session.execute(update(Occupancy).where(
-                Occupancy.appointment_id == appt.id,
-                Occupancy.status.in_((OccupancyStatus.HELD, OccupancyStatus.BOOKED)))
-                .values(status=OccupancyStatus.RELEASED))
-            session.add_all([Occupancy(org_id=appt.org_id, resource_id=rid, appointment_id=appt.id,
-                                       during=Range(fit.lo, fit.hi, bounds="[)"), status=OccupancyStatus.BOOKED)
-                             for rid in fit.resource_ids])
+            for kind, resource_id in wanted.items():
+                occ = current.get(kind)
+                if occ is not None and resource_id is None:
+                    session.delete(occ)
+                elif occ is not None:
+                    occ.resource_id, occ.during, occ.status = resource_id, Range(fit.lo, fit.hi, bounds="[)"), \
+                        OccupancyStatus.BOOKED
+                    session.add(occ)
+                elif resource_id is not None:
+                    session.add(Occupancy(org_id=appt.org_id, resource_id=resource_id, appointment_id=appt.id,
+                                          during=Range(fit.lo, fit.hi, bounds="[)"), status=OccupancyStatus.BOOKED))
             session.flush()
     except IntegrityError as exc:
         if isinstance(exc.orig, ExclusionViolation):

@@ -149,7 +149,9 @@ def staff_header(active: str, *extra: rx.Component) -> rx.Component:
                 display=rx.breakpoints(initial="none", xl="flex"),  # Radix xl: 1640 px; below, the menu names them
             ),
             account_menu(),
-            sign_out_button(display=rx.breakpoints(initial="none", lg="inline-flex")),
+            # from xl only: below, it is in the account menu, and the named links need the room
+            # (a long clinic name at 1366 px clipped the last link)
+            sign_out_button(display=rx.breakpoints(initial="none", xl="inline-flex")),
             spacing="3",
             align="center",
             flex_shrink="0",

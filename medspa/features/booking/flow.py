@@ -313,10 +313,24 @@ class DayStrip:
     empty_note: str = ""
 
 
-def _day_card(d: date, open_days: set[date]) -> DayCard:
+def day_card(d: date, is_open: bool) -> DayCard:
+    """The DayCard of local date `d` (labels in English), marked open when it has a free time
+    (the booking page's and the manage page's day strips)."""
     return DayCard(d.isoformat(), format_date(d, "EEE", locale="en_US"), str(d.day),
                    format_date(d, "MMM", locale="en_US"), format_date(d, "EEEE, MMMM d", locale="en_US"),
-                   d in open_days)
+                   is_open)
+
+
+def group_starts(starts: list[datetime], time_zone: str) -> list[SlotGroup]:
+    """Free starts (aware instants, sorted) as SlotCards grouped into morning, afternoon and
+    evening by the clinic's wall clock in `time_zone` (before noon, before 5 pm, later)."""
+    tz = ZoneInfo(time_zone)
+    groups: dict[str, SlotGroup] = {}
+    for start in starts:
+        hour = start.astimezone(tz).hour
+        name = "Morning" if hour < 12 else "Afternoon" if hour < 17 else "Evening"
+        groups.setdefault(name, SlotGroup(name)).slots.append(slot_card(start, time_zone))
+    return list(groups.values())
 
 
 def load_strip(org_id: int, location_id: int, service_id: int, provider_id: int | None, time_zone: str,
@@ -343,7 +357,8 @@ def load_strip(org_id: int, location_id: int, service_id: int, provider_id: int 
     except (NotFound, ValidationFailed):
         return DayStrip(empty_note="This treatment can no longer be booked online.")
     open_days = {sl.start.astimezone(tz).date() for sl in slots}
-    strip = DayStrip([_day_card(start + timedelta(days=i), open_days) for i in range((end - start).days + 1)],
+    strip = DayStrip([day_card(start + timedelta(days=i), start + timedelta(days=i) in open_days)
+                      for i in range((end - start).days + 1)],
                      can_earlier=start > today, can_later=end < last)
     if not open_days and found.day is not None:
         strip.next_day = found.day.isoformat()
@@ -362,13 +377,7 @@ def load_slots(org_id: int, location_id: int, service_id: int, provider_id: int 
     into morning, afternoon and evening by the clinic's wall clock."""
     found = fetch_availability(_actor(org_id), location_id, service_id, day, day, provider_id,
                                clock=app_clock())
-    tz = ZoneInfo(time_zone)
-    groups: dict[str, SlotGroup] = {}
-    for start in _unique_starts(list(found.slots)):
-        hour = start.astimezone(tz).hour
-        name = "Morning" if hour < 12 else "Afternoon" if hour < 17 else "Evening"
-        groups.setdefault(name, SlotGroup(name)).slots.append(slot_card(start, time_zone))
-    return list(groups.values())
+    return group_starts(_unique_starts(list(found.slots)), time_zone)
 
 
 # ---------------------------------------------------------------- writes

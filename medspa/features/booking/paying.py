@@ -193,8 +193,10 @@ def done_step() -> rx.Component:
             variant="surface",
         ),
         rx.flex(
+            # reload_document: a plain download, not a route of the app (rx.el.a is react-router's
+            # Link, which looked the .ics URL up among the pages: "404: Page not found")
             rx.button(rx.el.a(rx.icon("calendar-plus", size=16), "Add to calendar", href=c.calendar_url,
-                              download="booking.ics", id="add-to-calendar"),
+                              download="booking.ics", reload_document=True, id="add-to-calendar"),
                       as_child=True, size="3", variant="solid", flex=rx.breakpoints(initial="none", sm="1")),
             rx.button(rx.el.a(rx.icon("settings-2", size=16), "Manage booking", href=c.manage_url, id="manage-booking"),
                       as_child=True, size="3", variant="outline", flex=rx.breakpoints(initial="none", sm="1")),

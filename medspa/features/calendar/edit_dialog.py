@@ -58,7 +58,8 @@ def edit_dialog() -> rx.Component:
                         _field("Start (" + s.zone + ")", "time",
                                rx.input(type="time", name="time", id="edit-time", default_value=s.start,
                                         step=300, width="100%")),
-                        columns="2", spacing="3", width="100%",
+                        # one column on a phone: two date/time inputs side by side ran off a 390 px screen
+                        columns=rx.breakpoints(initial="1", xs="2"), spacing="3", width="100%",
                     ),
                     _select("Provider", "provider", s.providers, s.provider),
                     _select("Service", "service", s.services, s.service),

@@ -8,17 +8,16 @@ medspa.domain.scheduling.actions.manage as the anonymous visitor of the clinic
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
-
-from babel.dates import format_date
 
 from medspa.clock import app_clock
 from medspa.domain.errors import NotFound
 from medspa.domain.scheduling.actions import manage
 from medspa.domain.scheduling.actions.manage import CANCEL_REASONS, ManagedVisit
 from medspa.domain.scheduling.actions.online import fetch_clinic, public_actor
+from medspa.features.booking.flow import DayCard, SlotGroup, day_card, group_starts  # one day strip
 
 DAYS_SHOWN = 14
 MAX_PAGES = 12  # the day strip browses at most this many fortnights ahead (about six months)
@@ -50,35 +49,6 @@ class VisitView:
     terms: str = ""
     cancel_outcome: str = ""
     late: bool = False
-
-
-@dataclass
-class DayCard:
-    """One local date of the day strip: ISO date, labels, and whether it has a free time."""
-
-    iso: str = ""
-    weekday: str = ""
-    day: str = ""
-    month: str = ""
-    label: str = ""
-    open: bool = False
-
-
-@dataclass
-class TimeCard:
-    """One free start: the UTC instant the browser sends back and its clinic-time labels."""
-
-    start: str = ""
-    label: str = ""
-    long_label: str = ""
-
-
-@dataclass
-class TimeGroup:
-    """The free times of one part of the day (Morning, Afternoon, Evening; clinic time)."""
-
-    name: str = ""
-    times: list[TimeCard] = field(default_factory=list)
 
 
 @dataclass
@@ -124,22 +94,14 @@ def load_days(org_id: int, token: str, time_zone: str, page: int) -> list[DayCar
     start = first_day(time_zone, page)
     days = manage.fetch_reschedule_days(public_actor(org_id), token, start, start + timedelta(days=DAYS_SHOWN - 1),
                                         clock=app_clock())
-    return [DayCard(d.day.isoformat(), format_date(d.day, "EEE", locale="en_US"), str(d.day.day),
-                    format_date(d.day, "MMM", locale="en_US"), format_date(d.day, "EEEE, MMMM d", locale="en_US"),
-                    d.open) for d in days]
+    return [day_card(d.day, d.open) for d in days]
 
 
-def load_times(org_id: int, token: str, time_zone: str, day: date) -> list[TimeGroup]:
-    """The free starts on one local date, grouped into morning, afternoon and evening."""
+def load_times(org_id: int, token: str, time_zone: str, day: date) -> list[SlotGroup]:
+    """The free starts on one local date, grouped into morning, afternoon and evening (as the
+    booking page groups them)."""
     found = manage.fetch_reschedule_slots(public_actor(org_id), token, day, day, clock=app_clock())
-    tz = ZoneInfo(time_zone)
-    groups: dict[str, TimeGroup] = {}
-    for t in found:
-        hour = t.start.astimezone(tz).hour
-        name = "Morning" if hour < 12 else "Afternoon" if hour < 17 else "Evening"
-        groups.setdefault(name, TimeGroup(name)).times.append(
-            TimeCard(t.start.astimezone(ZoneInfo("UTC")).isoformat(), t.label, t.long_label))
-    return list(groups.values())
+    return group_starts([t.start for t in found], time_zone)
 
 
 def reschedule(org_id: int, token: str, start: datetime, ip: str, user_agent: str) -> tuple[VisitView, str]:

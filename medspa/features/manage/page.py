@@ -119,7 +119,7 @@ def time_group(group) -> rx.Component:
     return rx.vstack(
         rx.text(group.name, size="2", weight="bold", color=rx.color("gray", 11)),
         rx.grid(
-            rx.foreach(group.times, lambda t: rx.button(
+            rx.foreach(group.slots, lambda t: rx.button(
                 t.label, on_click=S.choose_time(t.start), size="2", width="100%", aria_label=t.long_label,
                 height="2.6em",
                 variant=rx.cond(S.picked.start == t.start, "solid", "surface"), color_scheme=ACCENT,

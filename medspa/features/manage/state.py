@@ -21,7 +21,8 @@ from medspa.domain.ratelimits import RateLimited
 from medspa.domain.scheduling.reschedule import MoveRefused
 from medspa.domain.scheduling.service import InvalidTransition
 from medspa.features.manage import flow
-from medspa.features.manage.flow import DayCard, TimeCard, TimeGroup, VisitView
+from medspa.features.booking.flow import DayCard, SlotCard, SlotGroup
+from medspa.features.manage.flow import VisitView
 from medspa.web.inputs import clean_text, form_text
 
 GONE = "This booking changed in the meantime. Here it is as it stands now."
@@ -37,8 +38,8 @@ class ManageState(rx.State):
     days: list[DayCard] = []
     day: str = ""
     page: int = 0
-    groups: list[TimeGroup] = []
-    picked: TimeCard = rx.field(default_factory=TimeCard)
+    groups: list[SlotGroup] = []
+    picked: SlotCard = rx.field(default_factory=SlotCard)
     reason: str = "client_request"
     errors: dict[str, str] = {}
     notice: str = ""  # the last change's outcome in plain words
@@ -82,13 +83,13 @@ class ManageState(rx.State):
             self.status = "not_found"
             return
         self.visit, self.mode, self.problem, self.busy = visit, "view", problem, False
-        self.picked, self.groups, self.days, self._offered = TimeCard(), [], [], []
+        self.picked, self.groups, self.days, self._offered = SlotCard(), [], [], []
 
     @rx.event
     def back(self):
         """Leave the move or the cancel without changing anything."""
         if self.status == "ready" and not self.busy:
-            self.mode, self.problem, self.errors, self.picked = "view", "", {}, TimeCard()
+            self.mode, self.problem, self.errors, self.picked = "view", "", {}, SlotCard()
 
     # ---------------------------------------------------------------- reschedule
 
@@ -126,7 +127,7 @@ class ManageState(rx.State):
             await self._load_day(iso)
 
     async def _load_day(self, iso: str) -> None:
-        self.day, self.picked, self.groups, self._offered = iso, TimeCard(), [], []
+        self.day, self.picked, self.groups, self._offered = iso, SlotCard(), [], []
         if not iso:
             return
         try:
@@ -135,13 +136,13 @@ class ManageState(rx.State):
         except (NotFound, ValidationFailed):
             await self._reload(GONE)
             return
-        self._offered = [t.start for g in self.groups for t in g.times]
+        self._offered = [t.start for g in self.groups for t in g.slots]
 
     @rx.event
     def choose_time(self, start: Any):
         """Pick one offered time: the terms are shown before anything changes."""
         if self._ready("reschedule") and isinstance(start, str) and start in self._offered:
-            self.picked = next(t for g in self.groups for t in g.times if t.start == start)
+            self.picked = next(t for g in self.groups for t in g.slots if t.start == start)
             self.problem = ""
 
     @rx.event
@@ -165,7 +166,7 @@ class ManageState(rx.State):
         except (NotFound, ValidationFailed, InvalidTransition):
             await self._reload(GONE)
             return
-        self.visit, self.notice, self.mode, self.busy, self.picked = visit, message, "view", False, TimeCard()
+        self.visit, self.notice, self.mode, self.busy, self.picked = visit, message, "view", False, SlotCard()
 
     # ---------------------------------------------------------------- cancel
 

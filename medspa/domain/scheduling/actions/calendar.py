@@ -94,6 +94,16 @@ class Opened:
     data: CalendarDay | CalendarWeek
 
 
+def choose_location(session, actor: Actor, location_id: int | None) -> tuple[tuple[LocationOption, ...],
+                                                                            LocationOption]:
+    """The clinic's locations and the one asked for: `location_id` when the clinic has it,
+    else its first location (another clinic's id, None). Raises LookupError (no locations)."""
+    locations = tuple(LocationOption(l.id, l.name, l.time_zone) for l in list_locations(session, actor))
+    if not locations:
+        raise LookupError("This clinic has no locations yet")
+    return locations, next((l for l in locations if l.id == location_id), locations[0])
+
+
 def _load(session, actor: Actor, key: ViewKey, now: datetime) -> CalendarDay | CalendarWeek:
     if key.span == "week":
         return calendar_week(session, actor, location_id=key.location_id, day=key.day, now=now)
@@ -113,10 +123,7 @@ def do_open_calendar(actor: Actor, *, location_id: int, day: date | None, view: 
     now = now_of(clock)
     with atomic(actor.org_id, engine=engine) as work:
         s = work.session
-        locations = tuple(LocationOption(l.id, l.name, l.time_zone) for l in list_locations(s, actor))
-        if not locations:
-            raise LookupError("This clinic has no locations yet")
-        chosen = next((l for l in locations if l.id == location_id), locations[0])
+        locations, chosen = choose_location(s, actor, location_id)
         today = now.astimezone(ZoneInfo(chosen.time_zone)).date()
         key = ViewKey(chosen.id, day or today, view if view in VIEWS else "providers",
                       span if span in SPANS else "day")

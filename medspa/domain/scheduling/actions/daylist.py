@@ -10,8 +10,7 @@ from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
 from medspa.domain.identity.actor import Actor
-from medspa.domain.practice.service import list_locations
-from medspa.domain.scheduling.actions.calendar import LocationOption
+from medspa.domain.scheduling.actions.calendar import LocationOption, choose_location
 from medspa.domain.scheduling.daylist import Arrivals, MyDay, arrivals, day_lists, my_day
 from medspa.domain.work import atomic, now_of
 
@@ -47,8 +46,5 @@ def fetch_arrivals(actor: Actor, location_id: int | None, *, clock: Clock | None
     client.read)."""
     with atomic(actor.org_id, engine=engine) as work:
         s = work.session
-        locations = tuple(LocationOption(l.id, l.name, l.time_zone) for l in list_locations(s, actor))
-        if not locations:
-            raise LookupError("This clinic has no locations yet")
-        chosen = next((l for l in locations if l.id == location_id), locations[0])
+        locations, chosen = choose_location(s, actor, location_id)
         return ArrivalsOpened(locations, arrivals(s, actor, location_id=chosen.id, now=now_of(clock)))
