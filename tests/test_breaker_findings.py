@@ -313,3 +313,201 @@ def test_searching_obrien_finds_o_apostrophe_brien_by_name(clinic):
         found = {q: [r.name for r in list_clients(s, org_id=clinic.org_id, now=NOW, query=q).rows]
                  for q in ("obrien", "Siobhan OBrien")}
     assert found == {"obrien": ["Siobhan O'Brien"], "Siobhan OBrien": ["Siobhan O'Brien"]}
+
+
+# ---------------------------------------------------------------- issue 15: moves, manage link (breaker 2026-12-06)
+
+def _late_paid_visit(engine, owner_engine, *, late_is_cancel: bool = False):
+    """Ana's $50-deposit botox visit on Jul 15 at 10:00 New York, booked online, and `late_now`
+    (5 hours before it: inside the 24-hour window)."""
+    clinic = build_clinic(engine, owner_engine)
+    if late_is_cancel:
+        with clinic.session() as s:
+            loc = s.get(Location, clinic.location_id)
+            loc.late_reschedule_is_late_cancel = True
+            s.add(loc)
+            s.commit()
+    appt = _book(clinic, "Ana", "ana@example.com", "+12125550147", ny(date(2026, 7, 15), 10))
+    return clinic, appt, ny(date(2026, 7, 15), 10) - timedelta(hours=5)
+
+
+def _manage_move(clinic, token: str, start: datetime, now: datetime):
+    from medspa.domain.scheduling.actions import manage
+    return manage.do_reschedule_by_token(clinic.public, token, start, clock=FixedClock(now), engine=clinic.engine,
+                                         gateway=TestPaymentGateway(clinic.engine, FixedClock(now).now))
+
+
+def test_the_visit_a_counted_late_move_makes_has_no_second_free_late_move(engine, owner_engine):
+    """reschedule: a late move is free ONCE; the second counts as a late cancellation and makes
+    a new visit. That new visit started with late_reschedules 0, so the third late move was
+    free again (the terms said "you can move it once without a fee"). The count carries over."""
+    from medspa.domain.scheduling.reschedule import reschedule_terms
+    clinic, appt, late_now = _late_paid_visit(engine, owner_engine)
+    day = date(2026, 7, 15)
+    _manage_move(clinic, appt.booking_token, ny(day, 14), late_now)  # the free late move
+    moved = _manage_move(clinic, appt.booking_token, ny(day, 15), late_now)  # counts as a late cancellation
+    assert "counted as a late cancellation" in moved.message
+    with clinic.session() as s:
+        new = s.exec(select(Appointment).where(Appointment.booking_token == appt.booking_token)).one()
+        assert new.id != appt.id
+        terms = reschedule_terms(s, new, late_now)
+    assert (terms.free_late_left, terms.counts_as_late_cancel) == (False, True), terms
+
+
+def test_a_late_move_of_a_treatment_not_bookable_online_is_refused_with_a_reason_not_not_found(engine, owner_engine):
+    """reschedule: a late move that counts as a late cancellation rebooks through hold_slot's
+    online checks, which answer NotFound("service") for a treatment the clinic does not sell
+    online: the manage page said the link was gone and the API answered 404 for a valid token.
+    Expected: MoveRefused with a reason (the page shows it; the API answers 409), nothing changed."""
+    from medspa.domain.catalog.models import Service
+    from medspa.domain.scheduling.reschedule import MoveRefused
+    clinic, appt, late_now = _late_paid_visit(engine, owner_engine, late_is_cancel=True)
+    with clinic.session() as s:
+        svc = s.get(Service, clinic.services["botox"])
+        svc.online_bookable = False
+        s.add(svc)
+        s.commit()
+    try:
+        _manage_move(clinic, appt.booking_token, ny(date(2026, 7, 15), 14), late_now)
+        raise AssertionError("moved")
+    except MoveRefused as exc:
+        assert "call the clinic" in exc.reason
+    with clinic.session() as s:
+        row = s.get(Appointment, appt.id)
+        assert (row.status, row.start_at, row.booking_token) == ("confirmed", appt.start_at, appt.booking_token)
+
+
+def test_the_manage_link_of_a_visit_whose_provider_left_offers_no_times_instead_of_not_found(engine, owner_engine):
+    """manage: once the visit's provider is deactivated, the link's free days and a move raised
+    NotFound("provider"): the page dropped the client back with "link no longer valid" and
+    the API answered 404 for a valid token. Expected: no open day, and a move refused with a
+    reason to call the clinic (MoveRefused: 409 in the API)."""
+    from medspa.domain.practice.models import StaffMember
+    from medspa.domain.scheduling.actions import manage
+    from medspa.domain.scheduling.reschedule import MoveRefused
+    clinic = build_clinic(engine, owner_engine)
+    day = date(2026, 7, 15)
+    appt = _book(clinic, "Ana", "ana@example.com", "+12125550147", ny(day, 10))
+    with clinic.session() as s:
+        for staff in s.exec(select(StaffMember)):
+            staff.active = False
+            s.add(staff)
+        s.commit()
+    days = manage.fetch_reschedule_days(clinic.public, appt.booking_token, day, day, clock=FixedClock(NOW),
+                                        engine=engine)
+    assert [d.open for d in days] == [False]
+    assert manage.fetch_reschedule_slots(clinic.public, appt.booking_token, day, day, clock=FixedClock(NOW),
+                                         engine=engine) == ()
+    try:
+        _manage_move(clinic, appt.booking_token, ny(day, 11), NOW)
+        raise AssertionError("moved")
+    except MoveRefused as exc:
+        assert "call the clinic" in exc.reason
+
+
+def test_a_checked_in_visit_does_not_move_to_a_later_day(engine, owner_engine):
+    """reschedule: MOVABLE_STATUSES lets the desk move a checked-in visit (the client is here:
+    another room, provider or a later start today). It also moved it a week ahead, still
+    'checked in' with today's check-in time: a check-in on a day that has not come
+    (change_status allows check-in only on or after the visit's local day), and the arrivals
+    list that day shows the client 'waiting' for a week. Expected: refused with the reason;
+    a move later the same day still works."""
+    from medspa.domain.scheduling.actions.reschedule import do_move_visit
+    from medspa.domain.scheduling.reschedule import MoveRefused
+    from medspa.domain.scheduling.service import change_status, hold_slot
+    clinic = build_clinic(engine, owner_engine)
+    day = date(2026, 7, 15)
+    now = ny(day, 9) + timedelta(minutes=50)
+    with clinic.session() as s:
+        appt = hold_slot(s, clinic.staff_actor(), location_id=clinic.location_id, service_id=clinic.services["botox"],
+                         start_at=ny(day, 10), now=NOW, confirm=True)
+        change_status(s, clinic.staff_actor(), appt.id, "check_in", now=now)
+        s.commit()
+        appt_id = appt.id
+    try:
+        do_move_visit(clinic.staff_actor(), appt_id, start_at=ny(day + timedelta(days=7), 10), clock=FixedClock(now),
+                      engine=engine)
+        raise AssertionError("moved a checked-in visit a week ahead")
+    except MoveRefused as exc:
+        assert "today" in exc.reason
+    do_move_visit(clinic.staff_actor(), appt_id, start_at=ny(day, 11), clock=FixedClock(now), engine=engine)
+    with clinic.session() as s:
+        row = s.get(Appointment, appt_id)
+        assert (row.status, row.start_at) == ("checked_in", ny(day, 11))
+
+
+def test_a_free_late_move_then_a_cancel_is_still_a_late_cancellation(engine, owner_engine):
+    """policy: 5 hours before her visit Ana cannot cancel without losing the $50 deposit, but
+    she could move it for free once (inside the window) to a day three weeks ahead and then
+    cancel that, outside the window: the deposit came back in full, so the free late move
+    turned every late cancellation into a refunded one. A visit moved inside the window stays
+    late to cancel (the portal's and the panel's previews say so too)."""
+    from medspa.domain.portal.service import preview_cancellation
+    from medspa.domain.scheduling.actions import manage
+    clinic, appt, late_now = _late_paid_visit(engine, owner_engine)
+    far = ny(date(2026, 8, 5), 10)
+    _manage_move(clinic, appt.booking_token, far, late_now)
+    later = late_now + timedelta(minutes=5)
+    with clinic.session() as s:
+        preview = preview_cancellation(s, s.get(Appointment, appt.id), now=later)
+    assert preview.late, preview
+    from medspa.domain.scheduling.detail import appointment_detail
+    with clinic.session() as s:
+        panel = appointment_detail(s, clinic.staff_actor(), appt.id, now=later)
+    assert (panel.cancel_late, panel.cancel_policy) == (
+        True, "Moved inside the window by the client: the $50.00 deposit will be kept."), panel.cancel_policy
+    manage.do_cancel_by_token(clinic.public, appt.booking_token, "illness", clock=FixedClock(later), engine=engine,
+                              gateway=TestPaymentGateway(engine, FixedClock(later).now))
+    with clinic.session() as s:
+        row = s.get(Appointment, appt.id)
+        assert (row.status, row.cancellation_late, row.cancellation_keeps_deposit) == ("cancelled", True, True)
+        assert s.exec(select(Payment.status).where(Payment.appointment_id == appt.id)).all() == ["succeeded"]
+
+
+def test_my_day_of_a_provider_without_a_staff_record_names_the_clinics_date_not_utcs(engine, owner_engine):
+    """daylist: a provider account with no staff record gets an empty My day whose heading was
+    the UTC date: at 10 PM in New York it already said tomorrow. Expected: the clinic's date."""
+    from medspa.domain.identity.actor import Actor
+    from medspa.domain.scheduling.actions.daylist import fetch_my_day
+    clinic = build_clinic(engine, owner_engine)
+    provider = Actor(org_id=clinic.org_id, role="provider", user_id=None, label="Dr. Nobody")
+    evening = ny(date(2026, 6, 30), 22)  # 02:00 UTC on July 1
+    mine = fetch_my_day(provider, clock=FixedClock(evening), engine=engine)
+    assert (mine.bookable, mine.visits, mine.day_label) == (False, (), "Tuesday, June 30")
+
+
+def test_a_clients_move_onto_their_own_other_visit_is_refused_in_words_for_the_client(engine, owner_engine):
+    """manage: the link offers a time that overlaps the client's other visit (the grid leaves
+    out only this visit) and the refusal read "The client has another visit at that time",
+    the desk's words, shown to the client. Expected: addressed to them; nothing moves."""
+    from medspa.domain.scheduling.reschedule import MoveRefused
+    clinic = build_clinic(engine, owner_engine, providers=2)
+    day = date(2026, 7, 15)
+    first = _book(clinic, "Ana", "ana@example.com", "+12125550147", ny(day, 10))
+    _book(clinic, "Ana", "ana@example.com", "+12125550147", ny(day, 14))
+    try:
+        _manage_move(clinic, first.booking_token, ny(day, 14), NOW)
+        raise AssertionError("moved onto her own visit")
+    except MoveRefused as exc:
+        assert exc.reason == "You already have a visit at that time. Please pick another.", exc.reason
+    with clinic.session() as s:
+        assert s.get(Appointment, first.id).start_at == ny(day, 10)
+
+
+def test_the_manage_link_does_not_offer_times_that_overlap_the_clients_other_visit(engine, owner_engine):
+    """manage: the free times left out only this visit, so a time overlapping the client's
+    other visit was offered and then refused. Expected: not offered."""
+    from medspa.domain.scheduling.actions import manage
+    clinic = build_clinic(engine, owner_engine, providers=2)
+    day = date(2026, 7, 15)
+    from medspa.domain.scheduling.service import hold_slot
+    first = _book(clinic, "Ana", "ana@example.com", "+12125550147", ny(day, 10))
+    other = next(p for p in clinic.provider_ids if p != first.provider_id)
+    with clinic.session() as s:  # her other visit, with the other provider
+        hold_slot(s, clinic.staff_actor(), location_id=clinic.location_id, service_id=clinic.services["botox"],
+                  start_at=ny(day, 14), now=NOW, provider_id=other, client_id=first.client_id, confirm=True)
+        s.commit()
+    starts = {t.start for t in manage.fetch_reschedule_slots(clinic.public, first.booking_token, day, day,
+                                                             clock=FixedClock(NOW), engine=engine)}
+    assert ny(day, 13) + timedelta(minutes=30) in starts and ny(day, 14) + timedelta(minutes=30) in starts
+    assert not starts & {ny(day, 13) + timedelta(minutes=45), ny(day, 14), ny(day, 14) + timedelta(minutes=15)}

@@ -63,7 +63,7 @@ class World:
     tokens: dict
     client_id: int
     portal_token: str
-    visit_slots: itertools.count = field(default_factory=itertools.count)  # 8 half-hours x 6 providers this afternoon
+    visit_slots: itertools.count = field(default_factory=itertools.count)  # 9 half-hours (12:30-16:30) x 6 providers
     own_slots: itertools.count = field(default_factory=itertools.count)  # the portal client's visits, one after another
     dialog_slots: itertools.count = field(default_factory=itertools.count)  # the desk dialog's bookings
 
@@ -104,7 +104,7 @@ def new_visit(w: World, *, own: bool = False) -> int:
             k, provider, client_id, day = next(w.own_slots), 0, w.client_id, TODAY + timedelta(days=6)
         else:
             n = next(w.visit_slots)
-            k, provider, day = n // 6, n % 6, TODAY
+            k, provider, day = n // 6 - 1, n % 6, TODAY  # k = -1: 12:30, the first start after NOW
             client_id = find_or_create_client(s, w.clinic.system, ClientInput(
                 "Walk", f"In{n}", f"walkin{n}-{w.clinic.slug}@example.com", "+12125550171")).id
         appt = hold_slot(s, w.clinic.system, location_id=w.clinic.location_id, service_id=w.clinic.services["botox"],

@@ -44,7 +44,7 @@ from medspa.domain.payments.service import succeeded_deposit
 from medspa.domain.portal.models import ClientAccount, PortalCode, PortalSession
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
-from medspa.domain.scheduling.policy import cancel_rule, cancellation_deadline, cancellation_keeps_deposit
+from medspa.domain.scheduling.policy import cancel_rule, cancellation_deadline, is_late_to_cancel
 from medspa.domain.scheduling.references import manage_url
 from medspa.domain.scheduling.service import get_appointment
 from medspa.domain.timezones import format_clinic_time
@@ -352,7 +352,9 @@ def _policy(appt: Appointment, location: Location, now: datetime) -> tuple[bool,
     window, late_keeps = cancel_rule(appt, location)
     if not late_keeps:
         return False, "Free cancellation until the visit starts: the deposit is refunded."
-    late = cancellation_keeps_deposit(appt.start_at, window, True, now)
+    late = is_late_to_cancel(appt, window, now)
+    if late and now <= cancellation_deadline(appt.start_at, window):  # moved inside the window before
+        return True, "This visit was moved inside the cancellation window: cancelling it keeps the deposit."
     if late:
         return True, (f"Less than {window} hours before the visit: "
                       "cancelling now keeps the deposit.")

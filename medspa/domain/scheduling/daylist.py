@@ -274,7 +274,9 @@ def my_day(session: Session, actor: Actor, *, now: datetime) -> MyDay:
     _check(actor)
     staff = own_staff(session, actor)
     if staff is None:
-        return MyDay(actor.label, False, format_date(now.date(), "EEEE, MMMM d", locale="en_US"), (), 0)
+        zone = ZoneInfo(session.exec(select(Location.time_zone).order_by(Location.id)).first() or "UTC")
+        return MyDay(actor.label, False, format_date(now.astimezone(zone).date(), "EEEE, MMMM d", locale="en_US"),
+                     (), 0)
     # every zone's today lies within a day and a half of now; the exact local day is kept below
     visits = _visits(session, actor, _select(Appointment.provider_id == staff.id,
                                              Appointment.start_at >= now - timedelta(hours=38),

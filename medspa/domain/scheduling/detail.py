@@ -20,8 +20,7 @@ from medspa.domain.practice.models import Location, Resource, StaffMember
 from medspa.domain.scheduling.labels import STATUS_LABELS, category_colour, visit_who
 from medspa.domain.scheduling.models import MOVABLE_STATUSES, Appointment, AppointmentStatus, Occupancy
 from medspa.domain.scheduling.references import format_display_code
-from medspa.domain.scheduling.policy import (cancel_reason_text, cancel_rule, cancellation_keeps_deposit,
-                                             is_late_cancellation)
+from medspa.domain.scheduling.policy import cancel_reason_text, cancel_rule, is_late_cancellation, is_late_to_cancel
 from medspa.domain.timezones import format_clinic_clock, zone_abbreviation
 from medspa.domain.phones import display_phone
 
@@ -142,15 +141,17 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
     payment = succeeded_deposit(session, appt.id)  # a kept deposit stays paid; a refunded one is not
     paid = payment.amount_cents if payment is not None else 0
     window, late_keeps = cancel_rule(appt, location)
-    inside = is_late_cancellation(appt.start_at, window, now)
-    late = cancellation_keeps_deposit(appt.start_at, window, late_keeps, now)
+    inside = is_late_to_cancel(appt, window, now)
+    late = late_keeps and inside
+    where = (f"Inside the {window}-hour window" if is_late_cancellation(appt.start_at, window, now)
+             else "Moved inside the window by the client")
     if paid == 0:
         policy = "No deposit was paid, so nothing is refunded or kept."
     elif inside and not late:
-        policy = (f"Inside the {window}-hour window, but this location refunds late cancellations: the "
+        policy = (f"{where}, but this location refunds late cancellations: the "
                   f"{format_money(paid, payment.currency)} deposit will be refunded.")
     elif late:
-        policy = (f"Inside the {window}-hour window: the {format_money(paid, payment.currency)} deposit "
+        policy = (f"{where}: the {format_money(paid, payment.currency)} deposit "
                   "will be kept.")
     else:
         policy = (f"More than {window} hours ahead: the {format_money(paid, payment.currency)} deposit "

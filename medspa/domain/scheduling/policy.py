@@ -13,6 +13,8 @@ and keep/refund when it is made (appointment.booked_window_hours, booked_late_ke
 migration 0033), and a cancellation is decided by the kinder of that rule and the location's
 current one (cancel_rule: the shorter window; the deposit kept only when both rules keep it),
 so a later change of the settings never takes from a client what the confirmation promised.
+A visit the client moved inside the window (its one free late move, scheduling.reschedule)
+stays late to cancel wherever it moved (is_late_to_cancel).
 """
 
 from __future__ import annotations
@@ -64,6 +66,14 @@ def is_late_cancellation(start_at: datetime, window_hours: int, at: datetime) ->
     `start_at` (exactly the window ahead is still free; at or after the start is late).
     `start_at` and `at` are aware datetimes; `window_hours` >= 0."""
     return at > cancellation_deadline(start_at, window_hours)
+
+
+def is_late_to_cancel(appointment, window_hours: int, at: datetime) -> bool:
+    """Whether cancelling `appointment` (anything with start_at and late_reschedules) at `at`
+    is late: inside the window (is_late_cancellation), or the client already moved it once
+    inside the window (late_reschedules > 0: the free late move does not turn a late
+    cancellation into an early one by moving the visit far ahead first)."""
+    return bool(appointment.late_reschedules) or is_late_cancellation(appointment.start_at, window_hours, at)
 
 
 def cancellation_keeps_deposit(start_at: datetime, window_hours: int, late_keeps_deposit: bool,

@@ -10,7 +10,8 @@ moves race.
 What is checked:
 - staff: any future start on a 5-minute step inside the provider's hours where the provider,
   a room and a device of the service's types are free, buffers included
-  (availability.fit_start, which names the reason when it does not fit);
+  (availability.fit_start, which names the reason when it does not fit); a checked-in visit
+  only within today (the client is here);
 - client: a start the booking page would offer (the service's slot grid, notice and maximum
   advance: availability.find_slots without the visit's own time), the same service, a
   confirmed visit still ahead.
@@ -19,8 +20,10 @@ A client's move inside the cancellation window (policy.cancel_rule) is free once
 location's `late_reschedule_is_late_cancel`, or a second late move, makes it count as a late
 cancellation: the visit is cancelled with its deposit settled as a late cancel would settle it
 (kept or refunded by the rule it was booked under) and the new time is a new confirmed visit
-with nothing paid. Its manage link moves to the new visit, so one link never holds two
-bookings.
+with nothing paid (its free late move counted as used). Its manage link moves to the new
+visit, so one link never holds two bookings. A client's move that the clinic must make
+(the provider left, or the rebook would be an online booking of a treatment not sold online)
+is refused with CALL_CLINIC.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ __all__ = ["CANCEL_REASONS", "MoveRefused", "Moved", "RescheduleTerms", "VisitCh
 
 STAFF_STEP_MINUTES = 5  # a staff move lands on a 5-minute step of the clinic's clock
 NOTES_MAX = 2000
+CALL_CLINIC = "This visit cannot be moved online now. Please call the clinic."
 
 
 class MoveRefused(Exception):
@@ -196,6 +200,8 @@ def move_visit(session: Session, actor: Actor, appointment_id: int, change: Visi
     fit = _fit(session, actor, appt, start_at, provider_id, service_id, change.room_id, held, now=now, online=online)
     terms = reschedule_terms(session, appt, now) if online else None
     if terms is not None and terms.counts_as_late_cancel:
+        if not get_service(session, appt.service_id).online_bookable:  # the rebook is a new online booking
+            raise MoveRefused(CALL_CLINIC)
         return _rebook_as_late_cancel(session, actor, appt, start_at, provider_id, now)
     old = {"start": appt.start_at.isoformat(), "provider_id": appt.provider_id, "service_id": appt.service_id,
            "room_id": held.get("room")}
@@ -253,6 +259,8 @@ def _fit(session: Session, actor: Actor, appt: Appointment, start_at: datetime, 
     service = get_service(session, service_id)
     provider = session.get(StaffMember, provider_id)
     if provider is None or not provider.active:
+        if online:  # the client's own provider left: nothing of theirs is missing, the desk moves it
+            raise MoveRefused(CALL_CLINIC)
         raise NotFound("provider")
     if start_at < now:
         raise MoveRefused("This time has already passed")
@@ -261,6 +269,10 @@ def _fit(session: Session, actor: Actor, appt: Appointment, start_at: datetime, 
     local = start_at.astimezone(ZoneInfo(location.time_zone))
     if not online and (local.minute % STAFF_STEP_MINUTES or local.second or local.microsecond):
         raise MoveRefused(f"Visits start on a {STAFF_STEP_MINUTES}-minute step")
+    if appt.status == AppointmentStatus.CHECKED_IN and local.date() != now.astimezone(local.tzinfo).date():
+        # the client is here: a check-in belongs to its visit's day (service.change_status)
+        raise MoveRefused("The client is checked in: move the visit within today, or cancel it and book "
+                          "another day")
 
     def alternatives() -> list[Slot]:
         return nearest_alternatives(session, actor, location_id=location.id, service_id=service_id, wanted=start_at,
@@ -272,11 +284,15 @@ def _fit(session: Session, actor: Actor, appt: Appointment, start_at: datetime, 
             refuse_double_booking(session, appt.client_id, start_at,
                                   start_at + timedelta(minutes=service.duration_minutes), exclude_id=appt.id)
         except ValidationFailed:
-            raise MoveRefused("The client has another visit at that time") from None
+            raise MoveRefused("You already have a visit at that time. Please pick another." if online
+                              else "The client has another visit at that time") from None
     if online:
-        offered = find_slots(session, actor, location_id=location.id, service_id=service_id, start_date=local.date(),
-                             end_date=local.date(), now=now, provider_id=provider_id, apply_notice=True,
-                             exclude_appointment_id=appt.id)
+        try:
+            offered = find_slots(session, actor, location_id=location.id, service_id=service_id,
+                                 start_date=local.date(), end_date=local.date(), now=now, provider_id=provider_id,
+                                 apply_notice=True, exclude_appointment_id=appt.id)
+        except NotFound:  # the provider no longer performs the service here
+            raise MoveRefused(CALL_CLINIC) from None
         if not any(s.start == start_at for s in offered):
             raise MoveRefused("This time is not free any more. Please pick another.", alternatives())
     try:
@@ -346,6 +362,7 @@ def _rebook_as_late_cancel(session: Session, actor: Actor, appt: Appointment, st
     except SlotTaken as exc:
         raise MoveRefused("This time is not free any more. Please pick another.", exc.alternatives) from None
     new.booking_token, new.notes, new.rescheduled_at = token, appt.notes, now
+    new.late_reschedules = appt.late_reschedules + 1  # its one free late move is used: never free again
     session.add(new)
     record(session, actor, "appointment.reschedule", "appointment", new.id, client_id=new.client_id, at=now,
            late=True, counted_as_late_cancel=True, replaces=appt.id, start=start_at.isoformat())

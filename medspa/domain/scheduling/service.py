@@ -26,8 +26,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, Resource
 from medspa.domain.practice.service import get_location
-from medspa.domain.scheduling.policy import (cancel_rule, cancellation_keeps_deposit, clean_cancel_reason,
-                                             is_late_cancellation, record_booked_rule)
+from medspa.domain.scheduling.policy import cancel_rule, clean_cancel_reason, is_late_to_cancel, record_booked_rule
 from medspa.domain.scheduling.availability import (
     ONLINE_HORIZON_DAYS,
     Slot,
@@ -219,15 +218,21 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
     raise taken(None)  # lost a race: what we read before is stale, look again
 
 
+def client_visit_spans(session: Session, client_id: int, lo: datetime, hi: datetime, *,
+                       exclude_id: int | None = None) -> list[tuple[datetime, datetime]]:
+    """(start, end) of the client's live visits (held, confirmed, checked in) overlapping
+    [lo, hi), but `exclude_id` (a visit being moved): what refuse_double_booking refuses."""
+    return [(a, b) for a, b in session.exec(select(Appointment.start_at, Appointment.end_at).where(
+        Appointment.client_id == client_id, Appointment.id != (exclude_id or 0),
+        Appointment.status.in_((AppointmentStatus.HELD, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN)),
+        Appointment.start_at < hi, Appointment.end_at > lo))]
+
+
 def refuse_double_booking(session: Session, client_id: int, start_at: datetime, end_at: datetime, *,
                           exclude_id: int | None = None) -> None:
     """A client cannot hold two live appointments that overlap (a retried or doubled request).
     exclude_id: a visit being moved. Raises ValidationFailed({"start": ...})."""
-    clash = session.exec(select(Appointment.id).where(
-        Appointment.client_id == client_id, Appointment.id != (exclude_id or 0),
-        Appointment.status.in_((AppointmentStatus.HELD, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN)),
-        Appointment.start_at < end_at, Appointment.end_at > start_at)).first()
-    if clash is not None:
+    if client_visit_spans(session, client_id, start_at, end_at, exclude_id=exclude_id):
         raise ValidationFailed({"start": "You already have a booking at this time"})
 
 
@@ -414,8 +419,8 @@ def cancel_appointment(session: Session, actor: Actor, appointment_id: int, *, n
         raise InvalidTransition(f"A {appt.status.replace('_', ' ')} appointment cannot be cancelled")
     location = get_location(session, appt.location_id)
     window, late_keeps = cancel_rule(appt, location)  # the kinder of the booked and the current rule
-    late = is_late_cancellation(appt.start_at, window, now)
-    keeps = cancellation_keeps_deposit(appt.start_at, window, late_keeps, now)
+    late = is_late_to_cancel(appt, window, now)
+    keeps = late_keeps and late
     _release_occupancy(session, appt.id)
     appt.status, appt.cancelled_at, appt.cancellation_late = AppointmentStatus.CANCELLED, now, late
     appt.cancellation_keeps_deposit = keeps

@@ -46,7 +46,7 @@ from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.scheduling.policy import booked_refund_rule
 from medspa.domain.scheduling.references import format_display_code
 from medspa.domain.scheduling.reschedule import CANCEL_REASONS, VisitChange, move_visit, reschedule_terms
-from medspa.domain.scheduling.service import appointment_by_token
+from medspa.domain.scheduling.service import appointment_by_token, client_visit_spans
 from medspa.domain.timezones import format_clinic_clock, format_clinic_time, zone_abbreviation
 from medspa.domain.work import atomic, engine_of, now_of
 from medspa.settings import get_settings
@@ -207,17 +207,25 @@ def _free_starts(session: Session, actor: Actor, appt: Appointment, start_date: 
         raise ValidationFailed({"start_date": "Pick a day"})
     if end_date < start_date or (end_date - start_date).days >= MAX_DAYS:
         raise ValidationFailed({"end_date": f"Ask for at most {MAX_DAYS} days at a time"})
-    slots = find_slots(session, actor, location_id=appt.location_id, service_id=appt.service_id,
-                       start_date=start_date, end_date=end_date, now=now, provider_id=appt.provider_id,
-                       exclude_appointment_id=appt.id)
-    return sorted({s.start for s in slots if s.start != appt.start_at})
+    try:
+        slots = find_slots(session, actor, location_id=appt.location_id, service_id=appt.service_id,
+                           start_date=start_date, end_date=end_date, now=now, provider_id=appt.provider_id,
+                           exclude_appointment_id=appt.id)
+    except NotFound:  # the visit's provider left or no longer performs it: no free time (the desk moves it)
+        return []
+    length = appt.end_at - appt.start_at
+    mine = [] if appt.client_id is None or not slots else client_visit_spans(
+        session, appt.client_id, slots[0].start, slots[-1].end, exclude_id=appt.id)  # the move would refuse them
+    return sorted({s.start for s in slots if s.start != appt.start_at
+                   and not any(lo < s.start + length and s.start < hi for lo, hi in mine)})
 
 
 def fetch_reschedule_days(actor: Actor, token: str, start_date: date, end_date: date, *,
                           clock: Clock | None = None, engine: Engine | None = None) -> tuple[DayOpen, ...]:
     """Each local date from start_date to end_date (inclusive, at most MAX_DAYS) and whether
     the visit could move to a free time on it: the same service, provider and location, the
-    service's notice and advance limits, the visit's own time not counted as busy. A visit
+    service's notice and advance limits, the visit's own time not counted as busy, a time
+    overlapping the client's other visits left out (the move refuses it). A visit
     that can no longer change has no open day. Raises NotFound, ValidationFailed (range)."""
     now = now_of(clock)
     with atomic(actor.org_id, engine=engine) as work:
