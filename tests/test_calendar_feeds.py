@@ -91,7 +91,8 @@ def test_the_feed_lists_the_providers_visits_and_follows_a_move_and_a_cancel(nur
     cancelled = got[f"appointment-{second}@{clinic.slug}.medspa"]
     assert (cancelled["status"], cancelled["sequence"] >= 1) == ("CANCELLED", True)
     with clinic.session() as s:
-        reads = s.exec(select(AuditEvent).where(AuditEvent.action == "calendar.feed.read")).all()
+        reads = s.exec(select(AuditEvent).where(AuditEvent.action == "calendar.feed.read")
+                       .order_by(AuditEvent.id)).all()
         assert len(reads) == 3 and reads[-1].detail["events"] == 2
 
 

@@ -8,6 +8,7 @@ lock's expiration, set here far beyond the timeouts.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import time
 
 import pytest
@@ -59,10 +60,14 @@ async def shown_day(manager: StateManager) -> str:
 
 
 def run(coro):
+    """Run `coro` to the end (bounded by TIMEOUT) on a loop of its own, in a thread of its own:
+    an earlier test in this worker may have left an event loop running in the main thread
+    (Playwright's sync API does), where asyncio.run() refuses to start (seen in CI)."""
     async def bounded():
         async with asyncio.timeout(TIMEOUT):
             return await coro
-    return asyncio.run(bounded())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, bounded()).result()
 
 
 def test_the_app_uses_the_resilient_manager_only_instead_of_reflex_redis_one(server):
