@@ -4,28 +4,10 @@ answers: 409 with the nearest free times, 422 next to the field, 404 for a displ
 
 from __future__ import annotations
 
-import pytest
-from fastapi.testclient import TestClient
 
-from medspa.api import v1
-from medspa.api.app import api
-from medspa.clock import FixedClock
-from medspa.domain.payments.gateway import TestPaymentGateway
-from tests.conftest import utc
 from tests.factories import build_clinic
 
-CARD = {"card_number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
-START = "2026-07-15T10:00:00-04:00"
-
-
-@pytest.fixture
-def client(engine):
-    clock = FixedClock(utc(2026, 7, 1, 12))
-    api.dependency_overrides[v1.get_db_engine] = lambda: engine
-    api.dependency_overrides[v1.get_clock] = lambda: clock
-    api.dependency_overrides[v1.get_gateway] = lambda: TestPaymentGateway(engine, clock.now)
-    yield TestClient(api)
-    api.dependency_overrides.clear()
+from tests.test_api import CARD, START, client  # noqa: E402,F401  (the API test client: one fixture)
 
 
 def _book(client, clinic, start: str = START, email: str = "mia@example.com") -> dict:

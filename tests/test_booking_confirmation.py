@@ -7,12 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from fastapi.testclient import TestClient
 from icalendar import Calendar
 from sqlmodel import select
 
-from medspa.api import v1
-from medspa.api.app import api
 from medspa.clock import FixedClock
 from medspa.domain.errors import NotFound
 from medspa.domain.messaging.models import OutboxMessage
@@ -29,18 +26,7 @@ from medspa.settings import get_settings
 from tests.conftest import utc
 from tests.factories import build_clinic
 
-CARD = {"card_number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
-START = "2026-07-15T10:00:00-04:00"
-
-
-@pytest.fixture
-def client(engine):
-    clock = FixedClock(utc(2026, 7, 1, 12))
-    api.dependency_overrides[v1.get_db_engine] = lambda: engine
-    api.dependency_overrides[v1.get_clock] = lambda: clock
-    api.dependency_overrides[v1.get_gateway] = lambda: TestPaymentGateway(engine, clock.now)
-    yield TestClient(api)
-    api.dependency_overrides.clear()
+from tests.test_api import CARD, START, client  # noqa: E402,F401  (the API test client: one fixture)
 
 
 def _book(client, clinic) -> dict:

@@ -159,15 +159,16 @@ def test_a_used_link_moves_the_one_visit_again_never_books_a_second(setup, engin
         ("public", "client", at(11, JUL16).isoformat()), ("public", "client", at(14, JUL16).isoformat())]
 
 
-def test_two_reschedules_through_one_link_at_once_leave_one_visit(setup, engine, clock):
-    clinic, appt = setup
+def _race_two_moves(clinic, token: str, clock, engine) -> list[str]:
+    """Two moves through one manage link at once (11:00 and 15:00 on Jul 16): each one's
+    outcome, "moved" or the exception's name."""
     start = threading.Barrier(2)
     outcomes: list[str] = []
 
     def move(when: datetime) -> None:
         start.wait()
         try:
-            manage.do_reschedule_by_token(clinic.public, appt.booking_token, when, clock=clock, engine=engine)
+            manage.do_reschedule_by_token(clinic.public, token, when, clock=clock, engine=engine)
             outcomes.append("moved")
         except (MoveRefused, NotFound, ValidationFailed) as exc:
             outcomes.append(type(exc).__name__)
@@ -177,6 +178,12 @@ def test_two_reschedules_through_one_link_at_once_leave_one_visit(setup, engine,
         t.start()
     for t in threads:
         t.join(30)
+    return outcomes
+
+
+def test_two_reschedules_through_one_link_at_once_leave_one_visit(setup, engine, clock):
+    clinic, appt = setup
+    outcomes = _race_two_moves(clinic, appt.booking_token, clock, engine)
     assert "moved" in outcomes and len(outcomes) == 2
     live = live_visits(clinic, appt.client_id)
     assert len(live) == 1 and live[0].id == appt.id and live[0].start_at in (at(11, JUL16), at(15, JUL16))
@@ -278,22 +285,7 @@ def test_a_late_move_that_counts_as_a_late_cancel_hands_the_link_to_the_new_visi
 
 def test_two_late_moves_through_one_link_at_once_leave_one_visit(engine, owner_engine, clock):
     clinic, appt = _late_visit(engine, owner_engine, clock)
-    start = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def move(when: datetime) -> None:
-        start.wait()
-        try:
-            manage.do_reschedule_by_token(clinic.public, appt.booking_token, when, clock=clock, engine=engine)
-            outcomes.append("moved")
-        except (MoveRefused, NotFound, ValidationFailed) as exc:
-            outcomes.append(type(exc).__name__)
-
-    threads = [threading.Thread(target=move, args=(w,)) for w in (at(11, JUL16), at(15, JUL16))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    outcomes = _race_two_moves(clinic, appt.booking_token, clock, engine)
     assert "moved" in outcomes and len(outcomes) == 2
     live = live_visits(clinic, appt.client_id)
     assert len(live) == 1 and live[0].booking_token == appt.booking_token
