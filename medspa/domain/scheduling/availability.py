@@ -435,14 +435,15 @@ class Fit:
 def fit_start(session: Session, actor: Actor, *, location_id: int, service_id: int, provider_id: int,
               start_at: datetime, now: datetime, exclude_appointment_id: int | None = None,
               room_id: int | None = None, prefer_room_id: int | None = None,
-              prefer_device_id: int | None = None) -> Fit:
+              prefer_device_id: int | None = None, provider_name: str = "The provider") -> Fit:
     """Check that `service` by `provider_id` can start at `start_at` (aware UTC) at the location,
     off the slot grid (a staff move): the whole span with buffers inside the provider's working
     hours that day (opening hours, time off and extra shifts as find_slots reads them), the
     location open, and the provider, a room and a device of the service's types free
     (`exclude_appointment_id`: the visit being moved does not block itself). `room_id` asks for
     that room; otherwise `prefer_room_id` / `prefer_device_id` (the visit's current ones) are
-    kept when free. Raises NotFree (reason in words), NotFound (service, location, provider)."""
+    kept when free; `provider_name` names the provider in the reasons. Raises NotFree (reason
+    in words), NotFound (service, location, provider)."""
     actor.require("availability.read")
     ctx = _context(session, location_id, service_id, None)
     if provider_id not in ctx.provider_resource:
@@ -458,7 +459,7 @@ def fit_start(session: Session, actor: Actor, *, location_id: int, service_id: i
     if not any(s_lo <= lo and hi <= s_hi for s_lo, s_hi in spans):
         before = f" and {svc.buffer_before_minutes} min setup" if svc.buffer_before_minutes else ""
         after = f" and {svc.buffer_after_minutes} min clean-up" if svc.buffer_after_minutes else ""
-        raise NotFree(f"Outside the provider's hours (the {svc.duration_minutes} min visit{before}{after} "
+        raise NotFree(f"Outside {provider_name}'s hours (the {svc.duration_minutes} min visit{before}{after} "
                       "must fit inside a shift)")
     rooms = ctx.rooms
     if svc.room_type and not rooms:
@@ -472,7 +473,7 @@ def fit_start(session: Session, actor: Actor, *, location_id: int, service_id: i
     provider_res = ctx.provider_resource[provider_id]
     busy = load_busy(session, [provider_res] + ctx.rooms + ctx.devices, lo, hi, now, exclude_appointment_id)
     if not busy.is_free(provider_res, lo, hi):
-        raise NotFree("The provider is busy then (another visit or time blocked)")
+        raise NotFree(f"{provider_name} is busy then (another visit or time blocked)")
 
     def pick(pool: list[int], prefer: int | None) -> int | None:
         if not pool:

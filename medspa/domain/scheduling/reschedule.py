@@ -298,10 +298,10 @@ def _fit(session: Session, actor: Actor, appt: Appointment, start_at: datetime, 
     try:
         return fit_start(session, actor, location_id=location.id, service_id=service_id, provider_id=provider_id,
                          start_at=start_at, now=now, exclude_appointment_id=appt.id, room_id=room_id,
-                         prefer_room_id=held.get("room"), prefer_device_id=held.get("device"))
+                         prefer_room_id=held.get("room"), prefer_device_id=held.get("device"),
+                         provider_name=provider.display_name)
     except NotFree as exc:
-        raise MoveRefused(exc.reason.replace("The provider", provider.display_name)
-                          .replace("the provider's", f"{provider.display_name}'s"), alternatives()) from None
+        raise MoveRefused(exc.reason, alternatives()) from None
 
 
 def _relocate(session: Session, actor: Actor, appt: Appointment, fit: Fit, start_at: datetime, provider_id: int,
