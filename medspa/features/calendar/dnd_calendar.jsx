@@ -61,7 +61,9 @@ export function CalendarDnd({ children, onMove, snapPx = 0, pxPerMinute = 0, set
   };
   return (
     <Board.Provider value={{ pending, lastDrop, pxPerMinute }}>
-      <DndContext sensors={sensors} collisionDetection={collide} modifiers={[snap]}
+      {/* no auto-scroll: near the window's edge it scrolled the page past the grid and the
+          time badge ran off the day (new-user trial); a longer move goes through Edit */}
+      <DndContext sensors={sensors} collisionDetection={collide} modifiers={[snap]} autoScroll={false}
                   onDragStart={() => { lastDrop.current = Date.now(); }} onDragEnd={onDragEnd}
                   onDragCancel={() => { lastDrop.current = Date.now(); }}>
         {children}
