@@ -18,7 +18,12 @@ OWNER_LINKS = ("calendar", "clients", "dashboard", "outbox", "audit", "staff", "
 
 def _inside(page: Page, selector: str, width: int) -> dict:
     """The element's box, asserted to lie within the viewport's width."""
-    box = page.locator(selector).bounding_box()
+    box = None
+    for _ in range(20):  # a header re-rendered just after a navigation has no box for a moment (seen in CI)
+        box = page.locator(selector).bounding_box()
+        if box is not None:
+            break
+        page.wait_for_timeout(250)
     assert box is not None, f"{selector} is not shown"
     assert box["x"] >= -0.5 and box["x"] + box["width"] <= width + 0.5, (selector, box, width)
     return box
