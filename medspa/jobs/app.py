@@ -38,7 +38,7 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
-from procrastinate.exceptions import ConnectorException
+from procrastinate.exceptions import ConnectorException, UniqueViolation
 from procrastinate.jobs import Job, Status
 
 from medspa.domain.messaging.actions import DELIVERY_TASKS, WORKER_STOPPED, do_give_up_delivery
@@ -102,6 +102,18 @@ async def _give_up_delivery(job: Job) -> None:
         log.exception("outbox message %s of clinic %s: could not be failed after its stalled job", message_id, org_id)
 
 
+async def _abort_superseded(manager, job: Job, exc: UniqueViolation) -> None:
+    """A stalled job that cannot go back to `todo` because a job with its queueing lock is
+    queued already (the next tick of a periodic task, which does the same work): abort it, so
+    it is not left `doing` for good and retried by every sweep."""
+    try:
+        await manager.finish_job(job, status=Status.ABORTED, delete_job=False)
+        log.warning("stalled job %s (%s) aborted: a job with its queueing lock %r is queued (%s)",
+                    job.id, job.task_name, job.queueing_lock, exc.constraint_name)
+    except ConnectorException as gone:  # another sweep finished it first
+        log.warning("stalled job %s (%s) left as it is: %s", job.id, job.task_name, gone.__cause__ or gone)
+
+
 async def _retry_stalled(context: JobContext, *, orphans: bool) -> int:
     """Retry the jobs left `doing` by workers silent for JOB_STALLED_AFTER_SECONDS (attempts + 1),
     or fail those already retried STALLED_MAX_ATTEMPTS times (a delivery job's message fails with
@@ -131,6 +143,8 @@ async def _retry_stalled(context: JobContext, *, orphans: bool) -> int:
                 await manager.retry_job(job)
                 log.warning("job %s (%s) stalled: retried", job.id, job.task_name)
                 retried += 1
+        except UniqueViolation as exc:  # its queueing lock's next job is already queued (a periodic tick)
+            await _abort_superseded(manager, job, exc)
         except ConnectorException as exc:  # no longer `doing` (an orphan another sweep retried)
             log.warning("stalled job %s (%s) left as it is: %s", job.id, job.task_name, exc.__cause__ or exc)
     return retried
