@@ -15,13 +15,13 @@ from medspa.clock import FixedClock
 from medspa.domain.clients.service import ClientInput
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.payments.actions import do_reconcile_payments
-from medspa.domain.payments.cards import card_for_visit, card_label
+from medspa.domain.payments.cards import card_for_visit, card_label, card_waiting_ids
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.payments.models import CardSetup, LedgerEntry, Payment, SavedCard
 from medspa.domain.payments.webhooks import handle_stripe_event
 from medspa.domain.practice.models import Location
 from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, OnlineBooking, book_online
-from medspa.domain.scheduling.card_step import card_waiting_ids
+
 from medspa.domain.scheduling.models import Appointment
 from tests.conftest import utc
 from tests.factories import build_clinic
