@@ -14,6 +14,7 @@ from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_cancellation_notice
 from medspa.domain.money import format_money
+from medspa.domain.payments.fees import client_fee_sentence, fee_of
 from medspa.domain.payments.service import (deposit_payment, deposit_refund_cents, settle_cancellation,
                                             succeeded_deposit)
 from medspa.domain.portal.service import PortalUnavailable, own_appointment
@@ -78,6 +79,9 @@ def own_cancellation_message(session: Session, actor: Actor, cancelled: OwnCance
     kept, or a refund the gateway refused (the clinic will contact them). `token`: the manage
     link's, for a public actor (client_side_visit)."""
     client_side_visit(session, actor, cancelled.appointment_id, token=token)
+    fee = fee_of(session, cancelled.appointment_id, "late_cancel")
+    if fee is not None and client_fee_sentence(fee):
+        return f"Your visit is cancelled. {client_fee_sentence(fee)}"
     paid = deposit_payment(session, cancelled.appointment_id)
     if paid is None:
         return "Your visit is cancelled."

@@ -20,6 +20,8 @@ from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_cancellation_notice
 from medspa.domain.messaging.service import queue_booking_confirmation
+from medspa.domain.payments.fees import fee_of
+from medspa.domain.payments.models import PolicyFeeStatus
 from medspa.domain.payments.service import (deposit_payment, deposit_refund_cents, settle_cancellation,
                                             succeeded_deposit)
 from medspa.domain.practice.models import Organization, StaffMember, WorkingHours
@@ -68,7 +70,8 @@ class CancelResult:
     kept_cents); refunded_cents / kept_cents of the paid deposit;
     pending_refund_cents: a refund the gateway has not confirmed yet (written pending with the
     cancellation and sent after it commits; reconciliation retries it): shown as "Refund of $x
-    pending", never as refunded (integer cents). refund_ids: the refunds to send after commit."""
+    pending", never as refunded (integer cents). refund_ids: the refunds to send after commit.
+    With a late-cancel fee (payments.fees) kept_cents is the deposit applied to the fee."""
 
     appointment_id: int
     late: bool
@@ -111,6 +114,9 @@ def cancellation_figures(session: Session, appointment_id: int, *, late: bool,
     refunded, pending = deposit_refund_cents(session, appointment_id)
     paid = deposit_payment(session, appointment_id)
     kept = paid.amount_cents if (paid is not None and appt.cancellation_keeps_deposit) else 0
+    fee = fee_of(session, appointment_id, "late_cancel")
+    if fee is not None and fee.status != PolicyFeeStatus.WAIVED:
+        kept = fee.applied_cents  # the deposit applied to the late-cancel fee (payments.fees)
     return CancelResult(appointment_id, late, refunded, kept, appt.currency, pending, refund_ids)
 
 
