@@ -40,6 +40,7 @@ from medspa.domain.money import format_money
 from medspa.domain.payments.gateway import ChargeRequest, ChargeResult, PaymentGateway
 from medspa.domain.payments.models import (LedgerEntry, Payment, PaymentStatus, PolicyFee, PolicyFeeStatus,
                                            Refund)
+from medspa.domain.payments import service as deposits
 from medspa.domain.payments.service import (apply_charge_outcome, begin_refund, ledger_processing_fee,
                                             mark_settled, record_pending, succeeded_deposit)
 from medspa.domain.payments.stripe_gateway import GatewayUnavailable
@@ -372,6 +373,21 @@ def apply_cancellation_fee(session: Session, actor: Actor, appointment: Appointm
         appointment.cancellation_keeps_deposit = False
         session.add(appointment)
     return applied
+
+
+def settle_cancellation(session: Session, actor: Actor, appointment: Appointment, *, keep: bool,
+                        now: datetime) -> Refund | None:
+    """Settle the deposit of a just-cancelled `appointment` in the cancellation's transaction
+    (every cancellation path calls this): a late cancellation that owes the location's
+    late-cancel fee (apply_cancellation_fee) settles by the fee: the deposit applied to it
+    first, max(0, deposit - fee) refunded (that pending Refund is returned) and the rest of the
+    fee written as a pending card charge that the caller sends after the commit
+    (send_fee_charges_now). Otherwise the deposit rule as before
+    (payments.service.settle_cancellation: kept when `keep`, else refunded)."""
+    applied = apply_cancellation_fee(session, actor, appointment, now=now)
+    if applied is not None:
+        return session.get(Refund, applied.refund_ids[0]) if applied.refund_ids else None
+    return deposits.settle_cancellation(session, actor, appointment, keep=keep, now=now)
 
 
 def send_fee_charges_now(engine, actor: Actor, appointment_id: int, gateway: PaymentGateway,

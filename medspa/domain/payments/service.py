@@ -423,17 +423,9 @@ def settle_cancellation(session: Session, actor: Actor, appointment: Appointment
     gateway that the app does not know of. Returns the pending Refund, or None (kept, or no
     deposit paid).
 
-    A late cancellation that owes the location's late-cancel fee (payments.fees.
-    apply_cancellation_fee: a fee is set, and the client cancelled or the desk did for a reason
-    that is not the clinic's) settles by the fee instead of `keep`: the deposit is applied to
-    the fee first, max(0, deposit - fee) refunded (the Refund returned) and the rest of the fee
-    written as a pending card charge that the caller sends after the commit
-    (payments.fees.send_fee_charges_now). With no fee set, `keep` decides as before."""
-    from medspa.domain.payments.fees import apply_cancellation_fee  # fees builds on this module
-
-    applied = apply_cancellation_fee(session, actor, appointment, now=now)
-    if applied is not None:
-        return session.get(Refund, applied.refund_ids[0]) if applied.refund_ids else None
+    Cancellations go through payments.fees.settle_cancellation, which settles a late
+    cancellation that owes the location's late-cancel fee by the fee (the deposit applied to it
+    first) and calls this for the rest: with no fee set, `keep` decides as before."""
     payment = succeeded_deposit(session, appointment.id)
     if payment is None:
         return None

@@ -14,9 +14,8 @@ from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_cancellation_notice
 from medspa.domain.money import format_money
-from medspa.domain.payments.fees import client_fee_sentence, fee_of
-from medspa.domain.payments.service import (deposit_payment, deposit_refund_cents, settle_cancellation,
-                                            succeeded_deposit)
+from medspa.domain.payments.fees import client_fee_sentence, fee_of, settle_cancellation
+from medspa.domain.payments.service import deposit_payment, deposit_refund_cents, succeeded_deposit
 from medspa.domain.portal.service import PortalUnavailable, own_appointment
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.scheduling.service import cancel_appointment, get_appointment, holds_visit
@@ -51,7 +50,7 @@ def cancel_own_appointment(session: Session, actor: Actor, appointment_id: int, 
                            reason: str = "client_request", note: str = "",
                            token: str | None = None) -> OwnCancellation:
     """Cancel an own upcoming visit by the location's policy, settle its deposit (kept when the
-    policy keeps it; else its refund written pending: payments.service.settle_cancellation)
+    policy keeps it; else its refund written pending: payments.fees.settle_cancellation)
     and queue the cancellation notice (messaging.notices) in the same transaction. `reason`
     (scheduling.policy.CANCEL_REASONS code) and `note` are recorded with it. The actor is the
     portal's client, or the manage link's visitor holding the visit's booking `token`

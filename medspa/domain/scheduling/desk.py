@@ -20,10 +20,9 @@ from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_cancellation_notice
 from medspa.domain.messaging.service import queue_booking_confirmation
-from medspa.domain.payments.fees import fee_of
+from medspa.domain.payments.fees import fee_of, settle_cancellation
 from medspa.domain.payments.models import PolicyFeeStatus
-from medspa.domain.payments.service import (deposit_payment, deposit_refund_cents, settle_cancellation,
-                                            succeeded_deposit)
+from medspa.domain.payments.service import deposit_payment, deposit_refund_cents, succeeded_deposit
 from medspa.domain.practice.models import Organization, StaffMember, WorkingHours
 from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.availability import find_slots
@@ -85,7 +84,7 @@ class CancelResult:
 def cancel_visit(session: Session, actor: Actor, appointment_id: int, *, now: datetime,
                  reason: str = "client_request", note: str = "", token: str | None = None) -> CancelResult:
     """Cancel an appointment, settle its deposit (kept when the location's policy keeps it:
-    scheduling.policy; else its refund written pending: payments.service.settle_cancellation)
+    scheduling.policy; else its refund written pending: payments.fees.settle_cancellation)
     and queue the client's
     cancellation notice in the same transaction. `reason` (a policy.CANCEL_REASONS code) and
     `note` are recorded on the visit (ValidationFailed when "other" has no note); `token`: a
