@@ -27,6 +27,7 @@ from medspa.domain.clinical.service import LineInput, save_chart, sign_chart
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
+from medspa.domain.payments.models import CardSetup, SavedCard
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
 from tests.conftest import utc
 from tests.factories import build_clinic
@@ -87,6 +88,12 @@ def two_records(engine, owner_engine, tmp_path):
         save_chart(s, provider, second.id, [LineInput("Botox", "C3709C3", "20", "glabella")], "ok", now=NOW)
         sign_chart(s, provider, second.id, NOW)  # signed: read-only, but it follows its client
         add_photo(s, provider, second.id, _jpeg(), "before", NOW, LocalMediaStore(tmp_path / "media"))
+        card = SavedCard(org_id=clinic.org_id, client_id=second.client_id, gateway="test",  # card on file (issue 16)
+                         payment_method_id="pm_test_wong", brand="visa", last4="4242", exp_month=1, exp_year=2030)
+        s.add(card)
+        s.flush()
+        s.add(CardSetup(org_id=clinic.org_id, client_id=second.client_id, appointment_id=second.id, gateway="test",
+                        idempotency_key=f"setup-{second.id}-attempt-1", status="succeeded", saved_card_id=card.id))
         s.commit()
     return clinic, first.client_id, second.client_id
 

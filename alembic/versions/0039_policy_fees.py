@@ -23,7 +23,7 @@ from alembic import op
 from medspa.tenancy import protect_tenant_table
 
 revision: str = '0039'
-down_revision: Union[str, None] = '0037'  # 0038 (cards) once merged
+down_revision: Union[str, None] = '0038'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

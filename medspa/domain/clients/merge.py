@@ -58,6 +58,8 @@ CLIENT_ROWS: tuple[ClientRows, ...] = (
     ClientRows("treatment_note"),
     ClientRows("clinical_photo"),
     ClientRows("client_account", one_per_client=True),
+    ClientRows("saved_card"),  # cards on file follow the client (issue 16)
+    ClientRows("card_setup"),
 )
 """What follows a client into a merge (see the module docstring)."""
 

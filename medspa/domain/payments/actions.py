@@ -35,6 +35,7 @@ from medspa.domain.payments.stripe_gateway import GatewayUnavailable
 from medspa.domain.payments.webhooks import handle_stripe_event
 from medspa.domain.practice.models import Organization
 from medspa.domain.scheduling.booking import organization_ids
+from medspa.domain.scheduling.card_step import claim_due_setups, postpone_setup, reconcile_setup
 from medspa.domain.work import atomic, engine_of, now_of
 from medspa.settings import Settings, get_settings
 
@@ -189,6 +190,7 @@ def do_reconcile_payments(*, clock: Clock | None = None, engine: Engine | None =
                 break
             seen.add(payment_id)
             done.append(Reconciled(org_id, payment_id, outcome))
+        done.extend(_reconcile_card_setups(actor, engine, gateway, clock, now, max_per_clinic))
         refunds_seen: set[int] = set()
         while len(refunds_seen) < max_per_clinic:
             outcome, payment_id, refund_id = _reconcile_refund(actor, engine, gateway, now, refunds_seen)
@@ -196,6 +198,28 @@ def do_reconcile_payments(*, clock: Clock | None = None, engine: Engine | None =
                 break
             refunds_seen.add(refund_id)
             done.append(Reconciled(org_id, payment_id, outcome, refund_id))
+    return done
+
+
+def _reconcile_card_setups(actor: Actor, engine: Engine, gateway: PaymentGateway, clock: Clock, now,
+                           limit: int) -> list[Reconciled]:
+    """Settle the clinic's open card setups due now (issue 16: a booking waiting for its card
+    whose answer was never recorded), each through scheduling.card_step.reconcile_setup; one
+    whose gateway does not answer is postponed (reconcile_after moved on by a minute) and the
+    run goes on. Reconciled rows carry payment_id 0 and the outcome "card setup <id>: <outcome>"."""
+    with atomic(actor.org_id, engine=engine) as work:
+        due = claim_due_setups(work.session, now, limit)
+    done = []
+    for setup_id in due:
+        try:
+            outcome = reconcile_setup(engine, actor, setup_id, gateway, clock)
+        except Exception as exc:  # noqa: BLE001 - one setup's failure never stops the others
+            (log.warning if isinstance(exc, GatewayUnavailable) else log.exception)(
+                "reconciling card setup %s failed: %s", setup_id, exc)
+            with atomic(actor.org_id, engine=engine) as work:
+                postpone_setup(work.session, setup_id, now)
+            outcome = f"postponed: {type(exc).__name__}"
+        done.append(Reconciled(actor.org_id, 0, f"card setup {setup_id}: {outcome}"))
     return done
 
 

@@ -59,6 +59,50 @@ class ChargeRequest:
     card: CardDetails | None = None
     payment_method_id: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    # a saved card (SavedCard.gateway_customer_id / payment_method_id) charged while the client
+    # is not there: a card that needs authentication answers requires_action (Stripe's
+    # authentication_required), never a 3-D Secure page
+    customer_id: str = ""
+    off_session: bool = False
+
+
+@dataclass
+class SetupRequest:
+    """Save a card for later off-session charges (a Stripe SetupIntent with usage=off_session).
+
+    card: raw input for the offline test gateway (never stored); payment_method_id: Stripe's
+    pm_... made by Stripe.js on the page. customer_id: the client's gateway customer when they
+    have one already ("" makes a new one); email / name describe a new customer.
+    idempotency_key: "setup-<appointment id>-attempt-<n>": the same key replays the answer."""
+
+    org_id: int
+    idempotency_key: str
+    card: CardDetails | None = None
+    payment_method_id: str | None = None
+    customer_id: str = ""
+    email: str = ""
+    name: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SetupResult:
+    """A card setup's outcome. status: succeeded (the card is saved: payment_method_id,
+    customer_id, brand, last4, exp_month, exp_year filled) | requires_action (the client must
+    authenticate: client_secret for the page) | declined (message, decline_code) | failed
+    (canceled). setup_intent_id: the gateway's seti_..."""
+
+    status: str
+    setup_intent_id: str = ""
+    payment_method_id: str = ""
+    customer_id: str = ""
+    brand: str = ""
+    last4: str = ""
+    exp_month: int = 0
+    exp_year: int = 0
+    client_secret: str = ""
+    message: str = ""
+    decline_code: str = ""
 
 
 @dataclass
@@ -113,6 +157,14 @@ class PaymentGateway(Protocol):
 
     def refund(self, *, org_id: int, gateway_payment_id: str, amount_cents: int, idempotency_key: str) -> RefundResult:
         """Refund (part of) a succeeded charge."""
+
+    def setup_card(self, request: SetupRequest) -> SetupResult:
+        """Save a card for off-session use (SetupIntent); same idempotency key -> same answer.
+        Raises ValidationFailed for bad card input, GatewayUnavailable when it cannot answer."""
+
+    def lookup_setup(self, *, org_id: int, idempotency_key: str, setup_intent_id: str = "") -> SetupResult | None:
+        """What became of the setup made with `idempotency_key` (or setup_intent_id): its
+        current SetupResult, None when the gateway never saw it. Raises GatewayUnavailable."""
 
     def lookup(self, *, org_id: int, idempotency_key: str, gateway_payment_id: str = "") -> ChargeResult | None:
         """What became of the charge made with `idempotency_key` (reconciliation asks this
@@ -169,6 +221,41 @@ TEST_CARD_OUTCOMES: dict[str, tuple[str, str, str]] = {
 }
 
 
+# Stripe's test cards for saving a card (https://docs.stripe.com/testing#regulatory-cards,
+# #declined-payments): number -> (setup outcome, what a later off-session charge does).
+# "succeed" | "authentication_required" (the bank asks for authentication every time) |
+# "decline" (attaching succeeds, charging fails). Declining numbers of TEST_CARD_OUTCOMES
+# are declined at setup already.
+TEST_SETUP_CARDS: dict[str, tuple[str, str]] = {
+    "4242424242424242": ("succeeded", "succeed"),
+    "5555555555554444": ("succeeded", "succeed"),
+    "4000002500003155": ("requires_action", "succeed"),  # authenticated once at setup, then exempt
+    "4000002760003184": ("requires_action", "authentication_required"),  # authentication on every charge
+    "4000000000000341": ("succeeded", "decline"),  # saves fine, declines when charged
+}
+AUTHENTICATION_REQUIRED_MESSAGE = ("This card needs the cardholder to authenticate the payment "
+                                   "(the bank asked for 3-D Secure).")
+
+
+def card_brand(digits: str) -> str:
+    """The card network by the number's leading digits (IIN ranges): "visa", "mastercard",
+    "amex", "discover", else "card"."""
+    if digits.startswith("4"):
+        return "visa"
+    if digits[:2] in {"51", "52", "53", "54", "55"} or (digits[:4].isdigit() and 2221 <= int(digits[:4]) <= 2720):
+        return "mastercard"
+    if digits[:2] in {"34", "37"}:
+        return "amex"
+    if digits.startswith("6011") or digits.startswith("65"):
+        return "discover"
+    return "card"
+
+
+def _pm_key(payment_method_id: str) -> str:
+    """The test gateway's memory row of a saved payment method (in test_gateway_charge)."""
+    return f"pm:{payment_method_id}"
+
+
 class TestPaymentGateway:
     """Offline gateway, clearly labelled "test payments": Stripe's test card numbers only.
 
@@ -201,11 +288,115 @@ class TestPaymentGateway:
                                     .where(TestGatewayCharge.idempotency_key == key)).one().result
             return result
 
+    def _stored(self, org_id: int, key: str) -> dict | None:
+        with tenant_session(org_id, self._engine) as session:
+            row = session.exec(select(TestGatewayCharge).where(TestGatewayCharge.idempotency_key == key)).first()
+            return dict(row.result) if row is not None else None
+
+    def _now_utc(self) -> datetime:
+        from datetime import timezone
+
+        return self._now() if self._now else datetime.now(timezone.utc)
+
+    def setup_card(self, request: SetupRequest) -> SetupResult:
+        """Save a test card (TEST_SETUP_CARDS: 4242... and 5555... succeed, 4000002500003155 and
+        4000002760003184 need authentication first, 4000000000000341 saves but declines later;
+        TEST_CARD_OUTCOMES' declining numbers decline). What a later charge of the saved
+        payment method does is kept in test_gateway_charge under "pm:<id>": brand, last4,
+        expiry and the behaviour, never the number. A reused idempotency key replays.
+        Raises ValidationFailed for missing or bad card input."""
+        if request.card is None:
+            raise ValidationFailed({"card_number": "Enter your card details."})
+        validate_card(request.card, self._now_utc())
+        card = request.card
+
+        def compute() -> dict:
+            digits = card.digits
+            seti = "seti_test_" + secrets.token_hex(12)
+            if digits not in TEST_SETUP_CARDS:
+                _, code, message = TEST_CARD_OUTCOMES.get(digits, (
+                    PaymentStatus.DECLINED, "test_mode_live_card",
+                    "Test payments accept test cards only, such as 4242 4242 4242 4242."))
+                if code == "":  # a charge-only test number (3-D Secure on charges): not for saving
+                    code, message = "card_declined", "Your card was declined."
+                return asdict(SetupResult(status="declined", setup_intent_id=seti, message=message,
+                                          decline_code=code, last4=card.last4))
+            status, behaviour = TEST_SETUP_CARDS[digits]
+            year = int(card.exp_year)
+            year = year + 2000 if year < 100 else year
+            result = SetupResult(status=status, setup_intent_id=seti, payment_method_id="pm_test_" + secrets.token_hex(12),
+                                 customer_id=request.customer_id or "cus_test_" + secrets.token_hex(10),
+                                 brand=card_brand(digits), last4=card.last4, exp_month=int(card.exp_month),
+                                 exp_year=year,
+                                 client_secret=(seti + "_secret_" + secrets.token_hex(8)) if status == "requires_action" else "")
+            self._replay_or_store(request.org_id, _pm_key(result.payment_method_id),
+                                  lambda: {"kind": "payment_method", "behaviour": behaviour,
+                                           **{k: v for k, v in asdict(result).items() if k != "client_secret"}})
+            return asdict(result)
+
+        return SetupResult(**self._replay_or_store(request.org_id, request.idempotency_key, compute))
+
+    def lookup_setup(self, *, org_id: int, idempotency_key: str, setup_intent_id: str = "") -> SetupResult | None:
+        """The stored answer of the setup made with `idempotency_key`, None when never seen."""
+        stored = self._stored(org_id, idempotency_key)
+        return SetupResult(**stored) if stored is not None and "setup_intent_id" in stored else None
+
+    def authenticate_setup(self, *, org_id: int, idempotency_key: str, approve: bool = True) -> SetupResult:
+        """The offline stand-in for the client finishing 3-D Secure on a setup that
+        requires_action: approve -> succeeded, else failed ("The card was not authenticated.").
+        A setup in any other state is returned as it is. Raises NotFound for an unknown key."""
+        from medspa.domain.errors import NotFound
+
+        with tenant_session(org_id, self._engine) as session:
+            row = session.exec(select(TestGatewayCharge).where(TestGatewayCharge.idempotency_key == idempotency_key)
+                               .with_for_update()).first()
+            if row is None or "setup_intent_id" not in row.result:
+                raise NotFound("card setup")
+            if row.result.get("status") == "requires_action":
+                row.result = {**row.result, "client_secret": "",
+                              **({"status": "succeeded"} if approve else
+                                 {"status": "failed", "message": "The card was not authenticated.",
+                                  "decline_code": "authentication_failed"})}
+                session.add(row)
+                session.commit()
+            return SetupResult(**row.result)
+
+    def _charge_saved(self, request: ChargeRequest) -> ChargeResult:
+        """Charge a payment method saved by setup_card, by the behaviour its test number had."""
+        pm = self._stored(request.org_id, _pm_key(request.payment_method_id or ""))
+        if pm is None or pm.get("kind") != "payment_method":
+            raise ValidationFailed({"card_number": "No such payment method: the saved card is unknown."})
+        if request.customer_id and pm.get("customer_id") != request.customer_id:
+            raise ValidationFailed({"card_number": "The saved card belongs to another customer."})
+
+        def compute() -> dict:
+            pid = "pi_test_" + secrets.token_hex(12)
+            last4 = str(pm.get("last4") or "")
+            behaviour = pm.get("behaviour")
+            if behaviour == "decline":
+                return asdict(ChargeResult(status=str(PaymentStatus.DECLINED), gateway_payment_id=pid,
+                                           message="Your card was declined.", decline_code="card_declined",
+                                           card_last4=last4))
+            if behaviour == "authentication_required":
+                return asdict(ChargeResult(status=str(PaymentStatus.REQUIRES_ACTION), gateway_payment_id=pid,
+                                           message=AUTHENTICATION_REQUIRED_MESSAGE,
+                                           decline_code="authentication_required",
+                                           client_secret=pid + "_secret_" + secrets.token_hex(8), card_last4=last4))
+            return asdict(ChargeResult(status=str(PaymentStatus.SUCCEEDED), gateway_payment_id=pid, card_last4=last4,
+                                       fee_cents=card_fee_cents(request.amount_cents)))
+
+        return ChargeResult(**self._replay_or_store(request.org_id, request.idempotency_key, compute))
+
     def charge(self, request: ChargeRequest) -> ChargeResult:
         """Charge `request` (amount in cents) by Stripe's test card numbers (TEST_CARD_OUTCOMES:
         4242... succeeds, 4000...0002 declines, 4000002500003155 needs 3-D Secure); a reused
-        idempotency key replays its stored answer. Raises ValidationFailed for missing or bad card
-        input."""
+        idempotency key replays its stored answer. With payment_method_id (a card saved by
+        setup_card; off_session or not) the saved card's behaviour answers: succeeded,
+        declined (4000000000000341) or requires_action with decline_code
+        authentication_required (4000002760003184). Raises ValidationFailed for missing or bad
+        card input or an unknown saved card."""
+        if request.card is None and request.payment_method_id:
+            return self._charge_saved(request)
         if request.card is None:
             raise ValidationFailed({"card_number": "Enter your card details."})
         from datetime import datetime, timezone

@@ -268,3 +268,76 @@ class PolicyFee(SQLModel, table=True):
     waived_at: datetime | None = tstamp()
     created_at: datetime = tstamp(default_now=True)
     updated_at: datetime = tstamp(default_now=True)
+
+
+class SavedCard(SQLModel, table=True):
+    """A client's card kept at the gateway for later off-session charges (a Stripe
+    PaymentMethod attached to a Customer, or the offline test gateway's equivalent).
+
+    Never the card number: only the gateway's ids and what is shown ("Visa ••4242").
+    gateway: PaymentGateway.name ("stripe" | "test"). gateway_customer_id: Stripe's cus_...
+    payment_method_id: Stripe's pm_... (unique per clinic). brand: lower-case card network
+    ("visa", "mastercard", ...). exp_month 1-12, exp_year four digits. created_at / removed_at:
+    aware UTC (removed_at None while the card may be charged)."""
+
+    __tablename__ = "saved_card"
+    __table_args__ = (UniqueConstraint("org_id", "payment_method_id", name="uq_saved_card_payment_method"),)
+    id: int | None = pk()
+    org_id: int = org_fk()
+    client_id: int = fk("client.id")
+    gateway: str = Field(sa_column=Column(String(20), nullable=False))
+    gateway_customer_id: str = Field(default="", sa_column=Column(String(100), nullable=False, server_default=""))
+    payment_method_id: str = Field(sa_column=Column(String(100), nullable=False))
+    brand: str = Field(default="", sa_column=Column(String(30), nullable=False, server_default=""))
+    last4: str = Field(default="", sa_column=Column(String(4), nullable=False, server_default=""))
+    exp_month: int = 0
+    exp_year: int = 0
+    created_at: datetime = tstamp(default_now=True)
+    removed_at: datetime | None = tstamp()
+
+
+class CardSetupStatus(StrEnum):
+    """A card setup's status (`card_setup.status`): pending (recorded before the gateway is
+    called), requires_action (the client must authenticate, 3-D Secure), succeeded (the card
+    is saved: saved_card_id), declined (the gateway refused the card), failed (never set up:
+    refused input, canceled)."""
+
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    SUCCEEDED = "succeeded"
+    DECLINED = "declined"
+    FAILED = "failed"
+
+
+OPEN_CARD_SETUP_STATUSES = (CardSetupStatus.PENDING, CardSetupStatus.REQUIRES_ACTION)
+
+
+class CardSetup(SQLModel, table=True):
+    """One attempt to save a client's card (a Stripe SetupIntent), like Payment is one charge
+    attempt: committed `pending` with its idempotency key "setup-<appointment id>-attempt-<n>"
+    before the gateway is called, so the webhook (setup_intent.succeeded) or reconciliation
+    can settle it when the booking never heard the answer.
+
+    appointment_id: the booking waiting for the card (None for a card saved outside a
+    booking). setup_intent_id: the gateway's seti_... (indexed; "" before the gateway
+    answered). status: CardSetupStatus, moved forward only (payments.cards.apply_setup_outcome).
+    saved_card_id: the card it saved. reconcile_after: while open, from this instant (aware
+    UTC) reconciliation may ask the gateway; NULL once settled."""
+
+    __tablename__ = "card_setup"
+    __table_args__ = (UniqueConstraint("org_id", "idempotency_key", name="uq_card_setup_idempotency"),)
+    id: int | None = pk()
+    org_id: int = org_fk()
+    client_id: int = fk("client.id")
+    appointment_id: int | None = fk("appointment.id", nullable=True)
+    gateway: str = Field(sa_column=Column(String(20), nullable=False))
+    idempotency_key: str = Field(sa_column=Column(String(200), nullable=False))
+    setup_intent_id: str = Field(default="", sa_column=Column(String(100), nullable=False, server_default="",
+                                                              index=True))
+    status: str = CardSetupStatus.PENDING
+    saved_card_id: int | None = fk("saved_card.id", nullable=True)
+    failure_message: str = ""
+    decline_code: str = ""
+    created_at: datetime = tstamp(default_now=True)
+    settled_at: datetime | None = tstamp()
+    reconcile_after: datetime | None = tstamp()

@@ -20,7 +20,8 @@ from typing import Any
 import stripe
 
 from medspa.domain.errors import ValidationFailed
-from medspa.domain.payments.gateway import ChargeRequest, ChargeResult, RefundResult
+from medspa.domain.payments.gateway import (AUTHENTICATION_REQUIRED_MESSAGE, ChargeRequest, ChargeResult, RefundResult,
+                                            SetupRequest, SetupResult)
 from medspa.domain.payments.models import PaymentStatus
 
 
@@ -111,15 +112,27 @@ class StripeGateway:
         }
         if request.description:
             params["description"] = request.description[:1000]
+        if request.customer_id:
+            params["customer"] = request.customer_id
+        if request.off_session:
+            # a saved card charged while the client is away (https://docs.stripe.com/payments/save-and-reuse)
+            params["off_session"] = True
+            params.pop("automatic_payment_methods")
+            params["payment_method_types"] = ["card"]
         try:
             intent = self._client.v1.payment_intents.create(
                 params=params, options={"idempotency_key": request.idempotency_key})
         except stripe.CardError as exc:
             err = _as_dict((exc.json_body or {}).get("error") if isinstance(exc.json_body, dict) else None)
             pi = _as_dict(err.get("payment_intent"))
+            code = str(err.get("decline_code") or exc.code or "")
+            if exc.code == "authentication_required" or err.get("decline_code") == "authentication_required":
+                # off-session: the bank wants the cardholder; the intent waits for them
+                return ChargeResult(status=PaymentStatus.REQUIRES_ACTION, gateway_payment_id=str(pi.get("id") or ""),
+                                    message=AUTHENTICATION_REQUIRED_MESSAGE, decline_code="authentication_required",
+                                    client_secret=str(pi.get("client_secret") or ""))
             return ChargeResult(status=PaymentStatus.DECLINED, gateway_payment_id=str(pi.get("id") or ""),
-                                message=exc.user_message or "Your card was declined.",
-                                decline_code=str(err.get("decline_code") or exc.code or ""))
+                                message=exc.user_message or "Your card was declined.", decline_code=code)
         except stripe.InvalidRequestError as exc:
             if exc.param == "payment_method" or exc.code == "resource_missing":
                 raise ValidationFailed({"card_number": exc.user_message or "Your card details were not accepted."}) from exc
@@ -177,6 +190,88 @@ class StripeGateway:
         intents = [_as_dict(i) for i in (_as_dict(found).get("data") or [])]
         ours = [i for i in intents if str((i.get("metadata") or {}).get("org_id")) == str(org_id)]
         return self._result(ours[0]) if ours else None
+
+    def setup_card(self, request: SetupRequest) -> SetupResult:
+        """Save request.payment_method_id (made by Stripe.js) for off-session charges: a Customer
+        (request.customer_id, else a new one with the email and name, idempotency key
+        "<key>-customer") and a confirmed SetupIntent with usage=off_session
+        (https://docs.stripe.com/payments/save-and-reuse), metadata org_id and idempotency_key
+        (the webhook finds its setup by them). Returns SetupResult succeeded (card brand, last4,
+        expiry), requires_action (client_secret for stripe.handleNextAction), declined
+        (Stripe's message and decline code). Raises ValidationFailed({"card_number": ...})
+        without or with an unknown payment method, GatewayUnavailable when Stripe cannot answer."""
+        if not request.payment_method_id:
+            raise ValidationFailed({"card_number": "Enter your card details."})
+        key = request.idempotency_key
+        try:
+            customer = request.customer_id
+            if not customer:
+                created = _as_dict(self._client.v1.customers.create(
+                    params={"email": request.email or None, "name": request.name or None,
+                            "metadata": {"org_id": str(request.org_id)}},
+                    options={"idempotency_key": f"{key}-customer"}))
+                customer = str(created.get("id") or "")
+            intent = self._client.v1.setup_intents.create(params={
+                "customer": customer, "payment_method": request.payment_method_id, "confirm": True,
+                "usage": "off_session", "payment_method_types": ["card"],
+                "metadata": {"org_id": str(request.org_id), "idempotency_key": key,
+                             **{k: str(v) for k, v in request.metadata.items()}},
+                "expand": ["payment_method"]}, options={"idempotency_key": key})
+        except stripe.CardError as exc:
+            err = _as_dict((exc.json_body or {}).get("error") if isinstance(exc.json_body, dict) else None)
+            seti = _as_dict(err.get("setup_intent"))
+            return SetupResult(status="declined", setup_intent_id=str(seti.get("id") or ""),
+                               message=exc.user_message or "Your card was declined.",
+                               decline_code=str(err.get("decline_code") or exc.code or ""))
+        except stripe.InvalidRequestError as exc:
+            if exc.param == "payment_method" or exc.code == "resource_missing":
+                raise ValidationFailed({"card_number": exc.user_message or "Your card details were not accepted."}) from exc
+            raise GatewayUnavailable("The card could not be saved. Please try again.",
+                                     cause=f"{type(exc).__name__}: {exc.user_message}") from exc
+        except stripe.StripeError as exc:
+            raise GatewayUnavailable("The payment service is not answering. Please try again.",
+                                     cause=f"{type(exc).__name__}: {exc.user_message}") from exc
+        return self._setup_result(_as_dict(intent), customer)
+
+    @staticmethod
+    def _setup_result(intent: dict, customer: str = "") -> SetupResult:
+        """A SetupIntent (payment_method expanded or an id) as a SetupResult."""
+        pm = intent.get("payment_method")
+        pm = _as_dict(pm) if not isinstance(pm, str) else {"id": pm}
+        card = _as_dict(pm.get("card"))
+        status = intent.get("status")
+        common = dict(setup_intent_id=str(intent.get("id") or ""), payment_method_id=str(pm.get("id") or ""),
+                      customer_id=str(intent.get("customer") or customer or ""), brand=str(card.get("brand") or ""),
+                      last4=str(card.get("last4") or ""), exp_month=int(card.get("exp_month") or 0),
+                      exp_year=int(card.get("exp_year") or 0))
+        if status == "succeeded":
+            return SetupResult(status="succeeded", **common)
+        if status in ("requires_action", "processing"):
+            return SetupResult(status="requires_action", client_secret=str(intent.get("client_secret") or ""), **common)
+        if status == "canceled":
+            return SetupResult(status="failed", message="The card setup was canceled.", **common)
+        error = _as_dict(intent.get("last_setup_error"))
+        return SetupResult(status="declined", message=str(error.get("message") or "Your card was declined."),
+                           decline_code=str(error.get("decline_code") or error.get("code") or status or ""), **common)
+
+    def lookup_setup(self, *, org_id: int, idempotency_key: str, setup_intent_id: str = "") -> SetupResult | None:
+        """The SetupIntent setup_intent_id (GET /v1/setup_intents/{id}, payment_method
+        expanded) as a SetupResult; without an id, None (SetupIntents have no search: a setup
+        whose id was never recorded is left to its setup_intent.* webhook). Only an intent whose
+        metadata.org_id is this clinic's counts. Raises GatewayUnavailable."""
+        if not setup_intent_id:
+            return None
+        try:
+            intent = _as_dict(self._client.v1.setup_intents.retrieve(setup_intent_id,
+                                                                     params={"expand": ["payment_method"]}))
+        except stripe.InvalidRequestError:
+            return None
+        except stripe.StripeError as exc:
+            raise GatewayUnavailable("The payment service is not answering.",
+                                     cause=f"{type(exc).__name__}: {exc.user_message}") from exc
+        if str((intent.get("metadata") or {}).get("org_id")) != str(org_id):
+            return None
+        return self._setup_result(intent)
 
     def payment_intent_metadata(self, gateway_payment_id: str) -> dict:
         """The metadata of PaymentIntent gateway_payment_id (GET /v1/payment_intents/{id}):

@@ -28,13 +28,15 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.money_notices import queue_owner_alert, queue_refund_notice
 from medspa.domain.payments.checkout import settle_balance
 from medspa.domain.payments.disputes import DISPUTE_EVENTS, apply_dispute_event
-from medspa.domain.payments.gateway import PaymentGateway, RefundResult
+from medspa.domain.payments.gateway import PaymentGateway, RefundResult, SetupResult
 from medspa.domain.payments.models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
 from medspa.domain.money import format_money
 from medspa.domain.payments.service import (apply_refund_outcome, ledger_deposit_paid, mark_settled, record_refund,
                                             refund_failure_text, reverse_refund)
 from medspa.domain.practice.models import Organization
+from medspa.domain.payments.cards import setup_by_intent, setup_by_key
 from medspa.domain.scheduling.booking import finalize_paid_booking, keep_hold_after_decline, void_charge
+from medspa.domain.scheduling.card_step import settle_card_answer
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.scheduling.service import HoldLost, get_appointment, revive_hold
 
@@ -45,7 +47,9 @@ SUCCEEDED = "payment_intent.succeeded"
 FAILED = "payment_intent.payment_failed"
 CANCELED = "payment_intent.canceled"
 REFUND_EVENTS = ("refund.created", "refund.updated", "refund.failed")
-HANDLED_EVENTS = (SUCCEEDED, FAILED, CANCELED) + REFUND_EVENTS + DISPUTE_EVENTS
+SETUP_SUCCEEDED = "setup_intent.succeeded"
+SETUP_EVENTS = (SETUP_SUCCEEDED, "setup_intent.setup_failed", "setup_intent.canceled")
+HANDLED_EVENTS = (SUCCEEDED, FAILED, CANCELED) + REFUND_EVENTS + DISPUTE_EVENTS + SETUP_EVENTS
 SETTLED = (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED)
 
 
@@ -145,6 +149,9 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
     - charge.dispute.*: payments.disputes.apply_dispute_event's "disputed" / "withdrawn" /
       "reinstated" / "updated" / "ignored" (the clinic: the disputed PaymentIntent's
       metadata.org_id, asked of the gateway, which may raise GatewayUnavailable);
+    - setup_intent.succeeded / .setup_failed / .canceled (a card on file): _on_setup_event's
+      "confirmed" (the booking waiting for its card confirmed, its deposit charged on the card),
+      "card_saved", "declined", "requires_action", "lost" or "ignored";
     - "duplicate": this event id was already processed (also when delivered concurrently).
 
     payload/sig_header/secret: see verify_event. gateway: used only for the refund of a lost
@@ -157,6 +164,8 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
     if event_type not in HANDLED_EVENTS:
         return "ignored"
     intent = event.data.object.to_dict()  # a PaymentIntent, a Refund (REFUND_EVENTS), a Dispute (DISPUTE_EVENTS)
+    if event_type in SETUP_EVENTS:  # a SetupIntent: a card on file (issue 16)
+        return _on_setup_event(engine, intent, event_type, str(event.id), gateway, clock)
     kind = "refund" if event_type in REFUND_EVENTS else "dispute" if event_type in DISPUTE_EVENTS else "payment_intent"
     org_id = _dispute_org_id(intent, gateway) if kind == "dispute" else _org_id(intent)
     if org_id is None or intent.get("object") != kind or not intent.get("id"):
@@ -377,3 +386,55 @@ def _on_failed(session: Session, actor: Actor, payment: Payment, intent: dict, n
         # the client keeps the time for another card until the hold lapses (released if it ran out)
         keep_hold_after_decline(session, actor, payment.appointment_id, now, "card declined")
     return "declined"
+
+
+def _on_setup_event(engine: Engine, seti: dict, event_type: str, event_id: str, gateway: PaymentGateway,
+                    clock: Clock) -> str:
+    """A SetupIntent event (card on file, issue 16). The clinic: the verified intent's
+    metadata.org_id (StripeGateway.setup_card sets it); the setup: by its id, else the
+    idempotency key in its metadata (a setup whose request crashed before storing the id).
+    The event id is recorded with the setup's answer in one transaction (exactly once); the
+    card's brand, last4 and expiry are asked of the gateway (lookup_setup; the event carries
+    only the payment method's id). Then the booking waiting for the card is completed once
+    (scheduling.card_step.settle_card_answer: confirmed, its deposit charged on the saved
+    card). Returns "ignored" for no clinic or an unknown setup of no booking request,
+    "duplicate" for a redelivery. Raises WebhookNotReady (the setup is not recorded yet),
+    GatewayUnavailable (lookup_setup; nothing written, Stripe retries)."""
+    org_id = _org_id(seti)
+    if org_id is None or seti.get("object") != "setup_intent" or not seti.get("id"):
+        return "ignored"
+    with tenant_session(None, engine) as session:
+        if session.get(Organization, org_id) is None:
+            return "ignored"
+    key = str((seti.get("metadata") or {}).get("idempotency_key") or "")
+    if event_type == SETUP_SUCCEEDED:
+        result = gateway.lookup_setup(org_id=org_id, idempotency_key=key, setup_intent_id=str(seti["id"]))
+        if result is None or result.status != "succeeded":
+            return "ignored"
+    else:
+        error = seti.get("last_setup_error") or {}
+        result = SetupResult(status="declined" if event_type != "setup_intent.canceled" else "failed",
+                             setup_intent_id=str(seti["id"]),
+                             message=str(error.get("message") or ("The card setup was canceled."
+                                                                   if event_type == "setup_intent.canceled"
+                                                                   else "Your card was declined.")),
+                             decline_code=str(error.get("decline_code") or error.get("code") or ""))
+    actor = Actor.system(org_id, "stripe webhook")
+    now = clock.now()
+    with tenant_session(org_id, engine) as session:
+        session.add(WebhookEvent(org_id=org_id, gateway="stripe", event_id=event_id, event_type=event_type,
+                                 received_at=now))
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            session.rollback()
+            if _is_duplicate_event(exc):
+                return "duplicate"
+            raise
+        setup = setup_by_intent(session, str(seti["id"])) or (setup_by_key(session, key) if key else None)
+        if setup is None:
+            session.rollback()
+            raise WebhookNotReady(f"card setup {seti['id']} is not recorded yet")
+        setup_id = setup.id
+        session.commit()  # the event is recorded: a redelivery is a duplicate from here on
+    return settle_card_answer(engine, actor, setup_id, result, gateway, clock)

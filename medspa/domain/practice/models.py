@@ -72,6 +72,8 @@ class Location(SQLModel, table=True):
     late_cancel_keeps_deposit: bool = True
     # a client's reschedule inside the window counts as a late cancellation (scheduling.reschedule)
     late_reschedule_is_late_cancel: bool = False
+    # online booking saves a card on file before the visit is confirmed (payments.cards; migration 0038)
+    card_required: bool = False
     address: str = ""
     phone: str = ""
     sms_from_number: str | None = Field(default=None, max_length=16)  # E.164; None: the clinic's

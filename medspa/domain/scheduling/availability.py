@@ -30,7 +30,7 @@ from medspa.domain.catalog.models import Service
 from medspa.domain.catalog.service import get_service, providers_for
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
-from medspa.domain.payments.models import Payment, PaymentStatus
+from medspa.domain.payments.models import CardSetup, CardSetupStatus, Payment, PaymentStatus
 from medspa.domain.practice.models import Location, Resource, WorkingHours
 from medspa.domain.practice.opening import clip, closed_days, opening_hours
 from medspa.domain.practice.service import get_location
@@ -105,9 +105,12 @@ def money_on_hold(appointment_id_column):
     never silently expired (by the booking transaction or the expiry job) and keeps blocking
     its slot: reconciliation confirms it or refunds it (payments/reconcile.py). A hold waiting
     for 3-D Secure is not covered: the client has until the hold lapses, and a success after
-    that is refunded."""
-    return exists().where(Payment.appointment_id == appointment_id_column,
-                          Payment.status.in_((PaymentStatus.PENDING, PaymentStatus.SUCCEEDED)))
+    that is refunded. A card setup still pending (card on file, issue 16: its outcome unknown
+    after a crash) counts too: reconciliation asks the gateway and confirms or releases."""
+    return or_(exists().where(Payment.appointment_id == appointment_id_column,
+                              Payment.status.in_((PaymentStatus.PENDING, PaymentStatus.SUCCEEDED))),
+               exists().where(CardSetup.appointment_id == appointment_id_column,
+                              CardSetup.status == CardSetupStatus.PENDING))
 
 
 def has_money_on_hold(session: Session, appointment_id: int) -> bool:
@@ -118,10 +121,15 @@ def has_money_on_hold(session: Session, appointment_id: int) -> bool:
 def card_declined(appointment_id_column):
     """SQL condition: the appointment's deposit was tried and declined (a declined or failed
     payment) and none is pending or succeeded: a hold kept for another card (booking.py), which
-    lapses at its expiry like any hold without money on it."""
-    return and_(exists().where(Payment.appointment_id == appointment_id_column,
-                               Payment.status.in_((PaymentStatus.DECLINED, PaymentStatus.FAILED))),
-                ~money_on_hold(appointment_id_column))
+    lapses at its expiry like any hold without money on it. A card on file that could not be
+    saved (a declined or failed card setup, none open) counts the same."""
+    return and_(or_(exists().where(Payment.appointment_id == appointment_id_column,
+                                   Payment.status.in_((PaymentStatus.DECLINED, PaymentStatus.FAILED))),
+                    exists().where(CardSetup.appointment_id == appointment_id_column,
+                                   CardSetup.status.in_((CardSetupStatus.DECLINED, CardSetupStatus.FAILED)))),
+                ~money_on_hold(appointment_id_column),
+                ~exists().where(CardSetup.appointment_id == appointment_id_column,
+                                CardSetup.status == CardSetupStatus.REQUIRES_ACTION))
 
 
 def last_deposit_declined(session: Session, appointment_id: int) -> bool:

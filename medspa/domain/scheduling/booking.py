@@ -32,14 +32,18 @@ from medspa.domain.clients.service import ClientInput, clinic_region, find_or_cr
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.service import queue_booking_confirmation, queue_deposit_receipt
-from medspa.domain.payments.gateway import CardDetails, ChargeRequest, ChargeResult, PaymentGateway, validate_card
-from medspa.domain.payments.models import Payment, PaymentStatus, Refund
+from medspa.domain.payments.cards import (apply_setup_outcome, default_card, open_setup, record_pending_setup,
+                                          setup_idempotency_key)
+from medspa.domain.payments.gateway import (CardDetails, ChargeRequest, ChargeResult, PaymentGateway, SetupRequest,
+                                            SetupResult, validate_card)
+from medspa.domain.payments.models import CardSetup, CardSetupStatus, Payment, PaymentStatus, Refund, SavedCard
 from medspa.domain.payments.service import (
     apply_charge_outcome,
     ledger_deposit_paid,
     mark_settled,
     next_idempotency_key,
     open_deposit,
+    reconcile_after_of,
     record_pending,
     refund_payment,
 )
@@ -77,11 +81,15 @@ class CardDeclined(Exception):
 class ActionRequired(Exception):
     """The card needs 3-D Secure: the page completes it with `client_secret`; the hold stays."""
 
-    def __init__(self, client_secret: str, appointment_id: int, gateway: str = ""):
+    def __init__(self, client_secret: str, appointment_id: int, gateway: str = "", *, card_setup: bool = False):
         super().__init__("requires_action")
         self.client_secret = client_secret
         self.appointment_id = appointment_id
         self.gateway = gateway  # PaymentGateway.name: only "stripe" can complete 3-D Secure in the page
+        # True: saving the card (a SetupIntent) waits for the client's bank, not a deposit; the
+        # booking waits for its card ("Waiting for card") until the webhook or reconciliation
+        # learns the outcome, also with the test gateway (whose hold is not released for it)
+        self.card_setup = card_setup
 
 
 @dataclass
@@ -221,7 +229,9 @@ def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: Payme
         service = session.get(Service, req.service_id)
         if service is None or not service.active:
             raise NotFound("service")
-        needs_card = service.deposit_cents > 0
+        location = session.get(Location, req.location_id)
+        card_required = bool(location is not None and location.card_required)
+        needs_card = service.deposit_cents > 0 or card_required
         region = clinic_region(session, actor.org_id)  # phones typed without +country: the clinic's
     clean = _validate(req, gateway, now, needs_card, region)
     with tenant_session(actor.org_id, engine) as session:
@@ -236,15 +246,90 @@ def book_online(engine: Engine, actor: Actor, req: OnlineBooking, gateway: Payme
         session.commit()
         appointment_id, deposit = appt.id, appt.deposit_cents
 
+    customer_id = ""
+    if card_required:  # the card is saved first (a SetupIntent); the deposit, if any, is charged on it
+        saved = save_card_at_booking(engine, actor, appointment_id, req, clean, gateway, clock, grace_seconds)
+        req = replace(req, card=None, payment_method_id=saved.payment_method_id)
+        customer_id = saved.gateway_customer_id
     if deposit <= 0:
         return _confirm_free(engine, actor, appointment_id, clock)
-    payment_id, request = _open_payment(engine, actor, appointment_id, req, gateway, clock, grace_seconds)
+    payment_id, request = _open_payment(engine, actor, appointment_id, gateway, clock, grace_seconds,
+                                        card=req.card, payment_method_id=req.payment_method_id,
+                                        customer_id=customer_id)
     try:
         result = gateway.charge(request)
     except ValidationFailed as exc:
         _refused(engine, actor, payment_id, exc, clock)
         raise
     return settle_charge(engine, actor, payment_id, result, gateway, clock)
+
+
+def save_card_at_booking(engine: Engine, actor: Actor, appointment_id: int, req: OnlineBooking, client: ClientInput,
+                         gateway: PaymentGateway, clock: Clock, grace_seconds: int) -> SavedCard:
+    """Save the client's card for a held visit at a location that requires a card on file
+    (Location.card_required), in two steps like a charge: the CardSetup row committed
+    `pending` with its key setup-<appointment>-attempt-<n> BEFORE the gateway is called
+    (payments.cards.record_pending_setup; its hold is then not expired under it, see
+    availability.money_on_hold), then gateway.setup_card and ONE transaction recording the
+    answer (settle_setup). The client's existing gateway customer is reused.
+
+    Returns the SavedCard (detached). Raises ValidationFailed (card input the gateway refused:
+    the setup failed, the hold kept for another card), CardDeclined (the hold kept for another
+    card until it lapses), ActionRequired with card_setup=True (the client's bank must confirm
+    the card: the booking waits for its card)."""
+    with tenant_session(actor.org_id, engine) as session:
+        appt = get_appointment(session, appointment_id, lock=True)
+        setup = open_setup(session, appointment_id)
+        if setup is None or setup.status != CardSetupStatus.PENDING:
+            setup = record_pending_setup(
+                session, actor, client_id=appt.client_id, appointment_id=appointment_id, gateway=gateway.name,
+                idempotency_key=setup_idempotency_key(session, appointment_id), now=clock.now(),
+                reconcile_after=reconcile_after_of(clock.now(), appt.hold_expires_at, grace_seconds))
+        on_file = default_card(session, appt.client_id)
+        customer = on_file.gateway_customer_id if on_file is not None and on_file.gateway == gateway.name else ""
+        request = SetupRequest(org_id=actor.org_id, idempotency_key=setup.idempotency_key, card=req.card,
+                               payment_method_id=req.payment_method_id, customer_id=customer, email=client.email,
+                               name=f"{client.first_name} {client.last_name}".strip(),
+                               metadata={"appointment_id": str(appointment_id)})
+        setup_id = setup.id
+        session.commit()
+    try:
+        result = gateway.setup_card(request)
+    except ValidationFailed as exc:
+        message = "; ".join(str(v) for v in exc.fields.values())[:500]
+        settle_setup(engine, actor, setup_id, SetupResult(status=CardSetupStatus.FAILED, message=message), gateway,
+                     clock, raise_declined=False)
+        raise
+    return settle_setup(engine, actor, setup_id, result, gateway, clock)
+
+
+def settle_setup(engine: Engine, actor: Actor, setup_id: int, result: SetupResult, gateway: PaymentGateway,
+                 clock: Clock, *, raise_declined: bool = True) -> SavedCard | None:
+    """ONE transaction: record the gateway's `result` on card setup `setup_id` (forward-only,
+    payments.cards.apply_setup_outcome) and act on it: succeeded -> the SavedCard (detached);
+    declined / failed -> the hold kept for another card until it lapses, CardDeclined
+    (unless raise_declined is False: None); requires_action -> ActionRequired(card_setup=True).
+    When the webhook or reconciliation settled the setup first, its status decides."""
+    with tenant_session(actor.org_id, engine) as session:
+        now = clock.now()
+        setup = session.get(CardSetup, setup_id, with_for_update=True)
+        apply_setup_outcome(session, actor, setup, result, now)
+        if setup.status == CardSetupStatus.SUCCEEDED:
+            card = session.get(SavedCard, setup.saved_card_id)
+            session.commit()
+            session.expunge(card)
+            return card
+        if setup.status in (CardSetupStatus.DECLINED, CardSetupStatus.FAILED):
+            hold_id, held_until = (keep_hold_after_decline(session, actor, setup.appointment_id, now, "card declined")
+                                   if setup.appointment_id else (None, None))
+            message, code = setup.failure_message, setup.decline_code
+            session.commit()
+            if not raise_declined:
+                return None
+            raise CardDeclined(message or "Your card was declined.", code, hold_id=hold_id, held_until=held_until)
+        appointment_id = setup.appointment_id
+        session.commit()
+        raise ActionRequired(result.client_secret, appointment_id, gateway.name, card_setup=True)
 
 
 def _confirm_free(engine: Engine, actor: Actor, appointment_id: int, clock: Clock) -> Appointment:
@@ -262,19 +347,24 @@ def _confirm_free(engine: Engine, actor: Actor, appointment_id: int, clock: Cloc
         raise SlotTaken(alternatives)
 
 
-def _open_payment(engine: Engine, actor: Actor, appointment_id: int, req: OnlineBooking, gateway: PaymentGateway,
-                  clock: Clock, grace_seconds: int) -> tuple[int, ChargeRequest]:
+def _open_payment(engine: Engine, actor: Actor, appointment_id: int, gateway: PaymentGateway,
+                  clock: Clock, grace_seconds: int, *, card: CardDetails | None = None,
+                  payment_method_id: str | None = None, customer_id: str = "",
+                  off_session: bool = False) -> tuple[int, ChargeRequest]:
     """Step 2a, its own committed transaction BEFORE the gateway call: the pending deposit
     payment with its idempotency key (an earlier pending one of this hold is reused with its
     key, so a retry after a crash or a timeout replays the gateway's answer). The appointment
-    row is locked so two submissions of one hold serialise here."""
+    row is locked so two submissions of one hold serialise here. card / payment_method_id:
+    what is charged (a card on file: its payment method and customer_id; off_session when the
+    client is not on the page)."""
     with tenant_session(actor.org_id, engine) as session:
         appt = get_appointment(session, appointment_id, lock=True)
         payment = open_deposit(session, appointment_id)
         key = payment.idempotency_key if payment is not None else next_idempotency_key(session, appointment_id)
         request = ChargeRequest(org_id=actor.org_id, amount_cents=appt.deposit_cents, currency=appt.currency,
                                 idempotency_key=key, description=f"Deposit for appointment {appointment_id}",
-                                card=req.card, payment_method_id=req.payment_method_id,
+                                card=card, payment_method_id=payment_method_id, customer_id=customer_id,
+                                off_session=off_session,
                                 metadata={"org_id": str(actor.org_id), "appointment_id": str(appointment_id)})
         if payment is None:
             payment = record_pending(session, actor, appointment=appt, request=request, gateway=gateway.name,

@@ -1,0 +1,204 @@
+"""Booking online at a location that requires a card on file (issue 16 section 1): the card
+is saved at booking (SetupIntent with Stripe's test cards), checked, the deposit charged on
+it; a booking waiting for its card is confirmed once by the webhook or reconciliation."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import select
+
+from medspa.clock import FixedClock
+from medspa.domain.clients.service import ClientInput
+from medspa.domain.messaging.models import OutboxMessage
+from medspa.domain.payments.actions import do_reconcile_payments
+from medspa.domain.payments.cards import card_for_visit, card_label
+from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
+from medspa.domain.payments.models import CardSetup, LedgerEntry, Payment, SavedCard
+from medspa.domain.payments.webhooks import handle_stripe_event
+from medspa.domain.practice.models import Location
+from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, OnlineBooking, book_online
+from medspa.domain.scheduling.card_step import card_waiting_ids
+from medspa.domain.scheduling.models import Appointment
+from tests.conftest import utc
+from tests.factories import build_clinic
+from tests.fake_stripe import sign_header
+
+NY = ZoneInfo("America/New_York")
+SLOT = datetime.combine(date(2026, 7, 15), time(10), tzinfo=NY).astimezone(timezone.utc)
+SECRET = "whsec_test_cards"
+
+
+def card(number: str) -> CardDetails:
+    return CardDetails(number, 12, 2030, "123")
+
+
+def request(clinic, number: str, service: str = "botox", email: str = "mia@example.com") -> OnlineBooking:
+    return OnlineBooking(location_id=clinic.location_id, service_id=clinic.services[service], start_at=SLOT,
+                         client=ClientInput("Mia", "Wong", email, "+1 212 555 0199"), card=card(number))
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(utc(2026, 7, 1, 12))
+
+
+@pytest.fixture
+def clinic(engine, owner_engine):
+    clinic = build_clinic(engine, owner_engine)
+    with clinic.session() as s:
+        s.get(Location, clinic.location_id).card_required = True
+        s.commit()
+    return clinic
+
+
+def setups(clinic) -> list[CardSetup]:
+    with clinic.session() as s:
+        return list(s.exec(select(CardSetup).order_by(CardSetup.id)))
+
+
+def setup_event(clinic, setup: CardSetup, event_type: str = "setup_intent.succeeded", event_id: str = "1") -> bytes:
+    return json.dumps({"id": f"evt_{clinic.org_id}_{event_id}", "object": "event", "type": event_type, "api_version": "2024-06-20",
+                       "data": {"object": {"id": setup.setup_intent_id, "object": "setup_intent",
+                                           "status": "succeeded", "payment_method": "pm_x",
+                                           "metadata": {"org_id": str(clinic.org_id),
+                                                        "idempotency_key": setup.idempotency_key}}}}).encode()
+
+
+def deliver(engine, body: bytes, gateway, clock) -> str:
+    return handle_stripe_event(engine, body, sign_header(body, SECRET, int(clock.now().timestamp())), SECRET,
+                               gateway, clock)
+
+
+def test_card_saved_at_booking_and_the_deposit_charged_on_it(engine, clinic, clock):
+    gateway = TestPaymentGateway(engine, clock.now)
+    appt = book_online(engine, clinic.public, request(clinic, "4242 4242 4242 4242"), gateway, clock)
+    assert appt.status == "confirmed"
+    with clinic.session() as s:
+        saved = s.exec(select(SavedCard)).one()
+        assert (saved.client_id, saved.brand, saved.last4, saved.exp_month, saved.exp_year, saved.gateway) == (
+            appt.client_id, "visa", "4242", 12, 2030, "test")
+        assert card_label(card_for_visit(s, s.get(Appointment, appt.id))) == "Visa ••4242"
+        pay = s.exec(select(Payment).where(Payment.appointment_id == appt.id)).one()
+        # the deposit went on the saved card (its payment method), not on typed card details
+        assert (pay.status, pay.amount_cents, pay.card_last4) == ("succeeded", 5000, "4242")
+        assert [(e.entry_type, e.amount_cents) for e in s.exec(select(LedgerEntry).where(
+            LedgerEntry.appointment_id == appt.id))] == [("deposit_paid", 5000), ("processing_fee", -175)]
+    [setup] = setups(clinic)
+    assert (setup.status, setup.idempotency_key, setup.saved_card_id, setup.reconcile_after) == (
+        "succeeded", f"setup-{appt.id}-attempt-1", saved.id, None)
+
+
+def test_free_service_at_a_card_required_location_saves_the_card_and_charges_nothing(engine, clinic, clock):
+    gateway = TestPaymentGateway(engine, clock.now)
+    appt = book_online(engine, clinic.public, request(clinic, "5555 5555 5555 4444", service="laser"), gateway, clock)
+    assert appt.status == "confirmed"
+    with clinic.session() as s:
+        assert card_label(card_for_visit(s, s.get(Appointment, appt.id))) == "Mastercard ••4444"
+        assert s.exec(select(Payment)).all() == []
+
+
+def test_declined_card_is_reported_at_the_card_field_and_keeps_the_hold(engine, clinic, clock):
+    gateway = TestPaymentGateway(engine, clock.now)
+    with pytest.raises(CardDeclined) as exc:
+        book_online(engine, clinic.public, request(clinic, "4000 0000 0000 0002"), gateway, clock)
+    assert exc.value.message == "Your card was declined." and exc.value.decline_code == "generic_decline"
+    assert exc.value.hold_id is not None
+    with clinic.session() as s:
+        assert s.get(Appointment, exc.value.hold_id).status == "held"
+        assert s.exec(select(SavedCard)).all() == [] and s.exec(select(Payment)).all() == []
+    # another card on the same hold books it
+    retry = request(clinic, "4242424242424242")
+    retry.hold_id = exc.value.hold_id
+    appt = book_online(engine, clinic.public, retry, gateway, clock)
+    assert (appt.id, appt.status) == (exc.value.hold_id, "confirmed")
+    assert [s.status for s in setups(clinic)] == ["declined", "succeeded"]
+
+
+def test_card_that_saves_but_declines_charges_fails_the_deposit(engine, clinic, clock):
+    gateway = TestPaymentGateway(engine, clock.now)
+    with pytest.raises(CardDeclined) as exc:
+        book_online(engine, clinic.public, request(clinic, "4000000000000341"), gateway, clock)
+    assert exc.value.decline_code == "card_declined"
+    with clinic.session() as s:
+        assert s.get(Appointment, exc.value.hold_id).status == "held"
+        assert s.exec(select(Payment.status)).all() == ["declined"]
+
+
+def test_card_needing_authentication_waits_then_the_webhook_confirms_once(engine, clinic, clock):
+    gateway = TestPaymentGateway(engine, clock.now)
+    with pytest.raises(ActionRequired) as exc:
+        book_online(engine, clinic.public, request(clinic, "4000 0025 0000 3155"), gateway, clock)
+    assert exc.value.card_setup is True and exc.value.client_secret
+    hold_id = exc.value.appointment_id
+    [setup] = setups(clinic)
+    assert setup.status == "requires_action"
+    with clinic.session() as s:
+        assert s.get(Appointment, hold_id).status == "held"
+        assert card_waiting_ids(s, [hold_id]) == {hold_id}  # "Waiting for card" on the calendar
+    gateway.authenticate_setup(org_id=clinic.org_id, idempotency_key=setup.idempotency_key)  # the bank says yes
+    assert deliver(engine, setup_event(clinic, setup), gateway, clock) == "confirmed"
+    assert deliver(engine, setup_event(clinic, setup), gateway, clock) == "duplicate"
+    assert deliver(engine, setup_event(clinic, setup, event_id="2"), gateway, clock) == "ignored"  # settled
+    with clinic.session() as s:
+        appt = s.get(Appointment, hold_id)
+        assert appt.status == "confirmed"
+        assert card_waiting_ids(s, [hold_id]) == set()
+        assert card_label(card_for_visit(s, appt)) == "Visa ••3155"
+        assert s.exec(select(Payment.status, Payment.amount_cents)).all() == [("succeeded", 5000)]
+        assert len(s.exec(select(SavedCard)).all()) == 1
+        confirmations = s.exec(select(OutboxMessage).where(OutboxMessage.appointment_id == hold_id,
+                                                           OutboxMessage.kind == "booking_confirmation")).all()
+        assert sorted(m.channel for m in confirmations) == ["email", "sms"]  # once each
+
+
+def test_setup_failed_webhook_keeps_the_hold_for_another_card(engine, clinic, clock):
+    gateway = TestPaymentGateway(engine, clock.now)
+    with pytest.raises(ActionRequired) as exc:
+        book_online(engine, clinic.public, request(clinic, "4000002760003184"), gateway, clock)
+    [setup] = setups(clinic)
+    assert deliver(engine, setup_event(clinic, setup, "setup_intent.setup_failed"), gateway, clock) == "declined"
+    with clinic.session() as s:
+        assert s.get(Appointment, exc.value.appointment_id).status == "held"  # until it lapses
+        assert s.exec(select(SavedCard)).all() == []
+    assert setups(clinic)[0].status == "declined"
+
+
+def test_reconciliation_confirms_a_booking_whose_card_was_confirmed_later(engine, clinic, clock):
+    gateway = TestPaymentGateway(engine, clock.now)
+    with pytest.raises(ActionRequired) as exc:
+        book_online(engine, clinic.public, request(clinic, "4000 0025 0000 3155", service="laser"), gateway, clock)
+    [setup] = setups(clinic)
+    gateway.authenticate_setup(org_id=clinic.org_id, idempotency_key=setup.idempotency_key)
+    assert do_reconcile_payments(clock=clock, engine=engine, gateway=gateway) == []  # not due: the hold still runs
+    later = FixedClock(clock.now() + timedelta(minutes=30))
+    done = do_reconcile_payments(clock=later, engine=engine, gateway=gateway)
+    assert [r.outcome for r in done if r.org_id == clinic.org_id] == [f"card setup {setup.id}: confirmed"]
+    assert do_reconcile_payments(clock=later, engine=engine, gateway=gateway) == []  # nothing twice
+    with clinic.session() as s:
+        assert s.get(Appointment, exc.value.appointment_id).status == "confirmed"
+
+
+def test_reconciliation_gives_up_on_a_card_never_confirmed(engine, clinic, clock):
+    gateway = TestPaymentGateway(engine, clock.now)
+    with pytest.raises(ActionRequired) as exc:
+        book_online(engine, clinic.public, request(clinic, "4000002760003184", service="laser"), gateway, clock)
+    later = FixedClock(clock.now() + timedelta(minutes=30))
+    done = do_reconcile_payments(clock=later, engine=engine, gateway=gateway)
+    assert [r.outcome.split(": ")[1] for r in done if r.org_id == clinic.org_id] == ["declined"]
+    with clinic.session() as s:
+        assert s.get(Appointment, exc.value.appointment_id).status == "expired"
+    assert setups(clinic)[0].failure_message == "The card was not confirmed by the bank in time."
+
+
+def test_location_without_card_required_books_as_before(engine, owner_engine, clock):
+    clinic = build_clinic(engine, owner_engine)
+    gateway = TestPaymentGateway(engine, clock.now)
+    appt = book_online(engine, clinic.public, request(clinic, "4242424242424242"), gateway, clock)
+    assert appt.status == "confirmed"
+    with clinic.session() as s:
+        assert s.exec(select(SavedCard)).all() == [] and setups(clinic) == []
+        assert card_for_visit(s, s.get(Appointment, appt.id)) is None
