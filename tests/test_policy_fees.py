@@ -303,3 +303,79 @@ def test_a_manager_waives_a_fee_with_a_reason_and_the_deposit_goes_back(engine, 
     with clinic.session() as s:
         [event] = s.exec(select(AuditEvent).where(AuditEvent.action == "policy_fee.waive")).all()
         assert event.detail["reason"] == "Family emergency" and event.detail["refund_cents"] == 2000
+
+
+# --- the remainder on the saved card (cards on file) -------------------------------------------
+
+def _save_card(engine, clinic, client_id: int, number: str) -> None:
+    """Save a test card for the client as the booking's card step does (SetupIntent, with the
+    client's 3-D Secure approved when the card asks for it)."""
+    from medspa.domain.payments.cards import apply_setup_outcome, record_pending_setup
+    from medspa.domain.payments.gateway import SetupRequest
+
+    gateway = _gw(engine, NOW)
+    key = f"setup-{client_id}-attempt-1"
+    result = gateway.setup_card(SetupRequest(org_id=clinic.org_id, idempotency_key=key,
+                                             card=CardDetails(number, 12, 2030, "123")))
+    if result.status == "requires_action":
+        result = gateway.authenticate_setup(org_id=clinic.org_id, idempotency_key=key)
+    with clinic.session() as s:
+        row = record_pending_setup(s, clinic.system, client_id=client_id, appointment_id=None, gateway="test",
+                                   idempotency_key=key, now=NOW, reconcile_after=NOW)
+        assert apply_setup_outcome(s, clinic.system, row, result, NOW)
+        s.commit()
+
+
+@pytest.mark.parametrize("number, status, charged, reason", [
+    ("4242424242424242", "paid", 2500, ""),
+    ("4000002760003184", "unpaid_needs_action", 0, "The card needs the client's authentication"),
+    ("4000000000000341", "unpaid_needs_action", 0, "The card was declined: Your card was declined."),
+])
+def test_the_rest_of_a_no_show_fee_is_charged_off_session_to_the_saved_card(engine, owner_engine, number, status,
+                                                                           charged, reason):
+    clinic, appt = _no_show_clinic(engine, owner_engine, fee=7500)  # deposit $50, fee $75: $25 on the card
+    _save_card(engine, clinic, appt.client_id, number)
+    detail = do_change_status(clinic.staff_actor(), appt.id, "no_show", clock=FixedClock(AFTER), engine=engine,
+                              gateway=_gw(engine, AFTER))  # never an error page, whatever the card says
+    assert detail.status == "no_show"
+    [fee] = _fees(clinic, appt.id)
+    assert (fee.status, fee.charge_cents, fee.charged_cents, fee.attempts) == (status, 2500, charged, 1)
+    assert fee.reason.startswith(reason) and fee.card_label.endswith(number[-4:])
+    assert fee.fee_cents + fee.refund_cents == fee.deposit_cents + fee.charged_cents + (fee.charge_cents - charged)
+    with clinic.session() as s:
+        [payment] = s.exec(select(Payment).where(Payment.appointment_id == appt.id, Payment.purpose == "fee")).all()
+        lines = dict(s.exec(select(LedgerEntry.entry_type, LedgerEntry.amount_cents).where(
+            LedgerEntry.appointment_id == appt.id, LedgerEntry.entry_type.in_(("fee_charged", "fee_from_deposit")))).all())
+    assert payment.idempotency_key == f"fee-{appt.id}-no_show-attempt-1" and payment.amount_cents == 2500
+    assert lines == ({"fee_from_deposit": 0, "fee_charged": 2500} if charged else {"fee_from_deposit": 0})
+    # the visit's panel and a retry of the send change nothing: no second attempt, no loop
+    from medspa.domain.payments.fees import send_fee_charges_now
+    send_fee_charges_now(engine, clinic.system, appt.id, _gw(engine, AFTER), AFTER)
+    with clinic.session() as s:
+        assert len(s.exec(select(Payment).where(Payment.appointment_id == appt.id, Payment.purpose == "fee")).all()) == 1
+    [view] = fetch_visit_fees(clinic.staff_actor("manager"), appt.id, engine=engine)
+    assert ("unpaid, needs action" in view.line) == (status != "paid")
+
+
+def test_a_late_cancel_fee_needing_authentication_stays_unpaid_and_reconciliation_does_not_retry(engine,
+                                                                                                 owner_engine):
+    from medspa.domain.payments.reconcile import settle_payment
+
+    clinic = _clinic(engine, owner_engine, late=FeeTerms("flat", 9000))
+    appt = _book(engine, clinic)
+    _save_card(engine, clinic, appt.client_id, "4000002760003184")
+    moment = BOUNDARY + timedelta(hours=5)
+    message = do_cancel_own_visit(Actor.client(clinic.org_id, appt.client_id), appt.id, clock=FixedClock(moment),
+                                  engine=engine, gateway=_gw(engine, moment))
+    assert message == ("Your visit is cancelled. A late-cancellation fee of $90.00 applies: $50.00 of your deposit "
+                       "was kept for it and the clinic will contact you about the remaining $40.00.")
+    later = moment + timedelta(minutes=10)
+    with clinic.session() as s:  # reconciliation cancels the waiting intent; the fee stays unpaid, needs action
+        payment = s.exec(select(Payment).where(Payment.appointment_id == appt.id, Payment.purpose == "fee")
+                         .with_for_update()).one()
+        assert payment.status == "requires_action"
+        settle_payment(s, clinic.system, payment, _gw(engine, later), later)
+        s.commit()
+        assert (payment.status, payment.reconcile_after) == ("failed", None)
+        fee = s.exec(select(PolicyFee).where(PolicyFee.appointment_id == appt.id)).one()
+        assert (fee.status, fee.reason.startswith("The card needs"), fee.attempts) == ("unpaid_needs_action", True, 1)

@@ -37,9 +37,10 @@ from medspa.domain.audit.service import record
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.money import format_money
+from medspa.domain.payments.cards import card_for_visit, card_label
 from medspa.domain.payments.gateway import ChargeRequest, ChargeResult, PaymentGateway
 from medspa.domain.payments.models import (LedgerEntry, Payment, PaymentStatus, PolicyFee, PolicyFeeStatus,
-                                           Refund)
+                                           Refund, SavedCard)
 from medspa.domain.payments import service as deposits
 from medspa.domain.payments.service import (apply_charge_outcome, begin_refund, ledger_processing_fee,
                                             mark_settled, record_pending, succeeded_deposit)
@@ -88,23 +89,6 @@ def fee_applies(appointment: Appointment, location, kind: str) -> int | None:
     """The fee in cents that `kind` costs this visit now (scheduling.policy.fee_due), None when
     no fee is set (the deposit rule alone applies)."""
     return fee_due(appointment, location, kind)
-
-
-def _saved_card(session: Session, appointment: Appointment):
-    """The saved card to charge a fee to (payments.cards.card_for_visit), None when none."""
-    try:
-        from medspa.domain.payments.cards import card_for_visit
-    except ImportError:  # before the cards branch: no saved cards yet
-        return None
-    return card_for_visit(session, appointment)
-
-
-def _card_label(card) -> str:
-    try:
-        from medspa.domain.payments.cards import card_label
-    except ImportError:
-        return ""
-    return card_label(card)[:40]
 
 
 def apply_policy_fee(session: Session, actor: Actor, appointment: Appointment, kind: str, *, now: datetime,
@@ -169,23 +153,24 @@ def _begin_charge(session: Session, actor: Actor, appointment: Appointment, row:
                   grace_seconds: int) -> None:
     """The pending Payment of the fee's remainder on the saved card (status charging), or
     unpaid_needs_action when the client has no card."""
-    card = _saved_card(session, appointment)
+    card = card_for_visit(session, appointment)
     if card is None:
         row.status, row.reason = PolicyFeeStatus.UNPAID, NO_CARD
         return
     row.attempts += 1
-    request = ChargeRequest(
-        org_id=appointment.org_id, amount_cents=row.charge_cents, currency=row.currency,
-        idempotency_key=f"fee-{appointment.id}-{row.kind}-attempt-{row.attempts}",
-        description=f"{FEE_KIND_LABELS[row.kind]} {appointment.display_code}",
-        metadata={"org_id": str(appointment.org_id), "appointment_id": str(appointment.id), "fee": row.kind})
-    request.payment_method_id = card.payment_method_id
-    for name, value in (("customer_id", card.gateway_customer_id), ("off_session", True)):
-        if hasattr(request, name):
-            setattr(request, name, value)
+    request = _fee_request(row, appointment.id, f"fee-{appointment.id}-{row.kind}-attempt-{row.attempts}", card)
     payment = record_pending(session, actor, appointment=appointment, request=request, gateway=card.gateway,
                              now=now, grace_seconds=grace_seconds, purpose=FEE_PURPOSE, until=now)
-    row.status, row.payment_id, row.card_label = PolicyFeeStatus.CHARGING, payment.id, _card_label(card)
+    row.status, row.payment_id, row.card_label = PolicyFeeStatus.CHARGING, payment.id, card_label(card)[:40]
+
+
+def _fee_request(row: PolicyFee, appointment_id: int, key: str, card: SavedCard) -> ChargeRequest:
+    """The off-session charge of a fee's remainder (row.charge_cents) on the saved `card`."""
+    return ChargeRequest(org_id=row.org_id, amount_cents=row.charge_cents, currency=row.currency,
+                         idempotency_key=key, description=FEE_KIND_LABELS[row.kind],
+                         payment_method_id=card.payment_method_id, customer_id=card.gateway_customer_id,
+                         off_session=True,
+                         metadata={"org_id": str(row.org_id), "appointment_id": str(appointment_id), "fee": row.kind})
 
 
 def charging_fee_ids(session: Session, appointment_id: int) -> tuple[int, ...]:
@@ -209,20 +194,11 @@ def send_fee_charge(session: Session, actor: Actor, fee_id: int, gateway: Paymen
     payment = session.exec(select(Payment).where(Payment.id == row.payment_id).with_for_update()
                            .execution_options(populate_existing=True)).one()
     if payment.status == PaymentStatus.PENDING:
-        card = _saved_card(session, session.get(Appointment, row.appointment_id))
-        request = ChargeRequest(org_id=payment.org_id, amount_cents=payment.amount_cents, currency=payment.currency,
-                                idempotency_key=payment.idempotency_key,
-                                description=f"{FEE_KIND_LABELS[row.kind]}",
-                                metadata={"org_id": str(payment.org_id), "appointment_id": str(row.appointment_id),
-                                          "fee": row.kind})
-        if card is not None:
-            request.payment_method_id = card.payment_method_id
-            for name, value in (("customer_id", card.gateway_customer_id), ("off_session", True)):
-                if hasattr(request, name):
-                    setattr(request, name, value)
+        card = card_for_visit(session, session.get(Appointment, row.appointment_id))
         try:
-            result = gateway.charge(request) if card is not None else ChargeResult(
-                status=PaymentStatus.FAILED, message="The saved card was removed before the charge")
+            result = gateway.charge(_fee_request(row, row.appointment_id, payment.idempotency_key, card)) \
+                if card is not None else ChargeResult(status=PaymentStatus.FAILED,
+                                                      message="The saved card was removed before the charge")
         except GatewayUnavailable as exc:
             record(session, actor, "payment.unanswered", "payment", payment.id, client_id=payment.client_id, at=now,
                    cause=exc.cause or exc.message)
