@@ -89,6 +89,19 @@ class ClientProfile:
     merged_into: MergeNote | None = None  # this record is hidden: merged into that client
     merges: list[MergeNote] = field(default_factory=list)  # records merged into this one (client.merge only)
     details: "ClientDetails | None" = None  # address, emergency contact, consent, alerts... (migration 0034)
+    # late-cancel / no-show fees, newest first (payments.fees, issue 16): shown with the ledger
+    fees: list["FeeLine"] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FeeLine:
+    """A policy fee on the profile: local date, visit code, the fee in words
+    (payments.fees.fee_line), and whether it is unpaid and needs action (amber)."""
+
+    when: str
+    code: str
+    line: str
+    needs_action: bool
 
 
 @dataclass(frozen=True)
@@ -178,7 +191,17 @@ def client_profile(session: Session, actor: Actor, client: Client, *, now: datet
         format_date(client.created_at.astimezone(ZoneInfo(clinic_time_zone(session))).date(), "medium",
                     locale="en_US") if client.created_at else "",  # the clinic's day, not UTC's
         upcoming[:MAX_VISITS], past[:MAX_VISITS], format_money(net, currency), ledger, clinical, photos,
-        *_record_keeping(session, actor, client, now), client_details(session, actor, client, region))
+        *_record_keeping(session, actor, client, now), client_details(session, actor, client, region),
+        _fee_lines(session, client.id, tz, {r[0].id: r[0].display_code for r in rows}))
+
+
+def _fee_lines(session: Session, client_id: int, tz: str, codes: dict[int, str]) -> list[FeeLine]:
+    """The client's late-cancel / no-show fees in words, newest first (payments.fees)."""
+    from medspa.domain.payments.fees import fee_line, fees_of_client
+
+    return [FeeLine(f.created_at.astimezone(ZoneInfo(tz)).date().isoformat(),
+                    format_display_code(codes[f.appointment_id]) if f.appointment_id in codes else "", fee_line(f),
+                    f.status == "unpaid_needs_action") for f in fees_of_client(session, client_id)]
 
 
 def client_details(session: Session, actor: Actor, client: Client, region: str) -> ClientDetails:

@@ -105,6 +105,16 @@ def fetch_fee_settings(actor: Actor, location_id: int, *, engine: Engine | None 
         return _settings(loc, _currency(work.session, actor.org_id))
 
 
+def fetch_all_fee_settings(actor: Actor, *, engine: Engine | None = None) -> list[FeeSettings]:
+    """Every location's fee settings, by location id (settings.write). Raises PermissionDenied."""
+    actor.require(SETTINGS_PERMISSION)
+    with atomic(actor.org_id, engine=engine) as work:
+        from sqlmodel import select
+
+        currency = _currency(work.session, actor.org_id)
+        return [_settings(loc, currency) for loc in work.session.exec(select(Location).order_by(Location.id))]
+
+
 def do_set_fees(actor: Actor, location_id: int, late_cancel: FeeTerms, no_show: FeeTerms, *,
                 engine: Engine | None = None) -> FeeSettings:
     """Set a location's late-cancel and no-show fees (settings.write), audited

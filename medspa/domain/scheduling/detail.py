@@ -67,6 +67,12 @@ class AppointmentDetail:
     paid_at_checkout_cents: int = 0
     client_alerts: str = ""  # the client's alerts ("VIP", "prefers afternoons"), with client.contact.read
     cancel_reason: str = ""  # a cancelled visit's reason and who cancelled: "Illness (by the client)"
+    # its late-cancel / no-show fee (payments.fees; a visit has at most one in practice): id, the
+    # line in words, status, and whether this actor may waive it (fee.waive); 0 / "" without one
+    fee_id: int = 0
+    fee_line: str = ""
+    fee_status: str = ""
+    fee_waivable: bool = False
 
 
 def _allowed_actions(actor: Actor, appt: Appointment, today: date, visit_day: date) -> list[str]:
@@ -179,7 +185,20 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         source=appt.source, price=format_money(appt.price_cents, appt.currency),
         deposit_paid=_deposit_words(session, appt, paid), deposit_paid_cents=paid,
         currency=appt.currency, actions=actions, cancel_late=late, cancel_policy=policy,
-        cancellation_window_hours=window, notes=appt.notes, cancel_reason=_cancel_reason(appt), **checkout)
+        cancellation_window_hours=window, notes=appt.notes, cancel_reason=_cancel_reason(appt), **checkout,
+        **_fee_fields(session, actor, appt.id))
+
+
+def _fee_fields(session: Session, actor: Actor, appointment_id: int) -> dict:
+    """The visit's latest late-cancel / no-show fee for the panel (payments.fees.fee_line)."""
+    from medspa.domain.payments.fees import fee_line, fees_of_visit  # payments depends on scheduling models
+
+    fees = fees_of_visit(session, appointment_id)
+    if not fees:
+        return {}
+    fee = fees[-1]
+    return {"fee_id": fee.id, "fee_line": fee_line(fee), "fee_status": fee.status,
+            "fee_waivable": actor.can("fee.waive") and fee.status in ("paid", "unpaid_needs_action")}
 
 
 def _deposit_words(session: Session, appt: Appointment, paid_cents: int) -> str:

@@ -8,6 +8,7 @@ from medspa.domain.identity.permissions import has_permission
 from medspa.domain.scheduling.models import AppointmentStatus
 from medspa.domain.scheduling.policy import CANCEL_REASONS
 from medspa.features.calendar.edit import EditVisitState
+from medspa.features.calendar.fee_panel import fee_section
 from medspa.features.calendar.state import DetailState
 from medspa.features.calendar.style import PANEL_WIDTH
 from medspa.web.auth import STAFF_ROLES
@@ -279,6 +280,7 @@ def detail_panel() -> rx.Component:
                 *_panel_header(),
                 *_panel_facts(),
                 rx.text(d.source, size="1", color_scheme="gray"),
+                fee_section(),
                 _open_chart(),
                 _checkout_section(),
                 rx.separator(size="4"),
