@@ -150,13 +150,10 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
     - charge.dispute.*: payments.disputes.apply_dispute_event's "disputed" / "withdrawn" /
       "reinstated" / "updated" / "ignored" (the clinic: the disputed PaymentIntent's
       metadata.org_id, asked of the gateway, which may raise GatewayUnavailable);
-    - setup_intent.succeeded / .setup_failed / .canceled (a card on file): _on_setup_event's
-      "confirmed" (the booking waiting for its card confirmed, its deposit charged on the card),
-      "card_saved", "declined", "requires_action", "lost" or "ignored";
     - "duplicate": this event id was already processed (also when delivered concurrently).
 
     payload/sig_header/secret: see verify_event. gateway: used only for the refund of a lost
-    slot. Raises InvalidWebhook (answer 400), WebhookNotReady (answer non-2xx, Stripe retries),
+    slot (and for setup_intent.* events, a card on file: see _on_setup_event). Raises InvalidWebhook (answer 400), WebhookNotReady (answer non-2xx, Stripe retries),
     GatewayUnavailable from the refund (nothing committed; Stripe retries).
     """
     now = clock.now()
@@ -171,9 +168,8 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
     org_id = _dispute_org_id(intent, gateway) if kind == "dispute" else _org_id(intent)
     if org_id is None or intent.get("object") != kind or not intent.get("id"):
         return "ignored"
-    with tenant_session(None, engine) as session:
-        if session.get(Organization, org_id) is None:
-            return "ignored"
+    if not _known_clinic(engine, org_id):
+        return "ignored"
     actor = Actor.system(org_id, "stripe webhook")
     with tenant_session(org_id, engine) as session:
         session.add(WebhookEvent(org_id=org_id, gateway="stripe", event_id=str(event.id), event_type=event_type,
@@ -200,6 +196,12 @@ def handle_stripe_event(engine: Engine, payload: bytes, sig_header: str | None, 
             result = _on_failed(session, actor, payment, intent, now, str(event.id), event_type)
         session.commit()
         return result
+
+
+def _known_clinic(engine: Engine, org_id: int) -> bool:
+    """Whether clinic `org_id` exists (the organization table is not tenant-scoped)."""
+    with tenant_session(None, engine) as session:
+        return session.get(Organization, org_id) is not None
 
 
 def _payment_of(session: Session, intent: dict) -> Payment | None:
@@ -401,15 +403,15 @@ def _on_setup_event(engine: Engine, seti: dict, event_type: str, event_id: str, 
     card's brand, last4 and expiry are asked of the gateway (lookup_setup; the event carries
     only the payment method's id). Then the booking waiting for the card is completed once
     (scheduling.card_step.settle_card_answer: confirmed, its deposit charged on the saved
-    card). Returns "ignored" for no clinic or an unknown setup of no booking request,
+    card). Returns settle_card_answer's "confirmed", "card_saved", "declined", "requires_action",
+    "lost" or "ignored"; "ignored" also for no clinic or an unknown setup of no booking request,
     "duplicate" for a redelivery. Raises WebhookNotReady (the setup is not recorded yet),
     GatewayUnavailable (lookup_setup; nothing written, Stripe retries)."""
     org_id = _org_id(seti)
     if org_id is None or seti.get("object") != "setup_intent" or not seti.get("id"):
         return "ignored"
-    with tenant_session(None, engine) as session:
-        if session.get(Organization, org_id) is None:
-            return "ignored"
+    if not _known_clinic(engine, org_id):
+        return "ignored"
     key = str((seti.get("metadata") or {}).get("idempotency_key") or "")
     if event_type == SETUP_SUCCEEDED:
         result = gateway.lookup_setup(org_id=org_id, idempotency_key=key, setup_intent_id=str(seti["id"]))

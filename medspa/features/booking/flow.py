@@ -75,6 +75,7 @@ class LocationCard:
     policy: str = ""
     country: str = "US"
     phone_example: str = "(201) 555-0123"
+    card_required: bool = False  # a card on file is saved at booking, deposit or not (issue 16)
 
 
 @dataclass
@@ -269,7 +270,7 @@ def location_card(loc: LocationInfo, country: str = "US") -> LocationCard:
     link (E.164), its cancellation rule sentence, and the clinic's country for client phones."""
     return LocationCard(loc.id, loc.name, loc.address, loc.time_zone,
                         national_phone(loc.phone) if loc.phone else "", f"tel:{loc.phone}" if loc.phone else "",
-                        loc.policy, country, example_mobile(country) or "(201) 555-0123")
+                        loc.policy, country, example_mobile(country) or "(201) 555-0123", loc.card_required)
 
 
 def load_services(org_id: int, location_id: int) -> tuple[list[CategoryCard], list[int]]:

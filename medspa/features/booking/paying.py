@@ -36,7 +36,9 @@ def details_step() -> rx.Component:
                            placeholder="name@example.com"),
                 text_field("phone", "Mobile phone", default=C.phone, type="tel", auto_complete="tel",
                            placeholder=S.location.phone_example),
-                rx.button(rx.cond(S.service.deposit == "No deposit", "Book now", "Continue to deposit"),
+                rx.button(rx.cond(S.service.deposit == "No deposit",
+                                  rx.cond(S.location.card_required, "Continue to card", "Book now"),
+                                  "Continue to deposit"),
                           rx.icon("arrow-right", size=16), type="submit", size="3", width="100%",
                           loading=C.busy),
                 spacing="4",
@@ -123,8 +125,22 @@ def pay_button() -> rx.Component:
     """The booking page's submit button: "Pay deposit and book", or "Book now" without a deposit."""
     return rx.button(
         rx.icon("lock", size=16),
-        rx.cond(S.service.deposit == "No deposit", "Book now", "Pay deposit and book"),
+        rx.cond(S.service.deposit == "No deposit",
+                rx.cond(S.location.card_required, "Save card and book", "Book now"),
+                rx.cond(S.location.card_required, "Save card, pay deposit and book", "Pay deposit and book")),
         type="submit", size="3", width="100%", loading=C.busy,
+    )
+
+
+def card_on_file_note() -> rx.Component:
+    """At a location that requires a card on file: what saving the card means (issue 16)."""
+    return rx.cond(
+        S.location.card_required,
+        rx.callout(
+            "This clinic keeps a card on file for your visit. It is saved securely by the payment "
+            "processor; the clinic sees only its brand and last four digits.",
+            icon="credit-card", color_scheme="gray", width="100%", id="card-on-file-note",
+        ),
     )
 
 
@@ -137,6 +153,7 @@ def payment_step() -> rx.Component:
                               "Nothing is charged today; your card secures the booking.",
                               "Due today: " + S.service.deposit + ". The rest is paid at your visit.")),
         hold_note(),
+        card_on_file_note(),
         rx.cond(C.stripe_key, stripe_card_form(), test_card_form()),
         rx.cond(S.location.policy, rx.hstack(rx.icon("calendar-x", size=14, flex_shrink="0"),
                                              rx.text(S.location.policy, size="1", id="booking-policy"),

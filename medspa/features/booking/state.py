@@ -325,7 +325,7 @@ class CheckoutState(BookingState):
         self.errors = await asyncio.to_thread(flow.check_client, *values, self.location.country)
         if self.errors:
             return
-        if self.service.deposit == flow.NO_DEPOSIT:  # nothing to charge: book straight away, no card
+        if self.service.deposit == flow.NO_DEPOSIT and not self.location.card_required:  # book straight away, no card
             self.busy = True
             yield
             yield await self._submit(None, None)

@@ -31,7 +31,7 @@ def step_url(slug: str, step: str, n: int) -> str:
 def reachable(flow_state, checkout, step: str) -> bool:
     """Whether the choices kept in `flow_state` (BookingState) and `checkout` (CheckoutState)
     allow showing `step`: a treatment for the provider step, a provider and a day strip for
-    the time, a held slot for the details, valid details (and a deposit to pay) for the
+    the time, a held slot for the details, valid details (and a deposit to pay or a card to save) for the
     payment, a confirmation for the last step."""
     s = flow_state
     if step == "location":
@@ -46,7 +46,7 @@ def reachable(flow_state, checkout, step: str) -> bool:
         return bool(s._hold_id and s.slot.start)
     if step == "payment":
         return bool(s._hold_id and s.slot.start and checkout.email and not checkout.errors
-                    and s.service.deposit != NO_DEPOSIT)
+                    and (s.service.deposit != NO_DEPOSIT or s.location.card_required))
     return step == "done" and bool(checkout.confirmation.reference)
 
 

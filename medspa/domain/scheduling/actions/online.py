@@ -96,6 +96,7 @@ class LocationInfo:
     late_cancel_keeps_deposit: bool = True
     phone: str = ""
     policy: str = ""
+    card_required: bool = False  # online booking saves a card on file (issue 16)
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,8 @@ class BookedVisit:
 
 def _location_info(loc: Location) -> LocationInfo:
     return LocationInfo(loc.id, loc.name, loc.address or "", loc.time_zone, loc.cancellation_window_hours,
-                        loc.late_cancel_keeps_deposit, loc.phone or "", location_refund_rule(loc))
+                        loc.late_cancel_keeps_deposit, loc.phone or "", location_refund_rule(loc),
+                        bool(loc.card_required))
 
 
 def _service_info(svc: Service) -> ServiceInfo:
