@@ -7,6 +7,7 @@ import reflex as rx
 from medspa.domain.identity.permissions import has_permission
 from medspa.domain.scheduling.models import AppointmentStatus
 from medspa.domain.scheduling.policy import CANCEL_REASONS
+from medspa.features.calendar.checkout_rebook import checkout_rebook_section
 from medspa.features.calendar.edit import EditVisitState
 from medspa.features.calendar.fee_panel import fee_section
 from medspa.features.calendar.state import DetailState
@@ -283,6 +284,7 @@ def detail_panel() -> rx.Component:
                 fee_section(),
                 _open_chart(),
                 _checkout_section(),
+                checkout_rebook_section(),  # issue 16: checkout offers the next visit
                 rx.separator(size="4"),
                 _panel_actions(),
                 spacing="4",
