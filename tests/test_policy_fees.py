@@ -379,3 +379,83 @@ def test_a_late_cancel_fee_needing_authentication_stays_unpaid_and_reconciliatio
         assert (payment.status, payment.reconcile_after) == ("failed", None)
         fee = s.exec(select(PolicyFee).where(PolicyFee.appointment_id == appt.id)).one()
         assert (fee.status, fee.reason.startswith("The card needs"), fee.attempts) == ("unpaid_needs_action", True, 1)
+
+
+# --- the fee in words before it happens -----------------------------------------------------
+
+def test_the_panel_the_portal_and_the_confirmation_state_the_fee(engine, owner_engine):
+    from medspa.domain.messaging.models import OutboxMessage
+    from medspa.domain.portal import service as portal
+    from medspa.domain.scheduling.detail import appointment_detail
+
+    clinic = _clinic(engine, owner_engine, late=FeeTerms("flat", 7500), no_show=FeeTerms("percent", 5000))
+    appt = _book(engine, clinic)
+    moment = BOUNDARY + timedelta(hours=1)
+    with clinic.session() as s:
+        panel = appointment_detail(s, clinic.staff_actor(), appt.id, now=moment)
+        early = appointment_detail(s, clinic.staff_actor(), appt.id, now=BOUNDARY)
+        preview = portal.cancel_preview(s, Actor.client(clinic.org_id, appt.client_id), appt.id, now=moment)
+        body = s.exec(select(OutboxMessage.body).where(OutboxMessage.appointment_id == appt.id,
+                                                       OutboxMessage.kind == "booking_confirmation",
+                                                       OutboxMessage.channel == "email")).one()
+    assert panel.cancel_late and panel.cancel_policy == (
+        "Inside the 24-hour window: A late-cancellation fee of $75.00 applies: $50.00 of the deposit goes toward "
+        "it, $25.00 is due (no card on file). Cancelling for the clinic's own reason (clinic, weather) charges "
+        "nothing.")
+    assert not early.cancel_late and "will be refunded" in early.cancel_policy
+    assert preview.late and preview.message == (
+        "You are cancelling inside the cancellation window. A late-cancellation fee of $75.00 applies: $50.00 of "
+        "your deposit goes toward it, $25.00 is due.")
+    assert ("Cancellations more than 24 hours ahead are free. Later ones cost a late-cancellation fee of $75.00 "
+            "(a deposit paid counts toward it). A missed visit costs $175.00 (a deposit paid counts toward it).") in body
+
+
+# --- checkout offers the next visit ---------------------------------------------------------
+
+def test_checkout_offers_the_next_visit_and_books_it_as_the_visits_rebooking(engine, owner_engine):
+    from medspa.domain.clients.rebook_actions import do_book_again, fetch_checkout_rebook
+    from medspa.domain.payments.checkout import checkout_visit
+
+    clinic = _clinic(engine, owner_engine)
+    appt = _book(engine, clinic)
+    desk = clinic.staff_actor()
+    at = START + timedelta(minutes=35)
+    do_change_status(desk, appt.id, "check_in", clock=FixedClock(START), engine=engine)
+    checkout_visit(engine, desk, appt.id, gateway=_gw(engine, at), now=at, card=CARD, grace_seconds=120)
+    got = fetch_checkout_rebook(desk, appt.id, clock=FixedClock(at), engine=engine)
+    assert (got.client_id, got.location_id, got.offer.source_id) == (appt.client_id, clinic.location_id, appt.id)
+    # no history of the service: from 4 weeks after the visit (clients.rebook.CHECKOUT_INTERVAL)
+    assert got.weeks == 4 and got.offer.start == START + timedelta(weeks=4)  # same weekday and time are free
+    assert got.offer.label.endswith("with Provider 1")
+    booked = do_book_again(desk, got.client_id, appt.id, start_at=got.offer.start, provider_id=got.offer.provider_id,
+                           clock=FixedClock(at), engine=engine, rebooked_from=True)
+    again = do_book_again(desk, got.client_id, appt.id, start_at=got.offer.start, provider_id=got.offer.provider_id,
+                          clock=FixedClock(at), engine=engine, rebooked_from=True)
+    assert again.already and again.appointment_id == booked.appointment_id  # a second press books nothing
+    with clinic.session() as s:
+        new = s.get(Appointment, booked.appointment_id)
+        assert (new.status, new.rebooked_from_id, new.service_id) == ("confirmed", appt.id, appt.service_id)
+    with pytest.raises(PermissionDenied):
+        fetch_checkout_rebook(Actor(org_id=clinic.org_id, role="lab", label="lab"), appt.id, engine=engine)
+
+
+def test_the_next_visit_follows_the_clients_usual_interval(engine, owner_engine):
+    from medspa.domain.clients.rebook import usual_interval
+
+    clinic = _clinic(engine, owner_engine)
+    appt = _book(engine, clinic)
+    with clinic.session() as s:
+        visit = s.get(Appointment, appt.id)
+        visit.status = "completed"
+        assert usual_interval(s, visit) == timedelta(weeks=4)
+        earlier = Appointment(org_id=clinic.org_id, location_id=clinic.location_id, service_id=visit.service_id,
+                              provider_id=visit.provider_id, client_id=visit.client_id,
+                              start_at=visit.start_at - timedelta(weeks=12, days=2),
+                              end_at=visit.end_at - timedelta(weeks=12, days=2), status="completed")
+        s.add(earlier)
+        s.flush()
+        assert usual_interval(s, visit) == timedelta(weeks=12)  # 12 weeks 2 days, in whole weeks
+        earlier.start_at = visit.start_at - timedelta(weeks=40)
+        s.flush()
+        assert usual_interval(s, visit) == timedelta(weeks=26)  # kept within 26 weeks
+        s.rollback()

@@ -14,6 +14,7 @@ from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.policy import FeeTerms
 from medspa.domain.scheduling.service import change_status
 from tests.browser.conftest import FROZEN_NOW
+from tests.browser.test_audit import owner_session
 from tests.browser.test_calendar import PASSWORD, TODAY, at, block, make_desk, open_day, paid_booking, sign_in
 from tests.test_policy_fees import _save_card
 
@@ -54,13 +55,14 @@ def test_desk_marks_a_no_show_and_the_unpaid_fee_shows_on_the_visit_and_the_ledg
                                                                                     2500, 0)
 
 
-def test_manager_sets_fees_waives_one_and_checkout_offers_the_next_visit(page: Page, app_urls, screenshot):
+def test_manager_sets_fees_waives_one_and_checkout_offers_the_next_visit(page: Page, app_urls, base_url,
+                                                                          screenshot):
     desk = make_desk(app_urls)
     email = f"manager-{desk.clinic.slug}@example.com"
     with desk.clinic.session() as s:
         create_user(s, desk.clinic.system, email=email, password=PASSWORD, role="manager", display_name="Mia Manager")
         s.commit()
-    sign_in(page, email)
+    owner_session(page, base_url, desk.clinic, email)  # managers sign in with a second factor: a session instead
 
     # the Locations tab: the fee block with the rounding rule, a bad amount, then saved
     page.goto("/settings")
@@ -110,7 +112,8 @@ def test_manager_sets_fees_waives_one_and_checkout_offers_the_next_visit(page: P
     section.locator("#checkout-cvc").fill("123")
     section.locator("#checkout-pay").click()
     offer = panel.locator("#checkout-rebook")
-    expect(offer.locator("#rebook-when")).to_contain_text("with Provider")
+    expect(offer.locator("#rebook-from")).to_have_text("Next free time from 4 weeks after this visit")
+    expect(offer.locator("#rebook-when")).to_have_text("Wed, Jul 29, 11:00 AM EDT with Provider 1")
     expect(offer.locator("#rebook-pick")).to_be_visible()
     screenshot("fees-checkout-rebook")
     offer.locator("#rebook-book").click()

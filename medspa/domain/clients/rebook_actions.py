@@ -22,7 +22,8 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
-from medspa.domain.clients.rebook import RebookOffer, client_visit, live_booking, next_free_time, usual_location
+from medspa.domain.clients.rebook import (RebookOffer, client_visit, live_booking, next_free_time, usual_interval,
+                                         usual_location)
 from medspa.domain.clients.service import get_client
 from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
@@ -67,17 +68,20 @@ def fetch_book_again(actor: Actor, client_id: int, appointment_id: int | None, *
 @dataclass(frozen=True)
 class CheckoutRebook:
     """The next visit offered at checkout (issue 16): the checked-out visit's client and
-    location, and the next free time for its service (clients.rebook.next_free_time)."""
+    location, the next free time for its service from `weeks` weeks after the visit
+    (clients.rebook.next_free_time after usual_interval)."""
 
     client_id: int
     location_id: int
     offer: RebookOffer
+    weeks: int = 4
 
 
 def fetch_checkout_rebook(actor: Actor, appointment_id: int, *, clock: Clock | None = None,
                           now: datetime | None = None, engine: Engine | None = None) -> CheckoutRebook:
     """After checkout, the offer to book the visit's service again (the same search as the
-    profile's "Book again"). Raises PermissionDenied without appointment.book, NotFound for an
+    profile's "Book again"), from the client's usual interval after the visit
+    (clients.rebook.usual_interval: their last two visits of it, else 4 weeks). Raises PermissionDenied without appointment.book, NotFound for an
     unknown visit or one without a client."""
     actor.require("appointment.book")
     at = now_of(clock, now)
@@ -90,7 +94,10 @@ def fetch_checkout_rebook(actor: Actor, appointment_id: int, *, clock: Clock | N
         if appt is None or appt.client_id is None:
             raise NotFound("appointment")
         visit = client_visit(work.session, appt.client_id, appointment_id)
-        return CheckoutRebook(appt.client_id, appt.location_id, next_free_time(work.session, actor, visit, at))
+        gap = usual_interval(work.session, visit)
+        return CheckoutRebook(appt.client_id, appt.location_id,
+                              next_free_time(work.session, actor, visit, at, after=visit.start_at + gap),
+                              gap.days // 7)
 
 
 def do_book_again(actor: Actor, client_id: int, appointment_id: int, *, start_at: datetime,

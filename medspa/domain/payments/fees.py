@@ -401,3 +401,29 @@ def client_fee_sentence(row: PolicyFee) -> str:
     elif row.charge_cents and row.status == PolicyFeeStatus.UNPAID:
         tail.append(f"the clinic will contact you about the remaining {money(row.charge_cents)}")
     return parts[0] + (": " + " and ".join(tail) if tail else "") + "."
+
+
+def late_fee_preview(session: Session, appointment: Appointment, location, *, client: bool) -> str:
+    """What a late cancellation of `appointment` would cost under the late-cancel fee, in words,
+    before it happens ("" when the location sets no fee for it: the deposit rule's words
+    apply). client: worded for the client cancelling ("your deposit") or for the desk (the
+    clinic's own reasons charge nothing). The caller knows the cancellation would be late."""
+    fee = fee_applies(appointment, location, "late_cancel")
+    if fee is None:
+        return ""
+    deposit = succeeded_deposit(session, appointment.id)
+    st = settle_fee(deposit.amount_cents if deposit is not None else 0, fee)
+    money = lambda cents: format_money(cents, appointment.currency)  # noqa: E731
+    card = card_for_visit(session, appointment)
+    your = "your" if client else "the"
+    parts = []
+    if st.kept:
+        parts.append(f"{money(st.kept)} of {your} deposit goes toward it")
+    if st.refund:
+        parts.append(f"the other {money(st.refund)} is refunded")
+    if st.charge:
+        parts.append(f"{money(st.charge)} is charged to {'your' if client else 'the'} {card_label(card)}" if card
+                     else f"{money(st.charge)} is due{'' if client else ' (no card on file)'}")
+    head = f"A late-cancellation fee of {money(fee)} applies"
+    text = f"{head}: {', '.join(parts)}." if parts else f"{head}."
+    return text if client else f"{text} Cancelling for the clinic's own reason (clinic, weather) charges nothing."

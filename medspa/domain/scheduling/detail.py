@@ -162,6 +162,9 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
     else:
         policy = (f"More than {window} hours ahead: the {format_money(paid, payment.currency)} deposit "
                   "will be refunded.")
+    fee_words = _late_fee_words(session, appt, location) if inside else ""
+    if fee_words:  # a late-cancel fee applies instead of the deposit rule (payments.fees)
+        policy, late = f"{where}: {fee_words}", True
     contact = actor.can("client.contact.read") and client is not None
     local_start = appt.start_at.astimezone(tz)
     checkout = _checkout_figures(session, actor, appt)
@@ -187,6 +190,12 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         currency=appt.currency, actions=actions, cancel_late=late, cancel_policy=policy,
         cancellation_window_hours=window, notes=appt.notes, cancel_reason=_cancel_reason(appt), **checkout,
         **_fee_fields(session, actor, appt.id))
+
+
+def _late_fee_words(session: Session, appt: Appointment, location: Location) -> str:
+    from medspa.domain.payments.fees import late_fee_preview  # payments depends on scheduling models
+
+    return late_fee_preview(session, appt, location, client=False)
 
 
 def _fee_fields(session: Session, actor: Actor, appointment_id: int) -> dict:

@@ -120,9 +120,37 @@ def booked_refund_rule(appointment, location) -> str:
     what its confirmation and reminders tell the client. A visit booked without a deposit
     (appointment.deposit_cents 0: a free consultation, a desk booking) gets NOTHING_PAID_RULE,
     not a sentence about keeping a deposit it never had."""
+    fees = fee_rule_sentence(appointment, location)
+    if fees:
+        return fees
     if not getattr(appointment, "deposit_cents", 0):
         return NOTHING_PAID_RULE
     return refund_rule_sentence(*cancel_rule(appointment, location))
+
+
+def fee_rule_sentence(appointment, location) -> str:
+    """The cancellation rule with the visit's late-cancel / no-show fees (fee_due), starting
+    with "Cancellations" like refund_rule_sentence: "Cancellations more than 24 hours ahead are
+    free. Later ones cost a late-cancellation fee of $75.00 (a deposit paid counts toward it). A
+    missed visit costs $100.00." "" when the visit owes neither fee (the deposit rule's
+    sentence applies)."""
+    from medspa.domain.money import format_money
+
+    late, missed = fee_due(appointment, location, "late_cancel"), fee_due(appointment, location, "no_show")
+    if late is None and missed is None:
+        return ""
+    currency = getattr(appointment, "currency", "USD") or "USD"
+    window, _ = cancel_rule(appointment, location)
+    if late is not None:
+        ahead = "before the visit starts" if window == 0 else f"more than {window} hours ahead"
+        text = (f"Cancellations {ahead} are free. Later ones cost a late-cancellation fee of "
+                f"{format_money(late, currency)} (a deposit paid counts toward it).")
+    else:
+        text = refund_rule_sentence(window, cancel_rule(appointment, location)[1]) \
+            if getattr(appointment, "deposit_cents", 0) else "Cancellations are free."
+    if missed is not None:
+        text += f" A missed visit costs {format_money(missed, currency)} (a deposit paid counts toward it)."
+    return text
 
 
 def refund_rule_sentence(window_hours: int, late_keeps_deposit: bool = True) -> str:

@@ -27,6 +27,7 @@ class CheckoutRebookState(StaffState):
     """The next-visit offer of the checked-out visit shown in the panel."""
 
     rebook_label: str = ""  # "Tue, Aug 11, 10:30 AM EDT with Nina" ("" when none)
+    rebook_from: str = ""  # "4 weeks after this visit"
     rebook_note: str = ""
     rebook_href: str = ""  # /calendar?location=..&client=.. (the preset booking dialog)
     rebook_message: str = ""
@@ -50,6 +51,7 @@ class CheckoutRebookState(StaffState):
         got = done.value
         self.rebook_href = f"/calendar?location={got.location_id}&client={got.client_id}"
         self.rebook_label, self.rebook_note = got.offer.label, got.offer.note
+        self.rebook_from = f"{got.weeks} week{'s' if got.weeks != 1 else ''} after this visit"
         if got.offer.start is not None:
             self._offer = {"client": got.client_id, "source": got.offer.source_id, "start": got.offer.start.isoformat(),
                            "provider": got.offer.provider_id, "service": got.offer.service, "label": got.offer.label}
@@ -100,7 +102,8 @@ def checkout_rebook_section() -> rx.Component:
                         rx.callout(R.rebook_message, icon="circle-check", color_scheme="grass", size="1",
                                    width="100%", id="rebook-message")),
                 rx.cond(R.rebook_label != "",
-                        rx.vstack(rx.text("Next free time", size="1", color_scheme="gray"),
+                        rx.vstack(rx.text("Next free time from ", R.rebook_from, size="1", color_scheme="gray",
+                                          id="rebook-from"),
                                   rx.text(R.rebook_label, size="3", weight="bold", id="rebook-when"), spacing="0")),
                 rx.cond(R.rebook_note != "", rx.text(R.rebook_note, size="1", color=rx.color("amber", 11),
                                                      id="rebook-note")),
