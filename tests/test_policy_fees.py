@@ -153,6 +153,13 @@ def test_a_fee_above_the_deposit_keeps_the_deposit_and_leaves_the_rest_unpaid_wi
     assert (result.result.kept_cents, result.result.refunded_cents) == (5000, 0)
     assert fee.fee_cents + fee.refund_cents == fee.deposit_cents + fee.charge_cents
     assert _refunded(clinic, appt.id) == 0
+    from medspa.domain.messaging.models import OutboxMessage
+    with clinic.session() as s:
+        body = s.exec(select(OutboxMessage.body).where(OutboxMessage.appointment_id == appt.id,
+                                                       OutboxMessage.kind == "cancellation_notice",
+                                                       OutboxMessage.channel == "email")).one()
+    assert ("A late-cancellation fee of $75.00 applies: $50.00 of your deposit was kept for it and the clinic "
+            "will contact you about the remaining $25.00.") in body
 
 
 def test_with_no_fee_set_the_late_deposit_rule_stays_as_it_was(engine, owner_engine):
@@ -206,6 +213,7 @@ def test_a_visit_keeps_the_lower_fee_it_was_booked_under(engine, owner_engine):
                     gateway=_gw(engine, moment))
     [fee] = _fees(clinic, appt.id)
     assert fee.fee_cents == 2000
+    _invariant_holds(clinic, moment)  # a cancelled visit's deposit kept in part for its fee is not stranded
     with clinic.session() as s:  # a visit booked with no fee set keeps the deposit rule alone
         stored = s.get(Appointment, appt.id)
         stored.booked_late_cancel_fee_cents = 0
@@ -300,6 +308,7 @@ def test_a_manager_waives_a_fee_with_a_reason_and_the_deposit_goes_back(engine, 
     assert _refunded(clinic, appt.id) == DEPOSIT  # 30 at the no-show + 20 at the waiver
     with pytest.raises(ValidationFailed):
         do_waive_fee(clinic.staff_actor("manager"), view.id, "again", clock=FixedClock(later), engine=engine)
+    _invariant_holds(clinic, later)
     with clinic.session() as s:
         [event] = s.exec(select(AuditEvent).where(AuditEvent.action == "policy_fee.waive")).all()
         assert event.detail["reason"] == "Family emergency" and event.detail["refund_cents"] == 2000
@@ -355,6 +364,15 @@ def test_the_rest_of_a_no_show_fee_is_charged_off_session_to_the_saved_card(engi
         assert len(s.exec(select(Payment).where(Payment.appointment_id == appt.id, Payment.purpose == "fee")).all()) == 1
     [view] = fetch_visit_fees(clinic.staff_actor("manager"), appt.id, engine=engine)
     assert ("unpaid, needs action" in view.line) == (status != "paid")
+    _invariant_holds(clinic, AFTER + timedelta(minutes=5))
+
+
+def _invariant_holds(clinic, at) -> None:
+    """The money invariant (payments.invariant) finds nothing wrong in the clinic."""
+    from medspa.domain.payments.invariant import money_violations
+
+    with clinic.session() as s:
+        assert money_violations(s, at) == []
 
 
 def test_a_late_cancel_fee_needing_authentication_stays_unpaid_and_reconciliation_does_not_retry(engine,
@@ -459,3 +477,27 @@ def test_the_next_visit_follows_the_clients_usual_interval(engine, owner_engine)
         s.flush()
         assert usual_interval(s, visit) == timedelta(weeks=26)  # kept within 26 weeks
         s.rollback()
+
+
+def test_a_late_cancel_fee_charged_to_the_card_then_waived_gives_everything_back(engine, owner_engine):
+    clinic = _clinic(engine, owner_engine, late=FeeTerms("flat", 8000))
+    appt = _book(engine, clinic)
+    _save_card(engine, clinic, appt.client_id, "4242424242424242")
+    moment = BOUNDARY + timedelta(hours=6)
+    result = do_cancel_visit(clinic.staff_actor(), appt.id, "client_request", clock=FixedClock(moment),
+                             engine=engine, gateway=_gw(engine, moment))
+    assert result.detail.fee_line == "Late-cancel fee $80.00: paid ($50.00 from the deposit, $30.00 charged to " \
+                                     "Visa ••4242)"
+    [fee] = _fees(clinic, appt.id)
+    assert (fee.status, fee.charged_cents, fee.fee_cents + fee.refund_cents) == ("paid", 3000, 5000 + 3000)
+    _invariant_holds(clinic, moment + timedelta(minutes=5))
+    later = moment + timedelta(hours=1)
+    do_waive_fee(clinic.staff_actor("owner"), fee.id, "Goodwill", clock=FixedClock(later), engine=engine,
+                 gateway=_gw(engine, later))
+    with clinic.session() as s:
+        lines = s.exec(select(LedgerEntry.entry_type, LedgerEntry.amount_cents).where(
+            LedgerEntry.appointment_id == appt.id, LedgerEntry.entry_type != "processing_fee")
+            .order_by(LedgerEntry.id)).all()
+    assert lines == [("deposit_paid", 5000), ("fee_from_deposit", 0), ("fee_charged", 3000),
+                     ("deposit_refunded", -5000), ("fee_refunded", -3000)]
+    _invariant_holds(clinic, later + timedelta(minutes=5))

@@ -67,7 +67,7 @@ def cancel_own_appointment(session: Session, actor: Actor, appointment_id: int, 
     refund = settle_cancellation(session, actor, outcome.appointment, keep=outcome.keeps_deposit, now=now)
     queue_cancellation_notice(session, outcome.appointment, paid_cents=paid.amount_cents if paid else 0,
                               refunding_cents=refund.amount_cents if refund is not None else 0,
-                              kept=outcome.keeps_deposit)
+                              kept=outcome.keeps_deposit, fee_sentence=_fee_words(session, outcome.appointment.id))
     return OwnCancellation(appt.id, outcome.late, (refund.id,) if refund is not None else (), outcome.keeps_deposit)
 
 
@@ -91,3 +91,9 @@ def own_cancellation_message(session: Session, actor: Actor, cancelled: OwnCance
     if cancelled.kept:
         return f"Your visit is cancelled. Your deposit of {format_money(paid.amount_cents, paid.currency)} was kept."
     return "Your visit is cancelled. The refund could not be completed online; the clinic will contact you."
+
+
+def _fee_words(session: Session, appointment_id: int) -> str:
+    """The late-cancel fee's words for the client's cancellation notice ("" without a fee)."""
+    fee = fee_of(session, appointment_id, "late_cancel")
+    return client_fee_sentence(fee) if fee is not None else ""

@@ -59,7 +59,7 @@ class FeeSettingsState(StaffState):
 
     @rx.event
     def edit_fees(self, location_id: int, name: str):
-        row = self._fees.get(location_id) if isinstance(location_id, int) else None
+        row = self._fees.get(location_id) if type(location_id) is int else None
         if row is None:
             return
         self.fee_location_id = row.location_id
@@ -75,7 +75,7 @@ class FeeSettingsState(StaffState):
 
     @rx.event
     def set_fee_field(self, name: str, value: str):
-        if name in self.fee_form and isinstance(value, str) and len(value) <= 40:
+        if isinstance(name, str) and name in self.fee_form and isinstance(value, str) and len(value) <= 40:
             self.fee_form[name] = value
             self.fee_errors.pop(f"{name.rsplit('_', 1)[0]}_fee", None)
 
