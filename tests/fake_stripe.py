@@ -9,7 +9,9 @@ response (status and body, a 402 decline included) and a reuse with other parame
 
 Endpoints: POST /v1/payment_intents (create + confirm), GET /v1/payment_intents/{id},
 GET /v1/payment_intents/search (query `metadata['<key>']:'<value>'` only, answered at once:
-the real Search API lags up to a minute), POST /v1/payment_intents/{id}/cancel, POST /v1/refunds. Test PaymentMethods (stripe.com/docs/testing):
+the real Search API lags up to a minute), POST /v1/payment_intents/{id}/cancel, POST /v1/refunds, and for cards on file POST
+/v1/customers, POST /v1/setup_intents (create + confirm), GET /v1/setup_intents/{id}
+(`complete_setup_action(seti_id)` plays the page's 3-D Secure). Test PaymentMethods (stripe.com/docs/testing):
   pm_card_visa                   -> succeeded
   pm_card_chargeDeclined         -> 402 card_error card_declined / generic_decline
   pm_card_threeDSecure2Required  -> requires_action with a client_secret
@@ -37,6 +39,8 @@ CARDS = {
     "pm_card_chargeDeclined": ("visa", "0002"),
     "pm_card_chargeDeclinedInsufficientFunds": ("visa", "9995"),
     "pm_card_threeDSecure2Required": ("visa", "3155"),
+    "pm_card_authenticationRequired": ("visa", "3184"),
+    "pm_card_chargeCustomerFail": ("visa", "0341"),
 }
 DECLINES = {
     "pm_card_chargeDeclined": ("card_declined", "generic_decline", "Your card was declined."),
@@ -44,6 +48,10 @@ DECLINES = {
                                                 "Your card has insufficient funds."),
 }
 THREE_DS = {"pm_card_threeDSecure2Required"}
+# cards on file (issue 16): setting up needs authentication; charged off-session: 3184 asks for
+# authentication every time (402 authentication_required), 0341 saves fine and declines
+SETUP_THREE_DS = {"pm_card_threeDSecure2Required", "pm_card_authenticationRequired"}
+OFF_SESSION_AUTH = {"pm_card_authenticationRequired"}
 
 
 def sign_header(payload: bytes | str, secret: str, timestamp: int) -> str:
@@ -92,6 +100,7 @@ class FakeStripe:
 
     api_key: str = "sk_test_fake_0123456789"
     intents: dict[str, dict] = field(default_factory=dict)
+    setup_intents: dict[str, dict] = field(default_factory=dict)
     refunds: dict[str, dict] = field(default_factory=dict)
     idempotent: dict[tuple[str, str], tuple[str, int, dict]] = field(default_factory=dict)
     requests: list[SeenRequest] = field(default_factory=list)
@@ -167,6 +176,13 @@ class FakeStripe:
             return status, body
         if path == "/v1/payment_intents/search":
             return 200, self._search(params)
+        match = re.fullmatch(r"/v1/setup_intents/([A-Za-z0-9_]+)", path)
+        if match:
+            seti = self.setup_intents.get(match.group(1))
+            if seti is None:
+                return 404, _error("invalid_request_error", f"No such setupintent: '{match.group(1)}'",
+                                   code="resource_missing", param="intent")
+            return 200, self._render(seti, params.get("expand") or [])
         match = re.fullmatch(r"/v1/payment_intents/([A-Za-z0-9_]+)", path)
         if match:
             intent = self.intents.get(match.group(1))
@@ -181,6 +197,11 @@ class FakeStripe:
             return self._create_intent(params)
         if path == "/v1/refunds":
             return self._create_refund(params)
+        if path == "/v1/customers":
+            return 200, {"id": "cus_" + secrets.token_hex(7), "object": "customer", "email": params.get("email"),
+                         "metadata": params.get("metadata") or {}}
+        if path == "/v1/setup_intents":
+            return self._create_setup(params)
         match = re.fullmatch(r"/v1/payment_intents/([A-Za-z0-9_]+)/cancel", path)
         if match:
             return self._cancel_intent(match.group(1))
@@ -232,12 +253,53 @@ class FakeStripe:
             body["error"]["payment_intent"] = self._render(intent, [])
             body["error"]["payment_method"] = self._payment_method(pm)
             return 402, body
-        if pm in THREE_DS:
+        if params.get("off_session") == "true" and (pm in OFF_SESSION_AUTH or pm == "pm_card_chargeCustomerFail"):
+            auth = pm in OFF_SESSION_AUTH
+            code, decline, message = (("authentication_required", "authentication_required",
+                                       "Your card was declined. This transaction requires authentication.") if auth
+                                      else ("card_declined", "generic_decline", "Your card was declined."))
+            intent.update(status="requires_payment_method", last_payment_error={
+                "type": "card_error", "code": code, "decline_code": decline, "message": message})
+            body = _error("card_error", message, code=code, decline_code=decline)
+            body["error"]["payment_intent"] = self._render(intent, [])
+            return 402, body
+        if pm in THREE_DS and params.get("off_session") != "true":  # a saved 3155 is exempt off-session
             intent.update(status="requires_action", next_action={
                 "type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect"}})
             return 200, self._render(intent, expand)
         self._succeed(intent)
         return 200, self._render(intent, expand)
+
+    def _create_setup(self, params: dict) -> tuple[int, dict]:
+        """POST /v1/setup_intents with confirm=true: declines like a charge, 3-D Secure test
+        cards need the page (requires_action), the rest succeed (the PaymentMethod attached)."""
+        pm = params.get("payment_method")
+        if pm not in CARDS:
+            return 400, _error("invalid_request_error", f"No such PaymentMethod: '{pm}'", param="payment_method",
+                               code="resource_missing")
+        sid = "seti_" + secrets.token_hex(12)
+        seti = {"id": sid, "object": "setup_intent", "customer": params.get("customer"), "payment_method": pm,
+                "usage": params.get("usage", "off_session"), "metadata": params.get("metadata") or {},
+                "client_secret": f"{sid}_secret_{secrets.token_hex(12)}", "status": "succeeded",
+                "last_setup_error": None, "next_action": None}
+        self.setup_intents[sid] = seti
+        if pm in DECLINES:
+            code, decline_code, message = DECLINES[pm]
+            seti.update(status="requires_payment_method", payment_method=None, last_setup_error={
+                "type": "card_error", "code": code, "decline_code": decline_code, "message": message})
+            body = _error("card_error", message, code=code, decline_code=decline_code)
+            body["error"]["setup_intent"] = self._render(seti, [])
+            return 402, body
+        if pm in SETUP_THREE_DS:
+            seti.update(status="requires_action", next_action={"type": "use_stripe_sdk"})
+        return 200, self._render(seti, params.get("expand") or [])
+
+    def complete_setup_action(self, seti_id: str) -> dict:
+        """The page finished 3-D Secure on a SetupIntent: it succeeds. Returns the intent."""
+        with self.lock:
+            seti = self.setup_intents[seti_id]
+            seti.update(status="succeeded", next_action=None)
+            return self._render(seti, [])
 
     def _search(self, params: dict) -> dict:
         match = re.fullmatch(r"metadata\['([^']+)'\]:'([^']*)'", params.get("query", ""))

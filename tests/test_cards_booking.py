@@ -15,13 +15,13 @@ from medspa.clock import FixedClock
 from medspa.domain.clients.service import ClientInput
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.payments.actions import do_reconcile_payments
-from medspa.domain.payments.cards import card_for_visit, card_label
+from medspa.domain.payments.cards import card_for_visit, card_label, card_waiting_ids
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.payments.models import CardSetup, LedgerEntry, Payment, SavedCard
 from medspa.domain.payments.webhooks import handle_stripe_event
 from medspa.domain.practice.models import Location
 from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, OnlineBooking, book_online
-from medspa.domain.scheduling.card_step import card_waiting_ids
+
 from medspa.domain.scheduling.models import Appointment
 from tests.conftest import utc
 from tests.factories import build_clinic
@@ -202,3 +202,95 @@ def test_location_without_card_required_books_as_before(engine, owner_engine, cl
     with clinic.session() as s:
         assert s.exec(select(SavedCard)).all() == [] and setups(clinic) == []
         assert card_for_visit(s, s.get(Appointment, appt.id)) is None
+
+
+# ---------------------------------------------------------------- shown on the visit
+
+
+def test_visit_panel_calendar_and_day_list_show_the_card_and_flag_one_expiring_before_the_visit(engine, clinic, clock):
+    from medspa.domain.scheduling.daylist import arrivals
+    from medspa.domain.scheduling.detail import appointment_detail
+
+    gateway = TestPaymentGateway(engine, clock.now)
+    good = book_online(engine, clinic.public, request(clinic, "4242424242424242"), gateway, clock)
+    # a card valid through June 2026... booked for a visit on 15 July 2026: flagged
+    old = OnlineBooking(location_id=clinic.location_id, service_id=clinic.services["laser"],
+                        start_at=SLOT + timedelta(hours=2), client=ClientInput("Lea", "Kim", "lea@example.com",
+                                                                               "+1 212 555 0111"),
+                        card=CardDetails("5555555555554444", 7, 2026, "123"))
+    expiring = book_online(engine, clinic.public, old, gateway, clock)
+    desk = clinic.staff_actor("front_desk")
+    with clinic.session() as s:
+        d = appointment_detail(s, desk, good.id, now=clock.now())
+        assert (d.card_on_file, d.card_warning) == ("Visa ••4242", "")
+        e = appointment_detail(s, desk, expiring.id, now=clock.now())
+        assert e.card_on_file == "Mastercard ••4444"
+        assert e.card_warning == ""  # valid through the end of July: the 15 July visit is fine
+        card = s.exec(select(SavedCard).where(SavedCard.client_id == expiring.client_id)).one()
+        card.exp_month = 6
+        s.add(card)
+        s.flush()
+        e = appointment_detail(s, desk, expiring.id, now=clock.now())
+        assert e.card_warning == ("Card Mastercard ••4444 expires 06/26, before this visit: "
+                                  "ask the client for a new card.")
+        lab = appointment_detail(s, clinic.staff_actor("lab"), expiring.id, now=clock.now())
+        assert lab.card_on_file == "" and lab.card_warning == ""  # no contact or payment rights
+        day = arrivals(s, desk, location_id=clinic.location_id, now=SLOT - timedelta(hours=1))
+        alerts = {r.visit.appointment_id: [(a.kind, a.text) for a in r.visit.alerts] for r in day.rows}
+        assert ("card", "Card Mastercard ••4444 expired (06/26)") in alerts[expiring.id]
+        assert not [a for a in alerts[good.id] if a[0] == "card"]
+        s.rollback()
+
+
+def test_a_booking_waiting_for_its_card_is_labelled_on_the_calendar_and_panel(engine, clinic, clock):
+    from medspa.domain.scheduling.calendar import calendar_day
+    from medspa.domain.scheduling.detail import appointment_detail
+
+    gateway = TestPaymentGateway(engine, clock.now)
+    with pytest.raises(ActionRequired) as exc:
+        book_online(engine, clinic.public, request(clinic, "4000002500003155"), gateway, clock)
+    desk = clinic.staff_actor("front_desk")
+    with clinic.session() as s:
+        day = calendar_day(s, desk, location_id=clinic.location_id, day=date(2026, 7, 15), now=clock.now())
+        [block] = [b for b in day.blocks if b.appointment_id == exc.value.appointment_id]
+        assert (block.status_label, block.client_name) == ("Waiting for card", "Mia Wong")
+        d = appointment_detail(s, desk, exc.value.appointment_id, now=clock.now())
+        assert (d.status_label, d.client_name, d.card_on_file) == ("Waiting for card", "Mia Wong", "")
+        s.rollback()
+
+
+def test_location_setting_require_a_card_on_file(engine, owner_engine):
+    from medspa.domain.practice.location_actions import do_update_location, fetch_locations
+    from medspa.domain.practice.locations import LocationInput
+    from medspa.features.settings.location_text import details_of, parse_details
+
+    clinic = build_clinic(engine, owner_engine)
+    owner = clinic.staff_actor("owner")
+    [row] = fetch_locations(owner, engine=engine)
+    assert row.card_required is False and details_of(row)["card_required"] == "false"
+    form = {**details_of(row), "card_required": "true"}
+    data, errors = parse_details(form)
+    assert errors == {} and data.card_required is True
+    row = do_update_location(owner, clinic.location_id, data, engine=engine)
+    assert row.card_required is True
+    with clinic.session() as s:
+        assert s.get(Location, clinic.location_id).card_required is True
+    assert parse_details({**form, "card_required": "maybe"})[1] == {
+        "card_required": "Choose whether booking online needs a card on file"}
+    from medspa.domain.errors import ValidationFailed
+    with pytest.raises(ValidationFailed):
+        do_update_location(owner, clinic.location_id, LocationInput("Main", "America/New_York", card_required="yes"),
+                           engine=engine)
+
+
+def test_client_profile_shows_the_card_on_file(engine, clinic, clock):
+    from medspa.domain.clients.models import Client
+    from medspa.domain.clients.profile import client_profile
+
+    gateway = TestPaymentGateway(engine, clock.now)
+    appt = book_online(engine, clinic.public, request(clinic, "4242424242424242"), gateway, clock)
+    with clinic.session() as s:
+        client = s.get(Client, appt.client_id)
+        assert client_profile(s, clinic.staff_actor("front_desk"), client, now=clock.now()).card_on_file == (
+            "Visa ••4242 · expires 12/30")
+        assert client_profile(s, clinic.staff_actor("lab"), client, now=clock.now()).card_on_file == ""

@@ -22,6 +22,7 @@ from medspa.domain.clinical.models import TreatmentNote
 from medspa.domain.clinical.photos import ClinicalPhoto
 from medspa.domain.identity.actor import Actor
 from medspa.domain.money import format_money
+from medspa.domain.payments.cards import card_expiry_text, card_label, default_card
 from medspa.domain.payments.models import LedgerEntry
 from medspa.domain.phones import national_phone
 from medspa.domain.practice.models import Location, Organization, StaffMember
@@ -89,6 +90,8 @@ class ClientProfile:
     merged_into: MergeNote | None = None  # this record is hidden: merged into that client
     merges: list[MergeNote] = field(default_factory=list)  # records merged into this one (client.merge only)
     details: "ClientDetails | None" = None  # address, emergency contact, consent, alerts... (migration 0034)
+    # the card on file (issue 16; client.contact.read or payment.take): "Visa ••4242 · expires 04/27"
+    card_on_file: str = ""
     # late-cancel / no-show fees, newest first (payments.fees, issue 16): shown with the ledger
     fees: list["FeeLine"] = field(default_factory=list)
 
@@ -192,7 +195,17 @@ def client_profile(session: Session, actor: Actor, client: Client, *, now: datet
                     locale="en_US") if client.created_at else "",  # the clinic's day, not UTC's
         upcoming[:MAX_VISITS], past[:MAX_VISITS], format_money(net, currency), ledger, clinical, photos,
         *_record_keeping(session, actor, client, now), client_details(session, actor, client, region),
+        _card_on_file(session, actor, client.id),
         _fee_lines(session, client.id, tz, {r[0].id: r[0].display_code for r in rows}))
+
+
+def _card_on_file(session: Session, actor: Actor, client_id: int) -> str:
+    """The client's default card on file as the profile shows it ("Visa ••4242 · expires
+    04/27"; "" without one or without client.contact.read / payment.take)."""
+    if not (actor.can("client.contact.read") or actor.can("payment.take")):
+        return ""
+    card = default_card(session, client_id)
+    return f"{card_label(card)} · expires {card_expiry_text(card)}" if card is not None else ""
 
 
 def _fee_lines(session: Session, client_id: int, tz: str, codes: dict[int, str]) -> list[FeeLine]:

@@ -14,6 +14,7 @@ Services: they take a session and never commit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import func
@@ -23,7 +24,7 @@ from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.gateway import SetupResult
 from medspa.domain.payments.models import CardSetup, CardSetupStatus, SavedCard
-from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 
 BRAND_NAMES = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express", "discover": "Discover",
                "diners": "Diners Club", "jcb": "JCB", "unionpay": "UnionPay"}
@@ -36,6 +37,8 @@ SETUP_FORWARD = {
 }
 """The moves a card setup may make from each status; settled ones (succeeded, declined,
 failed) never move again, so a late or replayed answer changes nothing twice."""
+OPEN = (CardSetupStatus.PENDING, CardSetupStatus.REQUIRES_ACTION)
+"""A card setup whose outcome is not settled yet: its booking waits for the card."""
 
 
 def card_label(card: SavedCard | None) -> str:
@@ -116,6 +119,16 @@ def waiting_for_card(session: Session, appointment_id: int) -> bool:
     return open_setup(session, appointment_id) is not None
 
 
+def card_waiting_ids(session: Session, appointment_ids: list[int]) -> set[int]:
+    """Of `appointment_ids`, those still held whose booking waits for its card (an open card
+    setup: pending or requires_action)."""
+    if not appointment_ids:
+        return set()
+    return set(session.exec(select(CardSetup.appointment_id).join(Appointment, Appointment.id == CardSetup.appointment_id)
+                            .where(CardSetup.appointment_id.in_(appointment_ids), Appointment.status == AppointmentStatus.HELD,
+                                   CardSetup.status.in_([str(s) for s in OPEN]))))
+
+
 def record_pending_setup(session: Session, actor: Actor, *, client_id: int, appointment_id: int | None,
                          gateway: str, idempotency_key: str, now: datetime, reconcile_after: datetime) -> CardSetup:
     """The CardSetup row of a setup about to be sent: status pending with its idempotency key,
@@ -178,9 +191,6 @@ def apply_setup_outcome(session: Session, actor: Actor, setup: CardSetup, result
     return True
 
 
-OPEN = (CardSetupStatus.PENDING, CardSetupStatus.REQUIRES_ACTION)
-
-
 def setup_by_intent(session: Session, setup_intent_id: str) -> CardSetup | None:
     """The current clinic's card setup with gateway id `setup_intent_id`, locked; None if none."""
     if not setup_intent_id:
@@ -194,3 +204,32 @@ def setup_by_key(session: Session, idempotency_key: str) -> CardSetup | None:
     return session.exec(select(CardSetup).where(CardSetup.idempotency_key == idempotency_key)
                         .with_for_update()).first()
 
+
+
+@dataclass(frozen=True)
+class VisitCard:
+    """The card on file as a visit shows it: label "Visa ••4242" ("" without a card), expiry
+    "04/27", expires_before_visit (the card is no longer valid when the visit starts:
+    expires_before), waiting (the booking still waits for its card to be saved)."""
+
+    label: str = ""
+    expiry: str = ""
+    expires_before_visit: bool = False
+    waiting: bool = False
+
+    @property
+    def warning(self) -> str:
+        """"Card expires 04/27, before this visit: ask the client for a new card." ("" when fine)."""
+        if not self.expires_before_visit:
+            return ""
+        return f"Card {self.label} expires {self.expiry}, before this visit: ask the client for a new card."
+
+
+def visit_card(session: Session, appointment: Appointment) -> VisitCard:
+    """The VisitCard of `appointment`: card_for_visit's label and expiry, whether it expires
+    before the visit starts, and whether the booking still waits for its card (an open setup)."""
+    card = card_for_visit(session, appointment)
+    waiting = waiting_for_card(session, appointment.id)
+    if card is None:
+        return VisitCard(waiting=waiting)
+    return VisitCard(card_label(card), card_expiry_text(card), expires_before(card, appointment.start_at), waiting)

@@ -48,6 +48,8 @@ class LocationInput:
     cancellation_window_hours: int = 24
     late_cancel_keeps_deposit: bool = True
     late_reschedule_is_late_cancel: bool = False  # a client's move inside the window (scheduling.reschedule)
+    # cards on file (issue 16): online booking saves the client's card before confirming
+    card_required: bool = False
 
 
 def _clean_text(errors: dict, key: str, value: str, limit: int, empty: str = "") -> str:
@@ -81,14 +83,18 @@ def validate_location(data: LocationInput) -> LocationInput:
         errors["late_cancel_keeps_deposit"] = "Choose whether a late cancellation keeps the deposit"
     if not isinstance(data.late_reschedule_is_late_cancel, bool):
         errors["late_reschedule_is_late_cancel"] = "Choose how a late reschedule counts"
+    if not isinstance(data.card_required, bool):  # cards on file (issue 16)
+        errors["card_required"] = "Choose whether booking online needs a card on file"
     if errors:
         raise ValidationFailed(errors)
     return LocationInput(name, data.time_zone.strip(), address, phone, data.cancellation_window_hours,
-                         data.late_cancel_keeps_deposit, data.late_reschedule_is_late_cancel)
+                         data.late_cancel_keeps_deposit, data.late_reschedule_is_late_cancel,
+                         card_required=data.card_required)
 
 
 _FIELDS = ("name", "time_zone", "address", "phone", "cancellation_window_hours", "late_cancel_keeps_deposit",
-           "late_reschedule_is_late_cancel")
+           "late_reschedule_is_late_cancel",
+           "card_required")
 
 
 def create_location(session: Session, actor: Actor, data: LocationInput) -> Location:

@@ -24,6 +24,7 @@ from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
+from medspa.domain.payments.cards import card_waiting_ids
 from medspa.domain.practice.models import Resource, StaffMember, WorkingHours
 from medspa.domain.practice.service import get_location, organization_name
 from medspa.domain.scheduling.detail import AppointmentDetail, appointment_detail
@@ -43,7 +44,9 @@ from medspa.domain.scheduling.calendar_marks import (
 )
 from medspa.domain.scheduling.labels import (
     STATUS_LABELS,
+    WAITING_FOR_CARD,
     category_colour,
+    client_name,
     resource_subtitle,
     resource_type_label,
     visit_who,
@@ -176,6 +179,12 @@ def _working_hours(session: Session, location_id: int, weekdays: set[int]) -> di
     return hours
 
 
+def _status_label(appt: Appointment, waiting: set[int]) -> str:
+    """A block's status label: "Waiting for card" for a hold whose booking waits for its card on
+    file (issue 16; `waiting`: payments.cards.card_waiting_ids), else STATUS_LABELS'."""
+    return WAITING_FOR_CARD if appt.id in waiting else STATUS_LABELS.get(appt.status, appt.status)
+
+
 def _appointments(session: Session, location_id: int, lo: datetime, hi: datetime):
     """(Appointment, Service, Client|None) at the location overlapping [lo, hi), expired holds left out."""
     stmt = (
@@ -232,7 +241,7 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
     day_minutes = _minutes(day_end, day_start)
     dst_day = day_minutes != 24 * 60
     rows = _appointments(session, location_id, day_start, day_end)
-    see_alerts = actor.can("client.read")  # the lab reads the calendar, not client records
+    see_alerts, waiting = actor.can("client.read"), card_waiting_ids(session, [a.id for a, _s, _c in rows])
 
     def block_for(appt: Appointment, service: Service, client: Client | None, column_id: int) -> CalendarBlock:
         return CalendarBlock(
@@ -241,9 +250,9 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
             end_minute=_clip(_minutes(appt.end_at, day_start), 0, day_minutes),
             start_label=_label(appt.start_at, location.time_zone, dst_day),
             end_label=_label(appt.end_at, location.time_zone, dst_day),
-            status=appt.status, status_label=STATUS_LABELS.get(appt.status, appt.status),
+            status=appt.status, status_label=_status_label(appt, waiting),
             colour=category_colour(service.category), appointment_id=appt.id,
-            client_name=visit_who(appt.status, appt.source, client),
+            client_name=client_name(client) if appt.id in waiting else visit_who(appt.status, appt.source, client),
             service_name=service.name, category=service.category, source=appt.source,
             alerts=client.alerts if client is not None and see_alerts else "")
 

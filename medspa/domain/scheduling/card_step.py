@@ -5,7 +5,7 @@ outcome arrives after the booking request gave its answer, from the Stripe webho
 The booking request itself saves the card (scheduling.booking.save_card_at_booking). When the
 client's bank must confirm the card first (3-D Secure on a SetupIntent), or the request
 crashed after the gateway call, the visit stays held with an open CardSetup: the calendar
-shows it "Waiting for card" (card_waiting_ids). Whoever learns the outcome first moves the
+shows it "Waiting for card" (payments.cards.card_waiting_ids). Whoever learns the outcome first moves the
 setup forward (payments.cards.apply_setup_outcome, forward-only, so the webhook and
 reconciliation never act twice) and then completes the booking once (complete_card_booking):
 the visit is confirmed, its deposit (if any) charged on the saved card off-session.
@@ -28,19 +28,6 @@ from medspa.domain.scheduling.booking import (ActionRequired, CardDeclined, _con
                                               keep_hold_after_decline, settle_charge)
 from medspa.domain.scheduling.models import AppointmentStatus
 from medspa.domain.scheduling.service import SlotTaken, get_appointment, revive_hold
-
-WAITING_FOR_CARD = "Waiting for card"
-"""How the calendar and the day list name a visit whose booking waits for its card."""
-
-
-def card_waiting_ids(session: Session, appointment_ids: list[int]) -> set[int]:
-    """Of `appointment_ids`, those still held whose booking waits for its card (an open card
-    setup: pending or requires_action)."""
-    if not appointment_ids:
-        return set()
-    return set(session.exec(select(CardSetup.appointment_id).where(
-        CardSetup.appointment_id.in_(appointment_ids), CardSetup.status.in_([str(s) for s in OPEN]))))
-
 
 def complete_card_booking(engine: Engine, actor: Actor, setup_id: int, gateway: PaymentGateway, clock: Clock, *,
                           grace_seconds: int = 120) -> str:

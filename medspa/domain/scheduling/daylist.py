@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from sqlalchemy import text
+from sqlalchemy import and_, exists, or_, text
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
@@ -34,18 +34,21 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.money import format_money
 from medspa.domain.practice.models import Location, Resource, StaffMember
 from medspa.domain.practice.service import get_location
-from medspa.domain.scheduling.labels import STATUS_LABELS, client_name
+from medspa.domain.payments.cards import OPEN as OPEN_SETUPS, card_waiting_ids, visit_card
+from medspa.domain.payments.models import CardSetup
+from medspa.domain.scheduling.labels import STATUS_LABELS, WAITING_FOR_CARD, client_name
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy
 from medspa.domain.timezones import format_clinic_clock, local_day_bounds, zone_abbreviation
 
-ALERT_KINDS = ("allergy", "contraindication", "client", "new_client", "balance")
+ALERT_KINDS = ("allergy", "contraindication", "client", "new_client", "balance", "card")
 """Every kind of visit alert, most serious first. "allergy" and "contraindication" are
 reserved for the clinical record (not written yet)."""
 
 SHOWN = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED,
          AppointmentStatus.NO_SHOW)
 """The statuses a day list shows: holds (a client still paying online), cancelled and expired
-visits are not expected at the desk."""
+visits are not expected at the desk, except a hold whose booking waits for its card on file
+(issue 16), shown "Waiting for card"."""
 
 MY_DAY, ARRIVALS = "my_day", "arrivals"
 ARRIVALS_ROLES = frozenset({"front_desk", "owner", "manager"})
@@ -190,6 +193,7 @@ def visit_alerts(session: Session, actor: Actor, rows: list[tuple[Appointment, C
     firsts = _first_visits(session, client_ids)
     owed = unpaid_balances(session, client_ids, before=before) if actor.can("payment.take") else {}
     see_alerts = actor.can("client.read")
+    see_cards = actor.can("payment.take") or actor.can("client.contact.read")
     out: dict[int, tuple[VisitAlert, ...]] = {}
     for appt, client in rows:
         alerts: list[VisitAlert] = []
@@ -202,6 +206,9 @@ def visit_alerts(session: Session, actor: Actor, rows: list[tuple[Appointment, C
             if owed.get(client.id):
                 alerts.append(VisitAlert("balance", f"Unpaid balance {format_money(owed[client.id], appt.currency)}",
                                          "amber"))
+            card = visit_card(session, appt) if see_cards else None
+            if card is not None and card.expires_before_visit:  # flagged before the visit (issue 16)
+                alerts.append(VisitAlert("card", f"Card {card.label} expired ({card.expiry})", "amber"))
         out[appt.id] = tuple(alerts)
     return out
 
@@ -221,6 +228,7 @@ def _visits(session: Session, actor: Actor, stmt, now: datetime) -> list[DayVisi
     if rows:
         # one midnight for the balance: today's start at the first visit's location
         alerts = visit_alerts(session, actor, [(r[0], r[2]) for r in rows], before=_day_of(now, tz_first)[1])
+    waiting = card_waiting_ids(session, [r[0].id for r in rows if r[0].status == AppointmentStatus.HELD])
     visits = []
     for appt, svc, client, provider, location in rows:
         tz = ZoneInfo(location.time_zone)
@@ -229,7 +237,8 @@ def _visits(session: Session, actor: Actor, stmt, now: datetime) -> list[DayVisi
             appointment_id=appt.id, start_at=appt.start_at, start_label=_clock(appt.start_at, tz, dst_day),
             end_label=_clock(appt.end_at, tz, dst_day), client_id=appt.client_id, client_name=client_name(client),
             service_name=svc.name, provider_name=provider.display_name, location_name=location.name,
-            rooms=rooms.get(appt.id, ""), status=appt.status, status_label=STATUS_LABELS.get(appt.status, appt.status),
+            rooms=rooms.get(appt.id, ""), status=appt.status,
+            status_label=WAITING_FOR_CARD if appt.id in waiting else STATUS_LABELS.get(appt.status, appt.status),
             checked_in_label=_clock(appt.checked_in_at, tz, dst_day) if appt.checked_in_at else "",
             alerts=alerts.get(appt.id, ()), checked_in_at=appt.checked_in_at))
     return visits
@@ -241,7 +250,10 @@ def _select(*where):
             .join(StaffMember, StaffMember.id == Appointment.provider_id)
             .join(Location, Location.id == Appointment.location_id)
             .join(Client, Client.id == Appointment.client_id, isouter=True)
-            .where(Appointment.status.in_(SHOWN), *where))
+            .where(or_(Appointment.status.in_(SHOWN),
+                       and_(Appointment.status == AppointmentStatus.HELD,
+                            exists().where(CardSetup.appointment_id == Appointment.id,
+                                           CardSetup.status.in_([str(s) for s in OPEN_SETUPS])))), *where))
 
 
 def own_staff(session: Session, actor: Actor) -> StaffMember | None:
@@ -311,6 +323,8 @@ def _arrival(visit: DayVisit, now: datetime, may_check_in: bool) -> ArrivalRow:
         return ArrivalRow(visit, "done", "", 0, False)
     if visit.status == AppointmentStatus.NO_SHOW:
         return ArrivalRow(visit, "no_show", "", 0, False)
+    if visit.status == AppointmentStatus.HELD:  # waiting for its card: expected, not checked in yet
+        may_check_in = False
     late = _minutes_between(visit.start_at, now)
     if late >= 1:
         return ArrivalRow(visit, "late", f"{late} min late", late, may_check_in)

@@ -17,7 +17,8 @@ from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.money import format_money
 from medspa.domain.practice.models import Location, Resource, StaffMember
-from medspa.domain.scheduling.labels import STATUS_LABELS, category_colour, visit_who
+from medspa.domain.payments.cards import VisitCard, visit_card, waiting_for_card
+from medspa.domain.scheduling.labels import STATUS_LABELS, WAITING_FOR_CARD, category_colour, client_name, visit_who
 from medspa.domain.scheduling.models import MOVABLE_STATUSES, Appointment, AppointmentStatus, Occupancy
 from medspa.domain.scheduling.references import format_display_code
 from medspa.domain.scheduling.policy import cancel_reason_text, cancel_rule, is_late_cancellation, is_late_to_cancel
@@ -67,6 +68,10 @@ class AppointmentDetail:
     paid_at_checkout_cents: int = 0
     client_alerts: str = ""  # the client's alerts ("VIP", "prefers afternoons"), with client.contact.read
     cancel_reason: str = ""  # a cancelled visit's reason and who cancelled: "Illness (by the client)"
+    # the card on file (issue 16; with client.contact.read or payment.take): "Visa ••4242", and
+    # a warning when it expires before the visit ("" when fine)
+    card_on_file: str = ""
+    card_warning: str = ""
     # its late-cancel / no-show fee (payments.fees; a visit has at most one in practice): id, the
     # line in words, status, and whether this actor may waive it (fee.waive); 0 / "" without one
     fee_id: int = 0
@@ -169,13 +174,16 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
     local_start = appt.start_at.astimezone(tz)
     checkout = _checkout_figures(session, actor, appt)
     actions = _allowed_actions(actor, appt, now.astimezone(tz).date(), local_start.date())
+    card = visit_card(session, appt) if actor.can("client.contact.read") or actor.can("payment.take") else VisitCard()
+    waiting = appt.status == AppointmentStatus.HELD and waiting_for_card(session, appt.id)
     if "sale_cents" in checkout and not checkout["checked_out"]:
         actions.append("checkout")
     record(session, actor, "appointment.read", "appointment", appt.id, client_id=appt.client_id, at=now)
     return AppointmentDetail(
         id=appt.id, reference=format_display_code(appt.display_code), status=appt.status,
-        status_label=STATUS_LABELS.get(appt.status, appt.status), client_id=appt.client_id,
-        client_name=visit_who(appt.status, appt.source, client), contact_visible=contact,
+        status_label=WAITING_FOR_CARD if waiting else STATUS_LABELS.get(appt.status, appt.status),
+        client_id=appt.client_id, contact_visible=contact,
+        client_name=client_name(client) if waiting else visit_who(appt.status, appt.source, client),
         client_phone=display_phone(client.phone_e164) if contact and client.phone_e164 else "",
         client_email=(client.email or "") if contact else "", client_alerts=(client.alerts or "") if contact else "",
         service_name=svc.name, category=svc.category,
@@ -188,7 +196,8 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         source=appt.source, price=format_money(appt.price_cents, appt.currency),
         deposit_paid=_deposit_words(session, appt, paid), deposit_paid_cents=paid,
         currency=appt.currency, actions=actions, cancel_late=late, cancel_policy=policy,
-        cancellation_window_hours=window, notes=appt.notes, cancel_reason=_cancel_reason(appt), **checkout,
+        cancellation_window_hours=window, notes=appt.notes, cancel_reason=_cancel_reason(appt),
+        card_on_file=card.label, card_warning=card.warning, **checkout,
         **_fee_fields(session, actor, appt.id))
 
 

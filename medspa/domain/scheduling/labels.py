@@ -78,6 +78,8 @@ def category_colour(category: str) -> str:
 
 
 HELD_ONLINE = "Held online"
+WAITING_FOR_CARD = "Waiting for card"
+"""A held visit whose booking waits for its card on file to be saved (issue 16)."""
 
 
 def client_name(client: Client | None) -> str:

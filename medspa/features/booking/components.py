@@ -75,7 +75,10 @@ def progress() -> rx.Component:
                 background=rx.cond(reached, rx.color(ACCENT, 9), rx.color("gray", 4)),
                 color=rx.cond(reached, "white", rx.color("gray", 11)),
             ),
-            rx.text(label, size="2", weight=rx.cond(S.step == step, "bold", "regular"),
+            # the last step is "Card" where a card on file is saved without a deposit (issue 16)
+            rx.text(rx.cond((S.service.deposit == "No deposit") & S.location.card_required, "Card", label)
+                    if step == "payment" else label,
+                    size="2", weight=rx.cond(S.step == step, "bold", "regular"),
                     color=rx.cond(reached, rx.color("gray", 12), rx.color("gray", 10)),
                     display=rx.breakpoints(initial=rx.cond(S.step == step, "block", "none"), sm="block")),
             spacing="2",

@@ -238,6 +238,8 @@ class DetailView:
     paid_label: str = ""
     cancel_reason: str = ""  # "Illness (by the client)" on a cancelled visit
     can_move: bool = False  # appointment.reschedule on a confirmed / checked-in visit: drag or edit
+    card_on_file: str = ""  # "Visa ••4242" (issue 16)
+    card_warning: str = ""  # the card expires before the visit
     fee_id: int = 0  # its late-cancel / no-show fee (payments.fees): the line, unpaid, waivable
     fee_line: str = ""
     fee_unpaid: bool = False
@@ -435,7 +437,7 @@ def _source_words(status: str, source: str) -> str:
 def detail_view(d: AppointmentDetail) -> DetailView:
     """The side panel's fields."""
     return DetailView(
-        id=d.id, status=d.status, status_label=STATUS_LABELS.get(d.status, d.status),
+        id=d.id, status=d.status, status_label=d.status_label or STATUS_LABELS.get(d.status, d.status),
         accent=STATUS_ACCENT.get(d.status, "gray"), colour=d.colour, client_name=d.client_name,
         profile_href=f"/clients/{d.client_id}" if d.client_id and d.contact_visible else "",
         client_alerts=d.client_alerts,
@@ -447,7 +449,7 @@ def detail_view(d: AppointmentDetail) -> DetailView:
         can_complete="complete" in d.actions, can_no_show="no_show" in d.actions, can_cancel="cancel" in d.actions,
         cancel_late=d.cancel_late, cancel_policy=d.cancel_policy, reference=d.reference,
         can_checkout="checkout" in d.actions, checked_out=d.checked_out, cancel_reason=d.cancel_reason,
-        can_move="move" in d.actions,
+        can_move="move" in d.actions, card_on_file=d.card_on_file, card_warning=d.card_warning,
         fee_id=d.fee_id, fee_line=d.fee_line, fee_unpaid=d.fee_status == "unpaid_needs_action",
         fee_waivable=d.fee_waivable,
         sale=format_money(d.sale_cents, d.currency), applied=format_money(d.applied_cents, d.currency),

@@ -232,6 +232,16 @@ def _panel_header() -> list[rx.Component]:
     ]
 
 
+def _card_on_file() -> rx.Component:
+    """"Card on file · Visa ••4242" (issue 16), with a warning when it expires before the visit."""
+    d = DetailState.detail
+    return rx.fragment(
+        rx.cond(d.card_on_file != "", _fact("credit-card", "Card on file", d.card_on_file, id="detail-card")),
+        rx.cond(d.card_warning != "", rx.callout(d.card_warning, icon="triangle-alert", color_scheme="amber",
+                                                 size="1", id="detail-card-warning")),
+    )
+
+
 def _panel_facts() -> list[rx.Component]:
     """When, time, provider, room, location; contact (with permission); price, deposit, reference."""
     d = DetailState.detail
@@ -244,6 +254,7 @@ def _panel_facts() -> list[rx.Component]:
                 rx.cond(d.resources != "", _fact("door-open", "Room / device", d.resources)),
                 _fact("map-pin", "Location", d.location_name),
                 rx.cond(d.cancel_reason != "", _fact("ban", "Cancelled", d.cancel_reason, id="detail-cancel-reason")),
+                _card_on_file(),
                 spacing="3",
             ),
             width="100%",

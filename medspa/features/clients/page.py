@@ -210,7 +210,9 @@ def _profile_view() -> rx.Component:
         ),
         rx.separator(size="4", margin_y="16px"),
         rx.flex(_fact("Phone", p.phone, "profile-phone"), _fact("Email", p.email, "profile-email"),
-                _fact("Date of birth", p.date_of_birth, "profile-dob"), gap="24px", wrap="wrap"),
+                _fact("Date of birth", p.date_of_birth, "profile-dob"),
+                rx.cond(p.card_on_file != "", _fact("Card on file", p.card_on_file, "profile-card")),
+                gap="24px", wrap="wrap"),
         width="100%",
     )
     ledger = rx.card(

@@ -211,6 +211,7 @@ class ClientProfileState(StaffState):
     merged_into: list[MergeView] = []  # [] or the one merge that hid this record
     merges: list[MergeView] = []
     details: DetailsView = DetailsView()
+    card_on_file: str = ""  # "Visa ••4242 · expires 04/27" (issue 16)
     _client_id: int = 0
 
     def _forget(self, status: str) -> None:
@@ -219,13 +220,14 @@ class ClientProfileState(StaffState):
         self.upcoming, self.past, self.ledger, self.clinical, self.photos = [], [], [], False, False
         self.fees = []
         self.duplicates, self.merged_into, self.merges, self._client_id = [], [], [], 0
-        self.details = DetailsView()
+        self.details, self.card_on_file = DetailsView(), ""
 
     def _show(self, p: ClientProfile) -> None:
         self.status = "ready"
         self.name, self.phone, self.email, self.date_of_birth, self.added = (p.name, p.phone, p.email,
                                                                              p.date_of_birth, p.added)
         self.net_paid, self.clinical, self.photos = p.net_paid, p.clinical, p.photos
+        self.card_on_file = p.card_on_file
         self.upcoming, self.past = _visits(p.upcoming), _visits(p.past)
         self.ledger = [LedgerView(e.when, e.kind, e.amount) for e in p.ledger]
         self.fees = [FeeView(f.when, f.code, f.line, f.needs_action) for f in p.fees]

@@ -67,8 +67,22 @@ def _details() -> rx.Component:
                    value=f["late_reschedule_is_late_cancel"],
                    on_change=L.set_detail("late_reschedule_is_late_cancel"), size="2"),
                hint="A late cancellation settles the deposit by the rule above; the new time is paid in full"),
+        _cards_on_file(),
         rx.el.datalist(rx.foreach(L.time_zones, lambda z: rx.el.option(value=z)), id="loc-zones"),
         spacing="3", width="100%")
+
+
+def _cards_on_file() -> rx.Component:
+    """Cards on file (issue 16), a block of its own: whether online booking saves a card."""
+    f = L.loc_form
+    return _field("card_required", "Require a card on file to book",
+                  rx.select.root(
+                      rx.select.trigger(id="loc-card_required", width="100%"),
+                      rx.select.content(rx.select.item("No card needed without a deposit", value="false"),
+                                        rx.select.item("Require a card on file to book", value="true")),
+                      value=f["card_required"], on_change=L.set_detail("card_required"), size="2"),
+                  hint="Clients save a card when they book online (even without a deposit); the clinic sees "
+                       "only its brand and last four digits, and the booking is confirmed once the card is saved")
 
 
 def _span(day: DayForm, span: SpanText, index) -> rx.Component:

@@ -49,13 +49,15 @@ class LocationView:
     window: str = ""
     hours: list[str] = dataclasses.field(default_factory=list)
     closures: list[ClosureView] = dataclasses.field(default_factory=list)
+    cards: str = ""  # cards on file (issue 16): "Card on file required to book online" / "No card needed"
 
 
 def _view(row: LocationRow) -> LocationView:
     window = policy_line(row)
     closures = [ClosureView(c.id, closure_dates(c), c.reason, visits_warning(c.visits)) for c in row.closures]
     return LocationView(row.id, row.name, row.address, row.time_zone, display_phone(row.phone) if row.phone else "",
-                        window, hours_lines(row), closures)
+                        window, hours_lines(row), closures,
+                        "Card on file required to book online" if row.card_required else "No card on file needed")
 
 
 class LocationsState(StaffState):

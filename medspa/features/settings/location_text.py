@@ -18,7 +18,8 @@ from medspa.domain.practice.locations import LocationInput, Weekly
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DETAIL_FIELDS = ("name", "time_zone", "address", "phone", "cancellation_window_hours", "late_cancel_keeps_deposit",
-                 "late_reschedule_is_late_cancel")
+                 "late_reschedule_is_late_cancel",
+                 "card_required")
 KEEPS = {"true": True, "false": False}  # the form's yes/no selects (late_cancel_keeps_deposit, late_reschedule_is_late_cancel)
 FIELD_LIMIT = 400
 
@@ -50,7 +51,8 @@ def blank_details(time_zone: str) -> dict[str, str]:
     """A new location's details: the clinic's usual zone, a 24-hour cancellation window whose
     late cancellations keep the deposit."""
     return {"name": "", "time_zone": time_zone, "address": "", "phone": "", "cancellation_window_hours": "24",
-            "late_cancel_keeps_deposit": "true", "late_reschedule_is_late_cancel": "false"}
+            "late_cancel_keeps_deposit": "true", "late_reschedule_is_late_cancel": "false",
+            "card_required": "false"}
 
 
 def details_of(row: LocationRow) -> dict[str, str]:
@@ -59,7 +61,8 @@ def details_of(row: LocationRow) -> dict[str, str]:
             "phone": display_phone(row.phone) if row.phone else "",
             "cancellation_window_hours": str(row.cancellation_window_hours),
             "late_cancel_keeps_deposit": "true" if row.late_cancel_keeps_deposit else "false",
-            "late_reschedule_is_late_cancel": "true" if row.late_reschedule_is_late_cancel else "false"}
+            "late_reschedule_is_late_cancel": "true" if row.late_reschedule_is_late_cancel else "false",
+            "card_required": "true" if row.card_required else "false"}
 
 
 def hours_form(hours: dict[int, list[tuple[time, time]]]) -> list[DayForm]:
@@ -93,12 +96,15 @@ def parse_details(form: dict[str, str]) -> tuple[LocationInput | None, dict[str,
     counts = KEEPS.get(form.get("late_reschedule_is_late_cancel", "false"))
     if counts is None:
         errors["late_reschedule_is_late_cancel"] = "Choose how a late reschedule counts"
+    card_required = KEEPS.get(form.get("card_required", "false"))  # cards on file (issue 16)
+    if card_required is None:
+        errors["card_required"] = "Choose whether booking online needs a card on file"
     if errors:
         return None, errors
     return LocationInput(name=form.get("name", ""), time_zone=form.get("time_zone", ""),
                          address=form.get("address", ""), phone=form.get("phone", ""),
                          cancellation_window_hours=int(window), late_cancel_keeps_deposit=keeps,
-                         late_reschedule_is_late_cancel=counts), {}
+                         late_reschedule_is_late_cancel=counts, card_required=card_required), {}
 
 
 def parse_hours(days: list[DayForm]) -> tuple[Weekly | None, dict[str, str]]:

@@ -50,6 +50,7 @@ def _card(loc: LocationView) -> rx.Component:
                     _fact("globe", loc.time_zone),
                     _fact("phone", rx.cond(loc.phone != "", loc.phone, "No phone")),
                     _fact("calendar-clock", loc.window),
+                    _fact("credit-card", loc.cards),  # cards on file (issue 16)
                     spacing="2"),
                 rx.vstack(
                     rx.text("Opening hours", size="1", weight="bold", color_scheme="gray", text_transform="uppercase"),

@@ -21,7 +21,7 @@ ROUTE = "/today"
 
 
 def _alert(a: AlertView) -> rx.Component:
-    icon = rx.match(a.kind, ("new_client", "sparkles"), ("balance", "circle-dollar-sign"),
+    icon = rx.match(a.kind, ("new_client", "sparkles"), ("balance", "circle-dollar-sign"), ("card", "credit-card"),
                     ("allergy", "triangle-alert"), ("contraindication", "triangle-alert"), "flag")
     return rx.badge(rx.icon(icon, size=12), a.text, color_scheme=a.tone, variant="soft", size="1",
                     class_name="today-alert", custom_attrs={"data-kind": a.kind}, white_space="normal",
