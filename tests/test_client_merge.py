@@ -27,7 +27,7 @@ from medspa.domain.clinical.service import LineInput, save_chart, sign_chart
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
-from medspa.domain.payments.models import CardSetup, SavedCard
+from medspa.domain.payments.models import CardSetup, PolicyFee, SavedCard
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
 from tests.conftest import utc
 from tests.factories import build_clinic
@@ -94,6 +94,9 @@ def two_records(engine, owner_engine, tmp_path):
         s.flush()
         s.add(CardSetup(org_id=clinic.org_id, client_id=second.client_id, appointment_id=second.id, gateway="test",
                         idempotency_key=f"setup-{second.id}-attempt-1", status="succeeded", saved_card_id=card.id))
+        s.add(PolicyFee(org_id=clinic.org_id, appointment_id=second.id, client_id=second.client_id,  # a fee (issue 16)
+                        kind="no_show", status="unpaid_needs_action", fee_cents=2500, charge_cents=2500,
+                        reason="No card on file"))
         s.commit()
     return clinic, first.client_id, second.client_id
 

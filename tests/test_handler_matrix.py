@@ -5,7 +5,8 @@ the staff session from the handshake cookie; portal handlers take the client's p
 session. For each action a UI handler performs, every role is tried: it must take effect
 exactly when the permission table grants the action AND the role can hold that kind of
 session (staff roles for staff pages, the client for the portal; the public page and system
-jobs have no session to present). Actions without a UI handler yet (settings.write,
+jobs have no session to present). fee.waive: the calendar panel's "Waive fee". Actions without
+a UI handler yet (settings.write,
 block.write, refund.issue, outbox.read (the system's console print-out), staff.manage, and the
 public booking page's reads, which always act as role "public") are covered by
 tests/test_permissions.py.
@@ -418,6 +419,38 @@ def jobs_read(w, role):
     return state.jobs_loaded and state.tab == "jobs"
 
 
+def waive_fee(w, role):
+    """The panel's "Waive fee" on a no-show's fee (made by the system: the location's no-show fee
+    set for this one visit in the same transaction, then put back)."""
+    from medspa.domain.payments.fees import apply_policy_fee
+    from medspa.domain.payments.models import PolicyFee
+    from medspa.domain.practice.models import Location
+    from medspa.features.calendar.fee_panel import FeeWaiveState
+
+    with w.clinic.session() as s:  # yesterday's no-show (a row of its own: today's visit slots are counted)
+        loc = s.get(Location, w.clinic.location_id)
+        loc.no_show_fee_kind, loc.no_show_fee_amount = "flat", 2500
+        visit = Appointment(org_id=w.clinic.org_id, location_id=loc.id, service_id=w.clinic.services["botox"],
+                            provider_id=w.clinic.provider_ids[0], client_id=w.client_id, status="no_show",
+                            start_at=ny(TODAY - timedelta(days=1), 10), end_at=ny(TODAY - timedelta(days=1), 10, 30),
+                            price_cents=35000)
+        s.add(visit)
+        s.flush()
+        appt = visit.id
+        fee_id = apply_policy_fee(s, w.clinic.system, visit, "no_show", now=NOW).fee_id
+        loc.no_show_fee_kind, loc.no_show_fee_amount = "none", 0
+        s.commit()
+    state = staff_state(FeeWaiveState, w, role)
+    root = state
+    while root.parent_state is not None:
+        root = root.parent_state
+    detail = root.get_substate(DetailState.get_full_name().split(".")[1:])
+    detail.panel_open, detail.detail.id, detail.detail.fee_id = True, appt, fee_id
+    run(call(FeeWaiveState.waive, state, {"reason": f"goodwill ({role})"}))
+    with w.clinic.session() as s:
+        return s.exec(select(PolicyFee.status).where(PolicyFee.id == fee_id)).one() == "waived"
+
+
 HANDLERS = {
     "calendar.read": ("staff", calendar_read),
     "client.contact.read": ("staff", contact_read),
@@ -438,6 +471,7 @@ HANDLERS = {
     "portal.self.read": ("portal", portal_read),
     "portal.self.write": ("portal", portal_write),
     "appointment.cancel_own": ("portal", cancel_own),
+    "fee.waive": ("staff", waive_fee),
 }
 SESSION_ROLES = {"staff": STAFF_ROLES, "portal": ("client",)}
 

@@ -46,7 +46,7 @@ HOSTILE = [None, -1, 0, 2**70, "1e9", "²", "x" * 100_000, {"a": 1}, [1], True, 
            {"card_number": ["x"], "email": {"a": 1}, "code": 123456}]
 TABLES = ("appointment", "client", "payment", "refund", "ledger_entry", "treatment_note", "treatment_line",
           "user_session", "user_account", "user_recovery_code", "outbox_message", "clinical_photo", "portal_code",
-          "portal_session", "client_account", "occupancy")
+          "portal_session", "client_account", "occupancy", "policy_fee")
 
 
 def _counts(owner_engine):

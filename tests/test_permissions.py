@@ -177,7 +177,22 @@ ENTRY_POINTS = {
                                               "matrix", now=NOW),
     "photo.read": lambda s, a, w: open_photo(s, a, w.photo_id, NOW, w.media),
     "photo.write": lambda s, a, w: add_photo(s, a, w.appointment_id, _JPEG, "after", NOW, w.media),
+    "fee.waive": lambda s, a, w: _waive(s, a, w),
 }
+
+
+def _waive(s, a, w):
+    """The system marks the visit a no-show under a no-show fee (same rolled-back transaction),
+    then the actor waives the fee."""
+    from medspa.domain.payments.fees import apply_policy_fee, waive_fee
+    from medspa.domain.practice.models import Location
+
+    loc = s.get(Location, w.clinic.location_id)
+    loc.no_show_fee_kind, loc.no_show_fee_amount = "flat", 2500
+    appt = change_status(s, w.clinic.system, w.appointment_id, "no_show", now=ny(10, 40))
+    appt.booked_no_show_fee_cents = None  # booked before the fee was set: the current terms apply
+    applied = apply_policy_fee(s, w.clinic.system, appt, "no_show", now=ny(10, 40))
+    return waive_fee(s, a, applied.fee_id, "matrix", now=ny(10, 40))
 
 
 def _confirmation(s, w) -> int:

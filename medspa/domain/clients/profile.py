@@ -92,6 +92,19 @@ class ClientProfile:
     details: "ClientDetails | None" = None  # address, emergency contact, consent, alerts... (migration 0034)
     # the card on file (issue 16; client.contact.read or payment.take): "Visa ••4242 · expires 04/27"
     card_on_file: str = ""
+    # late-cancel / no-show fees, newest first (payments.fees, issue 16): shown with the ledger
+    fees: list["FeeLine"] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FeeLine:
+    """A policy fee on the profile: local date, visit code, the fee in words
+    (payments.fees.fee_line), and whether it is unpaid and needs action (amber)."""
+
+    when: str
+    code: str
+    line: str
+    needs_action: bool
 
 
 @dataclass(frozen=True)
@@ -182,7 +195,8 @@ def client_profile(session: Session, actor: Actor, client: Client, *, now: datet
                     locale="en_US") if client.created_at else "",  # the clinic's day, not UTC's
         upcoming[:MAX_VISITS], past[:MAX_VISITS], format_money(net, currency), ledger, clinical, photos,
         *_record_keeping(session, actor, client, now), client_details(session, actor, client, region),
-        _card_on_file(session, actor, client.id))
+        _card_on_file(session, actor, client.id),
+        _fee_lines(session, client.id, tz, {r[0].id: r[0].display_code for r in rows}))
 
 
 def _card_on_file(session: Session, actor: Actor, client_id: int) -> str:
@@ -192,6 +206,15 @@ def _card_on_file(session: Session, actor: Actor, client_id: int) -> str:
         return ""
     card = default_card(session, client_id)
     return f"{card_label(card)} · expires {card_expiry_text(card)}" if card is not None else ""
+
+
+def _fee_lines(session: Session, client_id: int, tz: str, codes: dict[int, str]) -> list[FeeLine]:
+    """The client's late-cancel / no-show fees in words, newest first (payments.fees)."""
+    from medspa.domain.payments.fees import fee_line, fees_of_client
+
+    return [FeeLine(f.created_at.astimezone(ZoneInfo(tz)).date().isoformat(),
+                    format_display_code(codes[f.appointment_id]) if f.appointment_id in codes else "", fee_line(f),
+                    f.status == "unpaid_needs_action") for f in fees_of_client(session, client_id)]
 
 
 def client_details(session: Session, actor: Actor, client: Client, region: str) -> ClientDetails:

@@ -73,6 +73,7 @@ def client_visit(session: Session, client_id: int, appointment_id: int) -> Appoi
 
 def _first(session: Session, actor: Actor, appt: Appointment, now: datetime, tz: ZoneInfo,
            provider_id: int | None) -> Slot | None:
+    """The first free slot from `now` (the search's start) over HORIZON_DAYS local days."""
     today = now.astimezone(tz).date()
     try:
         slots = find_slots(session, actor, location_id=appt.location_id, service_id=appt.service_id,
@@ -83,10 +84,13 @@ def _first(session: Session, actor: Actor, appt: Appointment, now: datetime, tz:
     return next((s for s in slots if s.start >= now), None)
 
 
-def next_free_time(session: Session, actor: Actor, appt: Appointment, now: datetime) -> RebookOffer:
-    """The offer for booking `appt`'s service again (see the module text). `now` aware UTC.
+def next_free_time(session: Session, actor: Actor, appt: Appointment, now: datetime, *,
+                   after: datetime | None = None) -> RebookOffer:
+    """The offer for booking `appt`'s service again (see the module text). `now` aware UTC;
+    after: search from that instant instead of now (checkout: usual_interval after the visit).
     Raises PermissionDenied without availability.read."""
     actor.require("availability.read")
+    now = max(now, after) if after is not None else now
     service = session.get(Service, appt.service_id)
     location = session.get(Location, appt.location_id)
     provider = session.get(StaffMember, appt.provider_id)
@@ -128,3 +132,25 @@ def live_booking(session: Session, client_id: int, service_id: int, start: datet
     return session.exec(select(Appointment).where(
         Appointment.client_id == client_id, Appointment.service_id == service_id, Appointment.start_at == start,
         Appointment.status.in_(live))).first()
+
+
+CHECKOUT_INTERVAL = timedelta(weeks=4)
+"""How long after a visit the checkout offers the next one when the client has no history of
+the service (a med spa's usual return for facials and peels; neuromodulators come back later,
+which the client's own history then shows)."""
+
+
+def usual_interval(session: Session, appt: Appointment) -> timedelta:
+    """How long after `appt` its client usually comes back for its service: the gap between
+    their two latest visits of it that were attended (checked in or completed) up to this
+    one, rounded to whole weeks and kept within 1 to 26 weeks; CHECKOUT_INTERVAL without such
+    a pair. Used by the checkout's next-visit offer (next_free_time's `after`)."""
+    attended = (AppointmentStatus.COMPLETED.value, AppointmentStatus.CHECKED_IN.value)
+    starts = session.exec(select(Appointment.start_at).where(
+        Appointment.client_id == appt.client_id, Appointment.service_id == appt.service_id,
+        Appointment.status.in_(attended), Appointment.start_at <= appt.start_at)
+        .order_by(Appointment.start_at.desc()).limit(2)).all()
+    if len(starts) < 2:
+        return CHECKOUT_INTERVAL
+    weeks = round((starts[0] - starts[1]).days / 7)
+    return timedelta(weeks=min(26, max(1, weeks)))

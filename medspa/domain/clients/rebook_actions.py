@@ -22,7 +22,8 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
-from medspa.domain.clients.rebook import RebookOffer, client_visit, live_booking, next_free_time, usual_location
+from medspa.domain.clients.rebook import (RebookOffer, client_visit, live_booking, next_free_time, usual_interval,
+                                         usual_location)
 from medspa.domain.clients.service import get_client
 from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
@@ -64,11 +65,48 @@ def fetch_book_again(actor: Actor, client_id: int, appointment_id: int | None, *
         return BookAgain(offer, usual_location(work.session, client_id))
 
 
+@dataclass(frozen=True)
+class CheckoutRebook:
+    """The next visit offered at checkout (issue 16): the checked-out visit's client and
+    location, the next free time for its service from `weeks` weeks after the visit
+    (clients.rebook.next_free_time after usual_interval)."""
+
+    client_id: int
+    location_id: int
+    offer: RebookOffer
+    weeks: int = 4
+
+
+def fetch_checkout_rebook(actor: Actor, appointment_id: int, *, clock: Clock | None = None,
+                          now: datetime | None = None, engine: Engine | None = None) -> CheckoutRebook:
+    """After checkout, the offer to book the visit's service again (the same search as the
+    profile's "Book again"), from the client's usual interval after the visit
+    (clients.rebook.usual_interval: their last two visits of it, else 4 weeks). Raises PermissionDenied without appointment.book, NotFound for an
+    unknown visit or one without a client."""
+    actor.require("appointment.book")
+    at = now_of(clock, now)
+    if not isinstance(appointment_id, int) or isinstance(appointment_id, bool) or not 0 < appointment_id < 2**63:
+        raise NotFound("appointment")
+    with atomic(actor.org_id, engine=engine) as work:
+        from medspa.domain.scheduling.models import Appointment
+
+        appt = work.session.get(Appointment, appointment_id)
+        if appt is None or appt.client_id is None:
+            raise NotFound("appointment")
+        visit = client_visit(work.session, appt.client_id, appointment_id)
+        gap = usual_interval(work.session, visit)
+        return CheckoutRebook(appt.client_id, appt.location_id,
+                              next_free_time(work.session, actor, visit, at, after=visit.start_at + gap),
+                              gap.days // 7)
+
+
 def do_book_again(actor: Actor, client_id: int, appointment_id: int, *, start_at: datetime,
                   provider_id: int | None, clock: Clock | None = None, now: datetime | None = None,
-                  engine: Engine | None = None) -> Rebooked:
+                  engine: Engine | None = None, rebooked_from: bool = False) -> Rebooked:
     """Book the service of the client's past visit `appointment_id` at `start_at` (aware UTC)
-    with `provider_id` at that visit's location (the offer fetch_book_again made). Raises
+    with `provider_id` at that visit's location (the offer fetch_book_again made);
+    rebooked_from: the booking is that visit's rebooking (made at its checkout:
+    appointment.rebooked_from_id, which the dashboard's rebooking rate counts). Raises
     NotFound (not this client's visit; forbidden), SlotTaken (taken meanwhile, with
     alternatives), ValidationFailed, PermissionDenied (no appointment.book)."""
     actor.require("appointment.book")
@@ -80,6 +118,9 @@ def do_book_again(actor: Actor, client_id: int, appointment_id: int, *, start_at
             return Rebooked(existing.id, already=True)
         appt = book_for_client(work.session, actor, location_id=visit.location_id, service_id=visit.service_id,
                                start_at=start_at, now=at, provider_id=provider_id, client_id=client_id)
+        if rebooked_from:
+            appt.rebooked_from_id = visit.id
+            work.session.add(appt)
         return Rebooked(appt.id)
 
 

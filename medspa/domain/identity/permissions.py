@@ -49,6 +49,9 @@ the client or the token): move or cancel their own visit on the booking page's t
 clinic.manage (owner only): the clinic's own identity on /settings, Clinic tab
 (domain/practice/profile.py): its name, currency, country, public listing and logo.
 
+fee.waive (owner and manager): waive a visit's late-cancel or no-show fee with a reason
+(domain/payments/fees.py: what the fee took goes back to the client; audited).
+
 outbox.read (system only): the `medspa outbox` print-out on the server's console
 (messaging.service.list_outbox); no staff page uses it: staff read the outbox with outbox.manage.
 
@@ -70,9 +73,9 @@ DESK_MONEY = {"payment.take"}
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
                                                          "report.read", "jobs.read", "outbox.manage", "dispute.read",
-                                                         "clinic.manage", "client.import", "client.merge"} | CHART | PHOTOS),
+                                                         "clinic.manage", "client.import", "client.merge", "fee.waive"} | CHART | PHOTOS),
     "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read",
-                                                           "outbox.manage", "client.import", "client.merge"}),
+                                                           "outbox.manage", "client.import", "client.merge", "fee.waive"}),
     "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS),
     "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY),
     "lab": frozenset({"calendar.read", "practice.read"}),  # the calendar lists the locations

@@ -41,13 +41,14 @@ def _deposit_sentence(appointment: Appointment, location: Location, *, paid_cent
 
 
 def queue_cancellation_notice(session: Session, appointment: Appointment, *, paid_cents: int, refunding_cents: int,
-                              kept: bool) -> list[OutboxMessage]:
+                              kept: bool, fee_sentence: str = "") -> list[OutboxMessage]:
     """An email and (with a phone) an SMS saying the visit (service, clinic time with zone,
     location) is cancelled and what happens to its deposit: "$50.00 is being refunded to your
     card" (refunding_cents: the refund written with the cancellation, sent to the gateway
     after it commits; card refunds take days to show, so the notice never says it arrived),
     "$50.00 kept (cancelled inside the 24-hour window)" (kept: the location's policy kept it,
     scheduling.service.CancelOutcome.keeps_deposit), or nothing without a deposit.
+    fee_sentence: a late-cancel fee's words (payments.fees.client_fee_sentence), said instead.
 
     Call it in the cancellation's transaction (desk and portal; never for an expired hold).
     Nothing for a client with neither email nor phone; returns the messages added (none when
@@ -56,8 +57,8 @@ def queue_cancellation_notice(session: Session, appointment: Appointment, *, pai
     if facts is None:
         return []
     client, org, location, service, when = facts.client, facts.org, facts.location, facts.service, facts.when
-    deposit = _deposit_sentence(appointment, location, paid_cents=paid_cents, refunding_cents=refunding_cents,
-                                kept=kept)
+    deposit = fee_sentence or _deposit_sentence(appointment, location, paid_cents=paid_cents,
+                                                refunding_cents=refunding_cents, kept=kept)
     body = (f"Hi {client.first_name},\n\n"
             f"Your {service.name} on {when} at {location.name} is cancelled.\n"
             f"{deposit + chr(10) if deposit else ''}"

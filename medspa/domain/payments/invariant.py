@@ -11,7 +11,8 @@ this function and nothing else. Each row names one violation:
 - stranded_charge: a payment holding money (succeeded or partially refunded) without a
   positive ledger line of its own, or whose visit is not one that keeps money: live
   (confirmed, checked in) or done (completed, no-show), or cancelled with the deposit kept
-  (a deposit_forfeited line). A held visit with money on it counts: it was never confirmed.
+  (a deposit_forfeited line) or kept for a late-cancel fee (fee_from_deposit), or a fee's own
+  card charge (fee_charged; payments.fees). A held visit with money on it counts: it was never confirmed.
   A payment whose refunds, one of them still pending, reach the amount paid is being
   refunded, not stranded: the money is still held until the gateway answers, and the
   pending refund is watched by unsettled_refund.
@@ -39,7 +40,7 @@ from sqlmodel import Session
 
 PAYMENT_LINE_TYPES = ("deposit_paid", "deposit_refunded", "deposit_forfeited", "deposit_applied", "charge_voided",
                       "processing_fee", "sale_refunded", "balance_paid", "dispute_withdrawn", "dispute_reinstated",
-                      "refund_reversed")
+                      "refund_reversed", "fee_from_deposit", "fee_charged", "fee_refunded")
 """Ledger lines that always belong to a payment (a `sale` line may have none: a zero balance)."""
 
 MONEY_INVARIANT_SQL = text("""
@@ -55,7 +56,8 @@ select 'stranded_charge' as kind, p.id as payment_id, p.appointment_id, null::bi
         or (p.appointment_id is not null
             and a.status not in ('confirmed', 'checked_in', 'completed', 'no_show')
             and not (a.status = 'cancelled' and exists (
-                select 1 from ledger_entry f where f.payment_id = p.id and f.entry_type = 'deposit_forfeited'))))
+                select 1 from ledger_entry f where f.payment_id = p.id
+                   and f.entry_type in ('deposit_forfeited', 'fee_from_deposit', 'fee_charged')))))
 union all
 select 'unsettled_payment', p.id, p.appointment_id, null,
        format('%s %s payment of %s cents, due for reconciliation since %s', p.status, p.purpose, p.amount_cents,

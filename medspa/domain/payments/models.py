@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Index, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -129,6 +129,14 @@ class LedgerEntry(SQLModel, table=True):
     once per dispute by payments.disputes; refund_reversed (positive: a refund that had
     succeeded was sent back by the card's bank, Stripe's refund.failed; payments.service.
     reverse_refund).
+    Policy fees (payments/fees.py, issue 16): fee_from_deposit (0, like deposit_forfeited:
+    records that the paid deposit, already counted by deposit_paid, was kept for a late-cancel
+    or no-show fee, min(deposit, fee); the rest of the deposit goes back as deposit_refunded),
+    fee_charged (+ the remainder of a fee charged off-session to the saved card, with its
+    processing_fee line), fee_refunded (negative: a charged fee given back when a manager waived
+    it). A fee left unpaid (card needs authentication, declined, no card) writes no line: no
+    money moved; its PolicyFee row (status unpaid_needs_action, with the reason) shows on the
+    client's profile and the visit.
     The sum of a visit's lines is what the clinic kept for it. One sale per visit: the unique
     partial index uq_ledger_sale_once (migration 0010).
     """
@@ -202,6 +210,64 @@ class TestGatewayCharge(SQLModel, table=True):
     idempotency_key: str = Field(sa_column=Column(String(200), nullable=False))
     result: dict = Field(sa_column=Column(JSONB, nullable=False))
     created_at: datetime = tstamp(default_now=True)
+
+
+class PolicyFeeStatus(StrEnum):
+    """A policy fee's status (policy_fee.status).
+
+    charging: the remainder is being charged to the saved card (its Payment, purpose "fee",
+    committed pending before the gateway call; reconciliation settles it if the answer is lost);
+    paid: covered by the deposit and/or the card; unpaid_needs_action: the card needs the
+    client's authentication, was declined, or there is no card (reason says which): nothing is
+    retried automatically; waived: a manager waived it (waive_reason); none_due: the fee came to
+    0 cents."""
+
+    CHARGING = "charging"
+    PAID = "paid"
+    UNPAID = "unpaid_needs_action"
+    WAIVED = "waived"
+    NONE_DUE = "none_due"
+
+
+class PolicyFee(SQLModel, table=True):
+    """A late-cancel or no-show fee of one visit (payments/fees.py; migration 0039).
+
+    kind: late_cancel | no_show; unique per (org, appointment, kind): a double press, two tabs
+    or a retry find the row that exists and never charge twice. All amounts integer cents of
+    `currency`: fee_cents (scheduling.policy.fee_due), deposit_cents (the deposit paid then),
+    applied_cents = min(deposit, fee) (kept from the deposit), refund_cents = max(0, deposit -
+    fee) (given back), charge_cents = max(0, fee - deposit) (due from the card), charged_cents
+    (what the card actually paid); fee + refund == deposit + charge (a check constraint).
+    payment_id: the latest off-session charge attempt (idempotency key
+    "fee-<appointment id>-<kind>-attempt-<n>"); attempts: how many were made. reason: why an
+    unpaid fee needs action ("The card needs the client's authentication", a decline message,
+    "No card on file"). card_label: "Visa ••4242" of the card charged or tried.
+    """
+
+    __tablename__ = "policy_fee"
+    __table_args__ = (UniqueConstraint("org_id", "appointment_id", "kind", name="uq_policy_fee_once"),)
+    id: int | None = pk()
+    org_id: int = org_fk()
+    appointment_id: int = fk("appointment.id", index=False)
+    client_id: int | None = fk("client.id", nullable=True)
+    kind: str = Field(sa_column=Column(String(12), nullable=False))
+    status: str = Field(sa_column=Column(String(24), nullable=False))
+    fee_cents: int
+    deposit_cents: int = 0
+    applied_cents: int = 0
+    refund_cents: int = 0
+    charge_cents: int = 0
+    charged_cents: int = 0
+    currency: str = Field(default="USD", max_length=3)
+    reason: str = ""
+    card_label: str = Field(default="", max_length=40)
+    payment_id: int | None = fk("payment.id", nullable=True)
+    attempts: int = 0
+    waive_reason: str = ""
+    waived_by_user_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    waived_at: datetime | None = tstamp()
+    created_at: datetime = tstamp(default_now=True)
+    updated_at: datetime = tstamp(default_now=True)
 
 
 class SavedCard(SQLModel, table=True):

@@ -53,6 +53,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.money_notices import queue_refund_notice
 from medspa.domain.payments.checkout import settle_balance
 from medspa.domain.payments.gateway import ChargeResult, PaymentGateway
+from medspa.domain.payments.fees import FEE_PURPOSE, settle_fee_payment
 from medspa.domain.payments.models import (LedgerEntry, OPEN_PAYMENT_STATUSES, Payment, PaymentStatus, Refund,
                                            RefundStatus)
 from medspa.domain.payments.refunds import OtherGateway
@@ -128,6 +129,10 @@ def settle_payment(session: Session, actor: Actor, payment: Payment, gateway: Pa
             raise StillOpen(f"payment {payment.id} is still {payment.status} at the gateway")
     if payment.purpose == "balance" and payment.appointment_id is not None:
         return settle_balance(session, actor, payment, gateway, now)  # a checkout's: the sale, or a refund
+    if payment.purpose == FEE_PURPOSE:  # a fee's card charge: the fee row follows (payments.fees)
+        settle_fee_payment(session, actor, payment, now)
+        mark_settled(payment)
+        return "settled"
     if payment.purpose != "deposit" or payment.appointment_id is None:
         mark_settled(payment)
         return "settled"

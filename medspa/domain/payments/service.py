@@ -421,7 +421,11 @@ def settle_cancellation(session: Session, actor: Actor, appointment: Appointment
     (payments.reconcile.send_refunds_now); a process killed in between leaves a cancelled
     visit with a pending refund that reconciliation sends (same key), never a refund at the
     gateway that the app does not know of. Returns the pending Refund, or None (kept, or no
-    deposit paid)."""
+    deposit paid).
+
+    Cancellations go through payments.fees.settle_cancellation, which settles a late
+    cancellation that owes the location's late-cancel fee by the fee (the deposit applied to it
+    first) and calls this for the rest: with no fee set, `keep` decides as before."""
     payment = succeeded_deposit(session, appointment.id)
     if payment is None:
         return None

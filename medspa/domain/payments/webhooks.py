@@ -29,6 +29,7 @@ from medspa.domain.messaging.money_notices import queue_owner_alert, queue_refun
 from medspa.domain.payments.checkout import settle_balance
 from medspa.domain.payments.disputes import DISPUTE_EVENTS, apply_dispute_event
 from medspa.domain.payments.gateway import PaymentGateway, RefundResult, SetupResult
+from medspa.domain.payments.fees import FEE_PURPOSE, settle_fee_payment
 from medspa.domain.payments.models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
 from medspa.domain.money import format_money
 from medspa.domain.payments.service import (apply_refund_outcome, ledger_deposit_paid, mark_settled, record_refund,
@@ -236,6 +237,9 @@ def _on_succeeded(session: Session, actor: Actor, payment: Payment, gateway: Pay
     if payment.appointment_id is not None and payment.purpose == "balance":  # a checkout's (3-D Secure)
         outcome = settle_balance(session, actor, payment, gateway, now)
         return {"refunded": "voided", "settled": "succeeded"}.get(outcome, outcome)
+    if payment.purpose == FEE_PURPOSE:  # a late-cancel / no-show fee's card charge (payments.fees)
+        settle_fee_payment(session, actor, payment, now)
+        return "succeeded"
     if payment.appointment_id is None or payment.purpose != "deposit":
         return "succeeded"
     appt = get_appointment(session, payment.appointment_id, lock=True)

@@ -27,6 +27,7 @@ from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import PaymentGateway
+from medspa.domain.payments.fees import send_fee_charges_now
 from medspa.domain.payments.refunds import send_refunds_now
 from medspa.domain.portal import cancellation
 from medspa.domain.portal import service as portal
@@ -162,6 +163,8 @@ def do_cancel_own_visit(actor: Actor, appointment_id: int, *, reason: str = "cli
         cancelled = cancellation.cancel_own_appointment(work.session, actor, appointment_id, now=now, reason=reason,
                                                         note=note)
     engine = engine_of(engine)
-    send_refunds_now(engine, actor, cancelled.refund_ids, gateway_of(gateway, engine, clock), now)
+    pay = gateway_of(gateway, engine, clock)
+    send_refunds_now(engine, actor, cancelled.refund_ids, pay, now)
+    send_fee_charges_now(engine, actor, appointment_id, pay, now)  # a late-cancel fee's card charge
     with atomic(actor.org_id, engine=engine) as work:
         return cancellation.own_cancellation_message(work.session, actor, cancelled)

@@ -14,8 +14,8 @@ from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_cancellation_notice
 from medspa.domain.money import format_money
-from medspa.domain.payments.service import (deposit_payment, deposit_refund_cents, settle_cancellation,
-                                            succeeded_deposit)
+from medspa.domain.payments.fees import client_fee_sentence, fee_of, settle_cancellation
+from medspa.domain.payments.service import deposit_payment, deposit_refund_cents, succeeded_deposit
 from medspa.domain.portal.service import PortalUnavailable, own_appointment
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.scheduling.service import cancel_appointment, get_appointment, holds_visit
@@ -50,7 +50,7 @@ def cancel_own_appointment(session: Session, actor: Actor, appointment_id: int, 
                            reason: str = "client_request", note: str = "",
                            token: str | None = None) -> OwnCancellation:
     """Cancel an own upcoming visit by the location's policy, settle its deposit (kept when the
-    policy keeps it; else its refund written pending: payments.service.settle_cancellation)
+    policy keeps it; else its refund written pending: payments.fees.settle_cancellation)
     and queue the cancellation notice (messaging.notices) in the same transaction. `reason`
     (scheduling.policy.CANCEL_REASONS code) and `note` are recorded with it. The actor is the
     portal's client, or the manage link's visitor holding the visit's booking `token`
@@ -67,7 +67,7 @@ def cancel_own_appointment(session: Session, actor: Actor, appointment_id: int, 
     refund = settle_cancellation(session, actor, outcome.appointment, keep=outcome.keeps_deposit, now=now)
     queue_cancellation_notice(session, outcome.appointment, paid_cents=paid.amount_cents if paid else 0,
                               refunding_cents=refund.amount_cents if refund is not None else 0,
-                              kept=outcome.keeps_deposit)
+                              kept=outcome.keeps_deposit, fee_sentence=_fee_words(session, outcome.appointment.id))
     return OwnCancellation(appt.id, outcome.late, (refund.id,) if refund is not None else (), outcome.keeps_deposit)
 
 
@@ -78,6 +78,9 @@ def own_cancellation_message(session: Session, actor: Actor, cancelled: OwnCance
     kept, or a refund the gateway refused (the clinic will contact them). `token`: the manage
     link's, for a public actor (client_side_visit)."""
     client_side_visit(session, actor, cancelled.appointment_id, token=token)
+    fee = fee_of(session, cancelled.appointment_id, "late_cancel")
+    if fee is not None and client_fee_sentence(fee):
+        return f"Your visit is cancelled. {client_fee_sentence(fee)}"
     paid = deposit_payment(session, cancelled.appointment_id)
     if paid is None:
         return "Your visit is cancelled."
@@ -88,3 +91,9 @@ def own_cancellation_message(session: Session, actor: Actor, cancelled: OwnCance
     if cancelled.kept:
         return f"Your visit is cancelled. Your deposit of {format_money(paid.amount_cents, paid.currency)} was kept."
     return "Your visit is cancelled. The refund could not be completed online; the clinic will contact you."
+
+
+def _fee_words(session: Session, appointment_id: int) -> str:
+    """The late-cancel fee's words for the client's cancellation notice ("" without a fee)."""
+    fee = fee_of(session, appointment_id, "late_cancel")
+    return client_fee_sentence(fee) if fee is not None else ""

@@ -40,6 +40,7 @@ from medspa.domain.messaging.delivery import add_messages
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.money import format_money
 from medspa.domain.payments.models import Payment, PaymentStatus
+from medspa.domain.payments.fees import late_fee_preview
 from medspa.domain.payments.service import succeeded_deposit
 from medspa.domain.portal.models import ClientAccount, PortalCode, PortalSession
 from medspa.domain.practice.models import Location, Organization, StaffMember
@@ -490,4 +491,7 @@ def preview_cancellation(session: Session, appt: Appointment, *, now: datetime) 
         message = (f"You are cancelling less than {hours} hours before your visit: your deposit of {amount} "
                    "will be kept, as the cancellation policy says." if late else
                    f"Your deposit of {amount} will be refunded to the card you paid with.")
-    return CancelPreview(appt.id, summary, message, late)
+    inside = is_late_to_cancel(appt, cancel_rule(appt, location)[0], now)
+    fee = late_fee_preview(session, appt, location, client=True) if inside else ""
+    return CancelPreview(appt.id, summary, f"You are cancelling inside the cancellation window. {fee}" if fee
+                         else message, late or bool(fee))

@@ -77,6 +77,13 @@ class Location(SQLModel, table=True):
     address: str = ""
     phone: str = ""
     sms_from_number: str | None = Field(default=None, max_length=16)  # E.164; None: the clinic's
+    # late-cancel and no-show fees (issue 16; scheduling.policy.FeeTerms, migration 0039): kind
+    # none | flat | percent; amount: flat -> integer cents, percent -> basis points (0.01 %) of the
+    # visit's price, rounded half up to whole cents (scheduling.policy.fee_cents)
+    late_cancel_fee_kind: str = Field(default="none", max_length=8)
+    late_cancel_fee_amount: int = 0
+    no_show_fee_kind: str = Field(default="none", max_length=8)
+    no_show_fee_amount: int = 0
 
 
 class StaffMember(SQLModel, table=True):

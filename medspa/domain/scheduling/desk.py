@@ -20,8 +20,9 @@ from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_cancellation_notice
 from medspa.domain.messaging.service import queue_booking_confirmation
-from medspa.domain.payments.service import (deposit_payment, deposit_refund_cents, settle_cancellation,
-                                            succeeded_deposit)
+from medspa.domain.payments.fees import client_fee_sentence, fee_of, settle_cancellation
+from medspa.domain.payments.models import PolicyFeeStatus
+from medspa.domain.payments.service import deposit_payment, deposit_refund_cents, succeeded_deposit
 from medspa.domain.practice.models import Organization, StaffMember, WorkingHours
 from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.availability import find_slots
@@ -68,7 +69,8 @@ class CancelResult:
     kept_cents); refunded_cents / kept_cents of the paid deposit;
     pending_refund_cents: a refund the gateway has not confirmed yet (written pending with the
     cancellation and sent after it commits; reconciliation retries it): shown as "Refund of $x
-    pending", never as refunded (integer cents). refund_ids: the refunds to send after commit."""
+    pending", never as refunded (integer cents). refund_ids: the refunds to send after commit.
+    With a late-cancel fee (payments.fees) kept_cents is the deposit applied to the fee."""
 
     appointment_id: int
     late: bool
@@ -82,7 +84,7 @@ class CancelResult:
 def cancel_visit(session: Session, actor: Actor, appointment_id: int, *, now: datetime,
                  reason: str = "client_request", note: str = "", token: str | None = None) -> CancelResult:
     """Cancel an appointment, settle its deposit (kept when the location's policy keeps it:
-    scheduling.policy; else its refund written pending: payments.service.settle_cancellation)
+    scheduling.policy; else its refund written pending: payments.fees.settle_cancellation)
     and queue the client's
     cancellation notice in the same transaction. `reason` (a policy.CANCEL_REASONS code) and
     `note` are recorded on the visit (ValidationFailed when "other" has no note); `token`: a
@@ -97,7 +99,7 @@ def cancel_visit(session: Session, actor: Actor, appointment_id: int, *, now: da
     refund = settle_cancellation(session, actor, outcome.appointment, keep=outcome.keeps_deposit, now=now)
     queue_cancellation_notice(session, outcome.appointment, paid_cents=paid.amount_cents if paid else 0,
                               refunding_cents=refund.amount_cents if refund is not None else 0,
-                              kept=outcome.keeps_deposit)
+                              kept=outcome.keeps_deposit, fee_sentence=_fee_words(session, outcome.appointment.id))
     return cancellation_figures(session, appointment_id, late=outcome.late,
                                 refund_ids=(refund.id,) if refund is not None else ())
 
@@ -111,6 +113,9 @@ def cancellation_figures(session: Session, appointment_id: int, *, late: bool,
     refunded, pending = deposit_refund_cents(session, appointment_id)
     paid = deposit_payment(session, appointment_id)
     kept = paid.amount_cents if (paid is not None and appt.cancellation_keeps_deposit) else 0
+    fee = fee_of(session, appointment_id, "late_cancel")
+    if fee is not None and fee.status != PolicyFeeStatus.WAIVED:
+        kept = fee.applied_cents  # the deposit applied to the late-cancel fee (payments.fees)
     return CancelResult(appointment_id, late, refunded, kept, appt.currency, pending, refund_ids)
 
 
@@ -153,3 +158,9 @@ def desk_free_starts(session: Session, actor: Actor, *, location_id: int, servic
     slots = find_slots(session, actor, location_id=location_id, service_id=service_id, start_date=day,
                        end_date=day, now=now, provider_id=provider_id, apply_notice=False)
     return sorted({sl.start for sl in slots})
+
+
+def _fee_words(session: Session, appointment_id: int) -> str:
+    """The late-cancel fee's words for the client's cancellation notice ("" without a fee)."""
+    fee = fee_of(session, appointment_id, "late_cancel")
+    return client_fee_sentence(fee) if fee is not None else ""

@@ -72,6 +72,12 @@ class AppointmentDetail:
     # a warning when it expires before the visit ("" when fine)
     card_on_file: str = ""
     card_warning: str = ""
+    # its late-cancel / no-show fee (payments.fees; a visit has at most one in practice): id, the
+    # line in words, status, and whether this actor may waive it (fee.waive); 0 / "" without one
+    fee_id: int = 0
+    fee_line: str = ""
+    fee_status: str = ""
+    fee_waivable: bool = False
 
 
 def _allowed_actions(actor: Actor, appt: Appointment, today: date, visit_day: date) -> list[str]:
@@ -161,6 +167,9 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
     else:
         policy = (f"More than {window} hours ahead: the {format_money(paid, payment.currency)} deposit "
                   "will be refunded.")
+    fee_words = _late_fee_words(session, appt, location) if inside else ""
+    if fee_words:  # a late-cancel fee applies instead of the deposit rule (payments.fees)
+        policy, late = f"{where}: {fee_words}", True
     contact = actor.can("client.contact.read") and client is not None
     local_start = appt.start_at.astimezone(tz)
     checkout = _checkout_figures(session, actor, appt)
@@ -188,7 +197,26 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         deposit_paid=_deposit_words(session, appt, paid), deposit_paid_cents=paid,
         currency=appt.currency, actions=actions, cancel_late=late, cancel_policy=policy,
         cancellation_window_hours=window, notes=appt.notes, cancel_reason=_cancel_reason(appt),
-        card_on_file=card.label, card_warning=card.warning, **checkout)
+        card_on_file=card.label, card_warning=card.warning, **checkout,
+        **_fee_fields(session, actor, appt.id))
+
+
+def _late_fee_words(session: Session, appt: Appointment, location: Location) -> str:
+    from medspa.domain.payments.fees import late_fee_preview  # payments depends on scheduling models
+
+    return late_fee_preview(session, appt, location, client=False)
+
+
+def _fee_fields(session: Session, actor: Actor, appointment_id: int) -> dict:
+    """The visit's latest late-cancel / no-show fee for the panel (payments.fees.fee_line)."""
+    from medspa.domain.payments.fees import fee_line, fees_of_visit  # payments depends on scheduling models
+
+    fees = fees_of_visit(session, appointment_id)
+    if not fees:
+        return {}
+    fee = fees[-1]
+    return {"fee_id": fee.id, "fee_line": fee_line(fee), "fee_status": fee.status,
+            "fee_waivable": actor.can("fee.waive") and fee.status in ("paid", "unpaid_needs_action")}
 
 
 def _deposit_words(session: Session, appt: Appointment, paid_cents: int) -> str:

@@ -105,6 +105,10 @@ class Appointment(SQLModel, table=True):
     # None: booked by a path that did not record it, the location's current rule applies)
     booked_window_hours: int | None = None
     booked_late_keeps_deposit: bool | None = None
+    # the late-cancel / no-show fee in cents its terms came to when it was booked (migration 0039;
+    # None: not recorded, the location's current terms apply; scheduling.policy.fee_due)
+    booked_late_cancel_fee_cents: int | None = None
+    booked_no_show_fee_cents: int | None = None
     # RFC 5545 SEQUENCE of its event in calendar feeds: raised by a trigger on every change a
     # calendar shows (migration 0035); never written by the app
     ical_sequence: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))

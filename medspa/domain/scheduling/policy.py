@@ -19,9 +19,12 @@ stays late to cancel wherever it moved (is_late_to_cancel).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from medspa.domain.errors import ValidationFailed
+from medspa.domain.money import ROUNDING
 
 # why a visit was cancelled (appointment.cancellation_reason; migration 0037 checks the codes)
 CANCEL_REASONS: tuple[tuple[str, str], ...] = (
@@ -104,6 +107,9 @@ def record_booked_rule(appointment, location) -> None:
     booked_late_keeps_deposit): the rule its confirmation states and its cancellation keeps."""
     appointment.booked_window_hours = location.cancellation_window_hours
     appointment.booked_late_keeps_deposit = location.late_cancel_keeps_deposit
+    for kind in FEE_KINDS:  # the fees its terms come to (0: the location charges none now)
+        setattr(appointment, f"booked_{kind}_fee_cents", fee_cents(fee_terms(location, kind),
+                                                                     appointment.price_cents or 0))
 
 
 NOTHING_PAID_RULE = "Nothing was paid in advance, so cancelling costs nothing."
@@ -114,9 +120,37 @@ def booked_refund_rule(appointment, location) -> str:
     what its confirmation and reminders tell the client. A visit booked without a deposit
     (appointment.deposit_cents 0: a free consultation, a desk booking) gets NOTHING_PAID_RULE,
     not a sentence about keeping a deposit it never had."""
+    fees = fee_rule_sentence(appointment, location)
+    if fees:
+        return fees
     if not getattr(appointment, "deposit_cents", 0):
         return NOTHING_PAID_RULE
     return refund_rule_sentence(*cancel_rule(appointment, location))
+
+
+def fee_rule_sentence(appointment, location) -> str:
+    """The cancellation rule with the visit's late-cancel / no-show fees (fee_due), starting
+    with "Cancellations" like refund_rule_sentence: "Cancellations more than 24 hours ahead are
+    free. Later ones cost a late-cancellation fee of $75.00 (a deposit paid counts toward it). A
+    missed visit costs $100.00." "" when the visit owes neither fee (the deposit rule's
+    sentence applies)."""
+    from medspa.domain.money import format_money
+
+    late, missed = fee_due(appointment, location, "late_cancel"), fee_due(appointment, location, "no_show")
+    if late is None and missed is None:
+        return ""
+    currency = getattr(appointment, "currency", "USD") or "USD"
+    window, _ = cancel_rule(appointment, location)
+    if late is not None:
+        ahead = "before the visit starts" if window == 0 else f"more than {window} hours ahead"
+        text = (f"Cancellations {ahead} are free. Later ones cost a late-cancellation fee of "
+                f"{format_money(late, currency)} (a deposit paid counts toward it).")
+    else:
+        text = refund_rule_sentence(window, cancel_rule(appointment, location)[1]) \
+            if getattr(appointment, "deposit_cents", 0) else "Cancellations are free."
+    if missed is not None:
+        text += f" A missed visit costs {format_money(missed, currency)} (a deposit paid counts toward it)."
+    return text
 
 
 def refund_rule_sentence(window_hours: int, late_keeps_deposit: bool = True) -> str:
@@ -134,3 +168,118 @@ def location_refund_rule(location) -> str:
     """refund_rule_sentence of a location (anything with cancellation_window_hours and
     late_cancel_keeps_deposit, e.g. practice.models.Location)."""
     return refund_rule_sentence(location.cancellation_window_hours, location.late_cancel_keeps_deposit)
+
+
+# --- late-cancel and no-show fees (issue 16) -------------------------------------------------
+#
+# A location may charge a fee for a late cancellation by the client and for a no-show
+# (location.late_cancel_fee_kind / _amount, no_show_fee_kind / _amount, migration 0039): none,
+# a flat amount in integer cents, or a percent of the visit's price (stored in basis points,
+# 1 bp = 0.01 %) rounded HALF UP to whole cents (medspa.domain.money.ROUNDING: 12.5 cents -> 13).
+# A visit keeps the fee it was booked under the way it keeps the window: record_booked_rule
+# writes the fee its terms came to in cents (appointment.booked_late_cancel_fee_cents,
+# booked_no_show_fee_cents; 0 when the location charged no such fee then) and fee_due takes
+# the smaller of that and the location's current terms (a visit booked without the fee keeps
+# the deposit rule alone; NULL, a visit booked before migration 0039: the current terms). The clinic's own reasons (CLINIC_REASONS: "clinic", "weather") never charge a fee and
+# refund the deposit in full; every other reason of a late cancellation does (the client's
+# request, illness, other: a manager may waive it with a reason). payments.fees applies it:
+# the deposit paid is applied to the fee first (settle_fee).
+
+FEE_KINDS = ("late_cancel", "no_show")
+FEE_KIND_LABELS = {"late_cancel": "Late-cancel fee", "no_show": "No-show fee"}
+FEE_TERMS = ("none", "flat", "percent")
+MAX_PERCENT_BP = 10_000  # 100 %
+MAX_FLAT_FEE_CENTS = 10_000_000  # $100,000: a typing slip, not a fee
+CLINIC_REASONS = ("clinic", "weather")
+"""Cancellation reasons that are the clinic's doing: no fee, and the deposit goes back in full
+(also late, also when no fee is set: a clinic that cancels keeps nothing of the client's)."""
+
+
+@dataclass(frozen=True)
+class FeeTerms:
+    """One fee setting of a location: term "none" | "flat" | "percent"; amount: flat -> integer
+    cents, percent -> basis points (2500 = 25 %), 0 for none."""
+
+    term: str = "none"
+    amount: int = 0
+
+    @property
+    def is_set(self) -> bool:
+        """True when the location charges this fee (a flat or percent term)."""
+        return self.term in ("flat", "percent")
+
+
+def fee_terms(location, kind: str) -> FeeTerms:
+    """The location's terms (anything with <kind>_fee_kind and <kind>_fee_amount) of fee
+    `kind` ("late_cancel" | "no_show")."""
+    if kind not in FEE_KINDS:
+        raise ValueError(kind)
+    term = getattr(location, f"{kind}_fee_kind", "none") or "none"
+    return FeeTerms(term, int(getattr(location, f"{kind}_fee_amount", 0) or 0) if term != "none" else 0)
+
+
+def fee_cents(terms: FeeTerms, price_cents: int) -> int:
+    """The fee in integer cents for a visit priced `price_cents`: none -> 0; flat -> the amount;
+    percent -> price x bp / 10000 rounded HALF UP to whole cents (money.ROUNDING; 333 cents at
+    25 % -> 83.25 -> 83, 50 cents at 25 % -> 12.5 -> 13)."""
+    if terms.term == "flat":
+        return max(0, terms.amount)
+    if terms.term == "percent":
+        exact = Decimal(max(0, price_cents)) * Decimal(max(0, terms.amount)) / Decimal(10_000)
+        return int(exact.to_integral_value(rounding=ROUNDING))
+    return 0
+
+
+def fee_due(appointment, location, kind: str) -> int | None:
+    """The `kind` fee in cents for `appointment` (price_cents, booked_<kind>_fee_cents) at
+    `location`: the smaller of the fee its booked terms came to and the location's current
+    terms (a later rise never applies to a booked visit; a later cut does). None when there is
+    no fee: the location charges none now (fee_terms not set), or the visit was booked when it
+    charged none (booked 0): the deposit rule (cancel_rule) applies alone, as before fees."""
+    terms = fee_terms(location, kind)
+    booked = getattr(appointment, f"booked_{kind}_fee_cents", None)
+    if not terms.is_set or booked == 0:
+        return None
+    current = fee_cents(terms, appointment.price_cents or 0)
+    return current if booked is None else min(current, booked)
+
+
+def is_clinic_reason(reason: str | None) -> bool:
+    """True when a cancellation `reason` code is the clinic's own doing (CLINIC_REASONS)."""
+    return reason in CLINIC_REASONS
+
+
+def fee_terms_text(terms: FeeTerms, currency: str = "USD") -> str:
+    """A fee setting in words: "No fee", "$25.00", "50% of the service price"
+    ("12.5% of ..." for basis points that are not whole percents)."""
+    from medspa.domain.money import format_money
+
+    if terms.term == "flat":
+        return format_money(terms.amount, currency)
+    if terms.term == "percent":
+        pct = Decimal(terms.amount) / 100
+        return f"{pct.normalize():f}% of the service price"
+    return "No fee"
+
+
+@dataclass(frozen=True)
+class FeeSettlement:
+    """How a fee and a paid deposit settle (integer cents): kept = the deposit applied to the
+    fee, refund = the deposit left over for the client, charge = the fee left over for the
+    card. Always fee + refund == deposit + charge."""
+
+    fee: int
+    deposit: int
+    kept: int
+    refund: int
+    charge: int
+
+
+def settle_fee(deposit_cents: int, fee_cents_: int) -> FeeSettlement:
+    """Apply a paid deposit to a fee first (issue 16): refund = max(0, deposit - fee),
+    charge = max(0, fee - deposit), kept = min(deposit, fee). Pure; both >= 0 integer cents
+    (ValueError otherwise)."""
+    if deposit_cents < 0 or fee_cents_ < 0:
+        raise ValueError("deposit and fee are cents >= 0")
+    return FeeSettlement(fee_cents_, deposit_cents, min(deposit_cents, fee_cents_),
+                         max(0, deposit_cents - fee_cents_), max(0, fee_cents_ - deposit_cents))

@@ -45,7 +45,8 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_move_notice
 from medspa.domain.messaging.service import queue_booking_confirmation
 from medspa.domain.money import format_money
-from medspa.domain.payments.service import settle_cancellation, succeeded_deposit
+from medspa.domain.payments.fees import settle_cancellation
+from medspa.domain.payments.service import succeeded_deposit
 from medspa.domain.practice.models import Location, Organization, Resource, StaffMember
 from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.availability import Fit, NotFree, Slot, find_slots, fit_start, nearest_alternatives

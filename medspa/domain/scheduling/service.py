@@ -26,7 +26,8 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, Resource
 from medspa.domain.practice.service import get_location
-from medspa.domain.scheduling.policy import cancel_rule, clean_cancel_reason, is_late_to_cancel, record_booked_rule
+from medspa.domain.scheduling.policy import (cancel_rule, clean_cancel_reason, is_clinic_reason, is_late_to_cancel,
+                                            record_booked_rule)
 from medspa.domain.scheduling.availability import (
     ONLINE_HORIZON_DAYS,
     Slot,
@@ -400,9 +401,9 @@ def cancel_appointment(session: Session, actor: Actor, appointment_id: int, *, n
 
     Late = less than the window hours before start: the deposit is kept when the rule keeps it
     (scheduling.policy.cancel_rule: the kinder of the rule the visit was booked under and the
-    location's current one); otherwise
-    the deposit is due back (payments.service.settle_cancellation refunds it). Both facts are
-    stored on the appointment (cancellation_late, cancellation_keeps_deposit), with who cancelled
+    location's current one) and staff did not cancel for the clinic's own reason
+    (policy.CLINIC_REASONS: refunded in full); otherwise the deposit is due back
+    (payments.fees.settle_cancellation refunds it, or applies a late-cancel fee). Both facts are stored on the appointment (cancellation_late, cancellation_keeps_deposit), with who cancelled
     (cancelled_by: staff, client or system, and the staff user) and why (`reason`, a
     policy.CANCEL_REASONS code, and `note`: policy.clean_cancel_reason).
     A portal client (appointment.cancel_own) may cancel only their own appointments, a visitor
@@ -420,7 +421,7 @@ def cancel_appointment(session: Session, actor: Actor, appointment_id: int, *, n
     location = get_location(session, appt.location_id)
     window, late_keeps = cancel_rule(appt, location)  # the kinder of the booked and the current rule
     late = is_late_to_cancel(appt, window, now)
-    keeps = late_keeps and late
+    keeps = late_keeps and late and not (staff and is_clinic_reason(reason))  # a client's: any reason
     _release_occupancy(session, appt.id)
     appt.status, appt.cancelled_at, appt.cancellation_late = AppointmentStatus.CANCELLED, now, late
     appt.cancellation_keeps_deposit = keeps

@@ -240,6 +240,10 @@ class DetailView:
     can_move: bool = False  # appointment.reschedule on a confirmed / checked-in visit: drag or edit
     card_on_file: str = ""  # "Visa ••4242" (issue 16)
     card_warning: str = ""  # the card expires before the visit
+    fee_id: int = 0  # its late-cancel / no-show fee (payments.fees): the line, unpaid, waivable
+    fee_line: str = ""
+    fee_unpaid: bool = False
+    fee_waivable: bool = False
 
 
 # --------------------------------------------------------------------------- helpers
@@ -446,6 +450,8 @@ def detail_view(d: AppointmentDetail) -> DetailView:
         cancel_late=d.cancel_late, cancel_policy=d.cancel_policy, reference=d.reference,
         can_checkout="checkout" in d.actions, checked_out=d.checked_out, cancel_reason=d.cancel_reason,
         can_move="move" in d.actions, card_on_file=d.card_on_file, card_warning=d.card_warning,
+        fee_id=d.fee_id, fee_line=d.fee_line, fee_unpaid=d.fee_status == "unpaid_needs_action",
+        fee_waivable=d.fee_waivable,
         sale=format_money(d.sale_cents, d.currency), applied=format_money(d.applied_cents, d.currency),
         balance=format_money(d.balance_cents, d.currency), balance_due=d.balance_cents > 0,
         paid_label=("" if not d.checked_out else "Checked out" if not d.sale_cents

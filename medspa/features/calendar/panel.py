@@ -7,7 +7,9 @@ import reflex as rx
 from medspa.domain.identity.permissions import has_permission
 from medspa.domain.scheduling.models import AppointmentStatus
 from medspa.domain.scheduling.policy import CANCEL_REASONS
+from medspa.features.calendar.checkout_rebook import checkout_rebook_section
 from medspa.features.calendar.edit import EditVisitState
+from medspa.features.calendar.fee_panel import fee_section
 from medspa.features.calendar.state import DetailState
 from medspa.features.calendar.style import PANEL_WIDTH
 from medspa.web.auth import STAFF_ROLES
@@ -290,8 +292,10 @@ def detail_panel() -> rx.Component:
                 *_panel_header(),
                 *_panel_facts(),
                 rx.text(d.source, size="1", color_scheme="gray"),
+                fee_section(),
                 _open_chart(),
                 _checkout_section(),
+                checkout_rebook_section(),  # issue 16: checkout offers the next visit
                 rx.separator(size="4"),
                 _panel_actions(),
                 spacing="4",

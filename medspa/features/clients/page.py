@@ -12,7 +12,8 @@ from medspa.features.clients.edit import NEW_ROUTE, details_card
 from medspa.features.clients.edit import register as register_edit
 from medspa.features.clients.history import ClientHistoryState, book_again_card, book_again_cell, clinical_section
 from medspa.features.clients.merging import ProfileMergeState, merged_banner, record_keeping_card
-from medspa.features.clients.state import ClientProfileState, ClientRowView, ClientsState, LedgerView, VisitView
+from medspa.features.clients.state import (ClientProfileState, ClientRowView, ClientsState, FeeView, LedgerView,
+                                           VisitView)
 
 ROUTE = "/clients"
 PROFILE_ROUTE = "/clients/[client_id]"
@@ -183,6 +184,14 @@ def _ledger_row(e: LedgerView) -> rx.Component:
                         rx.table.cell(rx.text(e.amount, size="2"), text_align="right", white_space="nowrap"))
 
 
+def _fee_row(f: FeeView) -> rx.Component:
+    """A late-cancel / no-show fee: amber while unpaid, needs action (payments.fees)."""
+    return rx.callout.root(
+        rx.callout.icon(rx.icon(rx.cond(f.needs_action, "triangle-alert", "receipt"), size=16)),
+        rx.callout.text(rx.text.strong(f.when), " · ", f.code, " · ", f.line),
+        color_scheme=rx.cond(f.needs_action, "amber", "gray"), size="1", width="100%", class_name="profile-fee")
+
+
 def _profile_view() -> rx.Component:
     p = ClientProfileState
     head = rx.card(
@@ -209,6 +218,8 @@ def _profile_view() -> rx.Component:
     ledger = rx.card(
         rx.vstack(
             rx.heading("Ledger", size="4"),
+            rx.cond(p.fees.length() > 0, rx.vstack(rx.foreach(p.fees, _fee_row), spacing="2", width="100%",
+                                                   id="profile-fees")),
             rx.cond(p.ledger.length() > 0,
                     rx.table.root(rx.table.header(rx.table.row(
                         rx.table.column_header_cell("Date"), rx.table.column_header_cell("Entry"),

@@ -167,6 +167,16 @@ class LedgerView:
     amount: str = ""
 
 
+@dataclasses.dataclass
+class FeeView:
+    """A late-cancel / no-show fee on the profile: date, visit code, the fee in words, unpaid."""
+
+    when: str = ""
+    code: str = ""
+    line: str = ""
+    needs_action: bool = False
+
+
 def client_id_from_path(path: str) -> int:
     """/clients/123 -> 123; anything else -> 0."""
     parts = [p for p in (path or "").split("/") if p]
@@ -194,6 +204,7 @@ class ClientProfileState(StaffState):
     upcoming: list[VisitView] = []
     past: list[VisitView] = []
     ledger: list[LedgerView] = []
+    fees: list[FeeView] = []
     clinical: bool = False
     photos: bool = False
     duplicates: list[DuplicateView] = []
@@ -207,6 +218,7 @@ class ClientProfileState(StaffState):
         self.status = status
         self.name = self.phone = self.email = self.date_of_birth = self.added = self.net_paid = ""
         self.upcoming, self.past, self.ledger, self.clinical, self.photos = [], [], [], False, False
+        self.fees = []
         self.duplicates, self.merged_into, self.merges, self._client_id = [], [], [], 0
         self.details, self.card_on_file = DetailsView(), ""
 
@@ -218,6 +230,7 @@ class ClientProfileState(StaffState):
         self.card_on_file = p.card_on_file
         self.upcoming, self.past = _visits(p.upcoming), _visits(p.past)
         self.ledger = [LedgerView(e.when, e.kind, e.amount) for e in p.ledger]
+        self.fees = [FeeView(f.when, f.code, f.line, f.needs_action) for f in p.fees]
         self._client_id = p.id
         self.duplicates = [DuplicateView(i, name, why, f"/clients/{i}") for i, why, name in p.duplicates]
         self.merged_into = [_merge_view(p.merged_into)] if p.merged_into else []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from medspa.features.settings.fees import FeeSettingsState, fee_block, fee_dialog, fee_message
 from medspa.features.settings.location_form import closure_dialog, location_dialog
 from medspa.features.settings.location_state import ClosureView, LocationsState, LocationView
 
@@ -64,6 +65,7 @@ def _card(loc: LocationView) -> rx.Component:
                             rx.text("None coming up", size="2", color_scheme="gray")),
                     spacing="2", width="100%"),
                 columns=rx.breakpoints(initial="1", md="3"), spacing="5", width="100%"),
+            fee_block(loc.id, loc.name),  # issue 16: late-cancel and no-show fees (features/settings/fees.py)
             spacing="4", width="100%"),
         width="100%", class_name="loc-card", custom_attrs={"data-location-id": loc.id})
 
@@ -86,5 +88,6 @@ def locations_tab() -> rx.Component:
                 rx.callout(L.loc_error, icon="circle-alert", color_scheme="red", size="1", width="100%")),
         rx.cond(L.loc_loaded, rx.vstack(rx.foreach(L.locations, _card), spacing="3", width="100%"),
                 rx.center(rx.spinner(size="3"), padding="32px", width="100%")),
-        location_dialog(), closure_dialog(),
-        spacing="4", width="100%", on_mount=L.load_locations, id="loc-tab")
+        fee_message(),
+        location_dialog(), closure_dialog(), fee_dialog(),
+        spacing="4", width="100%", on_mount=[L.load_locations, FeeSettingsState.load_fees], id="loc-tab")

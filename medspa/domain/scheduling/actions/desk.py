@@ -15,6 +15,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.money import format_money
 from medspa.domain.payments.checkout import Checkout, checkout_visit
 from medspa.domain.payments.factory import gateway_of
+from medspa.domain.payments.fees import apply_policy_fee, send_fee_charges_now
 from medspa.domain.payments.gateway import CardDetails, PaymentGateway
 from medspa.domain.payments.refunds import send_refunds_now
 from medspa.domain.scheduling.calendar import AppointmentDetail, appointment_detail
@@ -44,14 +45,40 @@ class CheckedOut:
 
 
 def do_change_status(actor: Actor, appointment_id: int, step: str, *, clock: Clock | None = None,
-                     engine: Engine | None = None) -> AppointmentDetail:
+                     engine: Engine | None = None, gateway: PaymentGateway | None = None) -> AppointmentDetail:
     """check_in, complete or no_show (`STEPS`); the step commits, then the refreshed detail.
+
+    A no-show owes the location's no-show fee when one is set (payments.fees.apply_policy_fee,
+    in the same transaction, once per visit: a second press is refused as InvalidTransition and
+    the unique fee row stops any other path): the deposit is applied to it first, the rest of the
+    deposit is refunded and the rest of the fee charged to the saved card after the commit
+    (a card that needs authentication or is declined leaves the fee unpaid, needs action).
     Raises InvalidTransition (not allowed from the current status), NotFound, PermissionDenied."""
-    now = (clock or app_clock()).now()
+    clock = clock or app_clock()
+    now = clock.now()
+    refund_ids: tuple[int, ...] = ()
     with atomic(actor.org_id, engine=engine) as work:
-        change_status(work.session, actor, appointment_id, step, now=now)
+        appt = change_status(work.session, actor, appointment_id, step, now=now)
+        if step == "no_show":
+            applied = apply_policy_fee(work.session, actor, appt, "no_show", now=now,
+                                       grace_seconds=get_settings().reconcile_grace_seconds)
+            refund_ids = applied.refund_ids if applied is not None else ()
         work.commit()
+        if step != "no_show":
+            return appointment_detail(work.session, actor, appointment_id, now=now)
+    _send_money(actor, appointment_id, refund_ids, clock=clock, engine=engine, gateway=gateway, now=now)
+    with atomic(actor.org_id, engine=engine) as work:
         return appointment_detail(work.session, actor, appointment_id, now=now)
+
+
+def _send_money(actor: Actor, appointment_id: int, refund_ids: tuple[int, ...], *, clock: Clock,
+                engine: Engine | None, gateway: PaymentGateway | None, now) -> None:
+    """After a commit: send the refunds written pending, then the visit's pending fee charges."""
+    engine = engine_of(engine)
+    pay = gateway_of(gateway, engine, clock)
+    if refund_ids:
+        send_refunds_now(engine, actor, refund_ids, pay, now)
+    send_fee_charges_now(engine, actor, appointment_id, pay, now)
 
 
 def do_cancel_visit(actor: Actor, appointment_id: int, reason: str = "client_request", *, note: str = "",
@@ -67,8 +94,8 @@ def do_cancel_visit(actor: Actor, appointment_id: int, reason: str = "client_req
     now = clock.now()
     with atomic(actor.org_id, engine=engine) as work:
         result = cancel_visit(work.session, actor, appointment_id, now=now, reason=reason, note=note)
+    _send_money(actor, appointment_id, result.refund_ids, clock=clock, engine=engine, gateway=gateway, now=now)
     engine = engine_of(engine)
-    send_refunds_now(engine, actor, result.refund_ids, gateway_of(gateway, engine, clock), now)
     with atomic(actor.org_id, engine=engine) as work:
         result = cancellation_figures(work.session, appointment_id, late=result.late)
         return Cancelled(result, appointment_detail(work.session, actor, appointment_id, now=now))

@@ -35,6 +35,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.money import format_money
 from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import PaymentGateway
+from medspa.domain.payments.fees import send_fee_charges_now
 from medspa.domain.payments.refunds import send_refunds_now
 from medspa.domain.payments.service import succeeded_deposit
 from medspa.domain.portal import cancellation
@@ -284,12 +285,14 @@ def do_reschedule_by_token(actor: Actor, token: str, start_at: datetime, *, cloc
             raise ValidationFailed({"start": why_not})
         moved = move_visit(work.session, actor, appt.id, VisitChange(start_at=start_at), now=now, online=True,
                            token=token)
-        refund_ids, counted = tuple(moved.refund_ids), moved.counted_as_late_cancel
+        refund_ids, counted, old_id = tuple(moved.refund_ids), moved.counted_as_late_cancel, appt.id
         paid = succeeded_deposit(work.session, appt.id) if counted else None
         deposit = "" if paid is None else "refunded" if refund_ids else "kept"
     engine = engine_of(engine)
     if refund_ids:
         send_refunds_now(engine, actor, refund_ids, gateway_of(gateway, engine, clock), now)
+    if counted:  # a late move counted as a late cancellation: its fee's card charge, if any
+        send_fee_charges_now(engine, actor, old_id, gateway_of(gateway, engine, clock), now)
     visit = fetch_managed_visit(actor, token, clock=clock, engine=engine)
     return Rescheduled(visit, _move_message(visit, counted, deposit))
 
@@ -311,6 +314,8 @@ def do_cancel_by_token(actor: Actor, token: str, reason: str, note: str = "", *,
         cancelled = cancellation.cancel_own_appointment(work.session, actor, appt.id, now=now, reason=reason,
                                                         note=note, token=token)
     engine = engine_of(engine)
-    send_refunds_now(engine, actor, cancelled.refund_ids, gateway_of(gateway, engine, clock), now)
+    pay = gateway_of(gateway, engine, clock)
+    send_refunds_now(engine, actor, cancelled.refund_ids, pay, now)
+    send_fee_charges_now(engine, actor, cancelled.appointment_id, pay, now)  # a late-cancel fee's card charge
     with atomic(actor.org_id, engine=engine) as work:
         return cancellation.own_cancellation_message(work.session, actor, cancelled, token=token)

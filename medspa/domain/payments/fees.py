@@ -1,0 +1,429 @@
+"""Late-cancel and no-show fees (issue 16): applied once per visit and kind, the deposit first.
+
+The rule (how much, when, whose reasons) lives in scheduling.policy (fee_due, settle_fee,
+CLINIC_REASONS); this module applies it to money:
+
+1. In the transaction that cancels the visit late (a client's cancellation, or the desk's for
+   a reason that is not the clinic's) or marks it a no-show, `apply_policy_fee` writes the
+   PolicyFee row (unique per visit and kind: a second press, another tab or a retry finds it
+   and does nothing), keeps min(deposit, fee) of the paid deposit (a fee_from_deposit line),
+   writes the refund of max(0, deposit - fee) pending (payments.service.begin_refund: sent
+   after the commit) and, when max(0, fee - deposit) is left and the client has a saved card,
+   the off-session charge's Payment row pending (purpose "fee", idempotency key
+   "fee-<appointment id>-<kind>-attempt-<n>"), so no charge can exist without its row.
+2. After the commit, `send_fee_charges_now` sends the pending charge once and records the
+   answer: succeeded -> paid (a fee_charged line); the card needs the client's
+   authentication, was declined, or there is no card -> unpaid_needs_action with the reason
+   (shown on the client's profile and the visit; never retried automatically). A gateway that
+   does not answer leaves the payment pending: reconciliation settles it
+   (`settle_fee_payment`, same key: the gateway replays, never charges twice).
+3. A manager waives a fee with a reason (`waive_fee`, permission fee.waive): what the fee
+   took is given back (the deposit part and the card charge, refunds written pending and sent
+   after the commit); an unpaid remainder is simply no longer due.
+
+Services take a session and never commit; amounts are integer cents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from medspa.db import tenant_session
+from medspa.domain.audit.service import record
+from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.identity.actor import Actor
+from medspa.domain.money import format_money
+from medspa.domain.payments.cards import card_for_visit, card_label
+from medspa.domain.payments.gateway import ChargeRequest, ChargeResult, PaymentGateway
+from medspa.domain.payments.models import (LedgerEntry, Payment, PaymentStatus, PolicyFee, PolicyFeeStatus,
+                                           Refund, SavedCard)
+from medspa.domain.payments import service as deposits
+from medspa.domain.payments.service import (apply_charge_outcome, begin_refund, ledger_processing_fee,
+                                            mark_settled, record_pending, succeeded_deposit)
+from medspa.domain.payments.stripe_gateway import GatewayUnavailable
+from medspa.domain.practice.service import get_location
+from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.policy import FEE_KIND_LABELS, FEE_KINDS, fee_due, is_clinic_reason, settle_fee
+
+FEE_PURPOSE = "fee"
+NO_CARD = "No card on file: collect it from the client"
+NEEDS_AUTH = "The card needs the client's authentication (3-D Secure): collect it from the client"
+WAIVE_REASON_MAX = 300
+
+
+@dataclass(frozen=True)
+class AppliedFee:
+    """What applying a fee wrote in the caller's transaction: the fee row's id and status, and
+    the deposit refund to send after the commit (payments.refunds.send_refunds_now)."""
+
+    fee_id: int
+    status: str
+    refund_ids: tuple[int, ...] = ()
+
+
+def fee_of(session: Session, appointment_id: int, kind: str, *, lock: bool = False) -> PolicyFee | None:
+    """The visit's `kind` fee row, if any (lock: FOR UPDATE, read afresh)."""
+    stmt = select(PolicyFee).where(PolicyFee.appointment_id == appointment_id, PolicyFee.kind == kind)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return session.exec(stmt).first()
+
+
+def fees_of_visit(session: Session, appointment_id: int) -> list[PolicyFee]:
+    """The visit's fee rows, oldest first."""
+    return list(session.exec(select(PolicyFee).where(PolicyFee.appointment_id == appointment_id)
+                             .order_by(PolicyFee.id)))
+
+
+def fees_of_client(session: Session, client_id: int) -> list[PolicyFee]:
+    """A client's fee rows, newest first."""
+    return list(session.exec(select(PolicyFee).where(PolicyFee.client_id == client_id)
+                             .order_by(PolicyFee.created_at.desc(), PolicyFee.id.desc())))
+
+
+def fee_applies(appointment: Appointment, location, kind: str) -> int | None:
+    """The fee in cents that `kind` costs this visit now (scheduling.policy.fee_due), None when
+    no fee is set (the deposit rule alone applies)."""
+    return fee_due(appointment, location, kind)
+
+
+def apply_policy_fee(session: Session, actor: Actor, appointment: Appointment, kind: str, *, now: datetime,
+                     grace_seconds: int = 120) -> AppliedFee | None:
+    """Apply the `kind` fee ("late_cancel" | "no_show") to `appointment` (locked by the caller,
+    already cancelled late / marked no-show) in the caller's transaction. None when the location
+    charges no such fee for this visit (scheduling.policy.fee_due None): the caller applies the
+    deposit rule as before. Once per visit and kind: an existing row is returned untouched
+    (also when another transaction inserted it first: the unique constraint decides).
+
+    Writes the PolicyFee row (settle_fee: kept, refund, charge), the fee_from_deposit line
+    (0 cents) for the kept part, the deposit refund pending (begin_refund), and for a remainder
+    the pending off-session charge (status charging) or, with no saved card, unpaid_needs_action
+    (NO_CARD). Audit policy_fee.apply. The caller commits, sends the refund and then the charge
+    (send_fee_charges_now)."""
+    if kind not in FEE_KINDS:
+        raise ValueError(kind)
+    fee = fee_applies(appointment, get_location(session, appointment.location_id), kind)
+    if fee is None:
+        return None
+    existing = fee_of(session, appointment.id, kind)
+    if existing is not None:
+        return AppliedFee(existing.id, existing.status)
+    deposit = succeeded_deposit(session, appointment.id)
+    paid = deposit.amount_cents if deposit is not None else 0
+    st = settle_fee(paid, fee)
+    status = PolicyFeeStatus.NONE_DUE if fee == 0 else PolicyFeeStatus.PAID
+    row = PolicyFee(org_id=appointment.org_id, appointment_id=appointment.id, client_id=appointment.client_id,
+                    kind=kind, status=status, fee_cents=fee, deposit_cents=paid, applied_cents=st.kept,
+                    refund_cents=st.refund, charge_cents=st.charge, currency=appointment.currency,
+                    created_at=now, updated_at=now)
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:  # another transaction applied it first: theirs stands
+        other = fee_of(session, appointment.id, kind)
+        if other is None:
+            raise
+        return AppliedFee(other.id, other.status)
+    refund_ids: tuple[int, ...] = ()
+    if deposit is not None and st.kept:
+        session.add(LedgerEntry(org_id=appointment.org_id, client_id=appointment.client_id,
+                                appointment_id=appointment.id, payment_id=deposit.id, entry_type="fee_from_deposit",
+                                amount_cents=0, currency=deposit.currency, created_at=now))
+    if deposit is not None and st.refund:
+        refund = begin_refund(session, actor, deposit, now=now, amount_cents=st.refund,
+                              reason=f"{FEE_KIND_LABELS[kind]} of {format_money(fee, row.currency)} "
+                                     "taken from the deposit; the rest goes back")
+        refund_ids = (refund.id,) if refund is not None else ()
+    if st.charge:
+        _begin_charge(session, actor, appointment, row, now=now, grace_seconds=grace_seconds)
+    session.add(row)
+    session.flush()
+    record(session, actor, "policy_fee.apply", "appointment", appointment.id, client_id=appointment.client_id,
+           at=now, kind=kind, fee_cents=fee, deposit_cents=paid, kept_cents=st.kept, refund_cents=st.refund,
+           charge_cents=st.charge, status=str(row.status))
+    return AppliedFee(row.id, row.status, refund_ids)
+
+
+def _begin_charge(session: Session, actor: Actor, appointment: Appointment, row: PolicyFee, *, now: datetime,
+                  grace_seconds: int) -> None:
+    """The pending Payment of the fee's remainder on the saved card (status charging), or
+    unpaid_needs_action when the client has no card."""
+    card = card_for_visit(session, appointment)
+    if card is None:
+        row.status, row.reason = PolicyFeeStatus.UNPAID, NO_CARD
+        return
+    row.attempts += 1
+    request = _fee_request(row, appointment.id, f"fee-{appointment.id}-{row.kind}-attempt-{row.attempts}", card)
+    payment = record_pending(session, actor, appointment=appointment, request=request, gateway=card.gateway,
+                             now=now, grace_seconds=grace_seconds, purpose=FEE_PURPOSE, until=now)
+    row.status, row.payment_id, row.card_label = PolicyFeeStatus.CHARGING, payment.id, card_label(card)[:40]
+
+
+def _fee_request(row: PolicyFee, appointment_id: int, key: str, card: SavedCard) -> ChargeRequest:
+    """The off-session charge of a fee's remainder (row.charge_cents) on the saved `card`."""
+    return ChargeRequest(org_id=row.org_id, amount_cents=row.charge_cents, currency=row.currency,
+                         idempotency_key=key, description=FEE_KIND_LABELS[row.kind],
+                         payment_method_id=card.payment_method_id, customer_id=card.gateway_customer_id,
+                         off_session=True,
+                         metadata={"org_id": str(row.org_id), "appointment_id": str(appointment_id), "fee": row.kind})
+
+
+def charging_fee_ids(session: Session, appointment_id: int) -> tuple[int, ...]:
+    """The visit's fees whose card charge is written pending and not sent yet (status charging)."""
+    return tuple(session.exec(select(PolicyFee.id).where(PolicyFee.appointment_id == appointment_id,
+                                                         PolicyFee.status == PolicyFeeStatus.CHARGING)))
+
+
+def send_fee_charge(session: Session, actor: Actor, fee_id: int, gateway: PaymentGateway, now: datetime) -> str:
+    """Send the pending card charge of fee `fee_id` (locked here) once and record the answer
+    (settle_fee_payment). A fee not charging (already settled by another request or the
+    reconciliation) is left as it is. GatewayUnavailable: the payment stays pending for
+    reconciliation (the same key; the gateway replays), the fee stays charging. Returns the
+    fee's status. The caller commits."""
+    row = session.exec(select(PolicyFee).where(PolicyFee.id == fee_id).with_for_update()
+                       .execution_options(populate_existing=True)).first()
+    if row is None:
+        raise NotFound("fee")
+    if row.status != PolicyFeeStatus.CHARGING or row.payment_id is None:
+        return row.status
+    payment = session.exec(select(Payment).where(Payment.id == row.payment_id).with_for_update()
+                           .execution_options(populate_existing=True)).one()
+    if payment.status == PaymentStatus.PENDING:
+        card = card_for_visit(session, session.get(Appointment, row.appointment_id))
+        try:
+            result = gateway.charge(_fee_request(row, row.appointment_id, payment.idempotency_key, card)) \
+                if card is not None else ChargeResult(status=PaymentStatus.FAILED,
+                                                      message="The saved card was removed before the charge")
+        except GatewayUnavailable as exc:
+            record(session, actor, "payment.unanswered", "payment", payment.id, client_id=payment.client_id, at=now,
+                   cause=exc.cause or exc.message)
+            return row.status
+        except ValidationFailed as exc:  # the gateway refused the request itself (e.g. a bad card)
+            result = ChargeResult(status=PaymentStatus.FAILED, message="; ".join(exc.fields.values()))
+        apply_charge_outcome(session, actor, payment, result, now, fee=row.kind)
+    return settle_fee_payment(session, actor, payment, now)
+
+
+def settle_fee_payment(session: Session, actor: Actor, payment: Payment, now: datetime) -> str:
+    """Move the fee whose charge is `payment` (purpose "fee", locked by the caller) on by the
+    payment's status: succeeded -> paid (fee_charged line with its processing_fee line);
+    requires_action -> unpaid_needs_action (NEEDS_AUTH; the intent is left to reconciliation,
+    which cancels it: no retry loop); declined / failed -> unpaid_needs_action with the
+    gateway's message; pending -> unchanged. Used after the charge and by reconciliation and
+    the webhook. Returns the fee's status ("" when the payment is no fee's)."""
+    row = session.exec(select(PolicyFee).where(PolicyFee.payment_id == payment.id).with_for_update()
+                       .execution_options(populate_existing=True)).first()
+    if row is None:
+        return ""
+    if payment.status == PaymentStatus.SUCCEEDED and row.charged_cents == 0 and row.status != PolicyFeeStatus.WAIVED:
+        row.status, row.reason, row.charged_cents = PolicyFeeStatus.PAID, "", payment.amount_cents
+        session.add(LedgerEntry(org_id=payment.org_id, client_id=payment.client_id,
+                                appointment_id=payment.appointment_id, payment_id=payment.id,
+                                entry_type="fee_charged", amount_cents=payment.amount_cents,
+                                currency=payment.currency, created_at=now))
+        ledger_processing_fee(session, payment, now)
+        mark_settled(payment)
+    elif row.status == PolicyFeeStatus.CHARGING and payment.status == PaymentStatus.REQUIRES_ACTION:
+        row.status, row.reason = PolicyFeeStatus.UNPAID, NEEDS_AUTH
+    elif row.status == PolicyFeeStatus.CHARGING and payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
+        row.status = PolicyFeeStatus.UNPAID
+        row.reason = f"The card was declined: {payment.failure_message or 'no reason given'}"[:500]
+    else:
+        return row.status
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    record(session, actor, f"policy_fee.{row.status}", "appointment", row.appointment_id, client_id=row.client_id,
+           at=now, kind=row.kind, fee_cents=row.fee_cents, charged_cents=row.charged_cents, reason=row.reason)
+    return row.status
+
+
+def check_waivable(session: Session, actor: Actor, fee_id: int, reason: object) -> tuple[PolicyFee, str]:
+    """The fee (locked) a manager may waive now with `reason` (stripped). Raises PermissionDenied
+    (fee.waive), NotFound, ValidationFailed ({"reason": ...} empty or too long; {"fee": ...}
+    already waived, nothing due, or its card charge still waiting for the gateway)."""
+    actor.require("fee.waive")
+    row = session.exec(select(PolicyFee).where(PolicyFee.id == fee_id).with_for_update()
+                       .execution_options(populate_existing=True)).first()
+    if row is None:
+        raise NotFound("fee")
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not text or "\x00" in text:
+        raise ValidationFailed({"reason": "Say why the fee is waived"})
+    if len(text) > WAIVE_REASON_MAX:
+        raise ValidationFailed({"reason": f"Keep the reason under {WAIVE_REASON_MAX} characters"})
+    if row.status == PolicyFeeStatus.WAIVED:
+        raise ValidationFailed({"fee": "This fee is already waived"})
+    if row.status == PolicyFeeStatus.NONE_DUE:
+        raise ValidationFailed({"fee": "Nothing is due for this fee"})
+    if row.status == PolicyFeeStatus.CHARGING:
+        raise ValidationFailed({"fee": "The card charge is still waiting for the payment provider; try again "
+                                       "in a minute"})
+    return row, text
+
+
+def waive_fee(session: Session, actor: Actor, fee_id: int, reason: str, *, now: datetime) -> tuple[int, ...]:
+    """Waive a fee (fee.waive: owner, manager) with a reason: status waived, who and when, and
+    what the fee took goes back: the deposit part kept for it (applied_cents, refunded on the
+    deposit payment) and a card charge (charged_cents, refunded as fee_refunded), each written
+    pending (begin_refund) for the caller to send after the commit; an unpaid remainder is no
+    longer due. Audit policy_fee.waive. Returns the refund ids. Raises as check_waivable."""
+    row, text = check_waivable(session, actor, fee_id, reason)
+    refunds: list[Refund] = []
+    if row.applied_cents:
+        deposit = session.exec(select(Payment).where(Payment.appointment_id == row.appointment_id,
+                                                     Payment.purpose == "deposit")
+                               .where(Payment.status.in_((PaymentStatus.SUCCEEDED,
+                                                          PaymentStatus.PARTIALLY_REFUNDED)))
+                               .order_by(Payment.id)).first()
+        if deposit is not None:
+            refund = begin_refund(session, actor, deposit, now=now, amount_cents=row.applied_cents,
+                                  reason=f"{FEE_KIND_LABELS[row.kind]} waived: {text}"[:200])
+            refunds += [refund] if refund is not None else []
+    if row.charged_cents and row.payment_id is not None:
+        charge = session.get(Payment, row.payment_id)
+        refund = begin_refund(session, actor, charge, now=now, amount_cents=row.charged_cents,
+                              entry_type="fee_refunded", reason=f"{FEE_KIND_LABELS[row.kind]} waived: {text}"[:200])
+        refunds += [refund] if refund is not None else []
+    previous = row.status
+    row.status, row.waive_reason, row.waived_by_user_id, row.waived_at, row.updated_at = (
+        PolicyFeeStatus.WAIVED, text, actor.user_id, now, now)
+    session.add(row)
+    session.flush()
+    record(session, actor, "policy_fee.waive", "appointment", row.appointment_id, client_id=row.client_id, at=now,
+           kind=row.kind, fee_cents=row.fee_cents, previous=str(previous), reason=text,
+           refund_cents=sum(r.amount_cents for r in refunds))
+    return tuple(r.id for r in refunds)
+
+
+def fee_line(row: PolicyFee) -> str:
+    """A fee in words for the client's profile and the visit's panel, e.g. "No-show fee $75.00:
+    paid ($50.00 from the deposit, $25.00 charged to Visa ••4242)", "Late-cancel fee $75.00:
+    unpaid, needs action: The card was declined: ...", "... waived: first time"."""
+    label = f"{FEE_KIND_LABELS.get(row.kind, row.kind)} {format_money(row.fee_cents, row.currency)}"
+    money = lambda cents: format_money(cents, row.currency)  # noqa: E731
+    if row.status == PolicyFeeStatus.WAIVED:
+        return f"{label}: waived ({row.waive_reason})"
+    if row.status == PolicyFeeStatus.NONE_DUE:
+        return f"{label}: nothing due"
+    parts = []
+    if row.applied_cents:
+        parts.append(f"{money(row.applied_cents)} from the deposit")
+    if row.refund_cents:
+        parts.append(f"{money(row.refund_cents)} of the deposit refunded")
+    if row.status == PolicyFeeStatus.PAID:
+        if row.charged_cents:
+            parts.append(f"{money(row.charged_cents)} charged" + (f" to {row.card_label}" if row.card_label else ""))
+        return f"{label}: paid ({', '.join(parts)})" if parts else f"{label}: paid"
+    if row.status == PolicyFeeStatus.CHARGING:
+        return f"{label}: charging {money(row.charge_cents)} to {row.card_label or 'the saved card'}"
+    due = f"{money(row.charge_cents)} unpaid, needs action: {row.reason}"
+    return f"{label}: {', '.join(parts + [due])}"
+
+
+def owes_late_cancel_fee(appointment: Appointment) -> bool:
+    """Whether a cancelled `appointment` is one the late-cancel fee applies to (amount aside):
+    cancelled late (cancellation_late) by the client (any reason they gave), or by the desk or a
+    job for a reason that is not the clinic's own (scheduling.policy.CLINIC_REASONS: "clinic",
+    "weather" charge nothing; "client_request", "illness", "other" do, and a manager may waive)."""
+    if not appointment.cancellation_late:
+        return False
+    return appointment.cancelled_by == "client" or not is_clinic_reason(appointment.cancellation_reason)
+
+
+def apply_cancellation_fee(session: Session, actor: Actor, appointment: Appointment, *,
+                           now: datetime) -> AppliedFee | None:
+    """The late-cancel fee of a just-cancelled `appointment` (apply_policy_fee, kind
+    late_cancel) when it owes one (owes_late_cancel_fee) and the location sets one; then the
+    deposit is not "kept by the policy" as a whole (appointment.cancellation_keeps_deposit False:
+    the fee row says what was kept). None otherwise: the deposit rule applies as before."""
+    if not owes_late_cancel_fee(appointment):
+        return None
+    applied = apply_policy_fee(session, actor, appointment, "late_cancel", now=now)
+    if applied is not None and appointment.cancellation_keeps_deposit:
+        appointment.cancellation_keeps_deposit = False
+        session.add(appointment)
+    return applied
+
+
+def settle_cancellation(session: Session, actor: Actor, appointment: Appointment, *, keep: bool,
+                        now: datetime) -> Refund | None:
+    """Settle the deposit of a just-cancelled `appointment` in the cancellation's transaction
+    (every cancellation path calls this): a late cancellation that owes the location's
+    late-cancel fee (apply_cancellation_fee) settles by the fee: the deposit applied to it
+    first, max(0, deposit - fee) refunded (that pending Refund is returned) and the rest of the
+    fee written as a pending card charge that the caller sends after the commit
+    (send_fee_charges_now). Otherwise the deposit rule as before
+    (payments.service.settle_cancellation: kept when `keep`, else refunded)."""
+    applied = apply_cancellation_fee(session, actor, appointment, now=now)
+    if applied is not None:
+        return session.get(Refund, applied.refund_ids[0]) if applied.refund_ids else None
+    return deposits.settle_cancellation(session, actor, appointment, keep=keep, now=now)
+
+
+def send_fee_charges_now(engine, actor: Actor, appointment_id: int, gateway: PaymentGateway,
+                         now: datetime) -> None:
+    """After the commit that applied a fee: send each of the visit's pending fee charges, each in
+    its own transaction (send_fee_charge). A crash or an unanswered gateway leaves the payment
+    pending for reconciliation; nothing here raises for a declined card."""
+    with tenant_session(actor.org_id, engine) as session:
+        ids = charging_fee_ids(session, appointment_id)
+    for fee_id in ids:
+        with tenant_session(actor.org_id, engine) as session:
+            send_fee_charge(session, actor, fee_id, gateway, now)
+            session.commit()
+
+
+def client_fee_sentence(row: PolicyFee) -> str:
+    """What a fee did, told to the client after their own cancellation: "A late-cancellation
+    fee of $75.00 applies: $50.00 of your deposit was kept for it and $25.00 was charged to
+    your card on file." (or "... the clinic will contact you about the remaining $25.00.", or
+    "$25.00 of your deposit is being refunded.")."""
+    money = lambda cents: format_money(cents, row.currency)  # noqa: E731
+    what = "late-cancellation fee" if row.kind == "late_cancel" else "no-show fee"
+    if row.status == PolicyFeeStatus.NONE_DUE:
+        return ""
+    parts = [f"A {what} of {money(row.fee_cents)} applies"]
+    tail = []
+    if row.applied_cents:
+        tail.append(f"{money(row.applied_cents)} of your deposit was kept for it")
+    if row.refund_cents:
+        tail.append(f"{money(row.refund_cents)} of your deposit is being refunded")
+    if row.charged_cents:
+        tail.append(f"{money(row.charged_cents)} was charged to your card on file")
+    elif row.charge_cents and row.status == PolicyFeeStatus.CHARGING:
+        tail.append(f"{money(row.charge_cents)} is being charged to your card on file")
+    elif row.charge_cents and row.status == PolicyFeeStatus.UNPAID:
+        tail.append(f"the clinic will contact you about the remaining {money(row.charge_cents)}")
+    return parts[0] + (": " + " and ".join(tail) if tail else "") + "."
+
+
+def late_fee_preview(session: Session, appointment: Appointment, location, *, client: bool) -> str:
+    """What a late cancellation of `appointment` would cost under the late-cancel fee, in words,
+    before it happens ("" when the location sets no fee for it: the deposit rule's words
+    apply). client: worded for the client cancelling ("your deposit") or for the desk (the
+    clinic's own reasons charge nothing). The caller knows the cancellation would be late."""
+    fee = fee_applies(appointment, location, "late_cancel")
+    if fee is None:
+        return ""
+    deposit = succeeded_deposit(session, appointment.id)
+    st = settle_fee(deposit.amount_cents if deposit is not None else 0, fee)
+    money = lambda cents: format_money(cents, appointment.currency)  # noqa: E731
+    card = card_for_visit(session, appointment)
+    your = "your" if client else "the"
+    parts = []
+    if st.kept:
+        parts.append(f"{money(st.kept)} of {your} deposit goes toward it")
+    if st.refund:
+        parts.append(f"the other {money(st.refund)} is refunded")
+    if st.charge:
+        parts.append(f"{money(st.charge)} is charged to {'your' if client else 'the'} {card_label(card)}" if card
+                     else f"{money(st.charge)} is due{'' if client else ' (no card on file)'}")
+    head = f"A late-cancellation fee of {money(fee)} applies"
+    text = f"{head}: {', '.join(parts)}." if parts else f"{head}."
+    return text if client else f"{text} Cancelling for the clinic's own reason (clinic, weather) charges nothing."
