@@ -72,6 +72,10 @@ class Location(SQLModel, table=True):
     late_cancel_keeps_deposit: bool = True
     # a client's reschedule inside the window counts as a late cancellation (scheduling.reschedule)
     late_reschedule_is_late_cancel: bool = False
+    # --- recurring series (issue 16, section 2; migration 0040) ---
+    # a series takes the service's deposit for each visit, not only the first (scheduling.series)
+    series_deposit_each_visit: bool = False
+    # --- end recurring series ---
     address: str = ""
     phone: str = ""
     sms_from_number: str | None = Field(default=None, max_length=16)  # E.164; None: the clinic's
