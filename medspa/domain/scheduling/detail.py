@@ -67,6 +67,10 @@ class AppointmentDetail:
     paid_at_checkout_cents: int = 0
     client_alerts: str = ""  # the client's alerts ("VIP", "prefers afternoons"), with client.contact.read
     cancel_reason: str = ""  # a cancelled visit's reason and who cancelled: "Illness (by the client)"
+    # its recurring series (scheduling.series_changes.series_info): "Visit 3 of 6 · Weekly at 10:00", and how
+    # many of its visits are confirmed and still ahead ("" / 0: not part of a series)
+    series_label: str = ""
+    series_ahead: int = 0
 
 
 def _allowed_actions(actor: Actor, appt: Appointment, today: date, visit_day: date) -> list[str]:
@@ -163,6 +167,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
     if "sale_cents" in checkout and not checkout["checked_out"]:
         actions.append("checkout")
     record(session, actor, "appointment.read", "appointment", appt.id, client_id=appt.client_id, at=now)
+    series = _series_fields(session, appt, now)
     return AppointmentDetail(
         id=appt.id, reference=format_display_code(appt.display_code), status=appt.status,
         status_label=STATUS_LABELS.get(appt.status, appt.status), client_id=appt.client_id,
@@ -179,7 +184,15 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         source=appt.source, price=format_money(appt.price_cents, appt.currency),
         deposit_paid=_deposit_words(session, appt, paid), deposit_paid_cents=paid,
         currency=appt.currency, actions=actions, cancel_late=late, cancel_policy=policy,
-        cancellation_window_hours=window, notes=appt.notes, cancel_reason=_cancel_reason(appt), **checkout)
+        cancellation_window_hours=window, notes=appt.notes, cancel_reason=_cancel_reason(appt), **series, **checkout)
+
+
+def _series_fields(session: Session, appt: Appointment, now: datetime) -> dict:
+    """series_label / series_ahead of a visit in a recurring series (none: {})."""
+    from medspa.domain.scheduling.series_changes import series_info  # series builds on desk and reschedule
+
+    info = series_info(session, appt, now)
+    return {} if info is None else {"series_label": info.label, "series_ahead": info.ahead}
 
 
 def _deposit_words(session: Session, appt: Appointment, paid_cents: int) -> str:

@@ -238,6 +238,8 @@ class DetailView:
     paid_label: str = ""
     cancel_reason: str = ""  # "Illness (by the client)" on a cancelled visit
     can_move: bool = False  # appointment.reschedule on a confirmed / checked-in visit: drag or edit
+    series_label: str = ""  # "Visit 3 of 6 · Weekly at 10:00" (recurring series), else ""
+    series_ahead: int = 0  # its visits confirmed and still ahead (the cancel choices need > 1)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -443,7 +445,7 @@ def detail_view(d: AppointmentDetail) -> DetailView:
         can_complete="complete" in d.actions, can_no_show="no_show" in d.actions, can_cancel="cancel" in d.actions,
         cancel_late=d.cancel_late, cancel_policy=d.cancel_policy, reference=d.reference,
         can_checkout="checkout" in d.actions, checked_out=d.checked_out, cancel_reason=d.cancel_reason,
-        can_move="move" in d.actions,
+        can_move="move" in d.actions, series_label=d.series_label, series_ahead=d.series_ahead,
         sale=format_money(d.sale_cents, d.currency), applied=format_money(d.applied_cents, d.currency),
         balance=format_money(d.balance_cents, d.currency), balance_due=d.balance_cents > 0,
         paid_label=("" if not d.checked_out else "Checked out" if not d.sale_cents

@@ -14,9 +14,9 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import PaymentGateway
 from medspa.domain.payments.refunds import send_refunds_now
-from medspa.domain.scheduling.series import (Recurrence, SeriesBooked, SeriesInfo, SeriesMoved, SeriesPlan,
-                                             book_series, cancel_in_series, move_in_series, plan_series,
-                                             series_info)
+from medspa.domain.scheduling.series import Recurrence, SeriesBooked, SeriesPlan, book_series, plan_series
+from medspa.domain.scheduling.series_changes import (SeriesInfo, SeriesMoved, cancel_in_series, move_in_series,
+                                                     series_info)
 from medspa.domain.scheduling.service import get_appointment
 from medspa.domain.work import atomic, engine_of, now_of
 
@@ -81,7 +81,7 @@ def do_cancel_in_series(actor: Actor, appointment_id: int, scope: str, reason: s
 def do_move_in_series(actor: Actor, appointment_id: int, scope: str, *, wall: time, provider_id: int | None = None,
                       clock: Clock | None = None, engine: Engine | None = None) -> SeriesMoved:
     """Move this visit, this and following (the series splits) or all still ahead to local
-    time `wall` on their own dates (scheduling.series.move_in_series), all or nothing.
+    time `wall` on their own dates (scheduling.series_changes.move_in_series), all or nothing.
     Raises MoveRefused ("date: reason"), ValidationFailed, InvalidTransition, NotFound,
     PermissionDenied."""
     now = now_of(clock)
