@@ -345,3 +345,20 @@ def test_each_occurrence_checks_out_on_its_own(clinic):
     assert (out.status, out.balance_cents) == ("succeeded", 35000)
     with clinic.session() as s:
         assert [s.get(Appointment, i).status for i in ids] == [AppointmentStatus.COMPLETED, AppointmentStatus.CONFIRMED]
+
+
+def test_the_series_deposit_setting_saves_from_the_locations_form(clinic):
+    from medspa.domain.practice.location_actions import do_update_location, fetch_locations
+    from medspa.features.settings.location_text import details_of, parse_details
+
+    owner = clinic.staff_actor("owner")
+    [row] = fetch_locations(owner, now=at(NY, 2026, 3, 1, 8), engine=clinic.engine)
+    form = details_of(row)
+    assert form["series_deposit_each_visit"] == "false"
+    data, errors = parse_details({**form, "series_deposit_each_visit": "true"})
+    assert errors == {}
+    do_update_location(owner, clinic.location_id, data, engine=clinic.engine)
+    with clinic.session() as s:
+        assert s.get(Location, clinic.location_id).series_deposit_each_visit is True
+    assert parse_details({**form, "series_deposit_each_visit": "maybe"}) == (
+        None, {"series_deposit_each_visit": "Choose which visits of a series take the deposit"})

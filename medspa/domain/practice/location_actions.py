@@ -56,6 +56,8 @@ class LocationRow:
     late_reschedule_is_late_cancel: bool
     hours: tuple[tuple[int, tuple[tuple[time, time], ...]], ...]
     closures: tuple[ClosureRow, ...]
+    # --- recurring series (issue 16): a series takes the deposit for each visit, not only the first
+    series_deposit_each_visit: bool = False
 
 
 def _closure(session: Session, loc: Location, c: LocationClosure) -> ClosureRow:
@@ -68,7 +70,8 @@ def _row(session: Session, loc: Location, now: datetime) -> LocationRow:
     hours = tuple((d, tuple(spans)) for d, spans in hours_of(session, loc.id).items())
     return LocationRow(loc.id, loc.name, loc.time_zone, loc.address, loc.phone, loc.cancellation_window_hours,
                        loc.late_cancel_keeps_deposit, loc.late_reschedule_is_late_cancel,
-                       hours, tuple(_closure(session, loc, c) for c in closures_of(session, loc.id, today)))
+                       hours, tuple(_closure(session, loc, c) for c in closures_of(session, loc.id, today)),
+                       series_deposit_each_visit=loc.series_deposit_each_visit)
 
 
 def fetch_locations(actor: Actor, *, clock: Clock | None = None, now: datetime | None = None,

@@ -67,8 +67,23 @@ def _details() -> rx.Component:
                    value=f["late_reschedule_is_late_cancel"],
                    on_change=L.set_detail("late_reschedule_is_late_cancel"), size="2"),
                hint="A late cancellation settles the deposit by the rule above; the new time is paid in full"),
+        _series_block(),
         rx.el.datalist(rx.foreach(L.time_zones, lambda z: rx.el.option(value=z)), id="loc-zones"),
         spacing="3", width="100%")
+
+
+def _series_block() -> rx.Component:
+    """Recurring series (issue 16, section 2): which visits of a series booked at the desk
+    take the service's deposit (scheduling.series.deposit_due_cents)."""
+    f = L.loc_form
+    return _field("series_deposit_each_visit", "Deposit for a recurring series",
+                  rx.select.root(
+                      rx.select.trigger(id="loc-series_deposit_each_visit", width="100%"),
+                      rx.select.content(rx.select.item("First visit only", value="false"),
+                                        rx.select.item("Each visit", value="true")),
+                      value=f["series_deposit_each_visit"], on_change=L.set_detail("series_deposit_each_visit"),
+                      size="2"),
+                  hint="The service's deposit, shown as due when the desk books a series")
 
 
 def _span(day: DayForm, span: SpanText, index) -> rx.Component:

@@ -18,7 +18,9 @@ from medspa.domain.practice.locations import LocationInput, Weekly
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DETAIL_FIELDS = ("name", "time_zone", "address", "phone", "cancellation_window_hours", "late_cancel_keeps_deposit",
-                 "late_reschedule_is_late_cancel")
+                 "late_reschedule_is_late_cancel",
+                 "series_deposit_each_visit",  # recurring series (issue 16)
+                 )
 KEEPS = {"true": True, "false": False}  # the form's yes/no selects (late_cancel_keeps_deposit, late_reschedule_is_late_cancel)
 FIELD_LIMIT = 400
 
@@ -50,7 +52,8 @@ def blank_details(time_zone: str) -> dict[str, str]:
     """A new location's details: the clinic's usual zone, a 24-hour cancellation window whose
     late cancellations keep the deposit."""
     return {"name": "", "time_zone": time_zone, "address": "", "phone": "", "cancellation_window_hours": "24",
-            "late_cancel_keeps_deposit": "true", "late_reschedule_is_late_cancel": "false"}
+            "late_cancel_keeps_deposit": "true", "late_reschedule_is_late_cancel": "false",
+            "series_deposit_each_visit": "false"}
 
 
 def details_of(row: LocationRow) -> dict[str, str]:
@@ -59,7 +62,8 @@ def details_of(row: LocationRow) -> dict[str, str]:
             "phone": display_phone(row.phone) if row.phone else "",
             "cancellation_window_hours": str(row.cancellation_window_hours),
             "late_cancel_keeps_deposit": "true" if row.late_cancel_keeps_deposit else "false",
-            "late_reschedule_is_late_cancel": "true" if row.late_reschedule_is_late_cancel else "false"}
+            "late_reschedule_is_late_cancel": "true" if row.late_reschedule_is_late_cancel else "false",
+            "series_deposit_each_visit": "true" if row.series_deposit_each_visit else "false"}
 
 
 def hours_form(hours: dict[int, list[tuple[time, time]]]) -> list[DayForm]:
@@ -93,12 +97,18 @@ def parse_details(form: dict[str, str]) -> tuple[LocationInput | None, dict[str,
     counts = KEEPS.get(form.get("late_reschedule_is_late_cancel", "false"))
     if counts is None:
         errors["late_reschedule_is_late_cancel"] = "Choose how a late reschedule counts"
+    # --- recurring series (issue 16)
+    each_visit = KEEPS.get(form.get("series_deposit_each_visit", "false"))
+    if each_visit is None:
+        errors["series_deposit_each_visit"] = "Choose which visits of a series take the deposit"
+    # --- end recurring series
     if errors:
         return None, errors
     return LocationInput(name=form.get("name", ""), time_zone=form.get("time_zone", ""),
                          address=form.get("address", ""), phone=form.get("phone", ""),
                          cancellation_window_hours=int(window), late_cancel_keeps_deposit=keeps,
-                         late_reschedule_is_late_cancel=counts), {}
+                         late_reschedule_is_late_cancel=counts,
+                         series_deposit_each_visit=each_visit), {}
 
 
 def parse_hours(days: list[DayForm]) -> tuple[Weekly | None, dict[str, str]]:
