@@ -362,3 +362,16 @@ def test_the_series_deposit_setting_saves_from_the_locations_form(clinic):
         assert s.get(Location, clinic.location_id).series_deposit_each_visit is True
     assert parse_details({**form, "series_deposit_each_visit": "maybe"}) == (
         None, {"series_deposit_each_visit": "Choose which visits of a series take the deposit"})
+
+
+def test_the_edit_dialog_moves_all_visits_still_ahead(clinic):
+    from medspa.domain.scheduling.actions.series import do_move_series
+
+    booked, ids = _series(clinic, count=3)
+    clock = FixedClock(at(NY, 2026, 3, 1, 9))
+    detail = do_move_series(clinic.staff_actor(), ids[1], "all", wall=time(11, 15), clock=clock, engine=clinic.engine)
+    assert detail.series_label == "Visit 2 of 3 · Weekly at 11:15"
+    assert [r.start_at.astimezone(ZoneInfo(NY)).strftime("%H:%M") for r in visits(clinic, [booked.series_id])] == [
+        "11:15"] * 3
+    with pytest.raises(ValidationFailed):
+        do_move_series(clinic.staff_actor(), ids[1], "all", wall=None, clock=clock, engine=clinic.engine)

@@ -10,10 +10,12 @@ from datetime import datetime, time
 from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
+from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import PaymentGateway
 from medspa.domain.payments.refunds import send_refunds_now
+from medspa.domain.scheduling.detail import AppointmentDetail, appointment_detail
 from medspa.domain.scheduling.series import Recurrence, SeriesBooked, SeriesPlan, book_series, plan_series
 from medspa.domain.scheduling.series_changes import (SeriesInfo, SeriesMoved, cancel_in_series, move_in_series,
                                                      series_info)
@@ -87,6 +89,18 @@ def do_move_in_series(actor: Actor, appointment_id: int, scope: str, *, wall: ti
     now = now_of(clock)
     with atomic(actor.org_id, engine=engine) as work:
         return move_in_series(work.session, actor, appointment_id, scope, wall=wall, provider_id=provider_id, now=now)
+
+
+def do_move_series(actor: Actor, appointment_id: int, scope: str, *, wall: time | None,
+                   provider_id: int | None = None, clock: Clock | None = None,
+                   engine: Engine | None = None) -> AppointmentDetail:
+    """The edit dialog's save for several visits of a series (do_move_in_series), then the
+    refreshed panel of `appointment_id`. `wall` None: ValidationFailed({"time": ...})."""
+    if wall is None:
+        raise ValidationFailed({"time": "Pick a start time on the 5-minute grid, e.g. 10:05."})
+    do_move_in_series(actor, appointment_id, scope, wall=wall, provider_id=provider_id, clock=clock, engine=engine)
+    with atomic(actor.org_id, engine=engine) as work:
+        return appointment_detail(work.session, actor, appointment_id, now=now_of(clock))
 
 
 def fetch_series_info(actor: Actor, appointment_id: int, *, clock: Clock | None = None,
