@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from sqlmodel import select
 
 from medspa.clock import FixedClock
@@ -124,6 +125,31 @@ def test_gap_is_named_in_the_preview(engine, owner_engine):
     assert plan.checks[0].note == ""
     assert plan.checks[1].note == "02:30 does not exist that day (the clocks go forward): 3:30 AM"
     assert plan.checks[1].free
+
+
+@settings(max_examples=200, deadline=None)
+@given(zone=st.sampled_from([NY, SYD, "Europe/London", "America/Santiago", "Australia/Lord_Howe"]),
+       first=st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 12, 31)),
+       hour=st.integers(0, 23), minute=st.sampled_from([0, 15, 30, 45]),
+       freq=st.sampled_from(["weekly", "monthly_date", "monthly_weekday"]), interval=st.integers(1, 4),
+       count=st.integers(1, 20))
+def test_every_occurrence_keeps_the_wall_clock_unless_it_does_not_exist(zone, first, hour, minute, freq, interval,
+                                                                         count):
+    """Property: each occurrence starts at the first one's local time on its own date, except a
+    time that does not exist that day, which is flagged and shifted forward by less than a day;
+    weekly dates keep the weekday and step by interval weeks."""
+    start = datetime.combine(first, time(hour, minute), tzinfo=ZoneInfo(zone))
+    _, _, occ = occurrences_of(Recurrence(freq, interval, count=count), start, zone)
+    assert [o.index for o in occ] == list(range(len(occ))) and 1 <= len(occ) <= count
+    for o in occ:
+        local = o.start_at.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+        assert o.wanted.time() == time(hour, minute)
+        if o.shifted:
+            assert timedelta(0) < local - o.wanted <= timedelta(hours=1)
+        else:
+            assert local == o.wanted
+    if freq == "weekly":
+        assert [o.wanted.date() for o in occ] == [first + timedelta(weeks=interval * i) for i in range(count)]
 
 
 # ---- monthly rules, count vs until ----------------------------------------------------------

@@ -46,6 +46,7 @@ def test_book_a_weekly_series_and_cancel_one_visit(page: Page, app_urls, screens
     dialog.locator("[data-series-pick='2']").click()
     page.get_by_role("option", name="Move to 10:30 AM").click()
     expect(dialog.locator("[data-series-pick='2']")).to_have_text("Move to 10:30 AM")
+    expect(dialog.locator("#series-book")).to_have_text("Book 4 visits")
     screenshot("series-preview-1280")
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(300)

@@ -110,6 +110,12 @@ class SeriesState(StaffState):
         self.until = value[:10] if isinstance(value, str) else ""
         self._clear()
 
+    @rx.var
+    def book_label(self) -> str:
+        """The book button's words: how many dates are kept or moved."""
+        n = sum(1 for v in self.choices.values() if v != SKIP)
+        return f"Book {n} visit{'s' if n != 1 else ''}" if n else "Every date is skipped"
+
     @rx.event
     def pick(self, key: str, value: str):
         """Keep a date at its time, move it to another free start that day, or skip it (only
@@ -285,7 +291,7 @@ def _row(row: SeriesRow) -> rx.Component:
 
 def series_section() -> rx.Component:
     """Repeat (none, weekly, monthly by date or weekday), every N, ends after N visits or on a
-    date; "Check dates" lists each date (free or why not, keep / move / skip); "Book the series"."""
+    date; "Check dates" lists each date (free or why not, keep / move / skip); "Book N visits"."""
     s = SeriesState
     unit = rx.cond(s.repeat == "weekly", "week(s)", "month(s)")
     settings = rx.vstack(
@@ -321,8 +327,9 @@ def series_section() -> rx.Component:
             rx.vstack(rx.foreach(s.rows, _row), spacing="0", width="100%", max_height="280px", overflow_y="auto",
                       border=f"1px solid {rx.color('gray', 5)}", border_radius="8px", padding="2px 8px",
                       id="series-rows"),
-            rx.button(rx.icon("calendar-check", size=15), "Book the series", type="button", on_click=s.book,
-                      loading=s.busy, id="series-book", width="100%"),
+            rx.button(rx.icon("calendar-check", size=15), s.book_label, type="button", on_click=s.book,
+                      loading=s.busy, id="series-book", width="100%",
+                      disabled=s.book_label == "Every date is skipped"),
             spacing="2", width="100%")),
         _error("series"),
         spacing="3", width="100%",
