@@ -291,7 +291,7 @@ def test_cancel_one_occurrence(clinic):
     assert [r.status for r in rows] == ["confirmed", "confirmed", "cancelled", "confirmed", "confirmed"]
     assert rows[2].cancellation_reason == "illness"
     info = fetch_series_info(clinic.staff_actor(), ids[3], clock=clock, engine=clinic.engine)
-    assert (info.label, info.ahead, info.movable) == ("Visit 4 of 5 · Weekly at 10:00", 4, True)
+    assert (info.label, info.ahead, info.movable) == ("Visit 4 of 5 · Weekly at 10:00 AM", 4, True)
 
 
 def test_cancel_all_future_leaves_past_and_checked_in_visits(clinic):
@@ -340,7 +340,7 @@ def test_edit_this_and_following_splits_the_series(clinic):
     assert [o.wanted for o in expand(new.rrule, new.dtstart_local, NY)] == [
         datetime(2026, 3, 17, 14, 30) + timedelta(weeks=i) for i in range(4)]
     info = fetch_series_info(clinic.staff_actor(), ids[3], clock=clock, engine=clinic.engine)
-    assert info.label == "Visit 4 of 6 · Weekly at 14:30"
+    assert info.label == "Visit 4 of 6 · Weekly at 2:30 PM"
 
 
 def test_edit_all_refuses_as_a_whole_when_one_date_does_not_fit(clinic):
@@ -396,7 +396,7 @@ def test_the_edit_dialog_moves_all_visits_still_ahead(clinic):
     booked, ids = _series(clinic, count=3)
     clock = FixedClock(at(NY, 2026, 3, 1, 9))
     detail = do_move_series(clinic.staff_actor(), ids[1], "all", wall=time(11, 15), clock=clock, engine=clinic.engine)
-    assert detail.series_label == "Visit 2 of 3 · Weekly at 11:15"
+    assert detail.series_label == "Visit 2 of 3 · Weekly at 11:15 AM"
     assert [r.start_at.astimezone(ZoneInfo(NY)).strftime("%H:%M") for r in visits(clinic, [booked.series_id])] == [
         "11:15"] * 3
     with pytest.raises(ValidationFailed):

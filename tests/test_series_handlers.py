@@ -87,7 +87,7 @@ def test_check_pick_and_book_a_series_from_the_dialog(desk):
     # the panel: cancel all visits still ahead (a bad scope first changes nothing)
     detail = state_for(DetailState, desk.tokens["front_desk"])
     run(call(DetailState.open, detail, rows[1].id))
-    assert detail.detail.series_label == "Visit 2 of 3 · Weekly at 10:00" and detail.detail.series_ahead == 3
+    assert detail.detail.series_label == "Visit 2 of 3 · Weekly at 10:00 AM" and detail.detail.series_ahead == 3
     run(call(DetailState.ask_cancel, detail, True))
     run(call(DetailState.cancel, detail, {"reason": "clinic", "note": "", "scope": "every"}))
     assert detail.cancel_errors == {"scope": "Choose which visits to cancel"}

@@ -16,7 +16,7 @@ from medspa.domain.scheduling.models import Appointment, AppointmentSeries, Cale
 from medspa.domain.scheduling.watch import CalendarWatch
 
 __all__ = [
-    "Appointment", "AuditEvent", "CalendarFeed", "CalendarWatch", "Client", "ClientFirstVisit", "ClientMerge", "ClinicLogo", "ClinicalPhoto", "ContactSuppression", "Dispute", "LedgerEntry", "Location", "LocationClosure", "LocationHours", "LoginChallenge", "Occupancy",
+    "Appointment", "AppointmentSeries", "AuditEvent", "CalendarFeed", "CalendarWatch", "Client", "ClientFirstVisit", "ClientMerge", "ClinicLogo", "ClinicalPhoto", "ContactSuppression", "Dispute", "LedgerEntry", "Location", "LocationClosure", "LocationHours", "LoginChallenge", "Occupancy",
     "Organization", "OutboxAttachment", "OutboxMessage", "PasswordResetToken", "Payment", "RecoveryCode", "Refund", "Resource", "Service",
     "ServiceProvider", "StaffMember", "StaffTimeOff",
     "TestGatewayCharge", "TreatmentLine", "TreatmentNote", "UserAccount", "UserSession", "WebhookEvent", "WorkingHours",

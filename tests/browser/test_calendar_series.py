@@ -70,7 +70,7 @@ def test_book_a_weekly_series_and_cancel_one_visit(page: Page, app_urls, screens
     open_day(page, desk, thursday + timedelta(weeks=1))
     block(page, second.id).click()
     panel = page.locator("#detail-panel")
-    expect(panel.locator("#detail-series")).to_have_text("Visit 2 of 4 · Weekly at 10:00")
+    expect(panel.locator("#detail-series")).to_have_text("Visit 2 of 4 · Weekly at 10:00 AM")
     panel.locator("#detail-cancel").click()
     expect(panel.locator("#cancel-scope-one")).to_be_visible()
     page.set_viewport_size(PHONE)

@@ -67,8 +67,8 @@ class AppointmentDetail:
     paid_at_checkout_cents: int = 0
     client_alerts: str = ""  # the client's alerts ("VIP", "prefers afternoons"), with client.contact.read
     cancel_reason: str = ""  # a cancelled visit's reason and who cancelled: "Illness (by the client)"
-    # its recurring series (scheduling.series_changes.series_info): "Visit 3 of 6 · Weekly at 10:00", and how
-    # many of its visits are confirmed and still ahead ("" / 0: not part of a series)
+    # its recurring series (scheduling.series_changes.series_info): "Visit 3 of 6 · Weekly at 10:00 AM",
+    # and how many of its visits are confirmed and still ahead ("" / 0: not part of a series)
     series_label: str = ""
     series_ahead: int = 0
 

@@ -161,7 +161,7 @@ def _resplit(session: Session, actor: Actor, moved: list[Appointment], wall: tim
     else:
         count = _rule_part(old.rrule, "COUNT")
         remaining = None if count is None else max(1, int(count) - (first.series_index or 0))
-        new_rule = rule.replace(dtstart=start_local, count=remaining) if remaining else rule.replace(dtstart=start_local)
+        new_rule = rule.replace(dtstart=start_local, **({"count": remaining} if remaining else {}))
         target = AppointmentSeries(org_id=old.org_id, location_id=old.location_id, service_id=old.service_id,
                                    provider_id=provider_id or old.provider_id, client_id=old.client_id,
                                    rrule=rrule_line(new_rule), dtstart_local=start_local, time_zone=old.time_zone,
@@ -185,7 +185,7 @@ def _resplit(session: Session, actor: Actor, moved: list[Appointment], wall: tim
 @dataclass(frozen=True)
 class SeriesInfo:
     """A visit's place in its series for the calendar's panel: `label` e.g. "Visit 3 of 6 ·
-    Weekly on Tuesday", how many of its visits are still ahead and confirmed (`ahead`, this one
+    Weekly at 10:00 AM", how many of its visits are still ahead and confirmed (`ahead`, this one
     included when it is), and whether this visit can still be changed (`movable`)."""
 
     series_id: int
@@ -223,7 +223,8 @@ def _summary(series: AppointmentSeries) -> str:
     monthly = "FREQ=MONTHLY" in rule
     unit = "months" if monthly else "weeks"
     head = f"Every {interval} {unit}" if interval > 1 else ("Monthly" if monthly else "Weekly")
-    return f"{head} at {series.dtstart_local:%H:%M}"
+    clock = series.dtstart_local.strftime("%I:%M %p").lstrip("0")  # "10:00 AM", as the calendar writes times
+    return f"{head} at {clock}"
 
 
 __all__ = ["SCOPES", "SeriesCancelled", "SeriesInfo", "SeriesMoved", "cancel_in_series", "end_before",

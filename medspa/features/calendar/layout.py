@@ -238,7 +238,7 @@ class DetailView:
     paid_label: str = ""
     cancel_reason: str = ""  # "Illness (by the client)" on a cancelled visit
     can_move: bool = False  # appointment.reschedule on a confirmed / checked-in visit: drag or edit
-    series_label: str = ""  # "Visit 3 of 6 · Weekly at 10:00" (recurring series), else ""
+    series_label: str = ""  # "Visit 3 of 6 · Weekly at 10:00 AM" (recurring series), else ""
     series_ahead: int = 0  # its visits confirmed and still ahead (the cancel choices need > 1)
 
 

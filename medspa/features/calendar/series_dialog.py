@@ -299,7 +299,8 @@ def series_section() -> rx.Component:
             rx.vstack(rx.text("Every", size="1", color_scheme="gray"),
                       rx.hstack(rx.select.root(
                           rx.select.trigger(width="70px", id="series-interval"),
-                          rx.select.content(*[rx.select.item(str(n), value=str(n)) for n in range(1, MAX_INTERVAL + 1)]),
+                          rx.select.content(*[rx.select.item(str(n), value=str(n))
+                                              for n in range(1, MAX_INTERVAL + 1)]),
                           value=s.interval, on_change=s.set_interval, size="2"),
                           rx.text(unit, size="2"), align="center", spacing="2"),
                       spacing="1"),
