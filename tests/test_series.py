@@ -16,6 +16,7 @@ from medspa.clock import FixedClock
 from medspa.domain.audit.models import AuditEvent
 from medspa.domain.clients.service import ClientInput, create_client
 from medspa.domain.errors import ValidationFailed
+from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.payments.checkout import checkout_visit
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.practice.models import Location
@@ -230,6 +231,14 @@ def test_conflicts_are_listed_before_saving_then_free_ones_booked_and_another_ti
         assert (audit.detail["booked"], audit.detail["lost"]) == ([0, 1, 3], [])
         assert len(s.exec(select(AuditEvent).where(AuditEvent.action == "appointment.confirm",
                                                    AuditEvent.object_id.in_([str(r.id) for r in rows]))).all()) == 3
+        sent = s.exec(select(OutboxMessage).where(OutboxMessage.client_id == client).order_by(OutboxMessage.id)).all()
+        assert [m.kind for m in sent] == ["booking_confirmation", "series_confirmation"]  # the laser visit; ONE for 3
+        mail = sent[1]
+        assert (mail.kind, mail.channel) == ("series_confirmation", "email")
+        assert mail.subject == "Confirmed: 3 Botox visits from Tue, Mar 3, 2026, 10:00 AM EST (America/New_York)"
+        assert "confirmed (Weekly on Tuesday):\n- Tue, Mar 3, 2026, 10:00 AM EST (America/New_York) · ref" in mail.body
+        assert "- Tue, Mar 10, 2026, 11:00 AM EDT (America/New_York) · ref" in mail.body
+        assert "Deposit due: $50.00" in mail.body and mail.body.count("\n- ") == 3
 
 
 def test_an_occurrence_lost_to_another_booking_is_reported_not_a_crash(clinic):

@@ -55,7 +55,8 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import StaffMember
 from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.availability import NotFree, find_slots, fit_start
-from medspa.domain.scheduling.models import AppointmentSeries
+from medspa.domain.messaging.notices import queue_series_confirmation
+from medspa.domain.scheduling.models import Appointment, AppointmentSeries
 from medspa.domain.scheduling.service import STAFF_HORIZON_DAYS, SlotTaken, client_visit_spans, hold_slot
 from medspa.domain.timezones import format_clinic_clock
 
@@ -309,7 +310,8 @@ def book_series(session: Session, actor: Actor, *, location_id: int, service_id:
     """Save the series and book the picked occurrences: `picks` maps an occurrence index to
     the start chosen for it (its own, or another start the same local day; an index left out
     is skipped). Each visit is a confirmed desk booking (service.hold_slot, its audit row) in
-    its own savepoint; a lost race is reported in `lost`. Raises ValidationFailed (rule fields,
+    its own savepoint; a lost race is reported in `lost`. The client gets ONE confirmation of the
+    whole series (messaging.notices.queue_series_confirmation), not one per visit. Raises ValidationFailed (rule fields,
     "picks": nothing picked, an unknown occurrence, a start on another day; "series": none of
     the picks could be booked, nothing saved), NotFound, PermissionDenied. The caller commits."""
     actor.require("appointment.book")
@@ -354,6 +356,12 @@ def book_series(session: Session, actor: Actor, *, location_id: int, service_id:
         booked.append((index, appt.id))
     if not booked:
         raise ValidationFailed({"series": "None of the chosen dates could be booked: check the dates again"})
+    service = get_service(session, service_id)
+    visits = [session.get(Appointment, a) for _, a in booked]
+    each = location.series_deposit_each_visit
+    queue_series_confirmation(session, visits, description=describe(recurrence, local.date()).rsplit(", ", 1)[0],
+                              deposit_cents=sum(deposit_due_cents(service.deposit_cents, each, i)
+                                                for i in range(len(visits))))
     record(session, actor, "series.book", "appointment_series", series.id, client_id=client_id, at=now,
            rrule=text, dtstart=local.isoformat(), time_zone=location.time_zone,
            booked=[i for i, _ in booked], lost=[i for i, _ in lost])
