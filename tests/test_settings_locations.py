@@ -69,7 +69,7 @@ def test_create_normalises_and_audits_every_value(engine, owner_engine):
     assert created["new"] == {"name": "Uptown", "time_zone": "Europe/Berlin", "address": "Hauptstr. 1",
                               "phone": "+12125550123", "cancellation_window_hours": 48,
                               "late_cancel_keeps_deposit": True, "late_reschedule_is_late_cancel": False,
-                              "card_required": False}
+                              "card_required": False, "series_deposit_each_visit": False}
 
 
 @pytest.mark.parametrize(("change", "field", "message"), [

@@ -12,11 +12,11 @@ from medspa.domain.payments.models import Dispute, LedgerEntry, Payment, Refund,
 from medspa.domain.practice.models import ClinicLogo, Location, Organization, Resource, StaffMember, WorkingHours
 from medspa.domain.practice.shifts import StaffTimeOff
 from medspa.domain.practice.opening_models import LocationClosure, LocationHours
-from medspa.domain.scheduling.models import Appointment, CalendarFeed, Occupancy
+from medspa.domain.scheduling.models import Appointment, AppointmentSeries, CalendarFeed, Occupancy
 from medspa.domain.scheduling.watch import CalendarWatch
 
 __all__ = [
-    "Appointment", "AuditEvent", "CalendarFeed", "CalendarWatch", "Client", "ClientFirstVisit", "ClientMerge", "ClinicLogo", "ClinicalPhoto", "ContactSuppression", "Dispute", "LedgerEntry", "Location", "LocationClosure", "LocationHours", "LoginChallenge", "Occupancy",
+    "Appointment", "AppointmentSeries", "AuditEvent", "CalendarFeed", "CalendarWatch", "Client", "ClientFirstVisit", "ClientMerge", "ClinicLogo", "ClinicalPhoto", "ContactSuppression", "Dispute", "LedgerEntry", "Location", "LocationClosure", "LocationHours", "LoginChallenge", "Occupancy",
     "Organization", "OutboxAttachment", "OutboxMessage", "PasswordResetToken", "Payment", "RecoveryCode", "Refund", "Resource", "Service",
     "ServiceProvider", "StaffMember", "StaffTimeOff",
     "TestGatewayCharge", "TreatmentLine", "TreatmentNote", "UserAccount", "UserSession", "WebhookEvent", "WorkingHours",

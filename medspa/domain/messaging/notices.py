@@ -126,3 +126,44 @@ def queue_checkout_receipt(session: Session, appointment: Appointment, *, applie
         client_id=client.id, appointment_id=appointment.id, dedupe_key=f"checkout-receipt-{appointment.id}")
     added = add_new_messages(session, [msg])
     return added[0] if added else None
+
+
+# --- recurring series (issue 16, section 2) ---------------------------------------------------
+
+def queue_series_confirmation(session: Session, visits: list[Appointment], *, description: str,
+                              deposit_cents: int = 0) -> list[OutboxMessage]:
+    """ONE email and (with a phone) ONE SMS confirming a recurring series booked at the desk
+    (scheduling.series.book_series), instead of one confirmation per visit: the rule in words
+    (`description`), every booked date in clinic time with its booking reference, the deposit
+    due (integer cents; 0: none) and the first visit's manage link; the email carries the first
+    visit as `invite.ics`. Dedupe keys series-email-<first visit id> / series-sms-<...>.
+    Nothing for a client with neither email nor phone; returns the messages added."""
+    from medspa.domain.scheduling.references import manage_url
+    from medspa.settings import get_settings
+
+    if not visits:
+        return []
+    first = visits[0]
+    facts = visit_facts(session, first)
+    if facts is None:
+        return []
+    client, org, location, service = facts.client, facts.org, facts.location, facts.service
+    lines = "\n".join(f"- {format_clinic_time(v.start_at, location.time_zone)} · "
+                      f"ref {format_display_code(v.display_code)}" for v in visits)
+    deposit = (f"Deposit due: {format_money(deposit_cents, first.currency)} (the clinic will tell you how to pay).\n"
+               if deposit_cents else "")
+    provider = session.get(StaffMember, first.provider_id)
+    body = (f"Hi {client.first_name},\n\n"
+            f"Your {service.name} series with {provider.display_name} at {location.name} is confirmed "
+            f"({description}):\n{lines}\n\n{deposit}"
+            f"Manage your first visit: {manage_url(org.slug, first.booking_token, get_settings().base_url)}\n\n"
+            f"{org.name}")
+    added = add_new_messages(session, visit_messages(
+        first, client, kind="series_confirmation", key="series",
+        subject=f"Confirmed: {len(visits)} {service.name} visits from {facts.when}", body=body,
+        sms=f"{org.name}: {len(visits)} {service.name} visits confirmed from {facts.when}. "
+            f"Ref {format_display_code(first.display_code)}"))
+    for email in (m for m in added if m.channel == "email"):
+        attach_booking_invite(session, email, org=org, appointment=first, location=location, service=service,
+                              provider=provider)
+    return added

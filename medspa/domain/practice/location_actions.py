@@ -57,6 +57,8 @@ class LocationRow:
     hours: tuple[tuple[int, tuple[tuple[time, time], ...]], ...]
     closures: tuple[ClosureRow, ...]
     card_required: bool = False  # cards on file (issue 16): online booking saves a card first
+    # --- recurring series (issue 16): a series takes the deposit for each visit, not only the first
+    series_deposit_each_visit: bool = False
 
 
 def _closure(session: Session, loc: Location, c: LocationClosure) -> ClosureRow:
@@ -70,7 +72,8 @@ def _row(session: Session, loc: Location, now: datetime) -> LocationRow:
     return LocationRow(loc.id, loc.name, loc.time_zone, loc.address, loc.phone, loc.cancellation_window_hours,
                        loc.late_cancel_keeps_deposit, loc.late_reschedule_is_late_cancel,
                        hours, tuple(_closure(session, loc, c) for c in closures_of(session, loc.id, today)),
-                       card_required=loc.card_required)
+                       card_required=loc.card_required,
+                       series_deposit_each_visit=loc.series_deposit_each_visit)
 
 
 def fetch_locations(actor: Actor, *, clock: Clock | None = None, now: datetime | None = None,

@@ -6,6 +6,7 @@ ValidationFailed with one message per field and writes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
@@ -50,6 +51,8 @@ class LocationInput:
     late_reschedule_is_late_cancel: bool = False  # a client's move inside the window (scheduling.reschedule)
     # cards on file (issue 16): online booking saves the client's card before confirming
     card_required: bool = False
+    # --- recurring series (issue 16): the deposit for each visit of a series, not only the first
+    series_deposit_each_visit: bool = False
 
 
 def _clean_text(errors: dict, key: str, value: str, limit: int, empty: str = "") -> str:
@@ -85,16 +88,20 @@ def validate_location(data: LocationInput) -> LocationInput:
         errors["late_reschedule_is_late_cancel"] = "Choose how a late reschedule counts"
     if not isinstance(data.card_required, bool):  # cards on file (issue 16)
         errors["card_required"] = "Choose whether booking online needs a card on file"
+    # --- recurring series (issue 16)
+    if not isinstance(data.series_deposit_each_visit, bool):
+        errors["series_deposit_each_visit"] = "Choose which visits of a series take the deposit"
+    # --- end recurring series
     if errors:
         raise ValidationFailed(errors)
-    return LocationInput(name, data.time_zone.strip(), address, phone, data.cancellation_window_hours,
-                         data.late_cancel_keeps_deposit, data.late_reschedule_is_late_cancel,
-                         card_required=data.card_required)
+    return dataclasses.replace(data, name=name, time_zone=data.time_zone.strip(), address=address, phone=phone)
 
 
 _FIELDS = ("name", "time_zone", "address", "phone", "cancellation_window_hours", "late_cancel_keeps_deposit",
            "late_reschedule_is_late_cancel",
-           "card_required")
+           "card_required",  # cards on file (issue 16)
+           "series_deposit_each_visit",  # recurring series (issue 16)
+           )
 
 
 def create_location(session: Session, actor: Actor, data: LocationInput) -> Location:

@@ -74,6 +74,10 @@ class Location(SQLModel, table=True):
     late_reschedule_is_late_cancel: bool = False
     # online booking saves a card on file before the visit is confirmed (payments.cards; migration 0038)
     card_required: bool = False
+    # --- recurring series (issue 16, section 2; migration 0040) ---
+    # a series takes the service's deposit for each visit, not only the first (scheduling.series)
+    series_deposit_each_visit: bool = False
+    # --- end recurring series ---
     address: str = ""
     phone: str = ""
     sms_from_number: str | None = Field(default=None, max_length=16)  # E.164; None: the clinic's

@@ -78,6 +78,10 @@ class AppointmentDetail:
     fee_line: str = ""
     fee_status: str = ""
     fee_waivable: bool = False
+    # its recurring series (scheduling.series_changes.series_info): "Visit 3 of 6 · Weekly at 10:00 AM",
+    # and how many of its visits are confirmed and still ahead ("" / 0: not part of a series)
+    series_label: str = ""
+    series_ahead: int = 0
 
 
 def _allowed_actions(actor: Actor, appt: Appointment, today: date, visit_day: date) -> list[str]:
@@ -179,6 +183,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
     if "sale_cents" in checkout and not checkout["checked_out"]:
         actions.append("checkout")
     record(session, actor, "appointment.read", "appointment", appt.id, client_id=appt.client_id, at=now)
+    series = _series_fields(session, appt, now)
     return AppointmentDetail(
         id=appt.id, reference=format_display_code(appt.display_code), status=appt.status,
         status_label=WAITING_FOR_CARD if waiting else STATUS_LABELS.get(appt.status, appt.status),
@@ -197,7 +202,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         deposit_paid=_deposit_words(session, appt, paid), deposit_paid_cents=paid,
         currency=appt.currency, actions=actions, cancel_late=late, cancel_policy=policy,
         cancellation_window_hours=window, notes=appt.notes, cancel_reason=_cancel_reason(appt),
-        card_on_file=card.label, card_warning=card.warning, **checkout,
+        card_on_file=card.label, card_warning=card.warning, **series, **checkout,
         **_fee_fields(session, actor, appt.id))
 
 
@@ -217,6 +222,14 @@ def _fee_fields(session: Session, actor: Actor, appointment_id: int) -> dict:
     fee = fees[-1]
     return {"fee_id": fee.id, "fee_line": fee_line(fee), "fee_status": fee.status,
             "fee_waivable": actor.can("fee.waive") and fee.status in ("paid", "unpaid_needs_action")}
+
+
+def _series_fields(session: Session, appt: Appointment, now: datetime) -> dict:
+    """series_label / series_ahead of a visit in a recurring series (none: {})."""
+    from medspa.domain.scheduling.series_changes import series_info  # series builds on desk and reschedule
+
+    info = series_info(session, appt, now)
+    return {} if info is None else {"series_label": info.label, "series_ahead": info.ahead}
 
 
 def _deposit_words(session: Session, appt: Appointment, paid_cents: int) -> str:

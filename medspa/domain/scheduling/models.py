@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import TSTZRANGE, Range
 from sqlmodel import Field, SQLModel
 
@@ -50,6 +50,31 @@ LIVE_APPOINTMENT_STATUSES = (AppointmentStatus.HELD, AppointmentStatus.CONFIRMED
 OCCUPANCY_STATUSES = tuple(OccupancyStatus)
 # a visit staff may move to another time, provider, service or room (scheduling.reschedule)
 MOVABLE_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN)
+
+
+class AppointmentSeries(SQLModel, table=True):
+    """A recurring booking (scheduling.series): an RFC 5545 RRULE (`rrule`, without DTSTART)
+    expanded from `dtstart_local`, the first visit's naive local wall-clock start read in
+    `time_zone` (the location's zone when booked), so every visit keeps that wall-clock time
+    across daylight-saving changes. deposit_each_visit: the deposit rule it was booked under
+    (location.series_deposit_each_visit then). split_from_id: the series a "this and
+    following" change split this one from (that one's rule then ends with UNTIL)."""
+
+    __tablename__ = "appointment_series"
+    id: int | None = pk()
+    org_id: int = org_fk()
+    location_id: int = fk("location.id", index=False)
+    service_id: int = fk("service.id", index=False)
+    provider_id: int = fk("staff_member.id", index=False)
+    client_id: int = fk("client.id")
+    rrule: str = Field(sa_column=Column(String(200), nullable=False))
+    dtstart_local: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
+    time_zone: str = Field(sa_column=Column(String(64), nullable=False))
+    deposit_each_visit: bool = False
+    split_from_id: int | None = Field(default=None, sa_column=Column(BigInteger, ForeignKey("appointment_series.id"),
+                                                                     nullable=True))
+    created_at: datetime = tstamp(default_now=True)
+    created_by_user_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class Appointment(SQLModel, table=True):
@@ -112,6 +137,9 @@ class Appointment(SQLModel, table=True):
     # RFC 5545 SEQUENCE of its event in calendar feeds: raised by a trigger on every change a
     # calendar shows (migration 0035); never written by the app
     ical_sequence: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # its recurring series and occurrence number (scheduling.series; migration 0040)
+    series_id: int | None = fk("appointment_series.id", nullable=True)
+    series_index: int | None = None
 
 
 class Occupancy(SQLModel, table=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.features.calendar.book_dialog import BookDialogState, Hit, Option
+from medspa.features.calendar.series_dialog import NONE, SeriesState, series_section
 
 
 def _error(name: str) -> rx.Component:
@@ -132,12 +133,14 @@ def book_dialog() -> rx.Component:
                     rx.cond(s.alternatives.length() > 0,
                             rx.text("Free nearby: " + s.alternatives.join(", "), size="1", color_scheme="gray",
                                     id="book-alternatives")),
+                    series_section(),
                     rx.callout("Desk bookings are confirmed at once; no deposit is charged.", icon="info",
                                size="1", color_scheme="gray", width="100%"),
                     rx.hstack(
                         rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray", type="button")),
-                        rx.button(rx.icon("calendar-check", size=15), "Book", type="submit", loading=s.busy,
-                                  id="book-submit"),
+                        rx.cond(SeriesState.repeat == NONE,
+                                rx.button(rx.icon("calendar-check", size=15), "Book", type="submit", loading=s.busy,
+                                          id="book-submit")),
                         justify="end", spacing="2", width="100%",
                     ),
                     spacing="4",

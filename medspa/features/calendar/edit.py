@@ -16,6 +16,7 @@ import reflex as rx
 
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.scheduling.actions.reschedule import do_edit_visit, fetch_edit_options
+from medspa.domain.scheduling.actions.series import do_move_series
 from medspa.domain.scheduling.reschedule import NOTES_MAX, MoveRefused, VisitChange
 from medspa.domain.scheduling.service import InvalidTransition
 from medspa.domain.timezones import wall_to_utc
@@ -132,9 +133,15 @@ class EditVisitState(StaffState):
         change = self._change(form)
         if change is None:
             return None if await self._staff_actor() is not None else self._to_login()
+        scope = form.get("scope", "one")
         self.busy = True
         try:
-            done = await self._act(do_edit_visit, self._appointment_id, change, denied="This visit cannot be edited.")
+            if scope in ("following", "all"):  # a recurring series: the new time (and provider) on each date
+                done = await self._act(do_move_series, self._appointment_id, scope, wall=_clock(form.get("time")),
+                                       provider_id=change.provider_id, denied="This visit cannot be edited.")
+            else:
+                done = await self._act(do_edit_visit, self._appointment_id, change,
+                                       denied="This visit cannot be edited.")
         except MoveRefused as exc:
             self.busy, self.reason = False, exc.reason
             return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.features.calendar.edit import EditVisitState
+from medspa.features.calendar.state import DetailState
 from medspa.features.calendar.move import MoveState
 from medspa.features.choices import Option
 
@@ -41,6 +42,23 @@ def _field(label: str, name: str, control: rx.Component) -> rx.Component:
     return rx.vstack(_label(label, f"edit-{name}"), control, _error(name), spacing="1", width="100%")
 
 
+def _series_scope() -> rx.Component:
+    """A visit of a recurring series: change this one, this and following (the series splits
+    at it), or all still ahead; for several, the start time and provider apply on each one's
+    own date (scheduling.series_changes.move_in_series)."""
+    choices = (("one", "This visit only"), ("following", "This and following"), ("all", "All visits still ahead"))
+    return rx.vstack(
+        _label("Apply to", "edit-scope"),
+        rx.radio_group.root(
+            rx.flex(*[rx.text(rx.flex(rx.radio_group.item(value=code, id=f"edit-scope-{code}"), label, gap="2",
+                                      align="center"), as_="label", size="2") for code, label in choices],
+                    wrap="wrap", column_gap="16px", row_gap="6px"),
+            name="scope", default_value="one", id="edit-scope"),
+        rx.text("For several visits, the start time and provider change on each one's own date.", size="1",
+                color_scheme="gray"),
+        spacing="1", width="100%")
+
+
 def edit_dialog() -> rx.Component:
     """The calendar page's "Edit visit" dialog: when, who, what, where and notes."""
     s = EditVisitState
@@ -61,6 +79,7 @@ def edit_dialog() -> rx.Component:
                         # one column on a phone: two date/time inputs side by side ran off a 390 px screen
                         columns=rx.breakpoints(initial="1", xs="2"), spacing="3", width="100%",
                     ),
+                    rx.cond(DetailState.detail.series_ahead > 1, _series_scope()),
                     _select("Provider", "provider", s.providers, s.provider),
                     _select("Service", "service", s.services, s.service),
                     _select("Room (when the service uses one)", "room", s.rooms, s.room),

@@ -244,6 +244,8 @@ class DetailView:
     fee_line: str = ""
     fee_unpaid: bool = False
     fee_waivable: bool = False
+    series_label: str = ""  # "Visit 3 of 6 · Weekly at 10:00 AM" (recurring series), else ""
+    series_ahead: int = 0  # its visits confirmed and still ahead (the cancel choices need > 1)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -452,6 +454,7 @@ def detail_view(d: AppointmentDetail) -> DetailView:
         can_move="move" in d.actions, card_on_file=d.card_on_file, card_warning=d.card_warning,
         fee_id=d.fee_id, fee_line=d.fee_line, fee_unpaid=d.fee_status == "unpaid_needs_action",
         fee_waivable=d.fee_waivable,
+        series_label=d.series_label, series_ahead=d.series_ahead,
         sale=format_money(d.sale_cents, d.currency), applied=format_money(d.applied_cents, d.currency),
         balance=format_money(d.balance_cents, d.currency), balance_due=d.balance_cents > 0,
         paid_label=("" if not d.checked_out else "Checked out" if not d.sale_cents

@@ -125,6 +125,25 @@ def _cancel_error(name: str) -> rx.Component:
                            id=f"detail-cancel-{name}-error", role="alert"))
 
 
+SERIES_SCOPES = (("one", "This visit only"), ("following", "This and following"), ("all", "All visits still ahead"))
+
+
+def _series_scope() -> rx.Component:
+    """Which visits of the series to cancel (scheduling.series_changes.cancel_in_series: only confirmed
+    visits still ahead are touched)."""
+    return rx.vstack(
+        rx.text("Which visits", size="1", color_scheme="gray"),
+        rx.radio_group.root(
+            rx.flex(*[rx.text(rx.flex(rx.radio_group.item(value=code, id=f"cancel-scope-{code}"), label, gap="2",
+                                      align="center"), as_="label", size="2")
+                      for code, label in SERIES_SCOPES],
+                    wrap="wrap", column_gap="16px", row_gap="6px"),
+            name="scope", default_value="one", id="detail-cancel-scope",
+        ),
+        spacing="1", width="100%",
+    )
+
+
 def _confirm_cancel() -> rx.Component:
     """The cancel confirmation: why (a reason, a note), the deposit policy of cancelling now,
     keep or cancel."""
@@ -140,6 +159,7 @@ def _confirm_cancel() -> rx.Component:
         rx.form(
             rx.vstack(
                 rx.text("Cancel this appointment?", weight="bold", size="2"),
+                rx.cond(d.series_ahead > 1, _series_scope()),
                 rx.text("Reason", size="1", color_scheme="gray"),
                 reasons,
                 _cancel_error("reason"),
@@ -255,6 +275,7 @@ def _panel_facts() -> list[rx.Component]:
                 _fact("map-pin", "Location", d.location_name),
                 rx.cond(d.cancel_reason != "", _fact("ban", "Cancelled", d.cancel_reason, id="detail-cancel-reason")),
                 _card_on_file(),
+                rx.cond(d.series_label != "", _fact("repeat", "Series", d.series_label, id="detail-series")),
                 spacing="3",
             ),
             width="100%",

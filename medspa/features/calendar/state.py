@@ -34,6 +34,7 @@ from medspa.domain.scheduling.references import normalise_display_code
 from medspa.domain.scheduling.service import InvalidTransition
 from medspa.domain.money import format_money
 from medspa.features.auth.state import StaffState
+from medspa.features.calendar.series_cancel import cancel_series
 from medspa.web.inputs import ascii_int, form_text, parse_id
 from medspa.features.calendar.layout import DayView, DetailView, WeekView, day_view, detail_view, parse_day, week_view
 
@@ -340,6 +341,11 @@ class DetailState(StaffState):
             return
         reason = "client_request" if form is None else form_text(form, "reason", 40) or "?"
         note = form_text(form, "note", 600) if isinstance(form, dict) else ""
+        scope = (form_text(form, "scope", 20) if isinstance(form, dict) else "") or "one"
+        if scope != "one":  # a recurring series: this and following, or all (SeriesCancel)
+            async for effect in cancel_series(self, scope, reason, note):
+                yield effect
+            return
         self.busy, self.cancel_errors = True, {}
         yield
         try:

@@ -68,6 +68,7 @@ def _details() -> rx.Component:
                    on_change=L.set_detail("late_reschedule_is_late_cancel"), size="2"),
                hint="A late cancellation settles the deposit by the rule above; the new time is paid in full"),
         _cards_on_file(),
+        _series_block(),
         rx.el.datalist(rx.foreach(L.time_zones, lambda z: rx.el.option(value=z)), id="loc-zones"),
         spacing="3", width="100%")
 
@@ -83,6 +84,20 @@ def _cards_on_file() -> rx.Component:
                       value=f["card_required"], on_change=L.set_detail("card_required"), size="2"),
                   hint="Clients save a card when they book online (even without a deposit); the clinic sees "
                        "only its brand and last four digits, and the booking is confirmed once the card is saved")
+
+
+def _series_block() -> rx.Component:
+    """Recurring series (issue 16, section 2): which visits of a series booked at the desk
+    take the service's deposit (scheduling.series.deposit_due_cents)."""
+    f = L.loc_form
+    return _field("series_deposit_each_visit", "Deposit for a recurring series",
+                  rx.select.root(
+                      rx.select.trigger(id="loc-series_deposit_each_visit", width="100%"),
+                      rx.select.content(rx.select.item("First visit only", value="false"),
+                                        rx.select.item("Each visit", value="true")),
+                      value=f["series_deposit_each_visit"], on_change=L.set_detail("series_deposit_each_visit"),
+                      size="2"),
+                  hint="The service's deposit, shown as due when the desk books a series")
 
 
 def _span(day: DayForm, span: SpanText, index) -> rx.Component:

@@ -19,7 +19,9 @@ from medspa.domain.practice.locations import LocationInput, Weekly
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DETAIL_FIELDS = ("name", "time_zone", "address", "phone", "cancellation_window_hours", "late_cancel_keeps_deposit",
                  "late_reschedule_is_late_cancel",
-                 "card_required")
+                 "card_required",  # cards on file (issue 16)
+                 "series_deposit_each_visit",  # recurring series (issue 16)
+                 )
 KEEPS = {"true": True, "false": False}  # the form's yes/no selects (late_cancel_keeps_deposit, late_reschedule_is_late_cancel)
 FIELD_LIMIT = 400
 
@@ -52,7 +54,7 @@ def blank_details(time_zone: str) -> dict[str, str]:
     late cancellations keep the deposit."""
     return {"name": "", "time_zone": time_zone, "address": "", "phone": "", "cancellation_window_hours": "24",
             "late_cancel_keeps_deposit": "true", "late_reschedule_is_late_cancel": "false",
-            "card_required": "false"}
+            "card_required": "false", "series_deposit_each_visit": "false"}
 
 
 def details_of(row: LocationRow) -> dict[str, str]:
@@ -62,7 +64,8 @@ def details_of(row: LocationRow) -> dict[str, str]:
             "cancellation_window_hours": str(row.cancellation_window_hours),
             "late_cancel_keeps_deposit": "true" if row.late_cancel_keeps_deposit else "false",
             "late_reschedule_is_late_cancel": "true" if row.late_reschedule_is_late_cancel else "false",
-            "card_required": "true" if row.card_required else "false"}
+            "card_required": "true" if row.card_required else "false",
+            "series_deposit_each_visit": "true" if row.series_deposit_each_visit else "false"}
 
 
 def hours_form(hours: dict[int, list[tuple[time, time]]]) -> list[DayForm]:
@@ -99,12 +102,18 @@ def parse_details(form: dict[str, str]) -> tuple[LocationInput | None, dict[str,
     card_required = KEEPS.get(form.get("card_required", "false"))  # cards on file (issue 16)
     if card_required is None:
         errors["card_required"] = "Choose whether booking online needs a card on file"
+    # --- recurring series (issue 16)
+    each_visit = KEEPS.get(form.get("series_deposit_each_visit", "false"))
+    if each_visit is None:
+        errors["series_deposit_each_visit"] = "Choose which visits of a series take the deposit"
+    # --- end recurring series
     if errors:
         return None, errors
     return LocationInput(name=form.get("name", ""), time_zone=form.get("time_zone", ""),
                          address=form.get("address", ""), phone=form.get("phone", ""),
                          cancellation_window_hours=int(window), late_cancel_keeps_deposit=keeps,
-                         late_reschedule_is_late_cancel=counts, card_required=card_required), {}
+                         late_reschedule_is_late_cancel=counts, card_required=card_required,
+                         series_deposit_each_visit=each_visit), {}
 
 
 def parse_hours(days: list[DayForm]) -> tuple[Weekly | None, dict[str, str]]:
