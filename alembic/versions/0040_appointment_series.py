@@ -12,7 +12,7 @@ location.series_deposit_each_visit: a series takes the deposit for each visit, n
 first (default: first only).
 
 Revision ID: 0040
-Revises: 0037 (re-chained at merge)
+Revises: 0039
 """
 from typing import Sequence, Union
 
