@@ -75,6 +75,9 @@ class Location(SQLModel, table=True):
     address: str = ""
     phone: str = ""
     sms_from_number: str | None = Field(default=None, max_length=16)  # E.164; None: the clinic's
+    # --- waitlist (migration 0041; domain/waitlist): how a freed time is offered ---
+    waitlist_mode: str = "one_at_a_time"  # or "all_at_once" (waitlist.models.OfferMode)
+    waitlist_hold_minutes: int = 30  # how long a "one at a time" offer holds the time
 
 
 class StaffMember(SQLModel, table=True):
