@@ -283,3 +283,36 @@ def test_the_public_join_needs_contact_and_a_window_the_visit_fits(engine, owner
     assert [(r.client_name, r.window_start, r.source, r.provider) for r in rows] == [
         ("Hal Test", time(8), "public", "Anyone")]
     assert fetch_waitlist_day(clinic.staff_actor(), clinic.location_id, DAY + timedelta(days=1), engine=engine) == []
+
+
+def test_the_queued_job_makes_the_offer_after_the_cancel_commits(engine, owner_engine, db_urls, line, monkeypatch):
+    """The real path: the cancel commits with its job; a worker on the "waitlist" queue runs
+    medspa.jobs.waitlist.offer_freed_time (app clock frozen at the test's now)."""
+    from medspa.jobs.app import opened
+    from medspa.settings import get_settings
+    from tests.conftest import run_in_fresh_loop
+
+    clinic, visit, ids = line
+    now = NOW + timedelta(hours=1)
+    monkeypatch.setenv("FROZEN_NOW", now.isoformat())
+    monkeypatch.setenv("DATABASE_URL", db_urls[0])  # the actions use the process's settings, as `medspa worker`
+    get_settings.cache_clear()
+    try:
+        do_cancel_visit(clinic.staff_actor(), visit, clock=FixedClock(now), engine=engine,
+                        gateway=TestPaymentGateway(engine, FixedClock(now).now))
+
+        async def work() -> None:
+            async with opened(db_urls[0]) as app:
+                await app.run_worker_async(queues=["waitlist"], wait=False, install_signal_handlers=False,
+                                           concurrency=1)
+
+        run_in_fresh_loop(work())
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert _offers_to(clinic) == {"Ann": ["email", "sms"]}
+    assert [(o.entry_id, o.slot_start) for o in _offer_rows(clinic)] == [(ids["A"], ny(10))]
+    with owner_engine.connect() as conn:
+        assert conn.execute(text("select status from procrastinate_jobs where task_name = 'offer_freed_time' "
+                                 "and (args->>'org_id')::bigint = :org"), {"org": clinic.org_id}).scalars().all() \
+            == ["succeeded"]
