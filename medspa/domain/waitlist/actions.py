@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -20,6 +21,7 @@ from medspa.domain.clients.service import ClientInput
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location
+from medspa.domain.practice.service import list_locations
 from medspa.domain.scheduling.actions.online import guard_online_booking
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.waitlist.entries import (EntryRow, WishInput, close_entry, entries_for_day, join_as_client)
@@ -71,6 +73,35 @@ def fetch_waitlist_day(actor: Actor, location_id: int, day: date, *, include_clo
         if work.session.get(Location, location_id) is None:
             raise NotFound("location")
         return entries_for_day(work.session, actor, location_id, day, include_closed=include_closed)
+
+
+@dataclass(frozen=True)
+class WaitlistDay:
+    """The desk's waitlist page: the clinic's locations (id, name), the one shown with its IANA
+    zone, the local day and its entries in offer order; mode: the location's offer mode."""
+
+    locations: tuple[tuple[int, str], ...]
+    location_id: int
+    time_zone: str
+    mode: str
+    day: date
+    rows: tuple[EntryRow, ...]
+
+
+def fetch_waitlist_page(actor: Actor, location_id: int | None, day: date | None, *, clock: Clock | None = None,
+                        engine: Engine | None = None) -> WaitlistDay:
+    """The waitlist of `day` (None: today at the location) at `location_id` (None or unknown:
+    the first by name). Raises PermissionDenied (waitlist.manage), LookupError (no location yet)."""
+    actor.require("waitlist.manage")
+    with atomic(actor.org_id, engine=engine) as work:
+        locations = list_locations(work.session, actor)
+        if not locations:
+            raise LookupError("Add a location first (Settings, Locations).")
+        loc = next((l for l in locations if l.id == location_id), locations[0])
+        day = day or now_of(clock).astimezone(ZoneInfo(loc.time_zone)).date()
+        rows = entries_for_day(work.session, actor, loc.id, day)
+        return WaitlistDay(tuple((l.id, l.name) for l in locations), loc.id, loc.time_zone, loc.waitlist_mode, day,
+                           tuple(rows))
 
 
 def do_close_entry(actor: Actor, entry_id: int, *, clock: Clock | None = None, engine: Engine | None = None) -> str:
@@ -136,7 +167,8 @@ def do_set_waitlist_mode(actor: Actor, location_id: int, mode: str, hold_minutes
 @dataclass(frozen=True)
 class OfferLink:
     """What an offer link opens: the time (aware UTC) at a location with a service and provider,
-    the hold still keeping it for the client (None: none, or lapsed: the page holds it afresh),
+    the hold still keeping it for the client (None: none, or lapsed: the page holds it afresh)
+    and until when (aware UTC),
     and the client's details to fill the booking form with. usable: the offer is open and the
     entry not booked or closed."""
 
@@ -145,6 +177,7 @@ class OfferLink:
     provider_id: int
     start_at: datetime
     hold_id: int | None
+    held_until: datetime | None
     first_name: str
     last_name: str
     email: str
@@ -172,5 +205,5 @@ def fetch_offer(actor: Actor, token: str, *, clock: Clock | None = None, engine:
         record(s, actor, "waitlist.offer_open", "waitlist_entry", entry.id, client_id=client.id, at=now,
                offer_id=offer.id)
         return OfferLink(entry.location_id, entry.service_id, offer.provider_id, offer.slot_start,
-                         hold.id if live else None, client.first_name, client.last_name, client.email or "",
+                         hold.id if live else None, hold.hold_expires_at if live else None, client.first_name, client.last_name, client.email or "",
                          client.phone_e164 or "", usable)

@@ -7,6 +7,7 @@ import reflex as rx
 
 from medspa.features.settings.location_form import closure_dialog, location_dialog
 from medspa.features.settings.location_state import ClosureView, LocationsState, LocationView
+from medspa.features.settings.waitlist_block import waitlist_block
 
 L = LocationsState
 
@@ -63,6 +64,7 @@ def _card(loc: LocationView) -> rx.Component:
                             rx.text("None coming up", size="2", color_scheme="gray")),
                     spacing="2", width="100%"),
                 columns=rx.breakpoints(initial="1", md="3"), spacing="5", width="100%"),
+            waitlist_block(loc.id),  # issue 16: the waitlist's offer mode (a block of its own)
             spacing="4", width="100%"),
         width="100%", class_name="loc-card", custom_attrs={"data-location-id": loc.id})
 
