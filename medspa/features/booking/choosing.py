@@ -289,8 +289,7 @@ def time_step() -> rx.Component:
             rx.fragment(),
             rx.cond(
                 S.slot_groups.length() > 0,
-                rx.vstack(rx.foreach(S.slot_groups, slot_group), no_time_suits(), spacing="4", width="100%",
-                          id="slots"),
+                rx.vstack(rx.foreach(S.slot_groups, slot_group), spacing="4", width="100%", id="slots"),
                 rx.cond(
                     S.day != "",
                     rx.callout("No free times on this day. Try another day.", icon="calendar-off",
@@ -302,6 +301,7 @@ def time_step() -> rx.Component:
                 ),
             ),
         ),
+        rx.cond(S.strip.empty_note == "", no_time_suits()),  # the "nothing free" box has its own form
         spacing="4",
         width="100%",
     )
