@@ -174,7 +174,7 @@ def queue_offer_messages(session: Session, entry: WaitlistEntry, offer: Waitlist
             f"{provider.display_name} on {when} at {location.name}.\n{terms}\n"
             f"Book it here: {link}\n\n{org.name}")
     common = dict(org_id=entry.org_id, kind="waitlist_offer", client_id=client.id,
-                  appointment_id=offer.hold_appointment_id)
+                  appointment_id=offer.hold_appointment_id, created_at=offer.offered_at)
     messages = []
     if client.email:
         messages.append(OutboxMessage(channel="email", to_address=client.email, subject=f"A time opened: {service.name} on {when}",
