@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ import reflex as rx
 from medspa.clock import app_clock
 from medspa.domain.clients.service import ClientInput
 from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.phones import national_phone
 from medspa.domain.ratelimits import RateLimited
 from medspa.domain.scheduling.actions.online import public_actor
 from medspa.domain.timezones import format_clinic_clock, zone_abbreviation
@@ -194,7 +195,7 @@ class OfferLinkState(rx.State):
             return rx.redirect(f"/book/{slug}", replace=True)
         checkout = await self.get_state(CheckoutState)
         checkout.first_name, checkout.last_name, checkout.email, checkout.phone = (
-            link.first_name, link.last_name, link.email, link.phone)
+            link.first_name, link.last_name, link.email, national_phone(link.phone, booking.location.country))
         if not await self._hold(booking, link, checkout):
             booking.step = "time"
             return booking._offer_taken([])
