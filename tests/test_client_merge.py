@@ -28,6 +28,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
+from medspa.domain.waitlist.entries import WishInput, add_entry
 from tests.conftest import utc
 from tests.factories import build_clinic
 from tests.test_handler_matrix import world  # noqa: F401  (fixture)
@@ -87,6 +88,9 @@ def two_records(engine, owner_engine, tmp_path):
         save_chart(s, provider, second.id, [LineInput("Botox", "C3709C3", "20", "glabella")], "ok", now=NOW)
         sign_chart(s, provider, second.id, NOW)  # signed: read-only, but it follows its client
         add_photo(s, provider, second.id, _jpeg(), "before", NOW, LocalMediaStore(tmp_path / "media"))
+        add_entry(s, clinic.system, second.client_id, WishInput(  # a waitlist wish follows its client too
+            clinic.location_id, clinic.services["facial"], None, date(2026, 7, 20), date(2026, 7, 24), time(9),
+            time(12)), source="desk", now=NOW)
         s.commit()
     return clinic, first.client_id, second.client_id
 

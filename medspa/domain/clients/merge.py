@@ -57,6 +57,7 @@ CLIENT_ROWS: tuple[ClientRows, ...] = (
     ClientRows("outbox_message"),
     ClientRows("treatment_note"),
     ClientRows("clinical_photo"),
+    ClientRows("waitlist_entry"),  # issue 16: the wishes follow the client (their place in line kept)
     ClientRows("client_account", one_per_client=True),
 )
 """What follows a client into a merge (see the module docstring)."""
