@@ -316,3 +316,36 @@ def test_the_queued_job_makes_the_offer_after_the_cancel_commits(engine, owner_e
         assert conn.execute(text("select status from procrastinate_jobs where task_name = 'offer_freed_time' "
                                  "and (args->>'org_id')::bigint = :org"), {"org": clinic.org_id}).scalars().all() \
             == ["succeeded"]
+
+
+def test_an_extra_shift_is_new_time_the_waitlist_is_offered(engine, owner_engine):
+    """New hours free time too: an evening extra shift defers the job for its span, and the
+    entry whose window is the evening is offered its first start."""
+    from medspa.domain.practice.hours import TimeOffInput
+    from medspa.domain.practice.settings_actions import do_add_time_off
+
+    clinic = build_clinic(engine, owner_engine)
+    evening = _join(clinic, engine, "Ivy", 1, start=18, end=20)
+    morning = _join(clinic, engine, "Jon", 2, start=9, end=12)
+    do_add_time_off(clinic.staff_actor("owner"), TimeOffInput(clinic.provider_ids[0], "extra", ny(17), ny(20),
+                                                              clinic.location_id, "late opening"), engine=engine)
+    jobs = _jobs(owner_engine, clinic)
+    assert [(datetime.fromisoformat(j["args"]["lo"]), datetime.fromisoformat(j["args"]["hi"])) for j in jobs] == [
+        (ny(17), ny(20))]
+    made = do_offer_freed_time(clinic.org_id, clinic.location_id, ny(17), ny(20), clinic.provider_ids[0],
+                               clock=FixedClock(NOW), engine=engine)
+    assert [(m.entry_id, m.slot_start) for m in made] == [(evening, ny(18))]
+    assert _entry(clinic, morning).status == "waiting"
+
+
+def test_a_moved_visit_frees_its_old_time_for_the_line(engine, owner_engine, line):
+    from medspa.domain.scheduling.actions.reschedule import do_move_visit
+
+    clinic, visit, ids = line
+    do_move_visit(clinic.staff_actor(), visit, start_at=ny(15), provider_id=clinic.provider_ids[1],
+                  clock=FixedClock(NOW), engine=engine)
+    [job] = _jobs(owner_engine, clinic)
+    assert (datetime.fromisoformat(job["args"]["lo"]), job["args"]["provider_id"]) == (ny(10), clinic.provider_ids[0])
+    made = do_offer_freed_time(clinic.org_id, clinic.location_id, ny(10), ny(10, 30), clinic.provider_ids[0],
+                               clock=FixedClock(NOW), engine=engine)
+    assert [(m.entry_id, m.slot_start) for m in made] == [(ids["A"], ny(10))]
