@@ -12,7 +12,7 @@ from medspa.domain.practice.models import Location
 from medspa.domain.waitlist.models import WaitlistEntry
 from medspa.features.settings.waitlist_block import WaitlistSettingsState
 from medspa.features.waitlist.state import WaitlistState
-from tests.test_handler_matrix import STAFF_ROLES, World, new_visit, staff_state, world  # noqa: F401  (fixture)
+from tests.test_handler_matrix import STAFF_ROLES, World, staff_state, world  # noqa: F401  (fixture)
 from tests.test_handlers import app_settings, call, run  # noqa: F401  (fixture)
 
 DAY = "2026-07-03"
