@@ -105,6 +105,20 @@ def test_a_client_joins_a_cancellation_frees_the_time_and_the_offer_books_it(pag
     expect(entry).to_contain_text("Botox · Provider 1")
     expect(owner.locator("#nav-waitlist")).to_be_visible()
     both_widths(owner, "desk-day")
+    owner.click("#wl-add")  # the desk's own form (looked at; the handler tests save through it)
+    expect(owner.locator("#wlf-save")).to_be_visible()
+    owner.wait_for_timeout(400)
+    owner.screenshot(path=str(ARTIFACTS / "waitlist-desk-add-desktop.png"))
+    owner.keyboard.press("Escape")
+    expect(owner.locator("#wlf-save")).to_have_count(0)
+
+    # the owner's setting: one at a time (the default), held 30 minutes
+    owner.goto("/settings")
+    owner.click("#settings-tab-locations")
+    block = owner.locator(".loc-waitlist")
+    expect(block).to_contain_text("first client in line")
+    expect(owner.locator(".loc-waitlist-hold")).to_contain_text("30 min")
+    both_widths(owner, "settings-block")
 
     # a cancellation frees 10:00: the job (the server's worker) offers it, held for her
     do_cancel_visit(clinic.staff_actor(), vera, clock=FixedClock(FROZEN_NOW), engine=clinic.engine,
