@@ -31,6 +31,7 @@ from medspa.features.staff import page as staff_page
 from medspa.features.charting import page as charting_page
 from medspa.features.dashboard import page as dashboard_page
 from medspa.features.today import page as today_page
+from medspa.features.waitlist import page as waitlist_page
 from medspa.features.outbox import page as outbox_page
 from medspa.features.settings import page as settings_page
 from medspa.features.setup import page as setup_page
@@ -55,6 +56,7 @@ _PAGE_MODULES = (
     clients_page,
     client_import_page,
     today_page,
+    waitlist_page,
 )
 
 class MedspaApp(rx.App):

@@ -29,6 +29,7 @@ from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.payments.models import CardSetup, PolicyFee, SavedCard
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
+from medspa.domain.waitlist.entries import WishInput, add_entry
 from tests.conftest import utc
 from tests.factories import build_clinic
 from tests.test_handler_matrix import world  # noqa: F401  (fixture)
@@ -97,6 +98,9 @@ def two_records(engine, owner_engine, tmp_path):
         s.add(PolicyFee(org_id=clinic.org_id, appointment_id=second.id, client_id=second.client_id,  # a fee (issue 16)
                         kind="no_show", status="unpaid_needs_action", fee_cents=2500, charge_cents=2500,
                         reason="No card on file"))
+        add_entry(s, clinic.system, second.client_id, WishInput(  # a waitlist wish follows its client too
+            clinic.location_id, clinic.services["facial"], None, date(2026, 7, 20), date(2026, 7, 24), time(9),
+            time(12)), source="desk", now=NOW)
         s.commit()
     return clinic, first.client_id, second.client_id
 

@@ -47,6 +47,7 @@ from medspa.domain.scheduling.desk import book_for_client
 from medspa.domain.scheduling.service import add_block, cancel_appointment, change_status, hold_slot
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.reschedule import VisitChange, move_visit
+from medspa.domain.waitlist.entries import entries_for_day
 from tests.conftest import utc
 from tests.factories import build_clinic
 
@@ -178,6 +179,7 @@ ENTRY_POINTS = {
     "photo.read": lambda s, a, w: open_photo(s, a, w.photo_id, NOW, w.media),
     "photo.write": lambda s, a, w: add_photo(s, a, w.appointment_id, _JPEG, "after", NOW, w.media),
     "fee.waive": lambda s, a, w: _waive(s, a, w),
+    "waitlist.manage": lambda s, a, w: entries_for_day(s, a, w.clinic.location_id, DAY),
 }
 
 

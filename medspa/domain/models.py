@@ -14,12 +14,14 @@ from medspa.domain.practice.shifts import StaffTimeOff
 from medspa.domain.practice.opening_models import LocationClosure, LocationHours
 from medspa.domain.scheduling.models import Appointment, AppointmentSeries, CalendarFeed, Occupancy
 from medspa.domain.scheduling.watch import CalendarWatch
+from medspa.domain.waitlist.models import WaitlistEntry, WaitlistOffer
 
 __all__ = [
     "Appointment", "AppointmentSeries", "AuditEvent", "CalendarFeed", "CalendarWatch", "Client", "ClientFirstVisit", "ClientMerge", "ClinicLogo", "ClinicalPhoto", "ContactSuppression", "Dispute", "LedgerEntry", "Location", "LocationClosure", "LocationHours", "LoginChallenge", "Occupancy",
     "Organization", "OutboxAttachment", "OutboxMessage", "PasswordResetToken", "Payment", "RecoveryCode", "Refund", "Resource", "Service",
     "ServiceProvider", "StaffMember", "StaffTimeOff",
-    "TestGatewayCharge", "TreatmentLine", "TreatmentNote", "UserAccount", "UserSession", "WebhookEvent", "WorkingHours",
+    "TestGatewayCharge", "TreatmentLine", "TreatmentNote", "UserAccount", "UserSession", "WaitlistEntry", "WaitlistOffer", "WebhookEvent",
+    "WorkingHours",
 ]
 
 # Which tables are tenant tables is read from the catalog (tests/test_tenancy.py): every table

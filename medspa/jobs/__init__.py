@@ -5,6 +5,7 @@
     holds.py   hold expiry, a periodic task every minute
     email.py   email delivery over SMTP, one job per outbox email (deferred by the domain)
     sms.py     SMS delivery through Twilio, one job per outbox SMS (deferred by the domain)
+    waitlist.py  offering a freed time to the waitlist, one job per freed time (deferred by the domain)
     worker.py  running a worker: `medspa worker` (a process of its own, several at once) or
                the one in-process worker thread of `medspa serve`'s parent process
 

@@ -57,6 +57,7 @@ CLIENT_ROWS: tuple[ClientRows, ...] = (
     ClientRows("outbox_message"),
     ClientRows("treatment_note"),
     ClientRows("clinical_photo"),
+    ClientRows("waitlist_entry"),  # issue 16: the wishes follow the client (their place in line kept)
     ClientRows("client_account", one_per_client=True),
     ClientRows("saved_card"),  # cards on file follow the client (issue 16)
     ClientRows("card_setup"),

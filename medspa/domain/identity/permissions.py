@@ -55,6 +55,10 @@ fee.waive (owner and manager): waive a visit's late-cancel or no-show fee with a
 outbox.read (system only): the `medspa outbox` print-out on the server's console
 (messaging.service.list_outbox); no staff page uses it: staff read the outbox with outbox.manage.
 
+waitlist.manage (staff who book, and the system's waitlist job): the waitlist per day, add a
+client's wish at the desk, take one off, and offer a freed time (domain/waitlist). A visitor
+joins from the booking page with appointment.book_online.
+
 Only actions some service enforces are listed (tests/test_permissions.py calls each one for
 every role). Actions arrive with the feature that checks them: order.result.write (lab) with orders."""
 
@@ -67,7 +71,7 @@ CHART = {"chart.read", "chart.write"}
 PHOTOS = {"photo.read", "photo.write"}
 BOOKING = {"appointment.book", "appointment.check_in", "appointment.cancel", "appointment.update_status",
            "appointment.reschedule",
-           "client.read", "client.write", "client.contact.read", "block.write"}
+           "client.read", "client.write", "client.contact.read", "block.write", "waitlist.manage"}
 DESK_MONEY = {"payment.take"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {

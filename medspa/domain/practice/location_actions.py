@@ -21,6 +21,7 @@ from medspa.domain.practice.locations import (
     remove_closure, save_location, set_location_hours, update_location, visits_between)
 from medspa.domain.practice.models import Location
 from medspa.domain.practice.opening_models import LocationClosure
+from medspa.domain.waitlist.trigger import hours_changed
 from medspa.domain.work import Clock, atomic, now_of
 
 __all__ = ["ClosureRow", "LocationRow", "do_add_closure", "do_create_location", "do_remove_closure",
@@ -109,6 +110,7 @@ def do_set_location_hours(actor: Actor, location_id: int, weekly: Weekly, *, clo
     actor.require(PERMISSION)
     with atomic(actor.org_id, engine=engine) as work:
         set_location_hours(work.session, actor, location_id, weekly)
+        hours_changed(work.session, location_id=location_id, now=now_of(clock))  # waitlist: new free times?
         return _row(work.session, work.session.get(Location, location_id), now_of(clock))
 
 
@@ -120,6 +122,8 @@ def do_save_location(actor: Actor, location_id: int | None, data: LocationInput,
     actor.require(PERMISSION)
     with atomic(actor.org_id, engine=engine) as work:
         loc = save_location(work.session, actor, location_id, data, weekly)
+        if location_id is not None:
+            hours_changed(work.session, location_id=loc.id, now=now_of(clock))  # waitlist: new free times?
         return _row(work.session, loc, now_of(clock))
 
 
@@ -137,4 +141,5 @@ def do_remove_closure(actor: Actor, closure_id: int, *, engine: Engine | None = 
     """Reopen: remove a closure (audited). Raises PermissionDenied, NotFound."""
     actor.require(PERMISSION)
     with atomic(actor.org_id, engine=engine) as work:
-        remove_closure(work.session, actor, closure_id)
+        closure = remove_closure(work.session, actor, closure_id)
+        hours_changed(work.session, location_id=closure.location_id, now=now_of(None))  # waitlist: reopened days

@@ -88,6 +88,9 @@ class Location(SQLModel, table=True):
     late_cancel_fee_amount: int = 0
     no_show_fee_kind: str = Field(default="none", max_length=8)
     no_show_fee_amount: int = 0
+    # --- waitlist (migration 0041; domain/waitlist): how a freed time is offered ---
+    waitlist_mode: str = "one_at_a_time"  # or "all_at_once" (waitlist.models.OfferMode)
+    waitlist_hold_minutes: int = 30  # how long a "one at a time" offer holds the time
 
 
 class StaffMember(SQLModel, table=True):

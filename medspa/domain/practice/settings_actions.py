@@ -25,6 +25,7 @@ from medspa.domain.practice.shifts import StaffTimeOff
 from medspa.domain.scheduling import blocks as blk
 from medspa.domain.scheduling.blocks import RoomBlockInput
 from medspa.domain.scheduling.models import Occupancy
+from medspa.domain.waitlist.trigger import hours_changed, time_freed
 from medspa.domain.work import atomic, now_of
 
 __all__ = ["HoursSettings", "ResourceRow", "RoomBlockRow", "RoomSettings", "TimeOffRow", "do_add_room_block",
@@ -198,7 +199,9 @@ def do_set_hours(actor: Actor, staff_id: int, location_id: int, weekly: Weekly, 
     ValidationFailed (interval field -> message; nothing is written)."""
     actor.require(PERMISSION)
     with atomic(actor.org_id, engine=engine) as work:
-        return hrs.replace_weekly_hours(work.session, actor, staff_id, location_id, weekly)
+        weekly = hrs.replace_weekly_hours(work.session, actor, staff_id, location_id, weekly)
+        hours_changed(work.session, location_id=location_id, now=now_of(None), provider_id=staff_id)  # waitlist
+        return weekly
 
 
 def do_add_time_off(actor: Actor, data: TimeOffInput, *, engine: Engine | None = None) -> TimeOffRow:
@@ -206,7 +209,11 @@ def do_add_time_off(actor: Actor, data: TimeOffInput, *, engine: Engine | None =
     already booked inside it, which stay. Raises PermissionDenied, NotFound, ValidationFailed."""
     actor.require(PERMISSION)
     with atomic(actor.org_id, engine=engine) as work:
-        return _time_off_row(work.session, hrs.add_time_off(work.session, actor, data))
+        row = hrs.add_time_off(work.session, actor, data)
+        if row.kind == "extra":  # new working time: the waitlist may fill it
+            time_freed(work.session, location_id=row.location_id, lo=row.starts_at, hi=row.ends_at,
+                       provider_id=row.staff_id)
+        return _time_off_row(work.session, row)
 
 
 def do_remove_time_off(actor: Actor, entry_id: int, *, engine: Engine | None = None) -> TimeOffRow:
@@ -216,4 +223,7 @@ def do_remove_time_off(actor: Actor, entry_id: int, *, engine: Engine | None = N
     with atomic(actor.org_id, engine=engine) as work:
         s = work.session
         row = hrs.remove_time_off(s, actor, entry_id)
+        if row.kind == "off":  # the provider works then after all: the waitlist may fill it
+            for location_id in ([row.location_id] if row.location_id else s.exec(select(Location.id)).all()):
+                time_freed(s, location_id=location_id, lo=row.starts_at, hi=row.ends_at, provider_id=row.staff_id)
         return TimeOffRow(row.id, row.staff_id, row.kind, row.starts_at, row.ends_at, row.location_id, row.reason, 0)

@@ -52,6 +52,7 @@ from medspa.domain.scheduling.abuse import HoldCaps, refuse_excess_holds
 from medspa.domain.scheduling.availability import (card_declined, last_deposit_declined, money_on_hold,
                                                    nearest_alternatives)
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
+from medspa.domain.waitlist.entries import close_fulfilled
 from medspa.domain.scheduling.service import (
     DEFAULT_GRACE_SECONDS,
     DEFAULT_HOLD_MINUTES,
@@ -197,6 +198,7 @@ def finalize_paid_booking(session: Session, actor: Actor, appointment_id: int, p
     provider = session.get(StaffMember, appt.provider_id)
     if payment is not None:
         ledger_deposit_paid(session, payment, now)
+    close_fulfilled(session, actor, appt, now)  # a waitlist entry this booking fulfils is closed
     if client is not None:
         queue_booking_confirmation(session, org=org, appointment=appt, client=client, location=location,
                                    service=service, provider=provider)

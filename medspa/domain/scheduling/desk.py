@@ -28,6 +28,7 @@ from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.availability import find_slots
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.service import cancel_appointment, hold_slot
+from medspa.domain.waitlist.entries import close_fulfilled
 
 
 def book_for_client(session: Session, actor: Actor, *, location_id: int, service_id: int, start_at: datetime,
@@ -50,6 +51,7 @@ def book_for_client(session: Session, actor: Actor, *, location_id: int, service
     appt = hold_slot(session, actor, location_id=location_id, service_id=service_id, start_at=start_at, now=now,
                      provider_id=provider_id, client_id=client.id, source="staff", confirm=True)
     _confirm_message(session, actor, appt, client)
+    close_fulfilled(session, actor, appt, now)  # a waitlist entry this booking fulfils is closed
     return appt
 
 

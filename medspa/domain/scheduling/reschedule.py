@@ -66,6 +66,7 @@ from medspa.domain.scheduling.service import (
     release_lapsed_holds,
 )
 from medspa.domain.timezones import format_clinic_time
+from medspa.domain.waitlist.trigger import time_freed
 
 __all__ = ["CANCEL_REASONS", "MoveRefused", "Moved", "RescheduleTerms", "VisitChange", "move_visit",
            "reschedule_terms", "visit_resources"]
@@ -207,7 +208,7 @@ def move_visit(session: Session, actor: Actor, appointment_id: int, change: Visi
     old = {"start": appt.start_at.isoformat(), "provider_id": appt.provider_id, "service_id": appt.service_id,
            "room_id": held.get("room")}
     _relocate(session, actor, appt, fit, start_at, provider_id, service_id, now=now, online=online)
-    old_start = appt.start_at
+    old_start, old_end, old_provider = appt.start_at, appt.end_at, appt.provider_id
     service = get_service(session, service_id)
     appt.start_at, appt.end_at = start_at, start_at + timedelta(minutes=service.duration_minutes)
     appt.provider_id, appt.notes, appt.rescheduled_at = provider_id, notes, now
@@ -224,6 +225,7 @@ def move_visit(session: Session, actor: Actor, appointment_id: int, change: Visi
     session.flush()
     if old_start != start_at or old["provider_id"] != provider_id or old["service_id"] != service_id:
         queue_move_notice(session, appt, old_start=old_start, now=now)
+    time_freed(session, location_id=appt.location_id, lo=old_start, hi=old_end, provider_id=old_provider)  # waitlist
     return Moved(appt, late=late)
 
 

@@ -38,6 +38,7 @@ from medspa.domain.scheduling.availability import (
     occupancy_span,
 )
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus
+from medspa.domain.waitlist.trigger import visit_freed
 from medspa.domain.scheduling.references import (
     DISPLAY_CODE_CONSTRAINT,
     is_booking_token,
@@ -329,6 +330,7 @@ def release_hold(session: Session, actor: Actor, appointment_id: int, *, now: da
     record(session, actor, "appointment.release", "appointment", appt.id, client_id=appt.client_id, at=now,
            reason=reason)
     session.flush()
+    visit_freed(session, appt)  # the waitlist hears of the freed time (a job in this transaction)
 
 
 def revive_hold(session: Session, actor: Actor, appointment_id: int, *, now: datetime) -> bool:
@@ -432,6 +434,7 @@ def cancel_appointment(session: Session, actor: Actor, appointment_id: int, *, n
     record(session, actor, "appointment.cancel", "appointment", appt.id, client_id=appt.client_id, at=now,
            late=late, keeps_deposit=keeps, reason=reason, note=note[:200])
     session.flush()
+    visit_freed(session, appt)  # the waitlist hears of the freed time (a job in this transaction)
     return CancelOutcome(appt, late, 0 if keeps else appt.deposit_cents, keeps)
 
 

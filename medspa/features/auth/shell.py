@@ -17,6 +17,7 @@ NAV = (
     ("calendar", "Calendar", "calendar-days", "/calendar", None),
     ("today", "Today", "list-checks", "/today", ("owner", "manager", "provider", "front_desk")),  # day lists
     ("clients", "Clients", "contact", "/clients", ("owner", "manager", "provider", "front_desk")),  # client.read
+    ("waitlist", "Waitlist", "hourglass", "/waitlist", ("owner", "manager", "provider", "front_desk")),  # waitlist.manage
     ("dashboard", "Dashboard", "chart-column", "/dashboard", ("owner", "manager")),  # report.read
     ("outbox", "Outbox", "mail", "/outbox", ("owner", "manager")),  # outbox.manage
     ("audit", "Audit trail", "shield-check", "/audit", ("owner",)),

@@ -6,6 +6,7 @@ import reflex as rx
 
 from medspa.features.booking.state import ANYONE, BookingState as S
 from medspa.features.booking.widgets import ACCENT, back_button, choice_card, section_title
+from medspa.features.booking.waitlist_view import join_box, no_time_suits
 
 def location_step() -> rx.Component:
     """The booking page's first step: one card per location."""
@@ -201,9 +202,8 @@ def next_available_offer() -> rx.Component:
 
 
 def waitlist_offer() -> rx.Component:
-    """The time step when nothing is free up to the service's last bookable day: one sentence
-    and the clinic's phone. WAITLIST: this box is where the waitlist (next issue) offers itself;
-    keep its id ("waitlist-offer") and put the join form inside it."""
+    """The time step when nothing is free up to the service's last bookable day: one sentence,
+    the clinic's phone and the waitlist's join form (waitlist_view.join_box)."""
     return rx.box(
         rx.vstack(
             rx.hstack(rx.icon("calendar-x", size=18, flex_shrink="0"), rx.text(S.strip.empty_note, size="3", weight="bold"),
@@ -212,7 +212,8 @@ def waitlist_offer() -> rx.Component:
                     rx.text("Call the clinic: ", rx.link(S.location.phone, href=S.location.phone_href,
                                                          white_space="nowrap", weight="medium"), size="2"),
                     rx.text("Please call the clinic.", size="2")),
-            spacing="2",
+            join_box(),
+            spacing="3",
             width="100%",
         ),
         padding="1em",
@@ -300,6 +301,7 @@ def time_step() -> rx.Component:
                 ),
             ),
         ),
+        rx.cond(S.strip.empty_note == "", no_time_suits()),  # the "nothing free" box has its own form
         spacing="4",
         width="100%",
     )

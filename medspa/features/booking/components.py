@@ -9,6 +9,7 @@ from medspa.features.booking.choosing import location_step, provider_step, servi
 from medspa.features.booking.paying import details_step, done_step, payment_step
 from medspa.features.booking.state import BookingState as S, CheckoutState as C
 from medspa.features.booking.widgets import ACCENT
+from medspa.features.booking.waitlist_view import offer_ended_note
 
 STEP_TITLES = {
     "location": "Choose a location",
@@ -158,8 +159,9 @@ def mobile_summary() -> rx.Component:
 
 
 def step_body() -> rx.Component:
-    """The booking page's current step (the treatment step for an unknown one)."""
-    return rx.match(
+    """The booking page's current step (the treatment step for an unknown one), after the note
+    of an ended waitlist offer (when its link was opened)."""
+    return rx.fragment(offer_ended_note(), rx.match(
         S.step,
         ("location", location_step()),
         ("service", service_step()),
@@ -169,7 +171,7 @@ def step_body() -> rx.Component:
         ("payment", payment_step()),
         ("done", done_step()),
         service_step(),
-    )
+    ))
 
 
 def not_found() -> rx.Component:

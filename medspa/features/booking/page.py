@@ -12,8 +12,10 @@ import reflex as rx
 
 from medspa.features.booking import components as c
 from medspa.features.booking.state import BookingState
+from medspa.features.booking.waitlist_state import OfferLinkState
 
 ROUTE = "/book/[clinic]"
+OFFER_ROUTE = "/book/[clinic]/offer/[token]"  # a waitlist offer's link: the same page on the offered time
 
 
 def booking_page() -> rx.Component:
@@ -68,3 +70,4 @@ def booking_page() -> rx.Component:
 def register(app: rx.App) -> None:
     """Add the booking page to `app`."""
     app.add_page(booking_page, route=ROUTE, title="Book online", on_load=BookingState.load)
+    app.add_page(booking_page, route=OFFER_ROUTE, title="Book online", on_load=OfferLinkState.open_offer)

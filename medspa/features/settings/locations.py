@@ -8,6 +8,7 @@ import reflex as rx
 from medspa.features.settings.fees import FeeSettingsState, fee_block, fee_dialog, fee_message
 from medspa.features.settings.location_form import closure_dialog, location_dialog
 from medspa.features.settings.location_state import ClosureView, LocationsState, LocationView
+from medspa.features.settings.waitlist_block import waitlist_block
 
 L = LocationsState
 
@@ -66,6 +67,7 @@ def _card(loc: LocationView) -> rx.Component:
                     spacing="2", width="100%"),
                 columns=rx.breakpoints(initial="1", md="3"), spacing="5", width="100%"),
             fee_block(loc.id, loc.name),  # issue 16: late-cancel and no-show fees (features/settings/fees.py)
+            waitlist_block(loc.id),  # issue 16: the waitlist's offer mode (a block of its own)
             spacing="4", width="100%"),
         width="100%", class_name="loc-card", custom_attrs={"data-location-id": loc.id})
 
