@@ -402,14 +402,13 @@ def cancel_appointment(session: Session, actor: Actor, appointment_id: int, *, n
     """Cancel a confirmed appointment and free its resources.
 
     Late = less than the window hours before start: the deposit is kept when the rule keeps it
-    (scheduling.policy.cancel_rule: the kinder of the rule the visit was booked under and the
-    location's current one) and staff did not cancel for the clinic's own reason
-    (policy.CLINIC_REASONS: refunded in full); otherwise the deposit is due back
-    (payments.fees.settle_cancellation refunds it, or applies a late-cancel fee). Both facts are stored on the appointment (cancellation_late, cancellation_keeps_deposit), with who cancelled
-    (cancelled_by: staff, client or system, and the staff user) and why (`reason`, a
-    policy.CANCEL_REASONS code, and `note`: policy.clean_cancel_reason).
-    A portal client (appointment.cancel_own) may cancel only their own appointments, a visitor
-    only the one whose manage-link `token` they hold (holds_visit); any other looks missing. Raises InvalidTransition, NotFound, PermissionDenied. The caller commits.
+    (policy.cancel_rule: the kinder of the booked and the current rule) and staff did not cancel
+    for the clinic's own reason (policy.CLINIC_REASONS); otherwise it is due back
+    (payments.fees.settle_cancellation refunds it, or applies a late-cancel fee). Stored on the
+    appointment with who cancelled (cancelled_by) and why (`reason`, `note`: clean_cancel_reason).
+    A portal client (appointment.cancel_own) may cancel only their own visits, a visitor only the
+    one whose manage-link `token` they hold (holds_visit); any other looks missing.
+    Raises InvalidTransition, NotFound, PermissionDenied. The caller commits.
     """
     staff = actor.can("appointment.cancel")
     if not staff:
