@@ -29,6 +29,7 @@ from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.payments.models import CardSetup, PolicyFee, SavedCard
 from medspa.domain.scheduling.booking import OnlineBooking, book_online
+from medspa.domain.scheduling.models import AppointmentSeries
 from medspa.domain.waitlist.entries import WishInput, add_entry
 from tests.conftest import utc
 from tests.factories import build_clinic
@@ -98,6 +99,10 @@ def two_records(engine, owner_engine, tmp_path):
         s.add(PolicyFee(org_id=clinic.org_id, appointment_id=second.id, client_id=second.client_id,  # a fee (issue 16)
                         kind="no_show", status="unpaid_needs_action", fee_cents=2500, charge_cents=2500,
                         reason="No card on file"))
+        s.add(AppointmentSeries(org_id=clinic.org_id, location_id=clinic.location_id,  # a series (issue 16)
+                                service_id=clinic.services["botox"], provider_id=clinic.provider_ids[0],
+                                client_id=second.client_id, rrule="FREQ=WEEKLY;COUNT=4",
+                                dtstart_local=datetime(2026, 7, 16, 11), time_zone=clinic.time_zone))
         add_entry(s, clinic.system, second.client_id, WishInput(  # a waitlist wish follows its client too
             clinic.location_id, clinic.services["facial"], None, date(2026, 7, 20), date(2026, 7, 24), time(9),
             time(12)), source="desk", now=NOW)

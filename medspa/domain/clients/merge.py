@@ -61,6 +61,7 @@ CLIENT_ROWS: tuple[ClientRows, ...] = (
     ClientRows("client_account", one_per_client=True),
     ClientRows("saved_card"),  # cards on file follow the client (issue 16)
     ClientRows("card_setup"),
+    ClientRows("appointment_series"),  # a recurring series follows its client with its visits (issue 16)
     ClientRows("policy_fee"),  # late-cancel / no-show fees follow the client with their visits (issue 16)
 )
 """What follows a client into a merge (see the module docstring)."""
