@@ -120,3 +120,21 @@ def test_booking_waiting_for_its_card_is_confirmed_by_the_setup_webhook(engine, 
         assert (pay.status, pay.amount_cents) == ("succeeded", 5000)
     deposit = fake.posts_to("/v1/payment_intents")[0]
     assert (deposit.params["customer"], deposit.params["off_session"]) == (card.gateway_customer_id, "true")
+
+
+def test_stripe_errors_that_are_not_a_cards_answer_map_to_the_field_or_unavailable():
+    """One mapping for charge and setup_card (stripe_gateway._not_a_card_answer): an unknown or
+    refused payment method is the card field's message; another bad request says what could not
+    be done; anything else (network, Stripe down) is "not answering"."""
+    import stripe
+
+    from medspa.domain.errors import ValidationFailed
+    from medspa.domain.payments.stripe_gateway import GatewayUnavailable, _not_a_card_answer
+
+    unknown = _not_a_card_answer(stripe.InvalidRequestError("No such PaymentMethod: 'pm_x'", "payment_method",
+                                                            code="resource_missing"), "The card could not be saved.")
+    assert isinstance(unknown, ValidationFailed) and unknown.fields == {"card_number": "No such PaymentMethod: 'pm_x'"}
+    bad = _not_a_card_answer(stripe.InvalidRequestError("Invalid currency", "currency"), "The card could not be saved.")
+    assert isinstance(bad, GatewayUnavailable) and str(bad) == "The card could not be saved."
+    down = _not_a_card_answer(stripe.APIConnectionError("connection refused"), "The card could not be saved.")
+    assert isinstance(down, GatewayUnavailable) and str(down) == "The payment service is not answering. Please try again."

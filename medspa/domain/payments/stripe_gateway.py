@@ -45,6 +45,25 @@ def _as_dict(obj: Any) -> dict:
     return obj.to_dict()
 
 
+def _card_error(exc: stripe.CardError) -> dict:
+    """The `error` object of a card decline's JSON body (decline_code, payment_intent or
+    setup_intent), {} when Stripe sent none."""
+    return _as_dict((exc.json_body or {}).get("error") if isinstance(exc.json_body, dict) else None)
+
+
+def _not_a_card_answer(exc: stripe.StripeError, could_not: str) -> Exception:
+    """What to raise for a Stripe error that is not the card's answer: ValidationFailed at the
+    card field for an unknown or refused payment method, GatewayUnavailable(`could_not`) for
+    another bad request, GatewayUnavailable("not answering") for the rest (network, rate limit,
+    Stripe's own errors)."""
+    cause = f"{type(exc).__name__}: {exc.user_message}"
+    if isinstance(exc, stripe.InvalidRequestError):
+        if exc.param == "payment_method" or exc.code == "resource_missing":
+            return ValidationFailed({"card_number": exc.user_message or "Your card details were not accepted."})
+        return GatewayUnavailable(could_not, cause=cause)
+    return GatewayUnavailable("The payment service is not answering. Please try again.", cause=cause)
+
+
 def _fee_cents(intent: dict) -> int:
     """The expanded latest_charge.balance_transaction.fee (integer minor units), else 0."""
     charge = intent.get("latest_charge")
@@ -123,7 +142,7 @@ class StripeGateway:
             intent = self._client.v1.payment_intents.create(
                 params=params, options={"idempotency_key": request.idempotency_key})
         except stripe.CardError as exc:
-            err = _as_dict((exc.json_body or {}).get("error") if isinstance(exc.json_body, dict) else None)
+            err = _card_error(exc)
             pi = _as_dict(err.get("payment_intent"))
             code = str(err.get("decline_code") or exc.code or "")
             if exc.code == "authentication_required" or err.get("decline_code") == "authentication_required":
@@ -133,14 +152,8 @@ class StripeGateway:
                                     client_secret=str(pi.get("client_secret") or ""))
             return ChargeResult(status=PaymentStatus.DECLINED, gateway_payment_id=str(pi.get("id") or ""),
                                 message=exc.user_message or "Your card was declined.", decline_code=code)
-        except stripe.InvalidRequestError as exc:
-            if exc.param == "payment_method" or exc.code == "resource_missing":
-                raise ValidationFailed({"card_number": exc.user_message or "Your card details were not accepted."}) from exc
-            raise GatewayUnavailable("The payment could not be started. Please try again.",
-                                     cause=f"{type(exc).__name__}: {exc.user_message}") from exc
         except stripe.StripeError as exc:
-            raise GatewayUnavailable("The payment service is not answering. Please try again.",
-                                     cause=f"{type(exc).__name__}: {exc.user_message}") from exc
+            raise _not_a_card_answer(exc, "The payment could not be started. Please try again.") from exc
         return self._result(_as_dict(intent))
 
     @staticmethod
@@ -218,19 +231,13 @@ class StripeGateway:
                              **{k: str(v) for k, v in request.metadata.items()}},
                 "expand": ["payment_method"]}, options={"idempotency_key": key})
         except stripe.CardError as exc:
-            err = _as_dict((exc.json_body or {}).get("error") if isinstance(exc.json_body, dict) else None)
+            err = _card_error(exc)
             seti = _as_dict(err.get("setup_intent"))
             return SetupResult(status="declined", setup_intent_id=str(seti.get("id") or ""),
                                message=exc.user_message or "Your card was declined.",
                                decline_code=str(err.get("decline_code") or exc.code or ""))
-        except stripe.InvalidRequestError as exc:
-            if exc.param == "payment_method" or exc.code == "resource_missing":
-                raise ValidationFailed({"card_number": exc.user_message or "Your card details were not accepted."}) from exc
-            raise GatewayUnavailable("The card could not be saved. Please try again.",
-                                     cause=f"{type(exc).__name__}: {exc.user_message}") from exc
         except stripe.StripeError as exc:
-            raise GatewayUnavailable("The payment service is not answering. Please try again.",
-                                     cause=f"{type(exc).__name__}: {exc.user_message}") from exc
+            raise _not_a_card_answer(exc, "The card could not be saved. Please try again.") from exc
         return self._setup_result(_as_dict(intent), customer)
 
     @staticmethod
