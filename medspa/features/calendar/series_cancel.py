@@ -15,6 +15,20 @@ from medspa.features.calendar.layout import detail_view
 NOT_ALLOWED = "Not allowed."
 
 
+async def call_cancel(state, action, *args, **kwargs):
+    """Run a cancel `action` for the panel's state (the desk's one visit or a series' several):
+    its Done, or None when it refused (the reason or note message by its picker, any other on
+    the panel; busy cleared)."""
+    try:
+        return await state._act(action, *args, denied=NOT_ALLOWED, **kwargs)
+    except InvalidTransition as exc:
+        state.busy, state.error = False, str(exc)
+    except ValidationFailed as exc:
+        state.busy, state.cancel_errors = False, {k: v for k, v in exc.fields.items() if k in ("reason", "note")}
+        state.error = "" if state.cancel_errors else "; ".join(exc.fields.values())
+    return None
+
+
 async def cancel_series(state, scope: str, reason: str, note: str):
     """Cancel the shown visit and the series' others by `scope` ("following" | "all"); yields
     the state's updates like an event handler. A bad scope, reason or note gets a message by
@@ -24,14 +38,8 @@ async def cancel_series(state, scope: str, reason: str, note: str):
         return
     state.busy, state.cancel_errors = True, {}
     yield
-    try:
-        done = await state._act(do_cancel_in_series, state.detail.id, scope, reason, note=note, denied=NOT_ALLOWED)
-    except InvalidTransition as exc:
-        state.busy, state.error = False, str(exc)
-        return
-    except ValidationFailed as exc:
-        state.busy, state.cancel_errors = False, {k: v for k, v in exc.fields.items() if k in ("reason", "note")}
-        state.error = "" if state.cancel_errors else "; ".join(exc.fields.values())
+    done = await call_cancel(state, do_cancel_in_series, state.detail.id, scope, reason, note=note)
+    if done is None:
         return
     if not done.ok:
         state.busy, state.error = False, done.error

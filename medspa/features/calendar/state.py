@@ -34,7 +34,7 @@ from medspa.domain.scheduling.references import normalise_display_code
 from medspa.domain.scheduling.service import InvalidTransition
 from medspa.domain.money import format_money
 from medspa.features.auth.state import StaffState
-from medspa.features.calendar.series_cancel import cancel_series
+from medspa.features.calendar.series_cancel import call_cancel, cancel_series
 from medspa.web.inputs import ascii_int, form_text, parse_id
 from medspa.features.calendar.layout import DayView, DetailView, WeekView, day_view, detail_view, parse_day, week_view
 
@@ -348,14 +348,8 @@ class DetailState(StaffState):
             return
         self.busy, self.cancel_errors = True, {}
         yield
-        try:
-            done = await self._act(do_cancel_visit, self.detail.id, reason, note=note, denied=NOT_ALLOWED)
-        except InvalidTransition as exc:
-            self.busy, self.error = False, str(exc)
-            return
-        except ValidationFailed as exc:
-            self.busy, self.cancel_errors = False, {k: v for k, v in exc.fields.items() if k in ("reason", "note")}
-            self.error = "" if self.cancel_errors else "; ".join(exc.fields.values())
+        done = await call_cancel(self, do_cancel_visit, self.detail.id, reason, note=note)
+        if done is None:
             return
         if not done.ok:
             self.busy, self.error = False, done.error
