@@ -16,11 +16,13 @@ from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import PaymentGateway
 from medspa.domain.scheduling.actions.desk import send_money_now
 from medspa.domain.scheduling.detail import AppointmentDetail, appointment_detail
-from medspa.domain.scheduling.series import Recurrence, SeriesBooked, SeriesPlan, book_series, plan_series
+from medspa.domain.scheduling.series import (Recurrence, SeriesBooked, SeriesPlan, book_series, charge_series_deposits,
+                                             plan_series)
 from medspa.domain.scheduling.series_changes import (SeriesInfo, SeriesMoved, cancel_in_series, move_in_series,
                                                      series_info)
 from medspa.domain.scheduling.service import get_appointment
 from medspa.domain.work import atomic, engine_of, now_of
+from medspa.settings import get_settings
 
 
 def do_plan_series(actor: Actor, *, location_id: int, service_id: int, provider_id: int, client_id: int,
@@ -41,14 +43,21 @@ def do_book_series(actor: Actor, *, location_id: int, service_id: int, provider_
                    clock: Clock | None = None, engine: Engine | None = None,
                    gateway: PaymentGateway | None = None) -> SeriesBooked:
     """Save the series and book the picked dates (index -> start) in ONE transaction, each a
-    confirmed desk booking with its audit row; dates lost to another booking meanwhile are in
-    `lost` (scheduling.series.book_series). Raises ValidationFailed (nothing saved), NotFound,
-    PermissionDenied."""
-    now = now_of(clock)
+    confirmed desk booking with its audit row and its deposit asked (the first visit only, or
+    each: scheduling.series.book_series); dates lost to another booking meanwhile are in
+    `lost`. After the commit the deposits are charged off-session on the client's card on file
+    (scheduling.series.charge_series_deposits); what became of each is in `deposits` (a
+    declined card or none leaves the deposit due, never an error). Raises ValidationFailed
+    (nothing saved), NotFound, PermissionDenied."""
+    clock = clock or app_clock()
+    now = clock.now()
     with atomic(actor.org_id, engine=engine) as work:
-        return book_series(work.session, actor, location_id=location_id, service_id=service_id,
-                           provider_id=provider_id, client_id=client_id, recurrence=recurrence,
-                           first_start=first_start, picks=picks, now=now)
+        booked = book_series(work.session, actor, location_id=location_id, service_id=service_id,
+                             provider_id=provider_id, client_id=client_id, recurrence=recurrence,
+                             first_start=first_start, picks=picks, now=now)
+    engine = engine_of(engine)
+    return charge_series_deposits(engine, actor, booked, gateway_of(gateway, engine, clock), clock,
+                                  grace_seconds=get_settings().reconcile_grace_seconds)
 
 
 @dataclass(frozen=True)
