@@ -98,3 +98,154 @@ def test_a_late_series_cancel_charges_the_fee_to_the_saved_card_right_away(clini
     assert (payment.status, payment.idempotency_key) == ("succeeded", f"fee-{ids[visit]}-late_cancel-attempt-1")
     assert charged == [fee.charge_cents]
     assert others == []  # the later visits were cancelled more than 24 hours ahead: no fee
+
+
+# ---- 2. the series' deposits: charged on the card on file after the booking -----------------
+
+def _each_visit(clinic) -> None:
+    from medspa.domain.practice.models import Location
+
+    with clinic.session() as s:
+        loc = s.get(Location, clinic.location_id)
+        loc.series_deposit_each_visit = True
+        s.add(loc)
+        s.commit()
+
+
+def _deposits(clinic, ids) -> list[tuple[str, int, str]]:
+    """(status, amount, key) of each visit's deposit payments, by visit then payment."""
+    with clinic.session() as s:
+        return [(p.status, p.amount_cents, p.idempotency_key) for i in ids for p in s.exec(
+            select(Payment).where(Payment.appointment_id == i, Payment.purpose == "deposit").order_by(Payment.id))]
+
+
+def _panel(clinic, appointment_id: int, at: datetime = BOOKED_AT):
+    from medspa.domain.scheduling.actions.calendar import fetch_appointment_detail
+
+    return fetch_appointment_detail(clinic.staff_actor(), appointment_id, clock=FixedClock(at), engine=clinic.engine)
+
+
+def _invariant_holds(clinic, at: datetime) -> None:
+    from medspa.domain.payments.invariant import money_violations
+
+    with clinic.session() as s:
+        assert money_violations(s, at) == []
+
+
+@pytest.mark.parametrize("each", [False, True])
+def test_the_deposit_is_charged_to_the_card_on_file_first_visit_only_or_each_visit(clinic, each):
+    from medspa.domain.messaging.models import OutboxMessage
+
+    if each:
+        _each_visit(clinic)
+    client = _client(clinic)
+    _save_card(clinic, client, "4242424242424242")
+    plan, booked, ids = _book(clinic, client, count=3)
+    assert plan.card_label == "Visa ••4242" and plan.deposits == ((5000,) * 3 if each else (5000, 0, 0))
+    charged = ids if each else ids[:1]
+    assert _deposits(clinic, ids) == [("succeeded", 5000, f"deposit-{i}-attempt-1") for i in charged]
+    assert [(d.index, d.appointment_id, d.state, d.text) for d in booked.deposits] == [
+        (n, i, "paid", "$50.00 paid with Visa ••4242") for n, i in enumerate(charged)]
+    with clinic.session() as s:
+        rows = [s.get(Appointment, i) for i in ids]
+        lines = sorted(s.exec(select(LedgerEntry.appointment_id, LedgerEntry.entry_type, LedgerEntry.amount_cents)
+                              .where(LedgerEntry.appointment_id.in_(ids))).all())
+        kinds = [m.kind for m in s.exec(select(OutboxMessage).where(OutboxMessage.client_id == client)
+                                        .order_by(OutboxMessage.id))]
+        mail = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "series_confirmation",
+                                                  OutboxMessage.channel == "email",
+                                                  OutboxMessage.client_id == client)).one()
+    assert [(r.status, r.deposit_cents) for r in rows] == [("confirmed", 5000 if each or n == 0 else 0)
+                                                           for n, r in enumerate(rows)]
+    assert lines == sorted([(i, "deposit_paid", 5000) for i in charged] + [(i, "processing_fee", -175) for i in charged])
+    # ONE series confirmation (no per-visit one from the deposit), a receipt per deposit
+    assert kinds == ["series_confirmation"] + ["deposit_receipt"] * len(charged)
+    total = "$150.00" if each else "$50.00"
+    assert f"Deposit: {total}, charged to your card on file (Visa ••4242); the receipt follows." in mail.body
+    assert [_panel(clinic, i).deposit_paid for i in ids] == ["$50.00" if i in charged else "None" for i in ids]
+    _invariant_holds(clinic, BOOKED_AT)
+
+
+@pytest.mark.parametrize("number, state, words", [
+    ("4000000000000341", "declined",
+     "$50.00 due · Visa ••0341 declined (Your card was declined.): collect it at checkout"),
+    ("4000002760003184", "needs_action",
+     "$50.00 due · Visa ••3184 needs the client's authentication: collect it at checkout"),
+])
+def test_a_declined_or_authentication_card_leaves_the_visit_booked_with_its_deposit_due(clinic, number, state,
+                                                                                       words):
+    from medspa.domain.payments.reconcile import settle_payment
+
+    client = _client(clinic)
+    _save_card(clinic, client, number)
+    _, booked, ids = _book(clinic, client, count=2)
+    assert len(booked.booked) == 2 and booked.lost == ()
+    assert [(d.appointment_id, d.state, d.text) for d in booked.deposits] == [(ids[0], state, words)]
+    with clinic.session() as s:
+        assert [s.get(Appointment, i).status for i in ids] == ["confirmed", "confirmed"]
+    detail = _panel(clinic, ids[0])
+    assert (detail.status, detail.deposit_paid, detail.deposit_paid_cents) == ("confirmed", words, 0)
+    # reconciliation later settles an intent left waiting for the client's bank: still booked, still due
+    later = BOOKED_AT.replace(hour=9)
+    with clinic.session() as s:
+        payment = s.exec(select(Payment).where(Payment.appointment_id == ids[0]).with_for_update()).one()
+        if payment.reconcile_after is not None:
+            settle_payment(s, clinic.system, payment, _gw(clinic, later), later)
+            s.commit()
+        assert (payment.status, payment.reconcile_after) in (("declined", None), ("failed", None))
+        assert s.get(Appointment, ids[0]).status == "confirmed"
+    assert _panel(clinic, ids[0], later).deposit_paid.startswith("$50.00 due · Visa ••")
+    _invariant_holds(clinic, later)
+
+
+def test_without_a_card_the_deposit_stays_due_and_checkout_collects_it(clinic):
+    client = _client(clinic)
+    plan, booked, ids = _book(clinic, client, count=2)
+    assert plan.card_label == ""
+    assert [(d.appointment_id, d.state, d.text) for d in booked.deposits] == [
+        (ids[0], "no_card", "$50.00 due · no card on file: collect it at checkout")]
+    assert _deposits(clinic, ids) == []
+    assert _panel(clinic, ids[0]).deposit_paid == "$50.00 due · no card on file: collect it at checkout"
+    assert _panel(clinic, ids[1]).deposit_paid == "None"  # first visit only
+    visit_day = FIRST.replace(minute=40)
+    _check_in(clinic, ids[0])
+    out = _checkout(clinic, ids[0], visit_day)
+    assert (out.status, out.applied_cents, out.balance_cents) == ("succeeded", 0, 35000)  # the deposit included
+    assert _panel(clinic, ids[0], visit_day).deposit_paid == "None"  # checked out: nothing due any more
+    _invariant_holds(clinic, visit_day)
+
+
+def _check_in(clinic, appointment_id: int) -> None:
+    from medspa.domain.scheduling.actions.desk import do_change_status
+
+    with clinic.session() as s:
+        start = s.get(Appointment, appointment_id).start_at
+    do_change_status(clinic.staff_actor(), appointment_id, "check_in", clock=FixedClock(start),
+                     engine=clinic.engine)
+
+
+def _checkout(clinic, appointment_id: int, at: datetime):
+    from medspa.domain.payments.checkout import checkout_visit
+
+    return checkout_visit(clinic.engine, clinic.staff_actor(), appointment_id, gateway=_gw(clinic, at), now=at,
+                          card=CardDetails("4242 4242 4242 4242", 12, 2030, "123"))
+
+
+def test_each_occurrence_checks_out_on_its_own_with_only_its_own_deposit_applied(clinic):
+    client = _client(clinic)
+    _save_card(clinic, client, "4242424242424242")
+    _, _, ids = _book(clinic, client, count=3)
+    first_day, second_day = FIRST.replace(minute=40), FIRST.replace(day=10, minute=40)
+    _check_in(clinic, ids[0])
+    out = _checkout(clinic, ids[0], first_day)
+    assert (out.status, out.price_cents, out.applied_cents, out.balance_cents) == ("succeeded", 35000, 5000, 30000)
+    _check_in(clinic, ids[1])
+    out = _checkout(clinic, ids[1], second_day)
+    assert (out.status, out.price_cents, out.applied_cents, out.balance_cents) == ("succeeded", 35000, 0, 35000)
+    with clinic.session() as s:
+        assert [s.get(Appointment, i).status for i in ids] == ["completed", "completed", "confirmed"]
+        applied = s.exec(select(LedgerEntry.appointment_id, LedgerEntry.amount_cents)
+                         .where(LedgerEntry.entry_type == "deposit_applied",
+                                LedgerEntry.appointment_id.in_(ids))).all()
+    assert applied == [(ids[0], -5000)]  # the first visit's deposit, on the first visit only
+    _invariant_holds(clinic, second_day)
