@@ -249,3 +249,18 @@ def test_each_occurrence_checks_out_on_its_own_with_only_its_own_deposit_applied
                                 LedgerEntry.appointment_id.in_(ids))).all()
     assert applied == [(ids[0], -5000)]  # the first visit's deposit, on the first visit only
     _invariant_holds(clinic, second_day)
+
+
+def test_the_booking_message_says_what_became_of_each_deposit():
+    from medspa.domain.scheduling.series import SeriesBooked, SeriesDeposit
+    from medspa.features.calendar.series_dialog import _deposit_note
+
+    labels = {"0": "Tue, Mar 3, 2026", "1": "Tue, Mar 10, 2026"}
+    paid = SeriesDeposit(0, 7, 5000, "USD", "paid", "$50.00 paid with Visa ••4242")
+    owed = SeriesDeposit(1, 8, 5000, "USD", "declined",
+                         "$50.00 due · Visa ••0341 declined (Your card was declined.): collect it at checkout")
+    assert _deposit_note(SeriesBooked(1, ((0, 7),), (), (paid,)), labels) == " · deposit $50.00 paid with Visa ••4242"
+    assert _deposit_note(SeriesBooked(1, ((0, 7), (1, 8)), (), (paid, owed)), labels) == (
+        " · deposit $50.00 paid with Visa ••4242 · Tue, Mar 10, 2026: $50.00 due · Visa ••0341 declined "
+        "(Your card was declined.): collect it at checkout")
+    assert _deposit_note(SeriesBooked(1, ((0, 7),)), labels) == ""
