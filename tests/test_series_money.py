@@ -264,3 +264,28 @@ def test_the_booking_message_says_what_became_of_each_deposit():
         " · deposit $50.00 paid with Visa ••4242 · Tue, Mar 10, 2026: $50.00 due · Visa ••0341 declined "
         "(Your card was declined.): collect it at checkout")
     assert _deposit_note(SeriesBooked(1, ((0, 7),)), labels) == ""
+
+
+def test_checkout_waits_while_the_deposit_charge_is_still_open(clinic):
+    """A deposit left waiting for the client's bank (an off-session charge cannot ask for 3-D
+    Secure) is settled first: checkout refuses meanwhile, so it never charges the full price
+    while the deposit could still be taken; once reconciliation failed it, checkout collects it."""
+    from medspa.domain.errors import ValidationFailed
+    from medspa.domain.payments.checkout import DEPOSIT_WAITING
+    from medspa.domain.payments.reconcile import settle_payment
+
+    client = _client(clinic)
+    _save_card(clinic, client, "4000002760003184")
+    _, _, ids = _book(clinic, client, count=1)
+    _check_in(clinic, ids[0])
+    visit_day = FIRST.replace(minute=40)
+    with pytest.raises(ValidationFailed) as exc:
+        _checkout(clinic, ids[0], visit_day)
+    assert exc.value.fields == {"appointment": DEPOSIT_WAITING}
+    with clinic.session() as s:
+        payment = s.exec(select(Payment).where(Payment.appointment_id == ids[0]).with_for_update()).one()
+        settle_payment(s, clinic.system, payment, _gw(clinic, visit_day), visit_day)
+        s.commit()
+    out = _checkout(clinic, ids[0], visit_day)
+    assert (out.status, out.applied_cents, out.balance_cents) == ("succeeded", 0, 35000)
+    _invariant_holds(clinic, visit_day)
