@@ -345,7 +345,9 @@ def book_series(session: Session, actor: Actor, *, location_id: int, service_id:
     """Save the series and book the picked occurrences: `picks` maps an occurrence index to
     the start chosen for it (its own, or another start the same local day; an index left out
     is skipped). Each visit is a confirmed desk booking (service.hold_slot, its audit row) in
-    its own savepoint; a lost race is reported in `lost`. The client gets ONE confirmation of the
+    its own savepoint, asking its deposit (appointment.deposit_cents: deposit_due_cents by its
+    position among the booked; the action charges it after the commit,
+    charge_series_deposits); a lost race is reported in `lost`. The client gets ONE confirmation of the
     whole series (messaging.notices.queue_series_confirmation), not one per visit. Raises ValidationFailed (rule fields,
     "picks": nothing picked, an unknown occurrence, a start on another day; "series": none of
     the picks could be booked, nothing saved), NotFound, PermissionDenied. The caller commits."""
