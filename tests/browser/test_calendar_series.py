@@ -1,7 +1,7 @@
 """Recurring series from the staff calendar (issue 16, section 2): book a weekly series from
 the booking dialog (the dates checked first: a busy one moved to another time), then cancel
-one of its visits from the panel. Desktop and a 390 px phone width, screenshots in
-tests/artifacts/. The app's clock is frozen at Wednesday 2026-07-01, 12:00 in New York."""
+one of its visits from the panel; the first visit shows its deposit due (no card on file).
+Desktop and a 390 px phone width, screenshots in tests/artifacts/. The app's clock is frozen at Wednesday 2026-07-01, 12:00 in New York."""
 
 from __future__ import annotations
 
@@ -40,6 +40,8 @@ def test_book_a_weekly_series_and_cancel_one_visit(page: Page, app_urls, screens
     rows = dialog.locator(".series-row")
     expect(rows).to_have_count(4)
     expect(dialog.locator("#series-summary")).to_contain_text("Weekly on Thursday, 4 visits · 3 of 4 free")
+    expect(dialog.locator("#series-summary")).to_contain_text(
+        "deposit $50.00 first visit only, due: no card on file, collected at checkout")
     expect(rows.nth(2)).to_contain_text("Thu, Jul 16, 2026")
     expect(rows.nth(2)).to_contain_text("Provider 2 is busy then")
     expect(dialog.locator("[data-series-pick='2']")).to_have_text("Skip this date")
@@ -83,3 +85,11 @@ def test_book_a_weekly_series_and_cancel_one_visit(page: Page, app_urls, screens
     with desk.clinic.session() as s:
         statuses = [s.get(Appointment, v.id).status for v in visits]
     assert statuses == ["confirmed", "cancelled", "confirmed", "confirmed"]
+
+    # the first visit's deposit: no card on file, so it is due and checkout collects it
+    open_day(page, desk, thursday)
+    block(page, visits[0].id).click()
+    expect(panel.locator("#detail-deposit")).to_have_text("$50.00 due · no card on file: collect it at checkout")
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(300)
+    screenshot("series-deposit-due-390")

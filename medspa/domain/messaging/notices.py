@@ -131,11 +131,12 @@ def queue_checkout_receipt(session: Session, appointment: Appointment, *, applie
 # --- recurring series (issue 16, section 2) ---------------------------------------------------
 
 def queue_series_confirmation(session: Session, visits: list[Appointment], *, description: str,
-                              deposit_cents: int = 0) -> list[OutboxMessage]:
+                              deposit_cents: int = 0, card: str = "") -> list[OutboxMessage]:
     """ONE email and (with a phone) ONE SMS confirming a recurring series booked at the desk
     (scheduling.series.book_series), instead of one confirmation per visit: the rule in words
     (`description`), every booked date in clinic time with its booking reference, the deposit
-    due (integer cents; 0: none) and the first visit's manage link; the email carries the first
+    due (integer cents; 0: none; `card`: the card on file it is charged to, "Visa ••4242", its
+    receipt follows; "": the clinic tells how to pay) and the first visit's manage link; the email carries the first
     visit as `invite.ics`. Dedupe keys series-email-<first visit id> / series-sms-<...>.
     Nothing for a client with neither email nor phone; returns the messages added."""
     from medspa.domain.scheduling.references import manage_url
@@ -152,6 +153,9 @@ def queue_series_confirmation(session: Session, visits: list[Appointment], *, de
                       f"ref {format_display_code(v.display_code)}" for v in visits)
     deposit = (f"Deposit due: {format_money(deposit_cents, first.currency)} (the clinic will tell you how to pay).\n"
                if deposit_cents else "")
+    if deposit_cents and card:
+        deposit = (f"Deposit: {format_money(deposit_cents, first.currency)}, charged to your card on file ({card}); "
+                   "the receipt follows.\n")
     provider = session.get(StaffMember, first.provider_id)
     body = (f"Hi {client.first_name},\n\n"
             f"Your {service.name} series with {provider.display_name} at {location.name} is confirmed "

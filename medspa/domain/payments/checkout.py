@@ -64,8 +64,8 @@ from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_checkout_receipt
 from medspa.domain.payments.gateway import CardDetails, ChargeRequest, ChargeResult, PaymentGateway, validate_card
-from medspa.domain.payments.models import (CAPTURED_PAYMENT_STATUSES, LedgerEntry, Payment, PaymentStatus, Refund,
-                                           RefundStatus)
+from medspa.domain.payments.models import (CAPTURED_PAYMENT_STATUSES, OPEN_PAYMENT_STATUSES, LedgerEntry, Payment,
+                                           PaymentStatus, Refund, RefundStatus)
 from medspa.domain.payments.refunds import send_refunds_now
 from medspa.domain.payments.service import (
     apply_charge_outcome,
@@ -271,9 +271,17 @@ class OpenedCheckout:
     done: Checkout | None = None
 
 
+DEPOSIT_WAITING = "The deposit charge is still waiting for the payment provider: try again in a few minutes."
+
+
 def _check_can_check_out(session: Session, appt: Appointment) -> None:
+    """ValidationFailed {"appointment": ...}: checked out already, not checked in / completed, or its
+    deposit charge still open (a series deposit on the card on file): never the price AND the deposit."""
     if _sale(session, appt.id) is not None:
         raise ValidationFailed({"appointment": ALREADY})
+    if session.exec(select(Payment.id).where(Payment.appointment_id == appt.id, Payment.purpose == "deposit",
+                                             Payment.status.in_(OPEN_PAYMENT_STATUSES))).first() is not None:
+        raise ValidationFailed({"appointment": DEPOSIT_WAITING})
     if appt.status not in CHECKOUT_STATUSES:
         raise ValidationFailed({"appointment": f"A {appt.status.replace('_', ' ')} visit cannot be checked out; "
                                                "check the client in first."

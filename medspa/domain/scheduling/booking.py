@@ -189,7 +189,11 @@ def keep_hold_after_decline(session: Session, actor: Actor, appointment_id: int,
 def finalize_paid_booking(session: Session, actor: Actor, appointment_id: int, payment: Payment | None,
                           now: datetime) -> Appointment:
     """Confirm a held appointment whose deposit succeeded (or needs none), with its ledger
-    line, confirmation (email + SMS) and receipt in the outbox. Idempotent. Raises HoldLost."""
+    line, confirmation (email + SMS) and receipt in the outbox. Idempotent. A visit already
+    confirmed (a desk or series booking whose deposit is charged on the card on file after it
+    was booked: charge_card_on_file) gets the ledger line and the receipt only: its
+    confirmation went out with its booking. Raises HoldLost."""
+    held = get_appointment(session, appointment_id, lock=True).status == AppointmentStatus.HELD
     appt = confirm_hold(session, actor, appointment_id, now=now)
     org = session.get(Organization, actor.org_id)
     client = session.get(Client, appt.client_id) if appt.client_id else None
@@ -198,10 +202,12 @@ def finalize_paid_booking(session: Session, actor: Actor, appointment_id: int, p
     provider = session.get(StaffMember, appt.provider_id)
     if payment is not None:
         ledger_deposit_paid(session, payment, now)
-    close_fulfilled(session, actor, appt, now)  # a waitlist entry this booking fulfils is closed
-    if client is not None:
+    if held:
+        close_fulfilled(session, actor, appt, now)  # a waitlist entry this booking fulfils is closed
+    if client is not None and held:
         queue_booking_confirmation(session, org=org, appointment=appt, client=client, location=location,
                                    service=service, provider=provider)
+    if client is not None:
         if payment is not None:
             queue_deposit_receipt(session, org=org, payment=payment, client=client, appointment=appt,
                                   location=location, service=service)
@@ -373,6 +379,32 @@ def _open_payment(engine: Engine, actor: Actor, appointment_id: int, gateway: Pa
                                      now=clock.now(), grace_seconds=grace_seconds)
         session.commit()
         return payment.id, request
+
+
+def charge_card_on_file(engine: Engine, actor: Actor, appointment_id: int, card: SavedCard, gateway: PaymentGateway,
+                        clock: Clock, *, grace_seconds: int = DEFAULT_GRACE_SECONDS) -> Appointment:
+    """Charge the visit's deposit (appointment.deposit_cents) on the client's saved `card`
+    off-session, through the booking's own payment steps: the pending Payment (purpose
+    deposit, key deposit-<visit>-attempt-<n>) committed BEFORE the gateway call (_open_payment),
+    then settle_charge (a held visit is confirmed; one already confirmed gets its deposit_paid
+    and processing_fee lines and the receipt). Used when a webhook or reconciliation learns a
+    waiting booking's card was saved (card_step.complete_card_booking) and after a series
+    booked at the desk (scheduling.series.charge_series_deposits). The caller reads `card`
+    (detached is fine: its payment method and customer ids only).
+
+    Raises CardDeclined (also for a charge the gateway refused as a request), ActionRequired
+    (the bank wants the client: the payment waits, reconciliation cancels it later), SlotTaken
+    (a held visit lost its slot: the charge is refunded), GatewayUnavailable (the payment stays
+    pending; reconciliation settles it with the same key)."""
+    payment_id, request = _open_payment(engine, actor, appointment_id, gateway, clock, grace_seconds,
+                                        payment_method_id=card.payment_method_id,
+                                        customer_id=card.gateway_customer_id, off_session=True)
+    try:
+        result = gateway.charge(request)
+    except ValidationFailed as exc:
+        _refused(engine, actor, payment_id, exc, clock)
+        raise CardDeclined("; ".join(str(v) for v in exc.fields.values()) or "The card was refused.") from exc
+    return settle_charge(engine, actor, payment_id, result, gateway, clock)
 
 
 def _refused(engine: Engine, actor: Actor, payment_id: int, exc: ValidationFailed, clock: Clock) -> None:

@@ -24,8 +24,8 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.cards import OPEN, apply_setup_outcome
 from medspa.domain.payments.gateway import PaymentGateway, SetupResult
 from medspa.domain.payments.models import CardSetup, CardSetupStatus, SavedCard
-from medspa.domain.scheduling.booking import (ActionRequired, CardDeclined, _confirm_free, _open_payment,
-                                              keep_hold_after_decline, settle_charge)
+from medspa.domain.scheduling.booking import (ActionRequired, CardDeclined, _confirm_free, charge_card_on_file,
+                                              keep_hold_after_decline)
 from medspa.domain.scheduling.models import AppointmentStatus
 from medspa.domain.scheduling.service import SlotTaken, get_appointment, revive_hold
 
@@ -53,15 +53,13 @@ def complete_card_booking(engine: Engine, actor: Actor, setup_id: int, gateway: 
             return "ignored"
         card = session.get(SavedCard, setup.saved_card_id)
         appointment_id, deposit = appt.id, appt.deposit_cents
-        pm, customer = card.payment_method_id, card.gateway_customer_id
         session.commit()
+        session.expunge(card)
     try:
         if deposit <= 0:
             _confirm_free(engine, actor, appointment_id, clock)
             return "confirmed"
-        payment_id, request = _open_payment(engine, actor, appointment_id, gateway, clock, grace_seconds,
-                                            payment_method_id=pm, customer_id=customer, off_session=True)
-        settle_charge(engine, actor, payment_id, gateway.charge(request), gateway, clock)
+        charge_card_on_file(engine, actor, appointment_id, card, gateway, clock, grace_seconds=grace_seconds)
         return "confirmed"
     except CardDeclined:
         return "declined"

@@ -235,13 +235,18 @@ def _series_fields(session: Session, appt: Appointment, now: datetime) -> dict:
 def _deposit_words(session: Session, appt: Appointment, paid_cents: int) -> str:
     """The panel's "Deposit paid" figure: the amount held ("$50.00 · Refund of $50.00 pending"
     while a refund waits for the gateway's answer), "$50.00 refunded" once it went back to the
-    client, or "None"."""
+    client, the deposit still owed ("$50.00 due · no card on file: collect it at checkout":
+    payments.deposit_due, a series visit whose deposit was not charged), or "None"."""
+    from medspa.domain.payments.deposit_due import deposit_due  # payments depends on scheduling models
     from medspa.domain.payments.models import RefundStatus
-    from medspa.domain.payments.service import refunded_deposit_cents  # payments depends on scheduling models
+    from medspa.domain.payments.service import refunded_deposit_cents
 
     if paid_cents:
         pending = refunded_deposit_cents(session, appt.id, RefundStatus.PENDING)
         held = format_money(paid_cents, appt.currency)
         return f"{held} · Refund of {format_money(pending, appt.currency)} pending" if pending else held
     refunded = refunded_deposit_cents(session, appt.id)
+    due = deposit_due(session, appt) if not refunded else None
+    if due is not None:
+        return due.text
     return f"{format_money(refunded, appt.currency)} refunded" if refunded else "None"

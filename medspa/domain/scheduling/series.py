@@ -32,29 +32,44 @@ not a crash.
 Changing a series (one visit, this and following, or all): scheduling.series_changes.
 
 Deposit (`deposit_due_cents`): the service's deposit for the first visit of the series only,
-unless the location's series_deposit_each_visit says each visit. Desk bookings do not charge
-at booking (scheduling.desk): the figure is shown in the preview as what is due; each visit
-is an ordinary appointment checked out on its own (payments.checkout).
+unless the location's series_deposit_each_visit says each visit; each booked visit carries
+its own in appointment.deposit_cents. When the client has a card on file
+(payments.cards.default_card), the action charges those deposits off-session on it after the
+booking commits (`charge_series_deposits`, through the booking's deposit payment path,
+booking.charge_card_on_file); a declined card, one that needs the client's authentication, or
+no card leaves the visit booked with its deposit due (payments.deposit_due: shown on the
+panel and in the series result). Each visit is an ordinary appointment checked out on its own
+(payments.checkout): its own deposit paid, if any, is applied; a due one is part of the balance.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import MONTHLY, WEEKLY, rrule, rrulestr, weekday
-from sqlmodel import Session
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
+from medspa.clock import Clock
+from medspa.db import tenant_session
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.service import get_service
 from medspa.domain.clients.service import get_client
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
+from medspa.domain.money import format_money
+from medspa.domain.payments.cards import card_for_visit, card_label, default_card
+from medspa.domain.payments.deposit_due import DUE_STATUSES, deposit_due
+from medspa.domain.payments.gateway import PaymentGateway
+from medspa.domain.payments.models import Payment, PaymentStatus
+from medspa.domain.payments.stripe_gateway import GatewayUnavailable
 from medspa.domain.practice.models import StaffMember
 from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.availability import NotFree, find_slots, fit_start
+from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, charge_card_on_file
 from medspa.domain.messaging.notices import queue_series_confirmation
 from medspa.domain.scheduling.models import Appointment, AppointmentSeries
 from medspa.domain.scheduling.service import STAFF_HORIZON_DAYS, SlotTaken, client_visit_spans, hold_slot
@@ -212,7 +227,9 @@ class OccurrenceCheck:
 @dataclass(frozen=True)
 class SeriesPlan:
     """A series checked before saving: its rule in words and as RRULE, the location's zone,
-    every occurrence's check, and the deposit due per occurrence index (integer cents)."""
+    every occurrence's check, the deposit due per occurrence index (integer cents), and the
+    client's card on file the deposits will be charged to ("Visa ••4242"; "": none, the
+    deposits stay due and checkout collects them)."""
 
     rrule: str
     description: str
@@ -221,6 +238,7 @@ class SeriesPlan:
     deposits: tuple[int, ...]
     currency: str
     notes: tuple[str, ...] = ()
+    card_label: str = ""
 
 
 def deposit_due_cents(deposit_cents: int, each_visit: bool, position: int) -> int:
@@ -290,7 +308,7 @@ def plan_series(session: Session, actor: Actor, *, location_id: int, service_id:
     each = location.series_deposit_each_visit
     deposits = tuple(deposit_due_cents(service.deposit_cents, each, i) for i in range(len(checks)))
     return SeriesPlan(text, describe(recurrence, local.date()), location.time_zone, checks, deposits,
-                      service.currency, tuple(notes))
+                      service.currency, tuple(notes), card_label(default_card(session, client_id)))
 
 
 @dataclass(frozen=True)
@@ -302,6 +320,23 @@ class SeriesBooked:
     series_id: int
     booked: tuple[tuple[int, int], ...]
     lost: tuple[tuple[int, str], ...] = ()
+    deposits: tuple[SeriesDeposit, ...] = ()
+
+
+@dataclass(frozen=True)
+class SeriesDeposit:
+    """The deposit of one booked visit after the booking (charge_series_deposits): occurrence
+    `index`, appointment id, amount (integer cents of `currency`), state ("paid", or a
+    payments.deposit_due.DepositDue state: "charging", "declined", "needs_action", "no_card",
+    "due") and the words, e.g. "$50.00 paid with Visa ••4242" or "$50.00 due · no card on
+    file: collect it at checkout"."""
+
+    index: int
+    appointment_id: int
+    amount_cents: int
+    currency: str
+    state: str
+    text: str
 
 
 def book_series(session: Session, actor: Actor, *, location_id: int, service_id: int, provider_id: int,
@@ -310,7 +345,9 @@ def book_series(session: Session, actor: Actor, *, location_id: int, service_id:
     """Save the series and book the picked occurrences: `picks` maps an occurrence index to
     the start chosen for it (its own, or another start the same local day; an index left out
     is skipped). Each visit is a confirmed desk booking (service.hold_slot, its audit row) in
-    its own savepoint; a lost race is reported in `lost`. The client gets ONE confirmation of the
+    its own savepoint, asking its deposit (appointment.deposit_cents: deposit_due_cents by its
+    position among the booked; the action charges it after the commit,
+    charge_series_deposits); a lost race is reported in `lost`. The client gets ONE confirmation of the
     whole series (messaging.notices.queue_series_confirmation), not one per visit. Raises ValidationFailed (rule fields,
     "picks": nothing picked, an unknown occurrence, a start on another day; "series": none of
     the picks could be booked, nothing saved), NotFound, PermissionDenied. The caller commits."""
@@ -359,9 +396,12 @@ def book_series(session: Session, actor: Actor, *, location_id: int, service_id:
     service = get_service(session, service_id)
     visits = [session.get(Appointment, a) for _, a in booked]
     each = location.series_deposit_each_visit
+    for position, visit in enumerate(visits):  # each visit asks its own deposit (charge_series_deposits)
+        visit.deposit_cents = deposit_due_cents(service.deposit_cents, each, position)
+        session.add(visit)
     queue_series_confirmation(session, visits, description=describe(recurrence, local.date()).rsplit(", ", 1)[0],
-                              deposit_cents=sum(deposit_due_cents(service.deposit_cents, each, i)
-                                                for i in range(len(visits))))
+                              deposit_cents=sum(v.deposit_cents for v in visits),
+                              card=card_label(default_card(session, client_id)))
     record(session, actor, "series.book", "appointment_series", series.id, client_id=client_id, at=now,
            rrule=text, dtstart=local.isoformat(), time_zone=location.time_zone,
            booked=[i for i, _ in booked], lost=[i for i, _ in lost])
@@ -369,6 +409,51 @@ def book_series(session: Session, actor: Actor, *, location_id: int, service_id:
     return SeriesBooked(series.id, tuple(booked), tuple(lost))
 
 
+def charge_series_deposits(engine: Engine, actor: Actor, booked: SeriesBooked, gateway: PaymentGateway,
+                           clock: Clock, *, grace_seconds: int) -> SeriesBooked:
+    """After the series' booking committed: charge each booked visit's deposit
+    (appointment.deposit_cents; the first visit only, or each one) off-session on the client's
+    card on file (payments.cards.card_for_visit), one visit at a time, each through the
+    booking's deposit payment path (booking.charge_card_on_file: the pending Payment with key
+    deposit-<visit>-attempt-<n> committed before the gateway call, then deposit_paid and
+    processing_fee lines and the receipt; a pending one is settled by reconciliation). Only a
+    deposit still due with no attempt yet is charged (a second call charges nothing twice). A
+    declined card, one that needs the client's authentication or no card (or a card saved with
+    another gateway) leaves the visit booked with its deposit due: nothing raises. Returns
+    `booked` with `deposits` (SeriesDeposit per visit asking a deposit)."""
+    out: list[SeriesDeposit] = []
+    for index, appointment_id in booked.booked:
+        with tenant_session(actor.org_id, engine) as session:
+            appt = session.get(Appointment, appointment_id)
+            due = deposit_due(session, appt) if appt is not None else None
+            card = card_for_visit(session, appt) if due is not None and due.state == "due" else None
+            if card is not None and card.gateway != gateway.name:
+                card = None
+            if card is not None:
+                session.expunge(card)
+        if card is not None:
+            try:
+                charge_card_on_file(engine, actor, appointment_id, card, gateway, clock, grace_seconds=grace_seconds)
+            except (CardDeclined, ActionRequired, SlotTaken, GatewayUnavailable):
+                pass  # the deposit payment's row says what happened: deposit_due words it
+        with tenant_session(actor.org_id, engine) as session:
+            appt = session.get(Appointment, appointment_id)
+            if appt is None or appt.deposit_cents <= 0 or appt.status not in DUE_STATUSES:
+                continue
+            due = deposit_due(session, appt)
+            if due is not None:
+                out.append(SeriesDeposit(index, appointment_id, due.amount_cents, due.currency, due.state, due.text))
+                continue
+            paid = session.exec(select(Payment).where(Payment.appointment_id == appointment_id,
+                                                      Payment.purpose == "deposit",
+                                                      Payment.status == PaymentStatus.SUCCEEDED)).first()
+            label = card_label(card_for_visit(session, appt))
+            words = f"{format_money(appt.deposit_cents, appt.currency)} paid" + (f" with {label}" if label else "")
+            out.append(SeriesDeposit(index, appointment_id, paid.amount_cents if paid else appt.deposit_cents,
+                                     appt.currency, "paid", words))
+    return replace(booked, deposits=tuple(out))
+
+
 __all__ = ["FREQUENCIES", "MAX_OCCURRENCES", "Occurrence", "OccurrenceCheck", "Recurrence", "SeriesBooked",
-           "SeriesPlan", "book_series", "deposit_due_cents", "describe", "expand", "localise", "occurrences_of",
-           "plan_series", "repeat_choices", "rrule_line", "rule_text"]
+           "SeriesDeposit", "SeriesPlan", "book_series", "charge_series_deposits", "deposit_due_cents", "describe",
+           "expand", "localise", "occurrences_of", "plan_series", "repeat_choices", "rrule_line", "rule_text"]

@@ -134,8 +134,9 @@ def book_dialog() -> rx.Component:
                             rx.text("Free nearby: " + s.alternatives.join(", "), size="1", color_scheme="gray",
                                     id="book-alternatives")),
                     series_section(),
-                    rx.callout("Desk bookings are confirmed at once; no deposit is charged.", icon="info",
-                               size="1", color_scheme="gray", width="100%"),
+                    rx.cond(SeriesState.repeat == NONE,
+                            rx.callout("Desk bookings are confirmed at once; no deposit is charged.", icon="info",
+                                       size="1", color_scheme="gray", width="100%")),
                     rx.hstack(
                         rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray", type="button")),
                         rx.cond(SeriesState.repeat == NONE,

@@ -298,7 +298,7 @@ def _panel_facts() -> list[rx.Component]:
                       rx.text(d.deposit_paid, size="2", weight="bold", id="detail-deposit"), spacing="0"),
             rx.vstack(rx.text("Ref.", size="1", color_scheme="gray"),
                       rx.code(d.reference, size="1"), spacing="0"),
-            justify="between", width="100%",
+            justify="between", width="100%", wrap="wrap", spacing="3",  # a deposit due is a sentence
         ),
     ]
 

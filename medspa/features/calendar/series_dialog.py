@@ -200,8 +200,10 @@ class SeriesState(StaffState):
         free = sum(1 for c in plan.checks if c.free)
         deposit = plan.deposits[0] if plan.deposits else 0
         each = len(plan.deposits) > 1 and plan.deposits[1] > 0
+        where = (f"charged to {plan.card_label} on file when booked" if plan.card_label
+                 else "due: no card on file, collected at checkout")
         money = (f" · deposit {format_money(deposit, plan.currency)} {'each visit' if each else 'first visit only'}"
-                 " (due, not charged at the desk)" if deposit else "")
+                 f", {where}" if deposit else "")
         self.summary = (f"{plan.description} · {free} of {len(plan.checks)} free{money}"
                         + ("".join(f" · {n}" for n in plan.notes)))
 
@@ -249,12 +251,30 @@ class SeriesState(StaffState):
         cal = await self.get_state(CalendarState)
         await cal._reload(done.actor)
         n = len(result.booked)
-        message = f"Booked {n} visit{'s' if n != 1 else ''} of the series"
+        message = f"Booked {n} visit{'s' if n != 1 else ''} of the series" + _deposit_note(result, labels)
+        refused = any(d.state in ("declined", "needs_action", "charging") for d in result.deposits)
         if result.lost:
             yield rx.toast.warning(message + " · " + self.errors["series"])
+        elif refused:
+            yield rx.toast.warning(message, duration=15000)
         else:
             yield rx.toast.success(message)
         self._clear()
+
+
+def _deposit_note(result, labels: dict[str, str]) -> str:
+    """What became of the series' deposits, for the booking's toast (scheduling.series.
+    SeriesDeposit): " · deposit $50.00 paid with Visa ••4242", or per visit still owing
+    " · Tue, Mar 3, 2026: $50.00 due · Visa ••0341 declined (...): collect it at checkout"."""
+    paid = [d for d in result.deposits if d.state == "paid"]
+    owed = [d for d in result.deposits if d.state != "paid"]
+    note = ""
+    if len(paid) == 1:
+        note += f" · deposit {paid[0].text}"
+    elif paid:
+        note += f" · {len(paid)} deposits paid ({paid[0].text.split(' paid ', 1)[-1]})"
+    note += "".join(f" · {labels.get(str(d.index), d.index)}: {d.text}" for d in owed)
+    return note
 
 
 # ---- UI -------------------------------------------------------------------------------------

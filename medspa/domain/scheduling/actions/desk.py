@@ -66,19 +66,24 @@ def do_change_status(actor: Actor, appointment_id: int, step: str, *, clock: Clo
         work.commit()
         if step != "no_show":
             return appointment_detail(work.session, actor, appointment_id, now=now)
-    _send_money(actor, appointment_id, refund_ids, clock=clock, engine=engine, gateway=gateway, now=now)
+    send_money_now(actor, (appointment_id,), refund_ids, clock=clock, engine=engine, gateway=gateway, now=now)
     with atomic(actor.org_id, engine=engine) as work:
         return appointment_detail(work.session, actor, appointment_id, now=now)
 
 
-def _send_money(actor: Actor, appointment_id: int, refund_ids: tuple[int, ...], *, clock: Clock,
-                engine: Engine | None, gateway: PaymentGateway | None, now) -> None:
-    """After a commit: send the refunds written pending, then the visit's pending fee charges."""
+def send_money_now(actor: Actor, appointment_ids: tuple[int, ...], refund_ids: tuple[int, ...], *, clock: Clock,
+                   engine: Engine | None, gateway: PaymentGateway | None, now) -> None:
+    """After a commit that cancelled visits or marked a no-show: send the refunds written
+    pending (payments.refunds.send_refunds_now), then each visit's pending late-cancel /
+    no-show fee charges (payments.fees.send_fee_charges_now), each in its own transaction.
+    Every cancel path of the desk and of a series sends its money here. A crash or a gateway
+    that does not answer leaves the rest to reconciliation; a declined card never raises."""
     engine = engine_of(engine)
     pay = gateway_of(gateway, engine, clock)
     if refund_ids:
         send_refunds_now(engine, actor, refund_ids, pay, now)
-    send_fee_charges_now(engine, actor, appointment_id, pay, now)
+    for appointment_id in appointment_ids:
+        send_fee_charges_now(engine, actor, appointment_id, pay, now)
 
 
 def do_cancel_visit(actor: Actor, appointment_id: int, reason: str = "client_request", *, note: str = "",
@@ -94,7 +99,7 @@ def do_cancel_visit(actor: Actor, appointment_id: int, reason: str = "client_req
     now = clock.now()
     with atomic(actor.org_id, engine=engine) as work:
         result = cancel_visit(work.session, actor, appointment_id, now=now, reason=reason, note=note)
-    _send_money(actor, appointment_id, result.refund_ids, clock=clock, engine=engine, gateway=gateway, now=now)
+    send_money_now(actor, (appointment_id,), result.refund_ids, clock=clock, engine=engine, gateway=gateway, now=now)
     engine = engine_of(engine)
     with atomic(actor.org_id, engine=engine) as work:
         result = cancellation_figures(work.session, appointment_id, late=result.late)

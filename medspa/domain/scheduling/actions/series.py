@@ -9,18 +9,20 @@ from datetime import datetime, time
 
 from sqlalchemy.engine import Engine
 
-from medspa.clock import Clock
+from medspa.clock import Clock, app_clock
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import PaymentGateway
-from medspa.domain.payments.refunds import send_refunds_now
+from medspa.domain.scheduling.actions.desk import send_money_now
 from medspa.domain.scheduling.detail import AppointmentDetail, appointment_detail
-from medspa.domain.scheduling.series import Recurrence, SeriesBooked, SeriesPlan, book_series, plan_series
+from medspa.domain.scheduling.series import (Recurrence, SeriesBooked, SeriesPlan, book_series, charge_series_deposits,
+                                             plan_series)
 from medspa.domain.scheduling.series_changes import (SeriesInfo, SeriesMoved, cancel_in_series, move_in_series,
                                                      series_info)
 from medspa.domain.scheduling.service import get_appointment
 from medspa.domain.work import atomic, engine_of, now_of
+from medspa.settings import get_settings
 
 
 def do_plan_series(actor: Actor, *, location_id: int, service_id: int, provider_id: int, client_id: int,
@@ -38,16 +40,24 @@ def do_plan_series(actor: Actor, *, location_id: int, service_id: int, provider_
 
 def do_book_series(actor: Actor, *, location_id: int, service_id: int, provider_id: int, client_id: int,
                    recurrence: Recurrence, first_start: datetime, picks: dict[int, datetime],
-                   clock: Clock | None = None, engine: Engine | None = None) -> SeriesBooked:
+                   clock: Clock | None = None, engine: Engine | None = None,
+                   gateway: PaymentGateway | None = None) -> SeriesBooked:
     """Save the series and book the picked dates (index -> start) in ONE transaction, each a
-    confirmed desk booking with its audit row; dates lost to another booking meanwhile are in
-    `lost` (scheduling.series.book_series). Raises ValidationFailed (nothing saved), NotFound,
-    PermissionDenied."""
-    now = now_of(clock)
+    confirmed desk booking with its audit row and its deposit asked (the first visit only, or
+    each: scheduling.series.book_series); dates lost to another booking meanwhile are in
+    `lost`. After the commit the deposits are charged off-session on the client's card on file
+    (scheduling.series.charge_series_deposits); what became of each is in `deposits` (a
+    declined card or none leaves the deposit due, never an error). Raises ValidationFailed
+    (nothing saved), NotFound, PermissionDenied."""
+    clock = clock or app_clock()
+    now = clock.now()
     with atomic(actor.org_id, engine=engine) as work:
-        return book_series(work.session, actor, location_id=location_id, service_id=service_id,
-                           provider_id=provider_id, client_id=client_id, recurrence=recurrence,
-                           first_start=first_start, picks=picks, now=now)
+        booked = book_series(work.session, actor, location_id=location_id, service_id=service_id,
+                             provider_id=provider_id, client_id=client_id, recurrence=recurrence,
+                             first_start=first_start, picks=picks, now=now)
+    engine = engine_of(engine)
+    return charge_series_deposits(engine, actor, booked, gateway_of(gateway, engine, clock), clock,
+                                  grace_seconds=get_settings().reconcile_grace_seconds)
 
 
 @dataclass(frozen=True)
@@ -66,15 +76,16 @@ def do_cancel_in_series(actor: Actor, appointment_id: int, scope: str, reason: s
                         note: str = "", clock: Clock | None = None, engine: Engine | None = None,
                         gateway: PaymentGateway | None = None) -> SeriesCancelDone:
     """Cancel this visit, this and following, or all still ahead (scope "one" | "following" |
-    "all"; scheduling.series.cancel_in_series) in one transaction; then the refunds written
-    pending are sent (payments.refunds.send_refunds_now; reconciliation retries a failure).
+    "all"; scheduling.series.cancel_in_series) in one transaction; then, as the desk's single
+    cancel, the refunds written pending and the visits' late-cancel fee charges are sent
+    (actions.desk.send_money_now; reconciliation settles what does not get an answer).
     Raises ValidationFailed (scope, reason, note), InvalidTransition, NotFound, PermissionDenied."""
-    now = now_of(clock)
+    clock = clock or app_clock()
+    now = clock.now()
     with atomic(actor.org_id, engine=engine) as work:
         result = cancel_in_series(work.session, actor, appointment_id, scope, now=now, reason=reason, note=note)
-    engine = engine_of(engine)
-    if result.refund_ids:
-        send_refunds_now(engine, actor, result.refund_ids, gateway_of(gateway, engine, clock), now)
+    send_money_now(actor, tuple(r.appointment_id for r in result.results), result.refund_ids, clock=clock,
+                   engine=engine, gateway=gateway, now=now)
     rs = result.results
     return SeriesCancelDone(len(rs), sum(r.refunded_cents for r in rs), sum(r.pending_refund_cents for r in rs),
                             sum(r.kept_cents for r in rs), rs[0].currency)
