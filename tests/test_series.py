@@ -352,6 +352,91 @@ def test_edit_this_and_following_splits_the_series(clinic):
     assert info.label == "Visit 4 of 6 · Weekly at 2:30 PM"
 
 
+def test_cancel_all_from_a_visit_of_the_split_part_cancels_every_visit_ahead(clinic):
+    """Breaker defect 6: after "this and following" moved from visit 3 (a split series), "all"
+    from visit 5 cancels every visit of the whole chain still ahead, visits 1-2 included."""
+    booked, ids = _series(clinic, count=6)
+    clock = FixedClock(at(NY, 2026, 3, 1, 9))
+    do_move_in_series(clinic.staff_actor(), ids[2], "following", wall=time(14, 30), clock=clock, engine=clinic.engine)
+    info = fetch_series_info(clinic.staff_actor(), ids[4], clock=clock, engine=clinic.engine)
+    assert (info.label, info.ahead) == ("Visit 5 of 6 · Weekly at 2:30 PM", 6)
+    done = do_cancel_in_series(clinic.staff_actor(), ids[4], "all", "client_request", clock=clock,
+                               engine=clinic.engine)
+    assert done.cancelled == 6
+    with clinic.session() as s:
+        assert [s.get(Appointment, i).status for i in ids] == ["cancelled"] * 6
+
+
+def test_following_from_the_first_part_reaches_the_split_part(clinic):
+    """"this and following" from visit 2 after a split at visit 3 cancels visits 2-6 (both parts)."""
+    booked, ids = _series(clinic, count=6)
+    clock = FixedClock(at(NY, 2026, 3, 1, 9))
+    do_move_in_series(clinic.staff_actor(), ids[2], "following", wall=time(14, 30), clock=clock, engine=clinic.engine)
+    done = do_cancel_in_series(clinic.staff_actor(), ids[1], "following", "client_request", clock=clock,
+                               engine=clinic.engine)
+    assert done.cancelled == 5
+    with clinic.session() as s:
+        assert [s.get(Appointment, i).status for i in ids] == ["confirmed"] + ["cancelled"] * 5
+
+
+def _rules(clinic, ids) -> list[tuple[str, datetime, int | None]]:
+    """(rrule, dtstart_local, series_index) of each visit's series, in the order of `ids`."""
+    with clinic.session() as s:
+        out = []
+        for i in ids:
+            a = s.get(Appointment, i)
+            series = s.get(AppointmentSeries, a.series_id)
+            out.append((series.rrule, series.dtstart_local, a.series_index))
+        return out
+
+
+def test_move_all_from_the_first_part_keeps_each_series_rule_right(clinic):
+    """Breaker defect 10: "all" from visit 1 after a split at visit 3 moves every visit to 11:00
+    and each series of the chain (the split one too) now says 11:00."""
+    booked, ids = _series(clinic, count=6)
+    clock = FixedClock(at(NY, 2026, 3, 1, 9))
+    split = do_move_in_series(clinic.staff_actor(), ids[2], "following", wall=time(14, 30), clock=clock,
+                              engine=clinic.engine)
+    do_move_in_series(clinic.staff_actor(), ids[0], "all", wall=time(11, 0), clock=clock, engine=clinic.engine)
+    rows = visits(clinic, [booked.series_id, split.series_id])
+    assert [r.start_at.astimezone(ZoneInfo(NY)).strftime("%H:%M") for r in rows] == ["11:00"] * 6
+    assert [fetch_series_info(clinic.staff_actor(), i, clock=clock, engine=clinic.engine).label for i in ids] == [
+        f"Visit {n} of 6 · Weekly at 11:00 AM" for n in range(1, 7)]
+    assert _rules(clinic, ids) == [("FREQ=WEEKLY;UNTIL=20260316T235959;BYDAY=TU", datetime(2026, 3, 3, 11), 0),
+                                   ("FREQ=WEEKLY;UNTIL=20260316T235959;BYDAY=TU", datetime(2026, 3, 3, 11), 1)] + [
+        ("FREQ=WEEKLY;COUNT=4;BYDAY=TU", datetime(2026, 3, 17, 11), n) for n in range(4)]
+    for series_id in (booked.series_id, split.series_id):  # each rule gives its own visits' times
+        with clinic.session() as s:
+            series = s.get(AppointmentSeries, series_id)
+        assert [o.start_at for o in expand(series.rrule, series.dtstart_local, NY)] == [
+            r.start_at for r in rows if r.series_id == series_id]
+
+
+def test_move_following_from_the_first_part_splits_it_and_moves_the_split_part(clinic):
+    """"this and following" from visit 2 after a split at visit 3: visit 2 starts a new series
+    (split from the first), the split part keeps its visits and numbering at the new time."""
+    booked, ids = _series(clinic, count=6)
+    clock = FixedClock(at(NY, 2026, 3, 1, 9))
+    split = do_move_in_series(clinic.staff_actor(), ids[2], "following", wall=time(14, 30), clock=clock,
+                              engine=clinic.engine)
+    moved = do_move_in_series(clinic.staff_actor(), ids[1], "following", wall=time(12, 0), clock=clock,
+                              engine=clinic.engine)
+    assert moved.appointment_ids == tuple(ids[1:]) and moved.series_id not in (booked.series_id, split.series_id)
+    rows = visits(clinic, [booked.series_id, split.series_id, moved.series_id])
+    assert [(r.series_id, r.series_index, r.start_at.astimezone(ZoneInfo(NY)).strftime("%m-%d %H:%M"))
+            for r in rows] == [
+        (booked.series_id, 0, "03-03 10:00"), (moved.series_id, 0, "03-10 12:00"),
+        (split.series_id, 0, "03-17 12:00"), (split.series_id, 1, "03-24 12:00"),
+        (split.series_id, 2, "03-31 12:00"), (split.series_id, 3, "04-07 12:00")]
+    assert [fetch_series_info(clinic.staff_actor(), i, clock=clock, engine=clinic.engine).label for i in ids] == [
+        "Visit 1 of 6 · Weekly at 10:00 AM"] + [f"Visit {n} of 6 · Weekly at 12:00 PM" for n in range(2, 7)]
+    for series_id in (booked.series_id, split.series_id, moved.series_id):
+        with clinic.session() as s:
+            series = s.get(AppointmentSeries, series_id)
+        assert [o.start_at for o in expand(series.rrule, series.dtstart_local, NY)] == [
+            r.start_at for r in rows if r.series_id == series_id]
+
+
 def test_edit_all_refuses_as_a_whole_when_one_date_does_not_fit(clinic):
     booked, ids = _series(clinic, count=3)
     clock = FixedClock(at(NY, 2026, 3, 1, 9))

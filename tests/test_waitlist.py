@@ -258,6 +258,39 @@ def test_a_desk_booking_that_fits_closes_the_entry(engine, owner_engine):
     assert _entry(clinic, entry_id).status == "booked"
 
 
+def test_a_series_that_books_the_wished_time_closes_the_entry(engine, owner_engine):
+    """Breaker defect 11: a recurring series booked at the desk closes the client's entry one of
+    its visits fulfils, as a desk or online booking does (waitlist.entries.close_fulfilled)."""
+    from medspa.domain.scheduling.actions.series import do_book_series, do_plan_series
+    from medspa.domain.scheduling.series import Recurrence
+
+    clinic = build_clinic(engine, owner_engine)
+    entry_id = _join(clinic, engine, "Gus", 1, start=9, end=12)
+    client_id = _entry(clinic, entry_id).client_id
+    kw = dict(location_id=clinic.location_id, service_id=clinic.services["botox"], provider_id=clinic.provider_ids[0],
+              client_id=client_id, recurrence=Recurrence("weekly", 1, count=3), first_start=ny(11))
+    plan = do_plan_series(clinic.staff_actor(), clock=FixedClock(NOW), engine=engine, **kw)
+    booked = do_book_series(clinic.staff_actor(), picks={c.index: c.start_at for c in plan.checks if c.free},
+                            clock=FixedClock(NOW), engine=engine, **kw)
+    entry = _entry(clinic, entry_id)
+    assert (entry.status, entry.booked_appointment_id) == ("booked", booked.booked[0][1])
+
+
+def test_a_series_outside_the_wished_window_leaves_the_entry(engine, owner_engine):
+    from medspa.domain.scheduling.actions.series import do_book_series, do_plan_series
+    from medspa.domain.scheduling.series import Recurrence
+
+    clinic = build_clinic(engine, owner_engine)
+    entry_id = _join(clinic, engine, "Gus", 1, start=9, end=12)
+    client_id = _entry(clinic, entry_id).client_id
+    kw = dict(location_id=clinic.location_id, service_id=clinic.services["botox"], provider_id=clinic.provider_ids[0],
+              client_id=client_id, recurrence=Recurrence("weekly", 1, count=3), first_start=ny(14))
+    plan = do_plan_series(clinic.staff_actor(), clock=FixedClock(NOW), engine=engine, **kw)
+    do_book_series(clinic.staff_actor(), picks={c.index: c.start_at for c in plan.checks if c.free},
+                   clock=FixedClock(NOW), engine=engine, **kw)
+    assert _entry(clinic, entry_id).status == "waiting"  # 2 pm is outside the 9-12 window
+
+
 def test_the_public_join_needs_contact_and_a_window_the_visit_fits(engine, owner_engine):
     clinic = build_clinic(engine, owner_engine)
     clock = FixedClock(NOW)

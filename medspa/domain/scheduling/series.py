@@ -74,6 +74,7 @@ from medspa.domain.messaging.notices import queue_series_confirmation
 from medspa.domain.scheduling.models import Appointment, AppointmentSeries
 from medspa.domain.scheduling.service import STAFF_HORIZON_DAYS, SlotTaken, client_visit_spans, hold_slot
 from medspa.domain.timezones import format_clinic_clock
+from medspa.domain.waitlist.entries import close_fulfilled
 
 MAX_OCCURRENCES = 52
 MAX_INTERVAL = 12
@@ -348,7 +349,9 @@ def book_series(session: Session, actor: Actor, *, location_id: int, service_id:
     its own savepoint, asking its deposit (appointment.deposit_cents: deposit_due_cents by its
     position among the booked; the action charges it after the commit,
     charge_series_deposits); a lost race is reported in `lost`. The client gets ONE confirmation of the
-    whole series (messaging.notices.queue_series_confirmation), not one per visit. Raises ValidationFailed (rule fields,
+    whole series (messaging.notices.queue_series_confirmation), not one per visit. A waitlist
+    entry of the client that a booked visit fulfils is closed as booked (waitlist.entries.
+    close_fulfilled, as a desk or online booking does). Raises ValidationFailed (rule fields,
     "picks": nothing picked, an unknown occurrence, a start on another day; "series": none of
     the picks could be booked, nothing saved), NotFound, PermissionDenied. The caller commits."""
     actor.require("appointment.book")
@@ -384,6 +387,7 @@ def book_series(session: Session, actor: Actor, *, location_id: int, service_id:
                 appt.series_id, appt.series_index = series.id, index
                 session.add(appt)
                 session.flush()
+                close_fulfilled(session, actor, appt, now)  # a waitlist entry this visit fulfils is closed
         except SlotTaken:
             lost.append((index, "Taken meanwhile by another booking"))
             continue

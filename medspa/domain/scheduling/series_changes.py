@@ -31,26 +31,33 @@ from medspa.domain.scheduling.service import get_appointment
 
 SCOPES = ("one", "following", "all")
 
-def _family(session: Session, series_id: int) -> list[int]:
-    """The series and those split from it (and from them), by id."""
-    ids, frontier = [series_id], [series_id]
+def series_chain(session: Session, series_id: int) -> list[int]:
+    """The ids of the whole chain of splits `series_id` belongs to: its first series (followed
+    up split_from_id) and every series split from it, and from those, first series first. A
+    series never split is a chain of one. What "all" and "this and following" reach, and
+    what a visit's "Visit n of m" counts (series_info)."""
+    root = session.get(AppointmentSeries, series_id)
+    while root.split_from_id is not None:
+        root = session.get(AppointmentSeries, root.split_from_id)
+    ids, frontier = [root.id], [root.id]
     while frontier:
-        frontier = list(session.exec(select(AppointmentSeries.id).where(AppointmentSeries.split_from_id.in_(frontier))))
+        frontier = list(session.exec(select(AppointmentSeries.id).where(AppointmentSeries.split_from_id.in_(frontier))
+                                     .order_by(AppointmentSeries.id)))
         ids += frontier
     return ids
 
 
 def _targets(session: Session, appt: Appointment, scope: str, now: datetime) -> list[Appointment]:
     """The visits a change with `scope` touches from `appt`: only confirmed visits still ahead
-    (this one for "one"; this one and the later ones of its series and the series split from
-    it for "following"; every one of them still ahead for "all"), by start."""
+    (this one for "one"; this one and the later ones of the whole chain of splits
+    (series_chain) for "following"; every one of the chain still ahead for "all"), by start."""
     if scope not in SCOPES:
         raise ValidationFailed({"scope": "Choose this visit, this and following, or all"})
     if appt.series_id is None and scope != "one":
         raise ValidationFailed({"scope": "This visit is not part of a series"})
     if scope == "one":
         return [appt]
-    stmt = select(Appointment).where(Appointment.series_id.in_(_family(session, appt.series_id)),
+    stmt = select(Appointment).where(Appointment.series_id.in_(series_chain(session, appt.series_id)),
                                      Appointment.status == AppointmentStatus.CONFIRMED, Appointment.start_at > now)
     if scope == "following":
         stmt = stmt.where(Appointment.start_at >= appt.start_at)
@@ -144,15 +151,24 @@ def move_in_series(session: Session, actor: Actor, appointment_id: int, scope: s
 
 def _resplit(session: Session, actor: Actor, moved: list[Appointment], wall: time, provider_id: int | None,
              tz: ZoneInfo, now: datetime) -> int:
-    """After moving `moved` (by start) to `wall`: the series from the first of them on follows
-    the new time. When that visit is its series' first occurrence the series row changes in
-    place; else the old rule ends the day before and a new series (split_from_id) holds the
-    moved visits, numbered from 0, with the remaining count or the same end date."""
+    """After moving `moved` (by start) to `wall` (and `provider_id` when given): every series of
+    the chain they belong to follows the new time. The first moved visit's series: when that
+    visit is its first occurrence the series row changes in place; else its rule ends the day
+    before and a new series (split_from_id) holds its moved visits, numbered from 0, with the
+    remaining count or the same end date. Each later series of the chain the move reached
+    (split off earlier, so it starts after that visit) keeps its visits and numbering, and its
+    start (dtstart_local) takes the new time on its own date. One "series.move" audit row per
+    series changed. Returns the first visit's series now (the new one after a split)."""
     first = moved[0]
     old = session.get(AppointmentSeries, first.series_id)
     day = first.start_at.astimezone(tz).date()
     rule = rrulestr(old.rrule, dtstart=old.dtstart_local)
     start_local = datetime.combine(day, wall)
+    own = [v for v in moved if v.series_id == old.id]
+    later: dict[int, list[Appointment]] = {}
+    for visit in moved:
+        if visit.series_id != old.id:
+            later.setdefault(visit.series_id, []).append(visit)
     if first.series_index == 0 and old.dtstart_local.date() == day:
         old.dtstart_local = start_local
         old.provider_id = provider_id or old.provider_id
@@ -171,13 +187,20 @@ def _resplit(session: Session, actor: Actor, moved: list[Appointment], wall: tim
         session.flush()
         end_before(session, old, day)
         base = first.series_index or 0
-        for visit in moved:
+        for visit in own:
             visit.series_id = target.id
             visit.series_index = max(0, (visit.series_index or 0) - base)
             session.add(visit)
     record(session, actor, "series.move", "appointment_series", target.id, client_id=first.client_id, at=now,
-           wall=wall.isoformat(timespec="minutes"), appointment_ids=[v.id for v in moved],
+           wall=wall.isoformat(timespec="minutes"), appointment_ids=[v.id for v in own],
            split_from=None if target is old else old.id)
+    for series_id, its_visits in later.items():
+        series = session.get(AppointmentSeries, series_id)
+        series.dtstart_local = datetime.combine(series.dtstart_local.date(), wall)
+        series.provider_id = provider_id or series.provider_id
+        session.add(series)
+        record(session, actor, "series.move", "appointment_series", series_id, client_id=first.client_id, at=now,
+               wall=wall.isoformat(timespec="minutes"), appointment_ids=[v.id for v in its_visits], split_from=None)
     session.flush()
     return target.id
 
@@ -198,12 +221,9 @@ def series_info(session: Session, appt: Appointment, now: datetime) -> SeriesInf
     """The visit's series in words (None when it is not part of one)."""
     if appt.series_id is None:
         return None
-    root = session.get(AppointmentSeries, appt.series_id)
-    while root.split_from_id is not None:  # the whole chain of splits, from its first series
-        root = session.get(AppointmentSeries, root.split_from_id)
-    family = _family(session, root.id)
     visits = list(session.exec(select(Appointment.id, Appointment.start_at, Appointment.status)
-                               .where(Appointment.series_id.in_(family)).order_by(Appointment.start_at)))
+                               .where(Appointment.series_id.in_(series_chain(session, appt.series_id)))
+                               .order_by(Appointment.start_at)))
     position = next((i for i, (vid, _, _) in enumerate(visits) if vid == appt.id), 0)
     ahead = sum(1 for _, start, status in visits if status == AppointmentStatus.CONFIRMED and start > now)
     series = session.get(AppointmentSeries, appt.series_id)
@@ -228,4 +248,4 @@ def _summary(series: AppointmentSeries) -> str:
 
 
 __all__ = ["SCOPES", "SeriesCancelled", "SeriesInfo", "SeriesMoved", "cancel_in_series", "end_before",
-           "move_in_series", "series_info"]
+           "move_in_series", "series_chain", "series_info"]
