@@ -312,10 +312,11 @@ def test_the_public_join_needs_contact_and_a_window_the_visit_fits(engine, owner
     first = do_join_waitlist(clinic.public, person, _wish(clinic), clock=clock, engine=engine)
     again = do_join_waitlist(clinic.public, person, _wish(clinic, start=8, end=11), clock=clock, engine=engine)
     assert again.entry_id == first.entry_id  # joining again updates the wish, keeps the place
-    rows = fetch_waitlist_day(clinic.staff_actor(), clinic.location_id, DAY, engine=engine)
+    rows = fetch_waitlist_day(clinic.staff_actor(), clinic.location_id, DAY, clock=clock, engine=engine)
     assert [(r.client_name, r.window_start, r.source, r.provider) for r in rows] == [
         ("Hal Test", time(8), "public", "Anyone")]
-    assert fetch_waitlist_day(clinic.staff_actor(), clinic.location_id, DAY + timedelta(days=1), engine=engine) == []
+    assert fetch_waitlist_day(clinic.staff_actor(), clinic.location_id, DAY + timedelta(days=1), clock=clock,
+                              engine=engine) == []
 
 
 def test_the_queued_job_makes_the_offer_after_the_cancel_commits(engine, owner_engine, db_urls, line, monkeypatch):
@@ -382,3 +383,147 @@ def test_a_moved_visit_frees_its_old_time_for_the_line(engine, owner_engine, lin
     made = do_offer_freed_time(clinic.org_id, clinic.location_id, ny(10), ny(10, 30), clinic.provider_ids[0],
                                clock=FixedClock(NOW), engine=engine)
     assert [(m.entry_id, m.slot_start) for m in made] == [(ids["A"], ny(10))]
+
+
+# --- fixes after the breaker's report on issue 16 (defects 7, 8, 12; entries past their last day) ---
+
+
+def test_closing_an_entry_gives_its_held_time_back(engine, owner_engine, line):
+    """Defect 7 (breaker_waitlist.py): the desk takes A off the list while A's offer holds 10:00:
+    the hold is released in that transaction, the matching is deferred, and B is offered 10:00."""
+    from medspa.domain.waitlist.actions import do_close_entry
+
+    clinic, visit, ids = line
+    clock = FixedClock(NOW + timedelta(hours=1))
+    first = _cancel_and_match(clinic, engine, visit, clock)[0]
+    assert do_close_entry(clinic.staff_actor(), ids["A"], clock=clock, engine=engine) == "closed"
+    with clinic.session() as s:
+        assert s.get(Appointment, first.hold_appointment_id).status == "expired"
+    assert [o.status for o in _offer_rows(clinic)] == ["gone"]
+    assert len(_jobs(owner_engine, clinic)) == 2  # the cancel's job and the release's
+    made = do_offer_freed_time(clinic.org_id, clinic.location_id, ny(10), ny(10, 30), clinic.provider_ids[0],
+                               clock=clock, engine=engine)
+    assert [(m.entry_id, m.slot_start) for m in made] == [(ids["B"], ny(10))]
+    assert _entry(clinic, ids["A"]).status == "closed"
+
+
+def test_the_entry_fulfilled_elsewhere_gives_its_held_time_back(engine, owner_engine, line):
+    """Defect 7: A is offered 10:00 (held); the desk books A at 9:00 with provider 2 (fits A's
+    wish): A's entry is booked, the 10:00 hold released and offered to B."""
+    clinic, visit, ids = line
+    clock = FixedClock(NOW + timedelta(hours=1))
+    first = _cancel_and_match(clinic, engine, visit, clock)[0]
+    client_id = _entry(clinic, ids["A"]).client_id
+    do_book_for_client(clinic.staff_actor(), location_id=clinic.location_id, service_id=clinic.services["botox"],
+                       provider_id=clinic.provider_ids[1], start_at=ny(9), client_id=client_id, new_client=None,
+                       clock=clock, engine=engine)
+    assert _entry(clinic, ids["A"]).status == "booked"
+    with clinic.session() as s:
+        assert s.get(Appointment, first.hold_appointment_id).status == "expired"
+    assert [o.status for o in _offer_rows(clinic)] == ["gone"]
+    assert len(_jobs(owner_engine, clinic)) == 2
+    made = do_offer_freed_time(clinic.org_id, clinic.location_id, ny(10), ny(10, 30), clinic.provider_ids[0],
+                               clock=clock, engine=engine)
+    assert [(m.entry_id, m.slot_start) for m in made] == [(ids["B"], ny(10))]
+
+
+def test_closing_an_entry_keeps_a_hold_with_money_on_it(engine, line):
+    """A hold whose deposit is pending (the client is paying through the link right now) is not
+    taken from under them: reconciliation or the payment's answer settles it."""
+    from medspa.domain.payments.models import Payment
+    from medspa.domain.waitlist.actions import do_close_entry
+
+    clinic, visit, ids = line
+    clock = FixedClock(NOW + timedelta(hours=1))
+    first = _cancel_and_match(clinic, engine, visit, clock)[0]
+    with clinic.session() as s:
+        s.add(Payment(org_id=clinic.org_id, appointment_id=first.hold_appointment_id, client_id=first.client_id,
+                      amount_cents=5000, status="pending", gateway="test",
+                      idempotency_key=f"deposit-{first.hold_appointment_id}-attempt-1", created_at=clock.now()))
+        s.commit()
+    do_close_entry(clinic.staff_actor(), ids["A"], clock=clock, engine=engine)
+    with clinic.session() as s:
+        assert s.get(Appointment, first.hold_appointment_id).status == "held"
+
+
+def test_a_long_hold_never_outlives_the_offered_visit(engine, line):
+    """Defect 8 (breaker_waitlist.py): a 24-hour hold setting, the 10:00 visit cancelled at 07:00
+    that day: the hold ends when the time can last be booked online (10:00 less Botox's 120
+    minutes' notice = 08:00), and the offer says so."""
+    clinic, visit, ids = line
+    do_set_waitlist_mode(clinic.staff_actor("owner"), clinic.location_id, "one_at_a_time", 1440, engine=engine)
+    clock = FixedClock(ny(7))
+    made = _cancel_and_match(clinic, engine, visit, clock)
+    assert [(m.entry_id, m.expires_at) for m in made] == [(ids["A"], ny(8))]
+    with clinic.session() as s:
+        assert s.get(Appointment, made[0].hold_appointment_id).hold_expires_at == ny(8)
+        email, sms = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "waitlist_offer")
+                            .order_by(OutboxMessage.id)).all()
+    assert "holding it for you until 8:00 AM EDT;" in email.body
+    assert "held for you until 8:00 AM EDT" in sms.body
+
+
+def test_a_time_too_close_to_book_online_is_not_offered(engine, line):
+    """Defect 8: at 07:57 the 10:00 visit can be booked online for 3 more minutes (less than
+    the shortest hold, 5): nobody is offered it; A and B stay waiting."""
+    clinic, visit, ids = line
+    made = _cancel_and_match(clinic, engine, visit, FixedClock(ny(7, 57)))
+    assert made == [] and _offer_rows(clinic) == []
+    assert _entry(clinic, ids["A"]).status == "waiting"
+
+
+def test_a_hold_ending_another_day_names_the_day(engine, line):
+    """Defect 8: a 24-hour hold made on July 1 for July 15 ends on July 2: the offer names the day."""
+    clinic, visit, ids = line
+    do_set_waitlist_mode(clinic.staff_actor("owner"), clinic.location_id, "one_at_a_time", 1440, engine=engine)
+    clock = FixedClock(NOW + timedelta(hours=1))
+    made = _cancel_and_match(clinic, engine, visit, clock)
+    assert made[0].expires_at == clock.now() + timedelta(days=1)
+    with clinic.session() as s:
+        email = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "waitlist_offer",
+                                                   OutboxMessage.channel == "email")).one()
+    assert "holding it for you until Thu, Jul 2, 2026, 1:00 PM EDT" in email.body
+
+
+@pytest.mark.parametrize("token", ["\x00" * 30, "é" * 30, "x" * 65, "", "' or 1=1 --aaaaaaaaaaaaa", "a\udcff" * 12,
+                                   "x" * 31 + "\n", None])
+def test_hostile_offer_tokens_are_not_found(engine, line, token):
+    """Defect 12 (breaker_waitlist.py): anything but a token's shape (references.is_booking_token,
+    the manage link's check) is NotFound before the database is asked."""
+    from medspa.domain.errors import NotFound
+
+    clinic, visit, ids = line
+    with pytest.raises(NotFound):
+        fetch_offer(clinic.public, token, clock=FixedClock(NOW), engine=engine)
+
+
+def test_entries_past_their_last_day_are_closed_when_the_desk_or_the_job_reads_them(engine, line):
+    """The day after DAY, A..later's entries for DAY alone are past their last day: the desk page
+    closes them (no longer "waiting" on DAY's list; closed with include_closed), the entry
+    for DAY+1..DAY+3 stays; the matching job closes them too (another location's day)."""
+    from medspa.domain.waitlist.actions import fetch_waitlist_page
+
+    clinic, visit, ids = line
+    next_day = datetime.combine(DAY + timedelta(days=1), time(8), tzinfo=NY)
+    page = fetch_waitlist_page(clinic.staff_actor(), clinic.location_id, DAY, clock=FixedClock(next_day),
+                               engine=engine)
+    assert page.rows == ()
+    rows = fetch_waitlist_day(clinic.staff_actor(), clinic.location_id, DAY, include_closed=True,
+                              clock=FixedClock(next_day), engine=engine)
+    assert {r.id: r.status for r in rows} == {ids[k]: "closed" for k in ("A", "B", "other_provider", "afternoon",
+                                                                           "facial")}
+    assert _entry(clinic, ids["later"]).status == "waiting"
+    # a rejoin after its last day is a new entry (a new place in line), not the stale one updated
+    person = ClientInput("Ann", "Test", f"ann-{clinic.slug}@example.com", "(212) 555-0101")
+    wish = WishInput(clinic.location_id, clinic.services["botox"], None, DAY + timedelta(days=2),
+                     DAY + timedelta(days=2), time(9), time(12))
+    again = do_join_waitlist(clinic.public, person, wish, clock=FixedClock(next_day), engine=engine)
+    assert again.entry_id != ids["A"]
+
+
+def test_the_matching_job_closes_entries_past_their_last_day(engine, line):
+    clinic, visit, ids = line
+    next_day = datetime.combine(DAY + timedelta(days=1), time(8), tzinfo=NY)
+    do_offer_freed_time(clinic.org_id, clinic.location_id, next_day, next_day + timedelta(hours=1), None,
+                        clock=FixedClock(next_day), engine=engine)
+    assert _entry(clinic, ids["A"]).status == "closed" and _entry(clinic, ids["later"]).status == "waiting"

@@ -24,13 +24,14 @@ from medspa.domain.practice.models import Location
 from medspa.domain.practice.service import list_locations
 from medspa.domain.scheduling.actions.online import guard_online_booking
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
-from medspa.domain.waitlist.entries import (EntryRow, WishInput, close_entry, entries_for_day, join_as_client)
-from medspa.domain.waitlist.models import EntrySource, OfferMode, OfferStatus, WaitlistEntry, WaitlistOffer
+from medspa.domain.scheduling.references import is_booking_token
+from medspa.domain.waitlist.entries import (EntryRow, WishInput, close_entry, close_past_entries, entries_for_day,
+                                           join_as_client)
+from medspa.domain.waitlist.models import (HOLD_MINUTES_RANGE, EntrySource, OfferMode, OfferStatus, WaitlistEntry,
+                                           WaitlistOffer)
 from medspa.domain.waitlist.offers import MadeOffer, offer_freed_time
 from medspa.domain.work import atomic, now_of
 from medspa.settings import get_settings
-
-HOLD_MINUTES_RANGE = (5, 1440)  # the check constraint of migration 0041
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,16 @@ def do_add_to_waitlist(actor: Actor, person: ClientInput, wish: WishInput, *, cl
 
 
 def fetch_waitlist_day(actor: Actor, location_id: int, day: date, *, include_closed: bool = False,
-                       engine: Engine | None = None) -> list[EntryRow]:
-    """The entries at a location covering local date `day`, in offer order. Raises
-    PermissionDenied (waitlist.manage), NotFound (location)."""
+                       clock: Clock | None = None, engine: Engine | None = None) -> list[EntryRow]:
+    """The entries at a location covering local date `day`, in offer order (those past their
+    last day closed first: entries.close_past_entries). Raises PermissionDenied
+    (waitlist.manage), NotFound (location)."""
     actor.require("waitlist.manage")
     with atomic(actor.org_id, engine=engine) as work:
-        if work.session.get(Location, location_id) is None:
+        location = work.session.get(Location, location_id)
+        if location is None:
             raise NotFound("location")
+        close_past_entries(work.session, location, now=now_of(clock))
         return entries_for_day(work.session, actor, location_id, day, include_closed=include_closed)
 
 
@@ -91,7 +95,9 @@ class WaitlistDay:
 def fetch_waitlist_page(actor: Actor, location_id: int | None, day: date | None, *, clock: Clock | None = None,
                         engine: Engine | None = None) -> WaitlistDay:
     """The waitlist of `day` (None: today at the location) at `location_id` (None or unknown:
-    the first by name). Raises PermissionDenied (waitlist.manage), LookupError (no location yet)."""
+    the first by name); entries past their last day are closed first (entries.close_past_entries:
+    the status is what every reader goes by). Raises PermissionDenied (waitlist.manage),
+    LookupError (no location yet)."""
     actor.require("waitlist.manage")
     with atomic(actor.org_id, engine=engine) as work:
         locations = list_locations(work.session, actor)
@@ -99,6 +105,7 @@ def fetch_waitlist_page(actor: Actor, location_id: int | None, day: date | None,
             raise LookupError("Add a location first (Settings, Locations).")
         loc = next((l for l in locations if l.id == location_id), locations[0])
         day = day or now_of(clock).astimezone(ZoneInfo(loc.time_zone)).date()
+        close_past_entries(work.session, loc, now=now_of(clock))
         rows = entries_for_day(work.session, actor, loc.id, day)
         return WaitlistDay(tuple((l.id, l.name) for l in locations), loc.id, loc.time_zone, loc.waitlist_mode, day,
                            tuple(rows))
@@ -187,8 +194,10 @@ class OfferLink:
 
 def fetch_offer(actor: Actor, token: str, *, clock: Clock | None = None, engine: Engine | None = None) -> OfferLink:
     """The offer of an unguessable link token (the client it was sent to holds it, like a manage
-    link; audited waitlist.offer_open). Raises NotFound for anything else."""
-    if not isinstance(token, str) or not 20 <= len(token) <= 64:
+    link; audited waitlist.offer_open). Raises NotFound for anything else, and before the
+    database is asked for anything without a token's shape (references.is_booking_token, the
+    manage link's check: offer tokens are made by references.new_booking_token)."""
+    if not is_booking_token(token):
         raise NotFound("offer")
     now = now_of(clock)
     with atomic(actor.org_id, engine=engine) as work:

@@ -9,7 +9,13 @@ Rules (issue 16 §3; where the issue was silent, chosen here):
   window and note and keeps its place in line (the public page never tells whether an email
   was on the list already);
 - a booking (online or at the desk) of the client for the entry's service and location that
-  fits its dates and window closes it as booked (close_fulfilled).
+  fits its dates and window closes it as booked (close_fulfilled);
+- an entry that closes (desk, booked, past its last day) ends its open offers and gives their
+  holds back at once, so the next in line is offered the time (end_offers);
+- an entry past its last day (the location's today) is closed when the desk's list, the
+  matching job or a join at its location reads the entries (close_past_entries), rather than
+  filtered out in each query: the status stays the one truth every reader goes by, and a
+  client who joins again gets a new place in line, not the stale entry's.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import Select
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
@@ -29,8 +35,9 @@ from medspa.domain.clients.service import ClientInput, clinic_region, find_or_cr
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, StaffMember
-from medspa.domain.scheduling.availability import ONLINE_HORIZON_DAYS
+from medspa.domain.scheduling.availability import ONLINE_HORIZON_DAYS, has_money_on_hold
 from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.service import release_hold
 from medspa.domain.waitlist.models import (OPEN_ENTRY_STATUSES, EntrySource, EntryStatus, OfferStatus, WaitlistEntry,
                                            WaitlistOffer)
 
@@ -93,9 +100,10 @@ def add_entry(session: Session, actor: Actor, client_id: int, wish: WishInput, *
     waitlist.manage, the public page appointment.book_online. Raises ValidationFailed, NotFound,
     PermissionDenied. The caller commits."""
     actor.require("waitlist.manage" if source == EntrySource.DESK else "appointment.book_online")
-    validate_wish(session, wish, now)
+    location, _ = validate_wish(session, wish, now)
     if session.get(Client, client_id) is None:
         raise NotFound("client")
+    close_past_entries(session, location, now=now)  # a stale entry is never reused: no old place in line
     entry = session.exec(select(WaitlistEntry).where(
         WaitlistEntry.client_id == client_id, WaitlistEntry.location_id == wish.location_id,
         WaitlistEntry.service_id == wish.service_id, WaitlistEntry.provider_id == wish.provider_id
@@ -129,39 +137,99 @@ def join_as_client(session: Session, actor: Actor, person: ClientInput, wish: Wi
     return add_entry(session, actor, client.id, wish, source=source, now=now)
 
 
+def _lock_offer_holds(session: Session, entry_ids: list[int] | Select) -> None:
+    """Lock (FOR UPDATE, by id) the holds of the open offers of `entry_ids` (a list or a
+    subquery) BEFORE the entries: the order the booking and the hold expiry take (appointment,
+    then entry), so closing an entry never deadlocks with them."""
+    session.exec(select(Appointment.id).join(WaitlistOffer, WaitlistOffer.hold_appointment_id == Appointment.id)
+                 .where(WaitlistOffer.entry_id.in_(entry_ids), WaitlistOffer.status == OfferStatus.OPEN)
+                 .order_by(Appointment.id).with_for_update(of=Appointment)).all()
+
+
+def end_offers(session: Session, actor: Actor, entry: WaitlistEntry, *, now: datetime, reason: str,
+               booked: Appointment | None = None) -> None:
+    """The closed entry's open offers end: the one `booked` fulfils (its hold is `booked`, or
+    the same start and provider) becomes booked, the others gone, and each
+    other hold is given back at once (scheduling.service.release_hold, audited with `reason`;
+    its visit_freed defers the matching, so the next in line is offered the time in this
+    transaction's wake). A hold with money on it (a deposit pending or paid: the client is
+    paying through the link now) is left to the payment's answer or reconciliation
+    (availability.money_on_hold). The caller has locked the holds first (_lock_offer_holds)."""
+    offers = list(session.exec(select(WaitlistOffer).where(WaitlistOffer.entry_id == entry.id,
+                                                           WaitlistOffer.status == OfferStatus.OPEN)))
+    for offer in offers:
+        used = booked is not None and (offer.hold_appointment_id == booked.id or (
+            (offer.slot_start, offer.provider_id) == (booked.start_at, booked.provider_id)))
+        offer.status = OfferStatus.BOOKED if used else OfferStatus.GONE
+        session.add(offer)
+    session.flush()  # visit_freed (in release_hold) sees these offers ended: the entry is not made to wait again
+    for offer in offers:
+        if offer.status == OfferStatus.GONE and offer.hold_appointment_id is not None \
+                and not has_money_on_hold(session, offer.hold_appointment_id):
+            release_hold(session, actor, offer.hold_appointment_id, now=now, reason=reason)
+
+
 def close_entry(session: Session, actor: Actor, entry_id: int, *, now: datetime, reason: str = "") -> WaitlistEntry:
-    """The desk takes an entry off the list (waitlist.manage; audited). Its open offers end
-    (their holds lapse by themselves). Raises NotFound, PermissionDenied. The caller commits."""
+    """The desk takes an entry off the list (waitlist.manage; audited). Its open offers end and
+    their holds are given back to the next in line at once (end_offers). Raises NotFound,
+    PermissionDenied. The caller commits."""
     actor.require("waitlist.manage")
+    _lock_offer_holds(session, [entry_id])
     entry = session.exec(select(WaitlistEntry).where(WaitlistEntry.id == entry_id).with_for_update()).first()
     if entry is None:
         raise NotFound("waitlist entry")
     if entry.status in OPEN_ENTRY_STATUSES:
         entry.status, entry.closed_at = EntryStatus.CLOSED, now
         session.add(entry)
-        session.execute(update(WaitlistOffer).where(WaitlistOffer.entry_id == entry.id,
-                                                    WaitlistOffer.status == OfferStatus.OPEN)
-                        .values(status=OfferStatus.GONE))
+        end_offers(session, actor, entry, now=now, reason="waitlist entry closed")
         record(session, actor, "waitlist.close", "waitlist_entry", entry.id, client_id=entry.client_id, at=now,
                reason=reason[:200])
     return entry
 
 
+def close_past_entries(session: Session, location: Location, *, now: datetime) -> list[int]:
+    """Close (status closed, audited waitlist.close "past its last day" by the system actor
+    "waitlist") the open entries at `location` whose last day is before the location's today,
+    with their offers (end_offers). Called where entries are read to be shown or matched (the
+    desk's list, the matching job, a join that may reuse an entry), so an entry never shows or
+    keeps its place in line as waiting after its dates. Returns the ids closed. The caller commits."""
+    today = now.astimezone(ZoneInfo(location.time_zone)).date()
+    stale = (select(WaitlistEntry.id).where(WaitlistEntry.location_id == location.id, WaitlistEntry.last_day < today,
+                                            WaitlistEntry.status.in_(OPEN_ENTRY_STATUSES)))
+    if not session.exec(stale.limit(1)).first():
+        return []  # the common case: one indexed query
+    actor = Actor.system(location.org_id, "waitlist")
+    _lock_offer_holds(session, stale)
+    closed = []
+    for entry in session.exec(select(WaitlistEntry).where(WaitlistEntry.id.in_(stale))
+                              .order_by(WaitlistEntry.id).with_for_update()):
+        entry.status, entry.closed_at = EntryStatus.CLOSED, now
+        session.add(entry)
+        end_offers(session, actor, entry, now=now, reason="waitlist entry past its last day")
+        record(session, actor, "waitlist.close", "waitlist_entry", entry.id, client_id=entry.client_id, at=now,
+               reason="past its last day")
+        closed.append(entry.id)
+    session.flush()
+    return closed
+
+
 def close_fulfilled(session: Session, actor: Actor, appointment: Appointment, now: datetime) -> list[int]:
     """A confirmed booking of `appointment`'s client closes their open entries it fulfils (same
-    location and service, any or the same provider, inside their dates and window) as booked,
-    with the offer of that time (if any) booked and their other open offers gone. Called in the
-    booking's transaction (online: booking.finalize_paid_booking; desk: desk.book_for_client).
-    Returns the entry ids closed."""
+    location and service, any or the same provider, inside their dates and window) as booked;
+    their offers end (end_offers): the one of this visit booked, the others gone with their
+    holds given back to the next in line. Called in the booking's transaction (online:
+    booking.finalize_paid_booking; desk: desk.book_for_client). Returns the entry ids closed."""
     if appointment.client_id is None:
         return []
     location = session.get(Location, appointment.location_id)
     tz = ZoneInfo(location.time_zone)
     start, end = appointment.start_at.astimezone(tz), appointment.end_at.astimezone(tz)
-    entries = session.exec(select(WaitlistEntry).where(
+    mine = select(WaitlistEntry.id).where(
         WaitlistEntry.client_id == appointment.client_id, WaitlistEntry.location_id == appointment.location_id,
         WaitlistEntry.service_id == appointment.service_id, WaitlistEntry.status.in_(OPEN_ENTRY_STATUSES))
-        .with_for_update()).all()
+    _lock_offer_holds(session, mine)
+    entries = session.exec(select(WaitlistEntry).where(WaitlistEntry.id.in_(mine))
+                           .order_by(WaitlistEntry.id).with_for_update()).all()
     closed = []
     for entry in entries:
         fits = (entry.provider_id in (None, appointment.provider_id) and end.date() == start.date()
@@ -171,10 +239,7 @@ def close_fulfilled(session: Session, actor: Actor, appointment: Appointment, no
             continue
         entry.status, entry.closed_at, entry.booked_appointment_id = EntryStatus.BOOKED, now, appointment.id
         session.add(entry)
-        for offer in session.exec(select(WaitlistOffer).where(WaitlistOffer.entry_id == entry.id,
-                                                              WaitlistOffer.status == OfferStatus.OPEN)):
-            offer.status = OfferStatus.BOOKED if offer.slot_start == appointment.start_at else OfferStatus.GONE
-            session.add(offer)
+        end_offers(session, actor, entry, now=now, reason="waitlist entry booked elsewhere", booked=appointment)
         record(session, actor, "waitlist.booked", "waitlist_entry", entry.id, client_id=entry.client_id, at=now,
                appointment_id=appointment.id)
         closed.append(entry.id)

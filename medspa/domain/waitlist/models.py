@@ -46,6 +46,10 @@ class OfferMode(StrEnum):
     ALL_AT_ONCE = "all_at_once"
 
 
+HOLD_MINUTES_RANGE = (5, 1440)  # Location.waitlist_hold_minutes: the check constraint of migration 0041
+MIN_HOLD_MINUTES = HOLD_MINUTES_RANGE[0]  # the least time a client gets to book an offered time
+
+
 class OfferStatus(StrEnum):
     """open (the link may be used), booked (the entry booked it), lapsed (its hold ran out),
     gone (someone else booked the time)."""

@@ -9,8 +9,10 @@ offered to it (the unique key entry + slot start) are its candidates. Then by th
 mode (Location.waitlist_mode, models.OfferMode):
 
 - one_at_a_time: the first candidate is HELD for the entry's client for
-  Location.waitlist_hold_minutes (scheduling.service.hold_slot, the booking page's own hold)
-  and offered; the held time is no longer free, so the next entry gets another freed start
+  Location.waitlist_hold_minutes (scheduling.service.hold_slot, the booking page's own hold),
+  never past the time's online booking deadline (its start less the service's notice:
+  booking_deadline; a time bookable online for less than MIN_HOLD_MINUTES more is offered to
+  nobody), and offered; the held time is no longer free, so the next entry gets another freed start
   or nothing. An entry whose offer still holds a time is skipped. When the hold lapses (hold
   expiry) or is given back, trigger.visit_freed lapses the offer and matches the time again:
   the next entry in line gets it (the first was offered it already, so never twice).
@@ -25,7 +27,6 @@ a transaction-scoped advisory lock; running one twice offers nothing twice.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -43,10 +44,12 @@ from medspa.domain.messaging.service import add_new_messages
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.availability import MAX_RANGE_DAYS, Slot, find_slots
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
+from medspa.domain.scheduling.references import new_booking_token
 from medspa.domain.scheduling.service import SlotTaken, hold_slot
 from medspa.domain.timezones import format_clinic_clock, format_clinic_time, zone_abbreviation
-from medspa.domain.waitlist.models import (OPEN_ENTRY_STATUSES, EntryStatus, OfferMode, OfferStatus, WaitlistEntry,
-                                           WaitlistOffer)
+from medspa.domain.waitlist.entries import close_past_entries
+from medspa.domain.waitlist.models import (MIN_HOLD_MINUTES, OPEN_ENTRY_STATUSES, EntryStatus, OfferMode, OfferStatus,
+                                           WaitlistEntry, WaitlistOffer)
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,8 @@ def fits_window(entry: WaitlistEntry, slot: Slot, tz: ZoneInfo) -> bool:
 def candidates(session: Session, actor: Actor, entry: WaitlistEntry, location: Location, *, lo: datetime,
                hi: datetime, provider_id: int | None, now: datetime) -> list[Slot]:
     """The entry's free starts overlapping the freed span [lo, hi) (of `provider_id` when
-    given), inside its window and dates, never offered to it before, earliest first."""
+    given), inside its window and dates, never offered to it before, that can still be booked
+    online for at least MIN_HOLD_MINUTES (booking_deadline), earliest first."""
     tz = ZoneInfo(location.time_zone)
     first = max(entry.first_day, lo.astimezone(tz).date(), now.astimezone(tz).date())
     last = min(entry.last_day, (hi - timedelta(microseconds=1)).astimezone(tz).date(),
@@ -109,8 +113,16 @@ def candidates(session: Session, actor: Actor, entry: WaitlistEntry, location: L
     except (NotFound, ValidationFailed):  # the service or provider was withdrawn meanwhile
         return []
     offered = set(session.exec(select(WaitlistOffer.slot_start).where(WaitlistOffer.entry_id == entry.id)))
+    service = session.get(Service, entry.service_id)
     return [s for s in slots if s.start < hi and s.end > lo and (provider_id is None or s.provider_id == provider_id)
-            and fits_window(entry, s, tz) and s.start not in offered]
+            and fits_window(entry, s, tz) and s.start not in offered
+            and booking_deadline(service, s.start) >= now + timedelta(minutes=MIN_HOLD_MINUTES)]
+
+
+def booking_deadline(service: Service, start: datetime) -> datetime:
+    """The last instant (aware UTC) `start` of `service` can be booked online: the start less the
+    service's minimum notice (the rule availability.find_slots applies with apply_notice)."""
+    return start - timedelta(minutes=service.min_notice_minutes)
 
 
 def _holds_a_time(session: Session, entry: WaitlistEntry, now: datetime) -> bool:
@@ -123,13 +135,21 @@ def _holds_a_time(session: Session, entry: WaitlistEntry, now: datetime) -> bool
 
 def _hold(session: Session, actor: Actor, entry: WaitlistEntry, location: Location, slots: list[Slot],
           now: datetime) -> tuple[Slot, Appointment] | None:
-    """Hold the first of `slots` that can still be held for the entry's client."""
+    """Hold the first of `slots` that can still be held for the entry's client, for the
+    location's hold minutes but never past the time's online booking deadline (the start less
+    the service's notice: booking_deadline), so an unused hold leaves the time bookable and the
+    next in line is offered it; whole minutes, so it ends at or before the deadline."""
+    service = session.get(Service, entry.service_id)
     for slot in slots:
+        minutes = min(location.waitlist_hold_minutes,
+                      int((booking_deadline(service, slot.start) - now).total_seconds() // 60))
+        if minutes < MIN_HOLD_MINUTES:
+            continue
         try:
             with session.begin_nested():
                 appt = hold_slot(session, actor, location_id=location.id, service_id=entry.service_id,
                                  start_at=slot.start, now=now, provider_id=slot.provider_id,
-                                 client_id=entry.client_id, hold_minutes=location.waitlist_hold_minutes, online=True)
+                                 client_id=entry.client_id, hold_minutes=minutes, online=True)
             return slot, appt
         except (SlotTaken, ValidationFailed, NotFound):  # taken meanwhile, or the client is busy then
             continue
@@ -139,7 +159,7 @@ def _hold(session: Session, actor: Actor, entry: WaitlistEntry, location: Locati
 def _record_offer(session: Session, actor: Actor, entry: WaitlistEntry, slot: Slot, mode: str,
                   hold: Appointment | None, now: datetime) -> WaitlistOffer:
     offer = WaitlistOffer(org_id=entry.org_id, entry_id=entry.id, slot_start=slot.start, slot_end=slot.end,
-                          provider_id=slot.provider_id, mode=mode, token=secrets.token_urlsafe(24),
+                          provider_id=slot.provider_id, mode=mode, token=new_booking_token(),
                           hold_appointment_id=hold.id if hold else None, offered_at=now,
                           expires_at=hold.hold_expires_at if hold else None)
     session.add(offer)
@@ -150,6 +170,18 @@ def _record_offer(session: Session, actor: Actor, entry: WaitlistEntry, slot: Sl
            start=slot.start.isoformat(), provider_id=slot.provider_id, mode=mode,
            hold_id=hold.id if hold else None)
     return offer
+
+
+def hold_end_words(offer: WaitlistOffer, time_zone: str) -> str:
+    """When the offer's hold ends, as its messages say it (the real expiry, offer.expires_at):
+    "1:30 PM EDT" on the day the offer was made, with the date and zone on a later day ("Thu,
+    Jul 2, 2026, 1:00 PM EDT (America/New_York)"); "" without a hold (all at once)."""
+    if offer.expires_at is None:
+        return ""
+    tz = ZoneInfo(time_zone)
+    if offer.expires_at.astimezone(tz).date() == offer.offered_at.astimezone(tz).date():
+        return f"{format_clinic_clock(offer.expires_at, time_zone)} {zone_abbreviation(offer.expires_at, tz)}"
+    return format_clinic_time(offer.expires_at, time_zone)
 
 
 def queue_offer_messages(session: Session, entry: WaitlistEntry, offer: WaitlistOffer, *,
@@ -164,9 +196,8 @@ def queue_offer_messages(session: Session, entry: WaitlistEntry, offer: Waitlist
     org, provider = session.get(Organization, entry.org_id), session.get(StaffMember, offer.provider_id)
     when = format_clinic_time(offer.slot_start, location.time_zone)
     link = offer_url(org.slug, offer.token, base_url)
-    if offer.expires_at is not None:
-        until = (f"{format_clinic_clock(offer.expires_at, location.time_zone)} "
-                 f"{zone_abbreviation(offer.expires_at, ZoneInfo(location.time_zone))}")
+    until = hold_end_words(offer, location.time_zone)
+    if until:
         terms = f"We are holding it for you until {until}; after that it goes to the next person waiting."
     else:
         terms = "Others on the waitlist were told too: the first to book gets it."
@@ -181,7 +212,8 @@ def queue_offer_messages(session: Session, entry: WaitlistEntry, offer: Waitlist
                                       body=body, dedupe_key=f"waitlist-offer-email-{offer.id}", **common))
     if client.phone_e164:
         messages.append(OutboxMessage(channel="sms", to_address=client.phone_e164,
-                                      body=f"{org.name}: {service.name} {when} is free. Book: {link}",
+                                      body=f"{org.name}: {service.name} {when} is free"
+                                           + (f", held for you until {until}" if until else "") + f". Book: {link}",
                                       dedupe_key=f"waitlist-offer-sms-{offer.id}", **common))
     return add_new_messages(session, messages)
 
@@ -197,6 +229,7 @@ def offer_freed_time(session: Session, actor: Actor, *, location_id: int, lo: da
     location = session.get(Location, location_id)
     if location is None:
         return []
+    close_past_entries(session, location, now=now)  # nobody waits past their last day
     mode = OfferMode(location.waitlist_mode)
     made: list[MadeOffer] = []
     for entry in open_entries(session, location, lo, hi):
