@@ -6,9 +6,10 @@ CLINIC_REASONS); this module applies it to money:
 1. In the transaction that cancels the visit late (a client's cancellation, or the desk's for
    a reason that is not the clinic's) or marks it a no-show, `apply_policy_fee` writes the
    PolicyFee row (unique per visit and kind: a second press, another tab or a retry finds it
-   and does nothing), keeps min(deposit, fee) of the paid deposit (a fee_from_deposit line),
-   writes the refund of max(0, deposit - fee) pending (payments.service.begin_refund: sent
-   after the commit) and, when max(0, fee - deposit) is left and the client has a saved card,
+   and does nothing), keeps min(deposit, fee) of the deposit still held (a fee_from_deposit
+   line; payments.service.held_deposit: what is left of one partly refunded before), writes
+   the refund of max(0, deposit - fee) pending (payments.service.begin_refund: sent after
+   the commit) and, when max(0, fee - deposit) is left and the client has a saved card,
    the off-session charge's Payment row pending (purpose "fee", idempotency key
    "fee-<appointment id>-<kind>-attempt-<n>"), so no charge can exist without its row.
 2. After the commit, `send_fee_charges_now` sends the pending charge once and records the
@@ -43,7 +44,7 @@ from medspa.domain.payments.models import (LedgerEntry, Payment, PaymentStatus, 
                                            Refund, SavedCard)
 from medspa.domain.payments import service as deposits
 from medspa.domain.payments.service import (apply_charge_outcome, begin_refund, ledger_processing_fee,
-                                            mark_settled, record_pending, succeeded_deposit)
+                                            held_deposit, mark_settled, record_pending)
 from medspa.domain.payments.stripe_gateway import GatewayUnavailable
 from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.models import Appointment
@@ -112,8 +113,7 @@ def apply_policy_fee(session: Session, actor: Actor, appointment: Appointment, k
     existing = fee_of(session, appointment.id, kind)
     if existing is not None:
         return AppliedFee(existing.id, existing.status)
-    deposit = succeeded_deposit(session, appointment.id)
-    paid = deposit.amount_cents if deposit is not None else 0
+    deposit, paid = held_deposit(session, appointment.id) or (None, 0)  # a deposit partly refunded: what is left
     st = settle_fee(paid, fee)
     status = PolicyFeeStatus.NONE_DUE if fee == 0 else PolicyFeeStatus.PAID
     row = PolicyFee(org_id=appointment.org_id, appointment_id=appointment.id, client_id=appointment.client_id,
@@ -276,13 +276,9 @@ def waive_fee(session: Session, actor: Actor, fee_id: int, reason: str, *, now: 
     row, text = check_waivable(session, actor, fee_id, reason)
     refunds: list[Refund] = []
     if row.applied_cents:
-        deposit = session.exec(select(Payment).where(Payment.appointment_id == row.appointment_id,
-                                                     Payment.purpose == "deposit")
-                               .where(Payment.status.in_((PaymentStatus.SUCCEEDED,
-                                                          PaymentStatus.PARTIALLY_REFUNDED)))
-                               .order_by(Payment.id)).first()
-        if deposit is not None:
-            refund = begin_refund(session, actor, deposit, now=now, amount_cents=row.applied_cents,
+        deposit, held = held_deposit(session, row.appointment_id) or (None, 0)
+        if deposit is not None:  # at most what is still held (a manager may have refunded some meanwhile)
+            refund = begin_refund(session, actor, deposit, now=now, amount_cents=min(row.applied_cents, held),
                                   reason=f"{FEE_KIND_LABELS[row.kind]} waived: {text}"[:200])
             refunds += [refund] if refund is not None else []
     if row.charged_cents and row.payment_id is not None:
@@ -411,8 +407,8 @@ def late_fee_preview(session: Session, appointment: Appointment, location, *, cl
     fee = fee_applies(appointment, location, "late_cancel")
     if fee is None:
         return ""
-    deposit = succeeded_deposit(session, appointment.id)
-    st = settle_fee(deposit.amount_cents if deposit is not None else 0, fee)
+    _, held = held_deposit(session, appointment.id) or (None, 0)
+    st = settle_fee(held, fee)
     money = lambda cents: format_money(cents, appointment.currency)  # noqa: E731
     card = card_for_visit(session, appointment)
     your = "your" if client else "the"
