@@ -16,8 +16,9 @@ CLINIC_REASONS); this module applies it to money:
    answer: succeeded -> paid (a fee_charged line); the card needs the client's
    authentication, was declined, or there is no card -> unpaid_needs_action with the reason
    (shown on the client's profile and the visit; never retried automatically). A gateway that
-   does not answer leaves the payment pending: reconciliation settles it
-   (`settle_fee_payment`, same key: the gateway replays, never charges twice).
+   does not answer, or a process that stops before the call, leaves the payment pending:
+   reconciliation sends it (`fee_charge_result`, same key: the gateway replays, never charges
+   twice) and settles the fee (`settle_fee_payment`).
 3. A manager waives a fee with a reason (`waive_fee`, permission fee.waive): what the fee
    took is given back (the deposit part and the card charge, refunds written pending and sent
    after the commit); an unpaid remainder is simply no longer due.
@@ -194,19 +195,31 @@ def send_fee_charge(session: Session, actor: Actor, fee_id: int, gateway: Paymen
     payment = session.exec(select(Payment).where(Payment.id == row.payment_id).with_for_update()
                            .execution_options(populate_existing=True)).one()
     if payment.status == PaymentStatus.PENDING:
-        card = card_for_visit(session, session.get(Appointment, row.appointment_id))
         try:
-            result = gateway.charge(_fee_request(row, row.appointment_id, payment.idempotency_key, card)) \
-                if card is not None else ChargeResult(status=PaymentStatus.FAILED,
-                                                      message="The saved card was removed before the charge")
+            result = fee_charge_result(session, payment, gateway)
         except GatewayUnavailable as exc:
             record(session, actor, "payment.unanswered", "payment", payment.id, client_id=payment.client_id, at=now,
                    cause=exc.cause or exc.message)
             return row.status
-        except ValidationFailed as exc:  # the gateway refused the request itself (e.g. a bad card)
-            result = ChargeResult(status=PaymentStatus.FAILED, message="; ".join(exc.fields.values()))
         apply_charge_outcome(session, actor, payment, result, now, fee=row.kind)
     return settle_fee_payment(session, actor, payment, now)
+
+
+def fee_charge_result(session: Session, payment: Payment, gateway: PaymentGateway) -> ChargeResult:
+    """Send the card charge of the fee whose pending Payment is `payment` with the payment's own
+    idempotency key (the gateway replays a charge it already made: never twice) and return the
+    answer, unrecorded: failed when the saved card was removed or the gateway refused the
+    request itself. Used by send_fee_charge and by reconciliation for a charge the gateway never
+    received (the process stopped between the fee's commit and the call). Raises
+    GatewayUnavailable (nothing sent or the answer lost: the payment stays pending)."""
+    row = session.exec(select(PolicyFee).where(PolicyFee.payment_id == payment.id)).first()
+    card = card_for_visit(session, session.get(Appointment, row.appointment_id)) if row is not None else None
+    if row is None or card is None:
+        return ChargeResult(status=PaymentStatus.FAILED, message="The saved card was removed before the charge")
+    try:
+        return gateway.charge(_fee_request(row, row.appointment_id, payment.idempotency_key, card))
+    except ValidationFailed as exc:  # the gateway refused the request itself (e.g. a bad card)
+        return ChargeResult(status=PaymentStatus.FAILED, message="; ".join(exc.fields.values()))
 
 
 def settle_fee_payment(session: Session, actor: Actor, payment: Payment, now: datetime) -> str:
