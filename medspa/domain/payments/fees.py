@@ -21,7 +21,8 @@ CLINIC_REASONS); this module applies it to money:
    twice) and settles the fee (`settle_fee_payment`).
 3. A manager waives a fee with a reason (`waive_fee`, permission fee.waive): what the fee
    took is given back (the deposit part and the card charge, refunds written pending and sent
-   after the commit); an unpaid remainder is simply no longer due.
+   after the commit); an unpaid remainder is simply no longer due. A charge still waiting for
+   3-D Secure that succeeds after the waiver is refunded in full (settle_fee_payment).
 
 Services take a session and never commit; amounts are integer cents.
 """
@@ -224,7 +225,11 @@ def fee_charge_result(session: Session, payment: Payment, gateway: PaymentGatewa
 
 def settle_fee_payment(session: Session, actor: Actor, payment: Payment, now: datetime) -> str:
     """Move the fee whose charge is `payment` (purpose "fee", locked by the caller) on by the
-    payment's status: succeeded -> paid (fee_charged line with its processing_fee line);
+    payment's status: succeeded -> paid (fee_charged line with its processing_fee line), or,
+    when a manager waived the fee while its charge waited (3-D Secure, a late webhook), the
+    fee stays waived and the whole charge is refunded (the fee_charged line, then its refund
+    written pending as fee_refunded: begin_refund, sent by reconciliation's refund pass; audit
+    policy_fee.charge_returned);
     requires_action -> unpaid_needs_action (NEEDS_AUTH; the intent is left to reconciliation,
     which cancels it: no retry loop); declined / failed -> unpaid_needs_action with the
     gateway's message; pending -> unchanged. Used after the charge and by reconciliation and
@@ -233,14 +238,21 @@ def settle_fee_payment(session: Session, actor: Actor, payment: Payment, now: da
                        .execution_options(populate_existing=True)).first()
     if row is None:
         return ""
-    if payment.status == PaymentStatus.SUCCEEDED and row.charged_cents == 0 and row.status != PolicyFeeStatus.WAIVED:
-        row.status, row.reason, row.charged_cents = PolicyFeeStatus.PAID, "", payment.amount_cents
+    action = ""
+    if payment.status == PaymentStatus.SUCCEEDED and row.charged_cents == 0:
+        row.charged_cents = payment.amount_cents
         session.add(LedgerEntry(org_id=payment.org_id, client_id=payment.client_id,
                                 appointment_id=payment.appointment_id, payment_id=payment.id,
                                 entry_type="fee_charged", amount_cents=payment.amount_cents,
                                 currency=payment.currency, created_at=now))
         ledger_processing_fee(session, payment, now)
         mark_settled(payment)
+        if row.status == PolicyFeeStatus.WAIVED:  # waived while the charge waited: the money goes back
+            begin_refund(session, actor, payment, now=now, entry_type="fee_refunded",
+                         reason=f"{FEE_KIND_LABELS[row.kind]} waived before its charge went through")
+            action = "policy_fee.charge_returned"
+        else:
+            row.status, row.reason = PolicyFeeStatus.PAID, ""
     elif row.status == PolicyFeeStatus.CHARGING and payment.status == PaymentStatus.REQUIRES_ACTION:
         row.status, row.reason = PolicyFeeStatus.UNPAID, NEEDS_AUTH
     elif row.status == PolicyFeeStatus.CHARGING and payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
@@ -251,8 +263,9 @@ def settle_fee_payment(session: Session, actor: Actor, payment: Payment, now: da
     row.updated_at = now
     session.add(row)
     session.flush()
-    record(session, actor, f"policy_fee.{row.status}", "appointment", row.appointment_id, client_id=row.client_id,
-           at=now, kind=row.kind, fee_cents=row.fee_cents, charged_cents=row.charged_cents, reason=row.reason)
+    record(session, actor, action or f"policy_fee.{row.status}", "appointment", row.appointment_id,
+           client_id=row.client_id, at=now, kind=row.kind, fee_cents=row.fee_cents, charged_cents=row.charged_cents,
+           reason=row.reason)
     return row.status
 
 
