@@ -709,6 +709,10 @@ def test_a_late_move_counted_as_a_late_cancel_tells_the_fee(engine, owner_engine
     if card:
         _save_card(engine, clinic, appt.client_id, card)
     at = BOUNDARY + timedelta(hours=3)
+    shown = manage.fetch_managed_visit(clinic.public, appt.booking_token, clock=FixedClock(at), engine=engine)
+    assert shown.terms.startswith(f"Moving it now counts as a late cancellation. A late-cancellation fee of "
+                                  f"${fee // 100}.00 applies: "), shown.terms  # told before, as the preview says it
+    assert shown.terms.endswith("The new visit is paid in full at the clinic.")
     moved = manage.do_reschedule_by_token(clinic.public, appt.booking_token, START + timedelta(hours=4),
                                           clock=FixedClock(at), engine=engine, gateway=_gw(engine, at))
     assert moved.message.startswith("Your visit is moved to ")

@@ -425,6 +425,13 @@ def client_fee_sentence(row: PolicyFee) -> str:
     return parts[0] + (": " + " and ".join(tail) if tail else "") + "."
 
 
+def visit_fee_sentence(session: Session, appointment_id: int, kind: str = "late_cancel") -> str:
+    """The visit's `kind` fee told to the client (client_fee_sentence), "" when it has none:
+    the one sentence of a cancellation's notice and page and of a late move's message."""
+    row = fee_of(session, appointment_id, kind)
+    return client_fee_sentence(row) if row is not None else ""
+
+
 def late_fee_preview(session: Session, appointment: Appointment, location, *, client: bool) -> str:
     """What a late cancellation of `appointment` would cost under the late-cancel fee, in words,
     before it happens ("" when the location sets no fee for it: the deposit rule's words
