@@ -501,3 +501,220 @@ def test_a_late_cancel_fee_charged_to_the_card_then_waived_gives_everything_back
     assert lines == [("deposit_paid", 5000), ("fee_from_deposit", 0), ("fee_charged", 3000),
                      ("deposit_refunded", -5000), ("fee_refunded", -3000)]
     _invariant_holds(clinic, later + timedelta(minutes=5))
+
+
+# --- breaker findings on main 10bd63a (docs: /work/notes/breaker_report.md 1, 2, 3, 9) ------------
+
+def _fee_payments(clinic, appt_id) -> list[Payment]:
+    with clinic.session() as s:
+        return list(s.exec(select(Payment).where(Payment.appointment_id == appt_id, Payment.purpose == "fee")
+                           .order_by(Payment.id)))
+
+
+def _net_paid(clinic, appt_id) -> int:
+    """What the client paid in the end on the visit: money taken minus succeeded refunds (cents)."""
+    with clinic.session() as s:
+        paid = sum(s.exec(select(Payment.amount_cents).where(
+            Payment.appointment_id == appt_id,
+            Payment.status.in_(("succeeded", "partially_refunded", "refunded")))).all())
+    return paid - _refunded(clinic, appt_id)
+
+
+def _refund_part_of_the_deposit(engine, clinic, appt_id, cents: int) -> None:
+    from medspa.domain.payments.actions import do_issue_refund
+
+    with clinic.session() as s:
+        dep = s.exec(select(Payment).where(Payment.appointment_id == appt_id, Payment.purpose == "deposit")).one()
+    do_issue_refund(clinic.staff_actor("owner"), dep.id, reason="goodwill", amount_cents=cents,
+                    clock=FixedClock(NOW), engine=engine, gateway=_gw(engine, NOW))
+    with clinic.session() as s:
+        assert s.get(Payment, dep.id).status == "partially_refunded"
+
+
+def test_a_no_show_fee_counts_what_is_left_of_a_partly_refunded_deposit_and_its_waiver_too(engine, owner_engine):
+    """Breaker 1: deposit $50, $10 refunded before the visit, no-show fee $30: the $40 left
+    covers it, $10 goes back, nothing is charged; waived, the $30 goes back as well."""
+    clinic, appt = _no_show_clinic(engine, owner_engine, fee=3000)
+    _refund_part_of_the_deposit(engine, clinic, appt.id, 1000)
+    do_change_status(clinic.staff_actor(), appt.id, "no_show", clock=FixedClock(AFTER), engine=engine,
+                     gateway=_gw(engine, AFTER))
+    [fee] = _fees(clinic, appt.id)
+    assert (fee.deposit_cents, fee.applied_cents, fee.refund_cents, fee.charge_cents, fee.status) == (
+        4000, 3000, 1000, 0, "paid")
+    assert _net_paid(clinic, appt.id) == 3000 and _fee_payments(clinic, appt.id) == []
+    _invariant_holds(clinic, AFTER + timedelta(minutes=5))
+    later = AFTER + timedelta(hours=1)
+    do_waive_fee(clinic.staff_actor("manager"), fee.id, "Goodwill", clock=FixedClock(later), engine=engine,
+                 gateway=_gw(engine, later))
+    assert _net_paid(clinic, appt.id) == 0
+    _invariant_holds(clinic, later + timedelta(minutes=5))
+
+
+def test_a_late_cancel_fee_and_its_preview_count_what_is_left_of_a_partly_refunded_deposit(engine, owner_engine):
+    from medspa.domain.payments.fees import late_fee_preview
+    from medspa.domain.practice.models import Location
+
+    clinic = _clinic(engine, owner_engine, late=FeeTerms("flat", 2000))
+    appt = _book(engine, clinic)
+    _refund_part_of_the_deposit(engine, clinic, appt.id, 1000)
+    with clinic.session() as s:
+        words = late_fee_preview(s, s.get(Appointment, appt.id), s.get(Location, clinic.location_id), client=True)
+    assert words == ("A late-cancellation fee of $20.00 applies: $20.00 of your deposit goes toward it, the other "
+                     "$20.00 is refunded.")
+    moment = BOUNDARY + timedelta(hours=2)
+    do_cancel_visit(clinic.staff_actor(), appt.id, "illness", clock=FixedClock(moment), engine=engine,
+                    gateway=_gw(engine, moment))
+    [fee] = _fees(clinic, appt.id)
+    assert (fee.deposit_cents, fee.applied_cents, fee.refund_cents, fee.charge_cents) == (4000, 2000, 2000, 0)
+    assert _net_paid(clinic, appt.id) == 2000
+    _invariant_holds(clinic, moment + timedelta(minutes=5))
+
+
+def test_an_early_cancel_refunds_what_is_left_of_a_partly_refunded_deposit(engine, owner_engine):
+    """The deposit rule (no fee owed) also refunds the $40 still held, not nothing."""
+    clinic = _clinic(engine, owner_engine, late=FeeTerms("flat", 2000))
+    appt = _book(engine, clinic)
+    _refund_part_of_the_deposit(engine, clinic, appt.id, 1000)
+    moment = BOUNDARY - timedelta(hours=2)
+    do_cancel_visit(clinic.staff_actor(), appt.id, "illness", clock=FixedClock(moment), engine=engine,
+                    gateway=_gw(engine, moment))
+    assert _fees(clinic, appt.id) == [] and _net_paid(clinic, appt.id) == 0
+    _invariant_holds(clinic, moment + timedelta(minutes=5))
+
+
+@pytest.mark.parametrize("number, status, charged, reason", [
+    ("4242424242424242", "paid", 3000, ""),
+    ("4000002760003184", "unpaid_needs_action", 0, "The card needs the client's authentication"),
+    ("4000000000000341", "unpaid_needs_action", 0, "The card was declined: Your card was declined."),
+])
+def test_a_fee_charge_never_sent_is_sent_by_reconciliation_with_the_same_key(engine, owner_engine, number, status,
+                                                                             charged, reason):
+    """Breaker 2: the process dies between the cancellation's commit and the fee's charge:
+    reconciliation sends the charge with the payment's own key (never "declined", never a
+    second attempt), and a charge waiting for 3-D Secure is canceled on a later run."""
+    from medspa.domain.payments.actions import do_reconcile_payments
+    from tests.gateway_faults import Crash, CrashingGateway
+
+    clinic = _clinic(engine, owner_engine, late=FeeTerms("flat", 8000))
+    appt = _book(engine, clinic)
+    _save_card(engine, clinic, appt.client_id, number)
+    moment = BOUNDARY + timedelta(hours=2)
+    with pytest.raises(Crash):
+        do_cancel_visit(clinic.staff_actor(), appt.id, "illness", clock=FixedClock(moment), engine=engine,
+                        gateway=CrashingGateway(_gw(engine, moment), "before_gateway"))
+    [fee] = _fees(clinic, appt.id)
+    [pay] = _fee_payments(clinic, appt.id)
+    assert (fee.status, pay.status) == ("charging", "pending")
+    for i in range(3):
+        t = moment + timedelta(minutes=10 * (i + 1))
+        do_reconcile_payments(clock=FixedClock(t), engine=engine, gateway=_gw(engine, t))
+    [fee] = _fees(clinic, appt.id)
+    [pay] = _fee_payments(clinic, appt.id)
+    assert (fee.status, fee.charged_cents, fee.attempts) == (status, charged, 1)
+    assert fee.reason.startswith(reason), fee.reason
+    assert pay.idempotency_key == f"fee-{appt.id}-late_cancel-attempt-1" and pay.reconcile_after is None
+    assert pay.status == {"paid": "succeeded"}.get(status, pay.status)
+    if number == "4000002760003184":
+        assert pay.status == "failed"  # the waiting intent was canceled by the next run
+    assert _net_paid(clinic, appt.id) == 5000 + charged
+    _invariant_holds(clinic, moment + timedelta(hours=1))
+
+
+def test_a_fee_charge_reconciliation_cannot_send_stays_charging_and_is_tried_again(engine, owner_engine):
+    from medspa.domain.payments.actions import do_reconcile_payments
+    from medspa.domain.payments.stripe_gateway import GatewayUnavailable
+    from tests.gateway_faults import Crash, CrashingGateway, Wrapped
+
+    class Down(Wrapped):
+        def charge(self, request):
+            raise GatewayUnavailable("The payment service is not answering.", cause="APIConnectionError")
+
+    clinic = _clinic(engine, owner_engine, late=FeeTerms("flat", 8000))
+    appt = _book(engine, clinic)
+    _save_card(engine, clinic, appt.client_id, "4242424242424242")
+    moment = BOUNDARY + timedelta(hours=2)
+    with pytest.raises(Crash):
+        do_cancel_visit(clinic.staff_actor(), appt.id, "illness", clock=FixedClock(moment), engine=engine,
+                        gateway=CrashingGateway(_gw(engine, moment), "before_gateway"))
+    t = moment + timedelta(minutes=10)
+    [done] = [r for r in do_reconcile_payments(clock=FixedClock(t), engine=engine, gateway=Down(_gw(engine, t)))
+              if r.refund_id is None]
+    assert done.outcome == "postponed: GatewayUnavailable"
+    [fee] = _fees(clinic, appt.id)
+    assert fee.status == "charging"
+    t = moment + timedelta(hours=1)
+    do_reconcile_payments(clock=FixedClock(t), engine=engine, gateway=_gw(engine, t))
+    [fee] = _fees(clinic, appt.id)
+    assert (fee.status, fee.charged_cents, len(_fee_payments(clinic, appt.id))) == ("paid", 3000, 1)
+
+
+def test_a_waived_fee_whose_charge_succeeds_later_is_given_back(engine, owner_engine):
+    """Breaker 3: the fee's card needs 3-D Secure (unpaid, needs action), a manager waives it,
+    then the PaymentIntent succeeds (the client authenticated, or the webhook is late): the fee
+    stays waived and the charge goes back (fee_charged then fee_refunded on the ledger)."""
+    from medspa.domain.payments.actions import do_reconcile_payments
+    from medspa.domain.payments.webhooks import _on_succeeded
+
+    clinic, appt = _no_show_clinic(engine, owner_engine, fee=7500)
+    _save_card(engine, clinic, appt.client_id, "4000002760003184")
+    do_change_status(clinic.staff_actor(), appt.id, "no_show", clock=FixedClock(AFTER), engine=engine,
+                     gateway=_gw(engine, AFTER))
+    [fee] = _fees(clinic, appt.id)
+    assert fee.status == "unpaid_needs_action"
+    later = AFTER + timedelta(minutes=2)
+    do_waive_fee(clinic.staff_actor("manager"), fee.id, "first time", clock=FixedClock(later), engine=engine,
+                 gateway=_gw(engine, later))
+    with clinic.session() as s:
+        pay = s.exec(select(Payment).where(Payment.appointment_id == appt.id, Payment.purpose == "fee")
+                     .with_for_update()).one()
+        assert pay.status == "requires_action"
+        _on_succeeded(s, clinic.system, pay, _gw(engine, later), later + timedelta(minutes=1), "evt_late")
+        s.commit()
+    with clinic.session() as s:
+        pay = s.exec(select(Payment).where(Payment.appointment_id == appt.id, Payment.purpose == "fee")).one()
+        refunds = s.exec(select(Refund).where(Refund.payment_id == pay.id)).all()
+    assert pay.status == "succeeded" and [(r.amount_cents, r.status) for r in refunds] == [(2500, "pending")]
+    [fee] = _fees(clinic, appt.id)
+    assert fee.status == "waived"
+    t = later + timedelta(minutes=5)  # reconciliation sends the pending refund (its own key)
+    do_reconcile_payments(clock=FixedClock(t), engine=engine, gateway=_gw(engine, t))
+    assert _net_paid(clinic, appt.id) == 0
+    with clinic.session() as s:
+        lines = s.exec(select(LedgerEntry.entry_type, LedgerEntry.amount_cents).where(
+            LedgerEntry.appointment_id == appt.id, LedgerEntry.entry_type.in_(("fee_charged", "fee_refunded")))
+            .order_by(LedgerEntry.id)).all()
+    assert lines == [("fee_charged", 2500), ("fee_refunded", -2500)]
+    _invariant_holds(clinic, t + timedelta(minutes=5))
+
+
+@pytest.mark.parametrize("fee, card, words", [
+    (2000, None, "A late-cancellation fee of $20.00 applies: $20.00 of your deposit was kept for it and $30.00 "
+                 "of your deposit is being refunded."),
+    (7500, "4242424242424242", "A late-cancellation fee of $75.00 applies: $50.00 of your deposit was kept for it "
+                               "and $25.00 was charged to your card on file."),
+    (9000, None, "A late-cancellation fee of $90.00 applies: $50.00 of your deposit was kept for it and the "
+                 "clinic will contact you about the remaining $40.00."),
+])
+def test_a_late_move_counted_as_a_late_cancel_tells_the_fee(engine, owner_engine, fee, card, words):
+    """Breaker 9: the manage link's late move that counts as a late cancellation tells the
+    late-cancel fee as a cancellation does (payments.fees.client_fee_sentence)."""
+    from medspa.domain.practice.models import Location
+    from medspa.domain.scheduling.actions import manage
+
+    clinic = _clinic(engine, owner_engine, late=FeeTerms("flat", fee))
+    with clinic.session() as s:
+        s.get(Location, clinic.location_id).late_reschedule_is_late_cancel = True
+        s.commit()
+    appt = _book(engine, clinic)
+    if card:
+        _save_card(engine, clinic, appt.client_id, card)
+    at = BOUNDARY + timedelta(hours=3)
+    shown = manage.fetch_managed_visit(clinic.public, appt.booking_token, clock=FixedClock(at), engine=engine)
+    assert shown.terms.startswith(f"Moving it now counts as a late cancellation. A late-cancellation fee of "
+                                  f"${fee // 100}.00 applies: "), shown.terms  # told before, as the preview says it
+    assert shown.terms.endswith("The new visit is paid in full at the clinic.")
+    moved = manage.do_reschedule_by_token(clinic.public, appt.booking_token, START + timedelta(hours=4),
+                                          clock=FixedClock(at), engine=engine, gateway=_gw(engine, at))
+    assert moved.message.startswith("Your visit is moved to ")
+    assert moved.message.endswith(f"As the policy says, this counted as a late cancellation. {words} The new visit "
+                                  "is paid in full at the clinic."), moved.message

@@ -6,20 +6,23 @@ CLINIC_REASONS); this module applies it to money:
 1. In the transaction that cancels the visit late (a client's cancellation, or the desk's for
    a reason that is not the clinic's) or marks it a no-show, `apply_policy_fee` writes the
    PolicyFee row (unique per visit and kind: a second press, another tab or a retry finds it
-   and does nothing), keeps min(deposit, fee) of the paid deposit (a fee_from_deposit line),
-   writes the refund of max(0, deposit - fee) pending (payments.service.begin_refund: sent
-   after the commit) and, when max(0, fee - deposit) is left and the client has a saved card,
+   and does nothing), keeps min(deposit, fee) of the deposit still held (a fee_from_deposit
+   line; payments.service.held_deposit: what is left of one partly refunded before), writes
+   the refund of max(0, deposit - fee) pending (payments.service.begin_refund: sent after
+   the commit) and, when max(0, fee - deposit) is left and the client has a saved card,
    the off-session charge's Payment row pending (purpose "fee", idempotency key
    "fee-<appointment id>-<kind>-attempt-<n>"), so no charge can exist without its row.
 2. After the commit, `send_fee_charges_now` sends the pending charge once and records the
    answer: succeeded -> paid (a fee_charged line); the card needs the client's
    authentication, was declined, or there is no card -> unpaid_needs_action with the reason
    (shown on the client's profile and the visit; never retried automatically). A gateway that
-   does not answer leaves the payment pending: reconciliation settles it
-   (`settle_fee_payment`, same key: the gateway replays, never charges twice).
+   does not answer, or a process that stops before the call, leaves the payment pending:
+   reconciliation sends it (`fee_charge_result`, same key: the gateway replays, never charges
+   twice) and settles the fee (`settle_fee_payment`).
 3. A manager waives a fee with a reason (`waive_fee`, permission fee.waive): what the fee
    took is given back (the deposit part and the card charge, refunds written pending and sent
-   after the commit); an unpaid remainder is simply no longer due.
+   after the commit); an unpaid remainder is simply no longer due. A charge still waiting for
+   3-D Secure that succeeds after the waiver is refunded in full (settle_fee_payment).
 
 Services take a session and never commit; amounts are integer cents.
 """
@@ -43,7 +46,7 @@ from medspa.domain.payments.models import (LedgerEntry, Payment, PaymentStatus, 
                                            Refund, SavedCard)
 from medspa.domain.payments import service as deposits
 from medspa.domain.payments.service import (apply_charge_outcome, begin_refund, ledger_processing_fee,
-                                            mark_settled, record_pending, succeeded_deposit)
+                                            held_deposit, mark_settled, record_pending)
 from medspa.domain.payments.stripe_gateway import GatewayUnavailable
 from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.models import Appointment
@@ -112,8 +115,7 @@ def apply_policy_fee(session: Session, actor: Actor, appointment: Appointment, k
     existing = fee_of(session, appointment.id, kind)
     if existing is not None:
         return AppliedFee(existing.id, existing.status)
-    deposit = succeeded_deposit(session, appointment.id)
-    paid = deposit.amount_cents if deposit is not None else 0
+    deposit, paid = held_deposit(session, appointment.id) or (None, 0)  # a deposit partly refunded: what is left
     st = settle_fee(paid, fee)
     status = PolicyFeeStatus.NONE_DUE if fee == 0 else PolicyFeeStatus.PAID
     row = PolicyFee(org_id=appointment.org_id, appointment_id=appointment.id, client_id=appointment.client_id,
@@ -194,24 +196,40 @@ def send_fee_charge(session: Session, actor: Actor, fee_id: int, gateway: Paymen
     payment = session.exec(select(Payment).where(Payment.id == row.payment_id).with_for_update()
                            .execution_options(populate_existing=True)).one()
     if payment.status == PaymentStatus.PENDING:
-        card = card_for_visit(session, session.get(Appointment, row.appointment_id))
         try:
-            result = gateway.charge(_fee_request(row, row.appointment_id, payment.idempotency_key, card)) \
-                if card is not None else ChargeResult(status=PaymentStatus.FAILED,
-                                                      message="The saved card was removed before the charge")
+            result = fee_charge_result(session, payment, gateway)
         except GatewayUnavailable as exc:
             record(session, actor, "payment.unanswered", "payment", payment.id, client_id=payment.client_id, at=now,
                    cause=exc.cause or exc.message)
             return row.status
-        except ValidationFailed as exc:  # the gateway refused the request itself (e.g. a bad card)
-            result = ChargeResult(status=PaymentStatus.FAILED, message="; ".join(exc.fields.values()))
         apply_charge_outcome(session, actor, payment, result, now, fee=row.kind)
     return settle_fee_payment(session, actor, payment, now)
 
 
+def fee_charge_result(session: Session, payment: Payment, gateway: PaymentGateway) -> ChargeResult:
+    """Send the card charge of the fee whose pending Payment is `payment` with the payment's own
+    idempotency key (the gateway replays a charge it already made: never twice) and return the
+    answer, unrecorded: failed when the saved card was removed or the gateway refused the
+    request itself. Used by send_fee_charge and by reconciliation for a charge the gateway never
+    received (the process stopped between the fee's commit and the call). Raises
+    GatewayUnavailable (nothing sent or the answer lost: the payment stays pending)."""
+    row = session.exec(select(PolicyFee).where(PolicyFee.payment_id == payment.id)).first()
+    card = card_for_visit(session, session.get(Appointment, row.appointment_id)) if row is not None else None
+    if row is None or card is None:
+        return ChargeResult(status=PaymentStatus.FAILED, message="The saved card was removed before the charge")
+    try:
+        return gateway.charge(_fee_request(row, row.appointment_id, payment.idempotency_key, card))
+    except ValidationFailed as exc:  # the gateway refused the request itself (e.g. a bad card)
+        return ChargeResult(status=PaymentStatus.FAILED, message="; ".join(exc.fields.values()))
+
+
 def settle_fee_payment(session: Session, actor: Actor, payment: Payment, now: datetime) -> str:
     """Move the fee whose charge is `payment` (purpose "fee", locked by the caller) on by the
-    payment's status: succeeded -> paid (fee_charged line with its processing_fee line);
+    payment's status: succeeded -> paid (fee_charged line with its processing_fee line), or,
+    when a manager waived the fee while its charge waited (3-D Secure, a late webhook), the
+    fee stays waived and the whole charge is refunded (the fee_charged line, then its refund
+    written pending as fee_refunded: begin_refund, sent by reconciliation's refund pass; audit
+    policy_fee.charge_returned);
     requires_action -> unpaid_needs_action (NEEDS_AUTH; the intent is left to reconciliation,
     which cancels it: no retry loop); declined / failed -> unpaid_needs_action with the
     gateway's message; pending -> unchanged. Used after the charge and by reconciliation and
@@ -220,14 +238,21 @@ def settle_fee_payment(session: Session, actor: Actor, payment: Payment, now: da
                        .execution_options(populate_existing=True)).first()
     if row is None:
         return ""
-    if payment.status == PaymentStatus.SUCCEEDED and row.charged_cents == 0 and row.status != PolicyFeeStatus.WAIVED:
-        row.status, row.reason, row.charged_cents = PolicyFeeStatus.PAID, "", payment.amount_cents
+    action = ""
+    if payment.status == PaymentStatus.SUCCEEDED and row.charged_cents == 0:
+        row.charged_cents = payment.amount_cents
         session.add(LedgerEntry(org_id=payment.org_id, client_id=payment.client_id,
                                 appointment_id=payment.appointment_id, payment_id=payment.id,
                                 entry_type="fee_charged", amount_cents=payment.amount_cents,
                                 currency=payment.currency, created_at=now))
         ledger_processing_fee(session, payment, now)
         mark_settled(payment)
+        if row.status == PolicyFeeStatus.WAIVED:  # waived while the charge waited: the money goes back
+            begin_refund(session, actor, payment, now=now, entry_type="fee_refunded",
+                         reason=f"{FEE_KIND_LABELS[row.kind]} waived before its charge went through")
+            action = "policy_fee.charge_returned"
+        else:
+            row.status, row.reason = PolicyFeeStatus.PAID, ""
     elif row.status == PolicyFeeStatus.CHARGING and payment.status == PaymentStatus.REQUIRES_ACTION:
         row.status, row.reason = PolicyFeeStatus.UNPAID, NEEDS_AUTH
     elif row.status == PolicyFeeStatus.CHARGING and payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
@@ -238,8 +263,9 @@ def settle_fee_payment(session: Session, actor: Actor, payment: Payment, now: da
     row.updated_at = now
     session.add(row)
     session.flush()
-    record(session, actor, f"policy_fee.{row.status}", "appointment", row.appointment_id, client_id=row.client_id,
-           at=now, kind=row.kind, fee_cents=row.fee_cents, charged_cents=row.charged_cents, reason=row.reason)
+    record(session, actor, action or f"policy_fee.{row.status}", "appointment", row.appointment_id,
+           client_id=row.client_id, at=now, kind=row.kind, fee_cents=row.fee_cents, charged_cents=row.charged_cents,
+           reason=row.reason)
     return row.status
 
 
@@ -276,13 +302,9 @@ def waive_fee(session: Session, actor: Actor, fee_id: int, reason: str, *, now: 
     row, text = check_waivable(session, actor, fee_id, reason)
     refunds: list[Refund] = []
     if row.applied_cents:
-        deposit = session.exec(select(Payment).where(Payment.appointment_id == row.appointment_id,
-                                                     Payment.purpose == "deposit")
-                               .where(Payment.status.in_((PaymentStatus.SUCCEEDED,
-                                                          PaymentStatus.PARTIALLY_REFUNDED)))
-                               .order_by(Payment.id)).first()
-        if deposit is not None:
-            refund = begin_refund(session, actor, deposit, now=now, amount_cents=row.applied_cents,
+        deposit, held = held_deposit(session, row.appointment_id) or (None, 0)
+        if deposit is not None:  # at most what is still held (a manager may have refunded some meanwhile)
+            refund = begin_refund(session, actor, deposit, now=now, amount_cents=min(row.applied_cents, held),
                                   reason=f"{FEE_KIND_LABELS[row.kind]} waived: {text}"[:200])
             refunds += [refund] if refund is not None else []
     if row.charged_cents and row.payment_id is not None:
@@ -403,6 +425,13 @@ def client_fee_sentence(row: PolicyFee) -> str:
     return parts[0] + (": " + " and ".join(tail) if tail else "") + "."
 
 
+def visit_fee_sentence(session: Session, appointment_id: int, kind: str = "late_cancel") -> str:
+    """The visit's `kind` fee told to the client (client_fee_sentence), "" when it has none:
+    the one sentence of a cancellation's notice and page and of a late move's message."""
+    row = fee_of(session, appointment_id, kind)
+    return client_fee_sentence(row) if row is not None else ""
+
+
 def late_fee_preview(session: Session, appointment: Appointment, location, *, client: bool) -> str:
     """What a late cancellation of `appointment` would cost under the late-cancel fee, in words,
     before it happens ("" when the location sets no fee for it: the deposit rule's words
@@ -411,8 +440,8 @@ def late_fee_preview(session: Session, appointment: Appointment, location, *, cl
     fee = fee_applies(appointment, location, "late_cancel")
     if fee is None:
         return ""
-    deposit = succeeded_deposit(session, appointment.id)
-    st = settle_fee(deposit.amount_cents if deposit is not None else 0, fee)
+    _, held = held_deposit(session, appointment.id) or (None, 0)
+    st = settle_fee(held, fee)
     money = lambda cents: format_money(cents, appointment.currency)  # noqa: E731
     card = card_for_visit(session, appointment)
     your = "your" if client else "the"

@@ -20,6 +20,8 @@ records it (forward-only) and then:
 - succeeded, the slot gone -> refunded in full (deposit_paid + charge_voided lines, audit
   refund.issue) and the client is told (messaging.money_notices.queue_refund_notice);
 - declined, or never charged (the gateway never saw the key) -> failed, the hold released;
+  but a late-cancel / no-show fee's card charge the gateway never saw is sent now with its
+  key (payments.fees: the fee stands, only the call was lost), then settled as it answers;
 - still waiting for 3-D Secure past the hold -> the intent is canceled, the hold released
   (when the cancel finds it succeeded after all, it is settled as a success).
 
@@ -53,7 +55,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.money_notices import queue_refund_notice
 from medspa.domain.payments.checkout import settle_balance
 from medspa.domain.payments.gateway import ChargeResult, PaymentGateway
-from medspa.domain.payments.fees import FEE_PURPOSE, settle_fee_payment
+from medspa.domain.payments.fees import FEE_PURPOSE, fee_charge_result, settle_fee_payment
 from medspa.domain.payments.models import (LedgerEntry, OPEN_PAYMENT_STATUSES, Payment, PaymentStatus, Refund,
                                            RefundStatus)
 from medspa.domain.payments.refunds import OtherGateway
@@ -99,10 +101,14 @@ class StillOpen(Exception):
     """The gateway has no final answer yet (a payment still processing): try later."""
 
 
-def _gateway_outcome(payment: Payment, gateway: PaymentGateway) -> ChargeResult:
-    """What the gateway says about the payment's idempotency key, a waiting 3-D Secure canceled."""
+def _gateway_outcome(session: Session, payment: Payment, gateway: PaymentGateway) -> ChargeResult:
+    """What the gateway says about the payment's idempotency key, a waiting 3-D Secure canceled.
+    A fee's card charge the gateway never saw is sent now with that key (payments.fees
+    .fee_charge_result): the fee was applied and committed, only the call was lost."""
     outcome = gateway.lookup(org_id=payment.org_id, idempotency_key=payment.idempotency_key,
                              gateway_payment_id=payment.gateway_payment_id or "")
+    if outcome is None and payment.purpose == FEE_PURPOSE and payment.status == PaymentStatus.PENDING:
+        return fee_charge_result(session, payment, gateway)
     if outcome is None:
         return ChargeResult(status=PaymentStatus.FAILED, message="Never charged (found by reconciliation).")
     if outcome.status == PaymentStatus.REQUIRES_ACTION:
@@ -116,15 +122,20 @@ def settle_payment(session: Session, actor: Actor, payment: Payment, gateway: Pa
     """Settle one claimed (locked) payment; returns the outcome: "confirmed", "refunded",
     "failed", "kept" (a late cancellation kept the deposit), "checked_out" (a checkout's
     balance payment that was charged: its sale recorded, payments.checkout.settle_balance),
-    "settled" (nothing was left to do) or "refund_failed" (the gateway refused the refund:
-    the caller postpones it).
+    "settled" (nothing was left to do), "needs_action" (a fee's charge sent now that waits
+    for 3-D Secure: the fee unpaid, needs action; the payment postponed, the next run cancels
+    the intent) or "refund_failed" (the gateway refused the refund: the caller postpones it).
     Raises GatewayUnavailable, OtherGateway, StillOpen (the caller rolls back and postpones
     it). The caller commits."""
     if payment.gateway != gateway.name:
         raise OtherGateway(f"payment {payment.id} is a {payment.gateway} payment, this gateway is {gateway.name}")
     if payment.status in OPEN_PAYMENT_STATUSES:
-        apply_charge_outcome(session, actor, payment, _gateway_outcome(payment, gateway), now,
+        apply_charge_outcome(session, actor, payment, _gateway_outcome(session, payment, gateway), now,
                              source="reconciliation")
+        if payment.purpose == FEE_PURPOSE and payment.status == PaymentStatus.REQUIRES_ACTION:
+            settle_fee_payment(session, actor, payment, now)  # sent just now: unpaid, needs action, as live
+            postpone(session, payment, now, "the fee's charge waits for 3-D Secure")  # the next run cancels it
+            return "needs_action"
         if payment.status in OPEN_PAYMENT_STATUSES:  # e.g. Stripe "processing": cannot be canceled, wait
             raise StillOpen(f"payment {payment.id} is still {payment.status} at the gateway")
     if payment.purpose == "balance" and payment.appointment_id is not None:

@@ -393,6 +393,17 @@ def succeeded_deposit(session: Session, appointment_id: int) -> Payment | None:
                                               Payment.status == PaymentStatus.SUCCEEDED)).first()
 
 
+def held_deposit(session: Session, appointment_id: int) -> tuple[Payment, int] | None:
+    """The visit's deposit still held, the one place for it (a fee, its preview and waiver, a
+    cancellation's refund): (its deposit payment not refunded in full, REFUNDABLE_STATUSES;
+    amount_cents - refunded_cents, refunds succeeded or pending). None when none is left."""
+    payment = session.exec(select(Payment).where(Payment.appointment_id == appointment_id,
+                                                 Payment.purpose == "deposit", Payment.status.in_(REFUNDABLE_STATUSES))
+                           .order_by(Payment.id)).first()
+    left = payment.amount_cents - refunded_cents(session, payment.id) if payment is not None else 0
+    return (payment, left) if left > 0 else None
+
+
 def deposit_payment(session: Session, appointment_id: int) -> Payment | None:
     """The appointment's deposit payment that took money (succeeded, partially refunded or
     refunded), if any."""
@@ -412,21 +423,13 @@ def refunded_deposit_cents(session: Session, appointment_id: int, status: str = 
 
 def settle_cancellation(session: Session, actor: Actor, appointment: Appointment, *, keep: bool,
                         now: datetime) -> Refund | None:
-    """After a cancellation, in its transaction: keep the deposit (`keep`: the policy keeps it,
-    scheduling.service.CancelOutcome.keeps_deposit; a deposit_forfeited line) or write its
-    refund `pending` (payments.service.begin_refund, key refund-<payment id>-<n>) WITHOUT
-    calling the gateway.
-
-    The caller commits the cancellation with its pending refund, then sends it
-    (payments.reconcile.send_refunds_now); a process killed in between leaves a cancelled
-    visit with a pending refund that reconciliation sends (same key), never a refund at the
-    gateway that the app does not know of. Returns the pending Refund, or None (kept, or no
-    deposit paid).
-
-    Cancellations go through payments.fees.settle_cancellation, which settles a late
-    cancellation that owes the location's late-cancel fee by the fee (the deposit applied to it
-    first) and calls this for the rest: with no fee set, `keep` decides as before."""
-    payment = succeeded_deposit(session, appointment.id)
+    """After a cancellation, in its transaction: keep the deposit still held (held_deposit; a
+    deposit_forfeited line) when `keep` (CancelOutcome.keeps_deposit), else write its refund
+    pending (begin_refund) WITHOUT calling the gateway: the caller commits, then sends it
+    (payments.refunds.send_refunds_now; a crash in between leaves it to reconciliation, same
+    key). Returns the pending Refund, or None (kept, or nothing held). Cancellations call this
+    through payments.fees.settle_cancellation (a late-cancel fee settles by the fee first)."""
+    payment, _ = held_deposit(session, appointment.id) or (None, 0)
     if payment is None:
         return None
     if keep:

@@ -14,7 +14,7 @@ from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_cancellation_notice
 from medspa.domain.money import format_money
-from medspa.domain.payments.fees import client_fee_sentence, fee_of, settle_cancellation
+from medspa.domain.payments.fees import settle_cancellation, visit_fee_sentence
 from medspa.domain.payments.service import deposit_payment, deposit_refund_cents, succeeded_deposit
 from medspa.domain.portal.service import PortalUnavailable, own_appointment
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
@@ -67,7 +67,8 @@ def cancel_own_appointment(session: Session, actor: Actor, appointment_id: int, 
     refund = settle_cancellation(session, actor, outcome.appointment, keep=outcome.keeps_deposit, now=now)
     queue_cancellation_notice(session, outcome.appointment, paid_cents=paid.amount_cents if paid else 0,
                               refunding_cents=refund.amount_cents if refund is not None else 0,
-                              kept=outcome.keeps_deposit, fee_sentence=_fee_words(session, outcome.appointment.id))
+                              kept=outcome.keeps_deposit,
+                              fee_sentence=visit_fee_sentence(session, outcome.appointment.id))
     return OwnCancellation(appt.id, outcome.late, (refund.id,) if refund is not None else (), outcome.keeps_deposit)
 
 
@@ -78,9 +79,9 @@ def own_cancellation_message(session: Session, actor: Actor, cancelled: OwnCance
     kept, or a refund the gateway refused (the clinic will contact them). `token`: the manage
     link's, for a public actor (client_side_visit)."""
     client_side_visit(session, actor, cancelled.appointment_id, token=token)
-    fee = fee_of(session, cancelled.appointment_id, "late_cancel")
-    if fee is not None and client_fee_sentence(fee):
-        return f"Your visit is cancelled. {client_fee_sentence(fee)}"
+    fee_words = visit_fee_sentence(session, cancelled.appointment_id)
+    if fee_words:
+        return f"Your visit is cancelled. {fee_words}"
     paid = deposit_payment(session, cancelled.appointment_id)
     if paid is None:
         return "Your visit is cancelled."
@@ -92,8 +93,3 @@ def own_cancellation_message(session: Session, actor: Actor, cancelled: OwnCance
         return f"Your visit is cancelled. Your deposit of {format_money(paid.amount_cents, paid.currency)} was kept."
     return "Your visit is cancelled. The refund could not be completed online; the clinic will contact you."
 
-
-def _fee_words(session: Session, appointment_id: int) -> str:
-    """The late-cancel fee's words for the client's cancellation notice ("" without a fee)."""
-    fee = fee_of(session, appointment_id, "late_cancel")
-    return client_fee_sentence(fee) if fee is not None else ""

@@ -20,7 +20,7 @@ from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_cancellation_notice
 from medspa.domain.messaging.service import queue_booking_confirmation
-from medspa.domain.payments.fees import client_fee_sentence, fee_of, settle_cancellation
+from medspa.domain.payments.fees import fee_of, settle_cancellation, visit_fee_sentence
 from medspa.domain.payments.models import PolicyFeeStatus
 from medspa.domain.payments.service import deposit_payment, deposit_refund_cents, succeeded_deposit
 from medspa.domain.practice.models import Organization, StaffMember, WorkingHours
@@ -101,7 +101,8 @@ def cancel_visit(session: Session, actor: Actor, appointment_id: int, *, now: da
     refund = settle_cancellation(session, actor, outcome.appointment, keep=outcome.keeps_deposit, now=now)
     queue_cancellation_notice(session, outcome.appointment, paid_cents=paid.amount_cents if paid else 0,
                               refunding_cents=refund.amount_cents if refund is not None else 0,
-                              kept=outcome.keeps_deposit, fee_sentence=_fee_words(session, outcome.appointment.id))
+                              kept=outcome.keeps_deposit,
+                              fee_sentence=visit_fee_sentence(session, outcome.appointment.id))
     return cancellation_figures(session, appointment_id, late=outcome.late,
                                 refund_ids=(refund.id,) if refund is not None else ())
 
@@ -161,8 +162,3 @@ def desk_free_starts(session: Session, actor: Actor, *, location_id: int, servic
                        end_date=day, now=now, provider_id=provider_id, apply_notice=False)
     return sorted({sl.start for sl in slots})
 
-
-def _fee_words(session: Session, appointment_id: int) -> str:
-    """The late-cancel fee's words for the client's cancellation notice ("" without a fee)."""
-    fee = fee_of(session, appointment_id, "late_cancel")
-    return client_fee_sentence(fee) if fee is not None else ""

@@ -45,7 +45,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_move_notice
 from medspa.domain.messaging.service import queue_booking_confirmation
 from medspa.domain.money import format_money
-from medspa.domain.payments.fees import settle_cancellation
+from medspa.domain.payments.fees import late_fee_preview, settle_cancellation
 from medspa.domain.payments.service import succeeded_deposit
 from medspa.domain.practice.models import Location, Organization, Resource, StaffMember
 from medspa.domain.practice.service import get_location
@@ -136,6 +136,10 @@ def reschedule_terms(session: Session, appt: Appointment, now: datetime) -> Resc
     if free_left:
         return RescheduleTerms(True, True, False, f"You are within {window} hours of your visit: you can move it "
                                                   "once without a fee.")
+    fee_words = late_fee_preview(session, appt, location, client=True)  # a late-cancel fee: said as a cancel says it
+    if fee_words:
+        return RescheduleTerms(True, False, True, f"Moving it now counts as a late cancellation. {fee_words} The new "
+                                                  "visit is paid in full at the clinic.")
     paid = succeeded_deposit(session, appt.id)
     if paid is None:
         tail = "."

@@ -35,7 +35,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.money import format_money
 from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import PaymentGateway
-from medspa.domain.payments.fees import send_fee_charges_now
+from medspa.domain.payments.fees import send_fee_charges_now, visit_fee_sentence
 from medspa.domain.payments.refunds import send_refunds_now
 from medspa.domain.payments.service import succeeded_deposit
 from medspa.domain.portal import cancellation
@@ -254,14 +254,18 @@ def fetch_reschedule_slots(actor: Actor, token: str, start_date: date, end_date:
 # ---------------------------------------------------------------- changes
 
 
-def _move_message(visit: ManagedVisit, counted_as_late_cancel: bool, deposit: str) -> str:
+def _move_message(visit: ManagedVisit, counted_as_late_cancel: bool, deposit: str, fee_words: str = "") -> str:
     """The move in words. deposit: what happened to the old visit's deposit when the move
-    counted as a late cancellation ("kept", "refunded" or "" when none was paid)."""
+    counted as a late cancellation ("kept", "refunded" or "" when none was paid); fee_words:
+    the late-cancel fee it applied, told as a cancellation tells it (payments.fees
+    .visit_fee_sentence), said instead of the deposit's words."""
     if not counted_as_late_cancel:
         return f"Your visit is moved to {visit.when}."
+    head = f"Your visit is moved to {visit.when}. As the policy says, this counted as a late cancellation."
+    if fee_words:
+        return f"{head} {fee_words} The new visit is paid in full at the clinic."
     said = {"kept": " Your deposit was kept,", "refunded": " Your deposit is being refunded,"}.get(deposit, "")
-    return (f"Your visit is moved to {visit.when}. As the policy says, this counted as a late cancellation."
-            f"{said or ' The'}{' and the' if said else ''} new visit is paid in full at the clinic.")
+    return f"{head}{said or ' The'}{' and the' if said else ''} new visit is paid in full at the clinic."
 
 
 def do_reschedule_by_token(actor: Actor, token: str, start_at: datetime, *, clock: Clock | None = None,
@@ -291,10 +295,13 @@ def do_reschedule_by_token(actor: Actor, token: str, start_at: datetime, *, cloc
     engine = engine_of(engine)
     if refund_ids:
         send_refunds_now(engine, actor, refund_ids, gateway_of(gateway, engine, clock), now)
-    if counted:  # a late move counted as a late cancellation: its fee's card charge, if any
+    fee_words = ""
+    if counted:  # a late move counted as a late cancellation: its fee's card charge, if any, then its words
         send_fee_charges_now(engine, actor, old_id, gateway_of(gateway, engine, clock), now)
+        with atomic(actor.org_id, engine=engine) as work:
+            fee_words = visit_fee_sentence(work.session, old_id)
     visit = fetch_managed_visit(actor, token, clock=clock, engine=engine)
-    return Rescheduled(visit, _move_message(visit, counted, deposit))
+    return Rescheduled(visit, _move_message(visit, counted, deposit, fee_words))
 
 
 def do_cancel_by_token(actor: Actor, token: str, reason: str, note: str = "", *, clock: Clock | None = None,
