@@ -36,7 +36,8 @@ from medspa.domain.payments.models import CardSetup, CardSetupStatus, SavedCard
 from medspa.domain.scheduling.booking import (ActionRequired, CardDeclined, _confirm_free, _open_payment,
                                               keep_hold_after_decline, settle_charge)
 from medspa.domain.scheduling.models import AppointmentStatus
-from medspa.domain.scheduling.service import DEFAULT_GRACE_SECONDS, SlotTaken, get_appointment, revive_hold
+from medspa.domain.scheduling.service import (DEFAULT_GRACE_SECONDS, SlotTaken, get_appointment, lock_client_bookings,
+                                              revive_hold)
 
 
 def complete_card_booking(engine: Engine, actor: Actor, setup_id: int, gateway: PaymentGateway, clock: Clock, *,
@@ -51,7 +52,7 @@ def complete_card_booking(engine: Engine, actor: Actor, setup_id: int, gateway: 
     resume=True (reconciliation, a redelivered webhook: someone else's step may have died)
     also only once it is due (reconcile_after <= now). The first transaction takes the step
     for grace_seconds (reconcile_after moved on), so a concurrent resume changes nothing and a
-    crash is picked up after it. Lock order: the visit, then its setup.
+    crash is picked up after it. Lock order: the client's bookings, the visit, then its setup.
 
     Returns "confirmed"; "declined" (the deposit was declined: the hold is kept for another card
     until it lapses); "requires_action" (the bank wants the client for the deposit);
@@ -63,6 +64,7 @@ def complete_card_booking(engine: Engine, actor: Actor, setup_id: int, gateway: 
         setup = session.get(CardSetup, setup_id)
         if setup is None or not awaits_booking_step(setup):
             return "ignored"
+        lock_client_bookings(session, appointment_id=setup.appointment_id)  # revive_hold checks the client
         appt = get_appointment(session, setup.appointment_id, lock=True)
         setup = session.get(CardSetup, setup_id, with_for_update=True, populate_existing=True)
         if not awaits_booking_step(setup) or (resume and setup.reconcile_after > now):
