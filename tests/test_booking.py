@@ -352,3 +352,51 @@ def test_the_console_reads_the_outbox_newest_first(engine, owner_engine, clock):
         for role in ("front_desk", "lab", "owner"):
             with pytest.raises(PermissionDenied):
                 list_outbox(s, clinic.staff_actor(role))
+
+
+def _at_once(*calls):
+    """Run the calls in threads released together; (results, unexpected errors)."""
+    barrier = threading.Barrier(len(calls))
+    out, errors = [], []
+
+    def go(call):
+        barrier.wait()
+        try:
+            out.append(call())
+        except ValidationFailed as exc:
+            out.append(exc.fields)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=go, args=(c,)) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return out, errors
+
+
+def test_two_desks_booking_one_client_at_the_same_time_book_once(engine, owner_engine, clock):
+    """Breaker finding 5: two desks booking the same client at the same time (two providers,
+    so the occupancy constraint does not meet) both passed refuse_double_booking's check
+    before either inserted. The check now runs under the client's lock: one wins, the other
+    gets the usual refusal, every time."""
+    from medspa.domain.clients.service import create_client
+    from medspa.domain.scheduling.actions.desk import do_book_for_client
+
+    clinic = build_clinic(engine, owner_engine, providers=2)
+    with clinic.session() as s:
+        client_id = create_client(s, clinic.staff_actor(), person(1)).id
+        s.commit()
+    for hour in (9, 10, 11, 13, 14):
+        calls = [lambda p=p, hour=hour: do_book_for_client(
+            clinic.staff_actor("front_desk"), location_id=clinic.location_id, service_id=clinic.services["botox"],
+            provider_id=clinic.provider_ids[p], start_at=at(NY, hour), client_id=client_id, new_client=None,
+            clock=clock, engine=engine) for p in (0, 1)]
+        out, errors = _at_once(*calls)
+        assert errors == []
+        assert sorted(map(type, out), key=str) == [dict, int], out
+        assert [o for o in out if isinstance(o, dict)] == [{"start": "You already have a booking at this time"}]
+    with clinic.session() as s:
+        rows = s.exec(select(Appointment.start_at).where(Appointment.client_id == client_id)).all()
+    assert sorted(rows) == [at(NY, h) for h in (9, 10, 11, 13, 14)]

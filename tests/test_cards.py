@@ -243,3 +243,29 @@ def test_card_label_and_expiry():
     assert expires_before(december, utc(2027, 1, 1))
     with pytest.raises(ValueError):
         expires_before(visa, datetime(2027, 1, 1))
+
+
+def test_a_setup_never_points_at_another_clients_card(engine, owner_engine, gateway):
+    """Breaker note: save_card looked a payment method up across the clinic, so a second
+    client's setup answered with the first client's payment method pointed at the first
+    client's card. Now the card is looked up per client; a payment method on file for another
+    client fails the setup (the unique payment method per clinic stays) and links nothing."""
+    clinic = build_clinic(engine, owner_engine)
+    first, second = new_client(clinic, 1), new_client(clinic, 2)
+    result = setup(gateway, clinic.org_id, "4242 4242 4242 4242")
+    with clinic.session() as s:
+        mine = record_pending_setup(s, clinic.system, client_id=first, appointment_id=None, gateway="test",
+                                    idempotency_key="setup-1-attempt-1", now=NOW, reconcile_after=NOW)
+        assert apply_setup_outcome(s, clinic.system, mine, result, NOW) is True
+        again = record_pending_setup(s, clinic.system, client_id=first, appointment_id=None, gateway="test",
+                                     idempotency_key="setup-1-attempt-2", now=NOW, reconcile_after=NOW)
+        assert apply_setup_outcome(s, clinic.system, again, result, NOW) is True
+        assert again.saved_card_id == mine.saved_card_id  # the same client's card: reused
+        theirs = record_pending_setup(s, clinic.system, client_id=second, appointment_id=None, gateway="test",
+                                      idempotency_key="setup-2-attempt-1", now=NOW, reconcile_after=NOW)
+        assert apply_setup_outcome(s, clinic.system, theirs, result, NOW) is True
+        s.commit()
+        assert (theirs.status, theirs.saved_card_id) == ("failed", None)
+        assert theirs.failure_message == "This card is on file for another client."
+        assert [(c.client_id, c.id) for c in s.exec(select(SavedCard))] == [(first, mine.saved_card_id)]
+        assert default_card(s, second) is None

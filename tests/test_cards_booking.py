@@ -294,3 +294,141 @@ def test_client_profile_shows_the_card_on_file(engine, clinic, clock):
         assert client_profile(s, clinic.staff_actor("front_desk"), client, now=clock.now()).card_on_file == (
             "Visa ••4242 · expires 12/30")
         assert client_profile(s, clinic.staff_actor("lab"), client, now=clock.now()).card_on_file == ""
+
+
+# ---------------------------------------------------------------- a crash between the card and the booking
+
+
+def _waiting(engine, clinic, clock, service="botox"):
+    """A booking waiting for its card (3-D Secure on the setup) and the bank's yes: (hold id, setup, gateway)."""
+    gateway = TestPaymentGateway(engine, clock.now)
+    with pytest.raises(ActionRequired) as exc:
+        book_online(engine, clinic.public, request(clinic, "4000 0025 0000 3155", service=service), gateway, clock)
+    [setup] = setups(clinic)
+    gateway.authenticate_setup(org_id=clinic.org_id, idempotency_key=setup.idempotency_key)
+    return exc.value.appointment_id, setup, gateway
+
+
+def _deposits(clinic, hold_id):
+    with clinic.session() as s:
+        return s.exec(select(Payment.status, Payment.amount_cents, Payment.idempotency_key)
+                      .where(Payment.appointment_id == hold_id)).all()
+
+
+def _crash_once(monkeypatch, module, name):
+    """Make module.name raise once (the process dies there), then behave again."""
+    real = getattr(module, name)
+
+    def dies(*args, **kwargs):
+        monkeypatch.setattr(module, name, real)
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(module, name, dies)
+
+
+def test_a_crash_after_the_setup_answer_is_recorded_still_confirms_the_booking(engine, clinic, clock):
+    """Breaker finding 4: the setup's answer recorded (apply_setup_answer committed), the process
+    dies before complete_card_booking: reconciliation finishes the booking once, its deposit
+    charged off-session with the usual key, and the hold never lapses meanwhile."""
+    from medspa.domain.scheduling.actions.online import do_expire_lapsed_holds
+    from medspa.domain.scheduling.card_step import apply_setup_answer
+
+    hold_id, setup, gateway = _waiting(engine, clinic, clock)
+    result = gateway.lookup_setup(org_id=clinic.org_id, idempotency_key=setup.idempotency_key,
+                                  setup_intent_id=setup.setup_intent_id)
+    assert apply_setup_answer(engine, clinic.system, setup.id, result, clock) == "card_saved"
+    # ... the process dies here. Later, the jobs run:
+    outcomes = []
+    for minutes in (5, 11, 20, 40, 90):
+        later = FixedClock(clock.now() + timedelta(minutes=minutes))
+        do_expire_lapsed_holds(clock=later, engine=engine)  # the hold lapsed at +10: kept for reconciliation
+        done = do_reconcile_payments(clock=later, engine=engine, gateway=TestPaymentGateway(engine, later.now))
+        outcomes += [(minutes, r.outcome) for r in done if r.org_id == clinic.org_id]
+    assert outcomes == [(20, f"card setup {setup.id}: confirmed")]
+    with clinic.session() as s:
+        assert s.get(Appointment, hold_id).status == "confirmed"
+        assert s.get(CardSetup, setup.id).reconcile_after is None
+    assert _deposits(clinic, hold_id) == [("succeeded", 5000, f"deposit-{hold_id}-attempt-1")]
+
+
+def test_a_free_visit_whose_setup_answer_was_recorded_before_a_crash_is_confirmed_by_reconciliation(
+        engine, clinic, clock):
+    from medspa.domain.scheduling.card_step import apply_setup_answer
+
+    hold_id, setup, gateway = _waiting(engine, clinic, clock, service="laser")
+    result = gateway.lookup_setup(org_id=clinic.org_id, idempotency_key=setup.idempotency_key,
+                                  setup_intent_id=setup.setup_intent_id)
+    assert apply_setup_answer(engine, clinic.system, setup.id, result, clock) == "card_saved"
+    later = FixedClock(clock.now() + timedelta(minutes=30))
+    done = do_reconcile_payments(clock=later, engine=engine, gateway=gateway)
+    assert [r.outcome for r in done if r.org_id == clinic.org_id] == [f"card setup {setup.id}: confirmed"]
+    assert do_reconcile_payments(clock=later, engine=engine, gateway=gateway) == []  # nothing twice
+    with clinic.session() as s:
+        assert s.get(Appointment, hold_id).status == "confirmed"
+    assert _deposits(clinic, hold_id) == []
+
+
+def test_a_webhook_redelivered_after_a_crash_finishes_the_booking(engine, clinic, clock, monkeypatch):
+    """The webhook recorded the event and the card, then died before the booking step: the
+    redelivery (same event id) finishes it once it is due (until then the hold is kept), and a
+    later one changes nothing."""
+    from medspa.domain.scheduling import card_step
+    from medspa.domain.scheduling.actions.online import do_expire_lapsed_holds
+
+    hold_id, setup, gateway = _waiting(engine, clinic, clock)
+    _crash_once(monkeypatch, card_step, "complete_card_booking")
+    with pytest.raises(RuntimeError):
+        deliver(engine, setup_event(clinic, setup), gateway, clock)
+    soon = FixedClock(clock.now() + timedelta(minutes=5))  # the live step may still be running: not due
+    assert deliver(engine, setup_event(clinic, setup), gateway, soon) == "duplicate"
+    lapsed = FixedClock(clock.now() + timedelta(minutes=11))
+    do_expire_lapsed_holds(clock=lapsed, engine=engine)
+    with clinic.session() as s:
+        assert s.get(Appointment, hold_id).status == "held"  # the card is saved: the time is kept
+    later = FixedClock(clock.now() + timedelta(minutes=15))
+    gw_later = TestPaymentGateway(engine, later.now)
+    assert deliver(engine, setup_event(clinic, setup), gw_later, later) == "confirmed"
+    assert deliver(engine, setup_event(clinic, setup), gw_later, later) == "duplicate"
+    assert do_reconcile_payments(clock=later, engine=engine, gateway=gw_later) == []
+    with clinic.session() as s:
+        assert s.get(Appointment, hold_id).status == "confirmed"
+    assert _deposits(clinic, hold_id) == [("succeeded", 5000, f"deposit-{hold_id}-attempt-1")]
+
+
+def test_a_crash_after_the_card_is_saved_at_booking_still_confirms_the_booking(engine, clinic, clock, monkeypatch):
+    """The booking request saved the card and died before opening the deposit: reconciliation
+    charges it on the saved card off-session and confirms the visit."""
+    from medspa.domain.scheduling import booking
+
+    gateway = TestPaymentGateway(engine, clock.now)
+    _crash_once(monkeypatch, booking, "_open_payment")
+    with pytest.raises(RuntimeError):
+        book_online(engine, clinic.public, request(clinic, "4242424242424242"), gateway, clock)
+    [setup] = setups(clinic)
+    assert setup.status == "succeeded"
+    hold_id = setup.appointment_id
+    assert do_reconcile_payments(clock=clock, engine=engine, gateway=gateway) == []  # the hold still runs
+    later = FixedClock(clock.now() + timedelta(minutes=30))
+    done = do_reconcile_payments(clock=later, engine=engine, gateway=TestPaymentGateway(engine, later.now))
+    assert [r.outcome for r in done if r.org_id == clinic.org_id] == [f"card setup {setup.id}: confirmed"]
+    with clinic.session() as s:
+        assert s.get(Appointment, hold_id).status == "confirmed"
+    assert _deposits(clinic, hold_id) == [("succeeded", 5000, f"deposit-{hold_id}-attempt-1")]
+
+
+def test_a_card_saved_whose_visit_was_cancelled_meanwhile_charges_nothing(engine, clinic, clock):
+    from medspa.domain.scheduling.card_step import apply_setup_answer
+    from medspa.domain.scheduling.service import cancel_appointment
+
+    hold_id, setup, gateway = _waiting(engine, clinic, clock)
+    result = gateway.lookup_setup(org_id=clinic.org_id, idempotency_key=setup.idempotency_key,
+                                  setup_intent_id=setup.setup_intent_id)
+    assert apply_setup_answer(engine, clinic.system, setup.id, result, clock) == "card_saved"
+    with clinic.session() as s:
+        cancel_appointment(s, clinic.staff_actor("front_desk"), hold_id, now=clock.now(), reason="client_request")
+        s.commit()
+    later = FixedClock(clock.now() + timedelta(minutes=30))
+    done = do_reconcile_payments(clock=later, engine=engine, gateway=gateway)
+    assert [r.outcome for r in done if r.org_id == clinic.org_id] == [f"card setup {setup.id}: ignored"]
+    assert do_reconcile_payments(clock=later, engine=engine, gateway=gateway) == []
+    assert _deposits(clinic, hold_id) == []

@@ -495,3 +495,51 @@ def test_the_edit_dialog_moves_all_visits_still_ahead(clinic):
         "11:15"] * 3
     with pytest.raises(ValidationFailed):
         do_move_series(clinic.staff_actor(), ids[1], "all", wall=None, clock=clock, engine=clinic.engine)
+
+
+@pytest.mark.parametrize("same_client", [False, True])
+def test_two_desks_booking_overlapping_series_at_once(engine, owner_engine, same_client):
+    """Breaker finding 5 (breaker_series.py): two desks book an overlapping weekly series at
+    once. For one client on two providers, both passed the double-booking check at every date;
+    now the check runs under the client's lock: one series is booked, the other refused."""
+    import threading
+    from collections import Counter
+
+    clinic = build_clinic(engine, owner_engine, providers=2)
+    a = new_client(clinic, "Ana")
+    b = a if same_client else new_client(clinic, "Bob")
+    first = at(NY, 2026, 3, 3, 10)
+    rec = Recurrence("weekly", 1, count=8)
+    now = at(NY, 2026, 3, 1, 8)
+    plans = []
+    for client, prov in ((a, 0), (b, 0 if not same_client else 1)):
+        kw = dict(location_id=clinic.location_id, service_id=clinic.services["botox"],
+                  provider_id=clinic.provider_ids[prov], client_id=client, recurrence=rec, first_start=first)
+        plan = do_plan_series(clinic.staff_actor(), clock=FixedClock(now), engine=clinic.engine, **kw)
+        plans.append((kw, {c.index: c.start_at for c in plan.checks if c.free}))
+    barrier = threading.Barrier(2)
+    out, errors = [], []
+
+    def go(kw, picks):
+        barrier.wait()
+        try:
+            out.append(do_book_series(clinic.staff_actor(), picks=picks, clock=FixedClock(now), engine=clinic.engine,
+                                      **kw))
+        except ValidationFailed as exc:
+            out.append(exc.fields)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(repr(exc))
+
+    ts = [threading.Thread(target=go, args=p) for p in plans]
+    [t.start() for t in ts]
+    [t.join(60) for t in ts]
+    assert errors == []
+    with clinic.session() as s:
+        rows = s.exec(select(Appointment).where(Appointment.status == "confirmed")).all()
+        series = s.exec(select(AppointmentSeries)).all()
+    per_client_time = Counter((r.client_id, r.start_at) for r in rows)
+    assert max(per_client_time.values()) == 1, sorted((str(k[1]), v) for k, v in per_client_time.items() if v > 1)
+    assert len(rows) == 8, [(r.client_id, r.provider_id, r.start_at) for r in rows]
+    assert all(any(r.series_id == o.id for r in rows) for o in series)  # no series row without visits
+    if same_client:
+        assert {"series": "None of the chosen dates could be booked: check the dates again"} in out

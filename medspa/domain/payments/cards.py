@@ -7,7 +7,10 @@ with its idempotency key (setup_idempotency_key) and committed BEFORE the gatewa
 (record_pending_setup), then the gateway's answer moves it forward (apply_setup_outcome),
 which saves the card once. The webhook (setup_intent.succeeded) and reconciliation answer
 through apply_setup_outcome too, so whoever hears first saves the card and the others change
-nothing.
+nothing. A succeeded setup of a visit keeps its reconcile_after until the visit's booking step
+has run (booking_step_taken): a crash between the card and the booking is finished by
+reconciliation (scheduling.card_step.complete_card_booking), and the hold is kept meanwhile
+(scheduling.availability.money_on_hold).
 
 Services: they take a session and never commit.
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
@@ -146,13 +149,16 @@ def record_pending_setup(session: Session, actor: Actor, *, client_id: int, appo
 
 
 def save_card(session: Session, actor: Actor, *, client_id: int, gateway: str, result: SetupResult,
-              now: datetime) -> SavedCard:
-    """The SavedCard of a succeeded setup (`result`), once per payment method: a payment
-    method already on file in this clinic is returned as it is. Audit card.saved. Only ids,
-    brand, last4 and expiry are kept."""
-    existing = session.exec(select(SavedCard).where(SavedCard.payment_method_id == result.payment_method_id)).first()
+              now: datetime) -> SavedCard | None:
+    """The client's SavedCard of a succeeded setup (`result`), once per payment method: the
+    client's own card with that payment method is returned as it is. None when the payment
+    method is on file for ANOTHER client of the clinic (a payment method is unique per clinic:
+    never reused across clients; Stripe attaches one to one customer only). Audit card.saved.
+    Only ids, brand, last4 and expiry are kept."""
+    existing = session.exec(select(SavedCard).where(SavedCard.payment_method_id == result.payment_method_id)
+                            .order_by(SavedCard.id)).first()
     if existing is not None:
-        return existing
+        return existing if existing.client_id == client_id else None
     card = SavedCard(org_id=actor.org_id, client_id=client_id, gateway=gateway,
                      gateway_customer_id=result.customer_id or "", payment_method_id=result.payment_method_id,
                      brand=(result.brand or "").lower()[:30], last4="".join(c for c in result.last4 if c.isdigit())[-4:],
@@ -167,28 +173,55 @@ def apply_setup_outcome(session: Session, actor: Actor, setup: CardSetup, result
                         now: datetime) -> bool:
     """Move `setup` (locked by the caller) to the gateway's answer when SETUP_FORWARD allows
     it: setup_intent_id, message; succeeded saves the card (save_card) and links it; declined /
-    failed / succeeded are settled (reconcile_after NULL). Audit card.setup_<status>.
+    failed / succeeded are settled (settled_at; reconcile_after NULL, except for a succeeded
+    setup of a visit: kept until the visit's booking step runs, booking_step_taken).
+    A payment method on file for another client (save_card: None) fails the setup instead
+    ("This card is on file for another client."): a setup never points at another's card.
+    Audit card.setup_<status>.
     Returns False, changing nothing, for a move SETUP_FORWARD refuses (already settled)."""
     status = CardSetupStatus(result.status)
     if status not in SETUP_FORWARD.get(CardSetupStatus(setup.status), set()):
         return False
-    setup.status = status
     setup.setup_intent_id = result.setup_intent_id or setup.setup_intent_id
+    card = None
     if status == CardSetupStatus.SUCCEEDED:
         card = save_card(session, actor, client_id=setup.client_id, gateway=setup.gateway, result=result, now=now)
+        if card is None:
+            status = CardSetupStatus.FAILED
+            result = SetupResult(status=status, message="This card is on file for another client.")
+    setup.status = status
+    if card is not None:
         setup.saved_card_id = card.id
         setup.failure_message = setup.decline_code = ""
     else:
         setup.failure_message = (result.message or "")[:500]
         setup.decline_code = (result.decline_code or "")[:100]
     if status not in OPEN:
-        setup.reconcile_after = None
+        awaits_booking = status == CardSetupStatus.SUCCEEDED and setup.appointment_id is not None
+        setup.reconcile_after = (setup.reconcile_after or now) if awaits_booking else None
         setup.settled_at = now
     session.add(setup)
     session.flush()
     record(session, actor, f"card.setup_{status}", "card_setup", setup.id, client_id=setup.client_id, at=now,
            appointment_id=setup.appointment_id)
     return True
+
+
+def awaits_booking_step(setup: CardSetup) -> bool:
+    """True for a succeeded setup of a visit whose booking step (confirm, charge the deposit
+    on the card) has not run yet: reconciliation finishes it from setup.reconcile_after on."""
+    return (setup.status == CardSetupStatus.SUCCEEDED and setup.appointment_id is not None
+            and setup.reconcile_after is not None)
+
+
+def booking_step_taken(session: Session, appointment_id: int) -> None:
+    """The visit's booking step has run (its deposit payment recorded, or the visit confirmed,
+    or nothing is left to book): its succeeded card setups no longer await it (reconcile_after
+    NULL). Caller holds the appointment's lock (lock order: the visit, then its setups)."""
+    session.execute(update(CardSetup).where(CardSetup.appointment_id == appointment_id,
+                                            CardSetup.status == CardSetupStatus.SUCCEEDED,
+                                            CardSetup.reconcile_after.is_not(None))
+                    .values(reconcile_after=None))
 
 
 def setup_by_intent(session: Session, setup_intent_id: str) -> CardSetup | None:

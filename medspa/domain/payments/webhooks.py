@@ -37,7 +37,7 @@ from medspa.domain.payments.service import (apply_refund_outcome, ledger_deposit
 from medspa.domain.practice.models import Organization
 from medspa.domain.payments.cards import setup_by_intent, setup_by_key
 from medspa.domain.scheduling.booking import finalize_paid_booking, keep_hold_after_decline, void_charge
-from medspa.domain.scheduling.card_step import settle_card_answer
+from medspa.domain.scheduling.card_step import resume_card_booking, settle_card_answer
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.scheduling.service import HoldLost, get_appointment, revive_hold
 
@@ -405,8 +405,10 @@ def _on_setup_event(engine: Engine, seti: dict, event_type: str, event_id: str, 
     (scheduling.card_step.settle_card_answer: confirmed, its deposit charged on the saved
     card). Returns settle_card_answer's "confirmed", "card_saved", "declined", "requires_action",
     "lost" or "ignored"; "ignored" also for no clinic or an unknown setup of no booking request,
-    "duplicate" for a redelivery. Raises WebhookNotReady (the setup is not recorded yet),
-    GatewayUnavailable (lookup_setup; nothing written, Stripe retries)."""
+    "duplicate" for a redelivery. A redelivered setup_intent.succeeded whose booking step never
+    ran (the first delivery died after recording the card) runs it once due (card_step.
+    resume_card_booking) and returns its outcome. Raises WebhookNotReady (the setup is not
+    recorded yet), GatewayUnavailable (lookup_setup; nothing written, Stripe retries)."""
     org_id = _org_id(seti)
     if org_id is None or seti.get("object") != "setup_intent" or not seti.get("id"):
         return "ignored"
@@ -434,9 +436,13 @@ def _on_setup_event(engine: Engine, seti: dict, event_type: str, event_id: str, 
             session.flush()
         except IntegrityError as exc:
             session.rollback()
-            if _is_duplicate_event(exc):
-                return "duplicate"
-            raise
+            if not _is_duplicate_event(exc):
+                raise
+            setup = setup_by_intent(session, str(seti["id"])) if event_type == SETUP_SUCCEEDED else None
+            setup_id = setup.id if setup is not None else None
+            session.rollback()
+            done = resume_card_booking(engine, actor, setup_id, gateway, clock) if setup_id else "ignored"
+            return "duplicate" if done == "ignored" else done
         setup = setup_by_intent(session, str(seti["id"])) or (setup_by_key(session, key) if key else None)
         if setup is None:
             session.rollback()

@@ -106,11 +106,13 @@ def money_on_hold(appointment_id_column):
     its slot: reconciliation confirms it or refunds it (payments/reconcile.py). A hold waiting
     for 3-D Secure is not covered: the client has until the hold lapses, and a success after
     that is refunded. A card setup still pending (card on file, issue 16: its outcome unknown
-    after a crash) counts too: reconciliation asks the gateway and confirms or releases."""
+    after a crash) counts too, and one succeeded whose booking step has not run yet (reconcile_after
+    set, payments.cards.awaits_booking_step): reconciliation confirms or releases."""
     return or_(exists().where(Payment.appointment_id == appointment_id_column,
                               Payment.status.in_((PaymentStatus.PENDING, PaymentStatus.SUCCEEDED))),
-               exists().where(CardSetup.appointment_id == appointment_id_column,
-                              CardSetup.status == CardSetupStatus.PENDING))
+               exists().where(CardSetup.appointment_id == appointment_id_column, or_(
+                   CardSetup.status == CardSetupStatus.PENDING,
+                   and_(CardSetup.status == CardSetupStatus.SUCCEEDED, CardSetup.reconcile_after.is_not(None)))))
 
 
 def has_money_on_hold(session: Session, appointment_id: int) -> bool:

@@ -32,8 +32,8 @@ from medspa.domain.clients.service import ClientInput, clinic_region, find_or_cr
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.service import queue_booking_confirmation, queue_deposit_receipt
-from medspa.domain.payments.cards import (apply_setup_outcome, default_card, open_setup, record_pending_setup,
-                                          setup_idempotency_key)
+from medspa.domain.payments.cards import (apply_setup_outcome, booking_step_taken, default_card, open_setup,
+                                          record_pending_setup, setup_idempotency_key)
 from medspa.domain.payments.gateway import (CardDetails, ChargeRequest, ChargeResult, PaymentGateway, SetupRequest,
                                             SetupResult, validate_card)
 from medspa.domain.payments.models import CardSetup, CardSetupStatus, Payment, PaymentStatus, Refund, SavedCard
@@ -189,12 +189,14 @@ def keep_hold_after_decline(session: Session, actor: Actor, appointment_id: int,
 def finalize_paid_booking(session: Session, actor: Actor, appointment_id: int, payment: Payment | None,
                           now: datetime) -> Appointment:
     """Confirm a held appointment whose deposit succeeded (or needs none), with its ledger
-    line, confirmation (email + SMS) and receipt in the outbox. Idempotent. A visit already
+    line, confirmation (email + SMS) and receipt in the outbox; a card saved for it no longer
+    awaits its booking step (payments.cards.booking_step_taken). Idempotent. A visit already
     confirmed (a desk or series booking whose deposit is charged on the card on file after it
     was booked: charge_card_on_file) gets the ledger line and the receipt only: its
     confirmation went out with its booking. Raises HoldLost."""
     held = get_appointment(session, appointment_id, lock=True).status == AppointmentStatus.HELD
     appt = confirm_hold(session, actor, appointment_id, now=now)
+    booking_step_taken(session, appointment_id)
     org = session.get(Organization, actor.org_id)
     client = session.get(Client, appt.client_id) if appt.client_id else None
     location = session.get(Location, appt.location_id)
@@ -364,9 +366,11 @@ def _open_payment(engine: Engine, actor: Actor, appointment_id: int, gateway: Pa
     key, so a retry after a crash or a timeout replays the gateway's answer). The appointment
     row is locked so two submissions of one hold serialise here. card / payment_method_id:
     what is charged (a card on file: its payment method and customer_id; off_session when the
-    client is not on the page)."""
+    client is not on the page). From here the payment carries the booking: a card saved for
+    the visit no longer awaits its booking step (payments.cards.booking_step_taken)."""
     with tenant_session(actor.org_id, engine) as session:
         appt = get_appointment(session, appointment_id, lock=True)
+        booking_step_taken(session, appointment_id)
         payment = open_deposit(session, appointment_id)
         key = payment.idempotency_key if payment is not None else next_idempotency_key(session, appointment_id)
         request = ChargeRequest(org_id=actor.org_id, amount_cents=appt.deposit_cents, currency=appt.currency,

@@ -62,6 +62,7 @@ from medspa.domain.scheduling.service import (
     get_appointment,
     hold_slot,
     holds_visit,
+    lock_client_bookings,
     refuse_double_booking,
     release_lapsed_holds,
 )
@@ -192,6 +193,7 @@ def move_visit(session: Session, actor: Actor, appointment_id: int, change: Visi
     Raises MoveRefused (reason, alternatives), InvalidTransition (status), ValidationFailed
     (start without offset, service change online, notes), NotFound, PermissionDenied.
     The caller commits, then sends `refund_ids`."""
+    lock_client_bookings(session, appointment_id=appointment_id)  # lock order: the client, then the visit
     appt = get_appointment(session, appointment_id, lock=True)
     _may_move(actor, appt, online, token)
     _check_request(appt, change, now, online)

@@ -27,7 +27,7 @@ from medspa.domain.scheduling.desk import CancelResult, cancel_visit
 from medspa.domain.scheduling.models import Appointment, AppointmentSeries, AppointmentStatus
 from medspa.domain.scheduling.reschedule import MoveRefused, VisitChange, move_visit
 from medspa.domain.scheduling.series import localise, rrule_line
-from medspa.domain.scheduling.service import get_appointment
+from medspa.domain.scheduling.service import get_appointment, lock_client_bookings
 
 SCOPES = ("one", "following", "all")
 
@@ -129,6 +129,7 @@ def move_in_series(session: Session, actor: Actor, appointment_id: int, scope: s
     (MoveRefused: "Tue Mar 10: <reason>"; nothing changed). Raises MoveRefused, ValidationFailed
     (scope; none left to move), InvalidTransition, NotFound, PermissionDenied. The caller commits."""
     actor.require("appointment.reschedule")
+    lock_client_bookings(session, appointment_id=appointment_id)  # lock order: the client, then its visits
     appt = get_appointment(session, appointment_id, lock=True)
     targets = _targets(session, appt, scope, now)
     if not targets:

@@ -1,9 +1,8 @@
 """Holding, confirming, cancelling and checking in appointments.
 
-The exclusion constraint on `occupancy` makes double booking impossible; these functions
-add the friendly path: they check first (SlotTaken with the nearest alternatives), release
-lapsed holds on the wanted resources in the same transaction (the constraint cannot use
-now()), and turn a lost race (SQLSTATE 23P01) into the same SlotTaken.
+The exclusion constraint on `occupancy` makes double booking impossible; these functions add the friendly
+path: they check first (SlotTaken with the nearest alternatives), release lapsed holds on the wanted resources
+in the same transaction (the constraint cannot use now()), and turn a lost race (23P01) into SlotTaken.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from psycopg.errors import ExclusionViolation, UniqueViolation
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -28,24 +27,12 @@ from medspa.domain.practice.models import Location, Resource
 from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.policy import (cancel_rule, clean_cancel_reason, is_clinic_reason, is_late_to_cancel,
                                             record_booked_rule)
-from medspa.domain.scheduling.availability import (
-    ONLINE_HORIZON_DAYS,
-    Slot,
-    find_slots,
-    load_busy,
-    money_on_hold,
-    nearest_alternatives,
-    occupancy_span,
-)
+from medspa.domain.scheduling.availability import (ONLINE_HORIZON_DAYS, Slot, find_slots, load_busy, money_on_hold,
+                                                   nearest_alternatives, occupancy_span)
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus
 from medspa.domain.waitlist.trigger import visit_freed
-from medspa.domain.scheduling.references import (
-    DISPLAY_CODE_CONSTRAINT,
-    is_booking_token,
-    new_booking_token,
-    new_display_code,
-    normalise_display_code,
-)
+from medspa.domain.scheduling.references import (DISPLAY_CODE_CONSTRAINT, is_booking_token, new_booking_token,
+                                                 new_display_code, normalise_display_code)
 
 DEFAULT_HOLD_MINUTES = 10
 DEFAULT_GRACE_SECONDS = 120  # Settings.reconcile_grace_seconds (payments.service.reconcile_after_of says why)
@@ -230,10 +217,23 @@ def client_visit_spans(session: Session, client_id: int, lo: datetime, hi: datet
         Appointment.start_at < hi, Appointment.end_at > lo))]
 
 
+def lock_client_bookings(session: Session, client_id: int | None = None, *, appointment_id: int | None = None) -> None:
+    """Serialise the bookings of one client (`client_id`, or `appointment_id`'s) until the transaction
+    ends (pg_advisory_xact_lock on clinic + client). Lock order: this BEFORE any row lock of the
+    client's visits (reschedule.move_visit, series_changes.move_in_series), never crosswise waits."""
+    if client_id is None and appointment_id is not None:
+        client_id = session.exec(select(Appointment.client_id).where(Appointment.id == appointment_id)).first()
+    if client_id is not None:
+        session.execute(text("select pg_advisory_xact_lock(hashtextextended('client-bookings|' || "
+                             "current_setting('app.org_id', true) || '|' || :c, 0))"), {"c": str(int(client_id))})
+
+
 def refuse_double_booking(session: Session, client_id: int, start_at: datetime, end_at: datetime, *,
                           exclude_id: int | None = None) -> None:
     """A client cannot hold two live appointments that overlap (a retried or doubled request).
-    exclude_id: a visit being moved. Raises ValidationFailed({"start": ...})."""
+    Checked under lock_client_bookings: two desks booking one client at once check one after the
+    other (READ COMMITTED). exclude_id: a visit being moved. Raises ValidationFailed({"start": ...})."""
+    lock_client_bookings(session, client_id)
     if client_visit_spans(session, client_id, start_at, end_at, exclude_id=exclude_id):
         raise ValidationFailed({"start": "You already have a booking at this time"})
 
