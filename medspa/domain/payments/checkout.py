@@ -63,9 +63,10 @@ from medspa.domain.audit.service import record
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_checkout_receipt
+from medspa.domain.payments.cards import card_expiry_text, card_label, expires_before
 from medspa.domain.payments.gateway import CardDetails, ChargeRequest, ChargeResult, PaymentGateway, validate_card
 from medspa.domain.payments.models import (CAPTURED_PAYMENT_STATUSES, OPEN_PAYMENT_STATUSES, LedgerEntry, Payment,
-                                           PaymentStatus, Refund, RefundStatus)
+                                           PaymentStatus, Refund, RefundStatus, SavedCard)
 from medspa.domain.payments.refunds import send_refunds_now
 from medspa.domain.payments.service import (
     apply_charge_outcome,
@@ -289,8 +290,29 @@ def _check_can_check_out(session: Session, appt: Appointment) -> None:
                                 f"A {appt.status.replace('_', ' ')} visit cannot be checked out."})
 
 
+CARD_GONE = "That card is no longer on file for this client: type the card instead."
+
+
+def _card_on_file_for(session: Session, appt: Appointment, saved_card_id: int, gateway: PaymentGateway,
+                      now: datetime) -> SavedCard:
+    """The visit's client's card on file `saved_card_id`, usable now with this `gateway`.
+    ValidationFailed({"saved_card": ...}): not this client's (or removed, or another
+    clinic's: RLS hides it), saved with another payment provider, or expired (cards.expires_before)."""
+    card = session.get(SavedCard, saved_card_id) if isinstance(saved_card_id, int) else None
+    if card is None or card.client_id != appt.client_id or card.removed_at is not None:
+        raise ValidationFailed({"saved_card": CARD_GONE})
+    if card.gateway != gateway.name:
+        raise ValidationFailed({"saved_card": "This card was saved with another payment provider: type the card "
+                                              "instead."})
+    if expires_before(card, now):
+        raise ValidationFailed({"saved_card": f"{card_label(card)} expired {card_expiry_text(card)}: "
+                                              "type another card."})
+    return card
+
+
 def open_checkout(session: Session, actor: Actor, appointment_id: int, *, gateway: PaymentGateway, now: datetime,
                   card: CardDetails | None = None, payment_method_id: str | None = None,
+                  saved_card_id: int | None = None,
                   grace_seconds: int = DEFAULT_GRACE_SECONDS) -> OpenedCheckout:
     """Step 1 of checkout_visit, in the caller's transaction, which commits it BEFORE the
     gateway is called: the checks, then the pending balance payment (an attempt of this visit
@@ -300,7 +322,17 @@ def open_checkout(session: Session, actor: Actor, appointment_id: int, *, gatewa
     Raises PermissionDenied (no payment.take), NotFound (unknown or other clinic),
     ValidationFailed: {"appointment": ALREADY}, a visit that is not checked in or completed,
     {"card_number": "Enter your card details."} for a balance without a card, the card's field
-    messages (validate_card); nothing is written then.
+    messages (validate_card), {"saved_card": ...} for a card on file that cannot be charged
+    (_card_on_file_for); nothing is written then.
+
+    saved_card_id: pay with the client's card on file (payments.cards.SavedCard) instead of a
+    typed card: an ON-SESSION charge of its payment method with its gateway customer
+    (ChargeRequest.customer_id, off_session False). The client is at the desk, so this is a
+    customer-initiated payment, not the merchant-initiated off-session charge the no-show fee
+    makes while the client is away (Stripe: off_session "indicates that the customer is not in
+    your checkout flow"); a bank that wants the cardholder to authenticate answers
+    requires_action, which the desk cannot complete (ACTION_AT_DESK: type another card). The
+    same pending payment, key and settlement as a typed card: one checkout path.
     """
     actor.require(PERMISSION)
     if now.tzinfo is None:
@@ -318,6 +350,12 @@ def open_checkout(session: Session, actor: Actor, appointment_id: int, *, gatewa
         return OpenedCheckout(appt.id, appt.currency, appt.price_cents, applied, balance, done=Checkout(
             appt.id, PaymentStatus.SUCCEEDED, appt.currency, appt.price_cents, applied, balance,
             pending_refund_cents=refunding, refund_ids=(refund.id,) if refund is not None else ()))
+    customer_id = ""
+    if saved_card_id is not None:
+        if card is not None or payment_method_id:
+            raise ValidationFailed({"saved_card": "Charge the card on file or type a card, not both."})
+        on_file = _card_on_file_for(session, appt, saved_card_id, gateway, now)
+        payment_method_id, customer_id = on_file.payment_method_id, on_file.gateway_customer_id
     if card is None and not payment_method_id:
         raise ValidationFailed({"card_number": "Enter your card details."})
     if card is not None:
@@ -328,7 +366,7 @@ def open_checkout(session: Session, actor: Actor, appointment_id: int, *, gatewa
         idempotency_key=payment.idempotency_key if payment else next_idempotency_key(
             session, appt.id, "balance", prefix="checkout"),
         description=f"Checkout of appointment {appt.id}", card=card, payment_method_id=payment_method_id,
-        metadata={"org_id": str(actor.org_id), "appointment_id": str(appt.id), "purpose": "balance"})
+        customer_id=customer_id, metadata={"org_id": str(actor.org_id), "appointment_id": str(appt.id), "purpose": "balance"})
     if payment is None:
         payment = record_pending(session, actor, appointment=appt, request=request, gateway=gateway.name, now=now,
                                  grace_seconds=grace_seconds, purpose="balance",
@@ -422,13 +460,14 @@ def record_checkout_charge(session: Session, actor: Actor, payment: Payment, res
 
 def checkout_visit(engine: Engine, actor: Actor, appointment_id: int, *, gateway: PaymentGateway, now: datetime,
                    card: CardDetails | None = None, payment_method_id: str | None = None,
-                   grace_seconds: int = DEFAULT_GRACE_SECONDS) -> Checkout:
+                   saved_card_id: int | None = None, grace_seconds: int = DEFAULT_GRACE_SECONDS) -> Checkout:
     """Check a visit out: sell it at its price, apply the deposit paid, charge the balance, in
     three steps with no transaction open during the gateway call (module docstring).
 
     appointment_id: a checked-in or completed visit of the actor's clinic. gateway: the
     deployment's PaymentGateway; card (offline test gateway) or payment_method_id (Stripe)
-    pays the balance and is not needed when the balance is 0. now: aware UTC instant.
+    pays the balance and is not needed when the balance is 0; saved_card_id instead charges
+    the client's card on file on-session (open_checkout). now: aware UTC instant.
     grace_seconds: Settings.reconcile_grace_seconds. Every step commits on its own. Returns
     Checkout with status succeeded, declined, requires_action or pending (see Checkout).
 
@@ -441,7 +480,8 @@ def checkout_visit(engine: Engine, actor: Actor, appointment_id: int, *, gateway
     """
     with tenant_session(actor.org_id, engine) as session:
         opened = open_checkout(session, actor, appointment_id, gateway=gateway, now=now, card=card,
-                               payment_method_id=payment_method_id, grace_seconds=grace_seconds)
+                               payment_method_id=payment_method_id, saved_card_id=saved_card_id,
+                               grace_seconds=grace_seconds)
         session.commit()
     if opened.done is not None:
         return _send_checkout_refunds(engine, actor, opened.done, gateway, now)
