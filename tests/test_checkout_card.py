@@ -16,8 +16,8 @@ from medspa.clock import FixedClock
 from medspa.domain.clients.rebook_actions import fetch_checkout_rebook
 from medspa.domain.clients.service import ClientInput
 from medspa.domain.errors import ValidationFailed
-from medspa.domain.payments.cards import save_card
-from medspa.domain.payments.checkout import ACTION_AT_DESK, CARD_GONE, checkout_visit
+from medspa.domain.payments.cards import CARD_GONE, save_card
+from medspa.domain.payments.checkout import ACTION_AT_DESK, checkout_visit
 from medspa.domain.payments.gateway import CardDetails, SetupRequest, TestPaymentGateway
 from medspa.domain.payments.models import LedgerEntry, Payment, SavedCard
 from medspa.domain.scheduling.actions.desk import do_change_status
@@ -169,3 +169,21 @@ def test_the_next_visit_offer_names_its_local_day(engine, owner_engine):
     got = fetch_checkout_rebook(desk, appt.id, clock=FixedClock(AT), engine=engine)
     assert got.offer.start == START + timedelta(weeks=4)
     assert got.day == date(2026, 8, 12)  # the offer's day in New York
+
+
+def test_the_panel_offers_the_card_on_file_of_a_visit_to_check_out(engine, owner_engine):
+    from medspa.domain.scheduling.actions.calendar import fetch_appointment_detail
+    from medspa.features.calendar.layout import detail_view
+
+    clinic, appt = _checked_in(engine, owner_engine)
+    clock = FixedClock(AT)
+    assert fetch_appointment_detail(clinic.staff_actor(), appt.id, clock=clock, engine=engine).checkout_card_id == 0
+    card_id = _save(clinic, engine, appt.client_id, "4242 4242 4242 4242")
+    desk = fetch_appointment_detail(clinic.staff_actor("front_desk"), appt.id, clock=clock, engine=engine)
+    assert (desk.checkout_card_id, desk.card_on_file) == (card_id, "Visa ••4242")
+    view = detail_view(desk)
+    assert (view.checkout_card_id, view.checkout_card, view.balance) == (card_id, "Visa ••4242", "$300.00")
+    checkout_visit(engine, clinic.staff_actor(), appt.id, gateway=_gw(engine), now=AT, saved_card_id=card_id,
+                   grace_seconds=120)
+    done = fetch_appointment_detail(clinic.staff_actor("front_desk"), appt.id, clock=clock, engine=engine)
+    assert done.checked_out and done.checkout_card_id == 0  # nothing left to charge

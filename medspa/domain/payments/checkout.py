@@ -63,10 +63,10 @@ from medspa.domain.audit.service import record
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_checkout_receipt
-from medspa.domain.payments.cards import card_expiry_text, card_label, expires_before
+from medspa.domain.payments.cards import chargeable_card
 from medspa.domain.payments.gateway import CardDetails, ChargeRequest, ChargeResult, PaymentGateway, validate_card
 from medspa.domain.payments.models import (CAPTURED_PAYMENT_STATUSES, OPEN_PAYMENT_STATUSES, LedgerEntry, Payment,
-                                           PaymentStatus, Refund, RefundStatus, SavedCard)
+                                           PaymentStatus, Refund, RefundStatus)
 from medspa.domain.payments.refunds import send_refunds_now
 from medspa.domain.payments.service import (
     apply_charge_outcome,
@@ -173,27 +173,6 @@ def is_checked_out(session: Session, appointment_id: int) -> bool:
     return _sale(session, appointment_id) is not None
 
 
-def unpaid_balances(session: Session, client_ids: list[int], *, before: datetime) -> dict[int, int]:
-    """What each client owes for visits that were checked in or completed but never checked
-    out, starting before `before` (aware UTC; the day lists pass today's local midnight, so
-    today's own visit is not counted): per visit the balance checkout would charge (price minus
-    the deposit still held, as `checkout_quote`), integer cents summed per client id. Clients
-    owing nothing are left out. No permission check: the caller decides who sees money."""
-    if not client_ids:
-        return {}
-    rows = session.exec(select(Appointment).where(
-        Appointment.client_id.in_(sorted(set(client_ids))), Appointment.status.in_(CHECKOUT_STATUSES),
-        Appointment.start_at < before,
-        ~select(LedgerEntry.id).where(LedgerEntry.appointment_id == Appointment.id,
-                                      LedgerEntry.entry_type == "sale").exists())).all()
-    owed: dict[int, int] = {}
-    for appt in rows:
-        due = appt.price_cents - min(deposit_available_cents(session, appt.id), appt.price_cents)
-        if due > 0:
-            owed[appt.client_id] = owed.get(appt.client_id, 0) + due
-    return owed
-
-
 def checkout_quote(session: Session, actor: Actor, appointment_id: int) -> CheckoutQuote:
     """Price, deposit applied and balance due of a visit, or what its checkout took.
 
@@ -290,26 +269,6 @@ def _check_can_check_out(session: Session, appt: Appointment) -> None:
                                 f"A {appt.status.replace('_', ' ')} visit cannot be checked out."})
 
 
-CARD_GONE = "That card is no longer on file for this client: type the card instead."
-
-
-def _card_on_file_for(session: Session, appt: Appointment, saved_card_id: int, gateway: PaymentGateway,
-                      now: datetime) -> SavedCard:
-    """The visit's client's card on file `saved_card_id`, usable now with this `gateway`.
-    ValidationFailed({"saved_card": ...}): not this client's (or removed, or another
-    clinic's: RLS hides it), saved with another payment provider, or expired (cards.expires_before)."""
-    card = session.get(SavedCard, saved_card_id) if isinstance(saved_card_id, int) else None
-    if card is None or card.client_id != appt.client_id or card.removed_at is not None:
-        raise ValidationFailed({"saved_card": CARD_GONE})
-    if card.gateway != gateway.name:
-        raise ValidationFailed({"saved_card": "This card was saved with another payment provider: type the card "
-                                              "instead."})
-    if expires_before(card, now):
-        raise ValidationFailed({"saved_card": f"{card_label(card)} expired {card_expiry_text(card)}: "
-                                              "type another card."})
-    return card
-
-
 def open_checkout(session: Session, actor: Actor, appointment_id: int, *, gateway: PaymentGateway, now: datetime,
                   card: CardDetails | None = None, payment_method_id: str | None = None,
                   saved_card_id: int | None = None,
@@ -322,17 +281,12 @@ def open_checkout(session: Session, actor: Actor, appointment_id: int, *, gatewa
     Raises PermissionDenied (no payment.take), NotFound (unknown or other clinic),
     ValidationFailed: {"appointment": ALREADY}, a visit that is not checked in or completed,
     {"card_number": "Enter your card details."} for a balance without a card, the card's field
-    messages (validate_card), {"saved_card": ...} for a card on file that cannot be charged
-    (_card_on_file_for); nothing is written then.
+    messages (validate_card), {"saved_card": ...} (chargeable_card); nothing is written then.
 
-    saved_card_id: pay with the client's card on file (payments.cards.SavedCard) instead of a
-    typed card: an ON-SESSION charge of its payment method with its gateway customer
-    (ChargeRequest.customer_id, off_session False). The client is at the desk, so this is a
-    customer-initiated payment, not the merchant-initiated off-session charge the no-show fee
-    makes while the client is away (Stripe: off_session "indicates that the customer is not in
-    your checkout flow"); a bank that wants the cardholder to authenticate answers
-    requires_action, which the desk cannot complete (ACTION_AT_DESK: type another card). The
-    same pending payment, key and settlement as a typed card: one checkout path.
+    saved_card_id: charge the client's card on file instead (cards.chargeable_card): ON-SESSION
+    with its payment method and gateway customer, as the client is at the desk (off_session is
+    for charges while they are away, e.g. the no-show fee); a bank asking for authentication
+    answers requires_action (ACTION_AT_DESK). The same payment, key and settlement as a typed card.
     """
     actor.require(PERMISSION)
     if now.tzinfo is None:
@@ -354,7 +308,7 @@ def open_checkout(session: Session, actor: Actor, appointment_id: int, *, gatewa
     if saved_card_id is not None:
         if card is not None or payment_method_id:
             raise ValidationFailed({"saved_card": "Charge the card on file or type a card, not both."})
-        on_file = _card_on_file_for(session, appt, saved_card_id, gateway, now)
+        on_file = chargeable_card(session, appt.client_id, saved_card_id, gateway.name, now)
         payment_method_id, customer_id = on_file.payment_method_id, on_file.gateway_customer_id
     if card is None and not payment_method_id:
         raise ValidationFailed({"card_number": "Enter your card details."})
@@ -366,7 +320,8 @@ def open_checkout(session: Session, actor: Actor, appointment_id: int, *, gatewa
         idempotency_key=payment.idempotency_key if payment else next_idempotency_key(
             session, appt.id, "balance", prefix="checkout"),
         description=f"Checkout of appointment {appt.id}", card=card, payment_method_id=payment_method_id,
-        customer_id=customer_id, metadata={"org_id": str(actor.org_id), "appointment_id": str(appt.id), "purpose": "balance"})
+        customer_id=customer_id,
+        metadata={"org_id": str(actor.org_id), "appointment_id": str(appt.id), "purpose": "balance"})
     if payment is None:
         payment = record_pending(session, actor, appointment=appt, request=request, gateway=gateway.name, now=now,
                                  grace_seconds=grace_seconds, purpose="balance",
