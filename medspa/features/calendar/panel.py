@@ -69,7 +69,8 @@ def _pay_with() -> rx.Component:
         d.checkout_card_id > 0,
         rx.vstack(
             rx.radio_group.root(
-                rx.flex(item("card_on_file", "Charge ", rx.text.strong(d.checkout_card), " (card on file)"),
+                rx.flex(item("card_on_file", rx.text("Charge ", rx.text.strong(d.checkout_card), " (card on file)",
+                                                     as_="span")),
                         item("typed", "Type another card"), direction="column", gap="6px"),
                 value=DetailState.pay_with, on_change=DetailState.pick_pay_with, id="checkout-pay-with",
             ),
