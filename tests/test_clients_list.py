@@ -348,3 +348,25 @@ def test_added_is_the_clinics_day_not_utcs(engine, owner_engine):
     assert profile.added == "Dec 5, 2026"
     page = do_list_clients(clinic.staff_actor("owner"), query="Evening", now=NOW, engine=engine)
     assert [r.added for r in page.rows] == ["Dec 5, 2026"]
+
+
+def test_a_cancelled_future_visit_is_not_a_past_visit(us, engine):
+    """Trial finding 13: a visit cancelled ahead of its date is listed under "Cancelled", not
+    "Past visits"; once its time has passed it is history like any other."""
+    from medspa.domain.scheduling.desk import cancel_visit
+    from medspa.domain.scheduling.models import Appointment
+
+    kept = book(us, us.maria, datetime(2030, 1, 16, 15, 0, tzinfo=timezone.utc))
+    dropped = book(us, us.maria, datetime(2030, 1, 23, 15, 0, tzinfo=timezone.utc))
+    with us.session() as s:
+        appt = s.exec(select(Appointment).where(Appointment.display_code == dropped)).scalars().one()
+        cancel_visit(s, us.staff_actor("front_desk"), appt.id, now=NOW)
+        s.commit()
+    desk = do_read_client_profile(us.staff_actor("front_desk"), us.maria, now=NOW, engine=engine)
+    assert [v.code for v in desk.upcoming] == [format_display_code(kept)]
+    assert [(v.code, v.status) for v in desk.cancelled] == [(format_display_code(dropped), "cancelled")]
+    assert desk.past == []
+    later = do_read_client_profile(us.staff_actor("front_desk"), us.maria,
+                                   now=datetime(2030, 2, 1, tzinfo=timezone.utc), engine=engine)
+    assert later.cancelled == [] and [v.code for v in later.past] == [format_display_code(dropped),
+                                                                      format_display_code(kept)]

@@ -94,6 +94,9 @@ class ClientProfile:
     card_on_file: str = ""
     # late-cancel / no-show fees, newest first (payments.fees, issue 16): shown with the ledger
     fees: list["FeeLine"] = field(default_factory=list)
+    # visits cancelled whose time is still ahead (soonest first): neither upcoming nor past,
+    # the portal's rule too (portal.service: cancelled_ahead); trial finding 13
+    cancelled: list[VisitLine] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,8 @@ def _local(instant: datetime, time_zone: str) -> str:
 
 def client_profile(session: Session, actor: Actor, client: Client, *, now: datetime) -> ClientProfile:
     """The profile of `client` (already read through clients.service.get_client, which
-    audits it) as `actor` may see it; `now` aware UTC splits upcoming from past visits."""
+    audits it) as `actor` may see it; `now` aware UTC splits upcoming, cancelled (still
+    ahead) and past visits."""
     region = clinic_region(session, actor.org_id)
     org = session.get(Organization, actor.org_id)
     currency = org.currency if org else "USD"
@@ -171,12 +175,15 @@ def client_profile(session: Session, actor: Actor, client: Client, *, now: datet
             ClinicalPhoto.appointment_id.in_(ids)).group_by(ClinicalPhoto.appointment_id)).all())
     upcoming: list[VisitLine] = []
     past: list[VisitLine] = []
+    cancelled: list[VisitLine] = []
     for appt, service, provider, location, time_zone in rows:
         line = VisitLine(appt.id, format_display_code(appt.display_code), _local(appt.start_at, time_zone),
                          appt.status, service, provider, format_money(appt.price_cents, appt.currency), location,
                          charts.get(appt.id, "") if clinical else "", counts.get(appt.id, 0) if photos else 0)
         if appt.start_at >= now and appt.status in UPCOMING:
             upcoming.append(line)
+        elif appt.status == AppointmentStatus.CANCELLED and appt.end_at > now:
+            cancelled.append(line)
         else:
             past.append(line)
     past.reverse()
@@ -196,7 +203,8 @@ def client_profile(session: Session, actor: Actor, client: Client, *, now: datet
         upcoming[:MAX_VISITS], past[:MAX_VISITS], format_money(net, currency), ledger, clinical, photos,
         *_record_keeping(session, actor, client, now), client_details(session, actor, client, region),
         _card_on_file(session, actor, client.id),
-        _fee_lines(session, client.id, tz, {r[0].id: r[0].display_code for r in rows}))
+        _fee_lines(session, client.id, tz, {r[0].id: r[0].display_code for r in rows}),
+        cancelled[:MAX_VISITS])
 
 
 def _card_on_file(session: Session, actor: Actor, client_id: int) -> str:

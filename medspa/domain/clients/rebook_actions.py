@@ -17,7 +17,8 @@ Visit ids are checked against the client: another client's visit is NotFound.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
@@ -69,12 +70,15 @@ def fetch_book_again(actor: Actor, client_id: int, appointment_id: int | None, *
 class CheckoutRebook:
     """The next visit offered at checkout (issue 16): the checked-out visit's client and
     location, the next free time for its service from `weeks` weeks after the visit
-    (clients.rebook.next_free_time after usual_interval)."""
+    (clients.rebook.next_free_time after usual_interval). day: the location's local date of
+    the offer's start, or, without an offer, of the instant the search started from: the day
+    "Pick another time" opens the calendar on (trial finding 12)."""
 
     client_id: int
     location_id: int
     offer: RebookOffer
     weeks: int = 4
+    day: date | None = None
 
 
 def fetch_checkout_rebook(actor: Actor, appointment_id: int, *, clock: Clock | None = None,
@@ -94,10 +98,14 @@ def fetch_checkout_rebook(actor: Actor, appointment_id: int, *, clock: Clock | N
         if appt is None or appt.client_id is None:
             raise NotFound("appointment")
         visit = client_visit(work.session, appt.client_id, appointment_id)
+        from medspa.domain.practice.models import Location
+
         gap = usual_interval(work.session, visit)
-        return CheckoutRebook(appt.client_id, appt.location_id,
-                              next_free_time(work.session, actor, visit, at, after=visit.start_at + gap),
-                              gap.days // 7)
+        offer = next_free_time(work.session, actor, visit, at, after=visit.start_at + gap)
+        location = work.session.get(Location, appt.location_id)
+        shown = offer.start or max(at, visit.start_at + gap)
+        day = shown.astimezone(ZoneInfo(location.time_zone)).date() if location is not None else None
+        return CheckoutRebook(appt.client_id, appt.location_id, offer, gap.days // 7, day)
 
 
 def do_book_again(actor: Actor, client_id: int, appointment_id: int, *, start_at: datetime,

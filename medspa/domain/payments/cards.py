@@ -24,6 +24,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
+from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.gateway import SetupResult
 from medspa.domain.payments.models import CardSetup, CardSetupStatus, SavedCard
@@ -84,6 +85,27 @@ def default_card(session: Session, client_id: int | None) -> SavedCard | None:
         return None
     return session.exec(select(SavedCard).where(SavedCard.client_id == client_id, SavedCard.removed_at.is_(None))
                         .order_by(SavedCard.created_at.desc(), SavedCard.id.desc())).first()
+
+
+CARD_GONE = "That card is no longer on file for this client: type the card instead."
+
+
+def chargeable_card(session: Session, client_id: int | None, saved_card_id: int, gateway_name: str,
+                    now: datetime) -> SavedCard:
+    """The client's card on file `saved_card_id`, chargeable now through gateway `gateway_name`
+    (checkout's "Charge Visa ••4242"). Raises ValidationFailed({"saved_card": ...}): not this
+    client's, removed, or another clinic's (RLS hides it): CARD_GONE; saved with another payment
+    provider; or expired at `now` (expires_before): "Visa ••4242 expired 04/26: type another card."."""
+    card = session.get(SavedCard, saved_card_id) if isinstance(saved_card_id, int) else None
+    if card is None or card.client_id != client_id or card.removed_at is not None:
+        raise ValidationFailed({"saved_card": CARD_GONE})
+    if card.gateway != gateway_name:
+        raise ValidationFailed({"saved_card": "This card was saved with another payment provider: type the card "
+                                              "instead."})
+    if expires_before(card, now):
+        raise ValidationFailed({"saved_card": f"{card_label(card)} expired {card_expiry_text(card)}: "
+                                              "type another card."})
+    return card
 
 
 def card_for_visit(session: Session, appointment: Appointment) -> SavedCard | None:
@@ -243,12 +265,14 @@ def setup_by_key(session: Session, idempotency_key: str) -> CardSetup | None:
 class VisitCard:
     """The card on file as a visit shows it: label "Visa ••4242" ("" without a card), expiry
     "04/27", expires_before_visit (the card is no longer valid when the visit starts:
-    expires_before), waiting (the booking still waits for its card to be saved)."""
+    expires_before), waiting (the booking still waits for its card to be saved), card_id: the
+    SavedCard's id (0 without a card), which checkout charges when the desk picks it."""
 
     label: str = ""
     expiry: str = ""
     expires_before_visit: bool = False
     waiting: bool = False
+    card_id: int = 0
 
     @property
     def warning(self) -> str:
@@ -265,4 +289,5 @@ def visit_card(session: Session, appointment: Appointment) -> VisitCard:
     waiting = waiting_for_card(session, appointment.id)
     if card is None:
         return VisitCard(waiting=waiting)
-    return VisitCard(card_label(card), card_expiry_text(card), expires_before(card, appointment.start_at), waiting)
+    return VisitCard(card_label(card), card_expiry_text(card), expires_before(card, appointment.start_at), waiting,
+                     card.id)

@@ -63,6 +63,7 @@ from medspa.domain.audit.service import record
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_checkout_receipt
+from medspa.domain.payments.cards import chargeable_card
 from medspa.domain.payments.gateway import CardDetails, ChargeRequest, ChargeResult, PaymentGateway, validate_card
 from medspa.domain.payments.models import (CAPTURED_PAYMENT_STATUSES, OPEN_PAYMENT_STATUSES, LedgerEntry, Payment,
                                            PaymentStatus, Refund, RefundStatus)
@@ -172,27 +173,6 @@ def is_checked_out(session: Session, appointment_id: int) -> bool:
     return _sale(session, appointment_id) is not None
 
 
-def unpaid_balances(session: Session, client_ids: list[int], *, before: datetime) -> dict[int, int]:
-    """What each client owes for visits that were checked in or completed but never checked
-    out, starting before `before` (aware UTC; the day lists pass today's local midnight, so
-    today's own visit is not counted): per visit the balance checkout would charge (price minus
-    the deposit still held, as `checkout_quote`), integer cents summed per client id. Clients
-    owing nothing are left out. No permission check: the caller decides who sees money."""
-    if not client_ids:
-        return {}
-    rows = session.exec(select(Appointment).where(
-        Appointment.client_id.in_(sorted(set(client_ids))), Appointment.status.in_(CHECKOUT_STATUSES),
-        Appointment.start_at < before,
-        ~select(LedgerEntry.id).where(LedgerEntry.appointment_id == Appointment.id,
-                                      LedgerEntry.entry_type == "sale").exists())).all()
-    owed: dict[int, int] = {}
-    for appt in rows:
-        due = appt.price_cents - min(deposit_available_cents(session, appt.id), appt.price_cents)
-        if due > 0:
-            owed[appt.client_id] = owed.get(appt.client_id, 0) + due
-    return owed
-
-
 def checkout_quote(session: Session, actor: Actor, appointment_id: int) -> CheckoutQuote:
     """Price, deposit applied and balance due of a visit, or what its checkout took.
 
@@ -291,6 +271,7 @@ def _check_can_check_out(session: Session, appt: Appointment) -> None:
 
 def open_checkout(session: Session, actor: Actor, appointment_id: int, *, gateway: PaymentGateway, now: datetime,
                   card: CardDetails | None = None, payment_method_id: str | None = None,
+                  saved_card_id: int | None = None,
                   grace_seconds: int = DEFAULT_GRACE_SECONDS) -> OpenedCheckout:
     """Step 1 of checkout_visit, in the caller's transaction, which commits it BEFORE the
     gateway is called: the checks, then the pending balance payment (an attempt of this visit
@@ -300,7 +281,12 @@ def open_checkout(session: Session, actor: Actor, appointment_id: int, *, gatewa
     Raises PermissionDenied (no payment.take), NotFound (unknown or other clinic),
     ValidationFailed: {"appointment": ALREADY}, a visit that is not checked in or completed,
     {"card_number": "Enter your card details."} for a balance without a card, the card's field
-    messages (validate_card); nothing is written then.
+    messages (validate_card), {"saved_card": ...} (chargeable_card); nothing is written then.
+
+    saved_card_id: charge the client's card on file instead (cards.chargeable_card): ON-SESSION
+    with its payment method and gateway customer, as the client is at the desk (off_session is
+    for charges while they are away, e.g. the no-show fee); a bank asking for authentication
+    answers requires_action (ACTION_AT_DESK). The same payment, key and settlement as a typed card.
     """
     actor.require(PERMISSION)
     if now.tzinfo is None:
@@ -318,6 +304,12 @@ def open_checkout(session: Session, actor: Actor, appointment_id: int, *, gatewa
         return OpenedCheckout(appt.id, appt.currency, appt.price_cents, applied, balance, done=Checkout(
             appt.id, PaymentStatus.SUCCEEDED, appt.currency, appt.price_cents, applied, balance,
             pending_refund_cents=refunding, refund_ids=(refund.id,) if refund is not None else ()))
+    customer_id = ""
+    if saved_card_id is not None:
+        if card is not None or payment_method_id:
+            raise ValidationFailed({"saved_card": "Charge the card on file or type a card, not both."})
+        on_file = chargeable_card(session, appt.client_id, saved_card_id, gateway.name, now)
+        payment_method_id, customer_id = on_file.payment_method_id, on_file.gateway_customer_id
     if card is None and not payment_method_id:
         raise ValidationFailed({"card_number": "Enter your card details."})
     if card is not None:
@@ -328,6 +320,7 @@ def open_checkout(session: Session, actor: Actor, appointment_id: int, *, gatewa
         idempotency_key=payment.idempotency_key if payment else next_idempotency_key(
             session, appt.id, "balance", prefix="checkout"),
         description=f"Checkout of appointment {appt.id}", card=card, payment_method_id=payment_method_id,
+        customer_id=customer_id,
         metadata={"org_id": str(actor.org_id), "appointment_id": str(appt.id), "purpose": "balance"})
     if payment is None:
         payment = record_pending(session, actor, appointment=appt, request=request, gateway=gateway.name, now=now,
@@ -422,13 +415,14 @@ def record_checkout_charge(session: Session, actor: Actor, payment: Payment, res
 
 def checkout_visit(engine: Engine, actor: Actor, appointment_id: int, *, gateway: PaymentGateway, now: datetime,
                    card: CardDetails | None = None, payment_method_id: str | None = None,
-                   grace_seconds: int = DEFAULT_GRACE_SECONDS) -> Checkout:
+                   saved_card_id: int | None = None, grace_seconds: int = DEFAULT_GRACE_SECONDS) -> Checkout:
     """Check a visit out: sell it at its price, apply the deposit paid, charge the balance, in
     three steps with no transaction open during the gateway call (module docstring).
 
     appointment_id: a checked-in or completed visit of the actor's clinic. gateway: the
     deployment's PaymentGateway; card (offline test gateway) or payment_method_id (Stripe)
-    pays the balance and is not needed when the balance is 0. now: aware UTC instant.
+    pays the balance and is not needed when the balance is 0; saved_card_id instead charges
+    the client's card on file on-session (open_checkout). now: aware UTC instant.
     grace_seconds: Settings.reconcile_grace_seconds. Every step commits on its own. Returns
     Checkout with status succeeded, declined, requires_action or pending (see Checkout).
 
@@ -441,7 +435,8 @@ def checkout_visit(engine: Engine, actor: Actor, appointment_id: int, *, gateway
     """
     with tenant_session(actor.org_id, engine) as session:
         opened = open_checkout(session, actor, appointment_id, gateway=gateway, now=now, card=card,
-                               payment_method_id=payment_method_id, grace_seconds=grace_seconds)
+                               payment_method_id=payment_method_id, saved_card_id=saved_card_id,
+                               grace_seconds=grace_seconds)
         session.commit()
     if opened.done is not None:
         return _send_checkout_refunds(engine, actor, opened.done, gateway, now)

@@ -12,7 +12,7 @@ Alerts (`VisitAlert`) of a visit, in this order:
 - "new_client": no completed visit before this one (the database keeps each client's first
   completed visit in client_first_visit, migration 0012, the same fact the reports count);
 - "balance": visits checked in or completed on earlier days but never checked out
-  (payments.checkout.unpaid_balances), for roles with payment.take.
+  (payments.owed.unpaid_balances), for roles with payment.take.
 The clinical record (allergies, contraindications) will add kinds "allergy" and
 "contraindication" with tone "red": `visit_alerts` is the one place that collects them.
 """
@@ -187,7 +187,7 @@ def visit_alerts(session: Session, actor: Actor, rows: list[tuple[Appointment, C
     docstring). `before`: the local midnight starting today (aware UTC): an unpaid balance is
     of visits before it. THE place the clinical record's allergies and contraindications
     join ("allergy", "contraindication", tone "red", before the others)."""
-    from medspa.domain.payments.checkout import unpaid_balances  # payments depends on scheduling models
+    from medspa.domain.payments.owed import unpaid_balances  # payments depends on scheduling models
 
     client_ids = [c.id for _a, c in rows if c is not None]
     firsts = _first_visits(session, client_ids)

@@ -72,6 +72,9 @@ class AppointmentDetail:
     # a warning when it expires before the visit ("" when fine)
     card_on_file: str = ""
     card_warning: str = ""
+    # the card on file checkout may charge (payment.take, checkout offered, not expired before
+    # the visit): its SavedCard id, else 0 (trial finding 6)
+    checkout_card_id: int = 0
     # its late-cancel / no-show fee (payments.fees; a visit has at most one in practice): id, the
     # line in words, status, and whether this actor may waive it (fee.waive); 0 / "" without one
     fee_id: int = 0
@@ -203,6 +206,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         currency=appt.currency, actions=actions, cancel_late=late, cancel_policy=policy,
         cancellation_window_hours=window, notes=appt.notes, cancel_reason=_cancel_reason(appt),
         card_on_file=card.label, card_warning=card.warning, **series, **checkout,
+        checkout_card_id=card.card_id if "checkout" in actions and not card.expires_before_visit else 0,
         **_fee_fields(session, actor, appt.id))
 
 

@@ -29,7 +29,7 @@ class CheckoutRebookState(StaffState):
     rebook_label: str = ""  # "Tue, Aug 11, 10:30 AM EDT with Nina" ("" when none)
     rebook_from: str = ""  # "4 weeks after this visit"
     rebook_note: str = ""
-    rebook_href: str = ""  # /calendar?location=..&client=.. (the preset booking dialog)
+    rebook_href: str = ""  # /calendar?location=..&client=..&day=.. (the preset booking dialog on the offered day)
     rebook_message: str = ""
     rebook_error: str = ""
     rebook_busy: bool = False
@@ -49,7 +49,8 @@ class CheckoutRebookState(StaffState):
         if not done.ok:
             return None
         got = done.value
-        self.rebook_href = f"/calendar?location={got.location_id}&client={got.client_id}"
+        day = f"&day={got.day.isoformat()}" if got.day else ""  # the offered day, not today (finding 12)
+        self.rebook_href = f"/calendar?location={got.location_id}&client={got.client_id}{day}"
         self.rebook_label, self.rebook_note = got.offer.label, got.offer.note
         self.rebook_from = f"{got.weeks} week{'s' if got.weeks != 1 else ''} after this visit"
         if got.offer.start is not None:

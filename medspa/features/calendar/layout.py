@@ -240,6 +240,8 @@ class DetailView:
     can_move: bool = False  # appointment.reschedule on a confirmed / checked-in visit: drag or edit
     card_on_file: str = ""  # "Visa ••4242" (issue 16)
     card_warning: str = ""  # the card expires before the visit
+    checkout_card_id: int = 0  # the card on file checkout may charge (0: type a card), finding 6
+    checkout_card: str = ""  # its label, "Visa ••4242"
     fee_id: int = 0  # its late-cancel / no-show fee (payments.fees): the line, unpaid, waivable
     fee_line: str = ""
     fee_unpaid: bool = False
@@ -452,6 +454,7 @@ def detail_view(d: AppointmentDetail) -> DetailView:
         cancel_late=d.cancel_late, cancel_policy=d.cancel_policy, reference=d.reference,
         can_checkout="checkout" in d.actions, checked_out=d.checked_out, cancel_reason=d.cancel_reason,
         can_move="move" in d.actions, card_on_file=d.card_on_file, card_warning=d.card_warning,
+        checkout_card_id=d.checkout_card_id, checkout_card=d.card_on_file if d.checkout_card_id else "",
         fee_id=d.fee_id, fee_line=d.fee_line, fee_unpaid=d.fee_status == "unpaid_needs_action",
         fee_waivable=d.fee_waivable,
         series_label=d.series_label, series_ahead=d.series_ahead,

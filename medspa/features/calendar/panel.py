@@ -56,11 +56,36 @@ def _checkout_input(name: str, label: str, placeholder: str, **props) -> rx.Comp
     )
 
 
+def _pay_with() -> rx.Component:
+    """With a card on file (trial finding 6): "Charge Visa ••4242" or "Type another card", the
+    card on file's decline or authentication message right under the choice."""
+    d = DetailState.detail
+
+    def item(value: str, *label) -> rx.Component:
+        return rx.text(rx.flex(rx.radio_group.item(value=value, id=f"checkout-pay-{value}"), *label, gap="2",
+                               align="center"), as_="label", size="2")
+
+    return rx.cond(
+        d.checkout_card_id > 0,
+        rx.vstack(
+            rx.radio_group.root(
+                rx.flex(item("card_on_file", rx.text("Charge ", rx.text.strong(d.checkout_card), " (card on file)",
+                                                     as_="span")),
+                        item("typed", "Type another card"), direction="column", gap="6px"),
+                value=DetailState.pay_with, on_change=DetailState.pick_pay_with, id="checkout-pay-with",
+            ),
+            _checkout_error("saved_card"),
+            spacing="2", width="100%",
+        ),
+    )
+
+
 def _checkout_section() -> rx.Component:
     """Checkout for a checked-in/completed visit (payment.take): sale, deposit applied,
     balance due, then a card form (test payments) or "Complete checkout" for a zero balance;
     afterwards "Checked out · $X paid"."""
     d = DetailState.detail
+    typed = (d.checkout_card_id == 0) | (DetailState.pay_with == "typed")  # the card form shows
 
     def figure(label: str, value, fid: str, **props) -> rx.Component:
         return rx.hstack(rx.text(label, size="2", color_scheme="gray"), rx.text(value, size="2", id=fid, **props),
@@ -71,22 +96,32 @@ def _checkout_section() -> rx.Component:
             rx.cond(
                 d.balance_due,
                 rx.vstack(
-                    rx.text("Test payments — 4242 4242 4242 4242, any future date, any CVC.", size="1",
-                            color_scheme="amber"),
-                    _checkout_input("card_number", "Card number", "4242 4242 4242 4242", auto_complete="cc-number"),
-                    _checkout_error("card_number"),
-                    _checkout_error("card"),
-                    rx.flex(
-                        _checkout_input("exp_month", "Month", "MM", max_length=2),
-                        _checkout_input("exp_year", "Year", "YY", max_length=4),
-                        _checkout_input("cvc", "CVC", "123", max_length=4),
-                        spacing="2", width="100%",
+                    _pay_with(),
+                    rx.cond(
+                        typed,
+                        rx.vstack(
+                            rx.text("Test payments — 4242 4242 4242 4242, any future date, any CVC.", size="1",
+                                    color_scheme="amber"),
+                            _checkout_input("card_number", "Card number", "4242 4242 4242 4242",
+                                            auto_complete="cc-number"),
+                            _checkout_error("card_number"),
+                            _checkout_error("card"),
+                            rx.flex(
+                                _checkout_input("exp_month", "Month", "MM", max_length=2),
+                                _checkout_input("exp_year", "Year", "YY", max_length=4),
+                                _checkout_input("cvc", "CVC", "123", max_length=4),
+                                spacing="2", width="100%",
+                            ),
+                            _checkout_error("exp_month"),
+                            _checkout_error("exp_year"),
+                            _checkout_error("cvc"),
+                            spacing="2", width="100%",
+                        ),
                     ),
-                    _checkout_error("exp_month"),
-                    _checkout_error("exp_year"),
-                    _checkout_error("cvc"),
-                    rx.button(rx.icon("credit-card", size=15), "Charge " + d.balance, type="submit", size="2",
-                              color_scheme="grass", width="100%", loading=DetailState.busy, id="checkout-pay"),
+                    rx.button(rx.icon("credit-card", size=15),
+                              rx.cond(typed, "Charge " + d.balance, "Charge " + d.balance + " to " + d.checkout_card),
+                              type="submit", size="2", color_scheme="grass", width="100%", loading=DetailState.busy,
+                              id="checkout-pay"),
                     spacing="2", width="100%",
                 ),
                 rx.button(rx.icon("circle-check", size=15), "Complete checkout", type="submit", size="2",

@@ -39,7 +39,8 @@ from medspa.web.inputs import ascii_int, form_text, parse_id
 from medspa.features.calendar.layout import DayView, DetailView, WeekView, day_view, detail_view, parse_day, week_view
 
 
-CARD_FIELDS = ("card_number", "exp_month", "exp_year", "cvc")
+CARD_FIELDS = ("card_number", "exp_month", "exp_year", "cvc", "saved_card")
+PAY_WITH = ("card_on_file", "typed")  # checkout: the client's card on file, or a typed card
 NOT_ALLOWED = "Not allowed."
 
 # on opening today, scroll the grid so the current-time line sits near the top
@@ -240,13 +241,14 @@ class DetailState(StaffState):
     notice: str = ""
     # checkout: card field -> message (card_number, exp_month, exp_year, cvc, card = a decline)
     checkout_errors: dict[str, str] = {}
+    pay_with: str = "card_on_file"  # checkout: one of PAY_WITH (the card on file only when the panel offers one)
     find_error: str = ""  # the desk's code search, shown next to its box
     cancel_errors: dict[str, str] = {}  # the cancel confirmation: reason / note -> message
 
     def _reset(self) -> None:
         """Close the panel (the close button, or navigation to another day or view)."""
         self.panel_open, self.confirm_cancel, self.busy, self.error, self.notice = False, False, False, "", ""
-        self.checkout_errors, self.cancel_errors = {}, {}
+        self.checkout_errors, self.cancel_errors, self.pay_with = {}, {}, "card_on_file"
 
     async def _reload(self, actor: Actor) -> None:
         try:
@@ -271,7 +273,7 @@ class DetailState(StaffState):
         if done.redirect:
             return done.redirect
         self.busy, self.error, self.notice, self.confirm_cancel = False, "", "", False
-        self.checkout_errors = {}
+        self.checkout_errors, self.pay_with = {}, "card_on_file"
         if done.error:
             self.panel_open = False
             return rx.toast.error("That appointment is not available.")
@@ -368,11 +370,19 @@ class DetailState(StaffState):
         await self._after(done.actor, notice)
 
     @rx.event
+    def pick_pay_with(self, value: str):
+        """Checkout: charge the card on file or type a card (one of PAY_WITH; else ignored)."""
+        if value in PAY_WITH:
+            self.pay_with, self.checkout_errors = value, {}
+
+    @rx.event
     async def checkout(self, form: dict):
         """Check the visit shown out: the balance is charged to the card typed in the panel's
-        form (card_number, exp_month, exp_year, cvc; none when the deposit covers the price).
-        A decline shows the gateway's message next to the card number; the session, the
-        permission (payment.take) and the visit are checked again on the server."""
+        form (card_number, exp_month, exp_year, cvc; none when the deposit covers the price),
+        or to the client's card on file when the panel offers it and pay_with says so (its id
+        comes from the server's own panel detail, never from the browser). A decline shows the
+        gateway's message next to the card (number); the session, the permission (payment.take),
+        the visit and the card's owner are checked again on the server."""
         if not self.panel_open or not self.detail.can_checkout or not isinstance(form, dict):
             return
 
@@ -380,14 +390,17 @@ class DetailState(StaffState):
             value = form.get(name, "")
             return value.strip()[:limit] if isinstance(value, str) else ""
 
-        card = None
-        if self.detail.balance_due:
+        card, saved = None, None
+        on_file = bool(self.detail.balance_due and self.detail.checkout_card_id and self.pay_with == "card_on_file")
+        if on_file:
+            saved = self.detail.checkout_card_id
+        elif self.detail.balance_due:
             month, year = typed("exp_month", 4), typed("exp_year", 4)
             card = CardDetails(typed("card_number", 30), ascii_int(month) or 0, ascii_int(year) or 0, typed("cvc", 4))
         self.busy, self.checkout_errors, self.error, self.notice = True, {}, "", ""  # no stale "Checked in"
         yield
         try:
-            done = await self._act(do_checkout_visit, self.detail.id, card, denied=NOT_ALLOWED)
+            done = await self._act(do_checkout_visit, self.detail.id, card, denied=NOT_ALLOWED, saved_card_id=saved)
         except ValidationFailed as exc:
             fields = dict(exc.fields)
             self.busy, self.error = False, fields.pop("appointment", "")
@@ -395,7 +408,7 @@ class DetailState(StaffState):
                 {} if self.error else {"card": "; ".join(exc.fields.values())})
             return
         except GatewayUnavailable as exc:
-            self.busy, self.checkout_errors = False, {"card": exc.message}
+            self.busy, self.checkout_errors = False, {"saved_card" if on_file else "card": exc.message}
             return
         if not done.ok:
             self.busy, self.error = False, done.error
@@ -404,7 +417,7 @@ class DetailState(StaffState):
         result = done.value.result
         self.detail, self.busy = detail_view(done.value.detail), False
         if result.status != PaymentStatus.SUCCEEDED:
-            self.checkout_errors = {"card": result.message}
+            self.checkout_errors = {"saved_card" if on_file else "card": result.message}
             return
         paid = f" · card ending {result.card_last4}" if result.card_last4 else ""
         if result.refunded_cents:

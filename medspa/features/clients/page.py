@@ -239,6 +239,8 @@ def _profile_view() -> rx.Component:
         record_keeping_card(),
         book_again_card(),
         _visits("Upcoming visits", p.upcoming, "profile-upcoming", "Nothing booked."),
+        rx.cond(p.cancelled.length() > 0,  # cancelled, time still ahead: neither upcoming nor past
+                _visits("Cancelled visits", p.cancelled, "profile-cancelled", "")),
         _visits("Past visits", p.past, "profile-past", "No visits yet.", extra=book_again_cell),
         clinical_section(),
         ledger,

@@ -203,6 +203,7 @@ class ClientProfileState(StaffState):
     net_paid: str = ""
     upcoming: list[VisitView] = []
     past: list[VisitView] = []
+    cancelled: list[VisitView] = []  # cancelled, time still ahead (finding 13)
     ledger: list[LedgerView] = []
     fees: list[FeeView] = []
     clinical: bool = False
@@ -218,7 +219,7 @@ class ClientProfileState(StaffState):
         self.status = status
         self.name = self.phone = self.email = self.date_of_birth = self.added = self.net_paid = ""
         self.upcoming, self.past, self.ledger, self.clinical, self.photos = [], [], [], False, False
-        self.fees = []
+        self.fees, self.cancelled = [], []
         self.duplicates, self.merged_into, self.merges, self._client_id = [], [], [], 0
         self.details, self.card_on_file = DetailsView(), ""
 
@@ -228,7 +229,7 @@ class ClientProfileState(StaffState):
                                                                              p.date_of_birth, p.added)
         self.net_paid, self.clinical, self.photos = p.net_paid, p.clinical, p.photos
         self.card_on_file = p.card_on_file
-        self.upcoming, self.past = _visits(p.upcoming), _visits(p.past)
+        self.upcoming, self.past, self.cancelled = _visits(p.upcoming), _visits(p.past), _visits(p.cancelled)
         self.ledger = [LedgerView(e.when, e.kind, e.amount) for e in p.ledger]
         self.fees = [FeeView(f.when, f.code, f.line, f.needs_action) for f in p.fees]
         self._client_id = p.id

@@ -107,11 +107,14 @@ def do_cancel_visit(actor: Actor, appointment_id: int, reason: str = "client_req
 
 
 def do_checkout_visit(actor: Actor, appointment_id: int, card: CardDetails | None, *, clock: Clock | None = None,
-                      engine: Engine | None = None, gateway: PaymentGateway | None = None) -> CheckedOut:
+                      engine: Engine | None = None, gateway: PaymentGateway | None = None,
+                      saved_card_id: int | None = None) -> CheckedOut:
     """Check the visit out (payments/checkout.py: the pending balance payment commits before
     the gateway is called, the answer is recorded in its own transaction), then the refreshed
     detail. A declined attempt stays recorded (the next attempt gets a new idempotency key).
-    `card` is None when the deposit covers the price. Raises ValidationFailed (card fields,
+    `card` is None when the deposit covers the price, or when `saved_card_id` (the panel's
+    checkout_card_id) charges the client's card on file on-session instead (payments.checkout.
+    open_checkout). Raises ValidationFailed (card fields, saved_card,
     already checked out, wrong status), NotFound, PermissionDenied, GatewayUnavailable (the
     pending attempt stays: a retry reuses its key, reconciliation settles it otherwise)."""
     clock = clock or app_clock()
@@ -119,7 +122,7 @@ def do_checkout_visit(actor: Actor, appointment_id: int, card: CardDetails | Non
     engine = engine_of(engine)
     pay = gateway_of(gateway, engine, clock)
     result = checkout_visit(engine, actor, appointment_id, gateway=pay, now=now, card=card,
-                            grace_seconds=get_settings().reconcile_grace_seconds)
+                            saved_card_id=saved_card_id, grace_seconds=get_settings().reconcile_grace_seconds)
     with atomic(actor.org_id, engine=engine) as work:
         return CheckedOut(result, appointment_detail(work.session, actor, appointment_id, now=now))
 
