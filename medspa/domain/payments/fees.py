@@ -39,6 +39,7 @@ from medspa.db import tenant_session
 from medspa.domain.audit.service import record
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
+from medspa.domain.messaging.notices import queue_fee_notice
 from medspa.domain.money import format_money
 from medspa.domain.payments.cards import card_for_visit, card_label
 from medspa.domain.payments.gateway import ChargeRequest, ChargeResult, PaymentGateway
@@ -148,6 +149,7 @@ def apply_policy_fee(session: Session, actor: Actor, appointment: Appointment, k
     record(session, actor, "policy_fee.apply", "appointment", appointment.id, client_id=appointment.client_id,
            at=now, kind=kind, fee_cents=fee, deposit_cents=paid, kept_cents=st.kept, refund_cents=st.refund,
            charge_cents=st.charge, status=str(row.status))
+    tell_fee_outcome(session, row, appointment)
     return AppliedFee(row.id, row.status, refund_ids)
 
 
@@ -266,6 +268,8 @@ def settle_fee_payment(session: Session, actor: Actor, payment: Payment, now: da
     record(session, actor, action or f"policy_fee.{row.status}", "appointment", row.appointment_id,
            client_id=row.client_id, at=now, kind=row.kind, fee_cents=row.fee_cents, charged_cents=row.charged_cents,
            reason=row.reason)
+    if not action:
+        tell_fee_outcome(session, row)
     return row.status
 
 
@@ -320,7 +324,40 @@ def waive_fee(session: Session, actor: Actor, fee_id: int, reason: str, *, now: 
     record(session, actor, "policy_fee.waive", "appointment", row.appointment_id, client_id=row.client_id, at=now,
            kind=row.kind, fee_cents=row.fee_cents, previous=str(previous), reason=text,
            refund_cents=sum(r.amount_cents for r in refunds))
+    from_deposit = sum(r.amount_cents for r in refunds if r.payment_id != row.payment_id)
+    queue_fee_notice(session, session.get(Appointment, row.appointment_id), key=f"fee-{row.kind}-waived",
+                     subject=f"{FEE_KIND_LABELS[row.kind]} waived",
+                     sentence=waived_fee_sentence(row, from_deposit, sum(r.amount_cents for r in refunds)
+                                                  - from_deposit))
     return tuple(r.id for r in refunds)
+
+
+def waived_fee_sentence(row: PolicyFee, deposit_back_cents: int, card_back_cents: int) -> str:
+    """A waived fee told to the client: "Your no-show fee of $75.00 was waived: $75.00 is being
+    refunded to your card ($50.00 of your deposit, $25.00 charged to your card on file)." or
+    "...was waived: nothing more is due." (integer cents being refunded, by where they came from)."""
+    money = lambda cents: format_money(cents, row.currency)  # noqa: E731
+    what = "late-cancellation fee" if row.kind == "late_cancel" else "no-show fee"
+    head = f"Your {what} of {money(row.fee_cents)} was waived"
+    back = deposit_back_cents + card_back_cents
+    if not back:
+        return f"{head}: nothing more is due."
+    parts = ([f"{money(deposit_back_cents)} of your deposit"] if deposit_back_cents else []) + (
+        [f"{money(card_back_cents)} charged to your card on file"] if card_back_cents else [])
+    return f"{head}: {money(back)} is being refunded to your card ({', '.join(parts)})."
+
+
+def tell_fee_outcome(session: Session, row: PolicyFee, appointment: Appointment | None = None) -> None:
+    """Tell the client what a no-show fee did once it is settled (paid from the deposit and/or
+    the card, or unpaid and needing action: messaging.notices.queue_fee_notice with
+    client_fee_sentence; one message per outcome and attempt, dedupe key
+    fee-no_show-<status>-<attempts>). A late-cancel fee is told in the cancellation notice;
+    a fee still charging or with nothing due is told nothing yet."""
+    if row.kind != "no_show" or row.status not in (PolicyFeeStatus.PAID, PolicyFeeStatus.UNPAID):
+        return
+    appointment = appointment or session.get(Appointment, row.appointment_id)
+    queue_fee_notice(session, appointment, key=f"fee-{row.kind}-{row.status}-{row.attempts}",
+                     subject="No-show fee", sentence=client_fee_sentence(row))
 
 
 def fee_line(row: PolicyFee) -> str:
@@ -432,14 +469,25 @@ def visit_fee_sentence(session: Session, appointment_id: int, kind: str = "late_
     return client_fee_sentence(row) if row is not None else ""
 
 
-def late_fee_preview(session: Session, appointment: Appointment, location, *, client: bool) -> str:
+CLINIC_REASON_NO_FEE = "No fee: cancelled for the clinic's reason"
+
+
+def late_fee_preview(session: Session, appointment: Appointment, location, *, client: bool,
+                     reason: str | None = None) -> str:
     """What a late cancellation of `appointment` would cost under the late-cancel fee, in words,
     before it happens ("" when the location sets no fee for it: the deposit rule's words
     apply). client: worded for the client cancelling ("your deposit") or for the desk (the
-    clinic's own reasons charge nothing). The caller knows the cancellation would be late."""
+    clinic's own reasons charge nothing). reason (desk only): the reason picked on the cancel
+    form; a clinic reason (scheduling.policy.CLINIC_REASONS) -> CLINIC_REASON_NO_FEE (and the
+    deposit held is refunded), another -> the fee alone; None -> the fee and a note that the
+    clinic's reasons charge nothing. The caller knows the cancellation would be late."""
     fee = fee_applies(appointment, location, "late_cancel")
     if fee is None:
         return ""
+    if not client and reason is not None and is_clinic_reason(reason):
+        _, held = held_deposit(session, appointment.id) or (None, 0)
+        refund = f" The {format_money(held, appointment.currency)} deposit is refunded." if held else ""
+        return f"{CLINIC_REASON_NO_FEE}.{refund}"
     _, held = held_deposit(session, appointment.id) or (None, 0)
     st = settle_fee(held, fee)
     money = lambda cents: format_money(cents, appointment.currency)  # noqa: E731
@@ -455,4 +503,84 @@ def late_fee_preview(session: Session, appointment: Appointment, location, *, cl
                      else f"{money(st.charge)} is due{'' if client else ' (no card on file)'}")
     head = f"A late-cancellation fee of {money(fee)} applies"
     text = f"{head}: {', '.join(parts)}." if parts else f"{head}."
-    return text if client else f"{text} Cancelling for the clinic's own reason (clinic, weather) charges nothing."
+    if client or reason is not None:
+        return text
+    return f"{text} Cancelling for the clinic's own reason (clinic, weather) charges nothing."
+
+
+def no_show_fee_preview(session: Session, appointment: Appointment, location) -> str:
+    """What marking `appointment` a no-show would cost, in words for the desk's confirmation,
+    before it happens (the same split apply_policy_fee makes: scheduling.policy.settle_fee on
+    the deposit still held): "A no-show fee of $75.00 applies: $50.00 from the deposit, $25.00
+    charged to Visa ••4242." (or "$25.00 unpaid: no card on file, collect it from the client",
+    "the other $20.00 of the deposit refunded"); "No fee applies." when the location sets no
+    no-show fee for this visit (fee_due None or 0)."""
+    fee = fee_applies(appointment, location, "no_show")
+    if not fee:
+        return "No fee applies."
+    _, held = held_deposit(session, appointment.id) or (None, 0)
+    st = settle_fee(held, fee)
+    money = lambda cents: format_money(cents, appointment.currency)  # noqa: E731
+    card = card_for_visit(session, appointment)
+    parts = []
+    if st.kept:
+        parts.append(f"{money(st.kept)} from the deposit")
+    if st.refund:
+        parts.append(f"the other {money(st.refund)} of the deposit refunded")
+    if st.charge:
+        parts.append(f"{money(st.charge)} charged to {card_label(card)}" if card
+                     else f"{money(st.charge)} unpaid: no card on file, collect it from the client")
+    return f"A no-show fee of {money(fee)} applies: {', '.join(parts)}."
+
+
+RETRY_PERMISSION = "payment.take"
+NOT_IN_CHECKOUT = ("Checkout does not include this fee: collect it from the client at the desk, or charge it "
+                   "here once they have a card on file.")
+
+
+def collect_fee_words(session: Session, actor: Actor, row: PolicyFee, appointment: Appointment) -> tuple[str, str]:
+    """How the desk collects an unpaid fee (unpaid_needs_action with a remainder): (the card the
+    actor may charge it to again, "Visa ••4242", when they have payment.take and the client has
+    a card on file; a hint in words otherwise). ("", "") for a fee that is not unpaid."""
+    if row.status != PolicyFeeStatus.UNPAID or not row.charge_cents:
+        return "", ""
+    card = card_for_visit(session, appointment)
+    if card is not None and actor.can(RETRY_PERMISSION):
+        return card_label(card), ""
+    if card is not None:
+        return "", "A manager or the front desk (payments) can charge the card on file again."
+    return "", NOT_IN_CHECKOUT
+
+
+def retry_fee_charge(session: Session, actor: Actor, fee_id: int, *, now: datetime, grace_seconds: int = 120) -> None:
+    """Write a new off-session charge of an unpaid fee's remainder on the client's card on file
+    (payment.take): the fee row is locked, so of two presses (two tabs, a double click) only one
+    writes an attempt; the other finds it charging or paid and is refused. The new Payment's
+    idempotency key is fee-<appointment id>-<kind>-attempt-<n+1> (_begin_charge); the caller
+    commits and sends it (send_fee_charges_now), whose answer settles the fee as the first
+    attempt's did. Raises PermissionDenied, NotFound, ValidationFailed ({"fee": ...}: not
+    unpaid, nothing to charge, no card on file)."""
+    actor.require(RETRY_PERMISSION)
+    row = fee_of_id(session, fee_id)
+    if row.status != PolicyFeeStatus.UNPAID or not row.charge_cents:
+        raise ValidationFailed({"fee": "This fee is not waiting to be collected"
+                                       + (" (its card charge is under way)" if row.status == PolicyFeeStatus.CHARGING
+                                          else "")})
+    appointment = session.get(Appointment, row.appointment_id)
+    if card_for_visit(session, appointment) is None:
+        raise ValidationFailed({"fee": NO_CARD})
+    _begin_charge(session, actor, appointment, row, now=now, grace_seconds=grace_seconds)
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    record(session, actor, "policy_fee.retry", "appointment", row.appointment_id, client_id=row.client_id, at=now,
+           kind=row.kind, charge_cents=row.charge_cents, attempt=row.attempts)
+
+
+def fee_of_id(session: Session, fee_id: int) -> PolicyFee:
+    """Fee `fee_id`, locked FOR UPDATE and read afresh. Raises NotFound."""
+    row = session.exec(select(PolicyFee).where(PolicyFee.id == fee_id).with_for_update()
+                       .execution_options(populate_existing=True)).first()
+    if row is None:
+        raise NotFound("fee")
+    return row

@@ -78,6 +78,15 @@ class AppointmentDetail:
     fee_line: str = ""
     fee_status: str = ""
     fee_waivable: bool = False
+    # an unpaid fee (needs action): the card a staff member with payment.take may charge it to
+    # again ("Visa ••4242"; payments.fee_actions.do_retry_fee_charge), else how to collect it
+    fee_retry_card: str = ""
+    fee_collect_hint: str = ""
+    # the no-show confirmation's words (payments.fees.no_show_fee_preview), when "no_show" is allowed
+    no_show_preview: str = ""
+    # the cancel form's words when a clinic reason is picked (late-cancel fee: none for those), ""
+    # when the same as cancel_policy
+    cancel_policy_clinic: str = ""
     # its recurring series (scheduling.series_changes.series_info): "Visit 3 of 6 · Weekly at 10:00 AM",
     # and how many of its visits are confirmed and still ahead ("" / 0: not part of a series)
     series_label: str = ""
@@ -171,9 +180,11 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
     else:
         policy = (f"More than {window} hours ahead: the {format_money(paid, payment.currency)} deposit "
                   "will be refunded.")
-    fee_words = _late_fee_words(session, appt, location) if inside else ""
-    if fee_words:  # a late-cancel fee applies instead of the deposit rule (payments.fees)
+    fee_words = _late_fee_words(session, appt, location, "client_request") if inside else ""
+    policy_clinic = ""
+    if fee_words:  # a late-cancel fee applies instead of the deposit rule (payments.fees), by the reason
         policy, late = f"{where}: {fee_words}", True
+        policy_clinic = f"{where}: {_late_fee_words(session, appt, location, 'clinic')}"
     contact = actor.can("client.contact.read") and client is not None
     local_start = appt.start_at.astimezone(tz)
     checkout = _checkout_figures(session, actor, appt)
@@ -184,6 +195,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         actions.append("checkout")
     record(session, actor, "appointment.read", "appointment", appt.id, client_id=appt.client_id, at=now)
     series = _series_fields(session, appt, now)
+    no_show_words = _no_show_words(session, appt, location) if "no_show" in actions else ""
     return AppointmentDetail(
         id=appt.id, reference=format_display_code(appt.display_code), status=appt.status,
         status_label=WAITING_FOR_CARD if waiting else STATUS_LABELS.get(appt.status, appt.status),
@@ -203,25 +215,35 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         currency=appt.currency, actions=actions, cancel_late=late, cancel_policy=policy,
         cancellation_window_hours=window, notes=appt.notes, cancel_reason=_cancel_reason(appt),
         card_on_file=card.label, card_warning=card.warning, **series, **checkout,
-        **_fee_fields(session, actor, appt.id))
+        no_show_preview=no_show_words, cancel_policy_clinic=policy_clinic,
+        **_fee_fields(session, actor, appt))
 
 
-def _late_fee_words(session: Session, appt: Appointment, location: Location) -> str:
+def _late_fee_words(session: Session, appt: Appointment, location: Location, reason: str) -> str:
     from medspa.domain.payments.fees import late_fee_preview  # payments depends on scheduling models
 
-    return late_fee_preview(session, appt, location, client=False)
+    return late_fee_preview(session, appt, location, client=False, reason=reason)
 
 
-def _fee_fields(session: Session, actor: Actor, appointment_id: int) -> dict:
-    """The visit's latest late-cancel / no-show fee for the panel (payments.fees.fee_line)."""
-    from medspa.domain.payments.fees import fee_line, fees_of_visit  # payments depends on scheduling models
+def _no_show_words(session: Session, appt: Appointment, location: Location) -> str:
+    from medspa.domain.payments.fees import no_show_fee_preview  # payments depends on scheduling models
 
-    fees = fees_of_visit(session, appointment_id)
+    return no_show_fee_preview(session, appt, location)
+
+
+def _fee_fields(session: Session, actor: Actor, appt: Appointment) -> dict:
+    """The visit's latest late-cancel / no-show fee for the panel (payments.fees.fee_line), and
+    for an unpaid one how to collect it (payments.fees.collect_fee_words)."""
+    from medspa.domain.payments.fees import collect_fee_words, fee_line, fees_of_visit  # payments -> scheduling
+
+    fees = fees_of_visit(session, appt.id)
     if not fees:
         return {}
     fee = fees[-1]
+    retry_card, hint = collect_fee_words(session, actor, fee, appt)
     return {"fee_id": fee.id, "fee_line": fee_line(fee), "fee_status": fee.status,
-            "fee_waivable": actor.can("fee.waive") and fee.status in ("paid", "unpaid_needs_action")}
+            "fee_waivable": actor.can("fee.waive") and fee.status in ("paid", "unpaid_needs_action"),
+            "fee_retry_card": retry_card, "fee_collect_hint": hint}
 
 
 def _series_fields(session: Session, appt: Appointment, now: datetime) -> dict:
