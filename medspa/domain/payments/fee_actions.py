@@ -181,7 +181,8 @@ def do_retry_fee_charge(actor: Actor, fee_id: int, *, clock: Clock | None = None
     committed, then sent (send_fee_charges_now); the answer settles the fee (paid, or unpaid
     with the card's reason) and tells the client (payments.fees.tell_fee_outcome). Returns the
     fee as it stands. Raises PermissionDenied, NotFound, ValidationFailed ({"fee": ...})."""
-    from medspa.domain.payments.fees import retry_fee_charge, send_fee_charges_now
+    from medspa.domain.payments.fee_collect import retry_fee_charge
+    from medspa.domain.payments.fees import send_fee_charges_now
     from medspa.domain.payments.models import PolicyFee
     from medspa.settings import get_settings
 

@@ -42,6 +42,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.notices import queue_fee_notice
 from medspa.domain.money import format_money
 from medspa.domain.payments.cards import card_for_visit, card_label
+from medspa.domain.payments.fee_words import client_fee_sentence, waived_fee_sentence
 from medspa.domain.payments.gateway import ChargeRequest, ChargeResult, PaymentGateway
 from medspa.domain.payments.models import (LedgerEntry, Payment, PaymentStatus, PolicyFee, PolicyFeeStatus,
                                            Refund, SavedCard)
@@ -143,7 +144,7 @@ def apply_policy_fee(session: Session, actor: Actor, appointment: Appointment, k
                                      "taken from the deposit; the rest goes back")
         refund_ids = (refund.id,) if refund is not None else ()
     if st.charge:
-        _begin_charge(session, actor, appointment, row, now=now, grace_seconds=grace_seconds)
+        begin_fee_charge(session, actor, appointment, row, now=now, grace_seconds=grace_seconds)
     session.add(row)
     session.flush()
     record(session, actor, "policy_fee.apply", "appointment", appointment.id, client_id=appointment.client_id,
@@ -153,7 +154,7 @@ def apply_policy_fee(session: Session, actor: Actor, appointment: Appointment, k
     return AppliedFee(row.id, row.status, refund_ids)
 
 
-def _begin_charge(session: Session, actor: Actor, appointment: Appointment, row: PolicyFee, *, now: datetime,
+def begin_fee_charge(session: Session, actor: Actor, appointment: Appointment, row: PolicyFee, *, now: datetime,
                   grace_seconds: int) -> None:
     """The pending Payment of the fee's remainder on the saved card (status charging), or
     unpaid_needs_action when the client has no card."""
@@ -332,21 +333,6 @@ def waive_fee(session: Session, actor: Actor, fee_id: int, reason: str, *, now: 
     return tuple(r.id for r in refunds)
 
 
-def waived_fee_sentence(row: PolicyFee, deposit_back_cents: int, card_back_cents: int) -> str:
-    """A waived fee told to the client: "Your no-show fee of $75.00 was waived: $75.00 is being
-    refunded to your card ($50.00 of your deposit, $25.00 charged to your card on file)." or
-    "...was waived: nothing more is due." (integer cents being refunded, by where they came from)."""
-    money = lambda cents: format_money(cents, row.currency)  # noqa: E731
-    what = "late-cancellation fee" if row.kind == "late_cancel" else "no-show fee"
-    head = f"Your {what} of {money(row.fee_cents)} was waived"
-    back = deposit_back_cents + card_back_cents
-    if not back:
-        return f"{head}: nothing more is due."
-    parts = ([f"{money(deposit_back_cents)} of your deposit"] if deposit_back_cents else []) + (
-        [f"{money(card_back_cents)} charged to your card on file"] if card_back_cents else [])
-    return f"{head}: {money(back)} is being refunded to your card ({', '.join(parts)})."
-
-
 def tell_fee_outcome(session: Session, row: PolicyFee, appointment: Appointment | None = None) -> None:
     """Tell the client what a no-show fee did once it is settled (paid from the deposit and/or
     the card, or unpaid and needing action: messaging.notices.queue_fee_notice with
@@ -438,30 +424,6 @@ def send_fee_charges_now(engine, actor: Actor, appointment_id: int, gateway: Pay
             session.commit()
 
 
-def client_fee_sentence(row: PolicyFee) -> str:
-    """What a fee did, told to the client after their own cancellation: "A late-cancellation
-    fee of $75.00 applies: $50.00 of your deposit was kept for it and $25.00 was charged to
-    your card on file." (or "... the clinic will contact you about the remaining $25.00.", or
-    "$25.00 of your deposit is being refunded.")."""
-    money = lambda cents: format_money(cents, row.currency)  # noqa: E731
-    what = "late-cancellation fee" if row.kind == "late_cancel" else "no-show fee"
-    if row.status == PolicyFeeStatus.NONE_DUE:
-        return ""
-    parts = [f"A {what} of {money(row.fee_cents)} applies"]
-    tail = []
-    if row.applied_cents:
-        tail.append(f"{money(row.applied_cents)} of your deposit was kept for it")
-    if row.refund_cents:
-        tail.append(f"{money(row.refund_cents)} of your deposit is being refunded")
-    if row.charged_cents:
-        tail.append(f"{money(row.charged_cents)} was charged to your card on file")
-    elif row.charge_cents and row.status == PolicyFeeStatus.CHARGING:
-        tail.append(f"{money(row.charge_cents)} is being charged to your card on file")
-    elif row.charge_cents and row.status == PolicyFeeStatus.UNPAID:
-        tail.append(f"the clinic will contact you about the remaining {money(row.charge_cents)}")
-    return parts[0] + (": " + " and ".join(tail) if tail else "") + "."
-
-
 def visit_fee_sentence(session: Session, appointment_id: int, kind: str = "late_cancel") -> str:
     """The visit's `kind` fee told to the client (client_fee_sentence), "" when it has none:
     the one sentence of a cancellation's notice and page and of a late move's message."""
@@ -532,55 +494,3 @@ def no_show_fee_preview(session: Session, appointment: Appointment, location) ->
                      else f"{money(st.charge)} unpaid: no card on file, collect it from the client")
     return f"A no-show fee of {money(fee)} applies: {', '.join(parts)}."
 
-
-RETRY_PERMISSION = "payment.take"
-NOT_IN_CHECKOUT = ("Checkout does not include this fee: collect it from the client at the desk, or charge it "
-                   "here once they have a card on file.")
-
-
-def collect_fee_words(session: Session, actor: Actor, row: PolicyFee, appointment: Appointment) -> tuple[str, str]:
-    """How the desk collects an unpaid fee (unpaid_needs_action with a remainder): (the card the
-    actor may charge it to again, "Visa ••4242", when they have payment.take and the client has
-    a card on file; a hint in words otherwise). ("", "") for a fee that is not unpaid."""
-    if row.status != PolicyFeeStatus.UNPAID or not row.charge_cents:
-        return "", ""
-    card = card_for_visit(session, appointment)
-    if card is not None and actor.can(RETRY_PERMISSION):
-        return card_label(card), ""
-    if card is not None:
-        return "", "A manager or the front desk (payments) can charge the card on file again."
-    return "", NOT_IN_CHECKOUT
-
-
-def retry_fee_charge(session: Session, actor: Actor, fee_id: int, *, now: datetime, grace_seconds: int = 120) -> None:
-    """Write a new off-session charge of an unpaid fee's remainder on the client's card on file
-    (payment.take): the fee row is locked, so of two presses (two tabs, a double click) only one
-    writes an attempt; the other finds it charging or paid and is refused. The new Payment's
-    idempotency key is fee-<appointment id>-<kind>-attempt-<n+1> (_begin_charge); the caller
-    commits and sends it (send_fee_charges_now), whose answer settles the fee as the first
-    attempt's did. Raises PermissionDenied, NotFound, ValidationFailed ({"fee": ...}: not
-    unpaid, nothing to charge, no card on file)."""
-    actor.require(RETRY_PERMISSION)
-    row = fee_of_id(session, fee_id)
-    if row.status != PolicyFeeStatus.UNPAID or not row.charge_cents:
-        raise ValidationFailed({"fee": "This fee is not waiting to be collected"
-                                       + (" (its card charge is under way)" if row.status == PolicyFeeStatus.CHARGING
-                                          else "")})
-    appointment = session.get(Appointment, row.appointment_id)
-    if card_for_visit(session, appointment) is None:
-        raise ValidationFailed({"fee": NO_CARD})
-    _begin_charge(session, actor, appointment, row, now=now, grace_seconds=grace_seconds)
-    row.updated_at = now
-    session.add(row)
-    session.flush()
-    record(session, actor, "policy_fee.retry", "appointment", row.appointment_id, client_id=row.client_id, at=now,
-           kind=row.kind, charge_cents=row.charge_cents, attempt=row.attempts)
-
-
-def fee_of_id(session: Session, fee_id: int) -> PolicyFee:
-    """Fee `fee_id`, locked FOR UPDATE and read afresh. Raises NotFound."""
-    row = session.exec(select(PolicyFee).where(PolicyFee.id == fee_id).with_for_update()
-                       .execution_options(populate_existing=True)).first()
-    if row is None:
-        raise NotFound("fee")
-    return row

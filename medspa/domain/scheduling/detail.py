@@ -164,27 +164,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         .distinct().order_by(Resource.name)))
     payment = succeeded_deposit(session, appt.id)  # a kept deposit stays paid; a refunded one is not
     paid = payment.amount_cents if payment is not None else 0
-    window, late_keeps = cancel_rule(appt, location)
-    inside = is_late_to_cancel(appt, window, now)
-    late = late_keeps and inside
-    where = (f"Inside the {window}-hour window" if is_late_cancellation(appt.start_at, window, now)
-             else "Moved inside the window by the client")
-    if paid == 0:
-        policy = "No deposit was paid, so nothing is refunded or kept."
-    elif inside and not late:
-        policy = (f"{where}, but this location refunds late cancellations: the "
-                  f"{format_money(paid, payment.currency)} deposit will be refunded.")
-    elif late:
-        policy = (f"{where}: the {format_money(paid, payment.currency)} deposit "
-                  "will be kept.")
-    else:
-        policy = (f"More than {window} hours ahead: the {format_money(paid, payment.currency)} deposit "
-                  "will be refunded.")
-    fee_words = _late_fee_words(session, appt, location, "client_request") if inside else ""
-    policy_clinic = ""
-    if fee_words:  # a late-cancel fee applies instead of the deposit rule (payments.fees), by the reason
-        policy, late = f"{where}: {fee_words}", True
-        policy_clinic = f"{where}: {_late_fee_words(session, appt, location, 'clinic')}"
+    window, late, policy, policy_clinic = _cancel_words(session, appt, location, payment, paid, now)
     contact = actor.can("client.contact.read") and client is not None
     local_start = appt.start_at.astimezone(tz)
     checkout = _checkout_figures(session, actor, appt)
@@ -219,6 +199,35 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         **_fee_fields(session, actor, appt))
 
 
+def _cancel_words(session: Session, appt: Appointment, location: Location, payment, paid: int,
+                  now: datetime) -> tuple[int, bool, str, str]:
+    """(window hours, late, the cancel form's words, its words for a clinic reason or ""): the
+    deposit rule (scheduling.policy.cancel_rule) or, inside the window with a late-cancel fee
+    set, the fee by the reason picked (payments.fees.late_fee_preview)."""
+    window, late_keeps = cancel_rule(appt, location)
+    inside = is_late_to_cancel(appt, window, now)
+    late = late_keeps and inside
+    where = (f"Inside the {window}-hour window" if is_late_cancellation(appt.start_at, window, now)
+             else "Moved inside the window by the client")
+    if paid == 0:
+        policy = "No deposit was paid, so nothing is refunded or kept."
+    elif inside and not late:
+        policy = (f"{where}, but this location refunds late cancellations: the "
+                  f"{format_money(paid, payment.currency)} deposit will be refunded.")
+    elif late:
+        policy = (f"{where}: the {format_money(paid, payment.currency)} deposit "
+                  "will be kept.")
+    else:
+        policy = (f"More than {window} hours ahead: the {format_money(paid, payment.currency)} deposit "
+                  "will be refunded.")
+    fee_words = _late_fee_words(session, appt, location, "client_request") if inside else ""
+    policy_clinic = ""
+    if fee_words:  # a late-cancel fee applies instead of the deposit rule (payments.fees), by the reason
+        policy, late = f"{where}: {fee_words}", True
+        policy_clinic = f"{where}: {_late_fee_words(session, appt, location, 'clinic')}"
+    return window, late, policy, policy_clinic
+
+
 def _late_fee_words(session: Session, appt: Appointment, location: Location, reason: str) -> str:
     from medspa.domain.payments.fees import late_fee_preview  # payments depends on scheduling models
 
@@ -234,7 +243,8 @@ def _no_show_words(session: Session, appt: Appointment, location: Location) -> s
 def _fee_fields(session: Session, actor: Actor, appt: Appointment) -> dict:
     """The visit's latest late-cancel / no-show fee for the panel (payments.fees.fee_line), and
     for an unpaid one how to collect it (payments.fees.collect_fee_words)."""
-    from medspa.domain.payments.fees import collect_fee_words, fee_line, fees_of_visit  # payments -> scheduling
+    from medspa.domain.payments.fee_collect import collect_fee_words  # payments depends on scheduling
+    from medspa.domain.payments.fees import fee_line, fees_of_visit
 
     fees = fees_of_visit(session, appt.id)
     if not fees:
