@@ -233,3 +233,17 @@ def test_the_desk_cancel_words_follow_the_reason(engine, owner_engine):
                                    "the deposit goes toward it, the other $10.00 is refunded.")
     assert panel.cancel_policy_clinic == ("Inside the 24-hour window: No fee: cancelled for the clinic's reason. "
                                           "The $50.00 deposit is refunded.")
+
+
+def test_with_no_fee_the_clinic_reason_words_say_the_kept_deposit_is_refunded(engine, owner_engine):
+    from medspa.domain.practice.models import Location
+
+    clinic = _clinic(engine, owner_engine)
+    with clinic.session() as s:
+        s.get(Location, clinic.location_id).late_cancel_keeps_deposit = True
+        s.commit()
+    appt = _book(engine, clinic)
+    panel = _detail(clinic, appt.id, BOUNDARY + timedelta(hours=1))
+    assert panel.cancel_policy == "Inside the 24-hour window: the $50.00 deposit will be kept."
+    assert panel.cancel_policy_clinic == ("Inside the 24-hour window: cancelled for the clinic's reason, the $50.00 "
+                                          "deposit will be refunded.")

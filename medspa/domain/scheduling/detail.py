@@ -225,6 +225,9 @@ def _cancel_words(session: Session, appt: Appointment, location: Location, payme
     if fee_words:  # a late-cancel fee applies instead of the deposit rule (payments.fees), by the reason
         policy, late = f"{where}: {fee_words}", True
         policy_clinic = f"{where}: {_late_fee_words(session, appt, location, 'clinic')}"
+    elif late and paid:  # the deposit rule keeps it, but never for the clinic's own reasons (cancel_visit)
+        policy_clinic = (f"{where}: cancelled for the clinic's reason, the {format_money(paid, payment.currency)} "
+                         "deposit will be refunded.")
     return window, late, policy, policy_clinic
 
 
