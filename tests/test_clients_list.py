@@ -329,7 +329,7 @@ def test_the_profile_shows_what_the_client_paid_not_the_clinics_card_fee(engine,
     assert "processing_fee" in kinds  # the clinic's books have it
     profile = do_read_client_profile(clinic.staff_actor("owner"), appt.client_id, now=NOW, engine=engine)
     assert profile.net_paid == "$50.00"
-    assert [(line.kind, line.amount) for line in profile.ledger] == [("deposit paid", "$50.00")]
+    assert [(line.kind, line.amount) for line in profile.ledger] == [("Deposit paid", "$50.00")]
 
 
 def test_added_is_the_clinics_day_not_utcs(engine, owner_engine):

@@ -143,7 +143,7 @@ def step(action: str, after: str):
     def run_step(w, role):
         appt = new_visit(w)
         state = staff_state(DetailState, w, role)
-        state.panel_open = True
+        state.panel_open, state.confirm_no_show = True, True  # a no-show is marked from its confirmation
         state.detail.id = appt
         run(call(DetailState.step, state, action))
         return status(w, appt) == after

@@ -418,8 +418,10 @@ def test_the_panel_the_portal_and_the_confirmation_state_the_fee(engine, owner_e
                                                        OutboxMessage.channel == "email")).one()
     assert panel.cancel_late and panel.cancel_policy == (
         "Inside the 24-hour window: A late-cancellation fee of $75.00 applies: $50.00 of the deposit goes toward "
-        "it, $25.00 is due (no card on file). Cancelling for the clinic's own reason (clinic, weather) charges "
-        "nothing.")
+        "it, $25.00 is due (no card on file).")
+    assert panel.cancel_policy_clinic == ("Inside the 24-hour window: No fee: cancelled for the clinic's reason. "
+                                          "The $50.00 deposit is refunded.")
+    assert panel.no_show_preview == ""  # not the visit's day yet: no no-show
     assert not early.cancel_late and "will be refunded" in early.cancel_policy
     assert preview.late and preview.message == (
         "You are cancelling inside the cancellation window. A late-cancellation fee of $75.00 applies: $50.00 of "

@@ -31,19 +31,25 @@ def test_desk_marks_a_no_show_and_the_unpaid_fee_shows_on_the_visit_and_the_ledg
     open_day(page, desk, TODAY)
     block(page, visit.id).click()
     panel = page.locator("#detail-panel")
-    panel.locator("#detail-no-show").click()
+    panel.locator("#detail-no-show").click()  # asks first, with what it costs
+    expect(panel.locator("#detail-no-show-preview")).to_have_text(
+        "A no-show fee of $75.00 applies: $50.00 from the deposit, $25.00 charged to Visa ••3184.")
+    expect(panel.locator("#detail-status")).to_have_text("Confirmed")
+    screenshot("fees-no-show-confirm")
+    panel.locator("#detail-no-show-confirm").click()
     expect(panel.locator("#detail-status")).to_have_text("No-show")
     expect(panel.locator("#detail-fee")).to_have_text(
         "No-show fee $75.00: $50.00 from the deposit, $25.00 unpaid, needs action: The card needs the client's "
         "authentication (3-D Secure): collect it from the client")
     expect(panel.locator("#fee-waive")).to_have_count(0)  # the front desk cannot waive
+    expect(panel.locator("#fee-charge-again")).to_have_text("Charge card on file again (Visa ••3184)")
     screenshot("fees-no-show-panel")
 
     panel.locator("#detail-profile-link").click()
     fees = page.locator("#profile-fees")
     expect(fees).to_contain_text("No-show fee $75.00")
     expect(fees).to_contain_text("unpaid, needs action")
-    expect(page.locator("#profile-ledger")).to_contain_text("fee from deposit")
+    expect(page.locator("#profile-ledger")).to_contain_text("Deposit kept for the fee $50.00")
     screenshot("fees-ledger-desktop")
     page.set_viewport_size(PHONE)
     expect(fees).to_be_visible()
@@ -93,6 +99,7 @@ def test_manager_sets_fees_waives_one_and_checkout_offers_the_next_visit(page: P
     block(page, visit.id).click()
     panel = page.locator("#detail-panel")
     panel.locator("#detail-no-show").click()
+    panel.locator("#detail-no-show-confirm").click()
     expect(panel.locator("#detail-fee")).to_contain_text("No-show fee $70.00: $50.00 from the deposit, $20.00 unpaid")
     panel.locator("#fee-waive").click()
     panel.locator("#fee-waive-confirm").click()

@@ -23,7 +23,8 @@ from medspa.domain.clinical.photos import ClinicalPhoto
 from medspa.domain.identity.actor import Actor
 from medspa.domain.money import format_money
 from medspa.domain.payments.cards import card_expiry_text, card_label, default_card
-from medspa.domain.payments.models import LedgerEntry
+from medspa.domain.payments.ledger_words import ledger_label
+from medspa.domain.payments.models import LedgerEntry, PolicyFee
 from medspa.domain.phones import national_phone
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
@@ -58,7 +59,8 @@ class VisitLine:
 
 @dataclass(frozen=True)
 class LedgerLine:
-    """A ledger line: local date, entry type as words ("deposit paid"), amount (formatted)."""
+    """A ledger line: local date, entry type in words (payments.ledger_words.ledger_label: "Deposit
+    paid", "Deposit kept for the fee $50.00"), amount (formatted)."""
 
     when: str
     kind: str
@@ -192,7 +194,10 @@ def client_profile(session: Session, actor: Actor, client: Client, *, now: datet
                                    .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())).scalars())
     net = sum(e.amount_cents for e in entries)
     tz = next(iter(r[4] for r in rows), "UTC")
-    ledger = [LedgerLine(e.created_at.astimezone(ZoneInfo(tz)).date().isoformat(), e.entry_type.replace("_", " "),
+    kept = _kept_for_fees(session, [e.appointment_id for e in entries[:MAX_LEDGER]
+                                    if e.entry_type == "fee_from_deposit" and e.appointment_id])
+    ledger = [LedgerLine(e.created_at.astimezone(ZoneInfo(tz)).date().isoformat(),
+                         ledger_label(e.entry_type, kept_cents=kept.get(e.appointment_id, 0), currency=e.currency),
                          format_money(e.amount_cents, e.currency)) for e in entries[:MAX_LEDGER]]
     return ClientProfile(
         client.id, f"{client.first_name} {client.last_name}", client.first_name, client.last_name,
@@ -253,3 +258,14 @@ def _record_keeping(session: Session, actor: Actor, client: Client, now: datetim
     if not actor.can("client.merge"):
         return [], hid, []
     return ([] if client.merged_into_id else likely_duplicates_of(session, client)), hid, into
+
+
+def _kept_for_fees(session: Session, appointment_ids: list[int]) -> dict[int, int]:
+    """appointment id -> integer cents of its deposit kept for its late-cancel / no-show fees
+    (PolicyFee.applied_cents), for the words of its fee_from_deposit ledger line."""
+    if not appointment_ids:
+        return {}
+    rows = session.execute(select(PolicyFee.appointment_id, func.sum(PolicyFee.applied_cents))
+                           .where(PolicyFee.appointment_id.in_(appointment_ids))
+                           .group_by(PolicyFee.appointment_id)).all()
+    return {a: int(c or 0) for a, c in rows}

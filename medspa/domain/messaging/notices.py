@@ -171,3 +171,28 @@ def queue_series_confirmation(session: Session, visits: list[Appointment], *, de
         attach_booking_invite(session, email, org=org, appointment=first, location=location, service=service,
                               provider=provider)
     return added
+
+
+# --- late-cancel / no-show fees (issue 16) ------------------------------------------------------
+
+def queue_fee_notice(session: Session, appointment: Appointment, *, key: str, subject: str,
+                     sentence: str) -> list[OutboxMessage]:
+    """An email and (with a phone) an SMS telling the client what a no-show fee did or that a fee
+    was waived: `sentence` is the fee's words (payments.fees.client_fee_sentence /
+    waived_fee_sentence: amounts in the visit's currency, what came from the deposit, what was
+    charged to the card on file, what is unpaid or refunded), named with the visit (service,
+    clinic time with zone, location) and its booking reference. `key`: the dedupe key's stem
+    (e.g. "fee-no_show-paid-1": one message per fee outcome and attempt; a re-run adds
+    nothing). Call it in the transaction that settles the fee. Nothing for a client who cannot
+    be reached; returns the messages added."""
+    facts = visit_facts(session, appointment)
+    if facts is None or not sentence:
+        return []
+    client, org, location, service, when = facts.client, facts.org, facts.location, facts.service, facts.when
+    code = format_display_code(appointment.display_code)
+    body = (f"Hi {client.first_name},\n\n"
+            f"About your {service.name} on {when} at {location.name}:\n{sentence}\n"
+            f"Booking reference: {code}\n\n{org.name}")
+    return add_new_messages(session, visit_messages(
+        appointment, client, kind="fee_notice", key=key, subject=f"{subject}: {service.name} on {when}",
+        body=body, sms=f"{org.name}: {service.name} {when}. {sentence} Ref {code}"))

@@ -172,3 +172,29 @@ def do_waive_fee(actor: Actor, fee_id: int, reason: str, *, clock: Clock | None 
 
         row = work.session.get(PolicyFee, fee_id)
         return FeeView(row.id, row.kind, row.status, fee_line(row), False)
+
+
+def do_retry_fee_charge(actor: Actor, fee_id: int, *, clock: Clock | None = None, engine: Engine | None = None,
+                        gateway: PaymentGateway | None = None) -> FeeView:
+    """"Charge card on file again" (payment.take): a new attempt at an unpaid fee's remainder on
+    the client's card (payments.fees.retry_fee_charge, a new idempotency key per attempt),
+    committed, then sent (send_fee_charges_now); the answer settles the fee (paid, or unpaid
+    with the card's reason) and tells the client (payments.fees.tell_fee_outcome). Returns the
+    fee as it stands. Raises PermissionDenied, NotFound, ValidationFailed ({"fee": ...})."""
+    from medspa.domain.payments.fee_collect import retry_fee_charge
+    from medspa.domain.payments.fees import send_fee_charges_now
+    from medspa.domain.payments.models import PolicyFee
+    from medspa.settings import get_settings
+
+    clock = clock or app_clock()
+    now = clock.now()
+    with atomic(actor.org_id, engine=engine) as work:
+        retry_fee_charge(work.session, actor, fee_id, now=now, grace_seconds=get_settings().reconcile_grace_seconds)
+        appointment_id = work.session.get(PolicyFee, fee_id).appointment_id
+        work.commit()
+    engine = engine_of(engine)
+    send_fee_charges_now(engine, actor, appointment_id, gateway_of(gateway, engine, clock), now)
+    with atomic(actor.org_id, engine=engine) as work:
+        row = work.session.get(PolicyFee, fee_id)
+        return FeeView(row.id, row.kind, row.status, fee_line(row),
+                       actor.can("fee.waive") and row.status in ("paid", "unpaid_needs_action"))

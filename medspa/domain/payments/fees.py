@@ -39,8 +39,10 @@ from medspa.db import tenant_session
 from medspa.domain.audit.service import record
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
+from medspa.domain.messaging.notices import queue_fee_notice
 from medspa.domain.money import format_money
 from medspa.domain.payments.cards import card_for_visit, card_label
+from medspa.domain.payments.fee_words import client_fee_sentence, waived_fee_sentence
 from medspa.domain.payments.gateway import ChargeRequest, ChargeResult, PaymentGateway
 from medspa.domain.payments.models import (LedgerEntry, Payment, PaymentStatus, PolicyFee, PolicyFeeStatus,
                                            Refund, SavedCard)
@@ -142,16 +144,17 @@ def apply_policy_fee(session: Session, actor: Actor, appointment: Appointment, k
                                      "taken from the deposit; the rest goes back")
         refund_ids = (refund.id,) if refund is not None else ()
     if st.charge:
-        _begin_charge(session, actor, appointment, row, now=now, grace_seconds=grace_seconds)
+        begin_fee_charge(session, actor, appointment, row, now=now, grace_seconds=grace_seconds)
     session.add(row)
     session.flush()
     record(session, actor, "policy_fee.apply", "appointment", appointment.id, client_id=appointment.client_id,
            at=now, kind=kind, fee_cents=fee, deposit_cents=paid, kept_cents=st.kept, refund_cents=st.refund,
            charge_cents=st.charge, status=str(row.status))
+    tell_fee_outcome(session, row, appointment)
     return AppliedFee(row.id, row.status, refund_ids)
 
 
-def _begin_charge(session: Session, actor: Actor, appointment: Appointment, row: PolicyFee, *, now: datetime,
+def begin_fee_charge(session: Session, actor: Actor, appointment: Appointment, row: PolicyFee, *, now: datetime,
                   grace_seconds: int) -> None:
     """The pending Payment of the fee's remainder on the saved card (status charging), or
     unpaid_needs_action when the client has no card."""
@@ -266,6 +269,8 @@ def settle_fee_payment(session: Session, actor: Actor, payment: Payment, now: da
     record(session, actor, action or f"policy_fee.{row.status}", "appointment", row.appointment_id,
            client_id=row.client_id, at=now, kind=row.kind, fee_cents=row.fee_cents, charged_cents=row.charged_cents,
            reason=row.reason)
+    if not action:
+        tell_fee_outcome(session, row)
     return row.status
 
 
@@ -320,7 +325,25 @@ def waive_fee(session: Session, actor: Actor, fee_id: int, reason: str, *, now: 
     record(session, actor, "policy_fee.waive", "appointment", row.appointment_id, client_id=row.client_id, at=now,
            kind=row.kind, fee_cents=row.fee_cents, previous=str(previous), reason=text,
            refund_cents=sum(r.amount_cents for r in refunds))
+    from_deposit = sum(r.amount_cents for r in refunds if r.payment_id != row.payment_id)
+    queue_fee_notice(session, session.get(Appointment, row.appointment_id), key=f"fee-{row.kind}-waived",
+                     subject=f"{FEE_KIND_LABELS[row.kind]} waived",
+                     sentence=waived_fee_sentence(row, from_deposit, sum(r.amount_cents for r in refunds)
+                                                  - from_deposit))
     return tuple(r.id for r in refunds)
+
+
+def tell_fee_outcome(session: Session, row: PolicyFee, appointment: Appointment | None = None) -> None:
+    """Tell the client what a no-show fee did once it is settled (paid from the deposit and/or
+    the card, or unpaid and needing action: messaging.notices.queue_fee_notice with
+    client_fee_sentence; one message per outcome and attempt, dedupe key
+    fee-no_show-<status>-<attempts>). A late-cancel fee is told in the cancellation notice;
+    a fee still charging or with nothing due is told nothing yet."""
+    if row.kind != "no_show" or row.status not in (PolicyFeeStatus.PAID, PolicyFeeStatus.UNPAID):
+        return
+    appointment = appointment or session.get(Appointment, row.appointment_id)
+    queue_fee_notice(session, appointment, key=f"fee-{row.kind}-{row.status}-{row.attempts}",
+                     subject="No-show fee", sentence=client_fee_sentence(row))
 
 
 def fee_line(row: PolicyFee) -> str:
@@ -401,30 +424,6 @@ def send_fee_charges_now(engine, actor: Actor, appointment_id: int, gateway: Pay
             session.commit()
 
 
-def client_fee_sentence(row: PolicyFee) -> str:
-    """What a fee did, told to the client after their own cancellation: "A late-cancellation
-    fee of $75.00 applies: $50.00 of your deposit was kept for it and $25.00 was charged to
-    your card on file." (or "... the clinic will contact you about the remaining $25.00.", or
-    "$25.00 of your deposit is being refunded.")."""
-    money = lambda cents: format_money(cents, row.currency)  # noqa: E731
-    what = "late-cancellation fee" if row.kind == "late_cancel" else "no-show fee"
-    if row.status == PolicyFeeStatus.NONE_DUE:
-        return ""
-    parts = [f"A {what} of {money(row.fee_cents)} applies"]
-    tail = []
-    if row.applied_cents:
-        tail.append(f"{money(row.applied_cents)} of your deposit was kept for it")
-    if row.refund_cents:
-        tail.append(f"{money(row.refund_cents)} of your deposit is being refunded")
-    if row.charged_cents:
-        tail.append(f"{money(row.charged_cents)} was charged to your card on file")
-    elif row.charge_cents and row.status == PolicyFeeStatus.CHARGING:
-        tail.append(f"{money(row.charge_cents)} is being charged to your card on file")
-    elif row.charge_cents and row.status == PolicyFeeStatus.UNPAID:
-        tail.append(f"the clinic will contact you about the remaining {money(row.charge_cents)}")
-    return parts[0] + (": " + " and ".join(tail) if tail else "") + "."
-
-
 def visit_fee_sentence(session: Session, appointment_id: int, kind: str = "late_cancel") -> str:
     """The visit's `kind` fee told to the client (client_fee_sentence), "" when it has none:
     the one sentence of a cancellation's notice and page and of a late move's message."""
@@ -432,14 +431,25 @@ def visit_fee_sentence(session: Session, appointment_id: int, kind: str = "late_
     return client_fee_sentence(row) if row is not None else ""
 
 
-def late_fee_preview(session: Session, appointment: Appointment, location, *, client: bool) -> str:
+CLINIC_REASON_NO_FEE = "No fee: cancelled for the clinic's reason"
+
+
+def late_fee_preview(session: Session, appointment: Appointment, location, *, client: bool,
+                     reason: str | None = None) -> str:
     """What a late cancellation of `appointment` would cost under the late-cancel fee, in words,
     before it happens ("" when the location sets no fee for it: the deposit rule's words
     apply). client: worded for the client cancelling ("your deposit") or for the desk (the
-    clinic's own reasons charge nothing). The caller knows the cancellation would be late."""
+    clinic's own reasons charge nothing). reason (desk only): the reason picked on the cancel
+    form; a clinic reason (scheduling.policy.CLINIC_REASONS) -> CLINIC_REASON_NO_FEE (and the
+    deposit held is refunded), another -> the fee alone; None -> the fee and a note that the
+    clinic's reasons charge nothing. The caller knows the cancellation would be late."""
     fee = fee_applies(appointment, location, "late_cancel")
     if fee is None:
         return ""
+    if not client and reason is not None and is_clinic_reason(reason):
+        _, held = held_deposit(session, appointment.id) or (None, 0)
+        refund = f" The {format_money(held, appointment.currency)} deposit is refunded." if held else ""
+        return f"{CLINIC_REASON_NO_FEE}.{refund}"
     _, held = held_deposit(session, appointment.id) or (None, 0)
     st = settle_fee(held, fee)
     money = lambda cents: format_money(cents, appointment.currency)  # noqa: E731
@@ -455,4 +465,32 @@ def late_fee_preview(session: Session, appointment: Appointment, location, *, cl
                      else f"{money(st.charge)} is due{'' if client else ' (no card on file)'}")
     head = f"A late-cancellation fee of {money(fee)} applies"
     text = f"{head}: {', '.join(parts)}." if parts else f"{head}."
-    return text if client else f"{text} Cancelling for the clinic's own reason (clinic, weather) charges nothing."
+    if client or reason is not None:
+        return text
+    return f"{text} Cancelling for the clinic's own reason (clinic, weather) charges nothing."
+
+
+def no_show_fee_preview(session: Session, appointment: Appointment, location) -> str:
+    """What marking `appointment` a no-show would cost, in words for the desk's confirmation,
+    before it happens (the same split apply_policy_fee makes: scheduling.policy.settle_fee on
+    the deposit still held): "A no-show fee of $75.00 applies: $50.00 from the deposit, $25.00
+    charged to Visa ••4242." (or "$25.00 unpaid: no card on file, collect it from the client",
+    "the other $20.00 of the deposit refunded"); "No fee applies." when the location sets no
+    no-show fee for this visit (fee_due None or 0)."""
+    fee = fee_applies(appointment, location, "no_show")
+    if not fee:
+        return "No fee applies."
+    _, held = held_deposit(session, appointment.id) or (None, 0)
+    st = settle_fee(held, fee)
+    money = lambda cents: format_money(cents, appointment.currency)  # noqa: E731
+    card = card_for_visit(session, appointment)
+    parts = []
+    if st.kept:
+        parts.append(f"{money(st.kept)} from the deposit")
+    if st.refund:
+        parts.append(f"the other {money(st.refund)} of the deposit refunded")
+    if st.charge:
+        parts.append(f"{money(st.charge)} charged to {card_label(card)}" if card
+                     else f"{money(st.charge)} unpaid: no card on file, collect it from the client")
+    return f"A no-show fee of {money(fee)} applies: {', '.join(parts)}."
+

@@ -81,6 +81,15 @@ class AppointmentDetail:
     fee_line: str = ""
     fee_status: str = ""
     fee_waivable: bool = False
+    # an unpaid fee (needs action): the card a staff member with payment.take may charge it to
+    # again ("Visa ••4242"; payments.fee_actions.do_retry_fee_charge), else how to collect it
+    fee_retry_card: str = ""
+    fee_collect_hint: str = ""
+    # the no-show confirmation's words (payments.fees.no_show_fee_preview), when "no_show" is allowed
+    no_show_preview: str = ""
+    # the cancel form's words when a clinic reason is picked (late-cancel fee: none for those), ""
+    # when the same as cancel_policy
+    cancel_policy_clinic: str = ""
     # its recurring series (scheduling.series_changes.series_info): "Visit 3 of 6 · Weekly at 10:00 AM",
     # and how many of its visits are confirmed and still ahead ("" / 0: not part of a series)
     series_label: str = ""
@@ -158,25 +167,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         .distinct().order_by(Resource.name)))
     payment = succeeded_deposit(session, appt.id)  # a kept deposit stays paid; a refunded one is not
     paid = payment.amount_cents if payment is not None else 0
-    window, late_keeps = cancel_rule(appt, location)
-    inside = is_late_to_cancel(appt, window, now)
-    late = late_keeps and inside
-    where = (f"Inside the {window}-hour window" if is_late_cancellation(appt.start_at, window, now)
-             else "Moved inside the window by the client")
-    if paid == 0:
-        policy = "No deposit was paid, so nothing is refunded or kept."
-    elif inside and not late:
-        policy = (f"{where}, but this location refunds late cancellations: the "
-                  f"{format_money(paid, payment.currency)} deposit will be refunded.")
-    elif late:
-        policy = (f"{where}: the {format_money(paid, payment.currency)} deposit "
-                  "will be kept.")
-    else:
-        policy = (f"More than {window} hours ahead: the {format_money(paid, payment.currency)} deposit "
-                  "will be refunded.")
-    fee_words = _late_fee_words(session, appt, location) if inside else ""
-    if fee_words:  # a late-cancel fee applies instead of the deposit rule (payments.fees)
-        policy, late = f"{where}: {fee_words}", True
+    window, late, policy, policy_clinic = _cancel_words(session, appt, location, payment, paid, now)
     contact = actor.can("client.contact.read") and client is not None
     local_start = appt.start_at.astimezone(tz)
     checkout = _checkout_figures(session, actor, appt)
@@ -187,6 +178,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         actions.append("checkout")
     record(session, actor, "appointment.read", "appointment", appt.id, client_id=appt.client_id, at=now)
     series = _series_fields(session, appt, now)
+    no_show_words = _no_show_words(session, appt, location) if "no_show" in actions else ""
     return AppointmentDetail(
         id=appt.id, reference=format_display_code(appt.display_code), status=appt.status,
         status_label=WAITING_FOR_CARD if waiting else STATUS_LABELS.get(appt.status, appt.status),
@@ -207,25 +199,68 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         cancellation_window_hours=window, notes=appt.notes, cancel_reason=_cancel_reason(appt),
         card_on_file=card.label, card_warning=card.warning, **series, **checkout,
         checkout_card_id=card.card_id if "checkout" in actions and not card.expires_before_visit else 0,
-        **_fee_fields(session, actor, appt.id))
+        no_show_preview=no_show_words, cancel_policy_clinic=policy_clinic,
+        **_fee_fields(session, actor, appt))
 
 
-def _late_fee_words(session: Session, appt: Appointment, location: Location) -> str:
+def _cancel_words(session: Session, appt: Appointment, location: Location, payment, paid: int,
+                  now: datetime) -> tuple[int, bool, str, str]:
+    """(window hours, late, the cancel form's words, its words for a clinic reason or ""): the
+    deposit rule (scheduling.policy.cancel_rule) or, inside the window with a late-cancel fee
+    set, the fee by the reason picked (payments.fees.late_fee_preview)."""
+    window, late_keeps = cancel_rule(appt, location)
+    inside = is_late_to_cancel(appt, window, now)
+    late = late_keeps and inside
+    where = (f"Inside the {window}-hour window" if is_late_cancellation(appt.start_at, window, now)
+             else "Moved inside the window by the client")
+    if paid == 0:
+        policy = "No deposit was paid, so nothing is refunded or kept."
+    elif inside and not late:
+        policy = (f"{where}, but this location refunds late cancellations: the "
+                  f"{format_money(paid, payment.currency)} deposit will be refunded.")
+    elif late:
+        policy = (f"{where}: the {format_money(paid, payment.currency)} deposit "
+                  "will be kept.")
+    else:
+        policy = (f"More than {window} hours ahead: the {format_money(paid, payment.currency)} deposit "
+                  "will be refunded.")
+    fee_words = _late_fee_words(session, appt, location, "client_request") if inside else ""
+    policy_clinic = ""
+    if fee_words:  # a late-cancel fee applies instead of the deposit rule (payments.fees), by the reason
+        policy, late = f"{where}: {fee_words}", True
+        policy_clinic = f"{where}: {_late_fee_words(session, appt, location, 'clinic')}"
+    elif late and paid:  # the deposit rule keeps it, but never for the clinic's own reasons (cancel_visit)
+        policy_clinic = (f"{where}: cancelled for the clinic's reason, the {format_money(paid, payment.currency)} "
+                         "deposit will be refunded.")
+    return window, late, policy, policy_clinic
+
+
+def _late_fee_words(session: Session, appt: Appointment, location: Location, reason: str) -> str:
     from medspa.domain.payments.fees import late_fee_preview  # payments depends on scheduling models
 
-    return late_fee_preview(session, appt, location, client=False)
+    return late_fee_preview(session, appt, location, client=False, reason=reason)
 
 
-def _fee_fields(session: Session, actor: Actor, appointment_id: int) -> dict:
-    """The visit's latest late-cancel / no-show fee for the panel (payments.fees.fee_line)."""
-    from medspa.domain.payments.fees import fee_line, fees_of_visit  # payments depends on scheduling models
+def _no_show_words(session: Session, appt: Appointment, location: Location) -> str:
+    from medspa.domain.payments.fees import no_show_fee_preview  # payments depends on scheduling models
 
-    fees = fees_of_visit(session, appointment_id)
+    return no_show_fee_preview(session, appt, location)
+
+
+def _fee_fields(session: Session, actor: Actor, appt: Appointment) -> dict:
+    """The visit's latest late-cancel / no-show fee for the panel (payments.fees.fee_line), and
+    for an unpaid one how to collect it (payments.fees.collect_fee_words)."""
+    from medspa.domain.payments.fee_collect import collect_fee_words  # payments depends on scheduling
+    from medspa.domain.payments.fees import fee_line, fees_of_visit
+
+    fees = fees_of_visit(session, appt.id)
     if not fees:
         return {}
     fee = fees[-1]
+    retry_card, hint = collect_fee_words(session, actor, fee, appt)
     return {"fee_id": fee.id, "fee_line": fee_line(fee), "fee_status": fee.status,
-            "fee_waivable": actor.can("fee.waive") and fee.status in ("paid", "unpaid_needs_action")}
+            "fee_waivable": actor.can("fee.waive") and fee.status in ("paid", "unpaid_needs_action"),
+            "fee_retry_card": retry_card, "fee_collect_hint": hint}
 
 
 def _series_fields(session: Session, appt: Appointment, now: datetime) -> dict:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.domain.errors import ValidationFailed
-from medspa.domain.payments.fee_actions import do_waive_fee
+from medspa.domain.payments.fee_actions import do_retry_fee_charge, do_waive_fee
+from medspa.domain.payments.stripe_gateway import GatewayUnavailable
 from medspa.features.auth.state import StaffState
 from medspa.features.calendar.state import DetailState
 
@@ -53,6 +54,38 @@ class FeeWaiveState(StaffState):
         await panel._after(done.actor, "The fee was waived; what it took goes back to the client")
 
 
+    @rx.event
+    async def charge_again(self):
+        """"Charge card on file again" on an unpaid fee (payment.take, checked again on the
+        server: payments.fee_actions.do_retry_fee_charge); one attempt per press, the busy flag
+        keeps a double click from sending a second (the fee row's lock refuses it anyway)."""
+        detail = (await self.get_state(DetailState)).detail
+        if self.waive_busy or not detail.fee_id:
+            return
+        self.waive_busy, self.waive_error = True, ""
+        yield
+        try:
+            done = await self._act(do_retry_fee_charge, detail.fee_id, denied="You cannot charge this fee")
+        except ValidationFailed as exc:
+            self.waive_error = next(iter(exc.fields.values()), "The fee cannot be charged now")
+            return
+        except GatewayUnavailable as exc:
+            self.waive_error = exc.message
+            return
+        finally:
+            self.waive_busy = False
+        if done.redirect is not None:
+            yield done.redirect
+            return
+        if not done.ok:
+            self.waive_error = done.error
+            return
+        panel = await self.get_state(DetailState)
+        await panel._reload(done.actor)
+        await panel._after(done.actor, "The fee is paid" if done.value.status == "paid"
+                           else "The card was not charged: see the fee")
+
+
 W = FeeWaiveState
 
 
@@ -79,6 +112,15 @@ def fee_section() -> rx.Component:
             rx.callout.icon(rx.icon(rx.cond(d.fee_unpaid, "triangle-alert", "receipt"), size=16)),
             rx.vstack(
                 rx.callout.text(d.fee_line, id="detail-fee"),
+                rx.cond(d.fee_retry_card != "",
+                        rx.button(rx.icon("credit-card", size=14), "Charge card on file again (" + d.fee_retry_card
+                                  + ")", size="1", color_scheme="amber", loading=W.waive_busy,
+                                  on_click=W.charge_again, id="fee-charge-again")),
+                rx.cond(d.fee_collect_hint != "", rx.callout.text(d.fee_collect_hint, size="1",
+                                                                  id="detail-fee-collect")),
+                rx.cond((W.waive_error != "") & ~W.waive_open,
+                        rx.text(W.waive_error, size="1", color=rx.color("red", 11), role="alert",
+                                id="fee-charge-error")),
                 rx.cond(d.fee_waivable,
                         rx.cond(W.waive_open, form,
                                 rx.button("Waive fee…", size="1", variant="ghost", color_scheme="amber",

@@ -246,6 +246,10 @@ class DetailView:
     fee_line: str = ""
     fee_unpaid: bool = False
     fee_waivable: bool = False
+    fee_retry_card: str = ""  # an unpaid fee: "Visa ••4242" to charge again (payment.take), else ""
+    fee_collect_hint: str = ""  # an unpaid fee without that: how to collect it
+    no_show_preview: str = ""  # the no-show confirmation's words (payments.fees.no_show_fee_preview)
+    cancel_policy_clinic: str = ""  # the cancel words for a clinic reason ("" when as cancel_policy)
     series_label: str = ""  # "Visit 3 of 6 · Weekly at 10:00 AM" (recurring series), else ""
     series_ahead: int = 0  # its visits confirmed and still ahead (the cancel choices need > 1)
 
@@ -456,7 +460,8 @@ def detail_view(d: AppointmentDetail) -> DetailView:
         can_move="move" in d.actions, card_on_file=d.card_on_file, card_warning=d.card_warning,
         checkout_card_id=d.checkout_card_id, checkout_card=d.card_on_file if d.checkout_card_id else "",
         fee_id=d.fee_id, fee_line=d.fee_line, fee_unpaid=d.fee_status == "unpaid_needs_action",
-        fee_waivable=d.fee_waivable,
+        fee_waivable=d.fee_waivable, fee_retry_card=d.fee_retry_card, fee_collect_hint=d.fee_collect_hint,
+        no_show_preview=d.no_show_preview, cancel_policy_clinic=d.cancel_policy_clinic,
         series_label=d.series_label, series_ahead=d.series_ahead,
         sale=format_money(d.sale_cents, d.currency), applied=format_money(d.applied_cents, d.currency),
         balance=format_money(d.balance_cents, d.currency), balance_due=d.balance_cents > 0,

@@ -6,7 +6,7 @@ import reflex as rx
 
 from medspa.domain.identity.permissions import has_permission
 from medspa.domain.scheduling.models import AppointmentStatus
-from medspa.domain.scheduling.policy import CANCEL_REASONS
+from medspa.domain.scheduling.policy import CANCEL_REASONS, CLINIC_REASONS
 from medspa.features.calendar.checkout_rebook import checkout_rebook_section
 from medspa.features.calendar.edit import EditVisitState
 from medspa.features.calendar.fee_panel import fee_section
@@ -189,7 +189,10 @@ def _confirm_cancel() -> rx.Component:
                   for code, label in CANCEL_REASONS],
                 wrap="wrap", column_gap="16px", row_gap="6px"),
         name="reason", default_value="client_request", id="detail-cancel-reasons",
+        on_change=DetailState.pick_cancel_reason,
     )
+    clinic_reason = rx.Var.create(list(CLINIC_REASONS)).contains(DetailState.cancel_reason_picked)
+    policy = rx.cond(clinic_reason & (d.cancel_policy_clinic != ""), d.cancel_policy_clinic, d.cancel_policy)
     return rx.card(
         rx.form(
             rx.vstack(
@@ -201,7 +204,7 @@ def _confirm_cancel() -> rx.Component:
                 rx.text_area(name="note", placeholder="Note (needed for Other)", rows="2", width="100%",
                              max_length=500, id="detail-cancel-note", aria_label="Cancellation note"),
                 _cancel_error("note"),
-                rx.text(d.cancel_policy, size="2", id="detail-cancel-policy"),
+                rx.text(policy, size="2", id="detail-cancel-policy"),
                 rx.hstack(
                     rx.button("Keep it", variant="soft", color_scheme="gray", size="2", type="button",
                               on_click=DetailState.ask_cancel(False)),
@@ -219,6 +222,29 @@ def _confirm_cancel() -> rx.Component:
     )
 
 
+def _confirm_no_show() -> rx.Component:
+    """The no-show confirmation: what it costs (payments.fees.no_show_fee_preview: "A no-show fee of
+    $75.00 applies: $50.00 from the deposit, $25.00 charged to Visa ••4242." / "No fee applies."),
+    then Back or Mark as no-show."""
+    d = DetailState.detail
+    return rx.card(
+        rx.vstack(
+            rx.text("Mark as no-show?", weight="bold", size="2"),
+            rx.text(d.no_show_preview, size="2", id="detail-no-show-preview"),
+            rx.hstack(
+                rx.button("Back", variant="soft", color_scheme="gray", size="2", type="button",
+                          on_click=DetailState.ask_no_show(False), id="detail-no-show-back"),
+                rx.button(rx.icon("user-x", size=15), "Mark as no-show", color_scheme="tomato", size="2",
+                          on_click=DetailState.step("no_show"), loading=DetailState.busy,
+                          id="detail-no-show-confirm"),
+                spacing="2", justify="end", width="100%", wrap="wrap",
+            ),
+            spacing="2", width="100%",
+        ),
+        width="100%", background=rx.color("tomato", 2), id="detail-no-show-card",
+    )
+
+
 def _step_buttons() -> rx.Component:
     """Check in, complete, no-show and cancel, as this actor may now."""
     d = DetailState.detail
@@ -230,7 +256,7 @@ def _step_buttons() -> rx.Component:
                                           variant="soft", on_click=DetailState.step("complete"),
                                           loading=DetailState.busy, id="detail-complete")),
         rx.cond(d.can_no_show, rx.button(rx.icon("user-x", size=15), "No-show", size="2", variant="soft",
-                                         color_scheme="tomato", on_click=DetailState.step("no_show"),
+                                         color_scheme="tomato", on_click=DetailState.ask_no_show(True),
                                          loading=DetailState.busy, id="detail-no-show")),
         rx.cond(d.can_move, rx.button(rx.icon("calendar-clock", size=15), "Edit", size="2", variant="soft",
                                       on_click=EditVisitState.open, id="detail-edit")),
@@ -250,7 +276,8 @@ def _panel_actions() -> rx.Component:
                                                    size="1", width="100%", id="detail-error")),
         rx.cond(DetailState.notice != "", rx.callout(DetailState.notice, icon="circle-check", color_scheme="grass",
                                                     size="1", width="100%", id="detail-notice")),
-        rx.cond(DetailState.confirm_cancel, _confirm_cancel(), _step_buttons()),
+        rx.cond(DetailState.confirm_cancel, _confirm_cancel(),
+                rx.cond(DetailState.confirm_no_show, _confirm_no_show(), _step_buttons())),
         spacing="3",
         width="100%",
     )

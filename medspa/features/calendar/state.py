@@ -244,11 +244,14 @@ class DetailState(StaffState):
     pay_with: str = "card_on_file"  # checkout: one of PAY_WITH (the card on file only when the panel offers one)
     find_error: str = ""  # the desk's code search, shown next to its box
     cancel_errors: dict[str, str] = {}  # the cancel confirmation: reason / note -> message
+    cancel_reason_picked: str = "client_request"  # the cancel form's reason: its fee words follow it
+    confirm_no_show: bool = False  # the no-show confirmation (what it costs) is shown
 
     def _reset(self) -> None:
         """Close the panel (the close button, or navigation to another day or view)."""
         self.panel_open, self.confirm_cancel, self.busy, self.error, self.notice = False, False, False, "", ""
         self.checkout_errors, self.cancel_errors, self.pay_with = {}, {}, "card_on_file"
+        self.confirm_no_show, self.cancel_reason_picked = False, "client_request"
 
     async def _reload(self, actor: Actor) -> None:
         try:
@@ -259,7 +262,7 @@ class DetailState(StaffState):
         self.detail = detail_view(d)
 
     async def _after(self, actor: Actor, notice: str) -> None:
-        self.notice, self.error, self.confirm_cancel = notice, "", False
+        self.notice, self.error, self.confirm_cancel, self.confirm_no_show = notice, "", False, False
         cal = await self.get_state(CalendarState)
         await cal._reload(actor)  # this tab at once; the others through the listener
 
@@ -273,7 +276,7 @@ class DetailState(StaffState):
         if done.redirect:
             return done.redirect
         self.busy, self.error, self.notice, self.confirm_cancel = False, "", "", False
-        self.checkout_errors, self.pay_with = {}, "card_on_file"
+        self.checkout_errors, self.pay_with, self.confirm_no_show = {}, "card_on_file", False
         if done.error:
             self.panel_open = False
             return rx.toast.error("That appointment is not available.")
@@ -300,7 +303,7 @@ class DetailState(StaffState):
         cal = await self.get_state(CalendarState)
         await cal._go(keep_panel=True, location_id=found.location_id, day=found.day.isoformat(), span="day")
         self.busy, self.error, self.notice, self.confirm_cancel, self.find_error = False, "", "", False, ""
-        self.checkout_errors = {}
+        self.checkout_errors, self.confirm_no_show = {}, False
         self.detail, self.panel_open = detail_view(found.detail), True
 
     @rx.event
@@ -309,9 +312,24 @@ class DetailState(StaffState):
         self._reset()
 
     @rx.event
+    def ask_no_show(self, value: bool):
+        """Show or hide the no-show confirmation: what marking it costs (detail.no_show_preview),
+        then "Mark as no-show" or "Back"; only when the visit can be marked a no-show."""
+        self.confirm_no_show, self.error = bool(value) and self.detail.can_no_show, ""
+        self.confirm_cancel = False
+
+    @rx.event
+    def pick_cancel_reason(self, value: str):
+        """The cancel form's reason changed: its fee words follow (clinic reasons charge no fee)."""
+        self.cancel_reason_picked = value if isinstance(value, str) and len(value) <= 40 else "client_request"
+
+    @rx.event
     async def step(self, action: str):
-        """check_in, complete or no_show on the appointment shown."""
+        """check_in, complete or no_show on the appointment shown (no_show only from its
+        confirmation, which shows what it costs: ask_no_show)."""
         if action not in STEPS or not self.panel_open:
+            return
+        if action == "no_show" and not self.confirm_no_show:
             return
         self.busy = True
         yield
@@ -332,7 +350,7 @@ class DetailState(StaffState):
     def ask_cancel(self, value: bool):
         """Show or hide the cancel confirmation (only when the visit can be cancelled)."""
         self.confirm_cancel, self.error = bool(value) and self.detail.can_cancel, ""
-        self.cancel_errors = {}
+        self.cancel_errors, self.cancel_reason_picked, self.confirm_no_show = {}, "client_request", False
 
     @rx.event
     async def cancel(self, form: dict | None = None):

@@ -180,7 +180,7 @@ def _visits(title: str, rows, id_: str, empty: str, extra=None) -> rx.Component:
 
 def _ledger_row(e: LedgerView) -> rx.Component:
     return rx.table.row(rx.table.cell(rx.text(e.when, size="2", white_space="nowrap")),
-                        rx.table.cell(rx.text(e.kind, size="2", text_transform="capitalize")),
+                        rx.table.cell(rx.text(e.kind, size="2")),
                         rx.table.cell(rx.text(e.amount, size="2"), text_align="right", white_space="nowrap"))
 
 
