@@ -240,9 +240,10 @@ class BookDialogState(StaffState):
 
     @rx.event
     def set_minute(self, value: str):
-        """Pick the start time (only one of the offered options)."""
+        """Pick the start time (only one of the offered options); the note that no start was
+        picked (the clicked time not free) goes with it."""
         if any(o.value == value for o in self.times):
-            self.minute = value
+            self.minute, self.times_note = value, ""
 
     @rx.event
     async def submit(self, form_data: dict):
