@@ -27,11 +27,26 @@ NAV = (
 )
 
 
+# The header's width (px) from which the links are named; narrower, they are icons named by
+# their title. Measured on the header itself (a CSS container query), not the window: the
+# calendar's open side panel narrows the page, and the owner's nine links need more room than
+# the front desk's five (at 1280 px with the panel open the owner's "Outbox" was clipped).
+LABELS_FROM = {"owner": 1240, "manager": 1080}
+LABELS_FROM_OTHERS = 900
+HEADER_CONTAINER = "staffbar"
+
+
+def _label(label: str, weight: str | None) -> rx.Component:
+    """The link's name, shown only when the header is wide enough for this role's links."""
+    def named_from(px: int) -> rx.Component:
+        return rx.text(label, size="2", weight=weight, white_space="nowrap", display="none",
+                       style={f"@container {HEADER_CONTAINER} (min-width: {px}px)": {"display": "block"}})
+    return rx.match(StaffState.staff_role, *[(role, named_from(px)) for role, px in LABELS_FROM.items()],
+                    named_from(LABELS_FROM_OTHERS))
+
+
 def _nav_item(key: str, label: str, icon: str, href: str, active: str) -> rx.Component:
-    # below the lg breakpoint (tablets, small laptops) the links are icons, named by their title
-    inner = rx.hstack(rx.icon(icon, size=16), rx.text(label, size="2", weight="medium" if key == active else None,
-                                                     white_space="nowrap",
-                                                     display=rx.breakpoints(initial="none", lg="block")),
+    inner = rx.hstack(rx.icon(icon, size=16), _label(label, "medium" if key == active else None),
                       align="center", spacing="2")
     if key == active:
         return rx.box(inner, padding_x="10px", padding_y="5px", border_radius="8px", background=rx.color("teal", 3),
@@ -166,6 +181,7 @@ def staff_header(active: str, *extra: rx.Component) -> rx.Component:
         width="100%",
         spacing="3",
         id="staff-header",
+        style={"container_type": "inline-size", "container_name": HEADER_CONTAINER},
     )
 
 
