@@ -240,8 +240,7 @@ class BookDialogState(StaffState):
 
     @rx.event
     def set_minute(self, value: str):
-        """Pick the start time (only one of the offered options); the note that no start was
-        picked (the clicked time not free) goes with it."""
+        """Pick the start (an offered one); the "not free: choose a start" note goes."""
         if any(o.value == value for o in self.times):
             self.minute, self.times_note = value, ""
 
