@@ -3,8 +3,10 @@
 For a location and a day (?day=YYYY-MM-DD, default today there): the clients waiting for a
 time that day, in the order a freed time is offered to them (the order they joined), each
 with the treatment, provider or anyone, dates, time of day, where they joined and the last
-offer; "Add to waitlist" for a client at the desk and "Remove" to take one off. Offers go out
-on their own when a time frees (a cancellation, a move, new hours): the Outbox shows them.
+offer; "Add to waitlist" for a client found with the client search (or a new one typed) and
+"Remove" to take one off; the entries booked or closed stay listed apart with what happened.
+Offers go out on their own when a time frees (a cancellation, a move, new hours): the Outbox
+shows them to the roles that open it.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ def _row(*children: rx.Component) -> rx.Component:
 
 def _hit(hit: ClientHit) -> rx.Component:
     return rx.button(
-        rx.vstack(rx.text(hit.name, size="2", weight="medium"), rx.text(hit.hint, size="1", color_scheme="gray"),
+        rx.vstack(rx.text(hit.name, size="2", weight="medium", color=rx.color("gray", 12)),
+                  rx.text(hit.hint, size="1", color_scheme="gray"),
                   spacing="0", align="start"),
         on_click=C.pick(hit.id), type="button", variant="ghost", color_scheme="gray", width="100%",
         justify_content="flex-start", height="auto", padding="6px 8px", class_name="wlf-hit",
