@@ -56,11 +56,27 @@ def test_a_busy_date_with_no_other_time_says_why(clinic):
     plan = _plan(clinic, client, "laser")
     busy = "Provider 1 is busy then (another visit or time blocked)"
     assert [(c.free, c.reason, c.alternatives) for c in plan.checks[1:]] == [
-        (False, f"{busy}; no other free time that day with Provider 1", ()),
+        (False, f"{busy}; no other free time that day with Provider 1 for the 30 min visit", ()),
         (False, f"{busy}; no other free time that day: the laser gentlemax device is booked whenever Provider 1 "
                 f"is free", ())]
     assert plan.checks[0].free and plan.checks[0].reason == ""
     # botox needs no device: Mar 17 offers the provider's other times, and the reason stays short
     botox = _plan(clinic, client, "botox")
     assert botox.checks[2].reason == busy and at(NY, 2026, 3, 17, 11) in botox.checks[2].alternatives
-    assert botox.checks[1].reason == f"{busy}; no other free time that day with Provider 1"
+    assert botox.checks[1].reason == f"{busy}; no other free time that day with Provider 1 for the 30 min visit"
+
+
+def test_gaps_shorter_than_the_visit_with_its_clean_up_are_named(clinic):
+    """The trial's case (the demo's HydraFacial with Aisha): the provider's day had gaps, but
+    each shorter than the visit with its buffers, so only "Skip" was offered; now it says so."""
+    client = new_client(clinic)
+    with clinic.session() as s:
+        for (h1, m1), (h2, m2) in (((10, 0), (10, 30)), ((11, 30), (12, 0)), ((13, 0), (13, 30)),
+                                   ((14, 30), (15, 0)), ((16, 0), (17, 0))):  # hour-long gaps; 75 min needed
+            add_block(s, clinic.system, staff_id=clinic.provider_ids[0], start_at=at(NY, 2026, 3, 10, h1, m1),
+                      end_at=at(NY, 2026, 3, 10, h2, m2), now=NOW)
+        s.commit()
+    plan = _plan(clinic, client, "facial")
+    assert plan.checks[1].reason == ("Provider 1 is busy then (another visit or time blocked); no other free time "
+                                     "that day with Provider 1 for the 60 min visit and 15 min clean-up")
+    assert plan.checks[1].alternatives == () and plan.checks[0].free

@@ -25,7 +25,8 @@ def no_time_reason(session: Session, actor: Actor, *, location_id: int, service_
                    provider_name: str, day: date, now: datetime,
                    usable: Callable[[datetime], bool] = lambda _: True) -> str:
     """The words for a day with no free start for `service_id` by `provider_id` (`now`: aware
-    UTC, no start before it): "no other free time that day with Aisha Okafor", "...: no room
+    UTC, no start before it): "no other free time that day with Aisha Okafor for the 45 min visit
+    and 5 min setup and 10 min clean-up" (her gaps are shorter, the demo's case), "...: no room
     for this service is free when Aisha Okafor is", "...: all 2 hydrafacial devices are booked
     whenever Aisha Okafor is free"; "" when the day does have a usable free start.
     Raises NotFound (location, service, provider), PermissionDenied (availability.read)."""
@@ -43,7 +44,9 @@ def no_time_reason(session: Session, actor: Actor, *, location_id: int, service_
     if starts(busy):
         return ""
     if not starts(load_busy(session, provider, lo, hi, now)):
-        return f"no other free time that day with {provider_name}"
+        before = f" and {svc.buffer_before_minutes} min setup" if svc.buffer_before_minutes else ""
+        after = f" and {svc.buffer_after_minutes} min clean-up" if svc.buffer_after_minutes else ""
+        return f"no other free time that day with {provider_name} for the {svc.duration_minutes} min visit{before}{after}"
     if ctx.rooms and not starts(load_busy(session, provider + ctx.rooms, lo, hi, now)):
         return f"no other free time that day: no room for this service is free when {provider_name} is"
     device = (svc.device_type or "").replace("_", " ")
