@@ -133,7 +133,7 @@ def test_gap_is_named_in_the_preview(engine, owner_engine):
        first=st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 12, 31)),
        hour=st.integers(0, 23), minute=st.sampled_from([0, 15, 30, 45]),
        freq=st.sampled_from(["weekly", "monthly_date", "monthly_weekday"]), interval=st.integers(1, 4),
-       count=st.integers(1, 20))
+       count=st.integers(2, 20))
 def test_every_occurrence_keeps_the_wall_clock_unless_it_does_not_exist(zone, first, hour, minute, freq, interval,
                                                                          count):
     """Property: each occurrence starts at the first one's local time on its own date, except a
@@ -183,7 +183,7 @@ def test_count_and_until_and_their_limits():
         "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20260414T235959"
     with pytest.raises(ValidationFailed) as exc:
         occurrences_of(Recurrence("weekly", 1, count=MAX_OCCURRENCES + 1), at(NY, 2026, 3, 3, 9), NY)
-    assert exc.value.fields == {"count": "A series has 1 to 52 visits"}
+    assert exc.value.fields == {"count": "A series has 2 to 52 visits"}
     with pytest.raises(ValidationFailed) as exc:
         occurrences_of(Recurrence("weekly", 1, until=date(2027, 6, 1)), at(NY, 2026, 3, 3, 9), NY)
     assert "more than 52 visits" in exc.value.fields["until"]
@@ -235,8 +235,8 @@ def test_conflicts_are_listed_before_saving_then_free_ones_booked_and_another_ti
         assert [m.kind for m in sent] == ["booking_confirmation", "series_confirmation"]  # the laser visit; ONE for 3
         mail = sent[1]
         assert (mail.kind, mail.channel) == ("series_confirmation", "email")
-        assert mail.subject == "Confirmed: 3 Botox visits from Tue, Mar 3, 2026, 10:00 AM EST (America/New_York)"
-        assert "confirmed (Weekly on Tuesday):\n- Tue, Mar 3, 2026, 10:00 AM EST (America/New_York) · ref" in mail.body
+        assert mail.subject == "Confirmed: Botox, 3 visits from Tue, Mar 3, 2026, 10:00 AM EST (America/New_York)"
+        assert "confirmed: 3 visits (Weekly on Tuesday):\n- Tue, Mar 3, 2026, 10:00 AM EST (America/New_York) · ref" in mail.body
         assert "- Tue, Mar 10, 2026, 11:00 AM EDT (America/New_York) · ref" in mail.body
         assert "Deposit due: $50.00" in mail.body and mail.body.count("\n- ") == 3
 

@@ -276,7 +276,7 @@ def test_checkout_waits_while_the_deposit_charge_is_still_open(clinic):
 
     client = _client(clinic)
     _save_card(clinic, client, "4000002760003184")
-    _, _, ids = _book(clinic, client, count=1)
+    _, _, ids = _book(clinic, client, count=2)
     _check_in(clinic, ids[0])
     visit_day = FIRST.replace(minute=40)
     with pytest.raises(ValidationFailed) as exc:

@@ -11,6 +11,7 @@ from medspa.domain.identity.permissions import has_permission
 from medspa.domain.practice.models import Location
 from medspa.domain.waitlist.models import WaitlistEntry
 from medspa.features.settings.waitlist_block import WaitlistSettingsState
+from medspa.features.waitlist.client_pick import WaitlistClientState
 from medspa.features.waitlist.state import WaitlistState
 from tests.test_handler_matrix import STAFF_ROLES, World, staff_state, world  # noqa: F401  (fixture)
 from tests.test_handlers import app_settings, call, run  # noqa: F401  (fixture)
@@ -45,6 +46,10 @@ def test_the_desk_adds_a_wish_with_messages_by_the_fields_and_removes_it(world: 
     run(call(WaitlistState.open_form, state))
     assert state.form_open and state.services and state.providers[0].label == "Anyone"
     botox = str(world.clinic.services["botox"])
+    run(call(WaitlistState.add, state, {**FORM, "service": botox}))  # nobody found or typed yet
+    assert state.form_errors == {"client": "Find the client and pick them, or add a new client"}
+    pick = run(state.get_state(WaitlistClientState))
+    run(call(WaitlistClientState.set_mode, pick, "new"))
     run(call(WaitlistState.add, state, {**FORM, "service": botox, "window_end": "09:15"}))
     assert state.form_errors == {"window_end": "Leave at least 30 minutes for the visit"}
     run(call(WaitlistState.add, state, {**FORM, "service": "999999", "first_day": "soon"}))
@@ -58,6 +63,29 @@ def test_the_desk_adds_a_wish_with_messages_by_the_fields_and_removes_it(world: 
     assert [e.status for e in _entries(world)] == ["waiting"]
     run(call(WaitlistState.close_entry, state, state.rows[0].id))
     assert [e.status for e in _entries(world)] == ["closed"] and state.rows == []
+    assert [(r.client_name, r.outcome.split(" 2026")[0]) for r in state.closed_rows] == [
+        ("Nia Desk", "Taken off the list Wed, Jul 1,")]  # still listed, with what happened
+    run(call(WaitlistState.close_entry, state, state.closed_rows[0].id))  # a closed one is not removed again
+    # the same client again, found with the client search: nothing to retype
+    run(call(WaitlistState.open_form, state))
+    pick = run(state.get_state(WaitlistClientState))
+    assert pick.mode == "search"
+    run(call(WaitlistClientState.search, pick, "Nia De"))
+    assert [h.name for h in pick.hits] == ["Nia Desk"]
+    run(call(WaitlistClientState.pick, pick, 10**9))  # not a hit: ignored
+    assert pick.mode == "search"
+    run(call(WaitlistClientState.pick, pick, pick.hits[0].id))
+    run(call(WaitlistState.add, state, {**FORM, "first_name": "", "phone": "", "service": botox}))
+    assert state.notice == "Nia is on the waitlist." and [r.client_name for r in state.rows] == ["Nia Desk"]
+    entries = _entries(world)
+    assert len(entries) == 2 and entries[0].client_id == entries[1].client_id
+
+
+@pytest.mark.parametrize("role, outbox", [("front_desk", False), ("provider", False), ("manager", True),
+                                          ("owner", True)])
+def test_the_hint_points_to_the_outbox_only_for_roles_that_open_it(world: World, app_settings, role,  # noqa: F811
+                                                                   outbox):
+    assert _page(world, role).can_open_outbox is outbox
 
 
 @pytest.mark.parametrize("role", STAFF_ROLES)

@@ -56,6 +56,9 @@ def test_book_a_weekly_series_and_cancel_one_visit(page: Page, app_urls, screens
     page.set_viewport_size(DESKTOP)
     dialog.locator("#series-book").click()
     expect(dialog).to_have_count(0)
+    # a message that stays long enough to read: how many visits and which dates
+    expect(page.locator("[data-sonner-toast]")).to_contain_text("Series booked: 4 visits (Jul 2, Jul 9, Jul 16, Jul 23)")
+    screenshot("series-booked-1280")
     expect(page.locator(".cal-block", has_text="Ingrid Larsen")).to_contain_text("10:00 AM – 10:30 AM")
     with desk.clinic.session() as s:
         visits = s.exec(select(Appointment).where(Appointment.series_id.is_not(None))

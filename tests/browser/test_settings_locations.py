@@ -41,7 +41,15 @@ def test_owner_closes_a_day_and_the_booking_page_stops_offering_it(page: Page, a
     expect(card).to_have_count(1)
     expect(card.locator(".loc-name")).to_have_text("Main")
     expect(card.locator(".loc-hours")).to_contain_text("open whenever providers work")
+    expect(card).to_contain_text("Series deposit: first visit only")  # the rule the Edit dialog sets
+    expect(card).to_contain_text("No card on file needed without a deposit")  # the Edit choice's own words
     screenshot("settings-locations")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)
+    hours = card.locator(".loc-hours")  # the no-hours line wraps inside the card, never clipped
+    assert hours.evaluate("n => n.scrollWidth <= n.clientWidth + 1"), "the opening-hours text is clipped"
+    screenshot("settings-locations-390")
+    page.set_viewport_size({"width": 1440, "height": 960})
 
     card.locator(".loc-edit").click()
     expect(page.locator("#loc-dialog")).to_be_visible()

@@ -105,10 +105,20 @@ def test_a_client_joins_a_cancellation_frees_the_time_and_the_offer_books_it(pag
     expect(entry).to_contain_text("Botox · Provider 1")
     expect(owner.locator("#nav-waitlist")).to_be_visible()
     both_widths(owner, "desk-day")
-    owner.click("#wl-add")  # the desk's own form (looked at; the handler tests save through it)
+    expect(owner.locator("#wl-hint")).to_contain_text("the messages are in the Outbox")  # the owner opens it
+    owner.click("#wl-add")  # the desk's own form: an existing client is found, not retyped
     expect(owner.locator("#wlf-save")).to_be_visible()
+    expect(owner.locator("#wlf-first_name")).to_have_count(0)  # name fields only for a new client
+    owner.fill("#wlf-client-search", "Wend")
+    expect(owner.locator(".wlf-hit", has_text="Wendy Waits")).to_be_visible()
     owner.wait_for_timeout(400)
     owner.screenshot(path=str(ARTIFACTS / "waitlist-desk-add-desktop.png"))
+    owner.set_viewport_size(PHONE)
+    owner.wait_for_timeout(300)
+    owner.screenshot(path=str(ARTIFACTS / "waitlist-desk-add-phone.png"))
+    owner.set_viewport_size({"width": 1280, "height": 900})
+    owner.locator(".wlf-hit", has_text="Wendy Waits").click()
+    expect(owner.locator("#wlf-client-picked")).to_have_text("Wendy Waits")
     owner.keyboard.press("Escape")
     expect(owner.locator("#wlf-save")).to_have_count(0)
 
@@ -152,6 +162,27 @@ def test_a_client_joins_a_cancellation_frees_the_time_and_the_offer_books_it(pag
     with clinic.session() as s:
         status = s.exec(select(WaitlistEntry.status)).one()
     assert status == "booked"
+    # her link opened again: it says she booked it, with the reference and her manage link
+    page.goto(path)
+    expect(page.locator("#offer-booked")).to_contain_text("You booked this time")
+    expect(page.locator("#offer-booked")).to_contain_text("Fri, Jul 3, 2026, 10:00 AM EDT")
+    expect(page.locator("#offer-booked-ref")).to_have_text(re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}$"))
+    expect(page.locator("#offer-booked-manage")).to_have_attribute("href", re.compile(r"/book/[a-z0-9-]+/manage/"))
+    expect(page.locator("#offer-ended")).to_have_count(0)
+    both_widths(page, "offer-reopened")
+    # the desk's day keeps her entry, booked, with what happened
     owner.goto(f"/waitlist?day={DAY.isoformat()}")
     expect(owner.locator("#wl-empty")).to_be_visible()
+    expect(owner.locator("#wl-booked")).to_contain_text("Wendy Waits")
+    expect(owner.locator("#wl-booked .wl-outcome")).to_contain_text("through the offer")
+    both_widths(owner, "desk-booked")
+    # the owner's top menu with the calendar's panel open at 1280 px: every link fits (icons)
+    owner.goto(f"/calendar?location={clinic.location_id}&day={DAY.isoformat()}&view=providers&span=day")
+    owner.locator(".cal-block", has_text="Wendy Waits").click()
+    expect(owner.locator("#detail-panel")).to_be_visible()
+    owner.wait_for_timeout(400)
+    nav = owner.locator("#staff-nav")
+    assert nav.evaluate("n => n.scrollWidth <= n.clientWidth + 1"), "the header's links are clipped"
+    expect(owner.locator("#nav-outbox")).to_be_in_viewport()
+    owner.screenshot(path=str(ARTIFACTS / "waitlist-owner-panel-1280.png"))
     desk.close()

@@ -157,15 +157,16 @@ def queue_series_confirmation(session: Session, visits: list[Appointment], *, de
         deposit = (f"Deposit: {format_money(deposit_cents, first.currency)}, charged to your card on file ({card}); "
                    "the receipt follows.\n")
     provider = session.get(StaffMember, first.provider_id)
+    count = f"{len(visits)} visit{'s' if len(visits) != 1 else ''}"  # "4 visits" (one left if others were lost)
     body = (f"Hi {client.first_name},\n\n"
-            f"Your {service.name} series with {provider.display_name} at {location.name} is confirmed "
-            f"({description}):\n{lines}\n\n{deposit}"
+            f"Your {service.name} series with {provider.display_name} at {location.name} is confirmed: "
+            f"{count} ({description}):\n{lines}\n\n{deposit}"
             f"Manage your first visit: {manage_url(org.slug, first.booking_token, get_settings().base_url)}\n\n"
             f"{org.name}")
     added = add_new_messages(session, visit_messages(
         first, client, kind="series_confirmation", key="series",
-        subject=f"Confirmed: {len(visits)} {service.name} visits from {facts.when}", body=body,
-        sms=f"{org.name}: {len(visits)} {service.name} visits confirmed from {facts.when}. "
+        subject=f"Confirmed: {service.name}, {count} from {facts.when}", body=body,
+        sms=f"{org.name}: {service.name}, {count} confirmed from {facts.when}. "
             f"Ref {format_display_code(first.display_code)}"))
     for email in (m for m in added if m.channel == "email"):
         attach_booking_invite(session, email, org=org, appointment=first, location=location, service=service,

@@ -16,8 +16,8 @@ silent the RFC decides:
   Jan 31, Mar 31, May 31, ... The preview lists the dates, and says so;
 - "the second Tuesday" is BYDAY=TU;BYSETPOS=2, from the first visit's date (its weekday and
   which one of the month it is); a first visit on the fifth such weekday means "the last".
-A series has a count or an end date (UNTIL, the end of that local day), at most
-MAX_OCCURRENCES visits.
+A series has a count or an end date (UNTIL, the end of that local day), MIN_OCCURRENCES (2)
+to MAX_OCCURRENCES visits.
 
 Booking (`plan_series`, then `book_series`): every occurrence is checked BEFORE anything is
 saved, with the desk booking's own rules: free when the desk could book that start
@@ -69,6 +69,7 @@ from medspa.domain.payments.stripe_gateway import GatewayUnavailable
 from medspa.domain.practice.models import StaffMember
 from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.availability import NotFree, find_slots, fit_start
+from medspa.domain.scheduling.day_blockers import no_time_reason
 from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, charge_card_on_file
 from medspa.domain.messaging.notices import queue_series_confirmation
 from medspa.domain.scheduling.models import Appointment, AppointmentSeries
@@ -77,6 +78,7 @@ from medspa.domain.timezones import format_clinic_clock
 from medspa.domain.waitlist.entries import close_fulfilled
 
 MAX_OCCURRENCES = 52
+MIN_OCCURRENCES = 2  # one visit is a booking, not a series (the dialog's Book button books it)
 MAX_INTERVAL = 12
 FREQUENCIES = ("weekly", "monthly_date", "monthly_weekday")
 _ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
@@ -88,7 +90,8 @@ class Recurrence:
     """How a series repeats, as the desk asks for it. freq: "weekly" (every `interval` weeks
     on the first visit's weekday), "monthly_date" (every `interval` months on its day of the
     month) or "monthly_weekday" (every `interval` months on, e.g., its second Tuesday).
-    Exactly one of `count` (visits, 1..MAX_OCCURRENCES) or `until` (last local date, inclusive)."""
+    Exactly one of `count` (visits, MIN_OCCURRENCES..MAX_OCCURRENCES) or `until` (last local date,
+    inclusive, giving at least MIN_OCCURRENCES)."""
 
     freq: str
     interval: int = 1
@@ -150,8 +153,8 @@ def rule_text(rec: Recurrence, first: date) -> str:
         raise ValidationFailed({"interval": f"Repeat every 1 to {MAX_INTERVAL}"})
     if (rec.count is None) == (rec.until is None):
         raise ValidationFailed({"count": "Give a number of visits or an end date"})
-    if rec.count is not None and not 1 <= rec.count <= MAX_OCCURRENCES:
-        raise ValidationFailed({"count": f"A series has 1 to {MAX_OCCURRENCES} visits"})
+    if rec.count is not None and not MIN_OCCURRENCES <= rec.count <= MAX_OCCURRENCES:
+        raise ValidationFailed({"count": f"A series has {MIN_OCCURRENCES} to {MAX_OCCURRENCES} visits"})
     if rec.until is not None and rec.until < first:
         raise ValidationFailed({"until": "The end date is before the first visit"})
     wd = weekday(first.weekday())
@@ -198,7 +201,7 @@ def expand(rrule_value: str, dtstart_local: datetime, time_zone: str, *,
 def occurrences_of(rec: Recurrence, first_start: datetime, time_zone: str) -> tuple[str, datetime, list[Occurrence]]:
     """(RRULE, naive local DTSTART, occurrences) of a series whose first visit starts at
     `first_start` (aware). Raises ValidationFailed (the rule's fields; "until" when the end
-    date gives more than MAX_OCCURRENCES visits)."""
+    date gives more than MAX_OCCURRENCES visits or fewer than MIN_OCCURRENCES)."""
     if first_start.tzinfo is None:
         raise ValidationFailed({"start": "Give the time with its UTC offset"})
     local = first_start.astimezone(ZoneInfo(time_zone)).replace(tzinfo=None, second=0, microsecond=0)
@@ -207,6 +210,9 @@ def occurrences_of(rec: Recurrence, first_start: datetime, time_zone: str) -> tu
     if len(found) > MAX_OCCURRENCES:
         raise ValidationFailed({"until": f"That end date gives more than {MAX_OCCURRENCES} visits: choose an earlier "
                                          f"one or a number of visits"})
+    if len(found) < MIN_OCCURRENCES:
+        raise ValidationFailed({"until": f"That end date gives only {len(found)} visit: a series has at least "
+                                         f"{MIN_OCCURRENCES}, choose a later date"})
     return text, local, found
 
 
@@ -214,7 +220,8 @@ def occurrences_of(rec: Recurrence, first_start: datetime, time_zone: str) -> tu
 class OccurrenceCheck:
     """One date of a planned series: `free` (the desk can book start_at) or `reason` why not
     (availability.fit_start's words, the client's other visit, the past); `alternatives`: the
-    provider's free starts that local day (aware UTC, sorted); `note`: the gap shift when the
+    provider's free starts that local day (aware UTC, sorted; none: the reason ends with why
+    there is no other time, day_blockers.no_time_reason); `note`: the gap shift when the
     wall time does not exist that day."""
 
     index: int
@@ -280,6 +287,10 @@ def _check(session: Session, actor: Actor, *, location_id: int, service_id: int,
             reason = "Not a bookable start for this service"
         except NotFree as exc:
             reason = exc.reason
+    if not starts:
+        why = no_time_reason(session, actor, location_id=location_id, service_id=service_id, provider_id=provider_id,
+                             provider_name=provider_name, day=day, now=now, usable=client_free)
+        reason += f"; {why}" if why else ""
     return OccurrenceCheck(occ.index, occ.start_at, False, reason, starts, note)
 
 
@@ -458,6 +469,6 @@ def charge_series_deposits(engine: Engine, actor: Actor, booked: SeriesBooked, g
     return replace(booked, deposits=tuple(out))
 
 
-__all__ = ["FREQUENCIES", "MAX_OCCURRENCES", "Occurrence", "OccurrenceCheck", "Recurrence", "SeriesBooked",
+__all__ = ["FREQUENCIES", "MAX_OCCURRENCES", "MIN_OCCURRENCES", "Occurrence", "OccurrenceCheck", "Recurrence", "SeriesBooked",
            "SeriesDeposit", "SeriesPlan", "book_series", "charge_series_deposits", "deposit_due_cents", "describe",
            "expand", "localise", "occurrences_of", "plan_series", "repeat_choices", "rrule_line", "rule_text"]

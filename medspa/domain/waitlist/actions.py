@@ -20,18 +20,21 @@ from medspa.domain.clients.models import Client
 from medspa.domain.clients.service import ClientInput
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
-from medspa.domain.practice.models import Location
+from medspa.domain.practice.models import Location, Organization
 from medspa.domain.practice.service import list_locations
 from medspa.domain.scheduling.actions.online import guard_online_booking
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
-from medspa.domain.scheduling.references import is_booking_token
-from medspa.domain.waitlist.entries import (EntryRow, WishInput, close_entry, close_past_entries, entries_for_day,
-                                           join_as_client)
-from medspa.domain.waitlist.models import (HOLD_MINUTES_RANGE, EntrySource, OfferMode, OfferStatus, WaitlistEntry,
-                                           WaitlistOffer)
+from medspa.domain.scheduling.references import format_display_code, is_booking_token, manage_url
+from medspa.domain.timezones import format_clinic_time
+from medspa.domain.waitlist.entries import (EntryRow, WishInput, add_for_client, close_entry, close_past_entries,
+                                           entries_for_day, join_as_client)
+from medspa.domain.waitlist.models import (HOLD_MINUTES_RANGE, EntrySource, EntryStatus, OfferMode, OfferStatus,
+                                           WaitlistEntry, WaitlistOffer)
 from medspa.domain.waitlist.offers import MadeOffer, offer_freed_time
 from medspa.domain.work import atomic, now_of
 from medspa.settings import get_settings
+
+BOOKED_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED)
 
 
 @dataclass(frozen=True)
@@ -55,13 +58,20 @@ def do_join_waitlist(actor: Actor, person: ClientInput, wish: WishInput, *, cloc
         return Joined(entry.id, entry.first_day, entry.last_day)
 
 
-def do_add_to_waitlist(actor: Actor, person: ClientInput, wish: WishInput, *, clock: Clock | None = None,
-                       engine: Engine | None = None) -> Joined:
-    """The desk adds a wish for a client (found by email or created: a name and an email or a
-    phone). Raises ValidationFailed, NotFound, PermissionDenied (waitlist.manage)."""
+def do_add_to_waitlist(actor: Actor, person: ClientInput | None, wish: WishInput, *, client_id: int | None = None,
+                       clock: Clock | None = None, engine: Engine | None = None) -> Joined:
+    """The desk adds a wish for an existing client (`client_id`, picked with the client search;
+    entries.add_for_client: they need an email or a mobile number) or for a new one (`person`:
+    found by email or created, a name and an email or a phone). Raises ValidationFailed,
+    NotFound, PermissionDenied (waitlist.manage)."""
     actor.require("waitlist.manage")
     with atomic(actor.org_id, engine=engine) as work:
-        entry = join_as_client(work.session, actor, person, wish, source=EntrySource.DESK, now=now_of(clock))
+        if client_id is not None:
+            entry = add_for_client(work.session, actor, client_id, wish, now=now_of(clock))
+        elif person is None:
+            raise ValidationFailed({"client": "Find the client, or add a new one"})
+        else:
+            entry = join_as_client(work.session, actor, person, wish, source=EntrySource.DESK, now=now_of(clock))
         return Joined(entry.id, entry.first_day, entry.last_day)
 
 
@@ -82,7 +92,8 @@ def fetch_waitlist_day(actor: Actor, location_id: int, day: date, *, include_clo
 @dataclass(frozen=True)
 class WaitlistDay:
     """The desk's waitlist page: the clinic's locations (id, name), the one shown with its IANA
-    zone, the local day and its entries in offer order; mode: the location's offer mode."""
+    zone, the local day and its entries in offer order, booked and closed ones included (each
+    with its outcome: the page lists them apart); mode: the location's offer mode."""
 
     locations: tuple[tuple[int, str], ...]
     location_id: int
@@ -106,7 +117,7 @@ def fetch_waitlist_page(actor: Actor, location_id: int | None, day: date | None,
         loc = next((l for l in locations if l.id == location_id), locations[0])
         day = day or now_of(clock).astimezone(ZoneInfo(loc.time_zone)).date()
         close_past_entries(work.session, loc, now=now_of(clock))
-        rows = entries_for_day(work.session, actor, loc.id, day)
+        rows = entries_for_day(work.session, actor, loc.id, day, include_closed=True)
         return WaitlistDay(tuple((l.id, l.name) for l in locations), loc.id, loc.time_zone, loc.waitlist_mode, day,
                            tuple(rows))
 
@@ -177,7 +188,11 @@ class OfferLink:
     the hold still keeping it for the client (None: none, or lapsed: the page holds it afresh)
     and until when (aware UTC),
     and the client's details to fill the booking form with. usable: the offer is open and the
-    entry not booked or closed."""
+    entry not booked or closed. booked_*: the visit the entry was booked as (the offered time or
+    another that fulfilled it: entries.close_fulfilled), when it is still on (not cancelled):
+    its reference ("K7M2-Q9XD"), its time in words in clinic time and its manage link path
+    (references.manage_url); "" otherwise, so a link opened again after booking says "You
+    booked this time" rather than that the offer ended."""
 
     location_id: int
     service_id: int
@@ -190,6 +205,9 @@ class OfferLink:
     email: str
     phone: str
     usable: bool
+    booked_reference: str = ""
+    booked_when: str = ""
+    booked_manage: str = ""
 
 
 def fetch_offer(actor: Actor, token: str, *, clock: Clock | None = None, engine: Engine | None = None) -> OfferLink:
@@ -213,6 +231,18 @@ def fetch_offer(actor: Actor, token: str, *, clock: Clock | None = None, engine:
         usable = offer.status == OfferStatus.OPEN and offer.slot_start > now
         record(s, actor, "waitlist.offer_open", "waitlist_entry", entry.id, client_id=client.id, at=now,
                offer_id=offer.id)
+        booked = _booked_visit(s, entry)
         return OfferLink(entry.location_id, entry.service_id, offer.provider_id, offer.slot_start,
                          hold.id if live else None, hold.hold_expires_at if live else None, client.first_name, client.last_name, client.email or "",
-                         client.phone_e164 or "", usable)
+                         client.phone_e164 or "", usable, *booked)
+
+
+def _booked_visit(session, entry: WaitlistEntry) -> tuple[str, str, str]:
+    """(reference, clinic time in words, manage link path) of the visit the entry was booked
+    as, while it is on; ("", "", "") otherwise."""
+    visit = session.get(Appointment, entry.booked_appointment_id) if entry.booked_appointment_id else None
+    if entry.status != EntryStatus.BOOKED or visit is None or visit.status not in BOOKED_STATUSES:
+        return "", "", ""
+    location, org = session.get(Location, visit.location_id), session.get(Organization, visit.org_id)
+    return (format_display_code(visit.display_code), format_clinic_time(visit.start_at, location.time_zone),
+            manage_url(org.slug, visit.booking_token))

@@ -37,7 +37,9 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, StaffMember
 from medspa.domain.scheduling.availability import ONLINE_HORIZON_DAYS, has_money_on_hold
 from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.references import format_display_code
 from medspa.domain.scheduling.service import release_hold
+from medspa.domain.timezones import format_clinic_time
 from medspa.domain.waitlist.models import (OPEN_ENTRY_STATUSES, EntrySource, EntryStatus, OfferStatus, WaitlistEntry,
                                            WaitlistOffer)
 
@@ -135,6 +137,23 @@ def join_as_client(session: Session, actor: Actor, person: ClientInput, wish: Wi
     client = find_or_create_client(session, actor, person, region=clinic_region(session, actor.org_id),
                                    require_contact=public, now=now)
     return add_entry(session, actor, client.id, wish, source=source, now=now)
+
+
+def add_for_client(session: Session, actor: Actor, client_id: int, wish: WishInput, *,
+                   now: datetime) -> WaitlistEntry:
+    """The desk puts an existing client (found with the client search) on the waitlist: the
+    wish checked first, then the client, who must have an email or a mobile number for the
+    offer to reach them (ValidationFailed {"client": ...}); then add_entry (source desk).
+    Raises ValidationFailed, NotFound (client, location, service), PermissionDenied."""
+    actor.require("waitlist.manage")
+    validate_wish(session, wish, now)
+    client = session.get(Client, client_id)
+    if client is None:
+        raise NotFound("client")
+    if not (client.email or client.phone_e164):
+        raise ValidationFailed({"client": "This client has no email or mobile number to send the offer to: "
+                                          "add one on their profile first"})
+    return add_entry(session, actor, client.id, wish, source=EntrySource.DESK, now=now)
 
 
 def _lock_offer_holds(session: Session, entry_ids: list[int] | Select) -> None:
@@ -269,13 +288,38 @@ class EntryRow:
     note: str
     last_offer_at: datetime | None
     last_offer_status: str
+    outcome: str = ""
+
+
+def _outcome(session: Session, entry: WaitlistEntry, offer: WaitlistOffer | None, location: Location) -> str:
+    """What became of a booked or closed entry, in words (clinic time): "Booked Tue, Dec 15,
+    2026, 10:00 AM EST (America/New_York) with Aisha Okafor · ref K7M2-Q9XD · through the
+    offer", "Taken off the list Sun, Dec 6, 2026, 3:10 PM EST (...)", "Ended after its last
+    day"; "" for an open entry."""
+    tz = location.time_zone
+    if entry.status == EntryStatus.BOOKED:
+        visit = session.get(Appointment, entry.booked_appointment_id) if entry.booked_appointment_id else None
+        if visit is None:
+            return "Booked"
+        staff = session.get(StaffMember, visit.provider_id)
+        how = " · through the offer" if offer is not None and offer.status == OfferStatus.BOOKED else ""
+        gone = " · since cancelled" if visit.status == "cancelled" else ""
+        return (f"Booked {format_clinic_time(visit.start_at, tz)} with {staff.display_name if staff else 'staff'} "
+                f"· ref {format_display_code(visit.display_code)}{how}{gone}")
+    if entry.status == EntryStatus.CLOSED:
+        closed = entry.closed_at
+        if closed is not None and closed.astimezone(ZoneInfo(tz)).date() > entry.last_day:
+            return "Ended after its last day"
+        return "Taken off the list" + (f" {format_clinic_time(closed, tz)}" if closed else "")
+    return ""
 
 
 def entries_for_day(session: Session, actor: Actor, location_id: int, day: date, *,
                     include_closed: bool = False) -> list[EntryRow]:
     """The entries at `location_id` whose dates cover local date `day`, in the order they are
-    offered (joined_at, id); open ones only unless include_closed. Needs waitlist.manage; the
-    list is audited (client.list with the ids shown: it names clients)."""
+    offered (joined_at, id); open ones only unless include_closed (then booked and closed ones
+    too, each with its `outcome` in words: the desk keeps a trace of what the waitlist did).
+    Needs waitlist.manage; the list is audited (client.list with the ids shown: it names clients)."""
     actor.require("waitlist.manage")
     stmt = (select(WaitlistEntry, Client, Service, StaffMember)
             .join(Client, Client.id == WaitlistEntry.client_id).join(Service, Service.id == WaitlistEntry.service_id)
@@ -286,6 +330,7 @@ def entries_for_day(session: Session, actor: Actor, location_id: int, day: date,
     if not include_closed:
         stmt = stmt.where(WaitlistEntry.status.in_(OPEN_ENTRY_STATUSES))
     rows = []
+    location = session.get(Location, location_id)
     for entry, client, service, staff in session.exec(stmt):
         offer = session.exec(select(WaitlistOffer).where(WaitlistOffer.entry_id == entry.id)
                              .order_by(WaitlistOffer.offered_at.desc(), WaitlistOffer.id.desc())).first()
@@ -293,7 +338,8 @@ def entries_for_day(session: Session, actor: Actor, location_id: int, day: date,
                              client.email or client.phone_e164 or "", service.name,
                              staff.display_name if staff else "Anyone", entry.first_day, entry.last_day,
                              entry.window_start, entry.window_end, entry.joined_at, entry.status, entry.source,
-                             entry.note, offer.slot_start if offer else None, offer.status if offer else ""))
+                             entry.note, offer.slot_start if offer else None, offer.status if offer else "",
+                             _outcome(session, entry, offer, location) if location else ""))
     if rows:
         record(session, actor, "client.list", "waitlist", location_id, ids=[r.client_id for r in rows][:200],
                day=day.isoformat())

@@ -27,11 +27,28 @@ NAV = (
 )
 
 
+# The width (px) of the links' bar from which the links are named; narrower, they are icons
+# named by their title. Measured on the bar itself (a CSS container query: the room left
+# beside the clinic's name and logo and the account menu), not the window: the calendar's
+# open side panel narrows the page, a long clinic name takes room, and the owner's nine links
+# need more than the front desk's five (at 1280 px with the panel open the owner's "Outbox"
+# was clipped). Each figure is the role's named links' width plus a margin.
+LABELS_FROM = {"owner": 1060, "manager": 880}
+LABELS_FROM_OTHERS = 580
+NAV_CONTAINER = "staffnav"
+
+
+def _label(label: str, weight: str | None) -> rx.Component:
+    """The link's name, shown only when the header is wide enough for this role's links."""
+    def named_from(px: int) -> rx.Component:
+        return rx.text(label, size="2", weight=weight, white_space="nowrap", display="none",
+                       style={f"@container {NAV_CONTAINER} (min-width: {px}px)": {"display": "block"}})
+    return rx.match(StaffState.staff_role, *[(role, named_from(px)) for role, px in LABELS_FROM.items()],
+                    named_from(LABELS_FROM_OTHERS))
+
+
 def _nav_item(key: str, label: str, icon: str, href: str, active: str) -> rx.Component:
-    # below the lg breakpoint (tablets, small laptops) the links are icons, named by their title
-    inner = rx.hstack(rx.icon(icon, size=16), rx.text(label, size="2", weight="medium" if key == active else None,
-                                                     white_space="nowrap",
-                                                     display=rx.breakpoints(initial="none", lg="block")),
+    inner = rx.hstack(rx.icon(icon, size=16), _label(label, "medium" if key == active else None),
                       align="center", spacing="2")
     if key == active:
         return rx.box(inner, padding_x="10px", padding_y="5px", border_radius="8px", background=rx.color("teal", 3),
@@ -133,7 +150,9 @@ def staff_header(active: str, *extra: rx.Component) -> rx.Component:
             rx.box(_nav_menu(active), display=rx.breakpoints(initial="block", sm="none")),
             # from a tablet up the links sit in the bar (scrolling sideways inside it if ever too many)
             rx.hstack(*items, spacing="1", align="center", id="staff-nav", as_="nav", overflow_x="auto",
-                      min_width="0", style={"scrollbar_width": "none"},
+                      min_width="0", flex="1",
+                      style={"scrollbar_width": "none", "container_type": "inline-size",
+                             "container_name": NAV_CONTAINER},
                       display=rx.breakpoints(initial="none", sm="flex")),
             spacing="3",
             align="center",

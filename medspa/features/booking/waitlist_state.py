@@ -132,6 +132,9 @@ class OfferLinkState(rx.State):
     """Opening an offer's link: sets BookingState on the offered time (see the module)."""
 
     ended: bool = False
+    booked_ref: str = ""  # the link was used: the visit's reference, time and manage link
+    booked_when: str = ""
+    booked_manage: str = ""
 
     async def _choose(self, booking: BookingState, link: OfferLink) -> bool:
         loc = next((l for l in booking.locations if l.id == link.location_id), None)
@@ -190,6 +193,8 @@ class OfferLinkState(rx.State):
         except NotFound:
             link = None
         self.ended = link is None or not link.usable
+        self.booked_ref, self.booked_when, self.booked_manage = (
+            (link.booked_reference, link.booked_when, link.booked_manage) if link is not None else ("", "", ""))
         if self.ended or not await self._choose(booking, link):
             self.ended = True
             return rx.redirect(f"/book/{slug}", replace=True)

@@ -87,8 +87,21 @@ def no_time_suits() -> rx.Component:
 
 
 def offer_ended_note() -> rx.Component:
-    """Shown when an offer's link was opened after it ended (booked, lapsed or past)."""
-    return rx.cond(OfferLinkState.ended,
-                   rx.callout("That waitlist offer has ended: the time was taken or the offer ran out. "
-                              "You can pick another time below.", icon="clock", color_scheme="amber", width="100%",
-                              id="offer-ended", margin_bottom="1em"))
+    """Shown when an offer's link was opened after it ended: "You booked this time" with the
+    visit's reference and manage link when the client booked it (or a time that fulfilled the
+    wish), else that the offer ended (taken, lapsed or past)."""
+    o = OfferLinkState
+    booked = rx.callout.root(
+        rx.callout.icon(rx.icon("circle-check")),
+        rx.vstack(
+            rx.text("You booked this time", weight="bold", size="3"),
+            rx.text(o.booked_when, size="2"),
+            rx.text("Booking reference ", rx.code(o.booked_ref, id="offer-booked-ref"), size="2"),
+            rx.link("View or change your booking", href=o.booked_manage, size="2", weight="medium",
+                    id="offer-booked-manage"),
+            spacing="1", min_width="0"),
+        color_scheme="grass", width="100%", id="offer-booked", margin_bottom="1em", role="status")
+    ended = rx.callout("That waitlist offer has ended: the time was taken or the offer ran out. "
+                       "You can pick another time below.", icon="clock", color_scheme="amber", width="100%",
+                       id="offer-ended", margin_bottom="1em")
+    return rx.cond(o.ended, rx.cond(o.booked_ref != "", booked, ended))

@@ -240,9 +240,9 @@ class BookDialogState(StaffState):
 
     @rx.event
     def set_minute(self, value: str):
-        """Pick the start time (only one of the offered options)."""
+        """Pick the start (an offered one); the "not free: choose a start" note goes."""
         if any(o.value == value for o in self.times):
-            self.minute = value
+            self.minute, self.times_note = value, ""
 
     @rx.event
     async def submit(self, form_data: dict):

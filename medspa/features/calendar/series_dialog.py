@@ -16,7 +16,7 @@ import reflex as rx
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.money import format_money
 from medspa.domain.scheduling.actions.series import do_book_series, do_plan_series
-from medspa.domain.scheduling.series import MAX_INTERVAL, MAX_OCCURRENCES, Recurrence, repeat_choices
+from medspa.domain.scheduling.series import MAX_INTERVAL, MAX_OCCURRENCES, MIN_OCCURRENCES, Recurrence, repeat_choices
 from medspa.domain.timezones import format_clinic_clock
 from medspa.features.auth.state import StaffState
 from medspa.features.calendar.book_dialog import BookDialogState
@@ -142,8 +142,8 @@ class SeriesState(StaffState):
         rec = None
         if self.ends == "count":
             count = ascii_int(self.count.strip())
-            if count is None or not 1 <= count <= MAX_OCCURRENCES:
-                errors["count"] = f"Give 1 to {MAX_OCCURRENCES} visits"
+            if count is None or not MIN_OCCURRENCES <= count <= MAX_OCCURRENCES:
+                errors["count"] = f"A series has {MIN_OCCURRENCES} to {MAX_OCCURRENCES} visits"
             else:
                 rec = Recurrence(self.repeat, interval, count=count)
         else:
@@ -250,16 +250,27 @@ class SeriesState(StaffState):
         book.dialog_open = False
         cal = await self.get_state(CalendarState)
         await cal._reload(done.actor)
-        n = len(result.booked)
-        message = f"Booked {n} visit{'s' if n != 1 else ''} of the series" + _deposit_note(result, labels)
-        refused = any(d.state in ("declined", "needs_action", "charging") for d in result.deposits)
-        if result.lost:
-            yield rx.toast.warning(message + " · " + self.errors["series"])
-        elif refused:
-            yield rx.toast.warning(message, duration=15000)
-        else:
-            yield rx.toast.success(message)
+        yield _booked_toast(result, labels, self.errors.get("series", ""))
         self._clear()
+
+
+def _booked_toast(result, labels: dict[str, str], lost: str):
+    """The message after "Book N visits": how many and which dates were booked, what became of
+    the deposits, and any date lost; it stays 12 s (30 s when something needs the desk) with a
+    close button, so it is read before it goes."""
+    n = len(result.booked)
+    dates = ", ".join(_month_day(labels.get(str(i), str(i))) for i, _ in result.booked)
+    message = f"Series booked: {n} visit{'s' if n != 1 else ''} ({dates})" + _deposit_note(result, labels)
+    refused = any(d.state in ("declined", "needs_action", "charging") for d in result.deposits)
+    if result.lost or refused:
+        return rx.toast.warning(message + (f" · {lost}" if lost else ""), duration=30000, close_button=True)
+    return rx.toast.success(message, duration=12000, close_button=True)
+
+
+def _month_day(label: str) -> str:
+    """"Tue, Dec 8, 2026" -> "Dec 8" (a label of another shape as it is)."""
+    parts = label.split(", ")
+    return parts[1] if len(parts) == 3 else label
 
 
 def _deposit_note(result, labels: dict[str, str]) -> str:

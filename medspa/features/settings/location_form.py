@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from medspa.features.settings.location_state import LocationsState
+from medspa.features.settings.location_state import CARD_LINES, LocationsState
 from medspa.features.settings.location_text import DayForm, SpanText
 
 L = LocationsState
@@ -79,8 +79,8 @@ def _cards_on_file() -> rx.Component:
     return _field("card_required", "Require a card on file to book",
                   rx.select.root(
                       rx.select.trigger(id="loc-card_required", width="100%"),
-                      rx.select.content(rx.select.item("No card needed without a deposit", value="false"),
-                                        rx.select.item("Require a card on file to book", value="true")),
+                      rx.select.content(rx.select.item(CARD_LINES[False], value="false"),
+                                        rx.select.item(CARD_LINES[True], value="true")),
                       value=f["card_required"], on_change=L.set_detail("card_required"), size="2"),
                   hint="Clients save a card when they book online (even without a deposit); the clinic sees "
                        "only its brand and last four digits, and the booking is confirmed once the card is saved")

@@ -37,6 +37,11 @@ class ClosureView:
     warning: str = ""
 
 
+# the card's lines and the Edit dialog's choices say the same (trial finding 14)
+CARD_LINES = {False: "No card on file needed without a deposit", True: "Card on file required to book online"}
+SERIES_LINES = {False: "Series deposit: first visit only", True: "Series deposit: each visit"}
+
+
 @dataclasses.dataclass
 class LocationView:
     """A location card."""
@@ -49,15 +54,16 @@ class LocationView:
     window: str = ""
     hours: list[str] = dataclasses.field(default_factory=list)
     closures: list[ClosureView] = dataclasses.field(default_factory=list)
-    cards: str = ""  # cards on file (issue 16): "Card on file required to book online" / "No card needed"
+    cards: str = ""  # cards on file (issue 16): CARD_LINES, the words the Edit dialog's choice uses too
+    series: str = ""  # recurring series (issue 16): which visits take the deposit, SERIES_LINES
 
 
 def _view(row: LocationRow) -> LocationView:
     window = policy_line(row)
     closures = [ClosureView(c.id, closure_dates(c), c.reason, visits_warning(c.visits)) for c in row.closures]
     return LocationView(row.id, row.name, row.address, row.time_zone, display_phone(row.phone) if row.phone else "",
-                        window, hours_lines(row), closures,
-                        "Card on file required to book online" if row.card_required else "No card on file needed")
+                        window, hours_lines(row), closures, CARD_LINES[row.card_required],
+                        SERIES_LINES[row.series_deposit_each_visit])
 
 
 class LocationsState(StaffState):

@@ -52,10 +52,11 @@ def _card(loc: LocationView) -> rx.Component:
                     _fact("phone", rx.cond(loc.phone != "", loc.phone, "No phone")),
                     _fact("calendar-clock", loc.window),
                     _fact("credit-card", loc.cards),  # cards on file (issue 16)
+                    _fact("repeat", loc.series),  # recurring series' deposit (issue 16)
                     spacing="2"),
                 rx.vstack(
                     rx.text("Opening hours", size="1", weight="bold", color_scheme="gray", text_transform="uppercase"),
-                    rx.foreach(loc.hours, lambda line: rx.text(line, size="2", white_space="pre",
+                    rx.foreach(loc.hours, lambda line: rx.text(line, size="2", white_space="pre-wrap",
                                                                font_variant_numeric="tabular-nums")),
                     spacing="1", class_name="loc-hours"),
                 rx.vstack(

@@ -3,8 +3,10 @@
 For a location and a day (?day=YYYY-MM-DD, default today there): the clients waiting for a
 time that day, in the order a freed time is offered to them (the order they joined), each
 with the treatment, provider or anyone, dates, time of day, where they joined and the last
-offer; "Add to waitlist" for a client at the desk and "Remove" to take one off. Offers go out
-on their own when a time frees (a cancellation, a move, new hours): the Outbox shows them.
+offer; "Add to waitlist" for a client found with the client search (or a new one typed) and
+"Remove" to take one off; the entries booked or closed stay listed apart with what happened.
+Offers go out on their own when a time frees (a cancellation, a move, new hours): the Outbox
+shows them to the roles that open it.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.features.auth.shell import not_found_view, staff_header
+from medspa.features.waitlist.client_pick import ClientHit, WaitlistClientState
 from medspa.features.waitlist.state import ROUTE, EntryView, WaitlistState
 
 W = WaitlistState
+C = WaitlistClientState
 
 
 def _error(name: str) -> rx.Component:
@@ -42,6 +46,51 @@ def _row(*children: rx.Component) -> rx.Component:
     return rx.grid(*children, columns=rx.breakpoints(initial="1", sm="2"), spacing="3", width="100%")
 
 
+def _hit(hit: ClientHit) -> rx.Component:
+    return rx.button(
+        rx.vstack(rx.text(hit.name, size="2", weight="medium", color=rx.color("gray", 12)),
+                  rx.text(hit.hint, size="1", color_scheme="gray"),
+                  spacing="0", align="start"),
+        on_click=C.pick(hit.id), type="button", variant="ghost", color_scheme="gray", width="100%",
+        justify_content="flex-start", height="auto", padding="6px 8px", class_name="wlf-hit",
+        custom_attrs={"data-client-id": hit.id})
+
+
+def _client_part() -> rx.Component:
+    """Find an existing client (the calendar's client search), or type a new one."""
+    search = rx.vstack(
+        rx.el.label("Client", html_for="wlf-client-search", style={"font_size": "0.85em", "font_weight": "500"}),
+        rx.input(placeholder="Search clients by name, email or phone", value=C.query,
+                 on_change=C.search.debounce(250), id="wlf-client-search", name="client_search", width="100%",
+                 auto_complete="off"),
+        rx.cond(C.hits.length() > 0,
+                rx.vstack(rx.foreach(C.hits, _hit), spacing="0", width="100%", max_height="200px", overflow_y="auto",
+                          border=f"1px solid {rx.color('gray', 5)}", border_radius="8px", padding="4px",
+                          id="wlf-hits"),
+                rx.cond(C.query.length() >= 2, rx.text("No clients found.", size="1", color_scheme="gray"))),
+        _error("client"),
+        rx.button(rx.icon("user-plus", size=14), "New client", variant="ghost", size="1", type="button",
+                  on_click=C.set_mode("new"), id="wlf-new-client"),
+        spacing="2", width="100%")
+    new = rx.vstack(
+        _row(_input("first_name", "First name"), _input("last_name", "Last name")),
+        _row(_input("email", "Email", type="email"), _input("phone", "Mobile phone", type="tel")),
+        _error("client"),
+        rx.button(rx.icon("search", size=14), "Find an existing client instead", variant="ghost", size="1",
+                  type="button", on_click=C.set_mode("search"), id="wlf-find-client"),
+        spacing="3", width="100%")
+    picked = rx.vstack(
+        rx.text("Client", size="2", weight="medium"),
+        rx.hstack(rx.avatar(fallback=C.client_label.to(str)[:1], size="2", radius="full", color_scheme="teal"),
+                  rx.text(C.client_label, size="3", weight="bold", id="wlf-client-picked"),
+                  rx.spacer(),
+                  rx.button("Change", variant="ghost", size="1", type="button", on_click=C.set_mode("search")),
+                  align="center", width="100%", padding="8px", border_radius="8px", background=rx.color("teal", 2)),
+        _error("client"),
+        spacing="1", width="100%")
+    return rx.match(C.mode, ("new", new), ("picked", picked), search)
+
+
 def _add_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
@@ -50,8 +99,7 @@ def _add_dialog() -> rx.Component:
                                   color_scheme="gray", margin_bottom="12px"),
             rx.form(
                 rx.vstack(
-                    _row(_input("first_name", "First name"), _input("last_name", "Last name")),
-                    _row(_input("email", "Email", type="email"), _input("phone", "Mobile phone", type="tel")),
+                    _client_part(),
                     _row(_select("service", "Treatment", W.services, ""),
                          _select("provider", "Provider", W.providers, "any")),
                     _row(_input("first_day", "From", type="date", default_value=W.day),
@@ -97,6 +145,29 @@ def _entry(e: EntryView) -> rx.Component:
         border=f"1px solid {rx.color('gray', 5)}", class_name="wl-entry", custom_attrs={"data-id": e.id})
 
 
+def _done_entry(e: EntryView) -> rx.Component:
+    """A booked or closed entry: who, what they waited for, and what happened."""
+    return rx.box(
+        rx.vstack(
+            rx.flex(rx.link(e.client_name, href=e.href, weight="bold", size="2", color=rx.color("gray", 12),
+                            underline="hover"),
+                    rx.badge(e.status, color_scheme=e.status_color, variant="soft"),
+                    rx.badge(e.source, color_scheme="gray", variant="outline"),
+                    gap="8px", align="center", wrap="wrap"),
+            rx.text(e.service, " · ", e.provider, " · ", e.dates, ", ", e.window, size="1", color_scheme="gray"),
+            rx.text(e.outcome, size="2", class_name="wl-outcome", style={"overflow_wrap": "anywhere"}),
+            spacing="1", min_width="0", width="100%"),
+        padding="10px 14px", border_radius="10px", background=rx.color("gray", 1), width="100%",
+        border=f"1px solid {rx.color('gray', 4)}", class_name="wl-done", custom_attrs={"data-id": e.id})
+
+
+def _done_section(title: str, rows, id_: str) -> rx.Component:
+    return rx.cond(rows.length() > 0, rx.vstack(
+        rx.heading(title, size="3", weight="bold", color=rx.color("gray", 11)),
+        rx.foreach(rows, _done_entry),
+        spacing="2", width="100%", id=id_))
+
+
 def _toolbar() -> rx.Component:
     return rx.flex(
         rx.select.root(rx.select.trigger(id="wl-location", min_width="140px"),
@@ -128,12 +199,17 @@ def _body() -> rx.Component:
             rx.cond(W.rows.length() > 0,
                     rx.vstack(rx.foreach(W.rows, _entry), spacing="2", width="100%", id="wl-list"),
                     rx.center(rx.vstack(rx.icon("hourglass", size=28, color=rx.color("gray", 8)),
-                                        rx.text("Nobody is waiting for this day.", size="2", color_scheme="gray"),
+                                        rx.text("Nobody is waiting for this day.", size="2", color_scheme="gray",
+                                                text_align="center"),
                                         align="center", spacing="2"),
                               padding="40px", width="100%", border=f"1px dashed {rx.color('gray', 6)}",
                               border_radius="12px", id="wl-empty")),
-            rx.text("A freed time (a cancellation, a moved visit, new hours) is offered by itself, in this order; "
-                    "the messages are in the Outbox.", size="1", color_scheme="gray"),
+            _done_section("Booked from the waitlist", W.booked_rows, "wl-booked"),
+            _done_section("Closed", W.closed_rows, "wl-closed"),
+            rx.text("A freed time (a cancellation, a moved visit, new hours) is offered by itself, in this order; ",
+                    rx.cond(W.can_open_outbox, "the messages are in the Outbox.",
+                            "the client gets the offer by email and text automatically."),
+                    size="1", color_scheme="gray", id="wl-hint"),
             _add_dialog(),
             spacing="4", width="100%"),
         width="100%", max_width="860px", margin_x="auto", padding=rx.breakpoints(initial="14px", sm="24px"))

@@ -21,7 +21,9 @@ from medspa.domain.errors import ValidationFailed
 from medspa.domain.scheduling.actions.desk import fetch_booking_options
 from medspa.domain.waitlist.actions import WaitlistDay, do_add_to_waitlist, do_close_entry, fetch_waitlist_page
 from medspa.domain.waitlist.entries import EntryRow, WishInput
+from medspa.domain.identity.permissions import has_permission
 from medspa.features.auth.state import StaffState
+from medspa.features.waitlist.client_pick import WaitlistClientState
 from medspa.features.choices import Option
 from medspa.web.inputs import form_text, parse_id
 
@@ -29,6 +31,7 @@ ROUTE = "/waitlist"
 ANYONE = "any"
 STATUS_COLORS = {"waiting": "gray", "offered": "amber", "booked": "grass", "closed": "gray"}
 MODE_LABELS = {"one_at_a_time": "Offers one at a time, with a hold", "all_at_once": "Offers to everyone at once"}
+OPEN_STATUSES = ("waiting", "offered")
 OFFER_LABELS = {"open": "offered", "booked": "booked", "lapsed": "offer lapsed", "gone": "offer taken"}
 
 
@@ -51,6 +54,7 @@ class EntryView:
     source: str = ""
     note: str = ""
     offer: str = ""
+    outcome: str = ""
 
 
 def _clock(t: time) -> str:
@@ -70,7 +74,8 @@ def entry_view(r: EntryRow, position: int, time_zone: str) -> EntryView:
     return EntryView(r.id, position, r.client_name, r.contact, f"/clients/{r.client_id}", r.service, r.provider, dates,
                      f"{_clock(r.window_start)} – {_clock(r.window_end)}",
                      format_datetime(r.joined_at.astimezone(tz), "MMM d, h:mm a", locale="en_US"), r.status,
-                     STATUS_COLORS.get(r.status, "gray"), "Online" if r.source == "public" else "Desk", r.note, offer)
+                     STATUS_COLORS.get(r.status, "gray"), "Online" if r.source == "public" else "Desk", r.note, offer,
+                     r.outcome)
 
 
 def _day(text: Any) -> date | None:
@@ -99,7 +104,9 @@ class WaitlistState(StaffState):
     day: str = ""
     day_label: str = ""
     mode_label: str = ""
-    rows: list[EntryView] = []
+    rows: list[EntryView] = []  # waiting or offered, in offer order
+    booked_rows: list[EntryView] = []  # booked from the waitlist (what happened: EntryView.outcome)
+    closed_rows: list[EntryView] = []  # taken off the list or past their dates
     loaded: bool = False
     form_open: bool = False
     form_errors: dict[str, str] = {}
@@ -110,13 +117,22 @@ class WaitlistState(StaffState):
     _service_ids: list[int] = []
     _provider_ids: list[int] = []
 
+    @rx.var
+    def can_open_outbox(self) -> bool:
+        """Whether this role may open the Outbox (outbox.manage): the page's hint points there
+        only then, else it says the client is messaged automatically."""
+        return has_permission(self.staff_role, "outbox.manage") if self.staff_role else False
+
     def _show(self, page: WaitlistDay) -> None:
         self.locations = [Option(str(i), n) for i, n in page.locations]
         self.location, self.day = str(page.location_id), page.day.isoformat()
         self.day_label = format_date(page.day, "EEEE, MMMM d, y", locale="en_US")
         self.mode_label = MODE_LABELS.get(page.mode, page.mode)
-        self.rows = [entry_view(r, i + 1, page.time_zone) for i, r in enumerate(page.rows)]
-        self._entry_ids = [r.id for r in page.rows]
+        open_rows = [r for r in page.rows if r.status in OPEN_STATUSES]
+        self.rows = [entry_view(r, i + 1, page.time_zone) for i, r in enumerate(open_rows)]
+        self.booked_rows = [entry_view(r, 0, page.time_zone) for r in page.rows if r.status == "booked"]
+        self.closed_rows = [entry_view(r, 0, page.time_zone) for r in page.rows if r.status == "closed"]
+        self._entry_ids = [r.id for r in open_rows]  # only an open entry can be removed
         self.allowed, self.not_found, self.loaded = True, False, True
 
     async def _reload(self, location_id: int | None, day: date | None):
@@ -128,7 +144,8 @@ class WaitlistState(StaffState):
         if done.redirect is not None:
             return done.redirect
         if done.error:
-            self.allowed, self.not_found, self.rows, self._entry_ids = False, True, [], []
+            self.allowed, self.not_found, self._entry_ids = False, True, []
+            self.rows, self.booked_rows, self.closed_rows = [], [], []
             return None
         self._show(done.value)
         return None
@@ -174,6 +191,7 @@ class WaitlistState(StaffState):
         self.providers = [Option(ANYONE, "Anyone")] + [Option(str(p.id), p.name) for p in opts.providers]
         self._service_ids, self._provider_ids = [s.id for s in opts.services], [p.id for p in opts.providers]
         self.form_open, self.form_errors = True, {}
+        (await self.get_state(WaitlistClientState))._reset()
         return None
 
     @rx.event
@@ -200,18 +218,28 @@ class WaitlistState(StaffState):
 
     @rx.event
     async def add(self, form: Any):
-        """The form's save: a client (found by email or new) and their wish."""
+        """The form's save: the client picked with the search (or a new one typed: found by
+        email or created) and their wish."""
         if not self.allowed or not self.form_open or self.busy:
             return None
         wish = self._wish(form)
+        pick = await self.get_state(WaitlistClientState)
+        if pick.mode == "search":
+            wish = {**(wish if isinstance(wish, dict) else {}),
+                    "client": "Find the client and pick them, or add a new client"}
         if isinstance(wish, dict):
             self.form_errors = wish
             return None
-        person = ClientInput(*(form_text(form, f, 254 if f == "email" else 80)
-                               for f in ("first_name", "last_name", "email", "phone")))
+        person, client_id, name = None, None, pick.client_label.split(" ")[0]
+        if pick.mode == "picked":
+            client_id = pick.client_id
+        else:
+            person = ClientInput(*(form_text(form, f, 254 if f == "email" else 80)
+                                   for f in ("first_name", "last_name", "email", "phone")))
+            name = person.first_name.strip()
         self.busy = True
         try:
-            done = await self._act(do_add_to_waitlist, person, wish)
+            done = await self._act(do_add_to_waitlist, person, wish, client_id=client_id)
         except ValidationFailed as exc:
             self.form_errors = dict(exc.fields)
             return None
@@ -220,7 +248,7 @@ class WaitlistState(StaffState):
         if done.redirect is not None or done.error:
             self.form_errors = {"form": done.error} if done.error else {}
             return done.redirect
-        self.form_open, self.notice = False, f"{person.first_name.strip()} is on the waitlist."
+        self.form_open, self.notice = False, f"{name} is on the waitlist."
         return await self._reload(parse_id(self.location), _day(self.day))
 
     @rx.event
