@@ -162,6 +162,7 @@ class OfferLinkState(rx.State):
                                   f"{zone_abbreviation(link.held_until, ZoneInfo(tz))}")
             left = (link.held_until - app_clock().now()).total_seconds() / 60
             checkout.hold_minutes = max(1, math.ceil(left))
+            booking.terms = await asyncio.to_thread(flow.hold_terms, booking._org_id, link.hold_id)
             return True
         ip, ua = booking._who()
         try:
@@ -169,7 +170,7 @@ class OfferLinkState(rx.State):
                                            booking._provider_id, link.start_at, tz, None, ip, ua)
         except (flow.Taken, RateLimited):
             return False
-        booking._hold_id, booking.held_until = held.hold_id, held.until
+        booking._hold_id, booking.held_until, booking.terms = held.hold_id, held.until, held.terms
         return True
 
     @rx.event
