@@ -40,7 +40,6 @@ from medspa.domain.scheduling.actions.online import (
     fetch_availability,
     fetch_clinic,
     fetch_hold_outcome,
-    fetch_hold_terms,
     fetch_next_available,
     fetch_providers,
     fetch_services,
@@ -171,8 +170,7 @@ class Clinic:
 
 @dataclass
 class Held:
-    """A slot held for the visitor: hold id, provider, until when (clinic clock time and zone)
-    and the cancellation / no-show terms it is booked under (scheduling.policy.visit_terms)."""
+    """A slot held for the visitor: hold id, provider, until when, its terms (policy.visit_terms)."""
 
     hold_id: int
     provider_id: int
@@ -407,13 +405,6 @@ def place_hold(org_id: int, location_id: int, service_id: int, provider_id: int 
     until = f"{format_clinic_clock(expires, time_zone)} {zone_abbreviation(expires, tz)}" if expires else ""
     return Held(held.hold_id, held.provider_id, until, held.terms)
 
-
-def hold_terms(org_id: int, hold_id: int) -> str:
-    """The terms a hold made elsewhere (a waitlist offer's) is booked under ("" when it is gone)."""
-    try:
-        return fetch_hold_terms(_actor(org_id), hold_id)
-    except NotFound:
-        return ""
 
 
 def check_client(first_name: str, last_name: str, email: str, phone: str, region: str = "US") -> dict[str, str]:

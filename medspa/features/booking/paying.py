@@ -22,7 +22,7 @@ def hold_note() -> rx.Component:
 def terms_note(id_: str) -> rx.Component:
     """The held visit's cancellation / no-show terms, fees included (scheduling.policy.visit_terms;
     the location's before a time is held), shown before the card is saved or the visit booked."""
-    text = rx.cond(S.terms, S.terms, S.location.policy)
+    text = rx.cond(C.terms, C.terms, S.location.policy)
     return rx.cond(text, rx.hstack(rx.icon("calendar-x", size=14, flex_shrink="0"),
                                    rx.text(text, size="2", id=id_),
                                    spacing="2", align="start", color=rx.color("gray", 11), width="100%"))

@@ -69,7 +69,6 @@ class BookingState(rx.State):
     slot_groups: list[SlotGroup] = []
     slot: SlotCard = rx.field(default_factory=SlotCard)
     held_until: str = ""
-    terms: str = ""  # the held visit's cancellation / no-show terms (shown before the card is saved)
     taken: str = ""
     alternatives: list[SlotCard] = []
 
@@ -87,7 +86,7 @@ class BookingState(rx.State):
 
     async def _release(self) -> None:
         hold_id, self._hold_id = self._hold_id, None
-        self.slot, self.held_until, self.terms = SlotCard(), "", ""
+        self.slot, self.held_until, (await self.get_state(CheckoutState)).terms = SlotCard(), "", ""
         if hold_id and self._org_id:
             await asyncio.to_thread(flow.release, self._org_id, hold_id)
 
@@ -120,7 +119,7 @@ class BookingState(rx.State):
         """Back on the time step with the nearest free times (a history entry when moved)."""
         self.taken = ("Sorry, that time was just taken; nothing was charged. "
                       "Here are the nearest free times, or pick another day above.")
-        self.alternatives, self.slot, self.held_until, self.terms = alternatives, SlotCard(), "", ""
+        self.alternatives, self.slot, self.held_until = alternatives, SlotCard(), ""
         moved, self.step = self.step != "time", "time"
         return self._push() if moved else None
 
@@ -282,10 +281,11 @@ class BookingState(rx.State):
             return
         shown = [s for g in self.slot_groups for s in g.slots] + self.alternatives
         picked = next((s for s in shown if s.start == start), SlotCard())
-        self._hold_id, self.slot, self.held_until, self.terms = held.hold_id, picked, held.until, held.terms
+        self._hold_id, self.slot, self.held_until = held.hold_id, picked, held.until
         self.provider_name = self._provider_names().get(held.provider_id, self.provider_name)
         self.taken, self.alternatives, self.step = "", [], "details"
-        (await self.get_state(CheckoutState)).card_error = ""
+        checkout = await self.get_state(CheckoutState)
+        checkout.card_error, checkout.terms = "", held.terms
         return self._push()
 
     @rx.event
@@ -314,6 +314,7 @@ class CheckoutState(BookingState):
     card_error: str = ""
     busy: bool = False
     confirmation: Confirmation = rx.field(default_factory=Confirmation)
+    terms: str = ""  # the held visit's cancellation / no-show terms (shown before the card is saved)
 
     # ---------------------------------------------------------------- details and payment
 
