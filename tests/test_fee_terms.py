@@ -39,7 +39,7 @@ AFTER = START + timedelta(minutes=40)
 CARD = CardDetails("4242 4242 4242 4242", 12, 2030, "123")
 FEES = (FeeTerms("flat", 4000), FeeTerms("percent", 5000))  # $40 late, 50 % no-show
 BOTOX_TERMS = ("Cancellations more than 24 hours ahead are free. Later ones cost $40.00 (taken from the deposit "
-               "first). A missed visit costs 50% of the price ($175.00) (taken from the deposit first).")
+               "first). A missed visit costs 50% of the price ($175.00, taken from the deposit first).")
 LASER_TERMS = ("Cancellations more than 24 hours ahead are free. Later ones cost $40.00. A missed visit costs "
                "50% of the price ($75.00).")
 

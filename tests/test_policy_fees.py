@@ -425,7 +425,7 @@ def test_the_panel_the_portal_and_the_confirmation_state_the_fee(engine, owner_e
         "You are cancelling inside the cancellation window. A late-cancellation fee of $75.00 applies: $50.00 of "
         "your deposit goes toward it, $25.00 is due.")
     assert ("Cancellations more than 24 hours ahead are free. Later ones cost $75.00 (taken from the deposit first). "
-            "A missed visit costs 50% of the price ($175.00) (taken from the deposit first).") in body
+            "A missed visit costs 50% of the price ($175.00, taken from the deposit first).") in body
 
 
 # --- checkout offers the next visit ---------------------------------------------------------

@@ -133,7 +133,7 @@ def terms_sentence(window_hours: int, late_keeps_deposit: bool, deposit_cents: i
     the series confirmation, the manage page, the API. Starts with "Cancellations"
     (payments.disputes finds it in a sent confirmation by that word). E.g. "Cancellations more
     than 24 hours ahead are free. Later ones cost $40.00 (taken from the deposit first). A
-    missed visit costs 50% of the price ($175.00) (taken from the deposit first)."
+    missed visit costs 50% of the price ($175.00, taken from the deposit first)."
 
     window_hours / late_keeps_deposit: the rule (cancel_rule); deposit_cents: the visit's
     deposit (0: nothing paid in advance, None: not known yet); late_fee / no_show_fee: the fees
@@ -141,27 +141,29 @@ def terms_sentence(window_hours: int, late_keeps_deposit: bool, deposit_cents: i
     refund_rule_sentence, or NOTHING_PAID_RULE when there is no deposit."""
     from medspa.domain.money import format_money
 
-    def amount(q: FeeQuote) -> str:
+    first = ("" if deposit_cents == 0 else
+             "taken from the deposit first" if deposit_cents else "taken from any deposit first")
+
+    def amount(q: FeeQuote) -> str:  # "$40.00 (taken ...)", "50% of the price ($175.00, taken ...)"
         money = format_money(q.cents, currency) if q.cents is not None else ""
         if q.percent_bp:
             pct = f"{(Decimal(q.percent_bp) / 100).normalize():f}% of the price"
-            return f"{pct} ({money})" if money else pct
-        return money
+            inside = ", ".join(x for x in (money, first) if x)
+            return f"{pct} ({inside})" if inside else pct
+        return f"{money} ({first})" if first else money
 
     def charged(q: FeeQuote | None) -> bool:
         return q is not None and q.cents != 0
 
-    first = ("" if deposit_cents == 0 else
-             " (taken from the deposit first)" if deposit_cents else " (taken from any deposit first)")
     if charged(late_fee):
         ahead = "before the visit starts" if window_hours == 0 else f"more than {window_hours} hours ahead"
-        text = f"Cancellations {ahead} are free. Later ones cost {amount(late_fee)}{first}."
+        text = f"Cancellations {ahead} are free. Later ones cost {amount(late_fee)}."
     elif deposit_cents == 0:
         text = NOTHING_PAID_RULE
     else:
         text = refund_rule_sentence(window_hours, late_keeps_deposit)
     if charged(no_show_fee):
-        text += f" A missed visit costs {amount(no_show_fee)}{first}."
+        text += f" A missed visit costs {amount(no_show_fee)}."
     return text
 
 

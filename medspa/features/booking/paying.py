@@ -164,8 +164,8 @@ def payment_step() -> rx.Component:
                               "Due today: " + S.service.deposit + ". The rest is paid at your visit.")),
         hold_note(),
         card_on_file_note(),
+        terms_note("booking-policy"),  # the fees, read before the card is saved
         rx.cond(C.stripe_key, stripe_card_form(), test_card_form()),
-        terms_note("booking-policy"),
         rx.hstack(rx.icon("shield-check", size=14), rx.text("Card details go straight to the payment processor.",
                                                             size="1"),
                   spacing="2", align="center", color=rx.color("gray", 10)),
