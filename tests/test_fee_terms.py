@@ -175,7 +175,7 @@ def test_confirmation_page_email_sms_and_manage_page_state_the_fees(engine, owne
     with clinic.session() as s:
         sent = {m.channel: m.body for m in s.exec(select(OutboxMessage).where(
             OutboxMessage.appointment_id == visit.id, OutboxMessage.kind == "booking_confirmation"))}
-    assert terms in sent["email"] and sent["sms"].endswith(terms)
+    assert terms in sent["email"] and f". {terms} Ref " in sent["sms"]
 
 
 def test_the_api_answer_carries_the_terms(client, engine, owner_engine):  # noqa: F811

@@ -106,8 +106,8 @@ def queue_booking_confirmation(session: Session, *, org: Organization, appointme
     )
     added = add_new_messages(session, visit_messages(
         appointment, client, kind="booking_confirmation", key="confirm", subject=f"Confirmed: {service.name} on {when}",
-        body=body, sms=f"{org.name}: {service.name} confirmed {when}. Ref {format_display_code(appointment.display_code)}. "
-                      f"{terms}"))
+        body=body, sms=f"{org.name}: {service.name} confirmed {when}. {terms} "
+                      f"Ref {format_display_code(appointment.display_code)}"))
     for email in (m for m in added if m.channel == "email"):
         attach_booking_invite(session, email, org=org, appointment=appointment, location=location, service=service,
                               provider=provider)
