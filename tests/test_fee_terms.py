@@ -248,3 +248,20 @@ def test_good_fee_amounts_parse_up_to_the_limits():
     assert parse_fee("late_cancel", "flat", "40") == FeeTerms("flat", 4000)
     assert parse_fee("late_cancel", "percent", "100%") == FeeTerms("percent", 10_000)
     assert parse_fee("late_cancel", "percent", "12.5") == FeeTerms("percent", 1250)
+
+
+def test_the_portal_card_states_the_fee_not_a_kept_deposit(engine, owner_engine):
+    from medspa.domain.identity.actor import Actor
+    from medspa.domain.portal.service import portal_overview
+
+    clinic = build_clinic(engine, owner_engine)
+    _set_fees(engine, clinic, *FEES)
+    visit = _book(engine, clinic)
+    with clinic.session() as s:
+        client_id = s.get(Appointment, visit.id).client_id
+        actor = Actor.client(clinic.org_id, client_id)
+        early = portal_overview(s, actor, now=NOW).upcoming[0].policy
+        late = portal_overview(s, actor, now=START - timedelta(hours=2)).upcoming[0].policy
+    assert early == ("Free cancellation until Tue, Jul 14, 2026, 10:00 AM EDT (America/New_York); later it costs "
+                     "$40.00 (taken from the deposit first).")
+    assert late == "Inside the cancellation window: cancelling now costs $40.00 (taken from the deposit first)."
