@@ -301,6 +301,20 @@ def fee_due(appointment, location, kind: str) -> int | None:
     return min(fee_cents(terms, appointment.price_cents or 0), booked)
 
 
+def late_fee_status(appointment, window_hours: int, fee: int, at: datetime, deadline_text: str) -> str:
+    """Where a late-cancel fee of `fee` cents applies (fee_due): cancelling `appointment` at `at`
+    in words for the client's visit card, "Free cancellation until <deadline_text>; later it
+    costs $40.00 (taken from the deposit first)." or "Inside the cancellation window: cancelling
+    now costs $40.00 ..." (is_late_to_cancel)."""
+    from medspa.domain.money import format_money
+
+    cost = format_money(fee, getattr(appointment, "currency", "USD") or "USD")
+    cost += " (taken from the deposit first)" if getattr(appointment, "deposit_cents", 0) else ""
+    if is_late_to_cancel(appointment, window_hours, at):
+        return f"Inside the cancellation window: cancelling now costs {cost}."
+    return f"Free cancellation until {deadline_text}; later it costs {cost}."
+
+
 def is_clinic_reason(reason: str | None) -> bool:
     """True when a cancellation `reason` code is the clinic's own doing (CLINIC_REASONS)."""
     return reason in CLINIC_REASONS
