@@ -23,7 +23,7 @@ from medspa.domain.payments.models import PolicyFee
 from medspa.domain.practice.models import Location
 from medspa.domain.scheduling.actions.desk import do_book_for_client, do_change_status
 from medspa.domain.scheduling.actions.manage import fetch_managed_visit
-from medspa.domain.scheduling.actions.online import do_book_online, do_hold_slot, fetch_booking
+from medspa.domain.scheduling.actions.online import do_book_online, do_hold_slot, fetch_booking, fetch_hold_terms
 from medspa.domain.scheduling.booking import OnlineBooking
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.policy import (NOTHING_PAID_RULE, FeeQuote, FeeTerms, MAX_FLAT_FEE_CENTS,
@@ -154,6 +154,7 @@ def test_the_terms_before_booking_are_the_terms_after(engine, owner_engine):
     held = do_hold_slot(clinic.public, clinic.location_id, clinic.services["laser"], START, clock=FixedClock(NOW),
                         engine=engine)
     assert held.terms == LASER_TERMS  # the card / details step, before the card is saved
+    assert fetch_hold_terms(clinic.public, held.hold_id, engine=engine) == LASER_TERMS  # a waitlist offer's hold
     with clinic.session() as s:
         loc = s.get(Location, clinic.location_id)
         assert location_terms(loc, price_cents=15000, deposit_cents=0) == LASER_TERMS
