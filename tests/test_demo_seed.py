@@ -472,3 +472,14 @@ def test_seeded_visits_are_found_by_token_and_by_display_code(engine, demo):
         assert fetch_booking(Actor.public(org), token, engine=engine).id == appt_id
         found = find_visit_by_code(desk, f"{code[:4]}-{code[4:]}".lower(), clock=FixedClock(NOW), engine=engine)
         assert found.detail.id == appt_id
+
+
+def test_seeded_visits_record_the_terms_they_were_booked_under(engine, demo):
+    """Trial of issue 16: seeded visits had no booked terms (NULL), so a fee the owner set later
+    was charged on them. Each records its location's window and keep rule and no fee (none set
+    when the demo seeds): a fee set later applies only to visits booked after it."""
+    org = demo["org_id"]
+    assert one(engine, org, """select count(*) from appointment a join location l on l.id = a.location_id
+        where a.booked_window_hours is distinct from l.cancellation_window_hours
+           or a.booked_late_keeps_deposit is distinct from l.late_cancel_keeps_deposit
+           or a.booked_late_cancel_fee_cents is distinct from 0 or a.booked_no_show_fee_cents is distinct from 0""") == 0

@@ -433,7 +433,7 @@ def waive_fee(w, role):
         visit = Appointment(org_id=w.clinic.org_id, location_id=loc.id, service_id=w.clinic.services["botox"],
                             provider_id=w.clinic.provider_ids[0], client_id=w.client_id, status="no_show",
                             start_at=ny(TODAY - timedelta(days=1), 10), end_at=ny(TODAY - timedelta(days=1), 10, 30),
-                            price_cents=35000)
+                            price_cents=35000, booked_no_show_fee_cents=2500)  # booked under the fee
         s.add(visit)
         s.flush()
         appt = visit.id

@@ -192,7 +192,7 @@ def _waive(s, a, w):
     loc = s.get(Location, w.clinic.location_id)
     loc.no_show_fee_kind, loc.no_show_fee_amount = "flat", 2500
     appt = change_status(s, w.clinic.system, w.appointment_id, "no_show", now=ny(10, 40))
-    appt.booked_no_show_fee_cents = None  # booked before the fee was set: the current terms apply
+    appt.booked_no_show_fee_cents = 2500  # booked under the fee (NULL: never recorded, no fee)
     applied = apply_policy_fee(s, w.clinic.system, appt, "no_show", now=ny(10, 40))
     return waive_fee(s, a, applied.fee_id, "matrix", now=ny(10, 40))
 

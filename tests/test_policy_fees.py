@@ -102,8 +102,8 @@ def test_fee_settings_parse_and_refuse_bad_input():
     assert parse_fee("no_show", "flat", "75") == FeeTerms("flat", 7500)
     assert parse_fee("no_show", "percent", "12.5%") == FeeTerms("percent", 1250)
     assert parse_fee("no_show", "none", "whatever") == FeeTerms()
-    for term, amount, message in (("flat", "", "Enter the amount"), ("flat", "-3", "Enter an amount of zero or more"),
-                                  ("percent", "101", "Between 0.01% and 100%"), ("percent", "abc", "Enter a percent"),
+    for term, amount, message in (("flat", "", "Enter the amount"), ("flat", "-3", "A fee cannot be negative"),
+                                  ("percent", "101", "At most 100% of the service price"), ("percent", "abc", "Enter a percent"),
                                   ("flat", "0", "Enter an amount above zero"), ("bogus", "1", "Choose no fee")):
         with pytest.raises(ValidationFailed) as err:
             parse_fee("no_show", term, amount)
@@ -426,8 +426,8 @@ def test_the_panel_the_portal_and_the_confirmation_state_the_fee(engine, owner_e
     assert preview.late and preview.message == (
         "You are cancelling inside the cancellation window. A late-cancellation fee of $75.00 applies: $50.00 of "
         "your deposit goes toward it, $25.00 is due.")
-    assert ("Cancellations more than 24 hours ahead are free. Later ones cost a late-cancellation fee of $75.00 "
-            "(a deposit paid counts toward it). A missed visit costs $175.00 (a deposit paid counts toward it).") in body
+    assert ("Cancellations more than 24 hours ahead are free. Later ones cost $75.00 (taken from the deposit first). "
+            "A missed visit costs 50% of the price ($175.00, taken from the deposit first).") in body
 
 
 # --- checkout offers the next visit ---------------------------------------------------------

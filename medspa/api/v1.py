@@ -174,6 +174,7 @@ class BookingOut(BaseModel):
     provider_id: int
     deposit_cents: int
     currency: str
+    cancellation_policy: str = Field("", description="The visit's cancellation / no-show terms, fees included")
 
 
 class BookingStatusOut(BaseModel):
@@ -190,6 +191,7 @@ class BookingStatusOut(BaseModel):
     provider: str
     deposit_cents: int
     currency: str
+    cancellation_policy: str = Field("", description="The visit's cancellation / no-show terms, fees included")
 
 
 def slot_out(slot: Slot, tz: ZoneInfo) -> dict[str, Any]:
@@ -284,7 +286,8 @@ def create_booking(body: BookingIn, tenant: Tenant = Depends(get_tenant), clock:
     return BookingOut(reference=visit.reference, token=visit.token, status=visit.status,
                       start=visit.start_at.astimezone(tz).isoformat(),
                       end=visit.end_at.astimezone(tz).isoformat(), provider_id=visit.provider_id,
-                      deposit_cents=visit.deposit_cents, currency=visit.currency)
+                      deposit_cents=visit.deposit_cents, currency=visit.currency,
+                      cancellation_policy=visit.policy)
 
 
 @router.get("/{clinic}/bookings/{token}", response_model=BookingStatusOut,
@@ -298,7 +301,8 @@ def booking_status(token: str, tenant: Tenant = Depends(get_tenant)):
     return BookingStatusOut(reference=visit.reference, status=visit.status, service=visit.service,
                             start=visit.start_at.astimezone(tz).isoformat(), end=visit.end_at.astimezone(tz).isoformat(),
                             time_zone=visit.time_zone, location=visit.location, provider=visit.provider,
-                            deposit_cents=visit.deposit_cents, currency=visit.currency)
+                            deposit_cents=visit.deposit_cents, currency=visit.currency,
+                            cancellation_policy=visit.policy)
 
 
 @router.get("/{clinic}/bookings/{token}/calendar.ics", response_class=Response,

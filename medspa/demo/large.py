@@ -53,6 +53,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
+from medspa.domain.scheduling.policy import FEE_KINDS, fee_terms
 from medspa.db import tenant_session
 from medspa.demo import data as D
 from medspa.domain.audit.service import record
@@ -316,6 +317,7 @@ def _fill(session: Session, org_id: int, slug: str, size: LargeSize, now: dateti
     for li, loc in enumerate(LOCATIONS):
         lrow = add_location(session, actor, loc.name, loc.time_zone, loc.cancellation_window_hours,
                             f"{loc.name.split('—')[-1].strip()}", f"+1{loc.area_code}5550100")
+        assert not any(fee_terms(lrow, k).is_set for k in FEE_KINDS)  # the visits' booked fees below are 0
         kinds = KINDS_PER_LOCATION if size.providers_per_location == 12 else ("rn", "esth")
         for pi, kind in enumerate(kinds):
             while True:
@@ -528,14 +530,18 @@ def _fill(session: Session, org_id: int, slug: str, size: LargeSize, now: dateti
         insert into appointment (id, org_id, display_code, booking_token, location_id, service_id, provider_id, client_id, start_at,
                                  end_at, status, hold_expires_at, price_cents, deposit_cents, currency, source, notes,
                                  rebooked_from_id, created_at, created_by_user_id, confirmed_at, checked_in_at,
-                                 completed_at, cancelled_at, cancellation_late)
+                                 completed_at, cancelled_at, cancellation_late, booked_window_hours,
+                                 booked_late_keeps_deposit, booked_late_cancel_fee_cents, booked_no_show_fee_cents)
         select a.id, :org, medspa_display_code(a.id),
                left(replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', ''), 40),
                a.location_id, a.service_id, a.staff_id, a.client_id, a.start_at, a.end_at, a.status, null,
                a.price_cents, a.deposit_cents, 'USD', a.source, '', a.rebooked_from_id, a.created_at,
                case when a.source = 'staff' then cast(:desk as bigint) end, a.created_at, a.checked_in_at,
-               a.completed_at, a.cancelled_at, a.cancellation_late
-        from lg_appt a order by a.start_at""", {**p, "desk": desk_user})
+               a.completed_at, a.cancelled_at, a.cancellation_late,
+               -- the terms each visit is booked under (scheduling.policy.record_booked_rule): the
+               -- location's rule; its fees are none when the demo seeds (checked above), so 0
+               l.cancellation_window_hours, l.late_cancel_keeps_deposit, 0, 0
+        from lg_appt a join location l on l.id = a.location_id order by a.start_at""", {**p, "desk": desk_user})
 
     say("calendar occupancy (provider, room, device)", 0.55)
     n_occ = run("""

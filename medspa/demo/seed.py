@@ -52,6 +52,7 @@ import secrets
 import time as _time
 import unicodedata
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
@@ -75,7 +76,7 @@ from medspa.domain.identity.models import UserAccount
 from medspa.domain.identity.secretbox import seal
 from medspa.domain.payments.gateway import card_fee_cents
 from medspa.domain.payments.models import LedgerEntry, Payment, Refund
-from medspa.domain.practice.models import Organization, Resource
+from medspa.domain.practice.models import Location, Organization, Resource
 from medspa.domain.practice.service import (
     add_location,
     add_resource,
@@ -84,6 +85,7 @@ from medspa.domain.practice.service import (
     set_working_hours,
 )
 from medspa.domain.scheduling.models import Appointment, Occupancy
+from medspa.domain.scheduling.policy import record_booked_rule
 from medspa.domain.scheduling.references import new_booking_token, new_display_code
 
 UTC = timezone.utc
@@ -1065,8 +1067,12 @@ def _fill_clinic(session: Session, org_id: int, spec: _ClinicSpec, slug: str, to
 
     appt_rows, occ_rows = [], []
     codes = _display_codes(len(appts))
+    locations = {key: session.get(Location, lid) for key, lid in loc_ids.items()}
     for ap in appts:
+        booked = SimpleNamespace(price_cents=ap.svc.price_cents)  # the terms it is booked under, as every
+        record_booked_rule(booked, locations[ap.loc])  # booking path records them (scheduling.policy)
         appt_rows.append({
+            **vars(booked),
             "id": ap.id, "org_id": org_id, "display_code": codes.pop(), "booking_token": new_booking_token(),
             "location_id": loc_ids[ap.loc], "service_id": svc_ids[ap.svc.key], "provider_id": ap.staff_id,
             "client_id": ap.client.id, "start_at": ap.start_at, "end_at": ap.end_at, "status": ap.status,

@@ -20,7 +20,7 @@ from medspa.domain.money import format_money
 from medspa.domain.payments.models import Payment
 from medspa.domain.practice.models import Location, StaffMember
 from medspa.domain.scheduling.models import Appointment
-from medspa.domain.scheduling.policy import cancel_rule
+from medspa.domain.scheduling.policy import cancel_rule, visit_terms
 from medspa.domain.scheduling.references import format_display_code
 from medspa.domain.timezones import format_clinic_time
 
@@ -130,13 +130,23 @@ def queue_checkout_receipt(session: Session, appointment: Appointment, *, applie
 
 # --- recurring series (issue 16, section 2) ---------------------------------------------------
 
+def _series_terms(visits: list[Appointment], location: Location) -> str:
+    """The series' cancellation / no-show terms (visit_terms): one line when every visit has the
+    same ones, else the first visit's (its deposit, series.deposit_due_cents) and the others'."""
+    terms = [visit_terms(v, location) for v in visits]
+    if len(set(terms)) == 1:
+        return f"Each visit: {terms[0]}"
+    return f"First visit: {terms[0]}\nOther visits: {terms[1]}"
+
+
 def queue_series_confirmation(session: Session, visits: list[Appointment], *, description: str,
                               deposit_cents: int = 0, card: str = "") -> list[OutboxMessage]:
     """ONE email and (with a phone) ONE SMS confirming a recurring series booked at the desk
     (scheduling.series.book_series), instead of one confirmation per visit: the rule in words
     (`description`), every booked date in clinic time with its booking reference, the deposit
     due (integer cents; 0: none; `card`: the card on file it is charged to, "Visa ••4242", its
-    receipt follows; "": the clinic tells how to pay) and the first visit's manage link; the email carries the first
+    receipt follows; "": the clinic tells how to pay), each visit's cancellation / no-show terms
+    (scheduling.policy.visit_terms, fees included) and the first visit's manage link; the email carries the first
     visit as `invite.ics`. Dedupe keys series-email-<first visit id> / series-sms-<...>.
     Nothing for a client with neither email nor phone; returns the messages added."""
     from medspa.domain.scheduling.references import manage_url
@@ -161,6 +171,7 @@ def queue_series_confirmation(session: Session, visits: list[Appointment], *, de
     body = (f"Hi {client.first_name},\n\n"
             f"Your {service.name} series with {provider.display_name} at {location.name} is confirmed: "
             f"{count} ({description}):\n{lines}\n\n{deposit}"
+            f"{_series_terms(visits, location)}\n"
             f"Manage your first visit: {manage_url(org.slug, first.booking_token, get_settings().base_url)}\n\n"
             f"{org.name}")
     added = add_new_messages(session, visit_messages(

@@ -21,7 +21,7 @@ from medspa.domain.payments.models import Payment
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.references import format_display_code, manage_url
-from medspa.domain.scheduling.policy import booked_refund_rule
+from medspa.domain.scheduling.policy import visit_terms
 from medspa.domain.timezones import format_clinic_time
 from medspa.settings import get_settings
 
@@ -91,6 +91,7 @@ def queue_booking_confirmation(session: Session, *, org: Organization, appointme
     transaction: only when the email is added, never for a skipped re-add. The email links the
     "manage booking" page by the booking's token (references.manage_url, Settings.base_url)."""
     when = format_clinic_time(appointment.start_at, location.time_zone)
+    terms = visit_terms(appointment, location)  # the cancellation / no-show terms, fees included
     deposit = (f"Deposit paid: {format_money(appointment.deposit_cents, appointment.currency)}.\n"
                if appointment.deposit_cents else "")
     body = (
@@ -99,13 +100,14 @@ def queue_booking_confirmation(session: Session, *, org: Organization, appointme
         f"at {location.name}{', ' + location.address if location.address else ''}.\n"
         f"{deposit}"
         f"Booking reference: {format_display_code(appointment.display_code)}\n"
-        f"{booked_refund_rule(appointment, location)}\n"
+        f"{terms}\n"
         f"Manage your booking: {manage_url(org.slug, appointment.booking_token, get_settings().base_url)}\n\n"
         f"{org.name}"
     )
     added = add_new_messages(session, visit_messages(
         appointment, client, kind="booking_confirmation", key="confirm", subject=f"Confirmed: {service.name} on {when}",
-        body=body, sms=f"{org.name}: {service.name} confirmed {when}. Ref {format_display_code(appointment.display_code)}"))
+        body=body, sms=f"{org.name}: {service.name} confirmed {when}. {terms} "
+                      f"Ref {format_display_code(appointment.display_code)}"))
     for email in (m for m in added if m.channel == "email"):
         attach_booking_invite(session, email, org=org, appointment=appointment, location=location, service=service,
                               provider=provider)

@@ -39,7 +39,7 @@ from medspa.domain.money import format_money
 from medspa.domain.payments.models import Dispute, LedgerEntry, Payment
 from medspa.domain.practice.models import Location
 from medspa.domain.scheduling.models import Appointment
-from medspa.domain.scheduling.policy import booked_refund_rule
+from medspa.domain.scheduling.policy import visit_terms
 
 DISPUTE_EVENTS = ("charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed",
                   "charge.dispute.funds_withdrawn", "charge.dispute.funds_reinstated")
@@ -92,7 +92,7 @@ def dispute_evidence(session: Session, payment: Payment) -> DisputeEvidence:
     policy = next((line for line in (confirmation or "").splitlines() if line.startswith("Cancellations")), "")
     if not policy:
         location = session.get(Location, appt.location_id)
-        policy = booked_refund_rule(appt, location) if location else ""
+        policy = visit_terms(appt, location) if location else ""
     chart = session.exec(select(TreatmentNote).where(TreatmentNote.appointment_id == appt.id,
                                                      TreatmentNote.status == NoteStatus.SIGNED.value)
                          .order_by(TreatmentNote.version.desc())).first()

@@ -9,6 +9,7 @@ must go to the gateway after the commit (refunds). Returns frozen dataclasses, n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy.engine import Engine
 
@@ -17,7 +18,6 @@ from medspa.domain.audit.service import record
 from medspa.domain.changes import row_for_edit
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
-from medspa.domain.money import InvalidAmount, parse_to_cents
 from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.fees import fee_line, fees_of_visit, waive_fee
 from medspa.domain.payments.gateway import PaymentGateway
@@ -75,26 +75,40 @@ def _currency(session, org_id: int) -> str:
 def parse_fee(kind: str, term: object, amount: object) -> FeeTerms:
     """A fee as the form sends it: term none | flat | percent and the amount as typed ("25",
     "25.00" dollars for flat; "12.5" percent for percent). Raises ValidationFailed keyed
-    "<kind>_fee" with one message."""
+    "<kind>_fee" with ONE message per case: not a number, negative, zero (choose "No fee"
+    instead), more than two decimals, too large (a flat fee above the highest service price,
+    scheduling.policy.MAX_FLAT_FEE_CENTS = catalog.editing.MAX_PRICE_CENTS; a percent above
+    100%)."""
     key = f"{kind}_fee"
     if term not in FEE_TERMS:
         raise ValidationFailed({key: "Choose no fee, a flat amount or a percent"})
     if term == "none":
         return FeeTerms()
+    flat = term == "flat"
     text = amount.strip() if isinstance(amount, str) else str(amount or "")
     if not text:
-        raise ValidationFailed({key: "Enter the amount" if term == "flat" else "Enter the percent"})
+        raise ValidationFailed({key: "Enter the amount" if flat else "Enter the percent"})
+    number = text.rstrip("%").lstrip("$").strip().replace(",", "")
     try:
-        hundredths = parse_to_cents(text.rstrip("%").lstrip("$").strip())  # "12.5" -> 1250
-    except InvalidAmount as exc:
-        raise ValidationFailed({key: str(exc) if term == "flat" else "Enter a percent like 50 or 12.5"}) from None
-    if term == "flat":
-        if not 0 < hundredths <= MAX_FLAT_FEE_CENTS:
-            raise ValidationFailed({key: "Enter an amount above zero"})
-        return FeeTerms("flat", hundredths)
-    if not 0 < hundredths <= MAX_PERCENT_BP:
-        raise ValidationFailed({key: "Between 0.01% and 100%"})
-    return FeeTerms("percent", hundredths)
+        value = Decimal(number)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
+        raise ValidationFailed({key: "Enter an amount like 19.99" if flat else "Enter a percent like 50 or 12.5"})
+    if value < 0:
+        raise ValidationFailed({key: "A fee cannot be negative"})
+    if value == 0:
+        raise ValidationFailed({key: "Enter an amount above zero, or choose No fee" if flat
+                                else "Enter a percent above zero, or choose No fee"})
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValidationFailed({key: "Use at most two decimals"})
+    hundredths = int(value * 100)  # "12.5" -> 1250 (exact: at most two decimals)
+    if flat and hundredths > MAX_FLAT_FEE_CENTS:
+        raise ValidationFailed({key: f"At most {MAX_FLAT_FEE_CENTS // 100:,}, the highest price a "
+                                     "service may have"})
+    if not flat and hundredths > MAX_PERCENT_BP:
+        raise ValidationFailed({key: "At most 100% of the service price"})
+    return FeeTerms(term, hundredths)
 
 
 def fetch_fee_settings(actor: Actor, location_id: int, *, engine: Engine | None = None) -> FeeSettings:

@@ -112,45 +112,105 @@ def record_booked_rule(appointment, location) -> None:
                                                                      appointment.price_cents or 0))
 
 
-NOTHING_PAID_RULE = "Nothing was paid in advance, so cancelling costs nothing."
+NOTHING_PAID_RULE = "Cancellations are free: nothing was paid in advance."
 
 
-def booked_refund_rule(appointment, location) -> str:
-    """refund_rule_sentence of the rule that decides cancelling `appointment` (cancel_rule):
-    what its confirmation and reminders tell the client. A visit booked without a deposit
-    (appointment.deposit_cents 0: a free consultation, a desk booking) gets NOTHING_PAID_RULE,
-    not a sentence about keeping a deposit it never had."""
-    fees = fee_rule_sentence(appointment, location)
-    if fees:
-        return fees
-    if not getattr(appointment, "deposit_cents", 0):
-        return NOTHING_PAID_RULE
-    return refund_rule_sentence(*cancel_rule(appointment, location))
+@dataclass(frozen=True)
+class FeeQuote:
+    """A fee as the client's terms state it: cents (None: the price is not known yet, e.g. a
+    location's terms before a treatment is chosen) and percent_bp (> 0: the location's term is a
+    percent of the price, stated as such: "50% of the price ($175.00)")."""
+
+    cents: int | None
+    percent_bp: int = 0
 
 
-def fee_rule_sentence(appointment, location) -> str:
-    """The cancellation rule with the visit's late-cancel / no-show fees (fee_due), starting
-    with "Cancellations" like refund_rule_sentence: "Cancellations more than 24 hours ahead are
-    free. Later ones cost a late-cancellation fee of $75.00 (a deposit paid counts toward it). A
-    missed visit costs $100.00." "" when the visit owes neither fee (the deposit rule's
-    sentence applies)."""
+def terms_sentence(window_hours: int, late_keeps_deposit: bool, deposit_cents: int | None,
+                   late_fee: FeeQuote | None = None, no_show_fee: FeeQuote | None = None,
+                   currency: str = "USD") -> str:
+    """THE cancellation / no-show terms told to a client, before booking and after (issue 16):
+    the booking page's card and details steps, its confirmation, the confirmation email and SMS,
+    the series confirmation, the manage page, the API. Starts with "Cancellations"
+    (payments.disputes finds it in a sent confirmation by that word). E.g. "Cancellations more
+    than 24 hours ahead are free. Later ones cost $40.00 (taken from the deposit first). A
+    missed visit costs 50% of the price ($175.00, taken from the deposit first)."
+
+    window_hours / late_keeps_deposit: the rule (cancel_rule); deposit_cents: the visit's
+    deposit (0: nothing paid in advance, None: not known yet); late_fee / no_show_fee: the fees
+    that apply (None or 0 cents: no such fee). Without a late fee the deposit rule speaks:
+    refund_rule_sentence, or NOTHING_PAID_RULE when there is no deposit."""
     from medspa.domain.money import format_money
 
-    late, missed = fee_due(appointment, location, "late_cancel"), fee_due(appointment, location, "no_show")
-    if late is None and missed is None:
-        return ""
-    currency = getattr(appointment, "currency", "USD") or "USD"
-    window, _ = cancel_rule(appointment, location)
-    if late is not None:
-        ahead = "before the visit starts" if window == 0 else f"more than {window} hours ahead"
-        text = (f"Cancellations {ahead} are free. Later ones cost a late-cancellation fee of "
-                f"{format_money(late, currency)} (a deposit paid counts toward it).")
+    first = ("" if deposit_cents == 0 else
+             "taken from the deposit first" if deposit_cents else "taken from any deposit first")
+
+    def amount(q: FeeQuote) -> str:  # "$40.00 (taken ...)", "50% of the price ($175.00, taken ...)"
+        money = format_money(q.cents, currency) if q.cents is not None else ""
+        if q.percent_bp:
+            pct = f"{(Decimal(q.percent_bp) / 100).normalize():f}% of the price"
+            inside = ", ".join(x for x in (money, first) if x)
+            return f"{pct} ({inside})" if inside else pct
+        return f"{money} ({first})" if first else money
+
+    def charged(q: FeeQuote | None) -> bool:
+        return q is not None and q.cents != 0
+
+    if charged(late_fee):
+        ahead = "before the visit starts" if window_hours == 0 else f"more than {window_hours} hours ahead"
+        text = f"Cancellations {ahead} are free. Later ones cost {amount(late_fee)}."
+    elif deposit_cents == 0:
+        text = NOTHING_PAID_RULE
     else:
-        text = refund_rule_sentence(window, cancel_rule(appointment, location)[1]) \
-            if getattr(appointment, "deposit_cents", 0) else "Cancellations are free."
-    if missed is not None:
-        text += f" A missed visit costs {format_money(missed, currency)} (a deposit paid counts toward it)."
+        text = refund_rule_sentence(window_hours, late_keeps_deposit)
+    if charged(no_show_fee):
+        text += f" A missed visit costs {amount(no_show_fee)}."
     return text
+
+
+def _quote(appointment, location, kind: str) -> FeeQuote | None:
+    """The `kind` fee of a visit as its terms state it (fee_due; a percent when the location's
+    current percent term is what decides it)."""
+    due = fee_due(appointment, location, kind)
+    if not due:
+        return None
+    terms = fee_terms(location, kind)
+    percent = terms.term == "percent" and due == fee_cents(terms, appointment.price_cents or 0)
+    return FeeQuote(due, terms.amount if percent else 0)
+
+
+def visit_terms(appointment, location) -> str:
+    """terms_sentence of a booked visit (anything with price_cents, deposit_cents, currency and
+    the booked_* fields) at `location` (a practice.models.Location): the rule that decides
+    cancelling it (cancel_rule) and the fees it owes (fee_due: none when it was booked without
+    them). What its confirmation, reminders and manage page tell the client."""
+    window, keeps = cancel_rule(appointment, location)
+    return terms_sentence(window, keeps, getattr(appointment, "deposit_cents", 0) or 0,
+                          _quote(appointment, location, "late_cancel"), _quote(appointment, location, "no_show"),
+                          getattr(appointment, "currency", "USD") or "USD")
+
+
+
+
+def location_terms(location, *, price_cents: int | None = None, deposit_cents: int | None = None,
+                   currency: str = "USD") -> str:
+    """terms_sentence of a visit booked now at `location` (a practice.models.Location): with
+    price_cents (and deposit_cents) of the chosen treatment, exactly what visit_terms says of
+    the visit once booked (record_booked_rule on it); without them, the location's terms with
+    percent fees as a percent of the price."""
+    if price_cents is not None:
+        from types import SimpleNamespace
+
+        visit = SimpleNamespace(price_cents=price_cents, deposit_cents=deposit_cents or 0, currency=currency,
+                                late_reschedules=0)
+        record_booked_rule(visit, location)
+        return visit_terms(visit, location)
+    quotes = []
+    for kind in FEE_KINDS:
+        terms = fee_terms(location, kind)
+        quotes.append(None if not terms.is_set else
+                      FeeQuote(terms.amount, 0) if terms.term == "flat" else FeeQuote(None, terms.amount))
+    return terms_sentence(location.cancellation_window_hours, location.late_cancel_keeps_deposit, deposit_cents,
+                          quotes[0], quotes[1], currency)
 
 
 def refund_rule_sentence(window_hours: int, late_keeps_deposit: bool = True) -> str:
@@ -164,12 +224,6 @@ def refund_rule_sentence(window_hours: int, late_keeps_deposit: bool = True) -> 
             "Later ones keep the deposit.")
 
 
-def location_refund_rule(location) -> str:
-    """refund_rule_sentence of a location (anything with cancellation_window_hours and
-    late_cancel_keeps_deposit, e.g. practice.models.Location)."""
-    return refund_rule_sentence(location.cancellation_window_hours, location.late_cancel_keeps_deposit)
-
-
 # --- late-cancel and no-show fees (issue 16) -------------------------------------------------
 #
 # A location may charge a fee for a late cancellation by the client and for a no-show
@@ -180,7 +234,7 @@ def location_refund_rule(location) -> str:
 # writes the fee its terms came to in cents (appointment.booked_late_cancel_fee_cents,
 # booked_no_show_fee_cents; 0 when the location charged no such fee then) and fee_due takes
 # the smaller of that and the location's current terms (a visit booked without the fee keeps
-# the deposit rule alone; NULL, a visit booked before migration 0039: the current terms). The clinic's own reasons (CLINIC_REASONS: "clinic", "weather") never charge a fee and
+# the deposit rule alone; NULL, a visit booked before migration 0039 or never recorded: no fee). The clinic's own reasons (CLINIC_REASONS: "clinic", "weather") never charge a fee and
 # refund the deposit in full; every other reason of a late cancellation does (the client's
 # request, illness, other: a manager may waive it with a reason). payments.fees applies it:
 # the deposit paid is applied to the fee first (settle_fee).
@@ -189,7 +243,7 @@ FEE_KINDS = ("late_cancel", "no_show")
 FEE_KIND_LABELS = {"late_cancel": "Late-cancel fee", "no_show": "No-show fee"}
 FEE_TERMS = ("none", "flat", "percent")
 MAX_PERCENT_BP = 10_000  # 100 %
-MAX_FLAT_FEE_CENTS = 10_000_000  # $100,000: a typing slip, not a fee
+MAX_FLAT_FEE_CENTS = 10_000_000  # the highest service price (catalog.editing.MAX_PRICE_CENTS): above, a typing slip
 CLINIC_REASONS = ("clinic", "weather")
 """Cancellation reasons that are the clinic's doing: no fee, and the deposit goes back in full
 (also late, also when no fee is set: a clinic that cancels keeps nothing of the client's)."""
@@ -234,14 +288,31 @@ def fee_due(appointment, location, kind: str) -> int | None:
     """The `kind` fee in cents for `appointment` (price_cents, booked_<kind>_fee_cents) at
     `location`: the smaller of the fee its booked terms came to and the location's current
     terms (a later rise never applies to a booked visit; a later cut does). None when there is
-    no fee: the location charges none now (fee_terms not set), or the visit was booked when it
-    charged none (booked 0): the deposit rule (cancel_rule) applies alone, as before fees."""
+    no fee: the location charges none now (fee_terms not set), the visit was booked when it
+    charged none (booked 0), or its booked terms were never recorded (booked NULL: booked before
+    fees existed, migration 0039, or by a path that did not record them): nothing was promised,
+    so nothing is charged (the kinder rule, as the fee dialog and README say). The deposit rule
+    (cancel_rule) then applies alone, as before fees. The one place the applicable fee is
+    decided (payments.fees.fee_applies reads it)."""
     terms = fee_terms(location, kind)
     booked = getattr(appointment, f"booked_{kind}_fee_cents", None)
-    if not terms.is_set or booked == 0:
+    if not terms.is_set or not booked:
         return None
-    current = fee_cents(terms, appointment.price_cents or 0)
-    return current if booked is None else min(current, booked)
+    return min(fee_cents(terms, appointment.price_cents or 0), booked)
+
+
+def late_fee_status(appointment, window_hours: int, fee: int, at: datetime, deadline_text: str) -> str:
+    """Where a late-cancel fee of `fee` cents applies (fee_due): cancelling `appointment` at `at`
+    in words for the client's visit card, "Free cancellation until <deadline_text>; later it
+    costs $40.00 (taken from the deposit first)." or "Inside the cancellation window: cancelling
+    now costs $40.00 ..." (is_late_to_cancel)."""
+    from medspa.domain.money import format_money
+
+    cost = format_money(fee, getattr(appointment, "currency", "USD") or "USD")
+    cost += " (taken from the deposit first)" if getattr(appointment, "deposit_cents", 0) else ""
+    if is_late_to_cancel(appointment, window_hours, at):
+        return f"Inside the cancellation window: cancelling now costs {cost}."
+    return f"Free cancellation until {deadline_text}; later it costs {cost}."
 
 
 def is_clinic_reason(reason: str | None) -> bool:

@@ -170,11 +170,12 @@ class Clinic:
 
 @dataclass
 class Held:
-    """A slot held for the visitor: hold id, provider, and until when (clinic clock time and zone)."""
+    """A slot held for the visitor: hold id, provider, until when, its terms (policy.visit_terms)."""
 
     hold_id: int
     provider_id: int
     until: str  # "12:10 PM EDT"
+    terms: str = ""
 
 
 class Taken(Exception):
@@ -402,7 +403,8 @@ def place_hold(org_id: int, location_id: int, service_id: int, provider_id: int 
     expires = held.hold_expires_at
     tz = ZoneInfo(time_zone)
     until = f"{format_clinic_clock(expires, time_zone)} {zone_abbreviation(expires, tz)}" if expires else ""
-    return Held(held.hold_id, held.provider_id, until)
+    return Held(held.hold_id, held.provider_id, until, held.terms)
+
 
 
 def check_client(first_name: str, last_name: str, email: str, phone: str, region: str = "US") -> dict[str, str]:

@@ -19,6 +19,15 @@ def hold_note() -> rx.Component:
     )
 
 
+def terms_note(id_: str) -> rx.Component:
+    """The held visit's cancellation / no-show terms, fees included (scheduling.policy.visit_terms;
+    the location's before a time is held), shown before the card is saved or the visit booked."""
+    text = rx.cond(C.terms, C.terms, S.location.policy)
+    return rx.cond(text, rx.hstack(rx.icon("calendar-x", size=14, flex_shrink="0"),
+                                   rx.text(text, size="2", id=id_),
+                                   spacing="2", align="start", color=rx.color("gray", 11), width="100%"))
+
+
 def details_step() -> rx.Component:
     """The booking page's details step: name, email and phone form."""
     return rx.vstack(
@@ -36,6 +45,7 @@ def details_step() -> rx.Component:
                            placeholder="name@example.com"),
                 text_field("phone", "Mobile phone", default=C.phone, type="tel", auto_complete="tel",
                            placeholder=S.location.phone_example),
+                terms_note("details-policy"),
                 rx.button(rx.cond(S.service.deposit == "No deposit",
                                   rx.cond(S.location.card_required, "Continue to card", "Book now"),
                                   "Continue to deposit"),
@@ -154,10 +164,8 @@ def payment_step() -> rx.Component:
                               "Due today: " + S.service.deposit + ". The rest is paid at your visit.")),
         hold_note(),
         card_on_file_note(),
+        terms_note("booking-policy"),  # the fees, read before the card is saved
         rx.cond(C.stripe_key, stripe_card_form(), test_card_form()),
-        rx.cond(S.location.policy, rx.hstack(rx.icon("calendar-x", size=14, flex_shrink="0"),
-                                             rx.text(S.location.policy, size="1", id="booking-policy"),
-                                             spacing="2", align="center", color=rx.color("gray", 10))),
         rx.hstack(rx.icon("shield-check", size=14), rx.text("Card details go straight to the payment processor.",
                                                             size="1"),
                   spacing="2", align="center", color=rx.color("gray", 10)),

@@ -86,7 +86,7 @@ class BookingState(rx.State):
 
     async def _release(self) -> None:
         hold_id, self._hold_id = self._hold_id, None
-        self.slot, self.held_until = SlotCard(), ""
+        self.slot, self.held_until, (await self.get_state(CheckoutState)).terms = SlotCard(), "", ""
         if hold_id and self._org_id:
             await asyncio.to_thread(flow.release, self._org_id, hold_id)
 
@@ -284,7 +284,8 @@ class BookingState(rx.State):
         self._hold_id, self.slot, self.held_until = held.hold_id, picked, held.until
         self.provider_name = self._provider_names().get(held.provider_id, self.provider_name)
         self.taken, self.alternatives, self.step = "", [], "details"
-        (await self.get_state(CheckoutState)).card_error = ""
+        checkout = await self.get_state(CheckoutState)
+        checkout.card_error, checkout.terms = "", held.terms
         return self._push()
 
     @rx.event
@@ -313,6 +314,7 @@ class CheckoutState(BookingState):
     card_error: str = ""
     busy: bool = False
     confirmation: Confirmation = rx.field(default_factory=Confirmation)
+    terms: str = ""  # the held visit's cancellation / no-show terms (shown before the card is saved)
 
     # ---------------------------------------------------------------- details and payment
 

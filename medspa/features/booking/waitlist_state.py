@@ -22,7 +22,7 @@ from medspa.domain.clients.service import ClientInput
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.phones import national_phone
 from medspa.domain.ratelimits import RateLimited
-from medspa.domain.scheduling.actions.online import public_actor
+from medspa.domain.scheduling.actions.online import fetch_hold_terms, public_actor
 from medspa.domain.timezones import format_clinic_clock, zone_abbreviation
 from medspa.domain.waitlist.actions import OfferLink, do_join_waitlist, fetch_offer
 from medspa.domain.waitlist.entries import WishInput
@@ -64,6 +64,14 @@ def join_waitlist(org_id: int, person: ClientInput, wish: WishInput, ip: str, us
     except RateLimited as exc:
         return {"email": exc.message}
     return {}
+
+
+def _hold_terms(org_id: int, hold_id: int) -> str:
+    """The terms the offer's own hold is booked under ("" when it is gone)."""
+    try:
+        return fetch_hold_terms(public_actor(org_id), hold_id)
+    except NotFound:
+        return ""
 
 
 class WaitlistJoinState(rx.State):
@@ -165,6 +173,7 @@ class OfferLinkState(rx.State):
                                   f"{zone_abbreviation(link.held_until, ZoneInfo(tz))}")
             left = (link.held_until - app_clock().now()).total_seconds() / 60
             checkout.hold_minutes = max(1, math.ceil(left))
+            checkout.terms = await asyncio.to_thread(_hold_terms, booking._org_id, link.hold_id)
             return True
         ip, ua = booking._who()
         try:
@@ -172,7 +181,7 @@ class OfferLinkState(rx.State):
                                            booking._provider_id, link.start_at, tz, None, ip, ua)
         except (flow.Taken, RateLimited):
             return False
-        booking._hold_id, booking.held_until = held.hold_id, held.until
+        booking._hold_id, booking.held_until, checkout.terms = held.hold_id, held.until, held.terms
         return True
 
     @rx.event

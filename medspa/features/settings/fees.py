@@ -165,7 +165,8 @@ def fee_dialog() -> rx.Component:
             rx.dialog.description(
                 "Charged when a client cancels inside the free-cancellation window, or does not come. "
                 "Cancellations for the clinic's own reasons (clinic, weather) never charge a fee, and a manager "
-                "can waive any fee with a reason. Visits already booked keep their fee when it was lower.",
+                "can waive any fee with a reason. Visits already booked keep the fee they were booked with "
+                "when it was lower; those booked with no fee owe none.",
                 size="2", color_scheme="gray", margin_bottom="12px"),
             rx.el.form(
                 rx.vstack(

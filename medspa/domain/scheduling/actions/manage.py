@@ -44,7 +44,7 @@ from medspa.domain.practice.models import Location, StaffMember
 from medspa.domain.ratelimits import hit, network_key
 from medspa.domain.scheduling.availability import find_slots
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
-from medspa.domain.scheduling.policy import booked_refund_rule
+from medspa.domain.scheduling.policy import visit_terms
 from medspa.domain.scheduling.references import format_display_code
 from medspa.domain.scheduling.reschedule import CANCEL_REASONS, VisitChange, move_visit, reschedule_terms
 from medspa.domain.scheduling.service import appointment_by_token, client_visit_spans
@@ -68,7 +68,7 @@ class ManagedVisit:
     10:00 AM EDT (America/New_York)", day: "Wednesday, July 15, 2026", times: "10:00 AM -
     10:30 AM EDT" (en dash); deposit: "$50.00 deposit paid" or ""
     (none); balance_due: "$300.00 due at the visit" or ""; policy: the cancellation rule the
-    visit was booked under (policy.booked_refund_rule). can_change: the client may move or
+    visit was booked under (policy.visit_terms). can_change: the client may move or
     cancel it online now, else why_not says why in plain words. terms: what moving it now
     means (RescheduleTerms.sentence); cancel_outcome: what cancelling it now does to the
     deposit; late: cancelling now keeps the deposit."""
@@ -185,7 +185,7 @@ def _managed(session: Session, appt: Appointment, now: datetime) -> ManagedVisit
         location.address or "", location.phone or "", format_clinic_time(appt.start_at, tz),
         format_date(appt.start_at.astimezone(ZoneInfo(tz)).date(), "EEEE, MMMM d, y", locale="en_US"),
         f"{format_clinic_clock(appt.start_at, tz)} – {format_clinic_clock(appt.end_at, tz)} "
-        f"{zone_abbreviation(appt.start_at, ZoneInfo(tz))}", tz, deposit, balance, booked_refund_rule(appt, location), not why_not, why_not, terms, outcome, late)
+        f"{zone_abbreviation(appt.start_at, ZoneInfo(tz))}", tz, deposit, balance, visit_terms(appt, location), not why_not, why_not, terms, outcome, late)
 
 
 # ---------------------------------------------------------------- reads

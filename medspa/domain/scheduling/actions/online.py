@@ -42,7 +42,7 @@ from medspa.domain.scheduling.availability import (
 )
 from medspa.domain.scheduling.booking import OnlineBooking, book_online, lapsed_hold_ids, organization_ids
 from medspa.domain.scheduling.models import AppointmentStatus
-from medspa.domain.scheduling.policy import booked_refund_rule, location_refund_rule
+from medspa.domain.scheduling.policy import location_terms, visit_terms
 from medspa.domain.scheduling.references import format_display_code
 from medspa.domain.scheduling.service import (
     SlotTaken,
@@ -86,7 +86,8 @@ def public_actor(org_id: int, ip: str = "", user_agent: str = "") -> Actor:
 @dataclass(frozen=True)
 class LocationInfo:
     """A location as the public sees it. time_zone: IANA name; phone: E.164 ("" none);
-    policy: the cancellation rule in one sentence (scheduling.policy.refund_rule_sentence)."""
+    policy: its cancellation / no-show terms before a treatment is chosen
+    (scheduling.policy.location_terms)."""
 
     id: int
     name: str
@@ -145,11 +146,14 @@ class Availability:
 
 @dataclass(frozen=True)
 class HoldInfo:
-    """A committed hold: appointment id, the provider it landed on, when it lapses (UTC)."""
+    """A committed hold: appointment id, the provider it landed on, when it lapses (UTC), and
+    the cancellation / no-show terms it is booked under (scheduling.policy.visit_terms: what the
+    card and details steps show before the card is saved)."""
 
     hold_id: int
     provider_id: int
     hold_expires_at: datetime | None
+    terms: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,7 @@ class BookedVisit:
     time_zone: str = ""
     provider: str = ""
     price_cents: int = 0
-    policy: str = ""  # the cancellation rule it was booked under (policy.booked_refund_rule), "" unknown
+    policy: str = ""  # the cancellation / no-show terms it was booked under (policy.visit_terms), "" unknown
 
     @property
     def balance_cents(self) -> int:
@@ -183,7 +187,7 @@ class BookedVisit:
 
 def _location_info(loc: Location) -> LocationInfo:
     return LocationInfo(loc.id, loc.name, loc.address or "", loc.time_zone, loc.cancellation_window_hours,
-                        loc.late_cancel_keeps_deposit, loc.phone or "", location_refund_rule(loc),
+                        loc.late_cancel_keeps_deposit, loc.phone or "", location_terms(loc),
                         bool(loc.card_required))
 
 
@@ -192,13 +196,13 @@ def _service_info(svc: Service) -> ServiceInfo:
                        svc.price_cents, svc.deposit_cents, svc.currency)
 
 
-def _visit(appt, service: str = "", location: Location | LocationInfo | None = None,
+def _visit(appt, service: str = "", location: Location | None = None,
            provider: StaffMember | None = None) -> BookedVisit:
     return BookedVisit(appt.id, format_display_code(appt.display_code), appt.booking_token, str(appt.status),
                        appt.start_at, appt.end_at, appt.provider_id,
                        appt.deposit_cents, appt.currency, service, location.name if location else "",
                        location.time_zone if location else "", provider.display_name if provider else "",
-                       appt.price_cents or 0, booked_refund_rule(appt, location) if location else "")
+                       appt.price_cents or 0, visit_terms(appt, location) if location else "")
 
 
 # ---------------------------------------------------------------- reads
@@ -376,7 +380,16 @@ def do_hold_slot(actor: Actor, location_id: int, service_id: int, start_at: date
         refuse_excess_holds(work.session, actor, hold_caps(), email="", now=now_of(clock))
         appt = hold_slot(work.session, actor, location_id=location_id, service_id=service_id, start_at=start_at,
                          now=now_of(clock), provider_id=provider_id, hold_minutes=hold_minutes())
-        return HoldInfo(appt.id, appt.provider_id, appt.hold_expires_at)
+        return HoldInfo(appt.id, appt.provider_id, appt.hold_expires_at,
+                        visit_terms(appt, work.session.get(Location, location_id)))
+
+
+def fetch_hold_terms(actor: Actor, hold_id: int, *, engine: Engine | None = None) -> str:
+    """The cancellation / no-show terms a hold (e.g. a waitlist offer's) is booked under
+    (scheduling.policy.visit_terms). Raises NotFound."""
+    with atomic(actor.org_id, engine=engine) as work:
+        appt = get_appointment(work.session, hold_id)
+        return visit_terms(appt, work.session.get(Location, appt.location_id))
 
 
 def do_book_online(actor: Actor, req: OnlineBooking, *, clock: Clock | None = None, engine: Engine | None = None,
@@ -403,7 +416,8 @@ def do_book_online(actor: Actor, req: OnlineBooking, *, clock: Clock | None = No
                            grace_seconds=get_settings().reconcile_grace_seconds, hold_caps=hold_caps())
     except SlotTaken as exc:
         raise SlotTakenAt(exc.alternatives, location.time_zone) from exc
-    return _visit(appt, location=location)
+    with atomic(actor.org_id, engine=engine) as work:  # the terms need the location's row (its fees)
+        return _visit(appt, location=work.session.get(Location, appt.location_id))
 
 
 @dataclass(frozen=True)
