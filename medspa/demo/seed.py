@@ -46,7 +46,6 @@ from __future__ import annotations
 import bisect
 import heapq
 import itertools
-import math
 import random
 import secrets
 import time as _time

@@ -37,12 +37,20 @@ def newest_outbox(engine: Engine, *, clinic: str = "", limit: int = 10,
     """Each clinic's (only `clinic`'s, when given) `limit` newest outbox messages; `status`
     is the delivery label (mail_enabled: an SMTP server is set up; sms_enabled: Twilio is)."""
     from medspa.db import tenant_session
+    from medspa.domain.errors import NotFound
     from medspa.domain.identity.actor import Actor
     from medspa.domain.messaging.service import list_outbox
     from medspa.domain.practice.service import list_clinics, organization_by_slug
 
     with tenant_session(None, engine) as s:
-        clinics = [(slug, name) for slug, name in list_clinics(s, limit=1000) if not clinic or slug == clinic]
+        if clinic:  # found by its slug, not by filtering the first clinics (a server may have more)
+            try:
+                org = organization_by_slug(s, clinic)
+            except NotFound:
+                return []
+            clinics = [(org.slug, org.name)]
+        else:
+            clinics = list_clinics(s, limit=1000)
     result = []
     for slug, name in clinics:
         with tenant_session(None, engine) as s:
