@@ -434,6 +434,15 @@ def visit_fee_sentence(session: Session, appointment_id: int, kind: str = "late_
 CLINIC_REASON_NO_FEE = "No fee: cancelled for the clinic's reason"
 
 
+def _split_before(session: Session, appointment: Appointment, fee_cents: int):
+    """(settlement, money formatter, card on file or None) of a fee of `fee_cents` on
+    `appointment` before it is applied: the same split apply_policy_fee makes
+    (scheduling.policy.settle_fee on the deposit still held), for the previews' words."""
+    _, held = held_deposit(session, appointment.id) or (None, 0)
+    return (settle_fee(held, fee_cents), lambda cents: format_money(cents, appointment.currency),
+            card_for_visit(session, appointment))
+
+
 def late_fee_preview(session: Session, appointment: Appointment, location, *, client: bool,
                      reason: str | None = None) -> str:
     """What a late cancellation of `appointment` would cost under the late-cancel fee, in words,
@@ -450,10 +459,7 @@ def late_fee_preview(session: Session, appointment: Appointment, location, *, cl
         _, held = held_deposit(session, appointment.id) or (None, 0)
         refund = f" The {format_money(held, appointment.currency)} deposit is refunded." if held else ""
         return f"{CLINIC_REASON_NO_FEE}.{refund}"
-    _, held = held_deposit(session, appointment.id) or (None, 0)
-    st = settle_fee(held, fee)
-    money = lambda cents: format_money(cents, appointment.currency)  # noqa: E731
-    card = card_for_visit(session, appointment)
+    st, money, card = _split_before(session, appointment, fee)
     your = "your" if client else "the"
     parts = []
     if st.kept:
@@ -480,10 +486,7 @@ def no_show_fee_preview(session: Session, appointment: Appointment, location) ->
     fee = fee_applies(appointment, location, "no_show")
     if not fee:
         return "No fee applies."
-    _, held = held_deposit(session, appointment.id) or (None, 0)
-    st = settle_fee(held, fee)
-    money = lambda cents: format_money(cents, appointment.currency)  # noqa: E731
-    card = card_for_visit(session, appointment)
+    st, money, card = _split_before(session, appointment, fee)
     parts = []
     if st.kept:
         parts.append(f"{money(st.kept)} from the deposit")
