@@ -81,7 +81,7 @@ def test_manager_sets_fees_waives_one_and_checkout_offers_the_next_visit(page: P
     page.get_by_role("option", name="Percent of the service price").click()
     dialog.locator("#fee-no_show-amount").fill("150")
     dialog.locator("#fee-save").click()
-    expect(dialog.locator("#fee-no_show-error")).to_have_text("Between 0.01% and 100%")
+    expect(dialog.locator("#fee-no_show-error")).to_have_text("At most 100% of the service price")
     screenshot("fees-settings-dialog")
     dialog.locator("#fee-no_show-amount").fill("20")
     dialog.locator("#fee-save").click()
