@@ -24,6 +24,7 @@ from medspa.domain.payments.models import Payment, PolicyFee
 from medspa.domain.scheduling.actions.desk import do_change_status
 from medspa.domain.scheduling.detail import appointment_detail
 from medspa.domain.scheduling.policy import FeeTerms
+from tests.card_support import save_test_card
 from tests.test_policy_fees import (AFTER, BOUNDARY, _book, _clinic, _fees, _gw, _invariant_holds, _no_show_clinic,
                                     _save_card)
 
@@ -115,19 +116,8 @@ def test_waiving_a_fee_charged_to_the_card_tells_both_parts_going_back(engine, o
 # --- finding 5: collecting an unpaid fee ------------------------------------------------------
 
 def _save_another_card(engine, clinic, client_id: int, number: str) -> None:
-    """Save a second test card for the client (as tests.test_policy_fees._save_card, attempt 2)."""
-    from medspa.domain.payments.cards import apply_setup_outcome, record_pending_setup
-    from medspa.domain.payments.gateway import CardDetails, SetupRequest
-
-    gateway = _gw(engine, AFTER)
-    key = f"setup-{client_id}-attempt-2"
-    result = gateway.setup_card(SetupRequest(org_id=clinic.org_id, idempotency_key=key,
-                                             card=CardDetails(number, 12, 2030, "123")))
-    with clinic.session() as s:
-        row = record_pending_setup(s, clinic.system, client_id=client_id, appointment_id=None, gateway="test",
-                                   idempotency_key=key, now=AFTER, reconcile_after=AFTER)
-        assert apply_setup_outcome(s, clinic.system, row, result, AFTER)
-        s.commit()
+    """Save a second test card for the client (tests.card_support, attempt 2)."""
+    save_test_card(engine, clinic, client_id, number, at=AFTER, key=f"setup-{client_id}-attempt-2")
 
 
 def _unpaid_with_card(engine, owner_engine):

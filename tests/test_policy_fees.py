@@ -31,6 +31,7 @@ from medspa.domain.scheduling.booking import OnlineBooking, book_online
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.policy import FeeTerms, fee_cents, fee_due, settle_fee
 from medspa.domain.scheduling.service import InvalidTransition
+from tests.card_support import save_test_card
 from tests.conftest import utc
 from tests.factories import build_clinic
 
@@ -317,22 +318,8 @@ def test_a_manager_waives_a_fee_with_a_reason_and_the_deposit_goes_back(engine, 
 # --- the remainder on the saved card (cards on file) -------------------------------------------
 
 def _save_card(engine, clinic, client_id: int, number: str) -> None:
-    """Save a test card for the client as the booking's card step does (SetupIntent, with the
-    client's 3-D Secure approved when the card asks for it)."""
-    from medspa.domain.payments.cards import apply_setup_outcome, record_pending_setup
-    from medspa.domain.payments.gateway import SetupRequest
-
-    gateway = _gw(engine, NOW)
-    key = f"setup-{client_id}-attempt-1"
-    result = gateway.setup_card(SetupRequest(org_id=clinic.org_id, idempotency_key=key,
-                                             card=CardDetails(number, 12, 2030, "123")))
-    if result.status == "requires_action":
-        result = gateway.authenticate_setup(org_id=clinic.org_id, idempotency_key=key)
-    with clinic.session() as s:
-        row = record_pending_setup(s, clinic.system, client_id=client_id, appointment_id=None, gateway="test",
-                                   idempotency_key=key, now=NOW, reconcile_after=NOW)
-        assert apply_setup_outcome(s, clinic.system, row, result, NOW)
-        s.commit()
+    """Save a test card for the client as the booking's card step does (tests.card_support)."""
+    save_test_card(engine, clinic, client_id, number, at=NOW, key=f"setup-{client_id}-attempt-1")
 
 
 @pytest.mark.parametrize("number, status, charged, reason", [

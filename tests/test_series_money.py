@@ -23,6 +23,7 @@ from medspa.domain.scheduling.actions.series import do_book_series, do_cancel_in
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.policy import FeeTerms
 from medspa.domain.scheduling.series import Recurrence
+from tests.card_support import save_test_card
 
 NY = ZoneInfo("America/New_York")
 BOOKED_AT = datetime(2026, 3, 1, 8, tzinfo=NY)
@@ -41,22 +42,8 @@ def _client(clinic, first: str = "Mia") -> int:
 
 
 def _save_card(clinic, client_id: int, number: str, at: datetime = BOOKED_AT) -> None:
-    """Save a test card for the client as the booking's card step does (a SetupIntent; the
-    client's 3-D Secure approved when the card asks for it)."""
-    from medspa.domain.payments.cards import apply_setup_outcome, record_pending_setup
-    from medspa.domain.payments.gateway import SetupRequest
-
-    gateway = _gw(clinic, at)
-    key = f"setup-client-{client_id}-{number[-4:]}"
-    result = gateway.setup_card(SetupRequest(org_id=clinic.org_id, idempotency_key=key,
-                                             card=CardDetails(number, 12, 2030, "123")))
-    if result.status == "requires_action":
-        result = gateway.authenticate_setup(org_id=clinic.org_id, idempotency_key=key)
-    with clinic.session() as s:
-        row = record_pending_setup(s, clinic.system, client_id=client_id, appointment_id=None, gateway="test",
-                                   idempotency_key=key, now=at, reconcile_after=at)
-        assert apply_setup_outcome(s, clinic.system, row, result, at)
-        s.commit()
+    """Save a test card for the client as the booking's card step does (tests.card_support)."""
+    save_test_card(clinic.engine, clinic, client_id, number, at=at, key=f"setup-client-{client_id}-{number[-4:]}")
 
 
 def _book(clinic, client_id: int, count: int = 4, at: datetime = BOOKED_AT):
