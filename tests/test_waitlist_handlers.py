@@ -4,6 +4,8 @@ card's waitlist block (settings.write only, saved at once, audited)."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 from sqlmodel import select
 
@@ -38,6 +40,8 @@ def test_the_desk_page_is_for_staff_who_book(world: World, app_settings, role): 
     state = _page(world, role)
     assert state.allowed is has_permission(role, "waitlist.manage")
     assert state.not_found is not state.allowed
+    if state.allowed:  # the add form's dates: the day and the next four weeks, as the public form's
+        assert date.fromisoformat(state.until) - date.fromisoformat(state.day) == timedelta(weeks=4)
 
 
 def test_the_desk_adds_a_wish_with_messages_by_the_fields_and_removes_it(world: World, app_settings):  # noqa: F811

@@ -48,6 +48,7 @@ class OfferMode(StrEnum):
 
 HOLD_MINUTES_RANGE = (5, 1440)  # Location.waitlist_hold_minutes: the check constraint of migration 0041
 MIN_HOLD_MINUTES = HOLD_MINUTES_RANGE[0]  # the least time a client gets to book an offered time
+DEFAULT_WISH_WEEKS = 4  # a new wish's dates by default (public form and desk): the day and the next four weeks
 
 
 class OfferStatus(StrEnum):

@@ -148,7 +148,8 @@ def card_on_file_note() -> rx.Component:
         S.location.card_required,
         rx.callout(
             "This clinic keeps a card on file for your visit. It is saved securely by the payment "
-            "processor; the clinic sees only its brand and last four digits.",
+            "processor; the clinic sees only its brand and last four digits. A late-cancellation or "
+            "no-show fee in the terms below that the deposit does not cover is charged to this card.",
             icon="credit-card", color_scheme="gray", width="100%", id="card-on-file-note",
         ),
     )

@@ -26,12 +26,12 @@ from medspa.domain.scheduling.actions.online import fetch_hold_terms, public_act
 from medspa.domain.timezones import format_clinic_clock, zone_abbreviation
 from medspa.domain.waitlist.actions import OfferLink, do_join_waitlist, fetch_offer
 from medspa.domain.waitlist.entries import WishInput
+from medspa.domain.waitlist.models import DEFAULT_WISH_WEEKS
 from medspa.features.booking import flow
 from medspa.features.booking.state import BookingState, CheckoutState
 from medspa.web.inputs import form_text
 
 JOIN_FIELDS = ("first_name", "last_name", "email", "phone")
-DEFAULT_WEEKS = 4  # the wish's dates by default: today and the next four weeks
 DEFAULT_WINDOW = ("09:00", "17:00")
 
 
@@ -99,7 +99,7 @@ class WaitlistJoinState(rx.State):
         if booking is None:
             return
         today = _today(booking.location.time_zone)
-        self.first_day, self.last_day = today.isoformat(), (today + timedelta(weeks=DEFAULT_WEEKS)).isoformat()
+        self.first_day, self.last_day = today.isoformat(), (today + timedelta(weeks=DEFAULT_WISH_WEEKS)).isoformat()
         self.open, self.joined, self.errors = True, "", {}
 
     @rx.event

@@ -103,7 +103,7 @@ def _add_dialog() -> rx.Component:
                     _row(_select("service", "Treatment", W.services, ""),
                          _select("provider", "Provider", W.providers, "any")),
                     _row(_input("first_day", "From", type="date", default_value=W.day),
-                         _input("last_day", "Until", type="date", default_value=W.day)),
+                         _input("last_day", "Until", type="date", default_value=W.until)),
                     _row(_input("window_start", "Earliest start", type="time", step="900", default_value="09:00"),
                          _input("window_end", "Done by", type="time", step="900", default_value="17:00")),
                     _input("note", "Note for the desk (optional)"),

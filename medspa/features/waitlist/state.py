@@ -21,6 +21,7 @@ from medspa.domain.errors import ValidationFailed
 from medspa.domain.scheduling.actions.desk import fetch_booking_options
 from medspa.domain.waitlist.actions import WaitlistDay, do_add_to_waitlist, do_close_entry, fetch_waitlist_page
 from medspa.domain.waitlist.entries import EntryRow, WishInput
+from medspa.domain.waitlist.models import DEFAULT_WISH_WEEKS
 from medspa.domain.identity.permissions import has_permission
 from medspa.features.auth.state import StaffState
 from medspa.features.waitlist.client_pick import WaitlistClientState
@@ -102,6 +103,7 @@ class WaitlistState(StaffState):
     locations: list[Option] = []
     location: str = ""
     day: str = ""
+    until: str = ""  # the add form's default last day: the day + DEFAULT_WISH_WEEKS
     day_label: str = ""
     mode_label: str = ""
     rows: list[EntryView] = []  # waiting or offered, in offer order
@@ -126,6 +128,7 @@ class WaitlistState(StaffState):
     def _show(self, page: WaitlistDay) -> None:
         self.locations = [Option(str(i), n) for i, n in page.locations]
         self.location, self.day = str(page.location_id), page.day.isoformat()
+        self.until = (page.day + timedelta(weeks=DEFAULT_WISH_WEEKS)).isoformat()
         self.day_label = format_date(page.day, "EEEE, MMMM d, y", locale="en_US")
         self.mode_label = MODE_LABELS.get(page.mode, page.mode)
         open_rows = [r for r in page.rows if r.status in OPEN_STATUSES]
