@@ -230,7 +230,7 @@ def _describe_default(key: str) -> str:
         return "Not required by default: a service can ask for it"
     if not b.match:
         return "By default: every service no other treatment consent covers"
-    return "By default: services whose category or name mentions " + ", ".join(b.match[:5])
+    return f"By default: {b.covers}"
 
 
 def list_templates(session: Session, actor: Actor, now: datetime) -> list[TemplateInfo]:

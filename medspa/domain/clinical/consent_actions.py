@@ -13,14 +13,15 @@ from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
 from medspa.domain.clinical.consent import TemplateInfo, edit_template, list_templates, set_service_consent
-from medspa.domain.clinical.consent_signing import (ConsentFile, ConsentToSign, SignedConsent, client_signatures,
-                                                    consents_to_sign, sign_consent, signature_pdf)
+from medspa.domain.clinical.consent_signing import (ConsentFile, ConsentToSign, SignedConsent, TabletVisit,
+                                                    client_signatures, consents_to_sign, sign_consent, signature_pdf,
+                                                    tablet_visit)
 from medspa.domain.clinical.photos import MediaStore
 from medspa.domain.identity.actor import Actor
 from medspa.domain.work import atomic, now_of
 
 __all__ = ["do_edit_consent_template", "do_set_service_consent", "do_sign_consent", "fetch_consent_pdf",
-           "fetch_consent_templates", "fetch_consents_to_sign", "fetch_signed_consents"]
+           "fetch_consent_templates", "fetch_consents_to_sign", "fetch_signed_consents", "fetch_tablet_visit"]
 
 
 def fetch_consent_templates(actor: Actor, *, clock: Clock | None = None,
@@ -78,3 +79,11 @@ def fetch_consent_pdf(actor: Actor, signature_id: int, *, store: MediaStore, clo
     are returned. Raises NotFound."""
     with atomic(actor.org_id, engine=engine) as work:
         return signature_pdf(work.session, actor, signature_id, now_of(clock), store)
+
+
+def fetch_tablet_visit(actor: Actor, appointment_id: int, *, clock: Clock | None = None,
+                       engine: Engine | None = None) -> TabletVisit:
+    """The visit's client (first name) and the consents to sign on the tablet (consent.collect).
+    Raises NotFound."""
+    with atomic(actor.org_id, engine=engine) as work:
+        return tablet_visit(work.session, actor, appointment_id, now_of(clock))

@@ -19,6 +19,7 @@ class BuiltinConsent:
     title: str
     body: str
     match: tuple[str, ...] = ()
+    covers: str = ""  # the default in words, for the settings page
 
 
 _COMMON = (
@@ -38,7 +39,8 @@ BUILTINS: tuple[BuiltinConsent, ...] = (
         "about 3 to 4 months.\n\n"
         "I confirm that I am not pregnant or breastfeeding and do not have a neuromuscular disorder "
         "(such as myasthenia gravis).\n\n" + _COMMON),
-        ("neuromodulator", "botox", "dysport", "xeomin", "jeuveau", "daxxify", "tox")),
+        ("neuromodulator", "botox", "dysport", "xeomin", "jeuveau", "daxxify", "tox"),
+        "neuromodulators (Botox, Dysport, Xeomin, Jeuveau, Daxxify)"),
     BuiltinConsent("filler", "treatment", "Consent to dermal filler treatment", (
         "I consent to the injection of a dermal filler (such as a hyaluronic acid gel) to add volume or "
         "smooth lines in the treated areas.\n\n"
@@ -48,7 +50,8 @@ BUILTINS: tuple[BuiltinConsent, ...] = (
         "needed.\n\n"
         "I will tell the clinic at once about severe pain, skin colour changes or any change in vision "
         "after the treatment.\n\n" + _COMMON),
-        ("filler", "biostimulat", "juvederm", "restylane", "sculptra", "radiesse")),
+        ("filler", "biostimulat", "juvederm", "restylane", "sculptra", "radiesse"),
+        "dermal fillers and biostimulators (Juvéderm, Restylane, Sculptra, Radiesse)"),
     BuiltinConsent("laser_ipl", "treatment", "Consent to laser and IPL treatment", (
         "I consent to treatment of my skin with a laser or intense pulsed light (IPL) device.\n\n"
         "Possible effects include redness, swelling, discomfort, blistering, crusting, temporary or "
@@ -56,7 +59,7 @@ BUILTINS: tuple[BuiltinConsent, ...] = (
         "is not worn. Darker skin types and tanned skin carry a higher risk of pigment changes.\n\n"
         "I confirm that I have not taken isotretinoin in the last 6 months, and that I will avoid sun "
         "exposure and use sunscreen before and after the treatment.\n\n" + _COMMON),
-        ("laser", "ipl", "photofacial", "bbl")),
+        ("laser", "ipl", "photofacial", "bbl"), "laser, IPL and BBL / photofacial treatments"),
     BuiltinConsent("peel", "treatment", "Consent to chemical peel", (
         "I consent to the application of a chemical peel to remove damaged outer layers of the skin.\n\n"
         "Possible effects include stinging, redness, peeling, flaking, temporary darkening or lightening "
@@ -64,7 +67,7 @@ BUILTINS: tuple[BuiltinConsent, ...] = (
         "I confirm that I have not taken isotretinoin in the last 6 months and have not used retinoids "
         "on the treated area in the last week, and that I will protect the skin from the sun while it "
         "heals.\n\n" + _COMMON),
-        ("peel",)),
+        ("peel",), "chemical peels"),
     BuiltinConsent("microneedling", "treatment", "Consent to microneedling", (
         "I consent to microneedling: fine needles make controlled micro-injuries in the skin to "
         "stimulate collagen, with or without a serum or radiofrequency.\n\n"
@@ -72,7 +75,7 @@ BUILTINS: tuple[BuiltinConsent, ...] = (
         "breakouts, infection, and temporary darkening of the skin.\n\n"
         "I confirm that I do not have an active skin infection in the treated area and have not taken "
         "isotretinoin in the last 6 months.\n\n" + _COMMON),
-        ("microneedl", "morpheus", "collagen induction")),
+        ("microneedl", "morpheus", "collagen induction"), "microneedling (also RF microneedling)"),
     BuiltinConsent("general", "treatment", "Consent to aesthetic treatment", (
         "I consent to the aesthetic treatment that was explained to me, performed by the clinic's "
         "trained staff.\n\n"

@@ -211,6 +211,34 @@ def consents_to_sign(session: Session, actor: Actor, client_id: int, now: dateti
     return out
 
 
+@dataclass(frozen=True)
+class TabletVisit:
+    """What the client-facing tablet view shows for a visit: first name, service, time and the
+    consents to sign (nothing else of the record)."""
+
+    client_id: int
+    first_name: str
+    service: str
+    when: str
+    items: list[ConsentToSign]
+
+
+def tablet_visit(session: Session, actor: Actor, appointment_id: int, now: datetime) -> TabletVisit:
+    """The visit's client and what they still have to sign (consent.collect). Raises NotFound."""
+    if not actor.can(COLLECT) or not _is_id(appointment_id):
+        raise NotFound("appointment")
+    row = session.exec(select(Appointment, Service, Location).join(Service, Service.id == Appointment.service_id)
+                       .join(Location, Location.id == Appointment.location_id)
+                       .where(Appointment.id == appointment_id)).first()
+    if row is None or row[0].client_id is None or row[0].status in NOT_VISITS:
+        raise NotFound("appointment")
+    appt, svc, loc = row
+    items = consents_to_sign(session, actor, appt.client_id, now, appointment_id=appt.id)
+    client = session.get(Client, appt.client_id)
+    return TabletVisit(appt.client_id, client.first_name, svc.name, format_clinic_time(appt.start_at, loc.time_zone),
+                       items)
+
+
 def _where(session: Session, appointment: Appointment | None) -> tuple[str, str]:
     """(clinic name, time zone of the visit's location or the clinic's first location)."""
     org = session.exec(select(Organization)).first()
@@ -326,5 +354,5 @@ def signature_pdf(session: Session, actor: Actor, signature_id: int, now: dateti
     return ConsentFile(f"consent-{sig.id}-{day}.pdf", data)
 
 
-__all__ = ["ConsentFile", "ConsentToSign", "SignedConsent", "StaleConsent", "client_signatures", "consents_to_sign",
+__all__ = ["ConsentFile", "ConsentToSign", "SignedConsent", "StaleConsent", "TabletVisit", "tablet_visit", "client_signatures", "consents_to_sign",
            "png_from_data_url", "sign_consent", "signature_pdf", "validate_signature_png"]
