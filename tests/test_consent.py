@@ -426,3 +426,40 @@ def test_visit_consents_is_batched(clinic):
                                                      ["Consent to aesthetic treatment"],
                                                      ["Consent to laser and IPL treatment"]]
     assert len(statements) <= 6  # the same few queries for any number of visits
+
+
+# ---------------------------------------------------------------------------- the tablet view and the demo seed
+
+
+def test_the_tablet_view_shows_only_first_name_visit_and_consents(clinic):
+    from medspa.domain.clinical.consent_signing import tablet_visit
+
+    appt, client_id = _visit(clinic)
+    with clinic.session() as s:
+        visit = tablet_visit(s, clinic.staff_actor("front_desk"), appt, NOW)
+        s.commit()
+    assert (visit.client_id, visit.first_name, visit.service) == (client_id, "Zoë", "Botox")
+    assert visit.when == "Wed, Jul 15, 2026, 10:00 AM EDT (America/New_York)"
+    assert [(c.key, c.required) for c in visit.items] == [("neuromodulator", True), ("photo_use", False)]
+    for actor, bad in ((clinic.staff_actor("lab"), appt), (_client_actor(clinic, client_id), appt),
+                       (clinic.staff_actor("front_desk"), 10**12), (clinic.staff_actor("front_desk"), True)):
+        with clinic.session() as s, pytest.raises(NotFound):
+            tablet_visit(s, actor, bad, NOW)
+
+
+def test_demo_seed_signs_the_consents_of_recent_completed_visits(clinic, tmp_path):
+    from medspa.demo.consents import seed_consents
+    from medspa.domain.scheduling.service import change_status
+    from medspa.settings import Settings
+
+    appt, client_id = _visit(clinic, day=date(2026, 7, 1), hour=14)
+    with clinic.session() as s:
+        change_status(s, clinic.system, appt, "check_in", now=utc(2026, 7, 1, 17, 55))
+        change_status(s, clinic.system, appt, "complete", now=utc(2026, 7, 1, 18, 40))
+        s.commit()
+    assert seed_consents(clinic.engine, clinic.org_id, utc(2026, 7, 2), Settings(media_dir=tmp_path)) == 1
+    with clinic.session() as s:
+        sig = s.exec(select(ConsentSignature)).one()
+        assert (sig.client_id, sig.method, sig.typed_name, sig.appointment_id) == (client_id, "typed", "Zoë Stone", appt)
+        assert visit_consents(s, [s.get(Appointment, appt)])[appt].label == "Consents signed"
+    assert list(tmp_path.rglob("*.pdf"))
