@@ -166,3 +166,47 @@ def test_manager_edits_a_signed_consent_and_gets_a_new_version(page: Page, app_u
     expect(page.locator("#consent-edit-notice")).to_contain_text("Saved as version 2", timeout=LIVE_TIMEOUT)
     expect(page.locator("#consent-versions tbody tr")).to_have_count(2)
     shot(page, "settings-consent-editor")
+
+
+def test_provider_is_stopped_by_the_gate_and_reads_signed_consents_on_the_profile(page: Page, app_urls, base_url,
+                                                                                 browser_server):
+    from medspa.domain.clinical.consent_signing import consents_to_sign, sign_consent
+    from medspa.domain.clinical.photos import LocalMediaStore
+    from medspa.domain.identity.actor import Actor
+
+    desk = make_desk(app_urls)
+    clinic = desk.clinic
+    visit = script_booking(desk, at(TODAY, 14), "Dora", "Vance", provider=clinic.provider_ids[0])
+    staff_session(page, base_url, clinic, "provider", "Nurse Amy")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"/chart/{visit.id}")
+    row = page.locator(".chart-line").first
+    expect(row).to_be_visible(timeout=LIVE_TIMEOUT)
+    row.locator(".line-product input").fill("Botox")
+    row.locator(".line-lot-number input").fill("C3709C3")
+    row.locator(".line-units input").fill("20")
+    row.locator(".line-area").click()
+    page.get_by_role("option", name="Glabella").click()
+    page.click("#chart-sign")
+    page.click("#chart-sign-confirm")
+    expect(page.locator("#chart-error")).to_contain_text("cannot be signed yet", timeout=LIVE_TIMEOUT)
+    expect(page.locator("#chart-error")).to_contain_text(TITLE)
+    expect(page.locator("#chart-sign-consent")).to_have_attribute("href", f"/consent/{visit.id}")
+    shot(page, "chart-consent-gate")
+
+    store = LocalMediaStore(browser_server.slot_dir / "media")  # the server's media folder
+    with clinic.session() as s:
+        actor = Actor.client(clinic.org_id, visit.client_id, ip="198.51.100.20", user_agent="Phone")
+        item = consents_to_sign(s, actor, visit.client_id, FROZEN_NOW)[0]
+        sign_consent(s, actor, visit.client_id, item.version_id, item.sha256, method="typed", typed_name="Dora Vance",
+                     now=FROZEN_NOW, store=store)
+        s.commit()
+    page.goto(f"/clients/{visit.client_id}")
+    card = page.locator("#profile-consents")
+    expect(card).to_contain_text(TITLE, timeout=LIVE_TIMEOUT)
+    expect(card).to_contain_text("Typed in the portal")
+    card.scroll_into_view_if_needed()
+    shot(page, "profile-signed-consents")
+    with page.expect_download() as info:
+        card.locator(".profile-consent-pdf").click()
+    assert info.value.suggested_filename.endswith(".pdf")

@@ -70,7 +70,8 @@ def consents_card() -> rx.Component:
     return rx.box(
         rx.cond(S.allowed, rx.card(
             rx.vstack(
-                rx.heading("Signed consents", size="4", as_="h3"),
+                rx.hstack(rx.heading("Signed consents", size="4", as_="h3"),
+                          rx.badge("Clinical", color_scheme="purple", variant="soft"), align="center", spacing="2"),
                 rx.cond(S.error, rx.text(S.error, color_scheme="red", size="2")),
                 rx.cond(S.signed.length() > 0,
                         rx.box(rx.table.root(
