@@ -463,3 +463,25 @@ def test_demo_seed_signs_the_consents_of_recent_completed_visits(clinic, tmp_pat
         assert (sig.client_id, sig.method, sig.typed_name, sig.appointment_id) == (client_id, "typed", "Zoë Stone", appt)
         assert visit_consents(s, [s.get(Appointment, appt)])[appt].label == "Consents signed"
     assert list(tmp_path.rglob("*.pdf"))
+
+
+def test_the_settings_list_of_services_per_template(clinic):
+    from medspa.domain.clinical.consent import service_choices
+
+    t = _templates(clinic)
+    manager = clinic.staff_actor("manager")
+    with clinic.session() as s:
+        rows = {c.name: (c.by_default, c.choice, c.required) for c in service_choices(s, manager, t["general"].id, NOW)}
+        assert rows == {"Botox": (False, "default", False), "HydraFacial": (True, "default", True),
+                        "Laser underarms": (False, "default", False)}
+        set_service_consent(s, manager, clinic.services["botox"], t["general"].id, True, NOW)
+        set_service_consent(s, manager, clinic.services["facial"], t["general"].id, False, NOW)
+        rows = {c.name: (c.choice, c.required) for c in service_choices(s, manager, t["general"].id, NOW)}
+        assert rows["Botox"] == ("required", True) and rows["HydraFacial"] == ("not_required", False)
+        assert [r.key for r in required_consents(s, clinic.services["facial"])] == []
+        set_service_consent(s, manager, clinic.services["facial"], t["general"].id, None, NOW)  # back to the default
+        assert [r.key for r in required_consents(s, clinic.services["facial"])] == ["general"]
+        with pytest.raises(NotFound):
+            service_choices(s, clinic.staff_actor("provider"), t["general"].id, NOW)
+        s.commit()
+    assert len(_audit(clinic, "consent.service_choice")) == 3

@@ -165,7 +165,19 @@ def test_manager_edits_a_signed_consent_and_gets_a_new_version(page: Page, app_u
     page.click("#consent-edit-save")
     expect(page.locator("#consent-edit-notice")).to_contain_text("Saved as version 2", timeout=LIVE_TIMEOUT)
     expect(page.locator("#consent-versions tbody tr")).to_have_count(2)
+    services = page.locator("#consent-services tbody tr")
+    expect(services).to_have_count(3)
+    hydrafacial = services.filter(has_text="HydraFacial")
+    expect(hydrafacial).to_contain_text("Not required")
+    hydrafacial.locator(".consent-service-choice button").click()
+    page.get_by_role("option", name="Always required").click()
+    expect(hydrafacial).to_contain_text("Required", timeout=LIVE_TIMEOUT)
+    expect(hydrafacial).not_to_contain_text("Not required")
     shot(page, "settings-consent-editor")
+    from medspa.domain.clinical.consent import required_consents
+    with desk.clinic.session() as s:
+        keys = [r.key for r in required_consents(s, desk.clinic.services["facial"])]
+    assert keys == ["neuromodulator", "general"]
 
 
 def test_provider_is_stopped_by_the_gate_and_reads_signed_consents_on_the_profile(page: Page, app_urls, base_url,

@@ -310,6 +310,39 @@ def edit_template(session: Session, actor: Actor, template_id: int, title: str, 
     return version.version, signed
 
 
+@dataclass(frozen=True)
+class ServiceChoice:
+    """One active service and whether it requires a template: by default or by its own choice."""
+
+    service_id: int
+    name: str
+    category: str
+    by_default: bool  # the category default
+    choice: str  # "default", "required" or "not_required"
+
+    @property
+    def required(self) -> bool:
+        """What applies now."""
+        return self.choice == "required" or (self.choice == "default" and self.by_default)
+
+
+def service_choices(session: Session, actor: Actor, template_id: int, now: datetime) -> list[ServiceChoice]:
+    """Every active service with its requirement of template `template_id` (consent.manage),
+    by category then name. Raises NotFound."""
+    if not actor.can(MANAGE) or not _is_id(template_id):
+        raise NotFound("consent template")
+    ensure_templates(session, actor.org_id, now)
+    template = session.get(ConsentTemplate, template_id)
+    if template is None:
+        raise NotFound("consent template")
+    own = {sc.service_id: sc.required for sc in session.exec(
+        select(ServiceConsent).where(ServiceConsent.template_id == template_id))}
+    services = session.exec(select(Service).where(Service.active.is_(True)).order_by(Service.category, Service.name))
+    return [ServiceChoice(svc.id, svc.name, svc.category, template.key in _default_keys(svc),
+                          "default" if svc.id not in own else ("required" if own[svc.id] else "not_required"))
+            for svc in services]
+
+
 def set_service_consent(session: Session, actor: Actor, service_id: int, template_id: int, required: bool | None,
                         now: datetime) -> None:
     """A service's own choice for a template: required True/False, or None to follow the
@@ -334,6 +367,6 @@ def set_service_consent(session: Session, actor: Actor, service_id: int, templat
            required=required)
 
 
-__all__ = ["ConsentStatus", "RequiredConsent", "TemplateInfo", "VersionInfo", "consent_text", "current_versions",
+__all__ = ["ConsentStatus", "RequiredConsent", "ServiceChoice", "service_choices", "TemplateInfo", "VersionInfo", "consent_text", "current_versions",
            "edit_template", "ensure_templates", "list_templates", "missing_for_chart", "required_consents",
            "set_service_consent", "signed_versions", "text_sha256", "visit_consents"]

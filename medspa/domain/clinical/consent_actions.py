@@ -12,7 +12,8 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
-from medspa.domain.clinical.consent import TemplateInfo, edit_template, list_templates, set_service_consent
+from medspa.domain.clinical.consent import (ServiceChoice, TemplateInfo, edit_template, list_templates,
+                                            service_choices, set_service_consent)
 from medspa.domain.clinical.consent_signing import (ConsentFile, ConsentToSign, SignedConsent, TabletVisit,
                                                     client_signatures, consents_to_sign, sign_consent, signature_pdf,
                                                     tablet_visit)
@@ -21,7 +22,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.work import atomic, now_of
 
 __all__ = ["do_edit_consent_template", "do_set_service_consent", "do_sign_consent", "fetch_consent_pdf",
-           "fetch_consent_templates", "fetch_consents_to_sign", "fetch_signed_consents", "fetch_tablet_visit"]
+           "fetch_consent_templates", "fetch_service_choices", "fetch_consents_to_sign", "fetch_signed_consents", "fetch_tablet_visit"]
 
 
 def fetch_consent_templates(actor: Actor, *, clock: Clock | None = None,
@@ -37,6 +38,13 @@ def do_edit_consent_template(actor: Actor, template_id: int, title: str, body: s
     ({"title"} / {"body"})."""
     with atomic(actor.org_id, engine=engine) as work:
         return edit_template(work.session, actor, template_id, title, body, now_of(clock))
+
+
+def fetch_service_choices(actor: Actor, template_id: int, *, clock: Clock | None = None,
+                          engine: Engine | None = None) -> list[ServiceChoice]:
+    """Every active service and whether it requires the template (consent.manage). Raises NotFound."""
+    with atomic(actor.org_id, engine=engine) as work:
+        return service_choices(work.session, actor, template_id, now_of(clock))
 
 
 def do_set_service_consent(actor: Actor, service_id: int, template_id: int, required: bool | None, *,

@@ -40,6 +40,21 @@ class TemplateRow:
     default_for: str = ""
 
 
+@dataclasses.dataclass
+class ServiceRow:
+    """A service and its requirement of the selected template."""
+
+    id: int = 0
+    name: str = ""
+    category: str = ""
+    choice: str = "default"  # default | required | not_required
+    applies: str = ""  # "Required" / "Not required" (what applies now)
+    default_label: str = ""  # "Default: required" / "Default: not required"
+
+
+CHOICES = ("default", "required", "not_required")
+
+
 def _row(t: TemplateInfo) -> TemplateRow:
     return TemplateRow(t.id, t.title, t.version, t.signed, t.default_for)
 
@@ -54,6 +69,7 @@ class ConsentSettingsState(StaffState):
     body: str = ""
     signed: bool = False
     versions: list[VersionRow] = []
+    services: list[ServiceRow] = []
     errors: dict[str, str] = {}
     notice: str = ""
     busy: bool = False
@@ -77,12 +93,36 @@ class ConsentSettingsState(StaffState):
                          for v in t.versions]
         self.errors = {}
 
+    async def _load_services(self) -> None:
+        done = await self._act(actions.fetch_service_choices, self.selected)
+        if done.redirect is not None or done.error:
+            self.services = []
+            return
+        self.services = [ServiceRow(c.service_id, c.name, c.category, c.choice,
+                                    "Required" if c.required else "Not required",
+                                    "Default: required" if c.by_default else "Default: not required")
+                         for c in done.value]
+
+    @rx.event
+    async def set_service_choice(self, service_id: int, choice: str):
+        """A listed service's own choice for the selected template ("default" follows the category)."""
+        sid = parse_id(service_id)
+        if (not self.allowed or sid is None or choice not in CHOICES or self.selected not in self._infos
+                or sid not in [r.id for r in self.services]):
+            return
+        required = None if choice == "default" else choice == "required"
+        done = await self._act(actions.do_set_service_consent, sid, self.selected, required)
+        if done.redirect is not None:
+            return done.redirect
+        await self._load_services()
+
     @rx.event
     async def load(self):
         """on_mount: the templates (consent.manage), the first one opened in the editor."""
         self.notice = ""
         if await self._fetch() and self.templates:
             self._select(self.selected if self.selected in self._infos else self.templates[0].id)
+            await self._load_services()
 
     @rx.event
     async def pick(self, template_id: int):
@@ -91,6 +131,7 @@ class ConsentSettingsState(StaffState):
         if tid is not None and tid in self._infos:
             self._select(tid)
             self.notice = ""
+            await self._load_services()
 
     @rx.event
     def set_title(self, value: str):
@@ -158,6 +199,20 @@ def _version_row(v: VersionRow) -> rx.Component:
     )
 
 
+def _service_row(r: ServiceRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(r.name, weight="medium"), rx.text(r.category, size="1", color_scheme="gray")),
+        rx.table.cell(rx.badge(r.applies, color_scheme=rx.cond(r.applies == "Required", "teal", "gray"))),
+        rx.table.cell(rx.select.root(
+            rx.select.trigger(),
+            rx.select.content(rx.select.item(r.default_label, value="default"),
+                              rx.select.item("Always required", value="required"),
+                              rx.select.item("Never required", value="not_required")),
+            value=r.choice, on_change=lambda v: S.set_service_choice(r.id, v), size="1"),
+            class_name="consent-service-choice"),
+    )
+
+
 def _error(name: str) -> rx.Component:
     return rx.cond(S.errors[name], rx.text(S.errors[name], color_scheme="red", size="1", class_name="field-error"))
 
@@ -206,6 +261,12 @@ def consents_settings_tab() -> rx.Component:
             rx.vstack(
                 rx.grid(_editor(), _preview(), columns=rx.breakpoints(initial="1", lg="2"), spacing="4",
                         width="100%"),
+                rx.text("Which services require it", size="3", weight="bold"),
+                rx.table.root(
+                    rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
+                                                   ("Service", "Now", "Choice")])),
+                    rx.table.body(rx.foreach(S.services, _service_row)), size="1", width="100%",
+                    id="consent-services"),
                 rx.text("Versions", size="3", weight="bold"),
                 rx.table.root(
                     rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
