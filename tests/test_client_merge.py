@@ -32,6 +32,7 @@ from medspa.domain.scheduling.booking import OnlineBooking, book_online
 from medspa.domain.scheduling.models import AppointmentSeries
 from medspa.domain.waitlist.entries import WishInput, add_entry
 from tests.conftest import utc
+from tests.consent_support import sign_required_consents
 from tests.factories import build_clinic
 from tests.test_handler_matrix import world  # noqa: F401  (fixture)
 from tests.test_handlers import app_settings  # noqa: F401  (fixture)
@@ -85,6 +86,7 @@ def two_records(engine, owner_engine, tmp_path):
         client=ClientInput("M.", "Wong", "m.wong@work.example", "+12125550177",
                            email_marketing_consent=True), card=CARD), gateway, clock)
     provider = Actor(org_id=clinic.org_id, role="provider", label="nurse")
+    sign_required_consents(clinic, second.id)  # a signed consent (append-only) follows its client too
     with clinic.session() as s:
         s.get(Client, second.client_id).date_of_birth = date(1990, 3, 4)
         save_chart(s, provider, second.id, [LineInput("Botox", "C3709C3", "20", "glabella")], "ok", now=NOW)

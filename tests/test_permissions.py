@@ -180,7 +180,38 @@ ENTRY_POINTS = {
     "photo.write": lambda s, a, w: add_photo(s, a, w.appointment_id, _JPEG, "after", NOW, w.media),
     "fee.waive": lambda s, a, w: _waive(s, a, w),
     "waitlist.manage": lambda s, a, w: entries_for_day(s, a, w.clinic.location_id, DAY),
+    "consent.manage": lambda s, a, w: _edit_consent(s, a),
+    "consent.collect": lambda s, a, w: _collect_consent(s, a, w),
+    "consent.read": lambda s, a, w: _read_consent(s, a, w),
 }
+
+
+def _edit_consent(s, a):
+    from medspa.domain.clinical.consent import edit_template, ensure_templates
+
+    tid = ensure_templates(s, a.org_id, NOW)["peel"]
+    return edit_template(s, a, tid, "Consent to chemical peel", "A new text for the matrix test, long enough.", NOW)
+
+
+def _collect_consent(s, a, w):
+    """A staff member hands the tablet to the world's client (a portal client signs their own
+    record with portal.self.write, checked in tests/test_consent.py)."""
+    from medspa.domain.clinical.consent_signing import consents_to_sign, sign_consent
+
+    if a.role == "client":
+        raise NotFound("consent")  # a client signs in the portal, not on the staff tablet
+    item = consents_to_sign(s, a, w.client_id, NOW, appointment_id=w.appointment_id)[0]
+    return sign_consent(s, a, w.client_id, item.version_id, item.sha256, method="typed", typed_name="Mira Lopez",
+                        appointment_id=w.appointment_id, now=NOW, store=w.media)
+
+
+def _read_consent(s, a, w):
+    """Staff read the signed list; a client's own reads are portal.self.read (tests/test_consent.py)."""
+    from medspa.domain.clinical.consent_signing import client_signatures
+
+    if a.role == "client":
+        raise NotFound("consent")
+    return client_signatures(s, a, w.client_id, NOW)
 
 
 def _waive(s, a, w):
@@ -246,7 +277,8 @@ def test_role_action_matrix(world: World, role: str, action: str):
 # every read of protected health information leaves exactly one audit row (action written)
 PHI_READS = {"client.read": "client.read", "client.contact.read": "appointment.read",
              "calendar.read": "calendar.read", "portal.self.read": "portal.view", "audit.read": "audit.search",
-             "chart.read": "chart.read", "photo.read": "photo.read", "outbox.manage": "outbox.message.read"}
+             "chart.read": "chart.read", "photo.read": "photo.read", "outbox.manage": "outbox.message.read",
+             "consent.read": "consent.read"}
 
 
 @pytest.mark.parametrize(("role", "action"), [(r, a) for r in ROLES for a in PHI_READS if has_permission(r, a)])

@@ -66,6 +66,7 @@ from sqlmodel import Session
 from medspa.db import tenant_session
 from medspa.settings import Settings
 from medspa.demo import data as D
+from medspa.demo.consents import seed_consents
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.service import add_service
 from medspa.domain.clients.models import Client
@@ -163,6 +164,7 @@ def seed_demo(engine: Engine, owner_engine: Engine, *, slug: str = "demo", name:
                        D.DEMO_PROGRAMS, "demo", "USD", _us_holidays, SCALES[scale], totp_settings=settings,
                        pre_enrol_totp=True)
     org_id = _seed_clinic(engine, owner_engine, spec, slug, name, today, now, report)
+    seed_consents(engine, org_id, now, settings)  # issue 17: signed consents on some past visits
     if with_other:
         if _org_exists(owner_engine, "other"):
             report.done("other clinic already present")

@@ -59,6 +59,18 @@ waitlist.manage (staff who book, and the system's waitlist job): the waitlist pe
 client's wish at the desk, take one off, and offer a freed time (domain/waitlist). A visitor
 joins from the booking page with appointment.book_online.
 
+consent.manage (owner and manager): the consent templates on /settings/consents
+(domain/clinical/consent.py): edit a text (in place while unsigned, else a new version, audited)
+and a service's own choice of the consents it requires.
+
+consent.collect (owner, manager, provider, front desk): hand a tablet to a client to sign a
+consent ("Sign with client", domain/clinical/consent_signing.py sign_consent; the signature
+records who collected it) and see which consents a client still has to sign (titles only).
+
+consent.read (provider and owner only: clinical content): a client's signed consents on the
+profile and their PDFs (consent_signing.client_signatures / signature_pdf; every list and
+download audited). Front desk, manager and lab see status words only ("Consents 1/2").
+
 Only actions some service enforces are listed (tests/test_permissions.py calls each one for
 every role). Actions arrive with the feature that checks them: order.result.write (lab) with orders."""
 
@@ -69,6 +81,7 @@ STAFF_ROLES = frozenset({"owner", "manager", "provider", "front_desk", "lab"})  
 STAFF_READ = {"calendar.read", "availability.read", "catalog.read", "practice.read"}
 CHART = {"chart.read", "chart.write"}
 PHOTOS = {"photo.read", "photo.write"}
+CONSENT_COLLECT = {"consent.collect"}
 BOOKING = {"appointment.book", "appointment.check_in", "appointment.cancel", "appointment.update_status",
            "appointment.reschedule",
            "client.read", "client.write", "client.contact.read", "block.write", "waitlist.manage"}
@@ -77,11 +90,13 @@ DESK_MONEY = {"payment.take"}
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
                                                          "report.read", "jobs.read", "outbox.manage", "dispute.read",
-                                                         "clinic.manage", "client.import", "client.merge", "fee.waive"} | CHART | PHOTOS),
+                                                         "clinic.manage", "client.import", "client.merge", "fee.waive", "consent.manage",
+                                                         "consent.read"} | CHART | PHOTOS | CONSENT_COLLECT),
     "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read",
-                                                           "outbox.manage", "client.import", "client.merge", "fee.waive"}),
-    "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS),
-    "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY),
+                                                           "outbox.manage", "client.import", "client.merge", "fee.waive",
+                                                           "consent.manage"} | CONSENT_COLLECT),
+    "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS | CONSENT_COLLECT | {"consent.read"}),
+    "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CONSENT_COLLECT),
     "lab": frozenset({"calendar.read", "practice.read"}),  # the calendar lists the locations
     # a portal client: only their own record and visits (services also check actor.client_id)
     "client": frozenset({"availability.read", "catalog.read", "appointment.book_online", "portal.self.read",

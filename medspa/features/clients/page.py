@@ -10,6 +10,7 @@ import reflex as rx
 from medspa.features.auth.shell import not_found_view, staff_header
 from medspa.features.clients.edit import NEW_ROUTE, details_card
 from medspa.features.clients.edit import register as register_edit
+from medspa.features.consent.profile import consents_card
 from medspa.features.clients.history import ClientHistoryState, book_again_card, book_again_cell, clinical_section
 from medspa.features.clients.merging import ProfileMergeState, merged_banner, record_keeping_card
 from medspa.features.clients.state import (ClientProfileState, ClientRowView, ClientsState, FeeView, LedgerView,
@@ -243,6 +244,7 @@ def _profile_view() -> rx.Component:
                 _visits("Cancelled visits", p.cancelled, "profile-cancelled", "")),
         _visits("Past visits", p.past, "profile-past", "No visits yet.", extra=book_again_cell),
         clinical_section(),
+        consents_card(),  # issue 17: provider and owner only (consent.read)
         ledger,
         spacing="4", padding=rx.breakpoints(initial="12px", sm="20px"), width="100%", max_width="1200px",
         margin_x="auto", id="client-profile",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.domain.scheduling.models import AppointmentStatus as A
+from medspa.features.consent.portal import consents_tab
 from medspa.features.manage.reasons import reason_picker
 from medspa.features.portal.state import PortalState as S
 
@@ -341,12 +342,16 @@ def portal_body() -> rx.Component:
         rx.tabs.root(
             rx.tabs.list(
                 rx.tabs.trigger("Visits", value="visits"),
+                rx.tabs.trigger("Consents", value="consents", id="portal-tab-consents"),
                 rx.tabs.trigger("My details", value="details"),
                 rx.tabs.trigger("Record access", value="access"),
                 size="2",
+                overflow_x="auto",
+                overflow_y="hidden",
             ),
             rx.box(
-                rx.match(S.tab, ("details", my_details()), ("access", access_log()), visits()),
+                rx.match(S.tab, ("details", my_details()), ("access", access_log()), ("consents", consents_tab()),
+                         visits()),
                 padding_top="1.25em",
             ),
             value=S.tab,

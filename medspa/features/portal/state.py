@@ -164,9 +164,11 @@ class PortalState(rx.State):
 
     @rx.event
     async def open_tab(self, tab: Any):
-        if tab not in ("visits", "details", "access") or self.step != "portal":
+        if tab not in ("visits", "details", "access", "consents") or self.step != "portal":
             return
         self.tab = tab
+        if tab == "consents":  # the tab's own state loads it (features/consent/portal.py)
+            return
         if tab == "access":
             ok, entries = await self._as_client(actions.fetch_access_log)
             if not ok:
