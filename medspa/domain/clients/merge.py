@@ -63,6 +63,8 @@ CLIENT_ROWS: tuple[ClientRows, ...] = (
     ClientRows("card_setup"),
     ClientRows("appointment_series"),  # a recurring series follows its client with its visits (issue 16)
     ClientRows("policy_fee"),  # late-cancel / no-show fees follow the client with their visits (issue 16)
+    ClientRows("client_document"),  # documents the client uploaded (issue 17)
+    ClientRows("lab_order"),  # ordered tests and their results (issue 17)
 )
 """What follows a client into a merge (see the module docstring)."""
 

@@ -59,8 +59,24 @@ waitlist.manage (staff who book, and the system's waitlist job): the waitlist pe
 client's wish at the desk, take one off, and offer a freed time (domain/waitlist). A visitor
 joins from the booking page with appointment.book_online.
 
+document.read (provider and owner only: never front desk, manager nor lab): the documents a
+client uploaded in the portal (prior prescriptions, reports, images), listed and downloaded on
+the client profile, each list and download audited (domain/clinical/documents.py). The client
+uploads and reads own documents with portal.self.write / portal.self.read.
+
+order.write (provider and owner): order a test of the catalog for a client, and review a
+result (resulted -> reviewed, with a note the client then sees) (domain/clinical/orders.py).
+result.read (provider and owner): a client's orders with their result values, notes and
+files on the profile, and the "Results to review" list (domain/clinical/order_reads.py).
+
+order.worklist.read / order.result.write (lab, and provider and owner, who run patch tests in
+the clinic): the worklist /lab (client name and date of birth to identify the specimen, the
+test, the status; no values, history, charts, consents nor documents), mark a sample
+collected, record the result (ordered -> collected -> resulted) (domain/clinical/orders.py).
+The test catalog itself is part of the clinic's set-up: settings.write.
+
 Only actions some service enforces are listed (tests/test_permissions.py calls each one for
-every role). Actions arrive with the feature that checks them: order.result.write (lab) with orders."""
+every role). Actions arrive with the feature that checks them."""
 
 from __future__ import annotations
 
@@ -69,6 +85,8 @@ STAFF_ROLES = frozenset({"owner", "manager", "provider", "front_desk", "lab"})  
 STAFF_READ = {"calendar.read", "availability.read", "catalog.read", "practice.read"}
 CHART = {"chart.read", "chart.write"}
 PHOTOS = {"photo.read", "photo.write"}
+RECORDS = {"document.read", "order.write", "result.read"}  # clinical: provider and owner
+LAB = {"order.worklist.read", "order.result.write"}  # the lab worklist
 BOOKING = {"appointment.book", "appointment.check_in", "appointment.cancel", "appointment.update_status",
            "appointment.reschedule",
            "client.read", "client.write", "client.contact.read", "block.write", "waitlist.manage"}
@@ -77,12 +95,12 @@ DESK_MONEY = {"payment.take"}
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
                                                          "report.read", "jobs.read", "outbox.manage", "dispute.read",
-                                                         "clinic.manage", "client.import", "client.merge", "fee.waive"} | CHART | PHOTOS),
+                                                         "clinic.manage", "client.import", "client.merge", "fee.waive"} | CHART | PHOTOS | RECORDS | LAB),
     "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read",
                                                            "outbox.manage", "client.import", "client.merge", "fee.waive"}),
-    "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS),
+    "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS | RECORDS | LAB),
     "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY),
-    "lab": frozenset({"calendar.read", "practice.read"}),  # the calendar lists the locations
+    "lab": frozenset({"calendar.read", "practice.read"} | LAB),  # the calendar lists the locations
     # a portal client: only their own record and visits (services also check actor.client_id)
     "client": frozenset({"availability.read", "catalog.read", "appointment.book_online", "portal.self.read",
                          "portal.self.write", "appointment.cancel_own",

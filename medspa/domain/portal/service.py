@@ -10,7 +10,6 @@ Sign-in (anonymous, the clinic named by the portal URL):
 Signed in, the actor is Actor.client(org, client_id): every function below works only on
 that client's own rows. Another client's or another clinic's ids look missing (NotFound).
 Reading the overview and the access log is audited like any read of the record.
-
 Services take a session and an actor, write the audit row in the same transaction and leave
 the commit to the caller (also on a refused code, so the attempt counter sticks).
 """
@@ -33,6 +32,7 @@ from medspa.domain.catalog.models import Service
 from medspa.domain.clients.consent import set_consent
 from medspa.domain.clients.merge import live_client_id
 from medspa.domain.clients.models import Client
+from medspa.domain.clinical.order_reads import RECORD_WORDS
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.models import UserAccount
@@ -57,7 +57,6 @@ SESSION_HOURS = 12
 IDLE_TIMEOUT = timedelta(hours=1)
 CODE_SENT = "If this email belongs to a client of the clinic, a 6-digit code is on its way. It is valid for 10 minutes."
 CODE_REJECTED = "That code is not right or has expired. Check the email or request a new code."
-
 SHOWN_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED,
                   AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
 STATUS_LABELS = {AppointmentStatus.CONFIRMED: "Confirmed", AppointmentStatus.CHECKED_IN: "Checked in",
@@ -90,6 +89,7 @@ ACTION_WORDS = {
     "chart.read": "Viewed your treatment chart",
     "chart.write": "Wrote in your treatment chart",
     "photo.read": "Viewed your photos",
+    **RECORD_WORDS,  # documents, orders and results (issue 17)
     "portal.code_request": "A portal sign-in code was requested",
     "portal.sign_in": "Signed in to the portal",
     "portal.sign_out": "Signed out of the portal",
