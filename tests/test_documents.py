@@ -48,13 +48,14 @@ def test_pdf_and_png_accepted_exif_stripped(clinic, store):
     with Image.open(io.BytesIO(data)) as im:
         assert GPS_IFD in im.getexif()  # the upload really carries a position
     img = upload(clinic, cid, data, store, "Old results photo", "image")
-    paper = upload(clinic, cid, pdf(), store)
+    paper_bytes = pdf()
+    paper = upload(clinic, cid, paper_bytes, store)
     assert (img.content_type, paper.content_type, paper.kind_label) == ("image/png", "application/pdf", "Prescription")
     got = oa.fetch_document_file(who(clinic, "provider"), img.id, store=store, **kw(clinic))
     with Image.open(io.BytesIO(got.data)) as im:
         assert im.format == "PNG" and not im.getexif() and "exif" not in im.info
     assert got.filename == f"document-{img.id}.png"
-    assert oa.fetch_document_file(who(clinic, "client", cid), paper.id, store=store, **kw(clinic)).data == pdf()
+    assert oa.fetch_document_file(who(clinic, "client", cid), paper.id, store=store, **kw(clinic)).data == paper_bytes
     listed = oa.fetch_documents(who(clinic, "owner"), cid, **kw(clinic))
     assert [d.title for d in listed] == ["My prescription", "Old results photo"]  # newest first
     untitled = upload(clinic, cid, pdf(), store, "  ", "lab_report")
