@@ -10,6 +10,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from medspa.domain.clinical.documents import ClientDocument
+from medspa.domain.clinical.lab_tests import list_tests
+from medspa.domain.clinical.orders import place_order
 from PIL import Image
 from sqlalchemy import func, text
 from sqlmodel import select
@@ -106,6 +110,10 @@ def two_records(engine, owner_engine, tmp_path):
         add_entry(s, clinic.system, second.client_id, WishInput(  # a waitlist wish follows its client too
             clinic.location_id, clinic.services["facial"], None, date(2026, 7, 20), date(2026, 7, 24), time(9),
             time(12)), source="desk", now=NOW)
+        s.add(ClientDocument(org_id=clinic.org_id, client_id=second.client_id, title="Rx", kind="prescription",  # issue 17
+                             storage_key=f"org-{clinic.org_id}/documents/merge-test.pdf", content_type="application/pdf",
+                             bytes=10, sha256="0" * 64, uploaded_by_client=True, created_at=NOW))
+        place_order(s, provider, second.client_id, list_tests(s, provider, NOW)[0].id, NOW)  # an ordered test (issue 17)
         s.commit()
     return clinic, first.client_id, second.client_id
 

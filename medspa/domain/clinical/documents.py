@@ -220,8 +220,10 @@ def add_document(session: Session, actor: Actor, data: bytes, title: str, kind: 
 def list_documents(session: Session, actor: Actor, now: datetime, *, client_id: int | None = None
                    ) -> list[DocumentInfo]:
     """A client's documents, newest first: staff with document.read (any client of the clinic,
-    `client_id`), or the portal client (own). One "document.read" audit row (list=True).
-    Raises NotFound (also when forbidden)."""
+    `client_id`), or the portal client (own; `client_id` is for staff only). One
+    "document.read" audit row (list=True). Raises NotFound (also when forbidden)."""
+    if actor.role == "client" and client_id is not None:
+        raise NotFound("document")
     cid = _client_for(session, actor, client_id, "portal.self.read")
     docs = session.exec(select(ClientDocument).where(ClientDocument.client_id == cid)
                         .order_by(ClientDocument.created_at.desc(), ClientDocument.id.desc())).all()
