@@ -14,9 +14,15 @@ from sqlalchemy import text
 from medspa.domain.clinical import documents as docs
 from medspa.domain.clinical import order_actions as oa
 from medspa.domain.errors import NotFound, ValidationFailed
-from tests.test_orders import CLOCK, audit, kw, new_client, store, who  # noqa: F401  (fixture)
+from medspa.domain.clinical.photos import LocalMediaStore
+from tests.test_orders import audit, kw, new_client, who
 
 GPS_IFD = 0x8825
+
+
+@pytest.fixture
+def store(tmp_path) -> LocalMediaStore:
+    return LocalMediaStore(tmp_path / "media")
 
 
 def pdf() -> bytes:
