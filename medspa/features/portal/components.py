@@ -6,6 +6,7 @@ import reflex as rx
 
 from medspa.domain.scheduling.models import AppointmentStatus as A
 from medspa.features.manage.reasons import reason_picker
+from medspa.features.portal.records import documents_tab, results_tab
 from medspa.features.portal.state import PortalState as S
 
 ACCENT = "teal"
@@ -342,11 +343,14 @@ def portal_body() -> rx.Component:
             rx.tabs.list(
                 rx.tabs.trigger("Visits", value="visits"),
                 rx.tabs.trigger("My details", value="details"),
+                rx.tabs.trigger("Documents", value="documents"),
+                rx.tabs.trigger("Results", value="results"),
                 rx.tabs.trigger("Record access", value="access"),
                 size="2",
             ),
             rx.box(
-                rx.match(S.tab, ("details", my_details()), ("access", access_log()), visits()),
+                rx.match(S.tab, ("details", my_details()), ("access", access_log()), ("documents", documents_tab()),
+                         ("results", results_tab()), visits()),
                 padding_top="1.25em",
             ),
             value=S.tab,
