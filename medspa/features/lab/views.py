@@ -79,10 +79,14 @@ async def read_upload(files: object) -> tuple[bytes | None, str]:
     if not isinstance(files, list) or len(files) != 1:
         return None, "Choose one file." if not files else "Upload one file at a time."
     upload = files[0]
+    if not callable(getattr(upload, "read", None)):
+        return None, "Choose one file."
     size = getattr(upload, "size", None)
-    if size is not None and size > MAX_BYTES:
+    if isinstance(size, int) and size > MAX_BYTES:
         return None, TOO_LARGE
     data = await upload.read(MAX_BYTES + 1)
+    if not isinstance(data, bytes):
+        return None, "Choose one file."
     if len(data) > MAX_BYTES:
         return None, TOO_LARGE
     return data, ""

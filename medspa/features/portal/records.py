@@ -61,13 +61,13 @@ class PortalRecordsState(PortalState):
 
     @rx.event
     def set_doc_kind(self, value: Any):
-        if value in KINDS:
+        if isinstance(value, str) and value in KINDS:
             self.doc_kind = value
 
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
         """Upload the chosen file with the title and kind picked (checked on the server)."""
-        if self.uploading:
+        if self.uploading or (await self.get_state(PortalState)).step != "portal":
             return
         self.doc_notice = ""
         data, message = await read_upload(files)
