@@ -20,6 +20,7 @@ from medspa.domain.audit.service import record
 from medspa.domain.base import org_fk, pk, tstamp
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
+from medspa.domain.practice.models import Organization
 
 CATEGORIES = {"patch_test": "Patch test", "lab_panel": "Lab panel", "other": "Other"}
 MAX_PRICE_CENTS = 10_000_00  # 10,000.00: a typo guard
@@ -59,10 +60,18 @@ class TestInfo:
     category_label: str
     price_cents: int
     active: bool
+    currency: str = "USD"
 
 
-def _info(t: LabTest) -> TestInfo:
-    return TestInfo(t.id, t.name, t.category, CATEGORIES.get(t.category, t.category), t.price_cents, t.active)
+def _info(t: LabTest, currency: str = "USD") -> TestInfo:
+    return TestInfo(t.id, t.name, t.category, CATEGORIES.get(t.category, t.category), t.price_cents, t.active,
+                    currency)
+
+
+def clinic_currency(session: Session, org_id: int) -> str:
+    """The clinic's currency (ISO code) for prices of tests and orders."""
+    org = session.get(Organization, org_id)
+    return org.currency if org is not None else "USD"
 
 
 def ensure_builtin_tests(session: Session, org_id: int, now: datetime) -> None:
@@ -84,7 +93,8 @@ def list_tests(session: Session, actor: Actor, now: datetime, *, active_only: bo
     if active_only or not actor.can("settings.write"):
         query = query.where(LabTest.active.is_(True))
     tests = session.exec(query.order_by(LabTest.category, LabTest.name)).all()
-    return [_info(t) for t in tests]
+    currency = clinic_currency(session, actor.org_id)
+    return [_info(t, currency) for t in tests]
 
 
 def _clean(name: str, category: str, price_cents: int) -> tuple[str, str, int]:
@@ -124,7 +134,7 @@ def save_test(session: Session, actor: Actor, test_id: int | None, name: str, ca
         session.flush()
         record(session, actor, "lab_test.create", "lab_test", test.id, at=now, name=name, category=category,
                price_cents=price_cents)
-        return _info(test)
+        return _info(test, clinic_currency(session, actor.org_id))
     test = session.get(LabTest, test_id) if isinstance(test_id, int) and test_id > 0 else None
     if test is None or test.org_id != actor.org_id:
         raise NotFound("test")
@@ -134,7 +144,7 @@ def save_test(session: Session, actor: Actor, test_id: int | None, name: str, ca
     session.flush()
     record(session, actor, "lab_test.update", "lab_test", test.id, at=now, before=before,
            after={"name": name, "category": category, "price_cents": price_cents})
-    return _info(test)
+    return _info(test, clinic_currency(session, actor.org_id))
 
 
 def set_test_active(session: Session, actor: Actor, test_id: int, active: bool, now: datetime) -> TestInfo:
@@ -148,7 +158,7 @@ def set_test_active(session: Session, actor: Actor, test_id: int, active: bool, 
     session.add(test)
     session.flush()
     record(session, actor, "lab_test.update", "lab_test", test.id, at=now, active=test.active)
-    return _info(test)
+    return _info(test, clinic_currency(session, actor.org_id))
 
 
 __all__ = ["BUILTIN_TESTS", "CATEGORIES", "LabTest", "TestInfo", "ensure_builtin_tests", "list_tests", "save_test",

@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from medspa.domain.audit.service import record
 from medspa.domain.clients.models import Client
 from medspa.domain.clinical.documents import OpenedFile
-from medspa.domain.clinical.lab_tests import CATEGORIES
+from medspa.domain.clinical.lab_tests import CATEGORIES, clinic_currency
 from medspa.domain.clinical.orders import STATUS_LABELS, LabOrder, OrderStatus, get_order, result_file_name
 from medspa.domain.clinical.photos import MediaStore
 from medspa.domain.errors import NotFound
@@ -83,6 +83,7 @@ class OrderView:
     reviewed: str
     reviewed_by: str
     review_note: str
+    currency: str = "USD"
 
 
 def _zone(session: Session) -> str:
@@ -93,14 +94,14 @@ def _when(instant: datetime | None, zone: str) -> str:
     return format_clinic_time(instant, zone) if instant else ""
 
 
-def _view(o: LabOrder, name: str, zone: str, *, results: bool = True) -> OrderView:
+def _view(o: LabOrder, name: str, zone: str, currency: str, *, results: bool = True) -> OrderView:
     done = results and o.status in (OrderStatus.RESULTED, OrderStatus.REVIEWED)
     return OrderView(o.id, o.client_id, name, o.test_name, CATEGORIES.get(o.category, o.category), o.price_cents,
                      o.status, STATUS_LABELS.get(o.status, o.status), _when(o.ordered_at, zone), o.ordered_by_label,
                      o.order_note, _when(o.collected_at, zone), _when(o.resulted_at, zone), o.resulted_by_label,
                      list(o.result_values or []) if done else [], o.result_notes if done else "",
                      bool(o.result_file_key) and done, _when(o.reviewed_at, zone), o.reviewed_by_label,
-                     o.review_note)
+                     o.review_note, currency)
 
 
 def _name(c: Client) -> str:
@@ -138,7 +139,8 @@ def client_orders(session: Session, actor: Actor, client_id: int, now: datetime)
                           .order_by(LabOrder.ordered_at.desc(), LabOrder.id.desc())).all()
     record(session, actor, "result.read", "client", client_id, client_id=client_id, at=now, list=True,
            orders=len(orders))
-    return [_view(o, _name(client), zone) for o in orders]
+    currency = clinic_currency(session, actor.org_id)
+    return [_view(o, _name(client), zone, currency) for o in orders]
 
 
 def results_to_review(session: Session, actor: Actor, now: datetime) -> list[OrderView]:
@@ -151,7 +153,8 @@ def results_to_review(session: Session, actor: Actor, now: datetime) -> list[Ord
                         .order_by(LabOrder.resulted_at, LabOrder.id)).all()
     record(session, actor, "result.read", "lab_order", "", at=now, to_review=True, orders=[o.id for o, _ in rows],
            clients=sorted({o.client_id for o, _ in rows}))
-    return [_view(o, _name(c), zone) for o, c in rows]
+    currency = clinic_currency(session, actor.org_id)
+    return [_view(o, _name(c), zone, currency) for o, c in rows]
 
 
 def portal_results(session: Session, actor: Actor, now: datetime) -> list[OrderView]:
@@ -168,7 +171,8 @@ def portal_results(session: Session, actor: Actor, now: datetime) -> list[OrderV
                           .order_by(LabOrder.reviewed_at.desc(), LabOrder.id.desc())).all()
     record(session, actor, "result.read", "client", actor.client_id, client_id=actor.client_id, at=now,
            list=True, orders=len(orders))
-    return [_view(o, _name(client), zone) for o in orders]
+    currency = clinic_currency(session, actor.org_id)
+    return [_view(o, _name(client), zone, currency) for o in orders]
 
 
 def open_result_file(session: Session, actor: Actor, order_id: int, now: datetime, store: MediaStore

@@ -62,12 +62,12 @@ def _range(v: dict) -> str:
     return f"≥ {low}" if low else (f"≤ {high}" if high else "")
 
 
-def order_card(o: OrderView, currency: str = "USD") -> OrderCard:
+def order_card(o: OrderView) -> OrderCard:
     """The UI view of one order (values only present when the domain gave them)."""
     rows = [ResultRow(v.get("name", ""), v.get("value", ""), v.get("unit", ""), _range(v),
                       FLAG_WORDS.get(v.get("flag", ""), "")) for v in o.values]
     return OrderCard(o.id, o.client_name, f"/clients/{o.client_id}", o.test_name, o.category_label,
-                     format_money(o.price_cents, currency), o.status, o.status_label,
+                     format_money(o.price_cents, o.currency), o.status, o.status_label,
                      STATUS_COLORS.get(o.status, "gray"), o.ordered, o.ordered_by, o.note, o.resulted,
                      o.resulted_by, rows, sum(1 for r in rows if r.flag), o.result_notes, o.has_file, o.reviewed,
                      o.reviewed_by, o.review_note)
