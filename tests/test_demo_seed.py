@@ -483,3 +483,16 @@ def test_seeded_visits_record_the_terms_they_were_booked_under(engine, demo):
         where a.booked_window_hours is distinct from l.cancellation_window_hours
            or a.booked_late_keeps_deposit is distinct from l.late_cancel_keeps_deposit
            or a.booked_late_cancel_fee_cents is distinct from 0 or a.booked_no_show_fee_cents is distinct from 0""") == 0
+
+
+def test_demo_has_tests_in_every_status_and_a_lab_login(engine, demo):
+    """Issue 17: the lab worklist, the profile's results and the portal's Results tab show
+    something on first run; the lab user exists and is in the printed credentials."""
+    org = demo["org_id"]
+    statuses = dict(q(engine, org, "select status, count(*) from lab_order group by status"))
+    assert statuses == {"ordered": 2, "collected": 1, "resulted": 2, "reviewed": 1}
+    flagged = one(engine, org, """select count(*) from lab_order, jsonb_array_elements(result_values) v
+                                  where v->>'flag' <> ''""")
+    assert flagged == 1  # the thyroid panel's TSH
+    assert ("lab@" + demo["slug"] + ".clinic", "demo-lab-2026", "lab") in demo_credentials(demo["slug"])
+    assert one(engine, org, "select count(*) from audit_event where action = 'order.review'") == 1
