@@ -352,7 +352,7 @@ def test_staff_logins_verify_with_argon2(engine, demo):
     hasher = PasswordHasher()
     creds = demo_credentials(slug)
     assert [c[0] for c in creds] == [f"owner@{slug}.clinic", f"manager@{slug}.clinic",
-                                     f"frontdesk@{slug}.clinic", f"nurse@{slug}.clinic"]
+                                     f"frontdesk@{slug}.clinic", f"nurse@{slug}.clinic", f"lab@{slug}.clinic"]
     for email, password, role in creds:
         hashed, db_role, staff_role = q(engine, org, """select u.password_hash, u.role, m.role from user_account u
             left join staff_member m on m.id = u.staff_id where u.email = :e""", e=email)[0]
@@ -405,7 +405,7 @@ def test_demo_owner_manager_nurse_have_two_factor_and_demo_code_prints_it(demo, 
 
     slug, settings = demo["slug"], get_settings()
     rows = dict(q(engine, demo["org_id"], "select role, totp_confirmed_at is not null from user_account"))
-    assert rows == {"owner": True, "manager": True, "provider": True, "front_desk": False}
+    assert rows == {"owner": True, "manager": True, "provider": True, "front_desk": False, "lab": False}
     when = NOW + timedelta(minutes=5)
     code, left = current_demo_code(engine, f"owner@{slug}.clinic", now=when, settings=settings, slug=slug)
     assert re.fullmatch(r"\d{6}", code) and 0 < left <= 30

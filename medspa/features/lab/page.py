@@ -52,7 +52,7 @@ def _item(w: WorkView) -> rx.Component:
 
 
 def _cell(r: RowInput, field: str, label: str, value, width: str) -> rx.Component:
-    return rx.input(name=f"{field}_" + r.index.to_string(), default_value=value, placeholder=label, size="2",
+    return rx.input(name=f"{field}_" + r.pos.to_string(), default_value=value, placeholder=label, size="2",
                     aria_label=label, width=width, class_name=f"lab-{field}")
 
 

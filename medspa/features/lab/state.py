@@ -50,7 +50,7 @@ class WorkView:
 class RowInput:
     """One editable result row of the dialog, with its error text."""
 
-    index: int = 0
+    pos: int = 0
     name: str = ""
     value: str = ""
     unit: str = ""
@@ -169,7 +169,7 @@ class LabState(StaffState):
         self._file, self.file_name = b"", ""
 
     def _typed(self, form: Any) -> list[dict[str, str]]:
-        return [{f: form_text(form, f"{f}_{r.index}", 40) for f in FIELDS} for r in self.rows]
+        return [{f: form_text(form, f"{f}_{r.pos}", 40) for f in FIELDS} for r in self.rows]
 
     @rx.event
     async def save_result(self, form: Any):

@@ -24,7 +24,7 @@ class ResultRow:
     name: str = ""
     value: str = ""
     unit: str = ""
-    range: str = ""
+    reference: str = ""  # not `range`: a Var method
     flag: str = ""
 
 
@@ -46,7 +46,7 @@ class OrderCard:
     note: str = ""
     resulted: str = ""
     resulted_by: str = ""
-    values: list[ResultRow] = dataclasses.field(default_factory=list)
+    lines: list[ResultRow] = dataclasses.field(default_factory=list)  # not `values`: a Var method
     flagged: int = 0
     result_notes: str = ""
     has_file: bool = False
@@ -105,7 +105,7 @@ def _value_row(r: ResultRow) -> rx.Component:
         rx.table.cell(rx.text(r.value, " ", r.unit, size="2", weight=rx.cond(flagged, "bold", "regular"),
                               color=rx.cond(flagged, rx.color("red", 11), rx.color("gray", 12))),
                       white_space="nowrap"),
-        rx.table.cell(rx.text(r.range, size="2", color_scheme="gray"), white_space="nowrap"),
+        rx.table.cell(rx.text(r.reference, size="2", color_scheme="gray"), white_space="nowrap"),
         rx.table.cell(rx.cond(flagged, rx.badge(r.flag, color_scheme="red", variant="solid", size="1"))),
         class_name="result-value", custom_attrs={"data-flag": r.flag},
     )
@@ -114,10 +114,10 @@ def _value_row(r: ResultRow) -> rx.Component:
 def result_table(card: OrderCard) -> rx.Component:
     """The result values (name, value and unit, reference range, flag) and notes."""
     return rx.vstack(
-        rx.cond(card.values.length() > 0, rx.box(rx.table.root(
+        rx.cond(card.lines.length() > 0, rx.box(rx.table.root(
             rx.table.header(rx.table.row(rx.table.column_header_cell("Test"), rx.table.column_header_cell("Result"),
                                          rx.table.column_header_cell("Reference"), rx.table.column_header_cell(""))),
-            rx.table.body(rx.foreach(card.values, _value_row)), size="1", variant="ghost", width="100%"),
+            rx.table.body(rx.foreach(card.lines, _value_row)), size="1", variant="ghost", width="100%"),
             width="100%", overflow_x="auto")),
         rx.cond(card.result_notes != "", rx.text(rx.text.strong("Lab notes: "), card.result_notes, size="2",
                                                  white_space="pre-wrap")),
