@@ -88,7 +88,7 @@ def test_order_result_review_then_the_client_sees_it(page: Page, browser, app_ur
     page.reload()
     order = page.locator(".profile-order").first
     expect(order).to_have_attribute("data-status", "resulted", timeout=LIVE_TIMEOUT)
-    expect(order.locator(".result-value[data-flag=low]")).to_contain_text("Hemoglobin")
+    expect(order.locator(".result-value[data-flag=Low]")).to_contain_text("Hemoglobin")
     order.locator(".review-start").click()
     page.fill("#review-note", "Mild anaemia: iron-rich diet, recheck in 3 months.")
     page.click("#review-save")
@@ -106,7 +106,7 @@ def test_order_result_review_then_the_client_sees_it(page: Page, browser, app_ur
         client.get_by_role("tab", name="Results").click()
         result = client.locator(".portal-result").first
         expect(result).to_contain_text("Complete blood count (CBC)", timeout=LIVE_TIMEOUT)
-        expect(result.locator(".result-value[data-flag=low]")).to_contain_text("Low")
+        expect(result.locator(".result-value[data-flag=Low]")).to_contain_text("Low")
         expect(result).to_contain_text("Mild anaemia: iron-rich diet")
         snap(client, "portal-results-390")
         client.get_by_role("tab", name="Documents").click()

@@ -91,7 +91,7 @@ def _zone(session: Session) -> str:
 
 
 def _when(instant: datetime | None, zone: str) -> str:
-    return format_clinic_time(instant, zone) if instant else ""
+    return format_clinic_time(instant, zone).rsplit(" (", 1)[0] if instant else ""  # "..., 12:00 PM EDT"
 
 
 def _view(o: LabOrder, name: str, zone: str, currency: str, *, results: bool = True) -> OrderView:

@@ -38,8 +38,10 @@ def _item(w: WorkView) -> rx.Component:
             rx.hstack(rx.text(w.test, size="2", weight="medium"), rx.badge(w.category, variant="outline", size="1"),
                       align="center", spacing="2", wrap="wrap"),
             rx.text("Ordered ", w.ordered, " by ", w.ordered_by, size="1", color_scheme="gray"),
-            rx.cond(w.note != "", rx.text(rx.icon("message-square", size=12), " ", w.note, size="2",
-                                          class_name="lab-note")),
+            rx.cond(w.note != "", rx.hstack(rx.icon("message-square", size=13, color=rx.color("gray", 10),
+                                                    flex_shrink="0", margin_top="3px"),
+                                            rx.text(w.note, size="2", class_name="lab-note"), spacing="1",
+                                            align="start")),
             spacing="1", min_width="0", flex="1",
         ),
         rx.hstack(rx.badge(w.status_label, color_scheme=w.status_color, variant="soft", size="2"), action,
@@ -82,6 +84,10 @@ def _dialog() -> rx.Component:
                 rx.vstack(
                     _err("status"),
                     rx.text("Values (a value outside the reference range is flagged)", size="2", weight="medium"),
+                    rx.flex(rx.text("Test", size="1", color_scheme="gray", flex="1"),
+                            *[rx.text(label, size="1", color_scheme="gray", width=w, flex_shrink="0")
+                              for label, w in (("Value", "90px"), ("Unit", "80px"), ("Low", "70px"), ("High", "70px"))],
+                            gap="6px", width="100%", display=rx.breakpoints(initial="none", sm="flex")),
                     rx.vstack(rx.foreach(S.rows, _row), spacing="2", width="100%", id="lab-rows"),
                     rx.button(rx.icon("plus", size=14), "Add a value", type="button", size="1", variant="ghost",
                               on_click=S.add_row, id="lab-add-row"),

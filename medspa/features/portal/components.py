@@ -347,6 +347,8 @@ def portal_body() -> rx.Component:
                 rx.tabs.trigger("Results", value="results"),
                 rx.tabs.trigger("Record access", value="access"),
                 size="2",
+                overflow_x="auto",  # five tabs: a phone scrolls them sideways
+                max_width="100%",
             ),
             rx.box(
                 rx.match(S.tab, ("details", my_details()), ("access", access_log()), ("documents", documents_tab()),
