@@ -10,10 +10,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-
-from medspa.domain.clinical.documents import ClientDocument
-from medspa.domain.clinical.lab_tests import list_tests
-from medspa.domain.clinical.orders import place_order
 from PIL import Image
 from sqlalchemy import func, text
 from sqlmodel import select
@@ -25,6 +21,9 @@ from medspa.domain.clients.merge_actions import do_merge_clients, do_undo_merge
 from medspa.domain.clients.models import Client
 from medspa.domain.clients.search import list_clients
 from medspa.domain.clients.service import ClientInput, find_or_create_client, search_clients
+from medspa.domain.clinical.documents import ClientDocument
+from medspa.domain.clinical.lab_tests import list_tests
+from medspa.domain.clinical.orders import place_order
 from medspa.domain.clinical.photos import LocalMediaStore, add_photo
 from medspa.domain.clinical.models import TreatmentNote
 from medspa.domain.clinical.service import LineInput, save_chart, sign_chart
