@@ -21,6 +21,9 @@ from medspa.domain.clients.merge_actions import do_merge_clients, do_undo_merge
 from medspa.domain.clients.models import Client
 from medspa.domain.clients.search import list_clients
 from medspa.domain.clients.service import ClientInput, find_or_create_client, search_clients
+from medspa.domain.clinical.documents import ClientDocument
+from medspa.domain.clinical.lab_tests import list_tests
+from medspa.domain.clinical.orders import place_order
 from medspa.domain.clinical.photos import LocalMediaStore, add_photo
 from medspa.domain.clinical.models import TreatmentNote
 from medspa.domain.clinical.service import LineInput, save_chart, sign_chart
@@ -108,6 +111,10 @@ def two_records(engine, owner_engine, tmp_path):
         add_entry(s, clinic.system, second.client_id, WishInput(  # a waitlist wish follows its client too
             clinic.location_id, clinic.services["facial"], None, date(2026, 7, 20), date(2026, 7, 24), time(9),
             time(12)), source="desk", now=NOW)
+        s.add(ClientDocument(org_id=clinic.org_id, client_id=second.client_id, title="Rx", kind="prescription",  # issue 17
+                             storage_key=f"org-{clinic.org_id}/documents/merge-test.pdf", content_type="application/pdf",
+                             bytes=10, sha256="0" * 64, uploaded_by_client=True, created_at=NOW))
+        place_order(s, provider, second.client_id, list_tests(s, provider, NOW)[0].id, NOW)  # an ordered test (issue 17)
         s.commit()
     return clinic, first.client_id, second.client_id
 

@@ -14,6 +14,7 @@ from itertools import product
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlmodel import select
 
 from medspa.clock import FixedClock
 from medspa.domain.practice.profile import remove_logo
@@ -26,6 +27,10 @@ from medspa.domain.clients.merge import merge_clients
 from medspa.domain.clients.service import ClientInput, create_client, find_or_create_client, get_client
 from medspa.domain.clinical.photos import LocalMediaStore, add_photo, open_photo
 from medspa.domain.clinical.service import LineInput, get_chart, save_chart
+from medspa.domain.clinical.documents import list_documents
+from medspa.domain.clinical.lab_tests import LabTest, ensure_builtin_tests
+from medspa.domain.clinical.order_reads import client_orders, worklist
+from medspa.domain.clinical.orders import mark_collected, place_order
 from medspa.domain.errors import NotFound
 from medspa.domain.identity.staff_admin import revoke_user_sessions
 from medspa.domain.identity.actor import Actor, PermissionDenied
@@ -212,6 +217,24 @@ def _read_consent(s, a, w):
     if a.role == "client":
         raise NotFound("consent")
     return client_signatures(s, a, w.client_id, NOW)
+def _a_test(s, w) -> int:
+    ensure_builtin_tests(s, w.clinic.org_id, NOW)
+    return s.exec(select(LabTest.id).order_by(LabTest.id)).first()
+
+
+def _collect(s, a, w):
+    """order.result.write: a provider's fresh order (rolled back with the call) marked collected by `a`."""
+    by = Actor(org_id=w.clinic.org_id, role="provider", label="matrix setup")
+    return mark_collected(s, a, place_order(s, by, w.client_id, _a_test(s, w), NOW).id, NOW)
+
+
+ENTRY_POINTS.update({
+    "document.read": lambda s, a, w: list_documents(s, a, NOW, client_id=w.client_id),
+    "order.write": lambda s, a, w: place_order(s, a, w.client_id, _a_test(s, w), NOW),
+    "result.read": lambda s, a, w: client_orders(s, a, w.client_id, NOW),
+    "order.worklist.read": lambda s, a, w: worklist(s, a, NOW),
+    "order.result.write": _collect,
+})
 
 
 def _waive(s, a, w):
@@ -278,7 +301,9 @@ def test_role_action_matrix(world: World, role: str, action: str):
 PHI_READS = {"client.read": "client.read", "client.contact.read": "appointment.read",
              "calendar.read": "calendar.read", "portal.self.read": "portal.view", "audit.read": "audit.search",
              "chart.read": "chart.read", "photo.read": "photo.read", "outbox.manage": "outbox.message.read",
-             "consent.read": "consent.read"}
+             "consent.read": "consent.read",
+             "document.read": "document.read", "result.read": "result.read",
+             "order.worklist.read": "order.worklist.read"}
 
 
 @pytest.mark.parametrize(("role", "action"), [(r, a) for r in ROLES for a in PHI_READS if has_permission(r, a)])

@@ -67,6 +67,7 @@ from medspa.db import tenant_session
 from medspa.settings import Settings
 from medspa.demo import data as D
 from medspa.demo.consents import seed_consents
+from medspa.demo.orders import seed_orders
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.service import add_service
 from medspa.domain.clients.models import Client
@@ -1135,10 +1136,17 @@ def _fill_clinic(session: Session, org_id: int, spec: _ClinicSpec, slug: str, to
     _bulk(session, Refund, refund_rows, report, "refunds", 0.91, 0.93)
     _bulk(session, LedgerEntry, ledger_rows, report, "ledger", 0.93, 0.96)
     _seed_checkouts(session, org_id)
+    if "provider" in user_ids and "lab" in user_ids:  # a few tests in every status (issue 17)
+        seed_orders(session, org_id, now, Actor(org_id, "provider", user_ids["provider"], label=_user_name(spec, "provider")),
+                    Actor(org_id, "lab", user_ids["lab"], label=_user_name(spec, "lab")))
     report("checkouts and processing fees", 0.99)
     session.flush()
     return {"clients": len(clients), "appointments": len(appts), "occupancies": len(occ_rows),
             "payments": len(pay_rows), "refunds": len(refund_rows)}
+
+
+def _user_name(spec: _ClinicSpec, role: str) -> str:
+    return next(u.staff_name for u in spec.users if u.role == role)
 
 
 def _seed_checkouts(session: Session, org_id: int) -> None:

@@ -64,6 +64,8 @@ CLIENT_ROWS: tuple[ClientRows, ...] = (
     ClientRows("appointment_series"),  # a recurring series follows its client with its visits (issue 16)
     ClientRows("policy_fee"),  # late-cancel / no-show fees follow the client with their visits (issue 16)
     ClientRows("consent_signature"),  # signed consents follow the client (issue 17; the row is otherwise append-only)
+    ClientRows("client_document"),  # documents the client uploaded (issue 17)
+    ClientRows("lab_order"),  # ordered tests and their results (issue 17)
 )
 """What follows a client into a merge (see the module docstring)."""
 

@@ -71,8 +71,24 @@ consent.read (provider and owner only: clinical content): a client's signed cons
 profile and their PDFs (consent_signing.client_signatures / signature_pdf; every list and
 download audited). Front desk, manager and lab see status words only ("Consents 1/2").
 
+document.read (provider and owner only: never front desk, manager nor lab): the documents a
+client uploaded in the portal (prior prescriptions, reports, images), listed and downloaded on
+the client profile, each list and download audited (domain/clinical/documents.py). The client
+uploads and reads own documents with portal.self.write / portal.self.read.
+
+order.write (provider and owner): order a test of the catalog for a client, and review a
+result (resulted -> reviewed, with a note the client then sees) (domain/clinical/orders.py).
+result.read (provider and owner): a client's orders with their result values, notes and
+files on the profile, and the "Results to review" list (domain/clinical/order_reads.py).
+
+order.worklist.read / order.result.write (lab, and provider and owner, who run patch tests in
+the clinic): the worklist /lab (client name and date of birth to identify the specimen, the
+test, the status; no values, history, charts, consents nor documents), mark a sample
+collected, record the result (ordered -> collected -> resulted) (domain/clinical/orders.py).
+The test catalog itself is part of the clinic's set-up: settings.write.
+
 Only actions some service enforces are listed (tests/test_permissions.py calls each one for
-every role). Actions arrive with the feature that checks them: order.result.write (lab) with orders."""
+every role). Actions arrive with the feature that checks them."""
 
 from __future__ import annotations
 
@@ -82,6 +98,8 @@ STAFF_READ = {"calendar.read", "availability.read", "catalog.read", "practice.re
 CHART = {"chart.read", "chart.write"}
 PHOTOS = {"photo.read", "photo.write"}
 CONSENT_COLLECT = {"consent.collect"}
+RECORDS = {"document.read", "order.write", "result.read"}  # clinical: provider and owner
+LAB = {"order.worklist.read", "order.result.write"}  # the lab worklist
 BOOKING = {"appointment.book", "appointment.check_in", "appointment.cancel", "appointment.update_status",
            "appointment.reschedule",
            "client.read", "client.write", "client.contact.read", "block.write", "waitlist.manage"}
@@ -91,13 +109,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
                                                          "report.read", "jobs.read", "outbox.manage", "dispute.read",
                                                          "clinic.manage", "client.import", "client.merge", "fee.waive", "consent.manage",
-                                                         "consent.read"} | CHART | PHOTOS | CONSENT_COLLECT),
+                                                         "consent.read"} | CHART | PHOTOS | CONSENT_COLLECT | RECORDS | LAB),
     "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read",
                                                            "outbox.manage", "client.import", "client.merge", "fee.waive",
                                                            "consent.manage"} | CONSENT_COLLECT),
-    "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS | CONSENT_COLLECT | {"consent.read"}),
+    "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS | CONSENT_COLLECT | {"consent.read"} | RECORDS | LAB),
     "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CONSENT_COLLECT),
-    "lab": frozenset({"calendar.read", "practice.read"}),  # the calendar lists the locations
+    "lab": frozenset({"calendar.read", "practice.read"} | LAB),  # the calendar lists the locations
     # a portal client: only their own record and visits (services also check actor.client_id)
     "client": frozenset({"availability.read", "catalog.read", "appointment.book_online", "portal.self.read",
                          "portal.self.write", "appointment.cancel_own",

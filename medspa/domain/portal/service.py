@@ -10,7 +10,6 @@ Sign-in (anonymous, the clinic named by the portal URL):
 Signed in, the actor is Actor.client(org, client_id): every function below works only on
 that client's own rows. Another client's or another clinic's ids look missing (NotFound).
 Reading the overview and the access log is audited like any read of the record.
-
 Services take a session and an actor, write the audit row in the same transaction and leave
 the commit to the caller (also on a refused code, so the attempt counter sticks).
 """
@@ -58,7 +57,6 @@ SESSION_HOURS = 12
 IDLE_TIMEOUT = timedelta(hours=1)
 CODE_SENT = "If this email belongs to a client of the clinic, a 6-digit code is on its way. It is valid for 10 minutes."
 CODE_REJECTED = "That code is not right or has expired. Check the email or request a new code."
-
 SHOWN_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED,
                   AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
 STATUS_LABELS = {AppointmentStatus.CONFIRMED: "Confirmed", AppointmentStatus.CHECKED_IN: "Checked in",

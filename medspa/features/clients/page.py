@@ -12,6 +12,8 @@ from medspa.features.clients.edit import NEW_ROUTE, details_card
 from medspa.features.clients.edit import register as register_edit
 from medspa.features.consent.profile import consents_card
 from medspa.features.clients.history import ClientHistoryState, book_again_card, book_again_cell, clinical_section
+from medspa.features.clients.records import documents_card, orders_card
+from medspa.features.clients.records_state import ClientRecordsState
 from medspa.features.clients.merging import ProfileMergeState, merged_banner, record_keeping_card
 from medspa.features.clients.state import (ClientProfileState, ClientRowView, ClientsState, FeeView, LedgerView,
                                            VisitView)
@@ -245,6 +247,8 @@ def _profile_view() -> rx.Component:
         _visits("Past visits", p.past, "profile-past", "No visits yet.", extra=book_again_cell),
         clinical_section(),
         consents_card(),  # issue 17: provider and owner only (consent.read)
+        orders_card(),
+        documents_card(),
         ledger,
         spacing="4", padding=rx.breakpoints(initial="12px", sm="20px"), width="100%", max_width="1200px",
         margin_x="auto", id="client-profile",
@@ -266,5 +270,6 @@ def register(app: rx.App) -> None:
     """Add /clients and /clients/[client_id] (staff with client.read)."""
     app.add_page(clients_page, route=ROUTE, title="Clients · medspa", on_load=ClientsState.load)
     app.add_page(client_profile_page, route=PROFILE_ROUTE, title="Client · medspa",
-                 on_load=[ClientProfileState.load, ProfileMergeState.clear, ClientHistoryState.load])
+                 on_load=[ClientProfileState.load, ProfileMergeState.clear, ClientHistoryState.load,
+                          ClientRecordsState.load])
     register_edit(app)
