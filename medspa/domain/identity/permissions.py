@@ -59,6 +59,13 @@ waitlist.manage (staff who book, and the system's waitlist job): the waitlist pe
 client's wish at the desk, take one off, and offer a freed time (domain/waitlist). A visitor
 joins from the booking page with appointment.book_online.
 
+history.read / history.write (provider and owner only: never front desk, lab nor manager):
+read a client's medical history (allergies, medications, conditions, skin type, pregnancy...)
+and its versions, every read audited, and change it section by section, each change a version
+(domain/clinical/medical_history.py). Contraindication flags show their detail only with
+history.read; other staff see "Health flag: a provider must review" (clinical/contraindications.py).
+A portal client reads and updates their own history with portal.self.read / portal.self.write.
+
 Only actions some service enforces are listed (tests/test_permissions.py calls each one for
 every role). Actions arrive with the feature that checks them: order.result.write (lab) with orders."""
 
@@ -69,6 +76,7 @@ STAFF_ROLES = frozenset({"owner", "manager", "provider", "front_desk", "lab"})  
 STAFF_READ = {"calendar.read", "availability.read", "catalog.read", "practice.read"}
 CHART = {"chart.read", "chart.write"}
 PHOTOS = {"photo.read", "photo.write"}
+HISTORY = {"history.read", "history.write"}
 BOOKING = {"appointment.book", "appointment.check_in", "appointment.cancel", "appointment.update_status",
            "appointment.reschedule",
            "client.read", "client.write", "client.contact.read", "block.write", "waitlist.manage"}
@@ -77,10 +85,10 @@ DESK_MONEY = {"payment.take"}
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
                                                          "report.read", "jobs.read", "outbox.manage", "dispute.read",
-                                                         "clinic.manage", "client.import", "client.merge", "fee.waive"} | CHART | PHOTOS),
+                                                         "clinic.manage", "client.import", "client.merge", "fee.waive"} | CHART | PHOTOS | HISTORY),
     "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read",
                                                            "outbox.manage", "client.import", "client.merge", "fee.waive"}),
-    "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS),
+    "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS | HISTORY),
     "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY),
     "lab": frozenset({"calendar.read", "practice.read"}),  # the calendar lists the locations
     # a portal client: only their own record and visits (services also check actor.client_id)
