@@ -31,10 +31,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
 from medspa.domain.clinical.health_models import ServiceContraindication
 from medspa.domain.clinical.medical_history import FITZPATRICK_TYPES, current_histories
 from medspa.domain.errors import ValidationFailed
+from medspa.domain.identity.actor import Actor
 
 KINDS = ("pregnancy", "breastfeeding", "medication", "allergy", "condition", "fitzpatrick")
 KIND_LABELS = {"pregnancy": "Pregnancy", "breastfeeding": "Breastfeeding", "medication": "Medication",
@@ -278,3 +280,40 @@ def flag_words(flags: list[Flag], detailed: bool) -> str:
 def flags_json(flags: list[Flag]) -> list[dict[str, str]]:
     """The flags as stored on an override row."""
     return [{"code": f.code, "detail": f.detail} for f in flags]
+
+
+def audit_flag_reads(session: Session, actor: Actor, flagged: dict[int, int], now: datetime | None,
+                     where: str) -> None:
+    """One "history.flags.read" row per client whose flag detail a person (`actor` with a
+    user id: the live pushes of an open calendar are not new reads) with history.read is
+    shown (`flagged`: client id -> how many flags; `where`: "calendar", "day list", "booking",
+    "chart"). Nothing for other roles: they see only GENERIC."""
+    if not actor.can("history.read") or (actor.user_id is None and actor.role != "client"):
+        return
+    for client_id, count in sorted(flagged.items()):
+        record(session, actor, "history.flags.read", "client", client_id, client_id=client_id, at=now,
+               where=where, flags=count)
+
+
+def shown_flags(flags: list[Flag], actor: Actor) -> list[str]:
+    """What `actor` may see of the flags: each detail for history.read, else the generic line once."""
+    if not flags:
+        return []
+    return [f.detail for f in flags] if actor.can("history.read") else [flags[0].generic]
+
+
+def calendar_flags(session: Session, actor: Actor, visits: list, now: datetime | None, where: str) -> dict[int, str]:
+    """appointment id -> its flags in the actor's words (flag_words) for staff with
+    calendar.read (the calendar's blocks, the day lists; batched as visit_flags); detail shown
+    is audited (audit_flag_reads). {} for anyone else."""
+    if actor.role == "client" or not actor.can("calendar.read"):
+        return {}
+    flags = visit_flags(session, visits)
+    detailed = actor.can("history.read")
+    if detailed and flags:
+        clients: dict[int, int] = defaultdict(int)
+        for v in visits:
+            if v.id in flags:
+                clients[v.client_id] += len(flags[v.id])
+        audit_flag_reads(session, actor, dict(clients), now, where)
+    return {appt_id: flag_words(found, detailed) for appt_id, found in flags.items()}

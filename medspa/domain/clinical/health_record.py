@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.clients.models import Client
-from medspa.domain.clinical.contraindications import Flag, flags_json, visit_flags
+from medspa.domain.clinical.contraindications import Flag, flags_json, shown_flags, visit_flags
 from medspa.domain.clinical.health_models import HealthOverride, MedicalHistoryVersion
 from medspa.domain.clinical.medical_history import (SECTIONS, HistoryVersion, current_history, history_versions,
                                                     record_history)
@@ -142,24 +142,6 @@ def update_own_history(session: Session, actor: Actor, changes: dict[str, Any], 
 
 
 # ---------------------------------------------------------------------------- flags
-
-
-def audit_flag_reads(session: Session, actor: Actor, flagged: dict[int, int], now: datetime, where: str) -> None:
-    """One "history.flags.read" row per client whose flag detail `actor` is shown
-    (`flagged`: client id -> how many flags; `where`: "calendar", "day list", "booking",
-    "chart"). Nothing for roles without history.read: they see only GENERIC."""
-    if not actor.can("history.read"):
-        return
-    for client_id, count in sorted(flagged.items()):
-        record(session, actor, "history.flags.read", "client", client_id, client_id=client_id, at=now,
-               where=where, flags=count)
-
-
-def shown_flags(flags: list[Flag], actor: Actor) -> list[str]:
-    """What `actor` may see of the flags: each detail for history.read, else the generic line once."""
-    if not flags:
-        return []
-    return [f.detail for f in flags] if actor.can("history.read") else [flags[0].generic]
 
 
 def require_override(session: Session, actor: Actor, *, client_id: int, appointment_id: int, stage: str,

@@ -18,10 +18,9 @@ from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
 from medspa.domain.clients.service import ClientInput
-from medspa.domain.clinical.contraindications import booking_flags, visit_flags
-from medspa.domain.clinical.health_record import (HistoryView, audit_flag_reads, read_history, read_own_history,
-                                                  read_versions, require_override, shown_flags, update_history,
-                                                  update_own_history)
+from medspa.domain.clinical.contraindications import audit_flag_reads, booking_flags, shown_flags, visit_flags
+from medspa.domain.clinical.health_record import (HistoryView, read_history, read_own_history, read_versions,
+                                                  require_override, update_history, update_own_history)
 from medspa.domain.clinical.medical_history import HistoryVersion
 from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlmodel import Session, select
 
 from medspa.domain.clients.models import Client
@@ -163,7 +164,7 @@ def current_history(session: Session, client_id: int) -> dict[str, Any]:
     out = {s: empty_value(s) for s in SECTIONS}
     rows = session.exec(select(MedicalHistoryVersion.section, MedicalHistoryVersion.value)
                         .where(MedicalHistoryVersion.client_id == client_id)
-                        .distinct(MedicalHistoryVersion.section)
+                        .ext(distinct_on(MedicalHistoryVersion.section))
                         .order_by(MedicalHistoryVersion.section, MedicalHistoryVersion.changed_at.desc(),
                                   MedicalHistoryVersion.id.desc())).all()
     for section, value in rows:
@@ -181,7 +182,7 @@ def current_histories(session: Session, client_ids: list[int]) -> dict[int, dict
     rows = session.exec(select(MedicalHistoryVersion.client_id, MedicalHistoryVersion.section,
                                MedicalHistoryVersion.value)
                         .where(MedicalHistoryVersion.client_id.in_(ids))
-                        .distinct(MedicalHistoryVersion.client_id, MedicalHistoryVersion.section)
+                        .ext(distinct_on(MedicalHistoryVersion.client_id, MedicalHistoryVersion.section))
                         .order_by(MedicalHistoryVersion.client_id, MedicalHistoryVersion.section,
                                   MedicalHistoryVersion.changed_at.desc(), MedicalHistoryVersion.id.desc())).all()
     for client_id, section, value in rows:
