@@ -21,6 +21,8 @@ from medspa.domain.clients.merge_actions import do_merge_clients, do_undo_merge
 from medspa.domain.clients.models import Client
 from medspa.domain.clients.search import list_clients
 from medspa.domain.clients.service import ClientInput, find_or_create_client, search_clients
+from medspa.domain.clinical.health_models import HealthOverride
+from medspa.domain.clinical.medical_history import record_history
 from medspa.domain.clinical.photos import LocalMediaStore, add_photo
 from medspa.domain.clinical.models import TreatmentNote
 from medspa.domain.clinical.service import LineInput, save_chart, sign_chart
@@ -106,6 +108,10 @@ def two_records(engine, owner_engine, tmp_path):
         add_entry(s, clinic.system, second.client_id, WishInput(  # a waitlist wish follows its client too
             clinic.location_id, clinic.services["facial"], None, date(2026, 7, 20), date(2026, 7, 24), time(9),
             time(12)), source="desk", now=NOW)
+        record_history(s, second.client_id, {"allergies": [{"agent": "lidocaine", "reaction": ""}]},  # issue 17
+                       by_user_id=None, by_label="nurse", source="staff", now=NOW)
+        s.add(HealthOverride(org_id=clinic.org_id, client_id=second.client_id, appointment_id=second.id,
+                             stage="booking", reason="checked with the provider", flags=[], created_at=NOW))
         s.commit()
     return clinic, first.client_id, second.client_id
 

@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import text
 
 from medspa.db import tenant_session
+from sqlmodel import select
 from medspa.demo import DemoSeedError, demo_credentials, seed_demo, seed_other
 from medspa.domain.catalog.models import SERVICE_CATEGORIES
 
@@ -483,3 +484,17 @@ def test_seeded_visits_record_the_terms_they_were_booked_under(engine, demo):
         where a.booked_window_hours is distinct from l.cancellation_window_hours
            or a.booked_late_keeps_deposit is distinct from l.late_cancel_keeps_deposit
            or a.booked_late_cancel_fee_cents is distinct from 0 or a.booked_no_show_fee_cents is distinct from 0""") == 0
+
+
+def test_demo_histories_flag_a_pregnant_and_an_isotretinoin_visit_soon(engine, demo):
+    """Issue 17: `make run` shows contraindication flags on upcoming visits."""
+    from medspa.domain.clinical.contraindications import visit_flags
+    from medspa.domain.scheduling.models import Appointment
+
+    org = demo["org_id"]
+    assert one(engine, org, "select count(distinct client_id) from medical_history_version") >= 20
+    assert one(engine, org, "select count(*) from service_contraindication") > 0
+    with tenant_session(org, engine) as s:
+        soon = s.exec(select(Appointment).where(Appointment.start_at >= NOW, Appointment.status == "confirmed")).all()
+        codes = {f.code for flags in visit_flags(s, soon).values() for f in flags}
+    assert {"pregnancy", "medication", "allergy"} <= codes

@@ -68,6 +68,7 @@ from medspa.settings import Settings
 from medspa.demo import data as D
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.service import add_service
+from medspa.demo.health import seed_health
 from medspa.domain.clients.models import Client
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.two_factor import REQUIRED_2FA_ROLES
@@ -1133,6 +1134,7 @@ def _fill_clinic(session: Session, org_id: int, spec: _ClinicSpec, slug: str, to
     _bulk(session, Refund, refund_rows, report, "refunds", 0.91, 0.93)
     _bulk(session, LedgerEntry, ledger_rows, report, "ledger", 0.93, 0.96)
     _seed_checkouts(session, org_id)
+    seed_health(session, now)  # medical histories, so contraindication flags show (issue 17)
     report("checkouts and processing fees", 0.99)
     session.flush()
     return {"clients": len(clients), "appointments": len(appts), "occupancies": len(occ_rows),

@@ -28,8 +28,17 @@ from medspa.domain.clinical.medical_history import (SECTIONS, HistoryVersion, cu
                                                     record_history)
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
+from medspa.domain.practice.models import Location
 
 REASON_MAX = 500
+HISTORY_WORDS = {
+    "history.read": "Viewed your medical history",
+    "history.versions.read": "Viewed the changes to your medical history",
+    "history.write": "Updated your medical history",
+    "history.flags.read": "Checked your medical history for a treatment",
+    "health.override": "Went ahead with a treatment despite a health flag, with a reason",
+}
+"""The portal's "Record access" words for these actions (portal.service.ACTION_WORDS)."""
 OVERRIDE_STAGES = ("booking", "chart")
 
 
@@ -101,7 +110,8 @@ def read_versions(session: Session, actor: Actor, client_id: int, now: datetime,
     with history.read; one audited "history.versions.read". Raises NotFound, ValidationFailed
     (unknown section)."""
     client = _staff_client(session, actor, client_id, "history.read")
-    out = history_versions(session, client.id, section)
+    zone = session.exec(select(Location.time_zone).order_by(Location.id)).first() or "UTC"
+    out = history_versions(session, client.id, section, time_zone=zone)
     record(session, actor, "history.versions.read", "client", client.id, client_id=client.id, at=now,
            section=section or "all", rows=len(out))
     return out

@@ -28,7 +28,7 @@ from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.desk import book_for_client
 from medspa.domain.work import atomic, now_of
 
-__all__ = ["BookingCheck", "do_book_checked", "do_update_history", "do_update_own_history", "fetch_booking_check",
+__all__ = ["BookingCheck", "ChartFlags", "fetch_chart_flags", "do_book_checked", "do_update_history", "do_update_own_history", "fetch_booking_check",
            "fetch_history", "fetch_history_versions", "fetch_own_history"]
 
 
@@ -116,3 +116,34 @@ def do_book_checked(actor: Actor, *, location_id: int, service_id: int, provider
         if appt.id is None:
             raise NotFound("appointment")
         return appt.id
+
+
+@dataclass(frozen=True)
+class ChartFlags:
+    """The chart page's health panel: the visit's flags in the actor's words, and the
+    overrides given so far ("Booking · Front Desk: <reason>")."""
+
+    flags: tuple[str, ...]
+    overrides: tuple[str, ...]
+
+
+def fetch_chart_flags(actor: Actor, appointment_id: int, *, clock: Clock | None = None,
+                      engine: Engine | None = None) -> ChartFlags:
+    """The visit's contraindication flags for its chart (chart.read; detail with history.read,
+    audited "history.flags.read"). Raises NotFound (forbidden, missing, another clinic's)."""
+    from medspa.domain.clinical.health_record import overrides_of
+    from medspa.domain.scheduling.models import Appointment
+
+    if not actor.can("chart.read") or isinstance(appointment_id, bool) or not isinstance(appointment_id, int):
+        raise NotFound("chart")
+    now = now_of(clock)
+    with atomic(actor.org_id, engine=engine) as work:
+        appt = work.session.get(Appointment, appointment_id)
+        if appt is None or appt.client_id is None:
+            raise NotFound("chart")
+        flags = visit_flags(work.session, [appt]).get(appt.id, [])
+        if flags:
+            audit_flag_reads(work.session, actor, {appt.client_id: len(flags)}, now, "chart")
+        overrides = tuple(f"{o.stage.capitalize()} · {o.by_label or 'staff'}: {o.reason}"
+                          for o in overrides_of(work.session, appt.id)) if actor.can("history.read") else ()
+        return ChartFlags(tuple(shown_flags(flags, actor)), overrides)

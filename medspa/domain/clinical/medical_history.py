@@ -34,6 +34,7 @@ from sqlmodel import Session, select
 from medspa.domain.clients.models import Client
 from medspa.domain.clinical.health_models import MedicalHistoryVersion
 from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.timezones import format_clinic_time
 
 SECTIONS = ("allergies", "medications", "conditions", "fitzpatrick", "previous_treatments", "pregnancy",
             "lifestyle", "goals")
@@ -231,7 +232,8 @@ def record_history(session: Session, client_id: int, changes: dict[str, Any], *,
 @dataclass(frozen=True)
 class HistoryVersion:
     """One change for the viewer: section, when (aware UTC), who (label), source, old and new
-    value (JSON as stored; old None for the first version)."""
+    value (JSON as stored; old None for the first version); in words: when_label (the
+    clinic's wall clock), section_label, old_text and new_text (describe)."""
 
     id: int
     section: str
@@ -240,14 +242,19 @@ class HistoryVersion:
     source: str
     old_value: Any
     value: Any
+    when_label: str = ""
+    section_label: str = ""
+    old_text: str = ""
+    new_text: str = ""
 
 
 MAX_VERSIONS = 300
 
 
-def history_versions(session: Session, client_id: int, section: str | None = None) -> list[HistoryVersion]:
-    """The client's versions, newest first (of one section when given; at most MAX_VERSIONS).
-    Raises ValidationFailed for an unknown section."""
+def history_versions(session: Session, client_id: int, section: str | None = None, *,
+                     time_zone: str = "UTC") -> list[HistoryVersion]:
+    """The client's versions, newest first (of one section when given; at most MAX_VERSIONS);
+    when_label in `time_zone`. Raises ValidationFailed for an unknown section."""
     if section is not None and section not in SECTIONS:
         raise ValidationFailed({"section": "Unknown section of the medical history"})
     stmt = select(MedicalHistoryVersion).where(MedicalHistoryVersion.client_id == client_id)
@@ -255,7 +262,10 @@ def history_versions(session: Session, client_id: int, section: str | None = Non
         stmt = stmt.where(MedicalHistoryVersion.section == section)
     rows = session.exec(stmt.order_by(MedicalHistoryVersion.changed_at.desc(), MedicalHistoryVersion.id.desc())
                         .limit(MAX_VERSIONS)).all()
-    return [HistoryVersion(r.id, r.section, r.changed_at, r.by_label, r.source, r.old_value, r.value) for r in rows]
+    return [HistoryVersion(r.id, r.section, r.changed_at, r.by_label, r.source, r.old_value, r.value,
+                           format_clinic_time(r.changed_at, time_zone), SECTION_LABELS[r.section],
+                           describe(r.section, r.old_value) if r.old_value is not None else "Not recorded",
+                           describe(r.section, r.value)) for r in rows]
 
 
 def describe(section: str, value: Any) -> str:

@@ -28,6 +28,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from medspa.domain.audit.models import AuditEvent
+from medspa.domain.clinical.health_record import HISTORY_WORDS
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.consent import set_consent
@@ -65,7 +66,7 @@ STATUS_LABELS = {AppointmentStatus.CONFIRMED: "Confirmed", AppointmentStatus.CHE
                  AppointmentStatus.NO_SHOW: "Missed"}
 ROLE_LABELS = {"owner": "Owner", "manager": "Manager", "provider": "Provider", "front_desk": "Front desk",
                "lab": "Lab", "system": "Clinic system", "public": "Website", "client": "You, in the portal"}
-ACTION_WORDS = {
+ACTION_WORDS = {**HISTORY_WORDS,  # the medical history's (issue 17)
     "client.create": "Created your client record",
     "client.read": "Viewed your client record",
     "client.update": "Changed your details",
@@ -87,14 +88,8 @@ ACTION_WORDS = {
     "payment.requires_action": "Asked for card verification",
     "refund.issue": "Refunded a payment",
     "refund.failed": "Tried to refund a payment",
-    "chart.read": "Viewed your treatment chart",
-    "chart.write": "Wrote in your treatment chart",
+    "chart.read": "Viewed your treatment chart", "chart.write": "Wrote in your treatment chart",
     "photo.read": "Viewed your photos",
-    "history.read": "Viewed your medical history",
-    "history.versions.read": "Viewed the changes to your medical history",
-    "history.write": "Updated your medical history",
-    "history.flags.read": "Checked your medical history for a treatment",
-    "health.override": "Went ahead with a treatment despite a health flag, with a reason",
     "portal.code_request": "A portal sign-in code was requested",
     "portal.sign_in": "Signed in to the portal",
     "portal.sign_out": "Signed out of the portal",

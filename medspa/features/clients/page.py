@@ -10,6 +10,8 @@ import reflex as rx
 from medspa.features.auth.shell import not_found_view, staff_header
 from medspa.features.clients.edit import NEW_ROUTE, details_card
 from medspa.features.clients.edit import register as register_edit
+from medspa.features.clients.health_card import health_card
+from medspa.features.clients.health_state import HealthCardState
 from medspa.features.clients.history import ClientHistoryState, book_again_card, book_again_cell, clinical_section
 from medspa.features.clients.merging import ProfileMergeState, merged_banner, record_keeping_card
 from medspa.features.clients.state import (ClientProfileState, ClientRowView, ClientsState, FeeView, LedgerView,
@@ -237,6 +239,7 @@ def _profile_view() -> rx.Component:
         head,
         details_card(),
         record_keeping_card(),
+        health_card(),
         book_again_card(),
         _visits("Upcoming visits", p.upcoming, "profile-upcoming", "Nothing booked."),
         rx.cond(p.cancelled.length() > 0,  # cancelled, time still ahead: neither upcoming nor past
@@ -264,5 +267,6 @@ def register(app: rx.App) -> None:
     """Add /clients and /clients/[client_id] (staff with client.read)."""
     app.add_page(clients_page, route=ROUTE, title="Clients · medspa", on_load=ClientsState.load)
     app.add_page(client_profile_page, route=PROFILE_ROUTE, title="Client · medspa",
-                 on_load=[ClientProfileState.load, ProfileMergeState.clear, ClientHistoryState.load])
+                 on_load=[ClientProfileState.load, ProfileMergeState.clear, ClientHistoryState.load,
+                          HealthCardState.load_health])
     register_edit(app)

@@ -6,6 +6,7 @@ import reflex as rx
 
 from medspa.domain.scheduling.models import AppointmentStatus as A
 from medspa.features.manage.reasons import reason_picker
+from medspa.features.portal.health import health_tab
 from medspa.features.portal.state import PortalState as S
 
 ACCENT = "teal"
@@ -342,11 +343,12 @@ def portal_body() -> rx.Component:
             rx.tabs.list(
                 rx.tabs.trigger("Visits", value="visits"),
                 rx.tabs.trigger("My details", value="details"),
+                rx.tabs.trigger("Health", value="health"),
                 rx.tabs.trigger("Record access", value="access"),
                 size="2",
             ),
             rx.box(
-                rx.match(S.tab, ("details", my_details()), ("access", access_log()), visits()),
+                rx.match(S.tab, ("details", my_details()), ("health", health_tab()), ("access", access_log()), visits()),
                 padding_top="1.25em",
             ),
             value=S.tab,

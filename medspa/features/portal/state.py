@@ -164,7 +164,7 @@ class PortalState(rx.State):
 
     @rx.event
     async def open_tab(self, tab: Any):
-        if tab not in ("visits", "details", "access") or self.step != "portal":
+        if tab not in ("visits", "details", "health", "access") or self.step != "portal":
             return
         self.tab = tab
         if tab == "access":
