@@ -272,3 +272,25 @@ def test_day_lists_show_allergy_and_contraindication_in_red(clinic):
         s.commit()
     audit = _audit(clinic, "history.flags.read")
     assert [(a.actor_role, a.client_id, a.detail["where"]) for a in audit] == [("provider", cid, "day list")]
+
+
+def test_the_settings_editor_replaces_a_services_rules_audited_and_owner_manager_only(clinic):
+    from medspa.domain.clinical.rule_actions import do_set_service_rules, fetch_service_rules
+    from medspa.domain.errors import NotFound
+
+    botox = clinic.services["botox"]
+    manager = clinic.staff_actor("manager")
+    assert fetch_service_rules(manager, botox, engine=clinic.engine) == default_rules("Neuromodulators")
+    new = do_set_service_rules(manager, botox, [Rule("pregnancy"), Rule("allergy", "Albumin")],
+                               clock=FixedClock(NOW), engine=clinic.engine)
+    assert new == [Rule("pregnancy"), Rule("allergy", "albumin")]
+    row = _audit(clinic, "service.contraindications")[0]
+    assert row.detail["new"] == ["Pregnancy", "Allergy: albumin"] and "Breastfeeding" in row.detail["old"]
+    with pytest.raises(ValidationFailed):
+        do_set_service_rules(manager, botox, [Rule("fitzpatrick", "VII")], engine=clinic.engine)
+    assert fetch_service_rules(clinic.staff_actor("owner"), botox, engine=clinic.engine) == new
+    for role in ("provider", "front_desk", "lab"):
+        with pytest.raises(NotFound):
+            fetch_service_rules(clinic.staff_actor(role), botox, engine=clinic.engine)
+        with pytest.raises(NotFound):
+            do_set_service_rules(clinic.staff_actor(role), botox, [], engine=clinic.engine)
