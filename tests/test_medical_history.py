@@ -78,6 +78,9 @@ def test_each_change_is_a_version_with_old_new_who_when_and_source(clinic):
     assert [(v.section, v.changed_at) for v in versions] == [("allergies", LATER), ("allergies", NOW)]
     assert describe("allergies", versions[0].value) == "Lidocaine (hives); latex"
     assert describe("allergies", versions[1].old_value) == "None recorded"
+    assert [(v.old_text, v.new_text) for v in versions] == [  # the viewer's words, old -> new
+        ("Lidocaine (hives)", "Lidocaine (hives); latex"), ("Not recorded", "Lidocaine (hives)")]
+    assert versions[0].when_label == "Jul 2, 2026, 5:00 AM" and versions[0].section_label == "Allergies"
     # audit: the writes name the sections, never the values
     writes = _audit(clinic, "history.write")
     assert [(w.actor_role, w.client_id, w.detail["sections"]) for w in writes] == [

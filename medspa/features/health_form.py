@@ -125,7 +125,7 @@ def _cell(S, row: EditRow, k: int, value) -> rx.Component:
         rx.input(name=name, default_value=value, placeholder=S.edit_cols[k], width="100%", size="3",
                  id="health-" + name, aria_label=S.edit_cols[k],
                  color_scheme=rx.cond(S.edit_errors.contains(name), "red", "gray")),
-        _error(S, name), spacing="1", width="100%"))
+        _error(S, name), spacing="1", flex="1 1 160px", min_width="0"))
 
 
 def _choice(S, name: str, label: str, items: list[tuple[str, str]]) -> rx.Component:
@@ -145,10 +145,13 @@ def _check(S, name: str, label: str) -> rx.Component:
 def section_fields(S) -> rx.Component:
     """The open section's fields (S.edit_section) for the state class `S`."""
     def row(r: EditRow) -> rx.Component:
-        return rx.grid(_cell(S, r, 0, r.v0), _cell(S, r, 1, r.v1), _cell(S, r, 2, r.v2),
-                       columns=rx.breakpoints(initial="1", sm=S.edit_cols.length().to(str)), spacing="2",
+        return rx.flex(_cell(S, r, 0, r.v0), _cell(S, r, 1, r.v1), _cell(S, r, 2, r.v2), gap="8px", wrap="wrap",
                        width="100%", padding_bottom="6px", border_bottom=f"1px dashed {rx.color('gray', 5)}")
+    heads = rx.flex(rx.foreach(S.edit_cols, lambda c: rx.text(c, size="1", weight="bold", flex="1 1 160px",
+                                                               color=rx.color("gray", 11))),
+                    gap="8px", width="100%", display=rx.breakpoints(initial="none", sm="flex"))
     lists = rx.vstack(
+        heads,
         rx.foreach(S.edit_rows, row),
         rx.button(rx.icon("plus", size=14), "Add a row", variant="ghost", size="2", type="button",
                   on_click=S.add_row, id="health-add-row"),

@@ -62,7 +62,7 @@ def test_provider_edits_allergies_desk_books_a_flagged_visit_with_a_reason(page:
         expect(versions).to_have_count(2)
         expect(versions.first).to_contain_text("Albumin (hives)")
         expect(versions.first).to_contain_text("Albumin (hives); Latex")
-        expect(versions.nth(1)).to_contain_text("Not recorded")
+        expect(versions.nth(1)).to_contain_text("Not recorded")  # the first version replaced nothing
         expect(versions.first).to_contain_text("Nurse Amy · staff")
         _shot(nurse, "history-versions")
     finally:
@@ -98,3 +98,41 @@ def test_provider_edits_allergies_desk_books_a_flagged_visit_with_a_reason(page:
         row = s.execute(text("select stage, reason, flags from health_override")).one()
     assert (row.stage, row.reason) == ("booking", "Nurse Amy checked: albumin-free product planned")
     assert row.flags == [{"code": "allergy", "detail": "Allergy: Albumin (hives)"}]
+
+
+def test_client_updates_own_history_in_the_portal_on_a_phone(page: Page, app_urls):
+    from medspa.domain.clients.service import ClientInput, find_or_create_client
+    from tests.browser.test_portal import sign_in as portal_sign_in
+
+    desk = make_desk(app_urls)
+    clinic = desk.clinic
+    email = f"pia-{clinic.slug}@example.com"
+    with clinic.session() as s:
+        client = find_or_create_client(s, clinic.system, ClientInput("Pia", "Moss", email, "(212) 555-0148"))
+        s.commit()
+        client_id = client.id
+    page.set_viewport_size({"width": 390, "height": 844})
+    portal_sign_in(page, (desk.engine, None), clinic, email)
+    page.get_by_role("tab", name="Health").click()
+    tab = page.locator("#portal-health")
+    expect(tab.locator("[data-section-row='pregnancy']")).to_contain_text("Not recorded", timeout=LIVE_TIMEOUT)
+    tab.locator("[data-section='pregnancy']").click()
+    tab.locator("#health-breastfeeding").click()
+    _shot(page, "portal-health-edit-390")
+    tab.locator("#health-save").click()
+    expect(tab.locator("[data-section-row='pregnancy']")).to_contain_text("Breastfeeding")
+    tab.locator("[data-section='medications']").click()
+    tab.locator("#health-r0_0").fill("Isotretinoin")
+    tab.locator("#health-r0_2").fill("March 2026")
+    tab.locator("#health-save").click()
+    expect(tab.locator("[data-error='r0_2']")).to_contain_text("A date like 2026-03-31")
+    tab.locator("#health-r0_2").fill("2026-03-31")
+    tab.locator("#health-save").click()
+    expect(tab.locator("[data-section-row='medications']")).to_contain_text("Isotretinoin, stopped 2026-03-31")
+    _shot(page, "portal-health-390")
+    with clinic.session() as s:
+        rows = s.execute(text("select section, source from medical_history_version where client_id = :c order by id"),
+                         {"c": client_id}).all()
+    assert [(r.section, r.source) for r in rows] == [("pregnancy", "portal"), ("medications", "portal")]
+    page.get_by_role("tab", name="Record access").click()
+    expect(page.get_by_text("Updated your medical history").first).to_be_visible(timeout=LIVE_TIMEOUT)

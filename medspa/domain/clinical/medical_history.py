@@ -27,14 +27,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlmodel import Session, select
 
 from medspa.domain.clients.models import Client
 from medspa.domain.clinical.health_models import MedicalHistoryVersion
 from medspa.domain.errors import NotFound, ValidationFailed
-from medspa.domain.timezones import format_clinic_time
 
 SECTIONS = ("allergies", "medications", "conditions", "fitzpatrick", "previous_treatments", "pregnancy",
             "lifestyle", "goals")
@@ -262,10 +263,14 @@ def history_versions(session: Session, client_id: int, section: str | None = Non
         stmt = stmt.where(MedicalHistoryVersion.section == section)
     rows = session.exec(stmt.order_by(MedicalHistoryVersion.changed_at.desc(), MedicalHistoryVersion.id.desc())
                         .limit(MAX_VERSIONS)).all()
+    # the oldest version of each section (rows are newest first): what it replaced was never recorded
+    first = {r.section: r.id for r in rows} if len(rows) < MAX_VERSIONS else {}
+    zone = ZoneInfo(time_zone)
     return [HistoryVersion(r.id, r.section, r.changed_at, r.by_label, r.source, r.old_value, r.value,
-                           format_clinic_time(r.changed_at, time_zone), SECTION_LABELS[r.section],
-                           describe(r.section, r.old_value) if r.old_value is not None else "Not recorded",
-                           describe(r.section, r.value)) for r in rows]
+                           format_datetime(r.changed_at.astimezone(zone), "MMM d, y, h:mm a", locale="en_US"),
+                           SECTION_LABELS[r.section],
+                           "Not recorded" if r.old_value is None or first.get(r.section) == r.id
+                           else describe(r.section, r.old_value), describe(r.section, r.value)) for r in rows]
 
 
 def describe(section: str, value: Any) -> str:
