@@ -294,3 +294,24 @@ def test_the_settings_editor_replaces_a_services_rules_audited_and_owner_manager
             fetch_service_rules(clinic.staff_actor(role), botox, engine=clinic.engine)
         with pytest.raises(NotFound):
             do_set_service_rules(clinic.staff_actor(role), botox, [], engine=clinic.engine)
+
+
+def test_chart_flags_for_the_chart_page_provider_only_with_the_overrides(clinic):
+    from medspa.domain.clinical.history_actions import fetch_chart_flags
+    from medspa.domain.errors import NotFound
+
+    cid = _client(clinic, history={"pregnancy": {"pregnant": True, "breastfeeding": False}})
+    appt = do_book_checked(clinic.staff_actor("front_desk"), location_id=clinic.location_id,
+                           service_id=clinic.services["botox"], provider_id=None, start_at=_at(14), client_id=cid,
+                           new_client=None, override_reason="Cleared by her OB", clock=FixedClock(NOW),
+                           engine=clinic.engine)
+    nurse = _person(clinic, "provider")
+    got = fetch_chart_flags(nurse, appt, clock=FixedClock(NOW), engine=clinic.engine)
+    assert got.flags == ("Pregnant",)
+    assert got.overrides == ("Booking · test front_desk: Cleared by her OB",)
+    assert [(a.actor_role, a.detail["where"]) for a in _audit(clinic, "history.flags.read")] == [("provider", "chart")]
+    for role in ("front_desk", "manager", "lab"):
+        with pytest.raises(NotFound):
+            fetch_chart_flags(clinic.staff_actor(role), appt, clock=FixedClock(NOW), engine=clinic.engine)
+    with pytest.raises(NotFound):
+        fetch_chart_flags(nurse, 10**12, clock=FixedClock(NOW), engine=clinic.engine)

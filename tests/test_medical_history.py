@@ -60,6 +60,7 @@ def test_each_change_is_a_version_with_old_new_who_when_and_source(clinic):
                                           "pregnancy": {"pregnant": False, "breastfeeding": False}},
                              clock=FixedClock(NOW), engine=clinic.engine)
     assert view.values["allergies"] == [{"agent": "Lidocaine", "reaction": "hives"}]
+    assert view.last_change_label == "Last changed Jul 1, 2026 by Nurse Amy"
     # pregnancy equals the empty value: not a change, no version
     rows = _versions(clinic, cid)
     assert [(r.section, r.old_value, r.value, r.source, r.by_label, r.changed_at) for r in rows] == [

@@ -17,6 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
 
 from sqlmodel import Session, select
 
@@ -54,13 +57,15 @@ class HealthFlagged(ValidationFailed):
 @dataclass(frozen=True)
 class HistoryView:
     """A client's current medical history: section -> value (shapes in medical_history), the
-    sections ever recorded, and the last change (label "Dec 1, 2026 by Dr. Lee", "" never)."""
+    sections ever recorded, and the last change: when (aware UTC; None never), by whom, and
+    in words ("Last changed Dec 1, 2026 by Dr. Lee", the clinic's local date)."""
 
     client_id: int
     values: dict[str, Any]
     recorded: tuple[str, ...]
     last_change_at: datetime | None
     last_change_by: str
+    last_change_label: str = "Nothing recorded yet"
 
 
 def _client(session: Session, client_id: Any) -> Client:
@@ -92,7 +97,11 @@ def _view(session: Session, client_id: int) -> HistoryView:
                         .where(MedicalHistoryVersion.client_id == client_id)
                         .order_by(MedicalHistoryVersion.changed_at.desc(), MedicalHistoryVersion.id.desc())).first()
     recorded = tuple(s for s in SECTIONS if s in set(rows))
-    return HistoryView(client_id, values, recorded, last[0] if last else None, last[1] if last else "")
+    if last is None:
+        return HistoryView(client_id, values, recorded, None, "")
+    zone = session.exec(select(Location.time_zone).order_by(Location.id)).first() or "UTC"
+    day = format_date(last[0].astimezone(ZoneInfo(zone)).date(), "medium", locale="en_US")
+    return HistoryView(client_id, values, recorded, last[0], last[1], f"Last changed {day} by {last[1] or 'staff'}")
 
 
 def read_history(session: Session, actor: Actor, client_id: int, now: datetime) -> HistoryView:

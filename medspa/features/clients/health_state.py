@@ -57,8 +57,7 @@ class HealthCardState(ClientProfileState):
     def _shown(self, view) -> None:
         self.health_show, self._values = True, dict(view.values)
         self.health_rows = section_views(view.values, view.recorded)
-        self.health_updated = (f"Last changed {view.last_change_at:%b %-d, %Y} by {view.last_change_by}"
-                               if view.last_change_at else "Nothing recorded yet")
+        self.health_updated = view.last_change_label
 
     @rx.event
     def start_edit(self, section: str):
