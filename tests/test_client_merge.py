@@ -24,6 +24,8 @@ from medspa.domain.clients.service import ClientInput, find_or_create_client, se
 from medspa.domain.clinical.documents import ClientDocument
 from medspa.domain.clinical.lab_tests import list_tests
 from medspa.domain.clinical.orders import place_order
+from medspa.domain.clinical.health_models import HealthOverride
+from medspa.domain.clinical.medical_history import record_history
 from medspa.domain.clinical.photos import LocalMediaStore, add_photo
 from medspa.domain.clinical.models import TreatmentNote
 from medspa.domain.clinical.service import LineInput, save_chart, sign_chart
@@ -115,6 +117,10 @@ def two_records(engine, owner_engine, tmp_path):
                              storage_key=f"org-{clinic.org_id}/documents/merge-test.pdf", content_type="application/pdf",
                              bytes=10, sha256="0" * 64, uploaded_by_client=True, created_at=NOW))
         place_order(s, provider, second.client_id, list_tests(s, provider, NOW)[0].id, NOW)  # an ordered test (issue 17)
+        record_history(s, second.client_id, {"allergies": [{"agent": "lidocaine", "reaction": ""}]},  # issue 17
+                       by_user_id=None, by_label="nurse", source="staff", now=NOW)
+        s.add(HealthOverride(org_id=clinic.org_id, client_id=second.client_id, appointment_id=second.id,
+                             stage="booking", reason="checked with the provider", flags=[], created_at=NOW))
         s.commit()
     return clinic, first.client_id, second.client_id
 

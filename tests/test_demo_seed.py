@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import text
 
 from medspa.db import tenant_session
+from sqlmodel import select
 from medspa.demo import DemoSeedError, demo_credentials, seed_demo, seed_other
 from medspa.domain.catalog.models import SERVICE_CATEGORIES
 
@@ -496,3 +497,15 @@ def test_demo_has_tests_in_every_status_and_a_lab_login(engine, demo):
     assert flagged == 1  # the thyroid panel's TSH
     assert ("lab@" + demo["slug"] + ".clinic", "demo-lab-2026", "lab") in demo_credentials(demo["slug"])
     assert one(engine, org, "select count(*) from audit_event where action = 'order.review'") == 1
+def test_demo_histories_flag_a_pregnant_and_an_isotretinoin_visit_soon(engine, demo):
+    """Issue 17: `make run` shows contraindication flags on upcoming visits."""
+    from medspa.domain.clinical.contraindications import visit_flags
+    from medspa.domain.scheduling.models import Appointment
+
+    org = demo["org_id"]
+    assert one(engine, org, "select count(distinct client_id) from medical_history_version") >= 20
+    assert one(engine, org, "select count(*) from service_contraindication") > 0
+    with tenant_session(org, engine) as s:
+        soon = s.exec(select(Appointment).where(Appointment.start_at >= NOW, Appointment.status == "confirmed")).all()
+        codes = {f.code for flags in visit_flags(s, soon).values() for f in flags}
+    assert {"pregnancy", "medication", "allergy"} <= codes

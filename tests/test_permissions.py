@@ -26,6 +26,7 @@ from medspa.domain.clients.import_service import review_import
 from medspa.domain.clients.merge import merge_clients
 from medspa.domain.clients.service import ClientInput, create_client, find_or_create_client, get_client
 from medspa.domain.clinical.photos import LocalMediaStore, add_photo, open_photo
+from medspa.domain.clinical.health_record import read_history, update_history
 from medspa.domain.clinical.service import LineInput, get_chart, save_chart
 from medspa.domain.clinical.documents import list_documents
 from medspa.domain.clinical.lab_tests import LabTest, ensure_builtin_tests
@@ -188,6 +189,8 @@ ENTRY_POINTS = {
     "consent.manage": lambda s, a, w: _edit_consent(s, a),
     "consent.collect": lambda s, a, w: _collect_consent(s, a, w),
     "consent.read": lambda s, a, w: _read_consent(s, a, w),
+    "history.read": lambda s, a, w: read_history(s, a, w.client_id, NOW),
+    "history.write": lambda s, a, w: update_history(s, a, w.client_id, {"goals": {"text": "matrix"}}, NOW),
 }
 
 
@@ -303,7 +306,8 @@ PHI_READS = {"client.read": "client.read", "client.contact.read": "appointment.r
              "chart.read": "chart.read", "photo.read": "photo.read", "outbox.manage": "outbox.message.read",
              "consent.read": "consent.read",
              "document.read": "document.read", "result.read": "result.read",
-             "order.worklist.read": "order.worklist.read"}
+             "order.worklist.read": "order.worklist.read",
+             "history.read": "history.read"}
 
 
 @pytest.mark.parametrize(("role", "action"), [(r, a) for r in ROLES for a in PHI_READS if has_permission(r, a)])

@@ -23,7 +23,7 @@ from alembic import op
 from medspa.tenancy import protect_tenant_table
 
 revision: str = '0043'
-down_revision: Union[str, None] = '0041'
+down_revision: Union[str, None] = '0042'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

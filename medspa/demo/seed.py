@@ -70,6 +70,7 @@ from medspa.demo.consents import seed_consents
 from medspa.demo.orders import seed_orders
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.service import add_service
+from medspa.demo.health import seed_health
 from medspa.domain.clients.models import Client
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.two_factor import REQUIRED_2FA_ROLES
@@ -1139,6 +1140,7 @@ def _fill_clinic(session: Session, org_id: int, spec: _ClinicSpec, slug: str, to
     if "provider" in user_ids and "lab" in user_ids:  # a few tests in every status (issue 17)
         seed_orders(session, org_id, now, Actor(org_id, "provider", user_ids["provider"], label=_user_name(spec, "provider")),
                     Actor(org_id, "lab", user_ids["lab"], label=_user_name(spec, "lab")))
+    seed_health(session, now)  # medical histories, so contraindication flags show (issue 17)
     report("checkouts and processing fees", 0.99)
     session.flush()
     return {"clients": len(clients), "appointments": len(appts), "occupancies": len(occ_rows),

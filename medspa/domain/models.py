@@ -10,6 +10,7 @@ from medspa.domain.clinical.photos import ClinicalPhoto
 from medspa.domain.clinical.documents import ClientDocument
 from medspa.domain.clinical.lab_tests import LabTest
 from medspa.domain.clinical.orders import LabOrder
+from medspa.domain.clinical.health_models import HealthOverride, MedicalHistoryVersion, ServiceContraindication
 from medspa.domain.identity.models import LoginChallenge, PasswordResetToken, RecoveryCode, UserAccount, UserSession
 from medspa.domain.messaging.models import ContactSuppression, OutboxAttachment, OutboxMessage
 from medspa.domain.payments.models import Dispute, LedgerEntry, Payment, Refund, TestGatewayCharge, WebhookEvent
@@ -24,6 +25,7 @@ __all__ = [
     "Appointment", "AppointmentSeries", "AuditEvent", "CalendarFeed", "CalendarWatch", "Client", "ClientDocument", "ClientFirstVisit", "ClientMerge", "ClinicLogo", "ClinicalPhoto", "ConsentSignature", "ConsentTemplate", "ConsentVersion", "ContactSuppression", "Dispute", "LabOrder", "LabTest", "LedgerEntry", "Location", "LocationClosure", "LocationHours", "LoginChallenge", "Occupancy",
     "Organization", "OutboxAttachment", "OutboxMessage", "PasswordResetToken", "Payment", "RecoveryCode", "Refund", "Resource", "Service",
     "ServiceConsent", "ServiceProvider", "StaffMember", "StaffTimeOff",
+    "HealthOverride", "MedicalHistoryVersion", "ServiceContraindication",
     "TestGatewayCharge", "TreatmentLine", "TreatmentNote", "UserAccount", "UserSession", "WaitlistEntry", "WaitlistOffer", "WebhookEvent",
     "WorkingHours",
 ]

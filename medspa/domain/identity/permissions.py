@@ -87,6 +87,13 @@ test, the status; no values, history, charts, consents nor documents), mark a sa
 collected, record the result (ordered -> collected -> resulted) (domain/clinical/orders.py).
 The test catalog itself is part of the clinic's set-up: settings.write.
 
+history.read / history.write (provider and owner only: never front desk, lab nor manager):
+read a client's medical history (allergies, medications, conditions, skin type, pregnancy...)
+and its versions, every read audited, and change it section by section, each change a version
+(domain/clinical/medical_history.py). Contraindication flags show their detail only with
+history.read; other staff see "Health flag: a provider must review" (clinical/contraindications.py).
+A portal client reads and updates their own history with portal.self.read / portal.self.write.
+
 Only actions some service enforces are listed (tests/test_permissions.py calls each one for
 every role). Actions arrive with the feature that checks them."""
 
@@ -100,6 +107,7 @@ PHOTOS = {"photo.read", "photo.write"}
 CONSENT_COLLECT = {"consent.collect"}
 RECORDS = {"document.read", "order.write", "result.read"}  # clinical: provider and owner
 LAB = {"order.worklist.read", "order.result.write"}  # the lab worklist
+HISTORY = {"history.read", "history.write"}
 BOOKING = {"appointment.book", "appointment.check_in", "appointment.cancel", "appointment.update_status",
            "appointment.reschedule",
            "client.read", "client.write", "client.contact.read", "block.write", "waitlist.manage"}
@@ -109,11 +117,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
                                                          "report.read", "jobs.read", "outbox.manage", "dispute.read",
                                                          "clinic.manage", "client.import", "client.merge", "fee.waive", "consent.manage",
-                                                         "consent.read"} | CHART | PHOTOS | CONSENT_COLLECT | RECORDS | LAB),
+                                                         "consent.read"} | CHART | PHOTOS | CONSENT_COLLECT | RECORDS | LAB | HISTORY),
     "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read",
                                                            "outbox.manage", "client.import", "client.merge", "fee.waive",
                                                            "consent.manage"} | CONSENT_COLLECT),
-    "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS | CONSENT_COLLECT | {"consent.read"} | RECORDS | LAB),
+    "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS | CONSENT_COLLECT | {"consent.read"} | RECORDS | LAB
+                          | HISTORY),
     "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CONSENT_COLLECT),
     "lab": frozenset({"calendar.read", "practice.read"} | LAB),  # the calendar lists the locations
     # a portal client: only their own record and visits (services also check actor.client_id)

@@ -47,6 +47,9 @@ class CalendarBlock:
     "maintenance" (a room or device out of service, block_id = occupancy id, note = reason).
     alerts: the client's alerts line ("VIP · prefers afternoons"; "" none, or for roles
     without client.read).
+    health_flag: the visit's contraindication flags (clinical/contraindications.py): the
+    detail ("Pregnant · Allergy: albumin") for history.read roles, "Health flag: a provider
+    must review" for other staff, "" when nothing is flagged.
     """
 
     kind: str
@@ -66,6 +69,7 @@ class CalendarBlock:
     note: str = ""
     source: str = ""
     alerts: str = ""
+    health_flag: str = ""
 
 
 def _minutes(instant: datetime, day_start: datetime) -> int:

@@ -11,6 +11,8 @@ from medspa.features.auth.shell import not_found_view, staff_header
 from medspa.features.clients.edit import NEW_ROUTE, details_card
 from medspa.features.clients.edit import register as register_edit
 from medspa.features.consent.profile import consents_card
+from medspa.features.clients.health_card import health_card
+from medspa.features.clients.health_state import HealthCardState
 from medspa.features.clients.history import ClientHistoryState, book_again_card, book_again_cell, clinical_section
 from medspa.features.clients.records import documents_card, orders_card
 from medspa.features.clients.records_state import ClientRecordsState
@@ -240,6 +242,7 @@ def _profile_view() -> rx.Component:
         head,
         details_card(),
         record_keeping_card(),
+        health_card(),
         book_again_card(),
         _visits("Upcoming visits", p.upcoming, "profile-upcoming", "Nothing booked."),
         rx.cond(p.cancelled.length() > 0,  # cancelled, time still ahead: neither upcoming nor past
@@ -271,5 +274,5 @@ def register(app: rx.App) -> None:
     app.add_page(clients_page, route=ROUTE, title="Clients · medspa", on_load=ClientsState.load)
     app.add_page(client_profile_page, route=PROFILE_ROUTE, title="Client · medspa",
                  on_load=[ClientProfileState.load, ProfileMergeState.clear, ClientHistoryState.load,
-                          ClientRecordsState.load])
+                          ClientRecordsState.load, HealthCardState.load_health])
     register_edit(app)

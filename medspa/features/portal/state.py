@@ -164,7 +164,7 @@ class PortalState(rx.State):
 
     @rx.event
     async def open_tab(self, tab: Any):
-        if tab not in ("visits", "details", "access", "consents", "documents", "results") or self.step != "portal":
+        if tab not in ("visits", "details", "health", "access", "consents", "documents", "results") or self.step != "portal":
             return
         self.tab = tab
         if tab == "consents":  # the tab's own state loads it (features/consent/portal.py)
