@@ -28,6 +28,7 @@ from medspa.domain.scheduling.calendar import calendar_day
 from medspa.domain.scheduling.daylist import arrivals, my_day
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.service import hold_slot
+from tests.consent_support import sign_required_consents
 from tests.conftest import utc
 
 NY = ZoneInfo("America/New_York")
@@ -212,6 +213,7 @@ def test_fetch_booking_check_refuses_roles_that_do_not_book(clinic):
 def test_signing_a_flagged_chart_needs_the_providers_reason(clinic):
     cid = _client(clinic, history={"allergies": [{"agent": "Albumin", "reaction": "anaphylaxis"}]})
     appt = _visit(clinic, cid)
+    sign_required_consents(clinic, appt)  # the consent gate is not what this test is about
     nurse = _person(clinic, "provider")
     line = [LineInput("Botox", "C3709C3", "20", "glabella")]
     with pytest.raises(HealthFlagged) as refused:
@@ -230,6 +232,7 @@ def test_signing_a_flagged_chart_needs_the_providers_reason(clinic):
 
 def test_an_unflagged_chart_signs_without_a_reason(clinic):
     appt = _visit(clinic, _client(clinic))
+    sign_required_consents(clinic, appt)
     chart = do_sign_chart(clinic.staff_actor("provider"), appt, [LineInput("Botox", "C3", "20", "glabella")], "",
                           clock=FixedClock(NOW), engine=clinic.engine)
     assert chart.status == "signed"

@@ -12,6 +12,7 @@ from medspa.features.charting.health_panel import ChartHealthState as CH
 from medspa.features.charting.state import ChartState, RowView
 from medspa.features.clients.health_state import HealthCardState as HC
 from medspa.features.clients.state import ClientProfileState as P
+from tests.consent_support import sign_required_consents
 from tests.test_handler_matrix import new_visit, staff_state, world  # noqa: F401  (fixture)
 from tests.test_handlers import app_settings, call, run  # noqa: F401  (fixture)
 
@@ -73,6 +74,7 @@ def test_the_card_is_for_provider_and_owner_and_saves_a_version(world, app_setti
 
 def test_signing_a_flagged_chart_needs_the_reason_typed_on_the_panel(world, app_settings):  # noqa: F811
     appt = new_visit(world)
+    sign_required_consents(world.clinic, appt)  # the consent gate is not what this test is about
     client_id = _client_of(world, appt)
     do_update_history(world.clinic.staff_actor("provider"), client_id,
                       {"pregnancy": {"pregnant": True, "breastfeeding": False}}, engine=world.clinic.engine)
