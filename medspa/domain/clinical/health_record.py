@@ -8,8 +8,9 @@ versions or a flag's detail writes an audit_event row in the caller's transactio
 sections changed, never the values). Missing and forbidden look alike (NotFound).
 
 Overrides: booking or charting a visit the contraindications flag needs a reason
-(`require_override`): the reason, the flags as shown, who and when are kept on a
-health_override row and audited ("health.override").
+(`require_override`; a booking, single visit or recurring series, through
+`require_booking_overrides`): the reason, the flags as shown, who and when are kept on a
+health_override row per visit and audited ("health.override").
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.clients.models import Client
-from medspa.domain.clinical.contraindications import Flag, flags_json, shown_flags, visit_flags
+from medspa.domain.clinical.contraindications import Flag, audit_flag_reads, flags_json, shown_flags, visit_flags
 from medspa.domain.clinical.health_models import HealthOverride, MedicalHistoryVersion
 from medspa.domain.clinical.medical_history import (SECTIONS, HistoryVersion, current_history, history_versions,
                                                     record_history)
@@ -155,15 +156,9 @@ def update_own_history(session: Session, actor: Actor, changes: dict[str, Any], 
 # ---------------------------------------------------------------------------- flags
 
 
-def require_override(session: Session, actor: Actor, *, client_id: int, appointment_id: int, stage: str,
-                     flags: list[Flag], reason: Any, now: datetime) -> HealthOverride | None:
-    """Nothing without flags. With flags: a reason (1..REASON_MAX characters) is required and
-    kept (health_override row + "health.override" audit); raises HealthFlagged without one.
-    `stage`: "booking" or "chart"."""
-    if stage not in OVERRIDE_STAGES:
-        raise ValueError(stage)
-    if not flags:
-        return None
+def _override_text(flags: list[Flag], actor: Actor, stage: str, reason: Any) -> str:
+    """The reason as kept (spaces collapsed); raises HealthFlagged (the flags in the actor's
+    words) when it is missing or longer than REASON_MAX characters."""
     text = " ".join(reason.split()) if isinstance(reason, str) else ""
     if not text:
         raise HealthFlagged(shown_flags(flags, actor), "A contraindication is flagged: give the reason to go ahead"
@@ -171,6 +166,11 @@ def require_override(session: Session, actor: Actor, *, client_id: int, appointm
                                                        "to sign")
     if len(text) > REASON_MAX:
         raise HealthFlagged(shown_flags(flags, actor), f"At most {REASON_MAX} characters")
+    return text
+
+
+def _keep_override(session: Session, actor: Actor, *, client_id: int, appointment_id: int, stage: str,
+                   flags: list[Flag], text: str, now: datetime) -> HealthOverride:
     row = HealthOverride(org_id=actor.org_id, client_id=client_id, appointment_id=appointment_id, stage=stage,
                          reason=text, flags=flags_json(flags), by_user_id=actor.user_id, by_label=actor.label[:120],
                          created_at=now)
@@ -179,6 +179,48 @@ def require_override(session: Session, actor: Actor, *, client_id: int, appointm
     record(session, actor, "health.override", "appointment", appointment_id, client_id=client_id, at=now,
            stage=stage, flags=[f.code for f in flags], override_id=row.id)
     return row
+
+
+def require_override(session: Session, actor: Actor, *, client_id: int, appointment_id: int, stage: str,
+                     flags: list[Flag], reason: Any, now: datetime) -> HealthOverride | None:
+    """Nothing without flags. With flags: a reason (1..REASON_MAX characters) is required and
+    kept (health_override row + "health.override" audit); raises HealthFlagged without one.
+    `stage`: "booking" or "chart". A booking checks through require_booking_overrides."""
+    if stage not in OVERRIDE_STAGES:
+        raise ValueError(stage)
+    if not flags:
+        return None
+    text = _override_text(flags, actor, stage, reason)
+    return _keep_override(session, actor, client_id=client_id, appointment_id=appointment_id, stage=stage,
+                          flags=flags, text=text, now=now)
+
+
+def require_booking_overrides(session: Session, actor: Actor, visits: list, reason: Any,
+                              now: datetime) -> list[HealthOverride]:
+    """THE contraindication check of a booking, in its transaction: `visits` are the
+    Appointment rows it booked (flushed: ids set), one (a desk booking) or several (a recurring
+    series). The flags of each (contraindications.visit_flags, batched); the detail shown to a
+    history.read actor is audited ("history.flags.read", where "booking": one row per client
+    with its number of flags). Without flags: nothing else, [] returned. With flags `reason`
+    (1..REASON_MAX characters once spaces are collapsed) is required: raises HealthFlagged
+    (every flagged visit's flags in the actor's words, each line once; field "health_reason")
+    before any override is kept: the caller raises it out of its transaction, so nothing is
+    booked.
+    With it: one health_override row (stage "booking", that visit's own flags) and one
+    "health.override" audit per flagged visit, returned in the order of `visits`."""
+    flagged = visit_flags(session, visits)
+    if not flagged:
+        return []
+    order = [v for v in visits if v.id in flagged]
+    per_client: dict[int, int] = {}
+    for v in order:
+        per_client[v.client_id] = per_client.get(v.client_id, 0) + len(flagged[v.id])
+    audit_flag_reads(session, actor, per_client, now, "booking")
+    every = [f for v in order for f in flagged[v.id]]
+    unique = list({(f.code, f.detail): f for f in every}.values())
+    text = _override_text(unique, actor, "booking", reason)
+    return [_keep_override(session, actor, client_id=v.client_id, appointment_id=v.id, stage="booking",
+                           flags=flagged[v.id], text=text, now=now) for v in order]
 
 
 def overrides_of(session: Session, appointment_id: int) -> list[HealthOverride]:

@@ -20,7 +20,7 @@ from medspa.clock import Clock
 from medspa.domain.clients.service import ClientInput
 from medspa.domain.clinical.contraindications import audit_flag_reads, booking_flags, shown_flags, visit_flags
 from medspa.domain.clinical.health_record import (HistoryView, read_history, read_own_history, read_versions,
-                                                  require_override, update_history, update_own_history)
+                                                  require_booking_overrides, update_history, update_own_history)
 from medspa.domain.clinical.medical_history import HistoryVersion
 from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
@@ -98,8 +98,9 @@ def do_book_checked(actor: Actor, *, location_id: int, service_id: int, provider
                     start_at: datetime, client_id: int | None, new_client: ClientInput | None,
                     override_reason: str = "", clock: Clock | None = None, engine: Engine | None = None) -> int:
     """The desk's booking (scheduling.desk.book_for_client) with the contraindication check in
-    the same transaction: a flagged visit is booked only with `override_reason`, kept on a
-    health_override row (stage "booking") with the flags. Returns the appointment id.
+    the same transaction (health_record.require_booking_overrides, as a recurring series): a
+    flagged visit is booked only with `override_reason`, kept on a health_override row (stage
+    "booking") with the flags. Returns the appointment id.
 
     Raises HealthFlagged (a ValidationFailed keyed "health_reason", `flags` in the actor's
     words; nothing booked), and whatever book_for_client raises."""
@@ -108,11 +109,7 @@ def do_book_checked(actor: Actor, *, location_id: int, service_id: int, provider
         appt = book_for_client(work.session, actor, location_id=location_id, service_id=service_id,
                                start_at=start_at, now=now, provider_id=provider_id, client_id=client_id,
                                new_client=new_client)
-        flags = visit_flags(work.session, [appt]).get(appt.id, [])
-        if flags:
-            audit_flag_reads(work.session, actor, {appt.client_id: len(flags)}, now, "booking")
-            require_override(work.session, actor, client_id=appt.client_id, appointment_id=appt.id,
-                             stage="booking", flags=flags, reason=override_reason, now=now)
+        require_booking_overrides(work.session, actor, [appt], override_reason, now)
         if appt.id is None:
             raise NotFound("appointment")
         return appt.id

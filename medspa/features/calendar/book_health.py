@@ -4,13 +4,16 @@ review" for the desk), and the reason field that booking a flagged visit needs.
 
 The dialog's state (book_dialog.py) calls `refresh_flags` when the client or service changes
 and books through clinical.history_actions.do_book_checked, which checks again on the server
-in the booking's transaction: what is shown here is a courtesy, never the rule.
+in the booking's transaction: what is shown here is a courtesy, never the rule. The dialog's
+Repeat part (series_dialog.py) shows the same callout with its own reason field and books
+through scheduling.actions.series.do_book_series, checked the same way.
 """
 
 from __future__ import annotations
 
 import reflex as rx
 
+from medspa.domain.clinical.health_record import REASON_MAX
 from medspa.domain.clinical.history_actions import fetch_booking_check
 
 
@@ -36,16 +39,26 @@ async def refresh_flags(dialog) -> None:
 
 async def show_refusal(dialog, refused) -> None:
     """After the server refused a flagged booking without a reason (`refused`: HealthFlagged):
-    its flags and the reason's field message."""
+    its flags and the reason's field message. `dialog`: a state with `busy` and `errors`
+    (the book dialog's, or its series part's)."""
     dialog.busy, dialog.errors = False, dict(refused.fields)
     health = await dialog.get_state(BookHealthState)
     health.flags = list(refused.flags)
 
 
-def health_section(errors) -> rx.Component:
-    """The red callout with the flags and the required reason (form field "health_reason");
-    `errors`: the dialog's field errors (key "health_reason")."""
+def health_section(errors, *, reason=None, on_reason=None, prefix: str = "book") -> rx.Component:
+    """The red callout with the flags and the required reason; `errors`: the dialog's field
+    errors (key "health_reason"). The book dialog's reason is a form field (name
+    "health_reason", read on submit); the series part (series_dialog.py, whose Book button
+    submits no form) passes its own `reason` value and `on_reason` handler, and `prefix`
+    "series" for its element ids."""
     h = BookHealthState
+    if on_reason is None:
+        field = {"name": "health_reason"}
+        hint = "To book anyway, say why (kept with the visit):"
+    else:
+        field = {"value": reason, "on_change": on_reason.debounce(300), "on_blur": on_reason}
+        hint = "To book the series anyway, say why (kept with each flagged visit):"
     return rx.cond(
         h.flags.length() > 0,
         rx.vstack(
@@ -53,13 +66,13 @@ def health_section(errors) -> rx.Component:
                       rx.text("Contraindication flagged", size="2", weight="bold", color=rx.color("red", 11)),
                       align="center", spacing="2"),
             rx.foreach(h.flags, lambda f: rx.text(f, size="2", class_name="book-health-flag")),
-            rx.text("To book anyway, say why (kept with the visit):", size="1", color=rx.color("gray", 11)),
-            rx.text_area(name="health_reason", placeholder="e.g. Provider reviewed; client cleared by her physician",
-                         id="book-health-reason", width="100%", rows="2", max_length=500),
+            rx.text(hint, size="1", color=rx.color("gray", 11)),
+            rx.text_area(placeholder="e.g. Provider reviewed; client cleared by her physician",
+                         id=f"{prefix}-health-reason", width="100%", rows="2", max_length=REASON_MAX, **field),
             rx.cond(errors.contains("health_reason"),
                     rx.text(errors["health_reason"], size="1", color=rx.color("red", 11),
                             custom_attrs={"data-error": "health_reason"})),
             spacing="1", width="100%", padding="10px", border_radius="8px", background=rx.color("red", 2),
-            border=f"1px solid {rx.color('red', 6)}", id="book-health",
+            border=f"1px solid {rx.color('red', 6)}", id=f"{prefix}-health",
         ),
     )

@@ -134,7 +134,7 @@ def book_dialog() -> rx.Component:
                     rx.cond(s.alternatives.length() > 0,
                             rx.text("Free nearby: " + s.alternatives.join(", "), size="1", color_scheme="gray",
                                     id="book-alternatives")),
-                    health_section(s.errors),
+                    rx.cond(SeriesState.repeat == NONE, health_section(s.errors)),  # a series has its own
                     series_section(),
                     rx.cond(SeriesState.repeat == NONE,
                             rx.callout("Desk bookings are confirmed at once; no deposit is charged.", icon="info",

@@ -1,9 +1,10 @@
 """The "Repeat" part of the calendar's "Book a client" dialog: a recurring series
 (scheduling.series). The desk picks how it repeats and how it ends, checks the dates (each one
 free, or the reason it is not, before anything is saved), keeps, moves or skips each date,
-then books them all in one action. Client, service, provider and first start are the book
-dialog's own (BookDialogState); the browser only names ids, minutes and offered values, each
-checked against what this tab's server state showed."""
+then books them all in one action; a flagged series (contraindications) needs the reason
+typed in its own health callout (book_health.py). Client, service, provider and first start
+are the book dialog's own (BookDialogState); the browser only names ids, minutes and offered
+values, each checked against what this tab's server state showed."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import reflex as rx
 
+from medspa.domain.clinical.health_record import REASON_MAX, HealthFlagged
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.money import format_money
 from medspa.domain.scheduling.actions.series import do_book_series, do_plan_series
@@ -20,11 +22,12 @@ from medspa.domain.scheduling.series import MAX_INTERVAL, MAX_OCCURRENCES, MIN_O
 from medspa.domain.timezones import format_clinic_clock
 from medspa.features.auth.state import StaffState
 from medspa.features.calendar.book_dialog import BookDialogState
+from medspa.features.calendar.book_health import health_section, show_refusal
 from medspa.features.calendar.book_offer import ANY
 from medspa.features.calendar.layout import parse_day
 from medspa.features.calendar.state import CalendarState
 from medspa.features.choices import Option
-from medspa.web.inputs import ascii_int
+from medspa.web.inputs import ascii_int, clean_text
 
 NONE = "none"
 SKIP = "skip"
@@ -58,6 +61,7 @@ class SeriesState(StaffState):
     summary: str = ""
     errors: dict[str, str] = {}
     busy: bool = False
+    health_reason: str = ""  # why a flagged series is booked anyway (book_health.py shows the flags)
     # backend only: what the checked dates were for, and the values each date may take
     _asked: tuple = ()
     _allowed: dict[str, list[str]] = {}
@@ -71,6 +75,7 @@ class SeriesState(StaffState):
         self.repeat_options = [Option(NONE, "Does not repeat")] + (
             [Option(f, label) for f, label in repeat_choices(first)] if first else [])
         self.repeat, self.interval, self.ends, self.count, self.until = NONE, "1", "count", "6", ""
+        self.health_reason = ""
         self._clear()
 
     def _clear(self) -> None:
@@ -109,6 +114,13 @@ class SeriesState(StaffState):
         """The last date as picked (YYYY-MM-DD; checked when the dates are checked)."""
         self.until = value[:10] if isinstance(value, str) else ""
         self._clear()
+
+    @rx.event
+    def set_health_reason(self, value: str):
+        """The reason for booking a flagged series anyway, as typed (at most REASON_MAX
+        characters; anything but text: none); its field message goes. The server decides."""
+        self.health_reason = clean_text(value, REASON_MAX, strip=False)
+        self.errors = {k: v for k, v in self.errors.items() if k != "health_reason"}
 
     @rx.var
     def book_label(self) -> str:
@@ -232,7 +244,10 @@ class SeriesState(StaffState):
         try:
             done = await self._act(do_book_series, location_id=location_id, service_id=service_id,
                                    provider_id=provider_id, client_id=client_id, recurrence=rec, first_start=first,
-                                   picks=picks)
+                                   picks=picks, override_reason=self.health_reason)
+        except HealthFlagged as exc:  # flagged: the reason is required (book_health.py), nothing booked
+            await show_refusal(self, exc)
+            return
         except ValidationFailed as exc:
             self.busy, self.errors = False, {"series": "; ".join(exc.fields.values())}
             return
@@ -359,10 +374,12 @@ def series_section() -> rx.Component:
             rx.vstack(rx.foreach(s.rows, _row), spacing="0", width="100%", max_height="280px", overflow_y="auto",
                       border=f"1px solid {rx.color('gray', 5)}", border_radius="8px", padding="2px 8px",
                       id="series-rows"),
-            rx.button(rx.icon("calendar-check", size=15), s.book_label, type="button", on_click=s.book,
-                      loading=s.busy, id="series-book", width="100%",
-                      disabled=s.book_label == "Every date is skipped"),
             spacing="2", width="100%")),
+        health_section(s.errors, reason=s.health_reason, on_reason=s.set_health_reason, prefix="series"),
+        rx.cond(s.rows.length() > 0,
+                rx.button(rx.icon("calendar-check", size=15), s.book_label, type="button", on_click=s.book,
+                          loading=s.busy, id="series-book", width="100%",
+                          disabled=s.book_label == "Every date is skipped")),
         _error("series"),
         spacing="3", width="100%",
     )

@@ -10,12 +10,14 @@ from datetime import datetime, time
 from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock, app_clock
+from medspa.domain.clinical.health_record import require_booking_overrides
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.factory import gateway_of
 from medspa.domain.payments.gateway import PaymentGateway
 from medspa.domain.scheduling.actions.desk import send_money_now
 from medspa.domain.scheduling.detail import AppointmentDetail, appointment_detail
+from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.series import (Recurrence, SeriesBooked, SeriesPlan, book_series, charge_series_deposits,
                                              plan_series)
 from medspa.domain.scheduling.series_changes import (SeriesInfo, SeriesMoved, cancel_in_series, move_in_series,
@@ -40,21 +42,27 @@ def do_plan_series(actor: Actor, *, location_id: int, service_id: int, provider_
 
 def do_book_series(actor: Actor, *, location_id: int, service_id: int, provider_id: int, client_id: int,
                    recurrence: Recurrence, first_start: datetime, picks: dict[int, datetime],
-                   clock: Clock | None = None, engine: Engine | None = None,
+                   override_reason: str = "", clock: Clock | None = None, engine: Engine | None = None,
                    gateway: PaymentGateway | None = None) -> SeriesBooked:
     """Save the series and book the picked dates (index -> start) in ONE transaction, each a
     confirmed desk booking with its audit row and its deposit asked (the first visit only, or
     each: scheduling.series.book_series); dates lost to another booking meanwhile are in
-    `lost`. After the commit the deposits are charged off-session on the client's card on file
+    `lost`. In the same transaction the booked visits go through the contraindication check
+    of every desk booking (clinical.health_record.require_booking_overrides): a flagged visit
+    needs `override_reason`, kept once per flagged visit (stage "booking"). After the commit
+    the deposits are charged off-session on the client's card on file
     (scheduling.series.charge_series_deposits); what became of each is in `deposits` (a
-    declined card or none leaves the deposit due, never an error). Raises ValidationFailed
-    (nothing saved), NotFound, PermissionDenied."""
+    declined card or none leaves the deposit due, never an error). Raises HealthFlagged (a
+    ValidationFailed keyed "health_reason": flagged without a reason; nothing saved, nothing
+    charged), ValidationFailed (nothing saved), NotFound, PermissionDenied."""
     clock = clock or app_clock()
     now = clock.now()
     with atomic(actor.org_id, engine=engine) as work:
         booked = book_series(work.session, actor, location_id=location_id, service_id=service_id,
                              provider_id=provider_id, client_id=client_id, recurrence=recurrence,
                              first_start=first_start, picks=picks, now=now)
+        visits = [work.session.get(Appointment, appointment_id) for _, appointment_id in booked.booked]
+        require_booking_overrides(work.session, actor, visits, override_reason, now)
     engine = engine_of(engine)
     return charge_series_deposits(engine, actor, booked, gateway_of(gateway, engine, clock), clock,
                                   grace_seconds=get_settings().reconcile_grace_seconds)
