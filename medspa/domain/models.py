@@ -4,6 +4,7 @@ from medspa.domain.analytics.models import ClientFirstVisit
 from medspa.domain.audit.models import AuditEvent
 from medspa.domain.catalog.models import Service, ServiceProvider
 from medspa.domain.clients.models import Client, ClientMerge
+from medspa.domain.clinical.form_models import FormResponse
 from medspa.domain.clinical.models import TreatmentLine, TreatmentNote
 from medspa.domain.clinical.photos import ClinicalPhoto
 from medspa.domain.identity.models import LoginChallenge, PasswordResetToken, RecoveryCode, UserAccount, UserSession
@@ -17,7 +18,7 @@ from medspa.domain.scheduling.watch import CalendarWatch
 from medspa.domain.waitlist.models import WaitlistEntry, WaitlistOffer
 
 __all__ = [
-    "Appointment", "AppointmentSeries", "AuditEvent", "CalendarFeed", "CalendarWatch", "Client", "ClientFirstVisit", "ClientMerge", "ClinicLogo", "ClinicalPhoto", "ContactSuppression", "Dispute", "LedgerEntry", "Location", "LocationClosure", "LocationHours", "LoginChallenge", "Occupancy",
+    "Appointment", "AppointmentSeries", "AuditEvent", "CalendarFeed", "CalendarWatch", "Client", "ClientFirstVisit", "ClientMerge", "ClinicLogo", "ClinicalPhoto", "ContactSuppression", "Dispute", "FormResponse", "LedgerEntry", "Location", "LocationClosure", "LocationHours", "LoginChallenge", "Occupancy",
     "Organization", "OutboxAttachment", "OutboxMessage", "PasswordResetToken", "Payment", "RecoveryCode", "Refund", "Resource", "Service",
     "ServiceProvider", "StaffMember", "StaffTimeOff",
     "TestGatewayCharge", "TreatmentLine", "TreatmentNote", "UserAccount", "UserSession", "WaitlistEntry", "WaitlistOffer", "WebhookEvent",

@@ -63,6 +63,7 @@ CLIENT_ROWS: tuple[ClientRows, ...] = (
     ClientRows("card_setup"),
     ClientRows("appointment_series"),  # a recurring series follows its client with its visits (issue 16)
     ClientRows("policy_fee"),  # late-cancel / no-show fees follow the client with their visits (issue 16)
+    ClientRows("form_response"),  # intake form answers follow the client with their visits (issue 17)
 )
 """What follows a client into a merge (see the module docstring)."""
 

@@ -59,6 +59,15 @@ waitlist.manage (staff who book, and the system's waitlist job): the waitlist pe
 client's wish at the desk, take one off, and offer a freed time (domain/waitlist). A visitor
 joins from the booking page with appointment.book_online.
 
+form.read (provider and owner only: never front desk, lab nor manager): read the answers of a
+visit's intake forms (domain/clinical/forms.py visit_answers; each read audited). Everyone with
+calendar.read sees only the completion words ("Forms 1/2", "Forms done").
+
+form.fill (owner, manager, provider, front desk): hand a tablet to the client to fill a form of
+their visit ("Fill with client": domain/clinical/forms.py submit_form with source "tablet"); the
+tablet page starts blank and shows no other client data. The client fills their own forms in
+the portal with portal.self.write.
+
 Only actions some service enforces are listed (tests/test_permissions.py calls each one for
 every role). Actions arrive with the feature that checks them: order.result.write (lab) with orders."""
 
@@ -69,6 +78,8 @@ STAFF_ROLES = frozenset({"owner", "manager", "provider", "front_desk", "lab"})  
 STAFF_READ = {"calendar.read", "availability.read", "catalog.read", "practice.read"}
 CHART = {"chart.read", "chart.write"}
 PHOTOS = {"photo.read", "photo.write"}
+FORMS_READ = {"form.read"}
+FORMS_FILL = {"form.fill"}
 BOOKING = {"appointment.book", "appointment.check_in", "appointment.cancel", "appointment.update_status",
            "appointment.reschedule",
            "client.read", "client.write", "client.contact.read", "block.write", "waitlist.manage"}
@@ -77,11 +88,12 @@ DESK_MONEY = {"payment.take"}
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
                                                          "report.read", "jobs.read", "outbox.manage", "dispute.read",
-                                                         "clinic.manage", "client.import", "client.merge", "fee.waive"} | CHART | PHOTOS),
+                                                         "clinic.manage", "client.import", "client.merge", "fee.waive"} | CHART | PHOTOS
+                       | FORMS_READ | FORMS_FILL),
     "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read",
-                                                           "outbox.manage", "client.import", "client.merge", "fee.waive"}),
-    "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS),
-    "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY),
+                                                           "outbox.manage", "client.import", "client.merge", "fee.waive"} | FORMS_FILL),
+    "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS | FORMS_READ | FORMS_FILL),
+    "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY | FORMS_FILL),
     "lab": frozenset({"calendar.read", "practice.read"}),  # the calendar lists the locations
     # a portal client: only their own record and visits (services also check actor.client_id)
     "client": frozenset({"availability.read", "catalog.read", "appointment.book_online", "portal.self.read",

@@ -90,6 +90,8 @@ ACTION_WORDS = {
     "chart.read": "Viewed your treatment chart",
     "chart.write": "Wrote in your treatment chart",
     "photo.read": "Viewed your photos",
+    "form.read": "Viewed your intake form answers",
+    "form.submit": "Received an intake form you filled in",
     "portal.code_request": "A portal sign-in code was requested",
     "portal.sign_in": "Signed in to the portal",
     "portal.sign_out": "Signed out of the portal",

@@ -47,6 +47,8 @@ class CalendarBlock:
     "maintenance" (a room or device out of service, block_id = occupancy id, note = reason).
     alerts: the client's alerts line ("VIP · prefers afternoons"; "" none, or for roles
     without client.read).
+    forms_label: the visit's intake form completion ("Forms 1/2", "Forms done"; "" none
+    needed), status words every calendar role may see (clinical.forms.visit_forms).
     """
 
     kind: str
@@ -66,6 +68,7 @@ class CalendarBlock:
     note: str = ""
     source: str = ""
     alerts: str = ""
+    forms_label: str = ""
 
 
 def _minutes(instant: datetime, day_start: datetime) -> int:
