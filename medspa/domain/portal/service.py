@@ -90,11 +90,9 @@ ACTION_WORDS = {
     "chart.read": "Viewed your treatment chart",
     "chart.write": "Wrote in your treatment chart",
     "photo.read": "Viewed your photos",
-    "form.read": "Viewed your intake form answers",
-    "form.submit": "Received an intake form you filled in",
+    "form.read": "Viewed your intake form answers", "form.submit": "Received an intake form you filled in",
     "portal.code_request": "A portal sign-in code was requested",
-    "portal.sign_in": "Signed in to the portal",
-    "portal.sign_out": "Signed out of the portal",
+    "portal.sign_in": "Signed in to the portal", "portal.sign_out": "Signed out of the portal",
     "portal.code_rejected": "A wrong portal sign-in code was entered",
     "portal.code_throttled": "Too many portal sign-in codes were requested",
 }
