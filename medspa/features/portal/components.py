@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.domain.scheduling.models import AppointmentStatus as A
+from medspa.features.forms.portal_tab import forms_tab
 from medspa.features.manage.reasons import reason_picker
 from medspa.features.portal.state import PortalState as S
 
@@ -341,12 +342,13 @@ def portal_body() -> rx.Component:
         rx.tabs.root(
             rx.tabs.list(
                 rx.tabs.trigger("Visits", value="visits"),
+                rx.tabs.trigger("Forms", value="forms"),
                 rx.tabs.trigger("My details", value="details"),
                 rx.tabs.trigger("Record access", value="access"),
                 size="2",
             ),
             rx.box(
-                rx.match(S.tab, ("details", my_details()), ("access", access_log()), visits()),
+                rx.match(S.tab, ("forms", forms_tab()), ("details", my_details()), ("access", access_log()), visits()),
                 padding_top="1.25em",
             ),
             value=S.tab,
