@@ -66,6 +66,7 @@ from sqlmodel import Session
 from medspa.db import tenant_session
 from medspa.settings import Settings
 from medspa.demo import data as D
+from medspa.demo.forms import seed_forms
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.service import add_service
 from medspa.domain.clients.models import Client
@@ -1133,6 +1134,7 @@ def _fill_clinic(session: Session, org_id: int, spec: _ClinicSpec, slug: str, to
     _bulk(session, Refund, refund_rows, report, "refunds", 0.91, 0.93)
     _bulk(session, LedgerEntry, ledger_rows, report, "ledger", 0.93, 0.96)
     _seed_checkouts(session, org_id)
+    seed_forms(session, org_id, now)  # issue 17: some of today's and tomorrow's visits have their forms done
     report("checkouts and processing fees", 0.99)
     session.flush()
     return {"clients": len(clients), "appointments": len(appts), "occupancies": len(occ_rows),
