@@ -346,3 +346,37 @@ def test_history_changes_only_what_was_answered():
     assert history_changes_from_answers({}) == {}
     assert history_changes_from_answers({"fitzpatrick": "IV", "smoking": "yes"}) == {
         "fitzpatrick": {"type": "IV"}, "lifestyle": {"sun_exposure": "", "smoking": True}}
+
+
+# ---------------------------------------------------------------------------- links and demo
+
+
+def test_confirmation_email_links_the_portal_forms_tab(clinic):
+    from medspa.domain.messaging.models import OutboxMessage
+    from medspa.domain.scheduling.desk import book_for_client
+
+    client = _client(clinic)
+    with clinic.session() as s:
+        start = datetime.combine(DAY, time(11), tzinfo=NY).astimezone(timezone.utc)
+        book_for_client(s, _staff(clinic, "front_desk"), location_id=clinic.location_id,
+                        service_id=clinic.services["botox"], start_at=start, now=NOW, client_id=client)
+        s.commit()
+        mail = s.exec(select(OutboxMessage).where(OutboxMessage.client_id == client,
+                                                  OutboxMessage.kind == "booking_confirmation",
+                                                  OutboxMessage.channel == "email")).one()
+    assert f"/portal/{clinic.slug}?tab=forms" in mail.body
+
+
+def test_demo_forms_leave_some_visits_waiting(clinic):
+    from medspa.demo.forms import ANSWERS, seed_forms
+
+    for key, answers in ANSWERS.items():  # the demo's answers are valid ones
+        assert clean_answers(TEMPLATES[key], answers, today=date(2026, 7, 1))
+
+    ids = [_visit(clinic, _client(clinic, f"C{i}"), day=date(2026, 7, 1), hour=h)
+           for i, h in enumerate((13, 14, 15))]
+    with clinic.session() as s:
+        assert seed_forms(s, clinic.org_id, NOW) == 4  # two visits done, history + neuromodulator each
+        s.commit()
+    labels = [forms_label(st) for st in (_status(clinic, *ids)[i] for i in ids)]
+    assert labels == ["Forms done", "Forms done", "Forms 0/2"]

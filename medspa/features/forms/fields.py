@@ -43,6 +43,12 @@ def field_views(view: FormView) -> list[FieldUI]:
                     [OptionUI(v, label) for v, label in f.options]) for f in view.fields]
 
 
+def field_messages(fields: list[FieldUI], messages: dict[str, str] | None = None) -> dict[str, str]:
+    """A message for every field ("" none): the page reads errors[key] for each question."""
+    messages = messages or {}
+    return {f.key: str(messages.get(f.key, "")) for f in fields}
+
+
 def answers_from(form: Any, fields: list[FieldUI], picks: dict[str, str]) -> dict[str, str]:
     """The answers to send: typed fields from the submitted `form`, choices from `picks`;
     only keys of `fields`, only strings (anything else from a browser is dropped)."""

@@ -16,7 +16,7 @@ import reflex as rx
 
 from medspa.domain.clinical import form_actions
 from medspa.domain.errors import NotFound, ValidationFailed
-from medspa.features.forms.fields import FieldUI, answers_from, field_views, form_fields
+from medspa.features.forms.fields import FieldUI, answers_from, field_messages, field_views, form_fields
 from medspa.features.portal.state import PortalState
 from medspa.web.inputs import parse_id
 
@@ -80,7 +80,7 @@ class PortalFormsState(PortalState):
         self.fields = field_views(view)
         self.picks = {f.key: f.value for f in self.fields if f.kind in ("yes_no", "choice")}
         self.form_title, self.form_intro, self.form_visit = view.title, view.intro, view.visit_label
-        self.form_version, self.field_errors, self.form_notice = view.version, {}, ""
+        self.form_version, self.field_errors, self.form_notice = view.version, field_messages(self.fields), ""
         self._open, self.form_open = [aid, key], True
 
     @rx.event
@@ -89,7 +89,7 @@ class PortalFormsState(PortalState):
         if self.form_open and isinstance(key, str) and isinstance(value, str) and len(value) <= 60 \
                 and any(f.key == key for f in self.fields):
             self.picks = {**self.picks, key: value}
-            self.field_errors = {k: v for k, v in self.field_errors.items() if k != key}
+            self.field_errors = {**self.field_errors, key: ""}
 
     @rx.event
     def close_form(self):
@@ -107,7 +107,7 @@ class PortalFormsState(PortalState):
         try:
             ok, _version = await self._as_client(form_actions.do_submit_form, aid, key, answers, source="portal")
         except ValidationFailed as exc:
-            self.sending, self.field_errors = False, dict(exc.fields)
+            self.sending, self.field_errors = False, field_messages(self.fields, exc.fields)
             self.form_notice = "Please check the questions marked in red."
             return
         except NotFound:

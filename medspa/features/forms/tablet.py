@@ -17,7 +17,7 @@ import reflex as rx
 from medspa.domain.clinical import form_actions
 from medspa.domain.errors import ValidationFailed
 from medspa.features.auth.state import StaffState
-from medspa.features.forms.fields import FieldUI, answers_from, field_views, form_fields
+from medspa.features.forms.fields import FieldUI, answers_from, field_messages, field_views, form_fields
 from medspa.web.inputs import parse_id
 
 ROUTE = "/tablet/forms/[appointment]"
@@ -63,6 +63,7 @@ class TabletFormState(StaffState):
         view = done.value
         self.title, self.intro, self.fields = view.title, view.intro, field_views(view)
         self.picks = {f.key: "" for f in self.fields if f.kind in ("yes_no", "choice")}
+        self.field_errors = field_messages(self.fields)
         self.status = "ready"
         return None
 
@@ -72,7 +73,7 @@ class TabletFormState(StaffState):
         if self.status == "ready" and isinstance(key, str) and isinstance(value, str) and len(value) <= 60 \
                 and any(f.key == key for f in self.fields):
             self.picks = {**self.picks, key: value}
-            self.field_errors = {k: v for k, v in self.field_errors.items() if k != key}
+            self.field_errors = {**self.field_errors, key: ""}
 
     @rx.event
     async def send(self, form: Any):
@@ -86,7 +87,7 @@ class TabletFormState(StaffState):
             done = await self._act(form_actions.do_submit_form, self._appointment, self._key, answers,
                                    source="tablet")
         except ValidationFailed as exc:
-            self.sending, self.field_errors = False, dict(exc.fields)
+            self.sending, self.field_errors = False, field_messages(self.fields, exc.fields)
             self.notice = "Please check the questions marked in red."
             return
         self.sending = False
