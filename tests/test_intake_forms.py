@@ -380,3 +380,13 @@ def test_demo_forms_leave_some_visits_waiting(clinic):
         s.commit()
     labels = [forms_label(st) for st in (_status(clinic, *ids)[i] for i in ids)]
     assert labels == ["Forms done", "Forms done", "Forms 0/2"]
+
+
+def test_cancelled_visits_need_no_forms(clinic):
+    from medspa.domain.scheduling.service import cancel_appointment
+
+    appt = _visit(clinic, _client(clinic))
+    with clinic.session() as s:
+        cancel_appointment(s, _staff(clinic, "front_desk"), appt, now=NOW)
+        s.commit()
+    assert _status(clinic, appt)[appt].label == ""

@@ -41,6 +41,9 @@ from medspa.domain.timezones import format_clinic_time
 FILLABLE = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN)
 """Visits whose forms can still be filled (a hold is not a visit yet; a past one is over)."""
 SOURCES = ("portal", "tablet")
+NEEDS_FORMS = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED)
+"""Visits that need forms: a hold, a lapsed hold, a cancelled visit or a no-show need none
+(their FormStatus is empty, so no "Forms 0/2" on a cancelled block)."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ class AnsweredForm:
 def visit_forms(session: Session, visits: list[Appointment]) -> dict[int, FormStatus]:
     """appointment id -> FormStatus for each of `visits`, in three queries whatever their
     number (services, this visits' responses, the clients' recent history updates). A visit
-    without a client gets FormStatus() (nothing needed). No permission check and no audit:
+    without a client, or not in NEEDS_FORMS, gets FormStatus() (nothing needed). No permission check and no audit:
     counts only (callers checked calendar.read)."""
     visits = [v for v in visits if v.id is not None]
     if not visits:
@@ -143,7 +146,7 @@ def visit_forms(session: Session, visits: list[Appointment]) -> dict[int, FormSt
             histories[client_id].append(at)
     out: dict[int, FormStatus] = {}
     for v in visits:
-        if v.client_id is None:
+        if v.client_id is None or v.status not in NEEDS_FORMS:
             out[v.id] = FormStatus()
             continue
         keys = (MEDICAL_HISTORY,) + service_forms(categories.get(v.service_id, ""))
