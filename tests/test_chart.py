@@ -29,6 +29,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.service import create_user
 from medspa.domain.scheduling.service import hold_slot
 from tests.conftest import utc
+from tests.consent_support import sign_required_consents
 from tests.factories import build_clinic
 
 NOW = utc(2026, 7, 1, 16)
@@ -44,7 +45,9 @@ def _visit(clinic, *, hour: int = 14, service: str = "botox", confirm: bool = Tr
         appt = hold_slot(s, clinic.staff_actor(), location_id=clinic.location_id, service_id=clinic.services[service],
                          start_at=start, now=NOW, client_id=client.id, confirm=confirm)
         s.commit()
-        return appt.id
+    if confirm:
+        sign_required_consents(clinic, appt.id)  # the chart gate needs the service's consents (issue 17)
+    return appt.id
 
 
 def _person(clinic, role: str, name: str) -> Actor:

@@ -22,6 +22,11 @@ from medspa.domain.clients.merge_actions import do_merge_clients, do_undo_merge
 from medspa.domain.clients.models import Client
 from medspa.domain.clients.search import list_clients
 from medspa.domain.clients.service import ClientInput, find_or_create_client, search_clients
+from medspa.domain.clinical.documents import ClientDocument
+from medspa.domain.clinical.lab_tests import list_tests
+from medspa.domain.clinical.orders import place_order
+from medspa.domain.clinical.health_models import HealthOverride
+from medspa.domain.clinical.medical_history import record_history
 from medspa.domain.clinical.photos import LocalMediaStore, add_photo
 from medspa.domain.clinical.models import TreatmentNote
 from medspa.domain.clinical.service import LineInput, save_chart, sign_chart
@@ -33,6 +38,7 @@ from medspa.domain.scheduling.booking import OnlineBooking, book_online
 from medspa.domain.scheduling.models import AppointmentSeries
 from medspa.domain.waitlist.entries import WishInput, add_entry
 from tests.conftest import utc
+from tests.consent_support import sign_required_consents
 from tests.factories import build_clinic
 from tests.test_handler_matrix import world  # noqa: F401  (fixture)
 from tests.test_handlers import app_settings  # noqa: F401  (fixture)
@@ -86,6 +92,7 @@ def two_records(engine, owner_engine, tmp_path):
         client=ClientInput("M.", "Wong", "m.wong@work.example", "+12125550177",
                            email_marketing_consent=True), card=CARD), gateway, clock)
     provider = Actor(org_id=clinic.org_id, role="provider", label="nurse")
+    sign_required_consents(clinic, second.id)  # a signed consent (append-only) follows its client too
     with clinic.session() as s:
         s.get(Client, second.client_id).date_of_birth = date(1990, 3, 4)
         save_chart(s, provider, second.id, [LineInput("Botox", "C3709C3", "20", "glabella")], "ok", now=NOW)
@@ -110,6 +117,14 @@ def two_records(engine, owner_engine, tmp_path):
         submit_form(s, Actor.client(clinic.org_id, second.client_id), second.id, "neuromodulator",  # issue 17
                     {"areas": "Forehead", "previous_toxin": "no", "neuromuscular": "no", "blood_thinners": "no"},
                     source="portal", now=NOW)
+        s.add(ClientDocument(org_id=clinic.org_id, client_id=second.client_id, title="Rx", kind="prescription",  # issue 17
+                             storage_key=f"org-{clinic.org_id}/documents/merge-test.pdf", content_type="application/pdf",
+                             bytes=10, sha256="0" * 64, uploaded_by_client=True, created_at=NOW))
+        place_order(s, provider, second.client_id, list_tests(s, provider, NOW)[0].id, NOW)  # an ordered test (issue 17)
+        record_history(s, second.client_id, {"allergies": [{"agent": "lidocaine", "reaction": ""}]},  # issue 17
+                       by_user_id=None, by_label="nurse", source="staff", now=NOW)
+        s.add(HealthOverride(org_id=clinic.org_id, client_id=second.client_id, appointment_id=second.id,
+                             stage="booking", reason="checked with the provider", flags=[], created_at=NOW))
         s.commit()
     return clinic, first.client_id, second.client_id
 

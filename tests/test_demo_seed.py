@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import text
 
 from medspa.db import tenant_session
+from sqlmodel import select
 from medspa.demo import DemoSeedError, demo_credentials, seed_demo, seed_other
 from medspa.domain.catalog.models import SERVICE_CATEGORIES
 
@@ -352,7 +353,7 @@ def test_staff_logins_verify_with_argon2(engine, demo):
     hasher = PasswordHasher()
     creds = demo_credentials(slug)
     assert [c[0] for c in creds] == [f"owner@{slug}.clinic", f"manager@{slug}.clinic",
-                                     f"frontdesk@{slug}.clinic", f"nurse@{slug}.clinic"]
+                                     f"frontdesk@{slug}.clinic", f"nurse@{slug}.clinic", f"lab@{slug}.clinic"]
     for email, password, role in creds:
         hashed, db_role, staff_role = q(engine, org, """select u.password_hash, u.role, m.role from user_account u
             left join staff_member m on m.id = u.staff_id where u.email = :e""", e=email)[0]
@@ -405,7 +406,7 @@ def test_demo_owner_manager_nurse_have_two_factor_and_demo_code_prints_it(demo, 
 
     slug, settings = demo["slug"], get_settings()
     rows = dict(q(engine, demo["org_id"], "select role, totp_confirmed_at is not null from user_account"))
-    assert rows == {"owner": True, "manager": True, "provider": True, "front_desk": False}
+    assert rows == {"owner": True, "manager": True, "provider": True, "front_desk": False, "lab": False}
     when = NOW + timedelta(minutes=5)
     code, left = current_demo_code(engine, f"owner@{slug}.clinic", now=when, settings=settings, slug=slug)
     assert re.fullmatch(r"\d{6}", code) and 0 < left <= 30
@@ -483,3 +484,28 @@ def test_seeded_visits_record_the_terms_they_were_booked_under(engine, demo):
         where a.booked_window_hours is distinct from l.cancellation_window_hours
            or a.booked_late_keeps_deposit is distinct from l.late_cancel_keeps_deposit
            or a.booked_late_cancel_fee_cents is distinct from 0 or a.booked_no_show_fee_cents is distinct from 0""") == 0
+
+
+def test_demo_has_tests_in_every_status_and_a_lab_login(engine, demo):
+    """Issue 17: the lab worklist, the profile's results and the portal's Results tab show
+    something on first run; the lab user exists and is in the printed credentials."""
+    org = demo["org_id"]
+    statuses = dict(q(engine, org, "select status, count(*) from lab_order group by status"))
+    assert statuses == {"ordered": 2, "collected": 1, "resulted": 2, "reviewed": 1}
+    flagged = one(engine, org, """select count(*) from lab_order, jsonb_array_elements(result_values) v
+                                  where v->>'flag' <> ''""")
+    assert flagged == 1  # the thyroid panel's TSH
+    assert ("lab@" + demo["slug"] + ".clinic", "demo-lab-2026", "lab") in demo_credentials(demo["slug"])
+    assert one(engine, org, "select count(*) from audit_event where action = 'order.review'") == 1
+def test_demo_histories_flag_a_pregnant_and_an_isotretinoin_visit_soon(engine, demo):
+    """Issue 17: `make run` shows contraindication flags on upcoming visits."""
+    from medspa.domain.clinical.contraindications import visit_flags
+    from medspa.domain.scheduling.models import Appointment
+
+    org = demo["org_id"]
+    assert one(engine, org, "select count(distinct client_id) from medical_history_version") >= 20
+    assert one(engine, org, "select count(*) from service_contraindication") > 0
+    with tenant_session(org, engine) as s:
+        soon = s.exec(select(Appointment).where(Appointment.start_at >= NOW, Appointment.status == "confirmed")).all()
+        codes = {f.code for flags in visit_flags(s, soon).values() for f in flags}
+    assert {"pregnancy", "medication", "allergy"} <= codes

@@ -14,6 +14,7 @@ from itertools import product
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlmodel import select
 
 from medspa.clock import FixedClock
 from medspa.domain.practice.profile import remove_logo
@@ -26,7 +27,12 @@ from medspa.domain.clients.merge import merge_clients
 from medspa.domain.clients.service import ClientInput, create_client, find_or_create_client, get_client
 from medspa.domain.clinical.photos import LocalMediaStore, add_photo, open_photo
 from medspa.domain.clinical.forms import submit_form, visit_answers
+from medspa.domain.clinical.health_record import read_history, update_history
 from medspa.domain.clinical.service import LineInput, get_chart, save_chart
+from medspa.domain.clinical.documents import list_documents
+from medspa.domain.clinical.lab_tests import LabTest, ensure_builtin_tests
+from medspa.domain.clinical.order_reads import client_orders, worklist
+from medspa.domain.clinical.orders import mark_collected, place_order
 from medspa.domain.errors import NotFound
 from medspa.domain.identity.staff_admin import revoke_user_sessions
 from medspa.domain.identity.actor import Actor, PermissionDenied
@@ -185,7 +191,58 @@ ENTRY_POINTS = {
     "form.fill": lambda s, a, w: submit_form(s, a, w.appointment_id, "neuromodulator", {
         "areas": "Forehead", "previous_toxin": "no", "neuromuscular": "no", "blood_thinners": "no"},
         source="tablet", now=NOW),
+    "consent.manage": lambda s, a, w: _edit_consent(s, a),
+    "consent.collect": lambda s, a, w: _collect_consent(s, a, w),
+    "consent.read": lambda s, a, w: _read_consent(s, a, w),
+    "history.read": lambda s, a, w: read_history(s, a, w.client_id, NOW),
+    "history.write": lambda s, a, w: update_history(s, a, w.client_id, {"goals": {"text": "matrix"}}, NOW),
 }
+
+
+def _edit_consent(s, a):
+    from medspa.domain.clinical.consent import edit_template, ensure_templates
+
+    tid = ensure_templates(s, a.org_id, NOW)["peel"]
+    return edit_template(s, a, tid, "Consent to chemical peel", "A new text for the matrix test, long enough.", NOW)
+
+
+def _collect_consent(s, a, w):
+    """A staff member hands the tablet to the world's client (a portal client signs their own
+    record with portal.self.write, checked in tests/test_consent.py)."""
+    from medspa.domain.clinical.consent_signing import consents_to_sign, sign_consent
+
+    if a.role == "client":
+        raise NotFound("consent")  # a client signs in the portal, not on the staff tablet
+    item = consents_to_sign(s, a, w.client_id, NOW, appointment_id=w.appointment_id)[0]
+    return sign_consent(s, a, w.client_id, item.version_id, item.sha256, method="typed", typed_name="Mira Lopez",
+                        appointment_id=w.appointment_id, now=NOW, store=w.media)
+
+
+def _read_consent(s, a, w):
+    """Staff read the signed list; a client's own reads are portal.self.read (tests/test_consent.py)."""
+    from medspa.domain.clinical.consent_signing import client_signatures
+
+    if a.role == "client":
+        raise NotFound("consent")
+    return client_signatures(s, a, w.client_id, NOW)
+def _a_test(s, w) -> int:
+    ensure_builtin_tests(s, w.clinic.org_id, NOW)
+    return s.exec(select(LabTest.id).order_by(LabTest.id)).first()
+
+
+def _collect(s, a, w):
+    """order.result.write: a provider's fresh order (rolled back with the call) marked collected by `a`."""
+    by = Actor(org_id=w.clinic.org_id, role="provider", label="matrix setup")
+    return mark_collected(s, a, place_order(s, by, w.client_id, _a_test(s, w), NOW).id, NOW)
+
+
+ENTRY_POINTS.update({
+    "document.read": lambda s, a, w: list_documents(s, a, NOW, client_id=w.client_id),
+    "order.write": lambda s, a, w: place_order(s, a, w.client_id, _a_test(s, w), NOW),
+    "result.read": lambda s, a, w: client_orders(s, a, w.client_id, NOW),
+    "order.worklist.read": lambda s, a, w: worklist(s, a, NOW),
+    "order.result.write": _collect,
+})
 
 
 def _waive(s, a, w):
@@ -251,7 +308,12 @@ def test_role_action_matrix(world: World, role: str, action: str):
 # every read of protected health information leaves exactly one audit row (action written)
 PHI_READS = {"client.read": "client.read", "client.contact.read": "appointment.read",
              "calendar.read": "calendar.read", "portal.self.read": "portal.view", "audit.read": "audit.search",
-             "chart.read": "chart.read", "photo.read": "photo.read", "form.read": "form.read", "outbox.manage": "outbox.message.read"}
+             "chart.read": "chart.read", "photo.read": "photo.read", "outbox.manage": "outbox.message.read",
+             "form.read": "form.read",
+             "consent.read": "consent.read",
+             "document.read": "document.read", "result.read": "result.read",
+             "order.worklist.read": "order.worklist.read",
+             "history.read": "history.read"}
 
 
 @pytest.mark.parametrize(("role", "action"), [(r, a) for r in ROLES for a in PHI_READS if has_permission(r, a)])

@@ -111,6 +111,7 @@ DEMO_STAFF = (
     StaffSpec("Rachel Goldberg", "manager", "Practice Manager", color="#4b5563"),
     StaffSpec("Tyler Nguyen", "front_desk", "Front Desk Coordinator — SoHo", color="#64748b"),
     StaffSpec("Brianna Diaz", "front_desk", "Front Desk Coordinator — Santa Monica", color="#94a3b8"),
+    StaffSpec("Priya Shah", "lab", "Lab Technician", color="#0e7490"),
     # providers -------------------------------------------------------------------------
     StaffSpec("Dr. Elena Marchetti", "provider", "MD, Medical Director", "md", "#7c3aed",
               {0: ("ny", "09:00", "17:00"), 2: ("ny", "09:00", "17:00"),
@@ -149,6 +150,7 @@ DEMO_USERS = (
     UserSpec("manager", "manager", "manager", "Rachel Goldberg"),
     UserSpec("frontdesk", "desk", "front_desk", "Tyler Nguyen"),
     UserSpec("nurse", "nurse", "provider", "Jessica Alvarez"),
+    UserSpec("lab", "lab", "lab", "Priya Shah"),
 )
 
 DEMO_RESOURCES = (

@@ -67,8 +67,11 @@ from medspa.db import tenant_session
 from medspa.settings import Settings
 from medspa.demo import data as D
 from medspa.demo.forms import seed_forms
+from medspa.demo.consents import seed_consents
+from medspa.demo.orders import seed_orders
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.service import add_service
+from medspa.demo.health import seed_health
 from medspa.domain.clients.models import Client
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.two_factor import REQUIRED_2FA_ROLES
@@ -164,6 +167,7 @@ def seed_demo(engine: Engine, owner_engine: Engine, *, slug: str = "demo", name:
                        D.DEMO_PROGRAMS, "demo", "USD", _us_holidays, SCALES[scale], totp_settings=settings,
                        pre_enrol_totp=True)
     org_id = _seed_clinic(engine, owner_engine, spec, slug, name, today, now, report)
+    seed_consents(engine, org_id, now, settings)  # issue 17: signed consents on some past visits
     if with_other:
         if _org_exists(owner_engine, "other"):
             report.done("other clinic already present")
@@ -1135,10 +1139,18 @@ def _fill_clinic(session: Session, org_id: int, spec: _ClinicSpec, slug: str, to
     _bulk(session, LedgerEntry, ledger_rows, report, "ledger", 0.93, 0.96)
     _seed_checkouts(session, org_id)
     seed_forms(session, org_id, now)  # issue 17: some of today's and tomorrow's visits have their forms done
+    if "provider" in user_ids and "lab" in user_ids:  # a few tests in every status (issue 17)
+        seed_orders(session, org_id, now, Actor(org_id, "provider", user_ids["provider"], label=_user_name(spec, "provider")),
+                    Actor(org_id, "lab", user_ids["lab"], label=_user_name(spec, "lab")))
+    seed_health(session, now)  # medical histories, so contraindication flags show (issue 17)
     report("checkouts and processing fees", 0.99)
     session.flush()
     return {"clients": len(clients), "appointments": len(appts), "occupancies": len(occ_rows),
             "payments": len(pay_rows), "refunds": len(refund_rows)}
+
+
+def _user_name(spec: _ClinicSpec, role: str) -> str:
+    return next(u.staff_name for u in spec.users if u.role == role)
 
 
 def _seed_checkouts(session: Session, org_id: int) -> None:

@@ -5,8 +5,13 @@ from medspa.domain.audit.models import AuditEvent
 from medspa.domain.catalog.models import Service, ServiceProvider
 from medspa.domain.clients.models import Client, ClientMerge
 from medspa.domain.clinical.form_models import FormResponse
+from medspa.domain.clinical.consent_models import ConsentSignature, ConsentTemplate, ConsentVersion, ServiceConsent
 from medspa.domain.clinical.models import TreatmentLine, TreatmentNote
 from medspa.domain.clinical.photos import ClinicalPhoto
+from medspa.domain.clinical.documents import ClientDocument
+from medspa.domain.clinical.lab_tests import LabTest
+from medspa.domain.clinical.orders import LabOrder
+from medspa.domain.clinical.health_models import HealthOverride, MedicalHistoryVersion, ServiceContraindication
 from medspa.domain.identity.models import LoginChallenge, PasswordResetToken, RecoveryCode, UserAccount, UserSession
 from medspa.domain.messaging.models import ContactSuppression, OutboxAttachment, OutboxMessage
 from medspa.domain.payments.models import Dispute, LedgerEntry, Payment, Refund, TestGatewayCharge, WebhookEvent
@@ -18,9 +23,10 @@ from medspa.domain.scheduling.watch import CalendarWatch
 from medspa.domain.waitlist.models import WaitlistEntry, WaitlistOffer
 
 __all__ = [
-    "Appointment", "AppointmentSeries", "AuditEvent", "CalendarFeed", "CalendarWatch", "Client", "ClientFirstVisit", "ClientMerge", "ClinicLogo", "ClinicalPhoto", "ContactSuppression", "Dispute", "FormResponse", "LedgerEntry", "Location", "LocationClosure", "LocationHours", "LoginChallenge", "Occupancy",
+    "Appointment", "AppointmentSeries", "AuditEvent", "CalendarFeed", "CalendarWatch", "Client", "ClientDocument", "ClientFirstVisit", "ClientMerge", "ClinicLogo", "ClinicalPhoto", "ConsentSignature", "ConsentTemplate", "ConsentVersion", "ContactSuppression", "Dispute", "FormResponse", "LabOrder", "LabTest", "LedgerEntry", "Location", "LocationClosure", "LocationHours", "LoginChallenge", "Occupancy",
     "Organization", "OutboxAttachment", "OutboxMessage", "PasswordResetToken", "Payment", "RecoveryCode", "Refund", "Resource", "Service",
-    "ServiceProvider", "StaffMember", "StaffTimeOff",
+    "ServiceConsent", "ServiceProvider", "StaffMember", "StaffTimeOff",
+    "HealthOverride", "MedicalHistoryVersion", "ServiceContraindication",
     "TestGatewayCharge", "TreatmentLine", "TreatmentNote", "UserAccount", "UserSession", "WaitlistEntry", "WaitlistOffer", "WebhookEvent",
     "WorkingHours",
 ]

@@ -19,6 +19,7 @@ from medspa.domain.clinical.models import TreatmentLine, TreatmentNote
 from medspa.domain.identity.models import UserSession
 from medspa.domain.identity.service import create_user
 from tests.browser.conftest import FROZEN_NOW
+from tests.consent_support import sign_required_consents
 from tests.browser.test_calendar import LIVE_TIMEOUT, TODAY, at, block, make_desk, open_day, script_booking, sign_in
 
 
@@ -40,6 +41,7 @@ def provider_session(page: Page, base_url: str, desk) -> None:
 def test_provider_charts_a_botox_visit_and_signs(page: Page, app_urls, base_url, screenshot):
     desk = make_desk(app_urls)
     visit = script_booking(desk, at(TODAY, 14), "Mira", "Lopez", provider=desk.clinic.provider_ids[0])
+    sign_required_consents(desk.clinic, visit.id)  # the chart gate (issue 17): the consent is signed
     provider_session(page, base_url, desk)
     open_day(page, desk, TODAY)
     block(page, visit.id).click()

@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 from medspa.domain.clinical.photos import LocalMediaStore, add_photo
 from medspa.domain.clinical.service import LineInput, save_chart, sign_chart
 from tests.browser.conftest import ARTIFACTS, FROZEN_NOW
+from tests.consent_support import sign_required_consents
 from tests.browser.test_calendar import LIVE_TIMEOUT, make_desk, new_client, sign_in
 from tests.browser.test_chart import provider_session
 from tests.test_analytics_trends import _visit
@@ -32,6 +33,7 @@ def test_book_again_from_a_past_visit_and_charts_for_providers_only(page: Page, 
         visit = _visit(s, clinic, FROZEN_NOW - timedelta(days=7), client_id=client_id).id
         s.commit()
     nurse = clinic.staff_actor("provider")
+    sign_required_consents(clinic, visit, now=FROZEN_NOW - timedelta(days=7))
     with clinic.session() as s:
         save_chart(s, nurse, visit, [LineInput("Botox", "C3709C3", "20", "glabella")], "Tolerated well.",
                    FROZEN_NOW - timedelta(days=7))

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.changes import apply_changes, row_for_edit
+from medspa.domain.clinical.contraindications import apply_default_rules
 from medspa.domain.catalog.models import Service, ServiceProvider
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
@@ -179,6 +180,7 @@ def create_service(session: Session, actor: Actor, data: ServiceInput) -> Servic
            new={**{k: getattr(clean, k) for k in _FIELDS}, "provider_ids": list(clean.provider_ids),
                 "currency": currency})
     session.flush()
+    apply_default_rules(session, svc)  # its category's built-in contraindications (issue 17)
     return svc
 
 

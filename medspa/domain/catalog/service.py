@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, or_, select
 
 from medspa.domain.audit.service import record
+from medspa.domain.clinical.contraindications import apply_default_rules
 from medspa.domain.catalog.models import Service, ServiceProvider
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
@@ -50,6 +51,7 @@ def add_service(session: Session, actor: Actor, *, category: str, name: str, dur
         session.add(ServiceProvider(org_id=actor.org_id, service_id=svc.id, staff_id=staff_id))
     record(session, actor, "service.create", "service", svc.id, name=svc.name, price_cents=price_cents)
     session.flush()
+    apply_default_rules(session, svc)  # its category's built-in contraindications (issue 17)
     return svc
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
+from medspa.domain.clinical.health_record import check_chart_flags
 from medspa.domain.clinical.history import ChartEntry, PhotoEntry, client_charts, client_photos
 from medspa.domain.clinical.photos import MediaStore, OpenedPhoto, PhotoInfo, add_photo, list_photos, open_photo
 from medspa.domain.clinical.service import Chart, LineInput, amend_chart, get_chart, save_chart, sign_chart
@@ -54,14 +55,19 @@ def do_save_chart(actor: Actor, appointment_id: int, lines: list[LineInput], not
 
 
 def do_sign_chart(actor: Actor, appointment_id: int, lines: list[LineInput], note: str, *,
-                  clock: Clock | None = None, engine: Engine | None = None) -> Chart:
+                  override_reason: str = "", clock: Clock | None = None, engine: Engine | None = None) -> Chart:
     """Save what is on screen and sign it, all or nothing: what is shown is what gets signed.
+    A visit its contraindications flag is signed only with the provider's `override_reason`
+    (kept, stage "chart": clinical.health_record.check_chart_flags).
 
-    Same errors as do_save_chart; ChartLocked also when there is nothing to sign."""
+    Same errors as do_save_chart; ChartLocked also when there is nothing to sign; HealthFlagged
+    (a ValidationFailed keyed "health_reason") when flagged without a reason."""
     now = now_of(clock)
     with atomic(actor.org_id, engine=engine) as work:
         save_chart(work.session, actor, appointment_id, lines, note, now)
-        return sign_chart(work.session, actor, appointment_id, now)
+        chart = sign_chart(work.session, actor, appointment_id, now)
+        check_chart_flags(work.session, actor, appointment_id, override_reason, now)
+        return chart
 
 
 def do_amend_chart(actor: Actor, appointment_id: int, *, clock: Clock | None = None,

@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
+from medspa.domain.clinical.consent import missing_for_chart
 from medspa.domain.clinical.models import NoteStatus, TreatmentLine, TreatmentNote
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
@@ -44,6 +45,16 @@ _UNITS = re.compile(r"^\d{1,4}(\.\d)?$")
 
 class ChartLocked(Exception):
     """The chart is signed (read-only), or there is nothing to sign/amend. str() is the message."""
+
+
+def consent_gate(session: Session, appointment: Appointment, now: datetime) -> None:
+    """Raise ChartLocked naming the consents the visit's service requires that its client has
+    not signed on the current version (domain/clinical/consent.py)."""
+    missing = missing_for_chart(session, appointment, now)
+    if missing:
+        raise ChartLocked("The chart cannot be signed yet: the client has not signed the current version of "
+                          + "; ".join(f"“{t}”" for t in missing)
+                          + ". Use “Sign with client”, or ask the client to sign in the portal.")
 
 
 @dataclass(frozen=True)
@@ -301,7 +312,8 @@ def save_chart(session: Session, actor: Actor, appointment_id: int, lines: list[
 def sign_chart(session: Session, actor: Actor, appointment_id: int, now: datetime) -> Chart:
     """Sign the current draft: it becomes read-only, with signed_at and the signer.
 
-    chart.write. Raises NotFound, ChartLocked (nothing saved, already signed, or empty).
+    chart.write. Raises NotFound, ChartLocked (nothing saved, already signed, empty, or a
+    consent the service requires is missing or signed on an older version: consent_gate).
     """
     row = _visit(session, actor, appointment_id, "chart.write", lock=True)
     versions = _versions(session, appointment_id)
@@ -311,6 +323,7 @@ def sign_chart(session: Session, actor: Actor, appointment_id: int, now: datetim
     lines = _lines(session, current.id)
     if not lines and not current.note:
         raise ChartLocked("Add a treatment line or a note before signing.")
+    consent_gate(session, row[0], now)
     validate_lines([LineInput(ln.product, ln.lot_number,
                               ChartLine(ln.product, ln.lot_number, ln.units_tenths, ln.treatment_area).units,
                               ln.treatment_area) for ln in lines], current.note, row[1].category)

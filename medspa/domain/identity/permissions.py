@@ -67,9 +67,43 @@ form.fill (owner, manager, provider, front desk): hand a tablet to the client to
 their visit ("Fill with client": domain/clinical/forms.py submit_form with source "tablet"); the
 tablet page starts blank and shows no other client data. The client fills their own forms in
 the portal with portal.self.write.
+consent.manage (owner and manager): the consent templates on /settings/consents
+(domain/clinical/consent.py): edit a text (in place while unsigned, else a new version, audited)
+and a service's own choice of the consents it requires.
+
+consent.collect (owner, manager, provider, front desk): hand a tablet to a client to sign a
+consent ("Sign with client", domain/clinical/consent_signing.py sign_consent; the signature
+records who collected it) and see which consents a client still has to sign (titles only).
+
+consent.read (provider and owner only: clinical content): a client's signed consents on the
+profile and their PDFs (consent_signing.client_signatures / signature_pdf; every list and
+download audited). Front desk, manager and lab see status words only ("Consents 1/2").
+
+document.read (provider and owner only: never front desk, manager nor lab): the documents a
+client uploaded in the portal (prior prescriptions, reports, images), listed and downloaded on
+the client profile, each list and download audited (domain/clinical/documents.py). The client
+uploads and reads own documents with portal.self.write / portal.self.read.
+
+order.write (provider and owner): order a test of the catalog for a client, and review a
+result (resulted -> reviewed, with a note the client then sees) (domain/clinical/orders.py).
+result.read (provider and owner): a client's orders with their result values, notes and
+files on the profile, and the "Results to review" list (domain/clinical/order_reads.py).
+
+order.worklist.read / order.result.write (lab, and provider and owner, who run patch tests in
+the clinic): the worklist /lab (client name and date of birth to identify the specimen, the
+test, the status; no values, history, charts, consents nor documents), mark a sample
+collected, record the result (ordered -> collected -> resulted) (domain/clinical/orders.py).
+The test catalog itself is part of the clinic's set-up: settings.write.
+
+history.read / history.write (provider and owner only: never front desk, lab nor manager):
+read a client's medical history (allergies, medications, conditions, skin type, pregnancy...)
+and its versions, every read audited, and change it section by section, each change a version
+(domain/clinical/medical_history.py). Contraindication flags show their detail only with
+history.read; other staff see "Health flag: a provider must review" (clinical/contraindications.py).
+A portal client reads and updates their own history with portal.self.read / portal.self.write.
 
 Only actions some service enforces are listed (tests/test_permissions.py calls each one for
-every role). Actions arrive with the feature that checks them: order.result.write (lab) with orders."""
+every role). Actions arrive with the feature that checks them."""
 
 from __future__ import annotations
 
@@ -80,6 +114,10 @@ CHART = {"chart.read", "chart.write"}
 PHOTOS = {"photo.read", "photo.write"}
 FORMS_READ = {"form.read"}
 FORMS_FILL = {"form.fill"}
+CONSENT_COLLECT = {"consent.collect"}
+RECORDS = {"document.read", "order.write", "result.read"}  # clinical: provider and owner
+LAB = {"order.worklist.read", "order.result.write"}  # the lab worklist
+HISTORY = {"history.read", "history.write"}
 BOOKING = {"appointment.book", "appointment.check_in", "appointment.cancel", "appointment.update_status",
            "appointment.reschedule",
            "client.read", "client.write", "client.contact.read", "block.write", "waitlist.manage"}
@@ -88,13 +126,16 @@ DESK_MONEY = {"payment.take"}
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
                                                          "report.read", "jobs.read", "outbox.manage", "dispute.read",
-                                                         "clinic.manage", "client.import", "client.merge", "fee.waive"} | CHART | PHOTOS
+                                                         "clinic.manage", "client.import", "client.merge", "fee.waive", "consent.manage",
+                                                         "consent.read"} | CHART | PHOTOS | CONSENT_COLLECT | RECORDS | LAB | HISTORY
                        | FORMS_READ | FORMS_FILL),
     "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read",
-                                                           "outbox.manage", "client.import", "client.merge", "fee.waive"} | FORMS_FILL),
-    "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS | FORMS_READ | FORMS_FILL),
-    "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY | FORMS_FILL),
-    "lab": frozenset({"calendar.read", "practice.read"}),  # the calendar lists the locations
+                                                           "outbox.manage", "client.import", "client.merge", "fee.waive",
+                                                           "consent.manage"} | CONSENT_COLLECT | FORMS_FILL),
+    "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS | CONSENT_COLLECT | {"consent.read"} | RECORDS | LAB
+                          | HISTORY | FORMS_READ | FORMS_FILL),
+    "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CONSENT_COLLECT | FORMS_FILL),
+    "lab": frozenset({"calendar.read", "practice.read"} | LAB),  # the calendar lists the locations
     # a portal client: only their own record and visits (services also check actor.client_id)
     "client": frozenset({"availability.read", "catalog.read", "appointment.book_online", "portal.self.read",
                          "portal.self.write", "appointment.cancel_own",

@@ -10,7 +10,6 @@ Sign-in (anonymous, the clinic named by the portal URL):
 Signed in, the actor is Actor.client(org, client_id): every function below works only on
 that client's own rows. Another client's or another clinic's ids look missing (NotFound).
 Reading the overview and the access log is audited like any read of the record.
-
 Services take a session and an actor, write the audit row in the same transaction and leave
 the commit to the caller (also on a refused code, so the attempt counter sticks).
 """
@@ -43,6 +42,7 @@ from medspa.domain.payments.models import Payment, PaymentStatus
 from medspa.domain.payments.fees import late_fee_preview
 from medspa.domain.payments.service import succeeded_deposit
 from medspa.domain.portal.models import ClientAccount, PortalCode, PortalSession
+from medspa.domain.portal.words import ACTION_WORDS, ROLE_LABELS
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.scheduling.policy import cancel_rule, cancellation_deadline, fee_due, is_late_to_cancel, late_fee_status
@@ -57,45 +57,11 @@ SESSION_HOURS = 12
 IDLE_TIMEOUT = timedelta(hours=1)
 CODE_SENT = "If this email belongs to a client of the clinic, a 6-digit code is on its way. It is valid for 10 minutes."
 CODE_REJECTED = "That code is not right or has expired. Check the email or request a new code."
-
 SHOWN_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED,
                   AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
 STATUS_LABELS = {AppointmentStatus.CONFIRMED: "Confirmed", AppointmentStatus.CHECKED_IN: "Checked in",
                  AppointmentStatus.COMPLETED: "Completed", AppointmentStatus.CANCELLED: "Cancelled",
                  AppointmentStatus.NO_SHOW: "Missed"}
-ROLE_LABELS = {"owner": "Owner", "manager": "Manager", "provider": "Provider", "front_desk": "Front desk",
-               "lab": "Lab", "system": "Clinic system", "public": "Website", "client": "You, in the portal"}
-ACTION_WORDS = {
-    "client.create": "Created your client record",
-    "client.read": "Viewed your client record",
-    "client.update": "Changed your details",
-    "client.consent_update": "Changed your marketing preferences",
-    "appointment.book": "Booked an appointment for you",
-    "appointment.hold": "Held a time for your booking",
-    "appointment.confirm": "Confirmed your appointment",
-    "appointment.release": "Released a held time",
-    "appointment.cancel": "Cancelled an appointment",
-    "appointment.check_in": "Checked you in",
-    "appointment.complete": "Marked a visit as completed",
-    "appointment.no_show": "Marked a visit as missed",
-    "appointment.reschedule": "Moved an appointment",
-    "payment.pending": "Started a payment",
-    "payment.succeeded": "Took a payment",
-    "payment.failed": "Recorded a payment that was not charged",
-    "payment.reconciled": "Settled a payment",
-    "payment.declined": "Recorded a declined card",
-    "payment.requires_action": "Asked for card verification",
-    "refund.issue": "Refunded a payment",
-    "refund.failed": "Tried to refund a payment",
-    "chart.read": "Viewed your treatment chart",
-    "chart.write": "Wrote in your treatment chart",
-    "photo.read": "Viewed your photos",
-    "form.read": "Viewed your intake form answers", "form.submit": "Received an intake form you filled in",
-    "portal.code_request": "A portal sign-in code was requested",
-    "portal.sign_in": "Signed in to the portal", "portal.sign_out": "Signed out of the portal",
-    "portal.code_rejected": "A wrong portal sign-in code was entered",
-    "portal.code_throttled": "Too many portal sign-in codes were requested",
-}
 # the client's own look at the portal is recorded, but not listed back to them as "access"
 OWN_READS = ("portal.view", "portal.access_log.read")
 

@@ -49,6 +49,9 @@ class CalendarBlock:
     without client.read).
     forms_label: the visit's intake form completion ("Forms 1/2", "Forms done"; "" none
     needed), status words every calendar role may see (clinical.forms.visit_forms).
+    health_flag: the visit's contraindication flags (clinical/contraindications.py): the
+    detail ("Pregnant · Allergy: albumin") for history.read roles, "Health flag: a provider
+    must review" for other staff, "" when nothing is flagged.
     """
 
     kind: str
@@ -69,6 +72,7 @@ class CalendarBlock:
     source: str = ""
     alerts: str = ""
     forms_label: str = ""
+    health_flag: str = ""
 
 
 def _minutes(instant: datetime, day_start: datetime) -> int:

@@ -13,8 +13,9 @@ Alerts (`VisitAlert`) of a visit, in this order:
   completed visit in client_first_visit, migration 0012, the same fact the reports count);
 - "balance": visits checked in or completed on earlier days but never checked out
   (payments.owed.unpaid_balances), for roles with payment.take.
-The clinical record (allergies, contraindications) will add kinds "allergy" and
-"contraindication" with tone "red": `visit_alerts` is the one place that collects them.
+- "allergy" / "contraindication" (tone "red", first): the clinical record's flags of the visit
+  (clinical/contraindications.py visit_flags): in detail for history.read roles (each detail
+  shown audited "history.flags.read"), one generic "contraindication" line for other staff.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from sqlmodel import Session, select
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
 from medspa.domain.clinical.forms import forms_label, visit_forms
+from medspa.domain.clinical.contraindications import audit_flag_reads, flag_words, visit_flags
 from medspa.domain.clients.models import Client
 from medspa.domain.identity.actor import Actor
 from medspa.domain.money import format_money
@@ -42,8 +44,10 @@ from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occu
 from medspa.domain.timezones import format_clinic_clock, local_day_bounds, zone_abbreviation
 
 ALERT_KINDS = ("allergy", "contraindication", "client", "new_client", "balance", "card")
-"""Every kind of visit alert, most serious first. "allergy" and "contraindication" are
-reserved for the clinical record (not written yet)."""
+"""Every kind of visit alert, most serious first. "allergy" and "contraindication" come from
+the clinical record (clinical/contraindications.py): an allergy to what the service uses, and
+every other contraindication it matches; the detail only for history.read roles, others read
+"Health flag: a provider must review" (once)."""
 
 SHOWN = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED,
          AppointmentStatus.NO_SHOW)
@@ -184,7 +188,7 @@ def _rooms(session: Session, appointment_ids: list[int]) -> dict[int, str]:
 
 
 def visit_alerts(session: Session, actor: Actor, rows: list[tuple[Appointment, Client | None]], *,
-                 before: datetime) -> dict[int, tuple[VisitAlert, ...]]:
+                 before: datetime, now: datetime | None = None) -> dict[int, tuple[VisitAlert, ...]]:
     """The alerts of each visit (appointment id -> alerts, most serious first; see the module
     docstring). `before`: the local midnight starting today (aware UTC): an unpaid balance is
     of visits before it. THE place the clinical record's allergies and contraindications
@@ -196,9 +200,22 @@ def visit_alerts(session: Session, actor: Actor, rows: list[tuple[Appointment, C
     owed = unpaid_balances(session, client_ids, before=before) if actor.can("payment.take") else {}
     see_alerts = actor.can("client.read")
     see_cards = actor.can("payment.take") or actor.can("client.contact.read")
+    health = visit_flags(session, [a for a, _c in rows]) if actor.can("calendar.read") else {}
+    detailed = actor.can("history.read")
+    if detailed and health:
+        audit_flag_reads(session, actor, {a.client_id: len(health[a.id]) for a, _c in rows if a.id in health},
+                         now, "day list")
     out: dict[int, tuple[VisitAlert, ...]] = {}
     for appt, client in rows:
         alerts: list[VisitAlert] = []
+        flags = health.get(appt.id, [])  # the clinical record (issue 17)
+        if flags and not detailed:  # status words only: which kind of flag is health information too
+            alerts.append(VisitAlert("contraindication", flag_words(flags, False), "red"))
+        elif flags:
+            for kind, found in (("allergy", [f for f in flags if f.code == "allergy"]),
+                                ("contraindication", [f for f in flags if f.code != "allergy"])):
+                if found:
+                    alerts.append(VisitAlert(kind, flag_words(found, True), "red"))
         if client is not None:
             if see_alerts and client.alerts.strip():
                 alerts.append(VisitAlert("client", client.alerts.strip(), "amber"))
@@ -229,7 +246,8 @@ def _visits(session: Session, actor: Actor, stmt, now: datetime) -> list[DayVisi
     alerts = {}
     if rows:
         # one midnight for the balance: today's start at the first visit's location
-        alerts = visit_alerts(session, actor, [(r[0], r[2]) for r in rows], before=_day_of(now, tz_first)[1])
+        alerts = visit_alerts(session, actor, [(r[0], r[2]) for r in rows], before=_day_of(now, tz_first)[1],
+                              now=now)
     waiting = card_waiting_ids(session, [r[0].id for r in rows if r[0].status == AppointmentStatus.HELD])
     forms = visit_forms(session, [r[0] for r in rows])
     visits = []

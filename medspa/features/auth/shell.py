@@ -18,6 +18,7 @@ NAV = (
     ("today", "Today", "list-checks", "/today", ("owner", "manager", "provider", "front_desk")),  # day lists
     ("clients", "Clients", "contact", "/clients", ("owner", "manager", "provider", "front_desk")),  # client.read
     ("waitlist", "Waitlist", "hourglass", "/waitlist", ("owner", "manager", "provider", "front_desk")),  # waitlist.manage
+    ("lab", "Lab", "flask-conical", "/lab", ("owner", "provider", "lab")),  # order.worklist.read
     ("dashboard", "Dashboard", "chart-column", "/dashboard", ("owner", "manager")),  # report.read
     ("outbox", "Outbox", "mail", "/outbox", ("owner", "manager")),  # outbox.manage
     ("audit", "Audit trail", "shield-check", "/audit", ("owner",)),
@@ -33,7 +34,7 @@ NAV = (
 # open side panel narrows the page, a long clinic name takes room, and the owner's nine links
 # need more than the front desk's five (at 1280 px with the panel open the owner's "Outbox"
 # was clipped). Each figure is the role's named links' width plus a margin.
-LABELS_FROM = {"owner": 1060, "manager": 880}
+LABELS_FROM = {"owner": 1130, "manager": 880, "provider": 660}  # the Lab link (issue 17): owner, provider
 LABELS_FROM_OTHERS = 580
 NAV_CONTAINER = "staffnav"
 

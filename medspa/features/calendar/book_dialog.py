@@ -16,11 +16,13 @@ import reflex as rx
 from medspa.domain.clients.actions import fetch_likely_duplicates
 from medspa.domain.clients.service import ClientInput
 from medspa.domain.errors import ValidationFailed
-from medspa.domain.scheduling.actions.desk import (do_book_for_client, fetch_booking_options, fetch_client_hits,
-                                                  fetch_free_starts)
+from medspa.domain.clinical.health_record import HealthFlagged
+from medspa.domain.clinical.history_actions import do_book_checked
+from medspa.domain.scheduling.actions.desk import fetch_booking_options, fetch_client_hits, fetch_free_starts
 from medspa.domain.scheduling.service import SlotTaken
 from medspa.domain.timezones import format_clinic_clock, local_midnight, zone_abbreviation
 from medspa.features.auth.state import StaffState
+from medspa.features.calendar.book_health import refresh_flags, show_refusal
 from medspa.features.calendar.book_offer import ANY, DeskOffer
 from medspa.features.calendar.preset import ClientPresetState
 from medspa.features.calendar.layout import parse_day
@@ -151,6 +153,7 @@ class BookDialogState(StaffState):
         self.times_note = refused or self._offer.note(
             provider=self.provider, provider_name=name, service=self.service, offered=bool(self.times),
             picked=bool(self.minute), wanted_label=self._label(self._offer.wanted))
+        await refresh_flags(self)  # the client's contraindications for this service (book_health.py)
 
     def _start(self, minute: int):
         return local_midnight(parse_day(self._day, None), ZoneInfo(self._time_zone)) + timedelta(minutes=minute)
@@ -189,39 +192,30 @@ class BookDialogState(StaffState):
         self._hit_ids = [h.id for h in hits]
 
     @rx.event
-    def pick_client(self, client_id: int):
+    async def pick_client(self, client_id: int):
         """Take one of the search hits as the visit's client (ids not among the hits are ignored)."""
         if client_id in self._hit_ids:
             hit = next(h for h in self.hits if h.id == client_id)
             self.client_id, self.client_label, self.mode = client_id, hit.name, "picked"
             self.errors = {k: v for k, v in self.errors.items() if k != "client"}
+            await refresh_flags(self)
 
     @rx.event
-    def pick_duplicate(self, client_id: int):
+    async def pick_duplicate(self, client_id: int):
         """Book the existing client the new one likely is (only one of those shown)."""
         hit = next((h for h in self.dup_hits if h.id == client_id), None) if isinstance(client_id, int) else None
         if hit is not None:
             self.client_id, self.client_label, self.mode = hit.id, hit.name, "picked"
             self.dup_hits, self._dup_key = [], ""
             self.errors = {k: v for k, v in self.errors.items() if k != "client"}
-
-    async def _likely_duplicates(self, new_client: ClientInput) -> bool:
-        """True when the new client looks like existing ones not shown yet for these details
-        (they are listed and the booking waits); pressing Book again books a new client."""
-        key = repr(new_client)
-        if key == self._dup_key:
-            return False
-        done = await self._act(fetch_likely_duplicates, new_client)
-        found = done.value if done.ok else []
-        self._dup_key = key
-        self.dup_hits = [Hit(i, name, why.capitalize()) for i, name, why in found]
-        return bool(found)
+            await refresh_flags(self)
 
     @rx.event
-    def set_mode(self, mode: str):
+    async def set_mode(self, mode: str):
         """Switch between searching an existing client and typing a new one."""
         if mode in ("search", "new"):
             self.mode, self.client_id, self.client_label = mode, 0, ""
+            await refresh_flags(self)
 
     @rx.event
     async def set_service(self, value: str):
@@ -267,7 +261,7 @@ class BookDialogState(StaffState):
                 return
             self.errors, self.alternatives = errors, []
             return
-        if new_client is not None and await self._likely_duplicates(new_client):
+        if new_client is not None and await _likely_duplicates(self, new_client):
             self.errors = {"client": "This may be someone already on file: pick them below, or press Book again "
                                      "to add a new client."}
             return
@@ -276,9 +270,13 @@ class BookDialogState(StaffState):
         start = self._start(int(self.minute))
         try:
             done = await self._act(
-                do_book_for_client, location_id=self._location_id, service_id=int(self.service),
+                do_book_checked, location_id=self._location_id, service_id=int(self.service),
                 provider_id=None if self.provider == ANY else int(self.provider), start_at=start,
-                client_id=self.client_id or None, new_client=new_client)
+                client_id=self.client_id or None, new_client=new_client,
+                override_reason=form_text(form_data, "health_reason", 500))
+        except HealthFlagged as exc:  # flagged: the reason is required (book_health.py)
+            await show_refusal(self, exc)
+            return
         except ValidationFailed as exc:
             self.busy, self.errors = False, _shown_errors(exc.fields)
             return
@@ -302,3 +300,16 @@ class BookDialogState(StaffState):
         cal = await self.get_state(CalendarState)
         await cal._reload(done.actor)
         yield rx.toast.success(f"Booked {who} at {self._label(int(self.minute))}")
+
+
+async def _likely_duplicates(dialog: BookDialogState, new_client: ClientInput) -> bool:
+    """True when the new client looks like existing ones not shown yet for these details
+    (they are listed and the booking waits); pressing Book again books a new client."""
+    key = repr(new_client)
+    if key == dialog._dup_key:
+        return False
+    done = await dialog._act(fetch_likely_duplicates, new_client)
+    found = done.value if done.ok else []
+    dialog._dup_key = key
+    dialog.dup_hits = [Hit(i, name, why.capitalize()) for i, name, why in found]
+    return bool(found)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.features.calendar.book_dialog import BookDialogState, Hit, Option
+from medspa.features.calendar.book_health import health_section
 from medspa.features.calendar.series_dialog import NONE, SeriesState, series_section
 
 
@@ -133,6 +134,7 @@ def book_dialog() -> rx.Component:
                     rx.cond(s.alternatives.length() > 0,
                             rx.text("Free nearby: " + s.alternatives.join(", "), size="1", color_scheme="gray",
                                     id="book-alternatives")),
+                    health_section(s.errors),
                     series_section(),
                     rx.cond(SeriesState.repeat == NONE,
                             rx.callout("Desk bookings are confirmed at once; no deposit is charged.", icon="info",

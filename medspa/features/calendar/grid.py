@@ -128,13 +128,18 @@ def _block(block: BlockView) -> rx.Component:
         color=rx.cond(done, rx.color("grass", 11), rx.color("amber", 11)),
         border=rx.cond(done, f"1px solid {rx.color('grass', 6)}", f"1px solid {rx.color('amber', 7)}"),
         class_name="cal-forms", title="Intake forms: " + block.forms))
+    health = rx.cond(block.health_flag != "", rx.box(  # a contraindication (issue 17): words in the title
+        rx.icon("triangle-alert", size=11), title=block.health_flag, aria_label=block.health_flag, role="img",
+        display="inline-flex", align_items="center", justify_content="center", flex_shrink="0", width="16px",
+        height="16px", border_radius="4px", background=rx.color("red", 9), color="white", class_name="cal-health"))
     full = rx.vstack(
         rx.hstack(
             rx.text(block.time, font_size="11px", weight="medium", opacity="0.85", **ellipsis),
             pill,
             justify="between", width="100%", spacing="1", align="center",
         ),
-        rx.hstack(alert, rx.text(block.client, font_size="13px", weight="bold", class_name="cal-client", **ellipsis),
+        rx.hstack(health, alert, rx.text(block.client, font_size="13px", weight="bold", class_name="cal-client",
+                                         **ellipsis),
                   spacing="1", align="center", width="100%"),
         rx.hstack(rx.text(block.service, font_size="11.5px", opacity="0.9", **ellipsis), forms,
                   spacing="1", align="center", width="100%"),
@@ -142,7 +147,7 @@ def _block(block: BlockView) -> rx.Component:
     )
     medium = rx.vstack(
         rx.hstack(
-            alert,
+            health, alert,
             rx.text(block.client, font_size="12.5px", weight="bold", class_name="cal-client", **ellipsis),
             rx.spacer(),
             pill,
@@ -153,7 +158,7 @@ def _block(block: BlockView) -> rx.Component:
         spacing="0", width="100%",
     )
     compact = rx.hstack(
-        alert,
+        health, alert,
         rx.text(block.client, font_size="11.5px", weight="bold", class_name="cal-client", **ellipsis),
         rx.text(block.service, font_size="11px", opacity="0.85", **ellipsis),
         spacing="1", align="center", width="100%", overflow="hidden",

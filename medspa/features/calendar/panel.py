@@ -39,6 +39,21 @@ def _open_chart() -> rx.Component:
     )
 
 
+# roles that see "Sign with client" (the tablet page checks consent.collect on the server again)
+CONSENT_ROLES = [r for r in sorted(STAFF_ROLES) if has_permission(r, "consent.collect")]
+
+
+def _sign_with_client() -> rx.Component:
+    d = DetailState.detail
+    return rx.cond(
+        rx.Var.create(CONSENT_ROLES).contains(DetailState.staff_role) & (d.status != AppointmentStatus.HELD)
+        & (d.status != AppointmentStatus.EXPIRED),
+        rx.link(rx.button(rx.icon("signature", size=15), "Sign with client", size="2", variant="soft",
+                          color_scheme="gray", width="100%"), href="/consent/" + d.id.to(str),
+                id="detail-sign-consent", width="100%"),
+    )
+
+
 def _checkout_error(name: str) -> rx.Component:
     message = DetailState.checkout_errors[name]
     return rx.cond(
@@ -379,6 +394,7 @@ def detail_panel() -> rx.Component:
                 fee_section(),
                 _open_chart(),
                 forms_section(),  # issue 17: intake form completion, "Fill with client"
+                _sign_with_client(),
                 _checkout_section(),
                 checkout_rebook_section(),  # issue 16: checkout offers the next visit
                 rx.separator(size="4"),

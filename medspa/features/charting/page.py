@@ -14,6 +14,7 @@ from medspa.domain.clinical.models import NoteStatus
 from medspa.domain.clinical.service import TREATMENT_AREAS
 from medspa.features.auth.shell import not_found_view, staff_header
 from medspa.features.charting.photos import photos_panel
+from medspa.features.charting.health_panel import ChartHealthState, health_panel
 from medspa.features.charting.state import ChartState, RowView, VersionView
 
 ROUTE = "/chart/[appointment_id]"
@@ -141,7 +142,7 @@ def _actions() -> rx.Component:
             rx.hstack(
                 rx.button("Not yet", variant="soft", color_scheme="gray", size="2", on_click=s.ask_sign(False)),
                 rx.button(rx.icon("pen-line", size=15), "Sign chart", color_scheme="grass", size="2",
-                          on_click=s.sign, loading=s.busy, id="chart-sign-confirm"),
+                          on_click=ChartHealthState.sign_with_reason, loading=s.busy, id="chart-sign-confirm"),
                 spacing="2"),
             justify="between", align="center", width="100%", wrap="wrap", spacing="3"),
         width="100%", background=rx.color("grass", 2), id="chart-sign-dialog",
@@ -151,6 +152,8 @@ def _actions() -> rx.Component:
                   loading=s.busy, id="chart-save"),
         rx.button(rx.icon("pen-line", size=15), "Sign", size="2", color_scheme="grass", on_click=s.ask_sign(True),
                   disabled=s.busy, id="chart-sign"),
+        rx.link(rx.button(rx.icon("signature", size=15), "Sign with client", size="2", variant="soft",
+                          color_scheme="gray"), href="/consent/" + s.appointment_ref, id="chart-sign-consent"),
         spacing="2",
     )
     return rx.vstack(
@@ -178,6 +181,7 @@ def _chart_view() -> rx.Component:
         rx.heading("Treatment chart", size="6", weight="bold"),
         _visit(),
         _lines(),
+        health_panel(),
         _actions(),
         photos_panel(),
         rx.cond(s.history.length() > 0,
@@ -203,4 +207,4 @@ def chart_page() -> rx.Component:
 
 def register(app: rx.App) -> None:
     """Add /chart/[appointment_id] (provider and owner)."""
-    app.add_page(chart_page, route=ROUTE, title="Treatment chart · medspa", on_load=ChartState.load)
+    app.add_page(chart_page, route=ROUTE, title="Treatment chart · medspa", on_load=[ChartState.load, ChartHealthState.load_health])

@@ -79,6 +79,7 @@ class ChartState(StaffState):
     notice: str = ""
     busy: bool = False
     confirm_sign: bool = False
+    appointment_ref: str = ""  # the visit id as text, for the "Sign with client" link (/consent/<id>)
     _appointment_id: int = 0
 
     # ---- helpers (not callable from the browser)
@@ -175,6 +176,7 @@ class ChartState(StaffState):
     async def load(self):
         """on_load: the visit and its chart (each load is one audited chart.read)."""
         self._appointment_id = appointment_id_from_path(self.router.url.path)
+        self.appointment_ref = str(self._appointment_id or "")
         self.status = "loading"
         chart, redirect = await self._chart_act(actions.fetch_chart)
         if chart is None:

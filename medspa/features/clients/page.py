@@ -10,7 +10,12 @@ import reflex as rx
 from medspa.features.auth.shell import not_found_view, staff_header
 from medspa.features.clients.edit import NEW_ROUTE, details_card
 from medspa.features.clients.edit import register as register_edit
+from medspa.features.consent.profile import consents_card
+from medspa.features.clients.health_card import health_card
+from medspa.features.clients.health_state import HealthCardState
 from medspa.features.clients.history import ClientHistoryState, book_again_card, book_again_cell, clinical_section
+from medspa.features.clients.records import documents_card, orders_card
+from medspa.features.clients.records_state import ClientRecordsState
 from medspa.features.clients.merging import ProfileMergeState, merged_banner, record_keeping_card
 from medspa.features.clients.state import (ClientProfileState, ClientRowView, ClientsState, FeeView, LedgerView,
                                            VisitView)
@@ -237,12 +242,16 @@ def _profile_view() -> rx.Component:
         head,
         details_card(),
         record_keeping_card(),
+        health_card(),
         book_again_card(),
         _visits("Upcoming visits", p.upcoming, "profile-upcoming", "Nothing booked."),
         rx.cond(p.cancelled.length() > 0,  # cancelled, time still ahead: neither upcoming nor past
                 _visits("Cancelled visits", p.cancelled, "profile-cancelled", "")),
         _visits("Past visits", p.past, "profile-past", "No visits yet.", extra=book_again_cell),
         clinical_section(),
+        consents_card(),  # issue 17: provider and owner only (consent.read)
+        orders_card(),
+        documents_card(),
         ledger,
         spacing="4", padding=rx.breakpoints(initial="12px", sm="20px"), width="100%", max_width="1200px",
         margin_x="auto", id="client-profile",
@@ -264,5 +273,6 @@ def register(app: rx.App) -> None:
     """Add /clients and /clients/[client_id] (staff with client.read)."""
     app.add_page(clients_page, route=ROUTE, title="Clients · medspa", on_load=ClientsState.load)
     app.add_page(client_profile_page, route=PROFILE_ROUTE, title="Client · medspa",
-                 on_load=[ClientProfileState.load, ProfileMergeState.clear, ClientHistoryState.load])
+                 on_load=[ClientProfileState.load, ProfileMergeState.clear, ClientHistoryState.load,
+                          ClientRecordsState.load, HealthCardState.load_health])
     register_edit(app)

@@ -6,7 +6,10 @@ import reflex as rx
 
 from medspa.domain.scheduling.models import AppointmentStatus as A
 from medspa.features.forms.portal_tab import forms_tab
+from medspa.features.consent.portal import consents_tab
 from medspa.features.manage.reasons import reason_picker
+from medspa.features.portal.records import documents_tab, results_tab
+from medspa.features.portal.health import health_tab
 from medspa.features.portal.state import PortalState as S
 
 ACCENT = "teal"
@@ -343,12 +346,20 @@ def portal_body() -> rx.Component:
             rx.tabs.list(
                 rx.tabs.trigger("Visits", value="visits"),
                 rx.tabs.trigger("Forms", value="forms"),
+                rx.tabs.trigger("Consents", value="consents", id="portal-tab-consents"),
                 rx.tabs.trigger("My details", value="details"),
+                rx.tabs.trigger("Health", value="health"),
+                rx.tabs.trigger("Documents", value="documents"),
+                rx.tabs.trigger("Results", value="results"),
                 rx.tabs.trigger("Record access", value="access"),
                 size="2",
+                overflow_x="auto",  # the tabs scroll sideways on a phone
+                overflow_y="hidden",
+                max_width="100%",
             ),
             rx.box(
-                rx.match(S.tab, ("forms", forms_tab()), ("details", my_details()), ("access", access_log()), visits()),
+                rx.match(S.tab, ("forms", forms_tab()), ("details", my_details()), ("health", health_tab()), ("access", access_log()),
+                         ("consents", consents_tab()), ("documents", documents_tab()), ("results", results_tab()), visits()),
                 padding_top="1.25em",
             ),
             value=S.tab,

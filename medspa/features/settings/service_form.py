@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from medspa.features.settings.contraindications import contraindications_section
 from medspa.features.settings.form import NONE
 from medspa.features.settings.state import Choice, SettingsState
 
@@ -153,7 +154,7 @@ def service_dialog() -> rx.Component:
                                   color_scheme="gray", margin_bottom="12px"),
             rx.el.form(
                 rx.vstack(
-                    _basics(), _timing(), _pricing(), _resources(), _online(),
+                    _basics(), _timing(), _pricing(), _resources(), _online(), contraindications_section(),
                     rx.cond(S.error != "", rx.callout(S.error, icon="circle-alert", color_scheme="red", size="1",
                                                       width="100%", id="svc-form-error")),
                     rx.hstack(

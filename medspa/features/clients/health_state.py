@@ -1,0 +1,123 @@
+"""The client profile's "Medical history" card: state (its UI: health_card.py).
+
+For history.read roles only (provider, owner): for anyone else the state holds nothing and the
+card is not rendered. Loading the card is one audited read (history.read), opening "History"
+another (history.versions.read); "Edit" on a section opens its form, "Save" writes a version
+of that section (history.write) or shows the messages next to the fields. The section being
+edited is kept on the server: the browser only sends the form's fields.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from medspa.domain.clinical.history_actions import do_update_history, fetch_history, fetch_history_versions
+from medspa.domain.clinical.medical_history import SECTION_LABELS, SECTIONS
+from medspa.domain.errors import ValidationFailed
+from medspa.features.clients.state import ClientProfileState
+from medspa.features.health_form import (LIST_SPECS, EditRow, SectionView, VersionView, changes_from_form,
+                                         edit_values, field_errors, section_views)
+
+
+class HealthCardState(ClientProfileState):
+    """The "Medical history" card: sections, the section being edited, the version viewer."""
+
+    health_show: bool = False
+    health_rows: list[SectionView] = []
+    health_updated: str = ""
+    edit_section: str = ""
+    edit_label: str = ""
+    edit_cols: list[str] = []
+    edit_rows: list[EditRow] = []
+    edit_flags: dict[str, bool] = {}  # pregnant, breastfeeding, smoking
+    edit_texts: dict[str, str] = {}  # fitz, sun, goals
+    edit_errors: dict[str, str] = {}
+    saving: bool = False
+    versions_open: bool = False
+    versions: list[VersionView] = []
+    _values: dict = {}
+
+    @rx.event
+    async def load_health(self):
+        """on_load after the profile: the card for provider/owner (audited), nothing for others."""
+        self.health_show, self.health_rows, self.health_updated, self._values = False, [], "", {}
+        self.edit_section, self.versions_open, self.versions = "", False, []
+        if self.status != "ready" or not self._client_id:
+            return None
+        actor = await self._staff_actor()
+        if actor is None or not actor.can("history.read"):
+            return None
+        done = await self._act(fetch_history, self._client_id)
+        if done.redirect is not None:
+            return done.redirect
+        if done.ok:
+            self._shown(done.value)
+        return None
+
+    def _shown(self, view) -> None:
+        self.health_show, self._values = True, dict(view.values)
+        self.health_rows = section_views(view.values, view.recorded)
+        self.health_updated = view.last_change_label
+
+    @rx.event
+    def start_edit(self, section: str):
+        """Open the form of one section (one of SECTIONS), filled with its current value."""
+        if not self.health_show or section not in SECTIONS:
+            return
+        self.edit_section, self.edit_label, self.edit_errors = section, SECTION_LABELS[section], {}
+        self.edit_cols, self.edit_rows, self.edit_flags, self.edit_texts = edit_values(section, self._values.get(section))
+
+    @rx.event
+    def cancel_edit(self):
+        """Close the section's form without saving."""
+        self.edit_section, self.edit_errors = "", {}
+
+    @rx.event
+    async def add_row(self):
+        """One more empty row in a list section's form (at most 30)."""
+        if self.edit_section in LIST_SPECS and len(self.edit_rows) < 30:
+            self.edit_rows = self.edit_rows + [EditRow(len(self.edit_rows))]
+
+    @rx.event
+    async def save_edit(self, form_data: dict):
+        """Save the open section: a new version when it changed; messages next to the fields."""
+        section = self.edit_section
+        if section not in SECTIONS:
+            return
+        self.saving = True
+        yield
+        try:
+            done = await self._act(do_update_history, self._client_id,
+                                   {section: changes_from_form(section, form_data, len(self.edit_rows))})
+        except ValidationFailed as exc:
+            self.saving, self.edit_errors = False, field_errors(section, exc.fields)
+            return
+        self.saving = False
+        if done.redirect is not None:
+            yield done.redirect
+            return
+        if done.error:
+            self.edit_errors = {"general": "This record cannot be changed."}
+            return
+        self._shown(done.value)
+        self.edit_section = ""
+        yield rx.toast.success(f"{SECTION_LABELS[section]} saved")
+
+    @rx.event
+    async def open_versions(self):
+        """The version viewer: every change, newest first (an audited read)."""
+        if not self.health_show:
+            return None
+        done = await self._act(fetch_history_versions, self._client_id)
+        if done.redirect is not None:
+            return done.redirect
+        if done.ok:
+            self.versions = [VersionView(v.when_label, v.by_label or "—", v.source, v.section_label, v.old_text,
+                                         v.new_text) for v in done.value]
+            self.versions_open = True
+        return None
+
+    @rx.event
+    def set_versions_open(self, value: bool):
+        """The viewer's open state from the component (it may close itself, never open itself)."""
+        self.versions_open = bool(value) and self.versions_open

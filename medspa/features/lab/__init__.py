@@ -1,0 +1,1 @@
+"""The lab worklist /lab and the shared views of orders and results."""
