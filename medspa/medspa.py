@@ -37,6 +37,7 @@ from medspa.features.settings import page as settings_page
 from medspa.features.setup import page as setup_page
 from medspa.features.clients import page as clients_page
 from medspa.features.client_import import page as client_import_page
+from medspa.features.forms import tablet as forms_tablet_page
 from medspa.features.consent import tablet as consent_tablet_page
 from medspa.features.lab import page as lab_page
 
@@ -59,6 +60,7 @@ _PAGE_MODULES = (
     client_import_page,
     today_page,
     waitlist_page,
+    forms_tablet_page,
     consent_tablet_page,
     lab_page,
 )

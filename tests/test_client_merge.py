@@ -16,6 +16,7 @@ from sqlmodel import select
 
 from medspa.clock import FixedClock
 from medspa.domain.audit.models import AuditEvent
+from medspa.domain.clinical.forms import submit_form
 from medspa.domain.clients.merge import CLIENT_ROWS, KEPT_ON_MERGE, MERGE_UNDO_DAYS, live_client_id
 from medspa.domain.clients.merge_actions import do_merge_clients, do_undo_merge
 from medspa.domain.clients.models import Client
@@ -113,6 +114,9 @@ def two_records(engine, owner_engine, tmp_path):
         add_entry(s, clinic.system, second.client_id, WishInput(  # a waitlist wish follows its client too
             clinic.location_id, clinic.services["facial"], None, date(2026, 7, 20), date(2026, 7, 24), time(9),
             time(12)), source="desk", now=NOW)
+        submit_form(s, Actor.client(clinic.org_id, second.client_id), second.id, "neuromodulator",  # issue 17
+                    {"areas": "Forehead", "previous_toxin": "no", "neuromuscular": "no", "blood_thinners": "no"},
+                    source="portal", now=NOW)
         s.add(ClientDocument(org_id=clinic.org_id, client_id=second.client_id, title="Rx", kind="prescription",  # issue 17
                              storage_key=f"org-{clinic.org_id}/documents/merge-test.pdf", content_type="application/pdf",
                              bytes=10, sha256="0" * 64, uploaded_by_client=True, created_at=NOW))

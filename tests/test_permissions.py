@@ -26,6 +26,7 @@ from medspa.domain.clients.import_service import review_import
 from medspa.domain.clients.merge import merge_clients
 from medspa.domain.clients.service import ClientInput, create_client, find_or_create_client, get_client
 from medspa.domain.clinical.photos import LocalMediaStore, add_photo, open_photo
+from medspa.domain.clinical.forms import submit_form, visit_answers
 from medspa.domain.clinical.health_record import read_history, update_history
 from medspa.domain.clinical.service import LineInput, get_chart, save_chart
 from medspa.domain.clinical.documents import list_documents
@@ -186,6 +187,10 @@ ENTRY_POINTS = {
     "photo.write": lambda s, a, w: add_photo(s, a, w.appointment_id, _JPEG, "after", NOW, w.media),
     "fee.waive": lambda s, a, w: _waive(s, a, w),
     "waitlist.manage": lambda s, a, w: entries_for_day(s, a, w.clinic.location_id, DAY),
+    "form.read": lambda s, a, w: visit_answers(s, a, w.appointment_id, now=NOW),
+    "form.fill": lambda s, a, w: submit_form(s, a, w.appointment_id, "neuromodulator", {
+        "areas": "Forehead", "previous_toxin": "no", "neuromuscular": "no", "blood_thinners": "no"},
+        source="tablet", now=NOW),
     "consent.manage": lambda s, a, w: _edit_consent(s, a),
     "consent.collect": lambda s, a, w: _collect_consent(s, a, w),
     "consent.read": lambda s, a, w: _read_consent(s, a, w),
@@ -304,6 +309,7 @@ def test_role_action_matrix(world: World, role: str, action: str):
 PHI_READS = {"client.read": "client.read", "client.contact.read": "appointment.read",
              "calendar.read": "calendar.read", "portal.self.read": "portal.view", "audit.read": "audit.search",
              "chart.read": "chart.read", "photo.read": "photo.read", "outbox.manage": "outbox.message.read",
+             "form.read": "form.read",
              "consent.read": "consent.read",
              "document.read": "document.read", "result.read": "result.read",
              "order.worklist.read": "order.worklist.read",

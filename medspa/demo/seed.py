@@ -66,6 +66,7 @@ from sqlmodel import Session
 from medspa.db import tenant_session
 from medspa.settings import Settings
 from medspa.demo import data as D
+from medspa.demo.forms import seed_forms
 from medspa.demo.consents import seed_consents
 from medspa.demo.orders import seed_orders
 from medspa.domain.audit.service import record
@@ -1137,6 +1138,7 @@ def _fill_clinic(session: Session, org_id: int, spec: _ClinicSpec, slug: str, to
     _bulk(session, Refund, refund_rows, report, "refunds", 0.91, 0.93)
     _bulk(session, LedgerEntry, ledger_rows, report, "ledger", 0.93, 0.96)
     _seed_checkouts(session, org_id)
+    seed_forms(session, org_id, now)  # issue 17: some of today's and tomorrow's visits have their forms done
     if "provider" in user_ids and "lab" in user_ids:  # a few tests in every status (issue 17)
         seed_orders(session, org_id, now, Actor(org_id, "provider", user_ids["provider"], label=_user_name(spec, "provider")),
                     Actor(org_id, "lab", user_ids["lab"], label=_user_name(spec, "lab")))

@@ -65,6 +65,7 @@ CLIENT_ROWS: tuple[ClientRows, ...] = (
     ClientRows("medical_history_version"),  # issue 17: the history follows the client (newest per section wins)
     ClientRows("health_override"),  # issue 17: overrides of flagged visits follow their visits
     ClientRows("policy_fee"),  # late-cancel / no-show fees follow the client with their visits (issue 16)
+    ClientRows("form_response"),  # intake form answers follow the client with their visits (issue 17)
     ClientRows("consent_signature"),  # signed consents follow the client (issue 17; the row is otherwise append-only)
     ClientRows("client_document"),  # documents the client uploaded (issue 17)
     ClientRows("lab_order"),  # ordered tests and their results (issue 17)

@@ -59,6 +59,14 @@ waitlist.manage (staff who book, and the system's waitlist job): the waitlist pe
 client's wish at the desk, take one off, and offer a freed time (domain/waitlist). A visitor
 joins from the booking page with appointment.book_online.
 
+form.read (provider and owner only: never front desk, lab nor manager): read the answers of a
+visit's intake forms (domain/clinical/forms.py visit_answers; each read audited). Everyone with
+calendar.read sees only the completion words ("Forms 1/2", "Forms done").
+
+form.fill (owner, manager, provider, front desk): hand a tablet to the client to fill a form of
+their visit ("Fill with client": domain/clinical/forms.py submit_form with source "tablet"); the
+tablet page starts blank and shows no other client data. The client fills their own forms in
+the portal with portal.self.write.
 consent.manage (owner and manager): the consent templates on /settings/consents
 (domain/clinical/consent.py): edit a text (in place while unsigned, else a new version, audited)
 and a service's own choice of the consents it requires.
@@ -104,6 +112,8 @@ STAFF_ROLES = frozenset({"owner", "manager", "provider", "front_desk", "lab"})  
 STAFF_READ = {"calendar.read", "availability.read", "catalog.read", "practice.read"}
 CHART = {"chart.read", "chart.write"}
 PHOTOS = {"photo.read", "photo.write"}
+FORMS_READ = {"form.read"}
+FORMS_FILL = {"form.fill"}
 CONSENT_COLLECT = {"consent.collect"}
 RECORDS = {"document.read", "order.write", "result.read"}  # clinical: provider and owner
 LAB = {"order.worklist.read", "order.result.write"}  # the lab worklist
@@ -117,13 +127,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
                                                          "report.read", "jobs.read", "outbox.manage", "dispute.read",
                                                          "clinic.manage", "client.import", "client.merge", "fee.waive", "consent.manage",
-                                                         "consent.read"} | CHART | PHOTOS | CONSENT_COLLECT | RECORDS | LAB | HISTORY),
+                                                         "consent.read"} | CHART | PHOTOS | CONSENT_COLLECT | RECORDS | LAB | HISTORY
+                       | FORMS_READ | FORMS_FILL),
     "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read",
                                                            "outbox.manage", "client.import", "client.merge", "fee.waive",
-                                                           "consent.manage"} | CONSENT_COLLECT),
+                                                           "consent.manage"} | CONSENT_COLLECT | FORMS_FILL),
     "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS | CONSENT_COLLECT | {"consent.read"} | RECORDS | LAB
-                          | HISTORY),
-    "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CONSENT_COLLECT),
+                          | HISTORY | FORMS_READ | FORMS_FILL),
+    "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CONSENT_COLLECT | FORMS_FILL),
     "lab": frozenset({"calendar.read", "practice.read"} | LAB),  # the calendar lists the locations
     # a portal client: only their own record and visits (services also check actor.client_id)
     "client": frozenset({"availability.read", "catalog.read", "appointment.book_online", "portal.self.read",

@@ -20,7 +20,7 @@ from medspa.domain.money import format_money
 from medspa.domain.payments.models import Payment
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment
-from medspa.domain.scheduling.references import format_display_code, manage_url
+from medspa.domain.scheduling.references import format_display_code, manage_url, portal_forms_url
 from medspa.domain.scheduling.policy import visit_terms
 from medspa.domain.timezones import format_clinic_time
 from medspa.settings import get_settings
@@ -101,7 +101,8 @@ def queue_booking_confirmation(session: Session, *, org: Organization, appointme
         f"{deposit}"
         f"Booking reference: {format_display_code(appointment.display_code)}\n"
         f"{terms}\n"
-        f"Manage your booking: {manage_url(org.slug, appointment.booking_token, get_settings().base_url)}\n\n"
+        f"Manage your booking: {manage_url(org.slug, appointment.booking_token, get_settings().base_url)}\n"
+        f"Before your visit, fill in your health forms: {portal_forms_url(org.slug, get_settings().base_url)}\n\n"
         f"{org.name}"
     )
     added = add_new_messages(session, visit_messages(

@@ -33,6 +33,8 @@ ACTION_WORDS = {
     "chart.read": "Viewed your treatment chart",
     "chart.write": "Wrote in your treatment chart",
     "photo.read": "Viewed your photos",
+    "form.read": "Viewed your intake form answers",
+    "form.submit": "Received an intake form you filled in",
     "history.read": "Viewed your medical history",
     "history.versions.read": "Viewed the changes to your medical history",
     "history.write": "Updated your medical history",

@@ -47,6 +47,8 @@ class CalendarBlock:
     "maintenance" (a room or device out of service, block_id = occupancy id, note = reason).
     alerts: the client's alerts line ("VIP · prefers afternoons"; "" none, or for roles
     without client.read).
+    forms_label: the visit's intake form completion ("Forms 1/2", "Forms done"; "" none
+    needed), status words every calendar role may see (clinical.forms.visit_forms).
     health_flag: the visit's contraindication flags (clinical/contraindications.py): the
     detail ("Pregnant · Allergy: albumin") for history.read roles, "Health flag: a provider
     must review" for other staff, "" when nothing is flagged.
@@ -69,6 +71,7 @@ class CalendarBlock:
     note: str = ""
     source: str = ""
     alerts: str = ""
+    forms_label: str = ""
     health_flag: str = ""
 
 

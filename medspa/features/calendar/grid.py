@@ -109,6 +109,17 @@ def _slot(slot: SlotView) -> rx.Component:
     )
 
 
+def _forms_chip(block: BlockView) -> rx.Component:
+    """The visit's intake form completion, small on the block ("Forms 1/2" amber, "Forms done" green)."""
+    done = block.forms == "Forms done"
+    return rx.cond(block.forms != "", rx.text(
+        block.forms, font_size="9.5px", weight="bold", padding_x="4px", border_radius="4px", line_height="14px",
+        white_space="nowrap", flex_shrink="0", background=rx.cond(done, "rgba(255,255,255,0.7)", rx.color("amber", 3)),
+        color=rx.cond(done, rx.color("grass", 11), rx.color("amber", 11)),
+        border=rx.cond(done, f"1px solid {rx.color('grass', 6)}", f"1px solid {rx.color('amber', 7)}"),
+        class_name="cal-forms", title="Intake forms: " + block.forms))
+
+
 def _block(block: BlockView) -> rx.Component:
     pill = rx.cond(
         block.pill != "",
@@ -121,6 +132,7 @@ def _block(block: BlockView) -> rx.Component:
         rx.icon("flag", size=11), title=block.alerts, aria_label="Alerts: " + block.alerts, role="img",
         display="inline-flex", align_items="center", justify_content="center", flex_shrink="0", width="16px",
         height="16px", border_radius="4px", background=rx.color("amber", 9), color="white", class_name="cal-alert"))
+    forms = _forms_chip(block)
     health = rx.cond(block.health_flag != "", rx.box(  # a contraindication (issue 17): words in the title
         rx.icon("triangle-alert", size=11), title=block.health_flag, aria_label=block.health_flag, role="img",
         display="inline-flex", align_items="center", justify_content="center", flex_shrink="0", width="16px",
@@ -134,7 +146,8 @@ def _block(block: BlockView) -> rx.Component:
         rx.hstack(health, alert, rx.text(block.client, font_size="13px", weight="bold", class_name="cal-client",
                                          **ellipsis),
                   spacing="1", align="center", width="100%"),
-        rx.text(block.service, font_size="11.5px", opacity="0.9", **ellipsis),
+        rx.hstack(rx.text(block.service, font_size="11.5px", opacity="0.9", **ellipsis), forms,
+                  spacing="1", align="center", width="100%"),
         spacing="0", width="100%",
     )
     medium = rx.vstack(
@@ -145,7 +158,8 @@ def _block(block: BlockView) -> rx.Component:
             pill,
             justify="between", width="100%", spacing="1", align="center",
         ),
-        rx.text(block.time + " · " + block.service, font_size="11px", opacity="0.85", **ellipsis),
+        rx.hstack(rx.text(block.time + " · " + block.service, font_size="11px", opacity="0.85", **ellipsis), forms,
+                  spacing="1", align="center", width="100%"),
         spacing="0", width="100%",
     )
     compact = rx.hstack(

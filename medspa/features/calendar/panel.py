@@ -11,6 +11,7 @@ from medspa.features.calendar.checkout_rebook import checkout_rebook_section
 from medspa.features.calendar.edit import EditVisitState
 from medspa.features.calendar.fee_panel import fee_section
 from medspa.features.calendar.state import DetailState
+from medspa.features.forms.panel import forms_section
 from medspa.features.calendar.style import PANEL_WIDTH
 from medspa.web.auth import STAFF_ROLES
 
@@ -392,6 +393,7 @@ def detail_panel() -> rx.Component:
                 rx.text(d.source, size="1", color_scheme="gray"),
                 fee_section(),
                 _open_chart(),
+                forms_section(),  # issue 17: intake form completion, "Fill with client"
                 _sign_with_client(),
                 _checkout_section(),
                 checkout_rebook_section(),  # issue 16: checkout offers the next visit

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.domain.scheduling.models import AppointmentStatus as A
+from medspa.features.forms.portal_tab import forms_tab
 from medspa.features.consent.portal import consents_tab
 from medspa.features.manage.reasons import reason_picker
 from medspa.features.portal.records import documents_tab, results_tab
@@ -344,6 +345,7 @@ def portal_body() -> rx.Component:
         rx.tabs.root(
             rx.tabs.list(
                 rx.tabs.trigger("Visits", value="visits"),
+                rx.tabs.trigger("Forms", value="forms"),
                 rx.tabs.trigger("Consents", value="consents", id="portal-tab-consents"),
                 rx.tabs.trigger("My details", value="details"),
                 rx.tabs.trigger("Health", value="health"),
@@ -356,7 +358,7 @@ def portal_body() -> rx.Component:
                 max_width="100%",
             ),
             rx.box(
-                rx.match(S.tab, ("details", my_details()), ("health", health_tab()), ("access", access_log()),
+                rx.match(S.tab, ("forms", forms_tab()), ("details", my_details()), ("health", health_tab()), ("access", access_log()),
                          ("consents", consents_tab()), ("documents", documents_tab()), ("results", results_tab()), visits()),
                 padding_top="1.25em",
             ),

@@ -57,6 +57,7 @@ class PortalState(rx.State):
     _org_id: int = 0
     _token: str = ""
     _cancellable: list[int] = []
+    _start_tab: str = ""  # "forms" when the link asked for it (/portal/<clinic>?tab=forms)
 
     def _who(self) -> tuple[str, str]:
         return self.router.session.client_ip or "", (self.router.headers.user_agent or "")[:200]
@@ -100,6 +101,7 @@ class PortalState(rx.State):
             return
         self.reset()
         self._slug = slug
+        self._start_tab = "forms" if self.router.url.query_parameters.get("tab") == "forms" else ""
         clinic = await asyncio.to_thread(actions.fetch_clinic, slug)
         if clinic is None:
             self.status = "not_found"
@@ -144,8 +146,8 @@ class PortalState(rx.State):
         if token is None:
             self.error = "That code is not right or has expired. Check the email or send a new code."
             return
-        self._token, self.info, self.tab = token, "", "visits"
-        await self._refresh()
+        self._token, self.info, self.tab = token, "", self._start_tab or "visits"
+        await self._refresh()  # the Forms tab loads its list when it mounts (features/forms/portal_tab.py)
 
     @rx.event
     def change_email(self):
@@ -164,10 +166,11 @@ class PortalState(rx.State):
 
     @rx.event
     async def open_tab(self, tab: Any):
-        if tab not in ("visits", "details", "health", "access", "consents", "documents", "results") or self.step != "portal":
+        if tab not in ("visits", "forms", "details", "health", "access", "consents", "documents", "results") \
+                or self.step != "portal":
             return
         self.tab = tab
-        if tab == "consents":  # the tab's own state loads it (features/consent/portal.py)
+        if tab in ("consents", "forms"):  # the tab's own state loads it (features/consent/portal.py, forms/portal_tab.py)
             return
         if tab == "access":
             ok, entries = await self._as_client(actions.fetch_access_log)

@@ -28,9 +28,16 @@ def _alert(a: AlertView) -> rx.Component:
                     max_width="100%")
 
 
+def _forms(v: VisitView) -> rx.Component:
+    """The visit's intake form completion as a chip ("Forms 1/2" amber, "Forms done" green)."""
+    return rx.cond(v.forms != "", rx.badge(rx.icon("clipboard-list", size=12), v.forms, variant="soft", size="1",
+                                           color_scheme=rx.cond(v.forms == "Forms done", "grass", "amber"),
+                                           class_name="today-forms"))
+
+
 def _alerts(v: VisitView) -> rx.Component:
-    return rx.cond(v.alerts.length() > 0,
-                   rx.flex(rx.foreach(v.alerts, _alert), wrap="wrap", gap="6px", class_name="today-alerts"))
+    return rx.cond((v.alerts.length() > 0) | (v.forms != ""),
+                   rx.flex(rx.foreach(v.alerts, _alert), _forms(v), wrap="wrap", gap="6px", class_name="today-alerts"))
 
 
 def _client(v: VisitView, size: str = "3") -> rx.Component:
