@@ -13,7 +13,7 @@ trigger refuses DELETE and any UPDATE except a merge's move of client_id; the ap
 DELETE grant either.
 
 Revision ID: 0043
-Revises: 0041
+Revises: 0042
 """
 from typing import Sequence, Union
 

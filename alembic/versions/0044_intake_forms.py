@@ -6,7 +6,7 @@ template_version) for one visit; version counts the submissions of that form for
 trigger refuses any UPDATE other than moving client_id (the client merge).
 
 Revision ID: 0044
-Revises: 0045
+Revises: 0043
 """
 from typing import Sequence, Union
 
@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from medspa.tenancy import protect_tenant_table
 
 revision: str = '0044'
-down_revision: Union[str, None] = '0045'  # merged after d17's 0045 (the head when f17 merged)
+down_revision: Union[str, None] = '0043'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

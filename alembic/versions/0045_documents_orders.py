@@ -12,7 +12,7 @@ ordered -> collected -> resulted -> reviewed, each step stamped who/when; result
 the provider's review note. Price copied from the catalog at ordering.
 
 Revision ID: 0045
-Revises: 0041
+Revises: 0044
 """
 from typing import Sequence, Union
 
@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from medspa.tenancy import protect_tenant_table
 
 revision: str = '0045'
-down_revision: Union[str, None] = '0043'
+down_revision: Union[str, None] = '0044'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
