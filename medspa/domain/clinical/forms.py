@@ -32,6 +32,7 @@ from medspa.domain.catalog.models import Service
 from medspa.domain.clinical.form_answers import clean_answers, display_answer
 from medspa.domain.clinical.form_models import FormResponse
 from medspa.domain.clinical.form_templates import HISTORY_VALID_DAYS, MEDICAL_HISTORY, TEMPLATES, service_forms, template
+from medspa.domain.clinical.intake_history import apply_intake_history
 from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location
@@ -275,6 +276,8 @@ def submit_form(session: Session, actor: Actor, appointment_id: int, template_ke
     session.flush()
     record(session, actor, "form.submit", "form_response", row.id, client_id=appt.client_id, at=now,
            template=template_key, version=row.version, source=source)
+    if template_key == MEDICAL_HISTORY:  # the client's statement goes on the record (intake_history)
+        apply_intake_history(session, actor, appt.client_id, clean, now)
     return row.version
 
 

@@ -49,7 +49,7 @@ MAX_ROWS = 30
 TEXT_MAX = 120
 GOALS_MAX = 2000
 
-_LIST_FIELDS = {  # list sections: (the row's fields, the one that must not be empty)
+LIST_FIELDS = {  # list sections: (the row's fields, the one that must not be empty)
     "allergies": (("agent", "reaction"), "agent"),
     "medications": (("name", "dose", "stopped_on"), "name"),
     "conditions": (("name",), "name"),
@@ -60,7 +60,7 @@ _REQUIRED_WORDS = {"agent": "Name the agent or ingredient", "name": "Name it", "
 
 def empty_value(section: str) -> Any:
     """The value of a section nobody has filled in yet."""
-    if section in _LIST_FIELDS:
+    if section in LIST_FIELDS:
         return []
     return {"fitzpatrick": {"type": ""}, "pregnancy": {"pregnant": False, "breastfeeding": False},
             "lifestyle": {"sun_exposure": "", "smoking": False}, "goals": {"text": ""}}[section]
@@ -107,8 +107,8 @@ def validate_section(section: str, value: Any) -> Any:
     if section not in SECTIONS:
         raise ValidationFailed({"section": "Unknown section of the medical history"})
     errors: dict[str, str] = {}
-    if section in _LIST_FIELDS:
-        fields, required = _LIST_FIELDS[section]
+    if section in LIST_FIELDS:
+        fields, required = LIST_FIELDS[section]
         if not isinstance(value, list):
             raise ValidationFailed({section: "Must be a list"})
         rows = []

@@ -28,7 +28,7 @@ from medspa.domain.payments.cards import card_waiting_ids
 from medspa.domain.practice.models import Resource, StaffMember, WorkingHours
 from medspa.domain.practice.service import get_location, organization_name
 from medspa.domain.scheduling.detail import AppointmentDetail, appointment_detail
-from medspa.domain.clinical.forms import forms_label, visit_forms
+from medspa.domain.clinical.paperwork import Paperwork, visit_paperwork
 from medspa.domain.clinical.contraindications import calendar_flags
 from medspa.domain.scheduling.calendar_marks import (
     CalendarBlock,
@@ -244,7 +244,7 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
     dst_day = day_minutes != 24 * 60
     rows = _appointments(session, location_id, day_start, day_end)
     see_alerts, waiting = actor.can("client.read"), card_waiting_ids(session, [a.id for a, _s, _c in rows])
-    forms = visit_forms(session, [a for a, _s, _c in rows])  # completion words, never answers
+    paperwork = visit_paperwork(session, [a for a, _s, _c in rows], now)  # status words, never answers
     flags = calendar_flags(session, actor, [a for a, _s, _c in rows], now, "calendar")  # issue 17
 
     def block_for(appt: Appointment, service: Service, client: Client | None, column_id: int) -> CalendarBlock:
@@ -259,7 +259,8 @@ def calendar_day(session: Session, actor: Actor, *, location_id: int, day: date,
             client_name=client_name(client) if appt.id in waiting else visit_who(appt.status, appt.source, client),
             service_name=service.name, category=service.category, source=appt.source,
             alerts=client.alerts if client is not None and see_alerts else "", health_flag=flags.get(appt.id, ""),
-            forms_label=forms_label(forms.get(appt.id)))
+            forms_label=paperwork.get(appt.id, Paperwork()).forms,
+            consents_label=paperwork.get(appt.id, Paperwork()).consents)
 
     blocks: list[CalendarBlock] = []
     notices: list[str] = []

@@ -48,7 +48,9 @@ class CalendarBlock:
     alerts: the client's alerts line ("VIP · prefers afternoons"; "" none, or for roles
     without client.read).
     forms_label: the visit's intake form completion ("Forms 1/2", "Forms done"; "" none
-    needed), status words every calendar role may see (clinical.forms.visit_forms).
+    needed), status words every calendar role may see (clinical.forms.visit_forms);
+    consents_label likewise for its consents ("Consents 0/1", "Consents signed":
+    clinical/paperwork.py).
     health_flag: the visit's contraindication flags (clinical/contraindications.py): the
     detail ("Pregnant · Allergy: albumin") for history.read roles, "Health flag: a provider
     must review" for other staff, "" when nothing is flagged.
@@ -72,6 +74,7 @@ class CalendarBlock:
     source: str = ""
     alerts: str = ""
     forms_label: str = ""
+    consents_label: str = ""
     health_flag: str = ""
 
 

@@ -30,7 +30,7 @@ from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
-from medspa.domain.clinical.forms import forms_label, visit_forms
+from medspa.domain.clinical.paperwork import Paperwork, visit_paperwork
 from medspa.domain.clinical.contraindications import audit_flag_reads, flag_words, visit_flags
 from medspa.domain.clients.models import Client
 from medspa.domain.identity.actor import Actor
@@ -99,6 +99,7 @@ class DayVisit:
     alerts: tuple[VisitAlert, ...]
     checked_in_at: datetime | None = None
     forms_label: str = ""  # intake form completion: "Forms 1/2", "Forms done" ("" none needed)
+    consents_label: str = ""  # "Consents 0/1", "Consents signed" ("" none required): clinical/paperwork.py
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,7 @@ def _visits(session: Session, actor: Actor, stmt, now: datetime) -> list[DayVisi
         alerts = visit_alerts(session, actor, [(r[0], r[2]) for r in rows], before=_day_of(now, tz_first)[1],
                               now=now)
     waiting = card_waiting_ids(session, [r[0].id for r in rows if r[0].status == AppointmentStatus.HELD])
-    forms = visit_forms(session, [r[0] for r in rows])
+    paperwork = visit_paperwork(session, [r[0] for r in rows], now)
     visits = []
     for appt, svc, client, provider, location in rows:
         tz = ZoneInfo(location.time_zone)
@@ -262,7 +263,8 @@ def _visits(session: Session, actor: Actor, stmt, now: datetime) -> list[DayVisi
             status_label=WAITING_FOR_CARD if appt.id in waiting else STATUS_LABELS.get(appt.status, appt.status),
             checked_in_label=_clock(appt.checked_in_at, tz, dst_day) if appt.checked_in_at else "",
             alerts=alerts.get(appt.id, ()), checked_in_at=appt.checked_in_at,
-            forms_label=forms_label(forms.get(appt.id))))
+            forms_label=paperwork.get(appt.id, Paperwork()).forms,
+            consents_label=paperwork.get(appt.id, Paperwork()).consents))
     return visits
 
 

@@ -109,15 +109,22 @@ def _slot(slot: SlotView) -> rx.Component:
     )
 
 
-def _forms_chip(block: BlockView) -> rx.Component:
-    """The visit's intake form completion, small on the block ("Forms 1/2" amber, "Forms done" green)."""
-    done = block.forms == "Forms done"
-    return rx.cond(block.forms != "", rx.text(
-        block.forms, font_size="9.5px", weight="bold", padding_x="4px", border_radius="4px", line_height="14px",
+def _paper_chip(words, done_words: str, class_name: str, title: str) -> rx.Component:
+    """A paperwork status, small on the block: amber while due ("Forms 1/2"), green when done."""
+    done = words == done_words
+    return rx.cond(words != "", rx.text(
+        words, font_size="9.5px", weight="bold", padding_x="4px", border_radius="4px", line_height="14px",
         white_space="nowrap", flex_shrink="0", background=rx.cond(done, "rgba(255,255,255,0.7)", rx.color("amber", 3)),
         color=rx.cond(done, rx.color("grass", 11), rx.color("amber", 11)),
         border=rx.cond(done, f"1px solid {rx.color('grass', 6)}", f"1px solid {rx.color('amber', 7)}"),
-        class_name="cal-forms", title="Intake forms: " + block.forms))
+        class_name=class_name, title=title + words))
+
+
+def _forms_chip(block: BlockView) -> rx.Component:
+    """The visit's intake forms ("Forms 1/2", "Forms done") and consents ("Consents 0/1",
+    "Consents signed") as two small chips."""
+    return rx.fragment(_paper_chip(block.forms, "Forms done", "cal-forms", "Intake forms: "),
+                       _paper_chip(block.consents, "Consents signed", "cal-consents", "Consents: "))
 
 
 def _block(block: BlockView) -> rx.Component:

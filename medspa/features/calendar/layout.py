@@ -82,6 +82,7 @@ class BlockView:
     cancelled: bool = False
     alerts: str = ""  # the client's alerts line, shown as a flag with the text as its title
     forms: str = ""  # intake form completion: "Forms 1/2", "Forms done" ("" none needed)
+    consents: str = ""  # "Consents 0/1", "Consents signed" ("" none required)
     health_flag: str = ""  # contraindication flags (issue 17): a red mark, the words as its title
     minute: int = 0  # start, minutes after local midnight
     movable: bool = False  # a visit the desk may drag (MOVABLE statuses)
@@ -365,7 +366,7 @@ def day_view(cal: CalendarDay, *, show_cancelled: bool) -> DayView:
                 left=f"calc({_pct(col_left + lane / count / n)} + 3px)",
                 width=f"calc({_pct(1 / count / n)} - 6px)", bg=bg, stripe=stripe, fg=fg, pill=pill,
                 size="full" if bottom - top >= 45 else "medium" if bottom - top >= 25 else "compact",
-                cancelled=b.status == Status.CANCELLED, alerts=b.alerts, health_flag=b.health_flag, forms=b.forms_label,
+                cancelled=b.status == Status.CANCELLED, alerts=b.alerts, health_flag=b.health_flag, forms=b.forms_label, consents=b.consents_label,
                 minute=b.start_minute,
                 movable=b.kind == "appointment" and b.status in MOVABLE and bool(b.appointment_id),
                 drag_id=f"a{b.appointment_id}" + (f"@{column.id}" if cal.view != "providers" else "")

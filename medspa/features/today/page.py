@@ -28,15 +28,21 @@ def _alert(a: AlertView) -> rx.Component:
                     max_width="100%")
 
 
+def _paper(words, done_words: str, icon: str, class_name: str) -> rx.Component:
+    """A paperwork status as a chip: amber while due ("Forms 1/2"), green when done."""
+    return rx.cond(words != "", rx.badge(rx.icon(icon, size=12), words, variant="soft", size="1",
+                                         color_scheme=rx.cond(words == done_words, "grass", "amber"),
+                                         class_name=class_name))
+
+
 def _forms(v: VisitView) -> rx.Component:
-    """The visit's intake form completion as a chip ("Forms 1/2" amber, "Forms done" green)."""
-    return rx.cond(v.forms != "", rx.badge(rx.icon("clipboard-list", size=12), v.forms, variant="soft", size="1",
-                                           color_scheme=rx.cond(v.forms == "Forms done", "grass", "amber"),
-                                           class_name="today-forms"))
+    """The visit's intake forms and consents as chips ("Forms 1/2", "Consents signed")."""
+    return rx.fragment(_paper(v.forms, "Forms done", "clipboard-list", "today-forms"),
+                       _paper(v.consents, "Consents signed", "signature", "today-consents"))
 
 
 def _alerts(v: VisitView) -> rx.Component:
-    return rx.cond((v.alerts.length() > 0) | (v.forms != ""),
+    return rx.cond((v.alerts.length() > 0) | (v.forms != "") | (v.consents != ""),
                    rx.flex(rx.foreach(v.alerts, _alert), _forms(v), wrap="wrap", gap="6px", class_name="today-alerts"))
 
 

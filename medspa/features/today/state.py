@@ -69,6 +69,7 @@ class VisitView:
     timing: str = ""
     can_check_in: bool = False
     forms: str = ""  # intake form completion: "Forms 1/2", "Forms done" ("" none needed)
+    consents: str = ""  # "Consents 0/1", "Consents signed" ("" none required)
 
 
 @dataclasses.dataclass
@@ -90,7 +91,7 @@ def visit_view(v: DayVisit, *, bucket: str = "", timing: str = "", can_check_in:
         status_color=STATUS_COLORS.get(v.status, "gray"),
         alerts=[AlertView(a.kind, a.text, a.tone) for a in v.alerts], bucket=bucket,
         bucket_label=BUCKET_LABELS.get(bucket, ""), bucket_color=BUCKET_COLORS.get(bucket, "gray"), timing=timing,
-        can_check_in=can_check_in, forms=v.forms_label)
+        can_check_in=can_check_in, forms=v.forms_label, consents=v.consents_label)
 
 
 class TodayState(StaffState):

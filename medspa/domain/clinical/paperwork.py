@@ -1,0 +1,36 @@
+"""A visit's paperwork as status words any staff member with calendar.read may see (issue 17):
+its intake forms ("Forms 1/2", "Forms done": clinical/forms.py) and its consents ("Consents 0/1",
+"Consents signed": clinical/consent.py). One place the calendar blocks and the day lists read
+them from, batched: a handful of queries whatever the number of visits. Never answers, texts
+or signatures, so there is nothing to audit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from medspa.domain.clinical.consent import visit_consents
+from medspa.domain.clinical.forms import NEEDS_FORMS, forms_label, visit_forms
+from medspa.domain.scheduling.models import Appointment
+
+
+@dataclass(frozen=True)
+class Paperwork:
+    """Status words of one visit: forms ("" none needed) and consents ("" none required)."""
+
+    forms: str = ""
+    consents: str = ""
+
+
+def visit_paperwork(session: Session, visits: list[Appointment], now: datetime) -> dict[int, Paperwork]:
+    """appointment id -> Paperwork for each of `visits`. Visits that expect no paperwork (holds,
+    cancelled, no-shows, no client: forms.NEEDS_FORMS) get empty words. `now`: aware UTC (the
+    clinic's built-in consent texts are added on first use)."""
+    due = [v for v in visits if v.id is not None and v.client_id is not None and v.status in NEEDS_FORMS]
+    forms = visit_forms(session, due)
+    consents = visit_consents(session, due, now=now) if due else {}
+    return {v.id: Paperwork(forms_label(forms.get(v.id)), consents[v.id].label if v.id in consents else "")
+            for v in due}
