@@ -31,6 +31,7 @@ from medspa.domain.audit.service import record
 from medspa.domain.base import fk, org_fk, pk, tstamp
 from medspa.domain.clients.models import Client
 from medspa.domain.clinical.photos import MediaStore, process_image
+from medspa.domain.clinical.record_text import refuse_control
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 
@@ -156,19 +157,34 @@ def _is_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
 
 
-def _client_for(session: Session, actor: Actor, client_id: int | None, action: str) -> int:
+def live_client(session: Session, actor: Actor, client_id: object, *, lock: bool = False) -> Client:
+    """The clinic's client `client_id` that is not merged away (a merged record is hidden: its
+    rows moved to the survivor), FOR UPDATE with `lock` (writes: a merge locks the same row, so
+    a write either lands before the merge, which then moves it, or sees the merge and stops).
+    No permission check. Raises NotFound."""
+    if not _is_id(client_id):
+        raise NotFound("client")
+    query = select(Client).where(Client.id == client_id).execution_options(populate_existing=True)
+    client = session.exec(query.with_for_update() if lock else query).first()
+    if client is None or client.org_id != actor.org_id or client.merged_into_id is not None:
+        raise NotFound("client")
+    return client
+
+
+def _client_for(session: Session, actor: Actor, client_id: int | None, action: str, *, lock: bool = False) -> int:
     """The client whose documents `actor` may use: a portal client only their own
-    (portal.self.*), staff with document.read any client of the clinic. Else NotFound."""
+    (portal.self.*), staff with document.read any live client of the clinic (locked with
+    `lock`). Else NotFound (also for a merged-away client)."""
     if actor.role == "client":
         if not actor.can(action) or actor.client_id is None or (client_id is not None and client_id != actor.client_id):
             raise NotFound("document")
         client_id = actor.client_id
     elif not actor.can("document.read") or not _is_id(client_id):
         raise NotFound("document")
-    client = session.get(Client, client_id)
-    if client is None or client.org_id != actor.org_id:
-        raise NotFound("document")
-    return int(client_id)
+    try:
+        return int(live_client(session, actor, client_id, lock=lock).id)
+    except NotFound:
+        raise NotFound("document") from None
 
 
 def _info(d: ClientDocument) -> DocumentInfo:
@@ -180,22 +196,26 @@ def add_document(session: Session, actor: Actor, data: bytes, title: str, kind: 
                  store: MediaStore, *, client_id: int | None = None) -> DocumentInfo:
     """Store a document of the portal client `actor` (portal.self.write; staff cannot upload).
 
-    `title`: at most 120 characters (empty: the kind's label); `kind`: a KINDS key. Raises
-    NotFound (not a portal client), ValidationFailed ({"title"}, {"kind"} or {"file"}: empty,
+    `title`: text of at most 120 characters without control characters (spaces collapsed;
+    empty or None: the kind's label); `kind`: a KINDS key. Raises NotFound (not a portal
+    client, a merged-away one), ValidationFailed ({"title"}, {"kind"} or {"file"}: empty,
     too large, wrong type, unreadable, too many). Bytes are stored before the row and removed
     again if the row fails. One "document.add" audit row."""
     if actor.role != "client":
         raise NotFound("document")
-    cid = _client_for(session, actor, client_id, "portal.self.write")
-    title = (title or "").strip() if isinstance(title, str) else ""
-    errors = {}
-    if kind not in KINDS:
-        errors["kind"] = "Choose what kind of document this is."
+    # locked: uploads of one client are counted one at a time, and a merge waits or wins
+    cid = _client_for(session, actor, client_id, "portal.self.write", lock=True)
+    errors: dict[str, str] = {}
+    if title is not None and not isinstance(title, str):
+        errors["title"] = "Enter the title as text."
+    title = " ".join(title.split()) if isinstance(title, str) else ""
     if len(title) > 120:
         errors["title"] = "Keep the title to 120 characters."
+    refuse_control(title, "title", errors)
+    if not isinstance(kind, str) or kind not in KINDS:
+        errors["kind"] = "Choose what kind of document this is."
     if errors:
         raise ValidationFailed(errors)
-    session.get(Client, cid, with_for_update=True)  # uploads of one client counted one at a time
     count = session.exec(select(func.count()).select_from(ClientDocument)
                          .where(ClientDocument.client_id == cid)).one()
     if count >= MAX_PER_CLIENT:
@@ -251,4 +271,4 @@ def open_document(session: Session, actor: Actor, document_id: int, now: datetim
 
 
 __all__ = ["KINDS", "MAX_BYTES", "MAX_PER_CLIENT", "CheckedFile", "ClientDocument", "DocumentInfo", "OpenedFile",
-           "add_document", "check_file", "list_documents", "open_document", "size_label", "store_checked"]
+           "add_document", "check_file", "list_documents", "live_client", "open_document", "size_label", "store_checked"]

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Field, Session, SQLModel, select
 
 from medspa.domain.audit.service import record
+from medspa.domain.clinical.record_text import refuse_control
 from medspa.domain.base import org_fk, pk, tstamp
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
@@ -98,13 +99,14 @@ def list_tests(session: Session, actor: Actor, now: datetime, *, active_only: bo
 
 
 def _clean(name: str, category: str, price_cents: int) -> tuple[str, str, int]:
-    name = " ".join(name.split()) if isinstance(name, str) else ""
-    errors = {}
+    errors: dict[str, str] = {}
+    name = " ".join(name.split()) if isinstance(name, str) else ""  # not text: as if empty
     if not name:
         errors["name"] = "Enter the test's name."
     elif len(name) > 80:
         errors["name"] = "Keep the name to 80 characters."
-    if category not in CATEGORIES:
+    refuse_control(name, "name", errors)
+    if not isinstance(category, str) or category not in CATEGORIES:
         errors["category"] = "Choose patch test, lab panel or other."
     if not isinstance(price_cents, int) or isinstance(price_cents, bool) or not 0 <= price_cents <= MAX_PRICE_CENTS:
         errors["price"] = "Enter a price between 0 and 10,000."
@@ -121,7 +123,8 @@ def _name_taken(session: Session, name: str, but: int | None = None) -> bool:
 def save_test(session: Session, actor: Actor, test_id: int | None, name: str, category: str, price_cents: int,
               now: datetime) -> TestInfo:
     """Add a test (test_id None) or change one. settings.write. Raises NotFound (also when
-    forbidden), ValidationFailed ({"name"}: empty, too long, taken; {"category"}; {"price"})."""
+    forbidden), ValidationFailed ({"name"}: not text, empty, too long, control characters,
+    taken; {"category"}: not one of CATEGORIES; {"price"})."""
     if not actor.can("settings.write"):
         raise NotFound("test")
     ensure_builtin_tests(session, actor.org_id, now)

@@ -3,11 +3,11 @@
 - `worklist` (order.worklist.read: lab, provider, owner): open orders (ordered, collected)
   oldest first, then the last RECENT results; each row names the client (name and date of
   birth, to identify the specimen), the test and the status: never values, history, charts,
-  consents or documents. One "order.worklist.read" row with the orders shown.
+  consents or documents. One "order.worklist.read" row per client shown.
 - `client_orders` (result.read: provider, owner): a client's orders with their results, for
   the profile. One "result.read" row (list=True).
 - `results_to_review` (result.read): resulted orders waiting for a provider, oldest first.
-  One "result.read" row with the orders shown.
+  One "result.read" row per client shown (audit_per_client: each client's access log lists it).
 - `portal_results` (a portal client): own REVIEWED results only. One "result.read" row.
 - `open_result_file`: the result file for result.read staff, or its own client once reviewed.
 """
@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.clients.models import Client
-from medspa.domain.clinical.documents import OpenedFile
+from medspa.domain.clinical.documents import OpenedFile, live_client
 from medspa.domain.clinical.lab_tests import CATEGORIES, clinic_currency
 from medspa.domain.clinical.orders import STATUS_LABELS, LabOrder, OrderStatus, get_order, result_file_name
 from medspa.domain.clinical.photos import MediaStore
@@ -98,6 +98,20 @@ def _name(c: Client) -> str:
     return f"{c.first_name} {c.last_name}".strip()
 
 
+def audit_per_client(session: Session, actor: Actor, action: str, shown: list[LabOrder], now: datetime,
+                     **detail: object) -> None:
+    """Audit a list read of several clients' orders: one `action` row per client shown (with
+    client_id and the ids of their orders), so each client's "Record access" lists it (like
+    contraindications.audit_flag_reads); one row without a client when the list is empty."""
+    by_client: dict[int, list[int]] = {}
+    for o in shown:
+        by_client.setdefault(o.client_id, []).append(o.id)
+    if not by_client:
+        record(session, actor, action, "lab_order", "", at=now, orders=[], **detail)
+    for client_id, ids in sorted(by_client.items()):
+        record(session, actor, action, "client", client_id, client_id=client_id, at=now, orders=ids, **detail)
+
+
 def worklist(session: Session, actor: Actor, now: datetime) -> list[WorkItem]:
     """Open orders (ordered, collected) oldest first, then the RECENT latest finished ones.
     order.worklist.read. Raises NotFound for anyone else."""
@@ -112,18 +126,16 @@ def worklist(session: Session, actor: Actor, now: datetime) -> list[WorkItem]:
     items = [WorkItem(o.id, _name(c), c.date_of_birth, o.test_name, CATEGORIES.get(o.category, o.category),
                       o.status, STATUS_LABELS.get(o.status, o.status), _when(o.ordered_at, zone), o.ordered_by_label,
                       o.order_note) for o, c in [*open_rows, *done_rows]]
-    record(session, actor, "order.worklist.read", "lab_order", "", at=now, orders=[i.id for i in items],
-           clients=sorted({o.client_id for o, _ in [*open_rows, *done_rows]}))
+    audit_per_client(session, actor, "order.worklist.read", [o for o, _ in [*open_rows, *done_rows]], now)
     return items
 
 
 def client_orders(session: Session, actor: Actor, client_id: int, now: datetime) -> list[OrderView]:
-    """A client's orders, newest first, with results. result.read. Raises NotFound."""
-    if not actor.can("result.read") or not isinstance(client_id, int) or client_id <= 0:
+    """A client's orders, newest first, with results. result.read. Raises NotFound (also for
+    a client merged away: their orders are on the surviving record)."""
+    if not actor.can("result.read"):
         raise NotFound("client")
-    client = session.get(Client, client_id)
-    if client is None or client.org_id != actor.org_id:
-        raise NotFound("client")
+    client = live_client(session, actor, client_id)
     zone = _zone(session)
     orders = session.exec(select(LabOrder).where(LabOrder.client_id == client_id)
                           .order_by(LabOrder.ordered_at.desc(), LabOrder.id.desc())).all()
@@ -141,20 +153,20 @@ def results_to_review(session: Session, actor: Actor, now: datetime) -> list[Ord
     rows = session.exec(select(LabOrder, Client).join(Client, Client.id == LabOrder.client_id)
                         .where(LabOrder.status == OrderStatus.RESULTED)
                         .order_by(LabOrder.resulted_at, LabOrder.id)).all()
-    record(session, actor, "result.read", "lab_order", "", at=now, to_review=True, orders=[o.id for o, _ in rows],
-           clients=sorted({o.client_id for o, _ in rows}))
+    audit_per_client(session, actor, "result.read", [o for o, _ in rows], now, to_review=True)
     currency = clinic_currency(session, actor.org_id)
     return [_view(o, _name(c), zone, currency) for o, c in rows]
 
 
 def portal_results(session: Session, actor: Actor, now: datetime) -> list[OrderView]:
     """The portal client's own reviewed results, newest review first. One "result.read" row.
-    Raises NotFound for anyone but a portal client."""
+    Raises NotFound for anyone but a portal client of a live (not merged-away) record."""
     if actor.role != "client" or not actor.can("portal.self.read") or actor.client_id is None:
         raise NotFound("results")
-    client = session.get(Client, actor.client_id)
-    if client is None:
-        raise NotFound("results")
+    try:
+        client = live_client(session, actor, actor.client_id)
+    except NotFound:
+        raise NotFound("results") from None
     zone = _zone(session)
     orders = session.exec(select(LabOrder).where(LabOrder.client_id == actor.client_id,
                                                  LabOrder.status == OrderStatus.REVIEWED)
@@ -180,6 +192,10 @@ def open_result_file(session: Session, actor: Actor, order_id: int, now: datetim
     if not order.result_file_key or order.status not in (OrderStatus.RESULTED, OrderStatus.REVIEWED):
         raise NotFound("order")
     try:
+        live_client(session, actor, order.client_id)  # a merge moves orders: belt and braces
+    except NotFound:
+        raise NotFound("order") from None
+    try:
         data = store.get(order.result_file_key)
     except (KeyError, ValueError) as exc:
         raise NotFound("order") from exc
@@ -187,5 +203,5 @@ def open_result_file(session: Session, actor: Actor, order_id: int, now: datetim
     return OpenedFile(data, order.result_file_type or "application/octet-stream", result_file_name(order))
 
 
-__all__ = ["OrderView", "WorkItem", "client_orders", "open_result_file", "portal_results", "results_to_review",
+__all__ = ["OrderView", "WorkItem", "audit_per_client", "client_orders", "open_result_file", "portal_results", "results_to_review",
            "worklist"]

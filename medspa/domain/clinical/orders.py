@@ -21,9 +21,10 @@ the document rules (documents.check_file).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -33,16 +34,17 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.base import fk, org_fk, pk, tstamp
-from medspa.domain.clients.models import Client
-from medspa.domain.clinical.documents import EXTENSIONS, check_file, store_checked
+from medspa.domain.clinical.documents import EXTENSIONS, check_file, live_client, store_checked
 from medspa.domain.clinical.lab_tests import LabTest, ensure_builtin_tests
 from medspa.domain.clinical.photos import MediaStore
+from medspa.domain.clinical.record_text import refuse_control
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.scheduling.models import Appointment
 
 MAX_VALUES = 30
 MAX_NOTES = 4000
+MAX_MAGNITUDE = Decimal(10) ** 15  # a result number at or beyond this is a typo (or an attack)
 
 
 class OrderStatus(StrEnum):
@@ -111,27 +113,48 @@ class ResultValue:
 # ---------------------------------------------------------------------------- values
 
 
-def _number(text: str) -> Decimal | None:
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
+_EXPONENT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+", re.ASCII)
+NOT_A_NUMBER = "Enter a number."
+NOT_PLAIN = "Write the number in plain digits (e.g. 0.0012), not in exponent notation."
+TOO_LARGE = "This number is too large for a result; check the value."
+
+
+def parse_number(text: str) -> tuple[Decimal | None, str]:
+    """(number, "") for plain decimal digits ("11.2", "-0.5", "\u22123") below MAX_MAGNITUDE,
+    else (None, message): NOT_A_NUMBER, NOT_PLAIN (exponent notation such as "1e9999"),
+    TOO_LARGE. NaN and Infinity are not numbers."""
     text = text.strip().replace("\u2212", "-")
-    if not text or len(text) > 20:
-        return None
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
+    if not _PLAIN_NUMBER.fullmatch(text):
+        return None, NOT_PLAIN if _EXPONENT.fullmatch(text) else NOT_A_NUMBER
+    number = Decimal(text)
+    if abs(number) >= MAX_MAGNITUDE:
+        return None, TOO_LARGE
+    return number, ""
 
 
-def _text(row: Any, key: str, limit: int) -> str:
+def _plain(number: Decimal) -> str:
+    return format(number, "f")  # never "1E-7"
+
+
+def _text(row: Any, key: str, limit: int, errors: dict[str, str], error_key: str) -> str:
     value = row.get(key, "") if isinstance(row, dict) else ""
-    return " ".join(value.split())[:limit + 1] if isinstance(value, str) else ""
+    if value is not None and not isinstance(value, str):
+        errors[error_key] = "Enter this as text."
+        return ""
+    value = " ".join((value or "").split())[:limit + 1]
+    refuse_control(value, error_key, errors)
+    return value
 
 
 def clean_values(rows: Any) -> list[ResultValue]:
     """Check the typed result rows (dicts of name, value, unit, low, high; all strings).
 
-    Rows left wholly empty are skipped. Raises ValidationFailed with keys "values.<i>.<field>"
-    (i: the row's index as given) or "values" (not a list, more than MAX_VALUES rows)."""
+    Rows left wholly empty are skipped. Numbers (the value when a range is given, low, high)
+    are plain decimal digits below MAX_MAGNITUDE (parse_number), stored in plain digits.
+    Raises ValidationFailed with keys "values.<i>.<field>" (i: the row's index as given; not
+    text, too long, control characters, not a number, exponent notation, too large),
+    "values.<i>" (a row that is not a dict) or "values" (not a list, over MAX_VALUES rows)."""
     if not isinstance(rows, list):
         raise ValidationFailed({"values": "The result values could not be read."})
     if len(rows) > MAX_VALUES:
@@ -139,11 +162,14 @@ def clean_values(rows: Any) -> list[ResultValue]:
     errors: dict[str, str] = {}
     out: list[ResultValue] = []
     for i, row in enumerate(rows):
-        name, value, unit = _text(row, "name", 60), _text(row, "value", 40), _text(row, "unit", 20)
-        low, high = _text(row, "low", 20), _text(row, "high", 20)
+        key = f"values.{i}."
+        if not isinstance(row, dict):
+            errors[f"values.{i}"] = "The result values could not be read."
+            continue
+        name, value, unit = (_text(row, f, n, errors, key + f) for f, n in (("name", 60), ("value", 40), ("unit", 20)))
+        low, high = _text(row, "low", 20, errors, key + "low"), _text(row, "high", 20, errors, key + "high")
         if not any((name, value, unit, low, high)):
             continue
-        key = f"values.{i}."
         if not name:
             errors[key + "name"] = "Name the value (e.g. Hemoglobin)."
         elif len(name) > 60:
@@ -154,22 +180,25 @@ def clean_values(rows: Any) -> list[ResultValue]:
             errors[key + "value"] = "At most 40 characters."
         if len(unit) > 20:
             errors[key + "unit"] = "At most 20 characters."
-        lo, hi, number = _number(low), _number(high), _number(value)
+        (lo, low_error), (hi, high_error) = parse_number(low), parse_number(high)
+        number, value_error = parse_number(value)
         if low and lo is None:
-            errors[key + "low"] = "Enter a number."
+            errors.setdefault(key + "low", low_error)
         if high and hi is None:
-            errors[key + "high"] = "Enter a number."
+            errors.setdefault(key + "high", high_error)
         if lo is not None and hi is not None and lo > hi:
-            errors[key + "high"] = "The upper limit is below the lower one."
+            errors.setdefault(key + "high", "The upper limit is below the lower one.")
         if (low or high) and value and number is None:
-            errors[key + "value"] = "Enter a number to compare with the reference range."
+            errors.setdefault(key + "value", value_error if value_error != NOT_A_NUMBER
+                              else "Enter a number to compare with the reference range.")
+        # no range: a value that is no plain number is kept as typed ("positive", "1E3")
         flag = ""
         if number is not None and lo is not None and number < lo:
             flag = "low"
         elif number is not None and hi is not None and number > hi:
             flag = "high"
-        out.append(ResultValue(name, str(number) if number is not None else value, unit,
-                               str(lo) if lo is not None else "", str(hi) if hi is not None else "", flag))
+        out.append(ResultValue(name, _plain(number) if number is not None else value, unit,
+                               _plain(lo) if lo is not None else "", _plain(hi) if hi is not None else "", flag))
     if errors:
         raise ValidationFailed(errors)
     return out
@@ -194,6 +223,21 @@ def get_order(session: Session, actor: Actor, order_id: int, *, lock: bool = Fal
     return order
 
 
+def _note(text: Any, key: str, limit: int) -> str:
+    """A multi-line note, stripped: None is empty. Raises ValidationFailed({key}) for
+    anything but text, over `limit` characters, or with control characters."""
+    if text is not None and not isinstance(text, str):
+        raise ValidationFailed({key: "Enter the note as text."})
+    text = (text or "").strip()
+    if len(text) > limit:
+        raise ValidationFailed({key: f"Keep the note to {limit:,} characters."})
+    errors: dict[str, str] = {}
+    refuse_control(text, key, errors, multiline=True)
+    if errors:
+        raise ValidationFailed(errors)
+    return text
+
+
 def _step(order: LabOrder, to: OrderStatus) -> None:
     if order.status != FROM[to]:
         now_label = STATUS_LABELS.get(order.status, order.status).lower()
@@ -203,14 +247,14 @@ def _step(order: LabOrder, to: OrderStatus) -> None:
 def place_order(session: Session, actor: Actor, client_id: int, test_id: int, now: datetime, *,
                 appointment_id: int | None = None, note: str = "") -> LabOrder:
     """Order catalog test `test_id` for the client (optionally for one of their visits).
-    order.write. Raises NotFound (client, forbidden), ValidationFailed ({"test"}: not an
-    active test; {"visit"}: not this client's visit; {"note"}: over 500 characters).
+    order.write; the client row is locked. Raises NotFound (client missing, merged away,
+    forbidden), ValidationFailed ({"test"}: not an active test; {"visit"}: not this client's
+    visit; {"note"}: not text, over 500 characters, control characters).
     One "order.create" audit row."""
-    if not actor.can("order.write") or not _is_id(client_id):
+    if not actor.can("order.write"):
         raise NotFound("client")
-    client = session.get(Client, client_id)
-    if client is None or client.org_id != actor.org_id or client.merged_into_id is not None:
-        raise NotFound("client")
+    live_client(session, actor, client_id, lock=True)  # a concurrent merge waits, or wins and we stop
+    note = _note(note, "note", 500)
     ensure_builtin_tests(session, actor.org_id, now)
     test = session.get(LabTest, test_id) if _is_id(test_id) else None
     if test is None or test.org_id != actor.org_id or not test.active:
@@ -219,9 +263,6 @@ def place_order(session: Session, actor: Actor, client_id: int, test_id: int, no
         appt = session.get(Appointment, appointment_id) if _is_id(appointment_id) else None
         if appt is None or appt.client_id != client_id:
             raise ValidationFailed({"visit": "Choose one of this client's visits."})
-    note = (note or "").strip() if isinstance(note, str) else ""
-    if len(note) > 500:
-        raise ValidationFailed({"note": "Keep the note to 500 characters."})
     order = LabOrder(org_id=actor.org_id, client_id=client_id, test_id=test.id, appointment_id=appointment_id,
                      test_name=test.name, category=test.category, price_cents=test.price_cents, order_note=note,
                      ordered_at=now, ordered_by=actor.user_id, ordered_by_label=actor.label)
@@ -257,9 +298,7 @@ def record_result(session: Session, actor: Actor, order_id: int, rows: Any, note
     order = get_order(session, actor, order_id, lock=True)
     _step(order, OrderStatus.RESULTED)
     values = clean_values(rows)
-    notes = notes.strip() if isinstance(notes, str) else ""
-    if len(notes) > MAX_NOTES:
-        raise ValidationFailed({"notes": f"Keep the notes to {MAX_NOTES} characters."})
+    notes = _note(notes, "notes", MAX_NOTES)
     if not values and not notes and not file:
         raise ValidationFailed({"values": "Enter at least one value, a note or a file."})
     key = None
@@ -296,9 +335,7 @@ def review_result(session: Session, actor: Actor, order_id: int, note: str, now:
         raise NotFound("order")
     order = get_order(session, actor, order_id, lock=True)
     _step(order, OrderStatus.REVIEWED)
-    note = note.strip() if isinstance(note, str) else ""
-    if len(note) > 2000:
-        raise ValidationFailed({"note": "Keep the note to 2,000 characters."})
+    note = _note(note, "note", 2000)
     order.status, order.reviewed_at, order.review_note = OrderStatus.REVIEWED.value, now, note
     order.reviewed_by, order.reviewed_by_label = actor.user_id, actor.label
     session.add(order)

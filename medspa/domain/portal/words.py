@@ -50,6 +50,7 @@ ACTION_WORDS = {
     "order.result": "Recorded your test result",
     "order.review": "Reviewed your test result",
     "result.read": "Viewed your test results",
+    "order.worklist.read": "Saw your test on the lab worklist",
     "portal.code_request": "A portal sign-in code was requested",
     "portal.sign_in": "Signed in to the portal",
     "portal.sign_out": "Signed out of the portal",
