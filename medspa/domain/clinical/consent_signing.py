@@ -9,7 +9,10 @@ with StaleConsent, which carries the current text to show.
 A signature keeps: time (the caller's clock), IP and user agent (the actor's), the version,
 the SHA-256 of the exact text, the method (drawn PNG or typed full name), the photo-use
 choice, the signature PNG and a PDF (consent_pdf) in the private media store, under random
-keys. The row is append-only (migration 0043).
+keys. The row is append-only (migration 0043) and its text_sha256 must equal its version's
+(0046: checked at insert under a lock of the version row). Signing locks the template, reads
+the current version fresh, then locks the client row (a merge or a second tap waits); signing
+a version again returns the first signature; a failed signing removes the files it stored.
 
 Reading the signed list and downloading a PDF is health information: staff need consent.read
 (provider, owner), a client reads only their own; each read is one audit row.
