@@ -194,7 +194,7 @@ def test_csv_is_rfc4180_and_defuses_formulas(owner_clinic):
     ana = _client(clinic, "=HYPERLINK(\"http://evil\")", "Doe, \"Jr\"")
     nasty = Actor(org_id=clinic.org_id, role="front_desk", user_id=desk.user_id, label="+SUM(A1:A9)",
                   ip="-2+3", user_agent="@cmd|' /C calc'!A0\r\nsecond line")
-    _event(clinic, nasty, utc(2030, 9, 1, 12), client_id=ana, object_id="=1+1")
+    _event(clinic, nasty, utc(2030, 9, 1, 12), client_id=ana, object_id="=1+1\r\nsecond line")
     body = _export(clinic, owner, start=date(2030, 9, 1), end=date(2030, 9, 1))
     assert body.endswith("\r\n") and body.count("\r\n") == 3  # header, row (one CRLF inside quotes)
     rows = list(csv.reader(io.StringIO(body, newline="")))
@@ -202,8 +202,8 @@ def test_csv_is_rfc4180_and_defuses_formulas(owner_clinic):
     row = dict(zip(rows[0], rows[1]))
     assert row["actor"] == "'+SUM(A1:A9)"
     assert row["ip"] == "'-2+3"
-    assert row["user_agent"] == "'@cmd|' /C calc'!A0\r\nsecond line"
-    assert row["object_id"] == "'=1+1"
+    assert row["user_agent"] == "'@cmd|' /C calc'!A0second line"  # the Actor records it without controls
+    assert row["object_id"] == "'=1+1\r\nsecond line"
     assert row["client"] == "'=HYPERLINK(\"http://evil\") Doe, \"Jr\""
     assert row["time"] == "2030-09-01T08:00:00-04:00" and row["time_zone"] == "America/New_York"
     assert row["client_id"] == str(ana) and row["role"] == "front_desk" and row["action"] == "client.read"

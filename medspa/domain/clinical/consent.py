@@ -128,14 +128,17 @@ def ensure_templates(session: Session, org_id: int, now: datetime) -> dict[str, 
 
 
 def current_versions(session: Session, template_ids: Iterable[int] | None = None) -> dict[int, ConsentVersion]:
-    """template id -> its current (highest) version, for `template_ids` (None: all)."""
+    """template id -> its current (highest) version, for `template_ids` (None: all), read fresh
+    from the database (populate_existing: a version this session loaded before and another
+    transaction edited since is refreshed, never the stale object)."""
     latest = select(ConsentVersion.template_id, func.max(ConsentVersion.version).label("v")).group_by(
         ConsentVersion.template_id)
     if template_ids is not None:
         latest = latest.where(ConsentVersion.template_id.in_(list(template_ids)))
     sub = latest.subquery()
     rows = session.exec(select(ConsentVersion).join(sub, (sub.c.template_id == ConsentVersion.template_id)
-                                                    & (sub.c.v == ConsentVersion.version)))
+                                                    & (sub.c.v == ConsentVersion.version))
+                        .execution_options(populate_existing=True))
     return {v.template_id: v for v in rows}
 
 

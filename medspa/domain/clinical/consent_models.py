@@ -5,7 +5,8 @@ consent_template: one consent a clinic uses (built-in key such as "neuromodulato
 the exact text shown, see consent.consent_text); service_consent: a service's own choice for
 one template (required or not), overriding the category default; consent_signature: one
 signature of one version by one client (append-only: the database refuses any change but a
-merge's move of client_id, and any delete; migration 0043).
+merge's move of client_id, and any delete; migration 0043; its text_sha256 must equal its
+version's sha256 at insert: migration 0046).
 """
 
 from __future__ import annotations

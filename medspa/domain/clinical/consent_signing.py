@@ -9,7 +9,10 @@ with StaleConsent, which carries the current text to show.
 A signature keeps: time (the caller's clock), IP and user agent (the actor's), the version,
 the SHA-256 of the exact text, the method (drawn PNG or typed full name), the photo-use
 choice, the signature PNG and a PDF (consent_pdf) in the private media store, under random
-keys. The row is append-only (migration 0043).
+keys. The row is append-only (migration 0043) and its text_sha256 must equal its version's
+(0046: checked at insert under a lock of the version row). Signing locks the template, reads
+the current version fresh, then locks the client row (a merge or a second tap waits); signing
+a version again returns the first signature; a failed signing removes the files it stored.
 
 Reading the signed list and downloading a PDF is health information: staff need consent.read
 (provider, owner), a client reads only their own; each read is one audit row.
@@ -22,6 +25,7 @@ import binascii
 import hashlib
 import io
 import secrets
+import struct
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,6 +43,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, Organization
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
+from medspa.domain.textrules import has_invisible, strip_invisible
 from medspa.domain.timezones import format_clinic_time
 
 COLLECT, READ = "consent.collect", "consent.read"
@@ -129,8 +134,9 @@ def png_from_data_url(value: object) -> bytes:
 
 
 def validate_signature_png(data: object) -> bytes:
-    """A real, non-blank PNG of at most MAX_SIGNATURE_BYTES and MAX_SIGNATURE_SIDE px a side.
-    Raises ValidationFailed({"signature": message})."""
+    """A real, non-blank PNG of at most MAX_SIGNATURE_BYTES and MAX_SIGNATURE_SIDE px a side
+    (the size is read from the PNG header before anything is decoded: a decompression bomb is
+    refused like any other bad image). Raises ValidationFailed({"signature": message})."""
     from PIL import Image, UnidentifiedImageError
 
     if not isinstance(data, (bytes, bytearray)) or not data:
@@ -138,7 +144,10 @@ def validate_signature_png(data: object) -> bytes:
     if len(data) > MAX_SIGNATURE_BYTES:
         raise ValidationFailed({"signature": "The signature image is too large. Clear it and sign again."})
     bad = ValidationFailed({"signature": "The signature is not a PNG image. Clear it and sign again."})
-    if bytes(data[:8]) != PNG_MAGIC:
+    if bytes(data[:8]) != PNG_MAGIC or data[12:16] != b"IHDR" or len(data) < 24:
+        raise bad
+    width, height = struct.unpack(">II", bytes(data[16:24]))  # from the header: nothing decoded yet
+    if max(width, height) > MAX_SIGNATURE_SIDE or min(width, height) < 20:
         raise bad
     try:
         with Image.open(io.BytesIO(data)) as probe:
@@ -152,7 +161,7 @@ def validate_signature_png(data: object) -> bytes:
             alpha = image.convert("RGBA").getchannel("A")
             rgb = image.convert("L")
             blank = alpha.getbbox() is None or (image.mode in ("RGB", "L") and rgb.getextrema()[0] > 245)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError, EOFError) as exc:
         raise bad from exc
     if blank:
         raise ValidationFailed({"signature": "The signature box is empty. Draw your signature, or type your name."})
@@ -160,9 +169,15 @@ def validate_signature_png(data: object) -> bytes:
 
 
 def _clean_name(value: object) -> str:
+    """The typed name with runs of spaces made one. Refuses (ValidationFailed {"typed_name"}) a
+    non-string, fewer than 2 or more than 120 characters, no letter, and invisible characters
+    (controls, bidi overrides, zero widths: textrules.has_invisible), which would make the PDF
+    show a name other than the one stored."""
     name = " ".join(value.split()) if isinstance(value, str) else ""
-    if not 2 <= len(name) <= 120 or any(ord(c) < 32 for c in name) or not any(c.isalpha() for c in name):
+    if not 2 <= len(name) <= 120 or not any(c.isalpha() for c in name):
         raise ValidationFailed({"typed_name": "Type your full name (2 to 120 characters)."})
+    if has_invisible(name):
+        raise ValidationFailed({"typed_name": "Type your name with letters only: remove the hidden characters."})
     return name
 
 
@@ -252,67 +267,109 @@ def _how(sig: ConsentSignature) -> str:
     return f"{drawn} in the portal" if sig.signer == "portal" else f"{drawn} on a tablet with {sig.collected_by or 'staff'}"
 
 
+def _lock_client(session: Session, client_id: int) -> Client:
+    """The client row re-read FOR UPDATE (one signing of a client at a time; a merge that
+    committed meanwhile is seen). Raises NotFound when it was merged away."""
+    client = session.exec(select(Client).where(Client.id == client_id).with_for_update()
+                          .execution_options(populate_existing=True)).first()
+    if client is None or client.merged_into_id is not None:
+        raise NotFound("client")
+    return client
+
+
+def _check_mark(method: object, signature_png: object, typed_name: object) -> tuple[bytes, str]:
+    """(PNG, typed name) of a drawn or typed signature. Raises ValidationFailed."""
+    if method == "drawn":
+        return validate_signature_png(signature_png), ""
+    if method == "typed":
+        return b"", _clean_name(typed_name)
+    raise ValidationFailed({"method": "Choose to draw your signature or type your name."})
+
+
+def _forget(store: MediaStore, keys: list[str]) -> None:
+    for key in keys:
+        try:
+            store.delete(key)
+        except Exception:  # noqa: BLE001 - best effort; the original error matters
+            pass
+
+
 def sign_consent(session: Session, actor: Actor, client_id: int, version_id: int, shown_sha256: str, *,
                  method: str, signature_png: bytes = b"", typed_name: str = "", choice: str = "",
                  appointment_id: int | None = None, now: datetime, store: MediaStore) -> SignedConsent:
     """Record the client's signature of version `version_id` whose text hashed to `shown_sha256`
     on their screen. method "drawn" (signature_png: the pad's PNG) or "typed" (typed_name);
     choice for the photo-use consent ("clinical" or "marketing"). now: aware UTC.
-    Raises NotFound, ValidationFailed ({"method"}, {"signature"}, {"typed_name"}, {"choice"}),
-    StaleConsent (a newer version or another text: its .current is what to show)."""
-    client = _check_client(session, actor, client_id, COLLECT, "portal.self.write")
+    The template is locked (FOR SHARE: an edit waits) before the current version is read fresh
+    from the database, then the client row (FOR UPDATE: a merge or a second tap waits). Signing
+    a version the client already signed returns that signature (a double tap makes one).
+    Raises NotFound (also a client merged away meanwhile), ValidationFailed ({"method"},
+    {"signature"}, {"typed_name"}, {"choice"}), StaleConsent (a newer version or another text:
+    its .current is what to show)."""
+    _check_client(session, actor, client_id, COLLECT, "portal.self.write")
     if not _is_id(version_id):
         raise NotFound("consent")
-    version = session.get(ConsentVersion, version_id)
-    if version is None:
+    found = session.get(ConsentVersion, version_id)
+    if found is None:
         raise NotFound("consent")
-    template = session.exec(select(ConsentTemplate).where(ConsentTemplate.id == version.template_id)
-                            .with_for_update(read=True)).first()  # edits take it FOR UPDATE: no race
-    current = current_versions(session, [template.id])[template.id]
-    if current.id != version.id or not isinstance(shown_sha256, str) or shown_sha256 != current.sha256:
+    template = session.exec(select(ConsentTemplate).where(ConsentTemplate.id == found.template_id)
+                            .with_for_update(read=True)).first()  # edits take it FOR UPDATE
+    current = current_versions(session, [template.id])[template.id]  # read after the lock, fresh
+    if current.id != version_id or not isinstance(shown_sha256, str) or shown_sha256 != current.sha256:
         raise StaleConsent(_to_sign(current, template, "", template.kind != PHOTO_USE))
+    version = current
+    client = _lock_client(session, client_id)
     appt = None
     if appointment_id is not None:
         appt = session.get(Appointment, appointment_id) if _is_id(appointment_id) else None
         if appt is None or appt.client_id != client.id or appt.status in NOT_VISITS:
             raise NotFound("appointment")
     if template.kind == PHOTO_USE:
-        if choice not in PHOTO_CHOICES:
+        if not isinstance(choice, str) or choice not in PHOTO_CHOICES:
             raise ValidationFailed({"choice": "Choose how your photos may be used."})
     else:
         choice = ""
-    if method == "drawn":
-        png, name = validate_signature_png(signature_png), ""
-    elif method == "typed":
-        png, name = b"", _clean_name(typed_name)
-    else:
-        raise ValidationFailed({"method": "Choose to draw your signature or type your name."})
+    png, name = _check_mark(method, signature_png, typed_name)
     clinic, zone = _where(session, appt)
+    earlier = session.exec(select(ConsentSignature).where(ConsentSignature.client_id == client.id,
+                                                          ConsentSignature.version_id == version.id)
+                           .order_by(ConsentSignature.id)).first()
+    if earlier is not None:  # a second tap, or a second device: the first signature stands
+        return SignedConsent(earlier.id, version.title, version.version, format_clinic_time(earlier.signed_at, zone),
+                             _how(earlier), PHOTO_CHOICES.get(earlier.choice, ""))
     signer = "portal" if actor.role == "client" else "tablet"
     collected = "" if signer == "portal" else (actor.label or actor.role)[:200]
     sig = ConsentSignature(org_id=actor.org_id, client_id=client.id, template_id=template.id, version_id=version.id,
                            appointment_id=appt.id if appt else None, signed_at=now, method=method, typed_name=name,
                            signer=signer, collected_by_user_id=None if signer == "portal" else actor.user_id,
-                           collected_by=collected, choice=choice, ip=(actor.ip or "")[:64],
-                           user_agent=(actor.user_agent or "")[:400], text_sha256=current.sha256, pdf_key="",
+                           collected_by=collected, choice=choice, ip=strip_invisible(actor.ip, 64),
+                           user_agent=strip_invisible(actor.user_agent, 400), text_sha256=version.sha256, pdf_key="",
                            pdf_sha256="")
     how = _how(sig)
     pdf = render_consent_pdf(ConsentRecord(
         clinic=clinic, client=f"{client.first_name} {client.last_name}".strip(), title=version.title,
         body=version.body, version=version.version, signed_label=format_clinic_time(now, zone), method=method,
-        typed_name=name, signature_png=png, ip=sig.ip, user_agent=sig.user_agent, sha256=current.sha256,
+        typed_name=name, signature_png=png, ip=sig.ip, user_agent=sig.user_agent, sha256=version.sha256,
         signer_line=how, choice_label=PHOTO_CHOICES.get(choice, "")))
     token = secrets.token_hex(16)
-    if png:
-        sig.signature_key = f"org-{actor.org_id}/consents/{token}-signature.png"
-        store.put(sig.signature_key, png, "image/png")
-    sig.pdf_key, sig.pdf_sha256 = f"org-{actor.org_id}/consents/{token}.pdf", hashlib.sha256(pdf).hexdigest()
-    store.put(sig.pdf_key, pdf, "application/pdf")
-    session.add(sig)
-    session.flush()
-    record(session, actor, "consent.sign", "consent_signature", sig.id, client_id=client.id, at=now,
-           template=template.key, version=version.version, method=method, signer=signer, sha256=current.sha256,
-           appointment_id=sig.appointment_id)
+    written: list[str] = []
+    try:
+        if png:
+            sig.signature_key = f"org-{actor.org_id}/consents/{token}-signature.png"
+            store.put(sig.signature_key, png, "image/png")
+            written.append(sig.signature_key)
+        sig.pdf_key, sig.pdf_sha256 = f"org-{actor.org_id}/consents/{token}.pdf", hashlib.sha256(pdf).hexdigest()
+        store.put(sig.pdf_key, pdf, "application/pdf")
+        written.append(sig.pdf_key)
+        session.add(sig)
+        session.flush()
+        record(session, actor, "consent.sign", "consent_signature", sig.id, client_id=client.id, at=now,
+               template=template.key, version=version.version, method=method, signer=signer, sha256=version.sha256,
+               appointment_id=sig.appointment_id)
+        session.flush()
+    except BaseException:
+        _forget(store, written)
+        raise
     return SignedConsent(sig.id, version.title, version.version, format_clinic_time(now, zone), how,
                          PHOTO_CHOICES.get(choice, ""))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from medspa.domain.identity.permissions import has_permission
+from medspa.domain.textrules import strip_invisible
 
 
 class PermissionDenied(Exception):
@@ -16,7 +17,8 @@ class Actor:
     """The acting party within one clinic.
 
     role: owner, manager, provider, front_desk, lab, client, public (anonymous booking page
-    or public API) or system (jobs, webhooks, seed). ip and user_agent go to the audit trail.
+    or public API) or system (jobs, webhooks, seed). ip and user_agent go to the audit trail
+    (invisible characters removed: textrules.strip_invisible).
     client_id: the client record a "client" actor (signed in to the portal) is bound to.
     """
 
@@ -28,6 +30,12 @@ class Actor:
     ip: str = ""
     user_agent: str = ""
     client_id: int | None = None
+
+    def __post_init__(self) -> None:
+        # ip and user agent come from the request as sent: recorded without control, bidi or
+        # zero-width characters (PostgreSQL text refuses NUL), never refused
+        object.__setattr__(self, "ip", strip_invisible(self.ip, 4000))
+        object.__setattr__(self, "user_agent", strip_invisible(self.user_agent, 4000))
 
     @classmethod
     def client(cls, org_id: int, client_id: int, ip: str = "", user_agent: str = "") -> "Actor":
