@@ -14,7 +14,7 @@ from typing import Sequence, Union
 from alembic import op
 
 revision: str = '0047'
-down_revision: Union[str, None] = '0046'  # the lead re-chains: tested on top of 0045
+down_revision: Union[str, None] = '0046'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
