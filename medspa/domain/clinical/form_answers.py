@@ -23,14 +23,15 @@ from medspa.domain.clinical.form_templates import (
     FormTemplate,
 )
 from medspa.domain.errors import ValidationFailed
+from medspa.domain.textcheck import has_control
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SPLIT = re.compile(r"\s+[-–—]\s*|\s*[:–—]\s*|,\s*")
 
 
 def _has_control(text: str, multiline: bool) -> bool:
-    allowed = {"\n", "\r", "\t"} if multiline else {"\t"}
-    return any(ord(ch) < 32 and ch not in allowed for ch in text)
+    """textcheck.has_control (THE check), a tab allowed in a one-line answer as before."""
+    return has_control(text.replace("\t", " "), multiline=multiline)
 
 
 def _check(f: FormField, raw: Any, today: date) -> tuple[str, str]:

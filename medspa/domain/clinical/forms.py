@@ -259,13 +259,25 @@ def submit_form(session: Session, actor: Actor, appointment_id: int, template_ke
     """Check and store the answers as a new version (1 the first time; the latest counts).
     Returns the version number. Audited "form.submit" (template and version, never answers).
 
-    Raises NotFound (see open_form), ValidationFailed (a message per field key)."""
+    The visit is locked and read afresh first: the form row and the history change go to the
+    client the visit belongs to when the lock is held (a merge moves visits to the survivor).
+
+    Raises NotFound (see open_form), ValidationFailed (a message per field key; a list the
+    medical history form would take past its cap: intake_history.apply_intake_history)."""
+    if not isinstance(appointment_id, int) or isinstance(appointment_id, bool) or not 0 < appointment_id < 2**63:
+        raise NotFound("form")
+    # One submission at a time per visit, and none during a merge of its client: lock the visit
+    # row FIRST and read it fresh (populate_existing), then check it. A merge that committed
+    # meanwhile moved the visit to the surviving client, so the form and the history go there
+    # (a portal client of the merged-away record no longer owns the visit: NotFound). A merge
+    # that starts after waits for this lock: it moves the appointment before the form and
+    # history rows (merge.CLIENT_ROWS order), so it moves the rows written here too.
+    session.exec(select(Appointment).where(Appointment.id == appointment_id).with_for_update()
+                 .execution_options(populate_existing=True)).first()
     appt = _fillable(session, actor, appointment_id, template_key, source, now)
     location = session.get(Location, appt.location_id)
     today = now.astimezone(ZoneInfo(location.time_zone if location else "UTC")).date()
     clean = clean_answers(TEMPLATES[template_key], answers, today=today)
-    # one submission at a time per visit: lock the visit row, then count
-    session.exec(select(Appointment.id).where(Appointment.id == appt.id).with_for_update()).first()
     last = session.exec(select(func.max(FormResponse.version)).where(
         FormResponse.appointment_id == appt.id, FormResponse.template_key == template_key)).one() or 0
     row = FormResponse(org_id=actor.org_id, client_id=appt.client_id, appointment_id=appt.id,
@@ -277,7 +289,7 @@ def submit_form(session: Session, actor: Actor, appointment_id: int, template_ke
     record(session, actor, "form.submit", "form_response", row.id, client_id=appt.client_id, at=now,
            template=template_key, version=row.version, source=source)
     if template_key == MEDICAL_HISTORY:  # the client's statement goes on the record (intake_history)
-        apply_intake_history(session, actor, appt.client_id, clean, now)
+        apply_intake_history(session, actor, appt.client_id, clean, now)  # may refuse: nothing is kept
     return row.version
 
 

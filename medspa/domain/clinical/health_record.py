@@ -33,6 +33,7 @@ from medspa.domain.clinical.medical_history import (SECTIONS, HistoryVersion, cu
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location
+from medspa.domain.textcheck import CONTROL_MESSAGE, has_control
 
 REASON_MAX = 500
 OVERRIDE_STAGES = ("booking", "chart")
@@ -158,7 +159,8 @@ def update_own_history(session: Session, actor: Actor, changes: dict[str, Any], 
 
 def _override_text(flags: list[Flag], actor: Actor, stage: str, reason: Any) -> str:
     """The reason as kept (spaces collapsed); raises HealthFlagged (the flags in the actor's
-    words) when it is missing or longer than REASON_MAX characters."""
+    words) when it is missing, longer than REASON_MAX characters or holds control characters
+    (textcheck.has_control)."""
     text = " ".join(reason.split()) if isinstance(reason, str) else ""
     if not text:
         raise HealthFlagged(shown_flags(flags, actor), "A contraindication is flagged: give the reason to go ahead"
@@ -166,6 +168,8 @@ def _override_text(flags: list[Flag], actor: Actor, stage: str, reason: Any) -> 
                                                        "to sign")
     if len(text) > REASON_MAX:
         raise HealthFlagged(shown_flags(flags, actor), f"At most {REASON_MAX} characters")
+    if has_control(text):  # NUL and the like (spaces already collapsed): a message, not a DataError
+        raise HealthFlagged(shown_flags(flags, actor), CONTROL_MESSAGE)
     return text
 
 

@@ -36,6 +36,7 @@ from sqlmodel import Session, select
 from medspa.domain.clients.models import Client
 from medspa.domain.clinical.health_models import MedicalHistoryVersion
 from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.textcheck import refuse_control
 
 SECTIONS = ("allergies", "medications", "conditions", "fitzpatrick", "previous_treatments", "pregnancy",
             "lifestyle", "goals")
@@ -75,6 +76,7 @@ def _text(value: Any, key: str, errors: dict[str, str], limit: int = TEXT_MAX) -
     text = " ".join(value.split())
     if len(text) > limit:
         errors[key] = f"At most {limit} characters"
+    refuse_control(text, key, errors)  # NUL and the like: a message, never a database error
     return text
 
 
@@ -99,7 +101,8 @@ def _stopped_on(text: str, key: str, errors: dict[str, str]) -> str:
 
 def validate_section(section: str, value: Any) -> Any:
     """`value` checked and normalised for `section` (one of SECTIONS): text trimmed and
-    whitespace collapsed (at most TEXT_MAX characters, goals GOALS_MAX), list rows with every
+    whitespace collapsed (at most TEXT_MAX characters, goals GOALS_MAX; no control characters,
+    textcheck.refuse_control), list rows with every
     field empty dropped, at most MAX_ROWS rows, dates ISO "YYYY-MM-DD".
 
     Raises ValidationFailed: keys "<section>" (unknown section, wrong shape, too many rows),

@@ -26,6 +26,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, StaffMember
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
+from medspa.domain.textcheck import has_control
 from medspa.domain.timezones import format_clinic_clock, zone_abbreviation
 
 TREATMENT_AREAS = ("glabella", "forehead", "crow's feet", "lips", "cheeks", "jawline", "chin", "neck", "other")
@@ -126,8 +127,8 @@ def _clean(text: object, limit: int) -> str:
 
 
 def _has_control(text: str, allow_newlines: bool = False) -> bool:
-    allowed = {"\n", "\r", "\t"} if allow_newlines else set()
-    return any(ord(ch) < 32 and ch not in allowed for ch in text)
+    """textcheck.has_control: THE control-character check of the clinical record."""
+    return has_control(text, multiline=allow_newlines)
 
 
 def is_injectable(product: str, category: str) -> bool:
