@@ -20,7 +20,7 @@ from medspa.domain.clinical.medical_history import MAX_ROWS, validate_section
 from medspa.domain.clinical.service import LineInput
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
-from medspa.domain.textcheck import CONTROL_MESSAGE, has_control, refuse_control
+from medspa.domain.textrules import CONTROL_MESSAGE, has_control, refuse_control
 from tests import test_contraindications as tc
 from tests.test_intake_forms import HISTORY, NOW, TOXIN, _client, _staff, _visit
 

@@ -8,10 +8,18 @@
 - `strip_invisible(text, limit)`: the same characters removed, cut to `limit` characters (the
   IP address and user agent an actor brings are recorded this way: never refused, never a
   crash on NUL, which PostgreSQL text refuses).
+- `has_control(text, multiline=False)` / `refuse_control(text, key, errors, multiline=False)`:
+  THE check of free text the clinical record keeps (history, form answers, chart notes,
+  override reasons, documents, orders, results, the test catalog). PostgreSQL refuses a NUL
+  in text and JSON and a lone surrogate cannot be encoded: either would be a DataError (a 500)
+  instead of a message next to the field. Control characters are refused, not removed: what
+  a person wrote about their health is kept as written or sent back to them. A one-line field
+  allows none; a multi-line one allows tab, newline and return.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
@@ -32,4 +40,33 @@ def strip_invisible(value: object, limit: int) -> str:
     return "".join(ch for ch in value if unicodedata.category(ch) not in INVISIBLE_CATEGORIES)[:limit]
 
 
-__all__ = ["INVISIBLE_CATEGORIES", "has_invisible", "strip_invisible"]
+
+CONTROL_MESSAGE = "Remove the invisible control characters"
+"""The field message for text with control characters."""
+
+_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_MULTI_LINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def has_control(text: str, *, multiline: bool = False) -> bool:
+    """True when `text` holds NUL, another C0 control (multi-line text may hold tab, newline
+    and return), DEL, a C1 control or a lone surrogate. A non-string is False (the caller's
+    type check reports it)."""
+    if not isinstance(text, str):
+        return False
+    return bool((_MULTI_LINE if multiline else _ONE_LINE).search(text))
+
+
+def refuse_control(text: str, key: str, errors: dict[str, str], *, multiline: bool = False,
+                   message: str = CONTROL_MESSAGE) -> bool:
+    """When `text` has control characters (see has_control), set errors[key] = `message`
+    (keeping a message already there) and return True; else False. For validators that gather
+    field messages and raise ValidationFailed(errors) at the end."""
+    if not has_control(text, multiline=multiline):
+        return False
+    errors.setdefault(key, message)
+    return True
+
+
+__all__ = ["CONTROL_MESSAGE", "INVISIBLE_CATEGORIES", "has_control", "has_invisible", "refuse_control",
+           "strip_invisible"]

@@ -31,7 +31,7 @@ from medspa.domain.audit.service import record
 from medspa.domain.base import fk, org_fk, pk, tstamp
 from medspa.domain.clients.models import Client
 from medspa.domain.clinical.photos import MediaStore, process_image
-from medspa.domain.clinical.record_text import refuse_control
+from medspa.domain.textrules import refuse_control
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 

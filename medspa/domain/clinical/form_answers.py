@@ -23,7 +23,7 @@ from medspa.domain.clinical.form_templates import (
     FormTemplate,
 )
 from medspa.domain.errors import ValidationFailed
-from medspa.domain.textcheck import has_control
+from medspa.domain.textrules import has_control
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SPLIT = re.compile(r"\s+[-–—]\s*|\s*[:–—]\s*|,\s*")

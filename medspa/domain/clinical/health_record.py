@@ -33,7 +33,7 @@ from medspa.domain.clinical.medical_history import (SECTIONS, HistoryVersion, cu
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location
-from medspa.domain.textcheck import CONTROL_MESSAGE, has_control
+from medspa.domain.textrules import CONTROL_MESSAGE, has_control
 
 REASON_MAX = 500
 OVERRIDE_STAGES = ("booking", "chart")

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Field, Session, SQLModel, select
 
 from medspa.domain.audit.service import record
-from medspa.domain.clinical.record_text import refuse_control
+from medspa.domain.textrules import refuse_control
 from medspa.domain.base import org_fk, pk, tstamp
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor

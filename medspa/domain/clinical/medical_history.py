@@ -36,7 +36,7 @@ from sqlmodel import Session, select
 from medspa.domain.clients.models import Client
 from medspa.domain.clinical.health_models import MedicalHistoryVersion
 from medspa.domain.errors import NotFound, ValidationFailed
-from medspa.domain.textcheck import refuse_control
+from medspa.domain.textrules import refuse_control
 
 SECTIONS = ("allergies", "medications", "conditions", "fitzpatrick", "previous_treatments", "pregnancy",
             "lifestyle", "goals")

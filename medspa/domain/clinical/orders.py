@@ -37,7 +37,7 @@ from medspa.domain.base import fk, org_fk, pk, tstamp
 from medspa.domain.clinical.documents import EXTENSIONS, check_file, live_client, store_checked
 from medspa.domain.clinical.lab_tests import LabTest, ensure_builtin_tests
 from medspa.domain.clinical.photos import MediaStore
-from medspa.domain.clinical.record_text import refuse_control
+from medspa.domain.textrules import refuse_control
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.scheduling.models import Appointment

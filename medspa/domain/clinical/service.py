@@ -26,7 +26,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, StaffMember
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
-from medspa.domain.textcheck import has_control
+from medspa.domain.textrules import has_control
 from medspa.domain.timezones import format_clinic_clock, zone_abbreviation
 
 TREATMENT_AREAS = ("glabella", "forehead", "crow's feet", "lips", "cheeks", "jawline", "chin", "neck", "other")
