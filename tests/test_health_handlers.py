@@ -92,6 +92,7 @@ def test_signing_a_flagged_chart_needs_the_reason_typed_on_the_panel(world, app_
     run(call(CH.sign_with_reason, state))
     assert state.chart_status == "signed"
     assert state.health_overrides[-1].startswith("Chart · ")
+    assert " AM " in state.health_overrides[-1] or " PM " in state.health_overrides[-1]  # when, clinic-local
     assert state.health_overrides[-1].endswith(": Confirmed not pregnant today (test negative)")
     with world.clinic.session() as s:
         row = s.execute(text("select stage, reason from health_override where appointment_id = :a"), {"a": appt}).one()
