@@ -5,6 +5,7 @@ lists (detail for provider/owner, generic words for the desk), audit rows."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
@@ -249,7 +250,7 @@ def test_calendar_blocks_carry_the_flag_detail_for_providers_generic_for_the_des
     with clinic.session() as s:
         assert set(visit_flags(s, [s.get(Appointment, a1), s.get(Appointment, a2)])) == {a1}
         for actor, want in ((nurse, "Pregnant · Breastfeeding"[:8]), (desk, GENERIC),
-                            (clinic.staff_actor("lab"), GENERIC), (clinic.staff_actor("manager"), GENERIC)):
+                            (clinic.staff_actor("manager"), GENERIC)):  # the lab reads no calendar
             day = calendar_day(s, actor, location_id=clinic.location_id, day=VISIT_DAY, now=NOW)
             flags = {b.appointment_id: b.health_flag for b in day.blocks if b.kind == "appointment"}
             assert flags == {a1: want, a2: ""}
@@ -311,10 +312,27 @@ def test_chart_flags_for_the_chart_page_provider_only_with_the_overrides(clinic)
     nurse = _person(clinic, "provider")
     got = fetch_chart_flags(nurse, appt, clock=FixedClock(NOW), engine=clinic.engine)
     assert got.flags == ("Pregnant",)
-    assert got.overrides == ("Booking · test front_desk: Cleared by her OB",)
+    assert re.fullmatch(r"Booking · test front_desk · .+ [AP]M E[SD]T: Cleared by her OB", got.overrides[0])
     assert [(a.actor_role, a.detail["where"]) for a in _audit(clinic, "history.flags.read")] == [("provider", "chart")]
     for role in ("front_desk", "manager", "lab"):
         with pytest.raises(NotFound):
             fetch_chart_flags(clinic.staff_actor(role), appt, clock=FixedClock(NOW), engine=clinic.engine)
     with pytest.raises(NotFound):
         fetch_chart_flags(nurse, 10**12, clock=FixedClock(NOW), engine=clinic.engine)
+
+
+def test_the_calendar_panel_names_the_flag_detail_for_providers_generic_for_the_desk(clinic):
+    """Trial finding: the visit panel never said what the health flag was (a tablet has no hover)."""
+    from medspa.domain.scheduling.detail import appointment_detail
+
+    flagged = _client(clinic, "Pia", {"pregnancy": {"pregnant": True, "breastfeeding": False}})
+    a1, a2 = _visit(clinic, flagged, hour=10), _visit(clinic, _client(clinic, "Flo"), hour=11)
+    nurse, desk = _person(clinic, "provider"), _person(clinic, "front_desk")
+    with clinic.session() as s:
+        assert appointment_detail(s, nurse, a1, now=NOW).health_flags == ["Pregnant"]
+        assert appointment_detail(s, desk, a1, now=NOW).health_flags == [GENERIC]
+        assert appointment_detail(s, clinic.staff_actor("manager"), a1, now=NOW).health_flags == [GENERIC]
+        assert appointment_detail(s, nurse, a2, now=NOW).health_flags == []
+        s.commit()
+    audit = _audit(clinic, "history.flags.read")  # the provider's detail read is audited, once
+    assert [(a.actor_role, a.client_id, a.detail["where"]) for a in audit] == [("provider", flagged, "panel")]

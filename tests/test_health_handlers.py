@@ -92,7 +92,33 @@ def test_signing_a_flagged_chart_needs_the_reason_typed_on_the_panel(world, app_
     run(call(CH.sign_with_reason, state))
     assert state.chart_status == "signed"
     assert state.health_overrides[-1].startswith("Chart · ")
+    assert " AM " in state.health_overrides[-1] or " PM " in state.health_overrides[-1]  # when, clinic-local
     assert state.health_overrides[-1].endswith(": Confirmed not pregnant today (test negative)")
     with world.clinic.session() as s:
         row = s.execute(text("select stage, reason from health_override where appointment_id = :a"), {"a": appt}).one()
     assert tuple(row) == ("chart", "Confirmed not pregnant today (test negative)")
+
+
+def test_sign_with_client_saves_the_draft_and_keeps_the_reason_before_the_consent_page(world, app_settings):  # noqa: F811
+    """Finding 1: "Sign with client" left for /consent/<visit> and threw away the unsaved chart."""
+    appt = new_visit(world)
+    client_id = _client_of(world, appt)
+    do_update_history(world.clinic.staff_actor("provider"), client_id,
+                      {"pregnancy": {"pregnant": True, "breastfeeding": False}}, engine=world.clinic.engine)
+    state = _routed(staff_state(CH, world, "provider"), f"/chart/{appt}", "/chart/[appointment_id]")
+    run(call(ChartState.load, state))
+    run(call(CH.load_health, state))
+    state.rows = [RowView("Botox", "C3709C3", "20", "glabella")]
+    run(call(ChartState.set_note, state, "Relaxed, no bruising"))
+    run(call(CH.set_health_reason, state, "Test negative today"))
+    out = run(call(CH.sign_with_client, state))
+    assert f"/consent/{appt}" in repr(out)
+    with world.clinic.session() as s:
+        note = s.execute(text("select note from treatment_note where appointment_id = :a order by version desc"),
+                         {"a": appt}).first()
+    assert note is not None and "Relaxed, no bruising" in str(note[0])
+    # back from the consent page: the chart reloads from the saved draft; the reason is still typed
+    run(call(ChartState.load, state))
+    run(call(CH.load_health, state))
+    assert [r.product for r in state.rows] == ["Botox"] and state.note == "Relaxed, no bruising"
+    assert state.health_reason == "Test negative today"

@@ -288,3 +288,28 @@ def test_merge_moves_orders_and_documents(clinic, store):
         s.commit()
         assert s.execute(text("select client_id from lab_order where id = :i"), {"i": oid}).scalar() == keep
         assert s.execute(text("select count(*) from client_document where client_id = :c"), {"c": keep}).scalar() == 1
+
+
+def test_an_order_is_for_a_live_visit_and_its_card_names_that_visit(clinic):
+    """Trial finding: the "For visit" list offered cancelled visits, and an ordered test did not
+    say which visit it was for."""
+    from medspa.domain.scheduling.models import Appointment
+    from medspa.domain.scheduling.service import hold_slot
+
+    cid = new_client(clinic)
+    with clinic.session() as s:
+        live = hold_slot(s, clinic.staff_actor(), location_id=clinic.location_id, service_id=clinic.services["botox"],
+                         start_at=utc(2026, 7, 3, 14), now=NOW, client_id=cid, confirm=True)
+        gone = hold_slot(s, clinic.staff_actor(), location_id=clinic.location_id, service_id=clinic.services["botox"],
+                         start_at=utc(2026, 7, 3, 16), now=NOW, client_id=cid, confirm=True)
+        s.flush()
+        s.get(Appointment, gone.id).status = "cancelled"
+        s.commit()
+        live_id, gone_id = live.id, gone.id
+    with pytest.raises(ValidationFailed) as err:
+        order(clinic, cid, appointment_id=gone_id)
+    assert err.value.fields == {"visit": "Choose one of this client's confirmed, checked-in or completed visits."}
+    order(clinic, cid, appointment_id=live_id)
+    order(clinic, cid)
+    views = oa.fetch_client_orders(who(clinic, "provider"), cid, **kw(clinic))
+    assert sorted(v.visit for v in views) == ["", "Fri, Jul 3, 2026 · Botox"]

@@ -332,3 +332,16 @@ def test_each_phi_read_leaves_exactly_one_audit_row(world: World, role: str, act
         rows = s.execute(text("select action, actor_role from audit_event where id > :b"), {"b": before}).all()
         s.rollback()
     assert [r for r in rows if r.action == PHI_READS[action]] == [(PHI_READS[action], role)]
+
+
+def test_the_lab_reads_its_worklist_but_not_the_calendar_and_lands_on_lab():
+    """Trial finding: lab@ landed on /calendar and read the whole day (client names, treatments,
+    health flags). The lab needs only /lab (order.worklist.read, order.result.write) and the
+    practice's locations (practice.read); nothing it uses needs calendar.read."""
+    from medspa.web.auth import HOME_PATH, home_for
+
+    assert not has_permission("lab", "calendar.read")
+    assert has_permission("lab", "order.worklist.read") and has_permission("lab", "practice.read")
+    assert home_for("lab", HOME_PATH) == "/lab"
+    assert home_for("lab", "/lab?x=1") == "/lab?x=1"  # an explicit `next` is kept
+    assert home_for("front_desk", HOME_PATH) == HOME_PATH == "/calendar"

@@ -74,6 +74,7 @@ from medspa.web.auth import (
     WRONG_CODE,
     cookie_value,
     locked_message,
+    home_for,
     safe_next,
     session_token_from_cookies,
     wait_message,
@@ -238,6 +239,7 @@ def login_answer(request: Request, result: LoginResult, next_path: str, as_json:
         _clear(response, request, LOGIN_EMAIL_COOKIE)
         return response
     signed = result.signed_in
+    next_path = home_for(signed.actor.role, next_path)
     if as_json:
         response = JSONResponse({"next": next_path, "name": signed.display_name, "role": signed.actor.role},
                                 headers=NO_STORE)
@@ -312,6 +314,7 @@ async def verify_route(request: Request, engine=Depends(get_db_engine), clock: C
     if isinstance(out, Response):
         return out
     signed, next_path, as_json = out
+    next_path = home_for(signed.actor.role, next_path)
     if as_json:
         response: Response = JSONResponse({"next": next_path, "name": signed.display_name,
                                            "role": signed.actor.role}, headers=NO_STORE)
@@ -336,6 +339,7 @@ async def enrol_route(request: Request, engine=Depends(get_db_engine), clock: Cl
     if isinstance(out, Response):
         return out
     enrolled, next_path, as_json = out
+    next_path = home_for(enrolled.signed_in.actor.role, next_path)
     if as_json:
         response: Response = JSONResponse({"next": next_path, "name": enrolled.signed_in.display_name,
                                            "role": enrolled.signed_in.actor.role,

@@ -13,6 +13,7 @@ CHALLENGE_COOKIE = "medspa_challenge"  # between the password and the second fac
 MAX_TOKEN_LENGTH = 200
 
 HOME_PATH = "/calendar"
+ROLE_HOMES = {"lab": "/lab"}  # the lab does not read the calendar (no calendar.read): its worklist
 LOGIN_PATH = "/login"
 VERIFY_PATH = "/login/verify"
 ENROL_PATH = "/login/enrol"
@@ -105,6 +106,12 @@ WEAK_MESSAGES = _weak_messages()
 def weak_code(message: str) -> str:
     """The code of a WeakPassword message ("short" when unknown)."""
     return next((code for code, text in WEAK_MESSAGES.items() if text == message), "short")
+
+
+def home_for(role: str, next_path: str) -> str:
+    """Where a signed-in `role` lands: `next_path`, except that the default HOME_PATH becomes the
+    role's own home (the lab's /lab) when it has one."""
+    return ROLE_HOMES.get(role, HOME_PATH) if next_path == HOME_PATH else next_path
 
 
 def safe_next(path: str | None) -> str:

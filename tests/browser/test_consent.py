@@ -203,8 +203,12 @@ def test_provider_is_stopped_by_the_gate_and_reads_signed_consents_on_the_profil
     page.click("#chart-sign-confirm")
     expect(page.locator("#chart-error")).to_contain_text("cannot be signed yet", timeout=LIVE_TIMEOUT)
     expect(page.locator("#chart-error")).to_contain_text(TITLE)
-    expect(page.locator("#chart-sign-consent")).to_have_attribute("href", f"/consent/{visit.id}")
     shot(page, "chart-consent-gate")
+    page.click("#chart-sign-consent")  # saves the draft first, then the visit's consent page
+    page.wait_for_url(f"**/consent/{visit.id}", timeout=LIVE_TIMEOUT)
+    page.go_back()
+    expect(page.locator(".chart-line .line-product input").first).to_have_value("Botox", timeout=LIVE_TIMEOUT)
+    shot(page, "chart-back-from-sign-with-client")
 
     store = LocalMediaStore(browser_server.slot_dir / "media")  # the server's media folder
     with clinic.session() as s:

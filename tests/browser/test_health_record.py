@@ -94,6 +94,10 @@ def test_provider_edits_allergies_desk_books_a_flagged_visit_with_a_reason(page:
     booked = page.locator(".cal-block", has_text="Nora Quinn")
     expect(booked.locator(".cal-health")).to_have_attribute("title", GENERIC)
     _shot(page, "calendar-block-flag")
+    booked.click()  # the panel says what the flag is (no hover on a tablet): the desk's generic words
+    expect(page.locator("#detail-health")).to_contain_text(GENERIC, timeout=LIVE_TIMEOUT)
+    expect(page.locator("#detail-health")).not_to_contain_text("Albumin")
+    _shot(page, "calendar-panel-flag")
     with clinic.session() as s:
         row = s.execute(text("select stage, reason, flags from health_override")).one()
     assert (row.stage, row.reason) == ("booking", "Nurse Amy checked: albumin-free product planned")

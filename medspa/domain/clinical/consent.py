@@ -78,6 +78,7 @@ class VersionInfo:
     sha256: str
     signatures: int
     updated_label: str  # who edited it last
+    made_label: str = ""  # when the version was made, clinic-local ("Dec 6, 2026, 1:17 PM EST")
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,10 @@ def list_templates(session: Session, actor: Actor, now: datetime) -> list[Templa
     history: dict[int, list[ConsentVersion]] = defaultdict(list)
     for v in session.exec(select(ConsentVersion).order_by(ConsentVersion.version.desc())):
         history[v.template_id].append(v)
+    from medspa.domain.practice.models import Location
+    from medspa.domain.timezones import format_clinic_time
+
+    zone = session.exec(select(Location.time_zone).order_by(Location.id)).first() or "UTC"
     order = [ids[b.key] for b in BUILTINS if b.key in ids] + sorted(set(templates) - set(ids.values()))
     out = []
     for tid in order:
@@ -255,7 +260,8 @@ def list_templates(session: Session, actor: Actor, now: datetime) -> list[Templa
         cur = vs[0]
         out.append(TemplateInfo(tid, t.key, t.kind, cur.title, cur.body, cur.version, counts.get(cur.id, 0) > 0,
                                 _describe_default(t.key),
-                                [VersionInfo(v.id, v.version, v.title, v.sha256, counts.get(v.id, 0), v.edited_by)
+                                [VersionInfo(v.id, v.version, v.title, v.sha256, counts.get(v.id, 0), v.edited_by,
+                                             format_clinic_time(v.created_at, zone).rsplit(" (", 1)[0])
                                  for v in vs]))
     return out
 

@@ -103,7 +103,8 @@ TEMPLATES: dict[str, FormTemplate] = {t.key: t for t in (
     FormTemplate("filler", "Filler intake", 1, "A few questions before your dermal filler treatment.", (
         FormField("areas", "Which areas would you like treated?", TEXT, True, "E.g. lips, cheeks, under-eyes."),
         FormField("previous_filler", "Have you had filler before?", YES_NO, True),
-        FormField("filler_details", "Which product, where and when?", LONG_TEXT),
+        FormField("filler_details", "If yes: which product, where and when?", LONG_TEXT,
+                  help="Leave empty if you have not had filler before."),
         FormField("cold_sores", "Do you get cold sores?", YES_NO, True, "We may suggest a preventive medicine for lips."),
         FormField("dental", "Dental work planned in the two weeks around your visit?", YES_NO, True),
         FormField("blood_thinners", "Do you take blood thinners, aspirin or fish oil?", YES_NO, True),

@@ -129,7 +129,9 @@ def fetch_chart_flags(actor: Actor, appointment_id: int, *, clock: Clock | None 
     """The visit's contraindication flags for its chart (chart.read; detail with history.read,
     audited "history.flags.read"). Raises NotFound (forbidden, missing, another clinic's)."""
     from medspa.domain.clinical.health_record import overrides_of
+    from medspa.domain.practice.models import Location
     from medspa.domain.scheduling.models import Appointment
+    from medspa.domain.timezones import format_clinic_time
 
     if not actor.can("chart.read") or isinstance(appointment_id, bool) or not isinstance(appointment_id, int):
         raise NotFound("chart")
@@ -141,6 +143,8 @@ def fetch_chart_flags(actor: Actor, appointment_id: int, *, clock: Clock | None 
         flags = visit_flags(work.session, [appt]).get(appt.id, [])
         if flags:
             audit_flag_reads(work.session, actor, {appt.client_id: len(flags)}, now, "chart")
-        overrides = tuple(f"{o.stage.capitalize()} · {o.by_label or 'staff'}: {o.reason}"
+        zone = work.session.get(Location, appt.location_id).time_zone
+        overrides = tuple(f"{o.stage.capitalize()} · {o.by_label or 'staff'} · "
+                          f"{format_clinic_time(o.created_at, zone).rsplit(' (', 1)[0]}: {o.reason}"
                           for o in overrides_of(work.session, appt.id)) if actor.can("history.read") else ()
         return ChartFlags(tuple(shown_flags(flags, actor)), overrides)

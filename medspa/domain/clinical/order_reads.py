@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -74,6 +75,7 @@ class OrderView:
     reviewed_by: str
     review_note: str
     currency: str = "USD"
+    visit: str = ""  # the visit it was ordered for ("Fri, Jul 3, 2026 · Botox"), or ""
 
 
 def _zone(session: Session) -> str:
@@ -142,7 +144,25 @@ def client_orders(session: Session, actor: Actor, client_id: int, now: datetime)
     record(session, actor, "result.read", "client", client_id, client_id=client_id, at=now, list=True,
            orders=len(orders))
     currency = clinic_currency(session, actor.org_id)
-    return [_view(o, _name(client), zone, currency) for o in orders]
+    visits = _visit_words(session, [o.appointment_id for o in orders if o.appointment_id], zone)
+    return [dataclasses.replace(_view(o, _name(client), zone, currency), visit=visits.get(o.appointment_id, ""))
+            for o in orders]
+
+
+def _visit_words(session: Session, ids: list[int], zone: str) -> dict[int, str]:
+    """appointment id -> "Fri, Jul 3, 2026 · Botox" (the visit's clinic-local date and service)."""
+    from zoneinfo import ZoneInfo
+
+    from medspa.domain.catalog.models import Service
+    from medspa.domain.scheduling.models import Appointment
+
+    if not ids:
+        return {}
+    rows = session.exec(select(Appointment.id, Appointment.start_at, Service.name)
+                        .join(Service, Service.id == Appointment.service_id).where(Appointment.id.in_(ids))).all()
+    tz = ZoneInfo(zone)
+    return {a: f"{start.astimezone(tz):%a, %b} {start.astimezone(tz).day}, {start.astimezone(tz).year} · {name}"
+            for a, start, name in rows}
 
 
 def results_to_review(session: Session, actor: Actor, now: datetime) -> list[OrderView]:
@@ -174,7 +194,9 @@ def portal_results(session: Session, actor: Actor, now: datetime) -> list[OrderV
     record(session, actor, "result.read", "client", actor.client_id, client_id=actor.client_id, at=now,
            list=True, orders=len(orders))
     currency = clinic_currency(session, actor.org_id)
-    return [_view(o, _name(client), zone, currency) for o in orders]
+    visits = _visit_words(session, [o.appointment_id for o in orders if o.appointment_id], zone)
+    return [dataclasses.replace(_view(o, _name(client), zone, currency), visit=visits.get(o.appointment_id, ""))
+            for o in orders]
 
 
 def open_result_file(session: Session, actor: Actor, order_id: int, now: datetime, store: MediaStore

@@ -40,7 +40,10 @@ from medspa.domain.clinical.photos import MediaStore
 from medspa.domain.textrules import refuse_control
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
-from medspa.domain.scheduling.models import Appointment
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus
+
+# the visits an order may be for (not a cancelled, no-show, lapsed hold or unconfirmed one)
+ORDERABLE_VISITS = frozenset({AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED})
 
 MAX_VALUES = 30
 MAX_NOTES = 4000
@@ -261,8 +264,8 @@ def place_order(session: Session, actor: Actor, client_id: int, test_id: int, no
         raise ValidationFailed({"test": "Choose a test from the catalog."})
     if appointment_id is not None:
         appt = session.get(Appointment, appointment_id) if _is_id(appointment_id) else None
-        if appt is None or appt.client_id != client_id:
-            raise ValidationFailed({"visit": "Choose one of this client's visits."})
+        if appt is None or appt.client_id != client_id or appt.status not in ORDERABLE_VISITS:
+            raise ValidationFailed({"visit": "Choose one of this client's confirmed, checked-in or completed visits."})
     order = LabOrder(org_id=actor.org_id, client_id=client_id, test_id=test.id, appointment_id=appointment_id,
                      test_name=test.name, category=test.category, price_cents=test.price_cents, order_note=note,
                      ordered_at=now, ordered_by=actor.user_id, ordered_by_label=actor.label)

@@ -94,6 +94,9 @@ the clinic): the worklist /lab (client name and date of birth to identify the sp
 test, the status; no values, history, charts, consents nor documents), mark a sample
 collected, record the result (ordered -> collected -> resulted) (domain/clinical/orders.py).
 The test catalog itself is part of the clinic's set-up: settings.write.
+The lab has no calendar.read (a user trial found lab@ landing on /calendar and reading the
+whole day: client names, treatments, health flags); nothing /lab needs depends on it, and a
+lab account signs in to /lab (medspa.web.auth.home_for). It keeps practice.read (locations).
 
 history.read / history.write (provider and owner only: never front desk, lab nor manager):
 read a client's medical history (allergies, medications, conditions, skin type, pregnancy...)
@@ -135,7 +138,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS | CONSENT_COLLECT | {"consent.read"} | RECORDS | LAB
                           | HISTORY | FORMS_READ | FORMS_FILL),
     "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CONSENT_COLLECT | FORMS_FILL),
-    "lab": frozenset({"calendar.read", "practice.read"} | LAB),  # the calendar lists the locations
+    "lab": frozenset({"practice.read"} | LAB),  # the locations; no calendar.read: the lab lands on /lab
     # a portal client: only their own record and visits (services also check actor.client_id)
     "client": frozenset({"availability.read", "catalog.read", "appointment.book_online", "portal.self.read",
                          "portal.self.write", "appointment.cancel_own",

@@ -3,7 +3,7 @@ actions this actor may take now, and the checkout figures."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -67,6 +67,9 @@ class AppointmentDetail:
     balance_cents: int = 0
     paid_at_checkout_cents: int = 0
     client_alerts: str = ""  # the client's alerts ("VIP", "prefers afternoons"), with client.contact.read
+    # the visit's contraindication flags (issue 17): each detail for history.read (audited
+    # "history.flags.read", where "panel"), else GENERIC once; [] when not flagged
+    health_flags: list[str] = field(default_factory=list)
     cancel_reason: str = ""  # a cancelled visit's reason and who cancelled: "Illness (by the client)"
     # the card on file (issue 16; with client.contact.read or payment.take): "Visa ••4242", and
     # a warning when it expires before the visit ("" when fine)
@@ -179,6 +182,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
     record(session, actor, "appointment.read", "appointment", appt.id, client_id=appt.client_id, at=now)
     series = _series_fields(session, appt, now)
     no_show_words = _no_show_words(session, appt, location) if "no_show" in actions else ""
+    health = _health_flags(session, actor, appt, now)
     return AppointmentDetail(
         id=appt.id, reference=format_display_code(appt.display_code), status=appt.status,
         status_label=WAITING_FOR_CARD if waiting else STATUS_LABELS.get(appt.status, appt.status),
@@ -186,6 +190,7 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         client_name=client_name(client) if waiting else visit_who(appt.status, appt.source, client),
         client_phone=display_phone(client.phone_e164) if contact and client.phone_e164 else "",
         client_email=(client.email or "") if contact else "", client_alerts=(client.alerts or "") if contact else "",
+        health_flags=health,
         service_name=svc.name, category=svc.category,
         colour=category_colour(svc.category), duration_minutes=svc.duration_minutes,
         provider_name=provider.display_name, resources=resources, location_name=location.name,
@@ -201,6 +206,19 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         checkout_card_id=card.card_id if "checkout" in actions and not card.expires_before_visit else 0,
         no_show_preview=no_show_words, cancel_policy_clinic=policy_clinic,
         **_fee_fields(session, actor, appt))
+
+
+def _health_flags(session: Session, actor: Actor, appt: Appointment, now: datetime) -> list[str]:
+    """The visit's contraindication flags in `actor`'s words (contraindications.shown_flags);
+    the detail a history.read role sees is audited like the chart panel's read."""
+    from medspa.domain.clinical.contraindications import audit_flag_reads, shown_flags, visit_flags
+
+    if appt.client_id is None:
+        return []
+    flags = visit_flags(session, [appt]).get(appt.id, [])
+    if flags and actor.can("history.read"):
+        audit_flag_reads(session, actor, {appt.client_id: len(flags)}, now, "panel")
+    return shown_flags(flags, actor)
 
 
 def _cancel_words(session: Session, appt: Appointment, location: Location, payment, paid: int,

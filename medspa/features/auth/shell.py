@@ -14,7 +14,7 @@ from medspa.features.auth.state import StaffState
 
 # (key, label, icon, href, the roles that see the link: None = every staff role)
 NAV = (
-    ("calendar", "Calendar", "calendar-days", "/calendar", None),
+    ("calendar", "Calendar", "calendar-days", "/calendar", ("owner", "manager", "provider", "front_desk")),  # calendar.read
     ("today", "Today", "list-checks", "/today", ("owner", "manager", "provider", "front_desk")),  # day lists
     ("clients", "Clients", "contact", "/clients", ("owner", "manager", "provider", "front_desk")),  # client.read
     ("waitlist", "Waitlist", "hourglass", "/waitlist", ("owner", "manager", "provider", "front_desk")),  # waitlist.manage

@@ -211,6 +211,7 @@ class DetailView:
     client_name: str = ""
     profile_href: str = ""  # /clients/<id> for the roles that read client records, else ""
     client_alerts: str = ""  # the client's alerts, shown under the name
+    health_flags: list[str] = dataclasses.field(default_factory=list)  # contraindications, in the reader's words
     contact_visible: bool = False
     client_phone: str = ""
     client_email: str = ""
@@ -452,7 +453,7 @@ def detail_view(d: AppointmentDetail) -> DetailView:
         id=d.id, status=d.status, status_label=d.status_label or STATUS_LABELS.get(d.status, d.status),
         accent=STATUS_ACCENT.get(d.status, "gray"), colour=d.colour, client_name=d.client_name,
         profile_href=f"/clients/{d.client_id}" if d.client_id and d.contact_visible else "",
-        client_alerts=d.client_alerts,
+        client_alerts=d.client_alerts, health_flags=list(d.health_flags),
         contact_visible=d.contact_visible, client_phone=d.client_phone, client_email=d.client_email,
         service_name=d.service_name, category=d.category, provider_name=d.provider_name,
         resources=", ".join(d.resources), location_name=d.location_name, date_label=d.date_label,

@@ -318,6 +318,10 @@ def _panel_header() -> list[rx.Component]:
                     rx.heading(d.client_name, size="6", weight="bold", id="detail-client")),
             rx.cond(d.client_alerts != "", rx.badge(rx.icon("flag", size=12), d.client_alerts, color_scheme="amber",
                                                     variant="soft", size="2", id="detail-alerts")),
+            rx.cond(d.health_flags.length() > 0, rx.callout(  # issue 17: the words, not only a hover title
+                rx.vstack(rx.foreach(d.health_flags, lambda f: rx.text(f, size="2", class_name="detail-health-flag")),
+                          spacing="0"),
+                icon="triangle-alert", color_scheme="red", size="1", width="100%", id="detail-health")),
             rx.hstack(
                 rx.box(width="10px", height="10px", border_radius="3px",
                        background="var(--" + d.colour + "-9)"),

@@ -25,11 +25,15 @@ class ChartHealthState(ChartState):
     health_overrides: list[str] = []
     health_reason: str = ""
     health_error: str = ""
+    _health_reason_visit: int = 0  # the visit the typed reason is for (kept across "Sign with client")
 
     @rx.event
     async def load_health(self):
-        """on_load after the chart: the visit's flags (an audited read for history.read roles)."""
-        self.health_flags, self.health_overrides, self.health_reason, self.health_error = [], [], "", ""
+        """on_load after the chart: the visit's flags (an audited read for history.read roles).
+        A reason typed for this same visit survives (the round trip through /consent/<visit>)."""
+        same = self.status == "ready" and self._appointment_id and self._health_reason_visit == self._appointment_id
+        kept = self.health_reason if same and self.editable else ""
+        self.health_flags, self.health_overrides, self.health_reason, self.health_error = [], [], kept, ""
         if self.status != "ready" or not self._appointment_id:
             return None
         done = await self._act(fetch_chart_flags, self._appointment_id)
@@ -47,6 +51,23 @@ class ChartHealthState(ChartState):
             return redirect
         if isinstance(value, str):
             self.health_reason, self.health_error = value[:REASON_MAX], ""
+            self._health_reason_visit = self._appointment_id
+
+    @rx.event
+    async def sign_with_client(self):
+        """"Sign with client": save the draft as shown (the "Save draft" action), then open the
+        visit's consent page. The typed override reason stays here for the return; a draft that
+        does not save (field messages, lock) keeps the provider on the chart."""
+        actor, redirect = await self._charting("chart.write")
+        if actor is None:
+            yield redirect
+            return
+        if self.editable:
+            async for update in self._write(actions.do_save_chart, self._lines(), self.note, notice="Draft saved."):
+                yield update
+            if self.status != "ready" or self.error:
+                return
+        yield rx.redirect(f"/consent/{self._appointment_id}")
 
     @rx.event
     async def sign_with_reason(self):

@@ -152,8 +152,8 @@ def _actions() -> rx.Component:
                   loading=s.busy, id="chart-save"),
         rx.button(rx.icon("pen-line", size=15), "Sign", size="2", color_scheme="grass", on_click=s.ask_sign(True),
                   disabled=s.busy, id="chart-sign"),
-        rx.link(rx.button(rx.icon("signature", size=15), "Sign with client", size="2", variant="soft",
-                          color_scheme="gray"), href="/consent/" + s.appointment_ref, id="chart-sign-consent"),
+        rx.button(rx.icon("signature", size=15), "Sign with client", size="2", variant="soft", color_scheme="gray",
+                  on_click=ChartHealthState.sign_with_client, disabled=s.busy, id="chart-sign-consent"),
         spacing="2",
     )
     return rx.vstack(

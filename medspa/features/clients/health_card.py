@@ -20,7 +20,7 @@ def _edit_dialog() -> rx.Component:
 
 def _version(v: VersionView) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.vstack(rx.text(v.when, size="2"), rx.text(v.who + " · " + v.source, size="1",
+        rx.table.cell(rx.vstack(rx.text(v.when, size="2"), rx.text(rx.cond(v.source != "", v.who + " · " + v.source, v.who), size="1",
                                                                     color_scheme="gray"), spacing="0")),
         rx.table.cell(rx.text(v.section, size="2", weight="medium")),
         rx.table.cell(rx.hstack(

@@ -112,8 +112,9 @@ class HealthCardState(ClientProfileState):
         if done.redirect is not None:
             return done.redirect
         if done.ok:
-            self.versions = [VersionView(v.when_label, v.by_label or "—", v.source, v.section_label, v.old_text,
-                                         v.new_text) for v in done.value]
+            self.versions = [VersionView(v.when_label, v.by_label or "—",
+                                         "" if (v.by_label or "").casefold() == v.source.casefold() else v.source,
+                                         v.section_label, v.old_text, v.new_text) for v in done.value]
             self.versions_open = True
         return None
 

@@ -67,6 +67,8 @@ def _order(o: OrderCard) -> rx.Component:
                                   color_scheme="gray"), spacing="1"),
                 status_badge(o),
                 justify="between", align="start", gap="8px", width="100%"),
+            rx.cond(o.visit != "", rx.text("For the visit ", o.visit, size="1", color_scheme="gray",
+                                           class_name="order-visit")),
             rx.cond(o.note != "", rx.text("Instruction: ", o.note, size="2", color_scheme="gray")),
             rx.cond(done, rx.vstack(
                 rx.text("Result ", o.resulted, " by ", o.resulted_by, size="1", color_scheme="gray"),

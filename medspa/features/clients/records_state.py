@@ -18,7 +18,9 @@ import reflex as rx
 
 from medspa.domain.clinical import order_actions as oa
 from medspa.domain.clinical.documents import DocumentInfo, size_label
+from medspa.domain.clinical.orders import ORDERABLE_VISITS
 from medspa.domain.errors import ValidationFailed
+from medspa.domain.money import format_money
 from medspa.features.charting.photos import private_store
 from medspa.features.choices import Option
 from medspa.features.clients.state import ClientProfileState
@@ -115,8 +117,10 @@ class ClientRecordsState(ClientProfileState):
         done = await self._act(oa.fetch_tests, active_only=True)
         if not done.ok:
             return done.redirect
-        self.tests = [Option(str(t.id), f"{t.name} ({t.category_label})") for t in done.value]
-        self.visits = [Option(str(v.id), f"{v.when} · {v.service}") for v in [*self.upcoming, *self.past]]
+        self.tests = [Option(str(t.id), f"{t.name} ({t.category_label}) · {format_money(t.price_cents, t.currency)}")
+                      for t in done.value]
+        self.visits = [Option(str(v.id), f"{v.when} · {v.service}") for v in [*self.upcoming, *self.past]
+                       if v.status in ORDERABLE_VISITS]  # upcoming first, as the profile lists them
         self.order_test = self.tests[0].value if self.tests else ""
         self.order_visit, self.order_errors, self.order_open = "none", {}, True
         return None

@@ -27,6 +27,7 @@ class VersionRow:
     sha: str = ""  # first 12 hex digits
     signatures: int = 0
     edited_by: str = ""
+    made: str = ""  # when the version was made (clinic-local)
 
 
 @dataclasses.dataclass
@@ -89,7 +90,7 @@ class ConsentSettingsState(StaffState):
         if t is None:
             return
         self.selected, self.title, self.body, self.signed = t.id, t.title, t.body, t.signed
-        self.versions = [VersionRow(v.version, v.title, v.sha256[:12], v.signatures, v.updated_label)
+        self.versions = [VersionRow(v.version, v.title, v.sha256[:12], v.signatures, v.updated_label, v.made_label)
                          for v in t.versions]
         self.errors = {}
 
@@ -192,6 +193,7 @@ def _template_item(t: TemplateRow) -> rx.Component:
 def _version_row(v: VersionRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell("v", v.version),
+        rx.table.cell(v.made, white_space="nowrap"),
         rx.table.cell(v.title),
         rx.table.cell(rx.code(v.sha, size="1")),
         rx.table.cell(v.signatures),
@@ -270,7 +272,7 @@ def consents_settings_tab() -> rx.Component:
                 rx.text("Versions", size="3", weight="bold"),
                 rx.table.root(
                     rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                                   ("Version", "Title", "SHA-256", "Signatures", "Edited by")])),
+                                                   ("Version", "Made", "Title", "SHA-256", "Signatures", "Edited by")])),
                     rx.table.body(rx.foreach(S.versions, _version_row)), size="1", width="100%",
                     id="consent-versions"),
                 spacing="3", width="100%",

@@ -81,7 +81,7 @@ def _choice_picker(S) -> rx.Component:
     return rx.vstack(
         rx.text("How may your photos be used?", weight="bold", size="3"),
         rx.radio_group.root(
-            rx.vstack(*[rx.text(rx.flex(rx.radio_group.item(value=value), label, gap="2", align="center"),
+            rx.vstack(*[rx.text(rx.flex(rx.radio_group.item(value=value), label, spacing="2", align="center"),
                                 as_="label", size="3") for value, label in PHOTO_CHOICES.items()], spacing="2"),
             value=S.choice,
             on_change=S.set_choice,

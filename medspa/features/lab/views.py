@@ -53,6 +53,7 @@ class OrderCard:
     reviewed: str = ""
     reviewed_by: str = ""
     review_note: str = ""
+    visit: str = ""  # "For the visit Fri, Jul 3, 2026 · Botox", or ""
 
 
 def _range(v: dict) -> str:
@@ -70,7 +71,7 @@ def order_card(o: OrderView) -> OrderCard:
                      format_money(o.price_cents, o.currency), o.status, o.status_label,
                      STATUS_COLORS.get(o.status, "gray"), o.ordered, o.ordered_by, o.note, o.resulted,
                      o.resulted_by, rows, sum(1 for r in rows if r.flag), o.result_notes, o.has_file, o.reviewed,
-                     o.reviewed_by, o.review_note)
+                     o.reviewed_by, o.review_note, getattr(o, "visit", ""))
 
 
 async def read_upload(files: object) -> tuple[bytes | None, str]:
