@@ -15,27 +15,21 @@ from medspa.domain.clinical.history_actions import do_update_history, fetch_hist
 from medspa.domain.clinical.medical_history import SECTION_LABELS, SECTIONS
 from medspa.domain.errors import ValidationFailed
 from medspa.features.clients.state import ClientProfileState
-from medspa.features.health_form import (LIST_SPECS, EditRow, SectionView, VersionView, changes_from_form,
-                                         edit_values, field_errors, section_views)
+from medspa.features.health_edit import HealthEditMixin
+from medspa.features.health_form import VersionView, changes_from_form, field_errors
 
 
-class HealthCardState(ClientProfileState):
-    """The "Medical history" card: sections, the section being edited, the version viewer."""
+class HealthCardState(HealthEditMixin, ClientProfileState):
+    """The "Medical history" card: sections, the section being edited (health_edit.py), the
+    version viewer."""
 
     health_show: bool = False
-    health_rows: list[SectionView] = []
     health_updated: str = ""
-    edit_section: str = ""
-    edit_label: str = ""
-    edit_cols: list[str] = []
-    edit_rows: list[EditRow] = []
-    edit_flags: dict[str, bool] = {}  # pregnant, breastfeeding, smoking
-    edit_texts: dict[str, str] = {}  # fitz, sun, goals
-    edit_errors: dict[str, str] = {}
-    saving: bool = False
     versions_open: bool = False
     versions: list[VersionView] = []
-    _values: dict = {}
+
+    def _may_edit(self) -> bool:
+        return self.health_show
 
     @rx.event
     async def load_health(self):
@@ -55,28 +49,9 @@ class HealthCardState(ClientProfileState):
         return None
 
     def _shown(self, view) -> None:
-        self.health_show, self._values = True, dict(view.values)
-        self.health_rows = section_views(view.values, view.recorded)
+        self.health_show = True
+        self._show_sections(view)
         self.health_updated = view.last_change_label
-
-    @rx.event
-    def start_edit(self, section: str):
-        """Open the form of one section (one of SECTIONS), filled with its current value."""
-        if not self.health_show or section not in SECTIONS:
-            return
-        self.edit_section, self.edit_label, self.edit_errors = section, SECTION_LABELS[section], {}
-        self.edit_cols, self.edit_rows, self.edit_flags, self.edit_texts = edit_values(section, self._values.get(section))
-
-    @rx.event
-    def cancel_edit(self):
-        """Close the section's form without saving."""
-        self.edit_section, self.edit_errors = "", {}
-
-    @rx.event
-    async def add_row(self):
-        """One more empty row in a list section's form (at most 30)."""
-        if self.edit_section in LIST_SPECS and len(self.edit_rows) < 30:
-            self.edit_rows = self.edit_rows + [EditRow(len(self.edit_rows))]
 
     @rx.event
     async def save_edit(self, form_data: dict):

@@ -10,29 +10,22 @@ import reflex as rx
 from medspa.domain.clinical.history_actions import do_update_own_history, fetch_own_history
 from medspa.domain.clinical.medical_history import SECTION_LABELS, SECTIONS
 from medspa.domain.errors import NotFound, ValidationFailed
-from medspa.features.health_form import (LIST_SPECS, EditRow, SectionView, changes_from_form, edit_values,
-                                         field_errors, section_form, section_views)
+from medspa.features.health_edit import HealthEditMixin
+from medspa.features.health_form import SectionView, changes_from_form, field_errors, section_form
 from medspa.features.portal.state import PortalState
 
 
-class PortalHealthState(PortalState):
-    """The Health tab: the sections in words and the one being edited."""
+class PortalHealthState(HealthEditMixin, PortalState):
+    """The Health tab: the sections in words and the one being edited (health_edit.py)."""
 
-    health_rows: list[SectionView] = []
     health_loaded: bool = False
-    edit_section: str = ""
-    edit_label: str = ""
-    edit_cols: list[str] = []
-    edit_rows: list[EditRow] = []
-    edit_flags: dict[str, bool] = {}
-    edit_texts: dict[str, str] = {}
-    edit_errors: dict[str, str] = {}
-    saving: bool = False
-    _values: dict = {}
+
+    def _may_edit(self) -> bool:
+        return self.health_loaded and self.step == "portal"
 
     def _shown(self, view) -> None:
-        self._values, self.health_loaded = dict(view.values), True
-        self.health_rows = section_views(view.values, view.recorded)
+        self.health_loaded = True
+        self._show_sections(view)
 
     @rx.event
     async def load_health(self):
@@ -46,25 +39,6 @@ class PortalHealthState(PortalState):
             return
         if ok:
             self._shown(view)
-
-    @rx.event
-    def start_edit(self, section: str):
-        """Open the form of one section (one of SECTIONS), filled with its current value."""
-        if not self.health_loaded or self.step != "portal" or section not in SECTIONS:
-            return
-        self.edit_section, self.edit_label, self.edit_errors = section, SECTION_LABELS[section], {}
-        self.edit_cols, self.edit_rows, self.edit_flags, self.edit_texts = edit_values(section, self._values.get(section))
-
-    @rx.event
-    def cancel_edit(self):
-        """Close the section's form without saving."""
-        self.edit_section, self.edit_errors = "", {}
-
-    @rx.event
-    def add_row(self):
-        """One more empty row in a list section's form (at most 30)."""
-        if self.edit_section in LIST_SPECS and len(self.edit_rows) < 30:
-            self.edit_rows = self.edit_rows + [EditRow(len(self.edit_rows))]
 
     @rx.event
     async def save_edit(self, form_data: dict):
