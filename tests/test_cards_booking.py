@@ -15,6 +15,7 @@ from medspa.clock import FixedClock
 from medspa.domain.clients.service import ClientInput
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.payments.actions import do_reconcile_payments
+from medspa.domain.identity.actor import PermissionDenied
 from medspa.domain.payments.cards import card_for_visit, card_label, card_waiting_ids
 from medspa.domain.payments.gateway import CardDetails, TestPaymentGateway
 from medspa.domain.payments.models import CardSetup, LedgerEntry, Payment, SavedCard
@@ -233,8 +234,8 @@ def test_visit_panel_calendar_and_day_list_show_the_card_and_flag_one_expiring_b
         e = appointment_detail(s, desk, expiring.id, now=clock.now())
         assert e.card_warning == ("Card Mastercard ••4444 expires 06/26, before this visit: "
                                   "ask the client for a new card.")
-        lab = appointment_detail(s, clinic.staff_actor("lab"), expiring.id, now=clock.now())
-        assert lab.card_on_file == "" and lab.card_warning == ""  # no contact or payment rights
+        with pytest.raises(PermissionDenied):  # the lab reads no calendar at all (issue 17: /lab only)
+            appointment_detail(s, clinic.staff_actor("lab"), expiring.id, now=clock.now())
         day = arrivals(s, desk, location_id=clinic.location_id, now=SLOT - timedelta(hours=1))
         alerts = {r.visit.appointment_id: [(a.kind, a.text) for a in r.visit.alerts] for r in day.rows}
         assert ("card", "Card Mastercard ••4444 expired (06/26)") in alerts[expiring.id]

@@ -253,7 +253,7 @@ def test_profile_shows_details_and_hides_contact_ones_without_contact_read(clini
     assert hidden.alerts == "VIP"
 
 
-def test_calendar_block_carries_the_alerts_but_not_for_the_lab(clinic):
+def test_calendar_block_carries_the_alerts_and_the_lab_reads_no_calendar(clinic):
     client_id = create(clinic, alerts="Prefers afternoons").client_id
     start = datetime(2030, 3, 5, 15, 0, tzinfo=timezone.utc)
     with clinic.session() as s:
@@ -262,12 +262,12 @@ def test_calendar_block_carries_the_alerts_but_not_for_the_lab(clinic):
         s.commit()
     with clinic.session() as s:
         desk = calendar_day(s, clinic.staff_actor(), location_id=clinic.location_id, day=date(2030, 3, 5), now=NOW)
-        lab = calendar_day(s, clinic.staff_actor("lab"), location_id=clinic.location_id, day=date(2030, 3, 5),
-                           now=NOW)
+        with pytest.raises(PermissionDenied):  # the lab reads no calendar at all (issue 17: /lab only)
+            calendar_day(s, clinic.staff_actor("lab"), location_id=clinic.location_id, day=date(2030, 3, 5),
+                         now=NOW)
         # the appointment panel says them in words too (a new user found only a flag on the block)
         panel = appointment_detail(s, clinic.staff_actor(), appt.id, now=NOW)
     assert [b.alerts for b in desk.blocks if b.kind == "appointment"] == ["Prefers afternoons"]
-    assert [b.alerts for b in lab.blocks if b.kind == "appointment"] == [""]
     assert panel.client_alerts == "Prefers afternoons"
 
 
