@@ -146,7 +146,7 @@ def test_validation_message_per_field(clinic, nurse):
         "lines.2.units": "At most 200 units per line",
         "lines.3.units": "Enter a number with at most one decimal, e.g. 20 or 2.5",
     }
-    assert exc.value.fields["lines.1.treatment_area"].startswith("Choose an area: glabella, forehead")
+    assert exc.value.fields["lines.1.treatment_area"] == "Choose a treatment area from the list (e.g. forehead, glabella, lips)"
     with clinic.session() as s:  # nothing half-written
         assert s.exec(select(TreatmentNote)).all() == [] and s.exec(select(TreatmentLine)).all() == []
     assert _audit(clinic, "chart.write") == []

@@ -23,6 +23,7 @@ from medspa.domain.clients.models import Client
 from medspa.domain.clients.search import list_clients
 from medspa.domain.clients.service import ClientInput, find_or_create_client, search_clients
 from medspa.domain.clinical.documents import ClientDocument
+from medspa.domain.clinical.product_models import LotUsage, Product, ProductLot
 from medspa.domain.clinical.lab_tests import list_tests
 from medspa.domain.clinical.orders import place_order
 from medspa.domain.clinical.health_models import HealthOverride
@@ -96,7 +97,17 @@ def two_records(engine, owner_engine, tmp_path):
     with clinic.session() as s:
         s.get(Client, second.client_id).date_of_birth = date(1990, 3, 4)
         save_chart(s, provider, second.id, [LineInput("Botox", "C3709C3", "20", "glabella")], "ok", now=NOW)
-        sign_chart(s, provider, second.id, NOW)  # signed: read-only, but it follows its client
+        signed = sign_chart(s, provider, second.id, NOW)  # signed: read-only, but it follows its client
+        product = Product(org_id=clinic.org_id, name="Botox", category="neuromodulator", unit="units",
+                          created_at=NOW)  # what left a lot follows the client (issue 18: recall)
+        s.add(product)
+        s.flush()
+        lot = ProductLot(org_id=clinic.org_id, product_id=product.id, lot_number="C3709C3",
+                         expires_on=date(2027, 1, 1), received_tenths=1000, received_at=NOW)
+        s.add(lot)
+        s.flush()
+        s.add(LotUsage(org_id=clinic.org_id, lot_id=lot.id, product_id=product.id, client_id=second.client_id,
+                       appointment_id=second.id, note_id=signed.note_id, quantity_tenths=200, created_at=NOW))
         add_photo(s, provider, second.id, _jpeg(), "before", NOW, LocalMediaStore(tmp_path / "media"))
         card = SavedCard(org_id=clinic.org_id, client_id=second.client_id, gateway="test",  # card on file (issue 16)
                          payment_method_id="pm_test_wong", brand="visa", last4="4242", exp_month=1, exp_year=2030)

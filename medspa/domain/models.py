@@ -7,6 +7,7 @@ from medspa.domain.clients.models import Client, ClientMerge
 from medspa.domain.clinical.form_models import FormResponse
 from medspa.domain.clinical.consent_models import ConsentSignature, ConsentTemplate, ConsentVersion, ServiceConsent
 from medspa.domain.clinical.models import TreatmentLine, TreatmentNote
+from medspa.domain.clinical.product_models import LotUsage, Product, ProductLot, ProductVial
 from medspa.domain.clinical.photos import ClinicalPhoto
 from medspa.domain.clinical.documents import ClientDocument
 from medspa.domain.clinical.lab_tests import LabTest
@@ -23,7 +24,7 @@ from medspa.domain.scheduling.watch import CalendarWatch
 from medspa.domain.waitlist.models import WaitlistEntry, WaitlistOffer
 
 __all__ = [
-    "Appointment", "AppointmentSeries", "AuditEvent", "CalendarFeed", "CalendarWatch", "Client", "ClientDocument", "ClientFirstVisit", "ClientMerge", "ClinicLogo", "ClinicalPhoto", "ConsentSignature", "ConsentTemplate", "ConsentVersion", "ContactSuppression", "Dispute", "FormResponse", "LabOrder", "LabTest", "LedgerEntry", "Location", "LocationClosure", "LocationHours", "LoginChallenge", "Occupancy",
+    "Appointment", "AppointmentSeries", "AuditEvent", "CalendarFeed", "CalendarWatch", "Client", "ClientDocument", "ClientFirstVisit", "ClientMerge", "ClinicLogo", "ClinicalPhoto", "ConsentSignature", "ConsentTemplate", "ConsentVersion", "ContactSuppression", "Dispute", "FormResponse", "LabOrder", "LabTest", "LedgerEntry", "Location", "LotUsage", "Product", "ProductLot", "ProductVial", "LocationClosure", "LocationHours", "LoginChallenge", "Occupancy",
     "Organization", "OutboxAttachment", "OutboxMessage", "PasswordResetToken", "Payment", "RecoveryCode", "Refund", "Resource", "Service",
     "ServiceConsent", "ServiceProvider", "StaffMember", "StaffTimeOff",
     "HealthOverride", "MedicalHistoryVersion", "ServiceContraindication",

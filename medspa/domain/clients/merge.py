@@ -69,6 +69,7 @@ CLIENT_ROWS: tuple[ClientRows, ...] = (
     ClientRows("consent_signature"),  # signed consents follow the client (issue 17; the row is otherwise append-only)
     ClientRows("client_document"),  # documents the client uploaded (issue 17)
     ClientRows("lab_order"),  # ordered tests and their results (issue 17)
+    ClientRows("lot_usage"),  # what the client received from a lot (issue 18): recall finds the survivor
 )
 """What follows a client into a merge (see the module docstring)."""
 

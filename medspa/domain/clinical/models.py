@@ -54,7 +54,13 @@ class TreatmentNote(SQLModel, table=True):
 
 
 class TreatmentLine(SQLModel, table=True):
-    """One product given: "Botox / lot C3709C3 / 20 units / glabella". position orders the rows."""
+    """One product given: "Botox / lot C3709C3 / 20 units / glabella". position orders the rows.
+
+    Since issue 18 (migration 0048) a line may name the catalog product and lot (product_id,
+    lot_id; vial_id for a reconstituted neuromodulator vial) and carry its point on the face
+    diagram: view ("front", "left", "right") and x, y in thousandths of the diagram's width and
+    height (0..1000). `units_tenths` is the quantity in tenths of `unit` (units, mL, ...).
+    Free-text product/lot lines (older charts, products not in the catalog) stay valid."""
 
     __tablename__ = "treatment_line"
     id: int | None = pk()
@@ -65,3 +71,10 @@ class TreatmentLine(SQLModel, table=True):
     lot_number: str = Field(default="", sa_column=Column(String(40), nullable=False))
     units_tenths: int = Field(sa_column=Column(Integer, nullable=False))
     treatment_area: str = Field(sa_column=Column(String(40), nullable=False))
+    unit: str = Field(default="units", sa_column=Column(String(10), nullable=False, server_default="units"))
+    product_id: int | None = fk("product.id", nullable=True, index=False)
+    lot_id: int | None = fk("product_lot.id", nullable=True)
+    vial_id: int | None = fk("product_vial.id", nullable=True, index=False)
+    view: str | None = Field(default=None, sa_column=Column(String(8), nullable=True))
+    x: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    y: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))

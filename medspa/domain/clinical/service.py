@@ -29,7 +29,11 @@ from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.textrules import has_control
 from medspa.domain.timezones import format_clinic_clock, zone_abbreviation
 
-TREATMENT_AREAS = ("glabella", "forehead", "crow's feet", "lips", "cheeks", "jawline", "chin", "neck", "other")
+# the treatment areas a line may name (also the database check of treatment_line, migration 0048)
+TREATMENT_AREAS = ("forehead", "glabella", "crow's feet", "bunny lines", "brow", "temples", "tear troughs", "cheeks",
+                   "nasolabial folds", "lips", "perioral lines", "marionette lines", "dao", "chin", "jawline",
+                   "masseter", "neck", "other")
+FACE_VIEWS = ("front", "left", "right")  # the face diagram's views (a line's point)
 MAX_UNITS_TENTHS = 2000  # 200 units
 MAX_LINES = 40
 MAX_NOTE = 10_000
@@ -190,7 +194,7 @@ def validate_lines(lines: list[LineInput], note: str, category: str) -> tuple[li
             errors[key + "units"] = str(exc)
             tenths = 0
         if area not in TREATMENT_AREAS:
-            errors[key + "treatment_area"] = "Choose an area: " + ", ".join(TREATMENT_AREAS)
+            errors[key + "treatment_area"] = "Choose a treatment area from the list (e.g. forehead, glabella, lips)"
         clean.append(ChartLine(product, lot.upper(), tenths, area))
     if errors:
         raise ValidationFailed(errors)
