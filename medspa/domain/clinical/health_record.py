@@ -24,6 +24,7 @@ from babel.dates import format_date
 
 from sqlmodel import Session, select
 
+from medspa.domain.clients.live import live_client
 from medspa.domain.audit.service import record
 from medspa.domain.clients.models import Client
 from medspa.domain.clinical.contraindications import Flag, audit_flag_reads, flags_json, shown_flags, visit_flags
@@ -62,25 +63,16 @@ class HistoryView:
     last_change_label: str = "Nothing recorded yet"
 
 
-def _client(session: Session, client_id: Any) -> Client:
-    if not isinstance(client_id, int) or isinstance(client_id, bool) or not 0 < client_id < 2**63:
-        raise NotFound("client")
-    client = session.get(Client, client_id)
-    if client is None or client.merged_into_id is not None:
-        raise NotFound("client")
-    return client
-
-
 def _staff_client(session: Session, actor: Actor, client_id: Any, action: str) -> Client:
     if not actor.can(action):
         raise NotFound("client")
-    return _client(session, client_id)
+    return live_client(session, client_id)
 
 
 def _own_client(session: Session, actor: Actor, action: str) -> Client:
     if actor.role != "client" or not actor.can(action) or actor.client_id is None:
         raise NotFound("client")
-    return _client(session, actor.client_id)
+    return live_client(session, actor.client_id)
 
 
 def _view(session: Session, client_id: int) -> HistoryView:
