@@ -219,6 +219,24 @@ def require_booking_overrides(session: Session, actor: Actor, visits: list, reas
                            flags=flagged[v.id], text=text, now=now) for v in order]
 
 
+def require_change_override(session: Session, actor: Actor, visit, reason: Any, now: datetime) -> HealthOverride | None:
+    """THE contraindication check of a visit whose service was changed (scheduling's edit, in
+    its transaction; `visit`: the Appointment row after the change, flushed). Its flags now,
+    less those a reason was already given for on this visit (same code and detail, any
+    stage): none left, nothing happens. Else like a booking: `reason` is required (raises
+    HealthFlagged, field "health_reason"; the caller's transaction rolls back, nothing
+    changed) and kept on a health_override row (stage "booking") with the new flags."""
+    flags = visit_flags(session, [visit]).get(visit.id, [])
+    given = {(f.get("code"), f.get("detail")) for o in overrides_of(session, visit.id) for f in (o.flags or [])}
+    new = [f for f in flags if (f.code, f.detail) not in given]
+    if not new:
+        return None
+    audit_flag_reads(session, actor, {visit.client_id: len(new)}, now, "booking")
+    text = _override_text(new, actor, "booking", reason)
+    return _keep_override(session, actor, client_id=visit.client_id, appointment_id=visit.id, stage="booking",
+                          flags=new, text=text, now=now)
+
+
 def overrides_of(session: Session, appointment_id: int) -> list[HealthOverride]:
     """The visit's overrides, oldest first."""
     return list(session.exec(select(HealthOverride).where(HealthOverride.appointment_id == appointment_id)
