@@ -31,6 +31,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from medspa.domain.work import on_rollback
 from medspa.domain.base import is_row_id
 from medspa.domain.clients.live import live_client
 from medspa.domain.audit.service import record
@@ -355,6 +356,7 @@ def sign_consent(session: Session, actor: Actor, client_id: int, version_id: int
     except BaseException:
         _forget(store, written)
         raise
+    on_rollback(session, lambda: _forget(store, written))  # the commit may still fail: no orphan files
     return SignedConsent(sig.id, version.title, version.version, format_clinic_time(now, zone), how,
                          PHOTO_CHOICES.get(choice, ""))
 

@@ -27,6 +27,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Column, Integer, String, UniqueConstraint, func
 from sqlmodel import Field, Session, SQLModel, select
 
+from medspa.domain.work import on_rollback
 from medspa.domain.base import is_row_id
 from medspa.domain.audit.service import record
 from medspa.domain.base import fk, org_fk, pk, tstamp
@@ -215,6 +216,7 @@ def add_document(session: Session, actor: Actor, data: bytes, title: str, kind: 
     except BaseException:
         _forget(store, key)
         raise
+    on_rollback(session, lambda: _forget(store, key))  # the commit may still fail: no orphan file
     record(session, actor, "document.add", "client_document", doc.id, client_id=cid, at=now, kind=kind,
            content_type=checked.content_type, bytes=len(checked.data))
     return _info(doc)
