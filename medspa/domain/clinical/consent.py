@@ -41,6 +41,8 @@ MAX_TITLE = 120
 MAX_BODY = 20_000
 
 
+CONSENTS_SIGNED = "Consents signed"  # the status word of a visit whose consents are all signed
+
 @dataclass(frozen=True)
 class RequiredConsent:
     """A consent a service requires, at its current version."""
@@ -66,7 +68,7 @@ class ConsentStatus:
         """"" (nothing required), "Consents 1/2" or "Consents signed": a status word any staff may see."""
         if not self.required:
             return ""
-        return "Consents signed" if not self.missing else f"Consents {len(self.signed)}/{len(self.required)}"
+        return CONSENTS_SIGNED if not self.missing else f"Consents {len(self.signed)}/{len(self.required)}"
 
 
 @dataclass(frozen=True)

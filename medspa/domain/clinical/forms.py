@@ -64,12 +64,15 @@ class FormStatus:
         return forms_label(self)
 
 
+FORMS_DONE = "Forms done"  # the status word of a visit whose forms are all in
+
+
 def forms_label(status: FormStatus | None) -> str:
     """The status words staff see on the calendar block and day lists: "Forms 1/2" (done /
     needed), "Forms done", or "" (no client, nothing needed)."""
     if status is None or not status.required:
         return ""
-    return "Forms done" if status.done >= status.required else f"Forms {status.done}/{status.required}"
+    return FORMS_DONE if status.done >= status.required else f"Forms {status.done}/{status.required}"
 
 
 @dataclass(frozen=True)
