@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
 from medspa.domain.clinical.health_record import check_chart_flags
+from medspa.domain.clinical.device_rows import SettingInput
 from medspa.domain.clinical.history import ChartEntry, PhotoEntry, client_charts, client_photos
 from medspa.domain.clinical.photos import MediaStore, OpenedPhoto, PhotoInfo, add_photo, list_photos, open_photo
 from medspa.domain.clinical.service import Chart, LineInput, amend_chart, get_chart, save_chart, sign_chart
@@ -45,17 +46,19 @@ def fetch_chart(actor: Actor, appointment_id: int, *, clock: Clock | None = None
 
 
 def do_save_chart(actor: Actor, appointment_id: int, lines: list[LineInput], note: str, *,
-                  clock: Clock | None = None, engine: Engine | None = None) -> Chart:
-    """Save the draft as typed (`lines`: rows as text; `note`: free text, at most 10,000 chars).
+                  settings: list[SettingInput] | None = None, clock: Clock | None = None,
+                  engine: Engine | None = None) -> Chart:
+    """Save the draft as typed (`lines`: rows as text; `note`: free text, at most 10,000 chars;
+    `settings`: the device/peel rows as typed, None to leave them as they are).
 
     Raises NotFound (also when forbidden: chart.write), ValidationFailed (field messages keyed
     "lines.<i>.<field>", "lines" or "note"), ChartLocked (the current version is signed)."""
     with atomic(actor.org_id, engine=engine) as work:
-        return save_chart(work.session, actor, appointment_id, lines, note, now_of(clock))
+        return save_chart(work.session, actor, appointment_id, lines, note, now_of(clock), settings)
 
 
 def do_sign_chart(actor: Actor, appointment_id: int, lines: list[LineInput], note: str, *,
-                  override_reason: str = "", clock: Clock | None = None, engine: Engine | None = None) -> Chart:
+                  settings: list[SettingInput] | None = None, override_reason: str = "", clock: Clock | None = None, engine: Engine | None = None) -> Chart:
     """Save what is on screen and sign it, all or nothing: what is shown is what gets signed.
     A visit its contraindications flag is signed only with the provider's `override_reason`
     (kept, stage "chart": clinical.health_record.check_chart_flags).
@@ -64,7 +67,7 @@ def do_sign_chart(actor: Actor, appointment_id: int, lines: list[LineInput], not
     (a ValidationFailed keyed "health_reason") when flagged without a reason."""
     now = now_of(clock)
     with atomic(actor.org_id, engine=engine) as work:
-        save_chart(work.session, actor, appointment_id, lines, note, now)
+        save_chart(work.session, actor, appointment_id, lines, note, now, settings)
         chart = sign_chart(work.session, actor, appointment_id, now)
         check_chart_flags(work.session, actor, appointment_id, override_reason, now)
         return chart
