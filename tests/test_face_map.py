@@ -18,7 +18,13 @@ from medspa.domain.clinical.models import TreatmentLine
 from medspa.domain.clinical.service import (TREATMENT_AREAS, LineInput, amend_chart, get_chart, save_chart,
                                             sign_chart, validate_lines)
 from medspa.domain.errors import ValidationFailed
-from tests.test_chart import _call, _visit, nurse  # noqa: F401  (the nurse fixture)
+from medspa.domain.identity.actor import Actor
+from tests.test_chart import _call, _person, _visit
+
+
+@pytest.fixture
+def nurse(clinic) -> Actor:
+    return _person(clinic, "provider", "Nurse Amy")
 
 
 def _pt(product: str, units: str, area: str, view: str, x: int, y: int) -> LineInput:

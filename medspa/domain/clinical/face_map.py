@@ -210,3 +210,38 @@ assert all(a in TREATMENT_AREAS for a, *_ in _FRONT_REGIONS + _LEFT_REGIONS)
 
 __all__ = ["PALETTE", "Point", "SIZE", "VIEW_LABELS", "area_at", "clean_point", "drawing", "product_colours",
            "regions", "svg_document"]
+
+
+@dataclass(frozen=True)
+class ProductTotal:
+    """The total of one product on a chart: name as first written, unit, integer tenths."""
+
+    product: str
+    unit: str
+    tenths: int
+
+    @property
+    def label(self) -> str:
+        """"24 units", "1.5 mL"."""
+        whole, tenth = divmod(self.tenths, 10)
+        return f"{whole}.{tenth} {self.unit}" if tenth else f"{whole} {self.unit}"
+
+
+def product_totals(lines: list[tuple[str, str, int]]) -> list[ProductTotal]:
+    """Totals per product and unit from (product, unit, tenths) rows, in order of first
+    appearance (products compared case-insensitively; rows without a product or a quantity skipped)."""
+    order: list[tuple[str, str]] = []
+    sums: dict[tuple[str, str], int] = {}
+    names: dict[tuple[str, str], str] = {}
+    for product, unit, tenths in lines:
+        if not product.strip() or tenths <= 0:
+            continue
+        key = (product.strip().lower(), unit or "units")
+        if key not in sums:
+            order.append(key)
+            sums[key], names[key] = 0, product.strip()
+        sums[key] += tenths
+    return [ProductTotal(names[k], k[1], sums[k]) for k in order]
+
+
+__all__ += ["ProductTotal", "product_totals"]
