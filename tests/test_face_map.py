@@ -202,3 +202,33 @@ def test_template_from_category_or_the_service_choice(clinic, nurse):
         s.add(svc)
         s.commit()
     assert _call(clinic, get_chart, nurse, appt).template == "general"
+
+
+# ---------------------------------------------------------------------------- print / PDF
+
+
+def test_pdf_has_lines_totals_points_settings_and_signature(clinic, nurse):
+    import io
+
+    from pypdf import PdfReader
+
+    from medspa.clock import FixedClock
+    from medspa.domain.clinical.actions import fetch_chart_pdf
+    from tests.test_chart import NOW, _audit
+
+    appt = _visit(clinic)
+    lines = [_pt("Botox", "20", "glabella", "front", 500, 370), _pt("Botox", "6", "crow's feet", "left", 420, 430),
+             LineInput("Juvéderm Voluma", "VB123", "1", "cheeks", "right", 560, 560)]
+    _call(clinic, save_chart, nurse, appt, lines, "Aftercare explained.", settings=[PEEL])
+    _call(clinic, sign_chart, nurse, appt)
+    before = len(_audit(clinic, "chart.read"))
+    got = fetch_chart_pdf(nurse, appt, clock=FixedClock(NOW), engine=clinic.engine)
+    assert got.filename == f"chart-{appt}-v1.pdf" and got.data.startswith(b"%PDF")
+    words = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(got.data)).pages)
+    for expected in ("Treatment chart: Ivy Stone", "Face map", "Front", "Left side", "Right side", "Botox",
+                     "C3709C3", "20 units", "glabella", "crow's feet", "Totals: Botox 26 units; Juvéderm Voluma 1 units",
+                     "Agent: Glycolic acid", "Concentration (%): 30", "Minutes on skin: 3", "Aftercare explained.",
+                     "Signed by Nurse Amy"):
+        assert expected in words, expected
+    reads = _audit(clinic, "chart.read")
+    assert len(reads) == before + 1 and reads[-1].detail.get("pdf") is True and reads[-1].client_id is not None

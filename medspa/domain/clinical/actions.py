@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
 from medspa.domain.clinical.health_record import check_chart_flags
+from medspa.domain.clinical.chart_pdf import render_chart_pdf
 from medspa.domain.clinical.device_rows import SettingInput
 from medspa.domain.clinical.history import ChartEntry, PhotoEntry, client_charts, client_photos
 from medspa.domain.clinical.photos import MediaStore, OpenedPhoto, PhotoInfo, add_photo, list_photos, open_photo
@@ -29,7 +30,7 @@ from medspa.domain.identity.permissions import STAFF_ROLES
 from medspa.domain.identity.actions import actor_for_token
 from medspa.domain.work import atomic, engine_of, now_of
 
-__all__ = ["ClinicalHistory", "do_add_photo", "do_amend_chart", "do_save_chart", "do_sign_chart", "fetch_chart", "fetch_photo_file",
+__all__ = ["ChartFile", "ClinicalHistory", "fetch_chart_pdf", "do_add_photo", "do_amend_chart", "do_save_chart", "do_sign_chart", "fetch_chart", "fetch_photo_file",
            "fetch_client_clinical", "fetch_photos", "open_photo_for_session"]
 
 
@@ -43,6 +44,25 @@ def fetch_chart(actor: Actor, appointment_id: int, *, clock: Clock | None = None
     Raises NotFound: no such visit, a hold, another clinic's, or `actor` lacks chart.read."""
     with atomic(actor.org_id, engine=engine) as work:
         return get_chart(work.session, actor, appointment_id, now_of(clock))
+
+
+@dataclass(frozen=True)
+class ChartFile:
+    """A chart's PDF for the browser: bytes, file name, content type."""
+
+    data: bytes
+    filename: str
+    content_type: str = "application/pdf"
+
+
+def fetch_chart_pdf(actor: Actor, appointment_id: int, *, clock: Clock | None = None,
+                    engine: Engine | None = None) -> ChartFile:
+    """The chart's print version as a PDF (clinical/chart_pdf.py): one audited "chart.read"
+    (detail pdf=True) committed before the bytes leave. Raises NotFound (also when forbidden)."""
+    with atomic(actor.org_id, engine=engine) as work:
+        chart = get_chart(work.session, actor, appointment_id, now_of(clock), pdf=True)
+    data = render_chart_pdf(chart, chart.location_name)
+    return ChartFile(data, f"chart-{appointment_id}-v{chart.version}.pdf")
 
 
 def do_save_chart(actor: Actor, appointment_id: int, lines: list[LineInput], note: str, *,

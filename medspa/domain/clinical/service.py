@@ -286,16 +286,18 @@ def _chart(session: Session, row, versions: list[TreatmentNote]) -> Chart:
         devices=device_choices(session))
 
 
-def get_chart(session: Session, actor: Actor, appointment_id: int, now: datetime) -> Chart:
+def get_chart(session: Session, actor: Actor, appointment_id: int, now: datetime, *, pdf: bool = False) -> Chart:
     """The visit and its current chart (an empty draft when nothing is saved yet).
 
-    chart.read; one "chart.read" audit row with the client. Raises NotFound (also when forbidden).
+    chart.read; one "chart.read" audit row with the client (detail pdf=True when read for the
+    print/PDF). Raises NotFound (also when forbidden).
     """
     row = _visit(session, actor, appointment_id, "chart.read")
     versions = _versions(session, appointment_id)
     chart = _chart(session, row, versions)
+    extra = {"pdf": True} if pdf else {}
     record(session, actor, "chart.read", "appointment", appointment_id, client_id=chart.client_id, at=now,
-           version=chart.version)
+           version=chart.version, **extra)
     return chart
 
 

@@ -167,8 +167,12 @@ def _actions() -> rx.Component:
         rx.cond(s.notice != "", rx.callout(s.notice, icon="circle-check", color_scheme="grass", size="1",
                                            width="100%", id="chart-notice")),
         rx.cond(s.editable, rx.cond(s.confirm_sign, confirm, edit),
-                rx.button(rx.icon("file-pen-line", size=15), "Amend", size="2", variant="outline", on_click=s.amend,
-                          loading=s.busy, id="chart-amend")),
+                rx.hstack(
+                    rx.button(rx.icon("file-pen-line", size=15), "Amend", size="2", variant="outline", on_click=s.amend,
+                              loading=s.busy, id="chart-amend"),
+                    rx.button(rx.icon("printer", size=15), "Print / PDF", size="2", variant="soft", color_scheme="gray",
+                              on_click=s.download_pdf, id="chart-pdf"),
+                    spacing="2")),
         spacing="3", width="100%",
     )
 

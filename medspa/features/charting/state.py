@@ -273,3 +273,11 @@ class ChartState(FaceMapMixin, DeviceRowsMixin, StaffState):
         async for update in self._write(actions.do_amend_chart,
                                         notice="Amendment started: edit, then sign the new version."):
             yield update
+
+    @rx.event
+    async def download_pdf(self):
+        """The chart's print version as a PDF (one audited chart.read, pdf=True)."""
+        chart_file, redirect = await self._chart_act(actions.fetch_chart_pdf)
+        if chart_file is None:
+            return redirect
+        return rx.download(data=chart_file.data, filename=chart_file.filename, mime_type=chart_file.content_type)
