@@ -232,3 +232,25 @@ def test_pdf_has_lines_totals_points_settings_and_signature(clinic, nurse):
         assert expected in words, expected
     reads = _audit(clinic, "chart.read")
     assert len(reads) == before + 1 and reads[-1].detail.get("pdf") is True and reads[-1].client_id is not None
+
+
+def test_the_service_form_sets_and_checks_the_chart_template(engine, owner_engine):
+    from medspa.domain.catalog.actions import do_create_service, do_update_service
+    from medspa.domain.catalog.editing import ServiceInput
+    from tests.factories import build_clinic
+
+    clinic = build_clinic(engine, owner_engine)
+    owner = clinic.staff_actor("owner")
+    data = ServiceInput(category="HydraFacial", name="Glow peel", duration_minutes=45, price_cents=12500,
+                        provider_ids=tuple(clinic.provider_ids))
+    with pytest.raises(ValidationFailed) as err:
+        do_create_service(owner, ServiceInput(**{**data.__dict__, "chart_template": "laser"}), engine=engine)
+    assert err.value.fields == {"chart_template": "Choose a chart template from the list"}
+    svc = do_create_service(owner, data, engine=engine)
+    assert svc.chart_template is None and template_of(svc.chart_template, svc.category) == "general"
+    svc = do_update_service(owner, svc.id, ServiceInput(**{**data.__dict__, "chart_template": "peel"}), engine=engine)
+    assert template_of(svc.chart_template, svc.category) == "peel"
+    with clinic.session() as s:
+        detail = s.execute(text("select detail from audit_event where action = 'service.update' order by id desc"
+                                " limit 1")).scalar_one()
+    assert detail["changes"]["chart_template"] == [None, "peel"]

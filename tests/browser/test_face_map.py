@@ -11,6 +11,7 @@ number, then saved and signed.
 from __future__ import annotations
 
 from playwright.sync_api import Page, expect
+from pypdf import PdfReader
 from sqlmodel import select
 
 from medspa.domain.clinical.device_models import TreatmentSetting
@@ -126,6 +127,12 @@ def test_laser_visit_charts_device_settings(page: Page, app_urls, base_url, scre
     expect(row.locator(".setting-fluence")).to_have_text("12.5")
     expect(row.locator(".setting-device")).to_have_text("GentleMax")
     screenshot("device-settings-signed")
+    with page.expect_download() as download:  # the print version: the audited PDF
+        page.click("#chart-pdf")
+    pdf = PdfReader(download.value.path())
+    words = " ".join(" ".join(p.extract_text().split()) for p in pdf.pages)
+    assert "Fluence (J/cm²): 12.5" in words and "Signed by Nurse Amy" in words, words
+    assert download.value.suggested_filename == f"chart-{visit.id}-v1.pdf"
     with desk.clinic.session() as s:
         rows = s.exec(select(TreatmentSetting)).all()
     assert [(r.device, r.resource_id, r.fluence_tenths, r.pulse_hundredths, r.spot_tenths, r.passes) for r in rows] == [

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from medspa.domain.clinical.service import FACE_VIEWS, TREATMENT_AREAS
+from medspa.domain.clinical.service import FACE_VIEWS, TREATMENT_AREAS, clean_point
 
 SIZE = 1000
 # dot colours per product, in order of first appearance on the chart (then repeating)
@@ -134,34 +134,6 @@ def area_at(view: str, x: int, y: int) -> str:
         if x0 <= x <= x1 and y0 <= y <= y1:
             return area
     return "other"
-
-
-def _coordinate(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
-def clean_point(view: object, x: object, y: object) -> tuple[str | None, int | None, int | None]:
-    """(view, x, y) checked: all three or none ((None, None, None)); view in FACE_VIEWS; x and
-    y whole thousandths 0..1000. Raises ValueError with the user message."""
-    blank = lambda v: v is None or v == ""  # noqa: E731
-    if blank(view) and blank(x) and blank(y):
-        return None, None, None
-    if blank(view) or blank(x) or blank(y):
-        raise ValueError("A point needs its view and both coordinates: place it on the diagram again")
-    if view not in FACE_VIEWS:
-        raise ValueError("Place the point on the front, left or right view")
-    cx, cy = _coordinate(x), _coordinate(y)
-    if cx is None or cy is None or not (0 <= cx <= SIZE and 0 <= cy <= SIZE):
-        raise ValueError("The point is outside the diagram: place it again")
-    return str(view), cx, cy
 
 
 @dataclass(frozen=True)

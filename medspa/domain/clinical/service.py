@@ -172,12 +172,38 @@ def parse_units(text: object) -> int:
     return tenths
 
 
+def _coordinate(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def clean_point(view: object, x: object, y: object) -> tuple[str | None, int | None, int | None]:
+    """(view, x, y) checked: all three or none ((None, None, None)); view in FACE_VIEWS; x and
+    y whole thousandths 0..1000. Raises ValueError with the user message."""
+    blank = lambda v: v is None or v == ""  # noqa: E731
+    if blank(view) and blank(x) and blank(y):
+        return None, None, None
+    if blank(view) or blank(x) or blank(y):
+        raise ValueError("A point needs its view and both coordinates: place it on the diagram again")
+    if view not in FACE_VIEWS:
+        raise ValueError("Place the point on the front, left or right view")
+    cx, cy = _coordinate(x), _coordinate(y)
+    if cx is None or cy is None or not (0 <= cx <= 1000 and 0 <= cy <= 1000):
+        raise ValueError("The point is outside the diagram: place it again")
+    return str(view), cx, cy
+
+
 def validate_lines(lines: list[LineInput], note: str, category: str) -> tuple[list[ChartLine], str]:
     """Clean lines and note, or ValidationFailed with one message per field
     ("lines.0.product", "lines.0.lot_number", "lines.0.units", "lines.0.treatment_area",
     "lines.0.point" (face map), "note", "lines")."""
-    from medspa.domain.clinical.face_map import clean_point  # face_map reads this module's areas
-
     errors: dict[str, str] = {}
     if not isinstance(lines, (list, tuple)) or len(lines) > MAX_LINES:
         raise ValidationFailed({"lines": f"At most {MAX_LINES} lines"})
@@ -406,5 +432,5 @@ def amend_chart(session: Session, actor: Actor, appointment_id: int, now: dateti
     return _chart(session, row, [draft, *versions])
 
 
-__all__ = ["TREATMENT_AREAS", "Chart", "ChartLine", "ChartLocked", "ChartVersion", "LineInput", "amend_chart",
+__all__ = ["FACE_VIEWS", "TREATMENT_AREAS", "clean_point", "Chart", "ChartLine", "ChartLocked", "ChartVersion", "LineInput", "amend_chart",
            "get_chart", "is_injectable", "parse_units", "save_chart", "sign_chart", "validate_lines"]

@@ -142,9 +142,7 @@ def _error(message) -> rx.Component:
     return rx.cond(message != "", rx.text(message, size="1", color=rx.color("red", 11), class_name="field-error"))
 
 
-def _field(row: SettingView, i, name: str, width: str = "100%") -> rx.Component:
-    from medspa.features.charting.state import ChartState as s
-
+def _field(s, row: SettingView, i, name: str, width: str = "100%") -> rx.Component:
     error = getattr(row, f"{name}_error")
     return rx.vstack(
         rx.text(LABELS[name], size="1", color_scheme="gray"),
@@ -159,9 +157,7 @@ def _field(row: SettingView, i, name: str, width: str = "100%") -> rx.Component:
     )
 
 
-def _device_field(row: SettingView, i) -> rx.Component:
-    from medspa.features.charting.state import ChartState as s
-
+def _device_field(s, row: SettingView, i) -> rx.Component:
     select = rx.select.root(
         rx.select.trigger(placeholder="Choose the device", width="100%", class_name="setting-device-select"),
         rx.select.content(rx.foreach(s.device_options, lambda o: rx.select.item(o[1], value=o[0])),
@@ -180,15 +176,13 @@ def _device_field(row: SettingView, i) -> rx.Component:
     )
 
 
-def _row(row: SettingView, i) -> rx.Component:
-    from medspa.features.charting.state import ChartState as s
-
+def _row(s, row: SettingView, i) -> rx.Component:
     remove = rx.cond(s.editable, rx.icon_button(rx.icon("trash-2", size=15), variant="ghost", color_scheme="red",
                                                 size="2", on_click=s.remove_setting(i), aria_label="Remove row",
                                                 class_name="setting-remove"))
-    device = rx.grid(_device_field(row, i), *(_field(row, i, n) for n in DEVICE_FIELDS[1:]),
+    device = rx.grid(_device_field(s, row, i), *(_field(s, row, i, n) for n in DEVICE_FIELDS[1:]),
                      columns=rx.breakpoints(initial="2", md="4"), spacing="3", width="100%")
-    peel = rx.grid(*(_field(row, i, n) for n in PEEL_FIELDS), columns=rx.breakpoints(initial="2", md="4"),
+    peel = rx.grid(*(_field(s, row, i, n) for n in PEEL_FIELDS), columns=rx.breakpoints(initial="2", md="4"),
                    spacing="3", width="100%")
     return rx.box(
         rx.hstack(
@@ -202,10 +196,9 @@ def _row(row: SettingView, i) -> rx.Component:
     )
 
 
-def settings_panel() -> rx.Component:
-    """The "Device & peel settings" card (shown for device/peel services or when rows exist)."""
-    from medspa.features.charting.state import ChartState as s
-
+def settings_panel(s) -> rx.Component:
+    """The "Device & peel settings" card (shown for device/peel services or when rows exist);
+    `s`: the chart's state class."""
     add = rx.cond(s.editable, rx.hstack(
         rx.button(rx.icon("zap", size=15), "Add device row", size="2", variant="soft",
                   on_click=s.add_setting("device"), id="chart-add-device"),
@@ -217,7 +210,7 @@ def settings_panel() -> rx.Component:
         rx.card(rx.vstack(
             rx.hstack(rx.heading("Device & peel settings", size="4"), add, justify="between", align="center",
                       width="100%", wrap="wrap"),
-            rx.foreach(s.settings, _row),
+            rx.foreach(s.settings, lambda row, i: _row(s, row, i)),
             rx.cond(s.settings.length() == 0, rx.text("No settings recorded.", size="2", color_scheme="gray")),
             spacing="3", width="100%"), width="100%", id="chart-settings"),
     )

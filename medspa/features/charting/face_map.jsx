@@ -26,9 +26,9 @@ export function FaceMap({ views = [], points = [], editable = false, selected = 
     onAdd(view, x, y);
   };
   return (
-    <div {...rest} style={{ display: "flex", flexWrap: "wrap", gap: "12px", justifyContent: "center" }}>
+    <div {...rest} style={{ display: "flex", flexWrap: "wrap", gap: "12px", justifyContent: "center", width: "100%" }}>
       {views.map((v) => (
-        <figure key={v.view} style={{ margin: 0, textAlign: "center", flex: "1 1 200px", maxWidth: "280px" }}>
+        <figure key={v.view} style={{ margin: 0, textAlign: "center", flex: "1 1 200px", maxWidth: "300px" }}>
           <svg
             viewBox={`0 0 ${SIZE} ${SIZE}`}
             data-view={v.view}
@@ -52,9 +52,9 @@ export function FaceMap({ views = [], points = [], editable = false, selected = 
                 style={{ cursor: "pointer" }}
               >
                 <title>{p.label}</title>
-                <circle cx={p.x} cy={p.y} r={p.n === selected ? 46 : 38} fill={p.colour}
+                <circle cx={p.x} cy={p.y} r={p.n === selected ? 50 : 42} fill={p.colour}
                         stroke={p.n === selected ? "#18181b" : "#fff"} strokeWidth={8} />
-                <text x={p.x} y={p.y} dy="0.36em" textAnchor="middle" fontSize="44" fontWeight="700" fill="#fff"
+                <text x={p.x} y={p.y} dy="0.36em" textAnchor="middle" fontSize="48" fontWeight="700" fill="#fff"
                       style={{ pointerEvents: "none", fontFamily: "system-ui, sans-serif" }}>{p.n}</text>
               </g>
             ))}

@@ -54,7 +54,7 @@ class TotalView:
 
 class FaceMapMixin(rx.State, mixin=True):
     """Points on the chart's rows (see the module docstring). Needs the host's `rows`
-    (RowView with view/x/y), `editable`, `notice` and `_charting`."""
+    (RowView with view/x/y), `editable`, `notice`, `_charting` and `_new_row()`."""
 
     selected_point: int = 0  # the line number (1-based) whose dot is highlighted
 
@@ -102,13 +102,11 @@ class FaceMapMixin(rx.State, mixin=True):
             return
         if not self.editable or view is None:  # type: ignore[attr-defined]
             return
-        from medspa.features.charting.state import RowView  # the host's row type
-
         rows = list(self.rows)  # type: ignore[attr-defined]
         last = rows[-1] if rows else None
         fill_last = last is not None and not any((last.product.strip(), last.lot_number.strip(), last.units.strip(),
                                                   last.treatment_area, last.view))
-        source = next((r for r in reversed(rows) if r.product.strip()), None) or last or RowView()
+        source = next((r for r in reversed(rows) if r.product.strip()), None) or last or self._new_row()  # type: ignore[attr-defined]
         errors = {f.name: "" for f in dataclasses.fields(source) if f.name.endswith("_error")}
         new = dataclasses.replace(source, units="", treatment_area=face_map.area_at(view, x, y), view=view, x=x, y=y,
                                   **errors)
@@ -142,10 +140,9 @@ class FaceMapMixin(rx.State, mixin=True):
             self.rows, self.selected_point, self.notice = rows, 0, ""  # type: ignore[attr-defined]
 
 
-def point_badge(colour, number, index, editable) -> rx.Component:
-    """The row's dot number in its colour (and a button that takes the point off), or a dash."""
-    from medspa.features.charting.state import ChartState
-
+def point_badge(s, colour, number, index, editable) -> rx.Component:
+    """The row's dot number in its colour (and a button that takes the point off), or a dash.
+    `s`: the chart's state class."""
     return rx.cond(
         colour != "",
         rx.hstack(
@@ -153,7 +150,7 @@ def point_badge(colour, number, index, editable) -> rx.Component:
                    display="flex", align_items="center", justify_content="center", font_size="12px",
                    font_weight="700", class_name="line-point"),
             rx.cond(editable, rx.icon_button(rx.icon("x", size=12), size="1", variant="ghost", color_scheme="gray",
-                                             on_click=ChartState.remove_point(index), aria_label="Remove point",
+                                             on_click=s.remove_point(index), aria_label="Remove point",
                                              class_name="line-point-remove")),
             spacing="1", align="center"),
         rx.text("–", color_scheme="gray", size="2"),
@@ -169,10 +166,9 @@ def _total(t: TotalView) -> rx.Component:
     )
 
 
-def face_map_panel() -> rx.Component:
-    """The face map card: the three views, the hint, and the totals per product."""
-    from medspa.features.charting.state import ChartState as s
-
+def face_map_panel(s) -> rx.Component:
+    """The face map card: the three views, the hint, and the totals per product (`s`: the
+    chart's state class)."""
     return rx.card(
         rx.vstack(
             rx.hstack(

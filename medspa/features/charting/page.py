@@ -76,7 +76,7 @@ def _edit_row(row: RowView, i) -> rx.Component:
             _field_error(error), spacing="1"))
 
     return rx.table.row(
-        rx.table.cell(rx.vstack(point_badge(s.row_colours[i], i + 1, i, True), _field_error(row.point_error),
+        rx.table.cell(rx.vstack(point_badge(s, s.row_colours[i], i + 1, i, True), _field_error(row.point_error),
                                 spacing="1")),
         text_cell("product", row.product, "e.g. Botox", "180px", row.product_error),
         text_cell("lot_number", row.lot_number, "e.g. C3709C3", "140px", row.lot_number_error),
@@ -95,7 +95,7 @@ def _edit_row(row: RowView, i) -> rx.Component:
 
 def _read_row(row: RowView, i) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(point_badge(ChartState.row_colours[i], i + 1, i, False)),
+        rx.table.cell(point_badge(ChartState, ChartState.row_colours[i], i + 1, i, False)),
         rx.table.cell(row.product, class_name="line-product"),
         rx.table.cell(rx.code(row.lot_number, size="2"), class_name="line-lot-number"),
         rx.table.cell(row.units, class_name="line-units"),
@@ -189,9 +189,9 @@ def _chart_view() -> rx.Component:
                           spacing="1"), href="/calendar", id="chart-back", color_scheme="gray"),
         rx.heading("Treatment chart", size="6", weight="bold"),
         _visit(),
-        rx.cond((s.template == "injectable") | (s.face_points.length() > 0), face_map_panel()),
+        rx.cond((s.template == "injectable") | (s.face_points.length() > 0), face_map_panel(s)),
+        settings_panel(s),
         _lines(),
-        settings_panel(),
         health_panel(),
         _actions(),
         photos_panel(),

@@ -134,6 +134,10 @@ class ChartState(FaceMapMixin, DeviceRowsMixin, StaffState):
             self.rows = [RowView()]
         self.note, self.note_error, self.error, self.confirm_sign = chart.note, "", "", False
 
+    def _new_row(self) -> RowView:
+        """An empty row (the face map's new point starts from it when no row has a product)."""
+        return RowView()
+
     def _lines(self) -> list[LineInput]:
         return [LineInput(r.product, r.lot_number, r.units, r.treatment_area, *_point(r)) for r in self.rows
                 if _sent(r)]
