@@ -226,7 +226,7 @@ def test_pdf_has_lines_totals_points_settings_and_signature(clinic, nurse):
     assert got.filename == f"chart-{appt}-v1.pdf" and got.data.startswith(b"%PDF")
     words = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(got.data)).pages)
     for expected in ("Treatment chart: Ivy Stone", "Face map", "Front", "Left side", "Right side", "Botox",
-                     "C3709C3", "20 units", "glabella", "crow's feet", "Totals: Botox 26 units; Juvéderm Voluma 1 units",
+                     "C3709C3", "20 units", "glabella", "crow's feet", "Totals: Botox 26 units; Juvéderm Voluma 1 unit",
                      "Agent: Glycolic acid", "Concentration (%): 30", "Minutes on skin: 3", "Aftercare explained.",
                      "Signed by Nurse Amy"):
         assert expected in words, expected
@@ -254,3 +254,10 @@ def test_the_service_form_sets_and_checks_the_chart_template(engine, owner_engin
         detail = s.execute(text("select detail from audit_event where action = 'service.update' order by id desc"
                                 " limit 1")).scalar_one()
     assert detail["changes"]["chart_template"] == [None, "peel"]
+
+
+def test_totals_per_product_and_unit():
+    totals = face_map.product_totals([("Botox", "units", 200), ("Voluma", "mL", 10), ("botox ", "units", 45),
+                                      ("", "units", 50), ("Voluma", "mL", 5), ("Sculptra", "vials", 10)])
+    assert [(t.product, t.label) for t in totals] == [("Botox", "24.5 units"), ("Voluma", "1.5 mL"),
+                                                      ("Sculptra", "1 vial")]

@@ -57,6 +57,7 @@ class _Doc:
     def heading(self, text: str) -> None:
         if self.pdf.will_page_break(20):
             self.pdf.add_page()
+        self.pdf.ln(2)
         self.font("B", 12)
         self.pdf.cell(self.width, 7, self.t(text), new_x="LMARGIN", new_y="NEXT")
         self.font("", 9)
@@ -120,9 +121,9 @@ def _lines(doc: _Doc, chart: Chart) -> None:
     pdf.ln()
     doc.font("", 9)
     for i, ln in enumerate(chart.lines):
-        unit = getattr(ln, "unit", "") or "units"
+        quantity = face_map.quantity_label(ln.units_tenths, getattr(ln, "unit", "") or "units")
         point = face_map.VIEW_LABELS[ln.view] if ln.view in FACE_VIEWS else "-"
-        for value, (_, w) in zip((str(i + 1), ln.product, ln.lot_number or "-", f"{ln.units} {unit}",
+        for value, (_, w) in zip((str(i + 1), ln.product, ln.lot_number or "-", quantity,
                                   ln.treatment_area, point), cols):
             pdf.cell(w, 6, doc.t(value[:40]))
         pdf.ln()

@@ -194,9 +194,16 @@ class ProductTotal:
 
     @property
     def label(self) -> str:
-        """"24 units", "1.5 mL"."""
-        whole, tenth = divmod(self.tenths, 10)
-        return f"{whole}.{tenth} {self.unit}" if tenth else f"{whole} {self.unit}"
+        """"24 units", "1 unit", "1.5 mL"."""
+        return quantity_label(self.tenths, self.unit)
+
+
+def quantity_label(tenths: int, unit: str) -> str:
+    """Integer tenths of `unit` in words: "24 units", "1 unit", "2.5 units", "1 mL"."""
+    whole, tenth = divmod(tenths, 10)
+    if tenths == 10 and unit.endswith("s"):
+        unit = unit[:-1]
+    return f"{whole}.{tenth} {unit}" if tenth else f"{whole} {unit}"
 
 
 def product_totals(lines: list[tuple[str, str, int]]) -> list[ProductTotal]:
@@ -216,4 +223,4 @@ def product_totals(lines: list[tuple[str, str, int]]) -> list[ProductTotal]:
     return [ProductTotal(names[k], k[1], sums[k]) for k in order]
 
 
-__all__ += ["ProductTotal", "product_totals"]
+__all__ += ["ProductTotal", "product_totals", "quantity_label"]
