@@ -82,4 +82,6 @@ class TreatmentLine(SQLModel, table=True):
 
 # treatment_line's foreign keys name product, product_lot and product_vial: their tables must be
 # in the metadata wherever a line is written (the web process imports no other module of them)
-from medspa.domain.clinical import product_models as _product_models  # noqa: E402,F401
+from medspa.domain.clinical import product_models as _product_models  # noqa: E402
+
+LINE_TARGETS = (_product_models.Product, _product_models.ProductLot, _product_models.ProductVial)
