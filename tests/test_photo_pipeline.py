@@ -28,8 +28,18 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.service import hold_slot
 from tests.consent_support import MemoryStore
-from tests.test_photos import (GPS_IFD, NOW, NY, ORIENTATION, audit_rows, exif_of, jpeg, nurse, person,  # noqa: F401
-                               store, visit)
+from medspa.domain.clinical.photos import LocalMediaStore
+from tests.test_photos import GPS_IFD, NOW, NY, ORIENTATION, audit_rows, exif_of, jpeg, person, visit
+
+
+@pytest.fixture(name="store")
+def store_fixture(tmp_path) -> LocalMediaStore:
+    return LocalMediaStore(tmp_path / "media")
+
+
+@pytest.fixture(name="nurse")
+def nurse_fixture(clinic) -> tuple[Actor, str]:
+    return person(clinic, "provider")
 
 
 def heic(width: int = 1200, height: int = 900, *, gps: bool = True, orientation: int | None = None) -> bytes:
