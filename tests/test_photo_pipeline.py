@@ -29,6 +29,7 @@ from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.service import hold_slot
 from tests.consent_support import MemoryStore
 from medspa.domain.clinical.photos import LocalMediaStore
+from tests.test_handlers import app_settings  # noqa: F401  (fixture)
 from tests.test_photos import GPS_IFD, NOW, NY, ORIENTATION, audit_rows, exif_of, jpeg, person, visit
 
 
@@ -299,3 +300,39 @@ def test_portal_sees_a_photo_only_when_shared_and_the_photo_consent_is_signed(cl
     with clinic.session() as s:
         row = s.get(ClinicalPhoto, shared.id)
         assert row.shared is False and row.shared_at is None
+
+
+# ---------------------------------------------------------------------------- the chart's panel
+
+
+def test_panel_uploads_several_photos_with_their_tags_and_names_the_refused_one(clinic, nurse, tmp_path,
+                                                                                 monkeypatch, app_settings):
+    from medspa.features.charting import photos as panel
+    from medspa.features.charting.photos import PhotosState
+    from medspa.settings import Settings
+    from tests.test_handlers import call, run
+    from tests.test_photos import panel_state, upload_file
+
+    media = Settings(database_url=app_settings.database_url, database_owner_url=app_settings.database_owner_url,
+                     media_dir=tmp_path / "media")
+    monkeypatch.setattr(panel, "get_settings", lambda: media)
+    appt = visit(clinic)
+    state = panel_state(nurse[1], appt)
+    run(call(PhotosState.load, state))
+    run(call(PhotosState.set_area, state, "lips"))
+    run(call(PhotosState.set_angle, state, "left45"))
+    run(call(PhotosState.set_area, state, "elbow"))  # not an area: ignored
+    run(call(PhotosState.upload, state, [upload_file(jpeg(), "IMG_1.jpg"), upload_file(heic(), "IMG_2.HEIC"),
+                                         upload_file(b"not a photo", "notes.txt")]))
+    assert state.notice == "2 before photos added."
+    assert state.error == "notes.txt: This file is not a JPEG, PNG or HEIC photo."
+    assert [p.label for p in state.photos] == ["Before · Lips · Left 45° · 640 × 480",
+                                               "Before · Lips · Left 45° · 1200 × 900"]
+    with clinic.session() as s:
+        rows = s.exec(select(ClinicalPhoto).order_by(ClinicalPhoto.id)).all()
+    assert [(r.area, r.angle, r.kind) for r in rows] == [("lips", "left45", "before")] * 2
+    run(call(PhotosState.upload, state, [upload_file(jpeg(), f"{i}.jpg") for i in range(11)]))
+    assert state.error == "At most 10 photos at once."
+    run(call(PhotosState.upload, state, [upload_file(jpeg(), f"{i}.jpg", size=14 * 1024 * 1024)
+                                         for i in range(5)]))
+    assert state.error == "These photos are 70.0 MB together: at most 60 MB in one upload."

@@ -507,7 +507,7 @@ def test_panel_upload_checks_size_and_role_on_the_server(clinic, nurse, tmp_path
     run(call(PhotosState.set_kind, state, "after"))
     run(call(PhotosState.upload, state, [upload_file(jpeg(4032, 3024, orientation=6, gps=True))]))
     assert state.error == "" and state.notice == "After photo added."
-    assert [(p.kind, p.label) for p in state.photos] == [("after", "After · 1920 × 2560")]
+    assert [(p.kind, p.label) for p in state.photos] == [("after", "After · Front · 1920 × 2560")]
     photo_id = state.photos[0].id
     assert state.photos[0].thumb_url == f"/media/photos/{photo_id}?thumb=1"
     run(call(PhotosState.open, state, photo_id))
