@@ -66,7 +66,7 @@ def test_before_jpeg_after_heic_on_the_timeline_and_the_slider_moves(page: Page,
     card.scroll_into_view_if_needed()
     card.screenshot(path=str(ARTIFACTS / "photo-timeline-side-by-side.png"))
 
-    page.locator("#photo-compare-mode").get_by_text("Slider").click()
+    page.locator("#photo-compare-mode").get_by_role("radio", name="Slider").click()
     slider = page.locator("[data-testid=photo-slider]")
     expect(slider).to_be_visible()
     _loaded(page, "[data-testid=photo-slider] img")

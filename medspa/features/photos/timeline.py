@@ -223,9 +223,9 @@ def _comparison() -> rx.Component:
             item_two=CompareSliderImage.create(src=t.right.full, alt=t.right.caption),
             default_position=50, custom_attrs={"data-testid": "photo-slider"}),
         rx.badge("A · ", t.left.date, color_scheme="violet", variant="solid", position="absolute", top="8px",
-                 left="8px", pointer_events="none"),
+                 left="8px", pointer_events="none", z_index="2"),
         rx.badge("B · ", t.right.date, color_scheme="violet", variant="solid", position="absolute", top="8px",
-                 right="8px", pointer_events="none"),
+                 right="8px", pointer_events="none", z_index="2"),
         position="relative", width="100%", max_width="720px", height=rx.breakpoints(initial="360px", md="520px"),
         border_radius="8px", overflow="hidden", background=rx.color("gray", 12), margin_x="auto",
         id="photo-compare-slider")
