@@ -280,6 +280,8 @@ def test_portal_sees_a_photo_only_when_shared_and_the_photo_consent_is_signed(cl
                 portal_open_photo(s, me, other, NOW, store)
         s.commit()
     assert opened.data[:2] == b"\xff\xd8"
+    gallery = photo_actions.fetch_portal_gallery(me, store=store, engine=clinic.engine)  # the Photos tab
+    assert [(p.id, p.area, thumb[:2]) for p, thumb in gallery] == [(shared.id, "lips", b"\xff\xd8")]
     # another client of the clinic never sees it, staff actors are not portal clients
     other_client = client_of(clinic, visit(clinic, hour=15))
     with clinic.session() as s:
@@ -291,10 +293,10 @@ def test_portal_sees_a_photo_only_when_shared_and_the_photo_consent_is_signed(cl
     photo_actions.do_share_photo(nurse[0], shared.id, False, engine=clinic.engine)
     assert seen() == []
     lists = audit_rows(clinic, "portal.photos")
-    assert [r.detail["photo_ids"] for r in lists] == [[], [], [shared.id], []]
+    assert [r.detail["photo_ids"] for r in lists] == [[], [], [shared.id], [shared.id], []]
     assert all(r.actor_role == "client" and r.client_id == client_id for r in lists)
-    [opened_row] = audit_rows(clinic, "portal.photo")
-    assert opened_row.object_id == str(shared.id) and opened_row.detail["variant"] == "thumb"
+    opened_rows = audit_rows(clinic, "portal.photo")
+    assert [(r.object_id, r.detail["variant"]) for r in opened_rows] == [(str(shared.id), "thumb")] * 2
     shares = audit_rows(clinic, "photo.share")
     assert [r.detail["shared"] for r in shares] == [True, False]
     with clinic.session() as s:

@@ -24,7 +24,7 @@ from medspa.domain.work import atomic, now_of
 KEEP_ORIGINALS_PERMISSION = "clinic.manage"  # the owner decides what the clinic keeps
 
 __all__ = ["do_set_keep_originals", "do_share_photo", "do_tag_photo", "fetch_client_timeline",
-           "fetch_keep_originals", "fetch_portal_photo_file", "fetch_portal_photos"]
+           "fetch_keep_originals", "fetch_portal_gallery", "fetch_portal_photo_file", "fetch_portal_photos"]
 
 
 def fetch_client_timeline(actor: Actor, client_id: int, *, area: str = "", angle: str = "",
@@ -59,6 +59,23 @@ def fetch_portal_photos(actor: Actor, *, clock: Clock | None = None,
     "portal.photos". Raises NotFound for anyone but a signed-in portal client."""
     with atomic(actor.org_id, engine=engine) as work:
         return portal_photos(work.session, actor, now_of(clock))
+
+
+def fetch_portal_gallery(actor: Actor, *, store: MediaStore, clock: Clock | None = None,
+                         engine: Engine | None = None) -> list[tuple[TimelinePhoto, bytes]]:
+    """The portal's Photos tab in one transaction: the client's shared photos (consent
+    permitting, oldest first) each with its thumbnail's bytes. Audited: one "portal.photos"
+    row and one "portal.photo" row per thumbnail; a photo whose bytes are gone is left out.
+    Raises NotFound for anyone but a signed-in portal client."""
+    now = now_of(clock)
+    with atomic(actor.org_id, engine=engine) as work:
+        out = []
+        for photo in portal_photos(work.session, actor, now):
+            try:
+                out.append((photo, portal_open_photo(work.session, actor, photo.id, now, store, thumb=True).data))
+            except NotFound:
+                continue
+        return out
 
 
 def fetch_portal_photo_file(actor: Actor, photo_id: int, *, store: MediaStore, thumb: bool = False,
