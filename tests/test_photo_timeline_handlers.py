@@ -97,5 +97,6 @@ def test_the_keep_originals_switch_is_the_owners(world, app_settings):  # noqa: 
     run(call(S.set_keep_originals, owner, True))
     assert owner.keep_originals is True and "full-resolution" in owner.photo_setting_message
     with world.clinic.session() as s:
-        assert s.execute(text("select keep_photo_originals from organization")).scalar() is True
+        assert s.execute(text("select keep_photo_originals from organization where id = :o"),
+                         {"o": world.clinic.org_id}).scalar() is True
         assert s.execute(text("select count(*) from audit_event where action = 'clinic.photo_originals'")).scalar() == 1
