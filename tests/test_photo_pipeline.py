@@ -338,3 +338,16 @@ def test_panel_uploads_several_photos_with_their_tags_and_names_the_refused_one(
     run(call(PhotosState.upload, state, [upload_file(jpeg(), f"{i}.jpg", size=14 * 1024 * 1024)
                                          for i in range(5)]))
     assert state.error == "These photos are 70.0 MB together: at most 60 MB in one upload."
+    # the viewer edits one photo's labels (hostile fields and values ignored)
+    first = state.photos[0].id
+    run(call(PhotosState.open, state, first))
+    run(call(PhotosState.set_viewing_tag, state, "kind", "after"))
+    run(call(PhotosState.set_viewing_tag, state, "area", "chin"))
+    run(call(PhotosState.set_viewing_tag, state, "id", 99))
+    run(call(PhotosState.set_viewing_tag, state, "angle", "sideways"))
+    run(call(PhotosState.save_tags, state))
+    assert state.notice == "Labels saved."
+    with clinic.session() as s:
+        row = s.get(ClinicalPhoto, first)
+    assert (row.kind, row.area, row.angle) == ("after", "chin", "left45")
+    assert [p.label for p in state.photos][-1] == "After · Chin · Left 45° · 640 × 480"

@@ -30,6 +30,7 @@ from pathlib import Path
 import reflex as rx
 
 from medspa.domain.clinical.actions import do_add_photo, fetch_photos
+from medspa.domain.clinical.photo_actions import do_tag_photo
 from medspa.domain.clinical.photos import (ANGLES, DISPLAY_MAX, KINDS, MAX_BATCH_BYTES, MAX_BYTES, MAX_FILES, MB,
                                            LocalMediaStore, MediaStore, PhotoInfo, media_store_for, megabytes,
                                            too_large)
@@ -67,9 +68,12 @@ class PhotoView:
 
     id: int = 0
     kind: str = ""
-    label: str = ""  # "Before · 3024 × 4032"
+    label: str = ""  # "Before · Lips · Front · 1920 × 2560"
     thumb_url: str = ""
     full_url: str = ""
+    area: str = NO_AREA  # the tag for the edit selects (NO_AREA: none)
+    angle: str = "other"
+    original_url: str = ""  # "" unless the full-resolution original was kept
 
 
 def photo_label(kind: str, area: str | None, angle: str) -> str:
@@ -84,7 +88,8 @@ def photo_label(kind: str, area: str | None, angle: str) -> str:
 
 def _view(p: PhotoInfo) -> PhotoView:
     return PhotoView(p.id, p.kind, f"{photo_label(p.kind, p.area, p.angle)} · {p.width} × {p.height}",
-                     photo_url(p.id, thumb=True), photo_url(p.id))
+                     photo_url(p.id, thumb=True), photo_url(p.id), p.area or NO_AREA, p.angle,
+                     f"/media/photos/{p.id}?original=1" if p.has_original else "")
 
 
 class PhotosState(StaffState):
@@ -206,6 +211,31 @@ class PhotosState(StaffState):
     def close(self):
         self.viewing = PhotoView()
 
+    @rx.event
+    async def set_viewing_tag(self, field: str, value: str):
+        """Edit a label of the photo being viewed (saved by save_tags)."""
+        if self.viewing.id <= 0 or await self._photos_actor("photo.write") is None or not isinstance(value, str):
+            return
+        if (field == "kind" and value in KINDS) or (field == "angle" and value in ANGLES) or (
+                field == "area" and (value == NO_AREA or value in TREATMENT_AREAS)):
+            self.viewing = dataclasses.replace(self.viewing, **{field: value})
+
+    @rx.event
+    async def save_tags(self):
+        """Save the viewed photo's labels (photo.write; audited "photo.tag")."""
+        v = self.viewing
+        if v.id <= 0 or v.id not in [p.id for p in self.photos] or await self._photos_actor("photo.write") is None:
+            return
+        try:
+            done = await self._act(do_tag_photo, v.id, kind=v.kind, area=None if v.area == NO_AREA else v.area,
+                                   angle=v.angle)
+        except ValidationFailed as exc:
+            self.error = next(iter(exc.fields.values()), "These labels cannot be saved.")
+            return
+        if done.ok:
+            await self.load()
+            self.notice = "Labels saved."
+
 
 def _file_name(upload) -> str:
     """The uploaded file's name for a message (no folders, at most 60 characters)."""
@@ -287,9 +317,22 @@ def _viewer() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title(s.viewing.label),
             rx.cond(s.viewing.id > 0, rx.image(src=s.viewing.full_url, alt=s.viewing.label, width="100%",
-                                               max_height="75vh", object_fit="contain", id="chart-photo-large")),
-            rx.hstack(rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray", on_click=s.close)),
-                      justify="end", margin_top="12px"),
+                                               max_height="70vh", object_fit="contain", id="chart-photo-large")),
+            rx.cond(s.can_upload, rx.flex(
+                _select(s.viewing.kind, lambda v: PhotosState.set_viewing_tag("kind", v),
+                        [("before", "Before"), ("after", "After")], "chart-photo-edit-kind", "110px"),
+                _select(s.viewing.area, lambda v: PhotosState.set_viewing_tag("area", v),
+                        [(NO_AREA, "No area"), *((a, a.capitalize()) for a in TREATMENT_AREAS)],
+                        "chart-photo-edit-area", "170px"),
+                _select(s.viewing.angle, lambda v: PhotosState.set_viewing_tag("angle", v), list(ANGLES.items()),
+                        "chart-photo-edit-angle", "140px"),
+                rx.button("Save labels", size="2", variant="soft", on_click=s.save_tags, id="chart-photo-save-tags"),
+                gap="8px", wrap="wrap", align="center", margin_top="12px")),
+            rx.hstack(rx.cond(s.viewing.original_url != "",
+                              rx.link("Full-resolution original", href=s.viewing.original_url, is_external=True,
+                                      size="2")),
+                      rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray", on_click=s.close)),
+                      justify="end", align="center", spacing="4", margin_top="12px"),
             max_width="900px",
         ),
         open=s.viewing.id > 0,
