@@ -100,3 +100,45 @@ def test_the_keep_originals_switch_is_the_owners(world, app_settings):  # noqa: 
         assert s.execute(text("select keep_photo_originals from organization where id = :o"),
                          {"o": world.clinic.org_id}).scalar() is True
         assert s.execute(text("select count(*) from audit_event where action = 'clinic.photo_originals'")).scalar() == 1
+
+
+def test_the_portal_photos_tab_shows_shared_photos_once_the_consent_is_signed(world, app_settings, tmp_path,  # noqa: F811
+                                                                               monkeypatch):
+    from medspa.domain.clinical.photo_actions import do_share_photo
+    from medspa.domain.clinical.photos import LocalMediaStore
+    from medspa.features.charting import photos as panel
+    from medspa.features.photos.portal_tab import PortalPhotosState as PP
+    from medspa.settings import Settings
+    from tests.test_handler_matrix import new_visit
+    from tests.test_handlers import state_for
+    from tests.test_photo_pipeline import sign_photo_consent
+
+    media = Settings(database_url=app_settings.database_url, database_owner_url=app_settings.database_owner_url,
+                     media_dir=tmp_path / "media")
+    monkeypatch.setattr(panel, "get_settings", lambda: media)
+    provider = Actor(org_id=world.clinic.org_id, role="provider", label="nurse")
+    appt = new_visit(world, own=True)
+    with world.clinic.session() as s:
+        photo = add_photo(s, provider, appt, jpeg(), "after", NOW, LocalMediaStore(tmp_path / "media"), area="lips")
+        hidden = add_photo(s, provider, appt, jpeg(), "before", NOW, LocalMediaStore(tmp_path / "media"))
+        s.commit()
+    do_share_photo(provider, photo.id, True, engine=world.clinic.engine)
+
+    def tab(token: str):
+        state = state_for(PP, None)
+        parent = state.parent_state
+        parent.status, parent.step, parent._org_id, parent._token = "ready", "portal", world.clinic.org_id, token
+        run(call(PP.load_photos, state))
+        return state
+
+    state = tab(world.portal_token)
+    assert state.photos_loaded and state.portal_photos == []  # shared, but no photo consent yet
+    sign_photo_consent(world.clinic, world.client_id)
+    state = tab(world.portal_token)
+    assert [(p.id, p.caption) for p in state.portal_photos] == [(photo.id, "After · Lips")]
+    assert state.portal_photos[0].src.startswith("data:image/jpeg;base64,/9j/")
+    for bad in HOSTILE + [hidden.id]:
+        assert run(call(PP.download, state, bad)) is None
+    assert run(call(PP.download, state, photo.id)) is not None
+    stranger = tab("not-a-token")
+    assert stranger.portal_photos == [] and not stranger.photos_loaded
