@@ -166,11 +166,11 @@ class PortalState(rx.State):
 
     @rx.event
     async def open_tab(self, tab: Any):
-        if tab not in ("visits", "forms", "details", "health", "access", "consents", "documents", "results") \
-                or self.step != "portal":
+        if tab not in ("visits", "forms", "details", "health", "access", "consents", "documents", "results",
+                       "photos") or self.step != "portal":
             return
         self.tab = tab
-        if tab in ("consents", "forms"):  # the tab's own state loads it (features/consent/portal.py, forms/portal_tab.py)
+        if tab in ("consents", "forms", "photos"):  # the tab's own state loads it (features/consent/portal.py, forms/portal_tab.py)
             return
         if tab == "access":
             ok, entries = await self._as_client(actions.fetch_access_log)
