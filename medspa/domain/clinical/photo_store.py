@@ -30,6 +30,16 @@ class MediaStore(Protocol):
     def delete(self, key: str) -> None: ...
 
 
+def discard(store: MediaStore, keys) -> None:
+    """Delete each of `keys` (an iterable of keys, read when called), best effort: what is
+    cleaned up after a failure must not hide the failure itself."""
+    for key in list(keys):
+        try:
+            store.delete(key)
+        except Exception:  # noqa: BLE001 - best effort; the original error matters
+            pass
+
+
 def _check_key(key: str) -> str:
     if not isinstance(key, str) or not _KEY.match(key) or ".." in key or "//" in key:
         raise ValueError("bad media key")
@@ -133,4 +143,4 @@ def media_store_for(settings: "Settings") -> MediaStore:
     return LocalMediaStore(settings.media_root)
 
 
-__all__ = ["LocalMediaStore", "MediaStore", "S3MediaStore", "media_store_for"]
+__all__ = ["LocalMediaStore", "MediaStore", "S3MediaStore", "discard", "media_store_for"]

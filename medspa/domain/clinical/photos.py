@@ -49,7 +49,8 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.base import fk, org_fk, pk, tstamp
-from medspa.domain.clinical.photo_store import LocalMediaStore, MediaStore, S3MediaStore, media_store_for
+from medspa.domain.clinical.photo_store import LocalMediaStore, MediaStore, S3MediaStore, discard, media_store_for
+from medspa.domain.work import on_rollback
 from medspa.domain.clinical.service import TREATMENT_AREAS
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
@@ -409,12 +410,9 @@ def add_photo(session: Session, actor: Actor, appointment_id: int, data: bytes, 
         session.add(photo)
         session.flush()
     except BaseException:
-        for key in written:
-            try:
-                store.delete(key)
-            except Exception:  # noqa: BLE001 - best effort; the original error matters
-                pass
+        discard(store, written)
         raise
+    on_rollback(session, lambda: discard(store, written))  # the commit may still fail: no orphan files
     record(session, actor, "photo.add", "clinical_photo", photo.id, client_id=appt.client_id, at=now,
            appointment_id=appt.id, kind=kind, area=area, angle=angle, width=image.width, height=image.height,
            bytes=len(image.data), source=image.source_format, original=original_key is not None)
