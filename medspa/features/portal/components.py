@@ -305,6 +305,8 @@ def access_log() -> rx.Component:
             rx.text(rx.cond(S.access_loaded, "Nobody has accessed your record yet.", "Loading…"), size="2",
                     color_scheme="gray"),
         ),
+        rx.cond(S.access_more, rx.button("Show older entries", variant="soft", on_click=S.older_access,
+                                         id="access-older")),
         spacing="3",
         width="100%",
     )
