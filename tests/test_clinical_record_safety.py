@@ -39,14 +39,15 @@ def _rows_of(clinic, client_id):
 
 
 def _submit_while_merging(clinic, actor, appt, key, answers, keep, gone, source):
-    """submit_form with the merge of `gone` into `keep` committing just before the visit is
-    locked (the moment the submission used to read a stale client). The outcome or the error."""
+    """submit_form with the merge of `gone` into `keep` committing just before the submission
+    takes its first row lock (the client's, then the visit's: the merge's order; before that
+    it read the visit's client, now stale). The outcome or the error."""
     fired = []
     with clinic.session() as s:
         conn = s.connection()
 
         def merge_now(conn_, cursor, statement, params, context, executemany):
-            if not fired and "FOR UPDATE" in statement and "appointment" in statement:
+            if not fired and "FOR UPDATE" in statement:
                 fired.append(statement)
                 with clinic.session() as other:
                     merge_clients(other, clinic.staff_actor("owner"), keep, gone, NOW)
