@@ -109,8 +109,9 @@ def _edit_row(row: RowView, i) -> rx.Component:
                     rx.select.trigger(placeholder="Choose lot", width="240px", class_name="line-lot-select"),
                     rx.select.content(rx.foreach(s.lot_options[row.product_id], _lot_option)),
                     value=row.lot_id, on_change=s.set_lot(i), size="2"),
-                rx.text("No usable lot: receive one under Products", size="1", color=rx.color("amber", 11),
-                        class_name="line-no-lot", max_width="240px")),
+                rx.link("No usable lot: receive one under Products", href="/products", size="1",
+                        color=rx.color("amber", 11), class_name="line-no-lot", max_width="240px",
+                        is_external=True)),
             rx.cond(other, text_input("lot_number", row.lot_number, "e.g. C3709C3", "150px", row.lot_number_error))),
         _field_error(row.lot_number_error),
         rx.cond(catalog & row.reconstituted & (row.lot_id != ""),
@@ -120,8 +121,9 @@ def _edit_row(row: RowView, i) -> rx.Component:
                                               class_name="line-vial-select"),
                             rx.select.content(rx.foreach(s.vial_options[row.lot_id], _option)),
                             value=row.vial_id, on_change=s.set_vial(i), size="2"),
-                        rx.text("No opened vial in use: open one under Products", size="1",
-                                color=rx.color("amber", 11), class_name="line-no-vial", max_width="240px"))),
+                        rx.link("No opened vial in use: open one under Products", href="/products", size="1",
+                                color=rx.color("amber", 11), class_name="line-no-vial", max_width="240px",
+                                is_external=True))),
         _field_error(row.vial_error), spacing="1")
     units_cell = rx.vstack(
         rx.hstack(
