@@ -19,14 +19,13 @@ from medspa.domain.clients.service import ClientInput, find_or_create_client
 from medspa.domain.clinical import inventory_actions as ia
 from medspa.domain.clinical.inventory import (
     ProductInput,
-    chartable_products,
-    check_line_lot,
     list_products,
     open_vial,
     receive_lot,
     save_product,
     set_product_active,
 )
+from medspa.domain.clinical.inventory_chart import chartable_products, check_line_lot
 from medspa.domain.clinical.product_models import LotUsage
 from medspa.domain.clinical.recall import find_lots, lot_recall, recall_csv
 from medspa.domain.clinical.service import LineInput, amend_chart, get_chart, save_chart, sign_chart

@@ -10,7 +10,8 @@ under its product's low-stock mark (or at or under zero) is flagged low; a lot p
 date is flagged expired. Every change is audited ("product.*", "lot.receive", "vial.open");
 stock reads are not health information and are not audited.
 
-The chart (domain/clinical/service.py) uses three functions of this module:
+The chart (domain/clinical/service.py) uses three functions of inventory_chart.py, built on this
+module:
 - `chartable_products`: what a visit's line rows may pick (active products, lots not expired on
   the visit's local date, vials opened by the visit's end and still within their beyond-use time
   at its start), with the stock left;
@@ -35,7 +36,6 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
-from medspa.domain.clinical.models import TreatmentLine, TreatmentNote
 from medspa.domain.clinical.product_models import (
     PRODUCT_CATEGORIES,
     PRODUCT_UNITS,
@@ -147,43 +147,6 @@ class ProductInfo:
 
 
 @dataclass(frozen=True)
-class VialChoice:
-    """A vial a chart line may pick."""
-
-    id: int
-    label: str
-
-
-@dataclass(frozen=True)
-class LotChoice:
-    """A lot a chart line may pick: number, expiry, stock left (negative: the shelf had more than the count)."""
-
-    id: int
-    lot_number: str
-    expires_label: str
-    left_tenths: int
-    low: bool
-    vials: list[VialChoice] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        """"C3709C3 · exp Nov 30, 2026 · 180 left"."""
-        return f"{self.lot_number} · exp {self.expires_label} · {tenths_text(self.left_tenths)} left"
-
-
-@dataclass(frozen=True)
-class ProductChoice:
-    """A catalog product a chart line may pick, with its usable lots."""
-
-    id: int
-    name: str
-    unit: str
-    category: str
-    reconstituted: bool
-    lots: list[LotChoice] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
 class ProductInput:
     """The product form as typed: numbers as text ("100", "24", "2.5")."""
 
@@ -229,7 +192,8 @@ def date_label(day: date) -> str:
     return format_date(day, "MMM d, y", locale="en_US")
 
 
-def _clock(instant: datetime, tz: ZoneInfo, *, zone: bool = False) -> str:
+def clock_label(instant: datetime, tz: ZoneInfo, *, zone: bool = False) -> str:
+    """"Dec 1 9:02 AM" in `tz` ("Dec 1 9:02 AM EST" with zone=True)."""
     text = format_datetime(instant.astimezone(tz), "MMM d h:mm a", tzinfo=tz, locale="en_US")
     return f"{text} {zone_abbreviation(instant, tz)}" if zone else text
 
@@ -239,7 +203,7 @@ def clinic_zone(session: Session) -> str:
     return session.exec(select(Location.time_zone).order_by(Location.id)).first() or "UTC"
 
 
-def _used(session: Session, lot_ids: list[int]) -> dict[int, int]:
+def used_by_lot(session: Session, lot_ids: list[int]) -> dict[int, int]:
     """lot id -> sum of lot_usage quantity (net of reversals)."""
     if not lot_ids:
         return {}
@@ -248,13 +212,15 @@ def _used(session: Session, lot_ids: list[int]) -> dict[int, int]:
     return {lot_id: int(total or 0) for lot_id, total in rows}
 
 
-def _is_low(left: int, product: Product) -> bool:
+def is_low(left: int, product: Product) -> bool:
+    """Stock `left` (tenths) at or under zero, or at or under the product's low-stock mark."""
     return left <= 0 or (product.low_stock_tenths > 0 and left <= product.low_stock_tenths)
 
 
-def _vial_info(vial: ProductVial, tz: ZoneInfo, now: datetime) -> VialInfo:
+def vial_info(vial: ProductVial, tz: ZoneInfo, now: datetime) -> VialInfo:
+    """The vial as shown in `tz`, usable or not at `now`."""
     return VialInfo(vial.id, vial.lot_id, vial.diluent_ml_tenths, vial.units_per_ml_tenths, vial.opened_at,
-                    vial.beyond_use_at, _clock(vial.opened_at, tz), _clock(vial.beyond_use_at, tz, zone=True),
+                    vial.beyond_use_at, clock_label(vial.opened_at, tz), clock_label(vial.beyond_use_at, tz, zone=True),
                     vial.opened_by_label, vial.opened_at <= now < vial.beyond_use_at)
 
 
@@ -266,8 +232,8 @@ def _product_info(product: Product, lots: list[ProductLot], used: dict[int, int]
         spent = used.get(lot.id, 0)
         infos.append(LotInfo(lot.id, lot.product_id, lot.lot_number, lot.expires_on, date_label(lot.expires_on),
                              lot.received_tenths, spent, lot.expires_on < today,
-                             _is_low(lot.received_tenths - spent, product), lot.active,
-                             [_vial_info(v, tz, now) for v in sorted(vials, key=lambda v: v.opened_at)
+                             is_low(lot.received_tenths - spent, product), lot.active,
+                             [vial_info(v, tz, now) for v in sorted(vials, key=lambda v: v.opened_at)
                               if v.lot_id == lot.id and v.beyond_use_at > now - timedelta(days=2)]))
     return ProductInfo(product.id, product.name, product.manufacturer, product.category, product.unit,
                        product.units_per_vial, product.beyond_use_hours, product.low_stock_tenths, product.active,
@@ -291,7 +257,7 @@ def list_products(session: Session, actor: Actor, now: datetime, *, include_arch
     lots = list(session.exec(select(ProductLot).where(ProductLot.product_id.in_(ids)))) if ids else []
     lot_ids = [lot.id for lot in lots]
     vials = list(session.exec(select(ProductVial).where(ProductVial.lot_id.in_(lot_ids)))) if lot_ids else []
-    used = _used(session, lot_ids)
+    used = used_by_lot(session, lot_ids)
     tz = ZoneInfo(clinic_zone(session))
     return [_product_info(p, [lot for lot in lots if lot.product_id == p.id], used, vials, tz, now)
             for p in products]
@@ -481,117 +447,10 @@ def open_vial(session: Session, actor: Actor, lot_id: int, diluent_ml: str, now:
     session.flush()
     record(session, actor, "vial.open", "product_vial", vial.id, at=now, lot_id=lot.id, product_id=product.id,
            diluent_ml_tenths=diluent, units_per_ml_tenths=per_ml)
-    return _vial_info(vial, tz, now)
+    return vial_info(vial, tz, now)
 
 
-# ---------------------------------------------------------------------------- the chart's interface
-
-
-def _usable_vial(vial: ProductVial, visit_start: datetime, visit_end: datetime) -> bool:
-    return vial.opened_at <= visit_end and vial.beyond_use_at > visit_start
-
-
-def chartable_products(session: Session, visit_start: datetime, location_tz: str,
-                       visit_end: datetime | None = None) -> list[ProductChoice]:
-    """What a visit's line rows may pick: active products by name, each with its active lots not
-    expired on the visit's local date (soonest expiry first, stock left), and for a
-    reconstituted product each lot's vials opened by the visit's end (`visit_end`, default the
-    start) and within their beyond-use time at its start. Products without a usable lot are
-    listed too (a non-injectable may be charted without a lot)."""
-    tz = ZoneInfo(location_tz)
-    day = visit_start.astimezone(tz).date()
-    end = visit_end or visit_start
-    products = list(session.exec(select(Product).where(Product.active.is_(True)).order_by(func.lower(Product.name))))
-    ids = [p.id for p in products]
-    lots = list(session.exec(select(ProductLot).where(ProductLot.product_id.in_(ids), ProductLot.active.is_(True),
-                                                      ProductLot.expires_on >= day)
-                             .order_by(ProductLot.expires_on, ProductLot.id))) if ids else []
-    lot_ids = [lot.id for lot in lots]
-    vials = list(session.exec(select(ProductVial).where(ProductVial.lot_id.in_(lot_ids))
-                              .order_by(ProductVial.opened_at))) if lot_ids else []
-    used = _used(session, lot_ids)
-    out = []
-    for p in products:
-        choices = []
-        for lot in (x for x in lots if x.product_id == p.id):
-            left = lot.received_tenths - used.get(lot.id, 0)
-            lot_vials = [VialChoice(v.id, _vial_info(v, tz, visit_start).label) for v in vials
-                         if v.lot_id == lot.id and _usable_vial(v, visit_start, end)]
-            choices.append(LotChoice(lot.id, lot.lot_number, date_label(lot.expires_on), left, _is_low(left, p),
-                                     lot_vials))
-        out.append(ProductChoice(p.id, p.name, p.unit, p.category, p.units_per_vial is not None, choices))
-    return out
-
-
-def check_line_lot(session: Session, product_id: int | None, lot_id: int | None, vial_id: int | None,
-                   visit_start: datetime, tz: str, visit_end: datetime | None = None,
-                   ) -> tuple[Product, ProductLot | None, ProductVial | None]:
-    """One chart line's catalog product, lot and vial checked against the visit (the visit's
-    local date for the expiry; the vial opened by the visit's end and not past its beyond-use
-    time at its start). A reconstituted product's line with a lot must name the vial.
-
-    Raises LotRefused (a ValueError; .field "product", "lot_number" or "vial") e.g. "Lot
-    C3709C3 expired on Nov 30, 2026", "This vial passed its beyond-use time (opened Dec 1
-    9:02 AM, use by Dec 2 9:02 AM EST)", a lot of another product, an archived product."""
-    zone = ZoneInfo(tz)
-    end = visit_end or visit_start
-    product = session.get(Product, product_id) if isinstance(product_id, int) and not isinstance(product_id, bool) else None
-    if product is None:
-        raise LotRefused("Choose a product from the list", "product")
-    if not product.active:
-        raise LotRefused(f"{product.name} is archived: choose another product", "product")
-    if lot_id is None:
-        if vial_id is not None:
-            raise LotRefused("Choose the lot of this vial", "lot_number")
-        return product, None, None
-    lot = session.get(ProductLot, lot_id) if isinstance(lot_id, int) and not isinstance(lot_id, bool) else None
-    if lot is None or lot.product_id != product.id:
-        raise LotRefused(f"This lot is not a lot of {product.name}: choose it again", "lot_number")
-    if not lot.active:
-        raise LotRefused(f"Lot {lot.lot_number} was withdrawn: choose another lot", "lot_number")
-    if lot.expires_on < visit_start.astimezone(zone).date():
-        raise LotRefused(f"Lot {lot.lot_number} expired on {date_label(lot.expires_on)}", "lot_number")
-    if vial_id is None:
-        if product.units_per_vial is not None:
-            raise LotRefused("Choose the opened vial (open one under Products if needed)", "vial")
-        return product, lot, None
-    vial = session.get(ProductVial, vial_id) if isinstance(vial_id, int) and not isinstance(vial_id, bool) else None
-    if vial is None or vial.lot_id != lot.id:
-        raise LotRefused(f"This vial is not from lot {lot.lot_number}: choose it again", "vial")
-    if vial.opened_at > end:
-        raise LotRefused(f"This vial was opened after the visit ({_clock(vial.opened_at, zone, zone=True)})", "vial")
-    if vial.beyond_use_at <= visit_start:
-        raise LotRefused(f"This vial passed its beyond-use time (opened {_clock(vial.opened_at, zone)}, "
-                         f"use by {_clock(vial.beyond_use_at, zone, zone=True)})", "vial")
-    return product, lot, vial
-
-
-def post_usage(session: Session, note: TreatmentNote, replaced: TreatmentNote | None, now: datetime) -> int:
-    """Write the lot_usage ledger of a note being signed: when it amends a signed version
-    (`replaced`), first the reversal (-quantity) of every lot line of that version, then one row
-    per lot line of `note` (+quantity). Both rows carry `note`'s id. Returns the rows written."""
-    rows: list[LotUsage] = []
-
-    def usage(line: TreatmentLine, sign: int) -> LotUsage:
-        return LotUsage(org_id=note.org_id, lot_id=line.lot_id, product_id=line.product_id, client_id=note.client_id,
-                        appointment_id=note.appointment_id, note_id=note.id,
-                        quantity_tenths=sign * line.units_tenths, created_at=now)
-
-    def lot_lines(note_id: int) -> list[TreatmentLine]:
-        return list(session.exec(select(TreatmentLine).where(TreatmentLine.note_id == note_id,
-                                                             TreatmentLine.lot_id.is_not(None))
-                                 .order_by(TreatmentLine.position, TreatmentLine.id)))
-
-    if replaced is not None:
-        rows += [usage(line, -1) for line in lot_lines(replaced.id) if line.product_id is not None]
-    rows += [usage(line, 1) for line in lot_lines(note.id) if line.product_id is not None]
-    for row in rows:
-        session.add(row)
-    session.flush()
-    return len(rows)
-
-
-__all__ = ["DEFAULT_BEYOND_USE_HOURS", "DEFAULT_UNITS_PER_VIAL", "LotChoice", "LotInfo", "LotRefused",
-           "ProductChoice", "ProductInfo", "ProductInput", "VialChoice", "VialInfo", "chartable_products",
-           "check_line_lot", "clinic_zone", "date_label", "list_products", "open_vial", "parse_tenths", "post_usage",
-           "receive_lot", "save_product", "set_product_active", "tenths_text"]
+__all__ = ["DEFAULT_BEYOND_USE_HOURS", "DEFAULT_UNITS_PER_VIAL", "LotInfo", "LotRefused", "ProductInfo",
+           "ProductInput", "VialInfo", "clinic_zone", "date_label", "list_products", "open_vial", "parse_tenths",
+           "receive_lot", "save_product", "set_product_active", "tenths_text", "clock_label", "is_low",
+           "used_by_lot", "vial_info"]

@@ -14,8 +14,9 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
-from medspa.domain.clinical import inventory, recall
-from medspa.domain.clinical.inventory import ProductChoice, ProductInfo, ProductInput, VialInfo
+from medspa.domain.clinical import inventory, inventory_chart, recall
+from medspa.domain.clinical.inventory import ProductInfo, ProductInput, VialInfo
+from medspa.domain.clinical.inventory_chart import ProductChoice
 from medspa.domain.clinical.recall import LotRef, Recall
 from medspa.domain.clinical.service import NOT_CHARTABLE
 from medspa.domain.errors import NotFound
@@ -76,7 +77,7 @@ def fetch_chart_products(actor: Actor, appointment_id: int, *, engine: Engine | 
         if appt is None or appt.org_id != actor.org_id or appt.status in NOT_CHARTABLE or appt.client_id is None:
             raise NotFound("chart")
         location = work.session.get(Location, appt.location_id)
-        return inventory.chartable_products(work.session, appt.start_at, location.time_zone, appt.end_at)
+        return inventory_chart.chartable_products(work.session, appt.start_at, location.time_zone, appt.end_at)
 
 
 def find_recall_lots(actor: Actor, *, product_id: int | None = None, number: str = "",

@@ -22,7 +22,8 @@ from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
 from medspa.domain.clinical.consent import missing_for_chart
-from medspa.domain.clinical.inventory import LotRefused, check_line_lot, post_usage
+from medspa.domain.clinical.inventory import LotRefused
+from medspa.domain.clinical.inventory_chart import check_line_lot, post_usage
 from medspa.domain.clinical.models import NoteStatus, TreatmentLine, TreatmentNote
 from medspa.domain.clinical.product_models import PRODUCT_UNITS, Product, ProductLot, ProductVial
 from medspa.domain.errors import NotFound, ValidationFailed
