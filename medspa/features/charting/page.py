@@ -94,7 +94,7 @@ def _edit_row(row: RowView, i) -> rx.Component:
     product_cell = rx.vstack(
         rx.cond(s.product_options.length() > 0,
                 rx.select.root(
-                    rx.select.trigger(placeholder="Choose product", width="190px", class_name="line-product-select"),
+                    rx.select.trigger(placeholder="Choose product", width="170px", class_name="line-product-select"),
                     rx.select.content(rx.foreach(s.product_options, _option), rx.select.separator(),
                                       rx.select.item("Other (not in catalog)…", value=OTHER)),
                     value=row.product_id, on_change=s.set_product(i), size="2")),
@@ -106,7 +106,7 @@ def _edit_row(row: RowView, i) -> rx.Component:
             rx.cond(
                 s.lot_options[row.product_id].length() > 0,
                 rx.select.root(
-                    rx.select.trigger(placeholder="Choose lot", width="240px", class_name="line-lot-select"),
+                    rx.select.trigger(placeholder="Choose lot", width="280px", class_name="line-lot-select"),
                     rx.select.content(rx.foreach(s.lot_options[row.product_id], _lot_option)),
                     value=row.lot_id, on_change=s.set_lot(i), size="2"),
                 rx.link("No usable lot: receive one under Products", href="/products", size="1",
@@ -117,7 +117,7 @@ def _edit_row(row: RowView, i) -> rx.Component:
         rx.cond(catalog & row.reconstituted & (row.lot_id != ""),
                 rx.cond(s.vial_options[row.lot_id].length() > 0,
                         rx.select.root(
-                            rx.select.trigger(placeholder="Choose opened vial", width="240px",
+                            rx.select.trigger(placeholder="Choose opened vial", width="280px",
                                               class_name="line-vial-select"),
                             rx.select.content(rx.foreach(s.vial_options[row.lot_id], _option)),
                             value=row.vial_id, on_change=s.set_vial(i), size="2"),

@@ -167,7 +167,7 @@ def _lot_dialog() -> rx.Component:
                 columns="2", spacing="3", width="100%"),
             rx.flex(rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray")),
                     rx.button("Receive", type="submit", id="lot-save"), justify="end", gap="3", width="100%"),
-            spacing="2", width="100%"), on_submit=S.receive_lot, reset_on_submit=True),
+            spacing="2", width="100%"), on_submit=S.receive_lot, reset_on_submit=False),
         max_width="480px"), open=S.lot_open, on_open_change=S.close_dialogs)
 
 
@@ -183,7 +183,7 @@ def _vial_dialog() -> rx.Component:
             _error("diluent"), _error("lot"),
             rx.flex(rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray")),
                     rx.button("Open vial now", type="submit", id="vial-save"), justify="end", gap="3", width="100%"),
-            spacing="2", width="100%"), on_submit=S.open_vial, reset_on_submit=True),
+            spacing="2", width="100%"), on_submit=S.open_vial, reset_on_submit=False),
         max_width="440px"), open=S.vial_open, on_open_change=S.close_dialogs)
 
 
