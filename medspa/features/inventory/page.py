@@ -201,8 +201,9 @@ def products_panel() -> rx.Component:
                         "from here and deduct what they use when signed.", size="2", color_scheme="gray"),
                 spacing="1"),
             rx.hstack(
-                rx.link(rx.hstack(rx.icon("search", size=14), "Lot recall", spacing="1", align="center"),
-                        href="/recall", size="2", id="products-recall-link"),
+                rx.cond(S.can_recall, rx.link(rx.hstack(rx.icon("search", size=14), "Lot recall", spacing="1",
+                                                        align="center"), href="/recall", size="2",
+                                              id="products-recall-link")),
                 rx.el.label(rx.switch(checked=S.show_archived, on_change=S.toggle_archived, size="1"),
                             rx.text("Show archived", size="2"), display="flex", align_items="center", gap="8px"),
                 rx.cond(S.can_manage, rx.button(rx.icon("plus", size=14), "Add a product", size="2",

@@ -96,6 +96,7 @@ class ProductsState(StaffState):
     products: list[ProductView] = []
     can_manage: bool = False
     can_open: bool = False
+    can_recall: bool = False
     show_archived: bool = False
     notice: str = ""
     error: str = ""
@@ -136,6 +137,7 @@ class ProductsState(StaffState):
             return None
         self.products = [_product_view(p) for p in done.value]
         self.can_manage, self.can_open = done.actor.can("product.manage"), done.actor.can("vial.open")
+        self.can_recall = done.actor.can("recall.read")
         self.status = "ready"
         return None
 
