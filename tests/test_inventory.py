@@ -207,9 +207,10 @@ def test_check_line_lot_names_the_reason(clinic, stock):
 def test_chart_refuses_expired_lot_and_stale_vial_with_field_messages(clinic, stock):
     appt = _visit(clinic)
     provider = clinic.staff_actor("provider")
-    lines = [LineInput("", "", "20", "glabella", stock["botox"], stock["old"], None),
-             LineInput("", "", "10", "forehead", stock["botox"], stock["good"], stock["stale"]),
-             LineInput("", "", "1", "cheeks", stock["voluma"], None, None)]
+    lines = [LineInput("", "", "20", "glabella", product_id=stock["botox"], lot_id=stock["old"], vial_id=None),
+             LineInput("", "", "10", "forehead",
+                       product_id=stock["botox"], lot_id=stock["good"], vial_id=stock["stale"]),
+             LineInput("", "", "1", "cheeks", product_id=stock["voluma"], lot_id=None, vial_id=None)]
     with pytest.raises(ValidationFailed) as err:
         _call(clinic, save_chart, provider, appt, lines, "")
     assert err.value.fields == {
@@ -222,8 +223,9 @@ def test_catalog_line_takes_name_unit_and_lot_number_from_the_catalog(clinic, st
     appt = _visit(clinic)
     provider = clinic.staff_actor("provider")
     chart = _call(clinic, save_chart, provider, appt, [
-        LineInput("typed name", "typed lot", "20", "glabella", stock["botox"], stock["good"], stock["vial"], "mL"),
-        LineInput("", "", "1.5", "cheeks", stock["voluma"], stock["filler"], None),
+        LineInput("typed name", "typed lot", "20", "glabella",
+                  product_id=stock["botox"], lot_id=stock["good"], vial_id=stock["vial"], unit="mL"),
+        LineInput("", "", "1.5", "cheeks", product_id=stock["voluma"], lot_id=stock["filler"], vial_id=None),
         LineInput("Sculptra", "S123", "1", "temples", unit="vials")], "")
     assert [(ln.product, ln.lot_number, ln.units, ln.unit, ln.lot_id, ln.vial_id) for ln in chart.lines] == [
         ("Botox", "C3709C3", "20", "units", stock["good"], stock["vial"]),
@@ -235,16 +237,16 @@ def test_catalog_line_takes_name_unit_and_lot_number_from_the_catalog(clinic, st
 def test_signing_deducts_and_amendment_reverses(clinic, stock):
     appt = _visit(clinic)
     provider = clinic.staff_actor("provider")
-    line = LineInput("", "", "20", "glabella", stock["botox"], stock["good"], stock["vial"])
-    _call(clinic, save_chart, provider, appt, [line, LineInput("", "", "1", "cheeks", stock["voluma"],
-                                                               stock["filler"])], "")
+    line = LineInput("", "", "20", "glabella", product_id=stock["botox"], lot_id=stock["good"], vial_id=stock["vial"])
+    _call(clinic, save_chart, provider, appt, [line, LineInput("", "", "1", "cheeks",
+                                                               product_id=stock["voluma"], lot_id=stock["filler"])], "")
     _call(clinic, sign_chart, provider, appt)
     assert _usage(clinic, stock["good"]) == [200]
     assert _left(clinic, stock["botox"], stock["good"]) == 4800
     assert _left(clinic, stock["voluma"], stock["filler"]) == 90
     _call(clinic, amend_chart, provider, appt)
-    _call(clinic, save_chart, provider, appt, [LineInput("", "", "24", "glabella", stock["botox"], stock["good"],
-                                                              stock["vial"])], "Touch-up dose recorded.")
+    more = LineInput("", "", "24", "glabella", product_id=stock["botox"], lot_id=stock["good"], vial_id=stock["vial"])
+    _call(clinic, save_chart, provider, appt, [more], "Touch-up dose recorded.")
     _call(clinic, sign_chart, provider, appt, now=utc(2026, 7, 3, 15))  # two days on: the visit decides, not today
     assert _usage(clinic, stock["good"]) == [200, -200, 240]
     assert _left(clinic, stock["botox"], stock["good"]) == 4760
@@ -256,7 +258,8 @@ def test_signing_deducts_and_amendment_reverses(clinic, stock):
 def test_over_stock_is_allowed_and_flagged_low(clinic, stock):
     appt = _visit(clinic)
     provider = clinic.staff_actor("provider")
-    _call(clinic, save_chart, provider, appt, [LineInput("", "", "12", "cheeks", stock["voluma"], stock["filler"])], "")
+    _call(clinic, save_chart, provider, appt, [LineInput("", "", "12", "cheeks",
+                                                         product_id=stock["voluma"], lot_id=stock["filler"])], "")
     _call(clinic, sign_chart, provider, appt)
     products = _call(clinic, list_products, provider)
     lot = next(lot for p in products for lot in p.lots if lot.id == stock["filler"])
@@ -270,14 +273,15 @@ def test_over_stock_is_allowed_and_flagged_low(clinic, stock):
 
 def test_recall_lists_each_client_visit_once_net_of_amendments(clinic, stock):
     provider = clinic.staff_actor("provider")
-    line = LineInput("", "", "20", "glabella", stock["botox"], stock["good"], stock["vial"])
+    line = LineInput("", "", "20", "glabella", product_id=stock["botox"], lot_id=stock["good"], vial_id=stock["vial"])
     first, second, moved = _visit(clinic, "Ivy"), _visit(clinic, "Mia", hour=15), _visit(clinic, "Zoe", hour=16)
     for appt in (first, second, moved):
         _call(clinic, save_chart, provider, appt, [line], "")
         _call(clinic, sign_chart, provider, appt)
     # Zoe's chart is amended: the Botox line becomes a filler line; she no longer received C3709C3
     _call(clinic, amend_chart, provider, moved)
-    _call(clinic, save_chart, provider, moved, [LineInput("", "", "1", "lips", stock["voluma"], stock["filler"])], "")
+    _call(clinic, save_chart, provider, moved, [LineInput("", "", "1", "lips",
+                                                          product_id=stock["voluma"], lot_id=stock["filler"])], "")
     _call(clinic, sign_chart, provider, moved)
     owner = clinic.staff_actor("owner")
     recall = _call(clinic, lot_recall, owner, stock["good"])
@@ -300,8 +304,8 @@ def test_recall_csv_and_its_audit(clinic, stock):
         s.execute(text("update client set first_name = '=cmd' where id = (select client_id from appointment "
                        "where id = :a)"), {"a": appt})
         s.commit()
-    _call(clinic, save_chart, provider, appt, [LineInput("", "", "20", "glabella", stock["botox"], stock["good"],
-                                                         stock["vial"])], "")
+    line = LineInput("", "", "20", "glabella", product_id=stock["botox"], lot_id=stock["good"], vial_id=stock["vial"])
+    _call(clinic, save_chart, provider, appt, [line], "")
     _call(clinic, sign_chart, provider, appt)
     name, data = _call(clinic, recall_csv, provider, stock["good"])
     assert name == "recall-C3709C3.csv"

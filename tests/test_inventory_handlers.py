@@ -60,7 +60,8 @@ def _world(engine, owner_engine):
         sign_required_consents(clinic, v)
     with clinic.session() as s:
         provider = clinic.staff_actor("provider")
-        save_chart(s, provider, visits[1], [LineInput("", "", "20", "glabella", botox, lot, vial)], "", NOW)
+        save_chart(s, provider, visits[1], [LineInput("", "", "20", "glabella",
+                                                      product_id=botox, lot_id=lot, vial_id=vial)], "", NOW)
         sign_chart(s, provider, visits[1], NOW)
         s.commit()
     return clinic, tokens, {"botox": botox, "lot": lot, "vial": vial, "visit": visits[0]}

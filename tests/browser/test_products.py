@@ -51,7 +51,8 @@ def _stock(desk) -> dict:
         sign_required_consents(clinic, visit.id)
         with clinic.session() as s:
             provider = clinic.staff_actor("provider")
-            save_chart(s, provider, visit.id, [LineInput("", "", "20", "glabella", botox, lot, vial)], "", FROZEN_NOW)
+            save_chart(s, provider, visit.id, [LineInput("", "", "20", "glabella",
+                                                         product_id=botox, lot_id=lot, vial_id=vial)], "", FROZEN_NOW)
             sign_chart(s, provider, visit.id, FROZEN_NOW)
             s.commit()
     return {"botox": botox, "lot": lot, "vial": vial}

@@ -11,8 +11,10 @@ signing. domain/clinical/service.py calls these; inventory.py holds the catalog 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -166,5 +168,39 @@ def post_usage(session: Session, note: TreatmentNote, replaced: TreatmentNote | 
 
 
 
-__all__ = ["LotChoice", "LotRefused", "ProductChoice", "VialChoice", "chartable_products", "check_line_lot",
-           "post_usage"]
+LotCheck = Callable[[int | None, int | None, int | None], tuple[Product, ProductLot | None, ProductVial | None]]
+LOT_CATEGORIES = ("neuromodulator", "filler", "biostimulator")  # catalog categories that need a lot
+_LOT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9./ -]{0,39}$")
+
+
+def visit_lot_check(session: Session, visit_start: datetime, visit_end: datetime, tz: str) -> LotCheck:
+    """check_line_lot bound to a visit (its start and end, its location's zone): what
+    service.validate_lines calls as `check(product_id, lot_id, vial_id)`."""
+    def check(product_id, lot_id, vial_id):
+        return check_line_lot(session, product_id, lot_id, vial_id, visit_start, tz, visit_end=visit_end)
+    return check
+
+
+def catalog_line(check: LotCheck | None, product_id: int, lot_id: int | None, vial_id: int | None, lot_text: str,
+                 key: str, errors: dict[str, str]) -> tuple[str, str, str, int | None, int | None] | None:
+    """A chart line naming a catalog product, resolved by `check`: (product name, unit, lot
+    number, lot_id, vial_id), or None when refused. Messages go to errors[key + field]: the
+    LotRefused reason, "Choose the lot" for a catalog injectable (LOT_CATEGORIES) without one,
+    a malformed free-text lot of a non-injectable. Without `check` the line is refused."""
+    try:
+        if check is None:
+            raise LotRefused("Choose a product from the list", "product")
+        product, lot, vial = check(product_id, lot_id, vial_id)
+    except LotRefused as exc:
+        errors[key + exc.field] = str(exc)
+        return None
+    if lot is None and product.category in LOT_CATEGORIES:
+        errors[key + "lot_number"] = "Choose the lot (expired lots are not offered)"
+    elif lot is None and lot_text and not _LOT.match(lot_text):
+        errors[key + "lot_number"] = "Use letters, digits, '-', '.', '/' (at most 40)"
+    return (product.name, product.unit, lot.lot_number if lot is not None else lot_text,
+            lot.id if lot is not None else None, vial.id if vial is not None else None)
+
+
+__all__ = ["LOT_CATEGORIES", "LotCheck", "LotChoice", "LotRefused", "ProductChoice", "VialChoice", "catalog_line",
+           "chartable_products", "check_line_lot", "post_usage", "visit_lot_check"]

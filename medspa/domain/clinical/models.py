@@ -78,3 +78,10 @@ class TreatmentLine(SQLModel, table=True):
     view: str | None = Field(default=None, sa_column=Column(String(8), nullable=True))
     x: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     y: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+
+
+# treatment_line's foreign keys name product, product_lot and product_vial: their tables must be
+# in the metadata wherever a line is written (the web process imports no other module of them)
+from medspa.domain.clinical import product_models as _product_models  # noqa: E402
+
+LINE_TARGETS = (_product_models.Product, _product_models.ProductLot, _product_models.ProductVial)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -19,13 +18,15 @@ from babel.dates import format_date
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
+from medspa.domain.base import is_row_id
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
 from medspa.domain.clinical.consent import missing_for_chart
-from medspa.domain.clinical.inventory import LotRefused
-from medspa.domain.clinical.inventory_chart import check_line_lot, post_usage
+from medspa.domain.clinical.inventory_chart import LotCheck, catalog_line, post_usage, visit_lot_check
+from medspa.domain.clinical.device_rows import (SettingInput, SettingRow, copy_settings, device_choices,
+                                                replace_settings, setting_rows, template_of, validate_settings)
 from medspa.domain.clinical.models import NoteStatus, TreatmentLine, TreatmentNote
-from medspa.domain.clinical.product_models import PRODUCT_UNITS, Product, ProductLot, ProductVial
+from medspa.domain.clinical.product_models import PRODUCT_UNITS
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, StaffMember
@@ -77,6 +78,9 @@ class LineInput:
     lot_number: str = ""
     units: str = ""
     treatment_area: str = ""
+    view: str | None = None  # the face-map point (clinical/face_map.py): all three or none
+    x: int | None = None
+    y: int | None = None
     product_id: int | None = None
     lot_id: int | None = None
     vial_id: int | None = None
@@ -86,12 +90,16 @@ class LineInput:
 @dataclass(frozen=True)
 class ChartLine:
     """One treatment line of a chart: product, lot number, quantity in integer tenths of `unit`,
-    treatment area; the catalog product / lot / vial ids when picked from the catalog."""
+    treatment area, its face-map point (view, x, y in thousandths) or none, and the catalog
+    product / lot / vial ids when picked from the catalog."""
 
     product: str
     lot_number: str
     units_tenths: int
     treatment_area: str
+    view: str | None = None
+    x: int | None = None
+    y: int | None = None
     unit: str = "units"
     product_id: int | None = None
     lot_id: int | None = None
@@ -133,6 +141,9 @@ class Chart:
     lines: list[ChartLine] = field(default_factory=list)
     signed_label: str = ""
     history: list[ChartVersion] = field(default_factory=list)  # older versions, newest first
+    template: str = "general"  # the service's chart template (clinical/device_rows.py)
+    settings: list[SettingRow] = field(default_factory=list)  # device/peel rows
+    devices: list[tuple[int, str]] = field(default_factory=list)  # the clinic's devices (id, name)
 
     @property
     def editable(self) -> bool:
@@ -176,19 +187,43 @@ def parse_units(text: object) -> int:
     return tenths
 
 
-LotCheck = Callable[[int | None, int | None, int | None], tuple[Product, ProductLot | None, ProductVial | None]]
-LOT_CATEGORIES = ("neuromodulator", "filler", "biostimulator")  # catalog categories that need a lot
+def _coordinate(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def clean_point(view: object, x: object, y: object) -> tuple[str | None, int | None, int | None]:
+    """(view, x, y) checked: all three or none ((None, None, None)); view in FACE_VIEWS; x and
+    y whole thousandths 0..1000. Raises ValueError with the user message."""
+    blank = lambda v: v is None or v == ""  # noqa: E731
+    if blank(view) and blank(x) and blank(y):
+        return None, None, None
+    if blank(view) or blank(x) or blank(y):
+        raise ValueError("A point needs its view and both coordinates: place it on the diagram again")
+    if view not in FACE_VIEWS:
+        raise ValueError("Place the point on the front, left or right view")
+    cx, cy = _coordinate(x), _coordinate(y)
+    if cx is None or cy is None or not (0 <= cx <= 1000 and 0 <= cy <= 1000):
+        raise ValueError("The point is outside the diagram: place it again")
+    return str(view), cx, cy
 
 
 def _id(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+    return value if is_row_id(value) else None
 
 
 def validate_lines(lines: list[LineInput], note: str, category: str,
                    check: LotCheck | None = None) -> tuple[list[ChartLine], str]:
     """Clean lines and note, or ValidationFailed with one message per field
     ("lines.0.product", "lines.0.lot_number", "lines.0.vial", "lines.0.units",
-    "lines.0.treatment_area", "note", "lines").
+    "lines.0.treatment_area", "lines.0.point" (face map), "note", "lines").
 
     `check(product_id, lot_id, vial_id)` resolves a catalog line (inventory.check_line_lot bound
     to the visit: expired lots and vials past their beyond-use time refused with LotRefused);
@@ -214,23 +249,8 @@ def validate_lines(lines: list[LineInput], note: str, category: str,
         unit = line.unit if line.unit in PRODUCT_UNITS else "units"
         product_id, lot_id, vial_id = _id(line.product_id), _id(line.lot_id), _id(line.vial_id)
         if product_id is not None:  # a catalog line: name, unit and lot number from the catalog
-            try:
-                if check is None:
-                    raise LotRefused("Choose a product from the list", "product")
-                found, found_lot, found_vial = check(product_id, lot_id, vial_id)
-            except LotRefused as exc:
-                errors[key + exc.field] = str(exc)
-                found = found_lot = found_vial = None
-            if found is not None:
-                product, unit = found.name, found.unit
-                lot = found_lot.lot_number if found_lot is not None else lot
-                vial_id = found_vial.id if found_vial is not None else None
-                if found_lot is None and found.category in LOT_CATEGORIES:
-                    errors[key + "lot_number"] = "Choose the lot (expired lots are not offered)"
-                elif found_lot is None and lot and not _LOT.match(lot):
-                    errors[key + "lot_number"] = "Use letters, digits, '-', '.', '/' (at most 40)"
-            else:
-                lot_id = vial_id = None
+            found = catalog_line(check, product_id, lot_id, vial_id, lot, key, errors)
+            product, unit, lot, lot_id, vial_id = found or (product, unit, lot, None, None)
         else:
             lot_id = vial_id = None
             if not product:
@@ -248,7 +268,12 @@ def validate_lines(lines: list[LineInput], note: str, category: str,
             tenths = 0
         if area not in TREATMENT_AREAS:
             errors[key + "treatment_area"] = "Choose a treatment area from the list (e.g. forehead, glabella, lips)"
-        clean.append(ChartLine(product, lot.upper(), tenths, area, unit, product_id, lot_id, vial_id))
+        try:
+            view, x, y = clean_point(line.view, line.x, line.y)
+        except ValueError as exc:
+            errors[key + "point"] = str(exc)
+            view, x, y = None, None, None
+        clean.append(ChartLine(product, lot.upper(), tenths, area, view, x, y, unit, product_id, lot_id, vial_id))
     if errors:
         raise ValidationFailed(errors)
     return clean, note.strip()
@@ -287,17 +312,13 @@ def _lines(session: Session, note_id: int) -> list[TreatmentLine]:
 
 
 def _chart_line(ln: TreatmentLine) -> ChartLine:
-    return ChartLine(ln.product, ln.lot_number, ln.units_tenths, ln.treatment_area, ln.unit, ln.product_id, ln.lot_id,
-                     ln.vial_id)
+    return ChartLine(ln.product, ln.lot_number, ln.units_tenths, ln.treatment_area, ln.view, ln.x, ln.y, ln.unit,
+                     ln.product_id, ln.lot_id, ln.vial_id)
 
 
 def lot_checker(session: Session, appointment: Appointment, location: Location) -> LotCheck:
-    """validate_lines' `check` for a visit: inventory.check_line_lot at the visit's start and
-    end in its location's zone."""
-    def check(product_id, lot_id, vial_id):
-        return check_line_lot(session, product_id, lot_id, vial_id, appointment.start_at, location.time_zone,
-                              visit_end=appointment.end_at)
-    return check
+    """validate_lines' `check` for a visit (inventory_chart.visit_lot_check)."""
+    return visit_lot_check(session, appointment.start_at, appointment.end_at, location.time_zone)
 
 
 def _signed_label(note: TreatmentNote, time_zone: str) -> str:
@@ -326,19 +347,24 @@ def _chart(session: Session, row, versions: list[TreatmentNote]) -> Chart:
         note_id=current.id if current else None, version=current.version if current else 1,
         status=str(current.status if current else NoteStatus.DRAFT), note=current.note if current else "", lines=lines,
         signed_label=_signed_label(current, location.time_zone) if current else "",
-        history=[ChartVersion(v.version, str(v.status), _signed_label(v, location.time_zone)) for v in versions[1:]])
+        history=[ChartVersion(v.version, str(v.status), _signed_label(v, location.time_zone)) for v in versions[1:]],
+        template=template_of(svc.chart_template, svc.category),
+        settings=setting_rows(session, current.id if current is not None else None),
+        devices=device_choices(session))
 
 
-def get_chart(session: Session, actor: Actor, appointment_id: int, now: datetime) -> Chart:
+def get_chart(session: Session, actor: Actor, appointment_id: int, now: datetime, *, pdf: bool = False) -> Chart:
     """The visit and its current chart (an empty draft when nothing is saved yet).
 
-    chart.read; one "chart.read" audit row with the client. Raises NotFound (also when forbidden).
+    chart.read; one "chart.read" audit row with the client (detail pdf=True when read for the
+    print/PDF). Raises NotFound (also when forbidden).
     """
     row = _visit(session, actor, appointment_id, "chart.read")
     versions = _versions(session, appointment_id)
     chart = _chart(session, row, versions)
+    extra = {"pdf": True} if pdf else {}
     record(session, actor, "chart.read", "appointment", appointment_id, client_id=chart.client_id, at=now,
-           version=chart.version)
+           version=chart.version, **extra)
     return chart
 
 
@@ -346,14 +372,26 @@ def get_chart(session: Session, actor: Actor, appointment_id: int, now: datetime
 
 
 def save_chart(session: Session, actor: Actor, appointment_id: int, lines: list[LineInput], note: str,
-               now: datetime) -> Chart:
-    """Replace the draft's lines and note (creating draft version 1 on the first save).
+               now: datetime, settings: list[SettingInput] | None = None) -> Chart:
+    """Replace the draft's lines and note (creating draft version 1 on the first save), and its
+    device/peel rows when `settings` is given (None leaves them as they are).
 
-    chart.write. Raises NotFound, ValidationFailed (per field), ChartLocked (signed: amend first).
+    chart.write. Raises NotFound, ValidationFailed (per field; device/peel rows keyed
+    "settings.<i>.<field>"), ChartLocked (signed: amend first).
     """
     row = _visit(session, actor, appointment_id, "chart.write", lock=True)
     appt, svc, client = row[0], row[1], row[2]
-    clean, text = validate_lines(lines, note, svc.category, lot_checker(session, appt, row[4]))
+    errors: dict[str, str] = {}
+    try:
+        clean, text = validate_lines(lines, note, svc.category, lot_checker(session, appt, row[4]))
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    try:
+        clean_settings = validate_settings(session, settings) if settings is not None else None
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed(errors)
     versions = _versions(session, appointment_id)
     current = versions[0] if versions else None
     if current is not None and current.status != NoteStatus.DRAFT:
@@ -373,9 +411,12 @@ def save_chart(session: Session, actor: Actor, appointment_id: int, lines: list[
     for i, line in enumerate(clean):
         session.add(TreatmentLine(org_id=actor.org_id, note_id=current.id, position=i, product=line.product,
                                   lot_number=line.lot_number, units_tenths=line.units_tenths,
-                                  treatment_area=line.treatment_area, unit=line.unit, product_id=line.product_id,
-                                  lot_id=line.lot_id, vial_id=line.vial_id))
+                                  treatment_area=line.treatment_area, view=line.view, x=line.x, y=line.y,
+                                  unit=line.unit, product_id=line.product_id, lot_id=line.lot_id,
+                                  vial_id=line.vial_id))
     session.flush()
+    if clean_settings is not None:
+        replace_settings(session, actor.org_id, current.id, clean_settings)
     record(session, actor, "chart.write", "treatment_note", current.id, client_id=client.id, at=now,
            appointment_id=appt.id, version=current.version, lines=len(clean))
     return _chart(session, row, versions)
@@ -398,9 +439,9 @@ def sign_chart(session: Session, actor: Actor, appointment_id: int, now: datetim
     if not lines and not current.note:
         raise ChartLocked("Add a treatment line or a note before signing.")
     consent_gate(session, row[0], now)
-    validate_lines([LineInput(ln.product, ln.lot_number, _chart_line(ln).units, ln.treatment_area, ln.product_id,
-                              ln.lot_id, ln.vial_id, ln.unit) for ln in lines], current.note, row[1].category,
-                   lot_checker(session, row[0], row[4]))
+    validate_lines([LineInput(ln.product, ln.lot_number, _chart_line(ln).units, ln.treatment_area, ln.view, ln.x,
+                              ln.y, product_id=ln.product_id, lot_id=ln.lot_id, vial_id=ln.vial_id, unit=ln.unit)
+                    for ln in lines], current.note, row[1].category, lot_checker(session, row[0], row[4]))
     current.status, current.signed_at, current.updated_at = NoteStatus.SIGNED.value, now, now
     current.signed_by_user_id, current.signed_by_label = actor.user_id, actor.label
     session.flush()
@@ -430,13 +471,14 @@ def amend_chart(session: Session, actor: Actor, appointment_id: int, now: dateti
     for ln in _lines(session, signed.id):
         session.add(TreatmentLine(org_id=actor.org_id, note_id=draft.id, position=ln.position, product=ln.product,
                                   lot_number=ln.lot_number, units_tenths=ln.units_tenths,
-                                  treatment_area=ln.treatment_area, unit=ln.unit, product_id=ln.product_id,
-                                  lot_id=ln.lot_id, vial_id=ln.vial_id))
+                                  treatment_area=ln.treatment_area, view=ln.view, x=ln.x, y=ln.y, unit=ln.unit,
+                                  product_id=ln.product_id, lot_id=ln.lot_id, vial_id=ln.vial_id))
     session.flush()
+    copy_settings(session, actor.org_id, signed.id, draft.id)
     record(session, actor, "chart.amend", "treatment_note", draft.id, client_id=signed.client_id, at=now,
            appointment_id=appointment_id, version=draft.version, amends_version=signed.version)
     return _chart(session, row, [draft, *versions])
 
 
-__all__ = ["TREATMENT_AREAS", "Chart", "ChartLine", "ChartLocked", "ChartVersion", "LineInput", "amend_chart",
+__all__ = ["FACE_VIEWS", "TREATMENT_AREAS", "clean_point", "Chart", "ChartLine", "ChartLocked", "ChartVersion", "LineInput", "amend_chart",
            "get_chart", "is_injectable", "parse_units", "save_chart", "sign_chart", "validate_lines"]

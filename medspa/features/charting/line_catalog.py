@@ -38,6 +38,10 @@ class RowView:
     units_error: str = ""
     treatment_area_error: str = ""
     vial_error: str = ""
+    view: str = ""  # the face-map point (features/charting/face_map.py): "" for none
+    x: int = 0
+    y: int = 0
+    point_error: str = ""
 
 
 @dataclasses.dataclass

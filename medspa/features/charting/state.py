@@ -21,6 +21,8 @@ from medspa.domain.clinical.service import MAX_LINES, TREATMENT_AREAS, Chart, Ch
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.features.auth.state import StaffState
+from medspa.features.charting.device_rows import DeviceRowsMixin
+from medspa.features.charting.face_map import FaceMapMixin
 from medspa.features.charting.line_catalog import OTHER, LineCatalogMixin, OptionView, RowView, id_text, int_or_none
 
 __all__ = ["OTHER", "ChartState", "OptionView", "RowView", "VersionView", "appointment_id_from_path"]
@@ -36,6 +38,16 @@ class VersionView:
     label: str = ""
 
 
+def _sent(r: RowView) -> bool:
+    """Whether a form row is sent on save (anything typed or a point placed)."""
+    return any((r.product.strip(), r.lot_number.strip(), r.units.strip(), r.treatment_area, r.view,
+                r.product_id not in ("", OTHER)))
+
+
+def _point(r: RowView) -> tuple[str | None, int | None, int | None]:
+    return (r.view, r.x, r.y) if r.view else (None, None, None)
+
+
 def appointment_id_from_path(path: str) -> int:
     """/chart/123 -> 123; anything else -> 0."""
     parts = [p for p in (path or "").split("/") if p]
@@ -44,7 +56,7 @@ def appointment_id_from_path(path: str) -> int:
     return 0
 
 
-class ChartState(LineCatalogMixin, StaffState):
+class ChartState(FaceMapMixin, DeviceRowsMixin, LineCatalogMixin, StaffState):
     """What /chart/<id> shows. status: loading, ready or not_found."""
 
     status: str = "loading"
@@ -88,6 +100,7 @@ class ChartState(LineCatalogMixin, StaffState):
         self.date_label = self.time_label = self.signed_label = self.note = self.note_error = ""
         self.error = self.notice = ""
         self.rows, self.history, self.editable, self.busy, self.confirm_sign = [], [], False, False, False
+        self.settings, self.device_options, self.selected_point = [], [], 0
 
     def _show(self, chart: Chart) -> None:
         self.status = "ready"
@@ -101,51 +114,50 @@ class ChartState(LineCatalogMixin, StaffState):
                              id_text(ln.product_id) or (OTHER if ln.product else ""), id_text(ln.lot_id),
                              id_text(ln.vial_id), ln.unit,
                              bool(ln.product_id and self._catalog.get(str(ln.product_id))
-                                  and self._catalog[str(ln.product_id)].reconstituted))
+                                  and self._catalog[str(ln.product_id)].reconstituted),
+                             view=ln.view or "", x=ln.x or 0, y=ln.y or 0)
                      for ln in chart.lines]
+        self._show_settings(chart)
+        self.selected_point = 0
         if not self.rows and chart.editable:
             self.rows = [self._new_row()]
         self.note, self.note_error, self.error, self.confirm_sign = chart.note, "", "", False
 
-    @staticmethod
-    def _sent(r: RowView) -> bool:
-        return any((r.product.strip(), r.lot_number.strip(), r.units.strip(), r.treatment_area,
-                    r.product_id not in ("", OTHER)))
-
     def _lines(self) -> list[LineInput]:
         out = []
         for r in self.rows:
-            if not self._sent(r):
+            if not _sent(r):
                 continue
             if r.product_id not in ("", OTHER):
-                out.append(LineInput(r.product, "", r.units, r.treatment_area, int_or_none(r.product_id),
-                                     int_or_none(r.lot_id), int_or_none(r.vial_id), r.unit))
+                out.append(LineInput(r.product, "", r.units, r.treatment_area, *_point(r),
+                                     product_id=int_or_none(r.product_id), lot_id=int_or_none(r.lot_id),
+                                     vial_id=int_or_none(r.vial_id), unit=r.unit))
             else:
-                out.append(LineInput(r.product, r.lot_number, r.units, r.treatment_area, unit=r.unit))
+                out.append(LineInput(r.product, r.lot_number, r.units, r.treatment_area, *_point(r), unit=r.unit))
         return out
 
     def _show_errors(self, fields: dict[str, str]) -> None:
         """Messages next to their fields ("lines.<i>.<field>" counts only the rows sent)."""
-        sent = [i for i, r in enumerate(self.rows) if self._sent(r)]
+        sent = [i for i, r in enumerate(self.rows) if _sent(r)]
         rows = [dataclasses.replace(r, product_error="", lot_number_error="", units_error="", treatment_area_error="",
-                                    vial_error="")
-                for r in self.rows]
+                                    vial_error="", point_error="") for r in self.rows]
         for n, i in enumerate(sent):
-            for name in FIELDS:
+            for name in (*FIELDS, "point"):
                 message = fields.get(f"lines.{n}.{name}", "")
                 if message:
                     setattr(rows[i], f"{name}_error", message)
         self.rows = rows
+        self._show_setting_errors(fields)
         self.note_error = fields.get("note", "")
-        self.error = fields.get("lines", "") or "Check the highlighted fields."
+        self.error = fields.get("lines", "") or fields.get("settings", "") or "Check the highlighted fields."
 
-    async def _chart_act(self, action: Callable[..., Any], *args: Any) -> tuple[Chart | None, Any]:
+    async def _chart_act(self, action: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Chart | None, Any]:
         """(chart, None) from `action(actor, appointment_id, *args)`; else (None, sign-in redirect
         or None: the page shows "not found"). ValidationFailed and ChartLocked propagate."""
         if not self._appointment_id:
             self._forget("not_found")
             return None, None
-        done = await self._act(action, self._appointment_id, *args)
+        done = await self._act(action, self._appointment_id, *args, **kwargs)
         if done.redirect is not None:
             self._forget("loading")
             return None, done.redirect
@@ -154,13 +166,13 @@ class ChartState(LineCatalogMixin, StaffState):
             return None, None
         return done.value, None
 
-    async def _write(self, action: Callable[..., Any], *args: Any, notice: str):
+    async def _write(self, action: Callable[..., Any], *args: Any, notice: str, **kwargs: Any):
         """Run one chart-changing action (the permission is the action's to check) and show
         its result, or the field messages / the lock message next to the form."""
         self.busy, self.notice, self.error = True, "", ""
         yield
         try:
-            chart, redirect = await self._chart_act(action, *args)
+            chart, redirect = await self._chart_act(action, *args, **kwargs)
         except ValidationFailed as exc:
             self.busy, self.confirm_sign = False, False
             self._show_errors(exc.fields)
@@ -235,7 +247,8 @@ class ChartState(LineCatalogMixin, StaffState):
     @rx.event
     async def save(self):
         """Save the draft as shown."""
-        async for update in self._write(actions.do_save_chart, self._lines(), self.note, notice="Draft saved."):
+        async for update in self._write(actions.do_save_chart, self._lines(), self.note, settings=self._settings(),
+                                        notice="Draft saved."):
             yield update
 
     @rx.event
@@ -250,7 +263,8 @@ class ChartState(LineCatalogMixin, StaffState):
         """Save what is shown and sign it (one transaction): the chart becomes read-only."""
         if not self.confirm_sign:
             return
-        async for update in self._write(actions.do_sign_chart, self._lines(), self.note, notice="Chart signed."):
+        async for update in self._write(actions.do_sign_chart, self._lines(), self.note, settings=self._settings(),
+                                        notice="Chart signed."):
             yield update
 
     @rx.event
@@ -262,3 +276,11 @@ class ChartState(LineCatalogMixin, StaffState):
         if self.editable:
             await self._load_catalog()
             self._reflag()
+
+    @rx.event
+    async def download_pdf(self):
+        """The chart's print version as a PDF (one audited chart.read, pdf=True)."""
+        chart_file, redirect = await self._chart_act(actions.fetch_chart_pdf)
+        if chart_file is None:
+            return redirect
+        return rx.download(data=chart_file.data, filename=chart_file.filename, mime_type=chart_file.content_type)
