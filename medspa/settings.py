@@ -80,6 +80,7 @@ class Settings(BaseSettings):
 
     # media
     s3_bucket: str = ""
+    s3_endpoint_url: str = Field("", description="An S3-compatible server instead of AWS (e.g. MinIO); empty: AWS.")
     media_dir: Path | None = None
     image_processing_concurrency: int = Field(
         2, ge=1, description="Photo uploads decoded at once per process (the others wait): each holds ~4 bytes "

@@ -41,11 +41,16 @@ def striped_png(width: int, height: int) -> bytes:
 
 
 def test_a_49_megapixel_png_is_accepted_at_full_size_with_a_small_thumbnail():
+    """Issue 18: the stored image is a display copy of at most DISPLAY_MAX px; the full size is
+    kept (here asked for, as when the clinic keeps originals) as the original."""
     data = striped_png(8000, 6100)  # 48.8 MP
     assert len(data) < photos.MAX_BYTES
-    result = process_image(data)
-    assert (result.width, result.height, result.content_type) == (8000, 6100, "image/png")
+    result = process_image(data, keep_original=True)
+    assert (result.width, result.height, result.content_type) == (photos.DISPLAY_MAX, 1952, "image/png")
+    assert (result.original_width, result.original_height) == (8000, 6100)
     with Image.open(io.BytesIO(result.data)) as im:
+        assert im.size == (photos.DISPLAY_MAX, 1952)
+    with Image.open(io.BytesIO(result.original)) as im:
         assert im.format == "PNG" and im.size == (8000, 6100) and im.mode == "RGB"
         assert im.getpixel((100, 3000)) == (220, 20, 20) and im.getpixel((7900, 3000)) == (255, 255, 255)
         assert im.getpixel((4000, 50)) == (20, 20, 220)
@@ -96,7 +101,7 @@ def test_a_49_megapixel_png_costs_about_one_decoded_copy(tmp_path):
     path = tmp_path / "big.png"
     path.write_bytes(striped_png(7000, 7000))
     peak = peak_of_one_upload(path)
-    assert peak["outcome"] == "7000x7000"
+    assert peak["outcome"] == "2560x2560"  # the display copy (issue 18); the decode is still full size
     assert 100 < peak["mib"] < 400, peak  # above 100: the measurement saw the decode at all
 
 
@@ -132,13 +137,13 @@ def test_at_most_the_configured_number_of_images_decode_at_once(fresh_slots, set
     real, lock, barrier = photos._decode_and_encode, threading.Lock(), threading.Barrier(limit, timeout=60)
     inside, most = [0], [0]
 
-    def counted(data: bytes):
+    def counted(data: bytes, keep_original: bool = False):
         with lock:
             inside[0] += 1
             most[0] = max(most[0], inside[0])
         try:
             barrier.wait()  # raises BrokenBarrierError if fewer than `limit` could get in
-            return real(data)
+            return real(data, keep_original)
         finally:
             with lock:
                 inside[0] -= 1

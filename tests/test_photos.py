@@ -146,24 +146,24 @@ def get(http, url: str, token: str | None, **headers):
 
 def test_ph1_orientation_applied_and_gps_stripped(clinic, nurse, store):
     """PH-1: a 4032x3024 JPEG with EXIF Orientation=6 and GPS tags is uploaded: the stored image
-    and its thumbnail are portrait (3024x4032 and scaled), and the stored bytes carry no GPS
-    tags and no Orientation other than 1."""
+    and its thumbnail are portrait (the display copy 1920x2560, issue 18, and the thumbnail
+    scaled), and the stored bytes carry no GPS tags and no Orientation other than 1."""
     upload = jpeg(4032, 3024, orientation=6, gps=True)
     sent = exif_of(upload)  # the test image really carries what the case describes
     assert sent[ORIENTATION] == 6 and sent.get_ifd(GPS_IFD)[1] == "N" and len(upload) < MAX_BYTES
 
     appt = visit(clinic)
     photo = add(clinic, nurse[0], appt, upload, store)
-    assert (photo.width, photo.height, photo.content_type) == (3024, 4032, "image/jpeg")
+    assert (photo.width, photo.height, photo.content_type) == (1920, 2560, "image/jpeg")
 
     with clinic.session() as s:
         row = s.exec(select(ClinicalPhoto).where(ClinicalPhoto.id == photo.id)).one()
     stored, thumb = store.get(row.storage_key), store.get(row.thumb_key)
     assert row.sha256 == hashlib.sha256(stored).hexdigest() and row.bytes == len(stored)
     with Image.open(io.BytesIO(stored)) as im:
-        assert im.format == "JPEG" and im.size == (3024, 4032)
+        assert im.format == "JPEG" and im.size == (1920, 2560)
         # the rotation went the right way: the camera's top-left corner is now top-right
-        assert im.getpixel((3024 - 50, 50))[0] > 180 and im.getpixel((50, 50))[1] > 180
+        assert im.getpixel((1920 - 50, 50))[0] > 180 and im.getpixel((50, 50))[1] > 180
     with Image.open(io.BytesIO(thumb)) as im:
         assert im.format == "JPEG" and im.height == THUMB_MAX and im.width == 300  # 3024:4032 = 300:400
     for data in (stored, thumb):
@@ -237,7 +237,7 @@ def test_other_image_formats_and_broken_jpegs_are_refused(clinic, nurse, store):
     for data in (gif.getvalue(), bmp.getvalue(), truncated):
         with pytest.raises(ValidationFailed) as err:
             add(clinic, nurse[0], appt, data, store)
-        assert err.value.fields == {"photo": "This file is not a JPEG or PNG photo."}
+        assert err.value.fields == {"photo": "This file is not a JPEG, PNG or HEIC photo."}
     with pytest.raises(ValidationFailed) as err:
         add(clinic, nurse[0], appt, jpeg(), store, kind="during")
     assert set(err.value.fields) == {"kind"}
@@ -329,7 +329,7 @@ def test_route_serves_the_photo_privately_to_the_provider(clinic, nurse, store, 
     assert full.headers["x-content-type-options"] == "nosniff"
     assert full.headers["content-disposition"] == f'inline; filename="photo-{photo.id}.jpg"'
     with Image.open(io.BytesIO(full.content)) as im:
-        assert im.size == (3024, 4032) and GPS_IFD not in im.getexif()
+        assert im.size == (1920, 2560) and GPS_IFD not in im.getexif()
     thumb = get(http, f"/media/photos/{photo.id}?thumb=1", nurse[1])
     assert thumb.status_code == 200 and thumb.headers["cache-control"] == "private, no-store"
     with Image.open(io.BytesIO(thumb.content)) as im:
@@ -446,7 +446,7 @@ def test_s3_store_private_encrypted_objects_and_short_urls(clinic, nurse, s3):
         grants = s3.get_object_acl(Bucket="medspa-photos", Key=key)["Grants"]
         assert all("URI" not in g["Grantee"] for g in grants)  # no AllUsers / AuthenticatedUsers grant
     with Image.open(io.BytesIO(opened.data)) as im:
-        assert im.size == (3024, 4032) and GPS_IFD not in im.getexif()
+        assert im.size == (1920, 2560) and GPS_IFD not in im.getexif()
     url = store.presigned_url(row.storage_key, expires_in=3600)
     assert "X-Amz-Expires=300" in url and "X-Amz-Signature=" in url  # capped at 5 minutes
     assert "X-Amz-Expires=60" in store.presigned_url(row.thumb_key)
@@ -501,13 +501,13 @@ def test_panel_upload_checks_size_and_role_on_the_server(clinic, nurse, tmp_path
     run(call(PhotosState.upload, state, [upload_file(b"x", size=MAX_BYTES + 1)]))
     assert "larger than 15 MB" in state.error
     run(call(PhotosState.upload, state, [upload_file(b"not an image", name="fake.jpg")]))
-    assert state.error == "This file is not a JPEG or PNG photo."
+    assert state.error == "This file is not a JPEG, PNG or HEIC photo."
     _nothing_stored(clinic, LocalMediaStore(tmp_path / "media"))
 
     run(call(PhotosState.set_kind, state, "after"))
     run(call(PhotosState.upload, state, [upload_file(jpeg(4032, 3024, orientation=6, gps=True))]))
     assert state.error == "" and state.notice == "After photo added."
-    assert [(p.kind, p.label) for p in state.photos] == [("after", "After · 3024 × 4032")]
+    assert [(p.kind, p.label) for p in state.photos] == [("after", "After · Front · 1920 × 2560")]
     photo_id = state.photos[0].id
     assert state.photos[0].thumb_url == f"/media/photos/{photo_id}?thumb=1"
     run(call(PhotosState.open, state, photo_id))

@@ -343,3 +343,28 @@ def test_the_sign_in_code_is_in_the_email_body_only_never_its_subject(engine, ow
         clinic_name = s.exec(select(Organization.name).where(Organization.id == clinic.org_id)).one()
     assert msg.subject == f"Your {clinic_name} sign-in code"
     assert code in msg.body and not re.search(r"\d", msg.subject.replace(clinic_name, ""))
+
+
+def test_access_log_pages_back_to_the_oldest_entry(engine, owner_engine, clock):
+    """Record access has pages (issue 17 leftover: only the newest 100 were ever shown)."""
+    clinic = build_clinic(engine, owner_engine)
+    appt = book(engine, clinic, clock, "ana@example.com", at(10))
+    with clinic.session() as s:
+        desk = clinic.staff_actor("front_desk")
+        for _ in range(7):
+            get_client(s, desk, appt.client_id)
+        s.commit()
+    ana = sign_in(clinic, "ana@example.com")
+    with clinic.session() as s:
+        everything = portal.access_log(s, ana, now=NOW)
+        first = portal.access_log(s, ana, now=NOW, limit=3)
+        second = portal.access_log(s, ana, now=NOW, limit=3, offset=3)
+        rest = portal.access_log(s, ana, now=NOW, limit=100, offset=6)
+        s.commit()
+    assert len(everything) >= 8 and first + second + rest == everything
+    assert len(first) == len(second) == 3
+    with clinic.session() as s:
+        reads = s.exec(select(AuditEvent).where(AuditEvent.action == "portal.access_log.read")
+                       .order_by(AuditEvent.id)).all()
+        assert [(r.detail["rows"], r.detail.get("offset", 0)) for r in reads] == [
+            (len(everything), 0), (3, 0), (3, 3), (len(everything) - 6, 6)]

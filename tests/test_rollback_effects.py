@@ -75,3 +75,17 @@ def test_a_document_whose_commit_fails_leaves_no_file(clinic):
             assert len(store.files) == 1
             _fail_at_commit(work.session)
     assert store.files == {}
+
+
+def test_a_photo_whose_commit_fails_leaves_no_files(clinic):
+    from medspa.domain.clinical.photos import add_photo
+    from tests.test_photos import jpeg
+
+    store = MemoryStore()
+    appt, _ = _visit(clinic)
+    with pytest.raises(IntegrityError):
+        with atomic(clinic.org_id, engine=clinic.engine) as work:
+            add_photo(work.session, clinic.staff_actor("provider"), appt, jpeg(), "before", NOW, store)
+            assert len(store.files) == 2  # the display copy and its thumbnail
+            _fail_at_commit(work.session)
+    assert store.files == {}

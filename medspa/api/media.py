@@ -1,4 +1,4 @@
-"""Protected media: GET /media/photos/{photo_id}[?thumb=1].
+"""Protected media: GET /media/photos/{photo_id}[?thumb=1 | ?original=1].
 
 The only way a photo's bytes leave the server. Every request re-checks the HttpOnly staff
 session cookie (medspa_session) on the server and the photo.read permission, writes one
@@ -56,10 +56,13 @@ def _cross_site(request: Request) -> bool:
 async def photo_route(photo_id: str, request: Request, engine=Depends(get_db_engine),
                       clock: Clock = Depends(get_clock),
                       store: MediaStore = Depends(get_media_store)) -> Response:
-    """The photo (or, with ?thumb=1, its thumbnail) for a signed-in provider or owner."""
+    """The photo's display copy (with ?thumb=1 its thumbnail, with ?original=1 the kept
+    full-resolution original) for a signed-in provider or owner."""
     thumb_arg = request.query_params.getlist("thumb")
+    original_arg = request.query_params.getlist("original")
     if (not _ID.match(photo_id) or len(thumb_arg) > 1 or (thumb_arg and thumb_arg[0] not in ("0", "1"))
-            or set(request.query_params) - {"thumb"} or _cross_site(request)):
+            or len(original_arg) > 1 or (original_arg and original_arg[0] not in ("0", "1"))
+            or set(request.query_params) - {"thumb", "original"} or _cross_site(request)):
         return _not_found()
     token = session_token_from_cookies(request.headers.get("cookie"))
     if not token:
@@ -67,7 +70,8 @@ async def photo_route(photo_id: str, request: Request, engine=Depends(get_db_eng
     ip = client_ip(request.client.host if request.client else "", request.headers)
     agent = request.headers.get("user-agent", "")[:200]
     photo = await run_in_threadpool(lambda: open_photo_for_session(
-        token, int(photo_id), store=store, thumb=thumb_arg == ["1"], ip=ip, user_agent=agent, clock=clock,
+        token, int(photo_id), store=store, thumb=thumb_arg == ["1"], original=original_arg == ["1"], ip=ip,
+        user_agent=agent, clock=clock,
         engine=engine))
     if photo is None:
         return _not_found()

@@ -194,7 +194,8 @@ class SecurityHeaders:
         return await self.app(scope, receive, send_with_headers)
 
 
-UPLOAD_BODY_LIMIT = 16 * 1024 * 1024  # photos are capped at 15 MB by the domain; multipart adds a little
+# several photos go in one upload (clinical/photos.py: MAX_FILES of at most MAX_BYTES, MAX_BATCH_BYTES together)
+UPLOAD_BODY_LIMIT = 61 * 1024 * 1024  # multipart adds a little
 BODY_LIMIT = 1024 * 1024  # JSON and form posts
 
 

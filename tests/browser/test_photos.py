@@ -41,13 +41,13 @@ def test_provider_uploads_a_photo_and_the_front_desk_gets_404(page: Page, browse
 
     with desk.clinic.session() as s:
         photo = s.exec(select(ClinicalPhoto).where(ClinicalPhoto.appointment_id == visit.id)).one()
-    assert (photo.width, photo.height) == (3024, 4032)
+    assert (photo.width, photo.height) == (1920, 2560)  # the display copy (issue 18)
     page.locator(".chart-photo").first.click()
     large = page.locator("#chart-photo-large")
     expect(large).to_be_visible()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=large.element_handle(),
                            timeout=LIVE_TIMEOUT)
-    assert large.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [3024, 4032]
+    assert large.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [1920, 2560]
     ok = page.request.get(f"{base_url}/media/photos/{photo.id}")
     assert ok.status == 200 and ok.headers["cache-control"] == "private, no-store"
 

@@ -145,28 +145,33 @@ def fetch_photos(actor: Actor, appointment_id: int, *, clock: Clock | None = Non
 
 
 def do_add_photo(actor: Actor, appointment_id: int, data: bytes, kind: str, *, store: MediaStore,
-                 clock: Clock | None = None, engine: Engine | None = None) -> PhotoInfo:
-    """Store a "before" or "after" photo of the visit (`data`: the uploaded JPEG or PNG bytes,
-    at most MAX_BYTES) in the private `store`: checked, oriented, EXIF/GPS stripped, thumbnail.
+                 area: str | None = None, angle: str = "other", clock: Clock | None = None,
+                 engine: Engine | None = None) -> PhotoInfo:
+    """Store a "before" or "after" photo of the visit (`data`: the uploaded JPEG, PNG or HEIC
+    bytes, at most MAX_BYTES) in the private `store`: checked, oriented, EXIF/GPS stripped, a
+    display copy, a thumbnail (and the original when the clinic keeps them), tagged with the
+    treatment `area` (or None) and `angle` (photos.ANGLES).
 
-    Raises NotFound (also when forbidden: photo.write), ValidationFailed ({"kind"} or
-    {"photo"}: not an image, too large, too many photos)."""
+    Raises NotFound (also when forbidden: photo.write), ValidationFailed ({"kind"}, {"area"},
+    {"angle"} or {"photo"}: not an image, too large, too many photos)."""
     with atomic(actor.org_id, engine=engine) as work:
-        return add_photo(work.session, actor, appointment_id, data, kind, now_of(clock), store)
+        return add_photo(work.session, actor, appointment_id, data, kind, now_of(clock), store, area=area,
+                         angle=angle)
 
 
 def fetch_photo_file(actor: Actor, photo_id: int, *, store: MediaStore, thumb: bool = False,
-                     clock: Clock | None = None, engine: Engine | None = None) -> OpenedPhoto:
-    """The bytes of one photo (thumb=True: its thumbnail). The "photo.read" audit row is
-    committed before the caller can send a single byte.
+                     original: bool = False, clock: Clock | None = None,
+                     engine: Engine | None = None) -> OpenedPhoto:
+    """The bytes of one photo (thumb=True: its thumbnail; original=True: the kept full
+    resolution). The "photo.read" audit row is committed before the caller can send a byte.
 
-    Raises NotFound: forbidden, another clinic's, missing, or its bytes are gone."""
+    Raises NotFound: forbidden, another clinic's, missing, no original, or its bytes are gone."""
     with atomic(actor.org_id, engine=engine) as work:
-        return open_photo(work.session, actor, photo_id, now_of(clock), store, thumb=thumb)
+        return open_photo(work.session, actor, photo_id, now_of(clock), store, thumb=thumb, original=original)
 
 
 def open_photo_for_session(token: str | None, photo_id: int, *, store: MediaStore, thumb: bool = False,
-                           ip: str = "", user_agent: str = "", clock: Clock | None = None,
+                           original: bool = False, ip: str = "", user_agent: str = "", clock: Clock | None = None,
                            engine: Engine | None = None) -> OpenedPhoto | None:
     """For the media route: the photo for the staff session `token` (the HttpOnly cookie), or
     None for anything refused (no or lapsed session, a non-staff role, no photo.read, missing,
@@ -176,6 +181,7 @@ def open_photo_for_session(token: str | None, photo_id: int, *, store: MediaStor
     if actor is None or actor.role not in STAFF_ROLES or not actor.can("photo.read"):
         return None
     try:
-        return fetch_photo_file(actor, photo_id, store=store, thumb=thumb, clock=clock, engine=engine)
+        return fetch_photo_file(actor, photo_id, store=store, thumb=thumb, original=original, clock=clock,
+                                engine=engine)
     except NotFound:
         return None

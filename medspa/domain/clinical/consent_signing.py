@@ -32,6 +32,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from medspa.domain.work import on_rollback
+from medspa.domain.clinical.photo_store import discard
 from medspa.domain.base import is_row_id
 from medspa.domain.clients.live import live_client
 from medspa.domain.audit.service import record
@@ -272,14 +273,6 @@ def _check_mark(method: object, signature_png: object, typed_name: object) -> tu
     raise ValidationFailed({"method": "Choose to draw your signature or type your name."})
 
 
-def _forget(store: MediaStore, keys: list[str]) -> None:
-    for key in keys:
-        try:
-            store.delete(key)
-        except Exception:  # noqa: BLE001 - best effort; the original error matters
-            pass
-
-
 def sign_consent(session: Session, actor: Actor, client_id: int, version_id: int, shown_sha256: str, *,
                  method: str, signature_png: bytes = b"", typed_name: str = "", choice: str = "",
                  appointment_id: int | None = None, now: datetime, store: MediaStore) -> SignedConsent:
@@ -354,9 +347,9 @@ def sign_consent(session: Session, actor: Actor, client_id: int, version_id: int
                appointment_id=sig.appointment_id)
         session.flush()
     except BaseException:
-        _forget(store, written)
+        discard(store, written)
         raise
-    on_rollback(session, lambda: _forget(store, written))  # the commit may still fail: no orphan files
+    on_rollback(session, lambda: discard(store, written))  # the commit may still fail: no orphan files
     return SignedConsent(sig.id, version.title, version.version, format_clinic_time(now, zone), how,
                          PHOTO_CHOICES.get(choice, ""))
 

@@ -28,6 +28,7 @@ from sqlalchemy import Boolean, Column, Integer, String, UniqueConstraint, func
 from sqlmodel import Field, Session, SQLModel, select
 
 from medspa.domain.work import on_rollback
+from medspa.domain.clinical.photo_store import discard
 from medspa.domain.base import is_row_id
 from medspa.domain.audit.service import record
 from medspa.domain.base import fk, org_fk, pk, tstamp
@@ -148,13 +149,6 @@ def store_checked(store: MediaStore, org_id: int, folder: str, checked: CheckedF
     return key
 
 
-def _forget(store: MediaStore, key: str) -> None:
-    try:
-        store.delete(key)
-    except Exception:  # noqa: BLE001 - best effort; the original error matters
-        pass
-
-
 def _client_for(session: Session, actor: Actor, client_id: int | None, action: str, *, lock: bool = False) -> int:
     """The client whose documents `actor` may use: a portal client only their own
     (portal.self.*), staff with document.read any live client of the clinic (locked with
@@ -214,9 +208,9 @@ def add_document(session: Session, actor: Actor, data: bytes, title: str, kind: 
         session.add(doc)
         session.flush()
     except BaseException:
-        _forget(store, key)
+        discard(store, [key])
         raise
-    on_rollback(session, lambda: _forget(store, key))  # the commit may still fail: no orphan file
+    on_rollback(session, lambda: discard(store, [key]))  # the commit may still fail: no orphan file
     record(session, actor, "document.add", "client_document", doc.id, client_id=cid, at=now, kind=kind,
            content_type=checked.content_type, bytes=len(checked.data))
     return _info(doc)

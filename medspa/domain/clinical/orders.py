@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Session, SQLModel, select
 
 from medspa.domain.work import on_rollback
+from medspa.domain.clinical.photo_store import discard
 from medspa.domain.base import is_row_id
 from medspa.domain.audit.service import record
 from medspa.domain.base import fk, org_fk, pk, tstamp
@@ -309,7 +310,7 @@ def record_result(session: Session, actor: Actor, order_id: int, rows: Any, note
             raise ValueError("record_result needs a store for a file")
         checked = check_file(file)
         key = store_checked(store, actor.org_id, "results", checked)
-        on_rollback(session, lambda: store.delete(key))  # a failure up to the commit leaves no orphan file
+        on_rollback(session, lambda: discard(store, [key]))  # a failure up to the commit leaves no orphan file
         order.result_file_key, order.result_file_type = key, checked.content_type
     try:
         order.status, order.resulted_at = OrderStatus.RESULTED.value, now

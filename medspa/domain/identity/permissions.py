@@ -8,8 +8,11 @@ runs the business, not clinical care): read a visit's treatment chart (each read
 save the draft, sign it, amend a signed one (domain/clinical/service.py).
 
 photo.read / photo.write (provider and owner only: never front desk, lab nor manager): see a
-visit's before/after photos (every list, view and download audited) and add one
-(domain/clinical/photos.py, route /media/photos/<id>).
+visit's before/after photos and a client's photo timeline (every list, view and download
+audited) and add them (domain/clinical/photos.py, route /media/photos/<id>); photo.write also
+edits a photo's tags and shares it with the client's portal (clinical/photo_timeline.py; the
+portal shows it only while the photo-use consent is signed). Whether full-resolution originals
+are kept is the owner's clinic.manage (clinical/photo_actions.py).
 
 client.read / client.contact.read (owner, manager, provider, front desk; never lab, client
 nor public): the client list /clients and the profile /clients/<id> (domain/clients/actions.py;

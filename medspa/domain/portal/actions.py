@@ -121,12 +121,13 @@ def fetch_overview(actor: Actor, *, clock: Clock | None = None, engine: Engine |
         return portal.portal_overview(work.session, actor, now=now_of(clock))
 
 
-def fetch_access_log(actor: Actor, *, clock: Clock | None = None,
+def fetch_access_log(actor: Actor, *, limit: int = 100, offset: int = 0, clock: Clock | None = None,
                      engine: Engine | None = None) -> list[AccessEntry]:
-    """Who viewed or changed the client's record and when (newest first, at most 100 rows).
-    Reading it is audited. Raises NotFound for anyone but a signed-in client."""
+    """Who viewed or changed the client's record and when (newest first): at most `limit`
+    entries after the `offset` newest. Reading it is audited. Raises NotFound for anyone but a
+    signed-in client."""
     with atomic(actor.org_id, engine=engine) as work:
-        return portal.access_log(work.session, actor, now=now_of(clock))
+        return portal.access_log(work.session, actor, now=now_of(clock), limit=limit, offset=offset)
 
 
 def do_set_marketing_consent(actor: Actor, *, email: bool, sms: bool, clock: Clock | None = None,

@@ -374,14 +374,18 @@ def portal_overview(session: Session, actor: Actor, *, now: datetime) -> PortalO
     return view
 
 
-def access_log(session: Session, actor: Actor, *, now: datetime, limit: int = 100) -> list[AccessEntry]:
+def access_log(session: Session, actor: Actor, *, now: datetime, limit: int = 100, offset: int = 0) -> list[AccessEntry]:
     """Who viewed or changed this client's record and when (newest first), from the audit
-    trail. Reading it is itself audited."""
+    trail: at most `limit` entries (1..500) after skipping the `offset` newest (paging back).
+    Reading it is itself audited (rows and offset)."""
     client_id = _own(actor)
     zone = _clinic_zone(session)
+    limit = max(1, min(int(limit), 500)) if isinstance(limit, int) and not isinstance(limit, bool) else 100
+    offset = max(0, int(offset)) if isinstance(offset, int) and not isinstance(offset, bool) else 0
     events = session.exec(select(AuditEvent).where(AuditEvent.client_id == client_id,
                                                    AuditEvent.action.not_in(OWN_READS))
-                          .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit)).all()
+                          .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+                          .offset(offset).limit(limit)).all()
     user_ids = {e.actor_user_id for e in events if e.actor_user_id}
     names: dict[int, str] = {}
     if user_ids:
@@ -403,7 +407,7 @@ def access_log(session: Session, actor: Actor, *, now: datetime, limit: int = 10
         out.append(AccessEntry(format_clinic_time(e.occurred_at, zone), who, ROLE_LABELS.get(e.actor_role, e.actor_role),
                                what))
     record(session, actor, "portal.access_log.read", "client", client_id, client_id=client_id, at=now,
-           rows=len(out))
+           rows=len(out), **({"offset": offset} if offset else {}))
     return out
 
 

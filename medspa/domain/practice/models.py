@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import Column, LargeBinary, SmallInteger, String, Time, UniqueConstraint
+from sqlalchemy import Boolean, Column, LargeBinary, SmallInteger, String, Time, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from medspa.domain.base import fk, org_fk, pk, tstamp
@@ -27,6 +27,7 @@ class Organization(SQLModel, table=True):
     sms_from_number: str | None = Field(default=None, max_length=16)  # E.164 sender of the clinic's SMS
     listed: bool = False  # shown on the landing page (the booking link works either way)
     logo_version: int | None = None  # its ClinicLogo's id (None: no logo); cache-busts the logo URL
+    keep_photo_originals: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default="false"))  # full-resolution photos kept (clinical/photos.py; migration 0052)
 
 
 class ClinicLogo(SQLModel, table=True):

@@ -5,12 +5,18 @@ when it appears (on_mount) and takes the visit from the URL, never from an event
 
 - Provider and owner only (photo.read / photo.write). Every public handler re-checks the
   staff session and the permission on the server; anyone else gets an empty, hidden panel.
-- Upload with rx.upload: the browser posts the file to Reflex's /_upload endpoint, which hands
-  it to `PhotosState.upload` as a spooled temporary file. The handler reads at most
-  MAX_BYTES + 1 bytes (the size limit is enforced here on the server, the browser's max_size
-  is only a convenience) and passes them to domain add_photo, which checks the content,
-  applies the orientation, strips EXIF/GPS and writes to the private media store. Nothing is
-  ever written to rx.get_upload_dir(), which Reflex serves publicly at /_upload.
+- Upload with rx.upload: several photos at once (at most MAX_FILES, MAX_BATCH_BYTES together)
+  from the library, or one straight from the phone's camera ("Take photo": an input with
+  capture="environment", uploaded as soon as it is taken). JPEG, PNG and HEIC (iPhones'
+  default). The browser posts the files to Reflex's /_upload endpoint, which hands them to
+  `PhotosState.upload` as spooled temporary files. The handler reads at most MAX_BYTES + 1
+  bytes of each (the size limit is enforced here on the server, the browser's max_size is
+  only a convenience) and passes them to domain add_photo, which checks the content, applies
+  the orientation, strips EXIF/GPS, makes the display copy and writes to the private media
+  store. Each photo is its own transaction: one bad file does not lose the others, and the
+  panel names each refused file with its reason. The tags chosen above the buttons (before/after,
+  treatment area, angle) go with every photo of the upload. Nothing is ever written to
+  rx.get_upload_dir(), which Reflex serves publicly at /_upload.
 - Thumbnails and the large view are <img> elements pointing at the protected route
   /media/photos/<id>[?thumb=1] (medspa/api/media.py): the browser sends the HttpOnly session
   cookie, the route re-checks it and photo.read and audits every view.
@@ -24,8 +30,11 @@ from pathlib import Path
 import reflex as rx
 
 from medspa.domain.clinical.actions import do_add_photo, fetch_photos
-from medspa.domain.clinical.photos import (KINDS, MAX_BYTES, TOO_LARGE, LocalMediaStore, MediaStore, PhotoInfo,
-                                           media_store_for)
+from medspa.domain.clinical.photo_actions import do_tag_photo
+from medspa.domain.clinical.photos import (ANGLES, DISPLAY_MAX, KINDS, MAX_BATCH_BYTES, MAX_BYTES, MAX_FILES, MB,
+                                           LocalMediaStore, MediaStore, PhotoInfo, media_store_for, megabytes,
+                                           too_large)
+from medspa.domain.clinical.service import TREATMENT_AREAS
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.features.auth.state import StaffState
@@ -33,7 +42,9 @@ from medspa.features.charting.state import appointment_id_from_path
 from medspa.settings import get_settings
 
 UPLOAD_ID = "chart-photos-upload"
-ACCEPT = {"image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"]}
+CAMERA_ID = "chart-photos-camera"
+ACCEPT = {"image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"], "image/heic": [".heic"], "image/heif": [".heif"]}
+NO_AREA = "none"  # the area select's "no area" (a select item cannot have an empty value)
 
 
 def photo_url(photo_id: int, *, thumb: bool = False) -> str:
@@ -57,14 +68,28 @@ class PhotoView:
 
     id: int = 0
     kind: str = ""
-    label: str = ""  # "Before · 3024 × 4032"
+    label: str = ""  # "Before · Lips · Front · 1920 × 2560"
     thumb_url: str = ""
     full_url: str = ""
+    area: str = NO_AREA  # the tag for the edit selects (NO_AREA: none)
+    angle: str = "other"
+    original_url: str = ""  # "" unless the full-resolution original was kept
+
+
+def photo_label(kind: str, area: str | None, angle: str) -> str:
+    """"Before · Lips · Front": kind, area (when tagged) and angle (unless "other")."""
+    parts = [kind.capitalize()]
+    if area:
+        parts.append(area.capitalize())
+    if angle and angle != "other":
+        parts.append(ANGLES.get(angle, angle))
+    return " · ".join(parts)
 
 
 def _view(p: PhotoInfo) -> PhotoView:
-    return PhotoView(p.id, p.kind, f"{p.kind.capitalize()} · {p.width} × {p.height}", photo_url(p.id, thumb=True),
-                     photo_url(p.id))
+    return PhotoView(p.id, p.kind, f"{photo_label(p.kind, p.area, p.angle)} · {p.width} × {p.height}",
+                     photo_url(p.id, thumb=True), photo_url(p.id), p.area or NO_AREA, p.angle,
+                     f"/media/photos/{p.id}?original=1" if p.has_original else "")
 
 
 class PhotosState(StaffState):
@@ -74,6 +99,8 @@ class PhotosState(StaffState):
     can_upload: bool = False
     photos: list[PhotoView] = []
     kind: str = "before"
+    area: str = NO_AREA
+    angle: str = "front"
     error: str = ""
     notice: str = ""
     busy: bool = False
@@ -112,39 +139,66 @@ class PhotosState(StaffState):
             self.kind = value
 
     @rx.event
+    async def set_area(self, value: str):
+        if await self._photos_actor("photo.write") is not None and (value == NO_AREA or value in TREATMENT_AREAS):
+            self.area = value
+
+    @rx.event
+    async def set_angle(self, value: str):
+        if await self._photos_actor("photo.write") is not None and value in ANGLES:
+            self.angle = value
+
+    @rx.event
     async def upload(self, files: list[rx.UploadFile]):
-        """The selected photo: size checked here, everything else in the domain (add_photo)."""
+        """The selected photos (or the one just taken): sizes checked here, everything else in
+        the domain (add_photo), one photo at a time; refused files are named with the reason."""
         actor = await self._photos_actor("photo.write")
         if actor is None:
             return
         self.notice = ""
-        if not isinstance(files, list) or len(files) != 1:
-            self.error = "Choose one photo." if not files else "Upload one photo at a time."
+        if not isinstance(files, list) or not files:
+            self.error = "Choose one or more photos."
             return
-        upload = files[0]
-        if upload.size is not None and upload.size > MAX_BYTES:
-            self.error = TOO_LARGE
+        if len(files) > MAX_FILES:
+            self.error = f"At most {MAX_FILES} photos at once."
             return
-        data = await upload.read(MAX_BYTES + 1)
-        if len(data) > MAX_BYTES:
-            self.error = TOO_LARGE
+        declared = sum(f.size or 0 for f in files)
+        if declared > MAX_BATCH_BYTES:
+            self.error = (f"These photos are {megabytes(declared)} together: at most {MAX_BATCH_BYTES // MB} MB "
+                          "in one upload.")
             return
         self.busy, self.error = True, ""
         yield
-        try:
-            done = await self._act(do_add_photo, self._appointment_id, data, self.kind, store=private_store())
-        except ValidationFailed as exc:
-            self.busy, self.error = False, next(iter(exc.fields.values()), "This photo cannot be used.")
-            return
-        if not done.ok:
-            self.busy = False
-            self._hide()
-            return
-        photo = done.value
-        self.photos = [*self.photos, _view(photo)]
-        self.photos = sorted(self.photos, key=lambda p: (KINDS.index(p.kind), p.id))
-        self.busy, self.notice = False, f"{photo.kind.capitalize()} photo added."
-        yield rx.clear_selected_files(UPLOAD_ID)
+        store = private_store()
+        added, refused = [], []
+        for upload in files:
+            name = _file_name(upload)
+            if upload.size is not None and upload.size > MAX_BYTES:
+                refused.append(f"{name}: {too_large(upload.size)}")
+                continue
+            data = await upload.read(MAX_BYTES + 1)
+            if len(data) > MAX_BYTES:
+                refused.append(f"{name}: {too_large(len(data))}")
+                continue
+            try:
+                done = await self._act(do_add_photo, self._appointment_id, data, self.kind, store=store,
+                                       area=None if self.area == NO_AREA else self.area, angle=self.angle)
+            except ValidationFailed as exc:
+                refused.append(f"{name}: {next(iter(exc.fields.values()), 'This photo cannot be used.')}")
+                continue
+            if not done.ok:
+                self.busy = False
+                self._hide()
+                return
+            added.append(done.value)
+        self.photos = sorted([*self.photos, *(_view(p) for p in added)], key=lambda p: (KINDS.index(p.kind), p.id))
+        self.busy = False
+        self.error = " ".join(refused) if len(refused) > 1 or added else (refused[0].split(": ", 1)[1] if refused
+                                                                          else "")
+        if added:
+            what = f"{self.kind.capitalize()} photo" if len(added) == 1 else f"{len(added)} {self.kind} photos"
+            self.notice = f"{what} added."
+        yield [rx.clear_selected_files(UPLOAD_ID), rx.clear_selected_files(CAMERA_ID)]
 
     @rx.event
     async def open(self, photo_id: int):
@@ -156,6 +210,37 @@ class PhotosState(StaffState):
     @rx.event
     def close(self):
         self.viewing = PhotoView()
+
+    @rx.event
+    async def set_viewing_tag(self, field: str, value: str):
+        """Edit a label of the photo being viewed (saved by save_tags)."""
+        if self.viewing.id <= 0 or await self._photos_actor("photo.write") is None or not isinstance(value, str):
+            return
+        if (field == "kind" and value in KINDS) or (field == "angle" and value in ANGLES) or (
+                field == "area" and (value == NO_AREA or value in TREATMENT_AREAS)):
+            self.viewing = dataclasses.replace(self.viewing, **{field: value})
+
+    @rx.event
+    async def save_tags(self):
+        """Save the viewed photo's labels (photo.write; audited "photo.tag")."""
+        v = self.viewing
+        if v.id <= 0 or v.id not in [p.id for p in self.photos] or await self._photos_actor("photo.write") is None:
+            return
+        try:
+            done = await self._act(do_tag_photo, v.id, kind=v.kind, area=None if v.area == NO_AREA else v.area,
+                                   angle=v.angle)
+        except ValidationFailed as exc:
+            self.error = next(iter(exc.fields.values()), "These labels cannot be saved.")
+            return
+        if done.ok:
+            await self.load()
+            self.notice = "Labels saved."
+
+
+def _file_name(upload) -> str:
+    """The uploaded file's name for a message (no folders, at most 60 characters)."""
+    name = Path(str(getattr(upload, "name", "") or getattr(upload, "filename", "") or "photo")).name
+    return name[:60] or "photo"
 
 
 # ---- component
@@ -170,26 +255,57 @@ def _thumb(p: PhotoView) -> rx.Component:
     )
 
 
+def _select(value, on_change, items: list[tuple[str, str]], id_: str, width: str) -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(width=width, id=id_),
+        rx.select.content(*(rx.select.item(label, value=v) for v, label in items)),
+        value=value, on_change=on_change, size="2")
+
+
+def camera_capture(upload: rx.Component) -> rx.Component:
+    """`upload` (an rx.upload.root) whose file input opens the phone's rear camera
+    (capture="environment"): Reflex's Upload has no prop for it, so it is spread onto the
+    input next to react-dropzone's own input props."""
+    def walk(component):
+        for child in getattr(component, "children", []):
+            if getattr(child, "tag", None) == "input":
+                child.special_props = [*child.special_props, rx.Var(_js_expr='({capture: "environment"})')]
+                return True
+            if walk(child):
+                return True
+        return False
+
+    walk(upload)
+    return upload
+
+
 def _uploader() -> rx.Component:
     s = PhotosState
     return rx.vstack(
-        rx.hstack(
-            rx.select.root(
-                rx.select.trigger(width="120px", id="chart-photo-kind"),
-                rx.select.content(rx.select.item("Before", value="before"), rx.select.item("After", value="after")),
-                value=s.kind, on_change=s.set_kind, size="2"),
+        rx.flex(
+            _select(s.kind, s.set_kind, [("before", "Before"), ("after", "After")], "chart-photo-kind", "110px"),
+            _select(s.area, s.set_area, [(NO_AREA, "No area"), *((a, a.capitalize()) for a in TREATMENT_AREAS)],
+                    "chart-photo-area", "170px"),
+            _select(s.angle, s.set_angle, list(ANGLES.items()), "chart-photo-angle", "140px"),
+            gap="8px", wrap="wrap", align="center"),
+        rx.flex(
             rx.upload.root(
-                rx.button(rx.icon("image-plus", size=15), "Choose photo", size="2", variant="outline",
+                rx.button(rx.icon("image-plus", size=15), "Choose photos", size="2", variant="outline",
                           type="button"),
-                id=UPLOAD_ID, accept=ACCEPT, max_files=1, max_size=MAX_BYTES, multiple=False,
+                id=UPLOAD_ID, accept=ACCEPT, max_files=MAX_FILES, max_size=MAX_BYTES, multiple=True,
                 border="none", padding="0"),
-            rx.text(rx.foreach(rx.selected_files(UPLOAD_ID), lambda name: rx.text(name, as_="span")),
-                    size="2", color_scheme="gray", id="chart-photo-selected"),
+            camera_capture(rx.upload.root(
+                rx.button(rx.icon("camera", size=15), "Take photo", size="2", variant="outline", type="button"),
+                id=CAMERA_ID, accept={"image/*": []}, max_files=1, max_size=MAX_BYTES, multiple=False,
+                on_drop=s.upload(rx.upload_files(upload_id=CAMERA_ID)), border="none", padding="0")),
             rx.button(rx.icon("upload", size=15), "Upload", size="2", loading=s.busy, id="chart-photo-upload",
                       on_click=s.upload(rx.upload_files(upload_id=UPLOAD_ID))),
-            spacing="3", align="center", wrap="wrap",
-        ),
-        rx.text("JPEG or PNG, at most 15 MB. Location data is removed; rotation is kept.", size="1",
+            gap="8px", wrap="wrap", align="center"),
+        rx.text(rx.foreach(rx.selected_files(UPLOAD_ID), lambda name: rx.badge(name, variant="soft",
+                                                                               color_scheme="gray")),
+                size="2", id="chart-photo-selected", display="flex", gap="6px", flex_wrap="wrap"),
+        rx.text(f"JPEG, PNG or HEIC, up to {MAX_FILES} at once, at most {MAX_BYTES // MB} MB each. Large photos "
+                f"are scaled to {DISPLAY_MAX} px; location data is removed; rotation is kept.", size="1",
                 color_scheme="gray"),
         spacing="2", width="100%",
     )
@@ -201,9 +317,22 @@ def _viewer() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title(s.viewing.label),
             rx.cond(s.viewing.id > 0, rx.image(src=s.viewing.full_url, alt=s.viewing.label, width="100%",
-                                               max_height="75vh", object_fit="contain", id="chart-photo-large")),
-            rx.hstack(rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray", on_click=s.close)),
-                      justify="end", margin_top="12px"),
+                                               max_height="70vh", object_fit="contain", id="chart-photo-large")),
+            rx.cond(s.can_upload, rx.flex(
+                _select(s.viewing.kind, lambda v: PhotosState.set_viewing_tag("kind", v),
+                        [("before", "Before"), ("after", "After")], "chart-photo-edit-kind", "110px"),
+                _select(s.viewing.area, lambda v: PhotosState.set_viewing_tag("area", v),
+                        [(NO_AREA, "No area"), *((a, a.capitalize()) for a in TREATMENT_AREAS)],
+                        "chart-photo-edit-area", "170px"),
+                _select(s.viewing.angle, lambda v: PhotosState.set_viewing_tag("angle", v), list(ANGLES.items()),
+                        "chart-photo-edit-angle", "140px"),
+                rx.button("Save labels", size="2", variant="soft", on_click=s.save_tags, id="chart-photo-save-tags"),
+                gap="8px", wrap="wrap", align="center", margin_top="12px")),
+            rx.hstack(rx.cond(s.viewing.original_url != "",
+                              rx.link("Full-resolution original", href=s.viewing.original_url, is_external=True,
+                                      size="2")),
+                      rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray", on_click=s.close)),
+                      justify="end", align="center", spacing="4", margin_top="12px"),
             max_width="900px",
         ),
         open=s.viewing.id > 0,

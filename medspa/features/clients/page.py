@@ -17,6 +17,7 @@ from medspa.features.clients.history import ClientHistoryState, book_again_card,
 from medspa.features.clients.records import documents_card, orders_card
 from medspa.features.clients.records_state import ClientRecordsState
 from medspa.features.clients.merging import ProfileMergeState, merged_banner, record_keeping_card
+from medspa.features.photos.timeline import PhotoTimelineState, photo_timeline_card
 from medspa.features.clients.state import (ClientProfileState, ClientRowView, ClientsState, FeeView, LedgerView,
                                            VisitView)
 
@@ -249,6 +250,7 @@ def _profile_view() -> rx.Component:
                 _visits("Cancelled visits", p.cancelled, "profile-cancelled", "")),
         _visits("Past visits", p.past, "profile-past", "No visits yet.", extra=book_again_cell),
         clinical_section(),
+        photo_timeline_card(),  # issue 18: provider and owner only (photo.read)
         consents_card(),  # issue 17: provider and owner only (consent.read)
         orders_card(),
         documents_card(),
@@ -274,5 +276,5 @@ def register(app: rx.App) -> None:
     app.add_page(clients_page, route=ROUTE, title="Clients · medspa", on_load=ClientsState.load)
     app.add_page(client_profile_page, route=PROFILE_ROUTE, title="Client · medspa",
                  on_load=[ClientProfileState.load, ProfileMergeState.clear, ClientHistoryState.load,
-                          ClientRecordsState.load, HealthCardState.load_health])
+                          ClientRecordsState.load, HealthCardState.load_health, PhotoTimelineState.load])
     register_edit(app)

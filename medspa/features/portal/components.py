@@ -8,6 +8,7 @@ from medspa.domain.scheduling.models import AppointmentStatus as A
 from medspa.features.forms.portal_tab import forms_tab
 from medspa.features.consent.portal import consents_tab
 from medspa.features.manage.reasons import reason_picker
+from medspa.features.photos.portal_tab import photos_tab
 from medspa.features.portal.records import documents_tab, results_tab
 from medspa.features.portal.health import health_tab
 from medspa.features.portal.state import PortalState as S
@@ -304,6 +305,8 @@ def access_log() -> rx.Component:
             rx.text(rx.cond(S.access_loaded, "Nobody has accessed your record yet.", "Loading…"), size="2",
                     color_scheme="gray"),
         ),
+        rx.cond(S.access_more, rx.button("Show older entries", variant="soft", on_click=S.older_access,
+                                         id="access-older")),
         spacing="3",
         width="100%",
     )
@@ -351,6 +354,7 @@ def portal_body() -> rx.Component:
                 rx.tabs.trigger("Health", value="health"),
                 rx.tabs.trigger("Documents", value="documents"),
                 rx.tabs.trigger("Results", value="results"),
+                rx.tabs.trigger("Photos", value="photos", id="portal-tab-photos"),
                 rx.tabs.trigger("Record access", value="access"),
                 size="2",
                 overflow_x="auto",  # the tabs scroll sideways on a phone
@@ -359,7 +363,8 @@ def portal_body() -> rx.Component:
             ),
             rx.box(
                 rx.match(S.tab, ("forms", forms_tab()), ("details", my_details()), ("health", health_tab()), ("access", access_log()),
-                         ("consents", consents_tab()), ("documents", documents_tab()), ("results", results_tab()), visits()),
+                         ("consents", consents_tab()), ("documents", documents_tab()), ("results", results_tab()),
+                         ("photos", photos_tab()), visits()),
                 padding_top="1.25em",
             ),
             value=S.tab,

@@ -30,6 +30,8 @@ def _reason(exc: Exception) -> str:
     return str(exc) if isinstance(exc, PortalUnavailable) else "This visit was not found."
 
 
+ACCESS_PAGE = 50  # Record access entries per page
+
 class PortalState(rx.State):
     """One client's portal tab."""
 
@@ -47,6 +49,7 @@ class PortalState(rx.State):
     past: list[VisitCard] = []
     access: list[AccessEntry] = []
     access_loaded: bool = False
+    access_more: bool = False  # older entries than those shown exist ("Show older")
     notice: str = ""
     cancel_open: bool = False
     preview: CancelPreview = rx.field(default_factory=CancelPreview)
@@ -65,6 +68,7 @@ class PortalState(rx.State):
     def _signed_out(self, message: str = SIGNED_OUT) -> None:
         self._token, self.step, self.info, self.error = "", "email", "", message
         self.upcoming, self.cancelled, self.past, self.access, self.access_loaded = [], [], [], [], False
+        self.access_more = False
         self.details, self.cancel_open, self.notice = MyDetails(), False, ""
 
     async def _as_client(self, action: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[bool, Any]:
@@ -166,19 +170,28 @@ class PortalState(rx.State):
 
     @rx.event
     async def open_tab(self, tab: Any):
-        if tab not in ("visits", "forms", "details", "health", "access", "consents", "documents", "results") \
-                or self.step != "portal":
+        if tab not in ("visits", "forms", "details", "health", "access", "consents", "documents", "results",
+                       "photos") or self.step != "portal":
             return
         self.tab = tab
-        if tab in ("consents", "forms"):  # the tab's own state loads it (features/consent/portal.py, forms/portal_tab.py)
+        if tab in ("consents", "forms", "photos"):  # the tab's own state loads it (features/consent/portal.py, forms/portal_tab.py)
             return
         if tab == "access":
-            ok, entries = await self._as_client(actions.fetch_access_log)
+            ok, entries = await self._as_client(actions.fetch_access_log, limit=ACCESS_PAGE + 1)
             if not ok:
                 return
-            self.access, self.access_loaded = entries, True
+            self.access, self.access_more, self.access_loaded = entries[:ACCESS_PAGE], len(entries) > ACCESS_PAGE, True
         elif not await self._refresh():
             return
+
+    @rx.event
+    async def older_access(self):
+        """The next page of Record access (older entries), appended."""
+        if self.step != "portal" or self.tab != "access" or not self.access_more:
+            return
+        ok, entries = await self._as_client(actions.fetch_access_log, limit=ACCESS_PAGE + 1, offset=len(self.access))
+        if ok:
+            self.access, self.access_more = self.access + entries[:ACCESS_PAGE], len(entries) > ACCESS_PAGE
 
     @rx.event
     async def set_email_consent(self, value: Any):

@@ -19,6 +19,7 @@ from medspa.domain.practice.profile import LOGO_MAX, LOGO_MAX_BYTES, LOGO_TOO_LA
 from medspa.domain.practice.profile_actions import ClinicProfile, ClinicProfileInput
 from medspa.features.auth.state import StaffState
 from medspa.features.settings.state import Choice
+from medspa.features.photos.settings_card import photo_settings_card
 
 INVALID = "inset 0 0 0 1px var(--red-8)"
 FIELDS = ("name", "currency", "country")
@@ -246,4 +247,5 @@ def clinic_tab() -> rx.Component:
                 rx.flex(_details(), _logo(), gap="16px", width="100%", align="start",
                         direction=rx.breakpoints(initial="column", lg="row")),
                 rx.center(rx.spinner(size="2"), padding="36px")),
+        photo_settings_card(),  # issue 18: keep photo originals (owner)
         spacing="4", width="100%", on_mount=C.load_clinic)
