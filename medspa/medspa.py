@@ -40,6 +40,8 @@ from medspa.features.client_import import page as client_import_page
 from medspa.features.forms import tablet as forms_tablet_page
 from medspa.features.consent import tablet as consent_tablet_page
 from medspa.features.lab import page as lab_page
+from medspa.features.inventory import page as inventory_page
+from medspa.features.recall import page as recall_page
 
 _PAGE_MODULES = (
     home_page,
@@ -63,6 +65,8 @@ _PAGE_MODULES = (
     forms_tablet_page,
     consent_tablet_page,
     lab_page,
+    inventory_page,
+    recall_page,
 )
 
 class MedspaApp(rx.App):

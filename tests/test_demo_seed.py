@@ -521,3 +521,14 @@ def test_demo_histories_flag_a_pregnant_and_an_isotretinoin_visit_soon(engine, d
         soon = s.exec(select(Appointment).where(Appointment.start_at >= NOW, Appointment.status == "confirmed")).all()
         codes = {f.code for flags in visit_flags(s, soon).values() for f in flags}
     assert {"pregnancy", "medication", "allergy"} <= codes
+
+
+def test_product_catalog_lots_and_an_opened_vial(engine, demo):
+    """Issue 18: the catalog, an expired lot, a low one and a Botox vial opened this morning."""
+    org = demo["org_id"]
+    assert one(engine, org, "select count(*) from product where active") == 6
+    assert one(engine, org, "select count(*) from product_lot where expires_on < :d", d=TODAY) == 1
+    assert one(engine, org, "select lot_number from product_lot l join product p on p.id = l.product_id "
+                            "where p.name = 'Xeomin'") == "XM8821"  # 200 units, low mark 200: flagged low
+    assert one(engine, org, "select count(*) from product_vial where beyond_use_at > :n and opened_at < :n",
+               n=NOW) == 1

@@ -25,7 +25,9 @@ from medspa.domain.clients.import_file import ImportTable
 from medspa.domain.clients.import_service import review_import
 from medspa.domain.clients.merge import merge_clients
 from medspa.domain.clients.service import ClientInput, create_client, find_or_create_client, get_client
+from medspa.domain.clinical import inventory, recall
 from medspa.domain.clinical.photos import LocalMediaStore, add_photo, open_photo
+from medspa.domain.clinical.product_models import Product, ProductLot
 from medspa.domain.clinical.forms import submit_form, visit_answers
 from medspa.domain.clinical.health_record import read_history, update_history
 from medspa.domain.clinical.service import LineInput, get_chart, save_chart
@@ -281,6 +283,28 @@ def _contact_visible(s, a, w) -> None:
 
 
 ENTRY_POINTS["client.contact.read"] = _contact_visible
+
+
+def _a_lot(s, w) -> int:
+    """A Botox product and a lot, written directly (same rolled-back transaction)."""
+    p = Product(org_id=w.clinic.org_id, name="Botox", category="neuromodulator", unit="units", units_per_vial=100,
+                beyond_use_hours=24, created_at=NOW)
+    s.add(p)
+    s.flush()
+    lot = ProductLot(org_id=w.clinic.org_id, product_id=p.id, lot_number="C3709C3", expires_on=date(2027, 1, 31),
+                     received_tenths=1000, received_at=NOW)
+    s.add(lot)
+    s.flush()
+    return lot.id
+
+
+ENTRY_POINTS.update({
+    "product.read": lambda s, a, w: inventory.list_products(s, a, NOW),
+    "product.manage": lambda s, a, w: inventory.save_product(
+        s, a, None, inventory.ProductInput("Dysport", "Galderma", "neuromodulator", "units", "300"), NOW),
+    "vial.open": lambda s, a, w: inventory.open_vial(s, a, _a_lot(s, w), "2.5", NOW),
+    "recall.read": lambda s, a, w: recall.lot_recall(s, a, _a_lot(s, w), NOW),
+})
 # the client's own-record rights are exercised by the client who owns the record; for
 # "appointment.cancel" the client is someone else's (their own visit goes through cancel_own)
 NOT_OWN = {"appointment.cancel"}
@@ -313,7 +337,7 @@ PHI_READS = {"client.read": "client.read", "client.contact.read": "appointment.r
              "consent.read": "consent.read",
              "document.read": "document.read", "result.read": "result.read",
              "order.worklist.read": "order.worklist.read",
-             "history.read": "history.read"}
+             "history.read": "history.read", "recall.read": "recall.read"}
 
 
 @pytest.mark.parametrize(("role", "action"), [(r, a) for r in ROLES for a in PHI_READS if has_permission(r, a)])

@@ -69,6 +69,7 @@ from medspa.demo import data as D
 from medspa.demo.forms import seed_forms
 from medspa.demo.consents import seed_consents
 from medspa.demo.orders import seed_orders
+from medspa.demo.products import seed_products
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.service import add_service
 from medspa.demo.health import seed_health
@@ -1143,6 +1144,9 @@ def _fill_clinic(session: Session, org_id: int, spec: _ClinicSpec, slug: str, to
         seed_orders(session, org_id, now, Actor(org_id, "provider", user_ids["provider"], label=_user_name(spec, "provider")),
                     Actor(org_id, "lab", user_ids["lab"], label=_user_name(spec, "lab")))
     seed_health(session, now)  # medical histories, so contraindication flags show (issue 17)
+    if "provider" in user_ids and "owner" in user_ids:  # a product catalog with lots and an opened vial (issue 18)
+        seed_products(session, now, Actor(org_id, "owner", user_ids["owner"], label=_user_name(spec, "owner")),
+                      Actor(org_id, "provider", user_ids["provider"], label=_user_name(spec, "provider")))
     report("checkouts and processing fees", 0.99)
     session.flush()
     return {"clients": len(clients), "appointments": len(appts), "occupancies": len(occ_rows),

@@ -18,12 +18,15 @@ from babel.dates import format_date
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
+from medspa.domain.base import is_row_id
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
 from medspa.domain.clinical.consent import missing_for_chart
+from medspa.domain.clinical.inventory_chart import LotCheck, catalog_line, post_usage, visit_lot_check
 from medspa.domain.clinical.device_rows import (SettingInput, SettingRow, copy_settings, device_choices,
                                                 replace_settings, setting_rows, template_of, validate_settings)
 from medspa.domain.clinical.models import NoteStatus, TreatmentLine, TreatmentNote
+from medspa.domain.clinical.product_models import PRODUCT_UNITS
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, StaffMember
@@ -66,7 +69,10 @@ def consent_gate(session: Session, appointment: Appointment, now: datetime) -> N
 
 @dataclass(frozen=True)
 class LineInput:
-    """One row as typed: units as text ("20", "2.5")."""
+    """One row as typed: units as text ("20", "2.5"). A catalog line names product_id (its
+    name and unit come from the catalog), lot_id (the lot number from the lot) and, for a
+    reconstituted product, vial_id; a free-text line ("Other…") names product and lot_number and
+    its unit (PRODUCT_UNITS; "" -> "units")."""
 
     product: str = ""
     lot_number: str = ""
@@ -75,12 +81,17 @@ class LineInput:
     view: str | None = None  # the face-map point (clinical/face_map.py): all three or none
     x: int | None = None
     y: int | None = None
+    product_id: int | None = None
+    lot_id: int | None = None
+    vial_id: int | None = None
+    unit: str = ""
 
 
 @dataclass(frozen=True)
 class ChartLine:
-    """One treatment line of a chart: product, lot number, units in integer tenths, treatment
-    area, and its face-map point (view, x, y in thousandths) or none."""
+    """One treatment line of a chart: product, lot number, quantity in integer tenths of `unit`,
+    treatment area, its face-map point (view, x, y in thousandths) or none, and the catalog
+    product / lot / vial ids when picked from the catalog."""
 
     product: str
     lot_number: str
@@ -89,6 +100,10 @@ class ChartLine:
     view: str | None = None
     x: int | None = None
     y: int | None = None
+    unit: str = "units"
+    product_id: int | None = None
+    lot_id: int | None = None
+    vial_id: int | None = None
 
     @property
     def units(self) -> str:
@@ -200,10 +215,20 @@ def clean_point(view: object, x: object, y: object) -> tuple[str | None, int | N
     return str(view), cx, cy
 
 
-def validate_lines(lines: list[LineInput], note: str, category: str) -> tuple[list[ChartLine], str]:
+def _id(value: object) -> int | None:
+    return value if is_row_id(value) else None
+
+
+def validate_lines(lines: list[LineInput], note: str, category: str,
+                   check: LotCheck | None = None) -> tuple[list[ChartLine], str]:
     """Clean lines and note, or ValidationFailed with one message per field
-    ("lines.0.product", "lines.0.lot_number", "lines.0.units", "lines.0.treatment_area",
-    "lines.0.point" (face map), "note", "lines")."""
+    ("lines.0.product", "lines.0.lot_number", "lines.0.vial", "lines.0.units",
+    "lines.0.treatment_area", "lines.0.point" (face map), "note", "lines").
+
+    `check(product_id, lot_id, vial_id)` resolves a catalog line (inventory.check_line_lot bound
+    to the visit: expired lots and vials past their beyond-use time refused with LotRefused);
+    without it a catalog line is refused. A catalog injectable (neuromodulator, filler,
+    biostimulator) needs a lot picked from the catalog; a free-text line keeps its text."""
     errors: dict[str, str] = {}
     if not isinstance(lines, (list, tuple)) or len(lines) > MAX_LINES:
         raise ValidationFailed({"lines": f"At most {MAX_LINES} lines"})
@@ -221,14 +246,21 @@ def validate_lines(lines: list[LineInput], note: str, category: str) -> tuple[li
         product = _clean(line.product, 200)
         lot = _clean(line.lot_number, 200)
         area = _clean(line.treatment_area, 40).lower()
-        if not product:
-            errors[key + "product"] = "Enter the product"
-        elif len(product) > 80 or _has_control(product):
-            errors[key + "product"] = "Use at most 80 characters, no control characters"
-        if lot and not _LOT.match(lot):
-            errors[key + "lot_number"] = "Use letters, digits, '-', '.', '/' (at most 40)"
-        elif not lot and product and is_injectable(product, category):
-            errors[key + "lot_number"] = "Enter the lot number (required for injectables)"
+        unit = line.unit if line.unit in PRODUCT_UNITS else "units"
+        product_id, lot_id, vial_id = _id(line.product_id), _id(line.lot_id), _id(line.vial_id)
+        if product_id is not None:  # a catalog line: name, unit and lot number from the catalog
+            found = catalog_line(check, product_id, lot_id, vial_id, lot, key, errors)
+            product, unit, lot, lot_id, vial_id = found or (product, unit, lot, None, None)
+        else:
+            lot_id = vial_id = None
+            if not product:
+                errors[key + "product"] = "Enter the product"
+            elif len(product) > 80 or _has_control(product):
+                errors[key + "product"] = "Use at most 80 characters, no control characters"
+            if lot and not _LOT.match(lot):
+                errors[key + "lot_number"] = "Use letters, digits, '-', '.', '/' (at most 40)"
+            elif not lot and product and is_injectable(product, category):
+                errors[key + "lot_number"] = "Enter the lot number (required for injectables)"
         try:
             tenths = parse_units(line.units)
         except ValueError as exc:
@@ -241,7 +273,7 @@ def validate_lines(lines: list[LineInput], note: str, category: str) -> tuple[li
         except ValueError as exc:
             errors[key + "point"] = str(exc)
             view, x, y = None, None, None
-        clean.append(ChartLine(product, lot.upper(), tenths, area, view, x, y))
+        clean.append(ChartLine(product, lot.upper(), tenths, area, view, x, y, unit, product_id, lot_id, vial_id))
     if errors:
         raise ValidationFailed(errors)
     return clean, note.strip()
@@ -279,6 +311,16 @@ def _lines(session: Session, note_id: int) -> list[TreatmentLine]:
                              .order_by(TreatmentLine.position, TreatmentLine.id)))
 
 
+def _chart_line(ln: TreatmentLine) -> ChartLine:
+    return ChartLine(ln.product, ln.lot_number, ln.units_tenths, ln.treatment_area, ln.view, ln.x, ln.y, ln.unit,
+                     ln.product_id, ln.lot_id, ln.vial_id)
+
+
+def lot_checker(session: Session, appointment: Appointment, location: Location) -> LotCheck:
+    """validate_lines' `check` for a visit (inventory_chart.visit_lot_check)."""
+    return visit_lot_check(session, appointment.start_at, appointment.end_at, location.time_zone)
+
+
 def _signed_label(note: TreatmentNote, time_zone: str) -> str:
     if note.status != NoteStatus.SIGNED or note.signed_at is None:
         return "Draft"
@@ -293,8 +335,7 @@ def _chart(session: Session, row, versions: list[TreatmentNote]) -> Chart:
     appt, svc, client, provider, location = row
     tz = ZoneInfo(location.time_zone)
     current = versions[0] if versions else None
-    lines = [ChartLine(ln.product, ln.lot_number, ln.units_tenths, ln.treatment_area, ln.view, ln.x, ln.y)
-             for ln in (_lines(session, current.id) if current is not None else [])]
+    lines = [_chart_line(ln) for ln in (_lines(session, current.id) if current is not None else [])]
     return Chart(
         appointment_id=appt.id, client_id=client.id, client_name=f"{client.first_name} {client.last_name}".strip(),
         service_name=svc.name, provider_name=provider.display_name, location_name=location.name,
@@ -342,7 +383,7 @@ def save_chart(session: Session, actor: Actor, appointment_id: int, lines: list[
     appt, svc, client = row[0], row[1], row[2]
     errors: dict[str, str] = {}
     try:
-        clean, text = validate_lines(lines, note, svc.category)
+        clean, text = validate_lines(lines, note, svc.category, lot_checker(session, appt, row[4]))
     except ValidationFailed as exc:
         errors.update(exc.fields)
     try:
@@ -370,7 +411,9 @@ def save_chart(session: Session, actor: Actor, appointment_id: int, lines: list[
     for i, line in enumerate(clean):
         session.add(TreatmentLine(org_id=actor.org_id, note_id=current.id, position=i, product=line.product,
                                   lot_number=line.lot_number, units_tenths=line.units_tenths,
-                                  treatment_area=line.treatment_area, view=line.view, x=line.x, y=line.y))
+                                  treatment_area=line.treatment_area, view=line.view, x=line.x, y=line.y,
+                                  unit=line.unit, product_id=line.product_id, lot_id=line.lot_id,
+                                  vial_id=line.vial_id))
     session.flush()
     if clean_settings is not None:
         replace_settings(session, actor.org_id, current.id, clean_settings)
@@ -383,7 +426,9 @@ def sign_chart(session: Session, actor: Actor, appointment_id: int, now: datetim
     """Sign the current draft: it becomes read-only, with signed_at and the signer.
 
     chart.write. Raises NotFound, ChartLocked (nothing saved, already signed, empty, or a
-    consent the service requires is missing or signed on an older version: consent_gate).
+    consent the service requires is missing or signed on an older version: consent_gate),
+    ValidationFailed (a line's lot or vial no longer chartable). Writes the lot_usage ledger
+    (inventory.post_usage: the amended version's reversal, then this version's lot lines).
     """
     row = _visit(session, actor, appointment_id, "chart.write", lock=True)
     versions = _versions(session, appointment_id)
@@ -394,12 +439,14 @@ def sign_chart(session: Session, actor: Actor, appointment_id: int, now: datetim
     if not lines and not current.note:
         raise ChartLocked("Add a treatment line or a note before signing.")
     consent_gate(session, row[0], now)
-    validate_lines([LineInput(ln.product, ln.lot_number,
-                              ChartLine(ln.product, ln.lot_number, ln.units_tenths, ln.treatment_area).units,
-                              ln.treatment_area, ln.view, ln.x, ln.y) for ln in lines], current.note, row[1].category)
+    validate_lines([LineInput(ln.product, ln.lot_number, _chart_line(ln).units, ln.treatment_area, ln.view, ln.x,
+                              ln.y, product_id=ln.product_id, lot_id=ln.lot_id, vial_id=ln.vial_id, unit=ln.unit)
+                    for ln in lines], current.note, row[1].category, lot_checker(session, row[0], row[4]))
     current.status, current.signed_at, current.updated_at = NoteStatus.SIGNED.value, now, now
     current.signed_by_user_id, current.signed_by_label = actor.user_id, actor.label
     session.flush()
+    # the lot ledger: this version's lot lines, after the reversal of the version it amends
+    post_usage(session, current, session.get(TreatmentNote, current.amends_id) if current.amends_id else None, now)
     record(session, actor, "chart.sign", "treatment_note", current.id, client_id=row[2].id, at=now,
            appointment_id=appointment_id, version=current.version, lines=len(lines))
     return _chart(session, row, versions)
@@ -424,7 +471,8 @@ def amend_chart(session: Session, actor: Actor, appointment_id: int, now: dateti
     for ln in _lines(session, signed.id):
         session.add(TreatmentLine(org_id=actor.org_id, note_id=draft.id, position=ln.position, product=ln.product,
                                   lot_number=ln.lot_number, units_tenths=ln.units_tenths,
-                                  treatment_area=ln.treatment_area, view=ln.view, x=ln.x, y=ln.y))
+                                  treatment_area=ln.treatment_area, view=ln.view, x=ln.x, y=ln.y, unit=ln.unit,
+                                  product_id=ln.product_id, lot_id=ln.lot_id, vial_id=ln.vial_id))
     session.flush()
     copy_settings(session, actor.org_id, signed.id, draft.id)
     record(session, actor, "chart.amend", "treatment_note", draft.id, client_id=signed.client_id, at=now,

@@ -108,6 +108,17 @@ and its versions, every read audited, and change it section by section, each cha
 history.read; other staff see "Health flag: a provider must review" (clinical/contraindications.py).
 A portal client reads and updates their own history with portal.self.read / portal.self.write.
 
+product.read (owner, manager, provider): the product catalog with its lots, stock left per
+lot (low stock and expired flagged) and opened vials (domain/clinical/inventory.py: stock is
+not health information; reads are not audited). product.manage (owner and manager: running
+the business): add, edit, archive products and receive lots (audited). vial.open (owner,
+manager, provider: whoever reconstitutes at the chair): open a vial of a lot (audited). A chart
+line picks product, lot and vial with chart.write (the lot's usage is written at signing).
+
+recall.read (owner and provider: clinical safety; never manager, front desk nor lab): the
+recall screen /recall, "which clients received lot X" with their phone and email, visit date,
+quantity and provider, and its CSV (domain/clinical/recall.py; one audit row per client listed).
+
 Only actions some service enforces are listed (tests/test_permissions.py calls each one for
 every role). Actions arrive with the feature that checks them."""
 
@@ -128,18 +139,20 @@ BOOKING = {"appointment.book", "appointment.check_in", "appointment.cancel", "ap
            "appointment.reschedule",
            "client.read", "client.write", "client.contact.read", "block.write", "waitlist.manage"}
 DESK_MONEY = {"payment.take"}
+STOCK = {"product.read", "vial.open"}  # owner, manager, provider (product.manage: owner and manager)
+RECALL = {"recall.read"}  # owner and provider
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
                                                          "report.read", "jobs.read", "outbox.manage", "dispute.read",
                                                          "clinic.manage", "client.import", "client.merge", "fee.waive", "consent.manage",
                                                          "consent.read"} | CHART | PHOTOS | CONSENT_COLLECT | RECORDS | LAB | HISTORY
-                       | FORMS_READ | FORMS_FILL),
+                       | FORMS_READ | FORMS_FILL | STOCK | {"product.manage"} | RECALL),
     "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read",
                                                            "outbox.manage", "client.import", "client.merge", "fee.waive",
-                                                           "consent.manage"} | CONSENT_COLLECT | FORMS_FILL),
+                                                           "consent.manage", "product.manage"} | CONSENT_COLLECT | FORMS_FILL | STOCK),
     "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS | CONSENT_COLLECT | {"consent.read"} | RECORDS | LAB
-                          | HISTORY | FORMS_READ | FORMS_FILL),
+                          | HISTORY | FORMS_READ | FORMS_FILL | STOCK | RECALL),
     "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CONSENT_COLLECT | FORMS_FILL),
     "lab": frozenset({"practice.read"} | LAB),  # the locations; no calendar.read: the lab lands on /lab
     # a portal client: only their own record and visits (services also check actor.client_id)

@@ -17,7 +17,8 @@ from medspa.features.charting.device_rows import settings_panel
 from medspa.features.charting.face_map import face_map_panel, point_badge
 from medspa.features.charting.photos import photos_panel
 from medspa.features.charting.health_panel import ChartHealthState, health_panel
-from medspa.features.charting.state import ChartState, RowView, VersionView
+from medspa.domain.clinical.product_models import PRODUCT_UNITS
+from medspa.features.charting.state import OTHER, ChartState, OptionView, RowView, VersionView
 
 ROUTE = "/chart/[appointment_id]"
 
@@ -65,22 +66,83 @@ def _area_item(area: str) -> rx.Component:
     return rx.select.item(area[:1].upper() + area[1:], value=area)
 
 
+def _option(o: OptionView) -> rx.Component:
+    return rx.select.item(o.label, value=o.value)
+
+
+def _lot_option(o: OptionView) -> rx.Component:
+    return rx.select.item(rx.text(o.label, color=rx.cond(o.low, rx.color("red", 11), "inherit")), value=o.value)
+
+
+def _unit_item(unit: str) -> rx.Component:
+    return rx.select.item(unit, value=unit)
+
+
 def _edit_row(row: RowView, i) -> rx.Component:
+    """THE line row editor (product, lot / vial, quantity and unit, area): the chart's table
+    rows use it, and the face map's point editor can reuse it for the line of a point.
+    A catalog product picks its lot (number, expiry, stock left; low stock in red) and, for a
+    reconstituted product, the opened vial; "Other…" keeps free text for products not in the
+    catalog."""
     s = ChartState
+    other = row.product_id == OTHER
+    catalog = (row.product_id != OTHER) & (row.product_id != "")
 
-    def text_cell(name: str, value, placeholder: str, width: str, error, **props) -> rx.Component:
-        return rx.table.cell(rx.vstack(
-            rx.input(value=value, on_change=s.set_cell(i, name), placeholder=placeholder, size="2",
-                     width=width, class_name=f"line-{name.replace('_', '-')}", auto_complete="off",
-                     color_scheme=rx.cond(error != "", "red", "gray"), **props),
-            _field_error(error), spacing="1"))
+    def text_input(name: str, value, placeholder: str, width: str, error, **props) -> rx.Component:
+        return rx.input(value=value, on_change=s.set_cell(i, name), placeholder=placeholder, size="2",
+                        width=width, class_name=f"line-{name.replace('_', '-')}", auto_complete="off",
+                        color_scheme=rx.cond(error != "", "red", "gray"), **props)
 
+    product_cell = rx.vstack(
+        rx.cond(s.product_options.length() > 0,
+                rx.select.root(
+                    rx.select.trigger(placeholder="Choose product", width="170px", class_name="line-product-select"),
+                    rx.select.content(rx.foreach(s.product_options, _option), rx.select.separator(),
+                                      rx.select.item("Other (not in catalog)…", value=OTHER)),
+                    value=row.product_id, on_change=s.set_product(i), size="2")),
+        rx.cond(other, text_input("product", row.product, "e.g. Botox", "190px", row.product_error)),
+        _field_error(row.product_error), spacing="1")
+    lot_cell = rx.vstack(
+        rx.cond(
+            catalog,
+            rx.cond(
+                s.lot_options[row.product_id].length() > 0,
+                rx.select.root(
+                    rx.select.trigger(placeholder="Choose lot", width="280px", class_name="line-lot-select"),
+                    rx.select.content(rx.foreach(s.lot_options[row.product_id], _lot_option)),
+                    value=row.lot_id, on_change=s.set_lot(i), size="2"),
+                rx.link("No usable lot: receive one under Products", href="/products", size="1",
+                        color=rx.color("amber", 11), class_name="line-no-lot", max_width="240px",
+                        is_external=True)),
+            rx.cond(other, text_input("lot_number", row.lot_number, "e.g. C3709C3", "150px", row.lot_number_error))),
+        _field_error(row.lot_number_error),
+        rx.cond(catalog & row.reconstituted & (row.lot_id != ""),
+                rx.cond(s.vial_options[row.lot_id].length() > 0,
+                        rx.select.root(
+                            rx.select.trigger(placeholder="Choose opened vial", width="280px",
+                                              class_name="line-vial-select"),
+                            rx.select.content(rx.foreach(s.vial_options[row.lot_id], _option)),
+                            value=row.vial_id, on_change=s.set_vial(i), size="2"),
+                        rx.link("No opened vial in use: open one under Products", href="/products", size="1",
+                                color=rx.color("amber", 11), class_name="line-no-vial", max_width="240px",
+                                is_external=True))),
+        _field_error(row.vial_error), spacing="1")
+    units_cell = rx.vstack(
+        rx.hstack(
+            text_input("units", row.units, "20", "70px", row.units_error, input_mode="decimal"),
+            rx.cond(other,
+                    rx.select.root(rx.select.trigger(width="90px", class_name="line-unit-select"),
+                                   rx.select.content(*(_unit_item(u) for u in PRODUCT_UNITS)),
+                                   value=row.unit, on_change=s.set_unit(i), size="2"),
+                    rx.text(row.unit, size="2", color_scheme="gray", class_name="line-unit")),
+            spacing="2", align="center"),
+        _field_error(row.units_error), spacing="1")
     return rx.table.row(
         rx.table.cell(rx.vstack(point_badge(s, s.row_colours[i], i + 1, i, True), _field_error(row.point_error),
                                 spacing="1")),
-        text_cell("product", row.product, "e.g. Botox", "180px", row.product_error),
-        text_cell("lot_number", row.lot_number, "e.g. C3709C3", "140px", row.lot_number_error),
-        text_cell("units", row.units, "20", "90px", row.units_error, input_mode="decimal"),
+        rx.table.cell(product_cell),
+        rx.table.cell(lot_cell),
+        rx.table.cell(units_cell),
         rx.table.cell(rx.vstack(
             rx.select.root(
                 rx.select.trigger(placeholder="Area", width="150px", class_name="line-area"),
@@ -98,7 +160,7 @@ def _read_row(row: RowView, i) -> rx.Component:
         rx.table.cell(point_badge(ChartState, ChartState.row_colours[i], i + 1, i, False)),
         rx.table.cell(row.product, class_name="line-product"),
         rx.table.cell(rx.code(row.lot_number, size="2"), class_name="line-lot-number"),
-        rx.table.cell(row.units, class_name="line-units"),
+        rx.table.cell(row.units, " ", row.unit, class_name="line-units"),
         rx.table.cell(row.treatment_area, class_name="line-area", text_transform="capitalize"),
         rx.table.cell(""),
         class_name="chart-line",
@@ -117,7 +179,7 @@ def _lines() -> rx.Component:
             ),
             rx.table.root(
                 rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in (
-                    "Point", "Product", "Lot", "Units", "Area", "")))),
+                    "Point", "Product", "Lot", "Quantity", "Area", "")))),
                 rx.table.body(rx.cond(s.editable, rx.foreach(s.rows, _edit_row), rx.foreach(s.rows, _read_row))),
                 size="1", variant="ghost", width="100%", id="chart-lines",
             ),

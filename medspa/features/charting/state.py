@@ -23,30 +23,13 @@ from medspa.domain.identity.actor import Actor
 from medspa.features.auth.state import StaffState
 from medspa.features.charting.device_rows import DeviceRowsMixin
 from medspa.features.charting.face_map import FaceMapMixin
+from medspa.features.charting.line_catalog import OTHER, LineCatalogMixin, OptionView, RowView, id_text, int_or_none
+
+__all__ = ["OTHER", "ChartState", "OptionView", "RowView", "VersionView", "appointment_id_from_path"]
 from medspa.web.inputs import parse_id
 
-FIELDS = ("product", "lot_number", "units", "treatment_area")
+FIELDS = ("product", "lot_number", "units", "treatment_area", "vial")
 FIELD_LIMIT = 80
-
-
-@dataclasses.dataclass
-class RowView:
-    """One treatment line in the chart form (units as typed), with a message per field."""
-
-    product: str = ""
-    lot_number: str = ""
-    units: str = ""
-    treatment_area: str = ""
-    product_error: str = ""
-    lot_number_error: str = ""
-    units_error: str = ""
-    treatment_area_error: str = ""
-    view: str = ""  # the face-map point (features/charting/face_map.py): "" for none
-    x: int = 0
-    y: int = 0
-    point_error: str = ""
-
-
 @dataclasses.dataclass
 class VersionView:
     """An older chart version in the history list: number and signed label."""
@@ -57,7 +40,8 @@ class VersionView:
 
 def _sent(r: RowView) -> bool:
     """Whether a form row is sent on save (anything typed or a point placed)."""
-    return any((r.product.strip(), r.lot_number.strip(), r.units.strip(), r.treatment_area, r.view))
+    return any((r.product.strip(), r.lot_number.strip(), r.units.strip(), r.treatment_area, r.view,
+                r.product_id not in ("", OTHER)))
 
 
 def _point(r: RowView) -> tuple[str | None, int | None, int | None]:
@@ -72,7 +56,7 @@ def appointment_id_from_path(path: str) -> int:
     return 0
 
 
-class ChartState(FaceMapMixin, DeviceRowsMixin, StaffState):
+class ChartState(FaceMapMixin, DeviceRowsMixin, LineCatalogMixin, StaffState):
     """What /chart/<id> shows. status: loading, ready or not_found."""
 
     status: str = "loading"
@@ -126,27 +110,37 @@ class ChartState(FaceMapMixin, DeviceRowsMixin, StaffState):
         self.version, self.chart_status, self.editable = chart.version, chart.status, chart.editable
         self.signed_label = chart.signed_label
         self.history = [VersionView(v.version, v.signed_label) for v in chart.history]
-        self.rows = [RowView(ln.product, ln.lot_number, ln.units, ln.treatment_area, view=ln.view or "",
-                             x=ln.x or 0, y=ln.y or 0) for ln in chart.lines]
+        self.rows = [RowView(ln.product, ln.lot_number, ln.units, ln.treatment_area,
+                             id_text(ln.product_id) or (OTHER if ln.product else ""), id_text(ln.lot_id),
+                             id_text(ln.vial_id), ln.unit,
+                             bool(ln.product_id and self._catalog.get(str(ln.product_id))
+                                  and self._catalog[str(ln.product_id)].reconstituted),
+                             view=ln.view or "", x=ln.x or 0, y=ln.y or 0)
+                     for ln in chart.lines]
         self._show_settings(chart)
         self.selected_point = 0
         if not self.rows and chart.editable:
-            self.rows = [RowView()]
+            self.rows = [self._new_row()]
         self.note, self.note_error, self.error, self.confirm_sign = chart.note, "", "", False
 
-    def _new_row(self) -> RowView:
-        """An empty row (the face map's new point starts from it when no row has a product)."""
-        return RowView()
-
     def _lines(self) -> list[LineInput]:
-        return [LineInput(r.product, r.lot_number, r.units, r.treatment_area, *_point(r)) for r in self.rows
-                if _sent(r)]
+        out = []
+        for r in self.rows:
+            if not _sent(r):
+                continue
+            if r.product_id not in ("", OTHER):
+                out.append(LineInput(r.product, "", r.units, r.treatment_area, *_point(r),
+                                     product_id=int_or_none(r.product_id), lot_id=int_or_none(r.lot_id),
+                                     vial_id=int_or_none(r.vial_id), unit=r.unit))
+            else:
+                out.append(LineInput(r.product, r.lot_number, r.units, r.treatment_area, *_point(r), unit=r.unit))
+        return out
 
     def _show_errors(self, fields: dict[str, str]) -> None:
         """Messages next to their fields ("lines.<i>.<field>" counts only the rows sent)."""
         sent = [i for i, r in enumerate(self.rows) if _sent(r)]
         rows = [dataclasses.replace(r, product_error="", lot_number_error="", units_error="", treatment_area_error="",
-                                    point_error="") for r in self.rows]
+                                    vial_error="", point_error="") for r in self.rows]
         for n, i in enumerate(sent):
             for name in (*FIELDS, "point"):
                 message = fields.get(f"lines.{n}.{name}", "")
@@ -204,6 +198,8 @@ class ChartState(FaceMapMixin, DeviceRowsMixin, StaffState):
         chart, redirect = await self._chart_act(actions.fetch_chart)
         if chart is None:
             return redirect
+        if chart.editable:
+            await self._load_catalog()
         self._show(chart)
         self.notice = ""
 
@@ -236,7 +232,7 @@ class ChartState(FaceMapMixin, DeviceRowsMixin, StaffState):
         if actor is None:
             return redirect
         if self.editable and len(self.rows) < MAX_LINES:
-            self.rows = [*self.rows, RowView()]
+            self.rows = [*self.rows, self._new_row()]
             self.notice = ""
 
     @rx.event
@@ -277,6 +273,9 @@ class ChartState(FaceMapMixin, DeviceRowsMixin, StaffState):
         async for update in self._write(actions.do_amend_chart,
                                         notice="Amendment started: edit, then sign the new version."):
             yield update
+        if self.editable:
+            await self._load_catalog()
+            self._reflag()
 
     @rx.event
     async def download_pdf(self):

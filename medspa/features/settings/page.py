@@ -12,6 +12,7 @@ import reflex as rx
 from medspa.features.auth.shell import not_found_view, staff_header
 from medspa.features.auth.state import StaffState
 from medspa.features.consent.settings import consents_settings_tab
+from medspa.features.inventory.page import products_panel
 from medspa.features.settings.lab_tests import lab_tests_tab
 from medspa.features.settings.checklist import SettingsNavState, checklist_card
 from medspa.features.settings.clinic import clinic_tab
@@ -141,6 +142,8 @@ def _view() -> rx.Component:
                                                    align="center"), value="consents", id="settings-tab-consents"),
                          rx.tabs.trigger(rx.hstack(rx.icon("flask-conical", size=14), "Tests", spacing="2",
                                                    align="center"), value="tests", id="settings-tab-tests"),
+                         rx.tabs.trigger(rx.hstack(rx.icon("package", size=14), "Products", spacing="2",
+                                                   align="center"), value="products", id="settings-tab-products"),
                          rx.cond(StaffState.staff_role == "owner",
                                  rx.tabs.trigger(rx.hstack(rx.icon("building-2", size=14), "Clinic", spacing="2",
                                                            align="center"), value="clinic", id="settings-tab-clinic"))),
@@ -150,6 +153,7 @@ def _view() -> rx.Component:
             rx.tabs.content(rx.box(hours_tab(), padding_top="18px"), value="hours"),
             rx.tabs.content(rx.box(consents_settings_tab(), padding_top="18px"), value="consents"),
             rx.tabs.content(rx.box(lab_tests_tab(), padding_top="18px"), value="tests"),
+            rx.tabs.content(rx.box(products_panel(), padding_top="18px"), value="products"),
             rx.tabs.content(rx.box(rx.cond(StaffState.staff_role == "owner", clinic_tab()), padding_top="18px"),
                             value="clinic"),
             value=SettingsNavState.tab, on_change=SettingsNavState.pick_tab, width="100%"),
