@@ -8,6 +8,7 @@ from medspa.domain.clinical.form_models import FormResponse
 from medspa.domain.clinical.consent_models import ConsentSignature, ConsentTemplate, ConsentVersion, ServiceConsent
 from medspa.domain.clinical.models import TreatmentLine, TreatmentNote
 from medspa.domain.clinical.product_models import LotUsage, Product, ProductLot, ProductVial
+from medspa.domain.clinical.signing_models import ChartAddendum, ChartCosign, PrescriberOrder
 from medspa.domain.clinical.photos import ClinicalPhoto
 from medspa.domain.clinical.documents import ClientDocument
 from medspa.domain.clinical.lab_tests import LabTest

@@ -50,6 +50,7 @@ class Service(SQLModel, table=True):
     online_bookable: bool = True
     max_advance_days: int | None = None
     active: bool = True
+    requires_prescriber_order: bool = False  # issue 18: a non-prescriber charts it only under an order
 
 
 class ServiceProvider(SQLModel, table=True):

@@ -51,6 +51,7 @@ class TreatmentNote(SQLModel, table=True):
     signed_at: datetime | None = tstamp()
     signed_by_user_id: int | None = fk("user_account.id", nullable=True, index=False)
     signed_by_label: str = ""
+    prescriber_order_id: int | None = fk("prescriber_order.id", nullable=True, index=False)  # set when signed
 
 
 class TreatmentLine(SQLModel, table=True):

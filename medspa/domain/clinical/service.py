@@ -22,6 +22,7 @@ from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
 from medspa.domain.clinical.consent import missing_for_chart
 from medspa.domain.clinical.models import NoteStatus, TreatmentLine, TreatmentNote
+from medspa.domain.clinical.signing import Addendum, check_order, note_extras, signer_problem
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, StaffMember
@@ -117,6 +118,13 @@ class Chart:
     lines: list[ChartLine] = field(default_factory=list)
     signed_label: str = ""
     history: list[ChartVersion] = field(default_factory=list)  # older versions, newest first
+    # issue 18 (clinical/signing.py): the order the visit rests on, why it cannot be charted,
+    # addenda under the signed version, its co-sign
+    order_label: str = ""
+    order_problem: str = ""
+    addenda: list[Addendum] = field(default_factory=list)
+    cosign_label: str = ""
+    needs_cosign: bool = False
 
     @property
     def editable(self) -> bool:
@@ -260,7 +268,8 @@ def _chart(session: Session, row, versions: list[TreatmentNote]) -> Chart:
         note_id=current.id if current else None, version=current.version if current else 1,
         status=str(current.status if current else NoteStatus.DRAFT), note=current.note if current else "", lines=lines,
         signed_label=_signed_label(current, location.time_zone) if current else "",
-        history=[ChartVersion(v.version, str(v.status), _signed_label(v, location.time_zone)) for v in versions[1:]])
+        history=[ChartVersion(v.version, str(v.status), _signed_label(v, location.time_zone)) for v in versions[1:]],
+        **note_extras(session, appt, svc, provider, current, location.time_zone))
 
 
 def get_chart(session: Session, actor: Actor, appointment_id: int, now: datetime) -> Chart:
@@ -288,6 +297,9 @@ def save_chart(session: Session, actor: Actor, appointment_id: int, lines: list[
     row = _visit(session, actor, appointment_id, "chart.write", lock=True)
     appt, svc, client = row[0], row[1], row[2]
     clean, text = validate_lines(lines, note, svc.category)
+    order = check_order(session, appt, svc, row[3], row[4].time_zone)  # who may treat (clinical/signing.py)
+    if order.problem:
+        raise ChartLocked(order.problem)
     versions = _versions(session, appointment_id)
     current = versions[0] if versions else None
     if current is not None and current.status != NoteStatus.DRAFT:
@@ -328,15 +340,21 @@ def sign_chart(session: Session, actor: Actor, appointment_id: int, now: datetim
     lines = _lines(session, current.id)
     if not lines and not current.note:
         raise ChartLocked("Add a treatment line or a note before signing.")
+    problem = signer_problem(session, actor, row[0], row[3])  # who may sign (clinical/signing.py)
+    order = check_order(session, row[0], row[1], row[3], row[4].time_zone)
+    if problem or order.problem:
+        raise ChartLocked(problem or order.problem)
     consent_gate(session, row[0], now)
     validate_lines([LineInput(ln.product, ln.lot_number,
                               ChartLine(ln.product, ln.lot_number, ln.units_tenths, ln.treatment_area).units,
                               ln.treatment_area) for ln in lines], current.note, row[1].category)
     current.status, current.signed_at, current.updated_at = NoteStatus.SIGNED.value, now, now
     current.signed_by_user_id, current.signed_by_label = actor.user_id, actor.label
+    current.prescriber_order_id = order.order.id if order.order is not None else None  # same update as signing
     session.flush()
     record(session, actor, "chart.sign", "treatment_note", current.id, client_id=row[2].id, at=now,
-           appointment_id=appointment_id, version=current.version, lines=len(lines))
+           appointment_id=appointment_id, version=current.version, lines=len(lines),
+           prescriber_order_id=current.prescriber_order_id)
     return _chart(session, row, versions)
 
 

@@ -27,6 +27,8 @@ class Organization(SQLModel, table=True):
     sms_from_number: str | None = Field(default=None, max_length=16)  # E.164 sender of the clinic's SMS
     listed: bool = False  # shown on the landing page (the booking link works either way)
     logo_version: int | None = None  # its ClinicLogo's id (None: no logo); cache-busts the logo URL
+    covering_may_sign: bool = False  # issue 18: providers other than the visit's may sign its chart
+    medical_director_id: int | None = fk("staff_member.id", nullable=True, index=False)  # co-signs (/reviews)
 
 
 class ClinicLogo(SQLModel, table=True):
@@ -105,6 +107,7 @@ class StaffMember(SQLModel, table=True):
     color: str = "#7c5cbf"
     is_bookable: bool = True
     active: bool = True
+    licence: str = ""  # issue 18: "" (not recorded) or one of clinical.signing.LICENCES
 
 
 class WorkingHours(SQLModel, table=True):
