@@ -40,6 +40,7 @@ from medspa.features.client_import import page as client_import_page
 from medspa.features.forms import tablet as forms_tablet_page
 from medspa.features.consent import tablet as consent_tablet_page
 from medspa.features.lab import page as lab_page
+from medspa.features.reviews import page as reviews_page
 
 _PAGE_MODULES = (
     home_page,
@@ -52,6 +53,7 @@ _PAGE_MODULES = (
     account_page,
     staff_page,
     charting_page,
+    reviews_page,
     dashboard_page,
     outbox_page,
     settings_page,

@@ -18,7 +18,7 @@ from medspa.domain.clinical.models import TreatmentNote
 from medspa.domain.clinical.prescriber_orders import client_orders, record_order
 from medspa.domain.clinical.service import ChartLocked, LineInput, get_chart, save_chart, sign_chart
 from medspa.domain.clinical.signing import PRESCRIBER_LICENCES, order_default
-from medspa.domain.clinical.signing_models import ChartAddendum, ChartCosign
+from medspa.domain.clinical.signing_models import ChartCosign
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Organization, StaffMember

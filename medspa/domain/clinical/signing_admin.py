@@ -87,4 +87,24 @@ def set_licence(session: Session, actor: Actor, staff_id: int, licence: str, now
     return st
 
 
-__all__ = ["SigningSettings", "set_licence", "set_signing_settings", "signing_settings"]
+__all__ = ["SigningSettings", "StaffLicence", "set_licence", "set_signing_settings", "signing_settings", "staff_licences"]
+
+
+@dataclass(frozen=True)
+class StaffLicence:
+    """A staff member and their licence, for the owner's list on /staff."""
+
+    staff_id: int
+    name: str
+    role: str
+    licence: str
+
+
+def staff_licences(session: Session, actor: Actor) -> list[StaffLicence]:
+    """The clinic's active clinical staff (providers and owners) with their licences, by name
+    (staff.manage, else NotFound)."""
+    if not actor.can("staff.manage"):
+        raise NotFound("staff")
+    return [StaffLicence(st.id, st.display_name, st.role, st.licence) for st in session.exec(
+        select(StaffMember).where(StaffMember.active, StaffMember.role.in_(("provider", "owner")))
+        .order_by(StaffMember.display_name, StaffMember.id))]

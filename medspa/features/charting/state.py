@@ -11,6 +11,7 @@ run through `StaffState._act` (actor re-checked, worker thread, one transaction)
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any, Callable
 
 import reflex as rx
@@ -42,11 +43,27 @@ class RowView:
 
 
 @dataclasses.dataclass
+class AddendumView:
+    """An addendum under the signed chart (issue 18)."""
+
+    author: str = ""
+    at_label: str = ""
+    text: str = ""
+
+
+@dataclasses.dataclass
 class VersionView:
     """An older chart version in the history list: number and signed label."""
 
     version: int = 0
     label: str = ""
+
+
+def draft_to_json(rows: list, note: str) -> str:
+    """{rows: [{field: value} without the *_error fields], note} as JSON: what the browser keeps."""
+    names = [f.name for f in dataclasses.fields(RowView) if not f.name.endswith("_error")]
+    return json.dumps({"rows": [{n: getattr(r, n) for n in names} for r in rows], "note": note},
+                      separators=(",", ":"), sort_keys=True)
 
 
 def appointment_id_from_path(path: str) -> int:
@@ -81,6 +98,24 @@ class ChartState(StaffState):
     confirm_sign: bool = False
     appointment_ref: str = ""  # the visit id as text, for the "Sign with client" link (/consent/<id>)
     _appointment_id: int = 0
+    # issue 18, the draft's safety net (features/charting/autosave.py): the server's draft as
+    # JSON {rows, note} (compared in the browser with the form), and a counter that tells the
+    # browser to forget its local copy (bumped when a save, sign or amend went through)
+    draft_server: str = ""
+    # issue 18 (clinical/signing.py): the order the visit rests on, why it cannot be charted,
+    # the addenda and the co-sign of the signed version
+    order_label: str = ""
+    order_problem: str = ""
+    addenda: list[AddendumView] = []
+    cosign_label: str = ""
+    needs_cosign: bool = False
+    draft_clear: int = 0
+    draft_key: str = ""  # the localStorage key: "medspa-chart:<visit id>:v<version>"
+
+    @rx.var
+    def draft_json(self) -> str:
+        """The form buffer as JSON {rows: [{field: value}], note} (the browser's copy starts from it)."""
+        return draft_to_json(self.rows, self.note)
 
     # ---- helpers (not callable from the browser)
 
@@ -101,6 +136,8 @@ class ChartState(StaffState):
         self.date_label = self.time_label = self.signed_label = self.note = self.note_error = ""
         self.error = self.notice = ""
         self.rows, self.history, self.editable, self.busy, self.confirm_sign = [], [], False, False, False
+        self.order_label = self.order_problem = self.cosign_label = self.draft_server = self.draft_key = ""
+        self.addenda, self.needs_cosign = [], False
 
     def _show(self, chart: Chart) -> None:
         self.status = "ready"
@@ -114,6 +151,11 @@ class ChartState(StaffState):
         if not self.rows and chart.editable:
             self.rows = [RowView()]
         self.note, self.note_error, self.error, self.confirm_sign = chart.note, "", "", False
+        self.draft_server = draft_to_json(self.rows, self.note) if chart.editable else ""
+        self.order_label, self.order_problem = chart.order_label, chart.order_problem
+        self.addenda = [AddendumView(a.author, a.at_label, a.text) for a in chart.addenda]
+        self.cosign_label, self.needs_cosign = chart.cosign_label, chart.needs_cosign
+        self.draft_key = f"medspa-chart:{chart.appointment_id}:v{chart.version}" if chart.editable else ""
 
     def _lines(self) -> list[LineInput]:
         return [LineInput(r.product, r.lot_number, r.units, r.treatment_area) for r in self.rows
@@ -169,6 +211,7 @@ class ChartState(StaffState):
             return
         self._show(chart)
         self.busy, self.notice = False, notice
+        self.draft_clear += 1  # saved, signed or amended: the browser forgets its copy
 
     # ---- events
 

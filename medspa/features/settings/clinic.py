@@ -18,6 +18,7 @@ from medspa.domain.practice import profile_actions as actions
 from medspa.domain.practice.profile import LOGO_MAX, LOGO_MAX_BYTES, LOGO_TOO_LARGE
 from medspa.domain.practice.profile_actions import ClinicProfile, ClinicProfileInput
 from medspa.features.auth.state import StaffState
+from medspa.features.settings.signing import signing_card
 from medspa.features.settings.state import Choice
 
 INVALID = "inset 0 0 0 1px var(--red-8)"
@@ -246,4 +247,5 @@ def clinic_tab() -> rx.Component:
                 rx.flex(_details(), _logo(), gap="16px", width="100%", align="start",
                         direction=rx.breakpoints(initial="column", lg="row")),
                 rx.center(rx.spinner(size="2"), padding="36px")),
+        signing_card(),  # issue 18: covering providers, medical director (features/settings/signing.py)
         spacing="4", width="100%", on_mount=C.load_clinic)
