@@ -262,3 +262,17 @@ def test_owner_records_licences_and_the_signing_settings(clinic, people):
     assert _audit(clinic, "staff.licence")[0][1]["changes"] == {"licence": ["RN", "PA"]}
     with clinic.session() as s:
         assert signing_settings(s, owner).covering_may_sign
+
+
+def test_chart_models_resolve_their_foreign_keys_alone():
+    """The app (unlike the tests) never imports medspa.domain.models: a re-save of a chart with
+    lines (which deletes the old lines) crashed with NoReferencedTableError 'product' until the
+    chart models imported the tables their foreign keys name (found by the draft reload test)."""
+    import subprocess
+    import sys
+    code = ("import medspa.domain.clinical.actions\n"
+            "from medspa.domain.clinical.models import TreatmentLine, TreatmentNote\n"
+            "for t in (TreatmentLine.__table__, TreatmentNote.__table__):\n"
+            "    [fk.column for fk in t.foreign_keys]\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-800:]

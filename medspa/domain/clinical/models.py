@@ -79,3 +79,10 @@ class TreatmentLine(SQLModel, table=True):
     view: str | None = Field(default=None, sa_column=Column(String(8), nullable=True))
     x: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     y: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+
+
+# The tables the foreign keys above name, registered wherever the chart models are imported
+# (the app never imports medspa.domain.models: without these, deleting a draft's lines failed
+# with NoReferencedTableError "product"). Both modules import only medspa.domain.base.
+from medspa.domain.clinical import product_models as _product_models  # noqa: E402,F401
+from medspa.domain.clinical import signing_models as _signing_models  # noqa: E402,F401

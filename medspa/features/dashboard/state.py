@@ -199,6 +199,8 @@ class DashboardState(StaffState):
         self.error = ""
         self._show_head(done.value)
         (await self.get_state(HeatmapState))._show_hours(done.value)
+        from medspa.features.dashboard.timeliness import ChartTimelinessState  # issue 18 (a substate of this one)
+        await (await self.get_state(ChartTimelinessState))._load_timeliness(filters)
         yield
         done = await self._act(data.summary, **filters, head=False)
         self.busy = False
