@@ -7,7 +7,7 @@ browser's localStorage offered back after a reload or a reconnect.
   typing): the server holds the draft at most ~10 seconds behind the keyboard.
 - After a (re)load it compares its copy with the server's draft; when they differ the page
   offers "Restore unsaved changes from this browser, 10:42 AM" (Restore / Discard).
-- The copy is removed when the draft is saved, signed or amended (ChartState.draft_clear),
+- The copy is removed when the draft is saved, signed or amended (ChartState.draft_sync.clear),
   discarded, or older than 24 hours; nothing is kept while the form equals the server's draft.
 
 An autosave is the "Save draft" action (clinical.actions.do_save_chart, validated and audited
@@ -91,7 +91,7 @@ class ChartDraftState(ChartState):
     @rx.event
     async def load_draft(self):
         """on_load after the chart: drop an offer or a status of another chart or version."""
-        if self._draft_copy_key != self.draft_key:
+        if self._draft_copy_key != self.draft_sync.key:
             self.draft_offer, self._draft_copy, self._draft_copy_key = "", "", ""
         self.autosave_label = ""
 
@@ -104,7 +104,7 @@ class ChartDraftState(ChartState):
         if not self.editable or rows_from_copy(copy) is None:
             return
         clock = label.strip()[:20] if isinstance(label, str) else ""
-        self._draft_copy, self._draft_copy_key = copy, self.draft_key
+        self._draft_copy, self._draft_copy_key = copy, self.draft_sync.key
         self.draft_offer = "Restore unsaved changes from this browser" + (f", {clock}" if clock else "")
 
     @rx.event
@@ -113,7 +113,7 @@ class ChartDraftState(ChartState):
         actor, redirect = await self._charting("chart.write")
         if actor is None:
             return redirect
-        same = self._draft_copy_key == self.draft_key
+        same = self._draft_copy_key == self.draft_sync.key
         got = rows_from_copy(self._draft_copy) if self.editable and same else None
         self.draft_offer, self._draft_copy = "", ""
         if got is None:
@@ -129,7 +129,7 @@ class ChartDraftState(ChartState):
         if actor is None:
             return redirect
         self.draft_offer, self._draft_copy = "", ""
-        self.draft_clear += 1
+        self.draft_sync = dataclasses.replace(self.draft_sync, clear=self.draft_sync.clear + 1)
 
     @rx.event
     async def autosave(self):
@@ -137,7 +137,7 @@ class ChartDraftState(ChartState):
         if not self.editable or self.busy or self.status != "ready" or self.draft_offer:
             return
         sent = draft_to_json(self.rows, self.note)
-        if sent == self.draft_server:
+        if sent == self.draft_sync.server:
             return
         try:
             chart, redirect = await self._chart_act(actions.do_save_chart, self._lines(), self.note)
@@ -149,7 +149,8 @@ class ChartDraftState(ChartState):
             return
         if chart is None:
             return redirect
-        self.draft_server, self.version, self.chart_status = sent, chart.version, chart.status
+        self.draft_sync = dataclasses.replace(self.draft_sync, server=sent)
+        self.version, self.chart_status = chart.version, chart.status
         now: datetime = app_clock().now()
         self.autosave_label = f"Saved automatically at {format_clinic_clock(now, chart.time_zone)}"
 
@@ -158,8 +159,8 @@ def draft_keeper() -> rx.Component:
     """The keeper component and the restore offer (put it above the chart's lines)."""
     d = ChartDraftState
     return rx.fragment(
-        DraftKeeper.create(storage_key=d.draft_key, current=d.draft_json, server=d.draft_server,
-                           clear_token=d.draft_clear, idle_ms=AUTOSAVE_IDLE_MS, max_ms=AUTOSAVE_MAX_MS,
+        DraftKeeper.create(storage_key=d.draft_sync.key, current=d.draft_json, server=d.draft_sync.server,
+                           clear_token=d.draft_sync.clear, idle_ms=AUTOSAVE_IDLE_MS, max_ms=AUTOSAVE_MAX_MS,
                            on_offer=d.offer_restore, on_idle=d.autosave),
         rx.cond(d.draft_offer != "", rx.callout.root(
             rx.hstack(

@@ -37,12 +37,12 @@ class ChartSigningState(ChartState):
         """on_load after the chart: the scopes an exam may cover (only when one is needed)."""
         self.addendum_text = self.addendum_error = self.cosign_comment = self.order_note = self.order_error = ""
         self.order_scopes = []
-        if self.status == "ready" and self.order_problem:
+        if self.status == "ready" and self.signing.order_problem:
             done = await self._act(signing_actions.fetch_order_scopes)
             if done.ok:
                 self.order_scopes = list(done.value)
                 low = self.service_name.lower()
-                self.order_scope = next((c for c in self.order_scopes if c != "all" and c in self.order_problem.lower()),
+                self.order_scope = next((c for c in self.order_scopes if c != "all" and c in self.signing.order_problem.lower()),
                                         "all") if low else "all"
 
     @rx.event
@@ -120,11 +120,11 @@ def order_banner() -> rx.Component:
     """The order the visit rests on, or why it cannot be charted (with the exam form)."""
     s = ChartSigningState
     return rx.fragment(
-        rx.cond(s.order_label != "", rx.callout(s.order_label, icon="stethoscope", color_scheme="blue", size="1",
+        rx.cond(s.signing.order_label != "", rx.callout(s.signing.order_label, icon="stethoscope", color_scheme="blue", size="1",
                                                  width="100%", id="chart-order")),
-        rx.cond(s.order_problem != "", rx.card(rx.vstack(
+        rx.cond(s.signing.order_problem != "", rx.card(rx.vstack(
             rx.hstack(rx.icon("shield-alert", size=16, color=rx.color("amber", 11)),
-                      rx.text(s.order_problem, size="2", id="chart-order-problem"), spacing="2", align="start"),
+                      rx.text(s.signing.order_problem, size="2", id="chart-order-problem"), spacing="2", align="start"),
             rx.cond(s.order_scopes.length() > 0, rx.hstack(
                 rx.select(s.order_scopes, value=s.order_scope, on_change=s.set_order_scope, size="2",
                           id="chart-order-scope"),
@@ -151,10 +151,10 @@ def after_signing() -> rx.Component:
     """Under a signed chart: co-sign and addenda."""
     s = ChartSigningState
     return rx.cond(s.chart_status == "signed", rx.card(rx.vstack(
-        rx.cond(s.cosign_label != "", rx.hstack(rx.icon("badge-check", size=16, color=rx.color("grass", 11)),
-                                                 rx.text(s.cosign_label, size="2", id="chart-cosigned"),
+        rx.cond(s.signing.cosign_label != "", rx.hstack(rx.icon("badge-check", size=16, color=rx.color("grass", 11)),
+                                                 rx.text(s.signing.cosign_label, size="2", id="chart-cosigned"),
                                                  spacing="2", align="center")),
-        rx.cond(s.needs_cosign, rx.hstack(
+        rx.cond(s.signing.needs_cosign, rx.hstack(
             rx.badge("Awaiting medical director's co-sign", color_scheme="amber", variant="soft", id="chart-cosign-waiting"),
             rx.input(value=s.cosign_comment, on_change=s.set_cosign_comment, placeholder="Comment (optional)",
                      size="1", width="220px", id="chart-cosign-comment"),
@@ -162,7 +162,7 @@ def after_signing() -> rx.Component:
                       on_click=s.cosign, loading=s.busy, id="chart-cosign"),
             spacing="2", align="center", wrap="wrap")),
         rx.heading("Addenda", size="3"),
-        rx.cond(s.addenda.length() > 0, rx.vstack(rx.foreach(s.addenda, _addendum), spacing="2", width="100%",
+        rx.cond(s.signing.addenda.length() > 0, rx.vstack(rx.foreach(s.signing.addenda, _addendum), spacing="2", width="100%",
                                                   id="chart-addenda"),
                 rx.text("No addenda.", size="1", color_scheme="gray")),
         rx.text_area(value=s.addendum_text, on_change=s.set_addendum_text, rows="3", width="100%",

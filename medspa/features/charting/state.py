@@ -52,6 +52,30 @@ class AddendumView:
 
 
 @dataclasses.dataclass
+class SigningView:
+    """Issue 18 (clinical/signing.py): the order the visit rests on, why it cannot be charted yet,
+    the addenda and the co-sign of the signed version."""
+
+    order_label: str = ""
+    order_problem: str = ""
+    addenda: list[AddendumView] = dataclasses.field(default_factory=list)
+    cosign_label: str = ""
+    needs_cosign: bool = False
+
+
+@dataclasses.dataclass
+class DraftSync:
+    """Issue 18, the draft's safety net (features/charting/autosave.py): the server's draft as JSON
+    {rows, note} (compared in the browser with the form), the localStorage key
+    ("medspa-chart:<visit id>:v<version>") and a counter that tells the browser to forget its copy
+    (bumped when a save, sign or amend went through)."""
+
+    server: str = ""
+    key: str = ""
+    clear: int = 0
+
+
+@dataclasses.dataclass
 class VersionView:
     """An older chart version in the history list: number and signed label."""
 
@@ -98,19 +122,8 @@ class ChartState(StaffState):
     confirm_sign: bool = False
     appointment_ref: str = ""  # the visit id as text, for the "Sign with client" link (/consent/<id>)
     _appointment_id: int = 0
-    # issue 18, the draft's safety net (features/charting/autosave.py): the server's draft as
-    # JSON {rows, note} (compared in the browser with the form), and a counter that tells the
-    # browser to forget its local copy (bumped when a save, sign or amend went through)
-    draft_server: str = ""
-    # issue 18 (clinical/signing.py): the order the visit rests on, why it cannot be charted,
-    # the addenda and the co-sign of the signed version
-    order_label: str = ""
-    order_problem: str = ""
-    addenda: list[AddendumView] = []
-    cosign_label: str = ""
-    needs_cosign: bool = False
-    draft_clear: int = 0
-    draft_key: str = ""  # the localStorage key: "medspa-chart:<visit id>:v<version>"
+    signing: SigningView = SigningView()  # issue 18: order, addenda, co-sign
+    draft_sync: DraftSync = DraftSync()  # issue 18: autosave and the browser's copy
 
     @rx.var
     def draft_json(self) -> str:
@@ -136,8 +149,8 @@ class ChartState(StaffState):
         self.date_label = self.time_label = self.signed_label = self.note = self.note_error = ""
         self.error = self.notice = ""
         self.rows, self.history, self.editable, self.busy, self.confirm_sign = [], [], False, False, False
-        self.order_label = self.order_problem = self.cosign_label = self.draft_server = self.draft_key = ""
-        self.addenda, self.needs_cosign = [], False
+        self.signing = SigningView()
+        self.draft_sync = DraftSync(clear=self.draft_sync.clear)
 
     def _show(self, chart: Chart) -> None:
         self.status = "ready"
@@ -151,11 +164,12 @@ class ChartState(StaffState):
         if not self.rows and chart.editable:
             self.rows = [RowView()]
         self.note, self.note_error, self.error, self.confirm_sign = chart.note, "", "", False
-        self.draft_server = draft_to_json(self.rows, self.note) if chart.editable else ""
-        self.order_label, self.order_problem = chart.order_label, chart.order_problem
-        self.addenda = [AddendumView(a.author, a.at_label, a.text) for a in chart.addenda]
-        self.cosign_label, self.needs_cosign = chart.cosign_label, chart.needs_cosign
-        self.draft_key = f"medspa-chart:{chart.appointment_id}:v{chart.version}" if chart.editable else ""
+        self.draft_sync = DraftSync(draft_to_json(self.rows, self.note) if chart.editable else "",
+                                    f"medspa-chart:{chart.appointment_id}:v{chart.version}" if chart.editable else "",
+                                    self.draft_sync.clear)
+        self.signing = SigningView(chart.order_label, chart.order_problem,
+                                   [AddendumView(a.author, a.at_label, a.text) for a in chart.addenda],
+                                   chart.cosign_label, chart.needs_cosign)
 
     def _lines(self) -> list[LineInput]:
         return [LineInput(r.product, r.lot_number, r.units, r.treatment_area) for r in self.rows
@@ -211,7 +225,7 @@ class ChartState(StaffState):
             return
         self._show(chart)
         self.busy, self.notice = False, notice
-        self.draft_clear += 1  # saved, signed or amended: the browser forgets its copy
+        self.draft_sync = dataclasses.replace(self.draft_sync, clear=self.draft_sync.clear + 1)  # forget the copy
 
     # ---- events
 

@@ -1,45 +1,14 @@
 """The dashboard's "Charts signed on time" card (issue 18; domain/analytics/timeliness.py): the
 share of charts signed within 24 h and within 72 h of the visit's end, with the definition next
-to the figures like the tiles. Loaded with the tiles for the same filter (DashboardState._run)."""
+to the figures like the tiles. Its figures load with the tiles (DashboardState.timely, features/dashboard/timely.py)."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import reflex as rx
 
-from medspa.domain.analytics import actions
 from medspa.domain.analytics.timeliness import DEFINITION
-from medspa.features.dashboard.fmt import pct
 from medspa.features.dashboard.state import DashboardState
-
-
-@dataclasses.dataclass
-class TimelyView:
-    key: str = ""
-    label: str = ""
-    value: str = ""
-    detail: str = ""
-
-
-class ChartTimelinessState(DashboardState):
-    """The two figures of the current filter."""
-
-    timely: list[TimelyView] = []
-
-    async def _load_timeliness(self, filters: dict) -> None:
-        """Called by DashboardState._run with the filter (start, end, location_id, now)."""
-        done = await self._act(actions.fetch_chart_timeliness, **filters)
-        if not done.ok:
-            self.timely = []
-            return
-        t = done.value
-        self.timely = [
-            TimelyView("signed_24h", "Charts signed within 24 h", pct(t.rate_24),
-                       f"{t.within_24:,} of {t.due_24:,} charts"),
-            TimelyView("signed_72h", "Charts signed within 72 h", pct(t.rate_72),
-                       f"{t.within_72:,} of {t.due_72:,} charts · {t.unsigned:,} not signed yet"),
-        ]
+from medspa.features.dashboard.timely import TimelyView
 
 
 def _figure(t: TimelyView) -> rx.Component:
@@ -53,7 +22,7 @@ def _figure(t: TimelyView) -> rx.Component:
 
 def timeliness_card() -> rx.Component:
     """The card (nothing before the first load)."""
-    s = ChartTimelinessState
+    s = DashboardState
     return rx.cond(s.timely.length() > 0, rx.card(rx.vstack(
         rx.text("Charting", size="1", weight="bold", color_scheme="gray", text_transform="uppercase",
                 letter_spacing="0.06em"),
