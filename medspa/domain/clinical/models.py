@@ -86,3 +86,4 @@ class TreatmentLine(SQLModel, table=True):
 # with NoReferencedTableError "product"). Both modules import only medspa.domain.base.
 from medspa.domain.clinical import product_models as _product_models  # noqa: E402,F401
 from medspa.domain.clinical import signing_models as _signing_models  # noqa: E402,F401
+FOREIGN_KEY_TABLES = (_product_models.Product, _signing_models.PrescriberOrder)  # used: keeps the imports
