@@ -25,7 +25,7 @@ from medspa.domain.clinical.service import LineInput
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.service import create_user
-from medspa.domain.scheduling.calendar import calendar_day
+from medspa.domain.scheduling.calendar import calendar_day, calendar_week
 from medspa.domain.scheduling.daylist import arrivals, my_day
 from medspa.domain.scheduling.models import Appointment
 from medspa.domain.scheduling.service import hold_slot
@@ -336,3 +336,23 @@ def test_the_calendar_panel_names_the_flag_detail_for_providers_generic_for_the_
         s.commit()
     audit = _audit(clinic, "history.flags.read")  # the provider's detail read is audited, once
     assert [(a.actor_role, a.client_id, a.detail["where"]) for a in audit] == [("provider", flagged, "panel")]
+
+
+def test_week_chips_carry_the_flag_and_what_paperwork_is_missing(clinic):
+    """The week view marks what the day's blocks mark (issue 17 leftover): the flag in the
+    reader's words, and the forms and consents still missing (nothing once all is in)."""
+    flagged = _client(clinic, "Pam", {"pregnancy": {"pregnant": True, "breastfeeding": False}})
+    fine = _client(clinic, "Fay")
+    a1, a2 = _visit(clinic, flagged, hour=10), _visit(clinic, fine, hour=11)
+    nurse, desk = _person(clinic, "provider"), _person(clinic, "front_desk")
+
+    def week(actor) -> dict[int, tuple[str, str]]:
+        with clinic.session() as s:
+            out = calendar_week(s, actor, location_id=clinic.location_id, day=VISIT_DAY, now=NOW)
+            s.commit()
+        return {e.appointment_id: (e.health_flag, e.paperwork_due) for e in out.entries}
+
+    assert week(desk) == {a1: (GENERIC, "Forms 0/2 · Consents 0/1"), a2: ("", "Forms 0/2 · Consents 0/1")}
+    assert week(nurse)[a1][0] == "Pregnant"
+    sign_required_consents(clinic, a2)
+    assert week(desk)[a2] == ("", "Forms 0/2")

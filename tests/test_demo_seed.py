@@ -258,6 +258,18 @@ def test_appointments_inside_working_hours_local_time(engine, demo):
     assert after_dst > 0
 
 
+def test_both_locations_see_clients_on_sundays(engine, demo):
+    """A living demo every day of the week: `make run` on a Sunday opens a calendar with visits."""
+    org = demo["org_id"]
+    per_location = {
+        tz: one(engine, org, f"""select count(*) from appointment a join location l on l.id = a.location_id
+            where l.time_zone = '{tz}' and a.status not in ('cancelled', 'expired')
+              and extract(isodow from a.start_at at time zone l.time_zone) = 7
+              and (a.start_at at time zone l.time_zone)::date between '2026-10-04' and '2026-11-01'""")
+        for tz in ("America/New_York", "America/Los_Angeles")}
+    assert per_location["America/New_York"] >= 8 and per_location["America/Los_Angeles"] >= 8, per_location
+
+
 def test_future_four_weeks_partly_booked(engine, demo):
     org = demo["org_id"]
     weeks = q(engine, org, """select ((a.start_at at time zone l.time_zone)::date - :d - 1) / 7 wk, count(*)

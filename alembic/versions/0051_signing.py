@@ -12,7 +12,7 @@ treatment_note.prescriber_order_id: the order a signed note rests on, set in the
 signs it (the signed-note guard refuses later updates).
 
 Revision ID: 0051
-Revises: 0048
+Revises: 0050
 """
 from typing import Sequence, Union
 
@@ -22,7 +22,7 @@ from alembic import op
 from medspa.tenancy import protect_tenant_table
 
 revision: str = '0051'
-down_revision: Union[str, None] = '0048'
+down_revision: Union[str, None] = '0050'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

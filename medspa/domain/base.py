@@ -38,3 +38,9 @@ def tstamp(*, nullable: bool = True, default_now: bool = False):
 def pk() -> int | None:
     """Bigint identity primary key."""
     return Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+
+
+def is_row_id(value: object) -> bool:
+    """True for a positive bigint row id (never a bool, a string or a float): the one check of
+    ids that arrive from outside before they reach a query."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63

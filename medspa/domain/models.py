@@ -7,6 +7,7 @@ from medspa.domain.clients.models import Client, ClientMerge
 from medspa.domain.clinical.form_models import FormResponse
 from medspa.domain.clinical.consent_models import ConsentSignature, ConsentTemplate, ConsentVersion, ServiceConsent
 from medspa.domain.clinical.models import TreatmentLine, TreatmentNote
+from medspa.domain.clinical.device_models import TreatmentSetting
 from medspa.domain.clinical.product_models import LotUsage, Product, ProductLot, ProductVial
 from medspa.domain.clinical.signing_models import ChartAddendum, ChartCosign, PrescriberOrder
 from medspa.domain.clinical.photos import ClinicalPhoto
@@ -29,7 +30,7 @@ __all__ = [
     "Organization", "OutboxAttachment", "OutboxMessage", "PasswordResetToken", "Payment", "RecoveryCode", "Refund", "Resource", "Service",
     "ServiceConsent", "ServiceProvider", "StaffMember", "StaffTimeOff",
     "HealthOverride", "MedicalHistoryVersion", "ServiceContraindication",
-    "TestGatewayCharge", "TreatmentLine", "TreatmentNote", "UserAccount", "UserSession", "WaitlistEntry", "WaitlistOffer", "WebhookEvent",
+    "TestGatewayCharge", "TreatmentLine", "TreatmentNote", "TreatmentSetting", "UserAccount", "UserSession", "WaitlistEntry", "WaitlistOffer", "WebhookEvent",
     "WorkingHours",
 ]
 

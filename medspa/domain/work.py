@@ -51,6 +51,7 @@ class Work:
         step even when a later one fails, e.g. a declined payment attempt); the session
         stays usable for the next transaction."""
         self.session.commit()
+        self.session.info.pop(ROLLBACK_EFFECTS, None)  # committed: nothing to undo any more
         self._run_effects()
 
     def _run_effects(self) -> None:
@@ -60,6 +61,25 @@ class Work:
                 effect()
             except Exception:  # noqa: BLE001 - the change is committed; an effect never undoes it
                 log.exception("after-commit effect failed")
+
+
+ROLLBACK_EFFECTS = "medspa.on_rollback"
+
+
+def on_rollback(session: Session, effect: Callable[[], None]) -> None:
+    """Run `effect()` if the transaction of `session` does not commit: the action raised, or
+    the commit itself failed. For what a service did outside the database before the commit,
+    e.g. a file written to the media store for a row that then never lands. Services call it;
+    `atomic` runs the effects (newest first) or, once committed, forgets them."""
+    session.info.setdefault(ROLLBACK_EFFECTS, []).append(effect)
+
+
+def _undo(session: Session) -> None:
+    for effect in reversed(session.info.pop(ROLLBACK_EFFECTS, [])):
+        try:
+            effect()
+        except Exception:  # noqa: BLE001 - best effort; the original error is what the caller sees
+            log.exception("rollback effect failed")
 
 
 def engine_of(engine: Engine | None) -> Engine:
@@ -73,13 +93,19 @@ def atomic(org_id: int | None, *, engine: Engine | None = None) -> Iterator[Work
     """A tenant transaction scoped to clinic `org_id` (None: only non-tenant tables).
 
     Commits when the block ends normally, then runs the queued effects; rolls back on any
-    exception. `engine` defaults to the app-role engine (tests pass their own).
+    exception, also one raised by the commit, and then runs the `on_rollback` effects.
+    `engine` defaults to the app-role engine (tests pass their own).
     """
     engine = engine_of(engine)
     with tenant_session(org_id, engine) as session:
         work = Work(session, engine)
-        yield work
-        session.commit()
+        try:
+            yield work
+            session.commit()
+        except BaseException:
+            _undo(session)
+            raise
+        session.info.pop(ROLLBACK_EFFECTS, None)
     work._run_effects()
 
 

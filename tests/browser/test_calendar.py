@@ -282,6 +282,8 @@ def test_week_and_rooms_views_show_the_booking(page: Page, app_urls, screenshot)
     chip = page.locator(f"[data-week-appointment='{facial.id}']")
     expect(chip).to_contain_text("11:00 AM")
     expect(chip).to_contain_text("Farah Haddad")
+    # the paperwork still missing is an amber dot named in its title, as the day's chips name it
+    expect(chip.locator(".week-paperwork")).to_have_attribute("title", re.compile(r"^Still missing: Forms 0/1"))
     expect(page.locator("#cal-title")).to_have_text("Jun 29 – Jul 5, 2026")
     expect(page.locator("[data-week-day='2026-07-02']")).to_contain_text("2 booked")
     page.wait_for_timeout(300)  # let the segmented control's slide settle (screenshot only)

@@ -45,6 +45,7 @@ class ServiceRow:
     slot_grid_minutes: int
     max_advance_days: int | None
     active: bool
+    chart_template: str | None = None  # None: the category's default (clinical/device_rows.py)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def _row(session: Session, svc: Service) -> ServiceRow:
                       svc.buffer_before_minutes, svc.buffer_after_minutes, svc.price_cents, svc.deposit_cents,
                       svc.currency, svc.room_type, svc.device_type, provider_ids_of(session, svc.id),
                       svc.online_bookable, svc.min_notice_minutes, svc.slot_grid_minutes, svc.max_advance_days,
-                      svc.active)
+                      svc.active, svc.chart_template)
 
 
 def fetch_service_settings(actor: Actor, *, include_archived: bool = False,

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from medspa.domain.audit.service import record
 from medspa.domain.changes import apply_changes, row_for_edit
 from medspa.domain.clinical.contraindications import apply_default_rules
+from medspa.domain.clinical.device_rows import CHART_TEMPLATES
 from medspa.domain.clinical.signing import order_default
 from medspa.domain.catalog.models import Service, ServiceProvider
 from medspa.domain.errors import ValidationFailed
@@ -59,6 +60,7 @@ class ServiceInput:
     min_notice_minutes: int = 120
     slot_grid_minutes: int = 15
     max_advance_days: int | None = None
+    chart_template: str | None = None  # clinical/device_rows.CHART_TEMPLATES; None: from the category
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,8 @@ def validate_service(session: Session, actor: Actor, data: ServiceInput, current
         errors["room_type"] = "No active room has this type: add the room first"
     if device and device not in opts.device_types and not (current and device == current.device_type):
         errors["device_type"] = "No active device has this type: add the device first"
+    if data.chart_template is not None and data.chart_template not in CHART_TEMPLATES:
+        errors["chart_template"] = "Choose a chart template from the list"
     providers = tuple(sorted(set(data.provider_ids)))
     allowed = {i for i, _ in opts.providers} | set(current_providers)
     if any(p not in allowed for p in providers):
@@ -149,7 +153,7 @@ def validate_service(session: Session, actor: Actor, data: ServiceInput, current
 
 _FIELDS = ("category", "name", "description", "duration_minutes", "buffer_before_minutes", "buffer_after_minutes",
            "price_cents", "deposit_cents", "room_type", "device_type", "online_bookable", "min_notice_minutes",
-           "slot_grid_minutes", "max_advance_days")
+           "slot_grid_minutes", "max_advance_days", "chart_template")
 
 
 def provider_ids_of(session: Session, service_id: int) -> tuple[int, ...]:

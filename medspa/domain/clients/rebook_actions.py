@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
+from medspa.domain.base import is_row_id
 from medspa.domain.clients.rebook import (RebookOffer, client_visit, live_booking, next_free_time, usual_interval,
                                          usual_location)
 from medspa.domain.clients.service import get_client
@@ -89,7 +90,7 @@ def fetch_checkout_rebook(actor: Actor, appointment_id: int, *, clock: Clock | N
     unknown visit or one without a client."""
     actor.require("appointment.book")
     at = now_of(clock, now)
-    if not isinstance(appointment_id, int) or isinstance(appointment_id, bool) or not 0 < appointment_id < 2**63:
+    if not is_row_id(appointment_id):
         raise NotFound("appointment")
     with atomic(actor.org_id, engine=engine) as work:
         from medspa.domain.scheduling.models import Appointment
@@ -137,7 +138,7 @@ def fetch_booking_client(actor: Actor, client_id: int, *, engine: Engine | None 
     without appointment.book, NotFound for a missing or another clinic's client (audited as
     client.read through clients.service.get_client)."""
     actor.require("appointment.book")
-    if not isinstance(client_id, int) or isinstance(client_id, bool) or not 0 < client_id < 2**63:
+    if not is_row_id(client_id):
         raise NotFound("client")
     with atomic(actor.org_id, engine=engine) as work:
         client = get_client(work.session, actor, client_id)

@@ -19,6 +19,8 @@ from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
 from medspa.domain.clinical.health_record import check_chart_flags
+from medspa.domain.clinical.chart_pdf import render_chart_pdf
+from medspa.domain.clinical.device_rows import SettingInput
 from medspa.domain.clinical.history import ChartEntry, PhotoEntry, client_charts, client_photos
 from medspa.domain.clinical.photos import MediaStore, OpenedPhoto, PhotoInfo, add_photo, list_photos, open_photo
 from medspa.domain.clinical.service import Chart, LineInput, amend_chart, get_chart, save_chart, sign_chart
@@ -28,7 +30,7 @@ from medspa.domain.identity.permissions import STAFF_ROLES
 from medspa.domain.identity.actions import actor_for_token
 from medspa.domain.work import atomic, engine_of, now_of
 
-__all__ = ["ClinicalHistory", "do_add_photo", "do_amend_chart", "do_save_chart", "do_sign_chart", "fetch_chart", "fetch_photo_file",
+__all__ = ["ChartFile", "ClinicalHistory", "fetch_chart_pdf", "do_add_photo", "do_amend_chart", "do_save_chart", "do_sign_chart", "fetch_chart", "fetch_photo_file",
            "fetch_client_clinical", "fetch_photos", "open_photo_for_session"]
 
 
@@ -44,18 +46,39 @@ def fetch_chart(actor: Actor, appointment_id: int, *, clock: Clock | None = None
         return get_chart(work.session, actor, appointment_id, now_of(clock))
 
 
+@dataclass(frozen=True)
+class ChartFile:
+    """A chart's PDF for the browser: bytes, file name, content type."""
+
+    data: bytes
+    filename: str
+    content_type: str = "application/pdf"
+
+
+def fetch_chart_pdf(actor: Actor, appointment_id: int, *, clock: Clock | None = None,
+                    engine: Engine | None = None) -> ChartFile:
+    """The chart's print version as a PDF (clinical/chart_pdf.py): one audited "chart.read"
+    (detail pdf=True) committed before the bytes leave. Raises NotFound (also when forbidden)."""
+    with atomic(actor.org_id, engine=engine) as work:
+        chart = get_chart(work.session, actor, appointment_id, now_of(clock), pdf=True)
+    data = render_chart_pdf(chart, chart.location_name)
+    return ChartFile(data, f"chart-{appointment_id}-v{chart.version}.pdf")
+
+
 def do_save_chart(actor: Actor, appointment_id: int, lines: list[LineInput], note: str, *,
-                  clock: Clock | None = None, engine: Engine | None = None) -> Chart:
-    """Save the draft as typed (`lines`: rows as text; `note`: free text, at most 10,000 chars).
+                  settings: list[SettingInput] | None = None, clock: Clock | None = None,
+                  engine: Engine | None = None) -> Chart:
+    """Save the draft as typed (`lines`: rows as text; `note`: free text, at most 10,000 chars;
+    `settings`: the device/peel rows as typed, None to leave them as they are).
 
     Raises NotFound (also when forbidden: chart.write), ValidationFailed (field messages keyed
     "lines.<i>.<field>", "lines" or "note"), ChartLocked (the current version is signed)."""
     with atomic(actor.org_id, engine=engine) as work:
-        return save_chart(work.session, actor, appointment_id, lines, note, now_of(clock))
+        return save_chart(work.session, actor, appointment_id, lines, note, now_of(clock), settings)
 
 
 def do_sign_chart(actor: Actor, appointment_id: int, lines: list[LineInput], note: str, *,
-                  override_reason: str = "", clock: Clock | None = None, engine: Engine | None = None) -> Chart:
+                  settings: list[SettingInput] | None = None, override_reason: str = "", clock: Clock | None = None, engine: Engine | None = None) -> Chart:
     """Save what is on screen and sign it, all or nothing: what is shown is what gets signed.
     A visit its contraindications flag is signed only with the provider's `override_reason`
     (kept, stage "chart": clinical.health_record.check_chart_flags).
@@ -64,7 +87,7 @@ def do_sign_chart(actor: Actor, appointment_id: int, lines: list[LineInput], not
     (a ValidationFailed keyed "health_reason") when flagged without a reason."""
     now = now_of(clock)
     with atomic(actor.org_id, engine=engine) as work:
-        save_chart(work.session, actor, appointment_id, lines, note, now)
+        save_chart(work.session, actor, appointment_id, lines, note, now, settings)
         chart = sign_chart(work.session, actor, appointment_id, now)
         check_chart_flags(work.session, actor, appointment_id, override_reason, now)
         return chart

@@ -28,6 +28,7 @@ from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
+from medspa.domain.base import is_row_id
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
 from medspa.domain.clinical.consent_builtins import BUILTINS, BY_KEY, PHOTO_USE
@@ -39,6 +40,8 @@ MANAGE = "consent.manage"
 MAX_TITLE = 120
 MAX_BODY = 20_000
 
+
+CONSENTS_SIGNED = "Consents signed"  # the status word of a visit whose consents are all signed
 
 @dataclass(frozen=True)
 class RequiredConsent:
@@ -65,7 +68,7 @@ class ConsentStatus:
         """"" (nothing required), "Consents 1/2" or "Consents signed": a status word any staff may see."""
         if not self.required:
             return ""
-        return "Consents signed" if not self.missing else f"Consents {len(self.signed)}/{len(self.required)}"
+        return CONSENTS_SIGNED if not self.missing else f"Consents {len(self.signed)}/{len(self.required)}"
 
 
 @dataclass(frozen=True)
@@ -222,10 +225,6 @@ def missing_for_chart(session: Session, appointment, now: datetime) -> list[str]
 # ---------------------------------------------------------------------------- settings (consent.manage)
 
 
-def _is_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
-
-
 def _describe_default(key: str) -> str:
     b = BY_KEY.get(key)
     if b is None:
@@ -290,7 +289,7 @@ def edit_template(session: Session, actor: Actor, template_id: int, title: str, 
     """Save a template's text: in place while its current version is unsigned, else as a new
     version. Returns (version number, True when a new version was made); unchanged text saves
     nothing. consent.manage; audited "consent.template_edit". Raises NotFound, ValidationFailed."""
-    if not actor.can(MANAGE) or not _is_id(template_id):
+    if not actor.can(MANAGE) or not is_row_id(template_id):
         raise NotFound("consent template")
     template = session.exec(select(ConsentTemplate).where(ConsentTemplate.id == template_id)
                             .with_for_update()).first()
@@ -338,7 +337,7 @@ class ServiceChoice:
 def service_choices(session: Session, actor: Actor, template_id: int, now: datetime) -> list[ServiceChoice]:
     """Every active service with its requirement of template `template_id` (consent.manage),
     by category then name. Raises NotFound."""
-    if not actor.can(MANAGE) or not _is_id(template_id):
+    if not actor.can(MANAGE) or not is_row_id(template_id):
         raise NotFound("consent template")
     ensure_templates(session, actor.org_id, now)
     template = session.get(ConsentTemplate, template_id)
@@ -356,7 +355,7 @@ def set_service_consent(session: Session, actor: Actor, service_id: int, templat
                         now: datetime) -> None:
     """A service's own choice for a template: required True/False, or None to follow the
     category default again. consent.manage; audited. Raises NotFound."""
-    if not actor.can(MANAGE) or not _is_id(service_id) or not _is_id(template_id):
+    if not actor.can(MANAGE) or not is_row_id(service_id) or not is_row_id(template_id):
         raise NotFound("service")
     if session.get(Service, service_id) is None or session.get(ConsentTemplate, template_id) is None:
         raise NotFound("service")

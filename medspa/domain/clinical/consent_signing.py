@@ -31,6 +31,9 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from medspa.domain.work import on_rollback
+from medspa.domain.base import is_row_id
+from medspa.domain.clients.live import live_client
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
@@ -100,24 +103,17 @@ class ConsentFile:
     data: bytes
 
 
-def _is_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
-
-
 def _check_client(session: Session, actor: Actor, client_id: object, staff_permission: str,
                   client_permission: str) -> Client:
     """The client the actor may act on (own record for a portal client), else NotFound."""
-    if not _is_id(client_id):
+    if not is_row_id(client_id):
         raise NotFound("client")
     if actor.role == "client":
         if not actor.can(client_permission) or actor.client_id != client_id:
             raise NotFound("client")
     elif not actor.can(staff_permission):
         raise NotFound("client")
-    client = session.get(Client, client_id)
-    if client is None or client.merged_into_id is not None:
-        raise NotFound("client")
-    return client
+    return live_client(session, client_id)
 
 
 def png_from_data_url(value: object) -> bytes:
@@ -196,7 +192,7 @@ def consents_to_sign(session: Session, actor: Actor, client_id: int, now: dateti
     query = select(Appointment, Service, Location).join(Service, Service.id == Appointment.service_id).join(
         Location, Location.id == Appointment.location_id).where(Appointment.client_id == client_id)
     if appointment_id is not None:
-        if not _is_id(appointment_id):
+        if not is_row_id(appointment_id):
             raise NotFound("appointment")
         query = query.where(Appointment.id == appointment_id, Appointment.status.notin_(NOT_VISITS))
     else:
@@ -240,7 +236,7 @@ class TabletVisit:
 
 def tablet_visit(session: Session, actor: Actor, appointment_id: int, now: datetime) -> TabletVisit:
     """The visit's client and what they still have to sign (consent.collect). Raises NotFound."""
-    if not actor.can(COLLECT) or not _is_id(appointment_id):
+    if not actor.can(COLLECT) or not is_row_id(appointment_id):
         raise NotFound("appointment")
     row = session.exec(select(Appointment, Service, Location).join(Service, Service.id == Appointment.service_id)
                        .join(Location, Location.id == Appointment.location_id)
@@ -265,16 +261,6 @@ def _where(session: Session, appointment: Appointment | None) -> tuple[str, str]
 def _how(sig: ConsentSignature) -> str:
     drawn = "Drawn" if sig.method == "drawn" else "Typed"
     return f"{drawn} in the portal" if sig.signer == "portal" else f"{drawn} on a tablet with {sig.collected_by or 'staff'}"
-
-
-def _lock_client(session: Session, client_id: int) -> Client:
-    """The client row re-read FOR UPDATE (one signing of a client at a time; a merge that
-    committed meanwhile is seen). Raises NotFound when it was merged away."""
-    client = session.exec(select(Client).where(Client.id == client_id).with_for_update()
-                          .execution_options(populate_existing=True)).first()
-    if client is None or client.merged_into_id is not None:
-        raise NotFound("client")
-    return client
 
 
 def _check_mark(method: object, signature_png: object, typed_name: object) -> tuple[bytes, str]:
@@ -307,7 +293,7 @@ def sign_consent(session: Session, actor: Actor, client_id: int, version_id: int
     {"signature"}, {"typed_name"}, {"choice"}), StaleConsent (a newer version or another text:
     its .current is what to show)."""
     _check_client(session, actor, client_id, COLLECT, "portal.self.write")
-    if not _is_id(version_id):
+    if not is_row_id(version_id):
         raise NotFound("consent")
     found = session.get(ConsentVersion, version_id)
     if found is None:
@@ -318,10 +304,10 @@ def sign_consent(session: Session, actor: Actor, client_id: int, version_id: int
     if current.id != version_id or not isinstance(shown_sha256, str) or shown_sha256 != current.sha256:
         raise StaleConsent(_to_sign(current, template, "", template.kind != PHOTO_USE))
     version = current
-    client = _lock_client(session, client_id)
+    client = live_client(session, client_id, lock=True)  # one signing of a client at a time
     appt = None
     if appointment_id is not None:
-        appt = session.get(Appointment, appointment_id) if _is_id(appointment_id) else None
+        appt = session.get(Appointment, appointment_id) if is_row_id(appointment_id) else None
         if appt is None or appt.client_id != client.id or appt.status in NOT_VISITS:
             raise NotFound("appointment")
     if template.kind == PHOTO_USE:
@@ -370,6 +356,7 @@ def sign_consent(session: Session, actor: Actor, client_id: int, version_id: int
     except BaseException:
         _forget(store, written)
         raise
+    on_rollback(session, lambda: _forget(store, written))  # the commit may still fail: no orphan files
     return SignedConsent(sig.id, version.title, version.version, format_clinic_time(now, zone), how,
                          PHOTO_CHOICES.get(choice, ""))
 
@@ -391,7 +378,7 @@ def client_signatures(session: Session, actor: Actor, client_id: int, now: datet
 def signature_pdf(session: Session, actor: Actor, signature_id: int, now: datetime, store: MediaStore) -> ConsentFile:
     """The stored PDF of one signed consent: consent.read staff or the client (own). One
     "consent.download" audit row. Raises NotFound (also when forbidden or the file is gone)."""
-    if not _is_id(signature_id):
+    if not is_row_id(signature_id):
         raise NotFound("consent")
     if actor.role == "client" and not actor.can("portal.self.read") or actor.role != "client" and not actor.can(READ):
         raise NotFound("consent")

@@ -27,9 +27,11 @@ from datetime import datetime
 from sqlalchemy import Boolean, Column, Integer, String, UniqueConstraint, func
 from sqlmodel import Field, Session, SQLModel, select
 
+from medspa.domain.work import on_rollback
+from medspa.domain.base import is_row_id
 from medspa.domain.audit.service import record
 from medspa.domain.base import fk, org_fk, pk, tstamp
-from medspa.domain.clients.models import Client
+from medspa.domain.clients.live import live_client
 from medspa.domain.clinical.photos import MediaStore, process_image
 from medspa.domain.textrules import refuse_control
 from medspa.domain.errors import NotFound, ValidationFailed
@@ -153,24 +155,6 @@ def _forget(store: MediaStore, key: str) -> None:
         pass
 
 
-def _is_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
-
-
-def live_client(session: Session, actor: Actor, client_id: object, *, lock: bool = False) -> Client:
-    """The clinic's client `client_id` that is not merged away (a merged record is hidden: its
-    rows moved to the survivor), FOR UPDATE with `lock` (writes: a merge locks the same row, so
-    a write either lands before the merge, which then moves it, or sees the merge and stops).
-    No permission check. Raises NotFound."""
-    if not _is_id(client_id):
-        raise NotFound("client")
-    query = select(Client).where(Client.id == client_id).execution_options(populate_existing=True)
-    client = session.exec(query.with_for_update() if lock else query).first()
-    if client is None or client.org_id != actor.org_id or client.merged_into_id is not None:
-        raise NotFound("client")
-    return client
-
-
 def _client_for(session: Session, actor: Actor, client_id: int | None, action: str, *, lock: bool = False) -> int:
     """The client whose documents `actor` may use: a portal client only their own
     (portal.self.*), staff with document.read any live client of the clinic (locked with
@@ -179,10 +163,10 @@ def _client_for(session: Session, actor: Actor, client_id: int | None, action: s
         if not actor.can(action) or actor.client_id is None or (client_id is not None and client_id != actor.client_id):
             raise NotFound("document")
         client_id = actor.client_id
-    elif not actor.can("document.read") or not _is_id(client_id):
+    elif not actor.can("document.read") or not is_row_id(client_id):
         raise NotFound("document")
     try:
-        return int(live_client(session, actor, client_id, lock=lock).id)
+        return int(live_client(session, client_id, lock=lock, org_id=actor.org_id).id)
     except NotFound:
         raise NotFound("document") from None
 
@@ -232,6 +216,7 @@ def add_document(session: Session, actor: Actor, data: bytes, title: str, kind: 
     except BaseException:
         _forget(store, key)
         raise
+    on_rollback(session, lambda: _forget(store, key))  # the commit may still fail: no orphan file
     record(session, actor, "document.add", "client_document", doc.id, client_id=cid, at=now, kind=kind,
            content_type=checked.content_type, bytes=len(checked.data))
     return _info(doc)
@@ -256,7 +241,7 @@ def open_document(session: Session, actor: Actor, document_id: int, now: datetim
     """The bytes of one document for staff with document.read or its own portal client.
     One "document.read" audit row. Raises NotFound: forbidden, another client's or clinic's,
     missing, bytes gone."""
-    if not _is_id(document_id):
+    if not is_row_id(document_id):
         raise NotFound("document")
     doc = session.get(ClientDocument, document_id)
     if doc is None or doc.org_id != actor.org_id:
@@ -271,4 +256,4 @@ def open_document(session: Session, actor: Actor, document_id: int, now: datetim
 
 
 __all__ = ["KINDS", "MAX_BYTES", "MAX_PER_CLIENT", "CheckedFile", "ClientDocument", "DocumentInfo", "OpenedFile",
-           "add_document", "check_file", "list_documents", "live_client", "open_document", "size_label", "store_checked"]
+           "add_document", "check_file", "list_documents", "open_document", "size_label", "store_checked"]

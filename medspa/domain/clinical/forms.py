@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from medspa.domain.base import is_row_id
+from medspa.domain.clients.models import Client
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
 from medspa.domain.clinical.form_answers import clean_answers, display_answer
@@ -62,12 +64,15 @@ class FormStatus:
         return forms_label(self)
 
 
+FORMS_DONE = "Forms done"  # the status word of a visit whose forms are all in
+
+
 def forms_label(status: FormStatus | None) -> str:
     """The status words staff see on the calendar block and day lists: "Forms 1/2" (done /
     needed), "Forms done", or "" (no client, nothing needed)."""
     if status is None or not status.required:
         return ""
-    return "Forms done" if status.done >= status.required else f"Forms {status.done}/{status.required}"
+    return FORMS_DONE if status.done >= status.required else f"Forms {status.done}/{status.required}"
 
 
 @dataclass(frozen=True)
@@ -264,16 +269,22 @@ def submit_form(session: Session, actor: Actor, appointment_id: int, template_ke
 
     Raises NotFound (see open_form), ValidationFailed (a message per field key; a list the
     medical history form would take past its cap: intake_history.apply_intake_history)."""
-    if not isinstance(appointment_id, int) or isinstance(appointment_id, bool) or not 0 < appointment_id < 2**63:
+    if not is_row_id(appointment_id):
         raise NotFound("form")
-    # One submission at a time per visit, and none during a merge of its client: lock the visit
-    # row FIRST and read it fresh (populate_existing), then check it. A merge that committed
-    # meanwhile moved the visit to the surviving client, so the form and the history go there
-    # (a portal client of the merged-away record no longer owns the visit: NotFound). A merge
-    # that starts after waits for this lock: it moves the appointment before the form and
-    # history rows (merge.CLIENT_ROWS order), so it moves the rows written here too.
-    session.exec(select(Appointment).where(Appointment.id == appointment_id).with_for_update()
-                 .execution_options(populate_existing=True)).first()
+    # One submission at a time per visit, and none during a merge of its client. Locks in the
+    # merge's order, the client's row and then the visit's (else the two deadlock): the visit's
+    # client, locked, then the visit, read fresh (populate_existing). A merge that committed
+    # before moved the visit to the surviving client: lock that one instead, so the form and the
+    # history go there (a portal client of the merged-away record no longer owns the visit:
+    # NotFound). A merge that starts after waits for the client's lock and moves what is written here.
+    for _ in range(3):
+        owner = session.exec(select(Appointment.client_id).where(Appointment.id == appointment_id)).first()
+        if owner is not None:
+            session.exec(select(Client.id).where(Client.id == owner).with_for_update()).first()
+        locked = session.exec(select(Appointment).where(Appointment.id == appointment_id).with_for_update()
+                              .execution_options(populate_existing=True)).first()
+        if locked is None or locked.client_id == owner:
+            break
     appt = _fillable(session, actor, appointment_id, template_key, source, now)
     location = session.get(Location, appt.location_id)
     today = now.astimezone(ZoneInfo(location.time_zone if location else "UTC")).date()

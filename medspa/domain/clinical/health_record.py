@@ -24,6 +24,7 @@ from babel.dates import format_date
 
 from sqlmodel import Session, select
 
+from medspa.domain.clients.live import live_client
 from medspa.domain.audit.service import record
 from medspa.domain.clients.models import Client
 from medspa.domain.clinical.contraindications import Flag, audit_flag_reads, flags_json, shown_flags, visit_flags
@@ -62,25 +63,16 @@ class HistoryView:
     last_change_label: str = "Nothing recorded yet"
 
 
-def _client(session: Session, client_id: Any) -> Client:
-    if not isinstance(client_id, int) or isinstance(client_id, bool) or not 0 < client_id < 2**63:
-        raise NotFound("client")
-    client = session.get(Client, client_id)
-    if client is None or client.merged_into_id is not None:
-        raise NotFound("client")
-    return client
-
-
 def _staff_client(session: Session, actor: Actor, client_id: Any, action: str) -> Client:
     if not actor.can(action):
         raise NotFound("client")
-    return _client(session, client_id)
+    return live_client(session, client_id)
 
 
 def _own_client(session: Session, actor: Actor, action: str) -> Client:
     if actor.role != "client" or not actor.can(action) or actor.client_id is None:
         raise NotFound("client")
-    return _client(session, actor.client_id)
+    return live_client(session, actor.client_id)
 
 
 def _view(session: Session, client_id: int) -> HistoryView:
@@ -225,6 +217,24 @@ def require_booking_overrides(session: Session, actor: Actor, visits: list, reas
     text = _override_text(unique, actor, "booking", reason)
     return [_keep_override(session, actor, client_id=v.client_id, appointment_id=v.id, stage="booking",
                            flags=flagged[v.id], text=text, now=now) for v in order]
+
+
+def require_change_override(session: Session, actor: Actor, visit, reason: Any, now: datetime) -> HealthOverride | None:
+    """THE contraindication check of a visit whose service was changed (scheduling's edit, in
+    its transaction; `visit`: the Appointment row after the change, flushed). Its flags now,
+    less those a reason was already given for on this visit (same code and detail, any
+    stage): none left, nothing happens. Else like a booking: `reason` is required (raises
+    HealthFlagged, field "health_reason"; the caller's transaction rolls back, nothing
+    changed) and kept on a health_override row (stage "booking") with the new flags."""
+    flags = visit_flags(session, [visit]).get(visit.id, [])
+    given = {(f.get("code"), f.get("detail")) for o in overrides_of(session, visit.id) for f in (o.flags or [])}
+    new = [f for f in flags if (f.code, f.detail) not in given]
+    if not new:
+        return None
+    audit_flag_reads(session, actor, {visit.client_id: len(new)}, now, "booking")
+    text = _override_text(new, actor, "booking", reason)
+    return _keep_override(session, actor, client_id=visit.client_id, appointment_id=visit.id, stage="booking",
+                          flags=new, text=text, now=now)
 
 
 def overrides_of(session: Session, appointment_id: int) -> list[HealthOverride]:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from sqlmodel import Session, select
 
+from medspa.domain.base import is_row_id
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
@@ -66,7 +67,7 @@ def chart_status(status: str, version: int) -> str:
 
 
 def _client(session: Session, client_id: int) -> Client:
-    if not isinstance(client_id, int) or isinstance(client_id, bool) or not 0 < client_id < 2**63:
+    if not is_row_id(client_id):
         raise NotFound("client")
     client = session.get(Client, client_id)
     if client is None:

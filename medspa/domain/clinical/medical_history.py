@@ -33,9 +33,9 @@ from babel.dates import format_datetime
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlmodel import Session, select
 
-from medspa.domain.clients.models import Client
+from medspa.domain.clients.live import live_client
 from medspa.domain.clinical.health_models import MedicalHistoryVersion
-from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.errors import ValidationFailed
 from medspa.domain.textrules import refuse_control
 
 SECTIONS = ("allergies", "medications", "conditions", "fitzpatrick", "previous_treatments", "pregnancy",
@@ -153,16 +153,6 @@ def validate_section(section: str, value: Any) -> Any:
     return out
 
 
-def _lock_client(session: Session, client_id: Any) -> Client:
-    """The client row, locked (one writer of a history at a time). Raises NotFound."""
-    if not isinstance(client_id, int) or isinstance(client_id, bool) or not 0 < client_id < 2**63:
-        raise NotFound("client")
-    client = session.exec(select(Client).where(Client.id == client_id).with_for_update()).first()
-    if client is None or client.merged_into_id is not None:
-        raise NotFound("client")
-    return client
-
-
 def current_history(session: Session, client_id: int) -> dict[str, Any]:
     """section -> current value for every section (empty_value where never filled): the newest
     version row of each section of the client."""
@@ -210,7 +200,7 @@ def record_history(session: Session, client_id: int, changes: dict[str, Any], *,
         raise ValidationFailed({"source": "Unknown source of the change"})
     if not isinstance(changes, dict):
         raise ValidationFailed({"changes": "Nothing to save"})
-    client = _lock_client(session, client_id)
+    client = live_client(session, client_id, lock=True)  # one writer of a history at a time
     clean: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for section, value in changes.items():

@@ -81,9 +81,11 @@ class TreatmentLine(SQLModel, table=True):
     y: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
 
 
-# The tables the foreign keys above name, registered wherever the chart models are imported
-# (the app never imports medspa.domain.models: without these, deleting a draft's lines failed
-# with NoReferencedTableError "product"). Both modules import only medspa.domain.base.
-from medspa.domain.clinical import product_models as _product_models  # noqa: E402,F401
-from medspa.domain.clinical import signing_models as _signing_models  # noqa: E402,F401
-FOREIGN_KEY_TABLES = (_product_models.Product, _signing_models.PrescriberOrder)  # used: keeps the imports
+# treatment_line's foreign keys name product, product_lot and product_vial: their tables must be
+# in the metadata wherever a line is written (the web process imports no other module of them)
+from medspa.domain.clinical import product_models as _product_models  # noqa: E402
+
+LINE_TARGETS = (_product_models.Product, _product_models.ProductLot, _product_models.ProductVial)
+from medspa.domain.clinical import signing_models as _signing_models  # noqa: E402  (treatment_note.prescriber_order_id)
+
+NOTE_TARGETS = (_signing_models.PrescriberOrder,)

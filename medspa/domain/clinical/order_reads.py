@@ -22,7 +22,8 @@ from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.clients.models import Client
-from medspa.domain.clinical.documents import OpenedFile, live_client
+from medspa.domain.clients.live import live_client
+from medspa.domain.clinical.documents import OpenedFile
 from medspa.domain.clinical.lab_tests import CATEGORIES, clinic_currency
 from medspa.domain.clinical.orders import STATUS_LABELS, LabOrder, OrderStatus, get_order, result_file_name
 from medspa.domain.clinical.photos import MediaStore
@@ -137,7 +138,7 @@ def client_orders(session: Session, actor: Actor, client_id: int, now: datetime)
     a client merged away: their orders are on the surviving record)."""
     if not actor.can("result.read"):
         raise NotFound("client")
-    client = live_client(session, actor, client_id)
+    client = live_client(session, client_id, org_id=actor.org_id)
     zone = _zone(session)
     orders = session.exec(select(LabOrder).where(LabOrder.client_id == client_id)
                           .order_by(LabOrder.ordered_at.desc(), LabOrder.id.desc())).all()
@@ -184,7 +185,7 @@ def portal_results(session: Session, actor: Actor, now: datetime) -> list[OrderV
     if actor.role != "client" or not actor.can("portal.self.read") or actor.client_id is None:
         raise NotFound("results")
     try:
-        client = live_client(session, actor, actor.client_id)
+        client = live_client(session, actor.client_id, org_id=actor.org_id)
     except NotFound:
         raise NotFound("results") from None
     zone = _zone(session)
@@ -214,7 +215,7 @@ def open_result_file(session: Session, actor: Actor, order_id: int, now: datetim
     if not order.result_file_key or order.status not in (OrderStatus.RESULTED, OrderStatus.REVIEWED):
         raise NotFound("order")
     try:
-        live_client(session, actor, order.client_id)  # a merge moves orders: belt and braces
+        live_client(session, order.client_id, org_id=actor.org_id)  # a merge moves orders: belt and braces
     except NotFound:
         raise NotFound("order") from None
     try:

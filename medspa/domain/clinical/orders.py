@@ -32,9 +32,12 @@ from sqlalchemy import Column, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Session, SQLModel, select
 
+from medspa.domain.work import on_rollback
+from medspa.domain.base import is_row_id
 from medspa.domain.audit.service import record
 from medspa.domain.base import fk, org_fk, pk, tstamp
-from medspa.domain.clinical.documents import EXTENSIONS, check_file, live_client, store_checked
+from medspa.domain.clients.live import live_client
+from medspa.domain.clinical.documents import EXTENSIONS, check_file, store_checked
 from medspa.domain.clinical.lab_tests import LabTest, ensure_builtin_tests
 from medspa.domain.clinical.photos import MediaStore
 from medspa.domain.textrules import refuse_control
@@ -210,14 +213,10 @@ def clean_values(rows: Any) -> list[ResultValue]:
 # ---------------------------------------------------------------------------- steps
 
 
-def _is_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
-
-
 def get_order(session: Session, actor: Actor, order_id: int, *, lock: bool = False) -> LabOrder:
     """The clinic's order `order_id` (FOR UPDATE with lock). Raises NotFound. No permission
     check: callers check theirs first."""
-    if not _is_id(order_id):
+    if not is_row_id(order_id):
         raise NotFound("order")
     query = select(LabOrder).where(LabOrder.id == order_id)
     order = session.exec(query.with_for_update() if lock else query).first()
@@ -256,14 +255,14 @@ def place_order(session: Session, actor: Actor, client_id: int, test_id: int, no
     One "order.create" audit row."""
     if not actor.can("order.write"):
         raise NotFound("client")
-    live_client(session, actor, client_id, lock=True)  # a concurrent merge waits, or wins and we stop
+    live_client(session, client_id, lock=True, org_id=actor.org_id)  # a concurrent merge waits, or wins and we stop
     note = _note(note, "note", 500)
     ensure_builtin_tests(session, actor.org_id, now)
-    test = session.get(LabTest, test_id) if _is_id(test_id) else None
+    test = session.get(LabTest, test_id) if is_row_id(test_id) else None
     if test is None or test.org_id != actor.org_id or not test.active:
         raise ValidationFailed({"test": "Choose a test from the catalog."})
     if appointment_id is not None:
-        appt = session.get(Appointment, appointment_id) if _is_id(appointment_id) else None
+        appt = session.get(Appointment, appointment_id) if is_row_id(appointment_id) else None
         if appt is None or appt.client_id != client_id or appt.status not in ORDERABLE_VISITS:
             raise ValidationFailed({"visit": "Choose one of this client's confirmed, checked-in or completed visits."})
     order = LabOrder(org_id=actor.org_id, client_id=client_id, test_id=test.id, appointment_id=appointment_id,
@@ -310,6 +309,7 @@ def record_result(session: Session, actor: Actor, order_id: int, rows: Any, note
             raise ValueError("record_result needs a store for a file")
         checked = check_file(file)
         key = store_checked(store, actor.org_id, "results", checked)
+        on_rollback(session, lambda: store.delete(key))  # a failure up to the commit leaves no orphan file
         order.result_file_key, order.result_file_type = key, checked.content_type
     try:
         order.status, order.resulted_at = OrderStatus.RESULTED.value, now

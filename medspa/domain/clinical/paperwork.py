@@ -12,8 +12,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from medspa.domain.clinical.consent import visit_consents
-from medspa.domain.clinical.forms import NEEDS_FORMS, forms_label, visit_forms
+from medspa.domain.clinical.consent import CONSENTS_SIGNED, visit_consents
+from medspa.domain.clinical.forms import FORMS_DONE, NEEDS_FORMS, forms_label, visit_forms
 from medspa.domain.scheduling.models import Appointment
 
 
@@ -23,6 +23,11 @@ class Paperwork:
 
     forms: str = ""
     consents: str = ""
+
+    @property
+    def due(self) -> str:
+        """What is still missing, in the same words ("Forms 1/2 · Consents 0/1"), "" when all is in."""
+        return " · ".join(w for w in (self.forms, self.consents) if w and w not in (FORMS_DONE, CONSENTS_SIGNED))
 
 
 def visit_paperwork(session: Session, visits: list[Appointment], now: datetime) -> dict[int, Paperwork]:

@@ -21,6 +21,8 @@ from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
 from medspa.domain.clinical.consent import missing_for_chart
+from medspa.domain.clinical.device_rows import (SettingInput, SettingRow, copy_settings, device_choices,
+                                                replace_settings, setting_rows, template_of, validate_settings)
 from medspa.domain.clinical.models import NoteStatus, TreatmentLine, TreatmentNote
 from medspa.domain.clinical.signing import Addendum, check_order, note_extras, signer_problem
 from medspa.domain.errors import NotFound, ValidationFailed
@@ -71,16 +73,23 @@ class LineInput:
     lot_number: str = ""
     units: str = ""
     treatment_area: str = ""
+    view: str | None = None  # the face-map point (clinical/face_map.py): all three or none
+    x: int | None = None
+    y: int | None = None
 
 
 @dataclass(frozen=True)
 class ChartLine:
-    """One treatment line of a chart: product, lot number, units in integer tenths, treatment area."""
+    """One treatment line of a chart: product, lot number, units in integer tenths, treatment
+    area, and its face-map point (view, x, y in thousandths) or none."""
 
     product: str
     lot_number: str
     units_tenths: int
     treatment_area: str
+    view: str | None = None
+    x: int | None = None
+    y: int | None = None
 
     @property
     def units(self) -> str:
@@ -125,6 +134,9 @@ class Chart:
     addenda: list[Addendum] = field(default_factory=list)
     cosign_label: str = ""
     needs_cosign: bool = False
+    template: str = "general"  # the service's chart template (clinical/device_rows.py)
+    settings: list[SettingRow] = field(default_factory=list)  # device/peel rows
+    devices: list[tuple[int, str]] = field(default_factory=list)  # the clinic's devices (id, name)
 
     @property
     def editable(self) -> bool:
@@ -168,9 +180,38 @@ def parse_units(text: object) -> int:
     return tenths
 
 
+def _coordinate(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def clean_point(view: object, x: object, y: object) -> tuple[str | None, int | None, int | None]:
+    """(view, x, y) checked: all three or none ((None, None, None)); view in FACE_VIEWS; x and
+    y whole thousandths 0..1000. Raises ValueError with the user message."""
+    blank = lambda v: v is None or v == ""  # noqa: E731
+    if blank(view) and blank(x) and blank(y):
+        return None, None, None
+    if blank(view) or blank(x) or blank(y):
+        raise ValueError("A point needs its view and both coordinates: place it on the diagram again")
+    if view not in FACE_VIEWS:
+        raise ValueError("Place the point on the front, left or right view")
+    cx, cy = _coordinate(x), _coordinate(y)
+    if cx is None or cy is None or not (0 <= cx <= 1000 and 0 <= cy <= 1000):
+        raise ValueError("The point is outside the diagram: place it again")
+    return str(view), cx, cy
+
+
 def validate_lines(lines: list[LineInput], note: str, category: str) -> tuple[list[ChartLine], str]:
     """Clean lines and note, or ValidationFailed with one message per field
-    ("lines.0.product", "lines.0.lot_number", "lines.0.units", "lines.0.treatment_area", "note", "lines")."""
+    ("lines.0.product", "lines.0.lot_number", "lines.0.units", "lines.0.treatment_area",
+    "lines.0.point" (face map), "note", "lines")."""
     errors: dict[str, str] = {}
     if not isinstance(lines, (list, tuple)) or len(lines) > MAX_LINES:
         raise ValidationFailed({"lines": f"At most {MAX_LINES} lines"})
@@ -203,7 +244,12 @@ def validate_lines(lines: list[LineInput], note: str, category: str) -> tuple[li
             tenths = 0
         if area not in TREATMENT_AREAS:
             errors[key + "treatment_area"] = "Choose a treatment area from the list (e.g. forehead, glabella, lips)"
-        clean.append(ChartLine(product, lot.upper(), tenths, area))
+        try:
+            view, x, y = clean_point(line.view, line.x, line.y)
+        except ValueError as exc:
+            errors[key + "point"] = str(exc)
+            view, x, y = None, None, None
+        clean.append(ChartLine(product, lot.upper(), tenths, area, view, x, y))
     if errors:
         raise ValidationFailed(errors)
     return clean, note.strip()
@@ -255,7 +301,7 @@ def _chart(session: Session, row, versions: list[TreatmentNote]) -> Chart:
     appt, svc, client, provider, location = row
     tz = ZoneInfo(location.time_zone)
     current = versions[0] if versions else None
-    lines = [ChartLine(ln.product, ln.lot_number, ln.units_tenths, ln.treatment_area)
+    lines = [ChartLine(ln.product, ln.lot_number, ln.units_tenths, ln.treatment_area, ln.view, ln.x, ln.y)
              for ln in (_lines(session, current.id) if current is not None else [])]
     return Chart(
         appointment_id=appt.id, client_id=client.id, client_name=f"{client.first_name} {client.last_name}".strip(),
@@ -269,19 +315,24 @@ def _chart(session: Session, row, versions: list[TreatmentNote]) -> Chart:
         status=str(current.status if current else NoteStatus.DRAFT), note=current.note if current else "", lines=lines,
         signed_label=_signed_label(current, location.time_zone) if current else "",
         history=[ChartVersion(v.version, str(v.status), _signed_label(v, location.time_zone)) for v in versions[1:]],
+        template=template_of(svc.chart_template, svc.category),
+        settings=setting_rows(session, current.id if current is not None else None),
+        devices=device_choices(session),
         **note_extras(session, appt, svc, provider, current, location.time_zone))
 
 
-def get_chart(session: Session, actor: Actor, appointment_id: int, now: datetime) -> Chart:
+def get_chart(session: Session, actor: Actor, appointment_id: int, now: datetime, *, pdf: bool = False) -> Chart:
     """The visit and its current chart (an empty draft when nothing is saved yet).
 
-    chart.read; one "chart.read" audit row with the client. Raises NotFound (also when forbidden).
+    chart.read; one "chart.read" audit row with the client (detail pdf=True when read for the
+    print/PDF). Raises NotFound (also when forbidden).
     """
     row = _visit(session, actor, appointment_id, "chart.read")
     versions = _versions(session, appointment_id)
     chart = _chart(session, row, versions)
+    extra = {"pdf": True} if pdf else {}
     record(session, actor, "chart.read", "appointment", appointment_id, client_id=chart.client_id, at=now,
-           version=chart.version)
+           version=chart.version, **extra)
     return chart
 
 
@@ -289,14 +340,26 @@ def get_chart(session: Session, actor: Actor, appointment_id: int, now: datetime
 
 
 def save_chart(session: Session, actor: Actor, appointment_id: int, lines: list[LineInput], note: str,
-               now: datetime) -> Chart:
-    """Replace the draft's lines and note (creating draft version 1 on the first save).
+               now: datetime, settings: list[SettingInput] | None = None) -> Chart:
+    """Replace the draft's lines and note (creating draft version 1 on the first save), and its
+    device/peel rows when `settings` is given (None leaves them as they are).
 
-    chart.write. Raises NotFound, ValidationFailed (per field), ChartLocked (signed: amend first).
+    chart.write. Raises NotFound, ValidationFailed (per field; device/peel rows keyed
+    "settings.<i>.<field>"), ChartLocked (signed: amend first).
     """
     row = _visit(session, actor, appointment_id, "chart.write", lock=True)
     appt, svc, client = row[0], row[1], row[2]
-    clean, text = validate_lines(lines, note, svc.category)
+    errors: dict[str, str] = {}
+    try:
+        clean, text = validate_lines(lines, note, svc.category)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    try:
+        clean_settings = validate_settings(session, settings) if settings is not None else None
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed(errors)
     order = check_order(session, appt, svc, row[3], row[4].time_zone)  # who may treat (clinical/signing.py)
     if order.problem:
         raise ChartLocked(order.problem)
@@ -319,8 +382,10 @@ def save_chart(session: Session, actor: Actor, appointment_id: int, lines: list[
     for i, line in enumerate(clean):
         session.add(TreatmentLine(org_id=actor.org_id, note_id=current.id, position=i, product=line.product,
                                   lot_number=line.lot_number, units_tenths=line.units_tenths,
-                                  treatment_area=line.treatment_area))
+                                  treatment_area=line.treatment_area, view=line.view, x=line.x, y=line.y))
     session.flush()
+    if clean_settings is not None:
+        replace_settings(session, actor.org_id, current.id, clean_settings)
     record(session, actor, "chart.write", "treatment_note", current.id, client_id=client.id, at=now,
            appointment_id=appt.id, version=current.version, lines=len(clean))
     return _chart(session, row, versions)
@@ -347,7 +412,7 @@ def sign_chart(session: Session, actor: Actor, appointment_id: int, now: datetim
     consent_gate(session, row[0], now)
     validate_lines([LineInput(ln.product, ln.lot_number,
                               ChartLine(ln.product, ln.lot_number, ln.units_tenths, ln.treatment_area).units,
-                              ln.treatment_area) for ln in lines], current.note, row[1].category)
+                              ln.treatment_area, ln.view, ln.x, ln.y) for ln in lines], current.note, row[1].category)
     current.status, current.signed_at, current.updated_at = NoteStatus.SIGNED.value, now, now
     current.signed_by_user_id, current.signed_by_label = actor.user_id, actor.label
     current.prescriber_order_id = order.order.id if order.order is not None else None  # same update as signing
@@ -377,12 +442,13 @@ def amend_chart(session: Session, actor: Actor, appointment_id: int, now: dateti
     for ln in _lines(session, signed.id):
         session.add(TreatmentLine(org_id=actor.org_id, note_id=draft.id, position=ln.position, product=ln.product,
                                   lot_number=ln.lot_number, units_tenths=ln.units_tenths,
-                                  treatment_area=ln.treatment_area))
+                                  treatment_area=ln.treatment_area, view=ln.view, x=ln.x, y=ln.y))
     session.flush()
+    copy_settings(session, actor.org_id, signed.id, draft.id)
     record(session, actor, "chart.amend", "treatment_note", draft.id, client_id=signed.client_id, at=now,
            appointment_id=appointment_id, version=draft.version, amends_version=signed.version)
     return _chart(session, row, [draft, *versions])
 
 
-__all__ = ["TREATMENT_AREAS", "Chart", "ChartLine", "ChartLocked", "ChartVersion", "LineInput", "amend_chart",
+__all__ = ["FACE_VIEWS", "TREATMENT_AREAS", "clean_point", "Chart", "ChartLine", "ChartLocked", "ChartVersion", "LineInput", "amend_chart",
            "get_chart", "is_injectable", "parse_units", "save_chart", "sign_chart", "validate_lines"]

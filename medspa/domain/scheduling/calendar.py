@@ -115,6 +115,8 @@ class WeekEntry:
     service_name: str
     status: str
     colour: str
+    health_flag: str = ""  # its contraindication flags in the reader's words (as CalendarBlock)
+    paperwork_due: str = ""  # what is still missing: "Forms 1/2 · Consents 0/1" ("" all in or none needed)
 
 
 @dataclass
@@ -363,6 +365,8 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
         columns = [CalendarColumn(m.id, "provider", m.display_name, m.title, m.color)
                    for m in sorted(staff, key=lambda m: (m.display_name.lower(), m.id))]
     today = now.astimezone(tz).date() if now is not None else None
+    paperwork = visit_paperwork(session, [a for a, _s, _c in rows], now)  # as the day's blocks
+    flags = calendar_flags(session, actor, [a for a, _s, _c in rows], now, "calendar")
     entries, counts = [], defaultdict(int)
     for appt, svc, client in rows:
         index = (appt.start_at.astimezone(tz).date() - start).days
@@ -370,7 +374,8 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
             continue
         entries.append(WeekEntry(appt.id, appt.provider_id, index, format_clinic_clock(appt.start_at, location.time_zone),
                                  visit_who(appt.status, appt.source, client), svc.name, appt.status,
-                                 category_colour(svc.category)))
+                                 category_colour(svc.category), flags.get(appt.id, ""),
+                                 paperwork.get(appt.id, Paperwork()).due))
         if appt.status != AppointmentStatus.CANCELLED:
             counts[(appt.provider_id, index)] += 1
     closed = {d: closure_label(session, location_id, d) for d in days}

@@ -11,6 +11,7 @@ import reflex as rx
 
 from medspa.features.auth.components import LOGOUT_ACTION, native_form, sign_out_button
 from medspa.features.auth.state import StaffState
+from medspa.web.auth import HOME_PATH, ROLE_HOMES
 
 # (key, label, icon, href, the roles that see the link: None = every staff role)
 NAV = (
@@ -195,7 +196,9 @@ def not_found_view(id_: str) -> rx.Component:
         rx.vstack(
             rx.heading("Page not found", size="6"),
             rx.text("There is nothing at this address.", size="2", color_scheme="gray"),
-            rx.link("Back to the calendar", href="/calendar", size="2"),
+            rx.cond(StaffState.staff_role == "lab",
+                    rx.link("Back to the lab worklist", href=ROLE_HOMES["lab"], size="2"),
+                    rx.link("Back to the calendar", href=HOME_PATH, size="2")),
             align="center", spacing="3",
         ),
         padding_top="18vh",

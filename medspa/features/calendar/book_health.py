@@ -46,19 +46,19 @@ async def show_refusal(dialog, refused) -> None:
     health.flags = list(refused.flags)
 
 
-def health_section(errors, *, reason=None, on_reason=None, prefix: str = "book") -> rx.Component:
+def health_section(errors, *, reason=None, on_reason=None, prefix: str = "book", hint: str = "") -> rx.Component:
     """The red callout with the flags and the required reason; `errors`: the dialog's field
     errors (key "health_reason"). The book dialog's reason is a form field (name
     "health_reason", read on submit); the series part (series_dialog.py, whose Book button
     submits no form) passes its own `reason` value and `on_reason` handler, and `prefix`
-    "series" for its element ids."""
+    "series" for its element ids (the edit dialog: "edit", with its own `hint`)."""
     h = BookHealthState
     if on_reason is None:
         field = {"name": "health_reason"}
-        hint = "To book anyway, say why (kept with the visit):"
+        hint = hint or "To book anyway, say why (kept with the visit):"
     else:
         field = {"value": reason, "on_change": on_reason.debounce(300), "on_blur": on_reason}
-        hint = "To book the series anyway, say why (kept with each flagged visit):"
+        hint = hint or "To book the series anyway, say why (kept with each flagged visit):"
     return rx.cond(
         h.flags.length() > 0,
         rx.vstack(

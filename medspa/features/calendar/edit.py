@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import reflex as rx
 
+from medspa.domain.clinical.health_record import REASON_MAX, HealthFlagged
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.scheduling.actions.reschedule import do_edit_visit, fetch_edit_options
 from medspa.domain.scheduling.actions.series import do_move_series
@@ -21,6 +22,7 @@ from medspa.domain.scheduling.reschedule import NOTES_MAX, MoveRefused, VisitCha
 from medspa.domain.scheduling.service import InvalidTransition
 from medspa.domain.timezones import wall_to_utc
 from medspa.features.auth.state import StaffState
+from medspa.features.calendar.book_health import BookHealthState, show_refusal
 from medspa.features.calendar.layout import detail_view
 from medspa.features.calendar.state import CalendarState, DetailState
 from medspa.features.choices import Option
@@ -91,6 +93,7 @@ class EditVisitState(StaffState):
         self.title = f"{detail.detail.client_name} · {detail.detail.service_name}"
         self.zone = o.time_zone
         self.errors, self.reason, self.busy, self.dialog_open = {}, "", False, True
+        (await self.get_state(BookHealthState)).flags = []  # a flag shows once this edit is refused for it
 
     @rx.event
     def set_open(self, value: bool):
@@ -141,9 +144,13 @@ class EditVisitState(StaffState):
                                        provider_id=change.provider_id, denied="This visit cannot be edited.")
             else:
                 done = await self._act(do_edit_visit, self._appointment_id, change,
+                                       override_reason=clean_text(form.get("health_reason"), REASON_MAX),
                                        denied="This visit cannot be edited.")
         except MoveRefused as exc:
             self.busy, self.reason = False, exc.reason
+            return None
+        except HealthFlagged as exc:  # the new service flags the client: the reason field shows
+            await show_refusal(self, exc)
             return None
         except InvalidTransition as exc:
             self.busy, self.reason = False, str(exc)

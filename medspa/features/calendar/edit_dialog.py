@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from medspa.features.calendar.book_health import health_section
 from medspa.features.calendar.edit import EditVisitState
 from medspa.features.calendar.state import DetailState
 from medspa.features.calendar.move import MoveState
@@ -85,6 +86,8 @@ def edit_dialog() -> rx.Component:
                     _select("Room (when the service uses one)", "room", s.rooms, s.room),
                     _field("Notes", "notes", rx.text_area(name="notes", id="edit-notes", default_value=s.notes,
                                                           rows="3", width="100%", max_length=2000)),
+                    health_section(s.errors, prefix="edit",
+                                   hint="To change to this service anyway, say why (kept with the visit):"),
                     rx.text("The server checks the provider's hours, the room and other visits before saving.",
                             size="1", color_scheme="gray"),
                     rx.hstack(

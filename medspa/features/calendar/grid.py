@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from medspa.domain.clinical.consent import CONSENTS_SIGNED
+from medspa.domain.clinical.forms import FORMS_DONE
 from medspa.domain.scheduling.models import AppointmentStatus
 from medspa.features.calendar.book_dialog import BookDialogState
 from medspa.features.calendar.layout import (
@@ -123,8 +125,8 @@ def _paper_chip(words, done_words: str, class_name: str, title: str) -> rx.Compo
 def _forms_chip(block: BlockView) -> rx.Component:
     """The visit's intake forms ("Forms 1/2", "Forms done") and consents ("Consents 0/1",
     "Consents signed") as two small chips."""
-    return rx.fragment(_paper_chip(block.forms, "Forms done", "cal-forms", "Intake forms: "),
-                       _paper_chip(block.consents, "Consents signed", "cal-consents", "Consents: "))
+    return rx.fragment(_paper_chip(block.forms, FORMS_DONE, "cal-forms", "Intake forms: "),
+                       _paper_chip(block.consents, CONSENTS_SIGNED, "cal-consents", "Consents: "))
 
 
 def _block(block: BlockView) -> rx.Component:
@@ -327,10 +329,20 @@ def _week_head(day: WeekDayView) -> rx.Component:
 
 
 def _chip(chip: ChipView) -> rx.Component:
+    health = rx.cond(chip.health != "", rx.box(  # as on the day's blocks: the words in the title
+        rx.icon("triangle-alert", size=10), title=chip.health, aria_label=chip.health, role="img",
+        display="inline-flex", align_items="center", justify_content="center", flex_shrink="0", width="14px",
+        height="14px", border_radius="3px", background=rx.color("red", 9), color="white", class_name="week-health"))
+    paperwork = rx.cond(chip.paperwork != "", rx.box(  # an amber dot: forms or consents still missing
+        title="Still missing: " + chip.paperwork, aria_label="Still missing: " + chip.paperwork, role="img",
+        width="7px", height="7px", border_radius="999px", flex_shrink="0", background=rx.color("amber", 9),
+        margin_left="auto", class_name="week-paperwork"))
     return drag_item(rx.hstack(
+        health,
         rx.text(chip.time, font_size="11px", weight="medium", white_space="nowrap", opacity="0.8"),
         rx.text(chip.client, font_size="11.5px", weight="bold", white_space="nowrap", overflow="hidden",
                 text_overflow="ellipsis"),
+        paperwork,
         spacing="1",
         align="center",
         width="100%",

@@ -156,6 +156,8 @@ class ChipView:
     cancelled: bool = False
     movable: bool = False
     home: str = ""  # its cell's drop target, "w<provider id>_<YYYY-MM-DD>"
+    health: str = ""  # contraindication flags in the reader's words ("" none)
+    paperwork: str = ""  # forms/consents still missing ("" all in)
 
 
 @dataclasses.dataclass
@@ -427,7 +429,7 @@ def week_view(week: CalendarWeek, *, show_cancelled: bool) -> WeekView:
                 bg, stripe, _, _ = _paint(e.status, e.colour)
                 chips.append(ChipView(e.appointment_id, e.start_label, e.client_name, e.service_name, e.status, bg,
                                       stripe, e.status == Status.CANCELLED, e.status in MOVABLE,
-                                      f"w{column.id}_{d.day.isoformat()}"))
+                                      f"w{column.id}_{d.day.isoformat()}", e.health_flag, e.paperwork_due))
             cells.append(CellView(d.day.isoformat(), week.counts.get((column.id, idx), 0),
                                   (column.id, idx) in week.working, d.is_today, chips))
         rows.append(WeekRowView(ColumnView(column.id, column.kind, column.name, column.subtitle,

@@ -18,6 +18,7 @@ messages while typing: an incomplete line waits ("Not saved yet: ...") until Sav
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from datetime import datetime
 
@@ -140,7 +141,8 @@ class ChartDraftState(ChartState):
         if sent == self.draft_sync.server:
             return
         try:
-            chart, redirect = await self._chart_act(actions.do_save_chart, self._lines(), self.note)
+            save = functools.partial(actions.do_save_chart, settings=self._settings())
+            chart, redirect = await self._chart_act(save, self._lines(), self.note)
         except ValidationFailed:
             self.autosave_label = "Not saved yet: complete the lines, then Save draft."
             return

@@ -23,7 +23,8 @@ function parse(text) {
 
 function canonical(draft) {
   if (!draft) return "";
-  const rows = (draft.rows || []).filter((r) => Object.entries(r).some(([k, v]) => !k.endsWith("_error") && v !== "" && v !== null && v !== undefined));
+  // a row counts when a text field holds something (numbers alone, e.g. x/y 0 of no point, do not)
+  const rows = (draft.rows || []).filter((r) => Object.entries(r).some(([k, v]) => !k.endsWith("_error") && typeof v === "string" && v !== ""));
   return JSON.stringify({ rows: rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.endsWith("_error")).sort())), note: draft.note || "" });
 }
 

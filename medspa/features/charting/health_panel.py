@@ -63,7 +63,8 @@ class ChartHealthState(ChartState):
             yield redirect
             return
         if self.editable:
-            async for update in self._write(actions.do_save_chart, self._lines(), self.note, notice="Draft saved."):
+            async for update in self._write(actions.do_save_chart, self._lines(), self.note, settings=self._settings(),
+                                            notice="Draft saved."):
                 yield update
             if self.status != "ready" or self.error:
                 return
@@ -78,7 +79,8 @@ class ChartHealthState(ChartState):
             self.health_error, self.confirm_sign = "A contraindication is flagged: give your clinical reason to sign", False
             return
         sign = functools.partial(actions.do_sign_chart, override_reason=self.health_reason)
-        async for update in self._write(sign, self._lines(), self.note, notice="Chart signed."):
+        async for update in self._write(sign, self._lines(), self.note, settings=self._settings(),
+                                        notice="Chart signed."):
             yield update
         if self.chart_status == "signed":
             self.health_reason = ""

@@ -14,6 +14,8 @@ from medspa.domain.clinical.models import NoteStatus
 from medspa.domain.clinical.service import TREATMENT_AREAS
 from medspa.features.auth.shell import not_found_view, staff_header
 from medspa.features.charting.autosave import ChartDraftState, autosave_status, draft_keeper
+from medspa.features.charting.device_rows import settings_panel
+from medspa.features.charting.face_map import face_map_panel, point_badge
 from medspa.features.charting.photos import photos_panel
 from medspa.features.charting.signing_panel import ChartSigningState, after_signing, order_banner
 from medspa.features.charting.health_panel import ChartHealthState, health_panel
@@ -76,6 +78,8 @@ def _edit_row(row: RowView, i) -> rx.Component:
             _field_error(error), spacing="1"))
 
     return rx.table.row(
+        rx.table.cell(rx.vstack(point_badge(s, s.row_colours[i], i + 1, i, True), _field_error(row.point_error),
+                                spacing="1")),
         text_cell("product", row.product, "e.g. Botox", "180px", row.product_error),
         text_cell("lot_number", row.lot_number, "e.g. C3709C3", "140px", row.lot_number_error),
         text_cell("units", row.units, "20", "90px", row.units_error, input_mode="decimal"),
@@ -91,8 +95,9 @@ def _edit_row(row: RowView, i) -> rx.Component:
     )
 
 
-def _read_row(row: RowView) -> rx.Component:
+def _read_row(row: RowView, i) -> rx.Component:
     return rx.table.row(
+        rx.table.cell(point_badge(ChartState, ChartState.row_colours[i], i + 1, i, False)),
         rx.table.cell(row.product, class_name="line-product"),
         rx.table.cell(rx.code(row.lot_number, size="2"), class_name="line-lot-number"),
         rx.table.cell(row.units, class_name="line-units"),
@@ -114,7 +119,7 @@ def _lines() -> rx.Component:
             ),
             rx.table.root(
                 rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in (
-                    "Product", "Lot", "Units", "Area", "")))),
+                    "Point", "Product", "Lot", "Units", "Area", "")))),
                 rx.table.body(rx.cond(s.editable, rx.foreach(s.rows, _edit_row), rx.foreach(s.rows, _read_row))),
                 size="1", variant="ghost", width="100%", id="chart-lines",
             ),
@@ -164,8 +169,12 @@ def _actions() -> rx.Component:
         rx.cond(s.notice != "", rx.callout(s.notice, icon="circle-check", color_scheme="grass", size="1",
                                            width="100%", id="chart-notice")),
         rx.cond(s.editable, rx.cond(s.confirm_sign, confirm, edit),
-                rx.button(rx.icon("file-pen-line", size=15), "Amend", size="2", variant="outline", on_click=s.amend,
-                          loading=s.busy, id="chart-amend")),
+                rx.hstack(
+                    rx.button(rx.icon("file-pen-line", size=15), "Amend", size="2", variant="outline", on_click=s.amend,
+                              loading=s.busy, id="chart-amend"),
+                    rx.button(rx.icon("printer", size=15), "Print / PDF", size="2", variant="soft", color_scheme="gray",
+                              on_click=s.download_pdf, id="chart-pdf"),
+                    spacing="2")),
         spacing="3", width="100%",
     )
 
@@ -184,6 +193,8 @@ def _chart_view() -> rx.Component:
         _visit(),
         order_banner(),
         draft_keeper(),
+        rx.cond((s.template == "injectable") | (s.face_points.length() > 0), face_map_panel(s)),
+        settings_panel(s),
         _lines(),
         health_panel(),
         _actions(),

@@ -22,6 +22,8 @@ from medspa.domain.clinical.service import MAX_LINES, TREATMENT_AREAS, Chart, Ch
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.features.auth.state import StaffState
+from medspa.features.charting.device_rows import DeviceRowsMixin
+from medspa.features.charting.face_map import FaceMapMixin
 from medspa.web.inputs import parse_id
 
 FIELDS = ("product", "lot_number", "units", "treatment_area")
@@ -40,6 +42,10 @@ class RowView:
     lot_number_error: str = ""
     units_error: str = ""
     treatment_area_error: str = ""
+    view: str = ""  # the face-map point (features/charting/face_map.py): "" for none
+    x: int = 0
+    y: int = 0
+    point_error: str = ""
 
 
 @dataclasses.dataclass
@@ -90,6 +96,15 @@ def draft_to_json(rows: list, note: str) -> str:
                       separators=(",", ":"), sort_keys=True)
 
 
+def _sent(r: RowView) -> bool:
+    """Whether a form row is sent on save (anything typed or a point placed)."""
+    return any((r.product.strip(), r.lot_number.strip(), r.units.strip(), r.treatment_area, r.view))
+
+
+def _point(r: RowView) -> tuple[str | None, int | None, int | None]:
+    return (r.view, r.x, r.y) if r.view else (None, None, None)
+
+
 def appointment_id_from_path(path: str) -> int:
     """/chart/123 -> 123; anything else -> 0."""
     parts = [p for p in (path or "").split("/") if p]
@@ -98,7 +113,7 @@ def appointment_id_from_path(path: str) -> int:
     return 0
 
 
-class ChartState(StaffState):
+class ChartState(FaceMapMixin, DeviceRowsMixin, StaffState):
     """What /chart/<id> shows. status: loading, ready or not_found."""
 
     status: str = "loading"
@@ -151,6 +166,7 @@ class ChartState(StaffState):
         self.rows, self.history, self.editable, self.busy, self.confirm_sign = [], [], False, False, False
         self.signing = SigningView()
         self.draft_sync = DraftSync(clear=self.draft_sync.clear)
+        self.settings, self.device_options, self.selected_point = [], [], 0
 
     def _show(self, chart: Chart) -> None:
         self.status = "ready"
@@ -160,7 +176,10 @@ class ChartState(StaffState):
         self.version, self.chart_status, self.editable = chart.version, chart.status, chart.editable
         self.signed_label = chart.signed_label
         self.history = [VersionView(v.version, v.signed_label) for v in chart.history]
-        self.rows = [RowView(ln.product, ln.lot_number, ln.units, ln.treatment_area) for ln in chart.lines]
+        self.rows = [RowView(ln.product, ln.lot_number, ln.units, ln.treatment_area, view=ln.view or "",
+                             x=ln.x or 0, y=ln.y or 0) for ln in chart.lines]
+        self._show_settings(chart)
+        self.selected_point = 0
         if not self.rows and chart.editable:
             self.rows = [RowView()]
         self.note, self.note_error, self.error, self.confirm_sign = chart.note, "", "", False
@@ -171,32 +190,36 @@ class ChartState(StaffState):
                                    [AddendumView(a.author, a.at_label, a.text) for a in chart.addenda],
                                    chart.cosign_label, chart.needs_cosign)
 
+    def _new_row(self) -> RowView:
+        """An empty row (the face map's new point starts from it when no row has a product)."""
+        return RowView()
+
     def _lines(self) -> list[LineInput]:
-        return [LineInput(r.product, r.lot_number, r.units, r.treatment_area) for r in self.rows
-                if any((r.product.strip(), r.lot_number.strip(), r.units.strip(), r.treatment_area))]
+        return [LineInput(r.product, r.lot_number, r.units, r.treatment_area, *_point(r)) for r in self.rows
+                if _sent(r)]
 
     def _show_errors(self, fields: dict[str, str]) -> None:
         """Messages next to their fields ("lines.<i>.<field>" counts only the rows sent)."""
-        sent = [i for i, r in enumerate(self.rows)
-                if any((r.product.strip(), r.lot_number.strip(), r.units.strip(), r.treatment_area))]
-        rows = [dataclasses.replace(r, product_error="", lot_number_error="", units_error="", treatment_area_error="")
-                for r in self.rows]
+        sent = [i for i, r in enumerate(self.rows) if _sent(r)]
+        rows = [dataclasses.replace(r, product_error="", lot_number_error="", units_error="", treatment_area_error="",
+                                    point_error="") for r in self.rows]
         for n, i in enumerate(sent):
-            for name in FIELDS:
+            for name in (*FIELDS, "point"):
                 message = fields.get(f"lines.{n}.{name}", "")
                 if message:
                     setattr(rows[i], f"{name}_error", message)
         self.rows = rows
+        self._show_setting_errors(fields)
         self.note_error = fields.get("note", "")
-        self.error = fields.get("lines", "") or "Check the highlighted fields."
+        self.error = fields.get("lines", "") or fields.get("settings", "") or "Check the highlighted fields."
 
-    async def _chart_act(self, action: Callable[..., Any], *args: Any) -> tuple[Chart | None, Any]:
+    async def _chart_act(self, action: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Chart | None, Any]:
         """(chart, None) from `action(actor, appointment_id, *args)`; else (None, sign-in redirect
         or None: the page shows "not found"). ValidationFailed and ChartLocked propagate."""
         if not self._appointment_id:
             self._forget("not_found")
             return None, None
-        done = await self._act(action, self._appointment_id, *args)
+        done = await self._act(action, self._appointment_id, *args, **kwargs)
         if done.redirect is not None:
             self._forget("loading")
             return None, done.redirect
@@ -205,13 +228,13 @@ class ChartState(StaffState):
             return None, None
         return done.value, None
 
-    async def _write(self, action: Callable[..., Any], *args: Any, notice: str):
+    async def _write(self, action: Callable[..., Any], *args: Any, notice: str, **kwargs: Any):
         """Run one chart-changing action (the permission is the action's to check) and show
         its result, or the field messages / the lock message next to the form."""
         self.busy, self.notice, self.error = True, "", ""
         yield
         try:
-            chart, redirect = await self._chart_act(action, *args)
+            chart, redirect = await self._chart_act(action, *args, **kwargs)
         except ValidationFailed as exc:
             self.busy, self.confirm_sign = False, False
             self._show_errors(exc.fields)
@@ -285,7 +308,8 @@ class ChartState(StaffState):
     @rx.event
     async def save(self):
         """Save the draft as shown."""
-        async for update in self._write(actions.do_save_chart, self._lines(), self.note, notice="Draft saved."):
+        async for update in self._write(actions.do_save_chart, self._lines(), self.note, settings=self._settings(),
+                                        notice="Draft saved."):
             yield update
 
     @rx.event
@@ -300,7 +324,8 @@ class ChartState(StaffState):
         """Save what is shown and sign it (one transaction): the chart becomes read-only."""
         if not self.confirm_sign:
             return
-        async for update in self._write(actions.do_sign_chart, self._lines(), self.note, notice="Chart signed."):
+        async for update in self._write(actions.do_sign_chart, self._lines(), self.note, settings=self._settings(),
+                                        notice="Chart signed."):
             yield update
 
     @rx.event
@@ -309,3 +334,11 @@ class ChartState(StaffState):
         async for update in self._write(actions.do_amend_chart,
                                         notice="Amendment started: edit, then sign the new version."):
             yield update
+
+    @rx.event
+    async def download_pdf(self):
+        """The chart's print version as a PDF (one audited chart.read, pdf=True)."""
+        chart_file, redirect = await self._chart_act(actions.fetch_chart_pdf)
+        if chart_file is None:
+            return redirect
+        return rx.download(data=chart_file.data, filename=chart_file.filename, mime_type=chart_file.content_type)

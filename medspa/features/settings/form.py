@@ -17,7 +17,7 @@ from medspa.domain.scheduling.labels import resource_type_name
 
 NONE = "__none__"  # the select value for "no room / device needed" (a select item cannot be "")
 TEXT_FIELDS = ("category", "name", "description", "duration_minutes", "buffer_before_minutes",
-               "buffer_after_minutes", "price_cents", "deposit_cents", "room_type", "device_type",
+               "buffer_after_minutes", "price_cents", "deposit_cents", "room_type", "device_type", "chart_template",
                "min_notice_minutes", "slot_grid_minutes", "max_advance_days")
 FIELD_LIMIT = 2100  # longer text is refused before parsing (the description's limit is 2000)
 
@@ -47,7 +47,7 @@ def blank_form() -> dict[str, str]:
     """A new service's form: 30 minutes, 15-minute grid, 2 hours' notice, no room or device."""
     return {"category": "", "name": "", "description": "", "duration_minutes": "30", "buffer_before_minutes": "0",
             "buffer_after_minutes": "0", "price_cents": "", "deposit_cents": "0", "room_type": NONE,
-            "device_type": NONE, "min_notice_minutes": "120", "slot_grid_minutes": "15", "max_advance_days": ""}
+            "device_type": NONE, "chart_template": NONE, "min_notice_minutes": "120", "slot_grid_minutes": "15", "max_advance_days": ""}
 
 
 def form_of(row: ServiceRow) -> dict[str, str]:
@@ -56,7 +56,8 @@ def form_of(row: ServiceRow) -> dict[str, str]:
             "duration_minutes": str(row.duration_minutes), "buffer_before_minutes": str(row.buffer_before_minutes),
             "buffer_after_minutes": str(row.buffer_after_minutes), "price_cents": amount_text(row.price_cents),
             "deposit_cents": amount_text(row.deposit_cents), "room_type": row.room_type or NONE,
-            "device_type": row.device_type or NONE, "min_notice_minutes": str(row.min_notice_minutes),
+            "device_type": row.device_type or NONE, "chart_template": row.chart_template or NONE,
+            "min_notice_minutes": str(row.min_notice_minutes),
             "slot_grid_minutes": str(row.slot_grid_minutes),
             "max_advance_days": "" if row.max_advance_days is None else str(row.max_advance_days)}
 
@@ -100,10 +101,12 @@ def parse_form(form: dict[str, str], online: bool, provider_ids: list[int]) -> t
     if errors:
         return None, errors
     room, device = form.get("room_type", NONE), form.get("device_type", NONE)
+    template = form.get("chart_template", NONE)
     return ServiceInput(category=form.get("category", ""), name=form.get("name", ""),
                         description=form.get("description", ""), price_cents=price, deposit_cents=deposit,
                         room_type=None if room == NONE else room, device_type=None if device == NONE else device,
                         provider_ids=tuple(provider_ids), online_bookable=online, max_advance_days=advance,
+                        chart_template=None if template == NONE else template,
                         **ints), {}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from medspa.domain.clinical.device_rows import TEMPLATE_LABELS
 from medspa.features.settings.contraindications import contraindications_section
 from medspa.features.settings.form import NONE
 from medspa.features.settings.state import Choice, SettingsState
@@ -49,6 +50,17 @@ def _select(name: str, label: str, items: rx.Var, none_label: str, hint: str = "
                           rx.foreach(items, lambda c: rx.select.item(c.label, value=c.value))),
         value=S.form[name], on_change=S.set_field(name), size="2")
     return _labelled(name, label, control, hint)
+
+
+def _template_select() -> rx.Component:
+    """The chart template: what the visit's chart opens with (clinical/device_rows.py)."""
+    control = rx.select.root(
+        rx.select.trigger(id="svc-chart_template", width="100%"),
+        rx.select.content(rx.select.item("From the category", value=NONE),
+                          *(rx.select.item(label, value=key) for key, label in TEMPLATE_LABELS.items())),
+        value=S.form["chart_template"], on_change=S.set_field("chart_template"), size="2")
+    return _labelled("chart_template", "Chart template", control,
+                     "Injectables open with the face map; devices and peels with their settings rows.")
 
 
 def _section(title: str, *children: rx.Component, note: str = "") -> rx.Component:
@@ -114,6 +126,7 @@ def _resources() -> rx.Component:
         rx.grid(
             _select("room_type", "Room needed", S.room_types, "No room needed"),
             _select("device_type", "Device needed", S.device_types, "No device needed"),
+            _template_select(),
             columns="2", spacing="3", width="100%"),
         rx.vstack(
             rx.text("Providers who perform it", size="2", weight="medium"),

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from medspa.domain.clinical.consent import CONSENTS_SIGNED
+from medspa.domain.clinical.forms import FORMS_DONE
 from medspa.features.auth.shell import not_found_view, staff_header
 from medspa.features.choices import Option
 from medspa.features.today.state import ARRIVALS, MY_DAY, AlertView, CountView, TodayState, VisitView
@@ -37,8 +39,8 @@ def _paper(words, done_words: str, icon: str, class_name: str) -> rx.Component:
 
 def _forms(v: VisitView) -> rx.Component:
     """The visit's intake forms and consents as chips ("Forms 1/2", "Consents signed")."""
-    return rx.fragment(_paper(v.forms, "Forms done", "clipboard-list", "today-forms"),
-                       _paper(v.consents, "Consents signed", "signature", "today-consents"))
+    return rx.fragment(_paper(v.forms, FORMS_DONE, "clipboard-list", "today-forms"),
+                       _paper(v.consents, CONSENTS_SIGNED, "signature", "today-consents"))
 
 
 def _alerts(v: VisitView) -> rx.Component:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from medspa.clock import Clock
+from medspa.domain.clinical.health_record import require_change_override
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, Resource
 from medspa.domain.scheduling.actions.desk import ProviderOption, ServiceOption, fetch_booking_options
@@ -62,14 +63,20 @@ def do_move_visit(actor: Actor, appointment_id: int, *, start_at: datetime, prov
                          clock=clock, engine=engine)
 
 
-def do_edit_visit(actor: Actor, appointment_id: int, change: VisitChange, *, clock: Clock | None = None,
-                  engine: Engine | None = None) -> AppointmentDetail:
+def do_edit_visit(actor: Actor, appointment_id: int, change: VisitChange, *, override_reason: str = "",
+                  clock: Clock | None = None, engine: Engine | None = None) -> AppointmentDetail:
     """The edit dialog's save: time, provider, service, room and notes as `change` gives them
-    (None keeps); returns the refreshed panel. Raises reschedule.MoveRefused (reason next to the
-    time: nothing changed), InvalidTransition, ValidationFailed, NotFound, PermissionDenied."""
+    (None keeps); returns the refreshed panel. A change of service re-checks the client's
+    contraindications (clinical.health_record.require_change_override): a new flag needs
+    `override_reason`, kept with the visit. Raises reschedule.MoveRefused (reason next to the
+    time: nothing changed), HealthFlagged (a ValidationFailed keyed "health_reason": nothing
+    changed), InvalidTransition, ValidationFailed, NotFound, PermissionDenied."""
     now = now_of(clock)
     with atomic(actor.org_id, engine=engine) as work:
-        move_visit(work.session, actor, appointment_id, change, now=now, online=False)
+        service_before = get_appointment(work.session, appointment_id).service_id
+        moved = move_visit(work.session, actor, appointment_id, change, now=now, online=False)
+        if moved.appointment.service_id != service_before:
+            require_change_override(work.session, actor, moved.appointment, override_reason, now)
         work.commit()
         return appointment_detail(work.session, actor, appointment_id, now=now)
 
