@@ -42,6 +42,7 @@ from medspa.features.consent import tablet as consent_tablet_page
 from medspa.features.lab import page as lab_page
 from medspa.features.inventory import page as inventory_page
 from medspa.features.recall import page as recall_page
+from medspa.features.reviews import page as reviews_page
 
 _PAGE_MODULES = (
     home_page,
@@ -54,6 +55,7 @@ _PAGE_MODULES = (
     account_page,
     staff_page,
     charting_page,
+    reviews_page,
     dashboard_page,
     outbox_page,
     settings_page,

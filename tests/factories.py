@@ -43,8 +43,8 @@ class TestClinic:
     def public(self) -> Actor:
         return Actor.public(self.org_id)
 
-    def staff_actor(self, role: str = "front_desk") -> Actor:
-        return Actor(org_id=self.org_id, role=role, user_id=None, label=f"test {role}")
+    def staff_actor(self, role: str = "front_desk", staff_id: int | None = None) -> Actor:
+        return Actor(org_id=self.org_id, role=role, user_id=None, staff_id=staff_id, label=f"test {role}")
 
     def session(self) -> Session:
         """A tenant session (use as a context manager)."""
@@ -76,6 +76,8 @@ def build_clinic(engine, owner_engine, *, time_zone: str = "America/New_York", p
         loc = add_location(s, actor, "Main", time_zone, cancellation_window_hours=window_hours)
         loc.late_cancel_keeps_deposit = late_keeps_deposit
         staff = [add_staff(s, actor, f"Provider {i + 1}", "provider", title="RN") for i in range(providers)]
+        for st in staff:  # nurse practitioners: prescribers, so the order rule of issue 18 leaves them be
+            st.licence = "NP"
         for st in staff:
             set_working_hours(s, actor, st.id, loc.id, weekly)
         room = add_resource(s, actor, loc.id, "room", "Room 1", "treatment_room")

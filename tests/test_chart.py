@@ -53,9 +53,11 @@ def _visit(clinic, *, hour: int = 14, service: str = "botox", confirm: bool = Tr
 def _person(clinic, role: str, name: str) -> Actor:
     with clinic.session() as s:
         user = create_user(s, clinic.system, email=f"{role}-{uuid.uuid4().hex[:8]}@example.com",
-                           password="long-enough-password", role=role, display_name=name)
-        s.commit()
-        return Actor(org_id=clinic.org_id, role=role, user_id=user.id, label=name, ip="203.0.113.9")
+                           password="long-enough-password", role=role, display_name=name,
+                           staff_id=clinic.provider_ids[0] if role == "provider" else None)
+        s.commit()  # a provider is the visits' provider: they may sign (issue 18)
+        return Actor(org_id=clinic.org_id, role=role, user_id=user.id, label=name, ip="203.0.113.9",
+                     staff_id=user.staff_id)
 
 
 @pytest.fixture

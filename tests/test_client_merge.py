@@ -24,6 +24,7 @@ from medspa.domain.clients.search import list_clients
 from medspa.domain.clients.service import ClientInput, find_or_create_client, search_clients
 from medspa.domain.clinical.documents import ClientDocument
 from medspa.domain.clinical.product_models import LotUsage, Product, ProductLot
+from medspa.domain.clinical.signing_models import PrescriberOrder
 from medspa.domain.clinical.lab_tests import list_tests
 from medspa.domain.clinical.orders import place_order
 from medspa.domain.clinical.health_models import HealthOverride
@@ -92,7 +93,7 @@ def two_records(engine, owner_engine, tmp_path):
         location_id=clinic.location_id, service_id=clinic.services["botox"], start_at=ny(16, 11),
         client=ClientInput("M.", "Wong", "m.wong@work.example", "+12125550177",
                            email_marketing_consent=True), card=CARD), gateway, clock)
-    provider = Actor(org_id=clinic.org_id, role="provider", label="nurse")
+    provider = Actor(org_id=clinic.org_id, role="provider", label="nurse", staff_id=clinic.provider_ids[0])
     sign_required_consents(clinic, second.id)  # a signed consent (append-only) follows its client too
     with clinic.session() as s:
         s.get(Client, second.client_id).date_of_birth = date(1990, 3, 4)
@@ -108,6 +109,9 @@ def two_records(engine, owner_engine, tmp_path):
         s.flush()
         s.add(LotUsage(org_id=clinic.org_id, lot_id=lot.id, product_id=product.id, client_id=second.client_id,
                        appointment_id=second.id, note_id=signed.note_id, quantity_tenths=200, created_at=NOW))
+        s.add(PrescriberOrder(org_id=clinic.org_id, client_id=second.client_id,  # an exam/order (issue 18)
+                              prescriber_id=clinic.provider_ids[0], scope="all", examined_at=NOW,
+                              valid_until=NOW + timedelta(days=365), created_at=NOW))
         add_photo(s, provider, second.id, _jpeg(), "before", NOW, LocalMediaStore(tmp_path / "media"))
         card = SavedCard(org_id=clinic.org_id, client_id=second.client_id, gateway="test",  # card on file (issue 16)
                          payment_method_id="pm_test_wong", brand="visa", last4="4242", exp_month=1, exp_year=2030)

@@ -187,7 +187,7 @@ def test_an_old_signature_does_not_satisfy_a_new_version(clinic):
 def test_chart_signing_waits_for_the_current_consent(clinic):
     store = MemoryStore()
     appt, client_id = _visit(clinic, day=date(2026, 7, 1), hour=14)
-    nurse = clinic.staff_actor("provider")
+    nurse = clinic.staff_actor("provider", clinic.provider_ids[0])  # the visit's provider signs (issue 18)
     with clinic.session() as s:
         save_chart(s, nurse, appt, [LineInput("Botox", "C3709C3", "20", "glabella")], "ok", NOW)
         s.commit()

@@ -234,7 +234,7 @@ def test_signing_a_flagged_chart_needs_the_providers_reason(clinic):
 def test_an_unflagged_chart_signs_without_a_reason(clinic):
     appt = _visit(clinic, _client(clinic))
     sign_required_consents(clinic, appt)
-    chart = do_sign_chart(clinic.staff_actor("provider"), appt, [LineInput("Botox", "C3", "20", "glabella")], "",
+    chart = do_sign_chart(clinic.staff_actor("provider", clinic.provider_ids[0]), appt, [LineInput("Botox", "C3", "20", "glabella")], "",
                           clock=FixedClock(NOW), engine=clinic.engine)
     assert chart.status == "signed"
 

@@ -29,6 +29,7 @@ from medspa.domain.clinical.inventory_chart import chartable_products, check_lin
 from medspa.domain.clinical.product_models import LotUsage
 from medspa.domain.clinical.recall import find_lots, lot_recall, recall_csv
 from medspa.domain.clinical.service import LineInput, amend_chart, get_chart, save_chart, sign_chart
+from medspa.domain.identity.actor import Actor
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.scheduling.service import hold_slot
 from medspa.domain.textrules import CONTROL_MESSAGE
@@ -39,6 +40,12 @@ NOW = utc(2026, 7, 1, 16)  # noon in New York; the visits are at 2 PM
 NY = ZoneInfo("America/New_York")
 BOTOX = ProductInput("Botox", "Allergan", "neuromodulator", "units", "", "", "50")
 VOLUMA = ProductInput("Juvéderm Voluma", "Allergan", "filler", "mL", "", "", "2")
+
+
+def _provider(clinic) -> Actor:
+    """The visit's provider (a staff record: only the visit's provider signs, clinical/signing.py)."""
+    return Actor(org_id=clinic.org_id, role="provider", user_id=None, label="test provider",
+                 staff_id=clinic.provider_ids[0])
 
 
 def _call(clinic, fn, *args, now: datetime = NOW, **kwargs):
@@ -70,7 +77,7 @@ def stock(clinic):
     good = _call(clinic, receive_lot, owner, botox, "c3709c3", "2026-11-30", "500")
     old = _call(clinic, receive_lot, owner, botox, "OLD1", "2026-06-30", "100", now=utc(2026, 6, 1))
     filler = _call(clinic, receive_lot, owner, voluma, "VB100", date(2027, 3, 1), "10")
-    provider = clinic.staff_actor("provider")
+    provider = _provider(clinic)
     vial = _call(clinic, open_vial, provider, good, "2.5", now=utc(2026, 7, 1, 13, 2))
     stale = _call(clinic, open_vial, provider, good, "2.5", now=utc(2026, 6, 29, 10))
     return {"botox": botox, "voluma": voluma, "good": good, "old": old, "filler": filler, "vial": vial.id,
@@ -116,7 +123,7 @@ def test_product_defaults_validation_and_audit(clinic):
     _call(clinic, save_product, manager, pid, ProductInput("Botox Cosmetic", "AbbVie", "neuromodulator", "units",
                                                            "100", "48", "100"))
     _call(clinic, set_product_active, manager, pid, False)
-    [p] = _call(clinic, list_products, clinic.staff_actor("provider"))
+    [p] = _call(clinic, list_products, _provider(clinic))
     assert (p.name, p.beyond_use_hours, p.low_stock_tenths, p.active) == ("Botox Cosmetic", 48, 1000, False)
     with clinic.session() as s:
         actions = [r[0] for r in s.execute(text("select action from audit_event where action like 'product.%' "
@@ -154,7 +161,7 @@ def test_receive_lot_validation(clinic, stock):
 
 
 def test_open_vial_concentration_and_beyond_use(clinic, stock):
-    provider = clinic.staff_actor("provider")
+    provider = _provider(clinic)
     vial = _call(clinic, open_vial, provider, stock["good"], "4", now=utc(2026, 7, 1, 14, 2))
     assert (vial.diluent_ml_tenths, vial.units_per_ml_tenths) == (40, 250)  # 100 u / 4 mL = 25 u/mL
     assert vial.opened_label == "Jul 1 10:02 AM" and vial.use_by_label == "Jul 2 10:02 AM EDT"
@@ -206,7 +213,7 @@ def test_check_line_lot_names_the_reason(clinic, stock):
 
 def test_chart_refuses_expired_lot_and_stale_vial_with_field_messages(clinic, stock):
     appt = _visit(clinic)
-    provider = clinic.staff_actor("provider")
+    provider = _provider(clinic)
     lines = [LineInput("", "", "20", "glabella", product_id=stock["botox"], lot_id=stock["old"], vial_id=None),
              LineInput("", "", "10", "forehead",
                        product_id=stock["botox"], lot_id=stock["good"], vial_id=stock["stale"]),
@@ -221,7 +228,7 @@ def test_chart_refuses_expired_lot_and_stale_vial_with_field_messages(clinic, st
 
 def test_catalog_line_takes_name_unit_and_lot_number_from_the_catalog(clinic, stock):
     appt = _visit(clinic)
-    provider = clinic.staff_actor("provider")
+    provider = _provider(clinic)
     chart = _call(clinic, save_chart, provider, appt, [
         LineInput("typed name", "typed lot", "20", "glabella",
                   product_id=stock["botox"], lot_id=stock["good"], vial_id=stock["vial"], unit="mL"),
@@ -236,7 +243,7 @@ def test_catalog_line_takes_name_unit_and_lot_number_from_the_catalog(clinic, st
 
 def test_signing_deducts_and_amendment_reverses(clinic, stock):
     appt = _visit(clinic)
-    provider = clinic.staff_actor("provider")
+    provider = _provider(clinic)
     line = LineInput("", "", "20", "glabella", product_id=stock["botox"], lot_id=stock["good"], vial_id=stock["vial"])
     _call(clinic, save_chart, provider, appt, [line, LineInput("", "", "1", "cheeks",
                                                                product_id=stock["voluma"], lot_id=stock["filler"])], "")
@@ -257,7 +264,7 @@ def test_signing_deducts_and_amendment_reverses(clinic, stock):
 
 def test_over_stock_is_allowed_and_flagged_low(clinic, stock):
     appt = _visit(clinic)
-    provider = clinic.staff_actor("provider")
+    provider = _provider(clinic)
     _call(clinic, save_chart, provider, appt, [LineInput("", "", "12", "cheeks",
                                                          product_id=stock["voluma"], lot_id=stock["filler"])], "")
     _call(clinic, sign_chart, provider, appt)
@@ -272,7 +279,7 @@ def test_over_stock_is_allowed_and_flagged_low(clinic, stock):
 
 
 def test_recall_lists_each_client_visit_once_net_of_amendments(clinic, stock):
-    provider = clinic.staff_actor("provider")
+    provider = _provider(clinic)
     line = LineInput("", "", "20", "glabella", product_id=stock["botox"], lot_id=stock["good"], vial_id=stock["vial"])
     first, second, moved = _visit(clinic, "Ivy"), _visit(clinic, "Mia", hour=15), _visit(clinic, "Zoe", hour=16)
     for appt in (first, second, moved):
@@ -298,7 +305,7 @@ def test_recall_lists_each_client_visit_once_net_of_amendments(clinic, stock):
 
 
 def test_recall_csv_and_its_audit(clinic, stock):
-    provider = clinic.staff_actor("provider")
+    provider = _provider(clinic)
     appt = _visit(clinic, "Ivy")
     with clinic.session() as s:
         s.execute(text("update client set first_name = '=cmd' where id = (select client_id from appointment "
@@ -338,13 +345,13 @@ def test_recall_is_owner_and_provider_only(clinic, stock, role):
 
 def test_find_lots_by_number(clinic, stock):
     with clinic.session() as s:
-        found = find_lots(s, clinic.staff_actor("provider"), number="c37")
+        found = find_lots(s, _provider(clinic), number="c37")
     assert [f.label for f in found] == ["Botox · C3709C3 · exp Nov 30, 2026"]
 
 
 def test_chart_products_action_and_another_clinics_visit(clinic, stock, engine, owner_engine):
     appt = _visit(clinic)
-    provider = clinic.staff_actor("provider")
+    provider = _provider(clinic)
     choices = ia.fetch_chart_products(provider, appt, engine=engine)
     assert [c.name for c in choices] == ["Botox", "Juvéderm Voluma"]
     with pytest.raises(NotFound):

@@ -15,6 +15,7 @@ from medspa.domain.clients.service import ClientInput, find_or_create_client
 from medspa.domain.clinical.inventory import ProductInput, open_vial, receive_lot, save_product
 from medspa.domain.clinical.models import TreatmentLine
 from medspa.domain.clinical.service import LineInput, save_chart, sign_chart
+from tests.test_inventory import _provider
 from medspa.domain.identity.models import UserAccount, UserSession
 from medspa.domain.identity.passwords import hash_password
 from medspa.domain.identity.tokens import token_hash
@@ -59,7 +60,7 @@ def _world(engine, owner_engine):
     for v in visits:
         sign_required_consents(clinic, v)
     with clinic.session() as s:
-        provider = clinic.staff_actor("provider")
+        provider = _provider(clinic)  # the visit's provider signs (clinical/signing.py)
         save_chart(s, provider, visits[1], [LineInput("", "", "20", "glabella",
                                                       product_id=botox, lot_id=lot, vial_id=vial)], "", NOW)
         sign_chart(s, provider, visits[1], NOW)

@@ -8,6 +8,7 @@ look alike) when it does not. Each call runs in its own transaction, rolled back
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import product
@@ -30,7 +31,9 @@ from medspa.domain.clinical.photos import LocalMediaStore, add_photo, open_photo
 from medspa.domain.clinical.product_models import Product, ProductLot
 from medspa.domain.clinical.forms import submit_form, visit_answers
 from medspa.domain.clinical.health_record import read_history, update_history
+from medspa.domain.clinical.chart_review import review_queue
 from medspa.domain.clinical.service import LineInput, get_chart, save_chart
+from medspa.domain.practice.models import Organization
 from medspa.domain.clinical.documents import list_documents
 from medspa.domain.clinical.lab_tests import LabTest, ensure_builtin_tests
 from medspa.domain.clinical.order_reads import client_orders, worklist
@@ -140,6 +143,14 @@ def gateway(w: World):
     return TestPaymentGateway(w.clinic.engine, lambda: NOW)
 
 
+def _review_queue(s, a, w):
+    """The medical director's queue (issue 18), read by the clinic's director (a prescriber)."""
+    director = w.clinic.provider_ids[1]
+    s.get(Organization, w.clinic.org_id).medical_director_id = director
+    s.flush()
+    return review_queue(s, dataclasses.replace(a, staff_id=director), NOW)
+
+
 ENTRY_POINTS = {
     "calendar.read": lambda s, a, w: calendar_day(s, a, location_id=w.clinic.location_id, day=DAY, now=NOW),
     "availability.read": lambda s, a, w: find_slots(s, a, location_id=w.clinic.location_id,
@@ -197,6 +208,7 @@ ENTRY_POINTS = {
     "consent.collect": lambda s, a, w: _collect_consent(s, a, w),
     "consent.read": lambda s, a, w: _read_consent(s, a, w),
     "history.read": lambda s, a, w: read_history(s, a, w.client_id, NOW),
+    "chart.cosign": lambda s, a, w: _review_queue(s, a, w),
     "history.write": lambda s, a, w: update_history(s, a, w.client_id, {"goals": {"text": "matrix"}}, NOW),
 }
 

@@ -7,7 +7,7 @@ sharing mark (shared, shared_at, shared_by). The app role may update the tags an
 mark (never the keys, sizes or bytes). organization gains keep_photo_originals (owner setting).
 
 Revision ID: 0052
-Revises: 0050
+Revises: 0051
 """
 from typing import Sequence, Union
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0052'
-down_revision: Union[str, None] = '0050'
+down_revision: Union[str, None] = '0051'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -23,6 +23,10 @@ class LocationSpec:
     country_prefix: str = "+1"
 
 
+KIND_LICENCE = {"md": "MD", "np": "NP", "rn": "RN", "esth": "aesthetician", "laser": "other"}
+"""A demo provider's licence by skill group (issue 18: MD and NP prescribe; RNs inject under their orders)."""
+
+
 @dataclass(frozen=True)
 class StaffSpec:
     name: str

@@ -329,6 +329,7 @@ def _fill(session: Session, org_id: int, slug: str, size: LargeSize, now: dateti
             st = add_staff(session, actor, display, "provider", title=TITLES[kind],
                            color=f"#{rng.randrange(0x404040, 0xc0c0c0):06x}")
             kinds_by_staff[st.id] = kind
+            st.licence = D.KIND_LICENCE.get(kind, "")  # issue 18: who may treat and sign
             grp = GROUP[kind]
             start = time(9, 0) if pi % 2 == 0 else time(10, 0)
             end = time(start.hour + SHIFT_MINUTES // 60, SHIFT_MINUTES % 60)

@@ -1004,7 +1004,11 @@ def _fill_clinic(session: Session, org_id: int, spec: _ClinicSpec, slug: str, to
                                         loc.address, loc.phone).id
     staff_ids: dict[str, int] = {}
     for st in spec.staff:
-        staff_ids[st.name] = add_staff(session, actor, st.name, st.role, title=st.title, color=st.color).id
+        added = add_staff(session, actor, st.name, st.role, title=st.title, color=st.color)
+        added.licence = D.KIND_LICENCE.get(st.kind, "")  # issue 18: who may treat and sign
+        staff_ids[st.name] = added.id
+        if st.kind == "md":  # the demo's medical director co-signs the nurses' injectable charts (/reviews)
+            session.get(Organization, actor.org_id).medical_director_id = added.id
         per_loc: dict[str, dict[int, list[tuple[time, time]]]] = {}
         for wd, (loc, a, b) in st.hours.items():
             per_loc.setdefault(loc, {})[wd] = [(time.fromisoformat(a), time.fromisoformat(b))]

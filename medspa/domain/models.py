@@ -9,6 +9,7 @@ from medspa.domain.clinical.consent_models import ConsentSignature, ConsentTempl
 from medspa.domain.clinical.models import TreatmentLine, TreatmentNote
 from medspa.domain.clinical.device_models import TreatmentSetting
 from medspa.domain.clinical.product_models import LotUsage, Product, ProductLot, ProductVial
+from medspa.domain.clinical.signing_models import ChartAddendum, ChartCosign, PrescriberOrder
 from medspa.domain.clinical.photos import ClinicalPhoto
 from medspa.domain.clinical.documents import ClientDocument
 from medspa.domain.clinical.lab_tests import LabTest

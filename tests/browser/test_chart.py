@@ -29,7 +29,8 @@ def provider_session(page: Page, base_url: str, desk) -> None:
     token = secrets.token_urlsafe(32)
     with desk.clinic.session() as s:
         user = create_user(s, desk.clinic.system, email=f"nurse-{desk.clinic.slug}@example.com",
-                           password="nurse-password-2026", role="provider", display_name="Nurse Amy")
+                           password="nurse-password-2026", role="provider", display_name="Nurse Amy",
+                           staff_id=desk.clinic.provider_ids[0])  # the visit's provider (issue 18: who signs)
         s.add(UserSession(org_id=desk.clinic.org_id, user_id=user.id,
                           token_hash=hashlib.sha256(token.encode()).hexdigest(), created_at=FROZEN_NOW,
                           last_seen_at=FROZEN_NOW, expires_at=FROZEN_NOW + timedelta(hours=8)))

@@ -32,7 +32,7 @@ def test_book_again_from_a_past_visit_and_charts_for_providers_only(page: Page, 
     with clinic.session() as s:
         visit = _visit(s, clinic, FROZEN_NOW - timedelta(days=7), client_id=client_id).id
         s.commit()
-    nurse = clinic.staff_actor("provider")
+    nurse = clinic.staff_actor("provider", clinic.provider_ids[0])  # the visit's provider signs (issue 18)
     sign_required_consents(clinic, visit, now=FROZEN_NOW - timedelta(days=7))
     with clinic.session() as s:
         save_chart(s, nurse, visit, [LineInput("Botox", "C3709C3", "20", "glabella")], "Tolerated well.",

@@ -137,7 +137,8 @@ def staff_session(page: Page, base_url: str, clinic, role: str, name: str) -> No
     token = secrets.token_urlsafe(32)
     with clinic.session() as s:
         user = create_user(s, clinic.system, email=f"{role}-{clinic.slug}@example.com",
-                           password="staff-password-2026", role=role, display_name=name)
+                           password="staff-password-2026", role=role, display_name=name,
+                           staff_id=clinic.provider_ids[0] if role == "provider" else None)  # signs its visits
         s.add(UserSession(org_id=clinic.org_id, user_id=user.id, token_hash=hashlib.sha256(token.encode()).hexdigest(),
                           created_at=FROZEN_NOW, last_seen_at=FROZEN_NOW, expires_at=FROZEN_NOW + timedelta(hours=8)))
         s.commit()

@@ -14,12 +14,13 @@ from datetime import date, datetime
 from sqlalchemy.engine import Engine
 
 from medspa.domain.analytics.common import PERMISSION, tune_report_session
+from medspa.domain.analytics.timeliness import ChartTimeliness, chart_timeliness
 from medspa.domain.analytics.dashboard import DashboardFigures, dashboard_figures, report_locations
 from medspa.domain.analytics.drills import Drill, drill
 from medspa.domain.identity.actor import Actor
 from medspa.domain.work import atomic
 
-__all__ = ["LocationChoice", "fetch_dashboard", "fetch_drill", "fetch_report_locations"]
+__all__ = ["LocationChoice", "fetch_chart_timeliness", "fetch_dashboard", "fetch_drill", "fetch_report_locations"]
 
 
 @dataclass(frozen=True)
@@ -61,3 +62,12 @@ def fetch_drill(actor: Actor, key: str, arg: str = "", *, start: date, end: date
         tune_report_session(work.session)
         return drill(work.session, actor, key, arg, start=start, end=end, location_id=location_id, now=now,
                      export=export)
+
+
+def fetch_chart_timeliness(actor: Actor, *, start: date, end: date, location_id: int | None, now: datetime,
+                           engine: Engine | None = None) -> ChartTimeliness:
+    """Charts signed within 24 h / 72 h of the visit's end (issue 18; analytics.timeliness): counts
+    only, no audit row. Raises PermissionDenied without report.read, ValueError when end < start."""
+    actor.require(PERMISSION)
+    with atomic(actor.org_id, engine=engine) as work:
+        return chart_timeliness(work.session, actor, start=start, end=end, location_id=location_id, now=now)

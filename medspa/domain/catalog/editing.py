@@ -17,6 +17,7 @@ from medspa.domain.audit.service import record
 from medspa.domain.changes import apply_changes, row_for_edit
 from medspa.domain.clinical.contraindications import apply_default_rules
 from medspa.domain.clinical.device_rows import CHART_TEMPLATES
+from medspa.domain.clinical.signing import order_default
 from medspa.domain.catalog.models import Service, ServiceProvider
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
@@ -176,7 +177,8 @@ def create_service(session: Session, actor: Actor, data: ServiceInput) -> Servic
     actor.require(PERMISSION)
     clean = validate_service(session, actor, data)
     currency = service_options(session, actor).currency
-    svc = Service(org_id=actor.org_id, currency=currency, **{k: getattr(clean, k) for k in _FIELDS})
+    svc = Service(org_id=actor.org_id, currency=currency, **{k: getattr(clean, k) for k in _FIELDS},
+                  requires_prescriber_order=order_default(clean.category))  # issue 18: clinical/signing.py
     session.add(svc)
     session.flush()
     _set_providers(session, actor, svc, clean.provider_ids)

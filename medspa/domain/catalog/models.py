@@ -51,6 +51,7 @@ class Service(SQLModel, table=True):
     max_advance_days: int | None = None
     active: bool = True
     chart_template: str | None = None  # injectable/device/peel/general; None: from the category (clinical/device_rows.py)
+    requires_prescriber_order: bool = False  # issue 18: a non-prescriber charts it only under an order
 
 
 class ServiceProvider(SQLModel, table=True):

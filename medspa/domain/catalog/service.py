@@ -6,6 +6,7 @@ from sqlmodel import Session, or_, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.clinical.contraindications import apply_default_rules
+from medspa.domain.clinical.signing import order_default
 from medspa.domain.catalog.models import Service, ServiceProvider
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
@@ -44,7 +45,7 @@ def add_service(session: Session, actor: Actor, *, category: str, name: str, dur
                   buffer_after_minutes=buffer_after_minutes, price_cents=price_cents,
                   deposit_cents=deposit_cents, currency=currency.upper(), room_type=room_type,
                   device_type=device_type, slot_grid_minutes=slot_grid_minutes,
-                  min_notice_minutes=min_notice_minutes)
+                  min_notice_minutes=min_notice_minutes, requires_prescriber_order=order_default(category))
     session.add(svc)
     session.flush()
     for staff_id in provider_ids or []:

@@ -70,6 +70,7 @@ CLIENT_ROWS: tuple[ClientRows, ...] = (
     ClientRows("client_document"),  # documents the client uploaded (issue 17)
     ClientRows("lab_order"),  # ordered tests and their results (issue 17)
     ClientRows("lot_usage"),  # what the client received from a lot (issue 18): recall finds the survivor
+    ClientRows("prescriber_order"),  # a prescriber's exam/order for the client (issue 18): still valid after a merge
 )
 """What follows a client into a merge (see the module docstring)."""
 

@@ -51,6 +51,7 @@ class TreatmentNote(SQLModel, table=True):
     signed_at: datetime | None = tstamp()
     signed_by_user_id: int | None = fk("user_account.id", nullable=True, index=False)
     signed_by_label: str = ""
+    prescriber_order_id: int | None = fk("prescriber_order.id", nullable=True, index=False)  # set when signed
 
 
 class TreatmentLine(SQLModel, table=True):
@@ -85,3 +86,6 @@ class TreatmentLine(SQLModel, table=True):
 from medspa.domain.clinical import product_models as _product_models  # noqa: E402
 
 LINE_TARGETS = (_product_models.Product, _product_models.ProductLot, _product_models.ProductVial)
+from medspa.domain.clinical import signing_models as _signing_models  # noqa: E402  (treatment_note.prescriber_order_id)
+
+NOTE_TARGETS = (_signing_models.PrescriberOrder,)

@@ -8,10 +8,8 @@ is audited in the same transaction (never with the note text or the lines themse
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -21,37 +19,21 @@ from medspa.domain.audit.service import record
 from medspa.domain.base import is_row_id
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
+from medspa.domain.clinical.chart_rules import (FACE_VIEWS, MAX_LINES, MAX_NOTE, NOT_CHARTABLE, TREATMENT_AREAS,
+                                                 _LOT, is_injectable, parse_units)
 from medspa.domain.clinical.consent import missing_for_chart
 from medspa.domain.clinical.inventory_chart import LotCheck, catalog_line, post_usage, visit_lot_check
 from medspa.domain.clinical.device_rows import (SettingInput, SettingRow, copy_settings, device_choices,
                                                 replace_settings, setting_rows, template_of, validate_settings)
 from medspa.domain.clinical.models import NoteStatus, TreatmentLine, TreatmentNote
 from medspa.domain.clinical.product_models import PRODUCT_UNITS
+from medspa.domain.clinical.signing import Addendum, check_order, note_extras, signer_problem
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, StaffMember
-from medspa.domain.scheduling.models import Appointment, AppointmentStatus
+from medspa.domain.scheduling.models import Appointment
 from medspa.domain.textrules import has_control
 from medspa.domain.timezones import format_clinic_clock, zone_abbreviation
-
-# the treatment areas a line may name (also the database check of treatment_line, migration 0048)
-TREATMENT_AREAS = ("forehead", "glabella", "crow's feet", "bunny lines", "brow", "temples", "tear troughs", "cheeks",
-                   "nasolabial folds", "lips", "perioral lines", "marionette lines", "dao", "chin", "jawline",
-                   "masseter", "neck", "other")
-FACE_VIEWS = ("front", "left", "right")  # the face diagram's views (a line's point)
-MAX_UNITS_TENTHS = 2000  # 200 units
-MAX_LINES = 40
-MAX_NOTE = 10_000
-# a line is an injectable (lot number required) when the visit is an injectable service or the
-# product is a known injectable brand
-INJECTABLE_CATEGORIES = ("neuromodulators", "dermal fillers", "fillers", "biostimulators")
-INJECTABLE_PRODUCTS = ("botox", "dysport", "xeomin", "jeuveau", "daxxify", "letybo", "juvederm", "juvéderm",
-                       "voluma", "volbella", "vollure", "restylane", "rha", "belotero", "radiesse", "sculptra",
-                       "kybella", "skinvive", "revanesse", "versa")
-NOT_CHARTABLE = (AppointmentStatus.HELD, AppointmentStatus.EXPIRED)  # holds are not visits
-_LOT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9./ -]{0,39}$")
-_UNITS = re.compile(r"^\d{1,4}(\.\d)?$")
-
 
 class ChartLocked(Exception):
     """The chart is signed (read-only), or there is nothing to sign/amend. str() is the message."""
@@ -141,6 +123,13 @@ class Chart:
     lines: list[ChartLine] = field(default_factory=list)
     signed_label: str = ""
     history: list[ChartVersion] = field(default_factory=list)  # older versions, newest first
+    # issue 18 (clinical/signing.py): the order the visit rests on, why it cannot be charted,
+    # addenda under the signed version, its co-sign
+    order_label: str = ""
+    order_problem: str = ""
+    addenda: list[Addendum] = field(default_factory=list)
+    cosign_label: str = ""
+    needs_cosign: bool = False
     template: str = "general"  # the service's chart template (clinical/device_rows.py)
     settings: list[SettingRow] = field(default_factory=list)  # device/peel rows
     devices: list[tuple[int, str]] = field(default_factory=list)  # the clinic's devices (id, name)
@@ -160,31 +149,6 @@ def _clean(text: object, limit: int) -> str:
 def _has_control(text: str, allow_newlines: bool = False) -> bool:
     """textcheck.has_control: THE control-character check of the clinical record."""
     return has_control(text, multiline=allow_newlines)
-
-
-def is_injectable(product: str, category: str) -> bool:
-    """True when a lot number must be recorded for this product in a visit of this category."""
-    name = product.strip().lower()
-    return category.strip().lower() in INJECTABLE_CATEGORIES or any(
-        name == brand or name.startswith(brand + " ") for brand in INJECTABLE_PRODUCTS)
-
-
-def parse_units(text: object) -> int:
-    """"20" -> 200, "2.5" -> 25 (tenths). Raises ValueError with the user message."""
-    raw = text.strip() if isinstance(text, str) else ""
-    if not raw:
-        raise ValueError("Enter the units")
-    if not _UNITS.match(raw):
-        raise ValueError("Enter a number with at most one decimal, e.g. 20 or 2.5")
-    try:
-        tenths = int(Decimal(raw) * 10)
-    except InvalidOperation as exc:  # pragma: no cover - the pattern already guards
-        raise ValueError("Enter a number with at most one decimal, e.g. 20 or 2.5") from exc
-    if tenths <= 0:
-        raise ValueError("Units must be more than 0")
-    if tenths > MAX_UNITS_TENTHS:
-        raise ValueError("At most 200 units per line")
-    return tenths
 
 
 def _coordinate(value: object) -> int | None:
@@ -262,7 +226,7 @@ def validate_lines(lines: list[LineInput], note: str, category: str,
             elif not lot and product and is_injectable(product, category):
                 errors[key + "lot_number"] = "Enter the lot number (required for injectables)"
         try:
-            tenths = parse_units(line.units)
+            tenths = parse_units(line.units, unit)
         except ValueError as exc:
             errors[key + "units"] = str(exc)
             tenths = 0
@@ -350,7 +314,8 @@ def _chart(session: Session, row, versions: list[TreatmentNote]) -> Chart:
         history=[ChartVersion(v.version, str(v.status), _signed_label(v, location.time_zone)) for v in versions[1:]],
         template=template_of(svc.chart_template, svc.category),
         settings=setting_rows(session, current.id if current is not None else None),
-        devices=device_choices(session))
+        devices=device_choices(session),
+        **note_extras(session, appt, svc, provider, current, location.time_zone))
 
 
 def get_chart(session: Session, actor: Actor, appointment_id: int, now: datetime, *, pdf: bool = False) -> Chart:
@@ -392,6 +357,9 @@ def save_chart(session: Session, actor: Actor, appointment_id: int, lines: list[
         errors.update(exc.fields)
     if errors:
         raise ValidationFailed(errors)
+    order = check_order(session, appt, svc, row[3], row[4].time_zone)  # who may treat (clinical/signing.py)
+    if order.problem:
+        raise ChartLocked(order.problem)
     versions = _versions(session, appointment_id)
     current = versions[0] if versions else None
     if current is not None and current.status != NoteStatus.DRAFT:
@@ -438,17 +406,23 @@ def sign_chart(session: Session, actor: Actor, appointment_id: int, now: datetim
     lines = _lines(session, current.id)
     if not lines and not current.note:
         raise ChartLocked("Add a treatment line or a note before signing.")
+    problem = signer_problem(session, actor, row[0], row[3])  # who may sign (clinical/signing.py)
+    order = check_order(session, row[0], row[1], row[3], row[4].time_zone)
+    if problem or order.problem:
+        raise ChartLocked(problem or order.problem)
     consent_gate(session, row[0], now)
     validate_lines([LineInput(ln.product, ln.lot_number, _chart_line(ln).units, ln.treatment_area, ln.view, ln.x,
                               ln.y, product_id=ln.product_id, lot_id=ln.lot_id, vial_id=ln.vial_id, unit=ln.unit)
                     for ln in lines], current.note, row[1].category, lot_checker(session, row[0], row[4]))
     current.status, current.signed_at, current.updated_at = NoteStatus.SIGNED.value, now, now
     current.signed_by_user_id, current.signed_by_label = actor.user_id, actor.label
+    current.prescriber_order_id = order.order.id if order.order is not None else None  # same update as signing
     session.flush()
     # the lot ledger: this version's lot lines, after the reversal of the version it amends
     post_usage(session, current, session.get(TreatmentNote, current.amends_id) if current.amends_id else None, now)
     record(session, actor, "chart.sign", "treatment_note", current.id, client_id=row[2].id, at=now,
-           appointment_id=appointment_id, version=current.version, lines=len(lines))
+           appointment_id=appointment_id, version=current.version, lines=len(lines),
+           prescriber_order_id=current.prescriber_order_id)
     return _chart(session, row, versions)
 
 

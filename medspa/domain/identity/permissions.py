@@ -119,6 +119,14 @@ recall.read (owner and provider: clinical safety; never manager, front desk nor 
 recall screen /recall, "which clients received lot X" with their phone and email, visit date,
 quantity and provider, and its CSV (domain/clinical/recall.py; one audit row per client listed).
 
+Issue 18, who may treat and sign (domain/clinical/signing.py): chart.write also covers adding
+an addendum under a signed chart and, for a staff member with a prescriber licence (MD, DO, NP,
+PA), recording a client's good-faith exam / order (clinical/prescriber_orders.py); signing is the
+visit's provider's (or any chart.write holder's when the owner lets covering providers sign).
+chart.cosign (owner and provider): the medical-director review queue /reviews and the co-sign of
+a chart signed by a non-prescriber (clinical/chart_review.py); the service also requires the
+actor to be the clinic's medical director to co-sign (the owner sees the queue).
+
 Only actions some service enforces are listed (tests/test_permissions.py calls each one for
 every role). Actions arrive with the feature that checks them."""
 
@@ -128,6 +136,7 @@ STAFF_ROLES = frozenset({"owner", "manager", "provider", "front_desk", "lab"})  
 
 STAFF_READ = {"calendar.read", "availability.read", "catalog.read", "practice.read"}
 CHART = {"chart.read", "chart.write"}
+COSIGN = {"chart.cosign"}  # the medical-director review queue (issue 18)
 PHOTOS = {"photo.read", "photo.write"}
 FORMS_READ = {"form.read"}
 FORMS_FILL = {"form.fill"}
@@ -146,12 +155,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
                                                          "report.read", "jobs.read", "outbox.manage", "dispute.read",
                                                          "clinic.manage", "client.import", "client.merge", "fee.waive", "consent.manage",
-                                                         "consent.read"} | CHART | PHOTOS | CONSENT_COLLECT | RECORDS | LAB | HISTORY
+                                                         "consent.read"} | CHART | COSIGN | PHOTOS | CONSENT_COLLECT | RECORDS | LAB | HISTORY
                        | FORMS_READ | FORMS_FILL | STOCK | {"product.manage"} | RECALL),
     "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read",
                                                            "outbox.manage", "client.import", "client.merge", "fee.waive",
                                                            "consent.manage", "product.manage"} | CONSENT_COLLECT | FORMS_FILL | STOCK),
-    "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | PHOTOS | CONSENT_COLLECT | {"consent.read"} | RECORDS | LAB
+    "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | COSIGN | PHOTOS | CONSENT_COLLECT | {"consent.read"} | RECORDS | LAB
                           | HISTORY | FORMS_READ | FORMS_FILL | STOCK | RECALL),
     "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CONSENT_COLLECT | FORMS_FILL),
     "lab": frozenset({"practice.read"} | LAB),  # the locations; no calendar.read: the lab lands on /lab

@@ -28,6 +28,8 @@ class Organization(SQLModel, table=True):
     listed: bool = False  # shown on the landing page (the booking link works either way)
     logo_version: int | None = None  # its ClinicLogo's id (None: no logo); cache-busts the logo URL
     keep_photo_originals: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default="false"))  # full-resolution photos kept (clinical/photos.py; migration 0052)
+    covering_may_sign: bool = False  # issue 18: providers other than the visit's may sign its chart
+    medical_director_id: int | None = fk("staff_member.id", nullable=True, index=False)  # co-signs (/reviews)
 
 
 class ClinicLogo(SQLModel, table=True):
@@ -106,6 +108,7 @@ class StaffMember(SQLModel, table=True):
     color: str = "#7c5cbf"
     is_bookable: bool = True
     active: bool = True
+    licence: str = ""  # issue 18: "" (not recorded) or one of clinical.signing.LICENCES
 
 
 class WorkingHours(SQLModel, table=True):

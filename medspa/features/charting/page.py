@@ -13,9 +13,11 @@ import reflex as rx
 from medspa.domain.clinical.models import NoteStatus
 from medspa.domain.clinical.service import TREATMENT_AREAS
 from medspa.features.auth.shell import not_found_view, staff_header
+from medspa.features.charting.autosave import ChartDraftState, autosave_status, draft_keeper
 from medspa.features.charting.device_rows import settings_panel
 from medspa.features.charting.face_map import face_map_panel, point_badge
 from medspa.features.charting.photos import photos_panel
+from medspa.features.charting.signing_panel import ChartSigningState, after_signing, order_banner
 from medspa.features.charting.health_panel import ChartHealthState, health_panel
 from medspa.domain.clinical.product_models import PRODUCT_UNITS
 from medspa.features.charting.state import OTHER, ChartState, OptionView, RowView, VersionView
@@ -190,7 +192,7 @@ def _lines() -> rx.Component:
                 rx.vstack(
                     rx.text_area(value=s.note, on_change=s.set_note, rows="6", width="100%",
                                  placeholder="Assessment, technique, aftercare given…", id="chart-note"),
-                    _field_error(s.note_error), spacing="1", width="100%"),
+                    _field_error(s.note_error), autosave_status(), spacing="1", width="100%"),
                 rx.box(rx.text(rx.cond(s.note != "", s.note, "No note."), size="2", white_space="pre-wrap"),
                        id="chart-note-text", width="100%"),
             ),
@@ -251,11 +253,14 @@ def _chart_view() -> rx.Component:
                           spacing="1"), href="/calendar", id="chart-back", color_scheme="gray"),
         rx.heading("Treatment chart", size="6", weight="bold"),
         _visit(),
+        order_banner(),
+        draft_keeper(),
         rx.cond((s.template == "injectable") | (s.face_points.length() > 0), face_map_panel(s)),
         settings_panel(s),
         _lines(),
         health_panel(),
         _actions(),
+        after_signing(),
         photos_panel(),
         rx.cond(s.history.length() > 0,
                 rx.vstack(rx.text("Earlier versions", size="2", weight="medium"), rx.foreach(s.history, _version),
@@ -280,4 +285,5 @@ def chart_page() -> rx.Component:
 
 def register(app: rx.App) -> None:
     """Add /chart/[appointment_id] (provider and owner)."""
-    app.add_page(chart_page, route=ROUTE, title="Treatment chart · medspa", on_load=[ChartState.load, ChartHealthState.load_health])
+    app.add_page(chart_page, route=ROUTE, title="Treatment chart · medspa", on_load=[ChartState.load, ChartHealthState.load_health,
+                                                                                   ChartDraftState.load_draft, ChartSigningState.load_signing])

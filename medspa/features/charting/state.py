@@ -11,6 +11,7 @@ run through `StaffState._act` (actor re-checked, worker thread, one transaction)
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any, Callable
 
 import reflex as rx
@@ -31,11 +32,51 @@ from medspa.web.inputs import parse_id
 FIELDS = ("product", "lot_number", "units", "treatment_area", "vial")
 FIELD_LIMIT = 80
 @dataclasses.dataclass
+class AddendumView:
+    """An addendum under the signed chart (issue 18)."""
+
+    author: str = ""
+    at_label: str = ""
+    text: str = ""
+
+
+@dataclasses.dataclass
+class SigningView:
+    """Issue 18 (clinical/signing.py): the order the visit rests on, why it cannot be charted yet,
+    the addenda and the co-sign of the signed version."""
+
+    order_label: str = ""
+    order_problem: str = ""
+    addenda: list[AddendumView] = dataclasses.field(default_factory=list)
+    cosign_label: str = ""
+    needs_cosign: bool = False
+
+
+@dataclasses.dataclass
+class DraftSync:
+    """Issue 18, the draft's safety net (features/charting/autosave.py): the server's draft as JSON
+    {rows, note} (compared in the browser with the form), the localStorage key
+    ("medspa-chart:<visit id>:v<version>") and a counter that tells the browser to forget its copy
+    (bumped when a save, sign or amend went through)."""
+
+    server: str = ""
+    key: str = ""
+    clear: int = 0
+
+
+@dataclasses.dataclass
 class VersionView:
     """An older chart version in the history list: number and signed label."""
 
     version: int = 0
     label: str = ""
+
+
+def draft_to_json(rows: list, note: str) -> str:
+    """{rows: [{field: value} without the *_error fields], note} as JSON: what the browser keeps."""
+    names = [f.name for f in dataclasses.fields(RowView) if not f.name.endswith("_error")]
+    return json.dumps({"rows": [{n: getattr(r, n) for n in names} for r in rows], "note": note},
+                      separators=(",", ":"), sort_keys=True)
 
 
 def _sent(r: RowView) -> bool:
@@ -80,6 +121,13 @@ class ChartState(FaceMapMixin, DeviceRowsMixin, LineCatalogMixin, StaffState):
     confirm_sign: bool = False
     appointment_ref: str = ""  # the visit id as text, for the "Sign with client" link (/consent/<id>)
     _appointment_id: int = 0
+    signing: SigningView = SigningView()  # issue 18: order, addenda, co-sign
+    draft_sync: DraftSync = DraftSync()  # issue 18: autosave and the browser's copy
+
+    @rx.var
+    def draft_json(self) -> str:
+        """The form buffer as JSON {rows: [{field: value}], note} (the browser's copy starts from it)."""
+        return draft_to_json(self.rows, self.note)
 
     # ---- helpers (not callable from the browser)
 
@@ -100,6 +148,8 @@ class ChartState(FaceMapMixin, DeviceRowsMixin, LineCatalogMixin, StaffState):
         self.date_label = self.time_label = self.signed_label = self.note = self.note_error = ""
         self.error = self.notice = ""
         self.rows, self.history, self.editable, self.busy, self.confirm_sign = [], [], False, False, False
+        self.signing = SigningView()
+        self.draft_sync = DraftSync(clear=self.draft_sync.clear)
         self.settings, self.device_options, self.selected_point = [], [], 0
 
     def _show(self, chart: Chart) -> None:
@@ -122,6 +172,12 @@ class ChartState(FaceMapMixin, DeviceRowsMixin, LineCatalogMixin, StaffState):
         if not self.rows and chart.editable:
             self.rows = [self._new_row()]
         self.note, self.note_error, self.error, self.confirm_sign = chart.note, "", "", False
+        self.draft_sync = DraftSync(draft_to_json(self.rows, self.note) if chart.editable else "",
+                                    f"medspa-chart:{chart.appointment_id}:v{chart.version}" if chart.editable else "",
+                                    self.draft_sync.clear)
+        self.signing = SigningView(chart.order_label, chart.order_problem,
+                                   [AddendumView(a.author, a.at_label, a.text) for a in chart.addenda],
+                                   chart.cosign_label, chart.needs_cosign)
 
     def _lines(self) -> list[LineInput]:
         out = []
@@ -186,6 +242,7 @@ class ChartState(FaceMapMixin, DeviceRowsMixin, LineCatalogMixin, StaffState):
             return
         self._show(chart)
         self.busy, self.notice = False, notice
+        self.draft_sync = dataclasses.replace(self.draft_sync, clear=self.draft_sync.clear + 1)  # forget the copy
 
     # ---- events
 

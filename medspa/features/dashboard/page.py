@@ -21,6 +21,7 @@ import reflex as rx
 from medspa.domain.analytics.definitions import DEFINITIONS
 from medspa.features.auth.shell import not_found_view, staff_header
 from medspa.features.dashboard.disputes import DisputesState, disputes_section
+from medspa.features.dashboard.timeliness import timeliness_card
 from medspa.features.dashboard.state import CellView, DashboardState, DrillRow, DrillState, HeatmapState, Option, TileView
 
 ROUTE = "/dashboard"
@@ -469,6 +470,7 @@ def _view() -> rx.Component:
                 rx.grid(_tile_group("Clients", s.client_tiles, "2"), _tile_group("Money", s.money_tiles, "3"),
                         columns=rx.breakpoints(initial="1", lg="2fr 3fr"), spacing="3", width="100%"),
                 spacing="3", width="100%", id="dash-tiles"),
+            timeliness_card(),  # issue 18: charts signed within 24 h / 72 h
             _visits(),
             _money(),
             _clients(),

@@ -21,6 +21,7 @@ import reflex as rx
 
 from medspa.clock import app_clock
 from medspa.features.auth.state import StaffState
+from medspa.features.dashboard.timely import TimelyView, timely_views
 from medspa.features.dashboard import data
 from medspa.web.inputs import FIRST_YEAR, LAST_YEAR, ascii_int, iso_day
 from medspa.features.choices import Option
@@ -99,6 +100,7 @@ class DashboardState(StaffState):
     period_note: str = ""
     tiles: list[TileView] = []
     visit_tiles: list[TileView] = []
+    timely: list[TimelyView] = []  # issue 18: charts signed within 24 h / 72 h (features/dashboard/timely.py)
     client_tiles: list[TileView] = []
     money_tiles: list[TileView] = []
     util_chart: list[dict[str, str | float]] = []
@@ -122,7 +124,7 @@ class DashboardState(StaffState):
     async def _clear_figures(self) -> None:
         """No figure stays on screen for another range than the date boxes show."""
         self.tiles, self.util_chart, self.revenue_chart = [], [], []
-        self.visit_tiles, self.client_tiles, self.money_tiles = [], [], []
+        self.visit_tiles, self.client_tiles, self.money_tiles, self.timely = [], [], [], []
         self.resource_chart, self.trend_chart = [], []
         self.categories, self.category_totals, self.top_services = [], [], []
         self.period_note, self.trend_note = "", ""
@@ -199,6 +201,7 @@ class DashboardState(StaffState):
         self.error = ""
         self._show_head(done.value)
         (await self.get_state(HeatmapState))._show_hours(done.value)
+        self.timely = await timely_views(self, filters)  # issue 18: charts signed on time
         yield
         done = await self._act(data.summary, **filters, head=False)
         self.busy = False

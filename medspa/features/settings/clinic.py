@@ -18,6 +18,7 @@ from medspa.domain.practice import profile_actions as actions
 from medspa.domain.practice.profile import LOGO_MAX, LOGO_MAX_BYTES, LOGO_TOO_LARGE
 from medspa.domain.practice.profile_actions import ClinicProfile, ClinicProfileInput
 from medspa.features.auth.state import StaffState
+from medspa.features.settings.signing import signing_card
 from medspa.features.settings.state import Choice
 from medspa.features.photos.settings_card import photo_settings_card
 
@@ -248,4 +249,5 @@ def clinic_tab() -> rx.Component:
                         direction=rx.breakpoints(initial="column", lg="row")),
                 rx.center(rx.spinner(size="2"), padding="36px")),
         photo_settings_card(),  # issue 18: keep photo originals (owner)
+        signing_card(),  # issue 18: covering providers, medical director (features/settings/signing.py)
         spacing="4", width="100%", on_mount=C.load_clinic)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.features.auth.shell import not_found_view, staff_header
+from medspa.features.staff.licences import licences_card
 from medspa.features.staff.invites import InvitesState, invite_form, pending_invitations
 from medspa.features.staff.state import StaffPageState, StaffRowView
 
@@ -79,6 +80,7 @@ def _view() -> rx.Component:
             ),
             width="100%", overflow_x="auto",
         ),
+        licences_card(),  # issue 18: who prescribes (features/staff/licences.py)
         invite_form(),
         pending_invitations(),
         spacing="4", padding="20px", width="100%", max_width="1300px", margin_x="auto",

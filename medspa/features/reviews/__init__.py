@@ -1,0 +1,1 @@
+"""The medical director's review queue /reviews (issue 18)."""
