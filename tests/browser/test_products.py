@@ -100,8 +100,11 @@ def test_receive_a_lot_chart_with_it_and_recall_its_clients(page: Page, app_urls
     expect(line.locator(".line-unit")).to_have_text("units")
     screenshot("products-chart-line")
 
-    # recall: search the lot number, two clients, CSV
-    page.goto("/recall")
+    # recall, found from the account menu (the header keeps its width): search the lot number, two clients, CSV
+    page.click("#account-menu-button")
+    expect(page.locator("#account-menu-products")).to_be_visible()
+    page.click("#account-menu-recall")
+    page.wait_for_url("**/recall")
     page.fill("#recall-search", "c3709")
     page.click("#recall-search-go")
     expect(page.locator("#recall-lot-label")).to_have_text("Botox · C3709C3 · exp Nov 30, 2026",

@@ -11,7 +11,8 @@ import reflex as rx
 
 from medspa.features.auth.components import LOGOUT_ACTION, native_form, sign_out_button
 from medspa.features.auth.state import StaffState
-from medspa.web.auth import HOME_PATH, ROLE_HOMES
+from medspa.domain.identity.permissions import has_permission
+from medspa.web.auth import HOME_PATH, ROLE_HOMES, STAFF_ROLES
 
 # (key, label, icon, href, the roles that see the link: None = every staff role)
 NAV = (
@@ -26,6 +27,19 @@ NAV = (
     ("staff", "Staff", "users", "/staff", ("owner",)),
     ("settings", "Settings", "settings", "/settings", ("owner", "manager")),  # settings.write
     ("account", "Account", "user-cog", "/account", None),
+)
+
+
+def _roles_with(action: str) -> tuple[str, ...]:
+    return tuple(r for r in sorted(STAFF_ROLES) if has_permission(r, action))
+
+
+# clinical pages reached from the account menu (the header bar keeps its width): (key, label,
+# icon, href, the roles whose permissions open the page)
+CLINICAL_LINKS = (
+    ("products", "Products & stock", "package", "/products", _roles_with("product.read")),
+    ("recall", "Lot recall", "search-check", "/recall", _roles_with("recall.read")),
+    ("reviews", "Chart reviews", "file-check", "/reviews", _roles_with("chart.cosign")),
 )
 
 
@@ -111,6 +125,10 @@ def account_menu() -> rx.Component:
                 spacing="0", padding="6px 12px",
             ),
             rx.menu.separator(),
+            *[_for_roles(rx.menu.item(rx.link(
+                rx.hstack(rx.icon(icon, size=16), rx.text(label, size="2"), align="center", spacing="2"),
+                href=href, underline="none", color="inherit", width="100%", id=f"account-menu-{key}")), roles)
+              for key, label, icon, href, roles in CLINICAL_LINKS],
             rx.menu.item(rx.link(rx.hstack(rx.icon("user-cog", size=16), rx.text("Account & security", size="2"),
                                            align="center", spacing="2"),
                                  href="/account", underline="none", color="inherit", width="100%",
