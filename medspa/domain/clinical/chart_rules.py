@@ -24,7 +24,7 @@ INJECTABLE_PRODUCTS = ("botox", "dysport", "xeomin", "jeuveau", "daxxify", "lety
                        "voluma", "volbella", "vollure", "restylane", "rha", "belotero", "radiesse", "sculptra",
                        "kybella", "skinvive", "revanesse", "versa")
 NOT_CHARTABLE = (AppointmentStatus.HELD, AppointmentStatus.EXPIRED)  # holds are not visits
-_LOT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9./ -]{0,39}$")
+LOT_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9./ -]{0,39}$")  # a lot number as printed: the one pattern
 _UNITS = re.compile(r"^\d{1,4}(\.\d)?$")
 
 
@@ -56,5 +56,5 @@ def parse_units(text: object, unit: str = "units") -> int:
     return tenths
 
 
-__all__ = ["FACE_VIEWS", "INJECTABLE_CATEGORIES", "INJECTABLE_PRODUCTS", "MAX_LINES", "MAX_NOTE", "MAX_UNITS_TENTHS",
+__all__ = ["FACE_VIEWS", "INJECTABLE_CATEGORIES", "INJECTABLE_PRODUCTS", "LOT_NUMBER", "MAX_LINES", "MAX_NOTE", "MAX_UNITS_TENTHS",
            "NOT_CHARTABLE", "TREATMENT_AREAS", "is_injectable", "parse_units"]

@@ -36,6 +36,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
+from medspa.domain.clinical.chart_rules import LOT_NUMBER
 from medspa.domain.clinical.product_models import (
     PRODUCT_CATEGORIES,
     PRODUCT_UNITS,
@@ -56,7 +57,6 @@ MAX_RECEIVED_TENTHS = 100_000_000  # the database check
 MAX_UNITS_PER_VIAL = 1000
 MAX_BEYOND_USE_HOURS = 24 * 42  # six weeks
 MAX_DILUENT_TENTHS = 100  # 10 mL: the database check
-_LOT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9./ -]{0,39}$")
 _QTY = re.compile(r"^\d{1,7}(\.\d)?$")
 _INT = re.compile(r"^\d{1,5}$")
 
@@ -383,7 +383,7 @@ def receive_lot(session: Session, actor: Actor, product_id: int, lot_number: str
     number = lot_number.strip().upper() if isinstance(lot_number, str) else ""
     if not number:
         errors["lot_number"] = "Enter the lot number printed on the box"
-    elif not _LOT.match(number):
+    elif not LOT_NUMBER.match(number):
         errors["lot_number"] = "Use letters, digits, '-', '.', '/' (at most 40)"
     elif session.exec(select(ProductLot.id).where(ProductLot.product_id == product.id,
                                                   func.upper(ProductLot.lot_number) == number)).first() is not None:

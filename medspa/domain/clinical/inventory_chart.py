@@ -11,7 +11,6 @@ signing. domain/clinical/service.py calls these; inventory.py holds the catalog 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
@@ -20,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from medspa.domain.clinical.chart_rules import LOT_NUMBER
 from medspa.domain.clinical.inventory import LotRefused, clock_label, is_low, used_by_lot, vial_info, date_label, tenths_text
 from medspa.domain.clinical.models import TreatmentLine, TreatmentNote
 from medspa.domain.clinical.product_models import LotUsage, Product, ProductLot, ProductVial
@@ -170,7 +170,6 @@ def post_usage(session: Session, note: TreatmentNote, replaced: TreatmentNote | 
 
 LotCheck = Callable[[int | None, int | None, int | None], tuple[Product, ProductLot | None, ProductVial | None]]
 LOT_CATEGORIES = ("neuromodulator", "filler", "biostimulator")  # catalog categories that need a lot
-_LOT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9./ -]{0,39}$")
 
 
 def visit_lot_check(session: Session, visit_start: datetime, visit_end: datetime, tz: str) -> LotCheck:
@@ -196,7 +195,7 @@ def catalog_line(check: LotCheck | None, product_id: int, lot_id: int | None, vi
         return None
     if lot is None and product.category in LOT_CATEGORIES:
         errors[key + "lot_number"] = "Choose the lot (expired lots are not offered)"
-    elif lot is None and lot_text and not _LOT.match(lot_text):
+    elif lot is None and lot_text and not LOT_NUMBER.match(lot_text):
         errors[key + "lot_number"] = "Use letters, digits, '-', '.', '/' (at most 40)"
     return (product.name, product.unit, lot.lot_number if lot is not None else lot_text,
             lot.id if lot is not None else None, vial.id if vial is not None else None)

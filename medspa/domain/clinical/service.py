@@ -20,7 +20,7 @@ from medspa.domain.base import is_row_id
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
 from medspa.domain.clinical.chart_rules import (FACE_VIEWS, MAX_LINES, MAX_NOTE, NOT_CHARTABLE, TREATMENT_AREAS,
-                                                 _LOT, is_injectable, parse_units)
+                                                 LOT_NUMBER, is_injectable, parse_units)
 from medspa.domain.clinical.consent import missing_for_chart
 from medspa.domain.clinical.inventory_chart import LotCheck, catalog_line, post_usage, visit_lot_check
 from medspa.domain.clinical.device_rows import (SettingInput, SettingRow, copy_settings, device_choices,
@@ -221,7 +221,7 @@ def validate_lines(lines: list[LineInput], note: str, category: str,
                 errors[key + "product"] = "Enter the product"
             elif len(product) > 80 or _has_control(product):
                 errors[key + "product"] = "Use at most 80 characters, no control characters"
-            if lot and not _LOT.match(lot):
+            if lot and not LOT_NUMBER.match(lot):
                 errors[key + "lot_number"] = "Use letters, digits, '-', '.', '/' (at most 40)"
             elif not lot and product and is_injectable(product, category):
                 errors[key + "lot_number"] = "Enter the lot number (required for injectables)"
