@@ -17,9 +17,8 @@ from typing import Any
 import reflex as rx
 
 from medspa.domain.clinical import photo_actions as pa
-from medspa.domain.errors import NotFound
 from medspa.features.charting.photos import photo_label, private_store
-from medspa.features.portal.state import PortalState
+from medspa.features.portal.state import PortalState, as_tab_client
 
 
 @dataclasses.dataclass
@@ -40,13 +39,7 @@ class PortalPhotosState(PortalState):
     photos_loaded: bool = False
 
     async def _client(self, action, *args: Any, **kwargs: Any) -> tuple[bool, Any]:
-        portal = await self.get_state(PortalState)
-        if portal.step != "portal":
-            return False, None
-        try:
-            return await portal._as_client(action, *args, **kwargs)
-        except NotFound:
-            return False, None
+        return await as_tab_client(self, action, *args, **kwargs)
 
     @rx.event
     async def load_photos(self):

@@ -17,11 +17,11 @@ import reflex as rx
 
 from medspa.domain.clinical import order_actions as oa
 from medspa.domain.clinical.documents import KINDS, MAX_MB, MAX_PER_CLIENT
-from medspa.domain.errors import NotFound, ValidationFailed
+from medspa.domain.errors import ValidationFailed
 from medspa.features.charting.photos import private_store
 from medspa.features.clients.records_state import DocView, doc_view
 from medspa.features.lab.views import ACCEPT, OrderCard, order_card, read_upload, result_table
-from medspa.features.portal.state import PortalState
+from medspa.features.portal.state import PortalState, as_tab_client
 from medspa.web.inputs import clean_text, parse_id
 
 UPLOAD_ID = "portal-document-upload"
@@ -41,13 +41,7 @@ class PortalRecordsState(PortalState):
     results_loaded: bool = False
 
     async def _client(self, action, *args: Any, **kwargs: Any) -> tuple[bool, Any]:
-        portal = await self.get_state(PortalState)
-        if portal.step != "portal":
-            return False, None
-        try:
-            return await portal._as_client(action, *args, **kwargs)
-        except NotFound:
-            return False, None
+        return await as_tab_client(self, action, *args, **kwargs)
 
     @rx.event
     async def load_documents(self):

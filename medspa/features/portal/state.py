@@ -257,3 +257,16 @@ class PortalState(rx.State):
             return
         self.notice = outcome
         await self._refresh()
+
+
+async def as_tab_client(tab: rx.State, action: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[bool, Any]:
+    """For a portal tab's own state (a PortalState substate): (True, action(client actor, ...))
+    through PortalState._as_client, or (False, None) when the tab is not signed in or the
+    action answers NotFound."""
+    portal = await tab.get_state(PortalState)
+    if portal.step != "portal":
+        return False, None
+    try:
+        return await portal._as_client(action, *args, **kwargs)
+    except NotFound:
+        return False, None
