@@ -31,4 +31,24 @@ def live_client(session: Session, client_id: Any, *, lock: bool = False, org_id:
     return client
 
 
-__all__ = ["live_client"]
+def lock_visit(session: Session, appointment_id: int):
+    """The appointment `appointment_id` locked FOR UPDATE and read fresh, its client's row locked
+    first: the merge's lock order (clients, then their visits), so a write on a visit and a
+    merge of its client queue instead of deadlocking. A merge that committed between reading
+    the visit's client and locking it moved the visit: the new client is locked instead
+    (retried). None when there is no such appointment (the caller says NotFound)."""
+    from medspa.domain.scheduling.models import Appointment  # scheduling imports clients
+
+    locked = None
+    for _ in range(3):
+        owner = session.exec(select(Appointment.client_id).where(Appointment.id == appointment_id)).first()
+        if owner is not None:
+            session.exec(select(Client.id).where(Client.id == owner).with_for_update()).first()
+        locked = session.exec(select(Appointment).where(Appointment.id == appointment_id).with_for_update()
+                              .execution_options(populate_existing=True)).first()
+        if locked is None or locked.client_id == owner:
+            break
+    return locked
+
+
+__all__ = ["live_client", "lock_visit"]

@@ -28,7 +28,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from medspa.domain.base import is_row_id
-from medspa.domain.clients.models import Client
+from medspa.domain.clients.live import lock_visit
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
 from medspa.domain.clinical.form_answers import clean_answers, display_answer
@@ -277,14 +277,7 @@ def submit_form(session: Session, actor: Actor, appointment_id: int, template_ke
     # before moved the visit to the surviving client: lock that one instead, so the form and the
     # history go there (a portal client of the merged-away record no longer owns the visit:
     # NotFound). A merge that starts after waits for the client's lock and moves what is written here.
-    for _ in range(3):
-        owner = session.exec(select(Appointment.client_id).where(Appointment.id == appointment_id)).first()
-        if owner is not None:
-            session.exec(select(Client.id).where(Client.id == owner).with_for_update()).first()
-        locked = session.exec(select(Appointment).where(Appointment.id == appointment_id).with_for_update()
-                              .execution_options(populate_existing=True)).first()
-        if locked is None or locked.client_id == owner:
-            break
+    lock_visit(session, appointment_id)
     appt = _fillable(session, actor, appointment_id, template_key, source, now)
     location = session.get(Location, appt.location_id)
     today = now.astimezone(ZoneInfo(location.time_zone if location else "UTC")).date()
