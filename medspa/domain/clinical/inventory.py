@@ -35,6 +35,7 @@ from babel.dates import format_date, format_datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from medspa.domain.base import is_row_id
 from medspa.domain.audit.service import record
 from medspa.domain.clinical.chart_rules import LOT_NUMBER
 from medspa.domain.clinical.product_models import (
@@ -316,7 +317,7 @@ def _product_fields(data: ProductInput) -> dict:
 
 
 def _product(session: Session, actor: Actor, product_id: object, *, lock: bool = False) -> Product:
-    if isinstance(product_id, bool) or not isinstance(product_id, int) or product_id <= 0:
+    if not is_row_id(product_id):
         raise NotFound("product")
     query = select(Product).where(Product.id == product_id)
     if lock:
@@ -422,7 +423,7 @@ def open_vial(session: Session, actor: Actor, lot_id: int, diluent_ml: str, now:
     the product's units per vial / diluent (in tenths, rounded down); beyond use at now + the
     product's hours. vial.open; audited. Raises NotFound, ValidationFailed keyed "diluent"
     (not 0.1..10 mL) or "lot" (not a reconstituted product, expired, archived)."""
-    if not actor.can("vial.open") or isinstance(lot_id, bool) or not isinstance(lot_id, int) or lot_id <= 0:
+    if not actor.can("vial.open") or not is_row_id(lot_id):
         raise NotFound("lot")
     lot = session.get(ProductLot, lot_id)
     if lot is None or lot.org_id != actor.org_id:

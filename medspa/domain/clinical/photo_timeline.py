@@ -121,10 +121,8 @@ def client_timeline(session: Session, actor: Actor, client_id: int, now: datetim
     client = session.get(Client, client_id)
     if client is None:
         raise NotFound("photo")
-    if area:
-        check_tags(area, "other")
-    if angle and angle not in ANGLES:
-        raise ValidationFailed({"angle": "Choose an angle from the list."})
+    if area or angle:  # the tags' own check (photos.check_tags), "" meaning any
+        check_tags(area, angle or "other")
     everything = _rows(session, client.id)
     areas = sorted({p.area for p in everything if p.area})
     angles = [a for a in ANGLES if any(p.angle == a for p in everything)]

@@ -72,6 +72,7 @@ ANGLES = {"front": "Front", "left45": "Left 45°", "right45": "Right 45°", "lef
 NOT_PHOTOGRAPHABLE = (AppointmentStatus.HELD, AppointmentStatus.EXPIRED)  # holds are not visits
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
 INPUT_FORMATS = ("JPEG", "PNG", "HEIF")  # what an upload may be (Pillow's format names); HEIF is stored as JPEG
+OPENED_AS = INPUT_FORMATS + ("MPO",)  # a phone's multi-picture JPEG opens through JPEG as "MPO": its first picture is kept
 TOO_LARGE = f"The photo is larger than {MAX_BYTES // MB} MB. Choose a smaller one."
 NOT_AN_IMAGE = "This file is not a JPEG, PNG or HEIC photo."
 TOO_MANY_PIXELS = f"The photo has too many pixels (at most {MAX_PIXELS // 1_000_000} megapixels)."
@@ -259,7 +260,7 @@ def _decode_and_encode(data: bytes, keep_original: bool = False) -> ProcessedIma
     try:
         with Image.open(io.BytesIO(data), formats=list(INPUT_FORMATS)) as opened:
             source = opened.format
-            if source not in INPUT_FORMATS:  # pragma: no cover - formats= already limits this
+            if source not in OPENED_AS:  # pragma: no cover - formats= already limits this (JPEG may say MPO)
                 raise ValidationFailed({"photo": NOT_AN_IMAGE})
             if opened.width * opened.height > MAX_PIXELS:
                 raise ValidationFailed({"photo": TOO_MANY_PIXELS})

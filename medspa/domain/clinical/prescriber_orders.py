@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from medspa.domain.base import is_row_id
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
@@ -57,6 +58,11 @@ def _add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable")
 
 
+def _is_day(value: object) -> bool:
+    """A calendar date, not a datetime (a datetime is a date in Python, but not a day)."""
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
 def record_order(session: Session, actor: Actor, client_id: int, *, scope: str, examined_on: date,
                  valid_until: date | None, note: str, time_zone: str, now: datetime) -> PrescriberOrder:
     """Record the acting prescriber's exam of `client_id` on `examined_on` (clinic-local date, not
@@ -65,7 +71,7 @@ def record_order(session: Session, actor: Actor, client_id: int, *, scope: str, 
 
     chart.write and a prescriber licence on the actor's staff record, else NotFound (as for a
     missing client). Raises ValidationFailed {"scope"|"examined_on"|"valid_until"|"note": message}."""
-    if not actor.can("chart.write") or isinstance(client_id, bool) or not isinstance(client_id, int):
+    if not actor.can("chart.write") or not is_row_id(client_id):
         raise NotFound("client")
     staff = session.get(StaffMember, actor.staff_id) if actor.staff_id else None
     client = session.get(Client, client_id)
@@ -79,14 +85,14 @@ def record_order(session: Session, actor: Actor, client_id: int, *, scope: str, 
     if scope not in order_scopes(session):
         errors["scope"] = "Choose what the order covers: all treatments or a service category"
     today = now.astimezone(tz).date()
-    if not isinstance(examined_on, date) or examined_on > today:
+    if not _is_day(examined_on) or examined_on > today:
         errors["examined_on"] = "Enter the exam date (today or earlier)"
     elif examined_on < today - timedelta(days=MAX_VALID_DAYS):
         errors["examined_on"] = "An exam older than two years cannot be recorded"
     until = valid_until
-    if isinstance(examined_on, date) and "examined_on" not in errors:
+    if _is_day(examined_on) and "examined_on" not in errors:
         until = until or _add_months(examined_on, VALID_MONTHS)
-        if not isinstance(until, date) or until <= examined_on:
+        if not _is_day(until) or until <= examined_on:
             errors["valid_until"] = "Valid until must be after the exam date"
         elif (until - examined_on).days > MAX_VALID_DAYS:
             errors["valid_until"] = "An order is valid for at most two years"
@@ -108,7 +114,7 @@ def record_order(session: Session, actor: Actor, client_id: int, *, scope: str, 
 
 def client_orders(session: Session, actor: Actor, client_id: int, time_zone: str, now: datetime) -> list[OrderView]:
     """The client's orders, newest exam first (chart.read; one audited read). NotFound otherwise."""
-    if not actor.can("chart.read") or session.get(Client, client_id) is None:
+    if not actor.can("chart.read") or not is_row_id(client_id) or session.get(Client, client_id) is None:
         raise NotFound("client")
     rows = session.exec(select(PrescriberOrder, StaffMember).join(StaffMember, StaffMember.id == PrescriberOrder.prescriber_id)
                         .where(PrescriberOrder.client_id == client_id)

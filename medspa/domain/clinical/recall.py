@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from medspa.domain.base import is_row_id
 from medspa.domain.audit.query import csv_cell
 from medspa.domain.audit.service import record
 from medspa.domain.clients.models import Client
@@ -100,7 +101,7 @@ def find_lots(session: Session, actor: Actor, *, product_id: int | None = None, 
 
 
 def _recall(session: Session, lot_id: object) -> Recall:
-    if isinstance(lot_id, bool) or not isinstance(lot_id, int) or lot_id <= 0:
+    if not is_row_id(lot_id):
         raise NotFound("lot")
     found = session.exec(select(ProductLot, Product).join(Product, Product.id == ProductLot.product_id)
                          .where(ProductLot.id == lot_id)).first()

@@ -158,7 +158,7 @@ def _coordinate(value: object) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value.strip())
     return None
 
@@ -248,7 +248,7 @@ def validate_lines(lines: list[LineInput], note: str, category: str,
 
 def _visit(session: Session, actor: Actor, appointment_id: int, action: str, *, lock: bool = False):
     """(appointment, service, client, provider, location) or NotFound (also when forbidden)."""
-    if not actor.can(action) or isinstance(appointment_id, bool) or not isinstance(appointment_id, int):
+    if not actor.can(action) or not is_row_id(appointment_id):
         raise NotFound("chart")
     query = (select(Appointment, Service, Client, StaffMember, Location)
              .join(Service, Service.id == Appointment.service_id)

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from medspa.domain.base import is_row_id
 from medspa.domain.audit.service import record
 from medspa.domain.clinical.signing import LICENCES, is_prescriber, staff_label
 from medspa.domain.errors import NotFound, ValidationFailed
@@ -56,7 +57,7 @@ def set_signing_settings(session: Session, actor: Actor, *, covering_may_sign: b
     if not isinstance(covering_may_sign, bool):
         raise ValidationFailed({"covering_may_sign": "Choose yes or no"})
     if medical_director_id is not None:
-        st = session.get(StaffMember, medical_director_id) if isinstance(medical_director_id, int) else None
+        st = session.get(StaffMember, medical_director_id) if is_row_id(medical_director_id) else None
         if st is None or not st.active or not is_prescriber(st):
             raise ValidationFailed({"medical_director_id": "Choose an active MD, DO, NP or PA of the clinic"})
     org = _org(session, actor, lock=True)
@@ -73,7 +74,7 @@ def set_signing_settings(session: Session, actor: Actor, *, covering_may_sign: b
 def set_licence(session: Session, actor: Actor, staff_id: int, licence: str, now: datetime) -> StaffMember:
     """Record a staff member's licence ("" = not recorded, or one of LICENCES). staff.manage (the
     owner), else NotFound. Raises ValidationFailed {"licence"}."""
-    if not actor.can("staff.manage") or isinstance(staff_id, bool) or not isinstance(staff_id, int):
+    if not actor.can("staff.manage") or not is_row_id(staff_id):
         raise NotFound("staff")
     st = session.exec(select(StaffMember).where(StaffMember.id == staff_id).with_for_update()).first()
     if st is None:
