@@ -78,6 +78,20 @@ def test_signing_a_flagged_chart_needs_the_reason_typed_on_the_panel(world, app_
     client_id = _client_of(world, appt)
     do_update_history(world.clinic.staff_actor("provider"), client_id,
                       {"pregnancy": {"pregnant": True, "breastfeeding": False}}, engine=world.clinic.engine)
+    with world.clinic.session() as s:  # the provider user signs as the visit's provider (who signs: issue 18)
+        s.execute(text("update user_account set staff_id = (select provider_id from appointment where id = :a) "
+                       "where email = :e"), {"a": appt, "e": f"provider-{world.clinic.slug}@example.com"})
+        s.commit()
+    try:
+        _sign_flagged_chart_with_reason(world, appt)
+    finally:
+        with world.clinic.session() as s:
+            s.execute(text("update user_account set staff_id = null where email = :e"),
+                      {"e": f"provider-{world.clinic.slug}@example.com"})
+            s.commit()
+
+
+def _sign_flagged_chart_with_reason(world, appt: int) -> None:
     state = _routed(staff_state(CH, world, "provider"), f"/chart/{appt}", "/chart/[appointment_id]")
     assert isinstance(state, CH)
     run(call(ChartState.load, state))

@@ -154,9 +154,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("alter table treatment_line drop constraint treatment_line_area_valid")
-    op.execute("update treatment_line set treatment_area = 'other' where treatment_area not in ("
-               + ",".join(f"'{a}'" for a in OLD_AREAS) + ")")
-    op.execute(_area_check(OLD_AREAS))
+    # NOT VALID: lines charted with the face map's areas stay as they were signed (a signed line
+    # is read-only, and row-level security hides every clinic's rows from this connection)
+    op.execute(_area_check(OLD_AREAS) + " not valid")
     for name in ('ck_treatment_line_unit', 'ck_treatment_line_point', 'ck_treatment_line_lot_product'):
         op.execute(f"alter table treatment_line drop constraint {name}")
     op.drop_index('ix_treatment_line_lot_id', 'treatment_line')
