@@ -368,13 +368,15 @@ def test_a_merge_during_a_chart_signing_does_not_deadlock(clinic, people):
             errors.append(exc)
 
     with clinic.session() as s:
-        # the signing's first step (service._visit(lock=True)): the visit row locked
-        s.execute(text("select id from appointment where id = :a for update"), {"a": appt})
+        # the signing's first step (service._visit(lock=True) -> clients.live.lock_visit): the visit's client
+        # row locked, then the visit row (a raw "select ... for update" of the visit alone was the old order)
+        from medspa.domain.clients.live import lock_visit
+        lock_visit(s, appt)
         worker = threading.Thread(target=merge)
         worker.start()
         started.wait(5)
         import time as _time
-        _time.sleep(1.0)  # the merge now holds both clients and waits for the visit row
+        _time.sleep(1.0)  # the merge now waits for the client's row (before: held both clients, waited for the visit)
         try:
             sign_chart(s, np, appt, now=NOW)
             s.commit()

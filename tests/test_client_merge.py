@@ -333,3 +333,48 @@ def test_the_profile_offers_likely_duplicates_merges_one_and_undoes_it(world, ap
     assert hidden.merge_message == "The merge with Rosa Diaz was undone."
     with clinic.session() as s:
         assert s.get(Client, dup_id).merged_into_id is None
+
+
+def test_rows_written_on_a_visit_while_the_merge_stood_go_back_with_it_on_undo(engine, owner_engine):
+    """Undo moves back the visits the merge moved, and with each every row of a CLIENT_ROWS
+    table with an appointment_id that belongs to it, also one written during the merge (which
+    the merge could not record): here a chart (treatment_note) drafted on the absorbed
+    client's visit after the merge. A chart on the survivor's own visit stays."""
+    from medspa.domain.clients.merge import merge_clients, undo_merge, visit_tables
+    from medspa.domain.scheduling.service import hold_slot
+    clinic = build_clinic(engine, owner_engine)
+    owner = clinic.staff_actor("owner")
+    provider = clinic.staff_actor("provider", clinic.provider_ids[0])
+    ny_zone = ZoneInfo("America/New_York")
+    visits, clients = [], []
+    for hour, email in ((10, "kim@example.com"), (14, "kym@example.com")):  # two records of one client
+        with clinic.session() as s:
+            cid = find_or_create_client(s, clinic.system, ClientInput("Kim", "Ode", email, "+12125550161")).id
+            start = datetime.combine(date(2026, 7, 2), time(hour), tzinfo=ny_zone).astimezone(timezone.utc)
+            appt = hold_slot(s, provider, location_id=clinic.location_id, service_id=clinic.services["botox"],
+                             start_at=start, now=NOW, client_id=cid, provider_id=clinic.provider_ids[0],
+                             confirm=True)
+            s.commit()
+        sign_required_consents(clinic, appt.id)
+        visits.append(appt.id)
+        clients.append(cid)
+    (keep_visit, gone_visit), (survivor, absorbed) = visits, clients
+    with clinic.session() as s:
+        assert {"treatment_note", "clinical_photo", "lot_usage", "form_response", "consent_signature",
+                "policy_fee", "payment"} <= {rows.table for rows in visit_tables(s)}
+        merge_id = merge_clients(s, owner, survivor, absorbed, now=NOW).id
+        s.commit()
+    with clinic.session() as s:  # while the merge stands, both visits are the survivor's
+        save_chart(s, provider, gone_visit, [], "drafted during the merge", now=NOW)
+        save_chart(s, provider, keep_visit, [], "the survivor's own chart", now=NOW)
+        s.commit()
+    with clinic.session() as s:
+        assert set(s.exec(select(TreatmentNote.client_id)).all()) == {survivor}
+        undo_merge(s, owner, merge_id, now=NOW)
+        s.commit()
+    with clinic.session() as s:
+        notes = {n.appointment_id: n.client_id for n in s.exec(select(TreatmentNote))}
+        assert notes == {gone_visit: absorbed, keep_visit: survivor}
+        undo = s.exec(select(AuditEvent).where(AuditEvent.action == "client.merge.undo",
+                                               AuditEvent.client_id == absorbed)).one()
+        assert undo.detail["followed_visits"]["treatment_note.client_id"] == 1

@@ -9,8 +9,10 @@ A merge (owner or manager, permission client.merge) moves every registered row o
 absorbed client to the survivor, fills the survivor's empty contact fields from the absorbed
 one (email, phone, date of birth; a marketing consent only ever turned on), hides the absorbed
 client (merged_into_id; nothing is deleted) and records exactly what it moved and filled on a
-client_merge row. Undo, until `undo_until` (MERGE_UNDO_DAYS), moves those rows back (rows
-added to the survivor since stay with it) and restores the fields. Both are audited on both
+client_merge row. Undo, until `undo_until` (MERGE_UNDO_DAYS), moves those rows back, and with
+each visit that goes back every row of a table with an appointment_id that belongs to it (also
+one written on the visit while the merge stood); other rows added to the survivor since stay
+with it. It restores the fields. Both are audited on both
 clients. The portal login (client_account, one per client) moves only when the survivor has
 none; the absorbed client's portal sessions and codes are ended (they would sign in to a
 hidden record).
@@ -120,6 +122,39 @@ def _has_rows(session: Session, rows: ClientRows, client_id: int) -> bool:
         text(f"select exists (select 1 from {rows.table} where {rows.column} = :c)"), {"c": client_id}).scalar()
 
 
+VISITS = next(rows for rows in CLIENT_ROWS if rows.table == "appointment")
+"""The appointments: the rows of every table with an appointment_id go where their visit goes."""
+
+
+def visit_tables(session: Session) -> list[ClientRows]:
+    """The CLIENT_ROWS entries whose table has an appointment_id column (read from the
+    database's catalog, so a table added later is covered without being named here)."""
+    names = session.connection().execute(
+        text("select table_name from information_schema.columns where table_schema = current_schema() "
+             "and column_name = 'appointment_id' and table_name in :tables")
+        .bindparams(bindparam("tables", expanding=True)),
+        {"tables": sorted({rows.table for rows in CLIENT_ROWS})}).scalars().all()
+    return [rows for rows in CLIENT_ROWS if rows.table in set(names) and not rows.one_per_client]
+
+
+def _follow_visits(session: Session, survivor_id: int, absorbed_id: int, visit_ids: list[int]) -> dict[str, int]:
+    """After an undo moved the visits `visit_ids` back to `absorbed_id`: every row on the
+    survivor that belongs to one of them goes back too, also rows written on those visits
+    while the merge stood (a photo, a chart, its lot usage, a form, a fee), which the merge
+    could not have recorded. Returns {"table.column": rows moved} for the audit row."""
+    if not visit_ids:
+        return {}
+    followed: dict[str, int] = {}
+    for rows in visit_tables(session):
+        statement = text(f"update {rows.table} set {rows.column} = :target where {rows.column} = :source "
+                         "and appointment_id in :visits returning id").bindparams(bindparam("visits", expanding=True))
+        count = len(session.connection().execute(
+            statement, {"target": absorbed_id, "source": survivor_id, "visits": visit_ids}).all())
+        if count:
+            followed[rows.key] = count
+    return followed
+
+
 def merge_clients(session: Session, actor: Actor, survivor_id: int, absorbed_id: int, now: datetime) -> ClientMerge:
     """Merge client `absorbed_id` into `survivor_id` (both of the session's clinic; locked in id
     order). Returns the flushed ClientMerge. now: aware UTC. Raises PermissionDenied, NotFound,
@@ -197,8 +232,12 @@ def undo_merge(session: Session, actor: Actor, merge_id: int, now: datetime) -> 
         raise ValidationFailed({"merge_id": f"{survivor.first_name} {survivor.last_name} was merged into another "
                                             "record since: undo that merge first"})
     by_key = {rows.key: rows for rows in CLIENT_ROWS}
+    visits_back: list[int] = []
     for key, ids in merge.moved.items():
-        _move(session, by_key[key], merge.survivor_id, merge.absorbed_id, ids)
+        back = _move(session, by_key[key], merge.survivor_id, merge.absorbed_id, ids)
+        if key == VISITS.key:
+            visits_back = back
+    followed = _follow_visits(session, merge.survivor_id, merge.absorbed_id, visits_back)
     for field, (old, new) in merge.filled.items():
         if field in CONSENTS:
             continue  # a consent the client gave stays given; it is theirs, not the record's
@@ -214,7 +253,7 @@ def undo_merge(session: Session, actor: Actor, merge_id: int, now: datetime) -> 
     session.flush()
     for client_id in (merge.survivor_id, merge.absorbed_id):
         record(session, actor, "client.merge.undo", "client", client_id, client_id=client_id, at=now,
-               merge_id=merge.id)
+               merge_id=merge.id, followed_visits=followed)
     return merge
 
 

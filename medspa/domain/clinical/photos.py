@@ -49,6 +49,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.base import fk, org_fk, pk, tstamp
+from medspa.domain.clients.live import lock_visit
 from medspa.domain.clinical.photo_store import LocalMediaStore, MediaStore, S3MediaStore, discard, media_store_for
 from medspa.domain.work import on_rollback
 from medspa.domain.clinical.service import TREATMENT_AREAS
@@ -338,10 +339,10 @@ def _is_id(value: object) -> bool:
 def _visit(session: Session, actor: Actor, appointment_id: int, action: str, *, lock: bool = False) -> Appointment:
     if not actor.can(action) or not _is_id(appointment_id):
         raise NotFound("photo")
-    query = select(Appointment).where(Appointment.id == appointment_id)
-    if lock:
-        query = query.with_for_update()
-    appt = session.exec(query).first()
+    if lock:  # one writer per visit, the client's row locked first (a merge's order): no deadlock with one
+        appt = lock_visit(session, appointment_id)
+    else:
+        appt = session.exec(select(Appointment).where(Appointment.id == appointment_id)).first()
     if appt is None or appt.status in NOT_PHOTOGRAPHABLE or appt.client_id is None:
         raise NotFound("photo")
     return appt

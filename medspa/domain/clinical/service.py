@@ -19,6 +19,7 @@ from medspa.domain.audit.service import record
 from medspa.domain.base import is_row_id
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
+from medspa.domain.clients.live import lock_visit
 from medspa.domain.clinical.chart_rules import (FACE_VIEWS, MAX_LINES, MAX_NOTE, NOT_CHARTABLE, TREATMENT_AREAS,
                                                  LOT_NUMBER, is_injectable, parse_units)
 from medspa.domain.clinical.consent import missing_for_chart
@@ -256,8 +257,9 @@ def _visit(session: Session, actor: Actor, appointment_id: int, action: str, *, 
              .join(StaffMember, StaffMember.id == Appointment.provider_id)
              .join(Location, Location.id == Appointment.location_id)
              .where(Appointment.id == appointment_id))
-    if lock:  # one writer per visit at a time (draft creation, signing, amending)
-        query = query.with_for_update(of=Appointment)
+    if lock:  # one writer per visit at a time (draft creation, signing, amending), in the merge's lock order
+        lock_visit(session, appointment_id)
+        query = query.execution_options(populate_existing=True)
     row = session.exec(query).first()
     if row is None or row[0].status in NOT_CHARTABLE:
         raise NotFound("chart")
