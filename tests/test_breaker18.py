@@ -3,12 +3,13 @@ defect it names (see its docstring)."""
 
 from __future__ import annotations
 
+import time as clock_time
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from medspa.domain.clients.service import ClientInput, find_or_create_client
 from medspa.domain.clinical.chart_review import review_queue
@@ -358,33 +359,46 @@ def test_a_merge_during_a_chart_signing_does_not_deadlock(clinic, people):
     line = LineInput("", "", "20", "glabella", product_id=botox, lot_id=lot, vial_id=vial.id)
     _call(clinic, save_chart, np, appt, [line], "")  # signing writes lot_usage rows naming the client
     errors: list[BaseException] = []
-    started = threading.Event()
+    merge_pid: list[int] = []
 
     def merge() -> None:
         try:
-            started.set()
-            _call(clinic, merge_clients, owner, survivor, absorbed)
+            with clinic.session() as m:
+                merge_pid.append(m.execute(text("select pg_backend_pid()")).scalar())
+                merge_clients(m, owner, survivor, absorbed, NOW)
+                m.commit()
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
+    def merge_is_waiting() -> bool:
+        with clinic.engine.connect() as conn:
+            return bool(merge_pid) and merge_pid[0] in set(conn.execute(text(
+                "select pid from pg_stat_activity where wait_event_type = 'Lock'")).scalars())
+
+    worker = threading.Thread(target=merge)
     with clinic.session() as s:
-        # the signing's first step (service._visit(lock=True) -> clients.live.lock_visit): the visit's client
-        # row locked, then the visit row (a raw "select ... for update" of the visit alone was the old order)
-        from medspa.domain.clients.live import lock_visit
-        lock_visit(s, appt)
-        worker = threading.Thread(target=merge)
-        worker.start()
-        started.wait(5)
-        import time as _time
-        _time.sleep(1.0)  # the merge now waits for the client's row (before: held both clients, waited for the visit)
+        # the merge starts just before the signing writes its lot_usage rows (they name the client:
+        # a key-share lock on its row): it takes what it can and waits for the signing's locks
+        def before(conn_, cursor, statement, params, context, executemany):
+            if statement.startswith("INSERT INTO lot_usage") and not worker.is_alive() and not merge_pid:
+                worker.start()
+                deadline = clock_time.monotonic() + 10
+                while clock_time.monotonic() < deadline and not merge_is_waiting():
+                    clock_time.sleep(0.05)
+
+        event.listen(s.connection(), "before_cursor_execute", before)
         try:
             sign_chart(s, np, appt, now=NOW)
             s.commit()
         except DBAPIError as exc:
             errors.append(exc)
             s.rollback()
-        worker.join(30)
+    worker.join(30)
+    assert merge_pid, "the merge never started"
     assert not errors, [type(e).__name__ + ": " + str(e)[:120] for e in errors]
+    with clinic.session() as s:  # the merge came second: it moved the signed visit's ledger rows too
+        assert s.execute(text("select distinct client_id from lot_usage where appointment_id = :a"),
+                         {"a": appt}).scalars().all() == [survivor]
 
 
 def test_a_merge_during_a_photo_upload_does_not_deadlock(clinic, people, tmp_path):
