@@ -192,6 +192,20 @@ def test_dashboard_figures_are_believable(engine, demo):
     assert with_180 and all(c.rate_180 >= c.rate_90 for c in with_180)
 
 
+def test_the_demo_clinic_charts_its_visits_mostly_within_a_day(engine, demo):
+    """The dashboard's Charting card on the demo (issue 18 user trial: it read 0% of 1,113)."""
+    from medspa.domain.analytics.timeliness import chart_timeliness
+    from medspa.domain.identity.actor import Actor
+
+    org = demo["org_id"]
+    with tenant_session(org, engine) as s:
+        t = chart_timeliness(s, Actor(org_id=org, role="owner"), start=TODAY - timedelta(days=89), end=TODAY,
+                             location_id=None, now=NOW)
+    assert t.visits > 500
+    assert 0.65 <= t.rate_24 <= 0.9 and t.rate_24 < t.rate_72 <= 0.97
+    assert 0 < t.unsigned < t.visits * 0.1
+
+
 def test_first_timers_are_clients_before_they_book(engine, demo):
     """Clients who joined during the history (first-timers of the fill pass among them) were
     written with the other clients, created at or before their first booking."""

@@ -66,6 +66,7 @@ from sqlmodel import Session
 from medspa.db import tenant_session
 from medspa.settings import Settings
 from medspa.demo import data as D
+from medspa.demo.charts import seed_charts
 from medspa.demo.forms import seed_forms
 from medspa.demo.consents import seed_consents
 from medspa.demo.orders import seed_orders
@@ -1151,6 +1152,7 @@ def _fill_clinic(session: Session, org_id: int, spec: _ClinicSpec, slug: str, to
     if "provider" in user_ids and "owner" in user_ids:  # a product catalog with lots and an opened vial (issue 18)
         seed_products(session, now, Actor(org_id, "owner", user_ids["owner"], label=_user_name(spec, "owner")),
                       Actor(org_id, "provider", user_ids["provider"], label=_user_name(spec, "provider")))
+    seed_charts(session, org_id, now)  # signed chart notes, so the dashboard's Charting card has figures (issue 18)
     report("checkouts and processing fees", 0.99)
     session.flush()
     return {"clients": len(clients), "appointments": len(appts), "occupancies": len(occ_rows),
