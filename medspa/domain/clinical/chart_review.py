@@ -6,7 +6,9 @@ Addendum: anyone with chart.write adds text under the SIGNED current version of 
 Review queue (/reviews, chart.cosign: the medical director and the owner see it): signed chart
 versions that rest on a prescriber's order (i.e. signed for a non-prescriber provider of a
 service requiring an order: treatment_note.prescriber_order_id set) and not yet co-signed,
-oldest first. Co-sign: the clinic's medical director only (organization.medical_director_id,
+oldest first; a signed version superseded by a newer signed version of the visit is not
+listed (only the current one can be co-signed). A chart resting on no order needs no review:
+co-signing it is refused. Co-sign: the clinic's medical director only (organization.medical_director_id,
 a prescriber), once per version (chart_cosign, unique note_id), with an optional comment.
 Every read of the queue is one audited read per client listed; every write is audited.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
@@ -95,6 +98,9 @@ def cosign_chart(session: Session, actor: Actor, appointment_id: int, comment: s
     current = versions[0] if versions else None
     if current is None or current.status != NoteStatus.SIGNED:
         raise ChartLocked("Only a signed chart can be co-signed.")
+    if current.prescriber_order_id is None:
+        raise ChartLocked("This chart needs no review: it was signed by a prescriber or for a treatment that "
+                          "needs no prescriber's order.")
     if session.exec(select(ChartCosign.id).where(ChartCosign.note_id == current.id)).first() is not None:
         raise ChartLocked("This chart version is already co-signed.")
     session.add(ChartCosign(org_id=actor.org_id, note_id=current.id, cosigned_by_user_id=actor.user_id,
@@ -119,13 +125,18 @@ class ReviewItem:
 
 
 def review_queue(session: Session, actor: Actor, now: datetime) -> list[ReviewItem]:
-    """Signed versions resting on an order with no co-sign, oldest signature first (chart.cosign
+    """Signed versions resting on an order with no co-sign, oldest signature first, only the
+    newest signed version of each visit (an amended-and-re-signed version supersedes it) (chart.cosign
     and chart.read; the medical director or the owner, else NotFound). Audited: one chart.review
     read row per client listed."""
     if not (actor.can("chart.cosign") and actor.can("chart.read")) or not (
             actor.role == "owner" or is_director(session, actor)):
         raise NotFound("reviews")
     cosigned = select(ChartCosign.note_id)
+    newer = aliased(TreatmentNote)
+    superseded = (select(newer.id).where(newer.appointment_id == TreatmentNote.appointment_id,
+                                         newer.status == NoteStatus.SIGNED.value, newer.version > TreatmentNote.version)
+                  .exists())
     rows = session.exec(
         select(TreatmentNote, Client, Service, StaffMember, Location)
         .join(Appointment, Appointment.id == TreatmentNote.appointment_id)
@@ -134,7 +145,7 @@ def review_queue(session: Session, actor: Actor, now: datetime) -> list[ReviewIt
         .join(StaffMember, StaffMember.id == TreatmentNote.provider_id)
         .join(Location, Location.id == Appointment.location_id)
         .where(TreatmentNote.status == NoteStatus.SIGNED.value, TreatmentNote.prescriber_order_id.is_not(None),
-               TreatmentNote.id.not_in(cosigned))
+               TreatmentNote.id.not_in(cosigned), ~superseded)
         .order_by(TreatmentNote.signed_at, TreatmentNote.id).limit(500)).all()
     items = [ReviewItem(n.appointment_id, f"{c.first_name} {c.last_name}".strip(), svc.name, st.display_name,
                         n.version, f"Signed by {n.signed_by_label or 'staff'}, {moment_label(n.signed_at, loc.time_zone)}")

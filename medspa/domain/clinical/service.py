@@ -184,8 +184,19 @@ def _id(value: object) -> int | None:
     return value if is_row_id(value) else None
 
 
+def _tenths(units: object) -> int | None:
+    try:
+        return parse_units(units)
+    except ValueError:
+        return None
+
+
+KeptKey = tuple[int, int | None, int | None, int]  # (product_id, lot_id, vial_id, units_tenths)
+
+
 def validate_lines(lines: list[LineInput], note: str, category: str,
-                   check: LotCheck | None = None) -> tuple[list[ChartLine], str]:
+                   check: LotCheck | None = None,
+                   kept: dict[KeptKey, ChartLine] | None = None) -> tuple[list[ChartLine], str]:
     """Clean lines and note, or ValidationFailed with one message per field
     ("lines.0.product", "lines.0.lot_number", "lines.0.vial", "lines.0.units",
     "lines.0.treatment_area", "lines.0.point" (face map), "note", "lines").
@@ -193,7 +204,12 @@ def validate_lines(lines: list[LineInput], note: str, category: str,
     `check(product_id, lot_id, vial_id)` resolves a catalog line (inventory.check_line_lot bound
     to the visit: expired lots and vials past their beyond-use time refused with LotRefused);
     without it a catalog line is refused. A catalog injectable (neuromodulator, filler,
-    biostimulator) needs a lot picked from the catalog; a free-text line keeps its text."""
+    biostimulator) needs a lot picked from the catalog; a free-text line keeps its text.
+
+    `kept` (an amendment: kept_lines of the signed version it amends) maps (product_id, lot_id,
+    vial_id, units_tenths) to that version's line: a catalog line copied unchanged is taken as
+    it was signed, not re-checked (its product may be archived since, its lot withdrawn or
+    expired); a new or changed catalog line is checked."""
     errors: dict[str, str] = {}
     if not isinstance(lines, (list, tuple)) or len(lines) > MAX_LINES:
         raise ValidationFailed({"lines": f"At most {MAX_LINES} lines"})
@@ -213,7 +229,10 @@ def validate_lines(lines: list[LineInput], note: str, category: str,
         area = _clean(line.treatment_area, 40).lower()
         unit = line.unit if line.unit in PRODUCT_UNITS else "units"
         product_id, lot_id, vial_id = _id(line.product_id), _id(line.lot_id), _id(line.vial_id)
-        if product_id is not None:  # a catalog line: name, unit and lot number from the catalog
+        same = kept.get((product_id, lot_id, vial_id, _tenths(line.units))) if kept and product_id is not None else None
+        if same is not None:  # copied unchanged from the signed version it amends: as it was signed
+            product, unit, lot = same.product, same.unit, same.lot_number
+        elif product_id is not None:  # a catalog line: name, unit and lot number from the catalog
             found = catalog_line(check, product_id, lot_id, vial_id, lot, key, errors)
             product, unit, lot, lot_id, vial_id = found or (product, unit, lot, None, None)
         else:
@@ -282,6 +301,15 @@ def _chart_line(ln: TreatmentLine) -> ChartLine:
                      ln.product_id, ln.lot_id, ln.vial_id)
 
 
+def kept_lines(session: Session, draft: TreatmentNote | None) -> dict[KeptKey, ChartLine]:
+    """validate_lines' `kept` for a draft amending a signed version: that version's catalog
+    lines by (product_id, lot_id, vial_id, units_tenths); {} for a first version or no draft."""
+    if draft is None or draft.amends_id is None:
+        return {}
+    return {(ln.product_id, ln.lot_id, ln.vial_id, ln.units_tenths): _chart_line(ln)
+            for ln in _lines(session, draft.amends_id) if ln.product_id is not None}
+
+
 def lot_checker(session: Session, appointment: Appointment, location: Location) -> LotCheck:
     """validate_lines' `check` for a visit (inventory_chart.visit_lot_check)."""
     return visit_lot_check(session, appointment.start_at, appointment.end_at, location.time_zone)
@@ -348,9 +376,14 @@ def save_chart(session: Session, actor: Actor, appointment_id: int, lines: list[
     """
     row = _visit(session, actor, appointment_id, "chart.write", lock=True)
     appt, svc, client = row[0], row[1], row[2]
+    versions = _versions(session, appointment_id)
+    current = versions[0] if versions else None
+    if current is not None and current.status != NoteStatus.DRAFT:
+        raise ChartLocked("This chart is signed and read-only. Start an amendment to change it.")
     errors: dict[str, str] = {}
     try:
-        clean, text = validate_lines(lines, note, svc.category, lot_checker(session, appt, row[4]))
+        clean, text = validate_lines(lines, note, svc.category, lot_checker(session, appt, row[4]),
+                                     kept_lines(session, current))
     except ValidationFailed as exc:
         errors.update(exc.fields)
     try:
@@ -359,13 +392,10 @@ def save_chart(session: Session, actor: Actor, appointment_id: int, lines: list[
         errors.update(exc.fields)
     if errors:
         raise ValidationFailed(errors)
-    order = check_order(session, appt, svc, row[3], row[4].time_zone)  # who may treat (clinical/signing.py)
+    # who may treat, by the service and by every line's product (clinical/signing.py)
+    order = check_order(session, appt, svc, row[3], row[4].time_zone, clean)
     if order.problem:
         raise ChartLocked(order.problem)
-    versions = _versions(session, appointment_id)
-    current = versions[0] if versions else None
-    if current is not None and current.status != NoteStatus.DRAFT:
-        raise ChartLocked("This chart is signed and read-only. Start an amendment to change it.")
     if current is None:
         current = TreatmentNote(org_id=actor.org_id, appointment_id=appt.id, client_id=client.id,
                                 provider_id=appt.provider_id, author_user_id=actor.user_id,
@@ -409,13 +439,14 @@ def sign_chart(session: Session, actor: Actor, appointment_id: int, now: datetim
     if not lines and not current.note:
         raise ChartLocked("Add a treatment line or a note before signing.")
     problem = signer_problem(session, actor, row[0], row[3])  # who may sign (clinical/signing.py)
-    order = check_order(session, row[0], row[1], row[3], row[4].time_zone)
+    order = check_order(session, row[0], row[1], row[3], row[4].time_zone, lines)
     if problem or order.problem:
         raise ChartLocked(problem or order.problem)
     consent_gate(session, row[0], now)
     validate_lines([LineInput(ln.product, ln.lot_number, _chart_line(ln).units, ln.treatment_area, ln.view, ln.x,
                               ln.y, product_id=ln.product_id, lot_id=ln.lot_id, vial_id=ln.vial_id, unit=ln.unit)
-                    for ln in lines], current.note, row[1].category, lot_checker(session, row[0], row[4]))
+                    for ln in lines], current.note, row[1].category, lot_checker(session, row[0], row[4]),
+                   kept_lines(session, current))
     current.status, current.signed_at, current.updated_at = NoteStatus.SIGNED.value, now, now
     current.signed_by_user_id, current.signed_by_label = actor.user_id, actor.label
     current.prescriber_order_id = order.order.id if order.order is not None else None  # same update as signing
@@ -457,4 +488,4 @@ def amend_chart(session: Session, actor: Actor, appointment_id: int, now: dateti
 
 
 __all__ = ["FACE_VIEWS", "TREATMENT_AREAS", "clean_point", "Chart", "ChartLine", "ChartLocked", "ChartVersion", "LineInput", "amend_chart",
-           "get_chart", "is_injectable", "parse_units", "save_chart", "sign_chart", "validate_lines"]
+           "get_chart", "is_injectable", "kept_lines", "parse_units", "save_chart", "sign_chart", "validate_lines"]

@@ -8,7 +8,9 @@ The order rule: a service with `requires_prescriber_order` (on by default for ne
 fillers and biostimulators: prescription devices/drugs that a nurse or aesthetician may give
 only under a prescriber's good-faith exam) is charted by a non-prescriber provider only when the
 client has a prescriber_order valid at the visit's start whose scope is the service's category
-or "all". The visit's provider (appointment.provider_id) is the one who treats, so their licence
+or "all". The rule also applies when any chart line is a prescription product (a catalog
+product in inventory_chart.LOT_CATEGORIES or a free-text brand chart_rules.is_injectable
+knows), whatever the visit's service: see product_scopes. The visit's provider (appointment.provider_id) is the one who treats, so their licence
 decides, whoever types the chart. The note records the order it rests on when it is signed.
 
 Who signs: the visit's provider (the actor's staff record is appointment.provider_id). When the
@@ -23,14 +25,18 @@ save_chart and sign_chart and raises ChartLocked with the message.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, select
 
 from medspa.domain.catalog.models import Service
-from medspa.domain.clinical.models import NoteStatus, TreatmentNote
+from medspa.domain.clinical.chart_rules import is_injectable
+from medspa.domain.clinical.inventory_chart import LOT_CATEGORIES
+from medspa.domain.clinical.models import NoteStatus, TreatmentLine, TreatmentNote
+from medspa.domain.clinical.product_models import Product
 from medspa.domain.clinical.signing_models import ChartAddendum, ChartCosign, PrescriberOrder
 from medspa.domain.timezones import format_clinic_clock, zone_abbreviation
 from medspa.domain.identity.actor import Actor
@@ -68,14 +74,36 @@ def scope_matches(scope: str, category: str) -> bool:
     return scope == ALL_SCOPE or scope == (category or "").strip().lower()
 
 
-def valid_order(session: Session, client_id: int, category: str, at: datetime) -> PrescriberOrder | None:
-    """The client's order covering `category` valid at `at` (examined at or before, valid after),
-    the one valid longest first; None when there is none."""
+def valid_order(session: Session, client_id: int, category: str, at: datetime,
+                scopes: tuple[str, ...] | None = None) -> PrescriberOrder | None:
+    """The client's order covering `category` (or any of `scopes`, lower case, when given; "all"
+    covers every one) valid at `at` (examined at or before, valid after), the one valid longest
+    first; None when there is none."""
+    wanted = [ALL_SCOPE, *(scopes if scopes is not None else ((category or "").strip().lower(),))]
     rows = session.exec(select(PrescriberOrder).where(
         PrescriberOrder.client_id == client_id, PrescriberOrder.examined_at <= at, PrescriberOrder.valid_until > at,
-        or_(PrescriberOrder.scope == ALL_SCOPE, PrescriberOrder.scope == (category or "").strip().lower()))
+        PrescriberOrder.scope.in_(wanted))
         .order_by(PrescriberOrder.valid_until.desc(), PrescriberOrder.id.desc())).all()
     return rows[0] if rows else None
+
+
+def product_scopes(session: Session, line, service: Service) -> tuple[str, ...] | None:
+    """The order scopes (besides "all") that cover a chart line's prescription product, or None
+    when the line is not one. `line` has .product_id and .product (ChartLine, TreatmentLine).
+
+    A catalog product in a category that needs a lot (inventory_chart.LOT_CATEGORIES:
+    neuromodulator, filler, biostimulator) is covered by the order categories naming it
+    ("neuromodulators"; "dermal fillers", "fillers"; "biostimulators"). A free-text product that
+    chart_rules.is_injectable recognises (a known brand) has no known category: only an order
+    for "all", or for the visit's service category when that service itself requires an order."""
+    if line.product_id is not None:
+        product = session.get(Product, line.product_id)
+        if product is None or product.category not in LOT_CATEGORIES:
+            return None
+        return tuple(c for c in ORDER_CATEGORIES if c.rstrip("s").endswith(product.category))
+    if is_injectable(line.product or "", ""):
+        return ((service.category or "").strip().lower(),) if service.requires_prescriber_order else ()
+    return None
 
 
 @dataclass(frozen=True)
@@ -101,18 +129,33 @@ def order_label(order: PrescriberOrder, prescriber: StaffMember | None, time_zon
 
 
 def check_order(session: Session, appt: Appointment, service: Service, provider: StaffMember,
-                time_zone: str) -> OrderCheck:
-    """The order rule for this visit (see the module docstring)."""
-    if not service.requires_prescriber_order or is_prescriber(provider):
+                time_zone: str, lines: Sequence = ()) -> OrderCheck:
+    """The order rule for this visit (see the module docstring): needed when the provider is not
+    a prescriber and the service requires an order or any of `lines` (ChartLine/TreatmentLine)
+    is a prescription product (product_scopes). The order recorded is the service's, else the
+    first product line's; the problem names the service or the product without one."""
+    if is_prescriber(provider):
         return OrderCheck(False, None, "", "")
-    order = valid_order(session, appt.client_id, service.category, appt.start_at)
-    if order is None:
-        licence = provider.licence or "licence not recorded"
-        return OrderCheck(True, None, "", (
-            f"{service.name} needs a prescriber's exam or order before {provider.display_name} ({licence}) "
-            f"charts it: this client has no valid order for {service.category}. An MD, DO, NP or PA records "
-            "the exam on the chart or the client's profile."))
-    return OrderCheck(True, order, order_label(order, session.get(StaffMember, order.prescriber_id), time_zone), "")
+    licence = provider.licence or "licence not recorded"
+    needs: list[tuple[str, str, tuple[str, ...]]] = []  # (what, what it is, scopes)
+    if service.requires_prescriber_order:
+        needs.append((service.name, (service.category or "").strip().lower(), ((service.category or "").strip().lower(),)))
+    for line in lines:
+        scopes = product_scopes(session, line, service)
+        if scopes is not None:
+            needs.append((f"{line.product} (a prescription product)", " or ".join(scopes) or "all treatments", scopes))
+    if not needs:
+        return OrderCheck(False, None, "", "")
+    first: PrescriberOrder | None = None
+    for what, covering, scopes in needs:
+        order = valid_order(session, appt.client_id, "", appt.start_at, scopes)
+        if order is None:
+            return OrderCheck(True, None, "", (
+                f"{what} needs a prescriber's exam or order before {provider.display_name} ({licence}) "
+                f"charts it: this client has no valid order for {covering}. An MD, DO, NP or PA records "
+                "the exam on the chart or the client's profile."))
+        first = first or order
+    return OrderCheck(True, first, order_label(first, session.get(StaffMember, first.prescriber_id), time_zone), "")
 
 
 def signer_problem(session: Session, actor: Actor, appt: Appointment, provider: StaffMember) -> str:
@@ -152,7 +195,8 @@ def note_extras(session: Session, appt: Appointment, service: Service, provider:
         label = order_label(order, session.get(StaffMember, order.prescriber_id), time_zone) if order else ""
         problem = ""
     else:
-        check = check_order(session, appt, service, provider, time_zone)
+        lines = session.exec(select(TreatmentLine).where(TreatmentLine.note_id == note.id)).all() if note else []
+        check = check_order(session, appt, service, provider, time_zone, lines)
         label, problem = check.label, check.problem
     addenda: list[Addendum] = []
     cosign_label, needs_cosign = "", False
@@ -171,5 +215,5 @@ def note_extras(session: Session, appt: Appointment, service: Service, provider:
 
 
 __all__ = ["Addendum", "moment_label", "note_extras", "ALL_SCOPE", "LICENCES", "ORDER_CATEGORIES", "OrderCheck", "PRESCRIBER_LICENCES", "check_order",
-           "is_prescriber", "order_default", "order_label", "scope_matches", "signer_problem", "staff_label",
+           "is_prescriber", "order_default", "order_label", "product_scopes", "scope_matches", "signer_problem", "staff_label",
            "valid_order"]
