@@ -102,8 +102,10 @@ def test_a_nurse_charts_an_injectable_only_under_a_valid_order(clinic, people):
     rn, np = people
     appt = _visit(clinic, rn.staff_id)
     client = _client_of(clinic, appt)
-    with pytest.raises(ChartLocked) as exc:
-        _call(clinic, save_chart, rn, appt, [BOTOX], "")
+    draft = _call(clinic, save_chart, rn, appt, [BOTOX], "")  # the draft is kept (nothing typed is lost)...
+    assert draft.status == "draft" and draft.order_label == ""
+    with pytest.raises(ChartLocked) as exc:  # ...but it is not signed without the order
+        _call(clinic, sign_chart, rn, appt)
     assert str(exc.value).startswith("Botox needs a prescriber's exam or order before Provider 1 (RN) charts it")
     chart = _call(clinic, get_chart, rn, appt)
     assert chart.order_problem == str(exc.value) and chart.order_label == ""
@@ -122,7 +124,7 @@ def test_a_nurse_charts_an_injectable_only_under_a_valid_order(clinic, people):
     _call(clinic, record_order, np, client, scope="all", examined_on=date(2025, 6, 1),
           valid_until=date(2026, 7, 1), note="", time_zone="America/New_York")
     with pytest.raises(ChartLocked):
-        _call(clinic, save_chart, rn, appt, [BOTOX], "")
+        _call(clinic, sign_chart, rn, appt)
     order = _call(clinic, record_order, np, client, scope="neuromodulators", examined_on=date(2026, 7, 1),
                   valid_until=None, note="Good candidate; 20 u glabella.", time_zone="America/New_York")
     assert order.valid_until == datetime(2027, 7, 1, 4, tzinfo=timezone.utc)  # 12 months, local midnight
@@ -152,8 +154,9 @@ def test_an_unrecorded_licence_counts_as_non_prescriber(clinic, people):
     rn, np = people
     _licence(clinic, rn.staff_id, "")
     appt = _visit(clinic, rn.staff_id)
+    _call(clinic, save_chart, rn, appt, [BOTOX], "")
     with pytest.raises(ChartLocked, match=r"before Provider 1 \(licence not recorded\) charts it"):
-        _call(clinic, save_chart, rn, appt, [BOTOX], "")
+        _call(clinic, sign_chart, rn, appt)
 
 
 def test_only_the_visits_provider_signs_unless_covering_is_allowed(clinic, people):

@@ -50,12 +50,14 @@ def test_the_refusal_names_the_product_and_what_order_it_needs(clinic, people):
     rn, np = people
     _, line = _botox_line(clinic, rn)
     appt = _visit(clinic, rn.staff_id, hour=10, service="facial")
+    _call(clinic, save_chart, rn, appt, [line], "")  # the draft is kept; signing is refused
     with pytest.raises(ChartLocked) as exc:
-        _call(clinic, save_chart, rn, appt, [line], "")
+        _call(clinic, sign_chart, rn, appt)
     assert str(exc.value).startswith("Botox (a prescription product) needs a prescriber's exam or order before")
     assert "no valid order for neuromodulators" in str(exc.value)
+    _call(clinic, save_chart, rn, appt, [BOTOX_LINE], "")
     with pytest.raises(ChartLocked) as exc:
-        _call(clinic, save_chart, rn, appt, [BOTOX_LINE], "")
+        _call(clinic, sign_chart, rn, appt)
     assert "Botox (a prescription product)" in str(exc.value) and "no valid order for all treatments" in str(exc.value)
 
 
@@ -70,10 +72,10 @@ def test_a_neuromodulator_order_covers_catalog_botox_under_a_facial_and_goes_for
     # a free-text brand has no known category: only an order for all treatments covers it
     other = _visit(clinic, rn.staff_id, hour=15, service="facial")
     _order(clinic, np, other, "neuromodulators")
-    with pytest.raises(ChartLocked):
-        _call(clinic, save_chart, rn, other, [BOTOX_LINE], "")
-    _order(clinic, np, other, "all")
     _call(clinic, save_chart, rn, other, [BOTOX_LINE], "")
+    with pytest.raises(ChartLocked):
+        _call(clinic, sign_chart, rn, other)
+    _order(clinic, np, other, "all")
     assert _call(clinic, sign_chart, rn, other).needs_cosign
 
 

@@ -19,7 +19,9 @@ chart.write may sign instead. Everyone else gets a message naming the visit's pr
 signing anyone with chart.write may add an addendum (clinical/chart_review.py).
 
 This module holds the rules only (no audit, no commit): clinical/service.py calls them from
-save_chart and sign_chart and raises ChartLocked with the message.
+sign_chart and raises ChartLocked with the message. A draft is saved even while its order is
+missing (the chart shows the rule's message from the start), so what a nurse typed is never lost
+(issue 18 user trial); it is signed only once the order is there.
 """
 
 from __future__ import annotations
