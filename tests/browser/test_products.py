@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 from playwright.sync_api import Page, expect
 
+from medspa.domain.identity.actor import Actor
 from medspa.domain.clinical.inventory import ProductInput, open_vial, receive_lot, save_product
 from medspa.domain.clinical.service import LineInput, save_chart, sign_chart
 from medspa.domain.identity.models import UserSession
@@ -50,7 +51,8 @@ def _stock(desk) -> dict:
         visit = script_booking(desk, at(TODAY, hour), first, "Stone", provider=clinic.provider_ids[0])
         sign_required_consents(clinic, visit.id)
         with clinic.session() as s:
-            provider = clinic.staff_actor("provider")
+            provider = Actor(org_id=clinic.org_id, role="provider", label="test provider",
+                             staff_id=clinic.provider_ids[0])  # the visit's provider signs (clinical/signing.py)
             save_chart(s, provider, visit.id, [LineInput("", "", "20", "glabella",
                                                          product_id=botox, lot_id=lot, vial_id=vial)], "", FROZEN_NOW)
             sign_chart(s, provider, visit.id, FROZEN_NOW)
