@@ -279,3 +279,13 @@ def test_chart_models_resolve_their_foreign_keys_alone():
             "    [fk.column for fk in t.foreign_keys]\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-800:]
+
+
+def test_only_a_prescriber_is_offered_the_exam_form(clinic, people):
+    """User trial: the RN saw "Record today's exam (prescriber)" and was refused only after the click."""
+    from medspa.domain.clinical.signing_actions import fetch_order_scopes
+
+    rn, np = people
+    assert fetch_order_scopes(rn, engine=clinic.engine) == []
+    scopes = fetch_order_scopes(np, engine=clinic.engine)
+    assert scopes[0] == "all" and "neuromodulators" in scopes

@@ -14,6 +14,7 @@ from medspa.clock import Clock
 from medspa.domain.clinical.chart_review import ReviewItem, add_addendum, cosign_chart, review_queue
 from medspa.domain.clinical.prescriber_orders import client_orders, order_scopes, record_order
 from medspa.domain.clinical.service import Chart, _visit, get_chart
+from medspa.domain.clinical.signing import is_prescriber
 from medspa.domain.clinical.signing_admin import (
     SigningSettings,
     StaffLicence,
@@ -23,6 +24,7 @@ from medspa.domain.clinical.signing_admin import (
     staff_licences,
 )
 from medspa.domain.identity.actor import Actor
+from medspa.domain.practice.models import StaffMember
 from medspa.domain.work import atomic, now_of
 
 __all__ = ["do_add_addendum", "do_cosign_chart", "do_record_order", "do_set_licence", "do_set_signing_settings",
@@ -50,9 +52,11 @@ def fetch_reviews(actor: Actor, *, clock: Clock | None = None, engine: Engine | 
 
 
 def fetch_order_scopes(actor: Actor, *, clock: Clock | None = None, engine: Engine | None = None) -> list[str]:
-    """What an order may cover: "all" and the clinic's service categories (no health data)."""
+    """What an order the actor records may cover: "all" and the clinic's service categories (no
+    health data); [] when the actor is no prescriber (the chart then offers no exam form)."""
     with atomic(actor.org_id, engine=engine) as work:
-        return order_scopes(work.session)
+        staff = work.session.get(StaffMember, actor.staff_id) if actor.staff_id else None
+        return order_scopes(work.session) if is_prescriber(staff) else []
 
 
 def do_record_order(actor: Actor, appointment_id: int, scope: str, examined_on: date, note: str, *,
