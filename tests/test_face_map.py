@@ -39,6 +39,9 @@ def test_area_guess_from_the_region_table():
     assert face_map.area_at("front", 500, 200) == "forehead"
     assert face_map.area_at("front", 260, 420) == "crow's feet"
     assert face_map.area_at("front", 740, 420) == "crow's feet"  # both sides
+    # at and just below the eye's outer corner is crow's feet, not the tear trough (user trial)
+    assert [face_map.area_at("front", x, y) for x, y in ((320, 450), (330, 430), (680, 450))] == ["crow's feet"] * 3
+    assert face_map.area_at("front", 380, 470) == "tear troughs"
     assert face_map.area_at("front", 500, 740) == "lips"
     assert face_map.area_at("front", 300, 720) == "masseter"
     assert face_map.area_at("front", 20, 20) == "other"

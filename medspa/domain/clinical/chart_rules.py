@@ -30,6 +30,11 @@ _UNITS = re.compile(r"^\d{1,4}(\.\d)?$")
 
 
 
+def area_label(area: str) -> str:
+    """A treatment area as people read it: "Crow's feet", "Tear troughs", "DAO"."""
+    return "DAO" if area == "dao" else area[:1].upper() + area[1:]
+
+
 def is_injectable(product: str, category: str) -> bool:
     """True when a lot number must be recorded for this product in a visit of this category."""
     name = product.strip().lower()
@@ -56,5 +61,5 @@ def parse_units(text: object, unit: str = "units") -> int:
     return tenths
 
 
-__all__ = ["FACE_VIEWS", "INJECTABLE_CATEGORIES", "INJECTABLE_PRODUCTS", "LOT_NUMBER", "MAX_LINES", "MAX_NOTE", "MAX_UNITS_TENTHS",
+__all__ = ["FACE_VIEWS", "area_label", "INJECTABLE_CATEGORIES", "INJECTABLE_PRODUCTS", "LOT_NUMBER", "MAX_LINES", "MAX_NOTE", "MAX_UNITS_TENTHS",
            "NOT_CHARTABLE", "TREATMENT_AREAS", "is_injectable", "parse_units"]

@@ -60,8 +60,9 @@ _FRONT_REGIONS: tuple[tuple[str, int, int, int, int], ...] = (
     ("brow", 290, 320, 450, 375), ("brow", 550, 320, 710, 375),
     ("forehead", 280, 120, 720, 320),
     ("temples", 222, 230, 300, 380), ("temples", 700, 230, 778, 380),
-    ("crow's feet", 222, 380, 312, 480), ("crow's feet", 688, 380, 778, 480),
-    ("tear troughs", 312, 445, 448, 510), ("tear troughs", 552, 445, 688, 510),
+    # crow's feet: lateral to the outer corner of the eye (318, 425), down to the cheekbone
+    ("crow's feet", 222, 380, 335, 495), ("crow's feet", 665, 380, 778, 495),
+    ("tear troughs", 335, 445, 448, 510), ("tear troughs", 552, 445, 665, 510),
     ("lips", 410, 690, 590, 780),
     ("nasolabial folds", 395, 580, 462, 700), ("nasolabial folds", 538, 580, 605, 700),
     ("perioral lines", 385, 640, 615, 690),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from medspa.domain.clinical.chart_rules import area_label
 from medspa.domain.clinical.models import NoteStatus
 from medspa.domain.clinical.service import TREATMENT_AREAS
 from medspa.features.auth.shell import not_found_view, staff_header
@@ -65,7 +66,7 @@ def _field_error(message) -> rx.Component:
 
 
 def _area_item(area: str) -> rx.Component:
-    return rx.select.item(area[:1].upper() + area[1:], value=area)
+    return rx.select.item(area_label(area), value=area)
 
 
 def _option(o: OptionView) -> rx.Component:
@@ -163,7 +164,8 @@ def _read_row(row: RowView, i) -> rx.Component:
         rx.table.cell(row.product, class_name="line-product"),
         rx.table.cell(rx.code(row.lot_number, size="2"), class_name="line-lot-number"),
         rx.table.cell(row.units, " ", row.unit, class_name="line-units"),
-        rx.table.cell(row.treatment_area, class_name="line-area", text_transform="capitalize"),
+        rx.table.cell(rx.cond(row.treatment_area == "dao", "DAO", row.treatment_area), class_name="line-area",
+                      style={"::first-letter": {"text_transform": "uppercase"}}),  # as chart_rules.area_label
         rx.table.cell(""),
         class_name="chart-line",
     )

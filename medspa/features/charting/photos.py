@@ -29,6 +29,7 @@ from pathlib import Path
 
 import reflex as rx
 
+from medspa.domain.clinical.chart_rules import area_label
 from medspa.domain.clinical.actions import do_add_photo, fetch_photos
 from medspa.domain.clinical.photo_actions import do_tag_photo
 from medspa.domain.clinical.photos import (ANGLES, DISPLAY_MAX, KINDS, MAX_BATCH_BYTES, MAX_BYTES, MAX_FILES, MB,
@@ -80,7 +81,7 @@ def photo_label(kind: str, area: str | None, angle: str) -> str:
     """"Before · Lips · Front": kind, area (when tagged) and angle (unless "other")."""
     parts = [kind.capitalize()]
     if area:
-        parts.append(area.capitalize())
+        parts.append(area_label(area))
     if angle and angle != "other":
         parts.append(ANGLES.get(angle, angle))
     return " · ".join(parts)
@@ -284,7 +285,7 @@ def _uploader() -> rx.Component:
     return rx.vstack(
         rx.flex(
             _select(s.kind, s.set_kind, [("before", "Before"), ("after", "After")], "chart-photo-kind", "110px"),
-            _select(s.area, s.set_area, [(NO_AREA, "No area"), *((a, a.capitalize()) for a in TREATMENT_AREAS)],
+            _select(s.area, s.set_area, [(NO_AREA, "No area"), *((a, area_label(a)) for a in TREATMENT_AREAS)],
                     "chart-photo-area", "170px"),
             _select(s.angle, s.set_angle, list(ANGLES.items()), "chart-photo-angle", "140px"),
             gap="8px", wrap="wrap", align="center"),
@@ -322,7 +323,7 @@ def _viewer() -> rx.Component:
                 _select(s.viewing.kind, lambda v: PhotosState.set_viewing_tag("kind", v),
                         [("before", "Before"), ("after", "After")], "chart-photo-edit-kind", "110px"),
                 _select(s.viewing.area, lambda v: PhotosState.set_viewing_tag("area", v),
-                        [(NO_AREA, "No area"), *((a, a.capitalize()) for a in TREATMENT_AREAS)],
+                        [(NO_AREA, "No area"), *((a, area_label(a)) for a in TREATMENT_AREAS)],
                         "chart-photo-edit-area", "170px"),
                 _select(s.viewing.angle, lambda v: PhotosState.set_viewing_tag("angle", v), list(ANGLES.items()),
                         "chart-photo-edit-angle", "140px"),

@@ -19,6 +19,7 @@ import dataclasses
 
 import reflex as rx
 
+from medspa.domain.clinical.chart_rules import area_label
 from medspa.domain.clinical.photo_actions import do_share_photo, fetch_client_timeline
 from medspa.domain.clinical.photo_timeline import TimelinePhoto
 from medspa.domain.clinical.photos import ANGLES
@@ -97,7 +98,7 @@ class PhotoTimelineState(ClientProfileState):
         got = done.value
         self.show_timeline, self.can_share = True, done.actor.can("photo.write")
         self.consent_signed, self.timeline_error = got.consent_signed, ""
-        self.area_options = [[ALL, "All areas"], *([a, a.capitalize()] for a in got.areas)]
+        self.area_options = [[ALL, "All areas"], *([a, area_label(a)] for a in got.areas)]
         self.angle_options = [[ALL, "All angles"], *([a, ANGLES[a]] for a in got.angles)]
         items = [_view(p) for p in got.photos]
         ids = [i.id for i in items]
