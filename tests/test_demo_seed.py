@@ -379,7 +379,8 @@ def test_staff_logins_verify_with_argon2(engine, demo):
     hasher = PasswordHasher()
     creds = demo_credentials(slug)
     assert [c[0] for c in creds] == [f"owner@{slug}.clinic", f"manager@{slug}.clinic",
-                                     f"frontdesk@{slug}.clinic", f"nurse@{slug}.clinic", f"lab@{slug}.clinic"]
+                                     f"frontdesk@{slug}.clinic", f"nurse@{slug}.clinic", f"director@{slug}.clinic",
+                                     f"lab@{slug}.clinic"]
     for email, password, role in creds:
         hashed, db_role, staff_role = q(engine, org, """select u.password_hash, u.role, m.role from user_account u
             left join staff_member m on m.id = u.staff_id where u.email = :e""", e=email)[0]
@@ -387,6 +388,11 @@ def test_staff_logins_verify_with_argon2(engine, demo):
         assert hasher.verify(hashed, password)
         assert db_role == role and staff_role == role
     assert ("owner@" + slug + ".clinic", "demo-owner-2026", "owner") in creds
+    # the director's login is the clinic's medical director: the demo's co-sign can be tried (issue 18 trial)
+    director = q(engine, org, "select u.staff_id, m.licence from user_account u join staff_member m on m.id = u.staff_id "
+                              "where u.email = :e", e=f"director@{slug}.clinic")[0]
+    assert director.licence == "MD"
+    assert q(engine, org, "select medical_director_id from organization where id = :o", o=org)[0][0] == director.staff_id
 
 
 def test_demo_slug_cannot_be_seeded_twice(engine, owner_engine, demo):

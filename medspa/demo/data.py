@@ -154,6 +154,7 @@ DEMO_USERS = (
     UserSpec("manager", "manager", "manager", "Rachel Goldberg"),
     UserSpec("frontdesk", "desk", "front_desk", "Tyler Nguyen"),
     UserSpec("nurse", "nurse", "provider", "Jessica Alvarez"),
+    UserSpec("director", "director", "provider", "Dr. Elena Marchetti"),  # the medical director: co-signs (/reviews)
     UserSpec("lab", "lab", "lab", "Priya Shah"),
 )
 
