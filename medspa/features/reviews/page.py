@@ -83,6 +83,7 @@ def _view() -> rx.Component:
 
 
 def reviews_page() -> rx.Component:
+    """/reviews: the charts waiting for the medical director's co-sign (chart.cosign), oldest first."""
     s = ReviewsState
     return rx.box(
         rx.cond(s.reviews_status == "not_found", not_found_view("reviews-not-found"),

@@ -19,6 +19,8 @@ CHOICES = [NOT_RECORDED, *LICENCES]
 
 @dataclasses.dataclass
 class LicenceRow:
+    """One staff member on the Licences card: id, name, role and licence ("" not recorded)."""
+
     staff_id: int = 0
     name: str = ""
     role: str = ""
