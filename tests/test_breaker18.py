@@ -4,14 +4,12 @@ defect it names (see its docstring)."""
 from __future__ import annotations
 
 import time as clock_time
-import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, text
 
-from medspa.domain.clients.service import ClientInput, find_or_create_client
 from medspa.domain.clinical.chart_review import review_queue
 from medspa.domain.clinical.inventory import ProductInput, open_vial, receive_lot, save_product, set_product_active
 from medspa.domain.clinical.prescriber_orders import client_orders, record_order
@@ -20,10 +18,8 @@ from medspa.domain.clinical.service import (ChartLocked, LineInput, amend_chart,
                                             sign_chart)
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
-from medspa.domain.practice.models import Organization, StaffMember
-from medspa.domain.scheduling.service import hold_slot
 from tests.conftest import utc
-from tests.consent_support import sign_required_consents
+from tests.test_signing import _call, _client_of, _licence, _org, _visit, clinic, people  # noqa: F401  (fixtures)
 
 NOW = utc(2026, 7, 1, 16)  # noon in New York
 NY = ZoneInfo("America/New_York")
@@ -31,59 +27,7 @@ BOTOX_LINE = LineInput("Botox", "C3709C3", "20", "glabella")
 BOTOX = ProductInput("Botox", "Allergan", "neuromodulator", "units", "", "", "50")
 
 
-@pytest.fixture
-def clinic(engine, owner_engine):
-    from tests.factories import build_clinic
-    return build_clinic(engine, owner_engine, providers=2)
-
-
-def _licence(clinic, staff_id: int, licence: str) -> None:
-    with clinic.session() as s:
-        s.get(StaffMember, staff_id).licence = licence
-        s.commit()
-
-
-def _org(clinic, **values) -> None:
-    with clinic.session() as s:
-        org = s.get(Organization, clinic.org_id)
-        for k, v in values.items():
-            setattr(org, k, v)
-        s.commit()
-
-
-def _visit(clinic, provider: int, *, hour: int = 14, service: str = "botox") -> int:
-    with clinic.session() as s:
-        client_id = find_or_create_client(s, clinic.system, ClientInput(
-            "Ivy", "Stone", f"ivy-{uuid.uuid4().hex[:8]}@example.com", "+12125550160")).id
-        start = datetime.combine(date(2026, 7, 1), time(hour), tzinfo=NY).astimezone(timezone.utc)
-        appt = hold_slot(s, clinic.staff_actor(), location_id=clinic.location_id, service_id=clinic.services[service],
-                         start_at=start, now=NOW - timedelta(days=3), client_id=client_id, provider_id=provider,
-                         confirm=True)
-        s.commit()
-    sign_required_consents(clinic, appt.id)
-    return appt.id
-
-
-def _client_of(clinic, appt: int) -> int:
-    with clinic.session() as s:
-        return s.execute(text("select client_id from appointment where id = :a"), {"a": appt}).scalar_one()
-
-
-def _call(clinic, fn, *args, now=NOW, **kwargs):
-    with clinic.session() as s:
-        result = fn(s, *args, now=now, **kwargs)
-        s.commit()
-        return result
-
-
-@pytest.fixture
-def people(clinic):
-    rn_id, np_id = clinic.provider_ids
-    _licence(clinic, rn_id, "RN")
-    _licence(clinic, np_id, "NP")
-    rn = Actor(org_id=clinic.org_id, role="provider", staff_id=rn_id, label="Nurse Amy")
-    np = Actor(org_id=clinic.org_id, role="provider", staff_id=np_id, label="Dr. Lee")
-    return rn, np
+# clinic, people (fixtures) and the helpers are test_signing's: one set for the signing tests
 
 
 # ---------------------------------------------------------------------------- review queue

@@ -1,5 +1,5 @@
 """The prescriber-order rule keyed on the chart's products, and amendments keeping lines of an
-archived product (issue 18, fixsign). Built on the breaker file's clinic and helpers."""
+archived product (issue 18, fixsign). Built on test_signing's clinic, people and helpers."""
 
 from __future__ import annotations
 
@@ -14,23 +14,8 @@ from medspa.domain.clinical.service import ChartLocked, LineInput, amend_chart, 
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from tests.conftest import utc
-from tests.test_breaker18 import BOTOX, BOTOX_LINE, NOW, _call, _client_of, _licence, _org, _visit
-
-
-@pytest.fixture
-def clinic(engine, owner_engine):
-    from tests.factories import build_clinic
-    return build_clinic(engine, owner_engine, providers=2)
-
-
-@pytest.fixture
-def people(clinic):
-    """(RN, NP) provider actors."""
-    rn_id, np_id = clinic.provider_ids
-    _licence(clinic, rn_id, "RN")
-    _licence(clinic, np_id, "NP")
-    return (Actor(org_id=clinic.org_id, role="provider", staff_id=rn_id, label="Nurse Amy"),
-            Actor(org_id=clinic.org_id, role="provider", staff_id=np_id, label="Dr. Lee"))
+from tests.test_breaker18 import BOTOX, BOTOX_LINE, NOW
+from tests.test_signing import _call, _client_of, _org, _visit, clinic, people  # noqa: F401  (fixtures)
 
 
 def _order(clinic, np, appt, scope):
