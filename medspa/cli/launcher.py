@@ -35,7 +35,7 @@ from medspa.ops import setup as ops_setup
 from medspa.ops.database import Database
 from medspa.settings import PROJECT_ROOT, Settings, export_env
 
-DEMO_CODE_HINT = ("owner, manager and nurse sign in with a 6-digit code too: "
+DEMO_CODE_HINT = ("owner, manager, nurse and director sign in with a 6-digit code too: "
                   "run `.venv/bin/medspa demo-code EMAIL` to get it")
 TOOLS_BIN = PROJECT_ROOT / "tools" / "node_modules" / ".bin"
 DEFAULT_NPM_REGISTRY = "https://registry.npmjs.org/"

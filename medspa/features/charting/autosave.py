@@ -144,10 +144,10 @@ class ChartDraftState(ChartState):
             save = functools.partial(actions.do_save_chart, settings=self._settings())
             chart, redirect = await self._chart_act(save, self._lines(), self.note)
         except ValidationFailed:
-            self.autosave_label = "Not saved yet: complete the lines, then Save draft."
+            self.autosave_label, self.notice = "Not saved yet: complete the lines, then Save draft.", ""
             return
         except ChartLocked as exc:
-            self.autosave_label = f"Not saved: {exc}"
+            self.autosave_label, self.notice = f"Not saved: {exc}", ""
             return
         if chart is None:
             return redirect
@@ -155,6 +155,7 @@ class ChartDraftState(ChartState):
         self.version, self.chart_status = chart.version, chart.status
         now: datetime = app_clock().now()
         self.autosave_label = f"Saved automatically at {format_clinic_clock(now, chart.time_zone)}"
+        self.notice = ""  # the newest word on saving is this one (a manual save's notice hides it again)
 
 
 def draft_keeper() -> rx.Component:
@@ -181,7 +182,8 @@ def draft_keeper() -> rx.Component:
 
 
 def autosave_status() -> rx.Component:
-    """"Saved automatically at 2:03 PM" under the note (or why it waits)."""
+    """"Saved automatically at 2:03 PM" under the note (or why it waits), unless a Save, Sign or
+    Amend said something since (its notice is newer; user trial: "Not saved yet" beside "Draft saved.")."""
     d = ChartDraftState
-    return rx.cond(d.autosave_label != "", rx.text(d.autosave_label, size="1", color_scheme="gray",
+    return rx.cond((d.autosave_label != "") & (d.notice == ""), rx.text(d.autosave_label, size="1", color_scheme="gray",
                                                    id="chart-autosave"))
