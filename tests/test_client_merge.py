@@ -25,6 +25,7 @@ from medspa.domain.clients.service import ClientInput, find_or_create_client, se
 from medspa.domain.clinical.documents import ClientDocument
 from medspa.domain.clinical.product_models import LotUsage, Product, ProductLot
 from medspa.domain.clinical.signing_models import PrescriberOrder
+from medspa.domain.messaging.engage_models import InboundMessage
 from medspa.domain.clinical.lab_tests import list_tests
 from medspa.domain.clinical.orders import place_order
 from medspa.domain.clinical.health_models import HealthOverride
@@ -112,6 +113,9 @@ def two_records(engine, owner_engine, tmp_path):
         s.add(PrescriberOrder(org_id=clinic.org_id, client_id=second.client_id,  # an exam/order (issue 18)
                               prescriber_id=clinic.provider_ids[0], scope="all", examined_at=NOW,
                               valid_until=NOW + timedelta(days=365), created_at=NOW))
+        s.add(InboundMessage(org_id=clinic.org_id, client_id=second.client_id, from_address="+14155550199",
+                             to_address="+14155550100", body="Running 10 min late", received_at=NOW,
+                             flagged=True))  # a text the client sent (issue 19)
         add_photo(s, provider, second.id, _jpeg(), "before", NOW, LocalMediaStore(tmp_path / "media"))
         card = SavedCard(org_id=clinic.org_id, client_id=second.client_id, gateway="test",  # card on file (issue 16)
                          payment_method_id="pm_test_wong", brand="visa", last4="4242", exp_month=1, exp_year=2030)

@@ -17,6 +17,7 @@ from medspa.domain.clinical.orders import LabOrder
 from medspa.domain.clinical.health_models import HealthOverride, MedicalHistoryVersion, ServiceContraindication
 from medspa.domain.identity.models import LoginChallenge, PasswordResetToken, RecoveryCode, UserAccount, UserSession
 from medspa.domain.messaging.models import ContactSuppression, OutboxAttachment, OutboxMessage
+from medspa.domain.messaging.engage_models import Campaign, CampaignRecipient, InboundMessage, MessageTemplate
 from medspa.domain.payments.models import Dispute, LedgerEntry, Payment, Refund, TestGatewayCharge, WebhookEvent
 from medspa.domain.practice.models import ClinicLogo, Location, Organization, Resource, StaffMember, WorkingHours
 from medspa.domain.practice.shifts import StaffTimeOff
@@ -26,10 +27,10 @@ from medspa.domain.scheduling.watch import CalendarWatch
 from medspa.domain.waitlist.models import WaitlistEntry, WaitlistOffer
 
 __all__ = [
-    "Appointment", "AppointmentSeries", "AuditEvent", "CalendarFeed", "CalendarWatch", "Client", "ClientDocument", "ClientFirstVisit", "ClientMerge", "ClinicLogo", "ClinicalPhoto", "ConsentSignature", "ConsentTemplate", "ConsentVersion", "ContactSuppression", "Dispute", "FormResponse", "LabOrder", "LabTest", "LedgerEntry", "Location", "LotUsage", "Product", "ProductLot", "ProductVial", "LocationClosure", "LocationHours", "LoginChallenge", "Occupancy",
+    "Appointment", "AppointmentSeries", "AuditEvent", "Campaign", "CampaignRecipient", "CalendarFeed", "CalendarWatch", "Client", "ClientDocument", "ClientFirstVisit", "ClientMerge", "ClinicLogo", "ClinicalPhoto", "ConsentSignature", "ConsentTemplate", "ConsentVersion", "ContactSuppression", "Dispute", "FormResponse", "LabOrder", "LabTest", "LedgerEntry", "Location", "LotUsage", "Product", "ProductLot", "ProductVial", "LocationClosure", "LocationHours", "LoginChallenge", "Occupancy",
     "Organization", "OutboxAttachment", "OutboxMessage", "PasswordResetToken", "Payment", "RecoveryCode", "Refund", "Resource", "Service",
     "ServiceConsent", "ServiceProvider", "StaffMember", "StaffTimeOff",
-    "HealthOverride", "MedicalHistoryVersion", "ServiceContraindication",
+    "HealthOverride", "InboundMessage", "MessageTemplate", "MedicalHistoryVersion", "ServiceContraindication",
     "TestGatewayCharge", "TreatmentLine", "TreatmentNote", "TreatmentSetting", "UserAccount", "UserSession", "WaitlistEntry", "WaitlistOffer", "WebhookEvent",
     "WorkingHours",
 ]

@@ -50,3 +50,4 @@ def copy_consent(target: Client, source: Client, channel: str) -> None:
     setattr(target, column, True)
     setattr(target, f"{column}_at", getattr(source, f"{column}_at"))
     setattr(target, f"{column}_source", getattr(source, f"{column}_source") or "merge")
+    setattr(target, f"{column}_wording", getattr(source, f"{column}_wording"))

@@ -72,6 +72,7 @@ CLIENT_ROWS: tuple[ClientRows, ...] = (
     ClientRows("client_document"),  # documents the client uploaded (issue 17)
     ClientRows("lab_order"),  # ordered tests and their results (issue 17)
     ClientRows("lot_usage"),  # what the client received from a lot (issue 18): recall finds the survivor
+    ClientRows("inbound_message"),  # texts the client sent (issue 19): on the survivor's profile
     ClientRows("prescriber_order"),  # a prescriber's exam/order for the client (issue 18): still valid after a merge
 )
 """What follows a client into a merge (see the module docstring)."""
@@ -84,6 +85,7 @@ KEPT_ON_MERGE: dict[str, str] = {
     "client_merge.survivor_id": "the merge's own record",
     "client_merge.absorbed_id": "the merge's own record",
     "client.merged_into_id": "the merge's own mark",
+    "campaign_recipient.client_id": "a campaign's send list stays as it was sent (one row per client and channel)",
     "client_search.client_id": "the search row of each record: dropped for a merged one by its trigger (0032)",
 }
 """Columns naming a client that a merge leaves where they are, and why."""

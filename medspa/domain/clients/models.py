@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -43,6 +43,12 @@ class Client(SQLModel, table=True):
     sms_marketing_consent_source: str = Field(default="", sa_column=Column(String(40), nullable=False,
                                                                            server_default=""))
     alerts: str = Field(default="", sa_column=Column(String(120), nullable=False, server_default=""))
+    # messages (issue 19, migration 0053): how reminders reach them; what each marketing consent said
+    reminder_channel: str = Field(default="both", sa_column=Column(String(10), nullable=False,
+                                                                  server_default="both"))  # both/email/sms/none
+    reminder_hours: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))  # None: the clinic's
+    email_marketing_consent_wording: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    sms_marketing_consent_wording: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     notes: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 

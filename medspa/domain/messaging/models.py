@@ -62,6 +62,9 @@ class OutboxMessage(SQLModel, table=True):
     # the email written because this SMS failed for good (migration 0018: one per SMS)
     fallback_for_id: int | None = Field(default=None, sa_column=Column(
         BigInteger, ForeignKey("outbox_message.id"), nullable=True))
+    # the campaign that wrote it (issue 19, migration 0053), for the campaign's results
+    campaign_id: int | None = Field(default=None, sa_column=Column(BigInteger, ForeignKey("campaign.id"),
+                                                                   nullable=True))
 
     def delivery_label(self, mail_enabled: bool, sms_enabled: bool = False) -> str:
         """The status as owners read it: a message still queued without its channel's provider
@@ -97,6 +100,12 @@ class ContactSuppression(SQLModel, table=True):
     reason: str = Field(sa_column=Column(String(1000), nullable=False))
     message_id: int | None = fk("outbox_message.id", nullable=True, index=False)
     created_at: datetime = tstamp(default_now=True)
+    # SUPPRESSION_KINDS: "undeliverable" (an owner's resend may lift it) or "opted_out" (STOP: only START lifts it)
+    kind: str = Field(default="undeliverable", sa_column=Column(String(20), nullable=False,
+                                                                server_default="undeliverable"))
+
+
+SUPPRESSION_KINDS = ("undeliverable", "opted_out")
 
 
 class OutboxAttachment(SQLModel, table=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import Boolean, Column, LargeBinary, SmallInteger, String, Time, UniqueConstraint
+from sqlalchemy import Boolean, Column, Integer, LargeBinary, SmallInteger, String, Time, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from medspa.domain.base import fk, org_fk, pk, tstamp
@@ -30,6 +30,15 @@ class Organization(SQLModel, table=True):
     keep_photo_originals: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default="false"))  # full-resolution photos kept (clinical/photos.py; migration 0052)
     covering_may_sign: bool = False  # issue 18: providers other than the visit's may sign its chart
     medical_director_id: int | None = fk("staff_member.id", nullable=True, index=False)  # co-signs (/reviews)
+    # messages (issue 19, migration 0053; messaging.reminders, messaging.quiet_hours, messaging.templates)
+    reminder_hours: int = Field(default=24, sa_column=Column(Integer, nullable=False, server_default="24"))
+    reminder_late_booking: str = Field(default="shorter", sa_column=Column(
+        String(10), nullable=False, server_default="shorter"))  # a visit booked inside the window: "none" / "shorter"
+    reminder_short_hours: int = Field(default=2, sa_column=Column(Integer, nullable=False, server_default="2"))
+    quiet_start: time = Field(default=time(21, 0), sa_column=Column(Time, nullable=False, server_default="21:00"))
+    quiet_end: time = Field(default=time(8, 0), sa_column=Column(Time, nullable=False, server_default="08:00"))
+    treatment_in_sms: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default="false"))
+    treatment_in_email: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default="true"))
 
 
 class ClinicLogo(SQLModel, table=True):
