@@ -127,6 +127,11 @@ chart.cosign (owner and provider): the medical-director review queue /reviews an
 a chart signed by a non-prescriber (clinical/chart_review.py); the service also requires the
 actor to be the clinic's medical director to co-sign (the owner sees the queue).
 
+Issue 19, messages: message templates and reminder settings are settings.write (owner,
+manager); campaign.manage (owner, manager): segments, campaigns and their results
+(messaging/campaigns.py); inbound.read (everyone who books): the texts clients sent back,
+flagged for the desk, and marking them handled (messaging/inbound.py).
+
 Only actions some service enforces are listed (tests/test_permissions.py calls each one for
 every role). Actions arrive with the feature that checks them."""
 
@@ -146,7 +151,7 @@ LAB = {"order.worklist.read", "order.result.write"}  # the lab worklist
 HISTORY = {"history.read", "history.write"}
 BOOKING = {"appointment.book", "appointment.check_in", "appointment.cancel", "appointment.update_status",
            "appointment.reschedule",
-           "client.read", "client.write", "client.contact.read", "block.write", "waitlist.manage"}
+           "client.read", "client.write", "client.contact.read", "block.write", "waitlist.manage", "inbound.read"}
 DESK_MONEY = {"payment.take"}
 STOCK = {"product.read", "vial.open"}  # owner, manager, provider (product.manage: owner and manager)
 RECALL = {"recall.read"}  # owner and provider
@@ -155,11 +160,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "audit.read", "staff.manage",
                                                          "report.read", "jobs.read", "outbox.manage", "dispute.read",
                                                          "clinic.manage", "client.import", "client.merge", "fee.waive", "consent.manage",
-                                                         "consent.read"} | CHART | COSIGN | PHOTOS | CONSENT_COLLECT | RECORDS | LAB | HISTORY
+                                                         "consent.read", "campaign.manage"} | CHART | COSIGN | PHOTOS | CONSENT_COLLECT | RECORDS | LAB | HISTORY
                        | FORMS_READ | FORMS_FILL | STOCK | {"product.manage"} | RECALL),
     "manager": frozenset(STAFF_READ | BOOKING | DESK_MONEY | {"refund.issue", "settings.write", "report.read",
                                                            "outbox.manage", "client.import", "client.merge", "fee.waive",
-                                                           "consent.manage", "product.manage"} | CONSENT_COLLECT | FORMS_FILL | STOCK),
+                                                           "consent.manage", "product.manage", "campaign.manage"} | CONSENT_COLLECT | FORMS_FILL | STOCK),
     "provider": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CHART | COSIGN | PHOTOS | CONSENT_COLLECT | {"consent.read"} | RECORDS | LAB
                           | HISTORY | FORMS_READ | FORMS_FILL | STOCK | RECALL),
     "front_desk": frozenset(STAFF_READ | BOOKING | DESK_MONEY | CONSENT_COLLECT | FORMS_FILL),

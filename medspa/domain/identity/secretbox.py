@@ -39,6 +39,14 @@ def _fernet(secret: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
+def signing_secret(purpose: str, settings: Settings | None = None) -> bytes:
+    """A key derived from SECRET_KEY (or VAR_DIR/secret_key) for HMAC-signing links of one
+    `purpose` (e.g. "unsubscribe"): different purposes never share a key."""
+    settings = settings or get_settings()
+    secret = settings.secret_key or _key_file_secret(settings.var_dir)
+    return hashlib.sha256(f"medspa-sign:{purpose}:".encode() + secret.encode()).digest()
+
+
 def _box(settings: Settings | None = None) -> Fernet:
     settings = settings or get_settings()
     return _fernet(settings.secret_key or _key_file_secret(settings.var_dir))
