@@ -443,13 +443,15 @@ class CampaignInfo:
     finished_at: datetime | None
     created_at: datetime
     results: Results
+    currency: str = "USD"  # the clinic's, for the bookings' value
 
 
-def _info(row: Campaign, results: Results) -> CampaignInfo:
+def _info(session: Session, row: Campaign, results: Results) -> CampaignInfo:
     seg = SEGMENTS.get(row.segment)
+    org = session.get(Organization, row.org_id)
     return CampaignInfo(row.id, row.name, row.segment, seg.label if seg else row.segment, dict(row.segment_params),
                         row.channel, row.subject, row.body, row.sms_body, row.status, row.scheduled_at,
-                        row.started_at, row.finished_at, row.created_at, results)
+                        row.started_at, row.finished_at, row.created_at, results, org.currency)
 
 
 def list_campaigns(session: Session, actor: Actor, *, limit: int = 200) -> list[CampaignInfo]:
@@ -457,11 +459,11 @@ def list_campaigns(session: Session, actor: Actor, *, limit: int = 200) -> list[
     _require(actor)
     rows = session.exec(select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(limit)).all()
     results = campaign_results(session, [r.id for r in rows])
-    return [_info(r, results[r.id]) for r in rows]
+    return [_info(session, r, results[r.id]) for r in rows]
 
 
 def get_campaign(session: Session, actor: Actor, campaign_id: int) -> CampaignInfo:
     """One campaign with its results. Raises NotFound."""
     _require(actor)
     row = _campaign(session, campaign_id)
-    return _info(row, campaign_results(session, [row.id])[row.id])
+    return _info(session, row, campaign_results(session, [row.id])[row.id])
