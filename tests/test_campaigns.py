@@ -146,6 +146,8 @@ def test_quiet_hours_per_client_zone_across_a_dst_change(clinic):
     assert rec[(ids[2], "email")].due_at == eight_est
     assert rec[(ids[1], "email")].due_at == start
     assert [m.client_id for m in _messages(clinic, campaign_id)] == [ids[1]]
+    waiting = ca.fetch_campaign(_owner(clinic), campaign_id, engine=clinic.engine)
+    assert (waiting.status, waiting.results.waiting, waiting.results.queued) == ("sending", 2, 1)
     assert ca.do_campaign_tick(clock=FixedClock(eight_est - timedelta(minutes=1)), engine=clinic.engine).queued == 0
     assert ca.do_campaign_tick(clock=FixedClock(eight_est), engine=clinic.engine).queued == 2
     assert ca.fetch_campaign(_owner(clinic), campaign_id, engine=clinic.engine).status == "sent"
@@ -212,7 +214,7 @@ def test_results_count_sent_delivered_failed_skipped_and_bookings_within_14_days
                created_at=sent_at - timedelta(days=10), price_cents=20000)  # before the message: not
         s.commit()
     r = ca.fetch_campaign(_owner(clinic), campaign_id, engine=clinic.engine).results
-    assert (r.sent, r.delivered, r.failed, r.waiting) == (2, 1, 1, 0)
+    assert (r.sent, r.delivered, r.failed, r.queued, r.waiting) == (2, 1, 1, 0, 0)
     assert r.skipped == ((NO_CONSENT, 1),)
     assert (r.bookings, r.booked_cents) == (1, 35000)
     listed = {i.id: i for i in ca.fetch_campaigns(_owner(clinic), engine=clinic.engine)}

@@ -357,13 +357,15 @@ def finish_sent(session: Session, now: datetime) -> list[int]:
 @dataclass(frozen=True)
 class Results:
     """A campaign's figures: recipients' messages `sent` (sent or delivered), `delivered`
-    (the carrier's receipt, SMS), `failed`, `waiting` (pending or not yet handed over),
+    (the carrier's receipt, SMS), `failed`, `queued` (in the outbox, not yet handed to the
+    provider), `waiting` (recipients whose quiet hours have not ended yet),
     `skipped` by reason ((reason, count), most first), and the `bookings` its clients made
     within BOOKING_WINDOW of a message sent to them, with their value (integer cents)."""
 
     sent: int = 0
     delivered: int = 0
     failed: int = 0
+    queued: int = 0
     waiting: int = 0
     skipped: tuple[tuple[str, int], ...] = ()
     bookings: int = 0
@@ -416,8 +418,10 @@ def campaign_results(session: Session, campaign_ids: list[int]) -> dict[int, Res
                 a["delivered"] = a.get("delivered", 0) + int(n)
         elif message_status == "failed":
             a["failed"] = a.get("failed", 0) + int(n)
-        else:
+        elif status == "pending":
             a["waiting"] = a.get("waiting", 0) + int(n)
+        else:
+            a["queued"] = a.get("queued", 0) + int(n)
     for cid, a in acc.items():
         skipped = tuple(sorted(a.pop("skipped").items(), key=lambda kv: (-kv[1], kv[0])))
         out[cid] = Results(skipped=skipped, **a)

@@ -13,10 +13,11 @@ from __future__ import annotations
 import reflex as rx
 
 from medspa.features.auth.shell import not_found_view, staff_header
-from medspa.features.campaigns.state import CampaignRow, CampaignsState, Option
+from medspa.features.campaigns.state import CampaignEditorState, CampaignRow, CampaignsState, Option
 
 ROUTE = "/campaigns"
 S = CampaignsState
+E = CampaignEditorState
 
 _STATUS_COLORS = {"draft": "gray", "scheduled": "blue", "sending": "amber", "sent": "green", "cancelled": "red"}
 
@@ -73,7 +74,7 @@ def _results() -> rx.Component:
                       rx.text(o.when, size="1", color_scheme="gray"), spacing="1"),
             rx.hstack(
                 rx.cond(o.editable, rx.button(rx.icon("pencil", size=14), "Edit", variant="soft", size="2",
-                                              on_click=S.edit_campaign, id="campaign-edit")),
+                                              on_click=E.edit_campaign, id="campaign-edit")),
                 rx.cond(o.editable, rx.button("Cancel campaign", variant="soft", color_scheme="red", size="2",
                                               on_click=S.cancel_campaign, id="campaign-cancel")),
                 rx.button(rx.icon("refresh-cw", size=14), "Refresh", variant="ghost", size="2", on_click=S.refresh),
@@ -82,15 +83,16 @@ def _results() -> rx.Component:
                 spacing="2", align="center"),
             justify="between", gap="12px", wrap="wrap", width="100%"),
         rx.flex(_figure("Sent", o.sent, "campaign-sent"), _figure("Delivered", o.delivered, "campaign-delivered"),
-                _figure("Failed", o.failed, "campaign-failed"), _figure("Waiting", o.waiting, "campaign-waiting"),
+                _figure("Failed", o.failed, "campaign-failed"), _figure("In the outbox", o.queued, "campaign-queued"),
+                _figure("Quiet hours", o.waiting, "campaign-waiting"),
                 _figure("Skipped", o.skipped, "campaign-skipped"),
                 _figure("Bookings in 14 days", o.bookings, "campaign-bookings"),
                 _figure("Booked value", o.booked, "campaign-booked"),
                 gap="20px", wrap="wrap", padding_y="6px"),
         rx.cond(o.skipped_reasons != "", rx.text("Skipped: ", o.skipped_reasons, size="2", color_scheme="gray",
                                                  id="campaign-skip-reasons")),
-        rx.text("Waiting: clients in quiet hours get it when theirs end (08:00 their time by default). Bookings count "
-                "visits a recipient booked within 14 days of their message.", size="1", color_scheme="gray"),
+        rx.text("Quiet hours: clients for whom it is night get it when their quiet hours end (08:00 their time by "
+                "default). Bookings: visits a client booked within 14 days of their message.", size="1", color_scheme="gray"),
         spacing="3", width="100%"), width="100%", id="campaign-results")
 
 
@@ -102,18 +104,18 @@ def _field(label: str, control: rx.Component, key: str) -> rx.Component:
     return rx.vstack(rx.text(label, size="2", weight="medium"), control, _error(key), spacing="1", width="100%")
 
 
-def _editor() -> rx.Component:
-    audience = rx.card(rx.vstack(
+def _audience() -> rx.Component:
+    return rx.card(rx.vstack(
         rx.heading("Who", size="3"),
         rx.flex(
             _field("Segment", rx.select.root(rx.select.trigger(width="100%", id="campaign-segment"),
-                                             rx.select.content(rx.foreach(S.segment_options, _option)),
-                                             value=S.f_segment, on_change=S.set_segment), "segment"),
-            rx.cond(S.param_label != "", rx.vstack(
-                rx.text(S.param_label, size="2", weight="medium"),
-                rx.hstack(rx.input(value=S.f_param, on_change=S.set_param.debounce(400), width="80px",
+                                             rx.select.content(rx.foreach(E.segment_options, _option)),
+                                             value=E.f_segment, on_change=E.set_segment), "segment"),
+            rx.cond(E.param_label != "", rx.vstack(
+                rx.text(E.param_label, size="2", weight="medium"),
+                rx.hstack(rx.input(value=E.f_param, on_change=E.set_param.debounce(400), width="80px",
                                    id="campaign-param", input_mode="numeric"),
-                          rx.text(S.param_unit, size="2", color_scheme="gray"), align="center", spacing="2"),
+                          rx.text(E.param_unit, size="2", color_scheme="gray"), align="center", spacing="2"),
                 rx.cond(S.errors.contains("param_months"), _error("param_months")),
                 rx.cond(S.errors.contains("param_days"), _error("param_days")),
                 spacing="1")),
@@ -121,72 +123,81 @@ def _editor() -> rx.Component:
                                              rx.select.content(rx.select.item("Email", value="email"),
                                                                rx.select.item("Text message", value="sms"),
                                                                rx.select.item("Email and text", value="both")),
-                                             value=S.f_channel, on_change=S.set_channel), "channel"),
+                                             value=E.f_channel, on_change=E.set_channel), "channel"),
             gap="16px", wrap="wrap", width="100%", align="start"),
-        rx.text(S.segment_description, size="1", color_scheme="gray"),
-        rx.callout(rx.vstack(rx.text(S.count_text, weight="bold", id="campaign-count"),
-                             rx.foreach(S.count_detail, lambda line: rx.text(line, size="1")), spacing="1"),
+        rx.text(E.segment_description, size="1", color_scheme="gray"),
+        rx.callout(rx.vstack(rx.text(E.count_text, weight="bold", id="campaign-count"),
+                             rx.foreach(E.count_detail, lambda line: rx.text(line, size="1")), spacing="1"),
                    icon="users", color_scheme="teal", size="1", width="100%"),
         rx.text("Only clients who agreed to marketing on a channel get it there; a number that replied STOP and an "
                 "address that bounced are skipped.", size="1", color_scheme="gray"),
         spacing="3", width="100%"), width="100%")
-    message = rx.card(rx.vstack(
+
+
+def _message() -> rx.Component:
+    return rx.card(rx.vstack(
         rx.heading("Message", size="3"),
-        _field("Campaign name (staff only)", rx.input(value=S.f_name, on_change=S.set_name, id="campaign-name",
+        _field("Campaign name (staff only)", rx.input(value=E.f_name, on_change=E.set_name, id="campaign-name",
                                                       placeholder="e.g. Spring touch-up", width="100%"), "name"),
-        rx.cond(S.uses_email, rx.vstack(
-            _field("Email subject", rx.input(value=S.f_subject, on_change=S.set_subject, id="campaign-subject",
+        rx.cond(E.uses_email, rx.vstack(
+            _field("Email subject", rx.input(value=E.f_subject, on_change=E.set_subject, id="campaign-subject",
                                              width="100%"), "subject"),
-            _field("Email", rx.text_area(value=S.f_body, on_change=S.set_body, id="campaign-body", rows="7",
+            _field("Email", rx.text_area(value=E.f_body, on_change=E.set_body, id="campaign-body", rows="7",
                                          width="100%"), "body"),
             spacing="3", width="100%")),
-        rx.cond(S.uses_sms, _field("Text message", rx.text_area(value=S.f_sms, on_change=S.set_sms, id="campaign-sms",
+        rx.cond(E.uses_sms, _field("Text message", rx.text_area(value=E.f_sms, on_change=E.set_sms, id="campaign-sms",
                                                                 rows="3", width="100%"), "sms_body")),
         rx.text("Variables: {{ client.first_name }}, {{ client.last_name }}, {{ clinic.name }}, {{ links.book }}, "
                 "{{ links.unsubscribe }}. An unsubscribe link (email) and \"Reply STOP to opt out.\" (text) are "
                 "added when missing.", size="1", color_scheme="gray"),
-        rx.hstack(rx.button(rx.icon("eye", size=14), "Preview", variant="soft", on_click=S.preview,
+        rx.hstack(rx.button(rx.icon("eye", size=14), "Preview", variant="soft", on_click=E.preview,
                             id="campaign-preview"),
-                  rx.button("Save draft", variant="outline", on_click=S.save_draft, id="campaign-save"), spacing="2"),
-        rx.cond(S.preview_for != "", rx.box(rx.vstack(
-            rx.text("As ", S.preview_for, " would get it", size="1", color_scheme="gray"),
-            rx.cond(S.preview_subject != "", rx.text(S.preview_subject, weight="bold", id="campaign-preview-subject")),
-            rx.cond(S.preview_body != "", rx.text(S.preview_body, size="2", white_space="pre-wrap",
+                  rx.button("Save draft", variant="outline", on_click=E.save_draft, id="campaign-save"), spacing="2"),
+        rx.cond(E.preview_for != "", rx.box(rx.vstack(
+            rx.text("As ", E.preview_for, " would get it", size="1", color_scheme="gray"),
+            rx.cond(E.preview_subject != "", rx.text(E.preview_subject, weight="bold", id="campaign-preview-subject")),
+            rx.cond(E.preview_body != "", rx.text(E.preview_body, size="2", white_space="pre-wrap",
                                                   id="campaign-preview-body")),
-            rx.cond(S.preview_sms != "", rx.box(rx.text(S.preview_sms, size="2", white_space="pre-wrap"),
+            rx.cond(E.preview_sms != "", rx.box(rx.text(E.preview_sms, size="2", white_space="pre-wrap"),
                                                 background=rx.color("teal", 3), padding="8px 12px",
                                                 border_radius="12px", max_width="340px",
                                                 id="campaign-preview-sms")),
             spacing="2", width="100%"), padding="12px", border=f"1px solid {rx.color('gray', 5)}",
             border_radius="8px", width="100%", background=rx.color("gray", 1))),
         spacing="3", width="100%"), width="100%")
-    send = rx.card(rx.vstack(
+
+
+def _send() -> rx.Component:
+    return rx.card(rx.vstack(
         rx.heading("When", size="3"),
         rx.flex(
-            rx.button(rx.icon("send", size=14), "Send now", on_click=S.send_now, id="campaign-send-now",
+            rx.button(rx.icon("send", size=14), "Send now", on_click=E.send_now, id="campaign-send-now",
                       color_scheme="teal"),
             rx.text("or", size="2", color_scheme="gray"),
-            rx.input(type="date", value=S.f_day, on_change=S.set_day, id="campaign-day", width="160px"),
-            rx.input(type="time", value=S.f_wall, on_change=S.set_wall, id="campaign-time", width="120px"),
+            rx.input(type="date", value=E.f_day, on_change=E.set_day, id="campaign-day", width="160px"),
+            rx.input(type="time", value=E.f_wall, on_change=E.set_wall, id="campaign-time", width="120px"),
             rx.cond(S.locations.length() > 1,
                     rx.select.root(rx.select.trigger(id="campaign-location"),
                                    rx.select.content(rx.foreach(S.locations, _option)),
-                                   value=S.f_location, on_change=S.set_location),
+                                   value=E.f_location, on_change=E.set_location),
                     rx.text(S.locations[0].label, size="1", color_scheme="gray")),
-            rx.button(rx.icon("calendar-clock", size=14), "Schedule", variant="soft", on_click=S.schedule,
+            rx.button(rx.icon("calendar-clock", size=14), "Schedule", variant="soft", on_click=E.schedule,
                       id="campaign-schedule"),
             gap="10px", wrap="wrap", align="center"),
         _error("when"),
         rx.text("Clients in quiet hours (the clinic's setting, in each client's own time zone) get it when their "
                 "quiet hours end.", size="1", color_scheme="gray"),
         spacing="3", width="100%"), width="100%")
+
+
+def _editor() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.heading(rx.cond(S.edit_id > 0, "Edit campaign", "New campaign"), size="5"),
+        rx.hstack(rx.heading(rx.cond(E.edit_id > 0, "Edit campaign", "New campaign"), size="5"),
                   rx.button("Back to list", variant="ghost", on_click=S.close), justify="between", width="100%",
                   align="center"),
         rx.cond(S.error != "", rx.callout(S.error, icon="triangle-alert", color_scheme="red", size="1",
                                           width="100%", id="campaign-error")),
-        audience, message, send, spacing="4", width="100%", id="campaign-editor")
+        _audience(), _message(), _send(), spacing="4", width="100%", id="campaign-editor")
 
 
 def _view() -> rx.Component:
@@ -195,7 +206,7 @@ def _view() -> rx.Component:
             rx.vstack(rx.heading("Campaigns", size="6", weight="bold"),
                       rx.text("Bring clients back: a message to a segment, with consent and quiet hours respected.",
                               size="2", color_scheme="gray"), spacing="1"),
-            rx.cond(~S.editing, rx.button(rx.icon("plus", size=14), "New campaign", on_click=S.new_campaign,
+            rx.cond(~S.editing, rx.button(rx.icon("plus", size=14), "New campaign", on_click=E.new_campaign,
                                           id="campaign-new")),
             justify="between", align="end", gap="12px", wrap="wrap", width="100%"),
         rx.cond(S.notice != "", rx.callout(S.notice, icon="info", color_scheme="teal", size="1", width="100%",

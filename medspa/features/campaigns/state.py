@@ -44,6 +44,7 @@ class CampaignRow:
     failed: str = "0"
     skipped: str = "0"
     waiting: str = "0"
+    queued: str = "0"
     bookings: str = "0"
     booked: str = ""
     skipped_reasons: str = ""
@@ -74,55 +75,9 @@ class CampaignsState(StaffState):
     # the open campaign's results
     open_id: int = 0
     opened: CampaignRow = CampaignRow()
-    # the editor
-    editing: bool = False
-    edit_id: int = 0
-    f_name: str = ""
-    f_segment: str = "lapsed_neuromodulator"
-    f_param: str = ""
-    f_channel: str = "email"
-    f_subject: str = ""
-    f_body: str = ""
-    f_sms: str = ""
-    f_day: str = ""
-    f_wall: str = "10:00"
-    f_location: str = ""
-    count_text: str = ""
-    count_detail: list[str] = []
-    preview_for: str = ""
-    preview_subject: str = ""
-    preview_body: str = ""
-    preview_sms: str = ""
     locations: list[Option] = []
     zone: str = "UTC"
-
-    @rx.var
-    def segment_options(self) -> list[Option]:
-        """The segments of the picker."""
-        return [Option(k, s.label) for k, s in SEGMENTS.items()]
-
-    @rx.var
-    def segment_description(self) -> str:
-        seg = SEGMENTS.get(self.f_segment)
-        return seg.description if seg else ""
-
-    @rx.var
-    def param_label(self) -> str:
-        seg = SEGMENTS.get(self.f_segment)
-        return seg.params[0].label if seg and seg.params else ""
-
-    @rx.var
-    def param_unit(self) -> str:
-        seg = SEGMENTS.get(self.f_segment)
-        return seg.params[0].unit if seg and seg.params else ""
-
-    @rx.var
-    def uses_email(self) -> bool:
-        return self.f_channel in ("email", "both")
-
-    @rx.var
-    def uses_sms(self) -> bool:
-        return self.f_channel in ("sms", "both")
+    editing: bool = False
 
     # ---- loading
 
@@ -135,8 +90,9 @@ class CampaignsState(StaffState):
         reasons = ", ".join(f"{reason}: {n}" for reason, n in r.skipped)
         return CampaignRow(c.id, c.name, c.status, STATUS_LABELS.get(c.status, c.status), c.segment_label,
                            CHANNEL_LABELS.get(c.channel, c.channel), when_text, str(r.sent), str(r.delivered),
-                           str(r.failed), str(r.skipped_total), str(r.waiting), str(r.bookings),
-                           format_money(r.booked_cents, c.currency), reasons, c.status in ("draft", "scheduled"))
+                           str(r.failed), str(r.skipped_total), str(r.waiting), str(r.queued),
+                           str(r.bookings), format_money(r.booked_cents, c.currency), reasons,
+                           c.status in ("draft", "scheduled"))
 
     async def _reload(self):
         done = await self._act(ca.fetch_campaigns)
@@ -145,14 +101,11 @@ class CampaignsState(StaffState):
         if not done.ok:
             self.status, self.rows = "not_found", []
             return None
-        self._infos = {c.id: c for c in done.value}
         self.rows = [self._row(c) for c in done.value]
         if self.open_id:
             self.opened = next((r for r in self.rows if r.id == self.open_id), CampaignRow())
         self.status = "ready"
         return None
-
-    _infos: dict[int, CampaignInfo] = {}
 
     @rx.event
     async def load(self):
@@ -166,7 +119,6 @@ class CampaignsState(StaffState):
             return None
         self.locations = [Option(str(i), f"{name} ({zone})") for i, name, zone in done.value]
         self.zone = done.value[0][2] if done.value else "UTC"
-        self.f_location = self.locations[0].value if self.locations else ""
         return await self._reload()
 
     # ---- list and results
@@ -199,6 +151,57 @@ class CampaignsState(StaffState):
         self.notice = "Campaign cancelled." if done.ok else "It has already started."
         return await self._reload()
 
+
+class CampaignEditorState(CampaignsState):
+    """The editor of a new or draft campaign: its fields as typed, the segment's live count and
+    the preview. Saving, scheduling or sending closes it and opens the campaign's results."""
+
+    edit_id: int = 0
+    f_name: str = ""
+    f_segment: str = "lapsed_neuromodulator"
+    f_param: str = ""
+    f_channel: str = "email"
+    f_subject: str = ""
+    f_body: str = ""
+    f_sms: str = ""
+    f_day: str = ""
+    f_wall: str = "10:00"
+    f_location: str = ""
+    count_text: str = ""
+    count_detail: list[str] = []
+    preview_for: str = ""
+    preview_subject: str = ""
+    preview_body: str = ""
+    preview_sms: str = ""
+
+    @rx.var
+    def segment_options(self) -> list[Option]:
+        """The segments of the picker."""
+        return [Option(k, s.label) for k, s in SEGMENTS.items()]
+
+    @rx.var
+    def segment_description(self) -> str:
+        seg = SEGMENTS.get(self.f_segment)
+        return seg.description if seg else ""
+
+    @rx.var
+    def param_label(self) -> str:
+        seg = SEGMENTS.get(self.f_segment)
+        return seg.params[0].label if seg and seg.params else ""
+
+    @rx.var
+    def param_unit(self) -> str:
+        seg = SEGMENTS.get(self.f_segment)
+        return seg.params[0].unit if seg and seg.params else ""
+
+    @rx.var
+    def uses_email(self) -> bool:
+        return self.f_channel in ("email", "both")
+
+    @rx.var
+    def uses_sms(self) -> bool:
+        return self.f_channel in ("sms", "both")
+
     # ---- the editor
 
     @rx.event
@@ -212,20 +215,27 @@ class CampaignsState(StaffState):
                        "Book your next appointment here: {{ links.book }}\n\n{{ clinic.name }}")
         self.f_sms = "{{ clinic.name }}: Hi {{ client.first_name }}, time for a touch-up? Book: {{ links.book }}"
         self.f_day, self.f_wall = "", "10:00"
+        self.f_location = self.locations[0].value if self.locations else ""
         self._clear_preview()
         return await self._recount()
 
     @rx.event
     async def edit_campaign(self):
         """Open the editor on the open campaign (a draft or scheduled one)."""
-        info = self._infos.get(self.open_id)
-        if info is None or info.status not in ("draft", "scheduled"):
+        if not self.open_id:
+            return None
+        done = await self._act(ca.fetch_campaign, self.open_id)
+        if done.redirect is not None:
+            return done.redirect
+        info = done.value
+        if not done.ok or info.status not in ("draft", "scheduled"):
             return None
         self.editing, self.edit_id, self.errors, self.error, self.notice = True, info.id, {}, "", ""
         self.f_name, self.f_segment, self.f_channel = info.name, info.segment, info.channel
         seg = SEGMENTS.get(info.segment)
         self.f_param = str(info.params.get(seg.params[0].key, "")) if seg and seg.params else ""
         self.f_subject, self.f_body, self.f_sms = info.subject, info.body, info.sms_body
+        self.f_location = self.f_location or (self.locations[0].value if self.locations else "")
         self._clear_preview()
         return await self._recount()
 
