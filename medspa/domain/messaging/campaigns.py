@@ -23,6 +23,7 @@ campaign.manage guards the staff-facing ones (NotFound when missing or forbidden
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -55,6 +56,7 @@ BOOKING_WINDOW = timedelta(days=14)  # a booking this long after a message count
 BATCH = 500  # recipients queued per clinic per tick
 EMAIL_FOOTER = "\n\nTo stop these emails: {url}"
 SMS_FOOTER = " Reply STOP to opt out."
+_STOP_WORD = re.compile(r"\bstop\b", re.IGNORECASE)
 CHANNEL_LABELS = {"email": "Email", "sms": "Text message", "both": "Email and text"}
 
 
@@ -85,7 +87,7 @@ def render_campaign(org: Organization, campaign: Campaign | CampaignInput, clien
     """(subject, text) of the campaign's `channel` ("email" / "sms") message to `client`: the
     sources rendered with the client context (links.unsubscribe: the client's signed link on
     that channel), an opt-out line added when the text has none (email: the unsubscribe link;
-    SMS: "Reply STOP to opt out."). Raises TemplateInvalid."""
+    SMS: "Reply STOP to opt out." unless the word STOP is there). Raises TemplateInvalid."""
     url = unsubscribe_url(org.id, client.id or 0, channel)
     context = client_context(org, client, channel=channel, unsubscribe_url=url)
     if channel == "email":
@@ -95,7 +97,7 @@ def render_campaign(org: Organization, campaign: Campaign | CampaignInput, clien
             body += EMAIL_FOOTER.format(url=url)
         return subject, body
     sms = render_source(campaign.sms_body, context).strip()
-    if "stop" not in sms.lower():
+    if not _STOP_WORD.search(sms):
         sms += SMS_FOOTER
     return "", sms
 

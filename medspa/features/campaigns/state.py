@@ -359,7 +359,7 @@ class CampaignEditorState(CampaignsState):
             return None
         if await self._save() is None:
             return None
-        self.editing, self.open_id, self.notice = False, self.edit_id, "Draft saved."
+        self.editing, self.open_id, self.notice = False, self.edit_id, "Saved."
         return await self._reload()
 
     @rx.event
@@ -394,5 +394,8 @@ class CampaignEditorState(CampaignsState):
             self.error = done.error
             return None
         self.editing, self.open_id = False, cid
-        self.notice = f"Sending: {done.value} message{'s' if done.value != 1 else ''} queued now."
-        return await self._reload()
+        redirect = await self._reload()
+        waiting = int(self.opened.waiting or 0)
+        self.notice = (f"Sending: {done.value} message{'s' if done.value != 1 else ''} queued now"
+                       + (f"; {waiting} go out when the client's quiet hours end." if waiting else "."))
+        return redirect
