@@ -73,6 +73,8 @@ class TemplateKind:
     email_body: str = ""
     sms_body: str = ""
     variables: tuple[str, ...] = field(default_factory=tuple)
+    channels: tuple[str, ...] = ("email", "sms")
+    description: str = ""
 
     def default(self, channel: str) -> tuple[str, str]:
         """(subject, body) of the built-in default on `channel`."""
@@ -87,6 +89,107 @@ CLIENT_VARIABLES = ("client.first_name", "client.last_name", "clinic.name", "lin
 _SIGN_OFF = "\n\n{{ clinic.name }}"
 
 KINDS: dict[str, TemplateKind] = {k.key: k for k in (
+    TemplateKind(
+        "booking_confirmation", "Booking confirmation",
+        description="Sent when a visit is booked (online or at the desk); the email carries the visit as invite.ics.",
+        email_subject="Confirmed: {{ visit.treatment }} on {{ visit.when }}",
+        email_body=("Hi {{ client.first_name }},\n\nYour {{ visit.treatment }} with {{ visit.provider }} is confirmed "
+                    "for {{ visit.when }} at {{ visit.location }}{% if visit.address %}, {{ visit.address }}{% endif %}.\n"
+                    "{% if visit.deposit %}Deposit paid: {{ visit.deposit }}.\n{% endif %}"
+                    "Booking reference: {{ visit.reference }}\n{{ visit.terms }}\n"
+                    "Manage your booking: {{ links.manage }}\n"
+                    "Before your visit, fill in your health forms: {{ links.forms }}" + _SIGN_OFF),
+        sms_body=("{{ clinic.name }}: your {{ visit.treatment }} is confirmed for {{ visit.when }}. {{ visit.terms }} "
+                  "Ref {{ visit.reference }}"),
+        variables=VISIT_VARIABLES),
+    TemplateKind(
+        "move_notice", "Reschedule notice",
+        description="Sent when a visit moves to another time; the email carries the updated invite.ics.",
+        email_subject="Moved: {{ visit.treatment }} on {{ visit.when }}",
+        email_body=("Hi {{ client.first_name }},\n\nYour {{ visit.treatment }} is moved to {{ visit.when }} with "
+                    "{{ visit.provider }} at {{ visit.location }} (it was {{ visit.old_when }}).\n"
+                    "Booking reference: {{ visit.reference }}" + _SIGN_OFF),
+        sms_body="{{ clinic.name }}: your {{ visit.treatment }} is moved to {{ visit.when }}. Ref {{ visit.reference }}",
+        variables=VISIT_VARIABLES + ("visit.old_when",)),
+    TemplateKind(
+        "cancellation_notice", "Cancellation notice",
+        description="Sent when the clinic or the client cancels a visit, with what happens to the deposit.",
+        email_subject="Cancelled: {{ visit.treatment }} on {{ visit.when }}",
+        email_body=("Hi {{ client.first_name }},\n\nYour {{ visit.treatment }} on {{ visit.when }} at "
+                    "{{ visit.location }} is cancelled.\n"
+                    "{% if cancellation.deposit %}{{ cancellation.deposit }}\n{% endif %}"
+                    "Booking reference: {{ visit.reference }}" + _SIGN_OFF),
+        sms_body=("{{ clinic.name }}: your {{ visit.treatment }} on {{ visit.when }} is cancelled."
+                  "{% if cancellation.deposit_short %} {{ cancellation.deposit_short }}{% endif %}"),
+        variables=VISIT_VARIABLES + ("cancellation.deposit", "cancellation.deposit_short")),
+    TemplateKind(
+        "series_confirmation", "Series confirmation",
+        description="One message for a recurring series booked at the desk, with every date.",
+        email_subject="Confirmed: {{ visit.treatment }}, {{ series.count }} from {{ visit.when }}",
+        email_body=("Hi {{ client.first_name }},\n\nYour {{ visit.treatment }} series with {{ visit.provider }} at "
+                    "{{ visit.location }} is confirmed: {{ series.count }} ({{ series.description }}):\n"
+                    "{{ series.visits }}\n\n{% if series.deposit %}{{ series.deposit }}\n{% endif %}"
+                    "{{ series.terms }}\nManage your first visit: {{ links.manage }}" + _SIGN_OFF),
+        sms_body=("{{ clinic.name }}: your {{ visit.treatment }} series, {{ series.count }} confirmed from "
+                  "{{ visit.when }}. Ref {{ visit.reference }}"),
+        variables=VISIT_VARIABLES + ("series.count", "series.description", "series.visits", "series.deposit",
+                                     "series.terms")),
+    TemplateKind(
+        "deposit_receipt", "Deposit receipt", channels=("email",),
+        description="Sent when an online booking's deposit is charged.",
+        email_subject="Receipt: deposit {{ payment.amount }}",
+        email_body=("Hi {{ client.first_name }},\n\nWe received your deposit of {{ payment.amount }} for "
+                    "{{ visit.treatment }} on {{ visit.when }}.\nCard ending {{ payment.card_last4 }}. "
+                    "Booking reference: {{ visit.reference }}." + _SIGN_OFF),
+        variables=VISIT_VARIABLES + ("payment.amount", "payment.card_last4")),
+    TemplateKind(
+        "checkout_receipt", "Checkout receipt", channels=("email",),
+        description="Sent when a visit is checked out and paid.",
+        email_subject="Receipt: {{ visit.treatment }} {{ receipt.total }}",
+        email_body=("Hi {{ client.first_name }},\n\nThank you for your visit. Your receipt:\n\n"
+                    "{{ visit.treatment }} on {{ visit.when }} at {{ visit.location }}\n"
+                    "Price: {{ receipt.price }}\nDeposit applied: {{ receipt.deposit_applied }}\n"
+                    "Charged now: {{ receipt.charged }}"
+                    "{% if receipt.card_last4 %} (card ending {{ receipt.card_last4 }}){% endif %}\n"
+                    "Total paid: {{ receipt.total }}\n"
+                    "{% if receipt.refunding %}Deposit above the price, being refunded to your card: "
+                    "{{ receipt.refunding }}\n{% endif %}" + _SIGN_OFF),
+        variables=VISIT_VARIABLES + ("receipt.price", "receipt.deposit_applied", "receipt.charged",
+                                     "receipt.card_last4", "receipt.total", "receipt.refunding")),
+    TemplateKind(
+        "deposit_refund", "Refund notice",
+        description="Sent when a paid booking could not be kept and its deposit is refunded in full.",
+        email_subject="Not booked: {{ visit.treatment }} on {{ visit.when }}",
+        email_body=("Hi {{ client.first_name }},\n\nWe could not keep your booking for {{ visit.treatment }} on "
+                    "{{ visit.when }} at {{ visit.location }}: the time was no longer free when your payment went "
+                    "through.\n{% if refund.pending %}Your deposit of {{ refund.amount }} is being refunded to your "
+                    "card in full; the payment service has not confirmed it yet, and we will keep at it until it "
+                    "does.{% else %}Your deposit of {{ refund.amount }} has been refunded to your card in full."
+                    "{% endif %}\nPlease book another time, or reply to this message and we will help." + _SIGN_OFF),
+        sms_body=("{{ clinic.name }}: your {{ visit.treatment }} on {{ visit.when }} could not be booked. Your "
+                  "{{ refund.amount }} deposit {% if refund.pending %}is being refunded{% else %}is refunded"
+                  "{% endif %}."),
+        variables=VISIT_VARIABLES + ("refund.amount", "refund.pending")),
+    TemplateKind(
+        "fee_notice", "Fee notice",
+        description="Sent when a no-show fee is settled or a fee is waived.",
+        email_subject="{{ fee.title }}: {{ visit.treatment }} on {{ visit.when }}",
+        email_body=("Hi {{ client.first_name }},\n\nAbout your {{ visit.treatment }} on {{ visit.when }} at "
+                    "{{ visit.location }}:\n{{ fee.sentence }}\nBooking reference: {{ visit.reference }}" + _SIGN_OFF),
+        sms_body=("{{ clinic.name }}: about your {{ visit.treatment }} on {{ visit.when }}: {{ fee.sentence }} "
+                  "Ref {{ visit.reference }}"),
+        variables=VISIT_VARIABLES + ("fee.title", "fee.sentence")),
+    TemplateKind(
+        "waitlist_offer", "Waitlist offer",
+        description="Sent when a time a client waits for opens up.",
+        email_subject="A time opened: {{ visit.treatment }} on {{ visit.when }}",
+        email_body=("Hi {{ client.first_name }},\n\nA time you were waiting for is free: {{ visit.treatment }} with "
+                    "{{ visit.provider }} on {{ visit.when }} at {{ visit.location }}.\n{{ offer.terms }}\n"
+                    "Book it here: {{ offer.link }}" + _SIGN_OFF),
+        sms_body=("{{ clinic.name }}: the {{ visit.treatment }} time you were waiting for is free: {{ visit.when }}"
+                  "{% if offer.held_until %}, held for you until {{ offer.held_until }}{% endif %}. "
+                  "Book: {{ offer.link }}"),
+        variables=VISIT_VARIABLES + ("offer.link", "offer.held_until", "offer.terms")),
     TemplateKind(
         "reminder", "Appointment reminder",
         email_subject="Reminder: your {{ visit.treatment }} on {{ visit.date }}",
@@ -238,6 +341,28 @@ def client_context(org: Organization, client: Client, *, channel: str, unsubscri
             "channel": channel}
 
 
+def visit_variables(org: Organization, location: Location, service: Service | None, provider: StaffMember | None,
+                    start_at: datetime, *, channel: str, appointment: Appointment | None = None) -> dict[str, str]:
+    """The `visit` variables (VISIT_VARIABLES' visit.*) of a visit at `location` starting at
+    `start_at` (aware UTC), in the location's zone with the zone named; the treatment as the
+    clinic allows on `channel`. Without an `appointment` (a waitlist offer's free time) the
+    reference, deposit and terms are ""."""
+    tz = ZoneInfo(location.time_zone)
+    return {
+        "when": format_clinic_time(start_at, location.time_zone),
+        "date": format_datetime(start_at.astimezone(tz), "EEE, MMM d", tzinfo=tz, locale="en_US"),
+        "time": format_clinic_clock(start_at, location.time_zone),
+        "treatment": _treatment(org, service, channel),
+        "provider": provider.display_name if provider is not None else "",
+        "location": location.name,
+        "address": location.address or "",
+        "reference": format_display_code(appointment.display_code) if appointment is not None else "",
+        "deposit": (format_money(appointment.deposit_cents, appointment.currency)
+                    if appointment is not None and appointment.deposit_cents else ""),
+        "terms": visit_terms(appointment, location) if appointment is not None else "",
+    }
+
+
 def visit_context(session: Session, appointment: Appointment, client: Client, *, channel: str,
                   unsubscribe_url: str = "") -> dict[str, Any]:
     """The variables of a message about `appointment` (VISIT_VARIABLES) on `channel`: times in
@@ -251,20 +376,127 @@ def visit_context(session: Session, appointment: Appointment, client: Client, *,
     provider = session.get(StaffMember, appointment.provider_id) if appointment.provider_id else None
     base = get_settings().base_url
     context = client_context(org, client, channel=channel, unsubscribe_url=unsubscribe_url)
-    when: datetime = appointment.start_at
-    context["visit"] = {
-        "when": format_clinic_time(when, location.time_zone),
-        "date": format_datetime(when.astimezone(ZoneInfo(location.time_zone)), "EEE, MMM d",
-                                tzinfo=ZoneInfo(location.time_zone), locale="en_US"),
-        "time": format_clinic_clock(when, location.time_zone),
-        "treatment": _treatment(org, service, channel),
-        "provider": provider.display_name if provider is not None else "",
-        "location": location.name,
-        "address": location.address or "",
-        "reference": format_display_code(appointment.display_code),
-        "deposit": format_money(appointment.deposit_cents, appointment.currency) if appointment.deposit_cents else "",
-        "terms": visit_terms(appointment, location),
-    }
+    context["visit"] = visit_variables(org, location, service, provider, appointment.start_at, channel=channel,
+                                       appointment=appointment)
     context["links"]["manage"] = manage_url(org.slug, appointment.booking_token, base) if appointment.booking_token \
         else ""
     return context
+
+
+def with_extra(context: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
+    """`context` with a kind's own variables added: a dict value is merged into the namespace of
+    the same name ({"visit": {"old_when": ...}} adds visit.old_when), anything else is set."""
+    out = dict(context)
+    for key, value in (extra or {}).items():
+        out[key] = {**out[key], **value} if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+# ---------------------------------------------------------------------------------- checking and samples
+
+GSM_7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+            "¿abcdefghijklmnopqrstuvwxyzäöñüà")
+GSM_7_EXTENDED = set("^{}\\[~]|€\f")
+
+
+def sms_segments(text: str) -> tuple[int, int]:
+    """(characters, segments) of an SMS as carriers count them: GSM-7 text takes 160 characters
+    in one segment and 153 per segment beyond (the extended characters ^{}[]~|€ count twice);
+    any other character makes it UCS-2: 70 in one, 67 per segment beyond. ("" is (0, 0).)"""
+    if not text:
+        return 0, 0
+    if all(c in GSM_7 or c in GSM_7_EXTENDED for c in text):
+        units = sum(2 if c in GSM_7_EXTENDED else 1 for c in text)
+        return len(text), 1 if units <= 160 else -(-units // 153)
+    units = sum(2 if ord(c) > 0xFFFF else 1 for c in text)
+    return len(text), 1 if units <= 70 else -(-units // 67)
+
+
+def _sample_visit(channel: str, *, treatment_shown: bool) -> dict[str, str]:
+    return {"when": "Tue, Jun 30, 2026, 2:00 PM EDT (America/New_York)", "date": "Tue, Jun 30", "time": "2:00 PM",
+            "treatment": "Lip filler" if treatment_shown else "appointment", "provider": "Dr. Maya Chen",
+            "location": "Main studio", "address": "12 Grand St, New York", "reference": "K7P-4QX",
+            "deposit": "$50.00",
+            "terms": "Cancellations more than 24 hours ahead are refunded in full."}
+
+
+def kind_extras(kind: str, when: str = "Tue, Jun 30, 2026, 2:00 PM EDT (America/New_York)") -> dict[str, Any]:
+    """Made-up values of `kind`'s own variables (the preview, and the check of a template
+    being saved): every name of KINDS[kind].variables beyond the visit's and the client's."""
+    samples: dict[str, dict[str, Any]] = {
+        "move_notice": {"visit": {"old_when": "Mon, Jun 29, 2026, 11:00 AM EDT (America/New_York)"}},
+        "cancellation_notice": {"cancellation": {
+            "deposit": "Your deposit: $50.00 is being refunded to your card.",
+            "deposit_short": "$50.00 is being refunded to your card."}},
+        "series_confirmation": {"series": {
+            "count": "3 visits", "description": "Every 4 weeks on Tuesday",
+            "visits": f"- {when} · ref K7P-4QX\n- Tue, Jul 28, 2026, 2:00 PM EDT (America/New_York) · ref K7P-4QY\n"
+                      "- Tue, Aug 25, 2026, 2:00 PM EDT (America/New_York) · ref K7P-4QZ",
+            "deposit": "Deposit due: $50.00 (the clinic will tell you how to pay).",
+            "terms": "Each visit: Cancellations more than 24 hours ahead are refunded in full."}},
+        "deposit_receipt": {"payment": {"amount": "$50.00", "card_last4": "4242"}},
+        "checkout_receipt": {"receipt": {"price": "$450.00", "deposit_applied": "$50.00", "charged": "$400.00",
+                                         "card_last4": "4242", "total": "$450.00", "refunding": ""}},
+        "deposit_refund": {"refund": {"amount": "$50.00", "pending": False}},
+        "fee_notice": {"fee": {"title": "No-show fee",
+                               "sentence": "A no-show fee of $75.00 was charged: $50.00 from your deposit and "
+                                           "$25.00 to your card ending 4242."}},
+        "waitlist_offer": {"offer": {"link": f"{get_settings().base_url}/book/your-clinic/offer/sample",
+                                     "held_until": "4:30 PM EDT",
+                                     "terms": "We are holding it for you until 4:30 PM EDT; after that it goes to "
+                                              "the next person waiting."}},
+    }
+    return samples.get(kind, {})
+
+
+def sample_context(kind: str, channel: str, *, clinic_name: str = "Your clinic", treatment_shown: bool = False,
+                   book_url: str = "") -> dict[str, Any]:
+    """A made-up context with every variable of `kind` (a visit for visit kinds, the client and
+    the clinic, the kind's own values): the check of a template being saved and the preview
+    when the clinic has no upcoming visit. Raises KeyError for an unknown kind."""
+    spec = KINDS[kind]
+    base = get_settings().base_url
+    context: dict[str, Any] = {
+        "client": {"first_name": "Jordan", "last_name": "Rivera"}, "clinic": {"name": clinic_name},
+        "links": {"book": book_url or f"{base}/book/your-clinic", "manage": f"{base}/book/your-clinic/manage/sample",
+                  "forms": f"{base}/portal/your-clinic/forms", "unsubscribe": f"{base}/unsubscribe/sample"},
+        "channel": channel}
+    if any(v.startswith("visit.") for v in spec.variables):
+        context["visit"] = _sample_visit(channel, treatment_shown=treatment_shown)
+    return with_extra(context, kind_extras(kind))
+
+
+def check_template(kind: str, channel: str, subject: str, body: str) -> dict[str, str]:
+    """Field messages for a clinic's wording of `kind` on `channel` ({} when it is fine): each
+    of `subject` (email only; one line, at most MAX_SUBJECT characters) and `body` (not
+    empty) must render with sample_context under StrictUndefined, so an unknown variable or a
+    syntax error is refused with its line. Keys: "subject", "body", "channel"."""
+    spec = KINDS.get(kind)
+    if spec is None:
+        return {"kind": "Choose a message"}
+    if channel not in spec.channels:
+        return {"channel": f"{spec.label} is not sent by {'text' if channel == 'sms' else channel}"}
+    errors: dict[str, str] = {}
+    context = sample_context(kind, channel, treatment_shown=True)
+    if channel == "email":
+        if "\n" in subject.strip() or "\r" in subject:
+            errors["subject"] = "Keep the subject on one line"
+        elif len(subject) > MAX_SUBJECT:
+            errors["subject"] = f"Keep the subject under {MAX_SUBJECT} characters"
+        elif not subject.strip():
+            errors["subject"] = "Enter a subject"
+        else:
+            try:
+                render_source(subject, context)
+            except TemplateInvalid as exc:
+                errors["subject"] = exc.message
+    elif subject.strip():
+        errors["subject"] = "A text message has no subject"
+    if not body.strip():
+        errors["body"] = "Enter the message (or reset it to the default)"
+    else:
+        try:
+            render_source(body, context)
+        except TemplateInvalid as exc:
+            errors["body"] = exc.message
+    return errors
