@@ -21,6 +21,7 @@ treatment_in_email, default on), else "appointment" ("your appointment tomorrow 
 from __future__ import annotations
 
 import operator
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from sqlmodel import Session, select
 
@@ -270,6 +271,11 @@ def render_source(source: str, context: dict[str, Any]) -> str:
         text = _ENV.from_string(source).render(context)
     except SecurityError as exc:
         raise TemplateInvalid(str(exc)) from exc
+    except UndefinedError as exc:
+        found = re.search(r"has no attribute '([^']+)'|^'([^']+)' is undefined", str(exc.message or ""))
+        name = next((g for g in found.groups() if g), "") if found else ""
+        raise TemplateInvalid(f"There is no variable named '{name}': use one from the list of variables" if name
+                              else f"Unknown variable: {exc.message}") from exc
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
         raise TemplateInvalid(f"Line {line}: {exc.message}" if line else str(exc.message or exc)) from exc
