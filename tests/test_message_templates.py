@@ -23,8 +23,8 @@ from medspa.domain.messaging import template_actions as ta
 from medspa.domain.messaging.attachments import attachments_of
 from medspa.domain.messaging.engage_models import MessageTemplate
 from medspa.domain.messaging.models import OutboxMessage
-from medspa.domain.messaging.templates import (MAX_OUTPUT, MAX_SOURCE, TemplateInvalid, render_source,
-                                               sms_segments, template_source)
+from medspa.domain.messaging.template_samples import sms_segments
+from medspa.domain.messaging.templates import MAX_OUTPUT, MAX_SOURCE, TemplateInvalid, render_source, template_source
 from medspa.domain.scheduling.desk import book_for_client
 from tests.factories import build_clinic
 

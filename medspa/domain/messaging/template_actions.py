@@ -28,8 +28,8 @@ from medspa.domain.clients.models import Client
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.engage_models import MessageTemplate
-from medspa.domain.messaging.templates import (CHANNELS, KINDS, TemplateInvalid, kind_extras, render_source,
-                                               sample_context, check_template, sms_segments, template_source,
+from medspa.domain.messaging.template_samples import check_template, kind_extras, sample_context, sms_segments
+from medspa.domain.messaging.templates import (CHANNELS, KINDS, TemplateInvalid, render_source, template_source,
                                                visit_context, with_extra)
 from medspa.domain.practice.models import Organization
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
