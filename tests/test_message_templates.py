@@ -144,7 +144,8 @@ def test_a_services_wording_wins_over_the_clinics_which_wins_over_the_default(en
 def test_a_saved_template_is_what_the_next_confirmation_says_with_its_invite(engine, owner_engine):
     clinic = build_clinic(engine, owner_engine)
     first = book(clinic, at(10), 1)
-    ta.do_save_template(owner(clinic), "booking_confirmation", "email", "See you {{ visit.date }}, {{ client.first_name }}!",
+    ta.do_save_template(owner(clinic), "booking_confirmation", "email",
+                        "See you {{ visit.date }}, {{ client.first_name }}!",
                         "Dear {{ client.first_name }}, {{ visit.treatment }} at {{ visit.when }}.\n"
                         "Ref {{ visit.reference }} · {{ links.manage }}", engine=engine, clock=CLOCK)
     second = book(clinic, at(11), 2)

@@ -95,7 +95,8 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
         description="Sent when a visit is booked (online or at the desk); the email carries the visit as invite.ics.",
         email_subject="Confirmed: {{ visit.treatment }} on {{ visit.when }}",
         email_body=("Hi {{ client.first_name }},\n\nYour {{ visit.treatment }} with {{ visit.provider }} is confirmed "
-                    "for {{ visit.when }} at {{ visit.location }}{% if visit.address %}, {{ visit.address }}{% endif %}.\n"
+                    "for {{ visit.when }} at {{ visit.location }}"
+                    "{% if visit.address %}, {{ visit.address }}{% endif %}.\n"
                     "{% if visit.deposit %}Deposit paid: {{ visit.deposit }}.\n{% endif %}"
                     "Booking reference: {{ visit.reference }}\n{{ visit.terms }}\n"
                     "Manage your booking: {{ links.manage }}\n"
@@ -110,7 +111,8 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
         email_body=("Hi {{ client.first_name }},\n\nYour {{ visit.treatment }} is moved to {{ visit.when }} with "
                     "{{ visit.provider }} at {{ visit.location }} (it was {{ visit.old_when }}).\n"
                     "Booking reference: {{ visit.reference }}" + _SIGN_OFF),
-        sms_body="{{ clinic.name }}: your {{ visit.treatment }} is moved to {{ visit.when }}. Ref {{ visit.reference }}",
+        sms_body=("{{ clinic.name }}: your {{ visit.treatment }} is moved to {{ visit.when }}. "
+                  "Ref {{ visit.reference }}"),
         variables=VISIT_VARIABLES + ("visit.old_when",)),
     TemplateKind(
         "cancellation_notice", "Cancellation notice",

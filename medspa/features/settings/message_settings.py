@@ -140,7 +140,8 @@ def settings_card() -> rx.Component:
                              rx.select.trigger(id="msg-set-reminder_late_booking", width="260px"),
                              rx.select.content(rx.select.item("Gets a shorter reminder", value="shorter"),
                                                rx.select.item("Gets no reminder", value="none"), position="popper"),
-                             value=S.set_form["reminder_late_booking"], on_change=S.set_setting("reminder_late_booking"))),
+                             value=S.set_form["reminder_late_booking"],
+                             on_change=S.set_setting("reminder_late_booking"))),
                 rx.cond(S.set_form["reminder_late_booking"] == "shorter", _setting(
                     "reminder_short_hours", "Shorter reminder",
                     rx.hstack(_number("reminder_short_hours", 1, 24), rx.text("hours before", size="2"),

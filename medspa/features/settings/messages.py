@@ -184,8 +184,9 @@ class MessagesState(StaffState):
         """A variable clicked: added at the end of the body as {{ name }}."""
         if not self.msg_ok or not isinstance(name, str) or name not in self.msg_variables:
             return
-        self.msg_body = f"{self.msg_body.rstrip(' ')}{' ' if self.msg_body and not self.msg_body.endswith(chr(10)) else ''}" \
-                        f"{{{{ {name} }}}}"
+        body = self.msg_body.rstrip(" ")
+        gap = " " if body and not body.endswith("\n") else ""
+        self.msg_body = f"{body}{gap}{{{{ {name} }}}}"
         return await self._preview()
 
     async def _reload_custom(self):
@@ -406,9 +407,10 @@ def messages_tab() -> rx.Component:
         rx.cond(M.msg_ok,
                 rx.grid(
                     _kinds(),
-                    _editor(),
-                    _preview(),
-                    columns=rx.breakpoints(initial="1", md="220px 1fr", xl="240px minmax(0, 1.2fr) minmax(0, 1fr)"),
+                    rx.grid(_editor(), _preview(),
+                            columns=rx.breakpoints(initial="1", lg="minmax(0, 1.2fr) minmax(0, 1fr)"),
+                            spacing="4", width="100%", align_items="start"),
+                    columns=rx.breakpoints(initial="1", md="230px minmax(0, 1fr)"),
                     spacing="4", width="100%", align_items="start"),
                 rx.center(rx.spinner(size="2"), padding="36px")),
         spacing="4", width="100%", on_mount=M.load_messages)
