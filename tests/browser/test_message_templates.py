@@ -117,7 +117,7 @@ def test_staff_edit_the_confirmation_preview_it_and_the_next_one_arrives_in_thei
     ((envelope, received),) = sink.received
     assert envelope.rcpt_tos == ["client2@example.com"]
     assert received["Subject"] == "See you Wed, Jul 15, Bea"
-    text = received.get_body(("plain",)).get_content()
+    text = received.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert text.startswith("Hello Bea! Your Botox with Provider 1 is on Wed, Jul 15, 2026, 11:00 AM EDT "
                            "(America/New_York).\nReference ")
     assert f"{clinic.slug}/manage/" in text
