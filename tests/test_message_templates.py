@@ -289,3 +289,21 @@ def test_the_message_settings_are_checked_field_by_field(engine, owner_engine):
     assert (saved.reminder_hours, saved.reminder_short_hours, saved.quiet_start, saved.quiet_end) == (48, 3, "20:30",
                                                                                                     "09:00")
     assert ta.fetch_message_settings(owner(clinic), engine=engine) == saved
+
+
+def test_every_default_wording_renders_in_the_preview_and_passes_its_own_check(engine, owner_engine):
+    from medspa.domain.messaging.template_samples import check_template
+    from medspa.domain.messaging.templates import KINDS
+
+    clinic = build_clinic(engine, owner_engine)
+    book(clinic, at(10), 1)  # a real next visit for the preview
+    for kind, spec in KINDS.items():
+        for channel in spec.channels:
+            subject, body = spec.default(channel)
+            if body:
+                assert check_template(kind, channel, subject, body) == {}, (kind, channel)
+            pv = ta.preview_template(owner(clinic), kind, channel, subject, body, engine=engine, clock=CLOCK)
+            assert pv.errors == {}, (kind, channel, pv.errors)
+            shown = pv.email_body if channel == "email" else pv.sms_body
+            assert bool(shown) == bool(body), (kind, channel)
+            assert "{{" not in shown and "None" not in shown, (kind, channel, shown)
