@@ -80,7 +80,8 @@ def test_an_sms_is_posted_from_the_right_number_and_becomes_sent_with_its_sid(en
     assert seen.form == {"To": ANA, "From": "+12125550111", "Body": confirmation.body,
                          "StatusCallback": f"{BASE_URL}/api/v1/webhooks/twilio/status"
                                            f"?org={clinic.org_id}&message={confirmation.id}&attempt=1"}
-    assert confirmation.body.startswith("Test Clinic: Botox confirmed")
+    assert confirmation.body.startswith("Test Clinic: your appointment is confirmed for Wed, Jul 15, 2026")
+    assert "Botox" not in confirmation.body  # no treatment in a text unless the clinic allows it
     sent = row(clinic, confirmation.id)
     assert (sent.status, sent.provider_id, sent.attempts, sent.job_id) == ("sent", fake.sids[0], 1, job_id)
     assert sent.sent_at == CLOCK.now() and sent.failure_reason is None and sent.message_id is None
