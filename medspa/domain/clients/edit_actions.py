@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from medspa.clock import Clock
 from medspa.domain.audit.service import record
 from medspa.domain.changes import apply_changes, row_for_edit
-from medspa.domain.clients.consent import CHANNELS, set_consent, stamp_new_consents
+from medspa.domain.clients.consent import CHANNELS, clinic_name_of, consent_wording, set_consent, stamp_new_consents
 from medspa.domain.clients.details import (
     EDITABLE,
     ClientFields,
@@ -122,7 +122,7 @@ def do_create_client(actor: Actor, form: ClientForm, *, confirm: bool = False, c
             if found:
                 record(s, actor, "client.duplicate_check", "client", "", at=at, client_ids=[i for i, _, _ in found])
                 return CreateOutcome(0, [(i, name, why) for i, why, name in found])
-        stamp_new_consents(client, at=at, source="desk")
+        stamp_new_consents(client, at=at, source="desk", clinic_name=clinic_name_of(s, actor.org_id))
         try:
             with s.begin_nested():
                 s.add(client)
@@ -151,8 +151,10 @@ def do_update_client(actor: Actor, client_id: int, form: ClientForm, *, clock: C
         clean = _clean(s, actor, form, at)
         _email_taken(s, clean.email, client.id)
         changes = apply_changes(client, clean, EDITABLE)
+        clinic = clinic_name_of(s, actor.org_id)
         for channel, column in CHANNELS.items():
-            changed = set_consent(client, channel, getattr(clean, column), at=at, source="desk")
+            changed = set_consent(client, channel, getattr(clean, column), at=at, source="desk",
+                                  wording=consent_wording(channel, clinic))
             if changed:
                 changes[column] = changed
         if not changes:

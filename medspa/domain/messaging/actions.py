@@ -106,7 +106,7 @@ def do_deliver_message(message_id: int, org_id: int, *, job_id: int | None = Non
     except PermanentFailure as exc:
         with atomic(org_id, engine=engine) as work:
             fail_for_good(work.session, message_id, reason=exc.reason, suppress=exc.suppress, now=now_of(clock),
-                          settings=settings)
+                          settings=settings, opt_out=exc.opt_out)
         return DeliveryOutcome.FAILED
     except TemporaryFailure as exc:
         with atomic(org_id, engine=engine) as work:

@@ -26,7 +26,8 @@ from medspa.domain.messaging.delivery import (ClaimedEmail, email_claim, lock_cl
                                               take_claim)
 from medspa.domain.messaging.fallback import write_fallback_email
 from medspa.domain.messaging.models import NOT_SENT, OutboxMessage
-from medspa.domain.messaging.suppression import active_suppression, refusal_reason, suppress_contact
+from medspa.domain.messaging.suppression import (OPTED_OUT, UNDELIVERABLE, active_suppression, refusal_reason,
+                                                 suppress_contact)
 from medspa.domain.messaging.twilio import status_callback_url
 from medspa.domain.practice.models import Location, Organization
 from medspa.domain.scheduling.models import Appointment
@@ -100,14 +101,15 @@ def claim_message(session: Session, message_id: int, *, job_id: int | None, chan
 
 
 def fail_for_good(session: Session, message_id: int, *, reason: str, suppress: bool, now: datetime,
-                  settings: Settings | None = None) -> OutboxMessage | None:
+                  settings: Settings | None = None, opt_out: bool = False) -> OutboxMessage | None:
     """Fail message `message_id` permanently in the session's transaction: `failed` with
     `reason`; with `suppress`, its address or number marked undeliverable (reason, this
-    message, `now`); an SMS's fallback email written (with its job when `settings` has a
-    mail server). Returns the fallback email, or None."""
+    message, `now`), or with `opt_out` (Twilio 21610) marked 'opted_out' (that number only,
+    never the client's email); an SMS's fallback email written (with its job when `settings`
+    has a mail server). Returns the fallback email, or None."""
     mark_failed(session, message_id, reason=reason)
     row = session.get(OutboxMessage, message_id)
-    if suppress:
+    if suppress or opt_out:
         suppress_contact(session, org_id=row.org_id, channel=row.channel, address=row.to_address, reason=reason,
-                         message_id=row.id, now=now)
+                         message_id=row.id, now=now, kind=OPTED_OUT if opt_out else UNDELIVERABLE)
     return write_fallback_email(session, row, settings=settings) if row.channel == "sms" else None

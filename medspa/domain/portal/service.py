@@ -29,7 +29,7 @@ from sqlmodel import Session, select
 from medspa.domain.audit.models import AuditEvent
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
-from medspa.domain.clients.consent import set_consent
+from medspa.domain.clients.consent import clinic_name_of, consent_wording, set_consent
 from medspa.domain.clients.merge import live_client_id
 from medspa.domain.clients.models import Client
 from medspa.domain.errors import NotFound, ValidationFailed
@@ -418,8 +418,9 @@ def set_marketing_consent(session: Session, actor: Actor, *, email: bool, sms: b
     if client is None:
         raise NotFound("client")
     before = {"email": client.email_marketing_consent, "sms": client.sms_marketing_consent}
-    set_consent(client, "email", bool(email), at=now, source="portal")
-    set_consent(client, "sms", bool(sms), at=now, source="portal")
+    clinic = clinic_name_of(session, client.org_id)
+    set_consent(client, "email", bool(email), at=now, source="portal", wording=consent_wording("email", clinic))
+    set_consent(client, "sms", bool(sms), at=now, source="portal", wording=consent_wording("sms", clinic))
     session.add(client)
     record(session, actor, "client.consent_update", "client", client_id, client_id=client_id, at=now,
            before=before, after={"email": bool(email), "sms": bool(sms)})
