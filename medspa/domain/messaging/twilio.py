@@ -44,6 +44,8 @@ from medspa.domain.messaging.failures import PermanentFailure, TemporaryFailure
 from medspa.settings import Settings
 
 STATUS_CALLBACK_PATH = "/api/v1/webhooks/twilio/status"
+# the "A message comes in" webhook of the clinics' numbers (messaging.inbound_actions)
+INBOUND_PATH = "/api/v1/webhooks/twilio/inbound"
 MESSAGES_PATH = "/2010-04-01/Accounts/{account}/Messages.json"
 
 # Twilio error codes that say the recipient's number is undeliverable for good: the number is
