@@ -28,12 +28,15 @@ from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.clients.consent import set_consent
+from medspa.domain.clients.details import clinic_time_zone
 from medspa.domain.clients.models import Client
 from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.engage_models import InboundMessage
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.messaging.suppression import OPTED_OUT, lift_opt_out, suppress_contact
+from medspa.domain.phones import display_address
+from medspa.domain.timezones import format_clinic_time
 
 STOP_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"})
 START_WORDS = frozenset({"start", "unstop", "yes"})
@@ -146,14 +149,18 @@ class InboundRow:
     flagged: bool
     handled_at: datetime | None
     handled_by: str
+    received_label: str = ""  # "Wed, Jul 1, 2026, 8:00 AM EDT (America/New_York)": the clinic's zone
+    from_label: str = ""  # the sender's number for reading: "+1 646-555-0123"
 
 
 def _rows(session: Session, stmt) -> list[InboundRow]:
+    zone = clinic_time_zone(session)
     out = []
     for m, first, last in session.exec(stmt).all():
         name = " ".join(p for p in (first, last) if p) if first or last else ""
         out.append(InboundRow(m.id, m.client_id, name, m.from_address, m.body, m.received_at, m.keyword, m.flagged,
-                              m.handled_at, m.handled_by))
+                              m.handled_at, m.handled_by, format_clinic_time(m.received_at, zone),
+                              display_address("sms", m.from_address)))
     return out
 
 

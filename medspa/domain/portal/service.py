@@ -109,6 +109,8 @@ class MyDetails:
     phone: str = ""
     email_marketing: bool = False
     sms_marketing: bool = False
+    email_wording: str = ""  # the words each consent gives (clients.consent.consent_wording)
+    sms_wording: str = ""
 
 
 @dataclass
@@ -356,7 +358,8 @@ def portal_overview(session: Session, actor: Actor, *, now: datetime) -> PortalO
     view = PortalOverview(
         clinic_name=org.name if org else "",
         details=MyDetails(client.first_name, client.last_name, client.email or "", client.phone_e164 or "",
-                          client.email_marketing_consent, client.sms_marketing_consent))
+                          client.email_marketing_consent, client.sms_marketing_consent,
+                          consent_wording("email", org.name if org else ""), consent_wording("sms", org.name if org else "")))
     for appt, service, provider, location in rows:
         ahead = appt.end_at > now
         upcoming = appt.status in (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN) and ahead
@@ -426,7 +429,8 @@ def set_marketing_consent(session: Session, actor: Actor, *, email: bool, sms: b
            before=before, after={"email": bool(email), "sms": bool(sms)})
     session.flush()
     return MyDetails(client.first_name, client.last_name, client.email or "", client.phone_e164 or "",
-                     client.email_marketing_consent, client.sms_marketing_consent)
+                     client.email_marketing_consent, client.sms_marketing_consent,
+                     consent_wording("email", clinic), consent_wording("sms", clinic))
 
 
 def own_appointment(session: Session, actor: Actor, appointment_id: int, *, lock: bool = False) -> Appointment:
