@@ -224,7 +224,7 @@ def test_an_opted_out_number_gets_no_sms_while_email_still_goes(engine, owner_en
                               engine=engine) == DeliveryOutcome.FAILED
     assert fake.requests == []  # Twilio never asked
     refused = row(clinic, message_id)
-    assert refused.failure_reason.startswith(f"not sent: +1 646-") and "opted out (replied STOP)" in refused.failure_reason
+    assert refused.failure_reason.startswith("not sent: +1 646-") and "opted out (replied STOP)" in refused.failure_reason
     (fallback,) = messages(clinic, fallback_for_id=message_id)  # the reminder still reaches Ana by email
     assert fallback.channel == "email" and fallback.to_address == "ana.optout@example.com"
     assert do_deliver_message(fallback.id, clinic.org_id, settings=settings, clock=CLOCK,

@@ -182,6 +182,25 @@ def flagged_texts(session: Session, *, limit: int = 100) -> list[InboundRow]:
                  .order_by(InboundMessage.received_at, InboundMessage.id).limit(limit))
 
 
+def read_client_texts(session: Session, actor: Actor, client_id: int, *, now: datetime) -> list[InboundRow]:
+    """client_texts as `actor` reads them (inbound.read), with the "inbound.read" audit row naming
+    the client (a read of their record), at `now`. Raises PermissionDenied."""
+    actor.require("inbound.read")
+    rows = client_texts(session, client_id)
+    record(session, actor, "inbound.read", "client", client_id, client_id=client_id, at=now, rows=len(rows))
+    return rows
+
+
+def read_flagged_texts(session: Session, actor: Actor, *, now: datetime) -> list[InboundRow]:
+    """flagged_texts as `actor` reads them (inbound.read), with one "inbound.read" audit row naming
+    the clients shown, at `now`. Raises PermissionDenied."""
+    actor.require("inbound.read")
+    rows = flagged_texts(session)
+    record(session, actor, "inbound.read", "inbound_message", "flagged", at=now, rows=len(rows),
+           client_ids=sorted({r.client_id for r in rows if r.client_id is not None}))
+    return rows
+
+
 def flagged_count(session: Session) -> int:
     """How many texts wait for the desk in the session's clinic."""
     return int(session.exec(select(func.count()).select_from(InboundMessage)

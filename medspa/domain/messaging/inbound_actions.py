@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from medspa.clock import Clock
-from medspa.domain.audit.service import record
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.actions import InvalidTwilioRequest, SmsNotConfigured
-from medspa.domain.messaging.inbound import (InboundRow, InboundText, client_texts, flagged_count, flagged_texts,
-                                             knows_number, mark_handled, orgs_for_number, receive_text)
-from medspa.domain.messaging.twilio import INBOUND_PATH, signature_valid
+from medspa.domain.messaging.inbound import (InboundRow, InboundText, flagged_count, knows_number, mark_handled,
+                                             orgs_for_number, read_client_texts, read_flagged_texts, receive_text)
+from medspa.domain.messaging.twilio import signature_valid
 from medspa.domain.work import atomic, now_of
 from medspa.settings import Settings, get_settings
 
@@ -79,10 +78,7 @@ def fetch_client_texts(actor: Actor, client_id: int, *, clock: Clock | None = No
     "inbound.read" audit row naming the client. Raises PermissionDenied without inbound.read."""
     actor.require(PERMISSION)
     with atomic(actor.org_id, engine=engine) as work:
-        rows = client_texts(work.session, client_id)
-        record(work.session, actor, "inbound.read", "client", client_id, client_id=client_id, at=now_of(clock),
-               rows=len(rows))
-        return rows
+        return read_client_texts(work.session, actor, client_id, now=now_of(clock))
 
 
 def fetch_flagged_texts(actor: Actor, *, clock: Clock | None = None, engine: Engine | None = None) -> list[InboundRow]:
@@ -90,10 +86,7 @@ def fetch_flagged_texts(actor: Actor, *, clock: Clock | None = None, engine: Eng
     naming the clients shown. Raises PermissionDenied without inbound.read."""
     actor.require(PERMISSION)
     with atomic(actor.org_id, engine=engine) as work:
-        rows = flagged_texts(work.session)
-        record(work.session, actor, "inbound.read", "inbound_message", "flagged", at=now_of(clock), rows=len(rows),
-               client_ids=sorted({r.client_id for r in rows if r.client_id is not None}))
-        return rows
+        return read_flagged_texts(work.session, actor, now=now_of(clock))
 
 
 def fetch_flagged_count(actor: Actor, *, engine: Engine | None = None) -> int:
