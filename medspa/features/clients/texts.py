@@ -7,10 +7,12 @@ Shown only when the client sent something.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import reflex as rx
 
 from medspa.domain.messaging.inbound_actions import do_mark_inbound_handled, fetch_client_texts
+from medspa.web.inputs import parse_id
 from medspa.features.clients.state import ClientProfileState
 
 KEYWORD_WORDS = {"stop": "Opted out (STOP)", "start": "Opted back in (START)", "help": "Asked for help (HELP)"}
@@ -61,9 +63,12 @@ class ClientTextsState(ClientProfileState):
         return None
 
     @rx.event
-    async def mark_handled(self, inbound_id: int):
+    async def mark_handled(self, inbound_id: Any):
         """"Mark handled" on a flagged text, then the card again."""
-        done = await self._act(do_mark_inbound_handled, int(inbound_id))
+        text_id = parse_id(inbound_id)
+        if text_id is None:
+            return None
+        done = await self._act(do_mark_inbound_handled, text_id)
         if done.redirect is not None:
             return done.redirect
         if done.error:

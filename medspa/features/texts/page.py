@@ -9,10 +9,12 @@ handled". Loading the list is an audited read (it names clients); the banner's c
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import reflex as rx
 
 from medspa.domain.messaging.inbound_actions import do_mark_inbound_handled, fetch_flagged_count, fetch_flagged_texts
+from medspa.web.inputs import parse_id
 from medspa.features.auth.shell import not_found_view, staff_header
 from medspa.features.auth.state import StaffState
 
@@ -68,9 +70,12 @@ class FlaggedTextsState(StaffState):
         return None
 
     @rx.event
-    async def mark_handled(self, inbound_id: int):
+    async def mark_handled(self, inbound_id: Any):
         """"Mark handled": the text leaves the list."""
-        done = await self._act(do_mark_inbound_handled, int(inbound_id))
+        text_id = parse_id(inbound_id)
+        if text_id is None:
+            return None
+        done = await self._act(do_mark_inbound_handled, text_id)
         if done.redirect is not None:
             return done.redirect
         return FlaggedTextsState.load
