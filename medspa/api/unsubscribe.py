@@ -39,7 +39,7 @@ button{font:inherit;font-size:15px;font-weight:600;background:#7a4e3a;color:#fff
 padding:11px 20px;cursor:pointer}
 button:hover{background:#653f2e}
 .done{color:#1a7f37;font-weight:600}
-.small{font-size:13px;color:#6e7781;margin-top:18px}
+@media (max-width:480px){main{margin:8vh 12px;padding:26px 22px 22px}}
 """
 
 
@@ -82,7 +82,7 @@ def _done(view: UnsubscribeView, *, already: bool = False) -> HTMLResponse:
         f'<p class="clinic">{clinic}</p><h1 id="unsubscribe-done">{headline}</h1>'
         f'<p class="done">{clinic} will send you no more marketing {what}.</p>'
         "<p>Messages about your appointments still reach you. Changed your mind? Ask the clinic at your next "
-        "visit, or tick the box in your client portal.</p>"))
+        "visit, or turn offers back on in your client portal.</p>"))
 
 
 @router.get(PATH + "{token}")
