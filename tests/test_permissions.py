@@ -43,6 +43,7 @@ from medspa.domain.identity.staff_admin import revoke_user_sessions
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.domain.identity.permissions import ROLE_PERMISSIONS, has_permission
 from medspa.domain.identity.service import create_user
+from medspa.domain.messaging import campaigns
 from medspa.domain.messaging.inbound import read_client_texts
 from medspa.domain.messaging.outbox import read_message
 from medspa.domain.messaging.service import list_outbox
@@ -318,6 +319,8 @@ ENTRY_POINTS.update({
         s, a, None, inventory.ProductInput("Dysport", "Galderma", "neuromodulator", "units", "300"), NOW),
     "vial.open": lambda s, a, w: inventory.open_vial(s, a, _a_lot(s, w), "2.5", NOW),
     "recall.read": lambda s, a, w: recall.lot_recall(s, a, _a_lot(s, w), NOW),
+    "campaign.manage": lambda s, a, w: campaigns.save_draft(s, a, None, campaigns.CampaignInput(
+        "Spring", "all_consenting", {}, "email", "Hi {{ client.first_name }}", "Spring offers"), NOW),
 })
 # the client's own-record rights are exercised by the client who owns the record; for
 # "appointment.cancel" the client is someone else's (their own visit goes through cancel_own)
