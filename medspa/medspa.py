@@ -44,6 +44,7 @@ from medspa.features.inventory import page as inventory_page
 from medspa.features.recall import page as recall_page
 from medspa.features.reviews import page as reviews_page
 from medspa.features.campaigns import page as campaigns_page
+from medspa.features.texts import page as texts_page
 
 _PAGE_MODULES = (
     home_page,
@@ -71,6 +72,7 @@ _PAGE_MODULES = (
     inventory_page,
     recall_page,
     campaigns_page,
+    texts_page,
 )
 
 class MedspaApp(rx.App):

@@ -335,7 +335,7 @@ def test_lifting_a_mark_is_audited_and_the_next_sms_goes_out(engine, owner_engin
     settings, fake = sms
     clinic = build_clinic(engine, owner_engine)
     first = add_sms(clinic, ANA)
-    fake.answers = [(400, {"code": 21610, "message": "Attempt to send to unsubscribed recipient"})]
+    fake.answers = [(400, {"code": 21614, "message": "'To' number is not a valid mobile number"})]
     assert deliver(clinic, first, settings) == DeliveryOutcome.FAILED
     with clinic.session() as s, pytest.raises(PermissionDenied):
         lift_suppression(s, clinic.staff_actor("front_desk"), "sms", ANA, now=CLOCK.now())
@@ -349,7 +349,7 @@ def test_lifting_a_mark_is_audited_and_the_next_sms_goes_out(engine, owner_engin
         (audit,) = s.exec(select(AuditEvent).where(AuditEvent.action == "contact.unsuppress")).all()
     assert (audit.actor_role, audit.occurred_at, audit.detail["channel"], audit.detail["address"]) == (
         "owner", CLOCK.now(), "sms", ANA)
-    assert audit.detail["reason"] == "Twilio 21610: Attempt to send to unsubscribed recipient"
+    assert audit.detail["reason"] == "Twilio 21614: 'To' number is not a valid mobile number"
     second = add_sms(clinic, ANA)
     assert deliver(clinic, second, settings) == DeliveryOutcome.SENT and len(fake.requests) == 2
 

@@ -39,7 +39,7 @@ from medspa.domain.clients.models import Client
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.engage_models import CAMPAIGN_CHANNELS, Campaign, CampaignRecipient
-from medspa.domain.messaging.marketing import address_of, marketing_refusals
+from medspa.domain.messaging.marketing import CAMPAIGN_KIND, address_of, marketing_refusals
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.messaging.quiet_hours import next_allowed
 from medspa.domain.messaging.segments import SEGMENTS, channels_of, clean_params, segment_clients
@@ -50,7 +50,7 @@ from medspa.domain.practice.models import Location, Organization
 from medspa.domain.timezones import wall_to_utc
 
 PERMISSION = "campaign.manage"
-KIND = "campaign"  # outbox_message.kind
+KIND = CAMPAIGN_KIND  # outbox_message.kind (marketing: List-Unsubscribe on its emails)
 MAX_NAME = 120
 BOOKING_WINDOW = timedelta(days=14)  # a booking this long after a message counts for the campaign
 BATCH = 500  # recipients queued per clinic per tick

@@ -15,11 +15,20 @@ from sqlmodel import Session, select
 from medspa.domain.clients.models import Client
 from medspa.domain.messaging.models import ContactSuppression
 from medspa.domain.messaging.suppression import active_suppression, normal_address
+from medspa.domain.messaging.templates import KINDS
 
 NO_CONSENT = "no marketing consent"
 NO_ADDRESS = "no address"
 OPTED_OUT = "opted out"
 UNDELIVERABLE = "undeliverable"
+CAMPAIGN_KIND = "campaign"  # the outbox kind of a campaign's messages (always marketing)
+
+
+def is_marketing_kind(kind: str) -> bool:
+    """Whether outbox messages of `kind` are marketing: a campaign's, or a template kind marked
+    marketing (messaging.templates.KINDS: review request, birthday). Marketing emails carry
+    the List-Unsubscribe headers (messaging.claims)."""
+    return kind == CAMPAIGN_KIND or bool(getattr(KINDS.get(kind), "marketing", False))
 
 
 def address_of(client: Client, channel: str) -> str:
