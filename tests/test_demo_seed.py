@@ -552,3 +552,19 @@ def test_product_catalog_lots_and_an_opened_vial(engine, demo):
                             "where p.name = 'Xeomin'") == "XM8821"  # 200 units, low mark 200: flagged low
     assert one(engine, org, "select count(*) from product_vial where beyond_use_at > :n and opened_at < :n",
                n=NOW) == 1
+
+
+def test_demo_messages_templates_texts_and_a_sent_campaign(engine, demo):
+    """Issue 19: per-service aftercare / pre-visit wording, a flagged text and a STOP from clients,
+    and a campaign sent nine days ago whose results read like a real send."""
+    org = demo["org_id"]
+    assert one(engine, org, "select count(*) from message_template where kind = 'post_care'") >= 1
+    assert one(engine, org, "select count(*) from message_template where kind = 'pre_visit'") >= 1
+    assert one(engine, org, "select count(*) from inbound_message where flagged") == 1
+    assert one(engine, org, "select count(*) from inbound_message where keyword = 'stop'") == 1
+    assert one(engine, org, "select count(*) from contact_suppression where kind = 'opted_out'") == 1
+    assert one(engine, org, "select status from campaign") == "sent"
+    sent = one(engine, org, "select count(*) from outbox_message where campaign_id is not null "
+                            "and status in ('sent', 'delivered')")
+    assert sent >= 3, sent
+    assert one(engine, org, "select count(*) from campaign_recipient where status = 'pending'") == 0

@@ -71,6 +71,7 @@ from medspa.demo.forms import seed_forms
 from medspa.demo.consents import seed_consents
 from medspa.demo.orders import seed_orders
 from medspa.demo.products import seed_products
+from medspa.demo.messages import seed_messages
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.service import add_service
 from medspa.demo.health import seed_health
@@ -1153,6 +1154,8 @@ def _fill_clinic(session: Session, org_id: int, spec: _ClinicSpec, slug: str, to
         seed_products(session, now, Actor(org_id, "owner", user_ids["owner"], label=_user_name(spec, "owner")),
                       Actor(org_id, "provider", user_ids["provider"], label=_user_name(spec, "provider")))
     seed_charts(session, org_id, now)  # signed chart notes, so the dashboard's Charting card has figures (issue 18)
+    if "owner" in user_ids:  # templates, texts from clients and a sent campaign (issue 19)
+        seed_messages(session, org_id, now, Actor(org_id, "owner", user_ids["owner"], label=_user_name(spec, "owner")))
     report("checkouts and processing fees", 0.99)
     session.flush()
     return {"clients": len(clients), "appointments": len(appts), "occupancies": len(occ_rows),

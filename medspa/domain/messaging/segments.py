@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import Select, and_, exists, func, or_
+from sqlalchemy import Select, and_, func, or_
 from sqlmodel import Session, select
 
 from medspa.domain.catalog.models import Service
@@ -83,26 +83,31 @@ def _live_clients() -> Select:
     return select(Client.id).where(Client.merged_into_id.is_(None))
 
 
-def _neuro_visit(*conditions) -> Any:
-    return exists(select(Appointment.id).join(Service, Service.id == Appointment.service_id).where(
-        Appointment.client_id == Client.id, Service.category == NEUROMODULATOR_CATEGORY, *conditions))
-
-
 def _lapsed_neuromodulator(params: dict[str, int], now: datetime) -> Select:
+    # one pass over the clients' neuromodulator visits, grouped (a hash aggregate): correlated
+    # EXISTS per client went to nested loops over a freshly written, unanalysed table (the demo
+    # seed's own transaction: 8 minutes)
     cutoff = _months_before(now, params["months"])
-    return _live_clients().where(
-        _neuro_visit(Appointment.status.in_(SEEN), Appointment.start_at < cutoff),
-        ~_neuro_visit(Appointment.start_at >= cutoff, Appointment.status.in_(SEEN + AHEAD)))
+    seen, recent = Appointment.status.in_(SEEN), Appointment.start_at >= cutoff
+    lapsed = (select(Appointment.client_id).join(Service, Service.id == Appointment.service_id)
+              .where(Service.category == NEUROMODULATOR_CATEGORY, Appointment.client_id.is_not(None),
+                     Appointment.status.in_(SEEN + AHEAD))
+              .group_by(Appointment.client_id)
+              .having(and_(func.bool_or(and_(seen, Appointment.start_at < cutoff)),
+                           ~func.bool_or(recent))))
+    return _live_clients().where(Client.id.in_(lapsed))
 
 
 def _new_no_second_visit(params: dict[str, int], now: datetime) -> Select:
     cutoff = now - timedelta(days=params["days"])
-    completed = (select(Appointment.client_id).where(Appointment.status == AppointmentStatus.COMPLETED.value)
-                 .group_by(Appointment.client_id)
-                 .having(and_(func.count() == 1, func.max(Appointment.start_at) <= cutoff)))
-    ahead = exists(select(Appointment.id).where(Appointment.client_id == Client.id, Appointment.start_at >= now,
-                                                Appointment.status.in_(AHEAD)))
-    return _live_clients().where(Client.id.in_(completed), ~ahead)
+    completed = Appointment.status == AppointmentStatus.COMPLETED.value
+    ahead = and_(Appointment.start_at >= now, Appointment.status.in_(AHEAD))
+    once = (select(Appointment.client_id).where(Appointment.client_id.is_not(None))
+            .group_by(Appointment.client_id)
+            .having(and_(func.count().filter(completed) == 1,
+                         func.max(Appointment.start_at).filter(completed) <= cutoff,
+                         ~func.coalesce(func.bool_or(ahead), False))))
+    return _live_clients().where(Client.id.in_(once))
 
 
 def _all_consenting(params: dict[str, int], now: datetime) -> Select:
