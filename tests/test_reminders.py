@@ -345,3 +345,34 @@ def test_review_and_birthday_only_with_marketing_consent(engine, owner_engine):
     assert greeting.subject == "Happy birthday, Ana!" and f"/u/{clinic.org_id}.{ana}.e." in greeting.body
     assert _tick(clinic, ny(birthday, 15)).total == 0
     assert _tick(clinic, ny(date(2027, 7, 20), 10)).written == {"birthday": 1}
+
+
+def test_the_client_form_sets_the_reminder_preference_and_the_profile_says_it(engine, owner_engine):
+    from medspa.domain.clients.actions import do_read_client_profile
+    from medspa.domain.clients.details import ClientForm
+    from medspa.domain.clients.edit_actions import do_open_client_form, do_update_client
+    from medspa.domain.errors import ValidationFailed
+
+    clinic = build_clinic(engine, owner_engine)
+    client_id = _client_of(clinic, _book(clinic, ny(DAY, 10)))
+    actor, clock = clinic.staff_actor(), FixedClock(BOOKED)
+    opened = do_open_client_form(actor, client_id, engine=engine, clock=clock)
+    assert (opened.form.reminder_channel, opened.form.reminder_hours, opened.clinic_reminder_hours) == ("both", "", 24)
+    profile = do_read_client_profile(actor, client_id, now=BOOKED, engine=engine)
+    assert profile.details.reminders == "Email and text, 24 hours before (the clinic's)"
+    form = opened.form
+    for channel, hours, field in (("fax", "", "reminder_channel"), ("sms", "0", "reminder_hours"),
+                                  ("sms", "169", "reminder_hours"), ("sms", "4.5", "reminder_hours"),
+                                  ("sms", "٣", "reminder_hours")):
+        with pytest.raises(ValidationFailed) as bad:
+            do_update_client(actor, client_id, ClientForm(**{**form.__dict__, "reminder_channel": channel,
+                                                             "reminder_hours": hours}), engine=engine, clock=clock)
+        assert set(bad.value.fields) == {field}
+    changes = do_update_client(actor, client_id, ClientForm(**{**form.__dict__, "reminder_channel": "sms",
+                                                               "reminder_hours": " 48 "}), engine=engine, clock=clock)
+    assert changes == {"reminder_channel": ["both", "sms"], "reminder_hours": [None, 48]}
+    profile = do_read_client_profile(actor, client_id, now=BOOKED, engine=engine)
+    assert profile.details.reminders == "Text only, 48 hours before"
+    assert do_open_client_form(actor, client_id, engine=engine, clock=clock).form.reminder_hours == "48"
+    assert _tick(clinic, utc(2026, 7, 13, 14)).written == {"reminder": 1}
+    assert [m.channel for m in _messages(clinic)] == ["sms"]

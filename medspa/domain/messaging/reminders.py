@@ -65,7 +65,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, extract, or_
 from sqlmodel import Session, select
 
-from medspa.domain.clients.details import client_time_zone
+from medspa.domain.clients.details import MAX_REMINDER_HOURS, client_time_zone
 from medspa.domain.clients.models import Client
 from medspa.domain.messaging.marketing import address_of, marketing_refusal
 from medspa.domain.messaging.models import NOT_SENT, OutboxMessage
@@ -78,14 +78,12 @@ from medspa.domain.practice.models import Organization
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.timezones import format_clinic_time, wall_to_utc
 
-REMINDER_CHANNELS = ("both", "email", "sms", "none")
 MIN_LEAD = timedelta(minutes=30)  # no reminder closer to the visit than this
 PRE_VISIT_HOURS = 72
 REVIEW_DELAY = timedelta(hours=3)
 REVIEW_EVERY = timedelta(days=90)
 FOLLOW_UP_LOOKBACK = timedelta(days=2)
 BIRTHDAY_AT = time(10, 0)
-MAX_HOURS = 168  # the largest reminder_hours a clinic or client may set (migration 0053's checks)
 
 CONFIRMED = AppointmentStatus.CONFIRMED.value
 # the kinds a claim checks against their visit, and the status that visit must still have
@@ -187,7 +185,8 @@ def stale_visit_refusal(session: Session, message: OutboxMessage) -> str | None:
     None: "not sent: the visit was cancelled", "not sent: the visit was moved" (its start is
     no longer the instant its dedupe key names), "not sent: the visit is no longer <status>"."""
     wanted = _VISIT_STATUS.get(message.kind)
-    if wanted is None or message.appointment_id is None:
+    if wanted is None or message.appointment_id is None or not (message.dedupe_key or "").startswith(
+            f"{message.kind}-"):  # only what this module wrote (its keys): others are their writer's business
         return None
     visit = session.get(Appointment, message.appointment_id)
     if visit is None or visit.status in (AppointmentStatus.CANCELLED.value, AppointmentStatus.EXPIRED.value):
@@ -261,7 +260,7 @@ def _clients(session: Session, visits: list[Appointment]) -> dict[int, Client]:
 def _upcoming(tick: _Tick) -> None:
     """Reminders and pre-visit instructions of confirmed visits ahead."""
     s, now, org = tick.session, tick.now, tick.org
-    horizon = now + timedelta(hours=max(MAX_HOURS, PRE_VISIT_HOURS) + 24)
+    horizon = now + timedelta(hours=max(MAX_REMINDER_HOURS, PRE_VISIT_HOURS) + 24)
     visits = list(s.exec(select(Appointment).where(Appointment.status == CONFIRMED, Appointment.start_at > now,
                                                    Appointment.start_at <= horizon,
                                                    Appointment.client_id.is_not(None))
