@@ -336,6 +336,14 @@ def test_review_and_birthday_only_with_marketing_consent(engine, owner_engine):
     [review] = _messages(clinic, "review_request")
     assert (review.client_id, review.channel) == (ana, "email")
     assert f"/u/{clinic.org_id}.{ana}.e." in review.body
+    second = do_book_for_client(clinic.staff_actor(), location_id=clinic.location_id,
+                                service_id=clinic.services["botox"], provider_id=clinic.provider_ids[0],
+                                start_at=ny(date(2026, 8, 12), 10), client_id=ana, new_client=None,
+                                clock=FixedClock(BOOKED), engine=engine)
+    month_later = FixedClock(ny(date(2026, 8, 12), 10, 40))
+    do_change_status(clinic.staff_actor(), second, "check_in", clock=month_later, engine=engine)
+    do_change_status(clinic.staff_actor(), second, "complete", clock=month_later, engine=engine)
+    assert "review_request" not in _tick(clinic, ny(date(2026, 8, 12), 16)).written  # asked 4 weeks ago
     # birthdays: 10:00 in the client's zone on the day, once a year, never to Bea
     birthday = date(2026, 7, 20)
     assert _tick(clinic, ny(birthday, 9, 59)).total == 0
@@ -376,3 +384,21 @@ def test_the_client_form_sets_the_reminder_preference_and_the_profile_says_it(en
     assert do_open_client_form(actor, client_id, engine=engine, clock=clock).form.reminder_hours == "48"
     assert _tick(clinic, utc(2026, 7, 13, 14)).written == {"reminder": 1}
     assert [m.channel for m in _messages(clinic)] == ["sms"]
+
+
+def test_the_calendar_panel_says_when_the_reminder_goes_and_that_it_went(engine, owner_engine):
+    from medspa.domain.scheduling.detail import appointment_detail
+
+    clinic = build_clinic(engine, owner_engine)
+    appt = _book(clinic, ny(DAY, 10))
+    inside = _book(clinic, ny(DAY, 11), at=utc(2026, 7, 15, 8), name="Bea", phone="")
+    _set_org(owner_engine, clinic, reminder_late_booking="none")
+
+    def line(appointment_id: int, at: datetime) -> str:
+        with clinic.session() as s:
+            return appointment_detail(s, clinic.staff_actor(), appointment_id, now=at).reminder
+
+    assert line(appt, BOOKED) == "Tue, Jul 14, 2026, 10:00 AM EDT (America/New_York) by email and SMS"
+    assert line(inside, BOOKED) == "None: booked inside the 24-hour window"
+    _tick(clinic, utc(2026, 7, 14, 14, 3))
+    assert line(appt, utc(2026, 7, 14, 15)) == "Sent Tue, Jul 14, 2026, 10:03 AM EDT (America/New_York) by email and SMS"

@@ -153,22 +153,49 @@ def reminder_channels(client: Client) -> tuple[str, ...]:
     return tuple(c for c in wanted if address_of(client, c))
 
 
-def describe_reminder(appointment: Appointment, org: Organization, client: Client, quiet: Quiet) -> str:
-    """The reminder in words for staff: "Reminder: Tue, Jul 14, 2026, 10:00 AM EDT by email and
-    SMS", "No reminder: booked inside the 24-hour window", "No reminder: the client asked for
-    none", ... ("" for a visit that is not confirmed)."""
+def describe_reminder(appointment: Appointment, org: Organization, client: Client, quiet: Quiet,
+                      display_zone: str) -> str:
+    """The reminder still to come in words for staff, times in `display_zone` (the visit's
+    location), for the panel's "Reminder" line: "Tue, Jul 14, 2026, 10:00 AM EDT
+    (America/New_York) by email and SMS", "None: booked inside the 24-hour window", "None: the
+    client asked for none" ("" for a visit that is not confirmed)."""
     if appointment.status != CONFIRMED:
         return ""
-    channels = reminder_channels(client)
     if client.reminder_channel == "none":
-        return "No reminder: the client asked for none"
+        return "None: the client asked for none"
+    channels = reminder_channels(client)
     if not channels:
-        return "No reminder: no email or mobile number on file"
+        return "None: no email or mobile number on file"
     due = reminder_due(appointment, org, client, quiet)
     if due is None:
-        return f"No reminder: booked inside the {reminder_hours(org, client)}-hour window"
-    how = " and ".join({"email": "email", "sms": "SMS"}[c] for c in channels)
-    return f"Reminder: {format_clinic_time(due, quiet.zone)} by {how}"
+        return f"None: booked inside the {reminder_hours(org, client)}-hour window"
+    return f"{format_clinic_time(due, display_zone)} by {_channel_words(channels)}"
+
+
+def _channel_words(channels) -> str:
+    return " and ".join({"email": "email", "sms": "SMS"}[c] for c in channels)
+
+
+def reminder_line(session: Session, appointment: Appointment, display_zone: str) -> str:
+    """The calendar panel's reminder line of a confirmed visit: the reminders written for its
+    current start ("Sent Tue, Jul 14, 2026, 10:00 AM EDT (...) by email and SMS"), else
+    the one to come (describe_reminder); "" for another status or a visit without a client."""
+    if appointment.status != CONFIRMED or appointment.client_id is None:
+        return ""
+    client = session.get(Client, appointment.client_id)
+    org = session.get(Organization, appointment.org_id)
+    if client is None or org is None:
+        return ""
+    epoch = int(appointment.start_at.timestamp())
+    written = list(session.exec(select(OutboxMessage).where(
+        OutboxMessage.appointment_id == appointment.id, OutboxMessage.kind == "reminder",
+        OutboxMessage.dedupe_key.in_([f"reminder-{c}-{appointment.id}-{epoch}" for c in ("email", "sms")]))
+        .order_by(OutboxMessage.id)))
+    if written:
+        return (f"Sent {format_clinic_time(written[0].created_at, display_zone)} by "
+                f"{_channel_words([m.channel for m in written])}")
+    quiet = Quiet(client_time_zone(session, client), org.quiet_start, org.quiet_end)
+    return describe_reminder(appointment, org, client, quiet, display_zone)
 
 
 # ------------------------------------------------------------------------ the guard at the claim
@@ -234,7 +261,7 @@ class _Tick:
         self.messages.append(OutboxMessage(
             org_id=self.org.id, channel=channel, kind=kind, to_address=address,
             subject=rendered.subject if channel == "email" else "", body=rendered.body, client_id=client.id,
-            appointment_id=appointment.id if appointment is not None else None, dedupe_key=key))
+            appointment_id=appointment.id if appointment is not None else None, dedupe_key=key, created_at=self.now))
 
     def visit(self, kind: str, channel: str, key: str, appointment: Appointment, client: Client,
               marketing: bool = False) -> None:
