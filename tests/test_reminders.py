@@ -33,7 +33,9 @@ from medspa.domain.scheduling.actions.reschedule import do_move_visit
 from medspa.domain.scheduling.models import Appointment
 from tests.conftest import utc
 from tests.factories import build_clinic
-from tests.test_email_delivery import mail, smtp_server  # noqa: F401 - fixtures
+from tests import test_email_delivery
+
+mail, smtp_server = test_email_delivery.mail, test_email_delivery.smtp_server  # the SMTP server fixtures
 
 NY = ZoneInfo("America/New_York")
 BOOKED = utc(2026, 7, 1, 12)
