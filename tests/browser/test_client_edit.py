@@ -127,7 +127,8 @@ def test_create_edit_alerts_and_see_them_on_the_calendar(page: Page, app_urls, s
     block = page.locator(f".cal-block[data-appointment='{appt_id}']")
     expect(block.locator(".cal-client")).to_have_text("Siân O'Brien-Núñez")
     expect(block.locator(".cal-alert")).to_have_attribute("title", "VIP · prefers afternoons")
-    # booked inside her 48 hours: the shorter one, 2 h before (07:00, quiet) moved to 20:59 the evening before
+    # booked inside her 48 hours: the clinic's shorter one, 2 h before the 10:00 visit, by text only
     block.click()
-    expect(page.locator("#detail-reminder")).to_have_text("Wed, Jul 1, 2026, 8:59 PM BST (Europe/London) by SMS")
+    expect(page.locator("#detail-reminder")).to_have_text("Thu, Jul 2, 2026, 8:00 AM BST (Europe/London) by SMS")
+    screenshot("calendar-panel-reminder-1440")
     screenshot("client-alert-calendar-1440")
