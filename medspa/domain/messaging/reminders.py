@@ -62,17 +62,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, extract, or_
+from sqlalchemy import and_, extract, func, or_
 from sqlmodel import Session, select
 
-from medspa.domain.clients.details import MAX_REMINDER_HOURS, client_time_zone
+from medspa.domain.clients.details import client_time_zone
 from medspa.domain.clients.models import Client
 from medspa.domain.messaging.marketing import address_of, marketing_refusal
 from medspa.domain.messaging.models import NOT_SENT, OutboxMessage
 from medspa.domain.messaging.quiet_hours import in_quiet_hours, last_allowed_before, next_allowed
 from medspa.domain.messaging.service import add_new_messages
 from medspa.domain.messaging.suppression import active_suppression
-from medspa.domain.messaging.templates import client_context, render_message, visit_context
+from medspa.domain.messaging.templates import client_context, render_message, template_source, visit_context
 from medspa.domain.messaging.unsubscribe import unsubscribe_url
 from medspa.domain.practice.models import Organization
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
@@ -235,6 +235,7 @@ class _Tick:
         self.session, self.now = session, now
         self.org = session.get(Organization, org_id)
         self._quiet: dict[int, Quiet] = {}
+        self._worded: dict[tuple, bool] = {}
         self.messages: list[OutboxMessage] = []
 
     def quiet(self, client: Client) -> Quiet:
@@ -242,6 +243,13 @@ class _Tick:
             self._quiet[client.id] = Quiet(client_time_zone(self.session, client), self.org.quiet_start,
                                            self.org.quiet_end)
         return self._quiet[client.id]
+
+    def worded(self, kind: str, channel: str, service_id: int | None) -> bool:
+        """Whether the clinic (or the service) has wording for `kind` on `channel` (else it is off)."""
+        key = (kind, channel, service_id)
+        if key not in self._worded:
+            self._worded[key] = bool(template_source(self.session, kind, channel, service_id)[1].strip())
+        return self._worded[key]
 
     def reachable(self, client: Client, channel: str) -> str:
         """The client's address on `channel` unless none or suppressed ("" then)."""
@@ -285,9 +293,12 @@ def _clients(session: Session, visits: list[Appointment]) -> dict[int, Client]:
 
 
 def _upcoming(tick: _Tick) -> None:
-    """Reminders and pre-visit instructions of confirmed visits ahead."""
+    """Reminders and pre-visit instructions of confirmed visits ahead. Cheap checks first
+    (messages already written, a kind the clinic has no wording for) so the client's zone is
+    looked up only for visits that may get something now."""
     s, now, org = tick.session, tick.now, tick.org
-    horizon = now + timedelta(hours=max(MAX_REMINDER_HOURS, PRE_VISIT_HOURS) + 24)
+    longest = max(org.reminder_hours, s.exec(select(func.max(Client.reminder_hours))).first() or 0)
+    horizon = now + timedelta(hours=max(longest, PRE_VISIT_HOURS) + 24)  # + a day: quiet hours move it earlier
     visits = list(s.exec(select(Appointment).where(Appointment.status == CONFIRMED, Appointment.start_at > now,
                                                    Appointment.start_at <= horizon,
                                                    Appointment.client_id.is_not(None))
@@ -295,24 +306,24 @@ def _upcoming(tick: _Tick) -> None:
     clients, done = _clients(s, visits), _existing_keys(s, [v.id for v in visits])
     for visit in visits:
         client = clients.get(visit.client_id)
-        if client is None:
+        if client is None or now > visit.start_at - MIN_LEAD:
             continue
-        quiet, epoch = tick.quiet(client), int(visit.start_at.timestamp())
-        sendable = not quiet.holds(now) and now <= visit.start_at - MIN_LEAD
-        if not sendable:
+        epoch = int(visit.start_at.timestamp())
+        reminders = [c for c in reminder_channels(client) if f"reminder-{c}-{visit.id}-{epoch}" not in done]
+        pre_visit = [c for c in ("email", "sms") if f"pre_visit-{c}-{visit.id}-{epoch}" not in done
+                     and address_of(client, c) and tick.worded("pre_visit", c, visit.service_id)]
+        if not (reminders or pre_visit):
             continue
-        due = reminder_due(visit, org, client, quiet)
+        quiet = tick.quiet(client)
+        if quiet.holds(now):
+            continue
+        due = reminder_due(visit, org, client, quiet) if reminders else None
         if due is not None and due <= now:
-            for channel in reminder_channels(client):
-                key = f"reminder-{channel}-{visit.id}-{epoch}"
-                if key not in done:
-                    tick.visit("reminder", channel, key, visit, client)
-        pre_due = quiet.after(max(placed_at(visit), visit.start_at - timedelta(hours=PRE_VISIT_HOURS)))
-        if pre_due <= now:
-            for channel in ("email", "sms"):
-                key = f"pre_visit-{channel}-{visit.id}-{epoch}"
-                if key not in done:
-                    tick.visit("pre_visit", channel, key, visit, client)
+            for channel in reminders:
+                tick.visit("reminder", channel, f"reminder-{channel}-{visit.id}-{epoch}", visit, client)
+        if pre_visit and quiet.after(max(placed_at(visit), visit.start_at - timedelta(hours=PRE_VISIT_HOURS))) <= now:
+            for channel in pre_visit:
+                tick.visit("pre_visit", channel, f"pre_visit-{channel}-{visit.id}-{epoch}", visit, client)
 
 
 def _follow_ups(tick: _Tick) -> None:
@@ -325,26 +336,27 @@ def _follow_ups(tick: _Tick) -> None:
         and_(Appointment.status == AppointmentStatus.NO_SHOW.value, Appointment.end_at >= since,
              Appointment.end_at <= now))).order_by(Appointment.id)))
     clients, done = _clients(s, visits), _existing_keys(s, [v.id for v in visits])
+
+    def missing(kind: str, visit: Appointment, client: Client) -> list[str]:
+        return [c for c in ("email", "sms") if f"{kind}-{c}-{visit.id}" not in done and address_of(client, c)
+                and tick.worded(kind, c, visit.service_id)]
+
     for visit in visits:
         client = clients.get(visit.client_id)
         if client is None:
             continue
-        quiet = tick.quiet(client)
-        if quiet.holds(now):
+        no_show = visit.status == AppointmentStatus.NO_SHOW.value
+        follow_up = missing("no_show_follow_up", visit, client) if no_show else []
+        care = missing("post_care", visit, client) if not no_show and visit.completed_at >= since else []
+        review = (not no_show and visit.completed_at + REVIEW_DELAY <= now
+                  and not any(k.startswith("review_request-") and k.endswith(f"-{visit.id}") for k in done))
+        if not (follow_up or care or review) or tick.quiet(client).holds(now):
             continue
-        if visit.status == AppointmentStatus.NO_SHOW.value:
-            for channel in ("email", "sms"):
-                key = f"no_show_follow_up-{channel}-{visit.id}"
-                if key not in done:
-                    tick.visit("no_show_follow_up", channel, key, visit, client)
-            continue
-        if visit.completed_at >= since:
-            for channel in ("email", "sms"):
-                key = f"post_care-{channel}-{visit.id}"
-                if key not in done:
-                    tick.visit("post_care", channel, key, visit, client)
-        if visit.completed_at + REVIEW_DELAY <= now and not any(k.startswith("review_request-") and k.endswith(
-                f"-{visit.id}") for k in done) and not _asked_lately(s, client.id, now):
+        for channel in follow_up:
+            tick.visit("no_show_follow_up", channel, f"no_show_follow_up-{channel}-{visit.id}", visit, client)
+        for channel in care:
+            tick.visit("post_care", channel, f"post_care-{channel}-{visit.id}", visit, client)
+        if review and not _asked_lately(s, client.id, now):
             channel = _marketing_channel(s, client)
             if channel:
                 tick.visit("review_request", channel, f"review_request-{channel}-{visit.id}", visit, client,
