@@ -307,6 +307,18 @@ def test_pre_visit_and_post_care_follow_the_services_wording(engine, owner_engin
     assert _tick(clinic, ny(DAY, 10, 41)).written.get("post_care") == 1
     [care] = _messages(clinic, "post_care")
     assert (care.appointment_id, care.subject) == (soon, "After your Botox")
+    # checked in and checked out, never marked completed: done too
+    from medspa.domain.payments.gateway import CardDetails
+    from medspa.domain.scheduling.actions.desk import do_checkout_visit
+
+    paid_at = FixedClock(ny(DAY, 11, 35))
+    do_change_status(clinic.staff_actor(), later, "check_in", clock=paid_at, engine=engine)
+    assert _tick(clinic, ny(DAY, 11, 36)).written.get("post_care") is None
+    out = do_checkout_visit(clinic.staff_actor("owner"), later, CardDetails("4242 4242 4242 4242", 12, 2030, "123"),
+                            clock=paid_at, engine=engine, gateway=TestPaymentGateway(engine, paid_at.now))
+    assert out.detail.checked_out
+    assert _tick(clinic, ny(DAY, 11, 37)).written.get("post_care") == 1
+    assert _messages(clinic, "post_care")[-1].appointment_id == later
     assert facial not in {m.appointment_id for m in _messages(clinic, "pre_visit") + _messages(clinic, "post_care")}
 
 

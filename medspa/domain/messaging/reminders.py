@@ -39,12 +39,13 @@ clients.details.client_time_zone, window organization.quiet_start / quiet_end):
   the later of the placing and start - PRE_VISIT_HOURS (so a booking inside those 3 days gets
   them within a minute, with its confirmation), then out of quiet hours (next_allowed); only
   while the visit is still ahead. Every channel with an address and wording.
-- Post-treatment care (per service; off unless worded): when the visit is completed
-  (completed_at, i.e. checkout or "Complete"), held past quiet hours; every channel worded.
+- Post-treatment care (per service; off unless worded): when the visit is done: completed
+  ("Complete", completed_at) or checked out while checked in (its sale ledger entry's time),
+  held past quiet hours; every channel worded.
 - No-show follow-up: once the visit is marked no-show and its booked end has passed, held past
   quiet hours; every channel worded. The "book again" link is links.book.
 - Review request (marketing: consent per channel, messaging.marketing.marketing_refusal):
-  REVIEW_DELAY after completed_at, held past quiet hours; ONE channel (email when allowed, else
+  REVIEW_DELAY after the visit was done (as for post-care), held past quiet hours; ONE channel (email when allowed, else
   SMS), and not to a client asked in the last REVIEW_EVERY (a monthly regular is not asked
   monthly). links.unsubscribe in the context.
 - Birthday (marketing, same consent rule, one channel): BIRTHDAY_AT local time on the client's
@@ -74,6 +75,7 @@ from medspa.domain.messaging.service import add_new_messages
 from medspa.domain.messaging.suppression import active_suppression
 from medspa.domain.messaging.templates import client_context, render_message, template_source, visit_context
 from medspa.domain.messaging.unsubscribe import unsubscribe_url
+from medspa.domain.payments.models import LedgerEntry
 from medspa.domain.practice.models import Organization
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.timezones import format_clinic_time, wall_to_utc
@@ -87,8 +89,9 @@ BIRTHDAY_AT = time(10, 0)
 
 CONFIRMED = AppointmentStatus.CONFIRMED.value
 # the kinds a claim checks against their visit, and the status that visit must still have
-_VISIT_STATUS = {"reminder": CONFIRMED, "pre_visit": CONFIRMED, "no_show_follow_up": AppointmentStatus.NO_SHOW.value,
-                 "post_care": AppointmentStatus.COMPLETED.value, "review_request": AppointmentStatus.COMPLETED.value}
+_DONE = (AppointmentStatus.COMPLETED.value, AppointmentStatus.CHECKED_IN.value)  # checked in and out counts as done
+_VISIT_STATUS = {"reminder": (CONFIRMED,), "pre_visit": (CONFIRMED,),
+                 "no_show_follow_up": (AppointmentStatus.NO_SHOW.value,), "post_care": _DONE, "review_request": _DONE}
 _TIMED = ("reminder", "pre_visit")  # keys ending in the start's epoch seconds
 
 
@@ -218,8 +221,8 @@ def stale_visit_refusal(session: Session, message: OutboxMessage) -> str | None:
     visit = session.get(Appointment, message.appointment_id)
     if visit is None or visit.status in (AppointmentStatus.CANCELLED.value, AppointmentStatus.EXPIRED.value):
         return f"{NOT_SENT} the visit was cancelled"
-    if visit.status != wanted:
-        return f"{NOT_SENT} the visit is no longer {wanted.replace('_', '-')}"
+    if visit.status not in wanted:
+        return f"{NOT_SENT} the visit is no longer {wanted[0].replace('_', '-')}"
     if message.kind in _TIMED and _key_epoch(message.dedupe_key) != int(visit.start_at.timestamp()):
         return f"{NOT_SENT} the visit was moved"
     return None
@@ -330,11 +333,17 @@ def _follow_ups(tick: _Tick) -> None:
     """Post-care and review requests of completed visits, no-show follow-ups."""
     s, now = tick.session, tick.now
     since = now - FOLLOW_UP_LOOKBACK
-    visits = list(s.exec(select(Appointment).where(Appointment.client_id.is_not(None), or_(
-        and_(Appointment.status == AppointmentStatus.COMPLETED.value, Appointment.completed_at >= since - REVIEW_DELAY,
-             Appointment.completed_at <= now),
-        and_(Appointment.status == AppointmentStatus.NO_SHOW.value, Appointment.end_at >= since,
-             Appointment.end_at <= now))).order_by(Appointment.id)))
+    checked_out = (select(LedgerEntry.appointment_id, func.min(LedgerEntry.created_at).label("at"))
+                   .where(LedgerEntry.entry_type == "sale", LedgerEntry.appointment_id.is_not(None))
+                   .group_by(LedgerEntry.appointment_id).subquery())
+    finished = func.coalesce(Appointment.completed_at, checked_out.c.at)  # completed, else checked out
+    rows = s.exec(select(Appointment, finished).join(checked_out, checked_out.c.appointment_id == Appointment.id,
+                                                     isouter=True).where(
+        Appointment.client_id.is_not(None), or_(
+            and_(Appointment.status.in_(_DONE), finished >= since - REVIEW_DELAY, finished <= now),
+            and_(Appointment.status == AppointmentStatus.NO_SHOW.value, Appointment.end_at >= since,
+                 Appointment.end_at <= now))).order_by(Appointment.id)).all()
+    visits, done_at = [r[0] for r in rows], {r[0].id: r[1] for r in rows}
     clients, done = _clients(s, visits), _existing_keys(s, [v.id for v in visits])
 
     def missing(kind: str, visit: Appointment, client: Client) -> list[str]:
@@ -347,8 +356,8 @@ def _follow_ups(tick: _Tick) -> None:
             continue
         no_show = visit.status == AppointmentStatus.NO_SHOW.value
         follow_up = missing("no_show_follow_up", visit, client) if no_show else []
-        care = missing("post_care", visit, client) if not no_show and visit.completed_at >= since else []
-        review = (not no_show and visit.completed_at + REVIEW_DELAY <= now
+        care = missing("post_care", visit, client) if not no_show and done_at[visit.id] >= since else []
+        review = (not no_show and done_at[visit.id] + REVIEW_DELAY <= now
                   and not any(k.startswith("review_request-") and k.endswith(f"-{visit.id}") for k in done))
         if not (follow_up or care or review) or tick.quiet(client).holds(now):
             continue
