@@ -33,9 +33,10 @@ from medspa.domain.scheduling.actions.reschedule import do_move_visit
 from medspa.domain.scheduling.models import Appointment
 from tests.conftest import utc
 from tests.factories import build_clinic
-from tests import test_email_delivery
+from tests import sms_support, test_email_delivery
 
 mail, smtp_server = test_email_delivery.mail, test_email_delivery.smtp_server  # the SMTP server fixtures
+sms_and_mail, fake_twilio, smtp_box = sms_support.sms_and_mail, sms_support.fake_twilio, sms_support.smtp_box
 
 NY = ZoneInfo("America/New_York")
 BOOKED = utc(2026, 7, 1, 12)
@@ -416,3 +417,27 @@ def test_the_calendar_panel_says_when_the_reminder_goes_and_that_it_went(engine,
     assert line(inside, BOOKED) == "None: booked inside the 24-hour window"
     _tick(clinic, utc(2026, 7, 14, 14, 3))
     assert line(appt, utc(2026, 7, 14, 15)) == "Sent Tue, Jul 14, 2026, 10:03 AM EDT (America/New_York) by email and SMS"
+
+
+def test_a_text_reminder_goes_to_twilio_and_one_for_a_cancelled_visit_fails_without_a_fallback(engine, owner_engine,
+                                                                                               sms_and_mail):
+    settings, fake, _ = sms_and_mail
+    clinic = build_clinic(engine, owner_engine)
+    kept = _book(clinic, ny(DAY, 10), name="Ana")
+    dropped = _book(clinic, ny(DAY, 11), name="Bea", phone="(212) 555-0148")
+    for appt in (kept, dropped):
+        _set_client(clinic, _client_of(clinic, appt), reminder_channel="sms")
+    assert _tick(clinic, utc(2026, 7, 14, 15, 0)).written == {"reminder": 2}
+    at = utc(2026, 7, 14, 15, 1)
+    do_cancel_visit(clinic.staff_actor(), dropped, clock=FixedClock(at), engine=engine,
+                    gateway=TestPaymentGateway(engine, FixedClock(at).now))
+    texts = {m.appointment_id: m for m in _messages(clinic)}
+    outcome = {a: do_deliver_message(m.id, clinic.org_id, settings=settings, clock=FixedClock(at), engine=engine)
+               for a, m in texts.items()}
+    assert outcome == {kept: DeliveryOutcome.SENT, dropped: DeliveryOutcome.FAILED}
+    assert [r.form["To"] for r in fake.requests] == ["+12125550147"]
+    assert "reminder of your appointment on Wed, Jul 15, 2026, 10:00 AM EDT" in fake.requests[0].form["Body"]
+    with clinic.session() as s:
+        failed = s.get(OutboxMessage, texts[dropped].id)
+        fallbacks = s.exec(select(OutboxMessage).where(OutboxMessage.fallback_for_id == failed.id)).all()
+    assert (failed.status, failed.failure_reason, fallbacks) == ("failed", "not sent: the visit was cancelled", [])
