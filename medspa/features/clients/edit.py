@@ -1,7 +1,7 @@
 """`/clients/new` and `/clients/[client_id]/edit`: staff add or change a client (client.write:
 owner, manager, provider, front desk). One form (name, contact, address, time zone, emergency
-contact, preferred provider, insurance, marketing consent, alerts, notes); each message sits
-next to its field and nothing is saved while one is shown. A new client that looks like
+contact, preferred provider, insurance, reminder channel and hours, marketing consent, alerts,
+notes); each message sits next to its field and nothing is saved while one is shown. A new client that looks like
 existing ones lists them ("Open") and waits for "Create anyway". Also the profile's details
 card (details_card) and its "Edit" button (edit_button)."""
 
