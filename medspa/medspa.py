@@ -43,6 +43,8 @@ from medspa.features.lab import page as lab_page
 from medspa.features.inventory import page as inventory_page
 from medspa.features.recall import page as recall_page
 from medspa.features.reviews import page as reviews_page
+from medspa.features.campaigns import page as campaigns_page
+from medspa.features.texts import page as texts_page
 
 _PAGE_MODULES = (
     home_page,
@@ -69,6 +71,8 @@ _PAGE_MODULES = (
     lab_page,
     inventory_page,
     recall_page,
+    campaigns_page,
+    texts_page,
 )
 
 class MedspaApp(rx.App):

@@ -295,3 +295,28 @@ def test_an_alert_or_a_name_change_reaches_open_calendars(clinic, db_urls):
         do_update_client(clinic.staff_actor(), client_id, form(email="new.mail@example.com", alerts="VIP"),
                          clock=CLOCK, engine=clinic.engine)
         assert [n.payload for n in listener.notifies(timeout=2, stop_after=1)] == [f"{clinic.org_id}:0"]
+
+
+def test_each_consent_keeps_the_words_the_client_agreed_to(clinic):
+    """One wording per channel, naming the clinic: offered by the desk form and the portal,
+    stored with the consent given, shown on the profile; a withdrawal keeps the words it withdraws."""
+    email_words = "Yes, send me offers and news from Test Clinic by email. I can unsubscribe at any time."
+    sms_words = ("Yes, send me offers and news from Test Clinic by text message (msg & data rates may apply). "
+                 "I can reply STOP at any time to stop them.")
+    opened = do_open_client_form(clinic.staff_actor(), None, engine=clinic.engine)
+    assert (opened.email_wording, opened.sms_wording) == (email_words, sms_words)
+    client_id = create(clinic, email_marketing_consent=True).client_id
+    c = row(clinic, client_id)
+    assert (c.email_marketing_consent_wording, c.sms_marketing_consent_wording) == (email_words, "")
+    do_update_client(clinic.staff_actor(), client_id, form(email_marketing_consent=True, sms_marketing_consent=True),
+                     clock=CLOCK, engine=clinic.engine)
+    assert row(clinic, client_id).sms_marketing_consent_wording == sms_words
+    d = do_read_client_profile(clinic.staff_actor(), client_id, now=NOW, engine=clinic.engine).details
+    assert (d.sms_consent.given, d.sms_consent.source, d.sms_consent.wording) == (True, "desk", sms_words)
+    with clinic.session() as s:
+        details = set_marketing_consent(s, Actor.client(clinic.org_id, client_id), email=False, sms=True, now=NOW)
+        s.commit()
+    assert (details.email_wording, details.sms_wording) == (email_words, sms_words)
+    c = row(clinic, client_id)
+    assert (c.email_marketing_consent, c.email_marketing_consent_source, c.email_marketing_consent_wording) == (
+        False, "portal", email_words)

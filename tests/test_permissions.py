@@ -43,6 +43,8 @@ from medspa.domain.identity.staff_admin import revoke_user_sessions
 from medspa.domain.identity.actor import Actor, PermissionDenied
 from medspa.domain.identity.permissions import ROLE_PERMISSIONS, has_permission
 from medspa.domain.identity.service import create_user
+from medspa.domain.messaging import campaigns
+from medspa.domain.messaging.inbound import read_client_texts
 from medspa.domain.messaging.outbox import read_message
 from medspa.domain.messaging.service import list_outbox
 from medspa.domain.payments.disputes import open_disputes
@@ -210,6 +212,7 @@ ENTRY_POINTS = {
     "history.read": lambda s, a, w: read_history(s, a, w.client_id, NOW),
     "chart.cosign": lambda s, a, w: _review_queue(s, a, w),
     "history.write": lambda s, a, w: update_history(s, a, w.client_id, {"goals": {"text": "matrix"}}, NOW),
+    "inbound.read": lambda s, a, w: read_client_texts(s, a, w.client_id, now=NOW),
 }
 
 
@@ -316,6 +319,8 @@ ENTRY_POINTS.update({
         s, a, None, inventory.ProductInput("Dysport", "Galderma", "neuromodulator", "units", "300"), NOW),
     "vial.open": lambda s, a, w: inventory.open_vial(s, a, _a_lot(s, w), "2.5", NOW),
     "recall.read": lambda s, a, w: recall.lot_recall(s, a, _a_lot(s, w), NOW),
+    "campaign.manage": lambda s, a, w: campaigns.save_draft(s, a, None, campaigns.CampaignInput(
+        "Spring", "all_consenting", {}, "email", "Hi {{ client.first_name }}", "Spring offers"), NOW),
 })
 # the client's own-record rights are exercised by the client who owns the record; for
 # "appointment.cancel" the client is someone else's (their own visit goes through cancel_own)
@@ -349,7 +354,7 @@ PHI_READS = {"client.read": "client.read", "client.contact.read": "appointment.r
              "consent.read": "consent.read",
              "document.read": "document.read", "result.read": "result.read",
              "order.worklist.read": "order.worklist.read",
-             "history.read": "history.read", "recall.read": "recall.read"}
+             "history.read": "history.read", "recall.read": "recall.read", "inbound.read": "inbound.read"}
 
 
 @pytest.mark.parametrize(("role", "action"), [(r, a) for r in ROLES for a in PHI_READS if has_permission(r, a)])

@@ -80,7 +80,8 @@ def test_an_sms_is_posted_from_the_right_number_and_becomes_sent_with_its_sid(en
     assert seen.form == {"To": ANA, "From": "+12125550111", "Body": confirmation.body,
                          "StatusCallback": f"{BASE_URL}/api/v1/webhooks/twilio/status"
                                            f"?org={clinic.org_id}&message={confirmation.id}&attempt=1"}
-    assert confirmation.body.startswith("Test Clinic: Botox confirmed")
+    assert confirmation.body.startswith("Test Clinic: your appointment is confirmed for Wed, Jul 15, 2026")
+    assert "Botox" not in confirmation.body  # no treatment in a text unless the clinic allows it
     sent = row(clinic, confirmation.id)
     assert (sent.status, sent.provider_id, sent.attempts, sent.job_id) == ("sent", fake.sids[0], 1, job_id)
     assert sent.sent_at == CLOCK.now() and sent.failure_reason is None and sent.message_id is None
@@ -334,7 +335,7 @@ def test_lifting_a_mark_is_audited_and_the_next_sms_goes_out(engine, owner_engin
     settings, fake = sms
     clinic = build_clinic(engine, owner_engine)
     first = add_sms(clinic, ANA)
-    fake.answers = [(400, {"code": 21610, "message": "Attempt to send to unsubscribed recipient"})]
+    fake.answers = [(400, {"code": 21614, "message": "'To' number is not a valid mobile number"})]
     assert deliver(clinic, first, settings) == DeliveryOutcome.FAILED
     with clinic.session() as s, pytest.raises(PermissionDenied):
         lift_suppression(s, clinic.staff_actor("front_desk"), "sms", ANA, now=CLOCK.now())
@@ -348,7 +349,7 @@ def test_lifting_a_mark_is_audited_and_the_next_sms_goes_out(engine, owner_engin
         (audit,) = s.exec(select(AuditEvent).where(AuditEvent.action == "contact.unsuppress")).all()
     assert (audit.actor_role, audit.occurred_at, audit.detail["channel"], audit.detail["address"]) == (
         "owner", CLOCK.now(), "sms", ANA)
-    assert audit.detail["reason"] == "Twilio 21610: Attempt to send to unsubscribed recipient"
+    assert audit.detail["reason"] == "Twilio 21614: 'To' number is not a valid mobile number"
     second = add_sms(clinic, ANA)
     assert deliver(clinic, second, settings) == DeliveryOutcome.SENT and len(fake.requests) == 2
 

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from medspa.api import auth, clinics, docs, errors, feeds, invite, media, v1, webhooks
+from medspa.api import auth, clinics, docs, errors, feeds, invite, media, unsubscribe, v1, webhooks
 from medspa.api.pages import PageIndex
 from medspa.api.security import BodyLimit, SecurityHeaders
 from medspa.ops.health import database_problem, dispose_app_engine
@@ -89,6 +89,7 @@ api.include_router(auth.router)  # POST /auth/login, /auth/logout: the HttpOnly 
 api.include_router(invite.router)  # POST /auth/invite: accept a staff invitation, then sign in
 api.include_router(media.router)  # GET /media/photos/{id}: clinical photos, session + photo.read, audited
 api.include_router(clinics.router)  # GET /clinics/{slug}/logo: a clinic's public logo (no sign-in)
+api.include_router(unsubscribe.router)  # GET/POST /u/{token}: a marketing email's unsubscribe page (one-click too)
 api.include_router(feeds.router)  # GET /calendar-feeds/{token}.ics: a provider's calendar feed (secret link)
 
 _fastapi_openapi = api.openapi

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_NOT_PAGES = ("/api/", "/auth/", "/_event", "/_upload", "/ping", "/assets/")
+_NOT_PAGES = ("/api/", "/auth/", "/_event", "/_upload", "/ping", "/assets/", "/u/")
 
 
 class PageIndex:

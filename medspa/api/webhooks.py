@@ -1,10 +1,13 @@
-"""Webhooks: POST /api/stripe/webhook (Stripe's payment events) and POST
-/api/v1/webhooks/twilio/status (Twilio's SMS status callbacks).
+"""Webhooks: POST /api/stripe/webhook (Stripe's payment events), POST
+/api/v1/webhooks/twilio/status (Twilio's SMS status callbacks) and POST
+/api/v1/webhooks/twilio/inbound (texts clients send to a clinic's number: STOP / START / HELP,
+others flagged for the desk).
 
 Include with `api.include_router(webhooks.router)` (no prefix: the paths are absolute). The
 handlers are plain `def`s, so FastAPI runs them in its thread pool (the database calls
 block). Each calls ONE action: medspa.domain.payments.actions.do_apply_stripe_event,
-medspa.domain.messaging.actions.do_apply_twilio_status. Dependencies (engine, settings,
+medspa.domain.messaging.actions.do_apply_twilio_status,
+medspa.domain.messaging.inbound_actions.do_receive_twilio_sms. Dependencies (engine, settings,
 clock) are functions below so tests can override them with `app.dependency_overrides`.
 """
 
@@ -14,11 +17,12 @@ import logging
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from medspa.clock import Clock, app_clock
 from medspa.domain.messaging.actions import InvalidTwilioRequest, SmsNotConfigured, do_apply_twilio_status
-from medspa.domain.messaging.twilio import STATUS_CALLBACK_PATH
+from medspa.domain.messaging.inbound_actions import do_receive_twilio_sms
+from medspa.domain.messaging.twilio import INBOUND_PATH, STATUS_CALLBACK_PATH
 from medspa.domain.payments.actions import StripeNotConfigured, do_apply_stripe_event
 from medspa.domain.payments.stripe_gateway import GatewayUnavailable
 from medspa.domain.payments.webhooks import InvalidWebhook, WebhookNotReady
@@ -126,3 +130,40 @@ def twilio_status(request: Request, body: bytes | None = Depends(_small_body),
         log.warning("twilio status callback rejected: %s", exc)
         return JSONResponse({"received": False, "error": "invalid signature"}, status_code=403)
     return JSONResponse({"received": True, "result": result})
+
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+def _twiml(status_code: int = 200) -> Response:
+    return Response(EMPTY_TWIML, status_code=status_code, media_type="text/xml")
+
+
+@router.post(INBOUND_PATH, include_in_schema=False)
+def twilio_inbound(request: Request, body: bytes | None = Depends(_small_body),
+                   settings: Settings = Depends(webhook_settings),
+                   engine=Depends(webhook_engine), clock: Clock = Depends(webhook_clock)) -> Response:
+    """Verify and keep one text a client sent to a clinic's number (form-encoded From, To, Body,
+    MessageSid): STOP opts the number out of SMS, START resumes, HELP is kept, other texts are
+    flagged for the desk (messaging.inbound). 200 with an empty TwiML <Response/> (text/xml: no
+    reply text; Twilio's opt-out management answers the keywords); 403 for a missing or wrong
+    X-Twilio-Signature (nothing read or written); 400 for a body that is not UTF-8; 413 over
+    TWILIO_BODY_LIMIT; 503 when Twilio is not configured."""
+    if body is None:
+        return _twiml(413)
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    try:
+        params = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return _twiml(400)
+    try:
+        result = do_receive_twilio_sms(INBOUND_PATH + (f"?{query}" if query else ""), params,
+                                       request.headers.get("x-twilio-signature"), settings=settings, clock=clock,
+                                       engine=engine)
+    except SmsNotConfigured:
+        return _twiml(503)
+    except InvalidTwilioRequest as exc:
+        log.warning("twilio inbound text rejected: %s", exc)
+        return _twiml(403)
+    log.info("twilio inbound text: %s", result.outcomes)
+    return _twiml()

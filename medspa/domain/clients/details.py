@@ -242,6 +242,25 @@ def client_time_zone(session: Session, client: Client) -> str:
     return client.time_zone or usual_time_zone(session, client.id)
 
 
+def client_time_zones(session: Session, clients: list[Client]) -> dict[int, str]:
+    """client_time_zone for many clients with two queries: {client id: IANA zone}."""
+    out = {c.id: c.time_zone for c in clients if c.time_zone}
+    missing = [c.id for c in clients if not c.time_zone]
+    if missing:
+        rows = session.exec(select(Appointment.client_id, Location.time_zone, func.max(Appointment.start_at), func.count())
+                            .join(Location, Location.id == Appointment.location_id)
+                            .where(Appointment.client_id.in_(missing),
+                                   Appointment.status != AppointmentStatus.EXPIRED.value)
+                            .group_by(Appointment.client_id, Appointment.location_id, Location.time_zone)).all()
+        best: dict[int, tuple] = {}
+        for client_id, zone, latest, count in rows:
+            if client_id not in best or (count, latest) > best[client_id][1:]:
+                best[client_id] = (zone, count, latest)
+        fallback = clinic_time_zone(session)
+        out.update({cid: (best[cid][0] if cid in best else fallback) for cid in missing})
+    return out
+
+
 def provider_choices(session: Session) -> list[tuple[int, str]]:
     """[(staff id, name)] of the clinic's active bookable staff, by name: the preferred
     provider's choices."""

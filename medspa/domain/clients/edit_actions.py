@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from medspa.clock import Clock
 from medspa.domain.audit.service import record
 from medspa.domain.changes import apply_changes, row_for_edit
-from medspa.domain.clients.consent import CHANNELS, set_consent, stamp_new_consents
+from medspa.domain.clients.consent import CHANNELS, clinic_name_of, consent_wording, set_consent, stamp_new_consents
 from medspa.domain.clients.details import (
     EDITABLE,
     ClientFields,
@@ -50,6 +50,9 @@ class ClientFormData:
     name: str
     providers: list[tuple[int, str]]
     default_zone: str
+    # the words of each marketing consent (clients.consent.consent_wording), shown by the boxes
+    email_wording: str = ""
+    sms_wording: str = ""
     clinic_reminder_hours: int = 24
 
 
@@ -85,6 +88,11 @@ def _audit_value(value):
     return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
+def _wordings(session: Session, actor: Actor) -> tuple[str, str]:
+    clinic = clinic_name_of(session, actor.org_id)
+    return consent_wording("email", clinic), consent_wording("sms", clinic)
+
+
 def do_open_client_form(actor: Actor, client_id: int | None = None, *, engine: Engine | None = None,
                         clock: Clock | None = None) -> ClientFormData:
     """The form of a new client (client_id None) or of client `client_id` (audited as a
@@ -96,13 +104,14 @@ def do_open_client_form(actor: Actor, client_id: int | None = None, *, engine: E
         s = work.session
         hours = s.get(Organization, actor.org_id).reminder_hours
         if client_id is None:
-            return ClientFormData(ClientForm(), "", provider_choices(s), clinic_time_zone(s), hours)
+            return ClientFormData(ClientForm(), "", provider_choices(s), clinic_time_zone(s), *_wordings(s, actor),
+                                  clinic_reminder_hours=hours)
         client = row_for_edit(s, Client, client_id, "client")
         if client.merged_into_id is not None:
             raise NotFound("client")
         record(s, actor, "client.read", "client", client.id, client_id=client.id, at=at, purpose="edit")
         return ClientFormData(form_of(client, clinic_region(s, actor.org_id)), f"{client.first_name} {client.last_name}", provider_choices(s),
-                              usual_time_zone(s, client.id), hours)
+                              usual_time_zone(s, client.id), *_wordings(s, actor), clinic_reminder_hours=hours)
 
 
 def do_create_client(actor: Actor, form: ClientForm, *, confirm: bool = False, clock: Clock | None = None,
@@ -126,7 +135,7 @@ def do_create_client(actor: Actor, form: ClientForm, *, confirm: bool = False, c
             if found:
                 record(s, actor, "client.duplicate_check", "client", "", at=at, client_ids=[i for i, _, _ in found])
                 return CreateOutcome(0, [(i, name, why) for i, why, name in found])
-        stamp_new_consents(client, at=at, source="desk")
+        stamp_new_consents(client, at=at, source="desk", clinic_name=clinic_name_of(s, actor.org_id))
         try:
             with s.begin_nested():
                 s.add(client)
@@ -155,8 +164,10 @@ def do_update_client(actor: Actor, client_id: int, form: ClientForm, *, clock: C
         clean = _clean(s, actor, form, at)
         _email_taken(s, clean.email, client.id)
         changes = apply_changes(client, clean, EDITABLE)
+        clinic = clinic_name_of(s, actor.org_id)
         for channel, column in CHANNELS.items():
-            changed = set_consent(client, channel, getattr(clean, column), at=at, source="desk")
+            changed = set_consent(client, channel, getattr(clean, column), at=at, source="desk",
+                                  wording=consent_wording(channel, clinic))
             if changed:
                 changes[column] = changed
         if not changes:

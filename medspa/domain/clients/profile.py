@@ -115,11 +115,13 @@ class FeeLine:
 @dataclass(frozen=True)
 class ConsentLine:
     """One marketing channel: given or not, when it last changed ("Mar 4, 2030, 9:15 AM" in
-    the client's zone, "" unknown) and where ("desk", "portal", ...)."""
+    the client's zone, "" unknown), where ("desk", "portal", "sms keyword", ...) and the
+    words of the consent given (clients.consent.consent_wording)."""
 
     given: bool
     when: str
     source: str
+    wording: str = ""  # the words the client agreed to ("" when not recorded)
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,7 @@ def client_details(session: Session, actor: Actor, client: Client, region: str) 
     def consent(column: str) -> ConsentLine:
         at = getattr(client, f"{column}_at")
         return ConsentLine(bool(getattr(client, column)), _local(at, zone) if at else "",
-                           getattr(client, f"{column}_source") or "")
+                           getattr(client, f"{column}_source") or "", getattr(client, f"{column}_wording") or "")
 
     provider = session.get(StaffMember, client.preferred_provider_id) if client.preferred_provider_id else None
     emergency = client.emergency_phone_e164

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from medspa.clock import app_clock
 from medspa.domain.audit.service import record
-from medspa.domain.clients.consent import stamp_new_consents
+from medspa.domain.clients.consent import clinic_name_of, stamp_new_consents
 from medspa.domain.clients.merge import live_client_id
 from medspa.domain.clients.models import Client
 from medspa.domain.errors import NotFound, ValidationFailed
@@ -112,7 +112,8 @@ def find_or_create_client(session: Session, actor: Actor, data: ClientInput, *, 
                     email_marketing_consent=clean.email_marketing_consent,
                     sms_marketing_consent=clean.sms_marketing_consent)
     stamp_new_consents(client, at=now or app_clock().now(),
-                       source="online booking" if actor.role in ("public", "client") else "desk")
+                       source="online booking" if actor.role in ("public", "client") else "desk",
+                       clinic_name=clinic_name_of(session, actor.org_id))
     try:
         with session.begin_nested():  # uq_client_email: a concurrent first booking may win the insert
             session.add(client)

@@ -77,7 +77,7 @@ def _hand_over(settings: Settings, claimed: ClaimedEmail | ClaimedSms, send: Sen
     return send(settings, Email(
         from_name=settings.mail_from_name or claimed.clinic_name, from_address=settings.mail_from_address,
         to=claimed.to, subject=claimed.subject, text=claimed.text, message_id=claimed.message_id,
-        reply_to=claimed.reply_to, attachments=attachments, date=now))
+        reply_to=claimed.reply_to, attachments=attachments, date=now, list_unsubscribe=claimed.list_unsubscribe))
 
 
 def do_deliver_message(message_id: int, org_id: int, *, job_id: int | None = None, settings: Settings | None = None,
@@ -106,7 +106,7 @@ def do_deliver_message(message_id: int, org_id: int, *, job_id: int | None = Non
     except PermanentFailure as exc:
         with atomic(org_id, engine=engine) as work:
             fail_for_good(work.session, message_id, reason=exc.reason, suppress=exc.suppress, now=now_of(clock),
-                          settings=settings)
+                          settings=settings, opt_out=exc.opt_out)
         return DeliveryOutcome.FAILED
     except TemporaryFailure as exc:
         with atomic(org_id, engine=engine) as work:

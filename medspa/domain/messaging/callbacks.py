@@ -80,7 +80,7 @@ def apply_status_callback(session: Session, callback: StatusCallback, *, now: da
     if target == MessageStatus.FAILED:
         session.add(row)
         fail_for_good(session, row.id, reason=callback.failure_reason, suppress=callback.suppresses, now=now,
-                      settings=settings)
+                      settings=settings, opt_out=callback.opts_out)
         return "failed"
     row.status, row.sent_at, row.failure_reason = target.value, row.sent_at or now, None
     if target == MessageStatus.DELIVERED:

@@ -11,7 +11,8 @@
 - an SMS whose clinic has no sender number (location, clinic, TWILIO_FROM_NUMBER: see
   `sms_sender`) fails the same way ("not sent: no SMS sender number set up").
 - else the message is claimed (status `sending`, attempts + 1, the job id): an email gets its
-  Message-ID (ClaimedEmail), an SMS its sender and status callback URL, which names this
+  Message-ID (ClaimedEmail; a marketing one to a client also its unsubscribe link, sent as
+  the List-Unsubscribe and List-Unsubscribe-Post headers), an SMS its sender and status callback URL, which names this
   attempt (ClaimedSms; messaging.callbacks applies only the current attempt's callbacks).
 
 `fail_for_good` is the one way a message fails permanently: `failed` with the reason, the
@@ -21,7 +22,7 @@ contact marked when the failure is about it (suppress=True), and an SMS's fallba
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlmodel import Session
@@ -29,10 +30,13 @@ from sqlmodel import Session
 from medspa.domain.messaging.delivery import (ClaimedEmail, email_claim, lock_claimable, mark_failed,
                                               take_claim)
 from medspa.domain.messaging.fallback import write_fallback_email
+from medspa.domain.messaging.marketing import is_marketing_kind
 from medspa.domain.messaging.models import NOT_SENT, OutboxMessage
 from medspa.domain.messaging.reminders import stale_visit_refusal
-from medspa.domain.messaging.suppression import active_suppression, refusal_reason, suppress_contact
+from medspa.domain.messaging.suppression import (OPTED_OUT, UNDELIVERABLE, active_suppression, refusal_reason,
+                                                 suppress_contact)
 from medspa.domain.messaging.twilio import status_callback_url
+from medspa.domain.messaging.unsubscribe import unsubscribe_url
 from medspa.domain.practice.models import Location, Organization
 from medspa.domain.scheduling.models import Appointment
 from medspa.settings import Settings
@@ -104,21 +108,26 @@ def claim_message(session: Session, message_id: int, *, job_id: int | None, chan
         return Refused(row.id, refusal)
     if row.channel == "email":
         domain = settings.mail_from_address.rpartition("@")[2] or "localhost"
-        return email_claim(session, row, job_id=job_id, sender_domain=domain)
+        claimed = email_claim(session, row, job_id=job_id, sender_domain=domain)
+        if row.client_id is not None and is_marketing_kind(row.kind):
+            claimed = replace(claimed, list_unsubscribe=unsubscribe_url(row.org_id, row.client_id, "email",
+                                                                        settings=settings))
+        return claimed
     take_claim(session, row, job_id=job_id)
     return ClaimedSms(row.id, row.to_address, row.body, sender,
                       status_callback_url(settings.base_url, row.org_id, row.id, row.attempts), row.attempts)
 
 
 def fail_for_good(session: Session, message_id: int, *, reason: str, suppress: bool, now: datetime,
-                  settings: Settings | None = None) -> OutboxMessage | None:
+                  settings: Settings | None = None, opt_out: bool = False) -> OutboxMessage | None:
     """Fail message `message_id` permanently in the session's transaction: `failed` with
     `reason`; with `suppress`, its address or number marked undeliverable (reason, this
-    message, `now`); an SMS's fallback email written (with its job when `settings` has a
-    mail server). Returns the fallback email, or None."""
+    message, `now`), or with `opt_out` (Twilio 21610) marked 'opted_out' (that number only,
+    never the client's email); an SMS's fallback email written (with its job when `settings`
+    has a mail server). Returns the fallback email, or None."""
     mark_failed(session, message_id, reason=reason)
     row = session.get(OutboxMessage, message_id)
-    if suppress:
+    if suppress or opt_out:
         suppress_contact(session, org_id=row.org_id, channel=row.channel, address=row.to_address, reason=reason,
-                         message_id=row.id, now=now)
+                         message_id=row.id, now=now, kind=OPTED_OUT if opt_out else UNDELIVERABLE)
     return write_fallback_email(session, row, settings=settings) if row.channel == "sms" else None

@@ -103,6 +103,8 @@ class ClaimedEmail:
     attempts: int
     clinic_name: str
     reply_to: str | None
+    # a marketing email's unsubscribe link (List-Unsubscribe, RFC 8058 one-click): "" otherwise
+    list_unsubscribe: str = ""
 
 
 def _claimable(message_id: int, job_id: int | None, channels: tuple[str, ...] = ("email",)):

@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from medspa.domain.identity.models import UserAccount
 from medspa.domain.messaging.models import OutboxMessage
-from medspa.domain.messaging.service import add_new_messages, visit_facts, visit_messages
+from medspa.domain.messaging.service import add_new_messages, templated_messages, visit_facts
 from medspa.domain.money import format_money
 from medspa.domain.scheduling.models import Appointment
 
@@ -33,20 +33,9 @@ def queue_refund_notice(session: Session, appointment: Appointment, *, refunded_
     facts = visit_facts(session, appointment)
     if facts is None:
         return []
-    client, org, location, service, when = facts.client, facts.org, facts.location, facts.service, facts.when
-    amount = format_money(refunded_cents, appointment.currency)
-    refund_sentence = (f"Your deposit of {amount} is being refunded to your card in full; the payment service "
-                       "has not confirmed it yet, and we will keep at it until it does." if pending else
-                       f"Your deposit of {amount} has been refunded to your card in full.")
-    body = (f"Hi {client.first_name},\n\n"
-            f"We could not keep your booking for {service.name} on {when} at {location.name}: the time was "
-            f"no longer free when your payment went through.\n"
-            f"{refund_sentence}\n"
-            f"Please book another time, or reply to this message and we will help.\n\n{org.name}")
-    sms_refund = "is being refunded" if pending else "is refunded"
-    return add_new_messages(session, visit_messages(
-        appointment, client, kind="deposit_refund", key="refund", subject=f"Not booked: {service.name} on {when}",
-        body=body, sms=f"{org.name}: {service.name} {when} could not be booked. Your {amount} deposit {sms_refund}."))
+    return add_new_messages(session, templated_messages(
+        session, appointment, facts.client, kind="deposit_refund", key="refund",
+        extra={"refund": {"amount": format_money(refunded_cents, appointment.currency), "pending": pending}}))
 
 
 def queue_owner_alert(session: Session, org_id: int, *, kind: str, subject: str, body: str, dedupe_prefix: str,

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from medspa.domain.messaging.attachments import attach_booking_invite
 from medspa.domain.messaging.models import OutboxMessage
-from medspa.domain.messaging.service import add_new_messages, visit_facts, visit_messages
+from medspa.domain.messaging.service import add_new_messages, templated_messages, visit_facts
 from medspa.domain.money import format_money
 from medspa.domain.payments.models import Payment
 from medspa.domain.practice.models import Location, StaffMember
@@ -56,17 +56,12 @@ def queue_cancellation_notice(session: Session, appointment: Appointment, *, pai
     facts = visit_facts(session, appointment)
     if facts is None:
         return []
-    client, org, location, service, when = facts.client, facts.org, facts.location, facts.service, facts.when
-    deposit = fee_sentence or _deposit_sentence(appointment, location, paid_cents=paid_cents,
+    deposit = fee_sentence or _deposit_sentence(appointment, facts.location, paid_cents=paid_cents,
                                                 refunding_cents=refunding_cents, kept=kept)
-    body = (f"Hi {client.first_name},\n\n"
-            f"Your {service.name} on {when} at {location.name} is cancelled.\n"
-            f"{deposit + chr(10) if deposit else ''}"
-            f"Booking reference: {format_display_code(appointment.display_code)}\n\n{org.name}")
-    sms_deposit = f" {deposit.removeprefix('Your deposit: ')}" if deposit.startswith("Your deposit: ") else ""
-    return add_new_messages(session, visit_messages(
-        appointment, client, kind="cancellation_notice", key="cancel", subject=f"Cancelled: {service.name} on {when}",
-        body=body, sms=f"{org.name}: {service.name} {when} is cancelled.{sms_deposit}"))
+    short = deposit.removeprefix("Your deposit: ") if deposit.startswith("Your deposit: ") else ""
+    return add_new_messages(session, templated_messages(
+        session, appointment, facts.client, kind="cancellation_notice", key="cancel",
+        extra={"cancellation": {"deposit": deposit, "deposit_short": short}}))
 
 
 def queue_move_notice(session: Session, appointment: Appointment, *, old_start: datetime,
@@ -79,17 +74,11 @@ def queue_move_notice(session: Session, appointment: Appointment, *, old_start: 
     facts = visit_facts(session, appointment)
     if facts is None:
         return []
-    client, org, location, service, when = facts.client, facts.org, facts.location, facts.service, facts.when
+    client, org, location, service = facts.client, facts.org, facts.location, facts.service
     provider = session.get(StaffMember, appointment.provider_id)
-    was = format_clinic_time(old_start, location.time_zone)
-    body = (f"Hi {client.first_name},\n\n"
-            f"Your {service.name} is moved to {when} with {provider.display_name} at {location.name} "
-            f"(it was {was}).\n"
-            f"Booking reference: {format_display_code(appointment.display_code)}\n\n{org.name}")
-    added = add_new_messages(session, visit_messages(
-        appointment, client, kind="move_notice", key=f"moved{int(now.timestamp())}",
-        subject=f"Moved: {service.name} on {when}", body=body,
-        sms=f"{org.name}: your {service.name} is moved to {when}. Ref {format_display_code(appointment.display_code)}"))
+    added = add_new_messages(session, templated_messages(
+        session, appointment, client, kind="move_notice", key=f"moved{int(now.timestamp())}",
+        extra={"visit": {"old_when": format_clinic_time(old_start, location.time_zone)}}))
     session.refresh(appointment, attribute_names=["ical_sequence"])  # raised by the move's trigger
     for email in (m for m in added if m.channel == "email"):
         attach_booking_invite(session, email, org=org, appointment=appointment, location=location, service=service,
@@ -107,24 +96,16 @@ def queue_checkout_receipt(session: Session, appointment: Appointment, *, applie
     facts = visit_facts(session, appointment, needs="email")
     if facts is None:
         return None
-    client, org, location, service, when = facts.client, facts.org, facts.location, facts.service, facts.when
     cur = appointment.currency
     charged = payment.amount_cents if payment is not None else 0
-    card = f" (card ending {payment.card_last4 or '----'})" if payment is not None else ""
-    excess = (f"Deposit above the price, being refunded to your card: {format_money(refunding_cents, cur)}\n"
-              if refunding_cents else "")
-    body = (f"Hi {client.first_name},\n\nThank you for your visit. Your receipt:\n\n"
-            f"{service.name} on {when} at {location.name}\n"
-            f"Price: {format_money(appointment.price_cents, cur)}\n"
-            f"Deposit applied: {format_money(applied_cents, cur)}\n"
-            f"Charged now: {format_money(charged, cur)}{card}\n"
-            f"Total paid: {format_money(applied_cents + charged, cur)}\n"
-            f"{excess}\n{org.name}")
-    msg = OutboxMessage(
-        org_id=appointment.org_id, channel="email", kind="checkout_receipt", to_address=client.email,
-        subject=f"Receipt: {service.name} {format_money(applied_cents + charged, cur)}", body=body,
-        client_id=client.id, appointment_id=appointment.id, dedupe_key=f"checkout-receipt-{appointment.id}")
-    added = add_new_messages(session, [msg])
+    receipt = {"price": format_money(appointment.price_cents, cur), "deposit_applied": format_money(applied_cents, cur),
+               "charged": format_money(charged, cur),
+               "card_last4": (payment.card_last4 or "----") if payment is not None else "",
+               "total": format_money(applied_cents + charged, cur),
+               "refunding": format_money(refunding_cents, cur) if refunding_cents else ""}
+    added = add_new_messages(session, templated_messages(
+        session, appointment, facts.client, kind="checkout_receipt", key="checkout-receipt",
+        dedupe=f"checkout-receipt-{appointment.id}", extra={"receipt": receipt}))
     return added[0] if added else None
 
 
@@ -149,9 +130,6 @@ def queue_series_confirmation(session: Session, visits: list[Appointment], *, de
     (scheduling.policy.visit_terms, fees included) and the first visit's manage link; the email carries the first
     visit as `invite.ics`. Dedupe keys series-email-<first visit id> / series-sms-<...>.
     Nothing for a client with neither email nor phone; returns the messages added."""
-    from medspa.domain.scheduling.references import manage_url
-    from medspa.settings import get_settings
-
     if not visits:
         return []
     first = visits[0]
@@ -168,17 +146,10 @@ def queue_series_confirmation(session: Session, visits: list[Appointment], *, de
                    "the receipt follows.\n")
     provider = session.get(StaffMember, first.provider_id)
     count = f"{len(visits)} visit{'s' if len(visits) != 1 else ''}"  # "4 visits" (one left if others were lost)
-    body = (f"Hi {client.first_name},\n\n"
-            f"Your {service.name} series with {provider.display_name} at {location.name} is confirmed: "
-            f"{count} ({description}):\n{lines}\n\n{deposit}"
-            f"{_series_terms(visits, location)}\n"
-            f"Manage your first visit: {manage_url(org.slug, first.booking_token, get_settings().base_url)}\n\n"
-            f"{org.name}")
-    added = add_new_messages(session, visit_messages(
-        first, client, kind="series_confirmation", key="series",
-        subject=f"Confirmed: {service.name}, {count} from {facts.when}", body=body,
-        sms=f"{org.name}: {service.name}, {count} confirmed from {facts.when}. "
-            f"Ref {format_display_code(first.display_code)}"))
+    series = {"count": count, "description": description, "visits": lines, "deposit": deposit.rstrip("\n"),
+              "terms": _series_terms(visits, location)}
+    added = add_new_messages(session, templated_messages(session, first, client, kind="series_confirmation",
+                                                         key="series", extra={"series": series}))
     for email in (m for m in added if m.channel == "email"):
         attach_booking_invite(session, email, org=org, appointment=first, location=location, service=service,
                               provider=provider)
@@ -200,11 +171,6 @@ def queue_fee_notice(session: Session, appointment: Appointment, *, key: str, su
     facts = visit_facts(session, appointment)
     if facts is None or not sentence:
         return []
-    client, org, location, service, when = facts.client, facts.org, facts.location, facts.service, facts.when
-    code = format_display_code(appointment.display_code)
-    body = (f"Hi {client.first_name},\n\n"
-            f"About your {service.name} on {when} at {location.name}:\n{sentence}\n"
-            f"Booking reference: {code}\n\n{org.name}")
-    return add_new_messages(session, visit_messages(
-        appointment, client, kind="fee_notice", key=key, subject=f"{subject}: {service.name} on {when}",
-        body=body, sms=f"{org.name}: {service.name} {when}. {sentence} Ref {code}"))
+    return add_new_messages(session, templated_messages(
+        session, appointment, facts.client, kind="fee_notice", key=key,
+        extra={"fee": {"title": subject, "sentence": sentence}}))

@@ -38,7 +38,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.delivery import has_pending_delivery_job, requeue_for_delivery
 from medspa.domain.messaging.models import MessageStatus, OutboxMessage
-from medspa.domain.messaging.suppression import lift_suppression
+from medspa.domain.messaging.suppression import lift_suppression, opt_out_refusal
 from medspa.domain.practice.models import Location
 from medspa.domain.scheduling.references import hide_manage_tokens
 from medspa.domain.timezones import local_midnight, zone_abbreviation
@@ -396,7 +396,8 @@ def read_message(session: Session, actor: Actor, message_id: int, *, now: dateti
     m = _message(session, message_id, lock=False)
     client = _client_of(session, m)
     refusal = resend_refusal(m, client, mail_enabled=mail_enabled, sms_enabled=sms_enabled,
-                             pending_job=m.status == MessageStatus.QUEUED and has_pending_delivery_job(session, m.id))
+                             pending_job=m.status == MessageStatus.QUEUED and has_pending_delivery_job(session, m.id)) \
+        or opt_out_refusal(session, m.channel, _current_address(client, m.channel) or m.to_address)
     hidden = m.kind in SECRET_KINDS
     record(session, actor, "outbox.message.read", "outbox_message", m.id, client_id=m.client_id, at=now,
            kind=m.kind, channel=m.channel)
@@ -428,7 +429,8 @@ def resend_message(session: Session, actor: Actor, message_id: int, *, now: date
     client = _client_of(session, m)
     pending = m.status == MessageStatus.QUEUED and has_pending_delivery_job(session, m.id)
     refusal = resend_refusal(m, client, mail_enabled=settings.mail_enabled, sms_enabled=settings.sms_enabled,
-                             pending_job=pending)
+                             pending_job=pending) \
+        or opt_out_refusal(session, m.channel, _current_address(client, m.channel) or m.to_address)
     if refusal:
         raise NotResendable(refusal)
     previous, was, old_provider_id = m.to_address, m.status, m.provider_id

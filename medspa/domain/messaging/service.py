@@ -7,6 +7,7 @@ Berlin reads "10:00 AM CEST (Europe/Berlin)" in the email and the SMS alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from sqlmodel import Session, select
 
@@ -16,14 +17,12 @@ from medspa.domain.clients.models import Client
 from medspa.domain.messaging.attachments import attach_booking_invite
 from medspa.domain.messaging.delivery import add_messages
 from medspa.domain.messaging.models import OutboxMessage
+from medspa.domain.messaging.templates import KINDS, render_message, visit_context, with_extra
 from medspa.domain.money import format_money
 from medspa.domain.payments.models import Payment
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment
-from medspa.domain.scheduling.references import format_display_code, manage_url, portal_forms_url
-from medspa.domain.scheduling.policy import visit_terms
 from medspa.domain.timezones import format_clinic_time
-from medspa.settings import get_settings
 
 
 def add_new_messages(session: Session, messages: list[OutboxMessage]) -> list[OutboxMessage]:
@@ -82,33 +81,54 @@ def visit_messages(appointment: Appointment, client: Client, *, kind: str, key: 
     return messages
 
 
+def templated_messages(session: Session, appointment: Appointment, client: Client, *, kind: str, key: str,
+                       extra: dict[str, Any] | None = None, dedupe: str = "{key}-{channel}-{id}",
+                       context_of: Callable[[str], dict[str, Any]] | None = None, service_id: int | None = None,
+                       **message_fields: Any) -> list[OutboxMessage]:
+    """The client's messages of template `kind` (messaging.templates.KINDS) about
+    `appointment`: on each channel the kind is sent on and the client can be reached by
+    (email address, phone), rendered from the clinic's wording (service > clinic > default:
+    templates.render_message) with the visit's variables (templates.visit_context) and the
+    kind's own (`extra`, merged by namespace). A channel whose wording is empty sends nothing.
+    Dedupe keys as `dedupe` says ("{key}-{channel}-{id}": "confirm-email-12"). `context_of`
+    replaces visit_context (channel -> context; a waitlist offer's free time, `appointment`
+    None or its hold), `service_id` the visit's service (whose own wording wins);
+    `message_fields` go to every OutboxMessage (e.g. created_at). Not added to the session
+    (add_new_messages does that)."""
+    spec = KINDS[kind]
+    messages = []
+    for channel, address in (("email", client.email), ("sms", client.phone_e164)):
+        if not address or channel not in spec.channels:
+            continue
+        context = context_of(channel) if context_of is not None else visit_context(session, appointment, client,
+                                                                                   channel=channel)
+        rendered = render_message(session, kind, channel, with_extra(context, extra),
+                                  service_id=service_id if service_id is not None
+                                  else appointment.service_id if appointment is not None else None)
+        if rendered is None:
+            continue
+        fields = {"org_id": client.org_id, "client_id": client.id,
+                  "appointment_id": appointment.id if appointment is not None else None, **message_fields}
+        messages.append(OutboxMessage(
+            channel=channel, kind=kind, to_address=address, subject=rendered.subject if channel == "email" else "",
+            body=rendered.body, dedupe_key=dedupe.format(key=key, channel=channel,
+                                                         id=appointment.id if appointment is not None else ""),
+            **fields))
+    return messages
+
+
 def queue_booking_confirmation(session: Session, *, org: Organization, appointment: Appointment,
                                client: Client, location: Location, service: Service,
                                provider: StaffMember) -> list[OutboxMessage]:
-    """An email and (with a phone) an SMS confirming the booking. Deduplicated per appointment
-    (already queued ones are skipped; returns the messages added). The email carries the visit
-    as `invite.ics` (messaging.attachments.booking_invite), written with it in this
-    transaction: only when the email is added, never for a skipped re-add. The email links the
-    "manage booking" page by the booking's token (references.manage_url, Settings.base_url)."""
-    when = format_clinic_time(appointment.start_at, location.time_zone)
-    terms = visit_terms(appointment, location)  # the cancellation / no-show terms, fees included
-    deposit = (f"Deposit paid: {format_money(appointment.deposit_cents, appointment.currency)}.\n"
-               if appointment.deposit_cents else "")
-    body = (
-        f"Hi {client.first_name},\n\n"
-        f"Your {service.name} with {provider.display_name} is confirmed for {when} "
-        f"at {location.name}{', ' + location.address if location.address else ''}.\n"
-        f"{deposit}"
-        f"Booking reference: {format_display_code(appointment.display_code)}\n"
-        f"{terms}\n"
-        f"Manage your booking: {manage_url(org.slug, appointment.booking_token, get_settings().base_url)}\n"
-        f"Before your visit, fill in your health forms: {portal_forms_url(org.slug, get_settings().base_url)}\n\n"
-        f"{org.name}"
-    )
-    added = add_new_messages(session, visit_messages(
-        appointment, client, kind="booking_confirmation", key="confirm", subject=f"Confirmed: {service.name} on {when}",
-        body=body, sms=f"{org.name}: {service.name} confirmed {when}. {terms} "
-                      f"Ref {format_display_code(appointment.display_code)}"))
+    """An email and (with a phone) an SMS confirming the booking, in the clinic's wording of
+    "booking_confirmation" (messaging.templates; the default names the visit's time in the
+    location's zone, the terms, the reference, the manage link by the booking's token and the
+    forms link). Deduplicated per appointment (dedupe keys confirm-email-<id> /
+    confirm-sms-<id>; already queued ones are skipped; returns the messages added). The email
+    carries the visit as `invite.ics` (messaging.attachments.booking_invite), written with it
+    in this transaction: only when the email is added, never for a skipped re-add."""
+    added = add_new_messages(session, templated_messages(session, appointment, client, kind="booking_confirmation",
+                                                         key="confirm"))
     for email in (m for m in added if m.channel == "email"):
         attach_booking_invite(session, email, org=org, appointment=appointment, location=location, service=service,
                               provider=provider)
@@ -117,20 +137,16 @@ def queue_booking_confirmation(session: Session, *, org: Organization, appointme
 
 def queue_deposit_receipt(session: Session, *, org: Organization, payment: Payment, client: Client,
                           appointment: Appointment, location: Location, service: Service) -> OutboxMessage | None:
-    """One receipt email per payment (dedupe key receipt-<payment id>); None without an email
-    or when it is already queued."""
+    """One receipt email per payment (dedupe key receipt-<payment id>) in the clinic's wording
+    of "deposit_receipt" (payment.amount formatted from integer cents, payment.card_last4);
+    None without an email or when it is already queued."""
     if not client.email:
         return None
-    when = format_clinic_time(appointment.start_at, location.time_zone)
-    msg = OutboxMessage(
-        org_id=payment.org_id, channel="email", kind="deposit_receipt", to_address=client.email,
-        subject=f"Receipt: deposit {format_money(payment.amount_cents, payment.currency)}",
-        body=(f"Hi {client.first_name},\n\nWe received your deposit of "
-              f"{format_money(payment.amount_cents, payment.currency)} for {service.name} on {when}.\n"
-              f"Card ending {payment.card_last4 or '----'}. "
-              f"Booking reference: {format_display_code(appointment.display_code)}.\n\n{org.name}"),
-        client_id=client.id, appointment_id=appointment.id, dedupe_key=f"receipt-{payment.id}")
-    added = add_new_messages(session, [msg])
+    messages = templated_messages(
+        session, appointment, client, kind="deposit_receipt", key="receipt", dedupe=f"receipt-{payment.id}",
+        extra={"payment": {"amount": format_money(payment.amount_cents, payment.currency),
+                           "card_last4": payment.card_last4 or "----"}}, org_id=payment.org_id)
+    added = add_new_messages(session, messages)
     return added[0] if added else None
 
 

@@ -51,6 +51,9 @@ class Email:
     attachments: tuple[Attachment, ...] = ()
     # the Date header (RFC 5322 3.6.1 requires one): the hand-over instant, aware UTC
     date: datetime | None = None
+    # a marketing email's unsubscribe link: List-Unsubscribe (RFC 2369) with
+    # List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058); "" for a transactional one
+    list_unsubscribe: str = ""
 
 
 def html_of(text: str) -> str:
@@ -87,6 +90,9 @@ def build_message(email: Email) -> EmailMessage:
     msg["Message-ID"] = email.message_id
     if email.date is not None:
         msg["Date"] = format_datetime(email.date)
+    if email.list_unsubscribe:
+        msg["List-Unsubscribe"] = f"<{email.list_unsubscribe}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(email.text)
     msg.add_alternative(html_of(email.text), subtype="html")
     for attachment in email.attachments:

@@ -21,6 +21,7 @@ treatment_in_email, default on), else "appointment" ("your appointment tomorrow 
 from __future__ import annotations
 
 import operator
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from sqlmodel import Session, select
 
@@ -73,6 +74,8 @@ class TemplateKind:
     email_body: str = ""
     sms_body: str = ""
     variables: tuple[str, ...] = field(default_factory=tuple)
+    channels: tuple[str, ...] = ("email", "sms")
+    description: str = ""
 
     def default(self, channel: str) -> tuple[str, str]:
         """(subject, body) of the built-in default on `channel`."""
@@ -87,6 +90,109 @@ CLIENT_VARIABLES = ("client.first_name", "client.last_name", "clinic.name", "lin
 _SIGN_OFF = "\n\n{{ clinic.name }}"
 
 KINDS: dict[str, TemplateKind] = {k.key: k for k in (
+    TemplateKind(
+        "booking_confirmation", "Booking confirmation",
+        description="Sent when a visit is booked (online or at the desk); the email carries the visit as invite.ics.",
+        email_subject="Confirmed: {{ visit.treatment }} on {{ visit.when }}",
+        email_body=("Hi {{ client.first_name }},\n\nYour {{ visit.treatment }} with {{ visit.provider }} is confirmed "
+                    "for {{ visit.when }} at {{ visit.location }}"
+                    "{% if visit.address %}, {{ visit.address }}{% endif %}.\n"
+                    "{% if visit.deposit %}Deposit paid: {{ visit.deposit }}.\n{% endif %}"
+                    "Booking reference: {{ visit.reference }}\n{{ visit.terms }}\n"
+                    "Manage your booking: {{ links.manage }}\n"
+                    "Before your visit, fill in your health forms: {{ links.forms }}" + _SIGN_OFF),
+        sms_body=("{{ clinic.name }}: your {{ visit.treatment }} is confirmed for {{ visit.when }}. {{ visit.terms }} "
+                  "Ref {{ visit.reference }}"),
+        variables=VISIT_VARIABLES),
+    TemplateKind(
+        "move_notice", "Reschedule notice",
+        description="Sent when a visit moves to another time; the email carries the updated invite.ics.",
+        email_subject="Moved: {{ visit.treatment }} on {{ visit.when }}",
+        email_body=("Hi {{ client.first_name }},\n\nYour {{ visit.treatment }} is moved to {{ visit.when }} with "
+                    "{{ visit.provider }} at {{ visit.location }} (it was {{ visit.old_when }}).\n"
+                    "Booking reference: {{ visit.reference }}" + _SIGN_OFF),
+        sms_body=("{{ clinic.name }}: your {{ visit.treatment }} is moved to {{ visit.when }}. "
+                  "Ref {{ visit.reference }}"),
+        variables=VISIT_VARIABLES + ("visit.old_when",)),
+    TemplateKind(
+        "cancellation_notice", "Cancellation notice",
+        description="Sent when the clinic or the client cancels a visit, with what happens to the deposit.",
+        email_subject="Cancelled: {{ visit.treatment }} on {{ visit.when }}",
+        email_body=("Hi {{ client.first_name }},\n\nYour {{ visit.treatment }} on {{ visit.when }} at "
+                    "{{ visit.location }} is cancelled.\n"
+                    "{% if cancellation.deposit %}{{ cancellation.deposit }}\n{% endif %}"
+                    "Booking reference: {{ visit.reference }}" + _SIGN_OFF),
+        sms_body=("{{ clinic.name }}: your {{ visit.treatment }} on {{ visit.when }} is cancelled."
+                  "{% if cancellation.deposit_short %} {{ cancellation.deposit_short }}{% endif %}"),
+        variables=VISIT_VARIABLES + ("cancellation.deposit", "cancellation.deposit_short")),
+    TemplateKind(
+        "series_confirmation", "Series confirmation",
+        description="One message for a recurring series booked at the desk, with every date.",
+        email_subject="Confirmed: {{ visit.treatment }}, {{ series.count }} from {{ visit.when }}",
+        email_body=("Hi {{ client.first_name }},\n\nYour {{ visit.treatment }} series with {{ visit.provider }} at "
+                    "{{ visit.location }} is confirmed: {{ series.count }} ({{ series.description }}):\n"
+                    "{{ series.visits }}\n\n{% if series.deposit %}{{ series.deposit }}\n{% endif %}"
+                    "{{ series.terms }}\nManage your first visit: {{ links.manage }}" + _SIGN_OFF),
+        sms_body=("{{ clinic.name }}: your {{ visit.treatment }} series, {{ series.count }} confirmed from "
+                  "{{ visit.when }}. Ref {{ visit.reference }}"),
+        variables=VISIT_VARIABLES + ("series.count", "series.description", "series.visits", "series.deposit",
+                                     "series.terms")),
+    TemplateKind(
+        "deposit_receipt", "Deposit receipt", channels=("email",),
+        description="Sent when an online booking's deposit is charged.",
+        email_subject="Receipt: deposit {{ payment.amount }}",
+        email_body=("Hi {{ client.first_name }},\n\nWe received your deposit of {{ payment.amount }} for "
+                    "{{ visit.treatment }} on {{ visit.when }}.\nCard ending {{ payment.card_last4 }}. "
+                    "Booking reference: {{ visit.reference }}." + _SIGN_OFF),
+        variables=VISIT_VARIABLES + ("payment.amount", "payment.card_last4")),
+    TemplateKind(
+        "checkout_receipt", "Checkout receipt", channels=("email",),
+        description="Sent when a visit is checked out and paid.",
+        email_subject="Receipt: {{ visit.treatment }} {{ receipt.total }}",
+        email_body=("Hi {{ client.first_name }},\n\nThank you for your visit. Your receipt:\n\n"
+                    "{{ visit.treatment }} on {{ visit.when }} at {{ visit.location }}\n"
+                    "Price: {{ receipt.price }}\nDeposit applied: {{ receipt.deposit_applied }}\n"
+                    "Charged now: {{ receipt.charged }}"
+                    "{% if receipt.card_last4 %} (card ending {{ receipt.card_last4 }}){% endif %}\n"
+                    "Total paid: {{ receipt.total }}\n"
+                    "{% if receipt.refunding %}Deposit above the price, being refunded to your card: "
+                    "{{ receipt.refunding }}\n{% endif %}" + _SIGN_OFF),
+        variables=VISIT_VARIABLES + ("receipt.price", "receipt.deposit_applied", "receipt.charged",
+                                     "receipt.card_last4", "receipt.total", "receipt.refunding")),
+    TemplateKind(
+        "deposit_refund", "Refund notice",
+        description="Sent when a paid booking could not be kept and its deposit is refunded in full.",
+        email_subject="Not booked: {{ visit.treatment }} on {{ visit.when }}",
+        email_body=("Hi {{ client.first_name }},\n\nWe could not keep your booking for {{ visit.treatment }} on "
+                    "{{ visit.when }} at {{ visit.location }}: the time was no longer free when your payment went "
+                    "through.\n{% if refund.pending %}Your deposit of {{ refund.amount }} is being refunded to your "
+                    "card in full; the payment service has not confirmed it yet, and we will keep at it until it "
+                    "does.{% else %}Your deposit of {{ refund.amount }} has been refunded to your card in full."
+                    "{% endif %}\nPlease book another time, or reply to this message and we will help." + _SIGN_OFF),
+        sms_body=("{{ clinic.name }}: your {{ visit.treatment }} on {{ visit.when }} could not be booked. Your "
+                  "{{ refund.amount }} deposit {% if refund.pending %}is being refunded{% else %}is refunded"
+                  "{% endif %}."),
+        variables=VISIT_VARIABLES + ("refund.amount", "refund.pending")),
+    TemplateKind(
+        "fee_notice", "Fee notice",
+        description="Sent when a no-show fee is settled or a fee is waived.",
+        email_subject="{{ fee.title }}: {{ visit.treatment }} on {{ visit.when }}",
+        email_body=("Hi {{ client.first_name }},\n\nAbout your {{ visit.treatment }} on {{ visit.when }} at "
+                    "{{ visit.location }}:\n{{ fee.sentence }}\nBooking reference: {{ visit.reference }}" + _SIGN_OFF),
+        sms_body=("{{ clinic.name }}: about your {{ visit.treatment }} on {{ visit.when }}: {{ fee.sentence }} "
+                  "Ref {{ visit.reference }}"),
+        variables=VISIT_VARIABLES + ("fee.title", "fee.sentence")),
+    TemplateKind(
+        "waitlist_offer", "Waitlist offer",
+        description="Sent when a time a client waits for opens up.",
+        email_subject="A time opened: {{ visit.treatment }} on {{ visit.when }}",
+        email_body=("Hi {{ client.first_name }},\n\nA time you were waiting for is free: {{ visit.treatment }} with "
+                    "{{ visit.provider }} on {{ visit.when }} at {{ visit.location }}.\n{{ offer.terms }}\n"
+                    "Book it here: {{ offer.link }}" + _SIGN_OFF),
+        sms_body=("{{ clinic.name }}: the {{ visit.treatment }} time you were waiting for is free: {{ visit.when }}"
+                  "{% if offer.held_until %}, held for you until {{ offer.held_until }}{% endif %}. "
+                  "Book: {{ offer.link }}"),
+        variables=VISIT_VARIABLES + ("offer.link", "offer.held_until", "offer.terms")),
     TemplateKind(
         "reminder", "Appointment reminder",
         email_subject="Reminder: your {{ visit.treatment }} on {{ visit.date }}",
@@ -167,6 +273,11 @@ def render_source(source: str, context: dict[str, Any]) -> str:
         text = _ENV.from_string(source).render(context)
     except SecurityError as exc:
         raise TemplateInvalid(str(exc)) from exc
+    except UndefinedError as exc:
+        found = re.search(r"has no attribute '([^']+)'|^'([^']+)' is undefined", str(exc.message or ""))
+        name = next((g for g in found.groups() if g), "") if found else ""
+        raise TemplateInvalid(f"There is no variable named '{name}': use one from the list of variables" if name
+                              else f"Unknown variable: {exc.message}") from exc
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
         raise TemplateInvalid(f"Line {line}: {exc.message}" if line else str(exc.message or exc)) from exc
@@ -238,6 +349,28 @@ def client_context(org: Organization, client: Client, *, channel: str, unsubscri
             "channel": channel}
 
 
+def visit_variables(org: Organization, location: Location, service: Service | None, provider: StaffMember | None,
+                    start_at: datetime, *, channel: str, appointment: Appointment | None = None) -> dict[str, str]:
+    """The `visit` variables (VISIT_VARIABLES' visit.*) of a visit at `location` starting at
+    `start_at` (aware UTC), in the location's zone with the zone named; the treatment as the
+    clinic allows on `channel`. Without an `appointment` (a waitlist offer's free time) the
+    reference, deposit and terms are ""."""
+    tz = ZoneInfo(location.time_zone)
+    return {
+        "when": format_clinic_time(start_at, location.time_zone),
+        "date": format_datetime(start_at.astimezone(tz), "EEE, MMM d", tzinfo=tz, locale="en_US"),
+        "time": format_clinic_clock(start_at, location.time_zone),
+        "treatment": _treatment(org, service, channel),
+        "provider": provider.display_name if provider is not None else "",
+        "location": location.name,
+        "address": location.address or "",
+        "reference": format_display_code(appointment.display_code) if appointment is not None else "",
+        "deposit": (format_money(appointment.deposit_cents, appointment.currency)
+                    if appointment is not None and appointment.deposit_cents else ""),
+        "terms": visit_terms(appointment, location) if appointment is not None else "",
+    }
+
+
 def visit_context(session: Session, appointment: Appointment, client: Client, *, channel: str,
                   unsubscribe_url: str = "") -> dict[str, Any]:
     """The variables of a message about `appointment` (VISIT_VARIABLES) on `channel`: times in
@@ -251,20 +384,17 @@ def visit_context(session: Session, appointment: Appointment, client: Client, *,
     provider = session.get(StaffMember, appointment.provider_id) if appointment.provider_id else None
     base = get_settings().base_url
     context = client_context(org, client, channel=channel, unsubscribe_url=unsubscribe_url)
-    when: datetime = appointment.start_at
-    context["visit"] = {
-        "when": format_clinic_time(when, location.time_zone),
-        "date": format_datetime(when.astimezone(ZoneInfo(location.time_zone)), "EEE, MMM d",
-                                tzinfo=ZoneInfo(location.time_zone), locale="en_US"),
-        "time": format_clinic_clock(when, location.time_zone),
-        "treatment": _treatment(org, service, channel),
-        "provider": provider.display_name if provider is not None else "",
-        "location": location.name,
-        "address": location.address or "",
-        "reference": format_display_code(appointment.display_code),
-        "deposit": format_money(appointment.deposit_cents, appointment.currency) if appointment.deposit_cents else "",
-        "terms": visit_terms(appointment, location),
-    }
+    context["visit"] = visit_variables(org, location, service, provider, appointment.start_at, channel=channel,
+                                       appointment=appointment)
     context["links"]["manage"] = manage_url(org.slug, appointment.booking_token, base) if appointment.booking_token \
         else ""
     return context
+
+
+def with_extra(context: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
+    """`context` with a kind's own variables added: a dict value is merged into the namespace of
+    the same name ({"visit": {"old_when": ...}} adds visit.old_when), anything else is set."""
+    out = dict(context)
+    for key, value in (extra or {}).items():
+        out[key] = {**out[key], **value} if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out

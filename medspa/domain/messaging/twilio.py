@@ -13,8 +13,8 @@ what happens next (domain.messaging.actions):
   number ... is not a valid phone number."). The number itself is marked undeliverable
   (suppress=True) only for the errors that are about the recipient's number
   (SUPPRESSING_API_CODES, each documented at https://www.twilio.com/docs/api/errors/<code>):
-  21211 invalid 'To' number, 21610 the recipient replied STOP (unsubscribed), 21614 'To' is
-  not a mobile number. The rest (a bad sender 21212 / 21606, a region not enabled 21408, a
+  21211 invalid 'To' number, 21610 the recipient replied STOP (unsubscribed: marked
+  'opted_out', never the client's email), 21614 'To' is not a mobile number. The rest (a bad sender 21212 / 21606, a region not enabled 21408, a
   body too long 21617, bad credentials 20003, ...) fail the message only.
 
 Twilio has no idempotency key for message creation: a request that timed out after Twilio
@@ -44,11 +44,15 @@ from medspa.domain.messaging.failures import PermanentFailure, TemporaryFailure
 from medspa.settings import Settings
 
 STATUS_CALLBACK_PATH = "/api/v1/webhooks/twilio/status"
+# the "A message comes in" webhook of the clinics' numbers (messaging.inbound_actions)
+INBOUND_PATH = "/api/v1/webhooks/twilio/inbound"
 MESSAGES_PATH = "/2010-04-01/Accounts/{account}/Messages.json"
 
 # Twilio error codes that say the recipient's number is undeliverable for good: the number is
 # marked (https://www.twilio.com/docs/api/errors/21211, /21610, /21614)
 SUPPRESSING_API_CODES = frozenset({21211, 21610, 21614})
+# the one that means "the recipient opted out": the number is marked 'opted_out', not 'undeliverable'
+OPTED_OUT_CODE = 21610
 # error codes in a 4xx answer that still mean "later" (/errors/20429, /errors/14107)
 TEMPORARY_API_CODES = frozenset({20429, 14107})
 # delivery-receipt error codes (status callback of an undelivered / failed SMS) that are about the
@@ -108,7 +112,7 @@ def _outcome(response: httpx.Response) -> str:
     reason = f"Twilio {code}: {message}" if code is not None else f"Twilio HTTP {status}: {message}"
     if status == 429 or status >= 500 or code in TEMPORARY_API_CODES:
         raise TemporaryFailure(reason)
-    raise PermanentFailure(reason, suppress=code in SUPPRESSING_API_CODES)
+    raise PermanentFailure(reason, suppress=code in SUPPRESSING_API_CODES, opt_out=code == OPTED_OUT_CODE)
 
 
 def send_sms(settings: Settings, sms: Sms) -> str:
@@ -198,6 +202,11 @@ class StatusCallback:
     def suppresses(self) -> bool:
         """The failure says the number itself is undeliverable (SUPPRESSING_*_CODES)."""
         return self.error_code in SUPPRESSING_CALLBACK_CODES or self.error_code in SUPPRESSING_API_CODES
+
+    @property
+    def opts_out(self) -> bool:
+        """The failure says the recipient replied STOP (Twilio 21610): marked 'opted_out'."""
+        return self.error_code == OPTED_OUT_CODE
 
 
 MAX_BIGINT = 2**63 - 1

@@ -29,7 +29,7 @@ from sqlmodel import Session, select
 from medspa.domain.audit.models import AuditEvent
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
-from medspa.domain.clients.consent import set_consent
+from medspa.domain.clients.consent import clinic_name_of, consent_wording, set_consent
 from medspa.domain.clients.merge import live_client_id
 from medspa.domain.clients.models import Client
 from medspa.domain.errors import NotFound, ValidationFailed
@@ -109,6 +109,8 @@ class MyDetails:
     phone: str = ""
     email_marketing: bool = False
     sms_marketing: bool = False
+    email_wording: str = ""  # the words each consent gives (clients.consent.consent_wording)
+    sms_wording: str = ""
 
 
 @dataclass
@@ -356,7 +358,8 @@ def portal_overview(session: Session, actor: Actor, *, now: datetime) -> PortalO
     view = PortalOverview(
         clinic_name=org.name if org else "",
         details=MyDetails(client.first_name, client.last_name, client.email or "", client.phone_e164 or "",
-                          client.email_marketing_consent, client.sms_marketing_consent))
+                          client.email_marketing_consent, client.sms_marketing_consent,
+                          consent_wording("email", org.name if org else ""), consent_wording("sms", org.name if org else "")))
     for appt, service, provider, location in rows:
         ahead = appt.end_at > now
         upcoming = appt.status in (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN) and ahead
@@ -418,14 +421,16 @@ def set_marketing_consent(session: Session, actor: Actor, *, email: bool, sms: b
     if client is None:
         raise NotFound("client")
     before = {"email": client.email_marketing_consent, "sms": client.sms_marketing_consent}
-    set_consent(client, "email", bool(email), at=now, source="portal")
-    set_consent(client, "sms", bool(sms), at=now, source="portal")
+    clinic = clinic_name_of(session, client.org_id)
+    set_consent(client, "email", bool(email), at=now, source="portal", wording=consent_wording("email", clinic))
+    set_consent(client, "sms", bool(sms), at=now, source="portal", wording=consent_wording("sms", clinic))
     session.add(client)
     record(session, actor, "client.consent_update", "client", client_id, client_id=client_id, at=now,
            before=before, after={"email": bool(email), "sms": bool(sms)})
     session.flush()
     return MyDetails(client.first_name, client.last_name, client.email or "", client.phone_e164 or "",
-                     client.email_marketing_consent, client.sms_marketing_consent)
+                     client.email_marketing_consent, client.sms_marketing_consent,
+                     consent_wording("email", clinic), consent_wording("sms", clinic))
 
 
 def own_appointment(session: Session, actor: Actor, appointment_id: int, *, lock: bool = False) -> Appointment:

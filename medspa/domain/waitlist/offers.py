@@ -40,7 +40,8 @@ from medspa.domain.clients.models import Client
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.models import OutboxMessage
-from medspa.domain.messaging.service import add_new_messages
+from medspa.domain.messaging.service import add_new_messages, templated_messages
+from medspa.domain.messaging.templates import client_context, visit_variables
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.availability import MAX_RANGE_DAYS, Slot, find_slots
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
@@ -194,27 +195,23 @@ def queue_offer_messages(session: Session, entry: WaitlistEntry, offer: Waitlist
         return []
     location, service = session.get(Location, entry.location_id), session.get(Service, entry.service_id)
     org, provider = session.get(Organization, entry.org_id), session.get(StaffMember, offer.provider_id)
-    when = format_clinic_time(offer.slot_start, location.time_zone)
-    link = offer_url(org.slug, offer.token, base_url)
     until = hold_end_words(offer, location.time_zone)
     if until:
         terms = f"We are holding it for you until {until}; after that it goes to the next person waiting."
     else:
         terms = "Others on the waitlist were told too: the first to book gets it."
-    body = (f"Hi {client.first_name},\n\nA time you were waiting for is free: {service.name} with "
-            f"{provider.display_name} on {when} at {location.name}.\n{terms}\n"
-            f"Book it here: {link}\n\n{org.name}")
-    common = dict(org_id=entry.org_id, kind="waitlist_offer", client_id=client.id,
-                  appointment_id=offer.hold_appointment_id, created_at=offer.offered_at)
-    messages = []
-    if client.email:
-        messages.append(OutboxMessage(channel="email", to_address=client.email, subject=f"A time opened: {service.name} on {when}",
-                                      body=body, dedupe_key=f"waitlist-offer-email-{offer.id}", **common))
-    if client.phone_e164:
-        messages.append(OutboxMessage(channel="sms", to_address=client.phone_e164,
-                                      body=f"{org.name}: {service.name} {when} is free"
-                                           + (f", held for you until {until}" if until else "") + f". Book: {link}",
-                                      dedupe_key=f"waitlist-offer-sms-{offer.id}", **common))
+    hold = session.get(Appointment, offer.hold_appointment_id) if offer.hold_appointment_id else None
+
+    def context_of(channel: str) -> dict:
+        context = client_context(org, client, channel=channel)
+        context["visit"] = visit_variables(org, location, service, provider, offer.slot_start, channel=channel)
+        return context
+
+    messages = templated_messages(
+        session, hold, client, kind="waitlist_offer", key="waitlist-offer", dedupe=f"waitlist-offer-{{channel}}-{offer.id}",
+        context_of=context_of, service_id=entry.service_id, org_id=entry.org_id, appointment_id=offer.hold_appointment_id,
+        created_at=offer.offered_at,
+        extra={"offer": {"link": offer_url(org.slug, offer.token, base_url), "held_until": until, "terms": terms}})
     return add_new_messages(session, messages)
 
 

@@ -40,6 +40,7 @@ CLINICAL_LINKS = (
     ("products", "Products & stock", "package", "/products", _roles_with("product.read")),
     ("recall", "Lot recall", "search-check", "/recall", _roles_with("recall.read")),
     ("reviews", "Chart reviews", "file-check", "/reviews", _roles_with("chart.cosign")),
+    ("campaigns", "Campaigns", "megaphone", "/campaigns", _roles_with("campaign.manage")),
 )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 SOURCE_WORDS = {"desk": "at the desk", "import": "by import", "portal": "in the client portal",
-                "online booking": "when booking online", "merge": "from a merged record"}
+                "online booking": "when booking online", "merge": "from a merged record",
+                "sms keyword": "by texting STOP", "unsubscribe link": "by the email's unsubscribe link"}
 
 
 @dataclasses.dataclass
@@ -25,6 +26,8 @@ class DetailsView:
     alerts: str = ""
     notes: str = ""
     edit_href: str = ""
+    email_wording: str = ""  # the words agreed to, quoted ("" when none is recorded)
+    sms_wording: str = ""
     reminders: str = ""
 
 
@@ -37,6 +40,11 @@ def _consent(line) -> str:
     return " · ".join(parts)
 
 
+def _wording(line) -> str:
+    wording = getattr(line, "wording", "")
+    return f"Agreed to: \u201c{wording}\u201d" if wording else ""
+
+
 def details_view(d, client_id: int) -> DetailsView:
     """The card of a domain ClientDetails of client `client_id` (None: an empty card)."""
     if d is None:
@@ -46,4 +54,5 @@ def details_view(d, client_id: int) -> DetailsView:
     zone = f"{d.time_zone} (usual location)" if d.zone_is_default else d.time_zone
     return DetailsView(d.contact, d.address, zone, emergency, d.preferred_provider, insurance,
                        _consent(d.email_consent), _consent(d.sms_consent), d.alerts, d.notes,
-                       f"/clients/{client_id}/edit", d.reminders)
+                       f"/clients/{client_id}/edit", _wording(d.email_consent), _wording(d.sms_consent),
+                       reminders=d.reminders)

@@ -73,6 +73,8 @@ class ClientEditState(StaffState):
     values: dict[str, str] = {}
     email_consent: bool = False
     sms_consent: bool = False
+    email_wording: str = ""
+    sms_wording: str = ""
     providers: list[Option] = []
     default_zone: str = ""
     clinic_hours: int = 24
@@ -117,6 +119,7 @@ class ClientEditState(StaffState):
         self.values["preferred_provider_id"] = form.preferred_provider_id or NO_PROVIDER
         self.email_consent, self.sms_consent = form.email_marketing_consent, form.sms_marketing_consent
         self.name, self.default_zone, self.clinic_hours = data.name, data.default_zone, data.clinic_reminder_hours
+        self.email_wording, self.sms_wording = data.email_wording, data.sms_wording
         self.providers = [Option(NO_PROVIDER, "No preference")] + [Option(str(i), n) for i, n in data.providers]
         if not self.zones:
             self.zones = time_zones()
@@ -223,10 +226,12 @@ def _two(*children: rx.Component) -> rx.Component:
     return rx.grid(*children, columns=rx.breakpoints(initial="1", sm="2"), spacing="3", width="100%")
 
 
-def _consent(name: str, label: str, checked) -> rx.Component:
+def _consent(name: str, label: str, checked, wording) -> rx.Component:
     return rx.vstack(rx.el.label(
         rx.checkbox(name=name, default_checked=checked, id=f"client-{name}", size="2"),
         rx.text(label, size="2"), style={"display": "flex", "align_items": "center", "gap": "8px"}),
+        rx.text(wording, size="1", color_scheme="gray", id=f"client-{name}-wording", max_width="300px",
+                padding_left="28px"),
         _error(name), spacing="1")
 
 
@@ -285,10 +290,11 @@ def _form() -> rx.Component:
                                  placeholder=E.clinic_hours.to(str) + " (the clinic's)",
                                  hint="Leave empty for the clinic's setting"))),
             _section("Marketing",
-                     rx.text("Only with the client's say-so. Reminders about visits are sent either way.", size="1",
-                             color_scheme="gray"),
-                     rx.flex(_consent("email_marketing_consent", "Email offers and news", E.email_consent),
-                             _consent("sms_marketing_consent", "Text message offers", E.sms_consent),
+                     rx.text("Only with the client's say-so: read them the words and tick what they agree to. "
+                             "Reminders about visits are sent either way.", size="1", color_scheme="gray"),
+                     rx.flex(_consent("email_marketing_consent", "Email offers and news", E.email_consent,
+                                      E.email_wording),
+                             _consent("sms_marketing_consent", "Text message offers", E.sms_consent, E.sms_wording),
                              gap="24px", wrap="wrap")),
             _section("Alerts and notes",
                      _input("alerts", "Alerts", max_length=LIMITS["alerts"] + 20,
@@ -347,6 +353,15 @@ def _line(label: str, value, id_: str) -> rx.Component:
         rx.text(value, size="2", white_space="pre-wrap", id=id_), spacing="1", min_width="200px", flex="1"))
 
 
+def _consent_line(label: str, value, wording, id_: str) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="1", color_scheme="gray", weight="medium"),
+        rx.text(value, size="2", id=id_),
+        rx.cond(wording != "", rx.text(wording, size="1", color_scheme="gray", font_style="italic",
+                                       id=f"{id_}-wording")),
+        spacing="1", min_width="200px", flex="1")
+
+
 def details_card() -> rx.Component:
     """The profile's details: alerts on top, then address, time zone, emergency contact,
     preferred provider, insurance, reminders, marketing consent (time and source), notes."""
@@ -363,8 +378,9 @@ def details_card() -> rx.Component:
             _line("Insurance", d.insurance, "profile-insurance"),
             _line("Reminders", d.reminders, "profile-reminders"),
             gap="16px", wrap="wrap", width="100%"),
-        rx.flex(_line("Email offers", d.email_consent, "profile-email-consent"),
-                _line("Text offers", d.sms_consent, "profile-sms-consent"), gap="16px", wrap="wrap", width="100%"),
+        rx.flex(_consent_line("Email offers", d.email_consent, d.email_wording, "profile-email-consent"),
+                _consent_line("Text offers", d.sms_consent, d.sms_wording, "profile-sms-consent"),
+                gap="16px", wrap="wrap", width="100%"),
         _line("Notes", d.notes, "profile-notes"),
         spacing="3", width="100%"), width="100%", id="profile-details")
 

@@ -16,6 +16,7 @@ from medspa.features.clients.health_state import HealthCardState
 from medspa.features.clients.history import ClientHistoryState, book_again_card, book_again_cell, clinical_section
 from medspa.features.clients.records import documents_card, orders_card
 from medspa.features.clients.records_state import ClientRecordsState
+from medspa.features.clients.texts import ClientTextsState, texts_card
 from medspa.features.clients.merging import ProfileMergeState, merged_banner, record_keeping_card
 from medspa.features.photos.timeline import PhotoTimelineState, photo_timeline_card
 from medspa.features.clients.state import (ClientProfileState, ClientRowView, ClientsState, FeeView, LedgerView,
@@ -242,6 +243,7 @@ def _profile_view() -> rx.Component:
         merged_banner(),
         head,
         details_card(),
+        texts_card(),
         record_keeping_card(),
         health_card(),
         book_again_card(),
@@ -276,5 +278,6 @@ def register(app: rx.App) -> None:
     app.add_page(clients_page, route=ROUTE, title="Clients · medspa", on_load=ClientsState.load)
     app.add_page(client_profile_page, route=PROFILE_ROUTE, title="Client · medspa",
                  on_load=[ClientProfileState.load, ProfileMergeState.clear, ClientHistoryState.load,
-                          ClientRecordsState.load, HealthCardState.load_health, PhotoTimelineState.load])
+                          ClientRecordsState.load, HealthCardState.load_health, PhotoTimelineState.load,
+                          ClientTextsState.load_texts])
     register_edit(app)

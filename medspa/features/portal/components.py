@@ -239,14 +239,20 @@ def my_details() -> rx.Component:
         rx.card(
             rx.vstack(
                 rx.flex(
-                    rx.el.label("Offers and news by email", html_for="consent-email", style={"font_size": "0.9em"}),
+                    rx.vstack(rx.el.label("Offers and news by email", html_for="consent-email",
+                                          style={"font_size": "0.9em"}),
+                              rx.text(d.email_wording, size="1", color_scheme="gray", id="consent-email-wording"),
+                              spacing="1"),
                     rx.switch(id="consent-email", checked=d.email_marketing, on_change=S.set_email_consent,
                               color_scheme=ACCENT),
                     justify="between", align="center", width="100%",
                 ),
                 rx.separator(size="4"),
                 rx.flex(
-                    rx.el.label("Offers and news by text message", html_for="consent-sms", style={"font_size": "0.9em"}),
+                    rx.vstack(rx.el.label("Offers and news by text message", html_for="consent-sms",
+                                          style={"font_size": "0.9em"}),
+                              rx.text(d.sms_wording, size="1", color_scheme="gray", id="consent-sms-wording"),
+                              spacing="1"),
                     rx.switch(id="consent-sms", checked=d.sms_marketing, on_change=S.set_sms_consent,
                               color_scheme=ACCENT),
                     justify="between", align="center", width="100%",

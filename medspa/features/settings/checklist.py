@@ -10,7 +10,7 @@ import reflex as rx
 from medspa.domain.practice.actions import fetch_setup_checklist
 from medspa.features.auth.state import StaffState
 
-TABS = ("services", "locations", "rooms", "hours", "consents", "tests", "products", "clinic")  # "clinic": the owner's only
+TABS = ("services", "locations", "rooms", "hours", "consents", "tests", "products", "messages", "clinic")  # "clinic": the owner's only
 
 
 @dataclasses.dataclass

@@ -17,6 +17,8 @@ from medspa.features.settings.lab_tests import lab_tests_tab
 from medspa.features.settings.checklist import SettingsNavState, checklist_card
 from medspa.features.settings.clinic import clinic_tab
 from medspa.features.settings.hours_view import hours_tab
+from medspa.features.settings.message_settings import settings_card
+from medspa.features.settings.messages import messages_tab
 from medspa.features.settings.rooms import rooms_tab
 from medspa.features.settings.locations import locations_tab
 from medspa.features.settings.service_form import service_dialog
@@ -144,6 +146,8 @@ def _view() -> rx.Component:
                                                    align="center"), value="tests", id="settings-tab-tests"),
                          rx.tabs.trigger(rx.hstack(rx.icon("package", size=14), "Products", spacing="2",
                                                    align="center"), value="products", id="settings-tab-products"),
+                         rx.tabs.trigger(rx.hstack(rx.icon("mail", size=14), "Messages", spacing="2",
+                                                   align="center"), value="messages", id="settings-tab-messages"),
                          rx.cond(StaffState.staff_role == "owner",
                                  rx.tabs.trigger(rx.hstack(rx.icon("building-2", size=14), "Clinic", spacing="2",
                                                            align="center"), value="clinic", id="settings-tab-clinic"))),
@@ -154,6 +158,8 @@ def _view() -> rx.Component:
             rx.tabs.content(rx.box(consents_settings_tab(), padding_top="18px"), value="consents"),
             rx.tabs.content(rx.box(lab_tests_tab(), padding_top="18px"), value="tests"),
             rx.tabs.content(rx.box(products_panel(), padding_top="18px"), value="products"),
+            rx.tabs.content(rx.vstack(messages_tab(), settings_card(), spacing="4", padding_top="18px", width="100%"),
+                            value="messages"),
             rx.tabs.content(rx.box(rx.cond(StaffState.staff_role == "owner", clinic_tab()), padding_top="18px"),
                             value="clinic"),
             value=SettingsNavState.tab, on_change=SettingsNavState.pick_tab, width="100%"),

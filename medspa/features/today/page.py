@@ -18,6 +18,7 @@ from medspa.domain.clinical.forms import FORMS_DONE
 from medspa.features.auth.shell import not_found_view, staff_header
 from medspa.features.choices import Option
 from medspa.features.today.state import ARRIVALS, MY_DAY, AlertView, CountView, TodayState, VisitView
+from medspa.features.texts.page import FlaggedTextsState, flagged_banner
 
 ROUTE = "/today"
 
@@ -229,6 +230,7 @@ def _body() -> rx.Component:
                                               width="100%", id="today-error")),
             rx.cond(s.notice != "", rx.callout(s.notice, icon="check", color_scheme="grass", size="1",
                                                width="100%", id="today-notice")),
+            flagged_banner(),
             rx.cond(s.tab == MY_DAY, rx.cond(s.loaded_my_day, _my_day(), rx.spinner(size="3")),
                     rx.cond(s.loaded_arrivals, _arrivals(), rx.spinner(size="3"))),
             spacing="4", width="100%",
@@ -251,4 +253,4 @@ def today_page() -> rx.Component:
 
 def register(app: rx.App) -> None:
     """Add /today (staff with calendar.read and client.read)."""
-    app.add_page(today_page, route=ROUTE, title="Today · medspa", on_load=TodayState.load)
+    app.add_page(today_page, route=ROUTE, title="Today · medspa", on_load=[TodayState.load, FlaggedTextsState.load_count])
