@@ -172,6 +172,10 @@ def test_hold_expiry_runs_once_per_tick_with_two_workers(engine, owner_engine, d
         select (args ->> 'timestamp')::bigint, count(*), array_agg(status::text)
         from procrastinate_jobs where task_name = 'expire_holds' and id > :floor group by 1""", floor=floor)
     assert per_tick and all(n == 1 for _, n, _ in per_tick), per_tick
+    reminder_ticks = _rows(owner_engine, """
+        select (args ->> 'timestamp')::bigint, count(*) from procrastinate_jobs
+        where task_name = 'send_due_reminders' and id > :floor group by 1""", floor=floor)
+    assert reminder_ticks and all(n == 1 for _, n in reminder_ticks), reminder_ticks  # the reminder tick too
     runs = _rows(owner_engine, """
         select j.id, count(*) from procrastinate_jobs j join procrastinate_events e on e.job_id = j.id
         where j.task_name = 'expire_holds' and e.type = 'started' and j.id > :floor group by j.id""", floor=floor)

@@ -47,7 +47,7 @@ from medspa.settings import get_settings
 log = logging.getLogger(__name__)
 
 IMPORT_PATHS = ["medspa.jobs.holds", "medspa.jobs.email", "medspa.jobs.sms", "medspa.jobs.payments",
-                "medspa.jobs.waitlist", "medspa.jobs.campaigns"]
+                "medspa.jobs.waitlist", "medspa.jobs.campaigns", "medspa.jobs.reminders"]
 POOL_SIZE = {"min_size": 1, "max_size": 3}  # plus one LISTEN connection per worker
 # total wait = wait + exponential_wait ** (attempts + 1) seconds, attempts = runs so far - 1
 RETRY = RetryStrategy(max_attempts=5, wait=5, exponential_wait=4)

@@ -2,7 +2,9 @@
 
 A London clinic (country GB): the front desk adds a client with a mobile typed the British
 way, first meets a field message (a bad email) with nothing saved, then edits the client's
-alerts and sees them on the profile and as a flag on the client's block in the calendar.
+alerts and reminder preference (text only, 48 hours; a bad number first) and sees them on the
+profile, the alerts also as a flag on the client's block in the calendar, whose panel names
+when the reminder goes.
 A second record of the same person is listed as a likely duplicate and created only on
 "Create anyway". Screenshots of the form at 1440 and 390 wide. The app's clock is frozen at conftest.FROZEN_NOW.
 """
@@ -97,6 +99,12 @@ def test_create_edit_alerts_and_see_them_on_the_calendar(page: Page, app_urls, s
     expect(page.locator("#client-phone")).to_have_value("07911 123456")  # as the London desk types it
     page.fill("#client-alerts", "VIP · prefers afternoons")
     page.fill("#client-notes", "Allergic to latex gloves.")
+    page.click("#client-reminder_channel")
+    page.get_by_role("option", name="Text only").click()
+    page.fill("#client-reminder_hours", "0")
+    page.click("#client-save")
+    expect(page.locator("#client-reminder_hours-error")).to_contain_text("whole hours from 1 to 168")
+    page.fill("#client-reminder_hours", "48")
     screenshot("client-edit-1440")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot("client-edit-390")
@@ -105,6 +113,7 @@ def test_create_edit_alerts_and_see_them_on_the_calendar(page: Page, app_urls, s
     page.wait_for_url(re.compile(rf".*/clients/{client_id}$"))
     expect(page.locator("#profile-alerts")).to_contain_text("VIP · prefers afternoons")
     expect(page.locator("#profile-notes")).to_have_text("Allergic to latex gloves.")
+    expect(page.locator("#profile-reminders")).to_have_text("Text only, 48 hours before")
     screenshot("client-profile-details-1440")
 
     # tomorrow 10:00 in London (FROZEN_NOW is 1 July 2026, 17:00 there)
@@ -118,4 +127,8 @@ def test_create_edit_alerts_and_see_them_on_the_calendar(page: Page, app_urls, s
     block = page.locator(f".cal-block[data-appointment='{appt_id}']")
     expect(block.locator(".cal-client")).to_have_text("Siân O'Brien-Núñez")
     expect(block.locator(".cal-alert")).to_have_attribute("title", "VIP · prefers afternoons")
+    # booked inside her 48 hours: the clinic's shorter one, 2 h before the 10:00 visit, by text only
+    block.click()
+    expect(page.locator("#detail-reminder")).to_have_text("Thu, Jul 2, 2026, 8:00 AM BST (Europe/London) by SMS")
+    screenshot("calendar-panel-reminder-1440")
     screenshot("client-alert-calendar-1440")

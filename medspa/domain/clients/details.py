@@ -26,6 +26,10 @@ LIMITS = {"address": 400, "emergency_name": 120, "insurance_carrier": 120, "insu
 
 MULTILINE = ("address", "notes")  # line breaks allowed; every other field is one line
 
+REMINDER_CHANNELS = {"both": "Email and text", "email": "Email only", "sms": "Text only", "none": "No reminders"}
+"""client.reminder_channel values and how staff read them (migration 0053's check)."""
+MAX_REMINDER_HOURS = 168  # a week: migration 0053's check on client and organization
+
 
 @dataclass
 class ClientForm:
@@ -33,7 +37,9 @@ class ClientForm:
     format; the clinic's country for local numbers), date_of_birth ("YYYY-MM-DD" or ""),
     address, time_zone (IANA name, "" for the usual location's), emergency contact name and
     phone, preferred_provider_id (a staff id as text, "" none), insurance carrier and member id,
-    the two marketing consents, alerts (one short line shown on the calendar) and notes."""
+    the two marketing consents, alerts (one short line shown on the calendar), notes, and how
+    visit reminders reach them: reminder_channel (a REMINDER_CHANNELS key) and reminder_hours
+    (whole hours before the visit as text, 1-168; "" for the clinic's)."""
 
     first_name: str = ""
     last_name: str = ""
@@ -51,6 +57,8 @@ class ClientForm:
     sms_marketing_consent: bool = False
     alerts: str = ""
     notes: str = ""
+    reminder_channel: str = "both"
+    reminder_hours: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,8 @@ class ClientFields:
     sms_marketing_consent: bool
     alerts: str
     notes: str
+    reminder_channel: str = "both"
+    reminder_hours: int | None = None
 
 
 EDITABLE = tuple(f.name for f in fields(ClientFields) if not f.name.endswith("_consent"))
@@ -152,6 +162,10 @@ def validate_client_form(session: Session, org_id: int, form: ClientForm, *, reg
             errors["preferred_provider_id"] = "Choose a provider of the clinic"
         else:
             provider_id = staff.id
+    channel = form.reminder_channel if isinstance(form.reminder_channel, str) else ""
+    if channel not in REMINDER_CHANNELS:
+        errors["reminder_channel"] = "Choose how reminders reach them"
+    hours = _reminder_hours(form.reminder_hours, errors)
     consents = {}
     for name in ("email_marketing_consent", "sms_marketing_consent"):
         value = getattr(form, name)
@@ -163,7 +177,28 @@ def validate_client_form(session: Session, org_id: int, form: ClientForm, *, reg
     return ClientFields(contact.first_name, contact.last_name, contact.email or None, contact.phone or None, born,
                         text["address"], zone, text["emergency_name"], emergency_phone, provider_id,
                         text["insurance_carrier"], text["insurance_member_id"], consents["email_marketing_consent"],
-                        consents["sms_marketing_consent"], text["alerts"], text["notes"])
+                        consents["sms_marketing_consent"], text["alerts"], text["notes"], channel, hours)
+
+
+def _reminder_hours(raw, errors: dict[str, str]) -> int | None:
+    """Whole hours 1-MAX_REMINDER_HOURS from the form's text ("" or None: the clinic's)."""
+    value = raw.strip() if isinstance(raw, str) else ""
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) <= 4) or not 1 <= int(value) <= MAX_REMINDER_HOURS:
+        errors["reminder_hours"] = f"Enter whole hours from 1 to {MAX_REMINDER_HOURS}, or leave empty"
+        return None
+    return int(value)
+
+
+def reminder_words(channel: str, hours: int | None, clinic_hours: int) -> str:
+    """How the client's reminders go, for the profile: "Email and text, 24 hours before (the
+    clinic's)", "Text only, 48 hours before", "No reminders"."""
+    if channel == "none":
+        return REMINDER_CHANNELS["none"]
+    count = hours or clinic_hours
+    words = f"{REMINDER_CHANNELS.get(channel, channel)}, {count} hour{'s' if count != 1 else ''} before"
+    return words if hours else f"{words} (the clinic's)"
 
 
 def form_of(client: Client, region: str) -> ClientForm:
@@ -177,7 +212,7 @@ def form_of(client: Client, region: str) -> ClientForm:
         national_phone(client.emergency_phone_e164, region) if client.emergency_phone_e164 else "",
         str(client.preferred_provider_id) if client.preferred_provider_id else "", client.insurance_carrier,
         client.insurance_member_id, client.email_marketing_consent, client.sms_marketing_consent, client.alerts,
-        client.notes)
+        client.notes, client.reminder_channel, str(client.reminder_hours) if client.reminder_hours else "")
 
 
 def clinic_time_zone(session: Session) -> str:

@@ -35,6 +35,7 @@ from medspa.domain.clients.models import Client
 from medspa.domain.clients.service import clinic_region
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
+from medspa.domain.practice.models import Organization
 from medspa.domain.work import atomic, now_of
 
 
@@ -42,7 +43,8 @@ from medspa.domain.work import atomic, now_of
 class ClientFormData:
     """What the form opens with: the client's values (blank for a new client), the name
     ("" new), the preferred provider's choices [(staff id, name)] and the zone the client
-    gets when time_zone is left empty (their usual location's)."""
+    gets when time_zone is left empty (their usual location's); clinic_reminder_hours the
+    hours before a visit the client's reminder comes when reminder_hours is left empty."""
 
     form: ClientForm
     name: str
@@ -51,6 +53,7 @@ class ClientFormData:
     # the words of each marketing consent (clients.consent.consent_wording), shown by the boxes
     email_wording: str = ""
     sms_wording: str = ""
+    clinic_reminder_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -99,14 +102,16 @@ def do_open_client_form(actor: Actor, client_id: int | None = None, *, engine: E
     at = now_of(clock)
     with atomic(actor.org_id, engine=engine) as work:
         s = work.session
+        hours = s.get(Organization, actor.org_id).reminder_hours
         if client_id is None:
-            return ClientFormData(ClientForm(), "", provider_choices(s), clinic_time_zone(s), *_wordings(s, actor))
+            return ClientFormData(ClientForm(), "", provider_choices(s), clinic_time_zone(s), *_wordings(s, actor),
+                                  clinic_reminder_hours=hours)
         client = row_for_edit(s, Client, client_id, "client")
         if client.merged_into_id is not None:
             raise NotFound("client")
         record(s, actor, "client.read", "client", client.id, client_id=client.id, at=at, purpose="edit")
         return ClientFormData(form_of(client, clinic_region(s, actor.org_id)), f"{client.first_name} {client.last_name}", provider_choices(s),
-                              usual_time_zone(s, client.id), *_wordings(s, actor))
+                              usual_time_zone(s, client.id), *_wordings(s, actor), clinic_reminder_hours=hours)
 
 
 def do_create_client(actor: Actor, form: ClientForm, *, confirm: bool = False, clock: Clock | None = None,

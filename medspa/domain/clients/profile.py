@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from medspa.domain.catalog.models import Service
-from medspa.domain.clients.details import client_time_zone, clinic_time_zone
+from medspa.domain.clients.details import client_time_zone, clinic_time_zone, reminder_words
 from medspa.domain.clients.duplicates import likely_duplicates_of
 from medspa.domain.clients.merge import MergeNote, merge_notes
 from medspa.domain.clients.models import Client
@@ -129,7 +129,8 @@ class ClientDetails:
     """The profile's details card. address, emergency contact (name, phone in national
     format) and insurance only with client.contact.read (else "" and contact False);
     time_zone the client's own or their usual location's (zone_is_default True then);
-    preferred_provider the staff member's name ("" none)."""
+    preferred_provider the staff member's name ("" none); reminders how visit reminders
+    reach them in words (details.reminder_words)."""
 
     contact: bool
     address: str
@@ -144,6 +145,7 @@ class ClientDetails:
     sms_consent: ConsentLine
     alerts: str
     notes: str
+    reminders: str = ""
 
 
 def _local(instant: datetime, time_zone: str) -> str:
@@ -250,7 +252,9 @@ def client_details(session: Session, actor: Actor, client: Client, region: str) 
         national_phone(emergency, region) if contact and emergency else "",
         provider.display_name if provider else "",
         client.insurance_carrier if contact else "", client.insurance_member_id if contact else "",
-        consent("email_marketing_consent"), consent("sms_marketing_consent"), client.alerts, client.notes)
+        consent("email_marketing_consent"), consent("sms_marketing_consent"), client.alerts, client.notes,
+        reminder_words(client.reminder_channel, client.reminder_hours,
+                       session.get(Organization, client.org_id).reminder_hours))
 
 
 def _record_keeping(session: Session, actor: Actor, client: Client, now: datetime) -> tuple:

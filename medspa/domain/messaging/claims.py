@@ -4,6 +4,10 @@
 - a message to a suppressed contact (messaging.suppression) fails right there, without
   contacting the provider: `failed`, reason "not sent: <address> marked undeliverable on
   <day> (<the provider's reason>)"; an SMS also gets its fallback email. Returns Refused.
+- a visit-timed message (reminder, pre-visit, follow-ups) whose visit changed since it was
+  written (cancelled, moved, no longer no-show / completed: messaging.reminders.
+  stale_visit_refusal) fails right there too, "not sent: the visit was cancelled" /
+  "... moved", with no fallback email (there is nothing to say any more). Returns Refused.
 - an SMS whose clinic has no sender number (location, clinic, TWILIO_FROM_NUMBER: see
   `sms_sender`) fails the same way ("not sent: no SMS sender number set up").
 - else the message is claimed (status `sending`, attempts + 1, the job id): an email gets its
@@ -28,6 +32,7 @@ from medspa.domain.messaging.delivery import (ClaimedEmail, email_claim, lock_cl
 from medspa.domain.messaging.fallback import write_fallback_email
 from medspa.domain.messaging.marketing import is_marketing_kind
 from medspa.domain.messaging.models import NOT_SENT, OutboxMessage
+from medspa.domain.messaging.reminders import stale_visit_refusal
 from medspa.domain.messaging.suppression import (OPTED_OUT, UNDELIVERABLE, active_suppression, refusal_reason,
                                                  suppress_contact)
 from medspa.domain.messaging.twilio import status_callback_url
@@ -87,6 +92,12 @@ def claim_message(session: Session, message_id: int, *, job_id: int | None, chan
     row = lock_claimable(session, message_id, job_id=job_id, channels=channels)
     if row is None:
         return None
+    stale = stale_visit_refusal(session, row)
+    if stale is not None:
+        row.job_id = job_id
+        session.add(row)
+        mark_failed(session, row.id, reason=stale)
+        return Refused(row.id, stale)
     suppression = active_suppression(session, row.channel, row.to_address)
     sender = sms_sender(session, row, settings.twilio_from_number) if row.channel == "sms" else ""
     refusal = refusal_reason(suppression) if suppression is not None else (

@@ -97,6 +97,9 @@ class AppointmentDetail:
     # and how many of its visits are confirmed and still ahead ("" / 0: not part of a series)
     series_label: str = ""
     series_ahead: int = 0
+    # the visit's reminder in words (messaging.reminders.reminder_line): "<when> by email and SMS",
+    # "Sent <when> by email", "None: booked inside the 24-hour window"; "" unless confirmed
+    reminder: str = ""
 
 
 def _allowed_actions(actor: Actor, appt: Appointment, today: date, visit_day: date) -> list[str]:
@@ -205,7 +208,14 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
         card_on_file=card.label, card_warning=card.warning, **series, **checkout,
         checkout_card_id=card.card_id if "checkout" in actions and not card.expires_before_visit else 0,
         no_show_preview=no_show_words, cancel_policy_clinic=policy_clinic,
+        reminder=_reminder_words(session, appt, location.time_zone),
         **_fee_fields(session, actor, appt))
+
+
+def _reminder_words(session: Session, appt: Appointment, time_zone: str) -> str:
+    from medspa.domain.messaging.reminders import reminder_line  # messaging depends on scheduling models
+
+    return reminder_line(session, appt, time_zone)
 
 
 def _health_flags(session: Session, actor: Actor, appt: Appointment, now: datetime) -> list[str]:

@@ -258,6 +258,7 @@ class DetailView:
     cancel_policy_clinic: str = ""  # the cancel words for a clinic reason ("" when as cancel_policy)
     series_label: str = ""  # "Visit 3 of 6 · Weekly at 10:00 AM" (recurring series), else ""
     series_ahead: int = 0  # its visits confirmed and still ahead (the cancel choices need > 1)
+    reminder: str = ""  # "<when> by email and SMS" / "Sent <when> by email" / "None: ..." (confirmed visits)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -469,7 +470,7 @@ def detail_view(d: AppointmentDetail) -> DetailView:
         fee_id=d.fee_id, fee_line=d.fee_line, fee_unpaid=d.fee_status == "unpaid_needs_action",
         fee_waivable=d.fee_waivable, fee_retry_card=d.fee_retry_card, fee_collect_hint=d.fee_collect_hint,
         no_show_preview=d.no_show_preview, cancel_policy_clinic=d.cancel_policy_clinic,
-        series_label=d.series_label, series_ahead=d.series_ahead,
+        series_label=d.series_label, series_ahead=d.series_ahead, reminder=d.reminder,
         sale=format_money(d.sale_cents, d.currency), applied=format_money(d.applied_cents, d.currency),
         balance=format_money(d.balance_cents, d.currency), balance_due=d.balance_cents > 0,
         paid_label=("" if not d.checked_out else "Checked out" if not d.sale_cents

@@ -358,6 +358,7 @@ def _panel_facts() -> list[rx.Component]:
                 rx.cond(d.cancel_reason != "", _fact("ban", "Cancelled", d.cancel_reason, id="detail-cancel-reason")),
                 _card_on_file(),
                 rx.cond(d.series_label != "", _fact("repeat", "Series", d.series_label, id="detail-series")),
+                rx.cond(d.reminder != "", _fact("bell", "Reminder", d.reminder, id="detail-reminder")),
                 spacing="3",
             ),
             width="100%",

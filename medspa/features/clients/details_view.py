@@ -13,7 +13,7 @@ SOURCE_WORDS = {"desk": "at the desk", "import": "by import", "portal": "in the 
 class DetailsView:
     """What the profile's details card shows; contact False hides address, emergency contact
     and insurance (roles without client.contact.read). Consents as one line each ("Yes ·
-    Mar 4, 2030, 9:15 AM · at the desk")."""
+    Mar 4, 2030, 9:15 AM · at the desk"); reminders in words ("Text only, 48 hours before")."""
 
     contact: bool = False
     address: str = ""
@@ -28,6 +28,7 @@ class DetailsView:
     edit_href: str = ""
     email_wording: str = ""  # the words agreed to, quoted ("" when none is recorded)
     sms_wording: str = ""
+    reminders: str = ""
 
 
 def _consent(line) -> str:
@@ -53,4 +54,5 @@ def details_view(d, client_id: int) -> DetailsView:
     zone = f"{d.time_zone} (usual location)" if d.zone_is_default else d.time_zone
     return DetailsView(d.contact, d.address, zone, emergency, d.preferred_provider, insurance,
                        _consent(d.email_consent), _consent(d.sms_consent), d.alerts, d.notes,
-                       f"/clients/{client_id}/edit", _wording(d.email_consent), _wording(d.sms_consent))
+                       f"/clients/{client_id}/edit", _wording(d.email_consent), _wording(d.sms_consent),
+                       reminders=d.reminders)

@@ -1,7 +1,7 @@
 """`/clients/new` and `/clients/[client_id]/edit`: staff add or change a client (client.write:
 owner, manager, provider, front desk). One form (name, contact, address, time zone, emergency
-contact, preferred provider, insurance, marketing consent, alerts, notes); each message sits
-next to its field and nothing is saved while one is shown. A new client that looks like
+contact, preferred provider, insurance, reminder channel and hours, marketing consent, alerts,
+notes); each message sits next to its field and nothing is saved while one is shown. A new client that looks like
 existing ones lists them ("Open") and waits for "Create anyway". Also the profile's details
 card (details_card) and its "Edit" button (edit_button)."""
 
@@ -12,7 +12,7 @@ import dataclasses
 import reflex as rx
 
 from medspa.domain.clients.actions import IDENTITY_FIELDS, fetch_duplicates_of_client
-from medspa.domain.clients.details import LIMITS, ClientForm
+from medspa.domain.clients.details import LIMITS, REMINDER_CHANNELS, ClientForm
 from medspa.domain.clients.edit_actions import do_create_client, do_open_client_form, do_update_client
 from medspa.domain.errors import ValidationFailed
 from medspa.features.auth.shell import not_found_view, staff_header
@@ -26,7 +26,8 @@ NEW_ROUTE = "/clients/new"
 EDIT_ROUTE = "/clients/[client_id]/edit"
 NO_PROVIDER = "none"  # the select's "No preference" (a Radix select item cannot be "")
 TEXTS = ("first_name", "last_name", "email", "phone", "date_of_birth", "address", "time_zone", "emergency_name",
-         "emergency_phone", "preferred_provider_id", "insurance_carrier", "insurance_member_id", "alerts", "notes")
+         "emergency_phone", "preferred_provider_id", "insurance_carrier", "insurance_member_id", "alerts", "notes",
+         "reminder_channel", "reminder_hours")
 CONSENTS = ("email_marketing_consent", "sms_marketing_consent")
 
 
@@ -56,6 +57,7 @@ def form_from(form_data: dict) -> ClientForm:
     texts = {n: form_text(form_data, n, LIMITS.get(n, 200) + 1) for n in TEXTS}
     if texts["preferred_provider_id"] == NO_PROVIDER:
         texts["preferred_provider_id"] = ""
+    texts["reminder_channel"] = texts["reminder_channel"] or "both"  # a form without the select: the default
     data = form_data if isinstance(form_data, dict) else {}
     consents = {n: data.get(n) in ("on", "true", True) for n in CONSENTS}
     return ClientForm(**texts, **consents)
@@ -75,6 +77,7 @@ class ClientEditState(StaffState):
     sms_wording: str = ""
     providers: list[Option] = []
     default_zone: str = ""
+    clinic_hours: int = 24
     zones: list[str] = []
     errors: dict[str, str] = {}
     error: str = ""
@@ -115,7 +118,7 @@ class ClientEditState(StaffState):
         self.values = {n: getattr(form, n) for n in TEXTS}
         self.values["preferred_provider_id"] = form.preferred_provider_id or NO_PROVIDER
         self.email_consent, self.sms_consent = form.email_marketing_consent, form.sms_marketing_consent
-        self.name, self.default_zone = data.name, data.default_zone
+        self.name, self.default_zone, self.clinic_hours = data.name, data.default_zone, data.clinic_reminder_hours
         self.email_wording, self.sms_wording = data.email_wording, data.sms_wording
         self.providers = [Option(NO_PROVIDER, "No preference")] + [Option(str(i), n) for i, n in data.providers]
         if not self.zones:
@@ -275,6 +278,17 @@ def _form() -> rx.Component:
                          name="preferred_provider_id", default_value=E.values["preferred_provider_id"], size="2")),
                      _two(_input("insurance_carrier", "Insurance carrier"),
                           _input("insurance_member_id", "Member id"))),
+            _section("Reminders",
+                     rx.text("Visit reminders are not marketing: they are sent whatever the consents say.",
+                             size="1", color_scheme="gray"),
+                     _two(_field("reminder_channel", "Send reminders by", rx.select.root(
+                         rx.select.trigger(id="client-reminder_channel", width="100%", **_bad("reminder_channel")),
+                         rx.select.content(*[rx.select.item(label, value=key)
+                                             for key, label in REMINDER_CHANNELS.items()]),
+                         name="reminder_channel", default_value=E.values["reminder_channel"], size="2")),
+                          _input("reminder_hours", "Hours before the visit", input_mode="numeric",
+                                 placeholder=E.clinic_hours.to(str) + " (the clinic's)",
+                                 hint="Leave empty for the clinic's setting"))),
             _section("Marketing",
                      rx.text("Only with the client's say-so: read them the words and tick what they agree to. "
                              "Reminders about visits are sent either way.", size="1", color_scheme="gray"),
@@ -350,7 +364,7 @@ def _consent_line(label: str, value, wording, id_: str) -> rx.Component:
 
 def details_card() -> rx.Component:
     """The profile's details: alerts on top, then address, time zone, emergency contact,
-    preferred provider, insurance, marketing consent (time and source), notes."""
+    preferred provider, insurance, reminders, marketing consent (time and source), notes."""
     d = ClientProfileState.details
     return rx.card(rx.vstack(
         rx.hstack(rx.heading("Details", size="4"), rx.spacer(), edit_button(), width="100%", align="center"),
@@ -362,6 +376,7 @@ def details_card() -> rx.Component:
             _line("Emergency contact", d.emergency, "profile-emergency"),
             _line("Preferred provider", d.provider, "profile-provider"),
             _line("Insurance", d.insurance, "profile-insurance"),
+            _line("Reminders", d.reminders, "profile-reminders"),
             gap="16px", wrap="wrap", width="100%"),
         rx.flex(_consent_line("Email offers", d.email_consent, d.email_wording, "profile-email-consent"),
                 _consent_line("Text offers", d.sms_consent, d.sms_wording, "profile-sms-consent"),
