@@ -71,7 +71,8 @@ def seed_messages(session: Session, org_id: int, now: datetime, owner: Actor) ->
     sent_at = wall_to_utc((now - timedelta(days=9)).astimezone(ZoneInfo(zone)).date(), time(10, 0), ZoneInfo(zone))
     campaign_id = save_draft(session, owner, None, CAMPAIGN, sent_at - timedelta(hours=1))
     send_now(session, owner, campaign_id, sent_at)
-    queue_due(session, sent_at + timedelta(hours=14))
+    while queue_due(session, sent_at + timedelta(hours=14))[0]:  # batches of campaigns.BATCH
+        pass
     finish_sent(session, sent_at + timedelta(hours=14))
     for channel, status in (("email", MessageStatus.SENT.value), ("sms", MessageStatus.DELIVERED.value)):
         session.execute(update(OutboxMessage).where(OutboxMessage.campaign_id == campaign_id,
