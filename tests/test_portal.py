@@ -182,6 +182,7 @@ def test_a_client_sees_only_their_own_visits_and_record(engine, owner_engine, cl
     assert card.when == "Wed, Jul 15, 2026, 10:00 AM EDT (America/New_York)"
     assert card.deposit == "Deposit $50.00 paid" and card.can_cancel and card.status_label == "Confirmed"
     assert view.details.first_name == "Ana" and view.details.email == "ana@example.com"
+    assert view.details.phone == "+1 212-555-0147"  # as people read it (user trial, issue 19: it showed E.164)
     with clinic.session() as s:
         for call in (lambda: portal.cancel_preview(s, ana, theirs.id, now=NOW),
                      lambda: own_cancellation.cancel_own_appointment(s, ana, theirs.id, now=NOW),

@@ -32,6 +32,7 @@ from medspa.domain.catalog.models import Service
 from medspa.domain.clients.consent import clinic_name_of, consent_wording, set_consent
 from medspa.domain.clients.merge import live_client_id
 from medspa.domain.clients.models import Client
+from medspa.domain.phones import display_phone
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.models import UserAccount
@@ -106,7 +107,7 @@ class MyDetails:
     first_name: str = ""
     last_name: str = ""
     email: str = ""
-    phone: str = ""
+    phone: str = ""  # the mobile number as people read it ("+1 908-555-0178"; user trial: it showed E.164)
     email_marketing: bool = False
     sms_marketing: bool = False
     email_wording: str = ""  # the words each consent gives (clients.consent.consent_wording)
@@ -357,7 +358,7 @@ def portal_overview(session: Session, actor: Actor, *, now: datetime) -> PortalO
             payments.setdefault(p.appointment_id, []).append(p)
     view = PortalOverview(
         clinic_name=org.name if org else "",
-        details=MyDetails(client.first_name, client.last_name, client.email or "", client.phone_e164 or "",
+        details=MyDetails(client.first_name, client.last_name, client.email or "", display_phone(client.phone_e164 or ""),
                           client.email_marketing_consent, client.sms_marketing_consent,
                           consent_wording("email", org.name if org else ""), consent_wording("sms", org.name if org else "")))
     for appt, service, provider, location in rows:
@@ -428,7 +429,7 @@ def set_marketing_consent(session: Session, actor: Actor, *, email: bool, sms: b
     record(session, actor, "client.consent_update", "client", client_id, client_id=client_id, at=now,
            before=before, after={"email": bool(email), "sms": bool(sms)})
     session.flush()
-    return MyDetails(client.first_name, client.last_name, client.email or "", client.phone_e164 or "",
+    return MyDetails(client.first_name, client.last_name, client.email or "", display_phone(client.phone_e164 or ""),
                      client.email_marketing_consent, client.sms_marketing_consent,
                      consent_wording("email", clinic), consent_wording("sms", clinic))
 
