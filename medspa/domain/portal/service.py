@@ -46,7 +46,8 @@ from medspa.domain.portal.models import ClientAccount, PortalCode, PortalSession
 from medspa.domain.portal.words import ACTION_WORDS, ROLE_LABELS
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
-from medspa.domain.scheduling.policy import cancel_rule, cancellation_deadline, fee_due, is_late_to_cancel, late_fee_status
+from medspa.domain.scheduling.policy import (NOTHING_PAID_RULE, cancel_rule, cancellation_deadline, fee_due,
+                                             is_late_to_cancel, late_fee_status)
 from medspa.domain.scheduling.references import manage_url
 from medspa.domain.scheduling.service import get_appointment
 from medspa.domain.timezones import format_clinic_time
@@ -323,6 +324,8 @@ def _policy(appt: Appointment, location: Location, now: datetime) -> tuple[bool,
     if late_fee := fee_due(appt, location, "late_cancel"):  # the fee speaks where one applies
         until = format_clinic_time(cancellation_deadline(appt.start_at, window), location.time_zone)
         return late_keeps and is_late_to_cancel(appt, window, now), late_fee_status(appt, window, late_fee, now, until)
+    if not appt.deposit_cents:  # nothing to keep: what the confirmation said (user trial, issue 19)
+        return False, NOTHING_PAID_RULE
     if not late_keeps:
         return False, "Free cancellation until the visit starts: the deposit is refunded."
     late = is_late_to_cancel(appt, window, now)
