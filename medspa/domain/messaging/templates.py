@@ -38,7 +38,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from jinja2 import StrictUndefined, Template, TemplateError, UndefinedError, nodes
+from jinja2 import StrictUndefined, Template, TemplateError, Undefined, UndefinedError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from sqlmodel import Session, select
 
@@ -97,13 +97,15 @@ VISIT_VARIABLES = ("client.first_name", "client.last_name", "clinic.name", "visi
 CLIENT_VARIABLES = ("client.first_name", "client.last_name", "clinic.name", "links.book", "links.unsubscribe")
 
 _SIGN_OFF = "\n\n{{ clinic.name }}"
+_HI = "Hi{% if client.first_name %} {{ client.first_name }}{% endif %},\n\n"  # "Hi," without a first name
+_WITH = "{% if visit.provider %} with {{ visit.provider }}{% endif %}"  # nothing for a visit without one
 
 KINDS: dict[str, TemplateKind] = {k.key: k for k in (
     TemplateKind(
         "booking_confirmation", "Booking confirmation",
         description="Sent when a visit is booked (online or at the desk); the email carries the visit as invite.ics.",
         email_subject="Confirmed: {{ visit.treatment }} on {{ visit.when }}",
-        email_body=("Hi {{ client.first_name }},\n\nYour {{ visit.treatment }} with {{ visit.provider }} is confirmed "
+        email_body=(_HI + "Your {{ visit.treatment }}" + _WITH + " is confirmed "
                     "for {{ visit.when }} at {{ visit.location }}"
                     "{% if visit.address %}, {{ visit.address }}{% endif %}.\n"
                     "{% if visit.deposit %}Deposit paid: {{ visit.deposit }}.\n{% endif %}"
@@ -117,8 +119,8 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
         "move_notice", "Reschedule notice",
         description="Sent when a visit moves to another time; the email carries the updated invite.ics.",
         email_subject="Moved: {{ visit.treatment }} on {{ visit.when }}",
-        email_body=("Hi {{ client.first_name }},\n\nYour {{ visit.treatment }} is moved to {{ visit.when }} with "
-                    "{{ visit.provider }} at {{ visit.location }} (it was {{ visit.old_when }}).\n"
+        email_body=(_HI + "Your {{ visit.treatment }} is moved to {{ visit.when }}" + _WITH
+                    + " at {{ visit.location }} (it was {{ visit.old_when }}).\n"
                     "Booking reference: {{ visit.reference }}" + _SIGN_OFF),
         sms_body=("{{ clinic.name }}: your {{ visit.treatment }} is moved to {{ visit.when }}. "
                   "Ref {{ visit.reference }}"),
@@ -127,7 +129,7 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
         "cancellation_notice", "Cancellation notice",
         description="Sent when the clinic or the client cancels a visit, with what happens to the deposit.",
         email_subject="Cancelled: {{ visit.treatment }} on {{ visit.when }}",
-        email_body=("Hi {{ client.first_name }},\n\nYour {{ visit.treatment }} on {{ visit.when }} at "
+        email_body=(_HI + "Your {{ visit.treatment }} on {{ visit.when }} at "
                     "{{ visit.location }} is cancelled.\n"
                     "{% if cancellation.deposit %}{{ cancellation.deposit }}\n{% endif %}"
                     "Booking reference: {{ visit.reference }}" + _SIGN_OFF),
@@ -138,7 +140,7 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
         "series_confirmation", "Series confirmation",
         description="One message for a recurring series booked at the desk, with every date.",
         email_subject="Confirmed: {{ visit.treatment }}, {{ series.count }} from {{ visit.when }}",
-        email_body=("Hi {{ client.first_name }},\n\nYour {{ visit.treatment }} series with {{ visit.provider }} at "
+        email_body=(_HI + "Your {{ visit.treatment }} series" + _WITH + " at "
                     "{{ visit.location }} is confirmed: {{ series.count }} ({{ series.description }}):\n"
                     "{{ series.visits }}\n\n{% if series.deposit %}{{ series.deposit }}\n{% endif %}"
                     "{{ series.terms }}\nManage your first visit: {{ links.manage }}" + _SIGN_OFF),
@@ -150,7 +152,7 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
         "deposit_receipt", "Deposit receipt", channels=("email",),
         description="Sent when an online booking's deposit is charged.",
         email_subject="Receipt: deposit {{ payment.amount }}",
-        email_body=("Hi {{ client.first_name }},\n\nWe received your deposit of {{ payment.amount }} for "
+        email_body=(_HI + "We received your deposit of {{ payment.amount }} for "
                     "{{ visit.treatment }} on {{ visit.when }}.\nCard ending {{ payment.card_last4 }}. "
                     "Booking reference: {{ visit.reference }}." + _SIGN_OFF),
         variables=VISIT_VARIABLES + ("payment.amount", "payment.card_last4")),
@@ -158,7 +160,7 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
         "checkout_receipt", "Checkout receipt", channels=("email",),
         description="Sent when a visit is checked out and paid.",
         email_subject="Receipt: {{ visit.treatment }} {{ receipt.total }}",
-        email_body=("Hi {{ client.first_name }},\n\nThank you for your visit. Your receipt:\n\n"
+        email_body=(_HI + "Thank you for your visit. Your receipt:\n\n"
                     "{{ visit.treatment }} on {{ visit.when }} at {{ visit.location }}\n"
                     "Price: {{ receipt.price }}\nDeposit applied: {{ receipt.deposit_applied }}\n"
                     "Charged now: {{ receipt.charged }}"
@@ -172,7 +174,7 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
         "deposit_refund", "Refund notice",
         description="Sent when a paid booking could not be kept and its deposit is refunded in full.",
         email_subject="Not booked: {{ visit.treatment }} on {{ visit.when }}",
-        email_body=("Hi {{ client.first_name }},\n\nWe could not keep your booking for {{ visit.treatment }} on "
+        email_body=(_HI + "We could not keep your booking for {{ visit.treatment }} on "
                     "{{ visit.when }} at {{ visit.location }}: the time was no longer free when your payment went "
                     "through.\n{% if refund.pending %}Your deposit of {{ refund.amount }} is being refunded to your "
                     "card in full; the payment service has not confirmed it yet, and we will keep at it until it "
@@ -186,7 +188,7 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
         "fee_notice", "Fee notice",
         description="Sent when a no-show fee is settled or a fee is waived.",
         email_subject="{{ fee.title }}: {{ visit.treatment }} on {{ visit.when }}",
-        email_body=("Hi {{ client.first_name }},\n\nAbout your {{ visit.treatment }} on {{ visit.when }} at "
+        email_body=(_HI + "About your {{ visit.treatment }} on {{ visit.when }} at "
                     "{{ visit.location }}:\n{{ fee.sentence }}\nBooking reference: {{ visit.reference }}" + _SIGN_OFF),
         sms_body=("{{ clinic.name }}: about your {{ visit.treatment }} on {{ visit.when }}: {{ fee.sentence }} "
                   "Ref {{ visit.reference }}"),
@@ -195,8 +197,8 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
         "waitlist_offer", "Waitlist offer",
         description="Sent when a time a client waits for opens up.",
         email_subject="A time opened: {{ visit.treatment }} on {{ visit.when }}",
-        email_body=("Hi {{ client.first_name }},\n\nA time you were waiting for is free: {{ visit.treatment }} with "
-                    "{{ visit.provider }} on {{ visit.when }} at {{ visit.location }}.\n{{ offer.terms }}\n"
+        email_body=(_HI + "A time you were waiting for is free: {{ visit.treatment }}" + _WITH
+                    + " on {{ visit.when }} at {{ visit.location }}.\n{{ offer.terms }}\n"
                     "Book it here: {{ offer.link }}" + _SIGN_OFF),
         sms_body=("{{ clinic.name }}: the {{ visit.treatment }} time you were waiting for is free: {{ visit.when }}"
                   "{% if offer.held_until %}, held for you until {{ offer.held_until }}{% endif %}. "
@@ -205,8 +207,8 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
     TemplateKind(
         "reminder", "Appointment reminder",
         email_subject="Reminder: your {{ visit.treatment }} on {{ visit.date }}",
-        email_body=("Hi {{ client.first_name }},\n\nThis is a reminder of your {{ visit.treatment }} with "
-                    "{{ visit.provider }} on {{ visit.when }} at {{ visit.location }}"
+        email_body=(_HI + "This is a reminder of your {{ visit.treatment }}" + _WITH
+                    + " on {{ visit.when }} at {{ visit.location }}"
                     "{% if visit.address %}, {{ visit.address }}{% endif %}.\n"
                     "Booking reference: {{ visit.reference }}\n{{ visit.terms }}\n"
                     "Need to change it? {{ links.manage }}" + _SIGN_OFF),
@@ -224,24 +226,25 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
     TemplateKind(
         "no_show_follow_up", "No-show follow-up",
         email_subject="We missed you today",
-        email_body=("Hi {{ client.first_name }},\n\nWe missed you at your {{ visit.treatment }} on {{ visit.when }}. "
+        email_body=(_HI + "We missed you at your {{ visit.treatment }} on {{ visit.when }}. "
                     "We hope all is well. Book a new time whenever suits you: {{ links.book }}" + _SIGN_OFF),
         sms_body="{{ clinic.name }}: we missed you today. Book a new time: {{ links.book }}",
         variables=VISIT_VARIABLES),
     TemplateKind(
         "review_request", "Review request", marketing=True,
         email_subject="How was your visit?",
-        email_body=("Hi {{ client.first_name }},\n\nThank you for visiting {{ clinic.name }}. We would love to hear "
+        email_body=(_HI + "Thank you for visiting {{ clinic.name }}. We would love to hear "
                     "how your {{ visit.treatment }} went: just reply to this email.\n\n"
                     "Unsubscribe: {{ links.unsubscribe }}" + _SIGN_OFF),
         sms_body="{{ clinic.name }}: thanks for your visit! Reply with how it went. Reply STOP to opt out.",
         variables=VISIT_VARIABLES + ("links.unsubscribe",)),
     TemplateKind(
         "birthday", "Birthday greeting", marketing=True,
-        email_subject="Happy birthday, {{ client.first_name }}!",
-        email_body=("Hi {{ client.first_name }},\n\nHappy birthday from all of us at {{ clinic.name }}!\n"
+        email_subject="Happy birthday{% if client.first_name %}, {{ client.first_name }}{% endif %}!",
+        email_body=(_HI + "Happy birthday from all of us at {{ clinic.name }}!\n"
                     "Treat yourself: {{ links.book }}\n\nUnsubscribe: {{ links.unsubscribe }}" + _SIGN_OFF),
-        sms_body="{{ clinic.name }}: happy birthday, {{ client.first_name }}! Reply STOP to opt out.",
+        sms_body=("{{ clinic.name }}: happy birthday{% if client.first_name %}, {{ client.first_name }}{% endif %}! "
+                  "Reply STOP to opt out."),
         variables=CLIENT_VARIABLES),
 )}
 
@@ -253,9 +256,9 @@ ALLOWED_FILTERS = frozenset({"upper", "lower", "title", "capitalize", "trim", "d
 ALLOWED_TESTS = frozenset({"defined", "undefined", "none", "true", "false", "boolean", "number", "string", "eq",
                            "equalto", "==", "ne", "!=", "lt", "<", "le", "<=", "gt", ">", "ge", ">=", "in", "odd",
                            "even", "divisibleby", "lower", "upper", "sameas"})
-SYNTAX_HELP = ("Messages can show variables ({{ client.first_name }}), change them with a filter "
-               "({{ client.first_name|upper }}, |default('there'), |truncate(40), |replace('a', 'b')) and show "
-               "text only in some cases ({% if visit.address %}...{% elif ... %}...{% else %}...{% endif %}).")
+SYNTAX_HELP = ("Show a variable: {{ client.first_name }}. Change it with a filter: |upper, |default('there'), "
+               "|truncate(40), |replace('old', 'new'). Show text only sometimes: {% if visit.address %}...{% elif "
+               "visit.provider %}...{% else %}...{% endif %}. Loops, macros and {% set %} are not available.")
 """What the template language of a message allows, in words (the editors show it)."""
 
 # Plain data the template may read, combine and compare (children are checked in turn).
@@ -355,12 +358,16 @@ class _MessageSandbox(ImmutableSandboxedEnvironment):
         """`obj.attribute`: a dict's item, never a Python attribute ("".format is undefined)."""
         if isinstance(obj, dict) and attribute in obj:
             return obj[attribute]
+        if isinstance(obj, Undefined):  # report the first unknown name ("birthday" of birthday.age)
+            return obj
         return self.undefined(obj=obj, name=attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         """`obj[argument]`: a dict's item, or a character / slice of a text."""
         if isinstance(obj, dict) and isinstance(argument, str) and argument in obj:
             return obj[argument]
+        if isinstance(obj, Undefined):
+            return obj
         if isinstance(obj, (str, list, tuple)) and isinstance(argument, (int, slice)) \
                 and not isinstance(argument, bool):
             try:
