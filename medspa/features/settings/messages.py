@@ -22,7 +22,7 @@ import reflex as rx
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.messaging import template_actions as actions
 from medspa.domain.messaging.template_actions import Preview, TemplateView
-from medspa.domain.messaging.templates import MAX_SOURCE, MAX_SUBJECT
+from medspa.domain.messaging.templates import MAX_SOURCE, MAX_SUBJECT, SYNTAX_HELP
 from medspa.features.auth.state import StaffState
 from medspa.features.settings.state import Choice
 
@@ -301,6 +301,7 @@ def _variables() -> rx.Component:
             "{{ " + v + " }}", variant="surface", color_scheme="gray", size="1", cursor="pointer",
             font_family="var(--code-font-family)", on_click=M.add_variable(v))),
             wrap="wrap", gap="6px", id="msg-variables"),
+        rx.text(SYNTAX_HELP, size="1", color_scheme="gray", id="msg-syntax"),
         spacing="1", width="100%")
 
 
