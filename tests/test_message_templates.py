@@ -196,10 +196,10 @@ def test_a_staff_booked_visit_names_the_clinics_time_and_the_ics_the_same_instan
 
 @pytest.mark.parametrize("field, subject, body, words", [
     ("body", "Hi", "Hi {{ visit.tretment }}", "tretment"),
-    ("body", "Hi", "Hi {{ client.first_name ", "Line 1"),
-    ("body", "Hi", "{% if visit.treatment %}open", "Line 1"),
+    ("body", "Hi", "Hi {{ client.first_name ", "not complete or not closed on line 1"),  # owners' words
+    ("body", "Hi", "{% if visit.treatment %}open", "not complete or not closed on line 1"),
     ("body", "Hi", "   ", "Enter the message"),
-    ("subject", "Your {{ visit.when", "Hi", "Line 1"),
+    ("subject", "Your {{ visit.when", "Hi", "on line 1"),
     ("subject", "", "Hi", "Enter a subject"),
     ("subject", "x" * 301, "Hi", "under 300"),
     ("body", "Hi", "{{ birthday.age }}", "birthday"),
@@ -265,7 +265,7 @@ def test_the_preview_uses_the_next_visit_or_a_sample_and_counts_the_texts_segmen
     assert "Hi Ana," in real.email_body
     broken = ta.preview_template(owner(clinic), "booking_confirmation", "email", "{{ visit.when", "Hi",
                                  engine=engine, clock=CLOCK)
-    assert "Line 1" in broken.errors["subject"] and broken.sms_body.startswith("Test Clinic: your appointment")
+    assert "on line 1" in broken.errors["subject"] and broken.sms_body.startswith("Test Clinic: your appointment")
     assert template_rows(clinic) == []  # a preview saves nothing
 
 

@@ -20,7 +20,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateError, Undefined, UndefinedError, nodes
+from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, Undefined, UndefinedError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 MAX_OUTPUT = 20_000
@@ -197,6 +197,10 @@ def render_source(source: str, context: dict[str, Any]) -> str:
         name = next((g for g in found.groups() if g), "") if found else ""
         raise TemplateInvalid(f"There is no variable named '{name}': use one from the list of variables" if name
                               else f"Unknown variable: {exc.message}") from exc
+    except TemplateSyntaxError as exc:  # parser words ("Expected an expression, got ...") read as a crash to owners
+        where = f"on line {exc.lineno}" if exc.lineno else "in the message"
+        raise TemplateInvalid(f"A {{{{ ... }}}} or {{% ... %}} is not complete or not closed {where}: check its "
+                              f"brackets and its {{% endif %}} ({exc.message})") from exc
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
         raise TemplateInvalid(f"Line {line}: {exc.message}" if line else str(exc.message or exc)) from exc
