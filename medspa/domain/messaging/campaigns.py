@@ -39,7 +39,13 @@ from medspa.domain.clients.models import Client
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.engage_models import CAMPAIGN_CHANNELS, Campaign, CampaignRecipient
-from medspa.domain.messaging.marketing import CAMPAIGN_KIND, address_of, marketing_refusals
+from medspa.domain.messaging.marketing import (
+    CAMPAIGN_KIND,
+    LEGACY_NO_ADDRESS,
+    NO_ADDRESS,
+    address_of,
+    marketing_refusals,
+)
 from medspa.domain.messaging.models import OutboxMessage
 from medspa.domain.messaging.quiet_hours import next_allowed
 from medspa.domain.messaging.segments import SEGMENTS, channels_of, clean_params, segment_clients
@@ -378,10 +384,40 @@ class Results:
         """All skipped recipients."""
         return sum(n for _, n in self.skipped)
 
+    @property
+    def sent_text(self) -> str:
+        """The sent figure in words, delivered as the part of it the carrier confirmed:
+        "897 sent, 412 of them confirmed delivered" ("0 sent" when none)."""
+        if self.delivered:
+            return f"{self.sent} sent, {self.delivered} of them confirmed delivered"
+        return f"{self.sent} sent"
+
+    @property
+    def skipped_text(self) -> str:
+        """The skip reasons with their counts, most first: "no marketing consent: 3, no mobile
+        number: 2" ("" when none was skipped)."""
+        return ", ".join(f"{reason}: {n}" for reason, n in self.skipped)
+
+
+CAMPAIGN_STATUS_LABELS = {"draft": "Draft", "scheduled": "Scheduled", "sending": "Sending", "sent": "Sent",
+                          "cancelled": "Cancelled"}
+
+
+def campaign_status_label(status: str, results: Results) -> str:
+    """The status as the owner reads it: "Sent" only when every message written was handed
+    over (sent, delivered or failed); a finished campaign whose messages still sit in the
+    outbox (e.g. no mail server set up) reads "Queued", one still waiting for quiet hours
+    "Sending"; draft / scheduled / cancelled as they are."""
+    if status in ("sent", "sending") and results.waiting:
+        return "Sending"
+    if status == "sent" and results.queued:
+        return "Queued"
+    return CAMPAIGN_STATUS_LABELS.get(status, status)
+
 
 _RESULTS_SQL = text("""
 with r as (
-    select r.campaign_id, r.client_id, r.status, r.skip_reason, m.status as message_status, m.sent_at
+    select r.campaign_id, r.client_id, r.channel, r.status, r.skip_reason, m.status as message_status, m.sent_at
     from campaign_recipient r left join outbox_message m on m.id = r.message_id
     where r.campaign_id = any(:ids)
 ), booked as (
@@ -391,10 +427,10 @@ with r as (
       and a.created_at >= r.sent_at and a.created_at < r.sent_at + make_interval(days => :days)
       and a.status <> 'expired'
 )
-select campaign_id, 'recipients' as part, status, skip_reason, coalesce(message_status, ''), count(*), 0
-from r group by campaign_id, status, skip_reason, message_status
+select campaign_id, 'recipients' as part, channel, status, skip_reason, coalesce(message_status, ''), count(*), 0
+from r group by campaign_id, channel, status, skip_reason, message_status
 union all
-select campaign_id, 'bookings', '', '', '', count(*), coalesce(sum(price_cents), 0)
+select campaign_id, 'bookings', '', '', '', '', count(*), coalesce(sum(price_cents), 0)
 from booked group by campaign_id
 """)
 
@@ -407,12 +443,13 @@ def campaign_results(session: Session, campaign_ids: list[int]) -> dict[int, Res
     if not campaign_ids:
         return out
     acc: dict[int, dict[str, Any]] = {cid: {"skipped": {}} for cid in campaign_ids}
-    for cid, part, status, reason, message_status, n, cents in session.execute(
+    for cid, part, channel, status, reason, message_status, n, cents in session.execute(
             _RESULTS_SQL, {"ids": list(campaign_ids), "days": BOOKING_WINDOW.days}):
         a = acc[cid]
         if part == "bookings":
             a["bookings"], a["booked_cents"] = int(n), int(cents)
         elif status == "skipped":
+            reason = NO_ADDRESS.get(channel, reason) if reason == LEGACY_NO_ADDRESS else reason
             a["skipped"][reason] = a["skipped"].get(reason, 0) + int(n)
         elif message_status in ("sent", "delivered"):
             a["sent"] = a.get("sent", 0) + int(n)
