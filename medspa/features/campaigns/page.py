@@ -101,7 +101,7 @@ def _results() -> rx.Component:
                 gap="20px", wrap="wrap", padding_y="6px"),
         rx.cond(o.skipped_reasons != "", rx.text("Skipped: ", o.skipped_reasons, size="2", color_scheme="gray",
                                                  id="campaign-skip-reasons")),
-        rx.text(o.sent_text, ".", size="2", id="campaign-sent-text"),
+        rx.cond(o.sent != "0", rx.text(o.sent_text, ".", size="2", id="campaign-sent-text")),
         rx.text("Queued: written to the outbox, not yet handed to the mail server or SMS provider (see /outbox: "
                 "without one set up they stay there). Sent: handed over; delivered: the carrier confirmed it (texts). "
                 "Quiet hours: clients for whom it is night get it when their quiet hours end (08:00 their time by "
