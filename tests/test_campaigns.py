@@ -309,7 +309,7 @@ def test_preview_renders_for_a_segment_member(clinic):
 
 
 def test_results_read_clearly_queued_is_its_own_figure_and_sent_needs_a_hand_over(clinic):
-    from medspa.domain.messaging.campaigns import Results, campaign_status_label
+    from medspa.domain.messaging.campaign_results import Results, campaign_status_label
 
     with tenant_session(clinic.org_id, clinic.engine) as s:
         a = _client(s, clinic, "Ava", zone="America/New_York")

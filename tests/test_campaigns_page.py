@@ -5,7 +5,10 @@ the count preview's number."""
 
 from __future__ import annotations
 
-from medspa.domain.messaging.campaigns import CampaignInfo, Results
+import asyncio
+
+from medspa.domain.messaging.campaign_results import Results
+from medspa.domain.messaging.campaigns import CampaignInfo
 from medspa.features.campaigns.state import CampaignEditorState, CampaignsState
 from tests.conftest import utc
 from tests.test_handlers import state_for
@@ -30,8 +33,19 @@ def test_a_row_shows_the_send_time_in_the_clinic_zone_and_what_really_happened()
 
 
 def test_send_now_asks_with_the_number_the_count_preview_reaches():
+    from medspa.domain.messaging.segments import ChannelCount, SegmentCount
+
+    class Done:
+        ok, redirect = True, None
+
+        def __init__(self, value):
+            self.value = value
+
     editor = state_for(CampaignEditorState, None)
-    editor.count_reached = 2
-    assert editor.confirm_question == "Send to 2 clients now?"
-    editor.count_reached = 1
-    assert editor.confirm_question == "Send to 1 client now?"
+    for reached, question in ((2, "Send to 2 clients now?"), (1, "Send to 1 client now?")):
+        async def act(action, *args, value=SegmentCount(3, (ChannelCount("email", reached, ()),), reached)):
+            return Done(value)
+
+        object.__setattr__(editor, "_act", act)
+        asyncio.run(editor._recount())
+        assert (editor.confirm_question, editor.count_text) == (question, "3 clients match")

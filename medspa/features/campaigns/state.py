@@ -15,7 +15,8 @@ import reflex as rx
 
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.messaging import campaign_actions as ca
-from medspa.domain.messaging.campaigns import CHANNEL_LABELS, CampaignInfo, CampaignInput, campaign_status_label
+from medspa.domain.messaging.campaign_results import campaign_status_label
+from medspa.domain.messaging.campaigns import CHANNEL_LABELS, CampaignInfo, CampaignInput
 from medspa.domain.messaging.engage_models import CAMPAIGN_CHANNELS
 from medspa.domain.messaging.segments import SEGMENTS
 from medspa.domain.money import format_money
@@ -58,6 +59,18 @@ class Option:
     label: str = ""
 
 
+def _count_line(c) -> str:
+    """A channel's line of the count preview: "Email: 2 will get it · skipped: no marketing consent 1"."""
+    return (f"{'Email' if c.channel == 'email' else 'Text'}: {c.reachable} will get it"
+            + (" · skipped: " + ", ".join(f"{reason} {n}" for reason, n in c.skipped) if c.skipped else ""))
+
+
+def _started_notice(queued: int, waiting: int) -> str:
+    """Send now's success message: how many were queued, and how many wait for quiet hours."""
+    return (f"Campaign started: {queued} message{'s' if queued != 1 else ''} queued for delivery"
+            + (f"; {waiting} go out when the client's quiet hours end." if waiting else "."))
+
+
 def _text(value: Any, key: str) -> str:
     return clean_text(value, LIMITS[key], strip=False) if isinstance(value, str) else ""
 
@@ -77,6 +90,7 @@ class CampaignsState(StaffState):
     locations: list[Option] = []
     zone: str = "UTC"
     editing: bool = False
+    sending: bool = False  # Send now is running (the editor's button spins)
 
     # ---- loading
 
@@ -170,8 +184,7 @@ class CampaignEditorState(CampaignsState):
     f_location: str = ""
     count_text: str = ""
     count_detail: list[str] = []
-    count_reached: int = 0
-    sending: bool = False
+    confirm_question: str = "Send now?"  # Send now's dialog: "Send to 2 clients now?" (the count preview's)
     preview_for: str = ""
     preview_subject: str = ""
     preview_body: str = ""
@@ -196,12 +209,6 @@ class CampaignEditorState(CampaignsState):
     def param_unit(self) -> str:
         seg = SEGMENTS.get(self.f_segment)
         return seg.params[0].unit if seg and seg.params else ""
-
-    @rx.var
-    def confirm_question(self) -> str:
-        """The Send now dialog's question, from the count preview: "Send to 2 clients now?"."""
-        n = self.count_reached
-        return f"Send to {n} client{'s' if n != 1 else ''} now?"
 
     @rx.var
     def uses_email(self) -> bool:
@@ -262,7 +269,7 @@ class CampaignEditorState(CampaignsState):
         try:
             done = await self._act(ca.preview_segment_count, data.segment, data.params, data.channel)
         except ValidationFailed as exc:
-            self.count_text, self.count_detail, self.count_reached = "", [], 0
+            self.count_text, self.count_detail, self.confirm_question = "", [], "Send now?"
             self.errors = {k: v for k, v in exc.fields.items()}
             return None
         if done.redirect is not None:
@@ -272,11 +279,8 @@ class CampaignEditorState(CampaignsState):
         count = done.value
         self.errors = {k: v for k, v in self.errors.items() if not k.startswith("param_") and k != "segment"}
         self.count_text = f"{count.matching} client{'s' if count.matching != 1 else ''} match"
-        self.count_reached = count.reached
-        self.count_detail = [
-            f"{'Email' if c.channel == 'email' else 'Text'}: {c.reachable} will get it"
-            + (" · skipped: " + ", ".join(f"{reason} {n}" for reason, n in c.skipped) if c.skipped else "")
-            for c in count.channels]
+        self.confirm_question = f"Send to {count.reached} client{'s' if count.reached != 1 else ''} now?"
+        self.count_detail = [_count_line(c) for c in count.channels]
         return None
 
     @rx.event
@@ -393,8 +397,7 @@ class CampaignEditorState(CampaignsState):
 
     @rx.event
     async def send_now(self):
-        """Save and start sending now (clients in quiet hours get it when theirs end); the
-        button shows a spinner meanwhile (sending), then the list says what happened."""
+        """Save and start sending now (quiet hours respected); a spinner (sending) meanwhile."""
         if not self.editing or self.sending:
             return
         self.sending, self.error = True, ""
@@ -408,12 +411,9 @@ class CampaignEditorState(CampaignsState):
                 self.error = done.error
                 return
             self.editing, self.open_id = False, cid
-            redirect = await self._reload()
-            if redirect is not None:
+            if (redirect := await self._reload()) is not None:
                 yield redirect
                 return
-            waiting = int(self.opened.waiting or 0)
-            self.notice = (f"Campaign started: {done.value} message{'s' if done.value != 1 else ''} queued for delivery"
-                           + (f"; {waiting} go out when the client's quiet hours end." if waiting else "."))
+            self.notice = _started_notice(done.value, int(self.opened.waiting or 0))
         finally:
             self.sending = False
