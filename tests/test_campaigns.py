@@ -17,7 +17,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging import campaign_actions as ca
 from medspa.domain.messaging.campaigns import CampaignInput
 from medspa.domain.messaging.engage_models import Campaign, CampaignRecipient
-from medspa.domain.messaging.marketing import NO_ADDRESS, NO_CONSENT, OPTED_OUT
+from medspa.domain.messaging.marketing import NO_CONSENT, OPTED_OUT
 from medspa.domain.messaging.models import ContactSuppression, OutboxMessage
 from medspa.domain.messaging.segments import segment_clients
 from medspa.domain.scheduling.models import Appointment
@@ -90,7 +90,7 @@ def test_no_campaign_message_without_consent_opted_out_or_merged(clinic):
     assert count.matching == 4  # Yara, Sam, Stella, Pia (Nora has no consent, Mona is merged away)
     email, sms = count.channels
     assert (email.channel, email.reachable, dict(email.skipped)) == ("email", 3, {NO_CONSENT: 1})
-    assert (sms.channel, sms.reachable, dict(sms.skipped)) == ("sms", 2, {OPTED_OUT: 1, NO_ADDRESS: 1})
+    assert (sms.channel, sms.reachable, dict(sms.skipped)) == ("sms", 2, {OPTED_OUT: 1, "no mobile number": 1})
 
     queued = ca.do_send_campaign_now(_owner(clinic), campaign_id, clock=FixedClock(NOW), engine=clinic.engine)
     assert queued == 5
@@ -306,3 +306,39 @@ def test_preview_renders_for_a_segment_member(clinic):
     assert p.client_name == "Priya Test" and p.subject == "For Priya"
     assert p.body.startswith("Hello Priya, unsubscribe: http") and p.body.count("/u/") == 1
     assert p.sms == "Hi Priya Reply STOP to opt out."
+
+
+def test_results_read_clearly_queued_is_its_own_figure_and_sent_needs_a_hand_over(clinic):
+    from medspa.domain.messaging.campaign_results import Results, campaign_status_label
+
+    with tenant_session(clinic.org_id, clinic.engine) as s:
+        a = _client(s, clinic, "Ava", zone="America/New_York")
+        b = _client(s, clinic, "Bea", zone="America/New_York")
+        _client(s, clinic, "Pia", sms=False, zone="America/New_York")  # no mobile number
+        s.commit()
+        a_id = a.id
+        assert b.id
+    campaign_id = _draft(clinic, channel="both")
+    ca.do_send_campaign_now(_owner(clinic), campaign_id, clock=FixedClock(NOW), engine=clinic.engine)
+    info = ca.fetch_campaign(_owner(clinic), campaign_id, engine=clinic.engine)
+    r = info.results
+    # the campaign finished writing, but nothing was handed to a provider: queued, not sent
+    assert (info.status, r.sent, r.delivered, r.queued, r.failed) == ("sent", 0, 0, 5, 0)
+    assert r.skipped == (("no mobile number", 1),)
+    assert r.skipped_text == "no mobile number: 1"
+    assert campaign_status_label(info.status, r) == "Queued"
+    with tenant_session(clinic.org_id, clinic.engine) as s:
+        for m in s.exec(select(OutboxMessage).where(OutboxMessage.campaign_id == campaign_id)):
+            m.status, m.sent_at = ("delivered" if m.client_id == a_id else "sent"), NOW
+        # a recipient skipped before the reason named its channel reads in the channel's words
+        s.exec(select(CampaignRecipient).where(CampaignRecipient.campaign_id == campaign_id,
+                                               CampaignRecipient.status == "skipped")).one().skip_reason = "no address"
+        s.commit()
+    r = ca.fetch_campaign(_owner(clinic), campaign_id, engine=clinic.engine).results
+    assert (r.sent, r.delivered, r.queued) == (5, 2, 0)
+    assert r.sent_text == "5 sent, 2 of them confirmed delivered"
+    assert r.skipped == (("no mobile number", 1),)
+    assert campaign_status_label("sent", r) == "Sent"
+    assert campaign_status_label("sending", Results(waiting=2)) == "Sending"
+    assert campaign_status_label("sent", Results(failed=1)) == "Sent"
+    assert Results(sent=3).sent_text == "3 sent"

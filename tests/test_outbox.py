@@ -174,7 +174,7 @@ def test_each_list_is_audited_with_its_filter(shop):
     event = events[-1]
     assert event.occurred_at == CLOCK.now() and event.actor_role == "owner" and event.ip == "203.0.113.7"
     assert event.detail["results"] == 1
-    assert event.detail["filter"] == {"status": "failed", "channel": "all", "client": "ben", "start": None,
+    assert event.detail["filter"] == {"status": "failed", "channel": "all", "kind": "all", "client": "ben", "start": None,
                                       "end": None, "time_zone": "America/New_York"}
 
 
@@ -532,3 +532,38 @@ def test_each_read_of_the_failed_jobs_writes_one_audit_row(shop):
     event = events[-1]
     assert (event.actor_role, event.occurred_at, event.object_type) == ("owner", CLOCK.now(), "procrastinate_job")
     assert shop.ids["failed"] in event.detail["outbox_messages"] and event.detail["results"] >= 1
+
+
+def test_filter_by_kind_lists_the_kinds_present_and_names_a_campaign(shop):
+    from medspa.domain.messaging.engage_models import Campaign
+
+    c = shop.clinic
+    with c.session() as s:
+        campaign = Campaign(org_id=c.org_id, name="Botox touch-up", segment="all_consenting", segment_params={},
+                            channel="email", status="sent", created_at=ny(6, 1, 9), created_by="test")
+        s.add(campaign)
+        s.flush()
+        s.add(OutboxMessage(org_id=c.org_id, channel="email", kind="campaign", to_address="ana@example.com",
+                            subject="Touch-up?", body="Hi", client_id=shop.ana, campaign_id=campaign.id,
+                            created_at=ny(6, 11, 10)))
+        s.add(OutboxMessage(org_id=c.org_id, channel="sms", kind="reminder", to_address="+12125550147",
+                            body="See you tomorrow", client_id=shop.ana, created_at=ny(6, 12, 10)))
+        s.commit()
+    page = shop.page()
+    assert page.kinds == [("booking_confirmation", "Booking confirmation"), ("campaign", "Campaign"),
+                          ("cancellation_notice", "Cancellation notice"), ("checkout_receipt", "Checkout receipt"),
+                          ("portal_code", "Portal sign-in code"), ("reminder", "Reminder")]
+    reminders = shop.page(kind="reminder")
+    assert [(r.kind, r.channel, r.kind_label) for r in reminders.rows] == [("reminder", "sms", "Reminder")]
+    assert reminders.total == 1 and reminders.counts["all"] == 1
+    assert shop.page(kind="booking_confirmation").total == 2
+    campaigns = shop.page(kind="campaign")
+    assert [(r.kind_label, r.campaign_name) for r in campaigns.rows] == [("Campaign", "Botox touch-up")]
+    assert {r.campaign_name for r in shop.page(kind="reminder").rows} == {""}
+    detail = fetch_outbox_message(shop.actor(), campaigns.rows[0].id, time_zone="America/New_York", clock=CLOCK,
+                                  settings=NO_MAIL, engine=shop.engine)
+    assert detail.campaign_name == "Botox touch-up"
+    with pytest.raises(ValidationFailed) as bad:
+        shop.page(kind="'; drop")
+    assert set(bad.value.fields) == {"kind"}
+    assert shop.audit("outbox.search")[-1].detail["filter"]["kind"] == "reminder"

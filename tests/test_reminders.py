@@ -416,7 +416,23 @@ def test_the_calendar_panel_says_when_the_reminder_goes_and_that_it_went(engine,
     assert line(appt, BOOKED) == "Tue, Jul 14, 2026, 10:00 AM EDT (America/New_York) by email and SMS"
     assert line(inside, BOOKED) == "None: booked inside the 24-hour window"
     _tick(clinic, utc(2026, 7, 14, 14, 3))
-    assert line(appt, utc(2026, 7, 14, 15)) == "Sent Tue, Jul 14, 2026, 10:03 AM EDT (America/New_York) by email and SMS"
+    # written but nothing set up to send them: the line says so, in the outbox's words
+    assert line(appt, utc(2026, 7, 14, 15)) == (
+        "Written Tue, Jul 14, 2026, 10:03 AM EDT (America/New_York) by email and SMS; "
+        "email: not sent: no mail server set up; SMS: not sent: no SMS provider set up")
+    with clinic.session() as s:
+        email = s.exec(select(OutboxMessage).where(OutboxMessage.appointment_id == appt, OutboxMessage.kind == "reminder",
+                                                   OutboxMessage.channel == "email")).one()
+        email.status, email.failure_reason = "failed", "550 mailbox unavailable"
+        s.commit()
+    assert line(appt, utc(2026, 7, 14, 15)).endswith(
+        "; email: failed: 550 mailbox unavailable; SMS: not sent: no SMS provider set up")
+    with clinic.session() as s:
+        for m in s.exec(select(OutboxMessage).where(OutboxMessage.appointment_id == appt,
+                                                    OutboxMessage.kind == "reminder")):
+            m.status, m.sent_at = ("sent" if m.channel == "email" else "delivered"), utc(2026, 7, 14, 14, 5)
+        s.commit()
+    assert line(appt, utc(2026, 7, 14, 15)) == "Sent Tue, Jul 14, 2026, 10:05 AM EDT (America/New_York) by email and SMS"
 
 
 def test_a_text_reminder_goes_to_twilio_and_one_for_a_cancelled_visit_fails_without_a_fallback(engine, owner_engine,

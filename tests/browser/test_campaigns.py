@@ -47,7 +47,9 @@ def test_create_a_campaign_see_count_and_preview_send_now(page: Page, app_urls, 
     expect(page.locator("#campaign-count")).to_have_text("3 clients match", timeout=LIVE_TIMEOUT)
     expect(page.locator("#campaign-editor")).to_contain_text("Email: 2 will get it · skipped: no marketing consent 1")
 
-    page.click("#campaign-send-now")  # no name yet: a message by the field, nothing written
+    page.click("#campaign-send-now")  # asks first, with the count preview's number
+    expect(page.locator("#campaign-confirm-title")).to_have_text("Send to 2 clients now?")
+    page.click("#campaign-confirm-send")  # no name yet: a message by the field, nothing written
     expect(page.locator("#campaign-error-name")).to_have_text("Name the campaign")
     page.fill("#campaign-name", "Autumn touch-up")
     page.click("#campaign-preview")
@@ -56,11 +58,30 @@ def test_create_a_campaign_see_count_and_preview_send_now(page: Page, app_urls, 
     screenshot("campaigns-editor")
 
     page.click("#campaign-send-now")
-    expect(page.locator("#campaign-notice")).to_have_text("Sending: 2 messages queued now.", timeout=LIVE_TIMEOUT)
+    page.click("#campaign-confirm-send")
+    expect(page.locator("#campaign-notice")).to_have_text("Campaign started: 2 messages queued for delivery.",
+                                                          timeout=LIVE_TIMEOUT)
     row = page.locator(".campaign-row[data-name='Autumn touch-up']")
-    expect(row).to_contain_text("Sent")
+    expect(row).to_contain_text("Queued")  # written, but no mail server in tests: not "Sent"
     expect(page.locator("#campaign-skipped")).to_have_text("1")
-    expect(page.locator("#campaign-queued")).to_have_text("2")  # in the outbox: no mail server in tests
+    expect(page.locator("#campaign-queued")).to_have_text("2")
+    expect(page.locator("#campaign-sent")).to_have_text("0")
     expect(page.locator("#campaign-waiting")).to_have_text("0")
     expect(page.locator("#campaign-skip-reasons")).to_contain_text("no marketing consent: 1")
     screenshot("campaigns-list")
+
+    # the campaign's name opens its results (no "#" link reloading the page)
+    page.get_by_role("button", name="Close").click()
+    expect(page.locator("#campaign-results")).to_have_count(0)
+    opener = row.locator(".campaign-open")
+    expect(opener).not_to_have_attribute("href", "#")
+    opener.click()
+    expect(page.locator("#campaign-title")).to_have_text("Autumn touch-up", timeout=LIVE_TIMEOUT)
+    expect(page.locator("#campaign-queued")).to_have_text("2")
+
+    page.goto("/outbox")  # its messages: found by kind, each naming the campaign
+    expect(page.locator("#outbox-kind")).to_be_visible(timeout=LIVE_TIMEOUT)
+    page.click("#outbox-kind")
+    page.get_by_role("option", name="Campaign").click()
+    expect(page.locator("#outbox-page")).to_contain_text("Campaign: Autumn touch-up", timeout=LIVE_TIMEOUT)
+    screenshot("campaigns-outbox")

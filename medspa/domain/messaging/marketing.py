@@ -18,7 +18,8 @@ from medspa.domain.messaging.suppression import active_suppression, normal_addre
 from medspa.domain.messaging.templates import KINDS
 
 NO_CONSENT = "no marketing consent"
-NO_ADDRESS = "no address"
+NO_ADDRESS = {"email": "no email address", "sms": "no mobile number"}  # by channel: the skip reason
+LEGACY_NO_ADDRESS = "no address"  # the reason stored before it named the channel (read by campaign_results)
 OPTED_OUT = "opted out"
 UNDELIVERABLE = "undeliverable"
 CAMPAIGN_KIND = "campaign"  # the outbox kind of a campaign's messages (always marketing)
@@ -38,7 +39,7 @@ def address_of(client: Client, channel: str) -> str:
 
 def marketing_refusal(session: Session, client: Client, channel: str) -> str:
     """Why a marketing message on `channel` ("email" / "sms") must not go to `client`, or "" when
-    it may: NO_ADDRESS, NO_CONSENT, OPTED_OUT or UNDELIVERABLE (in that order). A merged-away
+    it may: NO_ADDRESS[channel], NO_CONSENT, OPTED_OUT or UNDELIVERABLE (in that order). A merged-away
     client never gets one."""
     reason = _before_suppression(client, channel)
     if reason:
@@ -53,7 +54,7 @@ def _before_suppression(client: Client, channel: str) -> str:
     if client.merged_into_id is not None:
         return NO_CONSENT
     if not address_of(client, channel):
-        return NO_ADDRESS
+        return NO_ADDRESS[channel]
     consent = client.email_marketing_consent if channel == "email" else client.sms_marketing_consent
     return "" if consent else NO_CONSENT
 

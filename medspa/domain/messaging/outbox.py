@@ -36,6 +36,7 @@ from medspa.domain.audit.service import record
 from medspa.domain.clients.models import Client
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
+from medspa.domain.messaging.engage_models import Campaign
 from medspa.domain.messaging.delivery import has_pending_delivery_job, requeue_for_delivery
 from medspa.domain.messaging.models import MessageStatus, OutboxMessage
 from medspa.domain.messaging.suppression import lift_suppression, opt_out_refusal
@@ -65,11 +66,14 @@ KIND_LABELS = {
     "portal_code": "Portal sign-in code",
     "password_reset": "Password reset",
     "staff_invitation": "Staff invitation",
+    "campaign": "Campaign",
+    "reminder": "Reminder",
 }
 # an invitation link makes an account with its role: a manager reading the outbox must not take it
 SECRET_KINDS = frozenset({"portal_code", "password_reset", "staff_invitation"})
 HIDDEN_BODY = ("Hidden: this message carries a one-time sign-in code, password reset or invitation link meant "
                "only for its recipient.")
+_KIND = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _PHONE_LIKE = re.compile(r"[\d\s()+\-.]+")
 # NUL (PostgreSQL text cannot hold it) and lone surrogates (not encodable as UTF-8)
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -91,7 +95,8 @@ class OutboxFilter:
     """What the owner is looking for. status: a key of STATUS_CHOICES ("waiting" = queued or
     sending); channel: "all", "email" or "sms"; client: text matched (case-insensitive) against
     the client's name, email and phone and the message's to-address (phone digits match however
-    they are typed); start/end: local days (inclusive) in `time_zone` (an IANA name)."""
+    they are typed); start/end: local days (inclusive) in `time_zone` (an IANA name); kind:
+    "all" or one outbox kind ("reminder", "campaign", ...: OutboxPage.kinds lists those present)."""
 
     status: str = "all"
     channel: str = "all"
@@ -99,6 +104,7 @@ class OutboxFilter:
     start: date | None = None
     end: date | None = None
     time_zone: str = "UTC"
+    kind: str = "all"
 
 
 @dataclass(frozen=True)
@@ -120,18 +126,21 @@ class OutboxRow:
     status: str
     status_label: str
     attempts: int
+    campaign_name: str = ""  # a campaign's message: its campaign's name
 
 
 @dataclass(frozen=True)
 class OutboxPage:
     """One page of the list: `rows` (at most `limit`), `total` matching the filter, `counts` per
-    status choice for the other filters ({"all": n, "waiting": n, "sent": n, "failed": n})."""
+    status choice for the other filters ({"all": n, "waiting": n, "sent": n, "failed": n});
+    `kinds`: the clinic's kinds present in its outbox as (kind, label), by label."""
 
     rows: list[OutboxRow]
     total: int
     counts: dict[str, int] = field(default_factory=dict)
     offset: int = 0
     limit: int = 50
+    kinds: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def has_more(self) -> bool:
@@ -169,6 +178,7 @@ class MessageDetail:
     resendable: bool
     resend_note: str
     resend_label: str = "Resend"
+    campaign_name: str = ""  # a campaign's message: its campaign's name
 
 
 @dataclass(frozen=True)
@@ -231,6 +241,8 @@ def _checked(filt: OutboxFilter) -> tuple[OutboxFilter, ZoneInfo, datetime | Non
         errors["status"] = "Pick a status from the list"
     if filt.channel != "all" and filt.channel not in CHANNELS:
         errors["channel"] = "Pick email or SMS"
+    if filt.kind != "all" and not (isinstance(filt.kind, str) and _KIND.fullmatch(filt.kind)):
+        errors["kind"] = "Pick a kind from the list"
     if filt.start and filt.end and filt.start > filt.end:
         errors["end"] = "The end date is before the start date"
     if errors:
@@ -244,7 +256,7 @@ def _checked(filt: OutboxFilter) -> tuple[OutboxFilter, ZoneInfo, datetime | Non
     if _UNSTORABLE.search(str(filt.client or "")):
         raise ValidationFailed({"client": "Remove the control or broken characters from the search text"})
     text = " ".join(str(filt.client or "").split())[:CLIENT_TEXT_MAX]
-    return OutboxFilter(filt.status, filt.channel, text, filt.start, filt.end, filt.time_zone), tz, lo, hi
+    return OutboxFilter(filt.status, filt.channel, text, filt.start, filt.end, filt.time_zone, filt.kind), tz, lo, hi
 
 
 def _like(text: str) -> str:
@@ -270,6 +282,8 @@ def _conditions(actor: Actor, filt: OutboxFilter, lo: datetime | None, hi: datet
         conds.append(OutboxMessage.status.in_(statuses))
     if filt.channel != "all":
         conds.append(OutboxMessage.channel == filt.channel)
+    if filt.kind != "all":
+        conds.append(OutboxMessage.kind == filt.kind)
     if lo is not None:
         conds.append(OutboxMessage.created_at >= lo)
     if hi is not None:
@@ -307,19 +321,24 @@ def list_messages(session: Session, actor: Actor, filt: OutboxFilter, *, now: da
     filt, tz, lo, hi = _checked(filt)
     limit, offset = max(1, min(int(limit), MAX_LIMIT)), max(0, min(int(offset), MAX_OFFSET))
     conds = _conditions(actor, filt, lo, hi, with_status=True)
-    found = session.execute(_with_client(select(OutboxMessage, Client.first_name, Client.last_name)
-                                         .select_from(OutboxMessage)).where(*conds)
+    found = session.execute(_with_client(select(OutboxMessage, Client.first_name, Client.last_name, Campaign.name)
+                                         .select_from(OutboxMessage))
+                            .outerjoin(Campaign, Campaign.id == OutboxMessage.campaign_id).where(*conds)
                             .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
                             .offset(offset).limit(limit)).all()
     counts = _counts(session, _conditions(actor, filt, lo, hi, with_status=False))
     rows = [OutboxRow(m.id, m.created_at, clinic_time_label(m.created_at, tz), m.channel, m.kind, kind_label(m.kind),
                       m.to_address, m.client_id, _name(first, last), shown_subject(m), m.status,
-                      m.delivery_label(mail_enabled, sms_enabled), m.attempts) for m, first, last in found]
+                      m.delivery_label(mail_enabled, sms_enabled), m.attempts, campaign or "")
+            for m, first, last, campaign in found]
+    present = session.execute(select(OutboxMessage.kind).where(OutboxMessage.org_id == actor.org_id)
+                              .group_by(OutboxMessage.kind)).scalars().all()
+    kinds = sorted(((k, kind_label(k)) for k in present), key=lambda kv: kv[1])
     record(session, actor, "outbox.search", "outbox_message", "", at=now, results=len(rows), offset=offset,
-           filter={"status": filt.status, "channel": filt.channel, "client": filt.client,
+           filter={"status": filt.status, "channel": filt.channel, "kind": filt.kind, "client": filt.client,
                    "start": filt.start.isoformat() if filt.start else None,
                    "end": filt.end.isoformat() if filt.end else None, "time_zone": filt.time_zone})
-    return OutboxPage(rows, counts[filt.status], counts, offset, limit)
+    return OutboxPage(rows, counts[filt.status], counts, offset, limit, kinds)
 
 
 # ------------------------------------------------------------------ one message
@@ -410,7 +429,13 @@ def read_message(session: Session, actor: Actor, message_id: int, *, now: dateti
         message_id=m.message_id or "", provider_id=m.provider_id or "",
         created_label=clinic_time_label(m.created_at, tz), sent_label=clinic_time_label(m.sent_at, tz), delivered_label=clinic_time_label(m.delivered_at, tz),
         appointment_id=m.appointment_id, resendable=not refusal, resend_note=_resend_note(m, client, refusal),
-        resend_label=resend_label(m))
+        resend_label=resend_label(m),
+        campaign_name=_campaign_name(session, m.campaign_id))
+
+
+def _campaign_name(session: Session, campaign_id: int | None) -> str:
+    campaign = session.get(Campaign, campaign_id) if campaign_id else None
+    return campaign.name if campaign is not None else ""
 
 
 def resend_message(session: Session, actor: Actor, message_id: int, *, now: datetime,

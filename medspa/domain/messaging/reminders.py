@@ -69,7 +69,7 @@ from sqlmodel import Session, select
 from medspa.domain.clients.details import client_time_zone
 from medspa.domain.clients.models import Client
 from medspa.domain.messaging.marketing import address_of, marketing_refusal
-from medspa.domain.messaging.models import NOT_SENT, OutboxMessage
+from medspa.domain.messaging.models import NOT_SENT, MessageStatus, OutboxMessage
 from medspa.domain.messaging.quiet_hours import in_quiet_hours, last_allowed_before, next_allowed
 from medspa.domain.messaging.service import add_new_messages
 from medspa.domain.messaging.suppression import active_suppression
@@ -179,10 +179,15 @@ def _channel_words(channels) -> str:
     return " and ".join({"email": "email", "sms": "SMS"}[c] for c in channels)
 
 
-def reminder_line(session: Session, appointment: Appointment, display_zone: str) -> str:
-    """The calendar panel's reminder line of a confirmed visit: the reminders written for its
-    current start ("Sent Tue, Jul 14, 2026, 10:00 AM EDT (...) by email and SMS"), else
-    the one to come (describe_reminder); "" for another status or a visit without a client."""
+def reminder_line(session: Session, appointment: Appointment, display_zone: str, *, mail_enabled: bool = False,
+                  sms_enabled: bool = False) -> str:
+    """The calendar panel's reminder line of a confirmed visit, true to the outbox: the
+    reminders written for its current start, all handed over -> "Sent Tue, Jul 14, 2026, 10:03 AM
+    EDT (...) by email and SMS"; else "Written <when> by email and SMS; <state>" where the state
+    is each message's OutboxMessage.delivery_label (e.g. "not sent: no mail server set up",
+    "failed: ...", "queued"), per channel when they differ; before any is written, the one to
+    come (describe_reminder); "" for another status or a visit without a client.
+    `mail_enabled` / `sms_enabled`: whether the providers are set up (settings)."""
     if appointment.status != CONFIRMED or appointment.client_id is None:
         return ""
     client = session.get(Client, appointment.client_id)
@@ -195,8 +200,17 @@ def reminder_line(session: Session, appointment: Appointment, display_zone: str)
         OutboxMessage.dedupe_key.in_([f"reminder-{c}-{appointment.id}-{epoch}" for c in ("email", "sms")]))
         .order_by(OutboxMessage.id)))
     if written:
-        return (f"Sent {format_clinic_time(written[0].created_at, display_zone)} by "
-                f"{_channel_words([m.channel for m in written])}")
+        channels = _channel_words([m.channel for m in written])
+        handed = [m for m in written if m.status in (MessageStatus.SENT, MessageStatus.DELIVERED)]
+        if len(handed) == len(written):
+            at = min(m.sent_at or m.created_at for m in handed)
+            return f"Sent {format_clinic_time(at, display_zone)} by {channels}"
+        labels = [(m.channel, m.delivery_label(mail_enabled, sms_enabled)) for m in written]
+        if len({label for _, label in labels}) == 1:
+            state = labels[0][1]
+        else:
+            state = "; ".join(f"{_channel_words([ch])}: {label}" for ch, label in labels)
+        return f"Written {format_clinic_time(written[0].created_at, display_zone)} by {channels}; {state}"
     quiet = Quiet(client_time_zone(session, client), org.quiet_start, org.quiet_end)
     return describe_reminder(appointment, org, client, quiet, display_zone)
 

@@ -167,10 +167,12 @@ class ChannelCount:
 
 @dataclass(frozen=True)
 class SegmentCount:
-    """The count preview: clients matching, and per channel ("both": email and sms)."""
+    """The count preview: clients matching, and per channel ("both": email and sms);
+    `reached`: the clients who would get it on at least one channel."""
 
     matching: int
     channels: tuple[ChannelCount, ...]
+    reached: int = 0
 
 
 def channels_of(channel: str) -> tuple[str, ...]:
@@ -184,13 +186,15 @@ def count_segment(session: Session, segment_key: str, params: dict[str, int], ch
     (marketing gate: consent, opt-out, undeliverable), three queries in all."""
     clients = segment_clients(session, segment_key, params, now)
     counts = []
+    reached: set[int] = set()
     for ch in channels_of(channel):
         reasons = marketing_refusals(session, clients, ch)
+        reached.update(cid for cid, r in reasons.items() if not r)
         skipped: dict[str, int] = {}
         for reason in reasons.values():
             if reason:
                 skipped[reason] = skipped.get(reason, 0) + 1
         counts.append(ChannelCount(ch, sum(1 for r in reasons.values() if not r),
                                    tuple(sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])))))
-    return SegmentCount(len(clients), tuple(counts))
+    return SegmentCount(len(clients), tuple(counts), len(reached))
 

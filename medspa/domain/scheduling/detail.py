@@ -214,8 +214,11 @@ def appointment_detail(session: Session, actor: Actor, appointment_id: int, *, n
 
 def _reminder_words(session: Session, appt: Appointment, time_zone: str) -> str:
     from medspa.domain.messaging.reminders import reminder_line  # messaging depends on scheduling models
+    from medspa.settings import get_settings
 
-    return reminder_line(session, appt, time_zone)
+    settings = get_settings()  # whether a mail server / SMS provider is set up: the outbox's words
+    return reminder_line(session, appt, time_zone, mail_enabled=settings.mail_enabled,
+                         sms_enabled=settings.sms_enabled)
 
 
 def _health_flags(session: Session, actor: Actor, appt: Appointment, now: datetime) -> list[str]:

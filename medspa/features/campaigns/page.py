@@ -20,7 +20,8 @@ ROUTE = "/campaigns"
 S = CampaignsState
 E = CampaignEditorState
 
-_STATUS_COLORS = {"draft": "gray", "scheduled": "blue", "sending": "amber", "sent": "green", "cancelled": "red"}
+_STATUS_COLORS = {"draft": "gray", "scheduled": "blue", "sending": "amber", "queued": "amber", "sent": "green",
+                  "cancelled": "red"}
 
 
 def _error(key: str) -> rx.Component:
@@ -34,19 +35,27 @@ def _badge(status, label) -> rx.Component:
 
 def _row(r: CampaignRow) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.link(r.name, on_click=S.open_campaign(r.id), weight="medium", cursor="pointer")),
+        # a button, not a link: no href to follow (a "#" link reloaded the page and closed the results)
+        rx.table.cell(rx.button(r.name, on_click=S.open_campaign(r.id), variant="ghost", size="2", weight="medium",
+                                cursor="pointer", class_name="campaign-open", type="button",
+                                custom_attrs={"data-id": r.id})),
         rx.table.cell(_badge(r.status, r.status_label)),
         rx.table.cell(rx.vstack(rx.text(r.audience, size="2"), rx.text(r.channel, size="1", color_scheme="gray"),
                                 spacing="0")),
         rx.table.cell(rx.text(r.when, size="1", color_scheme="gray")),
-        *[rx.table.cell(v, text_align="right") for v in (r.sent, r.delivered, r.failed, r.skipped, r.bookings)],
+        *[rx.table.cell(v, text_align="right") for v in (r.queued, r.sent, r.delivered, r.failed)],
+        rx.table.cell(rx.tooltip(rx.text(r.skipped, cursor=rx.cond(r.skipped_reasons != "", "help", "default")),
+                                 content=rx.cond(r.skipped_reasons != "", r.skipped_reasons, "None skipped")),
+                      text_align="right"),
+        rx.table.cell(r.bookings, text_align="right"),
         rx.table.cell(r.booked, text_align="right"),
         class_name="campaign-row", custom_attrs={"data-name": r.name},
     )
 
 
 def _list() -> rx.Component:
-    heads = ("Campaign", "Status", "Audience", "When", "Sent", "Delivered", "Failed", "Skipped", "Bookings", "Value")
+    heads = ("Campaign", "Status", "Audience", "When", "Queued", "Sent", "Delivered", "Failed", "Skipped", "Bookings",
+             "Value")
     return rx.card(rx.cond(
         S.rows.length() > 0,
         rx.box(rx.table.root(
@@ -83,8 +92,9 @@ def _results() -> rx.Component:
                                aria_label="Close", title="Close"),
                 spacing="2", align="center"),
             justify="between", gap="12px", wrap="wrap", width="100%"),
-        rx.flex(_figure("Sent", o.sent, "campaign-sent"), _figure("Delivered", o.delivered, "campaign-delivered"),
-                _figure("Failed", o.failed, "campaign-failed"), _figure("In the outbox", o.queued, "campaign-queued"),
+        rx.flex(_figure("Queued", o.queued, "campaign-queued"), _figure("Sent", o.sent, "campaign-sent"),
+                _figure("of them delivered", o.delivered, "campaign-delivered"),
+                _figure("Failed", o.failed, "campaign-failed"),
                 _figure("Quiet hours", o.waiting, "campaign-waiting"),
                 _figure("Skipped", o.skipped, "campaign-skipped"),
                 _figure("Bookings in 14 days", o.bookings, "campaign-bookings"),
@@ -92,8 +102,12 @@ def _results() -> rx.Component:
                 gap="20px", wrap="wrap", padding_y="6px"),
         rx.cond(o.skipped_reasons != "", rx.text("Skipped: ", o.skipped_reasons, size="2", color_scheme="gray",
                                                  id="campaign-skip-reasons")),
-        rx.text("Quiet hours: clients for whom it is night get it when their quiet hours end (08:00 their time by "
-                "default). Bookings: visits a client booked within 14 days of their message.", size="1", color_scheme="gray"),
+        rx.cond(o.sent != "0", rx.text(o.sent_text, ".", size="2", id="campaign-sent-text")),
+        rx.text("Queued: written to the outbox, not yet handed to the mail server or SMS provider (see /outbox: "
+                "without one set up they stay there). Sent: handed over; delivered: the carrier confirmed it (texts). "
+                "Quiet hours: clients for whom it is night get it when their quiet hours end (08:00 their time by "
+                "default). Bookings: visits a client booked within 14 days of their message.", size="1",
+                color_scheme="gray"),
         spacing="3", width="100%"), width="100%", id="campaign-results")
 
 
@@ -168,12 +182,28 @@ def _message() -> rx.Component:
         spacing="3", width="100%"), width="100%")
 
 
+def _send_now() -> rx.Component:
+    """Send now behind a confirmation with the count preview's number; a spinner while it runs."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button(rx.cond(E.sending, rx.spinner(size="1"), rx.icon("send", size=14)),
+                                          rx.cond(E.sending, "Sending…", "Send now"), disabled=E.sending,
+                                          id="campaign-send-now", color_scheme="teal")),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(E.confirm_question, id="campaign-confirm-title"),
+            rx.alert_dialog.description("The messages are written now; clients in quiet hours get theirs when "
+                                        "their quiet hours end. This cannot be undone.", size="2"),
+            rx.flex(rx.alert_dialog.cancel(rx.button("Not yet", variant="soft", color_scheme="gray")),
+                    rx.alert_dialog.action(rx.button(rx.icon("send", size=14), "Send now", color_scheme="teal",
+                                                     on_click=E.send_now, id="campaign-confirm-send")),
+                    gap="10px", justify="end", margin_top="16px"),
+            max_width="440px"))
+
+
 def _send() -> rx.Component:
     return rx.card(rx.vstack(
         rx.heading("When", size="3"),
         rx.flex(
-            rx.button(rx.icon("send", size=14), "Send now", on_click=E.send_now, id="campaign-send-now",
-                      color_scheme="teal"),
+            _send_now(),
             rx.text("or", size="2", color_scheme="gray"),
             rx.input(type="date", value=E.f_day, on_change=E.set_day, id="campaign-day", width="160px"),
             rx.input(type="time", value=E.f_wall, on_change=E.set_wall, id="campaign-time", width="120px"),

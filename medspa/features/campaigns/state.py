@@ -15,6 +15,7 @@ import reflex as rx
 
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.messaging import campaign_actions as ca
+from medspa.domain.messaging.campaign_results import campaign_status_label
 from medspa.domain.messaging.campaigns import CHANNEL_LABELS, CampaignInfo, CampaignInput
 from medspa.domain.messaging.engage_models import CAMPAIGN_CHANNELS
 from medspa.domain.messaging.segments import SEGMENTS
@@ -23,8 +24,6 @@ from medspa.domain.timezones import format_clinic_time
 from medspa.features.auth.state import StaffState
 from medspa.web.inputs import clean_text, parse_id
 
-STATUS_LABELS = {"draft": "Draft", "scheduled": "Scheduled", "sending": "Sending", "sent": "Sent",
-                 "cancelled": "Cancelled"}
 LIMITS = {"name": 120, "subject": 300, "body": 20_000, "sms_body": 2_000, "param": 6, "day": 10, "wall": 5}
 
 
@@ -48,6 +47,7 @@ class CampaignRow:
     bookings: str = "0"
     booked: str = ""
     skipped_reasons: str = ""
+    sent_text: str = ""
     editable: bool = False
 
 
@@ -57,6 +57,18 @@ class Option:
 
     value: str = ""
     label: str = ""
+
+
+def _count_line(c) -> str:
+    """A channel's line of the count preview: "Email: 2 will get it · skipped: no marketing consent 1"."""
+    return (f"{'Email' if c.channel == 'email' else 'Text'}: {c.reachable} will get it"
+            + (" · skipped: " + ", ".join(f"{reason} {n}" for reason, n in c.skipped) if c.skipped else ""))
+
+
+def _started_notice(queued: int, waiting: int) -> str:
+    """Send now's success message: how many were queued, and how many wait for quiet hours."""
+    return (f"Campaign started: {queued} message{'s' if queued != 1 else ''} queued for delivery"
+            + (f"; {waiting} go out when the client's quiet hours end." if waiting else "."))
 
 
 def _text(value: Any, key: str) -> str:
@@ -78,21 +90,23 @@ class CampaignsState(StaffState):
     locations: list[Option] = []
     zone: str = "UTC"
     editing: bool = False
+    sending: bool = False  # Send now is running (the editor's button spins)
 
     # ---- loading
 
     def _row(self, c: CampaignInfo) -> CampaignRow:
         r = c.results
-        when = c.finished_at or c.started_at or c.scheduled_at
+        # the send time (when it started), never when the last batch was written (finished_at)
+        when = c.started_at or c.scheduled_at
         when_text = format_clinic_time(when, self.zone) if when else ""
         if c.status == "scheduled" and when_text:
             when_text = f"Scheduled for {when_text}"
-        reasons = ", ".join(f"{reason}: {n}" for reason, n in r.skipped)
-        return CampaignRow(c.id, c.name, c.status, STATUS_LABELS.get(c.status, c.status), c.segment_label,
+        label = campaign_status_label(c.status, r)
+        return CampaignRow(c.id, c.name, label.lower(), label, c.segment_label,
                            CHANNEL_LABELS.get(c.channel, c.channel), when_text, str(r.sent), str(r.delivered),
                            str(r.failed), str(r.skipped_total), str(r.waiting), str(r.queued),
-                           str(r.bookings), format_money(r.booked_cents, c.currency), reasons,
-                           c.status in ("draft", "scheduled"))
+                           str(r.bookings), format_money(r.booked_cents, c.currency), r.skipped_text,
+                           r.sent_text, c.status in ("draft", "scheduled"))
 
     async def _reload(self):
         done = await self._act(ca.fetch_campaigns)
@@ -130,7 +144,8 @@ class CampaignsState(StaffState):
         if cid is None or cid not in {r.id for r in self.rows}:
             return None
         self.open_id, self.editing, self.notice, self.error = cid, False, "", ""
-        return await self._reload()
+        redirect = await self._reload()
+        return redirect if redirect is not None else rx.scroll_to("campaign-results")
 
     @rx.event
     def close(self):
@@ -169,6 +184,7 @@ class CampaignEditorState(CampaignsState):
     f_location: str = ""
     count_text: str = ""
     count_detail: list[str] = []
+    confirm_question: str = "Send now?"  # Send now's dialog: "Send to 2 clients now?" (the count preview's)
     preview_for: str = ""
     preview_subject: str = ""
     preview_body: str = ""
@@ -253,7 +269,7 @@ class CampaignEditorState(CampaignsState):
         try:
             done = await self._act(ca.preview_segment_count, data.segment, data.params, data.channel)
         except ValidationFailed as exc:
-            self.count_text, self.count_detail = "", []
+            self.count_text, self.count_detail, self.confirm_question = "", [], "Send now?"
             self.errors = {k: v for k, v in exc.fields.items()}
             return None
         if done.redirect is not None:
@@ -263,10 +279,8 @@ class CampaignEditorState(CampaignsState):
         count = done.value
         self.errors = {k: v for k, v in self.errors.items() if not k.startswith("param_") and k != "segment"}
         self.count_text = f"{count.matching} client{'s' if count.matching != 1 else ''} match"
-        self.count_detail = [
-            f"{'Email' if c.channel == 'email' else 'Text'}: {c.reachable} will get it"
-            + (" · skipped: " + ", ".join(f"{reason} {n}" for reason, n in c.skipped) if c.skipped else "")
-            for c in count.channels]
+        self.confirm_question = f"Send to {count.reached} client{'s' if count.reached != 1 else ''} now?"
+        self.count_detail = [_count_line(c) for c in count.channels]
         return None
 
     @rx.event
@@ -383,19 +397,23 @@ class CampaignEditorState(CampaignsState):
 
     @rx.event
     async def send_now(self):
-        """Save and start sending now (clients in quiet hours get it when theirs end)."""
-        if not self.editing:
-            return None
-        cid = await self._save()
-        if cid is None:
-            return None
-        done = await self._act(ca.do_send_campaign_now, cid)
-        if not done.ok:
-            self.error = done.error
-            return None
-        self.editing, self.open_id = False, cid
-        redirect = await self._reload()
-        waiting = int(self.opened.waiting or 0)
-        self.notice = (f"Sending: {done.value} message{'s' if done.value != 1 else ''} queued now"
-                       + (f"; {waiting} go out when the client's quiet hours end." if waiting else "."))
-        return redirect
+        """Save and start sending now (quiet hours respected); a spinner (sending) meanwhile."""
+        if not self.editing or self.sending:
+            return
+        self.sending, self.error = True, ""
+        yield
+        try:
+            cid = await self._save()
+            if cid is None:
+                return
+            done = await self._act(ca.do_send_campaign_now, cid)
+            if not done.ok:
+                self.error = done.error
+                return
+            self.editing, self.open_id = False, cid
+            if (redirect := await self._reload()) is not None:
+                yield redirect
+                return
+            self.notice = _started_notice(done.value, int(self.opened.waiting or 0))
+        finally:
+            self.sending = False

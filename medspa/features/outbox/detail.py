@@ -65,7 +65,8 @@ def replaced(obj, cls, **changes):
 def message_view(d: MessageDetail) -> MessageView:
     """The dialog's view of a MessageDetail."""
     word, tone, _ = badge_of(d.status, d.status_label)
-    return MessageView(d.id, d.kind_label, "SMS" if d.channel == "sms" else "Email",
+    kind = f"{d.kind_label}: {d.campaign_name}" if d.campaign_name else d.kind_label
+    return MessageView(d.id, kind, "SMS" if d.channel == "sms" else "Email",
                        display_address(d.channel, d.to_address), d.client_name,
                        d.subject, d.body, d.body_hidden, d.status, word, tone, d.status_label, d.attempts,
                        d.failure_reason, d.message_id, d.provider_id, d.created_label, d.sent_label,

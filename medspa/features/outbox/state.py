@@ -64,7 +64,8 @@ def badge_of(status: str, label: str) -> tuple[str, str, str]:
 def row_view(r: OutboxRow) -> RowView:
     """The table row of an OutboxRow."""
     word, tone, rest = badge_of(r.status, r.status_label)
-    return RowView(r.id, r.created_label, "SMS" if r.channel == "sms" else "Email", r.kind_label,
+    kind = f"{r.kind_label}: {r.campaign_name}" if r.campaign_name else r.kind_label  # "Campaign: Botox touch-up"
+    return RowView(r.id, r.created_label, "SMS" if r.channel == "sms" else "Email", kind,
                    display_address(r.channel, r.to_address),
                    r.client_name, r.subject, r.status, word, tone, rest, r.status_label, r.attempts)
 
@@ -82,6 +83,8 @@ class OutboxState(StaffState):
     location: str = ""
     status: str = "all"
     channel: str = "all"
+    kind: str = "all"
+    kinds: list[Option] = []  # the kinds present in the clinic's outbox
     query: str = ""
     start: str = ""
     end: str = ""
@@ -124,7 +127,7 @@ class OutboxState(StaffState):
         if errors:
             return None
         return OutboxFilter(self.status, self.channel, self.query, iso_day(self.start), iso_day(self.end),
-                            self.time_zone)
+                            self.time_zone, self.kind)
 
     async def _run(self, page: int):
         """Load `page` of the filter (0: a new search); returns the redirect to sign in, or None."""
@@ -143,6 +146,7 @@ class OutboxState(StaffState):
             return done.redirect
         self.page, self.total, self.counts = page, done.value.total, dict(done.value.counts)
         self.rows = [row_view(r) for r in done.value.rows]
+        self.kinds = [Option("all", "Every kind")] + [Option(k, label) for k, label in done.value.kinds]
         self._row_ids = [r.id for r in done.value.rows]
         return None
 
@@ -187,6 +191,13 @@ class OutboxState(StaffState):
             return await self._run(0)
 
     @rx.event
+    async def set_kind(self, value: str):
+        """Messages of one kind (reminder, campaign, ...: those listed), or every kind ("all")."""
+        if isinstance(value, str) and value in {o.value for o in self.kinds}:
+            self.kind = value
+            return await self._run(0)
+
+    @rx.event
     async def set_query(self, value: str):
         """Client text: a name, email or phone of the client, or the message's address."""
         if isinstance(value, str):
@@ -217,12 +228,13 @@ class OutboxState(StaffState):
     @rx.var
     def filtered(self) -> bool:
         """Some filter is set (the empty state offers to clear it only then)."""
-        return (self.status, self.channel, self.query, self.start, self.end) != ("all", "all", "", "", "")
+        return (self.status, self.channel, self.kind, self.query, self.start, self.end) != (
+            "all", "all", "all", "", "", "")
 
     @rx.event
     async def clear_filters(self):
         """Every message again."""
-        self.status, self.channel, self.query, self.start, self.end = "all", "all", "", "", ""
+        self.status, self.channel, self.kind, self.query, self.start, self.end = "all", "all", "all", "", "", ""
         return await self._run(0)
 
     @rx.event
