@@ -310,7 +310,16 @@ def test_a_template_that_recurses_too_deep_for_one_clients_data_does_not_stop_th
     clinic = build_clinic(engine, owner_engine)
     source = ("{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{% endif %}{% endmacro %}"
               "Hi {{ client.first_name }}, see you {{ visit.when }}{{ f(client.first_name|length * 20) }}")
-    ta.do_save_template(clinic.staff_actor("owner"), "reminder", "email", "Reminder", source, engine=engine, clock=CLOCK)
+    # Macros are refused when saved now (the sandbox allows no loop, macro or set): the row is
+    # written as it was stored before that rule, the tick must still reach every client.
+    with pytest.raises(ValidationFailed):
+        ta.do_save_template(clinic.staff_actor("owner"), "reminder", "email", "Reminder", source, engine=engine,
+                            clock=CLOCK)
+    from medspa.domain.messaging.engage_models import MessageTemplate
+    with clinic.session() as s:
+        s.add(MessageTemplate(org_id=clinic.org_id, kind="reminder", channel="email", service_id=None,
+                              subject="Reminder", body=source, updated_at=NOW, updated_by="before the rule"))
+        s.commit()
     ids = []
     for i, first in enumerate(("Christopher", "Ana")):
         start = datetime(2026, 7, 15, 10, 30 * i, tzinfo=NY).astimezone(timezone.utc)

@@ -274,7 +274,7 @@ def test_validation_errors_write_nothing(clinic):
         ca.do_save_campaign(_owner(clinic), None, broken, clock=FixedClock(NOW), engine=clinic.engine)
     f = exc.value.fields
     assert f["param_months"] == "Enter a whole number from 1 to 36"
-    assert "frist_name" in f["subject"] and f["body"].startswith("Line 1") and f["sms_body"] == "Write the text message"
+    assert "frist_name" in f["subject"] and "on line 1" in f["body"] and f["sms_body"] == "Write the text message"
     with tenant_session(clinic.org_id, clinic.engine) as s:
         assert s.exec(select(Campaign)).all() == []
     campaign_id = _draft(clinic)

@@ -75,8 +75,8 @@ def audit(clinic, action: str) -> list[AuditEvent]:
     ("{{ ''.__class__.__subclasses__() }}", "unsafe"),
     ("{{ client.first_name * 100000 }}", "repeating text"),
     ("{{ 9 ** 9999999 }}", "powers"),
-    ("{% for i in range(1000000) %}x{% endfor %}", "range() is limited"),
-    ("{{ client.update({'first_name': 'x'}) }}", "unsafe"),
+    ("{% for i in range(1000000) %}x{% endfor %}", "Loops are not available"),
+    ("{{ client.update({'first_name': 'x'}) }}", "'update()' is not available"),
 ])
 def test_the_sandbox_refuses_unsafe_templates(source, words):
     with pytest.raises(TemplateInvalid) as exc:
@@ -88,11 +88,11 @@ def test_the_sandbox_refuses_huge_templates_and_huge_output():
     with pytest.raises(TemplateInvalid) as exc:
         render_source("x" * (MAX_SOURCE + 1), {})
     assert exc.value.message == f"Keep it under {MAX_SOURCE:,} characters"
-    nested = "{% for i in range(100) %}{% for j in range(100) %}{{ word }}{% endfor %}{% endfor %}"
+    nested = "{{ word }}" * 100  # no loops in messages: a long variable many times
     with pytest.raises(TemplateInvalid) as exc:
-        render_source(nested, {"word": "abcde"})  # 50,000 characters
+        render_source(nested, {"word": "abcde" * 100})  # 50,000 characters
     assert exc.value.message == f"The message would be over {MAX_OUTPUT:,} characters"
-    assert render_source(nested, {"word": "a"}) == "a" * 10_000  # the same loop with a small word is fine
+    assert render_source(nested, {"word": "a" * 100}) == "a" * 10_000  # the same with a shorter word is fine
 
 
 def test_sms_segments_count_gsm_and_unicode():
@@ -196,10 +196,10 @@ def test_a_staff_booked_visit_names_the_clinics_time_and_the_ics_the_same_instan
 
 @pytest.mark.parametrize("field, subject, body, words", [
     ("body", "Hi", "Hi {{ visit.tretment }}", "tretment"),
-    ("body", "Hi", "Hi {{ client.first_name ", "Line 1"),
-    ("body", "Hi", "{% if visit.treatment %}open", "Line 1"),
+    ("body", "Hi", "Hi {{ client.first_name ", "not complete or not closed on line 1"),  # owners' words
+    ("body", "Hi", "{% if visit.treatment %}open", "not complete or not closed on line 1"),
     ("body", "Hi", "   ", "Enter the message"),
-    ("subject", "Your {{ visit.when", "Hi", "Line 1"),
+    ("subject", "Your {{ visit.when", "Hi", "on line 1"),
     ("subject", "", "Hi", "Enter a subject"),
     ("subject", "x" * 301, "Hi", "under 300"),
     ("body", "Hi", "{{ birthday.age }}", "birthday"),
@@ -265,7 +265,7 @@ def test_the_preview_uses_the_next_visit_or_a_sample_and_counts_the_texts_segmen
     assert "Hi Ana," in real.email_body
     broken = ta.preview_template(owner(clinic), "booking_confirmation", "email", "{{ visit.when", "Hi",
                                  engine=engine, clock=CLOCK)
-    assert "Line 1" in broken.errors["subject"] and broken.sms_body.startswith("Test Clinic: your appointment")
+    assert "on line 1" in broken.errors["subject"] and broken.sms_body.startswith("Test Clinic: your appointment")
     assert template_rows(clinic) == []  # a preview saves nothing
 
 

@@ -182,6 +182,7 @@ def test_a_client_sees_only_their_own_visits_and_record(engine, owner_engine, cl
     assert card.when == "Wed, Jul 15, 2026, 10:00 AM EDT (America/New_York)"
     assert card.deposit == "Deposit $50.00 paid" and card.can_cancel and card.status_label == "Confirmed"
     assert view.details.first_name == "Ana" and view.details.email == "ana@example.com"
+    assert view.details.phone == "+1 212-555-0147"  # as people read it (user trial, issue 19: it showed E.164)
     with clinic.session() as s:
         for call in (lambda: portal.cancel_preview(s, ana, theirs.id, now=NOW),
                      lambda: own_cancellation.cancel_own_appointment(s, ana, theirs.id, now=NOW),
@@ -368,3 +369,26 @@ def test_access_log_pages_back_to_the_oldest_entry(engine, owner_engine, clock):
                        .order_by(AuditEvent.id)).all()
         assert [(r.detail["rows"], r.detail.get("offset", 0)) for r in reads] == [
             (len(everything), 0), (3, 0), (3, 3), (len(everything) - 6, 6)]
+
+
+def test_a_visit_with_no_deposit_never_says_cancelling_keeps_the_deposit(engine, owner_engine, clock):
+    """User trial (issue 19): a desk-booked visit (no deposit) inside the window read "No deposit"
+    beside "cancelling now keeps the deposit", against its confirmation's "Cancellations are free"."""
+    from medspa.domain.scheduling.desk import book_for_client
+    from medspa.domain.scheduling.policy import NOTHING_PAID_RULE
+
+    clinic = build_clinic(engine, owner_engine)
+    book(engine, clinic, clock, "ana@example.com", at(10))  # makes Ana a client with a portal email
+    with clinic.session() as s:
+        ana_id = s.exec(select(Client.id).where(Client.email == "ana@example.com")).one()
+        desk = book_for_client(s, clinic.system, location_id=clinic.location_id, service_id=clinic.services["botox"],
+                               start_at=utc(2026, 7, 2, 14), now=NOW, client_id=ana_id)
+        desk_id = desk.id
+        s.commit()
+    ana = sign_in(clinic, "ana@example.com")
+    with clinic.session() as s:
+        view = portal.portal_overview(s, ana, now=utc(2026, 7, 2, 1))  # 13 hours before: inside the window
+        s.commit()
+    card = next(v for v in view.upcoming if v.id == desk_id)
+    assert card.deposit == "No deposit"
+    assert card.policy == NOTHING_PAID_RULE

@@ -5,6 +5,8 @@ List-Unsubscribe headers on marketing emails only, as a real SMTP server receive
 
 from __future__ import annotations
 
+import re
+
 import secrets
 
 import pytest
@@ -65,6 +67,8 @@ def test_get_shows_the_clinic_and_changes_nothing_then_post_unsubscribes(engine,
     assert consent(clinic, ana) == (True, "desk", True) and events(clinic) == []
     done = http.post(path, data={"confirm": "1"})
     assert done.status_code == 200 and "You are unsubscribed" in done.text
+    portal = re.search(r'<a href="([^"]+)" id="unsubscribe-portal">', done.text)  # user trial: offers back on, one click
+    assert portal is not None and portal.group(1).endswith(f"/portal/{clinic.slug}")
     assert consent(clinic, ana) == (False, "unsubscribe link", True)  # SMS consent untouched
     (event,) = events(clinic)
     assert (event.client_id, event.actor_role, event.detail) == (ana, "public", {"channel": "email", "one_click": False,

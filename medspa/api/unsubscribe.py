@@ -57,8 +57,8 @@ def _what(channel: str) -> str:
 
 def _not_found() -> HTMLResponse:
     return _page("Link not recognised", '<h1 id="unsubscribe-invalid">This link is not valid</h1>'
-                 "<p>It may have been copied incompletely. Open the link from the email again, or reply to "
-                 "the email and the clinic will take you off its list.</p>", 404)
+                 "<p>It may have been copied incompletely. Open the link from the email again, or ask the "
+                 "clinic to take you off its list.</p>", 404)
 
 
 def _confirm(token: str, view: UnsubscribeView) -> HTMLResponse:
@@ -82,7 +82,14 @@ def _done(view: UnsubscribeView, *, already: bool = False) -> HTMLResponse:
         f'<p class="clinic">{clinic}</p><h1 id="unsubscribe-done">{headline}</h1>'
         f'<p class="done">{clinic} will send you no more marketing {what}.</p>'
         "<p>Messages about your appointments still reach you. Changed your mind? Ask the clinic at your next "
-        "visit, or turn offers back on in your client portal.</p>"))
+        f"visit, or turn offers back on in {_portal_link(view)}.</p>"))
+
+
+def _portal_link(view: UnsubscribeView) -> str:
+    if not view.portal_url:
+        return "your client portal"
+    return f'<a href="{html.escape(view.portal_url)}" id="unsubscribe-portal">your client portal</a>'
+
 
 
 @router.get(PATH + "{token}")

@@ -26,6 +26,7 @@ from medspa.domain.messaging.engage_models import MessageTemplate
 from medspa.domain.messaging.inbound import InboundText, receive_text
 from medspa.domain.messaging.models import MessageStatus, OutboxMessage
 from medspa.domain.practice.models import Location, Organization
+from medspa.domain.scheduling.models import Appointment
 from medspa.domain.timezones import wall_to_utc
 
 POST_CARE = ("Hi {{ client.first_name }},\n\nThank you for visiting us today. For the next 4 hours, stay upright "
@@ -60,8 +61,15 @@ def seed_messages(session: Session, org_id: int, now: datetime, owner: Actor) ->
                                         subject="Before your {{ visit.treatment }}", body=PRE_VISIT,
                                         updated_at=now - timedelta(days=30), updated_by=owner.label))
     org = session.get(Organization, org_id)
-    texting = session.exec(select(Client).where(Client.phone_e164.is_not(None), Client.merged_into_id.is_(None))
-                           .order_by(Client.id).limit(2)).all()
+    # "running late" comes from a client whose visit is later today (user trial: it came from one
+    # with no visit that day), the STOP from another client with a mobile number
+    soon = session.exec(select(Client).join(Appointment, Appointment.client_id == Client.id).where(
+        Client.phone_e164.is_not(None), Client.merged_into_id.is_(None), Appointment.status == "confirmed",
+        Appointment.start_at > now, Appointment.start_at < now + timedelta(hours=10))
+        .order_by(Appointment.start_at, Client.id).limit(1)).first()
+    others = session.exec(select(Client).where(Client.phone_e164.is_not(None), Client.merged_into_id.is_(None),
+                                               Client.id != (soon.id if soon else 0)).order_by(Client.id).limit(2)).all()
+    texting = ([soon] if soon else []) + list(others)
     number = org.sms_from_number or "+12125550100"
     replies = ("Running about 10 minutes late, sorry!", "STOP")
     for i, (client, body) in enumerate(zip(texting, replies)):

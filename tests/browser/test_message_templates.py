@@ -89,7 +89,7 @@ def test_staff_edit_the_confirmation_preview_it_and_the_next_one_arrives_in_thei
     expect(page.locator("#msg-preview-subject")).to_have_text("See you Wed, Jul 15, Ana")
     expect(page.locator("#msg-body-error")).to_have_count(0)
     page.click("#msg-save")
-    expect(page.locator("#msg-message")).to_have_text("Saved: clients now get this email", timeout=TIMEOUT)
+    expect(page.locator("#msg-message")).to_have_text("Saved: clients now get this wording by email", timeout=TIMEOUT)
     expect(page.locator("#msg-source")).to_have_text("Your clinic's wording")
     expect(page.locator("#msg-kind-booking_confirmation")).to_contain_text("Edited")
     screenshot("settings-messages-email")

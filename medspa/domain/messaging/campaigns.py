@@ -29,6 +29,7 @@ campaign.manage guards the staff-facing ones (NotFound when missing or forbidden
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -39,6 +40,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
+from medspa.domain.base import is_row_id
 from medspa.domain.clients.details import client_time_zones
 from medspa.domain.clients.models import Client
 from medspa.domain.errors import NotFound, ValidationFailed
@@ -54,6 +56,7 @@ from medspa.domain.messaging.suppression import normal_address
 from medspa.domain.messaging.templates import MAX_SUBJECT, TemplateInvalid, client_context, render_source
 from medspa.domain.messaging.unsubscribe import unsubscribe_url
 from medspa.domain.practice.models import Location, Organization
+from medspa.domain.textrules import refuse_control
 from medspa.domain.timezones import wall_to_utc
 
 PERMISSION = "campaign.manage"
@@ -63,6 +66,7 @@ BATCH = 500  # recipients queued per clinic per tick
 EMAIL_FOOTER = "\n\nTo stop these emails: {url}"
 SMS_FOOTER = " Reply STOP to opt out."
 _STOP_WORD = re.compile(r"\bstop\b", re.IGNORECASE)
+log = logging.getLogger(__name__)
 CHANNEL_LABELS = {"email": "Email", "sms": "Text message", "both": "Email and text"}
 SAME_ADDRESS = "same address as another recipient"  # skip reason: one message per address and channel
 STOPPED = "campaign stopped"  # skip reason of the recipients still pending when it was stopped
@@ -110,16 +114,21 @@ def render_campaign(org: Organization, campaign: Campaign | CampaignInput, clien
     return "", sms
 
 
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
 def validate(org: Organization, data: CampaignInput) -> tuple[CampaignInput, dict[str, int]]:
     """The input trimmed and its segment parameters; raises ValidationFailed keyed by field
     ("name", "segment", "param_<key>", "channel", "subject", "body", "sms_body") with every
     problem at once, the template ones in the sandbox's words."""
     errors: dict[str, str] = {}
-    name = data.name.strip() if isinstance(data.name, str) else ""
+    name = _text(data.name)
     if not name:
         errors["name"] = "Name the campaign"
     elif len(name) > MAX_NAME:
         errors["name"] = f"Keep it under {MAX_NAME} characters"
+    refuse_control(name, "name", errors)
     params: dict[str, int] = {}
     try:
         params = clean_params(data.segment, data.params)
@@ -128,8 +137,11 @@ def validate(org: Organization, data: CampaignInput) -> tuple[CampaignInput, dic
     channel = data.channel if data.channel in CAMPAIGN_CHANNELS else ""
     if not channel:
         errors["channel"] = "Choose email, text or both"
-    clean = CampaignInput(name, data.segment, params, channel, (data.subject or "").strip(), (data.body or "").strip(),
-                          (data.sms_body or "").strip())
+    clean = CampaignInput(name, data.segment, params, channel, _text(data.subject), _text(data.body),
+                          _text(data.sms_body))
+    refuse_control(clean.subject, "subject", errors)
+    refuse_control(clean.body, "body", errors, multiline=True)
+    refuse_control(clean.sms_body, "sms_body", errors, multiline=True)
     sample = _sample_client()
     for ch in channels_of(channel) if channel else ():
         if ch == "email":
@@ -141,13 +153,15 @@ def validate(org: Organization, data: CampaignInput) -> tuple[CampaignInput, dic
             errors["sms_body"] = "Write the text message"
         if ch == "email" and clean.subject and clean.body:
             for key, source in (("subject", clean.subject), ("body", clean.body)):
+                if key in errors:
+                    continue
                 try:
                     render_source(source, client_context(org, sample, channel="email", unsubscribe_url="https://x"))
                 except TemplateInvalid as exc:
                     errors[key] = exc.message
             if len(clean.subject) > MAX_SUBJECT:
                 errors["subject"] = f"Keep it under {MAX_SUBJECT} characters"
-        if ch == "sms" and clean.sms_body:
+        if ch == "sms" and clean.sms_body and "sms_body" not in errors:
             try:
                 render_source(clean.sms_body, client_context(org, sample, channel="sms", unsubscribe_url="https://x"))
             except TemplateInvalid as exc:
@@ -158,7 +172,7 @@ def validate(org: Organization, data: CampaignInput) -> tuple[CampaignInput, dic
 
 
 def _campaign(session: Session, campaign_id: Any, *, lock: bool = False) -> Campaign:
-    if isinstance(campaign_id, bool) or not isinstance(campaign_id, int) or not 0 < campaign_id < 2**63:
+    if not is_row_id(campaign_id):
         raise NotFound("campaign")
     stmt = select(Campaign).where(Campaign.id == campaign_id)
     row = session.exec(stmt.with_for_update() if lock else stmt).first()
@@ -229,6 +243,8 @@ def schedule(session: Session, actor: Actor, campaign_id: int, day: str, wall: s
     if row.status not in ("draft", "scheduled"):
         raise NotFound("campaign")
     stmt = select(Location).order_by(Location.id)
+    if location_id is not None and not is_row_id(location_id):
+        raise ValidationFailed({"when": "Choose a location"})
     if location_id is not None:
         stmt = stmt.where(Location.id == location_id)
     location = session.exec(stmt.limit(1)).first()
@@ -362,8 +378,10 @@ def queue_due(session: Session, now: datetime, *, limit: int = BATCH) -> tuple[i
         if not reason:
             try:
                 text_ = render_campaign(org, campaign, client, r.channel)
-            except TemplateInvalid as exc:  # checked when saved: only a changed context could
+            except TemplateInvalid as exc:  # checked when saved: only a changed context or sandbox could
                 reason = f"message did not render: {exc.message}"[:200]
+                log.warning("campaign %s: the %s message to client %s did not render: %s", campaign.id, r.channel,
+                            client.id, exc.message)
         if reason:
             r.status, r.skip_reason = "skipped", reason
             continue

@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 
 from medspa.clock import Clock
 from medspa.domain.audit.service import record
+from medspa.domain.base import is_row_id
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
 from medspa.domain.errors import NotFound, ValidationFailed
@@ -143,7 +144,7 @@ def _service_id(session: Session, spec, service_id: int | None) -> int | None:
         return None
     if not spec.per_service:
         raise ValidationFailed({"service": f"{spec.label} is the same for every service"})
-    if not isinstance(service_id, int) or isinstance(service_id, bool) or session.get(Service, service_id) is None:
+    if not is_row_id(service_id) or session.get(Service, service_id) is None:
         raise NotFound("service")
     return service_id
 

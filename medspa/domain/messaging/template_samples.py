@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from medspa.domain.messaging.templates import KINDS, MAX_SUBJECT, TemplateInvalid, render_source, with_extra
+from medspa.domain.textrules import refuse_control
 from medspa.settings import get_settings
 
 GSM_7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
@@ -88,7 +89,8 @@ def sample_context(kind: str, channel: str, *, clinic_name: str = "Your clinic",
 def check_template(kind: str, channel: str, subject: str, body: str) -> dict[str, str]:
     """Field messages for a clinic's wording of `kind` on `channel` ({} when it is fine): each
     of `subject` (email only; one line, at most MAX_SUBJECT characters) and `body` (not
-    empty) must render with sample_context under StrictUndefined, so an unknown variable or a
+    empty; neither with NUL or other control characters: textrules.refuse_control) must render
+    with sample_context under StrictUndefined, so an unknown variable or a
     syntax error is refused with its line. Keys: "subject", "body", "channel"."""
     spec = KINDS.get(kind)
     if spec is None:
@@ -97,7 +99,11 @@ def check_template(kind: str, channel: str, subject: str, body: str) -> dict[str
         return {"channel": f"{spec.label} is not sent by {'text' if channel == 'sms' else channel}"}
     errors: dict[str, str] = {}
     context = sample_context(kind, channel, treatment_shown=True)
-    if channel == "email":
+    refuse_control(subject, "subject", errors, multiline=True)  # newlines: the message below
+    refuse_control(body, "body", errors, multiline=True)
+    if "subject" in errors:
+        pass
+    elif channel == "email":
         if "\n" in subject.strip() or "\r" in subject:
             errors["subject"] = "Keep the subject on one line"
         elif len(subject) > MAX_SUBJECT:
@@ -111,7 +117,9 @@ def check_template(kind: str, channel: str, subject: str, body: str) -> dict[str
                 errors["subject"] = exc.message
     elif subject.strip():
         errors["subject"] = "A text message has no subject"
-    if not body.strip():
+    if "body" in errors:
+        pass
+    elif not body.strip():
         errors["body"] = "Enter the message (or reset it to the default)"
     else:
         try:

@@ -7,11 +7,8 @@ built-in default for the email (subject and body) and the SMS. A clinic's wordin
 `MessageTemplate` row (per clinic, kind, channel and optionally service): `template_source`
 picks the service's, else the clinic's, else the default.
 
-Rendering: `jinja2.sandbox.ImmutableSandboxedEnvironment` (no attribute of Python objects
-beyond plain data, no mutation), plain text (no HTML escaping: emails are text/plain, SMS are
-text), StrictUndefined (a misspelt variable is an error the editor shows, never a silent blank),
-`range` capped at MAX_RANGE, string/list repetition and powers refused, output capped at
-MAX_OUTPUT characters. The context is plain dicts and strings (visit_context).
+Rendering: messaging.sandbox (render_source: a narrowed Jinja2, SYNTAX_HELP; TemplateInvalid).
+The context is plain dicts and strings (visit_context).
 
 Clinical detail stays out by default: `visit.treatment` is the service's name only where the
 clinic allows it for that channel (organization.treatment_in_sms, default off;
@@ -20,8 +17,7 @@ treatment_in_email, default on), else "appointment" ("your appointment tomorrow 
 
 from __future__ import annotations
 
-import operator
-import re
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,13 +25,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from jinja2 import StrictUndefined, TemplateError, UndefinedError
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from sqlmodel import Session, select
 
 from medspa.domain.catalog.models import Service
 from medspa.domain.clients.models import Client
 from medspa.domain.messaging.engage_models import MessageTemplate
+from medspa.domain.messaging.sandbox import MAX_OUTPUT, MAX_SOURCE, SYNTAX_HELP, TemplateInvalid, render_source
 from medspa.domain.money import format_money
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment
@@ -44,19 +39,9 @@ from medspa.domain.scheduling.references import format_display_code, manage_url,
 from medspa.domain.timezones import format_clinic_clock, format_clinic_time
 from medspa.settings import get_settings
 
-MAX_RANGE = 100
-MAX_OUTPUT = 20_000
-MAX_SOURCE = 20_000
 MAX_SUBJECT = 300
 CHANNELS = ("email", "sms")
-
-
-class TemplateInvalid(ValueError):
-    """A template that does not parse or render: `message` in words for the editor."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -88,13 +73,15 @@ VISIT_VARIABLES = ("client.first_name", "client.last_name", "clinic.name", "visi
 CLIENT_VARIABLES = ("client.first_name", "client.last_name", "clinic.name", "links.book", "links.unsubscribe")
 
 _SIGN_OFF = "\n\n{{ clinic.name }}"
+_HI = "Hi{% if client.first_name %} {{ client.first_name }}{% endif %},\n\n"  # "Hi," without a first name
+_WITH = "{% if visit.provider %} with {{ visit.provider }}{% endif %}"  # nothing for a visit without one
 
 KINDS: dict[str, TemplateKind] = {k.key: k for k in (
     TemplateKind(
         "booking_confirmation", "Booking confirmation",
         description="Sent when a visit is booked (online or at the desk); the email carries the visit as invite.ics.",
         email_subject="Confirmed: {{ visit.treatment }} on {{ visit.when }}",
-        email_body=("Hi {{ client.first_name }},\n\nYour {{ visit.treatment }} with {{ visit.provider }} is confirmed "
+        email_body=(_HI + "Your {{ visit.treatment }}" + _WITH + " is confirmed "
                     "for {{ visit.when }} at {{ visit.location }}"
                     "{% if visit.address %}, {{ visit.address }}{% endif %}.\n"
                     "{% if visit.deposit %}Deposit paid: {{ visit.deposit }}.\n{% endif %}"
@@ -108,8 +95,8 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
         "move_notice", "Reschedule notice",
         description="Sent when a visit moves to another time; the email carries the updated invite.ics.",
         email_subject="Moved: {{ visit.treatment }} on {{ visit.when }}",
-        email_body=("Hi {{ client.first_name }},\n\nYour {{ visit.treatment }} is moved to {{ visit.when }} with "
-                    "{{ visit.provider }} at {{ visit.location }} (it was {{ visit.old_when }}).\n"
+        email_body=(_HI + "Your {{ visit.treatment }} is moved to {{ visit.when }}" + _WITH
+                    + " at {{ visit.location }} (it was {{ visit.old_when }}).\n"
                     "Booking reference: {{ visit.reference }}" + _SIGN_OFF),
         sms_body=("{{ clinic.name }}: your {{ visit.treatment }} is moved to {{ visit.when }}. "
                   "Ref {{ visit.reference }}"),
@@ -118,7 +105,7 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
         "cancellation_notice", "Cancellation notice",
         description="Sent when the clinic or the client cancels a visit, with what happens to the deposit.",
         email_subject="Cancelled: {{ visit.treatment }} on {{ visit.when }}",
-        email_body=("Hi {{ client.first_name }},\n\nYour {{ visit.treatment }} on {{ visit.when }} at "
+        email_body=(_HI + "Your {{ visit.treatment }} on {{ visit.when }} at "
                     "{{ visit.location }} is cancelled.\n"
                     "{% if cancellation.deposit %}{{ cancellation.deposit }}\n{% endif %}"
                     "Booking reference: {{ visit.reference }}" + _SIGN_OFF),
@@ -129,7 +116,7 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
         "series_confirmation", "Series confirmation",
         description="One message for a recurring series booked at the desk, with every date.",
         email_subject="Confirmed: {{ visit.treatment }}, {{ series.count }} from {{ visit.when }}",
-        email_body=("Hi {{ client.first_name }},\n\nYour {{ visit.treatment }} series with {{ visit.provider }} at "
+        email_body=(_HI + "Your {{ visit.treatment }} series" + _WITH + " at "
                     "{{ visit.location }} is confirmed: {{ series.count }} ({{ series.description }}):\n"
                     "{{ series.visits }}\n\n{% if series.deposit %}{{ series.deposit }}\n{% endif %}"
                     "{{ series.terms }}\nManage your first visit: {{ links.manage }}" + _SIGN_OFF),
@@ -141,7 +128,7 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
         "deposit_receipt", "Deposit receipt", channels=("email",),
         description="Sent when an online booking's deposit is charged.",
         email_subject="Receipt: deposit {{ payment.amount }}",
-        email_body=("Hi {{ client.first_name }},\n\nWe received your deposit of {{ payment.amount }} for "
+        email_body=(_HI + "We received your deposit of {{ payment.amount }} for "
                     "{{ visit.treatment }} on {{ visit.when }}.\nCard ending {{ payment.card_last4 }}. "
                     "Booking reference: {{ visit.reference }}." + _SIGN_OFF),
         variables=VISIT_VARIABLES + ("payment.amount", "payment.card_last4")),
@@ -149,7 +136,7 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
         "checkout_receipt", "Checkout receipt", channels=("email",),
         description="Sent when a visit is checked out and paid.",
         email_subject="Receipt: {{ visit.treatment }} {{ receipt.total }}",
-        email_body=("Hi {{ client.first_name }},\n\nThank you for your visit. Your receipt:\n\n"
+        email_body=(_HI + "Thank you for your visit. Your receipt:\n\n"
                     "{{ visit.treatment }} on {{ visit.when }} at {{ visit.location }}\n"
                     "Price: {{ receipt.price }}\nDeposit applied: {{ receipt.deposit_applied }}\n"
                     "Charged now: {{ receipt.charged }}"
@@ -163,7 +150,7 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
         "deposit_refund", "Refund notice",
         description="Sent when a paid booking could not be kept and its deposit is refunded in full.",
         email_subject="Not booked: {{ visit.treatment }} on {{ visit.when }}",
-        email_body=("Hi {{ client.first_name }},\n\nWe could not keep your booking for {{ visit.treatment }} on "
+        email_body=(_HI + "We could not keep your booking for {{ visit.treatment }} on "
                     "{{ visit.when }} at {{ visit.location }}: the time was no longer free when your payment went "
                     "through.\n{% if refund.pending %}Your deposit of {{ refund.amount }} is being refunded to your "
                     "card in full; the payment service has not confirmed it yet, and we will keep at it until it "
@@ -177,7 +164,7 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
         "fee_notice", "Fee notice",
         description="Sent when a no-show fee is settled or a fee is waived.",
         email_subject="{{ fee.title }}: {{ visit.treatment }} on {{ visit.when }}",
-        email_body=("Hi {{ client.first_name }},\n\nAbout your {{ visit.treatment }} on {{ visit.when }} at "
+        email_body=(_HI + "About your {{ visit.treatment }} on {{ visit.when }} at "
                     "{{ visit.location }}:\n{{ fee.sentence }}\nBooking reference: {{ visit.reference }}" + _SIGN_OFF),
         sms_body=("{{ clinic.name }}: about your {{ visit.treatment }} on {{ visit.when }}: {{ fee.sentence }} "
                   "Ref {{ visit.reference }}"),
@@ -186,8 +173,8 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
         "waitlist_offer", "Waitlist offer",
         description="Sent when a time a client waits for opens up.",
         email_subject="A time opened: {{ visit.treatment }} on {{ visit.when }}",
-        email_body=("Hi {{ client.first_name }},\n\nA time you were waiting for is free: {{ visit.treatment }} with "
-                    "{{ visit.provider }} on {{ visit.when }} at {{ visit.location }}.\n{{ offer.terms }}\n"
+        email_body=(_HI + "A time you were waiting for is free: {{ visit.treatment }}" + _WITH
+                    + " on {{ visit.when }} at {{ visit.location }}.\n{{ offer.terms }}\n"
                     "Book it here: {{ offer.link }}" + _SIGN_OFF),
         sms_body=("{{ clinic.name }}: the {{ visit.treatment }} time you were waiting for is free: {{ visit.when }}"
                   "{% if offer.held_until %}, held for you until {{ offer.held_until }}{% endif %}. "
@@ -196,8 +183,8 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
     TemplateKind(
         "reminder", "Appointment reminder",
         email_subject="Reminder: your {{ visit.treatment }} on {{ visit.date }}",
-        email_body=("Hi {{ client.first_name }},\n\nThis is a reminder of your {{ visit.treatment }} with "
-                    "{{ visit.provider }} on {{ visit.when }} at {{ visit.location }}"
+        email_body=(_HI + "This is a reminder of your {{ visit.treatment }}" + _WITH
+                    + " on {{ visit.when }} at {{ visit.location }}"
                     "{% if visit.address %}, {{ visit.address }}{% endif %}.\n"
                     "Booking reference: {{ visit.reference }}\n{{ visit.terms }}\n"
                     "Need to change it? {{ links.manage }}" + _SIGN_OFF),
@@ -215,77 +202,27 @@ KINDS: dict[str, TemplateKind] = {k.key: k for k in (
     TemplateKind(
         "no_show_follow_up", "No-show follow-up",
         email_subject="We missed you today",
-        email_body=("Hi {{ client.first_name }},\n\nWe missed you at your {{ visit.treatment }} on {{ visit.when }}. "
+        email_body=(_HI + "We missed you at your {{ visit.treatment }} on {{ visit.when }}. "
                     "We hope all is well. Book a new time whenever suits you: {{ links.book }}" + _SIGN_OFF),
         sms_body="{{ clinic.name }}: we missed you today. Book a new time: {{ links.book }}",
         variables=VISIT_VARIABLES),
     TemplateKind(
         "review_request", "Review request", marketing=True,
         email_subject="How was your visit?",
-        email_body=("Hi {{ client.first_name }},\n\nThank you for visiting {{ clinic.name }}. We would love to hear "
+        email_body=(_HI + "Thank you for visiting {{ clinic.name }}. We would love to hear "
                     "how your {{ visit.treatment }} went: just reply to this email.\n\n"
                     "Unsubscribe: {{ links.unsubscribe }}" + _SIGN_OFF),
         sms_body="{{ clinic.name }}: thanks for your visit! Reply with how it went. Reply STOP to opt out.",
         variables=VISIT_VARIABLES + ("links.unsubscribe",)),
     TemplateKind(
         "birthday", "Birthday greeting", marketing=True,
-        email_subject="Happy birthday, {{ client.first_name }}!",
-        email_body=("Hi {{ client.first_name }},\n\nHappy birthday from all of us at {{ clinic.name }}!\n"
+        email_subject="Happy birthday{% if client.first_name %}, {{ client.first_name }}{% endif %}!",
+        email_body=(_HI + "Happy birthday from all of us at {{ clinic.name }}!\n"
                     "Treat yourself: {{ links.book }}\n\nUnsubscribe: {{ links.unsubscribe }}" + _SIGN_OFF),
-        sms_body="{{ clinic.name }}: happy birthday, {{ client.first_name }}! Reply STOP to opt out.",
+        sms_body=("{{ clinic.name }}: happy birthday{% if client.first_name %}, {{ client.first_name }}{% endif %}! "
+                  "Reply STOP to opt out."),
         variables=CLIENT_VARIABLES),
 )}
-
-
-# ---------------------------------------------------------------------------------- the sandbox
-
-
-def _capped_range(*args: int) -> range:
-    r = range(*args)
-    if len(r) > MAX_RANGE:
-        raise SecurityError(f"range() is limited to {MAX_RANGE} items in a message")
-    return r
-
-
-class _MessageSandbox(ImmutableSandboxedEnvironment):
-    """The sandbox with repetition and powers refused (a template cannot build a huge string)."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context, operator_name: str, left: Any, right: Any) -> Any:
-        if operator_name == "**":
-            raise SecurityError("powers are not allowed in a message")
-        if isinstance(left, (str, list, tuple)) or isinstance(right, (str, list, tuple)):
-            raise SecurityError("repeating text is not allowed in a message")
-        return operator.mul(left, right)
-
-
-_ENV = _MessageSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
-_ENV.globals["range"] = _capped_range
-
-
-def render_source(source: str, context: dict[str, Any]) -> str:
-    """Render Jinja2 `source` with `context` in the sandbox (see the module). Raises
-    TemplateInvalid with the reason in words ("Line 2: unknown name 'visit.tretment'")."""
-    if len(source) > MAX_SOURCE:
-        raise TemplateInvalid(f"Keep it under {MAX_SOURCE:,} characters")
-    try:
-        text = _ENV.from_string(source).render(context)
-    except SecurityError as exc:
-        raise TemplateInvalid(str(exc)) from exc
-    except UndefinedError as exc:
-        found = re.search(r"has no attribute '([^']+)'|^'([^']+)' is undefined", str(exc.message or ""))
-        name = next((g for g in found.groups() if g), "") if found else ""
-        raise TemplateInvalid(f"There is no variable named '{name}': use one from the list of variables" if name
-                              else f"Unknown variable: {exc.message}") from exc
-    except TemplateError as exc:
-        line = getattr(exc, "lineno", None)
-        raise TemplateInvalid(f"Line {line}: {exc.message}" if line else str(exc.message or exc)) from exc
-    except (TypeError, ValueError, ArithmeticError, AttributeError, KeyError, IndexError) as exc:
-        raise TemplateInvalid(f"{type(exc).__name__}: {exc}") from exc
-    if len(text) > MAX_OUTPUT:
-        raise TemplateInvalid(f"The message would be over {MAX_OUTPUT:,} characters")
-    return text
 
 
 # ---------------------------------------------------------------------------------- sources
@@ -315,19 +252,27 @@ def render_message(session: Session, kind: str, channel: str, context: dict[str,
                    service_id: int | None = None) -> Rendered | None:
     """`kind` on `channel` rendered with `context` from the clinic's wording (template_source).
     None when that wording's body is empty (the kind is off on that channel). A stored template
-    that fails to render (it was checked when saved, so only a changed context could) falls back
-    to the built-in default. The subject is one line, at most MAX_SUBJECT characters."""
+    that fails to render (it was checked when saved, so only a changed context or a stricter
+    sandbox could) or renders to an empty text for this visit falls back to the built-in
+    default; when the default is empty too, or fails as well, None (logged): one message's
+    wording never stops the others. The subject is one line, at most MAX_SUBJECT characters."""
     subject_src, body_src = template_source(session, kind, channel, service_id)
     if not body_src.strip():
         return None
-    try:
-        subject, body = render_source(subject_src, context), render_source(body_src, context)
-    except TemplateInvalid:
-        subject_src, body_src = KINDS[kind].default(channel)
-        if not body_src.strip():
-            return None
-        subject, body = render_source(subject_src, context), render_source(body_src, context)
-    return Rendered(" ".join(subject.split())[:MAX_SUBJECT], body.strip())
+    sources = [(subject_src, body_src)]
+    default = KINDS[kind].default(channel)
+    if default != (subject_src, body_src) and default[1].strip():
+        sources.append(default)
+    for subject_src, body_src in sources:
+        try:
+            subject, body = render_source(subject_src, context), render_source(body_src, context)
+        except TemplateInvalid as exc:
+            log.warning("message %s/%s (service %s) did not render: %s", kind, channel, service_id, exc.message)
+            continue
+        if body.strip():
+            return Rendered(" ".join(subject.split())[:MAX_SUBJECT], body.strip())
+        log.info("message %s/%s (service %s) rendered empty: trying the default", kind, channel, service_id)
+    return None
 
 
 # ---------------------------------------------------------------------------------- context
@@ -398,3 +343,8 @@ def with_extra(context: dict[str, Any], extra: dict[str, Any] | None) -> dict[st
     for key, value in (extra or {}).items():
         out[key] = {**out[key], **value} if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
+
+
+__all__ = ["CHANNELS", "KINDS", "MAX_OUTPUT", "MAX_SOURCE", "MAX_SUBJECT", "SYNTAX_HELP", "Rendered", "TemplateInvalid",
+           "TemplateKind", "client_context", "render_message", "render_source", "template_source", "visit_context",
+           "visit_variables", "with_extra"]

@@ -18,7 +18,9 @@ from medspa.domain.errors import NotFound
 from medspa.domain.identity.actor import Actor
 from medspa.domain.messaging.unsubscribe import read_unsubscribe_token
 from medspa.domain.work import atomic, now_of
-from medspa.settings import Settings
+from medspa.domain.practice.models import Organization
+from medspa.domain.scheduling.references import portal_url
+from medspa.settings import Settings, get_settings
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class UnsubscribeView:
     clinic_name: str
     channel: str
     subscribed: bool
+    portal_url: str = ""  # the clinic's client portal, where offers can be turned back on
 
 
 def _client(session, org_id: int, client_id: int) -> Client:
@@ -42,6 +45,12 @@ def _consent(client: Client, channel: str) -> bool:
     return bool(client.email_marketing_consent if channel == "email" else client.sms_marketing_consent)
 
 
+def _view(session, org_id: int, channel: str, client: Client, settings: Settings | None) -> UnsubscribeView:
+    org = session.get(Organization, org_id)
+    link = portal_url(org.slug, (settings or get_settings()).base_url) if org is not None else ""
+    return UnsubscribeView(clinic_name_of(session, org_id), channel, _consent(client, channel), link)
+
+
 def fetch_unsubscribe(token: str, *, settings: Settings | None = None,
                       engine: Engine | None = None) -> UnsubscribeView:
     """The page of `token` (a client merged since: the record it was merged into). Changes and
@@ -52,7 +61,7 @@ def fetch_unsubscribe(token: str, *, settings: Settings | None = None,
     org_id, client_id, channel = target
     with atomic(org_id, engine=engine) as work:
         client = _client(work.session, org_id, client_id)
-        return UnsubscribeView(clinic_name_of(work.session, org_id), channel, _consent(client, channel))
+        return _view(work.session, org_id, channel, client, settings)
 
 
 def do_unsubscribe(token: str, *, one_click: bool = False, ip: str = "", user_agent: str = "",
@@ -77,4 +86,4 @@ def do_unsubscribe(token: str, *, one_click: bool = False, ip: str = "", user_ag
         s.add(client)
         record(s, actor, "client.unsubscribe", "client", client.id, client_id=client.id, at=now, channel=channel,
                one_click=one_click, changed=bool(changed))
-        return UnsubscribeView(clinic_name_of(s, org_id), channel, _consent(client, channel))
+        return _view(s, org_id, channel, client, settings)

@@ -32,6 +32,7 @@ from medspa.domain.catalog.models import Service
 from medspa.domain.clients.consent import clinic_name_of, consent_wording, set_consent
 from medspa.domain.clients.merge import live_client_id
 from medspa.domain.clients.models import Client
+from medspa.domain.phones import display_phone
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.identity.models import UserAccount
@@ -45,7 +46,8 @@ from medspa.domain.portal.models import ClientAccount, PortalCode, PortalSession
 from medspa.domain.portal.words import ACTION_WORDS, ROLE_LABELS
 from medspa.domain.practice.models import Location, Organization, StaffMember
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
-from medspa.domain.scheduling.policy import cancel_rule, cancellation_deadline, fee_due, is_late_to_cancel, late_fee_status
+from medspa.domain.scheduling.policy import (NOTHING_PAID_RULE, cancel_rule, cancellation_deadline, fee_due,
+                                             is_late_to_cancel, late_fee_status)
 from medspa.domain.scheduling.references import manage_url
 from medspa.domain.scheduling.service import get_appointment
 from medspa.domain.timezones import format_clinic_time
@@ -106,7 +108,7 @@ class MyDetails:
     first_name: str = ""
     last_name: str = ""
     email: str = ""
-    phone: str = ""
+    phone: str = ""  # the mobile number as people read it ("+1 908-555-0178"; user trial: it showed E.164)
     email_marketing: bool = False
     sms_marketing: bool = False
     email_wording: str = ""  # the words each consent gives (clients.consent.consent_wording)
@@ -322,6 +324,8 @@ def _policy(appt: Appointment, location: Location, now: datetime) -> tuple[bool,
     if late_fee := fee_due(appt, location, "late_cancel"):  # the fee speaks where one applies
         until = format_clinic_time(cancellation_deadline(appt.start_at, window), location.time_zone)
         return late_keeps and is_late_to_cancel(appt, window, now), late_fee_status(appt, window, late_fee, now, until)
+    if not appt.deposit_cents:  # nothing to keep: what the confirmation said (user trial, issue 19)
+        return False, NOTHING_PAID_RULE
     if not late_keeps:
         return False, "Free cancellation until the visit starts: the deposit is refunded."
     late = is_late_to_cancel(appt, window, now)
@@ -357,7 +361,7 @@ def portal_overview(session: Session, actor: Actor, *, now: datetime) -> PortalO
             payments.setdefault(p.appointment_id, []).append(p)
     view = PortalOverview(
         clinic_name=org.name if org else "",
-        details=MyDetails(client.first_name, client.last_name, client.email or "", client.phone_e164 or "",
+        details=MyDetails(client.first_name, client.last_name, client.email or "", display_phone(client.phone_e164 or ""),
                           client.email_marketing_consent, client.sms_marketing_consent,
                           consent_wording("email", org.name if org else ""), consent_wording("sms", org.name if org else "")))
     for appt, service, provider, location in rows:
@@ -428,7 +432,7 @@ def set_marketing_consent(session: Session, actor: Actor, *, email: bool, sms: b
     record(session, actor, "client.consent_update", "client", client_id, client_id=client_id, at=now,
            before=before, after={"email": bool(email), "sms": bool(sms)})
     session.flush()
-    return MyDetails(client.first_name, client.last_name, client.email or "", client.phone_e164 or "",
+    return MyDetails(client.first_name, client.last_name, client.email or "", display_phone(client.phone_e164 or ""),
                      client.email_marketing_consent, client.sms_marketing_consent,
                      consent_wording("email", clinic), consent_wording("sms", clinic))
 

@@ -73,10 +73,15 @@ def manage_url(slug: str, token: str, base_url: str = "") -> str:
     return f"{base_url.rstrip('/')}/book/{slug}/manage/{token}"
 
 
+def portal_url(slug: str, base_url: str = "") -> str:
+    """The clinic's client portal: `{base_url}/portal/{slug}` (sign-in by emailed code)."""
+    return f"{base_url.rstrip('/')}/portal/{slug}"
+
+
 def portal_forms_url(slug: str, base_url: str = "") -> str:
     """The portal link that lands on the Forms tab after sign-in: `{base_url}/portal/{slug}?tab=forms`
     (the booking confirmation names it so the client fills the intake forms before the visit)."""
-    return f"{base_url.rstrip('/')}/portal/{slug}?tab=forms"
+    return f"{portal_url(slug, base_url)}?tab=forms"
 
 
 _MANAGE_LINK = re.compile(r"(/book/[a-z0-9-]+/manage/)[A-Za-z0-9_-]{20,64}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from medspa.domain.messaging.templates import SYNTAX_HELP
 from medspa.features.auth.shell import not_found_view, staff_header
 from medspa.features.campaigns.state import CampaignEditorState, CampaignRow, CampaignsState, Option
 
@@ -153,8 +154,8 @@ def _message() -> rx.Component:
         rx.cond(E.uses_sms, _field("Text message", rx.text_area(value=E.f_sms, on_change=E.set_sms, id="campaign-sms",
                                                                 rows="3", width="100%"), "sms_body")),
         rx.text("Variables: {{ client.first_name }}, {{ client.last_name }}, {{ clinic.name }}, {{ links.book }}, "
-                "{{ links.unsubscribe }}. An unsubscribe link (email) and \"Reply STOP to opt out.\" (text) are "
-                "added when missing.", size="1", color_scheme="gray"),
+                "{{ links.unsubscribe }}. " + SYNTAX_HELP + " An unsubscribe link (email) and \"Reply STOP to opt "
+                "out.\" (text) are added when missing.", size="1", color_scheme="gray"),
         rx.hstack(rx.button(rx.icon("eye", size=14), "Preview", variant="soft", on_click=E.preview,
                             id="campaign-preview"),
                   rx.button("Save draft", variant="outline", on_click=E.save_draft, id="campaign-save"), spacing="2"),

@@ -134,7 +134,8 @@ def settings_card() -> rx.Component:
                 _setting("reminder_hours", "Send the reminder",
                          rx.hstack(_number("reminder_hours", 1, 168), rx.text("hours before the visit", size="2"),
                                    align="center", spacing="2"),
-                         "1 to 168 hours (a week). Clients can choose their own in their profile."),
+                         "1 to 168 hours (a week). A client's own timing and channel, set at the desk on "
+                         "their record (Edit client), come first."),
                 _setting("reminder_late_booking", "A visit booked inside that time",
                          rx.select.root(
                              rx.select.trigger(id="msg-set-reminder_late_booking", width="260px"),

@@ -22,13 +22,14 @@ import reflex as rx
 from medspa.domain.errors import ValidationFailed
 from medspa.domain.messaging import template_actions as actions
 from medspa.domain.messaging.template_actions import Preview, TemplateView
-from medspa.domain.messaging.templates import MAX_SOURCE, MAX_SUBJECT
+from medspa.domain.messaging.templates import MAX_SOURCE, MAX_SUBJECT, SYNTAX_HELP
 from medspa.features.auth.state import StaffState
 from medspa.features.settings.state import Choice
 
 INVALID = "inset 0 0 0 1px var(--red-8)"
 SOURCE_WORDS = {"default": "Default wording", "clinic": "Your clinic's wording", "service": "This service's wording"}
 CHANNEL_WORDS = {"email": "Email", "sms": "Text (SMS)"}
+SAVED_WORDS = {"email": "by email", "sms": "by text message"}  # "Saved: clients now get this wording by email"
 
 
 @dataclasses.dataclass
@@ -218,7 +219,7 @@ class MessagesState(StaffState):
             return
         self._fill_view(done.value)
         self.msg_error = ""
-        self.msg_message = f"Saved: clients now get this {CHANNEL_WORDS[self.msg_channel].lower()}"
+        self.msg_message = f"Saved: clients now get this wording {SAVED_WORDS[self.msg_channel]}"
         await self._reload_custom()
 
     @rx.event
@@ -301,6 +302,7 @@ def _variables() -> rx.Component:
             "{{ " + v + " }}", variant="surface", color_scheme="gray", size="1", cursor="pointer",
             font_family="var(--code-font-family)", on_click=M.add_variable(v))),
             wrap="wrap", gap="6px", id="msg-variables"),
+        rx.text(SYNTAX_HELP, size="1", color_scheme="gray", id="msg-syntax"),
         spacing="1", width="100%")
 
 
@@ -351,8 +353,7 @@ def _editor() -> rx.Component:
             spacing="1", width="100%"),
         _variables(),
         rx.hstack(
-            rx.button(rx.icon("rotate-ccw", size=15), "Reset to default", variant="soft", color_scheme="gray",
-                      id="msg-reset", on_click=M.reset_template, disabled=M.msg_source == "default", type="button"),
+            _reset_button(),
             rx.button(rx.icon("save", size=15), "Save", id="msg-save", on_click=M.save_template, loading=M.msg_saving,
                       type="button"),
             justify="end", width="100%", spacing="2"),
@@ -361,6 +362,26 @@ def _editor() -> rx.Component:
         rx.cond(M.msg_error != "", rx.callout(M.msg_error, icon="circle-alert", color_scheme="red", size="1",
                                               width="100%", id="msg-error")),
         spacing="4", width="100%"), width="100%")
+
+
+def _reset_button() -> rx.Component:
+    """"Reset to default" asks first: one click used to throw the clinic's wording away (user trial)."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button(rx.icon("rotate-ccw", size=15), "Reset to default", variant="soft",
+                                          color_scheme="gray", id="msg-reset", disabled=M.msg_source == "default",
+                                          type="button")),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Reset this message?"),
+            rx.alert_dialog.description(
+                "The clinic's own wording of this message is deleted and clients get the default again "
+                "(for a service: the clinic's wording). This cannot be undone.", size="2"),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Keep my wording", variant="soft", color_scheme="gray",
+                                                 type="button")),
+                rx.alert_dialog.action(rx.button("Reset", color_scheme="red", on_click=M.reset_template,
+                                                 type="button", id="msg-reset-confirm")),
+                justify="end", gap="3", margin_top="1em"),
+            max_width="28em"))
 
 
 def _preview() -> rx.Component:
@@ -375,7 +396,10 @@ def _preview() -> rx.Component:
             rx.box(
                 rx.text(M.pv_subject, weight="bold", size="2", id="msg-preview-subject"),
                 rx.separator(size="4", margin_y="8px"),
-                rx.text(rx.cond(M.pv_body != "", M.pv_body, "Not sent by email."), size="2",
+                rx.text(rx.cond(M.pv_body != "", M.pv_body,
+                                rx.cond(M.msg_errors.contains("body") | M.msg_errors.contains("subject"),
+                                        "Fix the error in the message to see it here.", "Not sent by email.")),
+                        size="2",
                         white_space="pre-wrap", id="msg-preview-email", word_break="break-word"),
                 padding="12px 14px", border=f"1px solid {rx.color('gray', 5)}", border_radius="10px",
                 background=rx.color("gray", 1), width="100%", max_height="360px", overflow_y="auto"),
@@ -387,10 +411,12 @@ def _preview() -> rx.Component:
                     rx.box(rx.text(M.pv_sms, size="2", white_space="pre-wrap", word_break="break-word"),
                            id="msg-preview-sms", padding="10px 14px", border_radius="16px 16px 16px 4px",
                            background=rx.color("gray", 3), max_width="340px"),
-                    rx.text("Not sent by text.", size="2", color_scheme="gray", id="msg-preview-sms")),
+                    rx.text(rx.cond(M.msg_errors.contains("body"), "Fix the error in the message to see it here.",
+                                    "Not sent by text."), size="2", color_scheme="gray", id="msg-preview-sms")),
             rx.cond(M.pv_sms != "", rx.text(
                 M.pv_chars, " characters · ", M.pv_segments, rx.cond(M.pv_segments == 1, " segment", " segments"),
-                rx.cond(M.pv_segments > 1, " (each segment is billed)", ""),
+                rx.cond(M.pv_segments > 1, " (each segment is billed; an emoji or a special character makes "
+                                           "segments 70 characters instead of 160)", ""),
                 size="1", color=rx.cond(M.pv_segments > 2, rx.color("amber", 11), rx.color("gray", 10)),
                 id="msg-preview-count")),
             spacing="1", width="100%")),

@@ -31,13 +31,18 @@ class FlaggedView:
     when: str = ""
     who: str = ""  # the client's name, or the number when no client has it
     href: str = ""  # the client's profile ("" unknown sender)
+    phone: str = ""  # the sender's number, to call or text back ("" when `who` is already the number)
+    phone_href: str = ""  # tel: link of the number
     note: str = ""  # what the desk should know beside the words ("Cancel" opted the number out)
 
 
 def flagged_view(row) -> FlaggedView:
-    """The list's line of a domain InboundRow."""
+    """The list's line of a domain InboundRow: a known client's name with their number beside it
+    (the desk answers by phone: user trial), or the number alone."""
     href = f"/clients/{row.client_id}" if row.client_id else ""
-    return FlaggedView(row.id, row.body, row.received_label, row.client_name or row.from_label, href, row.note)
+    phone = row.from_label if row.client_name else ""
+    return FlaggedView(row.id, row.body, row.received_label, row.client_name or row.from_label, href, phone,
+                       f"tel:{row.from_address}" if row.from_address else "", row.note)
 
 
 class FlaggedTextsState(StaffState):
@@ -100,6 +105,7 @@ def _row(t: FlaggedView) -> rx.Component:
         rx.vstack(
             rx.hstack(rx.cond(t.href != "", rx.link(t.who, href=t.href, weight="medium", size="2"),
                               rx.text(t.who + " (not a client on file)", size="2", weight="medium")),
+                      rx.cond(t.phone != "", rx.link(t.phone, href=t.phone_href, size="2")),
                       rx.text(t.when, size="1", color_scheme="gray"), spacing="2", align="baseline", wrap="wrap"),
             rx.text(t.body, size="2", white_space="pre-wrap"),
             rx.cond(t.note != "", rx.text(t.note, size="1", color_scheme="amber", class_name="texts-note")),
