@@ -342,3 +342,51 @@ def test_results_read_clearly_queued_is_its_own_figure_and_sent_needs_a_hand_ove
     assert campaign_status_label("sending", Results(waiting=2)) == "Sending"
     assert campaign_status_label("sent", Results(failed=1)) == "Sent"
     assert Results(sent=3).sent_text == "3 sent"
+
+
+def test_stop_sending_skips_who_waits_and_keeps_what_is_queued(clinic):
+    with tenant_session(clinic.org_id, clinic.engine) as s:
+        ny = _client(s, clinic, "Nyla", sms=False, zone="America/New_York")  # 12:00: queued now
+        syd = _client(s, clinic, "Sydney", sms=False, zone="Australia/Sydney")  # 02:00: waits for 08:00
+        s.commit()
+        ny_id, syd_id = ny.id, syd.id
+    campaign_id = _draft(clinic, channel="email")
+    assert ca.do_send_campaign_now(_owner(clinic), campaign_id, clock=FixedClock(NOW), engine=clinic.engine) == 1
+    assert ca.do_cancel_campaign(_owner(clinic), campaign_id, clock=FixedClock(NOW + timedelta(minutes=5)),
+                                 engine=clinic.engine) == 1
+    rec = _recipients(clinic, campaign_id)
+    assert (rec[(syd_id, "email")].status, rec[(syd_id, "email")].skip_reason) == ("skipped", "campaign stopped")
+    assert rec[(ny_id, "email")].status == "queued"
+    assert ca.do_campaign_tick(clock=FixedClock(NOW + timedelta(hours=7)), engine=clinic.engine).queued == 0
+    assert [m.client_id for m in _messages(clinic, campaign_id)] == [ny_id]  # the queued one stays
+    info = ca.fetch_campaign(_owner(clinic), campaign_id, engine=clinic.engine)
+    assert (info.status, info.results.waiting, info.results.skipped) == ("cancelled", 0, (("campaign stopped", 1),))
+    with pytest.raises(NotFound):  # stopped once
+        ca.do_cancel_campaign(_owner(clinic), campaign_id, clock=FixedClock(NOW), engine=clinic.engine)
+    sent_id = _draft(clinic, channel="email", segment="all_consenting")
+    with tenant_session(clinic.org_id, clinic.engine) as s:
+        s.get(Client, syd_id).time_zone = "America/New_York"
+        s.commit()
+    ca.do_send_campaign_now(_owner(clinic), sent_id, clock=FixedClock(NOW), engine=clinic.engine)
+    assert ca.fetch_campaign(_owner(clinic), sent_id, engine=clinic.engine).status == "sent"
+    with pytest.raises(NotFound):  # a sent campaign has nothing to stop
+        ca.do_cancel_campaign(_owner(clinic), sent_id, clock=FixedClock(NOW), engine=clinic.engine)
+
+
+def test_one_message_per_address_and_channel_the_first_eligible_client_wins(clinic):
+    with tenant_session(clinic.org_id, clinic.engine) as s:
+        no_sms = _client(s, clinic, "Ana", consent_sms=False, zone="America/New_York", phone="+14155550111")
+        first = _client(s, clinic, "Bea", zone="America/New_York", phone="+14155550111")
+        second = _client(s, clinic, "Bel", zone="America/New_York", phone="+14155550111")
+        other = _client(s, clinic, "Cy", zone="America/New_York", phone="+14155550112")
+        s.commit()
+        ids = [c.id for c in (no_sms, first, second, other)]
+    campaign_id = _draft(clinic)
+    ca.do_send_campaign_now(_owner(clinic), campaign_id, clock=FixedClock(NOW), engine=clinic.engine)
+    sent = sorted((m.channel, m.to_address, m.client_id) for m in _messages(clinic, campaign_id))
+    assert [m for m in sent if m[0] == "sms"] == [("sms", "+14155550111", ids[1]), ("sms", "+14155550112", ids[3])]
+    assert len([m for m in sent if m[0] == "email"]) == 4  # different emails: each gets one
+    rec = _recipients(clinic, campaign_id)
+    assert rec[(ids[0], "sms")].skip_reason == NO_CONSENT
+    assert (rec[(ids[2], "sms")].status, rec[(ids[2], "sms")].skip_reason) == \
+        ("skipped", "same address as another recipient")

@@ -107,7 +107,7 @@ def audit(clinic, action: str) -> list[AuditEvent]:
     ("Unsubscribe", "stop"), ("CANCEL", "stop"), ("end", "stop"), ("Quit!", "stop"), ("opt-out", "stop"),
     ("OPTOUT", "stop"), ("revoke", "stop"), ("START", "start"), ("unstop", "start"), ("Yes", "start"),
     ("HELP", "help"), ("info?", "help"), ("please stop texting me", ""), ("stopp", ""), ("", ""),
-    ("Can I move my appointment?", "")])
+    ("Can I move my appointment?", ""), ("ＳＴＯＰ", "stop"), ("ｓｔａｒｔ", "start"), ("STOP\x00", "stop")])
 def test_keywords_are_the_whole_message(body, word):
     assert keyword_of(body) == word
 
@@ -140,7 +140,45 @@ def test_stop_variants_opt_the_number_out_of_sms_only_and_start_lifts_it(engine,
     assert client(clinic, ana_id).sms_marketing_consent is False
     (opt_in,) = audit(clinic, "contact.opt_in")
     assert (opt_in.client_id, opt_in.detail["lifted"]) == (ana_id, True)
-    assert fetch_flagged_count(clinic.staff_actor(), engine=engine) == 0  # STOP / START are never flagged
+    # STOP / START are never flagged; only the "Cancel" is, for the desk (they may have meant the visit)
+    assert [(m.body, m.flagged) for m in inbound(clinic) if m.flagged] == [("Cancel", True)]
+    assert fetch_flagged_count(clinic.staff_actor(), engine=engine) == 1
+
+
+def test_cancel_opts_out_and_waits_for_the_desk_with_a_note(engine, owner_engine, sms):
+    # Twilio opts a number out on CANCEL; the client may have meant their visit, so the desk sees it too
+    settings, _ = sms
+    clinic = build_clinic(engine, owner_engine)
+    to, ana = own_number(clinic, owner_engine), number()
+    ana_id = add_client(clinic, ana)
+    http = http_for(engine, settings)
+    assert text_in(http, ana, to, "Cancel").status_code == 200
+    assert text_in(http, ana, to, "STOP").status_code == 200
+    assert marks(clinic) == [("sms", ana, "opted_out")]
+    assert client(clinic, ana_id).sms_marketing_consent is False
+    assert [(m.keyword, m.flagged) for m in inbound(clinic)] == [("stop", True), ("stop", False)]
+    desk = clinic.staff_actor()
+    (waiting,) = fetch_flagged_texts(desk, clock=CLOCK, engine=engine)
+    assert (waiting.body, waiting.client_id, waiting.keyword) == ("Cancel", ana_id, "stop")
+    assert "meant their visit" in waiting.note and "START" in waiting.note
+    assert [t.note for t in fetch_client_texts(desk, ana_id, clock=CLOCK, engine=engine)] == [waiting.note, ""]
+    assert do_mark_inbound_handled(desk, waiting.id, clock=CLOCK, engine=engine) is True
+    assert fetch_flagged_count(desk, engine=engine) == 0
+    assert marks(clinic) == [("sms", ana, "opted_out")]  # handling it does not lift the opt-out
+
+
+def test_a_nul_in_a_signed_text_is_dropped_and_its_stop_applied(engine, owner_engine, sms):
+    # PostgreSQL text cannot hold U+0000: it was a 500 that Twilio retried, and the STOP never applied
+    settings, _ = sms
+    clinic = build_clinic(engine, owner_engine)
+    to, ana = own_number(clinic, owner_engine), number()
+    ana_id = add_client(clinic, ana)
+    http = http_for(engine, settings)
+    assert text_in(http, ana + "\x00", to, "STOP\x00").status_code == 200
+    assert marks(clinic) == [("sms", ana, "opted_out")]
+    (kept,) = inbound(clinic)
+    assert (kept.client_id, kept.from_address, kept.body, kept.keyword, kept.flagged) == \
+        (ana_id, ana, "STOP", "stop", False)
 
 
 def test_a_forged_or_missing_signature_writes_nothing(engine, owner_engine, sms):

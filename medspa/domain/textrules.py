@@ -8,6 +8,9 @@
 - `strip_invisible(text, limit)`: the same characters removed, cut to `limit` characters (the
   IP address and user agent an actor brings are recorded this way: never refused, never a
   crash on NUL, which PostgreSQL text refuses).
+- `strip_unstorable(text)`: only what PostgreSQL text cannot hold (NUL) or UTF-8 cannot encode
+  (lone surrogates) removed, everything else kept as received: for text that arrives from
+  outside and is kept, never refused (a client's inbound text), and for search input.
 - `has_control(text, multiline=False)` / `refuse_control(text, key, errors, multiline=False)`:
   THE check of free text the clinical record keeps (history, form answers, chart notes,
   override reasons, documents, orders, results, the test catalog). PostgreSQL refuses a NUL
@@ -40,6 +43,17 @@ def strip_invisible(value: object, limit: int) -> str:
     return "".join(ch for ch in value if unicodedata.category(ch) not in INVISIBLE_CATEGORIES)[:limit]
 
 
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""NUL (PostgreSQL text and JSON refuse it) and lone surrogates (not encodable as UTF-8)."""
+
+
+def strip_unstorable(value: object) -> str:
+    """`value` without the characters PostgreSQL text cannot hold (UNSTORABLE), nothing else
+    changed; "" for a non-string."""
+    if not isinstance(value, str):
+        return ""
+    return UNSTORABLE.sub("", value)
+
 
 CONTROL_MESSAGE = "Remove the invisible control characters"
 """The field message for text with control characters."""
@@ -68,5 +82,5 @@ def refuse_control(text: str, key: str, errors: dict[str, str], *, multiline: bo
     return True
 
 
-__all__ = ["CONTROL_MESSAGE", "INVISIBLE_CATEGORIES", "has_control", "has_invisible", "refuse_control",
-           "strip_invisible"]
+__all__ = ["CONTROL_MESSAGE", "INVISIBLE_CATEGORIES", "UNSTORABLE", "has_control", "has_invisible", "refuse_control",
+           "strip_invisible", "strip_unstorable"]

@@ -39,6 +39,7 @@ from medspa.domain.phones import national_phone, phone_search
 from medspa.domain.practice.models import Location
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus
 from medspa.domain.scheduling.references import normalise_display_code
+from medspa.domain.textrules import UNSTORABLE, strip_unstorable
 from medspa.domain.timezones import local_day_bounds
 
 MIN_QUERY = 2
@@ -51,9 +52,6 @@ TODAY_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN, App
 # countries whose people write dates month first (03/07/1988 = 7 March); elsewhere day first
 MONTH_FIRST = frozenset({"US", "PR", "GU", "VI", "AS", "MP", "UM", "PH", "FM", "MH", "PW"})
 _DATE = re.compile(r"^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})$")
-# what PostgreSQL text cannot hold (NUL) or UTF-8 cannot encode (lone surrogates): dropped
-# from the search text, and a cursor holding them is not ours
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _BIGINT = 2**63
 
 
@@ -172,7 +170,7 @@ def _decode(cursor: str, shape: tuple[type, ...]) -> list | None:
     for value, kind in zip(values, shape):
         if kind is int and not (type(value) is int and -_BIGINT <= value < _BIGINT):
             return None
-        if kind is str and not (isinstance(value, str) and not _UNSTORABLE.search(value)):
+        if kind is str and not (isinstance(value, str) and not UNSTORABLE.search(value)):
             return None
     return values
 
@@ -202,7 +200,7 @@ def list_clients(session: Session, *, org_id: int, now: datetime, query: str = "
     birth. Raises nothing for any text."""
     view = view if view in VIEWS else "newest"
     region = clinic_region(session, org_id)
-    text = " ".join(_UNSTORABLE.sub("", query if isinstance(query, str) else "").split())[:MAX_QUERY]
+    text = " ".join(strip_unstorable(query).split())[:MAX_QUERY]
     searched = len(text) >= MIN_QUERY
     if searched:
         found = _search_keys(session, text, region)

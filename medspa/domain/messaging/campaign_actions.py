@@ -97,10 +97,12 @@ def do_send_campaign_now(actor: Actor, campaign_id: int, *, clock: Clock | None 
 
 
 def do_cancel_campaign(actor: Actor, campaign_id: int, *, clock: Clock | None = None,
-                       engine: Engine | None = None) -> None:
-    """Cancel a campaign that has not started (audited). Raises NotFound."""
+                       engine: Engine | None = None) -> int:
+    """Cancel a campaign that has not started, or stop one that is sending ("Stop sending": its
+    pending recipients are skipped, what is already queued goes); audited. Returns how many
+    recipients were stopped. Raises NotFound (also a sent or cancelled campaign)."""
     with atomic(actor.org_id, engine=engine) as work:
-        cs.cancel(work.session, actor, campaign_id, now_of(clock))
+        return cs.cancel(work.session, actor, campaign_id, now_of(clock))
 
 
 @dataclass(frozen=True)

@@ -3,18 +3,24 @@
 Life: draft (save_draft: name, segment and parameters, channel, the email's subject and body
 and the SMS's text, Jinja2 sources rendered in messaging.templates' sandbox with the client
 context incl. links.unsubscribe) -> scheduled (schedule: an instant in the future, typed as a
-location's wall-clock time; send_now: now) -> sending -> sent; or cancelled before it starts.
+location's wall-clock time; send_now: now) -> sending -> sent; or cancelled (before it starts, or while sending: what is queued goes).
 
 The periodic tick (campaign_tick, every minute) does the sending in two steps:
 - start: a due scheduled campaign (row locked, SKIP LOCKED) becomes `sending` and its
   recipients are snapshotted, one row per client and channel (unique, INSERT ... ON CONFLICT
   DO NOTHING): `skipped` with the marketing gate's reason (no consent, opted out,
-  undeliverable, no address; messaging.marketing), else `pending` with due_at = the start
-  moved out of the clinic's quiet hours in the client's time zone (quiet_hours.next_allowed).
+  undeliverable, no address; messaging.marketing) or SAME_ADDRESS (a second client record
+  with the same email or mobile number on that channel: the first client, by segment
+  order, gets the one message), else `pending` with due_at = the start moved out of the
+  clinic's quiet hours in the client's time zone (quiet_hours.next_allowed).
 - queue: each due pending recipient (row locked, SKIP LOCKED) is checked against the gate
-  again (consent may have been withdrawn while it waited), rendered and written to the outbox
-  (kind "campaign", campaign_id, dedupe key campaign-<id>-<channel>-<client id>) and becomes
-  `queued`; a sending campaign without pending recipients becomes `sent`.
+  again (consent may have been withdrawn while it waited) and against quiet hours again (a
+  recipient due at 20:59 that a stalled worker reaches at 23:00 waits: due_at moves to the
+  window's end, as reminders do), rendered and written to the outbox (kind "campaign",
+  campaign_id, dedupe key campaign-<id>-<channel>-<client id>) and becomes `queued`; a
+  sending campaign without pending recipients becomes `sent`.
+- stop: a sending campaign can be stopped (cancel): its pending recipients become skipped
+  STOPPED, the messages already written stay in the outbox.
 Two workers or a re-run never write a message twice (row locks, unique recipients, dedupe keys).
 
 Results (figures, status label): messaging.campaign_results. Every function takes a tenant session
@@ -44,9 +50,10 @@ from medspa.domain.messaging.campaign_results import Results, campaign_results
 from medspa.domain.messaging.engage_models import CAMPAIGN_CHANNELS, Campaign, CampaignRecipient
 from medspa.domain.messaging.marketing import CAMPAIGN_KIND, address_of, marketing_refusals
 from medspa.domain.messaging.models import OutboxMessage
-from medspa.domain.messaging.quiet_hours import next_allowed
+from medspa.domain.messaging.quiet_hours import in_quiet_hours, next_allowed
 from medspa.domain.messaging.segments import SEGMENTS, channels_of, clean_params, segment_clients
 from medspa.domain.messaging.service import add_new_messages
+from medspa.domain.messaging.suppression import normal_address
 from medspa.domain.messaging.templates import MAX_SUBJECT, TemplateInvalid, client_context, render_source
 from medspa.domain.messaging.unsubscribe import unsubscribe_url
 from medspa.domain.practice.models import Location, Organization
@@ -62,6 +69,8 @@ SMS_FOOTER = " Reply STOP to opt out."
 _STOP_WORD = re.compile(r"\bstop\b", re.IGNORECASE)
 log = logging.getLogger(__name__)
 CHANNEL_LABELS = {"email": "Email", "sms": "Text message", "both": "Email and text"}
+SAME_ADDRESS = "same address as another recipient"  # skip reason: one message per address and channel
+STOPPED = "campaign stopped"  # skip reason of the recipients still pending when it was stopped
 
 
 def _require(actor: Actor) -> None:
@@ -269,14 +278,32 @@ def send_now(session: Session, actor: Actor, campaign_id: int, now: datetime) ->
     start_campaign(session, row, now)
 
 
-def cancel(session: Session, actor: Actor, campaign_id: int, now: datetime) -> None:
-    """Cancel a draft or scheduled campaign (not one that started). Raises NotFound."""
+def cancel(session: Session, actor: Actor, campaign_id: int, now: datetime) -> int:
+    """Cancel a draft or scheduled campaign, or stop a sending one: its pending recipients
+    (those waiting for quiet hours to end or for the next batch) become skipped STOPPED,
+    while the messages already written to the outbox stay. Returns how many recipients were
+    stopped (0 before it started). The campaign row is locked first, so a tick that holds it
+    finishes its batch before (or skips it after). Raises NotFound (also a sent or cancelled
+    campaign)."""
     _require(actor)
     row = _campaign(session, campaign_id, lock=True)
-    if row.status not in ("draft", "scheduled"):
+    if row.status not in ("draft", "scheduled", "sending"):
         raise NotFound("campaign")
+    stopped = 0
+    if row.status == "sending":
+        pending = session.exec(select(CampaignRecipient).where(CampaignRecipient.campaign_id == row.id,
+                                                               CampaignRecipient.status == "pending")
+                               .with_for_update()).all()
+        for r in pending:
+            r.status, r.skip_reason = "skipped", STOPPED
+            session.add(r)
+        stopped = len(pending)
+        row.finished_at = now
+    was = row.status
     row.status = "cancelled"
-    record(session, actor, "campaign.cancel", "campaign", row.id, at=now)
+    session.flush()
+    record(session, actor, "campaign.cancel", "campaign", row.id, at=now, was=was, stopped=stopped)
+    return stopped
 
 
 # ---------------------------------------------------------------------------------- sending
@@ -292,8 +319,13 @@ def start_campaign(session: Session, campaign: Campaign, now: datetime) -> int:
     rows = []
     for ch in channels_of(campaign.channel):
         refusals = marketing_refusals(session, clients, ch)
+        taken: set[str] = set()  # normalised addresses a recipient already has on this channel
         for client in clients:
             reason = refusals[client.id]
+            if not reason:
+                address = normal_address(ch, address_of(client, ch))
+                reason = SAME_ADDRESS if address in taken else ""
+                taken.add(address)
             due = start if reason else next_allowed(max(start, now), zones[client.id], org.quiet_start, org.quiet_end)
             rows.append({"org_id": campaign.org_id, "campaign_id": campaign.id, "client_id": client.id, "channel": ch,
                          "address": address_of(client, ch)[:254], "due_at": due,
@@ -320,8 +352,9 @@ def start_due(session: Session, now: datetime) -> list[int]:
 
 def queue_due(session: Session, now: datetime, *, limit: int = BATCH) -> tuple[int, int]:
     """Write the outbox message of up to `limit` due pending recipients of sending campaigns
-    (rows locked, SKIP LOCKED), re-checking the marketing gate (a refused one is skipped);
-    returns (recipients handled, messages queued)."""
+    (rows locked, SKIP LOCKED), re-checking the marketing gate (a refused one is skipped) and
+    quiet hours in the client's zone (one inside them stays pending, due_at moved to their
+    end); returns (recipients handled, messages queued)."""
     pending = session.exec(select(CampaignRecipient).join(Campaign, Campaign.id == CampaignRecipient.campaign_id)
                            .where(CampaignRecipient.status == "pending", CampaignRecipient.due_at <= now,
                                   Campaign.status == "sending")
@@ -333,10 +366,15 @@ def queue_due(session: Session, now: datetime, *, limit: int = BATCH) -> tuple[i
     clients = {c.id: c for c in session.exec(select(Client).where(Client.id.in_({r.client_id for r in pending})))}
     campaigns = {c.id: c for c in session.exec(select(Campaign).where(Campaign.id.in_({r.campaign_id for r in pending})))}
     refusals = {ch: marketing_refusals(session, list(clients.values()), ch) for ch in ("email", "sms")}
+    zones = client_time_zones(session, list(clients.values()))
     queued = 0
     for r in pending:
         client, campaign = clients[r.client_id], campaigns[r.campaign_id]
         reason = refusals[r.channel][client.id]
+        if not reason and in_quiet_hours(now, zones[client.id], org.quiet_start, org.quiet_end):
+            # due before quiet hours but reached inside them (a stalled worker, long batches): wait
+            r.due_at = next_allowed(now, zones[client.id], org.quiet_start, org.quiet_end)
+            continue
         text_: tuple[str, str] | None = None
         if not reason:
             try:

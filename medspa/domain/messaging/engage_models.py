@@ -36,8 +36,9 @@ INBOUND_KEYWORDS = ("", "stop", "start", "help")
 
 class InboundMessage(SQLModel, table=True):
     """A text a client sent to one of the clinic's numbers (Twilio's inbound webhook). `keyword`:
-    "stop" / "start" / "help" when it was one of those commands (never flagged), else "" and
-    `flagged` for the desk until someone marks it handled (handled_at, handled_by).
+    "stop" / "start" / "help" when it was one of those commands (not flagged, except a
+    "Cancel": a stop the client may have meant for the visit), else "" and `flagged` for the
+    desk until someone marks it handled (handled_at, handled_by).
     provider_id: Twilio's MessageSid (a replayed webhook adds nothing)."""
 
     __tablename__ = "inbound_message"

@@ -10,6 +10,11 @@ kept as inbound_message rows, with the keywords carriers require handled.
   wording (clients.consent), which a keyword is not.
 - HELP / INFO: kept with keyword "help" (Twilio's opt-out management answers it).
 - anything else: kept `flagged` for the desk until someone marks it handled.
+- CANCEL (DESK_STOP_WORDS): a STOP word for Twilio and the carriers, so the number is opted
+  out as for STOP, but a client may well have meant the visit: it is ALSO flagged for the
+  desk, with a note saying so (InboundRow.note). STOP, START and HELP are never flagged.
+
+Keywords are read after NFKC normalisation, so full-width "ＳＴＯＰ" is STOP too.
 
 The sender is matched to a client by number (client.phone_e164, E.164): when several live
 (not merged) clients share the number, the newest record (highest id) is named, since it is
@@ -19,6 +24,7 @@ the one most likely entered last with that number; the opt-out still covers them
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,14 +47,24 @@ from medspa.domain.timezones import format_clinic_time
 STOP_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"})
 START_WORDS = frozenset({"start", "unstop", "yes"})
 HELP_WORDS = frozenset({"help", "info"})
+# STOP words a client may have written about their visit: opted out AND flagged for the desk
+DESK_STOP_WORDS = frozenset({"cancel"})
+DESK_STOP_NOTE = ("Texts to this number are now off (CANCEL works like STOP). They may have meant their visit: "
+                  "check with them; they can text START to get texts again.")
 _NOT_LETTERS = re.compile(r"[\W_]+", re.UNICODE)
 BODY_LIMIT = 2000  # an SMS is at most 1600 characters (10 segments); kept whole below this
 
 
+def _word_of(body: str) -> str:
+    """The message as one keyword candidate: NFKC-normalised (full-width letters are plain
+    ones), casefolded, without spaces, punctuation or underscores."""
+    return _NOT_LETTERS.sub("", unicodedata.normalize("NFKC", body or "").casefold())
+
+
 def keyword_of(body: str) -> str:
     """"stop", "start" or "help" when the whole message is one of those keywords (case, spaces
-    and punctuation ignored: "Stop!", "STOP ALL", "opt-out"), else ""."""
-    word = _NOT_LETTERS.sub("", (body or "").casefold())
+    and punctuation ignored: "Stop!", "STOP ALL", "opt-out"; NFKC, so "ＳＴＯＰ" too), else ""."""
+    word = _word_of(body)
     if word in STOP_WORDS:
         return "stop"
     if word in START_WORDS:
@@ -56,6 +72,19 @@ def keyword_of(body: str) -> str:
     if word in HELP_WORDS:
         return "help"
     return ""
+
+
+def for_the_desk(body: str) -> bool:
+    """Whether a text waits for the desk: any text that is not a keyword, and a keyword a
+    client may have meant otherwise (DESK_STOP_WORDS: "Cancel")."""
+    keyword = keyword_of(body)
+    return not keyword or _word_of(body) in DESK_STOP_WORDS
+
+
+def desk_note(keyword: str, body: str) -> str:
+    """What the desk should know about a kept text beside its words: DESK_STOP_NOTE for a
+    CANCEL that opted the number out, else ""."""
+    return DESK_STOP_NOTE if keyword == "stop" and _word_of(body) in DESK_STOP_WORDS else ""
 
 
 def clients_with_number(session: Session, number: str) -> list[Client]:
@@ -99,7 +128,7 @@ def _store(session: Session, org_id: int, sms: InboundText, client: Client | Non
     """Insert the inbound_message row; None when this MessageSid is already kept (a replay)."""
     values = dict(org_id=org_id, client_id=client.id if client else None, channel="sms",
                   from_address=sms.from_number[:254], to_address=sms.to_number[:254], body=sms.body[:BODY_LIMIT],
-                  provider_id=sms.sid[:64] or None, received_at=now, keyword=keyword, flagged=not keyword)
+                  provider_id=sms.sid[:64] or None, received_at=now, keyword=keyword, flagged=for_the_desk(sms.body))
     statement = insert(InboundMessage).values(**values).returning(InboundMessage.id)
     if sms.sid:
         statement = statement.on_conflict_do_nothing(index_elements=["org_id", "provider_id"],
@@ -110,7 +139,7 @@ def _store(session: Session, org_id: int, sms: InboundText, client: Client | Non
 def receive_text(session: Session, org_id: int, sms: InboundText, *, now: datetime) -> str:
     """Keep one verified inbound text in clinic `org_id`'s transaction and act on its keyword
     (see the module); `now`: aware UTC. Returns "duplicate" (its MessageSid was kept before:
-    nothing changes), "stop", "start", "help" or "flagged"."""
+    nothing changes), "stop", "start", "help" or "flagged" (a "Cancel" is "stop", and flagged too)."""
     actor = Actor.system(org_id, "Twilio inbound text")
     clients = clients_with_number(session, sms.from_number)
     client = clients[0] if clients else None
@@ -151,6 +180,7 @@ class InboundRow:
     handled_by: str
     received_label: str = ""  # "Wed, Jul 1, 2026, 8:00 AM EDT (America/New_York)": the clinic's zone
     from_label: str = ""  # the sender's number for reading: "+1 646-555-0123"
+    note: str = ""  # what the desk should know beside the words (desk_note), else ""
 
 
 def _rows(session: Session, stmt) -> list[InboundRow]:
@@ -160,7 +190,7 @@ def _rows(session: Session, stmt) -> list[InboundRow]:
         name = " ".join(p for p in (first, last) if p) if first or last else ""
         out.append(InboundRow(m.id, m.client_id, name, m.from_address, m.body, m.received_at, m.keyword, m.flagged,
                               m.handled_at, m.handled_by, format_clinic_time(m.received_at, zone),
-                              display_address("sms", m.from_address)))
+                              display_address("sms", m.from_address), desk_note(m.keyword, m.body)))
     return out
 
 

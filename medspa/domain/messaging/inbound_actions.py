@@ -15,6 +15,7 @@ from medspa.domain.messaging.actions import InvalidTwilioRequest, SmsNotConfigur
 from medspa.domain.messaging.inbound import (InboundRow, InboundText, flagged_count, knows_number, mark_handled,
                                              orgs_for_number, read_client_texts, read_flagged_texts, receive_text)
 from medspa.domain.messaging.twilio import signature_valid
+from medspa.domain.textrules import strip_unstorable
 from medspa.domain.work import atomic, now_of
 from medspa.settings import Settings, get_settings
 
@@ -33,9 +34,12 @@ class ReceivedText:
 
 
 def _text_of(params: list[tuple[str, str]]) -> InboundText:
-    form = dict(params)
-    return InboundText(from_number=(form.get("From") or "").strip(), to_number=(form.get("To") or "").strip(),
-                       body=form.get("Body") or "", sid=(form.get("MessageSid") or form.get("SmsSid") or "").strip())
+    """The text of Twilio's form (after its signature is checked), without the characters
+    PostgreSQL text cannot hold (textrules.strip_unstorable: a NUL in "STOP\x00" must not turn
+    the webhook into a 500 that Twilio retries while the STOP is never applied)."""
+    form = {key: strip_unstorable(value) for key, value in params}
+    return InboundText(from_number=form.get("From", "").strip(), to_number=form.get("To", "").strip(),
+                       body=form.get("Body", ""), sid=(form.get("MessageSid") or form.get("SmsSid") or "").strip())
 
 
 def do_receive_twilio_sms(path_and_query: str, params: list[tuple[str, str]], signature: str | None, *,

@@ -42,6 +42,7 @@ from medspa.domain.messaging.models import MessageStatus, OutboxMessage
 from medspa.domain.messaging.suppression import lift_suppression, opt_out_refusal
 from medspa.domain.practice.models import Location
 from medspa.domain.scheduling.references import hide_manage_tokens
+from medspa.domain.textrules import UNSTORABLE
 from medspa.domain.timezones import local_midnight, zone_abbreviation
 from medspa.domain.phones import display_address
 from medspa.settings import Settings
@@ -75,8 +76,6 @@ HIDDEN_BODY = ("Hidden: this message carries a one-time sign-in code, password r
                "only for its recipient.")
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _PHONE_LIKE = re.compile(r"[\d\s()+\-.]+")
-# NUL (PostgreSQL text cannot hold it) and lone surrogates (not encodable as UTF-8)
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 PENDING_JOB = "It is in line for delivery: its job will send it."
 NO_MAIL_SERVER = "Waiting for the mail server: set SMTP_HOST, then send it."
 NO_SMS_PROVIDER = "Waiting for the SMS provider: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, then send it."
@@ -253,7 +252,7 @@ def _checked(filt: OutboxFilter) -> tuple[OutboxFilter, ZoneInfo, datetime | Non
         hi = local_midnight(filt.end + timedelta(days=1), tz) if filt.end else None
     except OverflowError as exc:
         raise ValidationFailed({"end": "Pick a date between the years 1 and 9998"}) from exc
-    if _UNSTORABLE.search(str(filt.client or "")):
+    if UNSTORABLE.search(str(filt.client or "")):
         raise ValidationFailed({"client": "Remove the control or broken characters from the search text"})
     text = " ".join(str(filt.client or "").split())[:CLIENT_TEXT_MAX]
     return OutboxFilter(filt.status, filt.channel, text, filt.start, filt.end, filt.time_zone, filt.kind), tz, lo, hi

@@ -39,31 +39,53 @@ def in_quiet_hours(instant: datetime, time_zone: str, start: time = DEFAULT_QUIE
 
 
 def _window_around(instant: datetime, tz: ZoneInfo, start: time, end: time) -> tuple[datetime, datetime]:
-    """The quiet window [lo, hi) (UTC instants) that holds `instant` (which must be quiet)."""
+    """The quiet window [lo, hi) (UTC instants) that holds `instant` (which must be quiet).
+
+    An ambiguous start (the fall-back night's repeated hour) is its first occurrence, an
+    ambiguous end the first occurrence after `instant`: at the second 01:10 of a night whose
+    quiet hours end at 01:30, they end at the second 01:30, not 40 minutes in the past."""
     day: date = instant.astimezone(tz).date()
     if start < end:
-        return wall_to_utc(day, start, tz), wall_to_utc(day, end, tz)
-    local = instant.astimezone(tz).time().replace(tzinfo=None)
-    if local >= start:  # the evening part: the window ends tomorrow morning
-        return wall_to_utc(day, start, tz), wall_to_utc(day + timedelta(days=1), end, tz)
-    return wall_to_utc(day - timedelta(days=1), start, tz), wall_to_utc(day, end, tz)
+        start_day = end_day = day
+    elif instant.astimezone(tz).time().replace(tzinfo=None) >= start:  # the evening part: ends tomorrow
+        start_day, end_day = day, day + timedelta(days=1)
+    else:
+        start_day, end_day = day - timedelta(days=1), day
+    hi = wall_to_utc(end_day, end, tz)
+    if hi <= instant:
+        hi = wall_to_utc(end_day, end, tz, fold=1)
+    return wall_to_utc(start_day, start, tz), hi
+
+
+# a spring-forward gap can swallow a whole allowed span (quiet 02:20-02:10 loses 02:10-02:20):
+# the result is then quiet again and the search goes on to the next window (two at most)
+_WINDOWS = 3
 
 
 def next_allowed(instant: datetime, time_zone: str, start: time = DEFAULT_QUIET_START,
                  end: time = DEFAULT_QUIET_END) -> datetime:
     """`instant` when it is outside quiet hours, else the end of the quiet window that holds it
     (08:00 local the next morning for 23:30): for messages that may wait (campaigns,
-    birthdays, follow-ups). Aware UTC in and out."""
-    if not in_quiet_hours(instant, time_zone, start, end):
-        return instant
-    return _window_around(instant, ZoneInfo(time_zone), start, end)[1]
+    birthdays, follow-ups). Never before `instant` (the fall-back night included). Aware UTC
+    in and out."""
+    tz = ZoneInfo(time_zone)
+    result = instant
+    for _ in range(_WINDOWS):
+        if not in_quiet_hours(result, time_zone, start, end):
+            return result
+        result = _window_around(result, tz, start, end)[1]
+    return result
 
 
 def last_allowed_before(instant: datetime, time_zone: str, start: time = DEFAULT_QUIET_START,
                         end: time = DEFAULT_QUIET_END) -> datetime:
     """`instant` when it is outside quiet hours, else one minute before the quiet window that
     holds it starts (20:59 local for a reminder due at 23:30): for messages that must come before
-    something (a reminder before its visit). Aware UTC in and out."""
-    if not in_quiet_hours(instant, time_zone, start, end):
-        return instant
-    return _window_around(instant, ZoneInfo(time_zone), start, end)[0] - timedelta(minutes=1)
+    something (a reminder before its visit). Never after `instant`. Aware UTC in and out."""
+    tz = ZoneInfo(time_zone)
+    result = instant
+    for _ in range(_WINDOWS):
+        if not in_quiet_hours(result, time_zone, start, end):
+            return result
+        result = _window_around(result, tz, start, end)[0] - timedelta(minutes=1)
+    return result

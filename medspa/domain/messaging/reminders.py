@@ -12,7 +12,8 @@ re-runs:
 - reminder-<channel>-<appointment id>-<start epoch s>: once per start time (a move gets a
   fresh one for its new time), pre_visit-<channel>-<appointment id>-<start epoch s> likewise;
 - post_care-, no_show_follow_up-, review_request-<channel>-<appointment id>: once per visit;
-- birthday-<channel>-<client id>-<year>: once a year.
+- birthday-<channel>-<client id>-<year>: once a year, on one channel (a year with either key
+  written gets no other).
 
 A message written for a visit that then changed is stopped at its claim (`stale_visit_refusal`,
 called by messaging.claims.claim_message): a reminder or pre-visit whose visit is no longer
@@ -424,12 +425,15 @@ def _birthdays(tick: _Tick) -> None:
             continue
         if quiet.after(wall_to_utc(today, BIRTHDAY_AT, ZoneInfo(quiet.zone))) > now:
             continue
+        # one greeting a year on ANY channel: unsubscribing from the birthday email must not
+        # make the next tick pick SMS and text one as well (as review requests: _asked_lately)
+        keys = [f"birthday-{c}-{client.id}-{today.year}" for c in ("email", "sms")]
+        if s.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key.in_(keys)).limit(1)).first() is not None:
+            continue
         channel = _marketing_channel(s, client)
         if not channel:
             continue
         key = f"birthday-{channel}-{client.id}-{today.year}"
-        if s.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first() is not None:
-            continue
         context = client_context(tick.org, client, channel=channel,
                                  unsubscribe_url=unsubscribe_url(tick.org.id, client.id, channel))
         tick.add("birthday", channel, key, client, None, context)

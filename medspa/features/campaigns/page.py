@@ -87,6 +87,11 @@ def _results() -> rx.Component:
                                               on_click=E.edit_campaign, id="campaign-edit")),
                 rx.cond(o.editable, rx.button("Cancel campaign", variant="soft", color_scheme="red", size="2",
                                               on_click=S.cancel_campaign, id="campaign-cancel")),
+                rx.cond(o.stoppable, rx.button(rx.icon("octagon-x", size=14), "Stop sending", variant="soft",
+                                               color_scheme="red", size="2", on_click=S.cancel_campaign,
+                                               id="campaign-stop",
+                                               title="Clients still waiting (quiet hours) will not get it; "
+                                                     "messages already in the outbox still go.")),
                 rx.button(rx.icon("refresh-cw", size=14), "Refresh", variant="ghost", size="2", on_click=S.refresh),
                 rx.icon_button(rx.icon("x", size=16), variant="ghost", color_scheme="gray", on_click=S.close,
                                aria_label="Close", title="Close"),

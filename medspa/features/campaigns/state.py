@@ -49,6 +49,7 @@ class CampaignRow:
     skipped_reasons: str = ""
     sent_text: str = ""
     editable: bool = False
+    stoppable: bool = False  # sending: "Stop sending" skips who has not been queued yet
 
 
 @dataclasses.dataclass
@@ -106,7 +107,7 @@ class CampaignsState(StaffState):
                            CHANNEL_LABELS.get(c.channel, c.channel), when_text, str(r.sent), str(r.delivered),
                            str(r.failed), str(r.skipped_total), str(r.waiting), str(r.queued),
                            str(r.bookings), format_money(r.booked_cents, c.currency), r.skipped_text,
-                           r.sent_text, c.status in ("draft", "scheduled"))
+                           r.sent_text, c.status in ("draft", "scheduled"), c.status == "sending")
 
     async def _reload(self):
         done = await self._act(ca.fetch_campaigns)
@@ -157,13 +158,22 @@ class CampaignsState(StaffState):
 
     @rx.event
     async def cancel_campaign(self):
-        """Cancel the open campaign (before it starts)."""
+        """Cancel the open campaign before it starts, or stop it while it sends ("Stop sending":
+        who is still waiting is skipped; messages already in the outbox go)."""
         if not self.open_id:
             return None
+        sending = self.opened.status == "sending"
         done = await self._act(ca.do_cancel_campaign, self.open_id)
         if done.redirect is not None:
             return done.redirect
-        self.notice = "Campaign cancelled." if done.ok else "It has already started."
+        if not done.ok:
+            self.notice = "It has already finished sending."
+        elif sending:
+            n = done.value
+            self.notice = (f"Sending stopped: {n} client{'s' if n != 1 else ''} waiting will not get it; "
+                           "messages already in the outbox still go.")
+        else:
+            self.notice = "Campaign cancelled."
         return await self._reload()
 
 

@@ -31,7 +31,9 @@ class TextView:
 
 def text_view(row) -> TextView:
     """The card's line of a domain InboundRow."""
-    if row.keyword:
+    if row.note and row.flagged:
+        note = row.note
+    elif row.keyword:
         note = KEYWORD_WORDS.get(row.keyword, row.keyword)
     elif not row.flagged and row.handled_by:
         note = f"Handled by {row.handled_by}"

@@ -2,7 +2,8 @@
 the Today page's banner that counts them.
 
 A text a client sends to the clinic's number that is not STOP / START / HELP is flagged
-(messaging.inbound); the list shows each with its client (a link to the profile) and "Mark
+(messaging.inbound), and so is a CANCEL (it opts the number out, with a note: they may have
+meant their visit); the list shows each with its client (a link to the profile) and "Mark
 handled". Loading the list is an audited read (it names clients); the banner's count is not.
 """
 
@@ -32,6 +33,7 @@ class FlaggedView:
     href: str = ""  # the client's profile ("" unknown sender)
     phone: str = ""  # the sender's number, to call or text back ("" when `who` is already the number)
     phone_href: str = ""  # tel: link of the number
+    note: str = ""  # what the desk should know beside the words ("Cancel" opted the number out)
 
 
 def flagged_view(row) -> FlaggedView:
@@ -40,7 +42,7 @@ def flagged_view(row) -> FlaggedView:
     href = f"/clients/{row.client_id}" if row.client_id else ""
     phone = row.from_label if row.client_name else ""
     return FlaggedView(row.id, row.body, row.received_label, row.client_name or row.from_label, href, phone,
-                       f"tel:{row.from_address}" if row.from_address else "")
+                       f"tel:{row.from_address}" if row.from_address else "", row.note)
 
 
 class FlaggedTextsState(StaffState):
@@ -106,6 +108,7 @@ def _row(t: FlaggedView) -> rx.Component:
                       rx.cond(t.phone != "", rx.link(t.phone, href=t.phone_href, size="2")),
                       rx.text(t.when, size="1", color_scheme="gray"), spacing="2", align="baseline", wrap="wrap"),
             rx.text(t.body, size="2", white_space="pre-wrap"),
+            rx.cond(t.note != "", rx.text(t.note, size="1", color_scheme="amber", class_name="texts-note")),
             spacing="1", flex="1", min_width="0"),
         rx.button(rx.icon("check", size=14), "Mark handled", size="1", variant="soft",
                   on_click=FlaggedTextsState.mark_handled(t.id), id=f"texts-handle-{t.id}"),
@@ -118,7 +121,8 @@ def _body() -> rx.Component:
     return rx.vstack(
         rx.heading("Texts from clients", size="7", weight="bold"),
         rx.text("Texts sent to the clinic's number that need an answer. STOP, START and HELP are handled "
-                "automatically and never appear here.", size="2", color_scheme="gray"),
+                "automatically and never appear here; a CANCEL turns texts off and appears here too, in case "
+                "the client meant their visit.", size="2", color_scheme="gray"),
         rx.cond(s.flagged.length() > 0, rx.vstack(rx.foreach(s.flagged, _row), spacing="2", width="100%",
                                                   id="texts-list"),
                 rx.callout("Nothing waiting: every text is handled.", icon="check", color_scheme="grass", size="1",
