@@ -169,6 +169,7 @@ def _view() -> rx.Component:
 
 
 def settings_page() -> rx.Component:
+    """`/settings`: the tabs for owners and managers, the not-found page for everyone else."""
     return rx.box(
         rx.cond(S.not_found, not_found_view("settings-not-found"),
                 rx.cond(S.allowed, rx.fragment(staff_header("settings"), _view()),
