@@ -77,7 +77,9 @@ def test_owner_renames_uploads_a_logo_and_lists_the_clinic(page: Page, app_urls,
         version = org.logo_version
 
     # a long name and a logo at 1366 px (a new user's laptop): every staff link stays on screen
+    expect(page.locator("#clinic-name-input")).to_have_value("Aaa Lumen Skin Studio")  # the save's reload is done
     page.fill("#clinic-name-input", "Lumière Aesthetics & Laser of Greater Brooklyn")
+    expect(page.locator("#clinic-name-input")).to_have_value("Lumière Aesthetics & Laser of Greater Brooklyn")
     page.click("#clinic-save")
     expect(page.locator("#clinic-name")).to_have_text("Lumière Aesthetics & Laser of Greater Brooklyn")
     page.set_viewport_size({"width": 1366, "height": 900})
