@@ -79,9 +79,12 @@ def seed_messages(session: Session, org_id: int, now: datetime, owner: Actor) ->
     sent_at = wall_to_utc((now - timedelta(days=9)).astimezone(ZoneInfo(zone)).date(), time(10, 0), ZoneInfo(zone))
     campaign_id = save_draft(session, owner, None, CAMPAIGN, sent_at - timedelta(hours=1))
     send_now(session, owner, campaign_id, sent_at)
-    while queue_due(session, sent_at + timedelta(hours=14))[0]:  # batches of campaigns.BATCH
-        pass
-    finish_sent(session, sent_at + timedelta(hours=14))
+    # each recipient's message goes when their quiet hours allow (checked again at queue time):
+    # two hours after the start, then a day later for anyone held overnight
+    for later in (timedelta(hours=2), timedelta(hours=26)):
+        while queue_due(session, sent_at + later)[0]:  # batches of campaigns.BATCH
+            pass
+    finish_sent(session, sent_at + timedelta(hours=26))
     for channel, status in (("email", MessageStatus.SENT.value), ("sms", MessageStatus.DELIVERED.value)):
         session.execute(update(OutboxMessage).where(OutboxMessage.campaign_id == campaign_id,
                                                     OutboxMessage.channel == channel)
