@@ -5,12 +5,10 @@ the count preview's number."""
 
 from __future__ import annotations
 
-import asyncio
-
 from medspa.domain.messaging.campaign_results import Results
 from medspa.domain.messaging.campaigns import CampaignInfo
 from medspa.features.campaigns.state import CampaignEditorState, CampaignsState
-from tests.conftest import utc
+from tests.conftest import run_in_fresh_loop, utc
 from tests.test_handlers import state_for
 
 
@@ -47,5 +45,5 @@ def test_send_now_asks_with_the_number_the_count_preview_reaches():
             return Done(value)
 
         object.__setattr__(editor, "_act", act)
-        asyncio.run(editor._recount())
+        run_in_fresh_loop(editor._recount())  # browser tests earlier keep a loop running here
         assert (editor.confirm_question, editor.count_text) == (question, "3 clients match")
