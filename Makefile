@@ -19,8 +19,12 @@ help:
 run: install
 	$(VENV)/bin/medspa serve
 
+# The service tests in parallel (each pytest-xdist worker has its own database), then the
+# browser tests in one process (they build the app once and share it).
+TEST_WORKERS ?= 2
 test: install deps-test
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) -m "not browser"
+	$(VENV)/bin/pytest -q -m browser
 
 bench: install
 	@set -e; shopt -s nullglob; scripts=(bench/[!_]*.py); \

@@ -24,7 +24,7 @@ from medspa.domain.queue.actions import fetch_failed_jobs
 from medspa.domain.scheduling.service import hold_slot
 from medspa.jobs.app import RETRY, TICK_RETRY
 from medspa.settings import PROJECT_ROOT
-from tests.conftest import run_in_fresh_loop
+from tests.conftest import empty_job_queue, run_in_fresh_loop
 from tests.factories import build_clinic
 
 WAIT = 180  # seconds: an upper bound for waiting on a busy machine, never a speed claim
@@ -157,7 +157,9 @@ def _lapsed_hold(engine, owner_engine) -> tuple[object, int]:
 def test_hold_expiry_runs_once_per_tick_with_two_workers(engine, owner_engine, db_urls):
     clinic, appointment_id = _lapsed_hold(engine, owner_engine)
     status = "select status from appointment where id = :id"
-    # this test's jobs only: an earlier test's killed worker may have left a tick behind
+    # this test's jobs only: an earlier test's killed worker may have left a tick behind, which
+    # the new workers would run instead of deferring this minute's (xdist runs test files in any order)
+    empty_job_queue(owner_engine)
     floor = _rows(owner_engine, "select coalesce(max(id), 0) from procrastinate_jobs")[0][0]
     with _worker_processes(db_urls, 2):
         _wait_for(lambda: _rows(owner_engine, "select count(*) from procrastinate_workers")[0][0] >= 2,

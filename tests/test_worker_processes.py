@@ -26,6 +26,7 @@ from sqlmodel import select
 from medspa.domain.messaging.delivery import add_messages
 from medspa.domain.messaging.models import MessageStatus, OutboxMessage
 from medspa.settings import PROJECT_ROOT, Settings
+from tests.conftest import empty_job_queue
 from tests.factories import build_clinic
 from tests.smtp_support import smtp_server_for
 
@@ -104,9 +105,7 @@ class Workers:
 
 @contextmanager
 def _workers(db_urls, owner_engine, smtp_port: int, logs: Path, **env: str):
-    with owner_engine.begin() as conn:  # jobs other tests left waiting in this database (e.g. a delivery job
-        # of a message they delivered in-process): these workers must hold only this test's messages (CI)
-        conn.execute(text("delete from procrastinate_jobs where status = 'todo'"))
+    empty_job_queue(owner_engine)  # these workers must hold only this test's messages (CI)
     pool = Workers(db_urls, smtp_port, logs, **env)
     try:
         yield pool
