@@ -182,3 +182,21 @@ def test_a_notification_during_the_computation_keeps_it_out():
     assert cache.get("k", 1, 7, NOW) is None and cache.begin(1, 7) is None
     cache.set_listening(True)
     assert cache.get("k", 1, 7, NOW) is None
+
+
+def test_the_api_encodes_a_cached_tuple_once_and_the_same_document_as_the_model():
+    import json
+
+    from medspa.api.v1 import AvailabilityOut, availability_json
+    from medspa.domain.scheduling.availability import Slot
+
+    slots = (Slot(at(10), at(10, 30), 3), Slot(at(10, 15), at(10, 45), 4))
+    body = availability_json(7, "America/New_York", slots)
+    assert availability_json(7, "America/New_York", slots) is body  # the memo
+    again = availability_json(7, "America/New_York", tuple(list(slots)))  # an equal tuple: encoded again
+    assert again == body and again is not body
+    doc = json.loads(body)
+    assert AvailabilityOut.model_validate(doc).model_dump() == doc
+    assert doc["slots"][0] == {"start": "2026-07-15T10:00:00-04:00", "end": "2026-07-15T10:30:00-04:00",
+                               "provider_id": 3}
+    assert availability_json(8, "America/New_York", slots) != body  # the location is part of the key

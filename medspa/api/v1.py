@@ -10,6 +10,8 @@ stable shape, listed per route in the OpenAPI document (medspa/api/errors.py): e
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -258,14 +260,32 @@ def availability(clinic: str, location_id: QueryId, service_id: QueryId, start_d
                     media_type="application/json")
 
 
+_ENCODED: OrderedDict[tuple[int, int, str], tuple[tuple[Slot, ...], bytes]] = OrderedDict()
+_ENCODED_LOCK = threading.Lock()
+ENCODED_MAX = 512
+
+
 def availability_json(location_id: int, time_zone: str, slots: tuple[Slot, ...]) -> bytes:
     """The AvailabilityOut document as UTF-8 JSON, written directly: the same document as
     validating AvailabilityOut and encoding it, without building a model per slot (a week
-    has hundreds). Instants in the location's offset (slot_out)."""
+    has hundreds). Instants in the location's offset (slot_out). The same tuple object
+    (a cached answer: scheduling.availability_cache) is encoded once: the memo holds the
+    tuple itself, so its id cannot be reused while the entry lives."""
+    key = (id(slots), location_id, time_zone)
+    with _ENCODED_LOCK:
+        memo = _ENCODED.get(key)
+        if memo is not None and memo[0] is slots:
+            _ENCODED.move_to_end(key)
+            return memo[1]
     tz = ZoneInfo(time_zone)
-    return json.dumps({"location_id": location_id, "time_zone": time_zone,
+    body = json.dumps({"location_id": location_id, "time_zone": time_zone,
                        "slots": [slot_out(sl, tz) for sl in slots]},
                       ensure_ascii=False, separators=(",", ":")).encode()
+    with _ENCODED_LOCK:
+        _ENCODED[key] = (slots, body)
+        while len(_ENCODED) > ENCODED_MAX:
+            _ENCODED.popitem(last=False)
+    return body
 
 
 @router.post("/{clinic}/bookings", status_code=201, response_model=BookingOut,

@@ -290,7 +290,9 @@ def fetch_clinic_availability(slug: str, location_id: int, service_id: int, star
         if hit is not None:
             loc, slots, notice = hit
             earliest = now + notice
-            return Availability(loc, tuple(sl for sl in slots if sl.start >= earliest))
+            if slots and slots[0].start < earliest:  # sorted by start: some are now inside the notice
+                slots = tuple(sl for sl in slots if sl.start >= earliest)
+            return Availability(loc, slots)  # else the very tuple cached (the API reuses its JSON)
         token = cache.begin(org_id, location_id)  # before the first statement reads anything
     with atomic(None, engine=engine) as work:
         found_org = organization_by_slug(work.session, slug).id
