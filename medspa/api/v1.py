@@ -9,6 +9,9 @@ stable shape, listed per route in the OpenAPI document (medspa/api/errors.py): e
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -31,10 +34,10 @@ from medspa.domain.scheduling.reschedule import MoveRefused
 from medspa.domain.scheduling.service import InvalidTransition
 from medspa.domain.scheduling.actions.online import (
     fetch_booking_calendar,
+    fetch_clinic_availability,
     ClinicInfo,
     SlotTakenAt,
     do_book_online,
-    fetch_availability,
     fetch_booking,
     fetch_clinic,
     fetch_providers,
@@ -245,15 +248,44 @@ def providers(location_id: QueryId, service_id: QueryId, tenant: Tenant = Depend
 
 @router.get("/{clinic}/availability", response_model=AvailabilityOut,
             responses={**NOT_FOUND, **INVALID})
-def availability(location_id: QueryId, service_id: QueryId, start_date: date, end_date: date,
-                 provider_id: QueryId | None = None, tenant: Tenant = Depends(get_tenant),
+def availability(clinic: str, location_id: QueryId, service_id: QueryId, start_date: date, end_date: date,
+                 request: Request, provider_id: QueryId | None = None, engine=Depends(get_db_engine),
                  clock: Clock = Depends(get_clock)):
     """Bookable slots between two local dates (inclusive), instants with the location's offset."""
-    found = fetch_availability(tenant.actor, location_id, service_id, start_date, end_date, provider_id,
-                               clock=clock, engine=tenant.engine)
-    tz = ZoneInfo(found.location.time_zone)
-    return {"location_id": location_id, "time_zone": found.location.time_zone,
-            "slots": [slot_out(sl, tz) for sl in found.slots]}
+    ip = client_ip(request.client.host if request.client else "", request.headers)
+    found = fetch_clinic_availability(clinic, location_id, service_id, start_date, end_date, provider_id,
+                                      ip=ip, user_agent=request.headers.get("user-agent", ""), clock=clock,
+                                      engine=engine)
+    return Response(availability_json(location_id, found.location.time_zone, found.slots),
+                    media_type="application/json")
+
+
+_ENCODED: OrderedDict[tuple[int, int, str], tuple[tuple[Slot, ...], bytes]] = OrderedDict()
+_ENCODED_LOCK = threading.Lock()
+ENCODED_MAX = 512
+
+
+def availability_json(location_id: int, time_zone: str, slots: tuple[Slot, ...]) -> bytes:
+    """The AvailabilityOut document as UTF-8 JSON, written directly: the same document as
+    validating AvailabilityOut and encoding it, without building a model per slot (a week
+    has hundreds). Instants in the location's offset (slot_out). The same tuple object
+    (a cached answer: scheduling.availability_cache) is encoded once: the memo holds the
+    tuple itself, so its id cannot be reused while the entry lives."""
+    key = (id(slots), location_id, time_zone)
+    with _ENCODED_LOCK:
+        memo = _ENCODED.get(key)
+        if memo is not None and memo[0] is slots:
+            _ENCODED.move_to_end(key)
+            return memo[1]
+    tz = ZoneInfo(time_zone)
+    body = json.dumps({"location_id": location_id, "time_zone": time_zone,
+                       "slots": [slot_out(sl, tz) for sl in slots]},
+                      ensure_ascii=False, separators=(",", ":")).encode()
+    with _ENCODED_LOCK:
+        _ENCODED[key] = (slots, body)
+        while len(_ENCODED) > ENCODED_MAX:
+            _ENCODED.popitem(last=False)
+    return body
 
 
 @router.post("/{clinic}/bookings", status_code=201, response_model=BookingOut,

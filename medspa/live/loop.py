@@ -33,6 +33,7 @@ import psycopg
 from medspa.clock import Clock, app_clock
 from medspa.domain.scheduling.actions import calendar as reads
 from medspa.domain.scheduling.actions.calendar import ViewKey, key_of
+from medspa.domain.scheduling.availability_cache import AVAILABILITY, AvailabilityCache
 
 log = logging.getLogger("medspa.live")
 
@@ -82,12 +83,23 @@ class Stats:
     history: list[float] = field(default_factory=list)  # seconds from batch start to last push
 
 
+def invalidate_availability(cache: AvailabilityCache, payload: str) -> None:
+    """Drop the cached availability a notification '<org>:<location>' touches
+    (scheduling.availability_cache), at once: before the burst is merged and pushed."""
+    org, _, loc = payload.partition(":")
+    if org.isdigit() and loc.isdigit():
+        cache.invalidate(int(org), int(loc))
+    else:  # a payload we cannot read: drop everything
+        cache.set_listening(cache.listening)
+
+
 class LiveCalendars:
     """The per-worker listener. `run()` until cancelled."""
 
     def __init__(self, *, db_url: str, engine, tabs: Tabs, push: Push, clock: Callable[[], Clock] = app_clock,
-                 safety_seconds: float = SAFETY_SECONDS):
+                 safety_seconds: float = SAFETY_SECONDS, availability: AvailabilityCache = AVAILABILITY):
         self.db_url = db_url
+        self.availability = availability  # this worker's availability cache, kept by the notifications
         self.engine = engine
         self.tabs = tabs
         self.push = push
@@ -107,15 +119,18 @@ class LiveCalendars:
                 async with await psycopg.AsyncConnection.connect(
                         _libpq_url(self.db_url), autocommit=True, application_name=APPLICATION_NAME) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
+                    self.availability.set_listening(True)  # from here on every change reaches the cache
                     self.connected.set()
                     backoff = 0.25
                     await self.full_refresh()  # whatever changed while we were not listening
                     await self._listen(conn)
             except asyncio.CancelledError:
+                self.availability.set_listening(False)
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure: reconnect and refresh
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
                 log.warning("calendar listener: %s; reconnecting", self.stats.last_error)
+            self.availability.set_listening(False)  # notifications may be missed until we listen again
             self.connected.clear()
             self.stats.reconnects += 1
             await asyncio.sleep(backoff)
@@ -127,10 +142,12 @@ class LiveCalendars:
             pending: set[str] = set()
             async for note in conn.notifies(timeout=wait, stop_after=1):
                 pending.add(note.payload)
+                invalidate_availability(self.availability, note.payload)
             if pending:
                 # merge the burst: whatever else is already there or arrives right now
                 async for note in conn.notifies(timeout=MERGE_SECONDS):
                     pending.add(note.payload)
+                    invalidate_availability(self.availability, note.payload)
                 self.stats.notifications += len(pending)
                 await self.process(pending)
             if time.monotonic() - self._last_full >= self.safety_seconds:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, or_
+from sqlalchemy import DateTime, and_, exists, literal_column, or_
 from sqlalchemy.dialects.postgresql import Range
 from sqlmodel import Session, select
 
@@ -155,12 +155,12 @@ def load_busy(session: Session, resource_ids: list[int], lo: datetime, hi: datet
     """Live occupancies of the resources that overlap [lo, hi), as a BusyIndex."""
     if not resource_ids:
         return BusyIndex({})
-    # the bounds as two timestamps: decoding a tstzrange per row costs more than the query
-    stmt = select(Occupancy.resource_id, func.lower(Occupancy.during), func.upper(Occupancy.during)).where(
-        Occupancy.resource_id.in_(resource_ids),
-        Occupancy.during.op("&&")(Range(lo, hi, bounds="[)")),
-        live_occupancy_filter(now),
-    )
+    # the bounds as two timestamps (generated starts_at/ends_at, migrations 0013/0056): their leakproof
+    # comparisons let row-level security use ix_occupancy_live_ends (`&&` alone scans the history)
+    lower, upper = (literal_column(f"occupancy.{c}", DateTime(timezone=True)) for c in ("starts_at", "ends_at"))
+    stmt = select(Occupancy.resource_id, lower, upper).where(
+        Occupancy.resource_id.in_(resource_ids), Occupancy.status.in_((OccupancyStatus.HELD, OccupancyStatus.BOOKED)),
+        upper > lo, lower < hi, Occupancy.during.op("&&")(Range(lo, hi, bounds="[)")), live_occupancy_filter(now))
     if exclude_appointment_id is not None:
         stmt = stmt.where(or_(Occupancy.appointment_id.is_(None), Occupancy.appointment_id != exclude_appointment_id))
     spans: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)

@@ -14,12 +14,13 @@ The actor is `Actor.public(org_id, ...)` for a visitor (see `public_actor`) and
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError
 
 from medspa.clock import Clock, app_clock
+from medspa.db import set_session_org
 from medspa.domain.catalog.models import Service
 from medspa.domain.catalog.service import get_service, list_services, providers_for
 from medspa.domain.errors import NotFound
@@ -40,6 +41,7 @@ from medspa.domain.scheduling.availability import (
     last_deposit_declined,
     next_available_day,
 )
+from medspa.domain.scheduling.availability_cache import AVAILABILITY, AvailabilityCache
 from medspa.domain.scheduling.booking import OnlineBooking, book_online, lapsed_hold_ids, organization_ids
 from medspa.domain.scheduling.models import AppointmentStatus
 from medspa.domain.scheduling.policy import location_terms, visit_terms
@@ -262,6 +264,49 @@ def fetch_availability(actor: Actor, location_id: int, service_id: int, start_da
         slots = find_slots(work.session, actor, location_id=location_id, service_id=service_id,
                            start_date=start_date, end_date=end_date, now=now, provider_id=provider_id)
     return Availability(loc, tuple(slots))
+
+
+def fetch_clinic_availability(slug: str, location_id: int, service_id: int, start_date: date, end_date: date,
+                              provider_id: int | None = None, *, ip: str = "", user_agent: str = "",
+                              clock: Clock | None = None, engine: Engine | None = None,
+                              cache: AvailabilityCache = AVAILABILITY) -> Availability:
+    """fetch_availability for the clinic named by a public URL slug, in ONE transaction: the
+    slug is resolved and the transaction scoped to its clinic before any tenant query (the
+    API's availability route: no separate look-up of the clinic and its locations per
+    request). While this worker's calendar listener runs, answers come from `cache`
+    (scheduling.availability_cache: dropped by the calendar notifications; minimum notice
+    re-applied to `now`). Raises NotFound (clinic as fetch_clinic, location, service,
+    provider), ValidationFailed (date range)."""
+    if not isinstance(slug, str):
+        raise NotFound("clinic")
+    now = now_of(clock)
+    engine = engine_of(engine)
+    org_id = cache.org_of(engine, slug)
+    key = token = None
+    if org_id is not None:
+        public_actor(org_id, ip, user_agent).require("availability.read")
+        key = (engine, org_id, location_id, service_id, provider_id, start_date, end_date)
+        hit = cache.get(key, org_id, location_id, now)
+        if hit is not None:
+            loc, slots, notice = hit
+            earliest = now + notice
+            if slots and slots[0].start < earliest:  # sorted by start: some are now inside the notice
+                slots = tuple(sl for sl in slots if sl.start >= earliest)
+            return Availability(loc, slots)  # else the very tuple cached (the API reuses its JSON)
+        token = cache.begin(org_id, location_id)  # before the first statement reads anything
+    with atomic(None, engine=engine) as work:
+        found_org = organization_by_slug(work.session, slug).id
+        set_session_org(work.session, found_org)
+        actor = public_actor(found_org, ip, user_agent)
+        loc = _location_info(get_location(work.session, location_id))
+        slots = tuple(find_slots(work.session, actor, location_id=location_id, service_id=service_id,
+                                 start_date=start_date, end_date=end_date, now=now, provider_id=provider_id))
+        notice = timedelta(minutes=get_service(work.session, service_id).min_notice_minutes)
+    if key is not None and found_org == org_id:
+        cache.put(key, org_id, location_id, token, now, (loc, slots, notice))
+    else:
+        cache.remember_org(engine, slug, found_org)
+    return Availability(loc, slots)
 
 
 def fetch_next_available(actor: Actor, location_id: int, service_id: int, from_day: date,
