@@ -94,8 +94,9 @@ def _bookable(session: Session, *, location_id: int, service_id: int, start_at: 
         raise ValidationFailed({"start": "This time has already passed"})
     if start_at > now + timedelta(days=ONLINE_HORIZON_DAYS if online else STAFF_HORIZON_DAYS):
         raise ValidationFailed({"start": "This time is too far ahead to book"})
-    service = get_service(session, service_id)
-    location = get_location(session, location_id)
+    both = session.exec(select(Service, Location).where(  # one round trip for both
+        Service.id == service_id, Service.active, Location.id == location_id, Location.org_id == Service.org_id)).first()
+    service, location = both or (get_service(session, service_id), get_location(session, location_id))
     if online and not service.online_bookable:
         raise NotFound("service")
     if online and service.max_advance_days and start_at > now + timedelta(days=service.max_advance_days):
@@ -170,8 +171,7 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
     # the day's slots, read with the context and busy index that the booking then reuses
     plan = day_plan(session, actor, location_id=location_id, service_id=service_id, start_date=local_day,
                     end_date=local_day, now=now, provider_id=provider_id, apply_notice=online)
-    slots = plan.slots
-    candidates = [s.provider_id for s in slots if s.start == start_at]
+    candidates = [s.provider_id for s in plan.slots if s.start == start_at]
 
     def taken(day_slots: list[Slot] | None) -> SlotTaken:
         return SlotTaken(nearest_alternatives(session, actor, location_id=location_id, service_id=service_id,
@@ -179,12 +179,10 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
                                               apply_notice=online, day_slots=day_slots, ctx=plan.ctx))
 
     if not candidates:
-        raise taken(slots)  # this day's slots are fresh: reuse them
+        raise taken(plan.slots)  # this day's slots are fresh: reuse them
     lo, hi = occupancy_span(service, start_at)
     provider_res, rooms, devices = plan.ctx.provider_resource, plan.ctx.rooms, plan.ctx.devices
-    # rooms and devices are picked from the day's busy index (it covers [lo, hi)); what changed
-    # since is the exclusion constraint's to refuse, and the next candidate is tried
-    busy = plan.busy
+    busy = plan.busy  # covers [lo, hi); what changed since, the exclusion constraint refuses
     expires = now + timedelta(minutes=hold_minutes)
     for staff_id in candidates:
         wanted = [provider_res[staff_id]]
