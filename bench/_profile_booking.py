@@ -1,9 +1,11 @@
 """Profile single booking attempts (hold_slot, confirm=True, as booking_throughput.py calls it).
 
+Not part of `make bench` (leading underscore): run it by hand when the booking path changes.
 Prints, per outcome (booked, slot_taken), the SQL statements each attempt sends (counted with a
-`before_cursor_execute` listener, the tenant set_config and savepoints included) and the top
-functions of a cProfile run over the attempts. One thread, no contention: where an attempt
-spends its own time. Cleans up what it booked (same clean-up as booking_throughput.py).
+`before_cursor_execute` listener, the tenant set_config and savepoints included), the top
+functions of a cProfile run over the attempts, then the same attempts again without the
+profiler, each as a ratio to one raw occupancy insert transaction (BEGIN, set_config, INSERT,
+COMMIT) timed in the same run, on one thread. Cleans up what it booked.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import cProfile
 import io
 import pstats
+import statistics
 import sys
+import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -44,15 +48,12 @@ def main(top: int = 25) -> None:
     def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
         statements.append(statement.split("\n")[0][:90])
 
-    event.listen(engine, "before_cursor_execute", count)
-    outcomes: dict[str, list[list[str]]] = {"booked": [], "slot_taken": []}
-    profiles: dict[str, pstats.Stats] = {}
-
-    def attempt(start: datetime) -> None:
+    def attempt(start: datetime, prof: cProfile.Profile | None) -> tuple[str, float]:
         statements.clear()
-        prof = cProfile.Profile()
+        t0 = time.perf_counter()
         with tenant_session(org_id, engine) as s:
-            prof.enable()
+            if prof:
+                prof.enable()
             try:
                 hold_slot(s, desk, location_id=loc.id, service_id=svc.id, start_at=start, now=BENCH_NOW,
                           confirm=True)
@@ -61,44 +62,90 @@ def main(top: int = 25) -> None:
             except SlotTaken:
                 s.rollback()
                 outcome = "slot_taken"
-            prof.disable()
-        outcomes[outcome].append(list(statements))
-        if outcome in profiles:
-            profiles[outcome].add(prof)
-        else:
-            profiles[outcome] = pstats.Stats(prof)
+            if prof:
+                prof.disable()
+        return outcome, time.perf_counter() - t0
 
-    # every start as many times as it has providers + 1: all but the last book, the last is taken
-    for start in starts:
-        for _ in range(per_start[start] + 1):
-            attempt(start)
+    def walk(profile: bool) -> dict[str, list]:
+        """Every start as many times as it has providers + 1: all but the last book, the last
+        is taken; then the full day once more per start (taken, alternatives from 3 days around)."""
+        runs: dict[str, list] = {"booked": [], "slot_taken": []}
+        tries = [(st, per_start[st] + 1) for st in starts] + [(st, 1) for st in starts]
+        for start, times in tries:
+            for _ in range(times):
+                prof = cProfile.Profile() if profile else None
+                outcome, took = attempt(start, prof)
+                runs[outcome].append((took, list(statements), prof))
+        clean(day)
+        return runs
+
+    def clean(day) -> None:  # leave the open day open for the next run
+        with tenant_session(org_id, engine) as s:
+            window = {"lo": datetime.combine(day, datetime.min.time(), timezone.utc) - timedelta(days=1),
+                      "hi": datetime.combine(day, datetime.min.time(), timezone.utc) + timedelta(days=2)}
+            mine = ("select id from appointment where source = 'staff' and created_by_user_id is null "
+                    "and status = 'confirmed' and start_at >= :lo and start_at < :hi")
+            s.execute(text(f"update occupancy set status = 'released' where appointment_id in ({mine})"), window)
+            s.execute(text(f"update appointment set status = 'cancelled' where id in ({mine})"), window)
+            s.commit()
+
+    event.listen(engine, "before_cursor_execute", count)
+    profiled = walk(True)
     event.remove(engine, "before_cursor_execute", count)
-
-    for outcome, runs in outcomes.items():
+    for outcome, runs in profiled.items():
         if not runs:
             continue
-        n = [len(r) for r in runs]
+        n = [len(st) for _, st, _ in runs]
         print(f"\n== {outcome}: {len(runs)} attempts, SQL statements per attempt: "
               f"min {min(n)}, median {sorted(n)[len(n) // 2]}, max {max(n)}")
-        kinds = Counter(st for r in runs for st in r)
+        kinds = Counter(st for _, r, _ in runs for st in r)
         for st, c in kinds.most_common(20):
             print(f"  {c / len(runs):5.2f} x  {st}")
-        stats = profiles[outcome]
-        print(f"  time per attempt under cProfile: {stats.total_tt / len(runs) * 1000:.2f} ms (inflated)")
+        stats = pstats.Stats(runs[0][2])
+        for _, _, prof in runs[1:]:
+            stats.add(prof)
         for key in ("cumulative", "tottime"):
             buf = io.StringIO()
             stats.stream = buf
             stats.sort_stats(key).print_stats(top)
             print("\n".join(buf.getvalue().splitlines()[6:]))
 
-    with tenant_session(org_id, engine) as s:  # leave the open day open for the next run
-        window = {"lo": datetime.combine(day, datetime.min.time(), timezone.utc) - timedelta(days=1),
-                  "hi": datetime.combine(day, datetime.min.time(), timezone.utc) + timedelta(days=2)}
-        mine = ("select id from appointment where source = 'staff' and created_by_user_id is null "
-                "and status = 'confirmed' and start_at >= :lo and start_at < :hi")
-        s.execute(text(f"update occupancy set status = 'released' where appointment_id in ({mine})"), window)
-        s.execute(text(f"update appointment set status = 'cancelled' where id in ({mine})"), window)
+    timed = walk(False)
+    raw = raw_insert_seconds(engine, org_id, 60)
+    print(f"\none thread, no profiler: raw occupancy insert transaction {raw * 1000:.2f} ms (median)")
+    for outcome, runs in timed.items():
+        if runs:
+            med = statistics.median(t for t, _, _ in runs)
+            print(f"  {outcome}: {len(runs)} attempts, median {med * 1000:.2f} ms = {raw / med:.2f} of a raw insert")
+
+
+def raw_insert_seconds(engine, org_id: int, n: int) -> float:
+    """Median seconds of one raw psycopg BEGIN/set_config/INSERT occupancy/COMMIT on a scratch
+    resource (the bound of booking_throughput.py), on one thread; the scratch rows are removed."""
+    import psycopg
+
+    with tenant_session(org_id, engine) as s:
+        rid = s.execute(text("insert into resource (org_id, kind, name, resource_type, active) values "
+                             "(:o, 'room', 'bench scratch', 'bench', true) returning id"), {"o": org_id}).scalar()
         s.commit()
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    base = datetime(2031, 1, 1, tzinfo=timezone.utc)
+    took = []
+    with psycopg.connect(url) as conn:
+        for i in range(n):
+            lo = base + timedelta(minutes=i * 10)
+            t0 = time.perf_counter()
+            with conn.transaction():
+                conn.execute("select set_config('app.org_id', %s, true)", (str(org_id),))
+                conn.execute("insert into occupancy (org_id, resource_id, during, status, kind, note) "
+                             "values (%s, %s, tstzrange(%s, %s), 'booked', 'block', '')",
+                             (org_id, rid, lo, lo + timedelta(minutes=5)))
+            took.append(time.perf_counter() - t0)
+    with tenant_session(org_id, engine) as s:
+        s.execute(text("delete from occupancy where resource_id = :r"), {"r": rid})
+        s.execute(text("delete from resource where id = :r"), {"r": rid})
+        s.commit()
+    return statistics.median(took)
 
 
 if __name__ == "__main__":
