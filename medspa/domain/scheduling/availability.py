@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, or_
-from sqlalchemy.dialects.postgresql import Range
+from sqlalchemy import and_, exists, literal_column, or_
 from sqlmodel import Session, select
 
 from medspa.domain.catalog.models import Service
@@ -155,12 +154,12 @@ def load_busy(session: Session, resource_ids: list[int], lo: datetime, hi: datet
     """Live occupancies of the resources that overlap [lo, hi), as a BusyIndex."""
     if not resource_ids:
         return BusyIndex({})
-    # the bounds as two timestamps: decoding a tstzrange per row costs more than the query
-    stmt = select(Occupancy.resource_id, func.lower(Occupancy.during), func.upper(Occupancy.during)).where(
-        Occupancy.resource_id.in_(resource_ids),
-        Occupancy.during.op("&&")(Range(lo, hi, bounds="[)")),
-        live_occupancy_filter(now),
-    )
+    # the bounds as two timestamps: decoding a tstzrange per row costs more than the query. Overlap
+    # as starts_at < hi AND ends_at > lo (columns generated from `during`, migrations 0013/0055):
+    # under row-level security `&&` is never an index condition, these are (ix_occupancy_live_ends)
+    starts, ends = literal_column("occupancy.starts_at"), literal_column("occupancy.ends_at")
+    stmt = select(Occupancy.resource_id, starts, ends).where(
+        Occupancy.resource_id.in_(resource_ids), ends > lo, starts < hi, live_occupancy_filter(now))
     if exclude_appointment_id is not None:
         stmt = stmt.where(or_(Occupancy.appointment_id.is_(None), Occupancy.appointment_id != exclude_appointment_id))
     spans: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
