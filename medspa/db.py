@@ -59,6 +59,8 @@ def get_owner_engine(settings: Settings | None = None) -> Engine:
 
 @event.listens_for(Session, "after_begin")
 def _set_tenant(session: Session, transaction, connection) -> None:  # noqa: ANN001
+    if transaction.nested:  # a savepoint inside the transaction, whose setting already holds
+        return
     org_id = session.info.get("org_id")
     connection.execute(
         text("select set_config('app.org_id', :org, true)"),

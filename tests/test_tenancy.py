@@ -34,3 +34,38 @@ def test_the_app_role_can_neither_bypass_rls_nor_own_tables(engine):
         owned = s.execute(text("select count(*) from pg_tables where schemaname = 'public' "
                                "and tableowner = current_user")).scalar()
     assert tuple(role) == (False, False) and owned == 0
+
+
+def test_a_savepoint_keeps_the_tenant_without_setting_it_again(engine, owner_engine):
+    """The per-transaction app.org_id is set once when the transaction begins: a savepoint
+    (session.begin_nested, e.g. each booking insert) runs inside it under the same clinic and
+    sends no set_config of its own (one round trip less per booking), also after a savepoint
+    rolled back."""
+    from sqlalchemy import event
+
+    from medspa.db import tenant_session
+    from tests.factories import build_clinic
+
+    clinic = build_clinic(engine, owner_engine)
+    build_clinic(engine, owner_engine)  # another clinic's rows exist and stay invisible
+    sent: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with tenant_session(clinic.org_id, engine) as s:
+            assert s.execute(text("select current_setting('app.org_id')")).scalar() == str(clinic.org_id)
+            try:
+                with s.begin_nested():
+                    s.execute(text("select 1/0"))
+            except Exception:  # noqa: BLE001 - the savepoint rolls back
+                pass
+            with s.begin_nested():
+                inside = s.execute(text("select current_setting('app.org_id')")).scalar()
+                orgs = s.execute(text("select distinct org_id from location")).scalars().all()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert inside == str(clinic.org_id) and orgs == [clinic.org_id]
+    assert sum("set_config('app.org_id'" in st for st in sent) == 1

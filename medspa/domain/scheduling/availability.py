@@ -322,16 +322,42 @@ def find_slots(session: Session, actor: Actor, *, location_id: int, service_id: 
     never book the past.
     Raises NotFound (location, service, provider) and ValidationFailed (date range).
     """
+    return day_plan(session, actor, location_id=location_id, service_id=service_id, start_date=start_date,
+                    end_date=end_date, now=now, provider_id=provider_id, apply_notice=apply_notice,
+                    exclude_appointment_id=exclude_appointment_id).slots
+
+
+@dataclass
+class DayPlan:
+    """find_slots' answer with what it read: `ctx` (location, service, providers' resources,
+    rooms, devices, hours) and `busy` (the live occupancies of those resources from the day
+    before start_date to the day after end_date), for a caller that books from it
+    (scheduling.service.hold_slot) without reading them again."""
+
+    ctx: _Context
+    busy: BusyIndex
+    slots: list[Slot]
+
+
+def _in_notice(ctx: _Context, slots: list[Slot], now: datetime, apply_notice: bool) -> list[Slot]:
+    if apply_notice and ctx.service.max_advance_days:
+        latest = now + timedelta(days=ctx.service.max_advance_days)
+        return [sl for sl in slots if sl.start <= latest]
+    return slots
+
+
+def day_plan(session: Session, actor: Actor, *, location_id: int, service_id: int, start_date: date,
+             end_date: date, now: datetime, provider_id: int | None = None, apply_notice: bool = True,
+             exclude_appointment_id: int | None = None, ctx: _Context | None = None) -> DayPlan:
+    """find_slots (same arguments, checks and errors), keeping the context and busy index it read.
+    ctx: a context this session read before for the same location, service and provider."""
     actor.require("availability.read")
     _check_range(start_date, end_date, now, MAX_RANGE_DAYS)
     ctx, busy = _prepared(session, location_id, service_id, provider_id, start_date, end_date, now,
-                          exclude_appointment_id)
+                          exclude_appointment_id, ctx=ctx)
     notice = timedelta(minutes=ctx.service.min_notice_minutes if apply_notice else 0)
-    slots = _slots(ctx, busy, start_date, end_date, now + notice)
-    if apply_notice and ctx.service.max_advance_days:
-        latest = now + timedelta(days=ctx.service.max_advance_days)
-        slots = [sl for sl in slots if sl.start <= latest]
-    return slots
+    return DayPlan(ctx, busy, _in_notice(ctx, _slots(ctx, busy, start_date, end_date, now + notice), now,
+                                         apply_notice))
 
 
 @dataclass(frozen=True)
@@ -387,11 +413,12 @@ def nearest_alternatives(session: Session, actor: Actor, *, location_id: int, se
                          wanted: datetime, now: datetime, provider_id: int | None = None,
                          apply_notice: bool = True, count: int = 5,
                          day_slots: list[Slot] | None = None,
-                         exclude_appointment_id: int | None = None) -> list[Slot]:
+                         exclude_appointment_id: int | None = None, ctx: _Context | None = None) -> list[Slot]:
     """Up to `count` free slots closest in time to `wanted` (within 3 local days either side),
     one per start time. day_slots: the wanted day's slots if the caller already has them;
-    exclude_appointment_id: a visit being moved (its own time counts as free)."""
-    tz = ZoneInfo(get_location(session, location_id).time_zone)
+    exclude_appointment_id: a visit being moved (its own time counts as free); ctx: the context
+    the caller read for the same location, service and provider (DayPlan.ctx), not read again."""
+    tz = ctx.tz if ctx is not None else ZoneInfo(get_location(session, location_id).time_zone)
     day = wanted.astimezone(tz).date()
     by_start: dict[datetime, Slot] = {}
     for slot in day_slots or []:
@@ -404,97 +431,14 @@ def nearest_alternatives(session: Session, actor: Actor, *, location_id: int, se
         if day_slots is not None and lo == hi:
             continue  # the caller's day_slots are this day
         try:
-            slots = find_slots(session, actor, location_id=location_id, service_id=service_id, start_date=lo,
-                               end_date=hi, now=now, provider_id=provider_id, apply_notice=apply_notice,
-                               exclude_appointment_id=exclude_appointment_id)
+            plan = day_plan(session, actor, location_id=location_id, service_id=service_id, start_date=lo,
+                            end_date=hi, now=now, provider_id=provider_id, apply_notice=apply_notice,
+                            exclude_appointment_id=exclude_appointment_id, ctx=ctx)
         except (NotFound, ValidationFailed):
             return []
-        for slot in slots:
+        ctx = plan.ctx  # the context is read once for both passes
+        for slot in plan.slots:
             if slot.start != wanted:
                 by_start.setdefault(slot.start, slot)
     ranked = sorted(by_start.values(), key=lambda sl: (abs(sl.start - wanted), sl.start))
     return sorted(ranked[:count], key=lambda sl: sl.start)
-
-
-class NotFree(Exception):
-    """A start that does not fit (availability.fit_start); `reason` says why in words a desk
-    reads, e.g. "Ana Lee does not work then" or "No laser room is free then"."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class Fit:
-    """Where a start fits: the provider's resource and the chosen room and device (None when
-    the service needs none), and the occupancy span [lo, hi) with the buffers (UTC)."""
-
-    provider_resource_id: int
-    room_id: int | None
-    device_id: int | None
-    lo: datetime
-    hi: datetime
-
-    @property
-    def resource_ids(self) -> list[int]:
-        """Every resource the visit occupies."""
-        return [r for r in (self.provider_resource_id, self.room_id, self.device_id) if r is not None]
-
-
-def fit_start(session: Session, actor: Actor, *, location_id: int, service_id: int, provider_id: int,
-              start_at: datetime, now: datetime, exclude_appointment_id: int | None = None,
-              room_id: int | None = None, prefer_room_id: int | None = None,
-              prefer_device_id: int | None = None, provider_name: str = "The provider") -> Fit:
-    """Check that `service` by `provider_id` can start at `start_at` (aware UTC) at the location,
-    off the slot grid (a staff move): the whole span with buffers inside the provider's working
-    hours that day (opening hours, time off and extra shifts as find_slots reads them), the
-    location open, and the provider, a room and a device of the service's types free
-    (`exclude_appointment_id`: the visit being moved does not block itself). `room_id` asks for
-    that room; otherwise `prefer_room_id` / `prefer_device_id` (the visit's current ones) are
-    kept when free; `provider_name` names the provider in the reasons. Raises NotFree (reason
-    in words), NotFound (service, location, provider)."""
-    actor.require("availability.read")
-    ctx = _context(session, location_id, service_id, None)
-    if provider_id not in ctx.provider_resource:
-        raise NotFree("This provider does not perform this service here")
-    svc = ctx.service
-    lo, hi = occupancy_span(svc, start_at)
-    day = start_at.astimezone(ctx.tz).date()
-    if closed_days(session, location_id, day, day):
-        raise NotFree(f"{ctx.location.name} is closed that day")
-    window_lo, window_hi = local_midnight(day, ctx.tz) - timedelta(days=1), local_midnight(day, ctx.tz) + timedelta(days=2)
-    ctx.time_off, ctx.extra = exceptions_between(session, [provider_id], location_id, window_lo, window_hi)
-    spans = _work_spans(ctx, provider_id, day) + _work_spans(ctx, provider_id, day - timedelta(days=1))
-    if not any(s_lo <= lo and hi <= s_hi for s_lo, s_hi in spans):
-        before = f" and {svc.buffer_before_minutes} min setup" if svc.buffer_before_minutes else ""
-        after = f" and {svc.buffer_after_minutes} min clean-up" if svc.buffer_after_minutes else ""
-        raise NotFree(f"Outside {provider_name}'s hours (the {svc.duration_minutes} min visit{before}{after} "
-                      "must fit inside a shift)")
-    rooms = ctx.rooms
-    if svc.room_type and not rooms:
-        raise NotFree(f"This location has no {svc.room_type} room")
-    if svc.device_type and not ctx.devices:
-        raise NotFree(f"This location has no {svc.device_type} device")
-    if room_id is not None:
-        if room_id not in rooms:
-            raise NotFree("That room cannot host this service")
-        rooms = [room_id]
-    provider_res = ctx.provider_resource[provider_id]
-    busy = load_busy(session, [provider_res] + ctx.rooms + ctx.devices, lo, hi, now, exclude_appointment_id)
-    if not busy.is_free(provider_res, lo, hi):
-        raise NotFree(f"{provider_name} is busy then (another visit or time blocked)")
-
-    def pick(pool: list[int], prefer: int | None) -> int | None:
-        if not pool:
-            return None
-        ordered = ([prefer] if prefer in pool else []) + [r for r in pool if r != prefer]
-        return next((r for r in ordered if busy.is_free(r, lo, hi)), -1)
-
-    room = pick(rooms, prefer_room_id)
-    if room == -1:
-        raise NotFree("That room is taken then" if room_id is not None else f"No {svc.room_type} room is free then")
-    device = pick(ctx.devices, prefer_device_id)
-    if device == -1:
-        raise NotFree(f"No {svc.device_type} device is free then")
-    return Fit(provider_res, room, device, lo, hi)

@@ -10,7 +10,7 @@ moves race.
 What is checked:
 - staff: any future start on a 5-minute step inside the provider's hours where the provider,
   a room and a device of the service's types are free, buffers included
-  (availability.fit_start, which names the reason when it does not fit); a checked-in visit
+  (fit.fit_start, which names the reason when it does not fit); a checked-in visit
   only within today (the client is here);
 - client: a start the booking page would offer (the service's slot grid, notice and maximum
   advance: availability.find_slots without the visit's own time), the same service, a
@@ -49,7 +49,8 @@ from medspa.domain.payments.fees import late_fee_preview, settle_cancellation
 from medspa.domain.payments.service import succeeded_deposit
 from medspa.domain.practice.models import Location, Organization, Resource, StaffMember
 from medspa.domain.practice.service import get_location
-from medspa.domain.scheduling.availability import Fit, NotFree, Slot, find_slots, fit_start, nearest_alternatives
+from medspa.domain.scheduling.availability import Slot, find_slots, nearest_alternatives
+from medspa.domain.scheduling.fit import Fit, NotFree, fit_start
 from medspa.domain.scheduling.models import (MOVABLE_STATUSES, Appointment, AppointmentStatus, Occupancy,
                                              OccupancyStatus)
 from medspa.domain.scheduling.policy import CANCEL_REASONS, cancel_rule, is_late_cancellation
@@ -262,7 +263,7 @@ def _update_notes(session: Session, actor: Actor, appt: Appointment, notes: str,
 
 def _fit(session: Session, actor: Actor, appt: Appointment, start_at: datetime, provider_id: int, service_id: int,
          room_id: int | None, held: dict[str, int], *, now: datetime, online: bool) -> Fit:
-    """Where the visit fits at `start_at` (availability.fit_start; online also on the booking
+    """Where the visit fits at `start_at` (fit.fit_start; online also on the booking
     page's grid and notice), the reason in words when it does not (MoveRefused)."""
     location = get_location(session, appt.location_id)
     service = get_service(session, service_id)

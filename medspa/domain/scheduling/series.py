@@ -22,7 +22,7 @@ to MAX_OCCURRENCES visits.
 Booking (`plan_series`, then `book_series`): every occurrence is checked BEFORE anything is
 saved, with the desk booking's own rules: free when the desk could book that start
 (availability.find_slots for the provider that day, as hold_slot checks) and the client has no
-other visit then; otherwise the reason from availability.fit_start (or the client's clash,
+other visit then; otherwise the reason from fit.fit_start (or the client's clash,
 the past, the horizon) and the day's free starts as alternatives. The desk then books the
 occurrences it keeps, each at its own or another start that same day, in ONE transaction:
 each through service.hold_slot (the desk booking: confirmed, its audit row), so the exclusion
@@ -68,7 +68,8 @@ from medspa.domain.payments.models import Payment, PaymentStatus
 from medspa.domain.payments.stripe_gateway import GatewayUnavailable
 from medspa.domain.practice.models import StaffMember
 from medspa.domain.practice.service import get_location
-from medspa.domain.scheduling.availability import NotFree, find_slots, fit_start
+from medspa.domain.scheduling.availability import find_slots
+from medspa.domain.scheduling.fit import NotFree, fit_start
 from medspa.domain.scheduling.day_blockers import no_time_reason
 from medspa.domain.scheduling.booking import ActionRequired, CardDeclined, charge_card_on_file
 from medspa.domain.messaging.notices import queue_series_confirmation
@@ -219,7 +220,7 @@ def occurrences_of(rec: Recurrence, first_start: datetime, time_zone: str) -> tu
 @dataclass(frozen=True)
 class OccurrenceCheck:
     """One date of a planned series: `free` (the desk can book start_at) or `reason` why not
-    (availability.fit_start's words, the client's other visit, the past); `alternatives`: the
+    (fit.fit_start's words, the client's other visit, the past); `alternatives`: the
     provider's free starts that local day (aware UTC, sorted; none: the reason ends with why
     there is no other time, day_blockers.no_time_reason); `note`: the gap shift when the
     wall time does not exist that day."""

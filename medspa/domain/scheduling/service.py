@@ -27,7 +27,7 @@ from medspa.domain.practice.models import Location, Resource
 from medspa.domain.practice.service import get_location
 from medspa.domain.scheduling.policy import (cancel_rule, clean_cancel_reason, is_clinic_reason, is_late_to_cancel,
                                             record_booked_rule)
-from medspa.domain.scheduling.availability import (ONLINE_HORIZON_DAYS, Slot, find_slots, load_busy, money_on_hold,
+from medspa.domain.scheduling.availability import (ONLINE_HORIZON_DAYS, Slot, day_plan, money_on_hold,
                                                    nearest_alternatives, occupancy_span)
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus
 from medspa.domain.waitlist.trigger import visit_freed
@@ -57,9 +57,11 @@ def _aware(instant: datetime, field: str = "start") -> datetime:
     return instant
 
 
-def release_lapsed_holds(session: Session, resource_ids: list[int], lo: datetime, hi: datetime, now: datetime) -> None:
+def release_lapsed_holds(session: Session, resource_ids: list[int], lo: datetime, hi: datetime,
+                         now: datetime) -> bool:
     """Expire the lapsed holds (no money on them) on these resources over [lo, hi) before a
-    write that wants them: the exclusion constraint cannot compare with now()."""
+    write that wants them: the exclusion constraint cannot compare with now(). True when
+    there was one (then its appointment is expired and all its held occupancies released)."""
     lapsed = session.exec(
         select(Occupancy.id, Occupancy.appointment_id).where(
             Occupancy.status == OccupancyStatus.HELD, Occupancy.hold_expires_at <= now,
@@ -67,7 +69,7 @@ def release_lapsed_holds(session: Session, resource_ids: list[int], lo: datetime
             ~money_on_hold(Occupancy.appointment_id))
     ).all()
     if not lapsed:
-        return
+        return False
     appointment_ids = {a for _, a in lapsed if a is not None}
     session.execute(update(Occupancy).where(Occupancy.appointment_id.in_(appointment_ids),
                                             Occupancy.status == OccupancyStatus.HELD)
@@ -75,6 +77,7 @@ def release_lapsed_holds(session: Session, resource_ids: list[int], lo: datetime
     session.execute(update(Appointment).where(Appointment.id.in_(appointment_ids),
                                               Appointment.status == AppointmentStatus.HELD)
                     .values(status=AppointmentStatus.EXPIRED))
+    return True
 
 
 def _free_resource(busy, candidates: list[int], lo: datetime, hi: datetime) -> int | None:
@@ -91,8 +94,9 @@ def _bookable(session: Session, *, location_id: int, service_id: int, start_at: 
         raise ValidationFailed({"start": "This time has already passed"})
     if start_at > now + timedelta(days=ONLINE_HORIZON_DAYS if online else STAFF_HORIZON_DAYS):
         raise ValidationFailed({"start": "This time is too far ahead to book"})
-    service = get_service(session, service_id)
-    location = get_location(session, location_id)
+    both = session.exec(select(Service, Location).where(  # one round trip for both
+        Service.id == service_id, Service.active, Location.id == location_id, Location.org_id == Service.org_id)).first()
+    service, location = both or (get_service(session, service_id), get_location(session, location_id))
     if online and not service.online_bookable:
         raise NotFound("service")
     if online and service.max_advance_days and start_at > now + timedelta(days=service.max_advance_days):
@@ -106,14 +110,16 @@ CODE_TRIES = 5  # display-code clashes are ~n/2^40 per insert: a fifth one means
 
 
 def _insert_reservation(session: Session, appt: Appointment, resource_ids: list[int], lo: datetime,
-                        hi: datetime) -> bool:
+                        hi: datetime, now: datetime) -> bool:
     """Insert `appt` and its occupancies of `resource_ids` over [lo, hi) (booked for a confirmed
-    appointment, held until its hold expiry otherwise) in a savepoint. False when the exclusion
-    constraint refused them (another booking won the race); the savepoint is rolled back.
-    A display code already used in the clinic is replaced by a fresh one and the insert
-    retried (up to CODE_TRIES times; then the IntegrityError propagates)."""
+    appointment, held until its hold expiry otherwise; one INSERT for all) in a savepoint. False
+    when the exclusion constraint refused them (another booking won the race; savepoint rolled
+    back). Refused by a lapsed hold (no money on it): release_lapsed_holds and one more try, so
+    the common path spends no statement on lapsed holds. A display code already used in the
+    clinic is replaced and the insert retried (up to CODE_TRIES times, then IntegrityError)."""
     confirmed = appt.status == AppointmentStatus.CONFIRMED
-    for attempt in range(CODE_TRIES):
+    released = False
+    for attempt in range(CODE_TRIES + 1):
         try:
             with session.begin_nested():
                 session.add(appt)
@@ -127,7 +133,10 @@ def _insert_reservation(session: Session, appt: Appointment, resource_ids: list[
                 session.flush()
         except IntegrityError as exc:
             if isinstance(exc.orig, ExclusionViolation):
-                return False
+                if released or not release_lapsed_holds(session, resource_ids, lo, hi, now):
+                    return False
+                released, appt.id = True, None  # the rolled-back row is gone: try once more
+                continue
             if (isinstance(exc.orig, UniqueViolation) and exc.orig.diag.constraint_name == DISPLAY_CODE_CONSTRAINT
                     and attempt + 1 < CODE_TRIES):
                 appt.id, appt.display_code = None, new_display_code()  # the rolled-back row is gone
@@ -159,24 +168,21 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
                                   now=now, client_id=client_id, online=online)
     tz = ZoneInfo(location.time_zone)
     local_day = start_at.astimezone(tz).date()
-    slots = find_slots(session, actor, location_id=location_id, service_id=service_id, start_date=local_day,
-                       end_date=local_day, now=now, provider_id=provider_id, apply_notice=online)
-    candidates = [s.provider_id for s in slots if s.start == start_at]
+    # the day's slots, read with the context and busy index that the booking then reuses
+    plan = day_plan(session, actor, location_id=location_id, service_id=service_id, start_date=local_day,
+                    end_date=local_day, now=now, provider_id=provider_id, apply_notice=online)
+    candidates = [s.provider_id for s in plan.slots if s.start == start_at]
 
     def taken(day_slots: list[Slot] | None) -> SlotTaken:
         return SlotTaken(nearest_alternatives(session, actor, location_id=location_id, service_id=service_id,
                                               wanted=start_at, now=now, provider_id=provider_id,
-                                              apply_notice=online, day_slots=day_slots))
+                                              apply_notice=online, day_slots=day_slots, ctx=plan.ctx))
 
     if not candidates:
-        raise taken(slots)  # this day's slots are fresh: reuse them
+        raise taken(plan.slots)  # this day's slots are fresh: reuse them
     lo, hi = occupancy_span(service, start_at)
-    rooms = _typed_resources(session, location_id, "room", service.room_type)
-    devices = _typed_resources(session, location_id, "device", service.device_type)
-    provider_res = {r.staff_id: r.id for r in session.exec(
-        select(Resource).where(Resource.kind == "provider", Resource.staff_id.in_(candidates)))}
-    release_lapsed_holds(session, list(provider_res.values()) + rooms + devices, lo, hi, now)
-    busy = load_busy(session, list(provider_res.values()) + rooms + devices, lo, hi, now)
+    provider_res, rooms, devices = plan.ctx.provider_resource, plan.ctx.rooms, plan.ctx.devices
+    busy = plan.busy  # covers [lo, hi); what changed since, the exclusion constraint refuses
     expires = now + timedelta(minutes=hold_minutes)
     for staff_id in candidates:
         wanted = [provider_res[staff_id]]
@@ -198,7 +204,7 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
                 currency=service.currency, source=source, created_by_user_id=actor.user_id,
                 confirmed_at=now if confirm else None)
             record_booked_rule(appt, location)
-            if not _insert_reservation(session, appt, wanted, lo, hi):
+            if not _insert_reservation(session, appt, wanted, lo, hi, now):
                 continue  # lost a race for this provider/room: try the next candidate
             record(session, actor, "appointment.confirm" if confirm else "appointment.hold", "appointment",
                    appt.id, client_id=client_id, at=now, start=start_at.isoformat(), provider_id=staff_id,
@@ -236,14 +242,6 @@ def refuse_double_booking(session: Session, client_id: int, start_at: datetime, 
     lock_client_bookings(session, client_id)
     if client_visit_spans(session, client_id, start_at, end_at, exclude_id=exclude_id):
         raise ValidationFailed({"start": "You already have a booking at this time"})
-
-
-def _typed_resources(session: Session, location_id: int, kind: str, rtype: str | None) -> list[int]:
-    if not rtype:
-        return []
-    return list(session.exec(select(Resource.id).where(Resource.kind == kind, Resource.resource_type == rtype,
-                                                       Resource.location_id == location_id, Resource.active)
-                             .order_by(Resource.id)))
 
 
 def get_appointment(session: Session, appointment_id: int, *, lock: bool = False) -> Appointment:
