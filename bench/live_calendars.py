@@ -21,7 +21,12 @@ Printed: p50/p95 per phase; the goal (issue 20) p95 at 50 calendars <= 2.5x p95 
 memory per connected calendar = growth of the web worker's RSS while the 50 connect and
 load, divided by 50.
 
-    python bench/live_calendars.py [--reuse] [--calendars 50] [--pages 4] [--writes 16]
+    python bench/live_calendars.py [--reuse] [--calendars 50] [--pages 4] [--writes 24] [--workers 2]
+
+With --workers 2 the app runs two web workers with Reflex's state in a private redis-server
+(as tests/browser/test_calendar.py's `cluster`): tabs land on either worker, each worker's
+listener pushes to its own tabs; memory is then the two workers' RSS growth (the states
+themselves live in Redis).
 """
 
 from __future__ import annotations
@@ -371,9 +376,12 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="use the app `python bench/_server.py` keeps up")
     parser.add_argument("--calendars", type=int, default=50)
     parser.add_argument("--pages", type=int, default=4, help="of them real Chromium pages")
-    parser.add_argument("--writes", type=int, default=16)
+    parser.add_argument("--writes", type=int, default=24)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="web workers (more than 1: Reflex state and cross-worker pushes in a private Redis)")
     args = parser.parse_args()
-    with app_server(reuse=args.reuse) as server:
+    with app_server(workers=args.workers, reuse=args.reuse) as server:
+        print(f"{server.workers} web worker(s)" + (" + Redis" if server.redis_url else ""), flush=True)
         asyncio.run(run(server, args))
 
 
