@@ -126,7 +126,8 @@ def test_day_view_columns_blocks_labels_and_colours(two_providers):
 def test_a_loaded_view_is_laid_out_once_for_every_tab_and_filter(two_providers):
     """The live loop hands one loaded view to every tab watching it: shared_view lays it out
     once per (object, filter), the same rows day_view / week_view give."""
-    from medspa.features.calendar.layout import day_view, shared_view, week_view
+    from medspa.features.calendar.layout import day_view, week_view
+    from medspa.features.calendar.shared_layout import shared_view
 
     clinic = two_providers
     with clinic.session() as s:

@@ -36,7 +36,8 @@ from medspa.domain.money import format_money
 from medspa.features.auth.state import StaffState
 from medspa.features.calendar.series_cancel import call_cancel, cancel_series
 from medspa.web.inputs import ascii_int, form_text, parse_id
-from medspa.features.calendar.layout import DayView, DetailView, WeekView, detail_view, parse_day, shared_view
+from medspa.features.calendar.layout import DayView, DetailView, WeekView, detail_view, parse_day
+from medspa.features.calendar.shared_layout import shared_view
 
 
 CARD_FIELDS = ("card_number", "exp_month", "exp_year", "cvc", "saved_card")
