@@ -123,6 +123,31 @@ def test_day_view_columns_blocks_labels_and_colours(two_providers):
     assert (cal.now_minute, cal.is_today) == (620, True)
 
 
+def test_a_loaded_view_is_laid_out_once_for_every_tab_and_filter(two_providers):
+    """The live loop hands one loaded view to every tab watching it: shared_view lays it out
+    once per (object, filter), the same rows day_view / week_view give."""
+    from medspa.features.calendar.layout import day_view, week_view
+    from medspa.features.calendar.shared_layout import shared_view
+
+    clinic = two_providers
+    with clinic.session() as s:
+        mia = client(s, clinic, "Mia", "Wong")
+        gone = staff_book(s, clinic, at(10), provider=clinic.provider_ids[0], client_id=mia)
+        cancel_appointment(s, clinic.staff_actor(), gone.id, now=NOW)
+        s.commit()
+        day = calendar_day(s, clinic.staff_actor(), location_id=clinic.location_id, day=DAY, now=at(8))
+        again = calendar_day(s, clinic.staff_actor(), location_id=clinic.location_id, day=DAY, now=at(8))
+        week = calendar_week(s, clinic.staff_actor(), location_id=clinic.location_id, day=DAY, now=at(8))
+    first = shared_view(day, show_cancelled=False)
+    assert first == day_view(day, show_cancelled=False) and first.blocks == []
+    assert shared_view(day, show_cancelled=False) is first  # the second tab: no second layout
+    with_cancelled = shared_view(day, show_cancelled=True)
+    assert with_cancelled == day_view(day, show_cancelled=True) and len(with_cancelled.blocks) == 1
+    fresh = shared_view(again, show_cancelled=False)  # a later load: laid out anew
+    assert fresh is not first and fresh == first
+    assert shared_view(week, show_cancelled=True) == week_view(week, show_cancelled=True)
+
+
 def test_day_view_of_another_day_and_empty_day(two_providers):
     clinic = two_providers
     with clinic.session() as s:

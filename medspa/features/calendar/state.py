@@ -36,7 +36,8 @@ from medspa.domain.money import format_money
 from medspa.features.auth.state import StaffState
 from medspa.features.calendar.series_cancel import call_cancel, cancel_series
 from medspa.web.inputs import ascii_int, form_text, parse_id
-from medspa.features.calendar.layout import DayView, DetailView, WeekView, day_view, detail_view, parse_day, week_view
+from medspa.features.calendar.layout import DayView, DetailView, WeekView, detail_view, parse_day
+from medspa.features.calendar.shared_layout import shared_view
 
 
 CARD_FIELDS = ("card_number", "exp_month", "exp_year", "cvc", "saved_card")
@@ -93,13 +94,13 @@ class CalendarState(StaffState):
         if loaded.clinic_name and loaded.clinic_name != self.org_name:
             self.org_name = loaded.clinic_name  # renamed on /settings: the header follows
         if isinstance(loaded, CalendarWeek):
-            week = week_view(loaded, show_cancelled=self.show_cancelled)
+            week = shared_view(loaded, show_cancelled=self.show_cancelled)
             fresh = week != self.week_data
             if fresh:  # an unchanged view (most safety refreshes) sends nothing to the browser
                 self.week_data = week
             statuses = {e.appointment_id: e.status for e in loaded.entries}
         else:
-            day = day_view(loaded, show_cancelled=self.show_cancelled)
+            day = shared_view(loaded, show_cancelled=self.show_cancelled)
             fresh = day != self.day_data
             if fresh:
                 self.day_data = day
