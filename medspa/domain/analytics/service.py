@@ -62,7 +62,7 @@ from sqlmodel import Session
 from medspa.domain.identity.actor import Actor
 
 from medspa.domain.analytics.common import (  # noqa: F401  (re-exported for callers)
-    BOOKED_STATUSES, DUE_STATUSES, PERMISSION, _LOCAL_DAY, _VISITS, _params, _ratio)
+    BOOKED_STATUSES, DUE_STATUSES, PERMISSION, _DAY_MINUTES, _DAY_VISITS, _LOCAL_DAY, _VISITS, _params, _ratio)
 from medspa.domain.analytics.definitions import DEFINITIONS  # noqa: F401
 from medspa.domain.analytics.revenue import (  # noqa: F401
     REVENUE_GROUPS, RevenueLine, revenue, revenue_rows)
@@ -87,10 +87,10 @@ def no_show_rate(session: Session, actor: Actor, *, start: date, end: date, loca
                  now: datetime) -> NoShowRate:
     """No-shows / (completed + no-shows) of visits on local days start..end (module docstring)."""
     actor.require(PERMISSION)
-    row = session.execute(text(f"""
-        SELECT count(*) FILTER (WHERE a.status = 'no_show'), count(*) {_VISITS}
-          AND a.status IN ('completed', 'no_show')"""), _params(start, end, location_id)).one()
-    return NoShowRate(no_shows=row[0], due=row[1])
+    row = session.execute(text(f"""   -- the visits' counts per local day (common._DAY_VISITS)
+        SELECT coalesce(sum(d.visits) FILTER (WHERE d.status = 'no_show'), 0), coalesce(sum(d.visits), 0)
+        {_DAY_VISITS} AND d.status IN ('completed', 'no_show')"""), _params(start, end, location_id)).one()
+    return NoShowRate(no_shows=int(row[0]), due=int(row[1]))
 
 
 def no_show_rows(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
@@ -119,10 +119,10 @@ def cancellations(session: Session, actor: Actor, *, start: date, end: date, loc
                   now: datetime) -> Cancellations:
     """Cancelled visits on local days start..end; late = inside the location's window."""
     actor.require(PERMISSION)
-    row = session.execute(text(f"""
-        SELECT count(*), count(*) FILTER (WHERE a.cancellation_late) {_VISITS} AND a.status = 'cancelled'"""),
+    row = session.execute(text(f"""   -- the visits' counts per local day (common._DAY_VISITS)
+        SELECT coalesce(sum(d.visits), 0), coalesce(sum(d.late), 0) {_DAY_VISITS} AND d.status = 'cancelled'"""),
         _params(start, end, location_id)).one()
-    return Cancellations(count=row[0], late=row[1])
+    return Cancellations(count=int(row[0]), late=int(row[1]))
 
 
 def cancellation_rows(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
@@ -176,13 +176,12 @@ def utilization(session: Session, actor: Actor, *, start: date, end: date, locat
             JOIN location l ON l.id = w.location_id
             WHERE (CAST(:loc AS bigint) IS NULL OR w.location_id = CAST(:loc AS bigint))
             GROUP BY w.staff_id),
-        used AS (
-            SELECT a.provider_id AS staff_id,
-                   sum(EXTRACT(EPOCH FROM a.end_at - a.start_at) / 60)::bigint AS booked,
-                   coalesce(sum(EXTRACT(EPOCH FROM a.end_at - a.start_at) / 60)
-                            FILTER (WHERE a.status = 'completed'), 0)::bigint AS attended
-            {_VISITS} AND a.status IN ('confirmed', 'checked_in', 'completed', 'no_show')
-            GROUP BY a.provider_id)
+        used AS (             -- the visits' seconds per local day and provider (common._DAY_VISITS)
+            SELECT d.provider_id AS staff_id, {_DAY_MINUTES}::bigint AS booked,
+                   coalesce(sum(d.seconds) FILTER (WHERE d.status = 'completed')::numeric / 60, 0)::bigint
+                       AS attended
+            {_DAY_VISITS} AND d.status IN ('confirmed', 'checked_in', 'completed', 'no_show')
+            GROUP BY d.provider_id)
         SELECT coalesce(avail.staff_id, used.staff_id), coalesce(avail.minutes, 0),
                coalesce(used.booked, 0), coalesce(used.attended, 0)
         FROM avail FULL JOIN used ON used.staff_id = avail.staff_id

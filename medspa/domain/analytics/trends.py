@@ -29,7 +29,7 @@ from datetime import date, datetime
 from sqlalchemy import text
 from sqlmodel import Session
 
-from medspa.domain.analytics.common import PERMISSION, _LOCAL_DAY, _VISITS, _params, _ratio
+from medspa.domain.analytics.common import PERMISSION, _DAY_VISITS, _VISITS, _params, _ratio
 from medspa.domain.analytics.service import REBOOKING_WINDOW_DAYS, _rebooking_sql
 from medspa.domain.identity.actor import Actor
 
@@ -93,14 +93,14 @@ def monthly_trend(session: Session, actor: Actor, *, start: date, end: date, loc
     actor.require(PERMISSION)
     rows = session.execute(text(f"""
         WITH months AS ({_MONTHS}),
-        counts AS (
-            SELECT to_char({_LOCAL_DAY}, 'YYYY-MM') AS month,
-                   count(*) FILTER (WHERE a.status IN ('completed', 'no_show')) AS due,
-                   count(*) FILTER (WHERE a.status = 'no_show') AS no_shows,
-                   count(*) AS scheduled,
-                   count(*) FILTER (WHERE a.status = 'cancelled') AS cancellations,
-                   count(*) FILTER (WHERE a.status = 'cancelled' AND a.cancellation_late) AS late
-            {_VISITS} AND a.status IN {_SCHEDULED_IN}
+        counts AS (           -- the visits' counts per local day (common._DAY_VISITS)
+            SELECT to_char(d.local_day, 'YYYY-MM') AS month,
+                   sum(d.visits) FILTER (WHERE d.status IN ('completed', 'no_show')) AS due,
+                   sum(d.visits) FILTER (WHERE d.status = 'no_show') AS no_shows,
+                   sum(d.visits) AS scheduled,
+                   sum(d.visits) FILTER (WHERE d.status = 'cancelled') AS cancellations,
+                   sum(d.late) FILTER (WHERE d.status = 'cancelled') AS late
+            {_DAY_VISITS} AND d.status IN {_SCHEDULED_IN}
             GROUP BY 1),
         reb AS (
             SELECT to_char(f.day, 'YYYY-MM') AS month, count(*) AS completed,
