@@ -26,6 +26,7 @@ from medspa.domain.analytics.common import _VISITS, _params
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.service import add_location
 from tests.factories import build_clinic
+from tests.test_analytics import _client
 from tests.test_analytics_trends import _visit
 
 NOW = datetime(2027, 6, 1, tzinfo=timezone.utc)
@@ -73,7 +74,15 @@ def raw_figures(s, start: date, end: date, loc: int | None) -> dict:
                count(*) FILTER (WHERE a.status = 'cancelled'),
                count(*) FILTER (WHERE a.status = 'cancelled' AND a.cancellation_late)
         {_VISITS} AND a.status IN {COUNTED} GROUP BY 1"""), p).all()}
-    return {"no_show": (ns[0], ns[1]), "cancellations": (c[0], c[1]), "used": used, "months": months}
+    # rebooking: the set-based SQL over appointment (service._rebooking_sql, as before 0054)
+    reb = s.execute(text(an._rebooking_sql(
+        "count(*), count(*) FILTER (WHERE rebooked OR before_leaving), count(*) FILTER (WHERE before_leaving)")),
+        _params(start, end, loc, days=90)).one()
+    reb_months = {r[0]: tuple(int(x) for x in r[1:]) for r in s.execute(text(an._rebooking_sql(
+        "to_char(day, 'YYYY-MM'), count(*), count(*) FILTER (WHERE rebooked OR before_leaving), "
+        "count(*) FILTER (WHERE before_leaving)", "GROUP BY 1")), _params(start, end, loc, days=90)).all()}
+    return {"no_show": (ns[0], ns[1]), "cancellations": (c[0], c[1]), "used": used, "months": months,
+            "rebooking": tuple(reb), "rebooking_months": reb_months}
 
 
 def report_figures(s, actor, start: date, end: date, loc: int | None) -> dict:
@@ -81,9 +90,33 @@ def report_figures(s, actor, start: date, end: date, loc: int | None) -> dict:
     ns, c = an.no_show_rate(s, actor, **kw), an.cancellations(s, actor, **kw)
     used = {u.provider_id: (u.booked_minutes, u.attended_minutes) for u in an.utilization(s, actor, **kw)
             if u.booked_minutes or u.attended_minutes}
+    points = trends.monthly_trend(s, actor, **kw)
     months = {p.month: (p.due, p.no_shows, p.scheduled, p.cancellations, p.late_cancellations)
-              for p in trends.monthly_trend(s, actor, **kw) if p.scheduled}
-    return {"no_show": (ns.no_shows, ns.due), "cancellations": (c.count, c.late), "used": used, "months": months}
+              for p in points if p.scheduled}
+    r = an.rebooking(s, actor, **kw)
+    return {"no_show": (ns.no_shows, ns.due), "cancellations": (c.count, c.late), "used": used, "months": months,
+            "rebooking": (r.visits, r.rebooked, r.rebooked_before_leaving),
+            "rebooking_months": {p.month: (p.completed, p.rebooked, p.rebooked_before_leaving)
+                                 for p in points if p.completed}}
+
+
+REBOOKING_TABLE = """
+    SELECT r.appointment_id, r.rebooked OR r.before_leaving, r.before_leaving, r.location_id, r.local_day
+    FROM visit_rebooking r ORDER BY 1"""
+REBOOKING_VISITS = """
+    SELECT a.id, a.location_id, (a.start_at AT TIME ZONE l.time_zone)::date
+    FROM appointment a JOIN location l ON l.id = a.location_id
+    WHERE a.status = 'completed' AND a.client_id IS NOT NULL ORDER BY 1"""
+
+
+def assert_rebooking_exact(s, org_id: int) -> None:
+    """visit_rebooking holds every completed visit with a client, with the flags rebooking_rows
+    computes from appointment (the drill-down's raw SQL)."""
+    actor = Actor(org_id=org_id, role="owner", label="test owner")
+    table = rows(s, REBOOKING_TABLE)
+    assert [(r[0], r[3], r[4]) for r in table] == rows(s, REBOOKING_VISITS)
+    raw = an.rebooking_rows(s, actor, start=date(2025, 1, 1), end=date(2027, 12, 31), location_id=None, now=NOW)
+    assert [r[:3] for r in table] == raw
 
 
 def assert_reports_match_raw(s, org_id: int, ranges: list[tuple[date, date]], locations: list[int]) -> None:
@@ -111,7 +144,10 @@ SPAN_HOURS = 24 * 32
 WHEN = st.integers(0, SPAN_HOURS * 4 - 1).map(lambda q: BASE + timedelta(minutes=15 * q))
 OPS = st.lists(st.one_of(
     st.tuples(st.just("book"), WHEN, st.integers(0, 2), st.integers(0, 1),
-              st.sampled_from(["held", "confirmed", "completed"]), st.sampled_from([15, 30, 60, 90])),
+              st.sampled_from(["held", "confirmed", "completed"]), st.sampled_from([15, 30, 60, 90]),
+              st.integers(0, 2), st.integers(-30, 24 * 100)),
+    st.tuples(st.just("client"), st.integers(0, 30), st.integers(0, 2)),
+    st.tuples(st.just("rebooked_from"), st.integers(0, 30), st.integers(0, 30)),
     st.tuples(st.just("reschedule"), st.integers(0, 30), WHEN, st.integers(0, 2)),
     st.tuples(st.just("status"), st.integers(0, 30),
               st.sampled_from(["confirmed", "checked_in", "completed", "no_show", "expired"])),
@@ -129,11 +165,12 @@ def _setup(engine, owner_engine, zone: str, second_zone: str, third_zone: str):
     with clinic.session() as s:
         locs = [clinic.location_id, add_location(s, clinic.system, "Second", second_zone).id,
                 add_location(s, clinic.system, "Third", third_zone).id]
+        clients = [None, _client(s, clinic, 0), _client(s, clinic, 1)]
         s.commit()
-    return clinic, locs
+    return clinic, locs, clients
 
 
-def _apply(clinic, owner_engine, locs: list[int], op: tuple, ids: list[int]) -> None:
+def _apply(clinic, owner_engine, locs: list[int], clients: list, op: tuple, ids: list[int]) -> None:
     kind = op[0]
     target = ids[op[1] % len(ids)] if ids and kind not in ("book", "bulk", "rollback") else None
     if kind not in ("book", "bulk", "rollback") and target is None:
@@ -145,8 +182,9 @@ def _apply(clinic, owner_engine, locs: list[int], op: tuple, ids: list[int]) -> 
         return
     with clinic.session() as s:
         if kind == "book":
-            _, at, loc, prov, status, minutes = op
-            appt = _visit(s, clinic, at, status=status, minutes=minutes, location_id=locs[loc])
+            _, at, loc, prov, status, minutes, client, created_hours_before = op
+            appt = _visit(s, clinic, at, status=status, minutes=minutes, location_id=locs[loc],
+                          client_id=clients[client], created_at=at - timedelta(hours=created_hours_before))
             if prov:
                 s.execute(text("UPDATE appointment SET provider_id = :p WHERE id = :i"),
                           {"p": clinic.provider_ids[1], "i": appt.id})
@@ -162,6 +200,13 @@ def _apply(clinic, owner_engine, locs: list[int], op: tuple, ids: list[int]) -> 
         elif kind == "provider":
             s.execute(text("UPDATE appointment SET provider_id = :p WHERE id = :i"),
                       {"p": clinic.provider_ids[op[2]], "i": target})
+        elif kind == "client":
+            s.execute(text("UPDATE appointment SET client_id = :c WHERE id = :i"),
+                      {"c": clients[op[2]], "i": target})
+        elif kind == "rebooked_from":  # booked at another visit's checkout (or unset when the same)
+            source = ids[op[2] % len(ids)]
+            s.execute(text("UPDATE appointment SET rebooked_from_id = :f WHERE id = :i"),
+                      {"f": None if source == target else source, "i": target})
         elif kind == "length":
             s.execute(text("UPDATE appointment SET end_at = start_at + make_interval(mins => :m) WHERE id = :i"),
                       {"m": op[2], "i": target})
@@ -181,14 +226,14 @@ def _apply(clinic, owner_engine, locs: list[int], op: tuple, ids: list[int]) -> 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=OPS)
 def test_any_sequence_of_writes_keeps_the_table_and_the_figures_exact(engine, owner_engine, ops):
-    a, a_locs = _setup(engine, owner_engine, "America/New_York", "Europe/London", "Australia/Sydney")
-    b, b_locs = _setup(engine, owner_engine, "Australia/Sydney", "Asia/Tokyo", "America/Los_Angeles")
+    a, a_locs, a_clients = _setup(engine, owner_engine, "America/New_York", "Europe/London", "Australia/Sydney")
+    b, b_locs, b_clients = _setup(engine, owner_engine, "Australia/Sydney", "Asia/Tokyo", "America/Los_Angeles")
     a_ids: list[int] = []
     b_ids: list[int] = []
-    for i, op in enumerate(ops):  # the two clinics write alternately, the second a shifted copy
-        _apply(a, owner_engine, a_locs, op, a_ids)
+    for i, op in enumerate(ops):  # the two clinics write alternately, the second every other op
+        _apply(a, owner_engine, a_locs, a_clients, op, a_ids)
         if i % 2 == 0:
-            _apply(b, owner_engine, b_locs, op, b_ids)
+            _apply(b, owner_engine, b_locs, b_clients, op, b_ids)
     days = [date(2026, 3, 7), date(2026, 3, 8), date(2026, 3, 9), date(2026, 3, 29), date(2026, 4, 5)]
     ranges = [(d, d) for d in days] + [(date(2026, 3, 1), date(2026, 3, 31)), (date(2026, 3, 5), date(2026, 4, 10)),
                                        (date(2026, 2, 20), date(2026, 4, 30))]
@@ -196,6 +241,7 @@ def test_any_sequence_of_writes_keeps_the_table_and_the_figures_exact(engine, ow
         with clinic.session() as s:
             table = assert_exact(s)
             assert {r[0] for r in table} <= {clinic.org_id}  # row-level security: only its own rows
+            assert_rebooking_exact(s, clinic.org_id)
             assert_reports_match_raw(s, clinic.org_id, ranges, locs)
 
 
@@ -299,3 +345,52 @@ def test_backfill_rebuilds_a_clinic(engine, owner_engine):
         assert_exact(s)
     with other.session() as s:
         assert rows(s, TABLE) == other_rows
+
+
+def test_rebooking_flags_follow_later_bookings_of_the_client(engine, owner_engine):
+    """Known flags: a booking made at the visit (same local day), one within 90 days, none; a
+    later booking expired (a cancelled one still counts), moved to another client, or deleted
+    changes the earlier visit."""
+    clinic = build_clinic(engine, owner_engine)  # America/New_York
+    at = datetime(2026, 4, 6, 15, tzinfo=timezone.utc)  # 11:00 EDT
+    with clinic.session() as s:
+        c1, c2 = _client(s, clinic, 0), _client(s, clinic, 1)
+        v1 = _visit(s, clinic, at, client_id=c1)
+        v2 = _visit(s, clinic, at, client_id=c2)
+        s.commit()
+    actor = Actor(org_id=clinic.org_id, role="owner", label="test owner")
+    kw = {"start": date(2026, 4, 6), "end": date(2026, 4, 6), "location_id": None, "now": NOW}
+
+    def figure() -> tuple[int, int, int]:
+        with clinic.session() as s:
+            assert_rebooking_exact(s, clinic.org_id)
+            r = an.rebooking(s, actor, **kw)
+            return r.visits, r.rebooked, r.rebooked_before_leaving
+
+    assert figure() == (2, 0, 0)
+    with clinic.session() as s:  # c1 books at the desk at 11:40 local for May: before leaving
+        b1 = _visit(s, clinic, at + timedelta(days=30), client_id=c1, status="confirmed",
+                    created_at=at + timedelta(minutes=40))
+        s.commit()
+    assert figure() == (2, 1, 1)
+    with clinic.session() as s:  # c2 books from home 20 days later: rebooked, not before leaving
+        b2 = _visit(s, clinic, at + timedelta(days=60), client_id=c2, status="confirmed",
+                    created_at=at + timedelta(days=20))
+        s.commit()
+    assert figure() == (2, 2, 1)
+    with clinic.session() as s:
+        s.execute(text("UPDATE appointment SET status = 'cancelled' WHERE id = :i"), {"i": b1.id})
+        s.commit()
+    assert figure() == (2, 2, 1)  # a booking later cancelled was still made
+    with clinic.session() as s:
+        s.execute(text("UPDATE appointment SET status = 'expired' WHERE id = :i"), {"i": b1.id})
+        s.execute(text("UPDATE appointment SET client_id = :c WHERE id = :i"), {"c": c1, "i": b2.id})
+        s.commit()
+    assert figure() == (2, 1, 0)  # v1 rebooked through b2 (created 20 days after), v2 not
+    as_owner(owner_engine, clinic.org_id, "DELETE FROM appointment WHERE id = :i", i=b2.id)
+    assert figure() == (2, 0, 0)
+    with clinic.session() as s:  # v2 no longer completed: out of the denominator
+        s.execute(text("UPDATE appointment SET status = 'no_show' WHERE id = :i"), {"i": v2.id})
+        s.commit()
+    assert figure() == (1, 0, 0)
+    assert v1.id

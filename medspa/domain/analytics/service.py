@@ -377,12 +377,34 @@ def _rebooking_sql(select: str, tail: str = "") -> str:
         SELECT {select} FROM flags {tail}"""
 
 
+# the flags of _rebooking_sql for the default window, kept per completed visit (with a client) by
+# the database: visit_rebooking (migration 0054, exact by triggers on appointment; its module
+# docstring gives the literal definition it evaluates). Read only for that window.
+REBOOKING_ROLLUP_DAYS = 90
+
+
+def _rebooking_flags_sql(select: str, within_days: int, tail: str = "") -> str:
+    """SELECT {select} over `flags` (id, day, rebooked, before_leaving) of the completed visits
+    in the range: from visit_rebooking for the window it keeps (REBOOKING_ROLLUP_DAYS), else
+    computed from appointment (_rebooking_sql). Same rows and flags either way."""
+    if within_days != REBOOKING_ROLLUP_DAYS:
+        return _rebooking_sql(select, tail)
+    return f"""
+        WITH flags AS (
+            SELECT r.appointment_id AS id, r.local_day AS day, r.rebooked, r.before_leaving
+            FROM visit_rebooking r
+            WHERE r.local_day BETWEEN :start AND :end
+              AND (CAST(:loc AS bigint) IS NULL OR r.location_id = CAST(:loc AS bigint)))
+        SELECT {select} FROM flags {tail}"""
+
+
 def rebooking(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
               now: datetime, within_days: int = REBOOKING_WINDOW_DAYS) -> Rebooking:
     """Share of completed visits followed by a booking within `within_days` (module docstring)."""
     actor.require(PERMISSION)
-    row = session.execute(text(_rebooking_sql(
-        "count(*), count(*) FILTER (WHERE rebooked OR before_leaving), count(*) FILTER (WHERE before_leaving)")),
+    row = session.execute(text(_rebooking_flags_sql(
+        "count(*), count(*) FILTER (WHERE rebooked OR before_leaving), count(*) FILTER (WHERE before_leaving)",
+        within_days)),
         _params(start, end, location_id, days=within_days)).one()
     return Rebooking(visits=row[0], rebooked=row[1], rebooked_before_leaving=row[2], within_days=within_days)
 

@@ -30,7 +30,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from medspa.domain.analytics.common import PERMISSION, _DAY_VISITS, _VISITS, _params, _ratio
-from medspa.domain.analytics.service import REBOOKING_WINDOW_DAYS, _rebooking_sql
+from medspa.domain.analytics.service import REBOOKING_WINDOW_DAYS, _rebooking_flags_sql
 from medspa.domain.identity.actor import Actor
 
 _BOOKED_IN = "('confirmed', 'checked_in', 'completed', 'no_show')"
@@ -106,7 +106,8 @@ def monthly_trend(session: Session, actor: Actor, *, start: date, end: date, loc
             SELECT to_char(f.day, 'YYYY-MM') AS month, count(*) AS completed,
                    count(*) FILTER (WHERE f.rebooked) AS rebooked,
                    count(*) FILTER (WHERE f.before_leaving) AS before_leaving
-            FROM ({_rebooking_sql("day, rebooked OR before_leaving AS rebooked, before_leaving")}) AS f
+            FROM ({_rebooking_flags_sql("day, rebooked OR before_leaving AS rebooked, before_leaving",
+                                        within_days)}) AS f
             GROUP BY 1)
         SELECT m.month, m.m_start, m.m_end,
                coalesce(c.due, 0), coalesce(c.no_shows, 0), coalesce(c.scheduled, 0),
