@@ -49,6 +49,14 @@ Definitions
   only deposits (no checkout/sales yet), so revenue = deposits kept; a deposit that becomes
   part of a sale must, once sales exist, be counted once (the sale nets its applied deposit).
   Entries without an appointment have no location and are not in these figures.
+
+Where the figures are read (issue 20): no-shows, cancellations and the providers' booked and
+attended minutes are sums over visit_daily (common._DAY_VISITS), and the rebooking figure
+(default 90-day window) a count over visit_rebooking; both tables are kept exact by triggers
+on appointment (migration 0054, whose docstring states what each row holds), so a year is a
+few thousand rows, not every visit. The drill-downs (*_rows) list the visits from appointment,
+and rebooking with another window computes the flags from appointment (_rebooking_sql): the
+same definitions, checked equal by tests/test_visit_daily.py.
 """
 
 from __future__ import annotations

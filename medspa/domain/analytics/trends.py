@@ -19,6 +19,10 @@ Definitions (source: issue 5, owners' dashboard; the one-line forms are in defin
 - Busiest hours: visits booked (confirmed, checked in, completed, no-show; not cancelled) by
   their location's local weekday (0 = Monday) and the local hour they start in (0-23). On a
   DST day the repeated hour counts its visits once in that hour; the skipped hour has none.
+
+The monthly counts read visit_daily and the rebooking flags visit_rebooking (migration 0054,
+kept exact by triggers; see service.py's "Where the figures are read"); busiest hours reads
+the visits of the range.
 """
 
 from __future__ import annotations
