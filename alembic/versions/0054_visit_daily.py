@@ -301,6 +301,9 @@ def upgrade() -> None:
 
     for_each_clinic(op, "select medspa_visit_daily_backfill()")
     for_each_clinic(op, "select medspa_visit_rebooking_backfill()")
+    # planner statistics for the new tables right away (autovacuum would come later)
+    op.execute("analyze visit_daily")
+    op.execute("analyze visit_rebooking")
 
 
 def downgrade() -> None:
