@@ -27,6 +27,20 @@ _VISITS = f"""
       AND (CAST(:loc AS bigint) IS NULL OR a.location_id = CAST(:loc AS bigint))
 """
 
+# the same appointments counted per location, local day, provider and status by the database
+# (visit_daily, migration 0054, exact by triggers on appointment): only the statuses confirmed,
+# checked_in, completed, no_show and cancelled; visits = count, late = those with
+# cancellation_late, seconds = sum of end_at - start_at. The figures that are such counts or
+# sums (no-shows, cancellations, provider minutes, the monthly counts) read it: a year is a few
+# thousand rows instead of every visit. Minutes = the seconds summed, then / 60 (the visits'
+# minutes summed: equal for whole-minute visits, which every appointment is).
+_DAY_VISITS = """
+    FROM visit_daily d
+    WHERE d.local_day BETWEEN :start AND :end
+      AND (CAST(:loc AS bigint) IS NULL OR d.location_id = CAST(:loc AS bigint))
+"""
+_DAY_MINUTES = "(sum(d.seconds)::numeric / 60)"
+
 
 def utc_window(start: date, end: date) -> tuple[datetime, datetime]:
     """[lo, hi) in UTC that holds every instant whose local date in any zone is in start..end.

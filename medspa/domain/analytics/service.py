@@ -49,6 +49,14 @@ Definitions
   only deposits (no checkout/sales yet), so revenue = deposits kept; a deposit that becomes
   part of a sale must, once sales exist, be counted once (the sale nets its applied deposit).
   Entries without an appointment have no location and are not in these figures.
+
+Where the figures are read (issue 20): no-shows, cancellations and the providers' booked and
+attended minutes are sums over visit_daily (common._DAY_VISITS), and the rebooking figure
+(default 90-day window) a count over visit_rebooking; both tables are kept exact by triggers
+on appointment (migration 0054, whose docstring states what each row holds), so a year is a
+few thousand rows, not every visit. The drill-downs (*_rows) list the visits from appointment,
+and rebooking with another window computes the flags from appointment (_rebooking_sql): the
+same definitions, checked equal by tests/test_visit_daily.py.
 """
 
 from __future__ import annotations
@@ -62,7 +70,7 @@ from sqlmodel import Session
 from medspa.domain.identity.actor import Actor
 
 from medspa.domain.analytics.common import (  # noqa: F401  (re-exported for callers)
-    BOOKED_STATUSES, DUE_STATUSES, PERMISSION, _LOCAL_DAY, _VISITS, _params, _ratio)
+    BOOKED_STATUSES, DUE_STATUSES, PERMISSION, _DAY_MINUTES, _DAY_VISITS, _LOCAL_DAY, _VISITS, _params, _ratio)
 from medspa.domain.analytics.definitions import DEFINITIONS  # noqa: F401
 from medspa.domain.analytics.revenue import (  # noqa: F401
     REVENUE_GROUPS, RevenueLine, revenue, revenue_rows)
@@ -87,10 +95,10 @@ def no_show_rate(session: Session, actor: Actor, *, start: date, end: date, loca
                  now: datetime) -> NoShowRate:
     """No-shows / (completed + no-shows) of visits on local days start..end (module docstring)."""
     actor.require(PERMISSION)
-    row = session.execute(text(f"""
-        SELECT count(*) FILTER (WHERE a.status = 'no_show'), count(*) {_VISITS}
-          AND a.status IN ('completed', 'no_show')"""), _params(start, end, location_id)).one()
-    return NoShowRate(no_shows=row[0], due=row[1])
+    row = session.execute(text(f"""   -- the visits' counts per local day (common._DAY_VISITS)
+        SELECT coalesce(sum(d.visits) FILTER (WHERE d.status = 'no_show'), 0), coalesce(sum(d.visits), 0)
+        {_DAY_VISITS} AND d.status IN ('completed', 'no_show')"""), _params(start, end, location_id)).one()
+    return NoShowRate(no_shows=int(row[0]), due=int(row[1]))
 
 
 def no_show_rows(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
@@ -119,10 +127,10 @@ def cancellations(session: Session, actor: Actor, *, start: date, end: date, loc
                   now: datetime) -> Cancellations:
     """Cancelled visits on local days start..end; late = inside the location's window."""
     actor.require(PERMISSION)
-    row = session.execute(text(f"""
-        SELECT count(*), count(*) FILTER (WHERE a.cancellation_late) {_VISITS} AND a.status = 'cancelled'"""),
+    row = session.execute(text(f"""   -- the visits' counts per local day (common._DAY_VISITS)
+        SELECT coalesce(sum(d.visits), 0), coalesce(sum(d.late), 0) {_DAY_VISITS} AND d.status = 'cancelled'"""),
         _params(start, end, location_id)).one()
-    return Cancellations(count=row[0], late=row[1])
+    return Cancellations(count=int(row[0]), late=int(row[1]))
 
 
 def cancellation_rows(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
@@ -176,13 +184,12 @@ def utilization(session: Session, actor: Actor, *, start: date, end: date, locat
             JOIN location l ON l.id = w.location_id
             WHERE (CAST(:loc AS bigint) IS NULL OR w.location_id = CAST(:loc AS bigint))
             GROUP BY w.staff_id),
-        used AS (
-            SELECT a.provider_id AS staff_id,
-                   sum(EXTRACT(EPOCH FROM a.end_at - a.start_at) / 60)::bigint AS booked,
-                   coalesce(sum(EXTRACT(EPOCH FROM a.end_at - a.start_at) / 60)
-                            FILTER (WHERE a.status = 'completed'), 0)::bigint AS attended
-            {_VISITS} AND a.status IN ('confirmed', 'checked_in', 'completed', 'no_show')
-            GROUP BY a.provider_id)
+        used AS (             -- the visits' seconds per local day and provider (common._DAY_VISITS)
+            SELECT d.provider_id AS staff_id, {_DAY_MINUTES}::bigint AS booked,
+                   coalesce(sum(d.seconds) FILTER (WHERE d.status = 'completed')::numeric / 60, 0)::bigint
+                       AS attended
+            {_DAY_VISITS} AND d.status IN ('confirmed', 'checked_in', 'completed', 'no_show')
+            GROUP BY d.provider_id)
         SELECT coalesce(avail.staff_id, used.staff_id), coalesce(avail.minutes, 0),
                coalesce(used.booked, 0), coalesce(used.attended, 0)
         FROM avail FULL JOIN used ON used.staff_id = avail.staff_id
@@ -378,12 +385,34 @@ def _rebooking_sql(select: str, tail: str = "") -> str:
         SELECT {select} FROM flags {tail}"""
 
 
+# the flags of _rebooking_sql for the default window, kept per completed visit (with a client) by
+# the database: visit_rebooking (migration 0054, exact by triggers on appointment; its module
+# docstring gives the literal definition it evaluates). Read only for that window.
+REBOOKING_ROLLUP_DAYS = 90
+
+
+def _rebooking_flags_sql(select: str, within_days: int, tail: str = "") -> str:
+    """SELECT {select} over `flags` (id, day, rebooked, before_leaving) of the completed visits
+    in the range: from visit_rebooking for the window it keeps (REBOOKING_ROLLUP_DAYS), else
+    computed from appointment (_rebooking_sql). Same rows and flags either way."""
+    if within_days != REBOOKING_ROLLUP_DAYS:
+        return _rebooking_sql(select, tail)
+    return f"""
+        WITH flags AS (
+            SELECT r.appointment_id AS id, r.local_day AS day, r.rebooked, r.before_leaving
+            FROM visit_rebooking r
+            WHERE r.local_day BETWEEN :start AND :end
+              AND (CAST(:loc AS bigint) IS NULL OR r.location_id = CAST(:loc AS bigint)))
+        SELECT {select} FROM flags {tail}"""
+
+
 def rebooking(session: Session, actor: Actor, *, start: date, end: date, location_id: int | None,
               now: datetime, within_days: int = REBOOKING_WINDOW_DAYS) -> Rebooking:
     """Share of completed visits followed by a booking within `within_days` (module docstring)."""
     actor.require(PERMISSION)
-    row = session.execute(text(_rebooking_sql(
-        "count(*), count(*) FILTER (WHERE rebooked OR before_leaving), count(*) FILTER (WHERE before_leaving)")),
+    row = session.execute(text(_rebooking_flags_sql(
+        "count(*), count(*) FILTER (WHERE rebooked OR before_leaving), count(*) FILTER (WHERE before_leaving)",
+        within_days)),
         _params(start, end, location_id, days=within_days)).one()
     return Rebooking(visits=row[0], rebooked=row[1], rebooked_before_leaving=row[2], within_days=within_days)
 

@@ -19,6 +19,10 @@ Definitions (source: issue 5, owners' dashboard; the one-line forms are in defin
 - Busiest hours: visits booked (confirmed, checked in, completed, no-show; not cancelled) by
   their location's local weekday (0 = Monday) and the local hour they start in (0-23). On a
   DST day the repeated hour counts its visits once in that hour; the skipped hour has none.
+
+The monthly counts read visit_daily and the rebooking flags visit_rebooking (migration 0054,
+kept exact by triggers; see service.py's "Where the figures are read"); busiest hours reads
+the visits of the range.
 """
 
 from __future__ import annotations
@@ -29,8 +33,8 @@ from datetime import date, datetime
 from sqlalchemy import text
 from sqlmodel import Session
 
-from medspa.domain.analytics.common import PERMISSION, _LOCAL_DAY, _VISITS, _params, _ratio
-from medspa.domain.analytics.service import REBOOKING_WINDOW_DAYS, _rebooking_sql
+from medspa.domain.analytics.common import PERMISSION, _DAY_VISITS, _VISITS, _params, _ratio
+from medspa.domain.analytics.service import REBOOKING_WINDOW_DAYS, _rebooking_flags_sql
 from medspa.domain.identity.actor import Actor
 
 _BOOKED_IN = "('confirmed', 'checked_in', 'completed', 'no_show')"
@@ -93,20 +97,21 @@ def monthly_trend(session: Session, actor: Actor, *, start: date, end: date, loc
     actor.require(PERMISSION)
     rows = session.execute(text(f"""
         WITH months AS ({_MONTHS}),
-        counts AS (
-            SELECT to_char({_LOCAL_DAY}, 'YYYY-MM') AS month,
-                   count(*) FILTER (WHERE a.status IN ('completed', 'no_show')) AS due,
-                   count(*) FILTER (WHERE a.status = 'no_show') AS no_shows,
-                   count(*) AS scheduled,
-                   count(*) FILTER (WHERE a.status = 'cancelled') AS cancellations,
-                   count(*) FILTER (WHERE a.status = 'cancelled' AND a.cancellation_late) AS late
-            {_VISITS} AND a.status IN {_SCHEDULED_IN}
+        counts AS (           -- the visits' counts per local day (common._DAY_VISITS)
+            SELECT to_char(d.local_day, 'YYYY-MM') AS month,
+                   sum(d.visits) FILTER (WHERE d.status IN ('completed', 'no_show')) AS due,
+                   sum(d.visits) FILTER (WHERE d.status = 'no_show') AS no_shows,
+                   sum(d.visits) AS scheduled,
+                   sum(d.visits) FILTER (WHERE d.status = 'cancelled') AS cancellations,
+                   sum(d.late) FILTER (WHERE d.status = 'cancelled') AS late
+            {_DAY_VISITS} AND d.status IN {_SCHEDULED_IN}
             GROUP BY 1),
         reb AS (
             SELECT to_char(f.day, 'YYYY-MM') AS month, count(*) AS completed,
                    count(*) FILTER (WHERE f.rebooked) AS rebooked,
                    count(*) FILTER (WHERE f.before_leaving) AS before_leaving
-            FROM ({_rebooking_sql("day, rebooked OR before_leaving AS rebooked, before_leaving")}) AS f
+            FROM ({_rebooking_flags_sql("day, rebooked OR before_leaving AS rebooked, before_leaving",
+                                        within_days)}) AS f
             GROUP BY 1)
         SELECT m.month, m.m_start, m.m_end,
                coalesce(c.due, 0), coalesce(c.no_shows, 0), coalesce(c.scheduled, 0),
