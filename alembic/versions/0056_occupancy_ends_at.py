@@ -14,14 +14,14 @@ below turns it into a range scan of the resources' rows ending after the window 
   live statuses (held, booked) like the exclusion constraint.
 
 Revision ID: 0056
-Revises: 0053
+Revises: 0054
 """
 from typing import Sequence, Union
 
 from alembic import op
 
 revision: str = '0056'
-down_revision: Union[str, None] = '0053'
+down_revision: Union[str, None] = '0054'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
