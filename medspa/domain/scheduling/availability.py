@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,14 +27,13 @@ from sqlalchemy.dialects.postgresql import Range
 from sqlmodel import Session, select
 
 from medspa.domain.catalog.models import Service
-from medspa.domain.catalog.service import get_service, providers_for
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.models import CardSetup, CardSetupStatus, Payment, PaymentStatus
-from medspa.domain.practice.models import Location, Resource, WorkingHours
-from medspa.domain.practice.opening import clip, closed_days, opening_hours
+from medspa.domain.practice.opening import clip, closed_days
 from medspa.domain.practice.service import get_location
 from medspa.domain.practice.shifts import Span, exceptions_between, merge_spans, subtract_spans
+from medspa.domain.scheduling.context import _Context, _context, _narrowed, booking_context  # noqa: F401 (fit.py)
 from medspa.domain.scheduling.models import Occupancy, OccupancyStatus
 from medspa.domain.timezones import local_midnight, wall_to_utc
 
@@ -169,52 +168,6 @@ def load_busy(session: Session, resource_ids: list[int], lo: datetime, hi: datet
     return BusyIndex(spans)
 
 
-@dataclass
-class _Context:
-    location: Location
-    service: Service
-    tz: ZoneInfo
-    provider_resource: dict[int, int]  # staff_id -> resource_id
-    rooms: list[int]
-    devices: list[int]
-    hours: dict[int, dict[int, list[tuple]]]  # staff_id -> weekday -> [(start, end)]
-    opening: dict[int, list[tuple]] | None  # the location's weekday -> [(start, end)]; None: no hours set
-    closed: set[date]  # local dates the location is closed (filled by find_slots)
-    time_off: dict[int, list[Span]] = field(default_factory=dict)  # staff_id -> UTC spans away
-    extra: dict[int, list[Span]] = field(default_factory=dict)  # staff_id -> UTC extra shifts here
-
-
-def _context(session: Session, location_id: int, service_id: int, provider_id: int | None) -> _Context:
-    location = get_location(session, location_id)
-    service = get_service(session, service_id)
-    providers = providers_for(session, service_id, location_id)
-    if provider_id is not None:
-        providers = [p for p in providers if p.id == provider_id]
-        if not providers:
-            raise NotFound("provider")
-    staff_ids = [p.id for p in providers]
-    provider_resource = {
-        r.staff_id: r.id
-        for r in session.exec(select(Resource).where(Resource.kind == "provider", Resource.active,
-                                                     Resource.staff_id.in_(staff_ids or [-1])))
-    }
-
-    def typed(kind: str, rtype: str | None) -> list[int]:
-        if not rtype:
-            return []
-        return list(session.exec(select(Resource.id).where(
-            Resource.kind == kind, Resource.resource_type == rtype, Resource.active,
-            Resource.location_id == location_id).order_by(Resource.id)))
-
-    hours: dict[int, dict[int, list[tuple]]] = defaultdict(lambda: defaultdict(list))
-    for wh in session.exec(select(WorkingHours).where(WorkingHours.location_id == location_id,
-                                                      WorkingHours.staff_id.in_(staff_ids or [-1]))):
-        hours[wh.staff_id][wh.weekday].append((wh.start_time, wh.end_time))
-    return _Context(location, service, ZoneInfo(location.time_zone), provider_resource,
-                    typed("room", service.room_type), typed("device", service.device_type), hours,
-                    opening_hours(session, location_id), set())
-
-
 def _first_grid_start(span_lo: datetime, earliest: datetime, grid: int, tz: ZoneInfo) -> datetime:
     """The first start >= earliest on the grid: aligned to local wall minutes at span_lo,
     then stepped in elapsed minutes."""
@@ -295,7 +248,7 @@ def _prepared(session: Session, location_id: int, service_id: int, provider_id: 
     """The context (`ctx` when the caller has it) and the live busy intervals for local dates
     start_date..end_date, each read ONCE for the whole range (closures, occupancies, time off
     and extra shifts)."""
-    ctx = ctx or _context(session, location_id, service_id, provider_id)
+    ctx = _narrowed(ctx, provider_id) if ctx is not None else _context(session, location_id, service_id, provider_id)
     ctx.closed = closed_days(session, location_id, start_date, end_date)
     window_lo = local_midnight(start_date, ctx.tz) - timedelta(days=1)
     window_hi = local_midnight(end_date + timedelta(days=1), ctx.tz) + timedelta(days=1)
@@ -350,9 +303,11 @@ def day_plan(session: Session, actor: Actor, *, location_id: int, service_id: in
              end_date: date, now: datetime, provider_id: int | None = None, apply_notice: bool = True,
              exclude_appointment_id: int | None = None, ctx: _Context | None = None) -> DayPlan:
     """find_slots (same arguments, checks and errors), keeping the context and busy index it read.
-    ctx: a context this session read before for the same location, service and provider."""
+    ctx: a context this session read before for the same location and service (narrowed here to
+    provider_id); else booking_context's (kept per worker while the calendar loop listens)."""
     actor.require("availability.read")
     _check_range(start_date, end_date, now, MAX_RANGE_DAYS)
+    ctx = ctx if ctx is not None else booking_context(session, actor.org_id, location_id, service_id, now)
     ctx, busy = _prepared(session, location_id, service_id, provider_id, start_date, end_date, now,
                           exclude_appointment_id, ctx=ctx)
     notice = timedelta(minutes=ctx.service.min_notice_minutes if apply_notice else 0)
@@ -389,7 +344,7 @@ def next_available_day(session: Session, actor: Actor, *, location_id: int, serv
     service, provider).
     """
     actor.require("availability.read")
-    ctx = _context(session, location_id, service_id, provider_id)
+    ctx = _narrowed(booking_context(session, actor.org_id, location_id, service_id, now), provider_id)
     latest = online_latest_start(ctx.service, now)
     last = online_last_day(ctx.service, now, ctx.tz)
     until_day = last if until_day is None else min(until_day, last)
