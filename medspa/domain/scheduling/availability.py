@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, and_, exists, literal_column, or_
+from sqlalchemy import (BigInteger, Date, DateTime, String, and_, cast, exists, literal, literal_column, null, or_,
+                        union_all)
 from sqlalchemy.dialects.postgresql import Range
 from sqlmodel import Session, select
 
@@ -30,9 +31,9 @@ from medspa.domain.catalog.models import Service
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.models import CardSetup, CardSetupStatus, Payment, PaymentStatus
-from medspa.domain.practice.opening import clip, closed_days
+from medspa.domain.practice.opening import clip, closures_query, days_closed
 from medspa.domain.practice.service import get_location
-from medspa.domain.practice.shifts import Span, exceptions_between, merge_spans, subtract_spans
+from medspa.domain.practice.shifts import Span, exceptions_query, merge_spans, split_exceptions, subtract_spans
 from medspa.domain.scheduling.context import _Context, _context, _narrowed, booking_context  # noqa: F401 (fit.py)
 from medspa.domain.scheduling.models import Occupancy, OccupancyStatus
 from medspa.domain.timezones import local_midnight, wall_to_utc
@@ -249,14 +250,33 @@ def _prepared(session: Session, location_id: int, service_id: int, provider_id: 
     start_date..end_date, each read ONCE for the whole range (closures, occupancies, time off
     and extra shifts)."""
     ctx = _narrowed(ctx, provider_id) if ctx is not None else _context(session, location_id, service_id, provider_id)
-    ctx.closed = closed_days(session, location_id, start_date, end_date)
     window_lo = local_midnight(start_date, ctx.tz) - timedelta(days=1)
     window_hi = local_midnight(end_date + timedelta(days=1), ctx.tz) + timedelta(days=1)
+    ctx.closed, ctx.time_off, ctx.extra = _day_exceptions(session, list(ctx.provider_resource), location_id,
+                                                          start_date, end_date, window_lo, window_hi)
     ids = list(ctx.provider_resource.values()) + ctx.rooms + ctx.devices
     busy = load_busy(session, ids, window_lo, window_hi, now, exclude_appointment_id)
-    ctx.time_off, ctx.extra = exceptions_between(session, list(ctx.provider_resource), location_id, window_lo,
-                                                 window_hi)
     return ctx, busy
+
+
+def _day_exceptions(session: Session, staff_ids: list[int], location_id: int, start_date: date, end_date: date,
+                    lo: datetime, hi: datetime) -> tuple[set[date], dict[int, list[Span]], dict[int, list[Span]]]:
+    """(closed local dates start_date..end_date: practice.opening.closed_days; time off and
+    extra shifts overlapping [lo, hi): practice.shifts.exceptions_between) in ONE round trip."""
+    closures = closures_query(location_id, start_date, end_date).subquery()
+    shifts = exceptions_query(staff_ids, location_id, lo, hi).subquery()
+    stamp, day = DateTime(timezone=True), Date()
+    rows = session.execute(union_all(
+        select(shifts.c.kind, shifts.c.staff_id, shifts.c.starts_at, shifts.c.ends_at, cast(null(), day),
+               cast(null(), day)),
+        select(literal(_CLOSURE, String), cast(null(), BigInteger), cast(null(), stamp), cast(null(), stamp),
+               closures.c.start_date, closures.c.end_date))).all()
+    closed = days_closed([(r[4], r[5]) for r in rows if r[0] == _CLOSURE], start_date, end_date)
+    off, extra = split_exceptions([r[:4] for r in rows if r[0] != _CLOSURE])
+    return closed, off, extra
+
+
+_CLOSURE = "closure"  # the closure rows' kind in _day_exceptions (staff exceptions: "off", "extra")
 
 
 def online_latest_start(service: Service, now: datetime) -> datetime:
