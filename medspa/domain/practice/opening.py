@@ -30,7 +30,8 @@ def opening_hours(session: Session, location_id: int) -> dict[int, list[Span]] |
 
 def closures_query(location_id: int, first: date, last: date):
     """SELECT (start_date, end_date) of the location's closures touching first..last (closed_days'
-    rows; availability reads them in one round trip with the staff exceptions)."""
+    rows; availability reads them in one round trip with the staff exceptions). The arguments may
+    be bound parameters, for a statement built once."""
     return select(LocationClosure.start_date, LocationClosure.end_date).where(
         LocationClosure.location_id == location_id, LocationClosure.start_date <= last,
         LocationClosure.end_date >= first)

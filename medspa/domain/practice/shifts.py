@@ -75,9 +75,10 @@ def subtract_spans(spans: list[Span], holes: list[Span]) -> list[Span]:
 
 def exceptions_query(staff_ids: list[int], location_id: int, lo: datetime, hi: datetime):
     """SELECT (kind, staff_id, starts_at, ends_at) of the staff's time off and extra shifts at
-    `location_id` overlapping [lo, hi) (exceptions_between's rows)."""
+    `location_id` overlapping [lo, hi) (exceptions_between's rows). The arguments may be bound
+    parameters (staff_ids: an expanding one), for a statement built once."""
     return select(StaffTimeOff.kind, StaffTimeOff.staff_id, StaffTimeOff.starts_at, StaffTimeOff.ends_at).where(
-        StaffTimeOff.staff_id.in_(staff_ids or [-1]), StaffTimeOff.starts_at < hi, StaffTimeOff.ends_at > lo,
+        StaffTimeOff.staff_id.in_(staff_ids), StaffTimeOff.starts_at < hi, StaffTimeOff.ends_at > lo,
         or_(StaffTimeOff.location_id == location_id,
             (StaffTimeOff.kind == TIME_OFF) & StaffTimeOff.location_id.is_(None)))
 

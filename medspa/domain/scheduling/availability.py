@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (BigInteger, Date, DateTime, String, and_, cast, exists, literal, literal_column, null, or_,
-                        union_all)
+from sqlalchemy import (BigInteger, Date, DateTime, String, and_, bindparam, cast, exists, literal, literal_column,
+                        null, or_, union_all)
 from sqlalchemy.dialects.postgresql import Range
 from sqlmodel import Session, select
 
@@ -259,24 +259,36 @@ def _prepared(session: Session, location_id: int, service_id: int, provider_id: 
     return ctx, busy
 
 
+_CLOSURE = "closure"  # the closure rows' kind in _DAY_EXCEPTIONS (staff exceptions: "off", "extra")
+
+
+def _day_exceptions_statement():
+    """practice.shifts.exceptions_query UNION ALL practice.opening.closures_query, on bound
+    parameters: built (and compiled) once, not per request."""
+    shifts = exceptions_query(bindparam("staff_ids", expanding=True), bindparam("shift_loc"), bindparam("lo"),
+                              bindparam("hi")).subquery()
+    closures = closures_query(bindparam("closure_loc"), bindparam("first"), bindparam("last")).subquery()
+    stamp, day = DateTime(timezone=True), Date()
+    return union_all(
+        select(shifts.c.kind, shifts.c.staff_id, shifts.c.starts_at, shifts.c.ends_at, cast(null(), day),
+               cast(null(), day)),
+        select(literal(_CLOSURE, String), cast(null(), BigInteger), cast(null(), stamp), cast(null(), stamp),
+               closures.c.start_date, closures.c.end_date))
+
+
+_DAY_EXCEPTIONS = _day_exceptions_statement()
+
+
 def _day_exceptions(session: Session, staff_ids: list[int], location_id: int, start_date: date, end_date: date,
                     lo: datetime, hi: datetime) -> tuple[set[date], dict[int, list[Span]], dict[int, list[Span]]]:
     """(closed local dates start_date..end_date: practice.opening.closed_days; time off and
     extra shifts overlapping [lo, hi): practice.shifts.exceptions_between) in ONE round trip."""
-    closures = closures_query(location_id, start_date, end_date).subquery()
-    shifts = exceptions_query(staff_ids, location_id, lo, hi).subquery()
-    stamp, day = DateTime(timezone=True), Date()
-    rows = session.execute(union_all(
-        select(shifts.c.kind, shifts.c.staff_id, shifts.c.starts_at, shifts.c.ends_at, cast(null(), day),
-               cast(null(), day)),
-        select(literal(_CLOSURE, String), cast(null(), BigInteger), cast(null(), stamp), cast(null(), stamp),
-               closures.c.start_date, closures.c.end_date))).all()
+    rows = session.execute(_DAY_EXCEPTIONS, {
+        "staff_ids": staff_ids or [-1], "shift_loc": location_id, "lo": lo, "hi": hi, "closure_loc": location_id,
+        "first": start_date, "last": end_date}).all()
     closed = days_closed([(r[4], r[5]) for r in rows if r[0] == _CLOSURE], start_date, end_date)
     off, extra = split_exceptions([r[:4] for r in rows if r[0] != _CLOSURE])
     return closed, off, extra
-
-
-_CLOSURE = "closure"  # the closure rows' kind in _day_exceptions (staff exceptions: "off", "extra")
 
 
 def online_latest_start(service: Service, now: datetime) -> datetime:
