@@ -150,21 +150,34 @@ def live_occupancy_filter(now: datetime):
     )
 
 
+def _busy_statement():
+    """The live occupancies of some resources overlapping a window, on bound parameters (built and
+    compiled once: constructing it per request cost more than running it). The bounds as two
+    timestamps (generated starts_at/ends_at, migrations 0013/0056): their leakproof comparisons
+    let row-level security use ix_occupancy_live_ends (`&&` alone scans the history)."""
+    lower, upper = (literal_column(f"occupancy.{c}", DateTime(timezone=True)) for c in ("starts_at", "ends_at"))
+    lo, hi = bindparam("lo", type_=DateTime(timezone=True)), bindparam("hi", type_=DateTime(timezone=True))
+    return select(Occupancy.resource_id, lower, upper).where(
+        Occupancy.resource_id.in_(bindparam("resource_ids", expanding=True)),
+        Occupancy.status.in_((OccupancyStatus.HELD, OccupancyStatus.BOOKED)),
+        upper > lo, lower < hi, Occupancy.during.op("&&")(bindparam("during", type_=Occupancy.__table__.c.during.type)),
+        live_occupancy_filter(bindparam("now", type_=DateTime(timezone=True))),
+        or_(Occupancy.appointment_id.is_(None), Occupancy.appointment_id != bindparam("exclude")))
+
+
+_BUSY = _busy_statement()
+
+
 def load_busy(session: Session, resource_ids: list[int], lo: datetime, hi: datetime, now: datetime,
               exclude_appointment_id: int | None = None) -> BusyIndex:
-    """Live occupancies of the resources that overlap [lo, hi), as a BusyIndex."""
+    """Live occupancies of the resources that overlap [lo, hi), as a BusyIndex (but those of
+    `exclude_appointment_id`, a visit being moved)."""
     if not resource_ids:
         return BusyIndex({})
-    # the bounds as two timestamps (generated starts_at/ends_at, migrations 0013/0056): their leakproof
-    # comparisons let row-level security use ix_occupancy_live_ends (`&&` alone scans the history)
-    lower, upper = (literal_column(f"occupancy.{c}", DateTime(timezone=True)) for c in ("starts_at", "ends_at"))
-    stmt = select(Occupancy.resource_id, lower, upper).where(
-        Occupancy.resource_id.in_(resource_ids), Occupancy.status.in_((OccupancyStatus.HELD, OccupancyStatus.BOOKED)),
-        upper > lo, lower < hi, Occupancy.during.op("&&")(Range(lo, hi, bounds="[)")), live_occupancy_filter(now))
-    if exclude_appointment_id is not None:
-        stmt = stmt.where(or_(Occupancy.appointment_id.is_(None), Occupancy.appointment_id != exclude_appointment_id))
     spans: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for rid, lower, upper in session.exec(stmt):
+    for rid, lower, upper in session.execute(_BUSY, {
+            "resource_ids": resource_ids, "lo": lo, "hi": hi, "during": Range(lo, hi, bounds="[)"), "now": now,
+            "exclude": exclude_appointment_id or 0}):  # ids start at 1: 0 excludes nothing
         spans[rid].append((lower, upper))
     return BusyIndex(spans)
 
