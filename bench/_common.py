@@ -63,3 +63,55 @@ def best_of(fn, repeat: int = 7) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def start_calendar_loop(engine):
+    """Start a LiveCalendars loop (as each web worker runs one) in a thread of its own, feeding
+    this process's availability cache (scheduling.availability_cache: computed availability and
+    booking set-up data are kept only while it listens). Waits until it listens; returns stop()."""
+    import asyncio
+    import threading
+
+    from medspa.domain.scheduling.availability_cache import AVAILABILITY
+    from medspa.live import LiveCalendars
+
+    class NoTabs:
+        instance_id = "bench"
+
+        def is_local(self, token: str) -> bool:
+            return False
+
+        def any_local(self) -> bool:
+            return False
+
+        async def is_connected(self, token: str) -> bool:
+            return False
+
+    async def noop(*_):
+        return False
+
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    hub = LiveCalendars(db_url=url, engine=engine, tabs=NoTabs(), push=noop, availability=AVAILABILITY)
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    box: dict = {}
+
+    async def run():
+        box["task"] = asyncio.create_task(hub.run())
+        await hub.connected.wait()
+        ready.set()
+        try:
+            await box["task"]
+        except asyncio.CancelledError:
+            pass
+
+    thread = threading.Thread(target=lambda: loop.run_until_complete(run()), daemon=True)
+    thread.start()
+    if not ready.wait(15):
+        raise RuntimeError("the calendar loop did not connect")
+
+    def stop() -> None:
+        loop.call_soon_threadsafe(box["task"].cancel)
+        thread.join(5)
+
+    return stop

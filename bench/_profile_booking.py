@@ -5,7 +5,9 @@ Prints, per outcome (booked, slot_taken), the SQL statements each attempt sends 
 `before_cursor_execute` listener, the tenant set_config and savepoints included), the top
 functions of a cProfile run over the attempts, then the same attempts again without the
 profiler, each as a ratio to one raw occupancy insert transaction (BEGIN, set_config, INSERT,
-COMMIT) timed in the same run, on one thread. Cleans up what it booked.
+COMMIT) timed in the same run, on one thread. Cleans up what it booked. Runs a calendar loop
+(LISTEN) as a web worker does (set-up data kept: availability.booking_context); `--no-loop`:
+without it. A numeric argument: how many profile rows to print.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from _common import BENCH_NOW, bench_engines
+from _common import BENCH_NOW, bench_engines, start_calendar_loop
 from sqlalchemy import event, text
 
 from medspa.db import tenant_session
@@ -33,6 +35,11 @@ from medspa.domain.scheduling.service import SlotTaken, hold_slot
 def main(top: int = 25) -> None:
     engine, owner, org_id = bench_engines()
     desk = Actor(org_id=org_id, role="front_desk", label="bench")
+    # as in a web worker: its calendar loop keeps the booking set-up data (availability.booking_context);
+    # --no-loop: none, every attempt reads it (the CLI, jobs)
+    looped = "--no-loop" not in sys.argv
+    stop_loop = start_calendar_loop(engine) if looped else (lambda: None)
+    print("calendar loop: " + ("listening (set-up data kept per worker)" if looped else "none (--no-loop)"))
     day = (BENCH_NOW + timedelta(days=41)).date()  # an open day, next to the throughput bench's
     with tenant_session(org_id, engine) as s:
         loc = list_locations(s, desk)[0]
@@ -117,6 +124,7 @@ def main(top: int = 25) -> None:
         if runs:
             med = statistics.median(t for t, _, _ in runs)
             print(f"  {outcome}: {len(runs)} attempts, median {med * 1000:.2f} ms = {raw / med:.2f} of a raw insert")
+    stop_loop()
 
 
 def raw_insert_seconds(engine, org_id: int, n: int) -> float:
@@ -149,4 +157,5 @@ def raw_insert_seconds(engine, org_id: int, n: int) -> float:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 25)
+    numbers = [a for a in sys.argv[1:] if a.isdigit()]
+    main(int(numbers[0]) if numbers else 25)

@@ -11,14 +11,14 @@ length), `start_at > lo - 24 hours` is implied, and the read is a range scan.
   then validated (no long lock on a big table).
 
 Revision ID: 0058
-Revises: 0056
+Revises: 0057
 """
 from typing import Sequence, Union
 
 from alembic import op
 
 revision: str = '0058'
-down_revision: Union[str, None] = '0056'
+down_revision: Union[str, None] = '0057'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -38,6 +38,7 @@ from medspa.domain.scheduling.availability_cache import AVAILABILITY, Availabili
 log = logging.getLogger("medspa.live")
 
 CHANNEL = "calendar_changed"
+SETTINGS_CHANNEL = "settings_changed"  # settings triggers only (migration 0057): drops cached set-up data
 SAFETY_SECONDS = 45.0
 MERGE_SECONDS = 0.015
 PRUNE_GRACE_SECONDS = 120.0
@@ -93,6 +94,16 @@ def invalidate_availability(cache: AvailabilityCache, payload: str) -> None:
         cache.set_listening(cache.listening)
 
 
+def invalidate_settings(cache: AvailabilityCache, payload: str) -> None:
+    """Drop the cached set-up data (availability.booking_context) a `settings_changed`
+    notification '<org>:<location>' touches. Its calendar_changed twin does the rest."""
+    org, _, loc = payload.partition(":")
+    if org.isdigit() and loc.isdigit():
+        cache.invalidate(int(org), int(loc), settings=True)
+    else:
+        cache.set_listening(cache.listening)
+
+
 class LiveCalendars:
     """The per-worker listener. `run()` until cancelled."""
 
@@ -119,6 +130,7 @@ class LiveCalendars:
                 async with await psycopg.AsyncConnection.connect(
                         _libpq_url(self.db_url), autocommit=True, application_name=APPLICATION_NAME) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
+                    await conn.execute(f"LISTEN {SETTINGS_CHANNEL}")
                     self.availability.set_listening(True)  # from here on every change reaches the cache
                     self.connected.set()
                     backoff = 0.25
@@ -141,18 +153,24 @@ class LiveCalendars:
             wait = max(0.05, self.safety_seconds - (time.monotonic() - self._last_full))
             pending: set[str] = set()
             async for note in conn.notifies(timeout=wait, stop_after=1):
-                pending.add(note.payload)
-                invalidate_availability(self.availability, note.payload)
+                self._note(note, pending)
             if pending:
                 # merge the burst: whatever else is already there or arrives right now
                 async for note in conn.notifies(timeout=MERGE_SECONDS):
-                    pending.add(note.payload)
-                    invalidate_availability(self.availability, note.payload)
+                    self._note(note, pending)
                 self.stats.notifications += len(pending)
                 await self.process(pending)
             if time.monotonic() - self._last_full >= self.safety_seconds:
                 await conn.execute("select 1")  # a dead LISTEN connection shows up here
                 await self.full_refresh()
+
+    def _note(self, note, pending: set[str]) -> None:  # noqa: ANN001 - a psycopg Notify
+        """Drop what a notification touches from the cache, at once; calendar ones join `pending`."""
+        if note.channel == SETTINGS_CHANNEL:
+            invalidate_settings(self.availability, note.payload)
+        else:
+            pending.add(note.payload)
+            invalidate_availability(self.availability, note.payload)
 
     # ---- work
 

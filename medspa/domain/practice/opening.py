@@ -28,17 +28,29 @@ def opening_hours(session: Session, location_id: int) -> dict[int, list[Span]] |
     return {day: sorted(spans) for day, spans in week.items()}
 
 
-def closed_days(session: Session, location_id: int, first: date, last: date) -> set[date]:
-    """The local dates from `first` to `last` (inclusive) on which the location is closed."""
+def closures_query(location_id: int, first: date, last: date):
+    """SELECT (start_date, end_date) of the location's closures touching first..last (closed_days'
+    rows; availability reads them in one round trip with the staff exceptions). The arguments may
+    be bound parameters, for a statement built once."""
+    return select(LocationClosure.start_date, LocationClosure.end_date).where(
+        LocationClosure.location_id == location_id, LocationClosure.start_date <= last,
+        LocationClosure.end_date >= first)
+
+
+def days_closed(rows, first: date, last: date) -> set[date]:
+    """The local dates from `first` to `last` covered by closure rows (start_date, end_date)."""
     days: set[date] = set()
-    for c in session.exec(select(LocationClosure).where(LocationClosure.location_id == location_id,
-                                                        LocationClosure.start_date <= last,
-                                                        LocationClosure.end_date >= first)):
-        day = max(c.start_date, first)
-        while day <= min(c.end_date, last):
+    for start, end in rows:
+        day = max(start, first)
+        while day <= min(end, last):
             days.add(day)
             day += timedelta(days=1)
     return days
+
+
+def closed_days(session: Session, location_id: int, first: date, last: date) -> set[date]:
+    """The local dates from `first` to `last` (inclusive) on which the location is closed."""
+    return days_closed(session.exec(closures_query(location_id, first, last)), first, last)
 
 
 def clip(spans: list[Span], opening: list[Span] | None) -> list[Span]:

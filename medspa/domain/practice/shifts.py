@@ -73,18 +73,29 @@ def subtract_spans(spans: list[Span], holes: list[Span]) -> list[Span]:
     return out
 
 
+def exceptions_query(staff_ids: list[int], location_id: int, lo: datetime, hi: datetime):
+    """SELECT (kind, staff_id, starts_at, ends_at) of the staff's time off and extra shifts at
+    `location_id` overlapping [lo, hi) (exceptions_between's rows). The arguments may be bound
+    parameters (staff_ids: an expanding one), for a statement built once."""
+    return select(StaffTimeOff.kind, StaffTimeOff.staff_id, StaffTimeOff.starts_at, StaffTimeOff.ends_at).where(
+        StaffTimeOff.staff_id.in_(staff_ids), StaffTimeOff.starts_at < hi, StaffTimeOff.ends_at > lo,
+        or_(StaffTimeOff.location_id == location_id,
+            (StaffTimeOff.kind == TIME_OFF) & StaffTimeOff.location_id.is_(None)))
+
+
+def split_exceptions(rows) -> tuple[dict[int, list[Span]], dict[int, list[Span]]]:
+    """(time off, extra shifts) per staff id from rows (kind, staff_id, starts_at, ends_at)."""
+    off: dict[int, list[Span]] = {}
+    extra: dict[int, list[Span]] = {}
+    for kind, staff_id, starts_at, ends_at in rows:
+        (off if kind == TIME_OFF else extra).setdefault(staff_id, []).append((starts_at, ends_at))
+    return off, extra
+
+
 def exceptions_between(session: Session, staff_ids: list[int], location_id: int, lo: datetime,
                        hi: datetime) -> tuple[dict[int, list[Span]], dict[int, list[Span]]]:
     """(time off, extra shifts at `location_id`) per staff id that overlap [lo, hi), as UTC
     spans. Time off with no location counts at every location."""
-    off: dict[int, list[Span]] = {}
-    extra: dict[int, list[Span]] = {}
     if not staff_ids:
-        return off, extra
-    rows = session.exec(select(StaffTimeOff).where(
-        StaffTimeOff.staff_id.in_(staff_ids), StaffTimeOff.starts_at < hi, StaffTimeOff.ends_at > lo,
-        or_(StaffTimeOff.location_id == location_id,
-            (StaffTimeOff.kind == TIME_OFF) & StaffTimeOff.location_id.is_(None))))
-    for row in rows:
-        (off if row.kind == TIME_OFF else extra).setdefault(row.staff_id, []).append((row.starts_at, row.ends_at))
-    return off, extra
+        return {}, {}
+    return split_exceptions(session.exec(exceptions_query(staff_ids, location_id, lo, hi)))

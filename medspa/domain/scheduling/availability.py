@@ -18,23 +18,23 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, and_, exists, literal_column, or_
+from sqlalchemy import (BigInteger, Date, DateTime, String, and_, bindparam, cast, exists, literal, literal_column,
+                        null, or_, union_all)
 from sqlalchemy.dialects.postgresql import Range
 from sqlmodel import Session, select
 
 from medspa.domain.catalog.models import Service
-from medspa.domain.catalog.service import get_service, providers_for
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.models import CardSetup, CardSetupStatus, Payment, PaymentStatus
-from medspa.domain.practice.models import Location, Resource, WorkingHours
-from medspa.domain.practice.opening import clip, closed_days, opening_hours
+from medspa.domain.practice.opening import clip, closures_query, days_closed
 from medspa.domain.practice.service import get_location
-from medspa.domain.practice.shifts import Span, exceptions_between, merge_spans, subtract_spans
+from medspa.domain.practice.shifts import Span, exceptions_query, merge_spans, split_exceptions, subtract_spans
+from medspa.domain.scheduling.context import _Context, _context, _narrowed, booking_context  # noqa: F401 (fit.py)
 from medspa.domain.scheduling.models import Occupancy, OccupancyStatus
 from medspa.domain.timezones import local_midnight, wall_to_utc
 
@@ -150,69 +150,36 @@ def live_occupancy_filter(now: datetime):
     )
 
 
+def _busy_statement():
+    """The live occupancies of some resources overlapping a window, on bound parameters (built and
+    compiled once: constructing it per request cost more than running it). The bounds as two
+    timestamps (generated starts_at/ends_at, migrations 0013/0056): their leakproof comparisons
+    let row-level security use ix_occupancy_live_ends (`&&` alone scans the history)."""
+    lower, upper = (literal_column(f"occupancy.{c}", DateTime(timezone=True)) for c in ("starts_at", "ends_at"))
+    lo, hi = bindparam("lo", type_=DateTime(timezone=True)), bindparam("hi", type_=DateTime(timezone=True))
+    return select(Occupancy.resource_id, lower, upper).where(
+        Occupancy.resource_id.in_(bindparam("resource_ids", expanding=True)),
+        Occupancy.status.in_((OccupancyStatus.HELD, OccupancyStatus.BOOKED)),
+        upper > lo, lower < hi, Occupancy.during.op("&&")(bindparam("during", type_=Occupancy.__table__.c.during.type)),
+        live_occupancy_filter(bindparam("now", type_=DateTime(timezone=True))),
+        or_(Occupancy.appointment_id.is_(None), Occupancy.appointment_id != bindparam("exclude")))
+
+
+_BUSY = _busy_statement()
+
+
 def load_busy(session: Session, resource_ids: list[int], lo: datetime, hi: datetime, now: datetime,
               exclude_appointment_id: int | None = None) -> BusyIndex:
-    """Live occupancies of the resources that overlap [lo, hi), as a BusyIndex."""
+    """Live occupancies of the resources that overlap [lo, hi), as a BusyIndex (but those of
+    `exclude_appointment_id`, a visit being moved)."""
     if not resource_ids:
         return BusyIndex({})
-    # the bounds as two timestamps (generated starts_at/ends_at, migrations 0013/0056): their leakproof
-    # comparisons let row-level security use ix_occupancy_live_ends (`&&` alone scans the history)
-    lower, upper = (literal_column(f"occupancy.{c}", DateTime(timezone=True)) for c in ("starts_at", "ends_at"))
-    stmt = select(Occupancy.resource_id, lower, upper).where(
-        Occupancy.resource_id.in_(resource_ids), Occupancy.status.in_((OccupancyStatus.HELD, OccupancyStatus.BOOKED)),
-        upper > lo, lower < hi, Occupancy.during.op("&&")(Range(lo, hi, bounds="[)")), live_occupancy_filter(now))
-    if exclude_appointment_id is not None:
-        stmt = stmt.where(or_(Occupancy.appointment_id.is_(None), Occupancy.appointment_id != exclude_appointment_id))
     spans: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for rid, lower, upper in session.exec(stmt):
+    for rid, lower, upper in session.execute(_BUSY, {
+            "resource_ids": resource_ids, "lo": lo, "hi": hi, "during": Range(lo, hi, bounds="[)"), "now": now,
+            "exclude": exclude_appointment_id or 0}):  # ids start at 1: 0 excludes nothing
         spans[rid].append((lower, upper))
     return BusyIndex(spans)
-
-
-@dataclass
-class _Context:
-    location: Location
-    service: Service
-    tz: ZoneInfo
-    provider_resource: dict[int, int]  # staff_id -> resource_id
-    rooms: list[int]
-    devices: list[int]
-    hours: dict[int, dict[int, list[tuple]]]  # staff_id -> weekday -> [(start, end)]
-    opening: dict[int, list[tuple]] | None  # the location's weekday -> [(start, end)]; None: no hours set
-    closed: set[date]  # local dates the location is closed (filled by find_slots)
-    time_off: dict[int, list[Span]] = field(default_factory=dict)  # staff_id -> UTC spans away
-    extra: dict[int, list[Span]] = field(default_factory=dict)  # staff_id -> UTC extra shifts here
-
-
-def _context(session: Session, location_id: int, service_id: int, provider_id: int | None) -> _Context:
-    location = get_location(session, location_id)
-    service = get_service(session, service_id)
-    providers = providers_for(session, service_id, location_id)
-    if provider_id is not None:
-        providers = [p for p in providers if p.id == provider_id]
-        if not providers:
-            raise NotFound("provider")
-    staff_ids = [p.id for p in providers]
-    provider_resource = {
-        r.staff_id: r.id
-        for r in session.exec(select(Resource).where(Resource.kind == "provider", Resource.active,
-                                                     Resource.staff_id.in_(staff_ids or [-1])))
-    }
-
-    def typed(kind: str, rtype: str | None) -> list[int]:
-        if not rtype:
-            return []
-        return list(session.exec(select(Resource.id).where(
-            Resource.kind == kind, Resource.resource_type == rtype, Resource.active,
-            Resource.location_id == location_id).order_by(Resource.id)))
-
-    hours: dict[int, dict[int, list[tuple]]] = defaultdict(lambda: defaultdict(list))
-    for wh in session.exec(select(WorkingHours).where(WorkingHours.location_id == location_id,
-                                                      WorkingHours.staff_id.in_(staff_ids or [-1]))):
-        hours[wh.staff_id][wh.weekday].append((wh.start_time, wh.end_time))
-    return _Context(location, service, ZoneInfo(location.time_zone), provider_resource,
-                    typed("room", service.room_type), typed("device", service.device_type), hours,
-                    opening_hours(session, location_id), set())
 
 
 def _first_grid_start(span_lo: datetime, earliest: datetime, grid: int, tz: ZoneInfo) -> datetime:
@@ -295,15 +262,46 @@ def _prepared(session: Session, location_id: int, service_id: int, provider_id: 
     """The context (`ctx` when the caller has it) and the live busy intervals for local dates
     start_date..end_date, each read ONCE for the whole range (closures, occupancies, time off
     and extra shifts)."""
-    ctx = ctx or _context(session, location_id, service_id, provider_id)
-    ctx.closed = closed_days(session, location_id, start_date, end_date)
+    ctx = _narrowed(ctx, provider_id) if ctx is not None else _context(session, location_id, service_id, provider_id)
     window_lo = local_midnight(start_date, ctx.tz) - timedelta(days=1)
     window_hi = local_midnight(end_date + timedelta(days=1), ctx.tz) + timedelta(days=1)
+    ctx.closed, ctx.time_off, ctx.extra = _day_exceptions(session, list(ctx.provider_resource), location_id,
+                                                          start_date, end_date, window_lo, window_hi)
     ids = list(ctx.provider_resource.values()) + ctx.rooms + ctx.devices
     busy = load_busy(session, ids, window_lo, window_hi, now, exclude_appointment_id)
-    ctx.time_off, ctx.extra = exceptions_between(session, list(ctx.provider_resource), location_id, window_lo,
-                                                 window_hi)
     return ctx, busy
+
+
+_CLOSURE = "closure"  # the closure rows' kind in _DAY_EXCEPTIONS (staff exceptions: "off", "extra")
+
+
+def _day_exceptions_statement():
+    """practice.shifts.exceptions_query UNION ALL practice.opening.closures_query, on bound
+    parameters: built (and compiled) once, not per request."""
+    shifts = exceptions_query(bindparam("staff_ids", expanding=True), bindparam("shift_loc"), bindparam("lo"),
+                              bindparam("hi")).subquery()
+    closures = closures_query(bindparam("closure_loc"), bindparam("first"), bindparam("last")).subquery()
+    stamp, day = DateTime(timezone=True), Date()
+    return union_all(
+        select(shifts.c.kind, shifts.c.staff_id, shifts.c.starts_at, shifts.c.ends_at, cast(null(), day),
+               cast(null(), day)),
+        select(literal(_CLOSURE, String), cast(null(), BigInteger), cast(null(), stamp), cast(null(), stamp),
+               closures.c.start_date, closures.c.end_date))
+
+
+_DAY_EXCEPTIONS = _day_exceptions_statement()
+
+
+def _day_exceptions(session: Session, staff_ids: list[int], location_id: int, start_date: date, end_date: date,
+                    lo: datetime, hi: datetime) -> tuple[set[date], dict[int, list[Span]], dict[int, list[Span]]]:
+    """(closed local dates start_date..end_date: practice.opening.closed_days; time off and
+    extra shifts overlapping [lo, hi): practice.shifts.exceptions_between) in ONE round trip."""
+    rows = session.execute(_DAY_EXCEPTIONS, {
+        "staff_ids": staff_ids or [-1], "shift_loc": location_id, "lo": lo, "hi": hi, "closure_loc": location_id,
+        "first": start_date, "last": end_date}).all()
+    closed = days_closed([(r[4], r[5]) for r in rows if r[0] == _CLOSURE], start_date, end_date)
+    off, extra = split_exceptions([r[:4] for r in rows if r[0] != _CLOSURE])
+    return closed, off, extra
 
 
 def online_latest_start(service: Service, now: datetime) -> datetime:
@@ -350,9 +348,11 @@ def day_plan(session: Session, actor: Actor, *, location_id: int, service_id: in
              end_date: date, now: datetime, provider_id: int | None = None, apply_notice: bool = True,
              exclude_appointment_id: int | None = None, ctx: _Context | None = None) -> DayPlan:
     """find_slots (same arguments, checks and errors), keeping the context and busy index it read.
-    ctx: a context this session read before for the same location, service and provider."""
+    ctx: a context this session read before for the same location and service (narrowed here to
+    provider_id); else booking_context's (kept per worker while the calendar loop listens)."""
     actor.require("availability.read")
     _check_range(start_date, end_date, now, MAX_RANGE_DAYS)
+    ctx = ctx if ctx is not None else booking_context(session, actor.org_id, location_id, service_id, now)
     ctx, busy = _prepared(session, location_id, service_id, provider_id, start_date, end_date, now,
                           exclude_appointment_id, ctx=ctx)
     notice = timedelta(minutes=ctx.service.min_notice_minutes if apply_notice else 0)
@@ -389,7 +389,7 @@ def next_available_day(session: Session, actor: Actor, *, location_id: int, serv
     service, provider).
     """
     actor.require("availability.read")
-    ctx = _context(session, location_id, service_id, provider_id)
+    ctx = _narrowed(booking_context(session, actor.org_id, location_id, service_id, now), provider_id)
     latest = online_latest_start(ctx.service, now)
     last = online_last_day(ctx.service, now, ctx.tz)
     until_day = last if until_day is None else min(until_day, last)

@@ -6,7 +6,7 @@ the slots of one (clinic, location, service, provider, dates) computed at an ins
 It is dropped by the same notifications the live calendars use: every committed change of an
 appointment, an occupancy, a block or a setting that shapes availability (service, providers,
 hours, resources, staff, location, opening hours, closures, time off) runs
-pg_notify('calendar_changed', '<org>:<location>') (migrations 0001, 0027, 0029); the worker's
+pg_notify('calendar_changed', '<org>:<location>') (migrations 0001, 0027, 0029, 0057); the worker's
 LISTEN loop (medspa.live.loop) calls `invalidate` for each one and `set_listening` when its
 connection comes and goes. Without a listening loop nothing is cached.
 
@@ -21,6 +21,16 @@ Why a stale entry can only hide a free time, never offer a taken one:
   (an injected clock that goes back would see holds that had lapsed at now0 as live again);
 - a lost notification: the loop reconnects and calls set_listening(True), which drops all.
 The booking itself always re-checks the time (scheduling.service.hold_slot).
+
+Set-up data (availability.booking_context: a service's providers, their resources and weekly
+hours, rooms, devices, opening hours) changes with settings only, never with a booking, so its
+entries (`settings=True`) carry a token of SETTINGS generations, moved only by the
+`settings_changed` notification that the settings triggers send next to calendar_changed
+(migration 0057: service, service_provider, working_hours, resource, staff_member, location,
+location_hours, location_closure, staff_time_off; a row moved to another location notifies
+both). A booking committed by any worker thus leaves them, while it drops every computed
+availability of its location. Same rules otherwise: token before the first read, only while
+listening, everything dropped on (re)connect.
 """
 
 from __future__ import annotations
@@ -55,6 +65,8 @@ class AvailabilityCache:
         self._epoch = 0
         self._org_gen: dict[int, int] = {}
         self._loc_gen: dict[tuple[int, int], int] = {}
+        self._settings_org_gen: dict[int, int] = {}  # moved by settings_changed only
+        self._settings_loc_gen: dict[tuple[int, int], int] = {}
         self._listening = False
         self._orgs: dict[tuple[Hashable, str], int] = {}  # (scope, slug) -> org id: slugs never change
         self.hits = self.misses = 0
@@ -85,30 +97,36 @@ class AvailabilityCache:
             if self._listening and len(self._orgs) < self.max_entries:
                 self._orgs[(scope, slug)] = org_id
 
-    def invalidate(self, org_id: int, location_id: int) -> None:
+    def invalidate(self, org_id: int, location_id: int, *, settings: bool = False) -> None:
         """A `calendar_changed` notification '<org>:<location>' (location 0: every location
-        of the clinic)."""
+        of the clinic); settings: a `settings_changed` one (drops set-up data entries only)."""
+        org_gen, loc_gen = (self._settings_org_gen, self._settings_loc_gen) if settings else (self._org_gen,
+                                                                                             self._loc_gen)
         with self._lock:
             if location_id:
-                self._loc_gen[(org_id, location_id)] = self._loc_gen.get((org_id, location_id), 0) + 1
+                loc_gen[(org_id, location_id)] = loc_gen.get((org_id, location_id), 0) + 1
             else:
-                self._org_gen[org_id] = self._org_gen.get(org_id, 0) + 1
+                org_gen[org_id] = org_gen.get(org_id, 0) + 1
 
-    def _token(self, org_id: int, location_id: int) -> tuple:
-        return (self._epoch, self._org_gen.get(org_id, 0), self._loc_gen.get((org_id, location_id), 0))
+    def _token(self, org_id: int, location_id: int, settings: bool = False) -> tuple:
+        org_gen, loc_gen = (self._settings_org_gen, self._settings_loc_gen) if settings else (self._org_gen,
+                                                                                             self._loc_gen)
+        return (self._epoch, settings, org_gen.get(org_id, 0), loc_gen.get((org_id, location_id), 0))
 
-    def begin(self, org_id: int, location_id: int) -> tuple | None:
+    def begin(self, org_id: int, location_id: int, *, settings: bool = False) -> tuple | None:
         """The token to compute under (take it BEFORE reading the database); None when
-        nothing may be cached (no listening loop)."""
+        nothing may be cached (no listening loop). settings: for set-up data (moved by
+        settings_changed only)."""
         with self._lock:
-            return self._token(org_id, location_id) if self._listening else None
+            return self._token(org_id, location_id, settings) if self._listening else None
 
-    def get(self, key: Hashable, org_id: int, location_id: int, now: datetime) -> Any | None:
+    def get(self, key: Hashable, org_id: int, location_id: int, now: datetime, *,
+            settings: bool = False) -> Any | None:
         """The value cached for `key` if still valid for (org_id, location_id) at `now`
-        (now0 <= now <= now0 + max_age), else None."""
+        (now0 <= now <= now0 + max_age), else None. settings: as given to begin."""
         with self._lock:
             entry = self._entries.get(key)
-            if (entry is None or not self._listening or entry.token != self._token(org_id, location_id)
+            if (entry is None or not self._listening or entry.token != self._token(org_id, location_id, settings)
                     or not entry.now0 <= now <= entry.now0 + self.max_age):
                 self.misses += 1
                 return None
@@ -117,11 +135,11 @@ class AvailabilityCache:
             return entry.value
 
     def put(self, key: Hashable, org_id: int, location_id: int, token: tuple | None, now0: datetime,
-            value: Any) -> None:
+            value: Any, *, settings: bool = False) -> None:
         """Keep `value` (computed at now0 under `token` from begin) unless a notification
-        for the clinic or location arrived since begin."""
+        for the clinic or location arrived since begin. settings: as given to begin."""
         with self._lock:
-            if token is None or not self._listening or token != self._token(org_id, location_id):
+            if token is None or not self._listening or token != self._token(org_id, location_id, settings):
                 return
             self._entries[key] = Entry(token, now0, value)
             self._entries.move_to_end(key)

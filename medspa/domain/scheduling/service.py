@@ -20,7 +20,6 @@ from sqlmodel import Session, select
 
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
-from medspa.domain.catalog.service import get_service
 from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, Resource
@@ -29,7 +28,12 @@ from medspa.domain.scheduling.policy import (cancel_rule, clean_cancel_reason, i
                                             record_booked_rule)
 from medspa.domain.scheduling.availability import (ONLINE_HORIZON_DAYS, Slot, day_plan, money_on_hold,
                                                    nearest_alternatives, occupancy_span)
+<<<<<<< HEAD
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus, visits_overlapping
+=======
+from medspa.domain.scheduling.context import _Context, booking_context
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus
+>>>>>>> main
 from medspa.domain.waitlist.trigger import visit_freed
 from medspa.domain.scheduling.references import (DISPLAY_CODE_CONSTRAINT, is_booking_token, new_booking_token,
                                                  new_display_code, normalise_display_code)
@@ -85,25 +89,26 @@ def _free_resource(busy, candidates: list[int], lo: datetime, hi: datetime) -> i
 
 
 def _bookable(session: Session, *, location_id: int, service_id: int, start_at: datetime, now: datetime,
-              client_id: int | None, online: bool) -> tuple[Service, Location]:
+              client_id: int | None, online: bool, org_id: int) -> tuple[Service, Location, _Context]:
     """The service and location of a booking request whose start is ahead and within the
-    horizon (online: the service is online-bookable; a client holds no overlapping visit).
+    horizon (online: the service is online-bookable; a client holds no overlapping visit), with
+    the request's set-up data (availability.booking_context: kept per worker while the calendar
+    loop listens).
     Raises ValidationFailed ("start": passed, too far ahead, or the client is already booked then),
     NotFound."""
     if start_at < now:
         raise ValidationFailed({"start": "This time has already passed"})
     if start_at > now + timedelta(days=ONLINE_HORIZON_DAYS if online else STAFF_HORIZON_DAYS):
         raise ValidationFailed({"start": "This time is too far ahead to book"})
-    both = session.exec(select(Service, Location).where(  # one round trip for both
-        Service.id == service_id, Service.active, Location.id == location_id, Location.org_id == Service.org_id)).first()
-    service, location = both or (get_service(session, service_id), get_location(session, location_id))
+    ctx = booking_context(session, org_id, location_id, service_id, now)
+    service, location = ctx.service, ctx.location
     if online and not service.online_bookable:
         raise NotFound("service")
     if online and service.max_advance_days and start_at > now + timedelta(days=service.max_advance_days):
         raise ValidationFailed({"start": f"This service can be booked at most {service.max_advance_days} days ahead"})
     if client_id is not None:
         refuse_double_booking(session, client_id, start_at, start_at + timedelta(minutes=service.duration_minutes))
-    return service, location
+    return service, location, ctx
 
 
 CODE_TRIES = 5  # display-code clashes are ~n/2^40 per insert: a fifth one means something is wrong
@@ -164,13 +169,13 @@ def hold_slot(session: Session, actor: Actor, *, location_id: int, service_id: i
     source = source or ("online" if online else "staff")
     actor.require("appointment.book_online" if online else "appointment.book")
     start_at = _aware(start_at)
-    service, location = _bookable(session, location_id=location_id, service_id=service_id, start_at=start_at,
-                                  now=now, client_id=client_id, online=online)
+    service, location, ctx = _bookable(session, location_id=location_id, service_id=service_id, start_at=start_at,
+                                       now=now, client_id=client_id, online=online, org_id=actor.org_id)
     tz = ZoneInfo(location.time_zone)
     local_day = start_at.astimezone(tz).date()
     # the day's slots, read with the context and busy index that the booking then reuses
     plan = day_plan(session, actor, location_id=location_id, service_id=service_id, start_date=local_day,
-                    end_date=local_day, now=now, provider_id=provider_id, apply_notice=online)
+                    end_date=local_day, now=now, provider_id=provider_id, apply_notice=online, ctx=ctx)
     candidates = [s.provider_id for s in plan.slots if s.start == start_at]
 
     def taken(day_slots: list[Slot] | None) -> SlotTaken:
