@@ -21,7 +21,7 @@ from medspa.domain.errors import NotFound, ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.practice.models import Location, StaffMember, WorkingHours
 from medspa.domain.practice.shifts import EXTRA_SHIFT, KINDS, TIME_OFF, StaffTimeOff
-from medspa.domain.scheduling.models import Appointment, AppointmentStatus
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus, visits_overlapping
 
 PERMISSION = "settings.write"
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -172,7 +172,7 @@ def visits_inside(session: Session, row: StaffTimeOff) -> int:
     time off (at its location, when it names one)."""
     stmt = select(func.count()).select_from(Appointment).where(
         Appointment.provider_id == row.staff_id, Appointment.status.in_(LIVE),
-        Appointment.start_at < row.ends_at, Appointment.end_at > row.starts_at)
+        visits_overlapping(row.starts_at, row.ends_at))
     if row.location_id is not None:
         stmt = stmt.where(Appointment.location_id == row.location_id)
     return session.exec(stmt).one()

@@ -53,7 +53,7 @@ from medspa.domain.scheduling.labels import (
     resource_type_label,
     visit_who,
 )
-from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, visits_overlapping
 from medspa.domain.timezones import format_clinic_clock, local_day_bounds, wall_to_utc, zone_abbreviation
 
 VIEWS = ("providers", "rooms")
@@ -195,7 +195,7 @@ def _appointments(session: Session, location_id: int, lo: datetime, hi: datetime
         select(Appointment, Service, Client)
         .join(Service, Service.id == Appointment.service_id)
         .join(Client, Client.id == Appointment.client_id, isouter=True)
-        .where(Appointment.location_id == location_id, Appointment.start_at < hi, Appointment.end_at > lo,
+        .where(Appointment.location_id == location_id, visits_overlapping(lo, hi),
                Appointment.status != AppointmentStatus.EXPIRED)
         .order_by(Appointment.start_at, Appointment.id)
     )

@@ -12,7 +12,7 @@ forbids two live occupancies of one resource that overlap, whatever the applicat
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
@@ -75,6 +75,21 @@ class AppointmentSeries(SQLModel, table=True):
                                                                      nullable=True))
     created_at: datetime = tstamp(default_now=True)
     created_by_user_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+MAX_VISIT_LENGTH = timedelta(hours=24)
+"""The longest a visit may be (constraint appointment_at_most_a_day, migration 0058; services
+are capped at 12 hours). Reads of the visits overlapping a window use it as a lower bound on
+start_at (`visits_overlapping`), which the start_at indexes turn into a range scan."""
+
+
+def visits_overlapping(lo: datetime, hi: datetime):
+    """SQL condition: the appointment overlaps [lo, hi) (aware UTC instants), written with the
+    lower bound on start_at that MAX_VISIT_LENGTH implies so indexes on start_at bound the read
+    from both sides."""
+    from sqlalchemy import and_
+
+    return and_(Appointment.start_at < hi, Appointment.start_at > lo - MAX_VISIT_LENGTH, Appointment.end_at > lo)
 
 
 class Appointment(SQLModel, table=True):

@@ -28,8 +28,12 @@ from medspa.domain.scheduling.policy import (cancel_rule, clean_cancel_reason, i
                                             record_booked_rule)
 from medspa.domain.scheduling.availability import (ONLINE_HORIZON_DAYS, Slot, day_plan, money_on_hold,
                                                    nearest_alternatives, occupancy_span)
+<<<<<<< HEAD
+from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus, visits_overlapping
+=======
 from medspa.domain.scheduling.context import _Context, booking_context
 from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus
+>>>>>>> main
 from medspa.domain.waitlist.trigger import visit_freed
 from medspa.domain.scheduling.references import (DISPLAY_CODE_CONSTRAINT, is_booking_token, new_booking_token,
                                                  new_display_code, normalise_display_code)
@@ -221,7 +225,7 @@ def client_visit_spans(session: Session, client_id: int, lo: datetime, hi: datet
     return [(a, b) for a, b in session.exec(select(Appointment.start_at, Appointment.end_at).where(
         Appointment.client_id == client_id, Appointment.id != (exclude_id or 0),
         Appointment.status.in_((AppointmentStatus.HELD, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN)),
-        Appointment.start_at < hi, Appointment.end_at > lo))]
+        visits_overlapping(lo, hi)))]
 
 
 def lock_client_bookings(session: Session, client_id: int | None = None, *, appointment_id: int | None = None) -> None:
