@@ -28,12 +28,9 @@ from medspa.domain.scheduling.policy import (cancel_rule, clean_cancel_reason, i
                                             record_booked_rule)
 from medspa.domain.scheduling.availability import (ONLINE_HORIZON_DAYS, Slot, day_plan, money_on_hold,
                                                    nearest_alternatives, occupancy_span)
-<<<<<<< HEAD
-from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus, visits_overlapping
-=======
 from medspa.domain.scheduling.context import _Context, booking_context
-from medspa.domain.scheduling.models import Appointment, AppointmentStatus, Occupancy, OccupancyStatus
->>>>>>> main
+from medspa.domain.scheduling.models import (Appointment, AppointmentStatus, Occupancy, OccupancyStatus,
+                                             visits_overlapping)
 from medspa.domain.waitlist.trigger import visit_freed
 from medspa.domain.scheduling.references import (DISPLAY_CODE_CONSTRAINT, is_booking_token, new_booking_token,
                                                  new_display_code, normalise_display_code)
