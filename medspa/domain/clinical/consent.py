@@ -28,7 +28,7 @@ from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
-from medspa.domain.base import is_row_id
+from medspa.domain.base import among, is_row_id
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
 from medspa.domain.clinical.consent_builtins import BUILTINS, BY_KEY, PHOTO_USE
@@ -190,7 +190,7 @@ def signed_versions(session: Session, client_ids: Iterable[int]) -> set[tuple[in
     if not ids:
         return set()
     return set(session.exec(select(ConsentSignature.client_id, ConsentSignature.version_id)
-                            .where(ConsentSignature.client_id.in_(ids))).all())
+                            .where(among(ConsentSignature.client_id, ids))).all())
 
 
 def visit_consents(session: Session, visits: Iterable, *, now: datetime | None = None) -> dict[int, ConsentStatus]:
