@@ -40,6 +40,7 @@ from medspa.domain.scheduling.calendar_marks import (
     _time_off,
     away_all_day,
     closure_label,
+    closure_labels,
     exceptions,
     room_blocks,
     span_block,
@@ -415,7 +416,7 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
                                  paperwork.get(appt.id, Paperwork()).due))
         if appt.status != AppointmentStatus.CANCELLED:
             counts[(appt.provider_id, index)] += 1
-    closed = {d: closure_label(session, location_id, d) for d in days}
+    closed = closure_labels(session, location_id, days)
     away, _extra = exceptions(session, location_id, lo, hi)
     working = {(sid, i) for sid, weekly in hours.items() for i, d in enumerate(days)
                if weekly.get(d.weekday()) and not closed[d] and not away_all_day(away.get(sid, []), d, tz)}
