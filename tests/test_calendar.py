@@ -279,6 +279,50 @@ def test_week_view_counts_and_entries(two_providers):
     assert (p2, 2) in week.working and (p2, 3) not in week.working and (p1, 6) in week.working
 
 
+def test_week_entries_say_what_the_days_blocks_say(two_providers):
+    """A week chip names the visit, its service, colour, status and start as the day's block
+    does (issue 20 reads the week as plain columns, the day as whole entities): a named client,
+    a walk-in, another service, a cancelled visit."""
+    clinic = two_providers
+    p1, p2 = clinic.provider_ids
+    with clinic.session() as s:
+        mia = client(s, clinic, "Mia", "Wong")
+        staff_book(s, clinic, at(10, 15), provider=p1, client_id=mia)
+        staff_book(s, clinic, at(12, 30), provider=p2)  # a walk-in
+        gone = staff_book(s, clinic, at(14), service="facial", provider=p2, client_id=mia)
+        cancel_appointment(s, clinic.staff_actor(), gone.id, now=NOW)
+        s.commit()
+        week = calendar_week(s, clinic.staff_actor(), location_id=clinic.location_id, day=DAY, now=at(8))
+        day = calendar_day(s, clinic.staff_actor(), location_id=clinic.location_id, day=DAY, now=at(8))
+    blocks = {b.appointment_id: b for b in day.blocks if b.kind == "appointment"}
+    assert len(week.entries) == len(blocks) == 3
+    for e in week.entries:
+        b = blocks[e.appointment_id]
+        assert (e.column_id, e.day_index, e.start_label, e.client_name, e.service_name, e.status, e.colour,
+                e.health_flag) == (b.column_id, 2, b.start_label, b.client_name, b.service_name, b.status, b.colour,
+                                   b.health_flag)
+    assert sorted((e.start_label, e.client_name) for e in week.entries) == [
+        ("10:15 AM", "Mia Wong"), ("12:30 PM", "Walk-in"), ("2:00 PM", "Mia Wong")]
+
+
+def test_clinic_clock_labels_are_babels_wall_time_through_dst_changes():
+    """format_clinic_clock remembers labels per local wall time (issue 20): the same words as
+    Babel's "h:mm a" of the instant in the zone, across both 2026 changes in New York and London."""
+    from babel.dates import format_datetime
+
+    from medspa.domain.timezones import format_clinic_clock
+
+    for zone, day in (("America/New_York", date(2026, 3, 8)), ("America/New_York", date(2026, 11, 1)),
+                      ("Europe/London", date(2026, 3, 29)), ("Europe/London", date(2026, 10, 25))):
+        tz = ZoneInfo(zone)
+        start = datetime.combine(day, time(0), tzinfo=timezone.utc) - timedelta(hours=12)
+        for step in range(0, 48 * 60, 25):
+            instant = start + timedelta(minutes=step)
+            for locale in ("en_US", "en_GB", "fr_FR"):
+                assert format_clinic_clock(instant, zone, locale) == format_datetime(
+                    instant.astimezone(tz), "h:mm a", tzinfo=tz, locale=locale)
+
+
 def test_calendar_needs_calendar_read_and_stays_in_its_clinic(engine, owner_engine, two_providers):
     clinic = two_providers
     other = build_clinic(engine, owner_engine)

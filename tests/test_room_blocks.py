@@ -311,3 +311,25 @@ def test_the_week_greys_a_closed_day_and_a_whole_day_off(engine, owner_engine):
     p1, p2 = clinic.provider_ids
     assert sorted(i for sid, i in week.working if sid == p1) == [0, 1, 3, 4, 5, 6]  # an hour off is still a working day
     assert sorted(i for sid, i in week.working if sid == p2) == [0, 1, 4, 5, 6]
+
+
+def test_the_week_names_overlapping_closures_as_each_day_does(engine, owner_engine):
+    """The week reads its closures in one query (issue 20) with the words of the day view: a
+    closure begun before the week, two on one day (reasons joined in start order), none after."""
+    from medspa.domain.scheduling.calendar import calendar_week
+
+    clinic = build_clinic(engine, owner_engine, providers=1)
+    owner = clinic.staff_actor("owner")
+    monday = DAY - timedelta(days=2)
+    do_add_closure(owner, clinic.location_id, monday - timedelta(days=3), monday + timedelta(days=1), "Renovation",
+                   engine=engine)
+    do_add_closure(owner, clinic.location_id, monday + timedelta(days=1), monday + timedelta(days=1), "Training",
+                   engine=engine)
+    do_add_closure(owner, clinic.location_id, monday + timedelta(days=6), monday + timedelta(days=9), "Holiday",
+                   engine=engine)
+    with clinic.session() as s:
+        week = calendar_week(s, clinic.staff_actor(), location_id=clinic.location_id, day=DAY, now=NOW)
+        days = [calendar_day(s, clinic.staff_actor(), location_id=clinic.location_id, day=d.day, now=NOW).closure
+                for d in week.days]
+    assert [d.closure for d in week.days] == days == [
+        "Closed · Renovation", "Closed · Renovation; Training", "", "", "", "", "Closed · Holiday"]

@@ -28,7 +28,7 @@ from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
-from medspa.domain.base import is_row_id
+from medspa.domain.base import among, is_row_id
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
 from medspa.domain.clinical.consent_builtins import BUILTINS, BY_KEY, PHOTO_USE
@@ -190,7 +190,7 @@ def signed_versions(session: Session, client_ids: Iterable[int]) -> set[tuple[in
     if not ids:
         return set()
     return set(session.exec(select(ConsentSignature.client_id, ConsentSignature.version_id)
-                            .where(ConsentSignature.client_id.in_(ids))).all())
+                            .where(among(ConsentSignature.client_id, ids))).all())
 
 
 def visit_consents(session: Session, visits: Iterable, *, now: datetime | None = None) -> dict[int, ConsentStatus]:
@@ -207,11 +207,12 @@ def visit_consents(session: Session, visits: Iterable, *, now: datetime | None =
     needs = _required_by_service(session, services, ids)
     versions = current_versions(session, {t for ts in needs.values() for t in ts})
     signed = signed_versions(session, (v.client_id for v in visits))
+    required = {sid: [(versions[t].title, versions[t].id) for t in tids] for sid, tids in needs.items()}
     out: dict[int, ConsentStatus] = {}
     for v in visits:
-        tids = needs.get(v.service_id, [])
-        titles = [versions[t].title for t in tids]
-        done = [versions[t].title for t in tids if (v.client_id, versions[t].id) in signed]
+        pairs = required.get(v.service_id, [])
+        titles = [title for title, _version in pairs]
+        done = [title for title, version in pairs if (v.client_id, version) in signed]
         out[v.id] = ConsentStatus(titles, done, [t for t in titles if t not in done])
     return out
 

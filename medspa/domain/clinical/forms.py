@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from medspa.domain.base import is_row_id
+from medspa.domain.base import among, is_row_id
 from medspa.domain.clients.live import lock_visit
 from medspa.domain.audit.service import record
 from medspa.domain.catalog.models import Service
@@ -140,22 +140,25 @@ def visit_forms(session: Session, visits: list[Appointment]) -> dict[int, FormSt
     ids = sorted(v.id for v in visits)
     done_here: dict[int, set[str]] = defaultdict(set)
     for appointment_id, key in session.exec(select(FormResponse.appointment_id, FormResponse.template_key)
-                                            .where(FormResponse.appointment_id.in_(ids)).distinct()):
+                                            .where(among(FormResponse.appointment_id, ids)).distinct()):
         done_here[appointment_id].add(key)
     clients = sorted({v.client_id for v in visits if v.client_id is not None})
     histories: dict[int, list[datetime]] = defaultdict(list)
     if clients:
         lo = min(v.start_at for v in visits) - timedelta(days=HISTORY_VALID_DAYS)
         for client_id, at in session.exec(select(FormResponse.client_id, FormResponse.submitted_at).where(
-                FormResponse.client_id.in_(clients), FormResponse.template_key == MEDICAL_HISTORY,
+                among(FormResponse.client_id, clients), FormResponse.template_key == MEDICAL_HISTORY,
                 FormResponse.submitted_at >= lo)):
             histories[client_id].append(at)
     out: dict[int, FormStatus] = {}
+    needed: dict[int, tuple[str, ...]] = {}
     for v in visits:
         if v.client_id is None or v.status not in NEEDS_FORMS:
             out[v.id] = FormStatus()
             continue
-        keys = (MEDICAL_HISTORY,) + service_forms(categories.get(v.service_id, ""))
+        if v.service_id not in needed:  # a week names a few services for ~1,000 visits
+            needed[v.service_id] = (MEDICAL_HISTORY,) + service_forms(categories.get(v.service_id, ""))
+        keys = needed[v.service_id]
         since = v.start_at - timedelta(days=HISTORY_VALID_DAYS)
         recent = any(since <= at <= v.start_at for at in histories.get(v.client_id, ()))
         done = {k for k in keys if k in done_here[v.id] or (k == MEDICAL_HISTORY and recent)}

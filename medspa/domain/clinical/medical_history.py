@@ -33,6 +33,7 @@ from babel.dates import format_datetime
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlmodel import Session, select
 
+from medspa.domain.base import among
 from medspa.domain.clients.live import live_client
 from medspa.domain.clinical.health_models import MedicalHistoryVersion
 from medspa.domain.errors import ValidationFailed
@@ -176,7 +177,7 @@ def current_histories(session: Session, client_ids: list[int]) -> dict[int, dict
         return out
     rows = session.exec(select(MedicalHistoryVersion.client_id, MedicalHistoryVersion.section,
                                MedicalHistoryVersion.value)
-                        .where(MedicalHistoryVersion.client_id.in_(ids))
+                        .where(among(MedicalHistoryVersion.client_id, ids))
                         .ext(distinct_on(MedicalHistoryVersion.client_id, MedicalHistoryVersion.section))
                         .order_by(MedicalHistoryVersion.client_id, MedicalHistoryVersion.section,
                                   MedicalHistoryVersion.changed_at.desc(), MedicalHistoryVersion.id.desc())).all()

@@ -95,13 +95,22 @@ def _label(instant: datetime, tz_name: str, dst_day: bool) -> str:
 
 def closure_label(session: Session, location_id: int, day: date) -> str:
     """"Closed · <reason>" when a closure of the location covers the local `day`, else ""."""
-    rows = session.exec(select(LocationClosure.reason).where(
-        LocationClosure.location_id == location_id, LocationClosure.start_date <= day,
-        LocationClosure.end_date >= day).order_by(LocationClosure.start_date, LocationClosure.id)).all()
-    if not rows:
-        return ""
-    reasons = [r for r in rows if r]
-    return "Closed · " + "; ".join(reasons) if reasons else "Closed"
+    return closure_labels(session, location_id, [day])[day]
+
+
+def closure_labels(session: Session, location_id: int, days: list[date]) -> dict[date, str]:
+    """day -> closure_label of each of `days` (a week's in one query)."""
+    if not days:
+        return {}
+    rows = session.exec(select(LocationClosure.start_date, LocationClosure.end_date, LocationClosure.reason).where(
+        LocationClosure.location_id == location_id, LocationClosure.start_date <= max(days),
+        LocationClosure.end_date >= min(days)).order_by(LocationClosure.start_date, LocationClosure.id)).all()
+    out = {}
+    for day in days:
+        covering = [reason for first, last, reason in rows if first <= day <= last]
+        reasons = [r for r in covering if r]
+        out[day] = ("Closed · " + "; ".join(reasons) if reasons else "Closed") if covering else ""
+    return out
 
 
 _Entry = tuple[int, datetime, datetime, str]  # (staff_time_off id, start, end, reason)
