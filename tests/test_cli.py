@@ -205,7 +205,8 @@ def test_outbox_of_an_unknown_clinic_says_so(tmp_path):
                               cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
 
     try:
-        assert medspa("db", "upgrade").returncode == 0
+        upgraded = medspa("db", "upgrade")
+        assert upgraded.returncode == 0, upgraded.stderr
         done = medspa("outbox", "--clinic", "nope")
         assert done.returncode == 2 and done.stderr == "medspa: no clinic with the slug 'nope'\n", done.stderr
     finally:

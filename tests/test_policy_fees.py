@@ -462,7 +462,7 @@ def test_the_next_visit_follows_the_clients_usual_interval(engine, owner_engine)
         s.add(earlier)
         s.flush()
         assert usual_interval(s, visit) == timedelta(weeks=12)  # 12 weeks 2 days, in whole weeks
-        earlier.start_at = visit.start_at - timedelta(weeks=40)
+        earlier.start_at, earlier.end_at = visit.start_at - timedelta(weeks=40), visit.end_at - timedelta(weeks=40)
         s.flush()
         assert usual_interval(s, visit) == timedelta(weeks=26)  # kept within 26 weeks
         s.rollback()

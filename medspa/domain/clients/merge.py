@@ -80,6 +80,7 @@ CLIENT_ROWS: tuple[ClientRows, ...] = (
 KEPT_ON_MERGE: dict[str, str] = {
     "audit_event.client_id": "the audit trail stays as it happened (it names the hidden record)",
     "client_first_visit.client_id": "recomputed by its triggers when appointments move (migration 0012)",
+    "visit_rebooking.client_id": "recomputed by its triggers for the old and new client of every moved visit (0054)",
     "portal_code.client_id": "ended: a sign-in code of the hidden record",
     "portal_session.client_id": "ended: a portal session of the hidden record",
     "client_merge.survivor_id": "the merge's own record",
