@@ -73,25 +73,13 @@ def start_calendar_loop(engine):
     import threading
 
     from medspa.domain.scheduling.availability_cache import AVAILABILITY
-    from medspa.live import LiveCalendars
-
-    class NoTabs:
-        instance_id = "bench"
-
-        def is_local(self, token: str) -> bool:
-            return False
-
-        def any_local(self) -> bool:
-            return False
-
-        async def is_connected(self, token: str) -> bool:
-            return False
+    from medspa.live import LiveCalendars, NoTabs
 
     async def noop(*_):
         return False
 
     url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    hub = LiveCalendars(db_url=url, engine=engine, tabs=NoTabs(), push=noop, availability=AVAILABILITY)
+    hub = LiveCalendars(db_url=url, engine=engine, tabs=NoTabs("bench"), push=noop, availability=AVAILABILITY)
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     box: dict = {}

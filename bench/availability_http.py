@@ -44,21 +44,6 @@ WARMUP = 200
 GOAL_THROUGHPUT, GOAL_P95 = 0.3, 3.0
 
 
-class _NoTabs:
-    """No calendar tab is connected to the bench server (the listener only invalidates)."""
-
-    instance_id = "bench"
-
-    def is_local(self, client_token: str) -> bool:
-        return False
-
-    def any_local(self) -> bool:
-        return False
-
-    async def is_connected(self, client_token: str) -> bool:
-        return False
-
-
 def served_app():
     """The ASGI app granian serves (factory): the API inside its production middleware, and,
     like every production web worker (medspa.live.lifespan), the calendar LISTEN loop, which
@@ -68,7 +53,7 @@ def served_app():
 
     from medspa.api.app import api, with_security_headers
     from medspa.db import get_engine
-    from medspa.live.loop import LiveCalendars
+    from medspa.live.loop import LiveCalendars, NoTabs
 
     inner = with_security_headers(api)
     if os.environ.get("BENCH_NO_LISTENER"):
@@ -81,7 +66,7 @@ def served_app():
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                hub = LiveCalendars(db_url=os.environ["DATABASE_URL"], engine=get_engine(), tabs=_NoTabs(),
+                hub = LiveCalendars(db_url=os.environ["DATABASE_URL"], engine=get_engine(), tabs=NoTabs("bench"),
                                     push=lambda *a: asyncio.sleep(0, False))
                 task = asyncio.create_task(hub.run())
                 await send({"type": "lifespan.startup.complete"})

@@ -27,19 +27,6 @@ def at(h: int, m: int = 0, day: date = DAY) -> datetime:
     return datetime.combine(day, time(h, m), tzinfo=NY).astimezone(timezone.utc)
 
 
-class NoTabs:
-    instance_id = "worker-a"
-
-    def is_local(self, token: str) -> bool:
-        return False
-
-    def any_local(self) -> bool:
-        return False
-
-    async def is_connected(self, token: str) -> bool:
-        return False
-
-
 def _starts(clinic, cache, service: str = "botox", now: datetime = NOW, day: date = DAY) -> set[datetime]:
     found = fetch_clinic_availability(clinic.slug, clinic.location_id, clinic.services[service], day, day,
                                       clock=FixedClock(now), engine=clinic.engine, cache=cache)
@@ -56,12 +43,12 @@ async def _until(predicate, timeout: float = 10.0) -> None:
 
 def _with_listener(engine, db_urls, cache, scenario):
     """Run `scenario()` (async) while a LiveCalendars loop LISTENs and keeps `cache`."""
-    from medspa.live import LiveCalendars
+    from medspa.live import LiveCalendars, NoTabs
 
     async def noop(*_):
         return False
 
-    hub = LiveCalendars(db_url=db_urls[0], engine=engine, tabs=NoTabs(), push=noop,
+    hub = LiveCalendars(db_url=db_urls[0], engine=engine, tabs=NoTabs("worker-a"), push=noop,
                         clock=lambda: FixedClock(NOW), safety_seconds=3600, availability=cache)
 
     async def run():

@@ -20,12 +20,12 @@ import contextlib
 import logging
 from typing import Any, AsyncIterator, Callable
 
-from medspa.live.loop import APPLICATION_NAME, LiveCalendars, Push, Stats, Tabs
+from medspa.live.loop import APPLICATION_NAME, LiveCalendars, NoTabs, Push, Stats, Tabs
 from medspa.live.tabs import ReflexTabs, SessionCheck
 
 log = logging.getLogger("medspa.live")
 
-__all__ = ["APPLICATION_NAME", "LiveCalendars", "Push", "Stats", "Tabs", "ReflexTabs", "SessionCheck",
+__all__ = ["APPLICATION_NAME", "LiveCalendars", "NoTabs", "Push", "Stats", "Tabs", "ReflexTabs", "SessionCheck",
            "subscribe", "start", "stop", "lifespan", "instance_id", "note_org", "session_actor", "hub"]
 
 _SUBSCRIBERS: list[Push] = []

@@ -67,6 +67,23 @@ class Tabs(Protocol):
     async def is_connected(self, client_token: str) -> bool: ...
 
 
+class NoTabs:
+    """Tabs of a process that serves no calendar page (an API-only server, a bench, a test):
+    its loop only keeps the availability cache (scheduling.availability_cache)."""
+
+    def __init__(self, instance_id: str = "no-tabs"):
+        self.instance_id = instance_id
+
+    def is_local(self, client_token: str) -> bool:
+        return False
+
+    def any_local(self) -> bool:
+        return False
+
+    async def is_connected(self, client_token: str) -> bool:
+        return False
+
+
 Push = Callable[[int, str, ViewKey, Any], Awaitable[bool]]  # (org, token, key, loaded view) -> pushed?
 
 
