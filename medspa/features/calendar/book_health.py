@@ -57,7 +57,8 @@ def health_section(errors, *, reason=None, on_reason=None, prefix: str = "book",
         field = {"name": "health_reason"}
         hint = hint or "To book anyway, say why (kept with the visit):"
     else:
-        field = {"value": reason, "on_change": on_reason.debounce(300), "on_blur": on_reason}
+        field = {"value": reason, "on_change": on_reason.debounce(300), "on_blur": on_reason,
+                 "name": f"{prefix}-health-reason"}  # named: Reflex 0.11 drops id-only form fields
         hint = hint or "To book the series anyway, say why (kept with each flagged visit):"
     return rx.cond(
         h.flags.length() > 0,

@@ -89,6 +89,7 @@ def _pay_with() -> rx.Component:
                                                      as_="span")),
                         item("typed", "Type another card"), direction="column", gap="6px"),
                 value=DetailState.pay_with, on_change=DetailState.pick_pay_with, id="checkout-pay-with",
+                name="checkout-pay-with",  # state-bound; named: Reflex 0.11 drops id-only form fields
             ),
             _checkout_error("saved_card"),
             spacing="2", width="100%",
