@@ -23,8 +23,8 @@ run: install
 # browser tests in one process (they build the app once and share it).
 TEST_WORKERS ?= 2
 test: install deps-test
-	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) -m "not browser"
-	$(VENV)/bin/pytest -q -m browser
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) -m "not browser" --durations=25
+	$(VENV)/bin/pytest -q -m browser --durations=15
 
 bench: install
 	@set -e; shopt -s nullglob; scripts=(bench/[!_]*.py); \
