@@ -535,8 +535,7 @@ def test_the_app_role_only_reads_the_table(engine, owner_engine):
     for sql in ("UPDATE resource_daily SET visits = 5",
                 "DELETE FROM resource_daily",
                 "INSERT INTO resource_daily VALUES (1, 1, '2026-01-01', 1, 'completed', 1, 60)",
-                "SELECT medspa_resource_daily_backfill()",
-                "SELECT medspa_resource_daily_lock(ARRAY[1]::bigint[], ARRAY[1]::bigint[])"):
+                "SELECT medspa_resource_daily_backfill()"):
         with clinic.session() as s:
             with pytest.raises(ProgrammingError, match="permission denied"):
                 s.execute(text(sql))
@@ -587,7 +586,7 @@ def test_migration_0059_goes_down_and_up(db_urls, engine, owner_engine):
                 " (select count(*) from pg_proc where proname like 'medspa_resource_daily%')")).one())
 
     clinic = build_clinic(engine, owner_engine)
-    assert shape() == (1, 4, 4)
+    assert shape() == (1, 4, 3)
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
     config.attributes["urls"] = db_urls
@@ -600,6 +599,6 @@ def test_migration_0059_goes_down_and_up(db_urls, engine, owner_engine):
             s.commit()
     finally:
         migrate.upgrade(*db_urls)
-    assert shape() == (1, 4, 4)
+    assert shape() == (1, 4, 3)
     with clinic.session() as s:
         assert len(assert_exact(s)) == 2

@@ -81,17 +81,21 @@ APPOINTMENT_LOCK = 1200590002
 BULK_APPOINTMENTS = 64
 
 # d: (org_id, resource_id, local_day, location_id, status, sign, secs), grouped by key,
-# upserted in key order, then the emptied rows removed
+# upserted in key order, then the emptied rows removed (a statement only when there are some)
 _APPLY = f"""
-    with d as ({{source}})
-    insert into resource_daily as r ({_KEY}, visits, seconds)
+    with d as ({{source}}),
+    up as (insert into resource_daily as r ({_KEY}, visits, seconds)
     select {_KEY}, sum(sign)::int, sum(sign * secs)::bigint from d
     group by {_KEY}
     having sum(sign) <> 0 or sum(sign * secs) <> 0
     order by {_KEY}
     on conflict ({_KEY}) do update
-      set visits = r.visits + excluded.visits, seconds = r.seconds + excluded.seconds;
-    delete from resource_daily where visits = 0;
+      set visits = r.visits + excluded.visits, seconds = r.seconds + excluded.seconds
+    returning r.visits)
+    select count(*) filter (where visits = 0) into emptied from up;
+    if emptied > 0 then
+      delete from resource_daily where visits = 0;
+    end if;
 """
 
 # occupancy: the statement's (appointment_id, resource_id, +1 per new row / -1 per old row)
@@ -142,27 +146,26 @@ _APPT_DELTA = f"""
           where o.appointment_id = any (ids) and o.kind = 'appointment') p on p.appointment_id = v.id
     join location l on l.id = v.location_id"""
 
-_FUNCTIONS = f"""
--- the advisory locks of a statement's appointments (module docstring), in key order
-create or replace function medspa_resource_daily_lock(p_orgs bigint[], p_ids bigint[]) returns void
-  language plpgsql security definer set search_path = public, pg_temp as $$
-begin
-  if cardinality(p_ids) > {BULK_APPOINTMENTS} then
+# the advisory locks of the statement's appointments `ids` in clinics `orgs` (module docstring),
+# in key order
+_LOCK = f"""
+  if cardinality(ids) > {BULK_APPOINTMENTS} then
     perform pg_advisory_xact_lock({CLINIC_LOCK}, x.o::int)
-      from (select distinct o from unnest(p_orgs) as o order by o) as x;
+      from (select distinct o from unnest(orgs) as o order by o) as x;
   else
     perform pg_advisory_xact_lock_shared({CLINIC_LOCK}, x.o::int)
-      from (select distinct o from unnest(p_orgs) as o order by o) as x;
+      from (select distinct o from unnest(orgs) as o order by o) as x;
     perform pg_advisory_xact_lock({APPOINTMENT_LOCK}, (x.a % 2147483647)::int)
-      from (select distinct a from unnest(p_ids) as a order by a) as x;
-  end if;
-end $$;
+      from (select distinct a from unnest(ids) as a order by a) as x;
+  end if;"""
 
+_FUNCTIONS = f"""
 create or replace function medspa_resource_daily_occupancy_sync() returns trigger
   language plpgsql security definer set search_path = public, pg_temp as $$
 declare
   ids bigint[];
   orgs bigint[];
+  emptied int;
 begin
   if tg_op = 'INSERT' then
     select array_agg(distinct t.appointment_id), array_agg(distinct t.org_id) into ids, orgs from ({_OCC_NEW}) t;
@@ -175,7 +178,7 @@ begin
   if ids is null then
     return null;  -- blocks, or only status / time changes: no pair appeared or disappeared
   end if;
-  perform medspa_resource_daily_lock(orgs, ids);
+  {_LOCK}
   -- a new statement after the locks: sees the committed rows of the other writers
   if tg_op = 'INSERT' then
     {_APPLY.format(source=_OCC_DELTA.format(pairs=_OCC_NEW))}
@@ -192,12 +195,13 @@ create or replace function medspa_resource_daily_appointment_sync() returns trig
 declare
   ids bigint[];
   orgs bigint[];
+  emptied int;
 begin
   select array_agg(c.id), array_agg(distinct c.org_id) into ids, orgs from ({_APPT_CHANGED}) c;
   if ids is null then
     return null;
   end if;
-  perform medspa_resource_daily_lock(orgs, ids);
+  {_LOCK}
   {_APPLY.format(source=_APPT_DELTA)}
   return null;
 end $$;
@@ -223,7 +227,6 @@ begin
   group by 1, 2, 3, 4, 5;
 end $$;
 
-revoke all on function medspa_resource_daily_lock(bigint[], bigint[]) from public;
 revoke all on function medspa_resource_daily_occupancy_sync() from public;
 revoke all on function medspa_resource_daily_appointment_sync() from public;
 revoke all on function medspa_resource_daily_backfill() from public;
@@ -264,6 +267,5 @@ def downgrade() -> None:
         drop function if exists medspa_resource_daily_occupancy_sync();
         drop function if exists medspa_resource_daily_appointment_sync();
         drop function if exists medspa_resource_daily_backfill();
-        drop function if exists medspa_resource_daily_lock(bigint[], bigint[]);
     """)
     op.drop_table('resource_daily')
