@@ -33,7 +33,11 @@ Definitions
   minutes = the service minutes of the visits (same statuses as providers) that have an
   occupancy row (kind appointment, any occupancy status, counted once) on that resource. A
   visit using a provider and a room counts for each (RP-1). Inactive resources are listed only
-  when they have booked minutes in the range.
+  when they have booked minutes in the range. The booked / attended minutes are sums over
+  resource_daily (per resource, local day, visit location and status: the distinct
+  (resource, visit) pairs' count and service seconds, migration 0059, kept exact by triggers
+  on occupancy and appointment), so a year of a clinic's rooms is ~40k rows read by the
+  primary key instead of every visit joined to its occupancy rows.
 - Rebooking rate = completed visits in the range after which the same client booked a later
   visit (any status but held/expired, starting after this visit, booked at or after this
   visit's start and within N days (default 90) of its end), / completed visits in the range.
@@ -54,9 +58,12 @@ Where the figures are read (issue 20): no-shows, cancellations and the providers
 attended minutes are sums over visit_daily (common._DAY_VISITS), and the rebooking figure
 (default 90-day window) a count over visit_rebooking; both tables are kept exact by triggers
 on appointment (migration 0054, whose docstring states what each row holds), so a year is a
-few thousand rows, not every visit. The drill-downs (*_rows) list the visits from appointment,
-and rebooking with another window computes the flags from appointment (_rebooking_sql): the
-same definitions, checked equal by tests/test_visit_daily.py.
+few thousand rows, not every visit. Rooms' and devices' booked and attended minutes are sums
+over resource_daily (migration 0059, triggers on occupancy and appointment). The drill-downs
+(*_rows) list the visits from appointment (and occupancy), and rebooking with another window
+computes the flags from appointment (_rebooking_sql): the same definitions, checked equal by
+tests/test_visit_daily.py and tests/test_resource_daily.py (whose oracle is the join to
+occupancy these figures ran before 0059).
 """
 
 from __future__ import annotations
@@ -211,12 +218,6 @@ def utilization_rows(session: Session, actor: Actor, *, start: date, end: date, 
 RESOURCE_KINDS = ("room", "device")
 _BOOKED_IN = "('confirmed', 'checked_in', 'completed', 'no_show')"
 _MINUTES = "(EXTRACT(EPOCH FROM a.end_at - a.start_at) / 60)::bigint"
-# How long before its visit an appointment's occupancy row can start: hold_slot writes
-# [start - setup buffer, end + cleanup buffer) and appointments never move, so a week or the
-# longest setup buffer of the menu (whichever is longer) bounds it. resource_utilization reads
-# the range's occupancy rows by occupancy.starts_at with this lead instead of one probe per visit.
-_OCCUPANCY_LEAD = ("greatest(interval '7 days', "
-                   "(SELECT coalesce(max(s.buffer_before_minutes), 0) FROM service s) * interval '1 minute')")
 
 
 @dataclass(frozen=True)
@@ -259,22 +260,18 @@ def resource_utilization(session: Session, actor: Actor, *, start: date, end: da
                      - ((o.day + o.opens) AT TIME ZONE l.time_zone)) / 60)::bigint AS minutes
             FROM open_days o JOIN location l ON l.id = o.location_id
             GROUP BY o.location_id),
-        visits AS MATERIALIZED (
-            SELECT a.id, a.status, {_MINUTES} AS minutes {_VISITS} AND a.status IN {_BOOKED_IN}),
-        pairs AS (    -- one row per (visit, resource): released + rebooked rows of a visit count once
-            SELECT DISTINCT o.resource_id, v.id, v.status, v.minutes
-            FROM visits v JOIN occupancy o ON o.appointment_id = v.id AND o.kind = 'appointment'
-            -- a visit's rows start at its start minus the setup buffer (scheduling hold_slot):
-            -- the range's rows by index (migration 0013), hash-joined to the visits
-            WHERE o.starts_at >= CAST(:lo AS timestamptz) - ({_OCCUPANCY_LEAD})
-              AND o.starts_at < CAST(:hi AS timestamptz) + interval '1 day'
-              AND o.resource_id = ANY (ARRAY(
-                  SELECT r.id FROM resource r WHERE r.kind = :kind
-                    AND (CAST(:loc AS bigint) IS NULL OR r.location_id = CAST(:loc AS bigint))))),
-        used AS (
-            SELECT resource_id, sum(minutes)::bigint AS booked,
-                   coalesce(sum(minutes) FILTER (WHERE status = 'completed'), 0)::bigint AS attended
-            FROM pairs GROUP BY resource_id)
+        used AS (     -- the (resource, visit) pairs' seconds per local day (resource_daily, migration 0059)
+            SELECT d.resource_id, {_DAY_MINUTES}::bigint AS booked,
+                   coalesce(sum(d.seconds) FILTER (WHERE d.status = 'completed')::numeric / 60, 0)::bigint
+                       AS attended
+            FROM resource_daily d
+            WHERE d.resource_id = ANY (ARRAY(
+                      SELECT r.id FROM resource r WHERE r.kind = :kind
+                        AND (CAST(:loc AS bigint) IS NULL OR r.location_id = CAST(:loc AS bigint))))
+              AND d.local_day BETWEEN :start AND :end
+              AND (CAST(:loc AS bigint) IS NULL OR d.location_id = CAST(:loc AS bigint))
+              AND d.status IN {_BOOKED_IN}
+            GROUP BY d.resource_id)
         SELECT r.id, r.name, r.kind, coalesce(avail.minutes, 0), coalesce(used.booked, 0),
                coalesce(used.attended, 0), rl.name
         FROM resource r
