@@ -39,7 +39,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from sqlalchemy import (BigInteger, Date, DateTime, Integer, Text, and_, bindparam, column, false, func,
+from sqlalchemy import (BigInteger, Date, DateTime, Integer, String, Text, and_, bindparam, column, false, func,
                         literal_column, or_, select, true, tuple_, union)
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlmodel import Session
@@ -182,7 +182,7 @@ def _search_keys(by_function: bool, born: bool, code: bool):
         parts.append(select(*keys).where(Client.date_of_birth == bindparam("born", type_=Date),
                                          Client.merged_into_id.is_(None)))
     if code:
-        booked = select(Appointment.client_id).where(Appointment.display_code == bindparam("code", type_=Text),
+        booked = select(Appointment.client_id).where(Appointment.display_code == bindparam("code", type_=String),
                                                      Appointment.client_id.is_not(None))
         parts.append(select(*keys).where(Client.id.in_(booked), Client.merged_into_id.is_(None)))
     return parts[0] if len(parts) == 1 else union(*parts)
