@@ -41,6 +41,7 @@ from medspa.domain.clients.search import PAGE_SIZE, TODAY_STATUSES, list_clients
 from medspa.domain.timezones import local_day_bounds
 
 GOAL = 2.0
+REPEAT = 15  # sub-millisecond timings on a shared machine: a median of more calls
 SHOWN = "select id, first_name, last_name, phone_e164, email, date_of_birth, created_at from client where id = any(:ids)"
 SHOWN_TODAY = text("""
     select c.id, c.first_name, c.last_name, c.phone_e164, c.email, c.date_of_birth, c.created_at,
@@ -52,6 +53,7 @@ SHOWN_TODAY = text("""
         join unnest(cast(:locs as bigint[]), cast(:los as timestamptz[]), cast(:his as timestamptz[])) d(loc, lo, hi)
           on a.location_id = d.loc and a.start_at >= d.lo and a.start_at < d.hi
         where a.client_id = c.id and a.status = any(cast(:statuses as text[]))
+          and a.start_at >= :lo and a.start_at < :hi
         order by a.start_at limit 1) v on true
     where c.id = any(:ids)""")
 
@@ -63,7 +65,7 @@ def samples(s) -> dict:
     rare = s.execute(text("""select first_name, last_name from client where merged_into_id is null
         group by first_name, last_name having count(*) = 1 order by first_name, last_name limit 1""")).one()
     e164 = phone.phone_e164
-    return {"national": f"({e164[2:5]}) {e164[5:8]}-{e164[8:]}", "partial": f"{e164[5:8]} {e164[8:10]}",
+    return {"national": f"({e164[2:5]}) {e164[5:8]}-{e164[8:]}", "partial": f"{e164[5:8]} {e164[8:]}",
             "dob": phone.date_of_birth.strftime("%m/%d/%Y"), "code": phone.display_code,
             "rare": f"{rare.first_name} {rare.last_name}".lower()}
 
@@ -84,7 +86,8 @@ def today_bound(s, ids: list[int]):
     locs = s.execute(text("select id, time_zone from location order by id")).all()
     days = [local_day_bounds(BENCH_NOW.astimezone(ZoneInfo(z)).date(), ZoneInfo(z)) for _, z in locs]
     values = {"ids": ids, "locs": [i for i, _ in locs], "los": [d[0] for d in days], "his": [d[1] for d in days],
-              "statuses": [st.value for st in TODAY_STATUSES]}
+              "statuses": [st.value for st in TODAY_STATUSES], "lo": min(d[0] for d in days),
+              "hi": max(d[1] for d in days)}
     return lambda: s.execute(SHOWN_TODAY, values).all()
 
 
@@ -106,7 +109,11 @@ def explain(s, org_id: int, kwargs: dict) -> str:
 
 
 def main() -> None:
-    engine, _owner, org_id = large_engines()
+    engine, owner, org_id = large_engines()
+    # as autovacuum does after a bulk load: a fresh seed (or a copy) was only ANALYZEd, and the trigram
+    # indexes' GIN pending lists, which the planner prices as read in full, sent name lookups to a seq scan
+    with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("vacuum (analyze) client, client_search"))
     with tenant_session(org_id, engine) as s:
         total = s.execute(text("select count(*) from client where merged_into_id is null")).scalar()
         sample = samples(s)
@@ -122,7 +129,7 @@ def main() -> None:
         ("name, common 'smith'", {"query": "smith"}),
         ("name, two words 'emma garcia'", {"query": "emma garcia"}),
         (f"name, rare '{sample['rare']}'", {"query": sample["rare"]}),
-        ("email '.4242@'", {"query": ".4242@"}),
+        ("email '4242@example.com'", {"query": "4242@example.com"}),
         (f"phone, national '{sample['national']}'", {"query": sample["national"]}),
         (f"phone, partial '{sample['partial']}'", {"query": sample["partial"]}),
         (f"date of birth '{sample['dob']}'", {"query": sample["dob"]}),
@@ -136,17 +143,18 @@ def main() -> None:
             page = list_clients(s, org_id=org_id, now=BENCH_NOW, **kwargs)
             ids = [r.id for r in page.rows] or [0]
             found = matches(s, kwargs["query"]) if "query" in kwargs else "-"
-            warm = best_of(lambda: list_clients(s, org_id=org_id, now=BENCH_NOW, **kwargs))
+            warm = best_of(lambda: list_clients(s, org_id=org_id, now=BENCH_NOW, **kwargs), REPEAT)
 
             def cold():
-                search._phone_shown.cache_clear()
-                search._day_shown.cache_clear()
+                for remembered in (getattr(search, "_phone_shown", None), getattr(search, "_day_shown", None)):
+                    if remembered:  # (absent before issue 20: run against an older checkout)
+                        remembered.cache_clear()
                 return list_clients(s, org_id=org_id, now=BENCH_NOW, **kwargs)
 
-            first = best_of(cold)
+            first = best_of(cold, REPEAT)
             read = today_bound(s, ids) if kwargs.get("view") == "today" else (
                 lambda: s.execute(text(SHOWN), {"ids": ids}).all())
-            bound = best_of(read)
+            bound = best_of(read, REPEAT)
             print(f"  {label:44s} {found:>7s} match {len(page.rows):3d} rows: warm {warm / bound:5.1f}x, "
                   f"cold {first / bound:5.1f}x ({warm * 1000:5.2f} ms; bound {bound * 1000:.2f} ms)")
             if "--explain" in sys.argv:
