@@ -18,11 +18,22 @@ while typing or paging back); `cold`: those caches emptied before every call (ro
 by this worker: ~20 us of phonenumbers and ~13 us of Babel a row). The clinic's country and
 zones (ClinicFacts) and the statement's shape are per-worker and kept in both.
 
-Where the ratio stays above 2, the statement's own work is the cause, shown by `--explain`
-(EXPLAIN ANALYZE of each search's statement): a search whose text matches N clients reads N
-keys from medspa_client_search (migration 0031) to order them and cut the page; a name of 1-2
-characters holds no trigram and reads the clinic's 60,000 folded names. Nothing asserts a
-wall-clock time: `python bench/client_search.py [--explain]`.
+The bench VACUUMs client and client_search first, as autovacuum does after a bulk load: a
+seed that was only ANALYZEd leaves the trigram indexes' GIN pending lists, which the planner
+prices as read in full, and the name lookups went to a seq scan (~10 ms each).
+
+Measured (issue 20, load 1.8-2.0 on 2 shared cores): before, 2-4 round trips a search (region,
+zone, the display-code lookup, the page as ORM entities): 7-17x, 2 characters ~30x. Now one
+statement a page: newest and page 41 1.5-1.8x, date of birth 2.1-2.3x, display code 2.9x,
+today 3.0-3.3x, names 3.6-4.8x, phones 5-7x, email 8.5x, 2 characters 22x. Where the ratio
+stays above 2 the statement's own work is the cause, shown by `--explain` (EXPLAIN ANALYZE of
+each search's statement; `--full` prints the plans): today sorts the ~700 clients with a visit
+today by name; medspa_client_search (migration 0031) returns every match before the page is
+cut (a common name: ~400, twice as the synthetic emails hold the names); a name of 1-2
+characters holds no trigram and reads the clinic's 60,000 folded names; every synthetic phone
+is 555-01xx and every email @example.com, so the trigram posting lists of a phone or an email
+lookup are the whole clinic. Nothing asserts a wall-clock time:
+`python bench/client_search.py [--explain [--full]]`.
 """
 
 from __future__ import annotations
