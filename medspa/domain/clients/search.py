@@ -160,9 +160,9 @@ def _search_terms(query: str, region: str) -> _Terms:
 def _search_keys(by_function: bool, born: bool, code: bool):
     """A SELECT of (id, created_at, last_name, first_name) of the clients a search's terms
     match (_Terms: by_function, born, code: which lookups it has), its values bound by name
-    (words, email, phone_exact, phone_like; born; code): a UNION of
-    index lookups, so the clinic's rows are never all read, and the page is ordered and cut
-    on these keys before any client row is fetched.
+    (words, email, phone_exact, phone_like; born; code): a UNION of index lookups, so the
+    clinic's rows are never all read, and the page is ordered and cut on these keys before
+    any client row is fetched.
 
     Name, email and phone are matched by medspa_client_search (migration 0031: a SECURITY
     DEFINER function over client_search, whose trigram indexes a LIKE under client's row
