@@ -146,3 +146,21 @@ def test_the_facts_kept_are_bounded():
     assert cache.get(("engine", 9)) == facts and cache.get(("engine", 0)) is None
     assert len(cache._facts) <= 4
     assert ClinicFacts("GB", ()).time_zone == "UTC" and ClinicFacts("US", ((2, "Asia/Tokyo"),)).time_zone == "Asia/Tokyo"
+
+
+def test_today_pages_by_name_through_the_one_statement(clinic):
+    """The today view's keyset (last, first, id) across pages, each row with its first visit today."""
+    for i in range(5):
+        client_id = new_client(clinic, f"Ann{i}", "Lee" if i % 2 else "Kim")
+        visit(clinic, client_id, clinic.location_id, datetime(2030, 1, 15, 18 - i, 0, tzinfo=timezone.utc))
+        visit(clinic, client_id, clinic.location_id, datetime(2030, 1, 15, 20, 0, tzinfo=timezone.utc))
+    seen, cursor = [], ""
+    while True:
+        with clinic.session() as s:
+            got = list_clients(s, org_id=clinic.org_id, now=NOW, view="today", cursor=cursor, limit=2)
+        seen += [(r.name, r.visit) for r in got.rows]
+        cursor = got.next_cursor
+        if not cursor:
+            break
+    assert seen == [("Ann0 Kim", "1:00 PM · Botox"), ("Ann2 Kim", "11:00 AM · Botox"),
+                    ("Ann4 Kim", "9:00 AM · Botox"), ("Ann1 Lee", "12:00 PM · Botox"), ("Ann3 Lee", "10:00 AM · Botox")]
