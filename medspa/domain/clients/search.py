@@ -8,14 +8,19 @@ What a search text matches (any of, from MIN_QUERY characters on):
   (migration 0031, table client_search, read through medspa_client_search);
 - email (from 3 characters): the text inside the lower-cased email (trigram index);
 - phone: the text read as a phone number of the clinic's country (phones.phone_search):
-  a whole number by its E.164, a partial one by its digits inside the stored E.164;
+  a whole number by its E.164 (btree, migration 0060), a partial one by its digits inside
+  the stored E.164;
 - date of birth: ISO (1988-03-07) or the clinic's local order (dob_order: 03/07/1988 in the
   US, 07/03/1988 elsewhere), also with "-" or "." separators;
 - booking display code: the client of the visit with that code (references.normalise_display_code).
 
 Paging is by keyset (the last row's sort key, an opaque cursor), so page 200 costs what page
 1 does: "newest" orders by (created_at, id) descending on ix_client_newest; "today" by
-(last name, first name, id) in the database's collation.
+(last name, first name, id) in the database's collation. A "newest" search stops at the page
+inside the database too (medspa_client_search_page, migration 0060: each name, email or phone
+lookup returns only its first page after the cursor), so a common name or two letters cost
+a page, not every match; the today view's search (by name) still reads every match of
+medspa_client_search, then keeps the clients with a visit today.
 
 A page is ONE statement (issue 20): the matching keys (a UNION of index lookups, the display
 code's visit included), ordered and cut, then only those client rows with the columns the list
@@ -39,8 +44,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from sqlalchemy import (BigInteger, Date, DateTime, Integer, String, Text, and_, any_, bindparam, column, false, func,
-                        literal_column, or_, select, true, tuple_, union)
+from sqlalchemy import (BigInteger, Date, DateTime, Integer, String, Text, and_, any_, bindparam, cast, column, false,
+                        func, literal_column, null, or_, select, true, tuple_, union)
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlmodel import Session
 
@@ -157,22 +162,33 @@ def _search_terms(query: str, region: str) -> _Terms:
                   normalise_display_code(query))
 
 
-def _search_keys(by_function: bool, born: bool, code: bool):
+def _search_keys(by_function: bool, born: bool, code: bool, newest: bool, after: bool):
     """A SELECT of (id, created_at, last_name, first_name) of the clients a search's terms
-    match (_Terms: by_function, born, code: which lookups it has), its values bound by name
-    (words, email, phone_exact, phone_like; born; code): a UNION of index lookups, so the
-    clinic's rows are never all read, and the page is ordered and cut on these keys before
-    any client row is fetched.
+    match (_Terms: by_function, born, code: which lookups it has; `newest`: the view;
+    `after`: a cursor is given), its values bound by name (words, email, phone_exact,
+    phone_like; born; code; in the newest view also limit, after_at, after_id): a UNION of
+    index lookups, so the clinic's rows are never all read, and the page is ordered and cut
+    on these keys before any client row is fetched.
 
     Name, email and phone are matched by medspa_client_search (migration 0031: a SECURITY
     DEFINER function over client_search, whose trigram indexes a LIKE under client's row
     level security could not use), date of birth and display code by their btree indexes
-    (the display code's visit by uq_appointment_display_code, inside the same statement)."""
+    (the display code's visit by uq_appointment_display_code, inside the same statement).
+    In the `newest` view by medspa_client_search_page (migration 0060) instead: each lookup
+    stops at the page (bound as limit, after the keyset after_at, after_id when `after`), so
+    a common name or a name of two letters reads a page of rows, not all its matches; the
+    caller still orders and cuts the union (it holds that page and more)."""
     parts = []
     if by_function:
-        found = func.medspa_client_search(
-            bindparam("words", type_=ARRAY(Text)), bindparam("email", type_=Text),
-            bindparam("phone_exact", type_=Text), bindparam("phone_like", type_=Text)).table_valued(
+        lookups = (bindparam("words", type_=ARRAY(Text)), bindparam("email", type_=Text),
+                   bindparam("phone_exact", type_=Text), bindparam("phone_like", type_=Text))
+        if newest:
+            keyset = ((bindparam("after_at", type_=DateTime(timezone=True)), bindparam("after_id", type_=BigInteger))
+                      if after else (cast(null(), DateTime(timezone=True)), cast(null(), BigInteger)))
+            found = func.medspa_client_search_page(*lookups, *keyset, bindparam("limit", type_=Integer))
+        else:
+            found = func.medspa_client_search(*lookups)
+        found = found.table_valued(
             column("client_id", BigInteger), column("created_at", DateTime(timezone=True)),
             column("last_name", Text), column("first_name", Text))
         parts.append(select(found.c.client_id.label("id"), found.c.created_at, found.c.last_name,
@@ -304,7 +320,7 @@ def _page_statement(view: str, terms: tuple[bool, bool, bool] | None, locations:
         key_id, created, last_name, first_name = Client.id, Client.created_at, Client.last_name, Client.first_name
         page = select(*shown).where(Client.merged_into_id.is_(None))
     elif any(terms):
-        hits = _search_keys(*terms).subquery("hits")
+        hits = _search_keys(*terms, newest=view != "today", after=after).subquery("hits")
         key_id, created, last_name, first_name = hits.c.id, hits.c.created_at, hits.c.last_name, hits.c.first_name
         page = select(key_id.label("id"))
     else:  # the text can match nothing
