@@ -23,16 +23,23 @@ seed that was only ANALYZEd leaves the trigram indexes' GIN pending lists, which
 prices as read in full, and the name lookups went to a seq scan (~10 ms each).
 
 Measured (issue 20, load 1.8-2.0 on 2 shared cores): before, 2-4 round trips a search (region,
-zone, the display-code lookup, the page as ORM entities): 7-17x, 2 characters ~30x. Now one
+zone, the display-code lookup, the page as ORM entities): 7-17x, 2 characters ~30x. One
 statement a page: newest and page 41 1.5-1.8x, date of birth 2.1-2.3x, display code 2.9x,
-today 3.0-3.3x, names 3.6-4.8x, phones 5-7x, email 8.5x, 2 characters 22x. Where the ratio
-stays above 2 the statement's own work is the cause, shown by `--explain` (EXPLAIN ANALYZE of
-each search's statement; `--full` prints the plans): today sorts the ~700 clients with a visit
-today by name; medspa_client_search (migration 0031) returns every match before the page is
-cut (a common name: ~400, twice as the synthetic emails hold the names); a name of 1-2
-characters holds no trigram and reads the clinic's 60,000 folded names; every synthetic phone
-is 555-01xx and every email @example.com, so the trigram posting lists of a phone or an email
-lookup are the whole clinic. Nothing asserts a wall-clock time:
+today 3.0-3.3x, names 3.6-4.8x, phones 5-7x, email 8.5x, 2 characters 22x. Then (migration
+0060, load 2.3-2.4, bound 0.29-0.48 ms) the newest view's name, email and phone lookups stop
+at the page inside the database (medspa_client_search_page) and a whole phone is a btree
+lookup: 2 characters 22-25x -> 3.5-4.1x (9.7 -> 1.3-1.6 ms), 'smith' 7x -> 4.1-5.2x, whole
+phone 5.3x -> 2.3-2.5x (2.0 -> 0.9 ms), partial phone 5.8-7.3x -> 3.8-5.2x, two words 3.6-4.1x,
+rare name 4.7-4.9x (one run 9.2x), email 7.5-9.7x, newest 1.5-1.8x; date of birth 2.4-2.5x
+and display code 3.1-3.4x, a little above 2.0-2.3x and 2.6-2.9x: each statement of the
+function is planned for its values, +0.05-0.1 ms a lookup (migration 0060 says why). Where the ratio stays above 2 the statement's own work is the cause, shown by
+`--explain` (EXPLAIN ANALYZE of each search's statement; `--full` prints the plans): a page
+costs ~0.3 ms beyond the bound before any search (round trip, planning, Python); a text of
+letters is looked up twice, as a name and inside the emails (the synthetic emails hold the
+names: ~400 rows each for 'smith', sorted for the page); today sorts the ~700 clients with a
+visit today by name, and its search still reads every match (medspa_client_search); every
+synthetic phone is 555-01xx and every email @example.com, so the trigram posting lists of a
+partial phone or an email lookup are the whole clinic. Nothing asserts a wall-clock time:
 `python bench/client_search.py [--explain [--full]]`.
 """
 

@@ -13,10 +13,12 @@ each lookup can stop at the page itself:
   after the keyset (after_at, after_id) (NULL: from the newest). The top `limit` of all
   lookups together are among what it returns; the caller orders, de-duplicates and cuts
   (clients.search). Every row it returns medspa_client_search would return too.
-  Its statements are planned for their values each call (plan_cache_mode force_custom_plan):
-  a generic plan cannot tell a rare name (a trigram lookup, then a sort of a few rows) from a
-  common one (a walk of the newest index that stops after the page), and a wrong guess reads
-  the whole clinic.
+  Its statements are planned for their values each call (plan_cache_mode force_custom_plan,
+  ~0.05-0.1 ms a lookup): a generic plan cannot tell a rare name (a trigram lookup, then a
+  sort of a few rows) from a common one (a walk of the newest index that stops after the
+  page), nor use the keyset as an index condition. Measured with the default (auto) on the
+  large clinic: after a few pages of 'muller', PostgreSQL kept a generic plan and 'emma
+  garcia' walked all 60,000 rows (23 ms instead of 0.9).
 - ix_client_search_newest (org_id, created_at desc, client_id desc): that walk, the keyset an
   index condition. 'jo' 8 ms -> 0.5 ms on the large clinic.
 - ix_client_search_phone (org_id, phone_e164, created_at desc, client_id desc): a whole phone
