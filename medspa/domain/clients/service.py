@@ -80,7 +80,12 @@ def clinic_region(session: Session, org_id: int) -> str:
     """The clinic's country (Organization.country, ISO 3166 alpha-2), "US" when unset: the
     region phone numbers typed without a country code belong to."""
     org = session.get(Organization, org_id)
-    return ((org.country if org else "") or "US").upper()
+    return region_of(org.country if org else "")
+
+
+def region_of(country: str | None) -> str:
+    """The region of a clinic whose Organization.country is `country` (clinic_region)."""
+    return (country or "US").upper()
 
 
 def find_or_create_client(session: Session, actor: Actor, data: ClientInput, *, region: str | None = None,
