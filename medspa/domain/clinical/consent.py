@@ -184,13 +184,20 @@ def required_consents(session: Session, service_id: int, *, now: datetime | None
             for t in tids]
 
 
-def signed_versions(session: Session, client_ids: Iterable[int]) -> set[tuple[int, int]]:
-    """(client_id, version_id) of every signature of these clients."""
+def signed_versions(session: Session, client_ids: Iterable[int],
+                    version_ids: Iterable[int] | None = None) -> set[tuple[int, int]]:
+    """(client_id, version_id) of every signature of these clients (of these versions only,
+    when `version_ids` is given: a visit asks only about its service's current versions)."""
     ids = list(set(client_ids))
     if not ids:
         return set()
-    return set(session.exec(select(ConsentSignature.client_id, ConsentSignature.version_id)
-                            .where(among(ConsentSignature.client_id, ids))).all())
+    stmt = select(ConsentSignature.client_id, ConsentSignature.version_id).where(among(ConsentSignature.client_id, ids))
+    if version_ids is not None:
+        versions = list(set(version_ids))
+        if not versions:
+            return set()
+        stmt = stmt.where(among(ConsentSignature.version_id, versions))
+    return set(session.exec(stmt.distinct()).all())
 
 
 def visit_consents(session: Session, visits: Iterable, *, now: datetime | None = None) -> dict[int, ConsentStatus]:
@@ -206,7 +213,7 @@ def visit_consents(session: Session, visits: Iterable, *, now: datetime | None =
     ids = ensure_templates(session, services[0].org_id, now or utcnow()) if services else {}
     needs = _required_by_service(session, services, ids)
     versions = current_versions(session, {t for ts in needs.values() for t in ts})
-    signed = signed_versions(session, (v.client_id for v in visits))
+    signed = signed_versions(session, (v.client_id for v in visits), (v.id for v in versions.values()))
     required = {sid: [(versions[t].title, versions[t].id) for t in tids] for sid, tids in needs.items()}
     out: dict[int, ConsentStatus] = {}
     for v in visits:

@@ -152,16 +152,23 @@ def visit_forms(session: Session, visits: list[Appointment]) -> dict[int, FormSt
             histories[client_id].append(at)
     out: dict[int, FormStatus] = {}
     needed: dict[int, tuple[str, ...]] = {}
+    none_done: dict[int, FormStatus] = {}  # service id -> the status of a visit with nothing in yet
+    nothing = FormStatus()
     for v in visits:
         if v.client_id is None or v.status not in NEEDS_FORMS:
-            out[v.id] = FormStatus()
+            out[v.id] = nothing
             continue
         if v.service_id not in needed:  # a week names a few services for ~1,000 visits
-            needed[v.service_id] = (MEDICAL_HISTORY,) + service_forms(categories.get(v.service_id, ""))
+            needed[v.service_id] = keys = (MEDICAL_HISTORY,) + service_forms(categories.get(v.service_id, ""))
+            none_done[v.service_id] = FormStatus(len(keys), 0, tuple(TEMPLATES[k].title for k in keys), keys)
         keys = needed[v.service_id]
+        here, submitted = done_here.get(v.id), histories.get(v.client_id)
+        if not here and not submitted:  # most visits of a week: the same status (frozen) for each
+            out[v.id] = none_done[v.service_id]
+            continue
         since = v.start_at - timedelta(days=HISTORY_VALID_DAYS)
-        recent = any(since <= at <= v.start_at for at in histories.get(v.client_id, ()))
-        done = {k for k in keys if k in done_here[v.id] or (k == MEDICAL_HISTORY and recent)}
+        recent = any(since <= at <= v.start_at for at in submitted or ())
+        done = {k for k in keys if k in (here or ()) or (k == MEDICAL_HISTORY and recent)}
         missing = tuple(k for k in keys if k not in done)
         out[v.id] = FormStatus(len(keys), len(done), tuple(TEMPLATES[k].title for k in missing), missing)
     return out
