@@ -200,23 +200,38 @@ def signed_versions(session: Session, client_ids: Iterable[int],
     return set(session.exec(stmt.distinct()).all())
 
 
-def visit_consents(session: Session, visits: Iterable, *, now: datetime | None = None) -> dict[int, ConsentStatus]:
+def visit_consents(session: Session, visits: Iterable, *, now: datetime | None = None,
+                   services: list[Service] | None = None) -> dict[int, ConsentStatus]:
     """appointment id -> ConsentStatus for each visit (objects with id, client_id, service_id):
     required titles, those signed by its client on the current version, and the missing ones.
-    Batched: a few queries whatever the number of visits. Status words only (no audit)."""
+    Batched: a few queries whatever the number of visits. Status words only (no audit).
+    Visits of the same service whose clients signed nothing share one status: read, never change it.
+    `services`: the visits' services when the caller read them already (one query less)."""
     from medspa.domain.base import utcnow
 
     visits = [v for v in visits if getattr(v, "client_id", None)]
     if not visits:
         return {}
-    services = list(session.exec(select(Service).where(Service.id.in_({v.service_id for v in visits}))))
+    if services is None:
+        services = list(session.exec(select(Service).where(Service.id.in_({v.service_id for v in visits}))))
+    else:
+        wanted = {v.service_id for v in visits}
+        services = [svc for svc in services if svc.id in wanted]
     ids = ensure_templates(session, services[0].org_id, now or utcnow()) if services else {}
     needs = _required_by_service(session, services, ids)
     versions = current_versions(session, {t for ts in needs.values() for t in ts})
     signed = signed_versions(session, (v.client_id for v in visits), (v.id for v in versions.values()))
     required = {sid: [(versions[t].title, versions[t].id) for t in tids] for sid, tids in needs.items()}
+    signers = {client_id for client_id, _version in signed}
+    unsigned: dict[int, ConsentStatus] = {}  # service id -> the status of a client who signed none (shared)
     out: dict[int, ConsentStatus] = {}
     for v in visits:
+        if v.client_id not in signers:  # most visits of a calendar week
+            if v.service_id not in unsigned:
+                titles = [title for title, _version in required.get(v.service_id, [])]
+                unsigned[v.service_id] = ConsentStatus(titles, [], list(titles))
+            out[v.id] = unsigned[v.service_id]
+            continue
         pairs = required.get(v.service_id, [])
         titles = [title for title, _version in pairs]
         done = [title for title, version in pairs if (v.client_id, version) in signed]

@@ -127,16 +127,21 @@ class AnsweredForm:
 # ---------------------------------------------------------------------------- needed and done
 
 
-def visit_forms(session: Session, visits: list[Appointment]) -> dict[int, FormStatus]:
+def visit_forms(session: Session, visits: list[Appointment], *,
+                services: list[Service] | None = None) -> dict[int, FormStatus]:
     """appointment id -> FormStatus for each of `visits`, in three queries whatever their
-    number (services, this visits' responses, the clients' recent history updates). A visit
-    without a client, or not in NEEDS_FORMS, gets FormStatus() (nothing needed). No permission check and no audit:
-    counts only (callers checked calendar.read)."""
+    number (services, this visits' responses, the clients' recent history updates; two when the
+    caller passes the visits' `services`, already read). A visit without a client, or not in
+    NEEDS_FORMS, gets FormStatus() (nothing needed; visits with nothing in yet share one
+    status per service). No permission check and no audit: counts only (callers checked calendar.read)."""
     visits = [v for v in visits if v.id is not None]
     if not visits:
         return {}
-    categories = dict(session.exec(select(Service.id, Service.category)
-                                   .where(Service.id.in_(sorted({v.service_id for v in visits})))).all())
+    if services is not None:
+        categories = {svc.id: svc.category for svc in services}
+    else:
+        categories = dict(session.exec(select(Service.id, Service.category)
+                                       .where(Service.id.in_(sorted({v.service_id for v in visits})))).all())
     ids = sorted(v.id for v in visits)
     done_here: dict[int, set[str]] = defaultdict(set)
     for appointment_id, key in session.exec(select(FormResponse.appointment_id, FormResponse.template_key)
