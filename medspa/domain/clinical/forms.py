@@ -129,9 +129,9 @@ class AnsweredForm:
 
 def visit_forms(session: Session, visits: list[Appointment], *,
                 services: list[Service] | None = None) -> dict[int, FormStatus]:
-    """appointment id -> FormStatus for each of `visits`, in three queries whatever their
-    number (services, this visits' responses, the clients' recent history updates; two when the
-    caller passes the visits' `services`, already read). A visit without a client, or not in
+    """appointment id -> FormStatus for each of `visits`, in two queries whatever their
+    number (services; this visits' responses and the clients' recent history updates; one when
+    the caller passes the visits' `services`, already read). A visit without a client, or not in
     NEEDS_FORMS, gets FormStatus() (nothing needed; visits with nothing in yet share one
     status per service). No permission check and no audit: counts only (callers checked calendar.read)."""
     visits = [v for v in visits if v.id is not None]
@@ -142,18 +142,22 @@ def visit_forms(session: Session, visits: list[Appointment], *,
     else:
         categories = dict(session.exec(select(Service.id, Service.category)
                                        .where(Service.id.in_(sorted({v.service_id for v in visits})))).all())
-    ids = sorted(v.id for v in visits)
+    ids = {v.id for v in visits}
+    clients = {v.client_id for v in visits if v.client_id is not None}
+    lo = min(v.start_at for v in visits) - timedelta(days=HISTORY_VALID_DAYS)
+    # one round trip: the visits' own responses, and the clients' history updates since `lo`
+    recent_history = ((FormResponse.template_key == MEDICAL_HISTORY) & (FormResponse.submitted_at >= lo)
+                      & among(FormResponse.client_id, clients))
     done_here: dict[int, set[str]] = defaultdict(set)
-    for appointment_id, key in session.exec(select(FormResponse.appointment_id, FormResponse.template_key)
-                                            .where(among(FormResponse.appointment_id, ids)).distinct()):
-        done_here[appointment_id].add(key)
-    clients = sorted({v.client_id for v in visits if v.client_id is not None})
     histories: dict[int, list[datetime]] = defaultdict(list)
-    if clients:
-        lo = min(v.start_at for v in visits) - timedelta(days=HISTORY_VALID_DAYS)
-        for client_id, at in session.exec(select(FormResponse.client_id, FormResponse.submitted_at).where(
-                among(FormResponse.client_id, clients), FormResponse.template_key == MEDICAL_HISTORY,
-                FormResponse.submitted_at >= lo)):
+    for appointment_id, client_id, key, at in session.exec(
+            select(FormResponse.appointment_id, FormResponse.client_id, FormResponse.template_key,
+                   FormResponse.submitted_at)
+            .where(among(FormResponse.appointment_id, ids) | recent_history if clients
+                   else among(FormResponse.appointment_id, ids))):
+        if appointment_id in ids:
+            done_here[appointment_id].add(key)
+        if key == MEDICAL_HISTORY and client_id in clients and at >= lo:
             histories[client_id].append(at)
     out: dict[int, FormStatus] = {}
     needed: dict[int, tuple[str, ...]] = {}
