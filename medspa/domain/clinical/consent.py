@@ -156,8 +156,10 @@ def _required_by_service(session: Session, services: list[Service], ids: dict[st
     """service id -> required template ids (own choices over category defaults), ordered as BUILTINS."""
     choices: dict[int, dict[int, bool]] = defaultdict(dict)
     if services:
-        for sc in session.exec(select(ServiceConsent).where(ServiceConsent.service_id.in_([s.id for s in services]))):
-            choices[sc.service_id][sc.template_id] = sc.required
+        for service_id, template_id, required in session.exec(
+                select(ServiceConsent.service_id, ServiceConsent.template_id, ServiceConsent.required)
+                .where(ServiceConsent.service_id.in_([s.id for s in services])).order_by(ServiceConsent.id)):
+            choices[service_id][template_id] = required
     order = {tid: i for i, tid in enumerate(ids[b.key] for b in BUILTINS if b.key in ids)}
     out: dict[int, list[int]] = {}
     for svc in services:

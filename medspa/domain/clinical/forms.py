@@ -146,15 +146,15 @@ def visit_forms(session: Session, visits: list[Appointment], *,
     clients = {v.client_id for v in visits if v.client_id is not None}
     lo = min(v.start_at for v in visits) - timedelta(days=HISTORY_VALID_DAYS)
     # one round trip: the visits' own responses, and the clients' history updates since `lo`
-    recent_history = ((FormResponse.template_key == MEDICAL_HISTORY) & (FormResponse.submitted_at >= lo)
-                      & among(FormResponse.client_id, clients))
+    wanted = among(FormResponse.appointment_id, ids)
+    if clients:
+        wanted = wanted | ((FormResponse.template_key == MEDICAL_HISTORY) & (FormResponse.submitted_at >= lo)
+                           & among(FormResponse.client_id, clients))
     done_here: dict[int, set[str]] = defaultdict(set)
     histories: dict[int, list[datetime]] = defaultdict(list)
     for appointment_id, client_id, key, at in session.exec(
             select(FormResponse.appointment_id, FormResponse.client_id, FormResponse.template_key,
-                   FormResponse.submitted_at)
-            .where(among(FormResponse.appointment_id, ids) | recent_history if clients
-                   else among(FormResponse.appointment_id, ids))):
+                   FormResponse.submitted_at).where(wanted)):
         if appointment_id in ids:
             done_here[appointment_id].add(key)
         if key == MEDICAL_HISTORY and client_id in clients and at >= lo:

@@ -422,7 +422,8 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
     closed = closure_labels(session, location_id, days)
     away, _extra = exceptions(session, location_id, lo, hi)
     working = {(sid, i) for sid, weekly in hours.items() for i, d in enumerate(days)
-               if weekly.get(d.weekday()) and not closed[d] and not away_all_day(away.get(sid, []), d, tz)}
+               if weekly.get(d.weekday()) and not closed[d]
+               and not (sid in away and away_all_day(away[sid], d, tz))}  # most have no time off that week
     _audit_read(session, actor, "calendar.read_week", location_id, start, now, appointments=len(rows))
     end = days[-1]
     label = (f"{format_date(start, 'MMM d', locale='en_US')} – {format_date(end, 'MMM d, y', locale='en_US')}")
