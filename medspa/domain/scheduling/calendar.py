@@ -238,7 +238,7 @@ def _week_rows(session: Session, location_id: int, lo: datetime, hi: datetime) -
         .order_by(Appointment.start_at, Appointment.id)
     )
     # Core rows (no ORM loading step: plain columns) read on the session's own connection
-    return [WeekRow._make(row) for row in session.connection().execute(stmt)]
+    return [WeekRow._make(row) for row in session.connection().execute(stmt).all()]  # fetchall: not row by row
 
 
 def _provider_columns(session: Session, staff_ids: set[int], hours: dict, day: date, tz: ZoneInfo,
