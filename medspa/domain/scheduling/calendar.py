@@ -400,7 +400,8 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
     staff_ids = {sid for sid, weekly in hours.items() if any(weekly.values())} | {a.provider_id for a in rows}
     columns = []
     if staff_ids:
-        staff = session.exec(select(StaffMember).where(StaffMember.id.in_(sorted(staff_ids)))).all()
+        staff = session.exec(select(StaffMember.id, StaffMember.display_name, StaffMember.title, StaffMember.color)
+                             .where(StaffMember.id.in_(sorted(staff_ids)))).all()
         columns = [CalendarColumn(m.id, "provider", m.display_name, m.title, m.color)
                    for m in sorted(staff, key=lambda m: (m.display_name.lower(), m.id))]
     today = now.astimezone(tz).date() if now is not None else None
@@ -408,12 +409,16 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
     flags = calendar_flags(session, actor, rows, now, "calendar")
     entries, counts = [], defaultdict(int)
     dues = {p: p.due for p in set(paperwork.values())}  # a few distinct (frozen) Paperwork for ~1,000 visits
+    placed: dict[datetime, tuple[int, str]] = {}  # start -> (day index, clock label): 12 providers share slots
     for appt in rows:
-        index = (appt.start_at.astimezone(tz).date() - start).days
+        if appt.start_at not in placed:
+            placed[appt.start_at] = ((appt.start_at.astimezone(tz).date() - start).days,
+                                     format_clinic_clock(appt.start_at, location.time_zone))
+        index, clock = placed[appt.start_at]
         if not 0 <= index < 7:
             continue
         client = appt if appt.client_id is not None else None  # the row carries first_name, last_name
-        entries.append(WeekEntry(appt.id, appt.provider_id, index, format_clinic_clock(appt.start_at, location.time_zone),
+        entries.append(WeekEntry(appt.id, appt.provider_id, index, clock,
                                  visit_who(appt.status, appt.source, client), appt.service_name, appt.status,
                                  category_colour(appt.category), flags.get(appt.id, ""),
                                  dues[paperwork[appt.id]] if appt.id in paperwork else ""))
