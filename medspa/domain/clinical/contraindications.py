@@ -268,13 +268,11 @@ def visit_flags(session: Session, visits: list) -> dict[int, list[Flag]]:
     visits = [v for v in visits if v.client_id in histories]
     if not visits:
         return {}
-    zones = {}
-    for lid in {v.location_id for v in visits}:  # the calendar's location is in the session already
-        loc = session.get(Location, lid)
-        zones[lid] = loc.time_zone if loc is not None else "UTC"
+    zones = dict(session.exec(select(Location.id, Location.time_zone)
+                              .where(Location.id.in_(sorted({v.location_id for v in visits})))).all())
     out: dict[int, list[Flag]] = {}
     for v in visits:
-        day = v.start_at.astimezone(ZoneInfo(zones[v.location_id])).date()
+        day = v.start_at.astimezone(ZoneInfo(zones.get(v.location_id, "UTC"))).date()
         flags = match(rules[v.service_id], histories[v.client_id], day)
         if flags:
             out[v.id] = flags
