@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from medspa.clock import FixedClock
@@ -773,3 +775,30 @@ def test_settings_changes_notify_open_calendars(engine, owner_engine, db_urls):
         got = [n.payload for n in listener.notifies(timeout=5, stop_after=4)]
     org, loc = clinic.org_id, clinic.location_id
     assert got == [f"{org}:{loc}", f"{org}:0", f"{org}:0", f"{org}:{loc}"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(cells=st.lists(st.tuples(st.sampled_from([1, 2, 3, 99]), st.integers(0, 6),
+                                st.sampled_from(["confirmed", "cancelled", "completed", "held"])), max_size=40),
+       show_cancelled=st.booleans())
+def test_week_view_puts_each_entry_in_its_cell_in_order(cells, show_cancelled):
+    """week_view groups the entries in one pass (issue 20): each cell's chips are the entries
+    of its (provider, day) in the week's order, cancelled ones only when shown, and entries
+    of a provider without a column nowhere."""
+    from medspa.domain.scheduling.calendar import CalendarColumn, CalendarWeek, WeekDay, WeekEntry
+    from medspa.features.calendar.layout import week_view
+
+    start = date(2026, 7, 13)
+    days = [WeekDay(start + timedelta(days=i), f"day {i}", f"d{i}", i == 2) for i in range(7)]
+    columns = [CalendarColumn(c, "provider", f"P{c}", "RN", "#123456") for c in (2, 1, 3)]
+    entries = [WeekEntry(n, col, i, "9:00 AM", f"client {n}", "Botox", status, "teal")
+               for n, (col, i, status) in enumerate(cells, start=1)]
+    week = CalendarWeek(1, "Main", "America/New_York", "EDT", start, "label", days, columns, entries)
+    view = week_view(week, show_cancelled=show_cancelled)
+    assert [r.column.id for r in view.rows] == [2, 1, 3]
+    for row in view.rows:
+        for i, cell in enumerate(row.cells):
+            assert [c.appointment_id for c in cell.chips] == [
+                e.appointment_id for e in entries if e.column_id == row.column.id and e.day_index == i
+                and (show_cancelled or e.status != "cancelled")]
+            assert all(c.home == f"w{row.column.id}_{days[i].day.isoformat()}" for c in cell.chips)

@@ -11,15 +11,19 @@ from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
+from sqlmodel import select
 
 from medspa.clock import FixedClock
 from medspa.domain.clients.service import ClientInput, find_or_create_client
 from medspa.domain.clinical.actions import do_sign_chart
-from medspa.domain.clinical.contraindications import (GENERIC, Rule, booking_flags, default_rules, match,
-                                                      months_before, service_rules, set_service_rules,
+from medspa.domain.clinical.contraindications import (GENERIC, KINDS, MATCHED_SECTIONS, Rule, booking_flags,
+                                                      default_rules, match, months_before, service_rules, set_service_rules,
                                                       validate_rules, visit_flags)
 from medspa.domain.clinical.health_record import HealthFlagged
+from medspa.domain.clinical.medical_history import SECTIONS, current_history, empty_value
 from medspa.domain.clinical.history_actions import do_book_checked, do_update_history, fetch_booking_check
 from medspa.domain.clinical.service import LineInput
 from medspa.domain.errors import ValidationFailed
@@ -356,3 +360,60 @@ def test_week_chips_carry_the_flag_and_what_paperwork_is_missing(clinic):
     assert week(nurse)[a1][0] == "Pregnant"
     sign_required_consents(clinic, a2)
     assert week(desk)[a2] == ("", "Forms 0/2")
+
+
+# ---------------------------------------------------------------------------- batched = per visit
+
+_WORDS = st.sampled_from(["lidocaine", "Lidocaine  HCl", "albumin", "isotretinoin", "myasthenia gravis", "", "x"])
+_DAYS = st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 31))
+_RULES = st.lists(st.builds(Rule, st.sampled_from(KINDS), st.one_of(_WORDS, st.sampled_from(["V-VI", "I", "II-IV"])),
+                            st.sampled_from([0, 1, 6, 12])), max_size=6)
+_HISTORY = st.fixed_dictionaries({
+    "allergies": st.lists(st.fixed_dictionaries({"agent": _WORDS, "reaction": st.sampled_from(["", "hives"])}),
+                          max_size=3),
+    "medications": st.lists(st.fixed_dictionaries({"name": _WORDS, "dose": st.just(""), "stopped_on": st.one_of(
+        st.just(""), _DAYS.map(date.isoformat))}), max_size=3),
+    "conditions": st.lists(st.fixed_dictionaries({"name": _WORDS}), max_size=3),
+    "fitzpatrick": st.fixed_dictionaries({"type": st.sampled_from(["", "I", "III", "V", "VI"])}),
+    "previous_treatments": st.lists(st.fixed_dictionaries({"treatment": _WORDS, "when": st.just("")}), max_size=2),
+    "pregnancy": st.fixed_dictionaries({"pregnant": st.booleans(), "breastfeeding": st.booleans()}),
+    "lifestyle": st.fixed_dictionaries({"sun_exposure": st.sampled_from(["", "high"]), "smoking": st.booleans()}),
+    "goals": st.fixed_dictionaries({"text": _WORDS}),
+})
+
+
+@settings(max_examples=300, deadline=None)
+@given(rules=_RULES, history=_HISTORY, day=_DAYS)
+def test_match_reads_only_the_matched_sections_and_an_empty_history_matches_nothing(rules, history, day):
+    """visit_flags reads only MATCHED_SECTIONS and skips the clients with none recorded
+    (issue 20): the same flags as the whole current history, none for an empty one."""
+    assert match(rules, {s: history[s] for s in MATCHED_SECTIONS}, day) == match(rules, history, day)
+    assert match(rules, {s: empty_value(s) for s in SECTIONS}, day) == []
+
+
+def test_visit_flags_equal_match_per_visit_over_varied_histories(clinic):
+    """The batched flags (sections read in one query, clients without a matched section
+    skipped) equal `match` of each visit's whole current history, for clients with nothing,
+    with only unmatched sections, and with matched ones."""
+    histories = [None, {"goals": {"text": "glow"}}, {"lifestyle": {"sun_exposure": "high", "smoking": True}},
+                 {"pregnancy": {"pregnant": True, "breastfeeding": False}},
+                 {"allergies": [{"agent": "Lidocaine", "reaction": "hives"}], "goals": {"text": "less lines"}},
+                 {"medications": [{"name": "Isotretinoin", "dose": "", "stopped_on": "2026-03-10"}]},
+                 {"fitzpatrick": {"type": "VI"}}]
+    clients = [_client(clinic, f"Vary{i}", h) for i, h in enumerate(histories)]
+    ids = []
+    with clinic.session() as s:
+        for i, c in enumerate(clients):  # a day each: botox at 10, laser at 13 (a rule-less service at 15)
+            for service, hour in (("botox", 10), ("laser", 13), ("facial", 15)):
+                ids.append(hold_slot(s, clinic.staff_actor(), location_id=clinic.location_id,
+                                     service_id=clinic.services[service], start_at=_at(hour, date(2026, 7, 2 + i)),
+                                     now=NOW, client_id=c, confirm=True).id)
+        s.commit()
+    with clinic.session() as s:
+        visits = list(s.exec(select(Appointment).where(Appointment.id.in_(ids))).all())
+        batched = visit_flags(s, visits)
+        rules = service_rules(s, [v.service_id for v in visits])
+        expected = {v.id: match(rules.get(v.service_id, []), current_history(s, v.client_id),
+                                v.start_at.astimezone(NY).date()) for v in visits}
+    assert batched == {k: f for k, f in expected.items() if f}
+    assert len(batched) >= 2  # some flagged, some not

@@ -169,7 +169,7 @@ def test_visit_forms_is_batched(clinic, engine):
             visit_forms(s, visits)
         finally:
             event.remove(engine, "before_cursor_execute", listener)
-    assert len(statements) == 3
+    assert len(statements) == 2  # services; responses and history updates in one (issue 20)
 
 
 def test_calendar_block_and_arrivals_show_the_label(clinic):
@@ -392,3 +392,42 @@ def test_cancelled_visits_need_no_forms(clinic):
         cancel_appointment(s, _staff(clinic, "front_desk"), appt, now=NOW)
         s.commit()
     assert _status(clinic, appt)[appt].label == ""
+
+
+def test_a_batch_of_visits_gets_what_each_visit_gets_alone(clinic):
+    """visit_forms and visit_consents of many visits at once (one round trip for responses and
+    history updates, statuses shared by visits with nothing in: issue 20) equal each visit's
+    own, over clients with nothing, a service form, a history update (within and beyond 12
+    months), signed consents, and visits that need nothing (cancelled, a hold)."""
+    from medspa.domain.clinical.consent import visit_consents
+    from medspa.domain.clinical.paperwork import visit_paperwork
+    from medspa.domain.scheduling.desk import cancel_visit
+    from tests.consent_support import sign_required_consents
+
+    nothing, tox, hist, signed, both = (_client(clinic, n) for n in ("Nil", "Tox", "Hist", "Sig", "Both"))
+    visits = {name: [_visit(clinic, c, day=DAY + timedelta(days=d), hour=h, service=svc)
+                     for d, h, svc in ((0, 9 + i, "botox"), (10 + i, 10, "facial"), (400, 9 + i, "botox"))]
+              for i, (name, c) in enumerate((("nothing", nothing), ("tox", tox), ("hist", hist), ("signed", signed),
+                                             ("both", both)))}
+    _submit(clinic, Actor.client(clinic.org_id, tox), visits["tox"][0], "neuromodulator", TOXIN)
+    _submit(clinic, Actor.client(clinic.org_id, hist), visits["hist"][0], "medical_history", HISTORY)
+    for key, answers in (("medical_history", HISTORY), ("neuromodulator", TOXIN)):
+        _submit(clinic, Actor.client(clinic.org_id, both), visits["both"][0], key, answers)
+    sign_required_consents(clinic, visits["signed"][0])
+    sign_required_consents(clinic, visits["both"][1])
+    with clinic.session() as s:
+        held = hold_slot(s, clinic.staff_actor(), location_id=clinic.location_id, service_id=clinic.services["botox"],
+                         start_at=datetime.combine(DAY, time(15), tzinfo=NY).astimezone(timezone.utc), now=NOW,
+                         client_id=nothing)
+        cancel_visit(s, clinic.staff_actor(), visits["nothing"][1], now=NOW)
+        s.commit()
+        rows = list(s.exec(select(Appointment).where(Appointment.client_id.in_([nothing, tox, hist, signed, both]))))
+        assert held.id in {r.id for r in rows}
+        forms, consents = visit_forms(s, rows), visit_consents(s, rows, now=NOW)
+        assert forms == {r.id: visit_forms(s, [r])[r.id] for r in rows}
+        assert consents == {r.id: visit_consents(s, [r], now=NOW)[r.id] for r in rows}
+        paperwork = visit_paperwork(s, rows, NOW)
+        assert paperwork == {k: p for r in rows for k, p in visit_paperwork(s, [r], NOW).items()}
+    labels = {forms_label(forms[v]) for v in visits["tox"] + visits["hist"] + visits["both"]}
+    assert {"Forms 1/2", "Forms done", "Forms 0/2"} <= labels  # the data is varied
+    assert {c.label for c in consents.values()} >= {"Consents signed", "Consents 0/1"}

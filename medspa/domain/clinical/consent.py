@@ -156,8 +156,10 @@ def _required_by_service(session: Session, services: list[Service], ids: dict[st
     """service id -> required template ids (own choices over category defaults), ordered as BUILTINS."""
     choices: dict[int, dict[int, bool]] = defaultdict(dict)
     if services:
-        for sc in session.exec(select(ServiceConsent).where(ServiceConsent.service_id.in_([s.id for s in services]))):
-            choices[sc.service_id][sc.template_id] = sc.required
+        for service_id, template_id, required in session.exec(
+                select(ServiceConsent.service_id, ServiceConsent.template_id, ServiceConsent.required)
+                .where(ServiceConsent.service_id.in_([s.id for s in services])).order_by(ServiceConsent.id)):
+            choices[service_id][template_id] = required
     order = {tid: i for i, tid in enumerate(ids[b.key] for b in BUILTINS if b.key in ids)}
     out: dict[int, list[int]] = {}
     for svc in services:
@@ -184,32 +186,54 @@ def required_consents(session: Session, service_id: int, *, now: datetime | None
             for t in tids]
 
 
-def signed_versions(session: Session, client_ids: Iterable[int]) -> set[tuple[int, int]]:
-    """(client_id, version_id) of every signature of these clients."""
+def signed_versions(session: Session, client_ids: Iterable[int],
+                    version_ids: Iterable[int] | None = None) -> set[tuple[int, int]]:
+    """(client_id, version_id) of every signature of these clients (of these versions only,
+    when `version_ids` is given: a visit asks only about its service's current versions)."""
     ids = list(set(client_ids))
     if not ids:
         return set()
-    return set(session.exec(select(ConsentSignature.client_id, ConsentSignature.version_id)
-                            .where(among(ConsentSignature.client_id, ids))).all())
+    stmt = select(ConsentSignature.client_id, ConsentSignature.version_id).where(among(ConsentSignature.client_id, ids))
+    if version_ids is not None:
+        versions = list(set(version_ids))
+        if not versions:
+            return set()
+        stmt = stmt.where(among(ConsentSignature.version_id, versions))
+    return set(session.exec(stmt.distinct()).all())
 
 
-def visit_consents(session: Session, visits: Iterable, *, now: datetime | None = None) -> dict[int, ConsentStatus]:
+def visit_consents(session: Session, visits: Iterable, *, now: datetime | None = None,
+                   services: list[Service] | None = None) -> dict[int, ConsentStatus]:
     """appointment id -> ConsentStatus for each visit (objects with id, client_id, service_id):
     required titles, those signed by its client on the current version, and the missing ones.
-    Batched: a few queries whatever the number of visits. Status words only (no audit)."""
+    Batched: a few queries whatever the number of visits. Status words only (no audit).
+    Visits of the same service whose clients signed nothing share one status: read, never change it.
+    `services`: the visits' services when the caller read them already (one query less)."""
     from medspa.domain.base import utcnow
 
     visits = [v for v in visits if getattr(v, "client_id", None)]
     if not visits:
         return {}
-    services = list(session.exec(select(Service).where(Service.id.in_({v.service_id for v in visits}))))
+    if services is None:
+        services = list(session.exec(select(Service).where(Service.id.in_({v.service_id for v in visits}))))
+    else:
+        wanted = {v.service_id for v in visits}
+        services = [svc for svc in services if svc.id in wanted]
     ids = ensure_templates(session, services[0].org_id, now or utcnow()) if services else {}
     needs = _required_by_service(session, services, ids)
     versions = current_versions(session, {t for ts in needs.values() for t in ts})
-    signed = signed_versions(session, (v.client_id for v in visits))
+    signed = signed_versions(session, (v.client_id for v in visits), (v.id for v in versions.values()))
     required = {sid: [(versions[t].title, versions[t].id) for t in tids] for sid, tids in needs.items()}
+    signers = {client_id for client_id, _version in signed}
+    unsigned: dict[int, ConsentStatus] = {}  # service id -> the status of a client who signed none (shared)
     out: dict[int, ConsentStatus] = {}
     for v in visits:
+        if v.client_id not in signers:  # most visits of a calendar week
+            if v.service_id not in unsigned:
+                titles = [title for title, _version in required.get(v.service_id, [])]
+                unsigned[v.service_id] = ConsentStatus(titles, [], list(titles))
+            out[v.id] = unsigned[v.service_id]
+            continue
         pairs = required.get(v.service_id, [])
         titles = [title for title, _version in pairs]
         done = [title for title, version in pairs if (v.client_id, version) in signed]

@@ -127,41 +127,57 @@ class AnsweredForm:
 # ---------------------------------------------------------------------------- needed and done
 
 
-def visit_forms(session: Session, visits: list[Appointment]) -> dict[int, FormStatus]:
-    """appointment id -> FormStatus for each of `visits`, in three queries whatever their
-    number (services, this visits' responses, the clients' recent history updates). A visit
-    without a client, or not in NEEDS_FORMS, gets FormStatus() (nothing needed). No permission check and no audit:
-    counts only (callers checked calendar.read)."""
+def visit_forms(session: Session, visits: list[Appointment], *,
+                services: list[Service] | None = None) -> dict[int, FormStatus]:
+    """appointment id -> FormStatus for each of `visits`, in two queries whatever their
+    number (services; this visits' responses and the clients' recent history updates; one when
+    the caller passes the visits' `services`, already read). A visit without a client, or not in
+    NEEDS_FORMS, gets FormStatus() (nothing needed; visits with nothing in yet share one
+    status per service). No permission check and no audit: counts only (callers checked calendar.read)."""
     visits = [v for v in visits if v.id is not None]
     if not visits:
         return {}
-    categories = dict(session.exec(select(Service.id, Service.category)
-                                   .where(Service.id.in_(sorted({v.service_id for v in visits})))).all())
-    ids = sorted(v.id for v in visits)
-    done_here: dict[int, set[str]] = defaultdict(set)
-    for appointment_id, key in session.exec(select(FormResponse.appointment_id, FormResponse.template_key)
-                                            .where(among(FormResponse.appointment_id, ids)).distinct()):
-        done_here[appointment_id].add(key)
-    clients = sorted({v.client_id for v in visits if v.client_id is not None})
-    histories: dict[int, list[datetime]] = defaultdict(list)
+    if services is not None:
+        categories = {svc.id: svc.category for svc in services}
+    else:
+        categories = dict(session.exec(select(Service.id, Service.category)
+                                       .where(Service.id.in_(sorted({v.service_id for v in visits})))).all())
+    ids = {v.id for v in visits}
+    clients = {v.client_id for v in visits if v.client_id is not None}
+    lo = min(v.start_at for v in visits) - timedelta(days=HISTORY_VALID_DAYS)
+    # one round trip: the visits' own responses, and the clients' history updates since `lo`
+    wanted = among(FormResponse.appointment_id, ids)
     if clients:
-        lo = min(v.start_at for v in visits) - timedelta(days=HISTORY_VALID_DAYS)
-        for client_id, at in session.exec(select(FormResponse.client_id, FormResponse.submitted_at).where(
-                among(FormResponse.client_id, clients), FormResponse.template_key == MEDICAL_HISTORY,
-                FormResponse.submitted_at >= lo)):
+        wanted = wanted | ((FormResponse.template_key == MEDICAL_HISTORY) & (FormResponse.submitted_at >= lo)
+                           & among(FormResponse.client_id, clients))
+    done_here: dict[int, set[str]] = defaultdict(set)
+    histories: dict[int, list[datetime]] = defaultdict(list)
+    for appointment_id, client_id, key, at in session.exec(
+            select(FormResponse.appointment_id, FormResponse.client_id, FormResponse.template_key,
+                   FormResponse.submitted_at).where(wanted)):
+        if appointment_id in ids:
+            done_here[appointment_id].add(key)
+        if key == MEDICAL_HISTORY and client_id in clients and at >= lo:
             histories[client_id].append(at)
     out: dict[int, FormStatus] = {}
     needed: dict[int, tuple[str, ...]] = {}
+    none_done: dict[int, FormStatus] = {}  # service id -> the status of a visit with nothing in yet
+    nothing = FormStatus()
     for v in visits:
         if v.client_id is None or v.status not in NEEDS_FORMS:
-            out[v.id] = FormStatus()
+            out[v.id] = nothing
             continue
         if v.service_id not in needed:  # a week names a few services for ~1,000 visits
-            needed[v.service_id] = (MEDICAL_HISTORY,) + service_forms(categories.get(v.service_id, ""))
+            needed[v.service_id] = keys = (MEDICAL_HISTORY,) + service_forms(categories.get(v.service_id, ""))
+            none_done[v.service_id] = FormStatus(len(keys), 0, tuple(TEMPLATES[k].title for k in keys), keys)
         keys = needed[v.service_id]
+        here, submitted = done_here.get(v.id), histories.get(v.client_id)
+        if not here and not submitted:  # most visits of a week: the same status (frozen) for each
+            out[v.id] = none_done[v.service_id]
+            continue
         since = v.start_at - timedelta(days=HISTORY_VALID_DAYS)
-        recent = any(since <= at <= v.start_at for at in histories.get(v.client_id, ()))
-        done = {k for k in keys if k in done_here[v.id] or (k == MEDICAL_HISTORY and recent)}
+        recent = any(since <= at <= v.start_at for at in submitted or ())
+        done = {k for k in keys if k in (here or ()) or (k == MEDICAL_HISTORY and recent)}
         missing = tuple(k for k in keys if k not in done)
         out[v.id] = FormStatus(len(keys), len(done), tuple(TEMPLATES[k].title for k in missing), missing)
     return out

@@ -169,20 +169,27 @@ def current_history(session: Session, client_id: int) -> dict[str, Any]:
     return out
 
 
-def current_histories(session: Session, client_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """client id -> current_history, in one query (the calendar's flags)."""
+def current_histories(session: Session, client_ids: list[int], *, sections: tuple[str, ...] = SECTIONS,
+                      recorded_only: bool = False) -> dict[int, dict[str, Any]]:
+    """client id -> current_history, in one query (the calendar's flags). `sections`: only
+    these are read (the others are left out of each history); `recorded_only`: leave out the
+    clients with none of `sections` recorded (their history would be all empty_value)."""
     ids = sorted({c for c in client_ids if c is not None})
-    out = {c: {s: empty_value(s) for s in SECTIONS} for c in ids}
-    if not ids:
+    wanted = [s for s in SECTIONS if s in sections]
+    out = {} if recorded_only else {c: {s: empty_value(s) for s in wanted} for c in ids}
+    if not ids or not wanted:
         return out
-    rows = session.exec(select(MedicalHistoryVersion.client_id, MedicalHistoryVersion.section,
-                               MedicalHistoryVersion.value)
-                        .where(among(MedicalHistoryVersion.client_id, ids))
-                        .ext(distinct_on(MedicalHistoryVersion.client_id, MedicalHistoryVersion.section))
-                        .order_by(MedicalHistoryVersion.client_id, MedicalHistoryVersion.section,
-                                  MedicalHistoryVersion.changed_at.desc(), MedicalHistoryVersion.id.desc())).all()
-    for client_id, section, value in rows:
-        if section in out[client_id]:
+    stmt = (select(MedicalHistoryVersion.client_id, MedicalHistoryVersion.section, MedicalHistoryVersion.value)
+            .where(among(MedicalHistoryVersion.client_id, ids))
+            .ext(distinct_on(MedicalHistoryVersion.client_id, MedicalHistoryVersion.section))
+            .order_by(MedicalHistoryVersion.client_id, MedicalHistoryVersion.section,
+                      MedicalHistoryVersion.changed_at.desc(), MedicalHistoryVersion.id.desc()))
+    if len(wanted) < len(SECTIONS):
+        stmt = stmt.where(MedicalHistoryVersion.section.in_(wanted))
+    for client_id, section, value in session.exec(stmt).all():
+        if section in wanted:
+            if client_id not in out:
+                out[client_id] = {s: empty_value(s) for s in wanted}
             out[client_id][section] = value
     return out
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from medspa.domain.catalog.models import Service
 from medspa.domain.clinical.consent import CONSENTS_SIGNED, visit_consents
 from medspa.domain.clinical.forms import FORMS_DONE, NEEDS_FORMS, forms_label, visit_forms
 from medspa.domain.scheduling.models import Appointment
@@ -35,7 +36,14 @@ def visit_paperwork(session: Session, visits: list[Appointment], now: datetime) 
     cancelled, no-shows, no client: forms.NEEDS_FORMS) get empty words. `now`: aware UTC (the
     clinic's built-in consent texts are added on first use)."""
     due = [v for v in visits if v.id is not None and v.client_id is not None and v.status in NEEDS_FORMS]
-    forms = visit_forms(session, due)
-    consents = visit_consents(session, due, now=now) if due else {}
-    return {v.id: Paperwork(forms_label(forms.get(v.id)), consents[v.id].label if v.id in consents else "")
-            for v in due}
+    if not due:
+        return {}
+    services = list(session.exec(select(Service).where(Service.id.in_(sorted({v.service_id for v in due})))))
+    forms = visit_forms(session, due, services=services)  # the services read once for both
+    consents = visit_consents(session, due, now=now, services=services)
+    out: dict[int, Paperwork] = {}
+    same: dict[tuple[str, str], Paperwork] = {}  # a week's ~1,000 visits share a few (frozen) pairs of words
+    for v in due:
+        words = (forms_label(forms.get(v.id)), consents[v.id].label if v.id in consents else "")
+        out[v.id] = same.get(words) or same.setdefault(words, Paperwork(*words))
+    return out

@@ -153,6 +153,16 @@ def get_location(session: Session, location_id: int) -> Location:
     return loc
 
 
+def location_and_clinic_name(session: Session, location_id: int, org_id: int) -> tuple[Location, str]:
+    """(get_location, organization_name) in one round trip (the calendar week reads both).
+    Raises NotFound as get_location."""
+    name = select(Organization.name).where(Organization.id == org_id).scalar_subquery()
+    row = session.exec(select(Location, name).where(Location.id == location_id)).first()
+    if row is None:
+        raise NotFound("location")
+    return row[0], row[1] or ""
+
+
 def list_locations(session: Session, actor: Actor) -> list[Location]:
     """The clinic's locations, by name."""
     actor.require("practice.read")

@@ -27,7 +27,7 @@ from medspa.domain.errors import ValidationFailed
 from medspa.domain.identity.actor import Actor
 from medspa.domain.payments.cards import card_waiting_ids
 from medspa.domain.practice.models import Resource, StaffMember, WorkingHours
-from medspa.domain.practice.service import get_location, organization_name
+from medspa.domain.practice.service import get_location, location_and_clinic_name, organization_name
 from medspa.domain.scheduling.detail import AppointmentDetail, appointment_detail
 from medspa.domain.clinical.paperwork import Paperwork, visit_paperwork
 from medspa.domain.clinical.contraindications import calendar_flags
@@ -179,9 +179,10 @@ def _audit_read(session: Session, actor: Actor, what: str, location_id: int, day
 
 def _working_hours(session: Session, location_id: int, weekdays: set[int]) -> dict[int, dict[int, list]]:
     hours: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
-    for wh in session.exec(select(WorkingHours).where(WorkingHours.location_id == location_id,
-                                                      WorkingHours.weekday.in_(sorted(weekdays)))):
-        hours[wh.staff_id][wh.weekday].append((wh.start_time, wh.end_time))
+    for staff_id, weekday, start, end in session.exec(  # columns, not entities: a week reads ~100 rows
+            select(WorkingHours.staff_id, WorkingHours.weekday, WorkingHours.start_time, WorkingHours.end_time)
+            .where(WorkingHours.location_id == location_id, WorkingHours.weekday.in_(sorted(weekdays)))):
+        hours[staff_id][weekday].append((start, end))
     return hours
 
 
@@ -236,7 +237,8 @@ def _week_rows(session: Session, location_id: int, lo: datetime, hi: datetime) -
                Appointment.status != AppointmentStatus.EXPIRED)
         .order_by(Appointment.start_at, Appointment.id)
     )
-    return [WeekRow._make(row) for row in session.exec(stmt)]
+    # Core rows (no ORM loading step: plain columns) read on the session's own connection
+    return [WeekRow._make(row) for row in session.connection().execute(stmt).all()]  # fetchall: not row by row
 
 
 def _provider_columns(session: Session, staff_ids: set[int], hours: dict, day: date, tz: ZoneInfo,
@@ -387,7 +389,7 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
     is working when the provider has weekly hours that weekday, the location is not closed
     (WeekDay.closure) and no time off covers the whole local day."""
     actor.require("calendar.read")
-    location = get_location(session, location_id)
+    location, clinic_name = location_and_clinic_name(session, location_id, actor.org_id)
     tz = ZoneInfo(location.time_zone)
     start = week_start(day)
     days = [start + timedelta(days=i) for i in range(7)]
@@ -398,28 +400,35 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
     staff_ids = {sid for sid, weekly in hours.items() if any(weekly.values())} | {a.provider_id for a in rows}
     columns = []
     if staff_ids:
-        staff = session.exec(select(StaffMember).where(StaffMember.id.in_(sorted(staff_ids)))).all()
+        staff = session.exec(select(StaffMember.id, StaffMember.display_name, StaffMember.title, StaffMember.color)
+                             .where(StaffMember.id.in_(sorted(staff_ids)))).all()
         columns = [CalendarColumn(m.id, "provider", m.display_name, m.title, m.color)
                    for m in sorted(staff, key=lambda m: (m.display_name.lower(), m.id))]
     today = now.astimezone(tz).date() if now is not None else None
     paperwork = visit_paperwork(session, rows, now)  # as the day's blocks
     flags = calendar_flags(session, actor, rows, now, "calendar")
     entries, counts = [], defaultdict(int)
+    dues = {p: p.due for p in set(paperwork.values())}  # a few distinct (frozen) Paperwork for ~1,000 visits
+    placed: dict[datetime, tuple[int, str]] = {}  # start -> (day index, clock label): 12 providers share slots
     for appt in rows:
-        index = (appt.start_at.astimezone(tz).date() - start).days
+        if appt.start_at not in placed:
+            placed[appt.start_at] = ((appt.start_at.astimezone(tz).date() - start).days,
+                                     format_clinic_clock(appt.start_at, location.time_zone))
+        index, clock = placed[appt.start_at]
         if not 0 <= index < 7:
             continue
         client = appt if appt.client_id is not None else None  # the row carries first_name, last_name
-        entries.append(WeekEntry(appt.id, appt.provider_id, index, format_clinic_clock(appt.start_at, location.time_zone),
+        entries.append(WeekEntry(appt.id, appt.provider_id, index, clock,
                                  visit_who(appt.status, appt.source, client), appt.service_name, appt.status,
                                  category_colour(appt.category), flags.get(appt.id, ""),
-                                 paperwork.get(appt.id, Paperwork()).due))
+                                 dues[paperwork[appt.id]] if appt.id in paperwork else ""))
         if appt.status != AppointmentStatus.CANCELLED:
             counts[(appt.provider_id, index)] += 1
     closed = closure_labels(session, location_id, days)
     away, _extra = exceptions(session, location_id, lo, hi)
     working = {(sid, i) for sid, weekly in hours.items() for i, d in enumerate(days)
-               if weekly.get(d.weekday()) and not closed[d] and not away_all_day(away.get(sid, []), d, tz)}
+               if weekly.get(d.weekday()) and not closed[d]
+               and not (sid in away and away_all_day(away[sid], d, tz))}  # most have no time off that week
     _audit_read(session, actor, "calendar.read_week", location_id, start, now, appointments=len(rows))
     end = days[-1]
     label = (f"{format_date(start, 'MMM d', locale='en_US')} – {format_date(end, 'MMM d, y', locale='en_US')}")
@@ -428,8 +437,7 @@ def calendar_week(session: Session, actor: Actor, *, location_id: int, day: date
         zone_label=zone_abbreviation(lo + timedelta(days=3), tz), start=start, label=label,
         days=[WeekDay(d, format_date(d, "EEE, MMM d", locale="en_US"), format_date(d, "EEE d", locale="en_US"),
                       d == today, closed[d]) for d in days],
-        columns=columns, entries=entries, counts=dict(counts), working=working,
-        clinic_name=organization_name(session, actor.org_id))
+        columns=columns, entries=entries, counts=dict(counts), working=working, clinic_name=clinic_name)
 
 
 # --------------------------------------------------------------------------- detail

@@ -9,6 +9,7 @@ area, with overlapping visits of one column side by side in lanes.
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -417,21 +418,22 @@ def week_view(week: CalendarWeek, *, show_cancelled: bool) -> WeekView:
     days = [WeekDayView(d.day.isoformat(), d.short_label, d.is_today,
                         sum(v for (col, i), v in week.counts.items() if i == idx), d.closure)
             for idx, d in enumerate(week.days)]
+    cell_entries: dict[tuple[int, int], list] = defaultdict(list)  # one pass, not columns x days x entries
+    for e in week.entries:
+        if e.status != Status.CANCELLED or show_cancelled:
+            cell_entries[(e.column_id, e.day_index)].append(e)
+    isos = [d.day.isoformat() for d in week.days]
     rows = []
     for column in week.columns:
         cells = []
         for idx, d in enumerate(week.days):
             chips = []
-            for e in week.entries:
-                if e.column_id != column.id or e.day_index != idx:
-                    continue
-                if e.status == Status.CANCELLED and not show_cancelled:
-                    continue
+            for e in cell_entries.get((column.id, idx), ()):
                 bg, stripe, _, _ = _paint(e.status, e.colour)
                 chips.append(ChipView(e.appointment_id, e.start_label, e.client_name, e.service_name, e.status, bg,
                                       stripe, e.status == Status.CANCELLED, e.status in MOVABLE,
-                                      f"w{column.id}_{d.day.isoformat()}", e.health_flag, e.paperwork_due))
-            cells.append(CellView(d.day.isoformat(), week.counts.get((column.id, idx), 0),
+                                      f"w{column.id}_{isos[idx]}", e.health_flag, e.paperwork_due))
+            cells.append(CellView(isos[idx], week.counts.get((column.id, idx), 0),
                                   (column.id, idx) in week.working, d.is_today, chips))
         rows.append(WeekRowView(ColumnView(column.id, column.kind, column.name, column.subtitle,
                                            initials(column.name), column.colour), cells))
