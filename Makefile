@@ -23,7 +23,7 @@ run: install
 # browser tests in one process (they build the app once and share it).
 TEST_WORKERS ?= 2
 test: install deps-test
-	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) -m "not browser" --durations=25
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not browser" --durations=25
 	$(VENV)/bin/pytest -q -m browser --durations=15
 
 bench: install

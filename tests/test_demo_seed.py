@@ -20,6 +20,10 @@ from sqlmodel import select
 from medspa.demo import DemoSeedError, demo_credentials, seed_demo, seed_other
 from medspa.domain.catalog.models import SERVICE_CATEGORIES
 
+# the module's seeded clinic is built once per xdist worker that runs one of its tests: the
+# group keeps them on one worker (make test runs --dist loadgroup), one ~90-150 s seed, not two
+pytestmark = pytest.mark.xdist_group("demo_seed")
+
 TODAY = date(2026, 10, 20)
 NOW = datetime(2026, 10, 20, 18, 45, tzinfo=timezone.utc)  # 14:45 in New York, 11:45 in Santa Monica
 
