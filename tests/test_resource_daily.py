@@ -11,6 +11,7 @@ rebuilds a clinic, and the migration goes down and up."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import date, datetime, timedelta, timezone
@@ -602,3 +603,52 @@ def test_migration_0059_goes_down_and_up(db_urls, engine, owner_engine):
     assert shape() == (1, 4, 3)
     with clinic.session() as s:
         assert len(assert_exact(s)) == 2
+
+
+def _migration_0059():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "alembic" / "versions" / "0059_resource_daily.py"
+    spec = importlib.util.spec_from_file_location("migration_0059", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _scans(plan: dict):
+    """Every node of an EXPLAIN (FORMAT JSON) plan tree, with its children's conditions."""
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _scans(child)
+
+
+def test_the_occupancy_delta_looks_up_each_pair_of_the_statement_by_index(engine, owner_engine):
+    """Regression (CI on PostgreSQL 15): the trigger's plan, kept by PL/pgSQL from a first small
+    statement (a transition table estimated at 25 rows, a new clinic's appointments at 1),
+    scanned the clinic's appointments outside and regrouped the statement's rows for each of
+    them: the demo seed's 5,000-visit batches ran for minutes. Whatever the estimates, every read
+    of appointment and occupancy in the delta must be an index look-up by the pair at hand."""
+    m = _migration_0059()
+    with owner_engine.connect() as conn:
+        configs = dict(conn.execute(text(
+            "SELECT proname, proconfig FROM pg_proc WHERE proname LIKE 'medspa_resource_daily_%_sync'")).all())
+    assert set(configs) == {"medspa_resource_daily_occupancy_sync", "medspa_resource_daily_appointment_sync"}
+    assert all("enable_seqscan=off" in config for config in configs.values())
+    clinic, _locs, _res = _setup(engine, owner_engine, "America/New_York", "Europe/London", "Asia/Tokyo")
+    for pairs in (m._OCC_NEW, m._OCC_OLD):
+        with clinic.session() as s:
+            # the transition tables' stand-ins: no statistics, as a trigger's tuplestores have none
+            s.execute(text("CREATE TEMP TABLE new_rows (LIKE occupancy) ON COMMIT DROP"))
+            s.execute(text("CREATE TEMP TABLE old_rows (LIKE occupancy) ON COMMIT DROP"))
+            s.execute(text("SET LOCAL enable_seqscan = off"))  # as the trigger functions run
+            plan = s.execute(text("EXPLAIN (FORMAT JSON) " + m._OCC_DELTA.format(pairs=pairs))).scalar()[0]["Plan"]
+            reads = [n for n in _scans(plan) if n.get("Relation Name") in ("appointment", "occupancy")]
+            assert {n["Relation Name"] for n in reads} == {"appointment", "occupancy"}
+            for node in reads:
+                conds = " ".join(str(c.get(k, "")) for c in _scans(node) for k in ("Index Cond", "Recheck Cond"))
+                # by the visit of the statement's pair: "(id = ...appointment_id)" on appointment,
+                # "(appointment_id = ...appointment_id)" on occupancy (never a resource's history)
+                assert re.search(r"\((appointment_id|id) = \w+\.appointment_id\)", conds), \
+                    (node["Node Type"], node["Relation Name"], conds)
+            s.rollback()

@@ -82,8 +82,7 @@ BULK_APPOINTMENTS = 64
 
 # d: (org_id, resource_id, local_day, location_id, status, sign, secs), grouped by key,
 # upserted in key order, then the rows it emptied removed by key (a statement only when there are some)
-_APPLY = f"""
-    with d as ({{source}}),
+_UPSERT = f"""with d as ({{source}}),
     up as (insert into resource_daily as r ({_KEY}, visits, seconds)
     select {_KEY}, sum(sign)::int, sum(sign * secs)::bigint from d
     group by {_KEY}
@@ -92,13 +91,21 @@ _APPLY = f"""
     on conflict ({_KEY}) do update
       set visits = r.visits + excluded.visits, seconds = r.seconds + excluded.seconds
     returning r.*)
-    select array_agg(u) filter (where u.visits = 0) into emptied from up as u;
+    select array_agg(u) filter (where u.visits = 0) {{into}} from up as u"""
+_DELETE_EMPTIED = """
     if emptied is not null then
       delete from resource_daily r using unnest(emptied) as e
       where (r.org_id, r.resource_id, r.local_day, r.location_id, r.status)
             = (e.org_id, e.resource_id, e.local_day, e.location_id, e.status) and r.visits = 0;
-    end if;
-"""
+    end if;"""
+
+
+def _apply(source: str) -> str:
+    """PL/pgSQL that upserts the delta `source` (a SELECT of d's columns) and deletes the rows
+    it emptied."""
+    return f"""
+    {_UPSERT.format(source=source, into="into emptied")};{_DELETE_EMPTIED}"""
+
 
 # occupancy: the statement's (appointment_id, resource_id, +1 per new row / -1 per old row)
 _OCC_NEW = ("select n.org_id, n.appointment_id, n.resource_id, 1 as sign from new_rows n "
@@ -115,20 +122,28 @@ _OCC_UPDATE = (f"select n.org_id, n.appointment_id, n.resource_id, 1 as sign fro
 
 # per touched pair: rows now (after the statement, and every committed writer's) and before
 # (now - this statement's net); a pair whose existence changed adds or removes its visit at
-# the visit's current key
+# the visit's current key. Each pair's rows and visit (and below, each visit's pairs) are looked
+# up by index in LATERAL subqueries that the planner cannot flatten (an aggregate, LIMIT 1,
+# DISTINCT): the statement's rows drive the plan whatever the estimates. PL/pgSQL keeps the plan
+# it made on the function's first run in a session; with plain joins, one made for a small
+# statement (a transition table without statistics estimated at 25 rows, a new clinic's
+# appointments at 1) put the clinic's appointments outside and regrouped the statement's rows
+# for each of them: the demo seed's 5,000-visit batches ran for minutes on PostgreSQL 15. For the
+# same reason the trigger functions run with enable_seqscan off: a plan cached while occupancy
+# was small would scan it for every pair once it is large (every read here has its index), and a
+# pair's rows are found by their visit (a few rows), never by their resource (its whole history).
 _OCC_DELTA = f"""
-    select a.org_id, c.resource_id, (a.start_at at time zone l.time_zone)::date as local_day,
-           a.location_id, a.status, case when c.now_n > 0 then 1 else -1 end as sign,
+    select a.org_id, s.resource_id, (a.start_at at time zone l.time_zone)::date as local_day,
+           a.location_id, a.status, case when n.now_n > 0 then 1 else -1 end as sign,
            extract(epoch from a.end_at - a.start_at) as secs
-    from (select s.appointment_id, s.resource_id, s.net, count(o.appointment_id) as now_n
-          from (select appointment_id, resource_id, sum(sign) as net from ({{pairs}}) t
-                group by appointment_id, resource_id) s
-          left join occupancy o on o.appointment_id = s.appointment_id and o.resource_id = s.resource_id
-                               and o.kind = 'appointment'
-          group by s.appointment_id, s.resource_id, s.net) c
-    join appointment a on a.id = c.appointment_id
+    from (select appointment_id, resource_id, sum(sign) as net from ({{pairs}}) t
+          group by appointment_id, resource_id) s
+    cross join lateral (select count(*) filter (where o.resource_id = s.resource_id) as now_n from occupancy o
+                        where o.appointment_id = s.appointment_id and o.kind = 'appointment') n
+    cross join lateral (select a.org_id, a.location_id, a.start_at, a.end_at, a.status from appointment a
+                        where a.id = s.appointment_id limit 1) a
     join location l on l.id = a.location_id
-    where a.status in {_COUNTED} and (c.now_n > 0) <> (c.now_n - c.net > 0)"""
+    where a.status in {_COUNTED} and (n.now_n > 0) <> (n.now_n - s.net > 0)"""
 
 # appointment UPDATE: rows whose key changed with a counted status before or after
 _APPT_CHANGED = f"""
@@ -144,8 +159,8 @@ _APPT_DELTA = f"""
           union all
           select o.id, o.org_id, o.location_id, o.start_at, o.end_at, o.status, -1
           from old_rows o where o.id = any (ids) and o.status in {_COUNTED}) v
-    join (select distinct o.appointment_id, o.resource_id from occupancy o
-          where o.appointment_id = any (ids) and o.kind = 'appointment') p on p.appointment_id = v.id
+    cross join lateral (select distinct o.resource_id from occupancy o
+                        where o.appointment_id = v.id and o.kind = 'appointment') p
     join location l on l.id = v.location_id"""
 
 # the advisory locks of the statement's appointments `ids` in clinics `orgs` (module docstring),
@@ -163,7 +178,8 @@ _LOCK = f"""
 
 _FUNCTIONS = f"""
 create or replace function medspa_resource_daily_occupancy_sync() returns trigger
-  language plpgsql security definer set search_path = public, pg_temp as $$
+  language plpgsql security definer set search_path = public, pg_temp
+  set enable_seqscan = off as $$  -- index look-ups whatever the cached plan's estimates (above)
 declare
   ids bigint[];
   orgs bigint[];
@@ -183,17 +199,18 @@ begin
   {_LOCK}
   -- a new statement after the locks: sees the committed rows of the other writers
   if tg_op = 'INSERT' then
-    {_APPLY.format(source=_OCC_DELTA.format(pairs=_OCC_NEW))}
+    {_apply(_OCC_DELTA.format(pairs=_OCC_NEW))}
   elsif tg_op = 'DELETE' then
-    {_APPLY.format(source=_OCC_DELTA.format(pairs=_OCC_OLD))}
+    {_apply(_OCC_DELTA.format(pairs=_OCC_OLD))}
   else
-    {_APPLY.format(source=_OCC_DELTA.format(pairs=_OCC_UPDATE))}
+    {_apply(_OCC_DELTA.format(pairs=_OCC_UPDATE))}
   end if;
   return null;
 end $$;
 
 create or replace function medspa_resource_daily_appointment_sync() returns trigger
-  language plpgsql security definer set search_path = public, pg_temp as $$
+  language plpgsql security definer set search_path = public, pg_temp
+  set enable_seqscan = off as $$  -- index look-ups whatever the cached plan's estimates (above)
 declare
   ids bigint[];
   orgs bigint[];
@@ -204,7 +221,7 @@ begin
     return null;
   end if;
   {_LOCK}
-  {_APPLY.format(source=_APPT_DELTA)}
+  {_apply(_APPT_DELTA)}
   return null;
 end $$;
 
