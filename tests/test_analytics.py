@@ -340,3 +340,20 @@ def test_rebooking_edges_of_the_set_based_form(engine, owner_engine):
         assert an.rebooking(s, owner, **kw(jun), within_days=89).rebooked == 4
         # c1's June 1 visit (created June 13, after it started) is rebooked by nothing later
         assert (an.rebooking(s, owner, **kw(date(2026, 6, 1), jun)).visits) == 8
+
+
+def test_the_reports_session_has_report_memory_and_no_jit(engine):
+    """tune_report_session: work_mem for a year's sorts and no JIT (its compile time exceeded a
+    report's run on PostgreSQL 15), both for this transaction only."""
+    from sqlalchemy import text as sql
+    from sqlmodel import Session
+
+    from medspa.domain.analytics.common import REPORT_WORK_MEM, tune_report_session
+
+    with Session(engine) as s:
+        before = s.execute(sql("SELECT current_setting('work_mem'), current_setting('jit')")).one()
+        tune_report_session(s)
+        assert tuple(s.execute(sql("SELECT current_setting('work_mem'), current_setting('jit')")).one()) \
+            == (REPORT_WORK_MEM, "off")
+        s.rollback()
+        assert s.execute(sql("SELECT current_setting('work_mem'), current_setting('jit')")).one() == before

@@ -69,13 +69,17 @@ REPORT_WORK_MEM = "64MB"
 
 
 def tune_report_session(session) -> None:
-    """Give the reports of this transaction the memory their sorts and hashes need.
+    """Give the reports of this transaction the memory their sorts and hashes need, and no JIT.
 
     The dashboard's figures over a year of visits sort and hash a few hundred thousand rows
     (rebooking's window over visits and bookings, revenue's ledger-to-visit join); with the
-    server's default work_mem (4MB) those spill to temporary files in batches. SET LOCAL ends
-    with the transaction. Call it right after opening the reports' session (the dashboard's
-    analytics/actions.py, bench/dashboard.py)."""
+    server's default work_mem (4MB) those spill to temporary files in batches. A year of ledger
+    lines is costed above PostgreSQL's JIT thresholds (jit is on by default since 12): on
+    PostgreSQL 15 the ticket summary's distinct clients spent 373 ms compiling (inlining and
+    optimization) for a 1.1 s scan, more than the compiled code could save in a query of under
+    a second (bench/dashboard.py). Both are local to the transaction (set_config(..., true)). Call it right after
+    opening the reports' session (the dashboard's analytics/actions.py, bench/dashboard.py)."""
     from sqlalchemy import text
 
-    session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+    session.execute(text("SELECT set_config('work_mem', :work_mem, true), set_config('jit', 'off', true)"),
+                    {"work_mem": REPORT_WORK_MEM})
