@@ -7,12 +7,12 @@ server in var/bench (or DATABASE_URL's server) and VACUUMed (ANALYZE); later run
 bound: one sequential scan of the appointment table, `SELECT count(*), sum(price_cents) FROM
 appointment` with index scans disabled (the plan is checked to be a Seq Scan), as the app role
 inside the clinic (row-level security on), median of 7. Every figure is the median time of a
-dashboard query / the bound, measured in the same run. Goal: <= 2x for every query of a
-30-day or 365-day range, for all locations and for one location, and for the dashboard's
-load (features/dashboard/data.py `summary`, over analytics.actions.fetch_dashboard: the default
+dashboard query / the bound, measured in the same run. Goal (issue 20): <= 2x for every query
+of a 30-day or 365-day range, for all locations and for one location, and <= 3x for the
+dashboard's load (features/dashboard/data.py `summary`, over analytics.actions.fetch_dashboard: the default
 last-30-days view, which also runs the previous period, the 12-month trends and the 24-month
 cohorts). Each query runs in its own transaction tuned like the dashboard's
-(analytics.common.tune_report_session: work_mem).
+(analytics.common.tune_report_session: work_mem, no JIT).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from medspa.domain.identity.actor import Actor
 from medspa.settings import Settings
 
 GOAL = 2.0
+LOAD_GOAL = 3.0  # issue 20: tiles + charts, two steps of many queries
 DATABASE = "medspa_large"
 
 
@@ -176,7 +177,7 @@ def main() -> None:
     t_load = median_time(load, repeat=3)
     ratio = t_load / t_bound
     print(f"\ndashboard load (summary, last 30 days, all locations): {t_load * 1000:.0f} ms = {ratio:.2f}x the bound"
-          + ("  !!" if ratio > GOAL else ""))
+          + f" (goal <= {LOAD_GOAL:g}x)" + ("  !!" if ratio > LOAD_GOAL else ""))
     # the page loads in two steps (features/dashboard/state.py _run): the tiles (with the previous
     # period) and the range's charts first, then the 12-month trends/revenue and 24-month cohorts
     for part, kw in (("first step: tiles and the range's charts", {"history": False}),
