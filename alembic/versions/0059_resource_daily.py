@@ -101,10 +101,13 @@ _DELETE_EMPTIED = """
 
 
 def _apply(source: str) -> str:
-    """PL/pgSQL that upserts the delta `source` (a SELECT of d's columns) and deletes the rows
-    it emptied."""
+    """PL/pgSQL that upserts the delta `source` (a SELECT of d's columns) without nested loops
+    (the comment above _OCC_DELTA), then deletes the rows it emptied (by primary key, with the
+    caller's enable_nestloop, kept in the function's variable `nestloop`)."""
     return f"""
-    {_UPSERT.format(source=source, into="into emptied")};{_DELETE_EMPTIED}"""
+    perform set_config('enable_nestloop', 'off', true);  -- hash joins: linear in the statement
+    {_UPSERT.format(source=source, into="into emptied")};
+    perform set_config('enable_nestloop', nestloop, true);{_DELETE_EMPTIED}"""
 
 
 # occupancy: the statement's (appointment_id, resource_id, +1 per new row / -1 per old row)
@@ -122,28 +125,28 @@ _OCC_UPDATE = (f"select n.org_id, n.appointment_id, n.resource_id, 1 as sign fro
 
 # per touched pair: rows now (after the statement, and every committed writer's) and before
 # (now - this statement's net); a pair whose existence changed adds or removes its visit at
-# the visit's current key. Each pair's rows and visit (and below, each visit's pairs) are looked
-# up by index in LATERAL subqueries that the planner cannot flatten (an aggregate, LIMIT 1,
-# DISTINCT): the statement's rows drive the plan whatever the estimates. PL/pgSQL keeps the plan
-# it made on the function's first run in a session; with plain joins, one made for a small
-# statement (a transition table without statistics estimated at 25 rows, a new clinic's
-# appointments at 1) put the clinic's appointments outside and regrouped the statement's rows
-# for each of them: the demo seed's 5,000-visit batches ran for minutes on PostgreSQL 15. For the
-# same reason the trigger functions run with enable_seqscan off: a plan cached while occupancy
-# was small would scan it for every pair once it is large (every read here has its index), and a
-# pair's rows are found by their visit (a few rows), never by their resource (its whole history).
+# the visit's current key. Each table is read once for the statement's appointments (`ids`)
+# and joined by hash (the upsert runs with enable_nestloop off): linear in the statement's
+# rows whatever the estimates. PL/pgSQL keeps the plan it made on the function's first run in
+# a session; with nested loops, one made for a small statement (a transition table without
+# statistics estimated at 25 rows, a new clinic's appointments or occupancy at 1) scanned the
+# clinic's appointments outside and regrouped the statement's rows for each of them, or read
+# the clinic's occupancy for each pair: the demo seed's 5,000-visit batches ran for minutes on
+# PostgreSQL 15. The trigger functions also run with enable_seqscan off: the statement's rows
+# are found by index whatever size the cached plan assumed.
 _OCC_DELTA = f"""
     select a.org_id, s.resource_id, (a.start_at at time zone l.time_zone)::date as local_day,
-           a.location_id, a.status, case when n.now_n > 0 then 1 else -1 end as sign,
+           a.location_id, a.status, case when coalesce(n.now_n, 0) > 0 then 1 else -1 end as sign,
            extract(epoch from a.end_at - a.start_at) as secs
     from (select appointment_id, resource_id, sum(sign) as net from ({{pairs}}) t
           group by appointment_id, resource_id) s
-    cross join lateral (select count(*) filter (where o.resource_id = s.resource_id) as now_n from occupancy o
-                        where o.appointment_id = s.appointment_id and o.kind = 'appointment') n
-    cross join lateral (select a.org_id, a.location_id, a.start_at, a.end_at, a.status from appointment a
-                        where a.id = s.appointment_id limit 1) a
+    left join (select o.appointment_id, o.resource_id, count(*) as now_n from occupancy o
+               where o.appointment_id = any (ids) and o.kind = 'appointment'
+               group by o.appointment_id, o.resource_id) n
+           on n.appointment_id = s.appointment_id and n.resource_id = s.resource_id
+    join appointment a on a.id = s.appointment_id and a.id = any (ids)
     join location l on l.id = a.location_id
-    where a.status in {_COUNTED} and (n.now_n > 0) <> (n.now_n - s.net > 0)"""
+    where a.status in {_COUNTED} and (coalesce(n.now_n, 0) > 0) <> (coalesce(n.now_n, 0) - s.net > 0)"""
 
 # appointment UPDATE: rows whose key changed with a counted status before or after
 _APPT_CHANGED = f"""
@@ -159,8 +162,8 @@ _APPT_DELTA = f"""
           union all
           select o.id, o.org_id, o.location_id, o.start_at, o.end_at, o.status, -1
           from old_rows o where o.id = any (ids) and o.status in {_COUNTED}) v
-    cross join lateral (select distinct o.resource_id from occupancy o
-                        where o.appointment_id = v.id and o.kind = 'appointment') p
+    join (select distinct o.appointment_id, o.resource_id from occupancy o
+          where o.appointment_id = any (ids) and o.kind = 'appointment') p on p.appointment_id = v.id
     join location l on l.id = v.location_id"""
 
 # the advisory locks of the statement's appointments `ids` in clinics `orgs` (module docstring),
@@ -184,6 +187,7 @@ declare
   ids bigint[];
   orgs bigint[];
   emptied resource_daily[];
+  nestloop text := current_setting('enable_nestloop');
 begin
   if tg_op = 'INSERT' then
     select array_agg(distinct t.appointment_id), array_agg(distinct t.org_id) into ids, orgs from ({_OCC_NEW}) t;
@@ -215,6 +219,7 @@ declare
   ids bigint[];
   orgs bigint[];
   emptied resource_daily[];
+  nestloop text := current_setting('enable_nestloop');
 begin
   select array_agg(c.id), array_agg(distinct c.org_id) into ids, orgs from ({_APPT_CHANGED}) c;
   if ids is null then
