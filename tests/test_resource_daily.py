@@ -11,7 +11,6 @@ rebuilds a clinic, and the migration goes down and up."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from datetime import date, datetime, timedelta, timezone
