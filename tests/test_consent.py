@@ -485,3 +485,29 @@ def test_the_settings_list_of_services_per_template(clinic):
             service_choices(s, clinic.staff_actor("provider"), t["general"].id, NOW)
         s.commit()
     assert len(_audit(clinic, "consent.service_choice")) == 3
+
+
+def test_the_signed_pdf_names_its_own_clinic_not_another(engine, owner_engine):
+    """Regression (CI): the PDF took the first organization row it could read, and every clinic's
+    row is readable (the landing page lists them): an earlier clinic's name was printed on it."""
+    from sqlmodel import Session
+
+    from medspa.domain.practice.models import Organization
+    from tests.factories import build_clinic
+
+    first = build_clinic(engine, owner_engine)  # an earlier clinic (its row read before ours)
+    clinic = build_clinic(engine, owner_engine)
+    own = f"Own Clinic {uuid.uuid4().hex[:8]}"
+    with Session(owner_engine) as s:
+        s.get(Organization, first.org_id).name = "Other Clinic Ltd"
+        s.get(Organization, clinic.org_id).name = own
+        s.commit()
+    store = MemoryStore()
+    appt, client_id = _visit(clinic)
+    me = _client_actor(clinic, client_id)
+    todo = _todo(clinic, me, client_id)
+    done = _sign(clinic, me, client_id, todo[0], store, method="typed", typed_name="Zoë Stone")
+    with clinic.session() as s:
+        sig = s.get(ConsentSignature, done.id)
+    body = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(store.files[sig.pdf_key])).pages).split())
+    assert own in body and "Other Clinic Ltd" not in body

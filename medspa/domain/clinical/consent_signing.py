@@ -251,9 +251,10 @@ def tablet_visit(session: Session, actor: Actor, appointment_id: int, now: datet
                        items)
 
 
-def _where(session: Session, appointment: Appointment | None) -> tuple[str, str]:
-    """(clinic name, time zone of the visit's location or the clinic's first location)."""
-    org = session.exec(select(Organization)).first()
+def _where(session: Session, org_id: int, appointment: Appointment | None) -> tuple[str, str]:
+    """(clinic `org_id`'s name, time zone of the visit's location or the clinic's first location).
+    By id: every clinic's organization row is readable (the landing page lists them, 0028)."""
+    org = session.get(Organization, org_id)
     loc = session.get(Location, appointment.location_id) if appointment is not None else None
     loc = loc or session.exec(select(Location).order_by(Location.id)).first()
     return (org.name if org else ""), (loc.time_zone if loc else "UTC")
@@ -309,7 +310,7 @@ def sign_consent(session: Session, actor: Actor, client_id: int, version_id: int
     else:
         choice = ""
     png, name = _check_mark(method, signature_png, typed_name)
-    clinic, zone = _where(session, appt)
+    clinic, zone = _where(session, client.org_id, appt)
     earlier = session.exec(select(ConsentSignature).where(ConsentSignature.client_id == client.id,
                                                           ConsentSignature.version_id == version.id)
                            .order_by(ConsentSignature.id)).first()
@@ -362,7 +363,7 @@ def client_signatures(session: Session, actor: Actor, client_id: int, now: datet
                              .join(ConsentVersion, ConsentVersion.id == ConsentSignature.version_id)
                              .where(ConsentSignature.client_id == client_id)
                              .order_by(ConsentSignature.signed_at.desc(), ConsentSignature.id.desc())))
-    _, zone = _where(session, None)
+    _, zone = _where(session, actor.org_id, None)
     record(session, actor, "consent.read", "client", client_id, client_id=client_id, at=now, rows=len(rows))
     return [SignedConsent(sig.id, ver.title, ver.version, format_clinic_time(sig.signed_at, zone), _how(sig),
                           PHOTO_CHOICES.get(sig.choice, "")) for sig, ver in rows]
